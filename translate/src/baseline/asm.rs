@@ -1,0 +1,147 @@
+//! A small x86-64 assembler for the code the baseline back end adds around
+//! guest instructions. Guest instructions themselves are re-encoded with
+//! iced-x86's encoder; the glue is encoded by hand here because we need exact
+//! sizes and 4-byte-aligned rel32 fields for atomic patching, which iced's
+//! block encoder does not promise.
+
+use iced_x86::{Encoder, Instruction};
+
+/// Host GPR numbers (x86 encoding order).
+pub const RAX: u8 = 0;
+pub const RCX: u8 = 1;
+pub const RDX: u8 = 2;
+pub const RSP: u8 = 4;
+
+/// Appends host code for a block that will be installed at `base`.
+pub struct Asm {
+    pub buf: Vec<u8>,
+    pub base: u64,
+    enc: Encoder,
+}
+
+impl Asm {
+    pub fn new(base: u64) -> Asm {
+        Asm { buf: Vec::with_capacity(1024), base, enc: Encoder::new(64) }
+    }
+
+    /// Host address of the next byte.
+    pub fn here(&self) -> u64 {
+        self.base + self.buf.len() as u64
+    }
+
+    pub fn bytes(&mut self, b: &[u8]) {
+        self.buf.extend_from_slice(b);
+    }
+
+    fn rex_w(reg: u8, rm_ext: u8) -> u8 {
+        0x48 | ((reg >> 3) << 2) | rm_ext
+    }
+
+    /// `mov gs:[off], r64`
+    pub fn store_gs(&mut self, off: usize, r: u8) {
+        self.gs_modrm(0x89, r, off);
+    }
+
+    /// `mov r64, gs:[off]`
+    pub fn load_gs(&mut self, r: u8, off: usize) {
+        self.gs_modrm(0x8b, r, off);
+    }
+
+    fn gs_modrm(&mut self, opc: u8, r: u8, off: usize) {
+        let d = u32::try_from(off).expect("CpuState offset fits disp32");
+        self.bytes(&[0x65, Self::rex_w(r, 0), opc, 0x04 | ((r & 7) << 3), 0x25]);
+        self.bytes(&d.to_le_bytes());
+    }
+
+    /// `mov r64, imm64`
+    pub fn mov_imm64(&mut self, r: u8, imm: u64) {
+        self.bytes(&[0x48 | (r >> 3), 0xb8 + (r & 7)]);
+        self.bytes(&imm.to_le_bytes());
+    }
+
+    /// `mov [rsp-8], r64`
+    pub fn store_below_rsp(&mut self, r: u8) {
+        self.bytes(&[Self::rex_w(r, 0), 0x89, 0x44 | ((r & 7) << 3), 0x24, 0xf8]);
+    }
+
+    /// `lea rsp, [rsp + d]`
+    pub fn adjust_rsp(&mut self, d: i32) {
+        self.bytes(&[0x48, 0x8d, 0xa4, 0x24]);
+        self.bytes(&d.to_le_bytes());
+    }
+
+    /// `push imm32` (sign-extended to 64 bits).
+    pub fn push_imm32(&mut self, imm: i32) {
+        self.bytes(&[0x68]);
+        self.bytes(&imm.to_le_bytes());
+    }
+
+    /// `lea rax, [rip + (target - next)]`
+    pub fn lea_rax_rip(&mut self, target: u64) {
+        let next = self.here() + 7;
+        let rel = i32::try_from(target.wrapping_sub(next) as i64).expect("rip-relative reach");
+        self.bytes(&[0x48, 0x8d, 0x05]);
+        self.bytes(&rel.to_le_bytes());
+    }
+
+    /// Pads with NOPs until `(here() + prefix_len) % 4 == 0`.
+    fn align_field(&mut self, prefix_len: u64) {
+        while (self.here() + prefix_len) % 4 != 0 {
+            self.buf.push(0x90);
+        }
+    }
+
+    /// `jmp rel32` with a 4-byte aligned field. Returns the field's offset in
+    /// the buffer.
+    pub fn jmp(&mut self, target: u64) -> usize {
+        self.align_field(1);
+        self.buf.push(0xe9);
+        self.rel32(target)
+    }
+
+    /// `jcc rel32` (cc = x86 condition nibble) with a 4-byte aligned field.
+    pub fn jcc(&mut self, cc: u8, target: u64) -> usize {
+        self.align_field(2);
+        self.bytes(&[0x0f, 0x80 | cc]);
+        self.rel32(target)
+    }
+
+    fn rel32(&mut self, target: u64) -> usize {
+        let at = self.buf.len();
+        let rel = target.wrapping_sub(self.here() + 4) as i64;
+        let rel = i32::try_from(rel).expect("code cache within rel32 reach");
+        self.bytes(&rel.to_le_bytes());
+        at
+    }
+
+    /// Retargets the rel32 field at buffer offset `at` to `target`.
+    pub fn set_rel32(&mut self, at: usize, target: u64) {
+        let field_end = self.base + at as u64 + 4;
+        let rel = i32::try_from(target.wrapping_sub(field_end) as i64).expect("rel32 reach");
+        self.buf[at..at + 4].copy_from_slice(&rel.to_le_bytes());
+    }
+
+    /// `jmp qword ptr gs:[off]`
+    pub fn jmp_gs(&mut self, off: usize) {
+        let d = u32::try_from(off).expect("CpuState offset fits disp32");
+        self.bytes(&[0x65, 0xff, 0x24, 0x25]);
+        self.bytes(&d.to_le_bytes());
+    }
+
+    /// Encodes `insn` at the current address.
+    pub fn insn(&mut self, insn: &Instruction) -> Result<(), iced_x86::IcedError> {
+        let ip = self.here();
+        self.enc.encode(insn, ip)?;
+        let mut out = self.enc.take_buffer();
+        self.buf.extend_from_slice(&out);
+        out.clear();
+        self.enc.set_buffer(out);
+        Ok(())
+    }
+
+    pub fn align8(&mut self) {
+        while self.buf.len() % 8 != 0 {
+            self.buf.push(0xcc);
+        }
+    }
+}

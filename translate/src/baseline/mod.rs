@@ -1,0 +1,383 @@
+//! Baseline back end: IR -> host x86-64, one pass, no optimizer.
+//!
+//! Guest registers stay in the same host registers, so a `Native` op is the
+//! guest instruction re-encoded at its new address. The glue around it (exit
+//! stubs, pushes of guest return addresses, FS/GS and far RIP-relative operand
+//! rewrites) uses only `mov`/`lea`/`jmp`, which leave the guest flags intact,
+//! and spills any host register it borrows into a `CpuState` scratch slot,
+//! recording that in the pc map so faults see exact guest state.
+
+pub mod asm;
+
+use crate::cache::{Fixup, PcEntry, NO_FIXUP};
+use crate::cpu::{off, ExitDesc, ExitKind};
+use crate::ir::{IrBlock, MemFix, Op};
+use asm::{Asm, RAX, RCX, RDX, RSP};
+use iced_x86::{Code, Instruction, InstructionInfoFactory, MemoryOperand, Register};
+
+/// Scratch slot use: 0 exit stubs (rax), 1 indirect target (rcx),
+/// 2 lookup routine (rdx), 3 operand rewrites, 4 return-address pushes.
+const SLOT_EXIT: usize = 0;
+const SLOT_TARGET: usize = 1;
+const SLOT_IBL: usize = 2;
+const SLOT_FIX: usize = 3;
+const SLOT_PUSH: usize = 4;
+
+/// Shared routines at the start of the code cache.
+#[derive(Clone, Copy, Debug)]
+pub struct Runtime {
+    /// `jmp tern_exit_common` reachable by rel32 from every block.
+    pub exit_tramp: u64,
+    /// Indirect-branch lookup: guest target in rcx, guest rcx in slot 1.
+    pub ibl: u64,
+}
+
+/// Emits the shared routines for a cache whose free space starts at `base`.
+pub fn emit_runtime(base: u64, exit_common: u64) -> (Vec<u8>, Runtime) {
+    let mut a = Asm::new(base);
+    let exit_tramp = a.here();
+    a.bytes(&[0xff, 0x25, 0, 0, 0, 0]);
+    a.bytes(&exit_common.to_le_bytes());
+    a.align8();
+    let ibl = a.here();
+    let ibl_off = off::IBL;
+    a.store_gs(off::NEXT_RIP, RCX);
+    a.store_gs(off::scratch(SLOT_IBL), RDX);
+    let hash = |a: &mut Asm| {
+        a.bytes(&[0x0f, 0xb7, 0xd1]); // movzx edx, cx
+        a.bytes(&[0x48, 0x8d, 0x14, 0x12]); // lea rdx, [rdx+rdx]
+    };
+    hash(&mut a);
+    // mov rdx, gs:[ibl + rdx*8]
+    a.bytes(&[0x65, 0x48, 0x8b, 0x14, 0xd5]);
+    a.bytes(&u32::try_from(ibl_off).unwrap().to_le_bytes());
+    a.bytes(&[0x48, 0x8d, 0x4c, 0x11, 0x01]); // lea rcx, [rcx+rdx+1]
+    a.bytes(&[0xe3, 0x00]); // jrcxz hit (patched below)
+    let jrcxz_at = a.buf.len() - 1;
+    // miss
+    a.load_gs(RDX, off::scratch(SLOT_IBL));
+    a.load_gs(RCX, off::scratch(SLOT_TARGET));
+    exit_stub(&mut a, exit_tramp, ExitKind::Indirect, 0, 0, 0);
+    let hit = a.buf.len();
+    a.buf[jrcxz_at] = u8::try_from(hit - jrcxz_at - 1).unwrap();
+    a.load_gs(RCX, off::NEXT_RIP);
+    hash(&mut a);
+    // mov rdx, gs:[ibl + 8 + rdx*8]
+    a.bytes(&[0x65, 0x48, 0x8b, 0x14, 0xd5]);
+    a.bytes(&u32::try_from(ibl_off + 8).unwrap().to_le_bytes());
+    a.store_gs(off::JMP_TARGET, RDX);
+    a.load_gs(RDX, off::scratch(SLOT_IBL));
+    a.load_gs(RCX, off::scratch(SLOT_TARGET));
+    a.jmp_gs(off::JMP_TARGET);
+    a.align8();
+    (a.buf, Runtime { exit_tramp, ibl })
+}
+
+/// Emits an exit stub with its descriptor placed inline after it.
+/// `patch_site` is the host address of the jump field that leads here (for
+/// chaining) or 0.
+fn exit_stub(a: &mut Asm, tramp: u64, kind: ExitKind, arg: u32, target: u64, patch_site: u64) {
+    a.store_gs(off::scratch(SLOT_EXIT), RAX);
+    let lea_at = a.buf.len();
+    a.lea_rax_rip(a.here()); // placeholder
+    a.bytes(&[0xe9]);
+    let rel = i32::try_from(tramp.wrapping_sub(a.here() + 4) as i64).expect("rel32 reach");
+    a.bytes(&rel.to_le_bytes());
+    a.align8();
+    let desc_addr = a.here();
+    let desc = ExitDesc { kind: kind as u32, arg, target, patch_site };
+    // SAFETY: ExitDesc is repr(C) plain data of 24 bytes; viewing it as bytes is sound.
+    let raw: [u8; 24] = unsafe { std::mem::transmute(desc) };
+    a.bytes(&raw);
+    let disp = i32::try_from(desc_addr as i64 - (a.base as i64 + lea_at as i64 + 7)).unwrap();
+    a.buf[lea_at + 3..lea_at + 7].copy_from_slice(&disp.to_le_bytes());
+}
+
+/// Host code for one block plus its pc map.
+pub struct Emitted {
+    pub code: Vec<u8>,
+    pub pcmap: Vec<PcEntry>,
+}
+
+/// Errors from the back end (bugs or unencodable guest instructions).
+#[derive(Debug, thiserror::Error)]
+pub enum EmitError {
+    #[error("cannot re-encode guest instruction at {pc:#x}: {err}")]
+    Encode { pc: u64, err: iced_x86::IcedError },
+    #[error("no free scratch register for instruction at {0:#x}")]
+    NoScratch(u64),
+}
+
+struct Emitter<'a> {
+    a: Asm,
+    rt: &'a Runtime,
+    pcmap: Vec<PcEntry>,
+    /// Direct exits: (rel32 field offset, guest target).
+    direct: Vec<(usize, u64)>,
+}
+
+fn gpr(n: u8) -> Register {
+    const R: [Register; 16] = [
+        Register::RAX,
+        Register::RCX,
+        Register::RDX,
+        Register::RBX,
+        Register::RSP,
+        Register::RBP,
+        Register::RSI,
+        Register::RDI,
+        Register::R8,
+        Register::R9,
+        Register::R10,
+        Register::R11,
+        Register::R12,
+        Register::R13,
+        Register::R14,
+        Register::R15,
+    ];
+    R[n as usize]
+}
+
+/// A host GPR the instruction does not use at all (explicitly or implicitly).
+fn free_scratch(insn: &Instruction) -> Option<u8> {
+    let mut f = InstructionInfoFactory::new();
+    let info = f.info(insn);
+    let used: Vec<Register> = info.used_registers().iter().map(|u| u.register().full_register()).collect();
+    [RAX, RCX, RDX, 3, 6, 7, 8, 9, 10, 11, 12, 14, 15, 5, 13]
+        .into_iter()
+        .find(|&r| !used.contains(&gpr(r)) && insn.memory_base().full_register() != gpr(r) && insn.memory_index().full_register() != gpr(r))
+}
+
+fn fix1(reg: u8, slot: usize) -> Fixup {
+    [(reg, slot as u8), (0xff, 0xff)]
+}
+
+impl Emitter<'_> {
+    fn mark(&mut self, guest_pc: u64, fixup: Fixup) {
+        let host_off = u32::try_from(self.a.buf.len()).unwrap();
+        if let Some(last) = self.pcmap.last_mut() {
+            if last.host_off == host_off {
+                *last = PcEntry { host_off, guest_pc, fixup };
+                return;
+            }
+        }
+        self.pcmap.push(PcEntry { host_off, guest_pc, fixup });
+    }
+
+    fn encode(&mut self, insn: &Instruction, pc: u64) -> Result<(), EmitError> {
+        self.a.insn(insn).map_err(|err| EmitError::Encode { pc, err })
+    }
+
+    /// Emits `insn` whose memory operand needs `fix`, borrowing scratch
+    /// register `s` (already known free). `pc`/`next` locate the guest insn.
+    fn fixed_mem(&mut self, insn: &Instruction, fix: MemFix, s: u8, pc: u64, next: u64) -> Result<(), EmitError> {
+        let slot = off::scratch(SLOT_FIX);
+        let mut i = *insn;
+        self.a.store_gs(slot, s);
+        self.mark(pc, fix1(s, SLOT_FIX));
+        match fix {
+            MemFix::RipRel => {
+                self.a.mov_imm64(s, insn.ip_rel_memory_address());
+                i.set_memory_base(gpr(s));
+                i.set_memory_index(Register::None);
+                i.set_memory_displacement64(0);
+                i.set_memory_displ_size(0);
+            }
+            MemFix::Fs | MemFix::Gs => {
+                let base = if fix == MemFix::Fs { off::FS_BASE } else { off::GS_BASE };
+                self.a.load_gs(s, base);
+                let b = insn.memory_base();
+                if b != Register::None {
+                    let lea = Instruction::with2(
+                        Code::Lea_r64_m,
+                        gpr(s),
+                        MemoryOperand::with_base_index(gpr(s), b),
+                    )
+                    .map_err(|err| EmitError::Encode { pc, err })?;
+                    self.encode(&lea, pc)?;
+                }
+                i.set_segment_prefix(Register::None);
+                i.set_memory_base(gpr(s));
+                if i.memory_displacement64() != 0 {
+                    i.set_memory_displ_size(4);
+                }
+            }
+            MemFix::None => unreachable!(),
+        }
+        self.encode(&i, pc)?;
+        self.mark(next, fix1(s, SLOT_FIX));
+        self.a.load_gs(s, slot);
+        self.mark(next, NO_FIXUP);
+        Ok(())
+    }
+
+    fn native(&mut self, insn: &Instruction, fix: MemFix, pc: u64, next: u64) -> Result<(), EmitError> {
+        if fix == MemFix::None {
+            return self.encode(insn, pc);
+        }
+        if fix == MemFix::RipRel {
+            let len_before = self.a.buf.len();
+            if self.a.insn(insn).is_ok() {
+                return Ok(());
+            }
+            self.a.buf.truncate(len_before);
+        }
+        let s = free_scratch(insn).ok_or(EmitError::NoScratch(pc))?;
+        self.fixed_mem(insn, fix, s, pc, next)
+    }
+
+    /// Pushes guest return address `ret` (with `rcx_saved`: rcx is already
+    /// displaced into the target slot).
+    fn push_ret(&mut self, ret: u64, pc: u64, rcx_saved: bool) {
+        let base_fix = if rcx_saved { fix1(RCX, SLOT_TARGET) } else { NO_FIXUP };
+        if let Ok(imm) = i32::try_from(ret) {
+            self.mark(pc, base_fix);
+            self.a.push_imm32(imm);
+            return;
+        }
+        self.mark(pc, base_fix);
+        self.a.store_gs(off::scratch(SLOT_PUSH), RAX);
+        let mut f = base_fix;
+        f[1] = (RAX, SLOT_PUSH as u8);
+        self.mark(pc, f);
+        self.a.mov_imm64(RAX, ret);
+        self.a.store_below_rsp(RAX);
+        self.a.load_gs(RAX, off::scratch(SLOT_PUSH));
+        self.mark(pc, base_fix);
+        self.a.adjust_rsp(-8);
+    }
+
+    /// `mov rcx, <operand>` for an indirect branch, with guest rcx saved.
+    fn load_target(&mut self, operand: &Instruction, fix: MemFix, pc: u64) -> Result<(), EmitError> {
+        self.mark(pc, NO_FIXUP);
+        self.a.store_gs(off::scratch(SLOT_TARGET), RCX);
+        self.mark(pc, fix1(RCX, SLOT_TARGET));
+        match fix {
+            MemFix::None => self.encode(operand, pc)?,
+            MemFix::RipRel => {
+                let len_before = self.a.buf.len();
+                if self.a.insn(operand).is_err() {
+                    self.a.buf.truncate(len_before);
+                    self.a.mov_imm64(RCX, operand.ip_rel_memory_address());
+                    self.a.bytes(&[0x48, 0x8b, 0x09]); // mov rcx, [rcx]
+                }
+            }
+            MemFix::Fs | MemFix::Gs => {
+                let base = if fix == MemFix::Fs { off::FS_BASE } else { off::GS_BASE };
+                self.a.load_gs(RCX, base);
+                let mut i = *operand;
+                if i.memory_base() != Register::None {
+                    let lea = Instruction::with2(
+                        Code::Lea_r64_m,
+                        Register::RCX,
+                        MemoryOperand::with_base_index(Register::RCX, i.memory_base()),
+                    )
+                    .map_err(|err| EmitError::Encode { pc, err })?;
+                    self.encode(&lea, pc)?;
+                }
+                i.set_segment_prefix(Register::None);
+                i.set_memory_base(Register::RCX);
+                if i.memory_displacement64() != 0 {
+                    i.set_memory_displ_size(4);
+                }
+                self.encode(&i, pc)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Jumps to the lookup routine: state is mid-branch, not restartable.
+    fn to_ibl(&mut self) {
+        self.mark(u64::MAX, fix1(RCX, SLOT_TARGET));
+        let ibl = self.rt.ibl;
+        self.a.jmp(ibl);
+    }
+
+    fn direct_exit(&mut self, field: usize, target: u64) {
+        self.direct.push((field, target));
+    }
+
+    fn jmp_direct(&mut self, target: u64) {
+        let here = self.a.here();
+        let f = self.a.jmp(here);
+        self.direct_exit(f, target);
+    }
+
+    fn inline_exit(&mut self, kind: ExitKind, arg: u32, target: u64) {
+        let tramp = self.rt.exit_tramp;
+        exit_stub(&mut self.a, tramp, kind, arg, target, 0);
+    }
+}
+
+/// Emits host code for `ir`, to be installed at host address `base`.
+pub fn emit_block(ir: &IrBlock, base: u64, rt: &Runtime) -> Result<Emitted, EmitError> {
+    let mut e = Emitter { a: Asm::new(base), rt, pcmap: Vec::new(), direct: Vec::new() };
+    for i in &ir.insns {
+        let pc = i.pc;
+        let next = pc + u64::from(i.len);
+        e.mark(pc, NO_FIXUP);
+        match &i.op {
+            Op::Native { insn, fix } => e.native(insn, *fix, pc, next)?,
+            Op::Jmp { target } | Op::Fallthrough { next: target } => e.jmp_direct(*target),
+            Op::Jcc { cc, taken, next } => {
+                let here = e.a.here();
+                let f = e.a.jcc(*cc, here);
+                e.direct_exit(f, *taken);
+                e.mark(pc, NO_FIXUP);
+                e.jmp_direct(*next);
+            }
+            Op::Loop { insn, taken, next } => {
+                // loopX L_taken; jmp short L_next; L_taken: jmp taken; L_next: jmp next
+                let mut probe = Asm::new(e.a.here());
+                let mut l = *insn;
+                l.set_near_branch64(e.a.here() + 2);
+                probe.insn(&l).map_err(|err| EmitError::Encode { pc, err })?;
+                let len = probe.buf.len() as u64;
+                l.set_near_branch64(e.a.here() + len + 2);
+                e.encode(&l, pc)?;
+                e.a.bytes(&[0xeb, 0x00]);
+                let short_at = e.a.buf.len() - 1;
+                e.jmp_direct(*taken);
+                let dist = e.a.buf.len() - short_at - 1;
+                e.a.buf[short_at] = u8::try_from(dist).expect("short jump");
+                e.jmp_direct(*next);
+            }
+            Op::Call { target, ret } => {
+                e.push_ret(*ret, pc, false);
+                e.mark(*target, NO_FIXUP);
+                e.jmp_direct(*target);
+            }
+            Op::CallInd { operand, fix, ret } => {
+                e.load_target(operand, *fix, pc)?;
+                e.push_ret(*ret, pc, true);
+                e.to_ibl();
+            }
+            Op::JmpInd { operand, fix } => {
+                e.load_target(operand, *fix, pc)?;
+                e.to_ibl();
+            }
+            Op::Ret { pop } => {
+                e.a.store_gs(off::scratch(SLOT_TARGET), RCX);
+                e.mark(pc, fix1(RCX, SLOT_TARGET));
+                e.a.bytes(&[0x48, 0x8b, 0x0c, 0x24]); // mov rcx, [rsp]
+                e.mark(u64::MAX, fix1(RCX, SLOT_TARGET));
+                e.a.adjust_rsp(8 + i32::from(*pop));
+                e.to_ibl();
+            }
+            Op::Syscall { next } => e.inline_exit(ExitKind::Syscall, 0, *next),
+            Op::Cpuid { next } => e.inline_exit(ExitKind::Cpuid, 0, *next),
+            Op::Trap { signo, rip } => e.inline_exit(ExitKind::Trap, *signo as u32, *rip),
+        }
+    }
+    // Exit stubs for direct branches, after the body.
+    let tramp = rt.exit_tramp;
+    for (field, target) in std::mem::take(&mut e.direct) {
+        e.mark(u64::MAX, NO_FIXUP);
+        let stub = e.a.here();
+        e.a.set_rel32(field, stub);
+        let site = base + field as u64;
+        exit_stub(&mut e.a, tramp, ExitKind::Direct, 0, target, site);
+    }
+    let _ = RSP;
+    Ok(Emitted { code: e.a.buf, pcmap: e.pcmap })
+}

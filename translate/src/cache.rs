@@ -1,0 +1,191 @@
+//! The code cache: W^X memory for generated code and the block registry.
+//!
+//! Code lives in one memfd mapped twice: a read-write view the translator
+//! writes through and a read-execute view that runs; no page is ever both
+//! writable and executable. Blocks are allocated sequentially, so the host
+//! index (host address -> block) is an append-only sorted array that a signal
+//! handler can search without locks.
+
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+
+/// Size reserved for generated code (committed lazily). Every rel32 jump
+/// inside the cache reaches every other point of it.
+pub const CACHE_SIZE: usize = 1 << 30;
+/// Most blocks the host index can hold.
+const MAX_BLOCKS: usize = 1 << 22;
+
+/// Where a guest register lives while a host instruction runs, when it is not
+/// in its own host register: (register number, scratch slot).
+pub type Fixup = [(u8, u8); 2];
+/// No register displaced.
+pub const NO_FIXUP: Fixup = [(0xff, 0xff); 2];
+
+/// Maps a range of a block's host code back to the guest instruction it
+/// implements.
+#[derive(Clone, Copy, Debug)]
+pub struct PcEntry {
+    /// Offset of the first host byte of this range within the block.
+    pub host_off: u32,
+    pub guest_pc: u64,
+    /// Guest registers held in scratch slots during this range.
+    pub fixup: Fixup,
+}
+
+/// A translated block.
+#[derive(Debug)]
+pub struct Block {
+    pub guest_start: u64,
+    pub guest_end: u64,
+    pub host_start: u64,
+    pub host_len: u32,
+    /// Sorted by `host_off`.
+    pub pcmap: Vec<PcEntry>,
+    /// Translated without write-protecting its page (one-off, not cached).
+    pub transient: bool,
+}
+
+impl Block {
+    /// The pc-map entry covering host address `host`.
+    pub fn entry_at(&self, host: u64) -> Option<&PcEntry> {
+        let off = u32::try_from(host.checked_sub(self.host_start)?).ok()?;
+        let i = self.pcmap.partition_point(|e| e.host_off <= off);
+        i.checked_sub(1).map(|i| &self.pcmap[i])
+    }
+}
+
+/// The shared code memory and host-address index.
+pub struct CodeCache {
+    /// Executable view.
+    exec: u64,
+    /// Writable view of the same pages.
+    write: u64,
+    used: AtomicUsize,
+    index: *mut AtomicPtr<Block>,
+    index_len: AtomicUsize,
+}
+
+// SAFETY: the raw pointers refer to mappings owned for the life of the
+// process; mutation of the code goes through `&self` methods that are called
+// with the translator lock held, and readers use atomics.
+unsafe impl Send for CodeCache {}
+// SAFETY: see above.
+unsafe impl Sync for CodeCache {}
+
+/// Errors setting up the code cache.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    /// creating the code cache failed: {0}
+    #[error("creating the code cache failed: {0}")]
+    Map(std::io::Error),
+    /// the code cache is full
+    #[error("the code cache is full")]
+    Full,
+}
+
+fn map(addr: u64, len: usize, prot: i32, flags: i32, fd: i32) -> Result<u64, CacheError> {
+    // SAFETY: mapping new memory; with MAP_FIXED only over our own reservation.
+    let p = unsafe { libc::mmap(addr as *mut _, len, prot, flags, fd, 0) };
+    if p == libc::MAP_FAILED {
+        return Err(CacheError::Map(std::io::Error::last_os_error()));
+    }
+    Ok(p as u64)
+}
+
+impl CodeCache {
+    pub fn new() -> Result<CodeCache, CacheError> {
+        // SAFETY: plain syscall with a static, NUL-terminated name.
+        let fd = unsafe { libc::memfd_create(c"tern-code-cache".as_ptr(), libc::MFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(CacheError::Map(std::io::Error::last_os_error()));
+        }
+        // SAFETY: fd is ours.
+        if unsafe { libc::ftruncate(fd, CACHE_SIZE as i64) } != 0 {
+            return Err(CacheError::Map(std::io::Error::last_os_error()));
+        }
+        let exec = map(0, CACHE_SIZE, libc::PROT_READ | libc::PROT_EXEC, libc::MAP_SHARED, fd)?;
+        let write = map(0, CACHE_SIZE, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd)?;
+        // SAFETY: both views hold their own reference to the file.
+        unsafe { libc::close(fd) };
+        let idx_bytes = MAX_BLOCKS * std::mem::size_of::<AtomicPtr<Block>>();
+        let index = map(
+            0,
+            idx_bytes,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+        )? as *mut AtomicPtr<Block>;
+        Ok(CodeCache { exec, write, used: AtomicUsize::new(0), index, index_len: AtomicUsize::new(0) })
+    }
+
+    /// True if `host` lies in generated code.
+    pub fn contains(&self, host: u64) -> bool {
+        host >= self.exec && host < self.exec + CACHE_SIZE as u64
+    }
+
+    /// Host address where the next allocation will start.
+    pub fn next_addr(&self) -> u64 {
+        self.exec + self.used.load(Ordering::Relaxed) as u64
+    }
+
+    /// Copies `code` (assembled for `next_addr()`) into the cache and returns
+    /// its executable address.
+    pub fn install(&self, code: &[u8]) -> Result<u64, CacheError> {
+        let used = self.used.load(Ordering::Relaxed);
+        let end = (used + code.len() + 15) & !15;
+        if end > CACHE_SIZE {
+            return Err(CacheError::Full);
+        }
+        // SAFETY: [write+used, write+end) is inside our writable view and no
+        // thread executes it yet (it is past every published block).
+        unsafe { std::ptr::copy_nonoverlapping(code.as_ptr(), (self.write + used as u64) as *mut u8, code.len()) };
+        self.used.store(end, Ordering::Release);
+        Ok(self.exec + used as u64)
+    }
+
+    /// Rewrites the rel32 field at `site` (an executable address) to jump to
+    /// `target`. The field is 4-byte aligned, so the store is atomic for
+    /// concurrent instruction fetch.
+    pub fn patch_rel32(&self, site: u64, target: u64) {
+        debug_assert!(self.contains(site) && site % 4 == 0);
+        let rel = target.wrapping_sub(site + 4) as i64;
+        let rel = i32::try_from(rel).expect("code cache larger than rel32 reach");
+        let w = (site - self.exec + self.write) as *const std::sync::atomic::AtomicI32;
+        // SAFETY: site is inside the cache (checked above), 4-byte aligned,
+        // and the writable view maps the same page.
+        unsafe { (*w).store(rel, Ordering::Release) };
+    }
+
+    /// Publishes `block` in the host index. Blocks must be registered in
+    /// increasing host address order.
+    pub fn register(&self, block: &'static Block) -> Result<(), CacheError> {
+        let n = self.index_len.load(Ordering::Relaxed);
+        if n >= MAX_BLOCKS {
+            return Err(CacheError::Full);
+        }
+        // SAFETY: n < MAX_BLOCKS, inside the index mapping.
+        unsafe { (*self.index.add(n)).store(block as *const Block as *mut Block, Ordering::Release) };
+        self.index_len.store(n + 1, Ordering::Release);
+        Ok(())
+    }
+
+    /// The block containing host address `host`. Async-signal-safe: no locks,
+    /// no allocation.
+    pub fn block_at(&self, host: u64) -> Option<&'static Block> {
+        let n = self.index_len.load(Ordering::Acquire);
+        let get = |i: usize| {
+            // SAFETY: i < n, and entries below n were published before n.
+            unsafe { &*(*self.index.add(i)).load(Ordering::Acquire) }
+        };
+        let (mut lo, mut hi) = (0usize, n);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if get(mid).host_start <= host {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let b = get(lo.checked_sub(1)?);
+        (host < b.host_start + u64::from(b.host_len)).then_some(b)
+    }
+}

@@ -1,0 +1,187 @@
+//! `CpuState`: the architectural state of one guest thread.
+//!
+//! Owns the memory layout that generated code relies on. While a thread runs
+//! translated code its host GS base points at its `CpuState`, so generated code
+//! reaches every field with a `gs:[offset]` operand and needs no pinned
+//! general-purpose register (see ARCHITECTURE.md, "Registers stay in registers").
+//! Guest GPRs, RFLAGS and the x87/SSE state live in the host registers while
+//! generated code runs and are spilled here on every exit to the CPU loop.
+
+use std::sync::atomic::AtomicU32;
+
+/// Guest general-purpose registers in x86 encoding order.
+pub const RAX: usize = 0;
+pub const RCX: usize = 1;
+pub const RDX: usize = 2;
+pub const RBX: usize = 3;
+pub const RSP: usize = 4;
+pub const RBP: usize = 5;
+pub const RSI: usize = 6;
+pub const RDI: usize = 7;
+pub const R8: usize = 8;
+pub const R9: usize = 9;
+pub const R10: usize = 10;
+pub const R11: usize = 11;
+
+/// Names of the GPRs in encoding order, for logs and dumps.
+pub const REG_NAMES: [&str; 16] = [
+    "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12",
+    "r13", "r14", "r15",
+];
+
+/// Number of entries in the per-thread indirect-branch lookup table (indexed
+/// by the low 16 bits of the guest target, see `baseline::ibl`).
+pub const IBL_ENTRIES: usize = 1 << 16;
+
+/// One slot of the indirect-branch lookup table. `key` holds the bitwise NOT
+/// of the guest PC so that an all-zero entry never matches.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct IblEntry {
+    pub key: u64,
+    pub host: u64,
+}
+
+/// 512-byte FXSAVE image (x87, MMX, SSE state and MXCSR).
+#[repr(C, align(64))]
+#[derive(Clone, Copy)]
+pub struct FxArea(pub [u8; 512]);
+
+impl Default for FxArea {
+    fn default() -> Self {
+        let mut a = [0u8; 512];
+        // FCW = 0x037f (all exceptions masked, extended precision), as after FNINIT.
+        a[0] = 0x7f;
+        a[1] = 0x03;
+        // MXCSR = 0x1f80, MXCSR_MASK = 0xffff: the reset values Linux gives a new process.
+        a[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
+        a[28..32].copy_from_slice(&0xffffu32.to_le_bytes());
+        FxArea(a)
+    }
+}
+
+/// Why generated code returned to the CPU loop. Stored in code-cache exit
+/// descriptors, read by the CPU loop.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitKind {
+    /// A direct branch whose target block was not linked yet.
+    Direct = 1,
+    /// An indirect branch missed the lookup table; target in `next_rip`.
+    Indirect = 2,
+    /// `syscall`; `target` is the address after it.
+    Syscall = 3,
+    /// `cpuid`; `target` is the address after it.
+    Cpuid = 4,
+    /// The guest must receive a synchronous signal raised by an instruction
+    /// (`int3`, `ud2`, an instruction outside the CPU model, ...).
+    Trap = 5,
+    /// A host fault inside generated code was turned into an exit by the host
+    /// signal handler; details in `CpuState::fault`.
+    Fault = 6,
+    /// The block ended after a single instruction (transient block).
+    Single = 7,
+}
+
+/// Exit descriptor laid out in the code cache right after each exit stub.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ExitDesc {
+    pub kind: u32,
+    /// For `Trap`: the signal number. Otherwise 0.
+    pub arg: u32,
+    /// Guest address to continue at (or of the trapping instruction).
+    pub target: u64,
+    /// Host address of the rel32 field of the jump to patch for chaining, or 0.
+    pub patch_site: u64,
+}
+
+/// A fault taken in generated code, recorded by the host signal handler.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FaultInfo {
+    pub signo: i32,
+    pub code: i32,
+    pub addr: u64,
+    /// Page-fault error code (trapno/err from the host context) for SIGSEGV.
+    pub err: u64,
+    pub trapno: u64,
+}
+
+/// The per-thread guest CPU state. See the module docs for how generated code
+/// addresses it.
+#[repr(C, align(64))]
+pub struct CpuState {
+    pub regs: [u64; 16],
+    pub rip: u64,
+    pub rflags: u64,
+    pub fs_base: u64,
+    pub gs_base: u64,
+    /// Spill slots for generated code's temporaries.
+    pub scratch: [u64; 8],
+    /// Indirect branch target, written by generated code.
+    pub next_rip: u64,
+    /// Pointer to the `ExitDesc` of the last exit.
+    pub exit_desc: u64,
+    /// Host stack pointer saved while generated code runs.
+    pub host_rsp: u64,
+    /// Host address generated code jumps to through memory.
+    pub jmp_target: u64,
+    /// Address of this structure (for code that has only GS).
+    pub self_ptr: u64,
+    /// Set by signal handlers or other threads to ask this thread to come back
+    /// to the CPU loop (used by the signal machinery).
+    pub exit_request: AtomicU32,
+    pub _pad0: u32,
+    pub fault: FaultInfo,
+    pub _pad1: [u64; 2],
+    pub fx: FxArea,
+    pub ibl: [IblEntry; IBL_ENTRIES],
+}
+
+/// Byte offsets of `CpuState` fields, used by the code generator.
+pub mod off {
+    use super::CpuState;
+    use std::mem::offset_of;
+    pub const REGS: usize = offset_of!(CpuState, regs);
+    pub const RIP: usize = offset_of!(CpuState, rip);
+    pub const RFLAGS: usize = offset_of!(CpuState, rflags);
+    pub const FS_BASE: usize = offset_of!(CpuState, fs_base);
+    pub const GS_BASE: usize = offset_of!(CpuState, gs_base);
+    pub const SCRATCH: usize = offset_of!(CpuState, scratch);
+    pub const NEXT_RIP: usize = offset_of!(CpuState, next_rip);
+    pub const EXIT_DESC: usize = offset_of!(CpuState, exit_desc);
+    pub const HOST_RSP: usize = offset_of!(CpuState, host_rsp);
+    pub const JMP_TARGET: usize = offset_of!(CpuState, jmp_target);
+    pub const SELF_PTR: usize = offset_of!(CpuState, self_ptr);
+    pub const FX: usize = offset_of!(CpuState, fx);
+    pub const IBL: usize = offset_of!(CpuState, ibl);
+
+    /// Offset of guest register `r` (encoding order).
+    pub const fn reg(r: usize) -> usize {
+        REGS + 8 * r
+    }
+    /// Offset of scratch slot `i`.
+    pub const fn scratch(i: usize) -> usize {
+        SCRATCH + 8 * i
+    }
+}
+
+impl CpuState {
+    /// Guest register by encoding number.
+    pub fn reg(&self, r: usize) -> u64 {
+        self.regs[r]
+    }
+
+    /// Clears the indirect-branch lookup table (after invalidation).
+    pub fn flush_ibl(&mut self) {
+        self.ibl.iter_mut().for_each(|e| *e = IblEntry::default());
+    }
+
+    /// Records `guest -> host` in the lookup table.
+    pub fn ibl_insert(&mut self, guest: u64, host: u64) {
+        // Truncation intended: the table is indexed by the low 16 bits.
+        let idx = (guest & 0xffff) as usize;
+        self.ibl[idx] = IblEntry { key: !guest, host };
+    }
+}

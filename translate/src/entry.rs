@@ -1,0 +1,201 @@
+//! Entering and leaving generated code (unsafe, kept small).
+//!
+//! `tern_enter` saves the host's callee-saved registers and stack pointer in
+//! the `CpuState`, loads the guest registers, flags and FPU state, and jumps to
+//! host code. Every exit from generated code goes through `tern_exit_common`
+//! (or `tern_resume_host` when a host signal handler already stored the guest
+//! registers), which spills the guest state and returns from `tern_enter` to
+//! the CPU loop. There is no `longjmp` across Rust frames.
+
+use crate::cpu::{off, CpuState, FxArea, IblEntry, IBL_ENTRIES};
+use std::sync::atomic::AtomicU32;
+
+std::arch::global_asm!(
+    ".globl tern_enter",
+    ".type tern_enter,@function",
+    "tern_enter:",
+    "push rbx", "push rbp", "push r12", "push r13", "push r14", "push r15",
+    "sub rsp, 8",
+    "mov [rdi + {host_rsp}], rsp",
+    "mov [rdi + {jmp_target}], rsi",
+    "fxrstor64 [rdi + {fx}]",
+    "push qword ptr [rdi + {rflags}]",
+    "popfq",
+    "mov rax, [rdi + {regs} + 0]",
+    "mov rcx, [rdi + {regs} + 8]",
+    "mov rdx, [rdi + {regs} + 16]",
+    "mov rbx, [rdi + {regs} + 24]",
+    "mov rbp, [rdi + {regs} + 40]",
+    "mov rsi, [rdi + {regs} + 48]",
+    "mov r8,  [rdi + {regs} + 64]",
+    "mov r9,  [rdi + {regs} + 72]",
+    "mov r10, [rdi + {regs} + 80]",
+    "mov r11, [rdi + {regs} + 88]",
+    "mov r12, [rdi + {regs} + 96]",
+    "mov r13, [rdi + {regs} + 104]",
+    "mov r14, [rdi + {regs} + 112]",
+    "mov r15, [rdi + {regs} + 120]",
+    "mov rsp, [rdi + {regs} + 32]",
+    "mov rdi, [rdi + {regs} + 56]",
+    "jmp qword ptr gs:[{jmp_target}]",
+    "",
+    // rax = exit descriptor, guest rax in scratch[0].
+    ".globl tern_exit_common",
+    ".type tern_exit_common,@function",
+    "tern_exit_common:",
+    "mov gs:[{exit_desc}], rax",
+    "mov rax, gs:[{scratch0}]",
+    "mov gs:[{regs} + 0], rax",
+    "mov gs:[{regs} + 8], rcx",
+    "mov gs:[{regs} + 16], rdx",
+    "mov gs:[{regs} + 24], rbx",
+    "mov gs:[{regs} + 32], rsp",
+    "mov gs:[{regs} + 40], rbp",
+    "mov gs:[{regs} + 48], rsi",
+    "mov gs:[{regs} + 56], rdi",
+    "mov gs:[{regs} + 64], r8",
+    "mov gs:[{regs} + 72], r9",
+    "mov gs:[{regs} + 80], r10",
+    "mov gs:[{regs} + 88], r11",
+    "mov gs:[{regs} + 96], r12",
+    "mov gs:[{regs} + 104], r13",
+    "mov gs:[{regs} + 112], r14",
+    "mov gs:[{regs} + 120], r15",
+    "mov rsp, gs:[{host_rsp}]",
+    "pushfq",
+    "pop qword ptr gs:[{rflags}]",
+    // Guest registers are saved; now also the FPU state.
+    ".globl tern_resume_host",
+    "tern_resume_host:",
+    "mov rsp, gs:[{host_rsp}]",
+    "mov rdi, gs:[{self_ptr}]",
+    "fxsave64 [rdi + {fx}]",
+    // Host Rust code expects DF=0, AC=0 and default x87/SSE control words.
+    "push 0x202",
+    "popfq",
+    "fninit",
+    "push 0x1f80",
+    "ldmxcsr [rsp]",
+    "add rsp, 8",
+    "add rsp, 8",
+    "pop r15", "pop r14", "pop r13", "pop r12", "pop rbp", "pop rbx",
+    "ret",
+    host_rsp = const off::HOST_RSP,
+    jmp_target = const off::JMP_TARGET,
+    fx = const off::FX,
+    rflags = const off::RFLAGS,
+    regs = const off::REGS,
+    exit_desc = const off::EXIT_DESC,
+    scratch0 = const off::SCRATCH,
+    self_ptr = const off::SELF_PTR,
+);
+
+extern "C" {
+    fn tern_enter(cpu: *mut CpuState, host: u64);
+    fn tern_exit_common();
+    fn tern_resume_host();
+}
+
+/// Host address of the common exit routine (target of every exit stub).
+pub fn exit_common_addr() -> u64 {
+    tern_exit_common as *const () as u64
+}
+
+/// Host address a signal handler redirects generated code to once it has
+/// stored the guest registers and flags in the `CpuState`.
+pub fn resume_host_addr() -> u64 {
+    tern_resume_host as *const () as u64
+}
+
+/// Owner of one thread's `CpuState`, allocated with `mmap` so that the 1 MiB
+/// lookup table is committed lazily.
+pub struct CpuBox {
+    ptr: *mut CpuState,
+}
+
+// SAFETY: the CpuState is owned by exactly one guest thread at a time; moving
+// the owner to another thread before it starts running is fine.
+unsafe impl Send for CpuBox {}
+
+impl CpuBox {
+    /// Allocates a zeroed state with default FPU control words.
+    pub fn new() -> std::io::Result<CpuBox> {
+        let size = std::mem::size_of::<CpuState>();
+        // SAFETY: anonymous private mapping, no existing memory is touched.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                size,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        let ptr = p.cast::<CpuState>();
+        // SAFETY: the mapping is page aligned (> 64), zeroed, and large enough;
+        // all-zero is a valid bit pattern for every field, and we only write
+        // the fields that need non-zero values.
+        unsafe {
+            (*ptr).rflags = 0x202;
+            (*ptr).self_ptr = ptr as u64;
+            std::ptr::write(std::ptr::addr_of_mut!((*ptr).fx), FxArea::default());
+            std::ptr::write(std::ptr::addr_of_mut!((*ptr).exit_request), AtomicU32::new(0));
+        }
+        Ok(CpuBox { ptr })
+    }
+
+    pub fn as_ptr(&self) -> *mut CpuState {
+        self.ptr
+    }
+
+    /// Makes this state the calling thread's GS base, which generated code uses.
+    pub fn install_on_current_thread(&self) -> std::io::Result<()> {
+        // SAFETY: ARCH_SET_GS only changes this thread's GS base; nothing in
+        // tern or the host libc uses GS on x86-64.
+        let r = unsafe { libc::syscall(libc::SYS_arch_prctl, 0x1001, self.ptr as u64) };
+        if r != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Runs generated code at `host` until it exits to the CPU loop.
+    ///
+    /// # Safety
+    /// `host` must be the entry of a block produced by this crate, and this
+    /// state must be installed on the current thread.
+    pub unsafe fn run(&mut self, host: u64) {
+        // SAFETY: the caller guarantees host is generated code that only leaves
+        // through tern_exit_common / tern_resume_host, which restore the host
+        // callee-saved registers and stack as saved by tern_enter.
+        unsafe { tern_enter(self.ptr, host) }
+    }
+}
+
+impl std::ops::Deref for CpuBox {
+    type Target = CpuState;
+    fn deref(&self) -> &CpuState {
+        // SAFETY: ptr is a live, initialised mapping owned by self.
+        unsafe { &*self.ptr }
+    }
+}
+
+impl std::ops::DerefMut for CpuBox {
+    fn deref_mut(&mut self) -> &mut CpuState {
+        // SAFETY: as above, and &mut self gives exclusive access.
+        unsafe { &mut *self.ptr }
+    }
+}
+
+impl Drop for CpuBox {
+    fn drop(&mut self) {
+        // SAFETY: unmapping exactly the mapping made in new().
+        unsafe { libc::munmap(self.ptr.cast(), std::mem::size_of::<CpuState>()) };
+    }
+}
+
+const _: () = assert!(std::mem::size_of::<IblEntry>() == 16 && IBL_ENTRIES == 65536);

@@ -1,0 +1,101 @@
+//! The IR: what each guest instruction means to the back ends.
+//!
+//! One `Op` per guest instruction. Instructions the host can run as they are
+//! stay `Native` (with a note on which memory operand needs rewriting);
+//! everything that touches the program counter, FS/GS, syscalls, CPUID or
+//! emulator state is spelled out. Both back ends consume this, so they cannot
+//! disagree about what an instruction means.
+
+use iced_x86::Instruction;
+use std::fmt;
+
+/// How the memory operand of a native instruction must be rewritten.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemFix {
+    /// Runs as it is.
+    None,
+    /// RIP-relative: re-encoded for its new address, or made absolute through
+    /// a scratch register when out of reach.
+    RipRel,
+    /// FS-relative: the guest FS base is added through a scratch register.
+    Fs,
+    /// GS-relative: the guest GS base is added through a scratch register.
+    Gs,
+}
+
+/// The meaning of one guest instruction.
+#[derive(Clone, Debug)]
+pub enum Op {
+    /// Executed natively.
+    Native { insn: Instruction, fix: MemFix },
+    /// `jmp rel`.
+    Jmp { target: u64 },
+    /// `jcc rel` with x86 condition code `cc` (0..15).
+    Jcc { cc: u8, taken: u64, next: u64 },
+    /// `loop`, `loope`, `loopne`, `jrcxz`, `jecxz`: the guest instruction is
+    /// kept (rel8 to a local trampoline).
+    Loop { insn: Instruction, taken: u64, next: u64 },
+    /// `call rel`.
+    Call { target: u64, ret: u64 },
+    /// `call r/m64`: target computed by `mov rcx, <operand>`.
+    CallInd { operand: Instruction, fix: MemFix, ret: u64 },
+    /// `jmp r/m64`.
+    JmpInd { operand: Instruction, fix: MemFix },
+    /// `ret` / `ret imm16`.
+    Ret { pop: u16 },
+    /// `syscall`.
+    Syscall { next: u64 },
+    /// `cpuid`.
+    Cpuid { next: u64 },
+    /// A synchronous signal raised by the instruction; `rip` is the RIP the
+    /// guest sees in its signal frame.
+    Trap { signo: i32, rip: u64 },
+    /// The block ends here (size or page limit); continue at `next`.
+    Fallthrough { next: u64 },
+}
+
+impl Op {
+    /// True if this op ends a block.
+    pub fn ends_block(&self) -> bool {
+        !matches!(self, Op::Native { .. })
+    }
+}
+
+/// One lifted guest instruction.
+#[derive(Clone, Debug)]
+pub struct IrInsn {
+    pub pc: u64,
+    pub len: u8,
+    pub op: Op,
+}
+
+/// A lifted guest basic block.
+#[derive(Clone, Debug, Default)]
+pub struct IrBlock {
+    pub start: u64,
+    /// First guest address after the block's last instruction.
+    pub end: u64,
+    pub insns: Vec<IrInsn>,
+}
+
+impl fmt::Display for IrBlock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "block {:#x}..{:#x}", self.start, self.end)?;
+        for i in &self.insns {
+            match &i.op {
+                Op::Native { insn, fix } => writeln!(f, "  {:#x}: native {insn} {fix:?}", i.pc)?,
+                Op::Loop { insn, taken, next } => {
+                    writeln!(f, "  {:#x}: loop {insn} -> {taken:#x} | {next:#x}", i.pc)?
+                }
+                Op::CallInd { operand, fix, ret } => {
+                    writeln!(f, "  {:#x}: call-ind [{operand}] {fix:?} ret {ret:#x}", i.pc)?
+                }
+                Op::JmpInd { operand, fix } => {
+                    writeln!(f, "  {:#x}: jmp-ind [{operand}] {fix:?}", i.pc)?
+                }
+                other => writeln!(f, "  {:#x}: {other:x?}", i.pc)?,
+            }
+        }
+        Ok(())
+    }
+}

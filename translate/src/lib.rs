@@ -1,0 +1,239 @@
+//! tern-translate: guest x86-64 code to host code.
+//!
+//! Owns the pipeline `decode (iced-x86) -> lift -> ir -> baseline`, the shared
+//! code cache, the per-thread `CpuState` layout that generated code relies on,
+//! the CPU model (CPUID and which instructions exist), and the entry/exit
+//! trampolines. It does not know about syscalls or signals: generated code
+//! leaves with an `ExitKind` and the CPU loop (in `linux-user`) acts on it.
+//!
+//! Architecture invariant: guest registers live in the host registers while
+//! generated code runs; the code emitted around guest instructions never
+//! changes the guest flags and never touches memory below the guest stack
+//! pointer except where the guest instruction itself would (`call`).
+
+pub mod baseline;
+pub mod cache;
+pub mod cpu;
+pub mod entry;
+pub mod guestmem;
+pub mod ir;
+pub mod lift;
+pub mod model;
+
+use cache::{Block, CacheError, CodeCache};
+use cpu::{CpuState, ExitDesc};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+pub use model::CpuModel;
+
+/// What to dump while translating (`-d` switches), limited to a PC range.
+#[derive(Clone, Debug, Default)]
+pub struct DumpOptions {
+    pub in_asm: bool,
+    pub ir: bool,
+    pub out_asm: bool,
+    pub range: Option<(u64, u64)>,
+}
+
+/// Counters printed by `--stats`.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub blocks: AtomicU64,
+    pub guest_insns: AtomicU64,
+    pub host_bytes: AtomicU64,
+    pub chained: AtomicU64,
+    pub ibl_inserts: AtomicU64,
+    pub translate_ns: AtomicU64,
+}
+
+/// Errors from translation.
+#[derive(Debug, thiserror::Error)]
+pub enum TranslateError {
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    #[error(transparent)]
+    Emit(#[from] baseline::EmitError),
+}
+
+struct Tables {
+    /// guest pc -> block (non-transient blocks only).
+    blocks: HashMap<u64, &'static Block>,
+    /// guest page -> guest pcs of blocks touching it.
+    pages: HashMap<u64, Vec<u64>>,
+    /// Incoming chained jumps per target block: (patch site, original stub).
+    incoming: HashMap<u64, Vec<(u64, u64)>>,
+}
+
+/// The translator shared by all guest threads.
+pub struct Jit {
+    pub cache: CodeCache,
+    rt: baseline::Runtime,
+    model: CpuModel,
+    dump: DumpOptions,
+    tables: Mutex<Tables>,
+    pub stats: Stats,
+}
+
+impl Jit {
+    pub fn new(model: CpuModel, dump: DumpOptions) -> Result<Jit, TranslateError> {
+        let cache = CodeCache::new()?;
+        let (code, rt) = baseline::emit_runtime(cache.next_addr(), entry::exit_common_addr());
+        cache.install(&code)?;
+        Ok(Jit {
+            cache,
+            rt,
+            model,
+            dump,
+            tables: Mutex::new(Tables { blocks: HashMap::new(), pages: HashMap::new(), incoming: HashMap::new() }),
+            stats: Stats::default(),
+        })
+    }
+
+    pub fn model(&self) -> CpuModel {
+        self.model
+    }
+
+    fn tables(&self) -> std::sync::MutexGuard<'_, Tables> {
+        self.tables.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The host code for guest `pc`, translating it if needed.
+    pub fn lookup_or_translate(&self, pc: u64) -> Result<u64, TranslateError> {
+        if let Some(b) = self.tables().blocks.get(&pc) {
+            return Ok(b.host_start);
+        }
+        Ok(self.translate(pc, false)?.host_start)
+    }
+
+    /// Translates the block at `pc`. A `single` block holds one instruction
+    /// and is not cached (used to step over a write to its own page).
+    pub fn translate(&self, pc: u64, single: bool) -> Result<&'static Block, TranslateError> {
+        let t0 = std::time::Instant::now();
+        let mut code = [0u8; 4096 + 16];
+        let want = (0x1000 - (pc & 0xfff)) as usize + 15;
+        let n = guestmem::read_guest(pc, &mut code[..want]);
+        let ir = lift::lift_block(self.model, pc, &code[..n], single);
+        let mut tables = self.tables();
+        if !single {
+            if let Some(b) = tables.blocks.get(&pc) {
+                return Ok(b);
+            }
+        }
+        let base = self.cache.next_addr();
+        let em = baseline::emit_block(&ir, base, &self.rt)?;
+        let host = self.cache.install(&em.code)?;
+        debug_assert_eq!(host, base);
+        let block: &'static Block = Box::leak(Box::new(Block {
+            guest_start: ir.start,
+            guest_end: ir.end.max(ir.start + 1),
+            host_start: host,
+            host_len: u32::try_from(em.code.len()).expect("block size"),
+            pcmap: em.pcmap,
+            transient: single,
+        }));
+        self.cache.register(block)?;
+        if !single {
+            tables.blocks.insert(pc, block);
+            let mut page = block.guest_start & !0xfff;
+            while page < block.guest_end {
+                tables.pages.entry(page).or_default().push(pc);
+                page += 0x1000;
+            }
+        }
+        drop(tables);
+        self.dump_block(&ir, block);
+        self.stats.blocks.fetch_add(1, Ordering::Relaxed);
+        self.stats.guest_insns.fetch_add(ir.insns.len() as u64, Ordering::Relaxed);
+        self.stats.host_bytes.fetch_add(em.code.len() as u64, Ordering::Relaxed);
+        self.stats.translate_ns.fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        Ok(block)
+    }
+
+    fn dump_block(&self, ir: &ir::IrBlock, block: &Block) {
+        let d = &self.dump;
+        if !(d.in_asm || d.ir || d.out_asm) {
+            return;
+        }
+        if let Some((lo, hi)) = d.range {
+            if ir.start < lo || ir.start >= hi {
+                return;
+            }
+        }
+        use iced_x86::Formatter;
+        let mut fmt = iced_x86::IntelFormatter::new();
+        let mut disasm = |bytes: &[u8], ip: u64| {
+            let mut out = String::new();
+            let mut dec = iced_x86::Decoder::with_ip(64, bytes, ip, iced_x86::DecoderOptions::NONE);
+            for insn in &mut dec {
+                let mut s = String::new();
+                fmt.format(&insn, &mut s);
+                out.push_str(&format!("  {:#014x}: {s}\n", insn.ip()));
+            }
+            out
+        };
+        if d.in_asm {
+            let mut buf = vec![0u8; (ir.end - ir.start) as usize];
+            let n = guestmem::read_guest(ir.start, &mut buf);
+            tracing::info!(target: "tern::dump", "IN: guest {:#x}\n{}", ir.start, disasm(&buf[..n], ir.start));
+        }
+        if d.ir {
+            tracing::info!(target: "tern::dump", "IR:\n{ir}");
+        }
+        if d.out_asm {
+            // SAFETY: the block's host code was just installed and stays mapped.
+            let code = unsafe { std::slice::from_raw_parts(block.host_start as *const u8, block.host_len as usize) };
+            tracing::info!(target: "tern::dump", "OUT: host {:#x}\n{}", block.host_start, disasm(code, block.host_start));
+        }
+    }
+
+    /// Links the jump at `site` (from a `Direct` exit) to the block at
+    /// `target_pc`, whose host code is `target_host`.
+    pub fn chain(&self, site: u64, stub: u64, target_pc: u64, target_host: u64) {
+        let mut t = self.tables();
+        if !t.blocks.contains_key(&target_pc) {
+            return;
+        }
+        self.cache.patch_rel32(site, target_host);
+        t.incoming.entry(target_pc).or_default().push((site, stub));
+        self.stats.chained.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Drops every block that overlaps guest pages `[start, end)`: unlinks
+    /// jumps into them and forgets them, so the next execution retranslates.
+    /// Returns true if any block was dropped (callers then flush their
+    /// lookup tables). Host code is never freed, so a thread still inside an
+    /// old block finishes it safely.
+    pub fn invalidate_range(&self, start: u64, end: u64) -> bool {
+        let mut t = self.tables();
+        let mut dropped = false;
+        let mut page = start & !0xfff;
+        while page < end {
+            if let Some(pcs) = t.pages.remove(&page) {
+                for pc in pcs {
+                    if t.blocks.remove(&pc).is_some() {
+                        dropped = true;
+                    }
+                    for (site, stub) in t.incoming.remove(&pc).unwrap_or_default() {
+                        self.cache.patch_rel32(site, stub);
+                    }
+                }
+            }
+            page += 0x1000;
+        }
+        dropped
+    }
+
+    /// True if guest page `page` holds translated code.
+    pub fn page_has_code(&self, page: u64) -> bool {
+        self.tables().pages.contains_key(&(page & !0xfff))
+    }
+}
+
+/// Reads the exit descriptor of the last exit of `cpu`.
+pub fn last_exit(cpu: &CpuState) -> ExitDesc {
+    // SAFETY: exit_desc was set by generated code to a descriptor inside the
+    // code cache (or by the fault path to a static one), which stays mapped.
+    unsafe { *(cpu.exit_desc as *const ExitDesc) }
+}

@@ -1,0 +1,217 @@
+//! Lifter: decoded guest instructions -> IR ops.
+//!
+//! Decides, per instruction, whether it runs natively or must be spelled out
+//! (control flow, syscall, cpuid, FS/GS, traps). Never emits host code.
+
+use crate::ir::{IrBlock, IrInsn, MemFix, Op};
+use crate::model::CpuModel;
+use iced_x86::{Code, ConditionCode, Decoder, DecoderOptions, Instruction, Mnemonic, Register};
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+/// Largest number of guest instructions in one block.
+pub const MAX_BLOCK_INSNS: usize = 64;
+
+const SIGILL: i32 = 4;
+const SIGTRAP: i32 = 5;
+const SIGSEGV: i32 = 11;
+
+static LOGGED: Mutex<Option<HashSet<Vec<u8>>>> = Mutex::new(None);
+
+/// Logs an unsupported instruction's bytes once per distinct encoding.
+fn log_unsupported(pc: u64, bytes: &[u8], why: &str) {
+    let mut g = LOGGED.lock().unwrap_or_else(|e| e.into_inner());
+    if g.get_or_insert_with(HashSet::new).insert(bytes.to_vec()) {
+        let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        tracing::warn!("tern: {why} at {pc:#x}: bytes {} -> SIGILL", hex.join(" "));
+    }
+}
+
+fn cc_of(c: ConditionCode) -> u8 {
+    use ConditionCode as C;
+    match c {
+        C::o => 0,
+        C::no => 1,
+        C::b => 2,
+        C::ae => 3,
+        C::e => 4,
+        C::ne => 5,
+        C::be => 6,
+        C::a => 7,
+        C::s => 8,
+        C::ns => 9,
+        C::p => 10,
+        C::np => 11,
+        C::l => 12,
+        C::ge => 13,
+        C::le => 14,
+        C::g => 15,
+        C::None => 0xff,
+    }
+}
+
+/// Which memory fix a native instruction needs.
+fn mem_fix(insn: &Instruction) -> MemFix {
+    if insn.is_ip_rel_memory_operand() {
+        return MemFix::RipRel;
+    }
+    let has_mem = (0..insn.op_count()).any(|i| insn.op_kind(i) == iced_x86::OpKind::Memory);
+    if !has_mem {
+        return MemFix::None;
+    }
+    match insn.segment_prefix() {
+        Register::FS => MemFix::Fs,
+        Register::GS => MemFix::Gs,
+        _ => MemFix::None,
+    }
+}
+
+/// Turns an indirect branch's operand into `mov rcx, <operand>`.
+fn target_load(insn: &Instruction) -> Option<(Instruction, MemFix)> {
+    use iced_x86::OpKind;
+    let ld = match insn.op0_kind() {
+        OpKind::Register => {
+            let r = insn.op0_register();
+            if !r.is_gpr64() {
+                return None;
+            }
+            Instruction::with2(Code::Mov_r64_rm64, Register::RCX, r).ok()?
+        }
+        OpKind::Memory => {
+            if insn.memory_size() != iced_x86::MemorySize::UInt64 {
+                return None;
+            }
+            let mem = iced_x86::MemoryOperand::new(
+                insn.memory_base(),
+                insn.memory_index(),
+                insn.memory_index_scale(),
+                insn.memory_displacement64() as i64,
+                insn.memory_displ_size(),
+                false,
+                insn.segment_prefix(),
+            );
+            Instruction::with2(Code::Mov_r64_rm64, Register::RCX, mem).ok()?
+        }
+        _ => return None,
+    };
+    let fix = mem_fix(insn);
+    let uses_rcx = insn.memory_base().full_register() == Register::RCX
+        || insn.memory_index().full_register() == Register::RCX;
+    if matches!(fix, MemFix::Fs | MemFix::Gs) && uses_rcx {
+        return None;
+    }
+    Some((ld, fix))
+}
+
+/// Lifts one decoded instruction. `bytes` are its encoding (for logs).
+fn lift_one(model: CpuModel, insn: &Instruction, bytes: &[u8]) -> Op {
+    let pc = insn.ip();
+    let next = insn.next_ip();
+    let trap = |signo| Op::Trap { signo, rip: pc };
+    if insn.is_invalid() {
+        log_unsupported(pc, bytes, "invalid or unknown instruction");
+        return trap(SIGILL);
+    }
+    if let Some(f) = insn.cpuid_features().iter().find(|f| !model.has(**f)) {
+        log_unsupported(pc, bytes, &format!("instruction needs {f:?}, not in the CPU model"));
+        return trap(SIGILL);
+    }
+    match insn.mnemonic() {
+        Mnemonic::Syscall => return Op::Syscall { next },
+        Mnemonic::Cpuid => return Op::Cpuid { next },
+        Mnemonic::Int3 => return Op::Trap { signo: SIGTRAP, rip: next },
+        Mnemonic::Int1 => return Op::Trap { signo: SIGTRAP, rip: next },
+        Mnemonic::Ud0 | Mnemonic::Ud1 | Mnemonic::Ud2 => return trap(SIGILL),
+        // `int n` from user mode is a #GP (SIGSEGV) except for the vectors
+        // the kernel opens: int 0x80 (32-bit syscalls) is not emulated.
+        Mnemonic::Int => {
+            if insn.immediate8() == 0x80 {
+                log_unsupported(pc, bytes, "int 0x80 (32-bit syscall ABI) is not supported");
+            }
+            return trap(SIGSEGV);
+        }
+        Mnemonic::Loop | Mnemonic::Loope | Mnemonic::Loopne | Mnemonic::Jrcxz | Mnemonic::Jecxz => {
+            return Op::Loop { insn: *insn, taken: insn.near_branch_target(), next };
+        }
+        _ => {}
+    }
+    if insn.is_jcc_short_or_near() {
+        return Op::Jcc { cc: cc_of(insn.condition_code()), taken: insn.near_branch_target(), next };
+    }
+    if insn.is_jmp_short_or_near() {
+        return Op::Jmp { target: insn.near_branch_target() };
+    }
+    if insn.is_call_near() {
+        return Op::Call { target: insn.near_branch_target(), ret: next };
+    }
+    match insn.code() {
+        Code::Retnq => return Op::Ret { pop: 0 },
+        Code::Retnq_imm16 => return Op::Ret { pop: insn.immediate16() },
+        Code::Call_rm64 => {
+            if let Some((operand, fix)) = target_load(insn) {
+                return Op::CallInd { operand, fix, ret: next };
+            }
+        }
+        Code::Jmp_rm64 => {
+            if let Some((operand, fix)) = target_load(insn) {
+                return Op::JmpInd { operand, fix };
+            }
+        }
+        _ => {}
+    }
+    use iced_x86::FlowControl as F;
+    match insn.flow_control() {
+        F::Next => {}
+        // Far branches, iret, 16-bit near branches, xbegin...
+        _ => {
+            log_unsupported(pc, bytes, "unsupported control transfer");
+            return trap(SIGILL);
+        }
+    }
+    let fix = mem_fix(insn);
+    if matches!(fix, MemFix::Fs | MemFix::Gs) && insn.is_string_instruction() {
+        log_unsupported(pc, bytes, "string instruction with FS/GS override");
+        return trap(SIGILL);
+    }
+    Op::Native { insn: *insn, fix }
+}
+
+/// Decodes and lifts the block starting at `start`. `code` holds the guest
+/// bytes readable from `start` (possibly fewer than a whole block). A block
+/// ends at a control transfer, after `MAX_BLOCK_INSNS`, when the next
+/// instruction starts on another page, or with `single` after one instruction.
+pub fn lift_block(model: CpuModel, start: u64, code: &[u8], single: bool) -> IrBlock {
+    let opts = DecoderOptions::NO_MPFX_0FBC | DecoderOptions::NO_MPFX_0FBD;
+    let mut dec = Decoder::with_ip(64, code, start, opts);
+    let mut block = IrBlock { start, end: start, insns: Vec::new() };
+    let page = start & !0xfff;
+    loop {
+        let pc = dec.ip();
+        if !block.insns.is_empty() && (pc & !0xfff != page || block.insns.len() >= MAX_BLOCK_INSNS || single) {
+            block.insns.push(IrInsn { pc, len: 0, op: Op::Fallthrough { next: pc } });
+            break;
+        }
+        let off = (pc - start) as usize;
+        if off >= code.len() {
+            // Nothing readable here: fetching it faults.
+            block.insns.push(IrInsn { pc, len: 0, op: Op::Trap { signo: SIGSEGV, rip: pc } });
+            break;
+        }
+        let insn = dec.decode();
+        if insn.is_invalid() && dec.last_error() == iced_x86::DecoderError::NoMoreBytes {
+            // The instruction runs past readable memory: a fetch fault, unless
+            // an earlier instruction can end the block first.
+            block.insns.push(IrInsn { pc, len: 0, op: Op::Trap { signo: SIGSEGV, rip: pc } });
+            break;
+        }
+        let len = insn.len();
+        let op = lift_one(model, &insn, &code[off..off + len.max(1).min(code.len() - off)]);
+        let end = op.ends_block();
+        block.insns.push(IrInsn { pc, len: len as u8, op });
+        block.end = pc + len as u64;
+        if end {
+            break;
+        }
+    }
+    block
+}
