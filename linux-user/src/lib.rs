@@ -1,1 +1,10 @@
-//! tern linux-user
+//! tern linux-user: the `tern` binary's parts.
+//!
+//! Owns the command line, the ELF loader and initial stack, guest threads and
+//! the CPU loop that runs translated code and acts on its exits. It is the
+//! only crate that depends on all the others.
+
+pub mod cli;
+pub mod cpu_loop;
+pub mod loader;
+pub mod logging;

@@ -1,1 +1,132 @@
-fn main() {}
+//! `tern`: run an x86-64 Linux program under dynamic binary translation.
+
+use clap::Parser;
+use std::os::unix::ffi::OsStrExt;
+use tern_linux_user::cli::{parse_range, Cli};
+use tern_linux_user::cpu_loop::{self, LoopStats, EXIT_NAMES};
+use tern_linux_user::loader::{self, map, stack};
+use tern_signals::{install_fault_handlers, FaultContext, GuestSignals};
+use tern_syscalls::{mm::Brk, proc, task::Reexec, Process};
+use tern_translate::cpu::RSP;
+use tern_translate::entry::CpuBox;
+use tern_translate::{CpuModel, DumpOptions, Jit};
+
+fn fail(msg: impl std::fmt::Display, code: i32) -> ! {
+    eprintln!("tern: {msg}");
+    std::process::exit(code)
+}
+
+/// The guest environment: tern's own, edited by -E and -U.
+fn guest_env(cli: &Cli) -> Vec<Vec<u8>> {
+    let mut env: Vec<(Vec<u8>, Vec<u8>)> =
+        std::env::vars_os().map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec())).collect();
+    for u in &cli.unset_env {
+        env.retain(|(k, _)| k != u.as_bytes());
+    }
+    for s in &cli.set_env {
+        let (k, v) = s.split_once('=').unwrap_or((s, ""));
+        env.retain(|(ek, _)| ek != k.as_bytes());
+        env.push((k.as_bytes().to_vec(), v.as_bytes().to_vec()));
+    }
+    env.into_iter().map(|(mut k, v)| {
+        k.push(b'=');
+        k.extend(v);
+        k
+    }).collect()
+}
+
+fn stack_size() -> u64 {
+    let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit fills a local struct.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut rl) } == 0;
+    if ok && rl.rlim_cur != libc::RLIM_INFINITY {
+        rl.rlim_cur.clamp(1 << 20, 1 << 30)
+    } else {
+        8 << 20
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let model = CpuModel::from_name(&cli.cpu)
+        .unwrap_or_else(|| fail(format!("unknown CPU model '{}' (known: {})", cli.cpu, CpuModel::NAMES.join(", ")), 2));
+    let mut dump = DumpOptions::default();
+    if let Some(items) = &cli.debug {
+        for it in items.split(',') {
+            match it {
+                "in_asm" => dump.in_asm = true,
+                "op" | "ir" => dump.ir = true,
+                "out_asm" => dump.out_asm = true,
+                other => fail(format!("unknown -d item '{other}' (known: in_asm, op, out_asm)"), 2),
+            }
+        }
+    }
+    if let Some(r) = &cli.dfilter {
+        dump.range = Some(parse_range(r).unwrap_or_else(|| fail(format!("bad --dfilter range '{r}'"), 2)));
+    }
+    let dumping = dump.in_asm || dump.ir || dump.out_asm;
+    if let Err(e) = tern_linux_user::logging::init(cli.log_file.as_deref(), cli.strace, dumping) {
+        fail(format!("cannot open log file: {e}"), 2);
+    }
+
+    proc::snapshot_tern_ranges();
+    let path = loader::resolve(&cli.program);
+    let loaded = loader::load(&path).unwrap_or_else(|e| fail(&e, e.exit_code()));
+
+    let jit: &'static Jit = Box::leak(Box::new(Jit::new(model, dump).unwrap_or_else(|e| fail(e, 1))));
+    for (s, e) in jit.cache.ranges() {
+        proc::add_tern_range(s, e);
+    }
+    install_fault_handlers(&jit.cache).unwrap_or_else(|e| fail(e, 1));
+    FaultContext::init_thread().unwrap_or_else(|e| fail(e, 1));
+    let mut cpu = CpuBox::new().unwrap_or_else(|e| fail(e, 1));
+    cpu.install_on_current_thread().unwrap_or_else(|e| fail(e, 1));
+
+    // The initial stack.
+    let mut argv: Vec<Vec<u8>> = vec![cli.argv0.clone().unwrap_or_else(|| cli.program.clone()).into_bytes()];
+    argv.extend(cli.args.iter().map(|a| a.clone().into_bytes()));
+    let env = guest_env(&cli);
+    let top = map::map_stack(stack_size(), loaded.exec_stack).unwrap_or_else(|e| fail(format!("cannot map the stack: {e}"), 1));
+    let mut random = [0u8; 16];
+    // SAFETY: getrandom fills the local buffer.
+    unsafe { libc::getrandom(random.as_mut_ptr().cast(), 16, 0) };
+    let execfn = path.as_os_str().as_bytes();
+    // SAFETY: [top - stack_size, top) was just mapped writable for the guest
+    // stack, far larger than the strings and tables.
+    let st = unsafe { stack::build(top, &loaded, model, &argv, &env, execfn, random) };
+    let auxv: Vec<u8> = st.auxv.iter().flat_map(|(k, v)| k.to_le_bytes().into_iter().chain(v.to_le_bytes())).collect();
+
+    cpu.regs[RSP] = st.sp;
+    cpu.rip = loaded.start();
+    let self_exe = std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into());
+    let p = Process {
+        jit,
+        exe: loaded.path.clone(),
+        auxv,
+        brk: std::sync::Mutex::new(Brk::new(loaded.main.end)),
+        signals: GuestSignals::default(),
+        strace: cli.strace,
+        reexec: Reexec { tern: self_exe, options: cli.reexec_options() },
+    };
+    let mut stats = LoopStats::default();
+    let code = cpu_loop::run(&p, &mut cpu, &mut stats);
+    if cli.stats {
+        print_stats(jit, &stats);
+    }
+    std::process::exit(code);
+}
+
+fn print_stats(jit: &Jit, s: &LoopStats) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let st = &jit.stats;
+    eprintln!("tern stats:");
+    eprintln!("  blocks translated   {}", st.blocks.load(Relaxed));
+    eprintln!("  guest instructions  {}", st.guest_insns.load(Relaxed));
+    eprintln!("  host code bytes     {}", st.host_bytes.load(Relaxed));
+    eprintln!("  chained jumps       {}", st.chained.load(Relaxed));
+    eprintln!("  translation time    {:.3} ms", st.translate_ns.load(Relaxed) as f64 / 1e6);
+    eprintln!("  syscalls            {}", s.syscalls);
+    for (i, n) in s.exits.iter().enumerate().skip(1) {
+        eprintln!("  exits: {:<12} {n}", EXIT_NAMES[i]);
+    }
+}

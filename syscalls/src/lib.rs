@@ -1,1 +1,86 @@
-//! tern-syscalls
+//! tern-syscalls: what happens when the guest executes `syscall`.
+//!
+//! One table (`table.rs`) maps each x86-64 syscall number to a handler; the
+//! default is pass-through to the host, since guest and host share one kernel
+//! ABI and one address space. Handlers exist only where tern owns the state:
+//! memory map and brk (`mm.rs`), `/proc/self` (`proc.rs`), signals
+//! (`signal.rs`), threads, processes and exec (`task.rs`). Numbers not in the
+//! table get ENOSYS, logged once.
+
+pub mod mm;
+pub mod proc;
+pub mod signal;
+pub mod table;
+pub mod task;
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use tern_signals::GuestSignals;
+use tern_translate::cpu::CpuState;
+use tern_translate::Jit;
+
+/// What the CPU loop does after a syscall.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// Continue the guest (the result is in rax).
+    Continue,
+    /// The whole guest process exits with this status.
+    ExitGroup(i32),
+    /// The calling guest thread exits.
+    ExitThread(i32),
+}
+
+/// Process-wide state tern owns on the guest's behalf.
+pub struct Process {
+    pub jit: &'static Jit,
+    /// The guest program (what `/proc/self/exe` shows).
+    pub exe: PathBuf,
+    /// The guest's auxv as raw bytes (what `/proc/self/auxv` shows).
+    pub auxv: Vec<u8>,
+    pub brk: Mutex<mm::Brk>,
+    pub signals: GuestSignals,
+    /// Print each syscall (`--strace`).
+    pub strace: bool,
+    /// How to run another program under tern (for execve): tern's own path
+    /// and the options to pass on.
+    pub reexec: task::Reexec,
+}
+
+/// A guest errno result.
+pub type SysResult = Result<u64, i32>;
+
+/// Runs the syscall in `cpu` (number in rax, args in rdi rsi rdx r10 r8 r9)
+/// and stores the result in rax.
+pub fn dispatch(p: &Process, cpu: &mut CpuState) -> Flow {
+    use tern_translate::cpu::{R10, R8, R9, RAX, RDI, RDX, RSI};
+    let nr = cpu.regs[RAX];
+    let args = [cpu.regs[RDI], cpu.regs[RSI], cpu.regs[RDX], cpu.regs[R10], cpu.regs[R8], cpu.regs[R9]];
+    let (flow, ret) = table::call(p, cpu, nr, args);
+    if p.strace {
+        table::trace(nr, args, ret);
+    }
+    cpu.regs[RAX] = ret as u64;
+    flow
+}
+
+/// Pass-through: the host syscall with the guest's arguments.
+pub fn host_syscall(nr: u64, a: [u64; 6]) -> i64 {
+    // SAFETY: guest and host share the address space and ABI; calls that
+    // would affect tern's own state never reach here (the table routes them
+    // to tern-owned handlers).
+    let r = unsafe { libc::syscall(nr as i64, a[0], a[1], a[2], a[3], a[4], a[5]) };
+    if r == -1 {
+        -i64::from(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::ENOSYS))
+    } else {
+        r
+    }
+}
+
+/// Converts a raw host result (negative errno) into a `SysResult`.
+pub fn result(r: i64) -> SysResult {
+    if (-4095..0).contains(&r) {
+        Err(-r as i32)
+    } else {
+        Ok(r as u64)
+    }
+}

@@ -1,1 +1,63 @@
-//! tern-tests
+//! Differential test harness for tern.
+//!
+//! Guest programs (C and C++ sources in `tests/guest`) are compiled with the
+//! system gcc/g++ in several configurations ([`Build`]), run natively and
+//! under tern, and their stdout, stderr and exit status must be identical.
+//!
+//! ```no_run
+//! use tern_tests::{differential, Build};
+//! let tern = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fake-tern");
+//! let b = Build { static_: true, opt: "-O2", cxx: false };
+//! differential(&tern, "intmath.c", &b, &[], b"");
+//! ```
+
+mod compare;
+mod compile;
+mod programs;
+mod run;
+
+use std::path::{Path, PathBuf};
+
+pub use compare::{assert_same, difference, first_difference};
+pub use compile::{build, cache_dir, have_compiler, is_cxx_source, skip_without_compiler, Build};
+pub use programs::{program, GuestProgram, PROGRAMS};
+pub use run::{run_command, run_native, run_under, timeout, ExitStatusDesc, Outcome, DEFAULT_TIMEOUT};
+
+/// The directory holding the guest program sources (`tests/guest`).
+pub fn guest_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("guest")
+}
+
+/// Builds `src` as `b` says, runs it natively and under `tern` with `args`
+/// and `stdin`, and panics if the outcomes differ. Returns early (printing
+/// `skipped: no gcc`) when the compiler is missing.
+pub fn differential(tern: &Path, src: &str, b: &Build, args: &[&str], stdin: &[u8]) {
+    differential_env(tern, src, b, args, stdin, &[]);
+}
+
+/// [`differential`] with extra environment variables for the guest.
+pub fn differential_env(
+    tern: &Path,
+    src: &str,
+    b: &Build,
+    args: &[&str],
+    stdin: &[u8],
+    env: &[(&str, &str)],
+) {
+    if skip_without_compiler(b.cxx) {
+        return;
+    }
+    let bin = build(src, b);
+    let native = run_native(&bin, args, stdin, env);
+    let tern_run = run_under(tern, &bin, args, stdin, env);
+    assert_same(&format!("{src} [{b}]"), &native, &tern_run);
+}
+
+/// Runs the differential test of table entry `src` (see [`PROGRAMS`]) in
+/// every build that suits it ([`Build::all_for`]).
+pub fn check_program(tern: &Path, src: &str) {
+    let p = program(src);
+    for b in Build::all_for(src) {
+        differential_env(tern, p.src, &b, p.args, p.stdin, p.env);
+    }
+}

@@ -189,3 +189,33 @@ impl CodeCache {
         (host < b.host_start + u64::from(b.host_len)).then_some(b)
     }
 }
+
+impl CodeCache {
+    /// In a forked child: gives this process its own copy of the code so that
+    /// parent and child can keep translating independently. Both views are
+    /// replaced in place, at the same addresses.
+    pub fn unshare_after_fork(&self) -> Result<(), CacheError> {
+        let used = self.used.load(Ordering::Acquire);
+        // SAFETY: plain syscalls; the new mappings replace exactly our own
+        // views (MAP_FIXED at their addresses), after the used part has been
+        // copied into the new file through a temporary mapping.
+        unsafe {
+            let fd = libc::memfd_create(c"tern-code-cache".as_ptr(), libc::MFD_CLOEXEC);
+            if fd < 0 || libc::ftruncate(fd, CACHE_SIZE as i64) != 0 {
+                return Err(CacheError::Map(std::io::Error::last_os_error()));
+            }
+            let tmp = map(0, CACHE_SIZE, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd)?;
+            std::ptr::copy_nonoverlapping(self.write as *const u8, tmp as *mut u8, used);
+            libc::munmap(tmp as *mut _, CACHE_SIZE);
+            map(self.write, CACHE_SIZE, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED | libc::MAP_FIXED, fd)?;
+            map(self.exec, CACHE_SIZE, libc::PROT_READ | libc::PROT_EXEC, libc::MAP_SHARED | libc::MAP_FIXED, fd)?;
+            libc::close(fd);
+        }
+        Ok(())
+    }
+
+    /// The executable range of the cache (for the registry of tern's memory).
+    pub fn ranges(&self) -> [(u64, u64); 2] {
+        [(self.exec, self.exec + CACHE_SIZE as u64), (self.write, self.write + CACHE_SIZE as u64)]
+    }
+}

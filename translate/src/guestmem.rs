@@ -28,3 +28,42 @@ pub fn read_guest(addr: u64, buf: &mut [u8]) -> usize {
     }
     done
 }
+
+/// Copies `data` to guest address `addr`. Returns false if any byte could not
+/// be written (the guest would see EFAULT).
+pub fn write_guest(addr: u64, data: &[u8]) -> bool {
+    if data.is_empty() {
+        return true;
+    }
+    let local = libc::iovec { iov_base: data.as_ptr() as *mut _, iov_len: data.len() };
+    let remote = libc::iovec { iov_base: addr as *mut _, iov_len: data.len() };
+    // SAFETY: the kernel validates the remote range; local is a valid buffer.
+    let r = unsafe { libc::process_vm_writev(libc::getpid(), &local, 1, &remote, 1, 0) };
+    r == data.len() as isize
+}
+
+/// Reads a NUL-terminated string at `addr` (without the NUL), at most `max`
+/// bytes. None if unreadable or unterminated.
+pub fn read_cstr(addr: u64, max: usize) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut chunk = [0u8; 256];
+    while out.len() < max {
+        let a = addr + out.len() as u64;
+        let n = read_guest(a, &mut chunk[..(256 - (a as usize & 255))]);
+        if n == 0 {
+            return None;
+        }
+        if let Some(z) = chunk[..n].iter().position(|&b| b == 0) {
+            out.extend_from_slice(&chunk[..z]);
+            return Some(out);
+        }
+        out.extend_from_slice(&chunk[..n]);
+    }
+    None
+}
+
+/// Reads a little-endian u64 at `addr`.
+pub fn read_u64(addr: u64) -> Option<u64> {
+    let mut b = [0u8; 8];
+    (read_guest(addr, &mut b) == 8).then(|| u64::from_le_bytes(b))
+}

@@ -78,9 +78,6 @@ fn target_load(insn: &Instruction) -> Option<(Instruction, MemFix)> {
             Instruction::with2(Code::Mov_r64_rm64, Register::RCX, r).ok()?
         }
         OpKind::Memory => {
-            if insn.memory_size() != iced_x86::MemorySize::UInt64 {
-                return None;
-            }
             let mem = iced_x86::MemoryOperand::new(
                 insn.memory_base(),
                 insn.memory_index(),

@@ -53,6 +53,10 @@ impl CpuModel {
                 | F::PAUSE
                 | F::SYSCALL
                 | F::RDTSCP
+                | F::CPUID
+                // Hint-NOP space on CPUs without CET: endbr64, rdssp, ...
+                | F::CET_IBT
+                | F::CET_SS
         );
         let v2 = matches!(
             f,

@@ -131,8 +131,14 @@ impl Asm {
     /// Encodes `insn` at the current address.
     pub fn insn(&mut self, insn: &Instruction) -> Result<(), iced_x86::IcedError> {
         let ip = self.here();
-        self.enc.encode(insn, ip)?;
+        let r = self.enc.encode(insn, ip);
         let mut out = self.enc.take_buffer();
+        if let Err(e) = r {
+            // A failed encode may leave partial bytes behind.
+            out.clear();
+            self.enc.set_buffer(out);
+            return Err(e);
+        }
         self.buf.extend_from_slice(&out);
         out.clear();
         self.enc.set_buffer(out);

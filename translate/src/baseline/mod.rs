@@ -102,7 +102,7 @@ pub struct Emitted {
 /// Errors from the back end (bugs or unencodable guest instructions).
 #[derive(Debug, thiserror::Error)]
 pub enum EmitError {
-    #[error("cannot re-encode guest instruction at {pc:#x}: {err}")]
+    #[error("cannot re-encode the instruction at guest {pc:#x}: {err}")]
     Encode { pc: u64, err: iced_x86::IcedError },
     #[error("no free scratch register for instruction at {0:#x}")]
     NoScratch(u64),
@@ -146,6 +146,20 @@ fn free_scratch(insn: &Instruction) -> Option<u8> {
     [RAX, RCX, RDX, 3, 6, 7, 8, 9, 10, 11, 12, 14, 15, 5, 13]
         .into_iter()
         .find(|&r| !used.contains(&gpr(r)) && insn.memory_base().full_register() != gpr(r) && insn.memory_index().full_register() != gpr(r))
+}
+
+/// Picks the displacement size for a memory operand that now has a base.
+fn set_disp_size(i: &mut Instruction) {
+    let d = i.memory_displacement64() as i64;
+    let size = if d == 0 {
+        0
+    } else if i8::try_from(d).is_ok() {
+        1
+    } else {
+        // iced-x86 spells "64-bit addressing with a disp32" as 8.
+        8
+    };
+    i.set_memory_displ_size(size);
 }
 
 fn fix1(reg: u8, slot: usize) -> Fixup {
@@ -198,9 +212,7 @@ impl Emitter<'_> {
                 }
                 i.set_segment_prefix(Register::None);
                 i.set_memory_base(gpr(s));
-                if i.memory_displacement64() != 0 {
-                    i.set_memory_displ_size(4);
-                }
+                set_disp_size(&mut i);
             }
             MemFix::None => unreachable!(),
         }
@@ -277,9 +289,7 @@ impl Emitter<'_> {
                 }
                 i.set_segment_prefix(Register::None);
                 i.set_memory_base(Register::RCX);
-                if i.memory_displacement64() != 0 {
-                    i.set_memory_displ_size(4);
-                }
+                set_disp_size(&mut i);
                 self.encode(&i, pc)?;
             }
         }

@@ -1,0 +1,87 @@
+//! The command line: `tern [OPTIONS] PROGRAM [ARGS...]`.
+
+use clap::Parser;
+
+/// Run an x86-64 Linux program under dynamic binary translation.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "tern", version, about, trailing_var_arg = true)]
+pub struct Cli {
+    /// Print every guest syscall with decoded arguments and result.
+    #[arg(long)]
+    pub strace: bool,
+    /// Set VAR=VALUE in the guest environment (repeatable).
+    #[arg(short = 'E', value_name = "VAR=VALUE")]
+    pub set_env: Vec<String>,
+    /// Remove VAR from the guest environment (repeatable).
+    #[arg(short = 'U', value_name = "VAR")]
+    pub unset_env: Vec<String>,
+    /// argv[0] the guest sees (default: PROGRAM as given).
+    #[arg(short = '0', value_name = "ARGV0")]
+    pub argv0: Option<String>,
+    /// Guest CPU model: x86-64 or x86-64-v2 (default).
+    #[arg(long, value_name = "MODEL", default_value = "x86-64-v2")]
+    pub cpu: String,
+    /// Log items, comma separated: in_asm (guest code), op (IR), out_asm (host code).
+    #[arg(short = 'd', value_name = "ITEMS")]
+    pub debug: Option<String>,
+    /// Restrict -d output to guest blocks starting in START-END or START+LEN (hex).
+    #[arg(long, value_name = "RANGE")]
+    pub dfilter: Option<String>,
+    /// Write logs (-d, --strace, warnings) to FILE instead of stderr.
+    #[arg(long = "log-file", short = 'D', value_name = "FILE")]
+    pub log_file: Option<std::path::PathBuf>,
+    /// Run only the baseline translator (no hot traces).
+    #[arg(long)]
+    pub no_traces: bool,
+    /// Print counters (blocks, chaining, lookups, syscalls, time) at exit.
+    #[arg(long)]
+    pub stats: bool,
+    /// The program to run (looked up in PATH when it has no slash).
+    #[arg(value_name = "PROGRAM", required = true)]
+    pub program: String,
+    /// Arguments passed to the program.
+    #[arg(value_name = "ARGS", allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+impl Cli {
+    /// Options to repeat when the guest execs another program.
+    pub fn reexec_options(&self) -> Vec<String> {
+        let mut o = Vec::new();
+        if self.strace {
+            o.push("--strace".into());
+        }
+        o.push("--cpu".into());
+        o.push(self.cpu.clone());
+        if let Some(d) = &self.debug {
+            o.push("-d".into());
+            o.push(d.clone());
+        }
+        if let Some(f) = &self.dfilter {
+            o.push("--dfilter".into());
+            o.push(f.clone());
+        }
+        if let Some(f) = &self.log_file {
+            o.push("--log-file".into());
+            o.push(f.display().to_string());
+        }
+        if self.no_traces {
+            o.push("--no-traces".into());
+        }
+        o
+    }
+}
+
+/// Parses a `--dfilter` range.
+pub fn parse_range(s: &str) -> Option<(u64, u64)> {
+    let hex = |t: &str| u64::from_str_radix(t.trim().trim_start_matches("0x"), 16).ok();
+    if let Some((a, b)) = s.split_once('-') {
+        Some((hex(a)?, hex(b)?))
+    } else if let Some((a, b)) = s.split_once('+') {
+        let a = hex(a)?;
+        Some((a, a.checked_add(hex(b)?)?))
+    } else {
+        let a = hex(s)?;
+        Some((a, a + 1))
+    }
+}

@@ -1,0 +1,92 @@
+//! The CPU loop: find (or translate) the block at the guest PC, run it, act on
+//! the reason it exited, repeat.
+
+use tern_signals::die_by_signal;
+use tern_syscalls::{dispatch, Flow, Process};
+use tern_translate::cpu::{ExitKind, RAX, RBX, RCX, RDX, R11};
+use tern_translate::entry::CpuBox;
+use tern_translate::last_exit;
+
+/// Counters for `--stats` kept by the loop.
+#[derive(Debug, Default)]
+pub struct LoopStats {
+    pub exits: [u64; 8],
+    pub syscalls: u64,
+}
+
+/// Names of `ExitKind` values by number, for `--stats`.
+pub const EXIT_NAMES: [&str; 8] = ["?", "direct", "indirect", "syscall", "cpuid", "trap", "fault", "single"];
+
+fn fatal(msg: impl std::fmt::Display) -> ! {
+    eprintln!("tern: {msg}");
+    std::process::exit(127)
+}
+
+/// Runs the guest thread in `cpu` until the process exits. Returns the exit
+/// status.
+pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> i32 {
+    let jit = p.jit;
+    let mut host = match jit.lookup_or_translate(cpu.rip) {
+        Ok(h) => h,
+        Err(e) => fatal(e),
+    };
+    loop {
+        // SAFETY: host is a block entry from the jit, and cpu is installed as
+        // this thread's GS base.
+        unsafe { cpu.run(host) };
+        let d = last_exit(cpu);
+        stats.exits[(d.kind as usize).min(7)] += 1;
+        let next = match d.kind {
+            k if k == ExitKind::Direct as u32 => {
+                let h = jit.lookup_or_translate(d.target).unwrap_or_else(|e| fatal(e));
+                if d.patch_site != 0 {
+                    // The field's current target is the exit stub: remember it for unlinking.
+                    // SAFETY: patch_site is a 4-byte field inside the code cache.
+                    let rel = unsafe { (d.patch_site as *const i32).read_unaligned() };
+                    let stub = (d.patch_site + 4).wrapping_add(rel as i64 as u64);
+                    jit.chain(d.patch_site, stub, d.target, h);
+                }
+                cpu.rip = d.target;
+                h
+            }
+            k if k == ExitKind::Indirect as u32 => {
+                let target = cpu.next_rip;
+                cpu.rip = target;
+                let h = jit.lookup_or_translate(target).unwrap_or_else(|e| fatal(e));
+                cpu.ibl_insert(target, h);
+                h
+            }
+            k if k == ExitKind::Syscall as u32 => {
+                stats.syscalls += 1;
+                cpu.rip = d.target;
+                let flow = dispatch(p, cpu);
+                cpu.regs[RCX] = cpu.rip;
+                cpu.regs[R11] = cpu.rflags;
+                match flow {
+                    Flow::Continue => {}
+                    Flow::ExitGroup(code) | Flow::ExitThread(code) => return code,
+                }
+                jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
+            }
+            k if k == ExitKind::Cpuid as u32 => {
+                let r = jit.model().cpuid(cpu.regs[RAX] as u32, cpu.regs[RCX] as u32);
+                for (reg, v) in [RAX, RBX, RCX, RDX].into_iter().zip(r) {
+                    cpu.regs[reg] = u64::from(v);
+                }
+                cpu.rip = d.target;
+                jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
+            }
+            k if k == ExitKind::Trap as u32 => {
+                cpu.rip = d.target;
+                die_by_signal(d.arg as i32)
+            }
+            k if k == ExitKind::Fault as u32 => {
+                let f = cpu.fault;
+                tracing::debug!("guest fault: signal {} code {} addr {:#x} at rip {:#x}", f.signo, f.code, f.addr, cpu.rip);
+                die_by_signal(f.signo)
+            }
+            _ => fatal(format!("bad exit descriptor {d:?}")),
+        };
+        host = next;
+    }
+}

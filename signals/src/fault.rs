@@ -1,0 +1,157 @@
+//! Host fault handlers (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP).
+//!
+//! A fault inside generated code is turned into an exit to the CPU loop: the
+//! handler rebuilds the guest registers at the faulting guest instruction from
+//! the host context and the block's pc map, stores them in the thread's
+//! `CpuState`, and rewrites the context to resume at `tern_resume_host`. It
+//! does no allocation and takes no lock. A fault anywhere else is a tern bug:
+//! it is reported and re-raised with the default action.
+
+use std::sync::atomic::{AtomicPtr, Ordering};
+use tern_translate::cache::CodeCache;
+use tern_translate::cpu::{off, CpuState, ExitDesc, ExitKind};
+
+static CACHE: AtomicPtr<CodeCache> = AtomicPtr::new(std::ptr::null_mut());
+
+static FAULT_DESC: ExitDesc = ExitDesc { kind: ExitKind::Fault as u32, arg: 0, target: 0, patch_site: 0 };
+
+const FAULT_SIGNALS: [i32; 5] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGFPE, libc::SIGILL, libc::SIGTRAP];
+
+/// Size of each thread's alternate signal stack.
+const ALT_STACK: usize = 64 * 1024;
+
+/// Per-thread setup needed before running generated code.
+pub struct FaultContext;
+
+impl FaultContext {
+    /// Gives the calling thread an alternate signal stack (host handlers run
+    /// there, never on the guest stack).
+    pub fn init_thread() -> std::io::Result<()> {
+        // SAFETY: fresh anonymous mapping.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                ALT_STACK,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        let ss = libc::stack_t { ss_sp: p, ss_flags: 0, ss_size: ALT_STACK };
+        // SAFETY: ss describes the mapping above, which is never freed.
+        if unsafe { libc::sigaltstack(&ss, std::ptr::null_mut()) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+}
+
+/// Installs the fault handlers. `cache` must live for the rest of the process.
+pub fn install_fault_handlers(cache: &'static CodeCache) -> std::io::Result<()> {
+    CACHE.store(cache as *const CodeCache as *mut CodeCache, Ordering::Release);
+    for sig in FAULT_SIGNALS {
+        // SAFETY: zeroed sigaction is a valid starting point; we fill the
+        // handler, flags and mask before passing it to the kernel.
+        let mut sa: libc::sigaction = unsafe { std::mem::zeroed() };
+        sa.sa_sigaction = handler as *const () as usize;
+        sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_NODEFER;
+        // SAFETY: sa is fully initialised; installing a handler for a fault signal.
+        if unsafe { libc::sigaction(sig, &sa, std::ptr::null_mut()) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Host gregs index for each guest register in x86 encoding order.
+const GREG_OF: [i32; 16] = [
+    libc::REG_RAX,
+    libc::REG_RCX,
+    libc::REG_RDX,
+    libc::REG_RBX,
+    libc::REG_RSP,
+    libc::REG_RBP,
+    libc::REG_RSI,
+    libc::REG_RDI,
+    libc::REG_R8,
+    libc::REG_R9,
+    libc::REG_R10,
+    libc::REG_R11,
+    libc::REG_R12,
+    libc::REG_R13,
+    libc::REG_R14,
+    libc::REG_R15,
+];
+
+fn write_stderr(msg: &[u8]) {
+    // SAFETY: write(2) is async-signal-safe; msg is a valid buffer.
+    unsafe { libc::write(2, msg.as_ptr().cast(), msg.len()) };
+}
+
+fn fmt_hex(mut v: u64, out: &mut [u8; 18]) -> &[u8] {
+    out[0] = b'0';
+    out[1] = b'x';
+    for i in (2..18).rev() {
+        out[i] = b"0123456789abcdef"[(v & 15) as usize];
+        v >>= 4;
+    }
+    &out[..]
+}
+
+extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_void) {
+    // SAFETY: the kernel passes valid siginfo and ucontext pointers to an
+    // SA_SIGINFO handler.
+    let (info, uc) = unsafe { (&*info, &mut *uctx.cast::<libc::ucontext_t>()) };
+    let gregs = &mut uc.uc_mcontext.gregs;
+    let host_pc = gregs[libc::REG_RIP as usize] as u64;
+    let cache = CACHE.load(Ordering::Acquire);
+    // SAFETY: CACHE is either null or points to the process-lifetime cache.
+    let block = unsafe { cache.as_ref() }.and_then(|c| c.block_at(host_pc));
+    let entry = block.and_then(|b| b.entry_at(host_pc)).filter(|e| e.guest_pc != u64::MAX);
+    let Some(entry) = entry else {
+        let mut buf = [0u8; 18];
+        write_stderr(b"tern: internal fault (signal ");
+        write_stderr(&[b'0' + (sig / 10) as u8, b'0' + (sig % 10) as u8]);
+        write_stderr(b") at host pc ");
+        write_stderr(fmt_hex(host_pc, &mut buf));
+        write_stderr(b"\n");
+        // SAFETY: restoring the default action so that returning re-raises
+        // the fault and the process dies with a core as usual.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = libc::SIG_DFL;
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+        return;
+    };
+    let cpu: *mut CpuState;
+    // SAFETY: generated code only runs with GS pointing at the thread's
+    // CpuState, whose self_ptr field holds its address.
+    unsafe { std::arch::asm!("mov {}, gs:[{off}]", out(reg) cpu, off = const off::SELF_PTR, options(nostack, readonly)) };
+    // SAFETY: cpu is this thread's CpuState; the thread is stopped in this
+    // handler, so nothing else accesses it.
+    let cpu = unsafe { &mut *cpu };
+    for (r, g) in GREG_OF.iter().enumerate() {
+        cpu.regs[r] = gregs[*g as usize] as u64;
+    }
+    for (reg, slot) in entry.fixup {
+        if reg != 0xff {
+            cpu.regs[reg as usize] = cpu.scratch[slot as usize];
+        }
+    }
+    cpu.rip = entry.guest_pc;
+    cpu.rflags = gregs[libc::REG_EFL as usize] as u64;
+    // SAFETY: si_addr is valid to read for fault signals.
+    let addr = unsafe { info.si_addr() } as u64;
+    cpu.fault.signo = sig;
+    cpu.fault.code = info.si_code;
+    cpu.fault.addr = addr;
+    cpu.fault.err = gregs[libc::REG_ERR as usize] as u64;
+    cpu.fault.trapno = gregs[libc::REG_TRAPNO as usize] as u64;
+    cpu.exit_desc = &FAULT_DESC as *const ExitDesc as u64;
+    gregs[libc::REG_RIP as usize] = tern_translate::entry::resume_host_addr() as i64;
+}

@@ -1,0 +1,113 @@
+//! Memory syscalls tern owns: mmap, munmap, mprotect, mremap, brk.
+//!
+//! Guest and host share the address space. These calls run on the host as
+//! asked, after two checks: a guest `MAP_FIXED`, `munmap`, `mprotect` or
+//! `mremap` never touches memory tern owns (the guest gets the errno Linux
+//! gives for an unavailable range), and any translated code in the range is
+//! invalidated. `brk` is emulated on a range after the guest's bss.
+
+use crate::{host_syscall, result, Process, SysResult};
+use tern_translate::cpu::CpuState;
+
+const PAGE: u64 = 4096;
+
+fn page_up(x: u64) -> u64 {
+    x.wrapping_add(PAGE - 1) & !(PAGE - 1)
+}
+
+
+/// The emulated program break.
+#[derive(Debug)]
+pub struct Brk {
+    pub start: u64,
+    pub cur: u64,
+    /// End of the pages mapped for the heap so far.
+    pub mapped: u64,
+}
+
+impl Brk {
+    pub fn new(start: u64) -> Brk {
+        let start = page_up(start);
+        Brk { start, cur: start, mapped: start }
+    }
+}
+
+/// True if `[addr, addr+len)` overlaps memory tern itself uses (its binary,
+/// heap, code cache, stacks). Guest-owned memory is everything else.
+fn touches_tern(addr: u64, len: u64) -> bool {
+    let end = addr.saturating_add(len);
+    crate::proc::tern_ranges().iter().any(|&(s, e)| s < end && addr < e)
+}
+
+pub fn mmap(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    let flags = a[3] as i32;
+    if flags & (libc::MAP_FIXED | libc::MAP_FIXED_NOREPLACE) != 0 {
+        if touches_tern(a[0], page_up(a[1])) {
+            return Err(if flags & libc::MAP_FIXED_NOREPLACE != 0 { libc::EEXIST } else { libc::ENOMEM });
+        }
+        p.jit.invalidate_range(a[0], a[0].saturating_add(a[1]));
+    }
+    result(host_syscall(libc::SYS_mmap as u64, a))
+}
+
+pub fn munmap(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    if a[0] % PAGE != 0 {
+        return Err(libc::EINVAL);
+    }
+    if touches_tern(a[0], page_up(a[1])) {
+        return Err(libc::EINVAL);
+    }
+    p.jit.invalidate_range(a[0], a[0].saturating_add(a[1]));
+    result(host_syscall(libc::SYS_munmap as u64, a))
+}
+
+pub fn mprotect(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    if a[0] % PAGE != 0 {
+        return Err(libc::EINVAL);
+    }
+    if touches_tern(a[0], page_up(a[1])) {
+        return Err(libc::ENOMEM);
+    }
+    p.jit.invalidate_range(a[0], a[0].saturating_add(a[1]));
+    result(host_syscall(libc::SYS_mprotect as u64, a))
+}
+
+pub fn mremap(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    if touches_tern(a[0], page_up(a[1])) {
+        return Err(libc::EFAULT);
+    }
+    if a[3] as i32 & libc::MREMAP_FIXED != 0 && touches_tern(a[4], page_up(a[2])) {
+        return Err(libc::EINVAL);
+    }
+    p.jit.invalidate_range(a[0], a[0].saturating_add(a[1]));
+    result(host_syscall(libc::SYS_mremap as u64, a))
+}
+
+/// `brk`: Linux returns the new break on success and the old one on failure.
+pub fn brk(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    let mut b = p.brk.lock().unwrap_or_else(|e| e.into_inner());
+    let want = a[0];
+    if want < b.start {
+        return Ok(b.cur);
+    }
+    let need = page_up(want);
+    if need > b.mapped {
+        let len = need - b.mapped;
+        let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE;
+        let prot = libc::PROT_READ | libc::PROT_WRITE;
+        let r = host_syscall(libc::SYS_mmap as u64, [b.mapped, len, prot as u64, flags as u64, u64::MAX, 0]);
+        if r as u64 != b.mapped {
+            if r >= 0 {
+                host_syscall(libc::SYS_munmap as u64, [r as u64, len, 0, 0, 0, 0]);
+            }
+            return Ok(b.cur);
+        }
+        b.mapped = need;
+    } else if need < b.mapped {
+        p.jit.invalidate_range(need, b.mapped);
+        host_syscall(libc::SYS_munmap as u64, [need, b.mapped - need, 0, 0, 0, 0]);
+        b.mapped = need;
+    }
+    b.cur = want;
+    Ok(want)
+}

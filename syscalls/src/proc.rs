@@ -1,0 +1,109 @@
+//! What the guest sees of itself under `/proc/self`: `exe` is the guest
+//! program and `auxv` the guest's auxv; and the registry of tern's own memory
+//! ranges that guest memory calls must not touch.
+
+use crate::{host_syscall, Process, SysResult};
+use std::sync::RwLock;
+use tern_translate::cpu::CpuState;
+use tern_translate::guestmem::{read_cstr, write_guest};
+
+static TERN_RANGES: RwLock<Vec<(u64, u64)>> = RwLock::new(Vec::new());
+
+/// Records every mapping that exists now as tern's own. Call once before the
+/// guest is loaded.
+pub fn snapshot_tern_ranges() {
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+    let mut v = TERN_RANGES.write().unwrap_or_else(|e| e.into_inner());
+    for line in maps.lines() {
+        let name = line.split_whitespace().nth(5).unwrap_or("");
+        // The vDSO is shared with the guest.
+        if name == "[vdso]" || name == "[vvar]" || name == "[vsyscall]" {
+            continue;
+        }
+        let range = line.split_whitespace().next().unwrap_or("");
+        if let Some((a, b)) = range.split_once('-') {
+            if let (Ok(a), Ok(b)) = (u64::from_str_radix(a, 16), u64::from_str_radix(b, 16)) {
+                v.push((a, b));
+            }
+        }
+    }
+}
+
+/// Adds a range tern allocated for itself after the snapshot.
+pub fn add_tern_range(start: u64, end: u64) {
+    TERN_RANGES.write().unwrap_or_else(|e| e.into_inner()).push((start, end));
+}
+
+/// tern's own ranges.
+pub fn tern_ranges() -> Vec<(u64, u64)> {
+    TERN_RANGES.read().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// True if `path` names this process's entry `what` in /proc.
+fn is_self_proc(path: &[u8], what: &str) -> bool {
+    let Ok(s) = std::str::from_utf8(path) else { return false };
+    let Some(rest) = s.strip_prefix("/proc/") else { return false };
+    let Some((who, entry)) = rest.split_once('/') else { return false };
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() }.to_string();
+    entry == what && (who == "self" || who == "thread-self" || who == pid)
+}
+
+fn do_readlink(p: &Process, path_addr: u64, buf: u64, size: u64) -> Option<SysResult> {
+    let path = read_cstr(path_addr, 4096)?;
+    if !is_self_proc(&path, "exe") {
+        return None;
+    }
+    if (size as i64) <= 0 {
+        return Some(Err(libc::EINVAL));
+    }
+    let exe = p.exe.as_os_str().as_encoded_bytes();
+    let n = exe.len().min(size as usize);
+    Some(if write_guest(buf, &exe[..n]) { Ok(n as u64) } else { Err(libc::EFAULT) })
+}
+
+pub fn readlink(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    do_readlink(p, a[0], a[1], a[2]).unwrap_or_else(|| crate::result(host_syscall(libc::SYS_readlink as u64, a)))
+}
+
+pub fn readlinkat(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    do_readlink(p, a[1], a[2], a[3]).unwrap_or_else(|| crate::result(host_syscall(libc::SYS_readlinkat as u64, a)))
+}
+
+/// Opens a memfd holding `data`, positioned at 0.
+fn memfd_with(data: &[u8], flags: u64) -> SysResult {
+    let cloexec = if flags & libc::O_CLOEXEC as u64 != 0 { libc::MFD_CLOEXEC } else { 0 };
+    // SAFETY: plain syscalls on a new fd we own.
+    unsafe {
+        let fd = libc::memfd_create(c"tern-proc".as_ptr(), cloexec);
+        if fd < 0 {
+            return Err(libc::EMFILE);
+        }
+        libc::write(fd, data.as_ptr().cast(), data.len());
+        libc::lseek(fd, 0, libc::SEEK_SET);
+        Ok(fd as u64)
+    }
+}
+
+fn do_open(p: &Process, path_addr: u64, flags: u64) -> Option<SysResult> {
+    let path = read_cstr(path_addr, 4096)?;
+    if is_self_proc(&path, "auxv") {
+        return Some(memfd_with(&p.auxv, flags));
+    }
+    if is_self_proc(&path, "exe") {
+        let c = std::ffi::CString::new(p.exe.as_os_str().as_encoded_bytes()).ok()?;
+        return Some(crate::result(host_syscall(
+            libc::SYS_openat as u64,
+            [libc::AT_FDCWD as u64, c.as_ptr() as u64, flags, 0, 0, 0],
+        )));
+    }
+    None
+}
+
+pub fn openat(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    do_open(p, a[1], a[2]).unwrap_or_else(|| crate::result(host_syscall(libc::SYS_openat as u64, a)))
+}
+
+pub fn open(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    do_open(p, a[0], a[1]).unwrap_or_else(|| crate::result(host_syscall(libc::SYS_open as u64, a)))
+}

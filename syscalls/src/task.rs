@@ -1,0 +1,164 @@
+//! Threads, processes and exec: exit, exit_group, arch_prctl, clone/fork,
+//! execve.
+//!
+//! Guest threads (CLONE_VM without CLONE_VFORK) arrive with the threads
+//! issue; until then `clone` refuses them with EAGAIN, as a system at its
+//! thread limit would. `vfork` and `CLONE_VM|CLONE_VFORK` (posix_spawn) run
+//! as a plain fork: the child is a complete copy of tern.
+
+use crate::{host_syscall, result, Flow, Process, SysResult};
+use std::ffi::CString;
+use tern_translate::cpu::{CpuState, RDI, RSP};
+use tern_translate::guestmem::{read_cstr, read_u64, write_guest};
+
+/// How tern runs a new program under itself on `execve`.
+#[derive(Clone, Debug, Default)]
+pub struct Reexec {
+    /// tern's own executable.
+    pub tern: std::path::PathBuf,
+    /// Options to repeat (e.g. `--strace`, `--cpu x86-64-v2`).
+    pub options: Vec<String>,
+}
+
+pub fn exit(_p: &Process, cpu: &mut CpuState, _a: [u64; 6]) -> (Flow, SysResult) {
+    (Flow::ExitThread(cpu.regs[RDI] as i32), Ok(0))
+}
+
+pub fn exit_group(_p: &Process, cpu: &mut CpuState, _a: [u64; 6]) -> (Flow, SysResult) {
+    (Flow::ExitGroup(cpu.regs[RDI] as i32), Ok(0))
+}
+
+const ARCH_SET_GS: u64 = 0x1001;
+const ARCH_SET_FS: u64 = 0x1002;
+const ARCH_GET_FS: u64 = 0x1003;
+const ARCH_GET_GS: u64 = 0x1004;
+const USER_TOP: u64 = 0x7fff_ffff_f000;
+
+/// `arch/x86/kernel/process_64.c: do_arch_prctl_64()`, on the guest's bases.
+pub fn arch_prctl(_p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    match a[0] {
+        ARCH_SET_FS | ARCH_SET_GS => {
+            if a[1] >= USER_TOP {
+                return Err(libc::EPERM);
+            }
+            if a[0] == ARCH_SET_FS {
+                cpu.fs_base = a[1];
+            } else {
+                cpu.gs_base = a[1];
+            }
+            Ok(0)
+        }
+        ARCH_GET_FS | ARCH_GET_GS => {
+            let v = if a[0] == ARCH_GET_FS { cpu.fs_base } else { cpu.gs_base };
+            if write_guest(a[1], &v.to_le_bytes()) {
+                Ok(0)
+            } else {
+                Err(libc::EFAULT)
+            }
+        }
+        _ => Err(libc::EINVAL),
+    }
+}
+
+/// Called in a new child process: makes tern's shared state private.
+fn after_fork_child(p: &Process) {
+    if let Err(e) = p.jit.cache.unshare_after_fork() {
+        eprintln!("tern: cannot copy the code cache after fork: {e}");
+        // SAFETY: _exit is always safe to call.
+        unsafe { libc::_exit(127) };
+    }
+}
+
+fn do_fork(p: &Process, cpu: &mut CpuState, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u64) -> SysResult {
+    // The host call never switches stacks or TLS: tern keeps running on its
+    // own stack in the child and applies the guest's values to the CpuState.
+    let host_flags = flags & !(libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_SETTLS) as u64;
+    let r = result(host_syscall(libc::SYS_clone as u64, [host_flags, 0, ptid, ctid, 0, 0]))?;
+    if r == 0 {
+        after_fork_child(p);
+        if stack != 0 {
+            cpu.regs[RSP] = stack;
+        }
+        if flags & libc::CLONE_SETTLS as u64 != 0 {
+            cpu.fs_base = tls;
+        }
+    }
+    Ok(r)
+}
+
+pub fn clone(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    let flags = a[0];
+    let vm = flags & libc::CLONE_VM as u64 != 0;
+    let vfork = flags & libc::CLONE_VFORK as u64 != 0;
+    if vm && !vfork || flags & libc::CLONE_THREAD as u64 != 0 {
+        tracing::warn!("tern: guest threads are not supported yet (clone flags {flags:#x})");
+        return Err(libc::EAGAIN);
+    }
+    // x86-64 clone argument order: flags, stack, parent_tid, child_tid, tls.
+    do_fork(p, cpu, flags, a[1], a[2], a[3], a[4])
+}
+
+pub fn fork(p: &Process, cpu: &mut CpuState, _a: [u64; 6]) -> SysResult {
+    do_fork(p, cpu, libc::SIGCHLD as u64, 0, 0, 0, 0)
+}
+
+/// Reads a NULL-terminated array of string pointers.
+fn read_strv(addr: u64) -> Result<Vec<Vec<u8>>, i32> {
+    let mut v = Vec::new();
+    if addr == 0 {
+        return Ok(v);
+    }
+    for i in 0..0x10_0000u64 {
+        let ptr = read_u64(addr + 8 * i).ok_or(libc::EFAULT)?;
+        if ptr == 0 {
+            return Ok(v);
+        }
+        v.push(read_cstr(ptr, 128 * 1024).ok_or(libc::EFAULT)?);
+    }
+    Err(libc::E2BIG)
+}
+
+fn cstring(b: Vec<u8>) -> Result<CString, i32> {
+    CString::new(b).map_err(|_| libc::EINVAL)
+}
+
+/// `execve`: runs the new program under a fresh tern with the same options;
+/// the new program sees exactly the argv and envp the guest passed.
+pub fn execve(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    let path = read_cstr(a[0], 4096).ok_or(libc::EFAULT)?;
+    let argv = read_strv(a[1])?;
+    let envp = read_strv(a[2])?;
+    let cpath = cstring(path.clone())?;
+    // Errors the kernel would report before replacing the process.
+    // SAFETY: cpath is a valid C string; stat fills a local struct.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::stat(cpath.as_ptr(), &mut st) != 0 {
+            return Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::ENOENT));
+        }
+        if st.st_mode & libc::S_IFMT != libc::S_IFREG || libc::access(cpath.as_ptr(), libc::X_OK) != 0 {
+            return Err(libc::EACCES);
+        }
+    }
+    let mut args: Vec<CString> = vec![cstring(p.reexec.tern.as_os_str().as_encoded_bytes().to_vec())?];
+    for o in &p.reexec.options {
+        args.push(cstring(o.clone().into_bytes())?);
+    }
+    let argv0 = argv.first().cloned().unwrap_or_default();
+    args.push(cstring(b"-0".to_vec())?);
+    args.push(cstring(argv0)?);
+    args.push(cstring(b"--".to_vec())?);
+    args.push(cpath);
+    for a in argv.into_iter().skip(1) {
+        args.push(cstring(a)?);
+    }
+    let env: Vec<CString> = envp.into_iter().map(cstring).collect::<Result<_, _>>()?;
+    let mut argp: Vec<*const libc::c_char> = args.iter().map(|c| c.as_ptr()).collect();
+    argp.push(std::ptr::null());
+    let mut envp: Vec<*const libc::c_char> = env.iter().map(|c| c.as_ptr()).collect();
+    envp.push(std::ptr::null());
+    // SAFETY: argp/envp are NULL-terminated arrays of valid C strings that
+    // outlive the call; on success execve does not return.
+    unsafe { libc::execve(args[0].as_ptr(), argp.as_ptr(), envp.as_ptr()) };
+    Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::ENOEXEC))
+}

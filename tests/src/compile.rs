@@ -1,0 +1,170 @@
+//! Compiling guest programs with the system gcc/g++, cached on disk.
+
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::SystemTime;
+
+use crate::guest_dir;
+
+/// How to compile a guest program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Build {
+    /// Link with `-static` (otherwise the compiler default: dynamic PIE).
+    pub static_: bool,
+    /// Optimisation flag: `"-O0"` or `"-O2"`.
+    pub opt: &'static str,
+    /// Compile as C++ with g++ (otherwise C with gcc).
+    pub cxx: bool,
+}
+
+impl Build {
+    /// The four C builds, or the C++ ones when `cxx`: {dynamic, static} x {-O0, -O2}.
+    pub fn all(cxx: bool) -> Vec<Build> {
+        let mut builds = Vec::new();
+        for static_ in [false, true] {
+            for opt in ["-O0", "-O2"] {
+                builds.push(Build { static_, opt, cxx });
+            }
+        }
+        builds
+    }
+
+    /// The builds suited to a source file, judged by its extension.
+    pub fn all_for(src: &str) -> Vec<Build> {
+        Build::all(is_cxx_source(src))
+    }
+
+    fn tag(&self) -> String {
+        let link = if self.static_ { "static" } else { "dyn" };
+        format!("{link}{}", self.opt.trim_start_matches('-'))
+    }
+}
+
+impl fmt::Display for Build {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let link = if self.static_ { "static" } else { "dynamic" };
+        write!(f, "{link} {}", self.opt)
+    }
+}
+
+/// True for `.cc`, `.cpp` and `.cxx` files.
+pub fn is_cxx_source(src: &str) -> bool {
+    [".cc", ".cpp", ".cxx"].iter().any(|ext| src.ends_with(ext))
+}
+
+fn compiler(cxx: bool) -> &'static str {
+    if cxx {
+        "g++"
+    } else {
+        "gcc"
+    }
+}
+
+/// Whether gcc (or g++ when `cxx`) can be run here. Probed once per process.
+pub fn have_compiler(cxx: bool) -> bool {
+    static GCC: OnceLock<bool> = OnceLock::new();
+    static GXX: OnceLock<bool> = OnceLock::new();
+    let cell = if cxx { &GXX } else { &GCC };
+    *cell.get_or_init(|| {
+        Command::new(compiler(cxx))
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
+/// For tests: true (after printing `skipped: no gcc`) when the compiler needed
+/// for `cxx` is missing, so the caller can return early.
+/// With `TERN_TESTS_REQUIRE_GCC` set, a missing compiler is a panic instead.
+pub fn skip_without_compiler(cxx: bool) -> bool {
+    if have_compiler(cxx) {
+        return false;
+    }
+    let name = compiler(cxx);
+    if std::env::var_os("TERN_TESTS_REQUIRE_GCC").is_some() {
+        panic!("{name} is required (TERN_TESTS_REQUIRE_GCC is set) but cannot be run");
+    }
+    println!("skipped: no {}", if cxx { "g++" } else { "gcc" });
+    true
+}
+
+/// Where compiled guests are cached: `$CARGO_TARGET_TMPDIR/tern-guest` when
+/// that variable is set, else `<temp dir>/tern-guest`.
+pub fn cache_dir() -> PathBuf {
+    let base = std::env::var_os("CARGO_TARGET_TMPDIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("tern-guest")
+}
+
+/// Compiles `src` (a file name in [`guest_dir`]) as `b` says and returns the
+/// binary's path. The binary is reused while it is newer than the source and
+/// every header in the guest directory. Safe to call from several threads or
+/// processes at once: each compiles to its own temporary name and renames.
+pub fn build(src: &str, b: &Build) -> PathBuf {
+    let source = guest_dir().join(src);
+    assert!(source.is_file(), "no guest source {}", source.display());
+    let dir = cache_dir();
+    fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    let stem = src.rsplit_once('.').map_or(src, |(stem, _)| stem);
+    let out = dir.join(format!("{stem}-{}", b.tag()));
+    if is_fresh(&out, &source) {
+        return out;
+    }
+
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let tmp = dir.join(format!(
+        ".{stem}-{}.tmp-{}-{}",
+        b.tag(),
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let mut cmd = Command::new(compiler(b.cxx));
+    cmd.arg(b.opt).arg("-Wall").arg("-g0");
+    if b.static_ {
+        cmd.arg("-static");
+    }
+    cmd.arg("-o").arg(&tmp).arg(&source).arg("-lm");
+    let output = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", compiler(b.cxx)));
+    if !output.status.success() {
+        let _ = fs::remove_file(&tmp);
+        panic!(
+            "compiling {src} ({b}) failed: {cmd:?}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    if !output.stderr.is_empty() {
+        eprintln!("warnings compiling {src} ({b}):\n{}", String::from_utf8_lossy(&output.stderr));
+    }
+    fs::rename(&tmp, &out)
+        .unwrap_or_else(|e| panic!("cannot rename {} to {}: {e}", tmp.display(), out.display()));
+    out
+}
+
+fn mtime(path: &Path) -> Option<SystemTime> {
+    fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// Whether `out` exists and is newer than `source` and the shared headers.
+fn is_fresh(out: &Path, source: &Path) -> bool {
+    let Some(built) = mtime(out) else {
+        return false;
+    };
+    let headers = fs::read_dir(guest_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|p| p.extension().is_some_and(|ext| ext == "h"));
+    std::iter::once(source.to_path_buf())
+        .chain(headers)
+        .all(|input| mtime(&input).is_some_and(|t| t <= built))
+}

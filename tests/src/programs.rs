@@ -1,0 +1,80 @@
+//! The table of guest programs: which sources exist and how each is run.
+
+/// One guest program and the inputs it is run with.
+#[derive(Clone, Copy, Debug)]
+pub struct GuestProgram {
+    /// File name in [`crate::guest_dir`].
+    pub src: &'static str,
+    /// Arguments after the program name.
+    pub args: &'static [&'static str],
+    /// Bytes fed to its standard input.
+    pub stdin: &'static [u8],
+    /// Extra environment variables (on top of `PATH` and `LANG=C`).
+    pub env: &'static [(&'static str, &'static str)],
+}
+
+const fn plain(src: &'static str) -> GuestProgram {
+    GuestProgram {
+        src,
+        args: &[],
+        stdin: b"",
+        env: &[],
+    }
+}
+
+/// Every guest program, in no particular order. Each file in the guest
+/// directory with a `.c` or `.cpp` extension has exactly one entry.
+pub const PROGRAMS: &[GuestProgram] = &[
+    // C library and runtime behaviour.
+    plain("printf_float.c"),
+    plain("libm.c"),
+    plain("fenv.c"),
+    plain("sort_search.c"),
+    plain("setjmp.c"),
+    plain("cxx_exceptions.cpp"),
+    plain("big_stack.c"),
+    plain("malloc_churn.c"),
+    plain("mmap.c"),
+    plain("file_io.c"),
+    plain("dir_list.c"),
+    plain("string_funcs.c"),
+    plain("intmath.c"),
+    plain("interp.c"),
+    plain("recursion.c"),
+    GuestProgram {
+        src: "argv_env.c",
+        args: &["first", "two words", "", "--flag=x", "\u{e9}t\u{e9}"],
+        stdin: b"line one\nline two\n\nlast line without newline",
+        env: &[("TERN_TEST_VAR", "hello tern"), ("EMPTY_VAR", "")],
+    },
+    plain("exit_code.c"),
+    plain("exit_underscore.c"),
+    plain("exit_abort.c"),
+    plain("smc.c"),
+    // Instruction families, checked against the host CPU.
+    plain("insn_alu.c"),
+    plain("insn_shift.c"),
+    plain("insn_muldiv.c"),
+    plain("insn_bits.c"),
+    plain("insn_cond.c"),
+    plain("insn_atomic.c"),
+    plain("insn_string.c"),
+    plain("insn_extend.c"),
+    plain("insn_lea.c"),
+    plain("insn_x87.c"),
+    plain("insn_sse_float.c"),
+    plain("insn_sse_int.c"),
+    plain("insn_ssse3.c"),
+    plain("insn_sse41.c"),
+    plain("insn_sse42.c"),
+    plain("insn_mxcsr.c"),
+    plain("insn_sysinfo.c"),
+];
+
+/// The table entry for `src`. Panics if there is none.
+pub fn program(src: &str) -> &'static GuestProgram {
+    PROGRAMS
+        .iter()
+        .find(|p| p.src == src)
+        .unwrap_or_else(|| panic!("{src} is not in tern_tests::PROGRAMS"))
+}

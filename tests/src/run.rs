@@ -1,0 +1,159 @@
+//! Running a program (natively or under tern) with a clean environment, fed
+//! standard input, with its output captured and a timeout enforced.
+
+use std::fmt;
+use std::io::{Read, Write};
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Timeout applied by [`run_native`] and [`run_under`] unless the
+/// `TERN_TEST_TIMEOUT` environment variable gives another number of seconds.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How a process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatusDesc {
+    /// It called `exit`/`_exit` (or returned from `main`) with this code.
+    Exited(i32),
+    /// It was killed by this signal number.
+    Signaled(i32),
+}
+
+impl From<ExitStatus> for ExitStatusDesc {
+    fn from(status: ExitStatus) -> Self {
+        match (status.code(), status.signal()) {
+            (Some(code), _) => Self::Exited(code),
+            (None, Some(sig)) => Self::Signaled(sig),
+            // A stopped/continued status is never returned by `wait` here.
+            (None, None) => Self::Signaled(0),
+        }
+    }
+}
+
+impl fmt::Display for ExitStatusDesc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::Exited(code) => write!(f, "exited with code {code}"),
+            Self::Signaled(sig) => write!(f, "killed by signal {sig}{}", signal_name(sig)),
+        }
+    }
+}
+
+fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        4 => " (SIGILL)",
+        5 => " (SIGTRAP)",
+        6 => " (SIGABRT)",
+        7 => " (SIGBUS)",
+        8 => " (SIGFPE)",
+        9 => " (SIGKILL)",
+        11 => " (SIGSEGV)",
+        13 => " (SIGPIPE)",
+        15 => " (SIGTERM)",
+        _ => "",
+    }
+}
+
+/// Everything observable about one run of a program.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub status: ExitStatusDesc,
+    /// Wall-clock time of the run (informational; never compared).
+    pub elapsed: Duration,
+}
+
+/// Runs `bin args...` natively.
+pub fn run_native(bin: &Path, args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Outcome {
+    let mut cmd = Command::new(bin);
+    cmd.args(args);
+    run_command(cmd, stdin, env, timeout())
+}
+
+/// Runs `tern bin args...`.
+pub fn run_under(
+    tern: &Path,
+    bin: &Path,
+    args: &[&str],
+    stdin: &[u8],
+    env: &[(&str, &str)],
+) -> Outcome {
+    let mut cmd = Command::new(tern);
+    cmd.arg(bin).args(args);
+    run_command(cmd, stdin, env, timeout())
+}
+
+/// The timeout in force: `TERN_TEST_TIMEOUT` seconds, else [`DEFAULT_TIMEOUT`].
+pub fn timeout() -> Duration {
+    std::env::var("TERN_TEST_TIMEOUT")
+        .ok()
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .filter(|secs| secs.is_finite() && *secs > 0.0)
+        .map_or(DEFAULT_TIMEOUT, Duration::from_secs_f64)
+}
+
+/// Runs `cmd` with a clean environment (`PATH`, `LANG=C`, then `env`), feeds it
+/// `stdin`, and collects its output. Kills it and panics if it is still
+/// running after `limit`.
+pub fn run_command(mut cmd: Command, stdin: &[u8], env: &[(&str, &str)], limit: Duration) -> Outcome {
+    let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
+    cmd.env_clear().env("PATH", path).env("LANG", "C");
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let what = format!("{cmd:?}");
+    let start = Instant::now();
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+
+    let mut input = child.stdin.take().expect("piped stdin");
+    let data = stdin.to_vec();
+    // A program that does not read its input makes this fail with EPIPE: fine.
+    let writer = thread::spawn(move || drop(input.write_all(&data)));
+    let stdout = reader(child.stdout.take().expect("piped stdout"));
+    let stderr = reader(child.stderr.take().expect("piped stderr"));
+
+    let status = wait_with_deadline(&mut child, start + limit).unwrap_or_else(|| {
+        // Best effort: the child may have exited just now.
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("timed out after {:.1} s, killed: {what}", limit.as_secs_f64())
+    });
+    let elapsed = start.elapsed();
+    let _ = writer.join();
+    Outcome {
+        stdout: stdout.join().expect("stdout reader thread"),
+        stderr: stderr.join().expect("stderr reader thread"),
+        status: status.into(),
+        elapsed,
+    }
+}
+
+fn reader(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut buf = Vec::new();
+        // A read error just truncates the captured output.
+        let _ = pipe.read_to_end(&mut buf);
+        buf
+    })
+}
+
+/// Polls `child` until it exits (`Some`) or `deadline` passes (`None`).
+fn wait_with_deadline(child: &mut Child, deadline: Instant) -> Option<ExitStatus> {
+    let mut nap = Duration::from_micros(200);
+    loop {
+        if let Some(status) = child.try_wait().expect("waitpid on child") {
+            return Some(status);
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return None;
+        }
+        thread::sleep(nap.min(deadline - now));
+        nap = (nap * 2).min(Duration::from_millis(20));
+    }
+}
