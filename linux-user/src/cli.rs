@@ -4,7 +4,7 @@ use clap::Parser;
 
 /// Run an x86-64 Linux program under dynamic binary translation.
 #[derive(Parser, Debug, Clone)]
-#[command(name = "tern", version, about, trailing_var_arg = true)]
+#[command(name = "tern", version, about)]
 pub struct Cli {
     /// Print every guest syscall with decoded arguments and result.
     #[arg(long)]
@@ -36,15 +36,23 @@ pub struct Cli {
     /// Print counters (blocks, chaining, lookups, syscalls, time) at exit.
     #[arg(long)]
     pub stats: bool,
-    /// The program to run (looked up in PATH when it has no slash).
-    #[arg(value_name = "PROGRAM", required = true)]
-    pub program: String,
-    /// Arguments passed to the program.
-    #[arg(value_name = "ARGS", allow_hyphen_values = true)]
-    pub args: Vec<String>,
+    /// The program to run (looked up in PATH when it has no slash), then its
+    /// arguments. Everything after PROGRAM goes to the program.
+    #[arg(value_name = "PROGRAM [ARGS]", required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
 }
 
 impl Cli {
+    /// The program as given.
+    pub fn program(&self) -> &str {
+        &self.command[0]
+    }
+
+    /// The program's arguments (after argv[0]).
+    pub fn args(&self) -> &[String] {
+        &self.command[1..]
+    }
+
     /// Options to repeat when the guest execs another program.
     pub fn reexec_options(&self) -> Vec<String> {
         let mut o = Vec::new();

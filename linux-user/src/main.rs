@@ -70,7 +70,9 @@ fn main() {
     }
 
     proc::snapshot_tern_ranges();
-    let path = loader::resolve(&cli.program);
+    let mut argv: Vec<Vec<u8>> = vec![cli.argv0.clone().unwrap_or_else(|| cli.program().to_string()).into_bytes()];
+    argv.extend(cli.args().iter().map(|a| a.clone().into_bytes()));
+    let (path, argv) = loader::script::resolve_scripts(loader::resolve(cli.program()), argv);
     let loaded = loader::load(&path).unwrap_or_else(|e| fail(&e, e.exit_code()));
 
     let jit: &'static Jit = Box::leak(Box::new(Jit::new(model, dump).unwrap_or_else(|e| fail(e, 1))));
@@ -83,8 +85,6 @@ fn main() {
     cpu.install_on_current_thread().unwrap_or_else(|e| fail(e, 1));
 
     // The initial stack.
-    let mut argv: Vec<Vec<u8>> = vec![cli.argv0.clone().unwrap_or_else(|| cli.program.clone()).into_bytes()];
-    argv.extend(cli.args.iter().map(|a| a.clone().into_bytes()));
     let env = guest_env(&cli);
     let top = map::map_stack(stack_size(), loaded.exec_stack).unwrap_or_else(|e| fail(format!("cannot map the stack: {e}"), 1));
     let mut random = [0u8; 16];

@@ -102,6 +102,46 @@ fn fmt_hex(mut v: u64, out: &mut [u8; 18]) -> &[u8] {
     &out[..]
 }
 
+/// Best effort, on the way to dying from an internal fault: which mapping
+/// holds the faulting pc and which program was running. Not async-signal-
+/// safe, which is acceptable since the process is about to die anyway.
+fn report_context(pc: u64) {
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+    for line in maps.lines() {
+        let range = line.split_whitespace().next().unwrap_or("");
+        if let Some((a, b)) = range.split_once('-') {
+            let (a, b) = (u64::from_str_radix(a, 16).unwrap_or(0), u64::from_str_radix(b, 16).unwrap_or(0));
+            if (a..b).contains(&pc) {
+                eprintln!("tern:   in mapping {line} (offset {:#x})", pc - a);
+            }
+        }
+    }
+    // SAFETY: CACHE is null or the process-lifetime cache.
+    if let Some(b) = unsafe { CACHE.load(Ordering::Acquire).as_ref() }.and_then(|c| c.block_at(pc)) {
+        eprintln!(
+            "tern:   in the block for guest {:#x}..{:#x} at host {:#x}, pc map entry {:?}",
+            b.guest_start,
+            b.guest_end,
+            b.host_start,
+            b.entry_at(pc)
+        );
+        // SAFETY: the block's code is mapped for the life of the process.
+        let code = unsafe { std::slice::from_raw_parts(b.host_start as *const u8, b.host_len as usize) };
+        let hex: Vec<String> = code.iter().map(|x| format!("{x:02x}")).collect();
+        eprintln!("tern:   block code: {}", hex.join(" "));
+        let cpu: *const CpuState;
+        // SAFETY: reading this thread's CpuState pointer from GS (see handler).
+        unsafe { std::arch::asm!("mov {}, gs:[{off}]", out(reg) cpu, off = const off::SELF_PTR, options(nostack, readonly)) };
+        // SAFETY: as in the handler.
+        if let Some(cpu) = unsafe { cpu.as_ref() } {
+            eprintln!("tern:   last exit desc {:#x}, rip {:#x}", cpu.exit_desc, cpu.rip);
+        }
+    }
+    let cmd = std::fs::read("/proc/self/cmdline").unwrap_or_default();
+    let cmd: Vec<String> = cmd.split(|&b| b == 0).map(|s| String::from_utf8_lossy(s).into_owned()).collect();
+    eprintln!("tern:   command: {}", cmd.join(" "));
+}
+
 extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_void) {
     // SAFETY: the kernel passes valid siginfo and ucontext pointers to an
     // SA_SIGINFO handler.
@@ -118,7 +158,11 @@ extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_v
         write_stderr(&[b'0' + (sig / 10) as u8, b'0' + (sig % 10) as u8]);
         write_stderr(b") at host pc ");
         write_stderr(fmt_hex(host_pc, &mut buf));
+        write_stderr(b" addr ");
+        // SAFETY: si_addr is valid to read for fault signals.
+        write_stderr(fmt_hex(unsafe { info.si_addr() } as u64, &mut buf));
         write_stderr(b"\n");
+        report_context(host_pc);
         // SAFETY: restoring the default action so that returning re-raises
         // the fault and the process dies with a core as usual.
         unsafe {

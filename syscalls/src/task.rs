@@ -73,9 +73,38 @@ fn do_fork(p: &Process, cpu: &mut CpuState, flags: u64, stack: u64, ptid: u64, c
     // The host call never switches stacks or TLS: tern keeps running on its
     // own stack in the child and applies the guest's values to the CpuState.
     let host_flags = flags & !(libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_SETTLS) as u64;
-    let r = result(host_syscall(libc::SYS_clone as u64, [host_flags, 0, ptid, ctid, 0, 0]))?;
+    // Parent and child share the code cache's file until the child has made
+    // its own copy; the parent waits for that so that neither sees the
+    // other's new code or chain patches.
+    let mut fds = [0i32; 2];
+    // SAFETY: pipe2 fills a local array.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(libc::EAGAIN);
+    }
+    let r = result(host_syscall(libc::SYS_clone as u64, [host_flags, 0, ptid, ctid, 0, 0]));
+    // SAFETY: closing and using the pipe fds created above.
+    unsafe {
+        match r {
+            Ok(0) => {
+                after_fork_child(p);
+                libc::write(fds[1], [1u8].as_ptr().cast(), 1);
+                libc::close(fds[1]);
+            }
+            Ok(_) => {
+                let mut b = [0u8; 1];
+                libc::close(fds[1]);
+                while libc::read(fds[0], b.as_mut_ptr().cast(), 1) < 0
+                    && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR)
+                {}
+            }
+            Err(_) => {
+                libc::close(fds[1]);
+            }
+        }
+        libc::close(fds[0]);
+    }
+    let r = r?;
     if r == 0 {
-        after_fork_child(p);
         if stack != 0 {
             cpu.regs[RSP] = stack;
         }

@@ -14,8 +14,9 @@ __attribute__((noinline)) static uint64_t down(uint64_t n) {
     deepest = (uintptr_t)&here;
     return 1;
   }
+  volatile uint64_t keep = n; /* lives in this frame across the call */
   uint64_t r = down(n - 1);
-  return r * 31 + n; /* not a tail call: every frame stays live */
+  return r * 31 + keep;
 }
 
 __attribute__((noinline)) static uint64_t big_array(unsigned salt) {

@@ -3,6 +3,7 @@
 
 pub mod elf;
 pub mod map;
+pub mod script;
 pub mod stack;
 
 use elf::ElfInfo;
