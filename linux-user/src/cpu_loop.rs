@@ -12,6 +12,8 @@ use tern_translate::last_exit;
 pub struct LoopStats {
     pub exits: [u64; 8],
     pub syscalls: u64,
+    /// Writes to pages holding translated code.
+    pub smc: u64,
 }
 
 /// Names of `ExitKind` values by number, for `--stats`.
@@ -82,6 +84,16 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> i32 {
             }
             k if k == ExitKind::Fault as u32 => {
                 let f = cpu.fault;
+                const PF_WRITE: u64 = 2;
+                if f.signo == libc::SIGSEGV && f.err & PF_WRITE != 0 && jit.handle_code_write(f.addr) {
+                    // Self-modifying code: run the writing instruction alone,
+                    // without write-protecting its page, then carry on.
+                    cpu.flush_ibl();
+                    stats.smc += 1;
+                    let b = jit.translate(cpu.rip, true).unwrap_or_else(|e| fatal(e));
+                    host = b.host_start;
+                    continue;
+                }
                 tracing::debug!("guest fault: signal {} code {} addr {:#x} at rip {:#x}", f.signo, f.code, f.addr, cpu.rip);
                 die_by_signal(f.signo)
             }

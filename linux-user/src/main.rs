@@ -70,14 +70,16 @@ fn main() {
     }
 
     proc::snapshot_tern_ranges();
+    let jit: &'static Jit = Box::leak(Box::new(Jit::new(model, dump).unwrap_or_else(|e| fail(e, 1))));
+    for (s, e) in jit.cache.ranges() {
+        proc::add_tern_range(s, e);
+    }
     let mut argv: Vec<Vec<u8>> = vec![cli.argv0.clone().unwrap_or_else(|| cli.program().to_string()).into_bytes()];
     argv.extend(cli.args().iter().map(|a| a.clone().into_bytes()));
     let (path, argv) = loader::script::resolve_scripts(loader::resolve(cli.program()), argv);
     let loaded = loader::load(&path).unwrap_or_else(|e| fail(&e, e.exit_code()));
-
-    let jit: &'static Jit = Box::leak(Box::new(Jit::new(model, dump).unwrap_or_else(|e| fail(e, 1))));
-    for (s, e) in jit.cache.ranges() {
-        proc::add_tern_range(s, e);
+    for &(s, e, prot) in loaded.mappings() {
+        jit.note_map(s, e, prot);
     }
     install_fault_handlers(&jit.cache).unwrap_or_else(|e| fail(e, 1));
     FaultContext::init_thread().unwrap_or_else(|e| fail(e, 1));
@@ -86,7 +88,10 @@ fn main() {
 
     // The initial stack.
     let env = guest_env(&cli);
-    let top = map::map_stack(stack_size(), loaded.exec_stack).unwrap_or_else(|e| fail(format!("cannot map the stack: {e}"), 1));
+    let size = stack_size();
+    let top = map::map_stack(size, loaded.exec_stack).unwrap_or_else(|e| fail(format!("cannot map the stack: {e}"), 1));
+    let stack_prot = libc::PROT_READ | libc::PROT_WRITE | if loaded.exec_stack { libc::PROT_EXEC } else { 0 };
+    jit.note_map(top - size, top, stack_prot);
     let mut random = [0u8; 16];
     // SAFETY: getrandom fills the local buffer.
     unsafe { libc::getrandom(random.as_mut_ptr().cast(), 16, 0) };
@@ -126,6 +131,7 @@ fn print_stats(jit: &Jit, s: &LoopStats) {
     eprintln!("  chained jumps       {}", st.chained.load(Relaxed));
     eprintln!("  translation time    {:.3} ms", st.translate_ns.load(Relaxed) as f64 / 1e6);
     eprintln!("  syscalls            {}", s.syscalls);
+    eprintln!("  code-page writes    {}", s.smc);
     for (i, n) in s.exits.iter().enumerate().skip(1) {
         eprintln!("  exits: {:<12} {n}", EXIT_NAMES[i]);
     }

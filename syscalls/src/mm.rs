@@ -39,52 +39,72 @@ fn touches_tern(addr: u64, len: u64) -> bool {
     crate::proc::tern_ranges().iter().any(|&(s, e)| s < end && addr < e)
 }
 
-pub fn mmap(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+/// Drops translated code in `[start, start+len)`; the thread's lookup table
+/// may point into it, so it is cleared too.
+fn invalidate(p: &Process, cpu: &mut CpuState, start: u64, len: u64) {
+    if p.jit.invalidate_range(start, start.saturating_add(len)) {
+        cpu.flush_ibl();
+    }
+}
+
+pub fn mmap(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     let flags = a[3] as i32;
     if flags & (libc::MAP_FIXED | libc::MAP_FIXED_NOREPLACE) != 0 {
         if touches_tern(a[0], page_up(a[1])) {
             return Err(if flags & libc::MAP_FIXED_NOREPLACE != 0 { libc::EEXIST } else { libc::ENOMEM });
         }
-        p.jit.invalidate_range(a[0], a[0].saturating_add(a[1]));
+        invalidate(p, cpu, a[0], a[1]);
     }
-    result(host_syscall(libc::SYS_mmap as u64, a))
+    let addr = result(host_syscall(libc::SYS_mmap as u64, a))?;
+    p.jit.note_map(addr, addr + page_up(a[1]), a[2] as i32);
+    Ok(addr)
 }
 
-pub fn munmap(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+pub fn munmap(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     if a[0] % PAGE != 0 {
         return Err(libc::EINVAL);
     }
     if touches_tern(a[0], page_up(a[1])) {
         return Err(libc::EINVAL);
     }
-    p.jit.invalidate_range(a[0], a[0].saturating_add(a[1]));
-    result(host_syscall(libc::SYS_munmap as u64, a))
+    invalidate(p, cpu, a[0], a[1]);
+    let r = result(host_syscall(libc::SYS_munmap as u64, a))?;
+    p.jit.note_unmap(a[0], a[0].saturating_add(page_up(a[1])));
+    Ok(r)
 }
 
-pub fn mprotect(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+pub fn mprotect(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     if a[0] % PAGE != 0 {
         return Err(libc::EINVAL);
     }
     if touches_tern(a[0], page_up(a[1])) {
         return Err(libc::ENOMEM);
     }
-    p.jit.invalidate_range(a[0], a[0].saturating_add(a[1]));
-    result(host_syscall(libc::SYS_mprotect as u64, a))
+    invalidate(p, cpu, a[0], a[1]);
+    let r = result(host_syscall(libc::SYS_mprotect as u64, a))?;
+    p.jit.note_protect(a[0], a[0].saturating_add(page_up(a[1])), a[2] as i32);
+    Ok(r)
 }
 
-pub fn mremap(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+pub fn mremap(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     if touches_tern(a[0], page_up(a[1])) {
         return Err(libc::EFAULT);
     }
     if a[3] as i32 & libc::MREMAP_FIXED != 0 && touches_tern(a[4], page_up(a[2])) {
         return Err(libc::EINVAL);
     }
-    p.jit.invalidate_range(a[0], a[0].saturating_add(a[1]));
-    result(host_syscall(libc::SYS_mremap as u64, a))
+    invalidate(p, cpu, a[0], a[1]);
+    let prot = p.jit.prot_at(a[0]).unwrap_or(libc::PROT_READ | libc::PROT_WRITE);
+    let new = result(host_syscall(libc::SYS_mremap as u64, a))?;
+    if new != a[0] {
+        p.jit.note_unmap(a[0], a[0].saturating_add(page_up(a[1])));
+    }
+    p.jit.note_map(new, new + page_up(a[2]), prot);
+    Ok(new)
 }
 
 /// `brk`: Linux returns the new break on success and the old one on failure.
-pub fn brk(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+pub fn brk(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     let mut b = p.brk.lock().unwrap_or_else(|e| e.into_inner());
     let want = a[0];
     if want < b.start {
@@ -102,9 +122,11 @@ pub fn brk(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
             }
             return Ok(b.cur);
         }
+        p.jit.note_map(b.mapped, need, prot);
         b.mapped = need;
     } else if need < b.mapped {
-        p.jit.invalidate_range(need, b.mapped);
+        invalidate(p, cpu, need, b.mapped - need);
+        p.jit.note_unmap(need, b.mapped);
         host_syscall(libc::SYS_munmap as u64, [need, b.mapped - need, 0, 0, 0, 0]);
         b.mapped = need;
     }

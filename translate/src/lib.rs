@@ -19,6 +19,7 @@ pub mod guestmem;
 pub mod ir;
 pub mod lift;
 pub mod model;
+pub mod pages;
 
 use cache::{Block, CacheError, CodeCache};
 use cpu::{CpuState, ExitDesc};
@@ -64,6 +65,10 @@ struct Tables {
     pages: HashMap<u64, Vec<u64>>,
     /// Incoming chained jumps per target block: (patch site, original stub).
     incoming: HashMap<u64, Vec<(u64, u64)>>,
+    /// The guest's mappings and protections as tern has seen them.
+    mem: pages::GuestMemMap,
+    /// Code pages write-protected for self-modifying-code detection.
+    code: pages::CodePages,
 }
 
 /// The translator shared by all guest threads.
@@ -86,7 +91,13 @@ impl Jit {
             rt,
             model,
             dump,
-            tables: Mutex::new(Tables { blocks: HashMap::new(), pages: HashMap::new(), incoming: HashMap::new() }),
+            tables: Mutex::new(Tables {
+                blocks: HashMap::new(),
+                pages: HashMap::new(),
+                incoming: HashMap::new(),
+                mem: Default::default(),
+                code: Default::default(),
+            }),
             stats: Stats::default(),
         })
     }
@@ -139,6 +150,7 @@ impl Jit {
             let mut page = block.guest_start & !0xfff;
             while page < block.guest_end {
                 tables.pages.entry(page).or_default().push(pc);
+                Self::protect_code_page_locked(&mut tables, page);
                 page += 0x1000;
             }
         }
@@ -200,6 +212,55 @@ impl Jit {
         self.stats.chained.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Write-protects `page` if the guest can write it, so that a write to
+    /// the code on it is noticed.
+    ///
+    /// # Preconditions
+    /// The tables lock is held (`_locked`).
+    fn protect_code_page_locked(t: &mut Tables, page: u64) {
+        if t.code.protected.contains_key(&page) {
+            return;
+        }
+        if let Some(prot) = t.mem.prot_at(page) {
+            if prot & libc::PROT_WRITE != 0 && pages::host_mprotect(page, prot & !libc::PROT_WRITE) {
+                t.code.protected.insert(page, prot);
+            }
+        }
+    }
+
+    /// Records a guest mapping of `[start, end)` with `prot`.
+    pub fn note_map(&self, start: u64, end: u64, prot: i32) {
+        self.tables().mem.set(start, end, prot);
+    }
+
+    /// Records a guest `mprotect`.
+    pub fn note_protect(&self, start: u64, end: u64, prot: i32) {
+        self.tables().mem.protect(start, end, prot);
+    }
+
+    /// The guest protection tern has recorded at `addr`.
+    pub fn prot_at(&self, addr: u64) -> Option<i32> {
+        self.tables().mem.prot_at(addr)
+    }
+
+    /// Records a guest `munmap`.
+    pub fn note_unmap(&self, start: u64, end: u64) {
+        self.tables().mem.remove(start, end);
+    }
+
+    /// Called for a guest write fault at `addr`: if it hit a page that tern
+    /// write-protected because it holds code, drops that page's code, gives
+    /// the page back its protection and returns true (the caller then runs
+    /// the writing instruction alone).
+    pub fn handle_code_write(&self, addr: u64) -> bool {
+        let page = addr & !0xfff;
+        if !self.tables().code.protected.contains_key(&page) {
+            return false;
+        }
+        self.invalidate_range(page, page + 0x1000);
+        true
+    }
+
     /// Drops every block that overlaps guest pages `[start, end)`: unlinks
     /// jumps into them and forgets them, so the next execution retranslates.
     /// Returns true if any block was dropped (callers then flush their
@@ -208,8 +269,18 @@ impl Jit {
     pub fn invalidate_range(&self, start: u64, end: u64) -> bool {
         let mut t = self.tables();
         let mut dropped = false;
-        let mut page = start & !0xfff;
-        while page < end {
+        let first = start & !0xfff;
+        let count = end.saturating_sub(first).div_ceil(0x1000);
+        // Visit whichever is smaller: the range's pages or the known ones.
+        let todo: Vec<u64> = if count as usize <= t.pages.len() + t.code.protected.len() {
+            (0..count).map(|i| first + i * 0x1000).collect()
+        } else {
+            let inside = |p: &&u64| (first..end).contains(*p);
+            let mut v: Vec<u64> = t.pages.keys().filter(inside).copied().collect();
+            v.extend(t.code.protected.keys().filter(inside));
+            v
+        };
+        for page in todo {
             if let Some(pcs) = t.pages.remove(&page) {
                 for pc in pcs {
                     if t.blocks.remove(&pc).is_some() {
@@ -220,15 +291,13 @@ impl Jit {
                     }
                 }
             }
-            page += 0x1000;
+            if let Some(prot) = t.code.protected.remove(&page) {
+                pages::host_mprotect(page, prot);
+            }
         }
         dropped
     }
 
-    /// True if guest page `page` holds translated code.
-    pub fn page_has_code(&self, page: u64) -> bool {
-        self.tables().pages.contains_key(&(page & !0xfff))
-    }
 }
 
 /// Reads the exit descriptor of the last exit of `cpu`.

@@ -74,6 +74,7 @@ pub fn map_image(file: &File, info: &ElfInfo, hint: Option<u64>) -> std::io::Res
     };
     let fd = file.as_raw_fd();
     let mut covered_to = lo + bias;
+    let mut maps = Vec::new();
     for s in &info.segments {
         let start = bias + s.vaddr;
         let page = start & !(PAGE - 1);
@@ -101,6 +102,7 @@ pub fn map_image(file: &File, info: &ElfInfo, hint: Option<u64>) -> std::io::Res
         if mem_end > anon_start {
             mmap(anon_start, mem_end - anon_start, prot, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED, -1, 0)?;
         }
+        maps.push((page, mem_end, prot));
         covered_to = covered_to.max(mem_end);
     }
     let phdr = match info.phdr_vaddr {
@@ -111,7 +113,7 @@ pub fn map_image(file: &File, info: &ElfInfo, hint: Option<u64>) -> std::io::Res
             .find(|s| info.phoff >= s.offset && info.phoff < s.offset + s.filesz)
             .map_or(0, |s| s.vaddr + (info.phoff - s.offset) + bias),
     };
-    Ok(Image { bias, entry: info.entry + bias, phdr, phnum: u64::from(info.phnum), end: hi + bias })
+    Ok(Image { bias, entry: info.entry + bias, phdr, phnum: u64::from(info.phnum), end: hi + bias, maps })
 }
 
 /// Maps the guest stack: `size` bytes, executable if PT_GNU_STACK asks.

@@ -50,6 +50,8 @@ pub struct Image {
     pub phnum: u64,
     /// Page-aligned end of the highest segment.
     pub end: u64,
+    /// What was mapped: (start, end, prot) per segment.
+    pub maps: Vec<(u64, u64, i32)>,
 }
 
 /// A loaded program, ready for its stack.
@@ -62,6 +64,11 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// Every range mapped for the program and its interpreter.
+    pub fn mappings(&self) -> impl Iterator<Item = &(u64, u64, i32)> {
+        self.main.maps.iter().chain(self.interp.iter().flat_map(|i| i.maps.iter()))
+    }
+
     /// Where the guest starts: the interpreter's entry, or the program's.
     pub fn start(&self) -> u64 {
         self.interp.as_ref().map_or(self.main.entry, |i| i.entry)
