@@ -3,7 +3,7 @@
 
 use tern_signals::die_by_signal;
 use tern_syscalls::{dispatch, Flow, Process};
-use tern_translate::cpu::{ExitKind, RAX, RBX, RCX, RDX, R11};
+use tern_translate::cpu::{ExitKind, R11, RAX, RBX, RCX, RDX};
 use tern_translate::entry::CpuBox;
 use tern_translate::last_exit;
 
@@ -94,7 +94,13 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> i32 {
                     host = b.host_start;
                     continue;
                 }
-                tracing::debug!("guest fault: signal {} code {} addr {:#x} at rip {:#x}", f.signo, f.code, f.addr, cpu.rip);
+                tracing::debug!(
+                    "guest fault: signal {} code {} addr {:#x} at rip {:#x}",
+                    f.signo,
+                    f.code,
+                    f.addr,
+                    cpu.rip
+                );
                 die_by_signal(f.signo)
             }
             _ => fatal(format!("bad exit descriptor {d:?}")),

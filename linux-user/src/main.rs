@@ -28,11 +28,13 @@ fn guest_env(cli: &Cli) -> Vec<Vec<u8>> {
         env.retain(|(ek, _)| ek != k.as_bytes());
         env.push((k.as_bytes().to_vec(), v.as_bytes().to_vec()));
     }
-    env.into_iter().map(|(mut k, v)| {
-        k.push(b'=');
-        k.extend(v);
-        k
-    }).collect()
+    env.into_iter()
+        .map(|(mut k, v)| {
+            k.push(b'=');
+            k.extend(v);
+            k
+        })
+        .collect()
 }
 
 fn stack_size() -> u64 {
@@ -48,8 +50,9 @@ fn stack_size() -> u64 {
 
 fn main() {
     let cli = Cli::parse();
-    let model = CpuModel::from_name(&cli.cpu)
-        .unwrap_or_else(|| fail(format!("unknown CPU model '{}' (known: {})", cli.cpu, CpuModel::NAMES.join(", ")), 2));
+    let model = CpuModel::from_name(&cli.cpu).unwrap_or_else(|| {
+        fail(format!("unknown CPU model '{}' (known: {})", cli.cpu, CpuModel::NAMES.join(", ")), 2)
+    });
     let mut dump = DumpOptions::default();
     if let Some(items) = &cli.debug {
         for it in items.split(',') {
@@ -74,7 +77,8 @@ fn main() {
     for (s, e) in jit.cache.ranges() {
         proc::add_tern_range(s, e);
     }
-    let mut argv: Vec<Vec<u8>> = vec![cli.argv0.clone().unwrap_or_else(|| cli.program().to_string()).into_bytes()];
+    let mut argv: Vec<Vec<u8>> =
+        vec![cli.argv0.clone().unwrap_or_else(|| cli.program().to_string()).into_bytes()];
     argv.extend(cli.args().iter().map(|a| a.clone().into_bytes()));
     let (path, argv) = loader::script::resolve_scripts(loader::resolve(cli.program()), argv);
     let loaded = loader::load(&path).unwrap_or_else(|e| fail(&e, e.exit_code()));
@@ -89,7 +93,8 @@ fn main() {
     // The initial stack.
     let env = guest_env(&cli);
     let size = stack_size();
-    let top = map::map_stack(size, loaded.exec_stack).unwrap_or_else(|e| fail(format!("cannot map the stack: {e}"), 1));
+    let top = map::map_stack(size, loaded.exec_stack)
+        .unwrap_or_else(|e| fail(format!("cannot map the stack: {e}"), 1));
     let stack_prot = libc::PROT_READ | libc::PROT_WRITE | if loaded.exec_stack { libc::PROT_EXEC } else { 0 };
     jit.note_map(top - size, top, stack_prot);
     let mut random = [0u8; 16];
@@ -99,7 +104,8 @@ fn main() {
     // SAFETY: [top - stack_size, top) was just mapped writable for the guest
     // stack, far larger than the strings and tables.
     let st = unsafe { stack::build(top, &loaded, model, &argv, &env, execfn, random) };
-    let auxv: Vec<u8> = st.auxv.iter().flat_map(|(k, v)| k.to_le_bytes().into_iter().chain(v.to_le_bytes())).collect();
+    let auxv: Vec<u8> =
+        st.auxv.iter().flat_map(|(k, v)| k.to_le_bytes().into_iter().chain(v.to_le_bytes())).collect();
 
     cpu.regs[RSP] = st.sp;
     cpu.rip = loaded.start();

@@ -131,7 +131,9 @@ fn report_context(pc: u64) {
         eprintln!("tern:   block code: {}", hex.join(" "));
         let cpu: *const CpuState;
         // SAFETY: reading this thread's CpuState pointer from GS (see handler).
-        unsafe { std::arch::asm!("mov {}, gs:[{off}]", out(reg) cpu, off = const off::SELF_PTR, options(nostack, readonly)) };
+        unsafe {
+            std::arch::asm!("mov {}, gs:[{off}]", out(reg) cpu, off = const off::SELF_PTR, options(nostack, readonly))
+        };
         // SAFETY: as in the handler.
         if let Some(cpu) = unsafe { cpu.as_ref() } {
             eprintln!("tern:   last exit desc {:#x}, rip {:#x}", cpu.exit_desc, cpu.rip);
@@ -175,7 +177,9 @@ extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_v
     let cpu: *mut CpuState;
     // SAFETY: generated code only runs with GS pointing at the thread's
     // CpuState, whose self_ptr field holds its address.
-    unsafe { std::arch::asm!("mov {}, gs:[{off}]", out(reg) cpu, off = const off::SELF_PTR, options(nostack, readonly)) };
+    unsafe {
+        std::arch::asm!("mov {}, gs:[{off}]", out(reg) cpu, off = const off::SELF_PTR, options(nostack, readonly))
+    };
     // SAFETY: cpu is this thread's CpuState; the thread is stopped in this
     // handler, so nothing else accesses it.
     let cpu = unsafe { &mut *cpu };

@@ -48,7 +48,7 @@ impl GuestSignals {
                 return Err(libc::EINVAL);
             }
             t[sig as usize] = new;
-            if !host_reserved(sig) && (sig < 32 || sig >= 35) {
+            if !host_reserved(sig) && !(32..35).contains(&sig) {
                 let host = match new.handler {
                     SIG_IGN => libc::SIG_IGN,
                     _ => libc::SIG_DFL,

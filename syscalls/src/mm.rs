@@ -15,7 +15,6 @@ fn page_up(x: u64) -> u64 {
     x.wrapping_add(PAGE - 1) & !(PAGE - 1)
 }
 
-
 /// The emulated program break.
 #[derive(Debug)]
 pub struct Brk {
@@ -61,7 +60,7 @@ pub fn mmap(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
 }
 
 pub fn munmap(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
-    if a[0] % PAGE != 0 {
+    if !a[0].is_multiple_of(PAGE) {
         return Err(libc::EINVAL);
     }
     if touches_tern(a[0], page_up(a[1])) {
@@ -74,7 +73,7 @@ pub fn munmap(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
 }
 
 pub fn mprotect(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
-    if a[0] % PAGE != 0 {
+    if !a[0].is_multiple_of(PAGE) {
         return Err(libc::EINVAL);
     }
     if touches_tern(a[0], page_up(a[1])) {

@@ -63,11 +63,13 @@ fn do_readlink(p: &Process, path_addr: u64, buf: u64, size: u64) -> Option<SysRe
 }
 
 pub fn readlink(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
-    do_readlink(p, a[0], a[1], a[2]).unwrap_or_else(|| crate::result(host_syscall(libc::SYS_readlink as u64, a)))
+    do_readlink(p, a[0], a[1], a[2])
+        .unwrap_or_else(|| crate::result(host_syscall(libc::SYS_readlink as u64, a)))
 }
 
 pub fn readlinkat(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
-    do_readlink(p, a[1], a[2], a[3]).unwrap_or_else(|| crate::result(host_syscall(libc::SYS_readlinkat as u64, a)))
+    do_readlink(p, a[1], a[2], a[3])
+        .unwrap_or_else(|| crate::result(host_syscall(libc::SYS_readlinkat as u64, a)))
 }
 
 /// Opens a memfd holding `data`, positioned at 0.

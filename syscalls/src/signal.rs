@@ -59,7 +59,9 @@ pub fn sigaltstack(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult 
         if flags & libc::SS_DISABLE == 0 && size < 2048 {
             return Err(libc::ENOMEM);
         }
-        ALT.with(|c| c.set(if flags & libc::SS_DISABLE != 0 { (0, libc::SS_DISABLE, 0) } else { (sp, flags, size) }));
+        ALT.with(|c| {
+            c.set(if flags & libc::SS_DISABLE != 0 { (0, libc::SS_DISABLE, 0) } else { (sp, flags, size) })
+        });
     }
     if a[1] != 0 {
         let mut b = [0u8; 24];

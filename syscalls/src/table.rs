@@ -93,10 +93,13 @@ pub fn call(p: &Process, cpu: &mut CpuState, nr: u64, args: [u64; 6]) -> (Flow, 
             (Flow::Continue, Err(libc::ENOSYS))
         }
     };
-    (flow, match r {
-        Ok(v) => v as i64,
-        Err(e) => -i64::from(e),
-    })
+    (
+        flow,
+        match r {
+            Ok(v) => v as i64,
+            Err(e) => -i64::from(e),
+        },
+    )
 }
 
 /// `--strace` output for one call.

@@ -69,7 +69,15 @@ fn after_fork_child(p: &Process) {
     }
 }
 
-fn do_fork(p: &Process, cpu: &mut CpuState, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u64) -> SysResult {
+fn do_fork(
+    p: &Process,
+    cpu: &mut CpuState,
+    flags: u64,
+    stack: u64,
+    ptid: u64,
+    ctid: u64,
+    tls: u64,
+) -> SysResult {
     // The host call never switches stacks or TLS: tern keeps running on its
     // own stack in the child and applies the guest's values to the CpuState.
     let host_flags = flags & !(libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_SETTLS) as u64;

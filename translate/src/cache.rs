@@ -137,7 +137,9 @@ impl CodeCache {
         }
         // SAFETY: [write+used, write+end) is inside our writable view and no
         // thread executes it yet (it is past every published block).
-        unsafe { std::ptr::copy_nonoverlapping(code.as_ptr(), (self.write + used as u64) as *mut u8, code.len()) };
+        unsafe {
+            std::ptr::copy_nonoverlapping(code.as_ptr(), (self.write + used as u64) as *mut u8, code.len())
+        };
         self.used.store(end, Ordering::Release);
         Ok(self.exec + used as u64)
     }
@@ -146,7 +148,7 @@ impl CodeCache {
     /// `target`. The field is 4-byte aligned, so the store is atomic for
     /// concurrent instruction fetch.
     pub fn patch_rel32(&self, site: u64, target: u64) {
-        debug_assert!(self.contains(site) && site % 4 == 0);
+        debug_assert!(self.contains(site) && site.is_multiple_of(4));
         let rel = target.wrapping_sub(site + 4) as i64;
         let rel = i32::try_from(rel).expect("code cache larger than rel32 reach");
         let w = (site - self.exec + self.write) as *const std::sync::atomic::AtomicI32;
@@ -207,8 +209,20 @@ impl CodeCache {
             let tmp = map(0, CACHE_SIZE, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd)?;
             std::ptr::copy_nonoverlapping(self.write as *const u8, tmp as *mut u8, used);
             libc::munmap(tmp as *mut _, CACHE_SIZE);
-            map(self.write, CACHE_SIZE, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED | libc::MAP_FIXED, fd)?;
-            map(self.exec, CACHE_SIZE, libc::PROT_READ | libc::PROT_EXEC, libc::MAP_SHARED | libc::MAP_FIXED, fd)?;
+            map(
+                self.write,
+                CACHE_SIZE,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_FIXED,
+                fd,
+            )?;
+            map(
+                self.exec,
+                CACHE_SIZE,
+                libc::PROT_READ | libc::PROT_EXEC,
+                libc::MAP_SHARED | libc::MAP_FIXED,
+                fd,
+            )?;
             libc::close(fd);
         }
         Ok(())

@@ -25,8 +25,8 @@ pub const R11: usize = 11;
 
 /// Names of the GPRs in encoding order, for logs and dumps.
 pub const REG_NAMES: [&str; 16] = [
-    "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12",
-    "r13", "r14", "r15",
+    "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14",
+    "r15",
 ];
 
 /// Number of entries in the per-thread indirect-branch lookup table (indexed

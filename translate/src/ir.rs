@@ -90,9 +90,7 @@ impl fmt::Display for IrBlock {
                 Op::CallInd { operand, fix, ret } => {
                     writeln!(f, "  {:#x}: call-ind [{operand}] {fix:?} ret {ret:#x}", i.pc)?
                 }
-                Op::JmpInd { operand, fix } => {
-                    writeln!(f, "  {:#x}: jmp-ind [{operand}] {fix:?}", i.pc)?
-                }
+                Op::JmpInd { operand, fix } => writeln!(f, "  {:#x}: jmp-ind [{operand}] {fix:?}", i.pc)?,
                 other => writeln!(f, "  {:#x}: {other:x?}", i.pc)?,
             }
         }

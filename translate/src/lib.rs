@@ -195,7 +195,8 @@ impl Jit {
         }
         if d.out_asm {
             // SAFETY: the block's host code was just installed and stays mapped.
-            let code = unsafe { std::slice::from_raw_parts(block.host_start as *const u8, block.host_len as usize) };
+            let code =
+                unsafe { std::slice::from_raw_parts(block.host_start as *const u8, block.host_len as usize) };
             tracing::info!(target: "tern::dump", "OUT: host {:#x}\n{}", block.host_start, disasm(code, block.host_start));
         }
     }
@@ -297,7 +298,6 @@ impl Jit {
         }
         dropped
     }
-
 }
 
 /// Reads the exit descriptor of the last exit of `cpu`.

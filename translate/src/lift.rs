@@ -184,7 +184,8 @@ pub fn lift_block(model: CpuModel, start: u64, code: &[u8], single: bool) -> IrB
     let page = start & !0xfff;
     loop {
         let pc = dec.ip();
-        if !block.insns.is_empty() && (pc & !0xfff != page || block.insns.len() >= MAX_BLOCK_INSNS || single) {
+        if !block.insns.is_empty() && (pc & !0xfff != page || block.insns.len() >= MAX_BLOCK_INSNS || single)
+        {
             block.insns.push(IrInsn { pc, len: 0, op: Op::Fallthrough { next: pc } });
             break;
         }

@@ -60,14 +60,7 @@ impl CpuModel {
         );
         let v2 = matches!(
             f,
-            F::SSE3
-                | F::SSSE3
-                | F::SSE4_1
-                | F::SSE4_2
-                | F::POPCNT
-                | F::CMPXCHG16B
-                | F::AES
-                | F::PCLMULQDQ
+            F::SSE3 | F::SSSE3 | F::SSE4_1 | F::SSE4_2 | F::POPCNT | F::CMPXCHG16B | F::AES | F::PCLMULQDQ
         );
         base || (v2 && self == CpuModel::V2)
     }

@@ -68,7 +68,8 @@ impl ElfInfo {
     /// Lowest and highest (exclusive, page-rounded) addresses of the image.
     pub fn span(&self) -> (u64, u64) {
         let lo = self.segments.iter().map(|s| s.vaddr & !(PAGE - 1)).min().unwrap_or(0);
-        let hi = self.segments.iter().map(|s| (s.vaddr + s.memsz + PAGE - 1) & !(PAGE - 1)).max().unwrap_or(0);
+        let hi =
+            self.segments.iter().map(|s| (s.vaddr + s.memsz + PAGE - 1) & !(PAGE - 1)).max().unwrap_or(0);
         (lo, hi)
     }
 }
@@ -91,7 +92,8 @@ pub fn parse(data: &[u8]) -> Result<ElfInfo, ElfError> {
         elf::ELFDATA2MSB => return Err(ElfError::BigEndian),
         _ => return Err(ElfError::Header("bad EI_DATA")),
     }
-    let hdr = FileHeader64::<LE>::parse(data).map_err(|_| ElfError::Header("file too short for the ELF header"))?;
+    let hdr =
+        FileHeader64::<LE>::parse(data).map_err(|_| ElfError::Header("file too short for the ELF header"))?;
     let e = LE;
     let machine = hdr.e_machine(e);
     if machine != elf::EM_X86_64 {
@@ -108,7 +110,8 @@ pub fn parse(data: &[u8]) -> Result<ElfInfo, ElfError> {
     if phnum == 0 || phnum > 1024 {
         return Err(ElfError::Header("e_phnum is 0 or too large"));
     }
-    let phdrs = hdr.program_headers(e, data).map_err(|_| ElfError::Phdr("program headers lie outside the file"))?;
+    let phdrs =
+        hdr.program_headers(e, data).map_err(|_| ElfError::Phdr("program headers lie outside the file"))?;
     let mut info = ElfInfo {
         dyn_: ty == elf::ET_DYN,
         entry: hdr.e_entry(e),
@@ -133,11 +136,13 @@ pub fn parse(data: &[u8]) -> Result<ElfInfo, ElfError> {
                 if s.filesz > s.memsz {
                     return Err(ElfError::Phdr("p_filesz larger than p_memsz"));
                 }
-                let file_end = s.offset.checked_add(s.filesz).ok_or(ElfError::Phdr("segment offset overflows"))?;
+                let file_end =
+                    s.offset.checked_add(s.filesz).ok_or(ElfError::Phdr("segment offset overflows"))?;
                 if file_end > data.len() as u64 {
                     return Err(ElfError::Phdr("segment extends past the end of the file"));
                 }
-                let mem_end = s.vaddr.checked_add(s.memsz).ok_or(ElfError::Phdr("segment address overflows"))?;
+                let mem_end =
+                    s.vaddr.checked_add(s.memsz).ok_or(ElfError::Phdr("segment address overflows"))?;
                 if mem_end > USER_TOP {
                     return Err(ElfError::Phdr("segment lies outside the user address space"));
                 }

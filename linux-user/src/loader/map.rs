@@ -87,7 +87,14 @@ pub fn map_image(file: &File, info: &ElfInfo, hint: Option<u64>) -> std::io::Res
         }
         if s.filesz > 0 {
             let len = page_up(file_end) - page;
-            mmap(page, len, prot | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_FIXED, fd, s.offset & !(PAGE - 1))?;
+            mmap(
+                page,
+                len,
+                prot | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_FIXED,
+                fd,
+                s.offset & !(PAGE - 1),
+            )?;
             // Zero the tail of the last file page (start of the bss).
             let tail = page_up(file_end) - file_end;
             if s.memsz > s.filesz && tail > 0 {
@@ -100,7 +107,14 @@ pub fn map_image(file: &File, info: &ElfInfo, hint: Option<u64>) -> std::io::Res
         }
         let anon_start = if s.filesz > 0 { page_up(file_end) } else { page };
         if mem_end > anon_start {
-            mmap(anon_start, mem_end - anon_start, prot, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED, -1, 0)?;
+            mmap(
+                anon_start,
+                mem_end - anon_start,
+                prot,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
+                -1,
+                0,
+            )?;
         }
         maps.push((page, mem_end, prot));
         covered_to = covered_to.max(mem_end);

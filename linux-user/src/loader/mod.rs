@@ -102,7 +102,8 @@ fn open_checked(path: &Path, need_exec: bool) -> Result<(File, Vec<u8>), LoadErr
         return Err(LoadError::IsDir(name));
     }
     if need_exec {
-        let c = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|_| LoadError::NotFound(name.clone()))?;
+        let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+            .map_err(|_| LoadError::NotFound(name.clone()))?;
         // SAFETY: c is a valid NUL-terminated path.
         let ok = unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0;
         if !ok || !md.is_file() || md.mode() & 0o111 == 0 {
@@ -130,18 +131,26 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
     let interp = match &info.interp {
         Some(ip) => {
             let ipath = PathBuf::from(std::ffi::OsStr::from_bytes(ip));
-            let wrap = |err| LoadError::Interp { path: name.clone(), interp: ipath.display().to_string(), err: Box::new(err) };
+            let wrap = |err| LoadError::Interp {
+                path: name.clone(),
+                interp: ipath.display().to_string(),
+                err: Box::new(err),
+            };
             let (ifile, idata) = open_checked(&ipath, false).map_err(wrap)?;
             let iinfo = parse_checked(&ipath, &idata).map_err(wrap)?;
             if iinfo.interp.is_some() {
-                return Err(wrap(LoadError::Elf { path: ipath.display().to_string(), err: elf::ElfError::Header("the interpreter has an interpreter") }));
+                return Err(wrap(LoadError::Elf {
+                    path: ipath.display().to_string(),
+                    err: elf::ElfError::Header("the interpreter has an interpreter"),
+                }));
             }
             Some((ipath, ifile, iinfo))
         }
         None => None,
     };
     let main_hint = if info.dyn_ { Some(map::PIE_BASE) } else { None };
-    let main = map::map_image(&file, &info, main_hint).map_err(|err| LoadError::Map { path: name.clone(), err })?;
+    let main =
+        map::map_image(&file, &info, main_hint).map_err(|err| LoadError::Map { path: name.clone(), err })?;
     let interp = match interp {
         Some((ipath, ifile, iinfo)) => Some(
             map::map_image(&ifile, &iinfo, None)

@@ -69,8 +69,10 @@ pub unsafe fn build(
         push(&z, img)
     };
     let execfn_ptr = cstr(execfn, &mut img);
-    let env_ptrs: Vec<u64> = envp.iter().rev().map(|e| cstr(e, &mut img)).collect::<Vec<_>>().into_iter().rev().collect();
-    let arg_ptrs: Vec<u64> = argv.iter().rev().map(|a| cstr(a, &mut img)).collect::<Vec<_>>().into_iter().rev().collect();
+    let env_ptrs: Vec<u64> =
+        envp.iter().rev().map(|e| cstr(e, &mut img)).collect::<Vec<_>>().into_iter().rev().collect();
+    let arg_ptrs: Vec<u64> =
+        argv.iter().rev().map(|a| cstr(a, &mut img)).collect::<Vec<_>>().into_iter().rev().collect();
     // Align, then the platform string and the random bytes.
     let pad = (top - img.len() as u64) % 16;
     push(&vec![0u8; pad as usize], &mut img);

@@ -86,7 +86,7 @@ impl Asm {
 
     /// Pads with NOPs until `(here() + prefix_len) % 4 == 0`.
     fn align_field(&mut self, prefix_len: u64) {
-        while (self.here() + prefix_len) % 4 != 0 {
+        while !(self.here() + prefix_len).is_multiple_of(4) {
             self.buf.push(0x90);
         }
     }
@@ -146,7 +146,7 @@ impl Asm {
     }
 
     pub fn align8(&mut self) {
-        while self.buf.len() % 8 != 0 {
+        while !self.buf.len().is_multiple_of(8) {
             self.buf.push(0xcc);
         }
     }

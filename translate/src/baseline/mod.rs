@@ -143,9 +143,11 @@ fn free_scratch(insn: &Instruction) -> Option<u8> {
     let mut f = InstructionInfoFactory::new();
     let info = f.info(insn);
     let used: Vec<Register> = info.used_registers().iter().map(|u| u.register().full_register()).collect();
-    [RAX, RCX, RDX, 3, 6, 7, 8, 9, 10, 11, 12, 14, 15, 5, 13]
-        .into_iter()
-        .find(|&r| !used.contains(&gpr(r)) && insn.memory_base().full_register() != gpr(r) && insn.memory_index().full_register() != gpr(r))
+    [RAX, RCX, RDX, 3, 6, 7, 8, 9, 10, 11, 12, 14, 15, 5, 13].into_iter().find(|&r| {
+        !used.contains(&gpr(r))
+            && insn.memory_base().full_register() != gpr(r)
+            && insn.memory_index().full_register() != gpr(r)
+    })
 }
 
 /// Picks the displacement size for a memory operand that now has a base.
@@ -184,7 +186,14 @@ impl Emitter<'_> {
 
     /// Emits `insn` whose memory operand needs `fix`, borrowing scratch
     /// register `s` (already known free). `pc`/`next` locate the guest insn.
-    fn fixed_mem(&mut self, insn: &Instruction, fix: MemFix, s: u8, pc: u64, next: u64) -> Result<(), EmitError> {
+    fn fixed_mem(
+        &mut self,
+        insn: &Instruction,
+        fix: MemFix,
+        s: u8,
+        pc: u64,
+        next: u64,
+    ) -> Result<(), EmitError> {
         let slot = off::scratch(SLOT_FIX);
         let mut i = *insn;
         self.a.store_gs(slot, s);
@@ -297,7 +306,7 @@ impl Emitter<'_> {
     }
 
     /// Jumps to the lookup routine: state is mid-branch, not restartable.
-    fn to_ibl(&mut self) {
+    fn jump_to_ibl(&mut self) {
         self.mark(u64::MAX, fix1(RCX, SLOT_TARGET));
         let ibl = self.rt.ibl;
         self.a.jmp(ibl);
@@ -360,11 +369,11 @@ pub fn emit_block(ir: &IrBlock, base: u64, rt: &Runtime) -> Result<Emitted, Emit
             Op::CallInd { operand, fix, ret } => {
                 e.load_target(operand, *fix, pc)?;
                 e.push_ret(*ret, pc, true);
-                e.to_ibl();
+                e.jump_to_ibl();
             }
             Op::JmpInd { operand, fix } => {
                 e.load_target(operand, *fix, pc)?;
-                e.to_ibl();
+                e.jump_to_ibl();
             }
             Op::Ret { pop } => {
                 e.a.store_gs(off::scratch(SLOT_TARGET), RCX);
@@ -372,7 +381,7 @@ pub fn emit_block(ir: &IrBlock, base: u64, rt: &Runtime) -> Result<Emitted, Emit
                 e.a.bytes(&[0x48, 0x8b, 0x0c, 0x24]); // mov rcx, [rsp]
                 e.mark(u64::MAX, fix1(RCX, SLOT_TARGET));
                 e.a.adjust_rsp(8 + i32::from(*pop));
-                e.to_ibl();
+                e.jump_to_ibl();
             }
             Op::Syscall { next } => e.inline_exit(ExitKind::Syscall, 0, *next),
             Op::Cpuid { next } => e.inline_exit(ExitKind::Cpuid, 0, *next),
