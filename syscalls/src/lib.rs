@@ -10,6 +10,7 @@
 pub mod mm;
 pub mod proc;
 pub mod signal;
+pub mod strace;
 pub mod table;
 pub mod task;
 
@@ -55,10 +56,23 @@ pub fn dispatch(p: &Process, cpu: &mut CpuState) -> Flow {
     use tern_translate::cpu::{R10, R8, R9, RAX, RDI, RDX, RSI};
     let nr = cpu.regs[RAX];
     let args = [cpu.regs[RDI], cpu.regs[RSI], cpu.regs[RDX], cpu.regs[R10], cpu.regs[R8], cpu.regs[R9]];
-    let (flow, ret) = table::call(p, cpu, nr, args);
-    if p.strace {
-        table::trace(nr, args, ret);
+    if !p.strace {
+        let (flow, ret) = table::call(p, cpu, nr, args);
+        cpu.regs[RAX] = ret as u64;
+        return flow;
     }
+    // Arguments are decoded before the call (the kernel may change them),
+    // out-arguments and the result after it, as strace does.
+    let entry = strace::format_entry(nr, args, &strace::SelfMem);
+    if nr == libc::SYS_execve as u64 {
+        tracing::info!(target: "strace", "{entry}) = ...");
+    }
+    let (flow, ret) = table::call(p, cpu, nr, args);
+    let line = match flow {
+        Flow::Continue => entry + &strace::format_exit(nr, args, ret, &strace::SelfMem),
+        Flow::ExitGroup(_) | Flow::ExitThread(_) => entry + ") = ?",
+    };
+    tracing::info!(target: "strace", "{line}");
     cpu.regs[RAX] = ret as u64;
     flow
 }

@@ -101,9 +101,3 @@ pub fn call(p: &Process, cpu: &mut CpuState, nr: u64, args: [u64; 6]) -> (Flow, 
         },
     )
 }
-
-/// `--strace` output for one call.
-pub fn trace(nr: u64, args: [u64; 6], ret: i64) {
-    let name = lookup(nr).map(|r| r.1.to_string()).unwrap_or_else(|| format!("syscall_{nr}"));
-    tracing::info!(target: "strace", "{name}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}) = {ret}", args[0], args[1], args[2], args[3], args[4], args[5]);
-}
