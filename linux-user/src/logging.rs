@@ -1,12 +1,50 @@
-//! Log output: warnings, `--strace` lines and `-d` dumps, to stderr or to
-//! `--log-file`, as plain lines.
+//! Log output: warnings, `--strace` lines, `-d` dumps and `--stats`, to
+//! stderr or to `--log-file`, as plain lines.
+//!
+//! tern writes through its own descriptor (`tern_syscalls::fd::LOG_FD`), a
+//! private duplicate taken at startup, so a guest that closes or reuses fd 2
+//! neither loses tern's output nor receives it.
 
-use std::fs::File;
-use std::sync::Mutex;
+use std::io::Write;
+use std::os::fd::IntoRawFd;
+use std::sync::atomic::Ordering;
+use tern_syscalls::fd::{private_dup, LOG_FD};
 use tracing_subscriber::EnvFilter;
 
-/// Sets up the subscriber. `strace` and `dump` enable those targets.
+/// Writes to tern's log descriptor.
+pub struct LogWriter;
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let fd = LOG_FD.load(Ordering::Relaxed);
+        // SAFETY: write(2) on tern's own descriptor with a valid buffer.
+        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+        if n < 0 {
+            Err(std::io::Error::last_os_error())
+        } else {
+            Ok(n as usize)
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Sets up the log descriptor and the subscriber. `strace` and `dump`
+/// enable those targets.
 pub fn init(log_file: Option<&std::path::Path>, strace: bool, dump: bool) -> std::io::Result<()> {
+    let fd = match log_file {
+        Some(p) => {
+            let f = std::fs::File::options().create(true).append(true).open(p)?.into_raw_fd();
+            let d = private_dup(f)?;
+            // SAFETY: closing the descriptor we just opened and duplicated.
+            unsafe { libc::close(f) };
+            d
+        }
+        None => private_dup(2)?,
+    };
+    LOG_FD.store(fd, Ordering::Relaxed);
     let mut filter = String::from("warn");
     if strace {
         filter.push_str(",strace=info");
@@ -18,18 +56,13 @@ pub fn init(log_file: Option<&std::path::Path>, strace: bool, dump: bool) -> std
         filter.push(',');
         filter.push_str(&extra);
     }
-    let builder = tracing_subscriber::fmt()
+    tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::new(filter))
         .without_time()
         .with_level(false)
         .with_target(false)
-        .with_ansi(false);
-    match log_file {
-        Some(p) => {
-            let f = File::options().create(true).append(true).open(p)?;
-            builder.with_writer(Mutex::new(f)).init();
-        }
-        None => builder.with_writer(std::io::stderr).init(),
-    }
+        .with_ansi(false)
+        .with_writer(|| LogWriter)
+        .init();
     Ok(())
 }

@@ -128,17 +128,24 @@ fn main() {
 }
 
 fn print_stats(jit: &Jit, s: &LoopStats) {
+    use std::io::Write;
     use std::sync::atomic::Ordering::Relaxed;
     let st = &jit.stats;
-    eprintln!("tern stats:");
-    eprintln!("  blocks translated   {}", st.blocks.load(Relaxed));
-    eprintln!("  guest instructions  {}", st.guest_insns.load(Relaxed));
-    eprintln!("  host code bytes     {}", st.host_bytes.load(Relaxed));
-    eprintln!("  chained jumps       {}", st.chained.load(Relaxed));
-    eprintln!("  translation time    {:.3} ms", st.translate_ns.load(Relaxed) as f64 / 1e6);
-    eprintln!("  syscalls            {}", s.syscalls);
-    eprintln!("  code-page writes    {}", s.smc);
-    for (i, n) in s.exits.iter().enumerate().skip(1) {
-        eprintln!("  exits: {:<12} {n}", EXIT_NAMES[i]);
+    let mut out = String::from("tern stats:\n");
+    let rows = [
+        ("blocks translated", st.blocks.load(Relaxed)),
+        ("guest instructions", st.guest_insns.load(Relaxed)),
+        ("host code bytes", st.host_bytes.load(Relaxed)),
+        ("chained jumps", st.chained.load(Relaxed)),
+        ("translation us", st.translate_ns.load(Relaxed) / 1000),
+        ("syscalls", s.syscalls),
+        ("code-page writes", s.smc),
+    ];
+    for (name, v) in rows {
+        out.push_str(&format!("  {name:<20} {v}\n"));
     }
+    for (i, n) in s.exits.iter().enumerate().skip(1) {
+        out.push_str(&format!("  exits: {:<13} {n}\n", EXIT_NAMES[i]));
+    }
+    let _ = tern_linux_user::logging::LogWriter.write_all(out.as_bytes());
 }

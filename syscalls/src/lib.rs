@@ -7,6 +7,7 @@
 //! (`signal.rs`), threads, processes and exec (`task.rs`). Numbers not in the
 //! table get ENOSYS, logged once.
 
+pub mod fd;
 pub mod mm;
 pub mod proc;
 pub mod signal;

@@ -87,10 +87,31 @@ fn memfd_with(data: &[u8], flags: u64) -> SysResult {
     }
 }
 
+/// `/proc/self/maps` without tern's own mappings (its binary, heap, stack
+/// and code cache).
+fn guest_maps() -> Vec<u8> {
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+    let tern = tern_ranges();
+    let mut out = String::new();
+    for line in maps.lines() {
+        let range = line.split_whitespace().next().unwrap_or("");
+        let (a, b) = range.split_once('-').unwrap_or(("0", "0"));
+        let (a, b) = (u64::from_str_radix(a, 16).unwrap_or(0), u64::from_str_radix(b, 16).unwrap_or(0));
+        if !tern.iter().any(|&(s, e)| s < b && a < e) {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out.into_bytes()
+}
+
 fn do_open(p: &Process, path_addr: u64, flags: u64) -> Option<SysResult> {
     let path = read_cstr(path_addr, 4096)?;
     if is_self_proc(&path, "auxv") {
         return Some(memfd_with(&p.auxv, flags));
+    }
+    if is_self_proc(&path, "maps") {
+        return Some(memfd_with(&guest_maps(), flags));
     }
     if is_self_proc(&path, "exe") {
         let c = std::ffi::CString::new(p.exe.as_os_str().as_encoded_bytes()).ok()?;

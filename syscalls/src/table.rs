@@ -4,7 +4,7 @@
 //! Support levels, printable with `tern --syscalls`: `Own` (tern implements
 //! it), `Pass` (host kernel), `Refuse` (ENOSYS on purpose).
 
-use crate::{host_syscall, mm, proc, signal, task, Flow, Process, SysResult};
+use crate::{fd, host_syscall, mm, proc, signal, task, Flow, Process, SysResult};
 use std::collections::HashSet;
 use std::sync::Mutex;
 use tern_translate::cpu::CpuState;
@@ -29,6 +29,7 @@ macro_rules! ret {
 
 /// Rows: (number, name, support).
 pub static TABLE: &[(u64, &str, Support)] = &[
+    (3, "close", Support::Own(ret!(fd::close))),
     (9, "mmap", Support::Own(ret!(mm::mmap))),
     (10, "mprotect", Support::Own(ret!(mm::mprotect))),
     (11, "munmap", Support::Own(ret!(mm::munmap))),
@@ -41,6 +42,7 @@ pub static TABLE: &[(u64, &str, Support)] = &[
     (58, "vfork", Support::Own(ret!(task::fork))),
     (59, "execve", Support::Own(ret!(task::execve))),
     (60, "exit", Support::Own(task::exit)),
+    (33, "dup2", Support::Own(ret!(fd::dup2))),
     (89, "readlink", Support::Own(ret!(proc::readlink))),
     (131, "sigaltstack", Support::Own(ret!(signal::sigaltstack))),
     (154, "modify_ldt", Support::Refuse("segment descriptors are not emulated")),
@@ -50,8 +52,10 @@ pub static TABLE: &[(u64, &str, Support)] = &[
     (257, "openat", Support::Own(ret!(proc::openat))),
     (2, "open", Support::Own(ret!(proc::open))),
     (267, "readlinkat", Support::Own(ret!(proc::readlinkat))),
+    (292, "dup3", Support::Own(ret!(fd::dup3))),
     (322, "execveat", Support::Refuse("execveat is not supported yet")),
     (334, "rseq", Support::Refuse("the kernel would rewrite host PCs")),
+    (436, "close_range", Support::Own(ret!(fd::close_range))),
     (435, "clone3", Support::Refuse("glibc falls back to clone")),
 ];
 
