@@ -4,6 +4,27 @@
 //! on an unmapped guest PC: it copies code with `process_vm_readv` on its own
 //! process, which reports unreadable memory as a short read.
 
+use std::sync::atomic::{AtomicI32, Ordering};
+
+static PID: AtomicI32 = AtomicI32::new(0);
+
+/// This process's pid, cached (reset by `reset_pid` in a forked child).
+fn pid() -> i32 {
+    let p = PID.load(Ordering::Relaxed);
+    if p != 0 {
+        return p;
+    }
+    // SAFETY: getpid has no preconditions.
+    let p = unsafe { libc::getpid() };
+    PID.store(p, Ordering::Relaxed);
+    p
+}
+
+/// Forgets the cached pid (call in a forked child).
+pub fn reset_pid() {
+    PID.store(0, Ordering::Relaxed);
+}
+
 /// Copies up to `buf.len()` bytes from guest address `addr`, stopping at the
 /// first unreadable page. Returns how many bytes were copied.
 pub fn read_guest(addr: u64, buf: &mut [u8]) -> usize {
@@ -17,7 +38,7 @@ pub fn read_guest(addr: u64, buf: &mut [u8]) -> usize {
         let remote = libc::iovec { iov_base: a as *mut _, iov_len: n };
         // SAFETY: local points into buf with n bytes available; the remote
         // range is only read by the kernel, which checks it.
-        let r = unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
+        let r = unsafe { libc::process_vm_readv(pid(), &local, 1, &remote, 1, 0) };
         if r <= 0 {
             break;
         }
@@ -38,7 +59,7 @@ pub fn write_guest(addr: u64, data: &[u8]) -> bool {
     let local = libc::iovec { iov_base: data.as_ptr() as *mut _, iov_len: data.len() };
     let remote = libc::iovec { iov_base: addr as *mut _, iov_len: data.len() };
     // SAFETY: the kernel validates the remote range; local is a valid buffer.
-    let r = unsafe { libc::process_vm_writev(libc::getpid(), &local, 1, &remote, 1, 0) };
+    let r = unsafe { libc::process_vm_writev(pid(), &local, 1, &remote, 1, 0) };
     r == data.len() as isize
 }
 

@@ -29,6 +29,9 @@ use std::sync::Mutex;
 
 pub use model::CpuModel;
 
+/// Most guest bytes one block can span: 64 instructions of up to 15 bytes.
+const MAX_BLOCK_BYTES: usize = lift::MAX_BLOCK_INSNS * 15;
+
 /// What to dump while translating (`-d` switches), limited to a PC range.
 #[derive(Clone, Debug, Default)]
 pub struct DumpOptions {
@@ -122,9 +125,8 @@ impl Jit {
     /// and is not cached (used to step over a write to its own page).
     pub fn translate(&self, pc: u64, single: bool) -> Result<&'static Block, TranslateError> {
         let t0 = std::time::Instant::now();
-        let mut code = [0u8; 4096 + 16];
-        let want = (0x1000 - (pc & 0xfff)) as usize + 15;
-        let n = guestmem::read_guest(pc, &mut code[..want]);
+        let mut code = [0u8; MAX_BLOCK_BYTES];
+        let n = self.fetch(pc, &mut code);
         let ir = lift::lift_block(self.model, pc, &code[..n], single);
         let mut tables = self.tables();
         if !single {
@@ -161,6 +163,31 @@ impl Jit {
         self.stats.host_bytes.fetch_add(em.code.len() as u64, Ordering::Relaxed);
         self.stats.translate_ns.fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
         Ok(block)
+    }
+
+    /// Copies guest code at `pc` for translation: at most to the end of its
+    /// page plus one instruction, and only from executable memory (a fetch
+    /// from anything else faults). Pages tern knows to be mapped executable
+    /// are read directly; others through the fault-free path.
+    fn fetch(&self, pc: u64, buf: &mut [u8; MAX_BLOCK_BYTES]) -> usize {
+        let page = pc & !0xfff;
+        let want = ((page + 0x1000 - pc) as usize + 15).min(MAX_BLOCK_BYTES);
+        let (here, next) = {
+            let t = self.tables();
+            (t.mem.prot_at(pc), t.mem.prot_at(page + 0x1000))
+        };
+        let exec = |p: Option<i32>| p.is_some_and(|p| p & libc::PROT_EXEC != 0);
+        if here.is_some() && !exec(here) {
+            return 0;
+        }
+        let want = if next.is_some() && !exec(next) { want.min((page + 0x1000 - pc) as usize) } else { want };
+        if exec(here) && (exec(next) || want <= (page + 0x1000 - pc) as usize) {
+            // SAFETY: tern's map says [pc, pc+want) is mapped executable (so
+            // readable); it is updated on every guest memory syscall.
+            unsafe { std::ptr::copy_nonoverlapping(pc as *const u8, buf.as_mut_ptr(), want) };
+            return want;
+        }
+        guestmem::read_guest(pc, &mut buf[..want])
     }
 
     fn dump_block(&self, ir: &ir::IrBlock, block: &Block) {
