@@ -1,0 +1,145 @@
+//! Real Debian programs give byte-identical output (and exit status) under
+//! tern and natively. Inputs are generated deterministically in a scratch
+//! directory; the programs come from the packages `./dev test` installs.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use tern_tests::{assert_same, run_native, run_under};
+
+const TERN: &str = env!("CARGO_BIN_EXE_tern");
+
+/// A scratch directory with generated inputs, made once per test binary.
+fn inputs() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let d = std::env::temp_dir().join(format!("tern-real-{}", std::process::id()));
+        std::fs::create_dir_all(d.join("tree/sub")).unwrap();
+        // Text with a deterministic pseudo-random word stream.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let words = ["alpha", "beta", "gamma", "delta", "root", "tern", "qemu", "linux", "x86", "jit"];
+        let mut text = String::new();
+        for i in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            text.push_str(words[(x % 10) as usize]);
+            text.push(if i % 12 == 11 { '\n' } else { ' ' });
+        }
+        std::fs::write(d.join("words.txt"), &text).unwrap();
+        for (name, body) in [("a.txt", "root line\n"), ("sub/b.txt", "no match\n"), ("sub/c.txt", "root again\n")] {
+            std::fs::write(d.join("tree").join(name), body).unwrap();
+        }
+        std::fs::write(
+            d.join("script.py"),
+            "import json, re, hashlib, sqlite3\n\
+             c = sqlite3.connect(':memory:')\n\
+             c.execute('create table t(k text, v int)')\n\
+             c.executemany('insert into t values(?,?)', [(str(i), i*i) for i in range(5000)])\n\
+             print(c.execute('select count(*), sum(v) from t where k like \"1%\"').fetchone())\n\
+             print(json.dumps({'a': [1, 2.5, None], 'b': 'x'}, sort_keys=True))\n\
+             print(re.findall(r'\\b(\\w)(\\w*)\\1\\b', 'abca deed noon xyz'))\n\
+             print(hashlib.sha256(b'tern' * 1000).hexdigest())\n\
+             print(sorted({i % 97: i for i in range(10000)}.items())[:5])\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("q.sql"),
+            "create table t(a integer primary key, b text);\n\
+             with recursive c(x) as (select 1 union all select x+1 from c where x < 20000)\n\
+             insert into t select x, printf('row%05d', x*7 % 20000) from c;\n\
+             create index ib on t(b);\n\
+             select count(*), min(b), max(b), sum(a) from t where b like 'row1%';\n\
+             select b from t order by b desc limit 3;\n",
+        )
+        .unwrap();
+        // Fixed timestamps so `ls -la` is comparable.
+        let touch = std::process::Command::new("touch")
+            .args(["-h", "-d", "2024-01-02 03:04:05"])
+            .args(["tree", "tree/a.txt", "tree/sub", "tree/sub/b.txt", "tree/sub/c.txt"])
+            .current_dir(&d)
+            .status()
+            .unwrap();
+        assert!(touch.success());
+        d
+    })
+}
+
+fn which(prog: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(prog)).find(|p| p.is_file())
+}
+
+/// Runs `prog args` natively and under tern (in the inputs directory) and
+/// compares. Skips with a message if the program is not installed.
+fn same(prog: &str, args: &[&str], stdin: &[u8]) {
+    let Some(bin) = which(prog).filter(|p| !p.starts_with("/root/.pyenv")).or_else(|| {
+        let p = Path::new("/usr/bin").join(prog);
+        p.is_file().then_some(p)
+    }) else {
+        eprintln!("skipped: {prog} is not installed");
+        return;
+    };
+    let dir = inputs().display().to_string();
+    let mut full: Vec<&str> = vec!["-c", "cd \"$0\" && exec \"$@\"", &dir];
+    let binstr = bin.display().to_string();
+    full.push(&binstr);
+    full.extend_from_slice(args);
+    // Run through /bin/sh so the program starts in the inputs directory; the
+    // shell runs natively in one case and under tern (with the program) in
+    // the other.
+    let sh = Path::new("/bin/sh");
+    let native = run_native(sh, &full, stdin, &[]);
+    let tern = run_under(Path::new(TERN), sh, &full, stdin, &[]);
+    assert_same(&format!("{prog} {args:?}"), &native, &tern);
+}
+
+#[test]
+fn ls_la() {
+    same("ls", &["-la", "--time-style=full-iso", "tree", "tree/sub"], b"");
+}
+
+#[test]
+fn sort_words() {
+    same("sort", &["words.txt"], b"");
+    same("sort", &["-n", "-r", "-k", "2"], b"3 b 10\n1 a 2\n2 c 30\n");
+}
+
+#[test]
+fn grep_recursive() {
+    same("grep", &["-rn", "root", "tree"], b"");
+}
+
+#[test]
+fn sha256sum() {
+    same("sha256sum", &["words.txt"], b"");
+}
+
+#[test]
+fn gzip_round_trip() {
+    same("sh", &["-c", "gzip -9 -c words.txt | gunzip -c | sha256sum; gzip -c words.txt | wc -c"], b"");
+}
+
+#[test]
+fn xz_round_trip() {
+    same("sh", &["-c", "xz -6 -c words.txt | xz -d -c | sha256sum; xz -c words.txt | sha256sum"], b"");
+}
+
+#[test]
+fn python3_script() {
+    same("python3", &["script.py"], b"");
+}
+
+#[test]
+fn sqlite3_sql() {
+    same("sqlite3", &[":memory:"], &std::fs::read(inputs().join("q.sql")).unwrap());
+}
+
+#[test]
+fn perl_e() {
+    same("perl", &["-e", "my %h; $h{$_ % 1000} += $_ for 1..100000; printf(\"%d %.4f\\n\", scalar(keys %h), sqrt(2));"], b"");
+}
+
+#[test]
+fn lua() {
+    same("lua5.4", &["-e", "local t = {} for i = 1, 100000 do t[i] = i * i end print(#t, t[777], math.sin(1.0))"], b"");
+}
