@@ -5,7 +5,6 @@ use tern_signals::die_by_signal;
 use tern_syscalls::{dispatch, Flow, Process};
 use tern_translate::cpu::{ExitKind, R11, RAX, RBX, RCX, RDX};
 use tern_translate::entry::CpuBox;
-use tern_translate::last_exit;
 
 /// Counters for `--stats` kept by the loop.
 #[derive(Debug, Default)]
@@ -36,7 +35,7 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> i32 {
         // SAFETY: host is a block entry from the jit, and cpu is installed as
         // this thread's GS base.
         unsafe { cpu.run(host) };
-        let d = last_exit(cpu);
+        let d = jit.last_exit(cpu);
         stats.exits[(d.kind as usize).min(7)] += 1;
         let next = match d.kind {
             k if k == ExitKind::Direct as u32 => {

@@ -9,11 +9,9 @@
 
 use std::sync::atomic::{AtomicPtr, Ordering};
 use tern_translate::cache::CodeCache;
-use tern_translate::cpu::{off, CpuState, ExitDesc, ExitKind};
+use tern_translate::cpu::{off, CpuState, DESC_FAULT};
 
 static CACHE: AtomicPtr<CodeCache> = AtomicPtr::new(std::ptr::null_mut());
-
-static FAULT_DESC: ExitDesc = ExitDesc { kind: ExitKind::Fault as u32, arg: 0, target: 0, patch_site: 0 };
 
 const FAULT_SIGNALS: [i32; 5] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGFPE, libc::SIGILL, libc::SIGTRAP];
 
@@ -200,6 +198,6 @@ extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_v
     cpu.fault.addr = addr;
     cpu.fault.err = gregs[libc::REG_ERR as usize] as u64;
     cpu.fault.trapno = gregs[libc::REG_TRAPNO as usize] as u64;
-    cpu.exit_desc = &FAULT_DESC as *const ExitDesc as u64;
+    cpu.exit_desc = DESC_FAULT;
     gregs[libc::REG_RIP as usize] = tern_translate::entry::resume_host_addr() as i64;
 }

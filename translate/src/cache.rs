@@ -6,6 +6,7 @@
 //! index (host address -> block) is an append-only sorted array that a signal
 //! handler can search without locks.
 
+use crate::cpu::ExitDesc;
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
 /// Size reserved for generated code (committed lazily). Every rel32 jump
@@ -13,6 +14,8 @@ use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 pub const CACHE_SIZE: usize = 1 << 30;
 /// Most blocks the host index can hold.
 const MAX_BLOCKS: usize = 1 << 22;
+/// Most exit descriptors the table can hold.
+const MAX_DESCS: usize = 1 << 24;
 
 /// Where a guest register lives while a host instruction runs, when it is not
 /// in its own host register: (register number, scratch slot).
@@ -62,6 +65,8 @@ pub struct CodeCache {
     used: AtomicUsize,
     index: *mut AtomicPtr<Block>,
     index_len: AtomicUsize,
+    descs: *mut ExitDesc,
+    descs_len: AtomicUsize,
 }
 
 // SAFETY: the raw pointers refer to mappings owned for the life of the
@@ -114,7 +119,22 @@ impl CodeCache {
             libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
             -1,
         )? as *mut AtomicPtr<Block>;
-        Ok(CodeCache { exec, write, used: AtomicUsize::new(0), index, index_len: AtomicUsize::new(0) })
+        let descs = map(
+            0,
+            MAX_DESCS * std::mem::size_of::<ExitDesc>(),
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+        )? as *mut ExitDesc;
+        Ok(CodeCache {
+            exec,
+            write,
+            used: AtomicUsize::new(0),
+            index,
+            index_len: AtomicUsize::new(0),
+            descs,
+            descs_len: AtomicUsize::new(0),
+        })
     }
 
     /// True if `host` lies in generated code.
@@ -168,6 +188,27 @@ impl CodeCache {
         unsafe { (*self.index.add(n)).store(block as *const Block as *mut Block, Ordering::Release) };
         self.index_len.store(n + 1, Ordering::Release);
         Ok(())
+    }
+
+    /// Appends exit descriptors and returns the index of the first.
+    /// Called with the translator lock held.
+    pub fn add_descs(&self, d: &[ExitDesc]) -> Result<u32, CacheError> {
+        let n = self.descs_len.load(Ordering::Relaxed);
+        if n + d.len() > MAX_DESCS {
+            return Err(CacheError::Full);
+        }
+        // SAFETY: [n, n+len) is inside the table and not yet published.
+        unsafe { std::ptr::copy_nonoverlapping(d.as_ptr(), self.descs.add(n), d.len()) };
+        self.descs_len.store(n + d.len(), Ordering::Release);
+        Ok(u32::try_from(n).expect("MAX_DESCS fits u32"))
+    }
+
+    /// The descriptor with index `i` (as stored by an exit stub).
+    pub fn desc(&self, i: u64) -> ExitDesc {
+        let n = self.descs_len.load(Ordering::Acquire);
+        assert!((i as usize) < n, "exit descriptor {i} out of range");
+        // SAFETY: i < n, published before n.
+        unsafe { *self.descs.add(i as usize) }
     }
 
     /// The block containing host address `host`. Async-signal-safe: no locks,

@@ -83,7 +83,8 @@ pub enum ExitKind {
     Single = 7,
 }
 
-/// Exit descriptor laid out in the code cache right after each exit stub.
+/// What an exit stub tells the CPU loop; stubs name one by its index in the
+/// code cache's descriptor table.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ExitDesc {
@@ -95,6 +96,11 @@ pub struct ExitDesc {
     /// Host address of the rel32 field of the jump to patch for chaining, or 0.
     pub patch_site: u64,
 }
+
+/// Descriptor index every indirect-branch lookup miss uses.
+pub const DESC_INDIRECT: u64 = 0;
+/// Descriptor index the fault handler uses.
+pub const DESC_FAULT: u64 = 1;
 
 /// A fault taken in generated code, recorded by the host signal handler.
 #[repr(C)]
@@ -121,7 +127,7 @@ pub struct CpuState {
     pub scratch: [u64; 8],
     /// Indirect branch target, written by generated code.
     pub next_rip: u64,
-    /// Pointer to the `ExitDesc` of the last exit.
+    /// Index of the `ExitDesc` of the last exit (see `cache::DescTable`).
     pub exit_desc: u64,
     /// Host stack pointer saved while generated code runs.
     pub host_rsp: u64,

@@ -39,12 +39,10 @@ std::arch::global_asm!(
     "mov rdi, [rdi + {regs} + 56]",
     "jmp qword ptr gs:[{jmp_target}]",
     "",
-    // rax = exit descriptor, guest rax in scratch[0].
+    // The exit stub has stored the descriptor index; all registers are the guest's.
     ".globl tern_exit_common",
     ".type tern_exit_common,@function",
     "tern_exit_common:",
-    "mov gs:[{exit_desc}], rax",
-    "mov rax, gs:[{scratch0}]",
     "mov gs:[{regs} + 0], rax",
     "mov gs:[{regs} + 8], rcx",
     "mov gs:[{regs} + 16], rdx",
@@ -85,8 +83,6 @@ std::arch::global_asm!(
     fx = const off::FX,
     rflags = const off::RFLAGS,
     regs = const off::REGS,
-    exit_desc = const off::EXIT_DESC,
-    scratch0 = const off::SCRATCH,
     self_ptr = const off::SELF_PTR,
 );
 

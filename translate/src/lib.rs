@@ -89,6 +89,9 @@ impl Jit {
         let cache = CodeCache::new()?;
         let (code, rt) = baseline::emit_runtime(cache.next_addr(), entry::exit_common_addr());
         cache.install(&code)?;
+        let fixed = |kind: cpu::ExitKind| ExitDesc { kind: kind as u32, arg: 0, target: 0, patch_site: 0 };
+        let first = cache.add_descs(&[fixed(cpu::ExitKind::Indirect), fixed(cpu::ExitKind::Fault)])?;
+        debug_assert_eq!(u64::from(first), cpu::DESC_INDIRECT);
         Ok(Jit {
             cache,
             rt,
@@ -135,7 +138,9 @@ impl Jit {
             }
         }
         let base = self.cache.next_addr();
-        let em = baseline::emit_block(&ir, base, &self.rt)?;
+        let mut em = baseline::emit_block(&ir, base, &self.rt)?;
+        let first = self.cache.add_descs(&em.descs)?;
+        em.set_desc_base(first);
         let host = self.cache.install(&em.code)?;
         debug_assert_eq!(host, base);
         let block: &'static Block = Box::leak(Box::new(Block {
@@ -327,9 +332,9 @@ impl Jit {
     }
 }
 
-/// Reads the exit descriptor of the last exit of `cpu`.
-pub fn last_exit(cpu: &CpuState) -> ExitDesc {
-    // SAFETY: exit_desc was set by generated code to a descriptor inside the
-    // code cache (or by the fault path to a static one), which stays mapped.
-    unsafe { *(cpu.exit_desc as *const ExitDesc) }
+impl Jit {
+    /// The descriptor of the last exit of `cpu`.
+    pub fn last_exit(&self, cpu: &CpuState) -> ExitDesc {
+        self.cache.desc(cpu.exit_desc)
+    }
 }

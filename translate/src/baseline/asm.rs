@@ -53,6 +53,23 @@ impl Asm {
         self.bytes(&d.to_le_bytes());
     }
 
+    /// `mov qword ptr gs:[off], imm32` (sign-extended). Returns the buffer
+    /// offset of the immediate.
+    pub fn store_gs_imm32(&mut self, off: usize, imm: i32) -> usize {
+        let d = u32::try_from(off).expect("CpuState offset fits disp32");
+        self.bytes(&[0x65, 0x48, 0xc7, 0x04, 0x25]);
+        self.bytes(&d.to_le_bytes());
+        let at = self.buf.len();
+        self.bytes(&imm.to_le_bytes());
+        at
+    }
+
+    /// `jmp rel32` with no alignment (never patched).
+    pub fn jmp_unaligned(&mut self, target: u64) {
+        self.buf.push(0xe9);
+        self.rel32(target);
+    }
+
     /// `mov r64, imm64`
     pub fn mov_imm64(&mut self, r: u8, imm: u64) {
         self.bytes(&[0x48 | (r >> 3), 0xb8 + (r & 7)]);
@@ -74,14 +91,6 @@ impl Asm {
     pub fn push_imm32(&mut self, imm: i32) {
         self.bytes(&[0x68]);
         self.bytes(&imm.to_le_bytes());
-    }
-
-    /// `lea rax, [rip + (target - next)]`
-    pub fn lea_rax_rip(&mut self, target: u64) {
-        let next = self.here() + 7;
-        let rel = i32::try_from(target.wrapping_sub(next) as i64).expect("rip-relative reach");
-        self.bytes(&[0x48, 0x8d, 0x05]);
-        self.bytes(&rel.to_le_bytes());
     }
 
     /// Pads with NOPs until `(here() + prefix_len) % 4 == 0`.

@@ -10,14 +10,13 @@
 pub mod asm;
 
 use crate::cache::{Fixup, PcEntry, NO_FIXUP};
-use crate::cpu::{off, ExitDesc, ExitKind};
+use crate::cpu::{off, ExitDesc, ExitKind, DESC_INDIRECT};
 use crate::ir::{IrBlock, MemFix, Op};
-use asm::{Asm, RAX, RCX, RDX, RSP};
+use asm::{Asm, RAX, RCX, RDX};
 use iced_x86::{Code, Instruction, InstructionInfoFactory, MemoryOperand, Register};
 
-/// Scratch slot use: 0 exit stubs (rax), 1 indirect target (rcx),
+/// Scratch slot use: 1 indirect target (rcx),
 /// 2 lookup routine (rdx), 3 operand rewrites, 4 return-address pushes.
-const SLOT_EXIT: usize = 0;
 const SLOT_TARGET: usize = 1;
 const SLOT_IBL: usize = 2;
 const SLOT_FIX: usize = 3;
@@ -28,75 +27,84 @@ const SLOT_PUSH: usize = 4;
 pub struct Runtime {
     /// `jmp tern_exit_common` reachable by rel32 from every block.
     pub exit_tramp: u64,
-    /// Indirect-branch lookup: guest target in rcx, guest rcx in slot 1.
-    pub ibl: u64,
+    /// Indirect-branch lookup miss: restores rdx and rcx, exits `Indirect`.
+    pub ibl_miss: u64,
 }
 
 /// Emits the shared routines for a cache whose free space starts at `base`.
+/// They use the fixed descriptor `DESC_INDIRECT`.
 pub fn emit_runtime(base: u64, exit_common: u64) -> (Vec<u8>, Runtime) {
     let mut a = Asm::new(base);
     let exit_tramp = a.here();
     a.bytes(&[0xff, 0x25, 0, 0, 0, 0]);
     a.bytes(&exit_common.to_le_bytes());
     a.align8();
-    let ibl = a.here();
-    let ibl_off = off::IBL;
+    let ibl_miss = a.here();
+    a.load_gs(RDX, off::scratch(SLOT_IBL));
+    a.load_gs(RCX, off::scratch(SLOT_TARGET));
+    a.store_gs_imm32(off::EXIT_DESC, DESC_INDIRECT as i32);
+    a.jmp_unaligned(exit_tramp);
+    a.align8();
+    (a.buf, Runtime { exit_tramp, ibl_miss })
+}
+
+/// Emits an inline indirect-branch lookup: guest target in rcx, guest rcx in
+/// the target slot. Each site has its own final indirect jump, so the host
+/// branch predictor sees every guest indirect branch separately.
+fn emit_ibl(a: &mut Asm, miss: u64) {
+    let ibl = u32::try_from(off::IBL).expect("offset fits disp32");
     a.store_gs(off::NEXT_RIP, RCX);
     a.store_gs(off::scratch(SLOT_IBL), RDX);
     let hash = |a: &mut Asm| {
         a.bytes(&[0x0f, 0xb7, 0xd1]); // movzx edx, cx
         a.bytes(&[0x48, 0x8d, 0x14, 0x12]); // lea rdx, [rdx+rdx]
     };
-    hash(&mut a);
-    // mov rdx, gs:[ibl + rdx*8]
+    hash(a);
+    // mov rdx, gs:[ibl + rdx*8]  (the stored key, NOT of the guest pc)
     a.bytes(&[0x65, 0x48, 0x8b, 0x14, 0xd5]);
-    a.bytes(&u32::try_from(ibl_off).unwrap().to_le_bytes());
-    a.bytes(&[0x48, 0x8d, 0x4c, 0x11, 0x01]); // lea rcx, [rcx+rdx+1]
-    a.bytes(&[0xe3, 0x00]); // jrcxz hit (patched below)
-    let jrcxz_at = a.buf.len() - 1;
-    // miss
-    a.load_gs(RDX, off::scratch(SLOT_IBL));
-    a.load_gs(RCX, off::scratch(SLOT_TARGET));
-    exit_stub(&mut a, exit_tramp, ExitKind::Indirect, 0, 0, 0);
-    let hit = a.buf.len();
-    a.buf[jrcxz_at] = u8::try_from(hit - jrcxz_at - 1).unwrap();
+    a.bytes(&ibl.to_le_bytes());
+    a.bytes(&[0x48, 0x8d, 0x4c, 0x11, 0x01]); // lea rcx, [rcx+rdx+1]: zero iff hit
+    a.bytes(&[0xe3, 0x05]); // jrcxz hit
+    a.jmp_unaligned(miss);
+    // hit:
     a.load_gs(RCX, off::NEXT_RIP);
-    hash(&mut a);
-    // mov rdx, gs:[ibl + 8 + rdx*8]
+    hash(a);
+    // mov rdx, gs:[ibl + 8 + rdx*8]  (host address)
     a.bytes(&[0x65, 0x48, 0x8b, 0x14, 0xd5]);
-    a.bytes(&u32::try_from(ibl_off + 8).unwrap().to_le_bytes());
+    a.bytes(&(ibl + 8).to_le_bytes());
     a.store_gs(off::JMP_TARGET, RDX);
     a.load_gs(RDX, off::scratch(SLOT_IBL));
     a.load_gs(RCX, off::scratch(SLOT_TARGET));
     a.jmp_gs(off::JMP_TARGET);
-    a.align8();
-    (a.buf, Runtime { exit_tramp, ibl })
 }
 
-/// Emits an exit stub with its descriptor placed inline after it.
-/// `patch_site` is the host address of the jump field that leads here (for
-/// chaining) or 0.
-fn exit_stub(a: &mut Asm, tramp: u64, kind: ExitKind, arg: u32, target: u64, patch_site: u64) {
-    a.store_gs(off::scratch(SLOT_EXIT), RAX);
-    let lea_at = a.buf.len();
-    a.lea_rax_rip(a.here()); // placeholder
-    a.bytes(&[0xe9]);
-    let rel = i32::try_from(tramp.wrapping_sub(a.here() + 4) as i64).expect("rel32 reach");
-    a.bytes(&rel.to_le_bytes());
-    a.align8();
-    let desc_addr = a.here();
-    let desc = ExitDesc { kind: kind as u32, arg, target, patch_site };
-    // SAFETY: ExitDesc is repr(C) plain data of 24 bytes; viewing it as bytes is sound.
-    let raw: [u8; 24] = unsafe { std::mem::transmute(desc) };
-    a.bytes(&raw);
-    let disp = i32::try_from(desc_addr as i64 - (a.base as i64 + lea_at as i64 + 7)).unwrap();
-    a.buf[lea_at + 3..lea_at + 7].copy_from_slice(&disp.to_le_bytes());
+/// Emits an exit stub naming descriptor `local` (an index into the block's
+/// own descriptor list, rebased when the block is installed).
+fn exit_stub(a: &mut Asm, tramp: u64, fills: &mut Vec<usize>) {
+    let imm_at = a.store_gs_imm32(off::EXIT_DESC, 0);
+    fills.push(imm_at);
+    a.jmp_unaligned(tramp);
 }
 
-/// Host code for one block plus its pc map.
+/// Host code for one block plus its pc map and exit descriptors.
 pub struct Emitted {
     pub code: Vec<u8>,
     pub pcmap: Vec<PcEntry>,
+    /// Descriptors of the block's exits, in order.
+    pub descs: Vec<ExitDesc>,
+    /// Offsets in `code` of the imm32 naming each descriptor (same order).
+    pub desc_fills: Vec<usize>,
+}
+
+impl Emitted {
+    /// Rewrites the descriptor indices once the block's descriptors have
+    /// been given their place (`first`) in the cache's table.
+    pub fn set_desc_base(&mut self, first: u32) {
+        for (i, &at) in self.desc_fills.iter().enumerate() {
+            let idx = first + u32::try_from(i).expect("few exits per block");
+            self.code[at..at + 4].copy_from_slice(&idx.to_le_bytes());
+        }
+    }
 }
 
 /// Errors from the back end (bugs or unencodable guest instructions).
@@ -114,6 +122,8 @@ struct Emitter<'a> {
     pcmap: Vec<PcEntry>,
     /// Direct exits: (rel32 field offset, guest target).
     direct: Vec<(usize, u64)>,
+    descs: Vec<ExitDesc>,
+    desc_fills: Vec<usize>,
 }
 
 fn gpr(n: u8) -> Register {
@@ -305,11 +315,12 @@ impl Emitter<'_> {
         Ok(())
     }
 
-    /// Jumps to the lookup routine: state is mid-branch, not restartable.
+    /// The lookup for an indirect branch: state is mid-branch, not
+    /// restartable.
     fn jump_to_ibl(&mut self) {
         self.mark(u64::MAX, fix1(RCX, SLOT_TARGET));
-        let ibl = self.rt.ibl;
-        self.a.jmp(ibl);
+        let miss = self.rt.ibl_miss;
+        emit_ibl(&mut self.a, miss);
     }
 
     fn direct_exit(&mut self, field: usize, target: u64) {
@@ -322,15 +333,23 @@ impl Emitter<'_> {
         self.direct_exit(f, target);
     }
 
-    fn inline_exit(&mut self, kind: ExitKind, arg: u32, target: u64) {
+    fn exit(&mut self, kind: ExitKind, arg: u32, target: u64, patch_site: u64) {
+        self.descs.push(ExitDesc { kind: kind as u32, arg, target, patch_site });
         let tramp = self.rt.exit_tramp;
-        exit_stub(&mut self.a, tramp, kind, arg, target, 0);
+        exit_stub(&mut self.a, tramp, &mut self.desc_fills);
     }
 }
 
 /// Emits host code for `ir`, to be installed at host address `base`.
 pub fn emit_block(ir: &IrBlock, base: u64, rt: &Runtime) -> Result<Emitted, EmitError> {
-    let mut e = Emitter { a: Asm::new(base), rt, pcmap: Vec::new(), direct: Vec::new() };
+    let mut e = Emitter {
+        a: Asm::new(base),
+        rt,
+        pcmap: Vec::new(),
+        direct: Vec::new(),
+        descs: Vec::new(),
+        desc_fills: Vec::new(),
+    };
     for i in &ir.insns {
         let pc = i.pc;
         let next = pc + u64::from(i.len);
@@ -383,20 +402,17 @@ pub fn emit_block(ir: &IrBlock, base: u64, rt: &Runtime) -> Result<Emitted, Emit
                 e.a.adjust_rsp(8 + i32::from(*pop));
                 e.jump_to_ibl();
             }
-            Op::Syscall { next } => e.inline_exit(ExitKind::Syscall, 0, *next),
-            Op::Cpuid { next } => e.inline_exit(ExitKind::Cpuid, 0, *next),
-            Op::Trap { signo, rip } => e.inline_exit(ExitKind::Trap, *signo as u32, *rip),
+            Op::Syscall { next } => e.exit(ExitKind::Syscall, 0, *next, 0),
+            Op::Cpuid { next } => e.exit(ExitKind::Cpuid, 0, *next, 0),
+            Op::Trap { signo, rip } => e.exit(ExitKind::Trap, *signo as u32, *rip, 0),
         }
     }
     // Exit stubs for direct branches, after the body.
-    let tramp = rt.exit_tramp;
     for (field, target) in std::mem::take(&mut e.direct) {
         e.mark(u64::MAX, NO_FIXUP);
         let stub = e.a.here();
         e.a.set_rel32(field, stub);
-        let site = base + field as u64;
-        exit_stub(&mut e.a, tramp, ExitKind::Direct, 0, target, site);
+        e.exit(ExitKind::Direct, 0, target, base + field as u64);
     }
-    let _ = RSP;
-    Ok(Emitted { code: e.a.buf, pcmap: e.pcmap })
+    Ok(Emitted { code: e.a.buf, pcmap: e.pcmap, descs: e.descs, desc_fills: e.desc_fills })
 }
