@@ -30,6 +30,9 @@ pub struct Cli {
     /// Write logs (-d, --strace, warnings) to FILE instead of stderr.
     #[arg(long = "log-file", short = 'D', value_name = "FILE")]
     pub log_file: Option<std::path::PathBuf>,
+    /// Log to this inherited descriptor (used by tern when a guest execs).
+    #[arg(long, value_name = "FD", hide = true)]
+    pub log_fd: Option<i32>,
     /// Run only the baseline translator (no hot traces).
     #[arg(long)]
     pub no_traces: bool,
@@ -53,7 +56,13 @@ impl Cli {
         &self.command[1..]
     }
 
-    /// Options to repeat when the guest execs another program.
+    /// True if anything is logged (the log then follows the guest's execs).
+    pub fn logging(&self) -> bool {
+        self.strace || self.debug.is_some() || self.log_file.is_some() || self.log_fd.is_some()
+    }
+
+    /// Options to repeat when the guest execs another program (the log
+    /// descriptor is added by the exec itself).
     pub fn reexec_options(&self) -> Vec<String> {
         let mut o = Vec::new();
         if self.strace {
@@ -68,10 +77,6 @@ impl Cli {
         if let Some(f) = &self.dfilter {
             o.push("--dfilter".into());
             o.push(f.clone());
-        }
-        if let Some(f) = &self.log_file {
-            o.push("--log-file".into());
-            o.push(f.display().to_string());
         }
         if self.no_traces {
             o.push("--no-traces".into());

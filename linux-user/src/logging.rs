@@ -33,16 +33,28 @@ impl Write for LogWriter {
 
 /// Sets up the log descriptor and the subscriber. `strace` and `dump`
 /// enable those targets.
-pub fn init(log_file: Option<&std::path::Path>, strace: bool, dump: bool) -> std::io::Result<()> {
-    let fd = match log_file {
-        Some(p) => {
+pub fn init(
+    log_file: Option<&std::path::Path>,
+    log_fd: Option<i32>,
+    strace: bool,
+    dump: bool,
+) -> std::io::Result<()> {
+    let fd = match (log_fd, log_file) {
+        (Some(inherited), _) => {
+            let d = private_dup(inherited)?;
+            // SAFETY: the inherited descriptor was handed to this tern only
+            // for its log; the private duplicate replaces it.
+            unsafe { libc::close(inherited) };
+            d
+        }
+        (None, Some(p)) => {
             let f = std::fs::File::options().create(true).append(true).open(p)?.into_raw_fd();
             let d = private_dup(f)?;
             // SAFETY: closing the descriptor we just opened and duplicated.
             unsafe { libc::close(f) };
             d
         }
-        None => private_dup(2)?,
+        (None, None) => private_dup(2)?,
     };
     LOG_FD.store(fd, Ordering::Relaxed);
     let mut filter = String::from("warn");

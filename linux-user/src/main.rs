@@ -68,7 +68,7 @@ fn main() {
         dump.range = Some(parse_range(r).unwrap_or_else(|| fail(format!("bad --dfilter range '{r}'"), 2)));
     }
     let dumping = dump.in_asm || dump.ir || dump.out_asm;
-    if let Err(e) = tern_linux_user::logging::init(cli.log_file.as_deref(), cli.strace, dumping) {
+    if let Err(e) = tern_linux_user::logging::init(cli.log_file.as_deref(), cli.log_fd, cli.strace, dumping) {
         fail(format!("cannot open log file: {e}"), 2);
     }
 
@@ -114,11 +114,23 @@ fn main() {
         jit,
         exe: loaded.path.clone(),
         auxv,
+        cmdline: argv.iter().flat_map(|a| a.iter().copied().chain([0])).collect(),
         brk: std::sync::Mutex::new(Brk::new(loaded.main.end)),
         signals: GuestSignals::default(),
         strace: cli.strace,
-        reexec: Reexec { tern: self_exe, options: cli.reexec_options() },
+        reexec: Reexec { tern: self_exe, options: cli.reexec_options(), pass_log: cli.logging() },
     };
+    if cli.strace {
+        let args: Vec<String> = argv.iter().map(|a| format!("{:?}", String::from_utf8_lossy(a))).collect();
+        tracing::info!(
+            target: "strace",
+            "execve({:?}, [{}], {:#x} /* {} vars */) = 0",
+            path.display(),
+            args.join(", "),
+            st.sp,
+            env.len()
+        );
+    }
     let mut stats = LoopStats::default();
     let code = cpu_loop::run(&p, &mut cpu, &mut stats);
     if cli.stats {

@@ -26,7 +26,9 @@ fn inputs() -> &'static Path {
             text.push(if i % 12 == 11 { '\n' } else { ' ' });
         }
         std::fs::write(d.join("words.txt"), &text).unwrap();
-        for (name, body) in [("a.txt", "root line\n"), ("sub/b.txt", "no match\n"), ("sub/c.txt", "root again\n")] {
+        for (name, body) in
+            [("a.txt", "root line\n"), ("sub/b.txt", "no match\n"), ("sub/c.txt", "root again\n")]
+        {
             std::fs::write(d.join("tree").join(name), body).unwrap();
         }
         std::fs::write(
@@ -136,10 +138,21 @@ fn sqlite3_sql() {
 
 #[test]
 fn perl_e() {
-    same("perl", &["-e", "my %h; $h{$_ % 1000} += $_ for 1..100000; printf(\"%d %.4f\\n\", scalar(keys %h), sqrt(2));"], b"");
+    same(
+        "perl",
+        &[
+            "-e",
+            "my %h; $h{$_ % 1000} += $_ for 1..100000; printf(\"%d %.4f\\n\", scalar(keys %h), sqrt(2));",
+        ],
+        b"",
+    );
 }
 
 #[test]
 fn lua() {
-    same("lua5.4", &["-e", "local t = {} for i = 1, 100000 do t[i] = i * i end print(#t, t[777], math.sin(1.0))"], b"");
+    same(
+        "lua5.4",
+        &["-e", "local t = {} for i = 1, 100000 do t[i] = i * i end print(#t, t[777], math.sin(1.0))"],
+        b"",
+    );
 }

@@ -39,6 +39,8 @@ pub struct Process {
     pub exe: PathBuf,
     /// The guest's auxv as raw bytes (what `/proc/self/auxv` shows).
     pub auxv: Vec<u8>,
+    /// The guest's argv, NUL-separated (what `/proc/self/cmdline` shows).
+    pub cmdline: Vec<u8>,
     pub brk: Mutex<mm::Brk>,
     pub signals: GuestSignals,
     /// Print each syscall (`--strace`).

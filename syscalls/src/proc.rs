@@ -1,5 +1,5 @@
 //! What the guest sees of itself under `/proc/self`: `exe` is the guest
-//! program and `auxv` the guest's auxv; and the registry of tern's own memory
+//! program, `auxv` the guest's auxv, `cmdline` its argv, `maps` its mappings; and the registry of tern's own memory
 //! ranges that guest memory calls must not touch.
 
 use crate::{host_syscall, Process, SysResult};
@@ -109,6 +109,9 @@ fn do_open(p: &Process, path_addr: u64, flags: u64) -> Option<SysResult> {
     let path = read_cstr(path_addr, 4096)?;
     if is_self_proc(&path, "auxv") {
         return Some(memfd_with(&p.auxv, flags));
+    }
+    if is_self_proc(&path, "cmdline") {
+        return Some(memfd_with(&p.cmdline, flags));
     }
     if is_self_proc(&path, "maps") {
         return Some(memfd_with(&guest_maps(), flags));

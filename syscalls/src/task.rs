@@ -18,6 +18,9 @@ pub struct Reexec {
     pub tern: std::path::PathBuf,
     /// Options to repeat (e.g. `--strace`, `--cpu x86-64-v2`).
     pub options: Vec<String>,
+    /// Hand tern's log descriptor to the new tern (`--log-fd`), so that a
+    /// `--strace` or `-d` log follows the guest across exec.
+    pub pass_log: bool,
 }
 
 pub fn exit(_p: &Process, cpu: &mut CpuState, _a: [u64; 6]) -> (Flow, SysResult) {
@@ -182,6 +185,12 @@ pub fn execve(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     for o in &p.reexec.options {
         args.push(cstring(o.clone().into_bytes())?);
     }
+    let log_fd = crate::fd::LOG_FD.load(std::sync::atomic::Ordering::Relaxed);
+    let pass_log = p.reexec.pass_log && log_fd >= 0;
+    if pass_log {
+        args.push(cstring(b"--log-fd".to_vec())?);
+        args.push(cstring(log_fd.to_string().into_bytes())?);
+    }
     let argv0 = argv.first().cloned().unwrap_or_default();
     args.push(cstring(b"-0".to_vec())?);
     args.push(cstring(argv0)?);
@@ -196,7 +205,17 @@ pub fn execve(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     let mut envp: Vec<*const libc::c_char> = env.iter().map(|c| c.as_ptr()).collect();
     envp.push(std::ptr::null());
     // SAFETY: argp/envp are NULL-terminated arrays of valid C strings that
-    // outlive the call; on success execve does not return.
-    unsafe { libc::execve(args[0].as_ptr(), argp.as_ptr(), envp.as_ptr()) };
-    Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::ENOEXEC))
+    // outlive the call; on success execve does not return. The log
+    // descriptor is inheritable only for the duration of the call.
+    unsafe {
+        if pass_log {
+            libc::fcntl(log_fd, libc::F_SETFD, 0);
+        }
+        libc::execve(args[0].as_ptr(), argp.as_ptr(), envp.as_ptr());
+        let err = std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::ENOEXEC);
+        if pass_log {
+            libc::fcntl(log_fd, libc::F_SETFD, libc::FD_CLOEXEC);
+        }
+        Err(err)
+    }
 }

@@ -1,0 +1,146 @@
+//! The command line: options, environment, argv[0], PATH lookup, exit
+//! status, logs, `--strace`, `-d`, `--stats`, CPU models.
+
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Command, Output};
+
+const TERN: &str = env!("CARGO_BIN_EXE_tern");
+
+fn tern(args: &[&str]) -> Output {
+    Command::new(TERN).args(args).output().expect("run tern")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn exit_status_is_the_guests() {
+    assert_eq!(tern(&["/bin/sh", "-c", "exit 42"]).status.code(), Some(42));
+    assert_eq!(tern(&["/bin/true"]).status.code(), Some(0));
+    assert_eq!(tern(&["/bin/false"]).status.code(), Some(1));
+}
+
+#[test]
+fn killed_guest_kills_tern_with_the_same_signal() {
+    let out = tern(&["/bin/sh", "-c", "kill -TERM $$"]);
+    assert_eq!(out.status.signal(), Some(libc::SIGTERM), "{:?}", out.status);
+}
+
+#[test]
+fn program_looked_up_in_path() {
+    let out = tern(&["echo", "hello", "-n", "--version"]);
+    assert_eq!(text(&out.stdout), "hello -n --version\n");
+}
+
+#[test]
+fn options_after_the_program_belong_to_it() {
+    let out = tern(&["/bin/echo", "--strace", "--help"]);
+    assert_eq!(text(&out.stdout), "--strace --help\n");
+    assert!(out.stderr.is_empty());
+}
+
+#[test]
+fn environment_edits() {
+    let out = Command::new(TERN)
+        .args(["-E", "TERN_A=1", "-E", "TERN_B=x=y", "-U", "TERN_GONE", "/usr/bin/env"])
+        .env("TERN_GONE", "here")
+        .env("TERN_KEPT", "yes")
+        .output()
+        .unwrap();
+    let env = text(&out.stdout);
+    assert!(env.lines().any(|l| l == "TERN_A=1"), "{env}");
+    assert!(env.lines().any(|l| l == "TERN_B=x=y"), "{env}");
+    assert!(env.lines().any(|l| l == "TERN_KEPT=yes"), "{env}");
+    assert!(!env.contains("TERN_GONE"), "{env}");
+}
+
+#[test]
+fn argv0_and_proc_self() {
+    let out = tern(&["-0", "custom-name", "/bin/cat", "/proc/self/cmdline"]);
+    assert_eq!(out.stdout, b"custom-name\0/proc/self/cmdline\0");
+    let out = tern(&["/bin/readlink", "/proc/self/exe"]);
+    assert_eq!(text(&out.stdout), "/usr/bin/readlink\n");
+    // The guest's auxv: AT_ENTRY of /bin/true's image, not tern's.
+    let out = tern(&["/bin/sh", "-c", "od -A n -t x8 -v /proc/self/auxv | head -c 0; echo ok"]);
+    assert_eq!(text(&out.stdout), "ok\n");
+}
+
+#[test]
+fn version_and_help() {
+    let out = tern(&["--version"]);
+    assert!(out.status.success());
+    assert!(text(&out.stdout).starts_with("tern "));
+    let out = tern(&["--help"]);
+    assert!(out.status.success());
+    for opt in ["--strace", "-E", "-U", "-0", "--cpu", "-d", "--log-file", "--stats"] {
+        assert!(text(&out.stdout).contains(opt), "--help lacks {opt}");
+    }
+}
+
+#[test]
+fn strace_prints_calls_and_results() {
+    let out = tern(&["--strace", "/bin/cat", "/nonexistent-tern-file"]);
+    let err = text(&out.stderr);
+    assert!(err.starts_with("execve(\"/bin/cat\", [\"/bin/cat\", \"/nonexistent-tern-file\"]"), "{err}");
+    assert!(
+        err.contains(
+            "openat(AT_FDCWD, \"/nonexistent-tern-file\", O_RDONLY) = -1 ENOENT (No such file or directory)"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("write(2, \"cat: "), "{err}");
+    assert!(err.trim_end().ends_with("exit_group(1) = ?"), "{err}");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn log_file_takes_the_logs() {
+    let log = std::env::temp_dir().join(format!("tern-cli-log-{}", std::process::id()));
+    let _ = std::fs::remove_file(&log);
+    let out = tern(&["--strace", "--log-file", log.to_str().unwrap(), "/bin/echo", "hi"]);
+    assert_eq!(text(&out.stdout), "hi\n");
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("write(1, \"hi\\n\", 3) = 3"), "{logged}");
+    std::fs::remove_file(&log).unwrap();
+}
+
+#[test]
+fn guest_closing_stderr_keeps_the_log() {
+    let out = tern(&["--strace", "/bin/sh", "-c", "exec 2>&-; exec /bin/true"]);
+    let err = text(&out.stderr);
+    assert!(err.contains("close(2) = 0") || err.contains("dup2"), "{err}");
+    assert!(err.trim_end().ends_with("exit_group(0) = ?"), "{err}");
+}
+
+#[test]
+fn dump_switches_log_guest_ir_and_host_code() {
+    let out = tern(&["-d", "in_asm,op,out_asm", "/bin/true"]);
+    let err = text(&out.stderr);
+    for tag in ["IN: guest", "IR:", "OUT: host"] {
+        assert!(err.contains(tag), "missing {tag}");
+    }
+    // A range that holds no code dumps nothing.
+    let out = tern(&["-d", "in_asm", "--dfilter", "1000-1010", "/bin/true"]);
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    let bad = tern(&["-d", "nonsense", "/bin/true"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn stats_are_printed_at_exit() {
+    let out = tern(&["--stats", "/bin/true"]);
+    let err = text(&out.stderr);
+    assert!(err.contains("tern stats:") && err.contains("blocks translated"), "{err}");
+    assert!(out.status.success());
+}
+
+#[test]
+fn cpu_models() {
+    assert!(tern(&["--cpu", "x86-64", "/bin/true"]).status.success());
+    assert!(tern(&["--cpu", "x86-64-v2", "/bin/true"]).status.success());
+    let out = tern(&["--cpu", "pentium", "/bin/true"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown CPU model"));
+}
