@@ -89,7 +89,7 @@ fn strace_prints_calls_and_results() {
         ),
         "{err}"
     );
-    assert!(err.contains("write(2, \"cat: "), "{err}");
+    assert!(err.contains("write(2, \"/bin/cat: \", 10) = 10"), "{err}");
     assert!(err.trim_end().ends_with("exit_group(1) = ?"), "{err}");
     assert_eq!(out.status.code(), Some(1));
 }
