@@ -19,9 +19,10 @@ const SIGSEGV: i32 = 11;
 static LOGGED: Mutex<Option<HashSet<Vec<u8>>>> = Mutex::new(None);
 
 /// Logs an unsupported instruction's bytes once per distinct encoding.
-fn log_unsupported(pc: u64, bytes: &[u8], why: &str) {
+pub(crate) fn log_unsupported(pc: u64, bytes: &[u8], why: &str) {
     let mut g = LOGGED.lock().unwrap_or_else(|e| e.into_inner());
-    if g.get_or_insert_with(HashSet::new).insert(bytes.to_vec()) {
+    let key = if bytes.is_empty() { pc.to_le_bytes().to_vec() } else { bytes.to_vec() };
+    if g.get_or_insert_with(HashSet::new).insert(key) {
         let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
         tracing::warn!("tern: {why} at {pc:#x}: bytes {} -> SIGILL", hex.join(" "));
     }
@@ -57,6 +58,10 @@ fn mem_fix(insn: &Instruction) -> MemFix {
     }
     let has_mem = (0..insn.op_count()).any(|i| insn.op_kind(i) == iced_x86::OpKind::Memory);
     if !has_mem {
+        return MemFix::None;
+    }
+    // LEA computes an offset: the segment base never takes part.
+    if insn.mnemonic() == iced_x86::Mnemonic::Lea {
         return MemFix::None;
     }
     match insn.segment_prefix() {

@@ -355,7 +355,20 @@ pub fn emit_block(ir: &IrBlock, base: u64, rt: &Runtime) -> Result<Emitted, Emit
         let next = pc + u64::from(i.len);
         e.mark(pc, NO_FIXUP);
         match &i.op {
-            Op::Native { insn, fix } => e.native(insn, *fix, pc, next)?,
+            Op::Native { insn, fix } => {
+                let at = e.a.buf.len();
+                if let Err(err) = e.native(insn, *fix, pc, next) {
+                    // An instruction tern cannot re-encode (e.g. a moffs
+                    // form with an FS override) is an instruction it cannot
+                    // execute: SIGILL, logged once.
+                    e.a.buf.truncate(at);
+                    e.pcmap.retain(|m| (m.host_off as usize) < at);
+                    e.mark(pc, NO_FIXUP);
+                    crate::lift::log_unsupported(pc, &[], &format!("{err}"));
+                    e.exit(ExitKind::Trap, 4, pc, 0);
+                    break;
+                }
+            }
             Op::Jmp { target } | Op::Fallthrough { next: target } => e.jmp_direct(*target),
             Op::Jcc { cc, taken, next } => {
                 let here = e.a.here();
