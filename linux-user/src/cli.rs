@@ -33,6 +33,9 @@ pub struct Cli {
     /// Log to this inherited descriptor (used by tern when a guest execs).
     #[arg(long, value_name = "FD", hide = true)]
     pub log_fd: Option<i32>,
+    /// Write /tmp/perf-PID.map so `perf report` attributes samples to guest code.
+    #[arg(long)]
+    pub perf_map: bool,
     /// Run only the baseline translator (no hot traces).
     #[arg(long)]
     pub no_traces: bool,

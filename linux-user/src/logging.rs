@@ -1,9 +1,11 @@
 //! Log output: warnings, `--strace` lines, `-d` dumps and `--stats`, to
 //! stderr or to `--log-file`, as plain lines.
 //!
-//! tern writes through its own descriptor (`tern_syscalls::fd::LOG_FD`), a
-//! private duplicate taken at startup, so a guest that closes or reuses fd 2
-//! neither loses tern's output nor receives it.
+//! When logging is asked for (`--strace`, `-d`, `--log-file`), tern writes
+//! through its own descriptor (`tern_syscalls::fd::LOG_FD`), a private
+//! duplicate taken at startup, so a guest that closes or reuses fd 2 neither
+//! loses tern's output nor receives it. Otherwise tern keeps no descriptor
+//! (the guest sees exactly its own), and its rare warnings go to fd 2.
 
 use std::io::Write;
 use std::os::fd::IntoRawFd;
@@ -11,12 +13,13 @@ use std::sync::atomic::Ordering;
 use tern_syscalls::fd::{private_dup, LOG_FD};
 use tracing_subscriber::EnvFilter;
 
-/// Writes to tern's log descriptor.
+/// Writes to tern's log descriptor, or to fd 2 when tern keeps none.
 pub struct LogWriter;
 
 impl Write for LogWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let fd = LOG_FD.load(Ordering::Relaxed);
+        let fd = if fd < 0 { 2 } else { fd };
         // SAFETY: write(2) on tern's own descriptor with a valid buffer.
         let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
         if n < 0 {
@@ -39,7 +42,9 @@ pub fn init(
     strace: bool,
     dump: bool,
 ) -> std::io::Result<()> {
+    let private = strace || dump || log_file.is_some() || log_fd.is_some();
     let fd = match (log_fd, log_file) {
+        _ if !private => -1,
         (Some(inherited), _) => {
             let d = private_dup(inherited)?;
             // SAFETY: the inherited descriptor was handed to this tern only

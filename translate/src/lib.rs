@@ -39,6 +39,8 @@ pub struct DumpOptions {
     pub ir: bool,
     pub out_asm: bool,
     pub range: Option<(u64, u64)>,
+    /// Append each block to `/tmp/perf-PID.map` so `perf` names guest code.
+    pub perf_map: bool,
 }
 
 /// Counters printed by `--stats`.
@@ -82,6 +84,7 @@ pub struct Jit {
     dump: DumpOptions,
     tables: Mutex<Tables>,
     pub stats: Stats,
+    perf_map: Mutex<Option<std::fs::File>>,
 }
 
 impl Jit {
@@ -105,6 +108,7 @@ impl Jit {
                 code: Default::default(),
             }),
             stats: Stats::default(),
+            perf_map: Mutex::new(None),
         })
     }
 
@@ -195,7 +199,24 @@ impl Jit {
         guestmem::read_guest(pc, &mut buf[..want])
     }
 
+    /// Writes `block` to the perf map (`perf report` then shows guest
+    /// addresses for samples in generated code).
+    fn perf_map_block(&self, block: &Block) {
+        use std::io::Write;
+        let mut f = self.perf_map.lock().unwrap_or_else(|e| e.into_inner());
+        if f.is_none() {
+            let path = format!("/tmp/perf-{}.map", std::process::id());
+            *f = std::fs::File::options().create(true).append(true).open(path).ok();
+        }
+        if let Some(f) = f.as_mut() {
+            let _ = writeln!(f, "{:x} {:x} guest_{:x}", block.host_start, block.host_len, block.guest_start);
+        }
+    }
+
     fn dump_block(&self, ir: &ir::IrBlock, block: &Block) {
+        if self.dump.perf_map {
+            self.perf_map_block(block);
+        }
         let d = &self.dump;
         if !(d.in_asm || d.ir || d.out_asm) {
             return;
