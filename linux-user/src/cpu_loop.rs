@@ -41,11 +41,7 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> i32 {
             k if k == ExitKind::Direct as u32 => {
                 let h = jit.lookup_or_translate(d.target).unwrap_or_else(|e| fatal(e));
                 if d.patch_site != 0 {
-                    // The field's current target is the exit stub: remember it for unlinking.
-                    // SAFETY: patch_site is a 4-byte field inside the code cache.
-                    let rel = unsafe { (d.patch_site as *const i32).read_unaligned() };
-                    let stub = (d.patch_site + 4).wrapping_add(rel as i64 as u64);
-                    jit.chain(d.patch_site, stub, d.target, h);
+                    jit.chain(d.patch_site, d.target);
                 }
                 cpu.rip = d.target;
                 h

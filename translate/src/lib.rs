@@ -23,7 +23,9 @@ pub mod pages;
 
 use cache::{Block, CacheError, CodeCache};
 use cpu::{CpuState, ExitDesc};
-use std::collections::HashMap;
+// FxHash: the keys are guest addresses, not attacker-chosen strings, and
+// SipHash showed up in translation profiles.
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -101,9 +103,9 @@ impl Jit {
             model,
             dump,
             tables: Mutex::new(Tables {
-                blocks: HashMap::new(),
-                pages: HashMap::new(),
-                incoming: HashMap::new(),
+                blocks: HashMap::default(),
+                pages: HashMap::default(),
+                incoming: HashMap::default(),
                 mem: Default::default(),
                 code: Default::default(),
             }),
@@ -163,6 +165,11 @@ impl Jit {
                 tables.pages.entry(page).or_default().push(pc);
                 Self::protect_code_page_locked(&mut tables, page);
                 page += 0x1000;
+            }
+            // Link direct exits whose targets exist already (back edges,
+            // known callees) without waiting for a first exit.
+            for d in em.descs.iter().filter(|d| d.kind == cpu::ExitKind::Direct as u32) {
+                self.link_locked(&mut tables, d.patch_site, d.target);
             }
         }
         drop(tables);
@@ -254,14 +261,29 @@ impl Jit {
         }
     }
 
-    /// Links the jump at `site` (from a `Direct` exit) to the block at
-    /// `target_pc`, whose host code is `target_host`.
-    pub fn chain(&self, site: u64, stub: u64, target_pc: u64, target_host: u64) {
+    /// Links the jump at `site` (from a `Direct` exit) to the block for
+    /// `target_pc`, if there is one.
+    pub fn chain(&self, site: u64, target_pc: u64) {
         let mut t = self.tables();
-        if !t.blocks.contains_key(&target_pc) {
+        self.link_locked(&mut t, site, target_pc);
+    }
+
+    /// Patches the rel32 field at `site`, which still leads to its exit
+    /// stub, to the block for `target_pc`, remembering the stub for
+    /// unlinking.
+    ///
+    /// # Preconditions
+    /// The tables lock is held (`_locked`).
+    fn link_locked(&self, t: &mut Tables, site: u64, target_pc: u64) {
+        let Some(target) = t.blocks.get(&target_pc) else { return };
+        // SAFETY: site is a 4-byte field inside installed code, readable
+        // through the executable view.
+        let rel = unsafe { (site as *const i32).read_unaligned() };
+        let stub = (site + 4).wrapping_add(rel as i64 as u64);
+        if stub == target.host_start {
             return;
         }
-        self.cache.patch_rel32(site, target_host);
+        self.cache.patch_rel32(site, target.host_start);
         t.incoming.entry(target_pc).or_default().push((site, stub));
         self.stats.chained.fetch_add(1, Ordering::Relaxed);
     }

@@ -6,7 +6,8 @@
 //! loop then drops the page's blocks, gives the page back its protection, runs
 //! the writing instruction alone, and carries on (`Jit::handle_code_write`).
 
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeMap;
 
 const PAGE: u64 = 4096;
 
