@@ -1,0 +1,242 @@
+//! Deterministic input generation: text-like data for the compressors, the
+//! sqlite3 script, and a large C file for gcc. Each input is generated once
+//! per size into the cache directory (written to a temporary name, then
+//! renamed) and reused by later runs.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::workloads::Input;
+
+/// Bumped whenever a generator's output changes, so stale cached inputs are
+/// not reused.
+const GENERATOR_VERSION: u32 = 1;
+
+/// A small seeded PRNG (SplitMix64): identical output on every machine.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+const SYLLABLES: [&str; 32] = [
+    "ka", "to", "ri", "en", "sa", "mo", "lu", "pe", "an", "is", "or", "ve", "ne", "di", "ga", "ul", "th",
+    "er", "in", "qu", "st", "ch", "ba", "co", "fi", "ho", "ja", "ly", "mi", "no", "ra", "wu",
+];
+
+fn vocabulary(rng: &mut Rng, words: usize) -> Vec<String> {
+    (0..words)
+        .map(|_| (0..1 + rng.below(4)).map(|_| SYLLABLES[rng.below(32) as usize]).collect::<String>())
+        .collect()
+}
+
+/// `bytes` of English-like text: sentences of words drawn from a fixed
+/// vocabulary with a skewed (Zipf-like) frequency, some numbers, wrapped
+/// lines and paragraphs. Compresses about as well as real prose.
+pub fn text(bytes: usize) -> Vec<u8> {
+    let mut rng = Rng::new(0x7e57_da7a);
+    let vocab = vocabulary(&mut rng, 8192);
+    let mut out = String::with_capacity(bytes + 128);
+    let mut column = 0;
+    let mut sentences = 0;
+    while out.len() < bytes {
+        let words = 3 + rng.below(16);
+        for i in 0..words {
+            let word = if rng.below(23) == 0 {
+                rng.below(100_000).to_string()
+            } else {
+                let pick = (vocab.len() as f64 * rng.unit().powi(3)) as usize;
+                let w = &vocab[pick];
+                if i == 0 {
+                    let mut c = w.chars();
+                    c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+                } else {
+                    w.clone()
+                }
+            };
+            if column + word.len() > 72 {
+                out.push('\n');
+                column = 0;
+            } else if column > 0 {
+                out.push(' ');
+                column += 1;
+            }
+            out.push_str(&word);
+            column += word.len();
+            if i + 1 < words && rng.below(9) == 0 {
+                out.push(',');
+                column += 1;
+            }
+        }
+        out.push(match rng.below(10) {
+            0 => '?',
+            1 => '!',
+            _ => '.',
+        });
+        column += 1;
+        sentences += 1;
+        if sentences % (4 + rng.below(8)) == 0 {
+            out.push_str("\n\n");
+            column = 0;
+        }
+    }
+    out.truncate(bytes);
+    out.into_bytes()
+}
+
+/// The sqlite3 script: schema, `rows` inserts in transactions of 1000, then
+/// the index and query part from `scripts/sqlite_queries.sql`.
+pub fn sql_script(rows: u64, queries: &str) -> String {
+    let mut rng = Rng::new(0x5_71_1e);
+    let vocab = vocabulary(&mut rng, 2000);
+    let tags = ["red", "green", "blue", "cyan", "magenta", "yellow", "black", "white"];
+    let mut s = String::from(
+        "CREATE TABLE items(id INTEGER PRIMARY KEY, k INTEGER NOT NULL, name TEXT NOT NULL, \
+         tag TEXT NOT NULL, v REAL NOT NULL);\n",
+    );
+    for id in 1..=rows {
+        if id % 1000 == 1 {
+            s.push_str("BEGIN;\n");
+        }
+        let name = format!("{}{}", vocab[rng.below(2000) as usize], vocab[rng.below(2000) as usize]);
+        let _ = writeln!(
+            s,
+            "INSERT INTO items VALUES({id}, {}, '{name}', '{}', {}.{:02});",
+            rng.below(rows / 10 + 1),
+            tags[rng.below(8) as usize],
+            rng.below(100),
+            rng.below(100)
+        );
+        if id % 1000 == 0 || id == rows {
+            s.push_str("COMMIT;\n");
+        }
+    }
+    s.push_str(queries);
+    s
+}
+
+/// A C file of `functions` generated functions (loops, branches, switches,
+/// arithmetic, calls to earlier functions) and one entry point calling them
+/// all: enough for the optimiser to work on, no headers needed.
+pub fn c_source(functions: u64) -> String {
+    let mut rng = Rng::new(0xc0de);
+    let mut s = String::from("/* Generated by tern-benches (inputs.rs). */\n");
+    s.push_str("struct pair { unsigned long a, b; int tag; };\n");
+    s.push_str("static unsigned long table[256];\n\n");
+    for f in 0..functions {
+        let _ = writeln!(s, "static unsigned long f{f}(unsigned long a, unsigned long b, struct pair *p) {{");
+        let _ = writeln!(s, "    unsigned long s = a ^ {}UL, t = b + {};", rng.below(1 << 30), rng.below(97));
+        let _ = writeln!(s, "    for (int i = 0; i < (int)(b & {}); i++) {{", 15 + rng.below(48));
+        for _ in 0..2 + rng.below(4) {
+            let stmt = match rng.below(6) {
+                0 => format!("s = s * {} + (unsigned long)i;", 3 + 2 * rng.below(50)),
+                1 => format!("if ((s >> {}) & 1) t ^= s << {}; else t += s >> {};", rng.below(40), 1 + rng.below(7), 1 + rng.below(7)),
+                2 => format!("table[(s + i) & 255] += t ^ {};", rng.below(1000)),
+                3 => format!(
+                    "switch ((s ^ t) & 7) {{ case 0: s += {}; break; case 1: t -= {}; break; case 2: s ^= t; break; \
+                     case 3: t = t * 5 + 1; break; case 5: s = (s << 3) | (s >> 61); break; default: p->tag++; }}",
+                    rng.below(100),
+                    rng.below(100)
+                ),
+                4 => "p->a += s & 0xff; p->b ^= t; if (p->a > p->b) { unsigned long x = p->a; p->a = p->b; p->b = x; }".to_string(),
+                _ if f > 0 => format!("if (i == {}) t += f{}(s, t & 3, p);", rng.below(4), rng.below(f)),
+                _ => "t += s % 13;".to_string(),
+            };
+            let _ = writeln!(s, "        {stmt}");
+        }
+        s.push_str("    }\n    return s ^ t ^ (unsigned long)p->tag;\n}\n\n");
+    }
+    s.push_str("unsigned long entry(unsigned long seed) {\n    struct pair p = {seed, ~seed, 0};\n    unsigned long acc = 0;\n");
+    for f in 0..functions {
+        let _ = writeln!(s, "    acc += f{f}(acc ^ seed, {}, &p);", rng.below(64));
+    }
+    s.push_str("    return acc;\n}\n");
+    s
+}
+
+/// Returns the path of `input` at size `n` in `cache`, generating it first if
+/// needed. `scripts` is `benches/scripts/`. `Input::None` has no file.
+pub fn materialize(input: Input, n: u64, cache: &Path, scripts: &Path) -> Result<Option<PathBuf>> {
+    let queries = match input {
+        Input::SqlScript => {
+            let path = scripts.join("sqlite_queries.sql");
+            fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?
+        }
+        _ => String::new(),
+    };
+    let name = match input {
+        Input::None => return Ok(None),
+        Input::Text => format!("text-{n}k.txt"),
+        // The name carries a hash of the query file, so editing it regenerates the script.
+        Input::SqlScript => format!("sqlite-{n}-{:08x}.sql", crate::run::fnv1a(queries.as_bytes()) as u32),
+        Input::CSource => format!("cfile-{n}.c"),
+    };
+    let dir = cache.join(format!("inputs-v{GENERATOR_VERSION}"));
+    let path = dir.join(name);
+    if path.exists() {
+        return Ok(Some(path));
+    }
+    let bytes = match input {
+        Input::Text => text(n as usize * 1024),
+        Input::SqlScript => sql_script(n, &queries).into_bytes(),
+        Input::CSource => c_source(n).into_bytes(),
+        Input::None => unreachable!("returned above"),
+    };
+    fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let tmp = dir.join(format!(".tmp-{}", std::process::id()));
+    fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    fs::rename(&tmp, &path).with_context(|| format!("renaming to {}", path.display()))?;
+    Ok(Some(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_deterministic_and_sized() {
+        let a = text(10_000);
+        assert_eq!(a.len(), 10_000);
+        assert_eq!(a, text(10_000));
+        assert!(a.iter().all(|b| b.is_ascii()));
+    }
+
+    #[test]
+    fn sql_script_counts_rows() {
+        let s = sql_script(2500, "SELECT 1;\n");
+        assert_eq!(s.matches("INSERT INTO").count(), 2500);
+        assert_eq!(s.matches("BEGIN;").count(), 3);
+        assert_eq!(s.matches("COMMIT;").count(), 3);
+        assert!(s.ends_with("SELECT 1;\n"));
+    }
+
+    #[test]
+    fn c_source_has_all_functions() {
+        let s = c_source(20);
+        assert!(s.contains("static unsigned long f19("));
+        assert!(s.contains("acc += f19("));
+    }
+}

@@ -1,0 +1,55 @@
+//! Building the C kernels of `benches/kernels/` with the host gcc (`-O2`,
+//! static or dynamic), cached in the cache directory under a name that
+//! carries a hash of the sources and flags.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+use crate::run::fnv1a;
+use crate::workloads::Link;
+
+/// The header every kernel includes.
+const COMMON_HEADER: &str = "common.h";
+
+/// gcc flags for a kernel build (before the source and output names).
+fn flags(link: Link) -> Vec<&'static str> {
+    let mut f = vec!["-O2", "-pthread"];
+    if link == Link::Static {
+        f.push("-static");
+    }
+    f
+}
+
+/// Returns the binary of kernel `src` (a file in `kernels_dir`) built with
+/// `link`, compiling it into `cache/kernels/` first when it is missing.
+pub fn build(src: &str, link: Link, kernels_dir: &Path, cache: &Path) -> Result<PathBuf> {
+    let src_path = kernels_dir.join(src);
+    let source = fs::read(&src_path).with_context(|| format!("reading {}", src_path.display()))?;
+    let header = fs::read(kernels_dir.join(COMMON_HEADER)).unwrap_or_default();
+    let flags = flags(link);
+    let key = [source.as_slice(), &header, flags.join(" ").as_bytes()].concat();
+    let stem = src.trim_end_matches(".c");
+    let dir = cache.join("kernels");
+    let out = dir.join(format!("{stem}-{}-{:08x}", link.tag(), fnv1a(&key) as u32));
+    if out.exists() {
+        return Ok(out);
+    }
+    fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let tmp = out.with_extension("tmp");
+    let result = Command::new("gcc")
+        .args(&flags)
+        .arg("-o")
+        .arg(&tmp)
+        .arg(&src_path)
+        .arg("-lm")
+        .output()
+        .context("running gcc (install it with apt-get install gcc)")?;
+    if !result.status.success() {
+        bail!("gcc failed on {}: {}", src_path.display(), String::from_utf8_lossy(&result.stderr).trim());
+    }
+    fs::rename(&tmp, &out).with_context(|| format!("renaming to {}", out.display()))?;
+    Ok(out)
+}

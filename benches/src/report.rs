@@ -1,0 +1,375 @@
+//! The Markdown report (`report.md`): machine and versions, a ratio table
+//! per group with geometric means, the failures with their stderr, peak RSS,
+//! tern's counters and the workload commands. [`write_report`] also writes
+//! `results.json` and the `ratios.svg` chart.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::chart;
+use crate::config::ConfigId;
+use crate::results::{MetricKind, Results, WorkloadResult};
+use crate::summary::{self, Spread};
+use crate::workloads::Group;
+
+/// Writes `report.md`, `ratios.svg` and `results.json` into `dir`.
+pub fn write_report(results: &Results, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    results.save(dir)?;
+    chart::write_svg(results, &dir.join("ratios.svg"))?;
+    let path = dir.join("report.md");
+    std::fs::write(&path, render(results)).with_context(|| format!("writing {}", path.display()))
+}
+
+/// The configurations that are compared with native.
+fn emulated(results: &Results) -> Vec<ConfigId> {
+    results.meta.configs.iter().copied().filter(|&c| c != ConfigId::Native).collect()
+}
+
+fn has_tern_and_qemu(results: &Results) -> bool {
+    [ConfigId::Tern, ConfigId::Qemu].iter().all(|c| results.meta.configs.contains(c))
+}
+
+/// The whole report as Markdown.
+pub fn render(results: &Results) -> String {
+    let mut md = String::new();
+    header(&mut md, results);
+    ratio_tables(&mut md, results);
+    means_table(&mut md, results);
+    failures(&mut md, results);
+    rss_table(&mut md, results);
+    counters_table(&mut md, results);
+    workloads_table(&mut md, results);
+    md
+}
+
+fn header(md: &mut String, r: &Results) {
+    let m = &r.meta;
+    let _ = writeln!(md, "# tern benchmark report\n");
+    let _ = writeln!(
+        md,
+        "Started {} UTC, {} mode, {} repetition(s) per configuration in interleaved order; the suite took {}.\n",
+        m.started_utc,
+        m.mode,
+        m.reps,
+        duration(m.duration_s)
+    );
+    let _ = writeln!(md, "| machine | |\n| --- | --- |");
+    let _ = writeln!(md, "| CPU | {} ({} cores) |", cell(&m.machine.cpu_model), m.machine.cores);
+    let _ = writeln!(md, "| kernel | {} |", cell(&m.machine.kernel));
+    let _ = writeln!(md, "| OS | {} |", cell(&m.machine.os));
+    for (tool, version) in &m.machine.versions {
+        let _ = writeln!(md, "| {tool} | {} |", cell(version));
+    }
+    let _ = writeln!(
+        md,
+        "\nEach configuration's cell is its median time over native's median time, with the range of its \
+         runs (fastest–slowest over native's median) in parentheses: 2.00× means twice as slow. For rate \
+         workloads (fixed-duration benchmarks) it is native rate / its rate. The native column shows the \
+         median and range of the native runs. tern/qemu is tern's median over qemu's: below 1, tern is \
+         faster. A FAIL cell names the failure, detailed under [Failures](#failures). Geometric means \
+         leave failures out and say how many workloads entered.\n"
+    );
+    let _ = writeln!(md, "![ratios per workload and configuration](ratios.svg)\n");
+}
+
+fn table_head(md: &mut String, first: &str, columns: &[String]) {
+    let _ = writeln!(md, "| {first} | {} |", columns.join(" | "));
+    let _ = writeln!(md, "| --- |{}", " ---: |".repeat(columns.len()));
+}
+
+fn ratio_tables(md: &mut String, r: &Results) {
+    let configs = emulated(r);
+    let tq = has_tern_and_qemu(r);
+    let mut columns: Vec<String> = vec!["native".into()];
+    columns.extend(configs.iter().map(|c| c.name().to_string()));
+    if tq {
+        columns.push("tern/qemu".into());
+    }
+    let _ = writeln!(md, "## Results\n");
+    for group in Group::ALL {
+        let ws: Vec<&WorkloadResult> = r.workloads.iter().filter(|w| w.group == group).collect();
+        if ws.is_empty() {
+            continue;
+        }
+        let _ = writeln!(md, "### {}\n", group.name());
+        table_head(md, "workload", &columns);
+        for w in &ws {
+            let mut cells = vec![native_cell(w)];
+            cells.extend(configs.iter().map(|&c| ratio_cell(w, c)));
+            if tq {
+                cells.push(summary::tern_over_qemu(w).map_or("–".into(), |x| format!("{x:.2}")));
+            }
+            let _ = writeln!(md, "| {} | {} |", w.name, cells.join(" | "));
+        }
+        let mut cells = vec![String::new()];
+        cells.extend(configs.iter().map(|&c| mean_cell(summary::group_mean(r, c, Some(group)))));
+        if tq {
+            cells.push(tern_qemu_mean(r, Some(group)));
+        }
+        let _ = writeln!(md, "| **geomean** | {} |\n", cells.join(" | "));
+    }
+}
+
+fn means_table(md: &mut String, r: &Results) {
+    let configs = emulated(r);
+    let tq = has_tern_and_qemu(r);
+    let mut columns: Vec<String> = configs.iter().map(|c| c.name().to_string()).collect();
+    if tq {
+        columns.push("tern/qemu".into());
+    }
+    let _ = writeln!(
+        md,
+        "## Geometric means\n\nRatio to native per group; (k/m): k of the group's m workloads ran \
+         successfully under the configuration and entered the mean, failures are excluded.\n"
+    );
+    table_head(md, "group", &columns);
+    let groups: Vec<Option<Group>> =
+        Group::ALL.iter().filter(|g| r.workloads.iter().any(|w| w.group == **g)).map(|&g| Some(g)).collect();
+    for group in groups.into_iter().chain([None]) {
+        let mut cells: Vec<String> =
+            configs.iter().map(|&c| mean_cell(summary::group_mean(r, c, group))).collect();
+        if tq {
+            cells.push(tern_qemu_mean(r, group));
+        }
+        let name = group.map_or("**all**", |g| g.name());
+        let _ = writeln!(md, "| {name} | {} |", cells.join(" | "));
+    }
+    md.push('\n');
+}
+
+fn tern_qemu_mean(r: &Results, group: Option<Group>) -> String {
+    let xs: Vec<f64> = r
+        .workloads
+        .iter()
+        .filter(|w| group.map_or(true, |g| w.group == g))
+        .filter_map(summary::tern_over_qemu)
+        .collect();
+    summary::geomean(&xs).map_or("–".into(), |x| format!("{x:.2} ({})", xs.len()))
+}
+
+fn failures(md: &mut String, r: &Results) {
+    let _ = writeln!(md, "## Failures\n");
+    let mut any = false;
+    for w in &r.workloads {
+        for runs in &w.runs {
+            if let Some(f) = &runs.failure {
+                any = true;
+                let _ = writeln!(md, "- **{}** under **{}**: {}", w.name, runs.config.name(), f.kind);
+                if !f.detail.is_empty() {
+                    let _ = writeln!(md, "\n  ```text");
+                    for line in f.detail.lines() {
+                        let _ = writeln!(md, "  {line}");
+                    }
+                    let _ = writeln!(md, "  ```");
+                }
+            }
+        }
+    }
+    if !any {
+        let _ = writeln!(md, "None.");
+    }
+    md.push('\n');
+}
+
+fn rss_table(md: &mut String, r: &Results) {
+    let _ = writeln!(
+        md,
+        "## Peak RSS\n\nMedian over runs of the child's `ru_maxrss` (from `wait4`), in MiB; for an \
+         emulator this includes the emulator itself.\n"
+    );
+    let columns: Vec<String> = r.meta.configs.iter().map(|c| c.name().to_string()).collect();
+    table_head(md, "workload", &columns);
+    for w in &r.workloads {
+        let cells: Vec<String> = r
+            .meta
+            .configs
+            .iter()
+            .map(|&c| match w.config(c).and_then(summary::median_rss) {
+                Some(kib) => format!("{:.1}", kib / 1024.0),
+                None => "–".into(),
+            })
+            .collect();
+        let _ = writeln!(md, "| {} | {} |", w.name, cells.join(" | "));
+    }
+    md.push('\n');
+}
+
+fn counters_table(md: &mut String, r: &Results) {
+    let with_stats: Vec<&WorkloadResult> = r.workloads.iter().filter(|w| w.tern_stats.is_some()).collect();
+    if with_stats.is_empty() {
+        return;
+    }
+    // Columns: every counter label, in order of first appearance.
+    let mut labels: Vec<String> = Vec::new();
+    for w in &with_stats {
+        for (label, _) in &w.tern_stats.as_ref().map(|s| s.counters.clone()).unwrap_or_default() {
+            if !labels.contains(label) {
+                labels.push(label.clone());
+            }
+        }
+    }
+    let _ = writeln!(
+        md,
+        "## tern counters\n\nFrom one extra, untimed run per workload under `tern --stats` (summed over \
+         the processes of the run). k = thousand, M = million, G = billion.\n"
+    );
+    let mut columns = labels.clone();
+    columns.push("note".into());
+    table_head(md, "workload", &columns);
+    for w in with_stats {
+        let Some(stats) = &w.tern_stats else { continue };
+        let mut cells: Vec<String> = labels
+            .iter()
+            .map(|l| stats.counters.iter().find(|(k, _)| k == l).map_or("–".into(), |(_, v)| si(*v)))
+            .collect();
+        cells.push(stats.note.as_deref().map(cell).unwrap_or_default());
+        let _ = writeln!(md, "| {} | {} |", w.name, cells.join(" | "));
+    }
+    md.push('\n');
+}
+
+fn workloads_table(md: &mut String, r: &Results) {
+    let _ = writeln!(
+        md,
+        "## Workloads\n\nThe native command line of each workload (emulators put their own in front).\n"
+    );
+    let _ = writeln!(md, "| workload | group | n | what | command |\n| --- | --- | ---: | --- | --- |");
+    for w in &r.workloads {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | `{}` |",
+            w.name,
+            w.group.name(),
+            w.n,
+            cell(&w.about),
+            cell(&w.command)
+        );
+    }
+}
+
+/// The native column: median value and range.
+fn native_cell(w: &WorkloadResult) -> String {
+    let Some(runs) = w.config(ConfigId::Native) else { return "–".into() };
+    if let Some(f) = &runs.failure {
+        return format!("FAIL: {}", cell(&f.kind));
+    }
+    let Some(s) = summary::values(runs) else { return "–".into() };
+    let fmt = |v: f64| value(&w.metric, v);
+    let suffix = match &w.metric {
+        MetricKind::PerStart { .. } => " per start",
+        _ => "",
+    };
+    format!("{}{suffix} ({}–{})", fmt(s.median), fmt(s.min), fmt(s.max))
+}
+
+fn ratio_cell(w: &WorkloadResult, config: ConfigId) -> String {
+    let Some(runs) = w.config(config) else { return "–".into() };
+    if let Some(f) = &runs.failure {
+        return format!("FAIL: {}", cell(&f.kind));
+    }
+    summary::ratio(w, config).map_or("–".into(), |s| ratio_text(&s))
+}
+
+fn ratio_text(s: &Spread) -> String {
+    format!("{} ({}–{})", times(s.median), times_bare(s.min), times_bare(s.max))
+}
+
+fn mean_cell(m: summary::Mean) -> String {
+    match m.value {
+        Some(v) => format!("{} ({}/{})", times(v), m.used, m.of),
+        None => format!("– (0/{})", m.of),
+    }
+}
+
+fn times_bare(x: f64) -> String {
+    if x >= 100.0 {
+        format!("{x:.0}")
+    } else if x >= 10.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+fn times(x: f64) -> String {
+    format!("{}×", times_bare(x))
+}
+
+/// A metric value with its unit.
+fn value(metric: &MetricKind, v: f64) -> String {
+    match metric {
+        MetricKind::Rate { unit } => format!("{} {unit}", sig3(v)),
+        _ => seconds(v),
+    }
+}
+
+/// Seconds with a unit that keeps three significant digits.
+pub fn seconds(s: f64) -> String {
+    if s >= 1.0 {
+        format!("{s:.2} s")
+    } else if s >= 1e-3 {
+        format!("{} ms", sig3(s * 1e3))
+    } else {
+        format!("{} µs", sig3(s * 1e6))
+    }
+}
+
+fn sig3(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn duration(secs: f64) -> String {
+    let s = secs.round() as u64;
+    if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// A counter with a k/M/G suffix.
+fn si(v: f64) -> String {
+    let a = v.abs();
+    if a >= 1e9 {
+        format!("{}G", sig3(v / 1e9))
+    } else if a >= 1e6 {
+        format!("{}M", sig3(v / 1e6))
+    } else if a >= 1e4 {
+        format!("{}k", sig3(v / 1e3))
+    } else if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        sig3(v)
+    }
+}
+
+/// Text made safe for one Markdown table cell.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formatting() {
+        assert_eq!(seconds(1.5), "1.50 s");
+        assert_eq!(seconds(0.0123), "12.3 ms");
+        assert_eq!(seconds(0.000_5), "500 µs");
+        assert_eq!(si(2_081.0), "2081");
+        assert_eq!(si(1_234_567.0), "1.23M");
+        assert_eq!(si(1.5), "1.50");
+        assert_eq!(times(2.0), "2.00×");
+        assert_eq!(cell("a|b\nc"), "a\\|b c");
+    }
+}
