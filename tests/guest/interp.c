@@ -3,8 +3,8 @@
  * The dispatch loop is a switch over dense opcodes, which gcc compiles to
  * a jump table (indirect jumps), and a CALLN opcode calls native helpers
  * through a table of function pointers (indirect calls). Several
- * programs run on it: loops, recursion via the VM's own call stack, and a
- * sieve. Each prints its result and the number of instructions executed. */
+ * programs, assembled with labels, run on it: a loop, recursion via the
+ * VM's own call stack, and a sieve. Each prints its result and the number of instructions executed. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,10 +26,10 @@ static int64_t n_gcd(int64_t a, int64_t b) {
 static int64_t n_max(int64_t a, int64_t b) { return a > b ? a : b; }
 static int64_t n_mix(int64_t a, int64_t b) { return (a * 0x9e3779b97f4a7c15LL) ^ (b >> 3); }
 static int64_t n_pow(int64_t a, int64_t b) {
-  int64_t r = 1;
+  uint64_t r = 1;
   while (b-- > 0)
-    r *= a;
-  return r;
+    r *= (uint64_t)a;
+  return (int64_t)r;
 }
 static const native_fn natives[] = {n_gcd, n_max, n_mix, n_pow};
 
@@ -84,43 +84,102 @@ static int64_t run(struct vm *vm, const int64_t *code) {
   }
 }
 
-/* sum of i*i mod 7 for i in [0, n) plus a native mix each step */
-static const int64_t prog_loop[] = {
-    PUSH, 0, STORE, 0,          /* acc = 0 */
-    PUSH, 0, STORE, 1,          /* i = 0 */
-    /* 8: */ LOAD, 1, PUSH, 200000, LT, JZ, 38,
-    LOAD, 1, DUP, MUL, PUSH, 7, MOD, LOAD, 0, ADD, LOAD, 1, CALLN, 2, STORE, 0,
-    LOAD, 1, PUSH, 1, ADD, STORE, 1, JMP, 8,
-    /* 38: */ LOAD, 0, HALT,
+/* A tiny assembler: code is appended to a buffer, jump targets are labels
+ * resolved when the program is finished. */
+struct asm_buf {
+  int64_t code[512];
+  int len;
+  int label_pos[32];
+  int fixup_at[64], fixup_label[64], nfix;
 };
 
-/* recursive fibonacci through CALL/RET: fib(n) with n on the stack */
-static const int64_t prog_fib[] = {
-    PUSH, 24, CALL, 5, HALT,
-    /* 5: fib */ DUP, PUSH, 2, LT, JNZ, 27,
-    DUP, PUSH, 1, SUB, CALL, 5, SWAP, PUSH, 2, SUB, CALL, 5, ADD, RET, 0, 0,
-    /* 27: */ RET,
-};
+static void emit(struct asm_buf *a, int64_t v) { a->code[a->len++] = v; }
+static void emit2(struct asm_buf *a, int64_t op, int64_t arg) {
+  emit(a, op);
+  emit(a, arg);
+}
+static void label(struct asm_buf *a, int l) { a->label_pos[l] = a->len; }
+static void jump(struct asm_buf *a, int64_t op, int l) {
+  emit(a, op);
+  a->fixup_at[a->nfix] = a->len;
+  a->fixup_label[a->nfix++] = l;
+  emit(a, -1);
+}
+static const int64_t *finish(struct asm_buf *a) {
+  for (int i = 0; i < a->nfix; i++)
+    a->code[a->fixup_at[i]] = a->label_pos[a->fixup_label[i]];
+  return a->code;
+}
 
-/* sieve of Eratosthenes below 4000, prints the count and some primes */
-static const int64_t prog_sieve[] = {
-    PUSH, 2, STORE, 4000,               /* i = 2 (mem[4000]) */
-    /* 4: */ LOAD, 4000, PUSH, 4000, LT, JZ, 46,
-    LOAD, 4000, LOADI, JNZ, 38,         /* composite? skip */
-    LOAD, 4000, DUP, ADD, STORE, 4001,  /* j = 2i */
-    /* 22: */ LOAD, 4001, PUSH, 4000, LT, JZ, 38,
-    PUSH, 1, LOAD, 4001, STOREI,
-    LOAD, 4001, LOAD, 4000, ADD, STORE, 4001, JMP, 22,
-    /* 38 is inside the previous line: adjust below */
-};
+/* acc = sum over i < n of (i*i mod 7 + acc) mixed by a native helper */
+static const int64_t *prog_loop(struct asm_buf *a, int64_t n) {
+  enum { TOP, END };
+  emit2(a, PUSH, 0), emit2(a, STORE, 0);
+  emit2(a, PUSH, 0), emit2(a, STORE, 1);
+  label(a, TOP);
+  emit2(a, LOAD, 1), emit2(a, PUSH, n), emit(a, LT), jump(a, JZ, END);
+  emit2(a, LOAD, 1), emit(a, DUP), emit(a, MUL), emit2(a, PUSH, 7), emit(a, MOD);
+  emit2(a, LOAD, 0), emit(a, ADD), emit2(a, LOAD, 1), emit2(a, CALLN, 2), emit2(a, STORE, 0);
+  emit2(a, LOAD, 1), emit2(a, PUSH, 1), emit(a, ADD), emit2(a, STORE, 1), jump(a, JMP, TOP);
+  label(a, END);
+  emit2(a, LOAD, 0), emit(a, HALT);
+  return finish(a);
+}
+
+/* recursive fibonacci through CALL/RET, argument and result on the stack */
+static const int64_t *prog_fib(struct asm_buf *a, int64_t n) {
+  enum { FIB, SMALL };
+  emit2(a, PUSH, n), jump(a, CALL, FIB), emit(a, HALT);
+  label(a, FIB);
+  emit(a, DUP), emit2(a, PUSH, 2), emit(a, LT), jump(a, JNZ, SMALL);
+  emit(a, DUP), emit2(a, PUSH, 1), emit(a, SUB), jump(a, CALL, FIB);
+  emit(a, SWAP), emit2(a, PUSH, 2), emit(a, SUB), jump(a, CALL, FIB), emit(a, ADD);
+  label(a, SMALL);
+  emit(a, RET);
+  return finish(a);
+}
+
+/* sieve of Eratosthenes below n (< 4000): mem[i] = 1 marks composites;
+ * prints every 100th prime and returns the count */
+static const int64_t *prog_sieve(struct asm_buf *a, int64_t n) {
+  enum { OUTER, INNER, NEXT, COUNT, CLOOP, CNEXT, SKIPPRINT, DONE };
+  const int I = 4000, J = 4001, C = 4002;
+  emit2(a, PUSH, 2), emit2(a, STORE, I);
+  label(a, OUTER);
+  emit2(a, LOAD, I), emit(a, DUP), emit(a, MUL), emit2(a, PUSH, n), emit(a, LT), jump(a, JZ, COUNT);
+  emit2(a, LOAD, I), emit(a, LOADI), jump(a, JNZ, NEXT);
+  emit2(a, LOAD, I), emit(a, DUP), emit(a, MUL), emit2(a, STORE, J);
+  label(a, INNER);
+  emit2(a, LOAD, J), emit2(a, PUSH, n), emit(a, LT), jump(a, JZ, NEXT);
+  emit2(a, PUSH, 1), emit2(a, LOAD, J), emit(a, STOREI);
+  emit2(a, LOAD, J), emit2(a, LOAD, I), emit(a, ADD), emit2(a, STORE, J), jump(a, JMP, INNER);
+  label(a, NEXT);
+  emit2(a, LOAD, I), emit2(a, PUSH, 1), emit(a, ADD), emit2(a, STORE, I), jump(a, JMP, OUTER);
+  label(a, COUNT);
+  emit2(a, PUSH, 0), emit2(a, STORE, C), emit2(a, PUSH, 2), emit2(a, STORE, I);
+  label(a, CLOOP);
+  emit2(a, LOAD, I), emit2(a, PUSH, n), emit(a, LT), jump(a, JZ, DONE);
+  emit2(a, LOAD, I), emit(a, LOADI), jump(a, JNZ, CNEXT);
+  emit2(a, LOAD, C), emit2(a, PUSH, 1), emit(a, ADD), emit(a, DUP), emit2(a, STORE, C);
+  emit2(a, PUSH, 100), emit(a, MOD), jump(a, JNZ, SKIPPRINT);
+  emit2(a, LOAD, I), emit(a, PRINT);
+  label(a, SKIPPRINT);
+  label(a, CNEXT);
+  emit2(a, LOAD, I), emit2(a, PUSH, 1), emit(a, ADD), emit2(a, STORE, I), jump(a, JMP, CLOOP);
+  label(a, DONE);
+  emit2(a, LOAD, C), emit(a, HALT);
+  return finish(a);
+}
 
 int main(void) {
   static struct vm vm;
-  int64_t r = run(&vm, prog_loop);
+  static struct asm_buf a1, a2, a3;
+  int64_t r = run(&vm, prog_loop(&a1, 100000));
   printf("loop: result %lld steps %llu\n", (long long)r, (unsigned long long)vm.steps);
-  r = run(&vm, prog_fib);
-  printf("fib(24): result %lld steps %llu\n", (long long)r, (unsigned long long)vm.steps);
-  (void)prog_sieve;
+  r = run(&vm, prog_fib(&a2, 22));
+  printf("fib(22): result %lld steps %llu\n", (long long)r, (unsigned long long)vm.steps);
+  r = run(&vm, prog_sieve(&a3, 4000));
+  printf("sieve(4000): %lld primes, steps %llu\n", (long long)r, (unsigned long long)vm.steps);
   for (int64_t k = 0; k < 4; k++) {
     int64_t code[] = {PUSH, 1071 + k * 3, PUSH, 462 + k, CALLN, k, DUP, PRINT, HALT};
     r = run(&vm, code);

@@ -12,7 +12,7 @@
 #include "prng.h"
 
 #define SLOTS 4096
-#define OPS 200000
+#define OPS 100000
 
 struct slot {
   unsigned char *p;

@@ -21,10 +21,8 @@ pub fn difference(native: &Outcome, tern: &Outcome) -> Option<String> {
     if native.status != tern.status {
         let _ = writeln!(report, "status: native {}, tern {}", native.status, tern.status);
     }
-    for (stream, a, b) in [
-        ("stdout", &native.stdout, &tern.stdout),
-        ("stderr", &native.stderr, &tern.stderr),
-    ] {
+    for (stream, a, b) in [("stdout", &native.stdout, &tern.stdout), ("stderr", &native.stderr, &tern.stderr)]
+    {
         if let Some(diff) = first_difference(a, b) {
             let _ = writeln!(report, "{stream}: {diff}");
         }
@@ -89,12 +87,7 @@ mod tests {
     use std::time::Duration;
 
     fn outcome(stdout: &str, stderr: &str, status: ExitStatusDesc) -> Outcome {
-        Outcome {
-            stdout: stdout.into(),
-            stderr: stderr.into(),
-            status,
-            elapsed: Duration::ZERO,
-        }
+        Outcome { stdout: stdout.into(), stderr: stderr.into(), status, elapsed: Duration::ZERO }
     }
 
     #[test]

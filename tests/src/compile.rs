@@ -97,9 +97,7 @@ pub fn skip_without_compiler(cxx: bool) -> bool {
 /// Where compiled guests are cached: `$CARGO_TARGET_TMPDIR/tern-guest` when
 /// that variable is set, else `<temp dir>/tern-guest`.
 pub fn cache_dir() -> PathBuf {
-    let base = std::env::var_os("CARGO_TARGET_TMPDIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
+    let base = std::env::var_os("CARGO_TARGET_TMPDIR").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
     base.join("tern-guest")
 }
 
@@ -108,10 +106,14 @@ pub fn cache_dir() -> PathBuf {
 /// every header in the guest directory. Safe to call from several threads or
 /// processes at once: each compiles to its own temporary name and renames.
 pub fn build(src: &str, b: &Build) -> PathBuf {
+    build_in(&cache_dir(), src, b)
+}
+
+/// [`build`] with an explicit cache directory `dir` (created if missing).
+pub fn build_in(dir: &Path, src: &str, b: &Build) -> PathBuf {
     let source = guest_dir().join(src);
     assert!(source.is_file(), "no guest source {}", source.display());
-    let dir = cache_dir();
-    fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    fs::create_dir_all(dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
     let stem = src.rsplit_once('.').map_or(src, |(stem, _)| stem);
     let out = dir.join(format!("{stem}-{}", b.tag()));
     if is_fresh(&out, &source) {
@@ -131,15 +133,10 @@ pub fn build(src: &str, b: &Build) -> PathBuf {
         cmd.arg("-static");
     }
     cmd.arg("-o").arg(&tmp).arg(&source).arg("-lm");
-    let output = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", compiler(b.cxx)));
+    let output = cmd.output().unwrap_or_else(|e| panic!("cannot run {}: {e}", compiler(b.cxx)));
     if !output.status.success() {
         let _ = fs::remove_file(&tmp);
-        panic!(
-            "compiling {src} ({b}) failed: {cmd:?}\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        panic!("compiling {src} ({b}) failed: {cmd:?}\n{}", String::from_utf8_lossy(&output.stderr));
     }
     if !output.stderr.is_empty() {
         eprintln!("warnings compiling {src} ({b}):\n{}", String::from_utf8_lossy(&output.stderr));

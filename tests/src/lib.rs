@@ -19,7 +19,7 @@ mod run;
 use std::path::{Path, PathBuf};
 
 pub use compare::{assert_same, difference, first_difference};
-pub use compile::{build, cache_dir, have_compiler, is_cxx_source, skip_without_compiler, Build};
+pub use compile::{build, build_in, cache_dir, have_compiler, is_cxx_source, skip_without_compiler, Build};
 pub use programs::{program, GuestProgram, PROGRAMS};
 pub use run::{run_command, run_native, run_under, timeout, ExitStatusDesc, Outcome, DEFAULT_TIMEOUT};
 

@@ -14,12 +14,7 @@ pub struct GuestProgram {
 }
 
 const fn plain(src: &'static str) -> GuestProgram {
-    GuestProgram {
-        src,
-        args: &[],
-        stdin: b"",
-        env: &[],
-    }
+    GuestProgram { src, args: &[], stdin: b"", env: &[] }
 }
 
 /// Every guest program, in no particular order. Each file in the guest
@@ -51,6 +46,12 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("exit_underscore.c"),
     plain("exit_abort.c"),
     plain("smc.c"),
+    // The same with guest signal handlers (the signals issue).
+    plain("signal_fenv.c"),
+    plain("signal_mmap.c"),
+    plain("signal_setjmp.c"),
+    // The instructions tern rewrites: FS/RIP-relative operands, branches.
+    plain("insn_glue.c"),
     // Instruction families, checked against the host CPU.
     plain("insn_alu.c"),
     plain("insn_shift.c"),
@@ -73,8 +74,5 @@ pub const PROGRAMS: &[GuestProgram] = &[
 
 /// The table entry for `src`. Panics if there is none.
 pub fn program(src: &str) -> &'static GuestProgram {
-    PROGRAMS
-        .iter()
-        .find(|p| p.src == src)
-        .unwrap_or_else(|| panic!("{src} is not in tern_tests::PROGRAMS"))
+    PROGRAMS.iter().find(|p| p.src == src).unwrap_or_else(|| panic!("{src} is not in tern_tests::PROGRAMS"))
 }

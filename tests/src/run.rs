@@ -44,14 +44,20 @@ impl fmt::Display for ExitStatusDesc {
 
 fn signal_name(sig: i32) -> &'static str {
     match sig {
+        1 => " (SIGHUP)",
+        2 => " (SIGINT)",
+        3 => " (SIGQUIT)",
         4 => " (SIGILL)",
         5 => " (SIGTRAP)",
         6 => " (SIGABRT)",
         7 => " (SIGBUS)",
         8 => " (SIGFPE)",
         9 => " (SIGKILL)",
+        10 => " (SIGUSR1)",
         11 => " (SIGSEGV)",
+        12 => " (SIGUSR2)",
         13 => " (SIGPIPE)",
+        14 => " (SIGALRM)",
         15 => " (SIGTERM)",
         _ => "",
     }
@@ -75,13 +81,7 @@ pub fn run_native(bin: &Path, args: &[&str], stdin: &[u8], env: &[(&str, &str)])
 }
 
 /// Runs `tern bin args...`.
-pub fn run_under(
-    tern: &Path,
-    bin: &Path,
-    args: &[&str],
-    stdin: &[u8],
-    env: &[(&str, &str)],
-) -> Outcome {
+pub fn run_under(tern: &Path, bin: &Path, args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Outcome {
     let mut cmd = Command::new(tern);
     cmd.arg(bin).args(args);
     run_command(cmd, stdin, env, timeout())
@@ -108,7 +108,7 @@ pub fn run_command(mut cmd: Command, stdin: &[u8], env: &[(&str, &str)], limit: 
     cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let what = format!("{cmd:?}");
     let start = Instant::now();
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    let mut child = spawn(&mut cmd).unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
 
     let mut input = child.stdin.take().expect("piped stdin");
     let data = stdin.to_vec();
@@ -130,6 +130,23 @@ pub fn run_command(mut cmd: Command, stdin: &[u8], env: &[(&str, &str)], limit: 
         stderr: stderr.join().expect("stderr reader thread"),
         status: status.into(),
         elapsed,
+    }
+}
+
+/// Spawns `cmd`, retrying briefly on ETXTBSY: a file just written by this
+/// process (a script, say) can be held open for writing for a moment by a
+/// child that another thread is forking.
+fn spawn(cmd: &mut Command) -> std::io::Result<Child> {
+    const ETXTBSY: i32 = 26;
+    let mut tries = 0;
+    loop {
+        match cmd.spawn() {
+            Err(e) if e.raw_os_error() == Some(ETXTBSY) && tries < 50 => {
+                tries += 1;
+                thread::sleep(Duration::from_millis(10));
+            }
+            result => return result,
+        }
     }
 }
 

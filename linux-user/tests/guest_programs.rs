@@ -1,0 +1,78 @@
+//! Differential tests of tern against the host CPU: every guest program in
+//! `tests/guest` is compiled with gcc/g++ in each build (static and dynamic,
+//! -O0 and -O2), run natively and under the tern binary, and the two runs
+//! must agree exactly in stdout, stderr and exit status. The programs and
+//! their arguments, input and environment are listed in
+//! `tern_tests::PROGRAMS`.
+
+use std::path::Path;
+
+fn tern() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_tern"))
+}
+
+/// One `#[test]` per guest program, plus a check that the list is complete.
+macro_rules! guest_tests {
+    ($($name:ident => $src:literal $(, ignore $why:literal)?;)*) => {
+        $(
+            #[test]
+            $(#[ignore = $why])?
+            fn $name() {
+                tern_tests::check_program(tern(), $src);
+            }
+        )*
+
+        #[test]
+        fn every_guest_program_has_a_test() {
+            let mut here = vec![$($src),*];
+            here.sort_unstable();
+            let mut table: Vec<&str> = tern_tests::PROGRAMS.iter().map(|p| p.src).collect();
+            table.sort_unstable();
+            assert_eq!(here, table, "guest_tests! and tern_tests::PROGRAMS disagree");
+        }
+    };
+}
+
+guest_tests! {
+    printf_float => "printf_float.c";
+    libm => "libm.c";
+    fenv => "fenv.c";
+    sort_search => "sort_search.c";
+    setjmp => "setjmp.c";
+    cxx_exceptions => "cxx_exceptions.cpp";
+    big_stack => "big_stack.c";
+    malloc_churn => "malloc_churn.c";
+    mmap => "mmap.c";
+    file_io => "file_io.c";
+    dir_list => "dir_list.c";
+    string_funcs => "string_funcs.c";
+    intmath => "intmath.c";
+    interp => "interp.c";
+    recursion => "recursion.c";
+    argv_env => "argv_env.c";
+    exit_code => "exit_code.c";
+    exit_underscore => "exit_underscore.c";
+    exit_abort => "exit_abort.c";
+    smc => "smc.c";
+    signal_fenv => "signal_fenv.c", ignore "needs guest signal handlers (the signals issue)";
+    signal_mmap => "signal_mmap.c", ignore "needs guest signal handlers (the signals issue)";
+    signal_setjmp => "signal_setjmp.c", ignore "needs guest signal handlers (the signals issue)";
+    insn_glue => "insn_glue.c";
+    insn_alu => "insn_alu.c";
+    insn_shift => "insn_shift.c";
+    insn_muldiv => "insn_muldiv.c";
+    insn_bits => "insn_bits.c";
+    insn_cond => "insn_cond.c";
+    insn_atomic => "insn_atomic.c";
+    insn_string => "insn_string.c";
+    insn_extend => "insn_extend.c";
+    insn_lea => "insn_lea.c";
+    insn_x87 => "insn_x87.c";
+    insn_sse_float => "insn_sse_float.c";
+    insn_sse_int => "insn_sse_int.c";
+    insn_ssse3 => "insn_ssse3.c";
+    insn_sse41 => "insn_sse41.c";
+    insn_sse42 => "insn_sse42.c";
+    insn_mxcsr => "insn_mxcsr.c";
+    insn_sysinfo => "insn_sysinfo.c";
+}
