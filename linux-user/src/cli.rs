@@ -61,7 +61,7 @@ impl Cli {
 
     /// True if anything is logged (the log then follows the guest's execs).
     pub fn logging(&self) -> bool {
-        self.strace || self.debug.is_some() || self.log_file.is_some() || self.log_fd.is_some()
+        self.strace || self.stats || self.debug.is_some() || self.log_file.is_some() || self.log_fd.is_some()
     }
 
     /// Options to repeat when the guest execs another program (the log

@@ -1,7 +1,7 @@
 //! Log output: warnings, `--strace` lines, `-d` dumps and `--stats`, to
 //! stderr or to `--log-file`, as plain lines.
 //!
-//! When logging is asked for (`--strace`, `-d`, `--log-file`), tern writes
+//! When logging is asked for (`--strace`, `-d`, `--stats`, `--log-file`), tern writes
 //! through its own descriptor (`tern_syscalls::fd::LOG_FD`), a private
 //! duplicate taken at startup, so a guest that closes or reuses fd 2 neither
 //! loses tern's output nor receives it. Otherwise tern keeps no descriptor
@@ -41,8 +41,9 @@ pub fn init(
     log_fd: Option<i32>,
     strace: bool,
     dump: bool,
+    stats: bool,
 ) -> std::io::Result<()> {
-    let private = strace || dump || log_file.is_some() || log_fd.is_some();
+    let private = strace || dump || stats || log_file.is_some() || log_fd.is_some();
     let fd = match (log_fd, log_file) {
         _ if !private => -1,
         (Some(inherited), _) => {

@@ -68,7 +68,9 @@ fn main() {
         dump.range = Some(parse_range(r).unwrap_or_else(|| fail(format!("bad --dfilter range '{r}'"), 2)));
     }
     let dumping = dump.in_asm || dump.ir || dump.out_asm;
-    if let Err(e) = tern_linux_user::logging::init(cli.log_file.as_deref(), cli.log_fd, cli.strace, dumping) {
+    if let Err(e) =
+        tern_linux_user::logging::init(cli.log_file.as_deref(), cli.log_fd, cli.strace, dumping, cli.stats)
+    {
         fail(format!("cannot open log file: {e}"), 2);
     }
 
@@ -76,6 +78,9 @@ fn main() {
     let jit: &'static Jit = Box::leak(Box::new(Jit::new(model, dump).unwrap_or_else(|e| fail(e, 1))));
     for (s, e) in jit.cache.ranges() {
         proc::add_tern_range(s, e);
+    }
+    if let Some((s, e)) = proc::vdso_range() {
+        jit.set_vdso(s, e);
     }
     let mut argv: Vec<Vec<u8>> =
         vec![cli.argv0.clone().unwrap_or_else(|| cli.program().to_string()).into_bytes()];

@@ -58,6 +58,7 @@ guest_tests! {
     signal_mmap => "signal_mmap.c", ignore "needs guest signal handlers (the signals issue)";
     signal_setjmp => "signal_setjmp.c", ignore "needs guest signal handlers (the signals issue)";
     insn_glue => "insn_glue.c";
+    vdso => "vdso.c";
     insn_alu => "insn_alu.c";
     insn_shift => "insn_shift.c";
     insn_muldiv => "insn_muldiv.c";

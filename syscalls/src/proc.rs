@@ -29,6 +29,14 @@ pub fn snapshot_tern_ranges() {
     }
 }
 
+/// The host vDSO's range, from `/proc/self/maps`.
+pub fn vdso_range() -> Option<(u64, u64)> {
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    let line = maps.lines().find(|l| l.ends_with("[vdso]"))?;
+    let (a, b) = line.split_whitespace().next()?.split_once('-')?;
+    Some((u64::from_str_radix(a, 16).ok()?, u64::from_str_radix(b, 16).ok()?))
+}
+
 /// Adds a range tern allocated for itself after the snapshot.
 pub fn add_tern_range(start: u64, end: u64) {
     TERN_RANGES.write().unwrap_or_else(|e| e.into_inner()).push((start, end));

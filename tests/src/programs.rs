@@ -52,6 +52,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("signal_setjmp.c"),
     // The instructions tern rewrites: FS/RIP-relative operands, branches.
     plain("insn_glue.c"),
+    plain("vdso.c"),
     // Instruction families, checked against the host CPU.
     plain("insn_alu.c"),
     plain("insn_shift.c"),

@@ -87,6 +87,10 @@ pub struct Jit {
     tables: Mutex<Tables>,
     pub stats: Stats,
     perf_map: Mutex<Option<std::fs::File>>,
+    /// The host vDSO, which the guest calls into: the kernel patched it for
+    /// the host CPU (it may use RDPID, say), so its instructions are run
+    /// whatever the guest CPU model.
+    vdso: Mutex<(u64, u64)>,
 }
 
 impl Jit {
@@ -111,6 +115,7 @@ impl Jit {
             }),
             stats: Stats::default(),
             perf_map: Mutex::new(None),
+            vdso: Mutex::new((0, 0)),
         })
     }
 
@@ -136,7 +141,8 @@ impl Jit {
         let t0 = std::time::Instant::now();
         let mut code = [0u8; MAX_BLOCK_BYTES];
         let n = self.fetch(pc, &mut code);
-        let ir = lift::lift_block(self.model, pc, &code[..n], single);
+        let (vs, ve) = *self.vdso.lock().unwrap_or_else(|e| e.into_inner());
+        let ir = lift::lift_block(self.model, pc, &code[..n], single, (vs..ve).contains(&pc));
         let mut tables = self.tables();
         if !single {
             if let Some(b) = tables.blocks.get(&pc) {
@@ -302,6 +308,11 @@ impl Jit {
                 t.code.protected.insert(page, prot);
             }
         }
+    }
+
+    /// Names the host vDSO's range (see the `vdso` field).
+    pub fn set_vdso(&self, start: u64, end: u64) {
+        *self.vdso.lock().unwrap_or_else(|e| e.into_inner()) = (start, end);
     }
 
     /// Records a guest mapping of `[start, end)` with `prot`.

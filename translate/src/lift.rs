@@ -106,7 +106,7 @@ fn target_load(insn: &Instruction) -> Option<(Instruction, MemFix)> {
 }
 
 /// Lifts one decoded instruction. `bytes` are its encoding (for logs).
-fn lift_one(model: CpuModel, insn: &Instruction, bytes: &[u8]) -> Op {
+fn lift_one(model: CpuModel, insn: &Instruction, bytes: &[u8], host_code: bool) -> Op {
     let pc = insn.ip();
     let next = insn.next_ip();
     let trap = |signo| Op::Trap { signo, rip: pc };
@@ -114,7 +114,7 @@ fn lift_one(model: CpuModel, insn: &Instruction, bytes: &[u8]) -> Op {
         log_unsupported(pc, bytes, "invalid or unknown instruction");
         return trap(SIGILL);
     }
-    if let Some(f) = insn.cpuid_features().iter().find(|f| !model.has(**f)) {
+    if let Some(f) = insn.cpuid_features().iter().find(|f| !model.has(**f) && !host_code) {
         log_unsupported(pc, bytes, &format!("instruction needs {f:?}, not in the CPU model"));
         return trap(SIGILL);
     }
@@ -182,7 +182,9 @@ fn lift_one(model: CpuModel, insn: &Instruction, bytes: &[u8]) -> Op {
 /// bytes readable from `start` (possibly fewer than a whole block). A block
 /// ends at a control transfer, after `MAX_BLOCK_INSNS`, when the next
 /// instruction starts on another page, or with `single` after one instruction.
-pub fn lift_block(model: CpuModel, start: u64, code: &[u8], single: bool) -> IrBlock {
+/// `host_code` marks code the host kernel wrote for this CPU (the vDSO): its
+/// instructions are not checked against the guest's CPU model.
+pub fn lift_block(model: CpuModel, start: u64, code: &[u8], single: bool, host_code: bool) -> IrBlock {
     let opts = DecoderOptions::NO_MPFX_0FBC | DecoderOptions::NO_MPFX_0FBD;
     let mut dec = Decoder::with_ip(64, code, start, opts);
     let mut block = IrBlock { start, end: start, insns: Vec::new() };
@@ -208,7 +210,7 @@ pub fn lift_block(model: CpuModel, start: u64, code: &[u8], single: bool) -> IrB
             break;
         }
         let len = insn.len();
-        let op = lift_one(model, &insn, &code[off..off + len.max(1).min(code.len() - off)]);
+        let op = lift_one(model, &insn, &code[off..off + len.max(1).min(code.len() - off)], host_code);
         let end = op.ends_block();
         block.insns.push(IrInsn { pc, len: len as u8, op });
         block.end = pc + len as u64;
