@@ -25,20 +25,7 @@ impl FaultContext {
     /// Gives the calling thread an alternate signal stack (host handlers run
     /// there, never on the guest stack).
     pub fn init_thread() -> std::io::Result<()> {
-        // SAFETY: fresh anonymous mapping.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                ALT_STACK,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return Err(std::io::Error::last_os_error());
-        }
+        let p = tern_translate::hostmem::map_anon(ALT_STACK)? as *mut libc::c_void;
         let ss = libc::stack_t { ss_sp: p, ss_flags: 0, ss_size: ALT_STACK };
         // SAFETY: ss describes the mapping above, which is never freed.
         if unsafe { libc::sigaltstack(&ss, std::ptr::null_mut()) } != 0 {

@@ -59,29 +59,32 @@ pub fn mmap(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     Ok(addr)
 }
 
+/// Checks a range the guest wants to unmap or reprotect: page aligned
+/// (EINVAL otherwise, as Linux says) and clear of tern's own memory (`busy`
+/// otherwise); then drops any translated code in it. Returns the page range.
+fn claim_range(p: &Process, cpu: &mut CpuState, start: u64, len: u64, busy: i32) -> Result<(u64, u64), i32> {
+    if !start.is_multiple_of(PAGE) {
+        return Err(libc::EINVAL);
+    }
+    let end = start.saturating_add(page_up(len));
+    if touches_tern(start, end - start) {
+        return Err(busy);
+    }
+    invalidate(p, cpu, start, len);
+    Ok((start, end))
+}
+
 pub fn munmap(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
-    if !a[0].is_multiple_of(PAGE) {
-        return Err(libc::EINVAL);
-    }
-    if touches_tern(a[0], page_up(a[1])) {
-        return Err(libc::EINVAL);
-    }
-    invalidate(p, cpu, a[0], a[1]);
+    let (start, end) = claim_range(p, cpu, a[0], a[1], libc::EINVAL)?;
     let r = result(host_syscall(libc::SYS_munmap as u64, a))?;
-    p.jit.note_unmap(a[0], a[0].saturating_add(page_up(a[1])));
+    p.jit.note_unmap(start, end);
     Ok(r)
 }
 
 pub fn mprotect(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
-    if !a[0].is_multiple_of(PAGE) {
-        return Err(libc::EINVAL);
-    }
-    if touches_tern(a[0], page_up(a[1])) {
-        return Err(libc::ENOMEM);
-    }
-    invalidate(p, cpu, a[0], a[1]);
+    let (start, end) = claim_range(p, cpu, a[0], a[1], libc::ENOMEM)?;
     let r = result(host_syscall(libc::SYS_mprotect as u64, a))?;
-    p.jit.note_protect(a[0], a[0].saturating_add(page_up(a[1])), a[2] as i32);
+    p.jit.note_protect(start, end, a[2] as i32);
     Ok(r)
 }
 

@@ -111,21 +111,9 @@ impl CodeCache {
         let write = map(0, CACHE_SIZE, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd)?;
         // SAFETY: both views hold their own reference to the file.
         unsafe { libc::close(fd) };
-        let idx_bytes = MAX_BLOCKS * std::mem::size_of::<AtomicPtr<Block>>();
-        let index = map(
-            0,
-            idx_bytes,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-        )? as *mut AtomicPtr<Block>;
-        let descs = map(
-            0,
-            MAX_DESCS * std::mem::size_of::<ExitDesc>(),
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-            -1,
-        )? as *mut ExitDesc;
+        let anon = |len| crate::hostmem::map_anon(len).map_err(CacheError::Map);
+        let index = anon(MAX_BLOCKS * std::mem::size_of::<AtomicPtr<Block>>())? as *mut AtomicPtr<Block>;
+        let descs = anon(MAX_DESCS * std::mem::size_of::<ExitDesc>())? as *mut ExitDesc;
         Ok(CodeCache {
             exec,
             write,

@@ -116,22 +116,7 @@ unsafe impl Send for CpuBox {}
 impl CpuBox {
     /// Allocates a zeroed state with default FPU control words.
     pub fn new() -> std::io::Result<CpuBox> {
-        let size = std::mem::size_of::<CpuState>();
-        // SAFETY: anonymous private mapping, no existing memory is touched.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                size,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return Err(std::io::Error::last_os_error());
-        }
-        let ptr = p.cast::<CpuState>();
+        let ptr = crate::hostmem::map_anon(std::mem::size_of::<CpuState>())? as *mut CpuState;
         // SAFETY: the mapping is page aligned (> 64), zeroed, and large enough;
         // all-zero is a valid bit pattern for every field, and we only write
         // the fields that need non-zero values.

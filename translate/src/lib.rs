@@ -16,6 +16,7 @@ pub mod cache;
 pub mod cpu;
 pub mod entry;
 pub mod guestmem;
+pub mod hostmem;
 pub mod ir;
 pub mod lift;
 pub mod model;
