@@ -59,6 +59,7 @@ guest_tests! {
     signal_setjmp => "signal_setjmp.c", ignore "needs guest signal handlers (the signals issue)";
     insn_glue => "insn_glue.c";
     vdso => "vdso.c";
+    traps => "traps.c";
     insn_alu => "insn_alu.c";
     insn_shift => "insn_shift.c";
     insn_muldiv => "insn_muldiv.c";

@@ -53,6 +53,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     // The instructions tern rewrites: FS/RIP-relative operands, branches.
     plain("insn_glue.c"),
     plain("vdso.c"),
+    GuestProgram { src: "traps.c", args: &["int3"], stdin: b"", env: &[] },
     // Instruction families, checked against the host CPU.
     plain("insn_alu.c"),
     plain("insn_shift.c"),

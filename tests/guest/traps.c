@@ -1,0 +1,34 @@
+/* traps.c - instructions that end the process with a signal, chosen by
+ * argv[1]: int3 (SIGTRAP), ud2 (SIGILL), hlt (privileged: SIGSEGV), a
+ * divide error (SIGFPE), a null store (SIGSEGV), abort (SIGABRT). Output
+ * written before the fault must reach the file system, so stdout is
+ * unbuffered. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static volatile int zero = 0;
+
+int main(int argc, char **argv) {
+  setvbuf(stdout, NULL, _IONBF, 0);
+  const char *what = argc > 1 ? argv[1] : "int3";
+  printf("before %s\n", what);
+  if (!strcmp(what, "int3"))
+    __asm__ volatile("int3");
+  else if (!strcmp(what, "ud2"))
+    __asm__ volatile("ud2");
+  else if (!strcmp(what, "hlt"))
+    __asm__ volatile("hlt");
+  else if (!strcmp(what, "div"))
+    printf("%d\n", 10 / zero);
+  else if (!strcmp(what, "divlong")) {
+    long q, r;
+    __asm__ volatile("mov $-1, %%rdx\n\tmov $1, %%rax\n\tmov $2, %%rcx\n\tidivq %%rcx" : "=a"(q), "=d"(r) : : "rcx");
+    printf("%ld %ld\n", q, r);
+  } else if (!strcmp(what, "null"))
+    *(volatile int *)(long)zero = 1;
+  else if (!strcmp(what, "abort"))
+    abort();
+  printf("after %s\n", what);
+  return 0;
+}
