@@ -54,6 +54,7 @@ guest_tests! {
     exit_underscore => "exit_underscore.c";
     exit_abort => "exit_abort.c";
     smc => "smc.c";
+    smc_syscall => "smc_syscall.c";
     signal_fenv => "signal_fenv.c", ignore "needs guest signal handlers (the signals issue)";
     signal_mmap => "signal_mmap.c", ignore "needs guest signal handlers (the signals issue)";
     signal_setjmp => "signal_setjmp.c", ignore "needs guest signal handlers (the signals issue)";

@@ -56,6 +56,23 @@ pub type SysResult = Result<u64, i32>;
 /// Runs the syscall in `cpu` (number in rax, args in rdi rsi rdx r10 r8 r9)
 /// and stores the result in rax.
 pub fn dispatch(p: &Process, cpu: &mut CpuState) -> Flow {
+    let nr = cpu.regs[tern_translate::cpu::RAX];
+    let flow = dispatch_once(p, cpu);
+    // The kernel cannot write into pages tern write-protected to catch
+    // self-modifying code; it says EFAULT. Unprotect them and run the call
+    // again (a call that fails with EFAULT has not taken effect).
+    if cpu.regs[tern_translate::cpu::RAX] as i64 == -i64::from(libc::EFAULT)
+        && flow == Flow::Continue
+        && p.jit.unprotect_all_code_pages()
+    {
+        cpu.flush_ibl();
+        cpu.regs[tern_translate::cpu::RAX] = nr;
+        return dispatch_once(p, cpu);
+    }
+    flow
+}
+
+fn dispatch_once(p: &Process, cpu: &mut CpuState) -> Flow {
     use tern_translate::cpu::{R10, R8, R9, RAX, RDI, RDX, RSI};
     let nr = cpu.regs[RAX];
     let args = [cpu.regs[RDI], cpu.regs[RSI], cpu.regs[RDX], cpu.regs[R10], cpu.regs[R8], cpu.regs[R9]];

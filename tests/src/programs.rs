@@ -46,6 +46,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("exit_underscore.c"),
     plain("exit_abort.c"),
     plain("smc.c"),
+    plain("smc_syscall.c"),
     // The same with guest signal handlers (the signals issue).
     plain("signal_fenv.c"),
     plain("signal_mmap.c"),

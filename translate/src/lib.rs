@@ -349,6 +349,17 @@ impl Jit {
         true
     }
 
+    /// Gives every page tern write-protected back its protection, dropping
+    /// the code on it. Used when the kernel refused to write guest memory
+    /// (EFAULT) that may be one of those pages. Returns true if any was.
+    pub fn unprotect_all_code_pages(&self) -> bool {
+        let pages: Vec<u64> = self.tables().code.protected.keys().copied().collect();
+        for &page in &pages {
+            self.invalidate_range(page, page + 0x1000);
+        }
+        !pages.is_empty()
+    }
+
     /// Drops every block that overlaps guest pages `[start, end)`: unlinks
     /// jumps into them and forgets them, so the next execution retranslates.
     /// Returns true if any block was dropped (callers then flush their
