@@ -56,28 +56,11 @@ pub type SysResult = Result<u64, i32>;
 /// Runs the syscall in `cpu` (number in rax, args in rdi rsi rdx r10 r8 r9)
 /// and stores the result in rax.
 pub fn dispatch(p: &Process, cpu: &mut CpuState) -> Flow {
-    let nr = cpu.regs[tern_translate::cpu::RAX];
-    let flow = dispatch_once(p, cpu);
-    // The kernel cannot write into pages tern write-protected to catch
-    // self-modifying code; it says EFAULT. Unprotect them and run the call
-    // again (a call that fails with EFAULT has not taken effect).
-    if cpu.regs[tern_translate::cpu::RAX] as i64 == -i64::from(libc::EFAULT)
-        && flow == Flow::Continue
-        && p.jit.unprotect_all_code_pages()
-    {
-        cpu.flush_ibl();
-        cpu.regs[tern_translate::cpu::RAX] = nr;
-        return dispatch_once(p, cpu);
-    }
-    flow
-}
-
-fn dispatch_once(p: &Process, cpu: &mut CpuState) -> Flow {
     use tern_translate::cpu::{R10, R8, R9, RAX, RDI, RDX, RSI};
     let nr = cpu.regs[RAX];
     let args = [cpu.regs[RDI], cpu.regs[RSI], cpu.regs[RDX], cpu.regs[R10], cpu.regs[R8], cpu.regs[R9]];
     if !p.strace {
-        let (flow, ret) = table::call(p, cpu, nr, args);
+        let (flow, ret) = call(p, cpu, nr, args);
         cpu.regs[RAX] = ret as u64;
         return flow;
     }
@@ -87,7 +70,7 @@ fn dispatch_once(p: &Process, cpu: &mut CpuState) -> Flow {
     if nr == libc::SYS_execve as u64 {
         tracing::info!(target: "strace", "{entry}) = ...");
     }
-    let (flow, ret) = table::call(p, cpu, nr, args);
+    let (flow, ret) = call(p, cpu, nr, args);
     let line = match flow {
         Flow::Continue => entry + &strace::format_exit(nr, args, ret, &strace::SelfMem),
         Flow::ExitGroup(_) | Flow::ExitThread(_) => entry + ") = ?",
@@ -95,6 +78,19 @@ fn dispatch_once(p: &Process, cpu: &mut CpuState) -> Flow {
     tracing::info!(target: "strace", "{line}");
     cpu.regs[RAX] = ret as u64;
     flow
+}
+
+/// Runs the call. The kernel cannot write into pages tern write-protected
+/// to catch self-modifying code and says EFAULT: then those pages get their
+/// protection back and the call runs again (a call that failed with EFAULT
+/// has not taken effect).
+fn call(p: &Process, cpu: &mut CpuState, nr: u64, args: [u64; 6]) -> (Flow, i64) {
+    let (flow, ret) = table::call(p, cpu, nr, args);
+    if ret == -i64::from(libc::EFAULT) && flow == Flow::Continue && p.jit.unprotect_all_code_pages() {
+        cpu.flush_ibl();
+        return table::call(p, cpu, nr, args);
+    }
+    (flow, ret)
 }
 
 /// Pass-through: the host syscall with the guest's arguments.
