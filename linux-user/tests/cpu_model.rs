@@ -78,3 +78,34 @@ fn cpuid_reports_the_model() {
     let v1 = std::process::Command::new(TERN).args(["--cpu", "x86-64"]).arg(&bin).output().unwrap();
     assert_eq!(norm(v1), "sse2 1 sse4.2 0 popcnt 0 avx 0 avx2 0 bmi2 0\n");
 }
+
+/// tern's own memory is not the guest's: unmapping, reprotecting or mapping
+/// over all of the address space fails as Linux fails for an unavailable
+/// range, and tern keeps running (natively this program would destroy
+/// itself, so the expectation is fixed, not native).
+#[test]
+fn guest_cannot_unmap_or_overwrite_terns_memory() {
+    if tern_tests::skip_without_compiler(false) {
+        return;
+    }
+    let bin = build_source(
+        "guard.c",
+        "#include <errno.h>\n#include <stdio.h>\n#include <string.h>\n#include <sys/mman.h>\n\
+         int main(void){\n\
+           void *lo = (void *)0x10000; size_t all = 0x7fff00000000ul - 0x10000;\n\
+           int r = munmap(lo, all); printf(\"munmap %d %s\\n\", r, r ? strerror(errno) : \"\");\n\
+           r = mprotect(lo, all, PROT_NONE); printf(\"mprotect %d %s\\n\", r, r ? strerror(errno) : \"\");\n\
+           void *m = mmap(lo, all, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0);\n\
+           printf(\"mmap fixed %s %s\\n\", m == MAP_FAILED ? \"failed\" : \"mapped\", m == MAP_FAILED ? strerror(errno) : \"\");\n\
+           m = mmap(lo, all, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED_NOREPLACE, -1, 0);\n\
+           printf(\"mmap noreplace %s %s\\n\", m == MAP_FAILED ? \"failed\" : \"mapped\", m == MAP_FAILED ? strerror(errno) : \"\");\n\
+           puts(\"alive\"); return 0; }\n",
+    );
+    let out = std::process::Command::new(TERN).arg(&bin).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "munmap -1 Invalid argument\nmprotect -1 Cannot allocate memory\n\
+         mmap fixed failed Cannot allocate memory\nmmap noreplace failed File exists\nalive\n"
+    );
+    assert!(out.status.success());
+}
