@@ -96,21 +96,34 @@ fn map(addr: u64, len: usize, prot: i32, flags: i32, fd: i32) -> Result<u64, Cac
     Ok(p as u64)
 }
 
+/// Creates a fresh code file (a sparse memfd) and maps it twice, read-write
+/// and read-execute; at the given (exec, write) addresses when `at` is set
+/// (replacing what is there), else where the kernel chooses.
+fn new_views(at: Option<(u64, u64)>) -> Result<(u64, u64), CacheError> {
+    let last_err = || CacheError::Map(std::io::Error::last_os_error());
+    // SAFETY: plain syscalls on a descriptor we create and close here.
+    let fd = unsafe { libc::memfd_create(c"tern-code-cache".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(last_err());
+    }
+    // SAFETY: fd is ours.
+    if unsafe { libc::ftruncate(fd, CACHE_SIZE as i64) } != 0 {
+        return Err(last_err());
+    }
+    let (flags, (ea, wa)) = match at {
+        Some(a) => (libc::MAP_SHARED | libc::MAP_FIXED, a),
+        None => (libc::MAP_SHARED, (0, 0)),
+    };
+    let exec = map(ea, CACHE_SIZE, libc::PROT_READ | libc::PROT_EXEC, flags, fd);
+    let write = map(wa, CACHE_SIZE, libc::PROT_READ | libc::PROT_WRITE, flags, fd);
+    // SAFETY: the views hold their own references to the file.
+    unsafe { libc::close(fd) };
+    Ok((exec?, write?))
+}
+
 impl CodeCache {
     pub fn new() -> Result<CodeCache, CacheError> {
-        // SAFETY: plain syscall with a static, NUL-terminated name.
-        let fd = unsafe { libc::memfd_create(c"tern-code-cache".as_ptr(), libc::MFD_CLOEXEC) };
-        if fd < 0 {
-            return Err(CacheError::Map(std::io::Error::last_os_error()));
-        }
-        // SAFETY: fd is ours.
-        if unsafe { libc::ftruncate(fd, CACHE_SIZE as i64) } != 0 {
-            return Err(CacheError::Map(std::io::Error::last_os_error()));
-        }
-        let exec = map(0, CACHE_SIZE, libc::PROT_READ | libc::PROT_EXEC, libc::MAP_SHARED, fd)?;
-        let write = map(0, CACHE_SIZE, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd)?;
-        // SAFETY: both views hold their own reference to the file.
-        unsafe { libc::close(fd) };
+        let (exec, write) = new_views(None)?;
         let anon = |len| crate::hostmem::map_anon(len).map_err(CacheError::Map);
         let index = anon(MAX_BLOCKS * std::mem::size_of::<AtomicPtr<Block>>())? as *mut AtomicPtr<Block>;
         let descs = anon(MAX_DESCS * std::mem::size_of::<ExitDesc>())? as *mut ExitDesc;
@@ -227,33 +240,14 @@ impl CodeCache {
     /// replaced in place, at the same addresses.
     pub fn unshare_after_fork(&self) -> Result<(), CacheError> {
         let used = self.used.load(Ordering::Acquire);
-        // SAFETY: plain syscalls; the new mappings replace exactly our own
-        // views (MAP_FIXED at their addresses), after the used part has been
-        // copied into the new file through a temporary mapping.
-        unsafe {
-            let fd = libc::memfd_create(c"tern-code-cache".as_ptr(), libc::MFD_CLOEXEC);
-            if fd < 0 || libc::ftruncate(fd, CACHE_SIZE as i64) != 0 {
-                return Err(CacheError::Map(std::io::Error::last_os_error()));
-            }
-            let tmp = map(0, CACHE_SIZE, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd)?;
-            std::ptr::copy_nonoverlapping(self.write as *const u8, tmp as *mut u8, used);
-            libc::munmap(tmp as *mut _, CACHE_SIZE);
-            map(
-                self.write,
-                CACHE_SIZE,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_FIXED,
-                fd,
-            )?;
-            map(
-                self.exec,
-                CACHE_SIZE,
-                libc::PROT_READ | libc::PROT_EXEC,
-                libc::MAP_SHARED | libc::MAP_FIXED,
-                fd,
-            )?;
-            libc::close(fd);
-        }
+        // Copy the used part aside, then put fresh views over the old ones.
+        let saved = self.write as *const u8;
+        let mut copy = Vec::with_capacity(used);
+        // SAFETY: [write, write+used) is our initialised writable view.
+        unsafe { copy.extend_from_slice(std::slice::from_raw_parts(saved, used)) };
+        new_views(Some((self.exec, self.write)))?;
+        // SAFETY: the new writable view is at the same address, CACHE_SIZE long.
+        unsafe { std::ptr::copy_nonoverlapping(copy.as_ptr(), self.write as *mut u8, used) };
         Ok(())
     }
 
