@@ -76,6 +76,16 @@ pub struct IrBlock {
     /// First guest address after the block's last instruction.
     pub end: u64,
     pub insns: Vec<IrInsn>,
+    /// The guest bytes of `[start, end)`, as fetched.
+    pub code: Vec<u8>,
+}
+
+impl IrBlock {
+    /// The guest encoding of `i`.
+    pub fn bytes_of(&self, i: &IrInsn) -> &[u8] {
+        let off = (i.pc - self.start) as usize;
+        self.code.get(off..off + usize::from(i.len)).unwrap_or(&[])
+    }
 }
 
 impl fmt::Display for IrBlock {

@@ -171,8 +171,22 @@ fn lift_one(model: CpuModel, insn: &Instruction, bytes: &[u8], host_code: bool) 
         }
     }
     let fix = mem_fix(insn);
-    if matches!(fix, MemFix::Fs | MemFix::Gs) && insn.is_string_instruction() {
-        log_unsupported(pc, bytes, "string instruction with FS/GS override");
+    // String instructions and XLAT address memory through implicit
+    // operands; with an FS/GS override they would use the host's base.
+    let implicit_mem = (0..insn.op_count()).any(|i| {
+        use iced_x86::OpKind as K;
+        matches!(
+            insn.op_kind(i),
+            K::MemorySegSI
+                | K::MemorySegESI
+                | K::MemorySegRSI
+                | K::MemorySegDI
+                | K::MemorySegEDI
+                | K::MemorySegRDI
+        )
+    }) || insn.mnemonic() == Mnemonic::Xlatb;
+    if matches!(insn.segment_prefix(), Register::FS | Register::GS) && implicit_mem {
+        log_unsupported(pc, bytes, "string instruction or XLAT with an FS/GS override");
         return trap(SIGILL);
     }
     Op::Native { insn: *insn, fix }
@@ -187,7 +201,7 @@ fn lift_one(model: CpuModel, insn: &Instruction, bytes: &[u8], host_code: bool) 
 pub fn lift_block(model: CpuModel, start: u64, code: &[u8], single: bool, host_code: bool) -> IrBlock {
     let opts = DecoderOptions::NO_MPFX_0FBC | DecoderOptions::NO_MPFX_0FBD;
     let mut dec = Decoder::with_ip(64, code, start, opts);
-    let mut block = IrBlock { start, end: start, insns: Vec::new() };
+    let mut block = IrBlock { start, end: start, insns: Vec::new(), code: Vec::new() };
     let page = start & !0xfff;
     loop {
         let pc = dec.ip();
@@ -218,5 +232,6 @@ pub fn lift_block(model: CpuModel, start: u64, code: &[u8], single: bool, host_c
             break;
         }
     }
+    block.code = code[..((block.end - start) as usize).min(code.len())].to_vec();
     block
 }

@@ -242,8 +242,25 @@ impl Emitter<'_> {
         Ok(())
     }
 
-    fn native(&mut self, insn: &Instruction, fix: MemFix, pc: u64, next: u64) -> Result<(), EmitError> {
+    /// A guest instruction that runs as it is. `raw` is its guest encoding.
+    fn native(
+        &mut self,
+        insn: &Instruction,
+        raw: &[u8],
+        fix: MemFix,
+        pc: u64,
+        next: u64,
+    ) -> Result<(), EmitError> {
         if fix == MemFix::None {
+            // Position-independent: the guest bytes are the host bytes,
+            // except where the model decodes an encoding differently from
+            // the host (`rep bsf`/`rep bsr` are BSF/BSR without BMI1, TZCNT/
+            // LZCNT on the host), which is re-encoded as the model reads it.
+            let reread = matches!(insn.mnemonic(), iced_x86::Mnemonic::Bsf | iced_x86::Mnemonic::Bsr);
+            if !reread && raw.len() == insn.len() {
+                self.a.bytes(raw);
+                return Ok(());
+            }
             return self.encode(insn, pc);
         }
         if fix == MemFix::RipRel {
@@ -357,7 +374,7 @@ pub fn emit_block(ir: &IrBlock, base: u64, rt: &Runtime) -> Result<Emitted, Emit
         match &i.op {
             Op::Native { insn, fix } => {
                 let at = e.a.buf.len();
-                if let Err(err) = e.native(insn, *fix, pc, next) {
+                if let Err(err) = e.native(insn, ir.bytes_of(i), *fix, pc, next) {
                     // An instruction tern cannot re-encode (e.g. a moffs
                     // form with an FS override) is an instruction it cannot
                     // execute: SIGILL, logged once.
