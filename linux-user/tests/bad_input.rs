@@ -107,3 +107,20 @@ fn missing_interpreter() {
     d[at..at + needle.len()].copy_from_slice(b"ld-linux-x86-64.so.9");
     refuses(&exe("badinterp", &d), &["cannot find its ELF interpreter", "ld-linux-x86-64.so.9"]);
 }
+
+#[test]
+fn program_headers_far_into_the_file_still_load() {
+    // tern reads only the first 64 KiB to parse headers; a file whose
+    // program headers lie past that is parsed whole.
+    let mut d = host_true();
+    let phoff = u64::from_le_bytes(d[32..40].try_into().unwrap()) as usize;
+    let phnum = usize::from(u16::from_le_bytes(d[56..58].try_into().unwrap()));
+    let ph = d[phoff..phoff + 56 * phnum].to_vec();
+    d.resize(d.len().next_multiple_of(8) + 70_000, 0);
+    let at = d.len() as u64;
+    d.extend_from_slice(&ph);
+    d[32..40].copy_from_slice(&at.to_le_bytes());
+    let p = exe("far-phdrs", &d);
+    let out = Command::new(TERN).arg(&p).output().unwrap();
+    assert!(out.status.success(), "{:?} {}", out.status, String::from_utf8_lossy(&out.stderr));
+}

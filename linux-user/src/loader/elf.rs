@@ -76,6 +76,13 @@ impl ElfInfo {
 
 /// Parses and validates `data` (the whole file).
 pub fn parse(data: &[u8]) -> Result<ElfInfo, ElfError> {
+    parse_head(data, data.len() as u64)
+}
+
+/// Parses and validates the first bytes of a file of `file_len` bytes:
+/// enough when the headers and PT_INTERP lie in `data`, as they do in every
+/// linker's output (callers retry with the whole file otherwise).
+pub fn parse_head(data: &[u8], file_len: u64) -> Result<ElfInfo, ElfError> {
     if data.len() < 4 || &data[..4] != b"\x7fELF" {
         return Err(ElfError::NotElf);
     }
@@ -138,7 +145,7 @@ pub fn parse(data: &[u8]) -> Result<ElfInfo, ElfError> {
                 }
                 let file_end =
                     s.offset.checked_add(s.filesz).ok_or(ElfError::Phdr("segment offset overflows"))?;
-                if file_end > data.len() as u64 {
+                if file_end > file_len {
                     return Err(ElfError::Phdr("segment extends past the end of the file"));
                 }
                 let mem_end =

@@ -8,6 +8,7 @@ pub mod stack;
 
 use elf::ElfInfo;
 use std::fs::File;
+use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -92,7 +93,7 @@ pub fn resolve(prog: &str) -> PathBuf {
     PathBuf::from(prog)
 }
 
-fn open_checked(path: &Path, need_exec: bool) -> Result<(File, Vec<u8>), LoadError> {
+fn open_checked(path: &Path, need_exec: bool) -> Result<(File, Vec<u8>, u64), LoadError> {
     let name = path.display().to_string();
     let md = std::fs::metadata(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => LoadError::NotFound(name.clone()),
@@ -114,18 +115,48 @@ fn open_checked(path: &Path, need_exec: bool) -> Result<(File, Vec<u8>), LoadErr
         std::io::ErrorKind::PermissionDenied => LoadError::NoExec(name.clone()),
         _ => LoadError::Io { path: name.clone(), err: e },
     })?;
-    let data = std::fs::read(path).map_err(|e| LoadError::Io { path: name, err: e })?;
-    Ok((file, data))
+    // Only the start of the file is read: the headers are there, and
+    // reading all of a large program (python3: 7 MB) costs startup time.
+    let mut head = Vec::with_capacity(HEAD);
+    (&file).take(HEAD as u64).read_to_end(&mut head).map_err(|e| LoadError::Io { path: name, err: e })?;
+    Ok((file, head, md.len()))
 }
 
-fn parse_checked(path: &Path, data: &[u8]) -> Result<ElfInfo, LoadError> {
-    elf::parse(data).map_err(|err| LoadError::Elf { path: path.display().to_string(), err })
+/// Reading a whole file from its start, whatever the current position.
+trait ReadAll {
+    fn read_at_all(&self, out: &mut Vec<u8>) -> std::io::Result<()>;
+}
+
+impl ReadAll for File {
+    fn read_at_all(&self, out: &mut Vec<u8>) -> std::io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        let len = self.metadata()?.len() as usize;
+        out.resize(len, 0);
+        self.read_exact_at(out, 0)
+    }
+}
+
+/// How much of a file the loader reads to parse its headers.
+const HEAD: usize = 64 * 1024;
+
+fn parse_checked(path: &Path, file: &File, head: &[u8], len: u64) -> Result<ElfInfo, LoadError> {
+    let wrap = |err| LoadError::Elf { path: path.display().to_string(), err };
+    match elf::parse_head(head, len) {
+        Err(_) if (head.len() as u64) < len => {
+            // Headers beyond the first bytes: parse the whole file.
+            let mut all = Vec::new();
+            file.read_at_all(&mut all)
+                .map_err(|err| LoadError::Io { path: path.display().to_string(), err })?;
+            elf::parse(&all).map_err(wrap)
+        }
+        r => r.map_err(wrap),
+    }
 }
 
 /// Loads `path` and its interpreter into this process's address space.
 pub fn load(path: &Path) -> Result<Loaded, LoadError> {
-    let (file, data) = open_checked(path, true)?;
-    let info = parse_checked(path, &data)?;
+    let (file, head, len) = open_checked(path, true)?;
+    let info = parse_checked(path, &file, &head, len)?;
     let name = path.display().to_string();
     // Check the interpreter before mapping anything.
     let interp = match &info.interp {
@@ -136,8 +167,8 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
                 interp: ipath.display().to_string(),
                 err: Box::new(err),
             };
-            let (ifile, idata) = open_checked(&ipath, false).map_err(wrap)?;
-            let iinfo = parse_checked(&ipath, &idata).map_err(wrap)?;
+            let (ifile, ihead, ilen) = open_checked(&ipath, false).map_err(wrap)?;
+            let iinfo = parse_checked(&ipath, &ifile, &ihead, ilen).map_err(wrap)?;
             if iinfo.interp.is_some() {
                 return Err(wrap(LoadError::Elf {
                     path: ipath.display().to_string(),
