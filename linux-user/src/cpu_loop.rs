@@ -89,12 +89,18 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> i32 {
                     host = b.host_start;
                     continue;
                 }
+                let regs: Vec<String> = tern_translate::cpu::REG_NAMES
+                    .iter()
+                    .zip(cpu.regs.iter())
+                    .map(|(n, v)| format!("{n}={v:#x}"))
+                    .collect();
                 tracing::debug!(
-                    "guest fault: signal {} code {} addr {:#x} at rip {:#x}",
+                    "guest fault: signal {} code {} addr {:#x} at rip {:#x} {}",
                     f.signo,
                     f.code,
                     f.addr,
-                    cpu.rip
+                    cpu.rip,
+                    regs.join(" ")
                 );
                 die_by_signal(f.signo)
             }

@@ -109,3 +109,58 @@ fn guest_cannot_unmap_or_overwrite_terns_memory() {
     );
     assert!(out.status.success());
 }
+
+/// Precise state at a fault inside code tern rewrote: an FS-relative load
+/// (which borrows a scratch register) and a `ret` (which borrows rcx) fault,
+/// and the guest registers tern reports (with `TERN_LOG=debug`) are the
+/// values the program put there, with rip at the faulting instruction. When
+/// guest signal handlers exist, `signal_*` programs check the same natively.
+#[test]
+fn faults_in_rewritten_code_keep_exact_guest_state() {
+    if tern_tests::skip_without_compiler(false) {
+        return;
+    }
+    let bin = build_source(
+        "precise.c",
+        "#include <stdio.h>\n#include <string.h>\n\
+         int main(int argc, char **argv){ setvbuf(stdout,0,_IONBF,0);\n\
+           extern char fault_fs[], fault_ret[];\n\
+           printf(\"%p %p\\n\", (void *)fault_fs, (void *)fault_ret);\n\
+           if (!strcmp(argv[1], \"fs\"))\n\
+             __asm__ volatile(\"mov $0x1111,%%rax\\n mov $0x2222,%%rbx\\n mov $0x3333,%%rcx\\n mov $0x4444,%%rdx\\n\
+               mov $0x5555,%%rsi\\n mov $0x6666,%%rdi\\n mov $0x8888,%%r8\\n mov $0x9999,%%r9\\n\
+               mov $0x7fff00000000,%%r10\\n .globl fault_fs\\nfault_fs: mov %%fs:(%%r10),%%r11\" ::: \
+               \"rax\",\"rbx\",\"rcx\",\"rdx\",\"rsi\",\"rdi\",\"r8\",\"r9\",\"r10\",\"r11\",\"memory\");\n\
+           else\n\
+             __asm__ volatile(\"mov $0xabcd,%%rcx\\n mov $0x10,%%rsp\\n .globl fault_ret\\nfault_ret: ret\" ::: \"rcx\",\"memory\");\n\
+           return 0; }\n",
+    );
+    for (what, want) in [
+        (
+            "fs",
+            vec![
+                "rax=0x1111",
+                "rbx=0x2222",
+                "rcx=0x3333",
+                "rdx=0x4444",
+                "rsi=0x5555",
+                "r8=0x8888",
+                "r10=0x7fff00000000",
+            ],
+        ),
+        ("ret", vec!["rcx=0xabcd", "rsp=0x10"]),
+    ] {
+        let out =
+            std::process::Command::new(TERN).env("TERN_LOG", "debug").arg(&bin).arg(what).output().unwrap();
+        assert_eq!(std::os::unix::process::ExitStatusExt::signal(&out.status), Some(libc::SIGSEGV));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let addrs: Vec<&str> = stdout.split_whitespace().collect();
+        let at = if what == "fs" { addrs[0] } else { addrs[1] };
+        let err = String::from_utf8_lossy(&out.stderr);
+        let line = err.lines().find(|l| l.contains("guest fault")).unwrap_or_else(|| panic!("{err}"));
+        assert!(line.contains(&format!("at rip {at} ")), "{what}: want rip {at}: {line}");
+        for w in want {
+            assert!(line.contains(&format!("{w} ")) || line.ends_with(w), "{what}: want {w}: {line}");
+        }
+    }
+}

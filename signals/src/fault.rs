@@ -138,8 +138,7 @@ extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_v
     let cache = CACHE.load(Ordering::Acquire);
     // SAFETY: CACHE is either null or points to the process-lifetime cache.
     let block = unsafe { cache.as_ref() }.and_then(|c| c.block_at(host_pc));
-    let entry = block.and_then(|b| b.entry_at(host_pc)).filter(|e| e.guest_pc != u64::MAX);
-    let Some(entry) = entry else {
+    let Some((guest_pc, entry)) = block.and_then(|b| b.state_at(host_pc)) else {
         let mut buf = [0u8; 18];
         write_stderr(b"tern: internal fault (signal ");
         write_stderr(&[b'0' + (sig / 10) as u8, b'0' + (sig % 10) as u8]);
@@ -171,12 +170,10 @@ extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_v
     for (r, g) in GREG_OF.iter().enumerate() {
         cpu.regs[r] = gregs[*g as usize] as u64;
     }
-    for (reg, slot) in entry.fixup {
-        if reg != 0xff {
-            cpu.regs[reg as usize] = cpu.scratch[slot as usize];
-        }
+    for (reg, slot) in entry.fixups() {
+        cpu.regs[reg] = cpu.scratch[slot];
     }
-    cpu.rip = entry.guest_pc;
+    cpu.rip = guest_pc;
     cpu.rflags = gregs[libc::REG_EFL as usize] as u64;
     // SAFETY: si_addr is valid to read for fault signals.
     let addr = unsafe { info.si_addr() } as u64;

@@ -23,15 +23,34 @@ pub type Fixup = [(u8, u8); 2];
 /// No register displaced.
 pub const NO_FIXUP: Fixup = [(0xff, 0xff); 2];
 
+/// `PcEntry::guest_off` of host code in the middle of a control transfer
+/// (it never faults and has no single guest instruction).
+pub const MID_BRANCH: u16 = u16::MAX;
+
 /// Maps a range of a block's host code back to the guest instruction it
-/// implements.
-#[derive(Clone, Copy, Debug)]
+/// implements. Six bytes: there is one per guest instruction or so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PcEntry {
     /// Offset of the first host byte of this range within the block.
-    pub host_off: u32,
-    pub guest_pc: u64,
-    /// Guest registers held in scratch slots during this range.
-    pub fixup: Fixup,
+    pub host_off: u16,
+    /// The guest instruction, as an offset from the block's start, or
+    /// `MID_BRANCH`.
+    pub guest_off: u16,
+    /// Guest registers held in scratch slots during this range, packed as
+    /// `reg | slot << 4`, 0xff for none.
+    fixup: [u8; 2],
+}
+
+impl PcEntry {
+    pub fn new(host_off: u16, guest_off: u16, fixup: Fixup) -> PcEntry {
+        let pack = |(r, s): (u8, u8)| if r == 0xff { 0xff } else { (r & 15) | (s << 4) };
+        PcEntry { host_off, guest_off, fixup: [pack(fixup[0]), pack(fixup[1])] }
+    }
+
+    /// (guest register, scratch slot) pairs displaced during this range.
+    pub fn fixups(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        self.fixup.iter().filter(|&&b| b != 0xff).map(|&b| (usize::from(b & 15), usize::from(b >> 4)))
+    }
 }
 
 /// A translated block.
@@ -42,7 +61,7 @@ pub struct Block {
     pub host_start: u64,
     pub host_len: u32,
     /// Sorted by `host_off`.
-    pub pcmap: Vec<PcEntry>,
+    pub pcmap: Box<[PcEntry]>,
     /// Translated without write-protecting its page (one-off, not cached).
     pub transient: bool,
 }
@@ -50,9 +69,16 @@ pub struct Block {
 impl Block {
     /// The pc-map entry covering host address `host`.
     pub fn entry_at(&self, host: u64) -> Option<&PcEntry> {
-        let off = u32::try_from(host.checked_sub(self.host_start)?).ok()?;
+        let off = u16::try_from(host.checked_sub(self.host_start)?).ok()?;
         let i = self.pcmap.partition_point(|e| e.host_off <= off);
         i.checked_sub(1).map(|i| &self.pcmap[i])
+    }
+
+    /// The guest instruction whose state host address `host` holds, with its
+    /// pc-map entry; None in the middle of a control transfer.
+    pub fn state_at(&self, host: u64) -> Option<(u64, &PcEntry)> {
+        let e = self.entry_at(host)?;
+        (e.guest_off != MID_BRANCH).then(|| (self.guest_start + u64::from(e.guest_off), e))
     }
 }
 

@@ -161,7 +161,7 @@ impl Jit {
             guest_end: ir.end.max(ir.start + 1),
             host_start: host,
             host_len: u32::try_from(em.code.len()).expect("block size"),
-            pcmap: em.pcmap,
+            pcmap: em.pcmap.into_boxed_slice(),
             transient: single,
         }));
         self.cache.register(block)?;

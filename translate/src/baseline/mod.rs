@@ -9,7 +9,7 @@
 
 pub mod asm;
 
-use crate::cache::{Fixup, PcEntry, NO_FIXUP};
+use crate::cache::{Fixup, PcEntry, MID_BRANCH, NO_FIXUP};
 use crate::cpu::{off, ExitDesc, ExitKind, DESC_INDIRECT};
 use crate::ir::{IrBlock, MemFix, Op};
 use asm::{Asm, RAX, RCX, RDX};
@@ -118,6 +118,8 @@ pub enum EmitError {
 
 struct Emitter<'a> {
     a: Asm,
+    /// Guest address of the block's first instruction.
+    start: u64,
     rt: &'a Runtime,
     pcmap: Vec<PcEntry>,
     /// Direct exits: (rel32 field offset, guest target).
@@ -179,15 +181,20 @@ fn fix1(reg: u8, slot: usize) -> Fixup {
 }
 
 impl Emitter<'_> {
+    /// From here on the host code holds the guest state at the start of
+    /// `guest_pc` (`u64::MAX`: mid-branch), with `fixup` displaced.
     fn mark(&mut self, guest_pc: u64, fixup: Fixup) {
-        let host_off = u32::try_from(self.a.buf.len()).unwrap();
-        if let Some(last) = self.pcmap.last_mut() {
-            if last.host_off == host_off {
-                *last = PcEntry { host_off, guest_pc, fixup };
-                return;
-            }
+        let host_off = u16::try_from(self.a.buf.len()).expect("blocks stay under 64 KiB");
+        let guest_off = guest_pc
+            .checked_sub(self.start)
+            .and_then(|o| u16::try_from(o).ok())
+            .filter(|&o| o != MID_BRANCH)
+            .unwrap_or(MID_BRANCH);
+        let e = PcEntry::new(host_off, guest_off, fixup);
+        match self.pcmap.last_mut() {
+            Some(last) if last.host_off == host_off => *last = e,
+            _ => self.pcmap.push(e),
         }
-        self.pcmap.push(PcEntry { host_off, guest_pc, fixup });
     }
 
     fn encode(&mut self, insn: &Instruction, pc: u64) -> Result<(), EmitError> {
@@ -361,6 +368,7 @@ impl Emitter<'_> {
 pub fn emit_block(ir: &IrBlock, base: u64, rt: &Runtime) -> Result<Emitted, EmitError> {
     let mut e = Emitter {
         a: Asm::new(base),
+        start: ir.start,
         rt,
         pcmap: Vec::new(),
         direct: Vec::new(),
@@ -379,7 +387,7 @@ pub fn emit_block(ir: &IrBlock, base: u64, rt: &Runtime) -> Result<Emitted, Emit
                     // form with an FS override) is an instruction it cannot
                     // execute: SIGILL, logged once.
                     e.a.buf.truncate(at);
-                    e.pcmap.retain(|m| (m.host_off as usize) < at);
+                    e.pcmap.retain(|m| usize::from(m.host_off) < at);
                     e.mark(pc, NO_FIXUP);
                     crate::lift::log_unsupported(pc, &[], &format!("{err}"));
                     e.exit(ExitKind::Trap, 4, pc, 0);
@@ -412,7 +420,7 @@ pub fn emit_block(ir: &IrBlock, base: u64, rt: &Runtime) -> Result<Emitted, Emit
             }
             Op::Call { target, ret } => {
                 e.push_ret(*ret, pc, false);
-                e.mark(*target, NO_FIXUP);
+                e.mark(u64::MAX, NO_FIXUP);
                 e.jmp_direct(*target);
             }
             Op::CallInd { operand, fix, ret } => {
