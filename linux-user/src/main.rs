@@ -53,7 +53,7 @@ fn main() {
     let model = CpuModel::from_name(&cli.cpu).unwrap_or_else(|| {
         fail(format!("unknown CPU model '{}' (known: {})", cli.cpu, CpuModel::NAMES.join(", ")), 2)
     });
-    let mut dump = DumpOptions { perf_map: cli.perf_map, ..Default::default() };
+    let mut dump = DumpOptions { perf_map: cli.perf_map, time: cli.stats, ..Default::default() };
     if let Some(items) = &cli.debug {
         for it in items.split(',') {
             match it {

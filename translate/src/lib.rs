@@ -42,6 +42,8 @@ pub struct DumpOptions {
     pub ir: bool,
     pub out_asm: bool,
     pub range: Option<(u64, u64)>,
+    /// Measure time spent translating (`--stats`).
+    pub time: bool,
     /// Append each block to `/tmp/perf-PID.map` so `perf` names guest code.
     pub perf_map: bool,
 }
@@ -72,7 +74,8 @@ struct Tables {
     /// guest page -> guest pcs of blocks touching it.
     pages: HashMap<u64, Vec<u64>>,
     /// Incoming chained jumps per target block: (patch site, original stub).
-    incoming: HashMap<u64, Vec<(u64, u64)>>,
+    /// (Inline storage: most blocks have one or two predecessors.)
+    incoming: HashMap<u64, smallvec::SmallVec<[(u64, u64); 2]>>,
     /// The guest's mappings and protections as tern has seen them.
     mem: pages::GuestMemMap,
     /// Code pages write-protected for self-modifying-code detection.
@@ -139,7 +142,7 @@ impl Jit {
     /// Translates the block at `pc`. A `single` block holds one instruction
     /// and is not cached (used to step over a write to its own page).
     pub fn translate(&self, pc: u64, single: bool) -> Result<&'static Block, TranslateError> {
-        let t0 = std::time::Instant::now();
+        let t0 = self.dump.time.then(std::time::Instant::now);
         let mut code = [0u8; MAX_BLOCK_BYTES];
         let n = self.fetch(pc, &mut code);
         let (vs, ve) = *self.vdso.lock().unwrap_or_else(|e| e.into_inner());
@@ -184,7 +187,9 @@ impl Jit {
         self.stats.blocks.fetch_add(1, Ordering::Relaxed);
         self.stats.guest_insns.fetch_add(ir.insns.len() as u64, Ordering::Relaxed);
         self.stats.host_bytes.fetch_add(em.code.len() as u64, Ordering::Relaxed);
-        self.stats.translate_ns.fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        if let Some(t0) = t0 {
+            self.stats.translate_ns.fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        }
         Ok(block)
     }
 
