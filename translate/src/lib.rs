@@ -205,7 +205,8 @@ impl Jit {
             (t.mem.prot_at(pc), t.mem.prot_at(page + 0x1000))
         };
         let exec = |p: Option<i32>| p.is_some_and(|p| p & libc::PROT_EXEC != 0);
-        if here.is_some() && !exec(here) {
+        // Not guest code: non-executable guest memory, or tern's own cache.
+        if here.is_some() && !exec(here) || self.cache.contains(pc) {
             return 0;
         }
         let want = if next.is_some() && !exec(next) { want.min((page + 0x1000 - pc) as usize) } else { want };
