@@ -164,3 +164,20 @@ fn faults_in_rewritten_code_keep_exact_guest_state() {
         }
     }
 }
+
+#[test]
+fn proc_cpuinfo_flags_follow_the_model() {
+    let flags = |args: &[&str]| {
+        let out = std::process::Command::new(TERN)
+            .args(args)
+            .args(["/bin/grep", "-m1", "^flags", "/proc/cpuinfo"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let v2 = flags(&[]);
+    assert!(v2.contains(" sse4_2") && v2.contains(" sse2"), "{v2}");
+    assert!(!v2.contains(" avx") && !v2.contains(" bmi1"), "{v2}");
+    let v1 = flags(&["--cpu", "x86-64"]);
+    assert!(v1.contains(" sse2") && !v1.contains(" sse4_2") && !v1.contains(" popcnt"), "{v1}");
+}
