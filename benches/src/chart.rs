@@ -30,7 +30,7 @@ type Row = (String, Vec<Result<f64, bool>>);
 /// Draws the chart of `results` into the SVG file `path`.
 pub fn write_svg(results: &Results, path: &Path) -> Result<()> {
     let configs: Vec<ConfigId> =
-        results.meta.configs.iter().copied().filter(|&c| c != ConfigId::Native).collect();
+        results.meta.settings.configs.iter().copied().filter(|&c| c != ConfigId::Native).collect();
     let rows: Vec<Row> = results
         .workloads
         .iter()

@@ -45,18 +45,22 @@ impl ConfigId {
     /// Parses a comma-separated list; native is always included (first),
     /// since every ratio and output check is relative to it.
     pub fn parse_list(s: &str) -> Result<Vec<ConfigId>, String> {
-        let mut list = vec![ConfigId::Native];
+        let mut list = Vec::new();
         for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-            let c = ConfigId::parse(name).ok_or_else(|| {
+            list.push(ConfigId::parse(name).ok_or_else(|| {
                 let valid: Vec<&str> = ConfigId::ALL.iter().map(|c| c.name()).collect();
                 format!("unknown configuration `{name}` (valid: {})", valid.join(", "))
-            })?;
-            if !list.contains(&c) {
-                list.push(c);
-            }
+            })?);
         }
+        Ok(ConfigId::with_native(&list))
+    }
+
+    /// `list` with native added, in report order, without duplicates.
+    pub fn with_native(list: &[ConfigId]) -> Vec<ConfigId> {
+        let mut list: Vec<ConfigId> = list.iter().copied().chain([ConfigId::Native]).collect();
         list.sort();
-        Ok(list)
+        list.dedup();
+        list
     }
 }
 

@@ -40,7 +40,7 @@ pub fn describe(tools: &Tools) -> Machine {
 }
 
 /// The first non-empty line `program arg` prints, or why there is none.
-fn first_line(program: &Path, arg: &str) -> String {
+pub(crate) fn first_line(program: &Path, arg: &str) -> String {
     match Command::new(program).arg(arg).output() {
         Ok(out) => {
             let text =

@@ -7,28 +7,34 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use tern_benches::{clock, report, workloads, ConfigId, Options, Results};
+use tern_benches::{clock, report, run as process, workloads, ConfigId, Options, Results};
 
 /// Run tern's benchmark suite: each workload under native, tern, tern
 /// --no-traces, qemu-x86_64 and valgrind, reported as ratios to native.
 #[derive(Parser, Debug)]
 #[command(name = "tern-bench")]
 struct Cli {
-    /// Quick mode: small inputs, a subset of workloads, 3 repetitions.
+    /// Quick mode: small inputs, a subset of workloads.
     #[arg(long)]
     quick: bool,
     /// Workloads or groups to run, comma separated (default: all of the mode's).
     #[arg(long, value_delimiter = ',', value_name = "A,B,...")]
     workloads: Vec<String>,
-    /// Configurations, comma separated; native is always run.
-    #[arg(long, value_name = "A,B,...", default_value = "native,tern,tern-baseline,qemu,valgrind")]
-    configs: String,
-    /// Repetitions per configuration (default 5, quick 3).
+    /// Configurations, comma separated; native is always run
+    /// [default: native,tern,tern-baseline,qemu,valgrind].
+    #[arg(long, value_name = "A,B,...")]
+    configs: Option<String>,
+    /// Repetitions per configuration [default: 3].
     #[arg(long, value_name = "N")]
     reps: Option<usize>,
-    /// Results folder (default: bench-results/<UTC timestamp>/).
-    #[arg(long, value_name = "DIR")]
+    /// Results folder (default: bench-results/<UTC timestamp>/), saved into
+    /// after every workload.
+    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
     out: Option<PathBuf>,
+    /// Continue the run saved in DIR (its results.json) with its settings,
+    /// measuring the workloads it lacks.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["list", "render"])]
+    resume: Option<PathBuf>,
     /// The tern binary (default: target/release/tern, honouring CARGO_TARGET_DIR).
     #[arg(long, value_name = "PATH")]
     tern: Option<PathBuf>,
@@ -82,7 +88,8 @@ fn run(cli: Cli) -> Result<()> {
     let mut opts = Options::new(cli.tern.unwrap_or_else(|| target.join("release/tern")));
     opts.quick = cli.quick;
     opts.workloads = cli.workloads;
-    opts.configs = ConfigId::parse_list(&cli.configs).map_err(anyhow::Error::msg)?;
+    opts.configs =
+        cli.configs.as_deref().map(ConfigId::parse_list).transpose().map_err(anyhow::Error::msg)?;
     opts.reps = cli.reps;
     opts.size = cli.size;
     opts.timeout = cli.timeout.map(Duration::from_secs_f64);
@@ -90,10 +97,20 @@ fn run(cli: Cli) -> Result<()> {
     if let Some(cache) = cli.cache {
         opts.cache = cache;
     }
-    let out =
-        cli.out.unwrap_or_else(|| repo_root().join("bench-results").join(clock::compact(SystemTime::now())));
-    let results = tern_benches::run_suite(&opts).context("running the suite")?;
-    report::write_report(&results, &out)?;
+    process::kill_running_on_termination().context("installing signal handlers")?;
+    let out = match cli.resume {
+        Some(dir) => {
+            tern_benches::resume(&opts, &dir)?;
+            dir
+        }
+        None => {
+            let out = cli
+                .out
+                .unwrap_or_else(|| repo_root().join("bench-results").join(clock::compact(SystemTime::now())));
+            tern_benches::run_into(&opts, &out).context("running the suite")?;
+            out
+        }
+    };
     println!("report: {}", out.join("report.md").display());
     Ok(())
 }

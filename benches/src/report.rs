@@ -1,6 +1,7 @@
 //! The Markdown report (`report.md`): machine and versions, a ratio table
 //! per group with geometric means, the failures with their stderr, peak RSS,
-//! tern's counters and the workload commands. [`write_report`] also writes
+//! tern's counters and the workload commands; at the top, whether the run is
+//! partial and the sessions it took ([`status`]). [`write_report`] also writes
 //! `results.json` and the `ratios.svg` chart.
 
 use std::fmt::Write as _;
@@ -8,34 +9,36 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
+use crate::atomic;
 use crate::chart;
 use crate::config::ConfigId;
 use crate::results::{MetricKind, Results, WorkloadResult};
+use crate::status;
 use crate::summary::{self, Spread};
 use crate::workloads::Group;
 
-/// Writes `report.md`, `ratios.svg` and `results.json` into `dir`.
+/// Writes `results.json`, `ratios.svg` and `report.md` into `dir`, each
+/// atomically (a run killed meanwhile leaves whole files).
 pub fn write_report(results: &Results, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     results.save(dir)?;
-    chart::write_svg(results, &dir.join("ratios.svg"))?;
-    let path = dir.join("report.md");
-    std::fs::write(&path, render(results)).with_context(|| format!("writing {}", path.display()))
+    atomic::replace(&dir.join("ratios.svg"), |tmp| chart::write_svg(results, tmp))?;
+    atomic::write(&dir.join("report.md"), render(results, dir).as_bytes())
 }
 
 /// The configurations that are compared with native.
 fn emulated(results: &Results) -> Vec<ConfigId> {
-    results.meta.configs.iter().copied().filter(|&c| c != ConfigId::Native).collect()
+    results.meta.settings.configs.iter().copied().filter(|&c| c != ConfigId::Native).collect()
 }
 
 fn has_tern_and_qemu(results: &Results) -> bool {
-    [ConfigId::Tern, ConfigId::Qemu].iter().all(|c| results.meta.configs.contains(c))
+    [ConfigId::Tern, ConfigId::Qemu].iter().all(|c| results.meta.settings.configs.contains(c))
 }
 
-/// The whole report as Markdown.
-pub fn render(results: &Results) -> String {
+/// The whole report as Markdown; `dir` is where its `results.json` is.
+pub fn render(results: &Results, dir: &Path) -> String {
     let mut md = String::new();
-    header(&mut md, results);
+    header(&mut md, results, dir);
     ratio_tables(&mut md, results);
     means_table(&mut md, results);
     failures(&mut md, results);
@@ -45,17 +48,19 @@ pub fn render(results: &Results) -> String {
     md
 }
 
-fn header(md: &mut String, r: &Results) {
+fn header(md: &mut String, r: &Results, dir: &Path) {
     let m = &r.meta;
     let _ = writeln!(md, "# tern benchmark report\n");
+    md.push_str(&status::partial(r, dir));
     let _ = writeln!(
         md,
-        "Started {} UTC, {} mode, {} repetition(s) per configuration in interleaved order; the suite took {}.\n",
+        "Started {} UTC, {} mode, {} repetition(s) per configuration in interleaved order; measuring took {}.\n",
         m.started_utc,
-        m.mode,
-        m.reps,
+        m.settings.mode,
+        m.settings.reps,
         duration(m.duration_s)
     );
+    md.push_str(&status::sessions_and_builds(r));
     let _ = writeln!(md, "| machine | |\n| --- | --- |");
     let _ = writeln!(md, "| CPU | {} ({} cores) |", cell(&m.machine.cpu_model), m.machine.cores);
     let _ = writeln!(md, "| kernel | {} |", cell(&m.machine.kernel));
@@ -180,11 +185,12 @@ fn rss_table(md: &mut String, r: &Results) {
         "## Peak RSS\n\nMedian over runs of the child's `ru_maxrss` (from `wait4`), in MiB; for an \
          emulator this includes the emulator itself.\n"
     );
-    let columns: Vec<String> = r.meta.configs.iter().map(|c| c.name().to_string()).collect();
+    let columns: Vec<String> = r.meta.settings.configs.iter().map(|c| c.name().to_string()).collect();
     table_head(md, "workload", &columns);
     for w in &r.workloads {
         let cells: Vec<String> = r
             .meta
+            .settings
             .configs
             .iter()
             .map(|&c| match w.config(c).and_then(summary::median_rss) {
@@ -329,7 +335,9 @@ fn sig3(v: f64) -> String {
 
 fn duration(secs: f64) -> String {
     let s = secs.round() as u64;
-    if s >= 60 {
+    if s >= 3600 {
+        format!("{}h{:02}m", s / 3600, s % 3600 / 60)
+    } else if s >= 60 {
         format!("{}m{:02}s", s / 60, s % 60)
     } else {
         format!("{s}s")
@@ -370,6 +378,9 @@ mod tests {
         assert_eq!(si(1_234_567.0), "1.23M");
         assert_eq!(si(1.5), "1.50");
         assert_eq!(times(2.0), "2.00×");
+        assert_eq!(duration(3.0), "3s");
+        assert_eq!(duration(158.0), "2m38s");
+        assert_eq!(duration(6300.0), "1h45m");
         assert_eq!(cell("a|b\nc"), "a\\|b c");
     }
 }

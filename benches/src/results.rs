@@ -1,12 +1,16 @@
-//! Raw results: what was run and every sample, saved as `results.json` so a
-//! report can be re-rendered (`tern-bench --render results.json`).
+//! Raw results: what was run and every sample, saved as `results.json` (after
+//! every workload, so that a run cut off midway can be resumed) and read back
+//! to re-render a report (`tern-bench --render results.json`).
 
+use std::fmt;
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::atomic;
 use crate::config::ConfigId;
+use crate::settings::{Planned, Settings};
 use crate::workloads::Group;
 
 /// A whole suite run.
@@ -19,14 +23,15 @@ pub struct Results {
 /// When, where and how the suite ran.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Meta {
-    /// Start time, UTC, `YYYY-MM-DD HH:MM:SS`.
+    /// Start time of the first session, UTC, `YYYY-MM-DD HH:MM:SS`.
     pub started_utc: String,
-    /// Wall time of the whole suite in seconds.
+    /// Wall time in seconds spent measuring, summed over sessions (up to
+    /// the last workload each finished).
     pub duration_s: f64,
-    /// `quick` or `full`.
-    pub mode: String,
-    pub reps: usize,
-    pub configs: Vec<ConfigId>,
+    /// Mode, repetitions, configurations, workload plan, ...
+    #[serde(flatten)]
+    pub settings: Settings,
+    /// The machine as the first session found it.
     pub machine: Machine,
 }
 
@@ -67,6 +72,43 @@ pub struct WorkloadResult {
     pub runs: Vec<ConfigRuns>,
     /// The untimed `tern --stats` run, when tern was among the configurations.
     pub tern_stats: Option<StatsRun>,
+    /// When and with which tern it was measured (absent in older results).
+    #[serde(default)]
+    pub measured: Option<Measured>,
+}
+
+/// When and with which tern a workload was measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Measured {
+    /// The session: 1 for the run that started the results, one more for
+    /// each `--resume`.
+    pub session: u32,
+    /// UTC, `YYYY-MM-DD HH:MM:SS`.
+    pub started_utc: String,
+    pub finished_utc: String,
+    pub tern: TernBuild,
+}
+
+/// Which tern binary ran.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TernBuild {
+    /// The first line of `tern --version`.
+    pub version: String,
+    /// `git rev-parse --short HEAD` of the harness's source tree, if it is a
+    /// git checkout.
+    pub commit: Option<String>,
+    /// The FNV-1a hash of the binary in hex: tells rebuilds apart.
+    pub binary_fnv1a: String,
+}
+
+impl fmt::Display for TernBuild {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.version)?;
+        if let Some(commit) = &self.commit {
+            write!(f, ", commit {commit}")?;
+        }
+        write!(f, ", binary FNV-1a {}", self.binary_fnv1a)
+    }
 }
 
 impl WorkloadResult {
@@ -114,11 +156,16 @@ pub struct StatsRun {
 }
 
 impl Results {
-    /// Writes `results.json` into `dir`.
+    /// Writes `results.json` into `dir` (atomically).
     pub fn save(&self, dir: &Path) -> Result<()> {
-        let path = dir.join("results.json");
-        let json = serde_json::to_string_pretty(self)?;
-        std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))
+        atomic::write(&dir.join("results.json"), serde_json::to_string_pretty(self)?.as_bytes())
+    }
+
+    /// The planned workloads not measured yet (none for results saved
+    /// before runs had a plan).
+    pub fn unmeasured(&self) -> Vec<&Planned> {
+        let plan = &self.meta.settings.plan;
+        plan.iter().filter(|p| !self.workloads.iter().any(|w| w.name == p.name)).collect()
     }
 
     /// Reads a `results.json`.

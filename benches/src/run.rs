@@ -1,6 +1,8 @@
 //! Running one program: spawned in its own process group with stdout and
 //! stderr going to files, killed (the whole group) at a timeout, reaped with
 //! `wait4` to read its peak RSS (`ru_maxrss`) alongside the exit status.
+//! [`kill_running_on_termination`] makes the harness take the running
+//! program's group with it when it is terminated.
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -8,10 +10,11 @@ use std::io::{self, Read};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{killpg, Signal};
+use nix::sys::signal::{killpg, sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 use nix::unistd::Pid;
 
 /// One program start.
@@ -60,6 +63,7 @@ pub fn run(inv: &Invocation) -> io::Result<Outcome> {
     let start = Instant::now();
     let child = cmd.spawn()?;
     let pid = child.id() as i32;
+    RUNNING_GROUP.store(pid, Ordering::SeqCst);
     let (done, finished) = mpsc::channel::<()>();
     let timeout = inv.timeout;
     let watchdog = std::thread::spawn(move || {
@@ -76,6 +80,7 @@ pub fn run(inv: &Invocation) -> io::Result<Outcome> {
     // Leftovers of the group (daemonised workers, forked children) must not
     // run on into the next measurement.
     let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+    let _ = RUNNING_GROUP.compare_exchange(pid, 0, Ordering::SeqCst, Ordering::SeqCst);
     let (status, maxrss_kib) = waited?;
     let exit = if timed_out {
         Exit::Timeout
@@ -85,6 +90,37 @@ pub fn run(inv: &Invocation) -> io::Result<Outcome> {
         Exit::Code(libc::WEXITSTATUS(status))
     };
     Ok(Outcome { exit, wall, maxrss_kib })
+}
+
+/// The process group of the program [`run`] is running (0: none), for
+/// [`on_termination`] to kill.
+static RUNNING_GROUP: AtomicI32 = AtomicI32::new(0);
+
+/// Makes SIGTERM, SIGINT and SIGHUP kill the running program's process group
+/// before they end the harness as they would have. The program runs in a
+/// group of its own, which those signals do not reach: without this it
+/// would run on, with no watchdog left to time it out, into whatever the
+/// machine does next (such as the resumed run's measurements). A SIGKILL to
+/// the harness alone still leaves it running.
+pub fn kill_running_on_termination() -> io::Result<()> {
+    let action = SigAction::new(SigHandler::Handler(on_termination), SaFlags::SA_RESETHAND, SigSet::empty());
+    for signal in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+        // SAFETY: `on_termination` makes only async-signal-safe calls (an
+        // atomic load, killpg, raise) and touches no other state.
+        unsafe { sigaction(signal, &action) }.map_err(io::Error::from)?;
+    }
+    Ok(())
+}
+
+extern "C" fn on_termination(signal: libc::c_int) {
+    let group = RUNNING_GROUP.load(Ordering::SeqCst);
+    if group > 0 {
+        let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
+    }
+    // SAFETY: raise is async-signal-safe. SA_RESETHAND has restored the
+    // default action, and the signal stays blocked until this handler
+    // returns, so the harness then ends as the signal would have ended it.
+    unsafe { libc::raise(signal) };
 }
 
 /// Waits for child `pid` (not reaped by anyone else: the caller holds its

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::{report, run_suite, ConfigId, Options, Results};
+use crate::{run_into, ConfigId, Options, Results};
 
 /// The workload the smoke run uses.
 pub const WORKLOAD: &str = "sort-static";
@@ -17,7 +17,7 @@ pub fn options(tern: &Path, dir: &Path) -> Options {
     let mut opts = Options::new(tern.to_path_buf());
     opts.quick = true;
     opts.workloads = vec![WORKLOAD.to_string()];
-    opts.configs = vec![ConfigId::Native, ConfigId::Tern];
+    opts.configs = Some(vec![ConfigId::Native, ConfigId::Tern]);
     opts.reps = Some(1);
     opts.size = Some(2000);
     opts.cache = dir.join("cache");
@@ -26,9 +26,8 @@ pub fn options(tern: &Path, dir: &Path) -> Options {
 }
 
 /// Runs the smoke suite with tern binary `tern` and writes its report
-/// (`report.md`, `ratios.svg`, `results.json`) into `dir`.
+/// (`report.md`, `ratios.svg`, `results.json`) into `dir`, which must not
+/// hold a `results.json` yet.
 pub fn run(tern: &Path, dir: &Path) -> Result<Results> {
-    let results = run_suite(&options(tern, dir))?;
-    report::write_report(&results, dir)?;
-    Ok(results)
+    run_into(&options(tern, dir), dir)
 }

@@ -1,54 +1,58 @@
-//! The suite runner: builds the kernels and generates the inputs, runs every
+//! Measuring workloads: builds the kernels and generates the inputs, runs a
 //! workload under every configuration in interleaved order (native, tern,
 //! ..., native, tern, ...), checks each run against native, and makes one
-//! untimed `tern --stats` run per workload for its counters.
+//! untimed `tern --stats` run for its counters. Which workloads a run
+//! measures, and the saving between them, is `session.rs`'s business.
 
 use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-use crate::clock;
 use crate::config::{ConfigId, Tools};
 use crate::inputs;
 use crate::kernels;
 use crate::machine;
-use crate::results::{ConfigRuns, Failure, Meta, MetricKind, Results, Sample, StatsRun, WorkloadResult};
+use crate::results::{ConfigRuns, Failure, Machine, MetricKind, Sample, StatsRun, WorkloadResult};
 use crate::run::{self, Exit, Invocation, Outcome};
+use crate::settings::Settings;
 use crate::stats;
 use crate::summary;
-use crate::workloads::{self, Check, Metric, Program, Workload};
+use crate::workloads::{Check, Metric, Program, Workload};
 
 /// How much of stdout is kept as text (for rate parsing and mismatch reports).
 const STDOUT_HEAD: usize = 64 * 1024;
 /// How many stderr lines a failure report keeps.
 const STDERR_LINES: usize = 6;
 
-/// What to run and where.
+/// What to measure and where. The fields up to `timeout` and `tern_stats`
+/// say what to measure: [`Settings::resolve`] turns them into a run's
+/// settings, and a resumed run checks them against the saved ones
+/// ([`Settings::check_request`]); the rest say where things are.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// Quick mode: smaller sizes, fewer workloads and repetitions.
+    /// Quick mode: smaller sizes, fewer workloads.
     pub quick: bool,
     /// Workload or group names; empty for all of the mode's workloads.
     pub workloads: Vec<String>,
-    /// Configurations (native is always included).
-    pub configs: Vec<ConfigId>,
-    /// Repetitions per configuration; default 5, quick 3.
+    /// Configurations (native is always included); `None` for all.
+    pub configs: Option<Vec<ConfigId>>,
+    /// Repetitions per configuration; `None` for [`crate::settings::DEFAULT_REPS`].
     pub reps: Option<usize>,
+    /// Overrides every workload's size (for smoke tests and development).
+    pub size: Option<u64>,
+    /// A fixed per-run timeout instead of the one derived from native time.
+    pub timeout: Option<Duration>,
+    /// Make the untimed `tern --stats` run per workload (`false`: `--no-stats`).
+    pub tern_stats: bool,
     /// The tern binary.
     pub tern: PathBuf,
     /// Where kernel binaries, generated inputs and scratch directories go.
     pub cache: PathBuf,
     /// `benches/` (holds `kernels/` and `scripts/`).
     pub bench_dir: PathBuf,
-    /// Overrides every workload's size (for smoke tests and development).
-    pub size: Option<u64>,
-    /// A fixed per-run timeout instead of the one derived from native time.
-    pub timeout: Option<Duration>,
-    /// Make the untimed `tern --stats` run per workload.
-    pub tern_stats: bool,
     /// Print a line per run to stderr.
     pub progress: bool,
 }
@@ -60,14 +64,14 @@ impl Options {
         Options {
             quick: false,
             workloads: Vec::new(),
-            configs: ConfigId::ALL.to_vec(),
+            configs: None,
             reps: None,
-            tern,
-            cache: bench_dir.join("../bench-results/cache"),
-            bench_dir,
             size: None,
             timeout: None,
             tern_stats: true,
+            tern,
+            cache: bench_dir.join("../bench-results/cache"),
+            bench_dir,
             progress: true,
         }
     }
@@ -84,60 +88,180 @@ impl Options {
             ..self.clone()
         })
     }
-
-    /// The number of repetitions.
-    pub fn reps(&self) -> usize {
-        self.reps.unwrap_or(if self.quick { 3 } else { 5 }).max(1)
-    }
-
-    fn native_timeout(&self) -> Duration {
-        self.timeout.unwrap_or(Duration::from_secs(if self.quick { 60 } else { 300 }))
-    }
-
-    /// The timeout of an emulated run, from the native median so far.
-    fn emulated_timeout(&self, native_median: Option<f64>) -> Duration {
-        if let Some(t) = self.timeout {
-            return t;
-        }
-        let (floor, ceiling) = if self.quick { (10.0, 120.0) } else { (30.0, 900.0) };
-        let secs = native_median.map_or(ceiling, |m| (m * 50.0 + 5.0).clamp(floor, ceiling));
-        Duration::from_secs_f64(secs)
-    }
 }
 
-/// Runs the suite and returns the raw results.
-pub fn run_suite(opts: &Options) -> Result<Results> {
-    let started = SystemTime::now();
-    let clock_start = Instant::now();
-    let selected = workloads::select(&opts.workloads, opts.quick).map_err(anyhow::Error::msg)?;
-    if !opts.tern.is_file() {
-        bail!("tern binary {} not found (build it with cargo build --release -p tern)", opts.tern.display());
+/// Everything needed to measure workloads: the paths (absolute), the
+/// emulators found, and the runner with its scratch directory.
+pub struct Suite {
+    opts: Options,
+    tools: Tools,
+    runner: Runner,
+}
+
+impl Suite {
+    /// Checks that the tern binary exists and finds the emulators. Only the
+    /// paths and `progress` of `opts` are used: what to measure comes from
+    /// the [`Settings`] given to [`Suite::measure`].
+    pub fn new(opts: &Options) -> Result<Suite> {
+        if !opts.tern.is_file() {
+            bail!(
+                "tern binary {} not found (build it with cargo build --release -p tern)",
+                opts.tern.display()
+            );
+        }
+        let opts = opts.absolute()?;
+        let tools = Tools::find(&opts.tern);
+        let runner = Runner::new(&opts.cache)?;
+        Ok(Suite { opts, tools, runner })
     }
-    let opts = &opts.absolute()?;
-    let tools = Tools::find(&opts.tern);
-    let mut configs = opts.configs.clone();
-    if !configs.contains(&ConfigId::Native) {
-        configs.insert(0, ConfigId::Native);
+
+    /// The tern binary (absolute).
+    pub fn tern(&self) -> &Path {
+        &self.opts.tern
     }
-    configs.sort();
-    configs.dedup();
-    let runner = Runner::new(&opts.cache)?;
-    let mut results = Vec::new();
-    for (i, w) in selected.iter().enumerate() {
-        let progress = format!("[{}/{}] {}", i + 1, selected.len(), w.name);
-        results.push(run_workload(opts, &tools, &configs, &runner, w, &progress));
+
+    /// `benches/` (absolute).
+    pub fn bench_dir(&self) -> &Path {
+        &self.opts.bench_dir
     }
-    Ok(Results {
-        meta: Meta {
-            started_utc: clock::utc(started),
-            duration_s: clock_start.elapsed().as_secs_f64(),
-            mode: if opts.quick { "quick" } else { "full" }.into(),
-            reps: opts.reps(),
-            configs,
-            machine: machine::describe(&tools),
-        },
-        workloads: results,
-    })
+
+    /// Whether to print a line per run.
+    pub fn progress(&self) -> bool {
+        self.opts.progress
+    }
+
+    /// This machine and the tools' versions.
+    pub fn machine(&self) -> Machine {
+        machine::describe(&self.tools)
+    }
+
+    /// Measures workload `w` at size `n` under `settings`' configurations
+    /// and repetitions; `progress` prefixes its progress lines. Failures are
+    /// recorded in the result, never returned.
+    pub fn measure(&self, settings: &Settings, w: &Workload, n: u64, progress: &str) -> WorkloadResult {
+        let (opts, tools, runner) = (&self.opts, &self.tools, &self.runner);
+        let starts = w.starts(n);
+        let mut runs: Vec<ConfigRuns> = settings
+            .configs
+            .iter()
+            .map(|&config| ConfigRuns { config, samples: Vec::new(), failure: None })
+            .collect();
+        let mut result = WorkloadResult {
+            name: w.name.clone(),
+            group: w.group,
+            about: w.about.to_string(),
+            command: String::new(),
+            n,
+            metric: match w.metric {
+                Metric::Time => MetricKind::Time,
+                Metric::PerStart => MetricKind::PerStart { starts },
+                Metric::Rate { unit, .. } => MetricKind::Rate { unit: unit.to_string() },
+            },
+            runs: Vec::new(),
+            tern_stats: None,
+            measured: None,
+        };
+        let prepared = match prepare(opts, w, n, &runner.scratch) {
+            Ok(p) => p,
+            Err(e) => {
+                if opts.progress {
+                    eprintln!("{progress}: setup failed: {e:#}");
+                }
+                for r in &mut runs {
+                    r.failure = Some(Failure { kind: "setup failed".into(), detail: format!("{e:#}") });
+                }
+                result.runs = runs;
+                return result;
+            }
+        };
+        result.command = display_command(&prepared.argv);
+        for r in &mut runs {
+            if let Err(e) = tools.prefix(r.config) {
+                r.failure = Some(Failure { kind: "unavailable".into(), detail: e });
+            }
+        }
+        let mut reference: Option<Output> = None;
+        for rep in 0..settings.reps {
+            for ci in 0..runs.len() {
+                let config = runs[ci].config;
+                if runs[ci].failure.is_some() {
+                    continue;
+                }
+                let native = &runs[0];
+                if config != ConfigId::Native && native.failure.is_some() {
+                    runs[ci].failure = Some(Failure {
+                        kind: "skipped".into(),
+                        detail: "the native run failed: nothing to compare".into(),
+                    });
+                    continue;
+                }
+                let timeout = if config == ConfigId::Native {
+                    settings.native_timeout()
+                } else {
+                    settings.emulated_timeout(summary::values(native).map(|s| s.median))
+                };
+                let prefix = tools.prefix(config).unwrap_or_default();
+                let argv: Vec<OsString> = prefix.into_iter().chain(prepared.argv.iter().cloned()).collect();
+                let measured = runner.measure(w, &argv, starts, timeout, reference.as_ref());
+                let line = match measured {
+                    Ok((sample, output)) => {
+                        if reference.is_none() && config == ConfigId::Native {
+                            reference = Some(output);
+                        }
+                        runs[ci].samples.push(sample);
+                        format!("{:.3} s", sample.wall_s)
+                    }
+                    Err(f) => {
+                        let line = format!("FAILED: {}", f.kind);
+                        runs[ci].failure = Some(f);
+                        line
+                    }
+                };
+                if opts.progress {
+                    eprintln!("{progress} rep {}/{} {}: {line}", rep + 1, settings.reps, config.name());
+                }
+            }
+        }
+        let wants_stats =
+            settings.configs.iter().any(|c| matches!(c, ConfigId::Tern | ConfigId::TernBaseline));
+        if settings.tern_stats && wants_stats {
+            result.tern_stats = Some(self.stats_run(settings, &prepared, &runs));
+        }
+        result.runs = runs;
+        result
+    }
+
+    /// One untimed run under `tern --stats`, for its counters.
+    fn stats_run(&self, settings: &Settings, prepared: &Prepared, runs: &[ConfigRuns]) -> StatsRun {
+        let timed_out = runs
+            .iter()
+            .filter(|r| matches!(r.config, ConfigId::Tern | ConfigId::TernBaseline))
+            .any(|r| r.failure.as_ref().is_some_and(|f| f.kind.starts_with("timeout")));
+        if timed_out {
+            return StatsRun {
+                counters: Vec::new(),
+                note: Some("not run: tern timed out on this workload".into()),
+            };
+        }
+        let native = runs.iter().find(|r| r.config == ConfigId::Native).and_then(summary::values);
+        let argv: Vec<OsString> =
+            self.tools.stats_prefix().into_iter().chain(prepared.argv.iter().cloned()).collect();
+        match self.runner.start(&argv, settings.emulated_timeout(native.map(|s| s.median))) {
+            Ok(outcome) => {
+                let stderr = fs::read(&self.runner.stderr).unwrap_or_default();
+                let counters = stats::parse(&String::from_utf8_lossy(&stderr));
+                let note = match outcome.exit {
+                    Exit::Code(0) if counters.is_empty() => {
+                        Some("exit 0 but no `tern stats:` block on stderr".into())
+                    }
+                    Exit::Code(0) => None,
+                    other => Some(exit_kind(other, outcome.wall)),
+                };
+                StatsRun { counters, note }
+            }
+            Err(e) => StatsRun { counters: Vec::new(), note: Some(format!("could not start: {e}")) },
+        }
+    }
 }
 
 /// A workload ready to run: the native command line.
@@ -185,138 +309,6 @@ fn cc1_path() -> Result<PathBuf> {
         bail!("gcc -print-prog-name=cc1 gave {}, not a file", path.display());
     }
     Ok(path)
-}
-
-fn run_workload(
-    opts: &Options,
-    tools: &Tools,
-    configs: &[ConfigId],
-    runner: &Runner,
-    w: &Workload,
-    progress: &str,
-) -> WorkloadResult {
-    let n = opts.size.unwrap_or(w.n(opts.quick));
-    let starts = w.starts(n);
-    let mut runs: Vec<ConfigRuns> =
-        configs.iter().map(|&config| ConfigRuns { config, samples: Vec::new(), failure: None }).collect();
-    let mut result = WorkloadResult {
-        name: w.name.clone(),
-        group: w.group,
-        about: w.about.to_string(),
-        command: String::new(),
-        n,
-        metric: match w.metric {
-            Metric::Time => MetricKind::Time,
-            Metric::PerStart => MetricKind::PerStart { starts },
-            Metric::Rate { unit, .. } => MetricKind::Rate { unit: unit.to_string() },
-        },
-        runs: Vec::new(),
-        tern_stats: None,
-    };
-    let prepared = match prepare(opts, w, n, &runner.scratch) {
-        Ok(p) => p,
-        Err(e) => {
-            if opts.progress {
-                eprintln!("{progress}: setup failed: {e:#}");
-            }
-            for r in &mut runs {
-                r.failure = Some(Failure { kind: "setup failed".into(), detail: format!("{e:#}") });
-            }
-            result.runs = runs;
-            return result;
-        }
-    };
-    result.command = display_command(&prepared.argv);
-    for r in &mut runs {
-        if let Err(e) = tools.prefix(r.config) {
-            r.failure = Some(Failure { kind: "unavailable".into(), detail: e });
-        }
-    }
-    let mut reference: Option<Output> = None;
-    for rep in 0..opts.reps() {
-        for ci in 0..runs.len() {
-            let config = runs[ci].config;
-            if runs[ci].failure.is_some() {
-                continue;
-            }
-            let native = &runs[0];
-            if config != ConfigId::Native && native.failure.is_some() {
-                runs[ci].failure = Some(Failure {
-                    kind: "skipped".into(),
-                    detail: "the native run failed: nothing to compare".into(),
-                });
-                continue;
-            }
-            let timeout = if config == ConfigId::Native {
-                opts.native_timeout()
-            } else {
-                opts.emulated_timeout(summary::values(native).map(|s| s.median))
-            };
-            let prefix = tools.prefix(config).unwrap_or_default();
-            let argv: Vec<OsString> = prefix.into_iter().chain(prepared.argv.iter().cloned()).collect();
-            let measured = runner.measure(w, &argv, starts, timeout, reference.as_ref());
-            let line = match measured {
-                Ok((sample, output)) => {
-                    if reference.is_none() && config == ConfigId::Native {
-                        reference = Some(output);
-                    }
-                    runs[ci].samples.push(sample);
-                    format!("{:.3} s", sample.wall_s)
-                }
-                Err(f) => {
-                    let line = format!("FAILED: {}", f.kind);
-                    runs[ci].failure = Some(f);
-                    line
-                }
-            };
-            if opts.progress {
-                eprintln!("{progress} rep {}/{} {}: {line}", rep + 1, opts.reps(), config.name());
-            }
-        }
-    }
-    let wants_stats = configs.iter().any(|c| matches!(c, ConfigId::Tern | ConfigId::TernBaseline));
-    if opts.tern_stats && wants_stats {
-        result.tern_stats = Some(stats_run(opts, tools, runner, &prepared, &runs));
-    }
-    result.runs = runs;
-    result
-}
-
-/// One untimed run under `tern --stats`, for its counters.
-fn stats_run(
-    opts: &Options,
-    tools: &Tools,
-    runner: &Runner,
-    prepared: &Prepared,
-    runs: &[ConfigRuns],
-) -> StatsRun {
-    let timed_out = runs
-        .iter()
-        .filter(|r| matches!(r.config, ConfigId::Tern | ConfigId::TernBaseline))
-        .any(|r| r.failure.as_ref().is_some_and(|f| f.kind.starts_with("timeout")));
-    if timed_out {
-        return StatsRun {
-            counters: Vec::new(),
-            note: Some("not run: tern timed out on this workload".into()),
-        };
-    }
-    let native = runs.iter().find(|r| r.config == ConfigId::Native).and_then(summary::values);
-    let argv: Vec<OsString> = tools.stats_prefix().into_iter().chain(prepared.argv.iter().cloned()).collect();
-    match runner.start(&argv, opts.emulated_timeout(native.map(|s| s.median))) {
-        Ok(outcome) => {
-            let stderr = fs::read(&runner.stderr).unwrap_or_default();
-            let counters = stats::parse(&String::from_utf8_lossy(&stderr));
-            let note = match outcome.exit {
-                Exit::Code(0) if counters.is_empty() => {
-                    Some("exit 0 but no `tern stats:` block on stderr".into())
-                }
-                Exit::Code(0) => None,
-                other => Some(exit_kind(other, outcome.wall)),
-            };
-            StatsRun { counters, note }
-        }
-        Err(e) => StatsRun { counters: Vec::new(), note: Some(format!("could not start: {e}")) },
-    }
 }
 
 /// What a successful native run printed, to compare the others with.
@@ -482,17 +474,6 @@ fn display_command(argv: &[OsString]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn emulated_timeouts_follow_native_time() {
-        let mut o = Options::new("tern".into());
-        o.quick = true;
-        assert_eq!(o.emulated_timeout(Some(0.01)), Duration::from_secs(10));
-        assert_eq!(o.emulated_timeout(Some(1.0)), Duration::from_secs(55));
-        assert_eq!(o.emulated_timeout(None), Duration::from_secs(120));
-        o.timeout = Some(Duration::from_secs(7));
-        assert_eq!(o.emulated_timeout(Some(100.0)), Duration::from_secs(7));
-    }
 
     #[test]
     fn mismatch_names_the_first_differing_line() {
