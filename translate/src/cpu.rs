@@ -79,8 +79,6 @@ pub enum ExitKind {
     /// A host fault inside generated code was turned into an exit by the host
     /// signal handler; details in `CpuState::fault`.
     Fault = 6,
-    /// The block ended after a single instruction (transient block).
-    Single = 7,
 }
 
 /// What an exit stub tells the CPU loop; stubs name one by its index in the
