@@ -98,7 +98,8 @@ pub fn mremap(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     invalidate(p, cpu, a[0], a[1]);
     let prot = p.jit.prot_at(a[0]).unwrap_or(libc::PROT_READ | libc::PROT_WRITE);
     let new = result(host_syscall(libc::SYS_mremap as u64, a))?;
-    if new != a[0] {
+    // MREMAP_DONTUNMAP leaves the old range mapped (empty).
+    if new != a[0] && a[3] as i32 & libc::MREMAP_DONTUNMAP == 0 {
         p.jit.note_unmap(a[0], a[0].saturating_add(page_up(a[1])));
     }
     p.jit.note_map(new, new + page_up(a[2]), prot);

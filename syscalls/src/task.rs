@@ -35,6 +35,8 @@ const ARCH_SET_GS: u64 = 0x1001;
 const ARCH_SET_FS: u64 = 0x1002;
 const ARCH_GET_FS: u64 = 0x1003;
 const ARCH_GET_GS: u64 = 0x1004;
+const ARCH_GET_CPUID: u64 = 0x1011;
+const ARCH_SET_CPUID: u64 = 0x1012;
 const USER_TOP: u64 = 0x7fff_ffff_f000;
 
 /// `arch/x86/kernel/process_64.c: do_arch_prctl_64()`, on the guest's bases.
@@ -59,6 +61,10 @@ pub fn arch_prctl(_p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
                 Err(libc::EFAULT)
             }
         }
+        // CPUID is always enabled; tern offers no CPUID faulting (as a host
+        // without it: ENODEV).
+        ARCH_GET_CPUID => Ok(1),
+        ARCH_SET_CPUID => Err(libc::ENODEV),
         _ => Err(libc::EINVAL),
     }
 }
