@@ -125,11 +125,16 @@ fn main() {
         strace: cli.strace,
         reexec: Reexec { tern: self_exe, options: cli.reexec_options(), pass_log: cli.logging() },
     };
+    if cli.log_fd.is_none() {
+        // SAFETY: getpid has no preconditions.
+        tern_syscalls::STRACE_ROOT.store(unsafe { libc::getpid() }, std::sync::atomic::Ordering::Relaxed);
+    }
     if cli.strace {
         let args: Vec<String> = argv.iter().map(|a| format!("{:?}", String::from_utf8_lossy(a))).collect();
         tracing::info!(
             target: "strace",
-            "execve({:?}, [{}], {:#x} /* {} vars */) = 0",
+            "{}execve({:?}, [{}], {:#x} /* {} vars */) = 0",
+            tern_syscalls::strace_prefix(),
             path.display(),
             args.join(", "),
             st.sp,

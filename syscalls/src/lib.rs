@@ -68,14 +68,14 @@ pub fn dispatch(p: &Process, cpu: &mut CpuState) -> Flow {
     // out-arguments and the result after it, as strace does.
     let entry = strace::format_entry(nr, args, &strace::SelfMem);
     if nr == libc::SYS_execve as u64 {
-        tracing::info!(target: "strace", "{entry}) = ...");
+        tracing::info!(target: "strace", "{}{entry}) = ...", strace_prefix());
     }
     let (flow, ret) = call(p, cpu, nr, args);
     let line = match flow {
         Flow::Continue => entry + &strace::format_exit(nr, args, ret, &strace::SelfMem),
         Flow::ExitGroup(_) | Flow::ExitThread(_) => entry + ") = ?",
     };
-    tracing::info!(target: "strace", "{line}");
+    tracing::info!(target: "strace", "{}{line}", strace_prefix());
     cpu.regs[RAX] = ret as u64;
     flow
 }
@@ -91,6 +91,21 @@ fn call(p: &Process, cpu: &mut CpuState, nr: u64, args: [u64; 6]) -> (Flow, i64)
         return table::call(p, cpu, nr, args);
     }
     (flow, ret)
+}
+
+/// The process whose `--strace` lines carry no `[pid N]` prefix: the first
+/// tern of a run. Forked children, and terns started by a guest exec (which
+/// inherit the log), prefix their lines as `strace -f` does.
+pub static STRACE_ROOT: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+pub fn strace_prefix() -> String {
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() };
+    if pid == STRACE_ROOT.load(std::sync::atomic::Ordering::Relaxed) {
+        String::new()
+    } else {
+        format!("[pid {pid:>5}] ")
+    }
 }
 
 /// Pass-through: the host syscall with the guest's arguments.
