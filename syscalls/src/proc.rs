@@ -42,9 +42,16 @@ pub fn add_tern_range(start: u64, end: u64) {
     TERN_RANGES.write().unwrap_or_else(|e| e.into_inner()).push((start, end));
 }
 
-/// tern's own ranges.
+/// tern's own ranges, including its malloc heap as it has grown since the
+/// snapshot (from the snapshot's first range up to the current break).
 pub fn tern_ranges() -> Vec<(u64, u64)> {
-    TERN_RANGES.read().unwrap_or_else(|e| e.into_inner()).clone()
+    let mut v = TERN_RANGES.read().unwrap_or_else(|e| e.into_inner()).clone();
+    // SAFETY: sbrk(0) only reads tern's current program break.
+    let brk = unsafe { libc::sbrk(0) } as u64;
+    if let Some(heap) = v.iter_mut().filter(|r| r.0 <= brk).max_by_key(|r| r.0) {
+        heap.1 = heap.1.max(brk);
+    }
+    v
 }
 
 /// True if `path` names this process's entry `what` in /proc.
