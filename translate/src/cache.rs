@@ -56,6 +56,8 @@ impl PcEntry {
 /// A translated block.
 #[derive(Debug)]
 pub struct Block {
+    /// Sequence number of the block (index of its per-block tables).
+    pub id: u32,
     pub guest_start: u64,
     pub guest_end: u64,
     pub host_start: u64,

@@ -74,8 +74,9 @@ struct Tables {
     /// guest page -> guest pcs of blocks touching it.
     pages: HashMap<u64, Vec<u64>>,
     /// Incoming chained jumps per target block: (patch site, original stub).
-    /// (Inline storage: most blocks have one or two predecessors.)
-    incoming: HashMap<u64, smallvec::SmallVec<[(u64, u64); 2]>>,
+    /// Indexed by `Block::id` (a vector, not a map: the entry is touched
+    /// right after the block, and most blocks have one or two predecessors).
+    incoming: Vec<smallvec::SmallVec<[(u64, u64); 2]>>,
     /// The guest's mappings and protections as tern has seen them.
     mem: pages::GuestMemMap,
     /// Code pages write-protected for self-modifying-code detection.
@@ -113,7 +114,7 @@ impl Jit {
             tables: Mutex::new(Tables {
                 blocks: HashMap::default(),
                 pages: HashMap::default(),
-                incoming: HashMap::default(),
+                incoming: Vec::new(),
                 mem: Default::default(),
                 code: Default::default(),
             }),
@@ -159,7 +160,10 @@ impl Jit {
         em.set_desc_base(first);
         let host = self.cache.install(&em.code)?;
         debug_assert_eq!(host, base);
+        let id = u32::try_from(tables.incoming.len()).expect("fewer than 2^32 blocks");
+        tables.incoming.push(Default::default());
         let block: &'static Block = Box::leak(Box::new(Block {
+            id,
             guest_start: ir.start,
             guest_end: ir.end.max(ir.start + 1),
             host_start: host,
@@ -297,7 +301,8 @@ impl Jit {
             return;
         }
         self.cache.patch_rel32(site, target.host_start);
-        t.incoming.entry(target_pc).or_default().push((site, stub));
+        let id = target.id as usize;
+        t.incoming[id].push((site, stub));
         self.stats.chained.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -388,11 +393,11 @@ impl Jit {
         for page in todo {
             if let Some(pcs) = t.pages.remove(&page) {
                 for pc in pcs {
-                    if t.blocks.remove(&pc).is_some() {
+                    if let Some(b) = t.blocks.remove(&pc) {
                         dropped = true;
-                    }
-                    for (site, stub) in t.incoming.remove(&pc).unwrap_or_default() {
-                        self.cache.patch_rel32(site, stub);
+                        for (site, stub) in std::mem::take(&mut t.incoming[b.id as usize]) {
+                            self.cache.patch_rel32(site, stub);
+                        }
                     }
                 }
             }
