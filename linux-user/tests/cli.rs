@@ -149,3 +149,20 @@ fn cpu_models() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("unknown CPU model"));
 }
+
+#[test]
+fn perf_map_names_blocks_by_guest_address() {
+    let child = Command::new(TERN).args(["--perf-map", "/bin/true"]).spawn().unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let path = format!("/tmp/perf-{pid}.map");
+    let map = std::fs::read_to_string(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let first = map.lines().next().unwrap();
+    let f: Vec<&str> = first.split(' ').collect();
+    assert_eq!(f.len(), 3, "{first}");
+    assert!(u64::from_str_radix(f[0], 16).is_ok() && u64::from_str_radix(f[1], 16).is_ok(), "{first}");
+    assert!(f[2].starts_with("guest_"), "{first}");
+    assert!(map.lines().count() > 100);
+}
