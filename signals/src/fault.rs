@@ -93,9 +93,7 @@ fn fmt_hex(mut v: u64, out: &mut [u8; 18]) -> &[u8] {
 fn report_context(pc: u64) {
     let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
     for line in maps.lines() {
-        let range = line.split_whitespace().next().unwrap_or("");
-        if let Some((a, b)) = range.split_once('-') {
-            let (a, b) = (u64::from_str_radix(a, 16).unwrap_or(0), u64::from_str_radix(b, 16).unwrap_or(0));
+        if let Some((a, b)) = tern_translate::hostmem::maps_range(line) {
             if (a..b).contains(&pc) {
                 eprintln!("tern:   in mapping {line} (offset {:#x})", pc - a);
             }

@@ -6,6 +6,7 @@ use crate::{host_syscall, Process, SysResult};
 use std::sync::RwLock;
 use tern_translate::cpu::CpuState;
 use tern_translate::guestmem::{read_cstr, write_guest};
+use tern_translate::hostmem::maps_range;
 
 static TERN_RANGES: RwLock<Vec<(u64, u64)>> = RwLock::new(Vec::new());
 
@@ -20,21 +21,14 @@ pub fn snapshot_tern_ranges() {
         if name == "[vdso]" || name == "[vvar]" || name == "[vsyscall]" {
             continue;
         }
-        let range = line.split_whitespace().next().unwrap_or("");
-        if let Some((a, b)) = range.split_once('-') {
-            if let (Ok(a), Ok(b)) = (u64::from_str_radix(a, 16), u64::from_str_radix(b, 16)) {
-                v.push((a, b));
-            }
-        }
+        v.extend(maps_range(line));
     }
 }
 
 /// The host vDSO's range, from `/proc/self/maps`.
 pub fn vdso_range() -> Option<(u64, u64)> {
     let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
-    let line = maps.lines().find(|l| l.ends_with("[vdso]"))?;
-    let (a, b) = line.split_whitespace().next()?.split_once('-')?;
-    Some((u64::from_str_radix(a, 16).ok()?, u64::from_str_radix(b, 16).ok()?))
+    maps_range(maps.lines().find(|l| l.ends_with("[vdso]"))?)
 }
 
 /// Adds a range tern allocated for itself after the snapshot.
@@ -109,9 +103,7 @@ fn guest_maps() -> Vec<u8> {
     let tern = tern_ranges();
     let mut out = String::new();
     for line in maps.lines() {
-        let range = line.split_whitespace().next().unwrap_or("");
-        let (a, b) = range.split_once('-').unwrap_or(("0", "0"));
-        let (a, b) = (u64::from_str_radix(a, 16).unwrap_or(0), u64::from_str_radix(b, 16).unwrap_or(0));
+        let (a, b) = maps_range(line).unwrap_or((0, 0));
         if !tern.iter().any(|&(s, e)| s < b && a < e) {
             out.push_str(line);
             out.push('\n');

@@ -1,4 +1,5 @@
-//! tern's own anonymous memory (CpuStates, tables, signal stacks).
+//! tern's own anonymous memory (CpuStates, tables, signal stacks), and
+//! reading the process's memory map.
 
 /// Maps `len` bytes of private, zeroed, read-write memory for tern itself.
 /// Pages are committed on first touch.
@@ -20,4 +21,10 @@ pub fn map_anon(len: usize) -> std::io::Result<u64> {
     } else {
         Ok(p as u64)
     }
+}
+
+/// The address range of one `/proc/self/maps` line, if it parses.
+pub fn maps_range(line: &str) -> Option<(u64, u64)> {
+    let (a, b) = line.split_whitespace().next()?.split_once('-')?;
+    Some((u64::from_str_radix(a, 16).ok()?, u64::from_str_radix(b, 16).ok()?))
 }

@@ -122,31 +122,16 @@ fn open_checked(path: &Path, need_exec: bool) -> Result<(File, Vec<u8>, u64), Lo
     Ok((file, head, md.len()))
 }
 
-/// Reading a whole file from its start, whatever the current position.
-trait ReadAll {
-    fn read_at_all(&self, out: &mut Vec<u8>) -> std::io::Result<()>;
-}
-
-impl ReadAll for File {
-    fn read_at_all(&self, out: &mut Vec<u8>) -> std::io::Result<()> {
-        use std::os::unix::fs::FileExt;
-        let len = self.metadata()?.len() as usize;
-        out.resize(len, 0);
-        self.read_exact_at(out, 0)
-    }
-}
-
 /// How much of a file the loader reads to parse its headers.
 const HEAD: usize = 64 * 1024;
 
-fn parse_checked(path: &Path, file: &File, head: &[u8], len: u64) -> Result<ElfInfo, LoadError> {
+fn parse_checked(path: &Path, head: &[u8], len: u64) -> Result<ElfInfo, LoadError> {
     let wrap = |err| LoadError::Elf { path: path.display().to_string(), err };
     match elf::parse_head(head, len) {
         Err(_) if (head.len() as u64) < len => {
             // Headers beyond the first bytes: parse the whole file.
-            let mut all = Vec::new();
-            file.read_at_all(&mut all)
-                .map_err(|err| LoadError::Io { path: path.display().to_string(), err })?;
+            let all =
+                std::fs::read(path).map_err(|err| LoadError::Io { path: path.display().to_string(), err })?;
             elf::parse(&all).map_err(wrap)
         }
         r => r.map_err(wrap),
@@ -156,7 +141,7 @@ fn parse_checked(path: &Path, file: &File, head: &[u8], len: u64) -> Result<ElfI
 /// Loads `path` and its interpreter into this process's address space.
 pub fn load(path: &Path) -> Result<Loaded, LoadError> {
     let (file, head, len) = open_checked(path, true)?;
-    let info = parse_checked(path, &file, &head, len)?;
+    let info = parse_checked(path, &head, len)?;
     let name = path.display().to_string();
     // Check the interpreter before mapping anything.
     let interp = match &info.interp {
@@ -168,7 +153,7 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
                 err: Box::new(err),
             };
             let (ifile, ihead, ilen) = open_checked(&ipath, false).map_err(wrap)?;
-            let iinfo = parse_checked(&ipath, &ifile, &ihead, ilen).map_err(wrap)?;
+            let iinfo = parse_checked(&ipath, &ihead, ilen).map_err(wrap)?;
             if iinfo.interp.is_some() {
                 return Err(wrap(LoadError::Elf {
                     path: ipath.display().to_string(),
