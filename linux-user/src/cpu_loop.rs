@@ -9,14 +9,12 @@ use tern_translate::entry::CpuBox;
 /// Counters for `--stats` kept by the loop.
 #[derive(Debug, Default)]
 pub struct LoopStats {
-    pub exits: [u64; 7],
+    /// Indexed by `ExitKind as usize`.
+    pub exits: [u64; ExitKind::COUNT],
     pub syscalls: u64,
     /// Writes to pages holding translated code.
     pub smc: u64,
 }
-
-/// Names of `ExitKind` values by number, for `--stats`.
-pub const EXIT_NAMES: [&str; 7] = ["?", "direct", "indirect", "syscall", "cpuid", "trap", "fault"];
 
 fn fatal(msg: impl std::fmt::Display) -> ! {
     eprintln!("tern: {msg}");
@@ -36,24 +34,23 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> i32 {
         // this thread's GS base.
         unsafe { cpu.run(host) };
         let d = jit.last_exit(cpu);
-        stats.exits[(d.kind as usize).min(6)] += 1;
+        stats.exits[d.kind as usize] += 1;
         let next = match d.kind {
-            k if k == ExitKind::Direct as u32 => {
+            ExitKind::Direct => {
                 let h = jit.lookup_or_translate(d.target).unwrap_or_else(|e| fatal(e));
-                if d.patch_site != 0 {
-                    jit.chain(d.patch_site, d.target);
-                }
+                jit.chain(cpu.exit_desc);
                 cpu.rip = d.target;
                 h
             }
-            k if k == ExitKind::Indirect as u32 => {
+            ExitKind::Indirect => {
                 let target = cpu.next_rip;
                 cpu.rip = target;
                 let h = jit.lookup_or_translate(target).unwrap_or_else(|e| fatal(e));
-                cpu.ibl_insert(target, h);
+                // SAFETY: h is the block the jit translated for target.
+                unsafe { cpu.ibl_insert(target, h) };
                 h
             }
-            k if k == ExitKind::Syscall as u32 => {
+            ExitKind::Syscall => {
                 stats.syscalls += 1;
                 cpu.rip = d.target;
                 let flow = dispatch(p, cpu);
@@ -65,7 +62,7 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> i32 {
                 }
                 jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
             }
-            k if k == ExitKind::Cpuid as u32 => {
+            ExitKind::Cpuid => {
                 let r = jit.model().cpuid(cpu.regs[RAX] as u32, cpu.regs[RCX] as u32);
                 for (reg, v) in [RAX, RBX, RCX, RDX].into_iter().zip(r) {
                     cpu.regs[reg] = u64::from(v);
@@ -73,11 +70,11 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> i32 {
                 cpu.rip = d.target;
                 jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
             }
-            k if k == ExitKind::Trap as u32 => {
+            ExitKind::Trap => {
                 cpu.rip = d.target;
                 die_by_signal(d.arg as i32)
             }
-            k if k == ExitKind::Fault as u32 => {
+            ExitKind::Fault => {
                 let f = cpu.fault;
                 const PF_WRITE: u64 = 2;
                 if f.signo == libc::SIGSEGV && f.err & PF_WRITE != 0 && jit.handle_code_write(f.addr) {
@@ -104,7 +101,6 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> i32 {
                 );
                 die_by_signal(f.signo)
             }
-            _ => fatal(format!("bad exit descriptor {d:?}")),
         };
         host = next;
     }

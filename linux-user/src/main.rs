@@ -3,11 +3,11 @@
 use clap::Parser;
 use std::os::unix::ffi::OsStrExt;
 use tern_linux_user::cli::{parse_range, Cli};
-use tern_linux_user::cpu_loop::{self, LoopStats, EXIT_NAMES};
+use tern_linux_user::cpu_loop::{self, LoopStats};
 use tern_linux_user::loader::{self, map, stack};
 use tern_signals::{install_fault_handlers, FaultContext, GuestSignals};
 use tern_syscalls::{mm::Brk, proc, task::Reexec, Process};
-use tern_translate::cpu::RSP;
+use tern_translate::cpu::{ExitKind, RSP};
 use tern_translate::entry::CpuBox;
 use tern_translate::{CpuModel, DumpOptions, Jit};
 
@@ -166,8 +166,8 @@ fn print_stats(jit: &Jit, s: &LoopStats) {
     for (name, v) in rows {
         out.push_str(&format!("  {name:<20} {v}\n"));
     }
-    for (i, n) in s.exits.iter().enumerate().skip(1) {
-        out.push_str(&format!("  exits: {:<13} {n}\n", EXIT_NAMES[i]));
+    for k in ExitKind::ALL {
+        out.push_str(&format!("  exits: {:<13} {}\n", k.name(), s.exits[k as usize]));
     }
     let _ = tern_linux_user::logging::LogWriter.write_all(out.as_bytes());
 }

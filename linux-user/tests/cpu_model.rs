@@ -181,3 +181,230 @@ fn proc_cpuinfo_flags_follow_the_model() {
     let v1 = flags(&["--cpu", "x86-64"]);
     assert!(v1.contains(" sse2") && !v1.contains(" sse4_2") && !v1.contains(" popcnt"), "{v1}");
 }
+
+/// Linux's names for the bits of the CPUID registers tern answers
+/// (`arch/x86/include/asm/cpufeatures.h`); "" for a bit Linux does not
+/// list. Written out here, not taken from tern's table, so that the test
+/// checks the table.
+const LEAF1_EDX: [&str; 32] = [
+    "fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "", "sep", "mtrr", "pge", "mca",
+    "cmov", "pat", "pse36", "pn", "clflush", "", "dts", "acpi", "mmx", "fxsr", "sse", "sse2", "ss", "ht",
+    "tm", "ia64", "pbe",
+];
+const LEAF1_ECX: [&str; 32] = [
+    "pni",
+    "pclmulqdq",
+    "dtes64",
+    "monitor",
+    "ds_cpl",
+    "vmx",
+    "smx",
+    "est",
+    "tm2",
+    "ssse3",
+    "cid",
+    "sdbg",
+    "fma",
+    "cx16",
+    "xtpr",
+    "pdcm",
+    "",
+    "pcid",
+    "dca",
+    "sse4_1",
+    "sse4_2",
+    "x2apic",
+    "movbe",
+    "popcnt",
+    "tsc_deadline_timer",
+    "aes",
+    "xsave",
+    "",
+    "avx",
+    "f16c",
+    "rdrand",
+    "hypervisor",
+];
+const LEAF7_EBX: [&str; 32] = [
+    "fsgsbase",
+    "tsc_adjust",
+    "sgx",
+    "bmi1",
+    "hle",
+    "avx2",
+    "",
+    "smep",
+    "bmi2",
+    "erms",
+    "invpcid",
+    "rtm",
+    "cqm",
+    "",
+    "mpx",
+    "rdt_a",
+    "avx512f",
+    "avx512dq",
+    "rdseed",
+    "adx",
+    "smap",
+    "avx512ifma",
+    "",
+    "clflushopt",
+    "clwb",
+    "intel_pt",
+    "avx512pf",
+    "avx512er",
+    "avx512cd",
+    "sha_ni",
+    "avx512bw",
+    "avx512vl",
+];
+const EXT1_EDX: [&str; 32] = [
+    "", "", "", "", "", "", "", "", "", "", "", "syscall", "", "", "", "", "", "", "", "mp", "nx", "",
+    "mmxext", "", "", "fxsr_opt", "pdpe1gb", "rdtscp", "", "lm", "3dnowext", "3dnow",
+];
+const EXT1_ECX: [&str; 32] = [
+    "lahf_lm",
+    "cmp_legacy",
+    "svm",
+    "extapic",
+    "cr8_legacy",
+    "abm",
+    "sse4a",
+    "misalignsse",
+    "3dnowprefetch",
+    "osvw",
+    "ibs",
+    "xop",
+    "skinit",
+    "wdt",
+    "",
+    "lwp",
+    "fma4",
+    "tce",
+    "",
+    "nodeid_msr",
+    "",
+    "tbm",
+    "topoext",
+    "perfctr_core",
+    "perfctr_nb",
+    "",
+    "bpext",
+    "ptsc",
+    "perfctr_llc",
+    "mwaitx",
+    "",
+    "",
+];
+/// Flags Linux defines itself (no CPUID bit of the leaves above).
+const LINUX_DEFINED: &[&str] = &[
+    "constant_tsc",
+    "rep_good",
+    "nopl",
+    "xtopology",
+    "tsc_reliable",
+    "nonstop_tsc",
+    "cpuid",
+    "extd_apicid",
+    "aperfmperf",
+    "tsc_known_freq",
+    "art",
+    "arch_perfmon",
+    "pebs",
+    "bts",
+    "nonstop_tsc_s3",
+];
+
+/// What a guest sees of its CPU under tern, parsed from the output of
+/// `cpuid_flags.c`: CPUID registers, AT_HWCAP, the `/proc/cpuinfo` flags.
+struct SeenCpu {
+    regs: Vec<(&'static str, &'static [&'static str; 32], u32)>,
+    hwcap: u64,
+    leaf1_edx: u32,
+    flags: Vec<String>,
+}
+
+fn seen_cpu(bin: &Path, cpu: &str) -> SeenCpu {
+    let out = std::process::Command::new(TERN).args(["--cpu", cpu]).arg(bin).output().unwrap();
+    assert!(out.status.success(), "{cpu}: {out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let field = |name: &str| -> String {
+        let line = text.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("no {name}: {text}"));
+        line[name.len()..].trim().to_string()
+    };
+    let hex = |name: &str| u64::from_str_radix(&field(name), 16).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let reg = |name: &str| u32::try_from(hex(name)).expect("32-bit register");
+    SeenCpu {
+        regs: vec![
+            ("1.edx", &LEAF1_EDX, reg("leaf1.edx")),
+            ("1.ecx", &LEAF1_ECX, reg("leaf1.ecx")),
+            ("7.ebx", &LEAF7_EBX, reg("leaf7.ebx")),
+            ("0x80000001.edx", &EXT1_EDX, reg("ext1.edx")),
+            ("0x80000001.ecx", &EXT1_ECX, reg("ext1.ecx")),
+        ],
+        hwcap: hex("hwcap"),
+        leaf1_edx: reg("leaf1.edx"),
+        flags: field("flags").split_whitespace().map(String::from).collect(),
+    }
+}
+
+/// One table makes CPUID, AT_HWCAP and `/proc/cpuinfo` agree: under tern,
+/// for every CPU model, each flag in the guest's cpuinfo is a bit its
+/// CPUID reports (or a flag Linux defines itself), each reported bit that
+/// Linux names is in the flags, and AT_HWCAP is CPUID.1:EDX, as a kernel
+/// would show them. (tern used to list `vme`, `pae`, `apic`, `ht`,
+/// `hypervisor` and others that its CPUID leaf 1 did not report.)
+#[test]
+fn cpuid_hwcap_and_cpuinfo_agree_for_every_model() {
+    if tern_tests::skip_without_compiler(false) {
+        return;
+    }
+    let bin = build_source(
+        "cpuid_flags.c",
+        "#include <cpuid.h>\n#include <stdio.h>\n#include <string.h>\n\
+         #include <elf.h>\n\
+         int main(int argc, char **argv, char **envp){ unsigned a, b, c, d;\n\
+           __cpuid_count(1, 0, a, b, c, d); printf(\"leaf1.ecx %x\\nleaf1.edx %x\\n\", c, d);\n\
+           __cpuid_count(7, 0, a, b, c, d); printf(\"leaf7.ebx %x\\n\", b);\n\
+           __cpuid_count(0x80000001, 0, a, b, c, d); printf(\"ext1.ecx %x\\next1.edx %x\\n\", c, d);\n\
+           /* The auxv as the kernel passed it: glibc's getauxval(AT_HWCAP) is its own. */\n\
+           while (*envp) envp++;\n\
+           for (Elf64_auxv_t *v = (Elf64_auxv_t *)(envp + 1); v->a_type != AT_NULL; v++)\n\
+             if (v->a_type == AT_HWCAP) printf(\"hwcap %lx\\n\", (unsigned long)v->a_un.a_val);\n\
+           FILE *f = fopen(\"/proc/cpuinfo\", \"r\"); char line[8192];\n\
+           while (f && fgets(line, sizeof line, f))\n\
+             if (!strncmp(line, \"flags\", 5)) { printf(\"flags %s\", strchr(line, ':') + 1); break; }\n\
+           return 0; }\n",
+    );
+    for &cpu in tern_translate::CpuModel::NAMES {
+        let seen = seen_cpu(&bin, cpu);
+        assert_eq!(seen.hwcap, u64::from(seen.leaf1_edx), "{cpu}: AT_HWCAP is not CPUID.1:EDX");
+        let mut named = Vec::new();
+        for (reg, names, value) in &seen.regs {
+            for (bit, name) in names.iter().enumerate() {
+                if value & (1 << bit) != 0 && !name.is_empty() {
+                    assert!(
+                        seen.flags.iter().any(|f| f == name),
+                        "{cpu}: CPUID {reg} bit {bit} ({name}) not in cpuinfo"
+                    );
+                }
+                named.push((*name, *reg, value & (1 << bit) != 0));
+            }
+        }
+        for flag in &seen.flags {
+            match named.iter().find(|(n, _, _)| n == flag) {
+                Some((_, reg, set)) => {
+                    assert!(set, "{cpu}: cpuinfo lists {flag} but CPUID {reg} does not report it")
+                }
+                None => assert!(
+                    LINUX_DEFINED.contains(&flag.as_str()),
+                    "{cpu}: cpuinfo lists {flag}, not a CPUID bit tern answers"
+                ),
+            }
+        }
+        assert!(seen.flags.iter().any(|f| f == "sse2"), "{cpu}: {:?}", seen.flags);
+        let v2 = cpu == "x86-64-v2";
+        assert_eq!(seen.flags.iter().any(|f| f == "sse4_2"), v2, "{cpu}: {:?}", seen.flags);
+    }
+}

@@ -112,61 +112,16 @@ fn guest_maps() -> Vec<u8> {
     out.into_bytes()
 }
 
-/// `/proc/cpuinfo` flags a guest may see: those of the CPU model (the rest
-/// of the host's, AVX and so on, would lead programs that read this file to
-/// code that raises SIGILL under tern).
-fn model_has_flag(model: tern_translate::CpuModel, flag: &str) -> bool {
-    const BASE: &[&str] = &[
-        "fpu",
-        "vme",
-        "de",
-        "pse",
-        "tsc",
-        "msr",
-        "pae",
-        "mce",
-        "cx8",
-        "apic",
-        "sep",
-        "mtrr",
-        "pge",
-        "mca",
-        "cmov",
-        "pat",
-        "pse36",
-        "clflush",
-        "mmx",
-        "fxsr",
-        "sse",
-        "sse2",
-        "ht",
-        "syscall",
-        "nx",
-        "lm",
-        "rdtscp",
-        "constant_tsc",
-        "rep_good",
-        "nopl",
-        "nonstop_tsc",
-        "cpuid",
-        "tsc_known_freq",
-        "hypervisor",
-        "erms",
-    ];
-    const V2: &[&str] =
-        &["pni", "pclmulqdq", "ssse3", "cx16", "sse4_1", "sse4_2", "popcnt", "aes", "lahf_lm"];
-    BASE.contains(&flag) || (model == tern_translate::CpuModel::V2 && V2.contains(&flag))
-}
-
-/// The host's `/proc/cpuinfo` with each `flags` line cut to the CPU model.
+/// The host's `/proc/cpuinfo` with each `flags` line replaced by the CPU
+/// model's (`CpuModel::cpuinfo_flags`: the flags CPUID reports, so that a
+/// program reading this file does not pick code that raises SIGILL).
 fn guest_cpuinfo(model: tern_translate::CpuModel) -> Vec<u8> {
     let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let mut out = String::new();
     for line in info.lines() {
         match line.split_once(':') {
             Some((k, v)) if k.trim() == "flags" => {
-                let flags: Vec<&str> = v.split_whitespace().filter(|f| model_has_flag(model, f)).collect();
-                out.push_str(&format!("{k}: {}\n", flags.join(" ")));
+                out.push_str(&format!("{k}: {}\n", model.cpuinfo_flags(v)));
             }
             _ => {
                 out.push_str(line);

@@ -5,6 +5,13 @@
 //! writable and executable. Blocks are allocated sequentially, so the host
 //! index (host address -> block) is an append-only sorted array that a signal
 //! handler can search without locks.
+//!
+//! Reading is open to all (`&CodeCache`); every function that writes code,
+//! patches a jump, publishes a block or a descriptor, or replaces the views
+//! needs the cache's one [`CodeWriter`], which `Jit` keeps inside its
+//! translation lock, so holding `&mut CodeWriter` means holding that lock.
+//! Patching a jump is also `unsafe`: the caller vouches that the site is a
+//! chaining jump of an installed block.
 
 use crate::cpu::ExitDesc;
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
@@ -84,6 +91,15 @@ impl Block {
     }
 }
 
+/// Write access to one [`CodeCache`]. Exactly one exists per cache (made
+/// by [`CodeCache::new`]; not `Clone`), and its owner keeps it behind the
+/// translation lock, so a `&mut CodeWriter` is proof that the lock is held.
+#[derive(Debug)]
+pub struct CodeWriter {
+    /// Executable address of the cache this writer belongs to.
+    cache: u64,
+}
+
 /// The shared code memory and host-address index.
 pub struct CodeCache {
     /// Executable view.
@@ -98,8 +114,9 @@ pub struct CodeCache {
 }
 
 // SAFETY: the raw pointers refer to mappings owned for the life of the
-// process; mutation of the code goes through `&self` methods that are called
-// with the translator lock held, and readers use atomics.
+// process; every mutation takes `&mut CodeWriter` (one per cache, kept
+// behind the translation lock), so writers are serialised, and readers only
+// see entries published through the atomics.
 unsafe impl Send for CodeCache {}
 // SAFETY: see above.
 unsafe impl Sync for CodeCache {}
@@ -150,12 +167,13 @@ fn new_views(at: Option<(u64, u64)>) -> Result<(u64, u64), CacheError> {
 }
 
 impl CodeCache {
-    pub fn new() -> Result<CodeCache, CacheError> {
+    /// Maps a new cache and returns it with its only writer.
+    pub fn new() -> Result<(CodeCache, CodeWriter), CacheError> {
         let (exec, write) = new_views(None)?;
         let anon = |len| crate::hostmem::map_anon(len).map_err(CacheError::Map);
         let index = anon(MAX_BLOCKS * std::mem::size_of::<AtomicPtr<Block>>())? as *mut AtomicPtr<Block>;
         let descs = anon(MAX_DESCS * std::mem::size_of::<ExitDesc>())? as *mut ExitDesc;
-        Ok(CodeCache {
+        let cache = CodeCache {
             exec,
             write,
             used: AtomicUsize::new(0),
@@ -163,7 +181,13 @@ impl CodeCache {
             index_len: AtomicUsize::new(0),
             descs,
             descs_len: AtomicUsize::new(0),
-        })
+        };
+        Ok((cache, CodeWriter { cache: exec }))
+    }
+
+    /// Checks that `w` is this cache's writer (a bug otherwise).
+    fn check(&self, w: &CodeWriter) {
+        assert_eq!(w.cache, self.exec, "a code writer used on another cache");
     }
 
     /// True if `host` lies in generated code.
@@ -177,15 +201,18 @@ impl CodeCache {
     }
 
     /// Copies `code` (assembled for `next_addr()`) into the cache and returns
-    /// its executable address.
-    pub fn install(&self, code: &[u8]) -> Result<u64, CacheError> {
+    /// its executable address. Only fresh space past every installed block
+    /// is written.
+    pub fn install(&self, w: &mut CodeWriter, code: &[u8]) -> Result<u64, CacheError> {
+        self.check(w);
         let used = self.used.load(Ordering::Relaxed);
         let end = (used + code.len() + 15) & !15;
         if end > CACHE_SIZE {
             return Err(CacheError::Full);
         }
         // SAFETY: [write+used, write+end) is inside our writable view and no
-        // thread executes it yet (it is past every published block).
+        // thread executes it yet (it is past every published block); `w`
+        // serialises writers.
         unsafe {
             std::ptr::copy_nonoverlapping(code.as_ptr(), (self.write + used as u64) as *mut u8, code.len())
         };
@@ -196,23 +223,47 @@ impl CodeCache {
     /// Rewrites the rel32 field at `site` (an executable address) to jump to
     /// `target`. The field is 4-byte aligned, so the store is atomic for
     /// concurrent instruction fetch.
-    pub fn patch_rel32(&self, site: u64, target: u64) {
-        debug_assert!(self.contains(site) && site.is_multiple_of(4));
+    ///
+    /// # Safety
+    /// `site` is the rel32 field of a direct-branch `jmp`/`jcc` of an
+    /// installed block (the `patch_site` of one of its `Direct` exit
+    /// descriptors), and `target` is the entry of an installed block or that
+    /// jump's own exit stub: any other store would corrupt generated code
+    /// that may be running.
+    pub unsafe fn patch_rel32(&self, w: &mut CodeWriter, site: u64, target: u64) {
+        self.check(w);
+        assert!(
+            site >= self.exec && site + 4 <= self.next_addr() && site.is_multiple_of(4),
+            "patch site {site:#x} is not an aligned field of installed code"
+        );
         let rel = target.wrapping_sub(site + 4) as i64;
         let rel = i32::try_from(rel).expect("code cache larger than rel32 reach");
         let w = (site - self.exec + self.write) as *const std::sync::atomic::AtomicI32;
-        // SAFETY: site is inside the cache (checked above), 4-byte aligned,
-        // and the writable view maps the same page.
+        // SAFETY: site is inside installed code (checked above), 4-byte
+        // aligned, and the writable view maps the same page; the caller
+        // vouches that it is a chaining jump's field.
         unsafe { (*w).store(rel, Ordering::Release) };
     }
 
-    /// Publishes `block` in the host index. Blocks must be registered in
-    /// increasing host address order.
-    pub fn register(&self, block: &'static Block) -> Result<(), CacheError> {
+    /// Publishes `block` in the host index. Blocks must lie in installed
+    /// code and be registered in increasing host address order (the index
+    /// is searched by bisection); a bug otherwise.
+    pub fn register(&self, w: &mut CodeWriter, block: &'static Block) -> Result<(), CacheError> {
+        self.check(w);
         let n = self.index_len.load(Ordering::Relaxed);
         if n >= MAX_BLOCKS {
             return Err(CacheError::Full);
         }
+        let prev_end = n.checked_sub(1).map_or(self.exec, |i| {
+            // SAFETY: i < n, published before n.
+            let b = unsafe { &*(*self.index.add(i)).load(Ordering::Acquire) };
+            b.host_start + u64::from(b.host_len)
+        });
+        assert!(
+            block.host_start >= prev_end && block.host_start + u64::from(block.host_len) <= self.next_addr(),
+            "block at {:#x} out of order or not installed",
+            block.host_start
+        );
         // SAFETY: n < MAX_BLOCKS, inside the index mapping.
         unsafe { (*self.index.add(n)).store(block as *const Block as *mut Block, Ordering::Release) };
         self.index_len.store(n + 1, Ordering::Release);
@@ -220,8 +271,8 @@ impl CodeCache {
     }
 
     /// Appends exit descriptors and returns the index of the first.
-    /// Called with the translator lock held.
-    pub fn add_descs(&self, d: &[ExitDesc]) -> Result<u32, CacheError> {
+    pub fn add_descs(&self, w: &mut CodeWriter, d: &[ExitDesc]) -> Result<u32, CacheError> {
+        self.check(w);
         let n = self.descs_len.load(Ordering::Relaxed);
         if n + d.len() > MAX_DESCS {
             return Err(CacheError::Full);
@@ -265,8 +316,10 @@ impl CodeCache {
 impl CodeCache {
     /// In a forked child: gives this process its own copy of the code so that
     /// parent and child can keep translating independently. Both views are
-    /// replaced in place, at the same addresses.
-    pub fn unshare_after_fork(&self) -> Result<(), CacheError> {
+    /// replaced in place, at the same addresses, so `w` (no other writer
+    /// can run meanwhile) and every published block stay valid.
+    pub fn unshare_after_fork(&self, w: &mut CodeWriter) -> Result<(), CacheError> {
+        self.check(w);
         let used = self.used.load(Ordering::Acquire);
         // Copy the used part aside, then put fresh views over the old ones.
         let saved = self.write as *const u8;
@@ -279,7 +332,8 @@ impl CodeCache {
         Ok(())
     }
 
-    /// The executable range of the cache (for the registry of tern's memory).
+    /// The executable and the writable view of the cache (for the registry
+    /// of tern's memory).
     pub fn ranges(&self) -> [(u64, u64); 2] {
         [(self.exec, self.exec + CACHE_SIZE as u64), (self.write, self.write + CACHE_SIZE as u64)]
     }

@@ -9,7 +9,9 @@
 
 use std::sync::atomic::AtomicU32;
 
-/// Guest general-purpose registers in x86 encoding order.
+/// Guest general-purpose registers in x86 encoding order: the one numbering
+/// of registers used by `CpuState::regs`, the code generator, fault
+/// reporting and logs (names in `REG_NAMES`).
 pub const RAX: usize = 0;
 pub const RCX: usize = 1;
 pub const RDX: usize = 2;
@@ -22,6 +24,10 @@ pub const R8: usize = 8;
 pub const R9: usize = 9;
 pub const R10: usize = 10;
 pub const R11: usize = 11;
+pub const R12: usize = 12;
+pub const R13: usize = 13;
+pub const R14: usize = 14;
+pub const R15: usize = 15;
 
 /// Names of the GPRs in encoding order, for logs and dumps.
 pub const REG_NAMES: [&str; 16] = [
@@ -61,7 +67,7 @@ impl Default for FxArea {
 }
 
 /// Why generated code returned to the CPU loop. Stored in code-cache exit
-/// descriptors, read by the CPU loop.
+/// descriptors, read by the CPU loop (generated code never reads it).
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExitKind {
@@ -81,12 +87,38 @@ pub enum ExitKind {
     Fault = 6,
 }
 
+impl ExitKind {
+    /// Every kind, in numbering order.
+    pub const ALL: [ExitKind; 6] = [
+        ExitKind::Direct,
+        ExitKind::Indirect,
+        ExitKind::Syscall,
+        ExitKind::Cpuid,
+        ExitKind::Trap,
+        ExitKind::Fault,
+    ];
+    /// One more than the largest value (for per-kind counter arrays).
+    pub const COUNT: usize = 7;
+
+    /// Lower-case name, for `--stats` and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExitKind::Direct => "direct",
+            ExitKind::Indirect => "indirect",
+            ExitKind::Syscall => "syscall",
+            ExitKind::Cpuid => "cpuid",
+            ExitKind::Trap => "trap",
+            ExitKind::Fault => "fault",
+        }
+    }
+}
+
 /// What an exit stub tells the CPU loop; stubs name one by its index in the
 /// code cache's descriptor table.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ExitDesc {
-    pub kind: u32,
+    pub kind: ExitKind,
     /// For `Trap`: the signal number. Otherwise 0.
     pub arg: u32,
     /// Guest address to continue at (or of the trapping instruction).
@@ -125,7 +157,7 @@ pub struct CpuState {
     pub scratch: [u64; 8],
     /// Indirect branch target, written by generated code.
     pub next_rip: u64,
-    /// Index of the `ExitDesc` of the last exit (see `cache::DescTable`).
+    /// Index of the `ExitDesc` of the last exit (see `CodeCache::desc`).
     pub exit_desc: u64,
     /// Host stack pointer saved while generated code runs.
     pub host_rsp: u64,
@@ -133,8 +165,9 @@ pub struct CpuState {
     pub jmp_target: u64,
     /// Address of this structure (for code that has only GS).
     pub self_ptr: u64,
-    /// Set by signal handlers or other threads to ask this thread to come back
-    /// to the CPU loop (used by the signal machinery).
+    /// Reserved for asking this thread to come back to the CPU loop (the
+    /// signals issue's watchdog). Today it is only zeroed: no generated code
+    /// checks it and nothing sets it.
     pub exit_request: AtomicU32,
     pub _pad0: u32,
     pub fault: FaultInfo,
@@ -183,7 +216,11 @@ impl CpuState {
     }
 
     /// Records `guest -> host` in the lookup table.
-    pub fn ibl_insert(&mut self, guest: u64, host: u64) {
+    ///
+    /// # Safety
+    /// `host` is the entry of the block translated for `guest`: generated
+    /// code jumps there whenever the guest branches to `guest`.
+    pub unsafe fn ibl_insert(&mut self, guest: u64, host: u64) {
         // Truncation intended: the table is indexed by the low 16 bits.
         let idx = (guest & 0xffff) as usize;
         self.ibl[idx] = IblEntry { key: !guest, host };

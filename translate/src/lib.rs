@@ -22,7 +22,7 @@ pub mod lift;
 pub mod model;
 pub mod pages;
 
-use cache::{Block, CacheError, CodeCache};
+use cache::{Block, CacheError, CodeCache, CodeWriter};
 use cpu::{CpuState, ExitDesc};
 // FxHash: the keys are guest addresses, not attacker-chosen strings, and
 // SipHash showed up in translation profiles.
@@ -68,7 +68,10 @@ pub enum TranslateError {
     Emit(#[from] baseline::EmitError),
 }
 
+/// The state behind the translation lock (`Jit::tables`).
 struct Tables {
+    /// The only write access to the code cache: whoever holds the lock.
+    writer: CodeWriter,
     /// guest pc -> block (non-transient blocks only).
     blocks: HashMap<u64, &'static Block>,
     /// guest page -> guest pcs of blocks touching it.
@@ -85,6 +88,8 @@ struct Tables {
 
 /// The translator shared by all guest threads.
 pub struct Jit {
+    /// Read access for everyone (fault handlers search it); writing needs
+    /// the `CodeWriter` inside `tables`.
     pub cache: CodeCache,
     rt: baseline::Runtime,
     model: CpuModel,
@@ -100,11 +105,12 @@ pub struct Jit {
 
 impl Jit {
     pub fn new(model: CpuModel, dump: DumpOptions) -> Result<Jit, TranslateError> {
-        let cache = CodeCache::new()?;
+        let (cache, mut writer) = CodeCache::new()?;
         let (code, rt) = baseline::emit_runtime(cache.next_addr(), entry::exit_common_addr());
-        cache.install(&code)?;
-        let fixed = |kind: cpu::ExitKind| ExitDesc { kind: kind as u32, arg: 0, target: 0, patch_site: 0 };
-        let first = cache.add_descs(&[fixed(cpu::ExitKind::Indirect), fixed(cpu::ExitKind::Fault)])?;
+        cache.install(&mut writer, &code)?;
+        let fixed = |kind: cpu::ExitKind| ExitDesc { kind, arg: 0, target: 0, patch_site: 0 };
+        let first =
+            cache.add_descs(&mut writer, &[fixed(cpu::ExitKind::Indirect), fixed(cpu::ExitKind::Fault)])?;
         debug_assert_eq!(u64::from(first), cpu::DESC_INDIRECT);
         Ok(Jit {
             cache,
@@ -112,6 +118,7 @@ impl Jit {
             model,
             dump,
             tables: Mutex::new(Tables {
+                writer,
                 blocks: HashMap::default(),
                 pages: HashMap::default(),
                 incoming: Vec::new(),
@@ -142,23 +149,44 @@ impl Jit {
 
     /// Translates the block at `pc`. A `single` block holds one instruction
     /// and is not cached (used to step over a write to its own page).
+    ///
+    /// A cached block's guest bytes are read only after their page is
+    /// write-protected (`protect_code_page_locked`): a guest write between
+    /// the read and the protection would otherwise leave stale code cached.
     pub fn translate(&self, pc: u64, single: bool) -> Result<&'static Block, TranslateError> {
         let t0 = self.dump.time.then(std::time::Instant::now);
-        let mut code = [0u8; MAX_BLOCK_BYTES];
-        let n = self.fetch(pc, &mut code);
-        let (vs, ve) = *self.vdso.lock().unwrap_or_else(|e| e.into_inner());
-        let ir = lift::lift_block(self.model, pc, &code[..n], single, (vs..ve).contains(&pc));
+        let in_vdso = {
+            let (vs, ve) = *self.vdso.lock().unwrap_or_else(|e| e.into_inner());
+            (vs..ve).contains(&pc)
+        };
         let mut tables = self.tables();
         if !single {
             if let Some(b) = tables.blocks.get(&pc) {
                 return Ok(b);
             }
         }
+        let page = pc & !0xfff;
+        let mut code = [0u8; MAX_BLOCK_BYTES];
+        if !single {
+            Self::protect_code_page_locked(&mut tables, page);
+        }
+        let n = self.fetch_locked(&tables, pc, &mut code);
+        let mut ir = lift::lift_block(self.model, pc, &code[..n], single, in_vdso);
+        if !single && ir.end > page + 0x1000 {
+            // The last instruction runs into the next page, read while that
+            // page was still writable: protect it and read again.
+            Self::protect_code_page_locked(&mut tables, page + 0x1000);
+            let mut again = [0u8; MAX_BLOCK_BYTES];
+            let m = self.fetch_locked(&tables, pc, &mut again);
+            if again[..m] != code[..n] {
+                ir = lift::lift_block(self.model, pc, &again[..m], single, in_vdso);
+            }
+        }
         let base = self.cache.next_addr();
         let mut em = baseline::emit_block(&ir, base, &self.rt)?;
-        let first = self.cache.add_descs(&em.descs)?;
+        let first = self.cache.add_descs(&mut tables.writer, &em.descs)?;
         em.set_desc_base(first);
-        let host = self.cache.install(&em.code)?;
+        let host = self.cache.install(&mut tables.writer, &em.code)?;
         debug_assert_eq!(host, base);
         let id = u32::try_from(tables.incoming.len()).expect("fewer than 2^32 blocks");
         tables.incoming.push(Default::default());
@@ -171,7 +199,7 @@ impl Jit {
             pcmap: em.pcmap.into_boxed_slice(),
             transient: single,
         }));
-        self.cache.register(block)?;
+        self.cache.register(&mut tables.writer, block)?;
         if !single {
             tables.blocks.insert(pc, block);
             let mut page = block.guest_start & !0xfff;
@@ -182,7 +210,7 @@ impl Jit {
             }
             // Link direct exits whose targets exist already (back edges,
             // known callees) without waiting for a first exit.
-            for d in em.descs.iter().filter(|d| d.kind == cpu::ExitKind::Direct as u32) {
+            for d in em.descs.iter().filter(|d| d.kind == cpu::ExitKind::Direct) {
                 self.link_locked(&mut tables, d.patch_site, d.target);
             }
         }
@@ -201,13 +229,13 @@ impl Jit {
     /// page plus one instruction, and only from executable memory (a fetch
     /// from anything else faults). Pages tern knows to be mapped executable
     /// are read directly; others through the fault-free path.
-    fn fetch(&self, pc: u64, buf: &mut [u8; MAX_BLOCK_BYTES]) -> usize {
+    ///
+    /// # Preconditions
+    /// The tables lock is held (`_locked`).
+    fn fetch_locked(&self, t: &Tables, pc: u64, buf: &mut [u8; MAX_BLOCK_BYTES]) -> usize {
         let page = pc & !0xfff;
         let want = ((page + 0x1000 - pc) as usize + 15).min(MAX_BLOCK_BYTES);
-        let (here, next) = {
-            let t = self.tables();
-            (t.mem.prot_at(pc), t.mem.prot_at(page + 0x1000))
-        };
+        let (here, next) = (t.mem.prot_at(pc), t.mem.prot_at(page + 0x1000));
         let exec = |p: Option<i32>| p.is_some_and(|p| p & libc::PROT_EXEC != 0);
         // Not guest code: non-executable guest memory, or tern's own cache.
         if here.is_some() && !exec(here) || self.cache.contains(pc) {
@@ -278,11 +306,16 @@ impl Jit {
         }
     }
 
-    /// Links the jump at `site` (from a `Direct` exit) to the block for
-    /// `target_pc`, if there is one.
-    pub fn chain(&self, site: u64, target_pc: u64) {
+    /// Links the jump of exit descriptor `desc` (the `exit_desc` of a
+    /// `Direct` exit) to the block for its target, if there is one. Any
+    /// other descriptor is left alone.
+    pub fn chain(&self, desc: u64) {
+        let d = self.cache.desc(desc);
+        if d.kind != cpu::ExitKind::Direct || d.patch_site == 0 {
+            return;
+        }
         let mut t = self.tables();
-        self.link_locked(&mut t, site, target_pc);
+        self.link_locked(&mut t, d.patch_site, d.target);
     }
 
     /// Patches the rel32 field at `site`, which still leads to its exit
@@ -290,9 +323,10 @@ impl Jit {
     /// unlinking.
     ///
     /// # Preconditions
-    /// The tables lock is held (`_locked`).
+    /// The tables lock is held (`_locked`), and `site` is the `patch_site`
+    /// of a `Direct` exit descriptor.
     fn link_locked(&self, t: &mut Tables, site: u64, target_pc: u64) {
-        let Some(target) = t.blocks.get(&target_pc) else { return };
+        let Some(&target) = t.blocks.get(&target_pc) else { return };
         // SAFETY: site is a 4-byte field inside installed code, readable
         // through the executable view.
         let rel = unsafe { (site as *const i32).read_unaligned() };
@@ -300,7 +334,9 @@ impl Jit {
         if stub == target.host_start {
             return;
         }
-        self.cache.patch_rel32(site, target.host_start);
+        // SAFETY: site is a Direct exit's jump field (precondition) and the
+        // target is an installed block's entry.
+        unsafe { self.cache.patch_rel32(&mut t.writer, site, target.host_start) };
         let id = target.id as usize;
         t.incoming[id].push((site, stub));
         self.stats.chained.fetch_add(1, Ordering::Relaxed);
@@ -396,7 +432,9 @@ impl Jit {
                     if let Some(b) = t.blocks.remove(&pc) {
                         dropped = true;
                         for (site, stub) in std::mem::take(&mut t.incoming[b.id as usize]) {
-                            self.cache.patch_rel32(site, stub);
+                            // SAFETY: link_locked recorded (site, stub): a
+                            // Direct exit's jump field and its own stub.
+                            unsafe { self.cache.patch_rel32(&mut t.writer, site, stub) };
                         }
                     }
                 }
@@ -410,6 +448,13 @@ impl Jit {
 }
 
 impl Jit {
+    /// In a forked child: gives this process its own copy of the code cache
+    /// (see `CodeCache::unshare_after_fork`).
+    pub fn unshare_after_fork(&self) -> Result<(), CacheError> {
+        let mut t = self.tables();
+        self.cache.unshare_after_fork(&mut t.writer)
+    }
+
     /// The descriptor of the last exit of `cpu`.
     pub fn last_exit(&self, cpu: &CpuState) -> ExitDesc {
         self.cache.desc(cpu.exit_desc)

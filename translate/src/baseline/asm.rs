@@ -6,11 +6,12 @@
 
 use iced_x86::{Encoder, Instruction};
 
-/// Host GPR numbers (x86 encoding order).
-pub const RAX: u8 = 0;
-pub const RCX: u8 = 1;
-pub const RDX: u8 = 2;
-pub const RSP: u8 = 4;
+/// Host GPR numbers for the encoder: `cpu`'s register numbering (guest and
+/// host registers are the same).
+pub const RAX: u8 = crate::cpu::RAX as u8;
+pub const RCX: u8 = crate::cpu::RCX as u8;
+pub const RDX: u8 = crate::cpu::RDX as u8;
+pub const RSP: u8 = crate::cpu::RSP as u8;
 
 /// Appends host code for a block that will be installed at `base`.
 pub struct Asm {

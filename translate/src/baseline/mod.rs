@@ -358,7 +358,7 @@ impl Emitter<'_> {
     }
 
     fn exit(&mut self, kind: ExitKind, arg: u32, target: u64, patch_site: u64) {
-        self.descs.push(ExitDesc { kind: kind as u32, arg, target, patch_site });
+        self.descs.push(ExitDesc { kind, arg, target, patch_site });
         let tramp = self.rt.exit_tramp;
         exit_stub(&mut self.a, tramp, &mut self.desc_fills);
     }
