@@ -28,7 +28,12 @@ fn build_source(name: &str, body: &str) -> std::path::PathBuf {
     let src = dir.join(name);
     std::fs::write(&src, body).unwrap();
     let out = dir.join(name.trim_end_matches(".c"));
-    let st = std::process::Command::new("gcc").args(["-O1", "-o"]).arg(&out).arg(&src).status().unwrap();
+    let st = std::process::Command::new("gcc")
+        .args(["-O1", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run gcc: {e}"));
     assert!(st.success());
     out
 }

@@ -7,11 +7,19 @@ use crate::run::Outcome;
 /// Longest line excerpt shown in a report.
 const MAX_SHOWN: usize = 200;
 
-/// Panics with a readable report if `tern` differs from `native` in stdout,
+/// `Err` with a readable report if `tern` differs from `native` in stdout,
 /// stderr or exit status. `name` identifies the run in the message.
+pub fn compare(name: &str, native: &Outcome, tern: &Outcome) -> Result<(), String> {
+    match difference(native, tern) {
+        Some(report) => Err(format!("{name}: tern differs from native\n{report}")),
+        None => Ok(()),
+    }
+}
+
+/// [`compare`], panicking with its report (for tests).
 pub fn assert_same(name: &str, native: &Outcome, tern: &Outcome) {
-    if let Some(report) = difference(native, tern) {
-        panic!("{name}: tern differs from native\n{report}");
+    if let Err(report) = compare(name, native, tern) {
+        panic!("{report}");
     }
 }
 
@@ -123,11 +131,13 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "tern differs from native")]
-    fn assert_same_panics_on_exit_code() {
+    fn compare_rejects_a_different_exit_code() {
         let a = outcome("", "", ExitStatusDesc::Exited(0));
         let b = outcome("", "", ExitStatusDesc::Exited(1));
-        assert_same("codes", &a, &b);
+        let err = compare("codes", &a, &b).unwrap_err();
+        assert!(err.starts_with("codes: tern differs from native\n"), "{err}");
+        assert!(err.contains("status: native exited with code 0, tern exited with code 1"), "{err}");
+        assert_eq!(compare("same", &a, &a.clone()), Ok(()));
     }
 
     #[test]

@@ -79,18 +79,14 @@ pub fn have_compiler(cxx: bool) -> bool {
     })
 }
 
-/// For tests: true (after printing `skipped: no gcc`) when the compiler needed
-/// for `cxx` is missing, so the caller can return early.
-/// With `TERN_TESTS_REQUIRE_GCC` set, a missing compiler is a panic instead.
+/// For tests: false when the compiler needed for `cxx` runs; otherwise
+/// reports it missing ([`crate::missing`]: a panic in CI, a loud message
+/// elsewhere) and returns true, so the caller can return early.
 pub fn skip_without_compiler(cxx: bool) -> bool {
     if have_compiler(cxx) {
         return false;
     }
-    let name = compiler(cxx);
-    if std::env::var_os("TERN_TESTS_REQUIRE_GCC").is_some() {
-        panic!("{name} is required (TERN_TESTS_REQUIRE_GCC is set) but cannot be run");
-    }
-    println!("skipped: no {}", if cxx { "g++" } else { "gcc" });
+    crate::missing(&format!("the compiler `{}`", compiler(cxx)));
     true
 }
 

@@ -15,13 +15,18 @@ mod compare;
 mod compile;
 mod programs;
 mod run;
+mod tools;
 
 use std::path::{Path, PathBuf};
 
-pub use compare::{assert_same, difference, first_difference};
+pub use compare::{assert_same, compare, difference, first_difference};
 pub use compile::{build, build_in, cache_dir, have_compiler, is_cxx_source, skip_without_compiler, Build};
 pub use programs::{program, GuestProgram, PROGRAMS};
-pub use run::{run_command, run_native, run_under, timeout, ExitStatusDesc, Outcome, DEFAULT_TIMEOUT};
+pub use run::{
+    run_command, run_native, run_under, timeout, try_run_command, ExitStatusDesc, Outcome, RunError,
+    DEFAULT_TIMEOUT,
+};
+pub use tools::{find_program, have_programs, in_ci, missing, require_program};
 
 /// The directory holding the guest program sources (`tests/guest`).
 pub fn guest_dir() -> PathBuf {
@@ -29,8 +34,8 @@ pub fn guest_dir() -> PathBuf {
 }
 
 /// Builds `src` as `b` says, runs it natively and under `tern` with `args`
-/// and `stdin`, and panics if the outcomes differ. Returns early (printing
-/// `skipped: no gcc`) when the compiler is missing.
+/// and `stdin`, and panics if the outcomes differ. Without the compiler it
+/// fails in CI and returns early elsewhere ([`skip_without_compiler`]).
 pub fn differential(tern: &Path, src: &str, b: &Build, args: &[&str], stdin: &[u8]) {
     differential_env(tern, src, b, args, stdin, &[]);
 }
@@ -47,10 +52,25 @@ pub fn differential_env(
     if skip_without_compiler(b.cxx) {
         return;
     }
+    if let Err(report) = try_differential(tern, src, b, args, stdin, env) {
+        panic!("{report}");
+    }
+}
+
+/// The comparison of [`differential_env`] as a `Result` (the compiler must
+/// be there): `Err` holds the report of how tern differed from native.
+pub fn try_differential(
+    tern: &Path,
+    src: &str,
+    b: &Build,
+    args: &[&str],
+    stdin: &[u8],
+    env: &[(&str, &str)],
+) -> Result<(), String> {
     let bin = build(src, b);
     let native = run_native(&bin, args, stdin, env);
     let tern_run = run_under(tern, &bin, args, stdin, env);
-    assert_same(&format!("{src} [{b}]"), &native, &tern_run);
+    compare(&format!("{src} [{b}]"), &native, &tern_run)
 }
 
 /// Runs the differential test of table entry `src` (see [`PROGRAMS`]) in

@@ -96,10 +96,40 @@ pub fn timeout() -> Duration {
         .map_or(DEFAULT_TIMEOUT, Duration::from_secs_f64)
 }
 
+/// Why [`try_run_command`] has no outcome.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RunError {
+    /// The program could not be started.
+    Spawn { what: String, error: String },
+    /// The program was still running after the limit and was killed.
+    TimedOut { what: String, limit: Duration },
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Spawn { what, error } => write!(f, "cannot start {what}: {error}"),
+            Self::TimedOut { what, limit } => {
+                write!(f, "timed out after {:.1} s, killed: {what}", limit.as_secs_f64())
+            }
+        }
+    }
+}
+
+/// [`try_run_command`], panicking with its error (for tests).
+pub fn run_command(cmd: Command, stdin: &[u8], env: &[(&str, &str)], limit: Duration) -> Outcome {
+    try_run_command(cmd, stdin, env, limit).unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// Runs `cmd` with a clean environment (`PATH`, `LANG=C`, then `env`), feeds it
-/// `stdin`, and collects its output. Kills it and panics if it is still
-/// running after `limit`.
-pub fn run_command(mut cmd: Command, stdin: &[u8], env: &[(&str, &str)], limit: Duration) -> Outcome {
+/// `stdin`, and collects its output. Kills it and returns
+/// [`RunError::TimedOut`] if it is still running after `limit`.
+pub fn try_run_command(
+    mut cmd: Command,
+    stdin: &[u8],
+    env: &[(&str, &str)],
+    limit: Duration,
+) -> Result<Outcome, RunError> {
     let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
     cmd.env_clear().env("PATH", path).env("LANG", "C");
     for (key, value) in env {
@@ -108,7 +138,8 @@ pub fn run_command(mut cmd: Command, stdin: &[u8], env: &[(&str, &str)], limit: 
     cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let what = format!("{cmd:?}");
     let start = Instant::now();
-    let mut child = spawn(&mut cmd).unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    let mut child =
+        spawn(&mut cmd).map_err(|e| RunError::Spawn { what: what.clone(), error: e.to_string() })?;
 
     let mut input = child.stdin.take().expect("piped stdin");
     let data = stdin.to_vec();
@@ -117,20 +148,20 @@ pub fn run_command(mut cmd: Command, stdin: &[u8], env: &[(&str, &str)], limit: 
     let stdout = reader(child.stdout.take().expect("piped stdout"));
     let stderr = reader(child.stderr.take().expect("piped stderr"));
 
-    let status = wait_with_deadline(&mut child, start + limit).unwrap_or_else(|| {
+    let Some(status) = wait_with_deadline(&mut child, start + limit) else {
         // Best effort: the child may have exited just now.
         let _ = child.kill();
         let _ = child.wait();
-        panic!("timed out after {:.1} s, killed: {what}", limit.as_secs_f64())
-    });
+        return Err(RunError::TimedOut { what, limit });
+    };
     let elapsed = start.elapsed();
     let _ = writer.join();
-    Outcome {
+    Ok(Outcome {
         stdout: stdout.join().expect("stdout reader thread"),
         stderr: stderr.join().expect("stderr reader thread"),
         status: status.into(),
         elapsed,
-    }
+    })
 }
 
 /// Spawns `cmd`, retrying briefly on ETXTBSY: a file just written by this

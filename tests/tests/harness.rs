@@ -1,5 +1,8 @@
 //! Tests of the harness itself. None of them needs tern: they compare
 //! native runs with native runs, or use a shell script standing in for tern.
+//! Failures are checked through the `Result`-returning forms (`compare`,
+//! `try_differential`, `try_run_command`), never by a test raising the
+//! panic it expects.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -8,8 +11,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use tern_tests::{
-    assert_same, build, build_in, differential, guest_dir, have_compiler, run_command, run_native, run_under,
-    skip_without_compiler, Build, ExitStatusDesc, Outcome, PROGRAMS,
+    assert_same, build, build_in, compare, differential, find_program, guest_dir, have_compiler, in_ci,
+    run_command, run_native, run_under, skip_without_compiler, try_differential, try_run_command, Build,
+    ExitStatusDesc, Outcome, RunError, PROGRAMS,
 };
 
 const STATIC_O0: Build = Build { static_: true, opt: "-O0", cxx: false };
@@ -63,24 +67,21 @@ fn native_against_native_agrees() {
 }
 
 #[test]
-#[should_panic(expected = "tern differs from native")]
-fn assert_same_rejects_different_stdout() {
+fn compare_rejects_different_stdout() {
     let (a, b) = differing_outcomes();
-    assert_same("different arguments", &a, &b);
+    let err = compare("different arguments", &a, &b).unwrap_err();
+    assert!(err.starts_with("different arguments: tern differs from native\n"), "{err}");
+    assert!(err.contains("stdout: first difference"), "{err}");
 }
 
 #[test]
-#[should_panic(expected = "status: native exited with code 3, tern exited with code 42")]
-fn assert_same_rejects_different_status() {
-    if !have_compiler(false) {
-        panic!("status: native exited with code 3, tern exited with code 42 (skipped: no gcc)");
-    }
-    let three = run_native(&build("exit_code.c", &STATIC_O0), &[], b"", &[]);
-    let mut forty_two = run_native(&build("exit_underscore.c", &STATIC_O0), &[], b"", &[]);
-    // Make only the status differ.
-    forty_two.stdout = three.stdout.clone();
-    forty_two.stderr = three.stderr.clone();
-    assert_same("exit codes", &three, &forty_two);
+fn compare_rejects_different_status() {
+    let sh = Path::new("/bin/sh");
+    let three = run_native(sh, &["-c", "echo same; exit 3"], b"", &[]);
+    let forty_two = run_native(sh, &["-c", "echo same; exit 42"], b"", &[]);
+    let err = compare("exit codes", &three, &forty_two).unwrap_err();
+    assert!(err.contains("status: native exited with code 3, tern exited with code 42"), "{err}");
+    assert!(!err.contains("stdout: first"), "only the status differs: {err}");
 }
 
 #[test]
@@ -120,11 +121,54 @@ fn stdin_is_fed_and_output_captured() {
 }
 
 #[test]
-#[should_panic(expected = "timed out after 0.3 s")]
-fn timeout_kills_and_panics() {
+fn timeout_kills_and_reports() {
     let mut cmd = Command::new("sleep");
     cmd.arg("30");
-    run_command(cmd, b"", &[], Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    let err = try_run_command(cmd, b"", &[], Duration::from_millis(300)).unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(10), "not killed in time");
+    assert!(
+        matches!(err, RunError::TimedOut { limit, .. } if limit == Duration::from_millis(300)),
+        "{err:?}"
+    );
+    assert!(err.to_string().starts_with("timed out after 0.3 s, killed: "), "{err}");
+}
+
+#[test]
+fn a_missing_program_cannot_start() {
+    let err = try_run_command(Command::new("/nonexistent/tern-test"), b"", &[], Duration::from_secs(5));
+    assert!(matches!(err, Err(RunError::Spawn { .. })), "{err:?}");
+}
+
+/// A missing tool fails the test in CI (the `missing` call panics) and is
+/// only reported elsewhere; checked in a child test process with and
+/// without `CI`.
+#[test]
+fn missing_tools_fail_in_ci() {
+    assert!(find_program("sh").is_some_and(|p| p.is_file()));
+    assert!(find_program("tern-no-such-tool").is_none());
+    if std::env::var_os("TERN_HARNESS_CHILD").is_some() {
+        // In the child: report a tool missing and see whether we survive.
+        tern_tests::missing("the program `tern-no-such-tool`");
+        println!("survived, in_ci={}", in_ci());
+        return;
+    }
+    let me = std::env::current_exe().unwrap();
+    for (ci, survives) in [("true", false), ("1", false), ("false", true), ("", true)] {
+        let mut cmd = Command::new(&me);
+        cmd.args(["--exact", "missing_tools_fail_in_ci", "--nocapture", "--test-threads=1"]);
+        cmd.env("TERN_HARNESS_CHILD", "1").env("CI", ci).env_remove("TERN_TESTS_REQUIRE_GCC");
+        let out = cmd.output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.success(), survives, "CI={ci:?}: {stdout}{stderr}");
+        assert_eq!(stdout.contains("survived, in_ci=false"), survives, "CI={ci:?}: {stdout}");
+        if survives {
+            assert!(stderr.contains("SKIPPED: the program `tern-no-such-tool` is missing"), "{stderr}");
+        } else {
+            assert!(stderr.contains("CI is set"), "CI={ci:?}: {stderr}");
+        }
+    }
 }
 
 #[test]
@@ -141,14 +185,15 @@ fn fake_tern_passes_differential() {
 }
 
 #[test]
-#[should_panic(expected = "argv_env.c [dynamic -O2]: tern differs from native")]
 fn lying_tern_fails_differential() {
-    if !have_compiler(false) {
-        panic!("argv_env.c [dynamic -O2]: tern differs from native (skipped: no gcc)");
+    if skip_without_compiler(false) {
+        return;
     }
     // Passes one extra argument to the guest.
     let tern = script("lying-tern", "prog=\"$1\"; shift; exec \"$prog\" extra \"$@\"");
-    differential(&tern, "argv_env.c", &DYN_O2, &["x"], b"");
+    let err = try_differential(&tern, "argv_env.c", &DYN_O2, &["x"], b"", &[]).unwrap_err();
+    assert!(err.starts_with("argv_env.c [dynamic -O2]: tern differs from native\n"), "{err}");
+    assert!(try_differential(&fake_tern(), "argv_env.c", &DYN_O2, &["x"], b"", &[]).is_ok());
 }
 
 #[test]
