@@ -36,7 +36,7 @@ pub const REG_NAMES: [&str; 16] = [
 ];
 
 /// Number of entries in the per-thread indirect-branch lookup table (indexed
-/// by the low 16 bits of the guest target, see `baseline::ibl`).
+/// by the low 16 bits of the guest target, see `baseline::emit_ibl`).
 pub const IBL_ENTRIES: usize = 1 << 16;
 
 /// One slot of the indirect-branch lookup table. `key` holds the bitwise NOT

@@ -460,3 +460,23 @@ impl Jit {
         self.cache.desc(cpu.exit_desc)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An exit stub is `mov qword gs:[exit_desc], imm32` (13 bytes) and
+    /// `jmp rel32` to the exit trampoline (5 bytes): a `syscall` block is
+    /// exactly one stub.
+    #[test]
+    fn exit_stub_is_18_bytes() {
+        let (_, rt) = baseline::emit_runtime(0x10_0000, 0x20_0000);
+        let ir = lift::lift_block(CpuModel::V2, 0x40_0000, &[0x0f, 0x05], false, false);
+        let em = baseline::emit_block(&ir, 0x10_1000, &rt).unwrap();
+        assert_eq!(em.descs.len(), 1);
+        assert_eq!(em.descs[0].kind, cpu::ExitKind::Syscall);
+        assert_eq!(em.code.len(), 18, "{:02x?}", em.code);
+        assert_eq!(em.code[..5], [0x65, 0x48, 0xc7, 0x04, 0x25]);
+        assert_eq!(em.code[13], 0xe9);
+    }
+}

@@ -3,7 +3,8 @@
 //! Guest registers stay in the same host registers, so a `Native` op is the
 //! guest instruction re-encoded at its new address. The glue around it (exit
 //! stubs, pushes of guest return addresses, FS/GS and far RIP-relative operand
-//! rewrites) uses only `mov`/`lea`/`jmp`, which leave the guest flags intact,
+//! rewrites, the indirect-branch lookup) uses only `mov`, `movzx`, `lea`,
+//! `push imm32`, `jmp`, `jrcxz` and NOP padding, which leave the guest flags intact,
 //! and spills any host register it borrows into a `CpuState` scratch slot,
 //! recording that in the pc map so faults see exact guest state.
 
