@@ -168,14 +168,14 @@ impl Jit {
         let page = pc & !0xfff;
         let mut code = [0u8; MAX_BLOCK_BYTES];
         if !single {
-            Self::protect_code_page_locked(&mut tables, page);
+            self.protect_code_page_locked(&mut tables, page);
         }
         let n = self.fetch_locked(&tables, pc, &mut code);
         let mut ir = lift::lift_block(self.model, pc, &code[..n], single, in_vdso);
         if !single && ir.end > page + 0x1000 {
             // The last instruction runs into the next page, read while that
             // page was still writable: protect it and read again.
-            Self::protect_code_page_locked(&mut tables, page + 0x1000);
+            self.protect_code_page_locked(&mut tables, page + 0x1000);
             let mut again = [0u8; MAX_BLOCK_BYTES];
             let m = self.fetch_locked(&tables, pc, &mut again);
             if again[..m] != code[..n] {
@@ -205,7 +205,7 @@ impl Jit {
             let mut page = block.guest_start & !0xfff;
             while page < block.guest_end {
                 tables.pages.entry(page).or_default().push(pc);
-                Self::protect_code_page_locked(&mut tables, page);
+                self.protect_code_page_locked(&mut tables, page);
                 page += 0x1000;
             }
             // Link direct exits whose targets exist already (back edges,
@@ -343,12 +343,15 @@ impl Jit {
     }
 
     /// Write-protects `page` if the guest can write it, so that a write to
-    /// the code on it is noticed.
+    /// the code on it is noticed. Never a page of the code cache, whatever
+    /// the guest map says.
     ///
     /// # Preconditions
     /// The tables lock is held (`_locked`).
-    fn protect_code_page_locked(t: &mut Tables, page: u64) {
-        if t.code.protected.contains_key(&page) {
+    fn protect_code_page_locked(&self, t: &mut Tables, page: u64) {
+        if t.code.protected.contains_key(&page)
+            || self.cache.ranges().iter().any(|r| (r.0..r.1).contains(&page))
+        {
             return;
         }
         if let Some(prot) = t.mem.prot_at(page) {

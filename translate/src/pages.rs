@@ -79,8 +79,9 @@ pub struct CodePages {
     pub protected: HashMap<u64, i32>,
 }
 
-/// Host `mprotect` of one page.
-pub fn host_mprotect(page: u64, prot: i32) -> bool {
+/// Host `mprotect` of one page. Crate-private: `Jit` never passes a page of
+/// the code cache (`Jit::protect_code_page_locked`).
+pub(crate) fn host_mprotect(page: u64, prot: i32) -> bool {
     // SAFETY: changes only the protection of a guest page (never tern's own:
     // callers pass pages that hold guest code).
     unsafe { libc::mprotect(page as *mut libc::c_void, PAGE as usize, prot) == 0 }
