@@ -9,7 +9,7 @@
 
 use std::sync::atomic::{AtomicPtr, Ordering};
 use tern_translate::cache::CodeCache;
-use tern_translate::cpu::{off, CpuState, DESC_FAULT};
+use tern_translate::cpu::{off, CpuState, DESC_FAULT, UCONTEXT_GREG};
 
 static CACHE: AtomicPtr<CodeCache> = AtomicPtr::new(std::ptr::null_mut());
 
@@ -51,26 +51,6 @@ pub fn install_fault_handlers(cache: &'static CodeCache) -> std::io::Result<()> 
     }
     Ok(())
 }
-
-/// Host gregs index for each guest register in x86 encoding order.
-const GREG_OF: [i32; 16] = [
-    libc::REG_RAX,
-    libc::REG_RCX,
-    libc::REG_RDX,
-    libc::REG_RBX,
-    libc::REG_RSP,
-    libc::REG_RBP,
-    libc::REG_RSI,
-    libc::REG_RDI,
-    libc::REG_R8,
-    libc::REG_R9,
-    libc::REG_R10,
-    libc::REG_R11,
-    libc::REG_R12,
-    libc::REG_R13,
-    libc::REG_R14,
-    libc::REG_R15,
-];
 
 fn write_stderr(msg: &[u8]) {
     // SAFETY: write(2) is async-signal-safe; msg is a valid buffer.
@@ -165,7 +145,7 @@ extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_v
     // SAFETY: cpu is this thread's CpuState; the thread is stopped in this
     // handler, so nothing else accesses it.
     let cpu = unsafe { &mut *cpu };
-    for (r, g) in GREG_OF.iter().enumerate() {
+    for (r, g) in UCONTEXT_GREG.iter().enumerate() {
         cpu.regs[r] = gregs[*g as usize] as u64;
     }
     for (reg, slot) in entry.fixups() {

@@ -29,6 +29,27 @@ pub const R13: usize = 13;
 pub const R14: usize = 14;
 pub const R15: usize = 15;
 
+/// Where each GPR (in encoding order) sits in a host signal context
+/// (`ucontext_t::uc_mcontext.gregs` index).
+pub const UCONTEXT_GREG: [i32; 16] = [
+    libc::REG_RAX,
+    libc::REG_RCX,
+    libc::REG_RDX,
+    libc::REG_RBX,
+    libc::REG_RSP,
+    libc::REG_RBP,
+    libc::REG_RSI,
+    libc::REG_RDI,
+    libc::REG_R8,
+    libc::REG_R9,
+    libc::REG_R10,
+    libc::REG_R11,
+    libc::REG_R12,
+    libc::REG_R13,
+    libc::REG_R14,
+    libc::REG_R15,
+];
+
 /// Names of the GPRs in encoding order, for logs and dumps.
 pub const REG_NAMES: [&str; 16] = [
     "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14",
