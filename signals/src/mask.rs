@@ -82,7 +82,9 @@ pub fn is_kick(sig: i32, info: &libc::siginfo_t) -> bool {
 
 thread_local! {
     /// This guest thread's blocked mask, as the guest set it (reserved
-    /// signals included, SIGKILL and SIGSTOP never).
+    /// signals included, SIGKILL and SIGSTOP never). A forked child keeps
+    /// it with the rest of memory; a new guest thread must start with its
+    /// creator's ([`set_guest_mask`] on the new thread, threads issue).
     static GUEST_MASK: Cell<SigSet> = const { Cell::new(0) };
 }
 

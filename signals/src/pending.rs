@@ -72,6 +72,12 @@ pub fn on_async(sig: i32, info: &libc::siginfo_t) {
     }
 }
 
+/// A forked child starts with no pending signals (`kernel/fork.c:
+/// copy_process()` clears them); its mask and dispositions are the parent's.
+pub fn clear_after_fork() {
+    PENDING.store(0, Ordering::Release);
+}
+
 /// Reserved signals pending for the guest (always ones it blocks).
 pub fn pending() -> SigSet {
     PENDING.load(Ordering::Acquire)

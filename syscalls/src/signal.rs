@@ -294,14 +294,25 @@ pub fn rt_sigtimedwait(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResul
             return r;
         }
     }
+    // The host fills tern's siginfo, copied out after: the signal is taken
+    // by then, so a page tern write-protected must not make the call fail
+    // and run again.
     let host: SigSet = host_set(set);
+    let mut info = [0u8; 128];
     let mut args = a;
     args[0] = &host as *const SigSet as u64;
+    if a[1] != 0 {
+        args[1] = info.as_mut_ptr() as u64;
+    }
     let r = host_syscall(libc::SYS_rt_sigtimedwait as u64, args);
     if r == -i64::from(libc::EINTR) {
         if let Some(r) = take(p, cpu) {
             return r;
         }
     }
-    result(r)
+    let sig = result(r)?;
+    if a[1] != 0 {
+        write_out(p, cpu, a[1], &info)?;
+    }
+    Ok(sig)
 }

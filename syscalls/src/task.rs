@@ -72,6 +72,7 @@ pub fn arch_prctl(_p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
 /// Called in a new child process: makes tern's shared state private.
 fn after_fork_child(p: &Process) {
     tern_translate::guestmem::reset_pid();
+    tern_signals::pending::clear_after_fork();
     if let Err(e) = p.jit.cache.unshare_after_fork() {
         eprintln!("tern: cannot copy the code cache after fork: {e}");
         // SAFETY: _exit is always safe to call.

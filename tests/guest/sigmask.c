@@ -2,14 +2,15 @@
  * is tern's own and never blocks the host signals tern needs (SIGSEGV for
  * self-modifying code, its other fault signals): every case must behave as
  * natively.
- *   smc          all signals blocked, then self-modifying code and a read()
- *                into a code page
+ *   smc          all signals blocked, then self-modifying code, a read()
+ *                into a code page, the old mask and a siginfo written there
  *   procmask     rt_sigprocmask round trips, SIGKILL/SIGSTOP, bad how, size
  *                and pointers, sa_mask read back
  *   waits        ppoll, pselect6, epoll_pwait(2), sigtimedwait, signalfd
  *                with every signal in the set
  *   pending      sigpending with blocked SIGUSR1 and SIGSEGV sent by kill;
- *                sigtimedwait for SIGSEGV; then SIGSEGV unblocked: dies
+ *                sigtimedwait for SIGSEGV; SIG_IGN discards; fork clears;
+ *                then SIGSEGV unblocked: dies
  *   ppoll_kill   a pending SIGUSR1 unblocked by ppoll's mask: dies
  *   segv_blocked, segv_ignored, fpe_blocked, trap_blocked: a fault on a
  *                blocked or ignored signal is forced: dies by it
@@ -94,6 +95,15 @@ static int smc(void) {
   printf("fourth %d\n", ((fn_t)page)());
   printf("procmask into code %ld\n", procmask(SIG_SETMASK, &none, (set64 *)(page + 64), 8));
   printf("old mask there %016llx\n", (unsigned long long)*(set64 *)(page + 64));
+  /* A signal taken by sigtimedwait, its siginfo written into code. */
+  set_mask(~(set64)0);
+  make(page, 5);
+  printf("fifth %d\n", ((fn_t)page)());
+  raise(SIGUSR1);
+  set64 usr1 = BIT(SIGUSR1);
+  printf("sigtimedwait into code %ld\n", syscall(SYS_rt_sigtimedwait, &usr1, page + 64, NULL, 8));
+  printf("signo there %d\n", ((siginfo_t *)(page + 64))->si_signo);
+  set_mask(0);
   show_mask("after");
   return 0;
 }
@@ -258,9 +268,17 @@ static int pending(void) {
   printf("pending FPE %016llx\n", (unsigned long long)get_pending());
   signal(SIGFPE, SIG_IGN);
   printf("after SIG_IGN %016llx\n", (unsigned long long)get_pending());
-  /* Unblocking a pending SIGSEGV ends the process by it. */
+  /* Unblocking a pending SIGSEGV ends the process by it; a forked child
+   * starts with nothing pending. */
   kill(getpid(), SIGSEGV);
   printf("pending again %016llx\n", (unsigned long long)get_pending());
+  pid_t c = fork();
+  if (c == 0) {
+    printf("child pending %016llx\n", (unsigned long long)get_pending());
+    show_mask("child");
+    _exit(0);
+  }
+  waitpid(c, NULL, 0);
   set_mask(BIT(SIGUSR1));
   printf("not reached\n");
   return 0;
