@@ -23,7 +23,9 @@ const INFO_WORDS: usize = 16;
 static PENDING: AtomicU64 = AtomicU64::new(0);
 
 /// The siginfo of each pending signal, by signal number.
-static INFO: [[AtomicU64; INFO_WORDS]; 32] = [const { [const { AtomicU64::new(0) }; INFO_WORDS] }; 32];
+static INFO: [[AtomicU64; INFO_WORDS]; 65] = [const { [const { AtomicU64::new(0) }; INFO_WORDS] }; 65];
+
+const _: () = assert!(std::mem::size_of::<libc::siginfo_t>() == INFO_WORDS * 8);
 
 /// Signals whose guest disposition is SIG_IGN (kept by `guest.rs`).
 static IGNORED: AtomicU64 = AtomicU64::new(0);
