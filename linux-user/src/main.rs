@@ -49,6 +49,8 @@ fn stack_size() -> u64 {
 }
 
 fn main() {
+    // The inherited mask is the guest's; tern's reserved signals unblocked.
+    tern_signals::mask::init_from_host();
     let cli = Cli::parse();
     let model = CpuModel::from_name(&cli.cpu).unwrap_or_else(|| {
         fail(format!("unknown CPU model '{}' (known: {})", cli.cpu, CpuModel::NAMES.join(", ")), 2)

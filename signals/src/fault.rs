@@ -6,14 +6,19 @@
 //! `CpuState`, and rewrites the context to resume at `tern_resume_host`. It
 //! does no allocation and takes no lock. A fault anywhere else is a tern bug:
 //! it is reported and re-raised with the default action.
+//!
+//! The same handlers see these signals when they are sent rather than raised
+//! by a fault (`si_code <= 0`): tern's own kick, or a signal for the guest,
+//! which `pending.rs` keeps, discards or acts on. They are installed with
+//! SA_RESTART so that such a signal, pending for a guest that blocks it,
+//! does not interrupt a restartable host syscall the guest is in.
 
+use crate::mask::{is_kick, FAULT_SIGNALS};
 use std::sync::atomic::{AtomicPtr, Ordering};
 use tern_translate::cache::CodeCache;
 use tern_translate::cpu::{off, CpuState, DESC_FAULT, UCONTEXT_GREG};
 
 static CACHE: AtomicPtr<CodeCache> = AtomicPtr::new(std::ptr::null_mut());
-
-const FAULT_SIGNALS: [i32; 5] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGFPE, libc::SIGILL, libc::SIGTRAP];
 
 /// Size of each thread's alternate signal stack.
 const ALT_STACK: usize = 64 * 1024;
@@ -43,7 +48,7 @@ pub fn install_fault_handlers(cache: &'static CodeCache) -> std::io::Result<()> 
         // handler, flags and mask before passing it to the kernel.
         let mut sa: libc::sigaction = unsafe { std::mem::zeroed() };
         sa.sa_sigaction = handler as *const () as usize;
-        sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_NODEFER;
+        sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_NODEFER | libc::SA_RESTART;
         // SAFETY: sa is fully initialised; installing a handler for a fault signal.
         if unsafe { libc::sigaction(sig, &sa, std::ptr::null_mut()) } != 0 {
             return Err(std::io::Error::last_os_error());
@@ -111,6 +116,15 @@ extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_v
     // SAFETY: the kernel passes valid siginfo and ucontext pointers to an
     // SA_SIGINFO handler.
     let (info, uc) = unsafe { (&*info, &mut *uctx.cast::<libc::ucontext_t>()) };
+    // Sent, not raised by a fault (the kernel's SI_FROMUSER).
+    if info.si_code <= 0 {
+        if !is_kick(sig, info) {
+            crate::pending::on_async(sig, info);
+        }
+        // TODO(signals issue): a kick makes the thread check for pending
+        // guest signals.
+        return;
+    }
     let gregs = &mut uc.uc_mcontext.gregs;
     let host_pc = gregs[libc::REG_RIP as usize] as u64;
     let cache = CACHE.load(Ordering::Acquire);

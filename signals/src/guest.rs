@@ -1,8 +1,11 @@
-//! The guest's view of signals: dispositions and the blocked mask.
+//! The guest's view of signals: dispositions (the blocked mask is per
+//! thread, in `mask.rs`).
 //!
 //! Mirrors `kernel/signal.c` bookkeeping. Dispositions SIG_DFL and SIG_IGN are
 //! also applied to the host (so, e.g., a guest that ignores SIGPIPE gets
-//! EPIPE from write). Handler delivery arrives with the signals issue.
+//! EPIPE from write), except for tern's reserved signals. Handler delivery
+//! arrives with the signals issue; `sa_mask` is kept for it and not given to
+//! the host (when it is, it goes through `mask::host_set`).
 
 use std::sync::Mutex;
 
@@ -30,9 +33,11 @@ impl Default for GuestSignals {
     }
 }
 
-/// Signals tern itself needs and never hands to the host as the guest asks.
-fn host_reserved(sig: i32) -> bool {
-    matches!(sig, libc::SIGSEGV | libc::SIGBUS | libc::SIGFPE | libc::SIGILL | libc::SIGTRAP)
+/// Signals whose host disposition tern keeps whatever the guest asks: its
+/// reserved signals, and the two the host C library uses for itself
+/// (cancellation, set*id broadcast) plus the first one after them.
+fn host_kept(sig: i32) -> bool {
+    crate::mask::RESERVED & crate::mask::sigbit(sig) != 0 || (32..35).contains(&sig)
 }
 
 impl GuestSignals {
@@ -47,8 +52,11 @@ impl GuestSignals {
             if sig == libc::SIGKILL || sig == libc::SIGSTOP {
                 return Err(libc::EINVAL);
             }
+            // `do_sigaction()`: SIGKILL and SIGSTOP are never in sa_mask.
+            let new = SigAction { mask: new.mask & !crate::mask::UNBLOCKABLE, ..new };
             t[sig as usize] = new;
-            if !host_reserved(sig) && !(32..35).contains(&sig) {
+            crate::pending::set_ignored(sig, new.handler == SIG_IGN);
+            if !host_kept(sig) {
                 let host = match new.handler {
                     SIG_IGN => libc::SIG_IGN,
                     _ => libc::SIG_DFL,

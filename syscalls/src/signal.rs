@@ -1,11 +1,39 @@
-//! Signal syscalls tern owns: `rt_sigaction` (the guest's dispositions) and
-//! `sigaltstack` (the host's alternate stack belongs to tern).
+//! Signal syscalls tern owns: `rt_sigaction` (the guest's dispositions),
+//! `sigaltstack` (the host's alternate stack belongs to tern),
+//! `rt_sigprocmask` and `rt_sigpending` (the guest's mask is tern's), and
+//! every call that hands the kernel a signal set: the host gets a copy
+//! without tern's reserved signals (`tern_signals::mask::RESERVED`), so no
+//! guest set blocks them, waits for them or reads them from a signalfd.
+//!
+//! Where the guest's set is one the kernel would reject (bad size,
+//! unreadable), the call goes to the host unchanged, so the errno and the
+//! order of the kernel's checks are the kernel's own.
 
-use crate::{Process, SysResult};
+use crate::{host_syscall, result, Process, SysResult};
 use std::cell::Cell;
-use tern_signals::SigAction;
+use tern_signals::mask::{
+    guest_mask, host_set, set_guest_mask, SigSet, TempMask, RESERVED, SIGSET_SIZE, UNBLOCKABLE,
+};
+use tern_signals::{pending, SigAction};
 use tern_translate::cpu::CpuState;
-use tern_translate::guestmem::{read_guest, write_guest};
+use tern_translate::guestmem::{read_guest, read_u64, write_guest};
+
+/// Writes `data` to the guest for a call that has already taken effect and
+/// so must not be run again by `dispatch`'s EFAULT retry: a page tern
+/// write-protected to catch self-modifying code gets its protection back
+/// here. EFAULT only where the guest could not write either.
+fn write_out(p: &Process, cpu: &mut CpuState, addr: u64, data: &[u8]) -> Result<(), i32> {
+    if write_guest(addr, data) {
+        return Ok(());
+    }
+    if p.jit.unprotect_all_code_pages() {
+        cpu.flush_ibl();
+        if write_guest(addr, data) {
+            return Ok(());
+        }
+    }
+    Err(libc::EFAULT)
+}
 
 fn read_action(addr: u64) -> Option<SigAction> {
     let mut b = [0u8; 32];
@@ -16,23 +44,23 @@ fn read_action(addr: u64) -> Option<SigAction> {
     Some(SigAction { handler: w(0), flags: w(1), restorer: w(2), mask: w(3) })
 }
 
-fn write_action(addr: u64, a: &SigAction) -> bool {
+fn action_bytes(a: &SigAction) -> [u8; 32] {
     let mut b = [0u8; 32];
     for (i, w) in [a.handler, a.flags, a.restorer, a.mask].iter().enumerate() {
         b[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
     }
-    write_guest(addr, &b)
+    b
 }
 
 /// `kernel/signal.c: do_sigaction()` bookkeeping.
-pub fn rt_sigaction(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
-    if a[3] != 8 {
+pub fn rt_sigaction(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    if a[3] != SIGSET_SIZE {
         return Err(libc::EINVAL);
     }
     let new = if a[1] != 0 { Some(read_action(a[1]).ok_or(libc::EFAULT)?) } else { None };
     let old = p.signals.set_action(a[0] as i32, new)?;
-    if a[2] != 0 && !write_action(a[2], &old) {
-        return Err(libc::EFAULT);
+    if a[2] != 0 {
+        write_out(p, cpu, a[2], &action_bytes(&old))?;
     }
     Ok(0)
 }
@@ -43,7 +71,7 @@ thread_local! {
 }
 
 /// `kernel/signal.c: do_sigaltstack()`, kept for the guest only.
-pub fn sigaltstack(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+pub fn sigaltstack(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     let old = ALT.with(|c| c.get());
     if a[0] != 0 {
         let mut b = [0u8; 24];
@@ -68,9 +96,223 @@ pub fn sigaltstack(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult 
         b[0..8].copy_from_slice(&old.0.to_le_bytes());
         b[8..12].copy_from_slice(&old.1.to_le_bytes());
         b[16..24].copy_from_slice(&old.2.to_le_bytes());
-        if !write_guest(a[1], &b) {
-            return Err(libc::EFAULT);
-        }
+        write_out(p, cpu, a[1], &b)?;
     }
     Ok(0)
+}
+
+/// `kernel/signal.c: rt_sigprocmask` and `sigprocmask()` on the guest's
+/// mask: EINVAL for a size other than 8 or (with a new set) an unknown
+/// `how`; SIGKILL and SIGSTOP never blocked; the old mask written after the
+/// change (so a bad `oset` gives EFAULT with the new mask in place). The
+/// host blocks the same minus tern's reserved signals.
+pub fn rt_sigprocmask(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    if a[3] != SIGSET_SIZE {
+        return Err(libc::EINVAL);
+    }
+    let old = guest_mask();
+    if a[1] != 0 {
+        let set = read_u64(a[1]).ok_or(libc::EFAULT)? & !UNBLOCKABLE;
+        let new = match a[0] as i32 {
+            libc::SIG_BLOCK => old | set,
+            libc::SIG_UNBLOCK => old & !set,
+            libc::SIG_SETMASK => set,
+            _ => return Err(libc::EINVAL),
+        };
+        set_guest_mask(new);
+    }
+    let r = if a[2] != 0 { write_out(p, cpu, a[2], &old.to_le_bytes()) } else { Ok(()) };
+    // What the new mask unblocks is delivered on the way back to the guest.
+    pending::deliver_unblocked(guest_mask());
+    r.map(|()| 0)
+}
+
+/// `kernel/signal.c: do_sigpending()`: the host's blocked pending signals
+/// plus the reserved ones tern keeps pending; `sigsetsize` bytes of it.
+pub fn rt_sigpending(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    if a[1] > SIGSET_SIZE {
+        return Err(libc::EINVAL);
+    }
+    let mut host: SigSet = 0;
+    result(host_syscall(
+        libc::SYS_rt_sigpending as u64,
+        [&mut host as *mut SigSet as u64, SIGSET_SIZE, 0, 0, 0, 0],
+    ))?;
+    let set = host | pending::pending();
+    write_out(p, cpu, a[0], &set.to_le_bytes()[..a[1] as usize])?;
+    Ok(0)
+}
+
+/// Where a call takes its signal set.
+#[derive(Clone, Copy)]
+enum SetArg {
+    /// A `sigset_t *` argument and its size argument, by index.
+    Direct(usize, usize),
+    /// A pointer to a `{ const sigset_t *set; size_t size; }` pair
+    /// (`pselect6`, `io_pgetevents`), by index.
+    Pair(usize),
+}
+
+/// What the call does with the set.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Use {
+    /// The thread's mask for the duration of the call.
+    TempMask,
+    /// The signals a signalfd reads.
+    Signalfd,
+}
+
+/// The guest's set, where the kernel would accept it (a NULL set or an
+/// unreadable one, or a bad size, is left to the host).
+fn guest_set(a: &[u64; 6], at: SetArg) -> Option<SigSet> {
+    let (ptr, size) = match at {
+        SetArg::Direct(s, n) => (a[s], a[n]),
+        SetArg::Pair(i) if a[i] != 0 => (read_u64(a[i])?, read_u64(a[i] + 8)?),
+        SetArg::Pair(_) => return None,
+    };
+    if ptr == 0 || size != SIGSET_SIZE {
+        return None;
+    }
+    read_u64(ptr)
+}
+
+/// Runs host call `nr` with the guest's signal set replaced by a copy
+/// without tern's reserved signals. For a temporary mask, reserved signals
+/// tern keeps pending that the mask unblocks are delivered first, and tern's
+/// handlers see the temporary mask during the call.
+fn with_host_set(nr: i64, mut a: [u64; 6], at: SetArg, what: Use) -> SysResult {
+    let Some(set) = guest_set(&a, at) else {
+        return result(host_syscall(nr as u64, a));
+    };
+    let host: SigSet = host_set(set);
+    let pair: [u64; 2] = [&host as *const SigSet as u64, SIGSET_SIZE];
+    match at {
+        SetArg::Direct(s, _) => a[s] = &host as *const SigSet as u64,
+        SetArg::Pair(i) => a[i] = pair.as_ptr() as u64,
+    }
+    let _temp = (what == Use::TempMask).then(|| {
+        pending::deliver_unblocked(set);
+        TempMask::new(set)
+    });
+    result(host_syscall(nr as u64, a))
+}
+
+/// `io_pgetevents` on x86-64 (not in the libc crate).
+const SYS_IO_PGETEVENTS: i64 = 333;
+
+/// Calls whose signal set tern only filters: (name, number, where, use).
+macro_rules! set_calls {
+    ($($(#[$doc:meta])* $name:ident = $nr:expr, $at:expr, $use:expr;)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+                with_host_set($nr, a, $at, $use)
+            }
+        )*
+    };
+}
+
+set_calls! {
+    /// `ppoll(fds, nfds, tmo, sigmask, sigsetsize)`.
+    ppoll = libc::SYS_ppoll, SetArg::Direct(3, 4), Use::TempMask;
+    /// `pselect6(n, in, out, ex, tmo, &{sigmask, size})`.
+    pselect6 = libc::SYS_pselect6, SetArg::Pair(5), Use::TempMask;
+    /// `epoll_pwait(epfd, events, max, timeout, sigmask, sigsetsize)`.
+    epoll_pwait = libc::SYS_epoll_pwait, SetArg::Direct(4, 5), Use::TempMask;
+    /// `epoll_pwait2(epfd, events, max, tmo, sigmask, sigsetsize)`.
+    epoll_pwait2 = libc::SYS_epoll_pwait2, SetArg::Direct(4, 5), Use::TempMask;
+    /// `io_pgetevents(ctx, min, nr, events, tmo, &{sigmask, size})`.
+    io_pgetevents = SYS_IO_PGETEVENTS, SetArg::Pair(5), Use::TempMask;
+    /// `signalfd(fd, mask, sizemask)`: tern's reserved signals are never
+    /// pending on the host, so leaving them out changes nothing the fd reads.
+    signalfd = libc::SYS_signalfd, SetArg::Direct(1, 2), Use::Signalfd;
+    /// `signalfd4(fd, mask, sizemask, flags)`.
+    signalfd4 = libc::SYS_signalfd4, SetArg::Direct(1, 2), Use::Signalfd;
+}
+
+/// `kernel/signal.c: sigsuspend()` under the guest's temporary mask, minus
+/// tern's reserved signals. Natively the call returns only after a guest
+/// handler ran; guest handlers do not run yet, so an EINTR here comes from
+/// tern's own handler (a reserved signal the temporary mask blocks, now kept
+/// pending by tern) and the wait goes on.
+/// TODO(signals issue): return EINTR once a guest handler has run.
+pub fn rt_sigsuspend(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    let Some(set) = guest_set(&a, SetArg::Direct(0, 1)) else {
+        return result(host_syscall(libc::SYS_rt_sigsuspend as u64, a));
+    };
+    let _temp = TempMask::new(set);
+    let host: SigSet = host_set(set);
+    loop {
+        pending::deliver_unblocked(set & !UNBLOCKABLE);
+        let r = host_syscall(
+            libc::SYS_rt_sigsuspend as u64,
+            [&host as *const SigSet as u64, SIGSET_SIZE, 0, 0, 0, 0],
+        );
+        if r != -i64::from(libc::EINTR) {
+            return result(r);
+        }
+    }
+}
+
+/// Checks a `struct timespec` timeout as `rt_sigtimedwait` does before
+/// dequeuing.
+fn check_timeout(addr: u64) -> Result<(), i32> {
+    if addr == 0 {
+        return Ok(());
+    }
+    let mut b = [0u8; 16];
+    if read_guest(addr, &mut b) != 16 {
+        return Err(libc::EFAULT);
+    }
+    let sec = i64::from_le_bytes(b[0..8].try_into().unwrap());
+    let nsec = i64::from_le_bytes(b[8..16].try_into().unwrap());
+    if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
+        return Err(libc::EINVAL);
+    }
+    Ok(())
+}
+
+/// `kernel/signal.c: do_sigtimedwait()`. The host waits for the set minus
+/// tern's reserved signals; a reserved signal in the set that tern keeps
+/// pending for the guest (sent with `kill` while blocked) is returned from
+/// tern's pending set, before the wait or when its arrival interrupts it
+/// (tern's handler runs, the host call says EINTR). So a guest waiting for
+/// SIGSEGV by `sigtimedwait` gets a sent SIGSEGV as natively; a SIGSEGV from
+/// a fault is never waited for, natively either (it is forced).
+pub fn rt_sigtimedwait(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    let Some(set) = guest_set(&a, SetArg::Direct(0, 3)) else {
+        return result(host_syscall(libc::SYS_rt_sigtimedwait as u64, a));
+    };
+    let set = set & !UNBLOCKABLE;
+    let take = |p: &Process, cpu: &mut CpuState| -> Option<SysResult> {
+        let (sig, info) = pending::take(set & RESERVED)?;
+        Some(if a[1] != 0 { write_out(p, cpu, a[1], &info).map(|()| sig as u64) } else { Ok(sig as u64) })
+    };
+    if set & RESERVED & pending::pending() != 0 {
+        check_timeout(a[2])?;
+        if let Some(r) = take(p, cpu) {
+            return r;
+        }
+    }
+    // The host fills tern's siginfo, copied out after: the signal is taken
+    // by then, so a page tern write-protected must not make the call fail
+    // and run again.
+    let host: SigSet = host_set(set);
+    let mut info = [0u8; 128];
+    let mut args = a;
+    args[0] = &host as *const SigSet as u64;
+    if a[1] != 0 {
+        args[1] = info.as_mut_ptr() as u64;
+    }
+    let r = host_syscall(libc::SYS_rt_sigtimedwait as u64, args);
+    if r == -i64::from(libc::EINTR) {
+        if let Some(r) = take(p, cpu) {
+            return r;
+        }
+    }
+    let sig = result(r)?;
+    if a[1] != 0 {
+        write_out(p, cpu, a[1], &info)?;
+    }
+    Ok(sig)
 }

@@ -72,6 +72,7 @@ pub fn arch_prctl(_p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
 /// Called in a new child process: makes tern's shared state private.
 fn after_fork_child(p: &Process) {
     tern_translate::guestmem::reset_pid();
+    tern_signals::pending::clear_after_fork();
     if let Err(e) = p.jit.unshare_after_fork() {
         eprintln!("tern: cannot copy the code cache after fork: {e}");
         // SAFETY: _exit is always safe to call.
@@ -217,7 +218,11 @@ pub fn execve(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
         if pass_log {
             libc::fcntl(log_fd, libc::F_SETFD, 0);
         }
+        // The new tern inherits the guest's whole mask and pending reserved
+        // signals from the host (`mask::init_from_host`).
+        let exec_mask = tern_signals::mask::ExecMask::new();
         libc::execve(args[0].as_ptr(), argp.as_ptr(), envp.as_ptr());
+        drop(exec_mask);
         let err = std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::ENOEXEC);
         if pass_log {
             libc::fcntl(log_fd, libc::F_SETFD, libc::FD_CLOEXEC);

@@ -47,6 +47,8 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("exit_abort.c"),
     plain("smc.c"),
     plain("smc_syscall.c"),
+    // Every case of it runs in linux-user/tests/signal_masks.rs.
+    GuestProgram { src: "sigmask.c", args: &["smc"], stdin: b"", env: &[] },
     // The same with guest signal handlers (the signals issue).
     plain("signal_fenv.c"),
     plain("signal_mmap.c"),

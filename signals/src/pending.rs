@@ -1,0 +1,151 @@
+//! Reserved signals the guest has pending.
+//!
+//! The host never blocks tern's reserved signals (`mask::RESERVED`), so the
+//! host kernel cannot keep one pending for a guest that blocks it. When one
+//! arrives asynchronously (`kill`, `tgkill`, `sigqueue`: `si_code <= 0`,
+//! the kernel's `SI_FROMUSER`) the fault handler calls [`on_async`], which
+//! does what `kernel/signal.c: send_signal()` and `get_signal()` would have
+//! done for the guest: keep it pending (one instance with its siginfo, as
+//! for every standard signal) while the guest blocks it, discard it if the
+//! guest ignores it, else take the default action (terminate with core) —
+//! guest handlers are not run yet, as for every other signal.
+//!
+//! Everything here is async-signal-safe: atomics only.
+
+use crate::mask::{guest_mask, sigbit, SigSet, RESERVED, SIGSET_SIZE};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Words of a `siginfo_t` (128 bytes).
+const INFO_WORDS: usize = 16;
+
+/// Reserved signals pending for the guest.
+/// TODO(threads): per thread for `tgkill`, process-wide for `kill`.
+static PENDING: AtomicU64 = AtomicU64::new(0);
+
+/// The siginfo of each pending signal, by signal number.
+static INFO: [[AtomicU64; INFO_WORDS]; 65] = [const { [const { AtomicU64::new(0) }; INFO_WORDS] }; 65];
+
+const _: () = assert!(std::mem::size_of::<libc::siginfo_t>() == INFO_WORDS * 8);
+
+/// Signals whose guest disposition is SIG_IGN (kept by `guest.rs`).
+static IGNORED: AtomicU64 = AtomicU64::new(0);
+
+/// Records the guest's disposition of `sig` (ignored or not). Setting
+/// SIG_IGN discards a pending instance (`kernel/signal.c: do_sigaction()`,
+/// POSIX: "setting a signal action to SIG_IGN for a signal that is pending
+/// shall cause the pending signal to be discarded").
+pub fn set_ignored(sig: i32, ignored: bool) {
+    if ignored {
+        IGNORED.fetch_or(sigbit(sig), Ordering::Relaxed);
+        PENDING.fetch_and(!sigbit(sig), Ordering::AcqRel);
+    } else {
+        IGNORED.fetch_and(!sigbit(sig), Ordering::Relaxed);
+    }
+}
+
+fn ignored(sig: i32) -> bool {
+    IGNORED.load(Ordering::Relaxed) & sigbit(sig) != 0
+}
+
+fn info_words(info: &libc::siginfo_t) -> [u64; INFO_WORDS] {
+    // SAFETY: siginfo_t is 128 plain bytes.
+    unsafe { std::mem::transmute_copy(info) }
+}
+
+fn record(sig: i32, words: [u64; INFO_WORDS]) {
+    let bit = sigbit(sig);
+    // A standard signal already pending is not queued twice.
+    if PENDING.load(Ordering::Acquire) & bit != 0 {
+        return;
+    }
+    for (slot, w) in INFO[sig as usize].iter().zip(words) {
+        slot.store(w, Ordering::Relaxed);
+    }
+    PENDING.fetch_or(bit, Ordering::Release);
+}
+
+/// A reserved signal `sig` sent to the guest asynchronously, seen by tern's
+/// host handler. Keeps it pending, discards it, or ends the process by it.
+pub fn on_async(sig: i32, info: &libc::siginfo_t) {
+    if guest_mask() & sigbit(sig) != 0 {
+        record(sig, info_words(info));
+    } else if !ignored(sig) {
+        crate::die_by_signal(sig);
+    }
+}
+
+/// A forked child starts with no pending signals (`kernel/fork.c:
+/// copy_process()` clears them); its mask and dispositions are the parent's.
+pub fn clear_after_fork() {
+    PENDING.store(0, Ordering::Release);
+}
+
+/// Reserved signals pending for the guest (always ones it blocks).
+pub fn pending() -> SigSet {
+    PENDING.load(Ordering::Acquire)
+}
+
+/// Takes the lowest pending reserved signal in `set`, with its siginfo
+/// (`kernel/signal.c: dequeue_signal()`).
+pub fn take(set: SigSet) -> Option<(i32, [u8; 128])> {
+    let avail = PENDING.load(Ordering::Acquire) & set & RESERVED;
+    if avail == 0 {
+        return None;
+    }
+    let sig = avail.trailing_zeros() as i32 + 1;
+    if PENDING.fetch_and(!sigbit(sig), Ordering::AcqRel) & sigbit(sig) == 0 {
+        return None;
+    }
+    let mut out = [0u8; 128];
+    for (i, w) in INFO[sig as usize].iter().enumerate() {
+        out[i * 8..i * 8 + 8].copy_from_slice(&w.load(Ordering::Relaxed).to_le_bytes());
+    }
+    Some((sig, out))
+}
+
+/// Delivers the pending reserved signals `mask` does not block, as the
+/// kernel does on the way back to user mode after the mask changed: each is
+/// discarded if the guest now ignores it, else the process dies by it.
+pub fn deliver_unblocked(mask: SigSet) {
+    while let Some((sig, _)) = take(!mask) {
+        if !ignored(sig) {
+            crate::die_by_signal(sig);
+        }
+    }
+}
+
+/// Moves the host's pending instances of the reserved signals in `blocked`
+/// (which the host thread must block) into tern's pending set.
+pub fn adopt_host_pending(blocked: SigSet) {
+    let mut host: SigSet = 0;
+    // SAFETY: rt_sigpending writes 8 bytes into `host`.
+    unsafe { libc::syscall(libc::SYS_rt_sigpending, &mut host as *mut SigSet, SIGSET_SIZE) };
+    for sig in 1..=64 {
+        if host & blocked & sigbit(sig) == 0 {
+            continue;
+        }
+        let set = sigbit(sig);
+        let zero = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: siginfo_t is plain data; the kernel fills it.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: valid set, siginfo and timeout buffers.
+        let r = unsafe {
+            libc::syscall(libc::SYS_rt_sigtimedwait, &set as *const SigSet, &mut info, &zero, SIGSET_SIZE)
+        };
+        if r == i64::from(sig) {
+            record(sig, info_words(&info));
+        }
+    }
+}
+
+/// Makes tern's pending reserved signals pending on the host again, with
+/// their siginfo (the host must block them: see `mask::ExecMask`).
+pub fn hand_to_host() {
+    // SAFETY: getpid and gettid have no preconditions.
+    let (pid, tid) = unsafe { (libc::getpid(), libc::gettid()) };
+    while let Some((sig, info)) = take(RESERVED) {
+        // SAFETY: info is a 128-byte siginfo the kernel reads; a thread may
+        // queue any siginfo to itself.
+        unsafe { libc::syscall(libc::SYS_rt_tgsigqueueinfo, pid, tid, sig, info.as_ptr()) };
+    }
+}
