@@ -314,18 +314,28 @@ static int fault(const char *what) {
 }
 
 static int suspend(void) {
+  /* The child says when its mask is in place, so that the signals below
+   * never race with it, however loaded the machine. */
+  int ready[2];
+  if (pipe(ready) != 0)
+    return 1;
   pid_t c = fork();
   if (c == 0) {
     set_mask(~(set64)0);
+    char one = 1;
+    if (write(ready[1], &one, 1) != 1)
+      _exit(2);
     set64 m = ~BIT(SIGTERM);
     syscall(SYS_rt_sigsuspend, &m, 8);
     printf("child: sigsuspend returned\n");
     _exit(1);
   }
-  struct timespec ts = {0, 50 * 1000 * 1000};
-  nanosleep(&ts, NULL);
+  char got;
+  if (read(ready[0], &got, 1) != 1)
+    return 1;
   kill(c, SIGUSR1);
   kill(c, SIGSEGV);
+  struct timespec ts = {0, 50 * 1000 * 1000};
   nanosleep(&ts, NULL);
   kill(c, SIGTERM);
   int st;
