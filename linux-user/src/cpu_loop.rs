@@ -9,14 +9,14 @@ use tern_translate::entry::CpuBox;
 /// Counters for `--stats` kept by the loop.
 #[derive(Debug, Default)]
 pub struct LoopStats {
-    pub exits: [u64; 7],
+    pub exits: [u64; 8],
     pub syscalls: u64,
     /// Writes to pages holding translated code.
     pub smc: u64,
 }
 
 /// Names of `ExitKind` values by number, for `--stats`.
-pub const EXIT_NAMES: [&str; 7] = ["?", "direct", "indirect", "syscall", "cpuid", "trap", "fault"];
+pub const EXIT_NAMES: [&str; 8] = ["?", "direct", "indirect", "syscall", "cpuid", "trap", "fault", "emulate"];
 
 fn fatal(msg: impl std::fmt::Display) -> ! {
     eprintln!("tern: {msg}");
@@ -36,7 +36,7 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> i32 {
         // this thread's GS base.
         unsafe { cpu.run(host) };
         let d = jit.last_exit(cpu);
-        stats.exits[(d.kind as usize).min(6)] += 1;
+        stats.exits[(d.kind as usize).min(7)] += 1;
         let next = match d.kind {
             k if k == ExitKind::Direct as u32 => {
                 let h = jit.lookup_or_translate(d.target).unwrap_or_else(|e| fatal(e));
@@ -71,6 +71,23 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> i32 {
                     cpu.regs[reg] = u64::from(v);
                 }
                 cpu.rip = d.target;
+                jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
+            }
+            k if k == ExitKind::Emulate as u32 => {
+                // A segment register or FS/GS base instruction (`seg.rs`).
+                cpu.rip = d.target;
+                let mut freed = false;
+                let r = tern_translate::seg::emulate_at(cpu, &mut |addr| {
+                    let f = jit.handle_code_write(addr);
+                    freed |= f;
+                    f
+                });
+                if freed {
+                    cpu.flush_ibl();
+                }
+                if let Err(sig) = r {
+                    die_by_signal(sig)
+                }
                 jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
             }
             k if k == ExitKind::Trap as u32 => {

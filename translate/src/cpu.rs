@@ -79,6 +79,10 @@ pub enum ExitKind {
     /// A host fault inside generated code was turned into an exit by the host
     /// signal handler; details in `CpuState::fault`.
     Fault = 6,
+    /// An instruction on guest state tern keeps apart from the host's
+    /// (segment register loads and reads, FS/GS base instructions), emulated
+    /// by the CPU loop with `seg::emulate`; `target` is its address.
+    Emulate = 7,
 }
 
 /// What an exit stub tells the CPU loop; stubs name one by its index in the
@@ -136,7 +140,11 @@ pub struct CpuState {
     /// Set by signal handlers or other threads to ask this thread to come back
     /// to the CPU loop (used by the signal machinery).
     pub exit_request: AtomicU32,
-    pub _pad0: u32,
+    /// The guest's FS and GS selectors (what `mov r, fs` reads). The host's
+    /// own FS and GS are never loaded from guest values: segment loads are
+    /// emulated on these and the bases above (`seg.rs`).
+    pub fs_sel: u16,
+    pub gs_sel: u16,
     pub fault: FaultInfo,
     pub _pad1: [u64; 2],
     pub fx: FxArea,
