@@ -157,6 +157,16 @@ static void pops(void) {
   set_gs_base(0);
 }
 
+/* GS-relative operands based on rsp (an index register cannot be rsp, so
+ * tern must order its address arithmetic): with GS base 0 they read the
+ * stack. */
+static void gs_rsp(void) {
+  uint64_t v = 0, w = 0;
+  __asm__ volatile("push $0x1234\n\tmov %%gs:(%%rsp), %0\n\tpush %%gs:(%%rsp)\n\tpop %1\n\tadd $8, %%rsp"
+                   : "=&r"(v), "=&r"(w)::"memory");
+  printf("gs:(rsp) %#lx %#lx\n", v, w);
+}
+
 /* DS, ES and SS loads run as they are; tern must not care. */
 static void others(void) {
   uint16_t ds, es, ss;
@@ -254,5 +264,6 @@ int main(int argc, char **argv) {
   reads();
   pops();
   others();
+  gs_rsp();
   return 0;
 }

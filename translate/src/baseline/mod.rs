@@ -210,10 +210,12 @@ impl Emitter<'_> {
                 self.a.load_gs(s, base);
                 let b = insn.memory_base();
                 if b != Register::None {
+                    // lea s, [b + s]: the guest base as base, since it
+                    // may be rsp, which cannot be an index.
                     let lea = Instruction::with2(
                         Code::Lea_r64_m,
                         gpr(s),
-                        MemoryOperand::with_base_index(gpr(s), b),
+                        MemoryOperand::with_base_index(b, gpr(s)),
                     )
                     .map_err(|err| EmitError::Encode { pc, err })?;
                     self.encode(&lea, pc)?;
@@ -312,7 +314,7 @@ impl Emitter<'_> {
                     let lea = Instruction::with2(
                         Code::Lea_r64_m,
                         Register::RCX,
-                        MemoryOperand::with_base_index(Register::RCX, i.memory_base()),
+                        MemoryOperand::with_base_index(i.memory_base(), Register::RCX),
                     )
                     .map_err(|err| EmitError::Encode { pc, err })?;
                     self.encode(&lea, pc)?;
