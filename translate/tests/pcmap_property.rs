@@ -353,7 +353,7 @@ fn body_insn(r: &mut Rng, ip: u64) -> Instruction {
     let mem = |base: Register, index: Register, seg: Register| {
         MemoryOperand::new(base, index, if index == Register::None { 1 } else { 4 }, disp, 1, false, seg)
     };
-    let rip = MemoryOperand::with_base_displ(Register::RIP, (ip as i64 + disp + 0x40) as i64);
+    let rip = MemoryOperand::with_base_displ(Register::RIP, ip as i64 + disp + 0x40);
     let seg = r.pick(&[Register::None, Register::FS, Register::GS]);
     let choice = r.next() % 16;
     let i = match choice {
@@ -364,7 +364,7 @@ fn body_insn(r: &mut Rng, ip: u64) -> Instruction {
         4 => Instruction::with2(Code::Lea_r64_m, a, rip),
         5 => Instruction::with2(
             Code::Cmp_rm8_imm8,
-            MemoryOperand::with_base_displ(Register::RIP, (ip as i64 + disp) as i64),
+            MemoryOperand::with_base_displ(Register::RIP, ip as i64 + disp),
             0,
         ),
         6 => Instruction::with1(Code::Push_r64, a),
