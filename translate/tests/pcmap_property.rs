@@ -9,7 +9,9 @@
 //! side effects have not happened (or, inside the indirect-branch lookup,
 //! "at next_rip" with the branch's effects all done), and for every guest
 //! register the place that really holds its value. Blocks are the golden
-//! cases plus pseudo-random ones from instruction templates.
+//! cases plus 20,000 pseudo-random ones from instruction templates (every op kind
+//! and operand rewrite, guest addresses in and out of rel32 reach and at a
+//! page end).
 
 mod common;
 
@@ -428,8 +430,9 @@ fn terminator(r: &mut Rng, ip: u64) -> Option<Instruction> {
 fn every_host_pc_of_random_blocks_is_restartable() {
     let mut r = Rng(0x7465_726e_2d70_636d);
     let mut checked = 0;
-    for n in 0..3000 {
-        let guest = r.pick(&[0x40_1000u64, 0x7f00_0020_0000, 0x40_1f00]) + (r.next() % 0x40);
+    let mut kinds = std::collections::BTreeMap::<String, usize>::new();
+    for n in 0..20000 {
+        let guest = r.pick(&[0x40_1000u64, 0x7f00_0020_0000, 0x40_1fc0]) + (r.next() % 0x40);
         let mut enc = Encoder::new(64);
         let mut bytes = Vec::new();
         let count = r.next() % 8;
@@ -454,8 +457,36 @@ fn every_host_pc_of_random_blocks_is_restartable() {
             panic!("random block {n} at {guest:#x}: {e}\n{}", common::dump(&ir, &em, HOST))
         });
         checked += 1;
+        for i in &ir.insns {
+            let k = match &i.op {
+                Op::Native { fix, .. } => format!("native {fix:?}"),
+                other => format!("{other:?}").split([' ', '{']).next().unwrap_or("").to_string(),
+            };
+            *kinds.entry(k).or_default() += 1;
+        }
     }
-    assert!(checked > 2500, "{checked}");
+    assert!(checked > 17000, "{checked}");
+    // The generator reaches every kind of op and operand rewrite.
+    for k in [
+        "native None",
+        "native RipRel",
+        "native Fs",
+        "native Gs",
+        "Jmp",
+        "Jcc",
+        "Loop",
+        "Call",
+        "CallInd",
+        "JmpInd",
+        "Ret",
+        "Syscall",
+        "Cpuid",
+        "Trap",
+        "Emulate",
+        "Fallthrough",
+    ] {
+        assert!(kinds.get(k).copied().unwrap_or(0) >= 20, "{k}: {kinds:?}");
+    }
 }
 
 /// The checker catches the bug it was written for: the entry after a
