@@ -9,9 +9,9 @@
 //! side effects have not happened (or, inside the indirect-branch lookup,
 //! "at next_rip" with the branch's effects all done), and for every guest
 //! register the place that really holds its value. Blocks are the golden
-//! cases plus 20,000 pseudo-random ones from instruction templates (every op kind
-//! and operand rewrite, guest addresses in and out of rel32 reach and at a
-//! page end).
+//! cases plus 20,000 pseudo-random ones from instruction templates (every
+//! op kind and operand rewrite, guest addresses in and out of rel32 reach
+//! and at a page end).
 
 mod common;
 
