@@ -70,6 +70,23 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> i32 {
                 cpu.rip = d.target;
                 jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
             }
+            ExitKind::Emulate => {
+                // A segment register or FS/GS base instruction (`seg.rs`).
+                cpu.rip = d.target;
+                let mut freed = false;
+                let r = tern_translate::seg::emulate_at(cpu, &mut |addr| {
+                    let f = jit.handle_code_write(addr);
+                    freed |= f;
+                    f
+                });
+                if freed {
+                    cpu.flush_ibl();
+                }
+                if let Err(sig) = r {
+                    die_by_signal(sig)
+                }
+                jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
+            }
             ExitKind::Trap => {
                 cpu.rip = d.target;
                 die_by_signal(d.arg as i32)

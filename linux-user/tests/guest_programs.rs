@@ -60,6 +60,7 @@ guest_tests! {
     signal_mmap => "signal_mmap.c", ignore "needs guest signal handlers (the signals issue)";
     signal_setjmp => "signal_setjmp.c", ignore "needs guest signal handlers (the signals issue)";
     insn_glue => "insn_glue.c";
+    segments => "segments.c";
     vdso => "vdso.c";
     traps => "traps.c";
     insn_alu => "insn_alu.c";

@@ -55,6 +55,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("signal_setjmp.c"),
     // The instructions tern rewrites: FS/RIP-relative operands, branches.
     plain("insn_glue.c"),
+    plain("segments.c"),
     plain("vdso.c"),
     GuestProgram { src: "traps.c", args: &["int3"], stdin: b"", env: &[] },
     // Instruction families, checked against the host CPU.

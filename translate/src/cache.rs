@@ -31,8 +31,13 @@ pub type Fixup = [(u8, u8); 2];
 pub const NO_FIXUP: Fixup = [(0xff, 0xff); 2];
 
 /// `PcEntry::guest_off` of host code in the middle of a control transfer
-/// (it never faults and has no single guest instruction).
+/// (it never faults and has no single guest instruction). The baseline back
+/// end no longer emits it; kept so a map can say "no state here".
 pub const MID_BRANCH: u16 = u16::MAX;
+/// `PcEntry::guest_off` of the indirect-branch lookup: the guest is about to
+/// run the instruction at `CpuState::next_rip` (the branch has happened).
+/// These ranges touch only `CpuState` and never fault.
+pub const AT_NEXT_RIP: u16 = u16::MAX - 1;
 
 /// Maps a range of a block's host code back to the guest instruction it
 /// implements. Six bytes: there is one per guest instruction or so.
@@ -41,7 +46,7 @@ pub struct PcEntry {
     /// Offset of the first host byte of this range within the block.
     pub host_off: u16,
     /// The guest instruction, as an offset from the block's start, or
-    /// `MID_BRANCH`.
+    /// `AT_NEXT_RIP` / `MID_BRANCH`.
     pub guest_off: u16,
     /// Guest registers held in scratch slots during this range, packed as
     /// `reg | slot << 4`, 0xff for none.
@@ -87,7 +92,20 @@ impl Block {
     /// pc-map entry; None in the middle of a control transfer.
     pub fn state_at(&self, host: u64) -> Option<(u64, &PcEntry)> {
         let e = self.entry_at(host)?;
-        (e.guest_off != MID_BRANCH).then(|| (self.guest_start + u64::from(e.guest_off), e))
+        (e.guest_off < AT_NEXT_RIP).then(|| (self.guest_start + u64::from(e.guest_off), e))
+    }
+
+    /// The guest pc a thread stopped at `host` restarts from, given its
+    /// `CpuState::next_rip` (for the indirect-branch lookup), with the
+    /// pc-map entry naming the displaced registers. None only for
+    /// `MID_BRANCH`, which the baseline back end does not emit.
+    pub fn restart_at(&self, host: u64, next_rip: u64) -> Option<(u64, &PcEntry)> {
+        let e = self.entry_at(host)?;
+        match e.guest_off {
+            MID_BRANCH => None,
+            AT_NEXT_RIP => Some((next_rip, e)),
+            off => Some((self.guest_start + u64::from(off), e)),
+        }
     }
 }
 

@@ -106,20 +106,25 @@ pub enum ExitKind {
     /// A host fault inside generated code was turned into an exit by the host
     /// signal handler; details in `CpuState::fault`.
     Fault = 6,
+    /// An instruction on guest state tern keeps apart from the host's
+    /// (segment register loads and reads, FS/GS base instructions), emulated
+    /// by the CPU loop with `seg::emulate`; `target` is its address.
+    Emulate = 7,
 }
 
 impl ExitKind {
     /// Every kind, in numbering order.
-    pub const ALL: [ExitKind; 6] = [
+    pub const ALL: [ExitKind; 7] = [
         ExitKind::Direct,
         ExitKind::Indirect,
         ExitKind::Syscall,
         ExitKind::Cpuid,
         ExitKind::Trap,
         ExitKind::Fault,
+        ExitKind::Emulate,
     ];
     /// One more than the largest value (for per-kind counter arrays).
-    pub const COUNT: usize = 7;
+    pub const COUNT: usize = 8;
 
     /// Lower-case name, for `--stats` and logs.
     pub fn name(self) -> &'static str {
@@ -130,6 +135,7 @@ impl ExitKind {
             ExitKind::Cpuid => "cpuid",
             ExitKind::Trap => "trap",
             ExitKind::Fault => "fault",
+            ExitKind::Emulate => "emulate",
         }
     }
 }
@@ -190,7 +196,11 @@ pub struct CpuState {
     /// signals issue's watchdog). Today it is only zeroed: no generated code
     /// checks it and nothing sets it.
     pub exit_request: AtomicU32,
-    pub _pad0: u32,
+    /// The guest's FS and GS selectors (what `mov r, fs` reads). The host's
+    /// own FS and GS are never loaded from guest values: segment loads are
+    /// emulated on these and the bases above (`seg.rs`).
+    pub fs_sel: u16,
+    pub gs_sel: u16,
     pub fault: FaultInfo,
     pub _pad1: [u64; 2],
     pub fx: FxArea,

@@ -47,6 +47,9 @@ pub enum Op {
     Syscall { next: u64 },
     /// `cpuid`.
     Cpuid { next: u64 },
+    /// An instruction on the guest's FS/GS selectors or bases, emulated by
+    /// the CPU loop (`seg::emulate`); the block ends before it.
+    Emulate,
     /// A synchronous signal raised by the instruction; `rip` is the RIP the
     /// guest sees in its signal frame.
     Trap { signo: i32, rip: u64 },

@@ -21,6 +21,7 @@ pub mod ir;
 pub mod lift;
 pub mod model;
 pub mod pages;
+pub mod seg;
 
 use cache::{Block, CacheError, CodeCache, CodeWriter};
 use cpu::{CpuState, ExitDesc};

@@ -1,7 +1,8 @@
 //! Lifter: decoded guest instructions -> IR ops.
 //!
 //! Decides, per instruction, whether it runs natively or must be spelled out
-//! (control flow, syscall, cpuid, FS/GS, traps). Never emits host code.
+//! (control flow, syscall, cpuid, FS/GS operands and segment register
+//! loads, traps). Never emits host code.
 
 use crate::ir::{IrBlock, IrInsn, MemFix, Op};
 use crate::model::CpuModel;
@@ -132,6 +133,7 @@ fn lift_one(model: CpuModel, insn: &Instruction, bytes: &[u8], host_code: bool) 
             }
             return trap(SIGSEGV);
         }
+        _ if crate::seg::is_guest_segment_op(insn) => return Op::Emulate,
         Mnemonic::Loop | Mnemonic::Loope | Mnemonic::Loopne | Mnemonic::Jrcxz | Mnemonic::Jecxz => {
             return Op::Loop { insn: *insn, taken: insn.near_branch_target(), next };
         }

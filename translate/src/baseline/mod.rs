@@ -10,18 +10,24 @@
 
 pub mod asm;
 
-use crate::cache::{Fixup, PcEntry, MID_BRANCH, NO_FIXUP};
+use crate::cache::{Fixup, PcEntry, AT_NEXT_RIP, MID_BRANCH, NO_FIXUP};
 use crate::cpu::{off, ExitDesc, ExitKind, DESC_INDIRECT};
 use crate::ir::{IrBlock, MemFix, Op};
-use asm::{Asm, RAX, RCX, RDX};
+use asm::{Asm, RAX, RCX, RDX, RSP};
 use iced_x86::{Code, Instruction, InstructionInfoFactory, MemoryOperand, Register};
 
 /// Scratch slot use: 1 indirect target (rcx),
-/// 2 lookup routine (rdx), 3 operand rewrites, 4 return-address pushes.
+/// 2 lookup routine (rdx), 3 operand rewrites, 4 return-address pushes,
+/// 5 rsp before a direct `call` pushed, 6 rcx before a `loop` decremented.
 const SLOT_TARGET: usize = 1;
 const SLOT_IBL: usize = 2;
 const SLOT_FIX: usize = 3;
 const SLOT_PUSH: usize = 4;
+const SLOT_RSP: usize = 5;
+const SLOT_LOOP: usize = 6;
+
+/// `Emitter::mark` state of the indirect-branch lookup (`AT_NEXT_RIP`).
+const STATE_NEXT_RIP: u64 = u64::MAX - 1;
 
 /// Shared routines at the start of the code cache.
 #[derive(Clone, Copy, Debug)]
@@ -47,36 +53,6 @@ pub fn emit_runtime(base: u64, exit_common: u64) -> (Vec<u8>, Runtime) {
     a.jmp_unaligned(exit_tramp);
     a.align8();
     (a.buf, Runtime { exit_tramp, ibl_miss })
-}
-
-/// Emits an inline indirect-branch lookup: guest target in rcx, guest rcx in
-/// the target slot. Each site has its own final indirect jump, so the host
-/// branch predictor sees every guest indirect branch separately.
-fn emit_ibl(a: &mut Asm, miss: u64) {
-    let ibl = u32::try_from(off::IBL).expect("offset fits disp32");
-    a.store_gs(off::NEXT_RIP, RCX);
-    a.store_gs(off::scratch(SLOT_IBL), RDX);
-    let hash = |a: &mut Asm| {
-        a.bytes(&[0x0f, 0xb7, 0xd1]); // movzx edx, cx
-        a.bytes(&[0x48, 0x8d, 0x14, 0x12]); // lea rdx, [rdx+rdx]
-    };
-    hash(a);
-    // mov rdx, gs:[ibl + rdx*8]  (the stored key, NOT of the guest pc)
-    a.bytes(&[0x65, 0x48, 0x8b, 0x14, 0xd5]);
-    a.bytes(&ibl.to_le_bytes());
-    a.bytes(&[0x48, 0x8d, 0x4c, 0x11, 0x01]); // lea rcx, [rcx+rdx+1]: zero iff hit
-    a.bytes(&[0xe3, 0x05]); // jrcxz hit
-    a.jmp_unaligned(miss);
-    // hit:
-    a.load_gs(RCX, off::NEXT_RIP);
-    hash(a);
-    // mov rdx, gs:[ibl + 8 + rdx*8]  (host address)
-    a.bytes(&[0x65, 0x48, 0x8b, 0x14, 0xd5]);
-    a.bytes(&(ibl + 8).to_le_bytes());
-    a.store_gs(off::JMP_TARGET, RDX);
-    a.load_gs(RDX, off::scratch(SLOT_IBL));
-    a.load_gs(RCX, off::scratch(SLOT_TARGET));
-    a.jmp_gs(off::JMP_TARGET);
 }
 
 /// Emits an exit stub naming descriptor `local` (an index into the block's
@@ -123,8 +99,9 @@ struct Emitter<'a> {
     start: u64,
     rt: &'a Runtime,
     pcmap: Vec<PcEntry>,
-    /// Direct exits: (rel32 field offset, guest target).
-    direct: Vec<(usize, u64)>,
+    /// Direct exits: (rel32 field offset, guest target, the state its exit
+    /// stub holds: guest pc and displaced registers).
+    direct: Vec<(usize, u64, u64, Fixup)>,
     descs: Vec<ExitDesc>,
     desc_fills: Vec<usize>,
 }
@@ -183,14 +160,19 @@ fn fix1(reg: u8, slot: usize) -> Fixup {
 
 impl Emitter<'_> {
     /// From here on the host code holds the guest state at the start of
-    /// `guest_pc` (`u64::MAX`: mid-branch), with `fixup` displaced.
+    /// `guest_pc` (`STATE_NEXT_RIP`: at `CpuState::next_rip`), with `fixup`
+    /// displaced.
     fn mark(&mut self, guest_pc: u64, fixup: Fixup) {
         let host_off = u16::try_from(self.a.buf.len()).expect("blocks stay under 64 KiB");
-        let guest_off = guest_pc
-            .checked_sub(self.start)
-            .and_then(|o| u16::try_from(o).ok())
-            .filter(|&o| o != MID_BRANCH)
-            .unwrap_or(MID_BRANCH);
+        let guest_off = if guest_pc == STATE_NEXT_RIP {
+            AT_NEXT_RIP
+        } else {
+            guest_pc
+                .checked_sub(self.start)
+                .and_then(|o| u16::try_from(o).ok())
+                .filter(|&o| o < AT_NEXT_RIP)
+                .unwrap_or(MID_BRANCH)
+        };
         let e = PcEntry::new(host_off, guest_off, fixup);
         match self.pcmap.last_mut() {
             Some(last) if last.host_off == host_off => *last = e,
@@ -229,10 +211,12 @@ impl Emitter<'_> {
                 self.a.load_gs(s, base);
                 let b = insn.memory_base();
                 if b != Register::None {
+                    // lea s, [b + s]: the guest base as base, since it
+                    // may be rsp, which cannot be an index.
                     let lea = Instruction::with2(
                         Code::Lea_r64_m,
                         gpr(s),
-                        MemoryOperand::with_base_index(gpr(s), b),
+                        MemoryOperand::with_base_index(b, gpr(s)),
                     )
                     .map_err(|err| EmitError::Encode { pc, err })?;
                     self.encode(&lea, pc)?;
@@ -282,25 +266,30 @@ impl Emitter<'_> {
         self.fixed_mem(insn, fix, s, pc, next)
     }
 
-    /// Pushes guest return address `ret` (with `rcx_saved`: rcx is already
-    /// displaced into the target slot).
-    fn push_ret(&mut self, ret: u64, pc: u64, rcx_saved: bool) {
-        let base_fix = if rcx_saved { fix1(RCX, SLOT_TARGET) } else { NO_FIXUP };
-        if let Ok(imm) = i32::try_from(ret) {
-            self.mark(pc, base_fix);
-            self.a.push_imm32(imm);
-            return;
+    /// Pushes guest return address `ret` for the call at `pc`, whose state
+    /// until the push is `base` displaced and after it `after`. With
+    /// `save_rsp`, rsp is first saved in `SLOT_RSP` (`after` names it).
+    fn push_ret(&mut self, ret: u64, pc: u64, base: Fixup, save_rsp: bool, after: (u64, Fixup)) {
+        self.mark(pc, base);
+        let imm = i32::try_from(ret).ok();
+        if imm.is_none() {
+            self.a.store_gs(off::scratch(SLOT_PUSH), RAX);
+            let mut f = base;
+            f[1] = (RAX, SLOT_PUSH as u8);
+            self.mark(pc, f);
+            self.a.mov_imm64(RAX, ret);
+            self.a.store_below_rsp(RAX);
+            self.a.load_gs(RAX, off::scratch(SLOT_PUSH));
+            self.mark(pc, base);
         }
-        self.mark(pc, base_fix);
-        self.a.store_gs(off::scratch(SLOT_PUSH), RAX);
-        let mut f = base_fix;
-        f[1] = (RAX, SLOT_PUSH as u8);
-        self.mark(pc, f);
-        self.a.mov_imm64(RAX, ret);
-        self.a.store_below_rsp(RAX);
-        self.a.load_gs(RAX, off::scratch(SLOT_PUSH));
-        self.mark(pc, base_fix);
-        self.a.adjust_rsp(-8);
+        if save_rsp {
+            self.a.store_gs(off::scratch(SLOT_RSP), RSP);
+        }
+        match imm {
+            Some(imm) => self.a.push_imm32(imm),
+            None => self.a.adjust_rsp(-8),
+        }
+        self.mark(after.0, after.1);
     }
 
     /// `mov rcx, <operand>` for an indirect branch, with guest rcx saved.
@@ -326,7 +315,7 @@ impl Emitter<'_> {
                     let lea = Instruction::with2(
                         Code::Lea_r64_m,
                         Register::RCX,
-                        MemoryOperand::with_base_index(Register::RCX, i.memory_base()),
+                        MemoryOperand::with_base_index(i.memory_base(), Register::RCX),
                     )
                     .map_err(|err| EmitError::Encode { pc, err })?;
                     self.encode(&lea, pc)?;
@@ -340,22 +329,54 @@ impl Emitter<'_> {
         Ok(())
     }
 
-    /// The lookup for an indirect branch: state is mid-branch, not
-    /// restartable.
+    /// An inline indirect-branch lookup. On entry the branch has happened:
+    /// the guest target is in rcx and in `CpuState::next_rip`, guest rcx in
+    /// the target slot. Each site has its own final indirect jump, so the
+    /// host branch predictor sees every guest indirect branch separately.
+    /// The state throughout is "at next_rip" (`AT_NEXT_RIP`).
     fn jump_to_ibl(&mut self) {
-        self.mark(u64::MAX, fix1(RCX, SLOT_TARGET));
+        let ibl = u32::try_from(off::IBL).expect("offset fits disp32");
+        let both = [(RCX, SLOT_TARGET as u8), (RDX, SLOT_IBL as u8)];
+        self.mark(STATE_NEXT_RIP, fix1(RCX, SLOT_TARGET));
+        self.a.store_gs(off::scratch(SLOT_IBL), RDX);
+        self.mark(STATE_NEXT_RIP, both);
+        let hash = |a: &mut Asm| {
+            a.bytes(&[0x0f, 0xb7, 0xd1]); // movzx edx, cx
+            a.bytes(&[0x48, 0x8d, 0x14, 0x12]); // lea rdx, [rdx+rdx]
+        };
+        hash(&mut self.a);
+        // mov rdx, gs:[ibl + rdx*8]  (the stored key, NOT of the guest pc)
+        self.a.bytes(&[0x65, 0x48, 0x8b, 0x14, 0xd5]);
+        self.a.bytes(&ibl.to_le_bytes());
+        self.a.bytes(&[0x48, 0x8d, 0x4c, 0x11, 0x01]); // lea rcx, [rcx+rdx+1]: zero iff hit
+        self.a.bytes(&[0xe3, 0x05]); // jrcxz hit
         let miss = self.rt.ibl_miss;
-        emit_ibl(&mut self.a, miss);
+        self.a.jmp_unaligned(miss);
+        // hit:
+        self.a.load_gs(RCX, off::NEXT_RIP);
+        hash(&mut self.a);
+        // mov rdx, gs:[ibl + 8 + rdx*8]  (host address)
+        self.a.bytes(&[0x65, 0x48, 0x8b, 0x14, 0xd5]);
+        self.a.bytes(&(ibl + 8).to_le_bytes());
+        self.a.store_gs(off::JMP_TARGET, RDX);
+        self.a.load_gs(RDX, off::scratch(SLOT_IBL));
+        self.mark(STATE_NEXT_RIP, fix1(RCX, SLOT_TARGET));
+        self.a.load_gs(RCX, off::scratch(SLOT_TARGET));
+        self.mark(STATE_NEXT_RIP, NO_FIXUP);
+        self.a.jmp_gs(off::JMP_TARGET);
     }
 
-    fn direct_exit(&mut self, field: usize, target: u64) {
-        self.direct.push((field, target));
+    /// `mov gs:[next_rip], rcx`: the guest target of an indirect branch.
+    fn store_next_rip(&mut self) {
+        self.a.store_gs(off::NEXT_RIP, RCX);
     }
 
-    fn jmp_direct(&mut self, target: u64) {
+    /// A direct jump to `target` whose exit stub holds guest state
+    /// (`state_pc`, `fix`).
+    fn jmp_direct(&mut self, target: u64, state_pc: u64, fix: Fixup) {
         let here = self.a.here();
         let f = self.a.jmp(here);
-        self.direct_exit(f, target);
+        self.direct.push((f, target, state_pc, fix));
     }
 
     fn exit(&mut self, kind: ExitKind, arg: u32, target: u64, patch_site: u64) {
@@ -395,16 +416,26 @@ pub fn emit_block(ir: &IrBlock, base: u64, rt: &Runtime) -> Result<Emitted, Emit
                     break;
                 }
             }
-            Op::Jmp { target } | Op::Fallthrough { next: target } => e.jmp_direct(*target),
+            // A jump has no side effects: its stub restarts it.
+            Op::Jmp { target } | Op::Fallthrough { next: target } => e.jmp_direct(*target, pc, NO_FIXUP),
             Op::Jcc { cc, taken, next } => {
                 let here = e.a.here();
                 let f = e.a.jcc(*cc, here);
-                e.direct_exit(f, *taken);
+                e.direct.push((f, *taken, pc, NO_FIXUP));
                 e.mark(pc, NO_FIXUP);
-                e.jmp_direct(*next);
+                e.jmp_direct(*next, pc, NO_FIXUP);
             }
             Op::Loop { insn, taken, next } => {
-                // loopX L_taken; jmp short L_next; L_taken: jmp taken; L_next: jmp next
+                // [mov gs:[loop slot], rcx] loopX L_taken; jmp short L_next;
+                // L_taken: jmp taken; L_next: jmp next. After a `loop`
+                // decremented rcx, the state is "before the loop" with the
+                // old rcx in its slot; `jrcxz` changes nothing.
+                let decrements = insn.mnemonic() != iced_x86::Mnemonic::Jrcxz
+                    && insn.mnemonic() != iced_x86::Mnemonic::Jecxz;
+                if decrements {
+                    e.a.store_gs(off::scratch(SLOT_LOOP), RCX);
+                }
+                let after = if decrements { fix1(RCX, SLOT_LOOP) } else { NO_FIXUP };
                 let mut probe = Asm::new(e.a.here());
                 let mut l = *insn;
                 l.set_near_branch64(e.a.here() + 2);
@@ -412,43 +443,49 @@ pub fn emit_block(ir: &IrBlock, base: u64, rt: &Runtime) -> Result<Emitted, Emit
                 let len = probe.buf.len() as u64;
                 l.set_near_branch64(e.a.here() + len + 2);
                 e.encode(&l, pc)?;
+                e.mark(pc, after);
                 e.a.bytes(&[0xeb, 0x00]);
                 let short_at = e.a.buf.len() - 1;
-                e.jmp_direct(*taken);
+                e.jmp_direct(*taken, pc, after);
                 let dist = e.a.buf.len() - short_at - 1;
                 e.a.buf[short_at] = u8::try_from(dist).expect("short jump");
-                e.jmp_direct(*next);
+                e.jmp_direct(*next, pc, after);
             }
             Op::Call { target, ret } => {
-                e.push_ret(*ret, pc, false);
-                e.mark(u64::MAX, NO_FIXUP);
-                e.jmp_direct(*target);
+                // After the push: "before the call" with the old rsp saved.
+                let after = fix1(RSP, SLOT_RSP);
+                e.push_ret(*ret, pc, NO_FIXUP, true, (pc, after));
+                e.jmp_direct(*target, pc, after);
             }
             Op::CallInd { operand, fix, ret } => {
                 e.load_target(operand, *fix, pc)?;
-                e.push_ret(*ret, pc, true);
+                e.store_next_rip();
+                let rcx = fix1(RCX, SLOT_TARGET);
+                e.push_ret(*ret, pc, rcx, false, (STATE_NEXT_RIP, rcx));
                 e.jump_to_ibl();
             }
             Op::JmpInd { operand, fix } => {
                 e.load_target(operand, *fix, pc)?;
+                e.store_next_rip();
                 e.jump_to_ibl();
             }
             Op::Ret { pop } => {
                 e.a.store_gs(off::scratch(SLOT_TARGET), RCX);
                 e.mark(pc, fix1(RCX, SLOT_TARGET));
                 e.a.bytes(&[0x48, 0x8b, 0x0c, 0x24]); // mov rcx, [rsp]
-                e.mark(u64::MAX, fix1(RCX, SLOT_TARGET));
+                e.store_next_rip();
                 e.a.adjust_rsp(8 + i32::from(*pop));
                 e.jump_to_ibl();
             }
             Op::Syscall { next } => e.exit(ExitKind::Syscall, 0, *next, 0),
             Op::Cpuid { next } => e.exit(ExitKind::Cpuid, 0, *next, 0),
+            Op::Emulate => e.exit(ExitKind::Emulate, 0, pc, 0),
             Op::Trap { signo, rip } => e.exit(ExitKind::Trap, *signo as u32, *rip, 0),
         }
     }
     // Exit stubs for direct branches, after the body.
-    for (field, target) in std::mem::take(&mut e.direct) {
-        e.mark(u64::MAX, NO_FIXUP);
+    for (field, target, state_pc, fix) in std::mem::take(&mut e.direct) {
+        e.mark(state_pc, fix);
         let stub = e.a.here();
         e.a.set_rel32(field, stub);
         e.exit(ExitKind::Direct, 0, target, base + field as u64);
