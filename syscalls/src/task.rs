@@ -7,12 +7,14 @@
 //! as a plain fork: the child is a complete copy of tern.
 
 use crate::{host_syscall, result, Flow, Process, SysResult};
-use std::ffi::CString;
+use std::ffi::{CString, OsStr};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 use tern_translate::cpu::{CpuState, RDI, RSP};
 use tern_translate::guestmem::{read_cstr, read_u64, write_guest};
 
 /// How tern runs a new program under itself on `execve`.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Reexec {
     /// tern's own executable.
     pub tern: std::path::PathBuf,
@@ -21,6 +23,10 @@ pub struct Reexec {
     /// Hand tern's log descriptor to the new tern (`--log-fd`), so that a
     /// `--strace` or `-d` log follows the guest across exec.
     pub pass_log: bool,
+    /// The errno a native `execve` of this path would fail with, if any
+    /// (the loader's checks: `#!` lines, permissions, ELF headers), so that
+    /// the guest gets it instead of a new tern failing after the exec.
+    pub check: fn(&Path) -> Result<(), i32>,
 }
 
 pub fn exit(_p: &Process, cpu: &mut CpuState, _a: [u64; 6]) -> (Flow, SysResult) {
@@ -169,25 +175,31 @@ fn cstring(b: Vec<u8>) -> Result<CString, i32> {
     CString::new(b).map_err(|_| libc::EINVAL)
 }
 
+/// Reads the path argument of `execve` (`getname()`: ENAMETOOLONG past
+/// PATH_MAX, ENOENT when empty).
+fn read_path(addr: u64) -> Result<Vec<u8>, i32> {
+    const PATH_MAX: usize = 4096;
+    match read_cstr(addr, PATH_MAX) {
+        Some(p) if p.is_empty() => Err(libc::ENOENT),
+        Some(p) => Ok(p),
+        None if read_cstr(addr, 16 * PATH_MAX).is_some() => Err(libc::ENAMETOOLONG),
+        None => Err(libc::EFAULT),
+    }
+}
+
 /// `execve`: runs the new program under a fresh tern with the same options;
-/// the new program sees exactly the argv and envp the guest passed.
+/// the new program sees exactly the argv and envp the guest passed (bytes,
+/// not necessarily UTF-8). The loader's checks run first, here, so that a
+/// call the kernel would refuse returns its errno to the guest, which keeps
+/// running; the new tern repeats them (a file changed in between makes it
+/// report the error and exit 126 or 127, as a shell would).
 pub fn execve(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
-    let path = read_cstr(a[0], 4096).ok_or(libc::EFAULT)?;
+    let path = read_path(a[0])?;
     let argv = read_strv(a[1])?;
     let envp = read_strv(a[2])?;
-    let cpath = cstring(path.clone())?;
-    // Errors the kernel would report before replacing the process.
-    // SAFETY: cpath is a valid C string; stat fills a local struct.
-    unsafe {
-        let mut st: libc::stat = std::mem::zeroed();
-        if libc::stat(cpath.as_ptr(), &mut st) != 0 {
-            return Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::ENOENT));
-        }
-        if st.st_mode & libc::S_IFMT != libc::S_IFREG || libc::access(cpath.as_ptr(), libc::X_OK) != 0 {
-            return Err(libc::EACCES);
-        }
-    }
-    let mut args: Vec<CString> = vec![cstring(p.reexec.tern.as_os_str().as_encoded_bytes().to_vec())?];
+    (p.reexec.check)(Path::new(OsStr::from_bytes(&path)))?;
+    let cpath = cstring(path)?;
+    let mut args: Vec<CString> = vec![cstring(p.reexec.tern.as_os_str().as_bytes().to_vec())?];
     for o in &p.reexec.options {
         args.push(cstring(o.clone().into_bytes())?);
     }
@@ -197,7 +209,9 @@ pub fn execve(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
         args.push(cstring(b"--log-fd".to_vec())?);
         args.push(cstring(log_fd.to_string().into_bytes())?);
     }
+    // Linux runs a program given an empty argv with argv[0] = "".
     let argv0 = argv.first().cloned().unwrap_or_default();
+    args.push(cstring(b"--execve".to_vec())?);
     args.push(cstring(b"-0".to_vec())?);
     args.push(cstring(argv0)?);
     args.push(cstring(b"--".to_vec())?);
