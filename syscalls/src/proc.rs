@@ -3,6 +3,7 @@
 //! ranges that guest memory calls must not touch.
 
 use crate::{host_syscall, Process, SysResult};
+use std::os::unix::ffi::OsStrExt;
 use std::sync::RwLock;
 use tern_translate::cpu::CpuState;
 use tern_translate::guestmem::{read_cstr, write_guest};
@@ -48,14 +49,15 @@ pub fn tern_ranges() -> Vec<(u64, u64)> {
     v
 }
 
-/// True if `path` names this process's entry `what` in /proc.
+/// True if `path` names this process's entry `what` in /proc (paths are
+/// bytes: one that is not UTF-8 is simply another file).
 fn is_self_proc(path: &[u8], what: &str) -> bool {
-    let Ok(s) = std::str::from_utf8(path) else { return false };
-    let Some(rest) = s.strip_prefix("/proc/") else { return false };
-    let Some((who, entry)) = rest.split_once('/') else { return false };
+    let Some(rest) = path.strip_prefix(b"/proc/") else { return false };
+    let Some(slash) = rest.iter().position(|&b| b == b'/') else { return false };
+    let (who, entry) = (&rest[..slash], &rest[slash + 1..]);
     // SAFETY: getpid has no preconditions.
     let pid = unsafe { libc::getpid() }.to_string();
-    entry == what && (who == "self" || who == "thread-self" || who == pid)
+    entry == what.as_bytes() && (who == b"self" || who == b"thread-self" || who == pid.as_bytes())
 }
 
 fn do_readlink(p: &Process, path_addr: u64, buf: u64, size: u64) -> Option<SysResult> {
@@ -66,7 +68,7 @@ fn do_readlink(p: &Process, path_addr: u64, buf: u64, size: u64) -> Option<SysRe
     if (size as i64) <= 0 {
         return Some(Err(libc::EINVAL));
     }
-    let exe = p.exe.as_os_str().as_encoded_bytes();
+    let exe = p.exe.as_os_str().as_bytes();
     let n = exe.len().min(size as usize);
     Some(if write_guest(buf, &exe[..n]) { Ok(n as u64) } else { Err(libc::EFAULT) })
 }
@@ -192,7 +194,7 @@ fn do_open(p: &Process, path_addr: u64, flags: u64) -> Option<SysResult> {
         return Some(memfd_with(&guest_maps(), flags));
     }
     if is_self_proc(&path, "exe") {
-        let c = std::ffi::CString::new(p.exe.as_os_str().as_encoded_bytes()).ok()?;
+        let c = std::ffi::CString::new(p.exe.as_os_str().as_bytes()).ok()?;
         return Some(crate::result(host_syscall(
             libc::SYS_openat as u64,
             [libc::AT_FDCWD as u64, c.as_ptr() as u64, flags, 0, 0, 0],

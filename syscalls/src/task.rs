@@ -11,7 +11,7 @@ use std::ffi::{CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use tern_translate::cpu::{CpuState, RDI, RSP};
-use tern_translate::guestmem::{read_cstr, read_u64, write_guest};
+use tern_translate::guestmem::{read_cstr, read_guest, read_u64, write_guest};
 
 /// How tern runs a new program under itself on `execve`.
 #[derive(Clone, Debug)]
@@ -155,6 +155,21 @@ pub fn fork(p: &Process, cpu: &mut CpuState, _a: [u64; 6]) -> SysResult {
     do_fork(p, cpu, libc::SIGCHLD as u64, 0, 0, 0, 0)
 }
 
+/// Reads a guest C string of at most `max` bytes: `too_long` when it goes
+/// on (readable) past that, EFAULT when it cannot be read.
+fn read_str(addr: u64, max: usize, too_long: i32) -> Result<Vec<u8>, i32> {
+    match read_cstr(addr, max) {
+        Some(s) if s.len() <= max => Ok(s),
+        Some(_) => Err(too_long),
+        None if read_guest(addr + max as u64, &mut [0u8]) == 1 => Err(too_long),
+        None => Err(libc::EFAULT),
+    }
+}
+
+/// An argument or environment string longer than this is E2BIG
+/// (MAX_ARG_STRLEN, `fs/exec.c: copy_strings()`).
+const MAX_ARG_STRLEN: usize = 32 * 4096;
+
 /// Reads a NULL-terminated array of string pointers.
 fn read_strv(addr: u64) -> Result<Vec<Vec<u8>>, i32> {
     let mut v = Vec::new();
@@ -166,7 +181,7 @@ fn read_strv(addr: u64) -> Result<Vec<Vec<u8>>, i32> {
         if ptr == 0 {
             return Ok(v);
         }
-        v.push(read_cstr(ptr, 128 * 1024).ok_or(libc::EFAULT)?);
+        v.push(read_str(ptr, MAX_ARG_STRLEN - 1, libc::E2BIG)?);
     }
     Err(libc::E2BIG)
 }
@@ -179,11 +194,9 @@ fn cstring(b: Vec<u8>) -> Result<CString, i32> {
 /// PATH_MAX, ENOENT when empty).
 fn read_path(addr: u64) -> Result<Vec<u8>, i32> {
     const PATH_MAX: usize = 4096;
-    match read_cstr(addr, PATH_MAX) {
-        Some(p) if p.is_empty() => Err(libc::ENOENT),
-        Some(p) => Ok(p),
-        None if read_cstr(addr, 16 * PATH_MAX).is_some() => Err(libc::ENAMETOOLONG),
-        None => Err(libc::EFAULT),
+    match read_str(addr, PATH_MAX - 1, libc::ENAMETOOLONG)? {
+        p if p.is_empty() => Err(libc::ENOENT),
+        p => Ok(p),
     }
 }
 
