@@ -272,16 +272,37 @@ int main(int argc, char **argv) {
   run("blank-interpreter", "./blank-interp", ARGV("x"));
   put_str("just-hashbang", "#!", 0755);
   run("file-is-just-hashbang", "./just-hashbang", ARGV("x"));
+  static char elf[4 << 20];
+  ssize_t len;
   {
     int in = open(self, O_RDONLY);
-    static char elf[4 << 20];
-    ssize_t len = in >= 0 ? read(in, elf, sizeof elf) : -1;
+    len = in >= 0 ? read(in, elf, sizeof elf) : -1;
     if (len <= 0)
       return 2;
     close(in);
     put("elf-noexec", elf, (size_t)len, 0644);
   }
   run("elf-not-executable", "./elf-noexec", ARGV("x"));
+  {
+    /* This program (when dynamic) with its PT_INTERP renamed in place to
+     * a relative path: missing, not executable, not an ELF file. */
+    static const char ld[] = "/lib64/ld-linux-x86-64.so.2";
+    static const char alt[] = "./ld-replaced-for-exec-test";
+    _Static_assert(sizeof ld == sizeof alt, "same length");
+    char *at = memmem(elf, (size_t)len, ld, sizeof ld);
+    if (at) {
+      memcpy(at, alt, sizeof alt);
+      put("elf-alt-interp", elf, (size_t)len, 0755);
+      unlink(alt);
+      run("elf-interpreter-missing", "./elf-alt-interp", ARGV("x"));
+      put(alt, elf, (size_t)len, 0644);
+      run("elf-interpreter-not-executable", "./elf-alt-interp", ARGV("x"));
+      put_str(alt, "text\n", 0755);
+      run("elf-interpreter-not-elf", "./elf-alt-interp", ARGV("x"));
+    } else {
+      printf("static: no PT_INTERP\n");
+    }
+  }
   run("directory", "./a-dir", ARGV("x"));
   put_str("text", "hello, I am text\n", 0755);
   run("no-known-format", "./text", ARGV("x"));

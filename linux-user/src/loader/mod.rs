@@ -140,11 +140,11 @@ pub fn resolve(prog: &OsStr) -> PathBuf {
     PathBuf::from(prog)
 }
 
-/// Opens `path` as `fs/exec.c: do_open_execat()` does for a program: it
-/// must be a regular file the caller may execute (EACCES otherwise; a
-/// directory is EACCES too, shown as "Is a directory"). Without
-/// `need_exec` (an ELF interpreter) only existence and type are checked.
-pub fn open_exec(path: &Path, need_exec: bool) -> Result<File, LoadError> {
+/// Opens `path` as `fs/exec.c: open_exec()` does for a program, a `#!`
+/// interpreter or an ELF interpreter: it must be a regular file the caller
+/// may execute (EACCES otherwise; a directory is EACCES too, shown as "Is a
+/// directory").
+pub fn open_exec(path: &Path) -> Result<File, LoadError> {
     let name = shown(path);
     let md = std::fs::metadata(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => LoadError::NotFound(name.clone()),
@@ -153,15 +153,13 @@ pub fn open_exec(path: &Path, need_exec: bool) -> Result<File, LoadError> {
     if md.is_dir() {
         return Err(LoadError::IsDir(name));
     }
-    if need_exec {
-        let c = std::ffi::CString::new(path.as_os_str().as_bytes())
-            .map_err(|_| LoadError::NotFound(name.clone()))?;
-        // SAFETY: c is a valid NUL-terminated path. AT_EACCESS: the kernel
-        // checks exec permission with the effective ids.
-        let ok = unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::X_OK, libc::AT_EACCESS) } == 0;
-        if !ok || !md.is_file() || md.mode() & 0o111 == 0 {
-            return Err(LoadError::NoExec(name));
-        }
+    let c =
+        std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|_| LoadError::NotFound(name.clone()))?;
+    // SAFETY: c is a valid NUL-terminated path. AT_EACCESS: the kernel
+    // checks exec permission with the effective ids.
+    let ok = unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::X_OK, libc::AT_EACCESS) } == 0;
+    if !ok || !md.is_file() || md.mode() & 0o111 == 0 {
+        return Err(LoadError::NoExec(name));
     }
     File::open(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::PermissionDenied => LoadError::NoExec(name),
@@ -169,8 +167,8 @@ pub fn open_exec(path: &Path, need_exec: bool) -> Result<File, LoadError> {
     })
 }
 
-fn open_checked(path: &Path, need_exec: bool) -> Result<(File, Vec<u8>, u64), LoadError> {
-    let file = open_exec(path, need_exec)?;
+fn open_checked(path: &Path) -> Result<(File, Vec<u8>, u64), LoadError> {
+    let file = open_exec(path)?;
     let name = shown(path);
     let len = file.metadata().map_err(|e| LoadError::Io { path: name.clone(), err: e })?.len();
     // Only the start of the file is read: the headers are there, and
@@ -179,6 +177,9 @@ fn open_checked(path: &Path, need_exec: bool) -> Result<(File, Vec<u8>, u64), Lo
     (&file).take(HEAD as u64).read_to_end(&mut head).map_err(|e| LoadError::Io { path: name, err: e })?;
     Ok((file, head, len))
 }
+
+/// The size of an ELF64 file header.
+const EHDR_SIZE: u64 = 64;
 
 /// How much of a file the loader reads to parse its headers.
 const HEAD: usize = 64 * 1024;
@@ -207,7 +208,7 @@ struct Inspected {
 /// Opens and parses `path` and its ELF interpreter, as
 /// `fs/binfmt_elf.c: load_elf_binary()` does before the point of no return.
 fn inspect(path: &Path) -> Result<Inspected, LoadError> {
-    let (file, head, len) = open_checked(path, true)?;
+    let (file, head, len) = open_checked(path)?;
     let info = parse_checked(path, &head, len)?;
     let name = shown(path);
     let interp = match &info.interp {
@@ -215,7 +216,12 @@ fn inspect(path: &Path) -> Result<Inspected, LoadError> {
             let ipath = PathBuf::from(OsStr::from_bytes(ip));
             let wrap =
                 |err| LoadError::Interp { path: name.clone(), interp: shown(&ipath), err: Box::new(err) };
-            let (ifile, ihead, ilen) = open_checked(&ipath, false).map_err(wrap)?;
+            let (ifile, ihead, ilen) = open_checked(&ipath).map_err(wrap)?;
+            if ilen < EHDR_SIZE {
+                // load_elf_binary() cannot read the interpreter's header: EIO.
+                let err = std::io::Error::other("too short for an ELF header");
+                return Err(wrap(LoadError::Io { path: shown(&ipath), err }));
+            }
             let iinfo = parse_checked(&ipath, &ihead, ilen).map_err(wrap)?;
             if iinfo.interp.is_some() {
                 return Err(wrap(LoadError::Elf {

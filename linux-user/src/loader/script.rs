@@ -104,7 +104,7 @@ fn head(file: &mut std::fs::File, path: &Path) -> Result<[u8; BINPRM_BUF_SIZE], 
 /// script's path (the name it was run by), then the other arguments. The
 /// result is checked for execute permission but not for its format.
 pub fn resolve(path: &Path, argv: Vec<Vec<u8>>) -> Result<Exec, LoadError> {
-    let mut file = open_exec(path, true)?;
+    let mut file = open_exec(path)?;
     let mut exec = Exec { path: path.to_path_buf(), argv };
     for depth in 0.. {
         if depth > MAX_DEPTH {
@@ -124,7 +124,7 @@ pub fn resolve(path: &Path, argv: Vec<Vec<u8>>) -> Result<Exec, LoadError> {
         // current directory, which cannot be executed.
         let interp =
             PathBuf::from(OsStr::from_bytes(if line.interp.is_empty() { b"." } else { &line.interp }));
-        file = open_exec(&interp, true)
+        file = open_exec(&interp)
             .map_err(|err| LoadError::BadInterpreter { path: script, err: Box::new(err) })?;
         exec = Exec { path: interp, argv };
     }
