@@ -138,6 +138,7 @@ fn main() {
     // SAFETY: [top - stack_size, top) was just mapped writable for the guest
     // stack, far larger than the strings and tables.
     let st = unsafe { stack::build(top, &loaded, model, &argv, &env, execfn, random) };
+    proc::set_stack_strings(st.args, st.env);
     let auxv: Vec<u8> =
         st.auxv.iter().flat_map(|(k, v)| k.to_le_bytes().into_iter().chain(v.to_le_bytes())).collect();
 

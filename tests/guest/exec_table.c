@@ -63,6 +63,37 @@ static int print_self(int argc, char **argv) {
   return 0;
 }
 
+static void show_file(const char *label, const char *file) {
+  char buf[8192];
+  int fd = open(file, O_RDONLY);
+  ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf) : -1;
+  if (fd >= 0)
+    close(fd);
+  if (n >= 0)
+    hex(label, buf, (size_t)n);
+  else
+    printf("  %s: errno %d\n", label, errno);
+}
+
+/* /proc/self/cmdline and environ are read from the process's memory when
+ * opened: edits show, and a cmdline whose final NUL was overwritten
+ * (setproctitle) runs on into the environment up to a NUL. */
+static void proc_self_strings(int argc, char **argv) {
+  printf("proc-self-strings:\n");
+  show_file("cmdline", "/proc/self/cmdline");
+  show_file("environ", "/proc/self/environ");
+  argv[0][0] = 'Q';
+  show_file("cmdline-edited", "/proc/self/cmdline");
+  char *end = argv[argc - 1] + strlen(argv[argc - 1]);
+  *end = 'Z';
+  show_file("cmdline-setproctitle", "/proc/self/cmdline");
+  *end = 0;
+  char first = environ[0][0];
+  environ[0][0] = '#';
+  show_file("environ-edited", "/proc/self/environ");
+  environ[0][0] = first;
+}
+
 static void put(const char *name, const char *data, size_t len, mode_t mode) {
   unlink(name);
   int fd = open(name, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -129,6 +160,7 @@ int main(int argc, char **argv) {
   if (getenv("TERN_EXEC_TABLE_PRINT"))
     return print_self(argc, argv);
 
+  proc_self_strings(argc, argv);
   char dir[] = "/tmp/tern-exec-table-XXXXXX";
   if (!mkdtemp(dir) || chdir(dir) != 0) {
     perror("scratch directory");
