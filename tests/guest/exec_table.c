@@ -15,7 +15,9 @@
  * and empty interpreters; non-UTF-8 bytes in arguments, environment, the
  * interpreter's path and its argument; an empty argv; relative paths (no
  * PATH search). Finally a few failing execve calls are made by this process
- * itself, which must keep running. */
+ * itself, which must keep running. Before all that, the program re-executes
+ * itself with a fixed environment and shows its own /proc/self/cmdline and
+ * environ, edited in place as setproctitle(3) does. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -160,6 +162,14 @@ int main(int argc, char **argv) {
   if (getenv("TERN_EXEC_TABLE_PRINT"))
     return print_self(argc, argv);
 
+  /* A fixed environment first (the harness's may vary), so that the
+   * /proc/self strings this prints do not depend on it. */
+  if (!getenv("TERN_EXEC_TABLE_FIXED_ENV")) {
+    char *fixed[] = {"TERN_EXEC_TABLE_FIXED_ENV=1", "X_FIXED=\xfe", NULL};
+    execve(self, argv, fixed);
+    report_errno(errno);
+    return 2;
+  }
   proc_self_strings(argc, argv);
   char dir[] = "/tmp/tern-exec-table-XXXXXX";
   if (!mkdtemp(dir) || chdir(dir) != 0) {
