@@ -7,7 +7,7 @@
 //! as a plain fork: the child is a complete copy of tern.
 
 use crate::{host_syscall, result, Flow, Process, SysResult};
-use std::ffi::{CString, OsStr};
+use std::ffi::{CStr, CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use tern_translate::cpu::{CpuState, RDI, RSP};
@@ -200,6 +200,24 @@ fn read_path(addr: u64) -> Result<Vec<u8>, i32> {
     }
 }
 
+/// The errors of `fs/exec.c: do_open_execat()`, which the kernel gives
+/// before it reads argv and envp: the path must name a regular file the
+/// caller may execute.
+fn open_exec_check(path: &CStr) -> Result<(), i32> {
+    // SAFETY: path is a valid C string; stat fills a local struct.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::stat(path.as_ptr(), &mut st) != 0 {
+            return Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::ENOENT));
+        }
+        let exec_ok = libc::faccessat(libc::AT_FDCWD, path.as_ptr(), libc::X_OK, libc::AT_EACCESS) == 0;
+        if st.st_mode & libc::S_IFMT != libc::S_IFREG || !exec_ok {
+            return Err(libc::EACCES);
+        }
+    }
+    Ok(())
+}
+
 /// `execve`: runs the new program under a fresh tern with the same options;
 /// the new program sees exactly the argv and envp the guest passed (bytes,
 /// not necessarily UTF-8). The loader's checks run first, here, so that a
@@ -208,10 +226,11 @@ fn read_path(addr: u64) -> Result<Vec<u8>, i32> {
 /// report the error and exit 126 or 127, as a shell would).
 pub fn execve(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     let path = read_path(a[0])?;
+    let cpath = cstring(path.clone())?;
+    open_exec_check(&cpath)?;
     let argv = read_strv(a[1])?;
     let envp = read_strv(a[2])?;
     (p.reexec.check)(Path::new(OsStr::from_bytes(&path)))?;
-    let cpath = cstring(path)?;
     let mut args: Vec<CString> = vec![cstring(p.reexec.tern.as_os_str().as_bytes().to_vec())?];
     for o in &p.reexec.options {
         args.push(cstring(o.clone().into_bytes())?);

@@ -364,6 +364,19 @@ int main(int argc, char **argv) {
     report_errno(errno);
   }
 
+  /* The file is opened before argv is read: a missing file wins over a
+   * bad argv pointer; for a file that exists, the pointer is EFAULT. */
+  char *const *volatile bad = (char *const *)8;
+  execve("./no-such-file", bad, env_print);
+  printf(" missing, bad argv");
+  report_errno(errno);
+  execve(self, bad, env_print);
+  printf(" self, bad argv");
+  report_errno(errno);
+  execve(self, ARGV("x"), bad);
+  printf(" self, bad envp");
+  report_errno(errno);
+
   /* Clean up. */
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
