@@ -1,6 +1,7 @@
 //! The command line: `tern [OPTIONS] PROGRAM [ARGS...]`.
 
 use clap::Parser;
+use std::ffi::{OsStr, OsString};
 
 /// Run an x86-64 Linux program under dynamic binary translation.
 #[derive(Parser, Debug, Clone)]
@@ -10,14 +11,14 @@ pub struct Cli {
     #[arg(long)]
     pub strace: bool,
     /// Set VAR=VALUE in the guest environment (repeatable).
-    #[arg(short = 'E', value_name = "VAR=VALUE")]
-    pub set_env: Vec<String>,
+    #[arg(short = 'E', value_name = "VAR=VALUE", allow_hyphen_values = true)]
+    pub set_env: Vec<OsString>,
     /// Remove VAR from the guest environment (repeatable).
-    #[arg(short = 'U', value_name = "VAR")]
-    pub unset_env: Vec<String>,
+    #[arg(short = 'U', value_name = "VAR", allow_hyphen_values = true)]
+    pub unset_env: Vec<OsString>,
     /// argv[0] the guest sees (default: PROGRAM as given).
-    #[arg(short = '0', value_name = "ARGV0")]
-    pub argv0: Option<String>,
+    #[arg(short = '0', value_name = "ARGV0", allow_hyphen_values = true)]
+    pub argv0: Option<OsString>,
     /// Guest CPU model: x86-64 or x86-64-v2 (default).
     #[arg(long, value_name = "MODEL", default_value = "x86-64-v2")]
     pub cpu: String,
@@ -42,20 +43,24 @@ pub struct Cli {
     /// Print counters (blocks, chaining, lookups, syscalls, time) at exit.
     #[arg(long)]
     pub stats: bool,
+    /// PROGRAM is a path as a guest `execve` gave it: no PATH search (used
+    /// by tern when a guest execs).
+    #[arg(long, hide = true)]
+    pub execve: bool,
     /// The program to run (looked up in PATH when it has no slash), then its
     /// arguments. Everything after PROGRAM goes to the program.
     #[arg(value_name = "PROGRAM [ARGS]", required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
-    pub command: Vec<String>,
+    pub command: Vec<OsString>,
 }
 
 impl Cli {
     /// The program as given.
-    pub fn program(&self) -> &str {
+    pub fn program(&self) -> &OsStr {
         &self.command[0]
     }
 
     /// The program's arguments (after argv[0]).
-    pub fn args(&self) -> &[String] {
+    pub fn args(&self) -> &[OsString] {
         &self.command[1..]
     }
 

@@ -2,10 +2,12 @@
 
 use clap::Parser;
 use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
 use tern_linux_user::cli::{parse_range, Cli};
 use tern_linux_user::cpu_loop::{self, LoopStats};
 use tern_linux_user::loader::{self, map, stack};
 use tern_signals::{install_fault_handlers, FaultContext, GuestSignals};
+use tern_syscalls::strace::quote;
 use tern_syscalls::{mm::Brk, proc, task::Reexec, Process};
 use tern_translate::cpu::{ExitKind, RSP};
 use tern_translate::entry::CpuBox;
@@ -16,25 +18,46 @@ fn fail(msg: impl std::fmt::Display, code: i32) -> ! {
     std::process::exit(code)
 }
 
-/// The guest environment: tern's own, edited by -E and -U.
+/// tern's own environment as the kernel gave it: every entry, byte for
+/// byte, in order (`std::env::vars_os` would drop entries without `=`).
+fn host_environ() -> Vec<Vec<u8>> {
+    extern "C" {
+        static environ: *const *const libc::c_char;
+    }
+    let mut out = Vec::new();
+    // SAFETY: environ is the C library's NULL-terminated array of C strings;
+    // tern never changes its environment, and no other thread runs yet.
+    unsafe {
+        let mut p = environ;
+        while !p.is_null() && !(*p).is_null() {
+            out.push(std::ffi::CStr::from_ptr(*p).to_bytes().to_vec());
+            p = p.add(1);
+        }
+    }
+    out
+}
+
+/// The name part of an environment entry (all of it when it has no `=`).
+fn env_name(entry: &[u8]) -> &[u8] {
+    entry.split(|&b| b == b'=').next().unwrap_or(entry)
+}
+
+/// The guest environment: tern's own, edited by -U then -E (bytes, not
+/// necessarily UTF-8; `-E VAR` without `=` sets VAR to the empty string).
 fn guest_env(cli: &Cli) -> Vec<Vec<u8>> {
-    let mut env: Vec<(Vec<u8>, Vec<u8>)> =
-        std::env::vars_os().map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec())).collect();
+    let mut env = host_environ();
     for u in &cli.unset_env {
-        env.retain(|(k, _)| k != u.as_bytes());
+        env.retain(|e| env_name(e) != u.as_bytes());
     }
     for s in &cli.set_env {
-        let (k, v) = s.split_once('=').unwrap_or((s, ""));
-        env.retain(|(ek, _)| ek != k.as_bytes());
-        env.push((k.as_bytes().to_vec(), v.as_bytes().to_vec()));
+        let mut entry = s.as_bytes().to_vec();
+        if !entry.contains(&b'=') {
+            entry.push(b'=');
+        }
+        env.retain(|e| env_name(e) != env_name(&entry));
+        env.push(entry);
     }
-    env.into_iter()
-        .map(|(mut k, v)| {
-            k.push(b'=');
-            k.extend(v);
-            k
-        })
-        .collect()
+    env
 }
 
 fn stack_size() -> u64 {
@@ -84,10 +107,16 @@ fn main() {
     if let Some((s, e)) = proc::vdso_range() {
         jit.set_vdso(s, e);
     }
-    let mut argv: Vec<Vec<u8>> =
-        vec![cli.argv0.clone().unwrap_or_else(|| cli.program().to_string()).into_bytes()];
-    argv.extend(cli.args().iter().map(|a| a.clone().into_bytes()));
-    let (path, argv) = loader::script::resolve_scripts(loader::resolve(cli.program()), argv);
+    let given_argv: Vec<Vec<u8>> = std::iter::once(cli.argv0.as_deref().unwrap_or(cli.program()))
+        .chain(cli.args().iter().map(|a| a.as_os_str()))
+        .map(|a| a.as_bytes().to_vec())
+        .collect();
+    // The path the program is exec'd by (what AT_EXECFN shows): a guest
+    // execve's as given, else found in PATH as a shell would.
+    let given = if cli.execve { PathBuf::from(cli.program()) } else { loader::resolve(cli.program()) };
+    let exec =
+        loader::script::resolve(&given, given_argv.clone()).unwrap_or_else(|e| fail(&e, e.exit_code()));
+    let (path, argv) = (exec.path, exec.argv);
     let loaded = loader::load(&path).unwrap_or_else(|e| fail(&e, e.exit_code()));
     for &(s, e, prot) in loaded.mappings() {
         jit.note_map(s, e, prot);
@@ -107,10 +136,11 @@ fn main() {
     let mut random = [0u8; 16];
     // SAFETY: getrandom fills the local buffer.
     unsafe { libc::getrandom(random.as_mut_ptr().cast(), 16, 0) };
-    let execfn = path.as_os_str().as_bytes();
+    let execfn = given.as_os_str().as_bytes();
     // SAFETY: [top - stack_size, top) was just mapped writable for the guest
     // stack, far larger than the strings and tables.
     let st = unsafe { stack::build(top, &loaded, model, &argv, &env, execfn, random) };
+    proc::set_stack_strings(st.args, st.env);
     let auxv: Vec<u8> =
         st.auxv.iter().flat_map(|(k, v)| k.to_le_bytes().into_iter().chain(v.to_le_bytes())).collect();
 
@@ -125,19 +155,24 @@ fn main() {
         brk: std::sync::Mutex::new(Brk::new(loaded.main.end)),
         signals: GuestSignals::default(),
         strace: cli.strace,
-        reexec: Reexec { tern: self_exe, options: cli.reexec_options(), pass_log: cli.logging() },
+        reexec: Reexec {
+            tern: self_exe,
+            options: cli.reexec_options(),
+            pass_log: cli.logging(),
+            check: loader::exec_check,
+        },
     };
     if cli.log_fd.is_none() {
         // SAFETY: getpid has no preconditions.
         tern_syscalls::STRACE_ROOT.store(unsafe { libc::getpid() }, std::sync::atomic::Ordering::Relaxed);
     }
     if cli.strace {
-        let args: Vec<String> = argv.iter().map(|a| format!("{:?}", String::from_utf8_lossy(a))).collect();
+        let args: Vec<String> = given_argv.iter().map(|a| quote(a, false)).collect();
         tracing::info!(
             target: "strace",
-            "{}execve({:?}, [{}], {:#x} /* {} vars */) = 0",
+            "{}execve({}, [{}], {:#x} /* {} vars */) = 0",
             tern_syscalls::strace_prefix(),
-            path.display(),
+            quote(given.as_os_str().as_bytes(), false),
             args.join(", "),
             st.sp,
             env.len()

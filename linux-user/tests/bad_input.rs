@@ -124,3 +124,58 @@ fn program_headers_far_into_the_file_still_load() {
     let out = Command::new(TERN).arg(&p).output().unwrap();
     assert!(out.status.success(), "{:?} {}", out.status, String::from_utf8_lossy(&out.stderr));
 }
+
+/// The exit status `bash -c PROG` gives, and tern's for the same program.
+fn shell_and_tern_status(prog: &Path) -> (Option<i32>, Option<i32>) {
+    let sh = Command::new("bash").arg("-c").arg(prog).output().unwrap();
+    let tern = Command::new(TERN).arg(prog).output().unwrap();
+    (sh.status.code(), tern.status.code())
+}
+
+#[test]
+fn script_without_execute_permission() {
+    let p = exe("script-noexec", b"#!/bin/sh\necho ran\n");
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+    refuses(&p, &["Permission denied"]);
+    assert_eq!(shell_and_tern_status(&p), (Some(126), Some(126)));
+}
+
+#[test]
+fn script_with_a_missing_or_unusable_interpreter() {
+    let p = exe("script-missing-interp", b"#!/no/such/interpreter -x\n");
+    refuses(&p, &["bad interpreter", "/no/such/interpreter", "No such file or directory"]);
+    assert_eq!(shell_and_tern_status(&p), (Some(127), Some(127)));
+    let text = exe("plain-text", b"not a program\n");
+    std::fs::set_permissions(&text, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut line = b"#!".to_vec();
+    line.extend(text.as_os_str().as_encoded_bytes());
+    line.push(b'\n');
+    let p = exe("script-noexec-interp", &line);
+    refuses(&p, &["bad interpreter", "Permission denied"]);
+    assert_eq!(shell_and_tern_status(&p), (Some(126), Some(126)));
+}
+
+#[test]
+fn script_with_an_empty_or_cut_interpreter_line() {
+    refuses(&exe("script-empty", b"#!  \nexit 0\n"), &["Exec format error"]);
+    let mut long = b"#!".to_vec();
+    long.extend([b'/'; 300]);
+    long.extend(b"bin/sh\n");
+    refuses(&exe("script-long", &long), &["Exec format error"]);
+}
+
+#[test]
+fn scripts_nested_too_deeply() {
+    let mut interp = PathBuf::from("/bin/true");
+    for k in 1..=6 {
+        let mut line = b"#!".to_vec();
+        line.extend(interp.as_os_str().as_encoded_bytes());
+        line.push(b'\n');
+        interp = exe(&format!("nested-{k}"), &line);
+        let out = Command::new(TERN).arg(&interp).output().unwrap();
+        if k <= 5 {
+            assert!(out.status.success(), "{k} levels: {}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+    refuses(&interp, &["Too many levels of symbolic links"]);
+}

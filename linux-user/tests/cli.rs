@@ -1,6 +1,10 @@
 //! The command line: options, environment, argv[0], PATH lookup, exit
-//! status, logs, `--strace`, `-d`, `--stats`, CPU models.
+//! status, logs, `--strace`, `-d`, `--stats`, CPU models; arguments,
+//! environment and paths that are not UTF-8.
 
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Output};
 
@@ -165,4 +169,82 @@ fn perf_map_names_blocks_by_guest_address() {
     assert!(u64::from_str_radix(f[0], 16).is_ok() && u64::from_str_radix(f[1], 16).is_ok(), "{first}");
     assert!(f[2].starts_with("guest_"), "{first}");
     assert!(map.lines().count() > 100);
+}
+
+/// Runs `cmd` with only PATH in its environment (plus `env`).
+fn clean(mut cmd: Command, env: &[(&OsStr, &OsStr)]) -> Output {
+    cmd.env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run")
+}
+
+fn bytes(b: &[u8]) -> &OsStr {
+    OsStr::from_bytes(b)
+}
+
+fn same(what: &str, native: &Output, tern: &Output) {
+    assert_eq!(native.status.code(), tern.status.code(), "{what}: status");
+    assert_eq!(native.stdout, tern.stdout, "{what}: stdout");
+    assert_eq!(native.stderr, tern.stderr, "{what}: stderr");
+}
+
+#[test]
+fn arguments_and_environment_are_bytes() {
+    // tern /bin/echo $'\xff' $'a\x80b'
+    let args = [bytes(b"\xff"), bytes(b"a\x80b"), bytes(b"")];
+    let mut native = Command::new("/bin/echo");
+    native.args(args);
+    let mut under = Command::new(TERN);
+    under.arg("/bin/echo").args(args);
+    let (native, under) = (clean(native, &[]), clean(under, &[]));
+    assert_eq!(native.stdout, b"\xff a\x80b \n");
+    same("echo", &native, &under);
+
+    // tern -E $'X=\xfe' -E $'\xfd=1' -U $'\xfc' /usr/bin/env
+    let native =
+        clean(Command::new("/usr/bin/env"), &[(bytes(b"X"), bytes(b"\xfe")), (bytes(b"Y\xfd"), bytes(b"1"))]);
+    let mut under = Command::new(TERN);
+    under.arg("-E").arg(bytes(b"X=\xfe")).arg("-E").arg(bytes(b"Y\xfd=1")).arg("-U").arg(bytes(b"\xfc"));
+    under.arg("/usr/bin/env");
+    let under = clean(under, &[(bytes(b"\xfc"), bytes(b"gone"))]);
+    assert!(native.stdout.ends_with(b"X=\xfe\nY\xfd=1\n"), "{}", text(&native.stdout));
+    same("env", &native, &under);
+}
+
+#[test]
+fn argv0_and_program_path_are_bytes() {
+    let out =
+        Command::new(TERN).arg("-0").arg(bytes(b"\xff-")).args(["/bin/cat", "/proc/self/cmdline"]).output();
+    assert_eq!(out.unwrap().stdout, b"\xff-\0/proc/self/cmdline\0");
+    // argv[0] may look like an option (a login shell's "-sh").
+    let out = tern(&["-0", "-sh", "/bin/sh", "-c", "echo $0"]);
+    assert_eq!(text(&out.stdout), "-sh\n");
+
+    // A program and a script whose paths, interpreter path and #! argument
+    // are not UTF-8, run from the command line as a shell runs them.
+    let dir = std::env::temp_dir().join(format!("tern-cli-bytes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let echo = dir.join(bytes(b"echo-\xff"));
+    let _ = std::fs::remove_file(&echo);
+    std::os::unix::fs::symlink("/bin/echo", &echo).unwrap();
+    let script = dir.join(bytes(b"script-\xfe"));
+    let mut body = b"#!".to_vec();
+    body.extend(echo.as_os_str().as_bytes());
+    body.extend(b" \xfd arg\n");
+    std::fs::write(&script, body).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for prog in [&echo, &script] {
+        let mut native = Command::new(prog);
+        native.arg(bytes(b"\xfc"));
+        let mut under = Command::new(TERN);
+        under.arg(prog).arg(bytes(b"\xfc"));
+        same(&prog.display().to_string(), &clean(native, &[]), &clean(under, &[]));
+    }
+    let mut expected = b"\xfd arg ".to_vec();
+    expected.extend(script.as_os_str().as_bytes());
+    expected.extend(b" \xfc\n");
+    assert_eq!(Command::new(TERN).arg(&script).arg(bytes(b"\xfc")).output().unwrap().stdout, expected);
+    std::fs::remove_dir_all(&dir).unwrap();
 }

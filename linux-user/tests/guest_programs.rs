@@ -50,6 +50,7 @@ guest_tests! {
     interp => "interp.c";
     recursion => "recursion.c";
     argv_env => "argv_env.c";
+    exec_table => "exec_table.c";
     exit_code => "exit_code.c";
     exit_underscore => "exit_underscore.c";
     exit_abort => "exit_abort.c";

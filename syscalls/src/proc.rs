@@ -1,14 +1,60 @@
 //! What the guest sees of itself under `/proc/self`: `exe` is the guest
-//! program, `auxv` the guest's auxv, `cmdline` its argv, `maps` its mappings; and the registry of tern's own memory
+//! program, `auxv` the guest's auxv, `cmdline` and `environ` its argument
+//! and environment strings (read from its stack when opened, as the kernel
+//! reads them), `maps` its mappings; and the registry of tern's own memory
 //! ranges that guest memory calls must not touch.
 
 use crate::{host_syscall, Process, SysResult};
-use std::sync::RwLock;
+use std::os::unix::ffi::OsStrExt;
+use std::sync::{OnceLock, RwLock};
 use tern_translate::cpu::CpuState;
 use tern_translate::guestmem::{read_cstr, write_guest};
 use tern_translate::hostmem::maps_range;
 
 static TERN_RANGES: RwLock<Vec<(u64, u64)>> = RwLock::new(Vec::new());
+
+/// The guest's `[arg_start, arg_end)` and `[env_start, env_end)` on its
+/// initial stack (the kernel's `mm->arg_start` ...), once the stack is built.
+static STACK_STRINGS: OnceLock<[(u64, u64); 2]> = OnceLock::new();
+
+/// Records where the loader put the guest's argument and environment
+/// strings.
+pub fn set_stack_strings(args: (u64, u64), env: (u64, u64)) {
+    let _ = STACK_STRINGS.set([args, env]);
+}
+
+/// Guest memory `[start, end)`, as much of it as can be read.
+fn read_range(start: u64, end: u64) -> Vec<u8> {
+    let mut buf = vec![0u8; end.saturating_sub(start).min(1 << 24) as usize];
+    let n = tern_translate::guestmem::read_guest(start, &mut buf);
+    buf.truncate(n);
+    buf
+}
+
+/// `/proc/self/cmdline` as `fs/proc/base.c: get_mm_cmdline()` reads it:
+/// the argument strings; if the guest overwrote the NUL that ends them
+/// (setproctitle), up to the first NUL, running on into the environment.
+fn guest_cmdline(p: &Process) -> Vec<u8> {
+    let Some(&[(arg_start, arg_end), (env_start, env_end)]) = STACK_STRINGS.get() else {
+        return p.cmdline.clone();
+    };
+    let mut args = read_range(arg_start, arg_end);
+    if args.last().is_some_and(|&c| c != 0) {
+        let end = if env_start == arg_end { env_end } else { arg_end };
+        args = read_range(arg_start, end);
+        if let Some(nul) = args.iter().position(|&c| c == 0) {
+            args.truncate(nul + 1);
+        }
+    }
+    args
+}
+
+/// `/proc/self/environ` (`fs/proc/base.c: environ_read()`): the
+/// environment strings, which `-E`/`-U` may have made differ from tern's.
+fn guest_environ() -> Option<Vec<u8>> {
+    let &[_, (env_start, env_end)] = STACK_STRINGS.get()?;
+    Some(read_range(env_start, env_end))
+}
 
 /// Records every mapping that exists now as tern's own. Call once before the
 /// guest is loaded.
@@ -48,14 +94,15 @@ pub fn tern_ranges() -> Vec<(u64, u64)> {
     v
 }
 
-/// True if `path` names this process's entry `what` in /proc.
+/// True if `path` names this process's entry `what` in /proc (paths are
+/// bytes: one that is not UTF-8 is simply another file).
 fn is_self_proc(path: &[u8], what: &str) -> bool {
-    let Ok(s) = std::str::from_utf8(path) else { return false };
-    let Some(rest) = s.strip_prefix("/proc/") else { return false };
-    let Some((who, entry)) = rest.split_once('/') else { return false };
+    let Some(rest) = path.strip_prefix(b"/proc/") else { return false };
+    let Some(slash) = rest.iter().position(|&b| b == b'/') else { return false };
+    let (who, entry) = (&rest[..slash], &rest[slash + 1..]);
     // SAFETY: getpid has no preconditions.
     let pid = unsafe { libc::getpid() }.to_string();
-    entry == what && (who == "self" || who == "thread-self" || who == pid)
+    entry == what.as_bytes() && (who == b"self" || who == b"thread-self" || who == pid.as_bytes())
 }
 
 fn do_readlink(p: &Process, path_addr: u64, buf: u64, size: u64) -> Option<SysResult> {
@@ -66,7 +113,7 @@ fn do_readlink(p: &Process, path_addr: u64, buf: u64, size: u64) -> Option<SysRe
     if (size as i64) <= 0 {
         return Some(Err(libc::EINVAL));
     }
-    let exe = p.exe.as_os_str().as_encoded_bytes();
+    let exe = p.exe.as_os_str().as_bytes();
     let n = exe.len().min(size as usize);
     Some(if write_guest(buf, &exe[..n]) { Ok(n as u64) } else { Err(libc::EFAULT) })
 }
@@ -141,13 +188,16 @@ fn do_open(p: &Process, path_addr: u64, flags: u64) -> Option<SysResult> {
         return Some(memfd_with(&p.auxv, flags));
     }
     if is_self_proc(&path, "cmdline") {
-        return Some(memfd_with(&p.cmdline, flags));
+        return Some(memfd_with(&guest_cmdline(p), flags));
+    }
+    if is_self_proc(&path, "environ") {
+        return guest_environ().map(|env| memfd_with(&env, flags));
     }
     if is_self_proc(&path, "maps") {
         return Some(memfd_with(&guest_maps(), flags));
     }
     if is_self_proc(&path, "exe") {
-        let c = std::ffi::CString::new(p.exe.as_os_str().as_encoded_bytes()).ok()?;
+        let c = std::ffi::CString::new(p.exe.as_os_str().as_bytes()).ok()?;
         return Some(crate::result(host_syscall(
             libc::SYS_openat as u64,
             [libc::AT_FDCWD as u64, c.as_ptr() as u64, flags, 0, 0, 0],

@@ -993,7 +993,7 @@ fn oct(v: u64) -> String {
 /// A C string literal the way strace quotes it: `\n`, `\t`, ... for the
 /// usual escapes, octal for other non-printable bytes (or `\xNN` for every
 /// byte when `all_hex`).
-fn quote(bytes: &[u8], all_hex: bool) -> String {
+pub fn quote(bytes: &[u8], all_hex: bool) -> String {
     let mut s = String::with_capacity(bytes.len() + 2);
     s.push('"');
     for (i, &c) in bytes.iter().enumerate() {

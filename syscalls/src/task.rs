@@ -7,12 +7,14 @@
 //! as a plain fork: the child is a complete copy of tern.
 
 use crate::{host_syscall, result, Flow, Process, SysResult};
-use std::ffi::CString;
+use std::ffi::{CStr, CString, OsStr};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 use tern_translate::cpu::{CpuState, RDI, RSP};
-use tern_translate::guestmem::{read_cstr, read_u64, write_guest};
+use tern_translate::guestmem::{read_cstr, read_guest, read_u64, write_guest};
 
 /// How tern runs a new program under itself on `execve`.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Reexec {
     /// tern's own executable.
     pub tern: std::path::PathBuf,
@@ -21,6 +23,10 @@ pub struct Reexec {
     /// Hand tern's log descriptor to the new tern (`--log-fd`), so that a
     /// `--strace` or `-d` log follows the guest across exec.
     pub pass_log: bool,
+    /// The errno a native `execve` of this path would fail with, if any
+    /// (the loader's checks: `#!` lines, permissions, ELF headers), so that
+    /// the guest gets it instead of a new tern failing after the exec.
+    pub check: fn(&Path) -> Result<(), i32>,
 }
 
 pub fn exit(_p: &Process, cpu: &mut CpuState, _a: [u64; 6]) -> (Flow, SysResult) {
@@ -150,6 +156,21 @@ pub fn fork(p: &Process, cpu: &mut CpuState, _a: [u64; 6]) -> SysResult {
     do_fork(p, cpu, libc::SIGCHLD as u64, 0, 0, 0, 0)
 }
 
+/// Reads a guest C string of at most `max` bytes: `too_long` when it goes
+/// on (readable) past that, EFAULT when it cannot be read.
+fn read_str(addr: u64, max: usize, too_long: i32) -> Result<Vec<u8>, i32> {
+    match read_cstr(addr, max) {
+        Some(s) if s.len() <= max => Ok(s),
+        Some(_) => Err(too_long),
+        None if read_guest(addr + max as u64, &mut [0u8]) == 1 => Err(too_long),
+        None => Err(libc::EFAULT),
+    }
+}
+
+/// An argument or environment string longer than this is E2BIG
+/// (MAX_ARG_STRLEN, `fs/exec.c: copy_strings()`).
+const MAX_ARG_STRLEN: usize = 32 * 4096;
+
 /// Reads a NULL-terminated array of string pointers.
 fn read_strv(addr: u64) -> Result<Vec<Vec<u8>>, i32> {
     let mut v = Vec::new();
@@ -161,7 +182,7 @@ fn read_strv(addr: u64) -> Result<Vec<Vec<u8>>, i32> {
         if ptr == 0 {
             return Ok(v);
         }
-        v.push(read_cstr(ptr, 128 * 1024).ok_or(libc::EFAULT)?);
+        v.push(read_str(ptr, MAX_ARG_STRLEN - 1, libc::E2BIG)?);
     }
     Err(libc::E2BIG)
 }
@@ -170,25 +191,48 @@ fn cstring(b: Vec<u8>) -> Result<CString, i32> {
     CString::new(b).map_err(|_| libc::EINVAL)
 }
 
-/// `execve`: runs the new program under a fresh tern with the same options;
-/// the new program sees exactly the argv and envp the guest passed.
-pub fn execve(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
-    let path = read_cstr(a[0], 4096).ok_or(libc::EFAULT)?;
-    let argv = read_strv(a[1])?;
-    let envp = read_strv(a[2])?;
-    let cpath = cstring(path.clone())?;
-    // Errors the kernel would report before replacing the process.
-    // SAFETY: cpath is a valid C string; stat fills a local struct.
+/// Reads the path argument of `execve` (`getname()`: ENAMETOOLONG past
+/// PATH_MAX, ENOENT when empty).
+fn read_path(addr: u64) -> Result<Vec<u8>, i32> {
+    const PATH_MAX: usize = 4096;
+    match read_str(addr, PATH_MAX - 1, libc::ENAMETOOLONG)? {
+        p if p.is_empty() => Err(libc::ENOENT),
+        p => Ok(p),
+    }
+}
+
+/// The errors of `fs/exec.c: do_open_execat()`, which the kernel gives
+/// before it reads argv and envp: the path must name a regular file the
+/// caller may execute.
+fn open_exec_check(path: &CStr) -> Result<(), i32> {
+    // SAFETY: path is a valid C string; stat fills a local struct.
     unsafe {
         let mut st: libc::stat = std::mem::zeroed();
-        if libc::stat(cpath.as_ptr(), &mut st) != 0 {
+        if libc::stat(path.as_ptr(), &mut st) != 0 {
             return Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::ENOENT));
         }
-        if st.st_mode & libc::S_IFMT != libc::S_IFREG || libc::access(cpath.as_ptr(), libc::X_OK) != 0 {
+        let exec_ok = libc::faccessat(libc::AT_FDCWD, path.as_ptr(), libc::X_OK, libc::AT_EACCESS) == 0;
+        if st.st_mode & libc::S_IFMT != libc::S_IFREG || !exec_ok {
             return Err(libc::EACCES);
         }
     }
-    let mut args: Vec<CString> = vec![cstring(p.reexec.tern.as_os_str().as_encoded_bytes().to_vec())?];
+    Ok(())
+}
+
+/// `execve`: runs the new program under a fresh tern with the same options;
+/// the new program sees exactly the argv and envp the guest passed (bytes,
+/// not necessarily UTF-8). The loader's checks run first, here, so that a
+/// call the kernel would refuse returns its errno to the guest, which keeps
+/// running; the new tern repeats them (a file changed in between makes it
+/// report the error and exit 126 or 127, as a shell would).
+pub fn execve(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    let path = read_path(a[0])?;
+    let cpath = cstring(path.clone())?;
+    open_exec_check(&cpath)?;
+    let argv = read_strv(a[1])?;
+    let envp = read_strv(a[2])?;
+    (p.reexec.check)(Path::new(OsStr::from_bytes(&path)))?;
+    let mut args: Vec<CString> = vec![cstring(p.reexec.tern.as_os_str().as_bytes().to_vec())?];
     for o in &p.reexec.options {
         args.push(cstring(o.clone().into_bytes())?);
     }
@@ -198,7 +242,9 @@ pub fn execve(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
         args.push(cstring(b"--log-fd".to_vec())?);
         args.push(cstring(log_fd.to_string().into_bytes())?);
     }
+    // Linux runs a program given an empty argv with argv[0] = "".
     let argv0 = argv.first().cloned().unwrap_or_default();
+    args.push(cstring(b"--execve".to_vec())?);
     args.push(cstring(b"-0".to_vec())?);
     args.push(cstring(argv0)?);
     args.push(cstring(b"--".to_vec())?);

@@ -42,6 +42,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
         stdin: b"line one\nline two\n\nlast line without newline",
         env: &[("TERN_TEST_VAR", "hello tern"), ("EMPTY_VAR", "")],
     },
+    plain("exec_table.c"),
     plain("exit_code.c"),
     plain("exit_underscore.c"),
     plain("exit_abort.c"),

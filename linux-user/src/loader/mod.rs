@@ -7,13 +7,16 @@ pub mod script;
 pub mod stack;
 
 use elf::ElfInfo;
+use std::ffi::OsStr;
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-/// Why a program could not be loaded. Shown as `tern: PATH: REASON`.
+/// Why a program could not be loaded. Shown as `tern: PATH: REASON`
+/// (paths are bytes; they are converted lossily for display only). Each
+/// failure is also the errno a guest `execve` gets ([`LoadError::errno`]).
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("{0}: No such file or directory")]
@@ -30,14 +33,58 @@ pub enum LoadError {
     Interp { path: String, interp: String, err: Box<LoadError> },
     #[error("{path}: cannot map the program: {err}")]
     Map { path: String, err: std::io::Error },
+    /// The `#!` line could not be used (ENOEXEC), or interpreters nest too
+    /// deeply (ELOOP).
+    #[error("{path}: {}", describe(*errno))]
+    Script { path: String, errno: i32 },
+    /// The interpreter named by a `#!` line cannot be run.
+    #[error("{path}: bad interpreter: {err}")]
+    BadInterpreter { path: String, err: Box<LoadError> },
+}
+
+/// strerror(errno), without std's " (os error N)".
+fn describe(errno: i32) -> String {
+    let s = std::io::Error::from_raw_os_error(errno).to_string();
+    match s.rfind(" (os error") {
+        Some(at) => s[..at].to_string(),
+        None => s,
+    }
+}
+
+/// A path for messages: lossy, since paths are bytes.
+fn shown(path: &Path) -> String {
+    path.display().to_string()
 }
 
 impl LoadError {
-    /// Exit status a shell would give for this failure.
+    /// Exit status a shell (bash, dash) would give for this failure: 127
+    /// when execve said ENOENT (the program, its `#!` interpreter or its
+    /// ELF interpreter is missing), 126 otherwise.
     pub fn exit_code(&self) -> i32 {
+        if self.errno() == libc::ENOENT {
+            127
+        } else {
+            126
+        }
+    }
+
+    /// The errno `execve` gives natively for this failure (`fs/exec.c`,
+    /// `fs/binfmt_elf.c: load_elf_binary()`): EACCES for a directory or a
+    /// file without execute permission, ENOEXEC for no known format,
+    /// ELIBBAD for an ELF interpreter that is not one.
+    pub fn errno(&self) -> i32 {
         match self {
-            LoadError::NotFound(_) => 127,
-            _ => 126,
+            LoadError::NotFound(_) => libc::ENOENT,
+            LoadError::IsDir(_) | LoadError::NoExec(_) => libc::EACCES,
+            LoadError::Io { err, .. } => err.raw_os_error().unwrap_or(libc::EIO),
+            LoadError::Elf { .. } => libc::ENOEXEC,
+            LoadError::Interp { err, .. } => match **err {
+                LoadError::Elf { .. } => libc::ELIBBAD,
+                ref e => e.errno(),
+            },
+            LoadError::Map { .. } => libc::ENOMEM,
+            LoadError::Script { errno, .. } => *errno,
+            LoadError::BadInterpreter { err, .. } => err.errno(),
         }
     }
 }
@@ -77,8 +124,8 @@ impl Loaded {
 }
 
 /// Looks `prog` up in PATH (when it has no slash), like a shell.
-pub fn resolve(prog: &str) -> PathBuf {
-    if prog.contains('/') {
+pub fn resolve(prog: &OsStr) -> PathBuf {
+    if prog.as_bytes().contains(&b'/') {
         return PathBuf::from(prog);
     }
     let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
@@ -93,8 +140,12 @@ pub fn resolve(prog: &str) -> PathBuf {
     PathBuf::from(prog)
 }
 
-fn open_checked(path: &Path, need_exec: bool) -> Result<(File, Vec<u8>, u64), LoadError> {
-    let name = path.display().to_string();
+/// Opens `path` as `fs/exec.c: open_exec()` does for a program, a `#!`
+/// interpreter or an ELF interpreter: it must be a regular file the caller
+/// may execute (EACCES otherwise; a directory is EACCES too, shown as "Is a
+/// directory").
+pub fn open_exec(path: &Path) -> Result<File, LoadError> {
+    let name = shown(path);
     let md = std::fs::metadata(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => LoadError::NotFound(name.clone()),
         _ => LoadError::Io { path: name.clone(), err: e },
@@ -102,25 +153,33 @@ fn open_checked(path: &Path, need_exec: bool) -> Result<(File, Vec<u8>, u64), Lo
     if md.is_dir() {
         return Err(LoadError::IsDir(name));
     }
-    if need_exec {
-        let c = std::ffi::CString::new(path.as_os_str().as_bytes())
-            .map_err(|_| LoadError::NotFound(name.clone()))?;
-        // SAFETY: c is a valid NUL-terminated path.
-        let ok = unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0;
-        if !ok || !md.is_file() || md.mode() & 0o111 == 0 {
-            return Err(LoadError::NoExec(name));
-        }
+    let c =
+        std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|_| LoadError::NotFound(name.clone()))?;
+    // SAFETY: c is a valid NUL-terminated path. AT_EACCESS: the kernel
+    // checks exec permission with the effective ids.
+    let ok = unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::X_OK, libc::AT_EACCESS) } == 0;
+    if !ok || !md.is_file() || md.mode() & 0o111 == 0 {
+        return Err(LoadError::NoExec(name));
     }
-    let file = File::open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::PermissionDenied => LoadError::NoExec(name.clone()),
-        _ => LoadError::Io { path: name.clone(), err: e },
-    })?;
+    File::open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::PermissionDenied => LoadError::NoExec(name),
+        _ => LoadError::Io { path: name, err: e },
+    })
+}
+
+fn open_checked(path: &Path) -> Result<(File, Vec<u8>, u64), LoadError> {
+    let file = open_exec(path)?;
+    let name = shown(path);
+    let len = file.metadata().map_err(|e| LoadError::Io { path: name.clone(), err: e })?.len();
     // Only the start of the file is read: the headers are there, and
     // reading all of a large program (python3: 7 MB) costs startup time.
     let mut head = Vec::with_capacity(HEAD);
     (&file).take(HEAD as u64).read_to_end(&mut head).map_err(|e| LoadError::Io { path: name, err: e })?;
-    Ok((file, head, md.len()))
+    Ok((file, head, len))
 }
+
+/// The size of an ELF64 file header.
+const EHDR_SIZE: u64 = 64;
 
 /// How much of a file the loader reads to parse its headers.
 const HEAD: usize = 64 * 1024;
@@ -138,25 +197,35 @@ fn parse_checked(path: &Path, head: &[u8], len: u64) -> Result<ElfInfo, LoadErro
     }
 }
 
-/// Loads `path` and its interpreter into this process's address space.
-pub fn load(path: &Path) -> Result<Loaded, LoadError> {
-    let (file, head, len) = open_checked(path, true)?;
+/// A program whose headers (and its interpreter's) have been read and
+/// checked, nothing mapped yet.
+struct Inspected {
+    file: File,
+    info: ElfInfo,
+    interp: Option<(PathBuf, File, ElfInfo)>,
+}
+
+/// Opens and parses `path` and its ELF interpreter, as
+/// `fs/binfmt_elf.c: load_elf_binary()` does before the point of no return.
+fn inspect(path: &Path) -> Result<Inspected, LoadError> {
+    let (file, head, len) = open_checked(path)?;
     let info = parse_checked(path, &head, len)?;
-    let name = path.display().to_string();
-    // Check the interpreter before mapping anything.
+    let name = shown(path);
     let interp = match &info.interp {
         Some(ip) => {
-            let ipath = PathBuf::from(std::ffi::OsStr::from_bytes(ip));
-            let wrap = |err| LoadError::Interp {
-                path: name.clone(),
-                interp: ipath.display().to_string(),
-                err: Box::new(err),
-            };
-            let (ifile, ihead, ilen) = open_checked(&ipath, false).map_err(wrap)?;
+            let ipath = PathBuf::from(OsStr::from_bytes(ip));
+            let wrap =
+                |err| LoadError::Interp { path: name.clone(), interp: shown(&ipath), err: Box::new(err) };
+            let (ifile, ihead, ilen) = open_checked(&ipath).map_err(wrap)?;
+            if ilen < EHDR_SIZE {
+                // load_elf_binary() cannot read the interpreter's header: EIO.
+                let err = std::io::Error::other("too short for an ELF header");
+                return Err(wrap(LoadError::Io { path: shown(&ipath), err }));
+            }
             let iinfo = parse_checked(&ipath, &ihead, ilen).map_err(wrap)?;
             if iinfo.interp.is_some() {
                 return Err(wrap(LoadError::Elf {
-                    path: ipath.display().to_string(),
+                    path: shown(&ipath),
                     err: elf::ElfError::Header("the interpreter has an interpreter"),
                 }));
             }
@@ -164,16 +233,37 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
         }
         None => None,
     };
+    Ok(Inspected { file, info, interp })
+}
+
+/// Whether `path` (an ELF file, scripts already followed) would load:
+/// the checks of [`load`] without mapping anything. A guest `execve` makes
+/// them before tern replaces itself, so that failures return to the guest.
+pub fn check(path: &Path) -> Result<(), LoadError> {
+    inspect(path).map(drop)
+}
+
+/// Loads `path` and its interpreter into this process's address space.
+pub fn load(path: &Path) -> Result<Loaded, LoadError> {
+    let Inspected { file, info, interp } = inspect(path)?;
+    let name = shown(path);
     let main_hint = if info.dyn_ { Some(map::PIE_BASE) } else { None };
     let main =
         map::map_image(&file, &info, main_hint).map_err(|err| LoadError::Map { path: name.clone(), err })?;
     let interp = match interp {
         Some((ipath, ifile, iinfo)) => Some(
             map::map_image(&ifile, &iinfo, None)
-                .map_err(|err| LoadError::Map { path: ipath.display().to_string(), err })?,
+                .map_err(|err| LoadError::Map { path: shown(&ipath), err })?,
         ),
         None => None,
     };
     let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     Ok(Loaded { path, main, interp, exec_stack: info.exec_stack })
+}
+
+/// What a guest `execve` of `path` would fail with, if anything: `#!`
+/// scripts are followed and the final program checked ([`check`]).
+pub fn exec_check(path: &Path) -> Result<(), i32> {
+    let exec = script::resolve(path, vec![Vec::new()]).map_err(|e| e.errno())?;
+    check(&exec.path).map_err(|e| e.errno())
 }

@@ -38,6 +38,12 @@ pub struct InitialStack {
     pub sp: u64,
     /// The auxv as stored on the stack, for `/proc/self/auxv`.
     pub auxv: Vec<(u64, u64)>,
+    /// Where the argument strings lie (`mm->arg_start`, `arg_end`), for
+    /// `/proc/self/cmdline`.
+    pub args: (u64, u64),
+    /// Where the environment strings lie (`mm->env_start`, `env_end`), for
+    /// `/proc/self/environ`.
+    pub env: (u64, u64),
 }
 
 /// Builds the stack image below `top` and writes it there.
@@ -128,5 +134,7 @@ pub unsafe fn build(
         std::ptr::copy_nonoverlapping(table.as_ptr(), sp as *mut u8, table.len());
         std::ptr::copy_nonoverlapping(img.as_ptr(), strings_bottom as *mut u8, img.len());
     }
-    InitialStack { sp, auxv }
+    let env_start = env_ptrs.first().copied().unwrap_or(execfn_ptr);
+    let args = (arg_ptrs.first().copied().unwrap_or(env_start), env_start);
+    InitialStack { sp, auxv, args, env: (env_start, execfn_ptr) }
 }
