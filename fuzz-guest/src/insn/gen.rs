@@ -10,6 +10,9 @@
 //! subroutine inside the group, pushes and pops with a tracked depth,
 //! segment register loads, and traps.
 //!
+//! Privileged instructions are left out of the table (they all end the run
+//! with SIGSEGV); the trap template has two of them.
+//!
 //! Safety rules: every memory operand's address is computed at generation
 //! time to fall in the scratch area (a base or index register is loaded with
 //! an immediate just before the instruction, or the address is RIP-relative,
@@ -217,6 +220,8 @@ pub fn usable_codes() -> &'static [Code] {
                     && op.mode64()
                     && !op.is_input_output()
                     && c.flow_control() == FlowControl::Next
+                    && !op.is_privileged()
+                    && !op.must_be_cpl0()
                     && c.cpuid_features().iter().all(|&f| CpuModel::V2.has(f))
                     && !EXCLUDED.iter().any(|(m, _)| *m == c.mnemonic())
                     && (0..op.op_count()).all(|i| operand_supported(op.op_kind(i)))
@@ -848,7 +853,12 @@ fn segment(g: &mut Gen) -> Vec<Item> {
 }
 
 fn trap(g: &mut Gen) -> Vec<Item> {
-    match g.rng.below(7) {
+    match g.rng.below(9) {
+        7 => vec![Item::Insn(Instruction::with(Code::Cli))],
+        8 => vec![Item::Insn(
+            Instruction::with1(Code::Lgdt_m1664, iced_x86::MemoryOperand::with_displ(SCRATCH_ADDR, 4))
+                .expect("lgdt"),
+        )],
         0 => vec![Item::Insn(Instruction::with(Code::Int3))],
         1 => vec![Item::Insn(Instruction::with(Code::Ud2))],
         2 => vec![Item::Insn(Instruction::with(Code::Hlt))],
