@@ -7,11 +7,11 @@
 //!   instruction sequences (every operand form of the x86-64-v2 model that can
 //!   run in user mode without escaping, plus templates for branches, string
 //!   operations, segment registers, the stack and traps) are encoded with
-//!   iced-x86 and run by a small C harness (`tests/guest/fuzz_insn_harness.c`)
+//!   iced-x86 and run by a small C harness (`fuzz-guest/guest/insn_harness.c`)
 //!   natively and under tern. The final registers, flags, SSE and x87 state,
 //!   the scratch memory, or the signal that ended the run must be the same.
 //!   Binary: `cargo run --release -p tern-fuzz-guest --bin fuzz-insn -- --help`.
-//! - [`sys`]: a syscall fuzzer. A guest (`tests/guest/fuzz_syscall_guest.c`)
+//! - [`sys`]: a syscall fuzzer. A guest (`fuzz-guest/guest/syscall_guest.c`)
 //!   makes random syscalls with hostile arguments (pointers into tern's own
 //!   memory, all-ones masks, bad fds, huge lengths) inside user, mount, pid and
 //!   network namespaces. tern must never report an internal fault, panic or
@@ -24,6 +24,7 @@
 //! for a known reason are matched by an allowlist with the reason, reported
 //! but not counted as failures.
 
+mod compile;
 pub mod exec;
 pub mod insn;
 pub mod rng;

@@ -51,14 +51,9 @@ pub enum Known {
     SegmentLoad,
 }
 
-/// Builds the C harness (cached by the test harness crate) and returns it.
+/// Builds the C harness (cached) and returns it.
 pub fn harness() -> PathBuf {
-    let dir = tern_tests::cache_dir().join("fuzz");
-    tern_tests::build_in(
-        &dir,
-        "fuzz_insn_harness.c",
-        &tern_tests::Build { static_: true, opt: "-O2", cxx: false },
-    )
+    crate::compile::build("insn_harness.c")
 }
 
 /// The instructions of `p` with branch targets resolved, ready for the

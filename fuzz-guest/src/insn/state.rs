@@ -1,5 +1,5 @@
 //! The machine state exchanged with the C harness
-//! (`tests/guest/fuzz_insn_harness.c`): its binary layout, parsing, and the
+//! (`fuzz-guest/guest/insn_harness.c`): its binary layout, parsing, and the
 //! comparison of two final states.
 
 use std::fmt::Write as _;
