@@ -383,10 +383,10 @@ pub enum Verdict {
     Fail(String, Option<u64>),
 }
 
-/// Name of a syscall number (for logs): from the deny list or `syscalls`.
+/// Name of a syscall number (for logs), from tern's syscall table.
 fn name(nr: u64) -> String {
-    match i64::try_from(nr).ok().and_then(|n| syscalls::Sysno::new(n as usize)) {
-        Some(s) => s.name().to_string(),
+    match tern_syscalls::strace::syscall_name(nr) {
+        Some(s) => s.to_string(),
         None => format!("#{nr}"),
     }
 }
