@@ -1,6 +1,7 @@
 /* traps.c - instructions that end the process with a signal, chosen by
- * argv[1]: int3 (SIGTRAP), ud2 (SIGILL), hlt (privileged: SIGSEGV), a
- * divide error (SIGFPE), a null store (SIGSEGV), abort (SIGABRT). Output
+ * argv[1]: int3 (SIGTRAP), ud2 (SIGILL), hlt and sysret (privileged:
+ * SIGSEGV), a divide error (SIGFPE), hint-space NOPs (prefetchw,
+ * reserved-NOP prefetches, cldemote: NOPs on any CPU, then "none"), a null store (SIGSEGV), abort (SIGABRT). Output
  * written before the fault must reach the file system, so stdout is
  * unbuffered. */
 #include <stdio.h>
@@ -19,7 +20,19 @@ int main(int argc, char **argv) {
     __asm__ volatile("ud2");
   else if (!strcmp(what, "hlt"))
     __asm__ volatile("hlt");
-  else if (!strcmp(what, "div"))
+  else if (!strcmp(what, "sysret"))
+    __asm__ volatile("sysretq");
+  else if (!strcmp(what, "hints")) {
+    static char line[64];
+    __asm__ volatile(".byte 0x0f,0x0d,0x08\n\t" /* prefetchw [rax] */
+                     ".byte 0x0f,0x18,0x20\n\t" /* 0f 18 /4: reserved NOP */
+                     ".byte 0x0f,0x18,0x38\n\t" /* 0f 18 /7 */
+                     ".byte 0x0f,0x1c,0x00\n\t" /* cldemote [rax] */
+                     ".byte 0x0f,0x1e,0xfa"       /* endbr64 */
+                     :
+                     : "a"(line)
+                     : "memory");
+  } else if (!strcmp(what, "div"))
     printf("%d\n", 10 / zero);
   else if (!strcmp(what, "divlong")) {
     long q, r;

@@ -106,6 +106,23 @@ fn target_load(insn: &Instruction) -> Option<(Instruction, MemFix)> {
     Some((ld, fix))
 }
 
+/// True for the hint space (`0F 0D`, `0F 18`..`0F 1F` without VEX/EVEX):
+/// prefetches, `cldemote`, `endbr64`, multi-byte NOPs. A CPU that lacks the
+/// specific hint runs them as NOPs (Intel SDM vol. 2, "NOP" and "Reserved
+/// NOP"), so they are never outside the CPU model; the host runs them.
+fn is_hint_nop(insn: &Instruction) -> bool {
+    let oc = insn.op_code();
+    oc.encoding() == iced_x86::EncodingKind::Legacy
+        && oc.table() == iced_x86::OpCodeTableKind::T0F
+        && matches!(oc.op_code(), 0x0D | 0x18..=0x1F)
+}
+
+/// True for instructions that only run at CPL 0 (`hlt`, `lgdt`, `sysret`,
+/// `mov cr0`, `wrmsr`, ...): from user mode they always fault.
+fn is_privileged(insn: &Instruction) -> bool {
+    !insn.op_code().cpl3()
+}
+
 /// Lifts one decoded instruction. `bytes` are its encoding (for logs).
 fn lift_one(model: CpuModel, insn: &Instruction, bytes: &[u8], host_code: bool) -> Op {
     let pc = insn.ip();
@@ -115,9 +132,17 @@ fn lift_one(model: CpuModel, insn: &Instruction, bytes: &[u8], host_code: bool) 
         log_unsupported(pc, bytes, "invalid or unknown instruction");
         return trap(SIGILL);
     }
-    if let Some(f) = insn.cpuid_features().iter().find(|f| !model.has(**f) && !host_code) {
+    if let Some(f) =
+        insn.cpuid_features().iter().find(|f| !model.has(**f) && !host_code && !is_hint_nop(insn))
+    {
         log_unsupported(pc, bytes, &format!("instruction needs {f:?}, not in the CPU model"));
         return trap(SIGILL);
+    }
+    if is_privileged(insn) {
+        // Always #GP (SIGSEGV) at CPL 3: the host CPU raises it, and the
+        // fault path gives the guest the precise state (`sysret`, `hlt`,
+        // `lgdt`, `mov cr0`, ...), whatever the instruction's control flow.
+        return Op::Native { insn: *insn, fix: mem_fix(insn) };
     }
     match insn.mnemonic() {
         Mnemonic::Syscall => return Op::Syscall { next },

@@ -128,8 +128,13 @@ pub fn diff(a: &State, ma: &[u8], b: &State, mb: &[u8]) -> Vec<String> {
     }
     let seg_names = ["fs selector", "gs selector", "fs base", "gs base"];
     // The harness reports an FS base the code left alone as 1.
+    // A null selector's RPL bits (1..=3) are not stable natively: on this
+    // AMD host an interrupt or exception taken between the load and the read
+    // leaves 0 instead (measured: `pop gs` of 3, a busy loop, `mov r, gs`
+    // read 0 in 36 of 200 runs), so null selectors compare by index only.
+    let null = |v: u64| v <= 3;
     for (i, name) in seg_names.iter().enumerate() {
-        if a.seg[i] != b.seg[i] {
+        if a.seg[i] != b.seg[i] && !(i < 2 && null(a.seg[i]) && null(b.seg[i])) {
             d.push(format!("{name}: native {:#x} tern {:#x}", a.seg[i], b.seg[i]));
         }
     }
