@@ -50,6 +50,10 @@ fn stack_size() -> u64 {
 
 fn main() {
     let cli = Cli::parse();
+    if cli.syscalls {
+        print!("{}", tern_syscalls::table::compat_list());
+        return;
+    }
     let model = CpuModel::from_name(&cli.cpu).unwrap_or_else(|| {
         fail(format!("unknown CPU model '{}' (known: {})", cli.cpu, CpuModel::NAMES.join(", ")), 2)
     });

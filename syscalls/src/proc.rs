@@ -40,6 +40,7 @@ pub fn add_tern_range(start: u64, end: u64) {
 /// snapshot (from the snapshot's first range up to the current break).
 pub fn tern_ranges() -> Vec<(u64, u64)> {
     let mut v = TERN_RANGES.read().unwrap_or_else(|e| e.into_inner()).clone();
+    v.extend(tern_translate::pages::tern_memory());
     // SAFETY: sbrk(0) only reads tern's current program break.
     let brk = unsafe { libc::sbrk(0) } as u64;
     if let Some(heap) = v.iter_mut().filter(|r| r.0 <= brk).max_by_key(|r| r.0) {
