@@ -55,6 +55,7 @@ guest_tests! {
     exit_abort => "exit_abort.c";
     smc => "smc.c";
     smc_syscall => "smc_syscall.c";
+    syscall_kernel_writes => "syscall_kernel_writes.c";
     signal_fenv => "signal_fenv.c", ignore "needs guest signal handlers (the signals issue)";
     signal_mmap => "signal_mmap.c", ignore "needs guest signal handlers (the signals issue)";
     signal_setjmp => "signal_setjmp.c", ignore "needs guest signal handlers (the signals issue)";

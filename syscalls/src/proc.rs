@@ -18,7 +18,7 @@ pub fn snapshot_tern_ranges() {
     for line in maps.lines() {
         let name = line.split_whitespace().nth(5).unwrap_or("");
         // The vDSO is shared with the guest.
-        if name == "[vdso]" || name == "[vvar]" || name == "[vsyscall]" {
+        if name == "[vdso]" || name.starts_with("[vvar") || name == "[vsyscall]" {
             continue;
         }
         v.extend(maps_range(line));
