@@ -78,6 +78,7 @@ fn main() {
         fail(format!("cannot open log file: {e}"), 2);
     }
 
+    tern_syscalls::guard::init();
     proc::snapshot_tern_ranges();
     let jit: &'static Jit = Box::leak(Box::new(Jit::new(model, dump).unwrap_or_else(|e| fail(e, 1))));
     for (s, e) in jit.cache.ranges() {

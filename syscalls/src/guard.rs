@@ -33,6 +33,15 @@ const MAX_RW: u64 = 0x7fff_f000;
 /// The most iovecs a call takes (`UIO_MAXIOV`).
 const MAX_IOV: u64 = 1024;
 
+/// Keeps tern's own allocations on its brk heap, which `proc::tern_ranges`
+/// covers up to the current break: glibc's malloc would otherwise map large
+/// blocks anywhere, unregistered. Call once at startup, before tern
+/// allocates much.
+pub fn init() {
+    // SAFETY: mallopt only sets a malloc tuning parameter.
+    unsafe { libc::mallopt(libc::M_MMAP_MAX, 0) };
+}
+
 /// tern's ranges, sorted and merged, and what they were built from.
 struct TernMap {
     key: (u64, u64),
