@@ -237,11 +237,9 @@ impl Check<'_> {
             Out(n) => self.write(v, u64::from(n)),
             OutArr(size, j) => self.write(v, u64::from(size).saturating_mul(a[usize::from(j)])),
             OutAny => self.unknown(v),
-            Range if matches!(row.support, Support::Pass) => {
-                if overlaps(self.tern, v, next()) {
-                    // Natively nothing is mapped there.
-                    self.err = Some(libc::ENOMEM);
-                }
+            // Natively nothing is mapped there.
+            Range if matches!(row.support, Support::Pass) && overlaps(self.tern, v, next()) => {
+                self.err = Some(libc::ENOMEM);
             }
             MsgHdr(w) => self.msghdr(v, w),
             MmsgVec(w) => {

@@ -138,3 +138,42 @@ pub fn compat_list() -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rows::ROWS;
+
+    #[test]
+    fn rows_are_consistent() {
+        for r in ROWS {
+            match r.support {
+                Support::Pass => {}
+                Support::Own(_, why) | Support::Refuse(_, why) => assert!(!why.is_empty(), "{}", r.name),
+            }
+            if let Support::Refuse(e, _) = r.support {
+                assert!(e > 0, "{}", r.name);
+            }
+            for (i, &k) in r.args.iter().enumerate() {
+                match k {
+                    Arg::OutArr(_, j) => {
+                        assert!(usize::from(j) < r.args.len() && usize::from(j) != i, "{}", r.name)
+                    }
+                    Arg::Range | Arg::MmsgVec(_) => assert!(i + 1 < r.args.len(), "{}", r.name),
+                    _ => {}
+                }
+            }
+        }
+        assert!(matches!(row(0).map(|r| r.support), Some(Support::Pass)));
+        assert!(matches!(row(425).map(|r| r.support), Some(Support::Refuse(libc::ENOSYS, _))));
+        assert!(row(400).is_none() && row(100_000).is_none());
+    }
+
+    #[test]
+    fn compat_list_has_a_line_per_row() {
+        let list = compat_list();
+        assert_eq!(list.lines().filter(|l| !l.starts_with('#')).count(), ROWS.len());
+        assert!(list.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["0", "read", "pass"]));
+        assert!(list.lines().all(|l| l == l.trim_end()));
+    }
+}

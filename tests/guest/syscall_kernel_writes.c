@@ -3,7 +3,8 @@
  * the status and rusage of wait4/waitpid (a call that must not be run twice:
  * the child is reaped once), readv and recvmsg of new code, fstat and
  * clock_gettime. Also address-space calls tern's map must see: madvise that
- * drops a private copy of file-backed code, pkey_mprotect, System V shared
+ * drops a private copy of file-backed code, pkey_mprotect, /dev/zero,
+ * remap_file_pages, System V shared
  * memory attached, used, run and detached; and pointers to unmapped memory,
  * which give EFAULT. */
 #define _GNU_SOURCE
@@ -139,6 +140,35 @@ static void advice(void) {
   unlink(path);
 }
 
+/* /dev/zero mapped privately holds code like anonymous memory; a shared
+ * file mapping whose pages remap_file_pages rearranges runs the code of
+ * the page now shown. */
+static void remaps(void) {
+  int zero = open("/dev/zero", O_RDWR);
+  unsigned char *z = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE, zero, 0);
+  make(z, 12);
+  printf("/dev/zero code %d\n", run(z));
+  make(z, 13);
+  printf("/dev/zero code %d\n", run(z));
+  munmap(z, 4096);
+  close(zero);
+  char path[] = "/tmp/tern-remap-XXXXXX";
+  int fd = mkstemp(path);
+  static unsigned char two[8192];
+  make(two, 14);
+  make(two + 4096, 15);
+  if (write(fd, two, sizeof two) != sizeof two)
+    exit(1);
+  unsigned char *m = mmap(NULL, 8192, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_SHARED, fd, 0);
+  printf("page 0 code %d\n", run(m));
+  long r = syscall(SYS_remap_file_pages, m, 4096, 0, 1, 0);
+  printf("remap_file_pages %s\n", err(r));
+  printf("page 0 code %d\n", run(m));
+  munmap(m, 8192);
+  close(fd);
+  unlink(path);
+}
+
 static void shm(void) {
   int id = shmget(IPC_PRIVATE, 8192, IPC_CREAT | 0600);
   if (id < 0) {
@@ -192,6 +222,7 @@ int main(void) {
   waits();
   vectored();
   advice();
+  remaps();
   shm();
   unmapped();
   return 0;
