@@ -43,13 +43,16 @@ pub struct Cli {
     /// Print counters (blocks, chaining, lookups, syscalls, time) at exit.
     #[arg(long)]
     pub stats: bool,
+    /// Print the syscall table (number, name, support, reason) and exit.
+    #[arg(long)]
+    pub syscalls: bool,
     /// PROGRAM is a path as a guest `execve` gave it: no PATH search (used
     /// by tern when a guest execs).
     #[arg(long, hide = true)]
     pub execve: bool,
     /// The program to run (looked up in PATH when it has no slash), then its
     /// arguments. Everything after PROGRAM goes to the program.
-    #[arg(value_name = "PROGRAM [ARGS]", required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(value_name = "PROGRAM [ARGS]", required_unless_present = "syscalls", num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<OsString>,
 }
 

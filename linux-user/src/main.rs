@@ -75,6 +75,10 @@ fn main() {
     // The inherited mask is the guest's; tern's reserved signals unblocked.
     tern_signals::mask::init_from_host();
     let cli = Cli::parse();
+    if cli.syscalls {
+        print!("{}", tern_syscalls::table::compat_list());
+        return;
+    }
     let model = CpuModel::from_name(&cli.cpu).unwrap_or_else(|| {
         fail(format!("unknown CPU model '{}' (known: {})", cli.cpu, CpuModel::NAMES.join(", ")), 2)
     });
@@ -99,6 +103,7 @@ fn main() {
         fail(format!("cannot open log file: {e}"), 2);
     }
 
+    tern_syscalls::guard::init();
     proc::snapshot_tern_ranges();
     let jit: &'static Jit = Box::leak(Box::new(Jit::new(model, dump).unwrap_or_else(|e| fail(e, 1))));
     for (s, e) in jit.cache.ranges() {

@@ -248,3 +248,32 @@ fn argv0_and_program_path_are_bytes() {
     assert_eq!(Command::new(TERN).arg(&script).arg(bytes(b"\xfc")).output().unwrap().stdout, expected);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `--syscalls` prints the syscall table as a compatibility list: one line
+/// per x86-64 number in order, with its support and, unless passed
+/// through, the reason.
+#[test]
+fn syscalls_lists_the_table() {
+    let out = tern(&["--syscalls"]);
+    assert!(out.status.success(), "{out:?}");
+    let list = text(&out.stdout);
+    let rows: Vec<Vec<&str>> =
+        list.lines().filter(|l| !l.starts_with('#')).map(|l| l.split_whitespace().collect()).collect();
+    let numbers: Vec<u32> = rows.iter().map(|r| r[0].parse().unwrap()).collect();
+    assert!(numbers.windows(2).all(|w| w[0] < w[1]), "not in order");
+    assert_eq!(numbers[..3], [0, 1, 2]);
+    assert!(rows.len() > 350, "{} rows", rows.len());
+    let row = |name: &str| rows.iter().find(|r| r[1] == name).unwrap_or_else(|| panic!("no {name}")).clone();
+    assert_eq!(row("read")[..3], ["0", "read", "pass"]);
+    assert_eq!(row("read").len(), 3, "pass-through rows have no reason");
+    assert_eq!(row("mmap")[..3], ["9", "mmap", "tern"]);
+    assert_eq!(row("io_uring_setup")[..4], ["425", "io_uring_setup", "refused", "ENOSYS"]);
+    assert!(row("io_uring_setup").len() > 4, "a refusal gives its reason");
+    assert_eq!(row("ptrace")[2..4], ["refused", "EPERM"]);
+    // Every refusal and every tern handler says why.
+    assert!(rows.iter().filter(|r| r[2] != "pass").all(|r| r.len() > 4));
+    // It needs no program, and a program after it is not run.
+    assert!(out.stderr.is_empty());
+    let out = tern(&["--syscalls", "/bin/echo", "ran"]);
+    assert!(out.status.success() && !text(&out.stdout).lines().any(|l| l == "ran"), "{out:?}");
+}

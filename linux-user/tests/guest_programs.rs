@@ -57,6 +57,7 @@ guest_tests! {
     smc => "smc.c";
     smc_syscall => "smc_syscall.c";
     sigmask => "sigmask.c";
+    syscall_kernel_writes => "syscall_kernel_writes.c";
     signal_fenv => "signal_fenv.c", ignore "needs guest signal handlers (the signals issue)";
     signal_mmap => "signal_mmap.c", ignore "needs guest signal handlers (the signals issue)";
     signal_setjmp => "signal_setjmp.c", ignore "needs guest signal handlers (the signals issue)";

@@ -1,15 +1,22 @@
 //! tern-syscalls: what happens when the guest executes `syscall`.
 //!
-//! One table (`table.rs`) maps each x86-64 syscall number to a handler; the
-//! default is pass-through to the host, since guest and host share one kernel
-//! ABI and one address space. Handlers exist only where tern owns the state:
-//! memory map and brk (`mm.rs`), `/proc/self` (`proc.rs`), signals
-//! (`signal.rs`), threads, processes and exec (`task.rs`). Numbers not in the
-//! table get ENOSYS, logged once.
+//! One table (`rows.rs`, row type and dispatch in `table.rs`) has a row per
+//! x86-64 syscall number: name, argument and result kinds (for `--strace`
+//! and for `guard`, which checks pointers and unprotects code pages the
+//! kernel will write), and support: pass-through to the host (guest and host
+//! share one kernel ABI and one address space), a tern handler where tern
+//! owns the state (memory map and brk: `mm.rs`; `/proc/self`: `proc.rs`;
+//! signals: `signal.rs`; threads, processes and exec: `task.rs`; tern's
+//! descriptors: `fd.rs`; calls that would reach tern's own state: `ctl.rs`),
+//! or refused with an errno and a reason. Numbers without a row get ENOSYS,
+//! logged once.
 
+pub mod ctl;
 pub mod fd;
+pub mod guard;
 pub mod mm;
 pub mod proc;
+mod rows;
 pub mod signal;
 pub mod strace;
 pub mod table;
@@ -80,17 +87,12 @@ pub fn dispatch(p: &Process, cpu: &mut CpuState) -> Flow {
     flow
 }
 
-/// Runs the call. The kernel cannot write into pages tern write-protected
-/// to catch self-modifying code and says EFAULT: then those pages get their
-/// protection back and the call runs again (a call that failed with EFAULT
-/// has not taken effect).
+/// Runs the call, exactly once. Code pages the kernel will write were
+/// unprotected by `guard` beforehand: retrying a call that failed with
+/// EFAULT would be wrong, as such a call may have taken effect (a `wait4`
+/// that reaped its child).
 fn call(p: &Process, cpu: &mut CpuState, nr: u64, args: [u64; 6]) -> (Flow, i64) {
-    let (flow, ret) = table::call(p, cpu, nr, args);
-    if ret == -i64::from(libc::EFAULT) && flow == Flow::Continue && p.jit.unprotect_all_code_pages() {
-        cpu.flush_ibl();
-        return table::call(p, cpu, nr, args);
-    }
-    (flow, ret)
+    table::call(p, cpu, nr, args)
 }
 
 /// The process whose `--strace` lines carry no `[pid N]` prefix: the first

@@ -1,12 +1,18 @@
-//! Memory syscalls tern owns: mmap, munmap, mprotect, mremap, brk.
+//! Memory syscalls tern owns: every call that changes the guest's address
+//! space or the contents of its mappings wholesale: mmap, munmap, mprotect,
+//! pkey_mprotect, mremap, brk, shmat, shmdt, madvise, remap_file_pages.
 //!
 //! Guest and host share the address space. These calls run on the host as
-//! asked, after two checks: a guest `MAP_FIXED`, `munmap`, `mprotect` or
-//! `mremap` never touches memory tern owns (the guest gets the errno Linux
-//! gives for an unavailable range), and any translated code in the range is
-//! invalidated. `brk` is emulated on a range after the guest's bss.
+//! asked, after two checks: they never touch memory tern owns (the guest
+//! gets the errno Linux gives for an unavailable range), and any translated
+//! code in the range is invalidated. Each records its effect in tern's map
+//! of guest memory (`Jit::note_*`). `brk` is emulated on a range after the
+//! guest's bss.
 
-use crate::{host_syscall, result, Process, SysResult};
+use crate::ctl::prot_as_mapped;
+use crate::{guard, host_syscall, result, Process, SysResult};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 use tern_translate::cpu::CpuState;
 
 const PAGE: u64 = 4096;
@@ -34,8 +40,7 @@ impl Brk {
 /// True if `[addr, addr+len)` overlaps memory tern itself uses (its binary,
 /// heap, code cache, stacks). Guest-owned memory is everything else.
 fn touches_tern(addr: u64, len: u64) -> bool {
-    let end = addr.saturating_add(len);
-    crate::proc::tern_ranges().iter().any(|&(s, e)| s < end && addr < e)
+    len != 0 && guard::overlaps(&guard::tern_memory(), addr, len)
 }
 
 /// Drops translated code in `[start, start+len)`; the thread's lookup table
@@ -46,16 +51,36 @@ fn invalidate(p: &Process, cpu: &mut CpuState, start: u64, len: u64) {
     }
 }
 
+const MAP_HUGETLB: i32 = 0x40000;
+const MAP_HUGE_SHIFT: u32 = 26;
+
+/// The length an `mmap` of `len` bytes with `flags` maps: whole pages, or
+/// whole huge pages with `MAP_HUGETLB` (of the size the flags name, else
+/// the usual 2 MiB).
+fn mapped_len(len: u64, flags: i32) -> u64 {
+    if flags & MAP_HUGETLB == 0 {
+        return page_up(len);
+    }
+    let shift = (flags as u32 >> MAP_HUGE_SHIFT) & 0x3f;
+    let huge = if shift == 0 { 2 << 20 } else { 1u64 << shift };
+    len.checked_next_multiple_of(huge).unwrap_or(u64::MAX)
+}
+
+/// `mmap`, of anything (files, `/dev/zero`, anonymous, shared or private):
+/// whatever the flags, the range the kernel returns is recorded with the
+/// protection it has. `MAP_GROWSDOWN` ranges are recorded at their initial
+/// size (the kernel grows them below unseen).
 pub fn mmap(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     let flags = a[3] as i32;
+    let len = mapped_len(a[1], flags);
     if flags & (libc::MAP_FIXED | libc::MAP_FIXED_NOREPLACE) != 0 {
-        if touches_tern(a[0], page_up(a[1])) {
+        if touches_tern(a[0], len) {
             return Err(if flags & libc::MAP_FIXED_NOREPLACE != 0 { libc::EEXIST } else { libc::ENOMEM });
         }
-        invalidate(p, cpu, a[0], a[1]);
+        invalidate(p, cpu, a[0], len);
     }
     let addr = result(host_syscall(libc::SYS_mmap as u64, a))?;
-    p.jit.note_map(addr, addr + page_up(a[1]), a[2] as i32);
+    p.jit.note_map(addr, addr.saturating_add(len), prot_as_mapped(a[2] as i32));
     Ok(addr)
 }
 
@@ -84,7 +109,118 @@ pub fn munmap(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
 pub fn mprotect(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     let (start, end) = claim_range(p, cpu, a[0], a[1], libc::ENOMEM)?;
     let r = result(host_syscall(libc::SYS_mprotect as u64, a))?;
-    p.jit.note_protect(start, end, a[2] as i32);
+    p.jit.note_protect(start, end, prot_as_mapped(a[2] as i32));
+    Ok(r)
+}
+
+/// `pkey_mprotect(addr, len, prot, pkey)`: `mprotect` with a protection
+/// key (the guest cannot change PKRU: WRPKRU is outside the CPU models).
+pub fn pkey_mprotect(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    let (start, end) = claim_range(p, cpu, a[0], a[1], libc::ENOMEM)?;
+    let r = result(host_syscall(libc::SYS_pkey_mprotect as u64, a))?;
+    p.jit.note_protect(start, end, prot_as_mapped(a[2] as i32));
+    Ok(r)
+}
+
+/// `madvise` advice after which reads may see other bytes than were
+/// written (zeros, the file's contents, or a guard fault): the code there
+/// is invalidated first. Values from `include/uapi/asm-generic/mman-common.h`.
+const MADV_CHANGES_CONTENT: [u64; 6] = [
+    4,   // MADV_DONTNEED
+    8,   // MADV_FREE
+    9,   // MADV_REMOVE
+    18,  // MADV_WIPEONFORK
+    24,  // MADV_DONTNEED_LOCKED
+    102, // MADV_GUARD_INSTALL
+];
+
+/// `madvise`: never on tern's memory (ENOMEM, as for an unmapped range).
+pub fn madvise(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    if !a[0].is_multiple_of(PAGE) {
+        return Err(libc::EINVAL);
+    }
+    if touches_tern(a[0], page_up(a[1])) {
+        return Err(libc::ENOMEM);
+    }
+    if MADV_CHANGES_CONTENT.contains(&a[2]) {
+        invalidate(p, cpu, a[0], a[1]);
+    }
+    result(host_syscall(libc::SYS_madvise as u64, a))
+}
+
+/// `remap_file_pages`: the range keeps its protection but shows other
+/// pages of its file, so its code is invalidated.
+pub fn remap_file_pages(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    if touches_tern(a[0], page_up(a[1])) {
+        return Err(libc::EINVAL);
+    }
+    invalidate(p, cpu, a[0], a[1]);
+    result(host_syscall(libc::SYS_remap_file_pages as u64, a))
+}
+
+/// System V shared memory attached by the guest: address -> length.
+static SHM: Mutex<BTreeMap<u64, u64>> = Mutex::new(BTreeMap::new());
+
+const SHM_RDONLY: u64 = 0o10000;
+const SHM_RND: u64 = 0o20000;
+const SHM_REMAP: u64 = 0o40000;
+const SHM_EXEC: u64 = 0o100000;
+/// `SHMLBA` on x86-64.
+const SHMLBA: u64 = PAGE;
+
+/// The size of shared memory segment `id`, from `IPC_STAT`.
+fn shm_size(id: u64) -> Option<u64> {
+    // SAFETY: shmid_ds is plain data; IPC_STAT fills the local.
+    let mut ds: libc::shmid_ds = unsafe { std::mem::zeroed() };
+    // SAFETY: IPC_STAT writes only `ds`.
+    let r = unsafe { libc::shmctl(id as i32, libc::IPC_STAT, &mut ds) };
+    (r == 0).then_some(ds.shm_segsz as u64)
+}
+
+/// `shmat(shmid, shmaddr, shmflg)` (`ipc/shm.c: do_shmat()`): the segment
+/// is mapped like an `mmap` and recorded; an address in tern's memory is
+/// EINVAL, as natively for an address that cannot be used.
+pub fn shmat(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    let (id, flags) = (a[0], a[2]);
+    let size = page_up(shm_size(id).unwrap_or(0));
+    let at = if flags & SHM_RND != 0 { a[1] & !(SHMLBA - 1) } else { a[1] };
+    if at != 0 {
+        if touches_tern(at, size.max(PAGE)) {
+            return Err(libc::EINVAL);
+        }
+        if flags & SHM_REMAP != 0 {
+            invalidate(p, cpu, at, size);
+        }
+    }
+    let addr = result(host_syscall(libc::SYS_shmat as u64, a))?;
+    let size = if size == 0 { page_up(shm_size(id).unwrap_or(PAGE)) } else { size };
+    let mut prot = libc::PROT_READ;
+    if flags & SHM_RDONLY == 0 {
+        prot |= libc::PROT_WRITE;
+    }
+    if flags & SHM_EXEC != 0 {
+        prot |= libc::PROT_EXEC;
+    }
+    p.jit.note_map(addr, addr + size, prot_as_mapped(prot));
+    SHM.lock().unwrap_or_else(|e| e.into_inner()).insert(addr, size);
+    Ok(addr)
+}
+
+/// `shmdt(shmaddr)`: the segment attached at `shmaddr` is unmapped; its
+/// code is invalidated first.
+pub fn shmdt(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    if touches_tern(a[0], 1) {
+        return Err(libc::EINVAL);
+    }
+    let size = SHM.lock().unwrap_or_else(|e| e.into_inner()).get(&a[0]).copied();
+    if let Some(size) = size {
+        invalidate(p, cpu, a[0], size);
+    }
+    let r = result(host_syscall(libc::SYS_shmdt as u64, a))?;
+    if let Some(size) = size {
+        SHM.lock().unwrap_or_else(|e| e.into_inner()).remove(&a[0]);
+        p.jit.note_unmap(a[0], a[0] + size);
+    }
     Ok(r)
 }
 

@@ -64,7 +64,7 @@ pub fn snapshot_tern_ranges() {
     for line in maps.lines() {
         let name = line.split_whitespace().nth(5).unwrap_or("");
         // The vDSO is shared with the guest.
-        if name == "[vdso]" || name == "[vvar]" || name == "[vsyscall]" {
+        if name == "[vdso]" || name.starts_with("[vvar") || name == "[vsyscall]" {
             continue;
         }
         v.extend(maps_range(line));
@@ -86,6 +86,7 @@ pub fn add_tern_range(start: u64, end: u64) {
 /// snapshot (from the snapshot's first range up to the current break).
 pub fn tern_ranges() -> Vec<(u64, u64)> {
     let mut v = TERN_RANGES.read().unwrap_or_else(|e| e.into_inner()).clone();
+    v.extend(tern_translate::pages::tern_memory());
     // SAFETY: sbrk(0) only reads tern's current program break.
     let brk = unsafe { libc::sbrk(0) } as u64;
     if let Some(heap) = v.iter_mut().filter(|r| r.0 <= brk).max_by_key(|r| r.0) {

@@ -1,7 +1,7 @@
 //! strace-style rendering of guest system calls, for tern's `--strace`.
 //!
-//! Everything is driven by [`SYSCALLS`]: one row per x86-64 system call
-//! giving its name and the [`Arg`] kind of each argument (calls we do not
+//! Everything is driven by the syscall table (`rows.rs`): each row gives a
+//! call's name and the [`Arg`] kind of each argument (calls we do not
 //! decode get `Hex` kinds, like strace's `printargs`), plus the [`Ret`] kind
 //! of the result. Flag and constant names come from [`Xlat`] tables.
 //!
@@ -16,6 +16,7 @@
 //! paths are printed whole, structures are abbreviated the way strace
 //! abbreviates them without `-v`.
 
+use crate::table::Row;
 use std::fmt::Write as _;
 
 /// Reads guest memory: returns up to `len` bytes at `addr`, or None if unreadable.
@@ -70,7 +71,7 @@ fn read_proc_self_mem(addr: u64, buf: &mut [u8]) -> Option<Vec<u8>> {
 
 /// Name of syscall `nr` (x86-64 numbering), e.g. "openat", or None if unknown.
 pub fn syscall_name(nr: u64) -> Option<&'static str> {
-    lookup(nr).map(|s| s.name)
+    crate::table::row(nr).map(|s| s.name)
 }
 
 /// Text of the call before it runs, e.g.
@@ -81,7 +82,7 @@ pub fn syscall_name(nr: u64) -> Option<&'static str> {
 pub fn format_entry(nr: u64, args: [u64; 6], mem: &dyn GuestMem) -> String {
     let cx = Ctx { nr, a: args, ret: None, mem };
     let mut s = String::new();
-    match lookup(nr) {
+    match crate::table::row(nr) {
         None => {
             let _ = write!(s, "syscall_{nr:#x}(");
             let all: Vec<String> = args.iter().map(|&v| hex(v)).collect();
@@ -115,7 +116,7 @@ pub fn format_entry(nr: u64, args: [u64; 6], mem: &dyn GuestMem) -> String {
 pub fn format_exit(nr: u64, args: [u64; 6], ret: i64, mem: &dyn GuestMem) -> String {
     let cx = Ctx { nr, a: args, ret: Some(ret), mem };
     let mut s = String::new();
-    let sys = lookup(nr);
+    let sys = crate::table::row(nr);
     if let Some(sys) = sys {
         let split = cx.split(sys);
         let mut need_sep = split > 0 && !cx.entry_ends_with_separator(sys, split);
@@ -151,7 +152,7 @@ pub fn format_call(nr: u64, args: [u64; 6], ret: i64, mem: &dyn GuestMem) -> Str
 /// depend on the request, see [`Ctx::is_out`] — are printed after the call,
 /// as the address when the call failed.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Arg {
+pub(crate) enum Arg {
     /// `int`, decimal.
     Int,
     /// `unsigned int`, decimal.
@@ -162,8 +163,30 @@ enum Arg {
     Size,
     /// `0` or `0x...`.
     Hex,
-    /// `NULL` or `0x...`.
+    /// `NULL` or `0x...`: a pointer the kernel only reads.
     Ptr,
+    // The kinds below print as `Ptr` does; they tell `guard` what the
+    // kernel does with the memory behind them.
+    /// A pointer to `n` bytes the kernel writes.
+    Out(u16),
+    /// A pointer to an array the kernel writes: elements of `.0` bytes,
+    /// as many as argument `.1` says.
+    OutArr(u8, u8),
+    /// A pointer through which the kernel writes memory the table does not
+    /// describe (its size, or further pointers, depend on the request).
+    OutAny,
+    /// The start of an address range whose length is the next argument;
+    /// the call acts on the mappings there, not on their bytes.
+    Range,
+    /// An address the call stores for later (`set_tid_address`), or does
+    /// not dereference.
+    Addr,
+    /// A `struct msghdr` (`sendmsg`: `false`; `recvmsg`, which writes
+    /// through it: `true`).
+    MsgHdr(bool),
+    /// A `struct mmsghdr` array; the count is the next argument
+    /// (`sendmmsg`: `false`; `recvmmsg`: `true`).
+    MmsgVec(bool),
     /// A mode, in octal: `0644`.
     Oct,
     /// A file descriptor.
@@ -280,7 +303,7 @@ enum Arg {
 
 /// How the result is printed (errors always as `-1 ENAME (text)`).
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Ret {
+pub(crate) enum Ret {
     Dec,
     /// Addresses: `0x7f...`.
     Hex,
@@ -295,43 +318,13 @@ enum Ret {
     Pselect,
 }
 
-/// One system call: its name, its argument kinds, its result kind.
-struct Sys {
-    nr: u16,
-    name: &'static str,
-    args: &'static [Arg],
-    ret: Ret,
-}
-
-/// A decoded call.
-const fn sys(nr: u16, name: &'static str, args: &'static [Arg]) -> Sys {
-    Sys { nr, name, args, ret: Ret::Dec }
-}
-
-/// A call printed like strace's `printargs`: `n` arguments in hex.
-const fn raw(nr: u16, name: &'static str, n: usize) -> Sys {
-    const HEX6: &[Arg] = &[Arg::Hex; 6];
-    Sys { nr, name, args: HEX6.split_at(n).0, ret: Ret::Dec }
-}
-
-impl Sys {
-    const fn ret(self, ret: Ret) -> Sys {
-        Sys { ret, ..self }
-    }
-}
-
-fn lookup(nr: u64) -> Option<&'static Sys> {
-    let nr = u16::try_from(nr).ok()?;
-    SYSCALLS.binary_search_by_key(&nr, |s| s.nr).ok().map(|i| &SYSCALLS[i])
-}
-
 // ---------------------------------------------------------------------------
 // Constant tables
 // ---------------------------------------------------------------------------
 
 /// Names of constants or flag bits, in the order strace prints them, and
 /// what strace prints in a comment for a value it cannot name.
-struct Xlat {
+pub(crate) struct Xlat {
     names: &'static [(u64, &'static str)],
     unknown: &'static str,
 }
@@ -392,7 +385,7 @@ impl Xlat {
 /// `xlat!(NAME, "X_???", [value => NAME, ...])` defines an [`Xlat`].
 macro_rules! xlat {
     ($id:ident, $unknown:literal, [$($v:expr => $n:ident),* $(,)?]) => {
-        static $id: Xlat = Xlat { unknown: $unknown, names: &[$(($v as u64, stringify!($n))),*] };
+        pub(crate) static $id: Xlat = Xlat { unknown: $unknown, names: &[$(($v as u64, stringify!($n))),*] };
     };
 }
 
@@ -666,7 +659,7 @@ const PATH_MAX: usize = 4096;
 
 /// The third argument of an ioctl.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Io {
+pub(crate) enum Io {
     /// Not printed.
     None,
     Hex,
@@ -680,7 +673,7 @@ enum Io {
     Flush,
 }
 
-const IOCTLS: &[(u32, &str, Io)] = &[
+pub(crate) const IOCTLS: &[(u32, &str, Io)] = &[
     (0x5401, "TCGETS", Io::TermiosOut),
     (0x5402, "TCSETS", Io::TermiosIn),
     (0x5403, "TCSETSW", Io::TermiosIn),
@@ -770,7 +763,7 @@ const F_GET_SEALS: u32 = 1034;
 
 /// The arguments of a prctl after the option.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Pr {
+pub(crate) enum Pr {
     /// Nothing more is printed.
     None,
     /// The four remaining arguments in hex (strace's default).
@@ -790,7 +783,7 @@ enum Pr {
     SetVma,
 }
 
-const PRCTLS: &[(u64, &str, Pr)] = &[
+pub(crate) const PRCTLS: &[(u64, &str, Pr)] = &[
     (1, "PR_SET_PDEATHSIG", Pr::Signal),
     (2, "PR_GET_PDEATHSIG", Pr::SignalOut),
     (3, "PR_GET_DUMPABLE", Pr::None),
@@ -1135,6 +1128,14 @@ fn wait_status(s: u32) -> String {
 }
 
 /// An errno result: `-1 ENOENT (No such file or directory)`.
+/// The name of errno `e`, e.g. `ENOSYS`.
+pub(crate) fn errno_name(e: i32) -> String {
+    match ERRNOS.get(e as usize).filter(|n| !n.is_empty()) {
+        Some(name) => name.to_string(),
+        None => e.to_string(),
+    }
+}
+
 fn errno_text(e: i64) -> String {
     if let Some(&(_, name, text)) = RESTARTS.iter().find(|r| r.0 == e) {
         return format!("? {name} ({text})");
@@ -1266,13 +1267,13 @@ impl Ctx<'_> {
     }
 
     /// Index of the first output argument (or the argument count).
-    fn split(&self, sys: &Sys) -> usize {
+    fn split(&self, sys: &Row) -> usize {
         sys.args.iter().position(|&k| self.is_out(k)).unwrap_or(sys.args.len())
     }
 
     /// Whether the entry text ends with the separator before the first
     /// output argument (true except for `clone3`'s ` => {...}`).
-    fn entry_ends_with_separator(&self, sys: &Sys, split: usize) -> bool {
+    fn entry_ends_with_separator(&self, sys: &Row, split: usize) -> bool {
         split > 0 && split < sys.args.len() && sys.args[split] != Arg::Clone3Out
     }
 
@@ -1337,7 +1338,7 @@ impl Ctx<'_> {
             Long => (v as i64).to_string(),
             Size => v.to_string(),
             Hex => hex(v),
-            Ptr => ptr(v),
+            Ptr | Out(_) | OutArr(..) | OutAny | Range | Addr | MsgHdr(_) | MmsgVec(_) => ptr(v),
             Oct => oct(v & 0xffff_ffff),
             DirFd if v as i32 == -100 => "AT_FDCWD".into(),
             DirFd => (v as i32).to_string(),
@@ -1981,7 +1982,7 @@ impl Ctx<'_> {
     }
 
     /// The result, as strace prints it after ` = `.
-    fn ret_text(&self, sys: Option<&Sys>) -> String {
+    fn ret_text(&self, sys: Option<&Row>) -> String {
         let r = self.ret.unwrap_or(0);
         let kind = sys.map_or(Ret::Dec, |s| s.ret);
         if kind == Ret::NoReturn {
@@ -2060,405 +2061,10 @@ fn futex_op(op: u64) -> String {
     s
 }
 
-// ---------------------------------------------------------------------------
-// The syscall table
-// ---------------------------------------------------------------------------
-
-/// Every x86-64 system call, sorted by number.
-#[rustfmt::skip]
-static SYSCALLS: &[Sys] = {
-    use Arg::*;
-    &[
-        sys(0, "read", &[Fd, BufOut, Size]),
-        sys(1, "write", &[Fd, BufIn, Size]),
-        sys(2, "open", &[Path, OpenFlags, OpenMode]),
-        sys(3, "close", &[Fd]),
-        sys(4, "stat", &[Path, StatOut]),
-        sys(5, "fstat", &[Fd, StatOut]),
-        sys(6, "lstat", &[Path, StatOut]),
-        sys(7, "poll", &[PollFds, Uint, Int]).ret(Ret::Poll),
-        sys(8, "lseek", &[Fd, Long, Enum(&WHENCE)]),
-        sys(9, "mmap", &[Ptr, Size, Flags(&PROT), MmapFlags, Fd, Hex]).ret(Ret::Hex),
-        sys(10, "mprotect", &[Ptr, Size, Flags(&PROT)]),
-        sys(11, "munmap", &[Ptr, Size]),
-        sys(12, "brk", &[Ptr]).ret(Ret::Hex),
-        sys(13, "rt_sigaction", &[Signal, SigactionIn, SigactionOut, Size]),
-        sys(14, "rt_sigprocmask", &[Enum(&SIG_HOW), SigSetIn, SigSetOut, Size]),
-        sys(15, "rt_sigreturn", &[]),
-        sys(16, "ioctl", &[Fd, IoctlReq, IoctlData]),
-        sys(17, "pread64", &[Fd, BufOut, Size, Long]),
-        sys(18, "pwrite64", &[Fd, BufIn, Size, Long]),
-        sys(19, "readv", &[Fd, IovOut, Int]),
-        sys(20, "writev", &[Fd, IovIn, Int]),
-        sys(21, "access", &[Path, Flags(&ACCESS_MODES)]),
-        sys(22, "pipe", &[PipeOut]),
-        sys(23, "select", &[Int, FdSet, FdSet, FdSet, TimevalIn]).ret(Ret::Select),
-        sys(24, "sched_yield", &[]),
-        sys(25, "mremap", &[Ptr, Size, Size, Flags(&MREMAP_FLAGS), MremapNewAddr]).ret(Ret::Hex),
-        sys(26, "msync", &[Ptr, Size, Flags(&MSYNC_FLAGS)]),
-        sys(27, "mincore", &[Ptr, Size, Ptr]),
-        sys(28, "madvise", &[Ptr, Size, Enum(&MADVISE)]),
-        raw(29, "shmget", 3),
-        raw(30, "shmat", 3),
-        raw(31, "shmctl", 3),
-        sys(32, "dup", &[Fd]),
-        sys(33, "dup2", &[Fd, Fd]),
-        sys(34, "pause", &[]),
-        sys(35, "nanosleep", &[TimespecIn, TimespecRem]),
-        sys(36, "getitimer", &[Enum(&ITIMERS), Ptr]),
-        sys(37, "alarm", &[Uint]),
-        sys(38, "setitimer", &[Enum(&ITIMERS), Ptr, Ptr]),
-        sys(39, "getpid", &[]),
-        sys(40, "sendfile", &[Fd, Fd, Ptr, Size]),
-        sys(41, "socket", &[Enum(&ADDRESS_FAMILIES), SockType, SockProto]),
-        sys(42, "connect", &[Fd, SockAddrIn, Uint]),
-        sys(43, "accept", &[Fd, SockAddrOut, SockLen]),
-        sys(44, "sendto", &[Fd, BufIn, Size, Flags(&MSG_FLAGS), SockAddrIn, Uint]),
-        sys(45, "recvfrom", &[Fd, BufOut, Size, Flags(&MSG_FLAGS), SockAddrOut, SockLen]),
-        sys(46, "sendmsg", &[Fd, Ptr, Flags(&MSG_FLAGS)]),
-        sys(47, "recvmsg", &[Fd, Ptr, Flags(&MSG_FLAGS)]),
-        sys(48, "shutdown", &[Fd, Enum(&SHUTDOWN_HOW)]),
-        sys(49, "bind", &[Fd, SockAddrIn, Uint]),
-        sys(50, "listen", &[Fd, Int]),
-        sys(51, "getsockname", &[Fd, SockAddrOut, SockLen]),
-        sys(52, "getpeername", &[Fd, SockAddrOut, SockLen]),
-        sys(53, "socketpair", &[Enum(&ADDRESS_FAMILIES), SockType, SockProto, PipeOut]),
-        sys(54, "setsockopt", &[Fd, Int, Int, Ptr, Int]),
-        sys(55, "getsockopt", &[Fd, Int, Int, Ptr, Ptr]),
-        sys(56, "clone", &[CloneArgs, CloneOut]),
-        sys(57, "fork", &[]),
-        sys(58, "vfork", &[]),
-        sys(59, "execve", &[Path, Argv, Envp]),
-        sys(60, "exit", &[Int]).ret(Ret::NoReturn),
-        sys(61, "wait4", &[Int, WaitStatus, Flags(&WAIT_OPTIONS), Ptr]),
-        sys(62, "kill", &[Int, Signal]),
-        sys(63, "uname", &[UtsnameOut]),
-        raw(64, "semget", 3),
-        raw(65, "semop", 3),
-        raw(66, "semctl", 4),
-        raw(67, "shmdt", 1),
-        raw(68, "msgget", 2),
-        raw(69, "msgsnd", 4),
-        raw(70, "msgrcv", 5),
-        raw(71, "msgctl", 3),
-        sys(72, "fcntl", &[Fd, FcntlCmd, FcntlValue]).ret(Ret::Fcntl),
-        sys(73, "flock", &[Fd, Flags(&FLOCK_OPS)]),
-        sys(74, "fsync", &[Fd]),
-        sys(75, "fdatasync", &[Fd]),
-        sys(76, "truncate", &[Path, Long]),
-        sys(77, "ftruncate", &[Fd, Long]),
-        sys(78, "getdents", &[Fd, DirentsOut, Uint]),
-        sys(79, "getcwd", &[PathOut, Size]),
-        sys(80, "chdir", &[Path]),
-        sys(81, "fchdir", &[Fd]),
-        sys(82, "rename", &[Path, Path]),
-        sys(83, "mkdir", &[Path, Oct]),
-        sys(84, "rmdir", &[Path]),
-        sys(85, "creat", &[Path, Oct]),
-        sys(86, "link", &[Path, Path]),
-        sys(87, "unlink", &[Path]),
-        sys(88, "symlink", &[Path, Path]),
-        sys(89, "readlink", &[Path, BufOut, Size]),
-        sys(90, "chmod", &[Path, Oct]),
-        sys(91, "fchmod", &[Fd, Oct]),
-        sys(92, "chown", &[Path, Int, Int]),
-        sys(93, "fchown", &[Fd, Int, Int]),
-        sys(94, "lchown", &[Path, Int, Int]),
-        sys(95, "umask", &[Oct]).ret(Ret::Oct),
-        sys(96, "gettimeofday", &[TimevalOut, Ptr]),
-        sys(97, "getrlimit", &[Enum(&RLIMITS), RlimitOut]),
-        sys(98, "getrusage", &[Int, Ptr]),
-        sys(99, "sysinfo", &[SysinfoOut]),
-        sys(100, "times", &[Ptr]),
-        raw(101, "ptrace", 4),
-        sys(102, "getuid", &[]),
-        raw(103, "syslog", 3),
-        sys(104, "getgid", &[]),
-        sys(105, "setuid", &[Int]),
-        sys(106, "setgid", &[Int]),
-        sys(107, "geteuid", &[]),
-        sys(108, "getegid", &[]),
-        sys(109, "setpgid", &[Int, Int]),
-        sys(110, "getppid", &[]),
-        sys(111, "getpgrp", &[]),
-        sys(112, "setsid", &[]),
-        sys(113, "setreuid", &[Int, Int]),
-        sys(114, "setregid", &[Int, Int]),
-        sys(115, "getgroups", &[Int, Ptr]),
-        sys(116, "setgroups", &[Int, Ptr]),
-        sys(117, "setresuid", &[Int, Int, Int]),
-        sys(118, "getresuid", &[IntOut, IntOut, IntOut]),
-        sys(119, "setresgid", &[Int, Int, Int]),
-        sys(120, "getresgid", &[IntOut, IntOut, IntOut]),
-        sys(121, "getpgid", &[Int]),
-        sys(122, "setfsuid", &[Int]),
-        sys(123, "setfsgid", &[Int]),
-        sys(124, "getsid", &[Int]),
-        raw(125, "capget", 2),
-        raw(126, "capset", 2),
-        sys(127, "rt_sigpending", &[SigSetOut, Size]),
-        sys(128, "rt_sigtimedwait", &[SigSetIn, Ptr, TimespecIn, Size]),
-        sys(129, "rt_sigqueueinfo", &[Int, Signal, Ptr]),
-        sys(130, "rt_sigsuspend", &[SigSetIn, Size]),
-        sys(131, "sigaltstack", &[StackIn, StackOut]),
-        sys(132, "utime", &[Path, Ptr]),
-        sys(133, "mknod", &[Path, Oct, Hex]),
-        raw(134, "uselib", 1),
-        sys(135, "personality", &[Hex]).ret(Ret::Hex),
-        raw(136, "ustat", 2),
-        sys(137, "statfs", &[Path, Ptr]),
-        sys(138, "fstatfs", &[Fd, Ptr]),
-        raw(139, "sysfs", 3),
-        sys(140, "getpriority", &[Enum(&WHICH_PRIO), Int]),
-        sys(141, "setpriority", &[Enum(&WHICH_PRIO), Int, Int]),
-        sys(142, "sched_setparam", &[Int, Ptr]),
-        sys(143, "sched_getparam", &[Int, Ptr]),
-        sys(144, "sched_setscheduler", &[Int, Enum(&SCHED_POLICIES), Ptr]),
-        sys(145, "sched_getscheduler", &[Int]),
-        sys(146, "sched_get_priority_max", &[Enum(&SCHED_POLICIES)]),
-        sys(147, "sched_get_priority_min", &[Enum(&SCHED_POLICIES)]),
-        raw(148, "sched_rr_get_interval", 2),
-        sys(149, "mlock", &[Ptr, Size]),
-        sys(150, "munlock", &[Ptr, Size]),
-        sys(151, "mlockall", &[Flags(&MLOCKALL_FLAGS)]),
-        sys(152, "munlockall", &[]),
-        raw(153, "vhangup", 0),
-        raw(154, "modify_ldt", 3),
-        raw(155, "pivot_root", 2),
-        raw(156, "_sysctl", 1),
-        sys(157, "prctl", &[PrctlOption, PrctlRest]).ret(Ret::Prctl),
-        sys(158, "arch_prctl", &[Enum(&ARCH_PRCTL), ArchPrctlAddr]),
-        raw(159, "adjtimex", 1),
-        sys(160, "setrlimit", &[Enum(&RLIMITS), RlimitIn]),
-        sys(161, "chroot", &[Path]),
-        sys(162, "sync", &[]),
-        sys(163, "acct", &[Path]),
-        raw(164, "settimeofday", 2),
-        sys(165, "mount", &[Str, Path, Str, Hex, Ptr]),
-        sys(166, "umount2", &[Path, Hex]),
-        sys(167, "swapon", &[Path, Hex]),
-        sys(168, "swapoff", &[Path]),
-        raw(169, "reboot", 4),
-        raw(170, "sethostname", 2),
-        raw(171, "setdomainname", 2),
-        raw(172, "iopl", 1),
-        raw(173, "ioperm", 3),
-        raw(174, "create_module", 2),
-        raw(175, "init_module", 3),
-        raw(176, "delete_module", 2),
-        raw(177, "get_kernel_syms", 1),
-        raw(178, "query_module", 5),
-        raw(179, "quotactl", 4),
-        raw(180, "nfsservctl", 3),
-        raw(181, "getpmsg", 5),
-        raw(182, "putpmsg", 5),
-        raw(183, "afs_syscall", 5),
-        raw(184, "tuxcall", 3),
-        raw(185, "security", 3),
-        sys(186, "gettid", &[]),
-        sys(187, "readahead", &[Fd, Long, Size]),
-        sys(188, "setxattr", &[Path, Str, Ptr, Size, Hex]),
-        sys(189, "lsetxattr", &[Path, Str, Ptr, Size, Hex]),
-        sys(190, "fsetxattr", &[Fd, Str, Ptr, Size, Hex]),
-        sys(191, "getxattr", &[Path, Str, Ptr, Size]),
-        sys(192, "lgetxattr", &[Path, Str, Ptr, Size]),
-        sys(193, "fgetxattr", &[Fd, Str, Ptr, Size]),
-        sys(194, "listxattr", &[Path, Ptr, Size]),
-        sys(195, "llistxattr", &[Path, Ptr, Size]),
-        sys(196, "flistxattr", &[Fd, Ptr, Size]),
-        sys(197, "removexattr", &[Path, Str]),
-        sys(198, "lremovexattr", &[Path, Str]),
-        sys(199, "fremovexattr", &[Fd, Str]),
-        sys(200, "tkill", &[Int, Signal]),
-        sys(201, "time", &[Ptr]),
-        sys(202, "futex", &[Ptr, FutexOp, FutexRest]),
-        sys(203, "sched_setaffinity", &[Int, Size, CpuSetIn]),
-        sys(204, "sched_getaffinity", &[Int, Size, CpuSetOut]),
-        raw(205, "set_thread_area", 1),
-        raw(206, "io_setup", 2),
-        raw(207, "io_destroy", 1),
-        raw(208, "io_getevents", 5),
-        raw(209, "io_submit", 3),
-        raw(210, "io_cancel", 3),
-        raw(211, "get_thread_area", 1),
-        raw(212, "lookup_dcookie", 3),
-        sys(213, "epoll_create", &[Int]),
-        raw(214, "epoll_ctl_old", 4),
-        raw(215, "epoll_wait_old", 4),
-        raw(216, "remap_file_pages", 5),
-        sys(217, "getdents64", &[Fd, DirentsOut, Uint]),
-        sys(218, "set_tid_address", &[Ptr]),
-        sys(219, "restart_syscall", &[]),
-        raw(220, "semtimedop", 4),
-        sys(221, "fadvise64", &[Fd, Long, Size, Enum(&FADVISE)]),
-        raw(222, "timer_create", 3),
-        raw(223, "timer_settime", 4),
-        raw(224, "timer_gettime", 2),
-        raw(225, "timer_getoverrun", 1),
-        raw(226, "timer_delete", 1),
-        sys(227, "clock_settime", &[ClockId, TimespecIn]),
-        sys(228, "clock_gettime", &[ClockId, TimespecOut]),
-        sys(229, "clock_getres", &[ClockId, TimespecOut]),
-        sys(230, "clock_nanosleep", &[ClockId, Flags(&TIMER_FLAGS), TimespecIn, TimespecRem]),
-        sys(231, "exit_group", &[Int]).ret(Ret::NoReturn),
-        sys(232, "epoll_wait", &[Fd, Ptr, Int, Int]),
-        sys(233, "epoll_ctl", &[Fd, Enum(&EPOLL_CTL_OPS), Fd, EpollEvent]),
-        sys(234, "tgkill", &[Int, Int, Signal]),
-        sys(235, "utimes", &[Path, Ptr]),
-        raw(236, "vserver", 5),
-        raw(237, "mbind", 6),
-        raw(238, "set_mempolicy", 3),
-        raw(239, "get_mempolicy", 5),
-        raw(240, "mq_open", 4),
-        raw(241, "mq_unlink", 1),
-        raw(242, "mq_timedsend", 5),
-        raw(243, "mq_timedreceive", 5),
-        raw(244, "mq_notify", 2),
-        raw(245, "mq_getsetattr", 3),
-        raw(246, "kexec_load", 4),
-        sys(247, "waitid", &[Int, Int, Ptr, Flags(&WAIT_OPTIONS), Ptr]),
-        raw(248, "add_key", 5),
-        raw(249, "request_key", 4),
-        raw(250, "keyctl", 5),
-        raw(251, "ioprio_set", 3),
-        raw(252, "ioprio_get", 2),
-        sys(253, "inotify_init", &[]),
-        sys(254, "inotify_add_watch", &[Fd, Path, Hex]),
-        sys(255, "inotify_rm_watch", &[Fd, Int]),
-        raw(256, "migrate_pages", 4),
-        sys(257, "openat", &[DirFd, Path, OpenFlags, OpenMode]),
-        sys(258, "mkdirat", &[DirFd, Path, Oct]),
-        sys(259, "mknodat", &[DirFd, Path, Oct, Hex]),
-        sys(260, "fchownat", &[DirFd, Path, Int, Int, Flags(&AT_FLAGS)]),
-        sys(261, "futimesat", &[DirFd, Path, Ptr]),
-        sys(262, "newfstatat", &[DirFd, Path, StatOut, Flags(&AT_FLAGS)]),
-        sys(263, "unlinkat", &[DirFd, Path, Flags(&AT_FLAGS)]),
-        sys(264, "renameat", &[DirFd, Path, DirFd, Path]),
-        sys(265, "linkat", &[DirFd, Path, DirFd, Path, Flags(&AT_FLAGS)]),
-        sys(266, "symlinkat", &[Path, DirFd, Path]),
-        sys(267, "readlinkat", &[DirFd, Path, BufOut, Size]),
-        sys(268, "fchmodat", &[DirFd, Path, Oct]),
-        sys(269, "faccessat", &[DirFd, Path, Flags(&ACCESS_MODES)]),
-        sys(270, "pselect6", &[Int, FdSet, FdSet, FdSet, TimespecIn, PselectSigmask]).ret(Ret::Pselect),
-        sys(271, "ppoll", &[PollFds, Uint, TimespecIn, SigSetIn, Size]).ret(Ret::Ppoll),
-        sys(272, "unshare", &[Flags(&CLONE_FLAGS)]),
-        sys(273, "set_robust_list", &[Ptr, Size]),
-        sys(274, "get_robust_list", &[Int, Ptr, Ptr]),
-        sys(275, "splice", &[Fd, Ptr, Fd, Ptr, Size, Hex]),
-        sys(276, "tee", &[Fd, Fd, Size, Hex]),
-        raw(277, "sync_file_range", 4),
-        raw(278, "vmsplice", 4),
-        raw(279, "move_pages", 6),
-        sys(280, "utimensat", &[DirFd, Path, Ptr, Flags(&AT_FLAGS)]),
-        sys(281, "epoll_pwait", &[Fd, Ptr, Int, Int, SigSetIn, Size]),
-        raw(282, "signalfd", 3),
-        sys(283, "timerfd_create", &[ClockId, Flags(&TFD_FLAGS)]),
-        sys(284, "eventfd", &[Uint]),
-        sys(285, "fallocate", &[Fd, Int, Long, Long]),
-        raw(286, "timerfd_settime", 4),
-        raw(287, "timerfd_gettime", 2),
-        sys(288, "accept4", &[Fd, SockAddrOut, SockLen, Flags(&SOCK_FLAGS)]),
-        raw(289, "signalfd4", 4),
-        sys(290, "eventfd2", &[Uint, Flags(&EFD_FLAGS)]),
-        sys(291, "epoll_create1", &[Flags(&EPOLL_CREATE_FLAGS)]),
-        sys(292, "dup3", &[Fd, Fd, FdFlags]),
-        sys(293, "pipe2", &[PipeOut, FdFlags]),
-        raw(294, "inotify_init1", 1),
-        sys(295, "preadv", &[Fd, IovOut, Int, Long]),
-        sys(296, "pwritev", &[Fd, IovIn, Int, Long]),
-        raw(297, "rt_tgsigqueueinfo", 4),
-        raw(298, "perf_event_open", 5),
-        raw(299, "recvmmsg", 5),
-        raw(300, "fanotify_init", 2),
-        raw(301, "fanotify_mark", 5),
-        sys(302, "prlimit64", &[Int, Enum(&RLIMITS), RlimitIn, RlimitOut]),
-        raw(303, "name_to_handle_at", 5),
-        raw(304, "open_by_handle_at", 3),
-        raw(305, "clock_adjtime", 2),
-        sys(306, "syncfs", &[Fd]),
-        raw(307, "sendmmsg", 4),
-        sys(308, "setns", &[Fd, Hex]),
-        sys(309, "getcpu", &[IntOut, IntOut, Ptr]),
-        raw(310, "process_vm_readv", 6),
-        raw(311, "process_vm_writev", 6),
-        raw(312, "kcmp", 5),
-        raw(313, "finit_module", 3),
-        raw(314, "sched_setattr", 3),
-        raw(315, "sched_getattr", 4),
-        sys(316, "renameat2", &[DirFd, Path, DirFd, Path, Flags(&RENAME_FLAGS)]),
-        raw(317, "seccomp", 3),
-        sys(318, "getrandom", &[BufOutHex, Size, Flags(&GRND_FLAGS)]),
-        sys(319, "memfd_create", &[Str, Flags(&MFD_FLAGS)]),
-        raw(320, "kexec_file_load", 5),
-        raw(321, "bpf", 3),
-        sys(322, "execveat", &[DirFd, Path, Argv, Envp, Flags(&AT_FLAGS)]),
-        raw(323, "userfaultfd", 1),
-        raw(324, "membarrier", 3),
-        sys(325, "mlock2", &[Ptr, Size, Hex]),
-        sys(326, "copy_file_range", &[Fd, Ptr, Fd, Ptr, Size, Hex]),
-        sys(327, "preadv2", &[Fd, IovOut, Int, Long, Skip, Hex]),
-        sys(328, "pwritev2", &[Fd, IovIn, Int, Long, Skip, Hex]),
-        sys(329, "pkey_mprotect", &[Ptr, Size, Flags(&PROT), Int]),
-        raw(330, "pkey_alloc", 2),
-        raw(331, "pkey_free", 1),
-        sys(332, "statx", &[DirFd, Path, StatxFlags, Flags(&STATX_MASK), StatxOut]),
-        raw(333, "io_pgetevents", 6),
-        sys(334, "rseq", &[Ptr, Hex, Hex, Hex]),
-        raw(335, "uretprobe", 0),
-        sys(424, "pidfd_send_signal", &[Fd, Signal, Ptr, Hex]),
-        raw(425, "io_uring_setup", 2),
-        raw(426, "io_uring_enter", 6),
-        raw(427, "io_uring_register", 4),
-        raw(428, "open_tree", 3),
-        raw(429, "move_mount", 5),
-        raw(430, "fsopen", 2),
-        raw(431, "fsconfig", 5),
-        raw(432, "fsmount", 3),
-        raw(433, "fspick", 3),
-        sys(434, "pidfd_open", &[Int, Hex]),
-        sys(435, "clone3", &[Clone3Args, Clone3Out, Clone3Size]),
-        sys(436, "close_range", &[Uint, Uint, Hex]),
-        sys(437, "openat2", &[DirFd, Path, Ptr, Size]),
-        sys(438, "pidfd_getfd", &[Fd, Fd, Hex]),
-        sys(439, "faccessat2", &[DirFd, Path, Flags(&ACCESS_MODES), Flags(&ACCESSAT_FLAGS)]),
-        raw(440, "process_madvise", 5),
-        raw(441, "epoll_pwait2", 6),
-        raw(442, "mount_setattr", 5),
-        raw(443, "quotactl_fd", 4),
-        raw(444, "landlock_create_ruleset", 3),
-        raw(445, "landlock_add_rule", 4),
-        raw(446, "landlock_restrict_self", 2),
-        raw(447, "memfd_secret", 1),
-        raw(448, "process_mrelease", 2),
-        raw(449, "futex_waitv", 5),
-        raw(450, "set_mempolicy_home_node", 4),
-        raw(451, "cachestat", 4),
-        sys(452, "fchmodat2", &[DirFd, Path, Oct, Flags(&AT_FLAGS)]),
-        raw(453, "map_shadow_stack", 3),
-        raw(454, "futex_wake", 4),
-        raw(455, "futex_wait", 6),
-        raw(456, "futex_requeue", 4),
-        raw(457, "statmount", 4),
-        raw(458, "listmount", 4),
-        raw(459, "lsm_get_self_attr", 4),
-        raw(460, "lsm_set_self_attr", 4),
-        raw(461, "lsm_list_modules", 3),
-        sys(462, "mseal", &[Ptr, Size, Hex]),
-        raw(463, "setxattrat", 6),
-        raw(464, "getxattrat", 6),
-        raw(465, "listxattrat", 5),
-        raw(466, "removexattrat", 4),
-        raw(467, "open_tree_attr", 5),
-        raw(468, "file_getattr", 5),
-        raw(469, "file_setattr", 5),
-        raw(470, "listns", 4),
-        raw(471, "rseq_slice_yield", 0),
-    ]
-};
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rows::ROWS as SYSCALLS;
     use std::collections::HashMap;
 
     /// Guest memory made of a few byte regions.

@@ -1,87 +1,87 @@
-//! The syscall table: one row per call tern handles itself; every other
-//! syscall the host kernel knows passes through.
+//! The row type of the syscall table (`rows.rs`) and the dispatch through
+//! it: every x86-64 number has one row saying how tern supports the call.
 //!
-//! Support levels, printable with `tern --syscalls`: `Own` (tern implements
-//! it), `Pass` (host kernel), `Refuse` (ENOSYS on purpose).
+//! Support levels, printed by `tern --syscalls`: `pass` (the host kernel
+//! runs it with the guest's arguments), `tern` (a handler in this crate),
+//! `refused` (the errno a kernel without the feature gives, and why).
+//! Numbers without a row get ENOSYS, as from a kernel that predates them.
+//! Before a passed or handled call runs, `guard` checks its pointer
+//! arguments against tern's memory and unprotects the code pages the kernel
+//! will write (from the row's argument kinds).
 
-use crate::{fd, host_syscall, mm, proc, signal, task, Flow, Process, SysResult};
+use crate::strace::{Arg, Ret};
+use crate::{guard, host_syscall, Flow, Process, SysResult};
 use std::collections::HashSet;
+use std::fmt::Write as _;
 use std::sync::Mutex;
 use tern_translate::cpu::CpuState;
 
 /// A tern-owned handler.
 pub type Handler = fn(&Process, &mut CpuState, [u64; 6]) -> (Flow, SysResult);
 
-/// How a syscall is supported.
+/// How tern supports a syscall.
 #[derive(Clone, Copy)]
 pub enum Support {
-    Own(Handler),
-    /// Refused with ENOSYS, for the reason given.
-    Refuse(&'static str),
+    /// The host kernel runs it as it is.
+    Pass,
+    /// tern handles it, for the reason given.
+    Own(Handler, &'static str),
+    /// Refused with this errno, for the reason given.
+    Refuse(i32, &'static str),
 }
 
-/// Adapts a handler that only returns a result.
-macro_rules! ret {
-    ($f:path) => {
-        |p: &Process, cpu: &mut CpuState, a: [u64; 6]| (Flow::Continue, $f(p, cpu, a))
-    };
+/// One system call: number, name, argument and result kinds, support.
+pub struct Row {
+    pub nr: u16,
+    pub name: &'static str,
+    pub(crate) args: &'static [Arg],
+    pub(crate) ret: Ret,
+    pub support: Support,
 }
 
-/// Rows: (number, name, support).
-pub static TABLE: &[(u64, &str, Support)] = &[
-    (3, "close", Support::Own(ret!(fd::close))),
-    (9, "mmap", Support::Own(ret!(mm::mmap))),
-    (10, "mprotect", Support::Own(ret!(mm::mprotect))),
-    (11, "munmap", Support::Own(ret!(mm::munmap))),
-    (12, "brk", Support::Own(ret!(mm::brk))),
-    (13, "rt_sigaction", Support::Own(ret!(signal::rt_sigaction))),
-    (14, "rt_sigprocmask", Support::Own(ret!(signal::rt_sigprocmask))),
-    (127, "rt_sigpending", Support::Own(ret!(signal::rt_sigpending))),
-    (128, "rt_sigtimedwait", Support::Own(ret!(signal::rt_sigtimedwait))),
-    (130, "rt_sigsuspend", Support::Own(ret!(signal::rt_sigsuspend))),
-    (270, "pselect6", Support::Own(ret!(signal::pselect6))),
-    (271, "ppoll", Support::Own(ret!(signal::ppoll))),
-    (281, "epoll_pwait", Support::Own(ret!(signal::epoll_pwait))),
-    (282, "signalfd", Support::Own(ret!(signal::signalfd))),
-    (289, "signalfd4", Support::Own(ret!(signal::signalfd4))),
-    (333, "io_pgetevents", Support::Own(ret!(signal::io_pgetevents))),
-    (441, "epoll_pwait2", Support::Own(ret!(signal::epoll_pwait2))),
-    (15, "rt_sigreturn", Support::Refuse("signal delivery to guest handlers is not implemented yet")),
-    (25, "mremap", Support::Own(ret!(mm::mremap))),
-    (56, "clone", Support::Own(ret!(task::clone))),
-    (57, "fork", Support::Own(ret!(task::fork))),
-    (58, "vfork", Support::Own(ret!(task::fork))),
-    (59, "execve", Support::Own(ret!(task::execve))),
-    (60, "exit", Support::Own(task::exit)),
-    (33, "dup2", Support::Own(ret!(fd::dup2))),
-    (89, "readlink", Support::Own(ret!(proc::readlink))),
-    (131, "sigaltstack", Support::Own(ret!(signal::sigaltstack))),
-    (154, "modify_ldt", Support::Refuse("segment descriptors are not emulated")),
-    (158, "arch_prctl", Support::Own(ret!(task::arch_prctl))),
-    (205, "set_thread_area", Support::Refuse("32-bit TLS is not emulated")),
-    (231, "exit_group", Support::Own(task::exit_group)),
-    (257, "openat", Support::Own(ret!(proc::openat))),
-    (2, "open", Support::Own(ret!(proc::open))),
-    (267, "readlinkat", Support::Own(ret!(proc::readlinkat))),
-    (292, "dup3", Support::Own(ret!(fd::dup3))),
-    (322, "execveat", Support::Refuse("execveat is not supported yet")),
-    (334, "rseq", Support::Refuse("the kernel would rewrite host PCs")),
-    (436, "close_range", Support::Own(ret!(fd::close_range))),
-    (435, "clone3", Support::Refuse("glibc falls back to clone")),
-];
+/// A call whose arguments are decoded, passed to the host.
+pub(crate) const fn sys(nr: u16, name: &'static str, args: &'static [Arg]) -> Row {
+    Row { nr, name, args, ret: Ret::Dec, support: Support::Pass }
+}
 
-/// Highest syscall number the host kernel ABI defines that passes through.
-const MAX_PASS: u64 = 462;
-/// Numbers inside 0..=MAX_PASS that are unassigned on x86-64.
-const HOLES: std::ops::Range<u64> = 335..424;
+/// A call printed like strace's `printargs`: `n` arguments in hex. The
+/// table does not say which are pointers: `guard` treats every argument
+/// that points into tern's memory as such, and the call as writing memory
+/// it cannot describe.
+pub(crate) const fn raw(nr: u16, name: &'static str, n: usize) -> Row {
+    const HEX6: &[Arg] = &[Arg::Hex; 6];
+    Row { nr, name, args: HEX6.split_at(n).0, ret: Ret::Dec, support: Support::Pass }
+}
 
-fn lookup(nr: u64) -> Option<&'static (u64, &'static str, Support)> {
-    TABLE.iter().find(|r| r.0 == nr)
+impl Row {
+    pub(crate) const fn ret(self, ret: Ret) -> Row {
+        Row { ret, ..self }
+    }
+
+    pub(crate) const fn own(self, h: Handler, why: &'static str) -> Row {
+        Row { support: Support::Own(h, why), ..self }
+    }
+
+    pub(crate) const fn refuse(self, errno: i32, why: &'static str) -> Row {
+        Row { support: Support::Refuse(errno, why), ..self }
+    }
+
+    /// True for rows built by [`raw`].
+    pub(crate) fn is_raw(&self) -> bool {
+        self.args.iter().all(|&k| k == Arg::Hex)
+    }
+}
+
+/// The row of syscall `nr`.
+pub fn row(nr: u64) -> Option<&'static Row> {
+    let nr = u16::try_from(nr).ok()?;
+    let rows = crate::rows::ROWS;
+    rows.binary_search_by_key(&nr, |r| r.nr).ok().map(|i| &rows[i])
 }
 
 static LOGGED: Mutex<Option<HashSet<u64>>> = Mutex::new(None);
 
-/// Logs an ENOSYS once per number: refusals by design at debug level
+/// Logs a refusal once per number: refusals by design at debug level
 /// (`TERN_LOG=debug`), unknown numbers as warnings.
 fn log_once(nr: u64, why: &str, unknown: bool) {
     let mut g = LOGGED.lock().unwrap_or_else(|e| e.into_inner());
@@ -89,24 +89,27 @@ fn log_once(nr: u64, why: &str, unknown: bool) {
         if unknown {
             tracing::warn!("tern: syscall {nr} returns ENOSYS: {why}");
         } else {
-            tracing::debug!("tern: syscall {nr} returns ENOSYS: {why}");
+            tracing::debug!("tern: syscall {nr} is refused: {why}");
         }
     }
 }
 
-/// Executes syscall `nr`. Returns the flow and the raw result for rax.
+/// Executes syscall `nr` once. Returns the flow and the raw result for rax.
 pub fn call(p: &Process, cpu: &mut CpuState, nr: u64, args: [u64; 6]) -> (Flow, i64) {
-    let (flow, r) = match lookup(nr) {
-        Some((_, _, Support::Own(h))) => h(p, cpu, args),
-        Some((_, _, Support::Refuse(why))) => {
+    let Some(row) = row(nr) else {
+        log_once(nr, "unknown syscall", true);
+        return (Flow::Continue, -i64::from(libc::ENOSYS));
+    };
+    let (flow, r) = match row.support {
+        Support::Refuse(errno, why) => {
             log_once(nr, why, false);
-            (Flow::Continue, Err(libc::ENOSYS))
+            (Flow::Continue, Err(errno))
         }
-        None if nr <= MAX_PASS && !HOLES.contains(&nr) => return (Flow::Continue, host_syscall(nr, args)),
-        None => {
-            log_once(nr, "unknown syscall", true);
-            (Flow::Continue, Err(libc::ENOSYS))
-        }
+        support => match (guard::before(p, cpu, row, args), support) {
+            (Err(e), _) => (Flow::Continue, Err(e)),
+            (Ok(()), Support::Own(h, _)) => h(p, cpu, args),
+            (Ok(()), _) => return (Flow::Continue, host_syscall(nr, args)),
+        },
     };
     (
         flow,
@@ -115,4 +118,62 @@ pub fn call(p: &Process, cpu: &mut CpuState, nr: u64, args: [u64; 6]) -> (Flow, 
             Err(e) => -i64::from(e),
         },
     )
+}
+
+/// The table as a compatibility list: number, name, support, reason.
+pub fn compat_list() -> String {
+    let mut s = String::from("# tern syscall support (x86-64 numbers)\n");
+    let _ = writeln!(s, "# {:>3}  {:<24} {:<15} reason", "nr", "name", "support");
+    for r in crate::rows::ROWS {
+        let (support, why) = match r.support {
+            Support::Pass => ("pass".to_string(), ""),
+            Support::Own(_, why) => ("tern".to_string(), why),
+            Support::Refuse(e, why) => (format!("refused {}", crate::strace::errno_name(e)), why),
+        };
+        let _ = writeln!(s, "{:>5}  {:<24} {:<15} {why}", r.nr, r.name, support);
+        // Trim the padding of rows without a reason.
+        let end = s.trim_end().len();
+        s.truncate(end);
+        s.push('\n');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rows::ROWS;
+
+    #[test]
+    fn rows_are_consistent() {
+        for r in ROWS {
+            match r.support {
+                Support::Pass => {}
+                Support::Own(_, why) | Support::Refuse(_, why) => assert!(!why.is_empty(), "{}", r.name),
+            }
+            if let Support::Refuse(e, _) = r.support {
+                assert!(e > 0, "{}", r.name);
+            }
+            for (i, &k) in r.args.iter().enumerate() {
+                match k {
+                    Arg::OutArr(_, j) => {
+                        assert!(usize::from(j) < r.args.len() && usize::from(j) != i, "{}", r.name)
+                    }
+                    Arg::Range | Arg::MmsgVec(_) => assert!(i + 1 < r.args.len(), "{}", r.name),
+                    _ => {}
+                }
+            }
+        }
+        assert!(matches!(row(0).map(|r| r.support), Some(Support::Pass)));
+        assert!(matches!(row(425).map(|r| r.support), Some(Support::Refuse(libc::ENOSYS, _))));
+        assert!(row(400).is_none() && row(100_000).is_none());
+    }
+
+    #[test]
+    fn compat_list_has_a_line_per_row() {
+        let list = compat_list();
+        assert_eq!(list.lines().filter(|l| !l.starts_with('#')).count(), ROWS.len());
+        assert!(list.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["0", "read", "pass"]));
+        assert!(list.lines().all(|l| l == l.trim_end()));
+    }
 }

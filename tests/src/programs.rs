@@ -18,7 +18,8 @@ const fn plain(src: &'static str) -> GuestProgram {
 }
 
 /// Every guest program, in no particular order. Each file in the guest
-/// directory with a `.c` or `.cpp` extension has exactly one entry.
+/// directory with a `.c` or `.cpp` extension has exactly one entry here or
+/// in [`TERN_ONLY`].
 pub const PROGRAMS: &[GuestProgram] = &[
     // C library and runtime behaviour.
     plain("printf_float.c"),
@@ -50,6 +51,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("smc_syscall.c"),
     // Every case of it runs in linux-user/tests/signal_masks.rs.
     GuestProgram { src: "sigmask.c", args: &["smc"], stdin: b"", env: &[] },
+    plain("syscall_kernel_writes.c"),
     // The same with guest signal handlers (the signals issue).
     plain("signal_fenv.c"),
     plain("signal_mmap.c"),
@@ -78,6 +80,10 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("insn_mxcsr.c"),
     plain("insn_sysinfo.c"),
 ];
+
+/// Guest programs whose expectations are tern's own, stated in the test
+/// that runs them (`linux-user/tests/syscall_guard.rs`).
+pub const TERN_ONLY: &[&str] = &["tern_memory.c"];
 
 /// The table entry for `src`. Panics if there is none.
 pub fn program(src: &str) -> &'static GuestProgram {

@@ -239,6 +239,7 @@ fn table_lists_every_guest_source() {
         .collect();
     on_disk.sort();
     let mut listed: Vec<String> = PROGRAMS.iter().map(|p| p.src.to_string()).collect();
+    listed.extend(tern_tests::TERN_ONLY.iter().map(|s| s.to_string()));
     listed.sort();
     assert_eq!(on_disk, listed);
 }

@@ -19,6 +19,7 @@ pub fn map_anon(len: usize) -> std::io::Result<u64> {
     if p == libc::MAP_FAILED {
         Err(std::io::Error::last_os_error())
     } else {
+        crate::pages::note_tern_memory(p as u64, p as u64 + (len as u64).next_multiple_of(4096));
         Ok(p as u64)
     }
 }

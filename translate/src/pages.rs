@@ -5,9 +5,16 @@
 //! page is made read-only on the host. A guest write to it faults; the CPU
 //! loop then drops the page's blocks, gives the page back its protection, runs
 //! the writing instruction alone, and carries on (`Jit::handle_code_write`).
+//! Before a syscall makes the kernel write such a page, the syscall layer
+//! releases it (`Jit::release_code_pages`).
+//!
+//! Also the registry of memory tern maps for itself at run time (CpuStates,
+//! signal stacks, code-cache tables), which guest calls must not reach.
 
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 const PAGE: u64 = 4096;
 
@@ -85,6 +92,48 @@ pub(crate) fn host_mprotect(page: u64, prot: i32) -> bool {
     // SAFETY: changes only the protection of a guest page (never tern's own:
     // callers pass pages that hold guest code).
     unsafe { libc::mprotect(page as *mut libc::c_void, PAGE as usize, prot) == 0 }
+}
+
+impl crate::Jit {
+    /// True if some page is write-protected because it holds code.
+    pub fn has_protected_code_pages(&self) -> bool {
+        !self.tables().code.protected.is_empty()
+    }
+
+    /// Before the kernel writes guest memory `[start, end)`: gives the pages
+    /// in it that tern write-protected their protection back, dropping their
+    /// code. Returns true if any code was dropped.
+    pub fn release_code_pages(&self, start: u64, end: u64) -> bool {
+        let first = start & !(PAGE - 1);
+        let pages: Vec<u64> =
+            self.tables().code.protected.keys().filter(|&&p| p >= first && p < end).copied().collect();
+        let mut dropped = false;
+        for page in pages {
+            dropped |= self.invalidate_range(page, page + PAGE);
+        }
+        dropped
+    }
+}
+
+/// Memory tern maps for itself after startup (`hostmem::map_anon`).
+static TERN_MEMORY: Mutex<Vec<(u64, u64)>> = Mutex::new(Vec::new());
+/// Bumped whenever `TERN_MEMORY` grows.
+static TERN_MEMORY_GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// Records `[start, end)` as tern's own memory.
+pub fn note_tern_memory(start: u64, end: u64) {
+    TERN_MEMORY.lock().unwrap_or_else(|e| e.into_inner()).push((start, end));
+    TERN_MEMORY_GENERATION.fetch_add(1, Ordering::Release);
+}
+
+/// The ranges recorded by [`note_tern_memory`].
+pub fn tern_memory() -> Vec<(u64, u64)> {
+    TERN_MEMORY.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// Changes whenever [`tern_memory`] does.
+pub fn tern_memory_generation() -> u64 {
+    TERN_MEMORY_GENERATION.load(Ordering::Acquire)
 }
 
 #[cfg(test)]

@@ -1,0 +1,67 @@
+//! tern-only checks of what guest syscalls may reach, with the kernel rule
+//! each expectation follows (the differential part, kernel writes into code
+//! pages compared with native, is `syscall_kernel_writes.c` in
+//! `guest_programs.rs`).
+
+use std::path::Path;
+use tern_tests::{build, run_native, run_under, Build, ExitStatusDesc};
+
+const TERN: &str = env!("CARGO_BIN_EXE_tern");
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A guest pointer into tern's memory fails as one into unmapped memory
+/// does natively: EFAULT when the kernel would read or write through it,
+/// ENOMEM (madvise, mlock, mprotect) or EINVAL (munmap) for an address range
+/// there; and tern survives. The guest finds tern's ranges as those a forked
+/// child's /proc/PID/maps lists and its own /proc/self/maps hides (natively
+/// there are none), and probes both ends of each.
+#[test]
+fn pointers_into_tern_memory_fail_as_unmapped() {
+    for static_ in [false, true] {
+        let b = Build { static_, opt: "-O2", cxx: false };
+        let bin = build("tern_memory.c", &b);
+        let native = run_native(&bin, &[], b"", &[]);
+        assert_eq!(text(&native.stdout), "hidden 0\nbad probes 0\nalive\n", "native run [{b}]: {native:?}");
+        let out = run_under(Path::new(TERN), &bin, &[], b"", &[]);
+        assert_eq!(out.status, ExitStatusDesc::Exited(0), "[{b}] {out:?}");
+        let stdout = text(&out.stdout);
+        let hidden: u32 = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("hidden "))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("[{b}] no count: {stdout}"));
+        // tern's binary (4 segments), its heap, the code cache (2 views).
+        assert!(hidden >= 7, "[{b}] only {hidden} hidden ranges: {stdout}");
+        assert!(stdout.ends_with("bad probes 0\nalive\n"), "[{b}] {stdout}");
+    }
+}
+
+/// Calls refused as by a kernel built without the feature:
+/// `kernel/sys_ni.c` makes `io_uring_setup`, `io_setup`, `userfaultfd`,
+/// `seccomp` and `process_madvise` ENOSYS without CONFIG_IO_URING,
+/// CONFIG_AIO, CONFIG_USERFAULTFD, CONFIG_SECCOMP and CONFIG_ADVISE_SYSCALLS;
+/// `include/linux/seccomp.h` makes `prctl(PR_SET_SECCOMP)` and
+/// `prctl(PR_GET_SECCOMP)` EINVAL without CONFIG_SECCOMP; `kernel/sys.c`
+/// answers options it lacks (syscall user dispatch) with EINVAL; Yama's
+/// `ptrace_scope` 3 makes `PTRACE_TRACEME` EPERM.
+#[test]
+fn features_tern_cannot_offer_are_refused_as_by_a_kernel_without_them() {
+    let bin = build("tern_memory.c", &Build { static_: false, opt: "-O2", cxx: false });
+    let out = run_under(Path::new(TERN), &bin, &["features"], b"", &[]);
+    assert_eq!(out.status, ExitStatusDesc::Exited(0), "{out:?}");
+    assert_eq!(
+        text(&out.stdout),
+        "io_uring_setup -1 ENOSYS\n\
+         io_setup -1 ENOSYS\n\
+         userfaultfd -1 ENOSYS\n\
+         seccomp -1 ENOSYS\n\
+         prctl PR_SET_SECCOMP -1 EINVAL\n\
+         prctl PR_GET_SECCOMP -1 EINVAL\n\
+         prctl PR_SET_SYSCALL_USER_DISPATCH -1 EINVAL\n\
+         ptrace PTRACE_TRACEME -1 EPERM\n\
+         process_madvise -1 ENOSYS\n"
+    );
+}

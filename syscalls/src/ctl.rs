@@ -1,0 +1,83 @@
+//! Calls that would reach tern's own state if passed through as they are:
+//! `prctl` options that filter or trap every syscall of the process (tern's
+//! included), `personality` flags that change how memory is mapped, and
+//! `process_vm_readv`/`writev`, whose iovecs the table cannot describe.
+//! (`seccomp`, `ptrace`, `userfaultfd`, `io_uring_*` and AIO are refused in
+//! the table itself.)
+
+use crate::{guard, host_syscall, result, Process, SysResult};
+use tern_translate::cpu::CpuState;
+
+const PR_GET_SECCOMP: u64 = 21;
+const PR_SET_SECCOMP: u64 = 22;
+const PR_SET_SYSCALL_USER_DISPATCH: u64 = 59;
+const PR_SET_MDWE: u64 = 65;
+const PR_GET_MDWE: u64 = 66;
+
+/// `prctl`: passed through, except options that would apply to tern's own
+/// syscalls or code cache, which get EINVAL as from a kernel without them
+/// (`include/linux/seccomp.h`: `prctl_set_seccomp()` and
+/// `prctl_get_seccomp()` without CONFIG_SECCOMP; `kernel/sys.c` answers an
+/// option it does not know, such as syscall user dispatch or MDWE on older
+/// kernels, with EINVAL): a seccomp filter or syscall user dispatch would
+/// trap tern's own calls, and MDWE would forbid the code cache's
+/// executable mappings.
+pub fn prctl(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    match a[0] & 0xffff_ffff {
+        PR_GET_SECCOMP | PR_SET_SECCOMP | PR_SET_SYSCALL_USER_DISPATCH | PR_SET_MDWE | PR_GET_MDWE => {
+            Err(libc::EINVAL)
+        }
+        _ => result(host_syscall(libc::SYS_prctl as u64, a)),
+    }
+}
+
+/// `READ_IMPLIES_EXEC` in a personality: `mmap` and `mprotect` add
+/// PROT_EXEC to readable memory (`mm/mmap.c: do_mmap()`).
+const READ_IMPLIES_EXEC: u32 = 0x0400000;
+
+/// `personality`: passed through, so the host kernel applies the flags to
+/// the guest's memory calls and to the programs it execs as it would
+/// natively; tern's map then adds PROT_EXEC as the kernel does under
+/// `READ_IMPLIES_EXEC` (see [`prot_as_mapped`]). The address-limit flags
+/// have no effect on x86-64 processes.
+pub fn personality(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    result(host_syscall(libc::SYS_personality as u64, a))
+}
+
+/// The protection the kernel gives memory mapped or reprotected with
+/// `prot` under the current personality.
+pub fn prot_as_mapped(prot: i32) -> i32 {
+    // SAFETY: 0xffffffff only queries the personality.
+    let persona = unsafe { libc::personality(0xffff_ffff) } as u32;
+    if persona & READ_IMPLIES_EXEC != 0 && prot & libc::PROT_READ != 0 {
+        prot | libc::PROT_EXEC
+    } else {
+        prot
+    }
+}
+
+/// The remote iovecs of a call on this very process are checked like the
+/// local ones (another process's addresses mean nothing here).
+fn is_self(pid: u64) -> bool {
+    // SAFETY: getpid has no preconditions.
+    pid as i32 == unsafe { libc::getpid() }
+}
+
+/// `process_vm_readv(pid, local, liovcnt, remote, riovcnt, flags)`: the
+/// kernel writes the local buffers.
+pub fn process_vm_readv(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    guard::check_iov(p, cpu, a[1], a[2], true)?;
+    if is_self(a[0]) {
+        guard::check_iov(p, cpu, a[3], a[4], false)?;
+    }
+    result(host_syscall(libc::SYS_process_vm_readv as u64, a))
+}
+
+/// `process_vm_writev`: the kernel writes the remote buffers.
+pub fn process_vm_writev(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    guard::check_iov(p, cpu, a[1], a[2], false)?;
+    if is_self(a[0]) {
+        guard::check_iov(p, cpu, a[3], a[4], true)?;
+    }
+    result(host_syscall(libc::SYS_process_vm_writev as u64, a))
+}

@@ -1,0 +1,143 @@
+/* tern_memory.c - a tern-only probe (its test states what tern must do; a
+ * native run is the baseline in which nothing is hidden).
+ *
+ * With no argument: pointers into memory that is not the guest's. Under
+ * tern, /proc/self/maps hides tern's own mappings, while the maps of a
+ * forked child (the same layout) list them. Each hidden range is passed to
+ * calls that read or write through a pointer (must fail with EFAULT, as for
+ * unmapped memory) and to calls on address ranges (ENOMEM or EINVAL, as for
+ * an unmapped range); tern must survive all of them. Prints "hidden N" and
+ * one line per probe that did not fail as expected, then "alive".
+ *
+ * With "features": calls refused as by a kernel without the feature; prints
+ * each call's errno name. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/io_uring.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char self_maps[1 << 18], child_maps[1 << 18];
+
+static void slurp(const char *path, char *buf, size_t size) {
+  int fd = open(path, O_RDONLY);
+  size_t got = 0;
+  ssize_t n;
+  while (fd >= 0 && got < size - 1 && (n = read(fd, buf + got, size - 1 - got)) > 0)
+    got += n;
+  buf[got] = 0;
+  close(fd);
+}
+
+/* Whether a line with this exact range is in maps. */
+static int listed(const char *maps, const char *range) {
+  size_t len = strlen(range);
+  for (const char *l = maps; *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l))
+    if (strncmp(l, range, len) == 0 && l[len] == ' ')
+      return 1;
+  return 0;
+}
+
+static int bad;
+
+static void expect(const char *what, uintptr_t at, long r, int want) {
+  if (r != -1 || errno != want) {
+    printf("%s at %#lx: %ld %s\n", what, (unsigned long)at, r, r == -1 ? strerrorname_np(errno) : "");
+    bad++;
+  }
+}
+
+static void probe(uintptr_t p, int zero, int pipe_w) {
+  char *ptr = (char *)p;
+  struct iovec iov = {ptr, 16};
+  expect("read", p, read(zero, ptr, 16), EFAULT);
+  expect("write", p, write(pipe_w, ptr, 16), EFAULT);
+  expect("readv", p, readv(zero, &iov, 1), EFAULT);
+  expect("newfstatat", p, syscall(SYS_newfstatat, AT_FDCWD, "/", ptr, 0), EFAULT);
+  expect("stat path", p, syscall(SYS_newfstatat, AT_FDCWD, ptr, NULL, 0), EFAULT);
+  expect("clock_gettime", p, syscall(SYS_clock_gettime, 1, ptr), EFAULT);
+  expect("getcwd", p, syscall(SYS_getcwd, ptr, 64), EFAULT);
+  expect("pipe", p, syscall(SYS_pipe2, ptr, 0), EFAULT);
+  expect("shmctl", p, syscall(SYS_shmctl, 0, 2 /* IPC_STAT */, ptr), EFAULT);
+  uintptr_t page = p & ~(uintptr_t)4095;
+  expect("madvise", page, syscall(SYS_madvise, page, 4096, MADV_DONTNEED), ENOMEM);
+  expect("mlock", page, syscall(SYS_mlock, page, 4096), ENOMEM);
+  expect("mprotect", page, syscall(SYS_mprotect, page, 4096, PROT_NONE), ENOMEM);
+  expect("munmap", page, syscall(SYS_munmap, page, 4096), EINVAL);
+}
+
+static void features(void) {
+  struct io_uring_params params;
+  memset(&params, 0, sizeof params);
+  long r;
+#define SHOW(name, call) \
+  r = (call);            \
+  printf("%s %ld %s\n", name, r, r == -1 ? strerrorname_np(errno) : "")
+  SHOW("io_uring_setup", syscall(SYS_io_uring_setup, 4, &params));
+  SHOW("io_setup", syscall(SYS_io_setup, 4, &(unsigned long){0}));
+  SHOW("userfaultfd", syscall(SYS_userfaultfd, 0));
+  /* Harmless natively: SECCOMP_GET_ACTION_AVAIL, and a filter at NULL. */
+  SHOW("seccomp", syscall(SYS_seccomp, 2 /* SECCOMP_GET_ACTION_AVAIL */, 0, &(unsigned){0}));
+  SHOW("prctl PR_SET_SECCOMP", prctl(PR_SET_SECCOMP, 2 /* SECCOMP_MODE_FILTER */, NULL));
+  SHOW("prctl PR_GET_SECCOMP", prctl(PR_GET_SECCOMP));
+  SHOW("prctl PR_SET_SYSCALL_USER_DISPATCH", prctl(59, 1, 0, 0, NULL));
+  SHOW("ptrace PTRACE_TRACEME", ptrace(PTRACE_TRACEME, 0, NULL, NULL));
+  SHOW("process_madvise", syscall(SYS_process_madvise, -1, NULL, 0, 0, 0));
+}
+
+int main(int argc, char **argv) {
+  setvbuf(stdout, NULL, _IONBF, 0);
+  if (argc > 1 && strcmp(argv[1], "features") == 0) {
+    features();
+    return 0;
+  }
+  int hold[2];
+  if (pipe(hold))
+    return 1;
+  pid_t child = fork();
+  if (child == 0) {
+    char c;
+    close(hold[1]);
+    if (read(hold[0], &c, 1) < 0)
+      _exit(1);
+    _exit(0);
+  }
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/maps", (int)child);
+  slurp(path, child_maps, sizeof child_maps);
+  slurp("/proc/self/maps", self_maps, sizeof self_maps);
+  int zero = open("/dev/zero", O_RDONLY);
+  int out[2];
+  if (pipe(out))
+    return 1;
+  uintptr_t sp = (uintptr_t)&child;
+  int hidden = 0;
+  for (char *l = child_maps; *l;) {
+    char *nl = strchr(l, '\n');
+    if (nl)
+      *nl = 0;
+    char range[64];
+    unsigned long start, end;
+    if (sscanf(l, "%63s", range) == 1 && sscanf(range, "%lx-%lx", &start, &end) == 2 &&
+        !listed(self_maps, range) && !strstr(l, "[vsyscall]") && !(start <= sp && sp < end)) {
+      hidden++;
+      probe(start, zero, out[1]);
+      probe(end - 16, zero, out[1]);
+    }
+    l = nl ? nl + 1 : l + strlen(l);
+  }
+  close(hold[1]);
+  waitpid(child, NULL, 0);
+  printf("hidden %d\nbad probes %d\nalive\n", hidden, bad);
+  return 0;
+}
