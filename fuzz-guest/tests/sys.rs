@@ -34,8 +34,8 @@ fn random_syscalls_do_not_hurt_tern() {
     assert!(fig.passed * 2 >= fig.cases, "most cases should finish: {fig}");
 }
 
-/// Pointers into tern's own memory as well: failures are reported as the
-/// known issue 10 item 1 until it is resolved.
+/// Pointers into tern's own memory as well: each must fail as an unmapped
+/// address would, never reach tern's data.
 #[test]
 fn random_syscalls_with_tern_pointers() {
     run("tern pointers", 2_000..2_010, 200, true, Duration::from_secs(30));

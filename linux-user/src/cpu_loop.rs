@@ -17,7 +17,7 @@ pub struct LoopStats {
 }
 
 fn fatal(msg: impl std::fmt::Display) -> ! {
-    eprintln!("tern: {msg}");
+    tern_signals::say!("tern: {msg}");
     std::process::exit(127)
 }
 

@@ -81,6 +81,10 @@ pub fn init(
         .with_target(false)
         .with_ansi(false)
         .with_writer(|| LogWriter)
+        // The guest owns descriptor 2 and may have closed or replaced it
+        // (an eventfd, a socket): a failed write of tern's own log is
+        // dropped, never reported with `eprintln!`, which would panic.
+        .log_internal_errors(false)
         .init();
     Ok(())
 }

@@ -14,7 +14,7 @@ use tern_translate::entry::CpuBox;
 use tern_translate::{CpuModel, DumpOptions, Jit};
 
 fn fail(msg: impl std::fmt::Display, code: i32) -> ! {
-    eprintln!("tern: {msg}");
+    tern_signals::say!("tern: {msg}");
     std::process::exit(code)
 }
 

@@ -277,3 +277,23 @@ fn syscalls_lists_the_table() {
     let out = tern(&["--syscalls", "/bin/echo", "ran"]);
     assert!(out.status.success() && !text(&out.stdout).lines().any(|l| l == "ran"), "{out:?}");
 }
+
+/// A guest started under `ulimit -f` (RLIMIT_FSIZE, inherited by tern)
+/// runs as natively: tern's own code memory is not a file the limit counts.
+#[test]
+fn file_size_limit_applies_to_the_guest_only() {
+    let run = |prefix: &str| {
+        let out = Command::new("/bin/sh")
+            .args([
+                "-c",
+                &format!("ulimit -f 8; {prefix} /bin/sh -c 'echo ok; head -c 20000 /dev/zero > big'"),
+            ])
+            .current_dir(std::env::temp_dir())
+            .output()
+            .expect("sh");
+        (out.status.code(), out.status.signal(), text(&out.stdout), text(&out.stderr).contains("File size"))
+    };
+    let native = run("");
+    assert_eq!(native.2, "ok\n", "{native:?}");
+    assert_eq!(run(TERN), native);
+}

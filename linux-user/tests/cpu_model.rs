@@ -65,6 +65,28 @@ fn instructions_outside_the_model_raise_sigill() {
     assert_eq!(std::os::unix::process::ExitStatusExt::signal(&v1.status), Some(libc::SIGILL));
 }
 
+/// tern's warning about such an instruction goes to descriptor 2, which the
+/// guest owns: replaced by an eventfd (writes fail with EINVAL), the warning
+/// is dropped and the guest still gets its SIGILL (tern used to panic).
+#[test]
+fn warnings_to_a_replaced_stderr_are_dropped() {
+    if tern_tests::skip_without_compiler(false) {
+        return;
+    }
+    let bin = build_source(
+        "avx_no_stderr.c",
+        "#include <stdio.h>\n#include <sys/eventfd.h>\n#include <unistd.h>\nint main(void){ close(2);\n\
+         printf(\"eventfd %d\\n\", eventfd(0, 0)); fflush(stdout);\n\
+         __asm__ volatile(\"vxorps %%ymm1, %%ymm1, %%ymm1\" ::: \"xmm1\"); return 0; }\n",
+    );
+    let native = std::process::Command::new(&bin).output().unwrap();
+    let under = std::process::Command::new(TERN).arg(&bin).output().unwrap();
+    assert_eq!(native.stdout, b"eventfd 2\n");
+    assert_eq!(under.stdout, native.stdout);
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(under.status.signal(), Some(libc::SIGILL), "{under:?}");
+}
+
 #[test]
 fn cpuid_reports_the_model() {
     if tern_tests::skip_without_compiler(false) {

@@ -47,4 +47,7 @@ cases! {
     suspend;
     /// The mask and pending signals survive execve.
     exec;
+    /// Reserved signals queued to the process itself with forged "kernel"
+    /// codes are the guest's, never a tern internal fault.
+    queue_self;
 }

@@ -80,13 +80,13 @@ fn report_context(pc: u64) {
     for line in maps.lines() {
         if let Some((a, b)) = tern_translate::hostmem::maps_range(line) {
             if (a..b).contains(&pc) {
-                eprintln!("tern:   in mapping {line} (offset {:#x})", pc - a);
+                crate::say!("tern:   in mapping {line} (offset {:#x})", pc - a);
             }
         }
     }
     // SAFETY: CACHE is null or the process-lifetime cache.
     if let Some(b) = unsafe { CACHE.load(Ordering::Acquire).as_ref() }.and_then(|c| c.block_at(pc)) {
-        eprintln!(
+        crate::say!(
             "tern:   in the block for guest {:#x}..{:#x} at host {:#x}, pc map entry {:?}",
             b.guest_start,
             b.guest_end,
@@ -96,7 +96,7 @@ fn report_context(pc: u64) {
         // SAFETY: the block's code is mapped for the life of the process.
         let code = unsafe { std::slice::from_raw_parts(b.host_start as *const u8, b.host_len as usize) };
         let hex: Vec<String> = code.iter().map(|x| format!("{x:02x}")).collect();
-        eprintln!("tern:   block code: {}", hex.join(" "));
+        crate::say!("tern:   block code: {}", hex.join(" "));
         let cpu: *const CpuState;
         // SAFETY: reading this thread's CpuState pointer from GS (see handler).
         unsafe {
@@ -104,20 +104,57 @@ fn report_context(pc: u64) {
         };
         // SAFETY: as in the handler.
         if let Some(cpu) = unsafe { cpu.as_ref() } {
-            eprintln!("tern:   last exit desc {:#x}, rip {:#x}", cpu.exit_desc, cpu.rip);
+            crate::say!("tern:   last exit desc {:#x}, rip {:#x}", cpu.exit_desc, cpu.rip);
         }
     }
     let cmd = std::fs::read("/proc/self/cmdline").unwrap_or_default();
     let cmd: Vec<String> = cmd.split(|&b| b == 0).map(|s| String::from_utf8_lossy(s).into_owned()).collect();
-    eprintln!("tern:   command: {}", cmd.join(" "));
+    crate::say!("tern:   command: {}", cmd.join(" "));
+}
+
+/// True when `sig` was sent rather than raised by a fault of the
+/// interrupted instruction. `si_code <= 0` is the kernel's SI_FROMUSER
+/// (`kill`, `tgkill`, `sigqueue`, timers). A positive code is not proof of a
+/// fault: a child's exit signal (`clone`'s CSIGNAL, CLD_* codes) or an
+/// `F_SETSIG` I/O signal (POLL_* codes) may be SIGSEGV or SIGILL too. A
+/// real fault leaves its marks (`arch/x86/kernel/traps.c`, `fault.c`): for
+/// #UD, #DE and SIMD exceptions `si_addr` is the faulting instruction, the
+/// interrupted rip; a page fault records its vector (14) and address (cr2)
+/// in the sigcontext, equal to `si_addr`; #GP, #SS and a failed frame are
+/// `SI_KERNEL`; an alignment check is vector 17; a trap (TF, int3) is
+/// vector 1 or 3.
+fn is_sent(sig: i32, info: &libc::siginfo_t, gregs: &[libc::greg_t; 23]) -> bool {
+    const SI_KERNEL: i32 = 0x80;
+    const TRAP_DB: i64 = 1;
+    const TRAP_BP: i64 = 3;
+    const TRAP_PF: i64 = 14;
+    const TRAP_AC: i64 = 17;
+    if info.si_code <= 0 {
+        return true;
+    }
+    // SAFETY: si_addr is the first word of the union for every signal; for
+    // a sent one it holds pid and uid, which only need comparing here.
+    let addr = unsafe { info.si_addr() } as i64;
+    let trapno = gregs[libc::REG_TRAPNO as usize];
+    match sig {
+        libc::SIGILL | libc::SIGFPE => addr != gregs[libc::REG_RIP as usize],
+        libc::SIGSEGV | libc::SIGBUS => {
+            let fault = info.si_code == SI_KERNEL
+                || trapno == TRAP_AC
+                || (trapno == TRAP_PF && gregs[libc::REG_CR2 as usize] == addr);
+            !fault
+        }
+        libc::SIGTRAP => trapno != TRAP_DB && trapno != TRAP_BP,
+        _ => false,
+    }
 }
 
 extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_void) {
     // SAFETY: the kernel passes valid siginfo and ucontext pointers to an
     // SA_SIGINFO handler.
     let (info, uc) = unsafe { (&*info, &mut *uctx.cast::<libc::ucontext_t>()) };
-    // Sent, not raised by a fault (the kernel's SI_FROMUSER).
-    if info.si_code <= 0 {
+    // Sent, not raised by a fault.
+    if is_sent(sig, info, &uc.uc_mcontext.gregs) {
         if !is_kick(sig, info) {
             crate::pending::on_async(sig, info);
         }

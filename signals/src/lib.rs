@@ -17,3 +17,13 @@ pub mod pending;
 
 pub use fault::{install_fault_handlers, FaultContext};
 pub use guest::{die_by_signal, GuestSignals, SigAction};
+
+/// `eprintln!` for tern's own diagnostics, without its panic when the write
+/// fails: descriptor 2 is the guest's, which may have closed or replaced it.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}

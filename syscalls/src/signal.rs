@@ -316,3 +316,64 @@ pub fn rt_sigtimedwait(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResul
     }
     Ok(sig)
 }
+
+/// A reserved signal queued by the guest to its own process with a siginfo
+/// of its choosing. Linux lets a process queue any `si_code` to itself
+/// (`kernel/signal.c: do_rt_sigqueueinfo()` refuses `si_code >= 0` only
+/// towards other processes), so a forged "kernel" SIGILL or SIGSEGV would
+/// reach tern's fault handler looking like a fault in tern. tern delivers it
+/// to the guest itself instead, as `send_signal()` would: pending while the
+/// guest blocks it, discarded while the guest ignores it, else the default
+/// action. Returns None when the call is not such a self-send (the host
+/// kernel takes it, with its own checks and errnos).
+fn queue_to_self(sig: u64, info_addr: u64, to_self: bool) -> Option<SysResult> {
+    let sig = i32::try_from(sig).ok().filter(|s| (1..=64).contains(s))?;
+    if RESERVED & tern_signals::mask::sigbit(sig) == 0 || !to_self {
+        return None;
+    }
+    let mut raw = [0u8; 128];
+    if info_addr != 0 && read_guest(info_addr, &mut raw) != raw.len() {
+        return Some(Err(libc::EFAULT));
+    }
+    // SAFETY: siginfo_t is 128 bytes of plain data; any bit pattern is valid.
+    let mut info: libc::siginfo_t = unsafe { std::mem::transmute(raw) };
+    info.si_signo = sig;
+    pending::on_async(sig, &info);
+    Some(Ok(0))
+}
+
+fn own_pid() -> u64 {
+    // SAFETY: getpid has no preconditions.
+    u64::from(unsafe { libc::getpid() }.unsigned_abs())
+}
+
+/// `rt_sigqueueinfo(pid, sig, info)`: see [`queue_to_self`].
+pub fn rt_sigqueueinfo(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    let to_self = a[0] as i32 as i64 == own_pid() as i64;
+    queue_to_self(a[1], a[2], to_self)
+        .unwrap_or_else(|| result(host_syscall(libc::SYS_rt_sigqueueinfo as u64, a)))
+}
+
+/// `rt_tgsigqueueinfo(tgid, tid, sig, info)`: see [`queue_to_self`].
+pub fn rt_tgsigqueueinfo(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    // SAFETY: gettid has no preconditions.
+    let tid = u64::from(unsafe { libc::gettid() }.unsigned_abs());
+    let to_self = a[0] as i32 as i64 == own_pid() as i64 && a[1] as i32 as i64 == tid as i64;
+    queue_to_self(a[2], a[3], to_self)
+        .unwrap_or_else(|| result(host_syscall(libc::SYS_rt_tgsigqueueinfo as u64, a)))
+}
+
+/// `pidfd_send_signal(pidfd, sig, info, flags)` with a siginfo: see
+/// [`queue_to_self`]. Whether the pidfd names this process is read from
+/// its `/proc/self/fdinfo` entry (`Pid:`).
+pub fn pidfd_send_signal(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    let names_self = || {
+        let fdinfo =
+            std::fs::read_to_string(format!("/proc/self/fdinfo/{}", a[0] as i32)).unwrap_or_default();
+        fdinfo.lines().any(|l| l.strip_prefix("Pid:").is_some_and(|v| v.trim() == own_pid().to_string()))
+    };
+    let own = a[2] != 0 && a[3] == 0 && names_self();
+    own.then(|| queue_to_self(a[1], a[2], true))
+        .flatten()
+        .unwrap_or_else(|| result(host_syscall(libc::SYS_pidfd_send_signal as u64, a)))
+}

@@ -80,7 +80,7 @@ fn after_fork_child(p: &Process) {
     tern_translate::guestmem::reset_pid();
     tern_signals::pending::clear_after_fork();
     if let Err(e) = p.jit.unshare_after_fork() {
-        eprintln!("tern: cannot copy the code cache after fork: {e}");
+        tern_signals::say!("tern: cannot copy the code cache after fork: {e}");
         // SAFETY: _exit is always safe to call.
         unsafe { libc::_exit(127) };
     }

@@ -388,6 +388,31 @@ static int exec_child(void) {
   return 0;
 }
 
+/* A reserved signal queued to the process itself with a forged "kernel"
+ * si_code (allowed towards oneself): kept pending while blocked, with its
+ * siginfo; then, unblocked, it ends the process. */
+static int queue_self(void) {
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  si.si_signo = SIGILL;
+  si.si_code = ILL_ILLOPN;
+  set_mask(BIT(SIGILL) | BIT(SIGSEGV));
+  printf("queue ILL %ld\n", syscall(SYS_rt_sigqueueinfo, getpid(), SIGILL, &si));
+  si.si_code = SEGV_MAPERR;
+  printf("tgqueue SEGV %ld\n", syscall(SYS_rt_tgsigqueueinfo, getpid(), gettid(), SIGSEGV, &si));
+  printf("pending %016llx\n", (unsigned long long)get_pending());
+  set64 ill = BIT(SIGILL);
+  siginfo_t got;
+  struct timespec ts = {0, 0};
+  long r = syscall(SYS_rt_sigtimedwait, &ill, &got, &ts, 8);
+  printf("took %ld code %d\n", r, got.si_code);
+  r = syscall(SYS_rt_sigqueueinfo, getpid(), SIGILL, (void *)8);
+  printf("bad info %ld errno %d\n", r, errno);
+  set_mask(0);
+  printf("not reached\n");
+  return 0;
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   const char *what = argc > 1 ? argv[1] : "procmask";
@@ -403,6 +428,8 @@ int main(int argc, char **argv) {
     return ppoll_kill();
   if (!strcmp(what, "suspend"))
     return suspend();
+  if (!strcmp(what, "queue_self"))
+    return queue_self();
   if (!strcmp(what, "exec"))
     return exec_parent(argv[0]);
   if (!strcmp(what, "exec_child"))

@@ -1,6 +1,6 @@
 //! The code cache: W^X memory for generated code and the block registry.
 //!
-//! Code lives in one memfd mapped twice: a read-write view the translator
+//! Code lives in one shared anonymous mapping mapped twice: a read-write view the translator
 //! writes through and a read-execute view that runs; no page is ever both
 //! writable and executable. Blocks are allocated sequentially, so the host
 //! index (host address -> block) is an append-only sorted array that a signal
@@ -159,29 +159,35 @@ fn map(addr: u64, len: usize, prot: i32, flags: i32, fd: i32) -> Result<u64, Cac
     Ok(p as u64)
 }
 
-/// Creates a fresh code file (a sparse memfd) and maps it twice, read-write
-/// and read-execute; at the given (exec, write) addresses when `at` is set
-/// (replacing what is there), else where the kernel chooses.
+/// Creates fresh code memory mapped twice, read-write and read-execute; at
+/// the given (exec, write) addresses when `at` is set (replacing what is
+/// there), else where the kernel chooses.
+///
+/// The memory is an anonymous shared mapping, and the second view is made
+/// by `mremap` with an old size of 0, which maps the same pages again
+/// (mremap(2): "a new mapping of the same pages" for a shareable mapping).
+/// A memfd would do the same but is a file: its size counts against the
+/// guest's RLIMIT_FSIZE, which tern inherits (`ulimit -f` made tern die of
+/// SIGXFSZ where the program runs natively).
 fn new_views(at: Option<(u64, u64)>) -> Result<(u64, u64), CacheError> {
-    let last_err = || CacheError::Map(std::io::Error::last_os_error());
-    // SAFETY: plain syscalls on a descriptor we create and close here.
-    let fd = unsafe { libc::memfd_create(c"tern-code-cache".as_ptr(), libc::MFD_CLOEXEC) };
-    if fd < 0 {
-        return Err(last_err());
-    }
-    // SAFETY: fd is ours.
-    if unsafe { libc::ftruncate(fd, CACHE_SIZE as i64) } != 0 {
-        return Err(last_err());
-    }
-    let (flags, (ea, wa)) = match at {
-        Some(a) => (libc::MAP_SHARED | libc::MAP_FIXED, a),
-        None => (libc::MAP_SHARED, (0, 0)),
+    let (fixed, (ea, wa)) = match at {
+        Some(a) => (libc::MAP_FIXED, a),
+        None => (0, (0, 0)),
     };
-    let exec = map(ea, CACHE_SIZE, libc::PROT_READ | libc::PROT_EXEC, flags, fd);
-    let write = map(wa, CACHE_SIZE, libc::PROT_READ | libc::PROT_WRITE, flags, fd);
-    // SAFETY: the views hold their own references to the file.
-    unsafe { libc::close(fd) };
-    Ok((exec?, write?))
+    let shared = libc::MAP_SHARED | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | fixed;
+    let write = map(wa, CACHE_SIZE, libc::PROT_READ | libc::PROT_WRITE, shared, -1)?;
+    let remap = libc::MREMAP_MAYMOVE | if at.is_some() { libc::MREMAP_FIXED } else { 0 };
+    // SAFETY: `write` is a shared mapping of CACHE_SIZE bytes we just made;
+    // the new view goes to `ea` only with `at`, over tern's own reservation.
+    let exec = unsafe { libc::mremap(write as *mut _, 0, CACHE_SIZE, remap, ea as *mut libc::c_void) };
+    if exec == libc::MAP_FAILED {
+        return Err(CacheError::Map(std::io::Error::last_os_error()));
+    }
+    // SAFETY: `exec` is the view just created, CACHE_SIZE bytes long.
+    if unsafe { libc::mprotect(exec, CACHE_SIZE, libc::PROT_READ | libc::PROT_EXEC) } != 0 {
+        return Err(CacheError::Map(std::io::Error::last_os_error()));
+    }
+    Ok((exec as u64, write))
 }
 
 impl CodeCache {

@@ -38,14 +38,10 @@ pub const REGRESSION_SEEDS: &[u64] = &[78, 85, 113];
 /// Known failures: a failing case whose last call is one of these syscall
 /// numbers is reported, not counted. Each names its reason.
 pub const KNOWN: &[(u64, &str)] = &[
-    (12, "brk(-1) kills the guest with SIGSEGV under tern, returns natively (fuzz-findings.md S1)"),
-    (28, "madvise over a huge range kills the guest under tern, natively it survives (fuzz-findings.md S2)"),
+    // Empty: brk(-1) (S1) and madvise over a huge range (S2) of
+    // fuzz-findings.md now behave as natively. A new known failure goes
+    // here as `(number, "reason")`.
 ];
-
-/// Why failures of cases with pointers into tern's memory are reported but
-/// not counted (see [`campaign`]).
-pub const TERN_POINTERS_KNOWN: &str = "issue 10 item 1: a guest pointer into tern's memory reaches tern's data \
-     (munmap/mprotect/madvise/mmap MAP_FIXED over it, the kernel writing through it); being fixed in another branch";
 
 const ARENA: u64 = 0x3000_0000;
 const ARENA_DATA: u64 = 0x1_0000;
@@ -54,18 +50,26 @@ const ARENA_NONE: u64 = ARENA_RO + 0x1000;
 const MM_ARENA: u64 = 0x4000_0000;
 const MM_ARENA_SIZE: u64 = 0x10_0000;
 
-/// The sandbox a fuzz child runs in: first the user `nobody` (so that even
-/// when the fuzzer runs as root, the namespace's root owns no host file: a
-/// random `chmod("/")` must fail), then new user, mount, pid and network
-/// namespaces, with a private /proc, the child killed when `unshare` dies.
+/// The sandbox a fuzz child runs in: limits on its address space (16 GiB)
+/// and file sizes (soft, 256 MiB), so that random `mmap`/`ftruncate`/`fallocate`
+/// calls cannot drive the machine out of memory (a run without them woke
+/// the OOM killer); then the user `nobody` (so that even when the fuzzer
+/// runs as root, the namespace's root owns no host file: a random
+/// `chmod("/")` must fail); then new user, mount, pid, network and IPC
+/// namespaces (System V segments die with the child instead of piling up
+/// in the host's), with a private /proc, the child killed when `unshare`
+/// dies.
 pub fn sandbox() -> Command {
-    let mut cmd = Command::new("setpriv");
+    let mut cmd = Command::new("prlimit");
     cmd.args([
+        "--as=17179869184",
+        "--fsize=268435456:unlimited",
+        "setpriv",
         "--reuid=65534",
         "--regid=65534",
         "--clear-groups",
         "unshare",
-        "-Urmpfn",
+        "-Urmpfni",
         "--mount-proc",
         "--kill-child",
     ]);
@@ -266,7 +270,12 @@ impl RunReport {
 
 /// Runs `calls` in the sandbox, under `tern` when given.
 pub fn run(guest: &Path, tern: Option<&Path>, calls: &[Call], limit: Duration) -> std::io::Result<RunReport> {
-    let dir = std::env::temp_dir().join(format!("tern-fuzz-sys-{}", std::process::id()));
+    // A fresh directory for every run: files a run leaves (a FIFO that a
+    // later `creat` blocks on) must not change the next run, native or not.
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("tern-fuzz-sys-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::create_dir_all(&dir);
     let _ = std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o777));
     let mut cmd = sandbox();
@@ -369,6 +378,7 @@ pub fn run(guest: &Path, tern: Option<&Path>, calls: &[Call], limit: Duration) -
         n if n % 2 == 1 => Some((words[n - 1], None)),
         n => Some((words[n - 2], Some(words[n - 1] as i64))),
     };
+    let _ = std::fs::remove_dir_all(&dir);
     Ok(RunReport { end, done: done && ready, last, stderr, records })
 }
 
@@ -474,8 +484,7 @@ impl std::fmt::Display for Figures {
 }
 
 /// Runs `seeds`, `n` calls each, logging failures. With `tern_pointers`,
-/// arguments point into tern's memory too, and failures are counted as
-/// known ([`TERN_POINTERS_KNOWN`]) until issue 10 item 1 is resolved.
+/// arguments point into tern's memory too.
 pub fn campaign(
     guest: &Path,
     tern: &Path,
@@ -503,11 +512,7 @@ pub fn campaign(
                 if s.contains("internal fault") || s.contains("panicked") {
                     fig.internal_faults += 1;
                 }
-                let known = KNOWN
-                    .iter()
-                    .find(|(nr, _)| Some(*nr) == last_nr)
-                    .map(|k| k.1)
-                    .or(tern_pointers.then_some(TERN_POINTERS_KNOWN));
+                let known = KNOWN.iter().find(|(nr, _)| Some(*nr) == last_nr).map(|k| k.1);
                 if let Some(why) = known {
                     fig.known += 1;
                     log(&format!("known ({why}): {s}"));
