@@ -161,7 +161,7 @@ fn map(addr: u64, len: usize, prot: i32, flags: i32, fd: i32) -> Result<u64, Cac
 
 /// Creates fresh code memory mapped twice, read-write and read-execute; at
 /// the given (exec, write) addresses when `at` is set (replacing what is
-/// there), else where the kernel chooses.
+/// there), else in tern's own address region (`hostmem::map_tern`).
 ///
 /// The memory is an anonymous shared mapping, and the second view is made
 /// by `mremap` with an old size of 0, which maps the same pages again
@@ -170,15 +170,23 @@ fn map(addr: u64, len: usize, prot: i32, flags: i32, fd: i32) -> Result<u64, Cac
 /// guest's RLIMIT_FSIZE, which tern inherits (`ulimit -f` made tern die of
 /// SIGXFSZ where the program runs natively).
 fn new_views(at: Option<(u64, u64)>) -> Result<(u64, u64), CacheError> {
-    let (fixed, (ea, wa)) = match at {
-        Some(a) => (libc::MAP_FIXED, a),
-        None => (0, (0, 0)),
+    let shared = libc::MAP_SHARED | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE;
+    let rw = libc::PROT_READ | libc::PROT_WRITE;
+    let (write, ea) = match at {
+        Some((ea, wa)) => (map(wa, CACHE_SIZE, rw, shared | libc::MAP_FIXED, -1)?, ea),
+        // Both views in tern's own region (`hostmem`): the exec view's
+        // place is reserved first, then replaced by the second view.
+        None => {
+            let reserve = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE;
+            let ea =
+                crate::hostmem::map_tern(CACHE_SIZE, libc::PROT_NONE, reserve).map_err(CacheError::Map)?;
+            (crate::hostmem::map_tern(CACHE_SIZE, rw, shared).map_err(CacheError::Map)?, ea)
+        }
     };
-    let shared = libc::MAP_SHARED | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | fixed;
-    let write = map(wa, CACHE_SIZE, libc::PROT_READ | libc::PROT_WRITE, shared, -1)?;
-    let remap = libc::MREMAP_MAYMOVE | if at.is_some() { libc::MREMAP_FIXED } else { 0 };
+    let remap = libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED;
     // SAFETY: `write` is a shared mapping of CACHE_SIZE bytes we just made;
-    // the new view goes to `ea` only with `at`, over tern's own reservation.
+    // the new view replaces tern's own reservation (or, after fork, the old
+    // exec view) at `ea`.
     let exec = unsafe { libc::mremap(write as *mut _, 0, CACHE_SIZE, remap, ea as *mut libc::c_void) };
     if exec == libc::MAP_FAILED {
         return Err(CacheError::Map(std::io::Error::last_os_error()));

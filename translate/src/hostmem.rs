@@ -1,31 +1,76 @@
 //! tern's own anonymous memory (CpuStates, tables, signal stacks), and
 //! reading the process's memory map.
 
+/// Start of the address range tern places its own memory in. Native x86-64
+/// programs never map there on their own: executables sit near 0x400000 or
+/// 0x55..., the heap follows them, `mmap` grows down from below the stack
+/// (0x7f...), and `MAP_32BIT` stays under 2 GiB. A wild guest store that
+/// lands in tern's data would have faulted natively only if nothing was
+/// there, so keeping tern away from where guest memory goes makes such a
+/// store fault as natively. Randomised per process within [`REGION_SPAN`].
+const REGION_BASE: u64 = 0x2000_0000_0000;
+/// Size of the window the region's start is drawn from (16 TiB).
+const REGION_SPAN: u64 = 0x1000_0000_0000;
+
+/// The next free address of tern's region (0 until first use).
+static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Picks `len` bytes (page-rounded, plus a guard page) of tern's region.
+fn next_place(len: u64) -> u64 {
+    use std::sync::atomic::Ordering;
+    if NEXT.load(Ordering::Relaxed) == 0 {
+        let mut r = [0u8; 8];
+        // SAFETY: getrandom writes at most 8 bytes into `r`.
+        unsafe { libc::getrandom(r.as_mut_ptr().cast(), 8, libc::GRND_NONBLOCK) };
+        let start = REGION_BASE + ((u64::from_le_bytes(r) % REGION_SPAN) & !0x3fff_ffff);
+        let _ = NEXT.compare_exchange(0, start, Ordering::Relaxed, Ordering::Relaxed);
+    }
+    NEXT.fetch_add(len.next_multiple_of(4096) + 4096, Ordering::Relaxed)
+}
+
+/// Maps `len` bytes of fresh memory for tern itself with `prot` and
+/// `flags` (MAP_ANONYMOUS and MAP_PRIVATE or MAP_SHARED) in tern's region,
+/// or where the kernel chooses if that place is taken. Returns the address.
+pub fn map_tern(len: usize, prot: i32, flags: i32) -> std::io::Result<u64> {
+    let at = next_place(len as u64);
+    for (addr, extra) in [(at, libc::MAP_FIXED_NOREPLACE), (0, 0)] {
+        // SAFETY: a fresh anonymous mapping; MAP_FIXED_NOREPLACE never
+        // replaces an existing mapping.
+        let p = unsafe { libc::mmap(addr as *mut _, len, prot, flags | extra, -1, 0) };
+        if p != libc::MAP_FAILED {
+            crate::pages::note_tern_memory(p as u64, p as u64 + (len as u64).next_multiple_of(4096));
+            return Ok(p as u64);
+        }
+    }
+    Err(std::io::Error::last_os_error())
+}
+
 /// Maps `len` bytes of private, zeroed, read-write memory for tern itself.
 /// Pages are committed on first touch.
 pub fn map_anon(len: usize) -> std::io::Result<u64> {
-    // SAFETY: a fresh anonymous mapping at an address the kernel chooses
-    // touches no existing memory.
-    let p = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-            -1,
-            0,
-        )
-    };
-    if p == libc::MAP_FAILED {
-        Err(std::io::Error::last_os_error())
-    } else {
-        crate::pages::note_tern_memory(p as u64, p as u64 + (len as u64).next_multiple_of(4096));
-        Ok(p as u64)
-    }
+    let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE;
+    map_tern(len, libc::PROT_READ | libc::PROT_WRITE, flags)
 }
 
 /// The address range of one `/proc/self/maps` line, if it parses.
 pub fn maps_range(line: &str) -> Option<(u64, u64)> {
     let (a, b) = line.split_whitespace().next()?.split_once('-')?;
     Some((u64::from_str_radix(a, 16).ok()?, u64::from_str_radix(b, 16).ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// tern's memory lands in its own region, away from where native
+    /// programs map, one guard page apart.
+    #[test]
+    fn tern_memory_is_placed_in_its_region() {
+        let a = map_anon(10_000).unwrap();
+        let b = map_anon(4096).unwrap();
+        for p in [a, b] {
+            assert!((REGION_BASE..REGION_BASE + REGION_SPAN + (1 << 40)).contains(&p), "{p:#x}");
+        }
+        assert!(b >= a + 12_288 + 4096, "{a:#x} {b:#x}");
+    }
 }
