@@ -68,6 +68,13 @@ fn regression_seeds() {
     assert_eq!(fig.native_fails, 0, "these seeds finish natively: {fig}");
 }
 
+#[test]
+fn later_regression_seeds() {
+    for &(seed, n, pointers) in sys::LATER_REGRESSION_SEEDS {
+        run("later regressions", std::iter::once(seed), n, pointers, Duration::from_secs(30));
+    }
+}
+
 /// The generator is deterministic and never draws a denied call.
 #[test]
 fn generator_is_deterministic_and_respects_the_deny_list() {

@@ -50,4 +50,7 @@ cases! {
     /// Reserved signals queued to the process itself with forged "kernel"
     /// codes are the guest's, never a tern internal fault.
     queue_self;
+    /// A child's exit signal that is a reserved signal (SIGILL) is the
+    /// guest's: pending while blocked, fatal when unblocked.
+    exit_signal;
 }

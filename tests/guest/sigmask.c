@@ -413,6 +413,31 @@ static int queue_self(void) {
   return 0;
 }
 
+/* A child whose exit signal is SIGILL (clone's CSIGNAL): the parent gets a
+ * SIGILL with si_code CLD_EXITED, not a fault; blocked, it stays pending;
+ * unblocked, the default action ends the parent. */
+static int exit_signal(void) {
+  set_mask(BIT(SIGILL));
+  long c = syscall(SYS_clone, (long)SIGILL, 0L, 0L, 0L, 0L);
+  if (c == 0)
+    _exit(7);
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  set64 ill = BIT(SIGILL);
+  long r = syscall(SYS_rt_sigtimedwait, &ill, &si, NULL, 8);
+  printf("took %ld code %d status %d\n", r, si.si_code, si.si_status);
+  int st;
+  printf("reaped %d\n", waitpid((pid_t)c, &st, __WALL) == c && WEXITSTATUS(st) == 7);
+  c = syscall(SYS_clone, (long)SIGILL, 0L, 0L, 0L, 0L);
+  if (c == 0)
+    _exit(8);
+  struct timespec ts = {0, 20 * 1000 * 1000};
+  nanosleep(&ts, NULL);
+  set_mask(0);
+  printf("not reached\n");
+  return 0;
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   const char *what = argc > 1 ? argv[1] : "procmask";
@@ -428,6 +453,8 @@ int main(int argc, char **argv) {
     return ppoll_kill();
   if (!strcmp(what, "suspend"))
     return suspend();
+  if (!strcmp(what, "exit_signal"))
+    return exit_signal();
   if (!strcmp(what, "queue_self"))
     return queue_self();
   if (!strcmp(what, "exec"))
