@@ -51,6 +51,29 @@ pub const UCONTEXT_GREG: [i32; 16] = [
 ];
 
 /// Names of the GPRs in encoding order, for logs and dumps.
+/// The iced-x86 register of each guest GPR number (`RAX` = 0 ... `R15`).
+pub const GPR_REGISTERS: [iced_x86::Register; 16] = {
+    use iced_x86::Register as R;
+    [
+        R::RAX,
+        R::RCX,
+        R::RDX,
+        R::RBX,
+        R::RSP,
+        R::RBP,
+        R::RSI,
+        R::RDI,
+        R::R8,
+        R::R9,
+        R::R10,
+        R::R11,
+        R::R12,
+        R::R13,
+        R::R14,
+        R::R15,
+    ]
+};
+
 pub const REG_NAMES: [&str; 16] = [
     "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14",
     "r15",

@@ -327,24 +327,7 @@ impl Rng {
     }
 }
 
-const GPRS: [Register; 16] = [
-    Register::RAX,
-    Register::RCX,
-    Register::RDX,
-    Register::RBX,
-    Register::RSP,
-    Register::RBP,
-    Register::RSI,
-    Register::RDI,
-    Register::R8,
-    Register::R9,
-    Register::R10,
-    Register::R11,
-    Register::R12,
-    Register::R13,
-    Register::R14,
-    Register::R15,
-];
+const GPRS: [Register; 16] = tern_translate::cpu::GPR_REGISTERS;
 
 /// One random body instruction at `ip`.
 fn body_insn(r: &mut Rng, ip: u64) -> Instruction {

@@ -107,25 +107,7 @@ struct Emitter<'a> {
 }
 
 fn gpr(n: u8) -> Register {
-    const R: [Register; 16] = [
-        Register::RAX,
-        Register::RCX,
-        Register::RDX,
-        Register::RBX,
-        Register::RSP,
-        Register::RBP,
-        Register::RSI,
-        Register::RDI,
-        Register::R8,
-        Register::R9,
-        Register::R10,
-        Register::R11,
-        Register::R12,
-        Register::R13,
-        Register::R14,
-        Register::R15,
-    ];
-    R[n as usize]
+    crate::cpu::GPR_REGISTERS[n as usize]
 }
 
 /// A host GPR the instruction does not use at all (explicitly or implicitly).
