@@ -94,7 +94,17 @@ struct Check<'a> {
     dropped: bool,
 }
 
-impl Check<'_> {
+impl<'a> Check<'a> {
+    fn new(p: &'a Process, tern: &'a [(u64, u64)]) -> Self {
+        Check {
+            p,
+            tern,
+            protected: p.jit.has_protected_code_pages(),
+            err: None,
+            opaque: false,
+            dropped: false,
+        }
+    }
     fn mem(&mut self, addr: u64, len: u64, write: bool) {
         if addr == 0 || len == 0 {
             return;
@@ -308,14 +318,7 @@ impl Check<'_> {
 /// module docs). `Err` is the errno to refuse it with, without running it.
 pub fn before(p: &Process, cpu: &mut CpuState, row: &Row, a: [u64; 6]) -> Result<(), i32> {
     let tern = tern_memory();
-    let mut c = Check {
-        p,
-        tern: &tern,
-        protected: p.jit.has_protected_code_pages(),
-        err: None,
-        opaque: false,
-        dropped: false,
-    };
+    let mut c = Check::new(p, &tern);
     if row.is_raw() {
         // Handlers of raw rows check their own arguments.
         if matches!(row.support, Support::Pass) {
@@ -342,14 +345,7 @@ pub fn before(p: &Process, cpu: &mut CpuState, row: &Row, a: [u64; 6]) -> Result
 /// checks an argument; `write`: the kernel writes the buffers.
 pub fn check_iov(p: &Process, cpu: &mut CpuState, addr: u64, count: u64, write: bool) -> Result<(), i32> {
     let tern = tern_memory();
-    let mut c = Check {
-        p,
-        tern: &tern,
-        protected: p.jit.has_protected_code_pages(),
-        err: None,
-        opaque: false,
-        dropped: false,
-    };
+    let mut c = Check::new(p, &tern);
     c.iov(addr, count, write);
     if c.dropped {
         cpu.flush_ibl();
