@@ -191,6 +191,8 @@ fn new_views(at: Option<(u64, u64)>) -> Result<(u64, u64), CacheError> {
     if exec == libc::MAP_FAILED {
         return Err(CacheError::Map(std::io::Error::last_os_error()));
     }
+    crate::hostmem::dont_dump(write, CACHE_SIZE);
+    crate::hostmem::dont_dump(exec as u64, CACHE_SIZE);
     // SAFETY: `exec` is the view just created, CACHE_SIZE bytes long.
     if unsafe { libc::mprotect(exec, CACHE_SIZE, libc::PROT_READ | libc::PROT_EXEC) } != 0 {
         return Err(CacheError::Map(std::io::Error::last_os_error()));

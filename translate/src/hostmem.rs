@@ -39,10 +39,20 @@ pub fn map_tern(len: usize, prot: i32, flags: i32) -> std::io::Result<u64> {
         let p = unsafe { libc::mmap(addr as *mut _, len, prot, flags | extra, -1, 0) };
         if p != libc::MAP_FAILED {
             crate::pages::note_tern_memory(p as u64, p as u64 + (len as u64).next_multiple_of(4096));
+            dont_dump(p as u64, len);
             return Ok(p as u64);
         }
     }
     Err(std::io::Error::last_os_error())
+}
+
+/// Leaves tern's memory at `[addr, addr + len)` out of core dumps: a guest
+/// that dies with a core (SIGSEGV, SIGABRT...) dumps tern's process, and the
+/// code cache views alone would add hundreds of MiB of tern's own state to
+/// what natively is the guest's small core.
+pub fn dont_dump(addr: u64, len: usize) {
+    // SAFETY: MADV_DONTDUMP only changes what a core dump includes.
+    unsafe { libc::madvise(addr as *mut libc::c_void, len, libc::MADV_DONTDUMP) };
 }
 
 /// Maps `len` bytes of private, zeroed, read-write memory for tern itself.
