@@ -46,7 +46,7 @@ pub static ROWS: &[Row] = {
         sys(12, "brk", &[Addr]).ret(Ret::Hex).own(ret!(mm::brk), "emulated on a range after the guest's bss"),
         sys(13, "rt_sigaction", &[Signal, SigactionIn, SigactionOut, Size]).own(ret!(signal::rt_sigaction), "the guest's dispositions are kept by tern"),
         sys(14, "rt_sigprocmask", &[Enum(&SIG_HOW), SigSetIn, SigSetOut, Size]).own(ret!(signal::rt_sigprocmask), "the guest's signal mask is tern's: reserved host signals are filtered out"),
-        sys(15, "rt_sigreturn", &[]).refuse(ENOSYS, "signal delivery to guest handlers is not implemented yet"),
+        sys(15, "rt_sigreturn", &[]).own(signal::rt_sigreturn, "the guest's signal frame is built by tern"),
         sys(16, "ioctl", &[Fd, IoctlReq, IoctlData]),
         sys(17, "pread64", &[Fd, BufOut, Size, Long]),
         sys(18, "pwrite64", &[Fd, BufIn, Size, Long]),

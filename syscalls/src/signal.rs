@@ -9,12 +9,12 @@
 //! unreadable), the call goes to the host unchanged, so the errno and the
 //! order of the kernel's checks are the kernel's own.
 
-use crate::{host_syscall, result, Process, SysResult};
+use crate::{host_syscall, result, Flow, Process, SysResult};
 use std::cell::Cell;
 use tern_signals::mask::{
     guest_mask, host_set, set_guest_mask, SigSet, TempMask, RESERVED, SIGSET_SIZE, UNBLOCKABLE,
 };
-use tern_signals::{pending, SigAction};
+use tern_signals::{pending, thread, SigAction};
 use tern_translate::cpu::CpuState;
 use tern_translate::guestmem::{read_guest, read_u64, write_guest};
 
@@ -177,9 +177,8 @@ fn guest_set(a: &[u64; 6], at: SetArg) -> Option<SigSet> {
 }
 
 /// Runs host call `nr` with the guest's signal set replaced by a copy
-/// without tern's reserved signals. For a temporary mask, reserved signals
-/// tern keeps pending that the mask unblocks are delivered first, and tern's
-/// handlers see the temporary mask during the call.
+/// without tern's reserved signals. A temporary mask is the thread's for
+/// the call ([`with_temp_mask`]).
 fn with_host_set(nr: i64, mut a: [u64; 6], at: SetArg, what: Use) -> SysResult {
     let Some(set) = guest_set(&a, at) else {
         return result(host_syscall(nr as u64, a));
@@ -190,11 +189,39 @@ fn with_host_set(nr: i64, mut a: [u64; 6], at: SetArg, what: Use) -> SysResult {
         SetArg::Direct(s, _) => a[s] = &host as *const SigSet as u64,
         SetArg::Pair(i) => a[i] = pair.as_ptr() as u64,
     }
-    let _temp = (what == Use::TempMask).then(|| {
-        pending::deliver_unblocked(set);
-        TempMask::new(set)
-    });
+    if what == Use::TempMask {
+        return result(with_temp_mask(set, || host_syscall(nr as u64, a)));
+    }
     result(host_syscall(nr as u64, a))
+}
+
+/// Runs `call`, a host call that swaps the mask to `set` atomically in the
+/// host kernel (`rt_sigsuspend`, `ppoll`, `pselect6`, `epoll_pwait(2)`,
+/// `io_pgetevents`), the way the kernel does it (`set_user_sigmask()`,
+/// `restore_saved_sigmask_unless()`): a signal queued for the thread that
+/// `set` unblocks ends the call at once with EINTR; when the call ends
+/// with EINTR, `set` stays the mask until the signal is delivered and the
+/// guest's mask from before is the one its handler's frame saves and
+/// `rt_sigreturn` restores (`ThreadSignals::set_saved_mask`). Otherwise the
+/// old mask is back when the call returns. tern's handlers see `set` during
+/// the call (`TempMask`).
+fn with_temp_mask(set: SigSet, call: impl FnOnce() -> i64) -> i64 {
+    let set = set & !UNBLOCKABLE;
+    let old = guest_mask();
+    pending::deliver_unblocked(set);
+    let t = thread::current();
+    let eintr = -i64::from(libc::EINTR);
+    let r = if t.is_some_and(|t| t.queued() & !set != 0) {
+        eintr
+    } else {
+        let _temp = TempMask::new(set);
+        call()
+    };
+    if let (true, Some(t)) = (r == eintr, t) {
+        set_guest_mask(set);
+        t.set_saved_mask(old);
+    }
+    r
 }
 
 /// `io_pgetevents` on x86-64 (not in the libc crate).
@@ -230,28 +257,38 @@ set_calls! {
     signalfd4 = libc::SYS_signalfd4, SetArg::Direct(1, 2), Use::Signalfd;
 }
 
-/// `kernel/signal.c: sigsuspend()` under the guest's temporary mask, minus
-/// tern's reserved signals. Natively the call returns only after a guest
-/// handler ran; guest handlers do not run yet, so an EINTR here comes from
-/// tern's own handler (a reserved signal the temporary mask blocks, now kept
-/// pending by tern) and the wait goes on.
-/// TODO(signals issue): return EINTR once a guest handler has run.
+/// `kernel/signal.c: sigsuspend()`: waits under the guest's temporary
+/// mask (minus tern's reserved signals) until a signal is delivered, then
+/// EINTR with the handler run under the old mask ([`with_temp_mask`]).
+/// Only a guest handler ends the wait: tern's own kick or a reserved signal
+/// the temporary mask blocks (EINTR from the host with nothing queued for
+/// the guest) resumes it.
 pub fn rt_sigsuspend(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     let Some(set) = guest_set(&a, SetArg::Direct(0, 1)) else {
         return result(host_syscall(libc::SYS_rt_sigsuspend as u64, a));
     };
-    let _temp = TempMask::new(set);
     let host: SigSet = host_set(set);
-    loop {
-        pending::deliver_unblocked(set & !UNBLOCKABLE);
+    let eintr = -i64::from(libc::EINTR);
+    result(with_temp_mask(set, || loop {
         let r = host_syscall(
             libc::SYS_rt_sigsuspend as u64,
             [&host as *const SigSet as u64, SIGSET_SIZE, 0, 0, 0, 0],
         );
-        if r != -i64::from(libc::EINTR) {
-            return result(r);
+        let queued = thread::current().is_some_and(|t| t.queued() != 0);
+        if r != eintr || queued {
+            return r;
         }
+    }))
+}
+
+/// `rt_sigreturn`: restores the state the handler's frame holds
+/// (`frame::sigreturn`); a frame that cannot be read is a SIGSEGV, as
+/// natively (`force_sig(SIGSEGV)`).
+pub fn rt_sigreturn(_p: &Process, cpu: &mut CpuState, _a: [u64; 6]) -> (Flow, SysResult) {
+    if tern_signals::frame::sigreturn(cpu).is_err() {
+        tern_signals::die_by_signal(libc::SIGSEGV);
     }
+    (Flow::Sigreturn, Ok(cpu.regs[tern_translate::cpu::RAX]))
 }
 
 /// Checks a `struct timespec` timeout as `rt_sigtimedwait` does before
@@ -293,6 +330,12 @@ pub fn rt_sigtimedwait(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResul
         if let Some(r) = take(p, cpu) {
             return r;
         }
+    }
+    // A signal queued for this thread and not delivered yet (it arrived
+    // while the call was being made).
+    if let Some((sig, info)) = thread::current().and_then(|t| t.take(set)) {
+        check_timeout(a[2])?;
+        return if a[1] != 0 { write_out(p, cpu, a[1], &info).map(|()| sig as u64) } else { Ok(sig as u64) };
     }
     // The host fills tern's siginfo, copied out after: the signal is taken
     // by then, so a page tern write-protected must not make the call fail
