@@ -397,12 +397,26 @@ pub fn rt_sigqueueinfo(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysRes
         .unwrap_or_else(|| result(host_syscall(libc::SYS_rt_sigqueueinfo as u64, a)))
 }
 
-/// `rt_tgsigqueueinfo(tgid, tid, sig, info)`: see [`queue_to_self`].
+/// `rt_tgsigqueueinfo(tgid, tid, sig, info)`: see [`queue_to_self`]. A
+/// reserved signal to another guest thread of this process is queued by
+/// tern on that thread, which is kicked (`thread::queue_to`): sent by the
+/// host, a forged fault code would look like a fault in tern there.
 pub fn rt_tgsigqueueinfo(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     // SAFETY: gettid has no preconditions.
     let tid = u64::from(unsafe { libc::gettid() }.unsigned_abs());
-    let to_self = a[0] as i32 as i64 == own_pid() as i64 && a[1] as i32 as i64 == tid as i64;
-    queue_to_self(a[2], a[3], to_self)
+    let own = a[0] as i32 as i64 == own_pid() as i64;
+    let reserved = (1..=64).contains(&a[2]) && RESERVED & tern_signals::mask::sigbit(a[2] as i32) != 0;
+    if own && reserved && a[1] as i32 as i64 != tid as i64 {
+        if let Some(t) = thread::by_tid(a[1] as i32) {
+            let mut info = [0u8; 128];
+            if read_guest(a[3], &mut info) != info.len() {
+                return Err(libc::EFAULT);
+            }
+            info[0..4].copy_from_slice(&(a[2] as i32).to_le_bytes());
+            return thread::queue_to(t.tid(), a[2] as i32, &info).map(|()| 0);
+        }
+    }
+    queue_to_self(a[2], a[3], own && a[1] as i32 as i64 == tid as i64)
         .unwrap_or_else(|| result(host_syscall(libc::SYS_rt_tgsigqueueinfo as u64, a)))
 }
 
