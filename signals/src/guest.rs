@@ -56,6 +56,7 @@ impl GuestSignals {
             let new = SigAction { mask: new.mask & !crate::mask::UNBLOCKABLE, ..new };
             t[sig as usize] = new;
             crate::pending::set_ignored(sig, new.handler == SIG_IGN);
+            crate::pending::set_handled(sig, new.handler > SIG_IGN);
             if !host_kept(sig) {
                 let host = match new.handler {
                     SIG_IGN => libc::SIG_IGN,

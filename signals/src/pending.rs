@@ -7,8 +7,8 @@
 //! does what `kernel/signal.c: send_signal()` and `get_signal()` would have
 //! done for the guest: keep it pending (one instance with its siginfo, as
 //! for every standard signal) while the guest blocks it, discard it if the
-//! guest ignores it, else take the default action (terminate with core) —
-//! guest handlers are not run yet, as for every other signal.
+//! guest ignores it, else take the default action (terminate with core),
+//! or, for a guest handler, keep it for the CPU loop to deliver.
 //!
 //! Everything here is async-signal-safe: atomics only.
 
@@ -43,6 +43,22 @@ pub fn set_ignored(sig: i32, ignored: bool) {
     }
 }
 
+/// Signals whose guest disposition is a handler (kept by `guest.rs`).
+static HANDLED: AtomicU64 = AtomicU64::new(0);
+
+/// Records whether the guest handles `sig` with a handler of its own.
+pub fn set_handled(sig: i32, handled: bool) {
+    if handled {
+        HANDLED.fetch_or(sigbit(sig), Ordering::Relaxed);
+    } else {
+        HANDLED.fetch_and(!sigbit(sig), Ordering::Relaxed);
+    }
+}
+
+fn handled(sig: i32) -> bool {
+    HANDLED.load(Ordering::Relaxed) & sigbit(sig) != 0
+}
+
 fn ignored(sig: i32) -> bool {
     IGNORED.load(Ordering::Relaxed) & sigbit(sig) != 0
 }
@@ -65,9 +81,12 @@ fn record(sig: i32, words: [u64; INFO_WORDS]) {
 }
 
 /// A reserved signal `sig` sent to the guest asynchronously, seen by tern's
-/// host handler. Keeps it pending, discards it, or ends the process by it.
+/// host handler. Keeps it pending (while blocked, or for the guest's
+/// handler, which the CPU loop runs after the current syscall:
+/// `frame::deliver_reserved_pending`), discards it, or ends the process by
+/// it.
 pub fn on_async(sig: i32, info: &libc::siginfo_t) {
-    if guest_mask() & sigbit(sig) != 0 {
+    if guest_mask() & sigbit(sig) != 0 || handled(sig) {
         record(sig, info_words(info));
     } else if !ignored(sig) {
         crate::die_by_signal(sig);
@@ -106,8 +125,9 @@ pub fn take(set: SigSet) -> Option<(i32, [u8; 128])> {
 /// Delivers the pending reserved signals `mask` does not block, as the
 /// kernel does on the way back to user mode after the mask changed: each is
 /// discarded if the guest now ignores it, else the process dies by it.
+/// Those the guest handles stay pending for `frame::deliver_reserved_pending`.
 pub fn deliver_unblocked(mask: SigSet) {
-    while let Some((sig, _)) = take(!mask) {
+    while let Some((sig, _)) = take(!mask & !HANDLED.load(Ordering::Relaxed)) {
         if !ignored(sig) {
             crate::die_by_signal(sig);
         }
