@@ -2,6 +2,8 @@
 //! the reason it exited, deliver pending signals, repeat.
 
 use tern_signals::die_by_signal;
+use tern_signals::frame;
+use tern_signals::sync::SyncSignal;
 use tern_syscalls::{dispatch, Flow, Process};
 use tern_translate::cpu::{ExitKind, R11, RAX, RBX, RCX, RDX};
 use tern_translate::entry::CpuBox;
@@ -78,6 +80,7 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> i32 {
                     Flow::Sigreturn => {}
                     Flow::ExitGroup(code) | Flow::ExitThread(code) => return code,
                 }
+                frame::deliver_reserved_pending(&p.signals, cpu);
                 jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
             }
             ExitKind::Cpuid => {
@@ -109,7 +112,9 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> i32 {
             ExitKind::Signal => jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e)),
             ExitKind::Trap => {
                 cpu.rip = d.target;
-                die_by_signal(d.arg as i32)
+                let s = SyncSignal::from_trap(jit, d.arg as i32, d.target);
+                frame::deliver_sync(&p.signals, cpu, &s);
+                jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
             }
             ExitKind::Fault => {
                 let f = cpu.fault;
@@ -136,7 +141,9 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> i32 {
                     cpu.rip,
                     regs.join(" ")
                 );
-                die_by_signal(f.signo)
+                let s = SyncSignal::from_fault(cpu);
+                frame::deliver_sync(&p.signals, cpu, &s);
+                jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
             }
         };
         host = next;

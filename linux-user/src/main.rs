@@ -127,6 +127,7 @@ fn main() {
         jit.note_map(s, e, prot);
     }
     install_fault_handlers(&jit.cache).unwrap_or_else(|e| fail(e, 1));
+    tern_signals::frame::init(jit);
     FaultContext::init_thread().unwrap_or_else(|e| fail(e, 1));
     tern_signals::thread::on_thread_start(tern_signals::mask::guest_mask());
     let mut cpu = CpuBox::new().unwrap_or_else(|e| fail(e, 1));

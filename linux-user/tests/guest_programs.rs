@@ -58,8 +58,8 @@ guest_tests! {
     smc_syscall => "smc_syscall.c";
     sigmask => "sigmask.c";
     syscall_kernel_writes => "syscall_kernel_writes.c";
-    signal_fenv => "signal_fenv.c", ignore "needs synchronous signals delivered to guest handlers (frames part)";
-    signal_mmap => "signal_mmap.c", ignore "needs synchronous signals delivered to guest handlers (frames part)";
+    signal_fenv => "signal_fenv.c";
+    signal_mmap => "signal_mmap.c";
     signal_setjmp => "signal_setjmp.c";
     signal_async => "signal_async.c";
     insn_glue => "insn_glue.c";

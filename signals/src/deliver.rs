@@ -97,10 +97,8 @@ pub fn deliver_pending(sigs: &GuestSignals, cpu: &mut CpuState) -> Option<Fatal>
             if let Some(m) = saved.take() {
                 set_guest_mask(m);
             }
-            if crate::frame::deliver(sigs, cpu, sig, &info, &act).is_err() {
-                // `force_sigsegv()`: the frame could not be written.
-                return Some(Fatal { sig: libc::SIGSEGV });
-            }
+            // A frame that cannot be written forces SIGSEGV there.
+            crate::frame::deliver(sigs, cpu, sig, &info);
         }
         if let Some(m) = saved {
             set_guest_mask(m);

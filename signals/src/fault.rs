@@ -190,6 +190,9 @@ extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_v
     };
     // SAFETY: si_addr is valid to read for fault signals.
     let addr = unsafe { info.si_addr() } as u64;
+    // An address naming the faulting instruction (#UD, #DE, x87 and SIMD
+    // exceptions) names the guest's.
+    let addr = if addr == host_pc { cpu.rip } else { addr };
     cpu.fault.signo = sig;
     cpu.fault.code = info.si_code;
     cpu.fault.addr = addr;

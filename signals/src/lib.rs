@@ -5,11 +5,15 @@
 //! faults (in generated code or in tern itself), the precise guest state at a
 //! fault, the guest's dispositions, the host signals tern reserves and each
 //! guest thread's blocked mask (`mask.rs`: no guest mask blocks a reserved
-//! signal on the host), the per-thread queues and flags (`thread.rs`), the
+//! signal on the host), the guest's alternate stacks (`altstack.rs`),
+//! synchronous signals with the exception that raised them (`sync.rs`),
+//! signal frames: delivery to guest handlers and `rt_sigreturn`
+//! (`frame.rs`), the per-thread queues and flags (`thread.rs`), the
 //! asynchronous host handler (`async_sig.rs`), host syscalls with the
-//! signal race closed (`safe_syscall.rs`), and delivery to guest handlers
-//! (`deliver.rs`, frames in `frame.rs`).
+//! signal race closed (`safe_syscall.rs`), and the delivery of queued
+//! signals by the CPU loop (`deliver.rs`).
 
+pub mod altstack;
 mod async_sig;
 pub mod deliver;
 pub mod fault;
@@ -18,6 +22,7 @@ pub mod guest;
 pub mod mask;
 pub mod pending;
 pub mod safe_syscall;
+pub mod sync;
 pub mod thread;
 
 pub use fault::{install_fault_handlers, FaultContext};

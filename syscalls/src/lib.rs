@@ -37,8 +37,8 @@ pub enum Flow {
     ExitGroup(i32),
     /// The calling guest thread exits.
     ExitThread(i32),
-    /// `rt_sigreturn` restored every register: the CPU loop must not write
-    /// rax, rcx or r11.
+    /// `rt_sigreturn` restored every register (rcx and r11 included) from
+    /// a signal frame: the CPU loop leaves them as they are.
     Sigreturn,
 }
 
@@ -84,8 +84,7 @@ pub fn dispatch(p: &Process, cpu: &mut CpuState) -> Flow {
     }
     let (flow, ret) = call(p, cpu, nr, args);
     let line = match flow {
-        Flow::Continue => entry + &strace::format_exit(nr, args, ret, &strace::SelfMem),
-        Flow::Sigreturn => entry + &format!(") = {}", cpu.regs[RAX] as i64),
+        Flow::Continue | Flow::Sigreturn => entry + &strace::format_exit(nr, args, ret, &strace::SelfMem),
         Flow::ExitGroup(_) | Flow::ExitThread(_) => entry + ") = ?",
     };
     tracing::info!(target: "strace", "{}{line}", strace_prefix());

@@ -1,5 +1,6 @@
 //! Signal syscalls tern owns: `rt_sigaction` (the guest's dispositions),
-//! `sigaltstack` (the host's alternate stack belongs to tern),
+//! `sigaltstack` (the host's alternate stack belongs to tern; the guest's
+//! is kept per thread), `rt_sigreturn` (frames are tern's),
 //! `rt_sigprocmask` and `rt_sigpending` (the guest's mask is tern's), and
 //! every call that hands the kernel a signal set: the host gets a copy
 //! without tern's reserved signals (`tern_signals::mask::RESERVED`), so no
@@ -10,12 +11,13 @@
 //! order of the kernel's checks are the kernel's own.
 
 use crate::{host_syscall, result, Flow, Process, SysResult};
-use std::cell::Cell;
+use tern_signals::altstack::{self, AltStack};
 use tern_signals::mask::{
     guest_mask, host_set, set_guest_mask, SigSet, TempMask, RESERVED, SIGSET_SIZE, UNBLOCKABLE,
 };
-use tern_signals::{pending, thread, SigAction};
-use tern_translate::cpu::CpuState;
+use tern_signals::sync::{self, SyncSignal};
+use tern_signals::{frame, pending, thread, SigAction};
+use tern_translate::cpu::{CpuState, RAX, RSP};
 use tern_translate::guestmem::{read_guest, read_u64, write_guest};
 
 /// Writes `data` to the guest for a call that has already taken effect and
@@ -65,40 +67,43 @@ pub fn rt_sigaction(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
-thread_local! {
-    /// The guest thread's sigaltstack (ss_sp, ss_flags, ss_size).
-    static ALT: Cell<(u64, i32, u64)> = const { Cell::new((0, libc::SS_DISABLE, 0)) };
-}
-
-/// `kernel/signal.c: do_sigaltstack()`, kept for the guest only.
+/// `kernel/signal.c: sys_sigaltstack()`: the guest thread's alternate
+/// stack (`tern_signals::altstack`), judged at the guest's stack pointer.
+/// An unreadable new stack is EFAULT before anything changes; the old one
+/// is written only if the change succeeded.
 pub fn sigaltstack(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
-    let old = ALT.with(|c| c.get());
-    if a[0] != 0 {
+    let new = if a[0] != 0 {
         let mut b = [0u8; 24];
         if read_guest(a[0], &mut b) != 24 {
             return Err(libc::EFAULT);
         }
-        let sp = u64::from_le_bytes(b[0..8].try_into().unwrap());
-        let flags = i32::from_le_bytes(b[8..12].try_into().unwrap());
-        let size = u64::from_le_bytes(b[16..24].try_into().unwrap());
-        if flags & !(libc::SS_DISABLE | (1 << 31)) != 0 {
-            return Err(libc::EINVAL);
-        }
-        if flags & libc::SS_DISABLE == 0 && size < 2048 {
-            return Err(libc::ENOMEM);
-        }
-        ALT.with(|c| {
-            c.set(if flags & libc::SS_DISABLE != 0 { (0, libc::SS_DISABLE, 0) } else { (sp, flags, size) })
-        });
-    }
+        Some(AltStack::from_bytes(&b))
+    } else {
+        None
+    };
+    let old = altstack::do_sigaltstack(new, cpu.regs[RSP])?;
     if a[1] != 0 {
-        let mut b = [0u8; 24];
-        b[0..8].copy_from_slice(&old.0.to_le_bytes());
-        b[8..12].copy_from_slice(&old.1.to_le_bytes());
-        b[16..24].copy_from_slice(&old.2.to_le_bytes());
-        write_out(p, cpu, a[1], &b)?;
+        write_out(p, cpu, a[1], &old.to_bytes())?;
     }
     Ok(0)
+}
+
+/// `rt_sigreturn` (`arch/x86/kernel/signal_64.c`): the state comes back
+/// from the frame the handler returned from (`tern_signals::frame`). A bad
+/// frame gives SIGSEGV with rax 0, as the kernel's `signal_fault()`.
+pub fn rt_sigreturn(p: &Process, cpu: &mut CpuState, _a: [u64; 6]) -> (Flow, SysResult) {
+    if frame::sigreturn(cpu).is_err() {
+        cpu.regs[RAX] = 0;
+        let s =
+            SyncSignal { sig: libc::SIGSEGV, code: sync::SI_KERNEL, addr: 0, trapno: 0, err: 0, cr2: None };
+        frame::force_signal(&p.signals, cpu, libc::SIGSEGV, &s.info());
+    } else {
+        // What the restored mask unblocks is delivered before the guest
+        // runs on (reserved signals from tern's set; the host's own
+        // pending ones arrive by themselves).
+        pending::deliver_unblocked(guest_mask());
+    }
+    (Flow::Sigreturn, Ok(cpu.regs[RAX]))
 }
 
 /// `kernel/signal.c: rt_sigprocmask` and `sigprocmask()` on the guest's
@@ -279,16 +284,6 @@ pub fn rt_sigsuspend(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResul
             return r;
         }
     }))
-}
-
-/// `rt_sigreturn`: restores the state the handler's frame holds
-/// (`frame::sigreturn`); a frame that cannot be read is a SIGSEGV, as
-/// natively (`force_sig(SIGSEGV)`).
-pub fn rt_sigreturn(_p: &Process, cpu: &mut CpuState, _a: [u64; 6]) -> (Flow, SysResult) {
-    if tern_signals::frame::sigreturn(cpu).is_err() {
-        tern_signals::die_by_signal(libc::SIGSEGV);
-    }
-    (Flow::Sigreturn, Ok(cpu.regs[tern_translate::cpu::RAX]))
 }
 
 /// Checks a `struct timespec` timeout as `rt_sigtimedwait` does before
