@@ -254,6 +254,7 @@ fn restore_fp(buf: u64) -> Option<FxArea> {
 /// get_sigframe()`, `handle_signal()`). Err: the frame could not be
 /// written, or the action has no `SA_RESTORER`; the caller forces SIGSEGV.
 /// The saved mask is the thread's current one.
+#[allow(clippy::result_unit_err)] // the plan's signature: Err = the kernel forces SIGSEGV
 pub fn setup_frame(cpu: &mut CpuState, sig: i32, info: &[u8; 128], act: &SigAction) -> Result<(), ()> {
     // "x86-64 should always use SA_RESTORER."
     if act.flags & SA_RESTORER == 0 {
@@ -393,6 +394,7 @@ pub fn deliver_sync(signals: &GuestSignals, cpu: &mut CpuState, s: &SyncSignal) 
 /// registers, the user-changeable flags, the FPU state and the alternate
 /// stack from the frame below `rsp`. Err: a bad frame; the caller forces
 /// SIGSEGV (registers may already be restored, as in the kernel).
+#[allow(clippy::result_unit_err)] // the plan's signature: Err = SIGSEGV
 pub fn sigreturn(cpu: &mut CpuState) -> Result<(), ()> {
     let frame = cpu.regs[RSP].wrapping_sub(8);
     if frame.checked_add(layout::SIZE as u64).is_none_or(|e| e > TASK_SIZE) {
