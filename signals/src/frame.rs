@@ -27,7 +27,7 @@
 use crate::altstack::{self, AltStack, SS_AUTODISARM};
 use crate::guest::{GuestSignals, SigAction, SIG_DFL, SIG_IGN};
 use crate::mask::{guest_mask, set_guest_mask, sigbit};
-use crate::sync::{self, SyncSignal, SI_KERNEL};
+use crate::sync::{self, SyncSignal};
 use std::sync::OnceLock;
 use tern_translate::cpu::{CpuState, FxArea, RAX, RDI, RDX, RSI, RSP};
 use tern_translate::guestmem::{read_guest, write_guest};
@@ -366,8 +366,7 @@ fn force_sigsegv(signals: &GuestSignals, cpu: &mut CpuState, sig: i32) {
     if sig == libc::SIGSEGV {
         crate::die_by_signal(sig);
     }
-    let s = SyncSignal { sig: libc::SIGSEGV, code: SI_KERNEL, addr: 0, trapno: 0, err: 0, cr2: None };
-    force_signal(signals, cpu, libc::SIGSEGV, &s.info());
+    force_signal(signals, cpu, libc::SIGSEGV, &SyncSignal::forced(libc::SIGSEGV).info());
 }
 
 /// `force_sig_info()`: a blocked or ignored signal takes its default
@@ -385,6 +384,9 @@ pub fn force_signal(signals: &GuestSignals, cpu: &mut CpuState, sig: i32, info: 
 /// thread's last, then delivers it, forced (`force_sig_fault()`).
 pub fn deliver_sync(signals: &GuestSignals, cpu: &mut CpuState, s: &SyncSignal) {
     sync::record(s);
+    if s.set_rf {
+        cpu.rflags |= RF;
+    }
     force_signal(signals, cpu, s.sig, &s.info());
 }
 

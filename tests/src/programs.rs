@@ -56,6 +56,10 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("signal_fenv.c"),
     plain("signal_mmap.c"),
     plain("signal_setjmp.c"),
+    // Signal frames, synchronous signals and delivery rules.
+    plain("signal_frame.c"),
+    plain("signal_nest.c"),
+    plain("signal_altstack.c"),
     // The instructions tern rewrites: FS/RIP-relative operands, branches.
     plain("insn_glue.c"),
     plain("segments.c"),
