@@ -62,6 +62,9 @@ guest_tests! {
     signal_mmap => "signal_mmap.c";
     signal_setjmp => "signal_setjmp.c";
     signal_async => "signal_async.c";
+    signal_frame => "signal_frame.c";
+    signal_nest => "signal_nest.c";
+    signal_altstack => "signal_altstack.c";
     insn_glue => "insn_glue.c";
     segments => "segments.c";
     vdso => "vdso.c";

@@ -30,7 +30,11 @@ pub struct AltStack {
 }
 
 impl AltStack {
+    /// After `sas_ss_reset()` (a new thread, `SS_AUTODISARM` delivery).
     const NONE: AltStack = AltStack { sp: 0, size: 0, flags: SS_DISABLE };
+    /// A process's first thread: nothing set, flags 0 (what a native
+    /// handler sees in `uc_stack`).
+    const INITIAL: AltStack = AltStack { sp: 0, size: 0, flags: 0 };
 
     /// `__on_sig_stack()`: `sp` lies in the stack (the top included).
     pub fn contains(&self, sp: u64) -> bool {
@@ -72,7 +76,14 @@ impl AltStack {
 }
 
 thread_local! {
-    static ALT: Cell<AltStack> = const { Cell::new(AltStack::NONE) };
+    static ALT: Cell<AltStack> = const { Cell::new(AltStack::INITIAL) };
+}
+
+/// A new guest thread (`CLONE_VM`) starts without an alternate stack
+/// (`kernel/fork.c: copy_process()` calls `sas_ss_reset()`): call first
+/// thing on the new thread.
+pub fn on_new_thread() {
+    disarm();
 }
 
 /// The calling guest thread's alternate stack.

@@ -27,7 +27,7 @@
 use crate::altstack::{self, AltStack, SS_AUTODISARM};
 use crate::guest::{GuestSignals, SigAction, SIG_DFL, SIG_IGN};
 use crate::mask::{guest_mask, set_guest_mask, sigbit};
-use crate::sync::{self, SyncSignal, SI_KERNEL};
+use crate::sync::{self, SyncSignal};
 use std::sync::OnceLock;
 use tern_translate::cpu::{CpuState, FxArea, RAX, RDI, RDX, RSI, RSP};
 use tern_translate::guestmem::{read_guest, write_guest};
@@ -113,6 +113,11 @@ const SW_BYTES: usize = 464;
 /// Highest user address plus one (`TASK_SIZE_MAX`), for `access_ok()`.
 const TASK_SIZE: u64 = 0x7fff_ffff_f000;
 
+/// A signal frame could not be written, or read back at `rt_sigreturn`
+/// (the kernel then forces SIGSEGV).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BadFrame;
+
 static JIT: OnceLock<&'static Jit> = OnceLock::new();
 
 /// Lets frames be written over pages tern write-protected because they
@@ -123,10 +128,10 @@ pub fn init(jit: &'static Jit) {
 
 /// Writes a piece of a frame, as `copy_to_user` would: fails on memory
 /// the guest cannot write, including tern's own.
-fn put(addr: u64, data: &[u8]) -> Result<(), ()> {
-    let end = addr.checked_add(data.len() as u64).ok_or(())?;
+fn put(addr: u64, data: &[u8]) -> Result<(), BadFrame> {
+    let end = addr.checked_add(data.len() as u64).ok_or(BadFrame)?;
     if end > TASK_SIZE || tern_translate::pages::tern_memory().iter().any(|&(s, e)| addr < e && s < end) {
-        return Err(());
+        return Err(BadFrame);
     }
     if write_guest(addr, data) {
         return Ok(());
@@ -142,15 +147,15 @@ fn put(addr: u64, data: &[u8]) -> Result<(), ()> {
             return Ok(());
         }
     }
-    Err(())
+    Err(BadFrame)
 }
 
 /// Reads a piece of a frame, as `copy_from_user` would.
-fn get<const N: usize>(addr: u64) -> Result<[u8; N], ()> {
+fn get<const N: usize>(addr: u64) -> Result<[u8; N], BadFrame> {
     let mut b = [0u8; N];
-    let end = addr.checked_add(N as u64).ok_or(())?;
+    let end = addr.checked_add(N as u64).ok_or(BadFrame)?;
     if end > TASK_SIZE || read_guest(addr, &mut b) != N {
-        return Err(());
+        return Err(BadFrame);
     }
     Ok(b)
 }
@@ -254,11 +259,10 @@ fn restore_fp(buf: u64) -> Option<FxArea> {
 /// get_sigframe()`, `handle_signal()`). Err: the frame could not be
 /// written, or the action has no `SA_RESTORER`; the caller forces SIGSEGV.
 /// The saved mask is the thread's current one.
-#[allow(clippy::result_unit_err)] // the plan's signature: Err = the kernel forces SIGSEGV
-pub fn setup_frame(cpu: &mut CpuState, sig: i32, info: &[u8; 128], act: &SigAction) -> Result<(), ()> {
+pub fn setup_frame(cpu: &mut CpuState, sig: i32, info: &[u8; 128], act: &SigAction) -> Result<(), BadFrame> {
     // "x86-64 should always use SA_RESTORER."
     if act.flags & SA_RESTORER == 0 {
-        return Err(());
+        return Err(BadFrame);
     }
     let alt = altstack::current();
     let regs_sp = cpu.regs[RSP];
@@ -273,7 +277,7 @@ pub fn setup_frame(cpu: &mut CpuState, sig: i32, info: &[u8; 128], act: &SigActi
     let frame = (fp.wrapping_sub(layout::SIZE as u64) & !15).wrapping_sub(8);
     // Overflowing the alternate stack: an always-bogus frame.
     if (nested || entering) && !alt.contains(frame) {
-        return Err(());
+        return Err(BadFrame);
     }
     put(fp, &fp_image(&cpu.fx))?;
 
@@ -367,8 +371,7 @@ fn force_sigsegv(signals: &GuestSignals, cpu: &mut CpuState, sig: i32) {
     if sig == libc::SIGSEGV {
         crate::die_by_signal(sig);
     }
-    let s = SyncSignal { sig: libc::SIGSEGV, code: SI_KERNEL, addr: 0, trapno: 0, err: 0, cr2: None };
-    force_signal(signals, cpu, libc::SIGSEGV, &s.info());
+    force_signal(signals, cpu, libc::SIGSEGV, &SyncSignal::forced(libc::SIGSEGV).info());
 }
 
 /// `force_sig_info()`: a blocked or ignored signal takes its default
@@ -386,6 +389,9 @@ pub fn force_signal(signals: &GuestSignals, cpu: &mut CpuState, sig: i32, info: 
 /// thread's last, then delivers it, forced (`force_sig_fault()`).
 pub fn deliver_sync(signals: &GuestSignals, cpu: &mut CpuState, s: &SyncSignal) {
     sync::record(s);
+    if s.set_rf {
+        cpu.rflags |= RF;
+    }
     force_signal(signals, cpu, s.sig, &s.info());
 }
 
@@ -394,11 +400,10 @@ pub fn deliver_sync(signals: &GuestSignals, cpu: &mut CpuState, s: &SyncSignal) 
 /// registers, the user-changeable flags, the FPU state and the alternate
 /// stack from the frame below `rsp`. Err: a bad frame; the caller forces
 /// SIGSEGV (registers may already be restored, as in the kernel).
-#[allow(clippy::result_unit_err)] // the plan's signature: Err = SIGSEGV
-pub fn sigreturn(cpu: &mut CpuState) -> Result<(), ()> {
+pub fn sigreturn(cpu: &mut CpuState) -> Result<(), BadFrame> {
     let frame = cpu.regs[RSP].wrapping_sub(8);
     if frame.checked_add(layout::SIZE as u64).is_none_or(|e| e > TASK_SIZE) {
-        return Err(());
+        return Err(BadFrame);
     }
     let set = u64::from_le_bytes(get(frame + layout::UC_SIGMASK as u64)?);
     let _uc_flags: [u8; 8] = get(frame + layout::UC_FLAGS as u64)?;
@@ -416,7 +421,7 @@ pub fn sigreturn(cpu: &mut CpuState) -> Result<(), ()> {
         Some(fx) => cpu.fx = fx,
         None => {
             cpu.fx = FxArea::default();
-            return Err(());
+            return Err(BadFrame);
         }
     }
     let stack: [u8; 24] = get(frame + layout::UC_STACK as u64)?;

@@ -46,6 +46,9 @@ pub struct SyncSignal {
     pub err: u64,
     /// The faulting address of a page fault (becomes the thread's cr2).
     pub cr2: Option<u64>,
+    /// A fault (not a trap) tern detected itself: the CPU would have set
+    /// RF in the flags it saved, as a host fault's flags already show.
+    pub set_rf: bool,
 }
 
 impl SyncSignal {
@@ -60,6 +63,12 @@ impl SyncSignal {
         b
     }
 
+    /// A signal the kernel forces with `force_sig()`: `SI_KERNEL`, no
+    /// address, no exception of its own (a bad frame's SIGSEGV).
+    pub fn forced(sig: i32) -> SyncSignal {
+        SyncSignal { sig, code: SI_KERNEL, addr: 0, trapno: 0, err: 0, cr2: None, set_rf: false }
+    }
+
     /// The signal a host fault in generated code raised, as recorded by
     /// the fault handler (`si_addr` already the guest's).
     pub fn from_fault(cpu: &CpuState) -> SyncSignal {
@@ -71,6 +80,7 @@ impl SyncSignal {
             trapno: f.trapno,
             err: f.err,
             cr2: (f.trapno == TRAP_PF).then_some(f.addr),
+            set_rf: false,
         }
     }
 
@@ -79,7 +89,15 @@ impl SyncSignal {
     /// outside the CPU model (SIGILL), `int n` (a #GP) or a fetch from
     /// memory that is not executable (SIGSEGV).
     pub fn from_trap(jit: &Jit, sig: i32, rip: u64) -> SyncSignal {
-        let plain = |code, addr, trapno, err| SyncSignal { sig, code, addr, trapno, err, cr2: None };
+        let plain = |code, addr, trapno, err| SyncSignal {
+            sig,
+            code,
+            addr,
+            trapno,
+            err,
+            cr2: None,
+            set_rf: sig != libc::SIGTRAP,
+        };
         match sig {
             // `traps.c: do_int3_user()` -> `do_trap(X86_TRAP_BP, SIGTRAP)`:
             // force_sig, so SI_KERNEL and no address.
@@ -99,7 +117,7 @@ impl SyncSignal {
                 let present = mapped && page_present(addr);
                 let err = PF_USER | PF_INSTR | if present { PF_PROT } else { 0 };
                 let code = if mapped { SEGV_ACCERR } else { SEGV_MAPERR };
-                SyncSignal { sig, code, addr, trapno: TRAP_PF, err, cr2: Some(addr) }
+                SyncSignal { sig, code, addr, trapno: TRAP_PF, err, cr2: Some(addr), set_rf: true }
             }
             // `do_error_trap(X86_TRAP_UD, SIGILL, ILL_ILLOPN, ip)`.
             _ => SyncSignal { sig: libc::SIGILL, ..plain(ILL_ILLOPN, rip, TRAP_UD, 0) },

@@ -15,7 +15,7 @@ use tern_signals::altstack::{self, AltStack};
 use tern_signals::mask::{
     guest_mask, host_set, set_guest_mask, SigSet, TempMask, RESERVED, SIGSET_SIZE, UNBLOCKABLE,
 };
-use tern_signals::sync::{self, SyncSignal};
+use tern_signals::sync::SyncSignal;
 use tern_signals::{frame, pending, thread, SigAction};
 use tern_translate::cpu::{CpuState, RAX, RSP};
 use tern_translate::guestmem::{read_guest, read_u64, write_guest};
@@ -94,8 +94,7 @@ pub fn sigaltstack(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
 pub fn rt_sigreturn(p: &Process, cpu: &mut CpuState, _a: [u64; 6]) -> (Flow, SysResult) {
     if frame::sigreturn(cpu).is_err() {
         cpu.regs[RAX] = 0;
-        let s =
-            SyncSignal { sig: libc::SIGSEGV, code: sync::SI_KERNEL, addr: 0, trapno: 0, err: 0, cr2: None };
+        let s = SyncSignal::forced(libc::SIGSEGV);
         frame::force_signal(&p.signals, cpu, libc::SIGSEGV, &s.info());
     } else {
         // What the restored mask unblocks is delivered before the guest
