@@ -53,6 +53,12 @@ cases! {
     spin;
     /// nanosleep interrupted: EINTR with the remaining time in rem.
     nanosleep;
+    /// Default actions carried out by the host kernel: a parent's waitpid
+    /// with WUNTRACED and WCONTINUED sees the child stop and continue, then
+    /// die by SIGQUIT without a core (RLIMIT_CORE 0).
+    stop_cont;
+    /// timer_create with SIGEV_SIGNAL and SIGEV_THREAD_ID: SI_TIMER, si_value.
+    timer;
     /// A signal at a random moment around a blocking read, without and
     /// with SA_RESTART: every handler runs exactly once, every read ends
     /// with its byte (EINTR only without SA_RESTART).

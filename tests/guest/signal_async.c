@@ -3,7 +3,9 @@
  * a handler interrupting a blocking read with and without SA_RESTART,
  * sigsuspend, ppoll with a mask, sigtimedwait, signalfd, kill to self of
  * every signal 1..64 (32 and 33 included), real-time order, a spinning loop
- * receiving SIGALRM from setitimer, nanosleep interrupted (rem), and a
+ * receiving SIGALRM from setitimer, nanosleep interrupted (rem), stop and
+ * continue seen by the parent, POSIX timers (SIGEV_SIGNAL and
+ * SIGEV_THREAD_ID), and a
  * stress of a signal landing around a blocking read (argv[2] iterations). */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -223,6 +226,61 @@ static void case_nanosleep(void) {
     printf("rem %ld s\n", (long)rem.tv_sec);
 }
 
+static void case_stop_cont(void) {
+    /* SA_RESTART: when the CLD_CONTINUED SIGCHLD lands (inside or before
+     * the last waitpid) is a matter of timing. */
+    on(SIGCHLD, SA_RESTART);
+    if (pipe(pipefd)) return;
+    pid_t c = fork();
+    if (c == 0) {
+        /* Default actions: stop, then continue, then core-less death once
+         * the parent has seen the continue. */
+        struct rlimit no_core = {0, 0};
+        setrlimit(RLIMIT_CORE, &no_core);
+        raise(SIGTSTP);
+        char b;
+        if (read(pipefd[0], &b, 1) != 1) _exit(91);
+        raise(SIGQUIT);
+        _exit(0);
+    }
+    int st;
+    pid_t w = waitpid(c, &st, WUNTRACED);
+    printf("stopped %d by %d\n", w == c && WIFSTOPPED(st), WSTOPSIG(st));
+    kill(c, SIGCONT);
+    w = waitpid(c, &st, WCONTINUED);
+    printf("continued %d\n", w == c && WIFCONTINUED(st));
+    if (write(pipefd[1], "x", 1) != 1) return;
+    w = waitpid(c, &st, 0);
+    printf("signaled %d by %d core %d\n", w == c && WIFSIGNALED(st), WTERMSIG(st), WCOREDUMP(st));
+    printf("SIGCHLD handled: %d\n", got > 0);
+}
+
+static void case_timer(void) {
+    on(SIGRTMIN + 3, 0);
+    timer_t t;
+    struct sigevent ev = {0};
+    ev.sigev_notify = SIGEV_SIGNAL;
+    ev.sigev_signo = SIGRTMIN + 3;
+    ev.sigev_value.sival_int = 77;
+    if (timer_create(CLOCK_MONOTONIC, &ev, &t)) {
+        printf("timer_create: %s\n", strerror(errno));
+        return;
+    }
+    struct itimerspec its = {{0, 0}, {0, 50000000}};
+    timer_settime(t, 0, &its, 0);
+    show("pause", pause());
+    printf("value %d timer code %d\n", (int)last_value, last_code == SI_TIMER);
+    /* SIGEV_THREAD_ID to this thread. */
+    ev.sigev_notify = SIGEV_THREAD_ID;
+    ev._sigev_un._tid = gettid();
+    ev.sigev_value.sival_int = 78;
+    timer_t t2;
+    timer_create(CLOCK_MONOTONIC, &ev, &t2);
+    timer_settime(t2, 0, &its, 0);
+    show("pause", pause());
+    printf("value %d\n", (int)last_value);
+}
+
 static void case_stress(int n, int flags) {
     on(SIGALRM, flags);
     if (pipe(pipefd)) return;
@@ -265,6 +323,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(c, "kill_all")) case_kill_all();
     else if (!strcmp(c, "spin")) case_spin();
     else if (!strcmp(c, "nanosleep")) case_nanosleep();
+    else if (!strcmp(c, "stop_cont")) case_stop_cont();
+    else if (!strcmp(c, "timer")) case_timer();
     else if (!strcmp(c, "stress")) case_stress(n, 0);
     else if (!strcmp(c, "stress_restart")) case_stress(n, SA_RESTART);
     else {
