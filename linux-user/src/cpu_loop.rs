@@ -1,7 +1,9 @@
 //! The CPU loop: find (or translate) the block at the guest PC, run it, act on
-//! the reason it exited, repeat.
+//! the reason it exited, deliver pending signals, repeat.
 
 use tern_signals::die_by_signal;
+use tern_signals::frame;
+use tern_signals::sync::SyncSignal;
 use tern_syscalls::{dispatch, Flow, Process};
 use tern_translate::cpu::{ExitKind, R11, RAX, RBX, RCX, RDX};
 use tern_translate::entry::CpuBox;
@@ -30,6 +32,14 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> i32 {
         Err(e) => fatal(e),
     };
     loop {
+        // Signals queued for this thread (a cheap check when none are).
+        let at = (cpu.rip, cpu.regs[tern_translate::cpu::RSP]);
+        if let Some(f) = tern_signals::deliver::deliver_pending(&p.signals, cpu) {
+            die_by_signal(f.sig)
+        }
+        if (cpu.rip, cpu.regs[tern_translate::cpu::RSP]) != at {
+            host = jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e));
+        }
         // SAFETY: host is a block entry from the jit, and cpu is installed as
         // this thread's GS base.
         unsafe { cpu.run(host) };
@@ -53,13 +63,24 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> i32 {
             ExitKind::Syscall => {
                 stats.syscalls += 1;
                 cpu.rip = d.target;
+                let nr = cpu.regs[RAX];
                 let flow = dispatch(p, cpu);
-                cpu.regs[RCX] = cpu.rip;
-                cpu.regs[R11] = cpu.rflags;
                 match flow {
-                    Flow::Continue => {}
+                    Flow::Continue => {
+                        cpu.regs[RCX] = cpu.rip;
+                        cpu.regs[R11] = cpu.rflags;
+                        // Interrupted before it took effect, or restarted
+                        // by the host kernel (SA_RESTART): run the guest's
+                        // `syscall` again once the signal is delivered.
+                        if cpu.regs[RAX] as i64 == tern_signals::safe_syscall::RESTART {
+                            cpu.rip = d.target - 2;
+                            cpu.regs[RAX] = nr;
+                        }
+                    }
+                    Flow::Sigreturn => {}
                     Flow::ExitGroup(code) | Flow::ExitThread(code) => return code,
                 }
+                frame::deliver_reserved_pending(&p.signals, cpu);
                 jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
             }
             ExitKind::Cpuid => {
@@ -87,9 +108,13 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> i32 {
                 }
                 jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
             }
+            // A host signal stopped generated code; delivered at the top.
+            ExitKind::Signal => jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e)),
             ExitKind::Trap => {
                 cpu.rip = d.target;
-                die_by_signal(d.arg as i32)
+                let s = SyncSignal::from_trap(jit, d.arg as i32, d.target);
+                frame::deliver_sync(&p.signals, cpu, &s);
+                jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
             }
             ExitKind::Fault => {
                 let f = cpu.fault;
@@ -116,7 +141,9 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> i32 {
                     cpu.rip,
                     regs.join(" ")
                 );
-                die_by_signal(f.signo)
+                let s = SyncSignal::from_fault(cpu);
+                frame::deliver_sync(&p.signals, cpu, &s);
+                jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
             }
         };
         host = next;

@@ -127,7 +127,9 @@ fn main() {
         jit.note_map(s, e, prot);
     }
     install_fault_handlers(&jit.cache).unwrap_or_else(|e| fail(e, 1));
+    tern_signals::frame::init(jit);
     FaultContext::init_thread().unwrap_or_else(|e| fail(e, 1));
+    tern_signals::thread::on_thread_start(tern_signals::mask::guest_mask());
     let mut cpu = CpuBox::new().unwrap_or_else(|e| fail(e, 1));
     cpu.install_on_current_thread().unwrap_or_else(|e| fail(e, 1));
 
@@ -172,6 +174,10 @@ fn main() {
         tern_syscalls::STRACE_ROOT.store(unsafe { libc::getpid() }, std::sync::atomic::Ordering::Relaxed);
     }
     if cli.strace {
+        tern_signals::deliver::set_observer(|sig, info| {
+            let line = tern_syscalls::strace::format_signal(sig, info);
+            tracing::info!(target: "strace", "{}{line}", tern_syscalls::strace_prefix());
+        });
         let args: Vec<String> = given_argv.iter().map(|a| quote(a, false)).collect();
         tracing::info!(
             target: "strace",

@@ -103,6 +103,24 @@ fn strace_prints_calls_and_results() {
     assert_eq!(out.status.code(), Some(1));
 }
 
+/// A signal delivered to a guest handler (a shell `trap`) is shown as
+/// strace shows it, and the handler runs.
+#[test]
+fn strace_prints_delivered_signals() {
+    let out = tern(&["--strace", "/bin/sh", "-c", "trap 'echo trapped' USR1; kill -USR1 $$; echo after"]);
+    let err = text(&out.stderr);
+    let pid = err
+        .lines()
+        .find_map(|l| l.strip_prefix("getpid() = "))
+        .unwrap_or_else(|| panic!("no getpid line: {err}"))
+        .trim();
+    // SAFETY: getuid has no preconditions.
+    let uid = unsafe { libc::getuid() };
+    let want = format!("--- SIGUSR1 {{si_signo=SIGUSR1, si_code=SI_USER, si_pid={pid}, si_uid={uid}}} ---");
+    assert!(err.lines().any(|l| l == want), "{want} missing: {err}");
+    assert_eq!(text(&out.stdout), "trapped\nafter\n");
+}
+
 #[test]
 fn log_file_takes_the_logs() {
     let log = std::env::temp_dir().join(format!("tern-cli-log-{}", std::process::id()));

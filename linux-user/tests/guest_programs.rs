@@ -58,9 +58,13 @@ guest_tests! {
     smc_syscall => "smc_syscall.c";
     sigmask => "sigmask.c";
     syscall_kernel_writes => "syscall_kernel_writes.c";
-    signal_fenv => "signal_fenv.c", ignore "needs guest signal handlers (the signals issue)";
-    signal_mmap => "signal_mmap.c", ignore "needs guest signal handlers (the signals issue)";
-    signal_setjmp => "signal_setjmp.c", ignore "needs guest signal handlers (the signals issue)";
+    signal_fenv => "signal_fenv.c";
+    signal_mmap => "signal_mmap.c";
+    signal_setjmp => "signal_setjmp.c";
+    signal_async => "signal_async.c";
+    signal_frame => "signal_frame.c";
+    signal_nest => "signal_nest.c";
+    signal_altstack => "signal_altstack.c";
     insn_glue => "insn_glue.c";
     segments => "segments.c";
     vdso => "vdso.c";

@@ -166,3 +166,29 @@ fn lua() {
         b"",
     );
 }
+
+/// `make -j2` waits for its children through SIGCHLD (the signals issue).
+#[test]
+fn make_j2() {
+    if !have_programs(&["make", "sleep", "cat"]) {
+        return;
+    }
+    same(
+        "sh",
+        &[
+            "-c",
+            "printf 'all: a b\\n\\tcat a.out b.out\\na:\\n\\tsleep 0.2; echo a > a.out\\nb:\\n\\techo b > b.out\\n' \
+             > sig.mk && rm -f a.out b.out && make -s -j2 -f sig.mk; echo status $?",
+        ],
+        b"",
+    );
+}
+
+/// `timeout` kills its child from a SIGALRM handler and exits 124.
+#[test]
+fn timeout_sleep() {
+    if !have_programs(&["timeout", "sleep"]) {
+        return;
+    }
+    same("sh", &["-c", "timeout 1 sleep 5; echo status $?"], b"");
+}

@@ -9,7 +9,9 @@
 //!
 //! The same handlers see these signals when they are sent rather than raised
 //! by a fault (`si_code <= 0`): tern's own kick, or a signal for the guest,
-//! which `pending.rs` keeps, discards or acts on. They are installed with
+//! which `pending.rs` keeps, discards or queues; either way the thread is
+//! then sent back to the CPU loop as for any asynchronous signal
+//! (`async_sig::interrupt`). They are installed with
 //! SA_RESTART so that such a signal, pending for a guest that blocks it,
 //! does not interrupt a restartable host syscall the guest is in.
 
@@ -155,19 +157,18 @@ extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_v
     let (info, uc) = unsafe { (&*info, &mut *uctx.cast::<libc::ucontext_t>()) };
     // Sent, not raised by a fault.
     if is_sent(sig, info, &uc.uc_mcontext.gregs) {
-        if !is_kick(sig, info) {
-            crate::pending::on_async(sig, info);
+        // A kick: something was queued for this thread. A reserved signal
+        // for the guest: kept, discarded or queued by `pending`.
+        if is_kick(sig, info) || crate::pending::on_async(sig, info) {
+            if let Some(t) = crate::thread::current() {
+                crate::async_sig::interrupt(t, uc);
+            }
         }
-        // TODO(signals issue): a kick makes the thread check for pending
-        // guest signals.
         return;
     }
     let gregs = &mut uc.uc_mcontext.gregs;
     let host_pc = gregs[libc::REG_RIP as usize] as u64;
-    let cache = CACHE.load(Ordering::Acquire);
-    // SAFETY: CACHE is either null or points to the process-lifetime cache.
-    let block = unsafe { cache.as_ref() }.and_then(|c| c.block_at(host_pc));
-    let Some((guest_pc, entry)) = block.and_then(|b| b.state_at(host_pc)) else {
+    let Some(cpu) = leave_block(gregs, DESC_FAULT) else {
         let mut buf = [0u8; 18];
         write_stderr(b"tern: internal fault (signal ");
         write_stderr(&[b'0' + (sig / 10) as u8, b'0' + (sig % 10) as u8]);
@@ -187,6 +188,29 @@ extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_v
         }
         return;
     };
+    // SAFETY: si_addr is valid to read for fault signals.
+    let addr = unsafe { info.si_addr() } as u64;
+    // An address naming the faulting instruction (#UD, #DE, x87 and SIMD
+    // exceptions) names the guest's.
+    let addr = if addr == host_pc { cpu.rip } else { addr };
+    cpu.fault.signo = sig;
+    cpu.fault.code = info.si_code;
+    cpu.fault.addr = addr;
+    cpu.fault.err = gregs[libc::REG_ERR as usize] as u64;
+    cpu.fault.trapno = gregs[libc::REG_TRAPNO as usize] as u64;
+}
+
+/// If the interrupted host pc in `gregs` is inside a generated block:
+/// stores the guest state at the pc-map boundary (registers, rip, flags) in
+/// the thread's `CpuState`, names `desc` as its exit descriptor, and
+/// rewrites the context to resume at `tern_resume_host`. None elsewhere
+/// (nothing changed). Async-signal-safe: no allocation, no lock.
+pub(crate) fn leave_block(gregs: &mut [libc::greg_t; 23], desc: u64) -> Option<&'static mut CpuState> {
+    let host_pc = gregs[libc::REG_RIP as usize] as u64;
+    let cache = CACHE.load(Ordering::Acquire);
+    // SAFETY: CACHE is either null or points to the process-lifetime cache.
+    let block = unsafe { cache.as_ref() }.and_then(|c| c.block_at(host_pc));
+    let (guest_pc, entry) = block.and_then(|b| b.state_at(host_pc))?;
     let cpu: *mut CpuState;
     // SAFETY: generated code only runs with GS pointing at the thread's
     // CpuState, whose self_ptr field holds its address.
@@ -204,13 +228,7 @@ extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_v
     }
     cpu.rip = guest_pc;
     cpu.rflags = gregs[libc::REG_EFL as usize] as u64;
-    // SAFETY: si_addr is valid to read for fault signals.
-    let addr = unsafe { info.si_addr() } as u64;
-    cpu.fault.signo = sig;
-    cpu.fault.code = info.si_code;
-    cpu.fault.addr = addr;
-    cpu.fault.err = gregs[libc::REG_ERR as usize] as u64;
-    cpu.fault.trapno = gregs[libc::REG_TRAPNO as usize] as u64;
-    cpu.exit_desc = DESC_FAULT;
+    cpu.exit_desc = desc;
     gregs[libc::REG_RIP as usize] = tern_translate::entry::resume_host_addr() as i64;
+    Some(cpu)
 }

@@ -1,11 +1,15 @@
 //! The guest's view of signals: dispositions (the blocked mask is per
 //! thread, in `mask.rs`).
 //!
-//! Mirrors `kernel/signal.c` bookkeeping. Dispositions SIG_DFL and SIG_IGN are
-//! also applied to the host (so, e.g., a guest that ignores SIGPIPE gets
-//! EPIPE from write), except for tern's reserved signals. Handler delivery
-//! arrives with the signals issue; `sa_mask` is kept for it and not given to
-//! the host (when it is, it goes through `mask::host_set`).
+//! Mirrors `kernel/signal.c` bookkeeping. Every disposition is mirrored on
+//! the host, except for tern's reserved signals: SIG_DFL and SIG_IGN as
+//! they are (so the host kernel carries out default actions and ignores
+//! exactly as for the guest: a guest that ignores SIGPIPE gets EPIPE from
+//! write), a handler as tern's asynchronous handler (`async_sig.rs`) with
+//! the guest's SA_RESTART, SA_NOCLDSTOP and SA_NOCLDWAIT. All 64 signals
+//! are the guest's, 32 and 33 included: tern never calls what makes the
+//! host C library install its own handlers for them (cancellation, set*id
+//! broadcast). `sa_mask` is applied by tern at delivery (`frame.rs`).
 
 use std::sync::Mutex;
 
@@ -34,10 +38,9 @@ impl Default for GuestSignals {
 }
 
 /// Signals whose host disposition tern keeps whatever the guest asks: its
-/// reserved signals, and the two the host C library uses for itself
-/// (cancellation, set*id broadcast) plus the first one after them.
+/// reserved signals.
 fn host_kept(sig: i32) -> bool {
-    crate::mask::RESERVED & crate::mask::sigbit(sig) != 0 || (32..35).contains(&sig)
+    crate::mask::RESERVED & crate::mask::sigbit(sig) != 0
 }
 
 impl GuestSignals {
@@ -59,15 +62,13 @@ impl GuestSignals {
             if !host_kept(sig) {
                 let host = match new.handler {
                     SIG_IGN => libc::SIG_IGN,
-                    _ => libc::SIG_DFL,
+                    SIG_DFL => libc::SIG_DFL,
+                    _ => {
+                        crate::async_sig::install(sig, new.flags);
+                        return Ok(old);
+                    }
                 };
-                // SAFETY: setting SIG_DFL or SIG_IGN for a signal tern does
-                // not use itself.
-                unsafe {
-                    let mut sa: libc::sigaction = std::mem::zeroed();
-                    sa.sa_sigaction = host;
-                    libc::sigaction(sig, &sa, std::ptr::null_mut());
-                }
+                crate::async_sig::host_sigaction(sig, host as u64, 0, 0);
             }
         }
         Ok(old)
@@ -80,20 +81,18 @@ impl GuestSignals {
 }
 
 /// Ends tern the way the guest would end on `sig` with the default action:
-/// by that same signal, so the parent sees the exact wait status.
+/// by that same signal, so the parent sees the exact wait status (and the
+/// host kernel writes a core where the guest's would, RLIMIT_CORE
+/// included). The whole thread group dies with it. Raw calls: the C
+/// library's wrappers refuse signals 32 and 33.
 pub fn die_by_signal(sig: i32) -> ! {
-    // SAFETY: resetting the disposition, unblocking and raising the signal on
-    // ourselves; if the signal does not terminate (it should), exit instead.
+    crate::async_sig::host_sigaction(sig, libc::SIG_DFL as u64, 0, 0);
+    let set: crate::mask::SigSet = crate::mask::sigbit(sig);
+    // SAFETY: unblocking the signal and sending it to this thread; if it
+    // does not terminate (it should), exit instead.
     unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = libc::SIG_DFL;
-        libc::sigaction(sig, &sa, std::ptr::null_mut());
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, sig);
-        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
-        // Make a core only where the host would (ulimit); nothing to do here.
-        libc::raise(sig);
+        libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_UNBLOCK, &set as *const _, 0usize, 8usize);
+        libc::syscall(libc::SYS_tgkill, libc::getpid(), libc::gettid(), sig);
         libc::_exit(128 + sig)
     }
 }

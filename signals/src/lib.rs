@@ -5,15 +5,25 @@
 //! faults (in generated code or in tern itself), the precise guest state at a
 //! fault, the guest's dispositions, the host signals tern reserves and each
 //! guest thread's blocked mask (`mask.rs`: no guest mask blocks a reserved
-//! signal on the host). Full delivery to guest handlers
-//! (frames, masks, queues) is the job of the signals issue; today a guest
-//! signal with a handler installed is recorded but synchronous faults take
-//! the default action, and tern dies by the same signal as the guest would.
+//! signal on the host), the guest's alternate stacks (`altstack.rs`),
+//! synchronous signals with the exception that raised them (`sync.rs`),
+//! signal frames: delivery to guest handlers and `rt_sigreturn`
+//! (`frame.rs`), the per-thread queues and flags (`thread.rs`), the
+//! asynchronous host handler (`async_sig.rs`), host syscalls with the
+//! signal race closed (`safe_syscall.rs`), and the delivery of queued
+//! signals by the CPU loop (`deliver.rs`).
 
+pub mod altstack;
+mod async_sig;
+pub mod deliver;
 pub mod fault;
+pub mod frame;
 pub mod guest;
 pub mod mask;
 pub mod pending;
+pub mod safe_syscall;
+pub mod sync;
+pub mod thread;
 
 pub use fault::{install_fault_handlers, FaultContext};
 pub use guest::{die_by_signal, GuestSignals, SigAction};

@@ -7,8 +7,9 @@
 //! does what `kernel/signal.c: send_signal()` and `get_signal()` would have
 //! done for the guest: keep it pending (one instance with its siginfo, as
 //! for every standard signal) while the guest blocks it, discard it if the
-//! guest ignores it, else take the default action (terminate with core) —
-//! guest handlers are not run yet, as for every other signal.
+//! guest ignores it, else queue it for the thread it arrived on
+//! (`thread.rs`), whose CPU loop delivers it (handler or default action).
+//! The set is process-wide: a thread that unblocks one takes it.
 //!
 //! Everything here is async-signal-safe: atomics only.
 
@@ -18,8 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Words of a `siginfo_t` (128 bytes).
 const INFO_WORDS: usize = 16;
 
-/// Reserved signals pending for the guest.
-/// TODO(threads): per thread for `tgkill`, process-wide for `kill`.
+/// Reserved signals pending for the guest (process-wide).
 static PENDING: AtomicU64 = AtomicU64::new(0);
 
 /// The siginfo of each pending signal, by signal number.
@@ -64,13 +64,29 @@ fn record(sig: i32, words: [u64; INFO_WORDS]) {
     PENDING.fetch_or(bit, Ordering::Release);
 }
 
+/// Keeps `sig` (a reserved signal) pending process-wide with `info`.
+pub fn record_bytes(sig: i32, info: &[u8; 128]) {
+    record(sig, crate::thread::bytes_words(info));
+}
+
 /// A reserved signal `sig` sent to the guest asynchronously, seen by tern's
-/// host handler. Keeps it pending, discards it, or ends the process by it.
-pub fn on_async(sig: i32, info: &libc::siginfo_t) {
+/// host handler (or queued by the guest to itself). Keeps it pending,
+/// discards it, or queues it for delivery on the calling thread: true
+/// then (the caller makes the thread come back to the CPU loop).
+pub fn on_async(sig: i32, info: &libc::siginfo_t) -> bool {
     if guest_mask() & sigbit(sig) != 0 {
         record(sig, info_words(info));
-    } else if !ignored(sig) {
-        crate::die_by_signal(sig);
+        return false;
+    }
+    if ignored(sig) {
+        return false;
+    }
+    match crate::thread::current() {
+        Some(t) if t.queue(sig, &info_words(info)) => {
+            t.raise();
+            true
+        }
+        _ => crate::die_by_signal(sig),
     }
 }
 
@@ -78,6 +94,7 @@ pub fn on_async(sig: i32, info: &libc::siginfo_t) {
 /// copy_process()` clears them); its mask and dispositions are the parent's.
 pub fn clear_after_fork() {
     PENDING.store(0, Ordering::Release);
+    crate::thread::after_fork_child();
 }
 
 /// Reserved signals pending for the guest (always ones it blocks).
@@ -103,13 +120,18 @@ pub fn take(set: SigSet) -> Option<(i32, [u8; 128])> {
     Some((sig, out))
 }
 
-/// Delivers the pending reserved signals `mask` does not block, as the
-/// kernel does on the way back to user mode after the mask changed: each is
-/// discarded if the guest now ignores it, else the process dies by it.
+/// Moves the pending reserved signals `mask` does not block to the calling
+/// thread's queue, to be delivered on the way back to the guest as the
+/// kernel does after the mask changed (discarded if the guest now ignores
+/// them).
 pub fn deliver_unblocked(mask: SigSet) {
-    while let Some((sig, _)) = take(!mask) {
-        if !ignored(sig) {
-            crate::die_by_signal(sig);
+    while let Some((sig, info)) = take(!mask) {
+        if ignored(sig) {
+            continue;
+        }
+        match crate::thread::current() {
+            Some(t) if t.queue(sig, &crate::thread::bytes_words(&info)) => t.raise(),
+            _ => crate::die_by_signal(sig),
         }
     }
 }

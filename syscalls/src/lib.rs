@@ -37,6 +37,9 @@ pub enum Flow {
     ExitGroup(i32),
     /// The calling guest thread exits.
     ExitThread(i32),
+    /// `rt_sigreturn` restored every register (rcx and r11 included) from
+    /// a signal frame: the CPU loop leaves them as they are.
+    Sigreturn,
 }
 
 /// Process-wide state tern owns on the guest's behalf.
@@ -68,7 +71,9 @@ pub fn dispatch(p: &Process, cpu: &mut CpuState) -> Flow {
     let args = [cpu.regs[RDI], cpu.regs[RSI], cpu.regs[RDX], cpu.regs[R10], cpu.regs[R8], cpu.regs[R9]];
     if !p.strace {
         let (flow, ret) = call(p, cpu, nr, args);
-        cpu.regs[RAX] = ret as u64;
+        if flow != Flow::Sigreturn {
+            cpu.regs[RAX] = ret as u64;
+        }
         return flow;
     }
     // Arguments are decoded before the call (the kernel may change them),
@@ -79,11 +84,13 @@ pub fn dispatch(p: &Process, cpu: &mut CpuState) -> Flow {
     }
     let (flow, ret) = call(p, cpu, nr, args);
     let line = match flow {
-        Flow::Continue => entry + &strace::format_exit(nr, args, ret, &strace::SelfMem),
+        Flow::Continue | Flow::Sigreturn => entry + &strace::format_exit(nr, args, ret, &strace::SelfMem),
         Flow::ExitGroup(_) | Flow::ExitThread(_) => entry + ") = ?",
     };
     tracing::info!(target: "strace", "{}{line}", strace_prefix());
-    cpu.regs[RAX] = ret as u64;
+    if flow != Flow::Sigreturn {
+        cpu.regs[RAX] = ret as u64;
+    }
     flow
 }
 
@@ -110,17 +117,15 @@ pub fn strace_prefix() -> String {
     }
 }
 
-/// Pass-through: the host syscall with the guest's arguments.
+/// Pass-through: the host syscall with the guest's arguments, through
+/// `tern_signals::safe_syscall` (calls that would affect tern's own state
+/// never reach here: the table routes them to tern-owned handlers). A
+/// signal for the thread that arrives before the call enters the kernel,
+/// or that the kernel restarts the call for, makes it return
+/// `safe_syscall::RESTART`: the CPU loop delivers, then restarts the
+/// guest's call. Guest-visible errnos are returned as they are.
 pub fn host_syscall(nr: u64, a: [u64; 6]) -> i64 {
-    // SAFETY: guest and host share the address space and ABI; calls that
-    // would affect tern's own state never reach here (the table routes them
-    // to tern-owned handlers).
-    let r = unsafe { libc::syscall(nr as i64, a[0], a[1], a[2], a[3], a[4], a[5]) };
-    if r == -1 {
-        -i64::from(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::ENOSYS))
-    } else {
-        r
-    }
+    tern_signals::safe_syscall::call(nr, a)
 }
 
 /// Converts a raw host result (negative errno) into a `SysResult`.

@@ -1,5 +1,6 @@
 //! Signal syscalls tern owns: `rt_sigaction` (the guest's dispositions),
-//! `sigaltstack` (the host's alternate stack belongs to tern),
+//! `sigaltstack` (the host's alternate stack belongs to tern; the guest's
+//! is kept per thread), `rt_sigreturn` (frames are tern's),
 //! `rt_sigprocmask` and `rt_sigpending` (the guest's mask is tern's), and
 //! every call that hands the kernel a signal set: the host gets a copy
 //! without tern's reserved signals (`tern_signals::mask::RESERVED`), so no
@@ -9,13 +10,14 @@
 //! unreadable), the call goes to the host unchanged, so the errno and the
 //! order of the kernel's checks are the kernel's own.
 
-use crate::{host_syscall, result, Process, SysResult};
-use std::cell::Cell;
+use crate::{host_syscall, result, Flow, Process, SysResult};
+use tern_signals::altstack::{self, AltStack};
 use tern_signals::mask::{
     guest_mask, host_set, set_guest_mask, SigSet, TempMask, RESERVED, SIGSET_SIZE, UNBLOCKABLE,
 };
-use tern_signals::{pending, SigAction};
-use tern_translate::cpu::CpuState;
+use tern_signals::sync::SyncSignal;
+use tern_signals::{frame, pending, thread, SigAction};
+use tern_translate::cpu::{CpuState, RAX, RSP};
 use tern_translate::guestmem::{read_guest, read_u64, write_guest};
 
 /// Writes `data` to the guest for a call that has already taken effect and
@@ -65,40 +67,42 @@ pub fn rt_sigaction(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
-thread_local! {
-    /// The guest thread's sigaltstack (ss_sp, ss_flags, ss_size).
-    static ALT: Cell<(u64, i32, u64)> = const { Cell::new((0, libc::SS_DISABLE, 0)) };
-}
-
-/// `kernel/signal.c: do_sigaltstack()`, kept for the guest only.
+/// `kernel/signal.c: sys_sigaltstack()`: the guest thread's alternate
+/// stack (`tern_signals::altstack`), judged at the guest's stack pointer.
+/// An unreadable new stack is EFAULT before anything changes; the old one
+/// is written only if the change succeeded.
 pub fn sigaltstack(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
-    let old = ALT.with(|c| c.get());
-    if a[0] != 0 {
+    let new = if a[0] != 0 {
         let mut b = [0u8; 24];
         if read_guest(a[0], &mut b) != 24 {
             return Err(libc::EFAULT);
         }
-        let sp = u64::from_le_bytes(b[0..8].try_into().unwrap());
-        let flags = i32::from_le_bytes(b[8..12].try_into().unwrap());
-        let size = u64::from_le_bytes(b[16..24].try_into().unwrap());
-        if flags & !(libc::SS_DISABLE | (1 << 31)) != 0 {
-            return Err(libc::EINVAL);
-        }
-        if flags & libc::SS_DISABLE == 0 && size < 2048 {
-            return Err(libc::ENOMEM);
-        }
-        ALT.with(|c| {
-            c.set(if flags & libc::SS_DISABLE != 0 { (0, libc::SS_DISABLE, 0) } else { (sp, flags, size) })
-        });
-    }
+        Some(AltStack::from_bytes(&b))
+    } else {
+        None
+    };
+    let old = altstack::do_sigaltstack(new, cpu.regs[RSP])?;
     if a[1] != 0 {
-        let mut b = [0u8; 24];
-        b[0..8].copy_from_slice(&old.0.to_le_bytes());
-        b[8..12].copy_from_slice(&old.1.to_le_bytes());
-        b[16..24].copy_from_slice(&old.2.to_le_bytes());
-        write_out(p, cpu, a[1], &b)?;
+        write_out(p, cpu, a[1], &old.to_bytes())?;
     }
     Ok(0)
+}
+
+/// `rt_sigreturn` (`arch/x86/kernel/signal_64.c`): the state comes back
+/// from the frame the handler returned from (`tern_signals::frame`). A bad
+/// frame gives SIGSEGV with rax 0, as the kernel's `signal_fault()`.
+pub fn rt_sigreturn(p: &Process, cpu: &mut CpuState, _a: [u64; 6]) -> (Flow, SysResult) {
+    if frame::sigreturn(cpu).is_err() {
+        cpu.regs[RAX] = 0;
+        let s = SyncSignal::forced(libc::SIGSEGV);
+        frame::force_signal(&p.signals, cpu, libc::SIGSEGV, &s.info());
+    } else {
+        // What the restored mask unblocks is delivered before the guest
+        // runs on (reserved signals from tern's set; the host's own
+        // pending ones arrive by themselves).
+        pending::deliver_unblocked(guest_mask());
+    }
+    (Flow::Sigreturn, Ok(cpu.regs[RAX]))
 }
 
 /// `kernel/signal.c: rt_sigprocmask` and `sigprocmask()` on the guest's
@@ -177,9 +181,8 @@ fn guest_set(a: &[u64; 6], at: SetArg) -> Option<SigSet> {
 }
 
 /// Runs host call `nr` with the guest's signal set replaced by a copy
-/// without tern's reserved signals. For a temporary mask, reserved signals
-/// tern keeps pending that the mask unblocks are delivered first, and tern's
-/// handlers see the temporary mask during the call.
+/// without tern's reserved signals. A temporary mask is the thread's for
+/// the call ([`with_temp_mask`]).
 fn with_host_set(nr: i64, mut a: [u64; 6], at: SetArg, what: Use) -> SysResult {
     let Some(set) = guest_set(&a, at) else {
         return result(host_syscall(nr as u64, a));
@@ -190,11 +193,39 @@ fn with_host_set(nr: i64, mut a: [u64; 6], at: SetArg, what: Use) -> SysResult {
         SetArg::Direct(s, _) => a[s] = &host as *const SigSet as u64,
         SetArg::Pair(i) => a[i] = pair.as_ptr() as u64,
     }
-    let _temp = (what == Use::TempMask).then(|| {
-        pending::deliver_unblocked(set);
-        TempMask::new(set)
-    });
+    if what == Use::TempMask {
+        return result(with_temp_mask(set, || host_syscall(nr as u64, a)));
+    }
     result(host_syscall(nr as u64, a))
+}
+
+/// Runs `call`, a host call that swaps the mask to `set` atomically in the
+/// host kernel (`rt_sigsuspend`, `ppoll`, `pselect6`, `epoll_pwait(2)`,
+/// `io_pgetevents`), the way the kernel does it (`set_user_sigmask()`,
+/// `restore_saved_sigmask_unless()`): a signal queued for the thread that
+/// `set` unblocks ends the call at once with EINTR; when the call ends
+/// with EINTR, `set` stays the mask until the signal is delivered and the
+/// guest's mask from before is the one its handler's frame saves and
+/// `rt_sigreturn` restores (`ThreadSignals::set_saved_mask`). Otherwise the
+/// old mask is back when the call returns. tern's handlers see `set` during
+/// the call (`TempMask`).
+fn with_temp_mask(set: SigSet, call: impl FnOnce() -> i64) -> i64 {
+    let set = set & !UNBLOCKABLE;
+    let old = guest_mask();
+    pending::deliver_unblocked(set);
+    let t = thread::current();
+    let eintr = -i64::from(libc::EINTR);
+    let r = if t.is_some_and(|t| t.queued() & !set != 0) {
+        eintr
+    } else {
+        let _temp = TempMask::new(set);
+        call()
+    };
+    if let (true, Some(t)) = (r == eintr, t) {
+        set_guest_mask(set);
+        t.set_saved_mask(old);
+    }
+    r
 }
 
 /// `io_pgetevents` on x86-64 (not in the libc crate).
@@ -230,28 +261,28 @@ set_calls! {
     signalfd4 = libc::SYS_signalfd4, SetArg::Direct(1, 2), Use::Signalfd;
 }
 
-/// `kernel/signal.c: sigsuspend()` under the guest's temporary mask, minus
-/// tern's reserved signals. Natively the call returns only after a guest
-/// handler ran; guest handlers do not run yet, so an EINTR here comes from
-/// tern's own handler (a reserved signal the temporary mask blocks, now kept
-/// pending by tern) and the wait goes on.
-/// TODO(signals issue): return EINTR once a guest handler has run.
+/// `kernel/signal.c: sigsuspend()`: waits under the guest's temporary
+/// mask (minus tern's reserved signals) until a signal is delivered, then
+/// EINTR with the handler run under the old mask ([`with_temp_mask`]).
+/// Only a guest handler ends the wait: tern's own kick or a reserved signal
+/// the temporary mask blocks (EINTR from the host with nothing queued for
+/// the guest) resumes it.
 pub fn rt_sigsuspend(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     let Some(set) = guest_set(&a, SetArg::Direct(0, 1)) else {
         return result(host_syscall(libc::SYS_rt_sigsuspend as u64, a));
     };
-    let _temp = TempMask::new(set);
     let host: SigSet = host_set(set);
-    loop {
-        pending::deliver_unblocked(set & !UNBLOCKABLE);
+    let eintr = -i64::from(libc::EINTR);
+    result(with_temp_mask(set, || loop {
         let r = host_syscall(
             libc::SYS_rt_sigsuspend as u64,
             [&host as *const SigSet as u64, SIGSET_SIZE, 0, 0, 0, 0],
         );
-        if r != -i64::from(libc::EINTR) {
-            return result(r);
+        let queued = thread::current().is_some_and(|t| t.queued() != 0);
+        if r != eintr || queued {
+            return r;
         }
-    }
+    }))
 }
 
 /// Checks a `struct timespec` timeout as `rt_sigtimedwait` does before
@@ -293,6 +324,12 @@ pub fn rt_sigtimedwait(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResul
         if let Some(r) = take(p, cpu) {
             return r;
         }
+    }
+    // A signal queued for this thread and not delivered yet (it arrived
+    // while the call was being made).
+    if let Some((sig, info)) = thread::current().and_then(|t| t.take(set)) {
+        check_timeout(a[2])?;
+        return if a[1] != 0 { write_out(p, cpu, a[1], &info).map(|()| sig as u64) } else { Ok(sig as u64) };
     }
     // The host fills tern's siginfo, copied out after: the signal is taken
     // by then, so a page tern write-protected must not make the call fail
@@ -354,12 +391,26 @@ pub fn rt_sigqueueinfo(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysRes
         .unwrap_or_else(|| result(host_syscall(libc::SYS_rt_sigqueueinfo as u64, a)))
 }
 
-/// `rt_tgsigqueueinfo(tgid, tid, sig, info)`: see [`queue_to_self`].
+/// `rt_tgsigqueueinfo(tgid, tid, sig, info)`: see [`queue_to_self`]. A
+/// reserved signal to another guest thread of this process is queued by
+/// tern on that thread, which is kicked (`thread::queue_to`): sent by the
+/// host, a forged fault code would look like a fault in tern there.
 pub fn rt_tgsigqueueinfo(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     // SAFETY: gettid has no preconditions.
     let tid = u64::from(unsafe { libc::gettid() }.unsigned_abs());
-    let to_self = a[0] as i32 as i64 == own_pid() as i64 && a[1] as i32 as i64 == tid as i64;
-    queue_to_self(a[2], a[3], to_self)
+    let own = a[0] as i32 as i64 == own_pid() as i64;
+    let reserved = (1..=64).contains(&a[2]) && RESERVED & tern_signals::mask::sigbit(a[2] as i32) != 0;
+    if own && reserved && a[1] as i32 as i64 != tid as i64 {
+        if let Some(t) = thread::by_tid(a[1] as i32) {
+            let mut info = [0u8; 128];
+            if read_guest(a[3], &mut info) != info.len() {
+                return Err(libc::EFAULT);
+            }
+            info[0..4].copy_from_slice(&(a[2] as i32).to_le_bytes());
+            return thread::queue_to(t.tid(), a[2] as i32, &info).map(|()| 0);
+        }
+    }
+    queue_to_self(a[2], a[3], own && a[1] as i32 as i64 == tid as i64)
         .unwrap_or_else(|| result(host_syscall(libc::SYS_rt_tgsigqueueinfo as u64, a)))
 }
 

@@ -2061,6 +2061,60 @@ fn futex_op(op: u64) -> String {
     s
 }
 
+/// A signal delivered to a guest handler, as strace prints it:
+/// `--- SIGALRM {si_signo=SIGALRM, si_code=SI_KERNEL} ---` (strace's
+/// `printsiginfo`: the union arm by `si_code`).
+pub fn format_signal(sig: i32, info: &[u8; 128]) -> String {
+    let i32_at = |o: usize| i32::from_le_bytes(info[o..o + 4].try_into().unwrap_or_default());
+    let u64_at = |o: usize| u64::from_le_bytes(info[o..o + 8].try_into().unwrap_or_default());
+    let code = i32_at(8);
+    let name = signame(i64::from(sig));
+    let mut s = format!("--- {name} {{si_signo={name}, si_code=");
+    let pid_uid = |s: &mut String| {
+        let _ = write!(s, ", si_pid={}, si_uid={}", i32_at(16), i32_at(20) as u32);
+    };
+    let value = |s: &mut String| {
+        let v = u64_at(24);
+        let ptr = if v == 0 { "NULL".to_string() } else { format!("{v:#x}") };
+        let _ = write!(s, ", si_int={}, si_ptr={ptr}", v as i32);
+    };
+    const CLD: [&str; 7] =
+        ["", "CLD_EXITED", "CLD_KILLED", "CLD_DUMPED", "CLD_TRAPPED", "CLD_STOPPED", "CLD_CONTINUED"];
+    match code {
+        0 => {
+            s += "SI_USER";
+            pid_uid(&mut s);
+        }
+        -6 => {
+            s += "SI_TKILL";
+            pid_uid(&mut s);
+        }
+        -1 | -3 => {
+            s += if code == -1 { "SI_QUEUE" } else { "SI_MESGQ" };
+            pid_uid(&mut s);
+            value(&mut s);
+        }
+        -2 => {
+            let _ = write!(s, "SI_TIMER, si_timerid={:#x}, si_overrun={}", i32_at(16), i32_at(20));
+            value(&mut s);
+        }
+        -4 => s += "SI_ASYNCIO",
+        -5 => s += "SI_SIGIO",
+        0x80 => s += "SI_KERNEL",
+        1..=6 if sig == libc::SIGCHLD => {
+            s += CLD[code as usize];
+            pid_uid(&mut s);
+            let status = i32_at(24);
+            let st = if code == 1 { status.to_string() } else { signame(i64::from(status)) };
+            let _ = write!(s, ", si_status={st}, si_utime={}, si_stime={}", u64_at(32), u64_at(40));
+        }
+        c => {
+            let _ = write!(s, "{c}, si_addr={:#x}", u64_at(16));
+        }
+    }
+    s + "} ---"
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -56,6 +56,12 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("signal_fenv.c"),
     plain("signal_mmap.c"),
     plain("signal_setjmp.c"),
+    // Every case of it runs in linux-user/tests/signal_async.rs.
+    GuestProgram { src: "signal_async.c", args: &["kill_all"], stdin: b"", env: &[] },
+    // Signal frames, synchronous signals and delivery rules.
+    plain("signal_frame.c"),
+    plain("signal_nest.c"),
+    plain("signal_altstack.c"),
     // The instructions tern rewrites: FS/RIP-relative operands, branches.
     plain("insn_glue.c"),
     plain("segments.c"),

@@ -133,11 +133,16 @@ pub enum ExitKind {
     /// (segment register loads and reads, FS/GS base instructions), emulated
     /// by the CPU loop with `seg::emulate`; `target` is its address.
     Emulate = 7,
+    /// A host signal for the guest arrived while generated code (or the
+    /// `tern_enter` trampoline) ran; the handler stored the guest state at a
+    /// pc-map boundary in `CpuState` (`rip` included) and the CPU loop
+    /// delivers it before going on.
+    Signal = 8,
 }
 
 impl ExitKind {
     /// Every kind, in numbering order.
-    pub const ALL: [ExitKind; 7] = [
+    pub const ALL: [ExitKind; 8] = [
         ExitKind::Direct,
         ExitKind::Indirect,
         ExitKind::Syscall,
@@ -145,9 +150,10 @@ impl ExitKind {
         ExitKind::Trap,
         ExitKind::Fault,
         ExitKind::Emulate,
+        ExitKind::Signal,
     ];
     /// One more than the largest value (for per-kind counter arrays).
-    pub const COUNT: usize = 8;
+    pub const COUNT: usize = 9;
 
     /// Lower-case name, for `--stats` and logs.
     pub fn name(self) -> &'static str {
@@ -159,6 +165,7 @@ impl ExitKind {
             ExitKind::Trap => "trap",
             ExitKind::Fault => "fault",
             ExitKind::Emulate => "emulate",
+            ExitKind::Signal => "signal",
         }
     }
 }
@@ -181,6 +188,8 @@ pub struct ExitDesc {
 pub const DESC_INDIRECT: u64 = 0;
 /// Descriptor index the fault handler uses.
 pub const DESC_FAULT: u64 = 1;
+/// Descriptor index the asynchronous signal handler uses.
+pub const DESC_SIGNAL: u64 = 2;
 
 /// A fault taken in generated code, recorded by the host signal handler.
 #[repr(C)]
@@ -215,9 +224,11 @@ pub struct CpuState {
     pub jmp_target: u64,
     /// Address of this structure (for code that has only GS).
     pub self_ptr: u64,
-    /// Reserved for asking this thread to come back to the CPU loop (the
-    /// signals issue's watchdog). Today it is only zeroed: no generated code
-    /// checks it and nothing sets it.
+    /// Nonzero when a signal is pending for this thread: set by tern's host
+    /// signal handlers, cleared by the CPU loop when it delivers. The
+    /// `tern_enter` trampoline checks it last thing before jumping to
+    /// generated code (generated code itself never reads it: a signal that
+    /// lands there is handled through the pc map).
     pub exit_request: AtomicU32,
     /// The guest's FS and GS selectors (what `mov r, fs` reads). The host's
     /// own FS and GS are never loaded from guest values: segment loads are
@@ -245,6 +256,7 @@ pub mod off {
     pub const HOST_RSP: usize = offset_of!(CpuState, host_rsp);
     pub const JMP_TARGET: usize = offset_of!(CpuState, jmp_target);
     pub const SELF_PTR: usize = offset_of!(CpuState, self_ptr);
+    pub const EXIT_REQUEST: usize = offset_of!(CpuState, exit_request);
     pub const FX: usize = offset_of!(CpuState, fx);
     pub const IBL: usize = offset_of!(CpuState, ibl);
 

@@ -19,6 +19,16 @@ std::arch::global_asm!(
     "mov [rdi + {host_rsp}], rsp",
     "mov [rdi + {jmp_target}], rsi",
     "fxrstor64 [rdi + {fx}]",
+    // From here to the final jump the CpuState still holds the whole guest
+    // state (nothing is written back): a host signal handler that sees its
+    // pc in this window sends the thread to `tern_resume_host` with
+    // DESC_SIGNAL (`signals::async_sig`). The check below catches a signal
+    // that arrived before the window; it is the last flag-changing
+    // instruction before the guest's flags are loaded.
+    ".globl tern_enter_window",
+    "tern_enter_window:",
+    "cmp dword ptr [rdi + {exit_request}], 0",
+    "jne tern_enter_signal",
     "push qword ptr [rdi + {rflags}]",
     "popfq",
     "mov rax, [rdi + {regs} + 0]",
@@ -37,7 +47,12 @@ std::arch::global_asm!(
     "mov r15, [rdi + {regs} + 120]",
     "mov rsp, [rdi + {regs} + 32]",
     "mov rdi, [rdi + {regs} + 56]",
+    ".globl tern_enter_jump",
+    "tern_enter_jump:",
     "jmp qword ptr gs:[{jmp_target}]",
+    "tern_enter_signal:",
+    "mov qword ptr [rdi + {exit_desc}], {desc_signal}",
+    "jmp tern_resume_host",
     "",
     // The exit stub has stored the descriptor index; all registers are the guest's.
     ".globl tern_exit_common",
@@ -84,12 +99,26 @@ std::arch::global_asm!(
     rflags = const off::RFLAGS,
     regs = const off::REGS,
     self_ptr = const off::SELF_PTR,
+    exit_request = const off::EXIT_REQUEST,
+    exit_desc = const off::EXIT_DESC,
+    desc_signal = const crate::cpu::DESC_SIGNAL,
 );
 
 extern "C" {
     fn tern_enter(cpu: *mut CpuState, host: u64);
     fn tern_exit_common();
     fn tern_resume_host();
+    fn tern_enter_window();
+    fn tern_enter_jump();
+}
+
+/// The part of `tern_enter` where the guest state is still whole in the
+/// `CpuState` although guest registers are being loaded: from the pending
+/// check to the final jump, both included. A host signal handler that
+/// interrupts a pc in it may resume at [`resume_host_addr`] (setting
+/// `exit_desc` to `DESC_SIGNAL`) as if the guest had not started.
+pub fn in_enter_window(pc: u64) -> bool {
+    (tern_enter_window as *const () as u64..=tern_enter_jump as *const () as u64).contains(&pc)
 }
 
 /// Host address of the common exit routine (target of every exit stub).

@@ -110,9 +110,12 @@ impl Jit {
         let (code, rt) = baseline::emit_runtime(cache.next_addr(), entry::exit_common_addr());
         cache.install(&mut writer, &code)?;
         let fixed = |kind: cpu::ExitKind| ExitDesc { kind, arg: 0, target: 0, patch_site: 0 };
-        let first =
-            cache.add_descs(&mut writer, &[fixed(cpu::ExitKind::Indirect), fixed(cpu::ExitKind::Fault)])?;
+        let first = cache.add_descs(
+            &mut writer,
+            &[fixed(cpu::ExitKind::Indirect), fixed(cpu::ExitKind::Fault), fixed(cpu::ExitKind::Signal)],
+        )?;
         debug_assert_eq!(u64::from(first), cpu::DESC_INDIRECT);
+        debug_assert_eq!(u64::from(first) + 2, cpu::DESC_SIGNAL);
         Ok(Jit {
             cache,
             rt,

@@ -1,0 +1,439 @@
+//! Signal frames: delivering a guest signal to its handler and
+//! `rt_sigreturn`, byte for byte as the x86-64 kernel does.
+//!
+//! The frame is `struct rt_sigframe` (`arch/x86/include/asm/sigframe.h`):
+//! the restorer's address (the handler's return address), a `ucontext`
+//! (flags, link, `uc_stack`, the `sigcontext` with the registers in the
+//! kernel's order, the saved mask) and the siginfo; above it, 64-byte
+//! aligned, the FPU state in the xsave layout with its software bytes and
+//! magic numbers (`arch/x86/kernel/fpu/signal.c`). Its place follows
+//! `arch/x86/kernel/signal.c: get_sigframe()`: below the 128-byte red
+//! zone, or at the top of the alternate stack with `SA_ONSTACK`, so that
+//! `(sp + 8) % 16 == 0` at handler entry. Mask updates, `SA_RESETHAND` and
+//! `SS_AUTODISARM` follow `kernel/signal.c: signal_delivered()` and
+//! `get_signal()`; a frame that cannot be written gives SIGSEGV
+//! (`force_sigsegv()`).
+//!
+//! The FPU state is the CPU model's: x87 and SSE, in the standard xsave
+//! form (`xstate_bv` of 3, `FP_XSTATE_MAGIC1`/`MAGIC2`), as the kernel
+//! writes it on a host with XSAVE; the handler starts with the initial FPU
+//! state (`fpu__clear_user_states()`).
+//!
+//! Guest memory is written with the fault-free copies of `guestmem`; a
+//! frame over tern's own memory is refused as unmapped memory would be,
+//! and one over a page tern write-protected for self-modifying code gets
+//! the page back first (the kernel's write is the guest's, as natively).
+
+use crate::altstack::{self, AltStack, SS_AUTODISARM};
+use crate::guest::{GuestSignals, SigAction, SIG_DFL, SIG_IGN};
+use crate::mask::{guest_mask, set_guest_mask, sigbit};
+use crate::sync::{self, SyncSignal};
+use std::sync::OnceLock;
+use tern_translate::cpu::{CpuState, FxArea, RAX, RDI, RDX, RSI, RSP};
+use tern_translate::guestmem::{read_guest, write_guest};
+use tern_translate::Jit;
+
+/// `sa_flags` bits (`uapi/asm/signal.h`, `uapi/asm-generic/signal-defs.h`).
+pub const SA_SIGINFO: u64 = 4;
+pub const SA_RESTORER: u64 = 0x0400_0000;
+pub const SA_ONSTACK: u64 = 0x0800_0000;
+pub const SA_RESTART: u64 = 0x1000_0000;
+pub const SA_NODEFER: u64 = 0x4000_0000;
+pub const SA_RESETHAND: u64 = 0x8000_0000;
+
+/// `uc_flags` bits (`uapi/asm/ucontext.h`).
+pub const UC_FP_XSTATE: u64 = 1;
+pub const UC_SIGCONTEXT_SS: u64 = 2;
+pub const UC_STRICT_RESTORE_SS: u64 = 4;
+
+/// `FP_XSTATE_MAGIC1` (in the fxsave area's software bytes) and
+/// `FP_XSTATE_MAGIC2` (after the xsave area), `uapi/asm/sigcontext.h`.
+pub const FP_XSTATE_MAGIC1: u32 = 0x4650_5853;
+pub const FP_XSTATE_MAGIC2: u32 = 0x4650_5845;
+
+/// Offsets in `struct rt_sigframe`.
+pub mod layout {
+    /// `pretcode`: the restorer.
+    pub const PRETCODE: usize = 0;
+    /// `uc`: the ucontext.
+    pub const UC: usize = 8;
+    pub const UC_FLAGS: usize = UC;
+    pub const UC_LINK: usize = UC + 8;
+    pub const UC_STACK: usize = UC + 16;
+    pub const UC_MCONTEXT: usize = UC + 40;
+    pub const UC_SIGMASK: usize = UC + 296;
+    /// `info`: the siginfo.
+    pub const INFO: usize = UC + 304;
+    /// `sizeof(struct rt_sigframe)`.
+    pub const SIZE: usize = INFO + 128;
+    /// The part of the sigcontext `rt_sigreturn` reads (up to
+    /// `reserved1`, the kernel's `CONTEXT_COPY_SIZE`).
+    pub const SC_COPY: usize = 24 * 8;
+}
+
+/// Word slots of `struct sigcontext_64` (glibc's `REG_*`).
+pub mod sc {
+    pub const RIP: usize = 16;
+    pub const EFLAGS: usize = 17;
+    pub const CSGSFS: usize = 18;
+    pub const ERR: usize = 19;
+    pub const TRAPNO: usize = 20;
+    pub const OLDMASK: usize = 21;
+    pub const CR2: usize = 22;
+    pub const FPSTATE: usize = 23;
+}
+
+/// The sigcontext slot of each GPR in encoding order (rax, rcx, rdx, rbx,
+/// rsp, rbp, rsi, rdi, r8..r15): r8..r15, rdi, rsi, rbp, rbx, rdx, rax,
+/// rcx, rsp in the kernel's order.
+const SC_GPR: [usize; 16] = [13, 14, 12, 11, 15, 10, 9, 8, 0, 1, 2, 3, 4, 5, 6, 7];
+
+/// `__USER_CS` and `__USER_DS` (the 64-bit user code and stack selectors);
+/// the sigcontext's fs and gs words are always 0 on x86-64.
+const USER_CS: u64 = 0x33;
+const USER_SS: u64 = 0x2b;
+
+/// RFLAGS bits.
+const TF: u64 = 1 << 8;
+const DF: u64 = 1 << 10;
+const RF: u64 = 1 << 16;
+/// `FIX_EFLAGS`: what `rt_sigreturn` takes from the frame
+/// (AC OF DF TF SF ZF AF PF CF RF).
+const FIX_EFLAGS: u64 = (1 << 18) | (1 << 11) | DF | TF | (1 << 7) | (1 << 6) | (1 << 4) | (1 << 2) | 1 | RF;
+
+/// The xsave features of the CPU model (x87 and SSE) and the size of
+/// their standard-form area: the 512-byte legacy area and the header.
+const XFEATURES: u64 = 3;
+const XSTATE_SIZE: usize = 576;
+/// The FPU part of a frame: the xsave area and `FP_XSTATE_MAGIC2`.
+const FP_FRAME: usize = XSTATE_SIZE + 4;
+/// Offset of the software bytes (`struct _fpx_sw_bytes`) in the fxsave area.
+const SW_BYTES: usize = 464;
+
+/// Highest user address plus one (`TASK_SIZE_MAX`), for `access_ok()`.
+const TASK_SIZE: u64 = 0x7fff_ffff_f000;
+
+/// A signal frame could not be written, or read back at `rt_sigreturn`
+/// (the kernel then forces SIGSEGV).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BadFrame;
+
+static JIT: OnceLock<&'static Jit> = OnceLock::new();
+
+/// Lets frames be written over pages tern write-protected because they
+/// hold translated code (call once at startup).
+pub fn init(jit: &'static Jit) {
+    let _ = JIT.set(jit);
+}
+
+/// Writes a piece of a frame, as `copy_to_user` would: fails on memory
+/// the guest cannot write, including tern's own.
+fn put(addr: u64, data: &[u8]) -> Result<(), BadFrame> {
+    let end = addr.checked_add(data.len() as u64).ok_or(BadFrame)?;
+    if end > TASK_SIZE || tern_translate::pages::tern_memory().iter().any(|&(s, e)| addr < e && s < end) {
+        return Err(BadFrame);
+    }
+    if write_guest(addr, data) {
+        return Ok(());
+    }
+    if let Some(jit) = JIT.get() {
+        let mut page = addr & !0xfff;
+        let mut any = false;
+        while page < end {
+            any |= jit.handle_code_write(page);
+            page += 0x1000;
+        }
+        if any && write_guest(addr, data) {
+            return Ok(());
+        }
+    }
+    Err(BadFrame)
+}
+
+/// Reads a piece of a frame, as `copy_from_user` would.
+fn get<const N: usize>(addr: u64) -> Result<[u8; N], BadFrame> {
+    let mut b = [0u8; N];
+    let end = addr.checked_add(N as u64).ok_or(BadFrame)?;
+    if end > TASK_SIZE || read_guest(addr, &mut b) != N {
+        return Err(BadFrame);
+    }
+    Ok(b)
+}
+
+fn word(b: &[u8], i: usize) -> u64 {
+    u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or_default())
+}
+
+fn set_word(b: &mut [u8], i: usize, v: u64) {
+    b[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
+}
+
+/// The FPU part of a frame for the state in `fx`
+/// (`copy_fpstate_to_sigframe()` and `save_xstate_epilog()`).
+fn fp_image(fx: &FxArea) -> [u8; FP_FRAME] {
+    let mut b = [0u8; FP_FRAME];
+    b[..512].copy_from_slice(&fx.0);
+    b[SW_BYTES..512].fill(0);
+    b[SW_BYTES..SW_BYTES + 4].copy_from_slice(&FP_XSTATE_MAGIC1.to_le_bytes());
+    b[SW_BYTES + 4..SW_BYTES + 8].copy_from_slice(&(FP_FRAME as u32).to_le_bytes());
+    b[SW_BYTES + 8..SW_BYTES + 16].copy_from_slice(&XFEATURES.to_le_bytes());
+    b[SW_BYTES + 16..SW_BYTES + 20].copy_from_slice(&(XSTATE_SIZE as u32).to_le_bytes());
+    // The xsave header: x87 and SSE always marked present.
+    b[512..520].copy_from_slice(&XFEATURES.to_le_bytes());
+    b[XSTATE_SIZE..].copy_from_slice(&FP_XSTATE_MAGIC2.to_le_bytes());
+    b
+}
+
+/// The MXCSR bits the host CPU accepts (the `MXCSR_MASK` of an fxsave).
+fn mxcsr_mask() -> u32 {
+    static MASK: OnceLock<u32> = OnceLock::new();
+    *MASK.get_or_init(|| {
+        let mut a = FxArea([0; 512]);
+        // SAFETY: fxsave64 writes 512 bytes to a 16-byte aligned buffer
+        // (FxArea is 64-byte aligned) and changes no register.
+        unsafe { std::arch::asm!("fxsave64 [{}]", in(reg) a.0.as_mut_ptr(), options(nostack)) };
+        match u32::from_le_bytes([a.0[28], a.0[29], a.0[30], a.0[31]]) {
+            0 => 0xffbf,
+            m => m,
+        }
+    })
+}
+
+/// `fpu__restore_sig()` for the model's state: the FPU state the frame at
+/// `buf` holds, or None where the kernel fails (unreadable, or a value
+/// `xrstor`/`fxrstor` would refuse). NULL means the initial state.
+fn restore_fp(buf: u64) -> Option<FxArea> {
+    if buf == 0 {
+        return Some(FxArea::default());
+    }
+    if buf.checked_add(FP_FRAME as u64)? > TASK_SIZE {
+        return None;
+    }
+    let legacy: [u8; 512] = get(buf).ok()?;
+    let sw = &legacy[SW_BYTES..];
+    let u32_at = |i: usize| u32::from_le_bytes([sw[i], sw[i + 1], sw[i + 2], sw[i + 3]]);
+    let (magic1, extended, size) = (u32_at(0), u32_at(4), u32_at(16));
+    let xfeatures = u64::from_le_bytes(sw[8..16].try_into().ok()?);
+    // `check_xstate_in_sigframe()`: without valid software bytes and the
+    // second magic, the frame is a plain fxsave image.
+    let mut xsave = magic1 == FP_XSTATE_MAGIC1
+        && size as usize >= XSTATE_SIZE
+        && size as usize <= XSTATE_SIZE
+        && size <= extended;
+    if xsave {
+        let m2: [u8; 4] = get(buf + XSTATE_SIZE as u64).ok()?;
+        xsave = u32::from_le_bytes(m2) == FP_XSTATE_MAGIC2;
+    }
+    let mxcsr = u32::from_le_bytes([legacy[24], legacy[25], legacy[26], legacy[27]]);
+    let mut out = FxArea::default();
+    let (rfbm, present) = if xsave {
+        let header: [u8; 64] = get(buf + 512).ok()?;
+        // Standard form: xcomp_bv and the next word must be zero.
+        if header[8..24].iter().any(|&b| b != 0) {
+            return None;
+        }
+        (xfeatures & XFEATURES, u64::from_le_bytes(header[..8].try_into().ok()?))
+    } else {
+        (XFEATURES, XFEATURES)
+    };
+    if rfbm & 2 != 0 {
+        if mxcsr & !mxcsr_mask() != 0 {
+            return None;
+        }
+        out.0[24..28].copy_from_slice(&mxcsr.to_le_bytes());
+    }
+    if rfbm & present & 1 != 0 {
+        // x87: control, status, tag, opcode, pointers and st0-st7.
+        out.0[..24].copy_from_slice(&legacy[..24]);
+        out.0[32..160].copy_from_slice(&legacy[32..160]);
+    }
+    if rfbm & present & 2 != 0 {
+        out.0[160..416].copy_from_slice(&legacy[160..416]);
+    }
+    Some(out)
+}
+
+/// Builds the kernel's x86-64 `rt_sigframe` for `sig` on the guest stack
+/// or the thread's alternate stack and points the guest at the handler
+/// (`arch/x86/kernel/signal_64.c: x64_setup_rt_frame()`, `signal.c:
+/// get_sigframe()`, `handle_signal()`). Err: the frame could not be
+/// written, or the action has no `SA_RESTORER`; the caller forces SIGSEGV.
+/// The saved mask is the thread's current one.
+pub fn setup_frame(cpu: &mut CpuState, sig: i32, info: &[u8; 128], act: &SigAction) -> Result<(), BadFrame> {
+    // "x86-64 should always use SA_RESTORER."
+    if act.flags & SA_RESTORER == 0 {
+        return Err(BadFrame);
+    }
+    let alt = altstack::current();
+    let regs_sp = cpu.regs[RSP];
+    let nested = alt.on_stack(regs_sp);
+    let mut sp = regs_sp.wrapping_sub(128);
+    let mut entering = false;
+    if act.flags & SA_ONSTACK != 0 && alt.mode_at(sp) == 0 {
+        sp = alt.sp.wrapping_add(alt.size);
+        entering = true;
+    }
+    let fp = sp.wrapping_sub(FP_FRAME as u64) & !63;
+    let frame = (fp.wrapping_sub(layout::SIZE as u64) & !15).wrapping_sub(8);
+    // Overflowing the alternate stack: an always-bogus frame.
+    if (nested || entering) && !alt.contains(frame) {
+        return Err(BadFrame);
+    }
+    put(fp, &fp_image(&cpu.fx))?;
+
+    let mask = guest_mask();
+    let trap = sync::last_trap();
+    let mut f = [0u8; layout::SIZE];
+    set_word(&mut f, 0, act.restorer);
+    let uc_flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
+    f[layout::UC_FLAGS..layout::UC_FLAGS + 8].copy_from_slice(&uc_flags.to_le_bytes());
+    // `__save_altstack()`: the thread's settings as given.
+    f[layout::UC_STACK..layout::UC_STACK + 24].copy_from_slice(&alt.to_bytes());
+    let scx = &mut f[layout::UC_MCONTEXT..layout::UC_MCONTEXT + 256];
+    for (r, &slot) in SC_GPR.iter().enumerate() {
+        set_word(scx, slot, cpu.regs[r]);
+    }
+    set_word(scx, sc::RIP, cpu.rip);
+    set_word(scx, sc::EFLAGS, cpu.rflags);
+    set_word(scx, sc::CSGSFS, USER_CS | USER_SS << 48);
+    set_word(scx, sc::ERR, trap.err);
+    set_word(scx, sc::TRAPNO, trap.trapno);
+    set_word(scx, sc::OLDMASK, mask);
+    set_word(scx, sc::CR2, trap.cr2);
+    set_word(scx, sc::FPSTATE, fp);
+    f[layout::UC_SIGMASK..layout::UC_SIGMASK + 8].copy_from_slice(&mask.to_le_bytes());
+    // The siginfo only with SA_SIGINFO; otherwise that part of the frame
+    // keeps whatever the stack held.
+    let len = if act.flags & SA_SIGINFO != 0 {
+        f[layout::INFO..].copy_from_slice(info);
+        layout::SIZE
+    } else {
+        layout::INFO
+    };
+    put(frame, &f[..len])?;
+
+    cpu.regs[RDI] = sig as u64;
+    cpu.regs[RAX] = 0;
+    cpu.regs[RSI] = frame + layout::INFO as u64;
+    cpu.regs[RDX] = frame + layout::UC as u64;
+    cpu.regs[RSP] = frame;
+    cpu.rip = act.handler;
+    cpu.rflags &= !(DF | RF | TF);
+    cpu.fx = FxArea::default();
+    Ok(())
+}
+
+/// The default action of `sig` for a signal tern delivers itself
+/// (`kernel/signal.c: get_signal()`): ignore for SIGCHLD, SIGCONT, SIGURG
+/// and SIGWINCH, stop for the stop signals, terminate (by that signal)
+/// otherwise.
+fn default_action(sig: i32) {
+    match sig {
+        libc::SIGCHLD | libc::SIGCONT | libc::SIGURG | libc::SIGWINCH => {}
+        libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU => {
+            // SAFETY: stopping the whole process, as the kernel would.
+            unsafe { libc::kill(libc::getpid(), libc::SIGSTOP) };
+        }
+        _ => crate::die_by_signal(sig),
+    }
+}
+
+/// Delivers `sig` with `info` to the guest: runs its handler (the frame,
+/// then the mask, `SA_RESETHAND` and `SS_AUTODISARM` as `handle_signal()`
+/// and `signal_delivered()` do), or takes the disposition's action. A
+/// frame that cannot be written forces SIGSEGV (`force_sigsegv()`).
+pub fn deliver(signals: &GuestSignals, cpu: &mut CpuState, sig: i32, info: &[u8; 128]) {
+    let act = signals.action(sig);
+    match act.handler {
+        SIG_IGN => return,
+        SIG_DFL => return default_action(sig),
+        _ => {}
+    }
+    if act.flags & SA_RESETHAND != 0 {
+        let _ = signals.set_action(sig, Some(SigAction { handler: SIG_DFL, ..act }));
+    }
+    if setup_frame(cpu, sig, info, &act).is_err() {
+        return force_sigsegv(signals, cpu, sig);
+    }
+    let mut blocked = guest_mask() | act.mask;
+    if act.flags & SA_NODEFER == 0 {
+        blocked |= sigbit(sig);
+    }
+    set_guest_mask(blocked);
+    if altstack::current().flags & SS_AUTODISARM != 0 {
+        altstack::disarm();
+    }
+}
+
+/// `force_sigsegv()`: after a frame for `sig` failed. SIGSEGV itself
+/// then kills; another signal becomes a forced SIGSEGV (`SI_KERNEL`).
+fn force_sigsegv(signals: &GuestSignals, cpu: &mut CpuState, sig: i32) {
+    if sig == libc::SIGSEGV {
+        crate::die_by_signal(sig);
+    }
+    force_signal(signals, cpu, libc::SIGSEGV, &SyncSignal::forced(libc::SIGSEGV).info());
+}
+
+/// `force_sig_info()`: a blocked or ignored signal takes its default
+/// action (for the fault signals: death); otherwise it is delivered.
+pub fn force_signal(signals: &GuestSignals, cpu: &mut CpuState, sig: i32, info: &[u8; 128]) {
+    let act = signals.action(sig);
+    if guest_mask() & sigbit(sig) != 0 || act.handler == SIG_IGN || act.handler == SIG_DFL {
+        crate::die_by_signal(sig);
+    }
+    deliver(signals, cpu, sig, info);
+}
+
+/// A synchronous signal raised by the guest instruction at `cpu.rip`
+/// (`ExitKind::Fault` or `ExitKind::Trap`): records the exception as the
+/// thread's last, then delivers it, forced (`force_sig_fault()`).
+pub fn deliver_sync(signals: &GuestSignals, cpu: &mut CpuState, s: &SyncSignal) {
+    sync::record(s);
+    if s.set_rf {
+        cpu.rflags |= RF;
+    }
+    force_signal(signals, cpu, s.sig, &s.info());
+}
+
+/// `rt_sigreturn` (`arch/x86/kernel/signal_64.c`): restores the mask
+/// (never blocking SIGKILL or SIGSTOP; the host mask follows), the
+/// registers, the user-changeable flags, the FPU state and the alternate
+/// stack from the frame below `rsp`. Err: a bad frame; the caller forces
+/// SIGSEGV (registers may already be restored, as in the kernel).
+pub fn sigreturn(cpu: &mut CpuState) -> Result<(), BadFrame> {
+    let frame = cpu.regs[RSP].wrapping_sub(8);
+    if frame.checked_add(layout::SIZE as u64).is_none_or(|e| e > TASK_SIZE) {
+        return Err(BadFrame);
+    }
+    let set = u64::from_le_bytes(get(frame + layout::UC_SIGMASK as u64)?);
+    let _uc_flags: [u8; 8] = get(frame + layout::UC_FLAGS as u64)?;
+    set_guest_mask(set);
+    let scx: [u8; layout::SC_COPY] = get(frame + layout::UC_MCONTEXT as u64)?;
+    for (r, &slot) in SC_GPR.iter().enumerate() {
+        cpu.regs[r] = word(&scx, slot);
+    }
+    cpu.rip = word(&scx, sc::RIP);
+    cpu.rflags = (cpu.rflags & !FIX_EFLAGS) | (word(&scx, sc::EFLAGS) & FIX_EFLAGS);
+    // tern cannot single-step the guest: a TF the handler sets is dropped
+    // (README, known divergences).
+    cpu.rflags &= !TF;
+    match restore_fp(word(&scx, sc::FPSTATE)) {
+        Some(fx) => cpu.fx = fx,
+        None => {
+            cpu.fx = FxArea::default();
+            return Err(BadFrame);
+        }
+    }
+    let stack: [u8; 24] = get(frame + layout::UC_STACK as u64)?;
+    altstack::restore(AltStack::from_bytes(&stack), cpu.regs[RSP]);
+    Ok(())
+}
+
+/// Delivers the reserved signals sent to the guest (`kill`, `raise`) that
+/// tern's host handler kept (`pending.rs`) and the mask no longer blocks.
+/// Called by the CPU loop after each syscall.
+pub fn deliver_reserved_pending(signals: &GuestSignals, cpu: &mut CpuState) {
+    while let Some((sig, info)) = crate::pending::take(!guest_mask()) {
+        deliver(signals, cpu, sig, &info);
+    }
+}

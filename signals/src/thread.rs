@@ -1,0 +1,427 @@
+//! Per-thread guest signal state: the signals queued for one guest thread
+//! (with their full siginfo), its `signal_pending` and `in_syscall` flags,
+//! the mask to restore after a call that swapped it (`rt_sigsuspend`,
+//! `ppoll`...), and the registry that finds another thread's state by tid.
+//!
+//! The blocked mask itself is in `mask.rs`. The queue here is short-lived:
+//! the host kernel keeps pending what the guest blocks (the host mask
+//! follows the guest's) and routes process-directed signals to a thread
+//! that does not block them (`kernel/signal.c: complete_signal()`), so a
+//! signal reaches tern's handler only on a thread that will take it. The
+//! handler queues it here and blocks every host signal on the thread until
+//! the CPU loop has delivered it (`deliver.rs`); one the guest blocked in the
+//! meantime goes back to the host (or, for a reserved signal, to the
+//! process-wide set in `pending.rs`). What tern itself sends to another
+//! thread ([`queue_to`]) lands here too, followed by a kick.
+//!
+//! Everything the host handler calls is lock-free and allocation-free: a
+//! thread's state is reached through a `thread_local!` with a const
+//! initializer, and the queue is a fixed array of slots claimed with
+//! compare-and-swap (the handler may interrupt the thread's own dequeue).
+
+use crate::mask::{sigbit, SigSet};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use tern_translate::cpu::CpuState;
+
+/// Queue slots per thread. The host handler queues one host signal and then
+/// blocks the rest until delivery, so the queue holds at most that one plus
+/// the reserved signals (all standard, coalesced) and tern's own sends.
+const SLOTS: usize = 16;
+
+/// Words of a `siginfo_t` (128 bytes).
+pub const INFO_WORDS: usize = 16;
+
+const FREE: u32 = 0;
+const WRITING: u32 = 1;
+const FULL: u32 = 2;
+const READING: u32 = 3;
+
+struct Slot {
+    state: AtomicU32,
+    sig: AtomicI32,
+    seq: AtomicU64,
+    info: [AtomicU64; INFO_WORDS],
+}
+
+impl Slot {
+    const fn new() -> Slot {
+        Slot {
+            state: AtomicU32::new(FREE),
+            sig: AtomicI32::new(0),
+            seq: AtomicU64::new(0),
+            info: [const { AtomicU64::new(0) }; INFO_WORDS],
+        }
+    }
+}
+
+/// One guest thread's signal state (see the module docs).
+pub struct ThreadSignals {
+    tid: AtomicI32,
+    /// `signal_pending`: nonzero when something may be deliverable. Read by
+    /// the `safe_syscall` window check and the CPU loop.
+    pending: AtomicU32,
+    /// `in_syscall`: nonzero while the thread is in a host syscall made for
+    /// the guest (`safe_syscall::call`).
+    in_syscall: AtomicU32,
+    /// The thread's `CpuState`, recorded by the CPU loop, so the handler
+    /// can raise its `exit_request` (GS may not point at it yet).
+    cpu: AtomicPtr<CpuState>,
+    /// The mask to restore once a signal has been delivered (or not) after
+    /// a call that swapped the mask (kernel `set_restore_sigmask()`):
+    /// valid when `has_saved` is nonzero.
+    saved_mask: AtomicU64,
+    has_saved: AtomicU32,
+    seq: AtomicU64,
+    slots: [Slot; SLOTS],
+}
+
+/// Threads tern may know at once (registry size); more threads still run,
+/// only tern cannot queue a signal to them by tid.
+const MAX_THREADS: usize = 1024;
+
+/// The registry: tid (0 = free) and the state it owns. States are never
+/// freed, only reused by a later thread, so a pointer read from here stays
+/// valid.
+static REGISTRY: [(AtomicI32, AtomicPtr<ThreadSignals>); MAX_THREADS] =
+    [const { (AtomicI32::new(0), AtomicPtr::new(std::ptr::null_mut())) }; MAX_THREADS];
+
+thread_local! {
+    static CURRENT: Cell<*const ThreadSignals> = const { Cell::new(std::ptr::null()) };
+}
+
+/// The calling thread's state, if it is a guest thread. Async-signal-safe.
+pub fn current() -> Option<&'static ThreadSignals> {
+    // SAFETY: CURRENT is null or a state in REGISTRY, never freed.
+    CURRENT.with(|c| unsafe { c.get().as_ref() })
+}
+
+/// The state of guest thread `tid` of this process.
+pub fn by_tid(tid: i32) -> Option<&'static ThreadSignals> {
+    REGISTRY.iter().find(|(t, _)| t.load(Ordering::Acquire) == tid && tid != 0).and_then(|(_, p)| {
+        // SAFETY: as in current().
+        unsafe { p.load(Ordering::Acquire).as_ref() }
+    })
+}
+
+fn gettid() -> i32 {
+    // SAFETY: gettid has no preconditions.
+    unsafe { libc::gettid() }
+}
+
+/// Called first thing on every new guest thread (after
+/// `FaultContext::init_thread`), the main thread included: registers the
+/// thread's state and makes `inherited_mask` its blocked mask (a new thread
+/// starts with its creator's mask, `kernel/fork.c: copy_process()`).
+pub fn on_thread_start(inherited_mask: SigSet) {
+    let tid = gettid();
+    let state = claim(tid);
+    CURRENT.with(|c| c.set(state));
+    crate::mask::set_guest_mask(inherited_mask);
+}
+
+/// A registry slot for `tid`, reusing the state of a thread that ended.
+fn claim(tid: i32) -> &'static ThreadSignals {
+    for (t, p) in &REGISTRY {
+        if t.compare_exchange(0, -1, Ordering::AcqRel, Ordering::Relaxed).is_err() {
+            continue;
+        }
+        let mut s = p.load(Ordering::Acquire);
+        if s.is_null() {
+            s = Box::into_raw(Box::new(ThreadSignals::new()));
+            p.store(s, Ordering::Release);
+        }
+        // SAFETY: s is a live state nobody else owns (slot marked -1).
+        let st = unsafe { &*s };
+        st.reset(tid);
+        t.store(tid, Ordering::Release);
+        return st;
+    }
+    // Registry full: a private state, unreachable by tid.
+    let st: &'static ThreadSignals = Box::leak(Box::new(ThreadSignals::new()));
+    st.reset(tid);
+    st
+}
+
+/// Called when a guest thread ends: blocks every host signal on it (so the
+/// host routes nothing more here), hands back to the process what was
+/// queued for it, and frees its registry slot.
+pub fn on_thread_exit() {
+    let all: SigSet = !0;
+    // SAFETY: raw rt_sigprocmask with a valid 8-byte set.
+    unsafe {
+        libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &all as *const SigSet, 0usize, 8usize)
+    };
+    let Some(st) = current() else { return };
+    CURRENT.with(|c| c.set(std::ptr::null()));
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() };
+    while let Some((sig, info)) = st.take(!0) {
+        // A process-directed signal another thread can take (tgkill-directed
+        // ones die with their thread, as natively).
+        requeue_to_process(pid, sig, &info);
+    }
+    for (t, p) in &REGISTRY {
+        if std::ptr::eq(p.load(Ordering::Acquire), st) {
+            t.store(0, Ordering::Release);
+        }
+    }
+}
+
+fn requeue_to_process(pid: i32, sig: i32, info: &[u8; 128]) {
+    if crate::mask::RESERVED & sigbit(sig) != 0 {
+        crate::pending::record_bytes(sig, info);
+        return;
+    }
+    // SAFETY: a process may queue any siginfo to itself.
+    unsafe { libc::syscall(libc::SYS_rt_sigqueueinfo, pid, sig, info.as_ptr()) };
+}
+
+/// In a forked child: the only thread is the caller, under a new tid, with
+/// nothing queued (`kernel/fork.c: copy_process()` empties the pending set).
+pub fn after_fork_child() {
+    let me = current().map_or(std::ptr::null(), |s| s as *const ThreadSignals);
+    for (t, p) in &REGISTRY {
+        if !std::ptr::eq(p.load(Ordering::Acquire), me) {
+            t.store(0, Ordering::Release);
+        }
+    }
+    if let Some(st) = current() {
+        let tid = gettid();
+        st.reset(tid);
+        for (t, p) in &REGISTRY {
+            if std::ptr::eq(p.load(Ordering::Acquire), me) {
+                t.store(tid, Ordering::Release);
+            }
+        }
+    }
+}
+
+/// Queues `sig` for guest thread `tid` (tern's own sends to another thread,
+/// e.g. a reserved signal) and kicks it out of generated code or a blocking
+/// host call. Err(EAGAIN) when its queue is full (the kernel's
+/// RLIMIT_SIGPENDING answer), Err(ESRCH) for an unknown thread.
+pub fn queue_to(tid: i32, sig: i32, info: &[u8; 128]) -> Result<(), i32> {
+    let st = by_tid(tid).ok_or(libc::ESRCH)?;
+    if !st.queue(sig, &bytes_words(info)) {
+        return Err(libc::EAGAIN);
+    }
+    st.pending.store(1, Ordering::Release);
+    kick(tid);
+    Ok(())
+}
+
+/// Sends the internal kick to thread `tid` (`mask::KICK_SIGNAL` with the
+/// cookie): its handler sends the thread back to the CPU loop, out of
+/// generated code or a blocking call (see `async_sig::interrupt`). Set the
+/// target's flag first. One kick is enough: a thread between its last check
+/// and the `syscall` instruction is rewound to the check.
+pub fn kick(tid: i32) {
+    // SAFETY: siginfo_t is plain data; the queue-signal fields are set below.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    info.si_signo = crate::mask::KICK_SIGNAL;
+    info.si_code = libc::SI_QUEUE;
+    let words: &mut [u32; 32] =
+        // SAFETY: siginfo_t is 128 bytes of plain data.
+        unsafe { &mut *(&mut info as *mut libc::siginfo_t).cast::<[u32; 32]>() };
+    // si_pid at byte 16, si_uid at 20, si_value at 24 (kernel `__sifields`).
+    // SAFETY: getpid and getuid have no preconditions.
+    words[4] = unsafe { libc::getpid() } as u32;
+    // SAFETY: as above.
+    words[5] = unsafe { libc::getuid() };
+    words[6] = crate::mask::KICK_COOKIE as u32;
+    words[7] = (crate::mask::KICK_COOKIE >> 32) as u32;
+    // SAFETY: queueing a signal with a valid siginfo to a thread of our own process.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_tgsigqueueinfo,
+            libc::getpid(),
+            tid,
+            crate::mask::KICK_SIGNAL,
+            &info as *const libc::siginfo_t,
+        )
+    };
+}
+
+pub(crate) fn bytes_words(b: &[u8; 128]) -> [u64; INFO_WORDS] {
+    let mut w = [0u64; INFO_WORDS];
+    for (i, x) in w.iter_mut().enumerate() {
+        *x = u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+    }
+    w
+}
+
+/// Synchronous signals, taken first (`kernel/signal.c: SYNCHRONOUS_MASK`).
+const SYNCHRONOUS: SigSet = sigbit(libc::SIGSEGV)
+    | sigbit(libc::SIGBUS)
+    | sigbit(libc::SIGILL)
+    | sigbit(libc::SIGTRAP)
+    | sigbit(libc::SIGFPE)
+    | sigbit(libc::SIGSYS);
+
+impl ThreadSignals {
+    fn new() -> ThreadSignals {
+        ThreadSignals {
+            tid: AtomicI32::new(0),
+            pending: AtomicU32::new(0),
+            in_syscall: AtomicU32::new(0),
+            cpu: AtomicPtr::new(std::ptr::null_mut()),
+            saved_mask: AtomicU64::new(0),
+            has_saved: AtomicU32::new(0),
+            seq: AtomicU64::new(0),
+            slots: [const { Slot::new() }; SLOTS],
+        }
+    }
+
+    fn reset(&self, tid: i32) {
+        self.tid.store(tid, Ordering::Release);
+        self.pending.store(0, Ordering::Release);
+        self.in_syscall.store(0, Ordering::Release);
+        self.cpu.store(std::ptr::null_mut(), Ordering::Release);
+        self.has_saved.store(0, Ordering::Release);
+        for s in &self.slots {
+            s.state.store(FREE, Ordering::Release);
+        }
+    }
+
+    pub fn tid(&self) -> i32 {
+        self.tid.load(Ordering::Acquire)
+    }
+
+    /// The `signal_pending` word (the `safe_syscall` window reads it).
+    pub fn pending_flag(&self) -> &AtomicU32 {
+        &self.pending
+    }
+
+    /// The `in_syscall` word.
+    pub fn in_syscall_flag(&self) -> &AtomicU32 {
+        &self.in_syscall
+    }
+
+    pub(crate) fn set_cpu(&self, cpu: *mut CpuState) {
+        self.cpu.store(cpu, Ordering::Relaxed);
+    }
+
+    pub(crate) fn cpu(&self) -> Option<&CpuState> {
+        // SAFETY: the CPU loop records its thread's CpuState, which lives
+        // as long as the thread runs guest code.
+        unsafe { self.cpu.load(Ordering::Relaxed).as_ref() }
+    }
+
+    /// Raises `signal_pending` and the thread's `exit_request`.
+    pub fn raise(&self) {
+        self.pending.store(1, Ordering::Release);
+        if let Some(cpu) = self.cpu() {
+            cpu.exit_request.store(1, Ordering::Release);
+        }
+    }
+
+    /// Sets the mask to restore after the next delivery (the kernel's
+    /// `saved_sigmask` with `TIF_RESTORE_SIGMASK`), and asks for a delivery
+    /// check.
+    pub fn set_saved_mask(&self, mask: SigSet) {
+        self.saved_mask.store(mask, Ordering::Relaxed);
+        self.has_saved.store(1, Ordering::Release);
+        self.raise();
+    }
+
+    /// Takes the saved mask, if any.
+    pub fn take_saved_mask(&self) -> Option<SigSet> {
+        (self.has_saved.swap(0, Ordering::AcqRel) != 0).then(|| self.saved_mask.load(Ordering::Relaxed))
+    }
+
+    /// Queues `sig` with `info`. A standard signal already queued is not
+    /// queued twice; real-time ones queue in order. False when full.
+    /// Async-signal-safe.
+    pub fn queue(&self, sig: i32, info: &[u64; INFO_WORDS]) -> bool {
+        if sig < 32 && self.queued() & sigbit(sig) != 0 {
+            return true;
+        }
+        for s in &self.slots {
+            if s.state.compare_exchange(FREE, WRITING, Ordering::AcqRel, Ordering::Relaxed).is_err() {
+                continue;
+            }
+            for (d, w) in s.info.iter().zip(info) {
+                d.store(*w, Ordering::Relaxed);
+            }
+            s.sig.store(sig, Ordering::Relaxed);
+            s.seq.store(self.seq.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
+            s.state.store(FULL, Ordering::Release);
+            return true;
+        }
+        false
+    }
+
+    /// Signals queued here.
+    pub fn queued(&self) -> SigSet {
+        self.slots
+            .iter()
+            .filter(|s| s.state.load(Ordering::Acquire) == FULL)
+            .fold(0, |m, s| m | sigbit(s.sig.load(Ordering::Relaxed)))
+    }
+
+    /// Dequeues the next signal in `set` in the kernel's order
+    /// (`kernel/signal.c: next_signal()`): synchronous ones first, then the
+    /// lowest number, real-time instances in arrival order.
+    pub fn take(&self, set: SigSet) -> Option<(i32, [u8; 128])> {
+        loop {
+            let mut best: Option<(usize, (bool, i32, u64))> = None;
+            for (i, s) in self.slots.iter().enumerate() {
+                if s.state.load(Ordering::Acquire) != FULL {
+                    continue;
+                }
+                let sig = s.sig.load(Ordering::Relaxed);
+                if set & sigbit(sig) == 0 {
+                    continue;
+                }
+                let key = (SYNCHRONOUS & sigbit(sig) == 0, sig, s.seq.load(Ordering::Relaxed));
+                if best.is_none_or(|(_, k)| key < k) {
+                    best = Some((i, key));
+                }
+            }
+            let (i, _) = best?;
+            let s = &self.slots[i];
+            if s.state.compare_exchange(FULL, READING, Ordering::AcqRel, Ordering::Relaxed).is_err() {
+                continue;
+            }
+            let mut out = [0u8; 128];
+            for (k, w) in s.info.iter().enumerate() {
+                out[k * 8..k * 8 + 8].copy_from_slice(&w.load(Ordering::Relaxed).to_le_bytes());
+            }
+            let sig = s.sig.load(Ordering::Relaxed);
+            s.state.store(FREE, Ordering::Release);
+            return Some((sig, out));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(sig: i32, v: u64) -> [u64; INFO_WORDS] {
+        let mut w = [0u64; INFO_WORDS];
+        w[0] = sig as u64;
+        w[3] = v;
+        w
+    }
+
+    #[test]
+    fn order_and_coalescing() {
+        let t = ThreadSignals::new();
+        assert!(t.queue(libc::SIGUSR1, &info(libc::SIGUSR1, 1)));
+        assert!(t.queue(libc::SIGUSR1, &info(libc::SIGUSR1, 2)));
+        assert!(t.queue(40, &info(40, 3)));
+        assert!(t.queue(40, &info(40, 4)));
+        assert!(t.queue(35, &info(35, 5)));
+        assert!(t.queue(libc::SIGSEGV, &info(libc::SIGSEGV, 6)));
+        let order: Vec<(i32, u8)> = std::iter::from_fn(|| t.take(!0)).map(|(s, b)| (s, b[24])).collect();
+        assert_eq!(order, [(libc::SIGSEGV, 6), (libc::SIGUSR1, 1), (35, 5), (40, 3), (40, 4)]);
+        assert!(t.take(!0).is_none());
+        for i in 0..SLOTS {
+            assert!(t.queue(50, &info(50, i as u64)));
+        }
+        assert!(!t.queue(51, &info(51, 0)));
+        assert!(t.take(!sigbit(50)).is_none());
+    }
+}
