@@ -16,6 +16,7 @@
 //! `linux-user/tests/ltp.rs`, which knows where the tern binary is).
 
 mod check;
+pub mod real;
 pub mod expected;
 mod run;
 mod scenario;

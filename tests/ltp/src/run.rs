@@ -27,6 +27,10 @@ pub fn timeout() -> Duration {
 pub fn run_grouped(mut cmd: Command, limit: Duration) -> Result<Outcome, RunError> {
     let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
     cmd.env_clear().env("PATH", path).env("LANG", "C");
+    // The stress scenarios' iteration count (scenarios/stress.h).
+    if let Some(n) = std::env::var_os("TERN_LTP_STRESS_N") {
+        cmd.env("TERN_LTP_STRESS_N", n);
+    }
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
     let what = format!("{cmd:?}");
     let start = Instant::now();
