@@ -37,6 +37,9 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wunused-variable"
+
 #define TPASS 0
 #define TFAIL 1
 #define TBROK 2
@@ -205,21 +208,18 @@ static int tst_waitpid(pid_t pid, int flags)
 	return status;
 }
 
-/* Waits for child pid (which ended with tst_child_exit) and folds its
- * verdict into ours; a child killed by a signal is a FAIL. */
-static void tst_reap(pid_t pid)
+/* "SIGUSR1", or "SIG34" for a signal without an abbreviation. */
+static const char *tst_signame(int sig)
 {
-	int status = tst_waitpid(pid, 0);
-	if (WIFSIGNALED(status)) {
-		tst_res(TFAIL, "child killed by signal %d (%s)", WTERMSIG(status), sigabbrev_np(WTERMSIG(status)));
-	} else if (WIFEXITED(status)) {
-		switch (WEXITSTATUS(status)) {
-		case 0: tst_npass++; break;
-		case 1: tst_failed++; break;
-		case 32: tst_nconf++; break;
-		default: tst_broken++; break;
-		}
-	}
+	static char buf[4][16];
+	static int next;
+	char *b = buf[next++ % 4];
+	const char *abbrev = sigabbrev_np(sig);
+	if (abbrev)
+		snprintf(b, 16, "SIG%s", abbrev);
+	else
+		snprintf(b, 16, "SIG%d", sig);
+	return b;
 }
 
 /* Describes a wait status for messages: "exited 3", "killed by SIGKILL",
@@ -230,15 +230,32 @@ static const char *tst_strstatus(int status)
 	if (WIFEXITED(status))
 		snprintf(buf, sizeof buf, "exited %d", WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
-		snprintf(buf, sizeof buf, "killed by SIG%s%s", sigabbrev_np(WTERMSIG(status)),
+		snprintf(buf, sizeof buf, "killed by %s%s", tst_signame(WTERMSIG(status)),
 			 WCOREDUMP(status) ? " (core)" : "");
 	else if (WIFSTOPPED(status))
-		snprintf(buf, sizeof buf, "stopped by SIG%s", sigabbrev_np(WSTOPSIG(status)));
+		snprintf(buf, sizeof buf, "stopped by %s", tst_signame(WSTOPSIG(status)));
 	else if (WIFCONTINUED(status))
 		snprintf(buf, sizeof buf, "continued");
 	else
 		snprintf(buf, sizeof buf, "status 0x%x", status);
 	return buf;
+}
+
+/* Waits for child pid (which ended with tst_child_exit) and folds its
+ * verdict into ours; a child killed by a signal is a FAIL. */
+static void tst_reap(pid_t pid)
+{
+	int status = tst_waitpid(pid, 0);
+	if (WIFSIGNALED(status)) {
+		tst_res(TFAIL, "child %s", tst_strstatus(status));
+	} else if (WIFEXITED(status)) {
+		switch (WEXITSTATUS(status)) {
+		case 0: tst_npass++; break;
+		case 1: tst_failed++; break;
+		case 32: tst_nconf++; break;
+		default: tst_broken++; break;
+		}
+	}
 }
 
 /* ---- signals ---- */
