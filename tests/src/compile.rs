@@ -107,12 +107,19 @@ pub fn build(src: &str, b: &Build) -> PathBuf {
 
 /// [`build`] with an explicit cache directory `dir` (created if missing).
 pub fn build_in(dir: &Path, src: &str, b: &Build) -> PathBuf {
-    let source = guest_dir().join(src);
+    build_source(dir, &guest_dir().join(src), b)
+}
+
+/// [`build_in`] for a source file anywhere (`tests/ltp/scenarios`, say):
+/// freshness is judged against the source and the headers beside it.
+pub fn build_source(dir: &Path, source: &Path, b: &Build) -> PathBuf {
     assert!(source.is_file(), "no guest source {}", source.display());
     fs::create_dir_all(dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    let src = source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let src = src.as_str();
     let stem = src.rsplit_once('.').map_or(src, |(stem, _)| stem);
     let out = dir.join(format!("{stem}-{}", b.tag()));
-    if is_fresh(&out, &source) {
+    if is_fresh(&out, source) {
         return out;
     }
 
@@ -128,7 +135,7 @@ pub fn build_in(dir: &Path, src: &str, b: &Build) -> PathBuf {
     if b.static_ {
         cmd.arg("-static");
     }
-    cmd.arg("-o").arg(&tmp).arg(&source).arg("-lm");
+    cmd.arg("-o").arg(&tmp).arg(source).arg("-lm").arg("-pthread");
     let output = cmd.output().unwrap_or_else(|e| panic!("cannot run {}: {e}", compiler(b.cxx)));
     if !output.status.success() {
         let _ = fs::remove_file(&tmp);
@@ -146,12 +153,12 @@ fn mtime(path: &Path) -> Option<SystemTime> {
     fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
-/// Whether `out` exists and is newer than `source` and the shared headers.
+/// Whether `out` exists and is newer than `source` and the headers beside it.
 fn is_fresh(out: &Path, source: &Path) -> bool {
     let Some(built) = mtime(out) else {
         return false;
     };
-    let headers = fs::read_dir(guest_dir())
+    let headers = fs::read_dir(source.parent().unwrap_or(Path::new(".")))
         .into_iter()
         .flatten()
         .flatten()

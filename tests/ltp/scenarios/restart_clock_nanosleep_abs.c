@@ -1,0 +1,7 @@
+/* restart/EINTR matrix row "clock_nanosleep_abs" (restart_matrix.h) under every disposition. */
+#include "restart_matrix.h"
+
+int main(void)
+{
+	return matrix_main("clock_nanosleep_abs");
+}

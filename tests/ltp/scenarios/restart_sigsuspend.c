@@ -1,0 +1,7 @@
+/* restart/EINTR matrix row "sigsuspend" (restart_matrix.h) under every disposition. */
+#include "restart_matrix.h"
+
+int main(void)
+{
+	return matrix_main("sigsuspend");
+}

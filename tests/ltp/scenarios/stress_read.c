@@ -1,0 +1,7 @@
+/* Stress (stress.h): a thread blocked in read, signals at random moments. */
+#include "stress.h"
+
+int main(void)
+{
+	return stress_main("read");
+}
