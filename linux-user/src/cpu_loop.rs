@@ -21,9 +21,9 @@ fn fatal(msg: impl std::fmt::Display) -> ! {
     std::process::exit(127)
 }
 
-/// Runs the guest thread in `cpu` until the process exits. Returns the exit
-/// status.
-pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> i32 {
+/// Runs the guest thread in `cpu` until it calls `exit` or `exit_group`.
+/// Returns that flow.
+pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
     let jit = p.jit;
     let mut host = match jit.lookup_or_translate(cpu.rip) {
         Ok(h) => h,
@@ -45,10 +45,7 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> i32 {
             ExitKind::Indirect => {
                 let target = cpu.next_rip;
                 cpu.rip = target;
-                let h = jit.lookup_or_translate(target).unwrap_or_else(|e| fatal(e));
-                // SAFETY: h is the block the jit translated for target.
-                unsafe { cpu.ibl_insert(target, h) };
-                h
+                jit.ibl_fill(cpu, target).unwrap_or_else(|e| fatal(e))
             }
             ExitKind::Syscall => {
                 stats.syscalls += 1;
@@ -58,7 +55,7 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> i32 {
                 cpu.regs[R11] = cpu.rflags;
                 match flow {
                     Flow::Continue => {}
-                    Flow::ExitGroup(code) | Flow::ExitThread(code) => return code,
+                    f @ (Flow::ExitGroup(_) | Flow::ExitThread(_)) => return f,
                 }
                 jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
             }
@@ -73,15 +70,8 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> i32 {
             ExitKind::Emulate => {
                 // A segment register or FS/GS base instruction (`seg.rs`).
                 cpu.rip = d.target;
-                let mut freed = false;
-                let r = tern_translate::seg::emulate_at(cpu, &mut |addr| {
-                    let f = jit.handle_code_write(addr);
-                    freed |= f;
-                    f
-                });
-                if freed {
-                    cpu.flush_ibl();
-                }
+                // Every thread's lookup table forgets dropped blocks (`Jit`).
+                let r = tern_translate::seg::emulate_at(cpu, &mut |addr| jit.handle_code_write(addr));
                 if let Err(sig) = r {
                     die_by_signal(sig)
                 }
@@ -97,7 +87,6 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> i32 {
                 if f.signo == libc::SIGSEGV && f.err & PF_WRITE != 0 && jit.handle_code_write(f.addr) {
                     // Self-modifying code: run the writing instruction alone,
                     // without write-protecting its page, then carry on.
-                    cpu.flush_ibl();
                     stats.smc += 1;
                     let b = jit.translate(cpu.rip, true).unwrap_or_else(|e| fatal(e));
                     host = b.host_start;

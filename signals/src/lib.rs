@@ -14,6 +14,7 @@ pub mod fault;
 pub mod guest;
 pub mod mask;
 pub mod pending;
+pub mod thread;
 
 pub use fault::{install_fault_handlers, FaultContext};
 pub use guest::{die_by_signal, GuestSignals, SigAction};

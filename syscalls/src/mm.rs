@@ -43,12 +43,10 @@ fn touches_tern(addr: u64, len: u64) -> bool {
     len != 0 && guard::overlaps(&guard::tern_memory(), addr, len)
 }
 
-/// Drops translated code in `[start, start+len)`; the thread's lookup table
-/// may point into it, so it is cleared too.
-fn invalidate(p: &Process, cpu: &mut CpuState, start: u64, len: u64) {
-    if p.jit.invalidate_range(start, start.saturating_add(len)) {
-        cpu.flush_ibl();
-    }
+/// Drops translated code in `[start, start+len)`; the Jit clears every
+/// thread's lookup-table entries for it before returning.
+fn invalidate(p: &Process, _cpu: &mut CpuState, start: u64, len: u64) {
+    p.jit.invalidate_range(start, start.saturating_add(len));
 }
 
 const MAP_HUGETLB: i32 = 0x40000;
