@@ -29,11 +29,15 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
         Ok(h) => h,
         Err(e) => fatal(e),
     };
+    let mut stale_faults = 0u32;
     loop {
         // SAFETY: host is a block entry from the jit, and cpu is installed as
         // this thread's GS base.
         unsafe { cpu.run(host) };
         let d = jit.last_exit(cpu);
+        if d.kind != ExitKind::Fault {
+            stale_faults = 0;
+        }
         stats.exits[d.kind as usize] += 1;
         let next = match d.kind {
             ExitKind::Direct => {
@@ -90,6 +94,17 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
                     stats.smc += 1;
                     let b = jit.translate(cpu.rip, true).unwrap_or_else(|e| fatal(e));
                     host = b.host_start;
+                    continue;
+                }
+                let writable = jit.prot_at(f.addr).is_some_and(|p| p & libc::PROT_WRITE != 0);
+                if f.signo == libc::SIGSEGV && f.err & PF_WRITE != 0 && writable && stale_faults < 3 {
+                    // Another thread gave the code page its protection back
+                    // between the fault and now (its own write, an
+                    // mprotect): natively the write succeeded, so run it
+                    // again (a few times at most, in case tern's map and
+                    // the host's disagree).
+                    stale_faults += 1;
+                    host = jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e));
                     continue;
                 }
                 let regs: Vec<String> = tern_translate::cpu::REG_NAMES

@@ -147,7 +147,7 @@ fn thread_main(t: NewThread, tx: std::sync::mpsc::SyncSender<Result<i32, i32>>) 
         Ok(cpu)
     };
     let mut cpu = match setup().and_then(|cpu| {
-        tern_syscalls::thread::child_setup(t.flags, t.parent_tid, t.child_tid).map(|tid| (cpu, tid))
+        tern_syscalls::thread::child_setup(&t).map(|tid| (cpu, tid))
     }) {
         Ok((cpu, tid)) => {
             let _ = tx.send(Ok(tid));

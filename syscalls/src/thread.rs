@@ -70,6 +70,8 @@ pub struct NewThread {
     pub flags: u64,
     pub parent_tid: u64,
     pub child_tid: u64,
+    /// Where CLONE_PIDFD stores the pidfd.
+    pub pidfd: u64,
 }
 
 /// Starts a guest thread and returns its tid once the thread has written
@@ -187,24 +189,19 @@ pub fn clone_thread(_p: &Process, cpu: &mut CpuState, a: &CloneArgs) -> SysResul
         flags: a.flags,
         parent_tid: a.parent_tid,
         child_tid: a.child_tid,
+        pidfd: a.pidfd,
     };
-    let tid = spawn(t)?;
-    if a.flags & CLONE_PIDFD != 0 {
-        // A thread pidfd (`PIDFD_THREAD`, as clone gives for CLONE_THREAD).
-        const PIDFD_THREAD: u64 = libc::O_EXCL as u64;
-        let fd = result(host_syscall(libc::SYS_pidfd_open as u64, [tid as u64, PIDFD_THREAD, 0, 0, 0, 0]))?;
-        if !write_guest(a.pidfd, &(fd as i32).to_le_bytes()) {
-            return Err(libc::EFAULT);
-        }
-    }
-    Ok(tid as u64)
+    Ok(spawn(t)? as u64)
 }
 
 /// In a new guest thread, before it runs guest code: what its flags ask of
 /// the thread itself. Unshares what the thread must not share (a thread
 /// without CLONE_FS, CLONE_FILES or CLONE_SYSVSEM gets its own copy, as the
-/// kernel gives it), writes the tid words and records `clear_child_tid`.
-pub fn child_setup(flags: u64, parent_tid: u64, child_tid: u64) -> Result<i32, i32> {
+/// kernel gives it), opens the pidfd CLONE_PIDFD asks for, writes the tid
+/// words and records `clear_child_tid`: all before the thread runs guest
+/// code, as `copy_process()` does before the child is woken.
+pub fn child_setup(t: &NewThread) -> Result<i32, i32> {
+    let (flags, parent_tid, child_tid) = (t.flags, t.parent_tid, t.child_tid);
     let unshare = (CLONE_FS | CLONE_FILES | CLONE_SYSVSEM) & !flags;
     if unshare != 0 {
         // SAFETY: unshare only changes this host thread's own attributes.
@@ -213,6 +210,12 @@ pub fn child_setup(flags: u64, parent_tid: u64, child_tid: u64) -> Result<i32, i
         }
     }
     let tid = gettid();
+    if flags & CLONE_PIDFD != 0 {
+        // A thread pidfd (`PIDFD_THREAD`, as clone gives for CLONE_THREAD).
+        const PIDFD_THREAD: u64 = libc::O_EXCL as u64;
+        let fd = result(host_syscall(libc::SYS_pidfd_open as u64, [tid as u64, PIDFD_THREAD, 0, 0, 0, 0]))?;
+        write_guest(t.pidfd, &(fd as i32).to_le_bytes());
+    }
     // The kernel writes these with put_user and ignores a failure.
     if flags & CLONE_PARENT_SETTID != 0 {
         write_guest(parent_tid, &tid.to_le_bytes());

@@ -423,12 +423,12 @@ impl Jit {
 
     /// Records a guest mapping of `[start, end)` with `prot`.
     pub fn note_map(&self, start: u64, end: u64, prot: i32) {
-        self.tables().mem.set(start, end, prot);
+        self.map_change().note_map(start, end, prot);
     }
 
     /// Records a guest `mprotect`.
     pub fn note_protect(&self, start: u64, end: u64, prot: i32) {
-        self.tables().mem.protect(start, end, prot);
+        self.map_change().note_protect(start, end, prot);
     }
 
     /// The guest protection tern has recorded at `addr`.
@@ -438,7 +438,17 @@ impl Jit {
 
     /// Records a guest `munmap`.
     pub fn note_unmap(&self, start: u64, end: u64) {
-        self.tables().mem.remove(start, end);
+        self.map_change().note_unmap(start, end);
+    }
+
+    /// Stops translation while the guest's mappings change: a call that
+    /// maps, unmaps or reprotects guest memory runs its host call while it
+    /// holds the returned guard, between dropping the code in the range
+    /// and recording the result, so that no thread translates from the
+    /// range in between (a block read from memory whose protection tern
+    /// has not recorded yet would escape write protection).
+    pub fn map_change(&self) -> MapChange<'_> {
+        MapChange { jit: self, t: self.tables() }
     }
 
     /// Called for a guest write fault at `addr`: if it hit a page that tern
@@ -472,7 +482,11 @@ impl Jit {
     /// block any more. Host code is never freed, so a thread still inside an
     /// old block finishes it safely.
     pub fn invalidate_range(&self, start: u64, end: u64) -> bool {
-        let mut t = self.tables();
+        self.map_change().invalidate(start, end)
+    }
+
+    /// `invalidate_range` with the tables lock held (`_locked`).
+    fn invalidate_range_locked(&self, t: &mut Tables, start: u64, end: u64) -> bool {
         let mut dropped_pcs: smallvec::SmallVec<[u64; 16]> = Default::default();
         let first = start & !0xfff;
         let count = end.saturating_sub(first).div_ceil(0x1000);
@@ -517,6 +531,40 @@ impl Jit {
         }
         self.stats.invalidated.fetch_add(dropped_pcs.len() as u64, Ordering::Relaxed);
         true
+    }
+}
+
+/// The translation lock held while guest mappings change (see
+/// [`Jit::map_change`]).
+pub struct MapChange<'a> {
+    jit: &'a Jit,
+    t: std::sync::MutexGuard<'a, Tables>,
+}
+
+impl MapChange<'_> {
+    /// [`Jit::invalidate_range`] under this guard.
+    pub fn invalidate(&mut self, start: u64, end: u64) -> bool {
+        self.jit.invalidate_range_locked(&mut self.t, start, end)
+    }
+
+    /// Records a guest mapping of `[start, end)` with `prot`.
+    pub fn note_map(&mut self, start: u64, end: u64, prot: i32) {
+        self.t.mem.set(start, end, prot);
+    }
+
+    /// Records a guest `mprotect`.
+    pub fn note_protect(&mut self, start: u64, end: u64, prot: i32) {
+        self.t.mem.protect(start, end, prot);
+    }
+
+    /// Records a guest `munmap`.
+    pub fn note_unmap(&mut self, start: u64, end: u64) {
+        self.t.mem.remove(start, end);
+    }
+
+    /// The guest protection tern has recorded at `addr`.
+    pub fn prot_at(&self, addr: u64) -> Option<i32> {
+        self.t.mem.prot_at(addr)
     }
 }
 
