@@ -61,6 +61,16 @@ guest_tests! {
     signal_fenv => "signal_fenv.c", ignore "needs guest signal handlers (the signals issue)";
     signal_mmap => "signal_mmap.c", ignore "needs guest signal handlers (the signals issue)";
     signal_setjmp => "signal_setjmp.c", ignore "needs guest signal handlers (the signals issue)";
+    threads_sync => "threads_sync.c";
+    threads_many => "threads_many.c";
+    threads_robust => "threads_robust.c";
+    threads_main_exit => "threads_main_exit.c";
+    threads_exit_group => "threads_exit_group.c";
+    threads_futex => "threads_futex.c";
+    threads_clone => "threads_clone.c";
+    threads_jit => "threads_jit.c";
+    threads_stress => "threads_stress.c";
+    threads_cancel => "threads_cancel.c", ignore "pthread_cancel needs guest signal 32 delivery (the signals issue)";
     insn_glue => "insn_glue.c";
     segments => "segments.c";
     vdso => "vdso.c";
