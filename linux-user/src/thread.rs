@@ -3,8 +3,11 @@
 //! layer), running its CPU loop, and ending it (`exit`) or the whole
 //! process (`exit_group`, or the last thread's `exit`).
 //!
-//! Host threads are glibc pthreads (`std::thread`, small stack), not raw
-//! clones: Rust's thread-locals and malloc need a real libc thread. glibc
+//! Host threads are glibc pthreads (`pthread_create`, detached, small
+//! stack), not raw clones: Rust's thread-locals and malloc need a real libc
+//! thread; not `std::thread` either, whose per-thread stack-overflow
+//! alternate stack (five more syscalls per thread) tern replaces anyway.
+//! glibc
 //! installs handlers for its internal signals (32, 33) only when
 //! `pthread_cancel` or `setxid` broadcasts are used, which tern never does,
 //! so all 64 guest signals stay the guest's (a departure from DESIGN.md
@@ -13,7 +16,7 @@
 //! Each thread's `--stats` counters are merged into one total when it ends.
 
 use crate::cpu_loop::{self, LoopStats};
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use tern_syscalls::thread::NewThread;
 use tern_syscalls::{Flow, Process};
@@ -59,34 +62,103 @@ pub fn run_main(p: &'static Process, mut cpu: CpuBox, stats: bool) -> ! {
     unreachable!("SYS_exit returned")
 }
 
-/// Blocks every host signal on the calling thread and returns the old mask.
-fn block_all() -> u64 {
-    let (all, mut old) = (!0u64, 0u64);
-    // SAFETY: rt_sigprocmask with valid 8-byte sets.
-    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &all, &mut old, 8usize) };
-    old
+extern "C" {
+    /// glibc 2.32: the signal mask a thread created with `attr` starts with.
+    fn pthread_attr_setsigmask_np(attr: *mut libc::pthread_attr_t, mask: *const libc::sigset_t) -> i32;
 }
 
-fn set_mask(m: u64) {
-    // SAFETY: rt_sigprocmask with a valid 8-byte set.
-    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &m, 0usize, 8usize) };
+/// How a new thread tells its creator its tid (or why it could not
+/// start): the creator spins briefly, then sleeps on `state`.
+struct Handshake {
+    /// 0 while pending, 1 once `result` is set.
+    state: AtomicU32,
+    result: AtomicI64,
+}
+
+impl Handshake {
+    fn wait(&self) -> Result<i32, i32> {
+        let mut spins = 0;
+        while self.state.load(Ordering::Acquire) == 0 {
+            if spins < 500 {
+                spins += 1;
+                std::hint::spin_loop();
+                continue;
+            }
+            // SAFETY: a futex wait on our own word while it is 0.
+            unsafe {
+                libc::syscall(libc::SYS_futex, self.state.as_ptr(), libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG, 0, 0usize);
+            }
+        }
+        let r = self.result.load(Ordering::Acquire);
+        if r < 0 {
+            Err(-r as i32)
+        } else {
+            Ok(r as i32)
+        }
+    }
+
+    /// Hands over the result. `this` may be freed by the creator as soon
+    /// as `state` is set; the wake after it only names the address.
+    fn post(this: *const Handshake, r: Result<i32, i32>) {
+        // SAFETY: the creator keeps the handshake alive until `state` is 1.
+        let state = unsafe {
+            (*this).result.store(r.map_or_else(|e| -i64::from(e), i64::from), Ordering::Relaxed);
+            let state = (*this).state.as_ptr();
+            (*this).state.store(1, Ordering::Release);
+            state
+        };
+        // SAFETY: a futex wake only names the address (a wake of memory
+        // reused meanwhile is a spurious wake, which every futex user
+        // tolerates).
+        unsafe { libc::syscall(libc::SYS_futex, state, libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG, 1) };
+    }
 }
 
 /// The [`Spawner`](tern_syscalls::thread::Spawner): starts a host thread
 /// for `t` and waits until it knows its tid.
 fn spawn(t: NewThread) -> Result<i32, i32> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<i32, i32>>(1);
+    let hs = Handshake { state: AtomicU32::new(0), result: AtomicI64::new(0) };
     LIVE.fetch_add(1, Ordering::SeqCst);
-    // The host thread starts with every signal blocked (it inherits this
-    // mask) until it takes the guest's mask in `on_thread_start`.
-    let old = block_all();
-    let r = std::thread::Builder::new().stack_size(HOST_STACK).spawn(move || thread_main(t, tx));
-    set_mask(old);
-    if r.is_err() {
+    let start = Box::into_raw(Box::new((t, Posted(&hs))));
+    // SAFETY: attr is initialised before use and destroyed after; the new
+    // thread takes ownership of `start` (reclaimed here if none starts).
+    let r = unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        libc::pthread_attr_init(&mut attr);
+        libc::pthread_attr_setstacksize(&mut attr, HOST_STACK);
+        libc::pthread_attr_setdetachstate(&mut attr, libc::PTHREAD_CREATE_DETACHED);
+        // The host thread starts with every signal blocked, until it takes
+        // the guest's mask in `on_thread_start`.
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        pthread_attr_setsigmask_np(&mut attr, &all);
+        let mut id: libc::pthread_t = 0;
+        let r = libc::pthread_create(&mut id, &attr, host_thread_start, start.cast());
+        libc::pthread_attr_destroy(&mut attr);
+        r
+    };
+    if r != 0 {
+        // SAFETY: no thread was created, so `start` is still ours.
+        drop(unsafe { Box::from_raw(start) });
         LIVE.fetch_sub(1, Ordering::SeqCst);
         return Err(libc::EAGAIN);
     }
-    rx.recv().unwrap_or(Err(libc::EAGAIN))
+    hs.wait()
+}
+
+/// The creator's handshake, alive until the new thread posts to it.
+struct Posted(*const Handshake);
+// SAFETY: the pointer is used once, by the new thread, while the creator
+// waits for it.
+unsafe impl Send for Posted {}
+
+type Start = (NewThread, Posted);
+
+extern "C" fn host_thread_start(arg: *mut libc::c_void) -> *mut libc::c_void {
+    // SAFETY: `spawn` passed a Box<Start> it gave up.
+    let (t, tx) = *unsafe { Box::from_raw(arg.cast::<Start>()) };
+    thread_main(t, tx);
+    std::ptr::null_mut()
 }
 
 /// Records the calling host thread's stack as tern's memory (the guest may
@@ -113,7 +185,7 @@ fn note_host_stack() {
     }
 }
 
-fn thread_main(t: NewThread, tx: std::sync::mpsc::SyncSender<Result<i32, i32>>) {
+fn thread_main(t: NewThread, tx: Posted) {
     let p = *PROCESS.get().expect("threads start after run_main");
     let setup = || -> Result<CpuBox, i32> {
         let pooled = POOL.lock().unwrap_or_else(|e| e.into_inner()).pop();
@@ -150,16 +222,15 @@ fn thread_main(t: NewThread, tx: std::sync::mpsc::SyncSender<Result<i32, i32>>) 
         tern_syscalls::thread::child_setup(&t).map(|tid| (cpu, tid))
     }) {
         Ok((cpu, tid)) => {
-            let _ = tx.send(Ok(tid));
+            Handshake::post(tx.0, Ok(tid));
             cpu
         }
         Err(e) => {
             LIVE.fetch_sub(1, Ordering::SeqCst);
-            let _ = tx.send(Err(e));
+            Handshake::post(tx.0, Err(e));
             return;
         }
     };
-    drop(tx);
     // The creator's mask, nothing pending, no sigaltstack.
     tern_signals::thread::on_thread_start(t.mask);
     if let Some(code) = run_thread(p, &mut cpu) {
