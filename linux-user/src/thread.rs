@@ -43,7 +43,6 @@ static STACKS: Mutex<Vec<(u64, u64)>> = Mutex::new(Vec::new());
 /// registered with the Jit, so their lookup tables stay valid.
 static POOL: Mutex<Vec<(CpuBox, u64, usize)>> = Mutex::new(Vec::new());
 
-
 /// Runs the main guest thread (`cpu` installed on the calling thread) and
 /// never returns: the process ends through [`exit_process`].
 pub fn run_main(p: &'static Process, mut cpu: CpuBox, stats: bool) -> ! {
@@ -86,7 +85,13 @@ impl Handshake {
             }
             // SAFETY: a futex wait on our own word while it is 0.
             unsafe {
-                libc::syscall(libc::SYS_futex, self.state.as_ptr(), libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG, 0, 0usize);
+                libc::syscall(
+                    libc::SYS_futex,
+                    self.state.as_ptr(),
+                    libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
+                    0,
+                    0usize,
+                );
             }
         }
         let r = self.result.load(Ordering::Acquire);
@@ -218,9 +223,7 @@ fn thread_main(t: NewThread, tx: Posted) {
         cpu.install_on_current_thread().map_err(|_| libc::ENOMEM)?;
         Ok(cpu)
     };
-    let mut cpu = match setup().and_then(|cpu| {
-        tern_syscalls::thread::child_setup(&t).map(|tid| (cpu, tid))
-    }) {
+    let mut cpu = match setup().and_then(|cpu| tern_syscalls::thread::child_setup(&t).map(|tid| (cpu, tid))) {
         Ok((cpu, tid)) => {
             Handshake::post(tx.0, Ok(tid));
             cpu

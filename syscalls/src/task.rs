@@ -159,7 +159,9 @@ pub fn clone(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     let vm = flags & libc::CLONE_VM as u64 != 0;
     let vfork = flags & libc::CLONE_VFORK as u64 != 0;
     if vm && !vfork || flags & libc::CLONE_THREAD as u64 != 0 {
-        tracing::warn!("tern: CLONE_VM without CLONE_THREAD or CLONE_VFORK is not supported (clone flags {flags:#x})");
+        tracing::warn!(
+            "tern: CLONE_VM without CLONE_THREAD or CLONE_VFORK is not supported (clone flags {flags:#x})"
+        );
         return Err(libc::EAGAIN);
     }
     // x86-64 clone argument order: flags, stack, parent_tid, child_tid, tls.

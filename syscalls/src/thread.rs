@@ -251,7 +251,9 @@ pub fn clone3(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
         return Err(libc::EFAULT);
     }
     // copy_struct_from_user: bytes past the structure tern knows must be 0.
-    if raw.len() > CLONE_ARGS_SIZE_VER2 as usize && raw[CLONE_ARGS_SIZE_VER2 as usize..].iter().any(|&b| b != 0) {
+    if raw.len() > CLONE_ARGS_SIZE_VER2 as usize
+        && raw[CLONE_ARGS_SIZE_VER2 as usize..].iter().any(|&b| b != 0)
+    {
         return Err(libc::E2BIG);
     }
     raw.resize(CLONE_ARGS_SIZE_VER2 as usize, 0);
@@ -308,8 +310,13 @@ pub fn clone3(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
         return clone_thread(p, cpu, &args);
     }
     let pidfd_and_ptid = flags & (CLONE_PIDFD | CLONE_PARENT_SETTID) == CLONE_PIDFD | CLONE_PARENT_SETTID;
-    if set_tid_size != 0 || flags & (CLONE_INTO_CGROUP | CLONE_CLEAR_SIGHAND | CLONE_NEWTIME) != 0 || pidfd_and_ptid {
-        tracing::debug!("tern: clone3 of a process with flags {flags:#x} set_tid_size {set_tid_size}: ENOSYS");
+    if set_tid_size != 0
+        || flags & (CLONE_INTO_CGROUP | CLONE_CLEAR_SIGHAND | CLONE_NEWTIME) != 0
+        || pidfd_and_ptid
+    {
+        tracing::debug!(
+            "tern: clone3 of a process with flags {flags:#x} set_tid_size {set_tid_size}: ENOSYS"
+        );
         return Err(libc::ENOSYS);
     }
     // The legacy form: the exit signal in the low byte, the pidfd where
@@ -328,7 +335,8 @@ pub fn clone3(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
 pub fn exit_robust_list() {
     let (mut head, mut len) = (0u64, 0usize);
     // SAFETY: get_robust_list of the calling thread fills two locals.
-    let r = unsafe { libc::syscall(libc::SYS_get_robust_list, 0, &mut head as *mut u64, &mut len as *mut usize) };
+    let r =
+        unsafe { libc::syscall(libc::SYS_get_robust_list, 0, &mut head as *mut u64, &mut len as *mut usize) };
     if r != 0 || head == 0 {
         return;
     }
@@ -365,7 +373,7 @@ fn handle_futex_death(uaddr: u64, tid: u32, pi: bool, pending: bool) {
     const FUTEX_WAITERS: u32 = 0x8000_0000;
     const FUTEX_OWNER_DIED: u32 = 0x4000_0000;
     const FUTEX_TID_MASK: u32 = 0x3fff_ffff;
-    if uaddr % 4 != 0 {
+    if !uaddr.is_multiple_of(4) {
         return;
     }
     let wake = || {
@@ -390,7 +398,15 @@ fn handle_futex_death(uaddr: u64, tid: u32, pi: bool, pending: bool) {
         // memory (guest addresses are host addresses); the kernel does the
         // same atomic on it.
         let word = unsafe { &*(uaddr as *const std::sync::atomic::AtomicU32) };
-        if word.compare_exchange(uval, mval, std::sync::atomic::Ordering::SeqCst, std::sync::atomic::Ordering::SeqCst).is_err() {
+        if word
+            .compare_exchange(
+                uval,
+                mval,
+                std::sync::atomic::Ordering::SeqCst,
+                std::sync::atomic::Ordering::SeqCst,
+            )
+            .is_err()
+        {
             continue;
         }
         if !pi && uval & FUTEX_WAITERS != 0 {

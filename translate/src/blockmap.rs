@@ -23,7 +23,7 @@ use crate::cache::Block;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 /// A removed entry: probing goes on past it.
-const TOMB: *mut Block = 1 as *mut Block;
+const TOMB: *mut Block = std::ptr::dangling_mut();
 /// Initial number of slots.
 const MIN_SLOTS: usize = 1 << 12;
 
@@ -57,7 +57,9 @@ pub struct BlockMapWriter {
     live: usize,
     /// Live entries plus tombstones.
     used: usize,
-    /// Tables replaced by larger ones (readers may still probe them).
+    /// Tables replaced by larger ones (readers may still probe them, so
+    /// each stays where it is: boxed).
+    #[allow(clippy::vec_box)]
     retired: Vec<Box<Table>>,
 }
 

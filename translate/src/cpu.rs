@@ -269,7 +269,9 @@ impl CpuState {
         let me: *mut CpuState = self;
         for e in 0..IBL_ENTRIES {
             // SAFETY: as in `ibl_forget`: keys are only written atomically.
-            unsafe { (*(std::ptr::addr_of_mut!((*me).ibl[e].key) as *const AtomicU64)).store(0, Ordering::Relaxed) };
+            unsafe {
+                (*(std::ptr::addr_of_mut!((*me).ibl[e].key) as *const AtomicU64)).store(0, Ordering::Relaxed)
+            };
         }
     }
 
