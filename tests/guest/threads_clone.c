@@ -107,6 +107,16 @@ static void wait_clear(volatile int *w) {
         syscall(SYS_futex, w, 0 /* FUTEX_WAIT */, *w, NULL, NULL, 0);
 }
 
+static int count_lines(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    int n = 0, c;
+    while ((c = fgetc(f)) != EOF)
+        n += c == '\n';
+    fclose(f);
+    return n;
+}
+
 static void *named(void *arg) {
     (void)arg;
     prctl(PR_SET_NAME, "tern-worker", 0, 0, 0);
@@ -128,6 +138,12 @@ static void *named(void *arg) {
     printf("thread: name %s, comm %s", name, comm);
     printf("thread: tid differs from pid %d, affinity set %d only cpu0 %d\n", tid_ok,
            setaff, CPU_COUNT(&got) == 1 && CPU_ISSET(0, &got));
+    snprintf(path, sizeof path, "/proc/self/task/%ld/maps", tid);
+    int task_maps = count_lines(path), self_maps = count_lines("/proc/self/maps");
+    snprintf(path, sizeof path, "/proc/%ld/maps", tid);
+    int tid_maps = count_lines(path);
+    printf("thread: task maps as self maps %d, /proc/TID/maps too %d, thread-self too %d\n", task_maps == self_maps,
+           tid_maps == self_maps, count_lines("/proc/thread-self/maps") == self_maps);
     printf("thread: tgkill 0 on itself %d, getppid same %d\n", (int)syscall(SYS_tgkill, getpid(), tid, 0),
            getppid() == *(pid_t *)arg);
     return NULL;
