@@ -16,8 +16,9 @@
 //! Each thread's `--stats` counters are merged into one total when it ends.
 
 use crate::cpu_loop::{self, LoopStats};
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
+use tern_syscalls::thread::live;
 use tern_syscalls::thread::NewThread;
 use tern_syscalls::{Flow, Process};
 use tern_translate::entry::CpuBox;
@@ -27,11 +28,6 @@ use tern_translate::entry::CpuBox;
 const HOST_STACK: usize = 256 * 1024;
 
 static PROCESS: OnceLock<&'static Process> = OnceLock::new();
-/// Guest threads alive (the main one included until it exits).
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-/// The exit status of the main thread once it called `exit` (the status a
-/// process whose threads all `exit` reports: its leader's).
-static MAIN_EXIT: AtomicI32 = AtomicI32::new(0);
 static SHOW_STATS: AtomicBool = AtomicBool::new(false);
 /// `--stats` counters of the threads that ended.
 static TOTALS: Mutex<Option<LoopStats>> = Mutex::new(None);
@@ -49,7 +45,6 @@ pub fn run_main(p: &'static Process, mut cpu: CpuBox, stats: bool) -> ! {
     let _ = PROCESS.set(p);
     SHOW_STATS.store(stats, Ordering::Relaxed);
     tern_syscalls::thread::set_spawner(spawn);
-    LIVE.store(1, Ordering::SeqCst);
     p.jit.register_thread(cpu.as_ptr());
     let code = run_thread(p, &mut cpu).unwrap_or(0);
     exit_thread(code, true);
@@ -123,7 +118,7 @@ impl Handshake {
 /// for `t` and waits until it knows its tid.
 fn spawn(t: NewThread) -> Result<i32, i32> {
     let hs = Handshake { state: AtomicU32::new(0), result: AtomicI64::new(0) };
-    LIVE.fetch_add(1, Ordering::SeqCst);
+    live::started();
     let start = Box::into_raw(Box::new((t, Posted(&hs))));
     // SAFETY: attr is initialised before use and destroyed after; the new
     // thread takes ownership of `start` (reclaimed here if none starts).
@@ -145,7 +140,7 @@ fn spawn(t: NewThread) -> Result<i32, i32> {
     if r != 0 {
         // SAFETY: no thread was created, so `start` is still ours.
         drop(unsafe { Box::from_raw(start) });
-        LIVE.fetch_sub(1, Ordering::SeqCst);
+        live::failed();
         return Err(libc::EAGAIN);
     }
     hs.wait()
@@ -229,7 +224,7 @@ fn thread_main(t: NewThread, tx: Posted) {
             cpu
         }
         Err(e) => {
-            LIVE.fetch_sub(1, Ordering::SeqCst);
+            live::failed();
             Handshake::post(tx.0, Err(e));
             return;
         }
@@ -284,12 +279,9 @@ fn merge_stats(s: &LoopStats) {
 /// thread's status (the leader's, as the kernel reports it).
 fn exit_thread(code: i32, main: bool) {
     tern_signals::thread::on_thread_exit();
-    if main {
-        MAIN_EXIT.store(code, Ordering::SeqCst);
-    }
     tern_syscalls::thread::exit_thread_cleanup();
-    if LIVE.fetch_sub(1, Ordering::SeqCst) == 1 {
-        exit_process(MAIN_EXIT.load(Ordering::SeqCst));
+    if let Some(status) = live::exited(code, main) {
+        exit_process(status);
     }
 }
 

@@ -79,6 +79,7 @@ pub fn arch_prctl(_p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
 fn after_fork_child(p: &Process) {
     tern_translate::guestmem::reset_pid();
     tern_signals::pending::clear_after_fork();
+    crate::thread::live::after_fork_child();
     if let Err(e) = p.jit.unshare_after_fork() {
         tern_signals::say!("tern: cannot copy the code cache after fork: {e}");
         // SAFETY: _exit is always safe to call.

@@ -426,3 +426,48 @@ pub fn exit_thread_cleanup() {
         host_syscall(libc::SYS_futex as u64, [ctid, libc::FUTEX_WAKE as u64, 1, 0, 0, 0]);
     }
 }
+
+/// How many guest threads are alive, and the status the process ends with
+/// when the last one calls `exit`: its leader's (`kernel/exit.c`: the
+/// group's status is the leader's exit code), i.e. the main thread's if it
+/// exited first, else the last thread's own.
+pub mod live {
+    use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
+
+    /// Threads alive, the main one included until it exits.
+    static LIVE: AtomicUsize = AtomicUsize::new(1);
+    static MAIN_GONE: AtomicBool = AtomicBool::new(false);
+    static MAIN_EXIT: AtomicI32 = AtomicI32::new(0);
+
+    /// A thread is being created.
+    pub fn started() {
+        LIVE.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A thread announced by [`started`] did not start.
+    pub fn failed() {
+        LIVE.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// A thread called `exit` with `code`: the process's status if it
+    /// was the last one.
+    pub fn exited(code: i32, main: bool) -> Option<i32> {
+        if main {
+            MAIN_EXIT.store(code, Ordering::SeqCst);
+            MAIN_GONE.store(true, Ordering::SeqCst);
+        }
+        (LIVE.fetch_sub(1, Ordering::SeqCst) == 1).then(|| {
+            if MAIN_GONE.load(Ordering::SeqCst) {
+                MAIN_EXIT.load(Ordering::SeqCst)
+            } else {
+                code
+            }
+        })
+    }
+
+    /// In a forked child: the calling thread is the only one, and leads.
+    pub fn after_fork_child() {
+        LIVE.store(1, Ordering::SeqCst);
+        MAIN_GONE.store(false, Ordering::SeqCst);
+    }
+}
