@@ -6,17 +6,20 @@
 
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t c = PTHREAD_COND_INITIALIZER;
-static int main_gone;
+static int main_gone, turn;
 
 static void *worker(void *arg) {
     long id = (long)arg;
+    /* Each prints once the main thread is gone, in id order. */
     pthread_mutex_lock(&m);
-    while (!main_gone)
+    while (!main_gone || turn != id)
         pthread_cond_wait(&c, &m);
-    pthread_mutex_unlock(&m);
-    usleep(10000 * (id + 1));
+    usleep(1000);
     printf("worker %ld done after main\n", id);
     fflush(stdout);
+    turn++;
+    pthread_cond_broadcast(&c);
+    pthread_mutex_unlock(&m);
     return NULL;
 }
 
@@ -25,11 +28,11 @@ static void *marker(void *arg) {
     /* Joining the main thread works once it has exited. */
     int r = pthread_join(main_thread, NULL);
     pthread_mutex_lock(&m);
+    printf("joined main: %d\n", r);
+    fflush(stdout);
     main_gone = 1;
     pthread_cond_broadcast(&c);
     pthread_mutex_unlock(&m);
-    printf("joined main: %d\n", r);
-    fflush(stdout);
     return NULL;
 }
 

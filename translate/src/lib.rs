@@ -369,7 +369,13 @@ impl Jit {
         if d.kind != cpu::ExitKind::Direct || d.patch_site == 0 {
             return;
         }
-        let mut t = self.tables();
+        // While another thread translates, this one runs on unchained (it
+        // comes back here at the jump's next exit) rather than wait.
+        let mut t = match self.tables.try_lock() {
+            Ok(t) => t,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return,
+        };
         self.link_locked(&mut t, d.patch_site, d.target);
     }
 
