@@ -23,14 +23,15 @@ fn fatal(msg: impl std::fmt::Display) -> ! {
     std::process::exit(127)
 }
 
-/// Runs the guest thread in `cpu` until the process exits. Returns the exit
-/// status.
-pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> i32 {
+/// Runs the guest thread in `cpu` until it calls `exit` or `exit_group`.
+/// Returns that flow.
+pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
     let jit = p.jit;
     let mut host = match jit.lookup_or_translate(cpu.rip) {
         Ok(h) => h,
         Err(e) => fatal(e),
     };
+    let mut stale_faults = 0u32;
     loop {
         // Signals queued for this thread (a cheap check when none are).
         let at = (cpu.rip, cpu.regs[tern_translate::cpu::RSP]);
@@ -44,6 +45,9 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> i32 {
         // this thread's GS base.
         unsafe { cpu.run(host) };
         let d = jit.last_exit(cpu);
+        if d.kind != ExitKind::Fault {
+            stale_faults = 0;
+        }
         stats.exits[d.kind as usize] += 1;
         let next = match d.kind {
             ExitKind::Direct => {
@@ -55,10 +59,7 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> i32 {
             ExitKind::Indirect => {
                 let target = cpu.next_rip;
                 cpu.rip = target;
-                let h = jit.lookup_or_translate(target).unwrap_or_else(|e| fatal(e));
-                // SAFETY: h is the block the jit translated for target.
-                unsafe { cpu.ibl_insert(target, h) };
-                h
+                jit.ibl_fill(cpu, target).unwrap_or_else(|e| fatal(e))
             }
             ExitKind::Syscall => {
                 stats.syscalls += 1;
@@ -78,7 +79,7 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> i32 {
                         }
                     }
                     Flow::Sigreturn => {}
-                    Flow::ExitGroup(code) | Flow::ExitThread(code) => return code,
+                    f @ (Flow::ExitGroup(_) | Flow::ExitThread(_)) => return f,
                 }
                 frame::deliver_reserved_pending(&p.signals, cpu);
                 jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
@@ -94,15 +95,8 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> i32 {
             ExitKind::Emulate => {
                 // A segment register or FS/GS base instruction (`seg.rs`).
                 cpu.rip = d.target;
-                let mut freed = false;
-                let r = tern_translate::seg::emulate_at(cpu, &mut |addr| {
-                    let f = jit.handle_code_write(addr);
-                    freed |= f;
-                    f
-                });
-                if freed {
-                    cpu.flush_ibl();
-                }
+                // Every thread's lookup table forgets dropped blocks (`Jit`).
+                let r = tern_translate::seg::emulate_at(cpu, &mut |addr| jit.handle_code_write(addr));
                 if let Err(sig) = r {
                     die_by_signal(sig)
                 }
@@ -122,10 +116,20 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> i32 {
                 if f.signo == libc::SIGSEGV && f.err & PF_WRITE != 0 && jit.handle_code_write(f.addr) {
                     // Self-modifying code: run the writing instruction alone,
                     // without write-protecting its page, then carry on.
-                    cpu.flush_ibl();
                     stats.smc += 1;
                     let b = jit.translate(cpu.rip, true).unwrap_or_else(|e| fatal(e));
                     host = b.host_start;
+                    continue;
+                }
+                let writable = jit.prot_at(f.addr).is_some_and(|p| p & libc::PROT_WRITE != 0);
+                if f.signo == libc::SIGSEGV && f.err & PF_WRITE != 0 && writable && stale_faults < 3 {
+                    // Another thread gave the code page its protection back
+                    // between the fault and now (its own write, an
+                    // mprotect): natively the write succeeded, so run it
+                    // again (a few times at most, in case tern's map and
+                    // the host's disagree).
+                    stale_faults += 1;
+                    host = jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e));
                     continue;
                 }
                 let regs: Vec<String> = tern_translate::cpu::REG_NAMES

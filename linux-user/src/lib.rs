@@ -8,3 +8,5 @@ pub mod cli;
 pub mod cpu_loop;
 pub mod loader;
 pub mod logging;
+pub mod stats;
+pub mod thread;

@@ -4,12 +4,11 @@ use clap::Parser;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use tern_linux_user::cli::{parse_range, Cli};
-use tern_linux_user::cpu_loop::{self, LoopStats};
 use tern_linux_user::loader::{self, map, stack};
 use tern_signals::{install_fault_handlers, FaultContext, GuestSignals};
 use tern_syscalls::strace::quote;
 use tern_syscalls::{mm::Brk, proc, task::Reexec, Process};
-use tern_translate::cpu::{ExitKind, RSP};
+use tern_translate::cpu::RSP;
 use tern_translate::entry::CpuBox;
 use tern_translate::{CpuModel, DumpOptions, Jit};
 
@@ -74,6 +73,10 @@ fn stack_size() -> u64 {
 fn main() {
     // The inherited mask is the guest's; tern's reserved signals unblocked.
     tern_signals::mask::init_from_host();
+    // One malloc arena: per-thread arenas would be mapped outside tern's
+    // region, where the guest could map over them.
+    // SAFETY: mallopt only sets an allocator parameter.
+    unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
     let cli = Cli::parse();
     if cli.syscalls {
         print!("{}", tern_syscalls::table::compat_list());
@@ -189,33 +192,6 @@ fn main() {
             env.len()
         );
     }
-    let mut stats = LoopStats::default();
-    let code = cpu_loop::run(&p, &mut cpu, &mut stats);
-    if cli.stats {
-        print_stats(jit, &stats);
-    }
-    std::process::exit(code);
-}
-
-fn print_stats(jit: &Jit, s: &LoopStats) {
-    use std::io::Write;
-    use std::sync::atomic::Ordering::Relaxed;
-    let st = &jit.stats;
-    let mut out = String::from("tern stats:\n");
-    let rows = [
-        ("blocks translated", st.blocks.load(Relaxed)),
-        ("guest instructions", st.guest_insns.load(Relaxed)),
-        ("host code bytes", st.host_bytes.load(Relaxed)),
-        ("chained jumps", st.chained.load(Relaxed)),
-        ("translation us", st.translate_ns.load(Relaxed) / 1000),
-        ("syscalls", s.syscalls),
-        ("code-page writes", s.smc),
-    ];
-    for (name, v) in rows {
-        out.push_str(&format!("  {name:<20} {v}\n"));
-    }
-    for k in ExitKind::ALL {
-        out.push_str(&format!("  exits: {:<13} {}\n", k.name(), s.exits[k as usize]));
-    }
-    let _ = tern_linux_user::logging::LogWriter.write_all(out.as_bytes());
+    let p: &'static Process = Box::leak(Box::new(p));
+    tern_linux_user::thread::run_main(p, cpu, cli.stats)
 }

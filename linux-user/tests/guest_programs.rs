@@ -65,6 +65,16 @@ guest_tests! {
     signal_frame => "signal_frame.c";
     signal_nest => "signal_nest.c";
     signal_altstack => "signal_altstack.c";
+    threads_sync => "threads_sync.c";
+    threads_many => "threads_many.c";
+    threads_robust => "threads_robust.c";
+    threads_main_exit => "threads_main_exit.c";
+    threads_exit_group => "threads_exit_group.c";
+    threads_futex => "threads_futex.c";
+    threads_clone => "threads_clone.c";
+    threads_jit => "threads_jit.c";
+    threads_stress => "threads_stress.c";
+    threads_cancel => "threads_cancel.c";
     insn_glue => "insn_glue.c";
     segments => "segments.c";
     vdso => "vdso.c";

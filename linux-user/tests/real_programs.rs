@@ -136,6 +136,22 @@ fn xz_round_trip() {
     same("sh", &["-c", "xz -6 -c words.txt | xz -d -c | sha256sum; xz -c words.txt | sha256sum"], b"");
 }
 
+/// Multithreaded programs (guest threads): their output does not depend
+/// on the number of threads, so it must equal the native one exactly.
+#[test]
+fn threaded_xz_zstd_sort() {
+    if !have_programs(&["xz", "zstd", "sha256sum"]) {
+        return;
+    }
+    same(
+        "sh",
+        &["-c", "xz -T2 --block-size=200KiB -c words.txt | sha256sum; zstd -T2 -B524288 -q -c words.txt | sha256sum"],
+        b"",
+    );
+    // sort uses its threads from about 256K lines on.
+    same("sh", &["-c", "seq 400000 | sort --parallel=2 -S 50M | sha256sum"], b"");
+}
+
 #[test]
 fn python3_script() {
     same("python3", &["script.py"], b"");

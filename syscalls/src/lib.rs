@@ -21,6 +21,7 @@ pub mod signal;
 pub mod strace;
 pub mod table;
 pub mod task;
+pub mod thread;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -108,8 +109,9 @@ fn call(p: &Process, cpu: &mut CpuState, nr: u64, args: [u64; 6]) -> (Flow, i64)
 pub static STRACE_ROOT: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 
 pub fn strace_prefix() -> String {
-    // SAFETY: getpid has no preconditions.
-    let pid = unsafe { libc::getpid() };
+    // The tid, as `strace -f` names threads (a process's first thread has
+    // tid = pid). SAFETY: gettid has no preconditions.
+    let pid = unsafe { libc::gettid() };
     if pid == STRACE_ROOT.load(std::sync::atomic::Ordering::Relaxed) {
         String::new()
     } else {

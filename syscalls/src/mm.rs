@@ -43,12 +43,10 @@ fn touches_tern(addr: u64, len: u64) -> bool {
     len != 0 && guard::overlaps(&guard::tern_memory(), addr, len)
 }
 
-/// Drops translated code in `[start, start+len)`; the thread's lookup table
-/// may point into it, so it is cleared too.
-fn invalidate(p: &Process, cpu: &mut CpuState, start: u64, len: u64) {
-    if p.jit.invalidate_range(start, start.saturating_add(len)) {
-        cpu.flush_ibl();
-    }
+/// Drops translated code in `[start, start+len)`; the Jit clears every
+/// thread's lookup-table entries for it before returning.
+fn invalidate(p: &Process, _cpu: &mut CpuState, start: u64, len: u64) {
+    p.jit.invalidate_range(start, start.saturating_add(len));
 }
 
 const MAP_HUGETLB: i32 = 0x40000;
@@ -73,21 +71,30 @@ fn mapped_len(len: u64, flags: i32) -> u64 {
 pub fn mmap(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     let flags = a[3] as i32;
     let len = mapped_len(a[1], flags);
+    let _ = cpu;
+    if flags & (libc::MAP_FIXED | libc::MAP_FIXED_NOREPLACE) != 0 && touches_tern(a[0], len) {
+        return Err(if flags & libc::MAP_FIXED_NOREPLACE != 0 { libc::EEXIST } else { libc::ENOMEM });
+    }
+    // No thread translates between the host call and its record.
+    let mut m = p.jit.map_change();
     if flags & (libc::MAP_FIXED | libc::MAP_FIXED_NOREPLACE) != 0 {
-        if touches_tern(a[0], len) {
-            return Err(if flags & libc::MAP_FIXED_NOREPLACE != 0 { libc::EEXIST } else { libc::ENOMEM });
-        }
-        invalidate(p, cpu, a[0], len);
+        m.invalidate(a[0], a[0].saturating_add(len));
     }
     let addr = result(host_syscall(libc::SYS_mmap as u64, a))?;
-    p.jit.note_map(addr, addr.saturating_add(len), prot_as_mapped(a[2] as i32));
+    m.note_map(addr, addr.saturating_add(len), prot_as_mapped(a[2] as i32));
     Ok(addr)
 }
 
 /// Checks a range the guest wants to unmap or reprotect: page aligned
 /// (EINVAL otherwise, as Linux says) and clear of tern's own memory (`busy`
-/// otherwise); then drops any translated code in it. Returns the page range.
-fn claim_range(p: &Process, cpu: &mut CpuState, start: u64, len: u64, busy: i32) -> Result<(u64, u64), i32> {
+/// otherwise); then drops any translated code in it. Returns the page range
+/// and the guard under which the caller runs its host call and records it.
+fn claim_range(
+    p: &Process,
+    start: u64,
+    len: u64,
+    busy: i32,
+) -> Result<(u64, u64, tern_translate::MapChange<'_>), i32> {
     if !start.is_multiple_of(PAGE) {
         return Err(libc::EINVAL);
     }
@@ -95,30 +102,31 @@ fn claim_range(p: &Process, cpu: &mut CpuState, start: u64, len: u64, busy: i32)
     if touches_tern(start, end - start) {
         return Err(busy);
     }
-    invalidate(p, cpu, start, len);
-    Ok((start, end))
+    let mut m = p.jit.map_change();
+    m.invalidate(start, start.saturating_add(len));
+    Ok((start, end, m))
 }
 
-pub fn munmap(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
-    let (start, end) = claim_range(p, cpu, a[0], a[1], libc::EINVAL)?;
+pub fn munmap(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    let (start, end, mut m) = claim_range(p, a[0], a[1], libc::EINVAL)?;
     let r = result(host_syscall(libc::SYS_munmap as u64, a))?;
-    p.jit.note_unmap(start, end);
+    m.note_unmap(start, end);
     Ok(r)
 }
 
-pub fn mprotect(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
-    let (start, end) = claim_range(p, cpu, a[0], a[1], libc::ENOMEM)?;
+pub fn mprotect(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    let (start, end, mut m) = claim_range(p, a[0], a[1], libc::ENOMEM)?;
     let r = result(host_syscall(libc::SYS_mprotect as u64, a))?;
-    p.jit.note_protect(start, end, prot_as_mapped(a[2] as i32));
+    m.note_protect(start, end, prot_as_mapped(a[2] as i32));
     Ok(r)
 }
 
 /// `pkey_mprotect(addr, len, prot, pkey)`: `mprotect` with a protection
 /// key (the guest cannot change PKRU: WRPKRU is outside the CPU models).
-pub fn pkey_mprotect(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
-    let (start, end) = claim_range(p, cpu, a[0], a[1], libc::ENOMEM)?;
+pub fn pkey_mprotect(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    let (start, end, mut m) = claim_range(p, a[0], a[1], libc::ENOMEM)?;
     let r = result(host_syscall(libc::SYS_pkey_mprotect as u64, a))?;
-    p.jit.note_protect(start, end, prot_as_mapped(a[2] as i32));
+    m.note_protect(start, end, prot_as_mapped(a[2] as i32));
     Ok(r)
 }
 
@@ -231,14 +239,19 @@ pub fn mremap(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     if a[3] as i32 & libc::MREMAP_FIXED != 0 && touches_tern(a[4], page_up(a[2])) {
         return Err(libc::EINVAL);
     }
-    invalidate(p, cpu, a[0], a[1]);
-    let prot = p.jit.prot_at(a[0]).unwrap_or(libc::PROT_READ | libc::PROT_WRITE);
+    let _ = cpu;
+    let mut m = p.jit.map_change();
+    m.invalidate(a[0], a[0].saturating_add(a[1]));
+    if a[3] as i32 & libc::MREMAP_FIXED != 0 {
+        m.invalidate(a[4], a[4].saturating_add(a[2]));
+    }
+    let prot = m.prot_at(a[0]).unwrap_or(libc::PROT_READ | libc::PROT_WRITE);
     let new = result(host_syscall(libc::SYS_mremap as u64, a))?;
     // MREMAP_DONTUNMAP leaves the old range mapped (empty).
     if new != a[0] && a[3] as i32 & libc::MREMAP_DONTUNMAP == 0 {
-        p.jit.note_unmap(a[0], a[0].saturating_add(page_up(a[1])));
+        m.note_unmap(a[0], a[0].saturating_add(page_up(a[1])));
     }
-    p.jit.note_map(new, new + page_up(a[2]), prot);
+    m.note_map(new, new + page_up(a[2]), prot);
     Ok(new)
 }
 

@@ -5,7 +5,9 @@
 //! ranges that guest memory calls must not touch.
 
 use crate::{host_syscall, Process, SysResult};
+use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 use std::sync::{OnceLock, RwLock};
 use tern_translate::cpu::CpuState;
 use tern_translate::guestmem::{read_cstr, write_guest};
@@ -96,14 +98,30 @@ pub fn tern_ranges() -> Vec<(u64, u64)> {
 }
 
 /// True if `path` names this process's entry `what` in /proc (paths are
-/// bytes: one that is not UTF-8 is simply another file).
+/// bytes: one that is not UTF-8 is simply another file): under
+/// `/proc/self`, `/proc/thread-self`, `/proc/PID` or `/proc/TID` for any of
+/// its threads, directly or under `task/TID/`.
 fn is_self_proc(path: &[u8], what: &str) -> bool {
     let Some(rest) = path.strip_prefix(b"/proc/") else { return false };
     let Some(slash) = rest.iter().position(|&b| b == b'/') else { return false };
-    let (who, entry) = (&rest[..slash], &rest[slash + 1..]);
-    // SAFETY: getpid has no preconditions.
-    let pid = unsafe { libc::getpid() }.to_string();
-    entry == what.as_bytes() && (who == b"self" || who == b"thread-self" || who == pid.as_bytes())
+    let (who, mut entry) = (&rest[..slash], &rest[slash + 1..]);
+    // A thread of this process (the main one's tid is the pid).
+    let ours = |id: &[u8]| {
+        !id.is_empty()
+            && id.iter().all(u8::is_ascii_digit)
+            && Path::new(OsStr::from_bytes(&[b"/proc/self/task/", id].concat())).exists()
+    };
+    if !(who == b"self" || who == b"thread-self" || ours(who)) {
+        return false;
+    }
+    if let Some(t) = entry.strip_prefix(b"task/") {
+        let Some(slash) = t.iter().position(|&b| b == b'/') else { return false };
+        if !ours(&t[..slash]) {
+            return false;
+        }
+        entry = &t[slash + 1..];
+    }
+    entry == what.as_bytes()
 }
 
 fn do_readlink(p: &Process, path_addr: u64, buf: u64, size: u64) -> Option<SysResult> {

@@ -7,7 +7,7 @@
 
 use crate::strace::*;
 use crate::table::{raw, sys, Row};
-use crate::{ctl, fd, mm, proc, signal, task, Flow, Process};
+use crate::{ctl, fd, mm, proc, signal, task, thread, Flow, Process};
 use libc::{ENOSYS, EPERM};
 use tern_translate::cpu::CpuState;
 
@@ -87,7 +87,7 @@ pub static ROWS: &[Row] = {
         sys(53, "socketpair", &[Enum(&ADDRESS_FAMILIES), SockType, SockProto, PipeOut]),
         sys(54, "setsockopt", &[Fd, Int, Int, Ptr, Int]),
         sys(55, "getsockopt", &[Fd, Int, Int, OutAny, Out(4)]),
-        sys(56, "clone", &[CloneArgs, CloneOut]).own(ret!(task::clone), "threads are refused (EAGAIN); processes fork the code cache"),
+        sys(56, "clone", &[CloneArgs, CloneOut]).own(ret!(task::clone), "threads are host threads with their own CPU state; processes fork the code cache"),
         sys(57, "fork", &[]).own(ret!(task::fork), FORK),
         sys(58, "vfork", &[]).own(ret!(task::fork), "runs as fork"),
         sys(59, "execve", &[Path, Argv, Envp]).own(ret!(task::execve), "the new program runs under a new tern"),
@@ -249,7 +249,7 @@ pub static ROWS: &[Row] = {
         raw(215, "epoll_wait_old", 4),
         raw(216, "remap_file_pages", 5).own(ret!(mm::remap_file_pages), "changes a mapping's contents: code there is invalidated"),
         sys(217, "getdents64", &[Fd, DirentsOut, Uint]),
-        sys(218, "set_tid_address", &[Addr]),
+        sys(218, "set_tid_address", &[Addr]).own(ret!(thread::set_tid_address), "the host thread's own belongs to its libc"),
         sys(219, "restart_syscall", &[]),
         raw(220, "semtimedop", 4),
         sys(221, "fadvise64", &[Fd, Long, Size, Enum(&FADVISE)]),
@@ -378,7 +378,7 @@ pub static ROWS: &[Row] = {
         raw(432, "fsmount", 3),
         raw(433, "fspick", 3),
         sys(434, "pidfd_open", &[Int, Hex]),
-        sys(435, "clone3", &[Clone3Args, Clone3Out, Clone3Size]).refuse(ENOSYS, "glibc falls back to clone"),
+        sys(435, "clone3", &[Clone3Args, Clone3Out, Clone3Size]).own(ret!(thread::clone3), "threads as clone; a process with set_tid or cgroup gets ENOSYS (glibc falls back to clone)"),
         sys(436, "close_range", &[Uint, Uint, Hex]).own(ret!(fd::close_range), LOG_FD),
         sys(437, "openat2", &[DirFd, Path, Ptr, Size]),
         sys(438, "pidfd_getfd", &[Fd, Fd, Hex]),

@@ -1,8 +1,8 @@
 //! Threads, processes and exec: exit, exit_group, arch_prctl, clone/fork,
 //! execve.
 //!
-//! Guest threads (CLONE_VM without CLONE_VFORK) arrive with the threads
-//! issue; until then `clone` refuses them with EAGAIN, as a system at its
+//! Guest threads (CLONE_THREAD without CLONE_VFORK) go to `thread.rs`.
+//! CLONE_VM without either is refused with EAGAIN, as a system at its
 //! thread limit would. `vfork` and `CLONE_VM|CLONE_VFORK` (posix_spawn) run
 //! as a plain fork: the child is a complete copy of tern.
 
@@ -79,6 +79,7 @@ pub fn arch_prctl(_p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
 fn after_fork_child(p: &Process) {
     tern_translate::guestmem::reset_pid();
     tern_signals::pending::clear_after_fork();
+    crate::thread::live::after_fork_child();
     if let Err(e) = p.jit.unshare_after_fork() {
         tern_signals::say!("tern: cannot copy the code cache after fork: {e}");
         // SAFETY: _exit is always safe to call.
@@ -142,10 +143,26 @@ fn do_fork(
 
 pub fn clone(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     let flags = a[0];
+    if crate::thread::is_thread(flags) {
+        // x86-64 clone: flags, stack, parent_tid (or the pidfd), child_tid, tls.
+        let ca = crate::thread::CloneArgs {
+            flags: flags & !0xff,
+            pidfd: a[2],
+            parent_tid: a[2],
+            child_tid: a[3],
+            exit_signal: 0,
+            stack: a[1],
+            tls: a[4],
+        };
+        crate::thread::check_flags(&ca)?;
+        return crate::thread::clone_thread(p, cpu, &ca);
+    }
     let vm = flags & libc::CLONE_VM as u64 != 0;
     let vfork = flags & libc::CLONE_VFORK as u64 != 0;
     if vm && !vfork || flags & libc::CLONE_THREAD as u64 != 0 {
-        tracing::warn!("tern: guest threads are not supported yet (clone flags {flags:#x})");
+        tracing::warn!(
+            "tern: CLONE_VM without CLONE_THREAD or CLONE_VFORK is not supported (clone flags {flags:#x})"
+        );
         return Err(libc::EAGAIN);
     }
     // x86-64 clone argument order: flags, stack, parent_tid, child_tid, tls.

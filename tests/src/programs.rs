@@ -62,6 +62,20 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("signal_frame.c"),
     plain("signal_nest.c"),
     plain("signal_altstack.c"),
+    // Guest threads (clone with CLONE_THREAD): synchronisation, many
+    // threads, robust futexes, exits, futex forms, raw clone and clone3,
+    // cross-modifying code and invalidation under load.
+    plain("threads_sync.c"),
+    GuestProgram { src: "threads_many.c", args: &["10000", "1000"], stdin: b"", env: &[] },
+    plain("threads_robust.c"),
+    plain("threads_main_exit.c"),
+    GuestProgram { src: "threads_exit_group.c", args: &["thread"], stdin: b"", env: &[] },
+    plain("threads_futex.c"),
+    plain("threads_clone.c"),
+    GuestProgram { src: "threads_jit.c", args: &["300"], stdin: b"", env: &[] },
+    GuestProgram { src: "threads_stress.c", args: &["64", "20000"], stdin: b"", env: &[] },
+    // Cancellation is signal 32 (the signals issue).
+    plain("threads_cancel.c"),
     // The instructions tern rewrites: FS/RIP-relative operands, branches.
     plain("insn_glue.c"),
     plain("segments.c"),

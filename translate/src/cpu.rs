@@ -7,7 +7,7 @@
 //! Guest GPRs, RFLAGS and the x87/SSE state live in the host registers while
 //! generated code runs and are spilled here on every exit to the CPU loop.
 
-use std::sync::atomic::AtomicU32;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// Guest general-purpose registers in x86 encoding order: the one numbering
 /// of registers used by `CpuState::regs`, the code generator, fault
@@ -278,10 +278,19 @@ impl CpuState {
 
     /// Clears the indirect-branch lookup table (after invalidation).
     pub fn flush_ibl(&mut self) {
-        self.ibl.iter_mut().for_each(|e| *e = IblEntry::default());
+        let me: *mut CpuState = self;
+        for e in 0..IBL_ENTRIES {
+            // SAFETY: as in `ibl_forget`: keys are only written atomically.
+            unsafe {
+                (*(std::ptr::addr_of_mut!((*me).ibl[e].key) as *const AtomicU64)).store(0, Ordering::Relaxed)
+            };
+        }
     }
 
-    /// Records `guest -> host` in the lookup table.
+    /// Records `guest -> host` in the lookup table. The host word is
+    /// written before the key, both atomically: other threads only ever
+    /// clear keys ([`CpuState::ibl_forget`]), so generated code never pairs
+    /// a key with another block's host address.
     ///
     /// # Safety
     /// `host` is the entry of the block translated for `guest`: generated
@@ -289,6 +298,29 @@ impl CpuState {
     pub unsafe fn ibl_insert(&mut self, guest: u64, host: u64) {
         // Truncation intended: the table is indexed by the low 16 bits.
         let idx = (guest & 0xffff) as usize;
-        self.ibl[idx] = IblEntry { key: !guest, host };
+        let e = std::ptr::addr_of_mut!(self.ibl[idx]);
+        // SAFETY: both words are 8-byte aligned fields of this thread's
+        // table; other threads touch them only through atomics.
+        unsafe {
+            (*(std::ptr::addr_of_mut!((*e).host) as *const AtomicU64)).store(host, Ordering::Relaxed);
+            (*(std::ptr::addr_of_mut!((*e).key) as *const AtomicU64)).store(!guest, Ordering::Release);
+        }
+    }
+
+    /// Clears the lookup-table key of `guest` in the state at `cpu` if it
+    /// still names `guest`: the next indirect branch there misses. Called
+    /// by any thread on any live thread's state (invalidation); only the
+    /// key word changes, atomically, so a racing lookup sees either the old
+    /// entry (whose host code is never freed) or a miss.
+    ///
+    /// # Safety
+    /// `cpu` points to a live `CpuState` (one registered with the `Jit`).
+    pub unsafe fn ibl_forget(cpu: *mut CpuState, guest: u64) {
+        // Truncation intended: the table is indexed by the low 16 bits.
+        let idx = (guest & 0xffff) as usize;
+        // SAFETY: cpu is live (precondition); the key is an aligned u64
+        // only ever written atomically.
+        let key = unsafe { &*(std::ptr::addr_of_mut!((*cpu).ibl[idx].key) as *const AtomicU64) };
+        let _ = key.compare_exchange(!guest, 0, Ordering::AcqRel, Ordering::Relaxed);
     }
 }

@@ -12,6 +12,7 @@
 //! pointer except where the guest instruction itself would (`call`).
 
 pub mod baseline;
+pub mod blockmap;
 pub mod cache;
 pub mod cpu;
 pub mod entry;
@@ -28,7 +29,7 @@ use cpu::{CpuState, ExitDesc};
 // FxHash: the keys are guest addresses, not attacker-chosen strings, and
 // SipHash showed up in translation profiles.
 use rustc_hash::FxHashMap as HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 pub use model::CpuModel;
@@ -58,6 +59,8 @@ pub struct Stats {
     pub chained: AtomicU64,
     pub ibl_inserts: AtomicU64,
     pub translate_ns: AtomicU64,
+    /// Blocks dropped by invalidation (self-modifying code, munmap...).
+    pub invalidated: AtomicU64,
 }
 
 /// Errors from translation.
@@ -73,8 +76,11 @@ pub enum TranslateError {
 struct Tables {
     /// The only write access to the code cache: whoever holds the lock.
     writer: CodeWriter,
-    /// guest pc -> block (non-transient blocks only).
+    /// guest pc -> block (non-transient blocks only): the authoritative
+    /// map, mirrored for lock-free readers in `Jit::index`.
     blocks: HashMap<u64, &'static Block>,
+    /// The only write access to `Jit::index`.
+    index: blockmap::BlockMapWriter,
     /// guest page -> guest pcs of blocks touching it.
     pages: HashMap<u64, Vec<u64>>,
     /// Incoming chained jumps per target block: (patch site, original stub).
@@ -96,6 +102,13 @@ pub struct Jit {
     model: CpuModel,
     dump: DumpOptions,
     tables: Mutex<Tables>,
+    /// guest pc -> block for lookups without the lock (`lookup_or_translate`).
+    index: Box<blockmap::BlockMap>,
+    /// The `CpuState` of every live guest thread, so that invalidation can
+    /// clear their lookup tables. Lock order: `tables`, then `threads`.
+    threads: Mutex<Vec<usize>>,
+    /// Bumped by every invalidation that dropped blocks (see `ibl_fill`).
+    generation: AtomicU64,
     pub stats: Stats,
     perf_map: Mutex<Option<std::fs::File>>,
     /// The host vDSO, which the guest calls into: the kernel patched it for
@@ -116,6 +129,7 @@ impl Jit {
         )?;
         debug_assert_eq!(u64::from(first), cpu::DESC_INDIRECT);
         debug_assert_eq!(u64::from(first) + 2, cpu::DESC_SIGNAL);
+        let (index, index_writer) = blockmap::BlockMap::new();
         Ok(Jit {
             cache,
             rt,
@@ -124,11 +138,15 @@ impl Jit {
             tables: Mutex::new(Tables {
                 writer,
                 blocks: HashMap::default(),
+                index: index_writer,
                 pages: HashMap::default(),
                 incoming: Vec::new(),
                 mem: Default::default(),
                 code: Default::default(),
             }),
+            index,
+            threads: Mutex::new(Vec::new()),
+            generation: AtomicU64::new(0),
             stats: Stats::default(),
             perf_map: Mutex::new(None),
             vdso: Mutex::new((0, 0)),
@@ -143,12 +161,46 @@ impl Jit {
         self.tables.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The host code for guest `pc`, translating it if needed.
+    /// The host code for guest `pc`, translating it if needed. A block
+    /// already translated (by any thread) is found without a lock.
     pub fn lookup_or_translate(&self, pc: u64) -> Result<u64, TranslateError> {
-        if let Some(b) = self.tables().blocks.get(&pc) {
+        if let Some(b) = self.index.get(pc) {
             return Ok(b.host_start);
         }
         Ok(self.translate(pc, false)?.host_start)
+    }
+
+    /// The host code for `target` of an indirect branch that missed the
+    /// lookup table of `cpu`, entered into that table. If an invalidation
+    /// ran meanwhile (the block found may be one it dropped), the entry is
+    /// taken out again: a table never keeps a dropped block.
+    pub fn ibl_fill(&self, cpu: &mut CpuState, target: u64) -> Result<u64, TranslateError> {
+        let gen = self.generation.load(Ordering::SeqCst);
+        let h = self.lookup_or_translate(target)?;
+        // SAFETY: h is the block translated for target.
+        unsafe { cpu.ibl_insert(target, h) };
+        fence(Ordering::SeqCst);
+        if self.generation.load(Ordering::SeqCst) != gen {
+            // SAFETY: cpu is this thread's live state.
+            unsafe { CpuState::ibl_forget(cpu, target) };
+        }
+        Ok(h)
+    }
+
+    /// Registers the state of a new guest thread: invalidation will clear
+    /// its lookup table. Unregister it before it is freed.
+    pub fn register_thread(&self, cpu: *mut CpuState) {
+        self.threads.lock().unwrap_or_else(|e| e.into_inner()).push(cpu as usize);
+    }
+
+    /// Forgets a thread's state (it is about to be freed).
+    pub fn unregister_thread(&self, cpu: *mut CpuState) {
+        self.threads.lock().unwrap_or_else(|e| e.into_inner()).retain(|&c| c != cpu as usize);
+    }
+
+    /// Number of registered guest threads.
+    pub fn thread_count(&self) -> usize {
+        self.threads.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     /// Translates the block at `pc`. A `single` block holds one instruction
@@ -205,7 +257,9 @@ impl Jit {
         }));
         self.cache.register(&mut tables.writer, block)?;
         if !single {
+            debug_assert_eq!(block.guest_start, pc);
             tables.blocks.insert(pc, block);
+            tables.index.insert(block);
             let mut page = block.guest_start & !0xfff;
             while page < block.guest_end {
                 tables.pages.entry(page).or_default().push(pc);
@@ -318,7 +372,13 @@ impl Jit {
         if d.kind != cpu::ExitKind::Direct || d.patch_site == 0 {
             return;
         }
-        let mut t = self.tables();
+        // While another thread translates, this one runs on unchained (it
+        // comes back here at the jump's next exit) rather than wait.
+        let mut t = match self.tables.try_lock() {
+            Ok(t) => t,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return,
+        };
         self.link_locked(&mut t, d.patch_site, d.target);
     }
 
@@ -372,12 +432,12 @@ impl Jit {
 
     /// Records a guest mapping of `[start, end)` with `prot`.
     pub fn note_map(&self, start: u64, end: u64, prot: i32) {
-        self.tables().mem.set(start, end, prot);
+        self.map_change().note_map(start, end, prot);
     }
 
     /// Records a guest `mprotect`.
     pub fn note_protect(&self, start: u64, end: u64, prot: i32) {
-        self.tables().mem.protect(start, end, prot);
+        self.map_change().note_protect(start, end, prot);
     }
 
     /// The guest protection tern has recorded at `addr`.
@@ -387,7 +447,17 @@ impl Jit {
 
     /// Records a guest `munmap`.
     pub fn note_unmap(&self, start: u64, end: u64) {
-        self.tables().mem.remove(start, end);
+        self.map_change().note_unmap(start, end);
+    }
+
+    /// Stops translation while the guest's mappings change: a call that
+    /// maps, unmaps or reprotects guest memory runs its host call while it
+    /// holds the returned guard, between dropping the code in the range
+    /// and recording the result, so that no thread translates from the
+    /// range in between (a block read from memory whose protection tern
+    /// has not recorded yet would escape write protection).
+    pub fn map_change(&self) -> MapChange<'_> {
+        MapChange { jit: self, t: self.tables() }
     }
 
     /// Called for a guest write fault at `addr`: if it hit a page that tern
@@ -416,12 +486,17 @@ impl Jit {
 
     /// Drops every block that overlaps guest pages `[start, end)`: unlinks
     /// jumps into them and forgets them, so the next execution retranslates.
-    /// Returns true if any block was dropped (callers then flush their
-    /// lookup tables). Host code is never freed, so a thread still inside an
+    /// Returns true if any block was dropped. Before it returns, no lookup
+    /// table of any registered thread and no chained jump leads to a dropped
+    /// block any more. Host code is never freed, so a thread still inside an
     /// old block finishes it safely.
     pub fn invalidate_range(&self, start: u64, end: u64) -> bool {
-        let mut t = self.tables();
-        let mut dropped = false;
+        self.map_change().invalidate(start, end)
+    }
+
+    /// `invalidate_range` with the tables lock held (`_locked`).
+    fn invalidate_range_locked(&self, t: &mut Tables, start: u64, end: u64) -> bool {
+        let mut dropped_pcs: smallvec::SmallVec<[u64; 16]> = Default::default();
         let first = start & !0xfff;
         let count = end.saturating_sub(first).div_ceil(0x1000);
         // Visit whichever is smaller: the range's pages or the known ones.
@@ -437,7 +512,8 @@ impl Jit {
             if let Some(pcs) = t.pages.remove(&page) {
                 for pc in pcs {
                     if let Some(b) = t.blocks.remove(&pc) {
-                        dropped = true;
+                        t.index.remove(pc);
+                        dropped_pcs.push(pc);
                         for (site, stub) in std::mem::take(&mut t.incoming[b.id as usize]) {
                             // SAFETY: link_locked recorded (site, stub): a
                             // Direct exit's jump field and its own stub.
@@ -450,7 +526,54 @@ impl Jit {
                 pages::host_mprotect(page, prot);
             }
         }
-        dropped
+        if dropped_pcs.is_empty() {
+            return false;
+        }
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        for &cpu in self.threads.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            for &pc in &dropped_pcs {
+                // SAFETY: registered states are live until unregistered,
+                // which takes the same lock.
+                unsafe { CpuState::ibl_forget(cpu as *mut CpuState, pc) };
+            }
+        }
+        self.stats.invalidated.fetch_add(dropped_pcs.len() as u64, Ordering::Relaxed);
+        true
+    }
+}
+
+/// The translation lock held while guest mappings change (see
+/// [`Jit::map_change`]).
+pub struct MapChange<'a> {
+    jit: &'a Jit,
+    t: std::sync::MutexGuard<'a, Tables>,
+}
+
+impl MapChange<'_> {
+    /// [`Jit::invalidate_range`] under this guard.
+    pub fn invalidate(&mut self, start: u64, end: u64) -> bool {
+        self.jit.invalidate_range_locked(&mut self.t, start, end)
+    }
+
+    /// Records a guest mapping of `[start, end)` with `prot`.
+    pub fn note_map(&mut self, start: u64, end: u64, prot: i32) {
+        self.t.mem.set(start, end, prot);
+    }
+
+    /// Records a guest `mprotect`.
+    pub fn note_protect(&mut self, start: u64, end: u64, prot: i32) {
+        self.t.mem.protect(start, end, prot);
+    }
+
+    /// Records a guest `munmap`.
+    pub fn note_unmap(&mut self, start: u64, end: u64) {
+        self.t.mem.remove(start, end);
+    }
+
+    /// The guest protection tern has recorded at `addr`.
+    pub fn prot_at(&self, addr: u64) -> Option<i32> {
+        self.t.mem.prot_at(addr)
     }
 }
 

@@ -1,0 +1,31 @@
+//! `--stats`: the counters printed when the guest process ends (the Jit's,
+//! and the CPU loops' of every thread, merged).
+
+use crate::cpu_loop::LoopStats;
+use tern_translate::cpu::ExitKind;
+use tern_translate::Jit;
+
+/// Prints the counters to tern's log.
+pub fn print(jit: &Jit, s: &LoopStats) {
+    use std::io::Write;
+    use std::sync::atomic::Ordering::Relaxed;
+    let st = &jit.stats;
+    let mut out = String::from("tern stats:\n");
+    let rows = [
+        ("blocks translated", st.blocks.load(Relaxed)),
+        ("guest instructions", st.guest_insns.load(Relaxed)),
+        ("host code bytes", st.host_bytes.load(Relaxed)),
+        ("chained jumps", st.chained.load(Relaxed)),
+        ("blocks invalidated", st.invalidated.load(Relaxed)),
+        ("translation us", st.translate_ns.load(Relaxed) / 1000),
+        ("syscalls", s.syscalls),
+        ("code-page writes", s.smc),
+    ];
+    for (name, v) in rows {
+        out.push_str(&format!("  {name:<20} {v}\n"));
+    }
+    for k in ExitKind::ALL {
+        out.push_str(&format!("  exits: {:<13} {}\n", k.name(), s.exits[k as usize]));
+    }
+    let _ = crate::logging::LogWriter.write_all(out.as_bytes());
+}

@@ -1,0 +1,301 @@
+//! Guest threads as host threads: starting one for `clone` (the
+//! [`Spawner`](tern_syscalls::thread::Spawner) registered with the syscall
+//! layer), running its CPU loop, and ending it (`exit`) or the whole
+//! process (`exit_group`, or the last thread's `exit`).
+//!
+//! Host threads are glibc pthreads (`pthread_create`, detached, small
+//! stack), not raw clones: Rust's thread-locals and malloc need a real libc
+//! thread; not `std::thread` either, whose per-thread stack-overflow
+//! alternate stack (five more syscalls per thread) tern replaces anyway.
+//! glibc
+//! installs handlers for its internal signals (32, 33) only when
+//! `pthread_cancel` or `setxid` broadcasts are used, which tern never does,
+//! so all 64 guest signals stay the guest's (a departure from DESIGN.md
+//! section 7, see ARCHITECTURE.md).
+//!
+//! Each thread's `--stats` counters are merged into one total when it ends.
+
+use crate::cpu_loop::{self, LoopStats};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
+use tern_syscalls::thread::live;
+use tern_syscalls::thread::NewThread;
+use tern_syscalls::{Flow, Process};
+use tern_translate::entry::CpuBox;
+
+/// Host stack of a guest thread (tern's own frames only: the guest runs on
+/// its own stack).
+const HOST_STACK: usize = 256 * 1024;
+
+static PROCESS: OnceLock<&'static Process> = OnceLock::new();
+static SHOW_STATS: AtomicBool = AtomicBool::new(false);
+/// `--stats` counters of the threads that ended.
+static TOTALS: Mutex<Option<LoopStats>> = Mutex::new(None);
+/// Host stacks already recorded as tern's memory (glibc reuses them).
+static STACKS: Mutex<Vec<(u64, u64)>> = Mutex::new(Vec::new());
+/// The CPU states and alternate signal stacks of ended threads, reused by
+/// new ones, so that a program creating threads forever runs in bounded
+/// memory and tern's memory list stays short. Pooled states stay
+/// registered with the Jit, so their lookup tables stay valid.
+static POOL: Mutex<Vec<(CpuBox, u64, usize)>> = Mutex::new(Vec::new());
+
+/// Runs the main guest thread (`cpu` installed on the calling thread) and
+/// never returns: the process ends through [`exit_process`].
+pub fn run_main(p: &'static Process, mut cpu: CpuBox, stats: bool) -> ! {
+    let _ = PROCESS.set(p);
+    SHOW_STATS.store(stats, Ordering::Relaxed);
+    tern_syscalls::thread::set_spawner(spawn);
+    p.jit.register_thread(cpu.as_ptr());
+    let code = run_thread(p, &mut cpu).unwrap_or(0);
+    exit_thread(code, true);
+    // The main host thread ends alone, so that the process lives on for
+    // the other threads (returning from `main` would end them all). Its
+    // CpuBox stays registered and mapped: it is not reused.
+    // SAFETY: SYS_exit ends only the calling host thread.
+    unsafe { libc::syscall(libc::SYS_exit, code) };
+    unreachable!("SYS_exit returned")
+}
+
+extern "C" {
+    /// glibc 2.32: the signal mask a thread created with `attr` starts with.
+    fn pthread_attr_setsigmask_np(attr: *mut libc::pthread_attr_t, mask: *const libc::sigset_t) -> i32;
+}
+
+/// How a new thread tells its creator its tid (or why it could not
+/// start): the creator spins briefly, then sleeps on `state`.
+struct Handshake {
+    /// 0 while pending, 1 once `result` is set.
+    state: AtomicU32,
+    result: AtomicI64,
+}
+
+impl Handshake {
+    fn wait(&self) -> Result<i32, i32> {
+        let mut spins = 0;
+        while self.state.load(Ordering::Acquire) == 0 {
+            if spins < 500 {
+                spins += 1;
+                std::hint::spin_loop();
+                continue;
+            }
+            // SAFETY: a futex wait on our own word while it is 0.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_futex,
+                    self.state.as_ptr(),
+                    libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
+                    0,
+                    0usize,
+                );
+            }
+        }
+        let r = self.result.load(Ordering::Acquire);
+        if r < 0 {
+            Err(-r as i32)
+        } else {
+            Ok(r as i32)
+        }
+    }
+
+    /// Hands over the result. `this` may be freed by the creator as soon
+    /// as `state` is set; the wake after it only names the address.
+    fn post(this: *const Handshake, r: Result<i32, i32>) {
+        // SAFETY: the creator keeps the handshake alive until `state` is 1.
+        let state = unsafe {
+            (*this).result.store(r.map_or_else(|e| -i64::from(e), i64::from), Ordering::Relaxed);
+            let state = (*this).state.as_ptr();
+            (*this).state.store(1, Ordering::Release);
+            state
+        };
+        // SAFETY: a futex wake only names the address (a wake of memory
+        // reused meanwhile is a spurious wake, which every futex user
+        // tolerates).
+        unsafe { libc::syscall(libc::SYS_futex, state, libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG, 1) };
+    }
+}
+
+/// The [`Spawner`](tern_syscalls::thread::Spawner): starts a host thread
+/// for `t` and waits until it knows its tid.
+fn spawn(t: NewThread) -> Result<i32, i32> {
+    let hs = Handshake { state: AtomicU32::new(0), result: AtomicI64::new(0) };
+    live::started();
+    let start = Box::into_raw(Box::new((t, Posted(&hs))));
+    // SAFETY: attr is initialised before use and destroyed after; the new
+    // thread takes ownership of `start` (reclaimed here if none starts).
+    let r = unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        libc::pthread_attr_init(&mut attr);
+        libc::pthread_attr_setstacksize(&mut attr, HOST_STACK);
+        libc::pthread_attr_setdetachstate(&mut attr, libc::PTHREAD_CREATE_DETACHED);
+        // The host thread starts with every signal blocked, until it takes
+        // the guest's mask in `on_thread_start`.
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        pthread_attr_setsigmask_np(&mut attr, &all);
+        let mut id: libc::pthread_t = 0;
+        let r = libc::pthread_create(&mut id, &attr, host_thread_start, start.cast());
+        libc::pthread_attr_destroy(&mut attr);
+        r
+    };
+    if r != 0 {
+        // SAFETY: no thread was created, so `start` is still ours.
+        drop(unsafe { Box::from_raw(start) });
+        live::failed();
+        return Err(libc::EAGAIN);
+    }
+    hs.wait()
+}
+
+/// The creator's handshake, alive until the new thread posts to it.
+struct Posted(*const Handshake);
+// SAFETY: the pointer is used once, by the new thread, while the creator
+// waits for it.
+unsafe impl Send for Posted {}
+
+type Start = (NewThread, Posted);
+
+extern "C" fn host_thread_start(arg: *mut libc::c_void) -> *mut libc::c_void {
+    // SAFETY: `spawn` passed a Box<Start> it gave up.
+    let (t, tx) = *unsafe { Box::from_raw(arg.cast::<Start>()) };
+    thread_main(t, tx);
+    std::ptr::null_mut()
+}
+
+/// Records the calling host thread's stack as tern's memory (the guest may
+/// not map over it, and `/proc/self/maps` hides it).
+fn note_host_stack() {
+    // SAFETY: pthread_getattr_np fills `attr` for the calling thread, which
+    // is destroyed after the stack is read from it.
+    let (addr, size) = unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+            return;
+        }
+        let (mut a, mut s) = (std::ptr::null_mut(), 0usize);
+        libc::pthread_attr_getstack(&attr, &mut a, &mut s);
+        libc::pthread_attr_destroy(&mut attr);
+        (a as u64, s as u64)
+    };
+    // glibc puts a guard page below the stack and its thread block above.
+    let range = (addr.saturating_sub(4096), addr + size);
+    let mut seen = STACKS.lock().unwrap_or_else(|e| e.into_inner());
+    if !seen.contains(&range) {
+        seen.push(range);
+        tern_translate::pages::note_tern_memory(range.0, range.1);
+    }
+}
+
+fn thread_main(t: NewThread, tx: Posted) {
+    let p = *PROCESS.get().expect("threads start after run_main");
+    let setup = || -> Result<CpuBox, i32> {
+        let pooled = POOL.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let mut cpu = match pooled {
+            Some((cpu, sp, size)) => {
+                let ss = libc::stack_t { ss_sp: sp as *mut libc::c_void, ss_flags: 0, ss_size: size };
+                // SAFETY: ss describes an alternate stack tern mapped for a
+                // thread that has ended and no longer uses it.
+                if unsafe { libc::sigaltstack(&ss, std::ptr::null_mut()) } != 0 {
+                    return Err(libc::ENOMEM);
+                }
+                cpu
+            }
+            None => {
+                tern_signals::FaultContext::init_thread().map_err(|_| libc::ENOMEM)?;
+                let cpu = CpuBox::new().map_err(|_| libc::ENOMEM)?;
+                p.jit.register_thread(cpu.as_ptr());
+                cpu
+            }
+        };
+        note_host_stack();
+        cpu.regs = t.regs;
+        cpu.rip = t.rip;
+        cpu.rflags = t.rflags;
+        cpu.fs_base = t.fs_base;
+        cpu.gs_base = t.gs_base;
+        cpu.fs_sel = t.fs_sel;
+        cpu.gs_sel = t.gs_sel;
+        cpu.fx = t.fx;
+        cpu.install_on_current_thread().map_err(|_| libc::ENOMEM)?;
+        Ok(cpu)
+    };
+    let mut cpu = match setup().and_then(|cpu| tern_syscalls::thread::child_setup(&t).map(|tid| (cpu, tid))) {
+        Ok((cpu, tid)) => {
+            Handshake::post(tx.0, Ok(tid));
+            cpu
+        }
+        Err(e) => {
+            live::failed();
+            Handshake::post(tx.0, Err(e));
+            return;
+        }
+    };
+    // The creator's mask, nothing pending, no sigaltstack.
+    tern_signals::thread::on_thread_start(t.mask);
+    if let Some(code) = run_thread(p, &mut cpu) {
+        exit_thread(code, false);
+        pool(cpu);
+    }
+}
+
+/// Puts the state and alternate stack of the calling thread, which has
+/// ended as a guest thread, in the pool.
+fn pool(cpu: CpuBox) {
+    let off = libc::stack_t { ss_sp: std::ptr::null_mut(), ss_flags: libc::SS_DISABLE, ss_size: 0 };
+    // SAFETY: sigaltstack reads `off` and fills a local; all signals are
+    // blocked on this thread (`on_thread_exit`).
+    let mut old: libc::stack_t = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    if unsafe { libc::sigaltstack(&off, &mut old) } == 0 && !old.ss_sp.is_null() {
+        POOL.lock().unwrap_or_else(|e| e.into_inner()).push((cpu, old.ss_sp as u64, old.ss_size));
+    }
+}
+
+/// Runs the guest thread in `cpu` until it exits. Returns the status of
+/// an `exit` of this thread; `exit_group` ends the process here.
+fn run_thread(p: &'static Process, cpu: &mut CpuBox) -> Option<i32> {
+    let mut stats = LoopStats::default();
+    let flow = cpu_loop::run(p, cpu, &mut stats);
+    merge_stats(&stats);
+    match flow {
+        Flow::ExitThread(code) => Some(code),
+        Flow::ExitGroup(code) => exit_process(code),
+        Flow::Continue => None,
+    }
+}
+
+fn merge_stats(s: &LoopStats) {
+    let mut t = TOTALS.lock().unwrap_or_else(|e| e.into_inner());
+    let t = t.get_or_insert_with(LoopStats::default);
+    t.syscalls += s.syscalls;
+    t.smc += s.smc;
+    for (a, b) in t.exits.iter_mut().zip(s.exits.iter()) {
+        *a += b;
+    }
+}
+
+/// `exit` of one guest thread (`kernel/exit.c: do_exit()`): no signal is
+/// routed to it any more, its robust futexes and `clear_child_tid` are
+/// released; the last thread to go ends the process with the main
+/// thread's status (the leader's, as the kernel reports it).
+fn exit_thread(code: i32, main: bool) {
+    tern_signals::thread::on_thread_exit();
+    tern_syscalls::thread::exit_thread_cleanup();
+    if let Some(status) = live::exited(code, main) {
+        exit_process(status);
+    }
+}
+
+/// Ends the process with `code` (`exit_group`), after printing `--stats`.
+/// Other threads, blocked in syscalls or not, end with it.
+pub fn exit_process(code: i32) -> ! {
+    if SHOW_STATS.load(Ordering::Relaxed) {
+        if let Some(p) = PROCESS.get() {
+            let totals = TOTALS.lock().unwrap_or_else(|e| e.into_inner());
+            crate::stats::print(p.jit, totals.as_ref().unwrap_or(&LoopStats::default()));
+        }
+    }
+    // SAFETY: exit_group ends every thread; nothing tern holds needs
+    // flushing (its log writes are unbuffered).
+    unsafe { libc::syscall(libc::SYS_exit_group, code) };
+    unreachable!("exit_group returned")
+}

@@ -1,0 +1,249 @@
+//! The guest-pc -> block index that every guest thread reads without a lock.
+//!
+//! An open-addressing table of block pointers (linear probing, the key is
+//! the block's own `guest_start`). Readers ([`BlockMap::get`]) load the
+//! table pointer and probe with atomic loads: no lock, no allocation, no
+//! retry loop. Writers go through the one [`BlockMapWriter`], which `Jit`
+//! keeps inside its translation lock (as the code cache's `CodeWriter`), so
+//! there is a single writer at any time.
+//!
+//! What a reader may see while a writer works: a miss for a block that
+//! exists (an insertion not yet visible, or a slot emptied while the table
+//! is compacted in place); never a block the writer had already removed
+//! before the reader started. A miss costs only a trip through the
+//! translation lock, where the authoritative map is consulted. A table that
+//! outgrows itself is replaced by a larger one and kept (never freed: a
+//! reader may still be probing it) with its slots emptied; sizes double, so
+//! the retired tables together are smaller than the live one.
+//!
+//! Blocks are never freed (`Box::leak`), so a pointer read from a slot is
+//! always safe to dereference.
+
+use crate::cache::Block;
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+/// A removed entry: probing goes on past it.
+const TOMB: *mut Block = std::ptr::dangling_mut();
+/// Initial number of slots.
+const MIN_SLOTS: usize = 1 << 12;
+
+struct Table {
+    mask: usize,
+    slots: Box<[AtomicPtr<Block>]>,
+}
+
+impl Table {
+    fn new(n: usize) -> Box<Table> {
+        let slots = (0..n).map(|_| AtomicPtr::new(std::ptr::null_mut())).collect();
+        Box::new(Table { mask: n - 1, slots })
+    }
+}
+
+fn hash(pc: u64) -> usize {
+    // Fibonacci hashing; the table index takes the high bits.
+    (pc.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize
+}
+
+/// The lock-free index (see the module docs).
+pub struct BlockMap {
+    table: AtomicPtr<Table>,
+}
+
+/// The only write access to one [`BlockMap`]: whoever holds it is the
+/// single writer (`Jit` keeps it behind its translation lock).
+pub struct BlockMapWriter {
+    map: *const BlockMap,
+    /// Live entries.
+    live: usize,
+    /// Live entries plus tombstones.
+    used: usize,
+    /// Tables replaced by larger ones (readers may still probe them, so
+    /// each stays where it is: boxed).
+    #[allow(clippy::vec_box)]
+    retired: Vec<Box<Table>>,
+}
+
+// SAFETY: the writer's pointer names a BlockMap that lives as long as the
+// Jit owning both; it is only used by whoever holds the writer.
+unsafe impl Send for BlockMapWriter {}
+
+impl BlockMap {
+    /// A new empty map and its only writer. The map must not move after
+    /// this (the `Jit` keeps it in a `Box`).
+    pub fn new() -> (Box<BlockMap>, BlockMapWriter) {
+        let map = Box::new(BlockMap { table: AtomicPtr::new(Box::into_raw(Table::new(MIN_SLOTS))) });
+        let w = BlockMapWriter { map: &*map, live: 0, used: 0, retired: Vec::new() };
+        (map, w)
+    }
+
+    fn table(&self) -> &Table {
+        // SAFETY: the pointer always names a live table: tables are
+        // replaced, never freed, while the map exists.
+        unsafe { &*self.table.load(Ordering::Acquire) }
+    }
+
+    /// The block translated for guest `pc`, if the map holds one. Lock-free.
+    pub fn get(&self, pc: u64) -> Option<&'static Block> {
+        let t = self.table();
+        let mut i = hash(pc) & t.mask;
+        for _ in 0..=t.mask {
+            let p = t.slots[i].load(Ordering::Acquire);
+            if p.is_null() {
+                return None;
+            }
+            // SAFETY: a non-null, non-tombstone slot holds a leaked Block.
+            if p != TOMB && unsafe { (*p).guest_start } == pc {
+                // SAFETY: as above: blocks are never freed.
+                return Some(unsafe { &*p });
+            }
+            i = (i + 1) & t.mask;
+        }
+        None
+    }
+}
+
+impl Drop for BlockMap {
+    fn drop(&mut self) {
+        // SAFETY: the current table came from Box::into_raw and no reader
+        // can exist once the map is being dropped.
+        drop(unsafe { Box::from_raw(self.table.load(Ordering::Acquire)) });
+    }
+}
+
+impl BlockMapWriter {
+    /// The map (not borrowed from `self`, so counters can change while a
+    /// table is in use).
+    fn map<'a>(&self) -> &'a BlockMap {
+        // SAFETY: see the `Send` impl: the map outlives its writer, and
+        // the callers use the reference only while `self` is borrowed.
+        unsafe { &*self.map }
+    }
+
+    /// Publishes `block` (a block with that `guest_start` must not be in
+    /// the map already).
+    pub fn insert(&mut self, block: &'static Block) {
+        if (self.used + 1) * 4 > self.map().table().slots.len() * 3 {
+            self.rebuild();
+        }
+        let t = self.map().table();
+        let mut i = hash(block.guest_start) & t.mask;
+        loop {
+            let p = t.slots[i].load(Ordering::Relaxed);
+            if p.is_null() || p == TOMB {
+                if p.is_null() {
+                    self.used += 1;
+                }
+                t.slots[i].store(block as *const Block as *mut Block, Ordering::Release);
+                self.live += 1;
+                return;
+            }
+            i = (i + 1) & t.mask;
+        }
+    }
+
+    /// Removes the block for `pc`; readers that start after this returns
+    /// no longer find it.
+    pub fn remove(&mut self, pc: u64) {
+        let t = self.map().table();
+        let mut i = hash(pc) & t.mask;
+        for _ in 0..=t.mask {
+            let p = t.slots[i].load(Ordering::Relaxed);
+            if p.is_null() {
+                return;
+            }
+            // SAFETY: a non-null, non-tombstone slot holds a leaked Block.
+            if p != TOMB && unsafe { (*p).guest_start } == pc {
+                t.slots[i].store(TOMB, Ordering::Release);
+                self.live -= 1;
+                return;
+            }
+            i = (i + 1) & t.mask;
+        }
+    }
+
+    /// Makes room: a table twice as large when live entries fill half of
+    /// it, else the same table cleared of tombstones in place (readers
+    /// meanwhile miss, which is harmless).
+    fn rebuild(&mut self) {
+        let old = self.map().table();
+        let live: Vec<*mut Block> = old
+            .slots
+            .iter()
+            .map(|s| s.load(Ordering::Relaxed))
+            .filter(|&p| !p.is_null() && p != TOMB)
+            .collect();
+        let n = old.slots.len();
+        let target = if (live.len() + 1) * 2 > n { n * 2 } else { n };
+        if target != n {
+            let new = Box::into_raw(Table::new(target));
+            self.map().table.store(new, Ordering::Release);
+            // Readers still on the old table now miss instead of finding
+            // an entry a later removal would leave there.
+            old.slots.iter().for_each(|s| s.store(std::ptr::null_mut(), Ordering::Release));
+            // SAFETY: `old` came from Box::into_raw (in `new` or here) and
+            // is kept alive in `retired`, never freed while the map lives.
+            self.retired.push(unsafe { Box::from_raw(old as *const Table as *mut Table) });
+        } else {
+            old.slots.iter().for_each(|s| s.store(std::ptr::null_mut(), Ordering::Release));
+        }
+        self.live = 0;
+        self.used = 0;
+        for p in live {
+            // SAFETY: p was a live slot: a leaked Block.
+            self.insert(unsafe { &*p });
+        }
+    }
+}
+
+impl Drop for BlockMapWriter {
+    fn drop(&mut self) {
+        // Retired tables are freed with the writer, i.e. with the Jit; a
+        // Jit is only dropped when no thread runs its code.
+        self.retired.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(pc: u64) -> &'static Block {
+        Box::leak(Box::new(Block {
+            id: 0,
+            guest_start: pc,
+            guest_end: pc + 1,
+            host_start: pc,
+            host_len: 1,
+            pcmap: Box::new([]),
+            transient: false,
+        }))
+    }
+
+    #[test]
+    fn insert_remove_grow() {
+        let (map, mut w) = BlockMap::new();
+        let blocks: Vec<_> = (0..20_000u64).map(|i| block(0x40_0000 + i * 7)).collect();
+        for b in &blocks {
+            w.insert(b);
+        }
+        for b in &blocks {
+            assert_eq!(map.get(b.guest_start).map(|x| x.guest_start), Some(b.guest_start));
+        }
+        for b in blocks.iter().step_by(2) {
+            w.remove(b.guest_start);
+        }
+        for (i, b) in blocks.iter().enumerate() {
+            assert_eq!(map.get(b.guest_start).is_some(), i % 2 == 1);
+        }
+        // Churn: tombstones are recycled without unbounded growth.
+        let len = map.table().slots.len();
+        for round in 0..20u64 {
+            let bs: Vec<_> = (0..5_000u64).map(|i| block(0x900_0000 + round * 100_000 + i)).collect();
+            bs.iter().for_each(|b| w.insert(b));
+            bs.iter().for_each(|b| w.remove(b.guest_start));
+        }
+        assert_eq!(map.table().slots.len(), len);
+        assert!(map.get(0x900_0000).is_none());
+        assert!(map.get(blocks[1].guest_start).is_some());
+    }
+}
