@@ -259,7 +259,7 @@ fn run_thread(p: &'static Process, cpu: &mut CpuBox) -> Option<i32> {
     match flow {
         Flow::ExitThread(code) => Some(code),
         Flow::ExitGroup(code) => exit_process(code),
-        Flow::Continue => None,
+        Flow::Continue | Flow::Sigreturn => None,
     }
 }
 
