@@ -166,6 +166,7 @@ fn main() {
             pass_log: cli.logging(),
             check: loader::exec_check,
         },
+        run_guest: |p, cpu| cpu_loop::run(p, cpu, &mut LoopStats::default()),
     };
     if cli.log_fd.is_none() {
         // SAFETY: getpid has no preconditions.

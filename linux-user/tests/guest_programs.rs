@@ -82,4 +82,5 @@ guest_tests! {
     insn_sse42 => "insn_sse42.c";
     insn_mxcsr => "insn_mxcsr.c";
     insn_sysinfo => "insn_sysinfo.c";
+    vfork => "vfork.c";
 }

@@ -21,6 +21,7 @@ pub mod signal;
 pub mod strace;
 pub mod table;
 pub mod task;
+pub mod vfork;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -55,6 +56,10 @@ pub struct Process {
     /// How to run another program under tern (for execve): tern's own path
     /// and the options to pass on.
     pub reexec: task::Reexec,
+    /// Runs a guest thread's CPU loop on `cpu` (installed on the calling
+    /// host thread) until the process exits; returns the exit status. Used
+    /// for the child of a real `vfork` (`vfork.rs`).
+    pub run_guest: fn(&Process, &mut tern_translate::entry::CpuBox) -> i32,
 }
 
 /// A guest errno result.

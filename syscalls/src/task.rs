@@ -3,8 +3,9 @@
 //!
 //! Guest threads (CLONE_VM without CLONE_VFORK) arrive with the threads
 //! issue; until then `clone` refuses them with EAGAIN, as a system at its
-//! thread limit would. `vfork` and `CLONE_VM|CLONE_VFORK` (posix_spawn) run
-//! as a plain fork: the child is a complete copy of tern.
+//! thread limit would. A fork child is a complete copy of tern with one
+//! thread; `vfork` and `CLONE_VM|CLONE_VFORK` (posix_spawn) are real
+//! (`vfork.rs`).
 
 use crate::{host_syscall, result, Flow, Process, SysResult};
 use std::ffi::{CStr, CString, OsStr};
@@ -75,17 +76,112 @@ pub fn arch_prctl(_p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     }
 }
 
-/// Called in a new child process: makes tern's shared state private.
-fn after_fork_child(p: &Process) {
+/// Every tern lock a guest thread may hold, taken around a host `fork` so
+/// that the child, which has only the forking thread, finds them all free
+/// and what they guard consistent (the way the kernel-facing emulators do
+/// it; glibc's `fork` does the same for malloc and stdio). Lock order: brk,
+/// dispositions, translator (see `Jit::lock_for_fork`), tern's ranges, the
+/// guard's cache of them. A lock added elsewhere that a guest thread may
+/// hold while another forks belongs here.
+struct ForkLocks<'a> {
+    _brk: std::sync::MutexGuard<'a, crate::mm::Brk>,
+    _signals: std::sync::MutexGuard<'a, [tern_signals::SigAction; 65]>,
+    jit: tern_translate::ForkLocks<'a>,
+    _ranges: std::sync::RwLockWriteGuard<'static, Vec<(u64, u64)>>,
+    _guard: std::sync::RwLockWriteGuard<'static, Option<crate::guard::TernMap>>,
+}
+
+impl ForkLocks<'_> {
+    fn take(p: &Process) -> ForkLocks<'_> {
+        ForkLocks {
+            _brk: p.brk.lock().unwrap_or_else(|e| e.into_inner()),
+            _signals: p.signals.lock_for_fork(),
+            jit: p.jit.lock_for_fork(),
+            _ranges: crate::proc::lock_for_fork(),
+            _guard: crate::guard::lock_for_fork(),
+        }
+    }
+}
+
+/// Functions run in every forked child (after tern's own reset), e.g. to
+/// forget the parent's other threads or restart background threads
+/// (watchdogs, the trace optimizer): see [`on_fork_child`].
+static FORK_CHILD_HOOKS: std::sync::Mutex<Vec<fn()>> = std::sync::Mutex::new(Vec::new());
+
+/// Registers `f` to run in each forked child, with one thread, before it
+/// runs guest code again. The kernel gives the child only the thread that
+/// called fork: per-thread registries must drop the others and background
+/// threads must be started again.
+pub fn on_fork_child(f: fn()) {
+    FORK_CHILD_HOOKS.lock().unwrap_or_else(|e| e.into_inner()).push(f);
+}
+
+/// Called in a new child process, with the fork locks still held: makes
+/// tern's shared state private, then runs the registered hooks.
+fn after_fork_child(locks: &mut ForkLocks) {
     tern_translate::guestmem::reset_pid();
     tern_signals::pending::clear_after_fork();
-    if let Err(e) = p.jit.unshare_after_fork() {
+    if let Err(e) = locks.jit.unshare_in_child() {
         tern_signals::say!("tern: cannot copy the code cache after fork: {e}");
         // SAFETY: _exit is always safe to call.
         unsafe { libc::_exit(127) };
     }
 }
 
+fn run_fork_child_hooks() {
+    let hooks = FORK_CHILD_HOOKS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    for f in hooks {
+        f();
+    }
+}
+
+/// The guest clone flags glibc's `fork()` reproduces on the host: the
+/// exit signal SIGCHLD and the tid stores tern does itself.
+const PLAIN_FORK: u64 = (libc::SIGCHLD
+    | libc::CLONE_PARENT_SETTID
+    | libc::CLONE_CHILD_SETTID
+    | libc::CLONE_CHILD_CLEARTID) as u64;
+
+/// The host fork: glibc's `fork()` for a plain fork (it resets malloc's and
+/// stdio's locks in the child, which a raw clone from a multithreaded tern
+/// would leave held by threads that do not exist there), the raw call for
+/// anything else (another exit signal, CLONE_PIDFD, namespaces...). Guest
+/// CLONE_PARENT_SETTID, CLONE_CHILD_SETTID and CLONE_CHILD_CLEARTID are
+/// applied as `kernel/fork.c: kernel_clone()` and `copy_process()` do:
+/// the child's tid stored in the parent's memory, in the child's, and the
+/// child's clear-tid address set (cleared and woken when it exits).
+fn host_fork(flags: u64, ptid: u64, ctid: u64) -> SysResult {
+    if flags & !PLAIN_FORK != 0 {
+        return result(host_syscall(libc::SYS_clone as u64, [flags, 0, ptid, ctid, 0, 0]));
+    }
+    // SAFETY: glibc's fork; the caller holds tern's locks around it.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EAGAIN));
+    }
+    let store_tid = |addr: u64, tid: i32| {
+        write_guest(addr, &tid.to_le_bytes());
+    };
+    if pid == 0 {
+        // SAFETY: gettid has no preconditions.
+        let tid = unsafe { libc::gettid() };
+        if flags & libc::CLONE_CHILD_SETTID as u64 != 0 {
+            store_tid(ctid, tid);
+        }
+        if flags & libc::CLONE_CHILD_CLEARTID as u64 != 0 {
+            // SAFETY: the guest's address; the kernel writes 0 there (and
+            // wakes a futex) when this thread exits, as for the guest's
+            // clone. glibc does not use the main thread's.
+            unsafe { libc::syscall(libc::SYS_set_tid_address, ctid) };
+        }
+    } else if flags & libc::CLONE_PARENT_SETTID as u64 != 0 {
+        store_tid(ptid, pid);
+    }
+    Ok(pid as u64)
+}
+
+/// `fork`, and `clone` without CLONE_VM: the child is a complete tern with
+/// the calling thread only.
 fn do_fork(
     p: &Process,
     cpu: &mut CpuState,
@@ -98,20 +194,25 @@ fn do_fork(
     // The host call never switches stacks or TLS: tern keeps running on its
     // own stack in the child and applies the guest's values to the CpuState.
     let host_flags = flags & !(libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_SETTLS) as u64;
-    // Parent and child share the code cache's file until the child has made
-    // its own copy; the parent waits for that so that neither sees the
+    // Parent and child share the code cache's memory until the child has
+    // made its own copy; the parent waits for that so that neither sees the
     // other's new code or chain patches.
     let mut fds = [0i32; 2];
     // SAFETY: pipe2 fills a local array.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
         return Err(libc::EAGAIN);
     }
-    let r = result(host_syscall(libc::SYS_clone as u64, [host_flags, 0, ptid, ctid, 0, 0]));
+    let mut locks = ForkLocks::take(p);
+    let r = host_fork(host_flags, ptid, ctid);
+    if r == Ok(0) {
+        after_fork_child(&mut locks);
+    }
+    drop(locks);
     // SAFETY: closing and using the pipe fds created above.
     unsafe {
         match r {
             Ok(0) => {
-                after_fork_child(p);
+                run_fork_child_hooks();
                 libc::write(fds[1], [1u8].as_ptr().cast(), 1);
                 libc::close(fds[1]);
             }
@@ -144,16 +245,26 @@ pub fn clone(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     let flags = a[0];
     let vm = flags & libc::CLONE_VM as u64 != 0;
     let vfork = flags & libc::CLONE_VFORK as u64 != 0;
-    if vm && !vfork || flags & libc::CLONE_THREAD as u64 != 0 {
+    // x86-64 clone argument order: flags, stack, parent_tid, child_tid, tls.
+    if vm && vfork && flags & libc::CLONE_THREAD as u64 == 0 {
+        return crate::vfork::vfork(p, cpu, flags, a[1], a[2], a[3], a[4]);
+    }
+    if vm || flags & libc::CLONE_THREAD as u64 != 0 {
         tracing::warn!("tern: guest threads are not supported yet (clone flags {flags:#x})");
         return Err(libc::EAGAIN);
     }
-    // x86-64 clone argument order: flags, stack, parent_tid, child_tid, tls.
     do_fork(p, cpu, flags, a[1], a[2], a[3], a[4])
 }
 
 pub fn fork(p: &Process, cpu: &mut CpuState, _a: [u64; 6]) -> SysResult {
     do_fork(p, cpu, libc::SIGCHLD as u64, 0, 0, 0, 0)
+}
+
+/// `vfork`: `kernel/fork.c: SYSCALL_DEFINE0(vfork)` is a clone with
+/// CLONE_VFORK | CLONE_VM and SIGCHLD.
+pub fn vfork(p: &Process, cpu: &mut CpuState, _a: [u64; 6]) -> SysResult {
+    let flags = (libc::CLONE_VFORK | libc::CLONE_VM | libc::SIGCHLD) as u64;
+    crate::vfork::vfork(p, cpu, flags, 0, 0, 0, 0)
 }
 
 /// Reads a guest C string of at most `max` bytes: `too_long` when it goes
