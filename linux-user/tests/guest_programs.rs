@@ -83,4 +83,5 @@ guest_tests! {
     insn_mxcsr => "insn_mxcsr.c";
     insn_sysinfo => "insn_sysinfo.c";
     vfork => "vfork.c";
+    exec_variants => "exec_variants.c";
 }

@@ -79,7 +79,7 @@ pub fn dispatch(p: &Process, cpu: &mut CpuState) -> Flow {
     // Arguments are decoded before the call (the kernel may change them),
     // out-arguments and the result after it, as strace does.
     let entry = strace::format_entry(nr, args, &strace::SelfMem);
-    if nr == libc::SYS_execve as u64 {
+    if nr == libc::SYS_execve as u64 || nr == libc::SYS_execveat as u64 {
         tracing::info!(target: "strace", "{}{entry}) = ...", strace_prefix());
     }
     let (flow, ret) = call(p, cpu, nr, args);

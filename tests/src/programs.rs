@@ -81,6 +81,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("insn_sysinfo.c"),
     // Processes (issue 11): vfork, posix_spawn, exec, wait, process groups.
     plain("vfork.c"),
+    plain("exec_variants.c"),
 ];
 
 /// Guest programs whose expectations are tern's own, stated in the test
