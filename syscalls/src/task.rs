@@ -139,10 +139,9 @@ fn run_fork_child_hooks() {
 
 /// The guest clone flags glibc's `fork()` reproduces on the host: the
 /// exit signal SIGCHLD and the tid stores tern does itself.
-const PLAIN_FORK: u64 = (libc::SIGCHLD
-    | libc::CLONE_PARENT_SETTID
-    | libc::CLONE_CHILD_SETTID
-    | libc::CLONE_CHILD_CLEARTID) as u64;
+const PLAIN_FORK: u64 =
+    (libc::SIGCHLD | libc::CLONE_PARENT_SETTID | libc::CLONE_CHILD_SETTID | libc::CLONE_CHILD_CLEARTID)
+        as u64;
 
 /// The host fork: glibc's `fork()` for a plain fork (it resets malloc's and
 /// stdio's locks in the child, which a raw clone from a multithreaded tern

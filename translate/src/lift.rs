@@ -114,7 +114,8 @@ fn target_load(insn: &Instruction) -> Option<(Instruction, MemFix)> {
 /// iced-x86's `op_code()` would build its table of every opcode, which
 /// costs a short-lived process more than translating it.
 fn is_hint_nop(bytes: &[u8]) -> bool {
-    let is_prefix = |b: &u8| matches!(b, 0x26 | 0x2e | 0x36 | 0x3e | 0x64..=0x67 | 0xf0 | 0xf2 | 0xf3 | 0x40..=0x4f);
+    let is_prefix =
+        |b: &u8| matches!(b, 0x26 | 0x2e | 0x36 | 0x3e | 0x64..=0x67 | 0xf0 | 0xf2 | 0xf3 | 0x40..=0x4f);
     let mut op = bytes.iter().skip_while(|b| is_prefix(b));
     op.next() == Some(&0x0f) && matches!(op.next(), Some(0x0D | 0x18..=0x1F))
 }
@@ -289,7 +290,6 @@ pub fn lift_block(model: CpuModel, start: u64, code: &[u8], single: bool, host_c
     block.code = code[..((block.end - start) as usize).min(code.len())].to_vec();
     block
 }
-
 
 #[cfg(test)]
 mod privileged_tests {
