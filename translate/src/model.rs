@@ -249,7 +249,9 @@ impl CpuModel {
 /// times at startup.
 fn host_cpuid(leaf: u32, subleaf: u32) -> [u32; 4] {
     use std::sync::Mutex;
-    static SEEN: Mutex<Vec<((u32, u32), [u32; 4])>> = Mutex::new(Vec::new());
+    /// `(leaf, subleaf)` and the answer.
+    type Answer = ((u32, u32), [u32; 4]);
+    static SEEN: Mutex<Vec<Answer>> = Mutex::new(Vec::new());
     let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(&(_, r)) = seen.iter().find(|(k, _)| *k == (leaf, subleaf)) {
         return r;
