@@ -164,6 +164,9 @@ fn host_fork(flags: u64, ptid: u64, ctid: u64) -> SysResult {
         write_guest(addr, &tid.to_le_bytes());
     };
     if pid == 0 {
+        // Guest memory is written through this process's pid: the cached
+        // one is the parent's.
+        tern_translate::guestmem::reset_pid();
         // SAFETY: gettid has no preconditions.
         let tid = unsafe { libc::gettid() };
         if flags & libc::CLONE_CHILD_SETTID as u64 != 0 {

@@ -4,6 +4,7 @@
  * only their relations are printed. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,6 +201,26 @@ static void pipes(void) {
     printf("write to a closed pipe: killed by %d\n", WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
 
+/* glibc's fork asks CLONE_CHILD_SETTID for its own thread descriptor: the
+ * child's tid must be there (an error-checking mutex records it as owner). */
+static void child_tid(void) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        pthread_mutexattr_t a;
+        pthread_mutex_t m;
+        pthread_mutexattr_init(&a);
+        pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK);
+        pthread_mutex_init(&m, &a);
+        pthread_mutex_lock(&m);
+        int ok = m.__data.__owner == (int)syscall(SYS_gettid);
+        int relock = pthread_mutex_lock(&m);
+        _exit(ok && relock == EDEADLK ? 0 : 1);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    printf("fork: the child's tid is its thread's: %d\n", WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 static void storm(void) {
     int ok = 0;
     for (int round = 0; round < 10; round++) {
@@ -226,6 +247,7 @@ int main(void) {
     waitid_cases();
     groups_and_sessions();
     pipes();
+    child_tid();
     storm();
     return 0;
 }
