@@ -338,6 +338,12 @@ const OTHERS: &[Row] = &[
         &["-c", "pass"],
         Input::None, scale(30, 2), Metric::PerStart, Check::Stdout,
         "python3 -c pass, started N times"),
+    // Exec-heavy: qemu-x86_64 runs only the shell (without binfmt_misc it
+    // does not follow execve), tern and valgrind the whole tree.
+    ("configure-sh", Group::Startup, system("/bin/sh", "dash"),
+        &["{scripts}/configure.sh", "{n}", "{scratch}"],
+        Input::None, scale(150, 40), Metric::Time, Check::Stdout,
+        "a ./configure-like shell script: N checks of about 7 short processes each"),
 ];
 
 /// The whole table, in report order: kernels (static then dynamic), then the rest.

@@ -46,6 +46,14 @@ pub struct Cli {
     /// Print the syscall table (number, name, support, reason) and exit.
     #[arg(long)]
     pub syscalls: bool,
+    /// Run the programs the guest execs natively, not under tern (as
+    /// qemu-user without binfmt_misc).
+    #[arg(long)]
+    pub no_follow_exec: bool,
+    /// An inherited descriptor PROGRAM's path goes through (a guest
+    /// `execveat` of a close-on-exec descriptor); closed once loaded.
+    #[arg(long, value_name = "FD", hide = true)]
+    pub exec_fd: Option<i32>,
     /// PROGRAM is a path as a guest `execve` gave it: no PATH search (used
     /// by tern when a guest execs).
     #[arg(long, hide = true)]

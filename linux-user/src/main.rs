@@ -44,7 +44,7 @@ fn env_name(entry: &[u8]) -> &[u8] {
 /// The guest environment: tern's own, edited by -U then -E (bytes, not
 /// necessarily UTF-8; `-E VAR` without `=` sets VAR to the empty string).
 fn guest_env(cli: &Cli) -> Vec<Vec<u8>> {
-    let mut env = host_environ();
+    let mut env = tern_syscalls::task::unhide_env(host_environ());
     for u in &cli.unset_env {
         env.retain(|e| env_name(e) != u.as_bytes());
     }
@@ -70,7 +70,31 @@ fn stack_size() -> u64 {
     }
 }
 
+/// If tern was started with variables that change tern itself (LD_PRELOAD,
+/// GLIBC_TUNABLES...: `task::affects_tern`), they are meant for the guest:
+/// tern starts itself again once with them hidden (`task::hide_env`), so
+/// that only the guest sees them. A tern started by tern for a guest
+/// `execve` already has them hidden.
+fn reexec_without_guest_env() {
+    let env = host_environ();
+    if !env.iter().any(|e| tern_syscalls::task::affects_tern(e)) {
+        return;
+    }
+    let to_c = |v: Vec<u8>| std::ffi::CString::new(v).ok();
+    let env: Vec<_> = tern_syscalls::task::hide_env(env).into_iter().filter_map(to_c).collect();
+    let args: Vec<_> = std::env::args_os().map(|a| a.as_bytes().to_vec()).filter_map(to_c).collect();
+    let mut argp: Vec<*const libc::c_char> = args.iter().map(|c| c.as_ptr()).collect();
+    argp.push(std::ptr::null());
+    let mut envp: Vec<*const libc::c_char> = env.iter().map(|c| c.as_ptr()).collect();
+    envp.push(std::ptr::null());
+    // SAFETY: NULL-terminated arrays of C strings alive across the call;
+    // nothing has changed the signal mask or handlers yet, so the new tern
+    // inherits what this one did. On failure tern simply goes on.
+    unsafe { libc::execve(c"/proc/self/exe".as_ptr(), argp.as_ptr(), envp.as_ptr()) };
+}
+
 fn main() {
+    reexec_without_guest_env();
     // The inherited mask is the guest's; tern's reserved signals unblocked.
     tern_signals::mask::init_from_host();
     // One malloc arena: per-thread arenas would be mapped outside tern's
@@ -126,6 +150,17 @@ fn main() {
         loader::script::resolve(&given, given_argv.clone()).unwrap_or_else(|e| fail(&e, e.exit_code()));
     let (path, argv) = (exec.path, exec.argv);
     let loaded = loader::load(&path).unwrap_or_else(|e| fail(&e, e.exit_code()));
+    // A program reached through a descriptor (`execveat`, `fexecve`) is
+    // the file the descriptor names, for `/proc/self/exe`.
+    let exe = if path.as_os_str().as_bytes().starts_with(b"/dev/fd/") {
+        std::fs::canonicalize(&path).unwrap_or_else(|_| loaded.path.clone())
+    } else {
+        loaded.path.clone()
+    };
+    if let Some(fd) = cli.exec_fd {
+        // SAFETY: the descriptor the exec'ing tern handed over for loading.
+        unsafe { libc::close(fd) };
+    }
     for &(s, e, prot) in loaded.mappings() {
         jit.note_map(s, e, prot);
     }
@@ -159,7 +194,7 @@ fn main() {
     let self_exe = std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into());
     let p = Process {
         jit,
-        exe: loaded.path.clone(),
+        exe,
         auxv,
         cmdline: argv.iter().flat_map(|a| a.iter().copied().chain([0])).collect(),
         brk: std::sync::Mutex::new(Brk::new(loaded.main.end)),
@@ -170,7 +205,9 @@ fn main() {
             options: cli.reexec_options(),
             pass_log: cli.logging(),
             check: loader::exec_check,
+            follow: !cli.no_follow_exec,
         },
+        run_guest: |p, cpu| cpu_loop::run(p, cpu, &mut LoopStats::default()),
     };
     if cli.log_fd.is_none() {
         // SAFETY: getpid has no preconditions.

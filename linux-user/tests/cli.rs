@@ -82,7 +82,7 @@ fn version_and_help() {
     assert!(text(&out.stdout).starts_with("tern "));
     let out = tern(&["--help"]);
     assert!(out.status.success());
-    for opt in ["--strace", "-E", "-U", "-0", "--cpu", "-d", "--log-file", "--stats"] {
+    for opt in ["--strace", "-E", "-U", "-0", "--cpu", "-d", "--log-file", "--stats", "--no-follow-exec"] {
         assert!(text(&out.stdout).contains(opt), "--help lacks {opt}");
     }
 }
@@ -314,4 +314,40 @@ fn file_size_limit_applies_to_the_guest_only() {
     let native = run("");
     assert_eq!(native.2, "ok\n", "{native:?}");
     assert_eq!(run(TERN), native);
+}
+
+/// The exe of a program the guest shell execs: tern by default, the
+/// program itself with `--no-follow-exec`.
+#[test]
+fn no_follow_exec_runs_execd_programs_natively() {
+    let script = "/bin/sh -c 'readlink /proc/$$/exe'";
+    let followed = text(&tern(&["/bin/sh", "-c", script]).stdout);
+    assert_eq!(followed.trim_end(), std::fs::canonicalize(TERN).unwrap().to_str().unwrap());
+    let native = text(&tern(&["--no-follow-exec", "/bin/sh", "-c", script]).stdout);
+    let sh = std::fs::canonicalize("/bin/sh").unwrap();
+    assert_eq!(native.trim_end(), sh.to_str().unwrap());
+}
+
+/// Variables that would change tern itself reach the guest, under their
+/// names, and the programs it execs; never renamed for a guest.
+#[test]
+fn loader_variables_reach_the_guest_only() {
+    let out = Command::new(TERN)
+        .args(["/bin/sh", "-c", "env; echo --; /usr/bin/env"])
+        .env("LD_LIBRARY_PATH", "/nonexistent/tern-lib")
+        .env("GLIBC_TUNABLES", "glibc.malloc.check=0")
+        .env("MALLOC_ARENA_MAX", "1")
+        .output()
+        .unwrap();
+    let env = text(&out.stdout);
+    for part in env.split("--\n") {
+        for want in [
+            "LD_LIBRARY_PATH=/nonexistent/tern-lib",
+            "GLIBC_TUNABLES=glibc.malloc.check=0",
+            "MALLOC_ARENA_MAX=1",
+        ] {
+            assert!(part.lines().any(|l| l == want), "{want} missing from\n{part}");
+        }
+        assert!(!part.contains("TERN_GUEST_ENV_"), "{part}");
+    }
 }

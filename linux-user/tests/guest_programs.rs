@@ -96,4 +96,8 @@ guest_tests! {
     insn_sse42 => "insn_sse42.c";
     insn_mxcsr => "insn_mxcsr.c";
     insn_sysinfo => "insn_sysinfo.c";
+    vfork => "vfork.c";
+    exec_variants => "exec_variants.c";
+    proc_tree => "proc_tree.c";
+    fork_threads => "fork_threads.c", ignore "needs guest threads (the threads part of issue 11): pthread_create gets EAGAIN";
 }

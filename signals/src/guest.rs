@@ -74,6 +74,20 @@ impl GuestSignals {
         Ok(old)
     }
 
+    /// A copy of the dispositions, for a child that does not share them
+    /// (a `vfork` child without CLONE_SIGHAND shares tern's memory but has
+    /// its own sighand, as `kernel/fork.c: copy_sighand()` gives it).
+    pub fn copy(&self) -> GuestSignals {
+        let t = self.actions.lock().unwrap_or_else(|e| e.into_inner());
+        GuestSignals { actions: Mutex::new(*t) }
+    }
+
+    /// Holds the dispositions' lock across a host fork, so that the child
+    /// finds it free (no other thread can be inside it at the fork).
+    pub fn lock_for_fork(&self) -> std::sync::MutexGuard<'_, [SigAction; 65]> {
+        self.actions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     pub fn action(&self, sig: i32) -> SigAction {
         let t = self.actions.lock().unwrap_or_else(|e| e.into_inner());
         t.get(sig as usize).copied().unwrap_or_default()

@@ -97,6 +97,41 @@ pub fn clear_after_fork() {
     crate::thread::after_fork_child();
 }
 
+/// This module's process-wide state, as a parent saves it around a `vfork`
+/// child: the child shares tern's memory but not the parent's signal state
+/// (`kernel/fork.c: copy_process()` gives it empty pending sets and a copy
+/// of the dispositions), so the parent takes its own back when the child
+/// has exec'd or exited.
+pub struct Saved {
+    pending: u64,
+    ignored: u64,
+    info: [[u64; INFO_WORDS]; 65],
+}
+
+/// Saves the pending set, its siginfo and the ignored set.
+pub fn save() -> Saved {
+    let mut info = [[0u64; INFO_WORDS]; 65];
+    for (dst, src) in info.iter_mut().zip(INFO.iter()) {
+        for (d, s) in dst.iter_mut().zip(src) {
+            *d = s.load(Ordering::Relaxed);
+        }
+    }
+    Saved { pending: PENDING.load(Ordering::Acquire), ignored: IGNORED.load(Ordering::Relaxed), info }
+}
+
+impl Saved {
+    /// Puts the saved state back.
+    pub fn restore(&self) {
+        for (src, dst) in self.info.iter().zip(INFO.iter()) {
+            for (s, d) in src.iter().zip(dst) {
+                d.store(*s, Ordering::Relaxed);
+            }
+        }
+        IGNORED.store(self.ignored, Ordering::Relaxed);
+        PENDING.store(self.pending, Ordering::Release);
+    }
+}
+
 /// Reserved signals pending for the guest (always ones it blocks).
 pub fn pending() -> SigSet {
     PENDING.load(Ordering::Acquire)

@@ -43,7 +43,7 @@ pub fn init() {
 }
 
 /// tern's ranges, sorted and merged, and what they were built from.
-struct TernMap {
+pub struct TernMap {
     key: (u64, u64),
     ranges: Arc<[(u64, u64)]>,
 }
@@ -71,6 +71,11 @@ pub fn tern_memory() -> Arc<[(u64, u64)]> {
     let ranges: Arc<[(u64, u64)]> = merged.into();
     *TERN.write().unwrap_or_else(|e| e.into_inner()) = Some(TernMap { key, ranges: ranges.clone() });
     ranges
+}
+
+/// Holds the cache of tern's ranges locked (across a host `fork`).
+pub fn lock_for_fork() -> std::sync::RwLockWriteGuard<'static, Option<TernMap>> {
+    TERN.write().unwrap_or_else(|e| e.into_inner())
 }
 
 /// True if `[addr, addr+len)` overlaps one of the sorted `ranges`.

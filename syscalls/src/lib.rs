@@ -22,6 +22,7 @@ pub mod strace;
 pub mod table;
 pub mod task;
 pub mod thread;
+pub mod vfork;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -59,6 +60,10 @@ pub struct Process {
     /// How to run another program under tern (for execve): tern's own path
     /// and the options to pass on.
     pub reexec: task::Reexec,
+    /// Runs a guest thread's CPU loop on `cpu` (installed on the calling
+    /// host thread) until the process exits; returns the exit status. Used
+    /// for the child of a real `vfork` (`vfork.rs`).
+    pub run_guest: fn(&Process, &mut tern_translate::entry::CpuBox) -> i32,
 }
 
 /// A guest errno result.
@@ -80,7 +85,7 @@ pub fn dispatch(p: &Process, cpu: &mut CpuState) -> Flow {
     // Arguments are decoded before the call (the kernel may change them),
     // out-arguments and the result after it, as strace does.
     let entry = strace::format_entry(nr, args, &strace::SelfMem);
-    if nr == libc::SYS_execve as u64 {
+    if nr == libc::SYS_execve as u64 || nr == libc::SYS_execveat as u64 {
         tracing::info!(target: "strace", "{}{entry}) = ...", strace_prefix());
     }
     let (flow, ret) = call(p, cpu, nr, args);

@@ -22,7 +22,7 @@ fn page_up(x: u64) -> u64 {
 }
 
 /// The emulated program break.
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct Brk {
     pub start: u64,
     pub cur: u64,

@@ -79,6 +79,11 @@ pub fn vdso_range() -> Option<(u64, u64)> {
     maps_range(maps.lines().find(|l| l.ends_with("[vdso]"))?)
 }
 
+/// Holds the registry of tern's ranges locked (across a host `fork`).
+pub fn lock_for_fork() -> std::sync::RwLockWriteGuard<'static, Vec<(u64, u64)>> {
+    TERN_RANGES.write().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Adds a range tern allocated for itself after the snapshot.
 pub fn add_tern_range(start: u64, end: u64) {
     TERN_RANGES.write().unwrap_or_else(|e| e.into_inner()).push((start, end));

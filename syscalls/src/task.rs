@@ -3,8 +3,9 @@
 //!
 //! Guest threads (CLONE_THREAD without CLONE_VFORK) go to `thread.rs`.
 //! CLONE_VM without either is refused with EAGAIN, as a system at its
-//! thread limit would. `vfork` and `CLONE_VM|CLONE_VFORK` (posix_spawn) run
-//! as a plain fork: the child is a complete copy of tern.
+//! thread limit would. A fork child is a complete copy of tern with one
+//! thread; `vfork` and `CLONE_VM|CLONE_VFORK` (posix_spawn) are real
+//! (`vfork.rs`).
 
 use crate::{host_syscall, result, Flow, Process, SysResult};
 use std::ffi::{CStr, CString, OsStr};
@@ -27,6 +28,8 @@ pub struct Reexec {
     /// (the loader's checks: `#!` lines, permissions, ELF headers), so that
     /// the guest gets it instead of a new tern failing after the exec.
     pub check: fn(&Path) -> Result<(), i32>,
+    /// Run exec'd programs under tern (false: natively, `--no-follow-exec`).
+    pub follow: bool,
 }
 
 pub fn exit(_p: &Process, cpu: &mut CpuState, _a: [u64; 6]) -> (Flow, SysResult) {
@@ -75,18 +78,115 @@ pub fn arch_prctl(_p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     }
 }
 
-/// Called in a new child process: makes tern's shared state private.
-fn after_fork_child(p: &Process) {
+/// Every tern lock a guest thread may hold, taken around a host `fork` so
+/// that the child, which has only the forking thread, finds them all free
+/// and what they guard consistent (the way the kernel-facing emulators do
+/// it; glibc's `fork` does the same for malloc and stdio). Lock order: brk,
+/// dispositions, translator (see `Jit::lock_for_fork`), tern's ranges, the
+/// guard's cache of them. A lock added elsewhere that a guest thread may
+/// hold while another forks belongs here.
+struct ForkLocks<'a> {
+    _brk: std::sync::MutexGuard<'a, crate::mm::Brk>,
+    _signals: std::sync::MutexGuard<'a, [tern_signals::SigAction; 65]>,
+    jit: tern_translate::ForkLocks<'a>,
+    _ranges: std::sync::RwLockWriteGuard<'static, Vec<(u64, u64)>>,
+    _guard: std::sync::RwLockWriteGuard<'static, Option<crate::guard::TernMap>>,
+}
+
+impl ForkLocks<'_> {
+    fn take(p: &Process) -> ForkLocks<'_> {
+        ForkLocks {
+            _brk: p.brk.lock().unwrap_or_else(|e| e.into_inner()),
+            _signals: p.signals.lock_for_fork(),
+            jit: p.jit.lock_for_fork(),
+            _ranges: crate::proc::lock_for_fork(),
+            _guard: crate::guard::lock_for_fork(),
+        }
+    }
+}
+
+/// Functions run in every forked child (after tern's own reset), e.g. to
+/// forget the parent's other threads or restart background threads
+/// (watchdogs, the trace optimizer): see [`on_fork_child`].
+static FORK_CHILD_HOOKS: std::sync::Mutex<Vec<fn()>> = std::sync::Mutex::new(Vec::new());
+
+/// Registers `f` to run in each forked child, with one thread, before it
+/// runs guest code again. The kernel gives the child only the thread that
+/// called fork: per-thread registries must drop the others and background
+/// threads must be started again.
+pub fn on_fork_child(f: fn()) {
+    FORK_CHILD_HOOKS.lock().unwrap_or_else(|e| e.into_inner()).push(f);
+}
+
+/// Called in a new child process, with the fork locks still held: makes
+/// tern's shared state private, then runs the registered hooks.
+fn after_fork_child(locks: &mut ForkLocks) {
     tern_translate::guestmem::reset_pid();
     tern_signals::pending::clear_after_fork();
     crate::thread::live::after_fork_child();
-    if let Err(e) = p.jit.unshare_after_fork() {
+    if let Err(e) = locks.jit.unshare_in_child() {
         tern_signals::say!("tern: cannot copy the code cache after fork: {e}");
         // SAFETY: _exit is always safe to call.
         unsafe { libc::_exit(127) };
     }
 }
 
+fn run_fork_child_hooks() {
+    let hooks = FORK_CHILD_HOOKS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    for f in hooks {
+        f();
+    }
+}
+
+/// The guest clone flags glibc's `fork()` reproduces on the host: the
+/// exit signal SIGCHLD and the tid stores tern does itself.
+const PLAIN_FORK: u64 =
+    (libc::SIGCHLD | libc::CLONE_PARENT_SETTID | libc::CLONE_CHILD_SETTID | libc::CLONE_CHILD_CLEARTID)
+        as u64;
+
+/// The host fork: glibc's `fork()` for a plain fork (it resets malloc's and
+/// stdio's locks in the child, which a raw clone from a multithreaded tern
+/// would leave held by threads that do not exist there), the raw call for
+/// anything else (another exit signal, CLONE_PIDFD, namespaces...). Guest
+/// CLONE_PARENT_SETTID, CLONE_CHILD_SETTID and CLONE_CHILD_CLEARTID are
+/// applied as `kernel/fork.c: kernel_clone()` and `copy_process()` do:
+/// the child's tid stored in the parent's memory, in the child's, and the
+/// child's clear-tid address set (cleared and woken when it exits).
+fn host_fork(flags: u64, ptid: u64, ctid: u64) -> SysResult {
+    if flags & !PLAIN_FORK != 0 {
+        return result(host_syscall(libc::SYS_clone as u64, [flags, 0, ptid, ctid, 0, 0]));
+    }
+    // SAFETY: glibc's fork; the caller holds tern's locks around it.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EAGAIN));
+    }
+    let store_tid = |addr: u64, tid: i32| {
+        write_guest(addr, &tid.to_le_bytes());
+    };
+    if pid == 0 {
+        // Guest memory is written through this process's pid: the cached
+        // one is the parent's.
+        tern_translate::guestmem::reset_pid();
+        // SAFETY: gettid has no preconditions.
+        let tid = unsafe { libc::gettid() };
+        if flags & libc::CLONE_CHILD_SETTID as u64 != 0 {
+            store_tid(ctid, tid);
+        }
+        if flags & libc::CLONE_CHILD_CLEARTID as u64 != 0 {
+            // SAFETY: the guest's address; the kernel writes 0 there (and
+            // wakes a futex) when this thread exits, as for the guest's
+            // clone. glibc does not use the main thread's.
+            unsafe { libc::syscall(libc::SYS_set_tid_address, ctid) };
+        }
+    } else if flags & libc::CLONE_PARENT_SETTID as u64 != 0 {
+        store_tid(ptid, pid);
+    }
+    Ok(pid as u64)
+}
+
+/// `fork`, and `clone` without CLONE_VM: the child is a complete tern with
+/// the calling thread only.
 fn do_fork(
     p: &Process,
     cpu: &mut CpuState,
@@ -99,20 +199,25 @@ fn do_fork(
     // The host call never switches stacks or TLS: tern keeps running on its
     // own stack in the child and applies the guest's values to the CpuState.
     let host_flags = flags & !(libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_SETTLS) as u64;
-    // Parent and child share the code cache's file until the child has made
-    // its own copy; the parent waits for that so that neither sees the
+    // Parent and child share the code cache's memory until the child has
+    // made its own copy; the parent waits for that so that neither sees the
     // other's new code or chain patches.
     let mut fds = [0i32; 2];
     // SAFETY: pipe2 fills a local array.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
         return Err(libc::EAGAIN);
     }
-    let r = result(host_syscall(libc::SYS_clone as u64, [host_flags, 0, ptid, ctid, 0, 0]));
+    let mut locks = ForkLocks::take(p);
+    let r = host_fork(host_flags, ptid, ctid);
+    if r == Ok(0) {
+        after_fork_child(&mut locks);
+    }
+    drop(locks);
     // SAFETY: closing and using the pipe fds created above.
     unsafe {
         match r {
             Ok(0) => {
-                after_fork_child(p);
+                run_fork_child_hooks();
                 libc::write(fds[1], [1u8].as_ptr().cast(), 1);
                 libc::close(fds[1]);
             }
@@ -159,18 +264,28 @@ pub fn clone(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     }
     let vm = flags & libc::CLONE_VM as u64 != 0;
     let vfork = flags & libc::CLONE_VFORK as u64 != 0;
-    if vm && !vfork || flags & libc::CLONE_THREAD as u64 != 0 {
+    // x86-64 clone argument order: flags, stack, parent_tid, child_tid, tls.
+    if vm && vfork && flags & libc::CLONE_THREAD as u64 == 0 {
+        return crate::vfork::vfork(p, cpu, flags, a[1], a[2], a[3], a[4]);
+    }
+    if vm || flags & libc::CLONE_THREAD as u64 != 0 {
         tracing::warn!(
             "tern: CLONE_VM without CLONE_THREAD or CLONE_VFORK is not supported (clone flags {flags:#x})"
         );
         return Err(libc::EAGAIN);
     }
-    // x86-64 clone argument order: flags, stack, parent_tid, child_tid, tls.
     do_fork(p, cpu, flags, a[1], a[2], a[3], a[4])
 }
 
 pub fn fork(p: &Process, cpu: &mut CpuState, _a: [u64; 6]) -> SysResult {
     do_fork(p, cpu, libc::SIGCHLD as u64, 0, 0, 0, 0)
+}
+
+/// `vfork`: `kernel/fork.c: SYSCALL_DEFINE0(vfork)` is a clone with
+/// CLONE_VFORK | CLONE_VM and SIGCHLD.
+pub fn vfork(p: &Process, cpu: &mut CpuState, _a: [u64; 6]) -> SysResult {
+    let flags = (libc::CLONE_VFORK | libc::CLONE_VM | libc::SIGCHLD) as u64;
+    crate::vfork::vfork(p, cpu, flags, 0, 0, 0, 0)
 }
 
 /// Reads a guest C string of at most `max` bytes: `too_long` when it goes
@@ -220,15 +335,23 @@ fn read_path(addr: u64) -> Result<Vec<u8>, i32> {
 
 /// The errors of `fs/exec.c: do_open_execat()`, which the kernel gives
 /// before it reads argv and envp: the path must name a regular file the
-/// caller may execute.
-fn open_exec_check(path: &CStr) -> Result<(), i32> {
-    // SAFETY: path is a valid C string; stat fills a local struct.
+/// caller may execute; with AT_SYMLINK_NOFOLLOW, not a symbolic link
+/// (ELOOP). `dirfd` and `path` as for `execveat` (an empty path with
+/// AT_EMPTY_PATH is `dirfd` itself).
+fn open_exec_check(dirfd: i32, path: &CStr, flags: i32) -> Result<(), i32> {
+    let errno = || std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::ENOENT);
+    // SAFETY: path is a valid C string; fstatat fills a local struct.
     unsafe {
         let mut st: libc::stat = std::mem::zeroed();
-        if libc::stat(path.as_ptr(), &mut st) != 0 {
-            return Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::ENOENT));
+        let stat_flags = flags & (libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW);
+        if libc::fstatat(dirfd, path.as_ptr(), &mut st, stat_flags) != 0 {
+            return Err(errno());
         }
-        let exec_ok = libc::faccessat(libc::AT_FDCWD, path.as_ptr(), libc::X_OK, libc::AT_EACCESS) == 0;
+        if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
+            return Err(libc::ELOOP);
+        }
+        let access_flags = libc::AT_EACCESS | (flags & libc::AT_EMPTY_PATH);
+        let exec_ok = libc::faccessat(dirfd, path.as_ptr(), libc::X_OK, access_flags) == 0;
         if st.st_mode & libc::S_IFMT != libc::S_IFREG || !exec_ok {
             return Err(libc::EACCES);
         }
@@ -236,60 +359,216 @@ fn open_exec_check(path: &CStr) -> Result<(), i32> {
     Ok(())
 }
 
-/// `execve`: runs the new program under a fresh tern with the same options;
-/// the new program sees exactly the argv and envp the guest passed (bytes,
-/// not necessarily UTF-8). The loader's checks run first, here, so that a
-/// call the kernel would refuse returns its errno to the guest, which keeps
-/// running; the new tern repeats them (a file changed in between makes it
-/// report the error and exit 126 or 127, as a shell would).
-pub fn execve(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
-    let path = read_path(a[0])?;
-    let cpath = cstring(path.clone())?;
-    open_exec_check(&cpath)?;
-    let argv = read_strv(a[1])?;
-    let envp = read_strv(a[2])?;
-    (p.reexec.check)(Path::new(OsStr::from_bytes(&path)))?;
-    let mut args: Vec<CString> = vec![cstring(p.reexec.tern.as_os_str().as_bytes().to_vec())?];
-    for o in &p.reexec.options {
-        args.push(cstring(o.clone().into_bytes())?);
-    }
-    let log_fd = crate::fd::LOG_FD.load(std::sync::atomic::Ordering::Relaxed);
-    let pass_log = p.reexec.pass_log && log_fd >= 0;
-    if pass_log {
-        args.push(cstring(b"--log-fd".to_vec())?);
-        args.push(cstring(log_fd.to_string().into_bytes())?);
-    }
-    // Linux runs a program given an empty argv with argv[0] = "".
-    let argv0 = argv.first().cloned().unwrap_or_default();
-    args.push(cstring(b"--execve".to_vec())?);
-    args.push(cstring(b"-0".to_vec())?);
-    args.push(cstring(argv0)?);
-    args.push(cstring(b"--".to_vec())?);
-    args.push(cpath);
-    for a in argv.into_iter().skip(1) {
-        args.push(cstring(a)?);
-    }
-    let env: Vec<CString> = envp.into_iter().map(cstring).collect::<Result<_, _>>()?;
+/// Prefix under which the variables that would change tern itself travel
+/// in the environment of a tern started for a guest `execve`; the new tern
+/// gives them back their names for its guest ([`unhide_env`]).
+pub const HIDDEN_PREFIX: &[u8] = b"TERN_GUEST_ENV_";
+
+/// True for an environment entry the host's dynamic loader, C library or
+/// malloc would act on in tern itself: `LD_*` (LD_PRELOAD, LD_LIBRARY_PATH,
+/// LD_AUDIT...), `MALLOC_*` and `GLIBC_TUNABLES`. Set for the guest, they
+/// must reach the guest only.
+pub fn affects_tern(entry: &[u8]) -> bool {
+    entry.starts_with(b"LD_") || entry.starts_with(b"MALLOC_") || entry.starts_with(b"GLIBC_TUNABLES=")
+}
+
+/// The environment for a new tern: entries that would change tern renamed
+/// with [`HIDDEN_PREFIX`], in place (the guest's order is kept).
+pub fn hide_env(env: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    env.into_iter().map(|e| if affects_tern(&e) { [HIDDEN_PREFIX, &e].concat() } else { e }).collect()
+}
+
+/// The guest's environment from the one tern was started with: hidden
+/// entries get their names back.
+pub fn unhide_env(env: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    env.into_iter().map(|e| e.strip_prefix(HIDDEN_PREFIX).map(<[u8]>::to_vec).unwrap_or(e)).collect()
+}
+
+/// What a guest exec runs: the path the new tern opens, and the kernel's
+/// name for it (AT_EXECFN, a script's argument) when it differs.
+struct Target {
+    /// Path the checks and the new tern open.
+    path: Vec<u8>,
+    /// A duplicate of a close-on-exec descriptor the path goes through,
+    /// inheritable for the new tern, which closes it once loaded.
+    exec_fd: Option<i32>,
+}
+
+/// Builds argv and envp C arrays and replaces this process. Returns only on
+/// failure, with the errno.
+fn host_execve(prog: &CStr, args: &[CString], env: &[CString]) -> i32 {
     let mut argp: Vec<*const libc::c_char> = args.iter().map(|c| c.as_ptr()).collect();
     argp.push(std::ptr::null());
     let mut envp: Vec<*const libc::c_char> = env.iter().map(|c| c.as_ptr()).collect();
     envp.push(std::ptr::null());
     // SAFETY: argp/envp are NULL-terminated arrays of valid C strings that
-    // outlive the call; on success execve does not return. The log
-    // descriptor is inheritable only for the duration of the call.
+    // outlive the call; on success execve does not return.
     unsafe {
-        if pass_log {
-            libc::fcntl(log_fd, libc::F_SETFD, 0);
-        }
-        // The new tern inherits the guest's whole mask and pending reserved
-        // signals from the host (`mask::init_from_host`).
+        // The new program inherits the guest's whole mask and pending
+        // reserved signals from the host (`mask::init_from_host`).
         let exec_mask = tern_signals::mask::ExecMask::new();
-        libc::execve(args[0].as_ptr(), argp.as_ptr(), envp.as_ptr());
+        libc::execve(prog.as_ptr(), argp.as_ptr(), envp.as_ptr());
         drop(exec_mask);
-        let err = std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::ENOEXEC);
-        if pass_log {
-            libc::fcntl(log_fd, libc::F_SETFD, libc::FD_CLOEXEC);
-        }
-        Err(err)
     }
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::ENOEXEC)
+}
+
+/// `fs/exec.c: do_execveat_common()` under tern: the file is checked, then
+/// argv and envp read; the new program runs under a fresh tern with the same
+/// options (or natively with `--no-follow-exec`), seeing exactly the argv
+/// and envp the guest passed (bytes, not necessarily UTF-8). The loader's
+/// checks run first, here, so that a call the kernel would refuse returns
+/// its errno to the guest, which keeps running; the new tern repeats them
+/// (a file changed in between makes it report the error and exit 126 or
+/// 127, as a shell would).
+fn do_execve(p: &Process, dirfd: i32, path: Vec<u8>, argv: u64, envp: u64, flags: i32) -> SysResult {
+    let cpath = cstring(path.clone())?;
+    open_exec_check(dirfd, &cpath, flags)?;
+    let argv = read_strv(argv)?;
+    let envp = read_strv(envp)?;
+    let target = exec_target(dirfd, path, flags)?;
+    let result = exec_target_checked(p, &target, argv, envp);
+    if let Some(fd) = target.exec_fd {
+        // SAFETY: closing the duplicate made by exec_target.
+        unsafe { libc::close(fd) };
+    }
+    Err(result)
+}
+
+/// The path a new tern can open for `dirfd` + `path` (`execveat`): the
+/// path itself when absolute or relative to the working directory, else
+/// `/dev/fd/N[/path]` as the kernel names it, through an inheritable
+/// duplicate of N when N is close-on-exec.
+fn exec_target(dirfd: i32, path: Vec<u8>, flags: i32) -> Result<Target, i32> {
+    if path.first() == Some(&b'/') || dirfd == libc::AT_FDCWD && !path.is_empty() {
+        return Ok(Target { path, exec_fd: None });
+    }
+    // SAFETY: fcntl on a descriptor the guest named; errors are returned.
+    let fd_flags = unsafe { libc::fcntl(dirfd, libc::F_GETFD) };
+    if fd_flags < 0 {
+        return Err(libc::EBADF);
+    }
+    let (fd, exec_fd) = if fd_flags & libc::FD_CLOEXEC != 0 {
+        // `fs/exec.c: alloc_bprm()`: the file is reached through a
+        // descriptor the new program will not have, so a script's
+        // interpreter could not open it (BINPRM_FLAGS_PATH_INACCESSIBLE).
+        if is_script(dirfd, &path, flags) {
+            return Err(libc::ENOENT);
+        }
+        // SAFETY: duplicating a valid descriptor above tern's log (900+).
+        let d = unsafe { libc::fcntl(dirfd, libc::F_DUPFD, 800) };
+        if d < 0 {
+            return Err(libc::EMFILE);
+        }
+        (d, Some(d))
+    } else {
+        (dirfd, None)
+    };
+    let mut name = format!("/dev/fd/{fd}").into_bytes();
+    if !(path.is_empty() && flags & libc::AT_EMPTY_PATH != 0) {
+        name.push(b'/');
+        name.extend_from_slice(&path);
+    }
+    Ok(Target { path: name, exec_fd })
+}
+
+/// True if the file at `dirfd` + `path` (`execveat`'s) starts with `#!`.
+fn is_script(dirfd: i32, path: &[u8], flags: i32) -> bool {
+    let mut name = format!("/proc/self/fd/{dirfd}").into_bytes();
+    if !(path.is_empty() && flags & libc::AT_EMPTY_PATH != 0) {
+        name.push(b'/');
+        name.extend_from_slice(path);
+    }
+    let Ok(c) = CString::new(name) else { return false };
+    // SAFETY: a plain open and read into a local buffer.
+    unsafe {
+        let fd = libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+        if fd < 0 {
+            return false;
+        }
+        let mut b = [0u8; 2];
+        let n = libc::pread(fd, b.as_mut_ptr().cast(), 2, 0);
+        libc::close(fd);
+        n == 2 && &b == b"#!"
+    }
+}
+
+/// Runs the loader's checks on `target` and replaces this process; returns
+/// the errno of a failure.
+fn exec_target_checked(p: &Process, target: &Target, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> i32 {
+    let ok = || -> Result<i32, i32> {
+        let cpath = cstring(target.path.clone())?;
+        let env: Vec<CString>;
+        let args: Vec<CString>;
+        if !p.reexec.follow {
+            args = argv.into_iter().map(cstring).collect::<Result<_, _>>()?;
+            env = envp.into_iter().map(cstring).collect::<Result<_, _>>()?;
+            return Ok(host_execve(&cpath, &args, &env));
+        }
+        (p.reexec.check)(Path::new(OsStr::from_bytes(&target.path)))?;
+        let mut a: Vec<CString> = vec![cstring(p.reexec.tern.as_os_str().as_bytes().to_vec())?];
+        for o in &p.reexec.options {
+            a.push(cstring(o.clone().into_bytes())?);
+        }
+        let log_fd = crate::fd::LOG_FD.load(std::sync::atomic::Ordering::Relaxed);
+        let pass_log = p.reexec.pass_log && log_fd >= 0;
+        if pass_log {
+            a.push(cstring(b"--log-fd".to_vec())?);
+            a.push(cstring(log_fd.to_string().into_bytes())?);
+        }
+        if let Some(fd) = target.exec_fd {
+            a.push(cstring(b"--exec-fd".to_vec())?);
+            a.push(cstring(fd.to_string().into_bytes())?);
+        }
+        // Linux runs a program given an empty argv with argv[0] = "".
+        let argv0 = argv.first().cloned().unwrap_or_default();
+        a.push(cstring(b"--execve".to_vec())?);
+        a.push(cstring(b"-0".to_vec())?);
+        a.push(cstring(argv0)?);
+        a.push(cstring(b"--".to_vec())?);
+        a.push(cpath);
+        for arg in argv.into_iter().skip(1) {
+            a.push(cstring(arg)?);
+        }
+        args = a;
+        env = hide_env(envp).into_iter().map(cstring).collect::<Result<_, _>>()?;
+        let tern = cstring(p.reexec.tern.as_os_str().as_bytes().to_vec())?;
+        // The log descriptor is inheritable only for the duration of the call.
+        if pass_log {
+            // SAFETY: fcntl on tern's own descriptor.
+            unsafe { libc::fcntl(log_fd, libc::F_SETFD, 0) };
+        }
+        let err = host_execve(&tern, &args, &env);
+        if pass_log {
+            // SAFETY: as above.
+            unsafe { libc::fcntl(log_fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+        }
+        Ok(err)
+    };
+    match ok() {
+        Ok(e) | Err(e) => e,
+    }
+}
+
+/// `execve(path, argv, envp)`.
+pub fn execve(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    let path = read_path(a[0])?;
+    do_execve(p, libc::AT_FDCWD, path, a[1], a[2], 0)
+}
+
+/// `execveat(dirfd, path, argv, envp, flags)`: AT_EMPTY_PATH runs `dirfd`
+/// itself (glibc's `fexecve`), AT_SYMLINK_NOFOLLOW refuses a final
+/// symbolic link with ELOOP; other flags are EINVAL.
+pub fn execveat(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    let flags = a[4];
+    if flags & !((libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW) as u64) != 0 {
+        return Err(libc::EINVAL);
+    }
+    let flags = flags as i32;
+    const PATH_MAX: usize = 4096;
+    let path = read_str(a[1], PATH_MAX - 1, libc::ENAMETOOLONG)?;
+    if path.is_empty() && flags & libc::AT_EMPTY_PATH == 0 {
+        return Err(libc::ENOENT);
+    }
+    do_execve(p, a[0] as i32, path, a[2], a[3], flags)
 }

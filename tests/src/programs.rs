@@ -99,6 +99,11 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("insn_sse42.c"),
     plain("insn_mxcsr.c"),
     plain("insn_sysinfo.c"),
+    // Processes (issue 11): vfork, posix_spawn, exec, wait, process groups.
+    plain("vfork.c"),
+    plain("exec_variants.c"),
+    plain("proc_tree.c"),
+    plain("fork_threads.c"),
 ];
 
 /// Guest programs whose expectations are tern's own, stated in the test

@@ -20,6 +20,14 @@ fn pid() -> i32 {
     p
 }
 
+/// Caches this process's pid now. A `vfork` child shares this memory and
+/// reads guest memory through its parent's pid (same address space); the
+/// parent calls this first so that the child never caches its own pid,
+/// which would be stale for the parent once the child is gone.
+pub fn cache_pid() {
+    pid();
+}
+
 /// Forgets the cached pid (call in a forked child).
 pub fn reset_pid() {
     PID.store(0, Ordering::Relaxed);

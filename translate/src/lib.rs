@@ -577,12 +577,35 @@ impl MapChange<'_> {
     }
 }
 
-impl Jit {
+/// The translator's locks, held across a host `fork` so that the child
+/// (which has only the forking thread) finds them free and the tables
+/// consistent. Taken in the order translation nests them: tables, perf map,
+/// vDSO range.
+pub struct ForkLocks<'a> {
+    jit: &'a Jit,
+    tables: std::sync::MutexGuard<'a, Tables>,
+    _perf: std::sync::MutexGuard<'a, Option<std::fs::File>>,
+    _vdso: std::sync::MutexGuard<'a, (u64, u64)>,
+    mem: Option<std::sync::MutexGuard<'static, Vec<(u64, u64)>>>,
+}
+
+impl ForkLocks<'_> {
     /// In a forked child: gives this process its own copy of the code cache
     /// (see `CodeCache::unshare_after_fork`).
-    pub fn unshare_after_fork(&self) -> Result<(), CacheError> {
-        let mut t = self.tables();
-        self.cache.unshare_after_fork(&mut t.writer)
+    pub fn unshare_in_child(&mut self) -> Result<(), CacheError> {
+        // The copy may map memory for tern, which registers it.
+        self.mem = None;
+        self.jit.cache.unshare_after_fork(&mut self.tables.writer)
+    }
+}
+
+impl Jit {
+    /// Takes every translator lock for a host `fork` (see [`ForkLocks`]).
+    pub fn lock_for_fork(&self) -> ForkLocks<'_> {
+        let tables = self.tables();
+        let perf = self.perf_map.lock().unwrap_or_else(|e| e.into_inner());
+        let vdso = self.vdso.lock().unwrap_or_else(|e| e.into_inner());
+        ForkLocks { jit: self, tables, _perf: perf, _vdso: vdso, mem: Some(pages::lock_tern_memory()) }
     }
 
     /// The descriptor of the last exit of `cpu`.

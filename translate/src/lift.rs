@@ -110,18 +110,46 @@ fn target_load(insn: &Instruction) -> Option<(Instruction, MemFix)> {
 /// prefetches, `cldemote`, `endbr64`, multi-byte NOPs. A CPU that lacks the
 /// specific hint runs them as NOPs (Intel SDM vol. 2, "NOP" and "Reserved
 /// NOP"), so they are never outside the CPU model; the host runs them.
-fn is_hint_nop(insn: &Instruction) -> bool {
-    let oc = insn.op_code();
-    oc.encoding() == iced_x86::EncodingKind::Legacy
-        && oc.table() == iced_x86::OpCodeTableKind::T0F
-        && matches!(oc.op_code(), 0x0D | 0x18..=0x1F)
+/// Read from the encoding `bytes` (legacy prefixes, REX, then the opcode):
+/// iced-x86's `op_code()` would build its table of every opcode, which
+/// costs a short-lived process more than translating it.
+fn is_hint_nop(bytes: &[u8]) -> bool {
+    let is_prefix =
+        |b: &u8| matches!(b, 0x26 | 0x2e | 0x36 | 0x3e | 0x64..=0x67 | 0xf0 | 0xf2 | 0xf3 | 0x40..=0x4f);
+    let mut op = bytes.iter().skip_while(|b| is_prefix(b));
+    op.next() == Some(&0x0f) && matches!(op.next(), Some(0x0D | 0x18..=0x1F))
 }
 
 /// True for instructions that only run at CPL 0 (`hlt`, `lgdt`, `sysret`,
-/// `mov cr0`, `wrmsr`, ...): from user mode they always fault.
+/// `mov cr0`, `wrmsr`, ...): from user mode they always fault. The list is
+/// iced-x86's (`OpCodeInfo::cpl3()` false in 64-bit mode, checked by the
+/// test `privileged_list_is_iceds`), by mnemonic so that the opcode table
+/// is not built (see `is_hint_nop`); `mov` only to or from control, debug
+/// and test registers.
 fn is_privileged(insn: &Instruction) -> bool {
-    !insn.op_code().cpl3()
+    use Mnemonic::*;
+    match insn.mnemonic() {
+        Mov => (0..insn.op_count()).any(|i| {
+            let r = insn.op_register(i);
+            r.is_cr() || r.is_dr() || r.is_tr()
+        }),
+        m => PRIVILEGED.contains(&m),
+    }
 }
+
+/// Mnemonics whose every 64-bit form is privileged (see `is_privileged`).
+const PRIVILEGED: &[Mnemonic] = {
+    use Mnemonic::*;
+    &[
+        Clac, Clgi, Clrssbsy, Clts, Encls, Enclv, Enqcmds, Erets, Eretu, Hlt, Hreset, Invd, Invept, Invlpg,
+        Invlpga, Invlpgb, Invpcid, Invvpid, Lgdt, Lidt, Lkgs, Lldt, Lmsw, Loadiwkey, Ltr, Pbndkb, Pconfig,
+        Psmash, Pvalidate, Rdmsr, Rdmsrlist, Rmpadjust, Rmpquery, Rmpupdate, Seamcall, Seamops, Seamret,
+        Setssbsy, Skinit, Stac, Stgi, Swapgs, Sysexit, Sysexitq, Sysret, Sysretq, Tdcall, Tlbsync, Vmcall,
+        Vmclear, Vmlaunch, Vmload, Vmptrld, Vmptrst, Vmread, Vmresume, Vmrun, Vmsave, Vmwrite, Vmxoff, Vmxon,
+        Wbinvd, Wbnoinvd, Wrmsr, Wrmsrlist, Wrmsrns, Wrussd, Wrussq, Xrstors, Xrstors64, Xsaves, Xsaves64,
+        Xsetbv,
+    ]
+};
 
 /// Lifts one decoded instruction. `bytes` are its encoding (for logs).
 fn lift_one(model: CpuModel, insn: &Instruction, bytes: &[u8], host_code: bool) -> Op {
@@ -133,7 +161,7 @@ fn lift_one(model: CpuModel, insn: &Instruction, bytes: &[u8], host_code: bool) 
         return trap(SIGILL);
     }
     if let Some(f) =
-        insn.cpuid_features().iter().find(|f| !model.has(**f) && !host_code && !is_hint_nop(insn))
+        insn.cpuid_features().iter().find(|f| !model.has(**f) && !host_code && !is_hint_nop(bytes))
     {
         log_unsupported(pc, bytes, &format!("instruction needs {f:?}, not in the CPU model"));
         return trap(SIGILL);
@@ -261,4 +289,43 @@ pub fn lift_block(model: CpuModel, start: u64, code: &[u8], single: bool, host_c
     }
     block.code = code[..((block.end - start) as usize).min(code.len())].to_vec();
     block
+}
+
+#[cfg(test)]
+mod privileged_tests {
+    use super::*;
+    use iced_x86::Code;
+
+    /// `PRIVILEGED` and the `mov` rule are iced-x86's `cpl3()` table.
+    #[test]
+    fn privileged_list_is_iceds() {
+        let mut by_mnemonic = std::collections::BTreeMap::<String, (bool, bool)>::new();
+        for c in Code::values().filter(|c| c.op_code().mode64() && c.mnemonic() != Mnemonic::Mov) {
+            let e = by_mnemonic.entry(format!("{:?}", c.mnemonic())).or_default();
+            if c.op_code().cpl3() {
+                e.0 = true;
+            } else {
+                e.1 = true;
+            }
+        }
+        for (m, &(user, kernel)) in &by_mnemonic {
+            let listed = PRIVILEGED.iter().any(|p| format!("{p:?}") == *m);
+            assert!(!(user && kernel), "{m} has both user and privileged forms");
+            assert_eq!(listed, kernel, "{m}");
+        }
+        for c in Code::values().filter(|c| c.op_code().mode64() && c.mnemonic() == Mnemonic::Mov) {
+            let name = format!("{c:?}");
+            let special = ["cr", "dr", "tr"].iter().any(|r| name.contains(&format!("_{r}")));
+            assert_eq!(!c.op_code().cpl3(), special, "{name}");
+        }
+    }
+
+    #[test]
+    fn hint_space() {
+        assert!(is_hint_nop(&[0xf3, 0x0f, 0x1e, 0xfa])); // endbr64
+        assert!(is_hint_nop(&[0x66, 0x0f, 0x1f, 0x44, 0, 0])); // nopw
+        assert!(is_hint_nop(&[0x0f, 0x0d, 0x08])); // prefetchw
+        assert!(!is_hint_nop(&[0x0f, 0x05])); // syscall
+        assert!(!is_hint_nop(&[0xc5, 0xf8, 0x18])); // VEX
+    }
 }

@@ -177,10 +177,7 @@ impl CpuModel {
     /// CPUID result `[eax, ebx, ecx, edx]` for `leaf`/`subleaf`. Feature
     /// bits are the model's that the host also has.
     pub fn cpuid(self, leaf: u32, subleaf: u32) -> [u32; 4] {
-        let host = |l: u32, s: u32| {
-            let r = std::arch::x86_64::__cpuid_count(l, s);
-            [r.eax, r.ebx, r.ecx, r.edx]
-        };
+        let host = host_cpuid;
         let max_ext = host(0x8000_0000, 0)[0].min(0x8000_0008);
         let features = |h: [u32; 4]| {
             let mut r = h;
@@ -245,6 +242,24 @@ impl CpuModel {
         let flags: Vec<&str> = self.features().filter(|f| shown(f)).map(|f| f.flag).collect();
         flags.join(" ")
     }
+}
+
+/// The host's CPUID for `leaf`/`subleaf`, asked once per process: under a
+/// hypervisor each `cpuid` traps, and a guest's C library asks dozens of
+/// times at startup.
+fn host_cpuid(leaf: u32, subleaf: u32) -> [u32; 4] {
+    use std::sync::Mutex;
+    /// `(leaf, subleaf)` and the answer.
+    type Answer = ((u32, u32), [u32; 4]);
+    static SEEN: Mutex<Vec<Answer>> = Mutex::new(Vec::new());
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(&(_, r)) = seen.iter().find(|(k, _)| *k == (leaf, subleaf)) {
+        return r;
+    }
+    let r = std::arch::x86_64::__cpuid_count(leaf, subleaf);
+    let r = [r.eax, r.ebx, r.ecx, r.edx];
+    seen.push(((leaf, subleaf), r));
+    r
 }
 
 #[cfg(test)]

@@ -131,6 +131,11 @@ pub fn tern_memory() -> Vec<(u64, u64)> {
     TERN_MEMORY.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
+/// Holds the registry of tern's memory locked (across a host `fork`).
+pub fn lock_tern_memory() -> std::sync::MutexGuard<'static, Vec<(u64, u64)>> {
+    TERN_MEMORY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Changes whenever [`tern_memory`] does.
 pub fn tern_memory_generation() -> u64 {
     TERN_MEMORY_GENERATION.load(Ordering::Acquire)

@@ -1,0 +1,189 @@
+//! Real `vfork`: `vfork` and `clone(CLONE_VM | CLONE_VFORK)` (glibc's
+//! `posix_spawn`, Go's and Java's process spawning).
+//!
+//! As natively, the child runs on the parent's memory and the parent's
+//! calling thread is suspended until the child execs or exits: the host
+//! call is itself a `clone(CLONE_VM | CLONE_VFORK)`, whose child runs a
+//! fresh CPU loop on a host stack of its own with a `CpuState` of its own.
+//! So whatever the guest child writes (glibc's `posix_spawn` stores a
+//! failed exec's errno for its parent) is there for the parent, and a
+//! `posix_spawn` of a missing program returns ENOENT. qemu-user runs vfork
+//! as fork (so that spawn reports success and the child exits 127); FEX
+//! also forks and makes the parent wait. tern can do it for real because
+//! guest and host share one address space.
+//!
+//! What the child shares with the parent is what the kernel shares: the
+//! memory and so the code cache, the translator's tables (taken with their
+//! normal locks, as by another thread: the parent's other threads may run
+//! meanwhile) and the brk. What the kernel gives the child its own copy of
+//! and tern keeps in memory must not leak back into the parent: the
+//! dispositions (a posix_spawn child resets them) are a copy in the child's
+//! `Process`; the thread's blocked mask (a thread-local, and the child runs
+//! on the parent thread's TLS) and the reserved signals pending are saved
+//! before and restored after. The child never returns into Rust code of the
+//! parent: it ends in `execve` or `_exit`.
+//!
+//! Architecture invariant: the parent holds no tern lock across the host
+//! call (the child would deadlock on it); dispatch holds none.
+
+use crate::{Process, SysResult};
+use std::sync::Mutex;
+use tern_translate::cpu::{CpuState, R11, RAX, RCX, RSP};
+use tern_translate::entry::CpuBox;
+
+/// Host stack of a vfork child: the CPU loop, translation and `execve`'s
+/// argument building run there. Committed on first touch.
+const CHILD_STACK: usize = 1 << 20;
+
+/// A child's `CpuState` and host stack, reused from one vfork to the next
+/// (tern's memory is never returned to the system, so it is not remade).
+struct Kit {
+    cpu: CpuBox,
+    stack: u64,
+}
+
+static KITS: Mutex<Vec<Kit>> = Mutex::new(Vec::new());
+
+fn take_kit() -> Result<Kit, i32> {
+    if let Some(k) = KITS.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+        return Ok(k);
+    }
+    let cpu = CpuBox::new().map_err(|_| libc::EAGAIN)?;
+    let stack = tern_translate::hostmem::map_anon(CHILD_STACK).map_err(|_| libc::EAGAIN)?;
+    Ok(Kit { cpu, stack })
+}
+
+/// What the child starts from, on the parent's stack (which the parent does
+/// not use until the child is done with it).
+struct Child<'a> {
+    process: Process,
+    cpu: &'a mut CpuBox,
+}
+
+/// The host child: runs the guest until it execs (the host `execve`
+/// replaces this process) or exits.
+extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: arg is the parent's `Child`, alive until this child execs or
+    // exits (the parent is suspended until then).
+    let child = unsafe { &mut *(arg as *mut Child) };
+    // A new process starts with no pending signals (`copy_process()`).
+    tern_signals::pending::clear_after_fork();
+    if child.cpu.install_on_current_thread().is_err() {
+        // SAFETY: _exit is always safe to call.
+        unsafe { libc::_exit(127) };
+    }
+    let code = (child.process.run_guest)(&child.process, child.cpu);
+    // Never run the parent's atexit handlers or flush its buffers.
+    // SAFETY: _exit is always safe to call.
+    unsafe { libc::_exit(code) }
+}
+
+/// The part of the parent's per-thread and process-wide signal state that
+/// lives in memory the child shares.
+struct Saved {
+    mask: u64,
+    pending: tern_signals::pending::Saved,
+}
+
+impl Saved {
+    fn take() -> Saved {
+        Saved { mask: tern_signals::mask::guest_mask(), pending: tern_signals::pending::save() }
+    }
+
+    fn restore(self) {
+        self.pending.restore();
+        tern_signals::mask::set_guest_mask(self.mask);
+    }
+}
+
+/// `vfork` and `clone` with CLONE_VM | CLONE_VFORK (and not CLONE_THREAD).
+/// Arguments as for `clone`. The guest's CLONE_SETTLS becomes the child's
+/// guest FS base (the host's stays tern's); every other flag goes to the
+/// host call (CLONE_PARENT_SETTID, CLONE_CHILD_SETTID, CLONE_CHILD_CLEARTID,
+/// CLONE_PIDFD and the exit signal work as natively since the memory is
+/// the same). CLONE_SIGHAND is not shared with the parent's table: the child
+/// gets a copy of the dispositions either way.
+pub fn vfork(
+    p: &Process,
+    cpu: &mut CpuState,
+    flags: u64,
+    stack: u64,
+    ptid: u64,
+    ctid: u64,
+    tls: u64,
+) -> SysResult {
+    let mut kit = take_kit()?;
+    {
+        let c = &mut *kit.cpu;
+        c.regs = cpu.regs;
+        c.rip = cpu.rip;
+        c.rflags = cpu.rflags;
+        c.fs_base = cpu.fs_base;
+        c.gs_base = cpu.gs_base;
+        c.fs_sel = cpu.fs_sel;
+        c.gs_sel = cpu.gs_sel;
+        c.fx = cpu.fx;
+        c.flush_ibl();
+        // What the `syscall` instruction leaves: rax = 0 in the child, rcx
+        // and r11 the return address and flags.
+        c.regs[RAX] = 0;
+        c.regs[RCX] = cpu.rip;
+        c.regs[R11] = cpu.rflags;
+        if stack != 0 {
+            c.regs[RSP] = stack;
+        }
+        if flags & libc::CLONE_SETTLS as u64 != 0 {
+            c.fs_base = tls;
+        }
+    }
+    // The cached pid guest-memory reads use must stay the parent's (the
+    // child reads the same memory through it).
+    tern_translate::guestmem::cache_pid();
+    let brk = *p.brk.lock().unwrap_or_else(|e| e.into_inner());
+    let mut child = Child {
+        process: Process {
+            jit: p.jit,
+            exe: p.exe.clone(),
+            auxv: p.auxv.clone(),
+            cmdline: p.cmdline.clone(),
+            brk: Mutex::new(brk),
+            signals: p.signals.copy(),
+            strace: p.strace,
+            reexec: p.reexec.clone(),
+            run_guest: p.run_guest,
+        },
+        cpu: &mut kit.cpu,
+    };
+    let saved = Saved::take();
+    let host_flags = (flags & !(libc::CLONE_SETTLS as u64)) as libc::c_int;
+    let top = (kit.stack + CHILD_STACK as u64) as *mut libc::c_void;
+    // SAFETY: the child runs child_main on its own stack [kit.stack, top)
+    // with `child` alive (this thread is suspended until the child execs
+    // or exits, and then the child no longer uses either). ptid and ctid
+    // are the guest's: the kernel checks and writes them.
+    let r = unsafe {
+        libc::clone(
+            child_main,
+            top,
+            host_flags,
+            (&mut child as *mut Child).cast(),
+            ptid as *mut libc::pid_t,
+            std::ptr::null_mut::<libc::c_void>(),
+            ctid as *mut libc::pid_t,
+        )
+    };
+    let err = std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EAGAIN);
+    saved.restore();
+    // The heap break is the memory's, which the child shared.
+    *p.brk.lock().unwrap_or_else(|e| e.into_inner()) =
+        *child.process.brk.lock().unwrap_or_else(|e| e.into_inner());
+    drop(child);
+    // The child may have dropped code (self-modifying code, munmap):
+    // forget this thread's lookups.
+    cpu.flush_ibl();
+    KITS.lock().unwrap_or_else(|e| e.into_inner()).push(kit);
+    if r < 0 {
+        return Err(err);
+    }
+    Ok(r as u64)
+}
