@@ -207,7 +207,7 @@ fn main() {
             check: loader::exec_check,
             follow: !cli.no_follow_exec,
         },
-        run_guest: |p, cpu| cpu_loop::run(p, cpu, &mut LoopStats::default()),
+        run_guest: tern_linux_user::thread::run_vfork_child,
     };
     if cli.log_fd.is_none() {
         // SAFETY: getpid has no preconditions.

@@ -263,6 +263,17 @@ fn run_thread(p: &'static Process, cpu: &mut CpuBox) -> Option<i32> {
     }
 }
 
+/// The guest loop of a vfork child (`tern_syscalls::vfork`): a process of
+/// one thread on its parent's memory, so its `exit` ends it like
+/// `exit_group`, and it touches none of the parent's thread bookkeeping.
+/// Returns the child's exit status.
+pub fn run_vfork_child(p: &Process, cpu: &mut CpuBox) -> i32 {
+    match cpu_loop::run(p, cpu, &mut LoopStats::default()) {
+        Flow::ExitThread(code) | Flow::ExitGroup(code) => code,
+        Flow::Continue | Flow::Sigreturn => 0,
+    }
+}
+
 fn merge_stats(s: &LoopStats) {
     let mut t = TOTALS.lock().unwrap_or_else(|e| e.into_inner());
     let t = t.get_or_insert_with(LoopStats::default);
