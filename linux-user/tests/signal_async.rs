@@ -51,6 +51,9 @@ cases! {
     kill_all;
     /// A loop with no syscall receives SIGALRM from setitimer.
     spin;
+    /// The same through indirect calls, returns and the vDSO: a signal
+    /// landing inside an indirect-branch lookup restarts at its target.
+    spin_calls;
     /// nanosleep interrupted: EINTR with the remaining time in rem.
     nanosleep;
     /// Default actions carried out by the host kernel: a parent's waitpid

@@ -204,13 +204,16 @@ extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_v
 /// stores the guest state at the pc-map boundary (registers, rip, flags) in
 /// the thread's `CpuState`, names `desc` as its exit descriptor, and
 /// rewrites the context to resume at `tern_resume_host`. None elsewhere
-/// (nothing changed). Async-signal-safe: no allocation, no lock.
+/// (nothing changed). A fault is taken at the faulting instruction
+/// (`state_at`); an asynchronous signal (`desc` DESC_SIGNAL) may also stop
+/// a thread inside an indirect-branch lookup, which restarts at the branch
+/// target it already stored in `next_rip` (`restart_at`). Async-signal-safe:
+/// no allocation, no lock.
 pub(crate) fn leave_block(gregs: &mut [libc::greg_t; 23], desc: u64) -> Option<&'static mut CpuState> {
     let host_pc = gregs[libc::REG_RIP as usize] as u64;
     let cache = CACHE.load(Ordering::Acquire);
     // SAFETY: CACHE is either null or points to the process-lifetime cache.
-    let block = unsafe { cache.as_ref() }.and_then(|c| c.block_at(host_pc));
-    let (guest_pc, entry) = block.and_then(|b| b.state_at(host_pc))?;
+    let block = unsafe { cache.as_ref() }.and_then(|c| c.block_at(host_pc))?;
     let cpu: *mut CpuState;
     // SAFETY: generated code only runs with GS pointing at the thread's
     // CpuState, whose self_ptr field holds its address.
@@ -220,6 +223,11 @@ pub(crate) fn leave_block(gregs: &mut [libc::greg_t; 23], desc: u64) -> Option<&
     // SAFETY: cpu is this thread's CpuState; the thread is stopped in this
     // handler, so nothing else accesses it.
     let cpu = unsafe { &mut *cpu };
+    let (guest_pc, entry) = if desc == DESC_FAULT {
+        block.state_at(host_pc)?
+    } else {
+        block.restart_at(host_pc, cpu.next_rip)?
+    };
     for (r, g) in UCONTEXT_GREG.iter().enumerate() {
         cpu.regs[r] = gregs[*g as usize] as u64;
     }

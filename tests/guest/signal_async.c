@@ -217,6 +217,26 @@ static void case_spin(void) {
     printf("spun, got %d\n", (int)got);
 }
 
+static long ticks;
+static void __attribute__((noinline)) tick(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ticks += ts.tv_nsec & 1;
+}
+
+/* The same through indirect calls and returns (the signal often lands in
+ * an indirect-branch lookup) and the vDSO. */
+static void case_spin_calls(void) {
+    on(SIGALRM, SA_RESTART);
+    struct itimerval it = {{0, 20000}, {0, 20000}};
+    setitimer(ITIMER_REAL, &it, 0);
+    void (*volatile fp)(void) = tick;
+    while (got < 5) fp();
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &off, 0);
+    printf("spun with calls, got %d\n", (int)got);
+}
+
 static void case_nanosleep(void) {
     on(SIGALRM, SA_RESTART);
     arm_usec(200000);
@@ -322,6 +342,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(c, "signalfd")) case_signalfd();
     else if (!strcmp(c, "kill_all")) case_kill_all();
     else if (!strcmp(c, "spin")) case_spin();
+    else if (!strcmp(c, "spin_calls")) case_spin_calls();
     else if (!strcmp(c, "nanosleep")) case_nanosleep();
     else if (!strcmp(c, "stop_cont")) case_stop_cont();
     else if (!strcmp(c, "timer")) case_timer();
