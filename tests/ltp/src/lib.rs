@@ -16,8 +16,8 @@
 //! `linux-user/tests/ltp.rs`, which knows where the tern binary is).
 
 mod check;
-pub mod real;
 pub mod expected;
+pub mod real;
 mod run;
 mod scenario;
 

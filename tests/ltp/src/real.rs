@@ -14,14 +14,12 @@
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tern_tests::ExitStatusDesc;
-
-use crate::run::run_grouped;
 
 /// The families compared, each with the runtest tag prefixes that belong
 /// to it. A tag goes to the first family with a matching prefix.
@@ -140,9 +138,9 @@ impl fmt::Display for Verdict {
     }
 }
 
-/// Runs one entry natively (`tern` = None) or under tern, in its own
-/// process group, with `LTPROOT` and `testcases/bin` first in `PATH` (the
-/// way LTP's own runners start a test).
+/// Runs one entry natively (`tern` = None) or under tern, with `LTPROOT`
+/// and `testcases/bin` first in `PATH` (the way LTP's own runners start a
+/// test), output discarded (the verdict is the exit status).
 pub fn run_entry(root: &Path, e: &Entry, tern: Option<&Path>) -> Verdict {
     let bin_dir = root.join("testcases/bin");
     let prog = bin_dir.join(&e.argv[0]);
@@ -150,16 +148,77 @@ pub fn run_entry(root: &Path, e: &Entry, tern: Option<&Path>) -> Verdict {
         return Verdict::Missing;
     }
     let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
-    // `env` sets the variables: run_grouped starts from a clean environment.
-    let mut cmd = Command::new("/usr/bin/env");
-    cmd.arg(format!("LTPROOT={}", root.display())).arg(format!("PATH={path}")).arg("TMPDIR=/tmp");
-    if let Some(t) = tern {
-        cmd.arg(t);
+    let mut cmd = match tern {
+        Some(t) => {
+            let mut c = Command::new(t);
+            c.arg(&prog);
+            c
+        }
+        None => Command::new(&prog),
+    };
+    cmd.args(&e.argv[1..])
+        .env_clear()
+        .env("PATH", path)
+        .env("LANG", "C")
+        .env("LTPROOT", root)
+        .env("TMPDIR", std::env::temp_dir())
+        .current_dir(std::env::temp_dir());
+    run_tree(cmd, real_timeout())
+}
+
+/// Runs `cmd` with no standard streams (so no pipe can keep us waiting)
+/// in a new session, and kills every process of that session when the
+/// test ends or its time is up: the LTP library moves the test into a
+/// process group of its own, so killing our group alone would leave it.
+fn run_tree(mut cmd: Command, limit: Duration) -> Verdict {
+    use std::os::unix::process::CommandExt;
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    // SAFETY: setsid is async-signal-safe and touches no memory of ours.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
     }
-    cmd.arg(&prog).args(&e.argv[1..]).current_dir(std::env::temp_dir());
-    match run_grouped(cmd, real_timeout()) {
-        Ok(out) => Verdict::from_status(out.status),
-        Err(_) => Verdict::Timeout,
+    let Ok(mut child) = cmd.spawn() else { return Verdict::Missing };
+    let sid = i32::try_from(child.id()).unwrap_or(0);
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            _ => break None,
+        }
+    };
+    kill_session(sid);
+    match status {
+        Some(st) => Verdict::from_status(st.into()),
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Verdict::Timeout
+        }
+    }
+}
+
+/// SIGKILLs every process whose session id is `sid` (read from /proc).
+fn kill_session(sid: i32) {
+    if sid <= 0 {
+        return;
+    }
+    let Ok(dir) = std::fs::read_dir("/proc") else { return };
+    for ent in dir.flatten() {
+        let Some(pid) = ent.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        // Fields after the command's closing parenthesis: state ppid pgrp session ...
+        let after = stat.rsplit_once(')').map_or("", |(_, a)| a);
+        let session = after.split_whitespace().nth(3).and_then(|s| s.parse::<i32>().ok());
+        if session == Some(sid) {
+            // SAFETY: kill has no memory effects on this process.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
     }
 }
 
@@ -182,7 +241,11 @@ pub fn run_all(root: &Path, tern: &Path, entries: &[Entry], jobs: usize) -> Vec<
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(e) = entries.get(i) else { break };
                 let native = run_entry(root, e, None);
-                let tern_v = if native == Verdict::Missing { Verdict::Missing } else { run_entry(root, e, Some(tern)) };
+                let tern_v = if native == Verdict::Missing {
+                    Verdict::Missing
+                } else {
+                    run_entry(root, e, Some(tern))
+                };
                 let row = Row { entry: e.clone(), native, tern: tern_v };
                 rows.lock().expect("rows lock")[i] = Some(row);
             });
@@ -223,7 +286,11 @@ pub fn report(rows: &[Row]) -> String {
             t.same += usize::from(r.native == r.tern);
         }
     }
-    let _ = writeln!(out, "\n{:<16} {:>4} {:>12} {:>10} {:>5} {:>8}", "family", "run", "native pass", "tern pass", "same", "missing");
+    let _ = writeln!(
+        out,
+        "\n{:<16} {:>4} {:>12} {:>10} {:>5} {:>8}",
+        "family", "run", "native pass", "tern pass", "same", "missing"
+    );
     for (family, t) in by_family.iter().map(|(f, t)| (*f, t)).chain(std::iter::once(("total", &all))) {
         let _ = writeln!(
             out,
@@ -256,7 +323,8 @@ mod tests {
 
     #[test]
     fn runtest_lines_are_filtered_by_family() {
-        let text = "# comment\n\nsignal01 signal01\nsignalfd4_01 signalfd4_01\nrt_sigaction02 rt_sigaction02 -x 1\n\
+        let text =
+            "# comment\n\nsignal01 signal01\nsignalfd4_01 signalfd4_01\nrt_sigaction02 rt_sigaction02 -x 1\n\
                     read01 read01\nwait401 wait401\nkillpg01 killpg01\nclock_nanosleep02 clock_nanosleep02\n";
         let got: Vec<(String, &str, usize)> =
             parse_runtest(text).into_iter().map(|e| (e.tag, e.family, e.argv.len())).collect();
@@ -286,7 +354,8 @@ mod tests {
 
     #[test]
     fn report_totals() {
-        let e = |tag: &str| Entry { tag: tag.into(), family: family_of(tag).unwrap(), argv: vec![tag.into()] };
+        let e =
+            |tag: &str| Entry { tag: tag.into(), family: family_of(tag).unwrap(), argv: vec![tag.into()] };
         let rows = vec![
             Row { entry: e("pause01"), native: Verdict::Pass, tern: Verdict::Pass },
             Row { entry: e("pause02"), native: Verdict::Pass, tern: Verdict::Timeout },
@@ -295,7 +364,15 @@ mod tests {
         let text = report(&rows);
         let words = |l: &str| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
         assert!(text.lines().any(|l| words(l) == ["pause02", "pause", "PASS", "TIMEOUT", "NO"]), "{text}");
-        assert!(text.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["pause", "2", "2", "1", "1", "0"]), "{text}");
-        assert!(text.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["total", "2", "2", "1", "1", "1"]), "{text}");
+        assert!(
+            text.lines()
+                .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["pause", "2", "2", "1", "1", "0"]),
+            "{text}"
+        );
+        assert!(
+            text.lines()
+                .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["total", "2", "2", "1", "1", "1"]),
+            "{text}"
+        );
     }
 }
