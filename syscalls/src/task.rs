@@ -198,7 +198,9 @@ fn do_fork(
 ) -> SysResult {
     // The host call never switches stacks or TLS: tern keeps running on its
     // own stack in the child and applies the guest's values to the CpuState.
-    let host_flags = flags & !(libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_SETTLS) as u64;
+    // CLONE_VFORK without CLONE_VM stays: the parent waits for the child's
+    // exec or exit (the child has unshared the code cache long before).
+    let host_flags = flags & !(libc::CLONE_VM | libc::CLONE_SETTLS) as u64;
     // Parent and child share the code cache's memory until the child has
     // made its own copy; the parent waits for that so that neither sees the
     // other's new code or chain patches.

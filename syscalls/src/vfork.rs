@@ -7,10 +7,11 @@
 //! fresh CPU loop on a host stack of its own with a `CpuState` of its own.
 //! So whatever the guest child writes (glibc's `posix_spawn` stores a
 //! failed exec's errno for its parent) is there for the parent, and a
-//! `posix_spawn` of a missing program returns ENOENT. qemu-user runs vfork
-//! as fork (so that spawn reports success and the child exits 127); FEX
-//! also forks and makes the parent wait. tern can do it for real because
-//! guest and host share one address space.
+//! `posix_spawn` of a missing program returns ENOENT. qemu-user drops
+//! CLONE_VFORK|CLONE_VM and forks; FEX forks and makes the parent wait on a
+//! close-on-exec pipe; in both, that spawn reports success and the child
+//! exits 127. tern can do it for real because guest and host share one
+//! address space.
 //!
 //! What the child shares with the parent is what the kernel shares: the
 //! memory and so the code cache, the translator's tables (taken with their

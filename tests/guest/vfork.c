@@ -3,6 +3,7 @@
  * and what the child changes of its own signal state stays its own. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -111,9 +112,26 @@ static void spawnp(const char *file) {
     printf("posix_spawnp %s: %s\n", file, r ? strerror(r) : "ok");
 }
 
+/* CLONE_VFORK without CLONE_VM: a copy of memory, but the parent still
+ * waits for the child's exit. */
+static void vfork_without_vm(void) {
+    fflush(stdout);
+    long pid = syscall(SYS_clone, CLONE_VFORK | SIGCHLD, 0, 0, 0, 0);
+    if (pid == 0) {
+        usleep(100000);
+        shared_word = 77;
+        printf("child of CLONE_VFORK without CLONE_VM runs first\n");
+        fflush(stdout);
+        _exit(0);
+    }
+    printf("then its parent, which sees %d\n", shared_word);
+    report("CLONE_VFORK without CLONE_VM", (pid_t)pid);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     vfork_exit_writes();
+    vfork_without_vm();
     vfork_exec("/bin/echo");
     vfork_exec("/nonexistent/program");
     vfork_exec("/etc/passwd");
