@@ -99,5 +99,5 @@ guest_tests! {
     vfork => "vfork.c";
     exec_variants => "exec_variants.c";
     proc_tree => "proc_tree.c";
-    fork_threads => "fork_threads.c", ignore "needs guest threads (the threads part of issue 11): pthread_create gets EAGAIN";
+    fork_threads => "fork_threads.c";
 }

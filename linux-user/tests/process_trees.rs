@@ -88,7 +88,6 @@ fn make_serial() {
 }
 
 #[test]
-#[ignore = "needs guest SIGCHLD handlers (the signals issue): make -j waits in pselect6 for its SIGCHLD handler"]
 fn make_parallel() {
     if !have_programs(&["make", "cat", "sort"]) {
         return;
