@@ -13,6 +13,7 @@ int main(void)
 	sigaddset(&set, SIGRTMIN);
 	sigaddset(&set, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+	tst_private_sigpending_count();
 	SAFE(setrlimit(RLIMIT_SIGPENDING, &rl));
 	int n = 0;
 	while (n < 100 && sigqueue(getpid(), SIGRTMIN, (union sigval){ .sival_int = n }) == 0)

@@ -6,6 +6,7 @@
 int main(void)
 {
 	struct rlimit rl = { 8, 8 };
+	tst_private_sigpending_count();
 	SAFE(setrlimit(RLIMIT_SIGPENDING, &rl));
 	tst_sigaction(SIGRTMIN, tst_handler, 0);
 	tst_mask1(SIG_BLOCK, SIGRTMIN);

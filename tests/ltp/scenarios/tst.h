@@ -133,6 +133,20 @@ static void tst_brk_(const char *file, int line, int kind, const char *fmt, ...)
 /* tst_brk(TBROK or TCONF, fmt, ...): report and end the process now. */
 #define tst_brk(kind, ...) tst_brk_(__FILE_NAME__, __LINE__, (kind), __VA_ARGS__)
 
+/* RLIMIT_SIGPENDING counts the signals queued to every process of the
+ * receiving task's real uid on the machine (kernel ucounts), so concurrent
+ * tests of the same user eat into a small limit. As root, move to a uid no
+ * other process uses (one per pid: scenarios run in parallel), so that
+ * the count is this scenario's own. */
+static inline void tst_private_sigpending_count(void)
+{
+	if (geteuid() != 0)
+		tst_brk(TCONF, "needs root to get a pending-signal count of its own");
+	uid_t uid = 200000 + (uid_t)getpid();
+	if (setgid(uid) != 0 || setuid(uid) != 0)
+		tst_brk(TCONF, "cannot switch to a private uid");
+}
+
 /* The symbolic name of an errno value ("EINTR"), for messages. */
 static const char *tst_errname(int e)
 {
