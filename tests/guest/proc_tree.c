@@ -92,9 +92,15 @@ static void waitid_cases(void) {
     show("killed", waitid(P_ALL, 0, &si, WEXITED), &si, c);
 
     /* wait4 with WUNTRACED and rusage. */
+    /* The child exits only once the parent has seen it continue: exiting
+     * at once would race wait4(WCONTINUED), which then reports the exit. */
+    int go[2];
+    pipe(go);
     pid_t d = fork();
     if (d == 0) {
+        char c;
         raise(SIGSTOP);
+        read(go[0], &c, 1);
         _exit(5);
     }
     int st;
@@ -104,6 +110,9 @@ static void waitid_cases(void) {
     kill(d, SIGCONT);
     r = wait4(d, &st, WCONTINUED, &ru);
     printf("wait4 WCONTINUED: pid_ok=%d continued=%d\n", r == d, WIFCONTINUED(st));
+    write(go[1], "x", 1);
+    close(go[0]);
+    close(go[1]);
     r = wait4(d, &st, 0, &ru);
     printf("wait4: pid_ok=%d exited=%d code=%d rusage_ok=%d\n", r == d, WIFEXITED(st), WEXITSTATUS(st),
            ru.ru_utime.tv_sec >= 0);
