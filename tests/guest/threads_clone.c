@@ -102,9 +102,12 @@ static int closer_main(void *arg) {
     return 0;
 }
 
+/* Waits until *w is 0. The value waited on is the one tested: reading *w
+ * again for the call would race the clear and sleep on 0 forever. */
 static void wait_clear(volatile int *w) {
-    while (__atomic_load_n(w, __ATOMIC_SEQ_CST) != 0)
-        syscall(SYS_futex, w, 0 /* FUTEX_WAIT */, *w, NULL, NULL, 0);
+    int v;
+    while ((v = __atomic_load_n(w, __ATOMIC_SEQ_CST)) != 0)
+        syscall(SYS_futex, w, 0 /* FUTEX_WAIT */, v, NULL, NULL, 0);
 }
 
 static int count_lines(const char *path) {
