@@ -27,10 +27,16 @@ fn fatal(msg: impl std::fmt::Display) -> ! {
 /// Returns that flow.
 pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
     let jit = p.jit;
+    // SAFETY: gettid has no preconditions.
+    cpu.host_tid.store(unsafe { libc::gettid() }, std::sync::atomic::Ordering::Relaxed);
+    // The code-cache epoch `host` was looked up in (see `translate::flush`).
+    let mut epoch = jit.epoch();
     let mut host = match jit.lookup_or_translate(cpu.rip) {
         Ok(h) => h,
         Err(e) => fatal(e),
     };
+    // `host` is a one-instruction block that is not cached.
+    let mut single = false;
     let mut stale_faults = 0u32;
     loop {
         // Signals queued for this thread (a cheap check when none are).
@@ -40,11 +46,22 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
         }
         if (cpu.rip, cpu.regs[tern_translate::cpu::RSP]) != at {
             host = jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e));
+            single = false;
+        }
+        // A code-cache flush since the lookup may have reused host's memory.
+        while !jit.enter_code(cpu, epoch) {
+            epoch = jit.epoch();
+            host = if single { jit.translate(cpu.rip, true).map(|b| b.host_start) } else { jit.lookup_or_translate(cpu.rip) }
+                .unwrap_or_else(|e| fatal(e));
         }
         // SAFETY: host is a block entry from the jit, and cpu is installed as
         // this thread's GS base.
         unsafe { cpu.run(host) };
         let d = jit.last_exit(cpu);
+        jit.leave_code(cpu);
+        let exit_epoch = epoch;
+        epoch = jit.epoch();
+        single = false;
         if d.kind != ExitKind::Fault {
             stale_faults = 0;
         }
@@ -52,7 +69,7 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
         let next = match d.kind {
             ExitKind::Direct => {
                 let h = jit.lookup_or_translate(d.target).unwrap_or_else(|e| fatal(e));
-                jit.chain(cpu.exit_desc);
+                jit.chain(cpu.exit_desc, exit_epoch);
                 cpu.rip = d.target;
                 h
             }
@@ -119,6 +136,7 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
                     stats.smc += 1;
                     let b = jit.translate(cpu.rip, true).unwrap_or_else(|e| fatal(e));
                     host = b.host_start;
+                    single = true;
                     continue;
                 }
                 let writable = jit.prot_at(f.addr).is_some_and(|p| p & libc::PROT_WRITE != 0);

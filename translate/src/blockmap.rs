@@ -161,6 +161,15 @@ impl BlockMapWriter {
         }
     }
 
+    /// Removes every block (the code-cache flush); readers that start
+    /// after this returns find none of them.
+    pub fn clear(&mut self) {
+        let t = self.map().table();
+        t.slots.iter().for_each(|s| s.store(std::ptr::null_mut(), Ordering::Release));
+        self.live = 0;
+        self.used = 0;
+    }
+
     /// Makes room: a table twice as large when live entries fill half of
     /// it, else the same table cleared of tombstones in place (readers
     /// meanwhile miss, which is harmless).
