@@ -39,6 +39,8 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
     let mut single = false;
     let mut stale_faults = 0u32;
     loop {
+        // No `Block` reference is held here (`translate::flush`).
+        jit.quiescent(cpu);
         // Signals queued for this thread (a cheap check when none are).
         let at = (cpu.rip, cpu.regs[tern_translate::cpu::RSP]);
         if let Some(f) = tern_signals::deliver::deliver_pending(&p.signals, cpu) {
@@ -51,8 +53,12 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
         // A code-cache flush since the lookup may have reused host's memory.
         while !jit.enter_code(cpu, epoch) {
             epoch = jit.epoch();
-            host = if single { jit.translate(cpu.rip, true).map(|b| b.host_start) } else { jit.lookup_or_translate(cpu.rip) }
-                .unwrap_or_else(|e| fatal(e));
+            host = if single {
+                jit.translate(cpu.rip, true).map(|b| b.host_start)
+            } else {
+                jit.lookup_or_translate(cpu.rip)
+            }
+            .unwrap_or_else(|e| fatal(e));
         }
         // SAFETY: host is a block entry from the jit, and cpu is installed as
         // this thread's GS base.
@@ -82,7 +88,9 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
                 stats.syscalls += 1;
                 cpu.rip = d.target;
                 let nr = cpu.regs[RAX];
+                jit.idle(cpu);
                 let flow = dispatch(p, cpu);
+                jit.quiescent(cpu);
                 match flow {
                     Flow::Continue => {
                         cpu.regs[RCX] = cpu.rip;
@@ -96,7 +104,10 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
                         }
                     }
                     Flow::Sigreturn => {}
-                    f @ (Flow::ExitGroup(_) | Flow::ExitThread(_)) => return f,
+                    f @ (Flow::ExitGroup(_) | Flow::ExitThread(_)) => {
+                        jit.idle(cpu);
+                        return f;
+                    }
                 }
                 frame::deliver_reserved_pending(&p.signals, cpu);
                 jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))

@@ -184,6 +184,7 @@ pub fn vfork(
     drop(child);
     // A child killed inside generated code left its word set.
     kit.cpu.code_epoch.store(0, std::sync::atomic::Ordering::SeqCst);
+    p.jit.idle(&kit.cpu);
     p.jit.unregister_thread(kit.cpu.as_ptr());
     // The child may have dropped code (self-modifying code, munmap):
     // forget this thread's lookups.

@@ -245,6 +245,11 @@ pub struct CpuState {
     pub code_epoch: AtomicU64,
     /// Host tid of the thread running this state, for the flush's kick.
     pub host_tid: AtomicI32,
+    /// The last code-cache epoch this thread saw while it held no `Block`
+    /// (at the top of its CPU loop), or `u64::MAX` while it holds none
+    /// for a while (in a guest syscall, or ended): block records retired
+    /// by a flush are freed once every thread is past that flush.
+    pub quiet_epoch: AtomicU64,
 }
 
 /// Byte offsets of `CpuState` fields, used by the code generator.

@@ -66,6 +66,18 @@ impl Jit {
         cpu.code_epoch.store(0, Ordering::Release);
     }
 
+    /// Announces that the thread of `cpu` holds no `Block` reference (the
+    /// top of its CPU loop; also after a guest syscall, before any lookup).
+    pub fn quiescent(&self, cpu: &CpuState) {
+        cpu.quiet_epoch.store(self.epoch.load(Ordering::Acquire), Ordering::Release);
+    }
+
+    /// Announces that the thread of `cpu` holds no `Block` reference until
+    /// its next [`Jit::quiescent`] (a guest syscall, the thread's end).
+    pub fn idle(&self, cpu: &CpuState) {
+        cpu.quiet_epoch.store(u64::MAX, Ordering::Release);
+    }
+
     /// Caps the code cache at `bytes` (see `CodeCache::set_limit`); a
     /// full cache is flushed.
     pub fn set_cache_limit(&self, bytes: usize) {
@@ -126,7 +138,37 @@ impl Jit {
         // finds none of it any more (maps, lookup tables and jumps are
         // gone; the jumps were inside the old code).
         unsafe { self.cache.reset(&mut t.writer, self.mark) };
+        self.reclaim_blocks_locked(t, &threads, new);
         self.stats.flushes.fetch_add(1, Ordering::Relaxed);
         tracing::debug!("code cache flushed (epoch {new})");
+    }
+
+    /// Frees the block records forgotten by earlier flushes once every
+    /// thread has announced, since the flush that forgot the last of them,
+    /// that it holds none ([`Jit::quiescent`], [`Jit::idle`]); the blocks of
+    /// this flush (which started epoch `new`) wait for the next one.
+    /// Lock-free readers (`blockmap`, `lookup_or_translate`) only find
+    /// blocks in the maps the flush cleared before bumping the epoch, and
+    /// host fault handlers only look blocks up for a thread inside
+    /// generated code, whose blocks are all of the current epoch.
+    ///
+    /// # Preconditions
+    /// The tables lock is held (`_locked`); `threads` are the registered
+    /// states.
+    fn reclaim_blocks_locked(&self, t: &mut Tables, threads: &[usize], new: u64) {
+        let (mut old, since) = std::mem::take(&mut t.limbo);
+        let quiet = threads.iter().all(|&cpu| {
+            // SAFETY: registered states are live (see flush_locked).
+            unsafe { &*(cpu as *const CpuState) }.quiet_epoch.load(Ordering::Acquire) >= since
+        });
+        if quiet {
+            for b in old.drain(..) {
+                // SAFETY: b came from Box::into_raw in `translate`, is in no
+                // map, and no thread holds a reference (above).
+                drop(unsafe { Box::from_raw(b) });
+            }
+        }
+        old.append(&mut t.live);
+        t.limbo = (old, new);
     }
 }

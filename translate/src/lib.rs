@@ -94,7 +94,16 @@ struct Tables {
     mem: pages::GuestMemMap,
     /// Code pages write-protected for self-modifying-code detection.
     code: pages::CodePages,
+    /// Every block translated since the last flush (from `Box::into_raw`).
+    live: Vec<*mut Block>,
+    /// Blocks forgotten by flushes, with the epoch the last of those
+    /// flushes started: freed once every thread is past it (`flush.rs`).
+    limbo: (Vec<*mut Block>, u64),
 }
+
+// SAFETY: the block pointers are owned by the tables (freed only by the
+// flush, under the lock).
+unsafe impl Send for Tables {}
 
 /// The translator shared by all guest threads.
 pub struct Jit {
@@ -156,6 +165,8 @@ impl Jit {
                 incoming: Vec::new(),
                 mem: Default::default(),
                 code: Default::default(),
+                live: Vec::new(),
+                limbo: (Vec::new(), 0),
             }),
             index,
             threads: Mutex::new(Vec::new()),
@@ -265,7 +276,7 @@ impl Jit {
         debug_assert_eq!(host, base);
         let id = u32::try_from(tables.incoming.len()).expect("fewer than 2^32 blocks");
         tables.incoming.push(Default::default());
-        let block: &'static Block = Box::leak(Box::new(Block {
+        let block = Box::into_raw(Box::new(Block {
             id,
             guest_start: ir.start,
             guest_end: ir.end.max(ir.start + 1),
@@ -274,6 +285,11 @@ impl Jit {
             pcmap: em.pcmap.into_boxed_slice(),
             transient: single,
         }));
+        tables.live.push(block);
+        // SAFETY: blocks are freed only by a flush, once no thread can
+        // hold a reference any more (`flush.rs`); callers use the result
+        // right away.
+        let block: &'static Block = unsafe { &*block };
         self.cache.register(&mut tables.writer, block)?;
         if !single {
             debug_assert_eq!(block.guest_start, pc);
