@@ -19,6 +19,8 @@ const MAX_RSS_KIB: i64 = 96 << 10;
 /// Runs `tern --cache-size 2 --stats bin args...` and returns stdout,
 /// stderr, the exit status and the peak RSS (KiB) from `wait4`.
 fn run_small_cache(bin: &Path, args: &[&str]) -> (Vec<u8>, String, i32, i64) {
+    // Reaped by the wait4 below, which also gives the peak RSS.
+    #[allow(clippy::zombie_processes)]
     let mut child = Command::new(TERN)
         .args(["--cache-size", "2", "--stats"])
         .arg(bin)

@@ -4,7 +4,8 @@
 //! writes through and a read-execute view that runs; no page is ever both
 //! writable and executable. Blocks are allocated sequentially, so the host
 //! index (host address -> block) is an append-only sorted array that a signal
-//! handler can search without locks.
+//! handler can search without locks; a full flush (`flush.rs`) starts both
+//! over once no thread runs the old code (`CodeCache::reset`).
 //!
 //! Reading is open to all (`&CodeCache`); every function that writes code,
 //! patches a jump, publishes a block or a descriptor, or replaces the views
