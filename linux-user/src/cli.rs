@@ -40,6 +40,10 @@ pub struct Cli {
     /// Run only the baseline translator (no hot traces).
     #[arg(long)]
     pub no_traces: bool,
+    /// Most generated code kept, in MiB (1 to 1024): a full cache is
+    /// flushed and its memory reused.
+    #[arg(long, value_name = "MIB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub cache_size: u64,
     /// Print counters (blocks, chaining, lookups, syscalls, time) at exit.
     #[arg(long)]
     pub stats: bool,
@@ -96,6 +100,10 @@ impl Cli {
         if let Some(f) = &self.dfilter {
             o.push("--dfilter".into());
             o.push(f.clone());
+        }
+        if self.cache_size != 1024 {
+            o.push("--cache-size".into());
+            o.push(self.cache_size.to_string());
         }
         if self.no_traces {
             o.push("--no-traces".into());

@@ -27,12 +27,20 @@ fn fatal(msg: impl std::fmt::Display) -> ! {
 /// Returns that flow.
 pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
     let jit = p.jit;
+    // SAFETY: gettid has no preconditions.
+    cpu.host_tid.store(unsafe { libc::gettid() }, std::sync::atomic::Ordering::Relaxed);
+    // The code-cache epoch `host` was looked up in (see `translate::flush`).
+    let mut epoch = jit.epoch();
     let mut host = match jit.lookup_or_translate(cpu.rip) {
         Ok(h) => h,
         Err(e) => fatal(e),
     };
+    // `host` is a one-instruction block that is not cached.
+    let mut single = false;
     let mut stale_faults = 0u32;
     loop {
+        // No `Block` reference is held here (`translate::flush`).
+        jit.quiescent(cpu);
         // Signals queued for this thread (a cheap check when none are).
         let at = (cpu.rip, cpu.regs[tern_translate::cpu::RSP]);
         if let Some(f) = tern_signals::deliver::deliver_pending(&p.signals, cpu) {
@@ -40,11 +48,26 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
         }
         if (cpu.rip, cpu.regs[tern_translate::cpu::RSP]) != at {
             host = jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e));
+            single = false;
+        }
+        // A code-cache flush since the lookup may have reused host's memory.
+        while !jit.enter_code(cpu, epoch) {
+            epoch = jit.epoch();
+            host = if single {
+                jit.translate(cpu.rip, true).map(|b| b.host_start)
+            } else {
+                jit.lookup_or_translate(cpu.rip)
+            }
+            .unwrap_or_else(|e| fatal(e));
         }
         // SAFETY: host is a block entry from the jit, and cpu is installed as
         // this thread's GS base.
         unsafe { cpu.run(host) };
         let d = jit.last_exit(cpu);
+        jit.leave_code(cpu);
+        let exit_epoch = epoch;
+        epoch = jit.epoch();
+        single = false;
         if d.kind != ExitKind::Fault {
             stale_faults = 0;
         }
@@ -52,7 +75,7 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
         let next = match d.kind {
             ExitKind::Direct => {
                 let h = jit.lookup_or_translate(d.target).unwrap_or_else(|e| fatal(e));
-                jit.chain(cpu.exit_desc);
+                jit.chain(cpu.exit_desc, exit_epoch);
                 cpu.rip = d.target;
                 h
             }
@@ -65,7 +88,9 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
                 stats.syscalls += 1;
                 cpu.rip = d.target;
                 let nr = cpu.regs[RAX];
+                jit.idle(cpu);
                 let flow = dispatch(p, cpu);
+                jit.quiescent(cpu);
                 match flow {
                     Flow::Continue => {
                         cpu.regs[RCX] = cpu.rip;
@@ -79,7 +104,10 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
                         }
                     }
                     Flow::Sigreturn => {}
-                    f @ (Flow::ExitGroup(_) | Flow::ExitThread(_)) => return f,
+                    f @ (Flow::ExitGroup(_) | Flow::ExitThread(_)) => {
+                        jit.idle(cpu);
+                        return f;
+                    }
                 }
                 frame::deliver_reserved_pending(&p.signals, cpu);
                 jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
@@ -119,6 +147,7 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
                     stats.smc += 1;
                     let b = jit.translate(cpu.rip, true).unwrap_or_else(|e| fatal(e));
                     host = b.host_start;
+                    single = true;
                     continue;
                 }
                 let writable = jit.prot_at(f.addr).is_some_and(|p| p & libc::PROT_WRITE != 0);

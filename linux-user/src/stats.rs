@@ -17,6 +17,7 @@ pub fn print(jit: &Jit, s: &LoopStats) {
         ("host code bytes", st.host_bytes.load(Relaxed)),
         ("chained jumps", st.chained.load(Relaxed)),
         ("blocks invalidated", st.invalidated.load(Relaxed)),
+        ("code cache flushes", st.flushes.load(Relaxed)),
         ("translation us", st.translate_ns.load(Relaxed) / 1000),
         ("syscalls", s.syscalls),
         ("code-page writes", s.smc),

@@ -74,6 +74,7 @@ guest_tests! {
     threads_clone => "threads_clone.c";
     threads_jit => "threads_jit.c";
     threads_stress => "threads_stress.c";
+    code_churn => "code_churn.c";
     threads_cancel => "threads_cancel.c";
     insn_glue => "insn_glue.c";
     segments => "segments.c";

@@ -87,7 +87,8 @@ fn report_context(pc: u64) {
         }
     }
     // SAFETY: CACHE is null or the process-lifetime cache.
-    if let Some(b) = unsafe { CACHE.load(Ordering::Acquire).as_ref() }.and_then(|c| c.block_at(pc)) {
+    let cache = unsafe { CACHE.load(Ordering::Acquire).as_ref() };
+    if let Some(b) = cache.filter(|c| c.contains(pc)).and_then(|c| c.block_at(pc)) {
         crate::say!(
             "tern:   in the block for guest {:#x}..{:#x} at host {:#x}, pc map entry {:?}",
             b.guest_start,
@@ -213,7 +214,10 @@ pub(crate) fn leave_block(gregs: &mut [libc::greg_t; 23], desc: u64) -> Option<&
     let host_pc = gregs[libc::REG_RIP as usize] as u64;
     let cache = CACHE.load(Ordering::Acquire);
     // SAFETY: CACHE is either null or points to the process-lifetime cache.
-    let block = unsafe { cache.as_ref() }.and_then(|c| c.block_at(host_pc))?;
+    // Only for a pc in generated code: block records of older epochs may
+    // be freed while a thread runs tern's own code (`translate::flush`).
+    let block =
+        unsafe { cache.as_ref() }.filter(|c| c.contains(host_pc)).and_then(|c| c.block_at(host_pc))?;
     let cpu: *mut CpuState;
     // SAFETY: generated code only runs with GS pointing at the thread's
     // CpuState, whose self_ptr field holds its address.

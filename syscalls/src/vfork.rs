@@ -114,6 +114,9 @@ pub fn vfork(
     tls: u64,
 ) -> SysResult {
     let mut kit = take_kit()?;
+    // A code-cache flush by another thread waits for the child too, which
+    // runs translated code on this memory (`translate::flush`).
+    p.jit.register_thread(kit.cpu.as_ptr());
     {
         let c = &mut *kit.cpu;
         c.regs = cpu.regs;
@@ -179,6 +182,10 @@ pub fn vfork(
     *p.brk.lock().unwrap_or_else(|e| e.into_inner()) =
         *child.process.brk.lock().unwrap_or_else(|e| e.into_inner());
     drop(child);
+    // A child killed inside generated code left its word set.
+    kit.cpu.code_epoch.store(0, std::sync::atomic::Ordering::SeqCst);
+    p.jit.idle(&kit.cpu);
+    p.jit.unregister_thread(kit.cpu.as_ptr());
     // The child may have dropped code (self-modifying code, munmap):
     // forget this thread's lookups.
     cpu.flush_ibl();

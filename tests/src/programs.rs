@@ -74,6 +74,8 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("threads_clone.c"),
     GuestProgram { src: "threads_jit.c", args: &["300"], stdin: b"", env: &[] },
     GuestProgram { src: "threads_stress.c", args: &["64", "20000"], stdin: b"", env: &[] },
+    // A JIT's code churn: 4 threads write, run and unmap 2,000 functions each.
+    GuestProgram { src: "code_churn.c", args: &["4", "2000"], stdin: b"", env: &[] },
     // Cancellation is signal 32 (the signals issue).
     plain("threads_cancel.c"),
     // The instructions tern rewrites: FS/RIP-relative operands, branches.

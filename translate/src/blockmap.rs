@@ -16,8 +16,9 @@
 //! reader may still be probing it) with its slots emptied; sizes double, so
 //! the retired tables together are smaller than the live one.
 //!
-//! Blocks are never freed (`Box::leak`), so a pointer read from a slot is
-//! always safe to dereference.
+//! Blocks are freed only by the code-cache flush, after every thread has
+//! announced that it holds none (`flush.rs`), so a pointer read from a slot
+//! is safe to dereference until the reader's next quiescent point.
 
 use crate::cache::Block;
 use std::sync::atomic::{AtomicPtr, Ordering};
@@ -159,6 +160,15 @@ impl BlockMapWriter {
             }
             i = (i + 1) & t.mask;
         }
+    }
+
+    /// Removes every block (the code-cache flush); readers that start
+    /// after this returns find none of them.
+    pub fn clear(&mut self) {
+        let t = self.map().table();
+        t.slots.iter().for_each(|s| s.store(std::ptr::null_mut(), Ordering::Release));
+        self.live = 0;
+        self.used = 0;
     }
 
     /// Makes room: a table twice as large when live entries fill half of

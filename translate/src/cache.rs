@@ -4,7 +4,8 @@
 //! writes through and a read-execute view that runs; no page is ever both
 //! writable and executable. Blocks are allocated sequentially, so the host
 //! index (host address -> block) is an append-only sorted array that a signal
-//! handler can search without locks.
+//! handler can search without locks; a full flush (`flush.rs`) starts both
+//! over once no thread runs the old code (`CodeCache::reset`).
 //!
 //! Reading is open to all (`&CodeCache`); every function that writes code,
 //! patches a jump, publishes a block or a descriptor, or replaces the views
@@ -23,6 +24,11 @@ pub const CACHE_SIZE: usize = 1 << 30;
 const MAX_BLOCKS: usize = 1 << 22;
 /// Most exit descriptors the table can hold.
 const MAX_DESCS: usize = 1 << 24;
+/// Room one more block needs: more host code than the largest block
+/// emits, and more descriptors and index slots than it adds.
+const BLOCK_HEADROOM: usize = 64 << 10;
+/// Smallest code cache limit (`CodeCache::set_limit`).
+pub const MIN_LIMIT: usize = 1 << 20;
 
 /// Where a guest register lives while a host instruction runs, when it is not
 /// in its own host register: (register number, scratch slot).
@@ -125,6 +131,8 @@ pub struct CodeCache {
     /// Writable view of the same pages.
     write: u64,
     used: AtomicUsize,
+    /// Bytes of code the cache may hold before it must be flushed.
+    limit: AtomicUsize,
     index: *mut AtomicPtr<Block>,
     index_len: AtomicUsize,
     descs: *mut ExitDesc,
@@ -211,6 +219,7 @@ impl CodeCache {
             exec,
             write,
             used: AtomicUsize::new(0),
+            limit: AtomicUsize::new(CACHE_SIZE),
             index,
             index_len: AtomicUsize::new(0),
             descs,
@@ -227,6 +236,43 @@ impl CodeCache {
     /// True if `host` lies in generated code.
     pub fn contains(&self, host: u64) -> bool {
         host >= self.exec && host < self.exec + CACHE_SIZE as u64
+    }
+
+    /// Caps the code the cache holds at `bytes` (clamped to
+    /// [`MIN_LIMIT`]..=[`CACHE_SIZE`]): [`CodeCache::needs_flush`] says so
+    /// once less than one block's room is left below it.
+    pub fn set_limit(&self, bytes: usize) {
+        self.limit.store(bytes.clamp(MIN_LIMIT, CACHE_SIZE), Ordering::Relaxed);
+    }
+
+    /// True when one more block might not fit (code below the limit, exit
+    /// descriptors, host index): the owner must flush before translating.
+    pub fn needs_flush(&self) -> bool {
+        self.used.load(Ordering::Relaxed) + BLOCK_HEADROOM > self.limit.load(Ordering::Relaxed)
+            || self.descs_len.load(Ordering::Relaxed) + BLOCK_HEADROOM > MAX_DESCS
+            || self.index_len.load(Ordering::Relaxed) + BLOCK_HEADROOM > MAX_BLOCKS
+    }
+
+    /// Bytes of code and number of exit descriptors in use: the mark
+    /// [`CodeCache::reset`] goes back to.
+    pub fn mark(&self) -> (usize, usize) {
+        (self.used.load(Ordering::Relaxed), self.descs_len.load(Ordering::Relaxed))
+    }
+
+    /// Forgets every block and every descriptor installed after `mark`
+    /// (taken with [`CodeCache::mark`]): their memory is allocated again
+    /// from there. Host code before the mark (the runtime routines) and
+    /// its descriptors stay.
+    ///
+    /// # Safety
+    /// No thread runs, or will ever run, code installed after the mark, or
+    /// reads a descriptor or a host-index entry published after it (the
+    /// code-cache flush has waited until every thread left that code).
+    pub unsafe fn reset(&self, w: &mut CodeWriter, mark: (usize, usize)) {
+        self.check(w);
+        self.index_len.store(0, Ordering::Release);
+        self.descs_len.store(mark.1, Ordering::Release);
+        self.used.store(mark.0, Ordering::Release);
     }
 
     /// Host address where the next allocation will start.

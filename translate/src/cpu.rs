@@ -7,7 +7,7 @@
 //! Guest GPRs, RFLAGS and the x87/SSE state live in the host registers while
 //! generated code runs and are spilled here on every exit to the CPU loop.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 
 /// Guest general-purpose registers in x86 encoding order: the one numbering
 /// of registers used by `CpuState::regs`, the code generator, fault
@@ -239,6 +239,17 @@ pub struct CpuState {
     pub _pad1: [u64; 2],
     pub fx: FxArea,
     pub ibl: [IblEntry; IBL_ENTRIES],
+    /// The code-cache epoch whose code this thread may be running, or 0
+    /// while it is in tern's CPU loop, outside generated code (the
+    /// quiescence word of `Jit::flush`; never read by generated code).
+    pub code_epoch: AtomicU64,
+    /// Host tid of the thread running this state, for the flush's kick.
+    pub host_tid: AtomicI32,
+    /// The last code-cache epoch this thread saw while it held no `Block`
+    /// (at the top of its CPU loop), or `u64::MAX` while it holds none
+    /// for a while (in a guest syscall, or ended): block records retired
+    /// by a flush are freed once every thread is past that flush.
+    pub quiet_epoch: AtomicU64,
 }
 
 /// Byte offsets of `CpuState` fields, used by the code generator.
@@ -278,7 +289,18 @@ impl CpuState {
 
     /// Clears the indirect-branch lookup table (after invalidation).
     pub fn flush_ibl(&mut self) {
-        let me: *mut CpuState = self;
+        // SAFETY: self is live and exclusively ours.
+        unsafe { CpuState::ibl_clear(self) }
+    }
+
+    /// Clears every lookup-table key of the state at `cpu`: its next
+    /// indirect branches all miss. Called by any thread on any live
+    /// thread's state (the code-cache flush).
+    ///
+    /// # Safety
+    /// `cpu` points to a live `CpuState`.
+    pub unsafe fn ibl_clear(cpu: *mut CpuState) {
+        let me = cpu;
         for e in 0..IBL_ENTRIES {
             // SAFETY: as in `ibl_forget`: keys are only written atomically.
             unsafe {

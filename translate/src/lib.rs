@@ -16,6 +16,7 @@ pub mod blockmap;
 pub mod cache;
 pub mod cpu;
 pub mod entry;
+mod flush;
 pub mod guestmem;
 pub mod hostmem;
 pub mod ir;
@@ -30,7 +31,7 @@ use cpu::{CpuState, ExitDesc};
 // SipHash showed up in translation profiles.
 use rustc_hash::FxHashMap as HashMap;
 use std::sync::atomic::{fence, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 pub use model::CpuModel;
 
@@ -61,6 +62,8 @@ pub struct Stats {
     pub translate_ns: AtomicU64,
     /// Blocks dropped by invalidation (self-modifying code, munmap...).
     pub invalidated: AtomicU64,
+    /// Times the code cache was full and flushed (`Jit::flush_locked`).
+    pub flushes: AtomicU64,
 }
 
 /// Errors from translation.
@@ -91,7 +94,16 @@ struct Tables {
     mem: pages::GuestMemMap,
     /// Code pages write-protected for self-modifying-code detection.
     code: pages::CodePages,
+    /// Every block translated since the last flush (from `Box::into_raw`).
+    live: Vec<*mut Block>,
+    /// Blocks forgotten by flushes, with the epoch the last of those
+    /// flushes started: freed once every thread is past it (`flush.rs`).
+    limbo: (Vec<*mut Block>, u64),
 }
+
+// SAFETY: the block pointers are owned by the tables (freed only by the
+// flush, under the lock).
+unsafe impl Send for Tables {}
 
 /// The translator shared by all guest threads.
 pub struct Jit {
@@ -109,6 +121,15 @@ pub struct Jit {
     threads: Mutex<Vec<usize>>,
     /// Bumped by every invalidation that dropped blocks (see `ibl_fill`).
     generation: AtomicU64,
+    /// The code-cache epoch: starts at 1, bumped by every flush (see
+    /// `flush_locked` and `enter_code`).
+    epoch: AtomicU64,
+    /// Where the cache stands once the runtime routines are in: a flush
+    /// goes back there.
+    mark: (usize, usize),
+    /// Sends a thread (by host tid) out of generated code to its CPU loop
+    /// (set by the binary: `tern_signals::thread::kick`).
+    kicker: OnceLock<fn(i32)>,
     pub stats: Stats,
     perf_map: Mutex<Option<std::fs::File>>,
     /// The host vDSO, which the guest calls into: the kernel patched it for
@@ -130,6 +151,7 @@ impl Jit {
         debug_assert_eq!(u64::from(first), cpu::DESC_INDIRECT);
         debug_assert_eq!(u64::from(first) + 2, cpu::DESC_SIGNAL);
         let (index, index_writer) = blockmap::BlockMap::new();
+        let mark = cache.mark();
         Ok(Jit {
             cache,
             rt,
@@ -143,10 +165,15 @@ impl Jit {
                 incoming: Vec::new(),
                 mem: Default::default(),
                 code: Default::default(),
+                live: Vec::new(),
+                limbo: (Vec::new(), 0),
             }),
             index,
             threads: Mutex::new(Vec::new()),
             generation: AtomicU64::new(0),
+            epoch: AtomicU64::new(1),
+            mark,
+            kicker: OnceLock::new(),
             stats: Stats::default(),
             perf_map: Mutex::new(None),
             vdso: Mutex::new((0, 0)),
@@ -221,6 +248,9 @@ impl Jit {
                 return Ok(b);
             }
         }
+        if self.cache.needs_flush() {
+            self.flush_locked(&mut tables);
+        }
         let page = pc & !0xfff;
         let mut code = [0u8; MAX_BLOCK_BYTES];
         if !single {
@@ -246,7 +276,7 @@ impl Jit {
         debug_assert_eq!(host, base);
         let id = u32::try_from(tables.incoming.len()).expect("fewer than 2^32 blocks");
         tables.incoming.push(Default::default());
-        let block: &'static Block = Box::leak(Box::new(Block {
+        let block = Box::into_raw(Box::new(Block {
             id,
             guest_start: ir.start,
             guest_end: ir.end.max(ir.start + 1),
@@ -255,6 +285,11 @@ impl Jit {
             pcmap: em.pcmap.into_boxed_slice(),
             transient: single,
         }));
+        tables.live.push(block);
+        // SAFETY: blocks are freed only by a flush, once no thread can
+        // hold a reference any more (`flush.rs`); callers use the result
+        // right away.
+        let block: &'static Block = unsafe { &*block };
         self.cache.register(&mut tables.writer, block)?;
         if !single {
             debug_assert_eq!(block.guest_start, pc);
@@ -365,13 +400,10 @@ impl Jit {
     }
 
     /// Links the jump of exit descriptor `desc` (the `exit_desc` of a
-    /// `Direct` exit) to the block for its target, if there is one. Any
-    /// other descriptor is left alone.
-    pub fn chain(&self, desc: u64) {
-        let d = self.cache.desc(desc);
-        if d.kind != cpu::ExitKind::Direct || d.patch_site == 0 {
-            return;
-        }
+    /// `Direct` exit taken from code of code-cache epoch `epoch`) to the
+    /// block for its target, if there is one. Any other descriptor, or one
+    /// a flush has forgotten since, is left alone.
+    pub fn chain(&self, desc: u64, epoch: u64) {
         // While another thread translates, this one runs on unchained (it
         // comes back here at the jump's next exit) rather than wait.
         let mut t = match self.tables.try_lock() {
@@ -379,6 +411,14 @@ impl Jit {
             Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
             Err(std::sync::TryLockError::WouldBlock) => return,
         };
+        // Flushes bump the epoch with this lock held.
+        if self.epoch.load(Ordering::SeqCst) != epoch {
+            return;
+        }
+        let d = self.cache.desc(desc);
+        if d.kind != cpu::ExitKind::Direct || d.patch_site == 0 {
+            return;
+        }
         self.link_locked(&mut t, d.patch_site, d.target);
     }
 
