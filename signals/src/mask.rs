@@ -136,7 +136,9 @@ pub fn set_guest_mask(set: SigSet) {
 /// of queued signals: the host mask there blocks every non-reserved signal
 /// (`async_sig::interrupt`) and gets the guest's once delivery ends
 /// (`deliver::deliver_pending`), so one host call serves every frame.
-pub(crate) fn set_guest_mask_deferred(set: SigSet) {
+/// Only for a caller that has raised the thread's pending flag (e.g.
+/// `ThreadSignals::set_saved_mask`), so that delivery follows.
+pub fn set_guest_mask_deferred(set: SigSet) {
     GUEST_MASK.with(|m| m.set(set & !UNBLOCKABLE));
 }
 

@@ -41,6 +41,14 @@ extern "C" {
     fn tern_user_copy_fixup();
 }
 
+/// Highest user address plus one (`TASK_SIZE_MAX`): nothing above is
+/// guest memory (`access_ok()`).
+const TASK_SIZE: u64 = 0x7fff_ffff_f000;
+
+fn user_range(addr: u64, len: usize) -> bool {
+    addr.checked_add(len as u64).is_some_and(|end| end <= TASK_SIZE)
+}
+
 static ARMED: AtomicBool = AtomicBool::new(false);
 
 /// The fault handlers are in place: faults in the copy are recoverable.
@@ -57,6 +65,9 @@ pub(crate) fn fixup(pc: u64) -> Option<u64> {
 /// Copies `data` to guest address `addr`. False if any byte could not be
 /// written.
 pub fn put(addr: u64, data: &[u8]) -> bool {
+    if !user_range(addr, data.len()) {
+        return false;
+    }
     if !ARMED.load(Ordering::Acquire) {
         return write_guest(addr, data);
     }
@@ -68,6 +79,9 @@ pub fn put(addr: u64, data: &[u8]) -> bool {
 /// Fills `buf` from guest address `addr`. False if any byte could not be
 /// read.
 pub fn get(addr: u64, buf: &mut [u8]) -> bool {
+    if !user_range(addr, buf.len()) {
+        return false;
+    }
     if !ARMED.load(Ordering::Acquire) {
         return read_guest(addr, buf) == buf.len();
     }
