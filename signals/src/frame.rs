@@ -28,9 +28,9 @@ use crate::altstack::{self, AltStack, SS_AUTODISARM};
 use crate::guest::{GuestSignals, SigAction, SIG_DFL, SIG_IGN};
 use crate::mask::{guest_mask, set_guest_mask, set_guest_mask_deferred, sigbit};
 use crate::sync::{self, SyncSignal};
+use crate::usercopy;
 use std::sync::OnceLock;
 use tern_translate::cpu::{CpuState, FxArea, RAX, RDI, RDX, RSI, RSP};
-use crate::usercopy;
 use tern_translate::Jit;
 
 /// `sa_flags` bits (`uapi/asm/signal.h`, `uapi/asm-generic/signal-defs.h`).

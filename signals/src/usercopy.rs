@@ -59,7 +59,7 @@ pub(crate) fn arm() {
 /// Where a fault at host pc `pc` resumes, if `pc` is the copy's
 /// instruction. Async-signal-safe.
 pub(crate) fn fixup(pc: u64) -> Option<u64> {
-    (pc == tern_user_copy_insn as *const () as u64).then(|| tern_user_copy_fixup as *const () as u64)
+    (pc == tern_user_copy_insn as *const () as u64).then_some(tern_user_copy_fixup as *const () as u64)
 }
 
 /// Copies `data` to guest address `addr`. False if any byte could not be
