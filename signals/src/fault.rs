@@ -59,6 +59,7 @@ pub fn install_fault_handlers(cache: &'static CodeCache) -> std::io::Result<()> 
         }
     }
     crate::usercopy::arm();
+    crate::guest::restore_sigpipe();
     Ok(())
 }
 
