@@ -16,7 +16,7 @@
 //! guest's again.
 
 use crate::guest::{GuestSignals, SIG_DFL, SIG_IGN};
-use crate::mask::{guest_mask, set_guest_mask, sigbit, SigSet, RESERVED};
+use crate::mask::{guest_mask, set_guest_mask, set_guest_mask_deferred, sigbit, SigSet, RESERVED};
 use crate::thread::ThreadSignals;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tern_translate::cpu::CpuState;
@@ -95,13 +95,14 @@ pub fn deliver_pending(sigs: &GuestSignals, cpu: &mut CpuState) -> Option<Fatal>
             observe(sig, &info);
             // The frame saves the mask from before a mask-swapping call.
             if let Some(m) = saved.take() {
-                set_guest_mask(m);
+                set_guest_mask_deferred(m);
             }
-            // A frame that cannot be written forces SIGSEGV there.
-            crate::frame::deliver(sigs, cpu, sig, &info);
+            // A frame that cannot be written forces SIGSEGV there. The
+            // host mask is set once, below, for all the frames.
+            crate::frame::deliver_deferred(sigs, cpu, sig, &info);
         }
         if let Some(m) = saved {
-            set_guest_mask(m);
+            set_guest_mask_deferred(m);
         }
         requeue_blocked(t);
         // The host gets the guest's mask back (the handler blocked all);
@@ -116,13 +117,13 @@ pub fn deliver_pending(sigs: &GuestSignals, cpu: &mut CpuState) -> Option<Fatal>
 /// Gives back what the guest blocks: to the host kernel, which keeps it
 /// pending for this thread, or for a reserved signal to tern's set.
 fn requeue_blocked(t: &ThreadSignals) {
-    // SAFETY: getpid and gettid have no preconditions.
-    let (pid, tid) = unsafe { (libc::getpid(), libc::gettid()) };
     let blocked: SigSet = guest_mask();
     while let Some((sig, info)) = t.take(blocked) {
         if RESERVED & sigbit(sig) != 0 {
             crate::pending::record_bytes(sig, &info);
         } else {
+            // SAFETY: getpid and gettid have no preconditions.
+            let (pid, tid) = unsafe { (libc::getpid(), libc::gettid()) };
             // SAFETY: a thread may queue any siginfo to itself.
             unsafe { libc::syscall(libc::SYS_rt_tgsigqueueinfo, pid, tid, sig, info.as_ptr()) };
         }

@@ -5,7 +5,9 @@
 //! the host context and the block's pc map, stores them in the thread's
 //! `CpuState`, and rewrites the context to resume at `tern_resume_host`. It
 //! does no allocation and takes no lock. A fault anywhere else is a tern bug:
-//! it is reported and re-raised with the default action.
+//! it is reported and re-raised with the default action, except in the
+//! guest-memory copy of `usercopy.rs`, which is resumed to report a bad
+//! address.
 //!
 //! The same handlers see these signals when they are sent rather than raised
 //! by a fault (`si_code <= 0`): tern's own kick, or a signal for the guest,
@@ -56,6 +58,8 @@ pub fn install_fault_handlers(cache: &'static CodeCache) -> std::io::Result<()> 
             return Err(std::io::Error::last_os_error());
         }
     }
+    crate::usercopy::arm();
+    crate::guest::restore_sigpipe();
     Ok(())
 }
 
@@ -169,6 +173,12 @@ extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_v
     }
     let gregs = &mut uc.uc_mcontext.gregs;
     let host_pc = gregs[libc::REG_RIP as usize] as u64;
+    // A guest address tern copied to or from for the guest: the copy
+    // reports it (`usercopy.rs`), as the kernel's exception table does.
+    if let Some(to) = crate::usercopy::fixup(host_pc) {
+        gregs[libc::REG_RIP as usize] = to as i64;
+        return;
+    }
     let Some(cpu) = leave_block(gregs, DESC_FAULT) else {
         let mut buf = [0u8; 18];
         write_stderr(b"tern: internal fault (signal ");

@@ -19,18 +19,18 @@
 //! writes it on a host with XSAVE; the handler starts with the initial FPU
 //! state (`fpu__clear_user_states()`).
 //!
-//! Guest memory is written with the fault-free copies of `guestmem`; a
+//! Guest memory is written with the fault-free copies of `usercopy`; a
 //! frame over tern's own memory is refused as unmapped memory would be,
 //! and one over a page tern write-protected for self-modifying code gets
 //! the page back first (the kernel's write is the guest's, as natively).
 
 use crate::altstack::{self, AltStack, SS_AUTODISARM};
 use crate::guest::{GuestSignals, SigAction, SIG_DFL, SIG_IGN};
-use crate::mask::{guest_mask, set_guest_mask, sigbit};
+use crate::mask::{guest_mask, set_guest_mask, set_guest_mask_deferred, sigbit};
 use crate::sync::{self, SyncSignal};
+use crate::usercopy;
 use std::sync::OnceLock;
 use tern_translate::cpu::{CpuState, FxArea, RAX, RDI, RDX, RSI, RSP};
-use tern_translate::guestmem::{read_guest, write_guest};
 use tern_translate::Jit;
 
 /// `sa_flags` bits (`uapi/asm/signal.h`, `uapi/asm-generic/signal-defs.h`).
@@ -133,7 +133,7 @@ fn put(addr: u64, data: &[u8]) -> Result<(), BadFrame> {
     if end > TASK_SIZE || tern_translate::pages::tern_memory().iter().any(|&(s, e)| addr < e && s < end) {
         return Err(BadFrame);
     }
-    if write_guest(addr, data) {
+    if usercopy::put(addr, data) {
         return Ok(());
     }
     if let Some(jit) = JIT.get() {
@@ -143,7 +143,7 @@ fn put(addr: u64, data: &[u8]) -> Result<(), BadFrame> {
             any |= jit.handle_code_write(page);
             page += 0x1000;
         }
-        if any && write_guest(addr, data) {
+        if any && usercopy::put(addr, data) {
             return Ok(());
         }
     }
@@ -154,7 +154,7 @@ fn put(addr: u64, data: &[u8]) -> Result<(), BadFrame> {
 fn get<const N: usize>(addr: u64) -> Result<[u8; N], BadFrame> {
     let mut b = [0u8; N];
     let end = addr.checked_add(N as u64).ok_or(BadFrame)?;
-    if end > TASK_SIZE || read_guest(addr, &mut b) != N {
+    if end > TASK_SIZE || !usercopy::get(addr, &mut b) {
         return Err(BadFrame);
     }
     Ok(b)
@@ -343,6 +343,16 @@ fn default_action(sig: i32) {
 /// and `signal_delivered()` do), or takes the disposition's action. A
 /// frame that cannot be written forces SIGSEGV (`force_sigsegv()`).
 pub fn deliver(signals: &GuestSignals, cpu: &mut CpuState, sig: i32, info: &[u8; 128]) {
+    deliver_with(signals, cpu, sig, info, set_guest_mask);
+}
+
+/// [`deliver`] leaving the host mask to the caller, which sets it once
+/// after the last frame (`deliver::deliver_pending`).
+pub(crate) fn deliver_deferred(signals: &GuestSignals, cpu: &mut CpuState, sig: i32, info: &[u8; 128]) {
+    deliver_with(signals, cpu, sig, info, set_guest_mask_deferred);
+}
+
+fn deliver_with(signals: &GuestSignals, cpu: &mut CpuState, sig: i32, info: &[u8; 128], set_mask: fn(u64)) {
     let act = signals.action(sig);
     match act.handler {
         SIG_IGN => return,
@@ -359,7 +369,7 @@ pub fn deliver(signals: &GuestSignals, cpu: &mut CpuState, sig: i32, info: &[u8;
     if act.flags & SA_NODEFER == 0 {
         blocked |= sigbit(sig);
     }
-    set_guest_mask(blocked);
+    set_mask(blocked);
     if altstack::current().flags & SS_AUTODISARM != 0 {
         altstack::disarm();
     }

@@ -32,9 +32,42 @@ pub struct GuestSignals {
 }
 
 impl Default for GuestSignals {
+    /// The dispositions a new program starts with: SIG_DFL, but SIGPIPE as
+    /// tern inherited it ([`inherited_sigpipe`]).
     fn default() -> Self {
-        GuestSignals { actions: Mutex::new([SigAction::default(); 65]) }
+        let mut t = [SigAction::default(); 65];
+        t[libc::SIGPIPE as usize].handler = inherited_sigpipe();
+        GuestSignals { actions: Mutex::new(t) }
     }
+}
+
+/// SIGPIPE's disposition when the process started, read before Rust's
+/// runtime sets it to SIG_IGN (std does so before `main`, for every Rust
+/// program): an `.init_array` entry runs first.
+static INHERITED_SIGPIPE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(SIG_DFL);
+
+extern "C" fn record_sigpipe() {
+    let mut old = [0u64; 4];
+    // SAFETY: a NULL new action only reads the old one into `old`, laid
+    // out as the x86-64 kernel's `kernel_sigaction`.
+    unsafe { libc::syscall(libc::SYS_rt_sigaction, libc::SIGPIPE, 0usize, old.as_mut_ptr(), 8usize) };
+    let h = if old[0] == SIG_IGN { SIG_IGN } else { SIG_DFL };
+    INHERITED_SIGPIPE.store(h, std::sync::atomic::Ordering::Relaxed);
+}
+
+#[used]
+#[link_section = ".init_array"]
+static RECORD_SIGPIPE: extern "C" fn() = record_sigpipe;
+
+/// SIG_DFL or SIG_IGN: SIGPIPE as tern's parent left it.
+pub fn inherited_sigpipe() -> u64 {
+    INHERITED_SIGPIPE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Gives the host SIGPIPE its inherited disposition back (Rust's runtime
+/// ignores it), so a guest killed by SIGPIPE dies as natively. At startup.
+pub(crate) fn restore_sigpipe() {
+    crate::async_sig::host_sigaction(libc::SIGPIPE, inherited_sigpipe(), 0, 0);
 }
 
 /// Signals whose host disposition tern keeps whatever the guest asks: its

@@ -10,7 +10,8 @@
 //! signal frames: delivery to guest handlers and `rt_sigreturn`
 //! (`frame.rs`), the per-thread queues and flags (`thread.rs`), the
 //! asynchronous host handler (`async_sig.rs`), host syscalls with the
-//! signal race closed (`safe_syscall.rs`), and the delivery of queued
+//! signal race closed (`safe_syscall.rs`), guest-memory copies that
+//! fail instead of faulting (`usercopy.rs`), and the delivery of queued
 //! signals by the CPU loop (`deliver.rs`).
 
 pub mod altstack;
@@ -24,6 +25,7 @@ pub mod pending;
 pub mod safe_syscall;
 pub mod sync;
 pub mod thread;
+pub mod usercopy;
 
 pub use fault::{install_fault_handlers, FaultContext};
 pub use guest::{die_by_signal, GuestSignals, SigAction};

@@ -132,6 +132,16 @@ pub fn set_guest_mask(set: SigSet) {
     set_host_mask(host_set(set));
 }
 
+/// [`set_guest_mask`] without the host call, for the CPU loop's delivery
+/// of queued signals: the host mask there blocks every non-reserved signal
+/// (`async_sig::interrupt`) and gets the guest's once delivery ends
+/// (`deliver::deliver_pending`), so one host call serves every frame.
+/// Only for a caller that has raised the thread's pending flag (e.g.
+/// `ThreadSignals::set_saved_mask`), so that delivery follows.
+pub fn set_guest_mask_deferred(set: SigSet) {
+    GUEST_MASK.with(|m| m.set(set & !UNBLOCKABLE));
+}
+
 /// A temporary guest mask for the duration of a call that swaps the mask
 /// atomically in the host kernel (`rt_sigsuspend`, `ppoll`, `pselect6`,
 /// `epoll_pwait`...): the host gets its copy of the set in the call itself;

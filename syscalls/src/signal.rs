@@ -13,7 +13,8 @@
 use crate::{host_syscall, result, Flow, Process, SysResult};
 use tern_signals::altstack::{self, AltStack};
 use tern_signals::mask::{
-    guest_mask, host_set, set_guest_mask, SigSet, TempMask, RESERVED, SIGSET_SIZE, UNBLOCKABLE,
+    guest_mask, host_set, set_guest_mask, set_guest_mask_deferred, SigSet, TempMask, RESERVED, SIGSET_SIZE,
+    UNBLOCKABLE,
 };
 use tern_signals::sync::SyncSignal;
 use tern_signals::{frame, pending, thread, SigAction};
@@ -177,7 +178,10 @@ fn guest_set(a: &[u64; 6], at: SetArg) -> Option<SigSet> {
     if ptr == 0 || size != SIGSET_SIZE {
         return None;
     }
-    read_u64(ptr)
+    let mut b = [0u8; 8];
+    // Without a host call: a fault-recovering copy (signal-heavy loops
+    // pass a set on every sigsuspend).
+    tern_signals::usercopy::get(ptr, &mut b).then(|| u64::from_le_bytes(b))
 }
 
 /// Runs host call `nr` with the guest's signal set replaced by a copy
@@ -222,7 +226,9 @@ fn with_temp_mask(set: SigSet, call: impl FnOnce() -> i64) -> i64 {
         call()
     };
     if let (true, Some(t)) = (r == eintr, t) {
-        set_guest_mask(set);
+        // The host mask follows when delivery, which the saved mask
+        // raises, ends (one host call for the whole round).
+        set_guest_mask_deferred(set);
         t.set_saved_mask(old);
     }
     r
