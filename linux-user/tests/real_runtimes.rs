@@ -59,22 +59,27 @@ fn build(mut cmd: Command) {
 }
 
 /// Traps on USR1, TERM, INT and EXIT; `kill -USR1 $$`; a `wait`
-/// interrupted by a trapped signal (status 138).
+/// interrupted by a trapped signal (status 138); job control, CHLD traps,
+/// `wait -n`, `read -t`, a coprocess.
 #[test]
 fn bash_traps() {
     let Some(bash) = debian("bash") else { return };
-    let script = real("trap.sh").display().to_string();
-    same(&bash, &[&script], &[]);
+    for name in ["trap.sh", "trap_jobs.sh"] {
+        let script = real(name).display().to_string();
+        same(&bash, &[&script], &[]);
+    }
 }
 
 /// signal.alarm, signal.setitimer, os.kill to self, threading,
 /// ThreadPoolExecutor, ProcessPoolExecutor and multiprocessing.Pool with
-/// fork, subprocess.
+/// fork, subprocess; asyncio signal handlers, sigwait, SIGALRM exceptions.
 #[test]
 fn python3_signals_and_concurrency() {
     let Some(py) = debian("python3") else { return };
-    let script = real("py_signals.py").display().to_string();
-    same(&py, &[&script], &[]);
+    for name in ["py_signals.py", "py_asyncio.py"] {
+        let script = real(name).display().to_string();
+        same(&py, &[&script], &[]);
+    }
 }
 
 /// The report lines of `openssl speed` with every number (digits, dots, a
