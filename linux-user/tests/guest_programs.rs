@@ -79,6 +79,7 @@ guest_tests! {
     insn_glue => "insn_glue.c";
     segments => "segments.c";
     vdso => "vdso.c";
+    eflags_ac => "eflags_ac.c";
     traps => "traps.c";
     insn_alu => "insn_alu.c";
     insn_shift => "insn_shift.c";

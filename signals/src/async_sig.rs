@@ -55,6 +55,7 @@ fn errno_loc() -> *mut i32 {
 }
 
 extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_void) {
+    crate::fault::clear_alignment_check();
     // SAFETY: errno is thread-local; saved and restored around the handler.
     let saved_errno = unsafe { *errno_loc() };
     // SAFETY: the kernel passes valid siginfo and ucontext pointers to an

@@ -156,7 +156,22 @@ fn is_sent(sig: i32, info: &libc::siginfo_t, gregs: &[libc::greg_t; 23]) -> bool
     }
 }
 
+/// Clears EFLAGS.AC (alignment check) in the running host handler. The
+/// kernel keeps the interrupted flags' AC in a handler's own flags
+/// (`arch/x86/kernel/signal.c: handle_signal()` clears only DF, RF and TF),
+/// so a guest that set it (the JVM's 386/486 probe) would make any
+/// misaligned access in tern's handler fault. The interrupted context keeps
+/// the guest's AC and gets it back at sigreturn. Every host handler calls
+/// this first.
+#[inline(always)]
+pub(crate) fn clear_alignment_check() {
+    // SAFETY: pushes and pops one word on the handler's own stack and
+    // changes only the AC bit of the flags, which no Rust code relies on.
+    unsafe { std::arch::asm!("pushfq", "and dword ptr [rsp], 0xfffbffff", "popfq") };
+}
+
 extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_void) {
+    clear_alignment_check();
     // SAFETY: the kernel passes valid siginfo and ucontext pointers to an
     // SA_SIGINFO handler.
     let (info, uc) = unsafe { (&*info, &mut *uctx.cast::<libc::ucontext_t>()) };

@@ -82,6 +82,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("insn_glue.c"),
     plain("segments.c"),
     plain("vdso.c"),
+    plain("eflags_ac.c"),
     GuestProgram { src: "traps.c", args: &["int3"], stdin: b"", env: &[] },
     // Instruction families, checked against the host CPU.
     plain("insn_alu.c"),

@@ -6,7 +6,9 @@
 //! rewrites, the indirect-branch lookup) uses only `mov`, `movzx`, `lea`,
 //! `push imm32`, `jmp`, `jrcxz` and NOP padding, which leave the guest flags intact,
 //! and spills any host register it borrows into a `CpuState` scratch slot,
-//! recording that in the pc map so faults see exact guest state.
+//! recording that in the pc map so faults see exact guest state. Its memory
+//! accesses are all naturally aligned, so that a guest running with
+//! EFLAGS.AC set sees no alignment-check fault it would not see natively.
 
 pub mod asm;
 
@@ -41,9 +43,13 @@ pub struct Runtime {
 /// Emits the shared routines for a cache whose free space starts at `base`.
 /// They use the fixed descriptor `DESC_INDIRECT`.
 pub fn emit_runtime(base: u64, exit_common: u64) -> (Vec<u8>, Runtime) {
+    debug_assert!(base.is_multiple_of(8), "the runtime's literal must be aligned");
     let mut a = Asm::new(base);
+    // `jmp [rip+2]` over two bytes of padding: the target's address is
+    // 8-aligned, since a guest may run with EFLAGS.AC set (the JVM's CPU
+    // probe does) and a misaligned load would then fault (#AC).
     let exit_tramp = a.here();
-    a.bytes(&[0xff, 0x25, 0, 0, 0, 0]);
+    a.bytes(&[0xff, 0x25, 2, 0, 0, 0, 0xcc, 0xcc]);
     a.bytes(&exit_common.to_le_bytes());
     a.align8();
     let ibl_miss = a.here();
