@@ -93,13 +93,11 @@ pub fn deliver_pending(sigs: &GuestSignals, cpu: &mut CpuState) -> Option<Fatal>
                 _ => {}
             }
             observe(sig, &info);
-            // The frame saves the mask from before a mask-swapping call.
-            if let Some(m) = saved.take() {
-                set_guest_mask_deferred(m);
-            }
-            // A frame that cannot be written forces SIGSEGV there. The
-            // host mask is set once, below, for all the frames.
-            crate::frame::deliver_deferred(sigs, cpu, sig, &info);
+            // The first frame saves the mask from before a mask-swapping
+            // call; its handler runs under the swapped one. A frame that
+            // cannot be written forces SIGSEGV there. The host mask is set
+            // once, below, for all the frames.
+            crate::frame::deliver_deferred(sigs, cpu, sig, &info, saved.take());
         }
         if let Some(m) = saved {
             set_guest_mask_deferred(m);

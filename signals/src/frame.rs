@@ -260,6 +260,19 @@ fn restore_fp(buf: u64) -> Option<FxArea> {
 /// written, or the action has no `SA_RESTORER`; the caller forces SIGSEGV.
 /// The saved mask is the thread's current one.
 pub fn setup_frame(cpu: &mut CpuState, sig: i32, info: &[u8; 128], act: &SigAction) -> Result<(), BadFrame> {
+    setup_frame_saving(cpu, sig, info, act, guest_mask())
+}
+
+/// [`setup_frame`] with `mask` as the frame's `uc_sigmask`: the mask from
+/// before a call that swapped it (`sigmask_to_save()`), while the handler
+/// runs under the swapped one.
+fn setup_frame_saving(
+    cpu: &mut CpuState,
+    sig: i32,
+    info: &[u8; 128],
+    act: &SigAction,
+    mask: u64,
+) -> Result<(), BadFrame> {
     // "x86-64 should always use SA_RESTORER."
     if act.flags & SA_RESTORER == 0 {
         return Err(BadFrame);
@@ -281,7 +294,6 @@ pub fn setup_frame(cpu: &mut CpuState, sig: i32, info: &[u8; 128], act: &SigActi
     }
     put(fp, &fp_image(&cpu.fx))?;
 
-    let mask = guest_mask();
     let trap = sync::last_trap();
     let mut f = [0u8; layout::SIZE];
     set_word(&mut f, 0, act.restorer);
@@ -343,16 +355,32 @@ fn default_action(sig: i32) {
 /// and `signal_delivered()` do), or takes the disposition's action. A
 /// frame that cannot be written forces SIGSEGV (`force_sigsegv()`).
 pub fn deliver(signals: &GuestSignals, cpu: &mut CpuState, sig: i32, info: &[u8; 128]) {
-    deliver_with(signals, cpu, sig, info, set_guest_mask);
+    deliver_with(signals, cpu, sig, info, None, set_guest_mask);
 }
 
 /// [`deliver`] leaving the host mask to the caller, which sets it once
-/// after the last frame (`deliver::deliver_pending`).
-pub(crate) fn deliver_deferred(signals: &GuestSignals, cpu: &mut CpuState, sig: i32, info: &[u8; 128]) {
-    deliver_with(signals, cpu, sig, info, set_guest_mask_deferred);
+/// after the last frame (`deliver::deliver_pending`). `saved` is the mask
+/// from before a mask-swapping call (`rt_sigsuspend`, `ppoll`...), which the
+/// frame records while the handler runs under the swapped mask, as the
+/// kernel's `TIF_RESTORE_SIGMASK` does.
+pub(crate) fn deliver_deferred(
+    signals: &GuestSignals,
+    cpu: &mut CpuState,
+    sig: i32,
+    info: &[u8; 128],
+    saved: Option<u64>,
+) {
+    deliver_with(signals, cpu, sig, info, saved, set_guest_mask_deferred);
 }
 
-fn deliver_with(signals: &GuestSignals, cpu: &mut CpuState, sig: i32, info: &[u8; 128], set_mask: fn(u64)) {
+fn deliver_with(
+    signals: &GuestSignals,
+    cpu: &mut CpuState,
+    sig: i32,
+    info: &[u8; 128],
+    saved: Option<u64>,
+    set_mask: fn(u64),
+) {
     let act = signals.action(sig);
     match act.handler {
         SIG_IGN => return,
@@ -362,7 +390,10 @@ fn deliver_with(signals: &GuestSignals, cpu: &mut CpuState, sig: i32, info: &[u8
     if act.flags & SA_RESETHAND != 0 {
         let _ = signals.set_action(sig, Some(SigAction { handler: SIG_DFL, ..act }));
     }
-    if setup_frame(cpu, sig, info, &act).is_err() {
+    if setup_frame_saving(cpu, sig, info, &act, saved.unwrap_or_else(guest_mask)).is_err() {
+        if let Some(m) = saved {
+            set_mask(m);
+        }
         return force_sigsegv(signals, cpu, sig);
     }
     let mut blocked = guest_mask() | act.mask;

@@ -32,42 +32,73 @@ pub struct GuestSignals {
 }
 
 impl Default for GuestSignals {
-    /// The dispositions a new program starts with: SIG_DFL, but SIGPIPE as
-    /// tern inherited it ([`inherited_sigpipe`]).
+    /// The dispositions a new program starts with: SIG_DFL, but SIG_IGN for
+    /// every signal tern inherited ignored (`fs/exec.c`: an exec resets
+    /// handled signals and keeps ignored ones, so a guest started under
+    /// `nohup`, or by a guest that ignored a signal before `execve`, sees it
+    /// ignored): see [`inherited_ignored`].
     fn default() -> Self {
         let mut t = [SigAction::default(); 65];
-        t[libc::SIGPIPE as usize].handler = inherited_sigpipe();
+        let ign = inherited_ignored();
+        for (sig, a) in t.iter_mut().enumerate().skip(1) {
+            if ign & crate::mask::sigbit(sig as i32) != 0 {
+                a.handler = SIG_IGN;
+            }
+        }
         GuestSignals { actions: Mutex::new(t) }
     }
 }
 
-/// SIGPIPE's disposition when the process started, read before Rust's
-/// runtime sets it to SIG_IGN (std does so before `main`, for every Rust
-/// program): an `.init_array` entry runs first.
-static INHERITED_SIGPIPE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(SIG_DFL);
+/// The signals ignored when the process started, read before Rust's
+/// runtime sets SIGPIPE to SIG_IGN (std does so before `main`, for every
+/// Rust program) and before tern installs any handler: an `.init_array`
+/// entry runs first.
+static INHERITED_IGN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-extern "C" fn record_sigpipe() {
-    let mut old = [0u64; 4];
-    // SAFETY: a NULL new action only reads the old one into `old`, laid
-    // out as the x86-64 kernel's `kernel_sigaction`.
-    unsafe { libc::syscall(libc::SYS_rt_sigaction, libc::SIGPIPE, 0usize, old.as_mut_ptr(), 8usize) };
-    let h = if old[0] == SIG_IGN { SIG_IGN } else { SIG_DFL };
-    INHERITED_SIGPIPE.store(h, std::sync::atomic::Ordering::Relaxed);
+extern "C" fn record_inherited() {
+    let mut ign = 0;
+    for sig in 1..=64 {
+        let mut old = [0u64; 4];
+        // SAFETY: a NULL new action only reads the old one into `old`, laid
+        // out as the x86-64 kernel's `kernel_sigaction`.
+        let r = unsafe { libc::syscall(libc::SYS_rt_sigaction, sig, 0usize, old.as_mut_ptr(), 8usize) };
+        if r == 0 && old[0] == SIG_IGN {
+            ign |= crate::mask::sigbit(sig);
+        }
+    }
+    INHERITED_IGN.store(ign, std::sync::atomic::Ordering::Relaxed);
 }
 
 #[used]
 #[link_section = ".init_array"]
-static RECORD_SIGPIPE: extern "C" fn() = record_sigpipe;
+static RECORD_INHERITED: extern "C" fn() = record_inherited;
+
+/// The set of signals tern's parent left ignored.
+pub fn inherited_ignored() -> u64 {
+    INHERITED_IGN.load(std::sync::atomic::Ordering::Relaxed)
+}
 
 /// SIG_DFL or SIG_IGN: SIGPIPE as tern's parent left it.
 pub fn inherited_sigpipe() -> u64 {
-    INHERITED_SIGPIPE.load(std::sync::atomic::Ordering::Relaxed)
+    if inherited_ignored() & crate::mask::sigbit(libc::SIGPIPE) != 0 {
+        SIG_IGN
+    } else {
+        SIG_DFL
+    }
 }
 
-/// Gives the host SIGPIPE its inherited disposition back (Rust's runtime
-/// ignores it), so a guest killed by SIGPIPE dies as natively. At startup.
+/// At startup: gives the host SIGPIPE its inherited disposition back (Rust's
+/// runtime ignores it), so a guest killed by SIGPIPE dies as natively, and
+/// tells `pending.rs` which reserved signals the guest inherited ignored
+/// (their host disposition is tern's handler).
 pub(crate) fn restore_sigpipe() {
     crate::async_sig::host_sigaction(libc::SIGPIPE, inherited_sigpipe(), 0, 0);
+    let ign = inherited_ignored();
+    for sig in 1..=64 {
+        if ign & crate::mask::sigbit(sig) != 0 {
+            crate::pending::set_ignored(sig, true);
+        }
+    }
 }
 
 /// Signals whose host disposition tern keeps whatever the guest asks: its
