@@ -207,14 +207,7 @@ fn thread_main(t: NewThread, tx: Posted) {
             }
         };
         note_host_stack();
-        cpu.regs = t.regs;
-        cpu.rip = t.rip;
-        cpu.rflags = t.rflags;
-        cpu.fs_base = t.fs_base;
-        cpu.gs_base = t.gs_base;
-        cpu.fs_sel = t.fs_sel;
-        cpu.gs_sel = t.gs_sel;
-        cpu.fx = t.fx;
+        cpu.set_guest_regs(&t.state);
         cpu.install_on_current_thread().map_err(|_| libc::ENOMEM)?;
         Ok(cpu)
     };

@@ -19,7 +19,7 @@
 use crate::{host_syscall, result, Process, SysResult};
 use std::cell::Cell;
 use std::sync::OnceLock;
-use tern_translate::cpu::{CpuState, FxArea};
+use tern_translate::cpu::{CpuState, GuestRegs};
 use tern_translate::guestmem::{read_guest, read_u64, write_guest};
 
 const CLONE_VM: u64 = libc::CLONE_VM as u64;
@@ -55,14 +55,8 @@ const USER_TOP: u64 = 0x7fff_ffff_f000;
 
 /// Everything a new guest thread starts from.
 pub struct NewThread {
-    pub regs: [u64; 16],
-    pub rip: u64,
-    pub rflags: u64,
-    pub fs_base: u64,
-    pub gs_base: u64,
-    pub fs_sel: u16,
-    pub gs_sel: u16,
-    pub fx: FxArea,
+    /// The thread's registers as its creator's `clone` leaves them.
+    pub state: GuestRegs,
     /// The creator's guest signal mask (the new thread's initial one).
     pub mask: u64,
     /// The clone flags (which of CLONE_FS, CLONE_FILES, CLONE_SYSVSEM it
@@ -168,23 +162,8 @@ pub fn clone_thread(_p: &Process, cpu: &mut CpuState, a: &CloneArgs) -> SysResul
         return Err(libc::EPERM);
     }
     let Some(spawn) = SPAWNER.get() else { return Err(libc::EAGAIN) };
-    let mut regs = cpu.regs;
-    regs[tern_translate::cpu::RAX] = 0;
-    if a.stack != 0 {
-        regs[tern_translate::cpu::RSP] = a.stack;
-    }
-    // The child leaves the syscall as the parent does: rcx = rip, r11 = rflags.
-    regs[tern_translate::cpu::RCX] = cpu.rip;
-    regs[tern_translate::cpu::R11] = cpu.rflags;
     let t = NewThread {
-        regs,
-        rip: cpu.rip,
-        rflags: cpu.rflags,
-        fs_base: if a.flags & CLONE_SETTLS != 0 { a.tls } else { cpu.fs_base },
-        gs_base: cpu.gs_base,
-        fs_sel: cpu.fs_sel,
-        gs_sel: cpu.gs_sel,
-        fx: cpu.fx,
+        state: cpu.clone_child_regs(a.stack, (a.flags & CLONE_SETTLS != 0).then_some(a.tls)),
         mask: tern_signals::mask::guest_mask(),
         flags: a.flags,
         parent_tid: a.parent_tid,

@@ -29,7 +29,7 @@
 
 use crate::{Process, SysResult};
 use std::sync::Mutex;
-use tern_translate::cpu::{CpuState, R11, RAX, RCX, RSP};
+use tern_translate::cpu::CpuState;
 use tern_translate::entry::CpuBox;
 
 /// Host stack of a vfork child: the CPU loop, translation and `execve`'s
@@ -117,29 +117,9 @@ pub fn vfork(
     // A code-cache flush by another thread waits for the child too, which
     // runs translated code on this memory (`translate::flush`).
     p.jit.register_thread(kit.cpu.as_ptr());
-    {
-        let c = &mut *kit.cpu;
-        c.regs = cpu.regs;
-        c.rip = cpu.rip;
-        c.rflags = cpu.rflags;
-        c.fs_base = cpu.fs_base;
-        c.gs_base = cpu.gs_base;
-        c.fs_sel = cpu.fs_sel;
-        c.gs_sel = cpu.gs_sel;
-        c.fx = cpu.fx;
-        c.flush_ibl();
-        // What the `syscall` instruction leaves: rax = 0 in the child, rcx
-        // and r11 the return address and flags.
-        c.regs[RAX] = 0;
-        c.regs[RCX] = cpu.rip;
-        c.regs[R11] = cpu.rflags;
-        if stack != 0 {
-            c.regs[RSP] = stack;
-        }
-        if flags & libc::CLONE_SETTLS as u64 != 0 {
-            c.fs_base = tls;
-        }
-    }
+    let tls = (flags & libc::CLONE_SETTLS as u64 != 0).then_some(tls);
+    kit.cpu.set_guest_regs(&cpu.clone_child_regs(stack, tls));
+    kit.cpu.flush_ibl();
     // The cached pid guest-memory reads use must stay the parent's (the
     // child reads the same memory through it).
     tern_translate::guestmem::cache_pid();

@@ -281,6 +281,59 @@ pub mod off {
     }
 }
 
+/// A guest thread's architectural state outside the lookup table and
+/// scratch slots: what a new thread or a vfork child copies from its
+/// creator (`CpuState::clone_child_regs`).
+#[derive(Clone, Copy)]
+pub struct GuestRegs {
+    pub regs: [u64; 16],
+    pub rip: u64,
+    pub rflags: u64,
+    pub fs_base: u64,
+    pub gs_base: u64,
+    pub fs_sel: u16,
+    pub gs_sel: u16,
+    pub fx: FxArea,
+}
+
+impl CpuState {
+    /// What a `clone` child starts from: this thread's state as its
+    /// `syscall` leaves it in the child (rax = 0, rcx and r11 the return
+    /// address and flags), on `stack` if nonzero, with FS base `tls` if
+    /// given (CLONE_SETTLS).
+    pub fn clone_child_regs(&self, stack: u64, tls: Option<u64>) -> GuestRegs {
+        let mut regs = self.regs;
+        regs[RAX] = 0;
+        regs[RCX] = self.rip;
+        regs[R11] = self.rflags;
+        if stack != 0 {
+            regs[RSP] = stack;
+        }
+        GuestRegs {
+            regs,
+            rip: self.rip,
+            rflags: self.rflags,
+            fs_base: tls.unwrap_or(self.fs_base),
+            gs_base: self.gs_base,
+            fs_sel: self.fs_sel,
+            gs_sel: self.gs_sel,
+            fx: self.fx,
+        }
+    }
+
+    /// Makes `g` this thread's guest state.
+    pub fn set_guest_regs(&mut self, g: &GuestRegs) {
+        self.regs = g.regs;
+        self.rip = g.rip;
+        self.rflags = g.rflags;
+        self.fs_base = g.fs_base;
+        self.gs_base = g.gs_base;
+        self.fs_sel = g.fs_sel;
+        self.gs_sel = g.gs_sel;
+        self.fx = g.fx;
+    }
+}
+
 impl CpuState {
     /// Guest register by encoding number.
     pub fn reg(&self, r: usize) -> u64 {
