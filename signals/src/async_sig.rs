@@ -63,9 +63,7 @@ extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_v
     let (info, uc) = unsafe { (&*info, &mut *uctx.cast::<libc::ucontext_t>()) };
     match crate::thread::current() {
         Some(t) => {
-            // SAFETY: siginfo_t is 128 bytes of plain data.
-            let words: [u64; crate::thread::INFO_WORDS] = unsafe { std::mem::transmute_copy(info) };
-            if t.queue(sig, &words) {
+            if t.queue(sig, &crate::siginfo::bytes(info)) {
                 interrupt(t, uc);
             }
         }

@@ -23,6 +23,7 @@ pub mod guest;
 pub mod mask;
 pub mod pending;
 pub mod safe_syscall;
+pub mod siginfo;
 pub mod sync;
 pub mod thread;
 pub mod usercopy;

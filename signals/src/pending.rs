@@ -14,18 +14,14 @@
 //! Everything here is async-signal-safe: atomics only.
 
 use crate::mask::{guest_mask, sigbit, SigSet, RESERVED, SIGSET_SIZE};
+use crate::siginfo::{self, AtomicInfo, InfoBytes};
 use std::sync::atomic::{AtomicU64, Ordering};
-
-/// Words of a `siginfo_t` (128 bytes).
-const INFO_WORDS: usize = 16;
 
 /// Reserved signals pending for the guest (process-wide).
 static PENDING: AtomicU64 = AtomicU64::new(0);
 
 /// The siginfo of each pending signal, by signal number.
-static INFO: [[AtomicU64; INFO_WORDS]; 65] = [const { [const { AtomicU64::new(0) }; INFO_WORDS] }; 65];
-
-const _: () = assert!(std::mem::size_of::<libc::siginfo_t>() == INFO_WORDS * 8);
+static INFO: [AtomicInfo; 65] = [const { AtomicInfo::new() }; 65];
 
 /// Signals whose guest disposition is SIG_IGN (kept by `guest.rs`).
 static IGNORED: AtomicU64 = AtomicU64::new(0);
@@ -47,26 +43,19 @@ fn ignored(sig: i32) -> bool {
     IGNORED.load(Ordering::Relaxed) & sigbit(sig) != 0
 }
 
-fn info_words(info: &libc::siginfo_t) -> [u64; INFO_WORDS] {
-    // SAFETY: siginfo_t is 128 plain bytes.
-    unsafe { std::mem::transmute_copy(info) }
-}
-
-fn record(sig: i32, words: [u64; INFO_WORDS]) {
+fn record(sig: i32, info: &InfoBytes) {
     let bit = sigbit(sig);
     // A standard signal already pending is not queued twice.
     if PENDING.load(Ordering::Acquire) & bit != 0 {
         return;
     }
-    for (slot, w) in INFO[sig as usize].iter().zip(words) {
-        slot.store(w, Ordering::Relaxed);
-    }
+    INFO[sig as usize].store(info);
     PENDING.fetch_or(bit, Ordering::Release);
 }
 
 /// Keeps `sig` (a reserved signal) pending process-wide with `info`.
-pub fn record_bytes(sig: i32, info: &[u8; 128]) {
-    record(sig, crate::thread::bytes_words(info));
+pub fn record_bytes(sig: i32, info: &InfoBytes) {
+    record(sig, info);
 }
 
 /// A reserved signal `sig` sent to the guest asynchronously, seen by tern's
@@ -75,14 +64,14 @@ pub fn record_bytes(sig: i32, info: &[u8; 128]) {
 /// then (the caller makes the thread come back to the CPU loop).
 pub fn on_async(sig: i32, info: &libc::siginfo_t) -> bool {
     if guest_mask() & sigbit(sig) != 0 {
-        record(sig, info_words(info));
+        record(sig, &siginfo::bytes(info));
         return false;
     }
     if ignored(sig) {
         return false;
     }
     match crate::thread::current() {
-        Some(t) if t.queue(sig, &info_words(info)) => {
+        Some(t) if t.queue(sig, &siginfo::bytes(info)) => {
             t.raise();
             true
         }
@@ -105,17 +94,12 @@ pub fn clear_after_fork() {
 pub struct Saved {
     pending: u64,
     ignored: u64,
-    info: [[u64; INFO_WORDS]; 65],
+    info: [InfoBytes; 65],
 }
 
 /// Saves the pending set, its siginfo and the ignored set.
 pub fn save() -> Saved {
-    let mut info = [[0u64; INFO_WORDS]; 65];
-    for (dst, src) in info.iter_mut().zip(INFO.iter()) {
-        for (d, s) in dst.iter_mut().zip(src) {
-            *d = s.load(Ordering::Relaxed);
-        }
-    }
+    let info = std::array::from_fn(|i| INFO[i].load());
     Saved { pending: PENDING.load(Ordering::Acquire), ignored: IGNORED.load(Ordering::Relaxed), info }
 }
 
@@ -123,9 +107,7 @@ impl Saved {
     /// Puts the saved state back.
     pub fn restore(&self) {
         for (src, dst) in self.info.iter().zip(INFO.iter()) {
-            for (s, d) in src.iter().zip(dst) {
-                d.store(*s, Ordering::Relaxed);
-            }
+            dst.store(src);
         }
         IGNORED.store(self.ignored, Ordering::Relaxed);
         PENDING.store(self.pending, Ordering::Release);
@@ -148,11 +130,7 @@ pub fn take(set: SigSet) -> Option<(i32, [u8; 128])> {
     if PENDING.fetch_and(!sigbit(sig), Ordering::AcqRel) & sigbit(sig) == 0 {
         return None;
     }
-    let mut out = [0u8; 128];
-    for (i, w) in INFO[sig as usize].iter().enumerate() {
-        out[i * 8..i * 8 + 8].copy_from_slice(&w.load(Ordering::Relaxed).to_le_bytes());
-    }
-    Some((sig, out))
+    Some((sig, INFO[sig as usize].load()))
 }
 
 /// Moves the pending reserved signals `mask` does not block to the calling
@@ -165,7 +143,7 @@ pub fn deliver_unblocked(mask: SigSet) {
             continue;
         }
         match crate::thread::current() {
-            Some(t) if t.queue(sig, &crate::thread::bytes_words(&info)) => t.raise(),
+            Some(t) if t.queue(sig, &info) => t.raise(),
             _ => crate::die_by_signal(sig),
         }
     }
@@ -190,7 +168,7 @@ pub fn adopt_host_pending(blocked: SigSet) {
             libc::syscall(libc::SYS_rt_sigtimedwait, &set as *const SigSet, &mut info, &zero, SIGSET_SIZE)
         };
         if r == i64::from(sig) {
-            record(sig, info_words(&info));
+            record(sig, &siginfo::bytes(&info));
         }
     }
 }

@@ -20,6 +20,7 @@
 //! compare-and-swap (the handler may interrupt the thread's own dequeue).
 
 use crate::mask::{sigbit, SigSet};
+use crate::siginfo::{AtomicInfo, InfoBytes};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use tern_translate::cpu::CpuState;
@@ -28,9 +29,6 @@ use tern_translate::cpu::CpuState;
 /// blocks the rest until delivery, so the queue holds at most that one plus
 /// the reserved signals (all standard, coalesced) and tern's own sends.
 const SLOTS: usize = 16;
-
-/// Words of a `siginfo_t` (128 bytes).
-pub const INFO_WORDS: usize = 16;
 
 const FREE: u32 = 0;
 const WRITING: u32 = 1;
@@ -41,7 +39,7 @@ struct Slot {
     state: AtomicU32,
     sig: AtomicI32,
     seq: AtomicU64,
-    info: [AtomicU64; INFO_WORDS],
+    info: AtomicInfo,
 }
 
 impl Slot {
@@ -50,7 +48,7 @@ impl Slot {
             state: AtomicU32::new(FREE),
             sig: AtomicI32::new(0),
             seq: AtomicU64::new(0),
-            info: [const { AtomicU64::new(0) }; INFO_WORDS],
+            info: AtomicInfo::new(),
         }
     }
 }
@@ -203,7 +201,7 @@ pub fn after_fork_child() {
 /// RLIMIT_SIGPENDING answer), Err(ESRCH) for an unknown thread.
 pub fn queue_to(tid: i32, sig: i32, info: &[u8; 128]) -> Result<(), i32> {
     let st = by_tid(tid).ok_or(libc::ESRCH)?;
-    if !st.queue(sig, &bytes_words(info)) {
+    if !st.queue(sig, info) {
         return Err(libc::EAGAIN);
     }
     st.pending.store(1, Ordering::Release);
@@ -241,14 +239,6 @@ pub fn kick(tid: i32) {
             &info as *const libc::siginfo_t,
         )
     };
-}
-
-pub(crate) fn bytes_words(b: &[u8; 128]) -> [u64; INFO_WORDS] {
-    let mut w = [0u64; INFO_WORDS];
-    for (i, x) in w.iter_mut().enumerate() {
-        *x = u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or_default());
-    }
-    w
 }
 
 /// Synchronous signals, taken first (`kernel/signal.c: SYNCHRONOUS_MASK`).
@@ -333,7 +323,7 @@ impl ThreadSignals {
     /// Queues `sig` with `info`. A standard signal already queued is not
     /// queued twice; real-time ones queue in order. False when full.
     /// Async-signal-safe.
-    pub fn queue(&self, sig: i32, info: &[u64; INFO_WORDS]) -> bool {
+    pub fn queue(&self, sig: i32, info: &InfoBytes) -> bool {
         if sig < 32 && self.queued() & sigbit(sig) != 0 {
             return true;
         }
@@ -341,9 +331,7 @@ impl ThreadSignals {
             if s.state.compare_exchange(FREE, WRITING, Ordering::AcqRel, Ordering::Relaxed).is_err() {
                 continue;
             }
-            for (d, w) in s.info.iter().zip(info) {
-                d.store(*w, Ordering::Relaxed);
-            }
+            s.info.store(info);
             s.sig.store(sig, Ordering::Relaxed);
             s.seq.store(self.seq.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
             s.state.store(FULL, Ordering::Release);
@@ -384,10 +372,7 @@ impl ThreadSignals {
             if s.state.compare_exchange(FULL, READING, Ordering::AcqRel, Ordering::Relaxed).is_err() {
                 continue;
             }
-            let mut out = [0u8; 128];
-            for (k, w) in s.info.iter().enumerate() {
-                out[k * 8..k * 8 + 8].copy_from_slice(&w.load(Ordering::Relaxed).to_le_bytes());
-            }
+            let out = s.info.load();
             let sig = s.sig.load(Ordering::Relaxed);
             s.state.store(FREE, Ordering::Release);
             return Some((sig, out));
@@ -399,11 +384,11 @@ impl ThreadSignals {
 mod tests {
     use super::*;
 
-    fn info(sig: i32, v: u64) -> [u64; INFO_WORDS] {
-        let mut w = [0u64; INFO_WORDS];
-        w[0] = sig as u64;
-        w[3] = v;
-        w
+    fn info(sig: i32, v: u64) -> InfoBytes {
+        let mut b = [0u8; 128];
+        b[..8].copy_from_slice(&(sig as u64).to_le_bytes());
+        b[24..32].copy_from_slice(&v.to_le_bytes());
+        b
     }
 
     #[test]
