@@ -121,11 +121,13 @@ pub enum ExitKind {
     /// pc-map boundary in `CpuState` (`rip` included) and the CPU loop
     /// delivers it before going on.
     Signal = 8,
+    /// `xgetbv`; `target` is the address after it, `arg` its length.
+    Xgetbv = 9,
 }
 
 impl ExitKind {
     /// Every kind, in numbering order.
-    pub const ALL: [ExitKind; 8] = [
+    pub const ALL: [ExitKind; 9] = [
         ExitKind::Direct,
         ExitKind::Indirect,
         ExitKind::Syscall,
@@ -134,9 +136,10 @@ impl ExitKind {
         ExitKind::Fault,
         ExitKind::Emulate,
         ExitKind::Signal,
+        ExitKind::Xgetbv,
     ];
     /// One more than the largest value (for per-kind counter arrays).
-    pub const COUNT: usize = 9;
+    pub const COUNT: usize = 10;
 
     /// Lower-case name, for `--stats` and logs.
     pub fn name(self) -> &'static str {
@@ -149,6 +152,7 @@ impl ExitKind {
             ExitKind::Fault => "fault",
             ExitKind::Emulate => "emulate",
             ExitKind::Signal => "signal",
+            ExitKind::Xgetbv => "xgetbv",
         }
     }
 }
@@ -159,7 +163,8 @@ impl ExitKind {
 #[derive(Clone, Copy, Debug)]
 pub struct ExitDesc {
     pub kind: ExitKind,
-    /// For `Trap`: the signal number. Otherwise 0.
+    /// For `Trap`: the signal number; for `Xgetbv`: the instruction's
+    /// length. Otherwise 0.
     pub arg: u32,
     /// Guest address to continue at (or of the trapping instruction).
     pub target: u64,
