@@ -290,6 +290,12 @@ pub fn lift_block(model: CpuModel, start: u64, code: &[u8], single: bool, host_c
             break;
         }
         let len = insn.len();
+        let mut insn = insn;
+        if matches!(insn.mnemonic(), Mnemonic::Bsf | Mnemonic::Bsr) && insn.has_repe_prefix() {
+            // Decoded as BSF/BSR (see above): re-encoded without the `rep`
+            // that would make the host run TZCNT/LZCNT.
+            insn.set_has_repe_prefix(false);
+        }
         let op = lift_one(model, &insn, &code[off..off + len.max(1).min(code.len() - off)], host_code);
         let end = op.ends_block();
         block.insns.push(IrInsn { pc, len: len as u8, op });

@@ -406,28 +406,37 @@ impl CpuModel {
         }
     }
 
-    /// CPUID leaf 0xD (XSAVE state components) for the model's XCR0:
-    /// subleaf 0 the components and the size of their standard-format
-    /// image, subleaf 1 the XSAVE extensions of the table, subleaf i >= 2
-    /// the host's offset and size of component i if the model has it.
+    /// CPUID leaf 0xD (XSAVE state components): subleaf 0 the model's
+    /// XCR0 components, subleaf 1 the XSAVE extensions of the table.
+    ///
+    /// The sizes are the host's, not the model's: a guest `xsave`,
+    /// `xsavec` or `xsaveopt` is copied and runs with the host's XCR0, so
+    /// it writes every host component its mask names, not only the
+    /// model's (glibc's lazy-binding trampoline saves with mask 0xee and
+    /// sizes its buffer from EBX, or from the subleaves of the components
+    /// of that mask). So EBX/ECX of subleaf 0 are the standard-format size
+    /// for the host's XCR0, EBX of subleaf 1 the compacted one, and a
+    /// subleaf i >= 2 answers for every component the host enables. A
+    /// larger size than the model needs is only a larger buffer.
     fn xsave_leaf(self, subleaf: u32) -> [u32; 4] {
         if !self.has_xsave() {
             return [0; 4];
         }
         let xcr0 = self.xcr0();
+        let host = xstate::host_xcr0();
         match subleaf {
             0 => {
-                let size = xstate::standard_size(xcr0);
+                let size = xstate::standard_size(host | xcr0);
                 [xcr0 as u32, size, size, (xcr0 >> 32) as u32]
             }
             1 => {
                 let f = self.cpuid_features_of(0xd, 1, host_cpuid(0xd, 1));
                 // ebx: the compacted size of XCR0 | IA32_XSS (no
                 // supervisor state), 0 without XSAVEC.
-                let compacted = if f[0] & 2 != 0 { compacted_size(xcr0) } else { 0 };
+                let compacted = if f[0] & 2 != 0 { compacted_size(host | xcr0) } else { 0 };
                 [f[0], compacted, 0, 0]
             }
-            2..=63 if xcr0 & (1 << subleaf) != 0 => host_cpuid(0xd, subleaf),
+            2..=63 if (host | xcr0) & (1 << subleaf) != 0 => host_cpuid(0xd, subleaf),
             _ => [0; 4],
         }
     }
@@ -648,10 +657,13 @@ mod tests {
             }
             assert!(m.reports(OSXSAVE), "{m:?}");
             assert_eq!(u64::from(d0[0]) | u64::from(d0[3]) << 32, xcr0, "{m:?}");
-            assert_eq!(d0[1], xstate::standard_size(xcr0));
+            // Sizes cover what a guest `xsave` writes: the host's XCR0.
+            let host = xstate::host_xcr0();
+            assert_eq!(d0[1], xstate::standard_size(host));
+            assert!(d0[1] >= xstate::standard_size(xcr0));
             for i in 2..63 {
                 let d = m.cpuid(0xd, i);
-                if xcr0 & (1 << i) != 0 {
+                if host & (1 << i) != 0 {
                     assert_eq!(Some((d[1], d[0])), xstate::component(i), "{m:?} component {i}");
                     assert!(d[1] + d[0] <= d0[1]);
                 } else {
