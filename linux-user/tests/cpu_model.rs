@@ -7,7 +7,7 @@
 //! model has (the host here has every feature of x86-64-v4).
 
 use std::path::Path;
-use tern_tests::{differential, run_native, run_under, Build, ExitStatusDesc};
+use tern_tests::{differential, run_native, Build, ExitStatusDesc};
 use tern_translate::model::{CpuModel, FEATURES};
 
 const TERN: &str = env!("CARGO_BIN_EXE_tern");
@@ -454,11 +454,14 @@ const LINUX_DEFINED: &[&str] = &[
     "nonstop_tsc_s3",
 ];
 
+/// One CPUID register as seen: (name, leaf, subleaf, register index, bit
+/// names, value).
+type SeenReg = (&'static str, u32, u32, usize, &'static [&'static str; 32], u32);
+
 /// What a guest sees of its CPU under tern, parsed from the output of
 /// `cpuid_flags.c`: CPUID registers, AT_HWCAP, the `/proc/cpuinfo` flags.
 struct SeenCpu {
-    /// (name, leaf, subleaf, register index, bit names, value).
-    regs: Vec<(&'static str, u32, u32, usize, &'static [&'static str; 32], u32)>,
+    regs: Vec<SeenReg>,
     hwcap: u64,
     hwcap2: u64,
     leaf1_edx: u32,
