@@ -120,6 +120,23 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
                 cpu.rip = d.target;
                 jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
             }
+            ExitKind::Xgetbv => {
+                let xinuse = cpu.xinuse();
+                match jit.model().xgetbv(cpu.regs[RCX] as u32, xinuse) {
+                    Some(v) => {
+                        cpu.regs[RAX] = v & 0xffff_ffff;
+                        cpu.regs[RDX] = v >> 32;
+                        cpu.rip = d.target;
+                    }
+                    None => {
+                        // `exc_general_protection()`: SIGSEGV, SI_KERNEL,
+                        // at the instruction.
+                        cpu.rip = d.target - u64::from(d.arg);
+                        frame::deliver_sync(&p.signals, cpu, &SyncSignal::general_protection());
+                    }
+                }
+                jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
+            }
             ExitKind::Emulate => {
                 // A segment register or FS/GS base instruction (`seg.rs`).
                 cpu.rip = d.target;

@@ -109,6 +109,10 @@ fn main() {
     let model = CpuModel::from_name(&cli.cpu).unwrap_or_else(|| {
         fail(format!("unknown CPU model '{}' (known: {})", cli.cpu, CpuModel::NAMES.join(", ")), 2)
     });
+    let missing = model.missing_on_host();
+    if !missing.is_empty() {
+        fail(format!("CPU model {} needs what this host lacks: {}", model.name(), missing.join(", ")), 1);
+    }
     let mut dump = DumpOptions { perf_map: cli.perf_map, time: cli.stats, ..Default::default() };
     if let Some(items) = &cli.debug {
         for it in items.split(',') {

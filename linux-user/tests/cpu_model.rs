@@ -1,11 +1,14 @@
-//! Faults and the CPU model: instructions that raise signals end the guest
+//! Faults and the CPU models: instructions that raise signals end the guest
 //! exactly as natively (compared with the native run), and an instruction
 //! outside tern's CPU model raises SIGILL with its bytes logged once, as on a
 //! CPU without it (checked against a fixed expectation, since the host has
-//! the extension).
+//! the extension). CPUID, XGETBV, AT_HWCAP/AT_HWCAP2 and `/proc/cpuinfo`
+//! agree with each other for every model, and with the host for the rows a
+//! model has (the host here has every feature of x86-64-v4).
 
 use std::path::Path;
-use tern_tests::{differential, run_under, Build, ExitStatusDesc};
+use tern_tests::{differential, run_native, Build, ExitStatusDesc};
+use tern_translate::model::{CpuModel, FEATURES};
 
 const TERN: &str = env!("CARGO_BIN_EXE_tern");
 
@@ -48,7 +51,7 @@ fn instructions_outside_the_model_raise_sigill() {
         "#include <stdio.h>\nint main(void){ setvbuf(stdout,0,_IONBF,0); puts(\"start\");\n\
          __asm__ volatile(\"vxorps %%ymm0, %%ymm0, %%ymm0\" ::: \"xmm0\"); puts(\"after\"); return 0; }\n",
     );
-    let out = run_under(Path::new(TERN), &bin, &[], b"", &[]);
+    let out = under_cpu("x86-64-v2", &bin, &[]);
     assert_eq!(out.status, ExitStatusDesc::Signaled(libc::SIGILL), "{out:?}");
     assert_eq!(out.stdout, b"start\n");
     let err = String::from_utf8_lossy(&out.stderr);
@@ -80,7 +83,7 @@ fn warnings_to_a_replaced_stderr_are_dropped() {
          __asm__ volatile(\"vxorps %%ymm1, %%ymm1, %%ymm1\" ::: \"xmm1\"); return 0; }\n",
     );
     let native = std::process::Command::new(&bin).output().unwrap();
-    let under = std::process::Command::new(TERN).arg(&bin).output().unwrap();
+    let under = std::process::Command::new(TERN).args(["--cpu", "x86-64-v2"]).arg(&bin).output().unwrap();
     assert_eq!(native.stdout, b"eventfd 2\n");
     assert_eq!(under.stdout, native.stdout);
     use std::os::unix::process::ExitStatusExt;
@@ -100,8 +103,10 @@ fn cpuid_reports_the_model() {
          !!__builtin_cpu_supports(\"avx2\"), !!__builtin_cpu_supports(\"bmi2\")); return 0; }\n",
     );
     let norm = |o: std::process::Output| String::from_utf8_lossy(&o.stdout).into_owned();
-    let v2 = std::process::Command::new(TERN).arg(&bin).output().unwrap();
+    let v2 = std::process::Command::new(TERN).args(["--cpu", "x86-64-v2"]).arg(&bin).output().unwrap();
     assert_eq!(norm(v2), "sse2 1 sse4.2 1 popcnt 1 avx 0 avx2 0 bmi2 0\n");
+    let v3 = std::process::Command::new(TERN).args(["--cpu", "x86-64-v3"]).arg(&bin).output().unwrap();
+    assert_eq!(norm(v3), "sse2 1 sse4.2 1 popcnt 1 avx 1 avx2 1 bmi2 1\n");
     let v1 = std::process::Command::new(TERN).args(["--cpu", "x86-64"]).arg(&bin).output().unwrap();
     assert_eq!(norm(v1), "sse2 1 sse4.2 0 popcnt 0 avx 0 avx2 0 bmi2 0\n");
 }
@@ -202,7 +207,7 @@ fn proc_cpuinfo_flags_follow_the_model() {
             .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    let v2 = flags(&[]);
+    let v2 = flags(&["--cpu", "x86-64-v2"]);
     assert!(v2.contains(" sse4_2") && v2.contains(" sse2"), "{v2}");
     assert!(!v2.contains(" avx") && !v2.contains(" bmi1"), "{v2}");
     let v1 = flags(&["--cpu", "x86-64"]);
@@ -286,6 +291,112 @@ const LEAF7_EBX: [&str; 32] = [
     "avx512bw",
     "avx512vl",
 ];
+const LEAF7_ECX: [&str; 32] = [
+    "",
+    "avx512vbmi",
+    "umip",
+    "pku",
+    "ospke",
+    "waitpkg",
+    "avx512_vbmi2",
+    "",
+    "gfni",
+    "vaes",
+    "vpclmulqdq",
+    "avx512_vnni",
+    "avx512_bitalg",
+    "tme",
+    "avx512_vpopcntdq",
+    "",
+    "la57",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "rdpid",
+    "",
+    "bus_lock_detect",
+    "cldemote",
+    "",
+    "movdiri",
+    "movdir64b",
+    "enqcmd",
+    "sgx_lc",
+    "",
+];
+const LEAF7_EDX: [&str; 32] = [
+    "",
+    "",
+    "avx512_4vnniw",
+    "avx512_4fmaps",
+    "fsrm",
+    "",
+    "",
+    "",
+    "avx512_vp2intersect",
+    "",
+    "md_clear",
+    "",
+    "",
+    "",
+    "serialize",
+    "",
+    "tsxldtrk",
+    "",
+    "pconfig",
+    "arch_lbr",
+    "ibt",
+    "",
+    "amx_bf16",
+    "avx512_fp16",
+    "amx_tile",
+    "amx_int8",
+    "",
+    "",
+    "flush_l1d",
+    "arch_capabilities",
+    "",
+    "",
+];
+const LEAF7_1_EAX: [&str; 32] = [
+    "",
+    "",
+    "",
+    "",
+    "avx_vnni",
+    "avx512_bf16",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+];
+const LEAFD_1_EAX: [&str; 32] = [
+    "xsaveopt", "xsavec", "xgetbv1", "xsaves", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "",
+    "", "", "", "", "", "", "", "", "", "", "", "", "",
+];
 const EXT1_EDX: [&str; 32] = [
     "", "", "", "", "", "", "", "", "", "", "", "syscall", "", "", "", "", "", "", "", "mp", "nx", "",
     "mmxext", "", "", "fxsr_opt", "pdpe1gb", "rdtscp", "", "lm", "3dnowext", "3dnow",
@@ -343,18 +454,28 @@ const LINUX_DEFINED: &[&str] = &[
     "nonstop_tsc_s3",
 ];
 
+/// One CPUID register as seen: (name, leaf, subleaf, register index, bit
+/// names, value).
+type SeenReg = (&'static str, u32, u32, usize, &'static [&'static str; 32], u32);
+
 /// What a guest sees of its CPU under tern, parsed from the output of
 /// `cpuid_flags.c`: CPUID registers, AT_HWCAP, the `/proc/cpuinfo` flags.
 struct SeenCpu {
-    regs: Vec<(&'static str, &'static [&'static str; 32], u32)>,
+    regs: Vec<SeenReg>,
     hwcap: u64,
+    hwcap2: u64,
     leaf1_edx: u32,
     flags: Vec<String>,
 }
 
-fn seen_cpu(bin: &Path, cpu: &str) -> SeenCpu {
-    let out = std::process::Command::new(TERN).args(["--cpu", cpu]).arg(bin).output().unwrap();
-    assert!(out.status.success(), "{cpu}: {out:?}");
+/// What `bin` (built from `cpuid_flags.c`) shows under `--cpu cpu`, or
+/// natively for `None`.
+fn seen_cpu(bin: &Path, cpu: Option<&str>) -> SeenCpu {
+    let out = match cpu {
+        Some(cpu) => std::process::Command::new(TERN).args(["--cpu", cpu]).arg(bin).output().unwrap(),
+        None => std::process::Command::new(bin).output().unwrap(),
+    };
+    assert!(out.status.success(), "{cpu:?}: {out:?}");
     let text = String::from_utf8(out.stdout).unwrap();
     let field = |name: &str| -> String {
         let line = text.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("no {name}: {text}"));
@@ -364,13 +485,18 @@ fn seen_cpu(bin: &Path, cpu: &str) -> SeenCpu {
     let reg = |name: &str| u32::try_from(hex(name)).expect("32-bit register");
     SeenCpu {
         regs: vec![
-            ("1.edx", &LEAF1_EDX, reg("leaf1.edx")),
-            ("1.ecx", &LEAF1_ECX, reg("leaf1.ecx")),
-            ("7.ebx", &LEAF7_EBX, reg("leaf7.ebx")),
-            ("0x80000001.edx", &EXT1_EDX, reg("ext1.edx")),
-            ("0x80000001.ecx", &EXT1_ECX, reg("ext1.ecx")),
+            ("1.edx", 1, 0, 3, &LEAF1_EDX, reg("leaf1.edx")),
+            ("1.ecx", 1, 0, 2, &LEAF1_ECX, reg("leaf1.ecx")),
+            ("7.ebx", 7, 0, 1, &LEAF7_EBX, reg("leaf7.ebx")),
+            ("7.ecx", 7, 0, 2, &LEAF7_ECX, reg("leaf7.ecx")),
+            ("7.edx", 7, 0, 3, &LEAF7_EDX, reg("leaf7.edx")),
+            ("7.1.eax", 7, 1, 0, &LEAF7_1_EAX, reg("leaf7.1.eax")),
+            ("0xd.1.eax", 0xd, 1, 0, &LEAFD_1_EAX, reg("leafd.1.eax")),
+            ("0x80000001.edx", 0x8000_0001, 0, 3, &EXT1_EDX, reg("ext1.edx")),
+            ("0x80000001.ecx", 0x8000_0001, 0, 2, &EXT1_ECX, reg("ext1.ecx")),
         ],
         hwcap: hex("hwcap"),
+        hwcap2: hex("hwcap2"),
         leaf1_edx: reg("leaf1.edx"),
         flags: field("flags").split_whitespace().map(String::from).collect(),
     }
@@ -393,22 +519,45 @@ fn cpuid_hwcap_and_cpuinfo_agree_for_every_model() {
          #include <elf.h>\n\
          int main(int argc, char **argv, char **envp){ unsigned a, b, c, d;\n\
            __cpuid_count(1, 0, a, b, c, d); printf(\"leaf1.ecx %x\\nleaf1.edx %x\\n\", c, d);\n\
-           __cpuid_count(7, 0, a, b, c, d); printf(\"leaf7.ebx %x\\n\", b);\n\
+           __cpuid_count(7, 0, a, b, c, d); printf(\"leaf7.ebx %x\\nleaf7.ecx %x\\nleaf7.edx %x\\n\", b, c, d);\n\
+           __cpuid_count(7, 1, a, b, c, d); printf(\"leaf7.1.eax %x\\n\", a);\n\
+           __cpuid_count(0xd, 1, a, b, c, d); printf(\"leafd.1.eax %x\\n\", a);\n\
            __cpuid_count(0x80000001, 0, a, b, c, d); printf(\"ext1.ecx %x\\next1.edx %x\\n\", c, d);\n\
            /* The auxv as the kernel passed it: glibc's getauxval(AT_HWCAP) is its own. */\n\
            while (*envp) envp++;\n\
            for (Elf64_auxv_t *v = (Elf64_auxv_t *)(envp + 1); v->a_type != AT_NULL; v++)\n\
-             if (v->a_type == AT_HWCAP) printf(\"hwcap %lx\\n\", (unsigned long)v->a_un.a_val);\n\
+             if (v->a_type == AT_HWCAP || v->a_type == AT_HWCAP2)\n\
+               printf(\"hwcap%s %lx\\n\", v->a_type == AT_HWCAP ? \"\" : \"2\", (unsigned long)v->a_un.a_val);\n\
            FILE *f = fopen(\"/proc/cpuinfo\", \"r\"); char line[8192];\n\
            while (f && fgets(line, sizeof line, f))\n\
              if (!strncmp(line, \"flags\", 5)) { printf(\"flags %s\", strchr(line, ':') + 1); break; }\n\
            return 0; }\n",
     );
-    for &cpu in tern_translate::CpuModel::NAMES {
-        let seen = seen_cpu(&bin, cpu);
+    let native = seen_cpu(&bin, None);
+    for &m in CpuModel::ALL {
+        let cpu = m.name();
+        let seen = seen_cpu(&bin, Some(cpu));
         assert_eq!(seen.hwcap, u64::from(seen.leaf1_edx), "{cpu}: AT_HWCAP is not CPUID.1:EDX");
+        // HWCAP2_FSGSBASE with the fsgsbase bit, nothing else.
+        assert_eq!(seen.hwcap2, u64::from(seen.regs[2].5 & 1) << 1, "{cpu}: AT_HWCAP2");
+        // The model's rows equal the host's bits (the host has all of v4),
+        // and no bit outside them is reported.
+        for (i, (reg, leaf, sub, r, _, value)) in seen.regs.iter().enumerate() {
+            let rows: u32 = m
+                .features()
+                .filter_map(|f| f.cpuid)
+                .filter(|b| (b.leaf, b.subleaf, b.reg as usize) == (*leaf, *sub, *r))
+                .fold(0, |acc, b| acc | 1 << b.bit);
+            let all: u32 = FEATURES
+                .iter()
+                .filter_map(|f| f.cpuid)
+                .filter(|b| (b.leaf, b.subleaf, b.reg as usize) == (*leaf, *sub, *r))
+                .fold(0, |acc, b| acc | 1 << b.bit);
+            assert_eq!(value & !rows, 0, "{cpu}: CPUID {reg} has bits outside the model");
+            assert_eq!(value & all, native.regs[i].5 & rows, "{cpu}: CPUID {reg} differs from the host's");
+        }
         let mut named = Vec::new();
-        for (reg, names, value) in &seen.regs {
+        for (reg, _, _, _, names, value) in &seen.regs {
             for (bit, name) in names.iter().enumerate() {
                 if value & (1 << bit) != 0 && !name.is_empty() {
                     assert!(
@@ -430,8 +579,150 @@ fn cpuid_hwcap_and_cpuinfo_agree_for_every_model() {
                 ),
             }
         }
-        assert!(seen.flags.iter().any(|f| f == "sse2"), "{cpu}: {:?}", seen.flags);
-        let v2 = cpu == "x86-64-v2";
-        assert_eq!(seen.flags.iter().any(|f| f == "sse4_2"), v2, "{cpu}: {:?}", seen.flags);
+        let has = |flag: &str| seen.flags.iter().any(|f| f == flag);
+        assert!(has("sse2"), "{cpu}: {:?}", seen.flags);
+        assert_eq!(has("sse4_2"), m >= CpuModel::V2, "{cpu}: {:?}", seen.flags);
+        assert_eq!(has("avx2") && has("fma") && has("abm"), m >= CpuModel::V3, "{cpu}: {:?}", seen.flags);
+        assert_eq!(has("avx512bw"), m >= CpuModel::V4, "{cpu}: {:?}", seen.flags);
+        assert_eq!(has("gfni"), m >= CpuModel::Host, "{cpu}: {:?}", seen.flags);
     }
+}
+
+/// Runs `bin` under tern with `--cpu cpu`.
+fn under_cpu(cpu: &str, bin: &Path, args: &[&str]) -> tern_tests::Outcome {
+    let mut cmd = std::process::Command::new(TERN);
+    cmd.args(["--cpu", cpu]).arg(bin).args(args);
+    tern_tests::run_command(cmd, b"", &[], tern_tests::timeout())
+}
+
+/// A program built for x86-64-v3 (FMA, AVX2, BMI2, LZCNT, MOVBE) runs
+/// under `--cpu x86-64-v3` as natively, and under `--cpu x86-64-v2` gets
+/// SIGILL at its first AVX2 instruction, with the bytes logged. An AVX-512
+/// instruction is SIGILL under v3 and runs under v4. Without LZCNT (v2),
+/// `lzcnt` is `rep bsr`, as on a CPU without it.
+#[test]
+fn v3_and_v4_programs_follow_the_model() {
+    if tern_tests::skip_without_compiler(false) {
+        return;
+    }
+    let bin = build_source(
+        "v3.c",
+        "#include <stdio.h>\n#include <string.h>\n\
+         int main(int argc, char **argv){ setvbuf(stdout,0,_IONBF,0); puts(\"start\");\n\
+           if (argc > 1 && !strcmp(argv[1], \"lzcnt\")) { unsigned r, v = 1;\n\
+             __asm__ volatile(\"lzcnt %1, %0\" : \"=r\"(r) : \"r\"(v)); printf(\"lzcnt %u\\n\", r); return 0; }\n\
+           if (argc > 1 && !strcmp(argv[1], \"avx512\")) { int out[16];\n\
+             __asm__ volatile(\"vpternlogd $0xff, %%zmm0, %%zmm0, %%zmm0\\n\\tvpaddd %%zmm0, %%zmm0, %%zmm0\\n\\t\
+               vmovdqu32 %%zmm0, %0\\n\\tvzeroupper\" : \"=m\"(out) :: \"xmm0\");\n\
+             printf(\"avx512 %d %d\\n\", out[0], out[15]); return 0; }\n\
+           int x = 7, b[8]; float a[8] = {1,2,3,4,5,6,7,8}, m[8] = {.5,.5,.5,.5,2,2,2,2}, c[8] = {1,1,1,1,1,1,1,1};\n\
+           __asm__ volatile(\"vmovd %1, %%xmm0\\n\\tvpbroadcastd %%xmm0, %%ymm0\\n\\tvmovdqu %%ymm0, %0\" : \"=m\"(b) : \"a\"(x) : \"xmm0\");\n\
+           __asm__ volatile(\"vmovups %0, %%ymm0\\n\\tvmovups %1, %%ymm1\\n\\tvfmadd213ps %2, %%ymm1, %%ymm0\\n\\t\
+             vmovups %%ymm0, %0\\n\\tvzeroupper\" : \"+m\"(a) : \"m\"(m), \"m\"(c) : \"xmm0\", \"xmm1\");\n\
+           unsigned long s, v = 3, n = 5; unsigned w = 0x11223344, sw, lz;\n\
+           __asm__ volatile(\"shlx %2, %1, %0\" : \"=r\"(s) : \"r\"(v), \"r\"(n));\n\
+           __asm__ volatile(\"movbe %1, %0\" : \"=r\"(sw) : \"m\"(w));\n\
+           __asm__ volatile(\"lzcnt %1, %0\" : \"=r\"(lz) : \"r\"(w));\n\
+           printf(\"%d %d %g %g %lu %x %u\\n\", b[0], b[7], a[0], a[7], s, sw, lz); return 0; }\n",
+    );
+    let native = run_native(&bin, &[], b"", &[]);
+    assert_eq!(String::from_utf8_lossy(&native.stdout), "start\n7 7 1.5 17 96 44332211 3\n");
+    for cpu in ["x86-64-v3", "x86-64-v4", "host"] {
+        tern_tests::assert_same(cpu, &native, &under_cpu(cpu, &bin, &[]));
+    }
+    let v2 = under_cpu("x86-64-v2", &bin, &[]);
+    assert_eq!(v2.status, ExitStatusDesc::Signaled(libc::SIGILL), "{v2:?}");
+    assert_eq!(v2.stdout, b"start\n");
+    let err = String::from_utf8_lossy(&v2.stderr);
+    // vmovd xmm0, eax: the first instruction outside v2.
+    assert!(err.contains("c5 f9 6e c0") && err.contains("AVX"), "{err}");
+    // Without LZCNT, f3 0f bd is `bsr` (1 -> 0); with it, `lzcnt` (31).
+    assert_eq!(under_cpu("x86-64-v2", &bin, &["lzcnt"]).stdout, b"start\nlzcnt 0\n");
+    assert_eq!(under_cpu("x86-64-v3", &bin, &["lzcnt"]).stdout, b"start\nlzcnt 31\n");
+    let native = run_native(&bin, &["avx512"], b"", &[]);
+    assert_eq!(String::from_utf8_lossy(&native.stdout), "start\navx512 -2 -2\n");
+    tern_tests::assert_same("avx512", &native, &under_cpu("x86-64-v4", &bin, &["avx512"]));
+    let v3 = under_cpu("x86-64-v3", &bin, &["avx512"]);
+    assert_eq!(v3.status, ExitStatusDesc::Signaled(libc::SIGILL), "{v3:?}");
+    assert_eq!(v3.stdout, b"start\n");
+    let err = String::from_utf8_lossy(&v3.stderr);
+    assert!(err.contains("62 f3 7d 48 25 c0 ff") && err.contains("AVX512F"), "{err}");
+}
+
+/// `xgetbv` returns the model's XCR0 (not the host's), XGETBV(1) the
+/// components in use within it, and is SIGILL on models without XSAVE; an
+/// XCR index that does not exist is a #GP (SIGSEGV, SI_KERNEL, trap 13 at
+/// the instruction) as natively.
+#[test]
+fn xgetbv_reports_the_models_xcr0() {
+    if tern_tests::skip_without_compiler(false) {
+        return;
+    }
+    let bin = build_source(
+        "xgetbv.c",
+        "#define _GNU_SOURCE\n#include <signal.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <ucontext.h>\n\
+         extern char bad_xgetbv[];\n\
+         static void h(int s, siginfo_t *si, void *p){ ucontext_t *uc = p;\n\
+           printf(\"signal %d code %d addr %p trapno %lld err %lld at %d\\n\", s, si->si_code, si->si_addr,\n\
+             (long long)uc->uc_mcontext.gregs[REG_TRAPNO], (long long)uc->uc_mcontext.gregs[REG_ERR],\n\
+             uc->uc_mcontext.gregs[REG_RIP] == (long long)bad_xgetbv); exit(0); }\n\
+         int main(int argc, char **argv){ setvbuf(stdout,0,_IONBF,0); unsigned a, d; puts(\"start\");\n\
+           __asm__ volatile(\"xgetbv\" : \"=a\"(a), \"=d\"(d) : \"c\"(0)); printf(\"xcr0 %x\\n\", a);\n\
+           __asm__ volatile(\"xgetbv\" : \"=a\"(a), \"=d\"(d) : \"c\"(1)); printf(\"inuse %x\\n\", a);\n\
+           struct sigaction sa; memset(&sa, 0, sizeof sa); sa.sa_sigaction = h; sa.sa_flags = SA_SIGINFO;\n\
+           sigaction(SIGSEGV, &sa, 0);\n\
+           __asm__ volatile(\".globl bad_xgetbv\\nbad_xgetbv: xgetbv\" : \"=a\"(a), \"=d\"(d) : \"c\"(2));\n\
+           puts(\"no fault\"); return 0; }\n",
+    );
+    let native = run_native(&bin, &[], b"", &[]);
+    let text = |o: &tern_tests::Outcome| String::from_utf8_lossy(&o.stdout).into_owned();
+    let field = |t: &str, name: &str| {
+        let l = t.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("no {name}: {t}"));
+        u64::from_str_radix(&l[name.len() + 1..], 16).unwrap()
+    };
+    let fault = |t: &str| t.lines().find(|l| l.starts_with("signal")).map(String::from);
+    let native_text = text(&native);
+    assert_eq!(fault(&native_text).as_deref(), Some("signal 11 code 128 addr (nil) trapno 13 err 0 at 1"));
+    for &m in CpuModel::ALL {
+        let out = under_cpu(m.name(), &bin, &[]);
+        let t = text(&out);
+        if m < CpuModel::V3 {
+            assert_eq!(out.status, ExitStatusDesc::Signaled(libc::SIGILL), "{m:?}: {out:?}");
+            assert_eq!(t, "start\n");
+            continue;
+        }
+        assert!(out.status == ExitStatusDesc::Exited(0), "{m:?}: {out:?}");
+        assert_eq!(field(&t, "xcr0"), m.xcr0(), "{m:?}: {t}");
+        let inuse = field(&t, "inuse");
+        assert_eq!(inuse & !m.xcr0(), 0, "{m:?}: {t}");
+        assert_eq!(fault(&t), fault(&native_text), "{m:?}");
+        if m >= CpuModel::V4 {
+            // This host's XCR0 is the model's: the same as natively.
+            assert_eq!(field(&t, "xcr0"), field(&native_text, "xcr0"), "{m:?}");
+        }
+    }
+    assert_eq!(CpuModel::V3.xcr0(), 7);
+}
+
+#[test]
+fn host_model_and_bad_names() {
+    let out = std::process::Command::new(TERN).args(["--cpu", "host", "/bin/true"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let out = std::process::Command::new(TERN).args(["--cpu", "x86-64-v5", "/bin/true"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown CPU model 'x86-64-v5'") && err.contains("x86-64-v4, host"), "{err}");
+    // The default is the highest level the host has: all of v4 here.
+    assert_eq!(CpuModel::default_for_host(), CpuModel::V4);
+    let flags = |args: &[&str]| {
+        let out = std::process::Command::new(TERN)
+            .args(args)
+            .args(["/bin/grep", "-m1", "^flags", "/proc/cpuinfo"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(flags(&[]), flags(&["--cpu", "x86-64-v4"]));
+    let host = flags(&["--cpu", "host"]);
+    assert!(host.contains(" avx512vbmi") && host.contains(" gfni") && host.contains(" fsgsbase"), "{host}");
 }

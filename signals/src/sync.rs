@@ -69,6 +69,21 @@ impl SyncSignal {
         SyncSignal { sig, code: SI_KERNEL, addr: 0, trapno: 0, err: 0, cr2: None, set_rf: false }
     }
 
+    /// A #GP from user mode without an address (an invalid `xgetbv`
+    /// register, ...): `traps.c: exc_general_protection()` forces SIGSEGV
+    /// with SI_KERNEL.
+    pub fn general_protection() -> SyncSignal {
+        SyncSignal {
+            sig: libc::SIGSEGV,
+            code: SI_KERNEL,
+            addr: 0,
+            trapno: TRAP_GP,
+            err: 0,
+            cr2: None,
+            set_rf: true,
+        }
+    }
+
     /// The signal a host fault in generated code raised, as recorded by
     /// the fault handler (`si_addr` already the guest's).
     pub fn from_fault(cpu: &CpuState) -> SyncSignal {

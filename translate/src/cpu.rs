@@ -121,11 +121,13 @@ pub enum ExitKind {
     /// pc-map boundary in `CpuState` (`rip` included) and the CPU loop
     /// delivers it before going on.
     Signal = 8,
+    /// `xgetbv`; `target` is the address after it, `arg` its length.
+    Xgetbv = 9,
 }
 
 impl ExitKind {
     /// Every kind, in numbering order.
-    pub const ALL: [ExitKind; 8] = [
+    pub const ALL: [ExitKind; 9] = [
         ExitKind::Direct,
         ExitKind::Indirect,
         ExitKind::Syscall,
@@ -134,9 +136,10 @@ impl ExitKind {
         ExitKind::Fault,
         ExitKind::Emulate,
         ExitKind::Signal,
+        ExitKind::Xgetbv,
     ];
     /// One more than the largest value (for per-kind counter arrays).
-    pub const COUNT: usize = 9;
+    pub const COUNT: usize = 10;
 
     /// Lower-case name, for `--stats` and logs.
     pub fn name(self) -> &'static str {
@@ -149,6 +152,7 @@ impl ExitKind {
             ExitKind::Fault => "fault",
             ExitKind::Emulate => "emulate",
             ExitKind::Signal => "signal",
+            ExitKind::Xgetbv => "xgetbv",
         }
     }
 }
@@ -159,7 +163,8 @@ impl ExitKind {
 #[derive(Clone, Copy, Debug)]
 pub struct ExitDesc {
     pub kind: ExitKind,
-    /// For `Trap`: the signal number. Otherwise 0.
+    /// For `Trap`: the signal number; for `Xgetbv`: the instruction's
+    /// length. Otherwise 0.
     pub arg: u32,
     /// Guest address to continue at (or of the trapping instruction).
     pub target: u64,
@@ -350,6 +355,17 @@ impl CpuState {
             a.set_xstate_bv(a.xstate_bv() | xstate::X87);
         }
         a
+    }
+
+    /// The guest's XINUSE (what `xgetbv` with ECX = 1 reads): the
+    /// components the last exit found in use, and x87's live bit.
+    pub fn xinuse(&self) -> u64 {
+        let saved = self.xsave.xstate_bv() & self.xsave_rfbm;
+        match self.xsave_kind {
+            k if k == SaveKind::Fxsave as u8 => xstate::X87 | xstate::SSE,
+            _ if self.x87_load != 0 => saved | (self.xsave.xstate_bv() & xstate::X87),
+            _ => saved | (crate::entry::read_xinuse() & xstate::X87),
+        }
     }
 
     /// Makes `a` the guest's x87, SSE, AVX and AVX-512 state from the next

@@ -172,6 +172,22 @@ pub fn read_x87(out: &mut [u8; xstate::LEGACY_SIZE]) {
     *out = a.0;
 }
 
+/// The calling thread's XINUSE (`xgetbv` with ECX = 1). Only on a host
+/// with XGETBV1 (CPUID 0xD.1 EAX bit 2); 0 elsewhere.
+pub fn read_xinuse() -> u64 {
+    let leaf = std::arch::x86_64::__cpuid_count(0xd, 1);
+    if xstate::host_xcr0() == 0 || leaf.eax & 4 == 0 {
+        return 0;
+    }
+    let (lo, hi): (u32, u32);
+    // SAFETY: XGETBV1 is supported (checked above), so xgetbv with ECX = 1
+    // only reads XINUSE into edx:eax.
+    unsafe {
+        std::arch::asm!("xgetbv", in("ecx") 1u32, out("eax") lo, out("edx") hi, options(nomem, nostack))
+    };
+    u64::from(hi) << 32 | u64::from(lo)
+}
+
 /// Host address of the common exit routine (target of every exit stub).
 pub fn exit_common_addr() -> u64 {
     tern_exit_common as *const () as u64

@@ -47,6 +47,9 @@ pub enum Op {
     Syscall { next: u64 },
     /// `cpuid`.
     Cpuid { next: u64 },
+    /// `xgetbv` (`len` bytes long): the CPU loop answers with the model's
+    /// XCR0, or raises the #GP the model's CPU would.
+    Xgetbv { next: u64, len: u8 },
     /// An instruction on the guest's FS/GS selectors or bases, emulated by
     /// the CPU loop (`seg::emulate`); the block ends before it.
     Emulate,

@@ -175,6 +175,9 @@ fn lift_one(model: CpuModel, insn: &Instruction, bytes: &[u8], host_code: bool) 
     match insn.mnemonic() {
         Mnemonic::Syscall => return Op::Syscall { next },
         Mnemonic::Cpuid => return Op::Cpuid { next },
+        // Reached only by models with XSAVE (the check above): the guest
+        // sees the model's XCR0, not the host's.
+        Mnemonic::Xgetbv => return Op::Xgetbv { next, len: insn.len() as u8 },
         Mnemonic::Int3 => return Op::Trap { signo: SIGTRAP, rip: next },
         Mnemonic::Int1 => return Op::Trap { signo: SIGTRAP, rip: next },
         Mnemonic::Ud0 | Mnemonic::Ud1 | Mnemonic::Ud2 => return trap(SIGILL),
@@ -254,7 +257,15 @@ fn lift_one(model: CpuModel, insn: &Instruction, bytes: &[u8], host_code: bool) 
 /// `host_code` marks code the host kernel wrote for this CPU (the vDSO): its
 /// instructions are not checked against the guest's CPU model.
 pub fn lift_block(model: CpuModel, start: u64, code: &[u8], single: bool, host_code: bool) -> IrBlock {
-    let opts = DecoderOptions::NO_MPFX_0FBC | DecoderOptions::NO_MPFX_0FBD;
+    // `rep bsf`/`rep bsr` are TZCNT/LZCNT only on a CPU with BMI1/LZCNT:
+    // older models read them as BSF/BSR (see `baseline`'s `native`).
+    let mut opts = 0;
+    if !model.has(iced_x86::CpuidFeature::BMI1) {
+        opts |= DecoderOptions::NO_MPFX_0FBC;
+    }
+    if !model.has(iced_x86::CpuidFeature::LZCNT) {
+        opts |= DecoderOptions::NO_MPFX_0FBD;
+    }
     let mut dec = Decoder::with_ip(64, code, start, opts);
     let mut block = IrBlock { start, end: start, insns: Vec::new(), code: Vec::new() };
     let page = start & !0xfff;
@@ -279,6 +290,12 @@ pub fn lift_block(model: CpuModel, start: u64, code: &[u8], single: bool, host_c
             break;
         }
         let len = insn.len();
+        let mut insn = insn;
+        if matches!(insn.mnemonic(), Mnemonic::Bsf | Mnemonic::Bsr) && insn.has_repe_prefix() {
+            // Decoded as BSF/BSR (see above): re-encoded without the `rep`
+            // that would make the host run TZCNT/LZCNT.
+            insn.set_has_repe_prefix(false);
+        }
         let op = lift_one(model, &insn, &code[off..off + len.max(1).min(code.len() - off)], host_code);
         let end = op.ends_block();
         block.insns.push(IrInsn { pc, len: len as u8, op });

@@ -1,16 +1,39 @@
 //! The guest CPU model: what CPUID reports and which instructions exist.
 //!
-//! tern advertises a coherent x86-64-v2 model (baseline plus SSE3, SSSE3,
-//! SSE4.1, SSE4.2, POPCNT, CX16, LAHF/SAHF), plus AES-NI and PCLMULQDQ which
-//! are legacy-SSE encoded and run natively. Anything outside the model
-//! (AVX, BMI, FSGSBASE, ...) raises SIGILL in the guest, as on a CPU without it.
+//! tern offers the x86-64 micro-architecture levels of the psABI and the
+//! host's own feature set, as far as the host has them:
+//! - `x86-64`: the baseline (SSE2);
+//! - `x86-64-v2`: SSE3, SSSE3, SSE4.1, SSE4.2, POPCNT, CX16, LAHF/SAHF (plus
+//!   AES-NI and PCLMULQDQ where the host has them);
+//! - `x86-64-v3`: AVX, AVX2, FMA, BMI1, BMI2, F16C, LZCNT, MOVBE, XSAVE with
+//!   the OS's XSAVE enabled (OSXSAVE), and XSAVEOPT, XSAVEC, XGETBV1 where
+//!   the host has them;
+//! - `x86-64-v4`: AVX-512 F, BW, CD, DQ, VL;
+//! - `host`: every row below the host has: further user-mode extensions
+//!   whose instructions tern copies and the host runs as they are (ADX,
+//!   RDRAND, RDSEED, SHA, GFNI, VAES, VPCLMULQDQ, the AVX-512 extensions,
+//!   AVX-VNNI, MOVDIRI, ...), and FSGSBASE, whose instructions tern emulates
+//!   on the guest's bases (`seg.rs`).
+//!
+//! Left out on purpose, whatever the host has: TSX (`xbegin` is a control
+//! transfer tern cannot run inside generated code), PKU (PKRU is not part of
+//! the state tern switches, and a guest `wrpkru` would protect tern's own
+//! memory), WAITPKG (`umwait`/`tpause` waits the watchdog cannot interrupt
+//! as a syscall), AMX (its state needs `arch_prctl(ARCH_REQ_XCOMP_PERM)` and
+//! is not switched), CET shadow stacks and IBT (tern's returns are not the
+//! guest's), MPX, SGX, ENQCMD, UINTR and the Xeon Phi AVX-512 sets.
+//! Anything outside the model raises SIGILL in the guest, as on a CPU
+//! without it.
 //!
 //! One table, [`FEATURES`], says everything about a feature: its CPUID bit,
 //! its `/proc/cpuinfo` flag, the models that have it and the iced-x86
-//! features of the instructions it enables. CPUID leaves 1, 7 and
-//! 0x8000_0001, AT_HWCAP, the cpuinfo `flags` line and the instruction check
-//! of the lifter are all computed from it, so they cannot disagree.
+//! features of the instructions it enables. CPUID leaves 1, 7 (subleaves 0
+//! and 1), 0xD subleaf 1 and 0x8000_0001, AT_HWCAP/AT_HWCAP2, the cpuinfo
+//! `flags` line and the instruction check of the lifter are all computed
+//! from it, so they cannot disagree. The XSAVE state components of a model
+//! ([`CpuModel::xcr0`]) give CPUID leaf 0xD and what `xgetbv` returns.
 
+use crate::xstate;
 use iced_x86::CpuidFeature;
 
 /// A named CPU model, selectable with `--cpu`. Models are ordered: a later
@@ -19,8 +42,14 @@ use iced_x86::CpuidFeature;
 pub enum CpuModel {
     /// x86-64 baseline (SSE2).
     X86_64,
-    /// x86-64-v2 (default).
+    /// x86-64-v2 (SSE4.2, POPCNT, CX16).
     V2,
+    /// x86-64-v3 (AVX2, FMA, BMI1/2, F16C, LZCNT, MOVBE, XSAVE).
+    V3,
+    /// x86-64-v4 (AVX-512 F, BW, CD, DQ, VL).
+    V4,
+    /// Every feature of the table the host has.
+    Host,
 }
 
 /// A CPUID output register.
@@ -32,10 +61,11 @@ pub enum CpuidReg {
     Edx = 3,
 }
 
-/// Where CPUID reports a feature: leaf (subleaf 0), register, bit.
+/// Where CPUID reports a feature: leaf, subleaf, register, bit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CpuidBit {
     pub leaf: u32,
+    pub subleaf: u32,
     pub reg: CpuidReg,
     pub bit: u8,
 }
@@ -44,37 +74,50 @@ pub struct CpuidBit {
 #[derive(Clone, Copy, Debug)]
 pub struct Feature {
     /// Its name in the `flags` line of Linux's `/proc/cpuinfo`
-    /// (`arch/x86/include/asm/cpufeatures.h`).
+    /// (`arch/x86/include/asm/cpufeatures.h`); "" for a bit Linux does not
+    /// list there (OSXSAVE).
     pub flag: &'static str,
     /// Its CPUID bit; `None` for a flag Linux defines itself (`nopl`,
     /// `constant_tsc`, ...), listed when the host's line has it.
     pub cpuid: Option<CpuidBit>,
     /// The first model that has it.
     pub since: CpuModel,
+    /// True if a model reports it where the host has it but does not need
+    /// it to be selectable (not part of the psABI level: AES-NI in v2,
+    /// XSAVEOPT in v3, ...). Rows without instructions (system features,
+    /// hints such as `erms`) are never needed either.
+    pub optional: bool,
     /// The iced-x86 features of the instructions it makes valid.
     pub insns: &'static [CpuidFeature],
 }
 
 macro_rules! features {
-    ($( $flag:literal $loc:tt $since:ident [$($insn:ident),*] ),* $(,)?) => {
+    ($( $flag:literal $loc:tt $since:ident $($opt:ident)? [$($insn:ident),*] ),* $(,)?) => {
         &[$( Feature {
             flag: $flag,
             cpuid: features!(@loc $loc),
             since: CpuModel::$since,
+            optional: features!(@opt $($opt)?),
             insns: &[$(CpuidFeature::$insn),*],
         } ),*]
     };
+    (@opt) => { false };
+    (@opt optional) => { true };
     (@loc (linux)) => { None };
     (@loc ($leaf:literal $reg:ident $bit:literal)) => {
-        Some(CpuidBit { leaf: $leaf, reg: CpuidReg::$reg, bit: $bit })
+        Some(CpuidBit { leaf: $leaf, subleaf: 0, reg: CpuidReg::$reg, bit: $bit })
+    };
+    (@loc ($leaf:literal . $sub:literal $reg:ident $bit:literal)) => {
+        Some(CpuidBit { leaf: $leaf, subleaf: $sub, reg: CpuidReg::$reg, bit: $bit })
     };
 }
 
 /// Every feature a model can have, in the order Linux lists the flags.
 /// System features (`vme`, `pae`, `apic`, ...) have no user instructions but
 /// are reported as every x86-64 CPU reports them. Left out on purpose: `ht`
-/// (leaf 1 EBX's logical processor count is cleared) and `hypervisor`
-/// (leaves 0x4000_0000 and up are not answered).
+/// (leaf 1 EBX's logical processor count is cleared), `hypervisor`
+/// (leaves 0x4000_0000 and up are not answered), `xsaves` (privileged) and
+/// the extensions the module docs name.
 pub const FEATURES: &[Feature] = features![
     // CPUID.1:EDX
     "fpu" (1 Edx 0) X86_64 [FPU, FPU287, FPU387],
@@ -102,7 +145,7 @@ pub const FEATURES: &[Feature] = features![
     // CPUID.8000_0001:EDX
     "syscall" (0x8000_0001 Edx 11) X86_64 [SYSCALL],
     "nx" (0x8000_0001 Edx 20) X86_64 [],
-    "rdtscp" (0x8000_0001 Edx 27) X86_64 [RDTSCP],
+    "rdtscp" (0x8000_0001 Edx 27) X86_64 optional [RDTSCP],
     "lm" (0x8000_0001 Edx 29) X86_64 [X64],
     // Linux-defined: true of the host's TSC, or of every x86-64 CPU.
     "constant_tsc" (linux) X86_64 [],
@@ -113,18 +156,76 @@ pub const FEATURES: &[Feature] = features![
     "tsc_known_freq" (linux) X86_64 [],
     // CPUID.1:ECX
     "pni" (1 Ecx 0) V2 [SSE3],
-    "pclmulqdq" (1 Ecx 1) V2 [PCLMULQDQ],
+    "pclmulqdq" (1 Ecx 1) V2 optional [PCLMULQDQ],
     "ssse3" (1 Ecx 9) V2 [SSSE3],
+    "fma" (1 Ecx 12) V3 [FMA],
     "cx16" (1 Ecx 13) V2 [CMPXCHG16B],
     "sse4_1" (1 Ecx 19) V2 [SSE4_1],
     "sse4_2" (1 Ecx 20) V2 [SSE4_2],
+    "movbe" (1 Ecx 22) V3 [MOVBE],
     "popcnt" (1 Ecx 23) V2 [POPCNT],
-    "aes" (1 Ecx 25) V2 [AES],
+    "aes" (1 Ecx 25) V2 optional [AES],
+    "xsave" (1 Ecx 26) V3 [XSAVE],
+    // OSXSAVE: the OS enabled XSAVE (XGETBV works); not a cpuinfo flag.
+    "" (1 Ecx 27) V3 [],
+    "avx" (1 Ecx 28) V3 [AVX],
+    "f16c" (1 Ecx 29) V3 [F16C],
+    "rdrand" (1 Ecx 30) Host [RDRAND],
     // CPUID.8000_0001:ECX
     "lahf_lm" (0x8000_0001 Ecx 0) V2 [],
-    // CPUID.7.0:EBX: only a hint for `rep movsb`.
+    "abm" (0x8000_0001 Ecx 5) V3 [LZCNT],
+    "sse4a" (0x8000_0001 Ecx 6) Host [SSE4A],
+    // `prefetchw` is in the hint space: a NOP for models without it.
+    "3dnowprefetch" (0x8000_0001 Ecx 8) Host [PREFETCHW],
+    // CPUID.7.0:EBX
+    "fsgsbase" (7 Ebx 0) Host [FSGSBASE],
+    "bmi1" (7 Ebx 3) V3 [BMI1],
+    "avx2" (7 Ebx 5) V3 [AVX2],
+    "bmi2" (7 Ebx 8) V3 [BMI2],
+    // Only a hint for `rep movsb`.
     "erms" (7 Ebx 9) X86_64 [],
+    "avx512f" (7 Ebx 16) V4 [AVX512F],
+    "avx512dq" (7 Ebx 17) V4 [AVX512DQ],
+    "rdseed" (7 Ebx 18) Host [RDSEED],
+    "adx" (7 Ebx 19) Host [ADX],
+    "avx512ifma" (7 Ebx 21) Host [AVX512_IFMA],
+    "clflushopt" (7 Ebx 23) Host [CLFLUSHOPT],
+    "clwb" (7 Ebx 24) Host [CLWB],
+    "avx512cd" (7 Ebx 28) V4 [AVX512CD],
+    "sha_ni" (7 Ebx 29) Host [SHA],
+    "avx512bw" (7 Ebx 30) V4 [AVX512BW],
+    "avx512vl" (7 Ebx 31) V4 [AVX512VL],
+    // CPUID.0xD.1:EAX
+    "xsaveopt" (0xd . 1 Eax 0) V3 optional [XSAVEOPT],
+    "xsavec" (0xd . 1 Eax 1) V3 optional [XSAVEC],
+    "xgetbv1" (0xd . 1 Eax 2) V3 optional [],
+    // CPUID.7.1:EAX
+    "avx_vnni" (7 . 1 Eax 4) Host [AVX_VNNI],
+    "avx512_bf16" (7 . 1 Eax 5) Host [AVX512_BF16],
+    // CPUID.7.0:ECX
+    "avx512vbmi" (7 Ecx 1) Host [AVX512_VBMI],
+    "avx512_vbmi2" (7 Ecx 6) Host [AVX512_VBMI2],
+    "gfni" (7 Ecx 8) Host [GFNI],
+    "vaes" (7 Ecx 9) Host [VAES],
+    "vpclmulqdq" (7 Ecx 10) Host [VPCLMULQDQ],
+    "avx512_vnni" (7 Ecx 11) Host [AVX512_VNNI],
+    "avx512_bitalg" (7 Ecx 12) Host [AVX512_BITALG],
+    "avx512_vpopcntdq" (7 Ecx 14) Host [AVX512_VPOPCNTDQ],
+    "rdpid" (7 Ecx 22) Host [RDPID],
+    // `cldemote` is in the hint space too.
+    "cldemote" (7 Ecx 25) Host [CLDEMOTE],
+    "movdiri" (7 Ecx 27) Host [MOVDIRI],
+    "movdir64b" (7 Ecx 28) Host [MOVDIR64B],
+    // CPUID.7.0:EDX
+    // Only a hint for short `rep movsb`, like `erms`.
+    "fsrm" (7 Edx 4) X86_64 [],
+    "avx512_vp2intersect" (7 Edx 8) Host [AVX512_VP2INTERSECT],
+    "serialize" (7 Edx 14) Host [SERIALIZE],
+    "avx512_fp16" (7 Edx 23) Host [AVX512_FP16],
 ];
+
+/// The (leaf, subleaf) pairs whose feature bits come from [`FEATURES`].
+pub const FEATURE_LEAVES: &[(u32, u32)] = &[(1, 0), (7, 0), (7, 1), (0xd, 1), (0x8000_0001, 0)];
 
 /// Instructions every model has that no CPUID bit names: the 8086-486
 /// integer set, `pause` (a `rep nop` on older CPUs) and the CET instructions,
@@ -140,20 +241,71 @@ const ALWAYS: &[CpuidFeature] = &[
     CpuidFeature::CET_SS,
 ];
 
-/// Highest basic leaf tern answers.
-const MAX_BASIC_LEAF: u32 = 7;
+/// Highest basic leaf tern answers (0xD: the XSAVE state components).
+const MAX_BASIC_LEAF: u32 = 0xd;
+
+/// AT_HWCAP2 bit: the FSGSBASE instructions are usable from user mode
+/// (`arch/x86/include/uapi/asm/hwcap2.h`).
+const HWCAP2_FSGSBASE: u64 = 1 << 1;
 
 impl CpuModel {
-    pub const NAMES: &'static [&'static str] = &["x86-64", "x86-64-v2"];
+    /// The `--cpu` name of every model, in order.
+    pub const NAMES: &'static [&'static str] = &["x86-64", "x86-64-v2", "x86-64-v3", "x86-64-v4", "host"];
     /// Every model, in order.
-    pub const ALL: &'static [CpuModel] = &[CpuModel::X86_64, CpuModel::V2];
+    pub const ALL: &'static [CpuModel] =
+        &[CpuModel::X86_64, CpuModel::V2, CpuModel::V3, CpuModel::V4, CpuModel::Host];
 
+    /// The model `s` names (a `--cpu` value): a name of [`NAMES`](Self::NAMES)
+    /// or an alias (`v1`..`v4`, `baseline`, `max` for `host`, and `default`
+    /// for [`CpuModel::default_for_host`]).
     pub fn from_name(s: &str) -> Option<CpuModel> {
         match s {
             "x86-64" | "baseline" | "v1" => Some(CpuModel::X86_64),
-            "x86-64-v2" | "v2" | "max" | "default" => Some(CpuModel::V2),
+            "x86-64-v2" | "v2" => Some(CpuModel::V2),
+            "x86-64-v3" | "v3" => Some(CpuModel::V3),
+            "x86-64-v4" | "v4" => Some(CpuModel::V4),
+            "host" | "max" => Some(CpuModel::Host),
+            "default" => Some(CpuModel::default_for_host()),
             _ => None,
         }
+    }
+
+    /// The `--cpu` name of the model.
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+
+    /// The highest of x86-64 .. x86-64-v4 the host has every needed
+    /// feature of (the default model).
+    pub fn default_for_host() -> CpuModel {
+        [CpuModel::V4, CpuModel::V3, CpuModel::V2]
+            .into_iter()
+            .find(|m| m.missing_on_host().is_empty())
+            .unwrap_or(CpuModel::X86_64)
+    }
+
+    /// What the host lacks of this model, by cpuinfo flag (and `xcr0`
+    /// components tern cannot switch): empty if the model can be used.
+    /// `host` always can: it is what the host has.
+    pub fn missing_on_host(self) -> Vec<String> {
+        if self == CpuModel::Host {
+            return Vec::new();
+        }
+        let mut missing: Vec<String> = self
+            .features()
+            .filter(|f| !f.optional && !f.insns.is_empty())
+            .filter(|f| f.cpuid.is_some_and(|b| !host_has(b)))
+            .map(|f| f.flag.to_string())
+            .collect();
+        let need = self.nominal_xcr0() & !(xstate::X87 | xstate::SSE);
+        if need & !xstate::managed() != 0 {
+            missing.push(format!(
+                "OS-enabled XSAVE state {:#x} (host XCR0 {:#x})",
+                need,
+                xstate::host_xcr0()
+            ));
+        }
+        missing
     }
 
     /// The rows of [`FEATURES`] this model has.
@@ -166,11 +318,36 @@ impl CpuModel {
         ALWAYS.contains(&f) || self.features().any(|row| row.insns.contains(&f))
     }
 
-    /// The model's bits of register `reg` of CPUID leaf `leaf` (subleaf 0).
-    fn model_bits(self, leaf: u32, reg: CpuidReg) -> u32 {
+    /// The XSAVE state components of the model before the host's XCR0
+    /// limits them.
+    fn nominal_xcr0(self) -> u64 {
+        use xstate::{AVX, AVX512, SSE, X87};
+        match self {
+            CpuModel::X86_64 | CpuModel::V2 => X87 | SSE,
+            CpuModel::V3 => X87 | SSE | AVX,
+            CpuModel::V4 | CpuModel::Host => X87 | SSE | AVX | AVX512,
+        }
+    }
+
+    /// The model's XCR0: the state components it has (x87 and SSE always,
+    /// AVX from v3, the AVX-512 opmask and ZMM components from v4) that tern
+    /// switches on this host ([`xstate::managed`]). What `xgetbv` with ECX 0
+    /// returns, CPUID leaf 0xD describes and the signal frames carry.
+    pub fn xcr0(self) -> u64 {
+        self.nominal_xcr0() & xstate::managed() | xstate::X87 | xstate::SSE
+    }
+
+    /// True if the model reports the XSAVE feature (and so answers
+    /// `xgetbv` and leaf 0xD).
+    fn has_xsave(self) -> bool {
+        self.has(CpuidFeature::XSAVE) && xstate::host_xcr0() != 0
+    }
+
+    /// The model's bits of register `reg` of CPUID `leaf`/`subleaf`.
+    fn model_bits(self, leaf: u32, subleaf: u32, reg: CpuidReg) -> u32 {
         self.features()
             .filter_map(|f| f.cpuid)
-            .filter(|b| b.leaf == leaf && b.reg == reg)
+            .filter(|b| b.leaf == leaf && b.subleaf == subleaf && b.reg == reg)
             .fold(0, |acc, b| acc | 1 << b.bit)
     }
 
@@ -179,13 +356,8 @@ impl CpuModel {
     pub fn cpuid(self, leaf: u32, subleaf: u32) -> [u32; 4] {
         let host = host_cpuid;
         let max_ext = host(0x8000_0000, 0)[0].min(0x8000_0008);
-        let features = |h: [u32; 4]| {
-            let mut r = h;
-            for reg in [CpuidReg::Eax, CpuidReg::Ebx, CpuidReg::Ecx, CpuidReg::Edx] {
-                r[reg as usize] = h[reg as usize] & self.model_bits(leaf, reg);
-            }
-            r
-        };
+        // Leaves 1 and 0x8000_0001 ignore ECX; leaf 7 has subleaves.
+        let features = |sub: u32, h: [u32; 4]| self.cpuid_features_of(leaf, sub, h);
         match leaf {
             0 => {
                 let h = host(0, 0);
@@ -193,28 +365,108 @@ impl CpuModel {
             }
             1 => {
                 let h = host(1, 0);
-                let f = features(h);
+                let mut f = features(0, h);
+                if !self.has_xsave() {
+                    // OSXSAVE without XSAVE would promise a working xgetbv.
+                    f[2] &= !(1 << 27);
+                }
                 // eax: signature; ebx: brand index, CLFLUSH line size and
                 // APIC id, without the logical processor count (no `ht`).
                 [h[0], h[1] & 0xff00_ffff, f[2], f[3]]
             }
-            7 if subleaf == 0 => {
-                let f = features(host(7, 0));
-                [0, f[1], f[2], f[3]]
+            7 => {
+                let h = host(7, 0);
+                match subleaf {
+                    // eax: the highest subleaf (1, where the host has it).
+                    0 => {
+                        let f = features(0, h);
+                        [h[0].min(1), f[1], f[2], f[3]]
+                    }
+                    1 if h[0] >= 1 => features(1, host(7, 1)),
+                    _ => [0; 4],
+                }
             }
-            2..=6 => host(leaf, subleaf),
+            0xd => self.xsave_leaf(subleaf),
+            // 2: caches and TLBs, 4: cache parameters, 5: monitor/mwait,
+            // 6: power management, 0xB: topology. Harmless, and what a
+            // program sizing its buffers or threads wants to know.
+            2..=6 | 0xb => host(leaf, subleaf),
             0x8000_0000 => {
                 let h = host(0x8000_0000, 0);
                 [max_ext, h[1], h[2], h[3]]
             }
             0x8000_0001 => {
                 let h = host(0x8000_0001, 0);
-                let f = features(h);
+                let f = features(0, h);
                 [h[0], 0, f[2], f[3]]
             }
             l if (0x8000_0002..=max_ext).contains(&l) => host(l, subleaf),
+            // 8, 9 (DCA), 0xA (performance counters), 0xC: not offered.
             _ => [0; 4],
         }
+    }
+
+    /// CPUID leaf 0xD (XSAVE state components): subleaf 0 the model's
+    /// XCR0 components, subleaf 1 the XSAVE extensions of the table.
+    ///
+    /// The sizes are the host's, not the model's: a guest `xsave`,
+    /// `xsavec` or `xsaveopt` is copied and runs with the host's XCR0, so
+    /// it writes every host component its mask names, not only the
+    /// model's (glibc's lazy-binding trampoline saves with mask 0xee and
+    /// sizes its buffer from EBX, or from the subleaves of the components
+    /// of that mask). So EBX/ECX of subleaf 0 are the standard-format size
+    /// for the host's XCR0, EBX of subleaf 1 the compacted one, and a
+    /// subleaf i >= 2 answers for every component the host enables. A
+    /// larger size than the model needs is only a larger buffer.
+    fn xsave_leaf(self, subleaf: u32) -> [u32; 4] {
+        if !self.has_xsave() {
+            return [0; 4];
+        }
+        let xcr0 = self.xcr0();
+        let host = xstate::host_xcr0();
+        match subleaf {
+            0 => {
+                let size = xstate::standard_size(host | xcr0);
+                [xcr0 as u32, size, size, (xcr0 >> 32) as u32]
+            }
+            1 => {
+                let f = self.cpuid_features_of(0xd, 1, host_cpuid(0xd, 1));
+                // ebx: the compacted size of XCR0 | IA32_XSS (no
+                // supervisor state), 0 without XSAVEC.
+                let compacted = if f[0] & 2 != 0 { compacted_size(host | xcr0) } else { 0 };
+                [f[0], compacted, 0, 0]
+            }
+            2..=63 if (host | xcr0) & (1 << subleaf) != 0 => host_cpuid(0xd, subleaf),
+            _ => [0; 4],
+        }
+    }
+
+    /// `h` with only the model's feature bits of `leaf`/`subleaf` left.
+    fn cpuid_features_of(self, leaf: u32, subleaf: u32, h: [u32; 4]) -> [u32; 4] {
+        let mut r = [0; 4];
+        for reg in [CpuidReg::Eax, CpuidReg::Ebx, CpuidReg::Ecx, CpuidReg::Edx] {
+            r[reg as usize] = h[reg as usize] & self.model_bits(leaf, subleaf, reg);
+        }
+        r
+    }
+
+    /// What `xgetbv` returns (EDX:EAX) on the model's CPU for register
+    /// `ecx`, given the guest's XINUSE (the XSTATE_BV its last exit saved):
+    /// XCR0 for 0; for 1, if the model has XGETBV1, the components in use
+    /// of XCR0. `None` where the CPU raises #GP (any other register).
+    /// Reached only on models with XSAVE: elsewhere `xgetbv` is SIGILL.
+    pub fn xgetbv(self, ecx: u32, xinuse: u64) -> Option<u64> {
+        const XGETBV1: CpuidBit = CpuidBit { leaf: 0xd, subleaf: 1, reg: CpuidReg::Eax, bit: 2 };
+        match ecx {
+            0 => Some(self.xcr0()),
+            1 if self.reports(XGETBV1) => Some(xinuse & self.xcr0()),
+            _ => None,
+        }
+    }
+
+    /// True if the model reports CPUID bit `b`.
+    pub fn reports(self, b: CpuidBit) -> bool {
+        self.cpuid(b.leaf, b.subleaf)[b.reg as usize] & (1 << b.bit) != 0
     }
 
     /// AT_HWCAP: CPUID.1:EDX, as Linux reports it on x86.
@@ -222,26 +474,49 @@ impl CpuModel {
         u64::from(self.cpuid(1, 0)[CpuidReg::Edx as usize])
     }
 
+    /// AT_HWCAP2: `HWCAP2_FSGSBASE` if the model has FSGSBASE, as Linux
+    /// sets it when it enables CR4.FSGSBASE (`arch/x86/kernel/cpu/common.c:
+    /// identify_cpu()`); `HWCAP2_RING3MWAIT` is never set (no
+    /// `monitor`/`mwait` at CPL 3).
+    pub fn hwcap2(self) -> u64 {
+        let fsgsbase = CpuidBit { leaf: 7, subleaf: 0, reg: CpuidReg::Ebx, bit: 0 };
+        if self.reports(fsgsbase) {
+            HWCAP2_FSGSBASE
+        } else {
+            0
+        }
+    }
+
     /// The `flags` value of `/proc/cpuinfo` given the host's (`host_flags`,
-    /// the text after the colon): every table flag whose CPUID bit this
-    /// model reports ([`CpuModel::cpuid`]), and the Linux-defined ones of
-    /// the model that the host lists.
+    /// the text after the colon): every named table flag whose CPUID bit
+    /// this model reports ([`CpuModel::cpuid`]), and the Linux-defined ones
+    /// of the model that the host lists.
     pub fn cpuinfo_flags(self, host_flags: &str) -> String {
         let host: Vec<&str> = host_flags.split_whitespace().collect();
-        let leaves = [1, 7, 0x8000_0001].map(|l| (l, self.cpuid(l, 0)));
-        let reported = |b: CpuidBit| {
-            leaves
-                .iter()
-                .find(|(l, _)| *l == b.leaf)
-                .is_some_and(|(_, r)| r[b.reg as usize] & (1 << b.bit) != 0)
-        };
         let shown = |f: &Feature| match f.cpuid {
-            Some(b) => reported(b),
+            Some(b) => self.reports(b),
             None => host.contains(&f.flag),
         };
-        let flags: Vec<&str> = self.features().filter(|f| shown(f)).map(|f| f.flag).collect();
+        let flags: Vec<&str> =
+            self.features().filter(|f| !f.flag.is_empty() && shown(f)).map(|f| f.flag).collect();
         flags.join(" ")
     }
+}
+
+/// True if the host's CPUID reports `b`.
+fn host_has(b: CpuidBit) -> bool {
+    host_cpuid(b.leaf, b.subleaf)[b.reg as usize] & (1 << b.bit) != 0
+}
+
+/// Size of the compacted XSAVE image of `mask` (XSAVEC): the legacy region
+/// and header, then each component i >= 2 of `mask` in order, 64-byte
+/// aligned where CPUID.(0xD, i):ECX bit 1 says so.
+fn compacted_size(mask: u64) -> u32 {
+    (2..63).filter(|i| mask & (1 << i) != 0).fold(576, |end, i| {
+        let [size, _, ecx, _] = host_cpuid(0xd, i);
+        let start = if ecx & 2 != 0 { end.next_multiple_of(64) } else { end };
+        start + size
+    })
 }
 
 /// The host's CPUID for `leaf`/`subleaf`, asked once per process: under a
@@ -270,7 +545,7 @@ mod tests {
     fn flags_and_bits_are_unique() {
         for (i, a) in FEATURES.iter().enumerate() {
             for b in &FEATURES[i + 1..] {
-                assert_ne!(a.flag, b.flag);
+                assert!(a.flag.is_empty() || a.flag != b.flag, "{} twice", a.flag);
                 assert!(a.cpuid.is_none() || a.cpuid != b.cpuid, "{} and {} share a bit", a.flag, b.flag);
             }
         }
@@ -280,39 +555,130 @@ mod tests {
     fn later_models_have_more() {
         for f in FEATURES {
             for &m in CpuModel::ALL {
-                assert_eq!(m.features().any(|g| g.flag == f.flag), m >= f.since);
+                assert_eq!(m.features().any(|g| std::ptr::eq(g, f)), m >= f.since);
             }
         }
         assert!(CpuModel::V2.has(CpuidFeature::SSE4_2) && !CpuModel::X86_64.has(CpuidFeature::SSE4_2));
         assert!(CpuModel::X86_64.has(CpuidFeature::SSE2) && !CpuModel::V2.has(CpuidFeature::AVX));
+        for f in [CpuidFeature::AVX2, CpuidFeature::FMA, CpuidFeature::BMI2, CpuidFeature::LZCNT] {
+            assert!(CpuModel::V3.has(f) && !CpuModel::V2.has(f), "{f:?}");
+        }
+        assert!(CpuModel::V4.has(CpuidFeature::AVX512VL) && !CpuModel::V3.has(CpuidFeature::AVX512F));
+        assert!(CpuModel::Host.has(CpuidFeature::GFNI) && !CpuModel::V4.has(CpuidFeature::GFNI));
+        // Never offered: tern cannot run them faithfully.
+        for f in [CpuidFeature::RTM, CpuidFeature::PKU, CpuidFeature::WAITPKG, CpuidFeature::AMX_TILE] {
+            assert!(!CpuModel::Host.has(f), "{f:?}");
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for (&m, &n) in CpuModel::ALL.iter().zip(CpuModel::NAMES) {
+            assert_eq!(CpuModel::from_name(n), Some(m));
+            assert_eq!(m.name(), n);
+        }
+        assert_eq!(CpuModel::from_name("v3"), Some(CpuModel::V3));
+        assert_eq!(CpuModel::from_name("default"), Some(CpuModel::default_for_host()));
+        assert_eq!(CpuModel::from_name("pentium"), None);
     }
 
     #[test]
     fn every_bit_is_in_an_answered_leaf() {
         for b in FEATURES.iter().filter_map(|f| f.cpuid) {
-            assert!([1, 7, 0x8000_0001].contains(&b.leaf), "{b:?}");
+            assert!(FEATURE_LEAVES.contains(&(b.leaf, b.subleaf)), "{b:?}");
         }
     }
 
     #[test]
     fn cpuid_reports_only_table_bits() {
         for &m in CpuModel::ALL {
-            for (leaf, regs) in [(1, [2, 3]), (7, [1, 2]), (0x8000_0001, [2, 3])] {
-                let r = m.cpuid(leaf, 0);
-                for reg in regs {
+            // The registers of each leaf that hold only feature bits.
+            let leaves: [(u32, u32, &[usize]); 5] = [
+                (1, 0, &[2, 3]),
+                (7, 0, &[1, 2, 3]),
+                (7, 1, &[0, 1, 2, 3]),
+                (0xd, 1, &[0]),
+                (0x8000_0001, 0, &[2, 3]),
+            ];
+            for (leaf, sub, regs) in leaves {
+                let r = m.cpuid(leaf, sub);
+                for &reg in regs {
                     for bit in 0..32 {
                         if r[reg] & (1 << bit) != 0 {
                             assert!(
                                 m.features().any(|f| f.cpuid.is_some_and(|b| b.leaf == leaf
+                                    && b.subleaf == sub
                                     && b.reg as usize == reg
                                     && u32::from(b.bit) == bit)),
-                                "{m:?}: leaf {leaf:#x} reg {reg} bit {bit} is not in the table"
+                                "{m:?}: leaf {leaf:#x}.{sub} reg {reg} bit {bit} is not in the table"
                             );
                         }
                     }
                 }
             }
             assert_eq!(m.hwcap(), u64::from(m.cpuid(1, 0)[3]));
+            // Leaves 1 and 0x8000_0001 ignore ECX.
+            assert_eq!(m.cpuid(1, 5), m.cpuid(1, 0));
+        }
+    }
+
+    /// On a host that has the model, CPUID reports every row of it, and the
+    /// host model reports exactly the rows the host has.
+    #[test]
+    fn models_the_host_has_report_their_rows() {
+        for &m in CpuModel::ALL[..4].iter().filter(|m| m.missing_on_host().is_empty()) {
+            for f in m.features().filter(|f| !f.optional && !f.insns.is_empty()) {
+                if let Some(b) = f.cpuid {
+                    assert!(m.reports(b), "{m:?} {}", f.flag);
+                }
+            }
+        }
+        for f in FEATURES {
+            if let Some(b) = f.cpuid {
+                let want = host_has(b) && (b != OSXSAVE || xstate::host_xcr0() != 0);
+                assert_eq!(CpuModel::Host.reports(b), want, "{}", f.flag);
+            }
+        }
+        assert!(CpuModel::default_for_host().missing_on_host().is_empty());
+    }
+
+    const OSXSAVE: CpuidBit = CpuidBit { leaf: 1, subleaf: 0, reg: CpuidReg::Ecx, bit: 27 };
+
+    /// XSAVE, OSXSAVE, leaf 0xD and the model's XCR0 go together.
+    #[test]
+    fn xsave_leaf_follows_xcr0() {
+        for &m in CpuModel::ALL {
+            let xcr0 = m.xcr0();
+            assert_eq!(xcr0 & 3, 3, "{m:?}");
+            let d0 = m.cpuid(0xd, 0);
+            if !m.has_xsave() {
+                assert!(!m.reports(OSXSAVE) && d0 == [0; 4], "{m:?}");
+                continue;
+            }
+            assert!(m.reports(OSXSAVE), "{m:?}");
+            assert_eq!(u64::from(d0[0]) | u64::from(d0[3]) << 32, xcr0, "{m:?}");
+            // Sizes cover what a guest `xsave` writes: the host's XCR0.
+            let host = xstate::host_xcr0();
+            assert_eq!(d0[1], xstate::standard_size(host));
+            assert!(d0[1] >= xstate::standard_size(xcr0));
+            for i in 2..63 {
+                let d = m.cpuid(0xd, i);
+                if host & (1 << i) != 0 {
+                    assert_eq!(Some((d[1], d[0])), xstate::component(i), "{m:?} component {i}");
+                    assert!(d[1] + d[0] <= d0[1]);
+                } else {
+                    assert_eq!(d, [0; 4], "{m:?} component {i}");
+                }
+            }
+        }
+        assert_eq!(CpuModel::V2.xcr0(), xstate::X87 | xstate::SSE);
+        if CpuModel::V4.missing_on_host().is_empty() {
+            assert_eq!(CpuModel::V3.xcr0(), xstate::X87 | xstate::SSE | xstate::AVX);
+            assert_eq!(CpuModel::V4.xcr0() & xstate::AVX512, xstate::AVX512);
+            // The host's own answer for the host's XCR0.
+            if xstate::managed() == xstate::host_xcr0() {
+                assert_eq!(CpuModel::V4.cpuid(0xd, 0), host_cpuid(0xd, 0));
+            }
         }
     }
 }

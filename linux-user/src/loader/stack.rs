@@ -110,7 +110,7 @@ pub unsafe fn build(
         (AT_EGID, u64::from(egid)),
         (AT_SECURE, 0),
         (AT_RANDOM, random_ptr),
-        (AT_HWCAP2, 0),
+        (AT_HWCAP2, model.hwcap2()),
         (AT_EXECFN, execfn_ptr),
         (AT_PLATFORM, platform_ptr),
         (AT_NULL, 0),

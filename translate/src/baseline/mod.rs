@@ -467,6 +467,7 @@ pub fn emit_block(ir: &IrBlock, base: u64, rt: &Runtime) -> Result<Emitted, Emit
             }
             Op::Syscall { next } => e.exit(ExitKind::Syscall, 0, *next, 0),
             Op::Cpuid { next } => e.exit(ExitKind::Cpuid, 0, *next, 0),
+            Op::Xgetbv { next, len } => e.exit(ExitKind::Xgetbv, u32::from(*len), *next, 0),
             Op::Emulate => e.exit(ExitKind::Emulate, 0, pc, 0),
             Op::Trap { signo, rip } => e.exit(ExitKind::Trap, *signo as u32, *rip, 0),
         }
