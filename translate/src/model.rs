@@ -244,6 +244,16 @@ impl CpuModel {
     }
 }
 
+// STUB (part B, helper `frames`) for `CpuModel::xcr0`, which part A1
+// (helper `model`) writes: drop this block when merging A1. Exact for the
+// two models this branch has (x87 and SSE only).
+impl CpuModel {
+    /// The XSAVE state components of the model (its XCR0).
+    pub fn xcr0(self) -> u64 {
+        crate::xstate::managed() & (crate::xstate::X87 | crate::xstate::SSE)
+    }
+}
+
 /// The host's CPUID for `leaf`/`subleaf`, asked once per process: under a
 /// hypervisor each `cpuid` traps, and a guest's C library asks dozens of
 /// times at startup.
