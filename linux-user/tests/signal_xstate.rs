@@ -100,7 +100,11 @@ fn frame_sizes_follow_the_model() {
     if tern_tests::skip_without_compiler(false) {
         return;
     }
-    let bin = build("signal_xstate.c", &Build { static_: false, opt: "-O2", cxx: false });
+    // Static: a dynamic guest's lazy binding runs glibc's
+    // `_dl_runtime_resolve_xsavec`, whose `xsavec` saves the host's XCR0
+    // components into a buffer sized for the model's (a CPU model matter,
+    // not the frame's).
+    let bin = build("signal_xstate.c", &Build { static_: true, opt: "-O2", cxx: false });
     // SAFETY: xgetbv with ecx 0 is valid where OSXSAVE is set, checked first.
     let host = if std::arch::x86_64::__cpuid(1).ecx & (1 << 27) != 0 {
         unsafe { std::arch::x86_64::_xgetbv(0) }
