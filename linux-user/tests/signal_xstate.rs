@@ -105,8 +105,8 @@ fn frame_sizes_follow_the_model() {
     // components into a buffer sized for the model's (a CPU model matter,
     // not the frame's).
     let bin = build("signal_xstate.c", &Build { static_: true, opt: "-O2", cxx: false });
-    // SAFETY: xgetbv with ecx 0 is valid where OSXSAVE is set, checked first.
     let host = if std::arch::x86_64::__cpuid(1).ecx & (1 << 27) != 0 {
+        // SAFETY: xgetbv with ecx 0 is valid where OSXSAVE is set.
         unsafe { std::arch::x86_64::_xgetbv(0) }
     } else {
         0

@@ -149,7 +149,7 @@ pub fn restore(
         // xrstor: a 64-byte aligned standard-format area whose XSTATE_BV
         // names only enabled components.
         let mut header = [0u8; HEADER_SIZE];
-        if buf % 64 != 0 || !read(buf + HEADER as u64, &mut header) {
+        if !buf.is_multiple_of(64) || !read(buf + HEADER as u64, &mut header) {
             return None;
         }
         let bv = u64_at(&header, 0);
@@ -159,7 +159,7 @@ pub fn restore(
         (u64_at(sw, 8) & xcr0, bv)
     } else {
         // fxrstor: 16-byte aligned.
-        if buf % 16 != 0 {
+        if !buf.is_multiple_of(16) {
             return None;
         }
         (X87 | SSE, X87 | SSE)
