@@ -14,10 +14,12 @@
 //! `get_signal()`; a frame that cannot be written gives SIGSEGV
 //! (`force_sigsegv()`).
 //!
-//! The FPU state is the CPU model's: x87 and SSE, in the standard xsave
-//! form (`xstate_bv` of 3, `FP_XSTATE_MAGIC1`/`MAGIC2`), as the kernel
-//! writes it on a host with XSAVE; the handler starts with the initial FPU
-//! state (`fpu__clear_user_states()`).
+//! The FPU state holds the CPU model's state components (its XCR0: x87
+//! and SSE, AVX from x86-64-v3, the AVX-512 ones from v4) in the kernel's
+//! standard xsave form with its magic numbers (`fpstate.rs`); the handler
+//! starts with the initial FPU state (`fpu__clear_user_states()`).
+//! [`min_sigstack_size`] is the kernel's `get_sigframe_size()` for that
+//! state, the `AT_MINSIGSTKSZ` the loader gives the guest.
 //!
 //! Guest memory is written with the fault-free copies of `usercopy`; a
 //! frame over tern's own memory is refused as unmapped memory would be,
@@ -31,7 +33,7 @@ use crate::sync::{self, SyncSignal};
 use crate::usercopy;
 use std::sync::OnceLock;
 use tern_translate::cpu::{CpuState, RAX, RDI, RDX, RSI, RSP};
-use tern_translate::xstate::{XsaveArea, SSE, X87};
+use tern_translate::xstate::{self, XsaveArea, SSE, X87};
 use tern_translate::Jit;
 
 /// `sa_flags` bits (`uapi/asm/signal.h`, `uapi/asm-generic/signal-defs.h`).
@@ -47,10 +49,7 @@ pub const UC_FP_XSTATE: u64 = 1;
 pub const UC_SIGCONTEXT_SS: u64 = 2;
 pub const UC_STRICT_RESTORE_SS: u64 = 4;
 
-/// `FP_XSTATE_MAGIC1` (in the fxsave area's software bytes) and
-/// `FP_XSTATE_MAGIC2` (after the xsave area), `uapi/asm/sigcontext.h`.
-pub const FP_XSTATE_MAGIC1: u32 = 0x4650_5853;
-pub const FP_XSTATE_MAGIC2: u32 = 0x4650_5845;
+pub use crate::fpstate::{FP_XSTATE_MAGIC1, FP_XSTATE_MAGIC2};
 
 /// Offsets in `struct rt_sigframe`.
 pub mod layout {
@@ -102,14 +101,13 @@ const RF: u64 = 1 << 16;
 /// (AC OF DF TF SF ZF AF PF CF RF).
 const FIX_EFLAGS: u64 = (1 << 18) | (1 << 11) | DF | TF | (1 << 7) | (1 << 6) | (1 << 4) | (1 << 2) | 1 | RF;
 
-/// The xsave features of the CPU model (x87 and SSE) and the size of
-/// their standard-form area: the 512-byte legacy area and the header.
-const XFEATURES: u64 = 3;
-const XSTATE_SIZE: usize = 576;
-/// The FPU part of a frame: the xsave area and `FP_XSTATE_MAGIC2`.
-const FP_FRAME: usize = XSTATE_SIZE + 4;
-/// Offset of the software bytes (`struct _fpx_sw_bytes`) in the fxsave area.
-const SW_BYTES: usize = 464;
+/// `sizeof(struct sigframe_ia32)`, the largest frame header the kernel
+/// sizes `AT_MINSIGSTKSZ` for (`MAX_FRAME_SIGINFO_UCTXT_SIZE` with
+/// `CONFIG_IA32_EMULATION`, as distribution kernels are built).
+const MAX_FRAME_SIGINFO_UCTXT_SIZE: u64 = 736;
+/// `sizeof(struct fregs_state)`: the fsave header `fpu__get_fpstate_size()`
+/// counts for 32-bit frames.
+const FREGS_STATE_SIZE: u64 = 112;
 
 /// Highest user address plus one (`TASK_SIZE_MAX`), for `access_ok()`.
 const TASK_SIZE: u64 = 0x7fff_ffff_f000;
@@ -122,9 +120,25 @@ pub struct BadFrame;
 static JIT: OnceLock<&'static Jit> = OnceLock::new();
 
 /// Lets frames be written over pages tern write-protected because they
-/// hold translated code (call once at startup).
+/// hold translated code, and gives the CPU model whose state frames hold
+/// (call once at startup).
 pub fn init(jit: &'static Jit) {
     let _ = JIT.set(jit);
+}
+
+/// The state components of the guest's CPU model: what its frames hold.
+fn model_xcr0() -> u64 {
+    JIT.get().map_or(X87 | SSE, |jit| jit.model().xcr0()) & xstate::managed()
+}
+
+/// The kernel's `get_sigframe_size()` (`init_sigframe_size()`) for a CPU
+/// whose user state components are `xcr0`: the largest frame header, the
+/// FPU state with its fsave header and `FP_XSTATE_MAGIC2`, and the worst
+/// alignment padding of both, rounded up to 16. A handler on an
+/// alternate stack of this size always gets its frame.
+pub fn min_sigstack_size(xcr0: u64) -> u64 {
+    let fpstate = crate::fpstate::sigframe_size(xcr0) as u64 + FREGS_STATE_SIZE;
+    (MAX_FRAME_SIGINFO_UCTXT_SIZE + 15 + fpstate + 63).next_multiple_of(16)
 }
 
 /// Writes a piece of a frame, as `copy_to_user` would: fails on memory
@@ -169,92 +183,11 @@ fn set_word(b: &mut [u8], i: usize, v: u64) {
     b[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
 }
 
-/// The FPU part of a frame for the state in `fx`
-/// (`copy_fpstate_to_sigframe()` and `save_xstate_epilog()`).
-fn fp_image(fx: &XsaveArea) -> [u8; FP_FRAME] {
-    let mut b = [0u8; FP_FRAME];
-    b[..512].copy_from_slice(fx.expanded(X87 | SSE).legacy());
-    b[SW_BYTES..512].fill(0);
-    b[SW_BYTES..SW_BYTES + 4].copy_from_slice(&FP_XSTATE_MAGIC1.to_le_bytes());
-    b[SW_BYTES + 4..SW_BYTES + 8].copy_from_slice(&(FP_FRAME as u32).to_le_bytes());
-    b[SW_BYTES + 8..SW_BYTES + 16].copy_from_slice(&XFEATURES.to_le_bytes());
-    b[SW_BYTES + 16..SW_BYTES + 20].copy_from_slice(&(XSTATE_SIZE as u32).to_le_bytes());
-    // The xsave header: x87 and SSE always marked present.
-    b[512..520].copy_from_slice(&XFEATURES.to_le_bytes());
-    b[XSTATE_SIZE..].copy_from_slice(&FP_XSTATE_MAGIC2.to_le_bytes());
-    b
-}
-
-/// The MXCSR bits the host CPU accepts (the `MXCSR_MASK` of an fxsave).
-fn mxcsr_mask() -> u32 {
-    static MASK: OnceLock<u32> = OnceLock::new();
-    *MASK.get_or_init(|| {
-        let mut a = XsaveArea::default();
-        // SAFETY: fxsave64 writes 512 bytes to a 16-byte aligned buffer
-        // (XsaveArea is 64-byte aligned) and changes no register.
-        unsafe { std::arch::asm!("fxsave64 [{}]", in(reg) a.0.as_mut_ptr(), options(nostack)) };
-        match u32::from_le_bytes([a.0[28], a.0[29], a.0[30], a.0[31]]) {
-            0 => 0xffbf,
-            m => m,
-        }
-    })
-}
-
-/// `fpu__restore_sig()` for the model's state: the FPU state the frame at
-/// `buf` holds, or None where the kernel fails (unreadable, or a value
-/// `xrstor`/`fxrstor` would refuse). NULL means the initial state.
+/// `fpu__restore_sig()`: the FPU state of the frame at `buf` for the
+/// guest's model, read with the fault-free copies; None where the kernel
+/// fails.
 fn restore_fp(buf: u64) -> Option<XsaveArea> {
-    if buf == 0 {
-        return Some(XsaveArea::default());
-    }
-    if buf.checked_add(FP_FRAME as u64)? > TASK_SIZE {
-        return None;
-    }
-    let legacy: [u8; 512] = get(buf).ok()?;
-    let sw = &legacy[SW_BYTES..];
-    let u32_at = |i: usize| u32::from_le_bytes([sw[i], sw[i + 1], sw[i + 2], sw[i + 3]]);
-    let (magic1, extended, size) = (u32_at(0), u32_at(4), u32_at(16));
-    let xfeatures = u64::from_le_bytes(sw[8..16].try_into().ok()?);
-    // `check_xstate_in_sigframe()`: without valid software bytes and the
-    // second magic, the frame is a plain fxsave image.
-    let mut xsave = magic1 == FP_XSTATE_MAGIC1
-        && size as usize >= XSTATE_SIZE
-        && size as usize <= XSTATE_SIZE
-        && size <= extended;
-    if xsave {
-        let m2: [u8; 4] = get(buf + XSTATE_SIZE as u64).ok()?;
-        xsave = u32::from_le_bytes(m2) == FP_XSTATE_MAGIC2;
-    }
-    let mxcsr = u32::from_le_bytes([legacy[24], legacy[25], legacy[26], legacy[27]]);
-    let mut out = XsaveArea::default();
-    let (rfbm, present) = if xsave {
-        let header: [u8; 64] = get(buf + 512).ok()?;
-        // Standard form: xcomp_bv and the next word must be zero.
-        if header[8..24].iter().any(|&b| b != 0) {
-            return None;
-        }
-        (xfeatures & XFEATURES, u64::from_le_bytes(header[..8].try_into().ok()?))
-    } else {
-        (XFEATURES, XFEATURES)
-    };
-    if rfbm & 2 != 0 {
-        if mxcsr & !mxcsr_mask() != 0 {
-            return None;
-        }
-        out.0[24..28].copy_from_slice(&mxcsr.to_le_bytes());
-    }
-    if rfbm & present & 1 != 0 {
-        // x87: control, status, tag, opcode, pointers and st0-st7.
-        out.0[..24].copy_from_slice(&legacy[..24]);
-        out.0[32..160].copy_from_slice(&legacy[32..160]);
-    }
-    if rfbm & present & 2 != 0 {
-        out.0[160..416].copy_from_slice(&legacy[160..416]);
-    }
-    // The legacy region now holds x87 and SSE values: `xrstor` must load
-    // them rather than initialise the registers.
-    out.set_xstate_bv(X87 | SSE);
-    Some(out)
+    crate::fpstate::restore(buf, model_xcr0(), TASK_SIZE, usercopy::get)
 }
 
 /// Builds the kernel's x86-64 `rt_sigframe` for `sig` on the guest stack
@@ -290,13 +223,16 @@ fn setup_frame_saving(
         sp = alt.sp.wrapping_add(alt.size);
         entering = true;
     }
-    let fp = sp.wrapping_sub(FP_FRAME as u64) & !63;
+    let xcr0 = model_xcr0();
+    let fp = sp.wrapping_sub(crate::fpstate::sigframe_size(xcr0) as u64) & !63;
     let frame = (fp.wrapping_sub(layout::SIZE as u64) & !15).wrapping_sub(8);
     // Overflowing the alternate stack: an always-bogus frame.
     if (nested || entering) && !alt.contains(frame) {
         return Err(BadFrame);
     }
-    put(fp, &fp_image(&cpu.fpu()))?;
+    let size = crate::fpstate::xstate_size(xcr0);
+    put(fp, &crate::fpstate::image(&cpu.fpu(), xcr0).0[..size])?;
+    put(fp + size as u64, &FP_XSTATE_MAGIC2.to_le_bytes())?;
 
     let trap = sync::last_trap();
     let mut f = [0u8; layout::SIZE];
@@ -480,5 +416,37 @@ pub fn sigreturn(cpu: &mut CpuState) -> Result<(), BadFrame> {
 pub fn deliver_reserved_pending(signals: &GuestSignals, cpu: &mut CpuState) {
     while let Some((sig, info)) = crate::pending::take(!guest_mask()) {
         deliver(signals, cpu, sig, &info);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The host kernel's own `AT_MINSIGSTKSZ` is `get_sigframe_size()` for
+    /// the host's XCR0: the formula must give it back.
+    #[test]
+    fn min_sigstack_size_is_the_kernels() {
+        // SAFETY: getauxval has no preconditions.
+        let native = unsafe { libc::getauxval(51) };
+        let host = xstate::host_xcr0();
+        if native == 0 || host == 0 {
+            eprintln!("skipped: the host kernel gives no AT_MINSIGSTKSZ or has no XSAVE");
+            return;
+        }
+        assert_eq!(min_sigstack_size(host), native, "host XCR0 {host:#x}");
+        // x87 and SSE alone: 736 + 15 + 576 + 4 + 112 + 63, rounded up.
+        assert_eq!(min_sigstack_size(X87 | SSE), 1520);
+    }
+
+    /// The frame tern writes fits in `min_sigstack_size` from any stack top.
+    #[test]
+    fn frames_fit_in_min_sigstack_size() {
+        let xcr0 = xstate::managed();
+        for top in (0x10_0000u64..0x10_0000 + 128).step_by(8) {
+            let fp = (top - crate::fpstate::sigframe_size(xcr0) as u64) & !63;
+            let frame = ((fp - layout::SIZE as u64) & !15) - 8;
+            assert!(top - frame <= min_sigstack_size(xcr0));
+        }
     }
 }

@@ -8,7 +8,7 @@
 //! signal on the host), the guest's alternate stacks (`altstack.rs`),
 //! synchronous signals with the exception that raised them (`sync.rs`),
 //! signal frames: delivery to guest handlers and `rt_sigreturn`
-//! (`frame.rs`), the per-thread queues and flags (`thread.rs`), the
+//! (`frame.rs`) with their FPU state (`fpstate.rs`), the per-thread queues and flags (`thread.rs`), the
 //! asynchronous host handler (`async_sig.rs`), host syscalls with the
 //! signal race closed (`safe_syscall.rs`), guest-memory copies that
 //! fail instead of faulting (`usercopy.rs`), and the delivery of queued
@@ -18,6 +18,7 @@ pub mod altstack;
 mod async_sig;
 pub mod deliver;
 pub mod fault;
+pub mod fpstate;
 pub mod frame;
 pub mod guest;
 pub mod mask;

@@ -29,10 +29,6 @@ pub const AT_EXECFN: u64 = 31;
 pub const AT_SYSINFO_EHDR: u64 = 33;
 pub const AT_MINSIGSTKSZ: u64 = 51;
 
-/// Signal frame size for tern's FXSAVE-only model: rt_sigframe (~440 bytes)
-/// plus the 512-byte fpstate and its alignment, rounded up.
-pub const MINSIGSTKSZ: u64 = 2048;
-
 /// The result of building the stack.
 pub struct InitialStack {
     pub sp: u64,
@@ -94,7 +90,7 @@ pub unsafe fn build(
         auxv.push((AT_SYSINFO_EHDR, vdso));
     }
     auxv.extend_from_slice(&[
-        (AT_MINSIGSTKSZ, MINSIGSTKSZ),
+        (AT_MINSIGSTKSZ, tern_signals::frame::min_sigstack_size(model.xcr0())),
         (AT_HWCAP, model.hwcap()),
         (AT_PAGESZ, 4096),
         (AT_CLKTCK, 100),
