@@ -97,6 +97,11 @@ guest_tests! {
     insn_sse41 => "insn_sse41.c";
     insn_sse42 => "insn_sse42.c";
     insn_mxcsr => "insn_mxcsr.c";
+    insn_avx_float => "insn_avx_float.c";
+    insn_avx2 => "insn_avx2.c";
+    insn_fma => "insn_fma.c";
+    insn_bmi => "insn_bmi.c";
+    insn_f16c => "insn_f16c.c";
     insn_sysinfo => "insn_sysinfo.c";
     vfork => "vfork.c";
     exec_variants => "exec_variants.c";
