@@ -102,6 +102,8 @@ guest_tests! {
     insn_fma => "insn_fma.c";
     insn_bmi => "insn_bmi.c";
     insn_f16c => "insn_f16c.c";
+    insn_avx512_float => "insn_avx512_float.c";
+    insn_avx512_int => "insn_avx512_int.c";
     insn_sysinfo => "insn_sysinfo.c";
     vfork => "vfork.c";
     exec_variants => "exec_variants.c";

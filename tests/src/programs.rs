@@ -107,6 +107,8 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("insn_fma.c"),
     plain("insn_bmi.c"),
     plain("insn_f16c.c"),
+    plain("insn_avx512_float.c"),
+    plain("insn_avx512_int.c"),
     plain("insn_sysinfo.c"),
     // Processes (issue 11): vfork, posix_spawn, exec, wait, process groups.
     plain("vfork.c"),
