@@ -1,7 +1,8 @@
 /* Harness of the differential instruction fuzzer (fuzz-guest/src/insn).
  *
  * Reads from stdin: the magic "TFUZINS1", the code length (u64), the initial
- * state (struct state: only gpr, rflags, mxcsr and xmm are used), the initial
+ * state (struct state: only gpr, rflags, mxcsr, xmm and, when avx is set,
+ * the upper halves of the ymm registers are used), the initial
  * scratch area, then the code bytes. Maps the scratch area and the code at
  * fixed addresses (so the encoded code and every address it computes are the
  * same natively and under tern), loads the state and jumps to the code. The
@@ -26,7 +27,10 @@
 #define SCRATCH_SIZE 0x4000UL
 
 /* Offsets used by the assembly below: gpr 0, rflags 128, mxcsr 136, xmm 144,
- * seg 400 (fs selector, gs selector, fs base, gs base), fx 432 (fxsave). */
+ * seg 400 (fs selector, gs selector, fs base, gs base), fx 432 (fxsave),
+ * ymmh 944 (bits 255:128 of each ymm), avx 1200 (nonzero: load and save
+ * ymmh; the generator sets it only for its AVX class, so the harness runs
+ * on a host without AVX otherwise). */
 struct state {
     uint64_t gpr[16];
     uint64_t rflags;
@@ -34,7 +38,12 @@ struct state {
     uint64_t xmm[16][2];
     uint64_t seg[4];
     uint8_t fx[512];
+    uint64_t ymmh[16][2];
+    uint64_t avx;
+    uint64_t pad;
 } __attribute__((aligned(16)));
+
+_Static_assert(sizeof(struct state) == 1216, "STATE_SIZE in state.rs");
 
 struct state fuzz_in, fuzz_out;
 uint64_t fuzz_host_rsp, fuzz_saved_fs, fuzz_code_entry = CODE_ADDR;
@@ -43,6 +52,8 @@ extern char fuzz_exit[];
 
 #define XMM_LOAD(i) "movdqu fuzz_in+144+16*" #i "(%rip), %xmm" #i "\n"
 #define XMM_SAVE(i) "movdqu %xmm" #i ", fuzz_out+144+16*" #i "(%rip)\n"
+#define YMM_LOAD(i) "vinsertf128 $1, fuzz_in+944+16*" #i "(%rip), %ymm" #i ", %ymm" #i "\n"
+#define YMM_SAVE(i) "vextractf128 $1, %ymm" #i ", fuzz_out+944+16*" #i "(%rip)\n"
 __asm__(".text\n"
         ".globl fuzz_enter\n"
         "fuzz_enter:\n"
@@ -51,6 +62,10 @@ __asm__(".text\n"
         "ldmxcsr fuzz_in+136(%rip)\n"
         XMM_LOAD(0) XMM_LOAD(1) XMM_LOAD(2) XMM_LOAD(3) XMM_LOAD(4) XMM_LOAD(5) XMM_LOAD(6) XMM_LOAD(7)
         XMM_LOAD(8) XMM_LOAD(9) XMM_LOAD(10) XMM_LOAD(11) XMM_LOAD(12) XMM_LOAD(13) XMM_LOAD(14) XMM_LOAD(15)
+        "cmpq $0, fuzz_in+1200(%rip)\nje 1f\n"
+        YMM_LOAD(0) YMM_LOAD(1) YMM_LOAD(2) YMM_LOAD(3) YMM_LOAD(4) YMM_LOAD(5) YMM_LOAD(6) YMM_LOAD(7)
+        YMM_LOAD(8) YMM_LOAD(9) YMM_LOAD(10) YMM_LOAD(11) YMM_LOAD(12) YMM_LOAD(13) YMM_LOAD(14) YMM_LOAD(15)
+        "1:\n"
         "fninit\n"
         "pushq fuzz_in+128(%rip)\npopfq\n"
         "mov fuzz_in+0(%rip), %rax\nmov fuzz_in+8(%rip), %rcx\nmov fuzz_in+16(%rip), %rdx\n"
@@ -73,6 +88,11 @@ __asm__(".text\n"
         "stmxcsr fuzz_out+136(%rip)\n"
         XMM_SAVE(0) XMM_SAVE(1) XMM_SAVE(2) XMM_SAVE(3) XMM_SAVE(4) XMM_SAVE(5) XMM_SAVE(6) XMM_SAVE(7)
         XMM_SAVE(8) XMM_SAVE(9) XMM_SAVE(10) XMM_SAVE(11) XMM_SAVE(12) XMM_SAVE(13) XMM_SAVE(14) XMM_SAVE(15)
+        "cmpq $0, fuzz_in+1200(%rip)\nje 2f\n"
+        YMM_SAVE(0) YMM_SAVE(1) YMM_SAVE(2) YMM_SAVE(3) YMM_SAVE(4) YMM_SAVE(5) YMM_SAVE(6) YMM_SAVE(7)
+        YMM_SAVE(8) YMM_SAVE(9) YMM_SAVE(10) YMM_SAVE(11) YMM_SAVE(12) YMM_SAVE(13) YMM_SAVE(14) YMM_SAVE(15)
+        "vzeroupper\n"
+        "2:\n"
         "fxsave fuzz_out+432(%rip)\n"
         "xor %eax, %eax\nmov %fs, %eax\nmov %rax, fuzz_out+400(%rip)\n"
         "xor %eax, %eax\nmov %gs, %eax\nmov %rax, fuzz_out+408(%rip)\n"

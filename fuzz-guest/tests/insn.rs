@@ -89,3 +89,52 @@ fn the_oracle_sees_differences() {
     let d = insn::state::diff(&a, &ma, &b, &mb);
     assert_eq!(d.len(), 3, "{d:?}");
 }
+
+/// The AVX class (x86-64-v3: VEX instructions on ymm registers). Needs the
+/// host to have AVX2/FMA/BMI2 and tern's CPU model to include x86-64-v3.
+#[test]
+#[ignore = "needs tern's x86-64-v3 CPU model (issue 13 part A1); passes with it"]
+fn random_avx_sequences_match_native() {
+    assert!(
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma"),
+        "the host lacks AVX2/FMA: this test cannot run here"
+    );
+    let opts = GenOptions { avoid_known: true, avx: true, ..Default::default() };
+    run("avx", 3_000_000..3_000_000 + cases(), &opts, Duration::from_secs(45));
+}
+
+/// The AVX class is opt-in: off, no group is drawn from it and the ymm
+/// upper halves are not used; on, programs hold VEX instructions, and the
+/// harness hands the upper halves through and the comparison sees them.
+#[test]
+fn avx_class_is_opt_in_and_compared() {
+    let off = insn::generate(11, &GenOptions::default());
+    assert!(!off.init.avx && off.groups.iter().all(|g| g.class != insn::Class::Avx));
+    let n = insn::gen::avx_codes().len();
+    assert!(n > 500, "only {n} AVX instruction forms");
+    let opts = GenOptions { avx: true, ..Default::default() };
+    let vex = (0..20u64)
+        .flat_map(|s| insn::generate(s, &opts).groups)
+        .filter(|g| g.class == insn::Class::Avx)
+        .count();
+    assert!(vex > 20, "only {vex} AVX groups in 20 programs");
+    if !std::arch::is_x86_feature_detected!("avx") {
+        println!("skipped the harness part: the host lacks AVX");
+        return;
+    }
+    let harness = insn::harness();
+    let mut p = insn::generate(5, &opts);
+    p.groups.clear();
+    let code = insn::encode(&p).unwrap();
+    let run = |p: &insn::Program| match insn::run_harness(&harness, None, &insn::harness_input(p, &code)) {
+        insn::Outcome::Done(st, mem) => (st, mem),
+        other => panic!("empty program did not run to the end: {other:?}"),
+    };
+    let (a, ma) = run(&p);
+    assert_eq!(a.ymmh, p.init.ymmh, "ymm upper halves are not handed through");
+    let mut q = p.clone();
+    q.init.ymmh[13][0] ^= 2;
+    let (b, mb) = run(&q);
+    let d = insn::state::diff(&a, &ma, &b, &mb);
+    assert_eq!(d.len(), 1, "{d:?}");
+}

@@ -97,6 +97,13 @@ guest_tests! {
     insn_sse41 => "insn_sse41.c";
     insn_sse42 => "insn_sse42.c";
     insn_mxcsr => "insn_mxcsr.c";
+    insn_avx_float => "insn_avx_float.c", ignore "needs the x86-64-v3/v4 CPU model (issue 13 part A1)";
+    insn_avx2 => "insn_avx2.c", ignore "needs the x86-64-v3/v4 CPU model (issue 13 part A1)";
+    insn_fma => "insn_fma.c", ignore "needs the x86-64-v3/v4 CPU model (issue 13 part A1)";
+    insn_bmi => "insn_bmi.c", ignore "needs the x86-64-v3/v4 CPU model (issue 13 part A1)";
+    insn_f16c => "insn_f16c.c", ignore "needs the x86-64-v3/v4 CPU model (issue 13 part A1)";
+    insn_avx512_float => "insn_avx512_float.c", ignore "needs the x86-64-v3/v4 CPU model (issue 13 part A1)";
+    insn_avx512_int => "insn_avx512_int.c", ignore "needs the x86-64-v3/v4 CPU model (issue 13 part A1)";
     insn_sysinfo => "insn_sysinfo.c";
     vfork => "vfork.c";
     exec_variants => "exec_variants.c";

@@ -75,7 +75,7 @@ static inline int family(const char *name) {
 
 /* Emits one case line (printf format, no newline). */
 __attribute__((format(printf, 1, 2))) static inline void out(const char *fmt, ...) {
-  char line[512];
+  char line[1536];
   va_list ap;
   va_start(ap, fmt);
   int n = vsnprintf(line, sizeof line, fmt, ap);

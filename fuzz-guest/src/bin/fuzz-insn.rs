@@ -1,11 +1,12 @@
 //! `fuzz-insn`: long runs of the differential instruction fuzzer.
 //!
 //! ```text
-//! fuzz-insn [--seed N] [--cases N | --minutes M] [--tern PATH] [--shrink-secs S] [--avoid-known] [--show SEED]
+//! fuzz-insn [--seed N] [--cases N | --minutes M] [--tern PATH] [--shrink-secs S] [--avoid-known] [--avx] [--show SEED]
 //! ```
 //! Runs cases with seeds N, N+1, ... until the case count or the time is
 //! used, prints every difference (seed, disassembly, state diff) and the
 //! figures at the end. `--show SEED` prints one case's code and verdict.
+//! `--avx` adds the x86-64-v3 class (VEX instructions, ymm upper halves).
 //! Exits 1 when an unknown difference was found.
 
 use std::path::PathBuf;
@@ -21,6 +22,7 @@ fn main() {
     let mut shrink = 30.0;
     let mut show = None;
     let mut strict = false;
+    let mut avx = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = || args.next().unwrap_or_else(|| usage(&format!("{a} needs a value")));
@@ -31,13 +33,14 @@ fn main() {
             "--tern" => tern = Some(PathBuf::from(val())),
             "--shrink-secs" => shrink = val().parse().unwrap_or_else(|_| usage("bad --shrink-secs")),
             "--avoid-known" => strict = true,
+            "--avx" => avx = true,
             "--show" => show = Some(val().parse::<u64>().unwrap_or_else(|_| usage("bad --show"))),
             _ => usage(&format!("unknown argument {a}")),
         }
     }
     let tern = tern.unwrap_or_else(tern_fuzz_guest::tern_binary);
     let harness = insn::harness();
-    let opts = insn::GenOptions { avoid_known: strict, ..Default::default() };
+    let opts = insn::GenOptions { avoid_known: strict, avx, ..Default::default() };
     if let Some(s) = show {
         let p = insn::generate(s, &opts);
         let code = insn::encode(&p).expect("encode");
@@ -66,6 +69,6 @@ fn main() {
 }
 
 fn usage(why: &str) -> ! {
-    eprintln!("fuzz-insn: {why}\nusage: fuzz-insn [--seed N] [--cases N | --minutes M] [--tern PATH] [--shrink-secs S] [--avoid-known] [--show SEED]");
+    eprintln!("fuzz-insn: {why}\nusage: fuzz-insn [--seed N] [--cases N | --minutes M] [--tern PATH] [--shrink-secs S] [--avoid-known] [--avx] [--show SEED]");
     std::process::exit(2);
 }

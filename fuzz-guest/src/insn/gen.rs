@@ -10,6 +10,13 @@
 //! subroutine inside the group, pushes and pops with a tracked depth,
 //! segment register loads, and traps.
 //!
+//! With [`GenOptions::avx`], a share of the plain groups draws from
+//! [`avx_codes`] instead: VEX-encoded instructions (AVX, AVX2, FMA, F16C,
+//! BMI1, BMI2) and the legacy-encoded LZCNT/TZCNT/MOVBE of x86-64-v3, on xmm
+//! and ymm registers whose upper halves the harness then loads and compares.
+//! It is off by default, and when off draws nothing from the generator, so
+//! the seeds of the default campaign keep their programs.
+//!
 //! Privileged instructions are left out of the table (they all end the run
 //! with SIGSEGV); the trap template has two of them.
 //!
@@ -22,7 +29,8 @@
 use std::sync::OnceLock;
 
 use iced_x86::{
-    Code, EncodingKind, FlowControl, Instruction, Mnemonic, OpCodeOperandKind as K, OpKind, Register,
+    Code, CpuidFeature, EncodingKind, FlowControl, Instruction, Mnemonic, OpCodeOperandKind as K, OpKind,
+    Register,
 };
 use tern_translate::model::CpuModel;
 
@@ -46,6 +54,8 @@ pub enum Class {
     Segment,
     /// Pushes, pops, `pushf`/`popf`, `leave`.
     Stack,
+    /// One instruction from the x86-64-v3 table ([`avx_codes`]).
+    Avx,
     /// An instruction that ends the run with a signal.
     Trap,
 }
@@ -96,11 +106,15 @@ pub struct GenOptions {
     /// [`super::KNOWN`]: segment register loads, hint-space NOPs), so that
     /// other differences show.
     pub avoid_known: bool,
+    /// Draw half of the plain groups from [`avx_codes`] and give the ymm
+    /// registers random upper halves (needs a host and a tern CPU model
+    /// with x86-64-v3).
+    pub avx: bool,
 }
 
 impl Default for GenOptions {
     fn default() -> Self {
-        GenOptions { max_groups: 48, exclude: Vec::new(), avoid_known: false }
+        GenOptions { max_groups: 48, exclude: Vec::new(), avoid_known: false, avx: false }
     }
 }
 
@@ -234,6 +248,60 @@ pub fn usable_codes() -> &'static [Code] {
     })
 }
 
+/// Operand kinds of VEX instructions the AVX class also fills.
+fn vex_operand_supported(k: K) -> bool {
+    operand_supported(k)
+        || matches!(
+            k,
+            K::xmm_vvvv
+                | K::xmm_is4
+                | K::ymm_reg
+                | K::ymm_rm
+                | K::ymm_vvvv
+                | K::ymm_is4
+                | K::ymm_or_mem
+                | K::r32_vvvv
+                | K::r64_vvvv
+        )
+}
+
+/// The CPUID features x86-64-v3 adds to x86-64-v2 that the AVX class
+/// draws instructions of (XSAVE and OSXSAVE are state management).
+const V3_FEATURES: &[CpuidFeature] = &[
+    CpuidFeature::AVX,
+    CpuidFeature::AVX2,
+    CpuidFeature::FMA,
+    CpuidFeature::F16C,
+    CpuidFeature::BMI1,
+    CpuidFeature::BMI2,
+    CpuidFeature::LZCNT,
+    CpuidFeature::MOVBE,
+];
+
+/// Every `Code` of the AVX class: legacy or VEX encoding, valid in 64-bit
+/// mode, needing at least one of [`V3_FEATURES`] and nothing outside them
+/// and x86-64-v2, operands of a supported kind (no VSIB: gathers are in
+/// `tests/guest/insn_avx2.c`), not excluded.
+pub fn avx_codes() -> &'static [Code] {
+    static CODES: OnceLock<Vec<Code>> = OnceLock::new();
+    CODES.get_or_init(|| {
+        Code::values()
+            .filter(|&c| {
+                let op = c.op_code();
+                let feats = c.cpuid_features();
+                op.is_instruction()
+                    && matches!(op.encoding(), EncodingKind::Legacy | EncodingKind::VEX)
+                    && op.mode64()
+                    && c.flow_control() == FlowControl::Next
+                    && feats.iter().any(|f| V3_FEATURES.contains(f))
+                    && feats.iter().all(|&f| CpuModel::V2.has(f) || V3_FEATURES.contains(&f))
+                    && !EXCLUDED.iter().any(|(m, _)| *m == c.mnemonic())
+                    && (0..op.op_count()).all(|i| vex_operand_supported(op.op_kind(i)))
+            })
+            .collect()
+    })
+}
+
 const GPR64: [Register; 15] = [
     Register::RAX,
     Register::RCX,
@@ -274,6 +342,10 @@ fn gpr(rng: &mut Rng, bits: u32) -> Register {
 
 fn xmm(rng: &mut Rng) -> Register {
     Register::values().nth(Register::XMM0 as usize + rng.index(16)).unwrap()
+}
+
+fn ymm(rng: &mut Rng) -> Register {
+    Register::values().nth(Register::YMM0 as usize + rng.index(16)).unwrap()
 }
 
 fn mm(rng: &mut Rng) -> Register {
@@ -384,7 +456,10 @@ impl Gen<'_> {
                 K::r32_reg | K::r32_reg_mem | K::r32_rm | K::r32_opcode => Some(gpr(self.rng, 32)),
                 K::r64_reg | K::r64_reg_mem | K::r64_rm | K::r64_opcode => Some(gpr(self.rng, 64)),
                 K::mm_reg | K::mm_rm => Some(mm(self.rng)),
-                K::xmm_reg | K::xmm_rm => Some(xmm(self.rng)),
+                K::xmm_reg | K::xmm_rm | K::xmm_vvvv | K::xmm_is4 => Some(xmm(self.rng)),
+                K::ymm_reg | K::ymm_rm | K::ymm_vvvv | K::ymm_is4 => Some(ymm(self.rng)),
+                K::r32_vvvv => Some(gpr(self.rng, 32)),
+                K::r64_vvvv => Some(gpr(self.rng, 64)),
                 K::st0 => Some(Register::ST0),
                 K::sti_opcode => Some(st(self.rng)),
                 K::es => Some(Register::ES),
@@ -413,6 +488,7 @@ impl Gen<'_> {
                 K::r64_or_mem if !mem(self) => Some(gpr(self.rng, 64)),
                 K::mm_or_mem if !mem(self) => Some(mm(self.rng)),
                 K::xmm_or_mem if !mem(self) => Some(xmm(self.rng)),
+                K::ymm_or_mem if !mem(self) => Some(ymm(self.rng)),
                 _ => None,
             };
             if let Some(r) = reg {
@@ -598,12 +674,17 @@ pub fn generate(seed: u64, opts: &GenOptions) -> Program {
                 _ => Class::Segment,
             }
         };
+        let class = if opts.avx && class == Class::Plain && g.rng.chance(50) { Class::Avx } else { class };
         if opts.exclude.contains(&class) || opts.avoid_known && class == Class::Segment {
             continue;
         }
         let items = match class {
             Class::Plain => (0..8).find_map(|_| {
                 let c = g.rng.pick(codes);
+                g.plain(c)
+            }),
+            Class::Avx => (0..8).find_map(|_| {
+                let c = g.rng.pick(avx_codes());
                 g.plain(c)
             }),
             Class::Branch => Some(branch(&mut g, gi, n)),
@@ -615,6 +696,13 @@ pub fn generate(seed: u64, opts: &GenOptions) -> Program {
         };
         if let Some(items) = items {
             groups.push(Group { class, items });
+        }
+    }
+    let mut init = init;
+    if opts.avx {
+        init.avx = true;
+        for y in init.ymmh.iter_mut() {
+            *y = [rng.interesting(), rng.interesting()];
         }
     }
     Program { seed, init, scratch, groups }
@@ -653,7 +741,7 @@ fn random_state(rng: &mut Rng) -> State {
             *half = if rng.chance(30) { rng.pick(&floats) } else { rng.interesting() };
         }
     }
-    State { gpr, rflags: flags, mxcsr, xmm, seg: [0; 4], fx: Vec::new() }
+    State { gpr, rflags: flags, mxcsr, xmm, seg: [0; 4], fx: Vec::new(), ymmh: [[0; 2]; 16], avx: false }
 }
 
 fn branch(g: &mut Gen, gi: usize, n: usize) -> Vec<Item> {

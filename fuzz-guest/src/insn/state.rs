@@ -19,7 +19,7 @@ pub const SCRATCH_SIZE: usize = 0x4000;
 /// Initial stack pointer: inside the scratch area, so pushes are compared.
 pub const STACK_TOP: u64 = SCRATCH_ADDR + 0x3800;
 /// Size of `struct state` in the harness.
-pub const STATE_SIZE: usize = 944;
+pub const STATE_SIZE: usize = 1216;
 
 /// Register names in the harness's (and the encoding's) order.
 pub const GPR_NAMES: [&str; 16] = [
@@ -41,6 +41,11 @@ pub struct State {
     pub seg: [u64; 4],
     /// The `fxsave` image (output only).
     pub fx: Vec<u8>,
+    /// Bits 128..255 of each ymm register: loaded and saved only when
+    /// `avx` is set (the AVX class of the generator), else zero.
+    pub ymmh: [[u64; 2]; 16],
+    /// Whether the harness loads and saves `ymmh` (input only).
+    pub avx: bool,
 }
 
 impl State {
@@ -58,6 +63,12 @@ impl State {
             out.extend_from_slice(&v.to_le_bytes());
         }
         out.extend_from_slice(&self.fx);
+        out.resize(944, 0);
+        for x in &self.ymmh {
+            out.extend_from_slice(&x[0].to_le_bytes());
+            out.extend_from_slice(&x[1].to_le_bytes());
+        }
+        out.extend_from_slice(&u64::from(self.avx).to_le_bytes());
         out.resize(STATE_SIZE, 0);
         out
     }
@@ -80,6 +91,8 @@ impl State {
             xmm,
             seg: [q(50), q(51), q(52), q(53)],
             fx: b[432..944].to_vec(),
+            ymmh: std::array::from_fn(|i| [q(118 + 2 * i), q(119 + 2 * i)]),
+            avx: q(150) != 0,
         }
     }
 }
@@ -123,6 +136,14 @@ pub fn diff(a: &State, ma: &[u8], b: &State, mb: &[u8]) -> Vec<String> {
             d.push(format!(
                 "xmm{i}: native {:016x}{:016x} tern {:016x}{:016x}",
                 a.xmm[i][1], a.xmm[i][0], b.xmm[i][1], b.xmm[i][0]
+            ));
+        }
+    }
+    for i in 0..16 {
+        if a.ymmh[i] != b.ymmh[i] {
+            d.push(format!(
+                "ymm{i} bits 255:128: native {:016x}{:016x} tern {:016x}{:016x}",
+                a.ymmh[i][1], a.ymmh[i][0], b.ymmh[i][1], b.ymmh[i][0]
             ));
         }
     }
