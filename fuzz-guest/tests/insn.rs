@@ -93,7 +93,6 @@ fn the_oracle_sees_differences() {
 /// The AVX class (x86-64-v3: VEX instructions on ymm registers). Needs the
 /// host to have AVX2/FMA/BMI2 and tern's CPU model to include x86-64-v3.
 #[test]
-#[ignore = "needs tern's x86-64-v3 CPU model (issue 13 part A1); passes with it"]
 fn random_avx_sequences_match_native() {
     assert!(
         std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma"),
