@@ -91,9 +91,13 @@ pub fn skip_without_compiler(cxx: bool) -> bool {
 }
 
 /// Where compiled guests are cached: `$CARGO_TARGET_TMPDIR/tern-guest` when
-/// that variable is set, else `<temp dir>/tern-guest`.
+/// that variable is set, else `target/tmp/tern-guest` of this checkout (not
+/// a shared temporary directory: freshness is judged by time stamps, so two
+/// checkouts sharing a cache would run each other's builds).
 pub fn cache_dir() -> PathBuf {
-    let base = std::env::var_os("CARGO_TARGET_TMPDIR").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    let base = std::env::var_os("CARGO_TARGET_TMPDIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tmp"));
     base.join("tern-guest")
 }
 

@@ -114,8 +114,9 @@ macro_rules! features {
 
 /// Every feature a model can have, in the order Linux lists the flags.
 /// System features (`vme`, `pae`, `apic`, ...) have no user instructions but
-/// are reported as every x86-64 CPU reports them. Left out on purpose: `ht`
-/// (leaf 1 EBX's logical processor count is cleared), `hypervisor`
+/// are reported as every x86-64 CPU reports them; `ht` and the topology
+/// leaves are the host's (glibc sizes its per-thread cache share, and so its
+/// non-temporal copy threshold, from them). Left out on purpose: `hypervisor`
 /// (leaves 0x4000_0000 and up are not answered), `xsaves` (privileged) and
 /// the extensions the module docs name.
 pub const FEATURES: &[Feature] = features![
@@ -142,6 +143,7 @@ pub const FEATURES: &[Feature] = features![
     "fxsr" (1 Edx 24) X86_64 [FXSR],
     "sse" (1 Edx 25) X86_64 [SSE],
     "sse2" (1 Edx 26) X86_64 [SSE2],
+    "ht" (1 Edx 28) X86_64 [],
     // CPUID.8000_0001:EDX
     "syscall" (0x8000_0001 Edx 11) X86_64 [SYSCALL],
     "nx" (0x8000_0001 Edx 20) X86_64 [],
@@ -355,7 +357,7 @@ impl CpuModel {
     /// bits are the model's that the host also has.
     pub fn cpuid(self, leaf: u32, subleaf: u32) -> [u32; 4] {
         let host = host_cpuid;
-        let max_ext = host(0x8000_0000, 0)[0].min(0x8000_0008);
+        let max_ext = host(0x8000_0000, 0)[0];
         // Leaves 1 and 0x8000_0001 ignore ECX; leaf 7 has subleaves.
         let features = |sub: u32, h: [u32; 4]| self.cpuid_features_of(leaf, sub, h);
         match leaf {
@@ -370,9 +372,9 @@ impl CpuModel {
                     // OSXSAVE without XSAVE would promise a working xgetbv.
                     f[2] &= !(1 << 27);
                 }
-                // eax: signature; ebx: brand index, CLFLUSH line size and
-                // APIC id, without the logical processor count (no `ht`).
-                [h[0], h[1] & 0xff00_ffff, f[2], f[3]]
+                // eax: signature; ebx: brand index, CLFLUSH line size,
+                // logical processor count and APIC id.
+                [h[0], h[1], f[2], f[3]]
             }
             7 => {
                 let h = host(7, 0);
@@ -400,7 +402,11 @@ impl CpuModel {
                 let f = features(0, h);
                 [h[0], 0, f[2], f[3]]
             }
-            l if (0x8000_0002..=max_ext).contains(&l) => host(l, subleaf),
+            // Brand string, caches, address sizes; AMD's cache and
+            // topology leaves 0x8000_001D/1E (what glibc reads on AMD).
+            l if l <= max_ext && matches!(l, 0x8000_0002..=0x8000_0008 | 0x8000_001d | 0x8000_001e) => {
+                host(l, subleaf)
+            }
             // 8, 9 (DCA), 0xA (performance counters), 0xC: not offered.
             _ => [0; 4],
         }
