@@ -109,6 +109,22 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("fork_threads.c"),
 ];
 
+/// The compute-heavy programs of [`PROGRAMS`] also built with `-march=`
+/// x86-64-v3 and x86-64-v4 ([`crate::March`]), static and dynamic at `-O2`
+/// (`linux-user/tests/march_programs.rs`): gcc vectorises their loops with
+/// AVX2/AVX-512, uses FMA, BMI2 and MOVBE, and glibc's IFUNCs pick their
+/// AVX2/EVEX variants. A few only, so the suite stays quick.
+pub const MARCH_PROGRAMS: &[&str] = &[
+    "sort_search.c",
+    "libm.c",
+    "string_funcs.c",
+    "intmath.c",
+    "interp.c",
+    "printf_float.c",
+    "malloc_churn.c",
+    "recursion.c",
+];
+
 /// Guest programs whose expectations are tern's own, stated in the test
 /// that runs them (`linux-user/tests/syscall_guard.rs`).
 pub const TERN_ONLY: &[&str] = &["tern_memory.c"];
