@@ -37,6 +37,9 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("intmath.c"),
     plain("interp.c"),
     plain("recursion.c"),
+    // Which string-function variants glibc's IFUNCs picked (also run with
+    // `--cpu host` in linux-user/tests/glibc_variants.rs).
+    plain("glibc_ifuncs.c"),
     GuestProgram {
         src: "argv_env.c",
         args: &["first", "two words", "", "--flag=x", "\u{e9}t\u{e9}"],
