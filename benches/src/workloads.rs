@@ -361,11 +361,11 @@ const OTHERS: &[Row] = &[
     // CPUID-dispatched SIMD code.
     ("strmem-static", Group::Simd, kernel_linked("str_mem.c", Link::Static),
         &["{n}"],
-        Input::None, scale(20_000, 500), Metric::Time, Check::Stdout,
+        Input::None, scale(20_000, 2_000), Metric::Time, Check::Stdout,
         "memcpy/strlen/memchr/memcmp of generated lines, N passes (glibc's IFUNC variants)"),
     ("strmem-dyn", Group::Simd, kernel_linked("str_mem.c", Link::Dynamic),
         &["{n}"],
-        Input::None, scale(20_000, 500), Metric::Time, Check::Stdout,
+        Input::None, scale(20_000, 2_000), Metric::Time, Check::Stdout,
         "the same, dynamically linked (libc.so's IFUNC variants)"),
     ("numpy", Group::Simd, system("/usr/bin/python3", "python3-numpy"),
         &["{scripts}/bench_numpy.py", "{n}"],
