@@ -49,7 +49,6 @@ guest_tests! {
     intmath => "intmath.c";
     interp => "interp.c";
     recursion => "recursion.c";
-    glibc_ifuncs => "glibc_ifuncs.c";
     argv_env => "argv_env.c";
     exec_table => "exec_table.c";
     exit_code => "exit_code.c";
