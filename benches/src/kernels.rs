@@ -1,5 +1,5 @@
 //! Building the C kernels of `benches/kernels/` with the host gcc (`-O2`,
-//! static or dynamic), cached in the cache directory under a name that
+//! static or dynamic, optionally `-march=x86-64-v3`), cached in the cache directory under a name that
 //! carries a hash of the sources and flags.
 
 use std::fs;
@@ -9,31 +9,36 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 use crate::run::fnv1a;
-use crate::workloads::Link;
+use crate::workloads::{Link, March};
 
 /// The header every kernel includes.
 const COMMON_HEADER: &str = "common.h";
 
 /// gcc flags for a kernel build (before the source and output names).
-fn flags(link: Link) -> Vec<&'static str> {
+fn flags(link: Link, march: March) -> Vec<&'static str> {
     let mut f = vec!["-O2", "-pthread"];
     if link == Link::Static {
         f.push("-static");
+    }
+    if march == March::V3 {
+        f.push("-march=x86-64-v3");
     }
     f
 }
 
 /// Returns the binary of kernel `src` (a file in `kernels_dir`) built with
-/// `link`, compiling it into `cache/kernels/` first when it is missing.
-pub fn build(src: &str, link: Link, kernels_dir: &Path, cache: &Path) -> Result<PathBuf> {
+/// `link` for `march`, compiling it into `cache/kernels/` first when it is
+/// missing.
+pub fn build(src: &str, link: Link, march: March, kernels_dir: &Path, cache: &Path) -> Result<PathBuf> {
     let src_path = kernels_dir.join(src);
     let source = fs::read(&src_path).with_context(|| format!("reading {}", src_path.display()))?;
     let header = fs::read(kernels_dir.join(COMMON_HEADER)).unwrap_or_default();
-    let flags = flags(link);
+    let flags = flags(link, march);
     let key = [source.as_slice(), &header, flags.join(" ").as_bytes()].concat();
     let stem = src.trim_end_matches(".c");
     let dir = cache.join("kernels");
-    let out = dir.join(format!("{stem}-{}-{:08x}", link.tag(), fnv1a(&key) as u32));
+    let v3 = if march == March::V3 { "-v3" } else { "" };
+    let out = dir.join(format!("{stem}-{}{v3}-{:08x}", link.tag(), fnv1a(&key) as u32));
     if out.exists() {
         return Ok(out);
     }

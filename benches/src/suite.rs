@@ -271,8 +271,8 @@ struct Prepared {
 
 fn prepare(opts: &Options, w: &Workload, n: u64, scratch: &Path) -> Result<Prepared> {
     let program = match w.program {
-        Program::Kernel { src, link } => {
-            kernels::build(src, link, &opts.bench_dir.join("kernels"), &opts.cache)?
+        Program::Kernel { src, link, march } => {
+            kernels::build(src, link, march, &opts.bench_dir.join("kernels"), &opts.cache)?
         }
         Program::System { path, package } => {
             let p = PathBuf::from(path);

@@ -28,12 +28,24 @@ pub enum Group {
     Syscalls,
     /// Process start-up.
     Startup,
+    /// Work done by CPUID-dispatched SIMD code: glibc's string functions, numpy.
+    Simd,
+    /// The `int` and `fp` kernels built with `-march=x86-64-v3`.
+    V3,
 }
 
 impl Group {
     /// All groups, in report order.
-    pub const ALL: [Group; 6] =
-        [Group::Int, Group::Fp, Group::Programs, Group::Threads, Group::Syscalls, Group::Startup];
+    pub const ALL: [Group; 8] = [
+        Group::Int,
+        Group::Fp,
+        Group::Programs,
+        Group::Threads,
+        Group::Syscalls,
+        Group::Startup,
+        Group::Simd,
+        Group::V3,
+    ];
 
     /// The group's name as used on the command line and in the report.
     pub fn name(self) -> &'static str {
@@ -44,6 +56,8 @@ impl Group {
             Group::Threads => "threads",
             Group::Syscalls => "syscalls",
             Group::Startup => "startup",
+            Group::Simd => "simd",
+            Group::V3 => "v3",
         }
     }
 }
@@ -67,11 +81,21 @@ impl Link {
     }
 }
 
+/// The CPU level a C kernel is compiled for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum March {
+    /// gcc's default (x86-64).
+    Default,
+    /// `-march=x86-64-v3` (AVX2, FMA, BMI2...).
+    V3,
+}
+
 /// The program a workload runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Program {
-    /// A C kernel from `benches/kernels/` (file name), built with `gcc -O2`.
-    Kernel { src: &'static str, link: Link },
+    /// A C kernel from `benches/kernels/` (file name), built with `gcc -O2`
+    /// for `march`.
+    Kernel { src: &'static str, link: Link, march: March },
     /// An installed program by absolute path, and the Debian package that has it.
     System { path: &'static str, package: &'static str },
     /// The C compiler proper (`cc1`) of the host gcc, so that every
@@ -233,7 +257,12 @@ type Row = (&'static str, Group, Program, &'static [&'static str], Input, Scale,
 
 /// A kernel of the other groups (threads, syscalls): dynamic build only.
 const fn kernel_dyn(src: &'static str) -> Program {
-    Program::Kernel { src, link: Link::Dynamic }
+    Program::Kernel { src, link: Link::Dynamic, march: March::Default }
+}
+
+/// A kernel of the `simd` group, in either link.
+const fn kernel_linked(src: &'static str, link: Link) -> Program {
+    Program::Kernel { src, link, march: March::Default }
 }
 
 #[rustfmt::skip]
@@ -329,6 +358,19 @@ const OTHERS: &[Row] = &[
         &["--sigsegv", "1", "--sigsegv-ops", "{n}", "-q", "--temp-path", "{scratch}"],
         Input::None, scale(500_000, 5_000), Metric::Time, Check::Status,
         "stress-ng SIGSEGV handling stressor, N ops"),
+    // CPUID-dispatched SIMD code.
+    ("strmem-static", Group::Simd, kernel_linked("str_mem.c", Link::Static),
+        &["{n}"],
+        Input::None, scale(20_000, 2_000), Metric::Time, Check::Stdout,
+        "memcpy/strlen/memchr/memcmp of generated lines, N passes (glibc's IFUNC variants)"),
+    ("strmem-dyn", Group::Simd, kernel_linked("str_mem.c", Link::Dynamic),
+        &["{n}"],
+        Input::None, scale(20_000, 2_000), Metric::Time, Check::Stdout,
+        "the same, dynamically linked (libc.so's IFUNC variants)"),
+    ("numpy", Group::Simd, system("/usr/bin/python3", "python3-numpy"),
+        &["{scripts}/bench_numpy.py", "{n}"],
+        Input::None, scale(40, 3), Metric::Time, Check::Stdout,
+        "scripts/bench_numpy.py: N rounds of ufuncs, sorts, matmul, FFT on 1M-element arrays"),
     // Start-up.
     ("true", Group::Startup, system("/bin/true", "coreutils"),
         &[],
@@ -353,7 +395,7 @@ pub fn all() -> Vec<Workload> {
             name: format!("{}-{}", kn.name, link.tag()),
             group: kn.group,
             about: kn.about,
-            program: Program::Kernel { src: kn.src, link },
+            program: Program::Kernel { src: kn.src, link, march: March::Default },
             args: &["{n}"],
             input: Input::None,
             // Quick mode runs the dynamic builds only for the first kernel of
@@ -367,10 +409,23 @@ pub fn all() -> Vec<Workload> {
             check: Check::Stdout,
         })
     });
+    // The same kernels for x86-64-v3, static only (the loops are the
+    // kernel's own code); quick mode keeps the first of each group.
+    let v3 = CPU_KERNELS.iter().map(|kn| Workload {
+        name: format!("{}-v3", kn.name),
+        group: Group::V3,
+        about: kn.about,
+        program: Program::Kernel { src: kn.src, link: Link::Static, march: March::V3 },
+        args: &["{n}"],
+        input: Input::None,
+        scale: Scale { full: kn.full, quick: kn.quick, in_quick: is_first_of_group(kn) },
+        metric: Metric::Time,
+        check: Check::Stdout,
+    });
     let others = OTHERS.iter().map(|&(name, group, program, args, input, scale, metric, check, about)| {
         Workload { name: name.to_string(), group, about, program, args, input, scale, metric, check }
     });
-    let mut all: Vec<Workload> = kernels.chain(others).collect();
+    let mut all: Vec<Workload> = kernels.chain(others).chain(v3).collect();
     all.sort_by_key(|w| w.group);
     all
 }
@@ -432,6 +487,9 @@ mod tests {
         let one = select(&["7z-b".into()], true).unwrap();
         assert_eq!(one.len(), 1);
         assert!(select(&["nope".into()], false).is_err());
+        let v3 = select(&["v3".into()], false).unwrap();
+        assert_eq!(v3.len(), 8);
+        assert!(v3.iter().all(|w| matches!(w.program, Program::Kernel { march: March::V3, .. })));
     }
 
     #[test]

@@ -51,6 +51,41 @@ impl fmt::Display for Build {
     }
 }
 
+/// A `-march` level above gcc's default (x86-64): guest programs built for
+/// the newer CPU models, with every instruction family the level allows
+/// available to gcc's code generation (and to glibc's static IFUNCs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum March {
+    /// `-march=x86-64-v3`: AVX, AVX2, FMA, BMI1/2, F16C, LZCNT, MOVBE.
+    V3,
+    /// `-march=x86-64-v4`: v3 plus AVX-512 F, BW, CD, DQ, VL.
+    V4,
+}
+
+impl March {
+    /// Both levels, lowest first.
+    pub const ALL: [March; 2] = [March::V3, March::V4];
+
+    /// The level's name, as gcc's `-march=` and tern's `--cpu` spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            March::V3 => "x86-64-v3",
+            March::V4 => "x86-64-v4",
+        }
+    }
+
+    fn flag(self) -> String {
+        format!("-march={}", self.name())
+    }
+
+    fn tag(self) -> &'static str {
+        match self {
+            March::V3 => "v3",
+            March::V4 => "v4",
+        }
+    }
+}
+
 /// True for `.cc`, `.cpp` and `.cxx` files.
 pub fn is_cxx_source(src: &str) -> bool {
     [".cc", ".cpp", ".cxx"].iter().any(|ext| src.ends_with(ext))
@@ -117,25 +152,41 @@ pub fn build_in(dir: &Path, src: &str, b: &Build) -> PathBuf {
 /// [`build_in`] for a source file anywhere (`tests/ltp/scenarios`, say):
 /// freshness is judged against the source and the headers beside it.
 pub fn build_source(dir: &Path, source: &Path, b: &Build) -> PathBuf {
+    build_source_march(dir, source, b, None)
+}
+
+/// [`build`] for a newer CPU level: `src` compiled as `b` says plus
+/// `-march=` `march` (cached apart from the default builds).
+pub fn build_march(src: &str, b: &Build, march: March) -> PathBuf {
+    build_source_march(&cache_dir(), &guest_dir().join(src), b, Some(march))
+}
+
+fn build_source_march(dir: &Path, source: &Path, b: &Build, march: Option<March>) -> PathBuf {
     assert!(source.is_file(), "no guest source {}", source.display());
     fs::create_dir_all(dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
     let src = source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let src = src.as_str();
     let stem = src.rsplit_once('.').map_or(src, |(stem, _)| stem);
-    let out = dir.join(format!("{stem}-{}", b.tag()));
+    let tag = match march {
+        Some(m) => format!("{}-{}", b.tag(), m.tag()),
+        None => b.tag(),
+    };
+    let out = dir.join(format!("{stem}-{tag}"));
     if is_fresh(&out, source) {
         return out;
     }
 
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let tmp = dir.join(format!(
-        ".{stem}-{}.tmp-{}-{}",
-        b.tag(),
+        ".{stem}-{tag}.tmp-{}-{}",
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
     let mut cmd = Command::new(compiler(b.cxx));
     cmd.arg(b.opt).arg("-Wall").arg("-g0");
+    if let Some(m) = march {
+        cmd.arg(m.flag());
+    }
     if b.static_ {
         cmd.arg("-static");
     }
@@ -143,7 +194,10 @@ pub fn build_source(dir: &Path, source: &Path, b: &Build) -> PathBuf {
     let output = cmd.output().unwrap_or_else(|e| panic!("cannot run {}: {e}", compiler(b.cxx)));
     if !output.status.success() {
         let _ = fs::remove_file(&tmp);
-        panic!("compiling {src} ({b}) failed: {cmd:?}\n{}", String::from_utf8_lossy(&output.stderr));
+        panic!(
+            "compiling {src} ({b} {march:?}) failed: {cmd:?}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     if !output.stderr.is_empty() {
         eprintln!("warnings compiling {src} ({b}):\n{}", String::from_utf8_lossy(&output.stderr));

@@ -21,9 +21,10 @@ use std::path::{Path, PathBuf};
 
 pub use compare::{assert_same, compare, difference, first_difference};
 pub use compile::{
-    build, build_in, build_source, cache_dir, have_compiler, is_cxx_source, skip_without_compiler, Build,
+    build, build_in, build_march, build_source, cache_dir, have_compiler, is_cxx_source,
+    skip_without_compiler, Build, March,
 };
-pub use programs::{program, GuestProgram, PROGRAMS, TERN_ONLY};
+pub use programs::{program, GuestProgram, MARCH_PROGRAMS, PROGRAMS, TERN_ONLY};
 pub use run::{
     run_command, run_native, run_under, timeout, try_run_command, ExitStatusDesc, Outcome, RunError,
     DEFAULT_TIMEOUT,

@@ -117,9 +117,27 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("fork_threads.c"),
 ];
 
-/// Guest programs whose expectations are tern's own, stated in the test
-/// that runs them (`linux-user/tests/syscall_guard.rs`).
-pub const TERN_ONLY: &[&str] = &["tern_memory.c"];
+/// The compute-heavy programs of [`PROGRAMS`] also built with `-march=`
+/// x86-64-v3 and x86-64-v4 ([`crate::March`]), static and dynamic at `-O2`
+/// (`linux-user/tests/march_programs.rs`): gcc vectorises their loops with
+/// AVX2/AVX-512, uses FMA, BMI2 and MOVBE, and glibc's IFUNCs pick their
+/// AVX2/EVEX variants. A few only, so the suite stays quick.
+pub const MARCH_PROGRAMS: &[&str] = &[
+    "sort_search.c",
+    "libm.c",
+    "string_funcs.c",
+    "intmath.c",
+    "interp.c",
+    "printf_float.c",
+    "malloc_churn.c",
+    "recursion.c",
+];
+
+/// Guest programs run only by a test of their own, which states their
+/// expectations: tern's own (`tern_memory.c`, `linux-user/tests/syscall_guard.rs`),
+/// or output that depends on the CPU features glibc sees, compared with
+/// native in chosen CPU models (`glibc_ifuncs.c`, `linux-user/tests/glibc_variants.rs`).
+pub const TERN_ONLY: &[&str] = &["tern_memory.c", "glibc_ifuncs.c"];
 
 /// The table entry for `src`. Panics if there is none.
 pub fn program(src: &str) -> &'static GuestProgram {
