@@ -284,20 +284,22 @@ fn check_block(ir: &IrBlock, em: &Emitted, host: u64) -> Result<(), String> {
 
 const HOST: u64 = 0x7f00_0010_0000;
 
-fn golden_blocks() -> Vec<(String, u64, Vec<u8>)> {
+fn golden_blocks() -> Vec<(String, u64, bool, Vec<u8>)> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
     let mut v = Vec::new();
     for e in std::fs::read_dir(dir).unwrap().flatten() {
         let text = std::fs::read_to_string(e.path()).unwrap();
-        let (mut guest, mut bytes) = (0x40_1000u64, Vec::new());
+        let (mut guest, mut host_code, mut bytes) = (0x40_1000u64, false, Vec::new());
         for line in text.lines().take_while(|l| *l != "----") {
-            if let Some(g) = line.strip_prefix("guest 0x") {
+            if line.trim() == "host_code" {
+                host_code = true;
+            } else if let Some(g) = line.strip_prefix("guest 0x") {
                 guest = u64::from_str_radix(g, 16).unwrap();
             } else if let Some(b) = line.strip_prefix("bytes ") {
                 bytes.extend(b.split_whitespace().map(|x| u8::from_str_radix(x, 16).unwrap()));
             }
         }
-        v.push((e.path().display().to_string(), guest, bytes));
+        v.push((e.path().display().to_string(), guest, host_code, bytes));
     }
     v
 }
@@ -306,8 +308,8 @@ fn golden_blocks() -> Vec<(String, u64, Vec<u8>)> {
 fn every_host_pc_of_the_golden_blocks_is_restartable() {
     let cases = golden_blocks();
     assert!(cases.len() >= 20);
-    for (name, guest, bytes) in cases {
-        let (ir, em) = common::translate(CpuModel::V2, guest, HOST, &bytes);
+    for (name, guest, host_code, bytes) in cases {
+        let (ir, em) = common::translate_code(CpuModel::V2, host_code, guest, HOST, &bytes);
         check_block(&ir, &em, HOST)
             .unwrap_or_else(|e| panic!("{name}: {e}\n{}", common::dump(&ir, &em, HOST)));
     }

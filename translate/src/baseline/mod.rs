@@ -128,17 +128,16 @@ fn free_scratch(insn: &Instruction) -> Option<u8> {
     })
 }
 
-/// Picks the displacement size for a memory operand that now has a base.
+/// Picks the displacement size for a memory operand that now has a base:
+/// none for a zero displacement, else the short form, which iced-x86's
+/// encoder widens to a disp32 when the displacement does not fit it. The
+/// short form of an EVEX operand is the compressed disp8*N (N from the
+/// instruction's tuple type, vector length and broadcast), so a displacement
+/// that fits a disp8 but is not a multiple of N (`vmovdqu64 zmm0, fs:[0x28]`,
+/// N = 64) becomes a disp32, and one that is (`fs:[rcx*4+0x100]`, 4*64)
+/// gets the one-byte form.
 fn set_disp_size(i: &mut Instruction) {
-    let d = i.memory_displacement64() as i64;
-    let size = if d == 0 {
-        0
-    } else if i8::try_from(d).is_ok() {
-        1
-    } else {
-        // iced-x86 spells "64-bit addressing with a disp32" as 8.
-        8
-    };
+    let size = if i.memory_displacement64() == 0 { 0 } else { 1 };
     i.set_memory_displ_size(size);
 }
 
