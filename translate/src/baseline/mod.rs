@@ -128,6 +128,20 @@ fn free_scratch(insn: &Instruction) -> Option<u8> {
     })
 }
 
+/// A RIP-relative operand out of rel32 reach of the host code whose
+/// target is a sign-extended disp32 (the low 2 GiB, where a non-PIE program's
+/// data lives) as an absolute `[disp32]` operand: no scratch register needed.
+fn rip_to_absolute(insn: &Instruction) -> Option<Instruction> {
+    let target = i32::try_from(insn.ip_rel_memory_address() as i64).ok()?;
+    let mut i = *insn;
+    i.set_memory_base(Register::None);
+    i.set_memory_index(Register::None);
+    i.set_memory_displacement64(i64::from(target) as u64);
+    // iced-x86 spells "64-bit addressing with a disp32" as 8.
+    i.set_memory_displ_size(8);
+    Some(i)
+}
+
 /// Picks the displacement size for a memory operand that now has a base:
 /// none for a zero displacement, else the short form, which iced-x86's
 /// encoder widens to a disp32 when the displacement does not fit it. The
@@ -248,6 +262,9 @@ impl Emitter<'_> {
                 return Ok(());
             }
             self.a.buf.truncate(len_before);
+            if let Some(abs) = rip_to_absolute(insn) {
+                return self.encode(&abs, pc);
+            }
         }
         let s = free_scratch(insn).ok_or(EmitError::NoScratch(pc))?;
         self.fixed_mem(insn, fix, s, pc, next)
@@ -290,6 +307,9 @@ impl Emitter<'_> {
                 let len_before = self.a.buf.len();
                 if self.a.insn(operand).is_err() {
                     self.a.buf.truncate(len_before);
+                    if let Some(abs) = rip_to_absolute(operand) {
+                        return self.encode(&abs, pc);
+                    }
                     self.a.mov_imm64(RCX, operand.ip_rel_memory_address());
                     self.a.bytes(&[0x48, 0x8b, 0x09]); // mov rcx, [rcx]
                 }
