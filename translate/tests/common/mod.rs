@@ -35,7 +35,13 @@ pub fn translate(model: CpuModel, guest: u64, host: u64, bytes: &[u8]) -> (IrBlo
 /// bytes as the vDSO's, whose instructions are not checked against the CPU
 /// model (golden files say `host_code` to show instructions beyond every
 /// model the branch knows).
-pub fn translate_code(model: CpuModel, host_code: bool, guest: u64, host: u64, bytes: &[u8]) -> (IrBlock, Emitted) {
+pub fn translate_code(
+    model: CpuModel,
+    host_code: bool,
+    guest: u64,
+    host: u64,
+    bytes: &[u8],
+) -> (IrBlock, Emitted) {
     let ir = lift_block(model, guest, bytes, false, host_code);
     let mut em = emit_block(&ir, host, &runtime(host)).expect("emit");
     em.set_desc_base(FIRST_DESC);
