@@ -20,13 +20,15 @@ use iced_x86::{Code, Instruction, InstructionInfoFactory, MemoryOperand, Registe
 
 /// Scratch slot use: 1 indirect target (rcx),
 /// 2 lookup routine (rdx), 3 operand rewrites, 4 return-address pushes,
-/// 5 rsp before a direct `call` pushed, 6 rcx before a `loop` decremented.
+/// 5 rsp before a direct `call` pushed, 6 rcx before a `loop` decremented,
+/// 7 the register holding the FS/GS base for an implicit `[rdi]` operand.
 const SLOT_TARGET: usize = 1;
 const SLOT_IBL: usize = 2;
 const SLOT_FIX: usize = 3;
 const SLOT_PUSH: usize = 4;
 const SLOT_RSP: usize = 5;
 const SLOT_LOOP: usize = 6;
+const SLOT_BASE: usize = 7;
 
 /// `Emitter::mark` state of the indirect-branch lookup (`AT_NEXT_RIP`).
 const STATE_NEXT_RIP: u64 = u64::MAX - 1;
@@ -195,6 +197,9 @@ impl Emitter<'_> {
         pc: u64,
         next: u64,
     ) -> Result<(), EmitError> {
+        if crate::lift::implicit_rdi(insn) {
+            return self.fixed_rdi(insn, fix, s, pc, next);
+        }
         let slot = off::scratch(SLOT_FIX);
         let mut i = *insn;
         self.a.store_gs(slot, s);
@@ -231,6 +236,37 @@ impl Emitter<'_> {
         self.encode(&i, pc)?;
         self.mark(next, fix1(s, SLOT_FIX));
         self.a.load_gs(s, slot);
+        self.mark(next, NO_FIXUP);
+        Ok(())
+    }
+
+    /// Emits `insn`, whose implicit `fs:[rdi]`/`gs:[rdi]` operand
+    /// (`maskmovq`, `(v)maskmovdqu`) needs `fix`: guest rdi is displaced
+    /// while rdi holds the linear address, computed through scratch register
+    /// `s` (known free); the guest instruction itself is the only one that
+    /// can fault, with guest rdi in its slot.
+    fn fixed_rdi(&mut self, insn: &Instruction, fix: MemFix, s: u8, pc: u64, next: u64) -> Result<(), EmitError> {
+        const RDI: u8 = crate::cpu::RDI as u8;
+        let rdi = fix1(RDI, SLOT_FIX);
+        self.a.store_gs(off::scratch(SLOT_FIX), RDI);
+        self.mark(pc, rdi);
+        self.a.store_gs(off::scratch(SLOT_BASE), s);
+        self.mark(pc, [(RDI, SLOT_FIX as u8), (s, SLOT_BASE as u8)]);
+        self.a.load_gs(s, if fix == MemFix::Fs { off::FS_BASE } else { off::GS_BASE });
+        let lea = Instruction::with2(
+            Code::Lea_r64_m,
+            Register::RDI,
+            MemoryOperand::with_base_index(Register::RDI, gpr(s)),
+        )
+        .map_err(|err| EmitError::Encode { pc, err })?;
+        self.encode(&lea, pc)?;
+        self.a.load_gs(s, off::scratch(SLOT_BASE));
+        self.mark(pc, rdi);
+        let mut i = *insn;
+        i.set_segment_prefix(Register::None);
+        self.encode(&i, pc)?;
+        self.mark(next, rdi);
+        self.a.load_gs(RDI, off::scratch(SLOT_FIX));
         self.mark(next, NO_FIXUP);
         Ok(())
     }
