@@ -274,7 +274,7 @@ AVX512 static void avx512_fs(void) {
 /* ---- faults: precise state in the guest handler ---- */
 
 static char *region; /* two pages, the second PROT_NONE until a fault */
-static volatile uint64_t fault_at, fault_rip, fault_addr, fault_regs[4];
+static volatile uint64_t fault_at, fault_rip, fault_addr, fault_regs[4], fault_rdi;
 static volatile int faults;
 static uint8_t fault_xmm[2][16], fault_hi[2][16], fault_k[2][8];
 static volatile int have_hi, have_k;
@@ -298,6 +298,7 @@ static void on_segv(int sig, siginfo_t *si, void *ctx) {
   fault_regs[1] = (uint64_t)uc->uc_mcontext.gregs[REG_RCX];
   fault_regs[2] = (uint64_t)uc->uc_mcontext.gregs[REG_RDX];
   fault_regs[3] = (uint64_t)uc->uc_mcontext.gregs[REG_R8];
+  fault_rdi = (uint64_t)uc->uc_mcontext.gregs[REG_RDI];
   const uint8_t *fp = (const uint8_t *)uc->uc_mcontext.fpregs;
   memcpy(fault_xmm[0], fp + 160 + 0 * 16, 16); /* xmm0: destination */
   memcpy(fault_xmm[1], fp + 160 + 2 * 16, 16); /* xmm2: VEX mask */
@@ -421,6 +422,27 @@ AVX2 static void avx2_faults(void) {
                    : "rax", "rcx", "rdx", "r8", "xmm0", "xmm2", "memory");
   report("vpmaskmovd load masked off", 0, 0);
   show("  after", out, 8);
+  /* maskmovdqu through fs: and vmaskmovdqu through gs: (implicit rdi),
+   * then one that faults at the page end: the handler sees guest rdi */
+  for (int t = 0; t < 3; t++) {
+    uint64_t at = t == 1 ? 40 : o + (t ? 4088 : 16);
+    arm();
+    memset(gs_buf + 8, 0, 32);
+    __asm__ volatile("vmovdqu %[mk], %%xmm2\n\t"
+                     "vmovdqu %[src], %%xmm1\n\tvpxor %%xmm0, %%xmm0, %%xmm0\n\t"
+                     "cmp $1, %[t]\n\tje 2f\n\t"
+                     "mov $0x1111, %%eax\n\tmov $0x2222, %%ecx\n\tmov $0x3333, %%edx\n\t" SITE
+                     "fs maskmovdqu %%xmm2, %%xmm1\n\tjmp 3f\n"
+                     "2:\tgs vmaskmovdqu %%xmm2, %%xmm1\n"
+                     "3:"
+                     :
+                     : "D"(at), [t] "r"(t), [mk] "m"(mask_bad), [src] "m"(idx8)
+                     : "rax", "rcx", "rdx", "r8", "xmm0", "xmm1", "xmm2", "memory", "cc");
+    report(t == 0 ? "maskmovdqu fs" : t == 1 ? "vmaskmovdqu gs" : "maskmovdqu fs fault", 0, 0);
+    if (faults) printf("  rdi at fault: offset %lld\n", (long long)(fault_rdi - o));
+    if (t == 1) show("  gs_buf", gs_buf + 8, 8);
+    else show("  region", region + (t ? 4080 : 16), 4);
+  }
   __asm__ volatile("vzeroupper");
 }
 
