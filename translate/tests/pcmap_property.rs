@@ -202,7 +202,8 @@ fn check_block(ir: &IrBlock, em: &Emitted, host: u64) -> Result<(), String> {
                 let op = &cur.unwrap().op;
                 let fixed = matches!(op, Op::Native { fix, .. } if *fix != tern_translate::ir::MemFix::None);
                 // maskmovq/(v)maskmovdqu address fs:[rdi] implicitly.
-                let rdi = if insn.op0_kind() == OpKind::MemorySegRDI { Register::RDI } else { Register::None };
+                let rdi =
+                    if insn.op0_kind() == OpKind::MemorySegRDI { Register::RDI } else { Register::None };
                 let addr_regs = [insn.memory_base(), insn.memory_index(), rdi];
                 for (r, _) in accesses(insn) {
                     let is_addr = addr_regs.iter().any(|a| gpr_num(*a) == Some(r));

@@ -245,7 +245,14 @@ impl Emitter<'_> {
     /// while rdi holds the linear address, computed through scratch register
     /// `s` (known free); the guest instruction itself is the only one that
     /// can fault, with guest rdi in its slot.
-    fn fixed_rdi(&mut self, insn: &Instruction, fix: MemFix, s: u8, pc: u64, next: u64) -> Result<(), EmitError> {
+    fn fixed_rdi(
+        &mut self,
+        insn: &Instruction,
+        fix: MemFix,
+        s: u8,
+        pc: u64,
+        next: u64,
+    ) -> Result<(), EmitError> {
         const RDI: u8 = crate::cpu::RDI as u8;
         let rdi = fix1(RDI, SLOT_FIX);
         self.a.store_gs(off::scratch(SLOT_FIX), RDI);
