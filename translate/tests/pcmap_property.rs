@@ -505,9 +505,9 @@ fn vector_insn(r: &mut Rng, ip: u64, rip: bool, seg: u8) -> Option<(Instruction,
         }
         // A quarter are gathers, scatters and their prefetches (map 2 with
         // a SIB byte: VSIB), which random bytes rarely hit.
-        let gather = !rip && r.next() % 4 == 0;
+        let gather = !rip && r.next().is_multiple_of(4);
         let map = if gather { 2 } else { 1 + (r.next() % 3) as u8 };
-        if r.next() % 2 == 0 {
+        if r.next().is_multiple_of(2) {
             // VEX3: R X B m-mmmm | W vvvv L pp
             b.extend([0xc4, (r.next() as u8 & 0xe0) | map, r.next() as u8]);
         } else {
