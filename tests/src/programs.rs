@@ -80,6 +80,9 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("threads_cancel.c"),
     // The instructions tern rewrites: FS/RIP-relative operands, branches.
     plain("insn_glue.c"),
+    // VEX/EVEX rewrites: FS/GS and RIP-relative vector operands, gathers,
+    // scatters and masked moves, their faults' precise state.
+    plain("insn_glue_avx.c"),
     plain("segments.c"),
     plain("vdso.c"),
     plain("eflags_ac.c"),

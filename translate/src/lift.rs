@@ -57,7 +57,8 @@ fn mem_fix(insn: &Instruction) -> MemFix {
     if insn.is_ip_rel_memory_operand() {
         return MemFix::RipRel;
     }
-    let has_mem = (0..insn.op_count()).any(|i| insn.op_kind(i) == iced_x86::OpKind::Memory);
+    let has_mem =
+        (0..insn.op_count()).any(|i| insn.op_kind(i) == iced_x86::OpKind::Memory) || implicit_rdi(insn);
     if !has_mem {
         return MemFix::None;
     }
@@ -70,6 +71,15 @@ fn mem_fix(insn: &Instruction) -> MemFix {
         Register::GS => MemFix::Gs,
         _ => MemFix::None,
     }
+}
+
+/// True for the instructions whose only memory operand is an implicit
+/// `[rdi]` that a segment prefix overrides and that leave rdi unchanged
+/// (`maskmovq`, `maskmovdqu`, `vmaskmovdqu`): with FS/GS the back end
+/// adds the guest base to rdi around them.
+pub(crate) fn implicit_rdi(insn: &Instruction) -> bool {
+    matches!(insn.mnemonic(), Mnemonic::Maskmovq | Mnemonic::Maskmovdqu | Mnemonic::Vmaskmovdqu)
+        && insn.op0_kind() == iced_x86::OpKind::MemorySegRDI
 }
 
 /// Turns an indirect branch's operand into `mov rcx, <operand>`.
@@ -243,7 +253,7 @@ fn lift_one(model: CpuModel, insn: &Instruction, bytes: &[u8], host_code: bool) 
                 | K::MemorySegRDI
         )
     }) || insn.mnemonic() == Mnemonic::Xlatb;
-    if matches!(insn.segment_prefix(), Register::FS | Register::GS) && implicit_mem {
+    if matches!(insn.segment_prefix(), Register::FS | Register::GS) && implicit_mem && !implicit_rdi(insn) {
         log_unsupported(pc, bytes, "string instruction or XLAT with an FS/GS override");
         return trap(SIGILL);
     }

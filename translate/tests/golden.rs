@@ -16,6 +16,8 @@ const SEPARATOR: &str = "----";
 struct Case {
     header: String,
     model: CpuModel,
+    /// Lift as host (vDSO) code: no CPU-model check.
+    host_code: bool,
     guest: u64,
     host: u64,
     bytes: Vec<u8>,
@@ -39,6 +41,7 @@ fn parse(path: &Path) -> Case {
     let mut case = Case {
         header,
         model: CpuModel::V2,
+        host_code: false,
         guest: 0x40_1000,
         host: 0x7f00_0010_0000,
         bytes: vec![],
@@ -53,6 +56,7 @@ fn parse(path: &Path) -> Case {
         match key {
             "guest" => case.guest = parse_num(val),
             "host" => case.host = parse_num(val),
+            "host_code" => case.host_code = true,
             "model" => case.model = CpuModel::from_name(val.trim()).expect("model name"),
             "bytes" => case
                 .bytes
@@ -111,7 +115,7 @@ fn translator_output_matches_the_golden_files() {
     let mut failures = Vec::new();
     for path in files {
         let case = parse(&path);
-        let (ir, em) = common::translate(case.model, case.guest, case.host, &case.bytes);
+        let (ir, em) = common::translate_code(case.model, case.host_code, case.guest, case.host, &case.bytes);
         let actual = common::dump(&ir, &em, case.host);
         if actual == case.expected {
             continue;

@@ -11,7 +11,9 @@
 //! register the place that really holds its value. Blocks are the golden
 //! cases plus 20,000 pseudo-random ones from instruction templates (every
 //! op kind and operand rewrite, guest addresses in and out of rel32 reach
-//! and at a page end).
+//! and at a page end), plus 6,000 blocks of random VEX/EVEX instructions
+//! (gathers and scatters among them) with RIP-relative and FS/GS operands,
+//! whose host copies are also checked to mean what the guest's meant.
 
 mod common;
 
@@ -199,7 +201,10 @@ fn check_block(ir: &IrBlock, em: &Emitted, host: u64) -> Result<(), String> {
             } else if guest_copy {
                 let op = &cur.unwrap().op;
                 let fixed = matches!(op, Op::Native { fix, .. } if *fix != tern_translate::ir::MemFix::None);
-                let addr_regs = [insn.memory_base(), insn.memory_index()];
+                // maskmovq/(v)maskmovdqu address fs:[rdi] implicitly.
+                let rdi =
+                    if insn.op0_kind() == OpKind::MemorySegRDI { Register::RDI } else { Register::None };
+                let addr_regs = [insn.memory_base(), insn.memory_index(), rdi];
                 for (r, _) in accesses(insn) {
                     let is_addr = addr_regs.iter().any(|a| gpr_num(*a) == Some(r));
                     if fixed && is_addr {
@@ -284,20 +289,22 @@ fn check_block(ir: &IrBlock, em: &Emitted, host: u64) -> Result<(), String> {
 
 const HOST: u64 = 0x7f00_0010_0000;
 
-fn golden_blocks() -> Vec<(String, u64, Vec<u8>)> {
+fn golden_blocks() -> Vec<(String, u64, bool, Vec<u8>)> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
     let mut v = Vec::new();
     for e in std::fs::read_dir(dir).unwrap().flatten() {
         let text = std::fs::read_to_string(e.path()).unwrap();
-        let (mut guest, mut bytes) = (0x40_1000u64, Vec::new());
+        let (mut guest, mut host_code, mut bytes) = (0x40_1000u64, false, Vec::new());
         for line in text.lines().take_while(|l| *l != "----") {
-            if let Some(g) = line.strip_prefix("guest 0x") {
+            if line.trim() == "host_code" {
+                host_code = true;
+            } else if let Some(g) = line.strip_prefix("guest 0x") {
                 guest = u64::from_str_radix(g, 16).unwrap();
             } else if let Some(b) = line.strip_prefix("bytes ") {
                 bytes.extend(b.split_whitespace().map(|x| u8::from_str_radix(x, 16).unwrap()));
             }
         }
-        v.push((e.path().display().to_string(), guest, bytes));
+        v.push((e.path().display().to_string(), guest, host_code, bytes));
     }
     v
 }
@@ -306,8 +313,8 @@ fn golden_blocks() -> Vec<(String, u64, Vec<u8>)> {
 fn every_host_pc_of_the_golden_blocks_is_restartable() {
     let cases = golden_blocks();
     assert!(cases.len() >= 20);
-    for (name, guest, bytes) in cases {
-        let (ir, em) = common::translate(CpuModel::V2, guest, HOST, &bytes);
+    for (name, guest, host_code, bytes) in cases {
+        let (ir, em) = common::translate_code(CpuModel::V2, host_code, guest, HOST, &bytes);
         check_block(&ir, &em, HOST)
             .unwrap_or_else(|e| panic!("{name}: {e}\n{}", common::dump(&ir, &em, HOST)));
     }
@@ -485,4 +492,192 @@ fn the_checker_rejects_a_loop_without_its_saved_rcx() {
     }
     let err = check_block(&ir, &em, HOST).unwrap_err();
     assert!(err.contains("rcx"), "{err}");
+}
+
+/// A random VEX (3-byte) or EVEX instruction with a memory operand at `ip`,
+/// from random prefix, opcode and ModRM/SIB bytes: with `rip` its operand is
+/// RIP-relative, else it has segment prefix `seg` (0 for none). Its bytes.
+fn vector_insn(r: &mut Rng, ip: u64, rip: bool, seg: u8) -> Option<(Instruction, Vec<u8>)> {
+    for _ in 0..200 {
+        let mut b = Vec::new();
+        if seg != 0 {
+            b.push(seg);
+        }
+        // A quarter are gathers, scatters and their prefetches (map 2 with
+        // a SIB byte: VSIB), which random bytes rarely hit.
+        let gather = !rip && r.next().is_multiple_of(4);
+        let map = if gather { 2 } else { 1 + (r.next() % 3) as u8 };
+        if r.next().is_multiple_of(2) {
+            // VEX3: R X B m-mmmm | W vvvv L pp
+            b.extend([0xc4, (r.next() as u8 & 0xe0) | map, r.next() as u8]);
+        } else {
+            // EVEX: R X B R' 0 m m m | W vvvv 1 pp | z L'L b V' aaa
+            b.extend([0x62, (r.next() as u8 & 0xf0) | map, (r.next() as u8) | 0x04, r.next() as u8]);
+        }
+        b.push(if gather {
+            r.pick(&[0x90, 0x91, 0x92, 0x93, 0xa0, 0xa1, 0xa2, 0xa3, 0xc6, 0xc7])
+        } else {
+            r.next() as u8
+        });
+        let reg = (r.next() as u8 & 7) << 3;
+        if rip {
+            b.push(reg | 5);
+        } else {
+            let md = (r.next() % 3) as u8;
+            let rm = if gather { 4 } else { r.pick(&[4u8, 4, 0, 3, 5, 6]) };
+            let rm = if md == 0 && rm == 5 { 4 } else { rm };
+            b.push(md << 6 | reg | rm);
+            if rm == 4 {
+                b.push(r.next() as u8);
+            }
+        }
+        b.extend((r.next() as u32).to_le_bytes());
+        b.extend((r.next() as u16).to_le_bytes());
+        let i = common::decode_all(&b, ip).into_iter().next()?;
+        let mem = (0..i.op_count()).any(|k| i.op_kind(k) == OpKind::Memory);
+        let vex = matches!(i.encoding(), iced_x86::EncodingKind::VEX | iced_x86::EncodingKind::EVEX);
+        if !i.is_invalid() && mem && vex && i.is_ip_rel_memory_operand() == rip {
+            b.truncate(i.len());
+            return Some((i, b));
+        }
+    }
+    None
+}
+
+/// Checks that the host code of `ir`'s native VEX/EVEX instructions means
+/// what the guest's meant: the same instruction (operands, opmask, zeroing,
+/// broadcast, rounding, immediate), with its memory operand at the same
+/// guest address: RIP-relative to the same target, an absolute disp32 of
+/// it, or a scratch register that holds it (`mov s, imm64`) or holds the
+/// guest FS/GS base (plus the guest base, `lea s, [b+s]`), the scratch
+/// register being one the instruction does not use.
+fn check_vector_rewrites(ir: &IrBlock, em: &Emitted, host: u64) -> Result<usize, String> {
+    let hi = common::decode_all(&em.code, host);
+    let mut fmt = iced_x86::IntelFormatter::new();
+    let mut text = |i: &Instruction| {
+        let mut s = String::new();
+        iced_x86::Formatter::format(&mut fmt, i, &mut s);
+        s
+    };
+    let (mut k, mut checked) = (0, 0);
+    for (n, ins) in ir.insns.iter().enumerate() {
+        let Op::Native { fix, .. } = ins.op else { continue };
+        let Some(g) = guest_insn(ir, n) else { continue };
+        while k < hi.len() && hi[k].code() != g.code() {
+            k += 1;
+        }
+        let Some(h) = hi.get(k).copied() else {
+            return Err(format!("{g}: not in the host code"));
+        };
+        k += 1;
+        let fail = |why: &str| Err(format!("{g} -> {h}: {why}"));
+        let mut want = g;
+        want.set_segment_prefix(Register::None);
+        want.set_memory_base(h.memory_base());
+        want.set_memory_index(h.memory_index());
+        want.set_memory_displacement64(h.memory_displacement64());
+        if text(&want) != text(&h) || h.memory_index_scale() != g.memory_index_scale() {
+            return fail("operands differ");
+        }
+        let s = h.memory_base();
+        let used = accesses(&g);
+        let s_free = gpr_num(s).is_some_and(|n| used.iter().all(|(r, _)| *r != n))
+            && s.full_register() != g.memory_base().full_register()
+            && s.full_register() != g.memory_index().full_register();
+        let prev = |d: usize| k.checked_sub(1 + d).map(|j| hi[j]);
+        use tern_translate::ir::MemFix;
+        match fix {
+            MemFix::None => {}
+            MemFix::RipRel => {
+                let target = g.ip_rel_memory_address();
+                let ok = if h.is_ip_rel_memory_operand() {
+                    h.ip_rel_memory_address() == target
+                } else if s == Register::None {
+                    h.memory_index() == Register::None && h.memory_displacement64() == target
+                } else {
+                    let mov = prev(1).filter(|m| m.code() == Code::Mov_r64_imm64 && m.op0_register() == s);
+                    s_free && h.memory_displacement64() == 0 && mov.is_some_and(|m| m.immediate64() == target)
+                };
+                if !ok {
+                    return fail("not the guest's RIP-relative target");
+                }
+            }
+            MemFix::Fs | MemFix::Gs => {
+                let base_off = if fix == MemFix::Fs { off::FS_BASE } else { off::GS_BASE };
+                let gb = g.memory_base();
+                let lea = if gb == Register::None { None } else { prev(1) };
+                let load = prev(if gb == Register::None { 1 } else { 2 });
+                let load_ok = load.is_some_and(|l| {
+                    l.code() == Code::Mov_r64_rm64
+                        && l.op0_register() == s
+                        && l.segment_prefix() == Register::GS
+                        && l.memory_displacement64() == base_off as u64
+                });
+                let lea_ok = gb == Register::None
+                    || lea.is_some_and(|l| {
+                        l.code() == Code::Lea_r64_m
+                            && l.op0_register() == s
+                            && l.memory_base() == gb
+                            && l.memory_index() == s
+                            && l.memory_displacement64() == 0
+                    });
+                if !(s_free
+                    && load_ok
+                    && lea_ok
+                    && h.memory_index() == g.memory_index()
+                    && h.memory_displacement64() == g.memory_displacement64())
+                {
+                    return fail("not the guest's FS/GS address");
+                }
+            }
+        }
+        checked += 1;
+    }
+    Ok(checked)
+}
+
+#[test]
+fn vector_operand_rewrites_mean_the_same_and_are_restartable() {
+    let mut r = Rng(0x7665_6374_6f72_2d31);
+    let (mut checked, mut codes) = (0, std::collections::BTreeSet::new());
+    let (mut vsib, mut evex, mut fixes) = (0, 0, std::collections::BTreeMap::<String, usize>::new());
+    for n in 0..6000 {
+        // Low (absolute disp32), in reach of HOST, far (scratch register).
+        let guest = r.pick(&[0x40_1000u64, 0x7f00_0020_0000, 0x5555_5555_5000]) + (r.next() % 0x40);
+        let mut bytes = Vec::new();
+        for _ in 0..1 + r.next() % 4 {
+            let ip = guest + bytes.len() as u64;
+            let (rip, seg) = match r.next() % 4 {
+                0 => (true, 0),
+                1 => (false, 0x65),
+                _ => (false, 0x64),
+            };
+            if let Some((i, b)) = vector_insn(&mut r, ip, rip, seg) {
+                codes.insert(i.code());
+                vsib += usize::from(i.is_vsib());
+                evex += usize::from(i.encoding() == iced_x86::EncodingKind::EVEX);
+                bytes.extend(b);
+            }
+        }
+        bytes.push(0xc3);
+        let (ir, em) = common::translate_code(CpuModel::V2, true, guest, HOST, &bytes);
+        let dump = || common::dump(&ir, &em, HOST);
+        check_block(&ir, &em, HOST).unwrap_or_else(|e| panic!("vector block {n}: {e}\n{}", dump()));
+        checked += check_vector_rewrites(&ir, &em, HOST)
+            .unwrap_or_else(|e| panic!("vector block {n}: {e}\n{}", dump()));
+        for i in &ir.insns {
+            if let Op::Native { fix, .. } = &i.op {
+                *fixes.entry(format!("{fix:?}")).or_default() += 1;
+            }
+        }
+    }
+    // Thousands of distinct VEX/EVEX forms, VSIB among them, every rewrite.
+    assert!(
+        checked > 10000 && codes.len() > 1000 && vsib > 1000 && evex > 3000,
+        "{checked} {} {vsib} {evex}",
+        codes.len()
+    );
+    for k in ["RipRel", "Fs", "Gs"] {
+        assert!(fixes.get(k).copied().unwrap_or(0) > 1000, "{fixes:?}");
+    }
 }

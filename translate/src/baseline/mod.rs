@@ -20,13 +20,15 @@ use iced_x86::{Code, Instruction, InstructionInfoFactory, MemoryOperand, Registe
 
 /// Scratch slot use: 1 indirect target (rcx),
 /// 2 lookup routine (rdx), 3 operand rewrites, 4 return-address pushes,
-/// 5 rsp before a direct `call` pushed, 6 rcx before a `loop` decremented.
+/// 5 rsp before a direct `call` pushed, 6 rcx before a `loop` decremented,
+/// 7 the register holding the FS/GS base for an implicit `[rdi]` operand.
 const SLOT_TARGET: usize = 1;
 const SLOT_IBL: usize = 2;
 const SLOT_FIX: usize = 3;
 const SLOT_PUSH: usize = 4;
 const SLOT_RSP: usize = 5;
 const SLOT_LOOP: usize = 6;
+const SLOT_BASE: usize = 7;
 
 /// `Emitter::mark` state of the indirect-branch lookup (`AT_NEXT_RIP`).
 const STATE_NEXT_RIP: u64 = u64::MAX - 1;
@@ -128,17 +130,30 @@ fn free_scratch(insn: &Instruction) -> Option<u8> {
     })
 }
 
-/// Picks the displacement size for a memory operand that now has a base.
+/// A RIP-relative operand out of rel32 reach of the host code whose
+/// target is a sign-extended disp32 (the low 2 GiB, where a non-PIE program's
+/// data lives) as an absolute `[disp32]` operand: no scratch register needed.
+fn rip_to_absolute(insn: &Instruction) -> Option<Instruction> {
+    let target = i32::try_from(insn.ip_rel_memory_address() as i64).ok()?;
+    let mut i = *insn;
+    i.set_memory_base(Register::None);
+    i.set_memory_index(Register::None);
+    i.set_memory_displacement64(i64::from(target) as u64);
+    // iced-x86 spells "64-bit addressing with a disp32" as 8.
+    i.set_memory_displ_size(8);
+    Some(i)
+}
+
+/// Picks the displacement size for a memory operand that now has a base:
+/// none for a zero displacement, else the short form, which iced-x86's
+/// encoder widens to a disp32 when the displacement does not fit it. The
+/// short form of an EVEX operand is the compressed disp8*N (N from the
+/// instruction's tuple type, vector length and broadcast), so a displacement
+/// that fits a disp8 but is not a multiple of N (`vmovdqu64 zmm0, fs:[0x28]`,
+/// N = 64) becomes a disp32, and one that is (`fs:[rcx*4+0x100]`, 4*64)
+/// gets the one-byte form.
 fn set_disp_size(i: &mut Instruction) {
-    let d = i.memory_displacement64() as i64;
-    let size = if d == 0 {
-        0
-    } else if i8::try_from(d).is_ok() {
-        1
-    } else {
-        // iced-x86 spells "64-bit addressing with a disp32" as 8.
-        8
-    };
+    let size = if i.memory_displacement64() == 0 { 0 } else { 1 };
     i.set_memory_displ_size(size);
 }
 
@@ -182,6 +197,9 @@ impl Emitter<'_> {
         pc: u64,
         next: u64,
     ) -> Result<(), EmitError> {
+        if crate::lift::implicit_rdi(insn) {
+            return self.fixed_rdi(insn, fix, s, pc, next);
+        }
         let slot = off::scratch(SLOT_FIX);
         let mut i = *insn;
         self.a.store_gs(slot, s);
@@ -222,6 +240,44 @@ impl Emitter<'_> {
         Ok(())
     }
 
+    /// Emits `insn`, whose implicit `fs:[rdi]`/`gs:[rdi]` operand
+    /// (`maskmovq`, `(v)maskmovdqu`) needs `fix`: guest rdi is displaced
+    /// while rdi holds the linear address, computed through scratch register
+    /// `s` (known free); the guest instruction itself is the only one that
+    /// can fault, with guest rdi in its slot.
+    fn fixed_rdi(
+        &mut self,
+        insn: &Instruction,
+        fix: MemFix,
+        s: u8,
+        pc: u64,
+        next: u64,
+    ) -> Result<(), EmitError> {
+        const RDI: u8 = crate::cpu::RDI as u8;
+        let rdi = fix1(RDI, SLOT_FIX);
+        self.a.store_gs(off::scratch(SLOT_FIX), RDI);
+        self.mark(pc, rdi);
+        self.a.store_gs(off::scratch(SLOT_BASE), s);
+        self.mark(pc, [(RDI, SLOT_FIX as u8), (s, SLOT_BASE as u8)]);
+        self.a.load_gs(s, if fix == MemFix::Fs { off::FS_BASE } else { off::GS_BASE });
+        let lea = Instruction::with2(
+            Code::Lea_r64_m,
+            Register::RDI,
+            MemoryOperand::with_base_index(Register::RDI, gpr(s)),
+        )
+        .map_err(|err| EmitError::Encode { pc, err })?;
+        self.encode(&lea, pc)?;
+        self.a.load_gs(s, off::scratch(SLOT_BASE));
+        self.mark(pc, rdi);
+        let mut i = *insn;
+        i.set_segment_prefix(Register::None);
+        self.encode(&i, pc)?;
+        self.mark(next, rdi);
+        self.a.load_gs(RDI, off::scratch(SLOT_FIX));
+        self.mark(next, NO_FIXUP);
+        Ok(())
+    }
+
     /// A guest instruction that runs as it is. `raw` is its guest encoding.
     fn native(
         &mut self,
@@ -249,6 +305,9 @@ impl Emitter<'_> {
                 return Ok(());
             }
             self.a.buf.truncate(len_before);
+            if let Some(abs) = rip_to_absolute(insn) {
+                return self.encode(&abs, pc);
+            }
         }
         let s = free_scratch(insn).ok_or(EmitError::NoScratch(pc))?;
         self.fixed_mem(insn, fix, s, pc, next)
@@ -291,6 +350,9 @@ impl Emitter<'_> {
                 let len_before = self.a.buf.len();
                 if self.a.insn(operand).is_err() {
                     self.a.buf.truncate(len_before);
+                    if let Some(abs) = rip_to_absolute(operand) {
+                        return self.encode(&abs, pc);
+                    }
                     self.a.mov_imm64(RCX, operand.ip_rel_memory_address());
                     self.a.bytes(&[0x48, 0x8b, 0x09]); // mov rcx, [rcx]
                 }

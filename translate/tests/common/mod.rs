@@ -28,7 +28,21 @@ pub const FIRST_DESC: u32 = 2;
 /// `host`: `lift_block`, `emit_block` and `set_desc_base`, the calls
 /// `Jit::translate` makes.
 pub fn translate(model: CpuModel, guest: u64, host: u64, bytes: &[u8]) -> (IrBlock, Emitted) {
-    let ir = lift_block(model, guest, bytes, false, false);
+    translate_code(model, false, guest, host, bytes)
+}
+
+/// `translate`, with `host_code` as `lift_block` takes it: true lifts the
+/// bytes as the vDSO's, whose instructions are not checked against the CPU
+/// model (golden files say `host_code` to show instructions beyond every
+/// model the branch knows).
+pub fn translate_code(
+    model: CpuModel,
+    host_code: bool,
+    guest: u64,
+    host: u64,
+    bytes: &[u8],
+) -> (IrBlock, Emitted) {
+    let ir = lift_block(model, guest, bytes, false, host_code);
     let mut em = emit_block(&ir, host, &runtime(host)).expect("emit");
     em.set_desc_base(FIRST_DESC);
     (ir, em)
