@@ -98,6 +98,7 @@ guest_tests! {
     insn_sse42 => "insn_sse42.c";
     insn_mxcsr => "insn_mxcsr.c";
     insn_sysinfo => "insn_sysinfo.c";
+    xstate => "xstate.c";
     vfork => "vfork.c";
     exec_variants => "exec_variants.c";
     proc_tree => "proc_tree.c";
