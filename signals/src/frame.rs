@@ -30,7 +30,8 @@ use crate::mask::{guest_mask, set_guest_mask, set_guest_mask_deferred, sigbit};
 use crate::sync::{self, SyncSignal};
 use crate::usercopy;
 use std::sync::OnceLock;
-use tern_translate::cpu::{CpuState, FxArea, RAX, RDI, RDX, RSI, RSP};
+use tern_translate::cpu::{CpuState, RAX, RDI, RDX, RSI, RSP};
+use tern_translate::xstate::{XsaveArea, SSE, X87};
 use tern_translate::Jit;
 
 /// `sa_flags` bits (`uapi/asm/signal.h`, `uapi/asm-generic/signal-defs.h`).
@@ -170,9 +171,9 @@ fn set_word(b: &mut [u8], i: usize, v: u64) {
 
 /// The FPU part of a frame for the state in `fx`
 /// (`copy_fpstate_to_sigframe()` and `save_xstate_epilog()`).
-fn fp_image(fx: &FxArea) -> [u8; FP_FRAME] {
+fn fp_image(fx: &XsaveArea) -> [u8; FP_FRAME] {
     let mut b = [0u8; FP_FRAME];
-    b[..512].copy_from_slice(&fx.0);
+    b[..512].copy_from_slice(fx.expanded(X87 | SSE).legacy());
     b[SW_BYTES..512].fill(0);
     b[SW_BYTES..SW_BYTES + 4].copy_from_slice(&FP_XSTATE_MAGIC1.to_le_bytes());
     b[SW_BYTES + 4..SW_BYTES + 8].copy_from_slice(&(FP_FRAME as u32).to_le_bytes());
@@ -188,9 +189,9 @@ fn fp_image(fx: &FxArea) -> [u8; FP_FRAME] {
 fn mxcsr_mask() -> u32 {
     static MASK: OnceLock<u32> = OnceLock::new();
     *MASK.get_or_init(|| {
-        let mut a = FxArea([0; 512]);
+        let mut a = XsaveArea::default();
         // SAFETY: fxsave64 writes 512 bytes to a 16-byte aligned buffer
-        // (FxArea is 64-byte aligned) and changes no register.
+        // (XsaveArea is 64-byte aligned) and changes no register.
         unsafe { std::arch::asm!("fxsave64 [{}]", in(reg) a.0.as_mut_ptr(), options(nostack)) };
         match u32::from_le_bytes([a.0[28], a.0[29], a.0[30], a.0[31]]) {
             0 => 0xffbf,
@@ -202,9 +203,9 @@ fn mxcsr_mask() -> u32 {
 /// `fpu__restore_sig()` for the model's state: the FPU state the frame at
 /// `buf` holds, or None where the kernel fails (unreadable, or a value
 /// `xrstor`/`fxrstor` would refuse). NULL means the initial state.
-fn restore_fp(buf: u64) -> Option<FxArea> {
+fn restore_fp(buf: u64) -> Option<XsaveArea> {
     if buf == 0 {
-        return Some(FxArea::default());
+        return Some(XsaveArea::default());
     }
     if buf.checked_add(FP_FRAME as u64)? > TASK_SIZE {
         return None;
@@ -225,7 +226,7 @@ fn restore_fp(buf: u64) -> Option<FxArea> {
         xsave = u32::from_le_bytes(m2) == FP_XSTATE_MAGIC2;
     }
     let mxcsr = u32::from_le_bytes([legacy[24], legacy[25], legacy[26], legacy[27]]);
-    let mut out = FxArea::default();
+    let mut out = XsaveArea::default();
     let (rfbm, present) = if xsave {
         let header: [u8; 64] = get(buf + 512).ok()?;
         // Standard form: xcomp_bv and the next word must be zero.
@@ -250,6 +251,9 @@ fn restore_fp(buf: u64) -> Option<FxArea> {
     if rfbm & present & 2 != 0 {
         out.0[160..416].copy_from_slice(&legacy[160..416]);
     }
+    // The legacy region now holds x87 and SSE values: `xrstor` must load
+    // them rather than initialise the registers.
+    out.set_xstate_bv(X87 | SSE);
     Some(out)
 }
 
@@ -292,7 +296,7 @@ fn setup_frame_saving(
     if (nested || entering) && !alt.contains(frame) {
         return Err(BadFrame);
     }
-    put(fp, &fp_image(&cpu.fx))?;
+    put(fp, &fp_image(&cpu.xsave))?;
 
     let trap = sync::last_trap();
     let mut f = [0u8; layout::SIZE];
@@ -331,7 +335,7 @@ fn setup_frame_saving(
     cpu.regs[RSP] = frame;
     cpu.rip = act.handler;
     cpu.rflags &= !(DF | RF | TF);
-    cpu.fx = FxArea::default();
+    cpu.xsave = XsaveArea::default();
     Ok(())
 }
 
@@ -459,9 +463,9 @@ pub fn sigreturn(cpu: &mut CpuState) -> Result<(), BadFrame> {
     // (README, known divergences).
     cpu.rflags &= !TF;
     match restore_fp(word(&scx, sc::FPSTATE)) {
-        Some(fx) => cpu.fx = fx,
+        Some(fx) => cpu.xsave = fx,
         None => {
-            cpu.fx = FxArea::default();
+            cpu.xsave = XsaveArea::default();
             return Err(BadFrame);
         }
     }

@@ -7,6 +7,7 @@
 //! Guest GPRs, RFLAGS and the x87/SSE state live in the host registers while
 //! generated code runs and are spilled here on every exit to the CPU loop.
 
+use crate::xstate::XsaveArea;
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 
 /// Guest general-purpose registers in x86 encoding order: the one numbering
@@ -90,24 +91,6 @@ pub const IBL_ENTRIES: usize = 1 << 16;
 pub struct IblEntry {
     pub key: u64,
     pub host: u64,
-}
-
-/// 512-byte FXSAVE image (x87, MMX, SSE state and MXCSR).
-#[repr(C, align(64))]
-#[derive(Clone, Copy)]
-pub struct FxArea(pub [u8; 512]);
-
-impl Default for FxArea {
-    fn default() -> Self {
-        let mut a = [0u8; 512];
-        // FCW = 0x037f (all exceptions masked, extended precision), as after FNINIT.
-        a[0] = 0x7f;
-        a[1] = 0x03;
-        // MXCSR = 0x1f80, MXCSR_MASK = 0xffff: the reset values Linux gives a new process.
-        a[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
-        a[28..32].copy_from_slice(&0xffffu32.to_le_bytes());
-        FxArea(a)
-    }
 }
 
 /// Why generated code returned to the CPU loop. Stored in code-cache exit
@@ -236,8 +219,15 @@ pub struct CpuState {
     pub fs_sel: u16,
     pub gs_sel: u16,
     pub fault: FaultInfo,
-    pub _pad1: [u64; 2],
-    pub fx: FxArea,
+    /// The components `tern_enter` restores and the exits save
+    /// (`xstate::managed()`, the requested-feature bitmap of
+    /// `xrstor`/`xsaveopt`), and how (`xstate::SaveKind` as a byte).
+    pub xsave_rfbm: u64,
+    pub xsave_kind: u8,
+    pub _pad1: [u8; 7],
+    /// The guest's x87, SSE, AVX and AVX-512 state while tern's own code
+    /// runs (`xstate.rs`).
+    pub xsave: XsaveArea,
     pub ibl: [IblEntry; IBL_ENTRIES],
     /// The code-cache epoch whose code this thread may be running, or 0
     /// while it is in tern's CPU loop, outside generated code (the
@@ -268,7 +258,9 @@ pub mod off {
     pub const JMP_TARGET: usize = offset_of!(CpuState, jmp_target);
     pub const SELF_PTR: usize = offset_of!(CpuState, self_ptr);
     pub const EXIT_REQUEST: usize = offset_of!(CpuState, exit_request);
-    pub const FX: usize = offset_of!(CpuState, fx);
+    pub const XSAVE: usize = offset_of!(CpuState, xsave);
+    pub const XSAVE_RFBM: usize = offset_of!(CpuState, xsave_rfbm);
+    pub const XSAVE_KIND: usize = offset_of!(CpuState, xsave_kind);
     pub const IBL: usize = offset_of!(CpuState, ibl);
 
     /// Offset of guest register `r` (encoding order).
@@ -293,7 +285,7 @@ pub struct GuestRegs {
     pub gs_base: u64,
     pub fs_sel: u16,
     pub gs_sel: u16,
-    pub fx: FxArea,
+    pub xsave: XsaveArea,
 }
 
 impl CpuState {
@@ -317,7 +309,7 @@ impl CpuState {
             gs_base: self.gs_base,
             fs_sel: self.fs_sel,
             gs_sel: self.gs_sel,
-            fx: self.fx,
+            xsave: self.xsave,
         }
     }
 
@@ -330,7 +322,7 @@ impl CpuState {
         self.gs_base = g.gs_base;
         self.fs_sel = g.fs_sel;
         self.gs_sel = g.gs_sel;
-        self.fx = g.fx;
+        self.xsave = g.xsave;
     }
 }
 

@@ -7,7 +7,8 @@
 //! registers), which spills the guest state and returns from `tern_enter` to
 //! the CPU loop. There is no `longjmp` across Rust frames.
 
-use crate::cpu::{off, CpuState, FxArea, IblEntry, IBL_ENTRIES};
+use crate::cpu::{off, CpuState, IblEntry, IBL_ENTRIES};
+use crate::xstate::{self, XsaveArea};
 use std::sync::atomic::AtomicU32;
 
 std::arch::global_asm!(
@@ -18,7 +19,17 @@ std::arch::global_asm!(
     "sub rsp, 8",
     "mov [rdi + {host_rsp}], rsp",
     "mov [rdi + {jmp_target}], rsi",
-    "fxrstor64 [rdi + {fx}]",
+    // The guest's extended state: xrstor of the managed components (those
+    // the guest never touched are initialised), or fxrstor without XSAVE.
+    "mov eax, [rdi + {rfbm}]",
+    "mov edx, [rdi + {rfbm} + 4]",
+    "cmp byte ptr [rdi + {kind}], 0",
+    "je 2f",
+    "xrstor64 [rdi + {xsave}]",
+    "jmp 3f",
+    "2:",
+    "fxrstor64 [rdi + {xsave}]",
+    "3:",
     // From here to the final jump the CpuState still holds the whole guest
     // state (nothing is written back): a host signal handler that sees its
     // pc in this window sends the thread to `tern_resume_host` with
@@ -82,10 +93,29 @@ std::arch::global_asm!(
     "tern_resume_host:",
     "mov rsp, gs:[{host_rsp}]",
     "mov rdi, gs:[{self_ptr}]",
-    "fxsave64 [rdi + {fx}]",
-    // Host Rust code expects DF=0, AC=0 and default x87/SSE control words.
+    // The guest's extended state (all guest registers are saved, so rax
+    // and rdx are free): xsaveopt, xsave or fxsave by `xsave_kind`.
+    "mov eax, [rdi + {rfbm}]",
+    "mov edx, [rdi + {rfbm} + 4]",
+    "cmp byte ptr [rdi + {kind}], 1",
+    "jb 4f",
+    "je 5f",
+    "xsaveopt64 [rdi + {xsave}]",
+    "jmp 6f",
+    "5:",
+    "xsave64 [rdi + {xsave}]",
+    "jmp 6f",
+    "4:",
+    "fxsave64 [rdi + {xsave}]",
+    "6:",
+    // Host Rust code expects DF=0, AC=0 and default x87/SSE control words;
+    // the guest's dirty YMM upper halves would cost it AVX-SSE transitions.
     "push 0x202",
     "popfq",
+    "test byte ptr [rdi + {rfbm}], {avx}",
+    "jz 7f",
+    "vzeroupper",
+    "7:",
     "fninit",
     "push 0x1f80",
     "ldmxcsr [rsp]",
@@ -95,7 +125,10 @@ std::arch::global_asm!(
     "ret",
     host_rsp = const off::HOST_RSP,
     jmp_target = const off::JMP_TARGET,
-    fx = const off::FX,
+    xsave = const off::XSAVE,
+    rfbm = const off::XSAVE_RFBM,
+    kind = const off::XSAVE_KIND,
+    avx = const xstate::AVX,
     rflags = const off::RFLAGS,
     regs = const off::REGS,
     self_ptr = const off::SELF_PTR,
@@ -143,7 +176,8 @@ pub struct CpuBox {
 unsafe impl Send for CpuBox {}
 
 impl CpuBox {
-    /// Allocates a zeroed state with default FPU control words.
+    /// Allocates a zeroed state with default FPU control words and the
+    /// host's way of saving the extended state.
     pub fn new() -> std::io::Result<CpuBox> {
         let ptr = crate::hostmem::map_anon(std::mem::size_of::<CpuState>())? as *mut CpuState;
         // SAFETY: the mapping is page aligned (> 64), zeroed, and large enough;
@@ -152,7 +186,9 @@ impl CpuBox {
         unsafe {
             (*ptr).rflags = 0x202;
             (*ptr).self_ptr = ptr as u64;
-            std::ptr::write(std::ptr::addr_of_mut!((*ptr).fx), FxArea::default());
+            std::ptr::write(std::ptr::addr_of_mut!((*ptr).xsave), XsaveArea::default());
+            (*ptr).xsave_rfbm = xstate::managed();
+            (*ptr).xsave_kind = xstate::save_kind() as u8;
             std::ptr::write(std::ptr::addr_of_mut!((*ptr).exit_request), AtomicU32::new(0));
         }
         Ok(CpuBox { ptr })

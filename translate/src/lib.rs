@@ -24,6 +24,7 @@ pub mod lift;
 pub mod model;
 pub mod pages;
 pub mod seg;
+pub mod xstate;
 
 use cache::{Block, CacheError, CodeCache, CodeWriter};
 use cpu::{CpuState, ExitDesc};

@@ -1,0 +1,285 @@
+//! The guest's extended register state (x87, SSE, AVX, AVX-512) in XSAVE
+//! layout: which state components tern manages, where each lives, and the
+//! per-thread save area.
+//!
+//! Generated code runs with the guest's vector registers in the host's, so
+//! every exit to tern saves them and every entry restores them
+//! (`entry.rs`). tern manages the components a user program can change with
+//! instructions tern copies: x87, SSE, AVX (YMM upper halves), and the
+//! AVX-512 opmask, ZMM upper halves and ZMM16-31 ([`MANAGEABLE`]), as far as
+//! the host enables them in XCR0 ([`managed`]). PKRU, AMX and MPX are left
+//! to the host: no guest instruction tern runs changes them.
+//!
+//! The area is in the standard (non-compacted) format, so a component's
+//! offset is the one CPUID leaf 0xD gives and the same one the kernel's
+//! signal frame uses. Components the guest never touched stay in their
+//! init state (their XSTATE_BV bit clear): `xsaveopt` does not write them
+//! and `xrstor` initialises them, so a program that never uses AVX pays
+//! little for AVX-512 state.
+
+use std::sync::OnceLock;
+
+/// State-component bits of XCR0 and XSTATE_BV.
+pub const X87: u64 = 1 << 0;
+pub const SSE: u64 = 1 << 1;
+pub const AVX: u64 = 1 << 2;
+pub const OPMASK: u64 = 1 << 5;
+pub const ZMM_HI256: u64 = 1 << 6;
+pub const HI16_ZMM: u64 = 1 << 7;
+/// Every AVX-512 component.
+pub const AVX512: u64 = OPMASK | ZMM_HI256 | HI16_ZMM;
+
+/// The components tern can manage for the guest.
+pub const MANAGEABLE: u64 = X87 | SSE | AVX | AVX512;
+
+/// Size of the legacy (FXSAVE) region.
+pub const LEGACY_SIZE: usize = 512;
+/// Offset of the XSAVE header (XSTATE_BV, then XCOMP_BV).
+pub const HEADER: usize = 512;
+/// Size of the XSAVE header.
+pub const HEADER_SIZE: usize = 64;
+/// Size of [`XsaveArea`]: room for every manageable component at the
+/// standard offsets of current CPUs (the last, HI16_ZMM, ends at 2688);
+/// components the host places beyond it are not managed (see [`managed`]).
+pub const XSAVE_AREA_SIZE: usize = 4096;
+
+/// How the host saves and restores the guest's extended state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum SaveKind {
+    /// No XSAVE (or the OS did not enable it): `fxsave`/`fxrstor`.
+    Fxsave = 0,
+    /// `xsave`/`xrstor`.
+    Xsave = 1,
+    /// `xsaveopt`/`xrstor`: components unchanged since the restore are
+    /// not written again.
+    Xsaveopt = 2,
+}
+
+/// What the host offers, read once.
+struct Host {
+    xcr0: u64,
+    kind: SaveKind,
+    /// Standard-format offset and size of components 0..32.
+    layout: [(u32, u32); 32],
+}
+
+fn host() -> &'static Host {
+    static HOST: OnceLock<Host> = OnceLock::new();
+    HOST.get_or_init(|| {
+        use std::arch::x86_64::{__cpuid, __cpuid_count};
+        let mut layout = [(0u32, 0u32); 32];
+        layout[0] = (0, 160);
+        layout[1] = (160, 256);
+        let leaf1 = __cpuid(1);
+        let osxsave = leaf1.ecx & (1 << 27) != 0;
+        let max = __cpuid(0).eax;
+        if !osxsave || max < 0xd {
+            return Host { xcr0: 0, kind: SaveKind::Fxsave, layout };
+        }
+        // SAFETY: OSXSAVE is set, so xgetbv with ecx = 0 is valid.
+        let xcr0 = unsafe { std::arch::x86_64::_xgetbv(0) };
+        for (i, slot) in layout.iter_mut().enumerate().skip(2) {
+            if xcr0 & (1 << i) != 0 {
+                let r = __cpuid_count(0xd, i as u32);
+                *slot = (r.ebx, r.eax);
+            }
+        }
+        let opt = __cpuid_count(0xd, 1).eax & 1 != 0;
+        let kind = if opt { SaveKind::Xsaveopt } else { SaveKind::Xsave };
+        Host { xcr0, kind, layout }
+    })
+}
+
+/// The host's XCR0, or 0 if the host has no OS-enabled XSAVE.
+pub fn host_xcr0() -> u64 {
+    host().xcr0
+}
+
+/// How entries and exits save the extended state on this host.
+pub fn save_kind() -> SaveKind {
+    host().kind
+}
+
+/// The components tern saves and restores on every exit and entry: the
+/// [`MANAGEABLE`] ones the host enables, as long as they fit in
+/// [`XsaveArea`] (x87 and SSE only without XSAVE).
+pub fn managed() -> u64 {
+    static MANAGED: OnceLock<u64> = OnceLock::new();
+    *MANAGED.get_or_init(|| {
+        let h = host();
+        if h.kind == SaveKind::Fxsave {
+            return X87 | SSE;
+        }
+        let mut m = h.xcr0 & MANAGEABLE;
+        for i in 2..32 {
+            let (off, size) = h.layout[i];
+            if m & (1 << i) != 0 && (off + size) as usize > XSAVE_AREA_SIZE {
+                // A component whose state does not fit, and the ones that
+                // need it (AVX-512 comes as a whole).
+                m &= !(1 << i);
+                if (1 << i) & AVX512 != 0 {
+                    m &= !AVX512;
+                }
+            }
+        }
+        m
+    })
+}
+
+/// Standard-format offset and size of component `i` if the host enables
+/// it (x87 and SSE: their parts of the legacy region).
+pub fn component(i: u32) -> Option<(u32, u32)> {
+    let h = host();
+    match i {
+        0 | 1 => Some(h.layout[i as usize]),
+        2..=31 if h.xcr0 & (1 << i) != 0 => Some(h.layout[i as usize]),
+        _ => None,
+    }
+}
+
+/// Size of a standard-format image holding the components of `mask`:
+/// the legacy region and header, then up to the end of the last
+/// component (576 for x87 and SSE alone).
+pub fn standard_size(mask: u64) -> u32 {
+    (2..32)
+        .filter(|i| mask & (1 << i) != 0)
+        .filter_map(component)
+        .map(|(off, size)| off + size)
+        .fold((LEGACY_SIZE + HEADER_SIZE) as u32, u32::max)
+}
+
+/// One thread's extended state in standard XSAVE format: the legacy
+/// FXSAVE region (x87, MMX, SSE, MXCSR), the header, then the components.
+#[repr(C, align(64))]
+#[derive(Clone, Copy)]
+pub struct XsaveArea(pub [u8; XSAVE_AREA_SIZE]);
+
+impl Default for XsaveArea {
+    /// The state of a new process: FCW 0x037f, MXCSR 0x1f80, every other
+    /// component in its init state (XSTATE_BV 0).
+    fn default() -> Self {
+        let mut a = [0u8; XSAVE_AREA_SIZE];
+        a[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
+        a[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
+        a[28..32].copy_from_slice(&0xffffu32.to_le_bytes());
+        XsaveArea(a)
+    }
+}
+
+impl XsaveArea {
+    /// The legacy FXSAVE region.
+    pub fn legacy(&self) -> &[u8; LEGACY_SIZE] {
+        self.0[..LEGACY_SIZE].try_into().expect("512-byte prefix")
+    }
+
+    /// The legacy region to write. `xrstor` initialises x87 or SSE when
+    /// their XSTATE_BV bit is clear: set it for values written here.
+    pub fn legacy_mut(&mut self) -> &mut [u8; LEGACY_SIZE] {
+        (&mut self.0[..LEGACY_SIZE]).try_into().expect("512-byte prefix")
+    }
+
+    /// XSTATE_BV: the components not in their init state. x87 and SSE are
+    /// read from the legacy region whatever this says (an FXSAVE host never
+    /// writes the header; their bits only matter to `xrstor`).
+    pub fn xstate_bv(&self) -> u64 {
+        u64::from_le_bytes(self.0[HEADER..HEADER + 8].try_into().expect("8 bytes"))
+    }
+
+    pub fn set_xstate_bv(&mut self, bv: u64) {
+        self.0[HEADER..HEADER + 8].copy_from_slice(&bv.to_le_bytes());
+    }
+
+    /// The bytes of component `i >= 2` in this area, if the host enables it.
+    pub fn component(&self, i: u32) -> Option<&[u8]> {
+        let (off, size) = component(i).filter(|_| i >= 2)?;
+        self.0.get(off as usize..(off + size) as usize)
+    }
+
+    pub fn component_mut(&mut self, i: u32) -> Option<&mut [u8]> {
+        let (off, size) = component(i).filter(|_| i >= 2)?;
+        self.0.get_mut(off as usize..(off + size) as usize)
+    }
+
+    /// The components of `mask` that hold values: XSTATE_BV, and x87 and
+    /// SSE always when the host saves with `fxsave` (which has no header).
+    pub fn present(&self, mask: u64) -> u64 {
+        let always = if save_kind() == SaveKind::Fxsave { X87 | SSE } else { 0 };
+        (self.xstate_bv() | always) & mask
+    }
+
+    /// This state with every component of `mask` spelled out: a component
+    /// in its init state (its XSTATE_BV bit clear, where `xsaveopt` left
+    /// stale bytes) gets its init value and its bit set. What a reader of
+    /// register values (a signal frame) needs.
+    pub fn expanded(&self, mask: u64) -> XsaveArea {
+        let mut out = *self;
+        let absent = mask & !self.present(mask);
+        if absent & X87 != 0 {
+            // FCW 0x037f; status, abridged tag, opcode, pointers and st0-st7 zero.
+            out.0[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
+            out.0[2..24].fill(0);
+            out.0[32..160].fill(0);
+        }
+        if absent & SSE != 0 {
+            out.0[160..416].fill(0);
+        }
+        for i in 2..32 {
+            if absent & (1 << i) != 0 {
+                if let Some(c) = out.component_mut(i) {
+                    c.fill(0);
+                }
+            }
+        }
+        out.set_xstate_bv(self.xstate_bv() | mask);
+        out
+    }
+
+    /// MXCSR (in the legacy region).
+    pub fn mxcsr(&self) -> u32 {
+        u32::from_le_bytes(self.0[24..28].try_into().expect("4 bytes"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legacy_and_header_come_first() {
+        assert_eq!(standard_size(X87 | SSE), 576);
+        assert!(managed() & (X87 | SSE) == X87 | SSE);
+        assert_eq!(managed() & !MANAGEABLE, 0);
+        if managed() & AVX != 0 {
+            assert_eq!(component(2), Some((576, 256)));
+            assert_eq!(standard_size(X87 | SSE | AVX), 832);
+        }
+        for i in 2..32 {
+            if managed() & (1 << i) != 0 {
+                let (off, size) = component(i).expect("managed components are enabled");
+                assert!((off + size) as usize <= XSAVE_AREA_SIZE);
+            }
+        }
+    }
+
+    #[test]
+    fn default_is_the_reset_state() {
+        let a = XsaveArea::default();
+        assert_eq!(a.mxcsr(), 0x1f80);
+        assert_eq!(a.xstate_bv(), 0);
+        assert_eq!(&a.legacy()[0..2], &[0x7f, 0x03]);
+    }
+
+    #[test]
+    fn expanded_fills_init_components() {
+        let mut a = XsaveArea::default();
+        a.0[170] = 9;
+        a.0[2] = 5;
+        let e = a.expanded(X87 | SSE);
+        if save_kind() != SaveKind::Fxsave {
+            assert_eq!((e.0[170], e.0[2]), (0, 0));
+        }
+        assert_eq!(e.xstate_bv() & (X87 | SSE), X87 | SSE);
+        assert_eq!(e.mxcsr(), 0x1f80);
+    }
+}
