@@ -98,7 +98,7 @@ guest_tests! {
     insn_sse42 => "insn_sse42.c";
     insn_mxcsr => "insn_mxcsr.c";
     insn_sysinfo => "insn_sysinfo.c";
-    xstate => "xstate.c";
+    xstate => "xstate.c", ignore "needs issue 13 parts A1 and B";
     vfork => "vfork.c";
     exec_variants => "exec_variants.c";
     proc_tree => "proc_tree.c";

@@ -34,56 +34,83 @@ fn check(tern_args: &[&str], args: &[&str]) -> String {
     stderr
 }
 
+// Ignored until the parts they need are merged: the CPU model offering
+// AVX/AVX-512 (issue 13 part A1; until then the guest sees none and skips
+// everything) and, for cases whose handlers scribble on registers, the
+// xsave signal frame (part B; until then sigreturn restores only the
+// legacy 512 bytes).
+
 /// One `#[test]` per case of `xstate.c`.
 macro_rules! cases {
-    ($($(#[$doc:meta])* $name:ident;)*) => {
-        $( $(#[$doc])* #[test] fn $name() { check(&[], &[stringify!($name)]); } )*
+    ($($(#[$doc:meta])* $name:ident $(, ignore $why:literal)?;)*) => {
+        $(
+            $(#[$doc])*
+            #[test]
+            $(#[ignore = $why])?
+            fn $name() {
+                check(&[], &[stringify!($name)]);
+            }
+        )*
     };
 }
 
 cases! {
     /// Load and read back with nothing in between.
-    nothing;
+    nothing, ignore "needs part A1";
     /// getpid, write to a pipe, nanosleep, a read that blocks until
-    /// another process writes, and one interrupted by a signal (EINTR)
-    /// whose handler checks its fpstate and scribbles on every register.
-    syscalls;
+    /// another process writes.
+    syscalls, ignore "needs part A1";
+    /// A read interrupted by a signal (EINTR) whose handler checks its
+    /// fpstate, starts in the init state and scribbles on every register.
+    eintr, ignore "needs parts A1 and B";
     /// cpuid (leaves 0, 1, 7, 0xd), xgetbv(0), rdtsc, and XGETBV(1)'s
     /// in-use bits for the components loaded.
-    cpu;
+    cpu, ignore "needs part A1";
     /// A load from a PROT_NONE page: the SIGSEGV handler sees the
     /// registers at the fault in its fpstate, starts in the init state,
     /// scribbles, fixes the page up and returns.
-    segv;
+    segv, ignore "needs parts A1 and B";
     /// A loop with no syscall receives SIGALRM, whose handler does the same.
-    spin;
+    spin, ignore "needs parts A1 and B";
     /// Self-modifying code (64 patches of translated code), 256 new
     /// blocks run once unchained and once chained, 3000 indirect calls
     /// to 64 targets and their returns.
-    code;
+    code, ignore "needs part A1";
     /// 8 rounds of 2000 new blocks of generated code.
-    jit;
+    jit, ignore "needs part A1";
+    /// 200000 rounds of an integer loop, then of a ymm addition.
+    hot, ignore "needs part A1";
     /// vzeroupper, then a syscall: the upper halves stay zero.
-    vzeroupper;
+    vzeroupper, ignore "needs part A1";
     /// A raw clone(CLONE_THREAD): the new thread starts with its
     /// creator's registers, which the creator keeps.
-    clone;
+    clone, ignore "needs part A1";
     /// fork and vfork: the child starts with the parent's registers.
-    fork;
+    fork, ignore "needs part A1";
     /// Four threads making syscalls with their own registers while the
     /// main thread sleeps, then creating and joining them.
-    threads;
+    threads, ignore "needs part A1";
 }
 
 /// Every case with YMM0-15 only, as a guest without AVX-512 uses them.
 #[test]
+#[ignore = "needs parts A1 and B"]
 fn ymm_only() {
     check(&[], &["all", "ymm"]);
+}
+
+/// With `--cpu x86-64-v3` the guest finds no AVX-512 and uses YMM0-15:
+/// the same as a native run told to.
+#[test]
+#[ignore = "needs parts A1 and B"]
+fn ymm_on_a_v3_model() {
+    check(&["--cpu", "x86-64-v3"], &["all", "ymm"]);
 }
 
 /// Translating 120,000 new blocks in a 1 MiB code cache flushes it while
 /// the guest's registers are live in the exit that translates.
 #[test]
+#[ignore = "needs part A1"]
 fn registers_survive_code_cache_flushes() {
     let stats = check(&["--cache-size", "1", "--stats"], &["jit", "", "60", "2000"]);
     let flushes: u64 = stats

@@ -7,7 +7,7 @@
  * mode, FTZ, DAZ, sticky flags), makes one trip (a syscall, cpuid, a fault
  * fixed up by a handler, an asynchronous signal, self-modifying code, first
  * and chained execution of many blocks, indirect-branch lookups, thread
- * and process creation...), then reads every register back and prints the
+ * and process creation, hot loops...), then reads every register back and prints the
  * registers that differ from what the trip leaves natively. The load, the
  * trip and the read-back are one stretch of assembly (top-level asm below),
  * so no compiled code runs in between. Signal handlers also compare the
@@ -267,6 +267,16 @@ __asm__(
     "1:\n  mov %rax, xs_ret(%rip)\n"
     "ENDTRIP\n"
 
+    /* Hot loops (what a trace tier would compile): 200000 rounds of
+     * integer work, then 200000 of ymm1 += ymm2 (qwords). */
+    "TRIP hot\n"
+    "  mov $200000, %ecx\n  xor %r14d, %r14d\n"
+    "1:\n  add %rcx, %r14\n  imul $3, %r14, %r14\n  dec %ecx\n  jnz 1b\n"
+    "  mov %r14, xs_sum(%rip)\n"
+    "  mov $200000, %ecx\n"
+    "2:\n  vpaddq %ymm2, %ymm1, %ymm1\n  dec %ecx\n  jnz 2b\n"
+    "ENDTRIP\n"
+
     /* vzeroupper, then a syscall: the upper halves read back as zero. */
     "TRIP vzeroupper\n"
     "  vzeroupper\n  mov $39, %eax\n  syscall\n"
@@ -276,7 +286,7 @@ __asm__(
 typedef void trip_fn(const struct xregs *in, struct xregs *out);
 extern trip_fn trip_nothing, trip_getpid, trip_write, trip_read, trip_nanosleep, trip_cpuid, trip_xgetbv,
     trip_xinuse, trip_rdtsc, trip_segv, trip_spin, trip_smc, trip_chain, trip_ibl, trip_call, trip_clone,
-    trip_fork, trip_vfork, trip_vzeroupper;
+    trip_fork, trip_vfork, trip_vzeroupper, trip_hot;
 extern char xs_entry_stub[];
 extern void xs_clobber(void);
 void *xs_next;
@@ -479,7 +489,15 @@ static void case_syscalls(void) {
   run("read (blocking)", trip_read, 4);
   printf("read returned %ld '%c'\n", xs_ret, xs_rbuf[0]);
   waitpid(pid, NULL, 0);
-  /* The same read interrupted by a signal whose handler scribbles. */
+  close(p[0]);
+  close(p[1]);
+}
+
+/* A read of an empty pipe interrupted by a signal whose handler scribbles. */
+static void case_eintr(void) {
+  int p[2];
+  if (pipe(p)) return;
+  xs_rfd = p[0];
   handle(SIGALRM, on_alarm, 0);
   randomize(&in, 5);
   sig_expect = &in;
@@ -601,6 +619,22 @@ static void case_vzeroupper(void) {
   report("vzeroupper", &out, &want);
 }
 
+static void case_hot(void) {
+  randomize(&in, 51);
+  trip_hot(&in, &out);
+  want = in;
+  for (int j = 0; j < 32; j += 8) {
+    uint64_t a, b;
+    memcpy(&a, &want.zmm[1][j], 8);
+    memcpy(&b, &want.zmm[2][j], 8);
+    a += 200000 * b;
+    memcpy(&want.zmm[1][j], &a, 8);
+  }
+  memset(&want.zmm[1][32], 0, 32); /* a VEX.256 write zeroes bits 256-511 */
+  report("hot loops", &out, &want);
+  printf("hot: sum %#llx\n", (unsigned long long)xs_sum);
+}
+
 static void case_clone(void) {
   static char stack[65536] __attribute__((aligned(16)));
   xs_child_stack = stack + sizeof stack;
@@ -690,12 +724,14 @@ int main(int argc, char **argv) {
   int all = !strcmp(which, "all");
   if (all || !strcmp(which, "nothing")) run("nothing", trip_nothing, 0);
   if (all || !strcmp(which, "syscalls")) case_syscalls();
+  if (all || !strcmp(which, "eintr")) case_eintr();
   if (all || !strcmp(which, "cpu")) case_cpu();
   if (all || !strcmp(which, "segv")) case_segv();
   if (all || !strcmp(which, "spin")) case_spin();
   if (all || !strcmp(which, "code")) case_code();
   if (all || !strcmp(which, "jit")) case_jit(argc > 3 ? atoi(argv[3]) : 8, argc > 4 ? atoi(argv[4]) : 2000);
   if (all || !strcmp(which, "vzeroupper")) case_vzeroupper();
+  if (all || !strcmp(which, "hot")) case_hot();
   if (all || !strcmp(which, "clone")) case_clone();
   if (all || !strcmp(which, "fork")) case_fork();
   if (all || !strcmp(which, "threads")) case_threads();
