@@ -296,7 +296,7 @@ fn setup_frame_saving(
     if (nested || entering) && !alt.contains(frame) {
         return Err(BadFrame);
     }
-    put(fp, &fp_image(&cpu.xsave))?;
+    put(fp, &fp_image(&cpu.fpu()))?;
 
     let trap = sync::last_trap();
     let mut f = [0u8; layout::SIZE];
@@ -335,7 +335,7 @@ fn setup_frame_saving(
     cpu.regs[RSP] = frame;
     cpu.rip = act.handler;
     cpu.rflags &= !(DF | RF | TF);
-    cpu.xsave = XsaveArea::default();
+    cpu.set_fpu(&XsaveArea::default());
     Ok(())
 }
 
@@ -463,9 +463,9 @@ pub fn sigreturn(cpu: &mut CpuState) -> Result<(), BadFrame> {
     // (README, known divergences).
     cpu.rflags &= !TF;
     match restore_fp(word(&scx, sc::FPSTATE)) {
-        Some(fx) => cpu.xsave = fx,
+        Some(fx) => cpu.set_fpu(&fx),
         None => {
-            cpu.xsave = XsaveArea::default();
+            cpu.set_fpu(&XsaveArea::default());
             return Err(BadFrame);
         }
     }

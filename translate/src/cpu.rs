@@ -7,7 +7,7 @@
 //! Guest GPRs, RFLAGS and the x87/SSE state live in the host registers while
 //! generated code runs and are spilled here on every exit to the CPU loop.
 
-use crate::xstate::XsaveArea;
+use crate::xstate::{self, SaveKind, XsaveArea};
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 
 /// Guest general-purpose registers in x86 encoding order: the one numbering
@@ -219,15 +219,22 @@ pub struct CpuState {
     pub fs_sel: u16,
     pub gs_sel: u16,
     pub fault: FaultInfo,
-    /// The components `tern_enter` restores and the exits save
-    /// (`xstate::managed()`, the requested-feature bitmap of
-    /// `xrstor`/`xsaveopt`), and how (`xstate::SaveKind` as a byte).
+    /// The components the exits save and `tern_enter` restores (the
+    /// requested-feature bitmap of `xsaveopt`/`xrstor`): `xstate::managed()`
+    /// without x87, which stays live in the host registers while tern's own
+    /// code runs (it has no x87 instructions). Unused with `fxsave`.
     pub xsave_rfbm: u64,
+    /// `xstate::X87` when `xsave` holds x87 values newer than the
+    /// registers' (set by [`CpuState::set_fpu`]): the next `tern_enter`
+    /// restores x87 too and clears it.
+    pub x87_load: u64,
+    /// How the host saves the state (`xstate::SaveKind` as a byte).
     pub xsave_kind: u8,
     pub _pad1: [u8; 7],
-    /// The guest's x87, SSE, AVX and AVX-512 state while tern's own code
-    /// runs (`xstate.rs`).
-    pub xsave: XsaveArea,
+    /// The guest's SSE, AVX and AVX-512 state (and x87 with `fxsave`, or
+    /// when `x87_load` says so) while tern's own code runs (`xstate.rs`).
+    /// Read and written through [`CpuState::fpu`] and [`CpuState::set_fpu`].
+    pub(crate) xsave: XsaveArea,
     pub ibl: [IblEntry; IBL_ENTRIES],
     /// The code-cache epoch whose code this thread may be running, or 0
     /// while it is in tern's CPU loop, outside generated code (the
@@ -261,6 +268,7 @@ pub mod off {
     pub const XSAVE: usize = offset_of!(CpuState, xsave);
     pub const XSAVE_RFBM: usize = offset_of!(CpuState, xsave_rfbm);
     pub const XSAVE_KIND: usize = offset_of!(CpuState, xsave_kind);
+    pub const X87_LOAD: usize = offset_of!(CpuState, x87_load);
     pub const IBL: usize = offset_of!(CpuState, ibl);
 
     /// Offset of guest register `r` (encoding order).
@@ -285,7 +293,7 @@ pub struct GuestRegs {
     pub gs_base: u64,
     pub fs_sel: u16,
     pub gs_sel: u16,
-    pub xsave: XsaveArea,
+    pub fpu: XsaveArea,
 }
 
 impl CpuState {
@@ -309,7 +317,7 @@ impl CpuState {
             gs_base: self.gs_base,
             fs_sel: self.fs_sel,
             gs_sel: self.gs_sel,
-            xsave: self.xsave,
+            fpu: self.fpu(),
         }
     }
 
@@ -322,11 +330,40 @@ impl CpuState {
         self.gs_base = g.gs_base;
         self.fs_sel = g.fs_sel;
         self.gs_sel = g.gs_sel;
-        self.xsave = g.xsave;
+        self.set_fpu(&g.fpu);
     }
 }
 
 impl CpuState {
+    /// The guest's x87, SSE, AVX and AVX-512 state. Call it on the thread
+    /// that runs this state, outside generated code: on XSAVE hosts the
+    /// guest's x87 registers are the live ones.
+    pub fn fpu(&self) -> XsaveArea {
+        let mut a = self.xsave;
+        if self.xsave_kind != SaveKind::Fxsave as u8 && self.x87_load == 0 {
+            let mut live = [0u8; xstate::LEGACY_SIZE];
+            crate::entry::read_x87(&mut live);
+            // Control, status, tag, opcode and pointers; st0-st7 (MXCSR
+            // and its mask at 24..32 are SSE's).
+            a.0[..24].copy_from_slice(&live[..24]);
+            a.0[32..160].copy_from_slice(&live[32..160]);
+            a.set_xstate_bv(a.xstate_bv() | xstate::X87);
+        }
+        a
+    }
+
+    /// Makes `a` the guest's x87, SSE, AVX and AVX-512 state from the next
+    /// entry on. What `xrstor` would refuse (header bits the host does not
+    /// enable, reserved MXCSR bits) is dropped, so a guest-supplied image
+    /// can never fault tern's entry.
+    pub fn set_fpu(&mut self, a: &XsaveArea) {
+        self.xsave = *a;
+        self.xsave.sanitize();
+        if self.xsave_kind != SaveKind::Fxsave as u8 {
+            self.x87_load = xstate::X87;
+        }
+    }
+
     /// Guest register by encoding number.
     pub fn reg(&self, r: usize) -> u64 {
         self.regs[r]

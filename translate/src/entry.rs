@@ -19,10 +19,13 @@ std::arch::global_asm!(
     "sub rsp, 8",
     "mov [rdi + {host_rsp}], rsp",
     "mov [rdi + {jmp_target}], rsi",
-    // The guest's extended state: xrstor of the managed components (those
-    // the guest never touched are initialised), or fxrstor without XSAVE.
+    // The guest's extended state: xrstor of the managed components but x87
+    // (those the guest never touched are initialised; x87 is live, unless
+    // `x87_load` says the CpuState has newer values), or fxrstor without XSAVE.
     "mov eax, [rdi + {rfbm}]",
     "mov edx, [rdi + {rfbm} + 4]",
+    "or eax, [rdi + {x87_load}]",
+    "mov dword ptr [rdi + {x87_load}], 0",
     "cmp byte ptr [rdi + {kind}], 0",
     "je 2f",
     "xrstor64 [rdi + {xsave}]",
@@ -107,8 +110,11 @@ std::arch::global_asm!(
     "jmp 6f",
     "4:",
     "fxsave64 [rdi + {xsave}]",
+    "fninit",
     "6:",
-    // Host Rust code expects DF=0, AC=0 and default x87/SSE control words;
+    // Host Rust code expects DF=0, AC=0 and the default SSE control word
+    // (it has no x87 instructions: with XSAVE the guest's x87 registers stay
+    // live while it runs, which saves an x87 save, restore and fninit);
     // the guest's dirty YMM upper halves would cost it AVX-SSE transitions.
     "push 0x202",
     "popfq",
@@ -116,7 +122,6 @@ std::arch::global_asm!(
     "jz 7f",
     "vzeroupper",
     "7:",
-    "fninit",
     "push 0x1f80",
     "ldmxcsr [rsp]",
     "add rsp, 8",
@@ -128,6 +133,7 @@ std::arch::global_asm!(
     xsave = const off::XSAVE,
     rfbm = const off::XSAVE_RFBM,
     kind = const off::XSAVE_KIND,
+    x87_load = const off::X87_LOAD,
     avx = const xstate::AVX,
     rflags = const off::RFLAGS,
     regs = const off::REGS,
@@ -152,6 +158,18 @@ extern "C" {
 /// `exit_desc` to `DESC_SIGNAL`) as if the guest had not started.
 pub fn in_enter_window(pc: u64) -> bool {
     (tern_enter_window as *const () as u64..=tern_enter_jump as *const () as u64).contains(&pc)
+}
+
+/// The calling thread's live legacy FPU state (`fxsave`): its x87 part is
+/// the guest's while tern's own code runs on an XSAVE host.
+pub fn read_x87(out: &mut [u8; xstate::LEGACY_SIZE]) {
+    #[repr(C, align(16))]
+    struct Aligned([u8; xstate::LEGACY_SIZE]);
+    let mut a = Aligned([0; xstate::LEGACY_SIZE]);
+    // SAFETY: fxsave64 writes exactly 512 bytes to the 16-byte aligned
+    // buffer and changes no register.
+    unsafe { std::arch::asm!("fxsave64 [{}]", in(reg) a.0.as_mut_ptr(), options(nostack)) };
+    *out = a.0;
 }
 
 /// Host address of the common exit routine (target of every exit stub).
@@ -187,7 +205,8 @@ impl CpuBox {
             (*ptr).rflags = 0x202;
             (*ptr).self_ptr = ptr as u64;
             std::ptr::write(std::ptr::addr_of_mut!((*ptr).xsave), XsaveArea::default());
-            (*ptr).xsave_rfbm = xstate::managed();
+            (*ptr).xsave_rfbm = xstate::managed() & !xstate::X87;
+            (*ptr).x87_load = xstate::X87;
             (*ptr).xsave_kind = xstate::save_kind() as u8;
             std::ptr::write(std::ptr::addr_of_mut!((*ptr).exit_request), AtomicU32::new(0));
         }

@@ -138,6 +138,20 @@ pub fn component(i: u32) -> Option<(u32, u32)> {
     }
 }
 
+/// The MXCSR bits the host accepts (`MXCSR_MASK` of an `fxsave`; 0xffbf
+/// when it reports 0, as the SDM says).
+pub fn mxcsr_mask() -> u32 {
+    static MASK: OnceLock<u32> = OnceLock::new();
+    *MASK.get_or_init(|| {
+        let mut legacy = [0u8; LEGACY_SIZE];
+        crate::entry::read_x87(&mut legacy);
+        match u32::from_le_bytes([legacy[28], legacy[29], legacy[30], legacy[31]]) {
+            0 => 0xffbf,
+            m => m,
+        }
+    })
+}
+
 /// Size of a standard-format image holding the components of `mask`:
 /// the legacy region and header, then up to the end of the last
 /// component (576 for x87 and SSE alone).
@@ -233,6 +247,17 @@ impl XsaveArea {
         }
         out.set_xstate_bv(self.xstate_bv() | mask);
         out
+    }
+
+    /// Drops what `xrstor`/`fxrstor` would fault on: XSTATE_BV bits
+    /// outside the managed components, a nonzero XCOMP_BV or reserved
+    /// header bytes, MXCSR bits the host does not accept.
+    pub fn sanitize(&mut self) {
+        let bv = self.xstate_bv() & managed();
+        self.0[HEADER..HEADER + HEADER_SIZE].fill(0);
+        self.set_xstate_bv(bv);
+        let mxcsr = self.mxcsr() & mxcsr_mask();
+        self.0[24..28].copy_from_slice(&mxcsr.to_le_bytes());
     }
 
     /// MXCSR (in the legacy region).
