@@ -3,8 +3,9 @@
  *
  * Each case loads seeded random values into every vector register the CPU
  * offers (ZMM0-31 and the opmask registers k0-7 where the guest's CPUID and
- * XCR0 report AVX-512, else YMM0-15) and a non-default MXCSR (rounding
- * mode, FTZ, DAZ, sticky flags), makes one trip (a syscall, cpuid, a fault
+ * XCR0 report AVX-512, else YMM0-15), a non-default MXCSR (rounding
+ * mode, FTZ, DAZ, sticky flags) and a full x87 stack under a non-default
+ * control word (rounding, precision), makes one trip (a syscall, cpuid, a fault
  * fixed up by a handler, an asynchronous signal, self-modifying code, first
  * and chained execution of many blocks, indirect-branch lookups, thread
  * and process creation, hot loops...), then reads every register back and prints the
@@ -39,11 +40,14 @@ struct xregs {
   uint8_t zmm[32][64];
   uint64_t k[8];
   uint32_t mxcsr;
-  uint32_t pad[13];
+  uint16_t fcw, fsw;  /* x87 control word; status word after the load */
+  uint8_t st[8][10];  /* x87 st0..st7 */
+  uint8_t pad[40];
 } __attribute__((aligned(64)));
 
 #define OFF_K 2048
 #define OFF_MXCSR 2112
+_Static_assert(sizeof(struct xregs) == 2240, "the assembly knows the layout");
 
 /* Read by the assembly: 1 = ZMM0-31 and k0-7, 0 = YMM0-15. */
 int xs_have512;
@@ -85,11 +89,21 @@ __asm__(
     "  .endr\n"
     "2:\n"
     "  ldmxcsr 2112(%rbx)\n"
+    "  fninit\n"
+    "  fldcw 2116(%rbx)\n"
+    "  .irp i,7,6,5,4,3,2,1,0\n"
+    "  fldt 2120+\\i*10(%rbx)\n"
+    "  .endr\n"
     "  ret\n"
     /* xs_store: registers to the image at %r12. */
     ".globl xs_store\n"
     "xs_store:\n"
     "  stmxcsr 2112(%r12)\n"
+    "  fnstcw 2116(%r12)\n"
+    "  fnstsw 2118(%r12)\n"
+    "  .irp i,0,1,2,3,4,5,6,7\n"
+    "  fstpt 2120+\\i*10(%r12)\n"
+    "  .endr\n"
     "  cmpl $0, xs_have512(%rip)\n"
     "  je 1f\n"
     "  .irp i,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31\n"
@@ -316,6 +330,16 @@ static void randomize(struct xregs *r, uint64_t seed) {
   if (xs_have512)
     for (int i = 0; i < 8; i++) r->k[i] = rnd64();
   r->mxcsr = 0x1f80 | ((uint32_t)(1 + rnd_below(3)) << 13) | 0x8000 | 0x40 | (uint32_t)rnd_below(64);
+  /* x87: all exceptions masked (bit 6 reads as 1), precision single or double, rounding not
+   * to nearest; normal numbers (integer bit set, exponent 1..0x7ffe). */
+  r->fcw = (uint16_t)(0x7f | (rnd_below(2) ? 0x200 : 0) | (1 + rnd_below(3)) << 10);
+  for (int i = 0; i < 8; i++) {
+    uint64_t m = rnd64() | 1ULL << 63;
+    uint16_t e = (uint16_t)(1 + rnd_below(0x7ffe)) | (uint16_t)(rnd64() & 0x8000);
+    memcpy(r->st[i], &m, 8);
+    memcpy(r->st[i] + 8, &e, 2);
+  }
+  r->fsw = 0; /* after fninit and eight loads: TOP 0, no flags */
 }
 
 /* Prints `what: ok` or the registers of `got` that differ from `want`:
@@ -337,6 +361,16 @@ static void report(const char *what, const struct xregs *got, const struct xregs
       if (n < 1900) n += snprintf(line + n, sizeof line - n, " k%d", i);
       bad++;
     }
+  for (int i = 0; i < 8; i++)
+    if (memcmp(got->st[i], want->st[i], 10)) {
+      if (n < 1900) n += snprintf(line + n, sizeof line - n, " st%d", i);
+      bad++;
+    }
+  if (got->fcw != want->fcw || got->fsw != want->fsw) {
+    n += snprintf(line + n, sizeof line - n, " fcw/fsw=%#x/%#x want %#x/%#x", got->fcw, got->fsw, want->fcw,
+                  want->fsw);
+    bad++;
+  }
   if (got->mxcsr != want->mxcsr) {
     n += snprintf(line + n, sizeof line - n, " mxcsr=%#x/want %#x", got->mxcsr, want->mxcsr);
     bad++;
@@ -365,8 +399,12 @@ static void check_fpstate(const ucontext_t *uc, const struct xregs *want) {
   memcpy(&mx, fp + 24, 4);
   int bad = 0;
   for (int i = 0; i < 16; i++) bad += memcmp(fp + 160 + 16 * i, want->zmm[i], 16) != 0;
-  n += snprintf(sig_fpstate + n, sizeof sig_fpstate - n, "xmm %s mxcsr %s", bad ? "bad" : "ok",
-                mx == want->mxcsr ? "ok" : "bad");
+  uint16_t cw;
+  memcpy(&cw, fp, 2);
+  int bad87 = cw != want->fcw;
+  for (int i = 0; i < 8; i++) bad87 += memcmp(fp + 32 + 16 * i, want->st[i], 10) != 0;
+  n += snprintf(sig_fpstate + n, sizeof sig_fpstate - n, "x87 %s xmm %s mxcsr %s", bad87 ? "bad" : "ok",
+                bad ? "bad" : "ok", mx == want->mxcsr ? "ok" : "bad");
   uint32_t magic1, xsize;
   uint64_t xfeatures, bv;
   memcpy(&magic1, fp + 464, 4);
@@ -417,8 +455,8 @@ static void check_entry(void) {
   static const uint8_t zero[64];
   for (int i = 0; i < nzmm; i++) nz += memcmp(xs_entry_regs.zmm[i], zero, (size_t)zbytes) != 0;
   for (int i = 0; i < 8; i++) nk += xs_entry_regs.k[i] != 0;
-  snprintf(sig_entry, sizeof sig_entry, "nonzero vector regs %d, opmask %d, mxcsr %#x", nz, nk,
-           xs_entry_regs.mxcsr);
+  snprintf(sig_entry, sizeof sig_entry, "nonzero vector regs %d, opmask %d, mxcsr %#x, fcw %#x fsw %#x", nz,
+           nk, xs_entry_regs.mxcsr, xs_entry_regs.fcw, xs_entry_regs.fsw);
 }
 
 static void on_segv(int sig, siginfo_t *si, void *ctx) {
@@ -680,6 +718,13 @@ static void *hammer(void *arg) {
       }
     for (int k = 0; k < 8; k++) tin.k[k] = seed * 0x94d049bb133111ebULL + (uint64_t)k;
     tin.mxcsr = 0x1f80 | (uint32_t)(1 + id % 3) << 13 | 0x8040;
+    tin.fcw = (uint16_t)(0x27f | (1 + id % 3) << 10);
+    for (int r = 0; r < 8; r++) {
+      uint64_t m = (seed * 0x9e3779b97f4a7c15ULL + (uint64_t)r) | 1ULL << 63;
+      uint16_t e = (uint16_t)(0x3fff + r + (int)id);
+      memcpy(tin.st[r], &m, 8);
+      memcpy(tin.st[r] + 8, &e, 2);
+    }
     if (!xs_have512) {
       for (int r = 0; r < 32; r++) memset(&tin.zmm[r][r < 16 ? 32 : 0], 0, r < 16 ? 32 : 64);
       memset(tin.k, 0, sizeof tin.k);
