@@ -106,6 +106,7 @@ guest_tests! {
     insn_avx512_float => "insn_avx512_float.c";
     insn_avx512_int => "insn_avx512_int.c";
     insn_sysinfo => "insn_sysinfo.c";
+    xstate => "xstate.c", ignore "needs issue 13 parts A1 and B";
     vfork => "vfork.c";
     exec_variants => "exec_variants.c";
     proc_tree => "proc_tree.c";

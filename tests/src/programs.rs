@@ -113,6 +113,9 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("insn_avx512_float.c"),
     plain("insn_avx512_int.c"),
     plain("insn_sysinfo.c"),
+    // Extended state (issue 13): random YMM/ZMM/opmask/MXCSR across every
+    // kind of trip; the cases one by one in linux-user/tests/xstate.rs.
+    GuestProgram { src: "xstate.c", args: &["all"], stdin: b"", env: &[] },
     // Processes (issue 11): vfork, posix_spawn, exec, wait, process groups.
     plain("vfork.c"),
     plain("exec_variants.c"),
