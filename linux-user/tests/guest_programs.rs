@@ -77,7 +77,7 @@ guest_tests! {
     code_churn => "code_churn.c";
     threads_cancel => "threads_cancel.c";
     insn_glue => "insn_glue.c";
-    insn_glue_avx => "insn_glue_avx.c", ignore "needs the x86-64-v3/v4 CPU models and the extended state (issue 13 parts A1, A2)";
+    insn_glue_avx => "insn_glue_avx.c";
     segments => "segments.c";
     vdso => "vdso.c";
     eflags_ac => "eflags_ac.c";
@@ -106,7 +106,7 @@ guest_tests! {
     insn_avx512_float => "insn_avx512_float.c";
     insn_avx512_int => "insn_avx512_int.c";
     insn_sysinfo => "insn_sysinfo.c";
-    xstate => "xstate.c", ignore "needs issue 13 parts A1 and B";
+    xstate => "xstate.c";
     vfork => "vfork.c";
     exec_variants => "exec_variants.c";
     proc_tree => "proc_tree.c";

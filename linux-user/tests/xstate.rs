@@ -56,45 +56,44 @@ macro_rules! cases {
 
 cases! {
     /// Load and read back with nothing in between.
-    nothing, ignore "needs part A1";
+    nothing;
     /// getpid, write to a pipe, nanosleep, a read that blocks until
     /// another process writes.
-    syscalls, ignore "needs part A1";
+    syscalls;
     /// A read interrupted by a signal (EINTR) whose handler checks its
     /// fpstate, starts in the init state and scribbles on every register.
-    eintr, ignore "needs parts A1 and B";
+    eintr;
     /// cpuid (leaves 0, 1, 7, 0xd), xgetbv(0), rdtsc, and XGETBV(1)'s
     /// in-use bits for the components loaded.
-    cpu, ignore "needs part A1";
+    cpu;
     /// A load from a PROT_NONE page: the SIGSEGV handler sees the
     /// registers at the fault in its fpstate, starts in the init state,
     /// scribbles, fixes the page up and returns.
-    segv, ignore "needs parts A1 and B";
+    segv;
     /// A loop with no syscall receives SIGALRM, whose handler does the same.
-    spin, ignore "needs parts A1 and B";
+    spin;
     /// Self-modifying code (64 patches of translated code), 256 new
     /// blocks run once unchained and once chained, 3000 indirect calls
     /// to 64 targets and their returns.
-    code, ignore "needs part A1";
+    code;
     /// 8 rounds of 2000 new blocks of generated code.
-    jit, ignore "needs part A1";
+    jit;
     /// 200000 rounds of an integer loop, then of a ymm addition.
-    hot, ignore "needs part A1";
+    hot;
     /// vzeroupper, then a syscall: the upper halves stay zero.
-    vzeroupper, ignore "needs part A1";
+    vzeroupper;
     /// A raw clone(CLONE_THREAD): the new thread starts with its
     /// creator's registers, which the creator keeps.
-    clone, ignore "needs part A1";
+    clone;
     /// fork and vfork: the child starts with the parent's registers.
-    fork, ignore "needs part A1";
+    fork;
     /// Four threads making syscalls with their own registers while the
     /// main thread sleeps, then creating and joining them.
-    threads, ignore "needs part A1";
+    threads;
 }
 
 /// Every case with YMM0-15 only, as a guest without AVX-512 uses them.
 #[test]
-#[ignore = "needs parts A1 and B"]
 fn ymm_only() {
     check(&[], &["all", "ymm"]);
 }
@@ -102,7 +101,6 @@ fn ymm_only() {
 /// With `--cpu x86-64-v3` the guest finds no AVX-512 and uses YMM0-15:
 /// the same as a native run told to.
 #[test]
-#[ignore = "needs parts A1 and B"]
 fn ymm_on_a_v3_model() {
     check(&["--cpu", "x86-64-v3"], &["all", "ymm"]);
 }
@@ -110,7 +108,6 @@ fn ymm_on_a_v3_model() {
 /// Translating 120,000 new blocks in a 1 MiB code cache flushes it while
 /// the guest's registers are live in the exit that translates.
 #[test]
-#[ignore = "needs part A1"]
 fn registers_survive_code_cache_flushes() {
     let stats = check(&["--cache-size", "1", "--stats"], &["jit", "", "60", "2000"]);
     let flushes: u64 = stats
