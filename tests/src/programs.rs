@@ -142,8 +142,10 @@ pub const MARCH_PROGRAMS: &[&str] = &[
 /// Guest programs run only by a test of their own, which states their
 /// expectations: tern's own (`tern_memory.c`, `linux-user/tests/syscall_guard.rs`),
 /// or output that depends on the CPU features glibc sees, compared with
-/// native in chosen CPU models (`glibc_ifuncs.c`, `linux-user/tests/glibc_variants.rs`).
-pub const TERN_ONLY: &[&str] = &["tern_memory.c", "glibc_ifuncs.c"];
+/// native in chosen CPU models (`glibc_ifuncs.c`, `linux-user/tests/glibc_variants.rs`),
+/// or one case per argument with per-model checks (`signal_xstate.c`,
+/// `linux-user/tests/signal_xstate.rs`).
+pub const TERN_ONLY: &[&str] = &["tern_memory.c", "glibc_ifuncs.c", "signal_xstate.c"];
 
 /// The table entry for `src`. Panics if there is none.
 pub fn program(src: &str) -> &'static GuestProgram {
