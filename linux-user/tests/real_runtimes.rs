@@ -89,21 +89,7 @@ fn shape(text: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(text);
     text.lines()
         .filter(|l| l.starts_with("Doing") || l.starts_with("type") || l.starts_with("sha256"))
-        .map(|l| {
-            let mut out = String::new();
-            let mut in_num = false;
-            for c in l.chars() {
-                let num = c.is_ascii_digit() || (in_num && matches!(c, '.' | 'k'));
-                if num && !in_num {
-                    out.push('N');
-                }
-                if !num {
-                    out.push(c);
-                }
-                in_num = num;
-            }
-            out.split_whitespace().collect::<Vec<_>>().join(" ")
-        })
+        .map(tern_tests::numbers_as_n)
         .collect()
 }
 

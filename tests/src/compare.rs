@@ -88,6 +88,24 @@ fn show(line: Option<&[u8]>) -> String {
     format!("\"{escaped}\"")
 }
 
+/// `line` with every number replaced by `N` and blanks squeezed: the shape
+/// of a report whose figures vary from run to run (`openssl speed`).
+pub fn numbers_as_n(line: &str) -> String {
+    let mut shaped = String::new();
+    let mut in_num = false;
+    for c in line.chars() {
+        let num = c.is_ascii_digit() || (in_num && matches!(c, '.' | 'k'));
+        if num && !in_num {
+            shaped.push('N');
+        }
+        if !num {
+            shaped.push(c);
+        }
+        in_num = num;
+    }
+    shaped.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

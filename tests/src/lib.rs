@@ -19,7 +19,7 @@ mod tools;
 
 use std::path::{Path, PathBuf};
 
-pub use compare::{assert_same, compare, difference, first_difference};
+pub use compare::{assert_same, compare, difference, first_difference, numbers_as_n};
 pub use compile::{
     build, build_in, build_march, build_source, cache_dir, have_compiler, is_cxx_source,
     skip_without_compiler, Build, March,
