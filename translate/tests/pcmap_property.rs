@@ -254,9 +254,8 @@ fn check_block(ir: &IrBlock, em: &Emitted, host: u64) -> Result<(), String> {
                     );
                     for (r, a) in accesses(insn) {
                         if writes(a) && r != rsp {
-                            let target = indirect
-                                && usize::from(r) == TARGET_REG
-                                && insn.code() == Code::Mov_r64_rm64;
+                            let target =
+                                indirect && usize::from(r) == TARGET_REG && insn.code() == Code::Mov_r64_rm64;
                             st.loc[usize::from(r)] = if target { Val::Target } else { Val::Temp };
                         }
                     }
@@ -390,7 +389,7 @@ fn terminator(r: &mut Rng, ip: u64) -> Option<Instruction> {
     let near = ip.wrapping_add(r.next() % 0x1000).wrapping_sub(0x800);
     let seg = r.pick(&[Register::None, Register::FS, Register::GS]);
     let m = MemoryOperand::new(
-        r.pick(&[Register::RAX, Register::RBX, Register::RSP]),
+        r.pick(&[Register::RAX, Register::RBX, Register::RSP, Register::RCX, Register::RDX]),
         Register::None,
         1,
         8,
