@@ -668,7 +668,8 @@ mod tests {
 
     /// An exit stub is `mov qword gs:[exit_desc], imm32` (13 bytes) and
     /// `jmp rel32` to the exit trampoline (5 bytes): a `syscall` block is
-    /// exactly one stub.
+    /// exactly one stub, then its lookup entry (two 9-byte loads of rcx and
+    /// rdx, `jmp rel32` back to the start).
     #[test]
     fn exit_stub_is_18_bytes() {
         let (_, rt) = baseline::emit_runtime(0x10_0000, 0x20_0000);
@@ -676,7 +677,8 @@ mod tests {
         let em = baseline::emit_block(&ir, 0x10_1000, &rt).unwrap();
         assert_eq!(em.descs.len(), 1);
         assert_eq!(em.descs[0].kind, cpu::ExitKind::Syscall);
-        assert_eq!(em.code.len(), 18, "{:02x?}", em.code);
+        assert_eq!(em.ibl_entry, 18, "{:02x?}", em.code);
+        assert_eq!(em.code.len(), 18 + 23, "{:02x?}", em.code);
         assert_eq!(em.code[..5], [0x65, 0x48, 0xc7, 0x04, 0x25]);
         assert_eq!(em.code[13], 0xe9);
     }
