@@ -233,7 +233,7 @@ extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_v
 /// (nothing changed). A fault is taken at the faulting instruction
 /// (`state_at`); an asynchronous signal (`desc` DESC_SIGNAL) may also stop
 /// a thread inside an indirect-branch lookup, which restarts at the branch
-/// target it already stored in `next_rip` (`restart_at`). Async-signal-safe:
+/// target it holds in host rdx (`restart_at`, `TARGET_REG`). Async-signal-safe:
 /// no allocation, no lock.
 pub(crate) fn leave_block(gregs: &mut [libc::greg_t; 23], desc: u64) -> Option<&'static mut CpuState> {
     let host_pc = gregs[libc::REG_RIP as usize] as u64;
@@ -255,7 +255,7 @@ pub(crate) fn leave_block(gregs: &mut [libc::greg_t; 23], desc: u64) -> Option<&
     let (guest_pc, entry) = if desc == DESC_FAULT {
         block.state_at(host_pc)?
     } else {
-        block.restart_at(host_pc, cpu.next_rip)?
+        block.restart_at(host_pc, gregs[UCONTEXT_GREG[tern_translate::cache::TARGET_REG] as usize] as u64)?
     };
     for (r, g) in UCONTEXT_GREG.iter().enumerate() {
         cpu.regs[r] = gregs[*g as usize] as u64;

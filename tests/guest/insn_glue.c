@@ -51,6 +51,16 @@ static void tls_checks(void) {
   /* an FS-relative push and pop */
   __asm__ volatile("pushq %%fs:0\n\tpopq %0" : "=r"(v) : : "memory");
   printf("fs push/pop same %d\n", v == tp);
+  /* An indirect jump through an fs:-relative pointer with rcx and rdx in
+   * the address (tern borrows both for the lookup). */
+  long off5 = (long)((char *)&tls_arr[5] - (char *)tp);
+  uint64_t hit = 0;
+  __asm__ volatile("lea 1f(%%rip), %%rax\n\tmov %%rax, (%[slot])\n\tmov %[off], %%rcx\n\t"
+                   "xor %%edx, %%edx\n\tjmp *%%fs:(%%rcx,%%rdx,1)\n\tmovq $1, %[hit]\n1:\n\taddq $2, %[hit]"
+                   : [hit] "+r"(hit)
+                   : [slot] "r"(&tls_arr[5]), [off] "r"(off5)
+                   : "rax", "rcx", "rdx", "cc", "memory");
+  printf("fs jmp via rcx+rdx %llu\n", (unsigned long long)hit);
 }
 
 static void rip_checks(void) {

@@ -224,6 +224,7 @@ mod tests {
             guest_end: pc + 1,
             host_start: pc,
             host_len: 1,
+            ibl_entry: pc,
             pcmap: Box::new([]),
             transient: false,
         }))

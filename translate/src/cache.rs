@@ -41,9 +41,11 @@ pub const NO_FIXUP: Fixup = [(0xff, 0xff); 2];
 /// end no longer emits it; kept so a map can say "no state here".
 pub const MID_BRANCH: u16 = u16::MAX;
 /// `PcEntry::guest_off` of the indirect-branch lookup: the guest is about to
-/// run the instruction at `CpuState::next_rip` (the branch has happened).
-/// These ranges touch only `CpuState` and never fault.
-pub const AT_NEXT_RIP: u16 = u16::MAX - 1;
+/// run the instruction at the address held in host rdx (the branch has
+/// happened). These ranges touch only `CpuState` and never fault.
+pub const AT_TARGET: u16 = u16::MAX - 1;
+/// The host register that holds the guest target inside `AT_TARGET` ranges.
+pub const TARGET_REG: usize = crate::cpu::RDX;
 
 /// Maps a range of a block's host code back to the guest instruction it
 /// implements. Six bytes: there is one per guest instruction or so.
@@ -52,7 +54,7 @@ pub struct PcEntry {
     /// Offset of the first host byte of this range within the block.
     pub host_off: u16,
     /// The guest instruction, as an offset from the block's start, or
-    /// `AT_NEXT_RIP` / `MID_BRANCH`.
+    /// `AT_TARGET` / `MID_BRANCH`.
     pub guest_off: u16,
     /// Guest registers held in scratch slots during this range, packed as
     /// `reg | slot << 4`, 0xff for none.
@@ -80,6 +82,10 @@ pub struct Block {
     pub guest_end: u64,
     pub host_start: u64,
     pub host_len: u32,
+    /// Entry for the indirect-branch lookup (`CpuState::ibl` holds it): it
+    /// reloads guest rcx and rdx from scratch slots 1 and 2, where the
+    /// lookup left them, and jumps to `host_start`.
+    pub ibl_entry: u64,
     /// Sorted by `host_off`.
     pub pcmap: Box<[PcEntry]>,
     /// Translated without write-protecting its page (one-off, not cached).
@@ -98,18 +104,19 @@ impl Block {
     /// pc-map entry; None in the middle of a control transfer.
     pub fn state_at(&self, host: u64) -> Option<(u64, &PcEntry)> {
         let e = self.entry_at(host)?;
-        (e.guest_off < AT_NEXT_RIP).then(|| (self.guest_start + u64::from(e.guest_off), e))
+        (e.guest_off < AT_TARGET).then(|| (self.guest_start + u64::from(e.guest_off), e))
     }
 
-    /// The guest pc a thread stopped at `host` restarts from, given its
-    /// `CpuState::next_rip` (for the indirect-branch lookup), with the
+    /// The guest pc a thread stopped at `host` restarts from, given the
+    /// value of host register `TARGET_REG` there (for the indirect-branch
+    /// lookup), with the
     /// pc-map entry naming the displaced registers. None only for
     /// `MID_BRANCH`, which the baseline back end does not emit.
-    pub fn restart_at(&self, host: u64, next_rip: u64) -> Option<(u64, &PcEntry)> {
+    pub fn restart_at(&self, host: u64, target: u64) -> Option<(u64, &PcEntry)> {
         let e = self.entry_at(host)?;
         match e.guest_off {
             MID_BRANCH => None,
-            AT_NEXT_RIP => Some((next_rip, e)),
+            AT_TARGET => Some((target, e)),
             off => Some((self.guest_start + u64::from(off), e)),
         }
     }

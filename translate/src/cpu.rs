@@ -413,8 +413,10 @@ impl CpuState {
     /// a key with another block's host address.
     ///
     /// # Safety
-    /// `host` is the entry of the block translated for `guest`: generated
-    /// code jumps there whenever the guest branches to `guest`.
+    /// `host` is the lookup entry (`Block::ibl_entry`) of the block
+    /// translated for `guest`: generated code jumps there, with guest rcx
+    /// and rdx in scratch slots 1 and 2, whenever the guest branches to
+    /// `guest`.
     pub unsafe fn ibl_insert(&mut self, guest: u64, host: u64) {
         // Truncation intended: the table is indexed by the low 16 bits.
         let idx = (guest & 0xffff) as usize;

@@ -192,10 +192,15 @@ impl Jit {
     /// The host code for guest `pc`, translating it if needed. A block
     /// already translated (by any thread) is found without a lock.
     pub fn lookup_or_translate(&self, pc: u64) -> Result<u64, TranslateError> {
+        Ok(self.lookup_block(pc)?.host_start)
+    }
+
+    /// The block for guest `pc`, translating it if needed.
+    fn lookup_block(&self, pc: u64) -> Result<&'static Block, TranslateError> {
         if let Some(b) = self.index.get(pc) {
-            return Ok(b.host_start);
+            return Ok(b);
         }
-        Ok(self.translate(pc, false)?.host_start)
+        self.translate(pc, false)
     }
 
     /// The host code for `target` of an indirect branch that missed the
@@ -204,9 +209,10 @@ impl Jit {
     /// taken out again: a table never keeps a dropped block.
     pub fn ibl_fill(&self, cpu: &mut CpuState, target: u64) -> Result<u64, TranslateError> {
         let gen = self.generation.load(Ordering::SeqCst);
-        let h = self.lookup_or_translate(target)?;
-        // SAFETY: h is the block translated for target.
-        unsafe { cpu.ibl_insert(target, h) };
+        let b = self.lookup_block(target)?;
+        let h = b.host_start;
+        // SAFETY: b is the block translated for target.
+        unsafe { cpu.ibl_insert(target, b.ibl_entry) };
         fence(Ordering::SeqCst);
         if self.generation.load(Ordering::SeqCst) != gen {
             // SAFETY: cpu is this thread's live state.
@@ -283,6 +289,7 @@ impl Jit {
             guest_end: ir.end.max(ir.start + 1),
             host_start: host,
             host_len: u32::try_from(em.code.len()).expect("block size"),
+            ibl_entry: host + em.ibl_entry as u64,
             pcmap: em.pcmap.into_boxed_slice(),
             transient: single,
         }));
@@ -661,7 +668,8 @@ mod tests {
 
     /// An exit stub is `mov qword gs:[exit_desc], imm32` (13 bytes) and
     /// `jmp rel32` to the exit trampoline (5 bytes): a `syscall` block is
-    /// exactly one stub.
+    /// exactly one stub, then its lookup entry (two 9-byte loads of rcx and
+    /// rdx, `jmp rel32` back to the start).
     #[test]
     fn exit_stub_is_18_bytes() {
         let (_, rt) = baseline::emit_runtime(0x10_0000, 0x20_0000);
@@ -669,7 +677,8 @@ mod tests {
         let em = baseline::emit_block(&ir, 0x10_1000, &rt).unwrap();
         assert_eq!(em.descs.len(), 1);
         assert_eq!(em.descs[0].kind, cpu::ExitKind::Syscall);
-        assert_eq!(em.code.len(), 18, "{:02x?}", em.code);
+        assert_eq!(em.ibl_entry, 18, "{:02x?}", em.code);
+        assert_eq!(em.code.len(), 18 + 23, "{:02x?}", em.code);
         assert_eq!(em.code[..5], [0x65, 0x48, 0xc7, 0x04, 0x25]);
         assert_eq!(em.code[13], 0xe9);
     }

@@ -107,13 +107,7 @@ fn target_load(insn: &Instruction) -> Option<(Instruction, MemFix)> {
         }
         _ => return None,
     };
-    let fix = mem_fix(insn);
-    let uses_rcx = insn.memory_base().full_register() == Register::RCX
-        || insn.memory_index().full_register() == Register::RCX;
-    if matches!(fix, MemFix::Fs | MemFix::Gs) && uses_rcx {
-        return None;
-    }
-    Some((ld, fix))
+    Some((ld, mem_fix(insn)))
 }
 
 /// True for the hint space (`0F 0D`, `0F 18`..`0F 1F` without VEX/EVEX):

@@ -7,8 +7,10 @@
 //! is next, and what `next_rip` holds. At each host instruction the pc map
 //! entry must name exactly that: the guest pc of the next instruction whose
 //! side effects have not happened (or, inside the indirect-branch lookup,
-//! "at next_rip" with the branch's effects all done), and for every guest
-//! register the place that really holds its value. Blocks are the golden
+//! "at the target in rdx" with the branch's effects all done), and for every guest
+//! register the place that really holds its value. Paths start at the
+//! block's entry and at its lookup entry (guest rcx and rdx in scratch
+//! slots 1 and 2, as a lookup hit leaves them). Blocks are the golden
 //! cases plus 20,000 pseudo-random ones from instruction templates (every
 //! op kind and operand rewrite, guest addresses in and out of rel32 reach
 //! and at a page end), plus 6,000 blocks of random VEX/EVEX instructions
@@ -22,8 +24,8 @@ use iced_x86::{
     Register,
 };
 use tern_translate::baseline::Emitted;
-use tern_translate::cache::{PcEntry, AT_NEXT_RIP, MID_BRANCH};
-use tern_translate::cpu::{off, RSP};
+use tern_translate::cache::{PcEntry, AT_TARGET, MID_BRANCH, TARGET_REG};
+use tern_translate::cpu::{off, RCX, RDX, RSP};
 use tern_translate::ir::{IrBlock, Op};
 use tern_translate::CpuModel;
 
@@ -99,7 +101,13 @@ fn check_block(ir: &IrBlock, em: &Emitted, host: u64) -> Result<(), String> {
         done: 0,
         copied: false,
     };
-    let mut work = vec![(0usize, init)];
+    // A lookup hit enters with guest rcx and rdx in their slots.
+    let mut lookup = init.clone();
+    lookup.loc[RCX] = Val::Temp;
+    lookup.loc[RDX] = Val::Temp;
+    lookup.slot[1] = Val::Guest(RCX as u8);
+    lookup.slot[2] = Val::Guest(RDX as u8);
+    let mut work = vec![(em.ibl_entry, lookup), (0usize, init)];
     while let Some((start_off, mut st)) = work.pop() {
         let mut k = *at
             .get(&start_off)
@@ -121,7 +129,7 @@ fn check_block(ir: &IrBlock, em: &Emitted, host: u64) -> Result<(), String> {
                 .map(|g| accesses(g).into_iter().filter(|(_, a)| writes(*a)).map(|(r, _)| r).collect())
                 .unwrap_or_default();
             let expect = |g: u8| -> Val {
-                if e.guest_off == AT_NEXT_RIP && written.contains(&g) {
+                if e.guest_off == AT_TARGET && written.contains(&g) {
                     Val::After(g)
                 } else {
                     Val::Guest(g)
@@ -129,15 +137,15 @@ fn check_block(ir: &IrBlock, em: &Emitted, host: u64) -> Result<(), String> {
             };
             match e.guest_off {
                 MID_BRANCH => return fail("mid-branch: no restartable state".into()),
-                AT_NEXT_RIP => {
+                AT_TARGET => {
                     if !matches!(
                         cur.map(|c| &c.op),
                         Some(Op::Ret { .. } | Op::CallInd { .. } | Op::JmpInd { .. })
                     ) {
-                        return fail("at next_rip outside an indirect branch".into());
+                        return fail("at the target outside an indirect branch".into());
                     }
-                    if st.next_rip != Val::Target {
-                        return fail(format!("at next_rip, but next_rip holds {:?}", st.next_rip));
+                    if st.loc[TARGET_REG] != Val::Target {
+                        return fail(format!("at the target, but rdx holds {:?}", st.loc[TARGET_REG]));
                     }
                 }
                 o => {
@@ -246,7 +254,8 @@ fn check_block(ir: &IrBlock, em: &Emitted, host: u64) -> Result<(), String> {
                     );
                     for (r, a) in accesses(insn) {
                         if writes(a) && r != rsp {
-                            let target = indirect && r == 1 && insn.code() == Code::Mov_r64_rm64;
+                            let target =
+                                indirect && usize::from(r) == TARGET_REG && insn.code() == Code::Mov_r64_rm64;
                             st.loc[usize::from(r)] = if target { Val::Target } else { Val::Temp };
                         }
                     }
@@ -380,7 +389,7 @@ fn terminator(r: &mut Rng, ip: u64) -> Option<Instruction> {
     let near = ip.wrapping_add(r.next() % 0x1000).wrapping_sub(0x800);
     let seg = r.pick(&[Register::None, Register::FS, Register::GS]);
     let m = MemoryOperand::new(
-        r.pick(&[Register::RAX, Register::RBX, Register::RSP]),
+        r.pick(&[Register::RAX, Register::RBX, Register::RSP, Register::RCX, Register::RDX]),
         Register::None,
         1,
         8,

@@ -12,14 +12,14 @@
 
 pub mod asm;
 
-use crate::cache::{Fixup, PcEntry, AT_NEXT_RIP, MID_BRANCH, NO_FIXUP};
+use crate::cache::{Fixup, PcEntry, AT_TARGET, MID_BRANCH, NO_FIXUP};
 use crate::cpu::{off, ExitDesc, ExitKind, DESC_INDIRECT};
 use crate::ir::{IrBlock, MemFix, Op};
 use asm::{Asm, RAX, RCX, RDX, RSP};
 use iced_x86::{Code, Instruction, InstructionInfoFactory, MemoryOperand, Register};
 
-/// Scratch slot use: 1 indirect target (rcx),
-/// 2 lookup routine (rdx), 3 operand rewrites, 4 return-address pushes,
+/// Scratch slot use: 1 and 2 guest rcx and rdx during an indirect branch
+/// and its lookup (and at a block's lookup entry), 3 operand rewrites, 4 return-address pushes,
 /// 5 rsp before a direct `call` pushed, 6 rcx before a `loop` decremented,
 /// 7 the register holding the FS/GS base for an implicit `[rdi]` operand.
 const SLOT_TARGET: usize = 1;
@@ -30,15 +30,20 @@ const SLOT_RSP: usize = 5;
 const SLOT_LOOP: usize = 6;
 const SLOT_BASE: usize = 7;
 
-/// `Emitter::mark` state of the indirect-branch lookup (`AT_NEXT_RIP`).
-const STATE_NEXT_RIP: u64 = u64::MAX - 1;
+/// `Emitter::mark` state of the indirect-branch lookup (`AT_TARGET`: the
+/// guest target in host rdx).
+const STATE_TARGET: u64 = u64::MAX - 1;
+
+/// Guest rcx and rdx in their lookup slots.
+const BOTH: Fixup = [(RCX, SLOT_TARGET as u8), (RDX, SLOT_IBL as u8)];
 
 /// Shared routines at the start of the code cache.
 #[derive(Clone, Copy, Debug)]
 pub struct Runtime {
     /// `jmp tern_exit_common` reachable by rel32 from every block.
     pub exit_tramp: u64,
-    /// Indirect-branch lookup miss: restores rdx and rcx, exits `Indirect`.
+    /// Indirect-branch lookup miss: stores the target (rdx) in `next_rip`,
+    /// restores rdx and rcx, exits `Indirect`.
     pub ibl_miss: u64,
 }
 
@@ -55,6 +60,7 @@ pub fn emit_runtime(base: u64, exit_common: u64) -> (Vec<u8>, Runtime) {
     a.bytes(&exit_common.to_le_bytes());
     a.align8();
     let ibl_miss = a.here();
+    a.store_gs(off::NEXT_RIP, RDX);
     a.load_gs(RDX, off::scratch(SLOT_IBL));
     a.load_gs(RCX, off::scratch(SLOT_TARGET));
     a.store_gs_imm32(off::EXIT_DESC, DESC_INDIRECT as i32);
@@ -79,6 +85,8 @@ pub struct Emitted {
     pub descs: Vec<ExitDesc>,
     /// Offsets in `code` of the imm32 naming each descriptor (same order).
     pub desc_fills: Vec<usize>,
+    /// Offset in `code` of the block's lookup entry (`Block::ibl_entry`).
+    pub ibl_entry: usize,
 }
 
 impl Emitted {
@@ -163,17 +171,17 @@ fn fix1(reg: u8, slot: usize) -> Fixup {
 
 impl Emitter<'_> {
     /// From here on the host code holds the guest state at the start of
-    /// `guest_pc` (`STATE_NEXT_RIP`: at `CpuState::next_rip`), with `fixup`
+    /// `guest_pc` (`STATE_TARGET`: at the target in rdx), with `fixup`
     /// displaced.
     fn mark(&mut self, guest_pc: u64, fixup: Fixup) {
         let host_off = u16::try_from(self.a.buf.len()).expect("blocks stay under 64 KiB");
-        let guest_off = if guest_pc == STATE_NEXT_RIP {
-            AT_NEXT_RIP
+        let guest_off = if guest_pc == STATE_TARGET {
+            AT_TARGET
         } else {
             guest_pc
                 .checked_sub(self.start)
                 .and_then(|o| u16::try_from(o).ok())
-                .filter(|&o| o < AT_NEXT_RIP)
+                .filter(|&o| o < AT_TARGET)
                 .unwrap_or(MID_BRANCH)
         };
         let e = PcEntry::new(host_off, guest_off, fixup);
@@ -315,19 +323,37 @@ impl Emitter<'_> {
 
     /// Pushes guest return address `ret` for the call at `pc`, whose state
     /// until the push is `base` displaced and after it `after`. With
-    /// `save_rsp`, rsp is first saved in `SLOT_RSP` (`after` names it).
-    fn push_ret(&mut self, ret: u64, pc: u64, base: Fixup, save_rsp: bool, after: (u64, Fixup)) {
+    /// `save_rsp`, rsp is first saved in `SLOT_RSP` (`after` names it). A
+    /// return address beyond imm32 goes through `tmp`, a register whose
+    /// guest value is elsewhere, or else rax, saved in `SLOT_PUSH`.
+    fn push_ret(
+        &mut self,
+        ret: u64,
+        pc: u64,
+        base: Fixup,
+        save_rsp: bool,
+        after: (u64, Fixup),
+        tmp: Option<u8>,
+    ) {
         self.mark(pc, base);
         let imm = i32::try_from(ret).ok();
         if imm.is_none() {
-            self.a.store_gs(off::scratch(SLOT_PUSH), RAX);
-            let mut f = base;
-            f[1] = (RAX, SLOT_PUSH as u8);
-            self.mark(pc, f);
-            self.a.mov_imm64(RAX, ret);
-            self.a.store_below_rsp(RAX);
-            self.a.load_gs(RAX, off::scratch(SLOT_PUSH));
-            self.mark(pc, base);
+            let r = match tmp {
+                Some(r) => r,
+                None => {
+                    self.a.store_gs(off::scratch(SLOT_PUSH), RAX);
+                    let mut f = base;
+                    f[1] = (RAX, SLOT_PUSH as u8);
+                    self.mark(pc, f);
+                    RAX
+                }
+            };
+            self.a.mov_imm64(r, ret);
+            self.a.store_below_rsp(r);
+            if tmp.is_none() {
+                self.a.load_gs(RAX, off::scratch(SLOT_PUSH));
+                self.mark(pc, base);
+            }
         }
         if save_rsp {
             self.a.store_gs(off::scratch(SLOT_RSP), RSP);
@@ -339,86 +365,77 @@ impl Emitter<'_> {
         self.mark(after.0, after.1);
     }
 
-    /// `mov rcx, <operand>` for an indirect branch, with guest rcx saved.
-    fn load_target(&mut self, operand: &Instruction, fix: MemFix, pc: u64) -> Result<(), EmitError> {
+    /// Spills guest rcx and rdx to their lookup slots before the indirect
+    /// branch at `pc`.
+    fn spill_for_branch(&mut self, pc: u64) {
         self.mark(pc, NO_FIXUP);
         self.a.store_gs(off::scratch(SLOT_TARGET), RCX);
         self.mark(pc, fix1(RCX, SLOT_TARGET));
+        self.a.store_gs(off::scratch(SLOT_IBL), RDX);
+        self.mark(pc, BOTH);
+    }
+
+    /// `mov rdx, <operand>` for an indirect branch, guest rcx and rdx
+    /// already spilled (both free).
+    fn load_target(&mut self, operand: &Instruction, fix: MemFix, pc: u64) -> Result<(), EmitError> {
+        let mut op = *operand;
+        op.set_op0_register(Register::RDX);
         match fix {
-            MemFix::None => self.encode(operand, pc)?,
+            MemFix::None => self.encode(&op, pc)?,
             MemFix::RipRel => {
                 let len_before = self.a.buf.len();
-                if self.a.insn(operand).is_err() {
+                if self.a.insn(&op).is_err() {
                     self.a.buf.truncate(len_before);
-                    if let Some(abs) = rip_to_absolute(operand) {
+                    if let Some(abs) = rip_to_absolute(&op) {
                         return self.encode(&abs, pc);
                     }
-                    self.a.mov_imm64(RCX, operand.ip_rel_memory_address());
-                    self.a.bytes(&[0x48, 0x8b, 0x09]); // mov rcx, [rcx]
+                    self.a.mov_imm64(RDX, op.ip_rel_memory_address());
+                    self.a.bytes(&[0x48, 0x8b, 0x12]); // mov rdx, [rdx]
                 }
             }
             MemFix::Fs | MemFix::Gs => {
+                // lea rdx, <operand without its segment>; mov rcx, base;
+                // mov rdx, [rcx+rdx]: any guest base or index register.
                 let base = if fix == MemFix::Fs { off::FS_BASE } else { off::GS_BASE };
+                let mut lea = op;
+                lea.set_code(Code::Lea_r64_m);
+                lea.set_segment_prefix(Register::None);
+                self.encode(&lea, pc)?;
                 self.a.load_gs(RCX, base);
-                let mut i = *operand;
-                if i.memory_base() != Register::None {
-                    let lea = Instruction::with2(
-                        Code::Lea_r64_m,
-                        Register::RCX,
-                        MemoryOperand::with_base_index(i.memory_base(), Register::RCX),
-                    )
-                    .map_err(|err| EmitError::Encode { pc, err })?;
-                    self.encode(&lea, pc)?;
-                }
-                i.set_segment_prefix(Register::None);
-                i.set_memory_base(Register::RCX);
-                set_disp_size(&mut i);
-                self.encode(&i, pc)?;
+                self.a.bytes(&[0x48, 0x8b, 0x14, 0x11]); // mov rdx, [rcx+rdx]
             }
         }
         Ok(())
     }
 
     /// An inline indirect-branch lookup. On entry the branch has happened:
-    /// the guest target is in rcx and in `CpuState::next_rip`, guest rcx in
-    /// the target slot. Each site has its own final indirect jump, so the
-    /// host branch predictor sees every guest indirect branch separately.
-    /// The state throughout is "at next_rip" (`AT_NEXT_RIP`).
+    /// the guest target is in rdx, guest rcx and rdx in their slots (the
+    /// state throughout is "at the target in rdx", `AT_TARGET`). A hit
+    /// jumps to the target block's lookup entry, which reloads rcx and
+    /// rdx; a miss goes to the shared `ibl_miss`. Flags are untouched: the
+    /// hit test is `lea` + `jrcxz` (a key is the NOT of its guest pc).
+    /// Each site has its own final indirect jump, so the host branch
+    /// predictor sees every guest indirect branch separately.
     fn jump_to_ibl(&mut self) {
         let ibl = u32::try_from(off::IBL).expect("offset fits disp32");
-        let both = [(RCX, SLOT_TARGET as u8), (RDX, SLOT_IBL as u8)];
-        self.mark(STATE_NEXT_RIP, fix1(RCX, SLOT_TARGET));
-        self.a.store_gs(off::scratch(SLOT_IBL), RDX);
-        self.mark(STATE_NEXT_RIP, both);
-        let hash = |a: &mut Asm| {
-            a.bytes(&[0x0f, 0xb7, 0xd1]); // movzx edx, cx
-            a.bytes(&[0x48, 0x8d, 0x14, 0x12]); // lea rdx, [rdx+rdx]
+        self.mark(STATE_TARGET, BOTH);
+        // rcx = 2 * (target & 0xffff): the entry's index in qwords.
+        let index = |a: &mut Asm| {
+            a.bytes(&[0x0f, 0xb7, 0xca]); // movzx ecx, dx
+            a.bytes(&[0x48, 0x8d, 0x0c, 0x09]); // lea rcx, [rcx+rcx]
         };
-        hash(&mut self.a);
-        // mov rdx, gs:[ibl + rdx*8]  (the stored key, NOT of the guest pc)
-        self.a.bytes(&[0x65, 0x48, 0x8b, 0x14, 0xd5]);
+        index(&mut self.a);
+        // mov rcx, gs:[ibl + rcx*8]  (the stored key, NOT of the guest pc)
+        self.a.bytes(&[0x65, 0x48, 0x8b, 0x0c, 0xcd]);
         self.a.bytes(&ibl.to_le_bytes());
         self.a.bytes(&[0x48, 0x8d, 0x4c, 0x11, 0x01]); // lea rcx, [rcx+rdx+1]: zero iff hit
         self.a.bytes(&[0xe3, 0x05]); // jrcxz hit
         let miss = self.rt.ibl_miss;
         self.a.jmp_unaligned(miss);
-        // hit:
-        self.a.load_gs(RCX, off::NEXT_RIP);
-        hash(&mut self.a);
-        // mov rdx, gs:[ibl + 8 + rdx*8]  (host address)
-        self.a.bytes(&[0x65, 0x48, 0x8b, 0x14, 0xd5]);
+        // hit: jmp gs:[ibl + 8 + rcx*8]  (the block's lookup entry)
+        index(&mut self.a);
+        self.a.bytes(&[0x65, 0xff, 0x24, 0xcd]);
         self.a.bytes(&(ibl + 8).to_le_bytes());
-        self.a.store_gs(off::JMP_TARGET, RDX);
-        self.a.load_gs(RDX, off::scratch(SLOT_IBL));
-        self.mark(STATE_NEXT_RIP, fix1(RCX, SLOT_TARGET));
-        self.a.load_gs(RCX, off::scratch(SLOT_TARGET));
-        self.mark(STATE_NEXT_RIP, NO_FIXUP);
-        self.a.jmp_gs(off::JMP_TARGET);
-    }
-
-    /// `mov gs:[next_rip], rcx`: the guest target of an indirect branch.
-    fn store_next_rip(&mut self) {
-        self.a.store_gs(off::NEXT_RIP, RCX);
     }
 
     /// A direct jump to `target` whose exit stub holds guest state
@@ -504,26 +521,23 @@ pub fn emit_block(ir: &IrBlock, base: u64, rt: &Runtime) -> Result<Emitted, Emit
             Op::Call { target, ret } => {
                 // After the push: "before the call" with the old rsp saved.
                 let after = fix1(RSP, SLOT_RSP);
-                e.push_ret(*ret, pc, NO_FIXUP, true, (pc, after));
+                e.push_ret(*ret, pc, NO_FIXUP, true, (pc, after), None);
                 e.jmp_direct(*target, pc, after);
             }
             Op::CallInd { operand, fix, ret } => {
+                e.spill_for_branch(pc);
                 e.load_target(operand, *fix, pc)?;
-                e.store_next_rip();
-                let rcx = fix1(RCX, SLOT_TARGET);
-                e.push_ret(*ret, pc, rcx, false, (STATE_NEXT_RIP, rcx));
+                e.push_ret(*ret, pc, BOTH, false, (STATE_TARGET, BOTH), Some(RCX));
                 e.jump_to_ibl();
             }
             Op::JmpInd { operand, fix } => {
+                e.spill_for_branch(pc);
                 e.load_target(operand, *fix, pc)?;
-                e.store_next_rip();
                 e.jump_to_ibl();
             }
             Op::Ret { pop } => {
-                e.a.store_gs(off::scratch(SLOT_TARGET), RCX);
-                e.mark(pc, fix1(RCX, SLOT_TARGET));
-                e.a.bytes(&[0x48, 0x8b, 0x0c, 0x24]); // mov rcx, [rsp]
-                e.store_next_rip();
+                e.spill_for_branch(pc);
+                e.a.bytes(&[0x48, 0x8b, 0x14, 0x24]); // mov rdx, [rsp]
                 e.a.adjust_rsp(8 + i32::from(*pop));
                 e.jump_to_ibl();
             }
@@ -541,5 +555,14 @@ pub fn emit_block(ir: &IrBlock, base: u64, rt: &Runtime) -> Result<Emitted, Emit
         e.a.set_rel32(field, stub);
         e.exit(ExitKind::Direct, 0, target, base + field as u64);
     }
-    Ok(Emitted { code: e.a.buf, pcmap: e.pcmap, descs: e.descs, desc_fills: e.desc_fills })
+    // The lookup entry: guest rcx and rdx back from their slots, then the
+    // block. The state is the block's start, with them displaced.
+    let ibl_entry = e.a.buf.len();
+    e.mark(ir.start, BOTH);
+    e.a.load_gs(RCX, off::scratch(SLOT_TARGET));
+    e.mark(ir.start, fix1(RDX, SLOT_IBL));
+    e.a.load_gs(RDX, off::scratch(SLOT_IBL));
+    e.mark(ir.start, NO_FIXUP);
+    e.a.jmp_unaligned(base);
+    Ok(Emitted { code: e.a.buf, pcmap: e.pcmap, descs: e.descs, desc_fills: e.desc_fills, ibl_entry })
 }

@@ -8,7 +8,7 @@
 use iced_x86::{Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter, OpKind, Register};
 use std::fmt::Write;
 use tern_translate::baseline::{emit_block, Emitted, Runtime};
-use tern_translate::cache::{PcEntry, AT_NEXT_RIP, MID_BRANCH};
+use tern_translate::cache::{PcEntry, AT_TARGET, MID_BRANCH};
 use tern_translate::cpu::{off, REG_NAMES};
 use tern_translate::ir::IrBlock;
 use tern_translate::lift::lift_block;
@@ -58,7 +58,7 @@ pub fn entry_at(map: &[PcEntry], at: usize) -> Option<PcEntry> {
 pub fn state_text(ir: &IrBlock, e: &PcEntry) -> String {
     let mut s = match e.guest_off {
         MID_BRANCH => "mid-branch".to_string(),
-        AT_NEXT_RIP => "@next_rip".to_string(),
+        AT_TARGET => "@target(rdx)".to_string(),
         o => format!("@{:#x}", ir.start + u64::from(o)),
     };
     for (reg, slot) in e.fixups() {
