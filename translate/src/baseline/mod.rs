@@ -4,7 +4,7 @@
 //! guest instruction re-encoded at its new address. The glue around it (exit
 //! stubs, pushes of guest return addresses, FS/GS and far RIP-relative operand
 //! rewrites, the indirect-branch lookup) uses only `mov`, `movzx`, `lea`,
-//! `push imm32`, `jmp`, `jrcxz` and NOP padding, which leave the guest flags intact,
+//! `crc32`, `push imm32`, `jmp`, `jrcxz` and NOP padding, which leave the guest flags intact,
 //! and spills any host register it borrows into a `CpuState` scratch slot,
 //! recording that in the pc map so faults see exact guest state. Its memory
 //! accesses are all naturally aligned, so that a guest running with
@@ -419,9 +419,16 @@ impl Emitter<'_> {
     fn jump_to_ibl(&mut self) {
         let ibl = u32::try_from(off::IBL).expect("offset fits disp32");
         self.mark(STATE_TARGET, BOTH);
-        // rcx = 2 * (target & 0xffff): the entry's index in qwords.
+        // rcx = 2 * CpuState::ibl_index(target): the entry's index in qwords.
+        let crc = crate::cpu::ibl_index_uses_crc32();
         let index = |a: &mut Asm| {
-            a.bytes(&[0x0f, 0xb7, 0xca]); // movzx ecx, dx
+            if crc {
+                a.bytes(&[0xb9, 0xff, 0xff, 0xff, 0xff]); // mov ecx, 0xffffffff
+                a.bytes(&[0xf2, 0x0f, 0x38, 0xf1, 0xca]); // crc32 ecx, edx (no flags)
+                a.bytes(&[0x0f, 0xb7, 0xc9]); // movzx ecx, cx
+            } else {
+                a.bytes(&[0x0f, 0xb7, 0xca]); // movzx ecx, dx
+            }
             a.bytes(&[0x48, 0x8d, 0x0c, 0x09]); // lea rcx, [rcx+rcx]
         };
         index(&mut self.a);
