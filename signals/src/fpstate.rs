@@ -20,7 +20,7 @@
 //! fails the sigreturn, as it does natively. The result is always an area
 //! tern's own `xrstor` accepts.
 
-use tern_translate::xstate::{self, XsaveArea, AVX, HEADER, HEADER_SIZE, LEGACY_SIZE, SSE, X87};
+use tern_translate::xstate::{self, XsaveArea, AVX, HEADER, HEADER_SIZE, LEGACY_SIZE, MXCSR, SSE, X87};
 
 /// `FP_XSTATE_MAGIC1` (in the software bytes) and `FP_XSTATE_MAGIC2`
 /// (after the xsave area), `uapi/asm/sigcontext.h`.
@@ -32,11 +32,9 @@ const MAGIC2_SIZE: usize = 4;
 /// legacy region.
 const SW_BYTES: usize = 464;
 /// The legacy region's bytes the processor never writes (416..464).
-const LEGACY_RESERVED: std::ops::Range<usize> = 416..SW_BYTES;
+const LEGACY_RESERVED: std::ops::Range<usize> = xstate::XMM.end..SW_BYTES;
 /// Smallest `xstate_size` the kernel accepts: legacy region and header.
 const MIN_XSTATE_SIZE: usize = LEGACY_SIZE + HEADER_SIZE;
-/// MXCSR in the legacy region.
-const MXCSR: std::ops::Range<usize> = 24..28;
 
 /// `fpstate->user_size`: the standard-format size of the components of
 /// `xcr0`.
@@ -156,14 +154,7 @@ pub fn restore(
         out.0[MXCSR].copy_from_slice(&mxcsr.to_le_bytes());
     }
     let load = rfbm & bv;
-    if load & X87 != 0 {
-        // Control, status, tag, opcode, pointers and st0-st7.
-        out.0[..MXCSR.start].copy_from_slice(&legacy[..MXCSR.start]);
-        out.0[32..160].copy_from_slice(&legacy[32..160]);
-    }
-    if load & SSE != 0 {
-        out.0[160..416].copy_from_slice(&legacy[160..416]);
-    }
+    out.load_legacy(&legacy, load);
     for i in 2..32 {
         if load & (1 << i) != 0 {
             let c = out.component_mut(i)?;

@@ -381,11 +381,7 @@ impl CpuState {
         if self.xsave_kind != SaveKind::Fxsave as u8 && self.x87_load == 0 {
             let mut live = [0u8; xstate::LEGACY_SIZE];
             crate::entry::read_x87(&mut live);
-            // Control, status, tag, opcode and pointers; st0-st7 (MXCSR
-            // and its mask at 24..32 are SSE's).
-            a.0[..24].copy_from_slice(&live[..24]);
-            a.0[32..160].copy_from_slice(&live[32..160]);
-            a.set_xstate_bv(a.xstate_bv() | xstate::X87);
+            a.load_legacy(&live, xstate::X87);
         }
         a
     }

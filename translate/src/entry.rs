@@ -175,8 +175,7 @@ pub fn read_x87(out: &mut [u8; xstate::LEGACY_SIZE]) {
 /// The calling thread's XINUSE (`xgetbv` with ECX = 1). Only on a host
 /// with XGETBV1 (CPUID 0xD.1 EAX bit 2); 0 elsewhere.
 pub fn read_xinuse() -> u64 {
-    let leaf = std::arch::x86_64::__cpuid_count(0xd, 1);
-    if xstate::host_xcr0() == 0 || leaf.eax & 4 == 0 {
+    if !xstate::host_has_xgetbv1() {
         return 0;
     }
     let (lo, hi): (u32, u32);

@@ -17,6 +17,7 @@
 //! and `xrstor` initialises them, so a program that never uses AVX pays
 //! little for AVX-512 state.
 
+use std::ops::Range;
 use std::sync::OnceLock;
 
 /// State-component bits of XCR0 and XSTATE_BV.
@@ -34,6 +35,13 @@ pub const MANAGEABLE: u64 = X87 | SSE | AVX | AVX512;
 
 /// Size of the legacy (FXSAVE) region.
 pub const LEGACY_SIZE: usize = 512;
+/// The legacy region's parts: x87 control, status, tag, opcode and
+/// pointers; MXCSR (and its mask after it); st0-st7; xmm0-15.
+pub const X87_CONTROL: Range<usize> = 0..24;
+pub const MXCSR: Range<usize> = 24..28;
+pub const X87_REGS: Range<usize> = 32..160;
+pub const XMM: Range<usize> = 160..416;
+
 /// Offset of the XSAVE header (XSTATE_BV, then XCOMP_BV).
 pub const HEADER: usize = 512;
 /// Size of the XSAVE header.
@@ -60,6 +68,8 @@ pub enum SaveKind {
 struct Host {
     xcr0: u64,
     kind: SaveKind,
+    /// XGETBV with ECX = 1 (XINUSE) works (CPUID 0xD.1 EAX bit 2).
+    xgetbv1: bool,
     /// Standard-format offset and size of components 0..32.
     layout: [(u32, u32); 32],
 }
@@ -75,7 +85,7 @@ fn host() -> &'static Host {
         let osxsave = leaf1.ecx & (1 << 27) != 0;
         let max = __cpuid(0).eax;
         if !osxsave || max < 0xd {
-            return Host { xcr0: 0, kind: SaveKind::Fxsave, layout };
+            return Host { xcr0: 0, kind: SaveKind::Fxsave, xgetbv1: false, layout };
         }
         // SAFETY: OSXSAVE is set, so xgetbv with ecx = 0 is valid.
         let xcr0 = unsafe { std::arch::x86_64::_xgetbv(0) };
@@ -85,15 +95,20 @@ fn host() -> &'static Host {
                 *slot = (r.ebx, r.eax);
             }
         }
-        let opt = __cpuid_count(0xd, 1).eax & 1 != 0;
-        let kind = if opt { SaveKind::Xsaveopt } else { SaveKind::Xsave };
-        Host { xcr0, kind, layout }
+        let ext = __cpuid_count(0xd, 1).eax;
+        let kind = if ext & 1 != 0 { SaveKind::Xsaveopt } else { SaveKind::Xsave };
+        Host { xcr0, kind, xgetbv1: ext & 4 != 0, layout }
     })
 }
 
 /// The host's XCR0, or 0 if the host has no OS-enabled XSAVE.
 pub fn host_xcr0() -> u64 {
     host().xcr0
+}
+
+/// True if the host's `xgetbv` reads XINUSE with ECX = 1.
+pub fn host_has_xgetbv1() -> bool {
+    host().xgetbv1
 }
 
 /// How entries and exits save the extended state on this host.
@@ -175,7 +190,7 @@ impl Default for XsaveArea {
     fn default() -> Self {
         let mut a = [0u8; XSAVE_AREA_SIZE];
         a[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
-        a[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
+        a[MXCSR].copy_from_slice(&0x1f80u32.to_le_bytes());
         a[28..32].copy_from_slice(&0xffffu32.to_le_bytes());
         XsaveArea(a)
     }
@@ -231,12 +246,12 @@ impl XsaveArea {
         let absent = mask & !self.present(mask);
         if absent & X87 != 0 {
             // FCW 0x037f; status, abridged tag, opcode, pointers and st0-st7 zero.
+            out.0[X87_CONTROL].fill(0);
             out.0[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
-            out.0[2..24].fill(0);
-            out.0[32..160].fill(0);
+            out.0[X87_REGS].fill(0);
         }
         if absent & SSE != 0 {
-            out.0[160..416].fill(0);
+            out.0[XMM].fill(0);
         }
         for i in 2..32 {
             if absent & (1 << i) != 0 {
@@ -257,12 +272,26 @@ impl XsaveArea {
         self.0[HEADER..HEADER + HEADER_SIZE].fill(0);
         self.set_xstate_bv(bv);
         let mxcsr = self.mxcsr() & mxcsr_mask();
-        self.0[24..28].copy_from_slice(&mxcsr.to_le_bytes());
+        self.0[MXCSR].copy_from_slice(&mxcsr.to_le_bytes());
     }
 
     /// MXCSR (in the legacy region).
     pub fn mxcsr(&self) -> u32 {
-        u32::from_le_bytes(self.0[24..28].try_into().expect("4 bytes"))
+        u32::from_le_bytes(self.0[MXCSR].try_into().expect("4 bytes"))
+    }
+
+    /// Takes the register parts of `parts` (`X87`: control words,
+    /// pointers and st0-st7; `SSE`: xmm0-15; not MXCSR) from the legacy
+    /// image `legacy` and marks them present in XSTATE_BV.
+    pub fn load_legacy(&mut self, legacy: &[u8; LEGACY_SIZE], parts: u64) {
+        if parts & X87 != 0 {
+            self.0[X87_CONTROL].copy_from_slice(&legacy[X87_CONTROL]);
+            self.0[X87_REGS].copy_from_slice(&legacy[X87_REGS]);
+        }
+        if parts & SSE != 0 {
+            self.0[XMM].copy_from_slice(&legacy[XMM]);
+        }
+        self.set_xstate_bv(self.xstate_bv() | (parts & (X87 | SSE)));
     }
 }
 
