@@ -74,6 +74,9 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
         stats.exits[d.kind as usize] += 1;
         let next = match d.kind {
             ExitKind::Direct => {
+                if d.arg == tern_translate::cpu::DIRECT_VIA_LOOKUP {
+                    cpu.reload_lookup_slots();
+                }
                 let h = jit.lookup_or_translate(d.target).unwrap_or_else(|e| fatal(e));
                 jit.chain(cpu.exit_desc, exit_epoch);
                 cpu.rip = d.target;

@@ -260,6 +260,7 @@ pub(crate) fn leave_block(gregs: &mut [libc::greg_t; 23], desc: u64) -> Option<&
     for (r, g) in UCONTEXT_GREG.iter().enumerate() {
         cpu.regs[r] = gregs[*g as usize] as u64;
     }
+    cpu.regs[tern_translate::cpu::RSP] += u64::from(entry.rsp_adj);
     for (reg, slot) in entry.fixups() {
         cpu.regs[reg] = cpu.scratch[slot];
     }

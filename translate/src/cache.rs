@@ -48,7 +48,7 @@ pub const AT_TARGET: u16 = u16::MAX - 1;
 pub const TARGET_REG: usize = crate::cpu::RDX;
 
 /// Maps a range of a block's host code back to the guest instruction it
-/// implements. Six bytes: there is one per guest instruction or so.
+/// implements. Eight bytes: there is one per guest instruction or so.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PcEntry {
     /// Offset of the first host byte of this range within the block.
@@ -59,12 +59,21 @@ pub struct PcEntry {
     /// Guest registers held in scratch slots during this range, packed as
     /// `reg | slot << 4`, 0xff for none.
     fixup: [u8; 2],
+    /// Bytes to add to the host rsp to get the guest's: 8 once a guest
+    /// `call`'s return address is pushed, while the state named is still
+    /// "before the call" (the jump to the callee follows).
+    pub rsp_adj: u8,
 }
 
 impl PcEntry {
     pub fn new(host_off: u16, guest_off: u16, fixup: Fixup) -> PcEntry {
+        PcEntry::with_rsp_adj(host_off, guest_off, fixup, 0)
+    }
+
+    /// An entry whose guest rsp is the host's plus `rsp_adj`.
+    pub fn with_rsp_adj(host_off: u16, guest_off: u16, fixup: Fixup, rsp_adj: u8) -> PcEntry {
         let pack = |(r, s): (u8, u8)| if r == 0xff { 0xff } else { (r & 15) | (s << 4) };
-        PcEntry { host_off, guest_off, fixup: [pack(fixup[0]), pack(fixup[1])] }
+        PcEntry { host_off, guest_off, fixup: [pack(fixup[0]), pack(fixup[1])], rsp_adj }
     }
 
     /// (guest register, scratch slot) pairs displaced during this range.

@@ -197,13 +197,19 @@ impl ExitKind {
 pub struct ExitDesc {
     pub kind: ExitKind,
     /// For `Trap`: the signal number; for `Xgetbv`: the instruction's
-    /// length. Otherwise 0.
+    /// length; for `Direct`: 0 or [`DIRECT_VIA_LOOKUP`]. Otherwise 0.
     pub arg: u32,
     /// Guest address to continue at (or of the trapping instruction).
     pub target: u64,
     /// Host address of the rel32 field of the jump to patch for chaining, or 0.
     pub patch_site: u64,
 }
+
+/// `ExitDesc::arg` of a `Direct` exit whose jump is linked to the target
+/// block's lookup entry (`Block::ibl_entry`) rather than its start: its stub
+/// holds guest rcx and rdx in the lookup's scratch slots (1 and 2), which
+/// the CPU loop puts back ([`CpuState::reload_lookup_slots`]).
+pub const DIRECT_VIA_LOOKUP: u32 = 1;
 
 /// Descriptor index every indirect-branch lookup miss uses.
 pub const DESC_INDIRECT: u64 = 0;
@@ -412,6 +418,13 @@ impl CpuState {
     /// Guest register by encoding number.
     pub fn reg(&self, r: usize) -> u64 {
         self.regs[r]
+    }
+
+    /// Puts guest rcx and rdx back from the lookup's scratch slots, where
+    /// a `Direct` exit with [`DIRECT_VIA_LOOKUP`] left them.
+    pub fn reload_lookup_slots(&mut self) {
+        self.regs[RCX] = self.scratch[1];
+        self.regs[RDX] = self.scratch[2];
     }
 
     /// Clears the indirect-branch lookup table (after invalidation).

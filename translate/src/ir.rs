@@ -84,6 +84,11 @@ pub struct IrBlock {
     pub insns: Vec<IrInsn>,
     /// The guest bytes of `[start, end)`, as fetched.
     pub code: Vec<u8>,
+    /// For a block ending in `jmp`/`call` through a RIP-relative memory
+    /// operand (a PLT stub's `jmp [GOT]`, `call [GOT]`): the target that
+    /// operand held when the block was translated. The back end guards a
+    /// direct jump to it (`baseline`'s `predicted_jump`).
+    pub predicted: Option<u64>,
 }
 
 impl IrBlock {
@@ -97,6 +102,9 @@ impl IrBlock {
 impl fmt::Display for IrBlock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "block {:#x}..{:#x}", self.start, self.end)?;
+        if let Some(t) = self.predicted {
+            writeln!(f, "  predicted target {t:#x}")?;
+        }
         for i in &self.insns {
             match &i.op {
                 Op::Native { insn, fix } => writeln!(f, "  {:#x}: native {insn} {fix:?}", i.pc)?,

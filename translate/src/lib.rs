@@ -76,6 +76,26 @@ pub enum TranslateError {
     Emit(#[from] baseline::EmitError),
 }
 
+/// The target a block's final `jmp`/`call` through a RIP-relative memory
+/// operand would take now (see `IrBlock::predicted`): the 8 bytes there, if
+/// readable. A slot still pointing next to the branch is a lazy-binding GOT
+/// entry that leads to the dynamic linker's resolver once and changes
+/// after: not predicted.
+fn predict_indirect(ir: &ir::IrBlock) -> Option<u64> {
+    let last = ir.insns.last()?;
+    let operand = match &last.op {
+        ir::Op::JmpInd { operand, fix: ir::MemFix::RipRel } => operand,
+        ir::Op::CallInd { operand, fix: ir::MemFix::RipRel, .. } => operand,
+        _ => return None,
+    };
+    let mut buf = [0u8; 8];
+    if guestmem::read_guest(operand.ip_rel_memory_address(), &mut buf) != 8 {
+        return None;
+    }
+    let target = u64::from_le_bytes(buf);
+    (target != 0 && target.abs_diff(last.pc) >= 0x1000).then_some(target)
+}
+
 /// The state behind the translation lock (`Jit::tables`).
 struct Tables {
     /// The only write access to the code cache: whoever holds the lock.
@@ -275,6 +295,9 @@ impl Jit {
                 ir = lift::lift_block(self.model, pc, &again[..m], single, in_vdso);
             }
         }
+        if !single {
+            ir.predicted = predict_indirect(&ir);
+        }
         let base = self.cache.next_addr();
         let mut em = baseline::emit_block(&ir, base, &self.rt)?;
         let first = self.cache.add_descs(&mut tables.writer, &em.descs)?;
@@ -312,7 +335,7 @@ impl Jit {
             // Link direct exits whose targets exist already (back edges,
             // known callees) without waiting for a first exit.
             for d in em.descs.iter().filter(|d| d.kind == cpu::ExitKind::Direct) {
-                self.link_locked(&mut tables, d.patch_site, d.target);
+                self.link_locked(&mut tables, d);
             }
         }
         drop(tables);
@@ -427,28 +450,31 @@ impl Jit {
         if d.kind != cpu::ExitKind::Direct || d.patch_site == 0 {
             return;
         }
-        self.link_locked(&mut t, d.patch_site, d.target);
+        self.link_locked(&mut t, &d);
     }
 
-    /// Patches the rel32 field at `site`, which still leads to its exit
-    /// stub, to the block for `target_pc`, remembering the stub for
+    /// Patches the rel32 field of `Direct` exit `d`, which still leads to
+    /// its exit stub, to the block for its target (the block's start, or
+    /// its lookup entry for `DIRECT_VIA_LOOKUP`), remembering the stub for
     /// unlinking.
     ///
     /// # Preconditions
-    /// The tables lock is held (`_locked`), and `site` is the `patch_site`
-    /// of a `Direct` exit descriptor.
-    fn link_locked(&self, t: &mut Tables, site: u64, target_pc: u64) {
-        let Some(&target) = t.blocks.get(&target_pc) else { return };
+    /// The tables lock is held (`_locked`), and `d` is a `Direct` exit
+    /// descriptor of an installed block.
+    fn link_locked(&self, t: &mut Tables, d: &ExitDesc) {
+        let site = d.patch_site;
+        let Some(&target) = t.blocks.get(&d.target) else { return };
+        let to = if d.arg == cpu::DIRECT_VIA_LOOKUP { target.ibl_entry } else { target.host_start };
         // SAFETY: site is a 4-byte field inside installed code, readable
         // through the executable view.
         let rel = unsafe { (site as *const i32).read_unaligned() };
         let stub = (site + 4).wrapping_add(rel as i64 as u64);
-        if stub == target.host_start {
+        if stub == to {
             return;
         }
         // SAFETY: site is a Direct exit's jump field (precondition) and the
-        // target is an installed block's entry.
-        unsafe { self.cache.patch_rel32(&mut t.writer, site, target.host_start) };
+        // target is an installed block's entry or lookup entry.
+        unsafe { self.cache.patch_rel32(&mut t.writer, site, to) };
         let id = target.id as usize;
         t.incoming[id].push((site, stub));
         self.stats.chained.fetch_add(1, Ordering::Relaxed);

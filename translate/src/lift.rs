@@ -271,7 +271,7 @@ pub fn lift_block(model: CpuModel, start: u64, code: &[u8], single: bool, host_c
         opts |= DecoderOptions::NO_MPFX_0FBD;
     }
     let mut dec = Decoder::with_ip(64, code, start, opts);
-    let mut block = IrBlock { start, end: start, insns: Vec::new(), code: Vec::new() };
+    let mut block = IrBlock { start, end: start, insns: Vec::new(), code: Vec::new(), predicted: None };
     let page = start & !0xfff;
     loop {
         let pc = dec.ip();

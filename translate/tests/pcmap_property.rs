@@ -52,6 +52,9 @@ struct State {
     done: usize,
     /// The guest copy of a `loop` has run.
     copied: bool,
+    /// Host rsp minus the guest rsp before the next guest instruction,
+    /// while host rsp holds a value derived from the guest's.
+    rsp_off: i64,
 }
 
 fn gpr_num(r: Register) -> Option<u8> {
@@ -74,7 +77,7 @@ fn writes(a: OpAccess) -> bool {
 
 /// The guest instruction at IR index `i`, decoded from the block's bytes.
 fn guest_insn(ir: &IrBlock, i: usize) -> Option<Instruction> {
-    let ins = &ir.insns[i];
+    let ins = ir.insns.get(i)?;
     if ins.len == 0 {
         return None;
     }
@@ -90,7 +93,7 @@ fn scratch_slot(d: u64) -> Option<usize> {
 /// Checks the pc map of one emitted block; Err names the first host pc
 /// whose entry is wrong.
 fn check_block(ir: &IrBlock, em: &Emitted, host: u64) -> Result<(), String> {
-    let insns = common::decode_all(&em.code, host);
+    let insns = common::decode_all(&em.code[..em.insn_len], host);
     let at: std::collections::HashMap<usize, usize> =
         insns.iter().enumerate().map(|(k, i)| ((i.ip() - host) as usize, k)).collect();
     let mut visited = vec![false; insns.len()];
@@ -100,6 +103,7 @@ fn check_block(ir: &IrBlock, em: &Emitted, host: u64) -> Result<(), String> {
         next_rip: Val::Temp,
         done: 0,
         copied: false,
+        rsp_off: 0,
     };
     // A lookup hit enters with guest rcx and rdx in their slots.
     let mut lookup = init.clone();
@@ -107,7 +111,7 @@ fn check_block(ir: &IrBlock, em: &Emitted, host: u64) -> Result<(), String> {
     lookup.loc[RDX] = Val::Temp;
     lookup.slot[1] = Val::Guest(RCX as u8);
     lookup.slot[2] = Val::Guest(RDX as u8);
-    let mut work = vec![(em.ibl_entry, lookup), (0usize, init)];
+    let mut work = vec![(em.ibl_entry, lookup.clone()), (0usize, init)];
     while let Some((start_off, mut st)) = work.pop() {
         let mut k = *at
             .get(&start_off)
@@ -129,7 +133,7 @@ fn check_block(ir: &IrBlock, em: &Emitted, host: u64) -> Result<(), String> {
                 .map(|g| accesses(g).into_iter().filter(|(_, a)| writes(*a)).map(|(r, _)| r).collect())
                 .unwrap_or_default();
             let expect = |g: u8| -> Val {
-                if e.guest_off == AT_TARGET && written.contains(&g) {
+                if e.guest_off == AT_TARGET && written.contains(&g) && usize::from(g) != RSP {
                     Val::After(g)
                 } else {
                     Val::Guest(g)
@@ -157,9 +161,32 @@ fn check_block(ir: &IrBlock, em: &Emitted, host: u64) -> Result<(), String> {
                 }
             }
             let fix: Vec<(usize, usize)> = e.fixups().collect();
+            // How far the guest rsp the entry names is from the one before
+            // the current instruction: 0, or its effect at the target.
+            let rsp_want = if e.guest_off == AT_TARGET {
+                match cur.map(|c| &c.op) {
+                    Some(Op::Ret { pop }) => 8 + i64::from(*pop),
+                    Some(Op::CallInd { .. }) => -8,
+                    _ => 0,
+                }
+            } else {
+                0
+            };
             for g in 0..16u8 {
                 let have = match fix.iter().find(|(r, _)| *r == usize::from(g)) {
                     Some((_, s)) => st.slot[*s],
+                    None if usize::from(g) == RSP => match st.loc[RSP] {
+                        Val::Guest(r) if r == RSP as u8 => {
+                            if st.rsp_off + i64::from(e.rsp_adj) != rsp_want {
+                                return fail(format!(
+                                    "host rsp is guest rsp {:+} and the map adds {}, guest rsp should be {rsp_want:+}",
+                                    st.rsp_off, e.rsp_adj
+                                ));
+                            }
+                            expect(g)
+                        }
+                        v => v,
+                    },
                     None => st.loc[usize::from(g)],
                 };
                 if have != expect(g) {
@@ -244,9 +271,17 @@ fn check_block(ir: &IrBlock, em: &Emitted, host: u64) -> Result<(), String> {
             } else {
                 let rsp = RSP as u8;
                 let moves_rsp = insn.code() == Code::Pushq_imm32
+                    || insn.code() == Code::Push_rm64
                     || (insn.code() == Code::Lea_r64_m && insn.op0_register() == Register::RSP);
                 if moves_rsp {
-                    st.loc[RSP] = if st.loc[RSP] == Val::Guest(rsp) { Val::After(rsp) } else { Val::Temp };
+                    if st.loc[RSP] == Val::Guest(rsp) {
+                        st.rsp_off += match insn.code() {
+                            Code::Lea_r64_m => insn.memory_displacement64() as i64,
+                            _ => -8,
+                        };
+                    } else {
+                        st.loc[RSP] = Val::Temp;
+                    }
                 } else {
                     let indirect = matches!(
                         cur.map(|c| &c.op),
@@ -429,6 +464,7 @@ fn terminator(r: &mut Rng, ip: u64) -> Option<Instruction> {
 fn every_host_pc_of_random_blocks_is_restartable() {
     let mut r = Rng(0x7465_726e_2d70_636d);
     let mut checked = 0;
+    let mut predicted = 0;
     let mut kinds = std::collections::BTreeMap::<String, usize>::new();
     for n in 0..20000 {
         let guest = r.pick(&[0x40_1000u64, 0x7f00_0020_0000, 0x40_1fc0]) + (r.next() % 0x40);
@@ -456,6 +492,16 @@ fn every_host_pc_of_random_blocks_is_restartable() {
             panic!("random block {n} at {guest:#x}: {e}\n{}", common::dump(&ir, &em, HOST))
         });
         checked += 1;
+        if matches!(ir.insns.last().map(|i| &i.op), Some(Op::JmpInd { .. } | Op::CallInd { .. })) {
+            // With a target predicted at translation (a GOT slot's).
+            let mut p = ir.clone();
+            p.predicted = Some(0x7f12_3456_0000 ^ (r.next() & 0xffff_fff0));
+            let em = common::emit(&p, HOST);
+            check_block(&p, &em, HOST).unwrap_or_else(|e| {
+                panic!("random block {n} at {guest:#x}, predicted: {e}\n{}", common::dump(&p, &em, HOST))
+            });
+            predicted += 1;
+        }
         for i in &ir.insns {
             let k = match &i.op {
                 Op::Native { fix, .. } => format!("native {fix:?}"),
@@ -465,6 +511,7 @@ fn every_host_pc_of_random_blocks_is_restartable() {
         }
     }
     assert!(checked > 17000, "{checked}");
+    assert!(predicted > 1000, "{predicted}");
     // The generator reaches every kind of op and operand rewrite.
     for k in [
         "native None",
@@ -561,7 +608,7 @@ fn vector_insn(r: &mut Rng, ip: u64, rip: bool, seg: u8) -> Option<(Instruction,
 /// guest FS/GS base (plus the guest base, `lea s, [b+s]`), the scratch
 /// register being one the instruction does not use.
 fn check_vector_rewrites(ir: &IrBlock, em: &Emitted, host: u64) -> Result<usize, String> {
-    let hi = common::decode_all(&em.code, host);
+    let hi = common::decode_all(&em.code[..em.insn_len], host);
     let mut fmt = iced_x86::IntelFormatter::new();
     let mut text = |i: &Instruction| {
         let mut s = String::new();

@@ -77,27 +77,22 @@ impl Asm {
         self.bytes(&imm.to_le_bytes());
     }
 
-    /// `mov [rsp-8], r64`
-    pub fn store_below_rsp(&mut self, r: u8) {
-        self.bytes(&[Self::rex_w(r, 0), 0x89, 0x44 | ((r & 7) << 3), 0x24, 0xf8]);
-    }
-
     /// `lea rsp, [rsp + d]`
     pub fn adjust_rsp(&mut self, d: i32) {
         self.bytes(&[0x48, 0x8d, 0xa4, 0x24]);
         self.bytes(&d.to_le_bytes());
     }
 
-    /// `push imm32` (sign-extended to 64 bits).
-    pub fn push_imm32(&mut self, imm: i32) {
-        self.bytes(&[0x68]);
-        self.bytes(&imm.to_le_bytes());
-    }
-
-    /// Pads with NOPs until `(here() + prefix_len) % 4 == 0`.
+    /// Pads with one NOP instruction (1 to 3 bytes) until
+    /// `(here() + prefix_len) % 4 == 0`: blocks run through the padding
+    /// before their patchable jumps, and one instruction decodes and
+    /// retires cheaper than up to three.
     fn align_field(&mut self, prefix_len: u64) {
-        while !(self.here() + prefix_len).is_multiple_of(4) {
-            self.buf.push(0x90);
+        match (4 - (self.here() + prefix_len) % 4) % 4 {
+            1 => self.bytes(&[0x90]),
+            2 => self.bytes(&[0x66, 0x90]),
+            3 => self.bytes(&[0x0f, 0x1f, 0x00]),
+            _ => {}
         }
     }
 

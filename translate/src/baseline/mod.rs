@@ -13,26 +13,29 @@
 pub mod asm;
 
 use crate::cache::{Fixup, PcEntry, AT_TARGET, MID_BRANCH, NO_FIXUP};
-use crate::cpu::{off, ExitDesc, ExitKind, DESC_INDIRECT};
+use crate::cpu::{off, ExitDesc, ExitKind, DESC_INDIRECT, DIRECT_VIA_LOOKUP};
 use crate::ir::{IrBlock, MemFix, Op};
-use asm::{Asm, RAX, RCX, RDX, RSP};
+use asm::{Asm, RAX, RCX, RDX};
 use iced_x86::{Code, Instruction, InstructionInfoFactory, MemoryOperand, Register};
 
 /// Scratch slot use: 1 and 2 guest rcx and rdx during an indirect branch
-/// and its lookup (and at a block's lookup entry), 3 operand rewrites, 4 return-address pushes,
-/// 5 rsp before a direct `call` pushed, 6 rcx before a `loop` decremented,
+/// and its lookup (and at a block's lookup entry and a call's return
+/// continuation), 3 operand rewrites, 6 rcx before a `loop` decremented,
 /// 7 the register holding the FS/GS base for an implicit `[rdi]` operand.
+/// (4 and 5 are free.)
 const SLOT_TARGET: usize = 1;
 const SLOT_IBL: usize = 2;
 const SLOT_FIX: usize = 3;
-const SLOT_PUSH: usize = 4;
-const SLOT_RSP: usize = 5;
 const SLOT_LOOP: usize = 6;
 const SLOT_BASE: usize = 7;
 
 /// `Emitter::mark` state of the indirect-branch lookup (`AT_TARGET`: the
 /// guest target in host rdx).
 const STATE_TARGET: u64 = u64::MAX - 1;
+
+/// `CpuState::ibl` as a disp32 from the GS base.
+const IBL_DISP: u32 = off::IBL as u32;
+const _: () = assert!(off::IBL < i32::MAX as usize);
 
 /// Guest rcx and rdx in their lookup slots.
 const BOTH: Fixup = [(RCX, SLOT_TARGET as u8), (RDX, SLOT_IBL as u8)];
@@ -87,6 +90,9 @@ pub struct Emitted {
     pub desc_fills: Vec<usize>,
     /// Offset in `code` of the block's lookup entry (`Block::ibl_entry`).
     pub ibl_entry: usize,
+    /// Bytes of instructions at the start of `code`; 8-byte literals
+    /// the instructions load follow them.
+    pub insn_len: usize,
 }
 
 impl Emitted {
@@ -116,10 +122,17 @@ struct Emitter<'a> {
     rt: &'a Runtime,
     pcmap: Vec<PcEntry>,
     /// Direct exits: (rel32 field offset, guest target, the state its exit
-    /// stub holds: guest pc and displaced registers).
-    direct: Vec<(usize, u64, u64, Fixup)>,
+    /// stub holds: guest pc, displaced registers, `rsp_adj`; the
+    /// descriptor's `arg`).
+    direct: Vec<(usize, u64, u64, Fixup, u8, u32)>,
     descs: Vec<ExitDesc>,
     desc_fills: Vec<usize>,
+    /// What `mark` records as the guest rsp's distance above the host's
+    /// (`PcEntry::rsp_adj`).
+    rsp_adj: u8,
+    /// 64-bit literals placed after the block's instructions: (offset of
+    /// the RIP-relative disp32 that loads it, value).
+    literals: Vec<(usize, u64)>,
 }
 
 fn gpr(n: u8) -> Register {
@@ -184,7 +197,7 @@ impl Emitter<'_> {
                 .filter(|&o| o < AT_TARGET)
                 .unwrap_or(MID_BRANCH)
         };
-        let e = PcEntry::new(host_off, guest_off, fixup);
+        let e = PcEntry::with_rsp_adj(host_off, guest_off, fixup, self.rsp_adj);
         match self.pcmap.last_mut() {
             Some(last) if last.host_off == host_off => *last = e,
             _ => self.pcmap.push(e),
@@ -321,50 +334,6 @@ impl Emitter<'_> {
         self.fixed_mem(insn, fix, s, pc, next)
     }
 
-    /// Pushes guest return address `ret` for the call at `pc`, whose state
-    /// until the push is `base` displaced and after it `after`. With
-    /// `save_rsp`, rsp is first saved in `SLOT_RSP` (`after` names it). A
-    /// return address beyond imm32 goes through `tmp`, a register whose
-    /// guest value is elsewhere, or else rax, saved in `SLOT_PUSH`.
-    fn push_ret(
-        &mut self,
-        ret: u64,
-        pc: u64,
-        base: Fixup,
-        save_rsp: bool,
-        after: (u64, Fixup),
-        tmp: Option<u8>,
-    ) {
-        self.mark(pc, base);
-        let imm = i32::try_from(ret).ok();
-        if imm.is_none() {
-            let r = match tmp {
-                Some(r) => r,
-                None => {
-                    self.a.store_gs(off::scratch(SLOT_PUSH), RAX);
-                    let mut f = base;
-                    f[1] = (RAX, SLOT_PUSH as u8);
-                    self.mark(pc, f);
-                    RAX
-                }
-            };
-            self.a.mov_imm64(r, ret);
-            self.a.store_below_rsp(r);
-            if tmp.is_none() {
-                self.a.load_gs(RAX, off::scratch(SLOT_PUSH));
-                self.mark(pc, base);
-            }
-        }
-        if save_rsp {
-            self.a.store_gs(off::scratch(SLOT_RSP), RSP);
-        }
-        match imm {
-            Some(imm) => self.a.push_imm32(imm),
-            None => self.a.adjust_rsp(-8),
-        }
-        self.mark(after.0, after.1);
-    }
-
     /// Spills guest rcx and rdx to their lookup slots before the indirect
     /// branch at `pc`.
     fn spill_for_branch(&mut self, pc: u64) {
@@ -417,32 +386,78 @@ impl Emitter<'_> {
     /// Each site has its own final indirect jump, so the host branch
     /// predictor sees every guest indirect branch separately.
     fn jump_to_ibl(&mut self) {
-        let ibl = u32::try_from(off::IBL).expect("offset fits disp32");
         self.mark(STATE_TARGET, BOTH);
-        // rcx = 2 * CpuState::ibl_index(target): the entry's index in qwords.
-        let crc = crate::cpu::ibl_index_uses_crc32();
-        let index = |a: &mut Asm| {
-            if crc {
-                a.bytes(&[0xb9, 0xff, 0xff, 0xff, 0xff]); // mov ecx, 0xffffffff
-                a.bytes(&[0xf2, 0x0f, 0x38, 0xf1, 0xca]); // crc32 ecx, edx (no flags)
-                a.bytes(&[0x0f, 0xb7, 0xc9]); // movzx ecx, cx
-            } else {
-                a.bytes(&[0x0f, 0xb7, 0xca]); // movzx ecx, dx
-            }
-            a.bytes(&[0x48, 0x8d, 0x0c, 0x09]); // lea rcx, [rcx+rcx]
-        };
-        index(&mut self.a);
-        // mov rcx, gs:[ibl + rcx*8]  (the stored key, NOT of the guest pc)
-        self.a.bytes(&[0x65, 0x48, 0x8b, 0x0c, 0xcd]);
-        self.a.bytes(&ibl.to_le_bytes());
-        self.a.bytes(&[0x48, 0x8d, 0x4c, 0x11, 0x01]); // lea rcx, [rcx+rdx+1]: zero iff hit
-        self.a.bytes(&[0xe3, 0x05]); // jrcxz hit
+        self.ibl_probe();
         let miss = self.rt.ibl_miss;
         self.a.jmp_unaligned(miss);
         // hit: jmp gs:[ibl + 8 + rcx*8]  (the block's lookup entry)
-        index(&mut self.a);
+        self.ibl_index();
         self.a.bytes(&[0x65, 0xff, 0x24, 0xcd]);
-        self.a.bytes(&(ibl + 8).to_le_bytes());
+        self.a.bytes(&(IBL_DISP + 8).to_le_bytes());
+    }
+
+    /// rcx = 2 * `cpu::ibl_index(rdx)`: the index in qwords of the lookup
+    /// entry for the guest target in rdx.
+    fn ibl_index(&mut self) {
+        if crate::cpu::ibl_index_uses_crc32() {
+            self.a.bytes(&[0xb9, 0xff, 0xff, 0xff, 0xff]); // mov ecx, 0xffffffff
+            self.a.bytes(&[0xf2, 0x0f, 0x38, 0xf1, 0xca]); // crc32 ecx, edx (no flags)
+            self.a.bytes(&[0x0f, 0xb7, 0xc9]); // movzx ecx, cx
+        } else {
+            self.a.bytes(&[0x0f, 0xb7, 0xca]); // movzx ecx, dx
+        }
+        self.a.bytes(&[0x48, 0x8d, 0x0c, 0x09]); // lea rcx, [rcx+rcx]
+    }
+
+    /// The lookup's hit test for the guest target in rdx: falls through on
+    /// a miss, jumps over the next 5 bytes (a `jmp rel32`) on a hit.
+    fn ibl_probe(&mut self) {
+        self.ibl_index();
+        // mov rcx, gs:[ibl + rcx*8]  (the stored key, NOT of the guest pc)
+        self.a.bytes(&[0x65, 0x48, 0x8b, 0x0c, 0xcd]);
+        self.a.bytes(&IBL_DISP.to_le_bytes());
+        self.a.bytes(&[0x48, 0x8d, 0x4c, 0x11, 0x01]); // lea rcx, [rcx+rdx+1]: zero iff hit
+        self.a.bytes(&[0xe3, 0x05]); // jrcxz hit
+    }
+
+    /// Pushes guest return address `ret` with one 8-byte store, `push
+    /// imm32` or, for an address beyond it (PIE code, shared libraries),
+    /// `push qword [rip+literal]`: no scratch register, and the loads of
+    /// the return address (the guest's own, the return's lookup) are
+    /// forwarded from a single store.
+    fn push_ret(&mut self, ret: u64) {
+        match i32::try_from(ret) {
+            Ok(imm) => {
+                self.a.bytes(&[0x68]); // push simm32
+                self.a.bytes(&imm.to_le_bytes());
+            }
+            Err(_) => {
+                self.a.bytes(&[0xff, 0x35, 0, 0, 0, 0]); // push qword [rip+literal]
+                let field = self.a.buf.len() - 4;
+                self.literals.push((field, ret));
+            }
+        }
+    }
+
+    /// The guard of an indirect branch whose target was predicted at
+    /// translation (`IrBlock::predicted`): with the target in rdx and
+    /// guest rcx and rdx in their slots (`AT_TARGET`), `mov rcx, -predicted;
+    /// lea rcx, [rcx+rdx]; jrcxz` (flags untouched) falls through to the
+    /// lookup on a mismatch, and on a match takes a direct jump, linked to
+    /// the predicted block's lookup entry, which reloads rcx and rdx.
+    fn predicted_jump(&mut self, predicted: u64) {
+        self.mark(STATE_TARGET, BOTH);
+        self.a.mov_imm64(RCX, predicted.wrapping_neg());
+        self.a.bytes(&[0x48, 0x8d, 0x0c, 0x11]); // lea rcx, [rcx+rdx]
+        self.a.bytes(&[0xe3, 0x02]); // jrcxz hit
+        self.a.bytes(&[0xeb, 0x00]); // jmp short miss
+        let short_at = self.a.buf.len() - 1;
+        // hit: the patchable jmp rel32 (after its alignment NOP, if any).
+        let here = self.a.here();
+        let f = self.a.jmp(here);
+        self.direct.push((f, predicted, STATE_TARGET, BOTH, 0, DIRECT_VIA_LOOKUP));
+        let dist = self.a.buf.len() - short_at - 1;
+        self.a.buf[short_at] = u8::try_from(dist).expect("short jump");
     }
 
     /// A direct jump to `target` whose exit stub holds guest state
@@ -450,7 +465,7 @@ impl Emitter<'_> {
     fn jmp_direct(&mut self, target: u64, state_pc: u64, fix: Fixup) {
         let here = self.a.here();
         let f = self.a.jmp(here);
-        self.direct.push((f, target, state_pc, fix));
+        self.direct.push((f, target, state_pc, fix, self.rsp_adj, 0));
     }
 
     fn exit(&mut self, kind: ExitKind, arg: u32, target: u64, patch_site: u64) {
@@ -470,6 +485,8 @@ pub fn emit_block(ir: &IrBlock, base: u64, rt: &Runtime) -> Result<Emitted, Emit
         direct: Vec::new(),
         descs: Vec::new(),
         desc_fills: Vec::new(),
+        rsp_adj: 0,
+        literals: Vec::new(),
     };
     for i in &ir.insns {
         let pc = i.pc;
@@ -495,7 +512,7 @@ pub fn emit_block(ir: &IrBlock, base: u64, rt: &Runtime) -> Result<Emitted, Emit
             Op::Jcc { cc, taken, next } => {
                 let here = e.a.here();
                 let f = e.a.jcc(*cc, here);
-                e.direct.push((f, *taken, pc, NO_FIXUP));
+                e.direct.push((f, *taken, pc, NO_FIXUP, 0, 0));
                 e.mark(pc, NO_FIXUP);
                 e.jmp_direct(*next, pc, NO_FIXUP);
             }
@@ -526,20 +543,29 @@ pub fn emit_block(ir: &IrBlock, base: u64, rt: &Runtime) -> Result<Emitted, Emit
                 e.jmp_direct(*next, pc, after);
             }
             Op::Call { target, ret } => {
-                // After the push: "before the call" with the old rsp saved.
-                let after = fix1(RSP, SLOT_RSP);
-                e.push_ret(*ret, pc, NO_FIXUP, true, (pc, after), None);
-                e.jmp_direct(*target, pc, after);
+                // After the push: "before the call", the guest rsp 8 above
+                // the host's (the jump's exit stub resumes at the target).
+                e.push_ret(*ret);
+                e.rsp_adj = 8;
+                e.mark(pc, NO_FIXUP);
+                e.jmp_direct(*target, pc, NO_FIXUP);
+                e.rsp_adj = 0;
             }
             Op::CallInd { operand, fix, ret } => {
                 e.spill_for_branch(pc);
                 e.load_target(operand, *fix, pc)?;
-                e.push_ret(*ret, pc, BOTH, false, (STATE_TARGET, BOTH), Some(RCX));
+                e.push_ret(*ret);
+                if let Some(t) = ir.predicted {
+                    e.predicted_jump(t);
+                }
                 e.jump_to_ibl();
             }
             Op::JmpInd { operand, fix } => {
                 e.spill_for_branch(pc);
                 e.load_target(operand, *fix, pc)?;
+                if let Some(t) = ir.predicted {
+                    e.predicted_jump(t);
+                }
                 e.jump_to_ibl();
             }
             Op::Ret { pop } => {
@@ -556,14 +582,16 @@ pub fn emit_block(ir: &IrBlock, base: u64, rt: &Runtime) -> Result<Emitted, Emit
         }
     }
     // Exit stubs for direct branches, after the body.
-    for (field, target, state_pc, fix) in std::mem::take(&mut e.direct) {
+    for (field, target, state_pc, fix, rsp_adj, arg) in std::mem::take(&mut e.direct) {
+        e.rsp_adj = rsp_adj;
         e.mark(state_pc, fix);
         let stub = e.a.here();
         e.a.set_rel32(field, stub);
-        e.exit(ExitKind::Direct, 0, target, base + field as u64);
+        e.exit(ExitKind::Direct, arg, target, base + field as u64);
     }
     // The lookup entry: guest rcx and rdx back from their slots, then the
     // block. The state is the block's start, with them displaced.
+    e.rsp_adj = 0;
     let ibl_entry = e.a.buf.len();
     e.mark(ir.start, BOTH);
     e.a.load_gs(RCX, off::scratch(SLOT_TARGET));
@@ -571,5 +599,21 @@ pub fn emit_block(ir: &IrBlock, base: u64, rt: &Runtime) -> Result<Emitted, Emit
     e.a.load_gs(RDX, off::scratch(SLOT_IBL));
     e.mark(ir.start, NO_FIXUP);
     e.a.jmp_unaligned(base);
-    Ok(Emitted { code: e.a.buf, pcmap: e.pcmap, descs: e.descs, desc_fills: e.desc_fills, ibl_entry })
+    let insn_len = e.a.buf.len();
+    if !e.literals.is_empty() {
+        e.a.align8();
+    }
+    for (field, value) in std::mem::take(&mut e.literals) {
+        let at = e.a.here();
+        e.a.bytes(&value.to_le_bytes());
+        e.a.set_rel32(field, at);
+    }
+    Ok(Emitted {
+        code: e.a.buf,
+        pcmap: e.pcmap,
+        descs: e.descs,
+        desc_fills: e.desc_fills,
+        ibl_entry,
+        insn_len,
+    })
 }

@@ -43,9 +43,15 @@ pub fn translate_code(
     bytes: &[u8],
 ) -> (IrBlock, Emitted) {
     let ir = lift_block(model, guest, bytes, false, host_code);
-    let mut em = emit_block(&ir, host, &runtime(host)).expect("emit");
-    em.set_desc_base(FIRST_DESC);
+    let em = emit(&ir, host);
     (ir, em)
+}
+
+/// `emit_block` and `set_desc_base` of a lifted block, as `Jit::translate`.
+pub fn emit(ir: &IrBlock, host: u64) -> Emitted {
+    let mut em = emit_block(ir, host, &runtime(host)).expect("emit");
+    em.set_desc_base(FIRST_DESC);
+    em
 }
 
 /// The pc-map entry covering block offset `at`.
@@ -63,6 +69,9 @@ pub fn state_text(ir: &IrBlock, e: &PcEntry) -> String {
     };
     for (reg, slot) in e.fixups() {
         write!(s, " {}=scratch{slot}", REG_NAMES[reg]).unwrap();
+    }
+    if e.rsp_adj != 0 {
+        write!(s, " rsp=host+{}", e.rsp_adj).unwrap();
     }
     s
 }
@@ -123,7 +132,7 @@ pub fn dump(ir: &IrBlock, em: &Emitted, host: u64) -> String {
     }
     out.push_str("host:                                                              | pc map\n");
     let mut last = String::new();
-    for i in decode_all(&em.code, host) {
+    for i in decode_all(&em.code[..em.insn_len], host) {
         let at = (i.ip() - host) as usize;
         let mut t = text(&mut fmt, &i);
         if i.segment_prefix() == Register::GS && (0..i.op_count()).any(|k| i.op_kind(k) == OpKind::Memory) {
