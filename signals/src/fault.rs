@@ -177,6 +177,18 @@ extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_v
     let (info, uc) = unsafe { (&*info, &mut *uctx.cast::<libc::ucontext_t>()) };
     // Sent, not raised by a fault.
     if is_sent(sig, info, &uc.uc_mcontext.gregs) {
+        // Where it met a host call made for the guest: the kernel has
+        // already chosen restart or EINTR for tern's SA_RESTART handler;
+        // `safe_syscall::call` makes that choice the guest's own.
+        if let Some(t) = crate::thread::current() {
+            let g = &uc.uc_mcontext.gregs;
+            let pc = g[libc::REG_RIP as usize] as u64;
+            if crate::safe_syscall::at_end(pc) && g[libc::REG_RAX as usize] == -i64::from(libc::EINTR) {
+                t.mark_intr(crate::thread::Intr::Eintr);
+            } else if crate::safe_syscall::rewind(pc).is_some() {
+                t.mark_intr(crate::thread::Intr::Rewound);
+            }
+        }
         // A kick: something was queued for this thread. A reserved signal
         // for the guest: kept, discarded or queued by `pending`.
         if is_kick(sig, info) || crate::pending::on_async(sig, info) {

@@ -94,6 +94,10 @@ pub fn guest_mask() -> SigSet {
 }
 
 /// `rt_sigprocmask(SIG_SETMASK)` on the host thread, raw (8-byte set).
+pub(crate) fn set_host_mask_raw(set: SigSet) {
+    set_host_mask(set)
+}
+
 fn set_host_mask(set: SigSet) {
     // SAFETY: set is a valid 8-byte sigset the kernel only reads.
     unsafe {
