@@ -105,9 +105,7 @@ fn block_all_on_return(uc: &mut libc::ucontext_t) {
 ///   nothing more; the flag is checked before generated code is entered
 ///   again and before any host call for the guest.
 pub(crate) fn interrupt(t: &ThreadSignals, uc: &mut libc::ucontext_t) {
-    // SAFETY: the first 8 bytes of the host sigset_t are the kernel's mask.
-    let before = unsafe { *(&uc.uc_sigmask as *const libc::sigset_t).cast::<SigSet>() };
-    t.raise_from(before);
+    t.raise();
     block_all_on_return(uc);
     let gregs = &mut uc.uc_mcontext.gregs;
     let pc = gregs[libc::REG_RIP as usize] as u64;

@@ -78,9 +78,6 @@ pub struct ThreadSignals {
     /// signal rewound it: the first handler frame decides restart or EINTR
     /// by its SA_RESTART (`frame.rs`), as `handle_signal()` does.
     restart_by_tern: AtomicU32,
-    /// The host mask the thread had when [`crate::async_sig::interrupt`]
-    /// blocked everything (valid while `pending` is raised).
-    mask_before: AtomicU64,
     seq: AtomicU64,
     slots: [Slot; SLOTS],
 }
@@ -285,7 +282,6 @@ impl ThreadSignals {
             has_saved: AtomicU32::new(0),
             intr: AtomicU32::new(0),
             restart_by_tern: AtomicU32::new(0),
-            mask_before: AtomicU64::new(0),
             seq: AtomicU64::new(0),
             slots: [const { Slot::new() }; SLOTS],
         }
@@ -362,23 +358,13 @@ impl ThreadSignals {
             && self.restart_by_tern.swap(0, Ordering::Relaxed) != 0
     }
 
-    /// Raises the flags as [`Self::raise`], first recording `host_mask` as
-    /// the mask to give back if nothing is delivered, unless the flag was
-    /// already up (the host mask is then tern's own block-all).
-    pub(crate) fn raise_from(&self, host_mask: SigSet) {
-        if self.pending.load(Ordering::Acquire) == 0 {
-            self.mask_before.store(host_mask, Ordering::Relaxed);
-        }
-        self.raise();
-    }
-
     /// Lowers `signal_pending` after a kick that brought nothing for the
-    /// guest, giving the host its mask from before the kick back. Whoever
-    /// queues after this raises the flag again.
+    /// guest, giving the host the guest's mask back (the kick's handler
+    /// blocked everything, `async_sig::interrupt`). Whoever queues after
+    /// this raises the flag again.
     pub(crate) fn lower_undelivered(&self) {
-        let m = self.mask_before.load(Ordering::Relaxed);
         self.pending.store(0, Ordering::SeqCst);
-        crate::mask::set_host_mask_raw(m);
+        crate::mask::restore_host_mask();
     }
 
     /// Sets the mask to restore after the next delivery (the kernel's
