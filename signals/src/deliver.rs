@@ -6,8 +6,8 @@
 //! Order: synchronous signals first, then the lowest number, real-time
 //! instances in arrival order (`thread.rs`). A signal the guest blocks by
 //! now goes back to the host kernel (which keeps it pending, visible to
-//! `sigpending`, `sigtimedwait` and signalfd), a reserved one to tern's
-//! process-wide set; SIG_IGN discards; a default action of ignore discards,
+//! `sigpending`, `sigtimedwait` and signalfd), a reserved one stays queued on
+//! the thread (tern keeps it pending); SIG_IGN discards; a default action of ignore discards,
 //! stop stops the process through the host, terminate and core end it by the
 //! same signal on the host (`Fatal`, then `die_by_signal`), so the parent's
 //! wait status and the core dump are the kernel's own; a handler gets a
@@ -75,6 +75,7 @@ pub fn deliver_pending(sigs: &GuestSignals, cpu: &mut CpuState) -> Option<Fatal>
     let t = crate::thread::current()?;
     t.set_cpu(cpu);
     if !pending(cpu) {
+        t.set_restart_by_tern(false);
         return None;
     }
     loop {
@@ -107,6 +108,7 @@ pub fn deliver_pending(sigs: &GuestSignals, cpu: &mut CpuState) -> Option<Fatal>
         // what it kept pending may arrive right away and raise the flag.
         set_guest_mask(guest_mask());
         if t.pending_flag().load(Ordering::SeqCst) == 0 {
+            t.set_restart_by_tern(false);
             return None;
         }
     }
@@ -115,16 +117,15 @@ pub fn deliver_pending(sigs: &GuestSignals, cpu: &mut CpuState) -> Option<Fatal>
 /// Gives back what the guest blocks: to the host kernel, which keeps it
 /// pending for this thread, or for a reserved signal to tern's set.
 fn requeue_blocked(t: &ThreadSignals) {
-    let blocked: SigSet = guest_mask();
+    // Reserved ones stay queued here, pending for this thread (the host
+    // cannot keep them: it never blocks them); unblocking raises the flag
+    // (`pending::deliver_unblocked`).
+    let blocked: SigSet = guest_mask() & !RESERVED;
     while let Some((sig, info)) = t.take(blocked) {
-        if RESERVED & sigbit(sig) != 0 {
-            crate::pending::record_bytes(sig, &info);
-        } else {
-            // SAFETY: getpid and gettid have no preconditions.
-            let (pid, tid) = unsafe { (libc::getpid(), libc::gettid()) };
-            // SAFETY: a thread may queue any siginfo to itself.
-            unsafe { libc::syscall(libc::SYS_rt_tgsigqueueinfo, pid, tid, sig, info.as_ptr()) };
-        }
+        // SAFETY: getpid and gettid have no preconditions.
+        let (pid, tid) = unsafe { (libc::getpid(), libc::gettid()) };
+        // SAFETY: a thread may queue any siginfo to itself.
+        unsafe { libc::syscall(libc::SYS_rt_tgsigqueueinfo, pid, tid, sig, info.as_ptr()) };
     }
 }
 

@@ -177,6 +177,18 @@ extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_v
     let (info, uc) = unsafe { (&*info, &mut *uctx.cast::<libc::ucontext_t>()) };
     // Sent, not raised by a fault.
     if is_sent(sig, info, &uc.uc_mcontext.gregs) {
+        // Where it met a host call made for the guest: the kernel has
+        // already chosen restart or EINTR for tern's SA_RESTART handler;
+        // `safe_syscall::call` makes that choice the guest's own.
+        if let Some(t) = crate::thread::current() {
+            let g = &uc.uc_mcontext.gregs;
+            let pc = g[libc::REG_RIP as usize] as u64;
+            if crate::safe_syscall::at_end(pc) && g[libc::REG_RAX as usize] == -i64::from(libc::EINTR) {
+                t.mark_intr(crate::thread::Intr::Eintr);
+            } else if crate::safe_syscall::rewind(pc).is_some() {
+                t.mark_intr(crate::thread::Intr::Rewound);
+            }
+        }
         // A kick: something was queued for this thread. A reserved signal
         // for the guest: kept, discarded or queued by `pending`.
         if is_kick(sig, info) || crate::pending::on_async(sig, info) {
@@ -188,6 +200,18 @@ extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_v
     }
     let gregs = &mut uc.uc_mcontext.gregs;
     let host_pc = gregs[libc::REG_RIP as usize] as u64;
+    // A single-step trap: the guest set TF with `popf` (generated code
+    // runs it), and the host traps after the next host instruction,
+    // wherever that is. tern does not single-step the guest (README,
+    // "Compatibility"): TF is dropped, as `rt_sigreturn` drops a TF a
+    // handler sets (`frame.rs`), so the guest runs on without SIGTRAP.
+    const TRAP_DB: i64 = 1;
+    const TRAP_TRACE: i32 = 2;
+    const TF: i64 = 1 << 8;
+    if sig == libc::SIGTRAP && info.si_code == TRAP_TRACE && gregs[libc::REG_TRAPNO as usize] == TRAP_DB {
+        gregs[libc::REG_EFL as usize] &= !TF;
+        return;
+    }
     // A guest address tern copied to or from for the guest: the copy
     // reports it (`usercopy.rs`), as the kernel's exception table does.
     if let Some(to) = crate::usercopy::fixup(host_pc) {

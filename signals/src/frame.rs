@@ -327,6 +327,12 @@ fn deliver_with(
         SIG_DFL => return default_action(sig),
         _ => {}
     }
+    // A call tern's own signal rewound for restart (`safe_syscall`): the
+    // guest's handler decides, as `handle_signal()` does for ERESTARTSYS.
+    if crate::thread::current().is_some_and(|t| t.take_restart_by_tern()) && act.flags & SA_RESTART == 0 {
+        cpu.rip += 2;
+        cpu.regs[RAX] = (-i64::from(libc::EINTR)) as u64;
+    }
     if act.flags & SA_RESETHAND != 0 {
         let _ = signals.set_action(sig, Some(SigAction { handler: SIG_DFL, ..act }));
     }

@@ -10,7 +10,8 @@
 //! signal frames: delivery to guest handlers and `rt_sigreturn`
 //! (`frame.rs`) with their FPU state (`fpstate.rs`), the per-thread queues and flags (`thread.rs`), the
 //! asynchronous host handler (`async_sig.rs`), host syscalls with the
-//! signal race closed (`safe_syscall.rs`), guest-memory copies that
+//! signal race closed (`safe_syscall.rs`) and resumed when only tern's own
+//! signal ended them (`resume.rs`), guest-memory copies that
 //! fail instead of faulting (`usercopy.rs`), and the delivery of queued
 //! signals by the CPU loop (`deliver.rs`).
 
@@ -23,6 +24,7 @@ pub mod frame;
 pub mod guest;
 pub mod mask;
 pub mod pending;
+mod resume;
 pub mod safe_syscall;
 pub mod siginfo;
 pub mod sync;

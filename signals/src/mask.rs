@@ -86,6 +86,8 @@ thread_local! {
     /// it with the rest of memory; a new guest thread must start with its
     /// creator's ([`set_guest_mask`] on the new thread, threads issue).
     static GUEST_MASK: Cell<SigSet> = const { Cell::new(0) };
+    /// While a [`TempMask`] is alive: the mask it replaced.
+    static TEMP_OLD: Cell<Option<SigSet>> = const { Cell::new(None) };
 }
 
 /// The calling guest thread's blocked mask. Async-signal-safe.
@@ -93,7 +95,15 @@ pub fn guest_mask() -> SigSet {
     GUEST_MASK.with(|m| m.get())
 }
 
-/// `rt_sigprocmask(SIG_SETMASK)` on the host thread, raw (8-byte set).
+/// Gives the host thread the mask that follows the guest's again (after
+/// tern blocked everything for a delivery that found nothing to deliver).
+/// During a call with a temporary mask, the mask from before it: the host
+/// call swaps in its own copy of the temporary one.
+pub(crate) fn restore_host_mask() {
+    let m = TEMP_OLD.with(|t| t.get()).unwrap_or_else(guest_mask);
+    set_host_mask(host_set(m));
+}
+
 fn set_host_mask(set: SigSet) {
     // SAFETY: set is a valid 8-byte sigset the kernel only reads.
     unsafe {
@@ -147,19 +157,24 @@ pub fn set_guest_mask_deferred(set: SigSet) {
 /// `epoll_pwait`...): the host gets its copy of the set in the call itself;
 /// this only tells tern's own handlers which reserved signals the guest
 /// blocks meanwhile. The old mask is back when the guard drops.
-pub struct TempMask(SigSet);
+pub struct TempMask {
+    old: SigSet,
+    outer: Option<SigSet>,
+}
 
 impl TempMask {
     pub fn new(set: SigSet) -> TempMask {
         let old = guest_mask();
+        let outer = TEMP_OLD.with(|t| t.replace(Some(old)));
         GUEST_MASK.with(|m| m.set(set & !UNBLOCKABLE));
-        TempMask(old)
+        TempMask { old, outer }
     }
 }
 
 impl Drop for TempMask {
     fn drop(&mut self) {
-        GUEST_MASK.with(|m| m.set(self.0));
+        GUEST_MASK.with(|m| m.set(self.old));
+        TEMP_OLD.with(|t| t.set(self.outer));
     }
 }
 

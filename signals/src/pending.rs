@@ -9,7 +9,11 @@
 //! for every standard signal) while the guest blocks it, discard it if the
 //! guest ignores it, else queue it for the thread it arrived on
 //! (`thread.rs`), whose CPU loop delivers it (handler or default action).
-//! The set is process-wide: a thread that unblocks one takes it.
+//! The set is process-wide, for process-directed signals: a thread that
+//! unblocks one takes it. A thread-directed one (`tgkill`, `tkill`:
+//! `SI_TKILL`) stays queued on its thread (`thread.rs`), blocked, where only
+//! that thread's `sigpending`, `sigtimedwait` and unblocking see it
+//! (`kernel/signal.c`: the task's own `pending` vs `signal->shared_pending`).
 //!
 //! Everything here is async-signal-safe: atomics only.
 
@@ -22,6 +26,9 @@ static PENDING: AtomicU64 = AtomicU64::new(0);
 
 /// The siginfo of each pending signal, by signal number.
 static INFO: [AtomicInfo; 65] = [const { AtomicInfo::new() }; 65];
+
+/// `si_code` of `tkill`/`tgkill` (`asm-generic/siginfo.h`).
+const SI_TKILL: i32 = -6;
 
 /// Signals whose guest disposition is SIG_IGN (kept by `guest.rs`).
 static IGNORED: AtomicU64 = AtomicU64::new(0);
@@ -64,7 +71,12 @@ pub fn record_bytes(sig: i32, info: &InfoBytes) {
 /// then (the caller makes the thread come back to the CPU loop).
 pub fn on_async(sig: i32, info: &libc::siginfo_t) -> bool {
     if guest_mask() & sigbit(sig) != 0 {
-        record(sig, &siginfo::bytes(info));
+        match crate::thread::current() {
+            Some(t) if info.si_code == SI_TKILL && !ignored(sig) => {
+                t.queue(sig, &siginfo::bytes(info));
+            }
+            _ => record(sig, &siginfo::bytes(info)),
+        }
         return false;
     }
     if ignored(sig) {
@@ -147,6 +159,10 @@ pub fn deliver_unblocked(mask: SigSet) {
             _ => crate::die_by_signal(sig),
         }
     }
+    // The thread's own (tgkill-directed) ones.
+    if let Some(t) = crate::thread::current().filter(|t| t.queued() & !mask != 0) {
+        t.raise();
+    }
 }
 
 /// Moves the host's pending instances of the reserved signals in `blocked`
@@ -178,7 +194,8 @@ pub fn adopt_host_pending(blocked: SigSet) {
 pub fn hand_to_host() {
     // SAFETY: getpid and gettid have no preconditions.
     let (pid, tid) = unsafe { (libc::getpid(), libc::gettid()) };
-    while let Some((sig, info)) = take(RESERVED) {
+    let own = crate::thread::current().map(|t| std::iter::from_fn(move || t.take(RESERVED)));
+    for (sig, info) in std::iter::from_fn(|| take(RESERVED)).chain(own.into_iter().flatten()) {
         // SAFETY: info is a 128-byte siginfo the kernel reads; a thread may
         // queue any siginfo to itself.
         unsafe { libc::syscall(libc::SYS_rt_tgsigqueueinfo, pid, tid, sig, info.as_ptr()) };

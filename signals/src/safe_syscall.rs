@@ -20,7 +20,9 @@
 //! EINTR as natively. (qemu's `safe_syscall` has this shape; this is not
 //! its code.)
 
-use std::sync::atomic::AtomicU32;
+use crate::resume::Resume;
+use crate::thread::Intr;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// What an interrupted call returns when it must be restarted after the
 /// signal is delivered: the kernel's internal ERESTARTSYS, never seen by
@@ -80,23 +82,70 @@ pub(crate) fn rewind(pc: u64) -> Option<u64> {
     (start < pc && pc < end).then_some(start)
 }
 
+/// True if `pc` is right after the `syscall` instruction: where a call
+/// the kernel ended (with EINTR, for a signal) resumes.
+pub(crate) fn at_end(pc: u64) -> bool {
+    pc == tern_safe_syscall_end as *const () as u64
+}
+
 static NO_THREAD: AtomicU32 = AtomicU32::new(0);
 
 /// Runs host syscall `nr` for the guest. Returns the raw result (a negative
 /// errno on failure) or [`RESTART`] when a signal for the thread arrived
 /// before the call entered the kernel or the kernel chose to restart it.
+/// A call ended by tern's own signal with nothing for the guest is resumed
+/// (`resume.rs`); see [`call_unless`].
 pub fn call(nr: u64, a: [u64; 6]) -> i64 {
-    let t = crate::thread::current();
-    let flag = t.map_or(&NO_THREAD, |t| t.pending_flag());
-    if let Some(t) = t {
-        t.in_syscall_flag().store(1, std::sync::atomic::Ordering::Relaxed);
+    call_unless(nr, a, &|| false)
+}
+
+/// [`call`], except that a call ended by tern's own signal is not resumed
+/// when `stop` says so (`rt_sigtimedwait`: a reserved signal it waits for
+/// arrived, which tern keeps pending itself).
+///
+/// tern's host handler for its reserved signals has SA_RESTART, so what
+/// the host kernel did with the call is what it does for a handler with
+/// SA_RESTART; the guest's own disposition decides here what the guest
+/// sees (`arch/x86/kernel/signal.c: handle_signal()`,
+/// `arch_do_signal_or_restart()`):
+/// - rewound (ERESTARTSYS): [`RESTART`]; the first guest handler's frame
+///   turns it into EINTR if that handler lacks SA_RESTART (`frame.rs`);
+/// - ended with EINTR and a guest signal to deliver now: EINTR, as for
+///   any handler;
+/// - ended with EINTR and nothing for the guest (a kick, a reserved signal
+///   the guest blocks or ignores): natively nothing interrupted the call,
+///   so it is made again with the time it had left.
+pub fn call_unless(nr: u64, mut a: [u64; 6], stop: &dyn Fn() -> bool) -> i64 {
+    let Some(t) = crate::thread::current() else {
+        // SAFETY: as below; no thread state, no flag to check.
+        return unsafe { tern_safe_syscall(&NO_THREAD, nr, a[0], a[1], a[2], a[3], a[4], a[5]) };
+    };
+    // The deadline of a relative timeout, from the guest's arguments as
+    // the call is first made.
+    let mut resume = Resume::new(nr, &a);
+    loop {
+        t.take_intr();
+        t.in_syscall_flag().store(1, Ordering::Relaxed);
+        // SAFETY: guest and host share the address space and ABI; the
+        // routine preserves every callee-saved register and reads the
+        // flag, which lives for the process.
+        let r = unsafe { tern_safe_syscall(t.pending_flag(), nr, a[0], a[1], a[2], a[3], a[4], a[5]) };
+        t.in_syscall_flag().store(0, Ordering::Relaxed);
+        let how = t.take_intr();
+        if r == RESTART {
+            t.set_restart_by_tern(how == Intr::Rewound);
+            return r;
+        }
+        if r != -i64::from(libc::EINTR) || how != Intr::Eintr || stop() || t.deliverable() {
+            return r;
+        }
+        if t.pending_flag().load(Ordering::Acquire) != 0 {
+            t.lower_undelivered();
+            if t.deliverable() {
+                t.raise();
+                return r;
+            }
+        }
+        resume.rearm(&mut a);
     }
-    // SAFETY: guest and host share the address space and ABI; the routine
-    // preserves every callee-saved register and reads `flag`, which lives
-    // for the process.
-    let r = unsafe { tern_safe_syscall(flag, nr, a[0], a[1], a[2], a[3], a[4], a[5]) };
-    if let Some(t) = t {
-        t.in_syscall_flag().store(0, std::sync::atomic::Ordering::Relaxed);
-    }
-    r
 }

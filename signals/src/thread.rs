@@ -70,8 +70,30 @@ pub struct ThreadSignals {
     /// valid when `has_saved` is nonzero.
     saved_mask: AtomicU64,
     has_saved: AtomicU32,
+    /// How a host signal tern handled itself (a kick, a reserved signal)
+    /// met the thread's `safe_syscall` call: [`Intr`] as a `u32`, set by
+    /// the fault handler, read and cleared by `safe_syscall::call`.
+    intr: AtomicU32,
+    /// Nonzero when the last call returned `RESTART` because tern's own
+    /// signal rewound it: the first handler frame decides restart or EINTR
+    /// by its SA_RESTART (`frame.rs`), as `handle_signal()` does.
+    restart_by_tern: AtomicU32,
     seq: AtomicU64,
     slots: [Slot; SLOTS],
+}
+
+/// How a host signal handled by tern alone met a `safe_syscall` call.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u32)]
+pub enum Intr {
+    None = 0,
+    /// The call returned EINTR at the end of the window (the kernel's
+    /// ERESTARTNOHAND or ERESTART_RESTARTBLOCK for a handler, or a call
+    /// that returns EINTR itself).
+    Eintr = 1,
+    /// Inside the window: before the `syscall` instruction or rewound to
+    /// it by the kernel (ERESTARTSYS under tern's SA_RESTART).
+    Rewound = 2,
 }
 
 /// Threads tern may know at once (registry size); more threads still run,
@@ -258,6 +280,8 @@ impl ThreadSignals {
             cpu: AtomicPtr::new(std::ptr::null_mut()),
             saved_mask: AtomicU64::new(0),
             has_saved: AtomicU32::new(0),
+            intr: AtomicU32::new(0),
+            restart_by_tern: AtomicU32::new(0),
             seq: AtomicU64::new(0),
             slots: [const { Slot::new() }; SLOTS],
         }
@@ -269,6 +293,8 @@ impl ThreadSignals {
         self.in_syscall.store(0, Ordering::Release);
         self.cpu.store(std::ptr::null_mut(), Ordering::Release);
         self.has_saved.store(0, Ordering::Release);
+        self.intr.store(0, Ordering::Release);
+        self.restart_by_tern.store(0, Ordering::Release);
         for s in &self.slots {
             s.state.store(FREE, Ordering::Release);
         }
@@ -306,6 +332,41 @@ impl ThreadSignals {
         }
     }
 
+    /// Records how tern's own host signal met the current call (fault
+    /// handler). Async-signal-safe.
+    pub(crate) fn mark_intr(&self, how: Intr) {
+        self.intr.store(how as u32, Ordering::Relaxed);
+    }
+
+    /// Takes the mark of [`Self::mark_intr`].
+    pub(crate) fn take_intr(&self) -> Intr {
+        match self.intr.swap(0, Ordering::Relaxed) {
+            1 => Intr::Eintr,
+            2 => Intr::Rewound,
+            _ => Intr::None,
+        }
+    }
+
+    /// See `restart_by_tern`.
+    pub(crate) fn set_restart_by_tern(&self, on: bool) {
+        self.restart_by_tern.store(u32::from(on), Ordering::Relaxed);
+    }
+
+    /// Takes `restart_by_tern`.
+    pub(crate) fn take_restart_by_tern(&self) -> bool {
+        self.restart_by_tern.load(Ordering::Relaxed) != 0
+            && self.restart_by_tern.swap(0, Ordering::Relaxed) != 0
+    }
+
+    /// Lowers `signal_pending` after a kick that brought nothing for the
+    /// guest, giving the host the guest's mask back (the kick's handler
+    /// blocked everything, `async_sig::interrupt`). Whoever queues after
+    /// this raises the flag again.
+    pub(crate) fn lower_undelivered(&self) {
+        self.pending.store(0, Ordering::SeqCst);
+        crate::mask::restore_host_mask();
+    }
+
     /// Sets the mask to restore after the next delivery (the kernel's
     /// `saved_sigmask` with `TIF_RESTORE_SIGMASK`), and asks for a delivery
     /// check.
@@ -338,6 +399,12 @@ impl ThreadSignals {
             return true;
         }
         false
+    }
+
+    /// True if a signal queued here is one the thread's mask lets through
+    /// now (a guest handler or default action will run).
+    pub fn deliverable(&self) -> bool {
+        self.queued() & !crate::mask::guest_mask() != 0
     }
 
     /// Signals queued here.

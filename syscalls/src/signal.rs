@@ -133,7 +133,8 @@ pub fn rt_sigprocmask(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult
 }
 
 /// `kernel/signal.c: do_sigpending()`: the host's blocked pending signals
-/// plus the reserved ones tern keeps pending; `sigsetsize` bytes of it.
+/// plus the reserved ones tern keeps pending (process-wide, and this
+/// thread's own); `sigsetsize` bytes of it.
 pub fn rt_sigpending(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     if a[1] > SIGSET_SIZE {
         return Err(libc::EINVAL);
@@ -143,7 +144,9 @@ pub fn rt_sigpending(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult 
         libc::SYS_rt_sigpending as u64,
         [&mut host as *mut SigSet as u64, SIGSET_SIZE, 0, 0, 0, 0],
     ))?;
-    let set = host | pending::pending();
+    // Reserved signals sent to this thread with tgkill wait in its queue.
+    let own = thread::current().map_or(0, |t| t.queued() & guest_mask());
+    let set = host | pending::pending() | own;
     write_out(p, cpu, a[0], &set.to_le_bytes()[..a[1] as usize])?;
     Ok(0)
 }
@@ -284,7 +287,7 @@ pub fn rt_sigsuspend(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResul
             libc::SYS_rt_sigsuspend as u64,
             [&host as *const SigSet as u64, SIGSET_SIZE, 0, 0, 0, 0],
         );
-        let queued = thread::current().is_some_and(|t| t.queued() != 0);
+        let queued = thread::current().is_some_and(|t| t.deliverable());
         if r != eintr || queued {
             return r;
         }
@@ -347,10 +350,21 @@ pub fn rt_sigtimedwait(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResul
     if a[1] != 0 {
         args[1] = info.as_mut_ptr() as u64;
     }
-    let r = host_syscall(libc::SYS_rt_sigtimedwait as u64, args);
+    // A reserved signal in the set that arrives meanwhile ends the host
+    // wait (tern's handler runs): it is taken here, not waited past.
+    let t = thread::current();
+    let arrived = || (pending::pending() | t.map_or(0, |t| t.queued())) & set & RESERVED != 0;
+    let r = tern_signals::safe_syscall::call_unless(libc::SYS_rt_sigtimedwait as u64, args, &arrived);
     if r == -i64::from(libc::EINTR) {
         if let Some(r) = take(p, cpu) {
             return r;
+        }
+        if let Some((sig, info)) = t.and_then(|t| t.take(set & RESERVED)) {
+            return if a[1] != 0 {
+                write_out(p, cpu, a[1], &info).map(|()| sig as u64)
+            } else {
+                Ok(sig as u64)
+            };
         }
     }
     let sig = result(r)?;

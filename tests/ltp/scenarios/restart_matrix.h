@@ -57,6 +57,13 @@
 
 #include "tst.h"
 
+/* The interrupting signal. A scenario may pick another one before including
+ * this file: tern's reserved signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL,
+ * SIGTRAP) sent with kill must follow the same rules (`restart_reserved_*`). */
+#ifndef MX_SIG
+#define MX_SIG SIGUSR1
+#endif
+
 /* What a call function returns when the call completed as it should. */
 #define MX_DONE 0L
 /* How long a RULE_SLEEP call sleeps, in nanoseconds. */
@@ -628,14 +635,14 @@ static void mx_helper(const struct mx_call *c, struct mx *m, enum mx_disp d)
 	switch (d) {
 	case D_RESTART:
 	case D_NORESTART:
-		kill(m->parent, SIGUSR1);
+		kill(m->parent, MX_SIG);
 		/* The handler must have run before the call can complete. */
 		for (int i = 0; i < 5000 && !m->sh->usr1_hits; i++)
 			usleep(1000);
 		break;
 	case D_IGNORE:
 	case D_BLOCK:
-		kill(m->parent, SIGUSR1);
+		kill(m->parent, MX_SIG);
 		mx_settle();
 		break;
 	case D_DFL_IGNORE:
@@ -718,11 +725,11 @@ static void mx_cell(const struct mx_call *c, enum mx_disp d)
 		tst_res(TCONF, "%s: setup failed (%s), not tried", c->name, strerror(errno));
 		return;
 	}
-	mx_set(SIGUSR1, d == D_IGNORE ? SIG_IGN : mx_on_usr1, d == D_RESTART ? SA_RESTART : 0);
+	mx_set(MX_SIG, d == D_IGNORE ? SIG_IGN : mx_on_usr1, d == D_RESTART ? SA_RESTART : 0);
 	mx_set(SIGUSR2, mx_on_usr2, SA_RESTART);
 	mx_set(SIGWINCH, SIG_DFL, 0);
 	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, MX_SIG);
 	if (d == D_BLOCK)
 		sigprocmask(SIG_BLOCK, &set, NULL);
 	fflush(stdout);
@@ -743,9 +750,9 @@ static void mx_cell(const struct mx_call *c, enum mx_disp d)
 
 	if (d == D_BLOCK) {
 		sigpending(&pending);
-		if (!sigismember(&pending, SIGUSR1)) {
+		if (!sigismember(&pending, MX_SIG)) {
 			ok = 0;
-			snprintf(why, sizeof(why), "the blocked SIGUSR1 is not pending after the call");
+			snprintf(why, sizeof(why), "the blocked signal is not pending after the call");
 		}
 		sigprocmask(SIG_UNBLOCK, &set, NULL);
 		if (ok && mx_sh->usr1_hits != 1) {
@@ -757,7 +764,7 @@ static void mx_cell(const struct mx_call *c, enum mx_disp d)
 		while (waitpid(m.helper, &st, 0) < 0 && errno == EINTR)
 			;
 	c->teardown(&m);
-	mx_set(SIGUSR1, SIG_DFL, 0);
+	mx_set(MX_SIG, SIG_DFL, 0);
 
 	expect_eintr = mx_interrupted(c, d);
 	if (!ok) {

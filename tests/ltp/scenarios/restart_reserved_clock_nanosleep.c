@@ -1,0 +1,11 @@
+/* restart/EINTR matrix row "clock_nanosleep" (restart_matrix.h) interrupted by SIGSEGV
+ * sent with kill: one of tern's reserved signals, which must follow the
+ * same rules as any other (handler with or without SA_RESTART, ignored,
+ * blocked). */
+#define MX_SIG SIGSEGV
+#include "restart_matrix.h"
+
+int main(void)
+{
+	return matrix_main("clock_nanosleep");
+}

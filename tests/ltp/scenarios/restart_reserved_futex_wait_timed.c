@@ -1,0 +1,11 @@
+/* restart/EINTR matrix row "futex_wait_timed" (restart_matrix.h) interrupted by SIGILL
+ * sent with kill: one of tern's reserved signals, which must follow the
+ * same rules as any other (handler with or without SA_RESTART, ignored,
+ * blocked). */
+#define MX_SIG SIGILL
+#include "restart_matrix.h"
+
+int main(void)
+{
+	return matrix_main("futex_wait_timed");
+}

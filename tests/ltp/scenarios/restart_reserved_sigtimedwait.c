@@ -1,0 +1,11 @@
+/* restart/EINTR matrix row "sigtimedwait" (restart_matrix.h) interrupted by SIGTRAP
+ * sent with kill: one of tern's reserved signals, which must follow the
+ * same rules as any other (handler with or without SA_RESTART, ignored,
+ * blocked). */
+#define MX_SIG SIGTRAP
+#include "restart_matrix.h"
+
+int main(void)
+{
+	return matrix_main("sigtimedwait");
+}
