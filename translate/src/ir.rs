@@ -61,9 +61,12 @@ pub enum Op {
 }
 
 impl Op {
-    /// True if this op ends a block.
+    /// True if this op ends a block. A conditional branch does not: its
+    /// fall-through path goes on in the same block (no jump between two
+    /// blocks where native code falls through), its taken path leaves by a
+    /// chained jump.
     pub fn ends_block(&self) -> bool {
-        !matches!(self, Op::Native { .. })
+        !matches!(self, Op::Native { .. } | Op::Jcc { .. })
     }
 }
 

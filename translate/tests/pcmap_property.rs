@@ -312,6 +312,13 @@ fn check_block(ir: &IrBlock, em: &Emitted, host: u64) -> Result<(), String> {
                     if let Some(t) = inside(insn.near_branch_target()) {
                         work.push((t, st.clone()));
                     }
+                    // A guest jcc's host jcc: its fall-through path is the
+                    // next guest instruction, in the same block.
+                    if matches!(cur.map(|c| &c.op), Some(Op::Jcc { .. }))
+                        && !matches!(insn.code(), Code::Jrcxz_rel8_64 | Code::Jecxz_rel8_64)
+                    {
+                        st.done += 1;
+                    }
                 }
                 _ => break,
             }

@@ -513,8 +513,10 @@ pub fn emit_block(ir: &IrBlock, base: u64, rt: &Runtime) -> Result<Emitted, Emit
                 let here = e.a.here();
                 let f = e.a.jcc(*cc, here);
                 e.direct.push((f, *taken, pc, NO_FIXUP, 0, 0));
-                e.mark(pc, NO_FIXUP);
-                e.jmp_direct(*next, pc, NO_FIXUP);
+                if ir.insns.last().is_some_and(|l| l.pc == pc) {
+                    e.mark(pc, NO_FIXUP);
+                    e.jmp_direct(*next, pc, NO_FIXUP);
+                }
             }
             Op::Loop { insn, taken, next } => {
                 // [mov gs:[loop slot], rcx] loopX L_taken; jmp short L_next;
