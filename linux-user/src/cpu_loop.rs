@@ -54,7 +54,7 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
         while !jit.enter_code(cpu, epoch) {
             epoch = jit.epoch();
             host = if single {
-                jit.translate(cpu.rip, true).map(|b| b.host_start)
+                jit.translate(cpu.rip, true).map(|b| b.entry)
             } else {
                 jit.lookup_or_translate(cpu.rip)
             }
@@ -166,7 +166,7 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
                     // without write-protecting its page, then carry on.
                     stats.smc += 1;
                     let b = jit.translate(cpu.rip, true).unwrap_or_else(|e| fatal(e));
-                    host = b.host_start;
+                    host = b.entry;
                     single = true;
                     continue;
                 }

@@ -225,6 +225,7 @@ mod tests {
             host_start: pc,
             host_len: 1,
             ibl_entry: pc,
+            entry: pc,
             pcmap: Box::new([]),
             transient: false,
         }))

@@ -89,12 +89,16 @@ pub struct Block {
     pub id: u32,
     pub guest_start: u64,
     pub guest_end: u64,
+    /// Start of the block's host code: its lookup entry (`ibl_entry`).
     pub host_start: u64,
     pub host_len: u32,
     /// Entry for the indirect-branch lookup (`CpuState::ibl` holds it): it
     /// reloads guest rcx and rdx from scratch slots 1 and 2, where the
-    /// lookup left them, and jumps to `host_start`.
+    /// lookup left them, and falls through to `entry`.
     pub ibl_entry: u64,
+    /// Where the block's own code starts: direct jumps and the CPU loop
+    /// enter here.
+    pub entry: u64,
     /// Sorted by `host_off`.
     pub pcmap: Box<[PcEntry]>,
     /// Translated without write-protecting its page (one-off, not cached).

@@ -212,7 +212,7 @@ impl Jit {
     /// The host code for guest `pc`, translating it if needed. A block
     /// already translated (by any thread) is found without a lock.
     pub fn lookup_or_translate(&self, pc: u64) -> Result<u64, TranslateError> {
-        Ok(self.lookup_block(pc)?.host_start)
+        Ok(self.lookup_block(pc)?.entry)
     }
 
     /// The block for guest `pc`, translating it if needed.
@@ -230,7 +230,7 @@ impl Jit {
     pub fn ibl_fill(&self, cpu: &mut CpuState, target: u64) -> Result<u64, TranslateError> {
         let gen = self.generation.load(Ordering::SeqCst);
         let b = self.lookup_block(target)?;
-        let h = b.host_start;
+        let h = b.entry;
         // SAFETY: b is the block translated for target.
         unsafe { cpu.ibl_insert(target, b.ibl_entry) };
         fence(Ordering::SeqCst);
@@ -313,6 +313,7 @@ impl Jit {
             host_start: host,
             host_len: u32::try_from(em.code.len()).expect("block size"),
             ibl_entry: host + em.ibl_entry as u64,
+            entry: host + em.entry as u64,
             pcmap: em.pcmap.into_boxed_slice(),
             transient: single,
         }));
@@ -464,7 +465,7 @@ impl Jit {
     fn link_locked(&self, t: &mut Tables, d: &ExitDesc) {
         let site = d.patch_site;
         let Some(&target) = t.blocks.get(&d.target) else { return };
-        let to = if d.arg == cpu::DIRECT_VIA_LOOKUP { target.ibl_entry } else { target.host_start };
+        let to = if d.arg == cpu::DIRECT_VIA_LOOKUP { target.ibl_entry } else { target.entry };
         // SAFETY: site is a 4-byte field inside installed code, readable
         // through the executable view.
         let rel = unsafe { (site as *const i32).read_unaligned() };
@@ -694,8 +695,8 @@ mod tests {
 
     /// An exit stub is `mov qword gs:[exit_desc], imm32` (13 bytes) and
     /// `jmp rel32` to the exit trampoline (5 bytes): a `syscall` block is
-    /// exactly one stub, then its lookup entry (two 9-byte loads of rcx and
-    /// rdx, `jmp rel32` back to the start).
+    /// its lookup entry (two 9-byte loads of rcx and rdx) then exactly one
+    /// stub.
     #[test]
     fn exit_stub_is_18_bytes() {
         let (_, rt) = baseline::emit_runtime(0x10_0000, 0x20_0000);
@@ -703,9 +704,9 @@ mod tests {
         let em = baseline::emit_block(&ir, 0x10_1000, &rt).unwrap();
         assert_eq!(em.descs.len(), 1);
         assert_eq!(em.descs[0].kind, cpu::ExitKind::Syscall);
-        assert_eq!(em.ibl_entry, 18, "{:02x?}", em.code);
-        assert_eq!(em.code.len(), 18 + 23, "{:02x?}", em.code);
-        assert_eq!(em.code[..5], [0x65, 0x48, 0xc7, 0x04, 0x25]);
-        assert_eq!(em.code[13], 0xe9);
+        assert_eq!((em.ibl_entry, em.entry), (0, 18), "{:02x?}", em.code);
+        assert_eq!(em.code.len(), 18 + 18, "{:02x?}", em.code);
+        assert_eq!(em.code[18..23], [0x65, 0x48, 0xc7, 0x04, 0x25]);
+        assert_eq!(em.code[31], 0xe9);
     }
 }

@@ -111,7 +111,7 @@ fn check_block(ir: &IrBlock, em: &Emitted, host: u64) -> Result<(), String> {
     lookup.loc[RDX] = Val::Temp;
     lookup.slot[1] = Val::Guest(RCX as u8);
     lookup.slot[2] = Val::Guest(RDX as u8);
-    let mut work = vec![(em.ibl_entry, lookup.clone()), (0usize, init)];
+    let mut work = vec![(em.ibl_entry, lookup.clone()), (em.entry, init)];
     while let Some((start_off, mut st)) = work.pop() {
         let mut k = *at
             .get(&start_off)

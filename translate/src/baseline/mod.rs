@@ -88,8 +88,12 @@ pub struct Emitted {
     pub descs: Vec<ExitDesc>,
     /// Offsets in `code` of the imm32 naming each descriptor (same order).
     pub desc_fills: Vec<usize>,
-    /// Offset in `code` of the block's lookup entry (`Block::ibl_entry`).
+    /// Offset in `code` of the block's lookup entry (`Block::ibl_entry`):
+    /// the start, which reloads guest rcx and rdx from the lookup's slots
+    /// and falls through to `entry`.
     pub ibl_entry: usize,
+    /// Offset in `code` where the block's own code starts (`Block::entry`).
+    pub entry: usize,
     /// Bytes of instructions at the start of `code`; 8-byte literals
     /// the instructions load follow them.
     pub insn_len: usize,
@@ -488,6 +492,14 @@ pub fn emit_block(ir: &IrBlock, base: u64, rt: &Runtime) -> Result<Emitted, Emit
         rsp_adj: 0,
         literals: Vec::new(),
     };
+    // The lookup entry, first: guest rcx and rdx back from their slots,
+    // falling through to the block's code. The state is the block's start,
+    // with them displaced.
+    e.mark(ir.start, BOTH);
+    e.a.load_gs(RCX, off::scratch(SLOT_TARGET));
+    e.mark(ir.start, fix1(RDX, SLOT_IBL));
+    e.a.load_gs(RDX, off::scratch(SLOT_IBL));
+    let entry = e.a.buf.len();
     for i in &ir.insns {
         let pc = i.pc;
         let next = pc + u64::from(i.len);
@@ -591,16 +603,6 @@ pub fn emit_block(ir: &IrBlock, base: u64, rt: &Runtime) -> Result<Emitted, Emit
         e.a.set_rel32(field, stub);
         e.exit(ExitKind::Direct, arg, target, base + field as u64);
     }
-    // The lookup entry: guest rcx and rdx back from their slots, then the
-    // block. The state is the block's start, with them displaced.
-    e.rsp_adj = 0;
-    let ibl_entry = e.a.buf.len();
-    e.mark(ir.start, BOTH);
-    e.a.load_gs(RCX, off::scratch(SLOT_TARGET));
-    e.mark(ir.start, fix1(RDX, SLOT_IBL));
-    e.a.load_gs(RDX, off::scratch(SLOT_IBL));
-    e.mark(ir.start, NO_FIXUP);
-    e.a.jmp_unaligned(base);
     let insn_len = e.a.buf.len();
     if !e.literals.is_empty() {
         e.a.align8();
@@ -615,7 +617,8 @@ pub fn emit_block(ir: &IrBlock, base: u64, rt: &Runtime) -> Result<Emitted, Emit
         pcmap: e.pcmap,
         descs: e.descs,
         desc_fills: e.desc_fills,
-        ibl_entry,
+        ibl_entry: 0,
+        entry,
         insn_len,
     })
 }
