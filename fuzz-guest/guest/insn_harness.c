@@ -1,8 +1,10 @@
 /* Harness of the differential instruction fuzzer (fuzz-guest/src/insn).
  *
  * Reads from stdin: the magic "TFUZINS1", the code length (u64), the initial
- * state (struct state: only gpr, rflags, mxcsr, xmm and, when avx is set,
- * the upper halves of the ymm registers are used), the initial
+ * state (struct state: only gpr, rflags, mxcsr, xmm, when avx is set the
+ * upper halves of the ymm registers, when evex is set the upper halves of
+ * zmm0-15, zmm16-31 and the opmask registers, and a nonzero fsbase are
+ * used), the initial
  * scratch area, then the code bytes. Maps the scratch area and the code at
  * fixed addresses (so the encoded code and every address it computes are the
  * same natively and under tern), loads the state and jumps to the code. The
@@ -29,8 +31,12 @@
 /* Offsets used by the assembly below: gpr 0, rflags 128, mxcsr 136, xmm 144,
  * seg 400 (fs selector, gs selector, fs base, gs base), fx 432 (fxsave),
  * ymmh 944 (bits 255:128 of each ymm), avx 1200 (nonzero: load and save
- * ymmh; the generator sets it only for its AVX class, so the harness runs
- * on a host without AVX otherwise). */
+ * ymmh; the generator sets it only for its AVX and EVEX classes, so the
+ * harness runs on a host without AVX otherwise), evex 1208 (nonzero: load
+ * and save zmmh, zmm16 and k; only for the EVEX class, which needs
+ * AVX-512), fsbase 1216 (nonzero: the FS base the code runs with, set with
+ * arch_prctl before it starts), zmmh 1232 (bits 511:256 of zmm0-15), zmm16
+ * 1744 (zmm16-31 whole), k 2768 (k0-k7). */
 struct state {
     uint64_t gpr[16];
     uint64_t rflags;
@@ -40,10 +46,15 @@ struct state {
     uint8_t fx[512];
     uint64_t ymmh[16][2];
     uint64_t avx;
+    uint64_t evex;
+    uint64_t fsbase;
     uint64_t pad;
+    uint64_t zmmh[16][4];
+    uint64_t zmm16[16][8];
+    uint64_t k[8];
 } __attribute__((aligned(16)));
 
-_Static_assert(sizeof(struct state) == 1216, "STATE_SIZE in state.rs");
+_Static_assert(sizeof(struct state) == 2832, "STATE_SIZE in state.rs");
 
 struct state fuzz_in, fuzz_out;
 uint64_t fuzz_host_rsp, fuzz_saved_fs, fuzz_code_entry = CODE_ADDR;
@@ -54,11 +65,22 @@ extern char fuzz_exit[];
 #define XMM_SAVE(i) "movdqu %xmm" #i ", fuzz_out+144+16*" #i "(%rip)\n"
 #define YMM_LOAD(i) "vinsertf128 $1, fuzz_in+944+16*" #i "(%rip), %ymm" #i ", %ymm" #i "\n"
 #define YMM_SAVE(i) "vextractf128 $1, %ymm" #i ", fuzz_out+944+16*" #i "(%rip)\n"
+#define ZMMH_LOAD(i) "vinserti64x4 $1, fuzz_in+1232+32*" #i "(%rip), %zmm" #i ", %zmm" #i "\n"
+#define ZMMH_SAVE(i) "vextracti64x4 $1, %zmm" #i ", fuzz_out+1232+32*" #i "(%rip)\n"
+#define ZMM16_LOAD(i) "vmovdqu64 fuzz_in+1744+64*(" #i "-16)(%rip), %zmm" #i "\n"
+#define ZMM16_SAVE(i) "vmovdqu64 %zmm" #i ", fuzz_out+1744+64*(" #i "-16)(%rip)\n"
+#define K_LOAD(i) "kmovq fuzz_in+2768+8*" #i "(%rip), %k" #i "\n"
+#define K_SAVE(i) "kmovq %k" #i ", fuzz_out+2768+8*" #i "(%rip)\n"
 __asm__(".text\n"
         ".globl fuzz_enter\n"
         "fuzz_enter:\n"
         "push %rbx\npush %rbp\npush %r12\npush %r13\npush %r14\npush %r15\n"
         "mov %rsp, fuzz_host_rsp(%rip)\n"
+        /* arch_prctl(ARCH_SET_FS, fsbase) when asked: no C code runs
+         * until fuzz_exit gives the C library its FS base back. */
+        "mov fuzz_in+1216(%rip), %rsi\ntest %rsi, %rsi\njz 4f\n"
+        "mov $158, %eax\nmov $0x1002, %edi\nsyscall\n"
+        "4:\n"
         "ldmxcsr fuzz_in+136(%rip)\n"
         XMM_LOAD(0) XMM_LOAD(1) XMM_LOAD(2) XMM_LOAD(3) XMM_LOAD(4) XMM_LOAD(5) XMM_LOAD(6) XMM_LOAD(7)
         XMM_LOAD(8) XMM_LOAD(9) XMM_LOAD(10) XMM_LOAD(11) XMM_LOAD(12) XMM_LOAD(13) XMM_LOAD(14) XMM_LOAD(15)
@@ -66,6 +88,14 @@ __asm__(".text\n"
         YMM_LOAD(0) YMM_LOAD(1) YMM_LOAD(2) YMM_LOAD(3) YMM_LOAD(4) YMM_LOAD(5) YMM_LOAD(6) YMM_LOAD(7)
         YMM_LOAD(8) YMM_LOAD(9) YMM_LOAD(10) YMM_LOAD(11) YMM_LOAD(12) YMM_LOAD(13) YMM_LOAD(14) YMM_LOAD(15)
         "1:\n"
+        "cmpq $0, fuzz_in+1208(%rip)\nje 3f\n"
+        ZMMH_LOAD(0) ZMMH_LOAD(1) ZMMH_LOAD(2) ZMMH_LOAD(3) ZMMH_LOAD(4) ZMMH_LOAD(5) ZMMH_LOAD(6) ZMMH_LOAD(7)
+        ZMMH_LOAD(8) ZMMH_LOAD(9) ZMMH_LOAD(10) ZMMH_LOAD(11) ZMMH_LOAD(12) ZMMH_LOAD(13) ZMMH_LOAD(14) ZMMH_LOAD(15)
+        ZMM16_LOAD(16) ZMM16_LOAD(17) ZMM16_LOAD(18) ZMM16_LOAD(19) ZMM16_LOAD(20) ZMM16_LOAD(21) ZMM16_LOAD(22)
+        ZMM16_LOAD(23) ZMM16_LOAD(24) ZMM16_LOAD(25) ZMM16_LOAD(26) ZMM16_LOAD(27) ZMM16_LOAD(28) ZMM16_LOAD(29)
+        ZMM16_LOAD(30) ZMM16_LOAD(31)
+        K_LOAD(0) K_LOAD(1) K_LOAD(2) K_LOAD(3) K_LOAD(4) K_LOAD(5) K_LOAD(6) K_LOAD(7)
+        "3:\n"
         "fninit\n"
         "pushq fuzz_in+128(%rip)\npopfq\n"
         "mov fuzz_in+0(%rip), %rax\nmov fuzz_in+8(%rip), %rcx\nmov fuzz_in+16(%rip), %rdx\n"
@@ -88,6 +118,14 @@ __asm__(".text\n"
         "stmxcsr fuzz_out+136(%rip)\n"
         XMM_SAVE(0) XMM_SAVE(1) XMM_SAVE(2) XMM_SAVE(3) XMM_SAVE(4) XMM_SAVE(5) XMM_SAVE(6) XMM_SAVE(7)
         XMM_SAVE(8) XMM_SAVE(9) XMM_SAVE(10) XMM_SAVE(11) XMM_SAVE(12) XMM_SAVE(13) XMM_SAVE(14) XMM_SAVE(15)
+        "cmpq $0, fuzz_in+1208(%rip)\nje 5f\n"
+        ZMMH_SAVE(0) ZMMH_SAVE(1) ZMMH_SAVE(2) ZMMH_SAVE(3) ZMMH_SAVE(4) ZMMH_SAVE(5) ZMMH_SAVE(6) ZMMH_SAVE(7)
+        ZMMH_SAVE(8) ZMMH_SAVE(9) ZMMH_SAVE(10) ZMMH_SAVE(11) ZMMH_SAVE(12) ZMMH_SAVE(13) ZMMH_SAVE(14) ZMMH_SAVE(15)
+        ZMM16_SAVE(16) ZMM16_SAVE(17) ZMM16_SAVE(18) ZMM16_SAVE(19) ZMM16_SAVE(20) ZMM16_SAVE(21) ZMM16_SAVE(22)
+        ZMM16_SAVE(23) ZMM16_SAVE(24) ZMM16_SAVE(25) ZMM16_SAVE(26) ZMM16_SAVE(27) ZMM16_SAVE(28) ZMM16_SAVE(29)
+        ZMM16_SAVE(30) ZMM16_SAVE(31)
+        K_SAVE(0) K_SAVE(1) K_SAVE(2) K_SAVE(3) K_SAVE(4) K_SAVE(5) K_SAVE(6) K_SAVE(7)
+        "5:\n"
         "cmpq $0, fuzz_in+1200(%rip)\nje 2f\n"
         YMM_SAVE(0) YMM_SAVE(1) YMM_SAVE(2) YMM_SAVE(3) YMM_SAVE(4) YMM_SAVE(5) YMM_SAVE(6) YMM_SAVE(7)
         YMM_SAVE(8) YMM_SAVE(9) YMM_SAVE(10) YMM_SAVE(11) YMM_SAVE(12) YMM_SAVE(13) YMM_SAVE(14) YMM_SAVE(15)

@@ -726,3 +726,88 @@ fn host_model_and_bad_names() {
     let host = flags(&["--cpu", "host"]);
     assert!(host.contains(" avx512vbmi") && host.contains(" gfni") && host.contains(" fsgsbase"), "{host}");
 }
+
+/// A guest `xsave`, `xsaveopt` or `xsavec` with an all-ones mask under
+/// `--cpu x86-64-v3` on a host whose XCR0 has more (AVX-512 here) runs with
+/// the host's XCR0 (README "Compatibility"): CPUID leaf 0xD's sizes cover
+/// everything it writes, and XSTATE_BV names no component outside the model
+/// (the guest cannot touch them), as on a v3 CPU; XCOMP_BV of `xsavec` names
+/// the host's components, where a v3 CPU's names only x87, SSE and AVX.
+#[test]
+fn xsave_under_v3_follows_the_hosts_xcr0() {
+    if tern_tests::skip_without_compiler(false) {
+        return;
+    }
+    let bin = build_source(
+        "xsave_v3.c",
+        r#"#include <cpuid.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+static uint8_t buf[8192] __attribute__((aligned(64)));
+__attribute__((target("avx,xsave,xsavec,xsaveopt"))) int main(void) {
+    unsigned a, b, c, d, size, compacted;
+    __cpuid_count(0xd, 0, a, size, c, d);
+    __cpuid_count(0xd, 1, a, compacted, c, d);
+    __asm__ volatile("xgetbv" : "=a"(a), "=d"(d) : "c"(0));
+    printf("xcr0 %u size %u compacted %u\n", a, size, compacted);
+    volatile double x = 1.5;
+    for (int k = 0; k < 3; k++) {
+        memset(buf, 0xab, sizeof buf);
+        memset(buf + 512, 0, 64);
+        __asm__ volatile("vbroadcastsd %0, %%ymm3" :: "m"(x) : "xmm3");
+        if (k == 0) __asm__ volatile("xsave %0" : "+m"(buf) : "a"(-1), "d"(-1));
+        if (k == 1) __asm__ volatile("xsaveopt %0" : "+m"(buf) : "a"(-1), "d"(-1));
+        if (k == 2) __asm__ volatile("xsavec %0" : "+m"(buf) : "a"(-1), "d"(-1));
+        uint64_t bv, comp;
+        memcpy(&bv, buf + 512, 8);
+        memcpy(&comp, buf + 520, 8);
+        unsigned end = sizeof buf;
+        while (end > 0 && buf[end - 1] == 0xab) end--;
+        /* ymm3's upper half in the AVX component (at 576 in both formats,
+         * 16 bytes a register). */
+        double hi;
+        memcpy(&hi, buf + 576 + 3 * 16, 8);
+        printf("%d bv %llx comp %llx end %u avx %g\n", k, (unsigned long long)bv,
+               (unsigned long long)comp, end, hi);
+        /* The image goes back in. */
+        __asm__ volatile("xrstor %0" :: "m"(buf), "a"(-1), "d"(-1));
+    }
+    return 0;
+}
+"#,
+    );
+    let out = under_cpu("x86-64-v3", &bin, &[]);
+    assert_eq!(out.status, ExitStatusDesc::Exited(0), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut lines = text.lines();
+    let head: Vec<u64> = lines
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .step_by(2)
+        .map(|w| w.parse().unwrap_or(u64::MAX))
+        .collect();
+    let host = tern_translate::xstate::host_xcr0();
+    let std_size = tern_translate::xstate::standard_size(host);
+    assert_eq!(head[0], 7, "xgetbv: the model's XCR0\n{text}");
+    assert_eq!(head[1], u64::from(std_size), "CPUID 0xD.0 EBX: the host's size\n{text}");
+    for (k, line) in lines.enumerate() {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        let hex = |i: usize| u64::from_str_radix(w[i], 16).unwrap_or(u64::MAX);
+        let (bv, comp, end) = (hex(2), hex(4), w[6].parse::<u64>().unwrap_or(u64::MAX));
+        assert_eq!(bv & !7, 0, "XSTATE_BV outside the model: {line}");
+        assert_eq!(bv & 4, 4, "ymm3 in use: {line}");
+        assert_eq!(w[8], "1.5", "ymm3's upper half: {line}");
+        let room = if k == 2 { head[2] } else { head[1] };
+        assert!(end <= room, "wrote {end} bytes, CPUID gives {room}: {line}");
+        if k == 2 {
+            // The documented divergence: a v3 CPU has XCOMP_BV 1<<63 | 7.
+            assert_eq!(comp, 1 << 63 | host, "{line}");
+        } else {
+            assert_eq!(comp, 0, "{line}");
+        }
+    }
+    assert_eq!(text.lines().count(), 4, "{text}");
+}

@@ -12,6 +12,16 @@
 //! `save_xstate_epilog()`), and a component in its init state is written
 //! with its init value, never with the stale bytes `xsaveopt` leaves.
 //!
+//! On a host without XSAVE (tern then switches the state with `fxsave`, and
+//! no model reports XSAVE) the frame is the kernel's for such a CPU
+//! ([`Format::Fxsave`], `use_xsave()` false): the 512-byte FXSAVE image
+//! alone, no header and no `FP_XSTATE_MAGIC2`, with the software bytes
+//! `save_xstate_epilog()` writes whatever the CPU (`save_sw_bytes()`:
+//! `FP_XSTATE_MAGIC1`, `extended_size` 516, `xfeatures` the task's
+//! `user_xfeatures`, which only XSAVE setup sets, so 0, and `xstate_size`
+//! 512; kernels before 5.16 wrote zeros there instead), and the ucontext
+//! without `UC_FP_XSTATE` (`frame_uc_flags()`).
+//!
 //! Reading it back follows `fpu__restore_sig()`: software bytes that fail
 //! `check_xstate_in_sigframe()` mean a plain FXSAVE image; otherwise the
 //! image is loaded as `XRSTOR` would load it with the guest's XCR0, and
@@ -36,32 +46,82 @@ const LEGACY_RESERVED: std::ops::Range<usize> = xstate::XMM.end..SW_BYTES;
 /// Smallest `xstate_size` the kernel accepts: legacy region and header.
 const MIN_XSTATE_SIZE: usize = LEGACY_SIZE + HEADER_SIZE;
 
+/// How the kernel lays out the FPU state of a frame: `use_xsave()`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// The standard-format XSAVE image, header and `FP_XSTATE_MAGIC2`.
+    Xsave,
+    /// A CPU without XSAVE: the FXSAVE image alone.
+    Fxsave,
+}
+
+impl Format {
+    /// The format of this host's frames: [`Format::Fxsave`] where tern
+    /// switches the guest's state with `fxsave` (no OS-enabled XSAVE).
+    pub fn host() -> Format {
+        if xstate::save_kind() == xstate::SaveKind::Fxsave {
+            Format::Fxsave
+        } else {
+            Format::Xsave
+        }
+    }
+}
+
 /// `fpstate->user_size`: the standard-format size of the components of
-/// `xcr0`.
+/// `xcr0` (512, the FXSAVE image, without XSAVE).
 pub fn xstate_size(xcr0: u64) -> usize {
-    xstate::standard_size(xcr0) as usize
+    xstate_size_in(xcr0, Format::host())
+}
+
+/// [`xstate_size`] in `format`.
+pub fn xstate_size_in(xcr0: u64, format: Format) -> usize {
+    match format {
+        Format::Xsave => xstate::standard_size(xcr0) as usize,
+        Format::Fxsave => LEGACY_SIZE,
+    }
 }
 
 /// `xstate_sigframe_size()`: the bytes the FPU state takes in a frame
-/// (the xsave area and `FP_XSTATE_MAGIC2`).
+/// (the xsave area and `FP_XSTATE_MAGIC2`; the FXSAVE image alone without
+/// XSAVE).
 pub fn sigframe_size(xcr0: u64) -> usize {
-    xstate_size(xcr0) + MAGIC2_SIZE
+    sigframe_size_in(xcr0, Format::host())
+}
+
+/// [`sigframe_size`] in `format`.
+pub fn sigframe_size_in(xcr0: u64, format: Format) -> usize {
+    match format {
+        Format::Xsave => xstate_size_in(xcr0, format) + MAGIC2_SIZE,
+        Format::Fxsave => LEGACY_SIZE,
+    }
 }
 
 /// The FPU state `area` as a handler's frame holds it for a model with
 /// state components `xcr0`: the first [`xstate_size`] bytes of the result,
-/// followed in the frame by `FP_XSTATE_MAGIC2` (`copy_fpstate_to_sigframe()`,
-/// `save_xstate_epilog()`).
+/// followed in the frame by `FP_XSTATE_MAGIC2` where the format has it
+/// (`copy_fpstate_to_sigframe()`, `save_xstate_epilog()`).
 pub fn image(area: &XsaveArea, xcr0: u64) -> XsaveArea {
-    let size = xstate_size(xcr0);
+    image_in(area, xcr0, Format::host())
+}
+
+/// [`image`] in `format`.
+pub fn image_in(area: &XsaveArea, xcr0: u64, format: Format) -> XsaveArea {
+    let size = xstate_size_in(xcr0, format);
     let mut img = area.expanded(xcr0);
     img.0[LEGACY_RESERVED].fill(0);
     img.0[SW_BYTES..LEGACY_SIZE].fill(0);
     let sw = &mut img.0[SW_BYTES..];
     sw[0..4].copy_from_slice(&FP_XSTATE_MAGIC1.to_le_bytes());
     sw[4..8].copy_from_slice(&((size + MAGIC2_SIZE) as u32).to_le_bytes());
-    sw[8..16].copy_from_slice(&xcr0.to_le_bytes());
+    // `user_xfeatures`: the model's components; 0 without XSAVE.
+    let xfeatures = if format == Format::Xsave { xcr0 } else { 0 };
+    sw[8..16].copy_from_slice(&xfeatures.to_le_bytes());
     sw[16..20].copy_from_slice(&(size as u32).to_le_bytes());
+    if format == Format::Fxsave {
+        // Nothing after the legacy region is part of the frame.
+        img.0[LEGACY_SIZE..].fill(0);
+        return img;
+    }
     // The header is cleared first, so its reserved bytes are zero.
     img.0[HEADER..HEADER + HEADER_SIZE].fill(0);
     img.set_xstate_bv(area.present(xcr0) | X87 | SSE);
@@ -324,6 +384,45 @@ mod tests {
             assert!(f.restore(xcr0).is_some(), "a short xstate_size with its magic");
             f.bytes.truncate(opmask as usize);
             assert!(f.restore(xcr0).is_none(), "unreadable component");
+        }
+    }
+
+    /// Without XSAVE the frame is the FXSAVE image with the software bytes
+    /// `save_xstate_epilog()` writes and no second magic; `restore` takes
+    /// it back as `fxrstor` would, and an XSAVE-format frame as an FXSAVE
+    /// image (its header and components are not read).
+    #[test]
+    fn fxsave_frame_is_the_kernels_without_xsave() {
+        let fx = Format::Fxsave;
+        assert_eq!(xstate_size_in(X87 | SSE, fx), 512);
+        assert_eq!(sigframe_size_in(X87 | SSE, fx), 512);
+        let mut a = sample(X87 | SSE);
+        a.0[200] = 0x5a;
+        a.0[LEGACY_RESERVED.start] = 0xee;
+        a.0[SW_BYTES + 30] = 0xee;
+        let img = image_in(&a, X87 | SSE, fx);
+        assert_eq!(&img.0[..416], &a.0[..416], "x87, MXCSR and XMM as saved");
+        assert!(img.0[LEGACY_RESERVED].iter().all(|&b| b == 0));
+        let sw = &img.0[SW_BYTES..LEGACY_SIZE];
+        assert_eq!(u32_at(sw, 0), FP_XSTATE_MAGIC1);
+        assert_eq!(u32_at(sw, 4), 516, "extended_size: user_size + 4");
+        assert_eq!(u64_at(sw, 8), 0, "user_xfeatures is only set up with XSAVE");
+        assert_eq!(u32_at(sw, 16), 512);
+        assert!(sw[20..].iter().all(|&b| b == 0), "padding");
+        assert!(img.0[LEGACY_SIZE..].iter().all(|&b| b == 0), "no header, no magic2");
+        // Back, as fxrstor: x87/SSE loaded, nothing else read.
+        let frame = Frame { at: 0x10_0000 + 16, bytes: img.0[..512].to_vec() };
+        let back = frame.restore(X87 | SSE).expect("a 16-byte aligned FXSAVE image");
+        assert_eq!(back.xstate_bv(), X87 | SSE);
+        assert_eq!(back.0[200], 0x5a);
+        assert_eq!(back.mxcsr(), 0x3f80);
+        // The XSAVE-format image keeps its own layout.
+        let x = image_in(&a, X87 | SSE, Format::Xsave);
+        assert_eq!(u64_at(&x.0[SW_BYTES..], 8), X87 | SSE);
+        assert_eq!(u32_at(&x.0[SW_BYTES..], 16), 576);
+        assert_eq!(sigframe_size_in(X87 | SSE, Format::Xsave), 580);
+        if xstate::host_xcr0() != 0 {
+            assert_eq!(Format::host(), Format::Xsave);
         }
     }
 

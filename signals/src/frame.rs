@@ -232,12 +232,17 @@ fn setup_frame_saving(
     }
     let size = crate::fpstate::xstate_size(xcr0);
     put(fp, &crate::fpstate::image(&cpu.fpu(), xcr0).0[..size])?;
-    put(fp + size as u64, &FP_XSTATE_MAGIC2.to_le_bytes())?;
+    // `save_xstate_epilog()`: the second magic only with XSAVE.
+    let xsave = crate::fpstate::Format::host() == crate::fpstate::Format::Xsave;
+    if xsave {
+        put(fp + size as u64, &FP_XSTATE_MAGIC2.to_le_bytes())?;
+    }
 
     let trap = sync::last_trap();
     let mut f = [0u8; layout::SIZE];
     set_word(&mut f, 0, act.restorer);
-    let uc_flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
+    // `frame_uc_flags()`: UC_FP_XSTATE where the CPU has XSAVE.
+    let uc_flags = if xsave { UC_FP_XSTATE } else { 0 } | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
     f[layout::UC_FLAGS..layout::UC_FLAGS + 8].copy_from_slice(&uc_flags.to_le_bytes());
     // `__save_altstack()`: the thread's settings as given.
     f[layout::UC_STACK..layout::UC_STACK + 24].copy_from_slice(&alt.to_bytes());

@@ -155,6 +155,45 @@ const PRIVILEGED: &[Mnemonic] = {
     ]
 };
 
+/// An FS/GS-relative RIP-relative operand (`fs:[rip+disp]`: the segment
+/// base plus the RIP-relative address), as the back end can run it.
+enum SegRip {
+    /// Not such an operand (or one that never reaches memory: `lea`, the
+    /// hint space).
+    No,
+    /// The instruction with the operand made absolute (`fs:[target]`),
+    /// which the back end's FS/GS fix runs as `[base + target]`.
+    Absolute(Instruction),
+    /// The target does not fit a sign-extended disp32 (code above 2 GiB,
+    /// as PIE code is).
+    Far,
+}
+
+/// Whether `insn` has an FS/GS-relative RIP-relative operand. The FS/GS fix
+/// adds the guest base to a base register and a disp32, and the
+/// RIP-relative fix makes the operand absolute through a host register; so
+/// the two meet only when the target fits a disp32. Compilers never emit
+/// this form, but the host's FS/GS base must never be used for it.
+fn seg_rip(insn: &Instruction, bytes: &[u8]) -> SegRip {
+    if !matches!(insn.segment_prefix(), Register::FS | Register::GS)
+        || !insn.is_ip_rel_memory_operand()
+        || insn.mnemonic() == Mnemonic::Lea
+        || is_hint_nop(bytes)
+    {
+        return SegRip::No;
+    }
+    let target = insn.ip_rel_memory_address();
+    if i32::try_from(target as i64).is_err() {
+        return SegRip::Far;
+    }
+    let mut abs = *insn;
+    abs.set_memory_base(Register::None);
+    abs.set_memory_index(Register::None);
+    abs.set_memory_displacement64(target);
+    abs.set_memory_displ_size(4);
+    SegRip::Absolute(abs)
+}
+
 /// Lifts one decoded instruction. `bytes` are its encoding (for logs).
 fn lift_one(model: CpuModel, insn: &Instruction, bytes: &[u8], host_code: bool) -> Op {
     let pc = insn.ip();
@@ -170,6 +209,18 @@ fn lift_one(model: CpuModel, insn: &Instruction, bytes: &[u8], host_code: bool) 
         log_unsupported(pc, bytes, &format!("instruction needs {f:?}, not in the CPU model"));
         return trap(SIGILL);
     }
+    let absolute;
+    let insn = match seg_rip(insn, bytes) {
+        SegRip::No => insn,
+        SegRip::Absolute(i) => {
+            absolute = i;
+            &absolute
+        }
+        SegRip::Far => {
+            log_unsupported(pc, bytes, "FS/GS-relative RIP-relative operand with a target above 2 GiB");
+            return trap(SIGILL);
+        }
+    };
     if is_privileged(insn) {
         // Always #GP (SIGSEGV) at CPL 3: the host CPU raises it, and the
         // fault path gives the guest the precise state (`sysret`, `hlt`,

@@ -461,11 +461,12 @@ impl CpuModel {
     /// XCR0 for 0; for 1, if the model has XGETBV1, the components in use
     /// of XCR0. `None` where the CPU raises #GP (any other register).
     /// Reached only on models with XSAVE: elsewhere `xgetbv` is SIGILL.
+    /// Whether ECX = 1 works is the `xgetbv1` row of [`FEATURES`], as CPUID
+    /// reports it.
     pub fn xgetbv(self, ecx: u32, xinuse: u64) -> Option<u64> {
-        const XGETBV1: CpuidBit = CpuidBit { leaf: 0xd, subleaf: 1, reg: CpuidReg::Eax, bit: 2 };
         match ecx {
             0 => Some(self.xcr0()),
-            1 if self.reports(XGETBV1) => Some(xinuse & self.xcr0()),
+            1 if self.reports_flag("xgetbv1") => Some(xinuse & self.xcr0()),
             _ => None,
         }
     }
@@ -473,6 +474,13 @@ impl CpuModel {
     /// True if the model reports CPUID bit `b`.
     pub fn reports(self, b: CpuidBit) -> bool {
         self.cpuid(b.leaf, b.subleaf)[b.reg as usize] & (1 << b.bit) != 0
+    }
+
+    /// True if the model reports the CPUID bit of the [`FEATURES`] row
+    /// whose cpuinfo flag is `flag` (false for a flag without a row or
+    /// without a CPUID bit).
+    pub fn reports_flag(self, flag: &str) -> bool {
+        FEATURES.iter().find(|f| f.flag == flag).and_then(|f| f.cpuid).is_some_and(|b| self.reports(b))
     }
 
     /// AT_HWCAP: CPUID.1:EDX, as Linux reports it on x86.
@@ -485,8 +493,7 @@ impl CpuModel {
     /// identify_cpu()`); `HWCAP2_RING3MWAIT` is never set (no
     /// `monitor`/`mwait` at CPL 3).
     pub fn hwcap2(self) -> u64 {
-        let fsgsbase = CpuidBit { leaf: 7, subleaf: 0, reg: CpuidReg::Ebx, bit: 0 };
-        if self.reports(fsgsbase) {
+        if self.reports_flag("fsgsbase") {
             HWCAP2_FSGSBASE
         } else {
             0
@@ -646,6 +653,20 @@ mod tests {
             }
         }
         assert!(CpuModel::default_for_host().missing_on_host().is_empty());
+    }
+
+    /// The rows other code names by flag exist and have a CPUID bit.
+    #[test]
+    fn rows_named_by_flag_exist() {
+        for flag in ["xgetbv1", "fsgsbase"] {
+            assert!(FEATURES.iter().any(|f| f.flag == flag && f.cpuid.is_some()), "{flag}");
+        }
+        assert!(!CpuModel::Host.reports_flag("no-such-flag"));
+        // XGETBV(1) answers exactly where the row is reported.
+        for &m in CpuModel::ALL.iter().filter(|m| m.has_xsave()) {
+            assert_eq!(m.xgetbv(1, u64::MAX).is_some(), m.reports_flag("xgetbv1"), "{m:?}");
+            assert_eq!(m.xgetbv(1, u64::MAX).unwrap_or(0) & !m.xcr0(), 0, "{m:?}");
+        }
     }
 
     const OSXSAVE: CpuidBit = CpuidBit { leaf: 1, subleaf: 0, reg: CpuidReg::Ecx, bit: 27 };

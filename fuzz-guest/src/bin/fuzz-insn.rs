@@ -1,12 +1,14 @@
 //! `fuzz-insn`: long runs of the differential instruction fuzzer.
 //!
 //! ```text
-//! fuzz-insn [--seed N] [--cases N | --minutes M] [--tern PATH] [--shrink-secs S] [--avoid-known] [--avx] [--show SEED]
+//! fuzz-insn [--seed N] [--cases N | --minutes M] [--tern PATH] [--shrink-secs S] [--avoid-known] [--avx] [--evex] [--show SEED]
 //! ```
 //! Runs cases with seeds N, N+1, ... until the case count or the time is
 //! used, prints every difference (seed, disassembly, state diff) and the
 //! figures at the end. `--show SEED` prints one case's code and verdict.
-//! `--avx` adds the x86-64-v3 class (VEX instructions, ymm upper halves).
+//! `--avx` adds the x86-64-v3 class (VEX instructions, ymm upper halves);
+//! `--evex` the x86-64-v4 class (AVX-512 with opmasks, broadcast, rounding,
+//! zmm and opmask registers, FS-relative operands; implies the ymm state).
 //! Exits 1 when an unknown difference was found.
 
 use std::path::PathBuf;
@@ -23,6 +25,7 @@ fn main() {
     let mut show = None;
     let mut strict = false;
     let mut avx = false;
+    let mut evex = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = || args.next().unwrap_or_else(|| usage(&format!("{a} needs a value")));
@@ -34,13 +37,14 @@ fn main() {
             "--shrink-secs" => shrink = val().parse().unwrap_or_else(|_| usage("bad --shrink-secs")),
             "--avoid-known" => strict = true,
             "--avx" => avx = true,
+            "--evex" => evex = true,
             "--show" => show = Some(val().parse::<u64>().unwrap_or_else(|_| usage("bad --show"))),
             _ => usage(&format!("unknown argument {a}")),
         }
     }
     let tern = tern.unwrap_or_else(tern_fuzz_guest::tern_binary);
     let harness = insn::harness();
-    let opts = insn::GenOptions { avoid_known: strict, avx, ..Default::default() };
+    let opts = insn::GenOptions { avoid_known: strict, avx, evex, ..Default::default() };
     if let Some(s) = show {
         let p = insn::generate(s, &opts);
         let code = insn::encode(&p).expect("encode");
@@ -69,6 +73,6 @@ fn main() {
 }
 
 fn usage(why: &str) -> ! {
-    eprintln!("fuzz-insn: {why}\nusage: fuzz-insn [--seed N] [--cases N | --minutes M] [--tern PATH] [--shrink-secs S] [--avoid-known] [--avx] [--show SEED]");
+    eprintln!("fuzz-insn: {why}\nusage: fuzz-insn [--seed N] [--cases N | --minutes M] [--tern PATH] [--shrink-secs S] [--avoid-known] [--avx] [--evex] [--show SEED]");
     std::process::exit(2);
 }

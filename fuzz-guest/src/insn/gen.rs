@@ -14,8 +14,17 @@
 //! [`avx_codes`] instead: VEX-encoded instructions (AVX, AVX2, FMA, F16C,
 //! BMI1, BMI2) and the legacy-encoded LZCNT/TZCNT/MOVBE of x86-64-v3, on xmm
 //! and ymm registers whose upper halves the harness then loads and compares.
-//! It is off by default, and when off draws nothing from the generator, so
-//! the seeds of the default campaign keep their programs.
+//! With [`GenOptions::evex`], a share draws from [`evex_codes`]: the
+//! AVX-512 F/BW/CD/DQ/VL instructions of x86-64-v4 (EVEX, and the
+//! VEX-encoded opmask instructions) on all 32 vector registers and the
+//! opmask registers, with random EVEX decorations (opmask with merging or
+//! zeroing, broadcast, embedded rounding, SAE), 64-byte aligned operands
+//! whose displacements EVEX compresses (disp8*N), and FS-relative operands
+//! against an FS base the harness sets to the scratch area. Both classes
+//! take their features from tern's table (`model::FEATURES`, the rows
+//! first offered by x86-64-v3 and v4). Both are off by default, and when off
+//! draw nothing from the generator, so the seeds of the default campaign
+//! keep their programs.
 //!
 //! Privileged instructions are left out of the table (they all end the run
 //! with SIGSEGV); the trap template has two of them.
@@ -32,7 +41,7 @@ use iced_x86::{
     Code, CpuidFeature, EncodingKind, FlowControl, Instruction, Mnemonic, OpCodeOperandKind as K, OpKind,
     Register,
 };
-use tern_translate::model::CpuModel;
+use tern_translate::model::{CpuModel, FEATURES};
 
 use super::state::{State, SCRATCH_ADDR, SCRATCH_SIZE, STACK_TOP};
 use crate::rng::Rng;
@@ -56,6 +65,9 @@ pub enum Class {
     Stack,
     /// One instruction from the x86-64-v3 table ([`avx_codes`]).
     Avx,
+    /// One instruction from the x86-64-v4 table ([`evex_codes`]), with
+    /// EVEX decorations.
+    Evex,
     /// An instruction that ends the run with a signal.
     Trap,
 }
@@ -110,11 +122,16 @@ pub struct GenOptions {
     /// registers random upper halves (needs a host and a tern CPU model
     /// with x86-64-v3).
     pub avx: bool,
+    /// Draw a share of the plain groups from [`evex_codes`], give the zmm
+    /// and opmask registers random values and run the code with the FS
+    /// base at [`SCRATCH_ADDR`] (needs a host and a tern CPU model with
+    /// x86-64-v4; implies the ymm state of `avx`).
+    pub evex: bool,
 }
 
 impl Default for GenOptions {
     fn default() -> Self {
-        GenOptions { max_groups: 48, exclude: Vec::new(), avoid_known: false, avx: false }
+        GenOptions { max_groups: 48, exclude: Vec::new(), avoid_known: false, avx: false, evex: false }
     }
 }
 
@@ -149,6 +166,14 @@ const EXCLUDED: &[(Mnemonic, &str)] = &[
     (Mnemonic::Fstenv, "stores FIP/FDP"),
     (Mnemonic::Xsave, "stores FIP/FDP"),
     (Mnemonic::Xsave64, "stores FIP/FDP"),
+    (Mnemonic::Xsaveopt, "stores FIP/FDP"),
+    (Mnemonic::Xsaveopt64, "stores FIP/FDP"),
+    (Mnemonic::Xsavec, "stores FIP/FDP"),
+    (Mnemonic::Xsavec64, "stores FIP/FDP"),
+    (Mnemonic::Xrstor, "loads the whole extended state from random memory"),
+    (Mnemonic::Xrstor64, "loads the whole extended state from random memory"),
+    (Mnemonic::Xgetbv, "XGETBV(1) reads XINUSE, which depends on the harness's own use of the state"),
+    (Mnemonic::Xsetbv, "privileged"),
     (Mnemonic::Int3, "template (trap)"),
     (Mnemonic::Int1, "template (trap)"),
     (Mnemonic::Ud2, "template (trap)"),
@@ -265,23 +290,24 @@ fn vex_operand_supported(k: K) -> bool {
         )
 }
 
-/// The CPUID features x86-64-v3 adds to x86-64-v2 that the AVX class
-/// draws instructions of (XSAVE and OSXSAVE are state management).
-const V3_FEATURES: &[CpuidFeature] = &[
-    CpuidFeature::AVX,
-    CpuidFeature::AVX2,
-    CpuidFeature::FMA,
-    CpuidFeature::F16C,
-    CpuidFeature::BMI1,
-    CpuidFeature::BMI2,
-    CpuidFeature::LZCNT,
-    CpuidFeature::MOVBE,
-];
+/// The CPUID features of the instructions `model` adds to the model before
+/// it: the `insns` of the rows of tern's feature table
+/// ([`tern_translate::model::FEATURES`]) first offered by `model`.
+pub fn features_new_in(model: CpuModel) -> Vec<CpuidFeature> {
+    FEATURES.iter().filter(|f| f.since == model).flat_map(|f| f.insns.iter().copied()).collect()
+}
+
+/// The features of x86-64-v3 ([`features_new_in`]), asked once.
+fn v3_features() -> &'static [CpuidFeature] {
+    static FEATS: OnceLock<Vec<CpuidFeature>> = OnceLock::new();
+    FEATS.get_or_init(|| features_new_in(CpuModel::V3))
+}
 
 /// Every `Code` of the AVX class: legacy or VEX encoding, valid in 64-bit
-/// mode, needing at least one of [`V3_FEATURES`] and nothing outside them
-/// and x86-64-v2, operands of a supported kind (no VSIB: gathers are in
-/// `tests/guest/insn_avx2.c`), not excluded.
+/// mode, needing at least one feature x86-64-v3 adds ([`features_new_in`])
+/// and nothing outside x86-64-v3, operands of a supported kind (no VSIB:
+/// gathers are in `tests/guest/insn_avx2.c`), not excluded (the XSAVE
+/// family of v3 is state management, in [`EXCLUDED`]).
 pub fn avx_codes() -> &'static [Code] {
     static CODES: OnceLock<Vec<Code>> = OnceLock::new();
     CODES.get_or_init(|| {
@@ -293,10 +319,53 @@ pub fn avx_codes() -> &'static [Code] {
                     && matches!(op.encoding(), EncodingKind::Legacy | EncodingKind::VEX)
                     && op.mode64()
                     && c.flow_control() == FlowControl::Next
-                    && feats.iter().any(|f| V3_FEATURES.contains(f))
-                    && feats.iter().all(|&f| CpuModel::V2.has(f) || V3_FEATURES.contains(&f))
+                    && feats.iter().any(|f| v3_features().contains(f))
+                    && feats.iter().all(|&f| CpuModel::V3.has(f))
                     && !EXCLUDED.iter().any(|(m, _)| *m == c.mnemonic())
                     && (0..op.op_count()).all(|i| vex_operand_supported(op.op_kind(i)))
+            })
+            .collect()
+    })
+}
+
+/// Operand kinds of EVEX instructions (and the VEX-encoded opmask
+/// instructions) the EVEX class also fills.
+fn evex_operand_supported(k: K) -> bool {
+    vex_operand_supported(k)
+        || matches!(
+            k,
+            K::zmm_reg
+                | K::zmm_rm
+                | K::zmm_vvvv
+                | K::zmm_or_mem
+                | K::k_reg
+                | K::k_rm
+                | K::k_vvvv
+                | K::k_or_mem
+        )
+}
+
+/// Every `Code` of the EVEX class: EVEX or VEX encoding, valid in 64-bit
+/// mode, needing at least one feature x86-64-v4 adds (AVX-512 F, BW, CD,
+/// DQ, VL: [`features_new_in`]) and nothing outside x86-64-v4, operands of
+/// a supported kind (no VSIB: gathers and scatters are in
+/// `tests/guest/insn_avx512*.c`), not excluded.
+pub fn evex_codes() -> &'static [Code] {
+    static CODES: OnceLock<Vec<Code>> = OnceLock::new();
+    CODES.get_or_init(|| {
+        let v4 = features_new_in(CpuModel::V4);
+        Code::values()
+            .filter(|&c| {
+                let op = c.op_code();
+                let feats = c.cpuid_features();
+                op.is_instruction()
+                    && matches!(op.encoding(), EncodingKind::EVEX | EncodingKind::VEX)
+                    && op.mode64()
+                    && c.flow_control() == FlowControl::Next
+                    && feats.iter().any(|f| v4.contains(f))
+                    && feats.iter().all(|&f| CpuModel::V4.has(f))
+                    && !EXCLUDED.iter().any(|(m, _)| *m == c.mnemonic())
+                    && (0..op.op_count()).all(|i| evex_operand_supported(op.op_kind(i)))
             })
             .collect()
     })
@@ -348,6 +417,16 @@ fn ymm(rng: &mut Rng) -> Register {
     Register::values().nth(Register::YMM0 as usize + rng.index(16)).unwrap()
 }
 
+/// Register `n` (0..32) of the vector file starting at `first`
+/// (`XMM0`, `YMM0`, `ZMM0`).
+fn vreg(first: Register, n: usize) -> Register {
+    Register::values().nth(first as usize + n).unwrap()
+}
+
+fn kreg(rng: &mut Rng) -> Register {
+    Register::values().nth(Register::K0 as usize + rng.index(8)).unwrap()
+}
+
 fn mm(rng: &mut Rng) -> Register {
     Register::values().nth(Register::MM0 as usize + rng.index(8)).unwrap()
 }
@@ -365,6 +444,13 @@ struct Gen<'a> {
     rng: &'a mut Rng,
     depth: u64,
     avoid_known: bool,
+    /// An EVEX-class group is being drawn: 32 vector registers, EVEX
+    /// decorations, 64-byte operands, compressible displacements and
+    /// FS-relative addresses.
+    evex: bool,
+    /// The FS base the code runs with (0: the C library's, never used for
+    /// addressing).
+    fs_base: u64,
 }
 
 /// Largest stack depth the generator lets pushes reach.
@@ -378,17 +464,34 @@ impl Gen<'_> {
         let span = DATA_SIZE - size.max(1);
         let mut off = self.rng.below(span);
         if self.rng.chance(80) {
-            off &= !15;
+            off &= if self.evex { !63 } else { !15 };
         }
         SCRATCH_ADDR + off
+    }
+
+    /// A displacement for a base register (EVEX class): often a small
+    /// multiple of 64, which every EVEX memory operand compresses to disp8
+    /// (disp8*N, N <= 64), else a multiple of 4 or 8 in disp8*N range of
+    /// narrower operands, else anything up to 0x400 either way (disp32).
+    fn evex_disp(&mut self) -> i64 {
+        match self.rng.below(4) {
+            0 | 1 => (self.rng.below(9) as i64 - 4) * 64,
+            2 => (self.rng.below(129) as i64 - 64) * if self.rng.chance(50) { 4 } else { 8 },
+            _ => self.rng.below(0x800) as i64 - 0x400,
+        }
     }
 
     /// Fills operand `i` of `ins` with a memory operand of `size` bytes;
     /// pushes set-up instructions to `pre`.
     fn memory(&mut self, ins: &mut Instruction, i: u32, size: u64, pre: &mut Vec<Item>, offs: bool) {
-        let ea = self.data_addr(size);
+        let mut ea = self.data_addr(size);
         ins.set_op_kind(i, OpKind::Memory);
         ins.set_memory_index_scale(1);
+        // FS-relative: the address is relative to the FS base.
+        if self.evex && self.fs_base != 0 && self.rng.chance(30) {
+            ea = ea.wrapping_sub(self.fs_base);
+            ins.set_segment_prefix(Register::FS);
+        }
         if offs {
             ins.set_memory_displacement64(ea);
             ins.set_memory_displ_size(8);
@@ -413,8 +516,8 @@ impl Gen<'_> {
             _ => {
                 let base = self.rng.pick(&GPR64);
                 let scale = self.rng.pick(&[1u32, 2, 4, 8]);
-                let disp = self.rng.below(0x100);
-                let mut rest = ea - disp;
+                let disp = if self.evex { self.evex_disp() as u64 } else { self.rng.below(0x100) };
+                let mut rest = ea.wrapping_sub(disp);
                 if self.rng.chance(40) {
                     let index = loop {
                         let r = self.rng.pick(&GPR64);
@@ -423,7 +526,7 @@ impl Gen<'_> {
                         }
                     };
                     let iv = self.rng.below(0x80);
-                    rest -= iv * u64::from(scale);
+                    rest = rest.wrapping_sub(iv * u64::from(scale));
                     ins.set_memory_index(index);
                     ins.set_memory_index_scale(scale);
                     pre.push(Item::Insn(mov_imm64(index, iv)));
@@ -436,6 +539,47 @@ impl Gen<'_> {
         }
     }
 
+    /// Random EVEX decorations for `ins`, as its op code allows: an opmask
+    /// (k1-k7) with merging or zeroing, a broadcast memory operand, embedded
+    /// rounding or suppress-all-exceptions on register forms. False when the
+    /// draw breaks a register rule of the op code.
+    fn evex_decorations(&mut self, ins: &mut Instruction) -> bool {
+        let op = ins.code().op_code();
+        let n = ins.op_count();
+        let has_mem = (0..n).any(|i| ins.op_kind(i) == OpKind::Memory);
+        if op.can_use_op_mask_register() && (op.require_op_mask_register() || self.rng.chance(60)) {
+            ins.set_op_mask(vreg(Register::K1, self.rng.index(7)));
+            if op.can_use_zeroing_masking() && ins.op0_kind() != OpKind::Memory && self.rng.chance(50) {
+                ins.set_zeroing_masking(true);
+            }
+        }
+        if has_mem && op.can_broadcast() && self.rng.chance(40) {
+            ins.set_is_broadcast(true);
+        }
+        if !has_mem {
+            if op.can_use_rounding_control() && self.rng.chance(30) {
+                use iced_x86::RoundingControl as R;
+                ins.set_rounding_control(self.rng.pick(&[
+                    R::RoundToNearest,
+                    R::RoundDown,
+                    R::RoundUp,
+                    R::RoundTowardZero,
+                ]));
+            } else if op.can_suppress_all_exceptions() && self.rng.chance(30) {
+                ins.set_suppress_all_exceptions(true);
+            }
+        }
+        let regs: Vec<u32> = (0..n)
+            .filter(|&i| ins.op_kind(i) == OpKind::Register)
+            .map(|i| ins.op_register(i).number() as u32)
+            .collect();
+        let unique = |r: &[u32]| r.iter().enumerate().all(|(i, a)| !r[i + 1..].contains(a));
+        if op.requires_unique_reg_nums() && !unique(&regs) {
+            return false;
+        }
+        !(op.requires_unique_dest_reg_num() && regs.len() > 1 && regs[1..].contains(&regs[0]))
+    }
+
     /// One instruction of `code` with random operands, or `None` when iced
     /// cannot encode the draw.
     fn plain(&mut self, code: Code) -> Option<Vec<Item>> {
@@ -446,7 +590,9 @@ impl Gen<'_> {
         let mut ins = Instruction::default();
         ins.set_code(code);
         let mut pre = Vec::new();
-        let msize = (op.memory_size().size() as u64).max(1);
+        let msize = (op.memory_size().size() as u64).max(if self.evex { 64 } else { 1 });
+        // EVEX encodes 32 vector registers.
+        let nvec = if op.encoding() == EncodingKind::EVEX { 32 } else { 16 };
         for i in 0..op.op_count() {
             let k = op.op_kind(i);
             let mem = |g: &mut Self| g.rng.chance(50);
@@ -456,8 +602,16 @@ impl Gen<'_> {
                 K::r32_reg | K::r32_reg_mem | K::r32_rm | K::r32_opcode => Some(gpr(self.rng, 32)),
                 K::r64_reg | K::r64_reg_mem | K::r64_rm | K::r64_opcode => Some(gpr(self.rng, 64)),
                 K::mm_reg | K::mm_rm => Some(mm(self.rng)),
+                K::xmm_reg | K::xmm_rm | K::xmm_vvvv if nvec == 32 => {
+                    Some(vreg(Register::XMM0, self.rng.index(32)))
+                }
+                K::ymm_reg | K::ymm_rm | K::ymm_vvvv if nvec == 32 => {
+                    Some(vreg(Register::YMM0, self.rng.index(32)))
+                }
                 K::xmm_reg | K::xmm_rm | K::xmm_vvvv | K::xmm_is4 => Some(xmm(self.rng)),
                 K::ymm_reg | K::ymm_rm | K::ymm_vvvv | K::ymm_is4 => Some(ymm(self.rng)),
+                K::zmm_reg | K::zmm_rm | K::zmm_vvvv => Some(vreg(Register::ZMM0, self.rng.index(32))),
+                K::k_reg | K::k_rm | K::k_vvvv => Some(kreg(self.rng)),
                 K::r32_vvvv => Some(gpr(self.rng, 32)),
                 K::r64_vvvv => Some(gpr(self.rng, 64)),
                 K::st0 => Some(Register::ST0),
@@ -488,7 +642,11 @@ impl Gen<'_> {
                 K::r64_or_mem if !mem(self) => Some(gpr(self.rng, 64)),
                 K::mm_or_mem if !mem(self) => Some(mm(self.rng)),
                 K::xmm_or_mem if !mem(self) => Some(xmm(self.rng)),
+                K::xmm_or_mem if nvec == 32 && !mem(self) => Some(vreg(Register::XMM0, self.rng.index(32))),
+                K::ymm_or_mem if nvec == 32 && !mem(self) => Some(vreg(Register::YMM0, self.rng.index(32))),
                 K::ymm_or_mem if !mem(self) => Some(ymm(self.rng)),
+                K::zmm_or_mem if !mem(self) => Some(vreg(Register::ZMM0, self.rng.index(32))),
+                K::k_or_mem if !mem(self) => Some(kreg(self.rng)),
                 _ => None,
             };
             if let Some(r) = reg {
@@ -567,6 +725,9 @@ impl Gen<'_> {
             if r == ins.memory_base() || r == ins.memory_index() {
                 return None;
             }
+        }
+        if op.encoding() == EncodingKind::EVEX && !self.evex_decorations(&mut ins) {
+            return None;
         }
         // A bit-offset register clobbered by a later base set-up is harmless;
         // a base set-up clobbered by an earlier one is not: each set-up
@@ -658,7 +819,8 @@ pub fn generate(seed: u64, opts: &GenOptions) -> Program {
     let n = 4 + rng.index(opts.max_groups.max(5) - 4);
     let trap_at = if rng.chance(15) { Some(rng.index(n)) } else { None };
     let codes = usable_codes();
-    let mut g = Gen { rng: &mut rng, depth: 0, avoid_known: opts.avoid_known };
+    let fs_base = if opts.evex { SCRATCH_ADDR } else { 0 };
+    let mut g = Gen { rng: &mut rng, depth: 0, avoid_known: opts.avoid_known, evex: false, fs_base };
     let mut groups = Vec::with_capacity(n);
     for gi in 0..n {
         let class = if trap_at == Some(gi) {
@@ -674,6 +836,7 @@ pub fn generate(seed: u64, opts: &GenOptions) -> Program {
                 _ => Class::Segment,
             }
         };
+        let class = if opts.evex && class == Class::Plain && g.rng.chance(60) { Class::Evex } else { class };
         let class = if opts.avx && class == Class::Plain && g.rng.chance(50) { Class::Avx } else { class };
         if opts.exclude.contains(&class) || opts.avoid_known && class == Class::Segment {
             continue;
@@ -687,6 +850,13 @@ pub fn generate(seed: u64, opts: &GenOptions) -> Program {
                 let c = g.rng.pick(avx_codes());
                 g.plain(c)
             }),
+            Class::Evex => (0..8).find_map(|_| {
+                let c = g.rng.pick(evex_codes());
+                g.evex = true;
+                let items = g.plain(c);
+                g.evex = false;
+                items
+            }),
             Class::Branch => Some(branch(&mut g, gi, n)),
             Class::Call => call(&mut g, codes),
             Class::String => string_op(&mut g),
@@ -699,10 +869,23 @@ pub fn generate(seed: u64, opts: &GenOptions) -> Program {
         }
     }
     let mut init = init;
-    if opts.avx {
+    if opts.avx || opts.evex {
         init.avx = true;
         for y in init.ymmh.iter_mut() {
             *y = [rng.interesting(), rng.interesting()];
+        }
+    }
+    if opts.evex {
+        init.evex = true;
+        init.fsbase = fs_base;
+        let floats =
+            [0x3ff0_0000_0000_0000u64, 0x7ff8_0000_0000_0000, 0x3f80_0000_4000_0000, 0x8000_0000_0000_0000];
+        let word = |rng: &mut Rng| if rng.chance(30) { rng.pick(&floats) } else { rng.interesting() };
+        for w in init.zmmh.iter_mut().flatten().chain(init.zmm16.iter_mut().flatten()) {
+            *w = word(&mut rng);
+        }
+        for k in init.k.iter_mut() {
+            *k = rng.interesting();
         }
     }
     Program { seed, init, scratch, groups }
@@ -741,7 +924,21 @@ fn random_state(rng: &mut Rng) -> State {
             *half = if rng.chance(30) { rng.pick(&floats) } else { rng.interesting() };
         }
     }
-    State { gpr, rflags: flags, mxcsr, xmm, seg: [0; 4], fx: Vec::new(), ymmh: [[0; 2]; 16], avx: false }
+    State {
+        gpr,
+        rflags: flags,
+        mxcsr,
+        xmm,
+        seg: [0; 4],
+        fx: Vec::new(),
+        ymmh: [[0; 2]; 16],
+        avx: false,
+        evex: false,
+        fsbase: 0,
+        zmmh: [[0; 4]; 16],
+        zmm16: [[0; 8]; 16],
+        k: [0; 8],
+    }
 }
 
 fn branch(g: &mut Gen, gi: usize, n: usize) -> Vec<Item> {

@@ -24,6 +24,11 @@ use state::{State, CODE_ADDR, EXIT_ADDR, MAX_CODE, SCRATCH_SIZE, STATE_SIZE};
 /// 104, 169: hint-space NOPs (SIGILL under tern). See fuzz-findings.md.
 pub const REGRESSION_SEEDS: &[u64] = &[2, 7, 104, 169];
 
+/// Seeds that once found a difference in the EVEX class (options
+/// `evex` and `avoid_known`): `fs:[rip+disp]` operands used the host's FS
+/// base (F4 in fuzz-findings.md).
+pub const EVEX_REGRESSION_SEEDS: &[u64] = &[5_000_028, 5_000_136, 5_000_137, 5_000_144, 5_000_175];
+
 /// Known divergences: a difference in a case holding one of these is
 /// reported but not counted as a failure. Each names its reason.
 pub const KNOWN: &[(Known, &str)] = &[

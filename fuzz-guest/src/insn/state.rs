@@ -19,7 +19,7 @@ pub const SCRATCH_SIZE: usize = 0x4000;
 /// Initial stack pointer: inside the scratch area, so pushes are compared.
 pub const STACK_TOP: u64 = SCRATCH_ADDR + 0x3800;
 /// Size of `struct state` in the harness.
-pub const STATE_SIZE: usize = 1216;
+pub const STATE_SIZE: usize = 2832;
 
 /// Register names in the harness's (and the encoding's) order.
 pub const GPR_NAMES: [&str; 16] = [
@@ -46,7 +46,24 @@ pub struct State {
     pub ymmh: [[u64; 2]; 16],
     /// Whether the harness loads and saves `ymmh` (input only).
     pub avx: bool,
+    /// Whether the harness loads and saves `zmmh`, `zmm16` and `k` (input
+    /// only; the EVEX class, which needs AVX-512).
+    pub evex: bool,
+    /// The FS base the code starts with; 0: the C library's (input only).
+    pub fsbase: u64,
+    /// Bits 256..511 of zmm0-15 (with `evex`, else zero).
+    pub zmmh: [[u64; 4]; 16],
+    /// zmm16-31 whole (with `evex`, else zero).
+    pub zmm16: [[u64; 8]; 16],
+    /// The opmask registers k0-k7 (with `evex`, else zero).
+    pub k: [u64; 8],
 }
+
+/// Offsets in `struct state` of the fields after `ymmh`.
+const AVX_AT: usize = 1200;
+const ZMMH_AT: usize = 1232;
+const ZMM16_AT: usize = 1744;
+const K_AT: usize = 2768;
 
 impl State {
     /// Serializes to the harness's layout.
@@ -68,8 +85,15 @@ impl State {
             out.extend_from_slice(&x[0].to_le_bytes());
             out.extend_from_slice(&x[1].to_le_bytes());
         }
-        out.extend_from_slice(&u64::from(self.avx).to_le_bytes());
-        out.resize(STATE_SIZE, 0);
+        for v in [u64::from(self.avx), u64::from(self.evex), self.fsbase] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.resize(ZMMH_AT, 0);
+        let words = self.zmmh.iter().flatten().chain(self.zmm16.iter().flatten()).chain(&self.k);
+        for v in words {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        debug_assert_eq!(out.len(), STATE_SIZE);
         out
     }
 
@@ -92,7 +116,12 @@ impl State {
             seg: [q(50), q(51), q(52), q(53)],
             fx: b[432..944].to_vec(),
             ymmh: std::array::from_fn(|i| [q(118 + 2 * i), q(119 + 2 * i)]),
-            avx: q(150) != 0,
+            avx: q(AVX_AT / 8) != 0,
+            evex: q(AVX_AT / 8 + 1) != 0,
+            fsbase: q(AVX_AT / 8 + 2),
+            zmmh: std::array::from_fn(|i| std::array::from_fn(|j| q(ZMMH_AT / 8 + 4 * i + j))),
+            zmm16: std::array::from_fn(|i| std::array::from_fn(|j| q(ZMM16_AT / 8 + 8 * i + j))),
+            k: std::array::from_fn(|i| q(K_AT / 8 + i)),
         }
     }
 }
@@ -145,6 +174,21 @@ pub fn diff(a: &State, ma: &[u8], b: &State, mb: &[u8]) -> Vec<String> {
                 "ymm{i} bits 255:128: native {:016x}{:016x} tern {:016x}{:016x}",
                 a.ymmh[i][1], a.ymmh[i][0], b.ymmh[i][1], b.ymmh[i][0]
             ));
+        }
+    }
+    let wide = |v: &[u64]| v.iter().rev().map(|w| format!("{w:016x}")).collect::<String>();
+    for i in 0..16 {
+        if a.zmmh[i] != b.zmmh[i] {
+            d.push(format!("zmm{i} bits 511:256: native {} tern {}", wide(&a.zmmh[i]), wide(&b.zmmh[i])));
+        }
+        if a.zmm16[i] != b.zmm16[i] {
+            let n = i + 16;
+            d.push(format!("zmm{n}: native {} tern {}", wide(&a.zmm16[i]), wide(&b.zmm16[i])));
+        }
+    }
+    for i in 0..8 {
+        if a.k[i] != b.k[i] {
+            d.push(format!("k{i}: native {:#x} tern {:#x}", a.k[i], b.k[i]));
         }
     }
     let seg_names = ["fs selector", "gs selector", "fs base", "gs base"];
