@@ -203,7 +203,7 @@ fn main() {
         exe,
         auxv,
         cmdline: argv.iter().flat_map(|a| a.iter().copied().chain([0])).collect(),
-        brk: std::sync::Mutex::new(Brk::new(loaded.main.end)),
+        brk: std::sync::Arc::new(std::sync::Mutex::new(Brk::new(loaded.main.end))),
         signals: GuestSignals::default(),
         strace: cli.strace,
         reexec: Reexec {
