@@ -213,6 +213,9 @@ fn pool(cpu: CpuBox) {
     let mut old: libc::stack_t = unsafe { std::mem::zeroed() };
     // SAFETY: as above.
     if unsafe { libc::sigaltstack(&off, &mut old) } == 0 && !old.ss_sp.is_null() {
+        // A pooled table costs no memory until a new thread fills it.
+        // SAFETY: the state is live and no thread runs on it any more.
+        unsafe { tern_translate::cpu::CpuState::ibl_release(cpu.as_ptr()) };
         POOL.lock().unwrap_or_else(|e| e.into_inner()).push((cpu, old.ss_sp as u64, old.ss_size));
     }
 }

@@ -169,6 +169,9 @@ pub fn vfork(
     // The child may have dropped code (self-modifying code, munmap):
     // forget this thread's lookups.
     cpu.flush_ibl();
+    // Between children the kit's table costs no memory.
+    // SAFETY: the state is live and the child no longer runs on it.
+    unsafe { CpuState::ibl_release(kit.cpu.as_ptr()) };
     KITS.lock().unwrap_or_else(|e| e.into_inner()).push(kit);
     if r < 0 {
         return Err(err);

@@ -208,6 +208,9 @@ extern "C" fn helper_main(arg: *mut libc::c_void) -> *mut libc::c_void {
         ALT_STACKS.lock().unwrap_or_else(|e| e.into_inner()).push(alt);
     }
     let Job { kit, .. } = *job;
+    // Between children the kit's table costs no memory.
+    // SAFETY: the state is live and the child no longer runs on it.
+    unsafe { CpuState::ibl_release(kit.cpu.as_ptr()) };
     KITS.lock().unwrap_or_else(|e| e.into_inner()).push(kit);
     std::ptr::null_mut()
 }
