@@ -448,6 +448,24 @@ impl CpuState {
         }
     }
 
+    /// Makes the lookup table's pages resident now, in one call
+    /// (`MADV_POPULATE_WRITE`, Linux 5.14; ignored where it fails), instead
+    /// of one page fault per page as entries are first filled: worth it
+    /// for the main thread of a short process, which fills entries in most
+    /// of its table's pages within its first milliseconds (`tern
+    /// /bin/true`: 185 of 256), not for other threads (see
+    /// `benches/README.md`, "Memory per thread").
+    pub fn ibl_populate(&mut self) {
+        const MADV_POPULATE_WRITE: i32 = 23;
+        let start = std::ptr::addr_of_mut!(self.ibl) as usize;
+        let len = std::mem::size_of::<[IblEntry; IBL_ENTRIES]>();
+        let first = start & !4095;
+        // SAFETY: the range covers this state's table (and the start of
+        // the page it begins in, inside the same mapping); populating
+        // changes no contents.
+        unsafe { libc::madvise(first as *mut _, start + len - first, MADV_POPULATE_WRITE) };
+    }
+
     /// Empties the lookup table and gives its memory back to the system
     /// (`MADV_DONTNEED`: the pages read as zero, empty entries, until
     /// written again). For a state no thread runs on (a pooled one, a vfork
