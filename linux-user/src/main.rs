@@ -175,6 +175,7 @@ fn main() {
     FaultContext::init_thread().unwrap_or_else(|e| fail(e, 1));
     tern_signals::thread::on_thread_start(tern_signals::mask::guest_mask());
     let mut cpu = CpuBox::new().unwrap_or_else(|e| fail(e, 1));
+    cpu.ibl_populate();
     cpu.install_on_current_thread().unwrap_or_else(|e| fail(e, 1));
 
     // The initial stack.
@@ -203,7 +204,7 @@ fn main() {
         exe,
         auxv,
         cmdline: argv.iter().flat_map(|a| a.iter().copied().chain([0])).collect(),
-        brk: std::sync::Mutex::new(Brk::new(loaded.main.end)),
+        brk: std::sync::Arc::new(std::sync::Mutex::new(Brk::new(loaded.main.end))),
         signals: GuestSignals::default(),
         strace: cli.strace,
         reexec: Reexec {

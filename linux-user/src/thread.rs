@@ -31,8 +31,6 @@ static PROCESS: OnceLock<&'static Process> = OnceLock::new();
 static SHOW_STATS: AtomicBool = AtomicBool::new(false);
 /// `--stats` counters of the threads that ended.
 static TOTALS: Mutex<Option<LoopStats>> = Mutex::new(None);
-/// Host stacks already recorded as tern's memory (glibc reuses them).
-static STACKS: Mutex<Vec<(u64, u64)>> = Mutex::new(Vec::new());
 /// The CPU states and alternate signal stacks of ended threads, reused by
 /// new ones, so that a program creating threads forever runs in bounded
 /// memory and tern's memory list stays short. Pooled states stay
@@ -161,30 +159,6 @@ extern "C" fn host_thread_start(arg: *mut libc::c_void) -> *mut libc::c_void {
     std::ptr::null_mut()
 }
 
-/// Records the calling host thread's stack as tern's memory (the guest may
-/// not map over it, and `/proc/self/maps` hides it).
-fn note_host_stack() {
-    // SAFETY: pthread_getattr_np fills `attr` for the calling thread, which
-    // is destroyed after the stack is read from it.
-    let (addr, size) = unsafe {
-        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
-        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
-            return;
-        }
-        let (mut a, mut s) = (std::ptr::null_mut(), 0usize);
-        libc::pthread_attr_getstack(&attr, &mut a, &mut s);
-        libc::pthread_attr_destroy(&mut attr);
-        (a as u64, s as u64)
-    };
-    // glibc puts a guard page below the stack and its thread block above.
-    let range = (addr.saturating_sub(4096), addr + size);
-    let mut seen = STACKS.lock().unwrap_or_else(|e| e.into_inner());
-    if !seen.contains(&range) {
-        seen.push(range);
-        tern_translate::pages::note_tern_memory(range.0, range.1);
-    }
-}
-
 fn thread_main(t: NewThread, tx: Posted) {
     let p = *PROCESS.get().expect("threads start after run_main");
     let setup = || -> Result<CpuBox, i32> {
@@ -206,7 +180,7 @@ fn thread_main(t: NewThread, tx: Posted) {
                 cpu
             }
         };
-        note_host_stack();
+        tern_syscalls::thread::note_host_stack();
         cpu.set_guest_regs(&t.state);
         cpu.install_on_current_thread().map_err(|_| libc::ENOMEM)?;
         Ok(cpu)
@@ -239,6 +213,9 @@ fn pool(cpu: CpuBox) {
     let mut old: libc::stack_t = unsafe { std::mem::zeroed() };
     // SAFETY: as above.
     if unsafe { libc::sigaltstack(&off, &mut old) } == 0 && !old.ss_sp.is_null() {
+        // A pooled table costs no memory until a new thread fills it.
+        // SAFETY: the state is live and no thread runs on it any more.
+        unsafe { tern_translate::cpu::CpuState::ibl_release(cpu.as_ptr()) };
         POOL.lock().unwrap_or_else(|e| e.into_inner()).push((cpu, old.ss_sp as u64, old.ss_size));
     }
 }

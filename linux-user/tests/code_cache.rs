@@ -2,7 +2,9 @@
 //! does, `tests/guest/code_churn.c`) runs under a tiny `--cache-size` with
 //! the output of its native run, `--stats` shows that the cache was flushed
 //! many times, and the peak RSS of tern stays far below what the code it
-//! translated would take if it were never freed.
+//! translated would take if it were never freed. A flush also reaches a
+//! vfork or CLONE_VM child spinning in generated code on the same memory
+//! (it is kicked out, as threads are, instead of being waited for).
 
 use std::io::Read;
 use std::path::Path;
@@ -16,13 +18,18 @@ const TERN: &str = env!("CARGO_BIN_EXE_tern");
 /// 200 MiB of host code.
 const MAX_RSS_KIB: i64 = 96 << 10;
 
+/// Seconds a run may take (a few under tern when nothing hangs).
+const TIMEOUT: &str = "120";
+
 /// Runs `tern --cache-size 2 --stats bin args...` and returns stdout,
 /// stderr, the exit status and the peak RSS (KiB) from `wait4`.
 fn run_small_cache(bin: &Path, args: &[&str]) -> (Vec<u8>, String, i32, i64) {
     // Reaped by the wait4 below, which also gives the peak RSS.
     #[allow(clippy::zombie_processes)]
-    let mut child = Command::new(TERN)
-        .args(["--cache-size", "2", "--stats"])
+    // A flush that waits for a thread it cannot stop hangs: killed after
+    // TIMEOUT, the run fails with SIGKILL's status.
+    let mut child = Command::new("timeout")
+        .args(["--signal=KILL", TIMEOUT, TERN, "--cache-size", "2", "--stats"])
         .arg(bin)
         .args(args)
         .stdin(Stdio::null())
@@ -76,4 +83,14 @@ fn four_threads_churning_code_run_in_a_small_cache() {
 #[test]
 fn code_rewritten_in_place_runs_in_a_small_cache() {
     check(&["2", "6000", "rwx"], 3);
+}
+
+#[test]
+fn flush_kicks_a_spinning_vfork_child() {
+    check(&["2", "8000", "vfork"], 5);
+}
+
+#[test]
+fn flush_kicks_a_spinning_clone_vm_child() {
+    check(&["2", "8000", "clonevm"], 5);
 }

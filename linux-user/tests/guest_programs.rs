@@ -108,6 +108,7 @@ guest_tests! {
     insn_sysinfo => "insn_sysinfo.c";
     xstate => "xstate.c";
     vfork => "vfork.c";
+    clone_vm => "clone_vm.c";
     exec_variants => "exec_variants.c";
     proc_tree => "proc_tree.c";
     fork_threads => "fork_threads.c";

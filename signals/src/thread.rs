@@ -188,6 +188,20 @@ pub fn on_thread_exit() {
     }
 }
 
+/// Drops the calling thread's state without handing anything on: a
+/// helper thread whose thread-locals a CLONE_VM child process ran on
+/// (`tern_syscalls::vm_clone`) calls this once that child has execed or
+/// exited; what was queued for the child died with it.
+pub fn forget_current() {
+    let Some(st) = current() else { return };
+    CURRENT.with(|c| c.set(std::ptr::null()));
+    for (t, p) in &REGISTRY {
+        if std::ptr::eq(p.load(Ordering::Acquire), st) {
+            t.store(0, Ordering::Release);
+        }
+    }
+}
+
 fn requeue_to_process(pid: i32, sig: i32, info: &[u8; 128]) {
     if crate::mask::RESERVED & sigbit(sig) != 0 {
         crate::pending::record_bytes(sig, info);
@@ -245,22 +259,33 @@ pub fn kick(tid: i32) {
         // SAFETY: siginfo_t is 128 bytes of plain data.
         unsafe { &mut *(&mut info as *mut libc::siginfo_t).cast::<[u32; 32]>() };
     // si_pid at byte 16, si_uid at 20, si_value at 24 (kernel `__sifields`).
-    // SAFETY: getpid and getuid have no preconditions.
-    words[4] = unsafe { libc::getpid() } as u32;
-    // SAFETY: as above.
+    // SAFETY: getuid has no preconditions.
     words[5] = unsafe { libc::getuid() };
     words[6] = crate::mask::KICK_COOKIE as u32;
     words[7] = (crate::mask::KICK_COOKIE >> 32) as u32;
-    // SAFETY: queueing a signal with a valid siginfo to a thread of our own process.
-    unsafe {
-        libc::syscall(
-            libc::SYS_rt_tgsigqueueinfo,
-            libc::getpid(),
-            tid,
-            crate::mask::KICK_SIGNAL,
-            &info as *const libc::siginfo_t,
-        )
-    };
+    // A thread of this process; else the single thread of a vfork or
+    // CLONE_VM child running on this memory (a code-cache flush waits for
+    // it too), which leads its own thread group. si_pid is the target's
+    // pid, which `is_kick` expects (a queued siginfo keeps the sender's
+    // si_pid for SI_QUEUE).
+    // SAFETY: getpid has no preconditions.
+    for tgid in [unsafe { libc::getpid() }, tid] {
+        words[4] = tgid as u32;
+        // SAFETY: queueing a signal with a valid siginfo to a thread of a
+        // process on this memory.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_rt_tgsigqueueinfo,
+                tgid,
+                tid,
+                crate::mask::KICK_SIGNAL,
+                &info as *const libc::siginfo_t,
+            )
+        };
+        if r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH) {
+            return;
+        }
+    }
 }
 
 /// Synchronous signals, taken first (`kernel/signal.c: SYNCHRONOUS_MASK`).

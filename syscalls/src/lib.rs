@@ -23,9 +23,10 @@ pub mod table;
 pub mod task;
 pub mod thread;
 pub mod vfork;
+pub mod vm_clone;
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tern_signals::GuestSignals;
 use tern_translate::cpu::CpuState;
 use tern_translate::Jit;
@@ -53,7 +54,9 @@ pub struct Process {
     pub auxv: Vec<u8>,
     /// The guest's argv, NUL-separated (what `/proc/self/cmdline` shows).
     pub cmdline: Vec<u8>,
-    pub brk: Mutex<mm::Brk>,
+    /// The program break: the memory's, so shared with a child made with
+    /// CLONE_VM (`vm_clone.rs`).
+    pub brk: Arc<Mutex<mm::Brk>>,
     pub signals: GuestSignals,
     /// Print each syscall (`--strace`).
     pub strace: bool,
@@ -62,7 +65,8 @@ pub struct Process {
     pub reexec: task::Reexec,
     /// Runs a guest thread's CPU loop on `cpu` (installed on the calling
     /// host thread) until the process exits; returns the exit status. Used
-    /// for the child of a real `vfork` (`vfork.rs`).
+    /// for the child of a real `vfork` (`vfork.rs`) and of a `clone` with
+    /// CLONE_VM alone (`vm_clone.rs`).
     pub run_guest: fn(&Process, &mut tern_translate::entry::CpuBox) -> i32,
 }
 

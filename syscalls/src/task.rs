@@ -1,9 +1,9 @@
 //! Threads, processes and exec: exit, exit_group, arch_prctl, clone/fork,
 //! execve.
 //!
-//! Guest threads (CLONE_THREAD without CLONE_VFORK) go to `thread.rs`.
-//! CLONE_VM without either is refused with EAGAIN, as a system at its
-//! thread limit would. A fork child is a complete copy of tern with one
+//! Guest threads (CLONE_THREAD without CLONE_VFORK) go to `thread.rs`,
+//! CLONE_VM without either (a process on the same memory) to
+//! `vm_clone.rs`. A fork child is a complete copy of tern with one
 //! thread; `vfork` and `CLONE_VM|CLONE_VFORK` (posix_spawn) are real
 //! (`vfork.rs`).
 
@@ -270,11 +270,14 @@ pub fn clone(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     if vm && vfork && flags & libc::CLONE_THREAD as u64 == 0 {
         return crate::vfork::vfork(p, cpu, flags, a[1], a[2], a[3], a[4]);
     }
-    if vm || flags & libc::CLONE_THREAD as u64 != 0 {
-        tracing::warn!(
-            "tern: CLONE_VM without CLONE_THREAD or CLONE_VFORK is not supported (clone flags {flags:#x})"
-        );
+    if flags & libc::CLONE_THREAD as u64 != 0 {
+        // CLONE_THREAD|CLONE_VFORK: a thread the creator waits for. Not
+        // offered (glibc, musl, Go and Java never ask for it).
+        tracing::warn!("tern: CLONE_THREAD with CLONE_VFORK is not supported (clone flags {flags:#x})");
         return Err(libc::EAGAIN);
+    }
+    if vm {
+        return crate::vm_clone::clone_vm(p, cpu, flags, a[1], a[2], a[3], a[4]);
     }
     do_fork(p, cpu, flags, a[1], a[2], a[3], a[4])
 }

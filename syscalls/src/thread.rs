@@ -77,6 +77,25 @@ static SPAWNER: OnceLock<Spawner> = OnceLock::new();
 /// Registers how guest threads are started (by `linux-user`, at startup).
 pub fn set_spawner(s: Spawner) {
     let _ = SPAWNER.set(s);
+    OWNER.store(getpid(), std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The process whose guest threads tern's thread bookkeeping (the spawner,
+/// the live count, the thread registries) describes: the one that called
+/// [`set_spawner`], or a forked child. A vfork or CLONE_VM child shares that
+/// memory but is another process ([`in_process_child`]).
+static OWNER: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+fn getpid() -> i32 {
+    // SAFETY: getpid has no preconditions.
+    unsafe { libc::getpid() }
+}
+
+/// True in a process that runs on the memory of the process tern's
+/// thread bookkeeping belongs to (a vfork or CLONE_VM child).
+pub fn in_process_child() -> bool {
+    let owner = OWNER.load(std::sync::atomic::Ordering::Relaxed);
+    owner != 0 && owner != getpid()
 }
 
 thread_local! {
@@ -100,6 +119,33 @@ fn gettid() -> i32 {
 pub fn set_tid_address(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     set_clear_child_tid(a[0]);
     Ok(gettid() as u64)
+}
+
+/// Host stacks already recorded as tern's memory (glibc reuses them).
+static STACKS: std::sync::Mutex<Vec<(u64, u64)>> = std::sync::Mutex::new(Vec::new());
+
+/// Records the calling host thread's stack as tern's memory (the guest may
+/// not map over it, and `/proc/self/maps` hides it).
+pub fn note_host_stack() {
+    // SAFETY: pthread_getattr_np fills `attr` for the calling thread, which
+    // is destroyed after the stack is read from it.
+    let (addr, size) = unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+            return;
+        }
+        let (mut a, mut s) = (std::ptr::null_mut(), 0usize);
+        libc::pthread_attr_getstack(&attr, &mut a, &mut s);
+        libc::pthread_attr_destroy(&mut attr);
+        (a as u64, s as u64)
+    };
+    // glibc puts a guard page below the stack and its thread block above.
+    let range = (addr.saturating_sub(4096), addr + size);
+    let mut seen = STACKS.lock().unwrap_or_else(|e| e.into_inner());
+    if !seen.contains(&range) {
+        seen.push(range);
+        tern_translate::pages::note_tern_memory(range.0, range.1);
+    }
 }
 
 /// The arguments of `clone`/`clone3`, as `struct kernel_clone_args`.
@@ -162,6 +208,13 @@ pub fn clone_thread(_p: &Process, cpu: &mut CpuState, a: &CloneArgs) -> SysResul
         return Err(libc::EPERM);
     }
     let Some(spawn) = SPAWNER.get() else { return Err(libc::EAGAIN) };
+    if in_process_child() {
+        // A vfork or CLONE_VM child shares tern's thread bookkeeping with
+        // the process whose memory it runs on: its threads would be
+        // counted there. Refused as at the thread limit.
+        tracing::warn!("tern: a thread created by a vfork or CLONE_VM child is refused");
+        return Err(libc::EAGAIN);
+    }
     let t = NewThread {
         state: cpu.clone_child_regs(a.stack, (a.flags & CLONE_SETTLS != 0).then_some(a.tls)),
         mask: tern_signals::mask::guest_mask(),
@@ -446,6 +499,7 @@ pub mod live {
 
     /// In a forked child: the calling thread is the only one, and leads.
     pub fn after_fork_child() {
+        super::OWNER.store(super::getpid(), Ordering::SeqCst);
         LIVE.store(1, Ordering::SeqCst);
         MAIN_GONE.store(false, Ordering::SeqCst);
     }

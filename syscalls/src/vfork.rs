@@ -34,18 +34,18 @@ use tern_translate::entry::CpuBox;
 
 /// Host stack of a vfork child: the CPU loop, translation and `execve`'s
 /// argument building run there. Committed on first touch.
-const CHILD_STACK: usize = 1 << 20;
+pub(crate) const CHILD_STACK: usize = 1 << 20;
 
 /// A child's `CpuState` and host stack, reused from one vfork to the next
 /// (tern's memory is never returned to the system, so it is not remade).
-struct Kit {
-    cpu: CpuBox,
-    stack: u64,
+pub(crate) struct Kit {
+    pub(crate) cpu: CpuBox,
+    pub(crate) stack: u64,
 }
 
-static KITS: Mutex<Vec<Kit>> = Mutex::new(Vec::new());
+pub(crate) static KITS: Mutex<Vec<Kit>> = Mutex::new(Vec::new());
 
-fn take_kit() -> Result<Kit, i32> {
+pub(crate) fn take_kit() -> Result<Kit, i32> {
     if let Some(k) = KITS.lock().unwrap_or_else(|e| e.into_inner()).pop() {
         return Ok(k);
     }
@@ -130,7 +130,7 @@ pub fn vfork(
             exe: p.exe.clone(),
             auxv: p.auxv.clone(),
             cmdline: p.cmdline.clone(),
-            brk: Mutex::new(brk),
+            brk: std::sync::Arc::new(Mutex::new(brk)),
             signals: p.signals.copy(),
             strace: p.strace,
             reexec: p.reexec.clone(),
@@ -169,6 +169,9 @@ pub fn vfork(
     // The child may have dropped code (self-modifying code, munmap):
     // forget this thread's lookups.
     cpu.flush_ibl();
+    // Between children the kit's table costs no memory.
+    // SAFETY: the state is live and the child no longer runs on it.
+    unsafe { CpuState::ibl_release(kit.cpu.as_ptr()) };
     KITS.lock().unwrap_or_else(|e| e.into_inner()).push(kit);
     if r < 0 {
         return Err(err);

@@ -3,8 +3,18 @@
  * with a loop around it), makes it executable (W^X through mprotect, or a
  * RWX mapping rewritten in place), calls it, and unmaps it. Under tern with
  * a small `--cache-size` this fills the code cache many times over.
- * Usage: code_churn THREADS ROUNDS [rwx]. Prints one checksum per thread. */
+ * With `vfork` or `clonevm`, the main thread meanwhile keeps starting
+ * children (vfork, or clone with CLONE_VM alone) on the same memory that
+ * spin in a loop until the workers have made progress: a flush must not
+ * wait for such a child to leave generated code on its own.
+ * Usage: code_churn THREADS ROUNDS [rwx|vfork|clonevm]. Prints one
+ * checksum per thread. */
+#define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +23,9 @@
 
 static int rounds;
 static int rwx;
+/* Rounds done by all workers, and how many there are in all. */
+static volatile int progress;
+static int total;
 
 /* Writes `int f(int x)`: for (i = x; i; i--) eax += k0 + ... + kN. */
 static size_t emit(uint8_t *p, uint32_t seed, int n) {
@@ -57,20 +70,55 @@ static void *worker(void *arg) {
         sum = sum * 31u + (uint32_t)f(1 + r % 5);
         if (!rwx)
             munmap(buf, len);
+        __atomic_add_fetch(&progress, 1, __ATOMIC_RELAXED);
     }
     if (keep)
         munmap(keep, len);
     return (void *)(uintptr_t)sum;
 }
 
+/* Spins in generated code (no syscall) until the workers have done 20
+ * more rounds, or all of them. */
+static int spin_child(void *arg) {
+    (void)arg;
+    int start = __atomic_load_n(&progress, __ATOMIC_RELAXED);
+    while (__atomic_load_n(&progress, __ATOMIC_RELAXED) < start + 20 &&
+           __atomic_load_n(&progress, __ATOMIC_RELAXED) < total)
+        ;
+    return 0;
+}
+
+static char child_stack[64 * 1024] __attribute__((aligned(16)));
+
+/* Keeps starting spinning children until the workers are done. */
+static void spawn_spinners(int vm_clone) {
+    while (__atomic_load_n(&progress, __ATOMIC_RELAXED) < total) {
+        pid_t pid;
+        if (vm_clone) {
+            pid = clone(spin_child, child_stack + sizeof child_stack, CLONE_VM | SIGCHLD, NULL);
+        } else {
+            pid = vfork();
+            if (pid == 0)
+                _exit(spin_child(NULL));
+        }
+        if (pid < 0) { perror("clone"); exit(1); }
+        int st;
+        if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) { perror("waitpid"); exit(1); }
+    }
+}
+
 int main(int argc, char **argv) {
     int threads = argc > 1 ? atoi(argv[1]) : 1;
     rounds = argc > 2 ? atoi(argv[2]) : 1000;
-    rwx = argc > 3 && strcmp(argv[3], "rwx") == 0;
+    const char *mode = argc > 3 ? argv[3] : "";
+    rwx = strcmp(mode, "rwx") == 0;
     pthread_t t[64];
     if (threads < 1 || threads > 64) return 2;
+    total = threads * rounds;
     for (int i = 0; i < threads; i++)
         if (pthread_create(&t[i], NULL, worker, (void *)(uintptr_t)i) != 0) return 3;
+    if (strcmp(mode, "vfork") == 0 || strcmp(mode, "clonevm") == 0)
+        spawn_spinners(strcmp(mode, "clonevm") == 0);
     for (int i = 0; i < threads; i++) {
         void *r;
         pthread_join(t[i], &r);

@@ -118,6 +118,8 @@ pub const PROGRAMS: &[GuestProgram] = &[
     GuestProgram { src: "xstate.c", args: &["all"], stdin: b"", env: &[] },
     // Processes (issue 11): vfork, posix_spawn, exec, wait, process groups.
     plain("vfork.c"),
+    // clone(CLONE_VM) of a process that runs alongside its parent.
+    plain("clone_vm.c"),
     plain("exec_variants.c"),
     plain("proc_tree.c"),
     plain("fork_threads.c"),

@@ -435,17 +435,83 @@ impl CpuState {
 
     /// Clears every lookup-table key of the state at `cpu`: its next
     /// indirect branches all miss. Called by any thread on any live
-    /// thread's state (the code-cache flush).
+    /// thread's state (the code-cache flush). Only keys that are set are
+    /// written: the table's pages become resident when first written (a
+    /// read maps the shared zero page), and a thread that never filled most
+    /// of its 1 MiB table must not get all of it from a flush.
     ///
     /// # Safety
     /// `cpu` points to a live `CpuState`.
     pub unsafe fn ibl_clear(cpu: *mut CpuState) {
-        let me = cpu;
-        for e in 0..IBL_ENTRIES {
+        // SAFETY: cpu is live (precondition).
+        unsafe { Self::ibl_clear_range(cpu, 0..IBL_ENTRIES) }
+    }
+
+    /// Clears the set keys among entries `range` (see [`Self::ibl_clear`]).
+    ///
+    /// # Safety
+    /// `cpu` points to a live `CpuState`.
+    unsafe fn ibl_clear_range(cpu: *mut CpuState, range: std::ops::Range<usize>) {
+        for e in range {
             // SAFETY: as in `ibl_forget`: keys are only written atomically.
-            unsafe {
-                (*(std::ptr::addr_of_mut!((*me).ibl[e].key) as *const AtomicU64)).store(0, Ordering::Relaxed)
-            };
+            let key = unsafe { &*(std::ptr::addr_of_mut!((*cpu).ibl[e].key) as *const AtomicU64) };
+            if key.load(Ordering::Relaxed) != 0 {
+                key.store(0, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Makes the lookup table's pages resident now, in one call
+    /// (`MADV_POPULATE_WRITE`, Linux 5.14; ignored where it fails), instead
+    /// of one page fault per page as entries are first filled: worth it
+    /// for the main thread of a short process, which fills entries in most
+    /// of its table's pages within its first milliseconds (`tern
+    /// /bin/true`: 185 of 256), not for other threads (see
+    /// `benches/README.md`, "Memory per thread").
+    pub fn ibl_populate(&mut self) {
+        const MADV_POPULATE_WRITE: i32 = 23;
+        let start = std::ptr::addr_of_mut!(self.ibl) as usize;
+        let len = std::mem::size_of::<[IblEntry; IBL_ENTRIES]>();
+        let first = start & !4095;
+        // SAFETY: the range covers this state's table (and the start of
+        // the page it begins in, inside the same mapping); populating
+        // changes no contents.
+        unsafe { libc::madvise(first as *mut _, start + len - first, MADV_POPULATE_WRITE) };
+    }
+
+    /// Empties the lookup table and gives its memory back to the system
+    /// (`MADV_DONTNEED`: the pages read as zero, empty entries, until
+    /// written again). For a state no thread runs on (a pooled one, a vfork
+    /// kit between children), so that an ended thread's table costs
+    /// nothing; other threads may still clear its keys meanwhile (their
+    /// atomic stores land before or after the pages are dropped, either
+    /// way the key reads 0).
+    ///
+    /// # Safety
+    /// `cpu` points to a live `CpuState` that no thread runs generated code
+    /// on (a lookup racing with the drop could read a key and then a
+    /// zeroed host word).
+    pub unsafe fn ibl_release(cpu: *mut CpuState) {
+        const PAGE: usize = 4096;
+        // SAFETY: cpu is live (precondition); only the table's address is taken.
+        let start = unsafe { std::ptr::addr_of_mut!((*cpu).ibl) } as usize;
+        let end = start + std::mem::size_of::<[IblEntry; IBL_ENTRIES]>();
+        let (first, last) = (start.next_multiple_of(PAGE), end / PAGE * PAGE);
+        let entry = std::mem::size_of::<IblEntry>();
+        // SAFETY: [first, last) is whole pages inside this state's private
+        // anonymous mapping, holding only table entries (plain data for
+        // which all-zero is the empty entry).
+        let dropped =
+            last > first && unsafe { libc::madvise(first as *mut _, last - first, libc::MADV_DONTNEED) } == 0;
+        // SAFETY: cpu is live; the entries outside the dropped pages (or
+        // all of them, if the call failed) are cleared by stores.
+        unsafe {
+            if dropped {
+                Self::ibl_clear_range(cpu, 0..(first - start) / entry);
+                Self::ibl_clear_range(cpu, (last - start) / entry..IBL_ENTRIES);
+            } else {
+                Self::ibl_clear(cpu);
+            }
         }
     }
 
@@ -483,7 +549,12 @@ impl CpuState {
         // SAFETY: cpu is live (precondition); the key is an aligned u64
         // only ever written atomically.
         let key = unsafe { &*(std::ptr::addr_of_mut!((*cpu).ibl[idx].key) as *const AtomicU64) };
-        let _ = key.compare_exchange(!guest, 0, Ordering::AcqRel, Ordering::Relaxed);
+        // Loaded first: a locked compare-and-exchange writes even when it
+        // fails, which would make a page of every thread's table resident
+        // per dropped block (a read maps the shared zero page).
+        if key.load(Ordering::Acquire) == !guest {
+            let _ = key.compare_exchange(!guest, 0, Ordering::AcqRel, Ordering::Relaxed);
+        }
     }
 }
 

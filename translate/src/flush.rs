@@ -16,7 +16,10 @@
 //! jumps), bumps the epoch, empties every registered thread's lookup table,
 //! then waits until no thread announces an older epoch, kicking those that
 //! do out of generated code (the kick of `tern_signals::thread::kick`
-//! stops a spinning thread through the pc map, as a guest signal would).
+//! stops a spinning thread through the pc map, as a guest signal would;
+//! the states of vfork and CLONE_VM children, other processes on this
+//! memory, are registered too, and the kick finds them in their own
+//! thread group).
 //! Only then are the code memory, the exit descriptors and the host index
 //! reused. The two sides order their store and load with `SeqCst`
 //! (`enter_code` stores its word then loads the epoch; the flush bumps the

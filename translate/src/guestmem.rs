@@ -4,33 +4,40 @@
 //! on an unmapped guest PC: it copies code with `process_vm_readv` on its own
 //! process, which reports unreadable memory as a short read.
 
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::cell::Cell;
 
-static PID: AtomicI32 = AtomicI32::new(0);
+thread_local! {
+    /// The pid guest memory is read through, cached per host thread: a
+    /// CLONE_VM child process shares this memory (statics included) but
+    /// runs on thread-locals of its own, and must not read through a pid
+    /// that may end before it.
+    static PID: Cell<i32> = const { Cell::new(0) };
+}
 
 /// This process's pid, cached (reset by `reset_pid` in a forked child).
 fn pid() -> i32 {
-    let p = PID.load(Ordering::Relaxed);
+    let p = PID.with(Cell::get);
     if p != 0 {
         return p;
     }
     // SAFETY: getpid has no preconditions.
     let p = unsafe { libc::getpid() };
-    PID.store(p, Ordering::Relaxed);
+    PID.with(|c| c.set(p));
     p
 }
 
-/// Caches this process's pid now. A `vfork` child shares this memory and
-/// reads guest memory through its parent's pid (same address space); the
-/// parent calls this first so that the child never caches its own pid,
-/// which would be stale for the parent once the child is gone.
+/// Caches this process's pid now. A `vfork` child shares this thread's
+/// locals and reads guest memory through its parent's pid (same address
+/// space); the parent calls this first so that the child never caches its
+/// own pid, which would be stale for the parent once the child is gone.
 pub fn cache_pid() {
     pid();
 }
 
-/// Forgets the cached pid (call in a forked child).
+/// Forgets the calling thread's cached pid (call in a forked child, or a
+/// CLONE_VM child on thread-locals another process used).
 pub fn reset_pid() {
-    PID.store(0, Ordering::Relaxed);
+    PID.with(|c| c.set(0));
 }
 
 /// Copies up to `buf.len()` bytes from guest address `addr`, stopping at the
