@@ -317,7 +317,21 @@ impl CpuModel {
 
     /// True if an instruction needing `f` exists on this model.
     pub fn has(self, f: CpuidFeature) -> bool {
-        ALWAYS.contains(&f) || self.features().any(|row| row.insns.contains(&f))
+        // The lifter asks for every feature of every instruction it
+        // translates: the table scan is done once per model, into a set.
+        // (`CpuidFeature` is a `u8` enum: 256 bits hold them all.)
+        const WORDS: usize = 4;
+        static SETS: [std::sync::OnceLock<[u64; WORDS]>; 5] = [const { std::sync::OnceLock::new() }; 5];
+        let set = SETS[self as usize].get_or_init(|| {
+            let mut set = [0u64; WORDS];
+            for g in CpuidFeature::values() {
+                if ALWAYS.contains(&g) || self.features().any(|row| row.insns.contains(&g)) {
+                    set[g as usize / 64] |= 1 << (g as usize % 64);
+                }
+            }
+            set
+        });
+        set[f as usize / 64] >> (f as usize % 64) & 1 != 0
     }
 
     /// The XSAVE state components of the model before the host's XCR0
