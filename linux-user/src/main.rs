@@ -101,6 +101,12 @@ fn main() {
     // region, where the guest could map over them.
     // SAFETY: mallopt only sets an allocator parameter.
     unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
+    // tern's heap never shrinks: its extent is tern's memory that guest
+    // pointers are checked against (`syscalls::guard`), and a top trimmed
+    // away and grown back would make the same guest address first tern's,
+    // then unmapped, then tern's again.
+    // SAFETY: as above.
+    unsafe { libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX) };
     let cli = Cli::parse();
     if cli.syscalls {
         print!("{}", tern_syscalls::table::compat_list());

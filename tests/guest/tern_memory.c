@@ -2,8 +2,8 @@
  * native run is the baseline in which nothing is hidden).
  *
  * With no argument: pointers into memory that is not the guest's. Under
- * tern, /proc/self/maps hides tern's own mappings, while the maps of a
- * forked child (the same layout) list them. Each hidden range is passed to
+ * tern, /proc/self/maps hides tern's own mappings, while this process's
+ * maps read by a child (the host's view) list them. Each hidden range is passed to
  * calls that read or write through a pointer (must fail with EFAULT, as for
  * unmapped memory) and to calls on address ranges (ENOMEM or EINVAL, as for
  * an unmapped range); tern must survive all of them. Prints "hidden N" and
@@ -101,20 +101,34 @@ int main(int argc, char **argv) {
     features();
     return 0;
   }
-  int hold[2];
-  if (pipe(hold))
+  /* A child reads this process's maps as the host shows them to anyone
+   * else (/proc/PID/maps of another process is not the guest's own view
+   * under tern), while this process waits for them: its layout cannot
+   * change meanwhile, which the child's own layout after a fork could. */
+  int link[2];
+  if (pipe(link))
     return 1;
-  pid_t child = fork();
+  pid_t parent = getpid(), child = fork();
   if (child == 0) {
-    char c;
-    close(hold[1]);
-    if (read(hold[0], &c, 1) < 0)
-      _exit(1);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)parent);
+    slurp(path, child_maps, sizeof child_maps);
+    size_t len = strlen(child_maps), done = 0;
+    while (done < len) {
+      ssize_t n = write(link[1], child_maps + done, len - done);
+      if (n <= 0)
+        _exit(1);
+      done += n;
+    }
     _exit(0);
   }
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/maps", (int)child);
-  slurp(path, child_maps, sizeof child_maps);
+  close(link[1]);
+  size_t got = 0;
+  ssize_t n;
+  while (got < sizeof child_maps - 1 && (n = read(link[0], child_maps + got, sizeof child_maps - 1 - got)) > 0)
+    got += n;
+  child_maps[got] = 0;
+  waitpid(child, NULL, 0);
   slurp("/proc/self/maps", self_maps, sizeof self_maps);
   int zero = open("/dev/zero", O_RDONLY);
   int out[2];
@@ -136,8 +150,7 @@ int main(int argc, char **argv) {
     }
     l = nl ? nl + 1 : l + strlen(l);
   }
-  close(hold[1]);
-  waitpid(child, NULL, 0);
+
   printf("hidden %d\nbad probes %d\nalive\n", hidden, bad);
   return 0;
 }

@@ -7,7 +7,7 @@
 use crate::ir::{IrBlock, IrInsn, MemFix, Op};
 use crate::model::CpuModel;
 use iced_x86::{Code, ConditionCode, Decoder, DecoderOptions, Instruction, Mnemonic, Register};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 /// Largest number of guest instructions in one block.
@@ -17,12 +17,34 @@ const SIGILL: i32 = 4;
 const SIGTRAP: i32 = 5;
 const SIGSEGV: i32 = 11;
 
+/// Unsupported instructions translated (into a SIGILL trap) but not run
+/// yet: guest pc -> (encoding, reason). A block goes on past a conditional
+/// branch, so code a program never runs (glibc's `xgetbv` behind its
+/// OSXSAVE check, data after a branch) is translated too: it is logged
+/// only when it runs ([`report_unsupported`]).
+static PENDING: Mutex<Option<HashMap<u64, Unsupported>>> = Mutex::new(None);
+/// An unsupported instruction's encoding and why tern cannot run it.
+type Unsupported = (Vec<u8>, String);
+/// Encodings already logged.
 static LOGGED: Mutex<Option<HashSet<Vec<u8>>>> = Mutex::new(None);
 
-/// Logs an unsupported instruction's bytes once per distinct encoding.
+/// Notes why the instruction at `pc` (encoding `bytes`) became a SIGILL
+/// trap, for [`report_unsupported`] if it runs.
 pub(crate) fn log_unsupported(pc: u64, bytes: &[u8], why: &str) {
+    let mut g = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+    g.get_or_insert_with(HashMap::new).insert(pc, (bytes.to_vec(), why.to_string()));
+}
+
+/// The guest is about to get the signal of the trap at `pc`: logs the
+/// instruction tern could not run there, if any, once per distinct encoding.
+pub fn report_unsupported(pc: u64) {
+    let Some((bytes, why)) =
+        PENDING.lock().unwrap_or_else(|e| e.into_inner()).as_mut().and_then(|m| m.get(&pc).cloned())
+    else {
+        return;
+    };
     let mut g = LOGGED.lock().unwrap_or_else(|e| e.into_inner());
-    let key = if bytes.is_empty() { pc.to_le_bytes().to_vec() } else { bytes.to_vec() };
+    let key = if bytes.is_empty() { pc.to_le_bytes().to_vec() } else { bytes.clone() };
     if g.get_or_insert_with(HashSet::new).insert(key) {
         let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
         tracing::warn!("tern: {why} at {pc:#x}: bytes {} -> SIGILL", hex.join(" "));
