@@ -323,6 +323,18 @@ impl XsaveArea {
 mod tests {
     use super::*;
 
+    /// `reset` gives every byte the save/restore and the readers use the
+    /// value `default` has, from any state.
+    #[test]
+    fn reset_is_default_where_it_counts() {
+        let mut a = XsaveArea([0xa5; XSAVE_AREA_SIZE]);
+        a.reset();
+        let used = standard_size(managed()) as usize;
+        assert_eq!(a.0[..used], XsaveArea::default().0[..used]);
+        assert_eq!(a.xstate_bv(), 0);
+        assert_eq!(a.mxcsr(), 0x1f80);
+    }
+
     #[test]
     fn legacy_and_header_come_first() {
         assert_eq!(standard_size(X87 | SSE), 576);
