@@ -182,19 +182,23 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
                     host = jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e));
                     continue;
                 }
-                let regs: Vec<String> = tern_translate::cpu::REG_NAMES
-                    .iter()
-                    .zip(cpu.regs.iter())
-                    .map(|(n, v)| format!("{n}={v:#x}"))
-                    .collect();
-                tracing::debug!(
-                    "guest fault: signal {} code {} addr {:#x} at rip {:#x} {}",
-                    f.signo,
-                    f.code,
-                    f.addr,
-                    cpu.rip,
-                    regs.join(" ")
-                );
+                // Formatted only when logged: a guest that faults on purpose
+                // (stress-ng's sigsegv stressor) does so in a loop.
+                if tracing::enabled!(tracing::Level::DEBUG) {
+                    let regs: Vec<String> = tern_translate::cpu::REG_NAMES
+                        .iter()
+                        .zip(cpu.regs.iter())
+                        .map(|(n, v)| format!("{n}={v:#x}"))
+                        .collect();
+                    tracing::debug!(
+                        "guest fault: signal {} code {} addr {:#x} at rip {:#x} {}",
+                        f.signo,
+                        f.code,
+                        f.addr,
+                        cpu.rip,
+                        regs.join(" ")
+                    );
+                }
                 let s = SyncSignal::from_fault(cpu);
                 frame::deliver_sync(&p.signals, cpu, &s);
                 jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))

@@ -16,11 +16,13 @@ use crate::thread::ThreadSignals;
 use std::sync::atomic::Ordering;
 use tern_translate::cpu::DESC_SIGNAL;
 
+/// The guest's `sa_flags` the host handler gets.
+pub(crate) const MIRRORED_FLAGS: u64 = (libc::SA_RESTART | libc::SA_NOCLDSTOP | libc::SA_NOCLDWAIT) as u64;
+
 /// Installs [`handler`] for guest signal `sig` with the guest's `flags`
 /// (only SA_RESTART, SA_NOCLDSTOP and SA_NOCLDWAIT reach the host).
 pub(crate) fn install(sig: i32, guest_flags: u64) {
-    let mirrored = (libc::SA_RESTART | libc::SA_NOCLDSTOP | libc::SA_NOCLDWAIT) as u64;
-    let flags = (libc::SA_SIGINFO | libc::SA_ONSTACK) as u64 | (guest_flags & mirrored);
+    let flags = (libc::SA_SIGINFO | libc::SA_ONSTACK) as u64 | (guest_flags & MIRRORED_FLAGS);
     host_sigaction(sig, handler as *const () as u64, flags, host_set(!0));
 }
 
@@ -64,7 +66,7 @@ extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_v
     match crate::thread::current() {
         Some(t) => {
             if t.queue(sig, &crate::siginfo::bytes(info)) {
-                interrupt(t, uc);
+                interrupt(t, uc, sig);
             }
         }
         None => {
@@ -72,7 +74,8 @@ extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_v
             // process, which routes it to a guest thread that does not block
             // it; this thread blocks everything from now on (and during this
             // handler, through sa_mask).
-            block_all_on_return(uc);
+            block_on_return(uc, host_set(!0));
+            crate::mask::forget_host_mask();
             // SAFETY: a process may queue any siginfo to itself.
             unsafe { libc::syscall(libc::SYS_rt_sigqueueinfo, libc::getpid(), sig, info as *const _) };
         }
@@ -81,20 +84,28 @@ extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_v
     unsafe { *errno_loc() = saved_errno };
 }
 
-/// Makes the interrupted context block every non-reserved host signal once
-/// the handler returns.
-fn block_all_on_return(uc: &mut libc::ucontext_t) {
+/// Makes the interrupted context block `set` (its non-reserved signals)
+/// too once the handler returns: never less than it blocked (a handler
+/// interrupted in tern's own handler, or in a call with a temporary mask,
+/// keeps that). Returns the mask it will have.
+fn block_on_return(uc: &mut libc::ucontext_t, set: SigSet) -> SigSet {
     // SAFETY: the first 8 bytes of the host sigset_t are the kernel's mask.
     let m = unsafe { &mut *(&mut uc.uc_sigmask as *mut libc::sigset_t).cast::<SigSet>() };
-    *m |= host_set(!0);
+    *m |= host_set(set);
+    *m
 }
 
-/// Something was queued for thread `t`, which this handler interrupted
-/// (context `uc`): raise its flags, block every host signal on it until the
-/// CPU loop has delivered (`deliver.rs` gives the host the guest's mask
-/// back; meanwhile the host keeps further signals pending or routes them to
-/// other threads, as the kernel would while this one runs a handler), and
-/// get it back to the CPU loop soon:
+/// Something (`sig`, 0 for a kick) was queued for thread `t`, which this
+/// handler interrupted (context `uc`): raise its flags, block on it the
+/// mask its guest handler will run under (the guest's, the action's
+/// `sa_mask` and `sig`, from `guest::delivery_mask_hint`) until the CPU
+/// loop has delivered, which then usually needs no host call to set it
+/// (`deliver.rs`, `mask::set_host_mask`). Meanwhile the host keeps `sig`
+/// and what the guest blocks pending; one further signal may still be
+/// queued here (delivered in the same pass, nested, as the kernel would),
+/// after which every host signal is blocked until delivery and the host
+/// keeps them or routes them to other threads. Then get the thread back
+/// to the CPU loop soon:
 /// - in the `safe_syscall` window (before or restarting the `syscall`
 ///   instruction): rewound to the check, so the call returns RESTART;
 /// - in the `tern_enter` trampoline: resumed at `tern_resume_host` with
@@ -104,9 +115,19 @@ fn block_all_on_return(uc: &mut libc::ucontext_t) {
 /// - in tern's own code (CPU loop, syscall handlers, runtime routines):
 ///   nothing more; the flag is checked before generated code is entered
 ///   again and before any host call for the guest.
-pub(crate) fn interrupt(t: &ThreadSignals, uc: &mut libc::ucontext_t) {
+pub(crate) fn interrupt(t: &ThreadSignals, uc: &mut libc::ucontext_t, sig: i32) {
     t.raise();
-    block_all_on_return(uc);
+    // Alone in the queue: the guest handler's mask. Otherwise (a second
+    // signal before the delivery) everything, so that the queue never
+    // holds more than two host signals (`thread::SLOTS`).
+    let only = if (1..=64).contains(&sig) { crate::mask::sigbit(sig) } else { 0 };
+    let set = if t.queued() & !only == 0 {
+        crate::mask::guest_mask() | only | crate::guest::delivery_mask_hint(sig)
+    } else {
+        !0
+    };
+    let on_return = block_on_return(uc, set);
+    crate::mask::host_mask_on_return(on_return);
     let gregs = &mut uc.uc_mcontext.gregs;
     let pc = gregs[libc::REG_RIP as usize] as u64;
     if let Some(to) = crate::safe_syscall::rewind(pc) {

@@ -139,4 +139,5 @@ fn stop(sig: i32) {
         libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_UNBLOCK, &unblock as *const SigSet, 0usize, 8usize);
         libc::syscall(libc::SYS_tgkill, libc::getpid(), libc::gettid(), sig);
     }
+    crate::mask::forget_host_mask();
 }

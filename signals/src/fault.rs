@@ -193,7 +193,8 @@ extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_v
         // for the guest: kept, discarded or queued by `pending`.
         if is_kick(sig, info) || crate::pending::on_async(sig, info) {
             if let Some(t) = crate::thread::current() {
-                crate::async_sig::interrupt(t, uc);
+                let queued = if is_kick(sig, info) { 0 } else { sig };
+                crate::async_sig::interrupt(t, uc, queued);
             }
         }
         return;

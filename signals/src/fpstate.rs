@@ -106,8 +106,16 @@ pub fn image(area: &XsaveArea, xcr0: u64) -> XsaveArea {
 
 /// [`image`] in `format`.
 pub fn image_in(area: &XsaveArea, xcr0: u64, format: Format) -> XsaveArea {
+    let mut img = *area;
+    make_image(&mut img, xcr0, format);
+    img
+}
+
+/// [`image_in`] in place: turns the state `img` into its frame image.
+pub fn make_image(img: &mut XsaveArea, xcr0: u64, format: Format) {
     let size = xstate_size_in(xcr0, format);
-    let mut img = area.expanded(xcr0);
+    let present = img.present(xcr0);
+    img.expand(xcr0);
     img.0[LEGACY_RESERVED].fill(0);
     img.0[SW_BYTES..LEGACY_SIZE].fill(0);
     let sw = &mut img.0[SW_BYTES..];
@@ -120,11 +128,11 @@ pub fn image_in(area: &XsaveArea, xcr0: u64, format: Format) -> XsaveArea {
     if format == Format::Fxsave {
         // Nothing after the legacy region is part of the frame.
         img.0[LEGACY_SIZE..].fill(0);
-        return img;
+        return;
     }
     // The header is cleared first, so its reserved bytes are zero.
     img.0[HEADER..HEADER + HEADER_SIZE].fill(0);
-    img.set_xstate_bv(area.present(xcr0) | X87 | SSE);
+    img.set_xstate_bv(present | X87 | SSE);
     // Bytes of components outside the model that lie inside the image
     // (gaps of the standard format) hold nothing of the guest's.
     for i in 2..32 {
@@ -137,7 +145,6 @@ pub fn image_in(area: &XsaveArea, xcr0: u64, format: Format) -> XsaveArea {
             }
         }
     }
-    img
 }
 
 fn u32_at(b: &[u8], i: usize) -> u32 {
@@ -160,8 +167,31 @@ pub fn restore(
     task_size: u64,
     read: impl Fn(u64, &mut [u8]) -> bool,
 ) -> Option<XsaveArea> {
+    let mut out = XsaveArea::default();
+    restore_into(buf, xcr0, task_size, read, &mut out).then_some(out)
+}
+
+/// [`restore`] into `out`, which holds the initial state
+/// (`XsaveArea::reset`); false where the kernel fails.
+pub fn restore_into(
+    buf: u64,
+    xcr0: u64,
+    task_size: u64,
+    read: impl Fn(u64, &mut [u8]) -> bool,
+    out: &mut XsaveArea,
+) -> bool {
+    restore_in(buf, xcr0, task_size, read, out).is_some()
+}
+
+fn restore_in(
+    buf: u64,
+    xcr0: u64,
+    task_size: u64,
+    read: impl Fn(u64, &mut [u8]) -> bool,
+    out: &mut XsaveArea,
+) -> Option<()> {
     if buf == 0 {
-        return Some(XsaveArea::default());
+        return Some(());
     }
     // access_ok(buf, xstate_sigframe_size())
     if buf.checked_add(sigframe_size(xcr0) as u64)? > task_size {
@@ -186,7 +216,6 @@ pub fn restore(
         }
         xsave = u32::from_le_bytes(m2) == FP_XSTATE_MAGIC2;
     }
-    let mut out = XsaveArea::default();
     let (rfbm, bv) = if xsave {
         // xrstor: a 64-byte aligned standard-format area whose XSTATE_BV
         // names only enabled components.
@@ -227,7 +256,7 @@ pub fn restore(
     // Every other component of the model is in its init state (the
     // kernel's `init_bv`), which the default area holds.
     out.set_xstate_bv(load);
-    Some(out)
+    Some(())
 }
 
 #[cfg(test)]

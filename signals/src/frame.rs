@@ -33,7 +33,7 @@ use crate::sync::{self, SyncSignal};
 use crate::usercopy;
 use std::sync::OnceLock;
 use tern_translate::cpu::{CpuState, RAX, RDI, RDX, RSI, RSP};
-use tern_translate::xstate::{self, XsaveArea, SSE, X87};
+use tern_translate::xstate::{self, SSE, X87};
 use tern_translate::Jit;
 
 /// `sa_flags` bits (`uapi/asm/signal.h`, `uapi/asm-generic/signal-defs.h`).
@@ -145,7 +145,7 @@ pub fn min_sigstack_size(xcr0: u64) -> u64 {
 /// the guest cannot write, including tern's own.
 fn put(addr: u64, data: &[u8]) -> Result<(), BadFrame> {
     let end = addr.checked_add(data.len() as u64).ok_or(BadFrame)?;
-    if end > TASK_SIZE || tern_translate::pages::tern_memory().iter().any(|&(s, e)| addr < e && s < end) {
+    if end > TASK_SIZE || tern_translate::pages::overlaps_tern_memory(addr, end) {
         return Err(BadFrame);
     }
     if usercopy::put(addr, data) {
@@ -183,11 +183,12 @@ fn set_word(b: &mut [u8], i: usize, v: u64) {
     b[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
 }
 
-/// `fpu__restore_sig()`: the FPU state of the frame at `buf` for the
-/// guest's model, read with the fault-free copies; None where the kernel
-/// fails.
-fn restore_fp(buf: u64) -> Option<XsaveArea> {
-    crate::fpstate::restore(buf, model_xcr0(), TASK_SIZE, usercopy::get)
+/// `fpu__restore_sig()`: makes the FPU state of the frame at `buf` the
+/// guest's (for its model, read with the fault-free copies, in place);
+/// false where the kernel fails.
+fn restore_fp(cpu: &mut CpuState, buf: u64) -> bool {
+    let xcr0 = model_xcr0();
+    cpu.set_fpu_with(|a| crate::fpstate::restore_into(buf, xcr0, TASK_SIZE, usercopy::get, a))
 }
 
 /// Builds the kernel's x86-64 `rt_sigframe` for `sig` on the guest stack
@@ -231,7 +232,9 @@ fn setup_frame_saving(
         return Err(BadFrame);
     }
     let size = crate::fpstate::xstate_size(xcr0);
-    put(fp, &crate::fpstate::image(&cpu.fpu(), xcr0).0[..size])?;
+    let mut img = cpu.fpu();
+    crate::fpstate::make_image(&mut img, xcr0, crate::fpstate::Format::host());
+    put(fp, &img.0[..size])?;
     // `save_xstate_epilog()`: the second magic only with XSAVE.
     let xsave = crate::fpstate::Format::host() == crate::fpstate::Format::Xsave;
     if xsave {
@@ -276,7 +279,7 @@ fn setup_frame_saving(
     cpu.regs[RSP] = frame;
     cpu.rip = act.handler;
     cpu.rflags &= !(DF | RF | TF);
-    cpu.set_fpu(&XsaveArea::default());
+    cpu.reset_fpu();
     Ok(())
 }
 
@@ -409,12 +412,9 @@ pub fn sigreturn(cpu: &mut CpuState) -> Result<(), BadFrame> {
     // tern cannot single-step the guest: a TF the handler sets is dropped
     // (README, known divergences).
     cpu.rflags &= !TF;
-    match restore_fp(word(&scx, sc::FPSTATE)) {
-        Some(fx) => cpu.set_fpu(&fx),
-        None => {
-            cpu.set_fpu(&XsaveArea::default());
-            return Err(BadFrame);
-        }
+    if !restore_fp(cpu, word(&scx, sc::FPSTATE)) {
+        cpu.reset_fpu();
+        return Err(BadFrame);
     }
     let stack: [u8; 24] = get(frame + layout::UC_STACK as u64)?;
     altstack::restore(AltStack::from_bytes(&stack), cpu.regs[RSP]);

@@ -11,6 +11,7 @@
 //! host C library install its own handlers for them (cancellation, set*id
 //! broadcast). `sa_mask` is applied by tern at delivery (`frame.rs`).
 
+use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 
 /// `struct sigaction` as the x86-64 kernel ABI lays it out (`kernel_sigaction`).
@@ -29,6 +30,22 @@ pub const SIG_IGN: u64 = 1;
 /// Process-wide guest signal state.
 pub struct GuestSignals {
     actions: Mutex<[SigAction; 65]>,
+    /// Signals whose host disposition tern set from the table (under the
+    /// lock): a new handler that keeps its mirror ([`host_mirror`]) needs
+    /// no host call (`signal(sig, h)` in a loop, stress-ng's stressors).
+    /// SIG_IGN and SIG_DFL always go to the host: setting them discards
+    /// the host's pending instances (`do_sigaction()`), even unchanged.
+    mirrored: std::sync::atomic::AtomicU64,
+}
+
+/// What of a guest action the host disposition mirrors: SIG_DFL, SIG_IGN
+/// or tern's handler, and for a handler the guest flags the host gets
+/// (`async_sig::install`).
+fn host_mirror(a: &SigAction) -> (u64, u64) {
+    match a.handler {
+        SIG_DFL | SIG_IGN => (a.handler, 0),
+        _ => (2, a.flags & crate::async_sig::MIRRORED_FLAGS),
+    }
 }
 
 impl Default for GuestSignals {
@@ -45,7 +62,7 @@ impl Default for GuestSignals {
                 a.handler = SIG_IGN;
             }
         }
-        GuestSignals { actions: Mutex::new(t) }
+        GuestSignals { actions: Mutex::new(t), mirrored: Default::default() }
     }
 }
 
@@ -107,6 +124,19 @@ fn host_kept(sig: i32) -> bool {
     crate::mask::RESERVED & crate::mask::sigbit(sig) != 0
 }
 
+/// Per signal, what a delivery to the guest's handler adds to the mask
+/// (`sa_mask`, and the signal itself unless SA_NODEFER), readable by the
+/// host handler without the table's lock: it leaves that mask on return
+/// so that the CPU loop's delivery usually finds the host mask right
+/// (`async_sig::interrupt`). A hint only: a stale value costs one host call.
+static DELIVERY_MASK: [std::sync::atomic::AtomicU64; 65] =
+    [const { std::sync::atomic::AtomicU64::new(0) }; 65];
+
+/// See [`DELIVERY_MASK`]. Async-signal-safe.
+pub(crate) fn delivery_mask_hint(sig: i32) -> u64 {
+    DELIVERY_MASK.get(sig as usize).map_or(0, |m| m.load(Ordering::Relaxed))
+}
+
 impl GuestSignals {
     /// `rt_sigaction`: returns the old action; `new` replaces it.
     pub fn set_action(&self, sig: i32, new: Option<SigAction>) -> Result<SigAction, i32> {
@@ -122,8 +152,18 @@ impl GuestSignals {
             // `do_sigaction()`: SIGKILL and SIGSTOP are never in sa_mask.
             let new = SigAction { mask: new.mask & !crate::mask::UNBLOCKABLE, ..new };
             t[sig as usize] = new;
+            let nodefer =
+                if new.flags & crate::frame::SA_NODEFER != 0 { 0 } else { crate::mask::sigbit(sig) };
+            DELIVERY_MASK[sig as usize].store(new.mask | nodefer, Ordering::Relaxed);
             crate::pending::set_ignored(sig, new.handler == SIG_IGN);
-            if !host_kept(sig) {
+            let bit = crate::mask::sigbit(sig);
+            let mirrored = &self.mirrored;
+            if !host_kept(sig)
+                && (mirrored.load(Ordering::Relaxed) & bit == 0
+                    || matches!(new.handler, SIG_DFL | SIG_IGN)
+                    || host_mirror(&old) != host_mirror(&new))
+            {
+                mirrored.fetch_or(bit, Ordering::Relaxed);
                 let host = match new.handler {
                     SIG_IGN => libc::SIG_IGN,
                     SIG_DFL => libc::SIG_DFL,
@@ -143,7 +183,8 @@ impl GuestSignals {
     /// its own sighand, as `kernel/fork.c: copy_sighand()` gives it).
     pub fn copy(&self) -> GuestSignals {
         let t = self.actions.lock().unwrap_or_else(|e| e.into_inner());
-        GuestSignals { actions: Mutex::new(*t) }
+        let mirrored = self.mirrored.load(Ordering::Relaxed).into();
+        GuestSignals { actions: Mutex::new(*t), mirrored }
     }
 
     /// Holds the dispositions' lock across a host fork, so that the child

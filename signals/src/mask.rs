@@ -14,6 +14,7 @@
 //! ([`guest_mask`]).
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A signal set as the x86-64 kernel lays out `sigset_t`: bit `n - 1` for
 /// signal `n`, 64 signals, 8 bytes.
@@ -88,6 +89,10 @@ thread_local! {
     static GUEST_MASK: Cell<SigSet> = const { Cell::new(0) };
     /// While a [`TempMask`] is alive: the mask it replaced.
     static TEMP_OLD: Cell<Option<SigSet>> = const { Cell::new(None) };
+    /// The host thread's blocked mask as tern last set it, [`UNKNOWN`] or
+    /// [`CHANGING`]. Only this thread and its host handlers touch it; an
+    /// atomic so that a handler never sees half a read-modify-write.
+    static HOST_MASK: AtomicU64 = const { AtomicU64::new(UNKNOWN) };
 }
 
 /// The calling guest thread's blocked mask. Async-signal-safe.
@@ -104,7 +109,26 @@ pub(crate) fn restore_host_mask() {
     set_host_mask(host_set(m));
 }
 
+/// [`HOST_MASK`] while it is not known.
+const UNKNOWN: SigSet = !0;
+/// [`HOST_MASK`] while [`set_host_mask`] changes the host mask.
+const CHANGING: SigSet = !1;
+
+/// Makes `set` the host thread's blocked mask; no host call if the host
+/// mask is known to be `set` already (a round trip's delivery, whose host
+/// handler left that mask, `async_sig::interrupt`; a guest
+/// `rt_sigprocmask` that changes only reserved signals).
 fn set_host_mask(set: SigSet) {
+    let known = HOST_MASK.with(|k| {
+        let v = k.load(Ordering::Relaxed);
+        if v != set {
+            k.store(CHANGING, Ordering::Relaxed);
+        }
+        v
+    });
+    if known == set {
+        return;
+    }
     // SAFETY: set is a valid 8-byte sigset the kernel only reads.
     unsafe {
         libc::syscall(
@@ -115,6 +139,28 @@ fn set_host_mask(set: SigSet) {
             SIGSET_SIZE,
         );
     }
+    // A host handler that ran meanwhile (before or after the call: it
+    // cannot tell) left UNKNOWN.
+    HOST_MASK.with(|k| {
+        let _ = k.compare_exchange(CHANGING, set, Ordering::Relaxed, Ordering::Relaxed);
+    });
+}
+
+/// A host handler of this thread is about to return to a context whose
+/// `uc_sigmask` it made `set`: records it as the host mask (or as unknown
+/// if it interrupted [`set_host_mask`] in its call). Async-signal-safe.
+pub(crate) fn host_mask_on_return(set: SigSet) {
+    HOST_MASK.with(|k| {
+        let next = if k.load(Ordering::Relaxed) == CHANGING { UNKNOWN } else { set };
+        k.store(next, Ordering::Relaxed);
+    });
+}
+
+/// The host mask was changed behind [`set_host_mask`]'s back, or this
+/// thread-local now serves another thread or process (a `vfork` child on
+/// its parent's, a CLONE_VM child on a helper's).
+pub fn forget_host_mask() {
+    HOST_MASK.with(|k| k.store(UNKNOWN, Ordering::Relaxed));
 }
 
 /// The host thread's blocked mask, raw.

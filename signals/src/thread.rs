@@ -25,9 +25,11 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use tern_translate::cpu::CpuState;
 
-/// Queue slots per thread. The host handler queues one host signal and then
-/// blocks the rest until delivery, so the queue holds at most that one plus
-/// the reserved signals (all standard, coalesced) and tern's own sends.
+/// Queue slots per thread. The host handler queues one host signal, blocks
+/// it and those its guest handler blocks, and blocks every host signal
+/// after a second one until delivery (`async_sig::interrupt`), so the queue
+/// holds at most two host signals plus the reserved signals (all standard,
+/// coalesced) and tern's own sends.
 const SLOTS: usize = 16;
 
 const FREE: u32 = 0;
@@ -137,6 +139,7 @@ pub fn on_thread_start(inherited_mask: SigSet) {
     let tid = gettid();
     let state = claim(tid);
     CURRENT.with(|c| c.set(state));
+    crate::mask::forget_host_mask();
     crate::mask::set_guest_mask(inherited_mask);
 }
 
@@ -172,6 +175,7 @@ pub fn on_thread_exit() {
     unsafe {
         libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &all as *const SigSet, 0usize, 8usize)
     };
+    crate::mask::forget_host_mask();
     let Some(st) = current() else { return };
     CURRENT.with(|c| c.set(std::ptr::null()));
     // SAFETY: getpid has no preconditions.

@@ -88,9 +88,12 @@ pub fn overlaps(ranges: &[(u64, u64)], addr: u64, len: u64) -> bool {
 /// One call's check in progress.
 struct Check<'a> {
     p: &'a Process,
-    tern: &'a [(u64, u64)],
-    /// Whether any code page is write-protected now.
-    protected: bool,
+    /// tern's memory, looked up at the first pointer argument (most calls
+    /// have none: `kill`, `getpid`, `futex` wakes...).
+    tern: std::cell::OnceCell<Arc<[(u64, u64)]>>,
+    /// Whether any code page is write-protected now (asked at the first
+    /// write or opaque argument: the answer takes the jit's lock).
+    protected: std::cell::OnceCell<bool>,
     /// The errno to refuse the call with.
     err: Option<i32>,
     /// The call writes memory the table does not describe.
@@ -100,25 +103,33 @@ struct Check<'a> {
 }
 
 impl<'a> Check<'a> {
-    fn new(p: &'a Process, tern: &'a [(u64, u64)]) -> Self {
+    fn new(p: &'a Process) -> Self {
         Check {
             p,
-            tern,
-            protected: p.jit.has_protected_code_pages(),
+            tern: std::cell::OnceCell::new(),
+            protected: std::cell::OnceCell::new(),
             err: None,
             opaque: false,
             dropped: false,
         }
     }
+    fn protected(&self) -> bool {
+        *self.protected.get_or_init(|| self.p.jit.has_protected_code_pages())
+    }
+
+    fn tern(&self) -> &[(u64, u64)] {
+        self.tern.get_or_init(tern_memory)
+    }
+
     fn mem(&mut self, addr: u64, len: u64, write: bool) {
         if addr == 0 || len == 0 {
             return;
         }
         let len = len.min(MAX_RW);
-        if overlaps(self.tern, addr, len) {
+        if overlaps(self.tern(), addr, len) {
             self.err = Some(libc::EFAULT);
         }
-        if write && self.protected {
+        if write && self.protected() {
             self.dropped |= self.p.jit.release_code_pages(addr, addr.saturating_add(len));
         }
     }
@@ -133,7 +144,7 @@ impl<'a> Check<'a> {
 
     /// An argument that may or may not be a pointer, used in an unknown way.
     fn unknown(&mut self, v: u64) {
-        if overlaps(self.tern, v, 1) {
+        if overlaps(self.tern(), v, 1) {
             self.err = Some(libc::EFAULT);
         }
         self.opaque = true;
@@ -253,7 +264,7 @@ impl<'a> Check<'a> {
             OutArr(size, j) => self.write(v, u64::from(size).saturating_mul(a[usize::from(j)])),
             OutAny => self.unknown(v),
             // Natively nothing is mapped there.
-            Range if matches!(row.support, Support::Pass) && overlaps(self.tern, v, next()) => {
+            Range if matches!(row.support, Support::Pass) && overlaps(self.tern(), v, next()) => {
                 self.err = Some(libc::ENOMEM);
             }
             MsgHdr(w) => self.msghdr(v, w),
@@ -322,8 +333,7 @@ impl<'a> Check<'a> {
 /// Checks the call in `row` with arguments `a` before it runs (see the
 /// module docs). `Err` is the errno to refuse it with, without running it.
 pub fn before(p: &Process, cpu: &mut CpuState, row: &Row, a: [u64; 6]) -> Result<(), i32> {
-    let tern = tern_memory();
-    let mut c = Check::new(p, &tern);
+    let mut c = Check::new(p);
     if row.is_raw() {
         // Handlers of raw rows check their own arguments.
         if matches!(row.support, Support::Pass) {
@@ -337,7 +347,7 @@ pub fn before(p: &Process, cpu: &mut CpuState, row: &Row, a: [u64; 6]) -> Result
     if let Some(e) = c.err {
         return Err(e);
     }
-    if c.opaque && c.protected {
+    if c.opaque && c.protected() {
         c.dropped |= p.jit.unprotect_all_code_pages();
     }
     if c.dropped {
@@ -349,8 +359,7 @@ pub fn before(p: &Process, cpu: &mut CpuState, row: &Row, a: [u64; 6]) -> Result
 /// Checks an iovec array of `count` entries and its buffers, as `before`
 /// checks an argument; `write`: the kernel writes the buffers.
 pub fn check_iov(p: &Process, cpu: &mut CpuState, addr: u64, count: u64, write: bool) -> Result<(), i32> {
-    let tern = tern_memory();
-    let mut c = Check::new(p, &tern);
+    let mut c = Check::new(p);
     c.iov(addr, count, write);
     if c.dropped {
         cpu.flush_ibl();

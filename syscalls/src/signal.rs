@@ -17,21 +17,32 @@ use tern_signals::mask::{
     UNBLOCKABLE,
 };
 use tern_signals::sync::SyncSignal;
+use tern_signals::usercopy;
 use tern_signals::{frame, pending, thread, SigAction};
 use tern_translate::cpu::{CpuState, RAX, RSP};
-use tern_translate::guestmem::{read_guest, read_u64, write_guest};
+use tern_translate::guestmem::read_guest;
+
+// The hot calls (`rt_sigaction`, `rt_sigprocmask`, `sigaltstack`, the
+// sets of mask-swapping calls) copy guest memory without a host call
+// (`usercopy`); `guard` has refused pointers into tern's memory already.
+
+/// A little-endian u64 at guest address `addr`, read without a host call.
+fn read_u64(addr: u64) -> Option<u64> {
+    let mut b = [0u8; 8];
+    usercopy::get(addr, &mut b).then(|| u64::from_le_bytes(b))
+}
 
 /// Writes `data` to the guest for a call that has already taken effect and
 /// so must not be run again by `dispatch`'s EFAULT retry: a page tern
 /// write-protected to catch self-modifying code gets its protection back
 /// here. EFAULT only where the guest could not write either.
 fn write_out(p: &Process, cpu: &mut CpuState, addr: u64, data: &[u8]) -> Result<(), i32> {
-    if write_guest(addr, data) {
+    if usercopy::put(addr, data) {
         return Ok(());
     }
     if p.jit.unprotect_all_code_pages() {
         cpu.flush_ibl();
-        if write_guest(addr, data) {
+        if usercopy::put(addr, data) {
             return Ok(());
         }
     }
@@ -40,7 +51,7 @@ fn write_out(p: &Process, cpu: &mut CpuState, addr: u64, data: &[u8]) -> Result<
 
 fn read_action(addr: u64) -> Option<SigAction> {
     let mut b = [0u8; 32];
-    if read_guest(addr, &mut b) != 32 {
+    if !usercopy::get(addr, &mut b) {
         return None;
     }
     let w = |i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap());
@@ -75,7 +86,7 @@ pub fn rt_sigaction(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
 pub fn sigaltstack(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     let new = if a[0] != 0 {
         let mut b = [0u8; 24];
-        if read_guest(a[0], &mut b) != 24 {
+        if !usercopy::get(a[0], &mut b) {
             return Err(libc::EFAULT);
         }
         Some(AltStack::from_bytes(&b))
@@ -383,9 +394,10 @@ pub fn rt_sigtimedwait(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResul
 /// guest blocks it, discarded while the guest ignores it, else the default
 /// action. Returns None when the call is not such a self-send (the host
 /// kernel takes it, with its own checks and errnos).
-fn queue_to_self(sig: u64, info_addr: u64, to_self: bool) -> Option<SysResult> {
+fn queue_to_self(sig: u64, info_addr: u64, to_self: impl FnOnce() -> bool) -> Option<SysResult> {
     let sig = i32::try_from(sig).ok().filter(|s| (1..=64).contains(s))?;
-    if RESERVED & tern_signals::mask::sigbit(sig) == 0 || !to_self {
+    // The signal first: the pid costs a host call.
+    if RESERVED & tern_signals::mask::sigbit(sig) == 0 || !to_self() {
         return None;
     }
     let mut raw = [0u8; 128];
@@ -406,8 +418,7 @@ fn own_pid() -> u64 {
 
 /// `rt_sigqueueinfo(pid, sig, info)`: see [`queue_to_self`].
 pub fn rt_sigqueueinfo(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
-    let to_self = a[0] as i32 as i64 == own_pid() as i64;
-    queue_to_self(a[1], a[2], to_self)
+    queue_to_self(a[1], a[2], || a[0] as i32 as i64 == own_pid() as i64)
         .unwrap_or_else(|| result(host_syscall(libc::SYS_rt_sigqueueinfo as u64, a)))
 }
 
@@ -416,11 +427,14 @@ pub fn rt_sigqueueinfo(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysRes
 /// tern on that thread, which is kicked (`thread::queue_to`): sent by the
 /// host, a forged fault code would look like a fault in tern there.
 pub fn rt_tgsigqueueinfo(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    let reserved = (1..=64).contains(&a[2]) && RESERVED & tern_signals::mask::sigbit(a[2] as i32) != 0;
+    if !reserved {
+        return result(host_syscall(libc::SYS_rt_tgsigqueueinfo as u64, a));
+    }
     // SAFETY: gettid has no preconditions.
     let tid = u64::from(unsafe { libc::gettid() }.unsigned_abs());
     let own = a[0] as i32 as i64 == own_pid() as i64;
-    let reserved = (1..=64).contains(&a[2]) && RESERVED & tern_signals::mask::sigbit(a[2] as i32) != 0;
-    if own && reserved && a[1] as i32 as i64 != tid as i64 {
+    if own && a[1] as i32 as i64 != tid as i64 {
         if let Some(t) = thread::by_tid(a[1] as i32) {
             let mut info = [0u8; 128];
             if read_guest(a[3], &mut info) != info.len() {
@@ -430,7 +444,7 @@ pub fn rt_tgsigqueueinfo(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysR
             return thread::queue_to(t.tid(), a[2] as i32, &info).map(|()| 0);
         }
     }
-    queue_to_self(a[2], a[3], own && a[1] as i32 as i64 == tid as i64)
+    queue_to_self(a[2], a[3], || own && a[1] as i32 as i64 == tid as i64)
         .unwrap_or_else(|| result(host_syscall(libc::SYS_rt_tgsigqueueinfo as u64, a)))
 }
 
@@ -444,7 +458,7 @@ pub fn pidfd_send_signal(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysR
         fdinfo.lines().any(|l| l.strip_prefix("Pid:").is_some_and(|v| v.trim() == own_pid().to_string()))
     };
     let own = a[2] != 0 && a[3] == 0 && names_self();
-    own.then(|| queue_to_self(a[1], a[2], true))
+    own.then(|| queue_to_self(a[1], a[2], || true))
         .flatten()
         .unwrap_or_else(|| result(host_syscall(libc::SYS_pidfd_send_signal as u64, a)))
 }

@@ -93,6 +93,8 @@ impl Saved {
 
     fn restore(self) {
         self.pending.restore();
+        // The host mask is the parent's own again, whatever the child set.
+        tern_signals::mask::forget_host_mask();
         tern_signals::mask::set_guest_mask(self.mask);
     }
 }

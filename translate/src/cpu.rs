@@ -415,6 +415,28 @@ impl CpuState {
         }
     }
 
+    /// [`set_fpu`](Self::set_fpu) of the initial state (a signal
+    /// handler's), without building a whole area.
+    pub fn reset_fpu(&mut self) {
+        self.xsave.reset();
+        if self.xsave_kind != SaveKind::Fxsave as u8 {
+            self.x87_load = xstate::X87;
+        }
+    }
+
+    /// [`set_fpu`](Self::set_fpu) of the state `fill` writes over the
+    /// initial one, in place (`rt_sigreturn` reads it from the frame).
+    /// Returns what `fill` returns; the state is set either way.
+    pub fn set_fpu_with<R>(&mut self, fill: impl FnOnce(&mut XsaveArea) -> R) -> R {
+        self.xsave.reset();
+        let r = fill(&mut self.xsave);
+        self.xsave.sanitize();
+        if self.xsave_kind != SaveKind::Fxsave as u8 {
+            self.x87_load = xstate::X87;
+        }
+        r
+    }
+
     /// Guest register by encoding number.
     pub fn reg(&self, r: usize) -> u64 {
         self.regs[r]

@@ -131,6 +131,12 @@ pub fn tern_memory() -> Vec<(u64, u64)> {
     TERN_MEMORY.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
+/// True if `[start, end)` overlaps a range recorded by
+/// [`note_tern_memory`] (without copying the registry: signal frames ask).
+pub fn overlaps_tern_memory(start: u64, end: u64) -> bool {
+    TERN_MEMORY.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|&(s, e)| start < e && s < end)
+}
+
 /// Holds the registry of tern's memory locked (across a host `fork`).
 pub fn lock_tern_memory() -> std::sync::MutexGuard<'static, Vec<(u64, u64)>> {
     TERN_MEMORY.lock().unwrap_or_else(|e| e.into_inner())

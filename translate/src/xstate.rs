@@ -188,11 +188,9 @@ impl Default for XsaveArea {
     /// The state of a new process: FCW 0x037f, MXCSR 0x1f80, every other
     /// component in its init state (XSTATE_BV 0).
     fn default() -> Self {
-        let mut a = [0u8; XSAVE_AREA_SIZE];
-        a[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
-        a[MXCSR].copy_from_slice(&0x1f80u32.to_le_bytes());
-        a[28..32].copy_from_slice(&0xffffu32.to_le_bytes());
-        XsaveArea(a)
+        let mut a = XsaveArea([0u8; XSAVE_AREA_SIZE]);
+        a.set_init_words();
+        a
     }
 }
 
@@ -243,7 +241,15 @@ impl XsaveArea {
     /// register values (a signal frame) needs.
     pub fn expanded(&self, mask: u64) -> XsaveArea {
         let mut out = *self;
+        out.expand(mask);
+        out
+    }
+
+    /// [`expanded`](Self::expanded) in place.
+    pub fn expand(&mut self, mask: u64) {
+        let bv = self.xstate_bv();
         let absent = mask & !self.present(mask);
+        let out = self;
         if absent & X87 != 0 {
             // FCW 0x037f; status, abridged tag, opcode, pointers and st0-st7 zero.
             out.0[X87_CONTROL].fill(0);
@@ -260,8 +266,26 @@ impl XsaveArea {
                 }
             }
         }
-        out.set_xstate_bv(self.xstate_bv() | mask);
-        out
+        out.set_xstate_bv(bv | mask);
+    }
+
+    /// Makes this the state of a new process, as [`Default`] does for
+    /// every byte `xrstor`, `xsave` and the readers of XSTATE_BV look at
+    /// (the legacy region, the header and the managed components), without
+    /// writing the whole area: a signal handler starts from it.
+    pub fn reset(&mut self) {
+        static USED: OnceLock<usize> = OnceLock::new();
+        let used = *USED.get_or_init(|| standard_size(managed()) as usize);
+        self.0[..used].fill(0);
+        self.set_init_words();
+    }
+
+    /// The nonzero bytes of the initial state: FCW 0x037f, MXCSR 0x1f80
+    /// and its mask.
+    fn set_init_words(&mut self) {
+        self.0[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
+        self.0[MXCSR].copy_from_slice(&0x1f80u32.to_le_bytes());
+        self.0[28..32].copy_from_slice(&0xffffu32.to_le_bytes());
     }
 
     /// Drops what `xrstor`/`fxrstor` would fault on: XSTATE_BV bits
@@ -298,6 +322,18 @@ impl XsaveArea {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `reset` gives every byte the save/restore and the readers use the
+    /// value `default` has, from any state.
+    #[test]
+    fn reset_is_default_where_it_counts() {
+        let mut a = XsaveArea([0xa5; XSAVE_AREA_SIZE]);
+        a.reset();
+        let used = standard_size(managed()) as usize;
+        assert_eq!(a.0[..used], XsaveArea::default().0[..used]);
+        assert_eq!(a.xstate_bv(), 0);
+        assert_eq!(a.mxcsr(), 0x1f80);
+    }
 
     #[test]
     fn legacy_and_header_come_first() {
