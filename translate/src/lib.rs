@@ -14,6 +14,7 @@
 pub mod baseline;
 pub mod blockmap;
 pub mod cache;
+pub mod child_alloc;
 pub mod cpu;
 pub mod entry;
 mod flush;
