@@ -363,7 +363,9 @@ impl CodeCache {
         // SAFETY: [write+off, write+end) is inside our writable view, in a
         // chunk handed out and past its published blocks, so no thread runs
         // it yet; `w` serialises writers.
-        unsafe { std::ptr::copy_nonoverlapping(code.as_ptr(), (self.write + off as u64) as *mut u8, code.len()) };
+        unsafe {
+            std::ptr::copy_nonoverlapping(code.as_ptr(), (self.write + off as u64) as *mut u8, code.len())
+        };
     }
 
     /// True if the host index of the chunk holding `at` has no room for

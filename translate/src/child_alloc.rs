@@ -54,12 +54,14 @@ pub fn prepare() {
 /// now on, on these thread-locals.
 pub fn enter_child() {
     IN_CHILD.with(|c| c.set(true));
+    crate::robust::forget_tid();
 }
 
 /// In the thread whose thread-locals a child borrowed, once the child has
 /// execed or exited: back to malloc.
 pub fn leave_child() {
     IN_CHILD.with(|c| c.set(false));
+    crate::robust::forget_tid();
 }
 
 fn in_child() -> bool {

@@ -32,8 +32,8 @@ use cache::{Block, CacheError, CodeCache, CodeWriter};
 use cpu::{CpuState, ExitDesc};
 // FxHash: the keys are guest addresses, not attacker-chosen strings, and
 // SipHash showed up in translation profiles.
-use rustc_hash::FxHashMap as HashMap;
 use robust::{RobustGuard, RobustMutex};
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::atomic::{fence, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
@@ -101,6 +101,8 @@ pub struct Stats {
     pub chained: AtomicU64,
     pub ibl_inserts: AtomicU64,
     pub translate_ns: AtomicU64,
+    /// Part of `translate_ns` spent holding the translation lock.
+    pub translate_locked_ns: AtomicU64,
     /// Blocks dropped by invalidation (self-modifying code, munmap...).
     pub invalidated: AtomicU64,
     /// Times the code cache was full and flushed (`Jit::flush_locked`).
@@ -361,10 +363,14 @@ impl Jit {
     /// wins and the other's code is discarded.
     pub fn translate(&self, pc: u64, single: bool) -> Result<&'static Block, TranslateError> {
         let t0 = self.dump.time.then(std::time::Instant::now);
-        let in_vdso = (self.vdso.0.load(Ordering::Relaxed)..self.vdso.1.load(Ordering::Relaxed)).contains(&pc);
+        let in_vdso =
+            (self.vdso.0.load(Ordering::Relaxed)..self.vdso.1.load(Ordering::Relaxed)).contains(&pc);
         let mut tries = 0;
+        // Time spent holding the lock, for `--stats`.
+        let mut locked = std::time::Duration::ZERO;
         let (ir, block, len) = loop {
             let mut t = self.tables();
+            let mut l0 = t0.map(|_| std::time::Instant::now());
             if !single {
                 if let Some(b) = t.blocks.get(&pc) {
                     return Ok(b);
@@ -380,9 +386,13 @@ impl Jit {
             let built = if single || tries >= OPTIMISTIC_TRIES {
                 self.build(&f, single, in_vdso)
             } else {
+                if let Some(l0) = l0 {
+                    locked += l0.elapsed();
+                }
                 drop(t);
                 let built = self.build(&f, single, in_vdso);
                 t = self.tables();
+                l0 = t0.map(|_| std::time::Instant::now());
                 built
             };
             let built = match built {
@@ -392,7 +402,12 @@ impl Jit {
                     return Err(e);
                 }
             };
-            match self.commit_locked(&mut t, &mut f, built, single)? {
+            let commit = self.commit_locked(&mut t, &mut f, built, single)?;
+            drop(t);
+            if let Some(l0) = l0.take() {
+                locked += l0.elapsed();
+            }
+            match commit {
                 Commit::Installed(ir, block, len) => break (ir, block, len),
                 Commit::Found(b) => return Ok(b),
                 Commit::Retry => tries += 1,
@@ -407,6 +422,7 @@ impl Jit {
         }
         if let Some(t0) = t0 {
             self.stats.translate_ns.fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            self.stats.translate_locked_ns.fetch_add(locked.as_nanos() as u64, Ordering::Relaxed);
         }
         Ok(block)
     }
@@ -418,7 +434,12 @@ impl Jit {
     /// # Preconditions
     /// The tables lock is held (`_locked`), and the cache does not need a
     /// flush.
-    fn fetch_for_translation_locked(&self, t: &mut Tables, pc: u64, single: bool) -> Result<Fetched, TranslateError> {
+    fn fetch_for_translation_locked(
+        &self,
+        t: &mut Tables,
+        pc: u64,
+        single: bool,
+    ) -> Result<Fetched, TranslateError> {
         let page = pc & !0xfff;
         if !single {
             self.protect_code_page_locked(t, page);
@@ -431,7 +452,12 @@ impl Jit {
 
     /// The step without the lock: lifts the fetched bytes and emits host
     /// code for the fetch's room.
-    fn build(&self, f: &Fetched, single: bool, in_vdso: bool) -> Result<(ir::IrBlock, baseline::Emitted), TranslateError> {
+    fn build(
+        &self,
+        f: &Fetched,
+        single: bool,
+        in_vdso: bool,
+    ) -> Result<(ir::IrBlock, baseline::Emitted), TranslateError> {
         let mut ir = lift::lift_block(self.model, f.pc, &f.code[..f.n], single, in_vdso);
         if !single {
             ir.predicted = predict_indirect(&ir);
@@ -460,7 +486,8 @@ impl Jit {
     /// The tables lock is held (`_locked`).
     fn give_back_room_locked(&self, t: &mut Tables, f: &Fetched) {
         let (at, end) = f.room;
-        if f.epoch == self.epoch.load(Ordering::SeqCst) && end - at >= MIN_ROOM && !self.cache.chunk_full(at) {
+        if f.epoch == self.epoch.load(Ordering::SeqCst) && end - at >= MIN_ROOM && !self.cache.chunk_full(at)
+        {
             t.rooms.push((at, end));
         }
     }

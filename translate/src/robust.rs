@@ -50,10 +50,28 @@ pub struct RobustGuard<'a, T> {
     pub recovered: bool,
 }
 
-/// This thread's host tid (gettid; a vfork child gets its own).
+thread_local! {
+    /// This thread's host tid, 0 until known. A vfork or CLONE_VM child
+    /// runs on another thread's locals: it forgets it (`forget_tid`).
+    static TID: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// This thread's host tid (gettid; a vfork child has its own).
 fn tid() -> u32 {
+    let t = TID.with(|t| t.get());
+    if t != 0 {
+        return t;
+    }
     // SAFETY: gettid has no arguments and cannot fail.
-    unsafe { libc::syscall(libc::SYS_gettid) as u32 }
+    let t = unsafe { libc::syscall(libc::SYS_gettid) as u32 };
+    TID.with(|c| c.set(t));
+    t
+}
+
+/// Forgets the cached tid of these thread-locals: called when a vfork or
+/// CLONE_VM child starts on them and when their thread gets them back.
+pub(crate) fn forget_tid() {
+    TID.with(|t| t.set(0));
 }
 
 /// True if host thread `owner` has died: it is not a thread of our own
@@ -137,9 +155,12 @@ impl<T> RobustMutex<T> {
                 if owner != me && owner_dead(owner) {
                     let now = self.word.load(Ordering::Relaxed);
                     if now & !WAITERS == owner
-                        && self.word.compare_exchange(now, me | WAITERS, Ordering::Acquire, Ordering::Relaxed).is_ok()
+                        && self
+                            .word
+                            .compare_exchange(now, me | WAITERS, Ordering::Acquire, Ordering::Relaxed)
+                            .is_ok()
                     {
-                        tracing::warn!("translator lock taken over from dead owner {owner}");
+                        tracing::debug!("translator lock taken over from dead owner {owner}");
                         return RobustGuard { lock: self, recovered: true };
                     }
                 }
@@ -173,7 +194,12 @@ impl<T> Drop for RobustGuard<'_, T> {
         if self.lock.word.swap(0, Ordering::Release) & WAITERS != 0 {
             // SAFETY: FUTEX_WAKE of one waiter on our own word.
             unsafe {
-                libc::syscall(libc::SYS_futex, self.lock.word.as_ptr(), libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG, 1)
+                libc::syscall(
+                    libc::SYS_futex,
+                    self.lock.word.as_ptr(),
+                    libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+                    1,
+                )
             };
         }
     }
