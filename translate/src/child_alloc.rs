@@ -80,7 +80,9 @@ fn bump(layout: Layout) -> *mut u8 {
         if end == 0 {
             return std::ptr::null_mut();
         }
-        let at = cur.next_multiple_of(layout.align());
+        // At least malloc's alignment: some readers of byte buffers (the
+        // `object` crate's ELF parser) rely on it.
+        let at = cur.next_multiple_of(layout.align().max(16));
         let Some(next) = at.checked_add(layout.size()).filter(|&n| n <= end) else {
             return std::ptr::null_mut();
         };
@@ -156,12 +158,14 @@ mod tests {
         prepare();
         let a = TernAlloc;
         let l = Layout::from_size_align(100, 16).unwrap();
+        let bytes = Layout::from_size_align(3, 1).unwrap();
         enter_child();
-        // SAFETY: plain allocations with a valid layout.
-        let (p, q) = unsafe { (a.alloc(l), a.alloc(l)) };
+        // SAFETY: plain allocations with valid layouts.
+        let (p, b, q) = unsafe { (a.alloc(l), a.alloc(bytes), a.alloc(l)) };
         leave_child();
         assert!(in_region(p) && in_region(q) && p != q);
-        assert_eq!(p as usize % 16, 0);
+        // As malloc: 16-byte aligned whatever the layout asks.
+        assert!([p, b, q].iter().all(|&x| x as usize % 16 == 0));
         // SAFETY: p came from a with l; a region block is left alone.
         unsafe { a.dealloc(p, l) };
         // SAFETY: a System block outside a child is System's again.
