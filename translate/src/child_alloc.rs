@@ -165,7 +165,7 @@ mod tests {
         leave_child();
         assert!(in_region(p) && in_region(q) && p != q);
         // As malloc: 16-byte aligned whatever the layout asks.
-        assert!([p, b, q].iter().all(|&x| x as usize % 16 == 0));
+        assert!([p, b, q].iter().all(|&x| (x as usize).is_multiple_of(16)));
         // SAFETY: p came from a with l; a region block is left alone.
         unsafe { a.dealloc(p, l) };
         // SAFETY: a System block outside a child is System's again.
