@@ -12,6 +12,11 @@ use tern_translate::cpu::RSP;
 use tern_translate::entry::CpuBox;
 use tern_translate::{CpuModel, DumpOptions, Jit};
 
+/// glibc's malloc, never entered by vfork and CLONE_VM children (see
+/// `tern_translate::child_alloc`).
+#[global_allocator]
+static ALLOC: tern_translate::child_alloc::TernAlloc = tern_translate::child_alloc::TernAlloc;
+
 fn fail(msg: impl std::fmt::Display, code: i32) -> ! {
     tern_signals::say!("tern: {msg}");
     std::process::exit(code)

@@ -18,7 +18,10 @@ pub fn print(jit: &Jit, s: &LoopStats) {
         ("chained jumps", st.chained.load(Relaxed)),
         ("blocks invalidated", st.invalidated.load(Relaxed)),
         ("code cache flushes", st.flushes.load(Relaxed)),
+        ("translations retried", st.translate_retries.load(Relaxed)),
+        ("translator lock recoveries", st.lock_recoveries.load(Relaxed)),
         ("translation us", st.translate_ns.load(Relaxed) / 1000),
+        ("  of which locked us", st.translate_locked_ns.load(Relaxed) / 1000),
         ("syscalls", s.syscalls),
         ("code-page writes", s.smc),
     ];

@@ -109,6 +109,8 @@ guest_tests! {
     xstate => "xstate.c";
     vfork => "vfork.c";
     clone_vm => "clone_vm.c";
+    jit_stress => "jit_stress.c";
+    jit_kill_child => "jit_kill_child.c";
     exec_variants => "exec_variants.c";
     proc_tree => "proc_tree.c";
     fork_threads => "fork_threads.c";

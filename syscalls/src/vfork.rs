@@ -67,6 +67,8 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: arg is the parent's `Child`, alive until this child execs or
     // exits (the parent is suspended until then).
     let child = unsafe { &mut *(arg as *mut Child) };
+    // Never into the parent's malloc: a kill there would leave its lock.
+    tern_translate::child_alloc::enter_child();
     // A new process starts with no pending signals (`copy_process()`).
     tern_signals::pending::clear_after_fork();
     if child.cpu.install_on_current_thread().is_err() {
@@ -141,6 +143,7 @@ pub fn vfork(
         cpu: &mut kit.cpu,
     };
     let saved = Saved::take();
+    tern_translate::child_alloc::prepare();
     let host_flags = (flags & !(libc::CLONE_SETTLS as u64)) as libc::c_int;
     let top = (kit.stack + CHILD_STACK as u64) as *mut libc::c_void;
     // SAFETY: the child runs child_main on its own stack [kit.stack, top)
@@ -159,6 +162,8 @@ pub fn vfork(
         )
     };
     let err = std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EAGAIN);
+    // The child set its allocator flag on this thread's locals.
+    tern_translate::child_alloc::leave_child();
     saved.restore();
     // The heap break is the memory's, which the child shared.
     *p.brk.lock().unwrap_or_else(|e| e.into_inner()) =

@@ -125,6 +125,8 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: arg is the helper's Job, alive until this child execs or
     // exits (the helper is suspended until then).
     let job = unsafe { &mut *(arg as *mut Job) };
+    // Never into the parent's malloc: a kill there would leave its lock.
+    tern_translate::child_alloc::enter_child();
     // Guest memory is read through this process's pid (the parent may end
     // first: a new process on the same memory stays valid as long as it).
     tern_translate::guestmem::reset_pid();
@@ -178,6 +180,7 @@ extern "C" fn helper_main(arg: *mut libc::c_void) -> *mut libc::c_void {
     let top = (job.kit.stack + CHILD_STACK as u64) as *mut libc::c_void;
     let (flags, ptid, ctid) = (job.host_flags, job.ptid, job.ctid);
     let jp: *mut Job = &mut *job;
+    tern_translate::child_alloc::prepare();
     // SAFETY: the child runs child_main on its own stack with `job` alive
     // (this thread is suspended by CLONE_VFORK until the child execs or
     // exits, after which the child uses neither). ptid and ctid are the
@@ -194,6 +197,8 @@ extern "C" fn helper_main(arg: *mut libc::c_void) -> *mut libc::c_void {
         )
     };
     let err = std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EAGAIN);
+    // The child set its allocator flag on this thread's locals.
+    tern_translate::child_alloc::leave_child();
     // A child that failed, or died before it could tell its pid.
     job.hs.post(if r < 0 { Err(err) } else { Ok(r) });
     // The child ran on this thread's locals: its signal state goes with it.

@@ -76,6 +76,12 @@ pub const PROGRAMS: &[GuestProgram] = &[
     GuestProgram { src: "threads_stress.c", args: &["64", "20000"], stdin: b"", env: &[] },
     // A JIT's code churn: 4 threads write, run and unmap 2,000 functions each.
     GuestProgram { src: "code_churn.c", args: &["4", "2000"], stdin: b"", env: &[] },
+    // Threads translating distinct blocks at once while code is
+    // invalidated (`linux-user/tests/parallel_translation.rs` runs it
+    // bigger and in a small cache).
+    GuestProgram { src: "jit_stress.c", args: &["3", "400"], stdin: b"", env: &[] },
+    // A vfork child killed while it translates; its parent carries on.
+    GuestProgram { src: "jit_kill_child.c", args: &["vfork", "8"], stdin: b"", env: &[] },
     // Cancellation is signal 32 (the signals issue).
     plain("threads_cancel.c"),
     // The instructions tern rewrites: FS/RIP-relative operands, branches.

@@ -171,6 +171,15 @@ impl BlockMapWriter {
         self.used = 0;
     }
 
+    /// [`BlockMapWriter::clear`] after a writer died in the middle of a
+    /// change (`Jit::recover_locked`): the list of retired tables, which
+    /// it may have been extending, is forgotten (leaked) rather than
+    /// trusted.
+    pub fn recover(&mut self) {
+        std::mem::forget(std::mem::take(&mut self.retired));
+        self.clear();
+    }
+
     /// Makes room: a table twice as large when live entries fill half of
     /// it, else the same table cleared of tombstones in place (readers
     /// meanwhile miss, which is harmless).

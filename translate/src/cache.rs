@@ -2,10 +2,14 @@
 //!
 //! Code lives in one shared anonymous mapping mapped twice: a read-write view the translator
 //! writes through and a read-execute view that runs; no page is ever both
-//! writable and executable. Blocks are allocated sequentially, so the host
-//! index (host address -> block) is an append-only sorted array that a signal
-//! handler can search without locks; a full flush (`flush.rs`) starts both
-//! over once no thread runs the old code (`CodeCache::reset`).
+//! writable and executable. Code is handed out in chunks of [`CHUNK`] bytes
+//! ([`CodeCache::reserve_chunk`]); a translator fills a piece of one chunk
+//! at a time, alone, so several threads can emit code for the cache at
+//! once (`Jit::translate`), and blocks within a chunk are laid out in
+//! increasing address order. The host index (host address -> block) is one
+//! append-only sorted array per chunk that a signal handler can search
+//! without locks; a full flush (`flush.rs`) starts them all over once no
+//! thread runs the old code (`CodeCache::reset`).
 //!
 //! Reading is open to all (`&CodeCache`); every function that writes code,
 //! patches a jump, publishes a block or a descriptor, or replaces the views
@@ -20,13 +24,19 @@ use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 /// Size reserved for generated code (committed lazily). Every rel32 jump
 /// inside the cache reaches every other point of it.
 pub const CACHE_SIZE: usize = 1 << 30;
-/// Most blocks the host index can hold.
-const MAX_BLOCKS: usize = 1 << 22;
+/// Size of the pieces code memory is handed out in (see the module docs).
+/// No block is larger, so a block never spans two chunks.
+pub const CHUNK: usize = 64 << 10;
+/// Number of chunks in the cache.
+const CHUNKS: usize = CACHE_SIZE / CHUNK;
+/// Most blocks the host index holds per chunk (blocks average far more
+/// than 64 bytes); a chunk whose index is full takes no more blocks.
+const PER_CHUNK: usize = 1024;
 /// Most exit descriptors the table can hold.
 const MAX_DESCS: usize = 1 << 24;
-/// Room one more block needs: more host code than the largest block
-/// emits, and more descriptors and index slots than it adds.
-const BLOCK_HEADROOM: usize = 64 << 10;
+/// Room one more block needs: a fresh chunk, more descriptors than a block
+/// adds.
+const BLOCK_HEADROOM: usize = CHUNK;
 /// Smallest code cache limit (`CodeCache::set_limit`).
 pub const MIN_LIMIT: usize = 1 << 20;
 
@@ -153,8 +163,10 @@ pub struct CodeCache {
     used: AtomicUsize,
     /// Bytes of code the cache may hold before it must be flushed.
     limit: AtomicUsize,
+    /// `PER_CHUNK` slots per chunk, sorted by host address within one.
     index: *mut AtomicPtr<Block>,
-    index_len: AtomicUsize,
+    /// Published entries of each chunk's index.
+    index_len: Box<[AtomicUsize]>,
     descs: *mut ExitDesc,
     descs_len: AtomicUsize,
 }
@@ -233,7 +245,8 @@ impl CodeCache {
     pub fn new() -> Result<(CodeCache, CodeWriter), CacheError> {
         let (exec, write) = new_views(None)?;
         let anon = |len| crate::hostmem::map_anon(len).map_err(CacheError::Map);
-        let index = anon(MAX_BLOCKS * std::mem::size_of::<AtomicPtr<Block>>())? as *mut AtomicPtr<Block>;
+        let index =
+            anon(CHUNKS * PER_CHUNK * std::mem::size_of::<AtomicPtr<Block>>())? as *mut AtomicPtr<Block>;
         let descs = anon(MAX_DESCS * std::mem::size_of::<ExitDesc>())? as *mut ExitDesc;
         let cache = CodeCache {
             exec,
@@ -241,7 +254,7 @@ impl CodeCache {
             used: AtomicUsize::new(0),
             limit: AtomicUsize::new(CACHE_SIZE),
             index,
-            index_len: AtomicUsize::new(0),
+            index_len: (0..CHUNKS).map(|_| AtomicUsize::new(0)).collect(),
             descs,
             descs_len: AtomicUsize::new(0),
         };
@@ -265,12 +278,12 @@ impl CodeCache {
         self.limit.store(bytes.clamp(MIN_LIMIT, CACHE_SIZE), Ordering::Relaxed);
     }
 
-    /// True when one more block might not fit (code below the limit, exit
-    /// descriptors, host index): the owner must flush before translating.
+    /// True when one more chunk might not fit below the limit, or one more
+    /// block's exit descriptors in the table: the owner must flush before
+    /// translating.
     pub fn needs_flush(&self) -> bool {
         self.used.load(Ordering::Relaxed) + BLOCK_HEADROOM > self.limit.load(Ordering::Relaxed)
             || self.descs_len.load(Ordering::Relaxed) + BLOCK_HEADROOM > MAX_DESCS
-            || self.index_len.load(Ordering::Relaxed) + BLOCK_HEADROOM > MAX_BLOCKS
     }
 
     /// Bytes of code and number of exit descriptors in use: the mark
@@ -290,7 +303,10 @@ impl CodeCache {
     /// code-cache flush has waited until every thread left that code).
     pub unsafe fn reset(&self, w: &mut CodeWriter, mark: (usize, usize)) {
         self.check(w);
-        self.index_len.store(0, Ordering::Release);
+        let chunks = self.used.load(Ordering::Relaxed).div_ceil(CHUNK);
+        for n in &self.index_len[..chunks] {
+            n.store(0, Ordering::Release);
+        }
         self.descs_len.store(mark.1, Ordering::Release);
         self.used.store(mark.0, Ordering::Release);
     }
@@ -302,7 +318,7 @@ impl CodeCache {
 
     /// Copies `code` (assembled for `next_addr()`) into the cache and returns
     /// its executable address. Only fresh space past every installed block
-    /// is written.
+    /// is written. Used for the runtime routines, before any chunk.
     pub fn install(&self, w: &mut CodeWriter, code: &[u8]) -> Result<u64, CacheError> {
         self.check(w);
         let used = self.used.load(Ordering::Relaxed);
@@ -318,6 +334,45 @@ impl CodeCache {
         };
         self.used.store(end, Ordering::Release);
         Ok(self.exec + used as u64)
+    }
+
+    /// Hands out the next whole chunk `[start, start + CHUNK)` of fresh
+    /// code memory (past everything installed), for blocks installed with
+    /// [`CodeCache::install_at`].
+    pub fn reserve_chunk(&self, w: &mut CodeWriter) -> Result<(u64, u64), CacheError> {
+        self.check(w);
+        let start = self.used.load(Ordering::Relaxed).next_multiple_of(CHUNK);
+        if start + CHUNK > CACHE_SIZE {
+            return Err(CacheError::Full);
+        }
+        self.used.store(start + CHUNK, Ordering::Release);
+        Ok((self.exec + start as u64, self.exec + (start + CHUNK) as u64))
+    }
+
+    /// Copies `code` (assembled for executable address `at`) into a chunk
+    /// handed out by [`CodeCache::reserve_chunk`]. The range must lie in
+    /// one chunk and past every block registered in it (a bug otherwise).
+    pub fn install_at(&self, w: &mut CodeWriter, at: u64, code: &[u8]) {
+        self.check(w);
+        let off = at.wrapping_sub(self.exec) as usize;
+        let end = off + code.len();
+        assert!(
+            end <= self.used.load(Ordering::Relaxed) && off / CHUNK == (end - 1) / CHUNK,
+            "code at {at:#x} outside a reserved chunk"
+        );
+        // SAFETY: [write+off, write+end) is inside our writable view, in a
+        // chunk handed out and past its published blocks, so no thread runs
+        // it yet; `w` serialises writers.
+        unsafe {
+            std::ptr::copy_nonoverlapping(code.as_ptr(), (self.write + off as u64) as *mut u8, code.len())
+        };
+    }
+
+    /// True if the host index of the chunk holding `at` has no room for
+    /// another block.
+    pub fn chunk_full(&self, at: u64) -> bool {
+        let c = (at.wrapping_sub(self.exec) as usize / CHUNK).min(CHUNKS - 1);
+        self.index_len[c].load(Ordering::Relaxed) >= PER_CHUNK
     }
 
     /// Rewrites the rel32 field at `site` (an executable address) to jump to
@@ -346,17 +401,23 @@ impl CodeCache {
     }
 
     /// Publishes `block` in the host index. Blocks must lie in installed
-    /// code and be registered in increasing host address order (the index
-    /// is searched by bisection); a bug otherwise.
+    /// code, inside one chunk, and be registered in increasing host address
+    /// order within their chunk (each chunk's index is searched by
+    /// bisection); a bug otherwise. Full if the chunk's index is.
     pub fn register(&self, w: &mut CodeWriter, block: &'static Block) -> Result<(), CacheError> {
         self.check(w);
-        let n = self.index_len.load(Ordering::Relaxed);
-        if n >= MAX_BLOCKS {
+        let off = (block.host_start - self.exec) as usize;
+        let c = off / CHUNK;
+        assert!(c < CHUNKS && (off + block.host_len as usize - 1) / CHUNK == c, "block spans chunks");
+        let n = self.index_len[c].load(Ordering::Relaxed);
+        if n >= PER_CHUNK {
             return Err(CacheError::Full);
         }
-        let prev_end = n.checked_sub(1).map_or(self.exec, |i| {
+        // SAFETY: c < CHUNKS: this chunk's slots are inside the mapping.
+        let slots = unsafe { self.index.add(c * PER_CHUNK) };
+        let prev_end = n.checked_sub(1).map_or(self.exec + (c * CHUNK) as u64, |i| {
             // SAFETY: i < n, published before n.
-            let b = unsafe { &*(*self.index.add(i)).load(Ordering::Acquire) };
+            let b = unsafe { &*(*slots.add(i)).load(Ordering::Acquire) };
             b.host_start + u64::from(b.host_len)
         });
         assert!(
@@ -364,9 +425,9 @@ impl CodeCache {
             "block at {:#x} out of order or not installed",
             block.host_start
         );
-        // SAFETY: n < MAX_BLOCKS, inside the index mapping.
-        unsafe { (*self.index.add(n)).store(block as *const Block as *mut Block, Ordering::Release) };
-        self.index_len.store(n + 1, Ordering::Release);
+        // SAFETY: n < PER_CHUNK, inside this chunk's slots.
+        unsafe { (*slots.add(n)).store(block as *const Block as *mut Block, Ordering::Release) };
+        self.index_len[c].store(n + 1, Ordering::Release);
         Ok(())
     }
 
@@ -394,10 +455,16 @@ impl CodeCache {
     /// The block containing host address `host`. Async-signal-safe: no locks,
     /// no allocation.
     pub fn block_at(&self, host: u64) -> Option<&'static Block> {
-        let n = self.index_len.load(Ordering::Acquire);
+        if !self.contains(host) {
+            return None;
+        }
+        let c = (host - self.exec) as usize / CHUNK;
+        let n = self.index_len[c].load(Ordering::Acquire);
+        // SAFETY: c < CHUNKS (host is inside the cache).
+        let slots = unsafe { self.index.add(c * PER_CHUNK) };
         let get = |i: usize| {
             // SAFETY: i < n, and entries below n were published before n.
-            unsafe { &*(*self.index.add(i)).load(Ordering::Acquire) }
+            unsafe { &*(*slots.add(i)).load(Ordering::Acquire) }
         };
         let (mut lo, mut hi) = (0usize, n);
         while lo < hi {

@@ -104,6 +104,9 @@ impl Jit {
         t.index.clear();
         t.pages.clear();
         t.incoming.clear();
+        // Pieces of the old memory; translations in flight see the epoch
+        // move and start over.
+        t.rooms.clear();
         // Code pages stay write-protected: a write there still drops
         // nothing and gives the page back its protection.
         let new = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
@@ -111,7 +114,7 @@ impl Jit {
         // again (`ibl_fill`).
         self.generation.fetch_add(1, Ordering::SeqCst);
         fence(Ordering::SeqCst);
-        let threads = self.threads.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let threads = self.threads().clone();
         for &cpu in &threads {
             // SAFETY: registered states are live until unregistered, and
             // never unmapped (pooled) while the process runs.
@@ -144,6 +147,34 @@ impl Jit {
         self.reclaim_blocks_locked(t, &threads, new);
         self.stats.flushes.fetch_add(1, Ordering::Relaxed);
         tracing::debug!("code cache flushed (epoch {new})");
+    }
+
+    /// Repairs the tables after the translation lock was taken over from a
+    /// dead owner (a vfork or CLONE_VM child killed while it held it, see
+    /// `robust.rs`): whatever it may have left half-changed (the block
+    /// maps, page lists, incoming jumps, the lists of block records and of
+    /// free code memory) is forgotten without being dropped (leaked), then
+    /// the cache is flushed as when it is full, so no block, chained jump
+    /// or lookup-table entry from before survives. The guest memory map
+    /// and the write-protected pages (`mem`, `code`) are kept: the owner
+    /// changes them only in a few instructions of a syscall or a fetch
+    /// (README, "Compatibility").
+    ///
+    /// # Preconditions
+    /// The tables lock is held (`_locked`), just taken over.
+    pub(crate) fn recover_locked(&self, t: &mut Tables) {
+        self.stats.lock_recoveries.fetch_add(1, Ordering::Relaxed);
+        std::mem::forget(std::mem::take(&mut t.blocks));
+        std::mem::forget(std::mem::take(&mut t.pages));
+        std::mem::forget(std::mem::take(&mut t.incoming));
+        std::mem::forget(std::mem::take(&mut t.live));
+        std::mem::forget(std::mem::take(&mut t.limbo));
+        std::mem::forget(std::mem::take(&mut t.rooms));
+        std::mem::forget(std::mem::take(&mut t.changes));
+        // Every translation in flight starts over.
+        t.changes_seq += crate::CHANGES_KEPT as u64 + 1;
+        t.index.recover();
+        self.flush_locked(t);
     }
 
     /// Frees the block records forgotten by earlier flushes once every

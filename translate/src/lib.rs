@@ -14,6 +14,7 @@
 pub mod baseline;
 pub mod blockmap;
 pub mod cache;
+pub mod child_alloc;
 pub mod cpu;
 pub mod entry;
 mod flush;
@@ -23,6 +24,7 @@ pub mod ir;
 pub mod lift;
 pub mod model;
 pub mod pages;
+pub mod robust;
 pub mod seg;
 pub mod xstate;
 
@@ -30,6 +32,7 @@ use cache::{Block, CacheError, CodeCache, CodeWriter};
 use cpu::{CpuState, ExitDesc};
 // FxHash: the keys are guest addresses, not attacker-chosen strings, and
 // SipHash showed up in translation profiles.
+use robust::{RobustGuard, RobustMutex};
 use rustc_hash::FxHashMap as HashMap;
 use std::sync::atomic::{fence, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -38,6 +41,43 @@ pub use model::CpuModel;
 
 /// Most guest bytes one block can span: 64 instructions of up to 15 bytes.
 const MAX_BLOCK_BYTES: usize = lift::MAX_BLOCK_INSNS * 15;
+
+/// Translations of one block that may fail to install because its pages
+/// changed meanwhile before one runs with the lock held throughout.
+const OPTIMISTIC_TRIES: u32 = 3;
+
+/// Smallest piece of code memory handed to a translation (see
+/// `Jit::take_room_locked`); blocks are rarely larger.
+const MIN_ROOM: u64 = 4096;
+
+/// Changes of guest memory remembered for translations in flight (see
+/// `Tables::changes`).
+const CHANGES_KEPT: usize = 64;
+
+/// What a translation read under the lock (`fetch_for_translation_locked`).
+struct Fetched {
+    pc: u64,
+    code: [u8; MAX_BLOCK_BYTES],
+    /// Bytes of `code` read.
+    n: usize,
+    /// The code memory `[start, end)` this translation emits into; no other
+    /// translation uses it meanwhile.
+    room: (u64, u64),
+    /// `Tables::changes_seq` at the fetch.
+    seq: u64,
+    /// The code-cache epoch at the fetch.
+    epoch: u64,
+}
+
+/// How `commit_locked` ended.
+enum Commit {
+    /// Installed and published: the block's IR, the block, its host size.
+    Installed(ir::IrBlock, &'static Block, usize),
+    /// Another thread installed the same pc meanwhile.
+    Found(&'static Block),
+    /// The guest bytes may have changed, or a flush ran: translate again.
+    Retry,
+}
 
 /// What to dump while translating (`-d` switches), limited to a PC range.
 #[derive(Clone, Debug, Default)]
@@ -61,10 +101,18 @@ pub struct Stats {
     pub chained: AtomicU64,
     pub ibl_inserts: AtomicU64,
     pub translate_ns: AtomicU64,
+    /// Part of `translate_ns` spent holding the translation lock.
+    pub translate_locked_ns: AtomicU64,
     /// Blocks dropped by invalidation (self-modifying code, munmap...).
     pub invalidated: AtomicU64,
     /// Times the code cache was full and flushed (`Jit::flush_locked`).
     pub flushes: AtomicU64,
+    /// Translations started over because their pages changed or a flush
+    /// ran while they were built without the lock (`Jit::translate`).
+    pub translate_retries: AtomicU64,
+    /// Times a translator lock was taken over from a dead vfork or
+    /// CLONE_VM child (`robust.rs`).
+    pub lock_recoveries: AtomicU64,
 }
 
 /// Errors from translation.
@@ -120,6 +168,27 @@ struct Tables {
     /// Blocks forgotten by flushes, with the epoch the last of those
     /// flushes started: freed once every thread is past it (`flush.rs`).
     limbo: (Vec<*mut Block>, u64),
+    /// Pieces of code memory `[start, end)` free for the next translations
+    /// (see `Jit::take_room_locked`); a translation in flight holds its
+    /// own outside this list.
+    rooms: Vec<(u64, u64)>,
+    /// The last `CHANGES_KEPT` guest ranges `[start, end)` invalidated,
+    /// mapped, unmapped or reprotected, newest last; `changes_seq` counts
+    /// them all. A translation built without the lock installs its block
+    /// only if none of them touched its pages since its fetch.
+    changes: std::collections::VecDeque<(u64, u64)>,
+    changes_seq: u64,
+}
+
+impl Tables {
+    /// Remembers that guest memory `[start, end)` changed.
+    fn note_change(&mut self, start: u64, end: u64) {
+        if self.changes.len() == CHANGES_KEPT {
+            self.changes.pop_front();
+        }
+        self.changes.push_back((start, end));
+        self.changes_seq += 1;
+    }
 }
 
 // SAFETY: the block pointers are owned by the tables (freed only by the
@@ -134,12 +203,15 @@ pub struct Jit {
     rt: baseline::Runtime,
     model: CpuModel,
     dump: DumpOptions,
-    tables: Mutex<Tables>,
+    /// The translation lock. Robust: a vfork or CLONE_VM child (another
+    /// process on this memory) killed while it holds it does not hang the
+    /// others (`robust.rs`, `Jit::recover_locked`).
+    tables: RobustMutex<Tables>,
     /// guest pc -> block for lookups without the lock (`lookup_or_translate`).
     index: Box<blockmap::BlockMap>,
     /// The `CpuState` of every live guest thread, so that invalidation can
     /// clear their lookup tables. Lock order: `tables`, then `threads`.
-    threads: Mutex<Vec<usize>>,
+    threads: RobustMutex<Vec<usize>>,
     /// Bumped by every invalidation that dropped blocks (see `ibl_fill`).
     generation: AtomicU64,
     /// The code-cache epoch: starts at 1, bumped by every flush (see
@@ -155,8 +227,8 @@ pub struct Jit {
     perf_map: Mutex<Option<std::fs::File>>,
     /// The host vDSO, which the guest calls into: the kernel patched it for
     /// the host CPU (it may use RDPID, say), so its instructions are run
-    /// whatever the guest CPU model.
-    vdso: Mutex<(u64, u64)>,
+    /// whatever the guest CPU model. Start and end, set once.
+    vdso: (AtomicU64, AtomicU64),
 }
 
 impl Jit {
@@ -178,7 +250,7 @@ impl Jit {
             rt,
             model,
             dump,
-            tables: Mutex::new(Tables {
+            tables: RobustMutex::new(Tables {
                 writer,
                 blocks: HashMap::default(),
                 index: index_writer,
@@ -188,16 +260,19 @@ impl Jit {
                 code: Default::default(),
                 live: Vec::new(),
                 limbo: (Vec::new(), 0),
+                rooms: Vec::new(),
+                changes: Default::default(),
+                changes_seq: 0,
             }),
             index,
-            threads: Mutex::new(Vec::new()),
+            threads: RobustMutex::new(Vec::new()),
             generation: AtomicU64::new(0),
             epoch: AtomicU64::new(1),
             mark,
             kicker: OnceLock::new(),
             stats: Stats::default(),
             perf_map: Mutex::new(None),
-            vdso: Mutex::new((0, 0)),
+            vdso: (AtomicU64::new(0), AtomicU64::new(0)),
         })
     }
 
@@ -205,8 +280,19 @@ impl Jit {
         self.model
     }
 
-    fn tables(&self) -> std::sync::MutexGuard<'_, Tables> {
-        self.tables.lock().unwrap_or_else(|e| e.into_inner())
+    /// Takes the translation lock (repairing the tables if its last owner
+    /// died holding it).
+    fn tables(&self) -> RobustGuard<'_, Tables> {
+        let mut t = self.tables.lock();
+        if t.recovered {
+            self.recover_locked(&mut t);
+        }
+        t
+    }
+
+    /// The thread registry's lock.
+    fn threads(&self) -> RobustGuard<'_, Vec<usize>> {
+        self.threads.lock()
     }
 
     /// The host code for guest `pc`, translating it if needed. A block
@@ -244,17 +330,17 @@ impl Jit {
     /// Registers the state of a new guest thread: invalidation will clear
     /// its lookup table. Unregister it before it is freed.
     pub fn register_thread(&self, cpu: *mut CpuState) {
-        self.threads.lock().unwrap_or_else(|e| e.into_inner()).push(cpu as usize);
+        self.threads().push(cpu as usize);
     }
 
     /// Forgets a thread's state (it is about to be freed).
     pub fn unregister_thread(&self, cpu: *mut CpuState) {
-        self.threads.lock().unwrap_or_else(|e| e.into_inner()).retain(|&c| c != cpu as usize);
+        self.threads().retain(|&c| c != cpu as usize);
     }
 
     /// Number of registered guest threads.
     pub fn thread_count(&self) -> usize {
-        self.threads.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.threads().len()
     }
 
     /// Translates the block at `pc`. A `single` block holds one instruction
@@ -263,49 +349,219 @@ impl Jit {
     /// A cached block's guest bytes are read only after their page is
     /// write-protected (`protect_code_page_locked`): a guest write between
     /// the read and the protection would otherwise leave stale code cached.
+    ///
+    /// The translation lock is held only to protect and fetch
+    /// ([`Jit::fetch_for_translation_locked`]) and to install
+    /// ([`Jit::commit_locked`]); decoding, lifting and emitting run without
+    /// it, into a piece of code memory this translation has to itself, so
+    /// threads translating distinct blocks do so in parallel. A change to
+    /// the block's pages in between (a write, `munmap`, `mprotect`: see
+    /// `Tables::changes`) or a flush makes the install fail and the
+    /// translation start over; after [`OPTIMISTIC_TRIES`] such failures it
+    /// runs with the lock held throughout, which always succeeds. Two
+    /// threads translating the same pc both finish; the first to install
+    /// wins and the other's code is discarded.
     pub fn translate(&self, pc: u64, single: bool) -> Result<&'static Block, TranslateError> {
         let t0 = self.dump.time.then(std::time::Instant::now);
-        let in_vdso = {
-            let (vs, ve) = *self.vdso.lock().unwrap_or_else(|e| e.into_inner());
-            (vs..ve).contains(&pc)
+        let in_vdso =
+            (self.vdso.0.load(Ordering::Relaxed)..self.vdso.1.load(Ordering::Relaxed)).contains(&pc);
+        let mut tries = 0;
+        // Time spent holding the lock, for `--stats`.
+        let mut locked = std::time::Duration::ZERO;
+        let (ir, block, len) = loop {
+            let mut t = self.tables();
+            let mut l0 = t0.map(|_| std::time::Instant::now());
+            if !single {
+                if let Some(b) = t.blocks.get(&pc) {
+                    return Ok(b);
+                }
+            }
+            if self.cache.needs_flush() {
+                self.flush_locked(&mut t);
+            }
+            let mut f = self.fetch_for_translation_locked(&mut t, pc, single)?;
+            // A single block (one instruction, stepping over a write to
+            // its own page) is translated with the lock held, as is a
+            // block that failed to install too often.
+            let built = if single || tries >= OPTIMISTIC_TRIES {
+                self.build(&f, single, in_vdso)
+            } else {
+                if let Some(l0) = l0 {
+                    locked += l0.elapsed();
+                }
+                drop(t);
+                let built = self.build(&f, single, in_vdso);
+                t = self.tables();
+                l0 = t0.map(|_| std::time::Instant::now());
+                built
+            };
+            let built = match built {
+                Ok(b) => b,
+                Err(e) => {
+                    self.give_back_room_locked(&mut t, &f);
+                    return Err(e);
+                }
+            };
+            let commit = self.commit_locked(&mut t, &mut f, built, single)?;
+            drop(t);
+            if let Some(l0) = l0.take() {
+                locked += l0.elapsed();
+            }
+            match commit {
+                Commit::Installed(ir, block, len) => break (ir, block, len),
+                Commit::Found(b) => return Ok(b),
+                Commit::Retry => tries += 1,
+            }
         };
-        let mut tables = self.tables();
-        if !single {
-            if let Some(b) = tables.blocks.get(&pc) {
-                return Ok(b);
-            }
+        self.dump_block(&ir, block);
+        self.stats.blocks.fetch_add(1, Ordering::Relaxed);
+        self.stats.guest_insns.fetch_add(ir.insns.len() as u64, Ordering::Relaxed);
+        self.stats.host_bytes.fetch_add(len as u64, Ordering::Relaxed);
+        if tries > 0 {
+            self.stats.translate_retries.fetch_add(tries as u64, Ordering::Relaxed);
         }
-        if self.cache.needs_flush() {
-            self.flush_locked(&mut tables);
+        if let Some(t0) = t0 {
+            self.stats.translate_ns.fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            self.stats.translate_locked_ns.fetch_add(locked.as_nanos() as u64, Ordering::Relaxed);
         }
+        Ok(block)
+    }
+
+    /// The first step of a translation: write-protects `pc`'s page (unless
+    /// `single`), then reads the guest bytes, and takes a piece of code
+    /// memory to emit into.
+    ///
+    /// # Preconditions
+    /// The tables lock is held (`_locked`), and the cache does not need a
+    /// flush.
+    fn fetch_for_translation_locked(
+        &self,
+        t: &mut Tables,
+        pc: u64,
+        single: bool,
+    ) -> Result<Fetched, TranslateError> {
         let page = pc & !0xfff;
-        let mut code = [0u8; MAX_BLOCK_BYTES];
         if !single {
-            self.protect_code_page_locked(&mut tables, page);
+            self.protect_code_page_locked(t, page);
         }
-        let n = self.fetch_locked(&tables, pc, &mut code);
-        let mut ir = lift::lift_block(self.model, pc, &code[..n], single, in_vdso);
-        if !single && ir.end > page + 0x1000 {
-            // The last instruction runs into the next page, read while that
-            // page was still writable: protect it and read again.
-            self.protect_code_page_locked(&mut tables, page + 0x1000);
-            let mut again = [0u8; MAX_BLOCK_BYTES];
-            let m = self.fetch_locked(&tables, pc, &mut again);
-            if again[..m] != code[..n] {
-                ir = lift::lift_block(self.model, pc, &again[..m], single, in_vdso);
-            }
-        }
+        let mut code = [0u8; MAX_BLOCK_BYTES];
+        let n = self.fetch_locked(t, pc, &mut code);
+        let room = self.take_room_locked(t)?;
+        Ok(Fetched { pc, code, n, room, seq: t.changes_seq, epoch: self.epoch.load(Ordering::SeqCst) })
+    }
+
+    /// The step without the lock: lifts the fetched bytes and emits host
+    /// code for the fetch's room.
+    fn build(
+        &self,
+        f: &Fetched,
+        single: bool,
+        in_vdso: bool,
+    ) -> Result<(ir::IrBlock, baseline::Emitted), TranslateError> {
+        let mut ir = lift::lift_block(self.model, f.pc, &f.code[..f.n], single, in_vdso);
         if !single {
             ir.predicted = predict_indirect(&ir);
         }
-        let base = self.cache.next_addr();
-        let mut em = baseline::emit_block(&ir, base, &self.rt)?;
-        let first = self.cache.add_descs(&mut tables.writer, &em.descs)?;
+        let em = baseline::emit_block(&ir, f.room.0, &self.rt)?;
+        Ok((ir, em))
+    }
+
+    /// A piece of code memory at least [`MIN_ROOM`] long that no other
+    /// translation writes into until it is given back: a piece left over by
+    /// an earlier translation, else a fresh chunk.
+    ///
+    /// # Preconditions
+    /// The tables lock is held (`_locked`).
+    fn take_room_locked(&self, t: &mut Tables) -> Result<(u64, u64), TranslateError> {
+        if let Some(r) = t.rooms.pop() {
+            return Ok(r);
+        }
+        Ok(self.cache.reserve_chunk(&mut t.writer)?)
+    }
+
+    /// Gives the rest of a translation's room back for others, unless too
+    /// little is left or a flush has reset the memory since it was taken.
+    ///
+    /// # Preconditions
+    /// The tables lock is held (`_locked`).
+    fn give_back_room_locked(&self, t: &mut Tables, f: &Fetched) {
+        let (at, end) = f.room;
+        if f.epoch == self.epoch.load(Ordering::SeqCst) && end - at >= MIN_ROOM && !self.cache.chunk_full(at)
+        {
+            t.rooms.push((at, end));
+        }
+    }
+
+    /// True if guest memory in `[start, end)` may have changed since
+    /// change number `seq` (see `Tables::changes`).
+    ///
+    /// # Preconditions
+    /// The tables lock is held (`_locked`).
+    fn changed_since_locked(t: &Tables, seq: u64, start: u64, end: u64) -> bool {
+        let since = t.changes_seq - seq;
+        if since == 0 {
+            return false;
+        }
+        if since > t.changes.len() as u64 {
+            return true;
+        }
+        t.changes.iter().rev().take(since as usize).any(|&(s, e)| s < end && start < e)
+    }
+
+    /// The last step of a translation: installs and publishes the block
+    /// built from `f`, or says why not.
+    ///
+    /// # Preconditions
+    /// The tables lock is held (`_locked`).
+    fn commit_locked(
+        &self,
+        t: &mut Tables,
+        f: &mut Fetched,
+        (ir, mut em): (ir::IrBlock, baseline::Emitted),
+        single: bool,
+    ) -> Result<Commit, TranslateError> {
+        // A flush since the fetch reused the room's memory, and may have
+        // forgotten blocks this one would link to: start over.
+        if f.epoch != self.epoch.load(Ordering::SeqCst) {
+            return Ok(Commit::Retry);
+        }
+        let page = f.pc & !0xfff;
+        if !single {
+            if let Some(&b) = t.blocks.get(&f.pc) {
+                self.give_back_room_locked(t, f);
+                return Ok(Commit::Found(b));
+            }
+            if Self::changed_since_locked(t, f.seq, page, ir.end.max(page + 0x1000)) {
+                self.give_back_room_locked(t, f);
+                return Ok(Commit::Retry);
+            }
+            if ir.end > page + 0x1000 {
+                // The last instruction runs into the next page, read while
+                // that page was still writable: protect it and check that
+                // the bytes are still those translated.
+                self.protect_code_page_locked(t, page + 0x1000);
+                let mut again = [0u8; MAX_BLOCK_BYTES];
+                let m = self.fetch_locked(t, f.pc, &mut again);
+                if again[..m].get(..ir.code.len()) != Some(&ir.code[..]) {
+                    self.give_back_room_locked(t, f);
+                    return Ok(Commit::Retry);
+                }
+            }
+        }
+        let (at, end) = f.room;
+        if em.code.len() as u64 > end - at {
+            // Too big for what was left of the chunk: a fresh one (emitted
+            // again for it, with the lock held; rare).
+            self.give_back_room_locked(t, f);
+            f.room = self.cache.reserve_chunk(&mut t.writer)?;
+            em = baseline::emit_block(&ir, f.room.0, &self.rt)?;
+        }
+        let host = f.room.0;
+        let first = self.cache.add_descs(&mut t.writer, &em.descs)?;
         em.set_desc_base(first);
-        let host = self.cache.install(&mut tables.writer, &em.code)?;
-        debug_assert_eq!(host, base);
-        let id = u32::try_from(tables.incoming.len()).expect("fewer than 2^32 blocks");
-        tables.incoming.push(Default::default());
+        self.cache.install_at(&mut t.writer, host, &em.code);
+        let id = u32::try_from(t.incoming.len()).expect("fewer than 2^32 blocks");
+        t.incoming.push(Default::default());
         let block = Box::into_raw(Box::new(Block {
             id,
             guest_start: ir.start,
@@ -317,37 +573,31 @@ impl Jit {
             pcmap: em.pcmap.into_boxed_slice(),
             transient: single,
         }));
-        tables.live.push(block);
+        t.live.push(block);
         // SAFETY: blocks are freed only by a flush, once no thread can
         // hold a reference any more (`flush.rs`); callers use the result
         // right away.
         let block: &'static Block = unsafe { &*block };
-        self.cache.register(&mut tables.writer, block)?;
+        self.cache.register(&mut t.writer, block)?;
+        f.room.0 = (host + em.code.len() as u64).next_multiple_of(16).min(f.room.1);
+        self.give_back_room_locked(t, f);
         if !single {
-            debug_assert_eq!(block.guest_start, pc);
-            tables.blocks.insert(pc, block);
-            tables.index.insert(block);
+            debug_assert_eq!(block.guest_start, f.pc);
+            t.blocks.insert(f.pc, block);
+            t.index.insert(block);
             let mut page = block.guest_start & !0xfff;
             while page < block.guest_end {
-                tables.pages.entry(page).or_default().push(pc);
-                self.protect_code_page_locked(&mut tables, page);
+                t.pages.entry(page).or_default().push(f.pc);
+                self.protect_code_page_locked(t, page);
                 page += 0x1000;
             }
             // Link direct exits whose targets exist already (back edges,
             // known callees) without waiting for a first exit.
             for d in em.descs.iter().filter(|d| d.kind == cpu::ExitKind::Direct) {
-                self.link_locked(&mut tables, d);
+                self.link_locked(t, d);
             }
         }
-        drop(tables);
-        self.dump_block(&ir, block);
-        self.stats.blocks.fetch_add(1, Ordering::Relaxed);
-        self.stats.guest_insns.fetch_add(ir.insns.len() as u64, Ordering::Relaxed);
-        self.stats.host_bytes.fetch_add(em.code.len() as u64, Ordering::Relaxed);
-        if let Some(t0) = t0 {
-            self.stats.translate_ns.fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
-        }
-        Ok(block)
+        Ok(Commit::Installed(ir, block, em.code.len()))
     }
 
     /// Copies guest code at `pc` for translation: at most to the end of its
@@ -438,11 +688,7 @@ impl Jit {
     pub fn chain(&self, desc: u64, epoch: u64) {
         // While another thread translates, this one runs on unchained (it
         // comes back here at the jump's next exit) rather than wait.
-        let mut t = match self.tables.try_lock() {
-            Ok(t) => t,
-            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
-            Err(std::sync::TryLockError::WouldBlock) => return,
-        };
+        let Some(mut t) = self.tables.try_lock() else { return };
         // Flushes bump the epoch with this lock held.
         if self.epoch.load(Ordering::SeqCst) != epoch {
             return;
@@ -502,7 +748,8 @@ impl Jit {
 
     /// Names the host vDSO's range (see the `vdso` field).
     pub fn set_vdso(&self, start: u64, end: u64) {
-        *self.vdso.lock().unwrap_or_else(|e| e.into_inner()) = (start, end);
+        self.vdso.1.store(end, Ordering::Relaxed);
+        self.vdso.0.store(start, Ordering::Relaxed);
     }
 
     /// Records a guest mapping of `[start, end)` with `prot`.
@@ -571,6 +818,7 @@ impl Jit {
 
     /// `invalidate_range` with the tables lock held (`_locked`).
     fn invalidate_range_locked(&self, t: &mut Tables, start: u64, end: u64) -> bool {
+        t.note_change(start & !0xfff, end);
         let mut dropped_pcs: smallvec::SmallVec<[u64; 16]> = Default::default();
         let first = start & !0xfff;
         let count = end.saturating_sub(first).div_ceil(0x1000);
@@ -606,7 +854,7 @@ impl Jit {
         }
         self.generation.fetch_add(1, Ordering::SeqCst);
         fence(Ordering::SeqCst);
-        for &cpu in self.threads.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        for &cpu in self.threads().iter() {
             for &pc in &dropped_pcs {
                 // SAFETY: registered states are live until unregistered,
                 // which takes the same lock.
@@ -622,7 +870,7 @@ impl Jit {
 /// [`Jit::map_change`]).
 pub struct MapChange<'a> {
     jit: &'a Jit,
-    t: std::sync::MutexGuard<'a, Tables>,
+    t: RobustGuard<'a, Tables>,
 }
 
 impl MapChange<'_> {
@@ -633,16 +881,19 @@ impl MapChange<'_> {
 
     /// Records a guest mapping of `[start, end)` with `prot`.
     pub fn note_map(&mut self, start: u64, end: u64, prot: i32) {
+        self.t.note_change(start, end);
         self.t.mem.set(start, end, prot);
     }
 
     /// Records a guest `mprotect`.
     pub fn note_protect(&mut self, start: u64, end: u64, prot: i32) {
+        self.t.note_change(start, end);
         self.t.mem.protect(start, end, prot);
     }
 
     /// Records a guest `munmap`.
     pub fn note_unmap(&mut self, start: u64, end: u64) {
+        self.t.note_change(start, end);
         self.t.mem.remove(start, end);
     }
 
@@ -654,13 +905,11 @@ impl MapChange<'_> {
 
 /// The translator's locks, held across a host `fork` so that the child
 /// (which has only the forking thread) finds them free and the tables
-/// consistent. Taken in the order translation nests them: tables, perf map,
-/// vDSO range.
+/// consistent. Taken in the order translation nests them: tables, perf map.
 pub struct ForkLocks<'a> {
     jit: &'a Jit,
-    tables: std::sync::MutexGuard<'a, Tables>,
+    tables: RobustGuard<'a, Tables>,
     _perf: std::sync::MutexGuard<'a, Option<std::fs::File>>,
-    _vdso: std::sync::MutexGuard<'a, (u64, u64)>,
     mem: Option<std::sync::MutexGuard<'static, Vec<(u64, u64)>>>,
 }
 
@@ -679,8 +928,7 @@ impl Jit {
     pub fn lock_for_fork(&self) -> ForkLocks<'_> {
         let tables = self.tables();
         let perf = self.perf_map.lock().unwrap_or_else(|e| e.into_inner());
-        let vdso = self.vdso.lock().unwrap_or_else(|e| e.into_inner());
-        ForkLocks { jit: self, tables, _perf: perf, _vdso: vdso, mem: Some(pages::lock_tern_memory()) }
+        ForkLocks { jit: self, tables, _perf: perf, mem: Some(pages::lock_tern_memory()) }
     }
 
     /// The descriptor of the last exit of `cpu`.

@@ -1,0 +1,177 @@
+//! tern's global allocator: glibc's malloc, except in a vfork or CLONE_VM
+//! child, which never enters it.
+//!
+//! Such a child is another process on tern's memory, running on the
+//! thread-locals of a thread of the parent (vfork) or of a helper thread
+//! (CLONE_VM alone), and it translates, so it allocates. Inside malloc it
+//! holds the lock of the arena it shares with the parent; killed there
+//! (SIGKILL from the guest), it would leave that lock taken for ever and
+//! the parent would hang in its next `malloc` or `free` (glibc's arena
+//! locks are not robust). So a child ([`enter_child`]) takes memory from
+//! a region reserved for children ([`prepare`]) with one atomic bump, no
+//! lock, and frees nothing; whatever it frees is leaked, and what it
+//! allocated, freed later by the parent, goes nowhere ([`TernAlloc`]'s
+//! `dealloc` recognises the region). The region is virtual
+//! (`MAP_NORESERVE`) and never reused: children that translate a lot leak
+//! what they translated into it; once it is used up, children fall back to
+//! malloc (README, "Compatibility").
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Size of the children's region.
+const REGION: usize = 1 << 30;
+
+/// The region `[START, END)`, 0 until [`prepare`]d; `NEXT` is its first
+/// free byte.
+static START: AtomicUsize = AtomicUsize::new(0);
+static END: AtomicUsize = AtomicUsize::new(0);
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// Set by a vfork or CLONE_VM child on the thread-locals it borrows.
+    static IN_CHILD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Reserves the children's region if that is not done yet. Called by the
+/// parent before it starts a child (the mapping goes through `hostmem`, so
+/// the guest cannot map over it).
+pub fn prepare() {
+    if START.load(Ordering::Acquire) != 0 {
+        return;
+    }
+    if let Ok(at) = crate::hostmem::map_anon(REGION) {
+        let at = at as usize;
+        if START.compare_exchange(0, at, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            NEXT.store(at, Ordering::Release);
+            END.store(at + REGION, Ordering::Release);
+        }
+    }
+}
+
+/// First thing in a vfork or CLONE_VM child: allocate from the region from
+/// now on, on these thread-locals.
+pub fn enter_child() {
+    IN_CHILD.with(|c| c.set(true));
+    crate::robust::forget_tid();
+}
+
+/// In the thread whose thread-locals a child borrowed, once the child has
+/// execed or exited: back to malloc.
+pub fn leave_child() {
+    IN_CHILD.with(|c| c.set(false));
+    crate::robust::forget_tid();
+}
+
+fn in_child() -> bool {
+    IN_CHILD.try_with(Cell::get).unwrap_or(false)
+}
+
+fn in_region(p: *mut u8) -> bool {
+    (p as usize).wrapping_sub(START.load(Ordering::Relaxed)) < REGION && START.load(Ordering::Relaxed) != 0
+}
+
+/// Bump allocation from the region; null when it is not there or used up.
+fn bump(layout: Layout) -> *mut u8 {
+    let end = END.load(Ordering::Acquire);
+    let mut cur = NEXT.load(Ordering::Relaxed);
+    loop {
+        if end == 0 {
+            return std::ptr::null_mut();
+        }
+        // At least malloc's alignment: some readers of byte buffers (the
+        // `object` crate's ELF parser) rely on it.
+        let at = cur.next_multiple_of(layout.align().max(16));
+        let Some(next) = at.checked_add(layout.size()).filter(|&n| n <= end) else {
+            return std::ptr::null_mut();
+        };
+        match NEXT.compare_exchange_weak(cur, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return at as *mut u8,
+            Err(now) => cur = now,
+        }
+    }
+}
+
+/// See the module docs.
+pub struct TernAlloc;
+
+// SAFETY: every block handed out is either System's or a fresh, unique
+// piece of the region (bumped atomically, never reused) with the layout's
+// size and alignment.
+unsafe impl GlobalAlloc for TernAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if in_child() {
+            let p = bump(layout);
+            if !p.is_null() {
+                return p;
+            }
+        }
+        // SAFETY: as the caller's contract.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if in_child() {
+            // Fresh anonymous memory is zero.
+            let p = bump(layout);
+            if !p.is_null() {
+                return p;
+            }
+        }
+        // SAFETY: as the caller's contract.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
+        if in_region(p) || in_child() {
+            return;
+        }
+        // SAFETY: p came from System (not the region) with this layout.
+        unsafe { System.dealloc(p, layout) }
+    }
+
+    unsafe fn realloc(&self, p: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if !in_region(p) && !in_child() {
+            // SAFETY: p came from System with this layout.
+            return unsafe { System.realloc(p, layout, new_size) };
+        }
+        // SAFETY: the layout's alignment with a size the caller made valid.
+        let new = unsafe { self.alloc(Layout::from_size_align_unchecked(new_size, layout.align())) };
+        if !new.is_null() {
+            // SAFETY: both blocks are at least min(old, new) bytes long and
+            // distinct (new is fresh).
+            unsafe { std::ptr::copy_nonoverlapping(p, new, layout.size().min(new_size)) };
+            // SAFETY: p is the caller's block with this layout.
+            unsafe { self.dealloc(p, layout) };
+        }
+        new
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn child_blocks_come_from_the_region_and_are_never_freed() {
+        prepare();
+        let a = TernAlloc;
+        let l = Layout::from_size_align(100, 16).unwrap();
+        let bytes = Layout::from_size_align(3, 1).unwrap();
+        enter_child();
+        // SAFETY: plain allocations with valid layouts.
+        let (p, b, q) = unsafe { (a.alloc(l), a.alloc(bytes), a.alloc(l)) };
+        leave_child();
+        assert!(in_region(p) && in_region(q) && p != q);
+        // As malloc: 16-byte aligned whatever the layout asks.
+        assert!([p, b, q].iter().all(|&x| (x as usize).is_multiple_of(16)));
+        // SAFETY: p came from a with l; a region block is left alone.
+        unsafe { a.dealloc(p, l) };
+        // SAFETY: a System block outside a child is System's again.
+        let m = unsafe { a.alloc(l) };
+        assert!(!in_region(m));
+        // SAFETY: m came from a with l.
+        unsafe { a.dealloc(m, l) };
+    }
+}
