@@ -150,8 +150,11 @@ impl Asm {
         Ok(())
     }
 
+    /// Pads with `int3` up to an 8-byte aligned address (literals are
+    /// loaded with 8-byte accesses, which fault under EFLAGS.AC when
+    /// misaligned; blocks start anywhere).
     pub fn align8(&mut self) {
-        while !self.buf.len().is_multiple_of(8) {
+        while !self.here().is_multiple_of(8) {
             self.buf.push(0xcc);
         }
     }
