@@ -126,13 +126,6 @@ impl Asm {
         self.buf[at..at + 4].copy_from_slice(&rel.to_le_bytes());
     }
 
-    /// `jmp qword ptr gs:[off]`
-    pub fn jmp_gs(&mut self, off: usize) {
-        let d = u32::try_from(off).expect("CpuState offset fits disp32");
-        self.bytes(&[0x65, 0xff, 0x24, 0x25]);
-        self.bytes(&d.to_le_bytes());
-    }
-
     /// Encodes `insn` at the current address.
     pub fn insn(&mut self, insn: &Instruction) -> Result<(), iced_x86::IcedError> {
         let ip = self.here();
