@@ -41,6 +41,28 @@ pub struct Cli {
     /// Run only the baseline translator (no hot traces).
     #[arg(long)]
     pub no_traces: bool,
+    /// Executions of a backward branch (per thread) that make its target a
+    /// trace head.
+    #[arg(long, value_name = "N", default_value_t = 4000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub trace_threshold: u32,
+    /// Most blocks in one trace (1: a trace is one block).
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub trace_max_blocks: u32,
+    /// Form traces only at heads in LO-HI or LO+LEN (hex).
+    #[arg(long, value_name = "RANGE")]
+    pub trace_range: Option<String>,
+    /// Install only the first N traces compiled.
+    #[arg(long, value_name = "N")]
+    pub trace_limit: Option<u64>,
+    /// Background threads compiling traces.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub optimizer_threads: u32,
+    /// LLVM optimisation level for traces (0 to 3).
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=3))]
+    pub trace_opt: u8,
+    /// Test only: miscompile the trace at this head (hex) on purpose.
+    #[arg(long, value_name = "PC", hide = true)]
+    pub trace_miscompile: Option<String>,
     /// Most generated code kept, in MiB (1 to 1024): a full cache is
     /// flushed and its memory reused.
     #[arg(long, value_name = "MIB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1024))]
@@ -108,6 +130,28 @@ impl Cli {
         }
         if self.no_traces {
             o.push("--no-traces".into());
+        }
+        let mut num = |flag: &str, v: String, default: &str| {
+            if v != default {
+                o.push(flag.into());
+                o.push(v);
+            }
+        };
+        num("--trace-threshold", self.trace_threshold.to_string(), "4000");
+        num("--trace-max-blocks", self.trace_max_blocks.to_string(), "16");
+        num("--optimizer-threads", self.optimizer_threads.to_string(), "1");
+        num("--trace-opt", self.trace_opt.to_string(), "2");
+        if let Some(r) = &self.trace_range {
+            o.push("--trace-range".into());
+            o.push(r.clone());
+        }
+        if let Some(n) = self.trace_limit {
+            o.push("--trace-limit".into());
+            o.push(n.to_string());
+        }
+        if let Some(pc) = &self.trace_miscompile {
+            o.push("--trace-miscompile".into());
+            o.push(pc.clone());
         }
         o
     }

@@ -16,6 +16,9 @@ pub struct LoopStats {
     pub syscalls: u64,
     /// Writes to pages holding translated code.
     pub smc: u64,
+    /// Traces run, and abandoned at a fault (`optimizer::run_trace`).
+    pub trace_runs: u64,
+    pub trace_aborts: u64,
 }
 
 fn fatal(msg: impl std::fmt::Display) -> ! {
@@ -148,6 +151,17 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
                 if let Err(sig) = r {
                     die_by_signal(sig)
                 }
+                jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
+            }
+            ExitKind::Hot => {
+                cpu.rip = d.target;
+                crate::optimizer::on_hot(&d, exit_epoch);
+                jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
+            }
+            ExitKind::Trace => {
+                cpu.rip = d.target;
+                crate::optimizer::run_trace(jit, cpu, d.arg, stats);
+                epoch = jit.epoch();
                 jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
             }
             // A host signal stopped generated code; delivered at the top.

@@ -8,5 +8,6 @@ pub mod cli;
 pub mod cpu_loop;
 pub mod loader;
 pub mod logging;
+pub mod optimizer;
 pub mod stats;
 pub mod thread;

@@ -5,6 +5,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use tern_linux_user::cli::{parse_range, Cli};
 use tern_linux_user::loader::{self, map, stack};
+use tern_linux_user::optimizer;
 use tern_signals::{install_fault_handlers, FaultContext, GuestSignals};
 use tern_syscalls::strace::quote;
 use tern_syscalls::{mm::Brk, proc, task::Reexec, Process};
@@ -98,6 +99,50 @@ fn reexec_without_guest_env() {
     unsafe { libc::execve(c"/proc/self/exe".as_ptr(), argp.as_ptr(), envp.as_ptr()) };
 }
 
+/// The trace controls from the command line.
+fn trace_config(cli: &Cli, dump: bool) -> optimizer::Config {
+    let range = match &cli.trace_range {
+        Some(r) => parse_range(r).unwrap_or_else(|| fail(format!("bad --trace-range '{r}'"), 2)),
+        None => (0, u64::MAX),
+    };
+    let miscompile = cli.trace_miscompile.as_ref().map(|pc| {
+        u64::from_str_radix(pc.trim_start_matches("0x"), 16)
+            .unwrap_or_else(|_| fail(format!("bad --trace-miscompile '{pc}'"), 2))
+    });
+    optimizer::Config {
+        threshold: cli.trace_threshold,
+        max_blocks: cli.trace_max_blocks as usize,
+        range,
+        limit: cli.trace_limit.unwrap_or(u64::MAX),
+        threads: cli.optimizer_threads as usize,
+        opt_level: cli.trace_opt,
+        dump,
+        miscompile,
+    }
+}
+
+/// Placeholder compiler until the LLVM tier lands: every trace becomes a
+/// function that leaves at its head (the baseline runs it).
+struct NullCompiler;
+
+impl optimizer::TraceCompiler for NullCompiler {
+    fn compile(
+        &mut self,
+        _t: &tern_translate::traces::FormedTrace,
+        _miscompile: bool,
+    ) -> Result<optimizer::Compiled, String> {
+        // mov rax, [rdi + rip]; ret
+        let mut code = vec![0x48, 0x8b, 0x87];
+        code.extend_from_slice(&(tern_translate::cpu::off::RIP as u32).to_le_bytes());
+        code.push(0xc3);
+        Ok(optimizer::Compiled { code, ir_before: None, ir_after: None })
+    }
+}
+
+fn trace_compiler(_cfg: &optimizer::Config) -> Result<Box<dyn optimizer::TraceCompiler>, String> {
+    Ok(Box::new(NullCompiler))
+}
+
 fn main() {
     reexec_without_guest_env();
     // The inherited mask is the guest's; tern's reserved signals unblocked.
@@ -125,20 +170,22 @@ fn main() {
         fail(format!("CPU model {} needs what this host lacks: {}", model.name(), missing.join(", ")), 1);
     }
     let mut dump = DumpOptions { perf_map: cli.perf_map, time: cli.stats, ..Default::default() };
+    let mut dump_traces = false;
     if let Some(items) = &cli.debug {
         for it in items.split(',') {
             match it {
                 "in_asm" => dump.in_asm = true,
                 "op" | "ir" => dump.ir = true,
                 "out_asm" => dump.out_asm = true,
-                other => fail(format!("unknown -d item '{other}' (known: in_asm, op, out_asm)"), 2),
+                "trace" => dump_traces = true,
+                other => fail(format!("unknown -d item '{other}' (known: in_asm, op, out_asm, trace)"), 2),
             }
         }
     }
     if let Some(r) = &cli.dfilter {
         dump.range = Some(parse_range(r).unwrap_or_else(|| fail(format!("bad --dfilter range '{r}'"), 2)));
     }
-    let dumping = dump.in_asm || dump.ir || dump.out_asm;
+    let dumping = dump.in_asm || dump.ir || dump.out_asm || dump_traces;
     if let Err(e) =
         tern_linux_user::logging::init(cli.log_file.as_deref(), cli.log_fd, cli.strace, dumping, cli.stats)
     {
@@ -155,6 +202,10 @@ fn main() {
     }
     if let Some((s, e)) = proc::vdso_range() {
         jit.set_vdso(s, e);
+    }
+    if !cli.no_traces {
+        let cfg = trace_config(&cli, dump_traces);
+        tern_linux_user::optimizer::init(jit, cfg, trace_compiler);
     }
     let given_argv: Vec<Vec<u8>> = std::iter::once(cli.argv0.as_deref().unwrap_or(cli.program()))
         .chain(cli.args().iter().map(|a| a.as_os_str()))

@@ -28,6 +28,26 @@ pub fn print(jit: &Jit, s: &LoopStats) {
     for (name, v) in rows {
         out.push_str(&format!("  {name:<20} {v}\n"));
     }
+    if let Some(t) = crate::optimizer::stats() {
+        let ran = s.trace_runs;
+        let trows = [
+            ("traces: hot heads", t.hot.load(Relaxed)),
+            ("traces: formed", t.formed.load(Relaxed)),
+            ("traces: compiled", t.compiled.load(Relaxed)),
+            ("traces: installed", t.installed.load(Relaxed)),
+            ("traces: rejected", t.rejected.load(Relaxed)),
+            ("traces: stale at install", t.stale.load(Relaxed)),
+            ("traces: queue full", t.dropped.load(Relaxed)),
+            ("traces: invalidated", st.traces_invalidated.load(Relaxed)),
+            ("traces: compile us", t.compile_ns.load(Relaxed) / 1000),
+            ("traces: guest insns", t.guest_insns.load(Relaxed)),
+            ("traces: runs", ran),
+            ("traces: aborted", s.trace_aborts),
+        ];
+        for (name, v) in trows {
+            out.push_str(&format!("  {name:<20} {v}\n"));
+        }
+    }
     for k in ExitKind::ALL {
         out.push_str(&format!("  exits: {:<13} {}\n", k.name(), s.exits[k as usize]));
     }

@@ -220,6 +220,14 @@ extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_v
         return;
     }
     let Some(cpu) = leave_block(gregs, DESC_FAULT) else {
+        if let Some(rsp) = in_trace(host_pc) {
+            // A compiled trace faulted: abandon it; its CpuState holds a
+            // state the baseline re-executes from, and faults there
+            // precisely (or not, if the page changed meanwhile).
+            gregs[libc::REG_RSP as usize] = rsp as i64;
+            gregs[libc::REG_RIP as usize] = tern_translate::entry::trace_abort_addr() as i64;
+            return;
+        }
         let mut buf = [0u8; 18];
         write_stderr(b"tern: internal fault (signal ");
         write_stderr(&[b'0' + (sig / 10) as u8, b'0' + (sig % 10) as u8]);
@@ -249,6 +257,26 @@ extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_v
     cpu.fault.addr = addr;
     cpu.fault.err = gregs[libc::REG_ERR as usize] as u64;
     cpu.fault.trapno = gregs[libc::REG_TRAPNO as usize] as u64;
+}
+
+/// If `host_pc` is in the code cache while the thread runs a compiled trace
+/// (`entry::call_trace`): the host stack pointer the call saved.
+/// Async-signal-safe.
+fn in_trace(host_pc: u64) -> Option<u64> {
+    let cache = CACHE.load(Ordering::Acquire);
+    // SAFETY: CACHE is either null or points to the process-lifetime cache.
+    if !unsafe { cache.as_ref() }.is_some_and(|c| c.contains(host_pc)) {
+        return None;
+    }
+    let cpu: *const CpuState;
+    // SAFETY: code-cache code only runs on guest threads, whose GS base is
+    // their CpuState, whose self_ptr field holds its address.
+    unsafe {
+        std::arch::asm!("mov {}, gs:[{off}]", out(reg) cpu, off = const off::SELF_PTR, options(nostack, readonly))
+    };
+    // SAFETY: this thread's live CpuState.
+    let rsp = unsafe { std::ptr::addr_of!((*cpu).trace_rsp).read_volatile() };
+    (rsp != 0).then_some(rsp)
 }
 
 /// If the interrupted host pc in `gregs` is inside a generated block:

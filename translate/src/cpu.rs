@@ -156,11 +156,20 @@ pub enum ExitKind {
     Signal = 8,
     /// `xgetbv`; `target` is the address after it, `arg` its length.
     Xgetbv = 9,
+    /// A profiled backward branch to `target` (a trace head) was taken
+    /// often enough (`baseline`'s counting stub): the state is at `target`.
+    /// `patch_site` is the branch's rel32 field, which still leads to the
+    /// counting stub; `arg` is the distance from it to the plain jump that
+    /// follows the count (where the branch goes once it counts no more).
+    Hot = 10,
+    /// A branch to an installed trace for `target` (its head): the state is
+    /// at `target`; `arg` is the trace's index (`Jit::trace_fn`).
+    Trace = 11,
 }
 
 impl ExitKind {
     /// Every kind, in numbering order.
-    pub const ALL: [ExitKind; 9] = [
+    pub const ALL: [ExitKind; 11] = [
         ExitKind::Direct,
         ExitKind::Indirect,
         ExitKind::Syscall,
@@ -170,9 +179,11 @@ impl ExitKind {
         ExitKind::Emulate,
         ExitKind::Signal,
         ExitKind::Xgetbv,
+        ExitKind::Hot,
+        ExitKind::Trace,
     ];
     /// One more than the largest value (for per-kind counter arrays).
-    pub const COUNT: usize = 10;
+    pub const COUNT: usize = 12;
 
     /// Lower-case name, for `--stats` and logs.
     pub fn name(self) -> &'static str {
@@ -186,6 +197,8 @@ impl ExitKind {
             ExitKind::Emulate => "emulate",
             ExitKind::Signal => "signal",
             ExitKind::Xgetbv => "xgetbv",
+            ExitKind::Hot => "hot",
+            ExitKind::Trace => "trace",
         }
     }
 }
@@ -291,7 +304,19 @@ pub struct CpuState {
     /// for a while (in a guest syscall, or ended): block records retired
     /// by a flush are freed once every thread is past that flush.
     pub quiet_epoch: AtomicU64,
+    /// Host stack pointer saved by `tern_trace_call` while a trace runs
+    /// (0 otherwise): a fault in trace code abandons the call from there
+    /// (`entry::trace_abort_addr`).
+    pub trace_rsp: u64,
+    /// Per-thread execution counts of profiled backward branches, indexed
+    /// by the slot the branch's counting stub was given (`baseline`);
+    /// pages are committed only for slots in use.
+    pub hot: [u32; HOT_SLOTS],
 }
+
+/// Profiled branches a process can have (`CpuState::hot`); branches
+/// translated once they are used up are not profiled.
+pub const HOT_SLOTS: usize = 1 << 16;
 
 /// Byte offsets of `CpuState` fields, used by the code generator.
 pub mod off {
@@ -314,6 +339,8 @@ pub mod off {
     pub const XSAVE_KIND: usize = offset_of!(CpuState, xsave_kind);
     pub const X87_LOAD: usize = offset_of!(CpuState, x87_load);
     pub const IBL: usize = offset_of!(CpuState, ibl);
+    pub const TRACE_RSP: usize = offset_of!(CpuState, trace_rsp);
+    pub const HOT: usize = offset_of!(CpuState, hot);
 
     /// Offset of guest register `r` (encoding order).
     pub const fn reg(r: usize) -> usize {

@@ -104,6 +104,7 @@ impl Jit {
         t.index.clear();
         t.pages.clear();
         t.incoming.clear();
+        self.forget_traces_locked(t);
         // Pieces of the old memory; translations in flight see the epoch
         // move and start over.
         t.rooms.clear();

@@ -26,6 +26,7 @@ pub mod model;
 pub mod pages;
 pub mod robust;
 pub mod seg;
+pub mod traces;
 pub mod xstate;
 
 use cache::{Block, CacheError, CodeCache, CodeWriter};
@@ -113,6 +114,8 @@ pub struct Stats {
     /// Times a translator lock was taken over from a dead vfork or
     /// CLONE_VM child (`robust.rs`).
     pub lock_recoveries: AtomicU64,
+    /// Traces invalidated with their pages (`traces.rs`).
+    pub traces_invalidated: AtomicU64,
 }
 
 /// Errors from translation.
@@ -142,6 +145,21 @@ fn predict_indirect(ir: &ir::IrBlock) -> Option<u64> {
     }
     let target = u64::from_le_bytes(buf);
     (target != 0 && target.abs_diff(last.pc) >= 0x1000).then_some(target)
+}
+
+/// Intel-syntax disassembly of `bytes` at address `ip`, one instruction
+/// per line (dumps).
+pub fn disasm(bytes: &[u8], ip: u64) -> String {
+    use iced_x86::Formatter;
+    let mut fmt = iced_x86::IntelFormatter::new();
+    let mut out = String::new();
+    let mut dec = iced_x86::Decoder::with_ip(64, bytes, ip, iced_x86::DecoderOptions::NONE);
+    for insn in &mut dec {
+        let mut s = String::new();
+        fmt.format(&insn, &mut s);
+        out.push_str(&format!("  {:#014x}: {s}\n", insn.ip()));
+    }
+    out
 }
 
 /// The state behind the translation lock (`Jit::tables`).
@@ -178,6 +196,8 @@ struct Tables {
     /// only if none of them touched its pages since its fetch.
     changes: std::collections::VecDeque<(u64, u64)>,
     changes_seq: u64,
+    /// The installed traces (`traces.rs`).
+    traces: traces::TraceRecs,
 }
 
 impl Tables {
@@ -229,6 +249,11 @@ pub struct Jit {
     /// the host CPU (it may use RDPID, say), so its instructions are run
     /// whatever the guest CPU model. Start and end, set once.
     vdso: (AtomicU64, AtomicU64),
+    /// Profiling of trace heads in new blocks (`baseline::Profiler`), once
+    /// the trace tier is on.
+    prof: OnceLock<baseline::Profiler>,
+    /// Installed traces' functions, read without the lock.
+    trace_table: traces::TraceTable,
 }
 
 impl Jit {
@@ -263,6 +288,7 @@ impl Jit {
                 rooms: Vec::new(),
                 changes: Default::default(),
                 changes_seq: 0,
+                traces: Default::default(),
             }),
             index,
             threads: RobustMutex::new(Vec::new()),
@@ -273,11 +299,19 @@ impl Jit {
             stats: Stats::default(),
             perf_map: Mutex::new(None),
             vdso: (AtomicU64::new(0), AtomicU64::new(0)),
+            prof: OnceLock::new(),
+            trace_table: Default::default(),
         })
     }
 
     pub fn model(&self) -> CpuModel {
         self.model
+    }
+
+    /// Turns on the profiling of trace heads in blocks translated from now
+    /// on (once; later calls change nothing).
+    pub fn set_profiler(&self, p: baseline::Profiler) {
+        let _ = self.prof.set(p);
     }
 
     /// Takes the translation lock (repairing the tables if its last owner
@@ -462,7 +496,7 @@ impl Jit {
         if !single {
             ir.predicted = predict_indirect(&ir);
         }
-        let em = baseline::emit_block(&ir, f.room.0, &self.rt)?;
+        let em = baseline::emit_block(&ir, f.room.0, &self.rt, self.prof.get())?;
         Ok((ir, em))
     }
 
@@ -554,7 +588,7 @@ impl Jit {
             // again for it, with the lock held; rare).
             self.give_back_room_locked(t, f);
             f.room = self.cache.reserve_chunk(&mut t.writer)?;
-            em = baseline::emit_block(&ir, f.room.0, &self.rt)?;
+            em = baseline::emit_block(&ir, f.room.0, &self.rt, self.prof.get())?;
         }
         let host = f.room.0;
         let first = self.cache.add_descs(&mut t.writer, &em.descs)?;
@@ -633,14 +667,27 @@ impl Jit {
     /// Writes `block` to the perf map (`perf report` then shows guest
     /// addresses for samples in generated code).
     fn perf_map_block(&self, block: &Block) {
+        self.perf_map_code(
+            block.host_start,
+            block.host_len as usize,
+            &format!("guest_{:x}", block.guest_start),
+        );
+    }
+
+    /// Names host code `[addr, addr+len)` in the perf map, if `--perf-map`
+    /// is on.
+    pub fn perf_map_code(&self, addr: u64, len: usize, name: &str) {
         use std::io::Write;
+        if !self.dump.perf_map {
+            return;
+        }
         let mut f = self.perf_map.lock().unwrap_or_else(|e| e.into_inner());
         if f.is_none() {
             let path = format!("/tmp/perf-{}.map", std::process::id());
             *f = std::fs::File::options().create(true).append(true).open(path).ok();
         }
         if let Some(f) = f.as_mut() {
-            let _ = writeln!(f, "{:x} {:x} guest_{:x}", block.host_start, block.host_len, block.guest_start);
+            let _ = writeln!(f, "{addr:x} {len:x} {name}");
         }
     }
 
@@ -657,18 +704,6 @@ impl Jit {
                 return;
             }
         }
-        use iced_x86::Formatter;
-        let mut fmt = iced_x86::IntelFormatter::new();
-        let mut disasm = |bytes: &[u8], ip: u64| {
-            let mut out = String::new();
-            let mut dec = iced_x86::Decoder::with_ip(64, bytes, ip, iced_x86::DecoderOptions::NONE);
-            for insn in &mut dec {
-                let mut s = String::new();
-                fmt.format(&insn, &mut s);
-                out.push_str(&format!("  {:#014x}: {s}\n", insn.ip()));
-            }
-            out
-        };
         if d.in_asm {
             let mut buf = vec![0u8; (ir.end - ir.start) as usize];
             let n = guestmem::read_guest(ir.start, &mut buf);
@@ -836,6 +871,7 @@ impl Jit {
             v
         };
         for page in todo {
+            self.invalidate_traces_locked(t, page);
             if let Some(pcs) = t.pages.remove(&page) {
                 for pc in pcs {
                     if let Some(b) = t.blocks.remove(&pc) {
@@ -953,7 +989,7 @@ mod tests {
     fn exit_stub_is_18_bytes() {
         let (_, rt) = baseline::emit_runtime(0x10_0000, 0x20_0000);
         let ir = lift::lift_block(CpuModel::V2, 0x40_0000, &[0x0f, 0x05], false, false);
-        let em = baseline::emit_block(&ir, 0x10_1000, &rt).unwrap();
+        let em = baseline::emit_block(&ir, 0x10_1000, &rt, None).unwrap();
         assert_eq!(em.descs.len(), 1);
         assert_eq!(em.descs[0].kind, cpu::ExitKind::Syscall);
         assert_eq!((em.ibl_entry, em.entry), (0, 18), "{:02x?}", em.code);

@@ -17,15 +17,17 @@ use crate::cpu::{off, ExitDesc, ExitKind, DESC_INDIRECT, DIRECT_VIA_LOOKUP};
 use crate::ir::{IrBlock, MemFix, Op};
 use asm::{Asm, RAX, RCX, RDX};
 use iced_x86::{Code, Instruction, InstructionInfoFactory, MemoryOperand, Register};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Scratch slot use: 1 and 2 guest rcx and rdx during an indirect branch
 /// and its lookup (and at a block's lookup entry and a call's return
 /// continuation), 3 operand rewrites, 6 rcx before a `loop` decremented,
-/// 7 the register holding the FS/GS base for an implicit `[rdi]` operand.
-/// (4 and 5 are free.)
+/// 7 the register holding the FS/GS base for an implicit `[rdi]` operand,
+/// 4 rcx in a counting stub. (5 is free.)
 const SLOT_TARGET: usize = 1;
 const SLOT_IBL: usize = 2;
 const SLOT_FIX: usize = 3;
+const SLOT_HOT: usize = 4;
 const SLOT_LOOP: usize = 6;
 const SLOT_BASE: usize = 7;
 
@@ -70,6 +72,33 @@ pub fn emit_runtime(base: u64, exit_common: u64) -> (Vec<u8>, Runtime) {
     a.jmp_unaligned(exit_tramp);
     a.align8();
     (a.buf, Runtime { exit_tramp, ibl_miss })
+}
+
+/// Profiling of trace heads: which backward branches count their
+/// executions, and after how many the counting stub exits `Hot`.
+#[derive(Debug)]
+pub struct Profiler {
+    /// Executions (per thread) after which a branch's stub exits `Hot`.
+    pub threshold: u32,
+    /// Only branches to heads in `[lo, hi)` are profiled.
+    pub range: (u64, u64),
+    next: AtomicU32,
+}
+
+impl Profiler {
+    pub fn new(threshold: u32, range: (u64, u64)) -> Profiler {
+        Profiler { threshold: threshold.clamp(1, i32::MAX as u32), range, next: AtomicU32::new(0) }
+    }
+
+    /// A counter slot (`CpuState::hot`) for a backward branch at `pc` to
+    /// `target`, or None if it is not profiled.
+    fn slot(&self, pc: u64, target: u64) -> Option<u32> {
+        if target > pc || !(self.range.0..self.range.1).contains(&target) {
+            return None;
+        }
+        let s = self.next.fetch_add(1, Ordering::Relaxed);
+        (s < crate::cpu::HOT_SLOTS as u32).then_some(s)
+    }
 }
 
 /// Emits an exit stub naming descriptor `local` (an index into the block's
@@ -137,6 +166,10 @@ struct Emitter<'a> {
     /// 64-bit literals placed after the block's instructions: (offset of
     /// the RIP-relative disp32 that loads it, value).
     literals: Vec<(usize, u64)>,
+    prof: Option<&'a Profiler>,
+    /// Profiled branches: (rel32 field offset, guest target, guest pc of
+    /// the branch, counter slot).
+    hot: Vec<(usize, u64, u64, u32)>,
 }
 
 fn gpr(n: u8) -> Register {
@@ -472,6 +505,56 @@ impl Emitter<'_> {
         self.direct.push((f, target, state_pc, fix, self.rsp_adj, 0));
     }
 
+    /// The way out of a direct branch (at guest `pc`, rel32 field `field`)
+    /// to `target`: through a counting stub if it is a profiled backward
+    /// branch, else the usual exit stub.
+    fn branch_exit(&mut self, field: usize, target: u64, pc: u64) {
+        match self.prof.and_then(|p| p.slot(pc, target)) {
+            Some(slot) => self.hot.push((field, target, pc, slot)),
+            None => self.direct.push((field, target, pc, NO_FIXUP, 0, 0)),
+        }
+    }
+
+    /// The counting stub of the profiled branch at guest `pc` (rel32 field
+    /// `field`) to `target`: bumps this thread's counter `slot` without
+    /// touching the flags (rcx borrowed, `lea` + `jrcxz`), then takes a
+    /// plain chained jump to `target`; the count that reaches the
+    /// threshold exits `Hot` instead, naming the branch's field (patched
+    /// later to a trace, or to the plain jump to count no more).
+    fn count_stub(&mut self, field: usize, target: u64, pc: u64, slot: u32) {
+        let threshold = self.prof.map_or(1, |p| p.threshold);
+        let counter = u32::try_from(off::HOT + 4 * slot as usize).expect("CpuState within 4 GiB");
+        self.rsp_adj = 0;
+        self.mark(pc, NO_FIXUP);
+        let stub = self.a.here();
+        self.a.set_rel32(field, stub);
+        self.a.store_gs(off::scratch(SLOT_HOT), RCX);
+        self.mark(pc, fix1(RCX, SLOT_HOT));
+        self.a.bytes(&[0x65, 0x8b, 0x0c, 0x25]); // mov ecx, gs:[counter]
+        self.a.bytes(&counter.to_le_bytes());
+        self.a.bytes(&[0x8d, 0x49, 0x01]); // lea ecx, [rcx+1]
+        self.a.bytes(&[0x65, 0x89, 0x0c, 0x25]); // mov gs:[counter], ecx
+        self.a.bytes(&counter.to_le_bytes());
+        self.a.bytes(&[0x8d, 0x89]); // lea ecx, [rcx-threshold]
+        self.a.bytes(&(threshold as i32).wrapping_neg().to_le_bytes());
+        self.a.bytes(&[0xe3, 0x00]); // jrcxz fire
+        let short_at = self.a.buf.len() - 1;
+        self.a.load_gs(RCX, off::scratch(SLOT_HOT));
+        self.mark(pc, NO_FIXUP);
+        let here = self.a.here();
+        let inner = self.a.jmp(here);
+        self.direct.push((inner, target, pc, NO_FIXUP, 0, 0));
+        let dist = self.a.buf.len() - short_at - 1;
+        self.a.buf[short_at] = u8::try_from(dist).expect("short jump");
+        // fire:
+        self.mark(pc, fix1(RCX, SLOT_HOT));
+        self.a.load_gs(RCX, off::scratch(SLOT_HOT));
+        self.mark(pc, NO_FIXUP);
+        let bypass = u32::try_from(inner - 1 - field).expect("small stub");
+        let site = self.a.base + field as u64;
+        self.exit(ExitKind::Hot, bypass, target, site);
+    }
+
     fn exit(&mut self, kind: ExitKind, arg: u32, target: u64, patch_site: u64) {
         self.descs.push(ExitDesc { kind, arg, target, patch_site });
         let tramp = self.rt.exit_tramp;
@@ -480,7 +563,12 @@ impl Emitter<'_> {
 }
 
 /// Emits host code for `ir`, to be installed at host address `base`.
-pub fn emit_block(ir: &IrBlock, base: u64, rt: &Runtime) -> Result<Emitted, EmitError> {
+pub fn emit_block(
+    ir: &IrBlock,
+    base: u64,
+    rt: &Runtime,
+    prof: Option<&Profiler>,
+) -> Result<Emitted, EmitError> {
     let mut e = Emitter {
         a: Asm::new(base),
         start: ir.start,
@@ -491,6 +579,8 @@ pub fn emit_block(ir: &IrBlock, base: u64, rt: &Runtime) -> Result<Emitted, Emit
         desc_fills: Vec::new(),
         rsp_adj: 0,
         literals: Vec::new(),
+        prof,
+        hot: Vec::new(),
     };
     // The lookup entry, first: guest rcx and rdx back from their slots,
     // falling through to the block's code. The state is the block's start,
@@ -520,11 +610,16 @@ pub fn emit_block(ir: &IrBlock, base: u64, rt: &Runtime) -> Result<Emitted, Emit
                 }
             }
             // A jump has no side effects: its stub restarts it.
-            Op::Jmp { target } | Op::Fallthrough { next: target } => e.jmp_direct(*target, pc, NO_FIXUP),
+            Op::Jmp { target } => {
+                let here = e.a.here();
+                let f = e.a.jmp(here);
+                e.branch_exit(f, *target, pc);
+            }
+            Op::Fallthrough { next: target } => e.jmp_direct(*target, pc, NO_FIXUP),
             Op::Jcc { cc, taken, next } => {
                 let here = e.a.here();
                 let f = e.a.jcc(*cc, here);
-                e.direct.push((f, *taken, pc, NO_FIXUP, 0, 0));
+                e.branch_exit(f, *taken, pc);
                 if ir.insns.last().is_some_and(|l| l.pc == pc) {
                     e.mark(pc, NO_FIXUP);
                     e.jmp_direct(*next, pc, NO_FIXUP);
@@ -595,7 +690,11 @@ pub fn emit_block(ir: &IrBlock, base: u64, rt: &Runtime) -> Result<Emitted, Emit
             Op::Trap { signo, rip } => e.exit(ExitKind::Trap, *signo as u32, *rip, 0),
         }
     }
-    // Exit stubs for direct branches, after the body.
+    // Counting stubs of profiled branches, then exit stubs for direct
+    // branches, after the body.
+    for (field, target, pc, slot) in std::mem::take(&mut e.hot) {
+        e.count_stub(field, target, pc, slot);
+    }
     for (field, target, state_pc, fix, rsp_adj, arg) in std::mem::take(&mut e.direct) {
         e.rsp_adj = rsp_adj;
         e.mark(state_pc, fix);

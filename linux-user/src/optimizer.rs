@@ -1,0 +1,324 @@
+//! The trace tier's driver: hot heads in, installed traces out.
+//!
+//! The baseline's counting stubs exit `Hot` when a backward branch has run
+//! `--trace-threshold` times on a thread ([`on_hot`]). The head goes on a
+//! bounded channel to the optimizer threads (started at the first hot head,
+//! so a program that never gets hot pays nothing; a full queue drops the
+//! head, and the guest thread never waits). An optimizer thread forms the
+//! trace from the translated blocks (`Jit::form_trace`), compiles it with
+//! the compiler the binary registered (LLVM, created on that thread), and
+//! installs it (`Jit::install_trace`); every profiled branch to that head
+//! that got hot meanwhile is then patched to the trace's entry stub. A head
+//! whose trace cannot be built has its branches patched past their counting
+//! stubs, so they count no more. The CPU loop runs traces ([`run_trace`]).
+
+use crate::cpu_loop::LoopStats;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Mutex, OnceLock};
+use tern_translate::cpu::ExitDesc;
+use tern_translate::entry::CpuBox;
+use tern_translate::traces::FormedTrace;
+use tern_translate::Jit;
+
+/// A trace compiled to host code.
+pub struct Compiled {
+    /// A position-independent function of the `CpuState` (see
+    /// `entry::call_trace`), entry at the start.
+    pub code: Vec<u8>,
+    /// LLVM IR before and after optimisation, when dumps are on.
+    pub ir_before: Option<String>,
+    pub ir_after: Option<String>,
+}
+
+/// A trace compiler (the binary's LLVM back end).
+pub trait TraceCompiler {
+    /// Compiles `t`; `miscompile` asks for deliberately wrong code (tests
+    /// of `tern bisect`).
+    fn compile(&mut self, t: &FormedTrace, miscompile: bool) -> Result<Compiled, String>;
+}
+
+/// Creates a compiler on the optimizer thread that uses it.
+pub type Factory = fn(&Config) -> Result<Box<dyn TraceCompiler>, String>;
+
+/// The trace controls (command line).
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub threshold: u32,
+    pub max_blocks: usize,
+    /// Heads are profiled only in `[lo, hi)`.
+    pub range: (u64, u64),
+    /// Traces installed at most (the first N to be compiled).
+    pub limit: u64,
+    pub threads: usize,
+    pub opt_level: u8,
+    /// Log each trace's guest code, IR, LLVM IR and host code.
+    pub dump: bool,
+    /// Test only: the trace of this head is miscompiled on purpose.
+    pub miscompile: Option<u64>,
+}
+
+/// Queued heads at most; more are dropped.
+const QUEUE: usize = 256;
+
+/// Counters for `--stats`.
+#[derive(Default)]
+pub struct TraceStats {
+    pub hot: AtomicU64,
+    pub formed: AtomicU64,
+    pub compiled: AtomicU64,
+    pub installed: AtomicU64,
+    pub rejected: AtomicU64,
+    pub stale: AtomicU64,
+    pub dropped: AtomicU64,
+    pub compile_ns: AtomicU64,
+    pub guest_insns: AtomicU64,
+}
+
+enum Head {
+    /// Waiting for the optimizer: the hot branches to patch (rel32 field,
+    /// the plain jump after its counting stub, the code-cache epoch it was
+    /// seen in).
+    Queued(Vec<(u64, u64, u64)>),
+    Installed(u32),
+    /// No trace: branches go past their counting stubs.
+    Rejected,
+}
+
+struct Manager {
+    cfg: Config,
+    factory: Factory,
+    jit: &'static Jit,
+    heads: Mutex<HashMap<u64, Head>>,
+    /// The queue's sending end and the process it was made in (a forked
+    /// child starts its own optimizer threads).
+    tx: Mutex<Option<(crossbeam_channel::Sender<u64>, i32)>>,
+    stats: TraceStats,
+}
+
+static MANAGER: OnceLock<Manager> = OnceLock::new();
+
+/// Turns the trace tier on: profiling in the blocks translated from now on.
+pub fn init(jit: &'static Jit, cfg: Config, factory: Factory) {
+    jit.set_profiler(tern_translate::baseline::Profiler::new(cfg.threshold, cfg.range));
+    let m = Manager {
+        cfg,
+        factory,
+        jit,
+        heads: Mutex::new(HashMap::new()),
+        tx: Mutex::new(None),
+        stats: TraceStats::default(),
+    };
+    if MANAGER.set(m).is_ok() {
+        tern_syscalls::task::on_fork_child(after_fork);
+    }
+}
+
+/// The counters, if the tier is on.
+pub fn stats() -> Option<&'static TraceStats> {
+    MANAGER.get().map(|m| &m.stats)
+}
+
+fn pid() -> i32 {
+    // SAFETY: getpid has no preconditions.
+    unsafe { libc::getpid() }
+}
+
+/// In a forked child: the parent's optimizer threads are gone; heads it
+/// had queued will not come back, so they may get hot again.
+fn after_fork() {
+    if let Some(m) = MANAGER.get() {
+        if let Ok(mut tx) = m.tx.try_lock() {
+            *tx = None;
+        }
+        if let Ok(mut h) = m.heads.try_lock() {
+            h.retain(|_, s| !matches!(s, Head::Queued(_)));
+        }
+    }
+}
+
+/// A counting stub exited `Hot` (descriptor `d`, code-cache epoch `epoch`).
+pub fn on_hot(d: &ExitDesc, epoch: u64) {
+    let Some(m) = MANAGER.get() else { return };
+    m.stats.hot.fetch_add(1, Relaxed);
+    let (head, site) = (d.target, d.patch_site);
+    let bypass = site + u64::from(d.arg);
+    let mut heads = m.heads.lock().unwrap_or_else(|e| e.into_inner());
+    match heads.get_mut(&head) {
+        Some(Head::Queued(sites)) => sites.push((site, bypass, epoch)),
+        Some(Head::Rejected) => m.jit.patch_hot_site(site, bypass, epoch),
+        Some(Head::Installed(idx)) => match m.jit.trace_stub(*idx) {
+            Some(stub) => m.jit.patch_hot_site(site, stub, epoch),
+            None => {
+                heads.insert(head, Head::Queued(vec![(site, bypass, epoch)]));
+                m.enqueue(&mut heads, head, site, bypass, epoch);
+            }
+        },
+        None => {
+            heads.insert(head, Head::Queued(vec![(site, bypass, epoch)]));
+            m.enqueue(&mut heads, head, site, bypass, epoch);
+        }
+    }
+}
+
+impl Manager {
+    /// Sends `head` (just marked queued) to the optimizer threads, starting
+    /// them first if needed; a full queue (or no thread) rejects it.
+    fn enqueue(&'static self, heads: &mut HashMap<u64, Head>, head: u64, site: u64, bypass: u64, epoch: u64) {
+        let mut tx = self.tx.lock().unwrap_or_else(|e| e.into_inner());
+        if tx.as_ref().is_none_or(|(_, p)| *p != pid()) {
+            *tx = self.start_threads().map(|t| (t, pid()));
+        }
+        let sent = tx.as_ref().is_some_and(|(t, _)| t.try_send(head).is_ok());
+        if !sent {
+            self.stats.dropped.fetch_add(1, Relaxed);
+            heads.insert(head, Head::Rejected);
+            self.jit.patch_hot_site(site, bypass, epoch);
+        }
+    }
+
+    fn start_threads(&'static self) -> Option<crossbeam_channel::Sender<u64>> {
+        let (tx, rx) = crossbeam_channel::bounded::<u64>(QUEUE);
+        for i in 0..self.cfg.threads.max(1) {
+            let rx = rx.clone();
+            let r =
+                std::thread::Builder::new().name(format!("tern-opt{i}")).spawn(move || self.optimizer(rx));
+            if r.is_err() {
+                return None;
+            }
+        }
+        Some(tx)
+    }
+
+    /// An optimizer thread: compiles and installs the heads it receives.
+    fn optimizer(&'static self, rx: crossbeam_channel::Receiver<u64>) {
+        block_all_signals();
+        let mut compiler = match (self.factory)(&self.cfg) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!("trace compiler unavailable: {e}");
+                for head in rx {
+                    self.finish(head, None);
+                }
+                return;
+            }
+        };
+        for head in rx {
+            let stub = self.build(compiler.as_mut(), head);
+            self.finish(head, stub);
+        }
+    }
+
+    /// Forms, compiles and installs the trace at `head`: its index and
+    /// entry stub.
+    fn build(&self, compiler: &mut dyn TraceCompiler, head: u64) -> Option<(u32, u64)> {
+        let s = &self.stats;
+        if s.installed.load(Relaxed) >= self.cfg.limit {
+            return None;
+        }
+        let tr = self.jit.form_trace(head, self.cfg.max_blocks)?;
+        s.formed.fetch_add(1, Relaxed);
+        let t0 = std::time::Instant::now();
+        let miscompile = self.cfg.miscompile == Some(head);
+        let c = compiler.compile(&tr, miscompile);
+        s.compile_ns.fetch_add(t0.elapsed().as_nanos() as u64, Relaxed);
+        let c = match c {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::debug!("trace {} not compiled: {e}", tr.id());
+                return None;
+            }
+        };
+        s.compiled.fetch_add(1, Relaxed);
+        let r = self.jit.install_trace(&tr, &c.code).ok().flatten();
+        match r {
+            Some((idx, _)) => {
+                s.installed.fetch_add(1, Relaxed);
+                s.guest_insns.fetch_add(tr.guest_insns() as u64, Relaxed);
+                if let Some(f) = self.jit.trace_fn(idx) {
+                    self.jit.perf_map_code(f, c.code.len(), &format!("trace_{}", tr.id()));
+                }
+                if self.cfg.dump {
+                    dump(&tr, &c, idx);
+                }
+            }
+            None => {
+                s.stale.fetch_add(1, Relaxed);
+            }
+        }
+        r
+    }
+
+    /// Records the outcome for `head` and patches the branches that got
+    /// hot meanwhile.
+    fn finish(&self, head: u64, stub: Option<(u32, u64)>) {
+        let mut heads = self.heads.lock().unwrap_or_else(|e| e.into_inner());
+        let sites = match heads.remove(&head) {
+            Some(Head::Queued(sites)) => sites,
+            _ => Vec::new(),
+        };
+        match stub {
+            Some((idx, stub)) => {
+                for (site, _, epoch) in sites {
+                    self.jit.patch_hot_site(site, stub, epoch);
+                }
+                heads.insert(head, Head::Installed(idx));
+            }
+            None => {
+                self.stats.rejected.fetch_add(1, Relaxed);
+                for (site, bypass, epoch) in sites {
+                    self.jit.patch_hot_site(site, bypass, epoch);
+                }
+                heads.insert(head, Head::Rejected);
+            }
+        }
+    }
+}
+
+/// Blocks every signal on an optimizer thread: process-directed signals go
+/// to guest threads.
+fn block_all_signals() {
+    // SAFETY: sigfillset initialises the local set; pthread_sigmask only
+    // changes this thread's mask.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut set);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+}
+
+/// Logs a trace's guest IR, LLVM IR and host code (`-d trace`).
+fn dump(tr: &FormedTrace, c: &Compiled, idx: u32) {
+    let mut out = format!("TRACE {} (#{idx}, {} blocks)\n", tr.id(), tr.blocks.len());
+    for b in &tr.blocks {
+        out.push_str(&format!("{b}"));
+    }
+    if let Some(ir) = &c.ir_before {
+        out.push_str(&format!("LLVM IR:\n{ir}\n"));
+    }
+    if let Some(ir) = &c.ir_after {
+        out.push_str(&format!("LLVM IR optimised:\n{ir}\n"));
+    }
+    out.push_str(&format!("HOST ({} bytes):\n{}", c.code.len(), tern_translate::disasm(&c.code, 0)));
+    tracing::info!(target: "tern::dump", "{out}");
+}
+
+/// The CPU loop got to trace `idx`'s entry stub, the guest state in `cpu`
+/// at its head: runs the trace if it is still valid. Afterwards `cpu.rip`
+/// is where the baseline goes on.
+pub fn run_trace(jit: &Jit, cpu: &mut CpuBox, idx: u32, stats: &mut LoopStats) {
+    let epoch = jit.epoch();
+    if !jit.enter_code(cpu, epoch) {
+        return;
+    }
+    if let Some(f) = jit.trace_fn(idx) {
+        // SAFETY: f is an installed trace of this epoch (a flush waits for
+        // this thread to leave the code), cpu is this thread's GS base.
+        let r = unsafe { tern_translate::entry::call_trace(cpu.as_ptr(), f) };
+        stats.trace_runs += 1;
+        if r == tern_translate::entry::TRACE_ABORTED {
+            stats.trace_aborts += 1;
+        }
+    }
+    jit.leave_code(cpu);
+}

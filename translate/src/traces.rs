@@ -1,0 +1,254 @@
+//! The translator's side of the trace tier: forming a trace from blocks
+//! already translated, installing its compiled code, and keeping it valid.
+//!
+//! A trace is found hot by the baseline's counting stubs (`ExitKind::Hot`).
+//! [`Jit::form_trace`] follows the blocks that have run from the head: the
+//! one translated successor of each (a conditional branch at a block's end
+//! goes on to its fall-through unless its other side closes the loop back
+//! to the head; a `ret` pops a return address the trace itself pushed; a
+//! predicted indirect branch goes on to its prediction), and re-lifts them
+//! (their pages are write-protected, so their bytes are those translated).
+//! The trace tier (crate `tern-trace`) compiles the IR into a function of
+//! the `CpuState`; [`Jit::install_trace`] copies it into the code cache with
+//! an entry stub that exits `Trace`, unless a change to the guest's code
+//! since the formation (a write, `munmap`, `mprotect`, a flush) makes it
+//! stale. The CPU loop runs the function ([`Jit::trace_fn`],
+//! `entry::call_trace`) when it gets to the stub, which a profiled branch
+//! leads to once patched ([`Jit::patch_hot_site`]). Invalidating a page
+//! invalidates the traces whose blocks lie on it: their function is
+//! forgotten, so the stub's exit goes on in the baseline.
+
+use crate::cpu::{off, ExitDesc, ExitKind};
+use crate::ir::{IrBlock, Op};
+use crate::{lift, predict_indirect, Jit, Tables, TranslateError, MAX_BLOCK_BYTES};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Traces a process can install (indices are never reused).
+pub const MAX_TRACES: usize = 1 << 16;
+
+/// A trace formed from translated blocks, to be compiled and installed.
+#[derive(Clone, Debug)]
+pub struct FormedTrace {
+    pub head: u64,
+    /// The path: `blocks[0]` starts at `head`, each next one is the block
+    /// that follows the one before (block starts are distinct).
+    pub blocks: Vec<IrBlock>,
+    /// `Tables::changes_seq` and the code-cache epoch at the formation.
+    seq: u64,
+    epoch: u64,
+}
+
+impl FormedTrace {
+    /// A stable name: the head and every block's start.
+    pub fn id(&self) -> String {
+        let pcs: Vec<String> = self.blocks.iter().map(|b| format!("{:x}", b.start)).collect();
+        pcs.join(".")
+    }
+
+    /// Guest instructions in the trace's blocks.
+    pub fn guest_insns(&self) -> usize {
+        self.blocks.iter().map(|b| b.insns.len()).sum()
+    }
+}
+
+/// The installed traces, for the CPU loop without the lock: the host
+/// address of each one's function, 0 once invalid.
+pub(crate) struct TraceTable {
+    fns: Box<[AtomicU64]>,
+}
+
+impl Default for TraceTable {
+    fn default() -> TraceTable {
+        TraceTable { fns: (0..MAX_TRACES).map(|_| AtomicU64::new(0)).collect() }
+    }
+}
+
+/// Per-trace records behind the translation lock.
+#[derive(Default)]
+pub(crate) struct TraceRecs {
+    /// Entry stub of each trace (by index), its head and code-cache epoch.
+    pub(crate) stubs: Vec<(u64, u64, u64)>,
+    /// Guest page -> traces with a block on it.
+    pub(crate) pages: rustc_hash::FxHashMap<u64, Vec<u32>>,
+}
+
+/// The successor of `ir` on a trace from `head`, with `rets` the return
+/// addresses calls on the trace pushed.
+fn successor(ir: &IrBlock, head: u64, rets: &mut Vec<u64>, known: impl Fn(u64) -> bool) -> Option<u64> {
+    let last = ir.insns.last()?;
+    match &last.op {
+        Op::Jmp { target } | Op::Fallthrough { next: target } => Some(*target),
+        Op::Call { target, ret } => {
+            rets.push(*ret);
+            Some(*target)
+        }
+        Op::Jcc { taken, next, .. } => {
+            if *taken == head || !known(*next) {
+                Some(*taken)
+            } else {
+                Some(*next)
+            }
+        }
+        Op::Ret { .. } => rets.pop(),
+        Op::CallInd { ret, .. } => {
+            rets.push(*ret);
+            ir.predicted
+        }
+        Op::JmpInd { .. } => ir.predicted,
+        _ => None,
+    }
+}
+
+impl Jit {
+    /// The blocks of a trace from `head`, at most `max_blocks` of them: None
+    /// if `head` has no block (any more).
+    pub fn form_trace(&self, head: u64, max_blocks: usize) -> Option<FormedTrace> {
+        let t = self.tables();
+        let (seq, epoch) = (t.changes_seq, self.epoch.load(Ordering::SeqCst));
+        let vdso = self.vdso.0.load(Ordering::Relaxed)..self.vdso.1.load(Ordering::Relaxed);
+        let mut blocks: Vec<IrBlock> = Vec::new();
+        let mut rets = Vec::new();
+        let mut pc = head;
+        while let Some(b) = t.blocks.get(&pc) {
+            let mut code = [0u8; MAX_BLOCK_BYTES];
+            let n = self.fetch_locked(&t, pc, &mut code);
+            let mut ir = lift::lift_block(self.model, pc, &code[..n], false, vdso.contains(&pc));
+            if ir.end.max(ir.start + 1) != b.guest_end {
+                break;
+            }
+            ir.predicted = predict_indirect(&ir);
+            let next = successor(&ir, head, &mut rets, |p| t.blocks.contains_key(&p));
+            blocks.push(ir);
+            match next {
+                Some(n) if n != head && blocks.len() < max_blocks && !blocks.iter().any(|b| b.start == n) => {
+                    pc = n
+                }
+                _ => break,
+            }
+        }
+        (!blocks.is_empty()).then_some(FormedTrace { head, blocks, seq, epoch })
+    }
+
+    /// Installs the compiled `code` of trace `tr` (a position-independent
+    /// function, entry at its start) and returns its index and entry stub,
+    /// or None if its blocks changed since the formation (or the trace
+    /// table is full).
+    pub fn install_trace(&self, tr: &FormedTrace, code: &[u8]) -> Result<Option<(u32, u64)>, TranslateError> {
+        let mut t = self.tables();
+        if tr.epoch != self.epoch.load(Ordering::SeqCst) || t.traces.stubs.len() >= MAX_TRACES {
+            return Ok(None);
+        }
+        let stale = tr.blocks.iter().any(|b| {
+            let end = b.end.max(b.start + 1);
+            !t.blocks.contains_key(&b.start) || Self::changed_since_locked(&t, tr.seq, b.start & !0xfff, end)
+        });
+        if stale {
+            return Ok(None);
+        }
+        let idx = t.traces.stubs.len() as u32;
+        let func = self.install_code_locked(&mut t, code, 16)?;
+        let first = self.cache.add_descs(
+            &mut t.writer,
+            &[ExitDesc { kind: ExitKind::Trace, arg: idx, target: tr.head, patch_site: 0 }],
+        )?;
+        let mut a = crate::baseline::asm::Asm::new(0);
+        a.store_gs_imm32(off::EXIT_DESC, first as i32);
+        let stub_len = a.buf.len() + 5;
+        let stub = self.install_code_locked(&mut t, &vec![0u8; stub_len], 8)?;
+        let mut a = crate::baseline::asm::Asm::new(stub);
+        a.store_gs_imm32(off::EXIT_DESC, first as i32);
+        a.jmp_unaligned(self.rt.exit_tramp);
+        self.cache.install_at(&mut t.writer, stub, &a.buf);
+        t.traces.stubs.push((stub, tr.head, tr.epoch));
+        for b in &tr.blocks {
+            let mut page = b.start & !0xfff;
+            while page < b.end.max(b.start + 1) {
+                t.traces.pages.entry(page).or_default().push(idx);
+                page += 0x1000;
+            }
+        }
+        self.trace_table.fns[idx as usize].store(func, Ordering::Release);
+        Ok(Some((idx, stub)))
+    }
+
+    /// Copies `code` into fresh code memory aligned to `align` and returns
+    /// its address.
+    ///
+    /// # Preconditions
+    /// The tables lock is held (`_locked`).
+    fn install_code_locked(&self, t: &mut Tables, code: &[u8], align: u64) -> Result<u64, TranslateError> {
+        let len = code.len() as u64;
+        let mut room = self.take_room_locked(t)?;
+        let mut at = room.0.next_multiple_of(align);
+        if at + len > room.1 {
+            if room.1 - room.0 >= crate::MIN_ROOM {
+                t.rooms.push(room);
+            }
+            room = self.cache.reserve_chunk(&mut t.writer)?;
+            at = room.0;
+            if at + len > room.1 {
+                return Err(crate::cache::CacheError::Full.into());
+            }
+        }
+        self.cache.install_at(&mut t.writer, at, code);
+        if room.1 - (at + len) >= crate::MIN_ROOM {
+            t.rooms.push((at + len, room.1));
+        }
+        Ok(at)
+    }
+
+    /// The function of trace `idx`, if it is still valid. Call it only
+    /// between `enter_code` and `leave_code` (a flush frees its memory).
+    pub fn trace_fn(&self, idx: u32) -> Option<u64> {
+        let f = self.trace_table.fns.get(idx as usize)?.load(Ordering::Acquire);
+        (f != 0).then_some(f)
+    }
+
+    /// The entry stub of trace `idx` while it is valid.
+    pub fn trace_stub(&self, idx: u32) -> Option<u64> {
+        self.trace_fn(idx)?;
+        let t = self.tables();
+        let &(stub, _, epoch) = t.traces.stubs.get(idx as usize)?;
+        (epoch == self.epoch.load(Ordering::SeqCst)).then_some(stub)
+    }
+
+    /// Points the profiled branch whose rel32 field is `site` (the
+    /// `patch_site` of a `Hot` exit taken in code-cache epoch `epoch`) at
+    /// `to`: a trace's entry stub, or the plain jump after its counting
+    /// stub. Nothing if a flush ran since.
+    pub fn patch_hot_site(&self, site: u64, to: u64, epoch: u64) {
+        let mut t = self.tables();
+        if self.epoch.load(Ordering::SeqCst) != epoch {
+            return;
+        }
+        // SAFETY: site is a profiled branch's field (a chaining jump of an
+        // installed block of this epoch) and `to` is code of this epoch
+        // that expects the state at the branch's target.
+        unsafe { self.cache.patch_rel32(&mut t.writer, site, to) };
+    }
+
+    /// Forgets the traces with a block on `page`.
+    ///
+    /// # Preconditions
+    /// The tables lock is held (`_locked`).
+    pub(crate) fn invalidate_traces_locked(&self, t: &mut Tables, page: u64) {
+        if let Some(ids) = t.traces.pages.remove(&page) {
+            for i in ids {
+                if self.trace_table.fns[i as usize].swap(0, Ordering::AcqRel) != 0 {
+                    self.stats.traces_invalidated.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    /// Forgets every trace (a flush).
+    ///
+    /// # Preconditions
+    /// The tables lock is held (`_locked`).
+    pub(crate) fn forget_traces_locked(&self, t: &mut Tables) {
+        for i in 0..t.traces.stubs.len() {
+            self.trace_table.fns[i].store(0, Ordering::Release);
+        }
+        t.traces.pages.clear();
+    }
+}
