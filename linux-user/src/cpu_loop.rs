@@ -16,9 +16,10 @@ pub struct LoopStats {
     pub syscalls: u64,
     /// Writes to pages holding translated code.
     pub smc: u64,
-    /// Traces run, and abandoned at a fault (`optimizer::run_trace`).
-    pub trace_runs: u64,
-    pub trace_aborts: u64,
+    /// Entries into compiled traces (`CpuState::trace_entries`), and exits
+    /// from them to the CPU loop (`optimizer::trace_exit`).
+    pub trace_entries: u64,
+    pub trace_left: u64,
 }
 
 fn fatal(msg: impl std::fmt::Display) -> ! {
@@ -112,6 +113,7 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
                     Flow::Sigreturn => {}
                     f @ (Flow::ExitGroup(_) | Flow::ExitThread(_)) => {
                         jit.idle(cpu);
+                        stats.trace_entries = cpu.trace_entries;
                         return f;
                     }
                 }
@@ -159,9 +161,7 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
                 jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
             }
             ExitKind::Trace => {
-                cpu.rip = d.target;
-                crate::optimizer::run_trace(jit, cpu, d.arg, stats);
-                epoch = jit.epoch();
+                crate::optimizer::trace_exit(cpu, &d, stats);
                 jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
             }
             // A host signal stopped generated code; delivered at the top.

@@ -146,14 +146,16 @@ pub fn on_hot(d: &ExitDesc, epoch: u64) {
     let mut heads = m.heads.lock().unwrap_or_else(|e| e.into_inner());
     match heads.get_mut(&head) {
         Some(Head::Queued(sites)) => sites.push((site, bypass, epoch)),
-        Some(Head::Rejected) => m.jit.patch_hot_site(site, bypass, epoch),
-        Some(Head::Installed(idx)) => match m.jit.trace_stub(*idx) {
-            Some(stub) => m.jit.patch_hot_site(site, stub, epoch),
-            None => {
-                heads.insert(head, Head::Queued(vec![(site, bypass, epoch)]));
-                m.enqueue(&mut heads, head, site, bypass, epoch);
+        Some(Head::Rejected) => {
+            m.jit.patch_hot_site(site, bypass, None, epoch);
+        }
+        Some(Head::Installed(idx)) => {
+            // An invalidated trace: this branch counts no more, others
+            // may form the head's trace again.
+            if !m.jit.patch_hot_site(site, bypass, Some(*idx), epoch) {
+                heads.remove(&head);
             }
-        },
+        }
         None => {
             heads.insert(head, Head::Queued(vec![(site, bypass, epoch)]));
             m.enqueue(&mut heads, head, site, bypass, epoch);
@@ -173,7 +175,7 @@ impl Manager {
         if !sent {
             self.stats.dropped.fetch_add(1, Relaxed);
             heads.insert(head, Head::Rejected);
-            self.jit.patch_hot_site(site, bypass, epoch);
+            self.jit.patch_hot_site(site, bypass, None, epoch);
         }
     }
 
@@ -258,16 +260,16 @@ impl Manager {
             _ => Vec::new(),
         };
         match stub {
-            Some((idx, stub)) => {
-                for (site, _, epoch) in sites {
-                    self.jit.patch_hot_site(site, stub, epoch);
+            Some((idx, _)) => {
+                for (site, bypass, epoch) in sites {
+                    self.jit.patch_hot_site(site, bypass, Some(idx), epoch);
                 }
                 heads.insert(head, Head::Installed(idx));
             }
             None => {
                 self.stats.rejected.fetch_add(1, Relaxed);
                 for (site, bypass, epoch) in sites {
-                    self.jit.patch_hot_site(site, bypass, epoch);
+                    self.jit.patch_hot_site(site, bypass, None, epoch);
                 }
                 heads.insert(head, Head::Rejected);
             }
@@ -303,22 +305,15 @@ fn dump(tr: &FormedTrace, c: &Compiled, idx: u32) {
     tracing::info!(target: "tern::dump", "{out}");
 }
 
-/// The CPU loop got to trace `idx`'s entry stub, the guest state in `cpu`
-/// at its head: runs the trace if it is still valid. Afterwards `cpu.rip`
-/// is where the baseline goes on.
-pub fn run_trace(jit: &Jit, cpu: &mut CpuBox, idx: u32, stats: &mut LoopStats) {
-    let epoch = jit.epoch();
-    if !jit.enter_code(cpu, epoch) {
-        return;
+/// A `Trace` exit (descriptor `d`) reached the CPU loop: a trace left for
+/// it with the guest state in `cpu` (a signal is pending, or a fault
+/// abandoned the trace at its last sync point), or the stub of a trace
+/// invalidated since its branch was patched (the state at its head).
+/// Afterwards `cpu.rip` is where the baseline goes on.
+pub fn trace_exit(cpu: &mut CpuBox, d: &ExitDesc, stats: &mut LoopStats) {
+    if d.arg == tern_translate::cpu::TRACE_LEFT {
+        stats.trace_left += 1;
+    } else {
+        cpu.rip = d.target;
     }
-    if let Some(f) = jit.trace_fn(idx) {
-        // SAFETY: f is an installed trace of this epoch (a flush waits for
-        // this thread to leave the code), cpu is this thread's GS base.
-        let r = unsafe { tern_translate::entry::call_trace(cpu.as_ptr(), f) };
-        stats.trace_runs += 1;
-        if r == tern_translate::entry::TRACE_ABORTED {
-            stats.trace_aborts += 1;
-        }
-    }
-    jit.leave_code(cpu);
 }

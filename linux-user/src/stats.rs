@@ -29,7 +29,6 @@ pub fn print(jit: &Jit, s: &LoopStats) {
         out.push_str(&format!("  {name:<20} {v}\n"));
     }
     if let Some(t) = crate::optimizer::stats() {
-        let ran = s.trace_runs;
         let trows = [
             ("traces: hot heads", t.hot.load(Relaxed)),
             ("traces: formed", t.formed.load(Relaxed)),
@@ -41,8 +40,8 @@ pub fn print(jit: &Jit, s: &LoopStats) {
             ("traces: invalidated", st.traces_invalidated.load(Relaxed)),
             ("traces: compile us", t.compile_ns.load(Relaxed) / 1000),
             ("traces: guest insns", t.guest_insns.load(Relaxed)),
-            ("traces: runs", ran),
-            ("traces: aborted", s.trace_aborts),
+            ("traces: entries", s.trace_entries),
+            ("traces: left to loop", s.trace_left),
         ];
         for (name, v) in trows {
             out.push_str(&format!("  {name:<20} {v}\n"));

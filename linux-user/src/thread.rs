@@ -249,8 +249,8 @@ fn merge_stats(s: &LoopStats) {
     let t = t.get_or_insert_with(LoopStats::default);
     t.syscalls += s.syscalls;
     t.smc += s.smc;
-    t.trace_runs += s.trace_runs;
-    t.trace_aborts += s.trace_aborts;
+    t.trace_entries += s.trace_entries;
+    t.trace_left += s.trace_left;
     for (a, b) in t.exits.iter_mut().zip(s.exits.iter()) {
         *a += b;
     }

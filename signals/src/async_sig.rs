@@ -110,6 +110,8 @@ fn block_on_return(uc: &mut libc::ucontext_t, set: SigSet) -> SigSet {
 ///   instruction): rewound to the check, so the call returns RESTART;
 /// - in the `tern_enter` trampoline: resumed at `tern_resume_host` with
 ///   DESC_SIGNAL (the `CpuState` still holds the guest state);
+/// - in the trace routine's reload window: resumed at its `to_loop`
+///   (the `CpuState` holds the guest state; `baseline::trace_glue`);
 /// - in a generated block: the guest state at the pc-map boundary, as for
 ///   a fault, and DESC_SIGNAL;
 /// - in tern's own code (CPU loop, syscall handlers, runtime routines):
@@ -132,6 +134,10 @@ pub(crate) fn interrupt(t: &ThreadSignals, uc: &mut libc::ucontext_t, sig: i32) 
     let pc = gregs[libc::REG_RIP as usize] as u64;
     if let Some(to) = crate::safe_syscall::rewind(pc) {
         gregs[libc::REG_RIP as usize] = to as i64;
+    } else if let Some(to_loop) = crate::fault::in_trace_window(pc) {
+        // Reloading the guest registers after a trace: the CpuState still
+        // holds the whole state.
+        gregs[libc::REG_RIP as usize] = to_loop as i64;
     } else if tern_translate::entry::in_enter_window(pc) {
         if let Some(cpu) = t.cpu() {
             // SAFETY: exit_desc is plain data of this thread's CpuState, which

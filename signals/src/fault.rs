@@ -220,12 +220,12 @@ extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_v
         return;
     }
     let Some(cpu) = leave_block(gregs, DESC_FAULT) else {
-        if let Some(rsp) = in_trace(host_pc) {
+        if let Some((rsp, to_loop)) = in_trace(host_pc) {
             // A compiled trace faulted: abandon it; its CpuState holds a
             // state the baseline re-executes from, and faults there
             // precisely (or not, if the page changed meanwhile).
             gregs[libc::REG_RSP as usize] = rsp as i64;
-            gregs[libc::REG_RIP as usize] = tern_translate::entry::trace_abort_addr() as i64;
+            gregs[libc::REG_RIP as usize] = to_loop as i64;
             return;
         }
         let mut buf = [0u8; 18];
@@ -259,15 +259,22 @@ extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_v
     cpu.fault.trapno = gregs[libc::REG_TRAPNO as usize] as u64;
 }
 
-/// If `host_pc` is in the code cache while the thread runs a compiled trace
-/// (`entry::call_trace`): the host stack pointer the call saved.
-/// Async-signal-safe.
-fn in_trace(host_pc: u64) -> Option<u64> {
+/// If `pc` is in the reload window of the trace routines: where to leave
+/// for the CPU loop instead. Async-signal-safe.
+pub(crate) fn in_trace_window(pc: u64) -> Option<u64> {
     let cache = CACHE.load(Ordering::Acquire);
     // SAFETY: CACHE is either null or points to the process-lifetime cache.
-    if !unsafe { cache.as_ref() }.is_some_and(|c| c.contains(host_pc)) {
-        return None;
-    }
+    let (to_loop, (lo, hi)) = unsafe { cache.as_ref() }?.trace_routines();
+    (lo..hi).contains(&pc).then_some(to_loop)
+}
+
+/// If `host_pc` is in the code cache while the thread runs a compiled trace
+/// (`baseline::trace_glue`): the host stack pointer saved at its call, and
+/// where to leave it for the CPU loop. Async-signal-safe.
+fn in_trace(host_pc: u64) -> Option<(u64, u64)> {
+    let cache = CACHE.load(Ordering::Acquire);
+    // SAFETY: CACHE is either null or points to the process-lifetime cache.
+    let cache = unsafe { cache.as_ref() }.filter(|c| c.contains(host_pc))?;
     let cpu: *const CpuState;
     // SAFETY: code-cache code only runs on guest threads, whose GS base is
     // their CpuState, whose self_ptr field holds its address.
@@ -276,7 +283,7 @@ fn in_trace(host_pc: u64) -> Option<u64> {
     };
     // SAFETY: this thread's live CpuState.
     let rsp = unsafe { std::ptr::addr_of!((*cpu).trace_rsp).read_volatile() };
-    (rsp != 0).then_some(rsp)
+    (rsp != 0).then_some((rsp, cache.trace_routines().0))
 }
 
 /// If the interrupted host pc in `gregs` is inside a generated block:

@@ -19,7 +19,7 @@
 //! chaining jump of an installed block.
 
 use crate::cpu::ExitDesc;
-use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
 /// Size reserved for generated code (committed lazily). Every rel32 jump
 /// inside the cache reaches every other point of it.
@@ -169,6 +169,9 @@ pub struct CodeCache {
     index_len: Box<[AtomicUsize]>,
     descs: *mut ExitDesc,
     descs_len: AtomicUsize,
+    /// The trace routines' `to_loop` and reload window (`trace_glue`), for
+    /// the signal handlers.
+    trace_routines: [AtomicU64; 3],
 }
 
 // SAFETY: the raw pointers refer to mappings owned for the life of the
@@ -257,6 +260,7 @@ impl CodeCache {
             index_len: (0..CHUNKS).map(|_| AtomicUsize::new(0)).collect(),
             descs,
             descs_len: AtomicUsize::new(0),
+            trace_routines: Default::default(),
         };
         Ok((cache, CodeWriter { cache: exec }))
     }
@@ -264,6 +268,24 @@ impl CodeCache {
     /// Checks that `w` is this cache's writer (a bug otherwise).
     fn check(&self, w: &CodeWriter) {
         assert_eq!(w.cache, self.exec, "a code writer used on another cache");
+    }
+
+    /// Names the trace routines (`to_loop`, the reload window).
+    pub fn set_trace_routines(&self, to_loop: u64, window: (u64, u64)) {
+        self.trace_routines[1].store(window.0, Ordering::Relaxed);
+        self.trace_routines[2].store(window.1, Ordering::Relaxed);
+        self.trace_routines[0].store(to_loop, Ordering::Release);
+    }
+
+    /// The trace routines' `to_loop` (where a thread leaves a trace for the
+    /// CPU loop with its state in the `CpuState`) and their reload window
+    /// (see `baseline::trace_glue`). Async-signal-safe.
+    pub fn trace_routines(&self) -> (u64, (u64, u64)) {
+        let to_loop = self.trace_routines[0].load(Ordering::Acquire);
+        (
+            to_loop,
+            (self.trace_routines[1].load(Ordering::Relaxed), self.trace_routines[2].load(Ordering::Relaxed)),
+        )
     }
 
     /// True if `host` lies in generated code.

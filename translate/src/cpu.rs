@@ -230,6 +230,12 @@ pub const DESC_INDIRECT: u64 = 0;
 pub const DESC_FAULT: u64 = 1;
 /// Descriptor index the asynchronous signal handler uses.
 pub const DESC_SIGNAL: u64 = 2;
+/// Descriptor index of a way out of a compiled trace to the CPU loop (a
+/// `Trace` exit with `arg` [`TRACE_LEFT`]): the guest state is in the
+/// `CpuState`, `rip` included (`baseline::trace_glue`).
+pub const DESC_TRACE_LEFT: u64 = 3;
+/// `ExitDesc::arg` of `DESC_TRACE_LEFT`.
+pub const TRACE_LEFT: u32 = u32::MAX;
 
 /// A fault taken in generated code, recorded by the host signal handler.
 #[repr(C)]
@@ -304,10 +310,12 @@ pub struct CpuState {
     /// for a while (in a guest syscall, or ended): block records retired
     /// by a flush are freed once every thread is past that flush.
     pub quiet_epoch: AtomicU64,
-    /// Host stack pointer saved by `tern_trace_call` while a trace runs
-    /// (0 otherwise): a fault in trace code abandons the call from there
-    /// (`entry::trace_abort_addr`).
+    /// Host stack pointer at the call of a compiled trace
+    /// (`baseline::trace_glue`), 0 while none runs: a fault in trace code
+    /// leaves the trace from there.
     pub trace_rsp: u64,
+    /// Entries into compiled traces on this thread (`--stats`).
+    pub trace_entries: u64,
     /// Per-thread execution counts of profiled backward branches, indexed
     /// by the slot the branch's counting stub was given (`baseline`);
     /// pages are committed only for slots in use.
@@ -340,6 +348,7 @@ pub mod off {
     pub const X87_LOAD: usize = offset_of!(CpuState, x87_load);
     pub const IBL: usize = offset_of!(CpuState, ibl);
     pub const TRACE_RSP: usize = offset_of!(CpuState, trace_rsp);
+    pub const TRACE_ENTRIES: usize = offset_of!(CpuState, trace_entries);
     pub const HOT: usize = offset_of!(CpuState, hot);
 
     /// Offset of guest register `r` (encoding order).

@@ -143,64 +143,7 @@ std::arch::global_asm!(
     desc_signal = const crate::cpu::DESC_SIGNAL,
 );
 
-// A compiled trace is an ordinary function of the CpuState (the guest state
-// is in it while the CPU loop runs), called on tern's own stack. The call
-// records its stack pointer so that a fault inside the trace can abandon it
-// (`tern_trace_abort`, reached from the fault handler with that stack):
-// the trace keeps the CpuState at a state the baseline can re-execute from
-// (the trace tier's sync rule), so nothing else needs unwinding.
-std::arch::global_asm!(
-    ".globl tern_trace_call",
-    ".type tern_trace_call,@function",
-    "tern_trace_call:",
-    "push rbx", "push rbp", "push r12", "push r13", "push r14", "push r15",
-    "sub rsp, 8",
-    "mov [rdi + {trace_rsp}], rsp",
-    "call rsi",
-    "mov rdi, gs:[{self_ptr}]",
-    "mov qword ptr [rdi + {trace_rsp}], 0",
-    "add rsp, 8",
-    "pop r15", "pop r14", "pop r13", "pop r12", "pop rbp", "pop rbx",
-    "ret",
-    ".globl tern_trace_abort",
-    "tern_trace_abort:",
-    "mov rdi, gs:[{self_ptr}]",
-    "mov qword ptr [rdi + {trace_rsp}], 0",
-    "mov rax, -1",
-    "add rsp, 8",
-    "pop r15", "pop r14", "pop r13", "pop r12", "pop rbp", "pop rbx",
-    "ret",
-    trace_rsp = const off::TRACE_RSP,
-    self_ptr = const off::SELF_PTR,
-);
-
-/// What [`call_trace`] returns when the trace was abandoned at a fault.
-pub const TRACE_ABORTED: u64 = u64::MAX;
-
-/// Runs the compiled trace at `f` on the guest state in `cpu` and returns
-/// the guest pc it left at (also in `cpu.rip`), or [`TRACE_ABORTED`] if a
-/// fault abandoned it: `cpu` then holds the state at an earlier instruction
-/// boundary (`cpu.rip`), from which the baseline runs on.
-///
-/// # Safety
-/// `f` is the entry of a compiled trace (`extern "sysv64" fn(*mut
-/// CpuState) -> u64`, following the trace tier's sync rule), and `cpu` is
-/// the state installed as this thread's GS base.
-pub unsafe fn call_trace(cpu: *mut CpuState, f: u64) -> u64 {
-    // SAFETY: the caller guarantees f and cpu; the trampoline restores the
-    // callee-saved registers on both ways out.
-    unsafe { tern_trace_call(cpu, f) }
-}
-
-/// Where a fault handler resumes a thread whose trace faulted, with the
-/// stack pointer set to the `CpuState::trace_rsp` it recorded.
-pub fn trace_abort_addr() -> u64 {
-    tern_trace_abort as *const () as u64
-}
-
 extern "C" {
-    fn tern_trace_call(cpu: *mut CpuState, f: u64) -> u64;
-    fn tern_trace_abort();
     fn tern_enter(cpu: *mut CpuState, host: u64);
     fn tern_exit_common();
     fn tern_resume_host();

@@ -259,15 +259,23 @@ pub struct Jit {
 impl Jit {
     pub fn new(model: CpuModel, dump: DumpOptions) -> Result<Jit, TranslateError> {
         let (cache, mut writer) = CodeCache::new()?;
-        let (code, rt) = baseline::emit_runtime(cache.next_addr(), entry::exit_common_addr());
+        let (code, rt) =
+            baseline::emit_runtime(cache.next_addr(), entry::exit_common_addr(), entry::resume_host_addr());
         cache.install(&mut writer, &code)?;
         let fixed = |kind: cpu::ExitKind| ExitDesc { kind, arg: 0, target: 0, patch_site: 0 };
         let first = cache.add_descs(
             &mut writer,
-            &[fixed(cpu::ExitKind::Indirect), fixed(cpu::ExitKind::Fault), fixed(cpu::ExitKind::Signal)],
+            &[
+                fixed(cpu::ExitKind::Indirect),
+                fixed(cpu::ExitKind::Fault),
+                fixed(cpu::ExitKind::Signal),
+                ExitDesc { kind: cpu::ExitKind::Trace, arg: cpu::TRACE_LEFT, target: 0, patch_site: 0 },
+            ],
         )?;
         debug_assert_eq!(u64::from(first), cpu::DESC_INDIRECT);
         debug_assert_eq!(u64::from(first) + 2, cpu::DESC_SIGNAL);
+        debug_assert_eq!(u64::from(first) + 3, cpu::DESC_TRACE_LEFT);
+        cache.set_trace_routines(rt.trace.to_loop, rt.trace.window);
         let (index, index_writer) = blockmap::BlockMap::new();
         let mark = cache.mark();
         Ok(Jit {
@@ -987,7 +995,7 @@ mod tests {
     /// stub.
     #[test]
     fn exit_stub_is_18_bytes() {
-        let (_, rt) = baseline::emit_runtime(0x10_0000, 0x20_0000);
+        let (_, rt) = baseline::emit_runtime(0x10_0000, 0x20_0000, 0x30_0000);
         let ir = lift::lift_block(CpuModel::V2, 0x40_0000, &[0x0f, 0x05], false, false);
         let em = baseline::emit_block(&ir, 0x10_1000, &rt, None).unwrap();
         assert_eq!(em.descs.len(), 1);

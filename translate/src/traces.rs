@@ -10,15 +10,16 @@
 //! (their pages are write-protected, so their bytes are those translated).
 //! The trace tier (crate `tern-trace`) compiles the IR into a function of
 //! the `CpuState`; [`Jit::install_trace`] copies it into the code cache with
-//! an entry stub that exits `Trace`, unless a change to the guest's code
-//! since the formation (a write, `munmap`, `mprotect`, a flush) makes it
-//! stale. The CPU loop runs the function ([`Jit::trace_fn`],
-//! `entry::call_trace`) when it gets to the stub, which a profiled branch
-//! leads to once patched ([`Jit::patch_hot_site`]). Invalidating a page
-//! invalidates the traces whose blocks lie on it: their function is
-//! forgotten, so the stub's exit goes on in the baseline.
+//! an entry stub (`baseline::trace_glue`), unless a change to the guest's
+//! code since the formation (a write, `munmap`, `mprotect`, a flush) makes
+//! it stale. Profiled branches to the head are then patched to the stub
+//! ([`Jit::patch_hot_site`]). Invalidating a page invalidates the traces
+//! whose blocks lie on it: their stub is patched to exit `Trace` (the CPU
+//! loop goes on in the baseline) and the branches that led to it to their
+//! plain jumps.
 
-use crate::cpu::{off, ExitDesc, ExitKind};
+use crate::baseline::trace_glue::emit_trace_stub;
+use crate::cpu::{ExitDesc, ExitKind};
 use crate::ir::{IrBlock, Op};
 use crate::{lift, predict_indirect, Jit, Tables, TranslateError, MAX_BLOCK_BYTES};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -63,11 +64,25 @@ impl Default for TraceTable {
     }
 }
 
+/// One installed trace, behind the translation lock.
+pub(crate) struct TraceRec {
+    /// The entry stub, its patchable field and its exit part
+    /// (`trace_glue::emit_trace_stub`).
+    stub: u64,
+    field: u64,
+    exit_part: u64,
+    /// The code-cache epoch it was installed in.
+    epoch: u64,
+    /// Profiled branches patched to the stub, with the plain jump each
+    /// goes to once the trace is invalid.
+    sites: Vec<(u64, u64)>,
+}
+
 /// Per-trace records behind the translation lock.
 #[derive(Default)]
 pub(crate) struct TraceRecs {
-    /// Entry stub of each trace (by index), its head and code-cache epoch.
-    pub(crate) stubs: Vec<(u64, u64, u64)>,
+    /// By trace index.
+    pub(crate) recs: Vec<TraceRec>,
     /// Guest page -> traces with a block on it.
     pub(crate) pages: rustc_hash::FxHashMap<u64, Vec<u32>>,
 }
@@ -135,7 +150,7 @@ impl Jit {
     /// table is full).
     pub fn install_trace(&self, tr: &FormedTrace, code: &[u8]) -> Result<Option<(u32, u64)>, TranslateError> {
         let mut t = self.tables();
-        if tr.epoch != self.epoch.load(Ordering::SeqCst) || t.traces.stubs.len() >= MAX_TRACES {
+        if tr.epoch != self.epoch.load(Ordering::SeqCst) || t.traces.recs.len() >= MAX_TRACES {
             return Ok(None);
         }
         let stale = tr.blocks.iter().any(|b| {
@@ -145,21 +160,18 @@ impl Jit {
         if stale {
             return Ok(None);
         }
-        let idx = t.traces.stubs.len() as u32;
+        let idx = t.traces.recs.len() as u32;
         let func = self.install_code_locked(&mut t, code, 16)?;
         let first = self.cache.add_descs(
             &mut t.writer,
             &[ExitDesc { kind: ExitKind::Trace, arg: idx, target: tr.head, patch_site: 0 }],
         )?;
-        let mut a = crate::baseline::asm::Asm::new(0);
-        a.store_gs_imm32(off::EXIT_DESC, first as i32);
-        let stub_len = a.buf.len() + 5;
-        let stub = self.install_code_locked(&mut t, &vec![0u8; stub_len], 8)?;
-        let mut a = crate::baseline::asm::Asm::new(stub);
-        a.store_gs_imm32(off::EXIT_DESC, first as i32);
-        a.jmp_unaligned(self.rt.exit_tramp);
-        self.cache.install_at(&mut t.writer, stub, &a.buf);
-        t.traces.stubs.push((stub, tr.head, tr.epoch));
+        let glue = |at| emit_trace_stub(at, first, func, self.rt.trace.enter, self.rt.exit_tramp);
+        let len = glue(self.rt.trace.enter & !3).0.len();
+        let stub = self.install_code_locked(&mut t, &vec![0xcc; len], 4)?;
+        let (code, field, exit_part) = glue(stub);
+        self.cache.install_at(&mut t.writer, stub, &code);
+        t.traces.recs.push(TraceRec { stub, field, exit_part, epoch: tr.epoch, sites: Vec::new() });
         for b in &tr.blocks {
             let mut page = b.start & !0xfff;
             while page < b.end.max(b.start + 1) {
@@ -197,34 +209,36 @@ impl Jit {
         Ok(at)
     }
 
-    /// The function of trace `idx`, if it is still valid. Call it only
-    /// between `enter_code` and `leave_code` (a flush frees its memory).
+    /// The function of trace `idx`, if it is still valid.
     pub fn trace_fn(&self, idx: u32) -> Option<u64> {
         let f = self.trace_table.fns.get(idx as usize)?.load(Ordering::Acquire);
         (f != 0).then_some(f)
     }
 
-    /// The entry stub of trace `idx` while it is valid.
-    pub fn trace_stub(&self, idx: u32) -> Option<u64> {
-        self.trace_fn(idx)?;
-        let t = self.tables();
-        let &(stub, _, epoch) = t.traces.stubs.get(idx as usize)?;
-        (epoch == self.epoch.load(Ordering::SeqCst)).then_some(stub)
-    }
-
     /// Points the profiled branch whose rel32 field is `site` (the
     /// `patch_site` of a `Hot` exit taken in code-cache epoch `epoch`) at
-    /// `to`: a trace's entry stub, or the plain jump after its counting
-    /// stub. Nothing if a flush ran since.
-    pub fn patch_hot_site(&self, site: u64, to: u64, epoch: u64) {
+    /// the entry stub of trace `trace` if it is still valid, else at
+    /// `bypass`, the plain jump after its counting stub. Nothing if a
+    /// flush ran since. True if it now leads to the trace.
+    pub fn patch_hot_site(&self, site: u64, bypass: u64, trace: Option<u32>, epoch: u64) -> bool {
         let mut t = self.tables();
         if self.epoch.load(Ordering::SeqCst) != epoch {
-            return;
+            return false;
         }
+        let valid = trace.filter(|&i| self.trace_fn(i).is_some());
+        let rec = valid.and_then(|i| t.traces.recs.get_mut(i as usize)).filter(|r| r.epoch == epoch);
+        let to = match rec {
+            Some(r) => {
+                r.sites.push((site, bypass));
+                r.stub
+            }
+            None => bypass,
+        };
         // SAFETY: site is a profiled branch's field (a chaining jump of an
         // installed block of this epoch) and `to` is code of this epoch
         // that expects the state at the branch's target.
         unsafe { self.cache.patch_rel32(&mut t.writer, site, to) };
+        to != bypass
     }
 
     /// Forgets the traces with a block on `page`.
@@ -232,10 +246,21 @@ impl Jit {
     /// # Preconditions
     /// The tables lock is held (`_locked`).
     pub(crate) fn invalidate_traces_locked(&self, t: &mut Tables, page: u64) {
-        if let Some(ids) = t.traces.pages.remove(&page) {
-            for i in ids {
-                if self.trace_table.fns[i as usize].swap(0, Ordering::AcqRel) != 0 {
-                    self.stats.traces_invalidated.fetch_add(1, Ordering::Relaxed);
+        let Some(ids) = t.traces.pages.remove(&page) else { return };
+        for i in ids {
+            if self.trace_table.fns[i as usize].swap(0, Ordering::AcqRel) == 0 {
+                continue;
+            }
+            self.stats.traces_invalidated.fetch_add(1, Ordering::Relaxed);
+            let r = &mut t.traces.recs[i as usize];
+            let (field, exit_part, sites) = (r.field, r.exit_part, std::mem::take(&mut r.sites));
+            // SAFETY: the stub's own patchable jump, to its own exit part;
+            // then each profiled branch that led to it, to its plain jump
+            // (the code of this epoch: a flush forgets every trace).
+            unsafe {
+                self.cache.patch_rel32(&mut t.writer, field, exit_part);
+                for (site, bypass) in sites {
+                    self.cache.patch_rel32(&mut t.writer, site, bypass);
                 }
             }
         }
@@ -246,8 +271,9 @@ impl Jit {
     /// # Preconditions
     /// The tables lock is held (`_locked`).
     pub(crate) fn forget_traces_locked(&self, t: &mut Tables) {
-        for i in 0..t.traces.stubs.len() {
+        for (i, r) in t.traces.recs.iter_mut().enumerate() {
             self.trace_table.fns[i].store(0, Ordering::Release);
+            r.sites.clear();
         }
         t.traces.pages.clear();
     }

@@ -11,6 +11,7 @@
 //! EFLAGS.AC set sees no alignment-check fault it would not see natively.
 
 pub mod asm;
+pub mod trace_glue;
 
 use crate::cache::{Fixup, PcEntry, AT_TARGET, MID_BRANCH, NO_FIXUP};
 use crate::cpu::{off, ExitDesc, ExitKind, DESC_INDIRECT, DIRECT_VIA_LOOKUP};
@@ -50,11 +51,13 @@ pub struct Runtime {
     /// Indirect-branch lookup miss: stores the target (rdx) in `next_rip`,
     /// restores rdx and rcx, exits `Indirect`.
     pub ibl_miss: u64,
+    /// The routines around compiled traces (`trace_glue`).
+    pub trace: trace_glue::TraceRuntime,
 }
 
 /// Emits the shared routines for a cache whose free space starts at `base`.
 /// They use the fixed descriptor `DESC_INDIRECT`.
-pub fn emit_runtime(base: u64, exit_common: u64) -> (Vec<u8>, Runtime) {
+pub fn emit_runtime(base: u64, exit_common: u64, resume_host: u64) -> (Vec<u8>, Runtime) {
     debug_assert!(base.is_multiple_of(8), "the runtime's literal must be aligned");
     let mut a = Asm::new(base);
     // `jmp [rip+2]` over two bytes of padding: the target's address is
@@ -70,8 +73,10 @@ pub fn emit_runtime(base: u64, exit_common: u64) -> (Vec<u8>, Runtime) {
     a.load_gs(RCX, off::scratch(SLOT_TARGET));
     a.store_gs_imm32(off::EXIT_DESC, DESC_INDIRECT as i32);
     a.jmp_unaligned(exit_tramp);
+    let desc_left = crate::cpu::DESC_TRACE_LEFT as u32;
+    let trace = trace_glue::emit_trace_runtime(&mut a, ibl_miss, resume_host, desc_left);
     a.align8();
-    (a.buf, Runtime { exit_tramp, ibl_miss })
+    (a.buf, Runtime { exit_tramp, ibl_miss, trace })
 }
 
 /// Profiling of trace heads: which backward branches count their
@@ -99,6 +104,42 @@ impl Profiler {
         let s = self.next.fetch_add(1, Ordering::Relaxed);
         (s < crate::cpu::HOT_SLOTS as u32).then_some(s)
     }
+}
+
+/// rcx = 2 * `cpu::ibl_index(rdx)`: the index in qwords of the lookup
+/// entry for the guest target in rdx.
+fn ibl_index(a: &mut Asm) {
+    if crate::cpu::ibl_index_uses_crc32() {
+        a.bytes(&[0xb9, 0xff, 0xff, 0xff, 0xff]); // mov ecx, 0xffffffff
+        a.bytes(&[0xf2, 0x0f, 0x38, 0xf1, 0xca]); // crc32 ecx, edx (no flags)
+        a.bytes(&[0x0f, 0xb7, 0xc9]); // movzx ecx, cx
+    } else {
+        a.bytes(&[0x0f, 0xb7, 0xca]); // movzx ecx, dx
+    }
+    a.bytes(&[0x48, 0x8d, 0x0c, 0x09]); // lea rcx, [rcx+rcx]
+}
+
+/// The lookup's hit test for the guest target in rdx: falls through on
+/// a miss, jumps over the next 5 bytes (a `jmp rel32`) on a hit.
+fn ibl_probe(a: &mut Asm) {
+    ibl_index(a);
+    // mov rcx, gs:[ibl + rcx*8]  (the stored key, NOT of the guest pc)
+    a.bytes(&[0x65, 0x48, 0x8b, 0x0c, 0xcd]);
+    a.bytes(&IBL_DISP.to_le_bytes());
+    a.bytes(&[0x48, 0x8d, 0x4c, 0x11, 0x01]); // lea rcx, [rcx+rdx+1]: zero iff hit
+    a.bytes(&[0xe3, 0x05]); // jrcxz hit
+}
+
+/// The whole lookup of the guest target in rdx, guest rcx and rdx in
+/// their slots: a hit jumps to the target block's lookup entry, a miss to
+/// `ibl_miss`.
+fn ibl_lookup(a: &mut Asm, ibl_miss: u64) {
+    ibl_probe(a);
+    a.jmp_unaligned(ibl_miss);
+    // hit: jmp gs:[ibl + 8 + rcx*8]  (the block's lookup entry)
+    ibl_index(a);
+    a.bytes(&[0x65, 0xff, 0x24, 0xcd]);
+    a.bytes(&(IBL_DISP + 8).to_le_bytes());
 }
 
 /// Emits an exit stub naming descriptor `local` (an index into the block's
@@ -424,37 +465,7 @@ impl Emitter<'_> {
     /// predictor sees every guest indirect branch separately.
     fn jump_to_ibl(&mut self) {
         self.mark(STATE_TARGET, BOTH);
-        self.ibl_probe();
-        let miss = self.rt.ibl_miss;
-        self.a.jmp_unaligned(miss);
-        // hit: jmp gs:[ibl + 8 + rcx*8]  (the block's lookup entry)
-        self.ibl_index();
-        self.a.bytes(&[0x65, 0xff, 0x24, 0xcd]);
-        self.a.bytes(&(IBL_DISP + 8).to_le_bytes());
-    }
-
-    /// rcx = 2 * `cpu::ibl_index(rdx)`: the index in qwords of the lookup
-    /// entry for the guest target in rdx.
-    fn ibl_index(&mut self) {
-        if crate::cpu::ibl_index_uses_crc32() {
-            self.a.bytes(&[0xb9, 0xff, 0xff, 0xff, 0xff]); // mov ecx, 0xffffffff
-            self.a.bytes(&[0xf2, 0x0f, 0x38, 0xf1, 0xca]); // crc32 ecx, edx (no flags)
-            self.a.bytes(&[0x0f, 0xb7, 0xc9]); // movzx ecx, cx
-        } else {
-            self.a.bytes(&[0x0f, 0xb7, 0xca]); // movzx ecx, dx
-        }
-        self.a.bytes(&[0x48, 0x8d, 0x0c, 0x09]); // lea rcx, [rcx+rcx]
-    }
-
-    /// The lookup's hit test for the guest target in rdx: falls through on
-    /// a miss, jumps over the next 5 bytes (a `jmp rel32`) on a hit.
-    fn ibl_probe(&mut self) {
-        self.ibl_index();
-        // mov rcx, gs:[ibl + rcx*8]  (the stored key, NOT of the guest pc)
-        self.a.bytes(&[0x65, 0x48, 0x8b, 0x0c, 0xcd]);
-        self.a.bytes(&IBL_DISP.to_le_bytes());
-        self.a.bytes(&[0x48, 0x8d, 0x4c, 0x11, 0x01]); // lea rcx, [rcx+rdx+1]: zero iff hit
-        self.a.bytes(&[0xe3, 0x05]); // jrcxz hit
+        ibl_lookup(&mut self.a, self.rt.ibl_miss);
     }
 
     /// Pushes guest return address `ret` with one 8-byte store, `push

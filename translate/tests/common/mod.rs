@@ -17,7 +17,7 @@ use tern_translate::CpuModel;
 /// Where the shared runtime routines sit, relative to a block's host base
 /// (as in a real cache, they come first).
 pub fn runtime(host: u64) -> Runtime {
-    Runtime { exit_tramp: host - 0x100, ibl_miss: host - 0xf8 }
+    Runtime { exit_tramp: host - 0x100, ibl_miss: host - 0xf8, trace: Default::default() }
 }
 
 /// The first descriptor index a block gets in these tests (0 and 1 are the

@@ -1,0 +1,124 @@
+//! Glue between baseline code and compiled traces.
+//!
+//! A compiled trace is a function of the `CpuState` (`extern "sysv64"
+//! fn(*mut CpuState) -> u64`, returning the guest pc to go on at). Baseline
+//! code reaches it through the trace's entry stub (a profiled branch is
+//! patched to it) and the shared `trace_enter` routine, without going back
+//! to the CPU loop: the routine stores the guest registers and flags in the
+//! `CpuState`, calls the function on the host stack below the CPU loop's
+//! frame (`CpuState::host_rsp`), then loads the state the function left and
+//! looks the guest pc up in the thread's lookup table, as an indirect
+//! branch does. Traces use no vector registers, so the guest's stay live.
+//!
+//! Ways out to the CPU loop (`to_loop`, with `DESC_TRACE_LEFT`; the whole
+//! guest state is then in the `CpuState`): a signal is pending when the
+//! function returns (it checked `exit_request` on its own back edges too);
+//! a host signal lands while the routine reloads the registers (the
+//! `window`: the handler resumes at `to_loop`); a fault in the function,
+//! which abandons it with the state at its last sync point (the fault
+//! handler resumes at `to_loop` with the stack `trace_rsp` saved).
+
+use super::asm::{Asm, RAX, RCX, RDX, RSP};
+use super::{ibl_lookup, SLOT_IBL, SLOT_TARGET};
+use crate::cpu::off;
+
+/// Scratch slot holding guest rax while a trace's stub loads the address
+/// of its function.
+const SLOT_TRACE: usize = 5;
+
+/// The shared routines around compiled traces.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TraceRuntime {
+    /// Entered from a trace's stub: guest rax in scratch slot 5, the
+    /// function's address in rax, every other register the guest's.
+    pub enter: u64,
+    /// Exits `DESC_TRACE_LEFT` with the guest state in the `CpuState`.
+    pub to_loop: u64,
+    /// Where `trace_enter` reloads the guest registers from a whole
+    /// `CpuState`: a host signal there may resume at `to_loop`.
+    pub window: (u64, u64),
+}
+
+/// The guest GPRs other than rsp, in `CpuState::regs` order.
+const NOT_RSP: [u8; 15] = [0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+
+/// Emits the shared trace routines at `a`'s position. `ibl_miss` is the
+/// lookup's miss routine, `resume_host` the host address of
+/// `tern_resume_host`, `desc_left` the index of `DESC_TRACE_LEFT`.
+pub fn emit_trace_runtime(a: &mut Asm, ibl_miss: u64, resume_host: u64, desc_left: u32) -> TraceRuntime {
+    // `jmp [rip+2]` to tern_resume_host, its literal 8-aligned (a guest
+    // may run with EFLAGS.AC set).
+    a.align8();
+    let resume = a.here();
+    a.bytes(&[0xff, 0x25, 2, 0, 0, 0, 0xcc, 0xcc]);
+    a.bytes(&resume_host.to_le_bytes());
+    // to_loop: (also the fault handler's way out of a trace)
+    let to_loop = a.here();
+    a.store_gs_imm32(off::TRACE_RSP, 0);
+    a.store_gs_imm32(off::EXIT_DESC, desc_left as i32);
+    a.jmp_unaligned(resume);
+
+    a.align8();
+    let enter = a.here();
+    for r in NOT_RSP.into_iter().filter(|&r| r != RAX) {
+        a.store_gs(off::reg(r.into()), r);
+    }
+    a.store_gs(off::reg(RSP.into()), RSP);
+    a.load_gs(RCX, off::scratch(SLOT_TRACE));
+    a.store_gs(off::reg(RAX.into()), RCX);
+    a.load_gs(RSP, off::HOST_RSP);
+    a.bytes(&[0x9c]); // pushfq
+    gs_disp(a, &[0x65, 0x8f, 0x04, 0x25], off::RFLAGS); // pop qword gs:[rflags]
+    a.bytes(&[0x68, 0x02, 0x02, 0, 0, 0x9d]); // push 0x202; popfq (DF and AC clear)
+    gs_disp(a, &[0x65, 0x48, 0xff, 0x04, 0x25], off::TRACE_ENTRIES); // inc qword gs:[trace_entries]
+    a.load_gs(7, off::SELF_PTR); // rdi = the CpuState
+    a.store_gs(off::TRACE_RSP, RSP);
+    a.bytes(&[0xff, 0xd0]); // call rax
+    a.store_gs_imm32(off::TRACE_RSP, 0);
+    gs_disp(a, &[0x65, 0x83, 0x3c, 0x25], off::EXIT_REQUEST); // cmp dword gs:[exit_request], 0
+    a.bytes(&[0x00]);
+    a.bytes(&[0x0f, 0x85]); // jne to_loop
+    let rel = to_loop.wrapping_sub(a.here() + 4) as i64;
+    a.bytes(&i32::try_from(rel).expect("near").to_le_bytes());
+    let window_lo = a.here();
+    a.bytes(&[0x48, 0x89, 0xc2]); // mov rdx, rax: the guest pc
+    a.load_gs(RCX, off::reg(RCX.into()));
+    a.store_gs(off::scratch(SLOT_TARGET), RCX);
+    a.load_gs(RCX, off::reg(RDX.into()));
+    a.store_gs(off::scratch(SLOT_IBL), RCX);
+    gs_disp(a, &[0x65, 0xff, 0x34, 0x25], off::RFLAGS); // push qword gs:[rflags]
+    a.bytes(&[0x9d]); // popfq
+    for r in NOT_RSP.into_iter().filter(|&r| r != RCX && r != RDX) {
+        a.load_gs(r, off::reg(r.into()));
+    }
+    a.load_gs(RSP, off::reg(RSP.into()));
+    ibl_lookup(a, ibl_miss);
+    let window_hi = a.here();
+    TraceRuntime { enter, to_loop, window: (window_lo, window_hi) }
+}
+
+/// `prefix` then a disp32 `off` (an absolute GS-relative operand).
+fn gs_disp(a: &mut Asm, prefix: &[u8], off: usize) {
+    a.bytes(prefix);
+    a.bytes(&u32::try_from(off).expect("CpuState offset fits disp32").to_le_bytes());
+}
+
+/// A trace's entry stub, for host address `at`: a patchable jump (its
+/// rel32 field at `.1`) that leads to the entry (guest rax to its slot,
+/// the function's address `func` in rax, on to `trace_enter`) while the
+/// trace is valid, and is patched to the exit part (at `.2`: exit
+/// descriptor `desc`, a `Trace` exit naming the trace) once it is not.
+pub fn emit_trace_stub(at: u64, desc: u32, func: u64, enter: u64, exit_tramp: u64) -> (Vec<u8>, u64, u64) {
+    let mut a = Asm::new(at);
+    let here = a.here();
+    let field = a.jmp(here);
+    let exit_part = a.here();
+    a.store_gs_imm32(off::EXIT_DESC, desc as i32);
+    a.jmp_unaligned(exit_tramp);
+    let entry = a.here();
+    a.set_rel32(field, entry);
+    a.store_gs(off::scratch(SLOT_TRACE), RAX);
+    a.mov_imm64(RAX, func);
+    a.jmp_unaligned(enter);
+    (a.buf, at + field as u64, exit_part)
+}
