@@ -5,7 +5,7 @@ use std::ffi::{OsStr, OsString};
 
 /// Run an x86-64 Linux program under dynamic binary translation.
 #[derive(Parser, Debug, Clone)]
-#[command(name = "tern", version, about)]
+#[command(name = "tern", version, about, args_override_self = true)]
 pub struct Cli {
     /// Print every guest syscall with decoded arguments and result.
     #[arg(long)]
@@ -60,6 +60,9 @@ pub struct Cli {
     /// LLVM optimisation level for traces (0 to 3).
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=3))]
     pub trace_opt: u8,
+    /// Append each installed trace's head and id to FILE (`tern bisect`).
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub trace_log: Option<std::path::PathBuf>,
     /// Test only: miscompile the trace at this head (hex) on purpose.
     #[arg(long, value_name = "PC", hide = true)]
     pub trace_miscompile: Option<String>,
@@ -148,6 +151,10 @@ impl Cli {
         if let Some(n) = self.trace_limit {
             o.push("--trace-limit".into());
             o.push(n.to_string());
+        }
+        if let Some(f) = &self.trace_log {
+            o.push("--trace-log".into());
+            o.push(f.display().to_string());
         }
         if let Some(pc) = &self.trace_miscompile {
             o.push("--trace-miscompile".into());

@@ -4,6 +4,7 @@
 //! the CPU loop that runs translated code and acts on its exits. It is the
 //! only crate that depends on all the others.
 
+pub mod bisect;
 pub mod cli;
 pub mod cpu_loop;
 pub mod loader;

@@ -118,6 +118,7 @@ fn trace_config(cli: &Cli, dump: bool) -> optimizer::Config {
         opt_level: cli.trace_opt,
         dump,
         miscompile,
+        log: cli.trace_log.clone(),
     }
 }
 
@@ -144,6 +145,10 @@ fn trace_compiler(_cfg: &optimizer::Config) -> Result<Box<dyn optimizer::TraceCo
 }
 
 fn main() {
+    let mut args = std::env::args_os();
+    if args.nth(1).is_some_and(|a| a == "bisect") {
+        std::process::exit(tern_linux_user::bisect::main(args.collect()));
+    }
     reexec_without_guest_env();
     // The inherited mask is the guest's; tern's reserved signals unblocked.
     tern_signals::mask::init_from_host();

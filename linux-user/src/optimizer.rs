@@ -56,6 +56,8 @@ pub struct Config {
     pub dump: bool,
     /// Test only: the trace of this head is miscompiled on purpose.
     pub miscompile: Option<u64>,
+    /// Each installed trace's head and id are appended here.
+    pub log: Option<std::path::PathBuf>,
 }
 
 /// Queued heads at most; more are dropped.
@@ -242,6 +244,12 @@ impl Manager {
                 }
                 if self.cfg.dump {
                     dump(&tr, &c, idx);
+                }
+                if let Some(path) = &self.cfg.log {
+                    use std::io::Write;
+                    if let Ok(mut f) = std::fs::File::options().create(true).append(true).open(path) {
+                        let _ = writeln!(f, "{:x} {}", tr.head, tr.id());
+                    }
                 }
             }
             None => {
