@@ -129,11 +129,13 @@ struct NullCompiler;
 impl optimizer::TraceCompiler for NullCompiler {
     fn compile(
         &mut self,
-        _t: &tern_translate::traces::FormedTrace,
+        t: &tern_translate::traces::FormedTrace,
         _miscompile: bool,
     ) -> Result<optimizer::Compiled, String> {
-        // mov rax, [rdi + rip]; ret
-        let mut code = vec![0x48, 0x8b, 0x87];
+        // mov rax, head; mov [rdi + rip], rax; ret
+        let mut code = vec![0x48, 0xb8];
+        code.extend_from_slice(&t.head.to_le_bytes());
+        code.extend_from_slice(&[0x48, 0x89, 0x87]);
         code.extend_from_slice(&(tern_translate::cpu::off::RIP as u32).to_le_bytes());
         code.push(0xc3);
         Ok(optimizer::Compiled { code, ir_before: None, ir_after: None })

@@ -14,7 +14,7 @@
 
 use crate::cpu_loop::LoopStats;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Mutex, OnceLock};
 use tern_translate::cpu::ExitDesc;
 use tern_translate::entry::CpuBox;
@@ -95,6 +95,9 @@ struct Manager {
     /// The queue's sending end and the process it was made in (a forked
     /// child starts its own optimizer threads).
     tx: Mutex<Option<(crossbeam_channel::Sender<u64>, i32)>>,
+    /// Set in a forked child whose parent's optimizer held a lock at the
+    /// fork: it forms no new traces (its installed ones still run).
+    off: AtomicBool,
     stats: TraceStats,
 }
 
@@ -109,6 +112,7 @@ pub fn init(jit: &'static Jit, cfg: Config, factory: Factory) {
         jit,
         heads: Mutex::new(HashMap::new()),
         tx: Mutex::new(None),
+        off: AtomicBool::new(false),
         stats: TraceStats::default(),
     };
     if MANAGER.set(m).is_ok() {
@@ -130,18 +134,19 @@ fn pid() -> i32 {
 /// had queued will not come back, so they may get hot again.
 fn after_fork() {
     if let Some(m) = MANAGER.get() {
-        if let Ok(mut tx) = m.tx.try_lock() {
-            *tx = None;
-        }
-        if let Ok(mut h) = m.heads.try_lock() {
-            h.retain(|_, s| !matches!(s, Head::Queued(_)));
+        match (m.tx.try_lock(), m.heads.try_lock()) {
+            (Ok(mut tx), Ok(mut h)) => {
+                *tx = None;
+                h.retain(|_, s| !matches!(s, Head::Queued(_)));
+            }
+            _ => m.off.store(true, Relaxed),
         }
     }
 }
 
 /// A counting stub exited `Hot` (descriptor `d`, code-cache epoch `epoch`).
 pub fn on_hot(d: &ExitDesc, epoch: u64) {
-    let Some(m) = MANAGER.get() else { return };
+    let Some(m) = MANAGER.get().filter(|m| !m.off.load(Relaxed)) else { return };
     m.stats.hot.fetch_add(1, Relaxed);
     let (head, site) = (d.target, d.patch_site);
     let bypass = site + u64::from(d.arg);

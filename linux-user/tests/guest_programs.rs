@@ -55,6 +55,9 @@ guest_tests! {
     exit_underscore => "exit_underscore.c";
     exit_abort => "exit_abort.c";
     smc => "smc.c";
+    trace_fault => "trace_fault.c";
+    trace_spin => "trace_spin.c";
+    trace_fork => "trace_fork.c";
     smc_syscall => "smc_syscall.c";
     sigmask => "sigmask.c";
     syscall_kernel_writes => "syscall_kernel_writes.c";

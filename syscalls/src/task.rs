@@ -214,12 +214,13 @@ fn do_fork(
     if r == Ok(0) {
         after_fork_child(&mut locks);
     }
-    drop(locks);
+    // The parent waits with its locks held, so that none of its other
+    // threads (the trace optimizer, say) patches the shared code memory
+    // while the child copies it.
     // SAFETY: closing and using the pipe fds created above.
     unsafe {
         match r {
             Ok(0) => {
-                run_fork_child_hooks();
                 libc::write(fds[1], [1u8].as_ptr().cast(), 1);
                 libc::close(fds[1]);
             }
@@ -234,6 +235,13 @@ fn do_fork(
                 libc::close(fds[1]);
             }
         }
+    }
+    drop(locks);
+    if r == Ok(0) {
+        run_fork_child_hooks();
+    }
+    // SAFETY: closing the pipe's read end created above.
+    unsafe {
         libc::close(fds[0]);
     }
     let r = r?;

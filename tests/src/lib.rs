@@ -76,6 +76,22 @@ pub fn try_differential(
     compare(&format!("{src} [{b}]"), &native, &tern_run)
 }
 
+/// [`try_differential`] with tern options `opts` before the program.
+pub fn try_differential_opts(
+    tern: &Path,
+    opts: &[&str],
+    src: &str,
+    b: &Build,
+    args: &[&str],
+    stdin: &[u8],
+    env: &[(&str, &str)],
+) -> Result<(), String> {
+    let bin = build(src, b);
+    let native = run_native(&bin, args, stdin, env);
+    let tern_run = run::run_under_opts(tern, opts, &bin, args, stdin, env);
+    compare(&format!("{src} [{b}] with {}", opts.join(" ")), &native, &tern_run)
+}
+
 /// Runs the differential test of table entry `src` (see [`PROGRAMS`]) in
 /// every build that suits it ([`Build::all_for`]).
 pub fn check_program(tern: &Path, src: &str) {

@@ -48,6 +48,10 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("exit_underscore.c"),
     plain("exit_abort.c"),
     plain("smc.c"),
+    // Hot loops that become traces: faults, signals and threads in them.
+    plain("trace_fault.c"),
+    plain("trace_spin.c"),
+    plain("trace_fork.c"),
     plain("smc_syscall.c"),
     // Every case of it runs in linux-user/tests/signal_masks.rs.
     GuestProgram { src: "sigmask.c", args: &["smc"], stdin: b"", env: &[] },

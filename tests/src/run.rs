@@ -82,8 +82,20 @@ pub fn run_native(bin: &Path, args: &[&str], stdin: &[u8], env: &[(&str, &str)])
 
 /// Runs `tern bin args...`.
 pub fn run_under(tern: &Path, bin: &Path, args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Outcome {
+    run_under_opts(tern, &[], bin, args, stdin, env)
+}
+
+/// [`run_under`] with tern options `opts` before the program.
+pub fn run_under_opts(
+    tern: &Path,
+    opts: &[&str],
+    bin: &Path,
+    args: &[&str],
+    stdin: &[u8],
+    env: &[(&str, &str)],
+) -> Outcome {
     let mut cmd = Command::new(tern);
-    cmd.arg(bin).args(args);
+    cmd.args(opts).arg(bin).args(args);
     run_command(cmd, stdin, env, timeout())
 }
 
