@@ -14,7 +14,7 @@
 
 use crate::cpu_loop::LoopStats;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering::Relaxed};
 use std::sync::{Mutex, OnceLock};
 use tern_translate::cpu::ExitDesc;
 use tern_translate::entry::CpuBox;
@@ -92,12 +92,16 @@ struct Manager {
     factory: Factory,
     jit: &'static Jit,
     heads: Mutex<HashMap<u64, Head>>,
-    /// The queue's sending end and the process it was made in (a forked
-    /// child starts its own optimizer threads).
-    tx: Mutex<Option<(crossbeam_channel::Sender<u64>, i32)>>,
+    /// The queue's sending end, once the optimizer threads run (a forked
+    /// child starts its own).
+    tx: Mutex<Option<crossbeam_channel::Sender<u64>>>,
     /// Set in a forked child whose parent's optimizer held a lock at the
     /// fork: it forms no new traces (its installed ones still run).
     off: AtomicBool,
+    /// The process whose guest threads form traces: a vfork or CLONE_VM
+    /// child (another process on the same memory) runs the installed
+    /// traces but forms none (it must not start threads).
+    owner: AtomicI32,
     stats: TraceStats,
 }
 
@@ -113,6 +117,7 @@ pub fn init(jit: &'static Jit, cfg: Config, factory: Factory) {
         heads: Mutex::new(HashMap::new()),
         tx: Mutex::new(None),
         off: AtomicBool::new(false),
+        owner: AtomicI32::new(pid()),
         stats: TraceStats::default(),
     };
     if MANAGER.set(m).is_ok() {
@@ -137,6 +142,7 @@ fn after_fork() {
         match (m.tx.try_lock(), m.heads.try_lock()) {
             (Ok(mut tx), Ok(mut h)) => {
                 *tx = None;
+                m.owner.store(pid(), Relaxed);
                 h.retain(|_, s| !matches!(s, Head::Queued(_)));
             }
             _ => m.off.store(true, Relaxed),
@@ -146,7 +152,9 @@ fn after_fork() {
 
 /// A counting stub exited `Hot` (descriptor `d`, code-cache epoch `epoch`).
 pub fn on_hot(d: &ExitDesc, epoch: u64) {
-    let Some(m) = MANAGER.get().filter(|m| !m.off.load(Relaxed)) else { return };
+    let Some(m) = MANAGER.get().filter(|m| !m.off.load(Relaxed) && m.owner.load(Relaxed) == pid()) else {
+        return;
+    };
     m.stats.hot.fetch_add(1, Relaxed);
     let (head, site) = (d.target, d.patch_site);
     let bypass = site + u64::from(d.arg);
@@ -175,10 +183,10 @@ impl Manager {
     /// them first if needed; a full queue (or no thread) rejects it.
     fn enqueue(&'static self, heads: &mut HashMap<u64, Head>, head: u64, site: u64, bypass: u64, epoch: u64) {
         let mut tx = self.tx.lock().unwrap_or_else(|e| e.into_inner());
-        if tx.as_ref().is_none_or(|(_, p)| *p != pid()) {
-            *tx = self.start_threads().map(|t| (t, pid()));
+        if tx.is_none() {
+            *tx = self.start_threads();
         }
-        let sent = tx.as_ref().is_some_and(|(t, _)| t.try_send(head).is_ok());
+        let sent = tx.as_ref().is_some_and(|t| t.try_send(head).is_ok());
         if !sent {
             self.stats.dropped.fetch_add(1, Relaxed);
             heads.insert(head, Head::Rejected);
@@ -188,20 +196,14 @@ impl Manager {
 
     fn start_threads(&'static self) -> Option<crossbeam_channel::Sender<u64>> {
         let (tx, rx) = crossbeam_channel::bounded::<u64>(QUEUE);
-        for i in 0..self.cfg.threads.max(1) {
-            let rx = rx.clone();
-            let r =
-                std::thread::Builder::new().name(format!("tern-opt{i}")).spawn(move || self.optimizer(rx));
-            if r.is_err() {
-                return None;
-            }
+        for _ in 0..self.cfg.threads.max(1) {
+            spawn_optimizer(Box::new((self, rx.clone())))?;
         }
         Some(tx)
     }
 
     /// An optimizer thread: compiles and installs the heads it receives.
     fn optimizer(&'static self, rx: crossbeam_channel::Receiver<u64>) {
-        block_all_signals();
         let mut compiler = match (self.factory)(&self.cfg) {
             Ok(c) => c,
             Err(e) => {
@@ -290,16 +292,54 @@ impl Manager {
     }
 }
 
-/// Blocks every signal on an optimizer thread: process-directed signals go
-/// to guest threads.
-fn block_all_signals() {
-    // SAFETY: sigfillset initialises the local set; pthread_sigmask only
-    // changes this thread's mask.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut set);
-        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+/// Stack of an optimizer thread (LLVM recurses deeply on large functions).
+const OPT_STACK: usize = 16 << 20;
+
+type Job = (&'static Manager, crossbeam_channel::Receiver<u64>);
+
+/// Starts an optimizer thread on a stack in tern's own memory region, as
+/// all of tern's memory is (`hostmem`): the guest never sees it in its
+/// maps nor maps over it. Every signal is blocked on it from the start
+/// (process-directed signals go to guest threads).
+fn spawn_optimizer(job: Box<Job>) -> Option<()> {
+    extern "C" fn start(arg: *mut libc::c_void) -> *mut libc::c_void {
+        // SAFETY: `arg` is the Box<Job> handed over by spawn_optimizer.
+        let job = unsafe { Box::from_raw(arg.cast::<Job>()) };
+        let (m, rx) = *job;
+        m.optimizer(rx);
+        std::ptr::null_mut()
     }
+    let stack = tern_translate::hostmem::map_anon(OPT_STACK).ok()?;
+    tern_translate::pages::note_tern_memory(stack, stack + OPT_STACK as u64);
+    let job = Box::into_raw(job);
+    // SAFETY: attr is initialised before use and destroyed after; the
+    // stack is ours for the life of the process; the new thread takes
+    // ownership of `job` (reclaimed here if none starts).
+    let r = unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        libc::pthread_attr_init(&mut attr);
+        libc::pthread_attr_setstack(&mut attr, stack as *mut libc::c_void, OPT_STACK);
+        libc::pthread_attr_setdetachstate(&mut attr, libc::PTHREAD_CREATE_DETACHED);
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        pthread_attr_setsigmask_np(&mut attr, &all);
+        let mut id: libc::pthread_t = 0;
+        let r = libc::pthread_create(&mut id, &attr, start, job.cast());
+        libc::pthread_attr_destroy(&mut attr);
+        r
+    };
+    if r != 0 {
+        // SAFETY: no thread was created, so `job` is still ours.
+        drop(unsafe { Box::from_raw(job) });
+        return None;
+    }
+    Some(())
+}
+
+extern "C" {
+    /// glibc 2.32+: the signal mask a new thread starts with.
+    fn pthread_attr_setsigmask_np(attr: *mut libc::pthread_attr_t, set: *const libc::sigset_t)
+        -> libc::c_int;
 }
 
 /// Logs a trace's guest IR, LLVM IR and host code (`-d trace`).

@@ -59,7 +59,8 @@ fn guest_programs_with_one_block_traces_forced() {
 fn stat(src: &str, opts: &[&str], name: &str) -> u64 {
     let bin = tern_tests::build(src, &Build { static_: true, opt: "-O2", cxx: false });
     let p = program(src);
-    let out = Command::new(tern()).arg("--stats").args(opts).arg(&bin).args(p.args).output().expect("run tern");
+    let out =
+        Command::new(tern()).arg("--stats").args(opts).arg(&bin).args(p.args).output().expect("run tern");
     let err = String::from_utf8_lossy(&out.stderr);
     err.lines()
         .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().parse().unwrap_or(0)))
@@ -72,8 +73,8 @@ fn traces_run_and_baseline_only_has_none() {
         return;
     }
     let forced = ["--trace-threshold", "1"];
-    assert!(stat("trace_fork.c", &forced, "traces: installed") > 0);
-    assert!(stat("trace_fork.c", &forced, "traces: entries") > 0);
+    assert!(stat("trace_spin.c", &forced, "traces: installed") > 0);
+    assert!(stat("trace_spin.c", &forced, "traces: entries") > 0);
     let bin = tern_tests::build("trace_fork.c", &Build { static_: true, opt: "-O2", cxx: false });
     let out = Command::new(tern()).args(["--stats", "--no-traces"]).arg(&bin).output().expect("run tern");
     let err = String::from_utf8_lossy(&out.stderr);
