@@ -1,0 +1,238 @@
+//! One differential check: a generated sequence is lifted into a trace
+//! (every block of it, in the order it runs), compiled, and run on random
+//! states next to a native run of the same bytes; registers, the defined
+//! status flags, the returned rip and the scratch memory must agree.
+
+use crate::gen::{assemble, Item, Rng};
+use crate::native::{self, Nat};
+use iced_x86::{Formatter, IntelFormatter};
+use std::alloc::{alloc_zeroed, dealloc, Layout};
+use std::collections::HashSet;
+use tern_trace::{Compiler, TraceIr};
+use tern_translate::cpu::CpuState;
+use tern_translate::ir::{IrBlock, Op};
+use tern_translate::lift::lift_block;
+use tern_translate::model::CpuModel;
+
+/// The status flags.
+pub const STATUS: u64 = 0x8d5;
+/// Scratch memory for memory operands and the stack.
+pub const BUF: usize = 16384;
+
+/// A generated sequence.
+pub struct Seq {
+    pub items: Vec<Item>,
+    /// Status flags undefined at the end (iced-x86 RflagsBits).
+    pub undef: u32,
+    /// Label of the target of the sequence's indirect call, if any.
+    pub ind_target: Option<usize>,
+}
+
+/// A zeroed `CpuState` on the heap (it is large).
+pub struct Cpu(*mut CpuState);
+
+impl Cpu {
+    pub fn new() -> Cpu {
+        // SAFETY: CpuState is plain data (integers, atomics, arrays of
+        // them) for which all-zero bytes are a valid value.
+        let p = unsafe { alloc_zeroed(Layout::new::<CpuState>()) } as *mut CpuState;
+        assert!(!p.is_null());
+        Cpu(p)
+    }
+    pub fn get(&mut self) -> &mut CpuState {
+        // SAFETY: p is a live allocation owned by self.
+        unsafe { &mut *self.0 }
+    }
+    pub fn ptr(&self) -> *mut u8 {
+        self.0 as *mut u8
+    }
+}
+
+impl Drop for Cpu {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout.
+        unsafe { dealloc(self.0 as *mut u8, Layout::new::<CpuState>()) }
+    }
+}
+
+/// The blocks of the code at `base` (`code`, ending in a `syscall` that
+/// stands for "the end"), in the order a run goes through them, then the
+/// other branch targets.
+pub fn trace_of(base: u64, code: &[u8], ind_target: Option<u64>) -> TraceIr {
+    let model = CpuModel::default_for_host();
+    let end = base + code.len() as u64;
+    let lift = |a: u64| lift_block(model, a, &code[(a - base) as usize..], false, false);
+    let inside = |a: u64| a >= base && a < end - 2;
+    let mut seen = HashSet::new();
+    let mut blocks: Vec<IrBlock> = Vec::new();
+    let (mut cur, mut stack) = (Some(base), Vec::new());
+    while let Some(a) = cur.filter(|&a| inside(a) && seen.insert(a)) {
+        let b = lift(a);
+        cur = match b.insns.last().map(|i| &i.op) {
+            Some(Op::Jmp { target }) => Some(*target),
+            Some(Op::Fallthrough { next }) => Some(*next),
+            Some(Op::Call { target, ret }) => {
+                stack.push(*ret);
+                Some(*target)
+            }
+            Some(Op::CallInd { ret, .. }) => {
+                stack.push(*ret);
+                ind_target
+            }
+            Some(Op::Ret { .. }) => stack.pop(),
+            _ => None,
+        };
+        blocks.push(b);
+    }
+    // Branch targets not on that path.
+    let mut k = 0;
+    while k < blocks.len() {
+        let targets: Vec<u64> = blocks[k]
+            .insns
+            .iter()
+            .flat_map(|i| match i.op {
+                Op::Jcc { taken, .. } => vec![taken],
+                Op::Jmp { target } | Op::Call { target, .. } => vec![target],
+                Op::Fallthrough { next } => vec![next],
+                _ => vec![],
+            })
+            .collect();
+        for t in targets {
+            if inside(t) && seen.insert(t) {
+                blocks.push(lift(t));
+            }
+        }
+        k += 1;
+    }
+    TraceIr { head: base, blocks }
+}
+
+/// Disassembly of `bytes` at `base`.
+pub fn disasm(bytes: &[u8], base: u64) -> String {
+    let mut d = iced_x86::Decoder::with_ip(64, bytes, base, 0);
+    let mut f = IntelFormatter::new();
+    let mut s = String::new();
+    while d.can_decode() {
+        let i = d.decode();
+        let mut t = String::new();
+        f.format(&i, &mut t);
+        s += &format!("  {:#x}: {t}\n", i.ip());
+    }
+    s
+}
+
+/// iced-x86 `RflagsBits` as rflags bits.
+pub fn rflags_of(f: u32) -> u64 {
+    use iced_x86::RflagsBits as F;
+    [(F::CF, 0x1), (F::PF, 0x4), (F::AF, 0x10), (F::ZF, 0x40), (F::SF, 0x80), (F::OF, 0x800)]
+        .iter()
+        .filter(|(i, _)| f & i != 0)
+        .map(|(_, r)| r)
+        .sum()
+}
+
+/// A random register value, biased to edge cases.
+fn value(rng: &mut Rng) -> u64 {
+    match rng.below(8) {
+        0 => rng.pick(&[0, 1, u64::MAX, 0x8000_0000_0000_0000, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff, 0x80]),
+        1 => rng.below(64),
+        _ => rng.next(),
+    }
+}
+
+/// Results of one check.
+pub struct Stats {
+    pub cases: usize,
+    pub compile_ms: f64,
+    pub lowered: usize,
+}
+
+/// Compiles `seq` and runs it on `inputs` random states natively and as a
+/// trace. Err describes the first difference.
+pub fn check(
+    compiler: &mut Compiler,
+    seq: &Seq,
+    rng: &mut Rng,
+    inputs: usize,
+    miscompile: bool,
+) -> Result<Stats, String> {
+    let guest = native::map(8192, libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC);
+    let base = guest as u64;
+    let (bytes, labels) = assemble(&seq.items, base);
+    let mut run_bytes = bytes.clone();
+    run_bytes.extend(native::back_jump());
+    let mut lift_bytes = bytes.clone();
+    lift_bytes.extend([0x0f, 0x05]);
+    assert!(run_bytes.len() <= 8192);
+    // SAFETY: guest has 8192 writable bytes.
+    unsafe { std::ptr::copy_nonoverlapping(run_bytes.as_ptr(), guest, run_bytes.len()) };
+    let end = base + bytes.len() as u64;
+    let trace = trace_of(base, &lift_bytes, seq.ind_target.map(|l| labels[l]));
+    let t0 = std::time::Instant::now();
+    let compiled = compiler.compile(&trace, miscompile).map_err(|e| format!("compile: {e}"))?;
+    let compile_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let code = native::exec_copy(&compiled.code);
+    let listing = || disasm(&bytes, base);
+
+    let mut buf = vec![0u8; BUF];
+    let b0 = buf.as_mut_ptr() as u64;
+    let mut result = Ok(());
+    for _ in 0..inputs {
+        let mut regs = [0u64; 16];
+        for r in regs.iter_mut() {
+            *r = value(rng);
+        }
+        regs[6] = b0 + 4096 + rng.below(2048); // rsi
+        regs[7] = b0 + 4096 + rng.below(2048); // rdi
+        regs[15] = rng.below(16); // index
+        regs[4] = b0 + 12288 + rng.below(256) * 8; // rsp
+        let rflags = 0x202 | (rng.next() & STATUS);
+        let init: Vec<u8> = (0..BUF).map(|_| rng.next() as u8).collect();
+
+        buf.copy_from_slice(&init);
+        let mut nat = Nat { regs, rflags, host_rsp: 0 };
+        native::run(&mut nat, base);
+        let nat_mem = buf.clone();
+
+        buf.copy_from_slice(&init);
+        let mut cpu = Cpu::new();
+        cpu.get().regs = regs;
+        cpu.get().rflags = rflags;
+        let ret = native::call_trace(cpu.ptr(), code as u64);
+        let c = cpu.get();
+        let mut diffs = Vec::new();
+        if ret != end || c.rip != end {
+            diffs.push(format!(
+                "rip: trace returned {ret:#x} (cpu.rip {:#x}), native ended at {end:#x}",
+                c.rip
+            ));
+        }
+        for r in 0..16 {
+            if c.regs[r] != nat.regs[r] {
+                let name = tern_translate::cpu::REG_NAMES[r];
+                diffs.push(format!(
+                    "{name}: trace {:#x} native {:#x} (in {:#x})",
+                    c.regs[r], nat.regs[r], regs[r]
+                ));
+            }
+        }
+        let mask = STATUS & !rflags_of(seq.undef);
+        if (c.rflags ^ nat.rflags) & mask != 0 {
+            diffs.push(format!(
+                "rflags: trace {:#x} native {:#x} (in {rflags:#x}, compared {mask:#x})",
+                c.rflags & STATUS,
+                nat.rflags & STATUS
+            ));
+        }
+        if let Some(i) = (0..BUF).find(|&i| buf[i] != nat_mem[i]) {
+            diffs.push(format!("memory at buf+{i:#x}: trace {:#x} native {:#x}", buf[i], nat_mem[i]));
+        }
+        if !diffs.is_empty() {
+            result = Err(format!("{}\ncode:\n{}", diffs.join("\n"), listing()));
+            break;
+        }
+    }
+    native::unmap(code, compiled.code.len());
+    native::unmap(guest, 8192);
+    result.map(|_| Stats { cases: inputs, compile_ms, lowered: compiled.lowered_insns })
+}
