@@ -30,6 +30,13 @@ impl Rng {
     }
 }
 
+/// Where RIP-relative operands point: this many bytes after the code's
+/// start, `DATA_LEN` bytes.
+pub const DATA_OFF: u64 = 4096;
+pub const DATA_LEN: u64 = 256;
+/// Lowest offset of GS-relative operands from the GS base.
+pub const GS_OFF: u64 = 64;
+
 /// Pointer registers (into the scratch buffer) and the small index
 /// register: never written by generated code (but `rsp` by push/pop).
 pub const PTRS: [R; 2] = [R::RSI, R::RDI];
@@ -254,6 +261,24 @@ impl<'r> Gen<'r> {
     }
 
     fn mem(&mut self) -> MemoryOperand {
+        match self.rng.below(10) {
+            // RIP-relative, into the data page after the code: the
+            // displacement is the offset from the code's start, made
+            // absolute by `assemble`.
+            0 => {
+                return MemoryOperand::with_base_displ(
+                    R::RIP,
+                    (DATA_OFF + self.rng.below(DATA_LEN - 8)) as i64,
+                )
+            }
+            // GS-relative, into the scratch buffer (the GS base).
+            1 => {
+                let disp = GS_OFF + self.rng.below(1024);
+                let index = if self.rng.chance(50) { INDEX } else { R::None };
+                return MemoryOperand::new(R::None, index, 8, disp as i64, 4, false, R::GS);
+            }
+            _ => {}
+        }
         let base = if !self.no_rsp_mem && self.rng.chance(15) { R::RSP } else { self.rng.pick(&PTRS) };
         let index = if self.rng.chance(40) { INDEX } else { R::None };
         let scale = self.rng.pick(&[1u32, 2, 4, 8]);
@@ -453,6 +478,11 @@ pub fn assemble(items: &[Item], base: u64) -> (Vec<u8>, Vec<u64>) {
                 Item::Label(l) => {
                     labels[*l] = pc;
                     continue;
+                }
+                Item::I(i) if i.memory_base() == R::RIP => {
+                    let mut i = *i;
+                    i.set_memory_displacement64(base + i.memory_displacement64());
+                    i
                 }
                 Item::I(i) => *i,
                 Item::Br(code, l) => {

@@ -135,13 +135,21 @@ pub fn back_jump() -> Vec<u8> {
     v
 }
 
-/// Runs the guest code at `code` (which must end in [`back_jump`]) from `s`.
-pub fn run(s: &mut Nat, code: u64) {
+const ARCH_SET_GS: libc::c_int = 0x1001;
+
+/// Runs the guest code at `code` (which must end in [`back_jump`]) from
+/// `s`, with this thread's GS base at `gs_base` meanwhile.
+pub fn run(s: &mut Nat, code: u64, gs_base: u64) {
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    // SAFETY: `code` is executable guest code ending in a jump back to the
+    // SAFETY: the test's threads do not use GS (Rust's TLS is FS-based);
+    // `code` is executable guest code ending in a jump back to the
     // harness, built by the test; its memory operands point into buffers
     // the test owns.
-    unsafe { tern_trace_native_run(s, code) }
+    unsafe {
+        libc::syscall(libc::SYS_arch_prctl, ARCH_SET_GS, gs_base);
+        tern_trace_native_run(s, code);
+        libc::syscall(libc::SYS_arch_prctl, ARCH_SET_GS, 0u64);
+    }
 }
 
 /// Calls the compiled trace at `f` on `cpu`; u64::MAX if it faulted (the

@@ -3,7 +3,7 @@
 //! states next to a native run of the same bytes; registers, the defined
 //! status flags, the returned rip and the scratch memory must agree.
 
-use crate::gen::{assemble, Item, Rng};
+use crate::gen::{assemble, Item, Rng, DATA_LEN, DATA_OFF};
 use crate::native::{self, Nat};
 use iced_x86::{Formatter, IntelFormatter};
 use std::alloc::{alloc_zeroed, dealloc, Layout};
@@ -189,15 +189,23 @@ pub fn check(
         let rflags = 0x202 | (rng.next() & STATUS);
         let init: Vec<u8> = (0..BUF).map(|_| rng.next() as u8).collect();
 
-        buf.copy_from_slice(&init);
-        let mut nat = Nat { regs, rflags, host_rsp: 0 };
-        native::run(&mut nat, base);
-        let nat_mem = buf.clone();
+        let data_init: Vec<u8> = (0..DATA_LEN).map(|_| rng.next() as u8).collect();
+        // SAFETY: the data page is the guest mapping's second page.
+        let data = unsafe { std::slice::from_raw_parts_mut(guest.add(DATA_OFF as usize), DATA_LEN as usize) };
 
         buf.copy_from_slice(&init);
+        data.copy_from_slice(&data_init);
+        let mut nat = Nat { regs, rflags, host_rsp: 0 };
+        native::run(&mut nat, base, b0);
+        let nat_mem = buf.clone();
+        let nat_data = data.to_vec();
+
+        buf.copy_from_slice(&init);
+        data.copy_from_slice(&data_init);
         let mut cpu = Cpu::new();
         cpu.get().regs = regs;
         cpu.get().rflags = rflags;
+        cpu.get().gs_base = b0;
         let ret = native::call_trace(cpu.ptr(), code as u64);
         let c = cpu.get();
         let mut diffs = Vec::new();
@@ -226,6 +234,9 @@ pub fn check(
         }
         if let Some(i) = (0..BUF).find(|&i| buf[i] != nat_mem[i]) {
             diffs.push(format!("memory at buf+{i:#x}: trace {:#x} native {:#x}", buf[i], nat_mem[i]));
+        }
+        if let Some(i) = (0..data.len()).find(|&i| data[i] != nat_data[i]) {
+            diffs.push(format!("data at +{i:#x}: trace {:#x} native {:#x}", data[i], nat_data[i]));
         }
         if !diffs.is_empty() {
             result = Err(format!("{}\ncode:\n{}", diffs.join("\n"), listing()));
