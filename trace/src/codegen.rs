@@ -10,6 +10,9 @@ use inkwell::targets::{CodeModel, FileType, InitializationConfig, RelocMode, Tar
 use inkwell::OptimizationLevel;
 use object::{Object, ObjectSection};
 
+/// A function's bytes, and its LLVM IR before and after optimisation.
+pub(crate) type Emitted = (Vec<u8>, Option<String>, Option<String>);
+
 /// The target machine traces are compiled for.
 pub(crate) struct Machine {
     tm: TargetMachine,
@@ -45,11 +48,7 @@ impl Machine {
 
     /// Optimises `module` and returns its function's bytes, with the IR
     /// text before and after optimisation when `opts.dump_ir`.
-    pub(crate) fn emit(
-        &self,
-        module: &Module<'_>,
-        opts: &Options,
-    ) -> Result<(Vec<u8>, Option<String>, Option<String>), Reject> {
+    pub(crate) fn emit(&self, module: &Module<'_>, opts: &Options) -> Result<Emitted, Reject> {
         module.verify().map_err(|e| Reject::Llvm(e.to_string()))?;
         let before = opts.dump_ir.then(|| module.print_to_string().to_string());
         let passes = format!("default<O{}>", opts.opt_level.min(3));

@@ -381,7 +381,7 @@ impl<'r> Gen<'r> {
     /// Updates the undefined-flags set after `insn`.
     pub fn track(&mut self, insn: &Instruction) {
         let undef = insn.rflags_undefined() | shift_undef(insn);
-        if is_shift(insn) && count(insn).map_or(true, |c| c == 0) {
+        if is_shift(insn) && matches!(count(insn), None | Some(0)) {
             // A zero count changes nothing: defined flags may stay defined
             // or become undefined.
             self.undef |= undef;
@@ -531,7 +531,7 @@ fn shift_undef(insn: &Instruction) -> u32 {
     }
     let c = count(insn);
     let mut u = if c == Some(1) { 0 } else { F::OF };
-    if matches!(insn.mnemonic(), M::Shl | M::Sal | M::Shr) && c.map_or(true, |c| c >= op0_bits(insn)) {
+    if matches!(insn.mnemonic(), M::Shl | M::Sal | M::Shr) && c.is_none_or(|c| c >= op0_bits(insn)) {
         u |= F::CF;
     }
     u

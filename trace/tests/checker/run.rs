@@ -215,9 +215,8 @@ pub fn check(
                 c.rip
             ));
         }
-        for r in 0..16 {
+        for (r, name) in tern_translate::cpu::REG_NAMES.iter().enumerate() {
             if c.regs[r] != nat.regs[r] {
-                let name = tern_translate::cpu::REG_NAMES[r];
                 diffs.push(format!(
                     "{name}: trace {:#x} native {:#x} (in {:#x})",
                     c.regs[r], nat.regs[r], regs[r]
