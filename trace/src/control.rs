@@ -70,7 +70,14 @@ pub(crate) fn build<'ctx>(
     let i64t = ctx.i64_type();
     let i8p = ctx.i8_type().ptr_type(AddressSpace::default());
     let f = module.add_function("trace", i64t.fn_type(&[i8p.into()], false), None);
-    for (k, v) in [("nounwind", None), ("no-jump-tables", Some("true")), ("frame-pointer", Some("none"))] {
+    // No red zone: opaque native instructions push the flags.
+    let attrs = [
+        ("nounwind", None),
+        ("noredzone", None),
+        ("no-jump-tables", Some("true")),
+        ("frame-pointer", Some("none")),
+    ];
+    for (k, v) in attrs {
         let a = match v {
             None => ctx.create_enum_attribute(Attribute::get_named_enum_kind_id(k), 0),
             Some(v) => ctx.create_string_attribute(k, v),
@@ -246,7 +253,7 @@ impl<'a, 'ctx> Trace<'a, 'ctx> {
             let pc = ins.pc;
             match &ins.op {
                 Op::Native { insn, .. } => {
-                    if !cx.lower_native(pc, insn)? {
+                    if !cx.lower_native(pc, insn)? && !cx.lower_opaque(pc, insn, blk.bytes_of(ins))? {
                         return cx.exit(cx.pc(pc)).map(|_| n);
                     }
                 }

@@ -2,7 +2,9 @@
 //! the bytes of one position-independent host function.
 //!
 //! This crate owns the *lifting*: the meaning of the common integer
-//! instructions as LLVM IR (`lower.rs`, `flags.rs`, `memory.rs`), the
+//! instructions as LLVM IR (`lower.rs`, `flags.rs`, `memory.rs`), other
+//! general-purpose-register instructions run as themselves inside the
+//! trace with exact register bindings (`opaque.rs`), the
 //! trace's control flow, exits and `exit_request` checks (`control.rs`),
 //! and the code generation with LLVM 14 (`codegen.rs`). It does not decide
 //! which traces to form, nor install or run them: `linux-user` does, on its
@@ -22,6 +24,7 @@ mod control;
 mod flags;
 mod lower;
 mod memory;
+mod opaque;
 mod state;
 
 use std::fmt;

@@ -115,7 +115,38 @@ const MNEMONICS: &[M] = &[
     M::Setge,
     M::Setle,
     M::Setg,
+    // Opaque natives (run as themselves inside the trace).
+    M::Mul,
+    M::Bt,
+    M::Bts,
+    M::Btr,
+    M::Btc,
+    M::Bsf,
+    M::Bsr,
+    M::Popcnt,
+    M::Lzcnt,
+    M::Tzcnt,
+    M::Bswap,
+    M::Shld,
+    M::Shrd,
+    M::Rcl,
+    M::Rcr,
+    M::Xadd,
+    M::Cmpxchg,
+    M::Clc,
+    M::Stc,
+    M::Cmc,
+    M::Movbe,
+    M::Crc32,
+    M::Adcx,
+    M::Adox,
 ];
+
+/// The bit-test mnemonics: with a memory operand and a register offset
+/// they address memory anywhere.
+fn bit_test(m: M) -> bool {
+    matches!(m, M::Bt | M::Bts | M::Btr | M::Btc)
+}
 
 fn kind_ok(k: K) -> bool {
     matches!(
@@ -165,9 +196,6 @@ pub fn codes() -> Vec<Code> {
             if matches!(c.mnemonic(), M::Push | M::Pop) && op.operand_size() == 16 {
                 return false;
             }
-            if c.mnemonic() == M::Imul && op.op_count() < 2 {
-                return false;
-            }
             (0..op.op_count()).all(|i| kind_ok(op.op_kind(i)))
         })
         .collect()
@@ -182,6 +210,8 @@ pub enum Item {
     Br(Code, usize),
     /// `mov reg, imm64` with the address of a label.
     MovLabel(R, usize),
+    /// Raw bytes (one instruction without operands to generate).
+    Raw(Vec<u8>),
 }
 
 fn reg_of_size(r64: R, bits: u32, rng: &mut Rng) -> R {
@@ -301,7 +331,9 @@ impl<'r> Gen<'r> {
         };
         match k {
             K::r8_or_mem | K::r16_or_mem | K::r32_or_mem | K::r64_or_mem => {
-                let reg_only = matches!(code.mnemonic(), M::Pop | M::Xchg);
+                let reg_only = matches!(code.mnemonic(), M::Pop | M::Xchg)
+                    || bit_test(code.mnemonic())
+                        && matches!(code.op_code().op_kind(1), K::r16_reg | K::r32_reg | K::r64_reg);
                 if !reg_only && self.rng.chance(self.mem_pct) {
                     Op::M(self.mem())
                 } else {
@@ -362,7 +394,12 @@ impl<'r> Gen<'r> {
             let writes0 = !matches!(code.mnemonic(), M::Cmp | M::Test | M::Push);
             let ops: Vec<Op> = (0..op.op_count())
                 .map(|i| {
-                    self.operand(code, i, op.op_kind(i), i == 0 && writes0 || code.mnemonic() == M::Xchg)
+                    self.operand(
+                        code,
+                        i,
+                        op.op_kind(i),
+                        i == 0 && writes0 || matches!(code.mnemonic(), M::Xchg | M::Xadd),
+                    )
                 })
                 .collect();
             let Some(insn) = build(code, &ops) else { continue };
@@ -459,6 +496,9 @@ fn build(code: Code, ops: &[Op]) -> Option<Instruction> {
             }
         }
         [R(a), R(b), I(c)] => Instruction::with3(code, *a, *b, *c as i32),
+        [M(a), R(b), I(c)] => Instruction::with3(code, *a, *b, *c as i32),
+        [R(a), R(b), R(c)] => Instruction::with3(code, *a, *b, *c),
+        [M(a), R(b), R(c)] => Instruction::with3(code, *a, *b, *c),
         [R(a), M(b), I(c)] => Instruction::with3(code, *a, *b, *c as i32),
         _ => return None,
     };
@@ -489,6 +529,10 @@ pub fn assemble(items: &[Item], base: u64) -> (Vec<u8>, Vec<u64>) {
                     Instruction::with_branch(*code, if pass == 0 { pc } else { labels[*l] }).expect("branch")
                 }
                 Item::MovLabel(r, l) => Instruction::with2(Code::Mov_r64_imm64, *r, labels[*l]).expect("mov"),
+                Item::Raw(b) => {
+                    out.extend_from_slice(b);
+                    continue;
+                }
             };
             let mut enc = Encoder::new(64);
             enc.encode(&insn, pc).expect("encode");

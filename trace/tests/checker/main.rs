@@ -132,6 +132,67 @@ fn call_ret(g: &mut Gen, leaf_codes: &[Code]) -> Seq {
     Seq { items, undef: g.undef, ind_target: indirect.then_some(f) }
 }
 
+/// Divisions (opaque natives that can fault) with divisors and dividends
+/// that cannot: rcx in 1..=0x7fff, the high half zero or a sign extension.
+fn divide(g: &mut Gen) -> Seq {
+    g.dest.retain(|&r| r != R::RCX && r != R::RDX && r != R::RAX);
+    let pre = g.rng.below(3);
+    g.straight(pre);
+    let push = |g: &mut Gen, i: Instruction| {
+        g.track(&i);
+        g.items.push(Item::I(i));
+    };
+    push(g, Instruction::with2(Code::And_rm64_imm32, R::RCX, 0x7fff).expect("and"));
+    push(g, Instruction::with2(Code::Or_rm64_imm8, R::RCX, 1).expect("or"));
+    let (setup, div) = match g.rng.below(6) {
+        0 => (
+            Instruction::with2(Code::Xor_r32_rm32, R::EDX, R::EDX),
+            Instruction::with1(Code::Div_rm64, R::RCX),
+        ),
+        1 => (
+            Instruction::with2(Code::Xor_r32_rm32, R::EDX, R::EDX),
+            Instruction::with1(Code::Div_rm32, R::ECX),
+        ),
+        2 => (
+            Instruction::with2(Code::Xor_r32_rm32, R::EDX, R::EDX),
+            Instruction::with1(Code::Div_rm16, R::CX),
+        ),
+        3 => (Ok(Instruction::with(Code::Cqo)), Instruction::with1(Code::Idiv_rm64, R::RCX)),
+        4 => (Ok(Instruction::with(Code::Cdq)), Instruction::with1(Code::Idiv_rm32, R::ECX)),
+        _ => (Ok(Instruction::with(Code::Cwd)), Instruction::with1(Code::Idiv_rm16, R::CX)),
+    };
+    push(g, setup.expect("setup"));
+    push(g, div.expect("div"));
+    let tail = g.rng.below(3);
+    g.straight(tail);
+    Seq { items: std::mem::take(&mut g.items), undef: g.undef, ind_target: None }
+}
+
+/// `rep movsb`, `rep stosq`, `lock xadd`, `lock cmpxchg` (opaque natives
+/// on memory) between random instructions.
+fn strings_and_locks(g: &mut Gen) -> Seq {
+    g.dest.retain(|&r| r != R::RCX);
+    let pre = g.rng.below(3);
+    g.straight(pre);
+    for _ in 0..1 + g.rng.below(3) {
+        let count = Instruction::with2(Code::And_rm64_imm8, R::RCX, 63).expect("and");
+        g.track(&count);
+        g.items.push(Item::I(count));
+        let raw: &[u8] = match g.rng.below(4) {
+            0 => &[0xf3, 0xa4],             // rep movsb
+            1 => &[0xf3, 0x48, 0xab],       // rep stosq
+            2 => &[0xf0, 0x0f, 0xc1, 0x06], // lock xadd [rsi], eax
+            _ => &[0xf0, 0x0f, 0xb1, 0x0f], // lock cmpxchg [rdi], ecx
+        };
+        let i = iced_x86::Decoder::new(64, raw, 0).decode();
+        g.track(&i);
+        g.items.push(Item::Raw(raw.to_vec()));
+        let n = g.rng.below(3);
+        g.straight(n);
+    }
+    Seq { items: std::mem::take(&mut g.items), undef: g.undef, ind_target: None }
+}
+
 /// Runs `seqs` sequences from `make` with `inputs` states each.
 fn family(
     name: &str,
@@ -213,6 +274,18 @@ fn calls_and_returns() {
         .filter(|c| !matches!(c.mnemonic(), iced_x86::Mnemonic::Push | iced_x86::Mnemonic::Pop))
         .collect();
     family("calls_and_returns", 6, 40, 8, 40, &codes, &|g| call_ret(g, &leaf));
+}
+
+#[test]
+fn divisions() {
+    let codes = gen::codes();
+    family("divisions", 11, 40, 8, 40, &codes, &divide);
+}
+
+#[test]
+fn strings_and_locked() {
+    let codes = gen::codes();
+    family("strings_and_locked", 12, 40, 8, 40, &codes, &strings_and_locks);
 }
 
 #[test]

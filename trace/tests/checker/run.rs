@@ -59,7 +59,7 @@ impl Drop for Cpu {
 /// stands for "the end"), in the order a run goes through them, then the
 /// other branch targets.
 pub fn trace_of(base: u64, code: &[u8], ind_target: Option<u64>) -> TraceIr {
-    let model = CpuModel::default_for_host();
+    let model = CpuModel::Host;
     let end = base + code.len() as u64;
     let lift = |a: u64| lift_block(model, a, &code[(a - base) as usize..], false, false);
     let inside = |a: u64| a >= base && a < end - 2;
@@ -196,7 +196,13 @@ pub fn check(
         buf.copy_from_slice(&init);
         data.copy_from_slice(&data_init);
         let mut nat = Nat { regs, rflags, host_rsp: 0 };
+        if std::env::var_os("CHK_DEBUG").is_some() {
+            eprintln!("native {}", listing());
+        }
         native::run(&mut nat, base, b0);
+        if std::env::var_os("CHK_DEBUG").is_some() {
+            eprintln!("trace");
+        }
         let nat_mem = buf.clone();
         let nat_data = data.to_vec();
 
