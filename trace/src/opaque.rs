@@ -233,7 +233,11 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
             None => None,
         };
         let faults = matches!(insn.mnemonic(), Mnemonic::Div | Mnemonic::Idiv);
-        if u.memory || faults {
+        if u.writes_memory && (insn.has_rep_prefix() || insn.has_repne_prefix()) {
+            // A repeated string store that faults has done part of its
+            // work: replay must start at this very instruction.
+            self.sync_at(pc)?;
+        } else if u.memory || faults {
             self.before_access(pc)?;
         }
         // A shift or rotate by a zero count leaves the flags as they were:

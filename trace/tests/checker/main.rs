@@ -211,6 +211,9 @@ fn family(
             let mut g = Gen::new(&mut rng, codes, mem_pct);
             make(&mut g)
         };
+        if std::env::var_os("CHK_DEBUG").is_some() {
+            eprintln!("{name} seq {k}: {} items", seq.items.len());
+        }
         match check(&mut c, &seq, &mut rng, inputs, false) {
             Ok(s) => {
                 cases += s.cases;
