@@ -193,7 +193,8 @@ fn strings_and_locks(g: &mut Gen) -> Seq {
     Seq { items: std::mem::take(&mut g.items), undef: g.undef, ind_target: None }
 }
 
-/// Runs `seqs` sequences from `make` with `inputs` states each.
+/// Runs `seqs` sequences from `make` with `inputs` states each, as whole
+/// traces.
 fn family(
     name: &str,
     seed: u64,
@@ -202,6 +203,21 @@ fn family(
     mem_pct: u64,
     codes: &[Code],
     make: &dyn Fn(&mut Gen) -> Seq,
+) {
+    family_split(name, seed, seqs, inputs, mem_pct, codes, make, usize::MAX)
+}
+
+/// [`family`] with traces of at most `max_blocks` blocks.
+#[allow(clippy::too_many_arguments)]
+fn family_split(
+    name: &str,
+    seed: u64,
+    seqs: usize,
+    inputs: usize,
+    mem_pct: u64,
+    codes: &[Code],
+    make: &dyn Fn(&mut Gen) -> Seq,
+    max_blocks: usize,
 ) {
     let mut c = compiler(2, true);
     let mut rng = Rng(seed);
@@ -214,7 +230,7 @@ fn family(
         if std::env::var_os("CHK_DEBUG").is_some() {
             eprintln!("{name} seq {k}: {} items", seq.items.len());
         }
-        match check(&mut c, &seq, &mut rng, inputs, false) {
+        match run::check_split(&mut c, &seq, &mut rng, inputs, false, max_blocks) {
             Ok(s) => {
                 cases += s.cases;
                 ms += s.compile_ms;
@@ -224,7 +240,7 @@ fn family(
         }
     }
     eprintln!(
-        "{name}: {cases} cases, {seqs} traces, {lowered} instructions lowered, {:.2} ms compile per trace",
+        "{name}: {cases} cases, {seqs} traces, {lowered} instructions lowered, {:.2} ms compiling per sequence",
         ms / seqs as f64
     );
 }
@@ -277,6 +293,22 @@ fn calls_and_returns() {
         .filter(|c| !matches!(c.mnemonic(), iced_x86::Mnemonic::Push | iced_x86::Mnemonic::Pop))
         .collect();
     family("calls_and_returns", 6, 40, 8, 40, &codes, &|g| call_ret(g, &leaf));
+}
+
+#[test]
+fn one_block_traces() {
+    // Every branch to another block is a side exit; the run goes on with
+    // the trace at the exit's pc.
+    let codes = gen::codes();
+    let leaf: Vec<Code> = codes
+        .iter()
+        .copied()
+        .filter(|c| !matches!(c.mnemonic(), iced_x86::Mnemonic::Push | iced_x86::Mnemonic::Pop))
+        .collect();
+    family_split("one_block_loops", 13, 20, 8, 40, &codes, &counted_loop, 1);
+    family_split("one_block_branches", 14, 20, 8, 40, &codes, &forward_branch, 1);
+    family_split("one_block_calls", 15, 20, 8, 40, &codes, &|g| call_ret(g, &leaf), 1);
+    family_split("two_block_calls", 16, 20, 8, 40, &codes, &|g| call_ret(g, &leaf), 2);
 }
 
 #[test]
@@ -436,7 +468,7 @@ fn every_encoding_form() {
         }
     }
     eprintln!(
-        "every_encoding_form: {} forms, {cases} cases, {:.2} ms compile per trace",
+        "every_encoding_form: {} forms, {cases} cases, {:.2} ms compiling per sequence",
         codes.len(),
         ms / (2.0 * codes.len() as f64)
     );

@@ -7,7 +7,7 @@ use crate::gen::{assemble, Item, Rng, DATA_LEN, DATA_OFF};
 use crate::native::{self, Nat};
 use iced_x86::{Formatter, IntelFormatter};
 use std::alloc::{alloc_zeroed, dealloc, Layout};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use tern_trace::{Compiler, TraceIr};
 use tern_translate::cpu::CpuState;
 use tern_translate::ir::{IrBlock, Op};
@@ -59,14 +59,20 @@ impl Drop for Cpu {
 /// stands for "the end"), in the order a run goes through them, then the
 /// other branch targets.
 pub fn trace_of(base: u64, code: &[u8], ind_target: Option<u64>) -> TraceIr {
+    trace_from(base, code, ind_target, base, usize::MAX)
+}
+
+/// The trace of at most `max_blocks` blocks from `start`: the blocks a
+/// run goes through, then other branch targets.
+pub fn trace_from(base: u64, code: &[u8], ind_target: Option<u64>, start: u64, max_blocks: usize) -> TraceIr {
     let model = CpuModel::Host;
     let end = base + code.len() as u64;
     let lift = |a: u64| lift_block(model, a, &code[(a - base) as usize..], false, false);
     let inside = |a: u64| a >= base && a < end - 2;
     let mut seen = HashSet::new();
     let mut blocks: Vec<IrBlock> = Vec::new();
-    let (mut cur, mut stack) = (Some(base), Vec::new());
-    while let Some(a) = cur.filter(|&a| inside(a) && seen.insert(a)) {
+    let (mut cur, mut stack) = (Some(start), Vec::new());
+    while let Some(a) = cur.filter(|&a| inside(a) && blocks.len() < max_blocks && seen.insert(a)) {
         let b = lift(a);
         cur = match b.insns.last().map(|i| &i.op) {
             Some(Op::Jmp { target }) => Some(*target),
@@ -86,7 +92,7 @@ pub fn trace_of(base: u64, code: &[u8], ind_target: Option<u64>) -> TraceIr {
     }
     // Branch targets not on that path.
     let mut k = 0;
-    while k < blocks.len() {
+    while k < blocks.len() && blocks.len() < max_blocks {
         let targets: Vec<u64> = blocks[k]
             .insns
             .iter()
@@ -98,13 +104,13 @@ pub fn trace_of(base: u64, code: &[u8], ind_target: Option<u64>) -> TraceIr {
             })
             .collect();
         for t in targets {
-            if inside(t) && seen.insert(t) {
+            if inside(t) && blocks.len() < max_blocks && seen.insert(t) {
                 blocks.push(lift(t));
             }
         }
         k += 1;
     }
-    TraceIr { head: base, blocks }
+    TraceIr { head: start, blocks }
 }
 
 /// Disassembly of `bytes` at `base`.
@@ -156,6 +162,20 @@ pub fn check(
     inputs: usize,
     miscompile: bool,
 ) -> Result<Stats, String> {
+    check_split(compiler, seq, rng, inputs, miscompile, usize::MAX)
+}
+
+/// [`check`] with traces of at most `max_blocks` blocks: a run that leaves
+/// a trace by a side exit goes on with the trace starting there, until the
+/// end; the chain must end as the native run does.
+pub fn check_split(
+    compiler: &mut Compiler,
+    seq: &Seq,
+    rng: &mut Rng,
+    inputs: usize,
+    miscompile: bool,
+    max_blocks: usize,
+) -> Result<Stats, String> {
     let guest = native::map(8192, libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC);
     let base = guest as u64;
     let (bytes, labels) = assemble(&seq.items, base);
@@ -167,11 +187,24 @@ pub fn check(
     // SAFETY: guest has 8192 writable bytes.
     unsafe { std::ptr::copy_nonoverlapping(run_bytes.as_ptr(), guest, run_bytes.len()) };
     let end = base + bytes.len() as u64;
-    let trace = trace_of(base, &lift_bytes, seq.ind_target.map(|l| labels[l]));
-    let t0 = std::time::Instant::now();
-    let compiled = compiler.compile(&trace, miscompile).map_err(|e| format!("compile: {e}"))?;
-    let compile_ms = t0.elapsed().as_secs_f64() * 1e3;
-    let code = native::exec_copy(&compiled.code);
+    let ind = seq.ind_target.map(|l| labels[l]);
+    // Compiled traces by entry pc: (code, its length).
+    let mut traces: HashMap<u64, (*mut u8, usize)> = HashMap::new();
+    let (mut compile_ms, mut lowered) = (0.0, 0);
+    let mut compile = |pc: u64| -> Result<u64, String> {
+        if let Some(&(p, _)) = traces.get(&pc) {
+            return Ok(p as u64);
+        }
+        let trace = trace_from(base, &lift_bytes, ind, pc, max_blocks);
+        let t0 = std::time::Instant::now();
+        let compiled =
+            compiler.compile(&trace, miscompile).map_err(|e| format!("compile at {pc:#x}: {e}"))?;
+        compile_ms += t0.elapsed().as_secs_f64() * 1e3;
+        lowered += compiled.lowered_insns;
+        let p = native::exec_copy(&compiled.code);
+        traces.insert(pc, (p, compiled.code.len()));
+        Ok(p as u64)
+    };
     let listing = || disasm(&bytes, base);
 
     let mut buf = vec![0u8; BUF];
@@ -212,7 +245,23 @@ pub fn check(
         cpu.get().regs = regs;
         cpu.get().rflags = rflags;
         cpu.get().gs_base = b0;
-        let ret = native::call_trace(cpu.ptr(), code as u64);
+        let mut ret = base;
+        for _ in 0..64 {
+            let f = match compile(ret) {
+                Ok(f) => f,
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            };
+            ret = native::call_trace(cpu.ptr(), f);
+            if ret == end || ret < base || ret > end || cpu.get().rip != ret {
+                break;
+            }
+        }
+        if result.is_err() {
+            break;
+        }
         let c = cpu.get();
         let mut diffs = Vec::new();
         if ret != end || c.rip != end {
@@ -248,7 +297,9 @@ pub fn check(
             break;
         }
     }
-    native::unmap(code, compiled.code.len());
+    for (p, len) in traces.into_values() {
+        native::unmap(p, len);
+    }
     native::unmap(guest, 8192);
-    result.map(|_| Stats { cases: inputs, compile_ms, lowered: compiled.lowered_insns })
+    result.map(|_| Stats { cases: inputs, compile_ms, lowered })
 }
