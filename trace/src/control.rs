@@ -23,11 +23,21 @@ use std::collections::HashMap;
 use tern_translate::cpu::off;
 use tern_translate::ir::{IrBlock, Op};
 
-/// What the trace may change: registers written (bit = number), and
-/// whether it stores to guest memory.
-fn effects(blocks: &[IrBlock]) -> (u16, bool) {
+/// What the trace may change and use.
+struct Effects {
+    /// General-purpose registers written (bit = number).
+    regs: u16,
+    /// The trace stores to guest memory.
+    stores: bool,
+    /// XMM registers written, and used at all.
+    xmm_written: u16,
+    xmm_used: u16,
+}
+
+fn effects(blocks: &[IrBlock]) -> Effects {
     let mut f = InstructionInfoFactory::new();
     let (mut regs, mut stores) = (0u16, false);
+    let (mut xmm_written, mut xmm_used) = (0u16, 0u16);
     for i in blocks.iter().flat_map(|b| &b.insns) {
         match &i.op {
             Op::Native { insn, .. } => {
@@ -39,6 +49,12 @@ fn effects(blocks: &[IrBlock]) -> (u16, bool) {
                     );
                     if let (true, Some(g)) = (w, crate::state::Gpr::of(r.register())) {
                         regs |= 1 << g.num;
+                    }
+                    if r.register().is_xmm() && r.register().number() < 16 {
+                        xmm_used |= 1 << r.register().number();
+                        if w {
+                            xmm_written |= 1 << r.register().number();
+                        }
                     }
                 }
                 stores |= info.used_memory().iter().any(|m| {
@@ -56,7 +72,7 @@ fn effects(blocks: &[IrBlock]) -> (u16, bool) {
             _ => {}
         }
     }
-    (regs, stores)
+    Effects { regs, stores, xmm_written, xmm_used }
 }
 
 /// Builds the trace function `trace` in `module`; returns how many guest
@@ -96,7 +112,11 @@ pub(crate) fn build<'ctx>(
     for fl in Flag::ALL {
         slots.push(b.build_alloca(ctx.bool_type(), &format!("{fl:?}f"))?);
     }
-    let (written, trace_stores) = effects(&t.blocks);
+    let mut xmm = Vec::with_capacity(16);
+    for r in 0..16 {
+        xmm.push(b.build_alloca(i64t.vec_type(2), &format!("x{r}"))?);
+    }
+    let eff = effects(&t.blocks);
     let mut cx = Cx {
         ctx,
         module,
@@ -104,11 +124,13 @@ pub(crate) fn build<'ctx>(
         f,
         cpu,
         regs: regs.try_into().map_err(|_| Reject::Empty)?,
+        xmm: xmm.try_into().map_err(|_| Reject::Empty)?,
+        xmm_written: eff.xmm_written,
         flags: Flags { slots: slots.try_into().map_err(|_| Reject::Empty)?, src: [Src::Slot; 6] },
         rflags_rest: i64t.const_zero(),
-        sync: Sync { dirty: 0, flags_dirty: false, stored: false },
-        written,
-        trace_stores,
+        sync: Sync { dirty: 0, flags_dirty: false, stored: false, xdirty: 0 },
+        written: eff.regs,
+        trace_stores: eff.stores,
         miscompile,
     };
     for r in 0..16 {
@@ -116,6 +138,41 @@ pub(crate) fn build<'ctx>(
         let p = cx.cpu_field(off::reg(r), 64)?;
         let v = cx.b.build_load(p, "in")?;
         cx.b.build_store(cx.regs[r], v)?;
+    }
+    if eff.xmm_used != 0 {
+        // The SSE component's registers are in the area only if it is in
+        // use (XSTATE_BV) or the area is an FXSAVE one; else they are zero.
+        let kind = cx.load_cpu(off::XSAVE_KIND, 8)?;
+        let fx = cx.b.build_int_compare(IntPredicate::EQ, kind, cx.c(8, 0), "fx")?;
+        let bv = cx.load_cpu(off::XSAVE + crate::state::XSTATE_BV, 64)?;
+        let sse = cx.b.build_and(bv, cx.c(64, crate::state::SSE_COMPONENT), "sse")?;
+        let sse = cx.b.build_int_compare(IntPredicate::NE, sse, cx.c(64, 0), "sse")?;
+        let live = cx.b.build_or(fx, sse, "live")?;
+        let zero = i64t.vec_type(2).const_zero();
+        if eff.xmm_written != 0 {
+            // Stores will mark the component in use: its registers in the
+            // area must then hold their init values (zero), not stale ones.
+            let clear = ctx.append_basic_block(f, "xinit");
+            let go = ctx.append_basic_block(f, "xlive");
+            cx.b.build_conditional_branch(live, go, clear)?;
+            cx.b.position_at_end(clear);
+            for n in 0..16 {
+                let st = cx.b.build_store(cx.xmm_slot(n)?, zero)?;
+                st.set_alignment(1).map_err(|e| Reject::Llvm(e.to_string()))?;
+            }
+            cx.b.build_unconditional_branch(go)?;
+            cx.b.position_at_end(go);
+        }
+        for n in 0..16 {
+            if eff.xmm_used & (1 << n) != 0 {
+                let v = cx.b.build_load(cx.xmm_slot(n)?, "xin")?.into_vector_value();
+                if let Some(i) = v.as_instruction() {
+                    i.set_alignment(1).map_err(|e| Reject::Llvm(e.to_string()))?;
+                }
+                let v = cx.b.build_select(live, v, zero.into(), "xin")?;
+                cx.b.build_store(cx.xmm[n], v)?;
+            }
+        }
     }
     let p = cx.cpu_field(off::RFLAGS, 64)?;
     let fl = cx.b.build_load(p, "rflags")?.into_int_value();
@@ -144,10 +201,10 @@ pub(crate) fn build<'ctx>(
         cx.b.position_at_end(tr.bbs[i]);
         cx.flags.src = [Src::Slot; 6];
         cx.sync = if i == 0 && !head_targeted {
-            Sync { dirty: 0, flags_dirty: false, stored: false }
+            Sync { dirty: 0, flags_dirty: false, stored: false, xdirty: 0 }
         } else {
             // Joins several paths: assume the worst.
-            Sync { dirty: cx.written, flags_dirty: true, stored: cx.trace_stores }
+            Sync { dirty: cx.written, flags_dirty: true, stored: cx.trace_stores, xdirty: cx.xmm_written }
         };
         lowered += tr.lower_block(&mut cx, i)?;
     }

@@ -83,7 +83,9 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
             let fl = self.rflags()?;
             self.store_cpu(off::RFLAGS, fl)?;
         }
+        self.store_xmm(self.sync.xdirty)?;
         self.store_cpu(off::RIP, self.pc(pc))?;
+        self.sync.xdirty = 0;
         self.sync.dirty = 0;
         self.sync.flags_dirty = false;
         self.sync.stored = false;

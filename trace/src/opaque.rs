@@ -26,8 +26,8 @@ use iced_x86::{
     CpuidFeature as C, FlowControl, Instruction, InstructionInfoFactory, Mnemonic, OpAccess, OpKind,
     Register, RflagsBits as F,
 };
-use inkwell::types::BasicMetadataTypeEnum;
-use inkwell::values::{BasicMetadataValueEnum, CallableValue, IntValue};
+use inkwell::types::{BasicMetadataTypeEnum, BasicType, BasicTypeEnum};
+use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, CallableValue};
 use inkwell::InlineAsmDialect;
 
 /// Host register names, by number, for LLVM constraints.
@@ -67,8 +67,91 @@ fn integer_isa(f: C) -> bool {
             | C::LZCNT
             | C::ADX
             | C::MOVBE
+            | C::SSE
+            | C::SSE2
+            | C::SSE3
+            | C::SSSE3
+            | C::SSE4_1
             | C::SSE4_2
+            | C::AES
+            | C::PCLMULQDQ
     )
+}
+
+/// SSE instructions whose result does not depend on MXCSR (integer,
+/// bitwise, moves and shuffles): the trace runs with the host's MXCSR.
+fn mxcsr_free(m: Mnemonic) -> bool {
+    use Mnemonic as M;
+    let name = format!("{m:?}");
+    (name.starts_with('P') && m != M::Pause)
+        || matches!(
+            m,
+            M::Movdqa
+                | M::Movdqu
+                | M::Movd
+                | M::Movq
+                | M::Movaps
+                | M::Movups
+                | M::Movapd
+                | M::Movupd
+                | M::Movntdq
+                | M::Movntdqa
+                | M::Movntps
+                | M::Movntpd
+                | M::Lddqu
+                | M::Movhlps
+                | M::Movlhps
+                | M::Movhps
+                | M::Movlps
+                | M::Movhpd
+                | M::Movlpd
+                | M::Movmskps
+                | M::Movmskpd
+                | M::Andps
+                | M::Andpd
+                | M::Andnps
+                | M::Andnpd
+                | M::Orps
+                | M::Orpd
+                | M::Xorps
+                | M::Xorpd
+                | M::Shufps
+                | M::Shufpd
+                | M::Unpcklps
+                | M::Unpckhps
+                | M::Unpcklpd
+                | M::Unpckhpd
+                | M::Blendps
+                | M::Blendpd
+                | M::Blendvps
+                | M::Blendvpd
+                | M::Movss
+                | M::Movsd
+                | M::Movddup
+                | M::Movshdup
+                | M::Movsldup
+                | M::Insertps
+                | M::Extractps
+                | M::Aesenc
+                | M::Aesenclast
+                | M::Aesdec
+                | M::Aesdeclast
+                | M::Aesimc
+                | M::Aeskeygenassist
+                | M::Lfence
+                | M::Sfence
+                | M::Mfence
+                | M::Crc32
+        )
+}
+
+/// A register an opaque instruction binds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Bound {
+    /// General-purpose register (host number).
+    G(usize),
+    /// XMM register.
+    X(usize),
 }
 
 /// What an opaque instruction uses: registers read and written (bit =
@@ -76,6 +159,8 @@ fn integer_isa(f: C) -> bool {
 struct Uses {
     read: u16,
     written: u16,
+    xread: u16,
+    xwritten: u16,
     memory: bool,
     writes_memory: bool,
     flags_read: u32,
@@ -84,6 +169,12 @@ struct Uses {
 
 fn uses(insn: &Instruction) -> Option<Uses> {
     if insn.flow_control() != FlowControl::Next || !insn.cpuid_features().iter().all(|&f| integer_isa(f)) {
+        return None;
+    }
+    let sse = insn.cpuid_features().iter().any(|f| {
+        matches!(f, C::SSE | C::SSE2 | C::SSE3 | C::SSSE3 | C::SSE4_1 | C::SSE4_2 | C::AES | C::PCLMULQDQ)
+    });
+    if sse && (insn.encoding() != iced_x86::EncodingKind::Legacy || !mxcsr_free(insn.mnemonic())) {
         return None;
     }
     let status = STATUS.iter().fold(0, |a, (b, _)| a | b);
@@ -97,6 +188,8 @@ fn uses(insn: &Instruction) -> Option<Uses> {
     let mut u = Uses {
         read: 0,
         written: 0,
+        xread: 0,
+        xwritten: 0,
         memory: false,
         writes_memory: false,
         flags_read: insn.rflags_read(),
@@ -105,6 +198,19 @@ fn uses(insn: &Instruction) -> Option<Uses> {
     for r in info.used_registers() {
         let reg = r.register();
         if matches!(reg, Register::ES | Register::CS | Register::SS | Register::DS) {
+            continue;
+        }
+        if reg.is_xmm() && reg.number() < 16 {
+            let bit = 1 << reg.number();
+            match r.access() {
+                OpAccess::Read | OpAccess::CondRead => u.xread |= bit,
+                OpAccess::Write | OpAccess::CondWrite => u.xwritten |= bit,
+                OpAccess::ReadWrite | OpAccess::ReadCondWrite => {
+                    u.xread |= bit;
+                    u.xwritten |= bit;
+                }
+                _ => return None,
+            }
             continue;
         }
         let g = Gpr::of(reg)?;
@@ -258,30 +364,42 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
         let flags_in = u.flags_read != 0 || (counted && u.flags_modified != 0);
         let flags_out = u.flags_modified != 0;
         let i64t = self.int(64);
-        let written: Vec<usize> = (0..16).filter(|r| u.written & (1 << r) != 0).collect();
-        let read_only: Vec<usize> =
-            (0..16).filter(|r| u.read & (1 << r) != 0 && u.written & (1 << r) == 0).collect();
+        let v2 = i64t.vec_type(2);
+        let bound = |mask: u16, xmask: u16| -> Vec<Bound> {
+            let g = (0..16).filter(move |r| mask & (1 << r) != 0).map(Bound::G);
+            g.chain((0..16).filter(move |r| xmask & (1 << r) != 0).map(Bound::X)).collect()
+        };
+        let written = bound(u.written, u.xwritten);
+        let read_only = bound(u.read & !u.written, u.xread & !u.xwritten);
+        let name = |b: Bound| match b {
+            Bound::G(r) => NAMES[r].to_string(),
+            Bound::X(n) => format!("xmm{n}"),
+        };
         // Operands: outputs (written registers, flags), then inputs
         // (written registers tied to their outputs, read-only registers,
         // flags).
-        let mut cons: Vec<String> = written.iter().map(|&r| format!("={{{}}}", NAMES[r])).collect();
+        let mut cons: Vec<String> = written.iter().map(|&b| format!("={{{}}}", name(b))).collect();
         let n_out = written.len() + usize::from(flags_out);
         if flags_out {
             cons.push("=&r".into());
         }
         let mut args: Vec<BasicMetadataValueEnum> = Vec::new();
-        for (k, &r) in written.iter().enumerate() {
+        let value = |cx: &mut Self, b: Bound| -> Res<BasicMetadataValueEnum<'ctx>> {
+            Ok(match b {
+                Bound::G(r) => match guest_of(r) {
+                    Some(g) => cx.reg64(g)?.into(),
+                    None => address.ok_or(Reject::Empty)?.into(),
+                },
+                Bound::X(n) => cx.b.build_load(cx.xmm[n], "xv")?.into_vector_value().into(),
+            })
+        };
+        for (k, &b) in written.iter().enumerate() {
             cons.push(k.to_string());
-            let g = guest_of(r).ok_or(Reject::Empty)?;
-            args.push(self.reg64(g)?.into());
+            args.push(value(self, b)?);
         }
-        for &r in &read_only {
-            cons.push(format!("{{{}}}", NAMES[r]));
-            let v = match guest_of(r) {
-                Some(g) => self.reg64(g)?,
-                None => address.ok_or(Reject::Empty)?,
-            };
-            args.push(v.into());
+        for &b in &read_only {
+            cons.push(format!("{{{}}}", name(b)));
+            args.push(value(self, b)?);
         }
         if flags_in {
             cons.push("r".into());
@@ -300,13 +418,28 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
         if flags_out {
             text += &format!("\n\tpushfq\n\tpopq ${}", written.len());
         }
-        let params: Vec<BasicMetadataTypeEnum> = args.iter().map(|_| i64t.into()).collect();
-        let fty = match n_out {
-            0 => self.ctx.void_type().fn_type(&params, false),
-            1 => i64t.fn_type(&params, false),
-            n => self.ctx.struct_type(&vec![i64t.into(); n], false).fn_type(&params, false),
+        let ty = |b: Bound| -> BasicTypeEnum<'ctx> {
+            match b {
+                Bound::G(_) => i64t.into(),
+                Bound::X(_) => v2.into(),
+            }
         };
-        let side = u.memory || faults;
+        let mut params: Vec<BasicMetadataTypeEnum> =
+            written.iter().chain(&read_only).map(|&b| ty(b).into()).collect();
+        if flags_in {
+            params.push(i64t.into());
+        }
+        let mut out_types: Vec<BasicTypeEnum> = written.iter().map(|&b| ty(b)).collect();
+        if flags_out {
+            out_types.push(i64t.into());
+        }
+        let fty = match out_types.len() {
+            0 => self.ctx.void_type().fn_type(&params, false),
+            1 => out_types[0].fn_type(&params, false),
+            _ => self.ctx.struct_type(&out_types, false).fn_type(&params, false),
+        };
+        // Without outputs the statement would be dead code to LLVM.
+        let side = u.memory || faults || n_out == 0;
         let asm = self.ctx.create_inline_asm(
             fty,
             text,
@@ -318,20 +451,26 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
         );
         let callee = CallableValue::try_from(asm).map_err(|_| Reject::Llvm("inline asm".into()))?;
         let call = self.b.build_call(callee, &args, "native")?;
-        let mut outs: Vec<IntValue> = Vec::with_capacity(n_out);
+        let mut outs: Vec<BasicValueEnum> = Vec::with_capacity(n_out);
         if n_out == 1 {
-            outs.push(call.try_as_basic_value().basic().ok_or(Reject::Empty)?.into_int_value());
+            outs.push(call.try_as_basic_value().basic().ok_or(Reject::Empty)?);
         } else if n_out > 1 {
             let agg = call.try_as_basic_value().basic().ok_or(Reject::Empty)?.into_struct_value();
             for k in 0..n_out {
-                outs.push(self.b.build_extract_value(agg, k as u32, "out")?.into_int_value());
+                outs.push(self.b.build_extract_value(agg, k as u32, "out")?);
             }
         }
-        for (k, &r) in written.iter().enumerate() {
-            self.set_reg64(guest_of(r).ok_or(Reject::Empty)?, outs[k])?;
+        for (k, &b) in written.iter().enumerate() {
+            match b {
+                Bound::G(r) => self.set_reg64(guest_of(r).ok_or(Reject::Empty)?, outs[k].into_int_value())?,
+                Bound::X(n) => {
+                    self.b.build_store(self.xmm[n], outs[k])?;
+                    self.sync.xdirty |= 1 << n;
+                }
+            }
         }
         if flags_out {
-            let fl = outs[written.len()];
+            let fl = outs[written.len()].into_int_value();
             for (bit, f) in STATUS {
                 if u.flags_modified & bit != 0 {
                     let v = self.bit_of(fl, u64::from(f.bit()))?;

@@ -16,6 +16,13 @@ use tern_translate::cpu::off;
 
 pub(crate) type Res<T> = Result<T, Reject>;
 
+/// Offset of XMM0 in the XSAVE (and FXSAVE) legacy region.
+pub(crate) const XMM_AREA: usize = 160;
+/// Offset of XSTATE_BV in the XSAVE header.
+pub(crate) const XSTATE_BV: usize = 512;
+/// The SSE state component's bit in XSTATE_BV.
+pub(crate) const SSE_COMPONENT: u64 = 2;
+
 /// What `*cpu` lacks since the last sync (or the trace's entry).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Sync {
@@ -25,6 +32,8 @@ pub(crate) struct Sync {
     pub flags_dirty: bool,
     /// A guest store was done since the last sync.
     pub stored: bool,
+    /// XMM registers changed since the last sync.
+    pub xdirty: u16,
 }
 
 /// One guest register operand: which of the 16, and which bits.
@@ -56,6 +65,11 @@ pub(crate) struct Cx<'ctx, 'm> {
     /// The `cpu` argument, as `i8*`.
     pub cpu: PointerValue<'ctx>,
     pub regs: [PointerValue<'ctx>; 16],
+    /// The guest's XMM registers (`<2 x i64>` slots), read from and
+    /// written back to the XSAVE area in `CpuState`.
+    pub xmm: [PointerValue<'ctx>; 16],
+    /// XMM registers any instruction of the trace may write.
+    pub xmm_written: u16,
     pub flags: Flags<'ctx>,
     /// The rflags bits the trace never changes (all but the six status
     /// flags), as loaded at entry.
@@ -154,6 +168,34 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
         self.set_reg64(g.num, new)
     }
 
+    /// The XSAVE-area slot of XMM register `n`, as `<2 x i64>*`.
+    pub(crate) fn xmm_slot(&self, n: usize) -> Res<PointerValue<'ctx>> {
+        let off = off::XSAVE + XMM_AREA + 16 * n;
+        // SAFETY: a constant in-bounds offset into the CpuState.
+        let p = unsafe { self.b.build_gep(self.cpu, &[self.c(64, off as u64)], "x") }?;
+        let t = self.ctx.i64_type().vec_type(2).ptr_type(AddressSpace::default());
+        Ok(self.b.build_pointer_cast(p, t, "xp")?)
+    }
+
+    /// Stores the XMM registers in `which` to the XSAVE area (marking the
+    /// SSE component in use, so that the restore loads them).
+    pub(crate) fn store_xmm(&mut self, which: u16) -> Res<()> {
+        if which == 0 {
+            return Ok(());
+        }
+        for n in 0..16 {
+            if which & (1 << n) != 0 {
+                let v = self.b.build_load(self.xmm[n], "xv")?;
+                let st = self.b.build_store(self.xmm_slot(n)?, v)?;
+                st.set_volatile(true).map_err(|e| Reject::Llvm(e.to_string()))?;
+                st.set_alignment(1).map_err(|e| Reject::Llvm(e.to_string()))?;
+            }
+        }
+        let bv = self.load_cpu(off::XSAVE + XSTATE_BV, 64)?;
+        let bv = self.b.build_or(bv, self.c(64, SSE_COMPONENT), "bv")?;
+        self.store_cpu(off::XSAVE + XSTATE_BV, bv)
+    }
+
     /// The guest pc `pc` as an i64 constant.
     pub(crate) fn pc(&self, pc: u64) -> IntValue<'ctx> {
         self.c(64, pc)
@@ -167,6 +209,7 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
                 self.store_cpu(off::reg(r), v)?;
             }
         }
+        self.store_xmm(self.xmm_written)?;
         let fl = self.rflags()?;
         self.store_cpu(off::RFLAGS, fl)?;
         self.store_cpu(off::RIP, pc)?;

@@ -142,6 +142,116 @@ const MNEMONICS: &[M] = &[
     M::Adox,
 ];
 
+/// SSE instructions whose results do not depend on MXCSR (opaque natives
+/// binding XMM registers).
+const SSE_MNEMONICS: &[M] = &[
+    M::Paddb,
+    M::Paddw,
+    M::Paddd,
+    M::Paddq,
+    M::Psubb,
+    M::Psubd,
+    M::Psubq,
+    M::Paddusb,
+    M::Psubsw,
+    M::Pand,
+    M::Pandn,
+    M::Por,
+    M::Pxor,
+    M::Pcmpeqb,
+    M::Pcmpeqd,
+    M::Pcmpgtb,
+    M::Pcmpgtq,
+    M::Pcmpeqq,
+    M::Pmovmskb,
+    M::Pshufd,
+    M::Pshufb,
+    M::Pshuflw,
+    M::Pshufhw,
+    M::Punpcklbw,
+    M::Punpckhdq,
+    M::Punpcklqdq,
+    M::Packuswb,
+    M::Packssdw,
+    M::Psllw,
+    M::Pslld,
+    M::Psllq,
+    M::Psrlw,
+    M::Psrld,
+    M::Psrlq,
+    M::Psraw,
+    M::Psrad,
+    M::Pslldq,
+    M::Psrldq,
+    M::Pmullw,
+    M::Pmulld,
+    M::Pmuludq,
+    M::Pmaddwd,
+    M::Pminub,
+    M::Pmaxsd,
+    M::Pavgb,
+    M::Psadbw,
+    M::Palignr,
+    M::Pabsd,
+    M::Psignb,
+    M::Pblendw,
+    M::Pextrb,
+    M::Pextrd,
+    M::Pextrq,
+    M::Pinsrb,
+    M::Pinsrd,
+    M::Pinsrq,
+    M::Pextrw,
+    M::Pinsrw,
+    M::Ptest,
+    M::Pmovzxbw,
+    M::Pmovsxdq,
+    M::Phaddd,
+    M::Pmulhrsw,
+    M::Pcmpistri,
+    M::Pclmulqdq,
+    M::Movdqa,
+    M::Movdqu,
+    M::Movd,
+    M::Movq,
+    M::Movaps,
+    M::Movups,
+    M::Movapd,
+    M::Movupd,
+    M::Movhlps,
+    M::Movlhps,
+    M::Movhps,
+    M::Movlps,
+    M::Movmskps,
+    M::Andps,
+    M::Andnpd,
+    M::Orps,
+    M::Xorps,
+    M::Xorpd,
+    M::Shufps,
+    M::Shufpd,
+    M::Unpcklps,
+    M::Unpckhpd,
+    M::Blendps,
+    M::Blendvps,
+    M::Pblendvb,
+    M::Movss,
+    M::Movsd,
+    M::Movddup,
+    M::Movshdup,
+    M::Insertps,
+    M::Extractps,
+    M::Aesenc,
+    M::Aesdeclast,
+    M::Aeskeygenassist,
+    M::Lddqu,
+];
+
+/// SSE mnemonics whose 16-byte memory operands need not be aligned.
+fn unaligned_ok(m: M) -> bool {
+    matches!(m, M::Movdqu | M::Movups | M::Movupd | M::Lddqu | M::Pcmpistri)
+}
+
 /// The bit-test mnemonics: with a memory operand and a register offset
 /// they address memory anywhere.
 fn bit_test(m: M) -> bool {
@@ -178,6 +288,9 @@ fn kind_ok(k: K) -> bool {
             | K::cl
             | K::imm8_const_1
             | K::mem
+            | K::xmm_reg
+            | K::xmm_rm
+            | K::xmm_or_mem
     )
 }
 
@@ -186,7 +299,11 @@ pub fn codes() -> Vec<Code> {
     Code::values()
         .filter(|c| {
             let op = c.op_code();
-            if !op.mode64() || !MNEMONICS.contains(&c.mnemonic()) {
+            let sse = SSE_MNEMONICS.contains(&c.mnemonic());
+            if !op.mode64() || !(MNEMONICS.contains(&c.mnemonic()) || sse) {
+                return false;
+            }
+            if sse && op.encoding() != iced_x86::EncodingKind::Legacy {
                 return false;
             }
             let name = format!("{c:?}");
@@ -349,6 +466,22 @@ impl<'r> Gen<'r> {
             | K::r16_opcode
             | K::r32_opcode
             | K::r64_opcode => reg(self),
+            K::xmm_reg | K::xmm_rm => Op::R(
+                iced_x86::Register::values()
+                    .nth(R::XMM0 as usize + self.rng.below(16) as usize)
+                    .unwrap_or(R::XMM0),
+            ),
+            K::xmm_or_mem => {
+                if self.rng.chance(self.mem_pct) {
+                    Op::M(self.mem())
+                } else {
+                    Op::R(
+                        iced_x86::Register::values()
+                            .nth(R::XMM0 as usize + self.rng.below(16) as usize)
+                            .unwrap_or(R::XMM0),
+                    )
+                }
+            }
             K::al => Op::R(R::AL),
             K::ax => Op::R(R::AX),
             K::eax => Op::R(R::EAX),
@@ -402,7 +535,22 @@ impl<'r> Gen<'r> {
                     )
                 })
                 .collect();
-            let Some(insn) = build(code, &ops) else { continue };
+            let Some(mut insn) = build(code, &ops) else { continue };
+            if insn.memory_size().size() == 16
+                && !unaligned_ok(code.mnemonic())
+                && insn.memory_base() != R::None
+                || insn.memory_size().size() == 16
+                    && !unaligned_ok(code.mnemonic())
+                    && insn.memory_displ_size() != 0
+            {
+                // Legacy SSE: 16-byte operands aligned (rsi is).
+                insn.set_memory_base(R::RSI);
+                insn.set_memory_index(R::None);
+                insn.set_memory_index_scale(1);
+                insn.set_memory_displacement64((self.rng.below(16) as i64 * 16 - 128) as u64);
+                insn.set_memory_displ_size(1);
+                insn.set_segment_prefix(R::None);
+            }
             if Encoder::new(64).encode(&insn, 0x1000).is_err() {
                 continue;
             }

@@ -422,7 +422,7 @@ fn fault_after_store_leaves_synced_state() {
         // SAFETY: guest has room for the bytes.
         unsafe { std::ptr::copy_nonoverlapping(native_bytes.as_ptr(), guest, native_bytes.len()) };
         buf.fill(0);
-        let mut nat = native::Nat { regs, rflags, host_rsp: 0 };
+        let mut nat = native::Nat { regs, rflags, host_rsp: 0, xmm: [[0; 2]; 16] };
         native::run(&mut nat, base, 0);
         let nat_mem = buf.clone();
         buf.fill(0);

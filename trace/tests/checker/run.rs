@@ -9,7 +9,7 @@ use iced_x86::{Formatter, IntelFormatter};
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::collections::{HashMap, HashSet};
 use tern_trace::{Compiler, TraceIr};
-use tern_translate::cpu::CpuState;
+use tern_translate::cpu::{off, CpuState};
 use tern_translate::ir::{IrBlock, Op};
 use tern_translate::lift::lift_block;
 use tern_translate::model::CpuModel;
@@ -209,13 +209,14 @@ pub fn check_split(
 
     let mut buf = vec![0u8; BUF];
     let b0 = buf.as_mut_ptr() as u64;
+    let aligned = (b0 + 15) & !15;
     let mut result = Ok(());
     for _ in 0..inputs {
         let mut regs = [0u64; 16];
         for r in regs.iter_mut() {
             *r = value(rng);
         }
-        regs[6] = b0 + 4096 + rng.below(2048); // rsi
+        regs[6] = aligned + 4096 + rng.below(128) * 16; // rsi, 16-aligned
         regs[7] = b0 + 4096 + rng.below(2048); // rdi
         regs[15] = rng.below(16); // index
         regs[4] = b0 + 12288 + rng.below(256) * 8; // rsp
@@ -228,7 +229,17 @@ pub fn check_split(
 
         buf.copy_from_slice(&init);
         data.copy_from_slice(&data_init);
-        let mut nat = Nat { regs, rflags, host_rsp: 0 };
+        let mut xmm = [[0u64; 2]; 16];
+        for x in xmm.iter_mut() {
+            *x = [value(rng), value(rng)];
+        }
+        // The SSE component in its init state (zero registers, the area
+        // holding stale values), or in use, in an XSAVE area.
+        let sse_init = rng.chance(20);
+        if sse_init {
+            xmm = [[0; 2]; 16];
+        }
+        let mut nat = Nat { regs, rflags, host_rsp: 0, xmm };
         if std::env::var_os("CHK_DEBUG").is_some() {
             eprintln!("native {}", listing());
         }
@@ -245,6 +256,14 @@ pub fn check_split(
         cpu.get().regs = regs;
         cpu.get().rflags = rflags;
         cpu.get().gs_base = b0;
+        cpu.get().xsave_kind = 1;
+        for (i, x) in xmm.iter().enumerate() {
+            let v = if sse_init { [rng.next(), rng.next()] } else { *x };
+            // SAFETY: the XSAVE area's XMM slots, inside the CpuState.
+            unsafe { (cpu.ptr().add(off::XSAVE + 160 + 16 * i) as *mut [u64; 2]).write_unaligned(v) };
+        }
+        // SAFETY: XSTATE_BV in the XSAVE header, inside the CpuState.
+        unsafe { (cpu.ptr().add(off::XSAVE + 512) as *mut u64).write_unaligned(if sse_init { 0 } else { 2 }) };
         let mut ret = base;
         for _ in 0..64 {
             let f = match compile(ret) {
@@ -262,8 +281,27 @@ pub fn check_split(
         if result.is_err() {
             break;
         }
+        // SAFETY: as above.
+        let bv = unsafe { (cpu.ptr().add(off::XSAVE + 512) as *const u64).read_unaligned() };
+        let trace_xmm: Vec<[u64; 2]> = (0..16)
+            .map(|i| {
+                // SAFETY: as above.
+                let v =
+                    unsafe { (cpu.ptr().add(off::XSAVE + 160 + 16 * i) as *const [u64; 2]).read_unaligned() };
+                if bv & 2 == 0 {
+                    [0, 0]
+                } else {
+                    v
+                }
+            })
+            .collect();
         let c = cpu.get();
         let mut diffs = Vec::new();
+        for (i, x) in trace_xmm.iter().enumerate() {
+            if *x != nat.xmm[i] {
+                diffs.push(format!("xmm{i}: trace {:x?} native {:x?} (in {:x?})", x, nat.xmm[i], xmm[i]));
+            }
+        }
         if ret != end || c.rip != end {
             diffs.push(format!(
                 "rip: trace returned {ret:#x} (cpu.rip {:#x}), native ended at {end:#x}",
