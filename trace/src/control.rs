@@ -169,7 +169,7 @@ pub(crate) fn build<'ctx>(
                 if let Some(i) = v.as_instruction() {
                     i.set_alignment(1).map_err(|e| Reject::Llvm(e.to_string()))?;
                 }
-                let v = cx.b.build_select(live, v, zero.into(), "xin")?;
+                let v = cx.b.build_select(live, v, zero, "xin")?;
                 cx.b.build_store(cx.xmm[n], v)?;
             }
         }
