@@ -385,10 +385,12 @@ fn exit_request_leaves_at_loop_head() {
 #[test]
 fn fault_after_store_leaves_synced_state() {
     native::install_abort_handler();
-    // mov [rsi], rax; add rbx, 5; mov rcx, [rdi] (faults); add rdx, 1
+    // mov [rsi], rax; add rbx, 5; paddd xmm1, xmm2; mov rcx, [rdi] (faults);
+    // add rdx, 1; pxor xmm1, xmm1
     let prefix = vec![
         insn(Instruction::with2(Code::Mov_rm64_r64, iced_x86::MemoryOperand::with_base(R::RSI), R::RAX)),
         insn(Instruction::with2(Code::Add_rm64_imm8, R::RBX, 5)),
+        insn(Instruction::with2(Code::Paddd_xmm_xmmm128, R::XMM1, R::XMM2)),
     ];
     let mut items = prefix.clone();
     items.push(insn(Instruction::with2(
@@ -397,6 +399,7 @@ fn fault_after_store_leaves_synced_state() {
         iced_x86::MemoryOperand::with_base(R::RDI),
     )));
     items.push(insn(Instruction::with2(Code::Add_rm64_imm8, R::RDX, 1)));
+    items.push(insn(Instruction::with2(Code::Pxor_xmm_xmmm128, R::XMM1, R::XMM1)));
     let guest = native::map(8192, libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC);
     let base = guest as u64;
     let (pre_bytes, _) = gen::assemble(&prefix, base);
@@ -422,13 +425,23 @@ fn fault_after_store_leaves_synced_state() {
         // SAFETY: guest has room for the bytes.
         unsafe { std::ptr::copy_nonoverlapping(native_bytes.as_ptr(), guest, native_bytes.len()) };
         buf.fill(0);
-        let mut nat = native::Nat { regs, rflags, host_rsp: 0, xmm: [[0; 2]; 16] };
+        let mut xmm = [[0u64; 2]; 16];
+        xmm.iter_mut().for_each(|x| *x = [rng.next(), rng.next()]);
+        let mut nat = native::Nat { regs, rflags, host_rsp: 0, xmm };
         native::run(&mut nat, base, 0);
         let nat_mem = buf.clone();
         buf.fill(0);
         let mut cpu = Cpu::new();
         cpu.get().regs = regs;
         cpu.get().rflags = rflags;
+        cpu.get().xsave_kind = 1;
+        let area = tern_translate::cpu::off::XSAVE;
+        for (i, x) in xmm.iter().enumerate() {
+            // SAFETY: the XSAVE area's XMM slots, inside the CpuState.
+            unsafe { (cpu.ptr().add(area + 160 + 16 * i) as *mut [u64; 2]).write_unaligned(*x) };
+        }
+        // SAFETY: XSTATE_BV, inside the CpuState.
+        unsafe { (cpu.ptr().add(area + 512) as *mut u64).write_unaligned(2) };
         let ret = native::call_trace(cpu.ptr(), f as u64);
         assert_eq!(ret, u64::MAX, "the load faults");
         let c = cpu.get();
@@ -436,6 +449,11 @@ fn fault_after_store_leaves_synced_state() {
         assert_eq!(c.regs, nat.regs, "registers at the faulting instruction");
         assert_eq!(c.rflags & run::STATUS, nat.rflags & run::STATUS, "flags at the faulting instruction");
         assert_eq!(buf, nat_mem, "the store before the fault is done");
+        for (i, x) in nat.xmm.iter().enumerate() {
+            // SAFETY: as above.
+            let t = unsafe { (cpu.ptr().add(area + 160 + 16 * i) as *const [u64; 2]).read_unaligned() };
+            assert_eq!(t, *x, "xmm{i} at the faulting instruction");
+        }
     }
     native::unmap(f, code.code.len());
     native::unmap(hole, 4096);

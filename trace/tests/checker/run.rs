@@ -263,7 +263,9 @@ pub fn check_split(
             unsafe { (cpu.ptr().add(off::XSAVE + 160 + 16 * i) as *mut [u64; 2]).write_unaligned(v) };
         }
         // SAFETY: XSTATE_BV in the XSAVE header, inside the CpuState.
-        unsafe { (cpu.ptr().add(off::XSAVE + 512) as *mut u64).write_unaligned(if sse_init { 0 } else { 2 }) };
+        unsafe {
+            (cpu.ptr().add(off::XSAVE + 512) as *mut u64).write_unaligned(if sse_init { 0 } else { 2 })
+        };
         let mut ret = base;
         for _ in 0..64 {
             let f = match compile(ret) {
