@@ -3,10 +3,11 @@
 //!
 //! This crate owns the *lifting*: the meaning of the common integer
 //! instructions as LLVM IR (`lower.rs`, `flags.rs`, `memory.rs`), other
-//! general-purpose-register instructions run as themselves inside the
-//! trace with exact register bindings (`opaque.rs`), the
-//! trace's control flow, exits and `exit_request` checks (`control.rs`),
-//! and the code generation with LLVM 14 (`codegen.rs`). It does not decide
+//! integer instructions and the SSE instructions independent of MXCSR run
+//! as themselves inside the trace with exact register bindings
+//! (`opaque.rs`; XMM registers come from and go back to the XSAVE area),
+//! the trace's control flow, exits and `exit_request` checks
+//! (`control.rs`), and the code generation with LLVM 14 (`codegen.rs`). It does not decide
 //! which traces to form, nor install or run them: `linux-user` does, on its
 //! optimizer thread, and copies [`Compiled::code`] into its code cache.
 //!
@@ -18,6 +19,15 @@
 //! guest store since the last sync, the changed registers, flags and the
 //! access's pc are written to `*cpu` (a "sync"), so that a fault inside the
 //! trace can be replayed precisely by the baseline from `*cpu`.
+//!
+//! What the caller must know: the function reads and writes `regs`,
+//! `rflags`, `rip` (set to the head on entry), reads `fs_base`, `gs_base`,
+//! `exit_request`, and, for traces with SSE instructions, reads and writes
+//! XMM0-15 in the XSAVE area (legacy region) and the SSE bit of
+//! XSTATE_BV, so the vector state must be in the area (as it is on every
+//! exit to the CPU loop) and be restored from it afterwards. It needs no
+//! particular alignment and uses the host stack only for its own frame
+//! (no red zone).
 
 mod codegen;
 mod control;
