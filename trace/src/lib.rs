@@ -25,8 +25,9 @@
 //! `exit_request`, and, for traces with SSE instructions, reads and writes
 //! XMM0-15 in the XSAVE area (legacy region) and the SSE bit of
 //! XSTATE_BV, so the vector state must be in the area (as it is on every
-//! exit to the CPU loop) and be restored from it afterwards. It needs no
-//! particular alignment and uses the host stack only for its own frame
+//! exit to the CPU loop) and be restored from it afterwards. The code
+//! runs anywhere, best from a 16-byte boundary (LLVM aligns loop heads
+//! relative to its start), and uses the host stack only for its own frame
 //! (no red zone).
 
 mod codegen;
