@@ -8,7 +8,7 @@
 //! target). `ret` and indirect jumps and calls are guarded against the
 //! next block of the recorded path.
 
-use crate::flags::{Flag, Flags, Src, STATUS_MASK};
+use crate::flags::{Flags, Src, STATUS_MASK};
 use crate::state::{Cx, Res, Sync};
 use crate::Reject;
 use iced_x86::{InstructionInfoFactory, OpAccess, OpKind};
@@ -108,10 +108,7 @@ pub(crate) fn build<'ctx>(
     for r in 0..16 {
         regs.push(b.build_alloca(i64t, &format!("r{r}"))?);
     }
-    let mut slots = Vec::with_capacity(6);
-    for fl in Flag::ALL {
-        slots.push(b.build_alloca(ctx.bool_type(), &format!("{fl:?}f"))?);
-    }
+    let flag_slot = b.build_alloca(i64t, "flags")?;
     let mut xmm = Vec::with_capacity(16);
     for r in 0..16 {
         xmm.push(b.build_alloca(i64t.vec_type(2), &format!("x{r}"))?);
@@ -126,7 +123,7 @@ pub(crate) fn build<'ctx>(
         regs: regs.try_into().map_err(|_| Reject::Empty)?,
         xmm: xmm.try_into().map_err(|_| Reject::Empty)?,
         xmm_written: eff.xmm_written,
-        flags: Flags { slots: slots.try_into().map_err(|_| Reject::Empty)?, src: [Src::Slot; 6] },
+        flags: Flags { slot: flag_slot, src: [Src::Slot; 6], next_id: 0 },
         rflags_rest: i64t.const_zero(),
         sync: Sync { dirty: 0, flags_dirty: false, stored: false, xdirty: 0 },
         written: eff.regs,
@@ -177,10 +174,8 @@ pub(crate) fn build<'ctx>(
     let p = cx.cpu_field(off::RFLAGS, 64)?;
     let fl = cx.b.build_load(p, "rflags")?.into_int_value();
     cx.rflags_rest = cx.b.build_and(fl, cx.c(64, !STATUS_MASK), "rest")?;
-    for (k, f) in Flag::ALL.into_iter().enumerate() {
-        let bit = cx.bit_of(fl, u64::from(f.bit()))?;
-        cx.b.build_store(cx.flags.slots[k], bit)?;
-    }
+    let status = cx.b.build_and(fl, cx.c(64, STATUS_MASK), "status")?;
+    cx.b.build_store(cx.flags.slot, status)?;
     // A fault before the first sync replays from the head.
     cx.store_cpu(off::RIP, cx.pc(t.head))?;
 

@@ -3,11 +3,16 @@
 //! A flag-producing instruction leaves a record of its operands and result
 //! ([`Rec`]); a flag is computed from the record where something reads it
 //! (a condition, `adc`/`sbb`, an exit or a sync materialising rflags).
-//! At trace block boundaries the flags go to one `i1` stack slot each
-//! (promoted to SSA values by mem2reg); a flag no one reads is dead code.
+//! At trace block boundaries the flags go to one `i64` stack slot, packed
+//! as in rflags (promoted to an SSA value by mem2reg); a flag no one reads
+//! is dead code. Packing all six from one `add`/`sub`/`cmp` record runs
+//! that operation again natively and takes the host's flags (`pushfq`):
+//! a few instructions instead of computing each flag.
 
 use crate::state::{Cx, Res};
 use inkwell::intrinsics::Intrinsic;
+use inkwell::values::CallableValue;
+use inkwell::InlineAsmDialect;
 use inkwell::values::{IntValue, PointerValue};
 use inkwell::IntPredicate as P;
 
@@ -65,6 +70,8 @@ pub(crate) struct Rec<'ctx> {
     pub res: IntValue<'ctx>,
     /// The carry/borrow in of `adc`/`sbb`.
     pub cin: Option<IntValue<'ctx>>,
+    /// Tells records apart (set by `set_rec`).
+    pub id: u32,
 }
 
 /// Where a flag's current value is.
@@ -79,15 +86,21 @@ pub(crate) enum Src<'ctx> {
 }
 
 pub(crate) struct Flags<'ctx> {
-    pub slots: [PointerValue<'ctx>; 6],
+    /// The six status flags, packed as in rflags (other bits zero).
+    pub slot: PointerValue<'ctx>,
     pub src: [Src<'ctx>; 6],
+    /// The next record id.
+    pub next_id: u32,
 }
 
 impl<'ctx, 'm> Cx<'ctx, 'm> {
     /// The current value of `f`, as `i1`.
     pub(crate) fn flag(&mut self, f: Flag) -> Res<IntValue<'ctx>> {
         match self.flags.src[f.idx()] {
-            Src::Slot => Ok(self.b.build_load(self.flags.slots[f.idx()], "f")?.into_int_value()),
+            Src::Slot => {
+                let v = self.b.build_load(self.flags.slot, "fl")?.into_int_value();
+                self.bit_of(v, u64::from(f.bit()))
+            }
             Src::Val(v) => Ok(v),
             Src::Rec(r) => self.compute(f, &r),
         }
@@ -100,24 +113,67 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
     }
 
     /// Sets the flags in `which` from the record `r`.
-    pub(crate) fn set_rec(&mut self, which: &[Flag], r: Rec<'ctx>) {
+    pub(crate) fn set_rec(&mut self, which: &[Flag], mut r: Rec<'ctx>) {
+        r.id = self.flags.next_id;
+        self.flags.next_id += 1;
         for &f in which {
             self.flags.src[f.idx()] = Src::Rec(r);
         }
         self.sync.flags_dirty = true;
     }
 
-    /// Puts every flag in its slot (before a branch to a trace block).
+    /// Puts the flags in their slot (before a branch to a trace block).
     pub(crate) fn flags_to_slots(&mut self) -> Res<()> {
-        for f in Flag::ALL {
-            if matches!(self.flags.src[f.idx()], Src::Slot) {
-                continue;
-            }
-            let v = self.flag(f)?;
-            self.b.build_store(self.flags.slots[f.idx()], v)?;
-            self.flags.src[f.idx()] = Src::Slot;
+        if self.flags.src.iter().all(|s| matches!(s, Src::Slot)) {
+            return Ok(());
         }
+        let v = self.status()?;
+        self.b.build_store(self.flags.slot, v)?;
+        self.flags.src = [Src::Slot; 6];
         Ok(())
+    }
+
+    /// The six status flags packed as in rflags (other bits zero).
+    pub(crate) fn status(&mut self) -> Res<IntValue<'ctx>> {
+        let src = self.flags.src;
+        if src.iter().all(|s| matches!(s, Src::Slot)) {
+            return Ok(self.b.build_load(self.flags.slot, "fl")?.into_int_value());
+        }
+        if let Src::Rec(r) = src[0] {
+            let same = src.iter().all(|s| matches!(s, Src::Rec(q) if q.id == r.id));
+            let width = r.res.get_type().get_bit_width();
+            if same && r.cin.is_none() && matches!(r.kind, Kind::Add | Kind::Sub) && matches!(width, 32 | 64) {
+                return self.native_status(&r, width);
+            }
+        }
+        let mut v = self.c(64, 0);
+        for f in Flag::ALL {
+            let bit = self.flag(f)?;
+            let z = self.b.build_int_z_extend(bit, self.int(64), "fz")?;
+            let s = self.b.build_left_shift(z, self.c(64, u64::from(f.bit())), "fs")?;
+            v = self.b.build_or(v, s, "fl")?;
+        }
+        Ok(v)
+    }
+
+    /// The status flags of `r` (an `add` or `sub` of `width` bits),
+    /// computed by the host doing the same operation.
+    fn native_status(&mut self, r: &Rec<'ctx>, width: u32) -> Res<IntValue<'ctx>> {
+        let i64t = self.int(64);
+        let t = self.int(width);
+        // The output at the operation's width: `k` (32-bit) or `q` names.
+        let (sfx, out) = if width == 64 { ("q", "q") } else { ("l", "k") };
+        let text = match r.kind {
+            Kind::Add => format!("mov{sfx} $1, ${{0:{out}}}\n\tadd{sfx} $2, ${{0:{out}}}\n\tpushfq\n\tpopq ${{0:q}}"),
+            _ => format!("cmp{sfx} $2, $1\n\tpushfq\n\tpopq ${{0:q}}"),
+        };
+        let fty = i64t.fn_type(&[t.into(), t.into()], false);
+        let cons = "=&r,r,r,~{dirflag},~{fpsr},~{flags}".to_string();
+        let asm = self.ctx.create_inline_asm(fty, text, cons, false, false, Some(InlineAsmDialect::ATT), false);
+        let callee = CallableValue::try_from(asm).map_err(|_| crate::Reject::Llvm("inline asm".into()))?;
+        let v = self.b.build_call(callee, &[r.a.into(), r.b.into()], "flags")?;
+        let v = v.try_as_basic_value().basic().ok_or(crate::Reject::Empty)?.into_int_value();
+        Ok(self.b.build_and(v, self.c(64, STATUS_MASK), "st")?)
     }
 
     fn msb(&self, v: IntValue<'ctx>) -> Res<IntValue<'ctx>> {

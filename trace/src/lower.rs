@@ -309,7 +309,7 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
             };
         }
         let kind = if add { Kind::Add } else { Kind::Sub };
-        self.set_rec(&Flag::ALL, Rec { kind, a, b, res, cin });
+        self.set_rec(&Flag::ALL, Rec { kind, a, b, res, cin, id: 0 });
         if mn != M::Cmp {
             if self.miscompile && matches!(mn, M::Add | M::Sub) {
                 // Test only (`Options::miscompile`): a wrong result.
@@ -346,7 +346,7 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
 
     /// ZF, SF and PF from `res`.
     fn set_result_flags(&mut self, a: IntValue<'ctx>, res: IntValue<'ctx>) {
-        self.set_rec(&[Flag::Z, Flag::S, Flag::P], Rec { kind: Kind::Result, a, b: a, res, cin: None });
+        self.set_rec(&[Flag::Z, Flag::S, Flag::P], Rec { kind: Kind::Result, a, b: a, res, cin: None, id: 0 });
     }
 
     /// inc, dec, neg, not.
@@ -361,18 +361,18 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
             M::Inc => {
                 let r = self.b.build_int_add(a, one, "inc")?;
                 let fl = [Flag::P, Flag::A, Flag::Z, Flag::S, Flag::O];
-                self.set_rec(&fl, Rec { kind: Kind::Add, a, b: one, res: r, cin: None });
+                self.set_rec(&fl, Rec { kind: Kind::Add, a, b: one, res: r, cin: None, id: 0 });
                 r
             }
             M::Dec => {
                 let r = self.b.build_int_sub(a, one, "dec")?;
                 let fl = [Flag::P, Flag::A, Flag::Z, Flag::S, Flag::O];
-                self.set_rec(&fl, Rec { kind: Kind::Sub, a, b: one, res: r, cin: None });
+                self.set_rec(&fl, Rec { kind: Kind::Sub, a, b: one, res: r, cin: None, id: 0 });
                 r
             }
             M::Neg => {
                 let r = self.b.build_int_sub(zero, a, "neg")?;
-                self.set_rec(&Flag::ALL, Rec { kind: Kind::Sub, a: zero, b: a, res: r, cin: None });
+                self.set_rec(&Flag::ALL, Rec { kind: Kind::Sub, a: zero, b: a, res: r, cin: None, id: 0 });
                 r
             }
             _ => self.b.build_not(a, "not")?,

@@ -219,13 +219,7 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
 
     /// The guest's whole rflags value now.
     pub(crate) fn rflags(&mut self) -> Res<IntValue<'ctx>> {
-        let mut v = self.rflags_rest;
-        for f in crate::flags::Flag::ALL {
-            let bit = self.flag(f)?;
-            let z = self.b.build_int_z_extend(bit, self.int(64), "fz")?;
-            let s = self.b.build_left_shift(z, self.c(64, f.bit() as u64), "fs")?;
-            v = self.b.build_or(v, s, "fl")?;
-        }
-        Ok(v)
+        let st = self.status()?;
+        Ok(self.b.build_or(self.rflags_rest, st, "rflags")?)
     }
 }
