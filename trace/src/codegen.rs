@@ -20,8 +20,7 @@ pub(crate) struct Machine {
 
 impl Machine {
     pub(crate) fn new(opts: &Options) -> Result<Machine, String> {
-        Target::initialize_x86(&InitializationConfig::default());
-        llvm_options();
+        llvm_init();
         let triple = TargetMachine::get_default_triple();
         let target = Target::from_triple(&triple).map_err(|e| e.to_string())?;
         // The host's feature string, not only its name: LLVM 14 may call a
@@ -69,13 +68,15 @@ impl Machine {
     }
 }
 
-/// LLVM's own options, set once per process: no SLP vectorizer (LLVM 14's
-/// `LLVMRunPasses` ignores `PassBuilderOptions`' switch for it). It would
-/// only pack flag computations into vectors, whose constants go to a
+/// Initialises LLVM's x86 target and its own options, once per process
+/// (from whichever optimizer thread comes first): no SLP vectorizer (LLVM
+/// 14's `LLVMRunPasses` ignores `PassBuilderOptions`' switch for it). It
+/// would only pack flag computations into vectors, whose constants go to a
 /// constant pool the copied code cannot reach.
-fn llvm_options() {
+fn llvm_init() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
+        Target::initialize_x86(&InitializationConfig::default());
         let args = [c"tern".as_ptr(), c"-vectorize-slp=false".as_ptr(), c"-vectorize-loops=false".as_ptr()];
         // SAFETY: argv of NUL-terminated static strings; called once, before
         // any pass runs in this process.

@@ -236,7 +236,7 @@ impl<'a, 'ctx> Trace<'a, 'ctx> {
     }
 
     /// Where a branch from trace block `from` to `target` goes. The flags
-    /// must be in their slots.
+    /// must be in their slot.
     fn edge(&self, cx: &mut Cx<'ctx, '_>, from: usize, target: u64) -> Res<BasicBlock<'ctx>> {
         let Some(&k) = self.starts.get(&target) else {
             return self.exit_bb(cx, cx.pc(target));
@@ -256,7 +256,7 @@ impl<'a, 'ctx> Trace<'a, 'ctx> {
 
     /// Ends the current block with a branch to `target`.
     fn goto(&self, cx: &mut Cx<'ctx, '_>, from: usize, target: u64) -> Res<()> {
-        cx.flags_to_slots()?;
+        cx.flags_to_slot()?;
         let bb = self.edge(cx, from, target)?;
         cx.b.build_unconditional_branch(bb)?;
         Ok(())
@@ -268,7 +268,7 @@ impl<'a, 'ctx> Trace<'a, 'ctx> {
         let Some(next) = self.blocks.get(from + 1).map(|b| b.start) else {
             return cx.exit(v);
         };
-        cx.flags_to_slots()?;
+        cx.flags_to_slot()?;
         let hit = cx.b.build_int_compare(IntPredicate::EQ, v, cx.pc(next), "guard")?;
         let on = self.edge(cx, from, next)?;
         let off = self.exit_bb(cx, v)?;
@@ -311,7 +311,7 @@ impl<'a, 'ctx> Trace<'a, 'ctx> {
                 }
                 Op::Jcc { cc, taken, .. } => {
                     let c = cx.cond(*cc)?;
-                    cx.flags_to_slots()?;
+                    cx.flags_to_slot()?;
                     let t = self.edge(cx, i, *taken)?;
                     let go = cx.ctx.append_basic_block(cx.f, "nt");
                     cx.b.build_conditional_branch(c, t, go)?;

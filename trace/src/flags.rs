@@ -12,8 +12,8 @@
 use crate::state::{Cx, Res};
 use inkwell::intrinsics::Intrinsic;
 use inkwell::values::CallableValue;
-use inkwell::InlineAsmDialect;
 use inkwell::values::{IntValue, PointerValue};
+use inkwell::InlineAsmDialect;
 use inkwell::IntPredicate as P;
 
 /// A status flag.
@@ -123,7 +123,7 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
     }
 
     /// Puts the flags in their slot (before a branch to a trace block).
-    pub(crate) fn flags_to_slots(&mut self) -> Res<()> {
+    pub(crate) fn flags_to_slot(&mut self) -> Res<()> {
         if self.flags.src.iter().all(|s| matches!(s, Src::Slot)) {
             return Ok(());
         }
@@ -142,7 +142,8 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
         if let Src::Rec(r) = src[0] {
             let same = src.iter().all(|s| matches!(s, Src::Rec(q) if q.id == r.id));
             let width = r.res.get_type().get_bit_width();
-            if same && r.cin.is_none() && matches!(r.kind, Kind::Add | Kind::Sub) && matches!(width, 32 | 64) {
+            if same && r.cin.is_none() && matches!(r.kind, Kind::Add | Kind::Sub) && matches!(width, 32 | 64)
+            {
                 return self.native_status(&r, width);
             }
         }
@@ -164,12 +165,15 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
         // The output at the operation's width: `k` (32-bit) or `q` names.
         let (sfx, out) = if width == 64 { ("q", "q") } else { ("l", "k") };
         let text = match r.kind {
-            Kind::Add => format!("mov{sfx} $1, ${{0:{out}}}\n\tadd{sfx} $2, ${{0:{out}}}\n\tpushfq\n\tpopq ${{0:q}}"),
+            Kind::Add => {
+                format!("mov{sfx} $1, ${{0:{out}}}\n\tadd{sfx} $2, ${{0:{out}}}\n\tpushfq\n\tpopq ${{0:q}}")
+            }
             _ => format!("cmp{sfx} $2, $1\n\tpushfq\n\tpopq ${{0:q}}"),
         };
         let fty = i64t.fn_type(&[t.into(), t.into()], false);
         let cons = "=&r,r,r,~{dirflag},~{fpsr},~{flags}".to_string();
-        let asm = self.ctx.create_inline_asm(fty, text, cons, false, false, Some(InlineAsmDialect::ATT), false);
+        let asm =
+            self.ctx.create_inline_asm(fty, text, cons, false, false, Some(InlineAsmDialect::ATT), false);
         let callee = CallableValue::try_from(asm).map_err(|_| crate::Reject::Llvm("inline asm".into()))?;
         let v = self.b.build_call(callee, &[r.a.into(), r.b.into()], "flags")?;
         let v = v.try_as_basic_value().basic().ok_or(crate::Reject::Empty)?.into_int_value();

@@ -346,7 +346,10 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
 
     /// ZF, SF and PF from `res`.
     fn set_result_flags(&mut self, a: IntValue<'ctx>, res: IntValue<'ctx>) {
-        self.set_rec(&[Flag::Z, Flag::S, Flag::P], Rec { kind: Kind::Result, a, b: a, res, cin: None, id: 0 });
+        self.set_rec(
+            &[Flag::Z, Flag::S, Flag::P],
+            Rec { kind: Kind::Result, a, b: a, res, cin: None, id: 0 },
+        );
     }
 
     /// inc, dec, neg, not.
