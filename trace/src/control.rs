@@ -1,0 +1,363 @@
+//! The trace function: entry (guest state from `*cpu`), one LLVM block
+//! per trace block, the control-flow ops, side exits, and the
+//! `exit_request` check on every branch back to a trace block at the same
+//! or an earlier path position.
+//!
+//! A branch to a trace block's start goes there; any other target is a
+//! side exit (guest state written back, `rip` and the return value = the
+//! target). `ret` and indirect jumps and calls are guarded against the
+//! next block of the recorded path.
+
+use crate::flags::{Flags, Src, STATUS_MASK};
+use crate::state::{Cx, Res, Sync};
+use crate::Reject;
+use iced_x86::{InstructionInfoFactory, OpAccess, OpKind};
+use inkwell::attributes::{Attribute, AttributeLoc};
+use inkwell::basic_block::BasicBlock;
+use inkwell::context::Context;
+use inkwell::module::Module;
+use inkwell::values::IntValue;
+use inkwell::AddressSpace;
+use inkwell::IntPredicate;
+use std::collections::HashMap;
+use tern_translate::cpu::off;
+use tern_translate::ir::{IrBlock, Op};
+
+/// What the trace may change and use.
+struct Effects {
+    /// General-purpose registers written (bit = number).
+    regs: u16,
+    /// The trace stores to guest memory.
+    stores: bool,
+    /// XMM registers written, and used at all.
+    xmm_written: u16,
+    xmm_used: u16,
+}
+
+fn effects(blocks: &[IrBlock]) -> Effects {
+    let mut f = InstructionInfoFactory::new();
+    let (mut regs, mut stores) = (0u16, false);
+    let (mut xmm_written, mut xmm_used) = (0u16, 0u16);
+    for i in blocks.iter().flat_map(|b| &b.insns) {
+        match &i.op {
+            Op::Native { insn, .. } => {
+                let info = f.info(insn);
+                for r in info.used_registers() {
+                    let w = matches!(
+                        r.access(),
+                        OpAccess::Write | OpAccess::CondWrite | OpAccess::ReadWrite | OpAccess::ReadCondWrite
+                    );
+                    if let (true, Some(g)) = (w, crate::state::Gpr::of(r.register())) {
+                        regs |= 1 << g.num;
+                    }
+                    if r.register().is_xmm() && r.register().number() < 16 {
+                        xmm_used |= 1 << r.register().number();
+                        if w {
+                            xmm_written |= 1 << r.register().number();
+                        }
+                    }
+                }
+                stores |= info.used_memory().iter().any(|m| {
+                    matches!(
+                        m.access(),
+                        OpAccess::Write | OpAccess::CondWrite | OpAccess::ReadWrite | OpAccess::ReadCondWrite
+                    )
+                });
+            }
+            Op::Call { .. } | Op::CallInd { .. } => {
+                regs |= 1 << 4;
+                stores = true;
+            }
+            Op::Ret { .. } => regs |= 1 << 4,
+            _ => {}
+        }
+    }
+    Effects { regs, stores, xmm_written, xmm_used }
+}
+
+/// Builds the trace function `trace` in `module`; returns how many guest
+/// instructions got real semantics.
+pub(crate) fn build<'ctx>(
+    ctx: &'ctx Context,
+    module: &Module<'ctx>,
+    t: &TraceIr,
+    miscompile: bool,
+) -> Res<usize> {
+    let i64t = ctx.i64_type();
+    let i8p = ctx.i8_type().ptr_type(AddressSpace::default());
+    let f = module.add_function("trace", i64t.fn_type(&[i8p.into()], false), None);
+    // No red zone: opaque native instructions push the flags.
+    let attrs = [
+        ("nounwind", None),
+        ("noredzone", None),
+        ("no-jump-tables", Some("true")),
+        ("frame-pointer", Some("none")),
+    ];
+    for (k, v) in attrs {
+        let a = match v {
+            None => ctx.create_enum_attribute(Attribute::get_named_enum_kind_id(k), 0),
+            Some(v) => ctx.create_string_attribute(k, v),
+        };
+        f.add_attribute(AttributeLoc::Function, a);
+    }
+    let b = ctx.create_builder();
+    let entry = ctx.append_basic_block(f, "entry");
+    b.position_at_end(entry);
+    let cpu = f.get_nth_param(0).ok_or(Reject::Empty)?.into_pointer_value();
+    let mut regs = Vec::with_capacity(16);
+    for r in 0..16 {
+        regs.push(b.build_alloca(i64t, &format!("r{r}"))?);
+    }
+    let flag_slot = b.build_alloca(i64t, "flags")?;
+    let mut xmm = Vec::with_capacity(16);
+    for r in 0..16 {
+        xmm.push(b.build_alloca(i64t.vec_type(2), &format!("x{r}"))?);
+    }
+    let eff = effects(&t.blocks);
+    let mut cx = Cx {
+        ctx,
+        module,
+        b,
+        f,
+        cpu,
+        regs: regs.try_into().map_err(|_| Reject::Empty)?,
+        xmm: xmm.try_into().map_err(|_| Reject::Empty)?,
+        xmm_written: eff.xmm_written,
+        flags: Flags { slot: flag_slot, src: [Src::Slot; 6], next_id: 0 },
+        rflags_rest: i64t.const_zero(),
+        sync: Sync { dirty: 0, flags_dirty: false, stored: false, xdirty: 0 },
+        written: eff.regs,
+        trace_stores: eff.stores,
+        miscompile,
+    };
+    for r in 0..16 {
+        // Plain loads: one for a register the trace never touches is dead.
+        let p = cx.cpu_field(off::reg(r), 64)?;
+        let v = cx.b.build_load(p, "in")?;
+        cx.b.build_store(cx.regs[r], v)?;
+    }
+    if eff.xmm_used != 0 {
+        // The SSE component's registers are in the area only if it is in
+        // use (XSTATE_BV) or the area is an FXSAVE one; else they are zero.
+        let kind = cx.load_cpu(off::XSAVE_KIND, 8)?;
+        let fx = cx.b.build_int_compare(IntPredicate::EQ, kind, cx.c(8, 0), "fx")?;
+        let bv = cx.load_cpu(off::XSAVE + crate::state::XSTATE_BV, 64)?;
+        let sse = cx.b.build_and(bv, cx.c(64, crate::state::SSE_COMPONENT), "sse")?;
+        let sse = cx.b.build_int_compare(IntPredicate::NE, sse, cx.c(64, 0), "sse")?;
+        let live = cx.b.build_or(fx, sse, "live")?;
+        let zero = i64t.vec_type(2).const_zero();
+        if eff.xmm_written != 0 {
+            // Stores will mark the component in use: its registers in the
+            // area must then hold their init values (zero), not stale ones.
+            let clear = ctx.append_basic_block(f, "xinit");
+            let go = ctx.append_basic_block(f, "xlive");
+            cx.b.build_conditional_branch(live, go, clear)?;
+            cx.b.position_at_end(clear);
+            for n in 0..16 {
+                let st = cx.b.build_store(cx.xmm_slot(n)?, zero)?;
+                st.set_alignment(1).map_err(|e| Reject::Llvm(e.to_string()))?;
+            }
+            cx.b.build_unconditional_branch(go)?;
+            cx.b.position_at_end(go);
+        }
+        for n in 0..16 {
+            if eff.xmm_used & (1 << n) != 0 {
+                let v = cx.b.build_load(cx.xmm_slot(n)?, "xin")?.into_vector_value();
+                if let Some(i) = v.as_instruction() {
+                    i.set_alignment(1).map_err(|e| Reject::Llvm(e.to_string()))?;
+                }
+                let v = cx.b.build_select(live, v, zero, "xin")?;
+                cx.b.build_store(cx.xmm[n], v)?;
+            }
+        }
+    }
+    let p = cx.cpu_field(off::RFLAGS, 64)?;
+    let fl = cx.b.build_load(p, "rflags")?.into_int_value();
+    cx.rflags_rest = cx.b.build_and(fl, cx.c(64, !STATUS_MASK), "rest")?;
+    let status = cx.b.build_and(fl, cx.c(64, STATUS_MASK), "status")?;
+    cx.b.build_store(cx.flags.slot, status)?;
+    // A fault before the first sync replays from the head.
+    cx.store_cpu(off::RIP, cx.pc(t.head))?;
+
+    let mut starts = HashMap::new();
+    let mut bbs = Vec::with_capacity(t.blocks.len());
+    for (i, blk) in t.blocks.iter().enumerate() {
+        starts.entry(blk.start).or_insert(i);
+        bbs.push(ctx.append_basic_block(f, &format!("b{:x}", blk.start)));
+    }
+    let head_targeted = t.blocks.iter().flat_map(|b| &b.insns).any(|i| targets(&i.op).contains(&t.head));
+    let mut tr = Trace { starts, bbs, blocks: &t.blocks };
+    match tr.bbs.first() {
+        Some(&b0) => cx.b.build_unconditional_branch(b0)?,
+        None => return Ok(0),
+    };
+    let mut lowered = 0;
+    for i in 0..t.blocks.len() {
+        cx.b.position_at_end(tr.bbs[i]);
+        cx.flags.src = [Src::Slot; 6];
+        cx.sync = if i == 0 && !head_targeted {
+            Sync { dirty: 0, flags_dirty: false, stored: false, xdirty: 0 }
+        } else {
+            // Joins several paths: assume the worst.
+            Sync { dirty: cx.written, flags_dirty: true, stored: cx.trace_stores, xdirty: cx.xmm_written }
+        };
+        lowered += tr.lower_block(&mut cx, i)?;
+    }
+    Ok(lowered)
+}
+
+use crate::TraceIr;
+
+/// Direct branch targets of `op`.
+fn targets(op: &Op) -> Vec<u64> {
+    match *op {
+        Op::Jmp { target } | Op::Call { target, .. } => vec![target],
+        Op::Jcc { taken, next, .. } => vec![taken, next],
+        Op::Fallthrough { next } => vec![next],
+        _ => vec![],
+    }
+}
+
+struct Trace<'a, 'ctx> {
+    starts: HashMap<u64, usize>,
+    bbs: Vec<BasicBlock<'ctx>>,
+    blocks: &'a [IrBlock],
+}
+
+impl<'a, 'ctx> Trace<'a, 'ctx> {
+    /// A block that leaves the trace to the constant `pc`.
+    fn exit_bb(&self, cx: &mut Cx<'ctx, '_>, pc: IntValue<'ctx>) -> Res<BasicBlock<'ctx>> {
+        let here = cx.b.get_insert_block().ok_or(Reject::Empty)?;
+        let bb = cx.ctx.append_basic_block(cx.f, "exit");
+        cx.b.position_at_end(bb);
+        cx.exit(pc)?;
+        cx.b.position_at_end(here);
+        Ok(bb)
+    }
+
+    /// Where a branch from trace block `from` to `target` goes. The flags
+    /// must be in their slot.
+    fn edge(&self, cx: &mut Cx<'ctx, '_>, from: usize, target: u64) -> Res<BasicBlock<'ctx>> {
+        let Some(&k) = self.starts.get(&target) else {
+            return self.exit_bb(cx, cx.pc(target));
+        };
+        if k > from {
+            return Ok(self.bbs[k]);
+        }
+        // A loop: leave at its head when the thread has an exit request.
+        let here = cx.b.get_insert_block().ok_or(Reject::Empty)?;
+        let check = cx.ctx.append_basic_block(cx.f, "xreq");
+        let out = self.exit_bb(cx, cx.pc(target))?;
+        cx.b.position_at_end(check);
+        cx.check_exit_request(out, self.bbs[k])?;
+        cx.b.position_at_end(here);
+        Ok(check)
+    }
+
+    /// Ends the current block with a branch to `target`.
+    fn goto(&self, cx: &mut Cx<'ctx, '_>, from: usize, target: u64) -> Res<()> {
+        cx.flags_to_slot()?;
+        let bb = self.edge(cx, from, target)?;
+        cx.b.build_unconditional_branch(bb)?;
+        Ok(())
+    }
+
+    /// Ends the current block at the computed target `v`: the next block
+    /// of the path if `v` is its start, else a side exit to `v`.
+    fn guard(&self, cx: &mut Cx<'ctx, '_>, from: usize, v: IntValue<'ctx>) -> Res<()> {
+        let Some(next) = self.blocks.get(from + 1).map(|b| b.start) else {
+            return cx.exit(v);
+        };
+        cx.flags_to_slot()?;
+        let hit = cx.b.build_int_compare(IntPredicate::EQ, v, cx.pc(next), "guard")?;
+        let on = self.edge(cx, from, next)?;
+        let off = self.exit_bb(cx, v)?;
+        cx.b.build_conditional_branch(hit, on, off)?;
+        Ok(())
+    }
+
+    /// The target an indirect `jmp`/`call` operand computes (`operand` is
+    /// `mov rcx, <operand>`).
+    fn ind_target(
+        &self,
+        cx: &mut Cx<'ctx, '_>,
+        pc: u64,
+        operand: &iced_x86::Instruction,
+    ) -> Res<IntValue<'ctx>> {
+        match operand.op1_kind() {
+            OpKind::Register => {
+                let g = crate::state::Gpr::of(operand.op1_register()).ok_or(Reject::Empty)?;
+                cx.read_gpr(g)
+            }
+            _ => {
+                let a = cx.linear(operand)?;
+                cx.load(pc, a, 64)
+            }
+        }
+    }
+
+    /// Lowers trace block `i` into its LLVM block; returns the number of
+    /// guest instructions lowered.
+    fn lower_block(&mut self, cx: &mut Cx<'ctx, '_>, i: usize) -> Res<usize> {
+        let blk = &self.blocks[i];
+        let mut n = 0;
+        for ins in &blk.insns {
+            let pc = ins.pc;
+            match &ins.op {
+                Op::Native { insn, .. } => {
+                    if !cx.lower_native(pc, insn)? && !cx.lower_opaque(pc, insn, blk.bytes_of(ins))? {
+                        return cx.exit(cx.pc(pc)).map(|_| n);
+                    }
+                }
+                Op::Jcc { cc, taken, .. } => {
+                    let c = cx.cond(*cc)?;
+                    cx.flags_to_slot()?;
+                    let t = self.edge(cx, i, *taken)?;
+                    let go = cx.ctx.append_basic_block(cx.f, "nt");
+                    cx.b.build_conditional_branch(c, t, go)?;
+                    cx.b.position_at_end(go);
+                }
+                Op::Jmp { target } => {
+                    self.goto(cx, i, *target)?;
+                    return Ok(n + 1);
+                }
+                Op::Fallthrough { next } => {
+                    self.goto(cx, i, *next)?;
+                    return Ok(n);
+                }
+                Op::Call { target, ret } => {
+                    cx.push(pc, cx.pc(*ret))?;
+                    self.goto(cx, i, *target)?;
+                    return Ok(n + 1);
+                }
+                Op::CallInd { operand, ret, .. } => {
+                    let v = self.ind_target(cx, pc, operand)?;
+                    cx.push(pc, cx.pc(*ret))?;
+                    self.guard(cx, i, v)?;
+                    return Ok(n + 1);
+                }
+                Op::JmpInd { operand, .. } => {
+                    let v = self.ind_target(cx, pc, operand)?;
+                    self.guard(cx, i, v)?;
+                    return Ok(n + 1);
+                }
+                Op::Ret { pop } => {
+                    let v = cx.pop(pc, u64::from(*pop))?;
+                    self.guard(cx, i, v)?;
+                    return Ok(n + 1);
+                }
+                Op::Syscall { .. }
+                | Op::Cpuid { .. }
+                | Op::Xgetbv { .. }
+                | Op::Emulate
+                | Op::Trap { .. }
+                | Op::Loop { .. } => {
+                    return cx.exit(cx.pc(pc)).map(|_| n);
+                }
+            }
+            n += 1;
+        }
+        cx.exit(cx.pc(blk.end))?;
+        Ok(n)
+    }
+}

@@ -1,0 +1,153 @@
+//! Guest memory: effective addresses, volatile accesses, and the sync rule
+//! for precise faults.
+//!
+//! Guest addresses are host addresses. Every guest access is a volatile,
+//! byte-aligned load or store: kept in program order (x86 ordering between
+//! threads: no load hoisted out of a spin loop) and with the sync stores.
+//! Before an access that follows a guest store done since the last sync,
+//! the registers changed since then, the flags (if changed) and the pc of
+//! the accessing instruction are stored to `*cpu`: a fault there leaves
+//! `*cpu` at an instruction boundary the baseline can replay from (loads
+//! done since need no sync: replay does them again).
+
+use crate::state::{Cx, Res};
+use iced_x86::{Instruction, Register};
+use inkwell::values::IntValue;
+use inkwell::AddressSpace;
+use inkwell::IntPredicate;
+use tern_translate::cpu::off;
+
+impl<'ctx, 'm> Cx<'ctx, 'm> {
+    /// The effective address of `insn`'s memory operand, without the
+    /// segment base (what `lea` computes), as i64.
+    pub(crate) fn ea(&self, insn: &Instruction) -> Res<IntValue<'ctx>> {
+        let base = insn.memory_base();
+        if base == Register::RIP {
+            return Ok(self.c(64, insn.memory_displacement64()));
+        }
+        let mut v = self.c(64, insn.memory_displacement64());
+        let mut addr32 = false;
+        if base != Register::None {
+            addr32 |= base.is_gpr32();
+            let g = crate::state::Gpr::of(base.full_register()).ok_or(crate::Reject::Empty)?;
+            let r = self.reg64(g.num)?;
+            v = self.b.build_int_add(v, r, "ea")?;
+        }
+        let index = insn.memory_index();
+        if index != Register::None {
+            addr32 |= index.is_gpr32();
+            let g = crate::state::Gpr::of(index.full_register()).ok_or(crate::Reject::Empty)?;
+            let r = self.reg64(g.num)?;
+            let scale = u64::from(insn.memory_index_scale().trailing_zeros());
+            let s = self.b.build_left_shift(r, self.c(64, scale), "sc")?;
+            v = self.b.build_int_add(v, s, "ea")?;
+        }
+        if addr32 {
+            let t = self.b.build_int_truncate(v, self.int(32), "a32")?;
+            v = self.b.build_int_z_extend(t, self.int(64), "a32")?;
+        }
+        Ok(v)
+    }
+
+    /// The linear address of `insn`'s memory operand (FS/GS base added).
+    pub(crate) fn linear(&self, insn: &Instruction) -> Res<IntValue<'ctx>> {
+        let ea = self.ea(insn)?;
+        let seg = match insn.memory_segment() {
+            Register::FS => off::FS_BASE,
+            Register::GS => off::GS_BASE,
+            _ => return Ok(ea),
+        };
+        let base = self.load_cpu(seg, 64)?;
+        Ok(self.b.build_int_add(ea, base, "lin")?)
+    }
+
+    /// Does a sync if a guest store happened since the last one: the
+    /// instruction at `pc` is about to access memory.
+    pub(crate) fn before_access(&mut self, pc: u64) -> Res<()> {
+        if self.sync.stored {
+            self.sync_at(pc)?;
+        }
+        Ok(())
+    }
+
+    /// Stores the registers and flags changed since the last sync, and
+    /// `rip = pc`, to `*cpu`.
+    pub(crate) fn sync_at(&mut self, pc: u64) -> Res<()> {
+        for r in 0..16 {
+            if self.sync.dirty & (1 << r) != 0 {
+                let v = self.reg64(r)?;
+                self.store_cpu(off::reg(r), v)?;
+            }
+        }
+        if self.sync.flags_dirty {
+            let fl = self.rflags()?;
+            self.store_cpu(off::RFLAGS, fl)?;
+        }
+        self.store_xmm(self.sync.xdirty)?;
+        self.store_cpu(off::RIP, self.pc(pc))?;
+        self.sync.xdirty = 0;
+        self.sync.dirty = 0;
+        self.sync.flags_dirty = false;
+        self.sync.stored = false;
+        Ok(())
+    }
+
+    fn guest_ptr(&self, addr: IntValue<'ctx>, bits: u32) -> Res<inkwell::values::PointerValue<'ctx>> {
+        let pt = self.int(bits).ptr_type(AddressSpace::default());
+        Ok(self.b.build_int_to_ptr(addr, pt, "g")?)
+    }
+
+    /// A `bits`-wide guest load at `addr` by the instruction at `pc`.
+    pub(crate) fn load(&mut self, pc: u64, addr: IntValue<'ctx>, bits: u32) -> Res<IntValue<'ctx>> {
+        self.before_access(pc)?;
+        let p = self.guest_ptr(addr, bits)?;
+        let v = self.b.build_load(p, "ld")?.into_int_value();
+        if let Some(i) = v.as_instruction() {
+            i.set_volatile(true).map_err(|e| crate::Reject::Llvm(e.to_string()))?;
+            i.set_alignment(1).map_err(|e| crate::Reject::Llvm(e.to_string()))?;
+        }
+        Ok(v)
+    }
+
+    /// A guest store of `v` at `addr` by the instruction at `pc`.
+    pub(crate) fn store(&mut self, pc: u64, addr: IntValue<'ctx>, v: IntValue<'ctx>) -> Res<()> {
+        self.before_access(pc)?;
+        let p = self.guest_ptr(addr, v.get_type().get_bit_width())?;
+        let st = self.b.build_store(p, v)?;
+        st.set_volatile(true).map_err(|e| crate::Reject::Llvm(e.to_string()))?;
+        st.set_alignment(1).map_err(|e| crate::Reject::Llvm(e.to_string()))?;
+        self.sync.stored = true;
+        Ok(())
+    }
+
+    /// `push v` (64-bit) by the instruction at `pc`.
+    pub(crate) fn push(&mut self, pc: u64, v: IntValue<'ctx>) -> Res<()> {
+        let rsp = self.reg64(4)?;
+        let a = self.b.build_int_sub(rsp, self.c(64, 8), "sp")?;
+        self.store(pc, a, v)?;
+        self.set_reg64(4, a)
+    }
+
+    /// `pop` (64-bit) by the instruction at `pc`, `extra` more bytes
+    /// released (`ret imm16`).
+    pub(crate) fn pop(&mut self, pc: u64, extra: u64) -> Res<IntValue<'ctx>> {
+        let rsp = self.reg64(4)?;
+        let v = self.load(pc, rsp, 64)?;
+        let n = self.b.build_int_add(rsp, self.c(64, 8 + extra), "sp")?;
+        self.set_reg64(4, n)?;
+        Ok(v)
+    }
+
+    /// Branches to `exit` when the thread has a pending exit request (a
+    /// volatile load of `cpu.exit_request`), else to `go`.
+    pub(crate) fn check_exit_request(
+        &self,
+        exit: inkwell::basic_block::BasicBlock<'ctx>,
+        go: inkwell::basic_block::BasicBlock<'ctx>,
+    ) -> Res<()> {
+        let v = self.load_cpu(off::EXIT_REQUEST, 32)?;
+        let set = self.b.build_int_compare(IntPredicate::NE, v, self.c(32, 0), "xr")?;
+        self.b.build_conditional_branch(set, exit, go)?;
+        Ok(())
+    }
+}

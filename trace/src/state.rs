@@ -1,0 +1,225 @@
+//! The lowering context: LLVM handles, the guest registers (one stack slot
+//! each, promoted to SSA values by LLVM's mem2reg), the flags (`flags.rs`),
+//! the sync bookkeeping (`memory.rs`), and register reads and writes with
+//! x86's partial-register rules.
+
+use crate::flags::Flags;
+use crate::Reject;
+use iced_x86::Register;
+use inkwell::builder::Builder;
+use inkwell::context::Context;
+use inkwell::module::Module;
+use inkwell::types::IntType;
+use inkwell::values::{FunctionValue, IntValue, PointerValue};
+use inkwell::AddressSpace;
+use tern_translate::cpu::off;
+
+pub(crate) type Res<T> = Result<T, Reject>;
+
+/// Offset of XMM0 in the XSAVE (and FXSAVE) legacy region.
+pub(crate) const XMM_AREA: usize = 160;
+/// Offset of XSTATE_BV in the XSAVE header.
+pub(crate) const XSTATE_BV: usize = 512;
+/// The SSE state component's bit in XSTATE_BV.
+pub(crate) const SSE_COMPONENT: u64 = 2;
+
+/// What `*cpu` lacks since the last sync (or the trace's entry).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Sync {
+    /// Guest registers changed since the last sync (bit = register number).
+    pub dirty: u16,
+    /// The flags changed since the last sync.
+    pub flags_dirty: bool,
+    /// A guest store was done since the last sync.
+    pub stored: bool,
+    /// XMM registers changed since the last sync.
+    pub xdirty: u16,
+}
+
+/// One guest register operand: which of the 16, and which bits.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Gpr {
+    pub num: usize,
+    pub bits: u32,
+    /// AH, CH, DH, BH: bits 8..16.
+    pub high8: bool,
+}
+
+impl Gpr {
+    /// The guest register `r`, if it is a general-purpose register.
+    pub(crate) fn of(r: Register) -> Option<Gpr> {
+        if !r.is_gpr() {
+            return None;
+        }
+        let high8 = matches!(r, Register::AH | Register::CH | Register::DH | Register::BH);
+        let num = if high8 { r.number() - 4 } else { r.full_register().number() };
+        Some(Gpr { num, bits: r.size() as u32 * 8, high8 })
+    }
+}
+
+pub(crate) struct Cx<'ctx, 'm> {
+    pub ctx: &'ctx Context,
+    pub module: &'m Module<'ctx>,
+    pub b: Builder<'ctx>,
+    pub f: FunctionValue<'ctx>,
+    /// The `cpu` argument, as `i8*`.
+    pub cpu: PointerValue<'ctx>,
+    pub regs: [PointerValue<'ctx>; 16],
+    /// The guest's XMM registers (`<2 x i64>` slots), read from and
+    /// written back to the XSAVE area in `CpuState`.
+    pub xmm: [PointerValue<'ctx>; 16],
+    /// XMM registers any instruction of the trace may write.
+    pub xmm_written: u16,
+    pub flags: Flags<'ctx>,
+    /// The rflags bits the trace never changes (all but the six status
+    /// flags), as loaded at entry.
+    pub rflags_rest: IntValue<'ctx>,
+    pub sync: Sync,
+    /// Registers any instruction of the trace may write.
+    pub written: u16,
+    /// The trace stores to guest memory somewhere.
+    pub trace_stores: bool,
+    /// Test only: the next `add`/`sub` result is off by one.
+    pub miscompile: bool,
+}
+
+impl<'ctx, 'm> Cx<'ctx, 'm> {
+    pub(crate) fn int(&self, bits: u32) -> IntType<'ctx> {
+        match bits {
+            1 => self.ctx.bool_type(),
+            8 => self.ctx.i8_type(),
+            16 => self.ctx.i16_type(),
+            32 => self.ctx.i32_type(),
+            64 => self.ctx.i64_type(),
+            _ => self.ctx.i128_type(),
+        }
+    }
+
+    pub(crate) fn c(&self, bits: u32, v: u64) -> IntValue<'ctx> {
+        self.int(bits).const_int(v, false)
+    }
+
+    /// A pointer to the `cpu` field at `offset`, typed as `bits` wide.
+    pub(crate) fn cpu_field(&self, offset: usize, bits: u32) -> Res<PointerValue<'ctx>> {
+        // SAFETY: a constant in-bounds offset into the CpuState the
+        // function receives.
+        let p = unsafe { self.b.build_gep(self.cpu, &[self.c(64, offset as u64)], "f") }?;
+        Ok(self.b.build_pointer_cast(p, self.int(bits).ptr_type(AddressSpace::default()), "fp")?)
+    }
+
+    /// Loads the `bits`-wide `cpu` field at `offset` (volatile: ordered with
+    /// the guest's memory accesses).
+    pub(crate) fn load_cpu(&self, offset: usize, bits: u32) -> Res<IntValue<'ctx>> {
+        let p = self.cpu_field(offset, bits)?;
+        let v = self.b.build_load(p, "cpu")?.into_int_value();
+        if let Some(i) = v.as_instruction() {
+            i.set_volatile(true).map_err(|e| Reject::Llvm(e.to_string()))?;
+        }
+        Ok(v)
+    }
+
+    /// Stores `v` to the `cpu` field at `offset` (volatile).
+    pub(crate) fn store_cpu(&self, offset: usize, v: IntValue<'ctx>) -> Res<()> {
+        let p = self.cpu_field(offset, v.get_type().get_bit_width())?;
+        let st = self.b.build_store(p, v)?;
+        st.set_volatile(true).map_err(|e| Reject::Llvm(e.to_string()))?;
+        Ok(())
+    }
+
+    /// The whole 64-bit guest register `num`.
+    pub(crate) fn reg64(&self, num: usize) -> Res<IntValue<'ctx>> {
+        Ok(self.b.build_load(self.regs[num], "r")?.into_int_value())
+    }
+
+    /// Sets the whole 64-bit guest register `num`.
+    pub(crate) fn set_reg64(&mut self, num: usize, v: IntValue<'ctx>) -> Res<()> {
+        self.b.build_store(self.regs[num], v)?;
+        self.sync.dirty |= 1 << num;
+        Ok(())
+    }
+
+    /// Reads `g` (its `bits` wide part).
+    pub(crate) fn read_gpr(&self, g: Gpr) -> Res<IntValue<'ctx>> {
+        let full = self.reg64(g.num)?;
+        let v = if g.high8 { self.b.build_right_shift(full, self.c(64, 8), false, "h")? } else { full };
+        if g.bits == 64 {
+            return Ok(v);
+        }
+        Ok(self.b.build_int_truncate(v, self.int(g.bits), "p")?)
+    }
+
+    /// Writes `v` (`g.bits` wide) to `g`: 32-bit writes zero-extend, 8- and
+    /// 16-bit writes merge into the old value.
+    pub(crate) fn write_gpr(&mut self, g: Gpr, v: IntValue<'ctx>) -> Res<()> {
+        let i64t = self.int(64);
+        let new = match (g.bits, g.high8) {
+            (64, _) => v,
+            (32, _) => self.b.build_int_z_extend(v, i64t, "z")?,
+            (bits, high8) => {
+                let old = self.reg64(g.num)?;
+                let shift = if high8 { 8 } else { 0 };
+                let mask = ((1u64 << bits) - 1) << shift;
+                let kept = self.b.build_and(old, self.c(64, !mask), "k")?;
+                let z = self.b.build_int_z_extend(v, i64t, "z")?;
+                let z = self.b.build_left_shift(z, self.c(64, shift), "s")?;
+                self.b.build_or(kept, z, "m")?
+            }
+        };
+        self.set_reg64(g.num, new)
+    }
+
+    /// The XSAVE-area slot of XMM register `n`, as `<2 x i64>*`.
+    pub(crate) fn xmm_slot(&self, n: usize) -> Res<PointerValue<'ctx>> {
+        let off = off::XSAVE + XMM_AREA + 16 * n;
+        // SAFETY: a constant in-bounds offset into the CpuState.
+        let p = unsafe { self.b.build_gep(self.cpu, &[self.c(64, off as u64)], "x") }?;
+        let t = self.ctx.i64_type().vec_type(2).ptr_type(AddressSpace::default());
+        Ok(self.b.build_pointer_cast(p, t, "xp")?)
+    }
+
+    /// Stores the XMM registers in `which` to the XSAVE area (marking the
+    /// SSE component in use, so that the restore loads them).
+    pub(crate) fn store_xmm(&mut self, which: u16) -> Res<()> {
+        if which == 0 {
+            return Ok(());
+        }
+        for n in 0..16 {
+            if which & (1 << n) != 0 {
+                let v = self.b.build_load(self.xmm[n], "xv")?;
+                let st = self.b.build_store(self.xmm_slot(n)?, v)?;
+                st.set_volatile(true).map_err(|e| Reject::Llvm(e.to_string()))?;
+                st.set_alignment(1).map_err(|e| Reject::Llvm(e.to_string()))?;
+            }
+        }
+        let bv = self.load_cpu(off::XSAVE + XSTATE_BV, 64)?;
+        let bv = self.b.build_or(bv, self.c(64, SSE_COMPONENT), "bv")?;
+        self.store_cpu(off::XSAVE + XSTATE_BV, bv)
+    }
+
+    /// The guest pc `pc` as an i64 constant.
+    pub(crate) fn pc(&self, pc: u64) -> IntValue<'ctx> {
+        self.c(64, pc)
+    }
+
+    /// Writes the guest state back to `*cpu` and returns `pc`: the side exit.
+    pub(crate) fn exit(&mut self, pc: IntValue<'ctx>) -> Res<()> {
+        for r in 0..16 {
+            if self.written & (1 << r) != 0 {
+                let v = self.reg64(r)?;
+                self.store_cpu(off::reg(r), v)?;
+            }
+        }
+        self.store_xmm(self.xmm_written)?;
+        let fl = self.rflags()?;
+        self.store_cpu(off::RFLAGS, fl)?;
+        self.store_cpu(off::RIP, pc)?;
+        self.b.build_return(Some(&pc))?;
+        Ok(())
+    }
+
+    /// The guest's whole rflags value now.
+    pub(crate) fn rflags(&mut self) -> Res<IntValue<'ctx>> {
+        let st = self.status()?;
+        Ok(self.b.build_or(self.rflags_rest, st, "rflags")?)
+    }
+}
