@@ -12,3 +12,4 @@ pub mod logging;
 pub mod optimizer;
 pub mod stats;
 pub mod thread;
+pub mod trace_lib;

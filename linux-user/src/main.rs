@@ -100,7 +100,7 @@ fn reexec_without_guest_env() {
 }
 
 /// The trace controls from the command line.
-fn trace_config(cli: &Cli, dump: bool) -> optimizer::Config {
+fn trace_config(cli: &Cli, model: CpuModel, dump: bool) -> optimizer::Config {
     let range = match &cli.trace_range {
         Some(r) => parse_range(r).unwrap_or_else(|| fail(format!("bad --trace-range '{r}'"), 2)),
         None => (0, u64::MAX),
@@ -119,31 +119,8 @@ fn trace_config(cli: &Cli, dump: bool) -> optimizer::Config {
         dump,
         miscompile,
         log: cli.trace_log.clone(),
+        model: model.name(),
     }
-}
-
-/// Placeholder compiler until the LLVM tier lands: every trace becomes a
-/// function that leaves at its head (the baseline runs it).
-struct NullCompiler;
-
-impl optimizer::TraceCompiler for NullCompiler {
-    fn compile(
-        &mut self,
-        t: &tern_translate::traces::FormedTrace,
-        _miscompile: bool,
-    ) -> Result<optimizer::Compiled, String> {
-        // mov rax, head; mov [rdi + rip], rax; ret
-        let mut code = vec![0x48, 0xb8];
-        code.extend_from_slice(&t.head.to_le_bytes());
-        code.extend_from_slice(&[0x48, 0x89, 0x87]);
-        code.extend_from_slice(&(tern_translate::cpu::off::RIP as u32).to_le_bytes());
-        code.push(0xc3);
-        Ok(optimizer::Compiled { code, ir_before: None, ir_after: None })
-    }
-}
-
-fn trace_compiler(_cfg: &optimizer::Config) -> Result<Box<dyn optimizer::TraceCompiler>, String> {
-    Ok(Box::new(NullCompiler))
 }
 
 fn main() {
@@ -211,8 +188,8 @@ fn main() {
         jit.set_vdso(s, e);
     }
     if !cli.no_traces {
-        let cfg = trace_config(&cli, dump_traces);
-        tern_linux_user::optimizer::init(jit, cfg, trace_compiler);
+        let cfg = trace_config(&cli, model, dump_traces);
+        tern_linux_user::optimizer::init(jit, cfg, tern_linux_user::trace_lib::load);
     }
     let given_argv: Vec<Vec<u8>> = std::iter::once(cli.argv0.as_deref().unwrap_or(cli.program()))
         .chain(cli.args().iter().map(|a| a.as_os_str()))

@@ -58,6 +58,8 @@ pub struct Config {
     pub miscompile: Option<u64>,
     /// Each installed trace's head and id are appended here.
     pub log: Option<std::path::PathBuf>,
+    /// The guest CPU model's name (`CpuModel::name`).
+    pub model: &'static str,
 }
 
 /// Queued heads at most; more are dropped.

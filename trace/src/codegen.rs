@@ -26,8 +26,11 @@ impl Machine {
         // The host's feature string, not only its name: LLVM 14 may call a
         // recent AMD CPU "generic".
         let (cpu, features) = if opts.host_cpu {
-            let name = TargetMachine::get_host_cpu_name().to_string();
-            let feats = TargetMachine::get_host_cpu_features().to_string();
+            let name = TargetMachine::get_host_cpu_name().to_string_lossy().into_owned();
+            // No AVX: its VEX encodings zero the upper halves of the YMM
+            // registers, which hold the guest's state while a trace runs
+            // (tern saves only XMM0-15 around it: `baseline::trace_glue`).
+            let feats = format!("{},-avx", TargetMachine::get_host_cpu_features().to_string_lossy());
             let name = if name == "generic" { "x86-64".to_string() } else { name };
             (name, feats)
         } else {

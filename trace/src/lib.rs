@@ -32,6 +32,7 @@
 
 mod codegen;
 mod control;
+pub mod ffi;
 mod flags;
 mod lower;
 mod memory;

@@ -8,7 +8,10 @@
 //! `CpuState`, calls the function on the host stack below the CPU loop's
 //! frame (`CpuState::host_rsp`), then loads the state the function left and
 //! looks the guest pc up in the thread's lookup table, as an indirect
-//! branch does. Traces use no vector registers, so the guest's stay live.
+//! branch does. The guest's XMM0-15 are stored in the XSAVE area's legacy
+//! region around the call (the trace reads and writes them there, and its
+//! own code may use them); the rest of the vector state stays live in the
+//! registers, which the trace leaves alone (it is compiled without AVX).
 //!
 //! Ways out to the CPU loop (`to_loop`, with `DESC_TRACE_LEFT`; the whole
 //! guest state is then in the `CpuState`): a signal is pending when the
@@ -52,8 +55,11 @@ pub fn emit_trace_runtime(a: &mut Asm, ibl_miss: u64, resume_host: u64, desc_lef
     let resume = a.here();
     a.bytes(&[0xff, 0x25, 2, 0, 0, 0, 0xcc, 0xcc]);
     a.bytes(&resume_host.to_le_bytes());
-    // to_loop: (also the fault handler's way out of a trace)
+    // to_loop: (also the fault handler's way out of a trace) the XMM
+    // registers from the area (the trace's own code may have used them),
+    // which the exit then saves whole.
     let to_loop = a.here();
+    xmm_area(a, 0x10);
     a.store_gs_imm32(off::TRACE_RSP, 0);
     a.store_gs_imm32(off::EXIT_DESC, desc_left as i32);
     a.jmp_unaligned(resume);
@@ -72,9 +78,14 @@ pub fn emit_trace_runtime(a: &mut Asm, ibl_miss: u64, resume_host: u64, desc_lef
     a.bytes(&[0x68, 0x02, 0x02, 0, 0, 0x9d]); // push 0x202; popfq (DF and AC clear)
     gs_disp(a, &[0x65, 0x48, 0xff, 0x04, 0x25], off::TRACE_ENTRIES); // inc qword gs:[trace_entries]
     a.load_gs(7, off::SELF_PTR); // rdi = the CpuState
+    xmm_area(a, 0x11);
+    // or qword gs:[xstate_bv], SSE: the area's XMM registers are current.
+    gs_disp(a, &[0x65, 0x48, 0x83, 0x0c, 0x25], off::XSAVE + XSTATE_BV);
+    a.bytes(&[0x02]);
     a.store_gs(off::TRACE_RSP, RSP);
     a.bytes(&[0xff, 0xd0]); // call rax
     a.store_gs_imm32(off::TRACE_RSP, 0);
+    xmm_area(a, 0x10);
     gs_disp(a, &[0x65, 0x83, 0x3c, 0x25], off::EXIT_REQUEST); // cmp dword gs:[exit_request], 0
     a.bytes(&[0x00]);
     a.bytes(&[0x0f, 0x85]); // jne to_loop
@@ -95,6 +106,25 @@ pub fn emit_trace_runtime(a: &mut Asm, ibl_miss: u64, resume_host: u64, desc_lef
     ibl_lookup(a, ibl_miss);
     let window_hi = a.here();
     TraceRuntime { enter, to_loop, window: (window_lo, window_hi) }
+}
+
+/// Offsets in the XSAVE area of XMM0 (legacy region) and of XSTATE_BV.
+const XMM0: usize = 160;
+const XSTATE_BV: usize = 512;
+
+/// `movups` of XMM0-15 to (opcode 0x11) or from (0x10) the XSAVE area's
+/// legacy region.
+fn xmm_area(a: &mut Asm, opcode: u8) {
+    for i in 0..16u8 {
+        if i >= 8 {
+            a.bytes(&[0x65, 0x44, 0x0f, opcode]);
+        } else {
+            a.bytes(&[0x65, 0x0f, opcode]);
+        }
+        a.bytes(&[0x04 | ((i & 7) << 3), 0x25]);
+        let d = off::XSAVE + XMM0 + 16 * usize::from(i);
+        a.bytes(&u32::try_from(d).expect("CpuState offset fits disp32").to_le_bytes());
+    }
 }
 
 /// `prefix` then a disp32 `off` (an absolute GS-relative operand).
