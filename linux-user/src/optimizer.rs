@@ -14,7 +14,7 @@
 
 use crate::cpu_loop::LoopStats;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::{Mutex, OnceLock};
 use tern_translate::cpu::ExitDesc;
 use tern_translate::entry::CpuBox;
@@ -97,9 +97,13 @@ struct Manager {
     /// The queue's sending end, once the optimizer threads run (a forked
     /// child starts its own).
     tx: Mutex<Option<crossbeam_channel::Sender<u64>>>,
-    /// Set in a forked child whose parent's optimizer held a lock at the
-    /// fork: it forms no new traces (its installed ones still run).
+    /// Set in a forked child whose parent's optimizer held a lock, or was
+    /// loading or running LLVM, at the fork (a library half loaded, LLVM's
+    /// own locks held by a thread the child does not have): it forms no
+    /// new traces (its installed ones still run).
     off: AtomicBool,
+    /// True while an optimizer thread loads or runs the compiler.
+    busy: AtomicBool,
     /// The process whose guest threads form traces: a vfork or CLONE_VM
     /// child (another process on the same memory) runs the installed
     /// traces but forms none (it must not start threads).
@@ -119,6 +123,7 @@ pub fn init(jit: &'static Jit, cfg: Config, factory: Factory) {
         heads: Mutex::new(HashMap::new()),
         tx: Mutex::new(None),
         off: AtomicBool::new(false),
+        busy: AtomicBool::new(false),
         owner: AtomicI32::new(pid()),
         stats: TraceStats::default(),
     };
@@ -142,7 +147,7 @@ fn pid() -> i32 {
 fn after_fork() {
     if let Some(m) = MANAGER.get() {
         match (m.tx.try_lock(), m.heads.try_lock()) {
-            (Ok(mut tx), Ok(mut h)) => {
+            (Ok(mut tx), Ok(mut h)) if !m.busy.load(SeqCst) => {
                 *tx = None;
                 m.owner.store(pid(), Relaxed);
                 h.retain(|_, s| !matches!(s, Head::Queued(_)));
@@ -206,7 +211,10 @@ impl Manager {
 
     /// An optimizer thread: compiles and installs the heads it receives.
     fn optimizer(&'static self, rx: crossbeam_channel::Receiver<u64>) {
-        let mut compiler = match (self.factory)(&self.cfg) {
+        self.busy.store(true, SeqCst);
+        let made = (self.factory)(&self.cfg);
+        self.busy.store(false, SeqCst);
+        let mut compiler = match made {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!("trace compiler unavailable: {e}");
@@ -217,7 +225,9 @@ impl Manager {
             }
         };
         for head in rx {
+            self.busy.store(true, SeqCst);
             let stub = self.build(compiler.as_mut(), head);
+            self.busy.store(false, SeqCst);
             self.finish(head, stub);
         }
     }

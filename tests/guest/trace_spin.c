@@ -31,7 +31,7 @@ int main(void) {
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_alarm;
     sigaction(SIGALRM, &sa, 0);
-    struct itimerval it = {{0, 0}, {0, 20000}};
+    struct itimerval it = {{0, 0}, {0, 100000}};
     setitimer(ITIMER_REAL, &it, 0);
     unsigned long spins = 0;
     while (!stop) spins++;
