@@ -32,15 +32,19 @@ struct Effects {
     /// XMM registers written, and used at all.
     xmm_written: u16,
     xmm_used: u16,
+    /// SSE floating point (run under the guest's MXCSR).
+    fp: bool,
 }
 
 fn effects(blocks: &[IrBlock]) -> Effects {
     let mut f = InstructionInfoFactory::new();
     let (mut regs, mut stores) = (0u16, false);
     let (mut xmm_written, mut xmm_used) = (0u16, 0u16);
+    let mut fp = false;
     for i in blocks.iter().flat_map(|b| &b.insns) {
         match &i.op {
             Op::Native { insn, .. } => {
+                fp |= crate::opaque::fp_sse(insn);
                 let info = f.info(insn);
                 for r in info.used_registers() {
                     let w = matches!(
@@ -72,7 +76,7 @@ fn effects(blocks: &[IrBlock]) -> Effects {
             _ => {}
         }
     }
-    Effects { regs, stores, xmm_written, xmm_used }
+    Effects { regs, stores, xmm_written, xmm_used, fp }
 }
 
 /// Builds the trace function `trace` in `module`; returns how many guest
@@ -123,6 +127,7 @@ pub(crate) fn build<'ctx>(
         regs: regs.try_into().map_err(|_| Reject::Empty)?,
         xmm: xmm.try_into().map_err(|_| Reject::Empty)?,
         xmm_written: eff.xmm_written,
+        host_mxcsr: None,
         flags: Flags { slot: flag_slot, src: [Src::Slot; 6], next_id: 0 },
         rflags_rest: i64t.const_zero(),
         sync: Sync { dirty: 0, flags_dirty: false, stored: false, xdirty: 0 },
@@ -170,6 +175,15 @@ pub(crate) fn build<'ctx>(
                 cx.b.build_store(cx.xmm[n], v)?;
             }
         }
+    }
+    if eff.fp {
+        // The guest's MXCSR in the host while the trace runs (the host's
+        // back at exits).
+        let host = cx.b.build_alloca(ctx.i32_type(), "host_mxcsr")?;
+        cx.mxcsr_asm("stmxcsr ($0)", "r", host)?;
+        let guest = cx.cpu_field(off::XSAVE + crate::state::MXCSR_AREA, 32)?;
+        cx.mxcsr_asm("ldmxcsr ($0)", "r", guest)?;
+        cx.host_mxcsr = Some(host);
     }
     let p = cx.cpu_field(off::RFLAGS, 64)?;
     let fl = cx.b.build_load(p, "rflags")?.into_int_value();

@@ -3,9 +3,9 @@
 //!
 //! This crate owns the *lifting*: the meaning of the common integer
 //! instructions as LLVM IR (`lower.rs`, `flags.rs`, `memory.rs`), other
-//! integer instructions and the SSE instructions independent of MXCSR run
-//! as themselves inside the trace with exact register bindings
-//! (`opaque.rs`; XMM registers come from and go back to the XSAVE area),
+//! integer instructions and legacy SSE run as themselves inside the trace
+//! with exact register bindings (`opaque.rs`; XMM registers and MXCSR
+//! come from and go back to the XSAVE area),
 //! the trace's control flow, exits and `exit_request` checks
 //! (`control.rs`), and the code generation with LLVM 14 (`codegen.rs`). It does not decide
 //! which traces to form, nor install or run them: `linux-user` does, on its
@@ -25,7 +25,10 @@
 //! `exit_request`, and, for traces with SSE instructions, reads and writes
 //! XMM0-15 in the XSAVE area (legacy region) and the SSE bit of
 //! XSTATE_BV, so the vector state must be in the area (as it is on every
-//! exit to the CPU loop) and be restored from it afterwards. The code
+//! exit to the CPU loop) and be restored from it afterwards. A trace with
+//! SSE floating point runs with the guest's MXCSR (from the area; stored
+//! back at syncs and exits, the host's restored at exits): a caller that
+//! abandons such a trace on a fault must reset MXCSR (0x1f80). The code
 //! runs anywhere, best from a 16-byte boundary (LLVM aligns loop heads
 //! relative to its start), and uses the host stack only for its own frame
 //! (no red zone).

@@ -84,6 +84,9 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
             self.store_cpu(off::RFLAGS, fl)?;
         }
         self.store_xmm(self.sync.xdirty)?;
+        if self.host_mxcsr.is_some() {
+            self.save_mxcsr()?;
+        }
         self.store_cpu(off::RIP, self.pc(pc))?;
         self.sync.xdirty = 0;
         self.sync.dirty = 0;

@@ -6,14 +6,18 @@
 //! address, so its memory operand works as it is).
 //!
 //! An operand the host cannot run as it is gets a register of its own: a
-//! RIP-, FS/GS- or rsp-relative memory operand becomes `[X]` with X bound
-//! to the linear address, an explicit rsp operand another register bound
-//! to the guest's rsp (the instruction is re-encoded).
+//! RIP-, FS/GS-, rsp- or rbp-relative memory operand becomes `[X]` with X
+//! bound to the linear address, an explicit rsp or rbp operand another
+//! register bound to the guest's value (the instruction is re-encoded).
 //!
 //! The statement reads and writes the whole 64-bit registers (x86's
 //! partial-register merges happen in the hardware), takes the flags
 //! through `popfq` only if the instruction reads them and gives them back
 //! through `pushfq` only if it writes them (the function has no red zone).
+//! SSE floating-point instructions run under the guest's MXCSR, which the
+//! trace loads into the host at its entry (and stores back, then restores
+//! the host's, at exits; stores back at syncs) when it has any.
+//!
 //! It is marked as having side effects, and clobbering memory, only when
 //! the instruction accesses memory or can fault (`div`/`idiv`), so plain
 //! register instructions stay free to be moved and merged by LLVM. It
@@ -145,6 +149,15 @@ fn mxcsr_free(m: Mnemonic) -> bool {
         )
 }
 
+/// True for a legacy SSE instruction whose result depends on MXCSR (or
+/// that reads or writes it): the trace runs it with the guest's MXCSR in
+/// the host (see `control.rs`).
+pub(crate) fn fp_sse(insn: &Instruction) -> bool {
+    let sse =
+        insn.cpuid_features().iter().any(|f| matches!(f, C::SSE | C::SSE2 | C::SSE3 | C::SSSE3 | C::SSE4_1));
+    sse && insn.encoding() == iced_x86::EncodingKind::Legacy && !mxcsr_free(insn.mnemonic())
+}
+
 /// A register an opaque instruction binds.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Bound {
@@ -174,7 +187,7 @@ fn uses(insn: &Instruction) -> Option<Uses> {
     let sse = insn.cpuid_features().iter().any(|f| {
         matches!(f, C::SSE | C::SSE2 | C::SSE3 | C::SSSE3 | C::SSE4_1 | C::SSE4_2 | C::AES | C::PCLMULQDQ)
     });
-    if sse && (insn.encoding() != iced_x86::EncodingKind::Legacy || !mxcsr_free(insn.mnemonic())) {
+    if sse && insn.encoding() != iced_x86::EncodingKind::Legacy {
         return None;
     }
     let status = STATUS.iter().fold(0, |a, (b, _)| a | b);
@@ -214,8 +227,9 @@ fn uses(insn: &Instruction) -> Option<Uses> {
             continue;
         }
         let g = Gpr::of(reg)?;
-        if g.num == 4 {
-            // The host stack is not the guest's.
+        if g.num == 4 || g.num == 5 {
+            // Implicit rsp or rbp (after `rebind`): the host stack is not
+            // the guest's, and rbp may be LLVM's frame pointer.
             return None;
         }
         match r.access() {
@@ -258,10 +272,12 @@ fn gpr(num: usize, bits: u32) -> Option<Register> {
 }
 
 /// `insn` made runnable as itself: a memory operand the host cannot
-/// address as it is (RIP-relative, FS/GS-relative, based on rsp) becomes
-/// `[X]` and an explicit rsp operand becomes `Y`, X and Y registers the
-/// instruction does not use. Returns the instruction, X and Y (if used).
-fn rebind(insn: &Instruction) -> Option<(Instruction, Option<usize>, Option<usize>)> {
+/// address as it is (RIP-relative, FS/GS-relative, based on rsp or rbp)
+/// becomes `[X]`, and an explicit rsp or rbp operand another register
+/// (the host's rsp is its stack, its rbp may be LLVM's frame pointer); X
+/// and the substitutes are registers the instruction does not use.
+/// Returns the instruction, X, and the substitutes of rsp and rbp.
+fn rebind(insn: &Instruction) -> Option<(Instruction, Option<usize>, [Option<usize>; 2])> {
     let mut f = InstructionInfoFactory::new();
     let used = f
         .info(insn)
@@ -269,17 +285,18 @@ fn rebind(insn: &Instruction) -> Option<(Instruction, Option<usize>, Option<usiz
         .iter()
         .filter_map(|r| Gpr::of(r.register()))
         .fold(0u16, |a, g| a | 1 << g.num);
-    let mut free = (0..16).filter(|&r| r != 4 && used & (1 << r) == 0);
-    let (mut x, mut y) = (None, None);
+    let mut free = (0..16).filter(|&r| r != 4 && r != 5 && used & (1 << r) == 0);
+    let (mut x, mut subs) = (None, [None, None]);
     let mut out = *insn;
-    let is_sp = |r: Register| Gpr::of(r).is_some_and(|g| g.num == 4);
+    // 0 for rsp, 1 for rbp.
+    let special = |r: Register| Gpr::of(r).and_then(|g| g.num.checked_sub(4)).filter(|&k| k < 2);
     let mem = (0..insn.op_count()).any(|i| insn.op_kind(i) == OpKind::Memory);
     if mem
         && (insn.is_ip_rel_memory_operand()
             || matches!(insn.memory_base(), Register::EIP)
             || matches!(insn.segment_prefix(), Register::FS | Register::GS)
-            || is_sp(insn.memory_base())
-            || is_sp(insn.memory_index()))
+            || special(insn.memory_base()).is_some()
+            || special(insn.memory_index()).is_some())
     {
         let r = free.next()?;
         out.set_memory_base(gpr(r, 64)?);
@@ -291,16 +308,19 @@ fn rebind(insn: &Instruction) -> Option<(Instruction, Option<usize>, Option<usiz
         x = Some(r);
     }
     for i in 0..insn.op_count() {
-        if insn.op_kind(i) == OpKind::Register && is_sp(insn.op_register(i)) {
-            let r = match y {
+        if insn.op_kind(i) != OpKind::Register {
+            continue;
+        }
+        if let Some(k) = special(insn.op_register(i)) {
+            let r = match subs[k] {
                 Some(r) => r,
                 None => free.next()?,
             };
             out.set_op_register(i, gpr(r, insn.op_register(i).size() as u32 * 8)?);
-            y = Some(r);
+            subs[k] = Some(r);
         }
     }
-    Some((out, x, y))
+    Some((out, x, subs))
 }
 
 impl<'ctx, 'm> Cx<'ctx, 'm> {
@@ -311,9 +331,9 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
         if bytes.len() != insn.len() {
             return Ok(false);
         }
-        let Some((run, x, y)) = rebind(insn) else { return Ok(false) };
+        let Some((run, x, subs)) = rebind(insn) else { return Ok(false) };
         let encoded;
-        let bytes = if x.is_none() && y.is_none() {
+        let bytes = if x.is_none() && subs == [None, None] {
             bytes
         } else {
             let mut enc = iced_x86::Encoder::new(64);
@@ -328,8 +348,10 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
         let guest_of = |r: usize| {
             if Some(r) == x {
                 None
-            } else if Some(r) == y {
+            } else if Some(r) == subs[0] {
                 Some(4)
+            } else if Some(r) == subs[1] {
+                Some(5)
             } else {
                 Some(r)
             }
@@ -439,7 +461,8 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
             _ => self.ctx.struct_type(&out_types, false).fn_type(&params, false),
         };
         // Without outputs the statement would be dead code to LLVM.
-        let side = u.memory || faults || n_out == 0;
+        // Floating point: ordered with the MXCSR loads and stores.
+        let side = u.memory || faults || n_out == 0 || fp_sse(insn);
         let asm = self.ctx.create_inline_asm(
             fty,
             text,

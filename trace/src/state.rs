@@ -18,6 +18,8 @@ pub(crate) type Res<T> = Result<T, Reject>;
 
 /// Offset of XMM0 in the XSAVE (and FXSAVE) legacy region.
 pub(crate) const XMM_AREA: usize = 160;
+/// Offset of MXCSR in the XSAVE (and FXSAVE) legacy region.
+pub(crate) const MXCSR_AREA: usize = 24;
 /// Offset of XSTATE_BV in the XSAVE header.
 pub(crate) const XSTATE_BV: usize = 512;
 /// The SSE state component's bit in XSTATE_BV.
@@ -70,6 +72,9 @@ pub(crate) struct Cx<'ctx, 'm> {
     pub xmm: [PointerValue<'ctx>; 16],
     /// XMM registers any instruction of the trace may write.
     pub xmm_written: u16,
+    /// The trace has SSE floating point: the slot holding the host's
+    /// MXCSR while the guest's is loaded.
+    pub host_mxcsr: Option<PointerValue<'ctx>>,
     pub flags: Flags<'ctx>,
     /// The rflags bits the trace never changes (all but the six status
     /// flags), as loaded at entry.
@@ -196,6 +201,31 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
         self.store_cpu(off::XSAVE + XSTATE_BV, bv)
     }
 
+    /// `stmxcsr`/`ldmxcsr` (`text`) on the `i32` at `p` (constraint `cons`).
+    pub(crate) fn mxcsr_asm(&self, text: &str, cons: &str, p: PointerValue<'ctx>) -> Res<()> {
+        let fty = self.ctx.void_type().fn_type(&[p.get_type().into()], false);
+        let asm = self.ctx.create_inline_asm(
+            fty,
+            text.to_string(),
+            format!("{cons},~{{memory}}"),
+            true,
+            false,
+            Some(inkwell::InlineAsmDialect::ATT),
+            false,
+        );
+        let callee =
+            inkwell::values::CallableValue::try_from(asm).map_err(|_| Reject::Llvm("inline asm".into()))?;
+        self.b.build_call(callee, &[p.into()], "")?;
+        Ok(())
+    }
+
+    /// Stores the host's MXCSR (the guest's while the trace runs) to the
+    /// XSAVE area.
+    pub(crate) fn save_mxcsr(&self) -> Res<()> {
+        let p = self.cpu_field(off::XSAVE + MXCSR_AREA, 32)?;
+        self.mxcsr_asm("stmxcsr ($0)", "r", p)
+    }
+
     /// The guest pc `pc` as an i64 constant.
     pub(crate) fn pc(&self, pc: u64) -> IntValue<'ctx> {
         self.c(64, pc)
@@ -210,6 +240,10 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
             }
         }
         self.store_xmm(self.xmm_written)?;
+        if let Some(host) = self.host_mxcsr {
+            self.save_mxcsr()?;
+            self.mxcsr_asm("ldmxcsr ($0)", "r", host)?;
+        }
         let fl = self.rflags()?;
         self.store_cpu(off::RFLAGS, fl)?;
         self.store_cpu(off::RIP, pc)?;

@@ -144,7 +144,7 @@ const MNEMONICS: &[M] = &[
 
 /// SSE instructions whose results do not depend on MXCSR (opaque natives
 /// binding XMM registers).
-const SSE_MNEMONICS: &[M] = &[
+pub const SSE_MNEMONICS: &[M] = &[
     M::Paddb,
     M::Paddw,
     M::Paddd,
@@ -245,6 +245,30 @@ const SSE_MNEMONICS: &[M] = &[
     M::Aesdeclast,
     M::Aeskeygenassist,
     M::Lddqu,
+    // Floating point, under the guest's MXCSR.
+    M::Addps,
+    M::Addsd,
+    M::Subss,
+    M::Mulpd,
+    M::Divsd,
+    M::Sqrtps,
+    M::Minsd,
+    M::Maxps,
+    M::Cmpps,
+    M::Comisd,
+    M::Ucomiss,
+    M::Cvtsi2sd,
+    M::Cvttsd2si,
+    M::Cvtsd2ss,
+    M::Cvtdq2ps,
+    M::Cvtps2dq,
+    M::Roundsd,
+    M::Dpps,
+    M::Haddpd,
+    M::Rcpps,
+    M::Rsqrtss,
+    M::Mulss,
+    M::Cvtss2si,
 ];
 
 /// SSE mnemonics whose 16-byte memory operands need not be aligned.
@@ -691,7 +715,10 @@ pub fn assemble(items: &[Item], base: u64) -> (Vec<u8>, Vec<u64>) {
 }
 
 fn is_shift(insn: &Instruction) -> bool {
-    matches!(insn.mnemonic(), M::Shl | M::Sal | M::Shr | M::Sar | M::Rol | M::Ror)
+    matches!(
+        insn.mnemonic(),
+        M::Shl | M::Sal | M::Shr | M::Sar | M::Rol | M::Ror | M::Shld | M::Shrd | M::Rcl | M::Rcr
+    )
 }
 
 /// Operand 0's size in bits.
@@ -706,7 +733,8 @@ fn op0_bits(insn: &Instruction) -> u32 {
 
 /// A shift's masked count, if it is an immediate.
 fn count(insn: &Instruction) -> Option<u32> {
-    if insn.op1_kind() == iced_x86::OpKind::Register {
+    // The count is the last operand (CL or an immediate).
+    if insn.op_kind(insn.op_count() - 1) == iced_x86::OpKind::Register {
         return None;
     }
     let mask = if op0_bits(insn) == 64 { 63 } else { 31 };
@@ -725,6 +753,10 @@ fn shift_undef(insn: &Instruction) -> u32 {
     let mut u = if c == Some(1) { 0 } else { F::OF };
     if matches!(insn.mnemonic(), M::Shl | M::Sal | M::Shr) && c.is_none_or(|c| c >= op0_bits(insn)) {
         u |= F::CF;
+    }
+    if matches!(insn.mnemonic(), M::Shld | M::Shrd) && c.is_none_or(|c| c > op0_bits(insn)) {
+        // Counts beyond the operand size: result and flags undefined.
+        u |= F::CF | F::PF | F::AF | F::ZF | F::SF | F::OF;
     }
     u
 }

@@ -3,6 +3,7 @@
 //! stores them back. Also the trampoline that calls a compiled trace so a
 //! fault inside it can abandon the call (as tern's CPU loop does).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 /// Guest registers and flags for a native run (layout used by the asm).
@@ -13,6 +14,7 @@ pub struct Nat {
     pub rflags: u64,
     pub host_rsp: u64,
     pub xmm: [[u64; 2]; 16],
+    pub mxcsr: u32,
 }
 
 std::arch::global_asm!(
@@ -22,6 +24,7 @@ std::arch::global_asm!(
     "tern_trace_nat_code: .quad 0",
     "tern_trace_nat_tmp: .quad 0",
     "tern_trace_call_rsp: .quad 0",
+    "tern_trace_nat_mxcsr: .quad 0",
     ".popsection",
     ".globl tern_trace_native_run",
     "tern_trace_native_run:",
@@ -34,6 +37,8 @@ std::arch::global_asm!(
     "mov [rip + tern_trace_nat_state], rdi",
     "mov [rip + tern_trace_nat_code], rsi",
     "mov [rdi + 136], rsp",
+    "stmxcsr [rip + tern_trace_nat_mxcsr]",
+    "ldmxcsr [rdi + 400]",
     "movdqu xmm0, [rdi + 144]",
     "movdqu xmm1, [rdi + 160]",
     "movdqu xmm2, [rdi + 176]",
@@ -107,6 +112,8 @@ std::arch::global_asm!(
     "mov rax, [rip + tern_trace_nat_tmp]",
     "mov [rdi + 56], rax",
     "mov rsp, [rdi + 136]",
+    "stmxcsr [rdi + 400]",
+    "ldmxcsr [rip + tern_trace_nat_mxcsr]",
     "pushfq",
     "pop qword ptr [rdi + 128]",
     "pop r15",
@@ -189,12 +196,24 @@ pub fn run(s: &mut Nat, code: u64, gs_base: u64) {
 /// SIGSEGV handler [`install_abort_handler`] resumes at the abort point).
 pub fn call_trace(cpu: *mut u8, f: u64) -> u64 {
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    IN_TRACE.store(true, Ordering::SeqCst);
     // SAFETY: `f` is a compiled trace function; `cpu` a zeroed CpuState
     // with guest registers set by the test.
-    unsafe { tern_trace_call(cpu, f) }
+    let r = unsafe { tern_trace_call(cpu, f) };
+    IN_TRACE.store(false, Ordering::SeqCst);
+    r
 }
 
-extern "C" fn on_segv(_sig: libc::c_int, _info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+/// A compiled trace is running (under `LOCK`): only its faults abort.
+static IN_TRACE: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_segv(sig: libc::c_int, _info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    if !IN_TRACE.load(Ordering::SeqCst) {
+        // A fault elsewhere (a native run): die of it as usual.
+        // SAFETY: resets the disposition; the fault happens again.
+        unsafe { libc::signal(sig, libc::SIG_DFL) };
+        return;
+    }
     // SAFETY: the kernel passes a ucontext_t to an SA_SIGINFO handler.
     unsafe {
         let uc = ctx as *mut libc::ucontext_t;

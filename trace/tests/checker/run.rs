@@ -239,7 +239,9 @@ pub fn check_split(
         if sse_init {
             xmm = [[0; 2]; 16];
         }
-        let mut nat = Nat { regs, rflags, host_rsp: 0, xmm };
+        // All exceptions masked; random rounding, FTZ, DAZ and sticky flags.
+        let mxcsr = 0x1f80 | (rng.next() as u32 & 0xe07f);
+        let mut nat = Nat { regs, rflags, host_rsp: 0, xmm, mxcsr };
         if std::env::var_os("CHK_DEBUG").is_some() {
             eprintln!("native {}", listing());
         }
@@ -262,6 +264,8 @@ pub fn check_split(
             // SAFETY: the XSAVE area's XMM slots, inside the CpuState.
             unsafe { (cpu.ptr().add(off::XSAVE + 160 + 16 * i) as *mut [u64; 2]).write_unaligned(v) };
         }
+        // SAFETY: MXCSR in the XSAVE area, inside the CpuState.
+        unsafe { (cpu.ptr().add(off::XSAVE + 24) as *mut u32).write_unaligned(mxcsr) };
         // SAFETY: XSTATE_BV in the XSAVE header, inside the CpuState.
         unsafe {
             (cpu.ptr().add(off::XSAVE + 512) as *mut u64).write_unaligned(if sse_init { 0 } else { 2 })
@@ -297,8 +301,13 @@ pub fn check_split(
                 }
             })
             .collect();
+        // SAFETY: as above.
+        let trace_mxcsr = unsafe { (cpu.ptr().add(off::XSAVE + 24) as *const u32).read_unaligned() };
         let c = cpu.get();
         let mut diffs = Vec::new();
+        if trace_mxcsr != nat.mxcsr {
+            diffs.push(format!("mxcsr: trace {trace_mxcsr:#x} native {:#x} (in {mxcsr:#x})", nat.mxcsr));
+        }
         for (i, x) in trace_xmm.iter().enumerate() {
             if *x != nat.xmm[i] {
                 diffs.push(format!("xmm{i}: trace {:x?} native {:x?} (in {:x?})", x, nat.xmm[i], xmm[i]));
