@@ -76,8 +76,8 @@ impl Bisect {
         let t0 = Instant::now();
         self.reference = self.run(&["--no-traces".into()]);
         // A hung trace shows as a timeout: ten times the reference, at
-        // least ten seconds.
-        self.timeout = (t0.elapsed() * 10).max(Duration::from_secs(10));
+        // least two seconds.
+        self.timeout = (t0.elapsed() * 10).max(Duration::from_secs(2));
         eprintln!("tern bisect: reference run (no traces): status {}", self.reference.status);
         let log = self.dir.join("traces.log");
         let mut heads = Vec::new();

@@ -58,6 +58,7 @@ guest_tests! {
     trace_fault => "trace_fault.c";
     trace_spin => "trace_spin.c";
     trace_fork => "trace_fork.c";
+    trace_hot => "trace_hot.c";
     smc_syscall => "smc_syscall.c";
     sigmask => "sigmask.c";
     syscall_kernel_writes => "syscall_kernel_writes.c";

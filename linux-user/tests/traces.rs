@@ -72,11 +72,70 @@ fn traces_run_and_baseline_only_has_none() {
     if tern_tests::skip_without_compiler(false) {
         return;
     }
-    let forced = ["--trace-threshold", "1"];
-    assert!(stat("trace_spin.c", &forced, "traces: installed") > 0);
-    assert!(stat("trace_spin.c", &forced, "traces: entries") > 0);
+    assert!(stat("trace_hot.c", &[], "traces: installed") >= 3);
+    assert!(stat("trace_hot.c", &[], "traces: entries") > 0);
     let bin = tern_tests::build("trace_fork.c", &Build { static_: true, opt: "-O2", cxx: false });
     let out = Command::new(tern()).args(["--stats", "--no-traces"]).arg(&bin).output().expect("run tern");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("traces:"), "--no-traces still formed traces:\n{err}");
+}
+
+/// The heads of the traces a run of `bin` (with `args`) installs.
+fn installed_heads(bin: &Path, args: &[&str]) -> Vec<u64> {
+    let log = std::env::temp_dir().join(format!("tern-trace-log-{}-{}", std::process::id(), args.len()));
+    let _ = std::fs::remove_file(&log);
+    Command::new(tern()).arg("--trace-log").arg(&log).arg(bin).args(args).output().expect("run tern");
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    let mut heads: Vec<u64> =
+        text.lines().filter_map(|l| u64::from_str_radix(l.split_whitespace().next()?, 16).ok()).collect();
+    heads.sort_unstable();
+    heads.dedup();
+    heads
+}
+
+/// `tern bisect` names the trace miscompiled on purpose (`--trace-miscompile`),
+/// in a single-threaded and a multithreaded guest.
+fn bisect_finds(args: &[&str]) {
+    if tern_tests::skip_without_compiler(false) {
+        return;
+    }
+    let bin = tern_tests::build("trace_hot.c", &Build { static_: true, opt: "-O2", cxx: false });
+    let heads = installed_heads(&bin, args);
+    assert!(heads.len() >= 3, "the three kernels' traces were not installed: {heads:x?}");
+    let culprit = heads[heads.len() / 2];
+    let out = Command::new(tern())
+        .args(["bisect", "--trace-miscompile", &format!("{culprit:x}"), "--"])
+        .arg(&bin)
+        .args(args)
+        .output()
+        .expect("run tern bisect");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("the trace at head {culprit:#x} changes the behaviour")),
+        "bisect did not name {culprit:#x}:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("TRACE "), "no dump of the trace:\n{text}");
+}
+
+#[test]
+fn bisect_finds_a_miscompiled_trace() {
+    bisect_finds(&[]);
+}
+
+#[test]
+fn bisect_finds_a_miscompiled_trace_in_threads() {
+    bisect_finds(&["threads"]);
+}
+
+#[test]
+fn bisect_reports_no_difference() {
+    if tern_tests::skip_without_compiler(false) {
+        return;
+    }
+    let bin = tern_tests::build("trace_hot.c", &Build { static_: true, opt: "-O2", cxx: false });
+    let out = Command::new(tern()).arg("bisect").arg("--").arg(&bin).output().expect("run tern bisect");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("no difference"), "{text}");
 }

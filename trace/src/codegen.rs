@@ -79,6 +79,8 @@ impl Machine {
 fn llvm_init() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
+        // SAFETY: installs a handler that never returns (see `fatal`).
+        unsafe { inkwell::llvm_sys::error_handling::LLVMInstallFatalErrorHandler(Some(fatal)) };
         Target::initialize_x86(&InitializationConfig::default());
         let args = [c"tern".as_ptr(), c"-vectorize-slp=false".as_ptr(), c"-vectorize-loops=false".as_ptr()];
         // SAFETY: argv of NUL-terminated static strings; called once, before
@@ -91,6 +93,18 @@ fn llvm_init() {
             )
         };
     });
+}
+
+/// LLVM's fatal errors (`report_fatal_error`: an internal error, "Instruction
+/// Combining seems stuck in an infinite loop"...) would exit the process,
+/// guest and all. The compiling thread parks for good instead, without a
+/// word on the guest's stderr: its LLVM state is beyond use, no trace is
+/// compiled any more, and the guest runs on in the baseline (the queue of
+/// hot heads fills and drops, as designed).
+extern "C" fn fatal(_reason: *const std::ffi::c_char) {
+    loop {
+        std::thread::park();
+    }
 }
 
 /// The `.text` of the object `obj`, if it is all the code and data there
