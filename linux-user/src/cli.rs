@@ -60,6 +60,9 @@ pub struct Cli {
     /// LLVM optimisation level for traces (0 to 3).
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=3))]
     pub trace_opt: u8,
+    /// Test only: wait for each hot head's trace to be compiled.
+    #[arg(long, hide = true)]
+    pub trace_sync: bool,
     /// Append each installed trace's head and id to FILE (`tern bisect`).
     #[arg(long, value_name = "FILE", hide = true)]
     pub trace_log: Option<std::path::PathBuf>,
@@ -151,6 +154,9 @@ impl Cli {
         if let Some(n) = self.trace_limit {
             o.push("--trace-limit".into());
             o.push(n.to_string());
+        }
+        if self.trace_sync {
+            o.push("--trace-sync".into());
         }
         if let Some(f) = &self.trace_log {
             o.push("--trace-log".into());

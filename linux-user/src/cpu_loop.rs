@@ -156,9 +156,11 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
                 jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
             }
             ExitKind::Hot => {
+                // The head's block first: the trace is formed from it.
                 cpu.rip = d.target;
+                let h = jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e));
                 crate::optimizer::on_hot(&d, exit_epoch);
-                jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
+                h
             }
             ExitKind::Trace => {
                 crate::optimizer::trace_exit(cpu, &d, stats);

@@ -120,6 +120,7 @@ fn trace_config(cli: &Cli, model: CpuModel, dump: bool) -> optimizer::Config {
         miscompile,
         log: cli.trace_log.clone(),
         model: model.name(),
+        sync: cli.trace_sync,
     }
 }
 

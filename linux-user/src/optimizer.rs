@@ -60,6 +60,10 @@ pub struct Config {
     pub log: Option<std::path::PathBuf>,
     /// The guest CPU model's name (`CpuModel::name`).
     pub model: &'static str,
+    /// Test only: the thread whose branch got hot waits until its head's
+    /// trace is compiled (or refused), so that with threshold 1 every loop
+    /// runs as a trace from its second iteration on.
+    pub sync: bool,
 }
 
 /// Queued heads at most; more are dropped.
@@ -181,11 +185,29 @@ pub fn on_hot(d: &ExitDesc, epoch: u64) {
         None => {
             heads.insert(head, Head::Queued(vec![(site, bypass, epoch)]));
             m.enqueue(&mut heads, head, site, bypass, epoch);
+            if m.cfg.sync {
+                drop(heads);
+                m.wait_for(head);
+            }
         }
     }
 }
 
 impl Manager {
+    /// Waits until `head` is no longer queued (`Config::sync`).
+    fn wait_for(&self, head: u64) {
+        loop {
+            let queued = matches!(
+                self.heads.lock().unwrap_or_else(|e| e.into_inner()).get(&head),
+                Some(Head::Queued(_))
+            );
+            if !queued {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+    }
+
     /// Sends `head` (just marked queued) to the optimizer threads, starting
     /// them first if needed; a full queue (or no thread) rejects it.
     fn enqueue(&'static self, heads: &mut HashMap<u64, Head>, head: u64, site: u64, bypass: u64, epoch: u64) {

@@ -1,6 +1,6 @@
 //! The trace tier against native runs: every guest program with traces
-//! forced (threshold 1: every loop becomes a trace at its first backward
-//! branch; long traces and one-block traces), the trace counters that show
+//! forced (threshold 1 and synchronous compilation: every loop runs as a
+//! trace from its second iteration; long traces and one-block traces), the trace counters that show
 //! traces really ran, and `tern bisect` finding a trace miscompiled on
 //! purpose.
 
@@ -45,13 +45,13 @@ fn all_programs(opts: &[&str]) -> Vec<String> {
 
 #[test]
 fn guest_programs_with_long_traces_forced() {
-    let f = all_programs(&["--trace-threshold", "1"]);
+    let f = all_programs(&["--trace-threshold", "1", "--trace-sync"]);
     assert!(f.is_empty(), "{} runs differ:\n{}", f.len(), f.join("\n"));
 }
 
 #[test]
 fn guest_programs_with_one_block_traces_forced() {
-    let f = all_programs(&["--trace-threshold", "1", "--trace-max-blocks", "1"]);
+    let f = all_programs(&["--trace-threshold", "1", "--trace-sync", "--trace-max-blocks", "1"]);
     assert!(f.is_empty(), "{} runs differ:\n{}", f.len(), f.join("\n"));
 }
 
