@@ -18,6 +18,7 @@ fn color(config: ConfigId) -> RGBColor {
         ConfigId::Native => RGBColor(120, 120, 120),
         ConfigId::Tern => RGBColor(31, 119, 180),
         ConfigId::TernBaseline => RGBColor(140, 190, 230),
+        ConfigId::TernTraces => RGBColor(40, 90, 160),
         ConfigId::Qemu => RGBColor(230, 120, 20),
         ConfigId::Valgrind => RGBColor(60, 160, 60),
     }

@@ -11,10 +11,12 @@ use serde::{Deserialize, Serialize};
 pub enum ConfigId {
     /// Directly on the host: the reference every ratio is relative to.
     Native,
-    /// `tern` with default options (hot traces on).
+    /// `tern` with default options (hot traces off for now).
     Tern,
     /// `tern --no-traces`: the baseline translator only.
     TernBaseline,
+    /// `tern --traces`: the baseline plus LLVM-compiled hot traces.
+    TernTraces,
     /// `qemu-x86_64` from Debian's qemu-user.
     Qemu,
     /// `valgrind --tool=none`.
@@ -23,8 +25,14 @@ pub enum ConfigId {
 
 impl ConfigId {
     /// Every configuration, in report order.
-    pub const ALL: [ConfigId; 5] =
-        [ConfigId::Native, ConfigId::Tern, ConfigId::TernBaseline, ConfigId::Qemu, ConfigId::Valgrind];
+    pub const ALL: [ConfigId; 6] = [
+        ConfigId::Native,
+        ConfigId::Tern,
+        ConfigId::TernBaseline,
+        ConfigId::TernTraces,
+        ConfigId::Qemu,
+        ConfigId::Valgrind,
+    ];
 
     /// The name used on the command line and in the report.
     pub fn name(self) -> &'static str {
@@ -32,6 +40,7 @@ impl ConfigId {
             ConfigId::Native => "native",
             ConfigId::Tern => "tern",
             ConfigId::TernBaseline => "tern-baseline",
+            ConfigId::TernTraces => "tern-traces",
             ConfigId::Qemu => "qemu",
             ConfigId::Valgrind => "valgrind",
         }
@@ -92,6 +101,7 @@ impl Tools {
             ConfigId::Native => vec![],
             ConfigId::Tern => vec![self.tern.clone().into()],
             ConfigId::TernBaseline => vec![self.tern.clone().into(), "--no-traces".into()],
+            ConfigId::TernTraces => vec![self.tern.clone().into(), "--traces".into()],
             ConfigId::Qemu => vec![tool(&self.qemu, "qemu-x86_64")?.into()],
             // --trace-children: programs the workload execs run under
             // valgrind too, as they do under tern.

@@ -222,8 +222,10 @@ impl Suite {
                 }
             }
         }
-        let wants_stats =
-            settings.configs.iter().any(|c| matches!(c, ConfigId::Tern | ConfigId::TernBaseline));
+        let wants_stats = settings
+            .configs
+            .iter()
+            .any(|c| matches!(c, ConfigId::Tern | ConfigId::TernBaseline | ConfigId::TernTraces));
         if settings.tern_stats && wants_stats {
             result.tern_stats = Some(self.stats_run(settings, &prepared, &runs));
         }
@@ -235,7 +237,7 @@ impl Suite {
     fn stats_run(&self, settings: &Settings, prepared: &Prepared, runs: &[ConfigRuns]) -> StatsRun {
         let timed_out = runs
             .iter()
-            .filter(|r| matches!(r.config, ConfigId::Tern | ConfigId::TernBaseline))
+            .filter(|r| matches!(r.config, ConfigId::Tern | ConfigId::TernBaseline | ConfigId::TernTraces))
             .any(|r| r.failure.as_ref().is_some_and(|f| f.kind.starts_with("timeout")));
         if timed_out {
             return StatsRun {

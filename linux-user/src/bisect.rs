@@ -176,7 +176,11 @@ impl Bisect {
     fn run(&mut self, extra: &[OsString]) -> Outcome {
         self.runs += 1;
         let mut cmd = Command::new(&self.tern);
-        cmd.args(&self.opts).args(extra).arg("--").args(&self.program);
+        cmd.args(&self.opts).args(extra);
+        if !extra.iter().any(|o| o == "--no-traces") {
+            cmd.arg("--traces");
+        }
+        cmd.arg("--").args(&self.program);
         cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let Ok(mut child) = cmd.spawn() else {
             return Outcome { stdout: Vec::new(), stderr: b"cannot start tern".to_vec(), status: -2 };

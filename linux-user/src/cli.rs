@@ -38,7 +38,11 @@ pub struct Cli {
     /// Write /tmp/perf-PID.map so `perf report` attributes samples to guest code.
     #[arg(long)]
     pub perf_map: bool,
-    /// Run only the baseline translator (no hot traces).
+    /// Compile hot loops into traces with LLVM on background threads (off
+    /// by default while traces run slower than the baseline).
+    #[arg(long)]
+    pub traces: bool,
+    /// Run only the baseline translator (no hot traces; the default).
     #[arg(long)]
     pub no_traces: bool,
     /// Executions of a backward branch (per thread) that make its target a
@@ -136,6 +140,8 @@ impl Cli {
         }
         if self.no_traces {
             o.push("--no-traces".into());
+        } else if self.traces {
+            o.push("--traces".into());
         }
         let mut num = |flag: &str, v: String, default: &str| {
             if v != default {

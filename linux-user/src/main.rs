@@ -188,7 +188,7 @@ fn main() {
     if let Some((s, e)) = proc::vdso_range() {
         jit.set_vdso(s, e);
     }
-    if !cli.no_traces {
+    if cli.traces && !cli.no_traces {
         let cfg = trace_config(&cli, model, dump_traces);
         tern_linux_user::optimizer::init(jit, cfg, tern_linux_user::trace_lib::load);
     }

@@ -146,6 +146,9 @@ fn loaded_objects() -> Vec<(String, u64, u64)> {
 /// thread's factory, `optimizer::Factory`).
 pub fn load(cfg: &Config) -> Result<Box<dyn TraceCompiler>, String> {
     let path = lib_path();
+    // The registry of tern's ranges stays locked until the library's are
+    // in it: a guest reading its maps meanwhile waits, and never sees them.
+    let mut ranges = tern_syscalls::proc::lock_for_fork();
     let before: std::collections::HashSet<String> = loaded_objects().into_iter().map(|o| o.0).collect();
     let cpath = CString::new(path.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())?;
     // SAFETY: dlopen of a path; the library's constructors are LLVM's own.
@@ -162,10 +165,15 @@ pub fn load(cfg: &Config) -> Result<Box<dyn TraceCompiler>, String> {
         return Err(format!("cannot load {}: {msg}", path.display()));
     }
     // The library and the shared libraries it brought (libstdc++, zlib...)
-    // are tern's.
-    for (_, s, e) in loaded_objects().into_iter().filter(|o| !before.contains(&o.0)) {
-        tern_syscalls::proc::add_tern_range(s, e);
+    // are tern's, each from its first segment to its last (the gaps
+    // between them are mapped too).
+    let mut spans: std::collections::HashMap<String, (u64, u64)> = Default::default();
+    for (name, s, e) in loaded_objects().into_iter().filter(|o| !before.contains(&o.0)) {
+        let span = spans.entry(name).or_insert((s, e));
+        *span = (span.0.min(s), span.1.max(e));
     }
+    ranges.extend(spans.into_values());
+    drop(ranges);
     let sym = |name: &std::ffi::CStr| {
         // SAFETY: looking a symbol up in the library just opened.
         let p = unsafe { libc::dlsym(lib, name.as_ptr()) };

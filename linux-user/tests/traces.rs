@@ -13,15 +13,16 @@ fn tern() -> &'static Path {
 }
 
 /// Two builds per program: static -O2 and dynamic -O0.
-fn builds(src: &str) -> Vec<Build> {
+fn two_builds(src: &str) -> Vec<Build> {
     Build::all_for(src)
         .into_iter()
         .filter(|b| (b.static_ && b.opt == "-O2") || (!b.static_ && b.opt == "-O0"))
         .collect()
 }
 
-/// Every guest program under `opts`, two at a time: the failures' reports.
-fn all_programs(opts: &[&str]) -> Vec<String> {
+/// The guest programs `pick` selects, each in the builds `builds` gives,
+/// under `opts`, two at a time: the failures' reports.
+fn programs(opts: &[&str], pick: fn(&str) -> bool, builds: fn(&str) -> Vec<Build>) -> Vec<String> {
     let next = std::sync::atomic::AtomicUsize::new(0);
     let failures = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|s| {
@@ -29,7 +30,7 @@ fn all_programs(opts: &[&str]) -> Vec<String> {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(p) = PROGRAMS.get(i) else { break };
-                if tern_tests::skip_without_compiler(p.src.ends_with(".cpp")) {
+                if !pick(p.src) || tern_tests::skip_without_compiler(p.src.ends_with(".cpp")) {
                     continue;
                 }
                 for b in builds(p.src) {
@@ -43,15 +44,37 @@ fn all_programs(opts: &[&str]) -> Vec<String> {
     failures.into_inner().unwrap()
 }
 
+/// Every program, threshold 1: loops become traces as soon as the
+/// optimizer gets to them (asynchronously, as in production).
 #[test]
-fn guest_programs_with_long_traces_forced() {
-    let f = all_programs(&["--trace-threshold", "1", "--trace-sync"]);
+fn guest_programs_with_traces_forced() {
+    let f = programs(&["--traces", "--trace-threshold", "1"], |_| true, two_builds);
+    assert!(f.is_empty(), "{} runs differ:\n{}", f.len(), f.join("\n"));
+}
+
+/// Programs whose work is their own loops (no exec, whose every new
+/// process would compile its loops again), threshold 1 and synchronous
+/// compilation, long and one-block traces: every loop runs as a trace.
+fn loop_programs(src: &str) -> bool {
+    ["insn_", "trace_", "interp", "intmath", "sort_search", "recursion", "string_funcs", "setjmp", "signal_"]
+        .iter()
+        .any(|p| src.starts_with(p))
+}
+
+fn static_o2(src: &str) -> Vec<Build> {
+    Build::all_for(src).into_iter().filter(|b| b.static_ && b.opt == "-O2").collect()
+}
+
+#[test]
+fn loop_programs_with_every_loop_a_trace() {
+    let f = programs(&["--traces", "--trace-threshold", "1", "--trace-sync"], loop_programs, static_o2);
     assert!(f.is_empty(), "{} runs differ:\n{}", f.len(), f.join("\n"));
 }
 
 #[test]
-fn guest_programs_with_one_block_traces_forced() {
-    let f = all_programs(&["--trace-threshold", "1", "--trace-sync", "--trace-max-blocks", "1"]);
+fn loop_programs_with_every_loop_a_one_block_trace() {
+    let opts = ["--traces", "--trace-threshold", "1", "--trace-sync", "--trace-max-blocks", "1"];
+    let f = programs(&opts, loop_programs, static_o2);
     assert!(f.is_empty(), "{} runs differ:\n{}", f.len(), f.join("\n"));
 }
 
@@ -59,8 +82,13 @@ fn guest_programs_with_one_block_traces_forced() {
 fn stat(src: &str, opts: &[&str], name: &str) -> u64 {
     let bin = tern_tests::build(src, &Build { static_: true, opt: "-O2", cxx: false });
     let p = program(src);
-    let out =
-        Command::new(tern()).arg("--stats").args(opts).arg(&bin).args(p.args).output().expect("run tern");
+    let out = Command::new(tern())
+        .args(["--stats", "--traces"])
+        .args(opts)
+        .arg(&bin)
+        .args(p.args)
+        .output()
+        .expect("run tern");
     let err = String::from_utf8_lossy(&out.stderr);
     err.lines()
         .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().parse().unwrap_or(0)))
@@ -75,16 +103,24 @@ fn traces_run_and_baseline_only_has_none() {
     assert!(stat("trace_hot.c", &[], "traces: installed") >= 3);
     assert!(stat("trace_hot.c", &[], "traces: entries") > 0);
     let bin = tern_tests::build("trace_fork.c", &Build { static_: true, opt: "-O2", cxx: false });
-    let out = Command::new(tern()).args(["--stats", "--no-traces"]).arg(&bin).output().expect("run tern");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!err.contains("traces:"), "--no-traces still formed traces:\n{err}");
+    for opts in [&["--stats", "--no-traces"][..], &["--stats"], &["--stats", "--traces", "--no-traces"]] {
+        let out = Command::new(tern()).args(opts).arg(&bin).output().expect("run tern");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("traces:"), "{opts:?} still formed traces:\n{err}");
+    }
 }
 
 /// The heads of the traces a run of `bin` (with `args`) installs.
 fn installed_heads(bin: &Path, args: &[&str]) -> Vec<u64> {
     let log = std::env::temp_dir().join(format!("tern-trace-log-{}-{}", std::process::id(), args.len()));
     let _ = std::fs::remove_file(&log);
-    Command::new(tern()).arg("--trace-log").arg(&log).arg(bin).args(args).output().expect("run tern");
+    Command::new(tern())
+        .args(["--traces", "--trace-log"])
+        .arg(&log)
+        .arg(bin)
+        .args(args)
+        .output()
+        .expect("run tern");
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     let _ = std::fs::remove_file(&log);
     let mut heads: Vec<u64> =
@@ -105,7 +141,7 @@ fn bisect_finds(args: &[&str]) {
     assert!(heads.len() >= 3, "the three kernels' traces were not installed: {heads:x?}");
     let culprit = heads[heads.len() / 2];
     let out = Command::new(tern())
-        .args(["bisect", "--trace-miscompile", &format!("{culprit:x}"), "--"])
+        .args(["bisect", "--traces", "--trace-miscompile", &format!("{culprit:x}"), "--"])
         .arg(&bin)
         .args(args)
         .output()
@@ -135,7 +171,8 @@ fn bisect_reports_no_difference() {
         return;
     }
     let bin = tern_tests::build("trace_hot.c", &Build { static_: true, opt: "-O2", cxx: false });
-    let out = Command::new(tern()).arg("bisect").arg("--").arg(&bin).output().expect("run tern bisect");
+    let out =
+        Command::new(tern()).args(["bisect", "--traces", "--"]).arg(&bin).output().expect("run tern bisect");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && text.contains("no difference"), "{text}");
 }

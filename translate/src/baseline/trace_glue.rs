@@ -8,8 +8,8 @@
 //! `CpuState`, calls the function on the host stack below the CPU loop's
 //! frame (`CpuState::host_rsp`), then loads the state the function left and
 //! looks the guest pc up in the thread's lookup table, as an indirect
-//! branch does. The guest's XMM0-15 are stored in the XSAVE area's legacy
-//! region around the call (the trace reads and writes them there, and its
+//! branch does. The guest's XMM0-15 and MXCSR are stored in the XSAVE
+//! area's legacy region around the call (the trace reads and writes them there, and its
 //! own code may use them); the rest of the vector state stays live in the
 //! registers, which the trace leaves alone (it is compiled without AVX).
 //!
@@ -60,6 +60,7 @@ pub fn emit_trace_runtime(a: &mut Asm, ibl_miss: u64, resume_host: u64, desc_lef
     // which the exit then saves whole.
     let to_loop = a.here();
     xmm_area(a, 0x10);
+    gs_disp(a, &[0x65, 0x0f, 0xae, 0x14, 0x25], off::XSAVE + MXCSR); // ldmxcsr
     a.store_gs_imm32(off::TRACE_RSP, 0);
     a.store_gs_imm32(off::EXIT_DESC, desc_left as i32);
     a.jmp_unaligned(resume);
@@ -79,13 +80,15 @@ pub fn emit_trace_runtime(a: &mut Asm, ibl_miss: u64, resume_host: u64, desc_lef
     gs_disp(a, &[0x65, 0x48, 0xff, 0x04, 0x25], off::TRACE_ENTRIES); // inc qword gs:[trace_entries]
     a.load_gs(7, off::SELF_PTR); // rdi = the CpuState
     xmm_area(a, 0x11);
-    // or qword gs:[xstate_bv], SSE: the area's XMM registers are current.
+    gs_disp(a, &[0x65, 0x0f, 0xae, 0x1c, 0x25], off::XSAVE + MXCSR); // stmxcsr
+                                                                     // or qword gs:[xstate_bv], SSE: the area's XMM registers are current.
     gs_disp(a, &[0x65, 0x48, 0x83, 0x0c, 0x25], off::XSAVE + XSTATE_BV);
     a.bytes(&[0x02]);
     a.store_gs(off::TRACE_RSP, RSP);
     a.bytes(&[0xff, 0xd0]); // call rax
     a.store_gs_imm32(off::TRACE_RSP, 0);
     xmm_area(a, 0x10);
+    gs_disp(a, &[0x65, 0x0f, 0xae, 0x14, 0x25], off::XSAVE + MXCSR); // ldmxcsr
     gs_disp(a, &[0x65, 0x83, 0x3c, 0x25], off::EXIT_REQUEST); // cmp dword gs:[exit_request], 0
     a.bytes(&[0x00]);
     a.bytes(&[0x0f, 0x85]); // jne to_loop
@@ -108,7 +111,9 @@ pub fn emit_trace_runtime(a: &mut Asm, ibl_miss: u64, resume_host: u64, desc_lef
     TraceRuntime { enter, to_loop, window: (window_lo, window_hi) }
 }
 
-/// Offsets in the XSAVE area of XMM0 (legacy region) and of XSTATE_BV.
+/// Offsets in the XSAVE area of MXCSR and XMM0 (legacy region) and of
+/// XSTATE_BV.
+const MXCSR: usize = 24;
 const XMM0: usize = 160;
 const XSTATE_BV: usize = 512;
 
