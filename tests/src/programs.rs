@@ -53,7 +53,6 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("trace_spin.c"),
     plain("trace_fork.c"),
     plain("trace_hot.c"),
-    GuestProgram { src: "trace_hot.c", args: &["threads"], stdin: b"", env: &[] },
     plain("smc_syscall.c"),
     // Every case of it runs in linux-user/tests/signal_masks.rs.
     GuestProgram { src: "sigmask.c", args: &["smc"], stdin: b"", env: &[] },
