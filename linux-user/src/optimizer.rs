@@ -24,7 +24,7 @@ use tern_translate::Jit;
 /// A trace compiled to host code.
 pub struct Compiled {
     /// A position-independent function of the `CpuState` (see
-    /// `entry::call_trace`), entry at the start.
+    /// `baseline::trace_glue`), entry at the start.
     pub code: Vec<u8>,
     /// LLVM IR before and after optimisation, when dumps are on.
     pub ir_before: Option<String>,

@@ -70,10 +70,7 @@ pub fn try_differential(
     stdin: &[u8],
     env: &[(&str, &str)],
 ) -> Result<(), String> {
-    let bin = build(src, b);
-    let native = run_native(&bin, args, stdin, env);
-    let tern_run = run_under(tern, &bin, args, stdin, env);
-    compare(&format!("{src} [{b}]"), &native, &tern_run)
+    try_differential_opts(tern, &[], src, b, args, stdin, env)
 }
 
 /// [`try_differential`] with tern options `opts` before the program.
@@ -89,7 +86,8 @@ pub fn try_differential_opts(
     let bin = build(src, b);
     let native = run_native(&bin, args, stdin, env);
     let tern_run = run::run_under_opts(tern, opts, &bin, args, stdin, env);
-    compare(&format!("{src} [{b}] with {}", opts.join(" ")), &native, &tern_run)
+    let with = if opts.is_empty() { String::new() } else { format!(" with {}", opts.join(" ")) };
+    compare(&format!("{src} [{b}]{with}"), &native, &tern_run)
 }
 
 /// Runs the differential test of table entry `src` (see [`PROGRAMS`]) in
