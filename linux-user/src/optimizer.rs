@@ -233,20 +233,24 @@ impl Manager {
 
     /// An optimizer thread: compiles and installs the heads it receives.
     fn optimizer(&'static self, rx: crossbeam_channel::Receiver<u64>) {
+        let work = tern_syscalls::task::background_work();
         self.busy.store(true, SeqCst);
         let made = (self.factory)(&self.cfg);
         self.busy.store(false, SeqCst);
+        drop(work);
         let mut compiler = match made {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!("trace compiler unavailable: {e}");
                 for head in rx {
+                    let _work = tern_syscalls::task::background_work();
                     self.finish(head, None);
                 }
                 return;
             }
         };
         for head in rx {
+            let _work = tern_syscalls::task::background_work();
             self.busy.store(true, SeqCst);
             let stub = self.build(compiler.as_mut(), head);
             self.busy.store(false, SeqCst);

@@ -48,10 +48,9 @@ fn programs(opts: &[&str], pick: fn(&str) -> bool, builds: fn(&str) -> Vec<Build
 /// optimizer gets to them (asynchronously, as in production).
 #[test]
 fn guest_programs_with_traces_forced() {
-    // vfork.c hangs once in a while with traces forced (a known bug of
-    // the tier, open: a vfork child and the optimizer); left out until
-    // it is found.
-    let f = programs(&["--traces", "--trace-threshold", "1"], |src| src != "vfork.c", two_builds);
+    // vfork.c's clone(CLONE_VFORK) is a raw host clone while the optimizer
+    // allocates: it hung in one run of three until the fork waited for it.
+    let f = programs(&["--traces", "--trace-threshold", "1"], |_| true, two_builds);
     assert!(f.is_empty(), "{} runs differ:\n{}", f.len(), f.join("\n"));
 }
 

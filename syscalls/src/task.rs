@@ -118,6 +118,26 @@ pub fn on_fork_child(f: fn()) {
     FORK_CHILD_HOOKS.lock().unwrap_or_else(|e| e.into_inner()).push(f);
 }
 
+/// Held shared by tern's background threads while they work in malloc
+/// (the trace optimizer: LLVM allocates all the time), exclusively by a
+/// fork that goes through the raw host `clone` (see [`host_fork`]): that
+/// child gets malloc's locks as they were, and one held by a thread the
+/// child does not have would hang its first allocation. glibc's `fork()`
+/// resets them itself. Taken before the fork locks, as the background
+/// threads take it before any other lock.
+static BACKGROUND: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+/// What a background thread holds while it may allocate (see
+/// [`BACKGROUND`]).
+pub fn background_work() -> std::sync::RwLockReadGuard<'static, ()> {
+    BACKGROUND.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Whether the host fork for these guest flags is glibc's `fork()`.
+fn plain_fork(flags: u64) -> bool {
+    flags & !PLAIN_FORK == 0
+}
+
 /// Called in a new child process, with the fork locks still held: makes
 /// tern's shared state private, then runs the registered hooks.
 fn after_fork_child(locks: &mut ForkLocks) {
@@ -153,7 +173,7 @@ const PLAIN_FORK: u64 =
 /// the child's tid stored in the parent's memory, in the child's, and the
 /// child's clear-tid address set (cleared and woken when it exits).
 fn host_fork(flags: u64, ptid: u64, ctid: u64) -> SysResult {
-    if flags & !PLAIN_FORK != 0 {
+    if !plain_fork(flags) {
         return result(host_syscall(libc::SYS_clone as u64, [flags, 0, ptid, ctid, 0, 0]));
     }
     // SAFETY: glibc's fork; the caller holds tern's locks around it.
@@ -209,6 +229,7 @@ fn do_fork(
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
         return Err(libc::EAGAIN);
     }
+    let quiet = (!plain_fork(host_flags)).then(|| BACKGROUND.write().unwrap_or_else(|e| e.into_inner()));
     let mut locks = ForkLocks::take(p);
     let r = host_fork(host_flags, ptid, ctid);
     if r == Ok(0) {
@@ -237,6 +258,7 @@ fn do_fork(
         }
     }
     drop(locks);
+    drop(quiet);
     if r == Ok(0) {
         run_fork_child_hooks();
     }
