@@ -112,7 +112,10 @@ pub(crate) fn build<'ctx>(
     for r in 0..16 {
         regs.push(b.build_alloca(i64t, &format!("r{r}"))?);
     }
-    let flag_slot = b.build_alloca(i64t, "flags")?;
+    let mut flag_slots = Vec::with_capacity(6);
+    for f in crate::flags::Flag::ALL {
+        flag_slots.push(b.build_alloca(ctx.bool_type(), &format!("{f:?}F"))?);
+    }
     let mut xmm = Vec::with_capacity(16);
     for r in 0..16 {
         xmm.push(b.build_alloca(i64t.vec_type(2), &format!("x{r}"))?);
@@ -128,7 +131,11 @@ pub(crate) fn build<'ctx>(
         xmm: xmm.try_into().map_err(|_| Reject::Empty)?,
         xmm_written: eff.xmm_written,
         host_mxcsr: None,
-        flags: Flags { slot: flag_slot, src: [Src::Slot; 6], next_id: 0 },
+        flags: Flags {
+            slots: flag_slots.try_into().map_err(|_| Reject::Empty)?,
+            src: [Src::Slot; 6],
+            next_id: 0,
+        },
         rflags_rest: i64t.const_zero(),
         sync: Sync { dirty: 0, flags_dirty: false, stored: false, xdirty: 0 },
         written: eff.regs,
@@ -188,8 +195,10 @@ pub(crate) fn build<'ctx>(
     let p = cx.cpu_field(off::RFLAGS, 64)?;
     let fl = cx.b.build_load(p, "rflags")?.into_int_value();
     cx.rflags_rest = cx.b.build_and(fl, cx.c(64, !STATUS_MASK), "rest")?;
-    let status = cx.b.build_and(fl, cx.c(64, STATUS_MASK), "status")?;
-    cx.b.build_store(cx.flags.slot, status)?;
+    for f in crate::flags::Flag::ALL {
+        let v = cx.bit_of(fl, u64::from(f.bit()))?;
+        cx.b.build_store(cx.flags.slots[f.idx()], v)?;
+    }
     // A fault before the first sync replays from the head.
     cx.store_cpu(off::RIP, cx.pc(t.head))?;
 
