@@ -131,8 +131,7 @@ impl Compiler {
     /// result plus one, a guest-visible wrong value.
     pub fn compile(&mut self, t: &TraceIr, miscompile: bool) -> Result<Compiled, Reject> {
         let ctx = inkwell::context::Context::create();
-        let module = ctx.create_module("trace");
-        let lowered = control::build(&ctx, &module, t, miscompile || self.opts.miscompile)?;
+        let (module, lowered) = control::build_best(&ctx, t, miscompile || self.opts.miscompile)?;
         if lowered == 0 {
             return Err(Reject::Empty);
         }
