@@ -8,7 +8,9 @@
 //! the registers changed since then, the flags (if changed) and the pc of
 //! the accessing instruction are stored to `*cpu`: a fault there leaves
 //! `*cpu` at an instruction boundary the baseline can replay from (loads
-//! done since need no sync: replay does them again).
+//! done since need no sync: replay does them again). The sync may also
+//! come before a register-only instruction that sets all six status
+//! flags, without them (replay sets them again).
 
 use crate::state::{Cx, Res};
 use iced_x86::{Instruction, Register};
