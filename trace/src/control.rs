@@ -79,14 +79,52 @@ fn effects(blocks: &[IrBlock]) -> Effects {
     Effects { regs, stores, xmm_written, xmm_used, fp }
 }
 
-/// Builds the trace function `trace` in `module`; returns how many guest
-/// instructions got real semantics.
-pub(crate) fn build<'ctx>(
+/// Builds the trace function in a new module, with the sync state at
+/// each block's start as small as the branches to it allow: built first
+/// assuming the worst at every join, then again assuming the join of what
+/// the branches to each block brought, until that assumption covers what
+/// they bring (a few rounds; else the worst). Fewer registers and flags
+/// stored at syncs, and no sync at all in a loop whose back edge comes
+/// after the last one. Returns the module and how many guest instructions
+/// got real semantics.
+pub(crate) fn build_best<'ctx>(
+    ctx: &'ctx Context,
+    t: &TraceIr,
+    miscompile: bool,
+) -> Res<(Module<'ctx>, usize)> {
+    let mut assume: Option<Vec<Sync>> = None;
+    for _ in 0..4 {
+        let module = ctx.create_module("trace");
+        let (lowered, incoming) = build(ctx, &module, t, miscompile, assume.as_deref())?;
+        let covered = assume
+            .as_ref()
+            .is_some_and(|a| a.iter().zip(&incoming).all(|(a, u)| u.is_none_or(|u| a.join(&u) == *a)));
+        if covered {
+            return Ok((module, lowered));
+        }
+        // Unreached blocks keep what they had (the worst, first).
+        let next = match &assume {
+            None => incoming.iter().map(|u| u.unwrap_or(Sync::WORST)).collect(),
+            Some(a) => a.iter().zip(&incoming).map(|(a, u)| u.map_or(*a, |u| a.join(&u))).collect(),
+        };
+        assume = Some(next);
+    }
+    let module = ctx.create_module("trace");
+    let (lowered, _) = build(ctx, &module, t, miscompile, None)?;
+    Ok((module, lowered))
+}
+
+/// Builds the trace function `trace` in `module`, assuming the sync states
+/// `assume` at the blocks' starts (`None`: the worst at joins); returns
+/// how many guest instructions got real semantics, and the join of the
+/// sync states the branches to each block bring.
+fn build<'ctx>(
     ctx: &'ctx Context,
     module: &Module<'ctx>,
     t: &TraceIr,
     miscompile: bool,
-) -> Res<usize> {
+    assume: Option<&[Sync]>,
+) -> Res<(usize, Vec<Option<Sync>>)> {
     let i64t = ctx.i64_type();
     let i8p = ctx.i8_type().ptr_type(AddressSpace::default());
     let f = module.add_function("trace", i64t.fn_type(&[i8p.into()], false), None);
@@ -112,7 +150,10 @@ pub(crate) fn build<'ctx>(
     for r in 0..16 {
         regs.push(b.build_alloca(i64t, &format!("r{r}"))?);
     }
-    let flag_slot = b.build_alloca(i64t, "flags")?;
+    let mut flag_slots = Vec::with_capacity(6);
+    for f in crate::flags::Flag::ALL {
+        flag_slots.push(b.build_alloca(ctx.bool_type(), &format!("{f:?}F"))?);
+    }
     let mut xmm = Vec::with_capacity(16);
     for r in 0..16 {
         xmm.push(b.build_alloca(i64t.vec_type(2), &format!("x{r}"))?);
@@ -128,7 +169,11 @@ pub(crate) fn build<'ctx>(
         xmm: xmm.try_into().map_err(|_| Reject::Empty)?,
         xmm_written: eff.xmm_written,
         host_mxcsr: None,
-        flags: Flags { slot: flag_slot, src: [Src::Slot; 6], next_id: 0 },
+        flags: Flags {
+            slots: flag_slots.try_into().map_err(|_| Reject::Empty)?,
+            src: [Src::Slot; 6],
+            next_id: 0,
+        },
         rflags_rest: i64t.const_zero(),
         sync: Sync { dirty: 0, flags_dirty: false, stored: false, xdirty: 0 },
         written: eff.regs,
@@ -188,8 +233,10 @@ pub(crate) fn build<'ctx>(
     let p = cx.cpu_field(off::RFLAGS, 64)?;
     let fl = cx.b.build_load(p, "rflags")?.into_int_value();
     cx.rflags_rest = cx.b.build_and(fl, cx.c(64, !STATUS_MASK), "rest")?;
-    let status = cx.b.build_and(fl, cx.c(64, STATUS_MASK), "status")?;
-    cx.b.build_store(cx.flags.slot, status)?;
+    for f in crate::flags::Flag::ALL {
+        let v = cx.bit_of(fl, u64::from(f.bit()))?;
+        cx.b.build_store(cx.flags.slots[f.idx()], v)?;
+    }
     // A fault before the first sync replays from the head.
     cx.store_cpu(off::RIP, cx.pc(t.head))?;
 
@@ -200,24 +247,36 @@ pub(crate) fn build<'ctx>(
         bbs.push(ctx.append_basic_block(f, &format!("b{:x}", blk.start)));
     }
     let head_targeted = t.blocks.iter().flat_map(|b| &b.insns).any(|i| targets(&i.op).contains(&t.head));
-    let mut tr = Trace { starts, bbs, blocks: &t.blocks };
+    let clean = Sync { dirty: 0, flags_dirty: false, stored: false, xdirty: 0 };
+    let mut incoming = vec![None; t.blocks.len()];
+    if let Some(first) = incoming.first_mut() {
+        *first = Some(clean);
+    }
+    let mut tr = Trace { starts, incoming, bbs, blocks: &t.blocks };
     match tr.bbs.first() {
         Some(&b0) => cx.b.build_unconditional_branch(b0)?,
-        None => return Ok(0),
+        None => return Ok((0, tr.incoming)),
     };
     let mut lowered = 0;
     for i in 0..t.blocks.len() {
         cx.b.position_at_end(tr.bbs[i]);
         cx.flags.src = [Src::Slot; 6];
-        cx.sync = if i == 0 && !head_targeted {
-            Sync { dirty: 0, flags_dirty: false, stored: false, xdirty: 0 }
-        } else {
-            // Joins several paths: assume the worst.
-            Sync { dirty: cx.written, flags_dirty: true, stored: cx.trace_stores, xdirty: cx.xmm_written }
+        // Joins several paths: assume the worst unless told better.
+        let worst =
+            Sync { dirty: cx.written, flags_dirty: true, stored: cx.trace_stores, xdirty: cx.xmm_written };
+        cx.sync = match assume {
+            Some(a) => Sync {
+                dirty: a[i].dirty & cx.written,
+                flags_dirty: a[i].flags_dirty,
+                stored: a[i].stored && cx.trace_stores,
+                xdirty: a[i].xdirty & cx.xmm_written,
+            },
+            None if i == 0 && !head_targeted => clean,
+            None => worst,
         };
         lowered += tr.lower_block(&mut cx, i)?;
     }
-    Ok(lowered)
+    Ok((lowered, tr.incoming))
 }
 
 use crate::TraceIr;
@@ -234,6 +293,8 @@ fn targets(op: &Op) -> Vec<u64> {
 
 struct Trace<'a, 'ctx> {
     starts: HashMap<u64, usize>,
+    /// The join of the sync states on the branches to each block.
+    incoming: Vec<Option<Sync>>,
     bbs: Vec<BasicBlock<'ctx>>,
     blocks: &'a [IrBlock],
 }
@@ -251,10 +312,11 @@ impl<'a, 'ctx> Trace<'a, 'ctx> {
 
     /// Where a branch from trace block `from` to `target` goes. The flags
     /// must be in their slot.
-    fn edge(&self, cx: &mut Cx<'ctx, '_>, from: usize, target: u64) -> Res<BasicBlock<'ctx>> {
+    fn edge(&mut self, cx: &mut Cx<'ctx, '_>, from: usize, target: u64) -> Res<BasicBlock<'ctx>> {
         let Some(&k) = self.starts.get(&target) else {
             return self.exit_bb(cx, cx.pc(target));
         };
+        self.incoming[k] = Some(self.incoming[k].map_or(cx.sync, |s| s.join(&cx.sync)));
         if k > from {
             return Ok(self.bbs[k]);
         }
@@ -269,7 +331,7 @@ impl<'a, 'ctx> Trace<'a, 'ctx> {
     }
 
     /// Ends the current block with a branch to `target`.
-    fn goto(&self, cx: &mut Cx<'ctx, '_>, from: usize, target: u64) -> Res<()> {
+    fn goto(&mut self, cx: &mut Cx<'ctx, '_>, from: usize, target: u64) -> Res<()> {
         cx.flags_to_slot()?;
         let bb = self.edge(cx, from, target)?;
         cx.b.build_unconditional_branch(bb)?;
@@ -278,7 +340,7 @@ impl<'a, 'ctx> Trace<'a, 'ctx> {
 
     /// Ends the current block at the computed target `v`: the next block
     /// of the path if `v` is its start, else a side exit to `v`.
-    fn guard(&self, cx: &mut Cx<'ctx, '_>, from: usize, v: IntValue<'ctx>) -> Res<()> {
+    fn guard(&mut self, cx: &mut Cx<'ctx, '_>, from: usize, v: IntValue<'ctx>) -> Res<()> {
         let Some(next) = self.blocks.get(from + 1).map(|b| b.start) else {
             return cx.exit(v);
         };

@@ -3,17 +3,16 @@
 //! A flag-producing instruction leaves a record of its operands and result
 //! ([`Rec`]); a flag is computed from the record where something reads it
 //! (a condition, `adc`/`sbb`, an exit or a sync materialising rflags).
-//! At trace block boundaries the flags go to one `i64` stack slot, packed
-//! as in rflags (promoted to an SSA value by mem2reg); a flag no one reads
-//! is dead code. Packing all six from one `add`/`sub`/`cmp` record runs
-//! that operation again natively and takes the host's flags (`pushfq`):
-//! a few instructions instead of computing each flag.
+//! At trace block boundaries each flag goes to an `i1` stack slot of its
+//! own (promoted to SSA values by mem2reg). Everything is plain IR, pure
+//! values: a flag no one reads is dead code, and one read only on an exit
+//! or sync path is computed there (LLVM sinks it out of the loop). A
+//! condition on a `cmp`/`sub` record is a comparison of its operands
+//! (`cmp a, b; jl` is `a <s b`).
 
 use crate::state::{Cx, Res};
 use inkwell::intrinsics::Intrinsic;
-use inkwell::values::CallableValue;
 use inkwell::values::{IntValue, PointerValue};
-use inkwell::InlineAsmDialect;
 use inkwell::IntPredicate as P;
 
 /// A status flag.
@@ -42,7 +41,7 @@ impl Flag {
         }
     }
 
-    fn idx(self) -> usize {
+    pub(crate) fn idx(self) -> usize {
         self as usize
     }
 }
@@ -86,8 +85,8 @@ pub(crate) enum Src<'ctx> {
 }
 
 pub(crate) struct Flags<'ctx> {
-    /// The six status flags, packed as in rflags (other bits zero).
-    pub slot: PointerValue<'ctx>,
+    /// One `i1` slot per status flag (in [`Flag::ALL`] order).
+    pub slots: [PointerValue<'ctx>; 6],
     pub src: [Src<'ctx>; 6],
     /// The next record id.
     pub next_id: u32,
@@ -97,10 +96,7 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
     /// The current value of `f`, as `i1`.
     pub(crate) fn flag(&mut self, f: Flag) -> Res<IntValue<'ctx>> {
         match self.flags.src[f.idx()] {
-            Src::Slot => {
-                let v = self.b.build_load(self.flags.slot, "fl")?.into_int_value();
-                self.bit_of(v, u64::from(f.bit()))
-            }
+            Src::Slot => Ok(self.b.build_load(self.flags.slots[f.idx()], "fl")?.into_int_value()),
             Src::Val(v) => Ok(v),
             Src::Rec(r) => self.compute(f, &r),
         }
@@ -122,31 +118,22 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
         self.sync.flags_dirty = true;
     }
 
-    /// Puts the flags in their slot (before a branch to a trace block).
+    /// Puts the flags in their slots (before a branch to a trace block).
     pub(crate) fn flags_to_slot(&mut self) -> Res<()> {
-        if self.flags.src.iter().all(|s| matches!(s, Src::Slot)) {
-            return Ok(());
+        for f in Flag::ALL {
+            if !matches!(self.flags.src[f.idx()], Src::Slot) {
+                let v = self.flag(f)?;
+                self.b.build_store(self.flags.slots[f.idx()], v)?;
+                self.flags.src[f.idx()] = Src::Slot;
+            }
         }
-        let v = self.status()?;
-        self.b.build_store(self.flags.slot, v)?;
-        self.flags.src = [Src::Slot; 6];
         Ok(())
     }
 
-    /// The six status flags packed as in rflags (other bits zero).
+    /// The six status flags packed as in rflags (other bits zero): plain
+    /// IR from the records, so LLVM computes it only on the paths that
+    /// need it (exits and syncs), never in a loop that does not.
     pub(crate) fn status(&mut self) -> Res<IntValue<'ctx>> {
-        let src = self.flags.src;
-        if src.iter().all(|s| matches!(s, Src::Slot)) {
-            return Ok(self.b.build_load(self.flags.slot, "fl")?.into_int_value());
-        }
-        if let Src::Rec(r) = src[0] {
-            let same = src.iter().all(|s| matches!(s, Src::Rec(q) if q.id == r.id));
-            let width = r.res.get_type().get_bit_width();
-            if same && r.cin.is_none() && matches!(r.kind, Kind::Add | Kind::Sub) && matches!(width, 32 | 64)
-            {
-                return self.native_status(&r, width);
-            }
-        }
         let mut v = self.c(64, 0);
         for f in Flag::ALL {
             let bit = self.flag(f)?;
@@ -155,29 +142,6 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
             v = self.b.build_or(v, s, "fl")?;
         }
         Ok(v)
-    }
-
-    /// The status flags of `r` (an `add` or `sub` of `width` bits),
-    /// computed by the host doing the same operation.
-    fn native_status(&mut self, r: &Rec<'ctx>, width: u32) -> Res<IntValue<'ctx>> {
-        let i64t = self.int(64);
-        let t = self.int(width);
-        // The output at the operation's width: `k` (32-bit) or `q` names.
-        let (sfx, out) = if width == 64 { ("q", "q") } else { ("l", "k") };
-        let text = match r.kind {
-            Kind::Add => {
-                format!("mov{sfx} $1, ${{0:{out}}}\n\tadd{sfx} $2, ${{0:{out}}}\n\tpushfq\n\tpopq ${{0:q}}")
-            }
-            _ => format!("cmp{sfx} $2, $1\n\tpushfq\n\tpopq ${{0:q}}"),
-        };
-        let fty = i64t.fn_type(&[t.into(), t.into()], false);
-        let cons = "=&r,r,r,~{dirflag},~{fpsr},~{flags}".to_string();
-        let asm =
-            self.ctx.create_inline_asm(fty, text, cons, false, false, Some(InlineAsmDialect::ATT), false);
-        let callee = CallableValue::try_from(asm).map_err(|_| crate::Reject::Llvm("inline asm".into()))?;
-        let v = self.b.build_call(callee, &[r.a.into(), r.b.into()], "flags")?;
-        let v = v.try_as_basic_value().basic().ok_or(crate::Reject::Empty)?.into_int_value();
-        Ok(self.b.build_and(v, self.c(64, STATUS_MASK), "st")?)
     }
 
     fn msb(&self, v: IntValue<'ctx>) -> Res<IntValue<'ctx>> {
@@ -214,7 +178,10 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
         let b = &self.b;
         let t = r.res.get_type();
         match f {
-            Flag::Z => Ok(b.build_int_compare(P::EQ, r.res, t.const_zero(), "zf")?),
+            Flag::Z => match (r.kind, r.cin) {
+                (Kind::Sub, None) => Ok(b.build_int_compare(P::EQ, r.a, r.b, "zf")?),
+                _ => Ok(b.build_int_compare(P::EQ, r.res, t.const_zero(), "zf")?),
+            },
             Flag::S => self.msb(r.res),
             Flag::P => self.parity(r.res),
             Flag::A => {
@@ -265,9 +232,29 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
         }
     }
 
+    /// The record all of `which` come from, if it is one `sub`/`cmp`
+    /// (no borrow in): conditions on it are comparisons of its operands.
+    fn sub_rec(&self, which: &[Flag]) -> Option<Rec<'ctx>> {
+        let Src::Rec(r) = self.flags.src[which[0].idx()] else { return None };
+        let same = which.iter().all(|f| matches!(self.flags.src[f.idx()], Src::Rec(q) if q.id == r.id));
+        (same && r.cin.is_none() && matches!(r.kind, Kind::Sub)).then_some(r)
+    }
+
     /// The x86 condition `cc` (0..15: o, no, b, ae, e, ne, be, a, s, ns, p,
     /// np, l, ge, le, g) as `i1`.
     pub(crate) fn cond(&mut self, cc: u8) -> Res<IntValue<'ctx>> {
+        // After `cmp a, b` (or `sub`, `dec`): `jl` is `a <s b`, and so on.
+        let direct = match cc >> 1 {
+            2 => self.sub_rec(&[Flag::Z]).map(|r| (r, P::EQ, P::NE)),
+            3 => self.sub_rec(&[Flag::C, Flag::Z]).map(|r| (r, P::ULE, P::UGT)),
+            6 => self.sub_rec(&[Flag::S, Flag::O]).map(|r| (r, P::SLT, P::SGE)),
+            7 => self.sub_rec(&[Flag::S, Flag::O, Flag::Z]).map(|r| (r, P::SLE, P::SGT)),
+            _ => None,
+        };
+        if let Some((r, yes, no)) = direct {
+            let p = if cc & 1 == 1 { no } else { yes };
+            return Ok(self.b.build_int_compare(p, r.a, r.b, "cc")?);
+        }
         let base = match cc >> 1 {
             0 => self.flag(Flag::O)?,
             1 => self.flag(Flag::C)?,

@@ -18,7 +18,11 @@
 //! Guest memory accesses are volatile; before an access that follows a
 //! guest store since the last sync, the changed registers, flags and the
 //! access's pc are written to `*cpu` (a "sync"), so that a fault inside the
-//! trace can be replayed precisely by the baseline from `*cpu`.
+//! trace can be replayed precisely by the baseline from `*cpu`. The sync
+//! may come earlier, at a register-only instruction that sets all six
+//! status flags, without the flags: `cpu.rip` is then that instruction,
+//! which replay runs first (`*cpu` holds the state at an instruction
+//! boundary after the last store, not always the faulting one's).
 //!
 //! What the caller must know: the function reads and writes `regs`,
 //! `rflags`, `rip` (set to the head on entry), reads `fs_base`, `gs_base`,
@@ -131,8 +135,7 @@ impl Compiler {
     /// result plus one, a guest-visible wrong value.
     pub fn compile(&mut self, t: &TraceIr, miscompile: bool) -> Result<Compiled, Reject> {
         let ctx = inkwell::context::Context::create();
-        let module = ctx.create_module("trace");
-        let lowered = control::build(&ctx, &module, t, miscompile || self.opts.miscompile)?;
+        let (module, lowered) = control::build_best(&ctx, t, miscompile || self.opts.miscompile)?;
         if lowered == 0 {
             return Err(Reject::Empty);
         }

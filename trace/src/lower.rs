@@ -128,6 +128,24 @@ fn is_setcc(insn: &Instruction) -> bool {
     )
 }
 
+/// True if `insn` (one [`supported`]) sets all six status flags (some
+/// maybe to undefined values) and cannot fault: no memory operand.
+fn sets_all_flags(insn: &Instruction) -> bool {
+    if (0..insn.op_count()).any(|i| insn.op_kind(i) == OpKind::Memory) {
+        return false;
+    }
+    let mask = if size(insn, 0) == 64 { 63 } else { 31 };
+    match insn.mnemonic() {
+        M::Add | M::Adc | M::Sub | M::Sbb | M::Cmp | M::Neg | M::And | M::Or | M::Xor | M::Test | M::Imul => {
+            true
+        }
+        M::Shl | M::Sal | M::Shr | M::Sar => {
+            insn.op1_kind() == OpKind::Immediate8 && insn.immediate8() as u64 & mask != 0
+        }
+        _ => false,
+    }
+}
+
 /// The x86 condition code number (0..15) of a `cmovcc`/`setcc`/`jcc`.
 fn cc_num(insn: &Instruction) -> u8 {
     use iced_x86::ConditionCode as C;
@@ -205,6 +223,9 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
     pub(crate) fn lower_native(&mut self, pc: u64, insn: &Instruction) -> Res<bool> {
         if !supported(insn) {
             return Ok(false);
+        }
+        if sets_all_flags(insn) {
+            self.sync_before_flag_writer(pc)?;
         }
         let mn = insn.mnemonic();
         match mn {

@@ -8,7 +8,9 @@
 //! the registers changed since then, the flags (if changed) and the pc of
 //! the accessing instruction are stored to `*cpu`: a fault there leaves
 //! `*cpu` at an instruction boundary the baseline can replay from (loads
-//! done since need no sync: replay does them again).
+//! done since need no sync: replay does them again). The sync may also
+//! come before a register-only instruction that sets all six status
+//! flags, without them (replay sets them again).
 
 use crate::state::{Cx, Res};
 use iced_x86::{Instruction, Register};
@@ -73,15 +75,35 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
     /// Stores the registers and flags changed since the last sync, and
     /// `rip = pc`, to `*cpu`.
     pub(crate) fn sync_at(&mut self, pc: u64) -> Res<()> {
+        self.sync_state(pc, true)
+    }
+
+    /// Called before the instruction at `pc`, which writes all six status
+    /// flags and cannot fault: if a guest store was done since the last
+    /// sync, syncs here, without the flags. Replay from `pc` runs this
+    /// instruction first, which sets every flag again, so `*cpu` need not
+    /// hold them; and the next access needs no sync (in a loop that
+    /// stores, no flags are packed per iteration).
+    pub(crate) fn sync_before_flag_writer(&mut self, pc: u64) -> Res<()> {
+        if self.sync.stored {
+            self.sync_state(pc, false)?;
+        }
+        Ok(())
+    }
+
+    /// The sync; `flags`: with rflags if they changed (else they stay
+    /// "changed since the last sync").
+    fn sync_state(&mut self, pc: u64, flags: bool) -> Res<()> {
         for r in 0..16 {
             if self.sync.dirty & (1 << r) != 0 {
                 let v = self.reg64(r)?;
                 self.store_cpu(off::reg(r), v)?;
             }
         }
-        if self.sync.flags_dirty {
+        if flags && self.sync.flags_dirty {
             let fl = self.rflags()?;
             self.store_cpu(off::RFLAGS, fl)?;
+            self.sync.flags_dirty = false;
         }
         self.store_xmm(self.sync.xdirty)?;
         if self.host_mxcsr.is_some() {
@@ -90,7 +112,6 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
         self.store_cpu(off::RIP, self.pc(pc))?;
         self.sync.xdirty = 0;
         self.sync.dirty = 0;
-        self.sync.flags_dirty = false;
         self.sync.stored = false;
         Ok(())
     }

@@ -26,7 +26,7 @@ pub(crate) const XSTATE_BV: usize = 512;
 pub(crate) const SSE_COMPONENT: u64 = 2;
 
 /// What `*cpu` lacks since the last sync (or the trace's entry).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Sync {
     /// Guest registers changed since the last sync (bit = register number).
     pub dirty: u16,
@@ -36,6 +36,23 @@ pub(crate) struct Sync {
     pub stored: bool,
     /// XMM registers changed since the last sync.
     pub xdirty: u16,
+}
+
+impl Sync {
+    /// Everything may be missing (the `written`/`trace_stores` masks of
+    /// the trace narrow it where used).
+    pub(crate) const WORST: Sync =
+        Sync { dirty: u16::MAX, flags_dirty: true, stored: true, xdirty: u16::MAX };
+
+    /// What `*cpu` lacks after one path or the other.
+    pub(crate) fn join(&self, o: &Sync) -> Sync {
+        Sync {
+            dirty: self.dirty | o.dirty,
+            flags_dirty: self.flags_dirty || o.flags_dirty,
+            stored: self.stored || o.stored,
+            xdirty: self.xdirty | o.xdirty,
+        }
+    }
 }
 
 /// One guest register operand: which of the 16, and which bits.

@@ -453,16 +453,26 @@ fn fault_after_store_leaves_synced_state() {
         unsafe { (cpu.ptr().add(area + 512) as *mut u64).write_unaligned(2) };
         let ret = native::call_trace(cpu.ptr(), f as u64);
         assert_eq!(ret, u64::MAX, "the load faults");
-        let c = cpu.get();
-        assert_eq!(c.rip, fault_pc, "rip = the faulting instruction");
-        assert_eq!(c.regs, nat.regs, "registers at the faulting instruction");
-        assert_eq!(c.rflags & run::STATUS, nat.rflags & run::STATUS, "flags at the faulting instruction");
-        assert_eq!(buf, nat_mem, "the store before the fault is done");
-        for (i, x) in nat.xmm.iter().enumerate() {
-            // SAFETY: as above.
-            let t = unsafe { (cpu.ptr().add(area + 160 + 16 * i) as *const [u64; 2]).read_unaligned() };
-            assert_eq!(t, *x, "xmm{i} at the faulting instruction");
+        let (c_rip, c_regs, c_rflags) = (cpu.get().rip, cpu.get().regs, cpu.get().rflags);
+        // `*cpu` is the state at an instruction boundary after the store,
+        // not later than the fault, from which replay (here: native
+        // execution) reaches the state at the fault.
+        let k = (1..=prefix.len())
+            .find(|&k| base + gen::assemble(&prefix[..k], base).0.len() as u64 == c_rip)
+            .unwrap_or_else(|| panic!("rip {c_rip:#x}: a boundary after the store"));
+        assert!(c_rip <= fault_pc && k >= 1);
+        let mut rep_xmm = [[0u64; 2]; 16];
+        for (i, x) in rep_xmm.iter_mut().enumerate() {
+            // SAFETY: the XSAVE area's XMM slots, inside the CpuState.
+            *x = unsafe { (cpu.ptr().add(area + 160 + 16 * i) as *const [u64; 2]).read_unaligned() };
         }
+        let mut rep =
+            native::Nat { regs: c_regs, rflags: c_rflags, host_rsp: 0, xmm: rep_xmm, mxcsr: 0x1f80 };
+        native::run(&mut rep, c_rip, 0);
+        assert_eq!(rep.regs, nat.regs, "registers at the faulting instruction");
+        assert_eq!(rep.rflags & run::STATUS, nat.rflags & run::STATUS, "flags at the faulting instruction");
+        assert_eq!(buf, nat_mem, "the store before the fault is done");
+        assert_eq!(rep.xmm, nat.xmm, "xmm registers at the faulting instruction");
     }
     native::unmap(f, code.code.len());
     native::unmap(hole, 4096);
