@@ -171,7 +171,10 @@ pub fn on_hot(d: &ExitDesc, epoch: u64) {
     let bypass = site + u64::from(d.arg);
     let mut heads = m.heads.lock().unwrap_or_else(|e| e.into_inner());
     match heads.get_mut(&head) {
-        Some(Head::Queued(sites)) => sites.push((site, bypass, epoch)),
+        Some(Head::Queued(sites)) => {
+            m.jit.patch_hot_site(site, bypass, None, epoch);
+            sites.push((site, bypass, epoch));
+        }
         Some(Head::Rejected) => {
             m.jit.patch_hot_site(site, bypass, None, epoch);
         }
@@ -183,8 +186,12 @@ pub fn on_hot(d: &ExitDesc, epoch: u64) {
             }
         }
         None => {
+            // The branch stops counting while its trace compiles (counting
+            // on would cost the loop for nothing); the trace, once
+            // installed, takes the branch over from the plain jump.
+            m.jit.patch_hot_site(site, bypass, None, epoch);
             heads.insert(head, Head::Queued(vec![(site, bypass, epoch)]));
-            m.enqueue(&mut heads, head, site, bypass, epoch);
+            m.enqueue(&mut heads, head);
             if m.cfg.sync {
                 drop(heads);
                 m.wait_for(head);
@@ -210,7 +217,7 @@ impl Manager {
 
     /// Sends `head` (just marked queued) to the optimizer threads, starting
     /// them first if needed; a full queue (or no thread) rejects it.
-    fn enqueue(&'static self, heads: &mut HashMap<u64, Head>, head: u64, site: u64, bypass: u64, epoch: u64) {
+    fn enqueue(&'static self, heads: &mut HashMap<u64, Head>, head: u64) {
         let mut tx = self.tx.lock().unwrap_or_else(|e| e.into_inner());
         if tx.is_none() {
             *tx = self.start_threads();
@@ -219,7 +226,6 @@ impl Manager {
         if !sent {
             self.stats.dropped.fetch_add(1, Relaxed);
             heads.insert(head, Head::Rejected);
-            self.jit.patch_hot_site(site, bypass, None, epoch);
         }
     }
 
