@@ -58,6 +58,10 @@ pub struct Cli {
     /// Install only the first N traces compiled.
     #[arg(long, value_name = "N")]
     pub trace_limit: Option<u64>,
+    /// Take a trace out of use when its runs average fewer than N loop
+    /// turns (entering it would cost more than it saves); 0: never.
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    pub trace_min_loops: u64,
     /// Background threads compiling traces.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub optimizer_threads: u32,
@@ -152,6 +156,7 @@ impl Cli {
         num("--trace-threshold", self.trace_threshold.to_string(), "4000");
         num("--trace-max-blocks", self.trace_max_blocks.to_string(), "16");
         num("--optimizer-threads", self.optimizer_threads.to_string(), "1");
+        num("--trace-min-loops", self.trace_min_loops.to_string(), "256");
         num("--trace-opt", self.trace_opt.to_string(), "2");
         if let Some(r) = &self.trace_range {
             o.push("--trace-range".into());

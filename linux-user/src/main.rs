@@ -114,6 +114,7 @@ fn trace_config(cli: &Cli, model: CpuModel, dump: bool) -> optimizer::Config {
         max_blocks: cli.trace_max_blocks as usize,
         range,
         limit: cli.trace_limit.unwrap_or(u64::MAX),
+        min_loops: cli.trace_min_loops,
         threads: cli.optimizer_threads as usize,
         opt_level: cli.trace_opt,
         dump,

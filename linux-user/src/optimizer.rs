@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering::Relaxed, Ord
 use std::sync::{Mutex, OnceLock};
 use tern_translate::cpu::ExitDesc;
 use tern_translate::entry::CpuBox;
-use tern_translate::traces::FormedTrace;
+use tern_translate::traces::{FormedTrace, TraceCounters};
 use tern_translate::Jit;
 
 /// A trace compiled to host code.
@@ -35,7 +35,13 @@ pub struct Compiled {
 pub trait TraceCompiler {
     /// Compiles `t`; `miscompile` asks for deliberately wrong code (tests
     /// of `tern bisect`).
-    fn compile(&mut self, t: &FormedTrace, miscompile: bool) -> Result<Compiled, String>;
+    /// The code updates `counters` at its exits.
+    fn compile(
+        &mut self,
+        t: &FormedTrace,
+        miscompile: bool,
+        counters: &'static TraceCounters,
+    ) -> Result<Compiled, String>;
 }
 
 /// Creates a compiler on the optimizer thread that uses it.
@@ -50,6 +56,8 @@ pub struct Config {
     pub range: (u64, u64),
     /// Traces installed at most (the first N to be compiled).
     pub limit: u64,
+    /// Loop turns per run below which a trace is retired (0: never).
+    pub min_loops: u64,
     pub threads: usize,
     pub opt_level: u8,
     /// Log each trace's guest code, IR, LLVM IR and host code.
@@ -69,6 +77,15 @@ pub struct Config {
 /// Queued heads at most; more are dropped.
 const QUEUE: usize = 256;
 
+/// How often an optimizer thread reviews the installed traces: often
+/// while a new trace awaits its first verdict (it may cost the guest
+/// meanwhile), seldom afterwards (a loop whose runs got short).
+const REVIEW_NEW: std::time::Duration = std::time::Duration::from_millis(2);
+const REVIEW: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// A trace is judged once it ran this many times since its last review.
+const JUDGE_RUNS: u64 = 1000;
+
 /// Counters for `--stats`.
 #[derive(Default)]
 pub struct TraceStats {
@@ -81,6 +98,8 @@ pub struct TraceStats {
     pub dropped: AtomicU64,
     pub compile_ns: AtomicU64,
     pub guest_insns: AtomicU64,
+    /// Traces taken out of use because their runs were too short.
+    pub retired: AtomicU64,
 }
 
 enum Head {
@@ -88,7 +107,9 @@ enum Head {
     /// the plain jump after its counting stub, the code-cache epoch it was
     /// seen in).
     Queued(Vec<(u64, u64, u64)>),
-    Installed(u32),
+    /// Installed as trace `idx`; its counters, and their values at the
+    /// last review (`Manager::review`).
+    Installed { idx: u32, counters: &'static TraceCounters, seen: (u64, u64) },
     /// No trace: branches go past their counting stubs.
     Rejected,
 }
@@ -113,6 +134,8 @@ struct Manager {
     /// traces but forms none (it must not start threads).
     owner: AtomicI32,
     stats: TraceStats,
+    /// The counters of every trace compiled (`--stats` sums them).
+    counters: Mutex<Vec<&'static TraceCounters>>,
 }
 
 static MANAGER: OnceLock<Manager> = OnceLock::new();
@@ -130,6 +153,7 @@ pub fn init(jit: &'static Jit, cfg: Config, factory: Factory) {
         busy: AtomicBool::new(false),
         owner: AtomicI32::new(pid()),
         stats: TraceStats::default(),
+        counters: Mutex::new(Vec::new()),
     };
     if MANAGER.set(m).is_ok() {
         tern_syscalls::task::on_fork_child(after_fork);
@@ -139,6 +163,16 @@ pub fn init(jit: &'static Jit, cfg: Config, factory: Factory) {
 /// The counters, if the tier is on.
 pub fn stats() -> Option<&'static TraceStats> {
     MANAGER.get().map(|m| &m.stats)
+}
+
+/// What the traces' code counted, summed over every trace compiled: runs,
+/// loop turns, guest instructions.
+pub fn counted() -> (u64, u64, u64) {
+    let Some(m) = MANAGER.get() else { return (0, 0, 0) };
+    let all = m.counters.lock().unwrap_or_else(|e| e.into_inner());
+    all.iter().fold((0, 0, 0), |(r, l, i), c| {
+        (r + c.runs.load(Relaxed), l + c.loops.load(Relaxed), i + c.insns.load(Relaxed))
+    })
 }
 
 fn pid() -> i32 {
@@ -178,7 +212,7 @@ pub fn on_hot(d: &ExitDesc, epoch: u64) {
         Some(Head::Rejected) => {
             m.jit.patch_hot_site(site, bypass, None, epoch);
         }
-        Some(Head::Installed(idx)) => {
+        Some(Head::Installed { idx, .. }) => {
             // An invalidated trace: this branch counts no more, others
             // may form the head's trace again.
             if !m.jit.patch_hot_site(site, bypass, Some(*idx), epoch) {
@@ -255,18 +289,34 @@ impl Manager {
                 return;
             }
         };
-        for head in rx {
+        let mut reviewed = std::time::Instant::now();
+        let mut every = REVIEW;
+        loop {
+            let head = match rx.recv_timeout(every) {
+                Ok(head) => Some(head),
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => None,
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
+            };
             let _work = tern_syscalls::task::background_work();
-            self.busy.store(true, SeqCst);
-            let stub = self.build(compiler.as_mut(), head);
-            self.busy.store(false, SeqCst);
-            self.finish(head, stub);
+            if let Some(head) = head {
+                self.busy.store(true, SeqCst);
+                let built = self.build(compiler.as_mut(), head);
+                self.busy.store(false, SeqCst);
+                if built.is_some() {
+                    every = REVIEW_NEW;
+                }
+                self.finish(head, built);
+            }
+            if reviewed.elapsed() >= every {
+                every = if self.review() { REVIEW_NEW } else { REVIEW };
+                reviewed = std::time::Instant::now();
+            }
         }
     }
 
     /// Forms, compiles and installs the trace at `head`: its index and
     /// entry stub.
-    fn build(&self, compiler: &mut dyn TraceCompiler, head: u64) -> Option<(u32, u64)> {
+    fn build(&self, compiler: &mut dyn TraceCompiler, head: u64) -> Option<(u32, &'static TraceCounters)> {
         let s = &self.stats;
         if s.installed.load(Relaxed) >= self.cfg.limit {
             return None;
@@ -275,7 +325,8 @@ impl Manager {
         s.formed.fetch_add(1, Relaxed);
         let t0 = std::time::Instant::now();
         let miscompile = self.cfg.miscompile == Some(head);
-        let c = compiler.compile(&tr, miscompile);
+        let counters = self.new_counters();
+        let c = compiler.compile(&tr, miscompile, counters);
         s.compile_ns.fetch_add(t0.elapsed().as_nanos() as u64, Relaxed);
         let c = match c {
             Ok(c) => c,
@@ -307,23 +358,62 @@ impl Manager {
                 s.stale.fetch_add(1, Relaxed);
             }
         }
-        r
+        r.map(|(idx, _)| (idx, counters))
+    }
+
+    /// Counters for a new trace (never freed: the trace's code may run,
+    /// or have been running, at any time).
+    fn new_counters(&self) -> &'static TraceCounters {
+        let c: &'static TraceCounters = Box::leak(Box::default());
+        self.counters.lock().unwrap_or_else(|e| e.into_inner()).push(c);
+        c
+    }
+
+    /// Takes out of use the installed traces whose recent runs were too
+    /// short to pay for entering them (`Config::min_loops`, default 256:
+    /// entering and leaving a trace, registers and flags to the `CpuState`
+    /// and back and a lookup of the pc it returns, costs about as much as
+    /// 10 to 20 turns of a small loop, and a turn inside the trace is not
+    /// much faster than in the baseline; at 256 turns a run, entering
+    /// costs under 3% of the run); their heads get no trace again. True if
+    /// a trace still awaits its first verdict.
+    fn review(&self) -> bool {
+        let mut heads = self.heads.lock().unwrap_or_else(|e| e.into_inner());
+        let mut pending = false;
+        for h in heads.values_mut() {
+            let Head::Installed { idx, counters, seen } = h else { continue };
+            let now = (counters.runs.load(Relaxed), counters.loops.load(Relaxed));
+            let runs = now.0.wrapping_sub(seen.0);
+            if runs < JUDGE_RUNS {
+                pending |= seen.0 == 0;
+                continue;
+            }
+            if now.1.wrapping_sub(seen.1) < runs.saturating_mul(self.cfg.min_loops) {
+                if self.jit.retire_trace(*idx) {
+                    self.stats.retired.fetch_add(1, Relaxed);
+                }
+                *h = Head::Rejected;
+            } else {
+                *seen = now;
+            }
+        }
+        pending
     }
 
     /// Records the outcome for `head` and patches the branches that got
     /// hot meanwhile.
-    fn finish(&self, head: u64, stub: Option<(u32, u64)>) {
+    fn finish(&self, head: u64, stub: Option<(u32, &'static TraceCounters)>) {
         let mut heads = self.heads.lock().unwrap_or_else(|e| e.into_inner());
         let sites = match heads.remove(&head) {
             Some(Head::Queued(sites)) => sites,
             _ => Vec::new(),
         };
         match stub {
-            Some((idx, _)) => {
+            Some((idx, counters)) => {
                 for (site, bypass, epoch) in sites {
                     self.jit.patch_hot_site(site, bypass, Some(idx), epoch);
                 }
-                heads.insert(head, Head::Installed(idx));
+                heads.insert(head, Head::Installed { idx, counters, seen: (0, 0) });
             }
             None => {
                 self.stats.rejected.fetch_add(1, Relaxed);

@@ -29,6 +29,7 @@ pub fn print(jit: &Jit, s: &LoopStats) {
         out.push_str(&format!("  {name:<20} {v}\n"));
     }
     if let Some(t) = crate::optimizer::stats() {
+        let (runs, loops, insns) = crate::optimizer::counted();
         let trows = [
             ("traces: hot heads", t.hot.load(Relaxed)),
             ("traces: formed", t.formed.load(Relaxed)),
@@ -38,10 +39,14 @@ pub fn print(jit: &Jit, s: &LoopStats) {
             ("traces: stale at install", t.stale.load(Relaxed)),
             ("traces: queue full", t.dropped.load(Relaxed)),
             ("traces: invalidated", st.traces_invalidated.load(Relaxed)),
+            ("traces: retired", t.retired.load(Relaxed)),
             ("traces: compile us", t.compile_ns.load(Relaxed) / 1000),
             ("traces: guest insns", t.guest_insns.load(Relaxed)),
             ("traces: entries", s.trace_entries),
             ("traces: left to loop", s.trace_left),
+            ("traces: runs counted", runs),
+            ("traces: loop turns", loops),
+            ("traces: insns run", insns),
         ];
         for (name, v) in trows {
             out.push_str(&format!("  {name:<20} {v}\n"));

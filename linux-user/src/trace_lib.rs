@@ -6,7 +6,7 @@
 
 use crate::optimizer::{Compiled, Config, TraceCompiler};
 use std::ffi::{c_void, CString};
-use tern_translate::traces::FormedTrace;
+use tern_translate::traces::{FormedTrace, TraceCounters};
 
 #[repr(C)]
 struct FfiBlock {
@@ -39,7 +39,8 @@ struct FfiResult {
 }
 
 type NewFn = unsafe extern "C" fn(*const FfiOptions) -> *mut c_void;
-type CompileFn = unsafe extern "C" fn(*mut c_void, u64, *const FfiBlock, usize, u8, *mut FfiResult) -> i32;
+type CompileFn =
+    unsafe extern "C" fn(*mut c_void, u64, *const FfiBlock, usize, u8, u64, *mut FfiResult) -> i32;
 type FreeFn = unsafe extern "C" fn(*mut u8, usize);
 
 /// The library's compiler.
@@ -66,7 +67,12 @@ impl LlvmCompiler {
 }
 
 impl TraceCompiler for LlvmCompiler {
-    fn compile(&mut self, t: &FormedTrace, miscompile: bool) -> Result<Compiled, String> {
+    fn compile(
+        &mut self,
+        t: &FormedTrace,
+        miscompile: bool,
+        counters: &'static TraceCounters,
+    ) -> Result<Compiled, String> {
         let blocks: Vec<FfiBlock> = t
             .blocks
             .iter()
@@ -87,6 +93,7 @@ impl TraceCompiler for LlvmCompiler {
                 blocks.as_ptr(),
                 blocks.len(),
                 u8::from(miscompile),
+                counters as *const TraceCounters as u64,
                 out.as_mut_ptr(),
             );
             (r, out.assume_init())

@@ -50,7 +50,7 @@ fn programs(opts: &[&str], pick: fn(&str) -> bool, builds: fn(&str) -> Vec<Build
 fn guest_programs_with_traces_forced() {
     // vfork.c's clone(CLONE_VFORK) is a raw host clone while the optimizer
     // allocates: it hung in one run of three until the fork waited for it.
-    let f = programs(&["--traces", "--trace-threshold", "1"], |_| true, two_builds);
+    let f = programs(&["--traces", "--trace-threshold", "1", "--trace-min-loops", "0"], |_| true, two_builds);
     assert!(f.is_empty(), "{} runs differ:\n{}", f.len(), f.join("\n"));
 }
 
@@ -84,13 +84,26 @@ fn static_o2(src: &str) -> Vec<Build> {
 
 #[test]
 fn loop_programs_with_every_loop_a_trace() {
-    let f = programs(&["--traces", "--trace-threshold", "1", "--trace-sync"], loop_programs, static_o2);
+    let f = programs(
+        &["--traces", "--trace-threshold", "1", "--trace-sync", "--trace-min-loops", "0"],
+        loop_programs,
+        static_o2,
+    );
     assert!(f.is_empty(), "{} runs differ:\n{}", f.len(), f.join("\n"));
 }
 
 #[test]
 fn loop_programs_with_every_loop_a_one_block_trace() {
-    let opts = ["--traces", "--trace-threshold", "1", "--trace-sync", "--trace-max-blocks", "1"];
+    let opts = [
+        "--traces",
+        "--trace-threshold",
+        "1",
+        "--trace-sync",
+        "--trace-max-blocks",
+        "1",
+        "--trace-min-loops",
+        "0",
+    ];
     let f = programs(&opts, loop_programs, static_o2);
     assert!(f.is_empty(), "{} runs differ:\n{}", f.len(), f.join("\n"));
 }
@@ -125,6 +138,22 @@ fn traces_run_and_baseline_only_has_none() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!err.contains("traces:"), "{opts:?} still formed traces:\n{err}");
     }
+}
+
+/// Traces whose runs are a few loop turns are taken out of use again
+/// (their counters say so); with `--trace-min-loops 0` they stay.
+#[test]
+fn short_traces_are_retired() {
+    if tern_tests::skip_without_compiler(false) {
+        return;
+    }
+    let sync = ["--trace-threshold", "50", "--trace-sync"];
+    assert!(stat("trace_short.c", &sync, "traces: retired") >= 1);
+    assert!(stat("trace_short.c", &sync, "traces: runs counted") >= 1000);
+    let keep = [&sync[..], &["--trace-min-loops", "0"]].concat();
+    assert_eq!(stat("trace_short.c", &keep, "traces: retired"), 0);
+    assert!(stat("trace_hot.c", &[], "traces: retired") == 0, "long loops were retired");
+    assert!(stat("trace_hot.c", &[], "traces: loop turns") >= 1_000_000);
 }
 
 /// The heads of the traces a run of `bin` (with `args`) installs.

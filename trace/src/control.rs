@@ -179,7 +179,15 @@ fn build<'ctx>(
         written: eff.regs,
         trace_stores: eff.stores,
         miscompile,
+        counts: None,
     };
+    if t.counters != 0 {
+        let loops = cx.b.build_alloca(i64t, "loops")?;
+        let insns = cx.b.build_alloca(i64t, "insns")?;
+        cx.b.build_store(loops, i64t.const_zero())?;
+        cx.b.build_store(insns, i64t.const_zero())?;
+        cx.counts = Some(crate::state::Counting { addr: t.counters, loops, insns });
+    }
     for r in 0..16 {
         // Plain loads: one for a register the trace never touches is dead.
         let p = cx.cpu_field(off::reg(r), 64)?;
@@ -257,6 +265,12 @@ fn build<'ctx>(
         Some(&b0) => cx.b.build_unconditional_branch(b0)?,
         None => return Ok((0, tr.incoming)),
     };
+    for (i, blk) in t.blocks.iter().enumerate() {
+        if let Some(k) = cx.counts {
+            cx.b.position_at_end(tr.bbs[i]);
+            cx.bump(k.insns, blk.insns.len() as u64)?;
+        }
+    }
     let mut lowered = 0;
     for i in 0..t.blocks.len() {
         cx.b.position_at_end(tr.bbs[i]);
@@ -325,6 +339,9 @@ impl<'a, 'ctx> Trace<'a, 'ctx> {
         let check = cx.ctx.append_basic_block(cx.f, "xreq");
         let out = self.exit_bb(cx, cx.pc(target))?;
         cx.b.position_at_end(check);
+        if let Some(c) = cx.counts {
+            cx.bump(c.loops, 1)?;
+        }
         cx.check_exit_request(out, self.bbs[k])?;
         cx.b.position_at_end(here);
         Ok(check)

@@ -90,12 +90,14 @@ pub unsafe extern "C" fn tern_trace_new(opts: *const FfiOptions) -> *mut c_void 
     }
 }
 
-/// Compiles the trace at `head` made of `n` blocks `blocks` into `out`.
+/// Compiles the trace at `head` made of `n` blocks `blocks` into `out`;
+/// its code updates the [`crate::Counters`] at address `counters` (0: none).
 /// Returns 0 on success (`out.code` set), -1 otherwise (`out.error` set).
 ///
 /// # Safety
 /// `c` comes from [`tern_trace_new`]; `blocks` points to `n` blocks whose
-/// `code` points to `len` readable bytes; `out` is writable.
+/// `code` points to `len` readable bytes; `out` is writable; `counters`
+/// is 0 or stays valid for as long as the code may run.
 #[no_mangle]
 pub unsafe extern "C" fn tern_trace_compile(
     c: *mut c_void,
@@ -103,6 +105,7 @@ pub unsafe extern "C" fn tern_trace_compile(
     blocks: *const FfiBlock,
     n: usize,
     miscompile: u8,
+    counters: u64,
     out: *mut FfiResult,
 ) -> i32 {
     // SAFETY: the caller's contract.
@@ -118,7 +121,7 @@ pub unsafe extern "C" fn tern_trace_compile(
             ir
         })
         .collect();
-    let r = h.compiler.compile(&TraceIr { head, blocks }, miscompile != 0);
+    let r = h.compiler.compile(&TraceIr { head, blocks, counters }, miscompile != 0);
     *out = FfiResult {
         code: FfiBytes::NONE,
         error: FfiBytes::NONE,

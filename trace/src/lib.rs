@@ -55,7 +55,12 @@ use tern_translate::ir::IrBlock;
 pub struct TraceIr {
     pub head: u64,
     pub blocks: Vec<IrBlock>,
+    /// Address of the trace's [`Counters`], which its code updates at
+    /// every exit; 0 for none.
+    pub counters: u64,
 }
+
+pub use tern_translate::traces::TraceCounters as Counters;
 
 /// How traces are compiled.
 #[derive(Clone, Copy, Debug)]

@@ -103,6 +103,17 @@ pub(crate) struct Cx<'ctx, 'm> {
     pub trace_stores: bool,
     /// Test only: the next `add`/`sub` result is off by one.
     pub miscompile: bool,
+    /// The trace's counters, if it has any.
+    pub counts: Option<Counting<'ctx>>,
+}
+
+/// A trace's [`crate::Counters`] (at `addr`) and the function's running
+/// counts of loop turns and guest instructions, added to them at exits.
+#[derive(Clone, Copy)]
+pub(crate) struct Counting<'ctx> {
+    pub addr: u64,
+    pub loops: PointerValue<'ctx>,
+    pub insns: PointerValue<'ctx>,
 }
 
 impl<'ctx, 'm> Cx<'ctx, 'm> {
@@ -145,6 +156,14 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
         let p = self.cpu_field(offset, v.get_type().get_bit_width())?;
         let st = self.b.build_store(p, v)?;
         st.set_volatile(true).map_err(|e| Reject::Llvm(e.to_string()))?;
+        Ok(())
+    }
+
+    /// Adds `n` to the running count in `slot` (a [`Counting`] field).
+    pub(crate) fn bump(&self, slot: PointerValue<'ctx>, n: u64) -> Res<()> {
+        let v = self.b.build_load(slot, "n")?.into_int_value();
+        let v = self.b.build_int_add(v, self.c(64, n), "n")?;
+        self.b.build_store(slot, v)?;
         Ok(())
     }
 
@@ -250,6 +269,21 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
 
     /// Writes the guest state back to `*cpu` and returns `pc`: the side exit.
     pub(crate) fn exit(&mut self, pc: IntValue<'ctx>) -> Res<()> {
+        if let Some(k) = self.counts {
+            let loops = self.b.build_load(k.loops, "loops")?.into_int_value();
+            let insns = self.b.build_load(k.insns, "insns")?.into_int_value();
+            let fields = [(0, self.c(64, 1)), (8, loops), (16, insns)];
+            for (at, v) in fields {
+                let p = self.b.build_int_to_ptr(
+                    self.c(64, k.addr + at),
+                    self.ctx.i64_type().ptr_type(AddressSpace::default()),
+                    "count",
+                )?;
+                let old = self.b.build_load(p, "count")?.into_int_value();
+                let sum = self.b.build_int_add(old, v, "count")?;
+                self.b.build_store(p, sum)?;
+            }
+        }
         for r in 0..16 {
             if self.written & (1 << r) != 0 {
                 let v = self.reg64(r)?;

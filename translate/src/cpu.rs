@@ -316,6 +316,10 @@ pub struct CpuState {
     pub trace_rsp: u64,
     /// Entries into compiled traces on this thread (`--stats`).
     pub trace_entries: u64,
+    /// 1 while the running trace's entry keeps the guest's XMM registers
+    /// and MXCSR in the XSAVE area, 0 when they stay in the registers
+    /// (`baseline::trace_glue`: `to_loop` reloads them or not).
+    pub trace_xmm: u64,
     /// Per-thread execution counts of profiled backward branches, indexed
     /// by the slot the branch's counting stub was given (`baseline`);
     /// pages are committed only for slots in use.
@@ -348,6 +352,7 @@ pub mod off {
     pub const X87_LOAD: usize = offset_of!(CpuState, x87_load);
     pub const IBL: usize = offset_of!(CpuState, ibl);
     pub const TRACE_RSP: usize = offset_of!(CpuState, trace_rsp);
+    pub const TRACE_XMM: usize = offset_of!(CpuState, trace_xmm);
     pub const TRACE_ENTRIES: usize = offset_of!(CpuState, trace_entries);
     pub const HOT: usize = offset_of!(CpuState, hot);
 

@@ -166,7 +166,8 @@ impl Jit {
             &mut t.writer,
             &[ExitDesc { kind: ExitKind::Trace, arg: idx, target: tr.head, patch_site: 0 }],
         )?;
-        let glue = |at| emit_trace_stub(at, first, func, self.rt.trace.enter, self.rt.exit_tramp);
+        let enter = if uses_vector_state(code) { self.rt.trace.enter } else { self.rt.trace.enter_gpr };
+        let glue = |at| emit_trace_stub(at, first, func, enter, self.rt.exit_tramp);
         let len = glue(self.rt.trace.enter & !3).0.len();
         let stub = self.install_code_locked(&mut t, &vec![0xcc; len], 4)?;
         let (code, field, exit_part) = glue(stub);
@@ -248,22 +249,39 @@ impl Jit {
     pub(crate) fn invalidate_traces_locked(&self, t: &mut Tables, page: u64) {
         let Some(ids) = t.traces.pages.remove(&page) else { return };
         for i in ids {
-            if self.trace_table.fns[i as usize].swap(0, Ordering::AcqRel) == 0 {
-                continue;
-            }
-            self.stats.traces_invalidated.fetch_add(1, Ordering::Relaxed);
-            let r = &mut t.traces.recs[i as usize];
-            let (field, exit_part, sites) = (r.field, r.exit_part, std::mem::take(&mut r.sites));
-            // SAFETY: the stub's own patchable jump, to its own exit part;
-            // then each profiled branch that led to it, to its plain jump
-            // (the code of this epoch: a flush forgets every trace).
-            unsafe {
-                self.cache.patch_rel32(&mut t.writer, field, exit_part);
-                for (site, bypass) in sites {
-                    self.cache.patch_rel32(&mut t.writer, site, bypass);
-                }
+            if self.unlink_trace_locked(t, i) {
+                self.stats.traces_invalidated.fetch_add(1, Ordering::Relaxed);
             }
         }
+    }
+
+    /// Takes trace `idx` out of use (the optimizer found it does not pay:
+    /// its runs are too short for what entering it costs): the branches
+    /// patched to it go back to their plain jumps. False if it was not in
+    /// use any more.
+    pub fn retire_trace(&self, idx: u32) -> bool {
+        let mut t = self.tables();
+        (idx as usize) < t.traces.recs.len() && self.unlink_trace_locked(&mut t, idx)
+    }
+
+    /// Unlinks trace `i` if it is in use: its stub leads to its exit part,
+    /// each profiled branch that led to it to its plain jump.
+    fn unlink_trace_locked(&self, t: &mut Tables, i: u32) -> bool {
+        if self.trace_table.fns[i as usize].swap(0, Ordering::AcqRel) == 0 {
+            return false;
+        }
+        let r = &mut t.traces.recs[i as usize];
+        let (field, exit_part, sites) = (r.field, r.exit_part, std::mem::take(&mut r.sites));
+        // SAFETY: the stub's own patchable jump, to its own exit part;
+        // then each profiled branch that led to it, to its plain jump
+        // (the code of this epoch: a flush forgets every trace).
+        unsafe {
+            self.cache.patch_rel32(&mut t.writer, field, exit_part);
+            for (site, bypass) in sites {
+                self.cache.patch_rel32(&mut t.writer, site, bypass);
+            }
+        }
+        true
     }
 
     /// Forgets every trace (a flush).
@@ -276,5 +294,70 @@ impl Jit {
             r.sites.clear();
         }
         t.traces.pages.clear();
+    }
+}
+
+/// What a trace's code counts, in memory its caller owns (plain,
+/// non-atomic additions: threads running the same trace at once may lose
+/// some, which only makes the figures approximate).
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct TraceCounters {
+    /// Runs of the function that left it through an exit (not a fault).
+    pub runs: std::sync::atomic::AtomicU64,
+    /// Branches back to a trace block taken in those runs (loop turns).
+    pub loops: std::sync::atomic::AtomicU64,
+    /// Guest instructions of the blocks entered in those runs (a block
+    /// left early counts whole).
+    pub insns: std::sync::atomic::AtomicU64,
+}
+
+/// Whether machine code `code` (a compiled trace: all code, no data) may
+/// read or write a vector register, MXCSR or the x87 state; also when it
+/// does not decode. Such a function is entered with the guest's XMM
+/// registers and MXCSR saved around it (`TraceRuntime::enter`), any
+/// other without (`enter_gpr`), which is cheaper.
+pub fn uses_vector_state(code: &[u8]) -> bool {
+    use iced_x86::{Decoder, DecoderOptions, InstructionInfoFactory, Mnemonic};
+    let mut d = Decoder::new(64, code, DecoderOptions::NONE);
+    let mut info = InstructionInfoFactory::new();
+    for insn in &mut d {
+        if insn.is_invalid() || matches!(insn.mnemonic(), Mnemonic::Ldmxcsr | Mnemonic::Stmxcsr) {
+            return true;
+        }
+        let regs = info.info(&insn).used_registers();
+        if regs.iter().any(|r| {
+            let r = r.register();
+            r.is_xmm() || r.is_ymm() || r.is_zmm() || r.is_k() || r.is_st() || r.is_mm()
+        }) {
+            return true;
+        }
+        // x87, fxsave/xsave and the like name no register operand.
+        if insn.is_save_restore_instruction() {
+            return true;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uses_vector_state;
+
+    #[test]
+    fn vector_state_scan() {
+        let cases: [(&[u8], bool); 7] = [
+            (&[0x48, 0x89, 0xd8, 0xc3], false),       // mov rax, rbx; ret
+            (&[0x0f, 0x28, 0xc1, 0xc3], true),        // movaps xmm0, xmm1
+            (&[0x0f, 0xae, 0x17], true),              // ldmxcsr [rdi]
+            (&[0xd9, 0xc0], true),                    // fld st(0)
+            (&[0x0f, 0xae, 0x07], true),              // fxsave [rdi]
+            (&[0x66, 0x48, 0x0f, 0x6e, 0xc0], true),  // movq xmm0, rax
+            (&[0x48, 0x89, 0xd8, 0x0f, 0x0b], false), // mov; ud2
+        ];
+        for (code, want) in cases {
+            assert_eq!(uses_vector_state(code), want, "{code:x?}");
+        }
+        assert!(uses_vector_state(&[0x48]), "a truncated instruction counts as vector");
     }
 }

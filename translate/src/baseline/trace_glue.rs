@@ -33,8 +33,13 @@ const SLOT_TRACE: usize = 5;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TraceRuntime {
     /// Entered from a trace's stub: guest rax in scratch slot 5, the
-    /// function's address in rax, every other register the guest's.
+    /// function's address in rax, every other register the guest's. For a
+    /// function that uses vector registers: the guest's XMM0-15 and MXCSR
+    /// go to the XSAVE area around the call.
     pub enter: u64,
+    /// The same for a function whose code touches no vector register nor
+    /// MXCSR (`uses_vector_state`): the guest's stay in the registers.
+    pub enter_gpr: u64,
     /// Exits `DESC_TRACE_LEFT` with the guest state in the `CpuState`.
     pub to_loop: u64,
     /// Where `trace_enter` reloads the guest registers from a whole
@@ -44,6 +49,25 @@ pub struct TraceRuntime {
 
 /// The guest GPRs other than rsp, in `CpuState::regs` order.
 const NOT_RSP: [u8; 15] = [0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+
+/// RFLAGS.TF, DF and AC: the function runs with all clear (TF would trap
+/// in it, DF is the ABI's, AC would make its unaligned accesses fault).
+const TF_DF_AC: u32 = (1 << 8) | (1 << 10) | (1 << 18);
+
+/// Emits `jcc rel8` (`cc` the condition nibble, 0xb for `jmp`) to be
+/// resolved by [`land`]; returns the rel8's buffer offset.
+fn short(a: &mut Asm, cc: Option<u8>) -> usize {
+    match cc {
+        Some(cc) => a.bytes(&[0x70 | cc, 0]),
+        None => a.bytes(&[0xeb, 0]),
+    }
+    a.buf.len() - 1
+}
+
+/// Points the rel8 at buffer offset `at` to the current position.
+fn land(a: &mut Asm, at: usize) {
+    a.buf[at] = i8::try_from(a.buf.len() - at - 1).expect("short jump") as u8;
+}
 
 /// Emits the shared trace routines at `a`'s position. `ibl_miss` is the
 /// lookup's miss routine, `resume_host` the host address of
@@ -56,17 +80,70 @@ pub fn emit_trace_runtime(a: &mut Asm, ibl_miss: u64, resume_host: u64, desc_lef
     a.bytes(&[0xff, 0x25, 2, 0, 0, 0, 0xcc, 0xcc]);
     a.bytes(&resume_host.to_le_bytes());
     // to_loop: (also the fault handler's way out of a trace) the XMM
-    // registers from the area (the trace's own code may have used them),
-    // which the exit then saves whole.
+    // registers from the area if the entry put them there (the trace's own
+    // code may have used them), which the exit then saves whole.
     let to_loop = a.here();
+    gs_disp(a, &[0x65, 0x83, 0x3c, 0x25], off::TRACE_XMM); // cmp dword gs:[trace_xmm], 0
+    a.bytes(&[0x00]);
+    let here = a.here();
+    let no_xmm = a.jcc(0x4, here); // je
     xmm_area(a, 0x10);
     gs_disp(a, &[0x65, 0x0f, 0xae, 0x14, 0x25], off::XSAVE + MXCSR); // ldmxcsr
+    let past = a.here();
+    a.set_rel32(no_xmm, past);
     a.store_gs_imm32(off::TRACE_RSP, 0);
     a.store_gs_imm32(off::EXIT_DESC, desc_left as i32);
     a.jmp_unaligned(resume);
 
+    // The entry with the vector state saved around the call.
     a.align8();
     let enter = a.here();
+    enter_prologue(a);
+    a.store_gs_imm32(off::TRACE_XMM, 1);
+    xmm_area(a, 0x11);
+    gs_disp(a, &[0x65, 0x0f, 0xae, 0x1c, 0x25], off::XSAVE + MXCSR); // stmxcsr
+                                                                     // or qword gs:[xstate_bv], SSE: the area's XMM registers are current.
+    gs_disp(a, &[0x65, 0x48, 0x83, 0x0c, 0x25], off::XSAVE + XSTATE_BV);
+    a.bytes(&[0x02]);
+    call_function(a);
+    xmm_area(a, 0x10);
+    gs_disp(a, &[0x65, 0x0f, 0xae, 0x14, 0x25], off::XSAVE + MXCSR); // ldmxcsr
+    let here = a.here();
+    let to_tail = a.jmp(here);
+
+    // The entry for functions that leave the vector state alone.
+    a.align8();
+    let enter_gpr = a.here();
+    enter_prologue(a);
+    a.store_gs_imm32(off::TRACE_XMM, 0);
+    call_function(a);
+    let tail = a.here();
+    a.set_rel32(to_tail, tail);
+
+    gs_disp(a, &[0x65, 0x83, 0x3c, 0x25], off::EXIT_REQUEST); // cmp dword gs:[exit_request], 0
+    a.bytes(&[0x00]);
+    a.bytes(&[0x0f, 0x85]); // jne to_loop
+    let rel = to_loop.wrapping_sub(a.here() + 4) as i64;
+    a.bytes(&i32::try_from(rel).expect("near").to_le_bytes());
+    let window_lo = a.here();
+    a.bytes(&[0x48, 0x89, 0xc2]); // mov rdx, rax: the guest pc
+    restore_flags(a);
+    a.load_gs(RCX, off::reg(RCX.into()));
+    a.store_gs(off::scratch(SLOT_TARGET), RCX);
+    a.load_gs(RCX, off::reg(RDX.into()));
+    a.store_gs(off::scratch(SLOT_IBL), RCX);
+    for r in NOT_RSP.into_iter().filter(|&r| r != RCX && r != RDX) {
+        a.load_gs(r, off::reg(r.into()));
+    }
+    a.load_gs(RSP, off::reg(RSP.into()));
+    ibl_lookup(a, ibl_miss);
+    let window_hi = a.here();
+    TraceRuntime { enter, enter_gpr, to_loop, window: (window_lo, window_hi) }
+}
+
+/// The guest GPRs and flags to the `CpuState`, then onto the host stack
+/// with DF and AC clear and rdi the `CpuState`.
+fn enter_prologue(a: &mut Asm) {
     for r in NOT_RSP.into_iter().filter(|&r| r != RAX) {
         a.store_gs(off::reg(r.into()), r);
     }
@@ -76,39 +153,43 @@ pub fn emit_trace_runtime(a: &mut Asm, ibl_miss: u64, resume_host: u64, desc_lef
     a.load_gs(RSP, off::HOST_RSP);
     a.bytes(&[0x9c]); // pushfq
     gs_disp(a, &[0x65, 0x8f, 0x04, 0x25], off::RFLAGS); // pop qword gs:[rflags]
-    a.bytes(&[0x68, 0x02, 0x02, 0, 0, 0x9d]); // push 0x202; popfq (DF and AC clear)
+                                                        // popfq is slow: only for a guest that runs with TF, DF or AC set.
+    gs_disp(a, &[0x65, 0xf7, 0x04, 0x25], off::RFLAGS); // test dword gs:[rflags], TF|DF|AC
+    a.bytes(&TF_DF_AC.to_le_bytes());
+    let plain = short(a, Some(0x4)); // je
+    a.bytes(&[0x68, 0x02, 0x02, 0, 0, 0x9d]); // push 0x202; popfq
+    land(a, plain);
     gs_disp(a, &[0x65, 0x48, 0xff, 0x04, 0x25], off::TRACE_ENTRIES); // inc qword gs:[trace_entries]
     a.load_gs(7, off::SELF_PTR); // rdi = the CpuState
-    xmm_area(a, 0x11);
-    gs_disp(a, &[0x65, 0x0f, 0xae, 0x1c, 0x25], off::XSAVE + MXCSR); // stmxcsr
-                                                                     // or qword gs:[xstate_bv], SSE: the area's XMM registers are current.
-    gs_disp(a, &[0x65, 0x48, 0x83, 0x0c, 0x25], off::XSAVE + XSTATE_BV);
-    a.bytes(&[0x02]);
+}
+
+/// Calls the function in rax with `trace_rsp` set around the call.
+fn call_function(a: &mut Asm) {
     a.store_gs(off::TRACE_RSP, RSP);
     a.bytes(&[0xff, 0xd0]); // call rax
     a.store_gs_imm32(off::TRACE_RSP, 0);
-    xmm_area(a, 0x10);
-    gs_disp(a, &[0x65, 0x0f, 0xae, 0x14, 0x25], off::XSAVE + MXCSR); // ldmxcsr
-    gs_disp(a, &[0x65, 0x83, 0x3c, 0x25], off::EXIT_REQUEST); // cmp dword gs:[exit_request], 0
-    a.bytes(&[0x00]);
-    a.bytes(&[0x0f, 0x85]); // jne to_loop
-    let rel = to_loop.wrapping_sub(a.here() + 4) as i64;
-    a.bytes(&i32::try_from(rel).expect("near").to_le_bytes());
-    let window_lo = a.here();
-    a.bytes(&[0x48, 0x89, 0xc2]); // mov rdx, rax: the guest pc
-    a.load_gs(RCX, off::reg(RCX.into()));
-    a.store_gs(off::scratch(SLOT_TARGET), RCX);
-    a.load_gs(RCX, off::reg(RDX.into()));
-    a.store_gs(off::scratch(SLOT_IBL), RCX);
+}
+
+/// The guest's flags from the `CpuState` into RFLAGS (rax and rcx
+/// clobbered): without popfq when TF, DF and AC are clear, as the function
+/// left them; OF by an `add` that overflows exactly when it was set, the
+/// other five status flags by `sahf`.
+fn restore_flags(a: &mut Asm) {
+    a.load_gs(RAX, off::RFLAGS);
+    a.bytes(&[0xa9]); // test eax, TF|DF|AC
+    a.bytes(&TF_DF_AC.to_le_bytes());
+    let slow = short(a, Some(0x5)); // jne
+    a.bytes(&[0x89, 0xc1]); // mov ecx, eax
+    a.bytes(&[0xc1, 0xe9, 11]); // shr ecx, 11: OF in bit 0
+    a.bytes(&[0x80, 0xe1, 0x01]); // and cl, 1
+    a.bytes(&[0x80, 0xc1, 0x7f]); // add cl, 0x7f: 0x80 (overflow) iff OF
+    a.bytes(&[0x88, 0xc4]); // mov ah, al: SF ZF AF PF CF
+    a.bytes(&[0x9e]); // sahf
+    let done = short(a, None);
+    land(a, slow);
     gs_disp(a, &[0x65, 0xff, 0x34, 0x25], off::RFLAGS); // push qword gs:[rflags]
     a.bytes(&[0x9d]); // popfq
-    for r in NOT_RSP.into_iter().filter(|&r| r != RCX && r != RDX) {
-        a.load_gs(r, off::reg(r.into()));
-    }
-    a.load_gs(RSP, off::reg(RSP.into()));
-    ibl_lookup(a, ibl_miss);
-    let window_hi = a.here();
-    TraceRuntime { enter, to_loop, window: (window_lo, window_hi) }
+    land(a, done);
 }
 
 /// Offsets in the XSAVE area of MXCSR and XMM0 (legacy region) and of
