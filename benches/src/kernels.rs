@@ -79,3 +79,33 @@ pub fn build(src: &str, link: Link, march: March, kernels_dir: &Path, cache: &Pa
     fs::rename(&tmp, &out).with_context(|| format!("renaming to {}", out.display()))?;
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `-march=native` build of a kernel is cached apart from the plain
+    /// one, found again on the second call, and prints what the plain build
+    /// prints (the calls kernel is integer code: no FMA contraction).
+    #[test]
+    fn native_build_is_cached_apart_and_agrees() {
+        let kernels = Path::new(env!("CARGO_MANIFEST_DIR")).join("kernels");
+        let cache = std::env::temp_dir().join(format!("tern-bench-kernels-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&cache);
+        let plain = build("int_calls.c", Link::Static, March::Default, &kernels, &cache).unwrap();
+        let native = build("int_calls.c", Link::Static, March::Native, &kernels, &cache).unwrap();
+        assert_ne!(plain, native);
+        let name = native.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.starts_with("int_calls-static-native-"), "{name}");
+        assert_eq!(build("int_calls.c", Link::Static, March::Native, &kernels, &cache).unwrap(), native);
+        let run = |bin: &Path| {
+            let out = Command::new(bin).arg("3").output().unwrap();
+            assert!(out.status.success(), "{}", bin.display());
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let out = run(&plain);
+        assert!(out.starts_with("calls n=3 sum="), "{out}");
+        assert_eq!(run(&native), out);
+        fs::remove_dir_all(&cache).unwrap();
+    }
+}
