@@ -1,6 +1,9 @@
 //! Building the C kernels of `benches/kernels/` with the host gcc (`-O2`,
-//! static or dynamic, optionally `-march=x86-64-v3`), cached in the cache directory under a name that
-//! carries a hash of the sources and flags.
+//! static or dynamic, optionally `-march=x86-64-v3` or `-march=native`),
+//! cached in the cache directory under a name that carries a hash of the
+//! sources and flags (for `-march=native`, also of what gcc makes of it on
+//! this host, so a cache shared between machines never runs another CPU's
+//! build).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -20,10 +23,29 @@ fn flags(link: Link, march: March) -> Vec<&'static str> {
     if link == Link::Static {
         f.push("-static");
     }
-    if march == March::V3 {
-        f.push("-march=x86-64-v3");
+    match march {
+        March::Default => {}
+        March::V3 => f.push("-march=x86-64-v3"),
+        March::Native => f.push("-march=native"),
     }
     f
+}
+
+/// What `-march=native` means on this host: gcc's expansion of it into an
+/// explicit `-march=CPU -mFEATURE...` list (from `gcc -###`), empty for the
+/// other levels.
+fn host_target(march: March) -> Result<Vec<u8>> {
+    if march != March::Native {
+        return Ok(Vec::new());
+    }
+    let out = Command::new("gcc")
+        .args(["-###", "-march=native", "-E", "-x", "c", "/dev/null"])
+        .output()
+        .context("running gcc (install it with apt-get install gcc)")?;
+    if !out.status.success() {
+        bail!("gcc -### -march=native failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(out.stderr)
 }
 
 /// Returns the binary of kernel `src` (a file in `kernels_dir`) built with
@@ -34,11 +56,10 @@ pub fn build(src: &str, link: Link, march: March, kernels_dir: &Path, cache: &Pa
     let source = fs::read(&src_path).with_context(|| format!("reading {}", src_path.display()))?;
     let header = fs::read(kernels_dir.join(COMMON_HEADER)).unwrap_or_default();
     let flags = flags(link, march);
-    let key = [source.as_slice(), &header, flags.join(" ").as_bytes()].concat();
+    let key = [source.as_slice(), &header, flags.join(" ").as_bytes(), &host_target(march)?].concat();
     let stem = src.trim_end_matches(".c");
     let dir = cache.join("kernels");
-    let v3 = if march == March::V3 { "-v3" } else { "" };
-    let out = dir.join(format!("{stem}-{}{v3}-{:08x}", link.tag(), fnv1a(&key) as u32));
+    let out = dir.join(format!("{stem}-{}{}-{:08x}", link.tag(), march.tag(), fnv1a(&key) as u32));
     if out.exists() {
         return Ok(out);
     }
@@ -57,4 +78,34 @@ pub fn build(src: &str, link: Link, march: March, kernels_dir: &Path, cache: &Pa
     }
     fs::rename(&tmp, &out).with_context(|| format!("renaming to {}", out.display()))?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `-march=native` build of a kernel is cached apart from the plain
+    /// one, found again on the second call, and prints what the plain build
+    /// prints (the calls kernel is integer code: no FMA contraction).
+    #[test]
+    fn native_build_is_cached_apart_and_agrees() {
+        let kernels = Path::new(env!("CARGO_MANIFEST_DIR")).join("kernels");
+        let cache = std::env::temp_dir().join(format!("tern-bench-kernels-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&cache);
+        let plain = build("int_calls.c", Link::Static, March::Default, &kernels, &cache).unwrap();
+        let native = build("int_calls.c", Link::Static, March::Native, &kernels, &cache).unwrap();
+        assert_ne!(plain, native);
+        let name = native.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.starts_with("int_calls-static-native-"), "{name}");
+        assert_eq!(build("int_calls.c", Link::Static, March::Native, &kernels, &cache).unwrap(), native);
+        let run = |bin: &Path| {
+            let out = Command::new(bin).arg("3").output().unwrap();
+            assert!(out.status.success(), "{}", bin.display());
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let out = run(&plain);
+        assert!(out.starts_with("calls n=3 sum="), "{out}");
+        assert_eq!(run(&native), out);
+        fs::remove_dir_all(&cache).unwrap();
+    }
 }

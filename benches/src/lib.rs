@@ -9,6 +9,7 @@
 //! `benches/run` builds everything and calls it. See `benches/README.md`.
 
 pub mod atomic;
+pub mod ceiling;
 pub mod chart;
 pub mod clock;
 pub mod config;

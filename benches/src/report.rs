@@ -1,7 +1,8 @@
 //! The Markdown report (`report.md`): machine and versions, a ratio table
-//! per group with geometric means, the failures with their stderr, peak RSS,
-//! tern's counters and the workload commands; at the top, whether the run is
-//! partial and the sessions it took ([`status`]). [`write_report`] also writes
+//! per group with geometric means, the `-march=native` ceilings
+//! ([`ceiling`]), the failures with their stderr, peak RSS, tern's counters
+//! and the workload commands; at the top, whether the run is partial and the
+//! sessions it took ([`status`]). [`write_report`] also writes
 //! `results.json` and the `ratios.svg` chart.
 
 use std::fmt::Write as _;
@@ -10,6 +11,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use crate::atomic;
+use crate::ceiling;
 use crate::chart;
 use crate::config::ConfigId;
 use crate::results::{MetricKind, Results, WorkloadResult};
@@ -40,6 +42,7 @@ pub fn render(results: &Results, dir: &Path) -> String {
     let mut md = String::new();
     header(&mut md, results, dir);
     ratio_tables(&mut md, results);
+    md.push_str(&ceiling::render(&results.workloads, &results.meta.settings.configs));
     means_table(&mut md, results);
     failures(&mut md, results);
     rss_table(&mut md, results);

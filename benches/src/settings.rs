@@ -182,8 +182,8 @@ mod tests {
         o.size = Some(7);
         let s = Settings::resolve(&o).unwrap();
         assert_eq!(s.configs, vec![ConfigId::Native, ConfigId::Qemu]);
-        assert!(s.plan.iter().all(|p| p.n == 7) && s.plan.len() == 5, "{:?}", s.plan);
-        assert_eq!(s.workloads().unwrap().len(), 5);
+        assert!(s.plan.iter().all(|p| p.n == 7) && s.plan.len() == 6, "{:?}", s.plan);
+        assert_eq!(s.workloads().unwrap().len(), 6);
     }
 
     #[test]

@@ -88,6 +88,21 @@ pub enum March {
     Default,
     /// `-march=x86-64-v3` (AVX2, FMA, BMI2...).
     V3,
+    /// `-march=native`: everything the host CPU has (AVX2, AVX-512...).
+    /// Its native time is the ceiling for a trace tier that uses the host's
+    /// vector units on a binary built for plain x86-64.
+    Native,
+}
+
+impl March {
+    /// Suffix of the workload name and of the cached binary (empty for the default).
+    pub fn tag(self) -> &'static str {
+        match self {
+            March::Default => "",
+            March::V3 => "-v3",
+            March::Native => "-native",
+        }
+    }
 }
 
 /// The program a workload runs.
@@ -218,11 +233,25 @@ const CPU_KERNELS: &[Kernel] = &[
     kernel("hash", "int_hash.c", Group::Int, 6_000_000, 150_000, "open-addressing hash table, N inserts"),
     kernel("interp", "int_interp.c", Group::Int, 500_000, 15_000, "switch-dispatch VM: Collatz of 1..N"),
     kernel("bits", "int_bits.c", Group::Int, 20_480, 256, "LZ77 + gamma-coded bit stream + CRC-32 of N KiB"),
+    kernel(
+        "calls",
+        "int_calls.c",
+        Group::Int,
+        12_000,
+        800,
+        "function-pointer table calls + recursion, N rounds",
+    ),
     kernel("nbody", "fp_nbody.c", Group::Fp, 8_000_000, 150_000, "5-body simulation, N steps"),
     kernel("spectral", "fp_spectral.c", Group::Fp, 4_000, 500, "spectral norm, N x N"),
     kernel("mandel", "fp_mandel.c", Group::Fp, 4_000, 500, "Mandelbrot set, N x N pixels"),
     kernel("matmul", "fp_matmul.c", Group::Fp, 1_100, 250, "double matrix multiply, N x N"),
 ];
+
+/// Kernels also built static with `-march=native` (`NAME-native`, in the
+/// kernel's own group next to `NAME-static`): the native time of that build
+/// is the ceiling for running the plain x86-64 build with the host's vector
+/// units (hot traces compile for the host CPU).
+const NATIVE_CEILINGS: &[&str] = &["spectral", "matmul"];
 
 fn parse_openssl_rate(out: &str) -> Option<f64> {
     // `openssl speed -mr` prints `+F:<n>:<alg>:<bytes per second>...`.
@@ -388,10 +417,11 @@ const OTHERS: &[Row] = &[
         "a ./configure-like shell script: N checks of about 7 short processes each"),
 ];
 
-/// The whole table, in report order: kernels (static then dynamic), then the rest.
+/// The whole table, in report order: kernels (static, dynamic, then the
+/// `-march=native` ceiling where there is one), then the rest.
 pub fn all() -> Vec<Workload> {
     let kernels = CPU_KERNELS.iter().flat_map(|kn| {
-        [Link::Static, Link::Dynamic].map(|link| Workload {
+        let pair = [Link::Static, Link::Dynamic].map(|link| Workload {
             name: format!("{}-{}", kn.name, link.tag()),
             group: kn.group,
             about: kn.about,
@@ -407,12 +437,24 @@ pub fn all() -> Vec<Workload> {
             },
             metric: Metric::Time,
             check: Check::Stdout,
-        })
+        });
+        let ceiling = NATIVE_CEILINGS.contains(&kn.name).then(|| Workload {
+            name: format!("{}{}", kn.name, March::Native.tag()),
+            group: kn.group,
+            about: kn.about,
+            program: Program::Kernel { src: kn.src, link: Link::Static, march: March::Native },
+            args: &["{n}"],
+            input: Input::None,
+            scale: Scale { full: kn.full, quick: kn.quick, in_quick: true },
+            metric: Metric::Time,
+            check: Check::Stdout,
+        });
+        pair.into_iter().chain(ceiling)
     });
     // The same kernels for x86-64-v3, static only (the loops are the
     // kernel's own code); quick mode keeps the first of each group.
     let v3 = CPU_KERNELS.iter().map(|kn| Workload {
-        name: format!("{}-v3", kn.name),
+        name: format!("{}{}", kn.name, March::V3.tag()),
         group: Group::V3,
         about: kn.about,
         program: Program::Kernel { src: kn.src, link: Link::Static, march: March::V3 },
@@ -428,6 +470,11 @@ pub fn all() -> Vec<Workload> {
     let mut all: Vec<Workload> = kernels.chain(others).chain(v3).collect();
     all.sort_by_key(|w| w.group);
     all
+}
+
+/// The kernels with a `-march=native` ceiling: (`NAME-static`, `NAME-native`).
+pub fn native_ceilings() -> Vec<(String, String)> {
+    NATIVE_CEILINGS.iter().map(|k| (format!("{k}-static"), format!("{k}{}", March::Native.tag()))).collect()
 }
 
 fn is_first_of_group(kn: &Kernel) -> bool {
@@ -483,13 +530,42 @@ mod tests {
     fn select_by_group_and_name() {
         let int = select(&["int".into()], false).unwrap();
         assert!(int.iter().all(|w| w.group == Group::Int));
-        assert_eq!(int.len(), 8);
+        assert_eq!(int.len(), 10);
         let one = select(&["7z-b".into()], true).unwrap();
         assert_eq!(one.len(), 1);
         assert!(select(&["nope".into()], false).is_err());
         let v3 = select(&["v3".into()], false).unwrap();
-        assert_eq!(v3.len(), 8);
+        assert_eq!(v3.len(), 9);
         assert!(v3.iter().all(|w| matches!(w.program, Program::Kernel { march: March::V3, .. })));
+    }
+
+    #[test]
+    fn calls_kernel_and_native_ceilings() {
+        let all = all();
+        let names: Vec<&str> = all.iter().map(|w| w.name.as_str()).collect();
+        for name in ["calls-static", "calls-dyn", "calls-v3"] {
+            assert!(names.contains(&name), "{name} missing");
+        }
+        let calls = all.iter().find(|w| w.name == "calls-static").unwrap();
+        assert_eq!(calls.group, Group::Int);
+        assert!(calls.in_quick());
+        // Each ceiling is a known kernel, static, -march=native, in the
+        // kernel's group right after its dynamic build, and in quick mode.
+        for base in NATIVE_CEILINGS {
+            let kn = CPU_KERNELS.iter().find(|k| k.name == *base).expect("ceiling of an unknown kernel");
+            let at = names.iter().position(|n| *n == format!("{base}-native")).unwrap();
+            assert_eq!(names[at - 1], format!("{base}-dyn"));
+            let w = &all[at];
+            assert_eq!(w.group, kn.group);
+            assert!(w.in_quick());
+            assert_eq!(w.program, Program::Kernel { src: kn.src, link: Link::Static, march: March::Native });
+        }
+        let natives =
+            all.iter().filter(|w| matches!(w.program, Program::Kernel { march: March::Native, .. }));
+        assert_eq!(natives.count(), NATIVE_CEILINGS.len());
+        let fp_quick = select(&["fp".into()], true).unwrap();
+        let fp_names: Vec<&str> = fp_quick.iter().map(|w| w.name.as_str()).collect();
+        assert!(fp_names.contains(&"matmul-native") && fp_names.contains(&"spectral-native"));
     }
 
     #[test]
