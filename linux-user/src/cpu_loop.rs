@@ -20,6 +20,8 @@ pub struct LoopStats {
     /// from them to the CPU loop (`optimizer::trace_exit`).
     pub trace_entries: u64,
     pub trace_left: u64,
+    /// Guest instructions run in baseline code (`CpuState::guest_insns`).
+    pub guest_insns: u64,
 }
 
 fn fatal(msg: impl std::fmt::Display) -> ! {
@@ -114,6 +116,7 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
                     f @ (Flow::ExitGroup(_) | Flow::ExitThread(_)) => {
                         jit.idle(cpu);
                         stats.trace_entries = cpu.trace_entries;
+                        stats.guest_insns = cpu.guest_insns;
                         return f;
                     }
                 }

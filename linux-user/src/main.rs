@@ -183,6 +183,9 @@ fn main() {
     let jit: &'static Jit = Box::leak(Box::new(Jit::new(model, dump).unwrap_or_else(|e| fail(e, 1))));
     jit.set_cache_limit(usize::try_from(cli.cache_size << 20).unwrap_or(usize::MAX));
     jit.set_kicker(tern_signals::thread::kick);
+    if cli.stats {
+        jit.set_count_insns();
+    }
     for (s, e) in jit.cache.ranges() {
         proc::add_tern_range(s, e);
     }

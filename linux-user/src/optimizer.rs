@@ -291,14 +291,23 @@ impl Manager {
         };
         let mut reviewed = std::time::Instant::now();
         let mut every = REVIEW;
+        // Heads taken off the queue, compiled hottest first; at most
+        // QUEUE of them, so that a full queue still drops work.
+        let mut pending: Vec<u64> = Vec::new();
         loop {
-            let head = match rx.recv_timeout(every) {
-                Ok(head) => Some(head),
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => None,
-                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
-            };
+            if pending.is_empty() {
+                match rx.recv_timeout(every) {
+                    Ok(head) => pending.push(head),
+                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                    Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
+                }
+            }
+            while pending.len() < QUEUE {
+                let Ok(head) = rx.try_recv() else { break };
+                pending.push(head);
+            }
             let _work = tern_syscalls::task::background_work();
-            if let Some(head) = head {
+            if let Some(head) = self.hottest(&mut pending) {
                 self.busy.store(true, SeqCst);
                 let built = self.build(compiler.as_mut(), head);
                 self.busy.store(false, SeqCst);
@@ -312,6 +321,25 @@ impl Manager {
                 reviewed = std::time::Instant::now();
             }
         }
+    }
+
+    /// Takes the hottest head out of `pending`: the one whose branches got
+    /// hot most often while it waited (several branches to it, several
+    /// threads running it), the oldest among equals.
+    fn hottest(&self, pending: &mut Vec<u64>) -> Option<u64> {
+        let heads = self.heads.lock().unwrap_or_else(|e| e.into_inner());
+        let hits = |h: &u64| match heads.get(h) {
+            Some(Head::Queued(sites)) => sites.len(),
+            _ => 0,
+        };
+        let (mut best, mut most) = (0, 0);
+        for (i, h) in pending.iter().enumerate() {
+            let n = hits(h);
+            if n > most {
+                (best, most) = (i, n);
+            }
+        }
+        (!pending.is_empty()).then(|| pending.remove(best))
     }
 
     /// Forms, compiles and installs the trace at `head`: its index and

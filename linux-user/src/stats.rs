@@ -23,6 +23,7 @@ pub fn print(jit: &Jit, s: &LoopStats) {
         ("translation us", st.translate_ns.load(Relaxed) / 1000),
         ("  of which locked us", st.translate_locked_ns.load(Relaxed) / 1000),
         ("syscalls", s.syscalls),
+        ("guest insns: baseline", s.guest_insns),
         ("code-page writes", s.smc),
     ];
     for (name, v) in rows {

@@ -250,6 +250,7 @@ fn merge_stats(s: &LoopStats) {
     t.syscalls += s.syscalls;
     t.smc += s.smc;
     t.trace_entries += s.trace_entries;
+    t.guest_insns += s.guest_insns;
     t.trace_left += s.trace_left;
     for (a, b) in t.exits.iter_mut().zip(s.exits.iter()) {
         *a += b;

@@ -110,6 +110,12 @@ fn loop_programs_with_every_loop_a_one_block_trace() {
 
 /// The `--stats` counter `name` of a run of `src` (static -O2) with `opts`.
 fn stat(src: &str, opts: &[&str], name: &str) -> u64 {
+    stats(src, opts, &[name])[0]
+}
+
+/// The `--stats` counters `names` of one run of `src` (static -O2) with
+/// `--traces` and `opts`.
+fn stats(src: &str, opts: &[&str], names: &[&str]) -> Vec<u64> {
     let bin = tern_tests::build(src, &Build { static_: true, opt: "-O2", cxx: false });
     let p = program(src);
     let out = Command::new(tern())
@@ -120,9 +126,34 @@ fn stat(src: &str, opts: &[&str], name: &str) -> u64 {
         .output()
         .expect("run tern");
     let err = String::from_utf8_lossy(&out.stderr);
-    err.lines()
-        .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().parse().unwrap_or(0)))
-        .unwrap_or_else(|| panic!("no '{name}' in the stats:\n{err}"))
+    let row = |name: &str| {
+        err.lines()
+            .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().parse().unwrap_or(0)))
+            .unwrap_or_else(|| panic!("no '{name}' in the stats:\n{err}"))
+    };
+    names.iter().map(|n| row(n)).collect()
+}
+
+/// The guest instructions counted under `--stats` are the same whether
+/// they run in baseline code or in traces (a count differs from run to
+/// run only by what a thread runs before its exit: nothing here).
+#[test]
+fn instructions_counted_in_traces_and_baseline_agree() {
+    if tern_tests::skip_without_compiler(false) {
+        return;
+    }
+    let alone = stat("trace_hot.c", &["--no-traces"], "guest insns: baseline");
+    let keep = ["--trace-threshold", "50", "--trace-sync", "--trace-min-loops", "0"];
+    let split = stats("trace_hot.c", &keep, &["guest insns: baseline", "traces: insns run"]);
+    assert!(alone > 100_000_000, "baseline count {alone}");
+    assert!(split[1] > alone / 2, "traces ran {} of {alone} instructions", split[1]);
+    assert_eq!(
+        split[0] + split[1],
+        alone,
+        "baseline {} + traces {} against {alone} alone",
+        split[0],
+        split[1]
+    );
 }
 
 #[test]

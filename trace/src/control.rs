@@ -268,7 +268,7 @@ fn build<'ctx>(
     for (i, blk) in t.blocks.iter().enumerate() {
         if let Some(k) = cx.counts {
             cx.b.position_at_end(tr.bbs[i]);
-            cx.bump(k.insns, blk.insns.len() as u64)?;
+            cx.bump(k.insns, run_from(blk, 0) as u64)?;
         }
     }
     let mut lowered = 0;
@@ -294,6 +294,23 @@ fn build<'ctx>(
 }
 
 use crate::TraceIr;
+
+/// How many instructions of `blk` from its `k`-th run until a
+/// conditional branch (included) or its end: what is counted as run when
+/// the `k`-th starts (`Counters::insns`).
+fn run_from(blk: &IrBlock, k: usize) -> usize {
+    let rest = &blk.insns[k.min(blk.insns.len())..];
+    rest.iter().position(|i| matches!(i.op, Op::Jcc { .. })).map_or(rest.len(), |p| p + 1)
+}
+
+/// Before an exit at the `k`-th instruction of `blk`, which the baseline
+/// runs: takes back what was counted from it on.
+fn uncount(cx: &Cx<'_, '_>, blk: &IrBlock, k: usize) -> Res<()> {
+    match cx.counts {
+        Some(c) => cx.bump(c.insns, (run_from(blk, k) as u64).wrapping_neg()),
+        None => Ok(()),
+    }
+}
 
 /// Direct branch targets of `op`.
 fn targets(op: &Op) -> Vec<u64> {
@@ -394,11 +411,12 @@ impl<'a, 'ctx> Trace<'a, 'ctx> {
     fn lower_block(&mut self, cx: &mut Cx<'ctx, '_>, i: usize) -> Res<usize> {
         let blk = &self.blocks[i];
         let mut n = 0;
-        for ins in &blk.insns {
+        for (k, ins) in blk.insns.iter().enumerate() {
             let pc = ins.pc;
             match &ins.op {
                 Op::Native { insn, .. } => {
                     if !cx.lower_native(pc, insn)? && !cx.lower_opaque(pc, insn, blk.bytes_of(ins))? {
+                        uncount(cx, blk, k)?;
                         return cx.exit(cx.pc(pc)).map(|_| n);
                     }
                 }
@@ -409,6 +427,9 @@ impl<'a, 'ctx> Trace<'a, 'ctx> {
                     let go = cx.ctx.append_basic_block(cx.f, "nt");
                     cx.b.build_conditional_branch(c, t, go)?;
                     cx.b.position_at_end(go);
+                    if let Some(c) = cx.counts {
+                        cx.bump(c.insns, run_from(blk, k + 1) as u64)?;
+                    }
                 }
                 Op::Jmp { target } => {
                     self.goto(cx, i, *target)?;
@@ -445,6 +466,7 @@ impl<'a, 'ctx> Trace<'a, 'ctx> {
                 | Op::Emulate
                 | Op::Trap { .. }
                 | Op::Loop { .. } => {
+                    uncount(cx, blk, k)?;
                     return cx.exit(cx.pc(pc)).map(|_| n);
                 }
             }

@@ -316,6 +316,9 @@ pub struct CpuState {
     pub trace_rsp: u64,
     /// Entries into compiled traces on this thread (`--stats`).
     pub trace_entries: u64,
+    /// Guest instructions run in baseline code on this thread, counted
+    /// only under `--stats` (`Jit::set_count_insns`).
+    pub guest_insns: u64,
     /// 1 while the running trace's entry keeps the guest's XMM registers
     /// and MXCSR in the XSAVE area, 0 when they stay in the registers
     /// (`baseline::trace_glue`: `to_loop` reloads them or not).
@@ -353,6 +356,7 @@ pub mod off {
     pub const IBL: usize = offset_of!(CpuState, ibl);
     pub const TRACE_RSP: usize = offset_of!(CpuState, trace_rsp);
     pub const TRACE_XMM: usize = offset_of!(CpuState, trace_xmm);
+    pub const GUEST_INSNS: usize = offset_of!(CpuState, guest_insns);
     pub const TRACE_ENTRIES: usize = offset_of!(CpuState, trace_entries);
     pub const HOT: usize = offset_of!(CpuState, hot);
 

@@ -252,6 +252,8 @@ pub struct Jit {
     /// Profiling of trace heads in new blocks (`baseline::Profiler`), once
     /// the trace tier is on.
     prof: OnceLock<baseline::Profiler>,
+    /// Blocks translated count the guest instructions they run.
+    count_insns: std::sync::atomic::AtomicBool,
     /// Installed traces' functions, read without the lock.
     trace_table: traces::TraceTable,
 }
@@ -308,12 +310,20 @@ impl Jit {
             perf_map: Mutex::new(None),
             vdso: (AtomicU64::new(0), AtomicU64::new(0)),
             prof: OnceLock::new(),
+            count_insns: std::sync::atomic::AtomicBool::new(false),
             trace_table: Default::default(),
         })
     }
 
     pub fn model(&self) -> CpuModel {
         self.model
+    }
+
+    /// Blocks translated from now on count the guest instructions they
+    /// run in `CpuState::guest_insns` (`--stats`: costs a few host
+    /// instructions per block run).
+    pub fn set_count_insns(&self) {
+        self.count_insns.store(true, Ordering::Relaxed);
     }
 
     /// Turns on the profiling of trace heads in blocks translated from now
@@ -504,7 +514,13 @@ impl Jit {
         if !single {
             ir.predicted = predict_indirect(&ir);
         }
-        let em = baseline::emit_block(&ir, f.room.0, &self.rt, self.prof.get())?;
+        let em = baseline::emit_block(
+            &ir,
+            f.room.0,
+            &self.rt,
+            self.prof.get(),
+            self.count_insns.load(Ordering::Relaxed),
+        )?;
         Ok((ir, em))
     }
 
@@ -596,7 +612,13 @@ impl Jit {
             // again for it, with the lock held; rare).
             self.give_back_room_locked(t, f);
             f.room = self.cache.reserve_chunk(&mut t.writer)?;
-            em = baseline::emit_block(&ir, f.room.0, &self.rt, self.prof.get())?;
+            em = baseline::emit_block(
+                &ir,
+                f.room.0,
+                &self.rt,
+                self.prof.get(),
+                self.count_insns.load(Ordering::Relaxed),
+            )?;
         }
         let host = f.room.0;
         let first = self.cache.add_descs(&mut t.writer, &em.descs)?;
@@ -997,7 +1019,7 @@ mod tests {
     fn exit_stub_is_18_bytes() {
         let (_, rt) = baseline::emit_runtime(0x10_0000, 0x20_0000, 0x30_0000);
         let ir = lift::lift_block(CpuModel::V2, 0x40_0000, &[0x0f, 0x05], false, false);
-        let em = baseline::emit_block(&ir, 0x10_1000, &rt, None).unwrap();
+        let em = baseline::emit_block(&ir, 0x10_1000, &rt, None, false).unwrap();
         assert_eq!(em.descs.len(), 1);
         assert_eq!(em.descs[0].kind, cpu::ExitKind::Syscall);
         assert_eq!((em.ibl_entry, em.entry), (0, 18), "{:02x?}", em.code);

@@ -208,6 +208,8 @@ struct Emitter<'a> {
     /// the RIP-relative disp32 that loads it, value).
     literals: Vec<(usize, u64)>,
     prof: Option<&'a Profiler>,
+    /// Count the guest instructions run (`--stats`).
+    count: bool,
     /// Profiled branches: (rel32 field offset, guest target, guest pc of
     /// the branch, counter slot).
     hot: Vec<(usize, u64, u64, u32)>,
@@ -566,6 +568,19 @@ impl Emitter<'_> {
         self.exit(ExitKind::Hot, bypass, target, site);
     }
 
+    /// Adds `n` to `CpuState::guest_insns` before the instruction at guest
+    /// `pc`, flags untouched (rcx borrowed, `lea`).
+    fn count_insns(&mut self, pc: u64, n: i32) {
+        self.mark(pc, NO_FIXUP);
+        self.a.store_gs(off::scratch(SLOT_HOT), RCX);
+        self.mark(pc, fix1(RCX, SLOT_HOT));
+        self.a.load_gs(RCX, off::GUEST_INSNS);
+        self.a.bytes(&[0x48, 0x8d, 0x89]); // lea rcx, [rcx+n]
+        self.a.bytes(&n.to_le_bytes());
+        self.a.store_gs(off::GUEST_INSNS, RCX);
+        self.a.load_gs(RCX, off::scratch(SLOT_HOT));
+    }
+
     fn exit(&mut self, kind: ExitKind, arg: u32, target: u64, patch_site: u64) {
         self.descs.push(ExitDesc { kind, arg, target, patch_site });
         let tramp = self.rt.exit_tramp;
@@ -573,12 +588,15 @@ impl Emitter<'_> {
     }
 }
 
-/// Emits host code for `ir`, to be installed at host address `base`.
+/// Emits host code for `ir`, to be installed at host address `base`;
+/// `count`: the code adds the guest instructions it runs to
+/// `CpuState::guest_insns` (`--stats`).
 pub fn emit_block(
     ir: &IrBlock,
     base: u64,
     rt: &Runtime,
     prof: Option<&Profiler>,
+    count: bool,
 ) -> Result<Emitted, EmitError> {
     let mut e = Emitter {
         a: Asm::new(base),
@@ -591,6 +609,7 @@ pub fn emit_block(
         rsp_adj: 0,
         literals: Vec::new(),
         prof,
+        count,
         hot: Vec::new(),
     };
     // The lookup entry, first: guest rcx and rdx back from their slots,
@@ -601,9 +620,17 @@ pub fn emit_block(
     e.mark(ir.start, fix1(RDX, SLOT_IBL));
     e.a.load_gs(RDX, off::scratch(SLOT_IBL));
     let entry = e.a.buf.len();
-    for i in &ir.insns {
+    // With counting: each run of instructions up to a branch that may
+    // leave the block is counted where it starts.
+    let mut count_from = 0;
+    for (k, i) in ir.insns.iter().enumerate() {
         let pc = i.pc;
         let next = pc + u64::from(i.len);
+        if e.count && k == count_from {
+            let run = ir.insns[k..].iter().position(|i| matches!(i.op, Op::Jcc { .. } | Op::Loop { .. }));
+            count_from = run.map_or(ir.insns.len(), |r| k + r + 1);
+            e.count_insns(pc, (count_from - k) as i32);
+        }
         e.mark(pc, NO_FIXUP);
         match &i.op {
             Op::Native { insn, fix } => {

@@ -49,7 +49,7 @@ pub fn translate_code(
 
 /// `emit_block` and `set_desc_base` of a lifted block, as `Jit::translate`.
 pub fn emit(ir: &IrBlock, host: u64) -> Emitted {
-    let mut em = emit_block(ir, host, &runtime(host), None).expect("emit");
+    let mut em = emit_block(ir, host, &runtime(host), None, false).expect("emit");
     em.set_desc_base(FIRST_DESC);
     em
 }
