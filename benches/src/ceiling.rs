@@ -87,6 +87,7 @@ mod tests {
             metric: MetricKind::Time,
             runs,
             tern_stats: None,
+            tern_trace_stats: None,
             measured: None,
         }
     }

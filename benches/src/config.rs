@@ -114,9 +114,15 @@ impl Tools {
         })
     }
 
-    /// The prefix of the untimed counter run: `tern --stats`.
-    pub fn stats_prefix(&self) -> Vec<OsString> {
-        vec![self.tern.clone().into(), "--stats".into()]
+    /// The prefix of the untimed counter run: `tern --stats`, or with
+    /// `traces`, `tern --traces --stats`.
+    pub fn stats_prefix(&self, traces: bool) -> Vec<OsString> {
+        let mut prefix = vec![self.tern.clone().into()];
+        if traces {
+            prefix.push("--traces".into());
+        }
+        prefix.push("--stats".into());
+        prefix
     }
 }
 

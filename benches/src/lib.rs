@@ -26,6 +26,7 @@ pub mod stats;
 pub mod status;
 pub mod suite;
 pub mod summary;
+pub mod trace_tier;
 pub mod workloads;
 
 pub use config::ConfigId;

@@ -1,7 +1,8 @@
 //! The Markdown report (`report.md`): machine and versions, a ratio table
 //! per group with geometric means, the `-march=native` ceilings
-//! ([`ceiling`]), the failures with their stderr, peak RSS, tern's counters
-//! and the workload commands; at the top, whether the run is partial and the
+//! ([`ceiling`]), the trace tier ([`trace_tier`]), the failures with their
+//! stderr, peak RSS, tern's counters (of `tern --stats` and, when measured,
+//! `tern --traces --stats`) and the workload commands; at the top, whether the run is partial and the
 //! sessions it took ([`status`]). [`write_report`] also writes
 //! `results.json` and the `ratios.svg` chart.
 
@@ -14,9 +15,10 @@ use crate::atomic;
 use crate::ceiling;
 use crate::chart;
 use crate::config::ConfigId;
-use crate::results::{MetricKind, Results, WorkloadResult};
+use crate::results::{MetricKind, Results, StatsRun, WorkloadResult};
 use crate::status;
 use crate::summary::{self, Spread};
+use crate::trace_tier;
 use crate::workloads::Group;
 
 /// Writes `results.json`, `ratios.svg` and `report.md` into `dir`, each
@@ -44,6 +46,7 @@ pub fn render(results: &Results, dir: &Path) -> String {
     ratio_tables(&mut md, results);
     md.push_str(&ceiling::render(&results.workloads, &results.meta.settings.configs));
     means_table(&mut md, results);
+    md.push_str(&trace_tier::render(results));
     failures(&mut md, results);
     rss_table(&mut md, results);
     counters_table(&mut md, results);
@@ -207,33 +210,49 @@ fn rss_table(md: &mut String, r: &Results) {
 }
 
 fn counters_table(md: &mut String, r: &Results) {
-    let with_stats: Vec<&WorkloadResult> = r.workloads.iter().filter(|w| w.tern_stats.is_some()).collect();
+    counters(md, r, "tern counters", "`tern --stats`", |w| w.tern_stats.as_ref());
+    counters(
+        md,
+        r,
+        "tern --traces counters",
+        "`tern --traces --stats` (made when tern-traces is measured; see [Trace tier](#trace-tier))",
+        |w| w.tern_trace_stats.as_ref(),
+    );
+}
+
+/// A table of every counter of the stats runs `run` picks, one row per
+/// workload that has one.
+fn counters(
+    md: &mut String,
+    r: &Results,
+    title: &str,
+    command: &str,
+    run: impl Fn(&WorkloadResult) -> Option<&StatsRun>,
+) {
+    let with_stats: Vec<(&WorkloadResult, &StatsRun)> =
+        r.workloads.iter().filter_map(|w| Some((w, run(w)?))).collect();
     if with_stats.is_empty() {
         return;
     }
     // Columns: every counter label, in order of first appearance.
-    let mut labels: Vec<String> = Vec::new();
-    for w in &with_stats {
-        for (label, _) in &w.tern_stats.as_ref().map(|s| s.counters.clone()).unwrap_or_default() {
-            if !labels.contains(label) {
-                labels.push(label.clone());
+    let mut labels: Vec<&str> = Vec::new();
+    for (_, stats) in &with_stats {
+        for (label, _) in &stats.counters {
+            if !labels.contains(&label.as_str()) {
+                labels.push(label);
             }
         }
     }
     let _ = writeln!(
         md,
-        "## tern counters\n\nFrom one extra, untimed run per workload under `tern --stats` (summed over \
-         the processes of the run). k = thousand, M = million, G = billion.\n"
+        "## {title}\n\nFrom one extra, untimed run per workload under {command} (summed over the \
+         processes of the run). k = thousand, M = million, G = billion.\n"
     );
-    let mut columns = labels.clone();
+    let mut columns: Vec<String> = labels.iter().map(|l| l.to_string()).collect();
     columns.push("note".into());
     table_head(md, "workload", &columns);
-    for w in with_stats {
-        let Some(stats) = &w.tern_stats else { continue };
-        let mut cells: Vec<String> = labels
-            .iter()
-            .map(|l| stats.counters.iter().find(|(k, _)| k == l).map_or("–".into(), |(_, v)| si(*v)))
-            .collect();
+    for (w, stats) in with_stats {
+        let mut cells: Vec<String> = labels.iter().map(|l| stats.get(l).map_or("–".into(), si)).collect();
         cells.push(stats.note.as_deref().map(cell).unwrap_or_default());
         let _ = writeln!(md, "| {} | {} |", w.name, cells.join(" | "));
     }
@@ -303,7 +322,7 @@ fn times_bare(x: f64) -> String {
     }
 }
 
-fn times(x: f64) -> String {
+pub fn times(x: f64) -> String {
     format!("{}×", times_bare(x))
 }
 
@@ -348,7 +367,7 @@ fn duration(secs: f64) -> String {
 }
 
 /// A counter with a k/M/G suffix.
-fn si(v: f64) -> String {
+pub fn si(v: f64) -> String {
     let a = v.abs();
     if a >= 1e9 {
         format!("{}G", sig3(v / 1e9))
@@ -385,5 +404,47 @@ mod tests {
         assert_eq!(duration(158.0), "2m38s");
         assert_eq!(duration(6300.0), "1h45m");
         assert_eq!(cell("a|b\nc"), "a\\|b c");
+    }
+
+    #[test]
+    fn both_counter_runs_and_the_trace_tier_are_reported() {
+        use crate::results::{ConfigRuns, Meta, Sample};
+        use crate::settings::Settings;
+        let configs = vec![ConfigId::Native, ConfigId::TernBaseline, ConfigId::TernTraces];
+        let stats = |stderr: &str| Some(StatsRun { counters: crate::stats::parse(stderr), note: None });
+        let w = WorkloadResult {
+            name: "sieve".into(),
+            group: Group::Int,
+            about: String::new(),
+            command: "sieve 1".into(),
+            n: 1,
+            metric: MetricKind::Time,
+            runs: configs
+                .iter()
+                .map(|&config| ConfigRuns {
+                    config,
+                    samples: vec![Sample { value: 1.0, wall_s: 1.0, maxrss_kib: 1 }],
+                    failure: None,
+                })
+                .collect(),
+            tern_stats: stats("tern stats:\n  blocks translated    20\n"),
+            tern_trace_stats: stats("tern stats:\n  traces: installed    7\n"),
+            measured: None,
+        };
+        let settings = Settings {
+            mode: "full".into(),
+            reps: 1,
+            configs,
+            plan: Vec::new(),
+            timeout_s: None,
+            tern_stats: true,
+        };
+        let meta =
+            Meta { started_utc: String::new(), duration_s: 0.0, settings, machine: Default::default() };
+        let md = render(&Results { meta, workloads: vec![w] }, Path::new("."));
+        assert!(md.contains("## Trace tier"), "{md}");
+        assert!(md.contains("## tern counters") && md.contains("| sieve | 20 |  |"), "{md}");
+        assert!(md.contains("## tern --traces counters") && md.contains("| sieve | 7 |  |"), "{md}");
+        assert!(md.contains("| sieve | 1.00× | 1.00× | 1.00 | – | – | – | 7 / – | – |  |"), "{md}");
     }
 }

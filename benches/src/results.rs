@@ -71,7 +71,12 @@ pub struct WorkloadResult {
     pub metric: MetricKind,
     pub runs: Vec<ConfigRuns>,
     /// The untimed `tern --stats` run, when tern was among the configurations.
+    #[serde(default)]
     pub tern_stats: Option<StatsRun>,
+    /// The untimed `tern --traces --stats` run, when tern-traces was among
+    /// the configurations (absent in older results).
+    #[serde(default)]
+    pub tern_trace_stats: Option<StatsRun>,
     /// When and with which tern it was measured (absent in older results).
     #[serde(default)]
     pub measured: Option<Measured>,
@@ -155,6 +160,14 @@ pub struct StatsRun {
     pub note: Option<String>,
 }
 
+impl StatsRun {
+    /// The counter labelled `label` (see [`crate::stats::parse`] for how
+    /// units enter labels), if the run printed it.
+    pub fn get(&self, label: &str) -> Option<f64> {
+        self.counters.iter().find(|(l, _)| l == label).map(|&(_, v)| v)
+    }
+}
+
 impl Results {
     /// Writes `results.json` into `dir` (atomically).
     pub fn save(&self, dir: &Path) -> Result<()> {
@@ -172,5 +185,26 @@ impl Results {
     pub fn load(path: &Path) -> Result<Results> {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn older_workload_results_still_load() {
+        // As saved before the `tern --traces --stats` run existed.
+        let json = r#"{"name": "sieve", "group": "int", "about": "", "command": "sieve 1", "n": 1,
+            "metric": {"kind": "time"}, "runs": [],
+            "tern_stats": {"counters": [["blocks translated", 12.0]], "note": null}}"#;
+        let w: WorkloadResult = serde_json::from_str(json).unwrap();
+        assert!(w.tern_trace_stats.is_none() && w.measured.is_none());
+        assert_eq!(w.tern_stats.unwrap().get("blocks translated"), Some(12.0));
+        let back = serde_json::to_string(&WorkloadResult {
+            tern_stats: None,
+            ..serde_json::from_str(json).unwrap()
+        });
+        assert!(back.unwrap().contains("\"tern_trace_stats\":null"));
     }
 }

@@ -72,5 +72,10 @@ mod tests {
             ]
         );
         assert!(parse("no stats here\n").is_empty());
+        // Names with ':' and spaces, longer than their column or not.
+        let err = "tern stats:\n  traces: compile us   27090\n  guest insns: baseline 12\n  \
+                   traces: stale at install 0\n";
+        let labels: Vec<String> = parse(err).into_iter().map(|(l, _)| l).collect();
+        assert_eq!(labels, ["traces: compile us", "guest insns: baseline", "traces: stale at install"]);
     }
 }

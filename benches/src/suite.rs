@@ -1,7 +1,8 @@
 //! Measuring workloads: builds the kernels and generates the inputs, runs a
 //! workload under every configuration in interleaved order (native, tern,
 //! ..., native, tern, ...), checks each run against native, and makes one
-//! untimed `tern --stats` run for its counters. Which workloads a run
+//! untimed `tern --stats` run for its counters (and, when tern-traces is
+//! measured, one under `tern --traces --stats`). Which workloads a run
 //! measures, and the saving between them, is `session.rs`'s business.
 
 use std::ffi::OsString;
@@ -159,6 +160,7 @@ impl Suite {
             },
             runs: Vec::new(),
             tern_stats: None,
+            tern_trace_stats: None,
             measured: None,
         };
         let prepared = match prepare(opts, w, n, &runner.scratch) {
@@ -227,27 +229,43 @@ impl Suite {
             .iter()
             .any(|c| matches!(c, ConfigId::Tern | ConfigId::TernBaseline | ConfigId::TernTraces));
         if settings.tern_stats && wants_stats {
-            result.tern_stats = Some(self.stats_run(settings, &prepared, &runs));
+            result.tern_stats = Some(self.stats_run(settings, &prepared, &runs, false));
+        }
+        if settings.tern_stats && settings.configs.contains(&ConfigId::TernTraces) {
+            result.tern_trace_stats = Some(self.stats_run(settings, &prepared, &runs, true));
         }
         result.runs = runs;
         result
     }
 
-    /// One untimed run under `tern --stats`, for its counters.
-    fn stats_run(&self, settings: &Settings, prepared: &Prepared, runs: &[ConfigRuns]) -> StatsRun {
+    /// One untimed run under `tern --stats` (with `traces`, `tern --traces
+    /// --stats`), for its counters. Not made when a timed run it stands for
+    /// (any tern configuration; with `traces`, tern-traces) timed out.
+    fn stats_run(
+        &self,
+        settings: &Settings,
+        prepared: &Prepared,
+        runs: &[ConfigRuns],
+        traces: bool,
+    ) -> StatsRun {
         let timed_out = runs
             .iter()
-            .filter(|r| matches!(r.config, ConfigId::Tern | ConfigId::TernBaseline | ConfigId::TernTraces))
+            .filter(|r| match r.config {
+                ConfigId::TernTraces => true,
+                ConfigId::Tern | ConfigId::TernBaseline => !traces,
+                _ => false,
+            })
             .any(|r| r.failure.as_ref().is_some_and(|f| f.kind.starts_with("timeout")));
         if timed_out {
+            let which = if traces { "tern --traces" } else { "tern" };
             return StatsRun {
                 counters: Vec::new(),
-                note: Some("not run: tern timed out on this workload".into()),
+                note: Some(format!("not run: {which} timed out on this workload")),
             };
         }
         let native = runs.iter().find(|r| r.config == ConfigId::Native).and_then(summary::values);
         let argv: Vec<OsString> =
-            self.tools.stats_prefix().into_iter().chain(prepared.argv.iter().cloned()).collect();
+            self.tools.stats_prefix(traces).into_iter().chain(prepared.argv.iter().cloned()).collect();
         match self.runner.start(&argv, settings.emulated_timeout(native.map(|s| s.median))) {
             Ok(outcome) => {
                 let stderr = fs::read(&self.runner.stderr).unwrap_or_default();
