@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 pub enum ConfigId {
     /// Directly on the host: the reference every ratio is relative to.
     Native,
-    /// `tern` with default options (hot traces off for now).
+    /// `tern` with default options (hot traces off by default).
     Tern,
     /// `tern --no-traces`: the baseline translator only.
     TernBaseline,
