@@ -59,6 +59,7 @@ guest_tests! {
     trace_spin => "trace_spin.c";
     trace_fork => "trace_fork.c";
     trace_hot => "trace_hot.c";
+    trace_short => "trace_short.c";
     smc_syscall => "smc_syscall.c";
     sigmask => "sigmask.c";
     syscall_kernel_writes => "syscall_kernel_writes.c";
