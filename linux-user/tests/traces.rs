@@ -187,6 +187,19 @@ fn short_traces_are_retired() {
     assert!(stat("trace_hot.c", &[], "traces: loop turns") >= 1_000_000);
 }
 
+/// A loop in code the guest keeps rewriting gets a trace at most once:
+/// traces stop before pages whose translations were dropped (300
+/// rewrites invalidated 299 traces before).
+#[test]
+fn no_traces_on_rewritten_code() {
+    if tern_tests::skip_without_compiler(false) {
+        return;
+    }
+    let opts = ["--trace-threshold", "1", "--trace-sync", "--trace-min-loops", "0"];
+    let invalidated = stat("trace_smc.c", &opts, "traces: invalidated");
+    assert!(invalidated <= 2, "{invalidated} traces invalidated");
+}
+
 /// The heads of the traces a run of `bin` (with `args`) installs.
 fn installed_heads(bin: &Path, args: &[&str]) -> Vec<u64> {
     let log = std::env::temp_dir().join(format!("tern-trace-log-{}-{}", std::process::id(), args.len()));

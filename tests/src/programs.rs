@@ -54,6 +54,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("trace_fork.c"),
     plain("trace_hot.c"),
     plain("trace_short.c"),
+    plain("trace_smc.c"),
     plain("smc_syscall.c"),
     // Every case of it runs in linux-user/tests/signal_masks.rs.
     GuestProgram { src: "sigmask.c", args: &["smc"], stdin: b"", env: &[] },

@@ -903,6 +903,7 @@ impl Jit {
         for page in todo {
             self.invalidate_traces_locked(t, page);
             if let Some(pcs) = t.pages.remove(&page) {
+                t.traces.churn.insert(page);
                 for pc in pcs {
                     if let Some(b) = t.blocks.remove(&pc) {
                         t.index.remove(pc);

@@ -85,6 +85,10 @@ pub(crate) struct TraceRecs {
     pub(crate) recs: Vec<TraceRec>,
     /// Guest page -> traces with a block on it.
     pub(crate) pages: rustc_hash::FxHashMap<u64, Vec<u32>>,
+    /// Guest pages whose translated code was dropped since they were
+    /// translated (self-modifying code, code unmapped or reprotected): a
+    /// trace stops before them, its code would soon be invalidated.
+    pub(crate) churn: rustc_hash::FxHashSet<u64>,
 }
 
 /// The successor of `ir` on a trace from `head`, with `rets` the return
@@ -125,6 +129,11 @@ impl Jit {
         let mut rets = Vec::new();
         let mut pc = head;
         while let Some(b) = t.blocks.get(&pc) {
+            let changing =
+                (pc & !0xfff..b.guest_end.max(pc + 1)).step_by(0x1000).any(|p| t.traces.churn.contains(&p));
+            if changing {
+                break;
+            }
             let mut code = [0u8; MAX_BLOCK_BYTES];
             let n = self.fetch_locked(&t, pc, &mut code);
             let mut ir = lift::lift_block(self.model, pc, &code[..n], false, vdso.contains(&pc));
