@@ -7,8 +7,11 @@
 //! `--trace-range` until one head is left, then the trace's length with
 //! `--trace-max-blocks` until its last block is the one that makes the
 //! difference. The trace's dumps (`-d trace`) are printed at the end.
-//! Installing traces is asynchronous, so a run that shows no difference is
-//! tried again before it counts as good.
+//! Traced runs compile synchronously (`--trace-sync`: a thread whose branch
+//! gets hot waits for the trace), so that a trace is installed before its
+//! loop is over whatever the machine's load; a run that shows no
+//! difference is still tried again before it counts as good (threads
+//! race).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -178,7 +181,7 @@ impl Bisect {
         let mut cmd = Command::new(&self.tern);
         cmd.args(&self.opts).args(extra);
         if !extra.iter().any(|o| o == "--no-traces") {
-            cmd.arg("--traces");
+            cmd.args(["--traces", "--trace-sync"]);
         }
         cmd.arg("--").args(&self.program);
         cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());

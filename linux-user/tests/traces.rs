@@ -161,8 +161,8 @@ fn traces_run_and_baseline_only_has_none() {
     if tern_tests::skip_without_compiler(false) {
         return;
     }
-    assert!(stat("trace_hot.c", &[], "traces: installed") >= 3);
-    assert!(stat("trace_hot.c", &[], "traces: entries") > 0);
+    assert!(stat("trace_hot.c", &["--trace-sync"], "traces: installed") >= 3);
+    assert!(stat("trace_hot.c", &["--trace-sync"], "traces: entries") > 0);
     let bin = tern_tests::build("trace_fork.c", &Build { static_: true, opt: "-O2", cxx: false });
     for opts in [&["--stats", "--no-traces"][..], &["--stats"], &["--stats", "--traces", "--no-traces"]] {
         let out = Command::new(tern()).args(opts).arg(&bin).output().expect("run tern");
@@ -183,8 +183,8 @@ fn short_traces_are_retired() {
     assert!(stat("trace_short.c", &sync, "traces: runs counted") >= 1000);
     let keep = [&sync[..], &["--trace-min-loops", "0"]].concat();
     assert_eq!(stat("trace_short.c", &keep, "traces: retired"), 0);
-    assert!(stat("trace_hot.c", &[], "traces: retired") == 0, "long loops were retired");
-    assert!(stat("trace_hot.c", &[], "traces: loop turns") >= 1_000_000);
+    assert!(stat("trace_hot.c", &["--trace-sync"], "traces: retired") == 0, "long loops were retired");
+    assert!(stat("trace_hot.c", &["--trace-sync"], "traces: loop turns") >= 1_000_000);
 }
 
 /// A loop in code the guest keeps rewriting gets a trace at most once:
@@ -205,7 +205,7 @@ fn installed_heads(bin: &Path, args: &[&str]) -> Vec<u64> {
     let log = std::env::temp_dir().join(format!("tern-trace-log-{}-{}", std::process::id(), args.len()));
     let _ = std::fs::remove_file(&log);
     Command::new(tern())
-        .args(["--traces", "--trace-log"])
+        .args(["--traces", "--trace-sync", "--trace-log"])
         .arg(&log)
         .arg(bin)
         .args(args)
