@@ -115,6 +115,7 @@ fn trace_config(cli: &Cli, model: CpuModel, dump: bool) -> optimizer::Config {
         range,
         limit: cli.trace_limit.unwrap_or(u64::MAX),
         min_loops: cli.trace_min_loops,
+        count_insns: cli.stats,
         threads: cli.optimizer_threads as usize,
         opt_level: cli.trace_opt,
         dump,

@@ -58,6 +58,8 @@ pub struct Config {
     pub limit: u64,
     /// Loop turns per run below which a trace is retired (0: never).
     pub min_loops: u64,
+    /// Traces count the guest instructions they run (`--stats`).
+    pub count_insns: bool,
     pub threads: usize,
     pub opt_level: u8,
     /// Log each trace's guest code, IR, LLVM IR and host code.

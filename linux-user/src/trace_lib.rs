@@ -21,6 +21,7 @@ struct FfiOptions {
     opt_level: u8,
     host_cpu: u8,
     dump_ir: u8,
+    count_insns: u8,
     model: *const u8,
 }
 
@@ -200,6 +201,7 @@ pub fn load(cfg: &Config) -> Result<Box<dyn TraceCompiler>, String> {
         opt_level: cfg.opt_level,
         host_cpu: 1,
         dump_ir: u8::from(cfg.dump),
+        count_insns: u8::from(cfg.count_insns),
         model: model.as_ptr().cast(),
     };
     // SAFETY: valid options, model NUL-terminated and alive across the call.

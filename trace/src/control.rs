@@ -91,11 +91,12 @@ pub(crate) fn build_best<'ctx>(
     ctx: &'ctx Context,
     t: &TraceIr,
     miscompile: bool,
+    count_insns: bool,
 ) -> Res<(Module<'ctx>, usize)> {
     let mut assume: Option<Vec<Sync>> = None;
     for _ in 0..4 {
         let module = ctx.create_module("trace");
-        let (lowered, incoming) = build(ctx, &module, t, miscompile, assume.as_deref())?;
+        let (lowered, incoming) = build(ctx, &module, t, miscompile, count_insns, assume.as_deref())?;
         let covered = assume
             .as_ref()
             .is_some_and(|a| a.iter().zip(&incoming).all(|(a, u)| u.is_none_or(|u| a.join(&u) == *a)));
@@ -110,7 +111,7 @@ pub(crate) fn build_best<'ctx>(
         assume = Some(next);
     }
     let module = ctx.create_module("trace");
-    let (lowered, _) = build(ctx, &module, t, miscompile, None)?;
+    let (lowered, _) = build(ctx, &module, t, miscompile, count_insns, None)?;
     Ok((module, lowered))
 }
 
@@ -123,6 +124,7 @@ fn build<'ctx>(
     module: &Module<'ctx>,
     t: &TraceIr,
     miscompile: bool,
+    count_insns: bool,
     assume: Option<&[Sync]>,
 ) -> Res<(usize, Vec<Option<Sync>>)> {
     let i64t = ctx.i64_type();
@@ -183,9 +185,15 @@ fn build<'ctx>(
     };
     if t.counters != 0 {
         let loops = cx.b.build_alloca(i64t, "loops")?;
-        let insns = cx.b.build_alloca(i64t, "insns")?;
         cx.b.build_store(loops, i64t.const_zero())?;
-        cx.b.build_store(insns, i64t.const_zero())?;
+        let insns = match count_insns {
+            true => {
+                let insns = cx.b.build_alloca(i64t, "insns")?;
+                cx.b.build_store(insns, i64t.const_zero())?;
+                Some(insns)
+            }
+            false => None,
+        };
         cx.counts = Some(crate::state::Counting { addr: t.counters, loops, insns });
     }
     for r in 0..16 {
@@ -266,9 +274,9 @@ fn build<'ctx>(
         None => return Ok((0, tr.incoming)),
     };
     for (i, blk) in t.blocks.iter().enumerate() {
-        if let Some(k) = cx.counts {
+        if let Some(insns) = cx.counts.and_then(|k| k.insns) {
             cx.b.position_at_end(tr.bbs[i]);
-            cx.bump(k.insns, run_from(blk, 0) as u64)?;
+            cx.bump(insns, run_from(blk, 0) as u64)?;
         }
     }
     let mut lowered = 0;
@@ -306,8 +314,8 @@ fn run_from(blk: &IrBlock, k: usize) -> usize {
 /// Before an exit at the `k`-th instruction of `blk`, which the baseline
 /// runs: takes back what was counted from it on.
 fn uncount(cx: &Cx<'_, '_>, blk: &IrBlock, k: usize) -> Res<()> {
-    match cx.counts {
-        Some(c) => cx.bump(c.insns, (run_from(blk, k) as u64).wrapping_neg()),
+    match cx.counts.and_then(|c| c.insns) {
+        Some(insns) => cx.bump(insns, (run_from(blk, k) as u64).wrapping_neg()),
         None => Ok(()),
     }
 }
@@ -427,8 +435,8 @@ impl<'a, 'ctx> Trace<'a, 'ctx> {
                     let go = cx.ctx.append_basic_block(cx.f, "nt");
                     cx.b.build_conditional_branch(c, t, go)?;
                     cx.b.position_at_end(go);
-                    if let Some(c) = cx.counts {
-                        cx.bump(c.insns, run_from(blk, k + 1) as u64)?;
+                    if let Some(insns) = cx.counts.and_then(|c| c.insns) {
+                        cx.bump(insns, run_from(blk, k + 1) as u64)?;
                     }
                 }
                 Op::Jmp { target } => {

@@ -30,6 +30,8 @@ pub struct FfiOptions {
     pub opt_level: u8,
     pub host_cpu: u8,
     pub dump_ir: u8,
+    /// Traces count the guest instructions they run (`--stats`).
+    pub count_insns: u8,
     pub model: *const u8,
 }
 
@@ -82,6 +84,7 @@ pub unsafe extern "C" fn tern_trace_new(opts: *const FfiOptions) -> *mut c_void 
         opt_level: o.opt_level,
         host_cpu: o.host_cpu != 0,
         dump_ir: o.dump_ir != 0,
+        count_insns: o.count_insns != 0,
         miscompile: false,
     };
     match Compiler::new(opts) {

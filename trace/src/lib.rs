@@ -71,13 +71,17 @@ pub struct Options {
     pub host_cpu: bool,
     /// Keep the LLVM IR text before and after optimisation.
     pub dump_ir: bool,
+    /// With counters (`TraceIr::counters`): count the guest instructions
+    /// run too (`--stats`; an addition per block run, which LLVM keeps in
+    /// a register of its own for each exit).
+    pub count_insns: bool,
     /// Test only: every trace computes a wrong value (see [`Compiler::compile`]).
     pub miscompile: bool,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { opt_level: 2, host_cpu: true, dump_ir: false, miscompile: false }
+        Options { opt_level: 2, host_cpu: true, dump_ir: false, count_insns: false, miscompile: false }
     }
 }
 
@@ -140,7 +144,8 @@ impl Compiler {
     /// result plus one, a guest-visible wrong value.
     pub fn compile(&mut self, t: &TraceIr, miscompile: bool) -> Result<Compiled, Reject> {
         let ctx = inkwell::context::Context::create();
-        let (module, lowered) = control::build_best(&ctx, t, miscompile || self.opts.miscompile)?;
+        let (module, lowered) =
+            control::build_best(&ctx, t, miscompile || self.opts.miscompile, self.opts.count_insns)?;
         if lowered == 0 {
             return Err(Reject::Empty);
         }

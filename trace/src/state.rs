@@ -108,12 +108,13 @@ pub(crate) struct Cx<'ctx, 'm> {
 }
 
 /// A trace's [`crate::Counters`] (at `addr`) and the function's running
-/// counts of loop turns and guest instructions, added to them at exits.
+/// counts of loop turns and (if counted) guest instructions, added to them
+/// at exits.
 #[derive(Clone, Copy)]
 pub(crate) struct Counting<'ctx> {
     pub addr: u64,
     pub loops: PointerValue<'ctx>,
-    pub insns: PointerValue<'ctx>,
+    pub insns: Option<PointerValue<'ctx>>,
 }
 
 impl<'ctx, 'm> Cx<'ctx, 'm> {
@@ -271,8 +272,10 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
     pub(crate) fn exit(&mut self, pc: IntValue<'ctx>) -> Res<()> {
         if let Some(k) = self.counts {
             let loops = self.b.build_load(k.loops, "loops")?.into_int_value();
-            let insns = self.b.build_load(k.insns, "insns")?.into_int_value();
-            let fields = [(0, self.c(64, 1)), (8, loops), (16, insns)];
+            let mut fields = vec![(0, self.c(64, 1)), (8, loops)];
+            if let Some(insns) = k.insns {
+                fields.push((16, self.b.build_load(insns, "insns")?.into_int_value()));
+            }
             for (at, v) in fields {
                 let p = self.b.build_int_to_ptr(
                     self.c(64, k.addr + at),

@@ -20,7 +20,8 @@ fn seed_offset() -> u64 {
 }
 
 fn compiler(opt_level: u8, host_cpu: bool) -> Compiler {
-    Compiler::new(Options { opt_level, host_cpu, dump_ir: false, miscompile: false }).expect("LLVM")
+    Compiler::new(Options { opt_level, host_cpu, dump_ir: false, count_insns: false, miscompile: false })
+        .expect("LLVM")
 }
 
 const JCC: [Code; 16] = [
