@@ -116,6 +116,7 @@ fn trace_config(cli: &Cli, model: CpuModel, dump: bool) -> optimizer::Config {
         limit: cli.trace_limit.unwrap_or(u64::MAX),
         min_loops: cli.trace_min_loops,
         count_insns: cli.stats,
+        delay_ms: if cli.trace_sync { 0 } else { cli.trace_delay },
         threads: cli.optimizer_threads as usize,
         opt_level: cli.trace_opt,
         dump,

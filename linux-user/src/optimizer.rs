@@ -60,6 +60,9 @@ pub struct Config {
     pub min_loops: u64,
     /// Traces count the guest instructions they run (`--stats`).
     pub count_insns: bool,
+    /// The optimizer starts compiling only once the process has run this
+    /// long (ms; `--trace-delay`).
+    pub delay_ms: u64,
     pub threads: usize,
     pub opt_level: u8,
     /// Log each trace's guest code, IR, LLVM IR and host code.
@@ -138,6 +141,16 @@ struct Manager {
     stats: TraceStats,
     /// The counters of every trace compiled (`--stats` sums them).
     counters: Mutex<Vec<&'static TraceCounters>>,
+    /// When this process started (`now_ms`; a fork child's own).
+    born_ms: AtomicU64,
+}
+
+/// Milliseconds on the monotonic clock.
+fn now_ms() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes the local timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000
 }
 
 static MANAGER: OnceLock<Manager> = OnceLock::new();
@@ -156,6 +169,7 @@ pub fn init(jit: &'static Jit, cfg: Config, factory: Factory) {
         owner: AtomicI32::new(pid()),
         stats: TraceStats::default(),
         counters: Mutex::new(Vec::new()),
+        born_ms: AtomicU64::new(now_ms()),
     };
     if MANAGER.set(m).is_ok() {
         tern_syscalls::task::on_fork_child(after_fork);
@@ -190,6 +204,7 @@ fn after_fork() {
             (Ok(mut tx), Ok(mut h)) if !m.busy.load(SeqCst) => {
                 *tx = None;
                 m.owner.store(pid(), Relaxed);
+                m.born_ms.store(now_ms(), Relaxed);
                 h.retain(|_, s| !matches!(s, Head::Queued(_)));
             }
             _ => m.off.store(true, Relaxed),
@@ -275,6 +290,13 @@ impl Manager {
 
     /// An optimizer thread: compiles and installs the heads it receives.
     fn optimizer(&'static self, rx: crossbeam_channel::Receiver<u64>) {
+        // A short process never loads LLVM (tens of MB mapped and
+        // relocated, competing with the guest for a few ms): what gets
+        // hot before `Config::delay` waits in the queue.
+        let lived = now_ms().saturating_sub(self.born_ms.load(Relaxed));
+        if let Some(wait) = self.cfg.delay_ms.checked_sub(lived).filter(|&w| w > 0) {
+            std::thread::sleep(std::time::Duration::from_millis(wait));
+        }
         let work = tern_syscalls::task::background_work();
         self.busy.store(true, SeqCst);
         let made = (self.factory)(&self.cfg);

@@ -50,7 +50,11 @@ fn programs(opts: &[&str], pick: fn(&str) -> bool, builds: fn(&str) -> Vec<Build
 fn guest_programs_with_traces_forced() {
     // vfork.c's clone(CLONE_VFORK) is a raw host clone while the optimizer
     // allocates: it hung in one run of three until the fork waited for it.
-    let f = programs(&["--traces", "--trace-threshold", "1", "--trace-min-loops", "0"], |_| true, two_builds);
+    let f = programs(
+        &["--traces", "--trace-threshold", "1", "--trace-min-loops", "0", "--trace-delay", "0"],
+        |_| true,
+        two_builds,
+    );
     assert!(f.is_empty(), "{} runs differ:\n{}", f.len(), f.join("\n"));
 }
 

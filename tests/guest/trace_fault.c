@@ -1,6 +1,8 @@
 /* A fault inside a hot loop (a trace once the loop is hot): the handler
  * must see the guest state of the faulting instruction, as natively. The
- * loop copies and sums an array whose end runs into a PROT_NONE page. */
+ * loop copies and sums an array whose end runs into a PROT_NONE page; a
+ * floating-point loop does the same, and its handler reads MXCSR's
+ * exception flags (raised by every division before the fault). */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <signal.h>
@@ -23,6 +25,17 @@ __attribute__((noinline)) static long copy_sum(long *dst, const long *src, long 
     return s;
 }
 
+__attribute__((noinline)) static double fp_scale(double *dst, const double *src, long n, double d) {
+    double s = 0;
+    for (long i = 0; i < n; i++) {
+        dst[i] = src[i] / d;
+        s += dst[i];
+    }
+    return s;
+}
+
+static volatile unsigned seen_mxcsr;
+
 static void on_segv(int sig, siginfo_t *si, void *uc_) {
     ucontext_t *uc = uc_;
     (void)sig;
@@ -32,6 +45,7 @@ static void on_segv(int sig, siginfo_t *si, void *uc_) {
     seen_regs[1] = uc->uc_mcontext.gregs[REG_RCX];
     seen_regs[2] = uc->uc_mcontext.gregs[REG_RDX];
     seen_regs[3] = uc->uc_mcontext.gregs[REG_R8];
+    seen_mxcsr = uc->uc_mcontext.fpregs->mxcsr;
     siglongjmp(env, 1);
 }
 
@@ -73,6 +87,26 @@ int main(void) {
                     printf(" %lx", v);
             }
             printf("\n");
+        }
+    }
+    /* Division by 3 is inexact (PE), by 0 divides by zero (ZE): the flags
+     * the handler sees are those of every division done before the fault. */
+    double *fsrc = (double *)m, *fdst = (double *)(m + 2 * page);
+    for (long i = 0; i < page / 8; i++) fsrc[i] = (double)(i + 1);
+    double ftotal = 0;
+    for (int round = 0; round < 200; round++) /* hot */
+        ftotal += fp_scale(fdst, fsrc, page / 8 - round % 5, 4.0);
+    printf("fp total %.17g\n", ftotal);
+    const double divisors[] = {4.0, 3.0, 0.0};
+    for (int k = 0; k < 3; k++) {
+        __asm__ volatile("ldmxcsr %0" : : "m"((unsigned){0x1f80}));
+        if (sigsetjmp(env, 1) == 0) {
+            fp_scale(fdst, fsrc, page / 8 + 3, divisors[k]);
+            printf("no fault\n");
+        } else {
+            printf("fp fault at page+%ld, rip fn+%ld, mxcsr flags %x\n",
+                   (long)(seen_addr - (unsigned long)m) % page, (long)(seen_rip - (unsigned long)fp_scale),
+                   seen_mxcsr & 0x3f);
         }
     }
     return 0;

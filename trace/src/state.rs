@@ -219,9 +219,9 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
         Ok(self.b.build_pointer_cast(p, t, "xp")?)
     }
 
-    /// Stores the XMM registers in `which` to the XSAVE area (marking the
-    /// SSE component in use, so that the restore loads them).
-    pub(crate) fn store_xmm(&mut self, which: u16) -> Res<()> {
+    /// Stores the XMM registers in `which` to the XSAVE area; `mark`: and
+    /// marks the SSE component in use, so that the restore loads them.
+    pub(crate) fn store_xmm(&mut self, which: u16, mark: bool) -> Res<()> {
         if which == 0 {
             return Ok(());
         }
@@ -232,6 +232,9 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
                 st.set_volatile(true).map_err(|e| Reject::Llvm(e.to_string()))?;
                 st.set_alignment(1).map_err(|e| Reject::Llvm(e.to_string()))?;
             }
+        }
+        if !mark {
+            return Ok(());
         }
         let bv = self.load_cpu(off::XSAVE + XSTATE_BV, 64)?;
         let bv = self.b.build_or(bv, self.c(64, SSE_COMPONENT), "bv")?;
@@ -293,7 +296,7 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
                 self.store_cpu(off::reg(r), v)?;
             }
         }
-        self.store_xmm(self.xmm_written)?;
+        self.store_xmm(self.xmm_written, true)?;
         if let Some(host) = self.host_mxcsr {
             self.save_mxcsr()?;
             self.mxcsr_asm("ldmxcsr ($0)", "r", host)?;

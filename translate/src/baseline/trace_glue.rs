@@ -81,14 +81,15 @@ pub fn emit_trace_runtime(a: &mut Asm, ibl_miss: u64, resume_host: u64, desc_lef
     a.bytes(&resume_host.to_le_bytes());
     // to_loop: (also the fault handler's way out of a trace) the XMM
     // registers from the area if the entry put them there (the trace's own
-    // code may have used them), which the exit then saves whole.
+    // code may have used them), which the exit then saves whole. Not
+    // MXCSR: the live one is the guest's, with every exception flag the
+    // trace raised (its syncs do not store it).
     let to_loop = a.here();
     gs_disp(a, &[0x65, 0x83, 0x3c, 0x25], off::TRACE_XMM); // cmp dword gs:[trace_xmm], 0
     a.bytes(&[0x00]);
     let here = a.here();
     let no_xmm = a.jcc(0x4, here); // je
     xmm_area(a, 0x10);
-    gs_disp(a, &[0x65, 0x0f, 0xae, 0x14, 0x25], off::XSAVE + MXCSR); // ldmxcsr
     let past = a.here();
     a.set_rel32(no_xmm, past);
     a.store_gs_imm32(off::TRACE_RSP, 0);
