@@ -16,7 +16,7 @@ typedef int (*fn_t)(void);
 static uint8_t *code;  /* page 0: stable and hot functions; page 1: generated slots */
 static uint8_t *wx;    /* a W^X page */
 static int versions;
-static atomic_int ready, acked, stop, wx_ready, wx_acked;
+static atomic_int ready, acked, stop, wx_ready, wx_acked, old_started;
 static long good, wx_good;
 
 static void emit_const(uint8_t *p, int v) {
@@ -62,6 +62,7 @@ static void *old_blocks(void *arg) {
         backwards += h < last || h > versions;
         last = h;
         calls++;
+        atomic_store(&old_started, 1);
     }
     return (void *)(bad * 2 + (backwards != 0) + (calls > 0 ? 0 : 1000));
 }
@@ -91,6 +92,9 @@ int main(int argc, char **argv) {
     pthread_create(&w, NULL, writer, NULL);
     pthread_join(w, NULL);
     pthread_join(r, NULL);
+    /* On a loaded machine the old-block thread may not have run yet. */
+    while (!atomic_load(&old_started)) {
+    }
     atomic_store(&stop, 1);
     void *ret;
     pthread_join(o, &ret);
