@@ -498,21 +498,15 @@ fn spawn_optimizer(job: Box<Job>) -> Option<()> {
     let stack = tern_translate::hostmem::map_anon(OPT_STACK).ok()?;
     tern_translate::pages::note_tern_memory(stack, stack + OPT_STACK as u64);
     let job = Box::into_raw(job);
-    // SAFETY: attr is initialised before use and destroyed after; the
-    // stack is ours for the life of the process; the new thread takes
-    // ownership of `job` (reclaimed here if none starts).
+    // SAFETY: the stack is mapped for this thread alone, for the life of
+    // the process; `start` takes ownership of `job` (reclaimed here if
+    // none starts).
     let r = unsafe {
-        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
-        libc::pthread_attr_init(&mut attr);
-        libc::pthread_attr_setstack(&mut attr, stack as *mut libc::c_void, OPT_STACK);
-        libc::pthread_attr_setdetachstate(&mut attr, libc::PTHREAD_CREATE_DETACHED);
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        pthread_attr_setsigmask_np(&mut attr, &all);
-        let mut id: libc::pthread_t = 0;
-        let r = libc::pthread_create(&mut id, &attr, start, job.cast());
-        libc::pthread_attr_destroy(&mut attr);
-        r
+        tern_syscalls::host_thread::spawn_blocked(
+            tern_syscalls::host_thread::Stack::At { at: stack, len: OPT_STACK },
+            start,
+            job.cast(),
+        )
     };
     if r != 0 {
         // SAFETY: no thread was created, so `job` is still ours.
@@ -520,12 +514,6 @@ fn spawn_optimizer(job: Box<Job>) -> Option<()> {
         return None;
     }
     Some(())
-}
-
-extern "C" {
-    /// glibc 2.32+: the signal mask a new thread starts with.
-    fn pthread_attr_setsigmask_np(attr: *mut libc::pthread_attr_t, set: *const libc::sigset_t)
-        -> libc::c_int;
 }
 
 /// Logs a trace's guest IR, LLVM IR and host code (`-d trace`).

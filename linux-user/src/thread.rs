@@ -18,6 +18,7 @@
 use crate::cpu_loop::{self, LoopStats};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
+use tern_syscalls::host_thread::{spawn_blocked, Stack};
 use tern_syscalls::thread::live;
 use tern_syscalls::thread::NewThread;
 use tern_syscalls::{Flow, Process};
@@ -52,11 +53,6 @@ pub fn run_main(p: &'static Process, mut cpu: CpuBox, stats: bool) -> ! {
     // SAFETY: SYS_exit ends only the calling host thread.
     unsafe { libc::syscall(libc::SYS_exit, code) };
     unreachable!("SYS_exit returned")
-}
-
-extern "C" {
-    /// glibc 2.32: the signal mask a thread created with `attr` starts with.
-    fn pthread_attr_setsigmask_np(attr: *mut libc::pthread_attr_t, mask: *const libc::sigset_t) -> i32;
 }
 
 /// How a new thread tells its creator its tid (or why it could not
@@ -118,23 +114,11 @@ fn spawn(t: NewThread) -> Result<i32, i32> {
     let hs = Handshake { state: AtomicU32::new(0), result: AtomicI64::new(0) };
     live::started();
     let start = Box::into_raw(Box::new((t, Posted(&hs))));
-    // SAFETY: attr is initialised before use and destroyed after; the new
-    // thread takes ownership of `start` (reclaimed here if none starts).
-    let r = unsafe {
-        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
-        libc::pthread_attr_init(&mut attr);
-        libc::pthread_attr_setstacksize(&mut attr, HOST_STACK);
-        libc::pthread_attr_setdetachstate(&mut attr, libc::PTHREAD_CREATE_DETACHED);
-        // The host thread starts with every signal blocked, until it takes
-        // the guest's mask in `on_thread_start`.
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        pthread_attr_setsigmask_np(&mut attr, &all);
-        let mut id: libc::pthread_t = 0;
-        let r = libc::pthread_create(&mut id, &attr, host_thread_start, start.cast());
-        libc::pthread_attr_destroy(&mut attr);
-        r
-    };
+    // The host thread starts with every signal blocked, until it takes
+    // the guest's mask in `on_thread_start`.
+    // SAFETY: host_thread_start takes ownership of `start` (reclaimed
+    // here if none starts).
+    let r = unsafe { spawn_blocked(Stack::Size(HOST_STACK), host_thread_start, start.cast()) };
     if r != 0 {
         // SAFETY: no thread was created, so `start` is still ours.
         drop(unsafe { Box::from_raw(start) });

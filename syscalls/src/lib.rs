@@ -14,6 +14,7 @@
 pub mod ctl;
 pub mod fd;
 pub mod guard;
+pub mod host_thread;
 pub mod mm;
 pub mod proc;
 mod rows;

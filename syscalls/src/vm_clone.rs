@@ -220,11 +220,6 @@ extern "C" fn helper_main(arg: *mut libc::c_void) -> *mut libc::c_void {
     std::ptr::null_mut()
 }
 
-extern "C" {
-    /// glibc 2.32: the signal mask a thread created with `attr` starts with.
-    fn pthread_attr_setsigmask_np(attr: *mut libc::pthread_attr_t, mask: *const libc::sigset_t) -> i32;
-}
-
 /// `clone` with CLONE_VM and neither CLONE_THREAD nor CLONE_VFORK.
 /// Arguments as for `clone` (x86-64 order). Returns the child's pid.
 pub fn clone_vm(
@@ -269,20 +264,14 @@ pub fn clone_vm(
         alt: None,
     });
     let job = Box::into_raw(job);
-    // SAFETY: attr is initialised before use and destroyed after; the
-    // helper takes ownership of `job` (reclaimed here if none starts).
+    // SAFETY: helper_main takes ownership of `job` (reclaimed here if
+    // none starts).
     let r = unsafe {
-        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
-        libc::pthread_attr_init(&mut attr);
-        libc::pthread_attr_setstacksize(&mut attr, HELPER_STACK);
-        libc::pthread_attr_setdetachstate(&mut attr, libc::PTHREAD_CREATE_DETACHED);
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        pthread_attr_setsigmask_np(&mut attr, &all);
-        let mut id: libc::pthread_t = 0;
-        let r = libc::pthread_create(&mut id, &attr, helper_main, job.cast());
-        libc::pthread_attr_destroy(&mut attr);
-        r
+        crate::host_thread::spawn_blocked(
+            crate::host_thread::Stack::Size(HELPER_STACK),
+            helper_main,
+            job.cast(),
+        )
     };
     if r != 0 {
         // SAFETY: no helper was created, so `job` is still ours.
