@@ -514,14 +514,14 @@ impl Jit {
         if !single {
             ir.predicted = predict_indirect(&ir);
         }
-        let em = baseline::emit_block(
-            &ir,
-            f.room.0,
-            &self.rt,
-            self.prof.get(),
-            self.count_insns.load(Ordering::Relaxed),
-        )?;
+        let em = self.emit(&ir, f.room.0)?;
         Ok((ir, em))
+    }
+
+    /// Host code for `ir` at host address `at`, with this translator's
+    /// runtime, profiling and counting.
+    fn emit(&self, ir: &ir::IrBlock, at: u64) -> Result<baseline::Emitted, baseline::EmitError> {
+        baseline::emit_block(ir, at, &self.rt, self.prof.get(), self.count_insns.load(Ordering::Relaxed))
     }
 
     /// A piece of code memory at least [`MIN_ROOM`] long that no other
@@ -612,13 +612,7 @@ impl Jit {
             // again for it, with the lock held; rare).
             self.give_back_room_locked(t, f);
             f.room = self.cache.reserve_chunk(&mut t.writer)?;
-            em = baseline::emit_block(
-                &ir,
-                f.room.0,
-                &self.rt,
-                self.prof.get(),
-                self.count_insns.load(Ordering::Relaxed),
-            )?;
+            em = self.emit(&ir, f.room.0)?;
         }
         let host = f.room.0;
         let first = self.cache.add_descs(&mut t.writer, &em.descs)?;
