@@ -119,6 +119,20 @@ impl Asm {
         at
     }
 
+    /// Emits the short branch `op` (`jmp` 0xeb, `jcc` 0x70|cc, `jrcxz`
+    /// 0xe3) with a rel8 to be set by [`Asm::land`]; returns the rel8's
+    /// buffer offset.
+    pub fn short(&mut self, op: u8) -> usize {
+        self.bytes(&[op, 0]);
+        self.buf.len() - 1
+    }
+
+    /// Points the rel8 at buffer offset `at` (from [`Asm::short`]) to the
+    /// current position.
+    pub fn land(&mut self, at: usize) {
+        self.buf[at] = i8::try_from(self.buf.len() - at - 1).expect("short jump") as u8;
+    }
+
     /// Retargets the rel32 field at buffer offset `at` to `target`.
     pub fn set_rel32(&mut self, at: usize, target: u64) {
         let field_end = self.base + at as u64 + 4;

@@ -500,14 +500,12 @@ impl Emitter<'_> {
         self.a.mov_imm64(RCX, predicted.wrapping_neg());
         self.a.bytes(&[0x48, 0x8d, 0x0c, 0x11]); // lea rcx, [rcx+rdx]
         self.a.bytes(&[0xe3, 0x02]); // jrcxz hit
-        self.a.bytes(&[0xeb, 0x00]); // jmp short miss
-        let short_at = self.a.buf.len() - 1;
-        // hit: the patchable jmp rel32 (after its alignment NOP, if any).
+        let miss = self.a.short(0xeb); // jmp short miss
+                                       // hit: the patchable jmp rel32 (after its alignment NOP, if any).
         let here = self.a.here();
         let f = self.a.jmp(here);
         self.direct.push((f, predicted, STATE_TARGET, BOTH, 0, DIRECT_VIA_LOOKUP));
-        let dist = self.a.buf.len() - short_at - 1;
-        self.a.buf[short_at] = u8::try_from(dist).expect("short jump");
+        self.a.land(miss);
     }
 
     /// A direct jump to `target` whose exit stub holds guest state
@@ -550,15 +548,13 @@ impl Emitter<'_> {
         self.a.bytes(&counter.to_le_bytes());
         self.a.bytes(&[0x8d, 0x89]); // lea ecx, [rcx-threshold]
         self.a.bytes(&(threshold as i32).wrapping_neg().to_le_bytes());
-        self.a.bytes(&[0xe3, 0x00]); // jrcxz fire
-        let short_at = self.a.buf.len() - 1;
+        let fire = self.a.short(0xe3); // jrcxz fire
         self.a.load_gs(RCX, off::scratch(SLOT_HOT));
         self.mark(pc, NO_FIXUP);
         let here = self.a.here();
         let inner = self.a.jmp(here);
         self.direct.push((inner, target, pc, NO_FIXUP, 0, 0));
-        let dist = self.a.buf.len() - short_at - 1;
-        self.a.buf[short_at] = u8::try_from(dist).expect("short jump");
+        self.a.land(fire);
         // fire:
         self.mark(pc, fix1(RCX, SLOT_HOT));
         self.a.load_gs(RCX, off::scratch(SLOT_HOT));
@@ -682,11 +678,9 @@ pub fn emit_block(
                 l.set_near_branch64(e.a.here() + len + 2);
                 e.encode(&l, pc)?;
                 e.mark(pc, after);
-                e.a.bytes(&[0xeb, 0x00]);
-                let short_at = e.a.buf.len() - 1;
+                let to_next = e.a.short(0xeb);
                 e.jmp_direct(*taken, pc, after);
-                let dist = e.a.buf.len() - short_at - 1;
-                e.a.buf[short_at] = u8::try_from(dist).expect("short jump");
+                e.a.land(to_next);
                 e.jmp_direct(*next, pc, after);
             }
             Op::Call { target, ret } => {

@@ -54,21 +54,6 @@ const NOT_RSP: [u8; 15] = [0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
 /// in it, DF is the ABI's, AC would make its unaligned accesses fault).
 const TF_DF_AC: u32 = (1 << 8) | (1 << 10) | (1 << 18);
 
-/// Emits `jcc rel8` (`cc` the condition nibble, 0xb for `jmp`) to be
-/// resolved by [`land`]; returns the rel8's buffer offset.
-fn short(a: &mut Asm, cc: Option<u8>) -> usize {
-    match cc {
-        Some(cc) => a.bytes(&[0x70 | cc, 0]),
-        None => a.bytes(&[0xeb, 0]),
-    }
-    a.buf.len() - 1
-}
-
-/// Points the rel8 at buffer offset `at` to the current position.
-fn land(a: &mut Asm, at: usize) {
-    a.buf[at] = i8::try_from(a.buf.len() - at - 1).expect("short jump") as u8;
-}
-
 /// Emits the shared trace routines at `a`'s position. `ibl_miss` is the
 /// lookup's miss routine, `resume_host` the host address of
 /// `tern_resume_host`, `desc_left` the index of `DESC_TRACE_LEFT`.
@@ -157,9 +142,9 @@ fn enter_prologue(a: &mut Asm) {
                                                         // popfq is slow: only for a guest that runs with TF, DF or AC set.
     gs_disp(a, &[0x65, 0xf7, 0x04, 0x25], off::RFLAGS); // test dword gs:[rflags], TF|DF|AC
     a.bytes(&TF_DF_AC.to_le_bytes());
-    let plain = short(a, Some(0x4)); // je
+    let plain = a.short(0x74); // je
     a.bytes(&[0x68, 0x02, 0x02, 0, 0, 0x9d]); // push 0x202; popfq
-    land(a, plain);
+    a.land(plain);
     gs_disp(a, &[0x65, 0x48, 0xff, 0x04, 0x25], off::TRACE_ENTRIES); // inc qword gs:[trace_entries]
     a.load_gs(7, off::SELF_PTR); // rdi = the CpuState
 }
@@ -179,18 +164,18 @@ fn restore_flags(a: &mut Asm) {
     a.load_gs(RAX, off::RFLAGS);
     a.bytes(&[0xa9]); // test eax, TF|DF|AC
     a.bytes(&TF_DF_AC.to_le_bytes());
-    let slow = short(a, Some(0x5)); // jne
+    let slow = a.short(0x75); // jne
     a.bytes(&[0x89, 0xc1]); // mov ecx, eax
     a.bytes(&[0xc1, 0xe9, 11]); // shr ecx, 11: OF in bit 0
     a.bytes(&[0x80, 0xe1, 0x01]); // and cl, 1
     a.bytes(&[0x80, 0xc1, 0x7f]); // add cl, 0x7f: 0x80 (overflow) iff OF
     a.bytes(&[0x88, 0xc4]); // mov ah, al: SF ZF AF PF CF
     a.bytes(&[0x9e]); // sahf
-    let done = short(a, None);
-    land(a, slow);
+    let done = a.short(0xeb);
+    a.land(slow);
     gs_disp(a, &[0x65, 0xff, 0x34, 0x25], off::RFLAGS); // push qword gs:[rflags]
     a.bytes(&[0x9d]); // popfq
-    land(a, done);
+    a.land(done);
 }
 
 /// Offsets in the XSAVE area of MXCSR and XMM0 (legacy region) and of
