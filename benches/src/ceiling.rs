@@ -66,30 +66,10 @@ pub fn render(workloads: &[WorkloadResult], configs: &[ConfigId]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::{ConfigRuns, MetricKind, Sample};
     use crate::workloads::Group;
 
     fn measured(name: &str, times: &[(ConfigId, f64)]) -> WorkloadResult {
-        let runs = times
-            .iter()
-            .map(|&(config, t)| ConfigRuns {
-                config,
-                samples: vec![Sample { value: t, wall_s: t, maxrss_kib: 1 }],
-                failure: None,
-            })
-            .collect();
-        WorkloadResult {
-            name: name.into(),
-            group: Group::Fp,
-            about: String::new(),
-            command: name.into(),
-            n: 1,
-            metric: MetricKind::Time,
-            runs,
-            tern_stats: None,
-            tern_trace_stats: None,
-            measured: None,
-        }
+        crate::results::timed(name, Group::Fp, times)
     }
 
     #[test]

@@ -188,6 +188,32 @@ impl Results {
     }
 }
 
+/// Test support: a time workload in `group` whose configurations each
+/// ran once, taking the given seconds.
+#[cfg(test)]
+pub(crate) fn timed(name: &str, group: Group, times: &[(ConfigId, f64)]) -> WorkloadResult {
+    let runs = times
+        .iter()
+        .map(|&(config, t)| ConfigRuns {
+            config,
+            samples: vec![Sample { value: t, wall_s: t, maxrss_kib: 1 }],
+            failure: None,
+        })
+        .collect();
+    WorkloadResult {
+        name: name.into(),
+        group,
+        about: String::new(),
+        command: name.into(),
+        n: 1,
+        metric: MetricKind::Time,
+        runs,
+        tern_stats: None,
+        tern_trace_stats: None,
+        measured: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

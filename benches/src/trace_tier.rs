@@ -172,7 +172,7 @@ fn ratio3(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::{ConfigRuns, Failure, Meta, MetricKind, Sample};
+    use crate::results::{ConfigRuns, Failure, Meta};
     use crate::settings::Settings;
     use crate::stats;
     use crate::workloads::Group;
@@ -184,26 +184,7 @@ mod tests {
         traces: insns run    10800000\n  exits: syscall       29\n";
 
     fn workload(name: &str, times: &[(ConfigId, f64)], trace_stats: Option<StatsRun>) -> WorkloadResult {
-        let runs = times
-            .iter()
-            .map(|&(config, t)| ConfigRuns {
-                config,
-                samples: vec![Sample { value: t, wall_s: t, maxrss_kib: 1 }],
-                failure: None,
-            })
-            .collect();
-        WorkloadResult {
-            name: name.into(),
-            group: Group::Int,
-            about: String::new(),
-            command: name.into(),
-            n: 1,
-            metric: MetricKind::Time,
-            runs,
-            tern_stats: None,
-            tern_trace_stats: trace_stats,
-            measured: None,
-        }
+        WorkloadResult { tern_trace_stats: trace_stats, ..crate::results::timed(name, Group::Int, times) }
     }
 
     fn results(configs: &[ConfigId], workloads: Vec<WorkloadResult>) -> Results {
