@@ -35,7 +35,7 @@ struct Table {
 
 impl Table {
     fn new(n: usize) -> Box<Table> {
-        let slots = (0..n).map(|_| AtomicPtr::new(std::ptr::null_mut())).collect();
+        let slots = crate::hostmem::zeroed_slice(n);
         Box::new(Table { mask: n - 1, slots })
     }
 }

@@ -257,7 +257,7 @@ impl CodeCache {
             used: AtomicUsize::new(0),
             limit: AtomicUsize::new(CACHE_SIZE),
             index,
-            index_len: (0..CHUNKS).map(|_| AtomicUsize::new(0)).collect(),
+            index_len: crate::hostmem::zeroed_slice(CHUNKS),
             descs,
             descs_len: AtomicUsize::new(0),
             trace_routines: Default::default(),

@@ -55,6 +55,28 @@ pub fn dont_dump(addr: u64, len: usize) {
     unsafe { libc::madvise(addr as *mut libc::c_void, len, libc::MADV_DONTDUMP) };
 }
 
+/// Types for which all-zero bytes are a valid value (zero, null).
+///
+/// # Safety
+/// An implementor must be valid when every byte of it is zero.
+pub unsafe trait Zeroable {}
+// SAFETY: an atomic integer of zero bytes is 0, an atomic pointer null.
+unsafe impl Zeroable for std::sync::atomic::AtomicU64 {}
+// SAFETY: as above.
+unsafe impl Zeroable for std::sync::atomic::AtomicUsize {}
+// SAFETY: as above.
+unsafe impl<T> Zeroable for std::sync::atomic::AtomicPtr<T> {}
+
+/// `n` zero values in a boxed slice, from a zeroed allocation (`calloc`):
+/// a large one is fresh pages that the kernel maps on first write, where
+/// building it element by element writes every page at startup (each tern
+/// process paid about 0.3 ms for its 512 KiB trace table that way).
+pub fn zeroed_slice<T: Zeroable>(n: usize) -> Box<[T]> {
+    let b = Box::<[T]>::new_zeroed_slice(n);
+    // SAFETY: all-zero bytes are a valid T (Zeroable).
+    unsafe { b.assume_init() }
+}
+
 /// Maps `len` bytes of private, zeroed, read-write memory for tern itself.
 /// Pages are committed on first touch.
 pub fn map_anon(len: usize) -> std::io::Result<u64> {

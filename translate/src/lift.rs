@@ -344,7 +344,10 @@ pub fn lift_block(model: CpuModel, start: u64, code: &[u8], single: bool, host_c
         opts |= DecoderOptions::NO_MPFX_0FBD;
     }
     let mut dec = Decoder::with_ip(64, code, start, opts);
-    let mut block = IrBlock { start, end: start, insns: Vec::new(), code: Vec::new(), predicted: None };
+    // Room for a typical block: growing from empty reallocated each
+    // block's list three or four times.
+    let insns = Vec::with_capacity(if single { 2 } else { 24 });
+    let mut block = IrBlock { start, end: start, insns, code: Vec::new(), predicted: None };
     let page = start & !0xfff;
     loop {
         let pc = dec.ip();

@@ -60,7 +60,7 @@ pub(crate) struct TraceTable {
 
 impl Default for TraceTable {
     fn default() -> TraceTable {
-        TraceTable { fns: (0..MAX_TRACES).map(|_| AtomicU64::new(0)).collect() }
+        TraceTable { fns: crate::hostmem::zeroed_slice(MAX_TRACES) }
     }
 }
 

@@ -401,11 +401,9 @@ impl Emitter<'_> {
             return self.encode(insn, pc);
         }
         if fix == MemFix::RipRel {
-            let len_before = self.a.buf.len();
-            if self.a.insn(insn).is_ok() {
+            if self.a.rip_rel(insn) {
                 return Ok(());
             }
-            self.a.buf.truncate(len_before);
             if let Some(abs) = rip_to_absolute(insn) {
                 return self.encode(&abs, pc);
             }
@@ -432,9 +430,7 @@ impl Emitter<'_> {
         match fix {
             MemFix::None => self.encode(&op, pc)?,
             MemFix::RipRel => {
-                let len_before = self.a.buf.len();
-                if self.a.insn(&op).is_err() {
-                    self.a.buf.truncate(len_before);
+                if !self.a.rip_rel(&op) {
                     if let Some(abs) = rip_to_absolute(&op) {
                         return self.encode(&abs, pc);
                     }
@@ -598,7 +594,8 @@ pub fn emit_block(
         a: Asm::new(base),
         start: ir.start,
         rt,
-        pcmap: Vec::new(),
+        // About two entries per guest instruction (see `mark`).
+        pcmap: Vec::with_capacity(2 * ir.insns.len() + 8),
         direct: Vec::new(),
         descs: Vec::new(),
         desc_fills: Vec::new(),
