@@ -47,6 +47,8 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
     loop {
         // No `Block` reference is held here (`translate::flush`).
         jit.quiescent(cpu);
+        // The guest's TF, before a signal frame saves it.
+        let mut step = crate::step::begin(cpu);
         // Signals queued for this thread (a cheap check when none are).
         let at = (cpu.rip, cpu.regs[tern_translate::cpu::RSP]);
         if let Some(f) = tern_signals::deliver::deliver_pending(&p.signals, cpu) {
@@ -55,6 +57,13 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
         if (cpu.rip, cpu.regs[tern_translate::cpu::RSP]) != at {
             host = jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e));
             single = false;
+            // A handler runs with TF clear (`step` was cleared).
+            step = None;
+        }
+        if step.is_some() {
+            // Single-stepping: the instruction alone (`step.rs`).
+            host = jit.translate(cpu.rip, true).map(|b| b.entry).unwrap_or_else(|e| fatal(e));
+            single = true;
         }
         // A code-cache flush since the lookup may have reused host's memory.
         while !jit.enter_code(cpu, epoch) {
@@ -103,7 +112,7 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
                 match flow {
                     Flow::Continue => {
                         cpu.regs[RCX] = cpu.rip;
-                        cpu.regs[R11] = cpu.rflags;
+                        cpu.regs[R11] = cpu.rflags | cpu.step << 8;
                         // Interrupted before it took effect, or restarted
                         // by the host kernel (SA_RESTART): run the guest's
                         // `syscall` again once the signal is delivered.
@@ -223,6 +232,11 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
                 jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
             }
         };
-        host = next;
+        host = match step {
+            Some(s) if crate::step::end(p, cpu, s, &d) => {
+                jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
+            }
+            _ => next,
+        };
     }
 }

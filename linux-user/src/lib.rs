@@ -11,5 +11,6 @@ pub mod loader;
 pub mod logging;
 pub mod optimizer;
 pub mod stats;
+pub mod step;
 pub mod thread;
 pub mod trace_lib;

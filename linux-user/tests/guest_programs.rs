@@ -87,6 +87,7 @@ guest_tests! {
     segments => "segments.c";
     vdso => "vdso.c";
     eflags_ac => "eflags_ac.c";
+    single_step => "single_step.c";
     traps => "traps.c";
     insn_alu => "insn_alu.c";
     insn_shift => "insn_shift.c";

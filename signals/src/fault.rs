@@ -20,7 +20,7 @@
 use crate::mask::{is_kick, FAULT_SIGNALS};
 use std::sync::atomic::{AtomicPtr, Ordering};
 use tern_translate::cache::CodeCache;
-use tern_translate::cpu::{off, CpuState, DESC_FAULT, UCONTEXT_GREG};
+use tern_translate::cpu::{off, CpuState, DESC_FAULT, DESC_SIGNAL, UCONTEXT_GREG};
 
 static CACHE: AtomicPtr<CodeCache> = AtomicPtr::new(std::ptr::null_mut());
 
@@ -201,16 +201,24 @@ extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_v
     }
     let gregs = &mut uc.uc_mcontext.gregs;
     let host_pc = gregs[libc::REG_RIP as usize] as u64;
-    // A single-step trap: the guest set TF with `popf` (generated code
-    // runs it), and the host traps after the next host instruction,
-    // wherever that is. tern does not single-step the guest (README,
-    // "Compatibility"): TF is dropped, as `rt_sigreturn` drops a TF a
-    // handler sets (`frame.rs`), so the guest runs on without SIGTRAP.
+    // A single-step trap: a guest `popf` set TF in generated code, and the
+    // host trapped after the `nop` that follows every `popf` there
+    // (`baseline`). The host's TF goes; the guest's becomes
+    // `CpuState::tf_set`, and the block stops at the state before the
+    // guest's next instruction, which the CPU loop runs single-stepped.
+    // In a compiled trace, the trace is left as for a fault: the baseline
+    // runs the `popf` again from the trace's last state.
     const TRAP_DB: i64 = 1;
     const TRAP_TRACE: i32 = 2;
     const TF: i64 = 1 << 8;
     if sig == libc::SIGTRAP && info.si_code == TRAP_TRACE && gregs[libc::REG_TRAPNO as usize] == TRAP_DB {
         gregs[libc::REG_EFL as usize] &= !TF;
+        if let Some(cpu) = leave_block(gregs, DESC_SIGNAL) {
+            cpu.tf_set = 1;
+        } else if let Some((rsp, to_loop)) = in_trace(host_pc) {
+            gregs[libc::REG_RSP as usize] = rsp as i64;
+            gregs[libc::REG_RIP as usize] = to_loop as i64;
+        }
         return;
     }
     // A guest address tern copied to or from for the guest: the copy

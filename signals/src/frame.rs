@@ -254,7 +254,7 @@ fn setup_frame_saving(
         set_word(scx, slot, cpu.regs[r]);
     }
     set_word(scx, sc::RIP, cpu.rip);
-    set_word(scx, sc::EFLAGS, cpu.rflags);
+    set_word(scx, sc::EFLAGS, cpu.rflags | if cpu.step != 0 { TF } else { 0 });
     set_word(scx, sc::CSGSFS, USER_CS | USER_SS << 48);
     set_word(scx, sc::ERR, trap.err);
     set_word(scx, sc::TRAPNO, trap.trapno);
@@ -279,6 +279,7 @@ fn setup_frame_saving(
     cpu.regs[RSP] = frame;
     cpu.rip = act.handler;
     cpu.rflags &= !(DF | RF | TF);
+    cpu.step = 0;
     cpu.reset_fpu();
     Ok(())
 }
@@ -409,8 +410,8 @@ pub fn sigreturn(cpu: &mut CpuState) -> Result<(), BadFrame> {
     }
     cpu.rip = word(&scx, sc::RIP);
     cpu.rflags = (cpu.rflags & !FIX_EFLAGS) | (word(&scx, sc::EFLAGS) & FIX_EFLAGS);
-    // tern cannot single-step the guest: a TF the handler sets is dropped
-    // (README, known divergences).
+    // TF is the guest's single-step state, kept apart (`CpuState::step`).
+    cpu.step = u64::from(cpu.rflags & TF != 0);
     cpu.rflags &= !TF;
     if !restore_fp(cpu, word(&scx, sc::FPSTATE)) {
         cpu.reset_fpu();

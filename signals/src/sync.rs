@@ -19,6 +19,7 @@ use tern_translate::Jit;
 
 /// Exception vectors (`asm/trapnr.h`).
 pub const TRAP_DE: u64 = 0;
+pub const TRAP_DB: u64 = 1;
 pub const TRAP_BP: u64 = 3;
 pub const TRAP_UD: u64 = 6;
 pub const TRAP_GP: u64 = 13;
@@ -95,6 +96,22 @@ impl SyncSignal {
             trapno: f.trapno,
             err: f.err,
             cr2: (f.trapno == TRAP_PF).then_some(f.addr),
+            set_rf: false,
+        }
+    }
+
+    /// The single-step trap after an instruction that began with TF set
+    /// (`traps.c: exc_debug_user()` -> `send_sigtrap()`): SIGTRAP,
+    /// TRAP_TRACE, `si_addr` the next instruction, vector 1, error 0.
+    pub fn single_step(rip: u64) -> SyncSignal {
+        const TRAP_TRACE: i32 = 2;
+        SyncSignal {
+            sig: libc::SIGTRAP,
+            code: TRAP_TRACE,
+            addr: rip,
+            trapno: TRAP_DB,
+            err: 0,
+            cr2: None,
             set_rf: false,
         }
     }

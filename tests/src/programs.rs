@@ -99,6 +99,8 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("segments.c"),
     plain("vdso.c"),
     plain("eflags_ac.c"),
+    // The trap flag: a SIGTRAP after every instruction.
+    plain("single_step.c"),
     GuestProgram { src: "traps.c", args: &["int3"], stdin: b"", env: &[] },
     // Instruction families, checked against the host CPU.
     plain("insn_alu.c"),

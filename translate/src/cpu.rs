@@ -323,6 +323,17 @@ pub struct CpuState {
     /// and MXCSR in the XSAVE area, 0 when they stay in the registers
     /// (`baseline::trace_glue`: `to_loop` reloads them or not).
     pub trace_xmm: u64,
+    /// The guest's trap flag (EFLAGS.TF), 0 or 1. It is kept out of
+    /// `rflags` so that generated code never runs with the host's TF set:
+    /// while it is 1 the CPU loop runs the guest one instruction at a time
+    /// and gives it a SIGTRAP (TRAP_TRACE) after each, as the CPU's
+    /// single-step trap does. Signal frames and `rt_sigreturn` carry it as
+    /// the TF bit of the saved flags.
+    pub step: u64,
+    /// Set to 1 by the host SIGTRAP handler when a guest `popf` set the
+    /// host's TF in generated code (the single-step trap after it, which
+    /// the handler turns into an exit): the guest's TF is now 1.
+    pub tf_set: u64,
     /// Per-thread execution counts of profiled backward branches, indexed
     /// by the slot the branch's counting stub was given (`baseline`);
     /// pages are committed only for slots in use.

@@ -327,6 +327,24 @@ fn lift_one(model: CpuModel, insn: &Instruction, bytes: &[u8], host_code: bool) 
     Op::Native { insn: *insn, fix }
 }
 
+/// True for `popf` in all its operand sizes: the one user-mode instruction
+/// tern runs that can set EFLAGS.TF (`iret` is not supported).
+pub fn sets_trap_flag(insn: &Instruction) -> bool {
+    matches!(insn.mnemonic(), Mnemonic::Popf | Mnemonic::Popfq)
+}
+
+/// What single-stepping needs to know of the guest instruction at `pc`
+/// (`code` holds its bytes): `Some(true)` for `popf`, `Some(false)` for
+/// `pushf`, None for the rest.
+pub fn flags_transfer(pc: u64, code: &[u8]) -> Option<bool> {
+    let insn = Decoder::with_ip(64, code, pc, DecoderOptions::NONE).decode();
+    match insn.mnemonic() {
+        Mnemonic::Popf | Mnemonic::Popfq => Some(true),
+        Mnemonic::Pushf | Mnemonic::Pushfq => Some(false),
+        _ => None,
+    }
+}
+
 /// Decodes and lifts the block starting at `start`. `code` holds the guest
 /// bytes readable from `start` (possibly fewer than a whole block). A block
 /// ends at a control transfer, after `MAX_BLOCK_INSNS`, when the next

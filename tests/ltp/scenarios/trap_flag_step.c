@@ -1,9 +1,7 @@
 /* TF (the trap flag) set by a handler in its ucontext's eflags, or by the
  * program with popf: the CPU single-steps, a SIGTRAP (TRAP_TRACE) after
  * each instruction with rip at the next one, until a SIGTRAP handler
- * clears TF in its ucontext. tern does not single-step the guest (README,
- * "Compatibility"): this scenario is in the expected-to-differ table; it
- * checks that tern neither crashes nor hangs on TF. */
+ * clears TF in its ucontext. */
 #include "tst.h"
 
 static volatile int traps;

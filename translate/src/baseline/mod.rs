@@ -639,6 +639,14 @@ pub fn emit_block(
                     e.exit(ExitKind::Trap, 4, pc, 0);
                     break;
                 }
+                if crate::lift::sets_trap_flag(insn) {
+                    // A `popf` that sets TF makes the host trap after the
+                    // next host instruction: this `nop`, at the state
+                    // before the guest's next instruction, so the host
+                    // handler stops the block there (`CpuState::tf_set`).
+                    e.mark(next, NO_FIXUP);
+                    e.a.bytes(&[0x90]);
+                }
             }
             // A jump has no side effects: its stub restarts it.
             Op::Jmp { target } => {
