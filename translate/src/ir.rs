@@ -92,6 +92,9 @@ pub struct IrBlock {
     /// operand held when the block was translated. The back end guards a
     /// direct jump to it (`baseline`'s `predicted_jump`).
     pub predicted: Option<u64>,
+    /// One instruction translated alone (self-modifying code, single-step):
+    /// run once, never profiled for traces.
+    pub single: bool,
 }
 
 impl IrBlock {

@@ -521,7 +521,8 @@ impl Jit {
     /// Host code for `ir` at host address `at`, with this translator's
     /// runtime, profiling and counting.
     fn emit(&self, ir: &ir::IrBlock, at: u64) -> Result<baseline::Emitted, baseline::EmitError> {
-        baseline::emit_block(ir, at, &self.rt, self.prof.get(), self.count_insns.load(Ordering::Relaxed))
+        let prof = self.prof.get().filter(|_| !ir.single);
+        baseline::emit_block(ir, at, &self.rt, prof, self.count_insns.load(Ordering::Relaxed))
     }
 
     /// A piece of code memory at least [`MIN_ROOM`] long that no other

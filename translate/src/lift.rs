@@ -365,7 +365,7 @@ pub fn lift_block(model: CpuModel, start: u64, code: &[u8], single: bool, host_c
     // Room for a typical block: growing from empty reallocated each
     // block's list three or four times.
     let insns = Vec::with_capacity(if single { 2 } else { 24 });
-    let mut block = IrBlock { start, end: start, insns, code: Vec::new(), predicted: None };
+    let mut block = IrBlock { start, end: start, insns, code: Vec::new(), predicted: None, single };
     let page = start & !0xfff;
     loop {
         let pc = dec.ip();
