@@ -18,7 +18,7 @@
 //! Everything here is async-signal-safe: atomics only.
 
 use crate::mask::{guest_mask, sigbit, SigSet, RESERVED, SIGSET_SIZE};
-use crate::siginfo::{self, AtomicInfo, InfoBytes};
+use crate::siginfo::{self, AtomicInfo, InfoBytes, SI_TKILL};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Reserved signals pending for the guest (process-wide).
@@ -26,9 +26,6 @@ static PENDING: AtomicU64 = AtomicU64::new(0);
 
 /// The siginfo of each pending signal, by signal number.
 static INFO: [AtomicInfo; 65] = [const { AtomicInfo::new() }; 65];
-
-/// `si_code` of `tkill`/`tgkill` (`asm-generic/siginfo.h`).
-const SI_TKILL: i32 = -6;
 
 /// Signals whose guest disposition is SIG_IGN (kept by `guest.rs`).
 static IGNORED: AtomicU64 = AtomicU64::new(0);

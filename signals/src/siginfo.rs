@@ -20,6 +20,15 @@ pub fn bytes(info: &libc::siginfo_t) -> InfoBytes {
     unsafe { std::mem::transmute_copy(info) }
 }
 
+/// `si_code` of `tkill`/`tgkill` (`asm-generic/siginfo.h`): a
+/// thread-directed signal.
+pub const SI_TKILL: i32 = -6;
+
+/// The `si_code` of a siginfo's bytes.
+pub fn code(info: &InfoBytes) -> i32 {
+    i32::from_le_bytes([info[8], info[9], info[10], info[11]])
+}
+
 /// One siginfo in atomic words. Readers and the writer are ordered by
 /// whatever state word guards the slot (a slot state, a pending bit).
 pub struct AtomicInfo([AtomicU64; WORDS]);

@@ -181,9 +181,12 @@ pub fn on_thread_exit() {
     // SAFETY: getpid has no preconditions.
     let pid = unsafe { libc::getpid() };
     while let Some((sig, info)) = st.take(!0) {
-        // A process-directed signal another thread can take (tgkill-directed
-        // ones die with their thread, as natively).
-        requeue_to_process(pid, sig, &info);
+        // A process-directed signal another thread can take; a
+        // thread-directed one (`tkill`/`tgkill`: SI_TKILL) dies with its
+        // thread (`kernel/exit.c`: the task's own pending queue is flushed).
+        if crate::siginfo::code(&info) != crate::siginfo::SI_TKILL {
+            requeue_to_process(pid, sig, &info);
+        }
     }
     for (t, p) in &REGISTRY {
         if std::ptr::eq(p.load(Ordering::Acquire), st) {
