@@ -38,6 +38,9 @@ static TOTALS: Mutex<Option<LoopStats>> = Mutex::new(None);
 /// registered with the Jit, so their lookup tables stay valid.
 static POOL: Mutex<Vec<(CpuBox, u64, usize)>> = Mutex::new(Vec::new());
 
+/// Pooled states whose lookup tables keep their filled pages (see `pool`).
+const WARM_TABLES: usize = 4;
+
 /// Runs the main guest thread (`cpu` installed on the calling thread) and
 /// never returns: the process ends through [`exit_process`].
 pub fn run_main(p: &'static Process, mut cpu: CpuBox, stats: bool) -> ! {
@@ -197,10 +200,19 @@ fn pool(cpu: CpuBox) {
     let mut old: libc::stack_t = unsafe { std::mem::zeroed() };
     // SAFETY: as above.
     if unsafe { libc::sigaltstack(&off, &mut old) } == 0 && !old.ss_sp.is_null() {
-        // A pooled table costs no memory until a new thread fills it.
+        let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+        // The first few pooled tables keep their pages for the next threads
+        // (thread create and join in a loop); the rest cost no memory until
+        // a new thread fills them.
         // SAFETY: the state is live and no thread runs on it any more.
-        unsafe { tern_translate::cpu::CpuState::ibl_release(cpu.as_ptr()) };
-        POOL.lock().unwrap_or_else(|e| e.into_inner()).push((cpu, old.ss_sp as u64, old.ss_size));
+        unsafe {
+            if pool.len() < WARM_TABLES {
+                tern_translate::cpu::CpuState::ibl_empty(cpu.as_ptr());
+            } else {
+                tern_translate::cpu::CpuState::ibl_release(cpu.as_ptr());
+            }
+        }
+        pool.push((cpu, old.ss_sp as u64, old.ss_size));
     }
 }
 

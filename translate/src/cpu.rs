@@ -83,6 +83,8 @@ pub const REG_NAMES: [&str; 16] = [
 /// Number of entries in the per-thread indirect-branch lookup table (indexed
 /// by the low 16 bits of the guest target, see `baseline::emit_ibl`).
 pub const IBL_ENTRIES: usize = 1 << 16;
+/// Lookup-table entries per bit of `CpuState::ibl_used` (a page's worth).
+pub const IBL_CHUNK: usize = 4096 / std::mem::size_of::<IblEntry>();
 
 /// True if the lookup table is indexed by a CRC32C of the target (the
 /// host has SSE4.2, whose `crc32` leaves the guest flags alone); else by
@@ -334,6 +336,11 @@ pub struct CpuState {
     /// host's TF in generated code (the single-step trap after it, which
     /// the handler turns into an exit): the guest's TF is now 1.
     pub tf_set: u64,
+    /// One bit per chunk of [`IBL_CHUNK`] lookup-table entries this state's
+    /// thread has filled (`ibl_insert`, the only writer of keys besides
+    /// clearing): clears visit only those chunks, and a pooled state keeps
+    /// its table's pages without reading the rest of it.
+    pub ibl_used: [AtomicU64; IBL_ENTRIES / IBL_CHUNK / 64],
     /// Per-thread execution counts of profiled backward branches, indexed
     /// by the slot the branch's counting stub was given (`baseline`);
     /// pages are committed only for slots in use.
@@ -521,8 +528,31 @@ impl CpuState {
     /// # Safety
     /// `cpu` points to a live `CpuState`.
     pub unsafe fn ibl_clear(cpu: *mut CpuState) {
+        // SAFETY: cpu is live (precondition); `ibl_used` is only accessed
+        // atomically.
+        let used = unsafe { &(*cpu).ibl_used };
+        for (w, word) in used.iter().enumerate() {
+            let mut bits = word.load(Ordering::Acquire);
+            while bits != 0 {
+                let chunk = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                // SAFETY: as above.
+                unsafe { Self::ibl_clear_range(cpu, chunk * IBL_CHUNK..(chunk + 1) * IBL_CHUNK) };
+            }
+        }
+    }
+
+    /// Empties the lookup table of a state no thread runs on, keeping the
+    /// pages it filled (a new thread given the state fills them again
+    /// without a page fault each: a thread create and join paid about 50
+    /// such faults, and giving the pages back cost a TLB shootdown on every
+    /// CPU).
+    ///
+    /// # Safety
+    /// As [`Self::ibl_release`].
+    pub unsafe fn ibl_empty(cpu: *mut CpuState) {
         // SAFETY: cpu is live (precondition).
-        unsafe { Self::ibl_clear_range(cpu, 0..IBL_ENTRIES) }
+        unsafe { Self::ibl_clear(cpu) }
     }
 
     /// Clears the set keys among entries `range` (see [`Self::ibl_clear`]).
@@ -587,6 +617,9 @@ impl CpuState {
             if dropped {
                 Self::ibl_clear_range(cpu, 0..(first - start) / entry);
                 Self::ibl_clear_range(cpu, (last - start) / entry..IBL_ENTRIES);
+                for w in &(*cpu).ibl_used {
+                    w.store(0, Ordering::Relaxed);
+                }
             } else {
                 Self::ibl_clear(cpu);
             }
@@ -605,6 +638,8 @@ impl CpuState {
     /// `guest`.
     pub unsafe fn ibl_insert(&mut self, guest: u64, host: u64) {
         let idx = ibl_index(guest);
+        let chunk = idx / IBL_CHUNK;
+        self.ibl_used[chunk / 64].fetch_or(1 << (chunk % 64), Ordering::Release);
         let e = std::ptr::addr_of_mut!(self.ibl[idx]);
         // SAFETY: both words are 8-byte aligned fields of this thread's
         // table; other threads touch them only through atomics.
