@@ -35,6 +35,9 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
     let jit = p.jit;
     // SAFETY: gettid has no preconditions.
     cpu.host_tid.store(unsafe { libc::gettid() }, std::sync::atomic::Ordering::Relaxed);
+    // A guest thread never blocks the fault signals on the host: its
+    // copies of guest memory can be direct.
+    tern_translate::guestmem::direct_copies(true);
     // The code-cache epoch `host` was looked up in (see `translate::flush`).
     let mut epoch = jit.epoch();
     let mut host = match jit.lookup_or_translate(cpu.rip) {

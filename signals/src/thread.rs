@@ -170,6 +170,8 @@ fn claim(tid: i32) -> &'static ThreadSignals {
 /// host routes nothing more here), hands back to the process what was
 /// queued for it, and frees its registry slot.
 pub fn on_thread_exit() {
+    // No fault on this thread is caught once everything is blocked.
+    tern_translate::guestmem::direct_copies(false);
     let all: SigSet = !0;
     // SAFETY: raw rt_sigprocmask with a valid 8-byte set.
     unsafe {

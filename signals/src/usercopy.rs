@@ -54,6 +54,7 @@ static ARMED: AtomicBool = AtomicBool::new(false);
 /// The fault handlers are in place: faults in the copy are recoverable.
 pub(crate) fn arm() {
     ARMED.store(true, Ordering::Release);
+    tern_translate::guestmem::install_copy(tern_user_copy);
 }
 
 /// Where a fault at host pc `pc` resumes, if `pc` is the copy's

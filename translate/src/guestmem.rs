@@ -1,10 +1,25 @@
-//! Reading guest code bytes without risking a host fault.
+//! Reading and writing guest memory without risking a host fault.
 //!
-//! Guest and host share one address space, but the translator must not crash
-//! on an unmapped guest PC: it copies code with `process_vm_readv` on its own
-//! process, which reports unreadable memory as a short read.
+//! Guest and host share one address space, but tern must not crash on an
+//! unmapped guest address. Guest code is copied with `process_vm_readv` on
+//! tern's own process, which reports unreadable memory as a short read;
+//! guest threads copy syscall data directly, with the fault-safe copy
+//! `signals::usercopy` installs (`install_copy`, `direct_copies`).
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A copy that survives a fault on either side: (destination, source,
+/// length) -> bytes not copied (`signals::usercopy`'s `rep movsb` with its
+/// fault fixup).
+pub type CopyFn = unsafe extern "C" fn(*mut u8, *const u8, usize) -> usize;
+
+/// The installed [`CopyFn`], 0 until tern's fault handler can recover from
+/// a fault in it.
+static COPY: AtomicUsize = AtomicUsize::new(0);
+
+/// Highest user address plus one (`TASK_SIZE_MAX`).
+const TASK_SIZE: u64 = 0x7fff_ffff_f000;
 
 thread_local! {
     /// The pid guest memory is read through, cached per host thread: a
@@ -12,6 +27,33 @@ thread_local! {
     /// runs on thread-locals of its own, and must not read through a pid
     /// that may end before it.
     static PID: Cell<i32> = const { Cell::new(0) };
+    /// The calling thread may copy guest memory directly with [`COPY`]:
+    /// a guest thread, whose host mask never blocks the fault signals.
+    static DIRECT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Installs the fault-safe copy (once tern's fault handler is in place).
+pub fn install_copy(f: CopyFn) {
+    COPY.store(f as usize, Ordering::Release);
+}
+
+/// Lets the calling thread copy guest memory with the installed copy
+/// instead of `process_vm_readv`/`writev` (a syscall each, about 1 us), or
+/// stops it: a guest thread turns this on when its CPU loop starts and off
+/// before it blocks every host signal on its way out, where a fault in the
+/// copy could no longer be caught.
+pub fn direct_copies(on: bool) {
+    DIRECT.with(|c| c.set(on));
+}
+
+/// The copy to use for `[addr, addr + len)` on this thread, if direct.
+fn direct(addr: u64, len: usize) -> Option<CopyFn> {
+    if !DIRECT.with(Cell::get) || addr.checked_add(len as u64).is_none_or(|end| end > TASK_SIZE) {
+        return None;
+    }
+    let f = COPY.load(Ordering::Acquire);
+    // SAFETY: COPY only ever holds 0 or a `CopyFn` (install_copy).
+    (f != 0).then(|| unsafe { std::mem::transmute::<usize, CopyFn>(f) })
 }
 
 /// This process's pid, cached (reset by `reset_pid` in a forked child).
@@ -41,8 +83,20 @@ pub fn reset_pid() {
 }
 
 /// Copies up to `buf.len()` bytes from guest address `addr`, stopping at the
-/// first unreadable page. Returns how many bytes were copied.
+/// first unreadable byte. Returns how many bytes were copied.
 pub fn read_guest(addr: u64, buf: &mut [u8]) -> usize {
+    if let Some(copy) = direct(addr, buf.len()) {
+        // SAFETY: buf is valid for its length; a fault on the guest side
+        // is caught and ends the copy there (`COPY`).
+        return buf.len() - unsafe { copy(buf.as_mut_ptr(), addr as *const u8, buf.len()) };
+    }
+    read_code(addr, buf)
+}
+
+/// [`read_guest`] through the kernel (`process_vm_readv`), always: guest
+/// code is fetched this way, since an execute-only mapping (a protection
+/// key) would fault a direct read.
+pub fn read_code(addr: u64, buf: &mut [u8]) -> usize {
     let mut done = 0usize;
     while done < buf.len() {
         let a = addr + done as u64;
@@ -70,6 +124,11 @@ pub fn read_guest(addr: u64, buf: &mut [u8]) -> usize {
 pub fn write_guest(addr: u64, data: &[u8]) -> bool {
     if data.is_empty() {
         return true;
+    }
+    if let Some(copy) = direct(addr, data.len()) {
+        // SAFETY: data is valid for its length; a fault on the guest side
+        // is caught and ends the copy there (`COPY`).
+        return unsafe { copy(addr as *mut u8, data.as_ptr(), data.len()) } == 0;
     }
     let local = libc::iovec { iov_base: data.as_ptr() as *mut _, iov_len: data.len() };
     let remote = libc::iovec { iov_base: addr as *mut _, iov_len: data.len() };

@@ -686,7 +686,7 @@ impl Jit {
             unsafe { std::ptr::copy_nonoverlapping(pc as *const u8, buf.as_mut_ptr(), want) };
             return want;
         }
-        guestmem::read_guest(pc, &mut buf[..want])
+        guestmem::read_code(pc, &mut buf[..want])
     }
 
     /// Writes `block` to the perf map (`perf report` then shows guest
@@ -731,7 +731,7 @@ impl Jit {
         }
         if d.in_asm {
             let mut buf = vec![0u8; (ir.end - ir.start) as usize];
-            let n = guestmem::read_guest(ir.start, &mut buf);
+            let n = guestmem::read_code(ir.start, &mut buf);
             tracing::info!(target: "tern::dump", "IN: guest {:#x}\n{}", ir.start, disasm(&buf[..n], ir.start));
         }
         if d.ir {
