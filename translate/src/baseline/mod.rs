@@ -221,14 +221,22 @@ fn gpr(n: u8) -> Register {
 
 /// A host GPR the instruction does not use at all (explicitly or implicitly).
 fn free_scratch(insn: &Instruction) -> Option<u8> {
-    let mut f = InstructionInfoFactory::new();
-    let info = f.info(insn);
-    let used: Vec<Register> = info.used_registers().iter().map(|u| u.register().full_register()).collect();
-    [RAX, RCX, RDX, 3, 6, 7, 8, 9, 10, 11, 12, 14, 15, 5, 13].into_iter().find(|&r| {
-        !used.contains(&gpr(r))
-            && insn.memory_base().full_register() != gpr(r)
-            && insn.memory_index().full_register() != gpr(r)
-    })
+    thread_local! {
+        // Reused: a factory allocates its register and memory lists.
+        static INFO: std::cell::RefCell<InstructionInfoFactory> =
+            std::cell::RefCell::new(InstructionInfoFactory::new());
+    }
+    // One bit per GPR (by encoding number) the instruction uses.
+    let bit = |r: Register| {
+        let full = r.full_register();
+        crate::cpu::GPR_REGISTERS.iter().position(|&g| g == full).map_or(0u32, |n| 1 << n)
+    };
+    let used = INFO.with(|f| {
+        let mut f = f.borrow_mut();
+        f.info(insn).used_registers().iter().fold(0, |m, u| m | bit(u.register()))
+    }) | bit(insn.memory_base())
+        | bit(insn.memory_index());
+    [RAX, RCX, RDX, 3, 6, 7, 8, 9, 10, 11, 12, 14, 15, 5, 13].into_iter().find(|&r| used & (1 << r) == 0)
 }
 
 /// A RIP-relative operand out of rel32 reach of the host code whose
