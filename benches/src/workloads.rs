@@ -369,7 +369,7 @@ const OTHERS: &[Row] = &[
         "N x kill(self, SIGUSR1) handled"),
     ("signal-pingpong", Group::Syscalls, kernel_dyn("sys_sigpingpong.c"),
         &["{n}"],
-        Input::None, scale(200_000, 5_000), Metric::Time, Check::Stdout,
+        Input::None, scale(50_000, 2_000), Metric::Time, Check::Stdout,
         "two threads, N tgkill SIGUSR1 round trips, each handled in sigsuspend"),
     ("signal-latency", Group::Syscalls, kernel_dyn("sys_siglatency.c"),
         &["{n}"],
