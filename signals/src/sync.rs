@@ -118,8 +118,9 @@ impl SyncSignal {
 
     /// The signal of a trap the translator placed (`ExitKind::Trap`):
     /// `int3` (SIGTRAP, `rip` after it), an invalid instruction or one
-    /// outside the CPU model (SIGILL), `int n` (a #GP) or a fetch from
-    /// memory that is not executable (SIGSEGV).
+    /// outside the CPU model (SIGILL), `int n` or an instruction longer
+    /// than 15 bytes (a #GP) or a fetch from memory that is not executable
+    /// (SIGSEGV).
     pub fn from_trap(jit: &Jit, sig: i32, rip: u64) -> SyncSignal {
         let plain = |code, addr, trapno, err| SyncSignal {
             sig,
@@ -141,6 +142,11 @@ impl SyncSignal {
                     // `int n` through a gate user mode may not use: #GP with
                     // the IDT error code (vector << 3 | IDT bit).
                     return plain(SI_KERNEL, 0, TRAP_GP, u64::from(b[1]) << 3 | 2);
+                }
+                let mut insn = [0u8; 15];
+                if read_guest(rip, &mut insn) == 15 && tern_translate::lift::too_long(&insn) {
+                    // Longer than 15 bytes: #GP, error code 0.
+                    return plain(SI_KERNEL, 0, TRAP_GP, 0);
                 }
                 // An instruction fetch fault: the first byte from `rip`
                 // that is not executable (the instruction may cross a page).

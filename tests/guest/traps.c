@@ -1,6 +1,6 @@
 /* traps.c - instructions that end the process with a signal, chosen by
  * argv[1]: int3 (SIGTRAP), ud2 (SIGILL), hlt and sysret (privileged:
- * SIGSEGV), a divide error (SIGFPE), hint-space NOPs (prefetchw,
+ * SIGSEGV), an instruction over 15 bytes long (SIGSEGV), a divide error (SIGFPE), hint-space NOPs (prefetchw,
  * reserved-NOP prefetches, cldemote: NOPs on any CPU, then "none"), a null store (SIGSEGV), abort (SIGABRT). Output
  * written before the fault must reach the file system, so stdout is
  * unbuffered. */
@@ -42,6 +42,8 @@ int main(int argc, char **argv) {
     *(volatile int *)(long)zero = 1;
   else if (!strcmp(what, "abort"))
     abort();
+  else if (!strcmp(what, "long")) /* 15 prefixes and a nop: over 15 bytes, #GP */
+    __asm__ volatile(".byte 0xf2,0xf2,0xf2,0xf2,0xf2,0xf2,0xf2,0xf2,0xf2,0xf2,0x66,0x66,0x2e,0x48,0xf3,0x90");
   printf("after %s\n", what);
   return 0;
 }

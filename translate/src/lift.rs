@@ -327,6 +327,16 @@ fn lift_one(model: CpuModel, insn: &Instruction, bytes: &[u8], host_code: bool) 
     Op::Native { insn: *insn, fix }
 }
 
+/// True if `code` starts with 15 prefix bytes (legacy or REX): whatever
+/// follows, the instruction is longer than the 15 bytes the CPU allows,
+/// which it reports as #GP (SIGSEGV), not #UD.
+pub fn too_long(code: &[u8]) -> bool {
+    code.len() >= 15
+        && code[..15]
+            .iter()
+            .all(|b| matches!(b, 0x26 | 0x2e | 0x36 | 0x3e | 0x40..=0x4f | 0x64..=0x67 | 0xf0 | 0xf2 | 0xf3))
+}
+
 /// True for `popf` in all its operand sizes: the one user-mode instruction
 /// tern runs that can set EFLAGS.TF (`iret` is not supported).
 pub fn sets_trap_flag(insn: &Instruction) -> bool {
@@ -384,6 +394,10 @@ pub fn lift_block(model: CpuModel, start: u64, code: &[u8], single: bool, host_c
         if insn.is_invalid() && dec.last_error() == iced_x86::DecoderError::NoMoreBytes {
             // The instruction runs past readable memory: a fetch fault, unless
             // an earlier instruction can end the block first.
+            block.insns.push(IrInsn { pc, len: 0, op: Op::Trap { signo: SIGSEGV, rip: pc } });
+            break;
+        }
+        if insn.is_invalid() && too_long(&code[off..]) {
             block.insns.push(IrInsn { pc, len: 0, op: Op::Trap { signo: SIGSEGV, rip: pc } });
             break;
         }
