@@ -201,16 +201,16 @@ fn pool(cpu: CpuBox) {
     // SAFETY: as above.
     if unsafe { libc::sigaltstack(&off, &mut old) } == 0 && !old.ss_sp.is_null() {
         let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
-        // The first few pooled tables keep their pages for the next threads
-        // (thread create and join in a loop); the rest cost no memory until
-        // a new thread fills them.
-        // SAFETY: the state is live and no thread runs on it any more.
-        unsafe {
-            if pool.len() < WARM_TABLES {
-                tern_translate::cpu::CpuState::ibl_empty(cpu.as_ptr());
-            } else {
-                tern_translate::cpu::CpuState::ibl_release(cpu.as_ptr());
-            }
+        // The first few pooled states keep their lookup tables as they are
+        // for the next threads (thread create and join in a loop): a pooled
+        // state stays registered, so invalidations and flushes keep its
+        // table true, and a new thread on it starts with the targets the
+        // last one found (a thread create and join took 16 lookup misses,
+        // and refilled ~50 zero pages with a write fault each). The rest
+        // cost no memory until a new thread fills them.
+        if pool.len() >= WARM_TABLES {
+            // SAFETY: the state is live and no thread runs on it any more.
+            unsafe { tern_translate::cpu::CpuState::ibl_release(cpu.as_ptr()) };
         }
         pool.push((cpu, old.ss_sp as u64, old.ss_size));
     }

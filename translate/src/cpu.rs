@@ -542,19 +542,6 @@ impl CpuState {
         }
     }
 
-    /// Empties the lookup table of a state no thread runs on, keeping the
-    /// pages it filled (a new thread given the state fills them again
-    /// without a page fault each: a thread create and join paid about 50
-    /// such faults, and giving the pages back cost a TLB shootdown on every
-    /// CPU).
-    ///
-    /// # Safety
-    /// As [`Self::ibl_release`].
-    pub unsafe fn ibl_empty(cpu: *mut CpuState) {
-        // SAFETY: cpu is live (precondition).
-        unsafe { Self::ibl_clear(cpu) }
-    }
-
     /// Clears the set keys among entries `range` (see [`Self::ibl_clear`]).
     ///
     /// # Safety
