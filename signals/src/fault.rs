@@ -333,7 +333,15 @@ pub(crate) fn leave_block(gregs: &mut [libc::greg_t; 23], desc: u64) -> Option<&
         cpu.regs[reg] = cpu.scratch[slot];
     }
     cpu.rip = guest_pc;
-    cpu.rflags = gregs[libc::REG_EFL as usize] as u64;
+    // TF stays out of `rflags` (`CpuState::step`): a signal landing between
+    // a guest `popf` that set it and the `nop` after it finds it here.
+    const TF: u64 = 1 << 8;
+    let flags = gregs[libc::REG_EFL as usize] as u64;
+    if flags & TF != 0 {
+        cpu.tf_set = 1;
+        gregs[libc::REG_EFL as usize] &= !(TF as i64);
+    }
+    cpu.rflags = flags & !TF;
     cpu.exit_desc = desc;
     gregs[libc::REG_RIP as usize] = tern_translate::entry::resume_host_addr() as i64;
     Some(cpu)
