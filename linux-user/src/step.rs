@@ -22,7 +22,7 @@ use tern_signals::frame;
 use tern_signals::sync::SyncSignal;
 use tern_syscalls::Process;
 use tern_translate::cpu::{CpuState, ExitDesc, ExitKind, RSP};
-use tern_translate::guestmem::{read_guest, write_guest};
+use tern_translate::guestmem::{read_code, read_guest, write_guest};
 
 /// The instruction a step runs, as far as stepping cares.
 #[derive(Clone, Copy)]
@@ -43,7 +43,7 @@ pub fn begin(cpu: &mut CpuState) -> Option<Step> {
         return None;
     }
     let mut code = [0u8; 15];
-    let n = read_guest(cpu.rip, &mut code);
+    let n = read_code(cpu.rip, &mut code);
     Some(Step { pc: cpu.rip, transfer: tern_translate::lift::flags_transfer(cpu.rip, &code[..n]) })
 }
 

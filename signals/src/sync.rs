@@ -14,7 +14,7 @@
 
 use std::cell::Cell;
 use tern_translate::cpu::CpuState;
-use tern_translate::guestmem::read_guest;
+use tern_translate::guestmem::read_code;
 use tern_translate::Jit;
 
 /// Exception vectors (`asm/trapnr.h`).
@@ -137,14 +137,14 @@ impl SyncSignal {
             libc::SIGTRAP => plain(SI_KERNEL, 0, TRAP_BP, 0),
             libc::SIGSEGV => {
                 let mut b = [0u8; 2];
-                if read_guest(rip, &mut b) == 2 && b[0] == 0xcd && is_exec(jit, rip) && is_exec(jit, rip + 1)
+                if read_code(rip, &mut b) == 2 && b[0] == 0xcd && is_exec(jit, rip) && is_exec(jit, rip + 1)
                 {
                     // `int n` through a gate user mode may not use: #GP with
                     // the IDT error code (vector << 3 | IDT bit).
                     return plain(SI_KERNEL, 0, TRAP_GP, u64::from(b[1]) << 3 | 2);
                 }
                 let mut insn = [0u8; 15];
-                if read_guest(rip, &mut insn) == 15 && tern_translate::lift::too_long(&insn) {
+                if read_code(rip, &mut insn) == 15 && tern_translate::lift::too_long(&insn) {
                     // Longer than 15 bytes: #GP, error code 0.
                     return plain(SI_KERNEL, 0, TRAP_GP, 0);
                 }

@@ -328,7 +328,7 @@ impl GuestMem for Guest<'_> {
 /// called with the address of a refused write (see `Jit::handle_code_write`).
 pub fn emulate_at(cpu: &mut CpuState, unprotect: &mut dyn FnMut(u64) -> bool) -> Result<(), i32> {
     let mut buf = [0u8; 15];
-    let n = crate::guestmem::read_guest(cpu.rip, &mut buf);
+    let n = crate::guestmem::read_code(cpu.rip, &mut buf);
     let insn = iced_x86::Decoder::with_ip(64, &buf[..n], cpu.rip, iced_x86::DecoderOptions::NONE).decode();
     if insn.is_invalid() || !is_guest_segment_op(&insn) {
         // The code changed under the block: run it again from here.
