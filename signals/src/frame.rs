@@ -33,6 +33,7 @@ use crate::sync::{self, SyncSignal};
 use crate::usercopy;
 use std::sync::OnceLock;
 use tern_translate::cpu::{CpuState, RAX, RDI, RDX, RSI, RSP};
+use tern_translate::guestmem::TASK_SIZE;
 use tern_translate::xstate::{self, SSE, X87};
 use tern_translate::Jit;
 
@@ -108,9 +109,6 @@ const MAX_FRAME_SIGINFO_UCTXT_SIZE: u64 = 736;
 /// `sizeof(struct fregs_state)`: the fsave header `fpu__get_fpstate_size()`
 /// counts for 32-bit frames.
 const FREGS_STATE_SIZE: u64 = 112;
-
-/// Highest user address plus one (`TASK_SIZE_MAX`), for `access_ok()`.
-const TASK_SIZE: u64 = 0x7fff_ffff_f000;
 
 /// A signal frame could not be written, or read back at `rt_sigreturn`
 /// (the kernel then forces SIGSEGV).

@@ -137,8 +137,7 @@ impl SyncSignal {
             libc::SIGTRAP => plain(SI_KERNEL, 0, TRAP_BP, 0),
             libc::SIGSEGV => {
                 let mut b = [0u8; 2];
-                if read_code(rip, &mut b) == 2 && b[0] == 0xcd && is_exec(jit, rip) && is_exec(jit, rip + 1)
-                {
+                if read_code(rip, &mut b) == 2 && b[0] == 0xcd && is_exec(jit, rip) && is_exec(jit, rip + 1) {
                     // `int n` through a gate user mode may not use: #GP with
                     // the IDT error code (vector << 3 | IDT bit).
                     return plain(SI_KERNEL, 0, TRAP_GP, u64::from(b[1]) << 3 | 2);

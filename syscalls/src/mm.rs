@@ -264,8 +264,7 @@ pub fn brk(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     }
     // `mm/mmap.c: brk()`: a break past the user address space (or one
     // whose page rounding overflows) is refused, the old break returned.
-    const TASK_SIZE: u64 = 0x7fff_ffff_f000;
-    if want > TASK_SIZE {
+    if want > tern_translate::guestmem::TASK_SIZE {
         return Ok(b.cur);
     }
     let need = page_up(want);

@@ -18,8 +18,9 @@ pub type CopyFn = unsafe extern "C" fn(*mut u8, *const u8, usize) -> usize;
 /// a fault in it.
 static COPY: AtomicUsize = AtomicUsize::new(0);
 
-/// Highest user address plus one (`TASK_SIZE_MAX`).
-const TASK_SIZE: u64 = 0x7fff_ffff_f000;
+/// Highest user address plus one (`TASK_SIZE_MAX`): nothing above is
+/// guest memory (`access_ok()`).
+pub const TASK_SIZE: u64 = 0x7fff_ffff_f000;
 
 thread_local! {
     /// The pid guest memory is read through, cached per host thread: a
