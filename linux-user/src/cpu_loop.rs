@@ -115,7 +115,7 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
                 match flow {
                     Flow::Continue => {
                         cpu.regs[RCX] = cpu.rip;
-                        cpu.regs[R11] = cpu.rflags | cpu.step << 8;
+                        cpu.regs[R11] = cpu.guest_rflags();
                         // Interrupted before it took effect, or restarted
                         // by the host kernel (SA_RESTART): run the guest's
                         // `syscall` again once the signal is delivered.

@@ -20,7 +20,7 @@
 use crate::mask::{is_kick, FAULT_SIGNALS};
 use std::sync::atomic::{AtomicPtr, Ordering};
 use tern_translate::cache::CodeCache;
-use tern_translate::cpu::{off, CpuState, DESC_FAULT, DESC_SIGNAL, UCONTEXT_GREG};
+use tern_translate::cpu::{off, CpuState, DESC_FAULT, DESC_SIGNAL, TF, UCONTEXT_GREG};
 
 static CACHE: AtomicPtr<CodeCache> = AtomicPtr::new(std::ptr::null_mut());
 
@@ -210,14 +210,14 @@ extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_v
     // runs the `popf` again from the trace's last state.
     const TRAP_DB: i64 = 1;
     const TRAP_TRACE: i32 = 2;
-    const TF: i64 = 1 << 8;
     if sig == libc::SIGTRAP && info.si_code == TRAP_TRACE && gregs[libc::REG_TRAPNO as usize] == TRAP_DB {
-        gregs[libc::REG_EFL as usize] &= !TF;
-        if let Some(cpu) = leave_block(gregs, DESC_SIGNAL) {
-            cpu.tf_set = 1;
-        } else if let Some((rsp, to_loop)) = in_trace(host_pc) {
-            gregs[libc::REG_RSP as usize] = rsp as i64;
-            gregs[libc::REG_RIP as usize] = to_loop as i64;
+        // `leave_block` takes the TF it finds as the guest's.
+        if leave_block(gregs, DESC_SIGNAL).is_none() {
+            gregs[libc::REG_EFL as usize] &= !(TF as i64);
+            if let Some((rsp, to_loop)) = in_trace(host_pc) {
+                gregs[libc::REG_RSP as usize] = rsp as i64;
+                gregs[libc::REG_RIP as usize] = to_loop as i64;
+            }
         }
         return;
     }
@@ -333,9 +333,9 @@ pub(crate) fn leave_block(gregs: &mut [libc::greg_t; 23], desc: u64) -> Option<&
         cpu.regs[reg] = cpu.scratch[slot];
     }
     cpu.rip = guest_pc;
-    // TF stays out of `rflags` (`CpuState::step`): a signal landing between
-    // a guest `popf` that set it and the `nop` after it finds it here.
-    const TF: u64 = 1 << 8;
+    // TF stays out of `rflags` (`CpuState::step`): the host's single-step
+    // trap after a guest `popf` that set it, or a signal landing between
+    // that `popf` and the `nop` after it, finds it here.
     let flags = gregs[libc::REG_EFL as usize] as u64;
     if flags & TF != 0 {
         cpu.tf_set = 1;

@@ -32,7 +32,7 @@ use crate::mask::{guest_mask, set_guest_mask, set_guest_mask_deferred, sigbit};
 use crate::sync::{self, SyncSignal};
 use crate::usercopy;
 use std::sync::OnceLock;
-use tern_translate::cpu::{CpuState, RAX, RDI, RDX, RSI, RSP};
+use tern_translate::cpu::{CpuState, RAX, RDI, RDX, RSI, RSP, TF};
 use tern_translate::guestmem::TASK_SIZE;
 use tern_translate::xstate::{self, SSE, X87};
 use tern_translate::Jit;
@@ -95,7 +95,6 @@ const USER_CS: u64 = 0x33;
 const USER_SS: u64 = 0x2b;
 
 /// RFLAGS bits.
-const TF: u64 = 1 << 8;
 const DF: u64 = 1 << 10;
 const RF: u64 = 1 << 16;
 /// `FIX_EFLAGS`: what `rt_sigreturn` takes from the frame
@@ -252,7 +251,7 @@ fn setup_frame_saving(
         set_word(scx, slot, cpu.regs[r]);
     }
     set_word(scx, sc::RIP, cpu.rip);
-    set_word(scx, sc::EFLAGS, cpu.rflags | if cpu.step != 0 { TF } else { 0 });
+    set_word(scx, sc::EFLAGS, cpu.guest_rflags());
     set_word(scx, sc::CSGSFS, USER_CS | USER_SS << 48);
     set_word(scx, sc::ERR, trap.err);
     set_word(scx, sc::TRAPNO, trap.trapno);

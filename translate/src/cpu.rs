@@ -80,6 +80,10 @@ pub const REG_NAMES: [&str; 16] = [
     "r15",
 ];
 
+/// EFLAGS.TF, the trap flag: the guest's is `CpuState::step`, never in
+/// `CpuState::rflags`.
+pub const TF: u64 = 1 << 8;
+
 /// Number of entries in the per-thread indirect-branch lookup table (indexed
 /// by the low 16 bits of the guest target, see `baseline::emit_ibl`).
 pub const IBL_ENTRIES: usize = 1 << 16;
@@ -503,6 +507,11 @@ impl CpuState {
     /// Guest register by encoding number.
     pub fn reg(&self, r: usize) -> u64 {
         self.regs[r]
+    }
+
+    /// The guest's flags as it sees them: `rflags` with its TF (`step`).
+    pub fn guest_rflags(&self) -> u64 {
+        self.rflags | if self.step != 0 { TF } else { 0 }
     }
 
     /// Puts guest rcx and rdx back from the lookup's scratch slots, where
