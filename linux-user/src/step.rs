@@ -23,13 +23,13 @@ use tern_signals::sync::SyncSignal;
 use tern_syscalls::Process;
 use tern_translate::cpu::{CpuState, ExitDesc, ExitKind, RSP};
 use tern_translate::guestmem::{read_code, read_guest, write_guest};
+use tern_translate::lift::{flags_transfer, FlagsTransfer};
 
 /// The instruction a step runs, as far as stepping cares.
 #[derive(Clone, Copy)]
 pub struct Step {
     pc: u64,
-    /// `Some(true)` for `popf`, `Some(false)` for `pushf`.
-    transfer: Option<bool>,
+    transfer: Option<FlagsTransfer>,
 }
 
 /// Takes the guest's TF from a `popf` in generated code (the host handler
@@ -44,7 +44,7 @@ pub fn begin(cpu: &mut CpuState) -> Option<Step> {
     }
     let mut code = [0u8; 15];
     let n = read_code(cpu.rip, &mut code);
-    Some(Step { pc: cpu.rip, transfer: tern_translate::lift::flags_transfer(cpu.rip, &code[..n]) })
+    Some(Step { pc: cpu.rip, transfer: flags_transfer(cpu.rip, &code[..n]) })
 }
 
 /// After the stepped instruction's exit `d` (the loop has acted on it):
@@ -63,8 +63,8 @@ pub fn end(p: &Process, cpu: &mut CpuState, s: Step, d: &ExitDesc) -> bool {
         return false;
     }
     match s.transfer {
-        Some(true) => cpu.step = cpu.tf_set,
-        Some(false) => {
+        Some(FlagsTransfer::Popf) => cpu.step = cpu.tf_set,
+        Some(FlagsTransfer::Pushf) => {
             // The pushed flags' second byte holds TF (bit 8).
             let at = cpu.regs[RSP] + 1;
             let mut b = [0u8; 1];

@@ -343,14 +343,20 @@ pub fn sets_trap_flag(insn: &Instruction) -> bool {
     matches!(insn.mnemonic(), Mnemonic::Popf | Mnemonic::Popfq)
 }
 
+/// An instruction that moves the flags to or from the stack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlagsTransfer {
+    Popf,
+    Pushf,
+}
+
 /// What single-stepping needs to know of the guest instruction at `pc`
-/// (`code` holds its bytes): `Some(true)` for `popf`, `Some(false)` for
-/// `pushf`, None for the rest.
-pub fn flags_transfer(pc: u64, code: &[u8]) -> Option<bool> {
+/// (`code` holds its bytes): whether it is `popf` or `pushf`.
+pub fn flags_transfer(pc: u64, code: &[u8]) -> Option<FlagsTransfer> {
     let insn = Decoder::with_ip(64, code, pc, DecoderOptions::NONE).decode();
     match insn.mnemonic() {
-        Mnemonic::Popf | Mnemonic::Popfq => Some(true),
-        Mnemonic::Pushf | Mnemonic::Pushfq => Some(false),
+        Mnemonic::Popf | Mnemonic::Popfq => Some(FlagsTransfer::Popf),
+        Mnemonic::Pushf | Mnemonic::Pushfq => Some(FlagsTransfer::Pushf),
         _ => None,
     }
 }
