@@ -17,13 +17,18 @@ const STATIC_O2: Build = Build { static_: true, opt: "-O2", cxx: false };
 /// Runs `xstate args...` natively and under `tern tern_args...`; stdout
 /// and the exit status must agree. Returns tern's stderr.
 fn check(tern_args: &[&str], args: &[&str]) -> String {
+    check_env(&[], tern_args, args)
+}
+
+/// [`check`] with `env` added to tern's environment.
+fn check_env(env: &[(&str, &str)], tern_args: &[&str], args: &[&str]) -> String {
     if tern_tests::skip_without_compiler(false) {
         return String::new();
     }
     let bin = build("xstate.c", &STATIC_O2);
     let native = run_native(&bin, args, b"", &[]);
     let mut cmd = Command::new(TERN);
-    cmd.args(tern_args).arg(&bin).args(args);
+    cmd.envs(env.iter().copied()).args(tern_args).arg(&bin).args(args);
     let mut tern = run_command(cmd, b"", &[], timeout());
     let stderr = String::from_utf8_lossy(&tern.stderr).into_owned();
     // Only what the guest prints is compared (tern's --stats go to stderr).
@@ -90,6 +95,14 @@ cases! {
     /// Four threads making syscalls with their own registers while the
     /// main thread sleeps, then creating and joining them.
     threads;
+}
+
+/// Every case with the state switched by `xsaveopt`/`xrstor`, as on hosts
+/// where register moves do not fit (`xstate::SaveKind::Registers`).
+#[test]
+fn every_case_with_xsaveopt() {
+    check_env(&[("TERN_XSAVE", "1")], &[], &["all"]);
+    check_env(&[("TERN_XSAVE", "1")], &[], &["all", "ymm"]);
 }
 
 /// Every case with YMM0-15 only, as a guest without AVX-512 uses them.
