@@ -481,18 +481,14 @@ impl CpuState {
     pub fn set_fpu(&mut self, a: &XsaveArea) {
         self.xsave = *a;
         self.xsave.sanitize();
-        if self.xsave_kind != SaveKind::Fxsave as u8 {
-            self.x87_load = xstate::X87;
-        }
+        self.fpu_changed();
     }
 
     /// [`set_fpu`](Self::set_fpu) of the initial state (a signal
     /// handler's), without building a whole area.
     pub fn reset_fpu(&mut self) {
         self.xsave.reset();
-        if self.xsave_kind != SaveKind::Fxsave as u8 {
-            self.x87_load = xstate::X87;
-        }
+        self.fpu_changed();
     }
 
     /// [`set_fpu`](Self::set_fpu) of the state `fill` writes over the
@@ -502,10 +498,26 @@ impl CpuState {
         self.xsave.reset();
         let r = fill(&mut self.xsave);
         self.xsave.sanitize();
-        if self.xsave_kind != SaveKind::Fxsave as u8 {
-            self.x87_load = xstate::X87;
-        }
+        self.fpu_changed();
         r
+    }
+
+    /// Once `xsave` holds new values: sets `x87_load`, which is x87 with
+    /// XSAVE unless both the area and the live registers hold the x87
+    /// init state (XINUSE's x87 bit is clear only in that state, and only
+    /// `xrstor` clears it); and with register moves gives SSE state in
+    /// its init state its values (zeros) instead. Both keep the next entry
+    /// off `xrstor` (`entry.rs`) after a signal's frame or `rt_sigreturn`
+    /// in a program that never used x87.
+    fn fpu_changed(&mut self) {
+        if self.xsave_kind == SaveKind::Fxsave as u8 {
+            return;
+        }
+        let live_init = xstate::host_has_xgetbv1() && crate::entry::read_xinuse() & xstate::X87 == 0;
+        self.x87_load = if live_init && self.xsave.x87_is_init() { 0 } else { xstate::X87 };
+        if self.xsave_kind == SaveKind::Registers as u8 {
+            self.xsave.spell_out_sse();
+        }
     }
 
     /// Guest register by encoding number.

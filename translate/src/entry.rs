@@ -24,9 +24,9 @@ std::arch::global_asm!(
     // `x87_load` says the CpuState has newer values), or fxrstor without XSAVE.
     "mov eax, [rdi + {rfbm}]",
     "mov edx, [rdi + {rfbm} + 4]",
-    // Register loads (`SaveKind::Registers`), unless x87 must be loaded
-    // or the area has no SSE values, or opmask or ZMM16-31 state to put
-    // in its init state: then `xrstor`.
+    // Register loads (`SaveKind::Registers`), unless x87 must be loaded,
+    // the area has no SSE values, or opmask or ZMM16-31 state must be put
+    // back in its init state: then `xrstor`.
     "cmp byte ptr [rdi + {kind}], {registers}",
     "jne 1f",
     "cmp dword ptr [rdi + {x87_load}], 0",
@@ -36,8 +36,35 @@ std::arch::global_asm!(
     "mov rdx, rcx",
     "not rdx",
     "and rdx, rax",
-    "test edx, {need_bv}",
+    "test edx, {sse}",
     "jnz 1f",
+    // Opmask or ZMM16-31 state the guest has in its init state: still
+    // there unless tern's own code (its AVX-512 string functions) has
+    // touched it since (XINUSE); then zeroed, the init values, although
+    // XINUSE keeps saying in use (which it may, architecturally: only
+    // `xrstor` could clear it, at five times the cost).
+    "test edx, {k_hi16}",
+    "jz 30f",
+    "mov r8, rcx",
+    "mov r9, rdx",
+    "mov ecx, 1",
+    "xgetbv",
+    "and eax, r9d",
+    "mov rcx, r8",
+    "test eax, {hi16_zmm}",
+    "jz 28f",
+    ".irp i,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31",
+    "vpxord xmm\\i, xmm\\i, xmm\\i",
+    ".endr",
+    "28:",
+    "test eax, {opmask}",
+    "jz 29f",
+    ".irp i,0,1,2,3,4,5,6,7",
+    "kxorq k\\i, k\\i, k\\i",
+    ".endr",
+    "29:",
+    "mov eax, [rdi + {rfbm}]",
+    "30:",
     "test eax, {avx}",
     "jz 34f",
     // AVX and the ZMM0-15 upper halves in their init state; the VEX
@@ -255,7 +282,7 @@ std::arch::global_asm!(
     opmask = const xstate::OPMASK,
     zmm_hi256 = const xstate::ZMM_HI256,
     hi16_zmm = const xstate::HI16_ZMM,
-    need_bv = const xstate::SSE | xstate::OPMASK | xstate::HI16_ZMM,
+    k_hi16 = const xstate::OPMASK | xstate::HI16_ZMM,
     registers = const xstate::SaveKind::Registers as u8,
     header = const xstate::HEADER,
     xmm = const xstate::XMM.start,

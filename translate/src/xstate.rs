@@ -334,6 +334,25 @@ impl XsaveArea {
         self.0[MXCSR].copy_from_slice(&mxcsr.to_le_bytes());
     }
 
+    /// SSE state in its init state (XSTATE_BV bit clear) as values: zero
+    /// xmm0-15 and the bit set. MXCSR is apart (`xrstor` loads it either
+    /// way).
+    pub fn spell_out_sse(&mut self) {
+        if self.xstate_bv() & SSE == 0 {
+            self.0[XMM].fill(0);
+            self.set_xstate_bv(self.xstate_bv() | SSE);
+        }
+    }
+
+    /// True if x87 is in its init state here: FCW 0x037f, everything
+    /// else zero, or its XSTATE_BV bit clear (`xrstor` initialises it).
+    pub fn x87_is_init(&self) -> bool {
+        self.xstate_bv() & X87 == 0
+            || (self.0[0..2] == 0x037fu16.to_le_bytes()
+                && self.0[2..X87_CONTROL.end].iter().all(|&b| b == 0)
+                && self.0[X87_REGS].iter().all(|&b| b == 0))
+    }
+
     /// MXCSR (in the legacy region).
     pub fn mxcsr(&self) -> u32 {
         u32::from_le_bytes(self.0[MXCSR].try_into().expect("4 bytes"))
