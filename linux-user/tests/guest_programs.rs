@@ -88,6 +88,7 @@ guest_tests! {
     vdso => "vdso.c";
     eflags_ac => "eflags_ac.c";
     single_step => "single_step.c";
+    signal_fpu_init => "signal_fpu_init.c";
     traps => "traps.c";
     insn_alu => "insn_alu.c";
     insn_shift => "insn_shift.c";

@@ -101,6 +101,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("eflags_ac.c"),
     // The trap flag: a SIGTRAP after every instruction.
     plain("single_step.c"),
+    plain("signal_fpu_init.c"),
     GuestProgram { src: "traps.c", args: &["int3"], stdin: b"", env: &[] },
     // Instruction families, checked against the host CPU.
     plain("insn_alu.c"),
