@@ -157,6 +157,7 @@ fn main() {
     if !missing.is_empty() {
         fail(format!("CPU model {} needs what this host lacks: {}", model.name(), missing.join(", ")), 1);
     }
+    tern_translate::xstate::set_model_visible(model.visible_xstate());
     let mut dump = DumpOptions { perf_map: cli.perf_map, time: cli.stats, ..Default::default() };
     let mut dump_traces = false;
     if let Some(items) = &cli.debug {

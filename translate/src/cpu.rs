@@ -299,7 +299,10 @@ pub struct CpuState {
     pub x87_load: u64,
     /// How the host saves the state (`xstate::SaveKind` as a byte).
     pub xsave_kind: u8,
-    pub _pad1: [u8; 3],
+    /// 1 if the entry may zero opmask/ZMM16-31 state instead of
+    /// `xrstor`ing it (`xstate::may_zero_avx512`).
+    pub xsave_zero_avx512: u8,
+    pub _pad1: [u8; 2],
     /// Where `SaveKind::Registers` keeps the opmask registers, the ZMM0-15
     /// upper halves and ZMM16-31 in `xsave`: `xstate::avx512_offsets()`.
     pub xsave_offsets: [u32; 3],
@@ -378,6 +381,7 @@ pub mod off {
     pub const XSAVE_RFBM: usize = offset_of!(CpuState, xsave_rfbm);
     pub const XSAVE_KIND: usize = offset_of!(CpuState, xsave_kind);
     pub const XSAVE_OFFSETS: usize = offset_of!(CpuState, xsave_offsets);
+    pub const XSAVE_ZERO_AVX512: usize = offset_of!(CpuState, xsave_zero_avx512);
     pub const X87_LOAD: usize = offset_of!(CpuState, x87_load);
     pub const IBL: usize = offset_of!(CpuState, ibl);
     pub const TRACE_RSP: usize = offset_of!(CpuState, trace_rsp);

@@ -42,7 +42,8 @@ std::arch::global_asm!(
     // there unless tern's own code (its AVX-512 string functions) has
     // touched it since (XINUSE); then zeroed, the init values, although
     // XINUSE keeps saying in use (which it may, architecturally: only
-    // `xrstor` could clear it, at five times the cost).
+    // `xrstor` could clear it, at five times the cost), or `xrstor`ed
+    // for a guest whose model has no AVX-512 (`xsave_zero_avx512`).
     "test edx, {k_hi16}",
     "jz 30f",
     "mov r8, rcx",
@@ -51,6 +52,13 @@ std::arch::global_asm!(
     "xgetbv",
     "and eax, r9d",
     "mov rcx, r8",
+    "test eax, {k_hi16}",
+    "jz 29f",
+    "cmp byte ptr [rdi + {zero_avx512}], 0",
+    "jne 27f",
+    "mov eax, [rdi + {rfbm}]",
+    "jmp 1f",
+    "27:",
     "test eax, {hi16_zmm}",
     "jz 28f",
     ".irp i,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31",
@@ -289,6 +297,7 @@ std::arch::global_asm!(
     mxcsr = const xstate::MXCSR.start,
     ymm_hi = const xstate::YMM_HI,
     offsets = const off::XSAVE_OFFSETS,
+    zero_avx512 = const off::XSAVE_ZERO_AVX512,
     rflags = const off::RFLAGS,
     regs = const off::REGS,
     self_ptr = const off::SELF_PTR,
@@ -378,6 +387,7 @@ impl CpuBox {
             (*ptr).x87_load = xstate::X87;
             (*ptr).xsave_kind = xstate::save_kind() as u8;
             (*ptr).xsave_offsets = xstate::avx512_offsets();
+            (*ptr).xsave_zero_avx512 = u8::from(xstate::may_zero_avx512());
             std::ptr::write(std::ptr::addr_of_mut!((*ptr).exit_request), AtomicU32::new(0));
         }
         Ok(CpuBox { ptr })

@@ -353,6 +353,16 @@ impl CpuModel {
         self.nominal_xcr0() & xstate::managed() | xstate::X87 | xstate::SSE
     }
 
+    /// The state components a guest of this model can look at: its XCR0
+    /// with XSAVE, all of them without (it has no `xsave` or `xgetbv`).
+    pub fn visible_xstate(self) -> u64 {
+        if self.has_xsave() {
+            self.xcr0()
+        } else {
+            u64::MAX
+        }
+    }
+
     /// True if the model reports the XSAVE feature (and so answers
     /// `xgetbv` and leaf 0xD).
     fn has_xsave(self) -> bool {

@@ -18,6 +18,7 @@
 //! little for AVX-512 state.
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 /// State-component bits of XCR0 and XSTATE_BV.
@@ -140,6 +141,26 @@ pub fn host_has_xgetbv1() -> bool {
 /// How entries and exits save the extended state on this host.
 pub fn save_kind() -> SaveKind {
     host().kind
+}
+
+/// The components the guest's CPU model lets it look at
+/// ([`set_model_visible`]).
+static MODEL_VISIBLE: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// Tells the state switch which components the guest's CPU model lets it
+/// look at: its XCR0, or everything for a model without XSAVE (no
+/// `xsave`, no `xgetbv`). Call it before the first `CpuBox`.
+pub fn set_model_visible(components: u64) {
+    MODEL_VISIBLE.store(components, Ordering::Relaxed);
+}
+
+/// True if an entry may zero opmask and ZMM16-31 state that tern's own
+/// code touched, where the guest has it in its init state, instead of
+/// `xrstor`ing it back to that state: XINUSE then says "in use", which a
+/// guest whose model has AVX-512 may see (as it may on some CPU), but a
+/// guest whose model lacks it must never see in a copied `xsave`.
+pub fn may_zero_avx512() -> bool {
+    MODEL_VISIBLE.load(Ordering::Relaxed) & AVX512 == AVX512
 }
 
 /// Standard offsets of the opmask registers, the ZMM0-15 upper halves and
