@@ -23,6 +23,7 @@ const PROC_SELF: &str = "/proc/self files show the guest, not tern";
 const LOG_FD: &str = "tern's log descriptor stays out of the guest's reach";
 const FORK: &str = "the child gets its own copy of the code cache";
 const EXIT: &str = "ends the guest";
+const SELF_SIGNAL: &str = "a signal the calling thread takes at once is queued by tern, without the host's signal frame and sigreturn";
 const VM_RW: &str = "iovecs are checked against tern's memory and code pages";
 const AIO: &str = "the kernel would write guest memory after the call returns, unseen by tern; as a kernel without CONFIG_AIO";
 const IO_URING: &str = "the kernel would read and write guest memory after the call returns, unseen by tern; as a kernel without CONFIG_IO_URING";
@@ -93,7 +94,7 @@ pub static ROWS: &[Row] = {
         sys(59, "execve", &[Path, Argv, Envp]).own(ret!(task::execve), "the new program runs under a new tern"),
         sys(60, "exit", &[Int]).ret(Ret::NoReturn).own(task::exit, EXIT),
         sys(61, "wait4", &[Int, WaitStatus, Flags(&WAIT_OPTIONS), Out(144)]),
-        sys(62, "kill", &[Int, Signal]),
+        sys(62, "kill", &[Int, Signal]).own(ret!(signal::kill), SELF_SIGNAL),
         sys(63, "uname", &[UtsnameOut]),
         raw(64, "semget", 3),
         raw(65, "semop", 3),
@@ -231,7 +232,7 @@ pub static ROWS: &[Row] = {
         sys(197, "removexattr", &[Path, Str]),
         sys(198, "lremovexattr", &[Path, Str]),
         sys(199, "fremovexattr", &[Fd, Str]),
-        sys(200, "tkill", &[Int, Signal]),
+        sys(200, "tkill", &[Int, Signal]).own(ret!(signal::tkill), SELF_SIGNAL),
         sys(201, "time", &[Out(8)]),
         sys(202, "futex", &[Ptr, FutexOp, FutexRest]),
         sys(203, "sched_setaffinity", &[Int, Size, CpuSetIn]),
@@ -265,7 +266,7 @@ pub static ROWS: &[Row] = {
         sys(231, "exit_group", &[Int]).ret(Ret::NoReturn).own(task::exit_group, EXIT),
         sys(232, "epoll_wait", &[Fd, OutArr(12, 2), Int, Int]),
         sys(233, "epoll_ctl", &[Fd, Enum(&EPOLL_CTL_OPS), Fd, EpollEvent]),
-        sys(234, "tgkill", &[Int, Int, Signal]),
+        sys(234, "tgkill", &[Int, Int, Signal]).own(ret!(signal::tgkill), SELF_SIGNAL),
         sys(235, "utimes", &[Path, Ptr]),
         raw(236, "vserver", 5),
         raw(237, "mbind", 6),

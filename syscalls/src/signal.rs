@@ -13,8 +13,8 @@
 use crate::{host_syscall, result, Flow, Process, SysResult};
 use tern_signals::altstack::{self, AltStack};
 use tern_signals::mask::{
-    guest_mask, host_set, set_guest_mask, set_guest_mask_deferred, SigSet, TempMask, RESERVED, SIGSET_SIZE,
-    UNBLOCKABLE,
+    guest_mask, host_set, set_guest_mask, set_guest_mask_deferred, sigbit, SigSet, TempMask, RESERVED,
+    SIGSET_SIZE, UNBLOCKABLE,
 };
 use tern_signals::sync::SyncSignal;
 use tern_signals::usercopy;
@@ -409,6 +409,73 @@ fn queue_to_self(sig: u64, info_addr: u64, to_self: impl FnOnce() -> bool) -> Op
     info.si_signo = sig;
     pending::on_async(sig, &info);
     Some(Ok(0))
+}
+
+/// `kill`, `tkill` and `tgkill` of a signal the calling thread takes at
+/// once: queued on it by tern, as the kernel's `send_signal()` and the
+/// delivery on the way back to user mode would have it, without the host
+/// `kill`, the host's signal frame and its `rt_sigreturn` (half of what a
+/// signal round trip cost under tern). Only for a signal with a guest
+/// handler that the thread does not block, neither reserved nor one the
+/// kernel treats apart when it is sent (SIGKILL, SIGSTOP, SIGCONT and the
+/// stop signals); for `kill`, only in a process of one thread (the kernel
+/// could choose another). Returns None otherwise, and when the thread's
+/// queue is full: the host kernel takes the call.
+fn signal_self(p: &Process, sig: u64, code: i32, to_self: impl FnOnce() -> bool) -> Option<SysResult> {
+    const APART: SigSet = sigbit(libc::SIGKILL)
+        | sigbit(libc::SIGSTOP)
+        | sigbit(libc::SIGCONT)
+        | sigbit(libc::SIGTSTP)
+        | sigbit(libc::SIGTTIN)
+        | sigbit(libc::SIGTTOU);
+    let sig = i32::try_from(sig).ok().filter(|s| (1..=64).contains(s))?;
+    if (RESERVED | APART | guest_mask()) & sigbit(sig) != 0 {
+        return None;
+    }
+    if matches!(p.signals.action(sig).handler, tern_signals::guest::SIG_DFL | tern_signals::guest::SIG_IGN) {
+        return None;
+    }
+    let t = thread::current()?;
+    if !to_self() {
+        return None;
+    }
+    // `prepare_kill_siginfo()`: the sender's pid and real uid.
+    let mut info = [0u8; 128];
+    info[0..4].copy_from_slice(&sig.to_le_bytes());
+    info[8..12].copy_from_slice(&code.to_le_bytes());
+    info[16..20].copy_from_slice(&(own_pid() as i32).to_le_bytes());
+    // SAFETY: getuid has no preconditions.
+    info[20..24].copy_from_slice(&unsafe { libc::getuid() }.to_le_bytes());
+    if !t.queue(sig, &info) {
+        return None;
+    }
+    t.raise();
+    Some(Ok(0))
+}
+
+/// `kill(pid, sig)`: see [`signal_self`].
+pub fn kill(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    let to_self = || a[0] as i32 as i64 == own_pid() as i64 && crate::thread::live::alone();
+    signal_self(p, a[1], libc::SI_USER, to_self)
+        .unwrap_or_else(|| result(host_syscall(libc::SYS_kill as u64, a)))
+}
+
+/// `tkill(tid, sig)`: see [`signal_self`].
+pub fn tkill(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    signal_self(p, a[1], tern_signals::siginfo::SI_TKILL, || a[0] as i32 as i64 == own_tid())
+        .unwrap_or_else(|| result(host_syscall(libc::SYS_tkill as u64, a)))
+}
+
+/// `tgkill(tgid, tid, sig)`: see [`signal_self`].
+pub fn tgkill(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    let to_self = || a[0] as i32 as i64 == own_pid() as i64 && a[1] as i32 as i64 == own_tid();
+    signal_self(p, a[2], tern_signals::siginfo::SI_TKILL, to_self)
+        .unwrap_or_else(|| result(host_syscall(libc::SYS_tgkill as u64, a)))
+}
+
+fn own_tid() -> i64 {
+    // SAFETY: gettid has no preconditions.
+    i64::from(unsafe { libc::gettid() })
 }
 
 fn own_pid() -> u64 {

@@ -476,6 +476,12 @@ pub mod live {
         LIVE.fetch_add(1, Ordering::SeqCst);
     }
 
+    /// True if the calling thread is the process's only one (no other
+    /// can be starting: only a thread of the process starts one).
+    pub fn alone() -> bool {
+        LIVE.load(Ordering::SeqCst) == 1
+    }
+
     /// A thread announced by [`started`] did not start.
     pub fn failed() {
         LIVE.fetch_sub(1, Ordering::SeqCst);
