@@ -49,18 +49,24 @@ fn observe(sig: i32, info: &[u8; 128]) {
 
 /// The kernel's default action for `sig` (`include/linux/signal.h`:
 /// `sig_kernel_ignore`, `sig_kernel_stop`).
-enum Default {
+pub(crate) enum Default {
     Ignore,
     Stop,
     Terminate,
 }
 
-fn default_action(sig: i32) -> Default {
+pub(crate) fn default_action(sig: i32) -> Default {
     match sig {
         libc::SIGCHLD | libc::SIGCONT | libc::SIGURG | libc::SIGWINCH => Default::Ignore,
         libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU => Default::Stop,
         _ => Default::Terminate,
     }
+}
+
+/// True for the stop signals (`sig_kernel_stop()`): SIGSTOP, SIGTSTP,
+/// SIGTTIN and SIGTTOU.
+pub fn is_stop(sig: i32) -> bool {
+    matches!(default_action(sig), Default::Stop)
 }
 
 /// True when something may be waiting for delivery on this thread. Cheap.

@@ -286,13 +286,13 @@ fn setup_frame_saving(
 /// and SIGWINCH, stop for the stop signals, terminate (by that signal)
 /// otherwise.
 fn default_action(sig: i32) {
-    match sig {
-        libc::SIGCHLD | libc::SIGCONT | libc::SIGURG | libc::SIGWINCH => {}
-        libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU => {
+    match crate::deliver::default_action(sig) {
+        crate::deliver::Default::Ignore => {}
+        crate::deliver::Default::Stop => {
             // SAFETY: stopping the whole process, as the kernel would.
             unsafe { libc::kill(libc::getpid(), libc::SIGSTOP) };
         }
-        _ => crate::die_by_signal(sig),
+        crate::deliver::Default::Terminate => crate::die_by_signal(sig),
     }
 }
 

@@ -416,20 +416,17 @@ fn queue_to_self(sig: u64, info_addr: u64, to_self: impl FnOnce() -> bool) -> Op
 /// delivery on the way back to user mode would have it, without the host
 /// `kill`, the host's signal frame and its `rt_sigreturn` (half of what a
 /// signal round trip cost under tern). Only for a signal with a guest
-/// handler that the thread does not block, neither reserved nor one the
-/// kernel treats apart when it is sent (SIGKILL, SIGSTOP, SIGCONT and the
-/// stop signals); for `kill`, only in a process of one thread (the kernel
-/// could choose another). Returns None otherwise, and when the thread's
-/// queue is full: the host kernel takes the call.
+/// handler (never SIGKILL or SIGSTOP) that the thread does not block,
+/// neither reserved nor one the kernel treats apart when it is sent
+/// (SIGCONT and the stop signals); for `kill`, only in a process of one
+/// thread (the kernel could choose another). Returns None otherwise, and
+/// when the thread's queue is full: the host kernel takes the call.
 fn signal_self(p: &Process, sig: u64, code: i32, to_self: impl FnOnce() -> bool) -> Option<SysResult> {
-    const APART: SigSet = sigbit(libc::SIGKILL)
-        | sigbit(libc::SIGSTOP)
-        | sigbit(libc::SIGCONT)
-        | sigbit(libc::SIGTSTP)
-        | sigbit(libc::SIGTTIN)
-        | sigbit(libc::SIGTTOU);
     let sig = i32::try_from(sig).ok().filter(|s| (1..=64).contains(s))?;
-    if (RESERVED | APART | guest_mask()) & sigbit(sig) != 0 {
+    if sig == libc::SIGCONT
+        || tern_signals::deliver::is_stop(sig)
+        || (RESERVED | guest_mask()) & sigbit(sig) != 0
+    {
         return None;
     }
     if matches!(p.signals.action(sig).handler, tern_signals::guest::SIG_DFL | tern_signals::guest::SIG_IGN) {
@@ -474,8 +471,7 @@ pub fn tgkill(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
 }
 
 fn own_tid() -> i64 {
-    // SAFETY: gettid has no preconditions.
-    i64::from(unsafe { libc::gettid() })
+    i64::from(crate::thread::gettid())
 }
 
 fn own_pid() -> u64 {
@@ -498,8 +494,7 @@ pub fn rt_tgsigqueueinfo(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysR
     if !reserved {
         return result(host_syscall(libc::SYS_rt_tgsigqueueinfo as u64, a));
     }
-    // SAFETY: gettid has no preconditions.
-    let tid = u64::from(unsafe { libc::gettid() }.unsigned_abs());
+    let tid = u64::from(crate::thread::gettid().unsigned_abs());
     let own = a[0] as i32 as i64 == own_pid() as i64;
     if own && a[1] as i32 as i64 != tid as i64 {
         if let Some(t) = thread::by_tid(a[1] as i32) {

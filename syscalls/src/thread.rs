@@ -110,7 +110,7 @@ pub fn set_clear_child_tid(addr: u64) {
     CLEAR_CHILD_TID.with(|c| c.set(addr));
 }
 
-fn gettid() -> i32 {
+pub(crate) fn gettid() -> i32 {
     // SAFETY: gettid has no preconditions.
     unsafe { libc::gettid() }
 }

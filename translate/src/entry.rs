@@ -19,14 +19,14 @@ std::arch::global_asm!(
     "sub rsp, 8",
     "mov [rdi + {host_rsp}], rsp",
     "mov [rdi + {jmp_target}], rsi",
-    // The guest's extended state: xrstor of the managed components but x87
-    // (those the guest never touched are initialised; x87 is live, unless
-    // `x87_load` says the CpuState has newer values), or fxrstor without XSAVE.
+    // The guest's extended state, the managed components but x87 (x87 is
+    // live, unless `x87_load` says the CpuState has newer values): register
+    // loads (`SaveKind::Registers`), unless x87 must be loaded, the area has
+    // no SSE values, or opmask or ZMM16-31 state must be put back in its
+    // init state; else xrstor (components the guest never touched are
+    // initialised), or fxrstor without XSAVE.
     "mov eax, [rdi + {rfbm}]",
     "mov edx, [rdi + {rfbm} + 4]",
-    // Register loads (`SaveKind::Registers`), unless x87 must be loaded,
-    // the area has no SSE values, or opmask or ZMM16-31 state must be put
-    // back in its init state: then `xrstor`.
     "cmp byte ptr [rdi + {kind}], {registers}",
     "jne 1f",
     "cmp dword ptr [rdi + {x87_load}], 0",
@@ -193,7 +193,8 @@ std::arch::global_asm!(
     "mov rsp, gs:[{host_rsp}]",
     "mov rdi, gs:[{self_ptr}]",
     // The guest's extended state (all guest registers are saved, so rax
-    // and rdx are free): xsaveopt, xsave or fxsave by `xsave_kind`.
+    // and rdx are free): register stores, xsaveopt, xsave or fxsave by
+    // `xsave_kind`.
     "mov eax, [rdi + {rfbm}]",
     "mov edx, [rdi + {rfbm} + 4]",
     "cmp byte ptr [rdi + {kind}], {registers}",

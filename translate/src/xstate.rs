@@ -71,9 +71,10 @@ pub enum SaveKind {
     /// (`xgetbv` 1) names and makes them XSTATE_BV, as `xsave` would. An
     /// entry puts AVX and the ZMM0-15 upper halves in their init state
     /// with `vzeroupper` and loads what XSTATE_BV names; it takes `xrstor`
-    /// when x87 must be loaded, or the opmask or ZMM16-31 state must be
-    /// initialised (only `xrstor` does that; tern's own AVX-512 string
-    /// functions leave it in use). Chosen where the host has XGETBV1, AVX
+    /// when x87 must be loaded, or when opmask or ZMM16-31 state the guest
+    /// has in its init state was touched by tern's own AVX-512 string
+    /// functions and the guest's model has no AVX-512 (otherwise it is
+    /// zeroed: [`may_zero_avx512`]). Chosen where the host has XGETBV1, AVX
     /// sits at [`YMM_HI`] and, with AVX-512, the opmask registers are 64
     /// bits wide (AVX512BW); the AVX-512 offsets, which differ between
     /// vendors, are [`avx512_offsets`]. `TERN_XSAVE=1` in tern's
