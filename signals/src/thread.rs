@@ -126,7 +126,8 @@ pub fn by_tid(tid: i32) -> Option<&'static ThreadSignals> {
     })
 }
 
-fn gettid() -> i32 {
+/// The calling host thread's id.
+pub fn gettid() -> i32 {
     // SAFETY: gettid has no preconditions.
     unsafe { libc::gettid() }
 }

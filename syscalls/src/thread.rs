@@ -110,10 +110,7 @@ pub fn set_clear_child_tid(addr: u64) {
     CLEAR_CHILD_TID.with(|c| c.set(addr));
 }
 
-pub(crate) fn gettid() -> i32 {
-    // SAFETY: gettid has no preconditions.
-    unsafe { libc::gettid() }
-}
+pub(crate) use tern_signals::thread::gettid;
 
 /// `set_tid_address`: kept by tern (the host thread's own belongs to glibc).
 pub fn set_tid_address(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
