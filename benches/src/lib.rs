@@ -19,6 +19,7 @@ pub mod machine;
 pub mod report;
 pub mod results;
 pub mod run;
+pub mod scaling;
 pub mod session;
 pub mod settings;
 pub mod smoke;

@@ -16,6 +16,7 @@ use crate::ceiling;
 use crate::chart;
 use crate::config::ConfigId;
 use crate::results::{MetricKind, Results, StatsRun, WorkloadResult};
+use crate::scaling;
 use crate::status;
 use crate::summary::{self, Spread};
 use crate::trace_tier;
@@ -45,6 +46,7 @@ pub fn render(results: &Results, dir: &Path) -> String {
     header(&mut md, results, dir);
     ratio_tables(&mut md, results);
     md.push_str(&ceiling::render(&results.workloads, &results.meta.settings.configs));
+    md.push_str(&scaling::render(&results.workloads, &results.meta.settings.configs));
     means_table(&mut md, results);
     md.push_str(&trace_tier::render(results));
     failures(&mut md, results);

@@ -368,6 +368,11 @@ impl CodeCache {
             return Err(CacheError::Full);
         }
         self.used.store(start + CHUNK, Ordering::Release);
+        // The chunk's pages resident in both views at once (two calls), not
+        // by two page faults per page, one in each view: `python3 -c pass`
+        // writes 5 MiB of code, 2,700 faults.
+        crate::hostmem::populate(self.write + start as u64, CHUNK, true);
+        crate::hostmem::populate(self.exec + start as u64, CHUNK, false);
         Ok((self.exec + start as u64, self.exec + (start + CHUNK) as u64))
     }
 

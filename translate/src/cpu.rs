@@ -593,14 +593,8 @@ impl CpuState {
     /// /bin/true`: 185 of 256), not for other threads (see
     /// `benches/README.md`, "Memory per thread").
     pub fn ibl_populate(&mut self) {
-        const MADV_POPULATE_WRITE: i32 = 23;
-        let start = std::ptr::addr_of_mut!(self.ibl) as usize;
-        let len = std::mem::size_of::<[IblEntry; IBL_ENTRIES]>();
-        let first = start & !4095;
-        // SAFETY: the range covers this state's table (and the start of
-        // the page it begins in, inside the same mapping); populating
-        // changes no contents.
-        unsafe { libc::madvise(first as *mut _, start + len - first, MADV_POPULATE_WRITE) };
+        let start = std::ptr::addr_of_mut!(self.ibl) as u64;
+        crate::hostmem::populate(start, std::mem::size_of::<[IblEntry; IBL_ENTRIES]>(), true);
     }
 
     /// Empties the lookup table and gives its memory back to the system

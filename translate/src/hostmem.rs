@@ -46,6 +46,21 @@ pub fn map_tern(len: usize, prot: i32, flags: i32) -> std::io::Result<u64> {
     Err(std::io::Error::last_os_error())
 }
 
+/// Makes `[addr, addr + len)` resident now, in one call, instead of one
+/// page fault per page as it is first touched: `MADV_POPULATE_WRITE`
+/// (`write`) or `MADV_POPULATE_READ` (Linux 5.14; ignored where it fails,
+/// the pages then fault in as before). In this VM a page fault costs about
+/// 1.5 us and a populated page a fraction of that.
+pub fn populate(addr: u64, len: usize, write: bool) {
+    const MADV_POPULATE_READ: i32 = 22;
+    const MADV_POPULATE_WRITE: i32 = 23;
+    let advice = if write { MADV_POPULATE_WRITE } else { MADV_POPULATE_READ };
+    let first = addr & !4095;
+    // SAFETY: populating changes no contents; the caller names memory of
+    // its own mapping (a failure leaves it as it was).
+    unsafe { libc::madvise(first as *mut _, (addr + len as u64 - first) as usize, advice) };
+}
+
 /// Leaves tern's memory at `[addr, addr + len)` out of core dumps: a guest
 /// that dies with a core (SIGSEGV, SIGABRT...) dumps tern's process, and the
 /// code cache views alone would add hundreds of MiB of tern's own state to
