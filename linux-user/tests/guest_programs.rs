@@ -78,6 +78,7 @@ guest_tests! {
     threads_exit_group => "threads_exit_group.c";
     threads_futex => "threads_futex.c";
     threads_clone => "threads_clone.c";
+    clone3_process => "clone3_process.c";
     threads_jit => "threads_jit.c";
     threads_stress => "threads_stress.c";
     code_churn => "code_churn.c";

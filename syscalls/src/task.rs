@@ -133,6 +133,9 @@ pub fn background_work() -> std::sync::RwLockReadGuard<'static, ()> {
     BACKGROUND.read().unwrap_or_else(|e| e.into_inner())
 }
 
+/// `include/uapi/linux/sched.h` (clone3 only).
+const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
+
 /// Whether the host fork for these guest flags is glibc's `fork()`.
 fn plain_fork(flags: u64) -> bool {
     flags & !PLAIN_FORK == 0
@@ -172,7 +175,16 @@ const PLAIN_FORK: u64 =
 /// applied as `kernel/fork.c: kernel_clone()` and `copy_process()` do:
 /// the child's tid stored in the parent's memory, in the child's, and the
 /// child's clear-tid address set (cleared and woken when it exits).
-fn host_fork(flags: u64, ptid: u64, ctid: u64) -> SysResult {
+fn host_fork(flags: u64, ptid: u64, ctid: u64, clone3: Option<&Clone3Extra>) -> SysResult {
+    if let Some(x) = clone3 {
+        // struct clone_args (CLONE_ARGS_SIZE_VER2): flags, pidfd, child_tid,
+        // parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+        // set_tid_size, cgroup. The guest's addresses are the host's.
+        let args: [u64; 11] =
+            [flags & !0xff, x.pidfd, ctid, ptid, flags & 0xff, 0, 0, 0, x.set_tid, x.set_tid_size, x.cgroup];
+        let size = std::mem::size_of_val(&args) as u64;
+        return result(host_syscall(libc::SYS_clone3 as u64, [args.as_ptr() as u64, size, 0, 0, 0, 0]));
+    }
     if !plain_fork(flags) {
         return result(host_syscall(libc::SYS_clone as u64, [flags, 0, ptid, ctid, 0, 0]));
     }
@@ -207,20 +219,56 @@ fn host_fork(flags: u64, ptid: u64, ctid: u64) -> SysResult {
 
 /// `fork`, and `clone` without CLONE_VM: the child is a complete tern with
 /// the calling thread only.
-fn do_fork(
-    p: &Process,
-    cpu: &mut CpuState,
-    flags: u64,
-    stack: u64,
-    ptid: u64,
-    ctid: u64,
-    tls: u64,
-) -> SysResult {
+/// What `clone3` gives a process clone beyond the legacy `clone`'s
+/// arguments; the host's `clone3` gets them as they are.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Clone3Extra {
+    pub pidfd: u64,
+    pub set_tid: u64,
+    pub set_tid_size: u64,
+    pub cgroup: u64,
+}
+
+/// A process clone's arguments: `clone`'s, with the exit signal in the low
+/// byte of `flags`, and what only `clone3` has.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ForkArgs {
+    pub flags: u64,
+    pub stack: u64,
+    pub ptid: u64,
+    pub ctid: u64,
+    pub tls: u64,
+    /// Set for `clone3` (which then makes the host call too).
+    pub clone3: Option<Clone3Extra>,
+}
+
+/// `clone3` of a process without CLONE_VM (see [`do_fork`]).
+pub fn clone3_fork(p: &Process, cpu: &mut CpuState, a: ForkArgs) -> SysResult {
+    do_fork(p, cpu, a)
+}
+
+/// The guest's handlers back to SIG_DFL, ignored signals kept:
+/// CLONE_CLEAR_SIGHAND (`kernel/signal.c: flush_signal_handlers(p, 0)`),
+/// done by tern in the child rather than by the host, whose handlers are
+/// tern's own.
+fn clear_guest_handlers(p: &Process) {
+    use tern_signals::guest::{SigAction, SIG_DFL, SIG_IGN};
+    for sig in 1..=64 {
+        let a = p.signals.action(sig);
+        if a.handler != SIG_DFL && a.handler != SIG_IGN {
+            let _ = p.signals.set_action(sig, Some(SigAction::default()));
+        }
+    }
+}
+
+fn do_fork(p: &Process, cpu: &mut CpuState, a: ForkArgs) -> SysResult {
+    let ForkArgs { flags, stack, ptid, ctid, tls, clone3 } = a;
     // The host call never switches stacks or TLS: tern keeps running on its
     // own stack in the child and applies the guest's values to the CpuState.
     // CLONE_VFORK without CLONE_VM stays: the parent waits for the child's
     // exec or exit (the child has unshared the code cache long before).
-    let host_flags = flags & !(libc::CLONE_VM | libc::CLONE_SETTLS) as u64;
+    // CLONE_CLEAR_SIGHAND is tern's to do (`clear_guest_handlers`).
+    let host_flags = flags & !(libc::CLONE_VM as u64 | libc::CLONE_SETTLS as u64 | CLONE_CLEAR_SIGHAND);
     // Parent and child share the code cache's memory until the child has
     // made its own copy; the parent waits for that so that neither sees the
     // other's new code or chain patches.
@@ -229,9 +277,10 @@ fn do_fork(
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
         return Err(libc::EAGAIN);
     }
-    let quiet = (!plain_fork(host_flags)).then(|| BACKGROUND.write().unwrap_or_else(|e| e.into_inner()));
+    let quiet = (!plain_fork(host_flags) || clone3.is_some())
+        .then(|| BACKGROUND.write().unwrap_or_else(|e| e.into_inner()));
     let mut locks = ForkLocks::take(p);
-    let r = host_fork(host_flags, ptid, ctid);
+    let r = host_fork(host_flags, ptid, ctid, clone3.as_ref());
     if r == Ok(0) {
         after_fork_child(&mut locks);
     }
@@ -268,6 +317,9 @@ fn do_fork(
     }
     let r = r?;
     if r == 0 {
+        if flags & CLONE_CLEAR_SIGHAND != 0 {
+            clear_guest_handlers(p);
+        }
         if stack != 0 {
             cpu.regs[RSP] = stack;
         }
@@ -309,11 +361,11 @@ pub fn clone(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     if vm {
         return crate::vm_clone::clone_vm(p, cpu, flags, a[1], a[2], a[3], a[4]);
     }
-    do_fork(p, cpu, flags, a[1], a[2], a[3], a[4])
+    do_fork(p, cpu, ForkArgs { flags, stack: a[1], ptid: a[2], ctid: a[3], tls: a[4], clone3: None })
 }
 
 pub fn fork(p: &Process, cpu: &mut CpuState, _a: [u64; 6]) -> SysResult {
-    do_fork(p, cpu, libc::SIGCHLD as u64, 0, 0, 0, 0)
+    do_fork(p, cpu, ForkArgs { flags: libc::SIGCHLD as u64, ..ForkArgs::default() })
 }
 
 /// `vfork`: `kernel/fork.c: SYSCALL_DEFINE0(vfork)` is a clone with

@@ -339,12 +339,25 @@ pub fn clone3(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
         return clone_thread(p, cpu, &args);
     }
     let pidfd_and_ptid = flags & (CLONE_PIDFD | CLONE_PARENT_SETTID) == CLONE_PIDFD | CLONE_PARENT_SETTID;
-    if set_tid_size != 0
+    let extra = set_tid_size != 0
         || flags & (CLONE_INTO_CGROUP | CLONE_CLEAR_SIGHAND | CLONE_NEWTIME) != 0
-        || pidfd_and_ptid
-    {
+        || pidfd_and_ptid;
+    if extra && flags & CLONE_VM == 0 {
+        // What the legacy `clone` cannot say: the host's `clone3` makes the
+        // child (`task::do_fork`).
+        let a = crate::task::ForkArgs {
+            flags: flags | exit_signal,
+            stack: args.stack,
+            ptid: parent_tid,
+            ctid: child_tid,
+            tls,
+            clone3: Some(crate::task::Clone3Extra { pidfd, set_tid, set_tid_size, cgroup }),
+        };
+        return crate::task::clone3_fork(p, cpu, a);
+    }
+    if extra {
         tracing::debug!(
-            "tern: clone3 of a process with flags {flags:#x} set_tid_size {set_tid_size}: ENOSYS"
+            "tern: clone3 of a CLONE_VM process with flags {flags:#x} set_tid_size {set_tid_size}: ENOSYS"
         );
         return Err(libc::ENOSYS);
     }
