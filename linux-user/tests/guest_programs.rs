@@ -79,6 +79,8 @@ guest_tests! {
     threads_futex => "threads_futex.c";
     threads_clone => "threads_clone.c";
     clone3_process => "clone3_process.c";
+    mlockall => "mlockall.c";
+    fork_fd_limit => "fork_fd_limit.c";
     threads_jit => "threads_jit.c";
     threads_stress => "threads_stress.c";
     code_churn => "code_churn.c";

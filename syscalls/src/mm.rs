@@ -82,7 +82,58 @@ pub fn mmap(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     }
     let addr = result(host_syscall(libc::SYS_mmap as u64, a))?;
     m.note_map(addr, addr.saturating_add(len), prot_as_mapped(a[2] as i32));
+    lock_future(addr, len);
     Ok(addr)
+}
+
+/// `mlockall` flags (`include/uapi/asm-generic/mman-common.h`).
+const MCL_CURRENT: u64 = 1;
+const MCL_FUTURE: u64 = 2;
+const MCL_ONFAULT: u64 = 4;
+
+/// Set while the guest's `mlockall(MCL_FUTURE)` (without MCL_ONFAULT) is
+/// in force: its new mappings are populated and locked when made
+/// (`lock_future`), as the kernel does for VM_LOCKED mappings.
+static FUTURE_POPULATE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Populates and locks a new guest mapping while `mlockall(MCL_FUTURE)`
+/// is in force (failures ignored, as the kernel's populate ignores them).
+fn lock_future(addr: u64, len: u64) {
+    if FUTURE_POPULATE.load(std::sync::atomic::Ordering::Relaxed) && len != 0 {
+        host_syscall(libc::SYS_mlock2 as u64, [addr, len, 0, 0, 0, 0]);
+    }
+}
+
+/// `mlockall`. Passed to the host as is, it would lock and populate tern's
+/// own memory too: the code cache, its tables and every reservation, some
+/// GiB of address space that tern commits only as it uses it (LTP
+/// `getrusage03` saw a 3.7 GB resident set). So the host's lock is always
+/// MCL_ONFAULT, which makes pages resident only as they are touched and
+/// keeps them, and what the guest asked to have resident now, its own
+/// mappings, is populated and locked by `mlock2` range by range (MCL_CURRENT),
+/// its future ones when they are made (MCL_FUTURE, [`lock_future`]).
+pub fn mlockall(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    let flags = a[0];
+    // `mm/mlock.c: mlockall()`.
+    if flags == 0 || flags & !(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0 || flags == MCL_ONFAULT {
+        return Err(libc::EINVAL);
+    }
+    let r = result(host_syscall(libc::SYS_mlockall as u64, [flags | MCL_ONFAULT, 0, 0, 0, 0, 0]))?;
+    let populate = flags & MCL_ONFAULT == 0;
+    FUTURE_POPULATE.store(populate && flags & MCL_FUTURE != 0, std::sync::atomic::Ordering::Relaxed);
+    if populate && flags & MCL_CURRENT != 0 {
+        for (start, end) in p.jit.guest_ranges() {
+            host_syscall(libc::SYS_mlock2 as u64, [start, end - start, 0, 0, 0, 0]);
+        }
+    }
+    Ok(r)
+}
+
+/// `munlockall`: also ends [`lock_future`]'s populating.
+pub fn munlockall(_p: &Process, _cpu: &mut CpuState, _a: [u64; 6]) -> SysResult {
+    let r = result(host_syscall(libc::SYS_munlockall as u64, [0; 6]))?;
+    FUTURE_POPULATE.store(false, std::sync::atomic::Ordering::Relaxed);
+    Ok(r)
 }
 
 /// Checks a range the guest wants to unmap or reprotect: page aligned
@@ -280,6 +331,7 @@ pub fn brk(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
             return Ok(b.cur);
         }
         p.jit.note_map(b.mapped, need, prot);
+        lock_future(b.mapped, len);
         b.mapped = need;
     } else if need < b.mapped {
         invalidate(p, cpu, need, b.mapped - need);

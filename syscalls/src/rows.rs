@@ -25,6 +25,8 @@ const FORK: &str = "the child gets its own copy of the code cache";
 const EXIT: &str = "ends the guest";
 const SELF_SIGNAL: &str = "a signal the calling thread takes at once is queued by tern, without the host's signal frame and sigreturn";
 const VM_RW: &str = "iovecs are checked against tern's memory and code pages";
+const MLOCKALL: &str =
+    "tern's own memory is locked only as it is touched (MCL_ONFAULT); the guest's is populated";
 const AIO: &str = "the kernel would write guest memory after the call returns, unseen by tern; as a kernel without CONFIG_AIO";
 const IO_URING: &str = "the kernel would read and write guest memory after the call returns, unseen by tern; as a kernel without CONFIG_IO_URING";
 
@@ -183,8 +185,8 @@ pub static ROWS: &[Row] = {
         raw(148, "sched_rr_get_interval", 2),
         sys(149, "mlock", &[Range, Size]),
         sys(150, "munlock", &[Range, Size]),
-        sys(151, "mlockall", &[Flags(&MLOCKALL_FLAGS)]),
-        sys(152, "munlockall", &[]),
+        sys(151, "mlockall", &[Flags(&MLOCKALL_FLAGS)]).own(ret!(mm::mlockall), MLOCKALL),
+        sys(152, "munlockall", &[]).own(ret!(mm::munlockall), MLOCKALL),
         raw(153, "vhangup", 0),
         raw(154, "modify_ldt", 3).refuse(ENOSYS, "segment descriptors are not emulated"),
         raw(155, "pivot_root", 2),

@@ -11,6 +11,7 @@ use crate::{host_syscall, result, Flow, Process, SysResult};
 use std::ffi::{CStr, CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
 use tern_translate::cpu::{CpuState, RDI, RSP};
 use tern_translate::guestmem::{read_cstr, read_guest, read_u64, write_guest};
 
@@ -219,6 +220,73 @@ fn host_fork(flags: u64, ptid: u64, ctid: u64, clone3: Option<&Clone3Extra>) -> 
 
 /// `fork`, and `clone` without CLONE_VM: the child is a complete tern with
 /// the calling thread only.
+/// A word of shared anonymous memory through which a fork child tells its
+/// parent that it has made its own copy of the code cache (futex wait and
+/// wake on it). Unmapped by each side when dropped.
+struct ForkDone(*mut AtomicU32);
+
+impl ForkDone {
+    fn new() -> Option<ForkDone> {
+        let shared = libc::MAP_SHARED | libc::MAP_ANONYMOUS;
+        // SAFETY: a fresh anonymous mapping of one page.
+        let p = unsafe {
+            libc::mmap(std::ptr::null_mut(), 4096, libc::PROT_READ | libc::PROT_WRITE, shared, -1, 0)
+        };
+        (p != libc::MAP_FAILED).then(|| ForkDone(p.cast()))
+    }
+
+    fn word(&self) -> &AtomicU32 {
+        // SAFETY: the page stays mapped until `self` is dropped; zeroed
+        // memory is a valid AtomicU32.
+        unsafe { &*self.0 }
+    }
+
+    /// The child: done.
+    fn post(&self) {
+        self.word().store(1, Ordering::Release);
+        host_syscall(libc::SYS_futex as u64, [self.0 as u64, libc::FUTEX_WAKE as u64, 1, 0, 0, 0]);
+    }
+
+    /// The parent: waits for the child's `post`, or for its end: a child
+    /// killed before it posts never will (checked every 100 ms).
+    fn wait(&self, child: i32) {
+        let ts = libc::timespec { tv_sec: 0, tv_nsec: 100_000_000 };
+        while self.word().load(Ordering::Acquire) == 0 {
+            let r = host_syscall(
+                libc::SYS_futex as u64,
+                [self.0 as u64, libc::FUTEX_WAIT as u64, 0, &ts as *const _ as u64, 0, 0],
+            );
+            if r == -libc::ETIMEDOUT as i64 && !alive(child) {
+                return;
+            }
+        }
+    }
+}
+
+/// Whether process `pid` (a child of ours, or of our parent after
+/// CLONE_PARENT) is still running: not reaped, not a zombie.
+fn alive(pid: i32) -> bool {
+    // SAFETY: waitid fills a local siginfo; WNOWAIT leaves the child as is.
+    let mut si: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let opts = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT | libc::__WALL;
+    // SAFETY: as above.
+    let r = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut si, opts) };
+    if r == 0 {
+        // SAFETY: si_pid is valid for the SIGCHLD siginfo waitid fills.
+        return unsafe { si.si_pid() } == 0;
+    }
+    // Not our child (CLONE_PARENT): it lives while it can be signalled.
+    // SAFETY: signal 0 only checks existence.
+    unsafe { libc::kill(pid, 0) == 0 }
+}
+
+impl Drop for ForkDone {
+    fn drop(&mut self) {
+        // SAFETY: the page mapped by `new`, used by nothing after this.
+        unsafe { libc::munmap(self.0.cast(), 4096) };
+    }
+}
+
 /// What `clone3` gives a process clone beyond the legacy `clone`'s
 /// arguments; the host's `clone3` gets them as they are.
 #[derive(Clone, Copy, Debug, Default)]
@@ -271,12 +339,10 @@ fn do_fork(p: &Process, cpu: &mut CpuState, a: ForkArgs) -> SysResult {
     let host_flags = flags & !(libc::CLONE_VM as u64 | libc::CLONE_SETTLS as u64 | CLONE_CLEAR_SIGHAND);
     // Parent and child share the code cache's memory until the child has
     // made its own copy; the parent waits for that so that neither sees the
-    // other's new code or chain patches.
-    let mut fds = [0i32; 2];
-    // SAFETY: pipe2 fills a local array.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(libc::EAGAIN);
-    }
+    // other's new code or chain patches. The child says so through a word
+    // of shared memory (a pipe would take two of the guest's descriptors:
+    // a guest at its RLIMIT_NOFILE could not fork, LTP `fork09`).
+    let done = ForkDone::new().ok_or(libc::EAGAIN)?;
     let quiet = (!plain_fork(host_flags) || clone3.is_some())
         .then(|| BACKGROUND.write().unwrap_or_else(|e| e.into_inner()));
     let mut locks = ForkLocks::take(p);
@@ -287,34 +353,17 @@ fn do_fork(p: &Process, cpu: &mut CpuState, a: ForkArgs) -> SysResult {
     // The parent waits with its locks held, so that none of its other
     // threads (the trace optimizer, say) patches the shared code memory
     // while the child copies it.
-    // SAFETY: closing and using the pipe fds created above.
-    unsafe {
-        match r {
-            Ok(0) => {
-                libc::write(fds[1], [1u8].as_ptr().cast(), 1);
-                libc::close(fds[1]);
-            }
-            Ok(_) => {
-                let mut b = [0u8; 1];
-                libc::close(fds[1]);
-                while libc::read(fds[0], b.as_mut_ptr().cast(), 1) < 0
-                    && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR)
-                {}
-            }
-            Err(_) => {
-                libc::close(fds[1]);
-            }
-        }
+    match r {
+        Ok(0) => done.post(),
+        Ok(pid) => done.wait(pid as i32),
+        Err(_) => {}
     }
     drop(locks);
     drop(quiet);
     if r == Ok(0) {
         run_fork_child_hooks();
     }
-    // SAFETY: closing the pipe's read end created above.
-    unsafe {
-        libc::close(fds[0]);
-    }
+    drop(done);
     let r = r?;
     if r == 0 {
         if flags & CLONE_CLEAR_SIGHAND != 0 {

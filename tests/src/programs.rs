@@ -80,6 +80,8 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("threads_futex.c"),
     plain("threads_clone.c"),
     plain("clone3_process.c"),
+    plain("mlockall.c"),
+    plain("fork_fd_limit.c"),
     GuestProgram { src: "threads_jit.c", args: &["300"], stdin: b"", env: &[] },
     GuestProgram { src: "threads_stress.c", args: &["64", "20000"], stdin: b"", env: &[] },
     // A JIT's code churn: 4 threads write, run and unmap 2,000 functions each.

@@ -831,6 +831,11 @@ impl Jit {
         self.tables().mem.prot_at(addr)
     }
 
+    /// Every guest mapping tern has recorded, as (start, end).
+    pub fn guest_ranges(&self) -> Vec<(u64, u64)> {
+        self.tables().mem.ranges()
+    }
+
     /// Records a guest `munmap`.
     pub fn note_unmap(&self, start: u64, end: u64) {
         self.map_change().note_unmap(start, end);

@@ -72,6 +72,11 @@ impl GuestMemMap {
         }
     }
 
+    /// Every recorded guest mapping, as (start, end).
+    pub fn ranges(&self) -> Vec<(u64, u64)> {
+        self.map.iter().map(|(&s, &(e, _))| (s, e)).collect()
+    }
+
     /// Protection of the page holding `addr`, if tern knows it.
     pub fn prot_at(&self, addr: u64) -> Option<i32> {
         let (_, &(end, prot)) = self.map.range(..=addr).next_back()?;
