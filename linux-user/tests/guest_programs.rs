@@ -81,6 +81,7 @@ guest_tests! {
     clone3_process => "clone3_process.c";
     mlockall => "mlockall.c";
     fork_fd_limit => "fork_fd_limit.c";
+    iov_errors => "iov_errors.c";
     threads_jit => "threads_jit.c";
     threads_stress => "threads_stress.c";
     code_churn => "code_churn.c";

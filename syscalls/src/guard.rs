@@ -85,6 +85,14 @@ pub fn overlaps(ranges: &[(u64, u64)], addr: u64, len: u64) -> bool {
     ranges.get(i).is_some_and(|r| r.0 < end)
 }
 
+/// The start of the first of the sorted `ranges` that overlaps
+/// `[addr, addr+len)`, if one does.
+pub fn first_overlap(ranges: &[(u64, u64)], addr: u64, len: u64) -> Option<u64> {
+    let end = addr.saturating_add(len.max(1));
+    let i = ranges.partition_point(|r| r.1 <= addr);
+    ranges.get(i).filter(|r| r.0 < end).map(|r| r.0.max(addr))
+}
+
 /// One call's check in progress.
 struct Check<'a> {
     p: &'a Process,
@@ -155,19 +163,35 @@ impl<'a> Check<'a> {
         (addr != 0 && read_guest(addr, &mut b) == 8).then(|| u64::from_le_bytes(b))
     }
 
-    /// An iovec array of `count` entries and the buffers it names.
+    /// An iovec array of `count` entries and the buffers it names. What
+    /// the kernel refuses before it touches a buffer is left to it, with
+    /// its own errno (`lib/iov_iter.c: iovec_from_user()`,
+    /// `__import_iovec()`): more than UIO_MAXIOV entries (EINVAL, EMSGSIZE
+    /// for a msghdr) and a length that is negative as an `ssize_t`
+    /// (EINVAL). Only the first MAX_RW_COUNT bytes in all can be moved.
     fn iov(&mut self, addr: u64, count: u64, write: bool) {
-        let count = count.min(MAX_IOV);
+        if count > MAX_IOV {
+            return;
+        }
         self.read(addr, count * 16);
         if addr == 0 || count == 0 || self.err.is_some() {
             return;
         }
         let mut b = vec![0u8; count as usize * 16];
         let got = read_guest(addr, &mut b) / 16;
+        let entry = |e: &[u8]| {
+            let w = |i: usize| u64::from_le_bytes(e[i..i + 8].try_into().unwrap_or_default());
+            (w(0), w(8))
+        };
+        if b.chunks_exact(16).take(got).any(|e| (entry(e).1 as i64) < 0) {
+            return;
+        }
+        let mut left = MAX_RW;
         for e in b.chunks_exact(16).take(got) {
-            let base = u64::from_le_bytes(e[..8].try_into().unwrap_or_default());
-            let len = u64::from_le_bytes(e[8..].try_into().unwrap_or_default());
+            let (base, len) = entry(e);
+            let len = len.min(left);
             self.mem(base, len, write);
+            left -= len;
         }
     }
 

@@ -198,13 +198,22 @@ pub fn madvise(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     if !a[0].is_multiple_of(PAGE) {
         return Err(libc::EINVAL);
     }
-    if touches_tern(a[0], page_up(a[1])) {
+    // A range that runs into tern's memory: natively nothing is mapped
+    // there, so the kernel gives the advice to the guest's part (failing
+    // with its errno if that part refuses it) and then ENOMEM for the hole.
+    let (len, hole) = match guard::first_overlap(&guard::tern_memory(), a[0], page_up(a[1])) {
+        Some(tern) if a[1] != 0 => (tern - a[0], true),
+        _ => (a[1], false),
+    };
+    if MADV_CHANGES_CONTENT.contains(&a[2]) {
+        invalidate(p, cpu, a[0], len);
+    }
+    // (A length of 0 still has the kernel check the advice itself.)
+    result(host_syscall(libc::SYS_madvise as u64, [a[0], len, a[2], 0, 0, 0]))?;
+    if hole {
         return Err(libc::ENOMEM);
     }
-    if MADV_CHANGES_CONTENT.contains(&a[2]) {
-        invalidate(p, cpu, a[0], a[1]);
-    }
-    result(host_syscall(libc::SYS_madvise as u64, a))
+    Ok(0)
 }
 
 /// `remap_file_pages`: the range keeps its protection but shows other
