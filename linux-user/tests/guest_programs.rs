@@ -82,6 +82,7 @@ guest_tests! {
     mlockall => "mlockall.c";
     fork_fd_limit => "fork_fd_limit.c";
     iov_errors => "iov_errors.c";
+    proc_self_open => "proc_self_open.c";
     threads_jit => "threads_jit.c";
     threads_stress => "threads_stress.c";
     code_churn => "code_churn.c";

@@ -152,19 +152,65 @@ pub fn readlinkat(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
         .unwrap_or_else(|| crate::result(host_syscall(libc::SYS_readlinkat as u64, a)))
 }
 
-/// Opens a memfd holding `data`, positioned at 0.
-fn memfd_with(data: &[u8], flags: u64) -> SysResult {
-    let cloexec = if flags & libc::O_CLOEXEC as u64 != 0 { libc::MFD_CLOEXEC } else { 0 };
-    // SAFETY: plain syscalls on a new fd we own.
-    unsafe {
-        let fd = libc::memfd_create(c"tern-proc".as_ptr(), cloexec);
-        if fd < 0 {
-            return Err(libc::EMFILE);
+/// Opens a file of the guest's view holding `data` in place of the host
+/// file at `path`, the way `open(path, flags)` would natively: the host
+/// file is opened first with the same flags, so an open that fails
+/// natively fails with the same errno (EACCES for writing, ENOTDIR,
+/// ELOOP...), and an `O_PATH` open keeps that descriptor. Otherwise the
+/// data goes into a memfd reopened with the guest's access mode and
+/// O_NONBLOCK, at the lowest free descriptor: a read-only open gives a
+/// read-only descriptor, as natively (LTP `splice07` spliced an empty
+/// pipe into a writable memfd and waited forever).
+fn open_with(path: &[u8], flags: u64, data: impl FnOnce() -> Option<Vec<u8>>) -> Option<SysResult> {
+    let c = std::ffi::CString::new(path).ok()?;
+    let cloexec = flags & libc::O_CLOEXEC as u64;
+    let open = |path: &std::ffi::CStr, flags: u64| {
+        crate::result(host_syscall(
+            libc::SYS_openat as u64,
+            [libc::AT_FDCWD as u64, path.as_ptr() as u64, flags, 0, 0, 0],
+        ))
+    };
+    let real = match open(&c, flags | libc::O_CLOEXEC as u64) {
+        Err(e) => return Some(Err(e)),
+        Ok(fd) => fd,
+    };
+    let close = |fd: u64| host_syscall(libc::SYS_close as u64, [fd, 0, 0, 0, 0, 0]);
+    if flags & libc::O_PATH as u64 != 0 {
+        if cloexec == 0 {
+            host_syscall(libc::SYS_fcntl as u64, [real, libc::F_SETFD as u64, 0, 0, 0, 0]);
         }
-        libc::write(fd, data.as_ptr().cast(), data.len());
-        libc::lseek(fd, 0, libc::SEEK_SET);
-        Ok(fd as u64)
+        return Some(Ok(real));
     }
+    close(real);
+    let Some(data) = data() else { return Some(Err(libc::ENOENT)) };
+    // SAFETY: plain syscalls on a new fd we own.
+    let memfd = unsafe { libc::memfd_create(c"tern-proc".as_ptr(), libc::MFD_CLOEXEC) };
+    if memfd < 0 {
+        return Some(Err(libc::EMFILE));
+    }
+    let memfd = memfd as u64;
+    // SAFETY: writes `data` into the memfd we own.
+    unsafe { libc::write(memfd as i32, data.as_ptr().cast(), data.len()) };
+    let keep = (libc::O_ACCMODE | libc::O_NONBLOCK) as u64;
+    let Ok(again) = std::ffi::CString::new(format!("/proc/self/fd/{memfd}")) else {
+        close(memfd);
+        return Some(Err(libc::ENOMEM));
+    };
+    let r = match open(&again, flags & keep | libc::O_CLOEXEC as u64) {
+        Ok(fd) => {
+            // The new description in the memfd's place (the lowest free
+            // descriptor, as the native open would give).
+            let flag = if cloexec != 0 { libc::O_CLOEXEC as u64 } else { 0 };
+            let r = crate::result(host_syscall(libc::SYS_dup3 as u64, [fd, memfd, flag, 0, 0, 0]));
+            close(fd);
+            r
+        }
+        Err(e) => {
+            close(memfd);
+            Err(e)
+        }
+    };
+    Some(r)
 }
 
 /// `/proc/self/maps` without tern's own mappings (its binary, heap, stack
@@ -206,19 +252,20 @@ fn guest_cpuinfo(model: tern_translate::CpuModel) -> Vec<u8> {
 fn do_open(p: &Process, path_addr: u64, flags: u64) -> Option<SysResult> {
     let path = read_cstr(path_addr, 4096)?;
     if path == b"/proc/cpuinfo" {
-        return Some(memfd_with(&guest_cpuinfo(p.jit.model()), flags));
+        return open_with(&path, flags, || Some(guest_cpuinfo(p.jit.model())));
     }
     if is_self_proc(&path, "auxv") {
-        return Some(memfd_with(&p.auxv, flags));
+        return open_with(&path, flags, || Some(p.auxv.clone()));
     }
     if is_self_proc(&path, "cmdline") {
-        return Some(memfd_with(&guest_cmdline(p), flags));
+        return open_with(&path, flags, || Some(guest_cmdline(p)));
     }
     if is_self_proc(&path, "environ") {
-        return guest_environ().map(|env| memfd_with(&env, flags));
+        guest_environ()?;
+        return open_with(&path, flags, guest_environ);
     }
     if is_self_proc(&path, "maps") {
-        return Some(memfd_with(&guest_maps(), flags));
+        return open_with(&path, flags, || Some(guest_maps()));
     }
     if is_self_proc(&path, "exe") {
         let c = std::ffi::CString::new(p.exe.as_os_str().as_bytes()).ok()?;
