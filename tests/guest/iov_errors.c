@@ -3,7 +3,8 @@
  * iov_len negative as ssize_t (EINVAL), a huge iov_len on a short file
  * (reads what there is), a negative offset (EINVAL); madvise of advice a
  * shared mapping refuses, over a length past the mapping (EINVAL), and
- * over a hole (ENOMEM). LTP readv02, preadv02, recvmsg01, madvise02.
+ * over a hole (ENOMEM); mseal, msync and mlock of ranges the kernel
+ * refuses first (LTP mseal02). LTP readv02, preadv02, recvmsg01, madvise02.
  * Compared with the native run. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -53,5 +55,9 @@ int main(void) {
     show("madvise WILLNEED into a hole", madvise(sh, 4 * pg, MADV_WILLNEED));
     show("madvise bad advice into a hole", madvise(sh + 2 * pg, pg, 12345));
     show("madvise WILLNEED mapped part", madvise(sh, 2 * pg, MADV_WILLNEED));
+    /* Ranges the kernel refuses before it looks at the mappings. */
+    show("mseal to the end of the address space", syscall(462, sh, -4095UL, 0UL));
+    show("msync unaligned", msync(sh + 1, pg, MS_SYNC));
+    show("mlock wrapping", mlock(sh, -4096UL));
     return 0;
 }
