@@ -144,11 +144,11 @@ fn plain_fork(flags: u64) -> bool {
 
 /// Called in a new child process, with the fork locks still held: makes
 /// tern's shared state private, then runs the registered hooks.
-fn after_fork_child(locks: &mut ForkLocks) {
+fn after_fork_child(locks: &mut ForkLocks, done: &ForkDone) {
     tern_translate::guestmem::reset_pid();
     tern_signals::pending::clear_after_fork();
     crate::thread::live::after_fork_child();
-    if let Err(e) = locks.jit.unshare_in_child() {
+    if let Err(e) = locks.jit.unshare_in_child(&|| done.post()) {
         tern_signals::say!("tern: cannot copy the code cache after fork: {e}");
         // SAFETY: _exit is always safe to call.
         unsafe { libc::_exit(127) };
@@ -220,41 +220,37 @@ fn host_fork(flags: u64, ptid: u64, ctid: u64, clone3: Option<&Clone3Extra>) -> 
 
 /// `fork`, and `clone` without CLONE_VM: the child is a complete tern with
 /// the calling thread only.
-/// A word of shared anonymous memory through which a fork child tells its
-/// parent that it has made its own copy of the code cache (futex wait and
-/// wake on it). Unmapped by each side when dropped.
-struct ForkDone(*mut AtomicU32);
+/// The fork handshake: the child says, through the code cache's fork word
+/// (`Jit::fork_word`, memory parent and child share until the child has
+/// its own copy of the cache), that it has made that copy; the parent
+/// waits for it (futex on the word).
+struct ForkDone<'a>(&'a AtomicU32);
 
-impl ForkDone {
-    fn new() -> Option<ForkDone> {
-        let shared = libc::MAP_SHARED | libc::MAP_ANONYMOUS;
-        // SAFETY: a fresh anonymous mapping of one page.
-        let p = unsafe {
-            libc::mmap(std::ptr::null_mut(), 4096, libc::PROT_READ | libc::PROT_WRITE, shared, -1, 0)
-        };
-        (p != libc::MAP_FAILED).then(|| ForkDone(p.cast()))
+impl ForkDone<'_> {
+    fn word(&self) -> u64 {
+        self.0 as *const AtomicU32 as u64
     }
 
-    fn word(&self) -> &AtomicU32 {
-        // SAFETY: the page stays mapped until `self` is dropped; zeroed
-        // memory is a valid AtomicU32.
-        unsafe { &*self.0 }
+    /// The parent, before the fork (under the fork locks: one fork at a
+    /// time per cache).
+    fn arm(&self) {
+        self.0.store(0, Ordering::Relaxed);
     }
 
     /// The child: done.
     fn post(&self) {
-        self.word().store(1, Ordering::Release);
-        host_syscall(libc::SYS_futex as u64, [self.0 as u64, libc::FUTEX_WAKE as u64, 1, 0, 0, 0]);
+        self.0.store(1, Ordering::Release);
+        host_syscall(libc::SYS_futex as u64, [self.word(), libc::FUTEX_WAKE as u64, 1, 0, 0, 0]);
     }
 
     /// The parent: waits for the child's `post`, or for its end: a child
     /// killed before it posts never will (checked every 100 ms).
     fn wait(&self, child: i32) {
         let ts = libc::timespec { tv_sec: 0, tv_nsec: 100_000_000 };
-        while self.word().load(Ordering::Acquire) == 0 {
+        while self.0.load(Ordering::Acquire) == 0 {
             let r = host_syscall(
                 libc::SYS_futex as u64,
-                [self.0 as u64, libc::FUTEX_WAIT as u64, 0, &ts as *const _ as u64, 0, 0],
+                [self.word(), libc::FUTEX_WAIT as u64, 0, &ts as *const _ as u64, 0, 0],
             );
             if r == -libc::ETIMEDOUT as i64 && !alive(child) {
                 return;
@@ -278,13 +274,6 @@ fn alive(pid: i32) -> bool {
     // Not our child (CLONE_PARENT): it lives while it can be signalled.
     // SAFETY: signal 0 only checks existence.
     unsafe { libc::kill(pid, 0) == 0 }
-}
-
-impl Drop for ForkDone {
-    fn drop(&mut self) {
-        // SAFETY: the page mapped by `new`, used by nothing after this.
-        unsafe { libc::munmap(self.0.cast(), 4096) };
-    }
 }
 
 /// What `clone3` gives a process clone beyond the legacy `clone`'s
@@ -339,31 +328,29 @@ fn do_fork(p: &Process, cpu: &mut CpuState, a: ForkArgs) -> SysResult {
     let host_flags = flags & !(libc::CLONE_VM as u64 | libc::CLONE_SETTLS as u64 | CLONE_CLEAR_SIGHAND);
     // Parent and child share the code cache's memory until the child has
     // made its own copy; the parent waits for that so that neither sees the
-    // other's new code or chain patches. The child says so through a word
-    // of shared memory (a pipe would take two of the guest's descriptors:
-    // a guest at its RLIMIT_NOFILE could not fork, LTP `fork09`).
-    let done = ForkDone::new().ok_or(libc::EAGAIN)?;
+    // other's new code or chain patches. The child says so through the code
+    // cache's fork word (`ForkDone`; a pipe would take two of the guest's
+    // descriptors: a guest at its RLIMIT_NOFILE could not fork, LTP `fork09`).
     let quiet = (!plain_fork(host_flags) || clone3.is_some())
         .then(|| BACKGROUND.write().unwrap_or_else(|e| e.into_inner()));
     let mut locks = ForkLocks::take(p);
+    let done = ForkDone(p.jit.fork_word());
+    done.arm();
     let r = host_fork(host_flags, ptid, ctid, clone3.as_ref());
     if r == Ok(0) {
-        after_fork_child(&mut locks);
+        after_fork_child(&mut locks, &done);
     }
     // The parent waits with its locks held, so that none of its other
     // threads (the trace optimizer, say) patches the shared code memory
     // while the child copies it.
-    match r {
-        Ok(0) => done.post(),
-        Ok(pid) => done.wait(pid as i32),
-        Err(_) => {}
+    if let Ok(pid @ 1..) = r {
+        done.wait(pid as i32);
     }
     drop(locks);
     drop(quiet);
     if r == Ok(0) {
         run_fork_child_hooks();
     }
-    drop(done);
     let r = r?;
     if r == 0 {
         if flags & CLONE_CLEAR_SIGHAND != 0 {

@@ -19,7 +19,7 @@
 //! chaining jump of an installed block.
 
 use crate::cpu::ExitDesc;
-use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 /// Size reserved for generated code (committed lazily). Every rel32 jump
 /// inside the cache reaches every other point of it.
@@ -37,6 +37,9 @@ const MAX_DESCS: usize = 1 << 24;
 /// Room one more block needs: a fresh chunk, more descriptors than a block
 /// adds.
 const BLOCK_HEADROOM: usize = CHUNK;
+/// Bytes at the start of the cache that hold data, not code: the fork
+/// handshake word ([`CodeCache::fork_word`]).
+const DATA_PREFIX: usize = 64;
 /// Smallest code cache limit (`CodeCache::set_limit`).
 pub const MIN_LIMIT: usize = 1 << 20;
 
@@ -254,7 +257,7 @@ impl CodeCache {
         let cache = CodeCache {
             exec,
             write,
-            used: AtomicUsize::new(0),
+            used: AtomicUsize::new(DATA_PREFIX),
             limit: AtomicUsize::new(CACHE_SIZE),
             index,
             index_len: crate::hostmem::zeroed_slice(CHUNKS),
@@ -263,6 +266,19 @@ impl CodeCache {
             trace_routines: Default::default(),
         };
         Ok((cache, CodeWriter { cache: exec }))
+    }
+
+    /// A word of the cache's shared memory through which a fork child
+    /// tells its parent that it has copied the cache (`task.rs`,
+    /// `ForkDone`): parent and child share it until the child's copy
+    /// replaces its views, and it is tern's memory, which the guest never
+    /// sees (a page mapped for each fork showed in `/proc/PID/maps` read
+    /// meanwhile; a pipe took two of the guest's descriptors).
+    pub fn fork_word(&self) -> &AtomicU32 {
+        // SAFETY: the first DATA_PREFIX bytes of the writable view are never
+        // code; the view is page aligned and mapped for the cache's life,
+        // and any bits are a valid AtomicU32.
+        unsafe { &*(self.write as *const AtomicU32) }
     }
 
     /// Checks that `w` is this cache's writer (a bug otherwise).
@@ -512,7 +528,7 @@ impl CodeCache {
     /// parent and child can keep translating independently. Both views are
     /// replaced in place, at the same addresses, so `w` (no other writer
     /// can run meanwhile) and every published block stay valid.
-    pub fn unshare_after_fork(&self, w: &mut CodeWriter) -> Result<(), CacheError> {
+    pub fn unshare_after_fork(&self, w: &mut CodeWriter, copied: &dyn Fn()) -> Result<(), CacheError> {
         self.check(w);
         let used = self.used.load(Ordering::Acquire);
         // Copy the used part aside, then put fresh views over the old ones.
@@ -520,6 +536,8 @@ impl CodeCache {
         let mut copy = Vec::with_capacity(used);
         // SAFETY: [write, write+used) is our initialised writable view.
         unsafe { copy.extend_from_slice(std::slice::from_raw_parts(saved, used)) };
+        // The parent may go on: the shared views are still ours to post on.
+        copied();
         new_views(Some((self.exec, self.write)))?;
         // SAFETY: the new writable view is at the same address, CACHE_SIZE long.
         unsafe { std::ptr::copy_nonoverlapping(copy.as_ptr(), self.write as *mut u8, used) };

@@ -987,10 +987,10 @@ pub struct ForkLocks<'a> {
 impl ForkLocks<'_> {
     /// In a forked child: gives this process its own copy of the code cache
     /// (see `CodeCache::unshare_after_fork`).
-    pub fn unshare_in_child(&mut self) -> Result<(), CacheError> {
+    pub fn unshare_in_child(&mut self, copied: &dyn Fn()) -> Result<(), CacheError> {
         // The copy may map memory for tern, which registers it.
         self.mem = None;
-        self.jit.cache.unshare_after_fork(&mut self.tables.writer)
+        self.jit.cache.unshare_after_fork(&mut self.tables.writer, copied)
     }
 }
 
@@ -1000,6 +1000,11 @@ impl Jit {
         let tables = self.tables();
         let perf = self.perf_map.lock().unwrap_or_else(|e| e.into_inner());
         ForkLocks { jit: self, tables, _perf: perf, mem: Some(pages::lock_tern_memory()) }
+    }
+
+    /// The fork handshake word ([`CodeCache::fork_word`]).
+    pub fn fork_word(&self) -> &std::sync::atomic::AtomicU32 {
+        self.cache.fork_word()
     }
 
     /// The descriptor of the last exit of `cpu`.
