@@ -72,8 +72,12 @@ pub fn mmap(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     let flags = a[3] as i32;
     let len = mapped_len(a[1], flags);
     let _ = cpu;
-    if flags & (libc::MAP_FIXED | libc::MAP_FIXED_NOREPLACE) != 0 && touches_tern(a[0], len) {
-        return Err(if flags & libc::MAP_FIXED_NOREPLACE != 0 { libc::EEXIST } else { libc::ENOMEM });
+    // MAP_FIXED over tern's memory would replace it. With
+    // MAP_FIXED_NOREPLACE the kernel never replaces anything, so it checks
+    // the flags in its own order (EINVAL for bad ones, LTP open_posix
+    // mmap/21-1) and answers EEXIST for tern's memory itself.
+    if flags & libc::MAP_FIXED_NOREPLACE == 0 && flags & libc::MAP_FIXED != 0 && touches_tern(a[0], len) {
+        return Err(libc::ENOMEM);
     }
     // No thread translates between the host call and its record.
     let mut m = p.jit.map_change();

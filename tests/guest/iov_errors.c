@@ -4,7 +4,8 @@
  * (reads what there is), a negative offset (EINVAL); madvise of advice a
  * shared mapping refuses, over a length past the mapping (EINVAL), and
  * over a hole (ENOMEM); mseal, msync and mlock of ranges the kernel
- * refuses first (LTP mseal02). LTP readv02, preadv02, recvmsg01, madvise02.
+ * refuses first (LTP mseal02); mmap with every flag bit set (EINVAL, open_posix
+ * mmap/21-1). LTP readv02, preadv02, recvmsg01, madvise02.
  * Compared with the native run. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -59,5 +60,8 @@ int main(void) {
     show("mseal to the end of the address space", syscall(462, sh, -4095UL, 0UL));
     show("msync unaligned", msync(sh + 1, pg, MS_SYNC));
     show("mlock wrapping", mlock(sh, -4096UL));
+    /* Every flag bit, MAP_FIXED_NOREPLACE and MAP_HUGETLB among them. */
+    void *all = mmap(NULL, 1024, PROT_READ | PROT_WRITE, ~0, fd, 0);
+    show("mmap with every flag", all == MAP_FAILED ? -1 : 0);
     return 0;
 }
