@@ -83,6 +83,7 @@ guest_tests! {
     fork_fd_limit => "fork_fd_limit.c";
     iov_errors => "iov_errors.c";
     proc_self_open => "proc_self_open.c";
+    threads_then_mmap => "threads_then_mmap.c";
     threads_jit => "threads_jit.c";
     threads_stress => "threads_stress.c";
     code_churn => "code_churn.c";

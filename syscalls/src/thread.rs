@@ -118,11 +118,12 @@ pub fn set_tid_address(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysRes
     Ok(gettid() as u64)
 }
 
-/// Host stacks already recorded as tern's memory (glibc reuses them).
-static STACKS: std::sync::Mutex<Vec<(u64, u64)>> = std::sync::Mutex::new(Vec::new());
-
 /// Records the calling host thread's stack as tern's memory (the guest may
-/// not map over it, and `/proc/self/maps` hides it).
+/// not map over it, and `/proc/self/maps` hides it). glibc reuses the
+/// stacks of ended threads, or unmaps them, and then the kernel may give
+/// the range to the guest, which drops it from the registry
+/// (`pages::forget_tern_memory`); so each thread records its stack anew
+/// (a range already recorded is not added twice).
 pub fn note_host_stack() {
     // SAFETY: pthread_getattr_np fills `attr` for the calling thread, which
     // is destroyed after the stack is read from it.
@@ -137,12 +138,7 @@ pub fn note_host_stack() {
         (a as u64, s as u64)
     };
     // glibc puts a guard page below the stack and its thread block above.
-    let range = (addr.saturating_sub(4096), addr + size);
-    let mut seen = STACKS.lock().unwrap_or_else(|e| e.into_inner());
-    if !seen.contains(&range) {
-        seen.push(range);
-        tern_translate::pages::note_tern_memory(range.0, range.1);
-    }
+    tern_translate::pages::note_tern_memory(addr.saturating_sub(4096), addr + size);
 }
 
 /// The arguments of `clone`/`clone3`, as `struct kernel_clone_args`.

@@ -950,10 +950,12 @@ impl MapChange<'_> {
         self.jit.invalidate_range_locked(&mut self.t, start, end)
     }
 
-    /// Records a guest mapping of `[start, end)` with `prot`.
+    /// Records a guest mapping of `[start, end)` with `prot`; whatever
+    /// tern's registry still held there is gone (`forget_tern_memory`).
     pub fn note_map(&mut self, start: u64, end: u64, prot: i32) {
         self.t.note_change(start, end);
         self.t.mem.set(start, end, prot);
+        pages::forget_tern_memory(start, end);
     }
 
     /// Records a guest `mprotect`.

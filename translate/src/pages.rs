@@ -122,12 +122,43 @@ impl crate::Jit {
 
 /// Memory tern maps for itself after startup (`hostmem::map_anon`).
 static TERN_MEMORY: Mutex<Vec<(u64, u64)>> = Mutex::new(Vec::new());
-/// Bumped whenever `TERN_MEMORY` grows.
+/// Bumped whenever `TERN_MEMORY` changes.
 static TERN_MEMORY_GENERATION: AtomicU64 = AtomicU64::new(0);
 
-/// Records `[start, end)` as tern's own memory.
+/// Records `[start, end)` as tern's own memory (once).
 pub fn note_tern_memory(start: u64, end: u64) {
-    TERN_MEMORY.lock().unwrap_or_else(|e| e.into_inner()).push((start, end));
+    let mut m = TERN_MEMORY.lock().unwrap_or_else(|e| e.into_inner());
+    if !m.contains(&(start, end)) {
+        m.push((start, end));
+        TERN_MEMORY_GENERATION.fetch_add(1, Ordering::Release);
+    }
+}
+
+/// Forgets whatever the registry holds in `[start, end)`: the kernel has
+/// just given that range to a new guest mapping, so no memory of tern's is
+/// there any more. Ranges tern unmaps without saying so end here: glibc
+/// unmaps the stacks of ended host threads beyond its stack cache, and
+/// the kernel hands their addresses to the guest's next `mmap`s (with a
+/// thousand threads ended, `dlopen`'s `MAP_FIXED` inside its own mapping
+/// was refused as touching tern's memory).
+pub fn forget_tern_memory(start: u64, end: u64) {
+    let mut m = TERN_MEMORY.lock().unwrap_or_else(|e| e.into_inner());
+    if !m.iter().any(|&(s, e)| s < end && start < e) {
+        return;
+    }
+    let old = std::mem::take(&mut *m);
+    for (s, e) in old {
+        if e <= start || end <= s {
+            m.push((s, e));
+            continue;
+        }
+        if s < start {
+            m.push((s, start));
+        }
+        if end < e {
+            m.push((end, e));
+        }
+    }
     TERN_MEMORY_GENERATION.fetch_add(1, Ordering::Release);
 }
 
