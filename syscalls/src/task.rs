@@ -218,8 +218,6 @@ fn host_fork(flags: u64, ptid: u64, ctid: u64, clone3: Option<&Clone3Extra>) -> 
     Ok(pid as u64)
 }
 
-/// `fork`, and `clone` without CLONE_VM: the child is a complete tern with
-/// the calling thread only.
 /// The fork handshake: the child says, through the code cache's fork word
 /// (`Jit::fork_word`, memory parent and child share until the child has
 /// its own copy of the cache), that it has made that copy; the parent
@@ -318,6 +316,8 @@ fn clear_guest_handlers(p: &Process) {
     }
 }
 
+/// `fork`, and `clone` without CLONE_VM: the child is a complete tern with
+/// the calling thread only.
 fn do_fork(p: &Process, cpu: &mut CpuState, a: ForkArgs) -> SysResult {
     let ForkArgs { flags, stack, ptid, ctid, tls, clone3 } = a;
     // The host call never switches stacks or TLS: tern keeps running on its
