@@ -3,6 +3,7 @@
 use clap::Parser;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU8, Ordering};
 use tern_linux_user::cli::{parse_range, Cli};
 use tern_linux_user::loader::{self, map, stack};
 use tern_linux_user::optimizer;
@@ -127,7 +128,45 @@ fn trace_config(cli: &Cli, model: CpuModel, dump: bool) -> optimizer::Config {
     }
 }
 
+/// Which of descriptors 0, 1 and 2 were closed when tern started (bit
+/// `fd`), recorded by [`record_closed_std_fds`] before Rust's runtime opens
+/// `/dev/null` on every closed one of them (`sanitize_standard_fds`).
+static CLOSED_STD_FDS: AtomicU8 = AtomicU8::new(0);
+
+/// Runs from `.init_array`, before `main` and so before Rust's runtime
+/// (which glibc starts from `main`).
+extern "C" fn record_closed_std_fds() {
+    let mut closed = 0;
+    for fd in 0..3 {
+        // SAFETY: F_GETFD only asks about the descriptor.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
+            closed |= 1 << fd;
+        }
+    }
+    CLOSED_STD_FDS.store(closed, Ordering::Relaxed);
+}
+
+#[used]
+#[link_section = ".init_array"]
+static RECORD_CLOSED_STD_FDS: extern "C" fn() = record_closed_std_fds;
+
+/// Closes again the standard descriptors the guest was started without:
+/// Rust's runtime put `/dev/null` there, and a guest must find them closed
+/// as natively (`posix_spawn` with a close action on 0; CPython's
+/// `test_posix` checks that `fstat(0)` fails with EBADF).
+fn reclose_std_fds() {
+    let closed = CLOSED_STD_FDS.load(Ordering::Relaxed);
+    for fd in 0..3 {
+        if closed & (1 << fd) != 0 {
+            // SAFETY: nothing of tern's uses these descriptors yet: they
+            // hold the /dev/null the runtime opened.
+            unsafe { libc::close(fd) };
+        }
+    }
+}
+
 fn main() {
+    reclose_std_fds();
     let mut args = std::env::args_os();
     if args.nth(1).is_some_and(|a| a == "bisect") {
         std::process::exit(tern_linux_user::bisect::main(args.collect()));

@@ -84,6 +84,7 @@ guest_tests! {
     iov_errors => "iov_errors.c";
     proc_self_open => "proc_self_open.c";
     threads_then_mmap => "threads_then_mmap.c";
+    std_fds_closed => "std_fds_closed.c";
     threads_jit => "threads_jit.c";
     threads_stress => "threads_stress.c";
     code_churn => "code_churn.c";

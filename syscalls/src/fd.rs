@@ -13,19 +13,7 @@ use tern_translate::cpu::CpuState;
 /// tern's log descriptor, or -1.
 pub static LOG_FD: AtomicI32 = AtomicI32::new(-1);
 
-/// Lowest number tern's own descriptors use.
-pub const TERN_FD_BASE: i32 = 900;
-
-/// Duplicates `fd` to a high close-on-exec descriptor for tern's own use.
-pub fn private_dup(fd: i32) -> std::io::Result<i32> {
-    // SAFETY: fcntl on a descriptor we own, returning a new one.
-    let r = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, TERN_FD_BASE) };
-    if r < 0 {
-        Err(std::io::Error::last_os_error())
-    } else {
-        Ok(r)
-    }
-}
+pub use tern_translate::hostmem::{private_dup, private_file, TERN_FD_BASE};
 
 fn is_log(fd: u64) -> bool {
     let l = LOG_FD.load(Ordering::Relaxed);

@@ -58,7 +58,9 @@ impl GuestMem for SelfMem {
 fn read_proc_self_mem(addr: u64, buf: &mut [u8]) -> Option<Vec<u8>> {
     use std::os::unix::fs::FileExt;
     static MEM: std::sync::OnceLock<Option<std::fs::File>> = std::sync::OnceLock::new();
-    let file = MEM.get_or_init(|| std::fs::File::open("/proc/self/mem").ok()).as_ref()?;
+    let file = MEM
+        .get_or_init(|| std::fs::File::open("/proc/self/mem").ok().map(tern_translate::hostmem::private_file))
+        .as_ref()?;
     let mut got = 0;
     while got < buf.len() {
         match file.read_at(&mut buf[got..], addr + got as u64) {

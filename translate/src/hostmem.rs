@@ -105,6 +105,34 @@ pub fn maps_range(line: &str) -> Option<(u64, u64)> {
     Some((u64::from_str_radix(a, 16).ok()?, u64::from_str_radix(b, 16).ok()?))
 }
 
+/// Lowest number tern's own descriptors use: far above the guest's usual
+/// ones, and never 0, 1 or 2, which a guest started without them must find
+/// closed.
+pub const TERN_FD_BASE: i32 = 900;
+
+/// Duplicates `fd` to a high close-on-exec descriptor for tern's own use.
+pub fn private_dup(fd: i32) -> std::io::Result<i32> {
+    // SAFETY: fcntl on a descriptor we own, returning a new one.
+    let r = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, TERN_FD_BASE) };
+    if r < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+/// `f` moved to a descriptor of tern's own ([`private_dup`]), for a file
+/// tern keeps open (the perf map, `/proc/self/mem`).
+pub fn private_file(f: std::fs::File) -> std::fs::File {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    match private_dup(f.as_raw_fd()) {
+        // SAFETY: `d` is a new descriptor that nothing else owns; `f` is
+        // closed when dropped here.
+        Ok(d) => unsafe { std::fs::File::from_raw_fd(d) },
+        Err(_) => f,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -709,7 +709,8 @@ impl Jit {
         let mut f = self.perf_map.lock().unwrap_or_else(|e| e.into_inner());
         if f.is_none() {
             let path = format!("/tmp/perf-{}.map", std::process::id());
-            *f = std::fs::File::options().create(true).append(true).open(path).ok();
+            *f =
+                std::fs::File::options().create(true).append(true).open(path).ok().map(hostmem::private_file);
         }
         if let Some(f) = f.as_mut() {
             let _ = writeln!(f, "{addr:x} {len:x} {name}");
