@@ -8,10 +8,11 @@
 //! thread; not `std::thread` either, whose per-thread stack-overflow
 //! alternate stack (five more syscalls per thread) tern replaces anyway.
 //! glibc
-//! installs handlers for its internal signals (32, 33) only when
-//! `pthread_cancel` or `setxid` broadcasts are used, which tern never does,
-//! so all 64 guest signals stay the guest's (a departure from DESIGN.md
-//! section 7, see ARCHITECTURE.md).
+//! installs handlers for its internal signals (32, 33) at its first
+//! `pthread_create`, which tern makes at start-up before taking the two
+//! signals back (`main.rs`, `run_libc_thread_setup`), so all 64 guest
+//! signals stay the guest's (a departure from DESIGN.md section 7, see
+//! ARCHITECTURE.md).
 //!
 //! Each thread's `--stats` counters are merged into one total when it ends.
 

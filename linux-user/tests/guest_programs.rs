@@ -85,6 +85,7 @@ guest_tests! {
     proc_self_open => "proc_self_open.c";
     threads_then_mmap => "threads_then_mmap.c";
     std_fds_closed => "std_fds_closed.c";
+    threads_setxid => "threads_setxid.c";
     threads_jit => "threads_jit.c";
     threads_stress => "threads_stress.c";
     code_churn => "code_churn.c";

@@ -7,9 +7,10 @@
 //! exactly as for the guest: a guest that ignores SIGPIPE gets EPIPE from
 //! write), a handler as tern's asynchronous handler (`async_sig.rs`) with
 //! the guest's SA_RESTART, SA_NOCLDSTOP and SA_NOCLDWAIT. All 64 signals
-//! are the guest's, 32 and 33 included: tern never calls what makes the
-//! host C library install its own handlers for them (cancellation, set*id
-//! broadcast). `sa_mask` is applied by tern at delivery (`frame.rs`).
+//! are the guest's, 32 and 33 included: the host C library installs its
+//! own handlers for them (cancellation, set*id broadcast) at its first
+//! `pthread_create`, which tern makes at start-up, before the guest runs,
+//! and then takes the two signals back (`reclaim_internal_signals`). `sa_mask` is applied by tern at delivery (`frame.rs`).
 
 use std::sync::atomic::Ordering;
 use std::sync::Mutex;
@@ -115,6 +116,20 @@ pub(crate) fn restore_sigpipe() {
         if ign & crate::mask::sigbit(sig) != 0 {
             crate::pending::set_ignored(sig, true);
         }
+    }
+}
+
+/// Gives signals 32 and 33 back the dispositions tern inherited, once the
+/// caller has made the C library run its one-time thread set-up (its first
+/// `pthread_create`), which installs the library's own handlers for them
+/// (cancellation and the set*id broadcast) over whatever tern had set for
+/// the guest. Left in place, a guest's set*id broadcast (glibc in the guest
+/// sends signal 33 to each of its threads) ran the host library's handler,
+/// which crashed on its own null `__xidcmd`.
+pub fn reclaim_internal_signals() {
+    for sig in [32, 33] {
+        let h = if inherited_ignored() & crate::mask::sigbit(sig) != 0 { SIG_IGN } else { SIG_DFL };
+        crate::async_sig::host_sigaction(sig, h, 0, 0);
     }
 }
 

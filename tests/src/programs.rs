@@ -86,6 +86,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("proc_self_open.c"),
     plain("threads_then_mmap.c"),
     plain("std_fds_closed.c"),
+    plain("threads_setxid.c"),
     GuestProgram { src: "threads_jit.c", args: &["300"], stdin: b"", env: &[] },
     GuestProgram { src: "threads_stress.c", args: &["64", "20000"], stdin: b"", env: &[] },
     // A JIT's code churn: 4 threads write, run and unmap 2,000 functions each.
