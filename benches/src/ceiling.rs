@@ -15,10 +15,7 @@ use crate::workloads;
 
 /// The section as Markdown, empty when no kernel has both builds measured.
 pub fn render(workloads: &[WorkloadResult], configs: &[ConfigId]) -> String {
-    let median = |name: &str, config: ConfigId| {
-        let w = workloads.iter().find(|w| w.name == name)?;
-        Some(summary::values(w.config(config)?)?.median)
-    };
+    let median = |name: &str, config: ConfigId| summary::median_of(workloads, name, config);
     let emulated: Vec<ConfigId> = configs.iter().copied().filter(|&c| c != ConfigId::Native).collect();
     let mut rows = Vec::new();
     for (plain, native) in workloads::native_ceilings() {
@@ -54,8 +51,7 @@ pub fn render(workloads: &[WorkloadResult], configs: &[ConfigId]) -> String {
     );
     let mut head = vec!["native x86-64".to_string(), "native -march=native".into(), "ceiling".into()];
     head.extend(emulated.iter().map(|c| format!("{} / ceiling", c.name())));
-    let _ = writeln!(md, "| workload | {} |", head.join(" | "));
-    let _ = writeln!(md, "| --- |{}", " ---: |".repeat(head.len()));
+    crate::report::table_head(&mut md, "workload", &head);
     for row in rows {
         let _ = writeln!(md, "{row}");
     }

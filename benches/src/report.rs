@@ -88,7 +88,8 @@ fn header(md: &mut String, r: &Results, dir: &Path) {
     let _ = writeln!(md, "![ratios per workload and configuration](ratios.svg)\n");
 }
 
-fn table_head(md: &mut String, first: &str, columns: &[String]) {
+/// A Markdown table's header row (a left column, then right-aligned ones).
+pub(crate) fn table_head(md: &mut String, first: &str, columns: &[String]) {
     let _ = writeln!(md, "| {first} | {} |", columns.join(" | "));
     let _ = writeln!(md, "| --- |{}", " ---: |".repeat(columns.len()));
 }

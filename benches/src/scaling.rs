@@ -16,10 +16,7 @@ const PAIRS: &[(&str, &str)] = &[("pthread-1t", "pthread")];
 
 /// The section as Markdown, empty when no pair has both runs measured.
 pub fn render(workloads: &[WorkloadResult], configs: &[ConfigId]) -> String {
-    let median = |name: &str, config: ConfigId| {
-        let w = workloads.iter().find(|w| w.name == name)?;
-        Some(summary::values(w.config(config)?)?.median)
-    };
+    let median = |name: &str, config: ConfigId| summary::median_of(workloads, name, config);
     let mut rows = Vec::new();
     for &(one, two) in PAIRS {
         let cells: Vec<String> = configs
@@ -42,9 +39,8 @@ pub fn render(workloads: &[WorkloadResult], configs: &[ConfigId]) -> String {
         "## Parallel speedup\n\nThe same work on 1 thread (`NAME-1t`) and on 2 (`NAME`): each \
          configuration's 1-thread median over its 2-thread median (2.00× = both cores fully used).\n"
     );
-    let head: Vec<&str> = configs.iter().map(|c| c.name()).collect();
-    let _ = writeln!(md, "| workload | {} |", head.join(" | "));
-    let _ = writeln!(md, "| --- |{}", " ---: |".repeat(head.len()));
+    let head: Vec<String> = configs.iter().map(|c| c.name().to_string()).collect();
+    crate::report::table_head(&mut md, "workload", &head);
     for row in rows {
         let _ = writeln!(md, "{row}");
     }

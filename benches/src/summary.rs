@@ -33,6 +33,12 @@ pub fn values(runs: &ConfigRuns) -> Option<Spread> {
     spread(&runs.samples.iter().map(|s| s.value).collect::<Vec<_>>())
 }
 
+/// The median value of workload `name` under `config`, if it was measured.
+pub fn median_of(workloads: &[WorkloadResult], name: &str, config: ConfigId) -> Option<f64> {
+    let w = workloads.iter().find(|w| w.name == name)?;
+    Some(values(w.config(config)?)?.median)
+}
+
 /// How many times slower than native a configuration is on a workload (time
 /// ratio, or native rate / rate for rate metrics): median, and the range
 /// given by the configuration's fastest and slowest sample.
