@@ -3,7 +3,9 @@
 # under tern, one after the other, and prints one line per test:
 #   SAME|DIFF TAG NATIVE_EXIT TERN_EXIT NATIVE_PASS/FAIL TERN_PASS/FAIL
 # DIFF when the exit codes (the verdicts) or the numbers of TPASS lines
-# differ; both outputs of a DIFF are kept in OUT/diff/TAG/. This is the
+# differ; both outputs of a DIFF are kept in OUT/diff/TAG/ (each run is
+# limited to SWEEP_TIMEOUT seconds, 60 by default; posix_sweep.sh runs its
+# tests through `sweep.sh --one TAG CMD...` too). This is the
 # broad survey behind README "Running a real LTP"; `ltp_real` is the CI
 # test of the signal families.
 #
@@ -25,9 +27,10 @@ if [ "${1:-}" = --one ]; then
     shift
     w=$(mktemp -d "$OUT/w.XXXXXX")
     cd "$w" || exit 1
-    (TMPDIR=$w timeout -k 5 60 setsid "$@" >"$w/n.out" 2>&1 </dev/null)
+    limit=${SWEEP_TIMEOUT:-60}
+    (TMPDIR=$w timeout -k 5 "$limit" setsid "$@" >"$w/n.out" 2>&1 </dev/null)
     nrc=$?
-    (TMPDIR=$w timeout -k 5 60 setsid "$TERN" "$@" >"$w/t.out" 2>&1 </dev/null)
+    (TMPDIR=$w timeout -k 5 "$limit" setsid "$TERN" "$@" >"$w/t.out" 2>&1 </dev/null)
     trc=$?
     np=$(grep -c TPASS "$w/n.out")
     nf=$(grep -cE "TFAIL|TBROK" "$w/n.out")
@@ -44,7 +47,7 @@ if [ "${1:-}" = --one ]; then
     exit 0
 fi
 if [ $# -lt 3 ]; then
-    sed -n '2,21p' "$0"
+    sed -n '2,22p' "$0"
     exit 2
 fi
 TERN=$(realpath "$1")
