@@ -80,9 +80,7 @@ pub fn lock_for_fork() -> std::sync::RwLockWriteGuard<'static, Option<TernMap>> 
 
 /// True if `[addr, addr+len)` overlaps one of the sorted `ranges`.
 pub fn overlaps(ranges: &[(u64, u64)], addr: u64, len: u64) -> bool {
-    let end = addr.saturating_add(len.max(1));
-    let i = ranges.partition_point(|r| r.1 <= addr);
-    ranges.get(i).is_some_and(|r| r.0 < end)
+    first_overlap(ranges, addr, len).is_some()
 }
 
 /// The start of the first of the sorted `ranges` that overlaps

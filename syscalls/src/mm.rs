@@ -90,11 +90,6 @@ pub fn mmap(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     Ok(addr)
 }
 
-/// `mlockall` flags (`include/uapi/asm-generic/mman-common.h`).
-const MCL_CURRENT: u64 = 1;
-const MCL_FUTURE: u64 = 2;
-const MCL_ONFAULT: u64 = 4;
-
 /// Set while the guest's `mlockall(MCL_FUTURE)` (without MCL_ONFAULT) is
 /// in force: its new mappings are populated and locked when made
 /// (`lock_future`), as the kernel does for VM_LOCKED mappings.
@@ -118,14 +113,16 @@ fn lock_future(addr: u64, len: u64) {
 /// its future ones when they are made (MCL_FUTURE, [`lock_future`]).
 pub fn mlockall(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     let flags = a[0];
+    let (current, future, onfault) =
+        (libc::MCL_CURRENT as u64, libc::MCL_FUTURE as u64, libc::MCL_ONFAULT as u64);
     // `mm/mlock.c: mlockall()`.
-    if flags == 0 || flags & !(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0 || flags == MCL_ONFAULT {
+    if flags == 0 || flags & !(current | future | onfault) != 0 || flags == onfault {
         return Err(libc::EINVAL);
     }
-    let r = result(host_syscall(libc::SYS_mlockall as u64, [flags | MCL_ONFAULT, 0, 0, 0, 0, 0]))?;
-    let populate = flags & MCL_ONFAULT == 0;
-    FUTURE_POPULATE.store(populate && flags & MCL_FUTURE != 0, std::sync::atomic::Ordering::Relaxed);
-    if populate && flags & MCL_CURRENT != 0 {
+    let r = result(host_syscall(libc::SYS_mlockall as u64, [flags | onfault, 0, 0, 0, 0, 0]))?;
+    let populate = flags & onfault == 0;
+    FUTURE_POPULATE.store(populate && flags & future != 0, std::sync::atomic::Ordering::Relaxed);
+    if populate && flags & current != 0 {
         for (start, end) in p.jit.guest_ranges() {
             host_syscall(libc::SYS_mlock2 as u64, [start, end - start, 0, 0, 0, 0]);
         }

@@ -261,8 +261,8 @@ fn do_open(p: &Process, path_addr: u64, flags: u64) -> Option<SysResult> {
         return open_with(&path, flags, || Some(guest_cmdline(p)));
     }
     if is_self_proc(&path, "environ") {
-        guest_environ()?;
-        return open_with(&path, flags, guest_environ);
+        let env = guest_environ()?;
+        return open_with(&path, flags, || Some(env));
     }
     if is_self_proc(&path, "maps") {
         return open_with(&path, flags, || Some(guest_maps()));

@@ -7,6 +7,7 @@
 //! thread; `vfork` and `CLONE_VM|CLONE_VFORK` (posix_spawn) are real
 //! (`vfork.rs`).
 
+use crate::thread::CLONE_CLEAR_SIGHAND;
 use crate::{host_syscall, result, Flow, Process, SysResult};
 use std::ffi::{CStr, CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
@@ -133,9 +134,6 @@ static BACKGROUND: std::sync::RwLock<()> = std::sync::RwLock::new(());
 pub fn background_work() -> std::sync::RwLockReadGuard<'static, ()> {
     BACKGROUND.read().unwrap_or_else(|e| e.into_inner())
 }
-
-/// `include/uapi/linux/sched.h` (clone3 only).
-const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
 
 /// Whether the host fork for these guest flags is glibc's `fork()`.
 fn plain_fork(flags: u64) -> bool {

@@ -47,7 +47,8 @@ const CLONE_NEW_ANY: u64 = (libc::CLONE_NEWNS
     | libc::CLONE_NEWUSER
     | libc::CLONE_NEWPID
     | libc::CLONE_NEWNET) as u64;
-const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
+/// `include/uapi/linux/sched.h` (clone3 only).
+pub(crate) const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
 const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 const CLONE_NEWTIME: u64 = 0x80;
 const CSIGNAL: u64 = 0xff;
