@@ -165,29 +165,6 @@ fn reclose_std_fds() {
     }
 }
 
-/// Makes the C library's first `pthread_create` now, before the guest runs:
-/// it installs the library's handlers for signals 32 and 33, which tern
-/// then gives back to the guest (`reclaim_internal_signals`). The thread
-/// ends at once; its stack is tern's (registered, never reused), so glibc
-/// keeps no cached stack of its own where the guest could map.
-fn run_libc_thread_setup() {
-    extern "C" fn nothing(_: *mut libc::c_void) -> *mut libc::c_void {
-        std::ptr::null_mut()
-    }
-    const STACK: usize = 64 << 10;
-    if let Ok(at) = tern_translate::hostmem::map_tern(
-        STACK,
-        libc::PROT_READ | libc::PROT_WRITE,
-        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-    ) {
-        use tern_syscalls::host_thread::{spawn_blocked, Stack};
-        // SAFETY: `nothing` touches no state; the stack is a fresh mapping
-        // used by this thread only, and never unmapped.
-        unsafe { spawn_blocked(Stack::At { at, len: STACK }, nothing, std::ptr::null_mut()) };
-    }
-    tern_signals::guest::reclaim_internal_signals();
-}
-
 fn main() {
     reclose_std_fds();
     let mut args = std::env::args_os();
@@ -287,7 +264,6 @@ fn main() {
         jit.note_map(s, e, prot);
     }
     install_fault_handlers(&jit.cache).unwrap_or_else(|e| fail(e, 1));
-    run_libc_thread_setup();
     tern_signals::frame::init(jit);
     FaultContext::init_thread().unwrap_or_else(|e| fail(e, 1));
     tern_signals::thread::on_thread_start(tern_signals::mask::guest_mask());
@@ -354,5 +330,6 @@ fn main() {
         );
     }
     let p: &'static Process = Box::leak(Box::new(p));
+    tern_syscalls::host_thread::after_first_thread(Box::new(move || p.signals.reclaim_internal_signals()));
     tern_linux_user::thread::run_main(p, cpu, cli.stats)
 }

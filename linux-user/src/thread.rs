@@ -9,8 +9,8 @@
 //! alternate stack (five more syscalls per thread) tern replaces anyway.
 //! glibc
 //! installs handlers for its internal signals (32, 33) at its first
-//! `pthread_create`, which tern makes at start-up before taking the two
-//! signals back (`main.rs`, `run_libc_thread_setup`), so all 64 guest
+//! `pthread_create`, after which tern gives the two signals back their
+//! guest dispositions (`host_thread::after_first_thread`), so all 64 guest
 //! signals stay the guest's (a departure from DESIGN.md section 7, see
 //! ARCHITECTURE.md).
 //!

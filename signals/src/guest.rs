@@ -9,8 +9,8 @@
 //! the guest's SA_RESTART, SA_NOCLDSTOP and SA_NOCLDWAIT. All 64 signals
 //! are the guest's, 32 and 33 included: the host C library installs its
 //! own handlers for them (cancellation, set*id broadcast) at its first
-//! `pthread_create`, which tern makes at start-up, before the guest runs,
-//! and then takes the two signals back (`reclaim_internal_signals`). `sa_mask` is applied by tern at delivery (`frame.rs`).
+//! `pthread_create`, after which tern gives the two signals back their
+//! guest dispositions (`GuestSignals::reclaim_internal_signals`). `sa_mask` is applied by tern at delivery (`frame.rs`).
 
 use std::sync::atomic::Ordering;
 use std::sync::Mutex;
@@ -119,20 +119,6 @@ pub(crate) fn restore_sigpipe() {
     }
 }
 
-/// Gives signals 32 and 33 back the dispositions tern inherited, once the
-/// caller has made the C library run its one-time thread set-up (its first
-/// `pthread_create`), which installs the library's own handlers for them
-/// (cancellation and the set*id broadcast) over whatever tern had set for
-/// the guest. Left in place, a guest's set*id broadcast (glibc in the guest
-/// sends signal 33 to each of its threads) ran the host library's handler,
-/// which crashed on its own null `__xidcmd`.
-pub fn reclaim_internal_signals() {
-    for sig in [32, 33] {
-        let h = if inherited_ignored() & crate::mask::sigbit(sig) != 0 { SIG_IGN } else { SIG_DFL };
-        crate::async_sig::host_sigaction(sig, h, 0, 0);
-    }
-}
-
 /// Signals whose host disposition tern keeps whatever the guest asks: its
 /// reserved signals.
 fn host_kept(sig: i32) -> bool {
@@ -191,6 +177,24 @@ impl GuestSignals {
             }
         }
         Ok(old)
+    }
+
+    /// Gives signals 32 and 33 back the host dispositions the guest's table
+    /// says, after the C library's one-time thread set-up (its first
+    /// `pthread_create`, `syscalls::host_thread`) installed the library's
+    /// own handlers for them (cancellation and the set*id broadcast) over
+    /// tern's. Left in place, a guest's set*id broadcast (glibc in the guest
+    /// sends signal 33 to each of its threads) ran the host library's
+    /// handler, which crashed on its own null `__xidcmd`.
+    pub fn reclaim_internal_signals(&self) {
+        let t = self.actions.lock().unwrap_or_else(|e| e.into_inner());
+        for sig in [32, 33] {
+            let a = t[sig as usize];
+            match a.handler {
+                SIG_DFL | SIG_IGN => crate::async_sig::host_sigaction(sig, a.handler, 0, 0),
+                _ => crate::async_sig::install(sig, a.flags),
+            }
+        }
     }
 
     /// A copy of the dispositions, for a child that does not share them

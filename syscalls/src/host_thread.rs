@@ -40,8 +40,33 @@ pub unsafe fn spawn_blocked(
         let mut id: libc::pthread_t = 0;
         let r = libc::pthread_create(&mut id, &attr, start, arg);
         libc::pthread_attr_destroy(&mut attr);
+        if r == 0 {
+            FIRST_THREAD.call_once(|| {
+                if let Some(f) = AFTER_FIRST_THREAD.get() {
+                    f();
+                }
+            });
+        }
         r
     }
+}
+
+/// Guards [`AFTER_FIRST_THREAD`]: the C library's first `pthread_create`
+/// installs its handlers for signals 32 and 33 (once per process; a fork
+/// child inherits both that and this flag).
+static FIRST_THREAD: std::sync::Once = std::sync::Once::new();
+
+/// What runs after the first host thread is created (see
+/// [`after_first_thread`]).
+static AFTER_FIRST_THREAD: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>> = std::sync::OnceLock::new();
+
+/// Sets what runs once, right after the process's first host thread is
+/// created: giving signals 32 and 33 back to the guest
+/// (`GuestSignals::reclaim_internal_signals`). Doing it then, not by a
+/// thread made at start-up, costs a one-thread program nothing; in the
+/// window between the two, the only guest thread is the one in that call.
+pub fn after_first_thread(f: Box<dyn Fn() + Send + Sync>) {
+    let _ = AFTER_FIRST_THREAD.set(f);
 }
 
 extern "C" {
