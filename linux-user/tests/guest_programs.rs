@@ -82,6 +82,7 @@ guest_tests! {
     mlockall => "mlockall.c";
     fork_fd_limit => "fork_fd_limit.c";
     iov_errors => "iov_errors.c";
+    aio => "aio.c";
     proc_self_open => "proc_self_open.c";
     threads_then_mmap => "threads_then_mmap.c";
     std_fds_closed => "std_fds_closed.c";

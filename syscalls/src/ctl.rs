@@ -2,8 +2,8 @@
 //! `prctl` options that filter or trap every syscall of the process (tern's
 //! included), `personality` flags that change how memory is mapped, and
 //! `process_vm_readv`/`writev`, whose iovecs the table cannot describe.
-//! (`seccomp`, `ptrace`, `userfaultfd`, `io_uring_*` and AIO are refused in
-//! the table itself.)
+//! (`seccomp`, `ptrace`, `userfaultfd` and `io_uring_*` are refused in the
+//! table itself; Linux AIO is `aio.rs`.)
 
 use crate::{guard, host_syscall, result, Process, SysResult};
 use tern_translate::cpu::CpuState;

@@ -15,7 +15,8 @@ pub static LOG_FD: AtomicI32 = AtomicI32::new(-1);
 
 pub use tern_translate::hostmem::{private_dup, private_file, TERN_FD_BASE};
 
-fn is_log(fd: u64) -> bool {
+/// Whether `fd` is tern's log descriptor.
+pub fn is_log(fd: u64) -> bool {
     let l = LOG_FD.load(Ordering::Relaxed);
     l >= 0 && fd == l as u64
 }

@@ -386,6 +386,19 @@ pub fn before(p: &Process, cpu: &mut CpuState, row: &Row, a: [u64; 6]) -> Result
     Ok(())
 }
 
+/// Checks buffers `[addr, addr + len)` as `before` checks a buffer
+/// argument; `write`: the kernel writes them.
+pub fn check_buffers(p: &Process, cpu: &mut CpuState, bufs: &[(u64, u64)], write: bool) -> Result<(), i32> {
+    let mut c = Check::new(p);
+    for &(addr, len) in bufs {
+        c.mem(addr, len, write);
+    }
+    if c.dropped {
+        cpu.flush_ibl();
+    }
+    c.err.map_or(Ok(()), Err)
+}
+
 /// Checks an iovec array of `count` entries and its buffers, as `before`
 /// checks an argument; `write`: the kernel writes the buffers.
 pub fn check_iov(p: &Process, cpu: &mut CpuState, addr: u64, count: u64, write: bool) -> Result<(), i32> {

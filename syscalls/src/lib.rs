@@ -11,6 +11,7 @@
 //! or refused with an errno and a reason. Numbers without a row get ENOSYS,
 //! logged once.
 
+pub mod aio;
 pub mod ctl;
 pub mod fd;
 pub mod guard;

@@ -7,7 +7,7 @@
 
 use crate::strace::*;
 use crate::table::{raw, sys, Row};
-use crate::{ctl, fd, mm, proc, signal, task, thread, Flow, Process};
+use crate::{aio, ctl, fd, mm, proc, signal, task, thread, Flow, Process};
 use libc::{ENOSYS, EPERM};
 use tern_translate::cpu::CpuState;
 
@@ -27,7 +27,8 @@ const SELF_SIGNAL: &str = "a signal the calling thread takes at once is queued b
 const VM_RW: &str = "iovecs are checked against tern's memory and code pages";
 const MLOCKALL: &str =
     "tern's own memory is locked only as it is touched (MCL_ONFAULT); the guest's is populated";
-const AIO: &str = "the kernel would write guest memory after the call returns, unseen by tern; as a kernel without CONFIG_AIO";
+const AIO_RING: &str = "the completion ring the kernel maps is guest memory in tern's map";
+const AIO_SUBMIT: &str = "each control block's descriptor and buffers are checked as for pread/pwrite";
 const IO_URING: &str = "the kernel would read and write guest memory after the call returns, unseen by tern; as a kernel without CONFIG_IO_URING";
 
 #[rustfmt::skip]
@@ -240,11 +241,11 @@ pub static ROWS: &[Row] = {
         sys(203, "sched_setaffinity", &[Int, Size, CpuSetIn]),
         sys(204, "sched_getaffinity", &[Int, Size, CpuSetOut]),
         raw(205, "set_thread_area", 1).refuse(ENOSYS, "32-bit TLS is not emulated"),
-        raw(206, "io_setup", 2).refuse(ENOSYS, AIO),
-        raw(207, "io_destroy", 1).refuse(ENOSYS, AIO),
-        raw(208, "io_getevents", 5).refuse(ENOSYS, AIO),
-        raw(209, "io_submit", 3).refuse(ENOSYS, AIO),
-        raw(210, "io_cancel", 3).refuse(ENOSYS, AIO),
+        sys(206, "io_setup", &[Uint, Out(8)]).own(ret!(aio::io_setup), AIO_RING),
+        sys(207, "io_destroy", &[Hex]).own(ret!(aio::io_destroy), AIO_RING),
+        sys(208, "io_getevents", &[Hex, Long, Long, OutArr(32, 2), TimespecIn]),
+        sys(209, "io_submit", &[Hex, Long, Ptr]).own(ret!(aio::io_submit), AIO_SUBMIT),
+        sys(210, "io_cancel", &[Hex, Ptr, Out(32)]),
         raw(211, "get_thread_area", 1),
         raw(212, "lookup_dcookie", 3),
         sys(213, "epoll_create", &[Int]),
@@ -367,7 +368,7 @@ pub static ROWS: &[Row] = {
         raw(330, "pkey_alloc", 2),
         raw(331, "pkey_free", 1),
         sys(332, "statx", &[DirFd, Path, StatxFlags, Flags(&STATX_MASK), StatxOut]),
-        raw(333, "io_pgetevents", 6).refuse(ENOSYS, AIO),
+        sys(333, "io_pgetevents", &[Hex, Long, Long, OutArr(32, 2), TimespecIn, PselectSigmask]).own(ret!(signal::io_pgetevents), "the guest's signal set is filtered of tern's reserved signals"),
         sys(334, "rseq", &[Addr, Hex, Hex, Hex]).refuse(ENOSYS, "the kernel would rewrite host PCs"),
         raw(335, "uretprobe", 0),
         sys(424, "pidfd_send_signal", &[Fd, Signal, Ptr, Hex]).own(ret!(signal::pidfd_send_signal), "a reserved signal queued to the guest itself is delivered by tern (a forged fault must not look like tern's)"),
