@@ -536,14 +536,15 @@ fn cpuid_hwcap_and_cpuinfo_agree_for_every_model() {
            return 0; }\n",
     );
     let native = seen_cpu(&bin, None);
-    for &m in CpuModel::ALL {
+    let native_has = |flag: &str| native.flags.iter().any(|f| f == flag);
+    for &m in CpuModel::ALL.iter().filter(|&&m| runs_here(m)) {
         let cpu = m.name();
         let seen = seen_cpu(&bin, Some(cpu));
         assert_eq!(seen.hwcap, u64::from(seen.leaf1_edx), "{cpu}: AT_HWCAP is not CPUID.1:EDX");
         // HWCAP2_FSGSBASE with the fsgsbase bit, nothing else.
         assert_eq!(seen.hwcap2, u64::from(seen.regs[2].5 & 1) << 1, "{cpu}: AT_HWCAP2");
-        // The model's rows equal the host's bits (the host has all of v4),
-        // and no bit outside them is reported.
+        // The model's rows equal the host's bits (the host has all of the
+        // model), and no bit outside them is reported.
         for (i, (reg, leaf, sub, r, _, value)) in seen.regs.iter().enumerate() {
             let rows: u32 = m
                 .features()
@@ -582,11 +583,15 @@ fn cpuid_hwcap_and_cpuinfo_agree_for_every_model() {
             }
         }
         let has = |flag: &str| seen.flags.iter().any(|f| f == flag);
+        // A level's flags from that level on; `host` has the host's.
+        let level = |min: CpuModel, flag: &str| if m == CpuModel::Host { native_has(flag) } else { m >= min };
         assert!(has("sse2"), "{cpu}: {:?}", seen.flags);
-        assert_eq!(has("sse4_2"), m >= CpuModel::V2, "{cpu}: {:?}", seen.flags);
-        assert_eq!(has("avx2") && has("fma") && has("abm"), m >= CpuModel::V3, "{cpu}: {:?}", seen.flags);
-        assert_eq!(has("avx512bw"), m >= CpuModel::V4, "{cpu}: {:?}", seen.flags);
-        assert_eq!(has("gfni"), m >= CpuModel::Host, "{cpu}: {:?}", seen.flags);
+        assert_eq!(has("sse4_2"), level(CpuModel::V2, "sse4_2"), "{cpu}: {:?}", seen.flags);
+        for flag in ["avx2", "fma", "abm"] {
+            assert_eq!(has(flag), level(CpuModel::V3, flag), "{cpu}: {:?}", seen.flags);
+        }
+        assert_eq!(has("avx512bw"), level(CpuModel::V4, "avx512bw"), "{cpu}: {:?}", seen.flags);
+        assert_eq!(has("gfni"), m == CpuModel::Host && native_has("gfni"), "{cpu}: {:?}", seen.flags);
     }
 }
 
@@ -595,6 +600,22 @@ fn under_cpu(cpu: &str, bin: &Path, args: &[&str]) -> tern_tests::Outcome {
     let mut cmd = std::process::Command::new(TERN);
     cmd.args(["--cpu", cpu]).arg(bin).args(args);
     tern_tests::run_command(cmd, b"", &[], tern_tests::timeout())
+}
+
+/// Whether model `m` can run on this host. One it cannot (x86-64-v4
+/// without AVX-512) is refused at start with the features it lacks, which
+/// this checks; the caller then skips it, and says so.
+fn runs_here(m: CpuModel) -> bool {
+    let missing = m.missing_on_host();
+    if missing.is_empty() {
+        return true;
+    }
+    let out = std::process::Command::new(TERN).args(["--cpu", m.name(), "/bin/true"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}: {out:?}", m.name());
+    assert!(err.contains("needs what this host lacks") && err.contains(&missing[0]), "{}: {err}", m.name());
+    eprintln!("{}: not run, this host lacks {}", m.name(), missing.join(", "));
+    false
 }
 
 /// A program built for x86-64-v3 (FMA, AVX2, BMI2, LZCNT, MOVBE) runs
@@ -629,8 +650,8 @@ fn v3_and_v4_programs_follow_the_model() {
     );
     let native = run_native(&bin, &[], b"", &[]);
     assert_eq!(String::from_utf8_lossy(&native.stdout), "start\n7 7 1.5 17 96 44332211 3\n");
-    for cpu in ["x86-64-v3", "x86-64-v4", "host"] {
-        tern_tests::assert_same(cpu, &native, &under_cpu(cpu, &bin, &[]));
+    for m in [CpuModel::V3, CpuModel::V4, CpuModel::Host].into_iter().filter(|&m| runs_here(m)) {
+        tern_tests::assert_same(m.name(), &native, &under_cpu(m.name(), &bin, &[]));
     }
     let v2 = under_cpu("x86-64-v2", &bin, &[]);
     assert_eq!(v2.status, ExitStatusDesc::Signaled(libc::SIGILL), "{v2:?}");
@@ -641,9 +662,12 @@ fn v3_and_v4_programs_follow_the_model() {
     // Without LZCNT, f3 0f bd is `bsr` (1 -> 0); with it, `lzcnt` (31).
     assert_eq!(under_cpu("x86-64-v2", &bin, &["lzcnt"]).stdout, b"start\nlzcnt 0\n");
     assert_eq!(under_cpu("x86-64-v3", &bin, &["lzcnt"]).stdout, b"start\nlzcnt 31\n");
-    let native = run_native(&bin, &["avx512"], b"", &[]);
-    assert_eq!(String::from_utf8_lossy(&native.stdout), "start\navx512 -2 -2\n");
-    tern_tests::assert_same("avx512", &native, &under_cpu("x86-64-v4", &bin, &["avx512"]));
+    if runs_here(CpuModel::V4) {
+        let native = run_native(&bin, &["avx512"], b"", &[]);
+        assert_eq!(String::from_utf8_lossy(&native.stdout), "start\navx512 -2 -2\n");
+        tern_tests::assert_same("avx512", &native, &under_cpu("x86-64-v4", &bin, &["avx512"]));
+    }
+    // Under v3 the AVX-512 instruction is SIGILL whatever the host has.
     let v3 = under_cpu("x86-64-v3", &bin, &["avx512"]);
     assert_eq!(v3.status, ExitStatusDesc::Signaled(libc::SIGILL), "{v3:?}");
     assert_eq!(v3.stdout, b"start\n");
@@ -685,7 +709,7 @@ fn xgetbv_reports_the_models_xcr0() {
     let fault = |t: &str| t.lines().find(|l| l.starts_with("signal")).map(String::from);
     let native_text = text(&native);
     assert_eq!(fault(&native_text).as_deref(), Some("signal 11 code 128 addr (nil) trapno 13 err 0 at 1"));
-    for &m in CpuModel::ALL {
+    for &m in CpuModel::ALL.iter().filter(|&&m| runs_here(m)) {
         let out = under_cpu(m.name(), &bin, &[]);
         let t = text(&out);
         if m < CpuModel::V3 {
@@ -698,8 +722,8 @@ fn xgetbv_reports_the_models_xcr0() {
         let inuse = field(&t, "inuse");
         assert_eq!(inuse & !m.xcr0(), 0, "{m:?}: {t}");
         assert_eq!(fault(&t), fault(&native_text), "{m:?}");
-        if m >= CpuModel::V4 {
-            // This host's XCR0 is the model's: the same as natively.
+        if m == CpuModel::Host || m.xcr0() == tern_translate::xstate::host_xcr0() {
+            // The host's XCR0 is the model's: the same as natively.
             assert_eq!(field(&t, "xcr0"), field(&native_text, "xcr0"), "{m:?}");
         }
     }
@@ -714,8 +738,11 @@ fn host_model_and_bad_names() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("unknown CPU model 'x86-64-v5'") && err.contains("x86-64-v4, host"), "{err}");
-    // The default is the highest level the host has: all of v4 here.
-    assert_eq!(CpuModel::default_for_host(), CpuModel::V4);
+    // The default is the highest level the host has.
+    let default = CpuModel::default_for_host();
+    let top =
+        [CpuModel::V4, CpuModel::V3, CpuModel::V2, CpuModel::X86_64].into_iter().find(|&m| runs_here(m));
+    assert_eq!(Some(default), top);
     let flags = |args: &[&str]| {
         let out = std::process::Command::new(TERN)
             .args(args)
@@ -724,9 +751,20 @@ fn host_model_and_bad_names() {
             .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    assert_eq!(flags(&[]), flags(&["--cpu", "x86-64-v4"]));
+    assert_eq!(flags(&[]), flags(&["--cpu", default.name()]));
+    // `host` adds what the host has beyond the level (this test's hosts:
+    // FSGSBASE always; AVX512-VBMI and GFNI on an AVX-512 host), and keeps
+    // every flag of the level.
     let host = flags(&["--cpu", "host"]);
-    assert!(host.contains(" avx512vbmi") && host.contains(" gfni") && host.contains(" fsgsbase"), "{host}");
+    let native = std::fs::read_to_string("/proc/cpuinfo").unwrap();
+    let native_flags = native.lines().find(|l| l.starts_with("flags")).unwrap_or_default().to_string() + " ";
+    for flag in ["fsgsbase", "avx512vbmi", "gfni"] {
+        let on_host = native_flags.contains(&format!(" {flag} "));
+        assert_eq!(host.contains(&format!(" {flag}")), on_host, "{flag}: {host}");
+    }
+    for flag in flags(&[]).split_whitespace().skip(2) {
+        assert!(host.split_whitespace().any(|f| f == flag), "host lacks the level's {flag}: {host}");
+    }
 }
 
 /// A guest `xsave`, `xsaveopt` or `xsavec` with an all-ones mask under
