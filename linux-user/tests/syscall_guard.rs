@@ -40,9 +40,10 @@ fn pointers_into_tern_memory_fail_as_unmapped() {
 }
 
 /// Calls refused as by a kernel built without the feature:
-/// `kernel/sys_ni.c` makes `io_uring_setup`, `io_setup`, `userfaultfd`,
-/// `seccomp` and `process_madvise` ENOSYS without CONFIG_IO_URING,
-/// CONFIG_AIO, CONFIG_USERFAULTFD, CONFIG_SECCOMP and CONFIG_ADVISE_SYSCALLS;
+/// `kernel/sys_ni.c` makes `io_uring_setup`, `userfaultfd`, `seccomp` and
+/// `process_madvise` ENOSYS without CONFIG_IO_URING, CONFIG_USERFAULTFD,
+/// CONFIG_SECCOMP and CONFIG_ADVISE_SYSCALLS (Linux AIO is supported:
+/// `tests/guest/aio.c`);
 /// `include/linux/seccomp.h` makes `prctl(PR_SET_SECCOMP)` and
 /// `prctl(PR_GET_SECCOMP)` EINVAL without CONFIG_SECCOMP; `kernel/sys.c`
 /// answers options it lacks (syscall user dispatch) with EINVAL; Yama's
@@ -55,7 +56,6 @@ fn features_tern_cannot_offer_are_refused_as_by_a_kernel_without_them() {
     assert_eq!(
         text(&out.stdout),
         "io_uring_setup -1 ENOSYS\n\
-         io_setup -1 ENOSYS\n\
          userfaultfd -1 ENOSYS\n\
          seccomp -1 ENOSYS\n\
          prctl PR_SET_SECCOMP -1 EINVAL\n\

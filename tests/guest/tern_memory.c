@@ -84,7 +84,6 @@ static void features(void) {
   r = (call);            \
   printf("%s %ld %s\n", name, r, r == -1 ? strerrorname_np(errno) : "")
   SHOW("io_uring_setup", syscall(SYS_io_uring_setup, 4, &params));
-  SHOW("io_setup", syscall(SYS_io_setup, 4, &(unsigned long){0}));
   SHOW("userfaultfd", syscall(SYS_userfaultfd, 0));
   /* Harmless natively: SECCOMP_GET_ACTION_AVAIL, and a filter at NULL. */
   SHOW("seccomp", syscall(SYS_seccomp, 2 /* SECCOMP_GET_ACTION_AVAIL */, 0, &(unsigned){0}));
