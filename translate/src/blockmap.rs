@@ -30,12 +30,12 @@ const MIN_SLOTS: usize = 1 << 12;
 
 struct Table {
     mask: usize,
-    slots: Box<[AtomicPtr<Block>]>,
+    slots: &'static [AtomicPtr<Block>],
 }
 
 impl Table {
     fn new(n: usize) -> Box<Table> {
-        let slots = crate::hostmem::zeroed_slice(n);
+        let slots = crate::hostmem::zeroed_static(n);
         Box::new(Table { mask: n - 1, slots })
     }
 }

@@ -169,7 +169,7 @@ pub struct CodeCache {
     /// `PER_CHUNK` slots per chunk, sorted by host address within one.
     index: *mut AtomicPtr<Block>,
     /// Published entries of each chunk's index.
-    index_len: Box<[AtomicUsize]>,
+    index_len: &'static [AtomicUsize],
     descs: *mut ExitDesc,
     descs_len: AtomicUsize,
     /// The trace routines' `to_loop` and reload window (`trace_glue`), for
@@ -260,7 +260,7 @@ impl CodeCache {
             used: AtomicUsize::new(DATA_PREFIX),
             limit: AtomicUsize::new(CACHE_SIZE),
             index,
-            index_len: crate::hostmem::zeroed_slice(CHUNKS),
+            index_len: crate::hostmem::zeroed_static(CHUNKS),
             descs,
             descs_len: AtomicUsize::new(0),
             trace_routines: Default::default(),

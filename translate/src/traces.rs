@@ -55,12 +55,12 @@ impl FormedTrace {
 /// The installed traces, for the CPU loop without the lock: the host
 /// address of each one's function, 0 once invalid.
 pub(crate) struct TraceTable {
-    fns: Box<[AtomicU64]>,
+    fns: &'static [AtomicU64],
 }
 
 impl Default for TraceTable {
     fn default() -> TraceTable {
-        TraceTable { fns: crate::hostmem::zeroed_slice(MAX_TRACES) }
+        TraceTable { fns: crate::hostmem::zeroed_static(MAX_TRACES) }
     }
 }
 
