@@ -216,22 +216,30 @@ fn map(addr: u64, len: usize, prot: i32, flags: i32, fd: i32) -> Result<u64, Cac
 /// guest's RLIMIT_FSIZE, which tern inherits (`ulimit -f` made tern die of
 /// SIGXFSZ where the program runs natively).
 fn new_views(at: Option<(u64, u64)>) -> Result<(u64, u64), CacheError> {
-    let shared = libc::MAP_SHARED | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE;
-    let rw = libc::PROT_READ | libc::PROT_WRITE;
     let (write, ea) = match at {
-        Some((ea, wa)) => (map(wa, CACHE_SIZE, rw, shared | libc::MAP_FIXED, -1)?, ea),
+        Some((ea, wa)) => (map(wa, CACHE_SIZE, RW, SHARED | libc::MAP_FIXED, -1)?, ea),
         // Both views in tern's own region (`hostmem`): the exec view's
         // place is reserved first, then replaced by the second view.
         None => {
             let reserve = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE;
             let ea =
                 crate::hostmem::map_tern(CACHE_SIZE, libc::PROT_NONE, reserve).map_err(CacheError::Map)?;
-            (crate::hostmem::map_tern(CACHE_SIZE, rw, shared).map_err(CacheError::Map)?, ea)
+            (crate::hostmem::map_tern(CACHE_SIZE, RW, SHARED).map_err(CacheError::Map)?, ea)
         }
     };
+    Ok((exec_view(write, ea)?, write))
+}
+
+/// The code memory's mapping flags and its writable view's protection.
+const SHARED: i32 = libc::MAP_SHARED | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE;
+const RW: i32 = libc::PROT_READ | libc::PROT_WRITE;
+
+/// Maps the pages of `write` (a shared mapping of CACHE_SIZE bytes) again,
+/// read-execute, at `ea` (replacing what is there); returns `ea`.
+fn exec_view(write: u64, ea: u64) -> Result<u64, CacheError> {
     let remap = libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED;
-    // SAFETY: `write` is a shared mapping of CACHE_SIZE bytes we just made;
-    // the new view replaces tern's own reservation (or, after fork, the old
+    // SAFETY: `write` is a shared mapping of CACHE_SIZE bytes we made; the
+    // new view replaces tern's own reservation (or, after fork, the old
     // exec view) at `ea`.
     let exec = unsafe { libc::mremap(write as *mut _, 0, CACHE_SIZE, remap, ea as *mut libc::c_void) };
     if exec == libc::MAP_FAILED {
@@ -243,7 +251,7 @@ fn new_views(at: Option<(u64, u64)>) -> Result<(u64, u64), CacheError> {
     if unsafe { libc::mprotect(exec, CACHE_SIZE, libc::PROT_READ | libc::PROT_EXEC) } != 0 {
         return Err(CacheError::Map(std::io::Error::last_os_error()));
     }
-    Ok((exec as u64, write))
+    Ok(exec as u64)
 }
 
 impl CodeCache {
@@ -531,16 +539,27 @@ impl CodeCache {
     pub fn unshare_after_fork(&self, w: &mut CodeWriter, copied: &dyn Fn()) -> Result<(), CacheError> {
         self.check(w);
         let used = self.used.load(Ordering::Acquire);
-        // Copy the used part aside, then put fresh views over the old ones.
-        let saved = self.write as *const u8;
-        let mut copy = Vec::with_capacity(used);
-        // SAFETY: [write, write+used) is our initialised writable view.
-        unsafe { copy.extend_from_slice(std::slice::from_raw_parts(saved, used)) };
+        // Fresh shared memory wherever the kernel puts it, made resident in
+        // one call and filled from the old writable view (one copy: a
+        // python3 child copies 6 MiB); then moved over the old writable
+        // view, and mapped again over the old executable one.
+        let fresh = map(0, CACHE_SIZE, RW, SHARED, -1)?;
+        crate::hostmem::populate(fresh, used, true);
+        // SAFETY: [write, write+used) is our initialised writable view and
+        // `fresh` a new mapping of CACHE_SIZE >= used bytes.
+        unsafe { std::ptr::copy_nonoverlapping(self.write as *const u8, fresh as *mut u8, used) };
         // The parent may go on: the shared views are still ours to post on.
         copied();
-        new_views(Some((self.exec, self.write)))?;
-        // SAFETY: the new writable view is at the same address, CACHE_SIZE long.
-        unsafe { std::ptr::copy_nonoverlapping(copy.as_ptr(), self.write as *mut u8, used) };
+        let remap = libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED;
+        // SAFETY: `fresh` is our mapping of CACHE_SIZE bytes; it replaces
+        // the old writable view, of the same size, at the same address.
+        let moved = unsafe {
+            libc::mremap(fresh as *mut _, CACHE_SIZE, CACHE_SIZE, remap, self.write as *mut libc::c_void)
+        };
+        if moved == libc::MAP_FAILED {
+            return Err(CacheError::Map(std::io::Error::last_os_error()));
+        }
+        exec_view(self.write, self.exec)?;
         Ok(())
     }
 
