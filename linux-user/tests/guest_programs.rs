@@ -81,6 +81,7 @@ guest_tests! {
     clone3_process => "clone3_process.c";
     mlockall => "mlockall.c";
     fork_fd_limit => "fork_fd_limit.c";
+    fork_rlimit_as => "fork_rlimit_as.c";
     iov_errors => "iov_errors.c";
     aio => "aio.c";
     proc_self_open => "proc_self_open.c";

@@ -82,6 +82,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("clone3_process.c"),
     plain("mlockall.c"),
     plain("fork_fd_limit.c"),
+    plain("fork_rlimit_as.c"),
     plain("iov_errors.c"),
     plain("aio.c"),
     plain("proc_self_open.c"),

@@ -539,11 +539,13 @@ impl CodeCache {
     pub fn unshare_after_fork(&self, w: &mut CodeWriter, copied: &dyn Fn()) -> Result<(), CacheError> {
         self.check(w);
         let used = self.used.load(Ordering::Acquire);
-        // Fresh shared memory wherever the kernel puts it, made resident in
-        // one call and filled from the old writable view (one copy: a
-        // python3 child copies 6 MiB); then moved over the old writable
-        // view, and mapped again over the old executable one.
-        let fresh = map(0, CACHE_SIZE, RW, SHARED, -1)?;
+        // Fresh shared memory over the old executable view (no code runs
+        // from it meanwhile, and the process needs no more address space:
+        // a guest's RLIMIT_AS may leave none), made resident in one call
+        // and filled from the old writable view: one copy (a python3 child
+        // copies 6 MiB). Then it moves over the old writable view, and is
+        // mapped again, executable, where it was.
+        let fresh = map(self.exec, CACHE_SIZE, RW, SHARED | libc::MAP_FIXED, -1)?;
         crate::hostmem::populate(fresh, used, true);
         // SAFETY: [write, write+used) is our initialised writable view and
         // `fresh` a new mapping of CACHE_SIZE >= used bytes.
