@@ -163,7 +163,7 @@ fn classes_follow_the_models_table() {
 }
 
 /// Whether the host has the features of the EVEX class; if not, says the
-/// test is skipped and why (a failure under CI, `tern_tests::missing`).
+/// test is skipped and why (`tern_tests::missing_hardware`).
 fn host_has_avx512() -> bool {
     let has = std::arch::is_x86_feature_detected!("avx512f")
         && std::arch::is_x86_feature_detected!("avx512bw")
@@ -171,7 +171,7 @@ fn host_has_avx512() -> bool {
         && std::arch::is_x86_feature_detected!("avx512dq")
         && std::arch::is_x86_feature_detected!("avx512vl");
     if !has {
-        tern_tests::missing("the host's AVX-512 F/BW/CD/DQ/VL (the EVEX class runs them natively)");
+        tern_tests::missing_hardware("AVX-512 F/BW/CD/DQ/VL (the EVEX class runs them natively)");
     }
     has
 }

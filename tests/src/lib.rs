@@ -29,7 +29,7 @@ pub use run::{
     run_command, run_native, run_under, timeout, try_run_command, ExitStatusDesc, Outcome, RunError,
     DEFAULT_TIMEOUT,
 };
-pub use tools::{find_program, have_programs, in_ci, missing, require_program};
+pub use tools::{find_program, have_programs, in_ci, missing, missing_hardware, require_program};
 
 /// The directory holding the guest program sources (`tests/guest`).
 pub fn guest_dir() -> PathBuf {

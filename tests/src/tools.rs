@@ -34,6 +34,13 @@ pub fn missing(what: &str) {
     eprintln!("\n!!!!!!!! SKIPPED: {msg} !!!!!!!!\n!!!!!!!! (with CI=true this is a failure; ./dev test installs it)\n");
 }
 
+/// Reports that the host lacks `what` (a CPU feature), so the calling test
+/// checks nothing here: a banner on stderr, never a failure, in CI too
+/// (hardware cannot be installed); the caller returns early.
+pub fn missing_hardware(what: &str) {
+    eprintln!("\n!!!!!!!! SKIPPED: this host lacks {what}, so this test checks nothing here !!!!!!!!\n");
+}
+
 /// The path of program `name`, or `None` after [`missing`] (which panics
 /// in CI).
 pub fn require_program(name: &str) -> Option<PathBuf> {
