@@ -7,7 +7,7 @@
 //!   its address; libaio reads it from user space) enters tern's map of
 //!   guest memory, and leaves it at `io_destroy`;
 //! - before `io_submit`, each control block is checked as the matching
-//!   `pread`/`pwrite` would be (`guard::check_buffers`): a buffer in tern's
+//!   `pread`/`pwrite` would be (`guard::check_buffer`): a buffer in tern's
 //!   memory is EFAULT, translated code in a buffer the kernel will fill is
 //!   dropped first (its page write-protection would make the kernel's
 //!   write fail), and tern's log descriptor is EBADF. The kernel submits
@@ -96,8 +96,8 @@ impl Iocb {
             return Some(libc::EBADF);
         }
         let r = match self.opcode {
-            IOCB_CMD_PREAD => guard::check_buffers(p, cpu, &[(self.buf, self.nbytes)], true),
-            IOCB_CMD_PWRITE => guard::check_buffers(p, cpu, &[(self.buf, self.nbytes)], false),
+            IOCB_CMD_PREAD => guard::check_buffer(p, cpu, self.buf, self.nbytes, true),
+            IOCB_CMD_PWRITE => guard::check_buffer(p, cpu, self.buf, self.nbytes, false),
             IOCB_CMD_PREADV => guard::check_iov(p, cpu, self.buf, self.nbytes, true),
             IOCB_CMD_PWRITEV => guard::check_iov(p, cpu, self.buf, self.nbytes, false),
             _ => Ok(()),

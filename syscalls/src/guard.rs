@@ -119,6 +119,15 @@ impl<'a> Check<'a> {
             dropped: false,
         }
     }
+    /// The end of a check outside `before`: lookup tables emptied if code
+    /// was dropped, and the errno to refuse the call with, if any.
+    fn finish(self, cpu: &mut CpuState) -> Result<(), i32> {
+        if self.dropped {
+            cpu.flush_ibl();
+        }
+        self.err.map_or(Ok(()), Err)
+    }
+
     fn protected(&self) -> bool {
         *self.protected.get_or_init(|| self.p.jit.has_protected_code_pages())
     }
@@ -386,17 +395,12 @@ pub fn before(p: &Process, cpu: &mut CpuState, row: &Row, a: [u64; 6]) -> Result
     Ok(())
 }
 
-/// Checks buffers `[addr, addr + len)` as `before` checks a buffer
-/// argument; `write`: the kernel writes them.
-pub fn check_buffers(p: &Process, cpu: &mut CpuState, bufs: &[(u64, u64)], write: bool) -> Result<(), i32> {
+/// Checks buffer `[addr, addr + len)` as `before` checks a buffer
+/// argument; `write`: the kernel writes it.
+pub fn check_buffer(p: &Process, cpu: &mut CpuState, addr: u64, len: u64, write: bool) -> Result<(), i32> {
     let mut c = Check::new(p);
-    for &(addr, len) in bufs {
-        c.mem(addr, len, write);
-    }
-    if c.dropped {
-        cpu.flush_ibl();
-    }
-    c.err.map_or(Ok(()), Err)
+    c.mem(addr, len, write);
+    c.finish(cpu)
 }
 
 /// Checks an iovec array of `count` entries and its buffers, as `before`
@@ -404,10 +408,7 @@ pub fn check_buffers(p: &Process, cpu: &mut CpuState, bufs: &[(u64, u64)], write
 pub fn check_iov(p: &Process, cpu: &mut CpuState, addr: u64, count: u64, write: bool) -> Result<(), i32> {
     let mut c = Check::new(p);
     c.iov(addr, count, write);
-    if c.dropped {
-        cpu.flush_ibl();
-    }
-    c.err.map_or(Ok(()), Err)
+    c.finish(cpu)
 }
 
 #[cfg(test)]

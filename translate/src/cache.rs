@@ -205,9 +205,10 @@ fn map(addr: u64, len: usize, prot: i32, flags: i32, fd: i32) -> Result<u64, Cac
     Ok(p as u64)
 }
 
-/// Creates fresh code memory mapped twice, read-write and read-execute; at
-/// the given (exec, write) addresses when `at` is set (replacing what is
-/// there), else in tern's own address region (`hostmem::map_tern`).
+/// Creates fresh code memory mapped twice, read-write and read-execute, in
+/// tern's own address region (`hostmem::map_tern`): the exec view's place
+/// is reserved first, then replaced by the second view (`exec_view`, which
+/// a fork child also uses to remake its views in place).
 ///
 /// The memory is an anonymous shared mapping, and the second view is made
 /// by `mremap` with an old size of 0, which maps the same pages again
@@ -215,18 +216,10 @@ fn map(addr: u64, len: usize, prot: i32, flags: i32, fd: i32) -> Result<u64, Cac
 /// A memfd would do the same but is a file: its size counts against the
 /// guest's RLIMIT_FSIZE, which tern inherits (`ulimit -f` made tern die of
 /// SIGXFSZ where the program runs natively).
-fn new_views(at: Option<(u64, u64)>) -> Result<(u64, u64), CacheError> {
-    let (write, ea) = match at {
-        Some((ea, wa)) => (map(wa, CACHE_SIZE, RW, SHARED | libc::MAP_FIXED, -1)?, ea),
-        // Both views in tern's own region (`hostmem`): the exec view's
-        // place is reserved first, then replaced by the second view.
-        None => {
-            let reserve = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE;
-            let ea =
-                crate::hostmem::map_tern(CACHE_SIZE, libc::PROT_NONE, reserve).map_err(CacheError::Map)?;
-            (crate::hostmem::map_tern(CACHE_SIZE, RW, SHARED).map_err(CacheError::Map)?, ea)
-        }
-    };
+fn new_views() -> Result<(u64, u64), CacheError> {
+    let reserve = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE;
+    let ea = crate::hostmem::map_tern(CACHE_SIZE, libc::PROT_NONE, reserve).map_err(CacheError::Map)?;
+    let write = crate::hostmem::map_tern(CACHE_SIZE, RW, SHARED).map_err(CacheError::Map)?;
     Ok((exec_view(write, ea)?, write))
 }
 
@@ -257,7 +250,7 @@ fn exec_view(write: u64, ea: u64) -> Result<u64, CacheError> {
 impl CodeCache {
     /// Maps a new cache and returns it with its only writer.
     pub fn new() -> Result<(CodeCache, CodeWriter), CacheError> {
-        let (exec, write) = new_views(None)?;
+        let (exec, write) = new_views()?;
         let anon = |len| crate::hostmem::map_anon(len).map_err(CacheError::Map);
         let index =
             anon(CHUNKS * PER_CHUNK * std::mem::size_of::<AtomicPtr<Block>>())? as *mut AtomicPtr<Block>;
