@@ -99,6 +99,10 @@ pub struct Cli {
     /// `execveat` of a close-on-exec descriptor); closed once loaded.
     #[arg(long, value_name = "FD", hide = true)]
     pub exec_fd: Option<i32>,
+    /// The guest's RLIMIT_AS and RLIMIT_DATA, handed over by the tern that
+    /// ran the guest's `execve` (`tern_syscalls::rlimit`).
+    #[arg(long, value_name = "LIMITS", hide = true)]
+    pub guest_rlimits: Option<String>,
     /// PROGRAM is a path as a guest `execve` gave it: no PATH search (used
     /// by tern when a guest execs).
     #[arg(long, hide = true)]

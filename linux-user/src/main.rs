@@ -220,9 +220,12 @@ fn main() {
         fail(format!("cannot open log file: {e}"), 2);
     }
 
+    tern_syscalls::rlimit::init(cli.guest_rlimits.as_deref()).unwrap_or_else(|e| fail(e, 2));
     tern_syscalls::guard::init();
     proc::snapshot_tern_ranges();
-    let jit: &'static Jit = Box::leak(Box::new(Jit::new(model, dump).unwrap_or_else(|e| fail(e, 1))));
+    let cache_size = tern_syscalls::rlimit::cache_size();
+    let jit: &'static Jit =
+        Box::leak(Box::new(Jit::new(model, dump, cache_size).unwrap_or_else(|e| fail(e, 1))));
     jit.set_cache_limit(usize::try_from(cli.cache_size << 20).unwrap_or(usize::MAX));
     jit.set_kicker(tern_signals::thread::kick);
     if cli.stats {
@@ -278,6 +281,7 @@ fn main() {
         .unwrap_or_else(|e| fail(format!("cannot map the stack: {e}"), 1));
     let stack_prot = libc::PROT_READ | libc::PROT_WRITE | if loaded.exec_stack { libc::PROT_EXEC } else { 0 };
     jit.note_map(top - size, top, stack_prot);
+    tern_syscalls::rlimit::set_main_stack(size);
     let mut random = [0u8; 16];
     // SAFETY: getrandom fills the local buffer.
     unsafe { libc::getrandom(random.as_mut_ptr().cast(), 16, 0) };

@@ -316,6 +316,32 @@ fn file_size_limit_applies_to_the_guest_only() {
     assert_eq!(run(TERN), native);
 }
 
+/// Address-space and data limits are the guest's: tern starts under a
+/// `ulimit -v` or `ulimit -d` far below its own gigabytes of reserved
+/// address space, a guest shell that lowers them goes on running programs
+/// (tern used to abort on its next allocation), and the programs see and
+/// hit the limits as natively.
+#[test]
+fn address_space_limits_apply_to_the_guest_only() {
+    let script = "ulimit -v; ulimit -d; /bin/sh -c 'ulimit -v 150000; ulimit -v; ulimit -Hv; \
+                  head -c 1000 /dev/zero | wc -c; ulimit -d 100000; ulimit -d; echo ok'; \
+                  /bin/sh -c 'ulimit -v 1000; ls /' 2>/dev/null; echo status $?";
+    let run = |tern: Option<&str>, limit: &str| {
+        let out = Command::new("/bin/sh")
+            .args(["-c", &format!("{limit}; exec \"$@\""), "sh"])
+            .args(tern)
+            .args(["/bin/sh", "-c", script])
+            .output()
+            .expect("sh");
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    for limit in ["ulimit -v 600000", "ulimit -Sv 600000", "ulimit -d 300000", "true"] {
+        let native = run(None, limit);
+        assert!(native.1.contains("ok\nstatus 1"), "{native:?}");
+        assert_eq!(run(Some(TERN), limit), native, "{limit}");
+    }
+}
+
 /// The exe of a program the guest shell execs: tern by default, the
 /// program itself with `--no-follow-exec`.
 #[test]

@@ -82,6 +82,7 @@ guest_tests! {
     mlockall => "mlockall.c";
     fork_fd_limit => "fork_fd_limit.c";
     fork_rlimit_as => "fork_rlimit_as.c";
+    rlimit_as => "rlimit_as.c";
     iov_errors => "iov_errors.c";
     aio => "aio.c";
     proc_self_open => "proc_self_open.c";

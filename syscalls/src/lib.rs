@@ -18,6 +18,7 @@ pub mod guard;
 pub mod host_thread;
 pub mod mm;
 pub mod proc;
+pub mod rlimit;
 mod rows;
 pub mod signal;
 pub mod strace;

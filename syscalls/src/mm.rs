@@ -10,7 +10,7 @@
 //! guest's bss.
 
 use crate::ctl::prot_as_mapped;
-use crate::{guard, host_syscall, result, Process, SysResult};
+use crate::{guard, host_syscall, result, rlimit, Process, SysResult};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use tern_translate::cpu::CpuState;
@@ -81,6 +81,14 @@ pub fn mmap(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     }
     // No thread translates between the host call and its record.
     let mut m = p.jit.map_change();
+    // `mm/mmap.c: mmap_region()`: MAP_FIXED counts only what it adds.
+    let replaced =
+        if flags & libc::MAP_FIXED != 0 { m.mapped_bytes(a[0], a[0].saturating_add(len)).0 } else { 0 };
+    let grow = len.saturating_sub(replaced);
+    let data = a[2] as i32 & libc::PROT_WRITE != 0
+        && flags & (libc::MAP_SHARED | libc::MAP_PRIVATE) == libc::MAP_PRIVATE
+        && flags & libc::MAP_GROWSDOWN == 0;
+    rlimit::check_grow(grow, if data { grow } else { 0 }, || m.mapped_bytes(0, u64::MAX))?;
     if flags & (libc::MAP_FIXED | libc::MAP_FIXED_NOREPLACE) != 0 {
         m.invalidate(a[0], a[0].saturating_add(len));
     }
@@ -261,6 +269,8 @@ pub fn shmat(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
             invalidate(p, cpu, at, size);
         }
     }
+    let grow = if size == 0 { page_up(shm_size(id).unwrap_or(PAGE)) } else { size };
+    rlimit::check_grow(grow, 0, || p.jit.mapped_bytes(0, u64::MAX))?;
     let addr = result(host_syscall(libc::SYS_shmat as u64, a))?;
     let size = if size == 0 { page_up(shm_size(id).unwrap_or(PAGE)) } else { size };
     let mut prot = libc::PROT_READ;
@@ -307,9 +317,18 @@ pub fn mremap(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
         m.invalidate(a[4], a[4].saturating_add(a[2]));
     }
     let prot = m.prot_at(a[0]).unwrap_or(libc::PROT_READ | libc::PROT_WRITE);
+    // `mm/mremap.c`: growing in place or moving counts the growth; a move
+    // that keeps the old range (MREMAP_DONTUNMAP) counts all of it.
+    let mut grow = page_up(a[2]).saturating_sub(page_up(a[1]));
+    if a[3] as i32 & libc::MREMAP_DONTUNMAP != 0 {
+        grow = page_up(a[2]);
+    }
+    let data = if prot & libc::PROT_WRITE != 0 { grow } else { 0 };
+    rlimit::check_grow(grow, data, || m.mapped_bytes(0, u64::MAX))?;
     let new = result(host_syscall(libc::SYS_mremap as u64, a))?;
-    // MREMAP_DONTUNMAP leaves the old range mapped (empty).
-    if new != a[0] && a[3] as i32 & libc::MREMAP_DONTUNMAP == 0 {
+    // MREMAP_DONTUNMAP leaves the old range mapped (empty); otherwise it
+    // is gone, moved or shrunk in place.
+    if a[3] as i32 & libc::MREMAP_DONTUNMAP == 0 {
         m.note_unmap(a[0], a[0].saturating_add(page_up(a[1])));
     }
     m.note_map(new, new + page_up(a[2]), prot);
@@ -331,6 +350,9 @@ pub fn brk(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     let need = page_up(want);
     if need > b.mapped {
         let len = need - b.mapped;
+        if rlimit::check_grow(len, len, || p.jit.mapped_bytes(0, u64::MAX)).is_err() {
+            return Ok(b.cur);
+        }
         let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE;
         let prot = libc::PROT_READ | libc::PROT_WRITE;
         let r = host_syscall(libc::SYS_mmap as u64, [b.mapped, len, prot as u64, flags as u64, u64::MAX, 0]);

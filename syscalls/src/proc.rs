@@ -106,7 +106,7 @@ pub fn tern_ranges() -> Vec<(u64, u64)> {
 /// bytes: one that is not UTF-8 is simply another file): under
 /// `/proc/self`, `/proc/thread-self`, `/proc/PID` or `/proc/TID` for any of
 /// its threads, directly or under `task/TID/`.
-fn is_self_proc(path: &[u8], what: &str) -> bool {
+pub(crate) fn is_self_proc(path: &[u8], what: &str) -> bool {
     let Some(rest) = path.strip_prefix(b"/proc/") else { return false };
     let Some(slash) = rest.iter().position(|&b| b == b'/') else { return false };
     let (who, mut entry) = (&rest[..slash], &rest[slash + 1..]);

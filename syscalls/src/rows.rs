@@ -7,7 +7,7 @@
 
 use crate::strace::*;
 use crate::table::{raw, sys, Row};
-use crate::{aio, ctl, fd, mm, proc, signal, task, thread, Flow, Process};
+use crate::{aio, ctl, fd, mm, proc, rlimit, signal, task, thread, Flow, Process};
 use libc::{ENOSYS, EPERM};
 use tern_translate::cpu::CpuState;
 
@@ -19,6 +19,7 @@ macro_rules! ret {
 }
 
 const MAP: &str = "tern's map of guest memory follows it; never on tern's memory";
+const RLIMIT: &str = "RLIMIT_AS and RLIMIT_DATA are the guest's, kept by tern and checked against its map of guest memory (tern's own memory is not counted)";
 const PROC_SELF: &str = "/proc/self files show the guest, not tern";
 const LOG_FD: &str = "tern's log descriptor stays out of the guest's reach";
 const FORK: &str = "the child gets its own copy of the code cache";
@@ -132,7 +133,7 @@ pub static ROWS: &[Row] = {
         sys(94, "lchown", &[Path, Int, Int]),
         sys(95, "umask", &[Oct]).ret(Ret::Oct),
         sys(96, "gettimeofday", &[TimevalOut, Out(8)]),
-        sys(97, "getrlimit", &[Enum(&RLIMITS), RlimitOut]),
+        sys(97, "getrlimit", &[Enum(&RLIMITS), RlimitOut]).own(ret!(rlimit::getrlimit), RLIMIT),
         sys(98, "getrusage", &[Int, Out(144)]),
         sys(99, "sysinfo", &[SysinfoOut]),
         sys(100, "times", &[Out(32)]),
@@ -195,7 +196,7 @@ pub static ROWS: &[Row] = {
         sys(157, "prctl", &[PrctlOption, PrctlRest]).ret(Ret::Prctl).own(ret!(ctl::prctl), "seccomp, syscall user dispatch and MDWE are refused (EINVAL)"),
         sys(158, "arch_prctl", &[Enum(&ARCH_PRCTL), ArchPrctlAddr]).own(ret!(task::arch_prctl), "FS and GS bases are the guest's, kept by tern"),
         raw(159, "adjtimex", 1),
-        sys(160, "setrlimit", &[Enum(&RLIMITS), RlimitIn]),
+        sys(160, "setrlimit", &[Enum(&RLIMITS), RlimitIn]).own(ret!(rlimit::setrlimit), RLIMIT),
         sys(161, "chroot", &[Path]),
         sys(162, "sync", &[]),
         sys(163, "acct", &[Path]),
@@ -337,7 +338,7 @@ pub static ROWS: &[Row] = {
         sys(299, "recvmmsg", &[Fd, MmsgVec(true), Uint, Flags(&MSG_FLAGS), Out(16)]),
         raw(300, "fanotify_init", 2),
         raw(301, "fanotify_mark", 5),
-        sys(302, "prlimit64", &[Int, Enum(&RLIMITS), RlimitIn, RlimitOut]),
+        sys(302, "prlimit64", &[Int, Enum(&RLIMITS), RlimitIn, RlimitOut]).own(ret!(rlimit::prlimit64), RLIMIT),
         raw(303, "name_to_handle_at", 5),
         raw(304, "open_by_handle_at", 3),
         raw(305, "clock_adjtime", 2),

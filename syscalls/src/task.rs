@@ -543,6 +543,10 @@ fn host_execve(prog: &CStr, args: &[CString], env: &[CString]) -> i32 {
 /// (a file changed in between makes it report the error and exit 126 or
 /// 127, as a shell would).
 fn do_execve(p: &Process, dirfd: i32, path: Vec<u8>, argv: u64, envp: u64, flags: i32) -> SysResult {
+    // `/proc/self/exe` is the guest program (a program that runs itself
+    // again), not the tern the host sees there.
+    let path =
+        if crate::proc::is_self_proc(&path, "exe") { p.exe.as_os_str().as_bytes().to_vec() } else { path };
     let cpath = cstring(path.clone())?;
     open_exec_check(dirfd, &cpath, flags)?;
     let argv = read_strv(argv)?;
@@ -624,7 +628,10 @@ fn exec_target_checked(p: &Process, target: &Target, argv: Vec<Vec<u8>>, envp: V
         if !p.reexec.follow {
             args = argv.into_iter().map(cstring).collect::<Result<_, _>>()?;
             env = envp.into_iter().map(cstring).collect::<Result<_, _>>()?;
-            return Ok(host_execve(&cpath, &args, &env));
+            let saved = crate::rlimit::for_native_exec();
+            let err = host_execve(&cpath, &args, &env);
+            crate::rlimit::restore(saved);
+            return Ok(err);
         }
         (p.reexec.check)(Path::new(OsStr::from_bytes(&target.path)))?;
         let mut a: Vec<CString> = vec![cstring(p.reexec.tern.as_os_str().as_bytes().to_vec())?];
@@ -636,6 +643,10 @@ fn exec_target_checked(p: &Process, target: &Target, argv: Vec<Vec<u8>>, envp: V
         if pass_log {
             a.push(cstring(b"--log-fd".to_vec())?);
             a.push(cstring(log_fd.to_string().into_bytes())?);
+        }
+        if let Some(limits) = crate::rlimit::handover() {
+            a.push(cstring(b"--guest-rlimits".to_vec())?);
+            a.push(cstring(limits.into_bytes())?);
         }
         if let Some(fd) = target.exec_fd {
             a.push(cstring(b"--exec-fd".to_vec())?);

@@ -21,19 +21,21 @@
 use crate::cpu::ExitDesc;
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
-/// Size reserved for generated code (committed lazily). Every rel32 jump
-/// inside the cache reaches every other point of it.
-pub const CACHE_SIZE: usize = 1 << 30;
+/// Largest size of the memory reserved for generated code (committed
+/// lazily; [`CodeCache::new`] takes less under a tight RLIMIT_AS). Every
+/// rel32 jump inside the cache reaches every other point of it.
+pub const MAX_CACHE_SIZE: usize = 1 << 30;
+/// Smallest size [`CodeCache::new`] maps.
+pub const MIN_CACHE_SIZE: usize = 4 << 20;
 /// Size of the pieces code memory is handed out in (see the module docs).
 /// No block is larger, so a block never spans two chunks.
 pub const CHUNK: usize = 64 << 10;
-/// Number of chunks in the cache.
-const CHUNKS: usize = CACHE_SIZE / CHUNK;
 /// Most blocks the host index holds per chunk (blocks average far more
 /// than 64 bytes); a chunk whose index is full takes no more blocks.
 const PER_CHUNK: usize = 1024;
-/// Most exit descriptors the table can hold.
-const MAX_DESCS: usize = 1 << 24;
+/// Exit descriptors the table holds per KiB of code (a block of ~100
+/// bytes has 1-2).
+const DESCS_PER_KIB: usize = 16;
 /// Room one more block needs: a fresh chunk, more descriptors than a block
 /// adds.
 const BLOCK_HEADROOM: usize = CHUNK;
@@ -159,6 +161,12 @@ pub struct CodeWriter {
 
 /// The shared code memory and host-address index.
 pub struct CodeCache {
+    /// Bytes mapped in each view, a multiple of [`CHUNK`].
+    size: usize,
+    /// Chunks in the cache (`size / CHUNK`).
+    chunks: usize,
+    /// Most exit descriptors the table can hold.
+    max_descs: usize,
     /// Executable view.
     exec: u64,
     /// Writable view of the same pages.
@@ -216,52 +224,60 @@ fn map(addr: u64, len: usize, prot: i32, flags: i32, fd: i32) -> Result<u64, Cac
 /// A memfd would do the same but is a file: its size counts against the
 /// guest's RLIMIT_FSIZE, which tern inherits (`ulimit -f` made tern die of
 /// SIGXFSZ where the program runs natively).
-fn new_views() -> Result<(u64, u64), CacheError> {
+fn new_views(size: usize) -> Result<(u64, u64), CacheError> {
     let reserve = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE;
-    let ea = crate::hostmem::map_tern(CACHE_SIZE, libc::PROT_NONE, reserve).map_err(CacheError::Map)?;
-    let write = crate::hostmem::map_tern(CACHE_SIZE, RW, SHARED).map_err(CacheError::Map)?;
-    Ok((exec_view(write, ea)?, write))
+    let ea = crate::hostmem::map_tern(size, libc::PROT_NONE, reserve).map_err(CacheError::Map)?;
+    let write = crate::hostmem::map_tern(size, RW, SHARED).map_err(CacheError::Map)?;
+    Ok((exec_view(write, ea, size)?, write))
 }
 
 /// The code memory's mapping flags and its writable view's protection.
 const SHARED: i32 = libc::MAP_SHARED | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE;
 const RW: i32 = libc::PROT_READ | libc::PROT_WRITE;
 
-/// Maps the pages of `write` (a shared mapping of CACHE_SIZE bytes) again,
+/// Maps the pages of `write` (a shared mapping of `size` bytes) again,
 /// read-execute, at `ea` (replacing what is there); returns `ea`.
-fn exec_view(write: u64, ea: u64) -> Result<u64, CacheError> {
+fn exec_view(write: u64, ea: u64, size: usize) -> Result<u64, CacheError> {
     let remap = libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED;
-    // SAFETY: `write` is a shared mapping of CACHE_SIZE bytes we made; the
+    // SAFETY: `write` is a shared mapping of `size` bytes we made; the
     // new view replaces tern's own reservation (or, after fork, the old
     // exec view) at `ea`.
-    let exec = unsafe { libc::mremap(write as *mut _, 0, CACHE_SIZE, remap, ea as *mut libc::c_void) };
+    let exec = unsafe { libc::mremap(write as *mut _, 0, size, remap, ea as *mut libc::c_void) };
     if exec == libc::MAP_FAILED {
         return Err(CacheError::Map(std::io::Error::last_os_error()));
     }
-    crate::hostmem::dont_dump(write, CACHE_SIZE);
-    crate::hostmem::dont_dump(exec as u64, CACHE_SIZE);
-    // SAFETY: `exec` is the view just created, CACHE_SIZE bytes long.
-    if unsafe { libc::mprotect(exec, CACHE_SIZE, libc::PROT_READ | libc::PROT_EXEC) } != 0 {
+    crate::hostmem::dont_dump(write, size);
+    crate::hostmem::dont_dump(exec as u64, size);
+    // SAFETY: `exec` is the view just created, `size` bytes long.
+    if unsafe { libc::mprotect(exec, size, libc::PROT_READ | libc::PROT_EXEC) } != 0 {
         return Err(CacheError::Map(std::io::Error::last_os_error()));
     }
     Ok(exec as u64)
 }
 
 impl CodeCache {
-    /// Maps a new cache and returns it with its only writer.
-    pub fn new() -> Result<(CodeCache, CodeWriter), CacheError> {
-        let (exec, write) = new_views()?;
+    /// Maps a new cache of `size` bytes (rounded down to whole chunks,
+    /// within [`MIN_CACHE_SIZE`]..=[`MAX_CACHE_SIZE`]) and returns it with
+    /// its only writer. Its tables (host index, exit descriptors) take
+    /// half as much address space again, private and committed lazily.
+    pub fn new(size: usize) -> Result<(CodeCache, CodeWriter), CacheError> {
+        let size = size.clamp(MIN_CACHE_SIZE, MAX_CACHE_SIZE) / CHUNK * CHUNK;
+        let (chunks, max_descs) = (size / CHUNK, size / 1024 * DESCS_PER_KIB);
+        let (exec, write) = new_views(size)?;
         let anon = |len| crate::hostmem::map_anon(len).map_err(CacheError::Map);
         let index =
-            anon(CHUNKS * PER_CHUNK * std::mem::size_of::<AtomicPtr<Block>>())? as *mut AtomicPtr<Block>;
-        let descs = anon(MAX_DESCS * std::mem::size_of::<ExitDesc>())? as *mut ExitDesc;
+            anon(chunks * PER_CHUNK * std::mem::size_of::<AtomicPtr<Block>>())? as *mut AtomicPtr<Block>;
+        let descs = anon(max_descs * std::mem::size_of::<ExitDesc>())? as *mut ExitDesc;
         let cache = CodeCache {
+            size,
+            chunks,
+            max_descs,
             exec,
             write,
             used: AtomicUsize::new(DATA_PREFIX),
-            limit: AtomicUsize::new(CACHE_SIZE),
+            limit: AtomicUsize::new(size),
             index,
-            index_len: crate::hostmem::zeroed_static(CHUNKS),
+            index_len: crate::hostmem::zeroed_static(chunks),
             descs,
             descs_len: AtomicUsize::new(0),
             trace_routines: Default::default(),
@@ -307,14 +323,14 @@ impl CodeCache {
 
     /// True if `host` lies in generated code.
     pub fn contains(&self, host: u64) -> bool {
-        host >= self.exec && host < self.exec + CACHE_SIZE as u64
+        host >= self.exec && host < self.exec + self.size as u64
     }
 
     /// Caps the code the cache holds at `bytes` (clamped to
-    /// [`MIN_LIMIT`]..=[`CACHE_SIZE`]): [`CodeCache::needs_flush`] says so
-    /// once less than one block's room is left below it.
+    /// [`MIN_LIMIT`] up to the cache's size): [`CodeCache::needs_flush`]
+    /// says so once less than one block's room is left below it.
     pub fn set_limit(&self, bytes: usize) {
-        self.limit.store(bytes.clamp(MIN_LIMIT, CACHE_SIZE), Ordering::Relaxed);
+        self.limit.store(bytes.clamp(MIN_LIMIT, self.size), Ordering::Relaxed);
     }
 
     /// True when one more chunk might not fit below the limit, or one more
@@ -322,7 +338,7 @@ impl CodeCache {
     /// translating.
     pub fn needs_flush(&self) -> bool {
         self.used.load(Ordering::Relaxed) + BLOCK_HEADROOM > self.limit.load(Ordering::Relaxed)
-            || self.descs_len.load(Ordering::Relaxed) + BLOCK_HEADROOM > MAX_DESCS
+            || self.descs_len.load(Ordering::Relaxed) + BLOCK_HEADROOM > self.max_descs
     }
 
     /// Bytes of code and number of exit descriptors in use: the mark
@@ -362,7 +378,7 @@ impl CodeCache {
         self.check(w);
         let used = self.used.load(Ordering::Relaxed);
         let end = (used + code.len() + 15) & !15;
-        if end > CACHE_SIZE {
+        if end > self.size {
             return Err(CacheError::Full);
         }
         // SAFETY: [write+used, write+end) is inside our writable view and no
@@ -381,7 +397,7 @@ impl CodeCache {
     pub fn reserve_chunk(&self, w: &mut CodeWriter) -> Result<(u64, u64), CacheError> {
         self.check(w);
         let start = self.used.load(Ordering::Relaxed).next_multiple_of(CHUNK);
-        if start + CHUNK > CACHE_SIZE {
+        if start + CHUNK > self.size {
             return Err(CacheError::Full);
         }
         self.used.store(start + CHUNK, Ordering::Release);
@@ -415,7 +431,7 @@ impl CodeCache {
     /// True if the host index of the chunk holding `at` has no room for
     /// another block.
     pub fn chunk_full(&self, at: u64) -> bool {
-        let c = (at.wrapping_sub(self.exec) as usize / CHUNK).min(CHUNKS - 1);
+        let c = (at.wrapping_sub(self.exec) as usize / CHUNK).min(self.chunks - 1);
         self.index_len[c].load(Ordering::Relaxed) >= PER_CHUNK
     }
 
@@ -452,12 +468,12 @@ impl CodeCache {
         self.check(w);
         let off = (block.host_start - self.exec) as usize;
         let c = off / CHUNK;
-        assert!(c < CHUNKS && (off + block.host_len as usize - 1) / CHUNK == c, "block spans chunks");
+        assert!(c < self.chunks && (off + block.host_len as usize - 1) / CHUNK == c, "block spans chunks");
         let n = self.index_len[c].load(Ordering::Relaxed);
         if n >= PER_CHUNK {
             return Err(CacheError::Full);
         }
-        // SAFETY: c < CHUNKS: this chunk's slots are inside the mapping.
+        // SAFETY: c < chunks: this chunk's slots are inside the mapping.
         let slots = unsafe { self.index.add(c * PER_CHUNK) };
         let prev_end = n.checked_sub(1).map_or(self.exec + (c * CHUNK) as u64, |i| {
             // SAFETY: i < n, published before n.
@@ -479,13 +495,13 @@ impl CodeCache {
     pub fn add_descs(&self, w: &mut CodeWriter, d: &[ExitDesc]) -> Result<u32, CacheError> {
         self.check(w);
         let n = self.descs_len.load(Ordering::Relaxed);
-        if n + d.len() > MAX_DESCS {
+        if n + d.len() > self.max_descs {
             return Err(CacheError::Full);
         }
         // SAFETY: [n, n+len) is inside the table and not yet published.
         unsafe { std::ptr::copy_nonoverlapping(d.as_ptr(), self.descs.add(n), d.len()) };
         self.descs_len.store(n + d.len(), Ordering::Release);
-        Ok(u32::try_from(n).expect("MAX_DESCS fits u32"))
+        Ok(u32::try_from(n).expect("max_descs fits u32"))
     }
 
     /// The descriptor with index `i` (as stored by an exit stub).
@@ -504,7 +520,7 @@ impl CodeCache {
         }
         let c = (host - self.exec) as usize / CHUNK;
         let n = self.index_len[c].load(Ordering::Acquire);
-        // SAFETY: c < CHUNKS (host is inside the cache).
+        // SAFETY: c < chunks (host is inside the cache).
         let slots = unsafe { self.index.add(c * PER_CHUNK) };
         let get = |i: usize| {
             // SAFETY: i < n, and entries below n were published before n.
@@ -538,29 +554,29 @@ impl CodeCache {
         // and filled from the old writable view: one copy (a python3 child
         // copies 6 MiB). Then it moves over the old writable view, and is
         // mapped again, executable, where it was.
-        let fresh = map(self.exec, CACHE_SIZE, RW, SHARED | libc::MAP_FIXED, -1)?;
+        let size = self.size;
+        let fresh = map(self.exec, size, RW, SHARED | libc::MAP_FIXED, -1)?;
         crate::hostmem::populate(fresh, used, true);
         // SAFETY: [write, write+used) is our initialised writable view and
-        // `fresh` a new mapping of CACHE_SIZE >= used bytes.
+        // `fresh` a new mapping of `size` >= used bytes.
         unsafe { std::ptr::copy_nonoverlapping(self.write as *const u8, fresh as *mut u8, used) };
         // The parent may go on: the shared views are still ours to post on.
         copied();
         let remap = libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED;
-        // SAFETY: `fresh` is our mapping of CACHE_SIZE bytes; it replaces
+        // SAFETY: `fresh` is our mapping of `size` bytes; it replaces
         // the old writable view, of the same size, at the same address.
-        let moved = unsafe {
-            libc::mremap(fresh as *mut _, CACHE_SIZE, CACHE_SIZE, remap, self.write as *mut libc::c_void)
-        };
+        let moved =
+            unsafe { libc::mremap(fresh as *mut _, size, size, remap, self.write as *mut libc::c_void) };
         if moved == libc::MAP_FAILED {
             return Err(CacheError::Map(std::io::Error::last_os_error()));
         }
-        exec_view(self.write, self.exec)?;
+        exec_view(self.write, self.exec, size)?;
         Ok(())
     }
 
     /// The executable and the writable view of the cache (for the registry
     /// of tern's memory).
     pub fn ranges(&self) -> [(u64, u64); 2] {
-        [(self.exec, self.exec + CACHE_SIZE as u64), (self.write, self.write + CACHE_SIZE as u64)]
+        [(self.exec, self.exec + self.size as u64), (self.write, self.write + self.size as u64)]
     }
 }

@@ -259,8 +259,10 @@ pub struct Jit {
 }
 
 impl Jit {
-    pub fn new(model: CpuModel, dump: DumpOptions) -> Result<Jit, TranslateError> {
-        let (cache, mut writer) = CodeCache::new()?;
+    /// A translator for `model` whose code cache maps `cache_size` bytes
+    /// (see [`CodeCache::new`]).
+    pub fn new(model: CpuModel, dump: DumpOptions, cache_size: usize) -> Result<Jit, TranslateError> {
+        let (cache, mut writer) = CodeCache::new(cache_size)?;
         let (code, rt) =
             baseline::emit_runtime(cache.next_addr(), entry::exit_common_addr(), entry::resume_host_addr());
         cache.install(&mut writer, &code)?;
@@ -832,6 +834,12 @@ impl Jit {
         self.tables().mem.prot_at(addr)
     }
 
+    /// Bytes of guest memory mapped in `[start, end)`, and how many of
+    /// those are writable (`GuestMemMap::bytes_in`).
+    pub fn mapped_bytes(&self, start: u64, end: u64) -> (u64, u64) {
+        self.tables().mem.bytes_in(start, end)
+    }
+
     /// Every guest mapping tern has recorded, as (start, end).
     pub fn guest_ranges(&self) -> Vec<(u64, u64)> {
         self.tables().mem.ranges()
@@ -974,6 +982,11 @@ impl MapChange<'_> {
     /// The guest protection tern has recorded at `addr`.
     pub fn prot_at(&self, addr: u64) -> Option<i32> {
         self.t.mem.prot_at(addr)
+    }
+
+    /// [`Jit::mapped_bytes`] under this guard.
+    pub fn mapped_bytes(&self, start: u64, end: u64) -> (u64, u64) {
+        self.t.mem.bytes_in(start, end)
     }
 }
 

@@ -77,6 +77,20 @@ impl GuestMemMap {
         self.map.iter().map(|(&s, &(e, _))| (s, e)).collect()
     }
 
+    /// Bytes of `[start, end)` that are mapped, and how many of those are
+    /// writable.
+    pub fn bytes_in(&self, start: u64, end: u64) -> (u64, u64) {
+        let mut total = (0, 0);
+        for (&s, &(e, prot)) in self.map.range(..end).rev().take_while(|(_, &(e, _))| e > start) {
+            let len = e.min(end) - s.max(start);
+            total.0 += len;
+            if prot & libc::PROT_WRITE != 0 {
+                total.1 += len;
+            }
+        }
+        total
+    }
+
     /// Protection of the page holding `addr`, if tern knows it.
     pub fn prot_at(&self, addr: u64) -> Option<i32> {
         let (_, &(end, prot)) = self.map.range(..=addr).next_back()?;
