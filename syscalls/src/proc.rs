@@ -1,7 +1,8 @@
 //! What the guest sees of itself under `/proc/self`: `exe` is the guest
 //! program, `auxv` the guest's auxv, `cmdline` and `environ` its argument
 //! and environment strings (read from its stack when opened, as the kernel
-//! reads them), `maps` its mappings; and the registry of tern's own memory
+//! reads them), `maps` its mappings, `limits` its RLIMIT_AS and
+//! RLIMIT_DATA (`rlimit.rs`); and the registry of tern's own memory
 //! ranges that guest memory calls must not touch.
 
 use crate::{host_syscall, Process, SysResult};
@@ -266,6 +267,11 @@ fn do_open(p: &Process, path_addr: u64, flags: u64) -> Option<SysResult> {
     }
     if is_self_proc(&path, "maps") {
         return open_with(&path, flags, || Some(guest_maps()));
+    }
+    if is_self_proc(&path, "limits") {
+        return open_with(&path, flags, || {
+            std::fs::read("/proc/self/limits").ok().map(|t| crate::rlimit::limits_file(&t))
+        });
     }
     if is_self_proc(&path, "exe") {
         let c = std::ffi::CString::new(p.exe.as_os_str().as_bytes()).ok()?;

@@ -179,6 +179,27 @@ pub fn check_grow(grow: u64, data: u64, mapped: impl FnOnce() -> (u64, u64)) -> 
     Ok(())
 }
 
+/// `/proc/self/limits` as the guest sees it: the host's `text` with the
+/// emulated limits' lines showing the guest's values, in the kernel's
+/// layout (`fs/proc/base.c: proc_pid_limits`).
+pub fn limits_file(text: &[u8]) -> Vec<u8> {
+    const LINES: [&str; 2] = ["Max address space", "Max data size"];
+    let value = |v: u64| if v == INF { "unlimited".to_string() } else { v.to_string() };
+    let mut out = Vec::with_capacity(text.len());
+    for line in text.split_inclusive(|&b| b == b'\n') {
+        match LINES.iter().position(|name| line.starts_with(name.as_bytes())) {
+            Some(i) => {
+                let (soft, hard) = get(&LIMITS[i]);
+                let row =
+                    format!("{:<25} {:<20} {:<20} {:<10}\n", LINES[i], value(soft), value(hard), "bytes");
+                out.extend_from_slice(row.as_bytes());
+            }
+            None => out.extend_from_slice(line),
+        }
+    }
+    out
+}
+
 /// True if the caller has CAP_SYS_RESOURCE (which raising a hard limit
 /// needs).
 fn may_raise_hard() -> bool {

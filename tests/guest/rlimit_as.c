@@ -97,6 +97,13 @@ int main(int argc, char **argv) {
     /* Data: private writable mappings only. */
     printf("set DATA: %d\n", set(RLIMIT_DATA, 128 * MiB, RLIM_INFINITY));
     show("DATA", RLIMIT_DATA);
+    FILE *f = fopen("/proc/self/limits", "r");
+    char line[256];
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "Max address space", 17) || !strncmp(line, "Max data size", 13))
+            fputs(line, stdout);
+    if (f)
+        fclose(f);
     try_map("private writable", 200 * MiB, rw, anon);
     try_map("private read-only", 200 * MiB, PROT_READ, anon);
     try_map("shared writable", 200 * MiB, rw, MAP_SHARED | MAP_ANONYMOUS);
