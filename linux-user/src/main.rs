@@ -224,6 +224,7 @@ fn main() {
     tern_syscalls::guard::init();
     proc::snapshot_tern_ranges();
     let cache_size = tern_syscalls::rlimit::cache_size();
+    tern_translate::child_alloc::set_region_size(cache_size);
     let jit: &'static Jit =
         Box::leak(Box::new(Jit::new(model, dump, cache_size).unwrap_or_else(|e| fail(e, 1))));
     jit.set_cache_limit(usize::try_from(cli.cache_size << 20).unwrap_or(usize::MAX));

@@ -132,8 +132,9 @@ pub fn restore(saved: Vec<(u32, libc::rlimit)>) {
 /// Bytes of code cache that fit under the host's hard limits: the whole
 /// cache (1 GiB a view) without limits; under a finite RLIMIT_AS or
 /// RLIMIT_DATA, a sixteenth of it, so that the cache's two views and its
-/// tables (private, half the cache's size again) leave the guest most of
-/// the room.
+/// tables (private, half the cache's size again) and the vfork children's
+/// allocation region (`child_alloc`, as large) leave the guest most of the
+/// room.
 pub fn cache_size() -> usize {
     let mut size = tern_translate::cache::MAX_CACHE_SIZE as u64;
     for l in &LIMITS {

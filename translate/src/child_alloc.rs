@@ -20,8 +20,14 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Size of the children's region.
-const REGION: usize = 1 << 30;
+/// Size of the children's region: 1 GiB, less under a finite RLIMIT_AS
+/// ([`set_region_size`]).
+static REGION: AtomicUsize = AtomicUsize::new(1 << 30);
+
+/// Sets the size of the children's region, before any child starts.
+pub fn set_region_size(bytes: usize) {
+    REGION.store(bytes, Ordering::Relaxed);
+}
 
 /// The region `[START, END)`, 0 until [`prepare`]d; `NEXT` is its first
 /// free byte.
@@ -41,11 +47,12 @@ pub fn prepare() {
     if START.load(Ordering::Acquire) != 0 {
         return;
     }
-    if let Ok(at) = crate::hostmem::map_anon(REGION) {
+    let size = REGION.load(Ordering::Relaxed);
+    if let Ok(at) = crate::hostmem::map_anon(size) {
         let at = at as usize;
         if START.compare_exchange(0, at, Ordering::AcqRel, Ordering::Acquire).is_ok() {
             NEXT.store(at, Ordering::Release);
-            END.store(at + REGION, Ordering::Release);
+            END.store(at + size, Ordering::Release);
         }
     }
 }
@@ -69,7 +76,8 @@ fn in_child() -> bool {
 }
 
 fn in_region(p: *mut u8) -> bool {
-    (p as usize).wrapping_sub(START.load(Ordering::Relaxed)) < REGION && START.load(Ordering::Relaxed) != 0
+    let start = START.load(Ordering::Relaxed);
+    start != 0 && (p as usize).wrapping_sub(start) < END.load(Ordering::Relaxed).saturating_sub(start)
 }
 
 /// Bump allocation from the region; null when it is not there or used up.
