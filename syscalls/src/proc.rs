@@ -2,7 +2,9 @@
 //! program, `auxv` the guest's auxv, `cmdline` and `environ` its argument
 //! and environment strings (read from its stack when opened, as the kernel
 //! reads them), `maps` its mappings, `limits` its RLIMIT_AS and
-//! RLIMIT_DATA (`rlimit.rs`); and the registry of tern's own memory
+//! RLIMIT_DATA (`rlimit.rs`), `status` the signals it handles and
+//! blocks; and the
+//! registry of tern's own memory
 //! ranges that guest memory calls must not touch.
 
 use crate::{host_syscall, Process, SysResult};
@@ -101,6 +103,47 @@ pub fn tern_ranges() -> Vec<(u64, u64)> {
         heap.1 = heap.1.max(brk);
     }
     v
+}
+
+/// A `status` file (of `path`) as the guest sees it: `SigCgt` names the
+/// signals the guest handles (tern's host handlers catch more: SIGSEGV,
+/// SIGBUS, SIGILL, SIGFPE, SIGTRAP), and the calling thread's own `SigBlk`
+/// is its guest mask (the host's leaves out the fault signals tern keeps
+/// unblocked). The rest is the host's: another thread's mask, the pending
+/// and ignored sets are the guest's already; the `Vm*` lines count tern's
+/// memory too.
+fn guest_status(p: &Process, path: &[u8], text: &[u8]) -> Vec<u8> {
+    let caught = (1..=64).filter(|&sig| p.signals.action(sig).handler > tern_signals::guest::SIG_IGN);
+    let caught = caught.fold(0u64, |m, sig| m | 1 << (sig - 1));
+    let blocked = names_calling_thread(path).then(tern_signals::mask::guest_mask);
+    let mut out = Vec::with_capacity(text.len());
+    for line in text.split_inclusive(|&b| b == b'\n') {
+        match (line.starts_with(b"SigCgt:"), line.starts_with(b"SigBlk:"), blocked) {
+            (true, _, _) => out.extend_from_slice(format!("SigCgt:\t{caught:016x}\n").as_bytes()),
+            (_, true, Some(mask)) => out.extend_from_slice(format!("SigBlk:\t{mask:016x}\n").as_bytes()),
+            _ => out.extend_from_slice(line),
+        }
+    }
+    out
+}
+
+/// True if `path`, one of this process's /proc entries
+/// ([`is_self_proc`]), is the calling thread's: under `thread-self` or
+/// `task/TID` with its tid, or the process's own when it is the main
+/// thread.
+fn names_calling_thread(path: &[u8]) -> bool {
+    // SAFETY: gettid and getpid have no preconditions.
+    let (tid, pid) = unsafe { (libc::gettid(), libc::getpid()) };
+    let parts: Vec<&[u8]> = path.split(|&b| b == b'/').collect();
+    let num = |b: &[u8]| std::str::from_utf8(b).ok().and_then(|s| s.parse::<i32>().ok());
+    let leader = match parts.get(2) {
+        Some(&b"thread-self") => Some(tid),
+        Some(&b"self") => Some(pid),
+        Some(who) => num(who),
+        None => None,
+    };
+    let who = if parts.get(3) == Some(&&b"task"[..]) { parts.get(4).and_then(|t| num(t)) } else { leader };
+    who == Some(tid)
 }
 
 /// True if `path` names this process's entry `what` in /proc (paths are
@@ -267,6 +310,10 @@ fn do_open(p: &Process, path_addr: u64, flags: u64) -> Option<SysResult> {
     }
     if is_self_proc(&path, "maps") {
         return open_with(&path, flags, || Some(guest_maps()));
+    }
+    if is_self_proc(&path, "status") {
+        let text = std::fs::read(OsStr::from_bytes(&path)).ok();
+        return open_with(&path, flags, || text.map(|t| guest_status(p, &path, &t)));
     }
     if is_self_proc(&path, "limits") {
         return open_with(&path, flags, || {
