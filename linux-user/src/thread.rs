@@ -150,7 +150,7 @@ fn spawn(t: NewThread) -> Result<i32, i32> {
     // the guest's mask in `on_thread_start`.
     // SAFETY: host_thread_start takes ownership of `start` (reclaimed
     // here if none starts).
-    let r = unsafe { spawn_blocked(Stack::Size(HOST_STACK), host_thread_start, start.cast()) };
+    let r = unsafe { spawn_blocked(Stack::Pooled(HOST_STACK), host_thread_start, start.cast()) };
     if r != 0 {
         // SAFETY: no thread was created, so `start` is still ours.
         drop(unsafe { Box::from_raw(start) });

@@ -83,6 +83,7 @@ guest_tests! {
     fork_fd_limit => "fork_fd_limit.c";
     fork_rlimit_as => "fork_rlimit_as.c";
     rlimit_as => "rlimit_as.c";
+    growsdown_thread => "growsdown_thread.c";
     iov_errors => "iov_errors.c";
     aio => "aio.c";
     proc_self_open => "proc_self_open.c";

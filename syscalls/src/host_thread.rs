@@ -3,13 +3,74 @@
 //! run; helpers and the trace optimizer keep them all blocked, so that
 //! process-directed signals go to guest threads).
 
+use std::sync::Mutex;
+
 /// The stack of a new host thread.
 #[derive(Clone, Copy, Debug)]
 pub enum Stack {
-    /// One of this size, made by glibc.
-    Size(usize),
+    /// One of this size in tern's region (`hostmem::map_tern`), with a
+    /// guard page below, reused once the thread that last ran on it has
+    /// ended ([`RETIRED`]). glibc would map a stack wherever the kernel
+    /// puts a new mapping, which may be a hole the guest keeps free: below
+    /// a `MAP_GROWSDOWN` stack, inside its guard gap, it stopped that stack
+    /// from growing (LTP `mmap18`).
+    Pooled(usize),
     /// `[at, at + len)`, the caller's for the thread's whole life.
     At { at: u64, len: usize },
+}
+
+const PAGE: usize = 4096;
+
+/// Pooled stacks no thread is being started on: `(at, len, tid)`, free
+/// once thread `tid` (the last one on it; 0 for none) has ended.
+static RETIRED: Mutex<Vec<(u64, usize, i32)>> = Mutex::new(Vec::new());
+
+/// The pool of stacks held across a host `fork` (`task.rs`, `ForkLocks`).
+pub type ForkGuard = std::sync::MutexGuard<'static, Vec<(u64, usize, i32)>>;
+
+/// Holds the pool of stacks locked (across a host `fork`).
+pub fn lock_for_fork() -> ForkGuard {
+    RETIRED.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// True if thread `tid` of this process has ended (its exit is the last
+/// thing that touches its stack). A tid reused by a new thread of ours
+/// only keeps the stack out of use a while longer.
+fn ended(tid: i32) -> bool {
+    // SAFETY: tgkill with signal 0 sends nothing, it only looks the thread up.
+    tid == 0 || unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), tid, 0) } != 0
+}
+
+/// A free pooled stack of `len` bytes, or a new one.
+fn take_stack(len: usize) -> Option<(u64, usize)> {
+    let mut retired = RETIRED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(i) = retired.iter().position(|&(_, l, tid)| l == len && ended(tid)) {
+        let (at, len, _) = retired.swap_remove(i);
+        return Some((at, len));
+    }
+    drop(retired);
+    let base = tern_translate::hostmem::map_anon(len + PAGE).ok()?;
+    // SAFETY: the lowest page of the mapping just made, as a guard.
+    unsafe { libc::mprotect(base as *mut libc::c_void, PAGE, libc::PROT_NONE) };
+    Some((base + PAGE as u64, len))
+}
+
+/// What a thread on a pooled stack runs: the caller's start routine, then
+/// the stack goes back to the pool, named by this thread's tid.
+struct PooledStart {
+    start: extern "C" fn(*mut libc::c_void) -> *mut libc::c_void,
+    arg: *mut libc::c_void,
+    stack: (u64, usize),
+}
+
+extern "C" fn pooled_start(p: *mut libc::c_void) -> *mut libc::c_void {
+    // SAFETY: spawn_blocked handed this thread the Box it made.
+    let p = unsafe { Box::from_raw(p.cast::<PooledStart>()) };
+    let r = (p.start)(p.arg);
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    RETIRED.lock().unwrap_or_else(|e| e.into_inner()).push((p.stack.0, p.stack.1, tid));
+    r
 }
 
 /// Starts a detached host thread running `start(arg)` with every signal
@@ -24,15 +85,21 @@ pub unsafe fn spawn_blocked(
     start: extern "C" fn(*mut libc::c_void) -> *mut libc::c_void,
     arg: *mut libc::c_void,
 ) -> i32 {
+    let (at, len, start, arg, pooled) = match stack {
+        Stack::At { at, len } => (at, len, start, arg, None),
+        Stack::Pooled(len) => {
+            let Some(stack) = take_stack(len) else { return libc::EAGAIN };
+            let p = Box::into_raw(Box::new(PooledStart { start, arg, stack }));
+            (stack.0, stack.1, pooled_start as extern "C" fn(_) -> _, p.cast(), Some(p))
+        }
+    };
     // SAFETY: attr is initialised before use and destroyed after; the
-    // stack and `arg` are as the caller's contract says.
+    // stack and `arg` are as the caller's contract says (a pooled stack is
+    // used by no other thread).
     unsafe {
         let mut attr: libc::pthread_attr_t = std::mem::zeroed();
         libc::pthread_attr_init(&mut attr);
-        match stack {
-            Stack::Size(n) => libc::pthread_attr_setstacksize(&mut attr, n),
-            Stack::At { at, len } => libc::pthread_attr_setstack(&mut attr, at as *mut libc::c_void, len),
-        };
+        libc::pthread_attr_setstack(&mut attr, at as *mut libc::c_void, len);
         libc::pthread_attr_setdetachstate(&mut attr, libc::PTHREAD_CREATE_DETACHED);
         let mut all: libc::sigset_t = std::mem::zeroed();
         libc::sigfillset(&mut all);
@@ -40,6 +107,11 @@ pub unsafe fn spawn_blocked(
         let mut id: libc::pthread_t = 0;
         let r = libc::pthread_create(&mut id, &attr, start, arg);
         libc::pthread_attr_destroy(&mut attr);
+        if let (Some(p), true) = (pooled, r != 0) {
+            // No thread started: the stack and the caller's `arg` are back.
+            let p = Box::from_raw(p);
+            RETIRED.lock().unwrap_or_else(|e| e.into_inner()).push((p.stack.0, p.stack.1, 0));
+        }
         if r == 0 {
             FIRST_THREAD.call_once(|| {
                 if let Some(f) = AFTER_FIRST_THREAD.get() {

@@ -85,7 +85,7 @@ pub fn arch_prctl(_p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
 /// and what they guard consistent (the way the kernel-facing emulators do
 /// it; glibc's `fork` does the same for malloc and stdio). Lock order: brk,
 /// dispositions, translator (see `Jit::lock_for_fork`), tern's ranges, the
-/// guard's cache of them. A lock added elsewhere that a guest thread may
+/// guard's cache of them, the pool of thread stacks. A lock added elsewhere that a guest thread may
 /// hold while another forks belongs here.
 struct ForkLocks<'a> {
     _brk: std::sync::MutexGuard<'a, crate::mm::Brk>,
@@ -93,6 +93,7 @@ struct ForkLocks<'a> {
     jit: tern_translate::ForkLocks<'a>,
     _ranges: std::sync::RwLockWriteGuard<'static, Vec<(u64, u64)>>,
     _guard: std::sync::RwLockWriteGuard<'static, Option<crate::guard::TernMap>>,
+    _stacks: crate::host_thread::ForkGuard,
 }
 
 impl ForkLocks<'_> {
@@ -103,6 +104,7 @@ impl ForkLocks<'_> {
             jit: p.jit.lock_for_fork(),
             _ranges: crate::proc::lock_for_fork(),
             _guard: crate::guard::lock_for_fork(),
+            _stacks: crate::host_thread::lock_for_fork(),
         }
     }
 }

@@ -268,7 +268,7 @@ pub fn clone_vm(
     // none starts).
     let r = unsafe {
         crate::host_thread::spawn_blocked(
-            crate::host_thread::Stack::Size(HELPER_STACK),
+            crate::host_thread::Stack::Pooled(HELPER_STACK),
             helper_main,
             job.cast(),
         )

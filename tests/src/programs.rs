@@ -84,6 +84,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("fork_fd_limit.c"),
     plain("fork_rlimit_as.c"),
     plain("rlimit_as.c"),
+    plain("growsdown_thread.c"),
     plain("iov_errors.c"),
     plain("aio.c"),
     plain("proc_self_open.c"),
