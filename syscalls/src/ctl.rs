@@ -13,6 +13,8 @@ const PR_SET_SECCOMP: u64 = 22;
 const PR_SET_SYSCALL_USER_DISPATCH: u64 = 59;
 const PR_SET_MDWE: u64 = 65;
 const PR_GET_MDWE: u64 = 66;
+const PR_GET_TID_ADDRESS: u64 = 40;
+const PR_GET_AUXV: u64 = 0x4155_5856;
 
 /// `prctl`: passed through, except options that would apply to tern's own
 /// syscalls or code cache, which get EINVAL as from a kernel without them
@@ -21,11 +23,39 @@ const PR_GET_MDWE: u64 = 66;
 /// option it does not know, such as syscall user dispatch or MDWE on older
 /// kernels, with EINVAL): a seccomp filter or syscall user dispatch would
 /// trap tern's own calls, and MDWE would forbid the code cache's
-/// executable mappings.
-pub fn prctl(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+/// executable mappings. Two options answer with the guest's own state,
+/// not the host thread's: `PR_GET_TID_ADDRESS` (the guest's
+/// `clear_child_tid`, which tern keeps: the host's is glibc's, in tern's
+/// memory, and a guest that set it back with `set_tid_address` was never
+/// woken from `pthread_join`, stress-ng's pthread stressor) and
+/// `PR_GET_AUXV` (the guest's auxiliary vector, where the host has the
+/// option).
+pub fn prctl(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     match a[0] & 0xffff_ffff {
         PR_GET_SECCOMP | PR_SET_SECCOMP | PR_SET_SYSCALL_USER_DISPATCH | PR_SET_MDWE | PR_GET_MDWE => {
             Err(libc::EINVAL)
+        }
+        PR_GET_TID_ADDRESS => {
+            let addr = crate::thread::clear_child_tid();
+            if tern_translate::guestmem::write_guest(a[1], &addr.to_le_bytes()) {
+                Ok(0)
+            } else {
+                Err(libc::EFAULT)
+            }
+        }
+        PR_GET_AUXV => {
+            // `kernel/sys.c: prctl_get_auxv()`: arguments 4 and 5 must be
+            // 0; it copies what fits of the saved vector (a fixed-size
+            // array, zero after the end entry) and returns the array's
+            // size, which the host call gives.
+            let size = result(host_syscall(libc::SYS_prctl as u64, [a[0], 0, 0, a[3], a[4], 0]))? as usize;
+            let mut saved = p.auxv.clone();
+            saved.resize(size, 0);
+            let n = size.min(a[2] as usize);
+            if n > 0 && !tern_translate::guestmem::write_guest(a[1], &saved[..n]) {
+                return Err(libc::EFAULT);
+            }
+            Ok(size as u64)
         }
         _ => result(host_syscall(libc::SYS_prctl as u64, a)),
     }

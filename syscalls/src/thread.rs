@@ -111,6 +111,11 @@ pub fn set_clear_child_tid(addr: u64) {
     CLEAR_CHILD_TID.with(|c| c.set(addr));
 }
 
+/// The calling guest thread's `clear_child_tid`.
+pub fn clear_child_tid() -> u64 {
+    CLEAR_CHILD_TID.with(Cell::get)
+}
+
 pub(crate) use tern_signals::thread::gettid;
 
 /// `set_tid_address`: kept by tern (the host thread's own belongs to glibc).
