@@ -18,9 +18,10 @@ fn trapping_instructions_end_the_guest_as_natively() {
         return;
     }
     for b in Build::all(false) {
-        for what in
-            ["int3", "ud2", "hlt", "sysret", "hints", "div", "divlong", "null", "abort", "long", "none"]
-        {
+        for what in [
+            "int3", "ud2", "hlt", "sysret", "rdmsr", "wrmsr", "rdpmc", "hints", "div", "divlong", "null",
+            "abort", "long", "none",
+        ] {
             differential(Path::new(TERN), "traps.c", &b, &[what], b"");
         }
     }

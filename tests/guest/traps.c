@@ -1,6 +1,6 @@
 /* traps.c - instructions that end the process with a signal, chosen by
- * argv[1]: int3 (SIGTRAP), ud2 (SIGILL), hlt and sysret (privileged:
- * SIGSEGV), an instruction over 15 bytes long (SIGSEGV), a divide error (SIGFPE), hint-space NOPs (prefetchw,
+ * argv[1]: int3 (SIGTRAP), ud2 (SIGILL), hlt, sysret, rdmsr, wrmsr and
+ * rdpmc (privileged, or rdpmc without a perf event mapped: SIGSEGV), an instruction over 15 bytes long (SIGSEGV), a divide error (SIGFPE), hint-space NOPs (prefetchw,
  * reserved-NOP prefetches, cldemote: NOPs on any CPU, then "none"), a null store (SIGSEGV), abort (SIGABRT). Output
  * written before the fault must reach the file system, so stdout is
  * unbuffered. */
@@ -22,6 +22,12 @@ int main(int argc, char **argv) {
     __asm__ volatile("hlt");
   else if (!strcmp(what, "sysret"))
     __asm__ volatile("sysretq");
+  else if (!strcmp(what, "rdmsr"))
+    __asm__ volatile("rdmsr" : : "c"(0x10) : "rax", "rdx");
+  else if (!strcmp(what, "wrmsr"))
+    __asm__ volatile("wrmsr" : : "c"(0x10), "a"(0), "d"(0));
+  else if (!strcmp(what, "rdpmc"))
+    __asm__ volatile("rdpmc" : : "c"(0) : "rax", "rdx");
   else if (!strcmp(what, "hints")) {
     static char line[64];
     __asm__ volatile(".byte 0x0f,0x0d,0x08\n\t" /* prefetchw [rax] */

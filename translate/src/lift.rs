@@ -225,6 +225,16 @@ fn lift_one(model: CpuModel, insn: &Instruction, bytes: &[u8], host_code: bool) 
         log_unsupported(pc, bytes, "invalid or unknown instruction");
         return trap(SIGILL);
     }
+    if is_privileged(insn) || insn.mnemonic() == Mnemonic::Rdpmc {
+        // Always #GP (SIGSEGV) at CPL 3 (`rdpmc` too, unless the process
+        // mapped a perf event that allows it): the host CPU raises it, and
+        // the fault path gives the guest the precise state (`sysret`,
+        // `hlt`, `lgdt`, `mov cr0`, `rdmsr`...), whatever the instruction's
+        // control flow. Before the model check: a CPU model leaves out
+        // features such as MSR, but a real CPU that lacked them would not
+        // make these #UD either.
+        return Op::Native { insn: *insn, fix: mem_fix(insn) };
+    }
     if let Some(f) =
         insn.cpuid_features().iter().find(|f| !model.has(**f) && !host_code && !is_hint_nop(bytes))
     {
@@ -243,12 +253,6 @@ fn lift_one(model: CpuModel, insn: &Instruction, bytes: &[u8], host_code: bool) 
             return trap(SIGILL);
         }
     };
-    if is_privileged(insn) {
-        // Always #GP (SIGSEGV) at CPL 3: the host CPU raises it, and the
-        // fault path gives the guest the precise state (`sysret`, `hlt`,
-        // `lgdt`, `mov cr0`, ...), whatever the instruction's control flow.
-        return Op::Native { insn: *insn, fix: mem_fix(insn) };
-    }
     match insn.mnemonic() {
         Mnemonic::Syscall => return Op::Syscall { next },
         Mnemonic::Cpuid => return Op::Cpuid { next },
