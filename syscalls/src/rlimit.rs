@@ -112,7 +112,7 @@ pub fn for_native_exec() -> Vec<(u32, libc::rlimit)> {
     let mut saved = Vec::new();
     for l in &LIMITS {
         let host = host_get(l.resource);
-        let soft = l.soft.load(Ordering::Relaxed).min(host.rlim_max);
+        let soft = get(l).0.min(host.rlim_max);
         if soft != host.rlim_cur
             && host_set(l.resource, libc::rlimit { rlim_cur: soft, rlim_max: host.rlim_max }).is_ok()
         {
@@ -165,8 +165,7 @@ pub fn set_main_stack(size: u64) {
 /// writable bytes (tern's map of guest memory); it is only asked when a
 /// limit is set.
 pub fn check_grow(grow: u64, data: u64, mapped: impl FnOnce() -> (u64, u64)) -> Result<(), i32> {
-    let (as_soft, data_soft) =
-        (LIMITS[0].soft.load(Ordering::Relaxed), LIMITS[1].soft.load(Ordering::Relaxed));
+    let (as_soft, data_soft) = (get(&LIMITS[0]).0, get(&LIMITS[1]).0);
     if as_soft == INF && data_soft == INF || grow == 0 {
         return Ok(());
     }
@@ -234,9 +233,45 @@ fn read_rlimit(addr: u64) -> Result<(u64, u64), i32> {
     Ok((word(0), word(8)))
 }
 
-/// A limit's (soft, hard) values.
+/// Every emulated limit's (soft, hard), in [`LIMITS`] order.
+type Values = [(u64, u64); 2];
+
+thread_local! {
+    /// The limits of a vfork or CLONE_VM child that changed them: such a
+    /// child is another process (with limits of its own) on this one's
+    /// memory, running on thread-locals it borrows, so its values are kept
+    /// here with its pid and never seen by the process that owns the
+    /// statics.
+    static CHILD: std::cell::Cell<Option<(i32, Values)>> = const { std::cell::Cell::new(None) };
+}
+
+/// The index of `l` in [`LIMITS`].
+fn index(l: &Limit) -> usize {
+    LIMITS.iter().position(|x| std::ptr::eq(x, l)).unwrap_or(0)
+}
+
+/// A limit's (soft, hard) values, for the calling process.
 fn get(l: &Limit) -> (u64, u64) {
-    (l.soft.load(Ordering::Relaxed), l.hard.load(Ordering::Relaxed))
+    match CHILD.with(std::cell::Cell::get) {
+        // SAFETY: getpid has no preconditions (asked only after a child
+        // set limits on this thread).
+        Some((owner, values)) if owner == unsafe { libc::getpid() } => values[index(l)],
+        _ => (l.soft.load(Ordering::Relaxed), l.hard.load(Ordering::Relaxed)),
+    }
+}
+
+/// Sets a limit's values for the calling process (see [`CHILD`]).
+fn put(l: &Limit, values: (u64, u64)) {
+    if crate::thread::in_process_child() {
+        // SAFETY: getpid has no preconditions.
+        let pid = unsafe { libc::getpid() };
+        let mut all: Values = [get(&LIMITS[0]), get(&LIMITS[1])];
+        all[index(l)] = values;
+        CHILD.with(|c| c.set(Some((pid, all))));
+    } else {
+        l.soft.store(values.0, Ordering::Relaxed);
+        l.hard.store(values.1, Ordering::Relaxed);
+    }
 }
 
 /// Writes a guest `struct rlimit`.
@@ -258,7 +293,7 @@ fn set(l: &Limit, soft: u64, hard: u64) -> Result<(), i32> {
     if soft > hard {
         return Err(libc::EINVAL);
     }
-    if hard > l.hard.load(Ordering::Relaxed) {
+    if hard > get(l).1 {
         if !may_raise_hard() {
             return Err(libc::EPERM);
         }
@@ -267,8 +302,7 @@ fn set(l: &Limit, soft: u64, hard: u64) -> Result<(), i32> {
             host_set(l.resource, libc::rlimit { rlim_cur: hard, rlim_max: hard })?;
         }
     }
-    l.soft.store(soft, Ordering::Relaxed);
-    l.hard.store(hard, Ordering::Relaxed);
+    put(l, (soft, hard));
     Ok(())
 }
 

@@ -122,5 +122,17 @@ int main(int argc, char **argv) {
     int st;
     waitpid(c, &st, 0);
     printf("child exit %d\n", WEXITSTATUS(st));
+
+    /* A vfork child's limits are its own, on its parent's memory. */
+    c = vfork();
+    if (c == 0) {
+        struct rlimit r = {280 * MiB, 512 * MiB};
+        setrlimit(RLIMIT_AS, &r);
+        execl("/proc/self/exe", argv[0], "child", (char *)NULL);
+        _exit(127);
+    }
+    waitpid(c, &st, 0);
+    printf("vfork child exit %d\n", WEXITSTATUS(st));
+    show("parent AS after the vfork child's", RLIMIT_AS);
     return 0;
 }
