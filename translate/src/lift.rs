@@ -35,9 +35,9 @@ pub(crate) fn log_unsupported(pc: u64, bytes: &[u8], why: &str) {
     g.get_or_insert_with(HashMap::new).insert(pc, (bytes.to_vec(), why.to_string()));
 }
 
-/// The guest is about to get the signal of the trap at `pc`: logs the
+/// The guest is about to get signal `signo` of the trap at `pc`: logs the
 /// instruction tern could not run there, if any, once per distinct encoding.
-pub fn report_unsupported(pc: u64) {
+pub fn report_unsupported(pc: u64, signo: i32) {
     let Some((bytes, why)) =
         PENDING.lock().unwrap_or_else(|e| e.into_inner()).as_mut().and_then(|m| m.get(&pc).cloned())
     else {
@@ -47,7 +47,12 @@ pub fn report_unsupported(pc: u64) {
     let key = if bytes.is_empty() { pc.to_le_bytes().to_vec() } else { bytes.clone() };
     if g.get_or_insert_with(HashSet::new).insert(key) {
         let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        tracing::warn!("tern: {why} at {pc:#x}: bytes {} -> SIGILL", hex.join(" "));
+        let sig = match signo {
+            SIGSEGV => "SIGSEGV".to_string(),
+            SIGILL => "SIGILL".to_string(),
+            n => format!("signal {n}"),
+        };
+        tracing::warn!("tern: {why} at {pc:#x}: bytes {} -> {sig}", hex.join(" "));
     }
 }
 
