@@ -1,5 +1,7 @@
 //! `tern`: run an x86-64 Linux program under dynamic binary translation.
 
+mod proc_title;
+
 use clap::Parser;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
@@ -52,6 +54,7 @@ fn env_name(entry: &[u8]) -> &[u8] {
 /// necessarily UTF-8; `-E VAR` without `=` sets VAR to the empty string).
 fn guest_env(cli: &Cli) -> Vec<Vec<u8>> {
     let mut env = tern_syscalls::task::unhide_env(host_environ());
+    env.retain(|e| env_name(e) != tern_syscalls::task::EXEC_VAR.as_bytes());
     for u in &cli.unset_env {
         env.retain(|e| env_name(e) != u.as_bytes());
     }
@@ -165,10 +168,30 @@ fn reclose_std_fds() {
     }
 }
 
+/// The command line of a tern started for a guest `execve`: the options
+/// and program path the exec'ing tern put in
+/// [`EXEC_VAR`](tern_syscalls::task::EXEC_VAR), then the guest's arguments
+/// after argv[0], which end the process's argv (what the kernel would give
+/// the program, a script's interpreter line first). None for a tern
+/// started by anything else.
+fn exec_handover() -> Option<Vec<std::ffi::OsString>> {
+    use std::os::unix::ffi::OsStringExt;
+    let value = std::env::var_os(tern_syscalls::task::EXEC_VAR)?;
+    let items = tern_syscalls::task::decode_exec_options(value.as_bytes());
+    let mut items = items.unwrap_or_default().into_iter();
+    let from = items.next().and_then(|i| String::from_utf8(i).ok()?.parse::<usize>().ok());
+    let from = from.unwrap_or_else(|| fail(format!("bad {}", tern_syscalls::task::EXEC_VAR), 2));
+    let mut cmd = vec![std::ffi::OsString::from("tern")];
+    cmd.extend(items.map(std::ffi::OsString::from_vec));
+    cmd.extend(std::env::args_os().skip(from));
+    Some(cmd)
+}
+
 fn main() {
     reclose_std_fds();
+    let handed = exec_handover();
     let mut args = std::env::args_os();
-    if args.nth(1).is_some_and(|a| a == "bisect") {
+    if handed.is_none() && args.nth(1).is_some_and(|a| a == "bisect") {
         std::process::exit(tern_linux_user::bisect::main(args.collect()));
     }
     reexec_without_guest_env();
@@ -184,7 +207,10 @@ fn main() {
     // then unmapped, then tern's again.
     // SAFETY: as above.
     unsafe { libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX) };
-    let cli = Cli::parse();
+    let cli = match handed {
+        Some(cmd) => Cli::parse_from(cmd),
+        None => Cli::parse(),
+    };
     if cli.syscalls {
         print!("{}", tern_syscalls::table::compat_list());
         return;
@@ -291,6 +317,7 @@ fn main() {
     // stack, far larger than the strings and tables.
     let st = unsafe { stack::build(top, &loaded, model, &argv, &env, execfn, random) };
     proc::set_stack_strings(st.args, st.env);
+    proc_title::set(execfn, &argv);
     let auxv: Vec<u8> =
         st.auxv.iter().flat_map(|(k, v)| k.to_le_bytes().into_iter().chain(v.to_le_bytes())).collect();
 

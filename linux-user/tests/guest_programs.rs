@@ -84,6 +84,8 @@ guest_tests! {
     fork_rlimit_as => "fork_rlimit_as.c";
     rlimit_as => "rlimit_as.c";
     growsdown_thread => "growsdown_thread.c";
+    proc_names => "proc_names.c";
+    prctl_self => "prctl_self.c";
     iov_errors => "iov_errors.c";
     aio => "aio.c";
     proc_self_open => "proc_self_open.c";

@@ -16,6 +16,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use tern_translate::cpu::{CpuState, RDI, RSP};
 use tern_translate::guestmem::{read_cstr, read_guest, read_u64, write_guest};
 
+/// See [`Reexec::check`]: the program's path and the guest's arguments
+/// in, the program's arguments or an errno out.
+pub type ExecCheck = fn(&Path, Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, i32>;
+
 /// How tern runs a new program under itself on `execve`.
 #[derive(Clone, Debug)]
 pub struct Reexec {
@@ -26,10 +30,12 @@ pub struct Reexec {
     /// Hand tern's log descriptor to the new tern (`--log-fd`), so that a
     /// `--strace` or `-d` log follows the guest across exec.
     pub pass_log: bool,
-    /// The errno a native `execve` of this path would fail with, if any
-    /// (the loader's checks: `#!` lines, permissions, ELF headers), so that
-    /// the guest gets it instead of a new tern failing after the exec.
-    pub check: fn(&Path) -> Result<(), i32>,
+    /// The errno a native `execve` of this path with these arguments would
+    /// fail with, if any (the loader's checks: `#!` lines, permissions, ELF
+    /// headers), so that the guest gets it instead of a new tern failing
+    /// after the exec; else the arguments the program gets (a script's
+    /// interpreter line before them).
+    pub check: ExecCheck,
     /// Run exec'd programs under tern (false: natively, `--no-follow-exec`).
     pub follow: bool,
 }
@@ -507,6 +513,33 @@ pub fn unhide_env(env: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
     env.into_iter().map(|e| e.strip_prefix(HIDDEN_PREFIX).map(<[u8]>::to_vec).unwrap_or(e)).collect()
 }
 
+/// The environment variable that carries a guest `execve`'s tern options
+/// and program path to the new tern (whose argv is the program's): the
+/// index in argv where the guest's arguments after argv[0] start, then the
+/// options; each item in hex, items separated by commas. Never seen by the
+/// guest.
+pub const EXEC_VAR: &str = "TERN_EXEC";
+
+/// The [`EXEC_VAR`] entry for `items`.
+fn encode_exec_options(items: &[Vec<u8>]) -> Vec<u8> {
+    let hex: Vec<String> = items.iter().map(|i| i.iter().map(|b| format!("{b:02x}")).collect()).collect();
+    format!("{EXEC_VAR}={}", hex.join(",")).into_bytes()
+}
+
+/// The items of an [`EXEC_VAR`] value, or None if it is malformed.
+pub fn decode_exec_options(value: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    value
+        .split(|&b| b == b',')
+        .map(|item| {
+            if item.len() % 2 != 0 {
+                return None;
+            }
+            item.chunks(2).map(|p| Some(digit(p[0])? << 4 | digit(p[1])?)).collect()
+        })
+        .collect()
+}
+
 /// What a guest exec runs: the path the new tern opens, and the kernel's
 /// name for it (AT_EXECFN, a script's argument) when it differs.
 struct Target {
@@ -635,37 +668,39 @@ fn exec_target_checked(p: &Process, target: &Target, argv: Vec<Vec<u8>>, envp: V
             crate::rlimit::restore(saved);
             return Ok(err);
         }
-        (p.reexec.check)(Path::new(OsStr::from_bytes(&target.path)))?;
-        let mut a: Vec<CString> = vec![cstring(p.reexec.tern.as_os_str().as_bytes().to_vec())?];
-        for o in &p.reexec.options {
-            a.push(cstring(o.clone().into_bytes())?);
-        }
+        // Linux runs a program given an empty argv with argv[0] = "".
+        let argv = if argv.is_empty() { vec![Vec::new()] } else { argv };
+        let shown = (p.reexec.check)(Path::new(OsStr::from_bytes(&target.path)), argv.clone())?;
+        // The new tern's options go in its environment ([`EXEC_VAR`]); its
+        // argv is what the kernel would give the program (the guest's, a
+        // script's interpreter line before them), which is then what
+        // other processes see as its command line (`/proc/PID/cmdline`:
+        // `ps`, `pgrep -f`). The guest's arguments after argv[0] end it.
+        let from = shown.len() + 1 - argv.len();
+        let mut o: Vec<Vec<u8>> = vec![from.to_string().into_bytes()];
+        o.extend(p.reexec.options.iter().map(|o| o.clone().into_bytes()));
         let log_fd = crate::fd::LOG_FD.load(std::sync::atomic::Ordering::Relaxed);
         let pass_log = p.reexec.pass_log && log_fd >= 0;
         if pass_log {
-            a.push(cstring(b"--log-fd".to_vec())?);
-            a.push(cstring(log_fd.to_string().into_bytes())?);
+            o.extend([b"--log-fd".to_vec(), log_fd.to_string().into_bytes()]);
         }
         if let Some(limits) = crate::rlimit::handover() {
-            a.push(cstring(b"--guest-rlimits".to_vec())?);
-            a.push(cstring(limits.into_bytes())?);
+            o.extend([b"--guest-rlimits".to_vec(), limits.into_bytes()]);
         }
         if let Some(fd) = target.exec_fd {
-            a.push(cstring(b"--exec-fd".to_vec())?);
-            a.push(cstring(fd.to_string().into_bytes())?);
+            o.extend([b"--exec-fd".to_vec(), fd.to_string().into_bytes()]);
         }
-        // Linux runs a program given an empty argv with argv[0] = "".
-        let argv0 = argv.first().cloned().unwrap_or_default();
-        a.push(cstring(b"--execve".to_vec())?);
-        a.push(cstring(b"-0".to_vec())?);
-        a.push(cstring(argv0)?);
-        a.push(cstring(b"--".to_vec())?);
-        a.push(cpath);
-        for arg in argv.into_iter().skip(1) {
-            a.push(cstring(arg)?);
-        }
-        args = a;
-        env = hide_env(envp).into_iter().map(cstring).collect::<Result<_, _>>()?;
+        o.extend([
+            b"--execve".to_vec(),
+            b"-0".to_vec(),
+            argv[0].clone(),
+            b"--".to_vec(),
+            target.path.clone(),
+        ]);
+        args = shown.into_iter().map(cstring).collect::<Result<_, _>>()?;
+        let mut e = hide_env(envp);
+        e.push(encode_exec_options(&o));
+        env = e.into_iter().map(cstring).collect::<Result<_, _>>()?;
         let tern = cstring(p.reexec.tern.as_os_str().as_bytes().to_vec())?;
         // The log descriptor is inheritable only for the duration of the call.
         if pass_log {

@@ -85,6 +85,8 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("fork_rlimit_as.c"),
     plain("rlimit_as.c"),
     plain("growsdown_thread.c"),
+    plain("proc_names.c"),
+    plain("prctl_self.c"),
     plain("iov_errors.c"),
     plain("aio.c"),
     plain("proc_self_open.c"),

@@ -263,7 +263,8 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
 
 /// What a guest `execve` of `path` would fail with, if anything: `#!`
 /// scripts are followed and the final program checked ([`check`]).
-pub fn exec_check(path: &Path) -> Result<(), i32> {
-    let exec = script::resolve(path, vec![Vec::new()]).map_err(|e| e.errno())?;
-    check(&exec.path).map_err(|e| e.errno())
+pub fn exec_check(path: &Path, argv: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, i32> {
+    let exec = script::resolve(path, argv).map_err(|e| e.errno())?;
+    check(&exec.path).map_err(|e| e.errno())?;
+    Ok(exec.argv)
 }

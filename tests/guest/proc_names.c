@@ -1,0 +1,97 @@
+/* What other processes see of a program this one execs: its name
+ * (/proc/PID/comm, what pkill, pgrep and killall match) and its command
+ * line (/proc/PID/cmdline, what ps and pgrep -f show). Natively the name is
+ * the basename of the exec'd path and the command line the arguments the
+ * program got (a script's interpreter line first). Under tern both were
+ * tern's own ("tern", "tern --cpu ... --execve ..."), so `pkill sleep`
+ * missed a sleep run under tern. Compared with the native run. */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int read_file(pid_t pid, const char *what, char *buf, int size) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, what);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    int n = (int)fread(buf, 1, size - 1, f);
+    fclose(f);
+    buf[n < 0 ? 0 : n] = 0;
+    return n;
+}
+
+/* Waits (up to 5 s) until the child's name is `name`, then shows its name
+ * and command line, ends it and shows how it ended. */
+static void show(pid_t pid, const char *name) {
+    char comm[64] = "", cmd[4096];
+    for (int i = 0; i < 500; i++) {
+        read_file(pid, "comm", comm, sizeof comm);
+        comm[strcspn(comm, "\n")] = 0;
+        if (!strcmp(comm, name))
+            break;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    int n = read_file(pid, "cmdline", cmd, sizeof cmd);
+    printf("name '%s', command line (%d bytes):", comm, n);
+    for (int i = 0; i < n; i++)
+        printf(cmd[i] ? "%c" : " |", cmd[i]);
+    kill(pid, SIGTERM);
+    int st;
+    waitpid(pid, &st, 0);
+    printf("; ended by signal %d\n", WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+int main(void) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    char dir[] = "/tmp/tern-proc-names-XXXXXX";
+    if (!mkdtemp(dir))
+        return 1;
+    /* Relative paths, so that the output does not name the directory. */
+    if (chdir(dir))
+        return 1;
+    const char *script = "./nap.sh", *longname = "./a-rather-long-program-name";
+    FILE *f = fopen(script, "w");
+    fputs("#!/bin/sh -e\nsleep 5\n", f);
+    fclose(f);
+    chmod(script, 0755);
+    symlink("/bin/sleep", longname);
+
+    pid_t p = fork();
+    if (p == 0) {
+        execl("/bin/sleep", "sleep", "5", (char *)NULL);
+        _exit(127);
+    }
+    show(p, "sleep");
+    p = fork();
+    if (p == 0) {
+        execl("/bin/sleep", "renamed", "5", (char *)NULL);
+        _exit(127);
+    }
+    show(p, "sleep");
+    p = fork();
+    if (p == 0) {
+        execl(script, "nap", "one", "two", (char *)NULL);
+        _exit(127);
+    }
+    show(p, "nap.sh");
+    p = fork();
+    if (p == 0) {
+        execl(longname, "long", "5", (char *)NULL);
+        _exit(127);
+    }
+    show(p, "a-rather-long-p");
+    unlink(script);
+    unlink(longname);
+    if (chdir("/"))
+        return 1;
+    rmdir(dir);
+    return 0;
+}
