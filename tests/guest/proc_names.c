@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -51,6 +52,12 @@ static void show(pid_t pid, const char *name) {
 
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
+    /* Its own name, as the kernel gave it at exec (tern's was "tern"). */
+    char own[64] = "", named[17] = "";
+    read_file(getpid(), "comm", own, sizeof own);
+    prctl(PR_GET_NAME, named);
+    printf("own name %s", own);
+    printf("PR_GET_NAME %s\n", named);
     char dir[] = "/tmp/tern-proc-names-XXXXXX";
     if (!mkdtemp(dir))
         return 1;
