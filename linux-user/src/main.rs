@@ -53,8 +53,10 @@ fn env_name(entry: &[u8]) -> &[u8] {
 /// The guest environment: tern's own, edited by -U then -E (bytes, not
 /// necessarily UTF-8; `-E VAR` without `=` sets VAR to the empty string).
 fn guest_env(cli: &Cli) -> Vec<Vec<u8>> {
-    let mut env = tern_syscalls::task::unhide_env(host_environ());
+    // This tern's own TERN_EXEC goes; a guest's, hidden, comes back.
+    let mut env = host_environ();
     env.retain(|e| env_name(e) != tern_syscalls::task::EXEC_VAR.as_bytes());
+    let mut env = tern_syscalls::task::unhide_env(env);
     for u in &cli.unset_env {
         env.retain(|e| env_name(e) != u.as_bytes());
     }

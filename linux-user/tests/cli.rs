@@ -342,6 +342,23 @@ fn address_space_limits_apply_to_the_guest_only() {
     }
 }
 
+/// tern run as a guest program keeps its own layer across the programs it
+/// execs: its `TERN_EXEC` and the variables it hid for its guest travel
+/// hidden once more through the outer tern. The outer tern once took the
+/// inner one's `TERN_EXEC` for its own and ran the program directly (the
+/// inner `--strace` saw nothing of it), and handed the inner tern its own
+/// hidden `LD_LIBRARY_PATH` back, on which it exec'd itself for ever.
+#[test]
+fn tern_under_tern_keeps_both_layers() {
+    let out = Command::new(TERN)
+        .args([TERN, "--strace", "/bin/sh", "-c", "echo $LD_LIBRARY_PATH; /bin/echo hi"])
+        .env("LD_LIBRARY_PATH", "/nonexistent/tern-lib")
+        .output()
+        .expect("run tern");
+    assert_eq!(text(&out.stdout), "/nonexistent/tern-lib\nhi\n", "{out:?}");
+    assert!(text(&out.stderr).contains("write(1, \"hi\\n\", 3) = 3"), "{out:?}");
+}
+
 /// The exe of a program the guest shell execs: tern by default, the
 /// program itself with `--no-follow-exec`.
 #[test]

@@ -507,6 +507,22 @@ pub fn hide_env(env: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
     env.into_iter().map(|e| if affects_tern(&e) { [HIDDEN_PREFIX, &e].concat() } else { e }).collect()
 }
 
+/// The environment of the tern a guest `execve` starts: the guest's, with
+/// every entry the new tern would take for its own hidden
+/// ([`HIDDEN_PREFIX`]), which it then unhides once for its guest: those
+/// that would change tern ([`affects_tern`]), and, for a tern run as the
+/// guest, that tern's own [`EXEC_VAR`] and the entries it hid for its
+/// guest (hidden once more, or the outer tern would unhide them for the
+/// inner one, which then hid them again and exec'd itself for ever).
+fn hide_guest_env(env: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    let ours = |e: &[u8]| {
+        affects_tern(e)
+            || e.starts_with(HIDDEN_PREFIX)
+            || e.starts_with(EXEC_VAR.as_bytes()) && e.get(EXEC_VAR.len()) == Some(&b'=')
+    };
+    env.into_iter().map(|e| if ours(&e) { [HIDDEN_PREFIX, &e].concat() } else { e }).collect()
+}
+
 /// The guest's environment from the one tern was started with: hidden
 /// entries get their names back.
 pub fn unhide_env(env: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
@@ -698,7 +714,7 @@ fn exec_target_checked(p: &Process, target: &Target, argv: Vec<Vec<u8>>, envp: V
             target.path.clone(),
         ]);
         args = shown.into_iter().map(cstring).collect::<Result<_, _>>()?;
-        let mut e = hide_env(envp);
+        let mut e = hide_guest_env(envp);
         e.push(encode_exec_options(&o));
         env = e.into_iter().map(cstring).collect::<Result<_, _>>()?;
         let tern = cstring(p.reexec.tern.as_os_str().as_bytes().to_vec())?;
