@@ -32,14 +32,28 @@ const INF: u64 = libc::RLIM_INFINITY;
 struct Limit {
     resource: u32,
     name: &'static str,
+    /// Its line in `/proc/self/limits`.
+    proc_line: &'static str,
     soft: AtomicU64,
     hard: AtomicU64,
 }
 
 /// The limits tern emulates: address space and data.
 static LIMITS: [Limit; 2] = [
-    Limit { resource: libc::RLIMIT_AS, name: "as", soft: AtomicU64::new(INF), hard: AtomicU64::new(INF) },
-    Limit { resource: libc::RLIMIT_DATA, name: "data", soft: AtomicU64::new(INF), hard: AtomicU64::new(INF) },
+    Limit {
+        resource: libc::RLIMIT_AS,
+        name: "as",
+        proc_line: "Max address space",
+        soft: AtomicU64::new(INF),
+        hard: AtomicU64::new(INF),
+    },
+    Limit {
+        resource: libc::RLIMIT_DATA,
+        name: "data",
+        proc_line: "Max data size",
+        soft: AtomicU64::new(INF),
+        hard: AtomicU64::new(INF),
+    },
 ];
 
 fn limit(resource: u64) -> Option<&'static Limit> {
@@ -183,15 +197,14 @@ pub fn check_grow(grow: u64, data: u64, mapped: impl FnOnce() -> (u64, u64)) -> 
 /// emulated limits' lines showing the guest's values, in the kernel's
 /// layout (`fs/proc/base.c: proc_pid_limits`).
 pub fn limits_file(text: &[u8]) -> Vec<u8> {
-    const LINES: [&str; 2] = ["Max address space", "Max data size"];
     let value = |v: u64| if v == INF { "unlimited".to_string() } else { v.to_string() };
     let mut out = Vec::with_capacity(text.len());
     for line in text.split_inclusive(|&b| b == b'\n') {
-        match LINES.iter().position(|name| line.starts_with(name.as_bytes())) {
-            Some(i) => {
-                let (soft, hard) = get(&LIMITS[i]);
+        match LIMITS.iter().find(|l| line.starts_with(l.proc_line.as_bytes())) {
+            Some(l) => {
+                let (soft, hard) = get(l);
                 let row =
-                    format!("{:<25} {:<20} {:<20} {:<10}\n", LINES[i], value(soft), value(hard), "bytes");
+                    format!("{:<25} {:<20} {:<20} {:<10}\n", l.proc_line, value(soft), value(hard), "bytes");
                 out.extend_from_slice(row.as_bytes());
             }
             None => out.extend_from_slice(line),
