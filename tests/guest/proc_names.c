@@ -28,19 +28,22 @@ static int read_file(pid_t pid, const char *what, char *buf, int size) {
     return n;
 }
 
-/* Waits (up to 5 s) until the child's name is `name`, then shows its name
- * and command line, ends it and shows how it ended. */
+/* Waits (up to 5 s) until the child's name is `name` and it has a command
+ * line, then shows both, ends it and shows how it ended. */
 static void show(pid_t pid, const char *name) {
     char comm[64] = "", cmd[4096];
+    int n = 0;
     for (int i = 0; i < 500; i++) {
         read_file(pid, "comm", comm, sizeof comm);
         comm[strcspn(comm, "\n")] = 0;
-        if (!strcmp(comm, name))
+        /* The kernel names the process before it sets up the new command
+         * line: natively, cmdline can be empty just after comm changed. */
+        n = read_file(pid, "cmdline", cmd, sizeof cmd);
+        if (!strcmp(comm, name) && n > 0)
             break;
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    int n = read_file(pid, "cmdline", cmd, sizeof cmd);
     printf("name '%s', command line (%d bytes):", comm, n);
     for (int i = 0; i < n; i++)
         printf(cmd[i] ? "%c" : " |", cmd[i]);
