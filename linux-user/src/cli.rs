@@ -2,6 +2,7 @@
 
 use clap::Parser;
 use std::ffi::{OsStr, OsString};
+use std::path::PathBuf;
 
 /// Run an x86-64 Linux program under dynamic binary translation.
 #[derive(Parser, Debug, Clone)]
@@ -85,6 +86,14 @@ pub struct Cli {
     /// flushed and its memory reused.
     #[arg(long, value_name = "MIB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub cache_size: u64,
+    /// Directory of the persistent translation cache, where tern processes
+    /// keep the code they translated for later ones (default:
+    /// $XDG_CACHE_HOME/tern, else ~/.cache/tern).
+    #[arg(long, value_name = "DIR")]
+    pub code_cache: Option<PathBuf>,
+    /// Keep no translations across processes.
+    #[arg(long, conflicts_with = "code_cache")]
+    pub no_code_cache: bool,
     /// Print counters (blocks, chaining, lookups, syscalls, time) at exit.
     #[arg(long)]
     pub stats: bool,
@@ -149,6 +158,13 @@ impl Cli {
         if self.cache_size != 1024 {
             o.push("--cache-size".into());
             o.push(self.cache_size.to_string());
+        }
+        match (&self.code_cache, self.no_code_cache) {
+            (Some(d), false) => {
+                o.push("--code-cache".into());
+                o.push(d.to_string_lossy().into_owned());
+            }
+            _ => o.push("--no-code-cache".into()),
         }
         if self.no_traces {
             o.push("--no-traces".into());

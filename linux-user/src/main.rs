@@ -209,10 +209,14 @@ fn main() {
     // then unmapped, then tern's again.
     // SAFETY: as above.
     unsafe { libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX) };
-    let cli = match handed {
+    let mut cli = match handed {
         Some(cmd) => Cli::parse_from(cmd),
         None => Cli::parse(),
     };
+    if !cli.no_code_cache && cli.code_cache.is_none() {
+        // Resolved once: a guest that changes HOME keeps its tern's cache.
+        cli.code_cache = tern_translate::persist::default_dir();
+    }
     if cli.syscalls {
         print!("{}", tern_syscalls::table::compat_list());
         return;
@@ -259,6 +263,14 @@ fn main() {
     jit.set_kicker(tern_signals::thread::kick);
     if cli.stats {
         jit.set_count_insns();
+    }
+    if let Some(dir) = cli.code_cache.clone().filter(|_| !cli.no_code_cache) {
+        // What the translation depends on besides the guest's bytes and
+        // tern's binary.
+        let options = format!("cpu={} count={}", model.name(), cli.stats);
+        if let Some(p) = tern_translate::persist::Persist::new(dir, &options) {
+            jit.enable_persist(p);
+        }
     }
     for (s, e) in jit.cache.ranges() {
         proc::add_tern_range(s, e);

@@ -294,14 +294,16 @@ fn exit_thread(code: i32, main: bool) {
     }
 }
 
-/// Ends the process with `code` (`exit_group`), after printing `--stats`.
+/// Ends the process with `code` (`exit_group`), after printing `--stats`
+/// and writing its new translations to the persistent cache.
 /// Other threads, blocked in syscalls or not, end with it.
 pub fn exit_process(code: i32) -> ! {
-    if SHOW_STATS.load(Ordering::Relaxed) {
-        if let Some(p) = PROCESS.get() {
+    if let Some(p) = PROCESS.get() {
+        if SHOW_STATS.load(Ordering::Relaxed) {
             let totals = TOTALS.lock().unwrap_or_else(|e| e.into_inner());
             crate::stats::print(p.jit, totals.as_ref().unwrap_or(&LoopStats::default()));
         }
+        p.jit.save_persisted();
     }
     // SAFETY: exit_group ends every thread; nothing tern holds needs
     // flushing (its log writes are unbuffered).

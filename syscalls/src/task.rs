@@ -680,6 +680,7 @@ fn exec_target_checked(p: &Process, target: &Target, argv: Vec<Vec<u8>>, envp: V
             args = argv.into_iter().map(cstring).collect::<Result<_, _>>()?;
             env = envp.into_iter().map(cstring).collect::<Result<_, _>>()?;
             let saved = crate::rlimit::for_native_exec();
+            p.jit.save_persisted();
             let err = host_execve(&cpath, &args, &env);
             crate::rlimit::restore(saved);
             return Ok(err);
@@ -723,6 +724,8 @@ fn exec_target_checked(p: &Process, target: &Target, argv: Vec<Vec<u8>>, envp: V
             // SAFETY: fcntl on tern's own descriptor.
             unsafe { libc::fcntl(log_fd, libc::F_SETFD, 0) };
         }
+        // The new program's tern starts with what this one translated.
+        p.jit.save_persisted();
         let err = host_execve(&tern, &args, &env);
         if pass_log {
             // SAFETY: as above.

@@ -91,6 +91,23 @@ impl PcEntry {
         PcEntry { host_off, guest_off, fixup: [pack(fixup[0]), pack(fixup[1])], rsp_adj }
     }
 
+    /// The entry as 7 bytes (the persistent cache's records).
+    pub fn to_bytes(&self) -> [u8; 7] {
+        let [h0, h1] = self.host_off.to_le_bytes();
+        let [g0, g1] = self.guest_off.to_le_bytes();
+        [h0, h1, g0, g1, self.fixup[0], self.fixup[1], self.rsp_adj]
+    }
+
+    /// The entry [`PcEntry::to_bytes`] gave.
+    pub fn from_bytes(b: [u8; 7]) -> PcEntry {
+        PcEntry {
+            host_off: u16::from_le_bytes([b[0], b[1]]),
+            guest_off: u16::from_le_bytes([b[2], b[3]]),
+            fixup: [b[4], b[5]],
+            rsp_adj: b[6],
+        }
+    }
+
     /// (guest register, scratch slot) pairs displaced during this range.
     pub fn fixups(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
         self.fixup.iter().filter(|&&b| b != 0xff).map(|&b| (usize::from(b & 15), usize::from(b >> 4)))

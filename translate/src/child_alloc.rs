@@ -71,7 +71,8 @@ pub fn leave_child() {
     crate::robust::forget_tid();
 }
 
-fn in_child() -> bool {
+/// True in a vfork or CLONE_VM child (on the thread-locals it borrowed).
+pub fn in_child() -> bool {
     IN_CHILD.try_with(Cell::get).unwrap_or(false)
 }
 

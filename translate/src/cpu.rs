@@ -212,7 +212,7 @@ impl ExitKind {
 /// What an exit stub tells the CPU loop; stubs name one by its index in the
 /// code cache's descriptor table.
 #[repr(C)]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ExitDesc {
     pub kind: ExitKind,
     /// For `Trap`: the signal number; for `Xgetbv`: the instruction's

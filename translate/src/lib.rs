@@ -24,6 +24,7 @@ pub mod ir;
 pub mod lift;
 pub mod model;
 pub mod pages;
+pub mod persist;
 pub mod robust;
 pub mod seg;
 pub mod traces;
@@ -72,8 +73,10 @@ struct Fetched {
 
 /// How `commit_locked` ended.
 enum Commit {
-    /// Installed and published: the block's IR, the block, its host size.
-    Installed(ir::IrBlock, &'static Block, usize),
+    /// Installed and published: the block's IR, the block, its host size,
+    /// and, if asked for, its host code as emitted (before its descriptors
+    /// were numbered) with the host address it was emitted for.
+    Installed(ir::IrBlock, &'static Block, usize, Option<Box<(u64, baseline::Emitted)>>),
     /// Another thread installed the same pc meanwhile.
     Found(&'static Block),
     /// The guest bytes may have changed, or a flush ran: translate again.
@@ -133,18 +136,30 @@ pub enum TranslateError {
 /// entry that leads to the dynamic linker's resolver once and changes
 /// after: not predicted.
 fn predict_indirect(ir: &ir::IrBlock) -> Option<u64> {
+    let (slot, branch) = indirect_slot(ir)?;
+    predicted_target(slot, branch)
+}
+
+/// The slot of a block's final `jmp`/`call` through a RIP-relative memory
+/// operand, and the branch's address.
+fn indirect_slot(ir: &ir::IrBlock) -> Option<(u64, u64)> {
     let last = ir.insns.last()?;
     let operand = match &last.op {
         ir::Op::JmpInd { operand, fix: ir::MemFix::RipRel } => operand,
         ir::Op::CallInd { operand, fix: ir::MemFix::RipRel, .. } => operand,
         _ => return None,
     };
+    Some((operand.ip_rel_memory_address(), last.pc))
+}
+
+/// The target a branch at `branch` through `slot` is predicted to take.
+fn predicted_target(slot: u64, branch: u64) -> Option<u64> {
     let mut buf = [0u8; 8];
-    if guestmem::read_guest(operand.ip_rel_memory_address(), &mut buf) != 8 {
+    if guestmem::read_guest(slot, &mut buf) != 8 {
         return None;
     }
     let target = u64::from_le_bytes(buf);
-    (target != 0 && target.abs_diff(last.pc) >= 0x1000).then_some(target)
+    (target != 0 && target.abs_diff(branch) >= 0x1000).then_some(target)
 }
 
 /// Intel-syntax disassembly of `bytes` at address `ip`, one instruction
@@ -198,6 +213,8 @@ struct Tables {
     changes_seq: u64,
     /// The installed traces (`traces.rs`).
     traces: traces::TraceRecs,
+    /// The persistent translation cache, once enabled (`Jit::persist`).
+    persist: Option<persist::Persist>,
 }
 
 impl Tables {
@@ -301,6 +318,7 @@ impl Jit {
                 changes: Default::default(),
                 changes_seq: 0,
                 traces: Default::default(),
+                persist: None,
             }),
             index,
             threads: RobustMutex::new(Vec::new()),
@@ -422,7 +440,10 @@ impl Jit {
         let mut tries = 0;
         // Time spent holding the lock, for `--stats`.
         let mut locked = std::time::Duration::ZERO;
-        let (ir, block, len) = loop {
+        // Blocks the persistent cache may hold: not those that depend on
+        // this process's options or memory beyond their guest bytes.
+        let reuse = !single && !in_vdso && self.persistable();
+        let (ir, block, len, insns) = loop {
             let mut t = self.tables();
             let mut l0 = t0.map(|_| std::time::Instant::now());
             if !single {
@@ -434,6 +455,19 @@ impl Jit {
                 self.flush_locked(&mut t);
             }
             let mut f = self.fetch_for_translation_locked(&mut t, pc, single)?;
+            if let Some((ir, em, insns)) = reuse.then(|| self.load_persisted_locked(&mut t, &mut f)).flatten()
+            {
+                let commit = self.commit_locked(&mut t, &mut f, (ir, em), false, false)?;
+                drop(t);
+                match commit {
+                    Commit::Installed(ir, block, len, _) => break (ir, block, len, usize::from(insns)),
+                    Commit::Found(b) => return Ok(b),
+                    Commit::Retry => {
+                        tries += 1;
+                        continue;
+                    }
+                }
+            }
             // A single block (one instruction, stepping over a write to
             // its own page) is translated with the lock held, as is a
             // block that failed to install too often.
@@ -456,20 +490,29 @@ impl Jit {
                     return Err(e);
                 }
             };
-            let commit = self.commit_locked(&mut t, &mut f, built, single)?;
+            let mut commit = self.commit_locked(&mut t, &mut f, built, single, reuse)?;
+            if let Commit::Installed(ir, _, _, kept) = &mut commit {
+                if let Some(k) = kept.take() {
+                    let (host, em) = *k;
+                    self.keep_persisted_locked(&mut t, ir, host, em);
+                }
+            }
             drop(t);
             if let Some(l0) = l0.take() {
                 locked += l0.elapsed();
             }
             match commit {
-                Commit::Installed(ir, block, len) => break (ir, block, len),
+                Commit::Installed(ir, block, len, _) => {
+                    let n = ir.insns.len();
+                    break (ir, block, len, n);
+                }
                 Commit::Found(b) => return Ok(b),
                 Commit::Retry => tries += 1,
             }
         };
         self.dump_block(&ir, block);
         self.stats.blocks.fetch_add(1, Ordering::Relaxed);
-        self.stats.guest_insns.fetch_add(ir.insns.len() as u64, Ordering::Relaxed);
+        self.stats.guest_insns.fetch_add(insns as u64, Ordering::Relaxed);
         self.stats.host_bytes.fetch_add(len as u64, Ordering::Relaxed);
         if tries > 0 {
             self.stats.translate_retries.fetch_add(tries as u64, Ordering::Relaxed);
@@ -527,6 +570,108 @@ impl Jit {
         baseline::emit_block(ir, at, &self.rt, prof, self.count_insns.load(Ordering::Relaxed))
     }
 
+    /// True if blocks translated now depend only on their guest bytes and
+    /// address, and on the options that name the persistent cache's
+    /// directory (not on profiling stubs, or dumps that want the IR), so
+    /// that the cache may hold them.
+    fn persistable(&self) -> bool {
+        let d = &self.dump;
+        self.prof.get().is_none() && !(d.in_asm || d.ir || d.out_asm) && !child_alloc::in_child()
+    }
+
+    /// The persistent cache's block for the fetch `f`, moved to its guest
+    /// address and to `f`'s room (whose start moves to the block's): its
+    /// IR (without instructions), code, and instruction count. None if
+    /// there is none, or it translates other bytes, or cannot move there.
+    ///
+    /// # Preconditions
+    /// The tables lock is held (`_locked`).
+    fn load_persisted_locked(
+        &self,
+        t: &mut Tables,
+        f: &mut Fetched,
+    ) -> Option<(ir::IrBlock, baseline::Emitted, u16)> {
+        let seq = t.changes_seq;
+        let p = t.persist.as_mut()?;
+        let rec = p.find(f.pc, seq)?;
+        if f.code[..f.n].get(..rec.guest.len()) != Some(&rec.guest[..]) {
+            return None;
+        }
+        let predicted = match rec.slot {
+            Some((slot, branch, true)) => {
+                Some(predicted_target(f.pc.wrapping_add(slot), f.pc.wrapping_add(branch))?)
+            }
+            _ => None,
+        };
+        // The same address modulo 32 as where it was emitted: its fields'
+        // and literals' alignment, and its entry's.
+        let (at, end) = f.room;
+        let host = at + (rec.host.wrapping_sub(at) & 31);
+        if host + rec.em.code.len() as u64 > end {
+            return None;
+        }
+        let mut em = rec.em;
+        let runtime_delta = self.rt.exit_tramp.wrapping_sub(rec.runtime);
+        if !em.relocate(rec.host, host, f.pc.wrapping_sub(rec.pc), runtime_delta, predicted) {
+            return None;
+        }
+        f.room.0 = host;
+        p.used += 1;
+        let end = f.pc + rec.guest.len() as u64;
+        let ir =
+            ir::IrBlock { start: f.pc, end, insns: Vec::new(), code: rec.guest, predicted, single: false };
+        Some((ir, em, rec.insns))
+    }
+
+    /// Keeps the block just translated from `ir` (host code `em`, emitted
+    /// for `host`) for the persistent cache. Blocks ending in a trap are
+    /// left out: translating them logs why.
+    ///
+    /// # Preconditions
+    /// The tables lock is held (`_locked`).
+    fn keep_persisted_locked(&self, t: &mut Tables, ir: &ir::IrBlock, host: u64, em: baseline::Emitted) {
+        let seq = t.changes_seq;
+        let Some(p) = t.persist.as_mut() else { return };
+        if ir.insns.iter().any(|i| matches!(i.op, ir::Op::Trap { .. })) {
+            return;
+        }
+        let slot = indirect_slot(ir)
+            .map(|(slot, branch)| (slot.wrapping_sub(ir.start), branch - ir.start, ir.predicted.is_some()));
+        let Ok(insns) = u16::try_from(ir.insns.len()) else { return };
+        let rec = persist::record::Record {
+            pc: ir.start,
+            host,
+            runtime: self.rt.exit_tramp,
+            guest: ir.code.clone(),
+            insns,
+            slot,
+            em,
+        };
+        p.keep(&rec, seq);
+    }
+
+    /// Turns on the persistent translation cache (`persist`).
+    pub fn enable_persist(&self, p: persist::Persist) {
+        self.tables().persist = Some(p);
+    }
+
+    /// Writes the blocks translated here to the persistent cache (at the
+    /// process's end or exec). Not from a vfork or CLONE_VM child: its
+    /// parent writes them.
+    pub fn save_persisted(&self) {
+        if child_alloc::in_child() {
+            return;
+        }
+        if let Some(p) = self.tables().persist.as_mut() {
+            p.save();
+        }
+    }
+
+    /// Blocks the persistent cache gave so far.
+    pub fn persisted_used(&self) -> u64 {
+        self.tables().persist.as_ref().map_or(0, |p| p.used)
+    }
+
     /// A piece of code memory at least [`MIN_ROOM`] long that no other
     /// translation writes into until it is given back: a piece left over by
     /// an earlier translation, else a fresh chunk.
@@ -580,6 +725,7 @@ impl Jit {
         f: &mut Fetched,
         (ir, mut em): (ir::IrBlock, baseline::Emitted),
         single: bool,
+        keep: bool,
     ) -> Result<Commit, TranslateError> {
         // A flush since the fetch reused the room's memory, and may have
         // forgotten blocks this one would link to: start over.
@@ -614,10 +760,16 @@ impl Jit {
             // Too big for what was left of the chunk: a fresh one (emitted
             // again for it, with the lock held; rare).
             self.give_back_room_locked(t, f);
+            if ir.insns.is_empty() {
+                // A block from the persistent cache, checked to fit (never
+                // here): no IR to emit again from.
+                return Ok(Commit::Retry);
+            }
             f.room = self.cache.reserve_chunk(&mut t.writer)?;
             em = self.emit(&ir, f.room.0)?;
         }
         let host = f.room.0;
+        let kept = keep.then(|| Box::new((host, em.clone())));
         let first = self.cache.add_descs(&mut t.writer, &em.descs)?;
         em.set_desc_base(first);
         self.cache.install_at(&mut t.writer, host, &em.code);
@@ -662,7 +814,7 @@ impl Jit {
                 self.link_locked(t, d);
             }
         }
-        Ok(Commit::Installed(ir, block, em.code.len()))
+        Ok(Commit::Installed(ir, block, em.code.len(), kept))
     }
 
     /// Copies guest code at `pc` for translation: at most to the end of its

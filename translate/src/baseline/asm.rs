@@ -17,12 +17,48 @@ pub const RSP: u8 = crate::cpu::RSP as u8;
 pub struct Asm {
     pub buf: Vec<u8>,
     pub base: u64,
+    /// The fields whose value depends on where the code or the guest code
+    /// is (`super::Emitted::relocate`).
+    pub relocs: Vec<Reloc>,
     enc: Encoder,
+}
+
+/// What a field of a block's host code holds, for moving the block to
+/// another host address and the guest code it translates to another guest
+/// address (`super::Emitted::relocate`). Every field of these kinds is
+/// recorded; all other bytes depend on neither address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RelocKind {
+    /// A rel32 to a host address outside the block (the runtime's routines).
+    HostRel32,
+    /// A rel32 from the host code to a guest address (a RIP-relative
+    /// operand re-encoded).
+    GuestRel32,
+    /// A sign-extended 32-bit guest address (`push imm32`, `[disp32]`).
+    GuestAbs32,
+    /// A 64-bit guest address (`mov r, imm64`, a literal).
+    GuestAbs64,
+    /// The negated predicted target of an indirect branch (its guard's
+    /// `mov rcx, imm64`).
+    PredictedNeg64,
+}
+
+/// A recorded field: its offset in the block's code and what it holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reloc {
+    pub at: u32,
+    pub kind: RelocKind,
 }
 
 impl Asm {
     pub fn new(base: u64) -> Asm {
-        Asm { buf: Vec::with_capacity(1024), base, enc: Encoder::new(64) }
+        Asm { buf: Vec::with_capacity(1024), base, relocs: Vec::new(), enc: Encoder::new(64) }
+    }
+
+    /// Records that the field at buffer offset `at` holds `kind`.
+    pub fn reloc(&mut self, at: usize, kind: RelocKind) {
+        let at = u32::try_from(at).expect("blocks stay small");
+        self.relocs.push(Reloc { at, kind });
     }
 
     /// Host address of the next byte.
@@ -65,10 +101,12 @@ impl Asm {
         at
     }
 
-    /// `jmp rel32` with no alignment (never patched).
+    /// `jmp rel32` with no alignment (never patched) to a routine outside
+    /// the code being assembled.
     pub fn jmp_unaligned(&mut self, target: u64) {
         self.buf.push(0xe9);
-        self.rel32(target);
+        let at = self.rel32(target);
+        self.reloc(at, RelocKind::HostRel32);
     }
 
     /// `mov r64, imm64`
@@ -140,6 +178,17 @@ impl Asm {
         self.buf[at..at + 4].copy_from_slice(&rel.to_le_bytes());
     }
 
+    /// Encodes `insn`, whose memory operand's displacement is the 32-bit
+    /// value `kind` says, at the current address.
+    pub fn insn_disp(&mut self, insn: &Instruction, kind: RelocKind) -> Result<(), iced_x86::IcedError> {
+        let at = self.buf.len();
+        self.insn(insn)?;
+        let c = self.enc.get_constant_offsets();
+        debug_assert_eq!(c.displacement_size(), 4, "a 32-bit displacement");
+        self.reloc(at + c.displacement_offset(), kind);
+        Ok(())
+    }
+
     /// Encodes `insn` at the current address.
     pub fn insn(&mut self, insn: &Instruction) -> Result<(), iced_x86::IcedError> {
         let ip = self.here();
@@ -170,7 +219,7 @@ impl Asm {
             return false;
         }
         let len_before = self.buf.len();
-        if self.insn(insn).is_ok() {
+        if self.insn_disp(insn, RelocKind::GuestRel32).is_ok() {
             return true;
         }
         self.buf.truncate(len_before);

@@ -17,6 +17,7 @@ use crate::cache::{Fixup, PcEntry, AT_TARGET, MID_BRANCH, NO_FIXUP};
 use crate::cpu::{off, ExitDesc, ExitKind, DESC_INDIRECT, DIRECT_VIA_LOOKUP};
 use crate::ir::{IrBlock, MemFix, Op};
 use asm::{Asm, RAX, RCX, RDX};
+pub use asm::{Reloc, RelocKind};
 use iced_x86::{Code, Instruction, InstructionInfoFactory, MemoryOperand, Register};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -151,8 +152,11 @@ fn exit_stub(a: &mut Asm, tramp: u64, fills: &mut Vec<usize>) {
 }
 
 /// Host code for one block plus its pc map and exit descriptors.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Emitted {
     pub code: Vec<u8>,
+    /// The fields of `code` that depend on where it and its guest code are.
+    pub relocs: Vec<Reloc>,
     pub pcmap: Vec<PcEntry>,
     /// Descriptors of the block's exits, in order.
     pub descs: Vec<ExitDesc>,
@@ -178,6 +182,81 @@ impl Emitted {
             self.code[at..at + 4].copy_from_slice(&idx.to_le_bytes());
         }
     }
+}
+
+impl Emitted {
+    /// Moves the block, emitted for host address `from`, to host address
+    /// `to`, and the guest code it translates by `guest_delta` bytes, the
+    /// runtime's routines being `runtime_delta` bytes from where they were,
+    /// as if it had been emitted there: the persistent cache's blocks are
+    /// translated once and used by other processes, where the code cache
+    /// and the guest's libraries sit elsewhere. `predicted` is the target
+    /// the guard of the block's predicted indirect branch is to expect
+    /// (the caller reads the slot again). False, leaving the block in an
+    /// unspecified state, if a field no longer reaches (a rel32 or a 32-bit
+    /// guest address out of range) or `to` is not `from` plus a multiple of
+    /// 8 (the alignment of the block's patchable fields and literals): the
+    /// block must then be emitted anew.
+    #[must_use]
+    pub fn relocate(
+        &mut self,
+        from: u64,
+        to: u64,
+        guest_delta: u64,
+        runtime_delta: u64,
+        predicted: Option<u64>,
+    ) -> bool {
+        let host_delta = to.wrapping_sub(from);
+        if !host_delta.is_multiple_of(8) {
+            return false;
+        }
+        for r in &self.relocs {
+            let at = r.at as usize;
+            let Some(field) = self.code.get_mut(at..at + if is_wide(r.kind) { 8 } else { 4 }) else {
+                return false;
+            };
+            let old = if is_wide(r.kind) {
+                u64::from_le_bytes(field.try_into().expect("8 bytes"))
+            } else {
+                i64::from(i32::from_le_bytes(field.try_into().expect("4 bytes"))) as u64
+            };
+            let new = match r.kind {
+                RelocKind::HostRel32 => old.wrapping_add(runtime_delta).wrapping_sub(host_delta),
+                RelocKind::GuestRel32 => old.wrapping_add(guest_delta).wrapping_sub(host_delta),
+                RelocKind::GuestAbs32 | RelocKind::GuestAbs64 => old.wrapping_add(guest_delta),
+                RelocKind::PredictedNeg64 => match predicted {
+                    Some(p) => p.wrapping_neg(),
+                    None => return false,
+                },
+            };
+            if is_wide(r.kind) {
+                field.copy_from_slice(&new.to_le_bytes());
+            } else {
+                match i32::try_from(new as i64) {
+                    Ok(v) => field.copy_from_slice(&v.to_le_bytes()),
+                    Err(_) => return false,
+                }
+            }
+        }
+        for d in &mut self.descs {
+            d.target = if d.kind == ExitKind::Direct && d.arg == DIRECT_VIA_LOOKUP {
+                match predicted {
+                    Some(p) => p,
+                    None => return false,
+                }
+            } else {
+                d.target.wrapping_add(guest_delta)
+            };
+            if d.patch_site != 0 {
+                d.patch_site = d.patch_site.wrapping_add(host_delta);
+            }
+        }
+        true
+    }
+}
+
+fn is_wide(kind: RelocKind) -> bool {
+    matches!(kind, RelocKind::GuestAbs64 | RelocKind::PredictedNeg64)
 }
 
 /// Errors from the back end (bugs or unencodable guest instructions).
@@ -296,6 +375,12 @@ impl Emitter<'_> {
         self.a.insn(insn).map_err(|err| EmitError::Encode { pc, err })
     }
 
+    /// Encodes `insn`, whose memory operand is an absolute guest address
+    /// (`rip_to_absolute`).
+    fn encode_abs(&mut self, insn: &Instruction, pc: u64) -> Result<(), EmitError> {
+        self.a.insn_disp(insn, RelocKind::GuestAbs32).map_err(|err| EmitError::Encode { pc, err })
+    }
+
     /// Emits `insn` whose memory operand needs `fix`, borrowing scratch
     /// register `s` (already known free). `pc`/`next` locate the guest insn.
     fn fixed_mem(
@@ -316,6 +401,7 @@ impl Emitter<'_> {
         match fix {
             MemFix::RipRel => {
                 self.a.mov_imm64(s, insn.ip_rel_memory_address());
+                self.a.reloc(self.a.buf.len() - 8, RelocKind::GuestAbs64);
                 i.set_memory_base(gpr(s));
                 i.set_memory_index(Register::None);
                 i.set_memory_displacement64(0);
@@ -413,7 +499,7 @@ impl Emitter<'_> {
                 return Ok(());
             }
             if let Some(abs) = rip_to_absolute(insn) {
-                return self.encode(&abs, pc);
+                return self.encode_abs(&abs, pc);
             }
         }
         let s = free_scratch(insn).ok_or(EmitError::NoScratch(pc))?;
@@ -440,9 +526,10 @@ impl Emitter<'_> {
             MemFix::RipRel => {
                 if !self.a.rip_rel(&op) {
                     if let Some(abs) = rip_to_absolute(&op) {
-                        return self.encode(&abs, pc);
+                        return self.encode_abs(&abs, pc);
                     }
                     self.a.mov_imm64(RDX, op.ip_rel_memory_address());
+                    self.a.reloc(self.a.buf.len() - 8, RelocKind::GuestAbs64);
                     self.a.bytes(&[0x48, 0x8b, 0x12]); // mov rdx, [rdx]
                 }
             }
@@ -484,6 +571,7 @@ impl Emitter<'_> {
             Ok(imm) => {
                 self.a.bytes(&[0x68]); // push simm32
                 self.a.bytes(&imm.to_le_bytes());
+                self.a.reloc(self.a.buf.len() - 4, RelocKind::GuestAbs32);
             }
             Err(_) => {
                 self.a.bytes(&[0xff, 0x35, 0, 0, 0, 0]); // push qword [rip+literal]
@@ -502,6 +590,7 @@ impl Emitter<'_> {
     fn predicted_jump(&mut self, predicted: u64) {
         self.mark(STATE_TARGET, BOTH);
         self.a.mov_imm64(RCX, predicted.wrapping_neg());
+        self.a.reloc(self.a.buf.len() - 8, RelocKind::PredictedNeg64);
         self.a.bytes(&[0x48, 0x8d, 0x0c, 0x11]); // lea rcx, [rcx+rdx]
         self.a.bytes(&[0xe3, 0x02]); // jrcxz hit
         let miss = self.a.short(0xeb); // jmp short miss
@@ -641,6 +730,7 @@ pub fn emit_block(
                     // form with an FS override) is an instruction it cannot
                     // execute: SIGILL, logged once.
                     e.a.buf.truncate(at);
+                    e.a.relocs.retain(|r| (r.at as usize) < at);
                     e.pcmap.retain(|m| usize::from(m.host_off) < at);
                     e.mark(pc, NO_FIXUP);
                     crate::lift::log_unsupported(pc, &[], &format!("{err}"));
@@ -753,11 +843,13 @@ pub fn emit_block(
     }
     for (field, value) in std::mem::take(&mut e.literals) {
         let at = e.a.here();
+        e.a.reloc(e.a.buf.len(), RelocKind::GuestAbs64);
         e.a.bytes(&value.to_le_bytes());
         e.a.set_rel32(field, at);
     }
     Ok(Emitted {
         code: e.a.buf,
+        relocs: e.a.relocs,
         pcmap: e.pcmap,
         descs: e.descs,
         desc_fills: e.desc_fills,

@@ -1,0 +1,161 @@
+//! Persistent translation cache: blocks translated by one tern process are
+//! kept in files, one per guest file (a library, a program), and used
+//! again by later processes that run the same code, so that a short
+//! process (a shell's `sed`, `cc1` started by `gcc`) does not translate
+//! the dynamic loader's and libc's start-up again. See ARCHITECTURE.md,
+//! "Persistent translation cache".
+//!
+//! - `regions`: which file (and file offset) a guest address belongs to.
+//! - `store`: a file of blobs by key, written whole and renamed into place.
+//! - `record`: a block as a blob.
+//!
+//! A record is used only where the guest bytes equal those it was
+//! translated from, and is then moved to its new guest and host addresses
+//! (`Emitted::relocate`), which gives the block a fresh translation would:
+//! a stale, foreign or damaged file costs misses, never wrong code.
+
+pub mod record;
+pub mod regions;
+pub mod store;
+
+use record::Record;
+use regions::{FileKey, Regions};
+use rustc_hash::FxHashMap;
+use std::hash::Hasher;
+use std::path::PathBuf;
+
+/// Version of the record layout and of the translation it holds: bump it
+/// when either changes in a way the tern binary's identity would not show
+/// (it always changes with the binary).
+const FORMAT: u64 = 1;
+/// Largest store file written.
+const MAX_STORE: usize = 64 << 20;
+/// Most blob bytes a process keeps for writing at its end.
+const MAX_PENDING: usize = 64 << 20;
+
+/// Blocks translated for one file: its store's name and (file offset,
+/// record) pairs.
+type Pending = (String, Vec<(u64, Vec<u8>)>);
+
+/// The persistent cache of one process.
+pub struct Persist {
+    dir: PathBuf,
+    tag: u64,
+    regions: Regions,
+    /// Store files opened so far (None: absent or unusable).
+    stores: FxHashMap<FileKey, Option<store::Store>>,
+    /// Blocks translated here, per file: its store's name and (file
+    /// offset, record) pairs.
+    pending: FxHashMap<FileKey, Pending>,
+    pending_bytes: usize,
+    /// `regions` re-reads `/proc/self/maps` only for a new generation, and,
+    /// after reads that found nothing (code in anonymous memory: a guest
+    /// JIT), only once `wait` more lookups have missed.
+    generation: u64,
+    missed: u32,
+    wait: u32,
+    /// Blocks found and used (`Jit::stats`).
+    pub used: u64,
+}
+
+impl Persist {
+    /// The cache in directory `dir` (in a subdirectory) for this tern binary and translation
+    /// options (`options`: the CPU model's name and anything else that
+    /// changes the code translated), or None if tern cannot name its own
+    /// binary.
+    pub fn new(dir: PathBuf, options: &str) -> Option<Persist> {
+        use std::os::unix::fs::MetadataExt;
+        let exe = std::fs::metadata("/proc/self/exe").ok()?;
+        let mut h = rustc_hash::FxHasher::default();
+        for v in [FORMAT, exe.dev(), exe.ino(), exe.size(), exe.mtime() as u64, exe.mtime_nsec() as u64] {
+            h.write_u64(v);
+        }
+        h.write(options.as_bytes());
+        h.write_u8(u8::from(crate::cpu::ibl_index_uses_crc32()));
+        let tag = h.finish();
+        Some(Persist {
+            // One directory per tern binary and options.
+            dir: dir.join(format!("{tag:016x}")),
+            tag,
+            regions: Regions::default(),
+            stores: FxHashMap::default(),
+            pending: FxHashMap::default(),
+            pending_bytes: 0,
+            generation: u64::MAX,
+            missed: 0,
+            wait: 0,
+            used: 0,
+        })
+    }
+
+    /// The file region holding `pc`: its file, store name and the file
+    /// offset of `pc`. `generation` counts the guest's memory map changes.
+    fn region(&mut self, pc: u64, generation: u64) -> Option<(FileKey, u64)> {
+        let reread = generation != self.generation && self.missed >= self.wait;
+        let g = if reread { generation } else { self.generation };
+        let found = self.regions.find(pc, g).map(|r| (r.key, pc - r.start + r.offset));
+        if reread {
+            self.generation = generation;
+            self.missed = 0;
+            self.wait = if found.is_some() { 0 } else { (self.wait * 2).clamp(1, 4096) };
+        } else if found.is_none() {
+            self.missed = self.missed.saturating_add(1);
+        }
+        found
+    }
+
+    /// The stored block for guest `pc`, if its file has one at that offset.
+    pub fn find(&mut self, pc: u64, generation: u64) -> Option<Record> {
+        let (key, off) = self.region(pc, generation)?;
+        if !self.stores.contains_key(&key) {
+            let name = regions::store_file_name(self.regions.find(pc, self.generation)?);
+            let s = store::Store::open(&self.dir.join(name), self.tag);
+            self.stores.insert(key, s);
+        }
+        let rec = Record::decode(self.stores.get(&key)?.as_ref()?.get(off)?)?;
+        Some(rec)
+    }
+
+    /// Keeps `rec`, translated here, for writing at the process's end.
+    pub fn keep(&mut self, rec: &Record, generation: u64) {
+        if self.pending_bytes >= MAX_PENDING {
+            return;
+        }
+        let Some((key, off)) = self.region(rec.pc, generation) else { return };
+        let Some(region) = self.regions.find(rec.pc, self.generation) else { return };
+        let name = regions::store_file_name(region);
+        let blob = rec.encode();
+        self.pending_bytes += blob.len();
+        self.pending.entry(key).or_insert_with(|| (name, Vec::new())).1.push((off, blob));
+    }
+
+    /// Writes the blocks kept so far to their files (merged with what other
+    /// processes wrote there meanwhile), then forgets them. Failures are
+    /// silent: the cache only saves time. Nothing is written under a finite
+    /// RLIMIT_FSIZE, where a write past the limit would raise SIGXFSZ.
+    pub fn save(&mut self) {
+        if self.pending.is_empty() || !file_size_unlimited() {
+            return;
+        }
+        for (_, (name, blobs)) in std::mem::take(&mut self.pending) {
+            let _ = store::write_merged(&self.dir.join(name), self.tag, &blobs, MAX_STORE);
+        }
+        self.pending_bytes = 0;
+    }
+}
+
+fn file_size_unlimited() -> bool {
+    let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes the struct it is given.
+    unsafe { libc::getrlimit(libc::RLIMIT_FSIZE, &mut r) == 0 && r.rlim_cur == libc::RLIM_INFINITY }
+}
+
+/// The default directory of the cache: `$XDG_CACHE_HOME/tern`, else
+/// `$HOME/.cache/tern` (None if neither is set to an absolute path).
+pub fn default_dir() -> Option<PathBuf> {
+    let abs = |v: std::ffi::OsString| Some(PathBuf::from(v)).filter(|p| p.is_absolute());
+    std::env::var_os("XDG_CACHE_HOME")
+        .and_then(abs)
+        .or_else(|| std::env::var_os("HOME").and_then(abs).map(|h| h.join(".cache")))
+        .map(|d| d.join("tern"))
+}

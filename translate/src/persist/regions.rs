@@ -1,0 +1,343 @@
+//! Which file a guest code address belongs to, from `/proc/self/maps`.
+//!
+//! A file is named by a [`FileKey`] (device, inode, size and times), taken by
+//! `stat`ing `/proc/self/map_files/<start>-<end>`, or else the mapped path if
+//! it is still the mapped file. Each mapping is `stat`ed once while it stays
+//! mapped.
+
+use rustc_hash::{FxHashMap, FxHasher};
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::hash::Hasher;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+/// Identity of a mapped file: changes when the file is replaced or modified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FileKey {
+    /// Device of the file.
+    pub dev: u64,
+    /// Inode of the file.
+    pub ino: u64,
+    /// Size of the file in bytes.
+    pub size: u64,
+    /// Last modification time, in nanoseconds since the epoch.
+    pub mtime_ns: i64,
+    /// Last status change time, in nanoseconds since the epoch.
+    pub ctime_ns: i64,
+}
+
+impl FileKey {
+    fn of(md: &std::fs::Metadata) -> FileKey {
+        let ns = |s: i64, ns: i64| s.saturating_mul(1_000_000_000).saturating_add(ns);
+        FileKey {
+            dev: md.dev(),
+            ino: md.ino(),
+            size: md.size(),
+            mtime_ns: ns(md.mtime(), md.mtime_nsec()),
+            ctime_ns: ns(md.ctime(), md.ctime_nsec()),
+        }
+    }
+}
+
+/// A file-backed mapping: guest range [start, end), the file offset at
+/// `start`, the file, and the mapped path (for naming the store file).
+#[derive(Clone, Debug)]
+pub struct FileRegion {
+    /// First address of the mapping.
+    pub start: u64,
+    /// End (exclusive) of the mapping.
+    pub end: u64,
+    /// File offset mapped at `start`.
+    pub offset: u64,
+    /// The mapped file.
+    pub key: FileKey,
+    /// The mapped path, as `/proc/self/maps` shows it.
+    pub name: String,
+}
+
+/// A mapping as `/proc/self/maps` shows it: (start, end, offset, device, inode).
+type MapId = (u64, u64, u64, u64, u64);
+
+/// Remembers the file-backed mappings of this process.
+#[derive(Default)]
+pub struct Regions {
+    /// File regions by start address.
+    regions: BTreeMap<u64, FileRegion>,
+    /// The file of each mapping seen at the last read (None: unusable).
+    keys: FxHashMap<MapId, Option<FileKey>>,
+    /// The generation of the last read of the maps.
+    read_generation: Option<u64>,
+    /// Number of reads of the maps (for tests).
+    reads: u64,
+}
+
+impl Regions {
+    /// The file region holding `addr`, re-reading /proc/self/maps when `addr`
+    /// is in no known region and the maps may have changed since the last
+    /// read (`generation` is a counter the caller bumps on every guest
+    /// mmap/munmap/mremap/mprotect; re-read at most once per generation for
+    /// addresses outside known file regions). Returns None for anonymous
+    /// memory, [vdso]/[vvar]/[stack]/[heap], deleted files (" (deleted)"), or
+    /// if anything fails.
+    pub fn find(&mut self, addr: u64, generation: u64) -> Option<&FileRegion> {
+        if self.lookup(addr).is_none() && self.read_generation != Some(generation) {
+            self.read_generation = Some(generation);
+            self.reread();
+        }
+        self.lookup(addr)
+    }
+
+    /// Forgets everything (e.g. after exec or when the caller knows the maps
+    /// changed a lot).
+    pub fn clear(&mut self) {
+        *self = Regions::default();
+    }
+
+    fn lookup(&self, addr: u64) -> Option<&FileRegion> {
+        let (_, region) = self.regions.range(..=addr).next_back()?;
+        (addr < region.end).then_some(region)
+    }
+
+    /// Replaces the known regions by those of `/proc/self/maps` now (none if
+    /// it cannot be read), `stat`ing only mappings not seen at the last read.
+    fn reread(&mut self) {
+        self.reads += 1;
+        let maps = std::fs::read("/proc/self/maps").unwrap_or_default();
+        let mut regions = BTreeMap::new();
+        let mut keys = FxHashMap::default();
+        for line in maps.split(|&b| b == b'\n') {
+            let Some(m) = MapsLine::parse(line) else {
+                continue;
+            };
+            let id = (m.start, m.end, m.offset, m.dev, m.inode);
+            let key = match self.keys.get(&id) {
+                Some(&key) => key,
+                None => m.file_key(),
+            };
+            keys.insert(id, key);
+            if let Some(key) = key {
+                let region = FileRegion {
+                    start: m.start,
+                    end: m.end,
+                    offset: m.offset,
+                    key,
+                    name: String::from_utf8_lossy(m.path).into_owned(),
+                };
+                regions.insert(m.start, region);
+            }
+        }
+        self.regions = regions;
+        self.keys = keys;
+    }
+}
+
+/// The store file name for a file: `<basename>-<16 hex digits of a hash of
+/// key>.tbc` (basename sanitized to [A-Za-z0-9._-], at most 40 chars).
+pub fn store_file_name(region: &FileRegion) -> String {
+    let base = region.name.rsplit('/').next().unwrap_or_default();
+    let base: String = base
+        .chars()
+        .map(|c| match c {
+            'A'..='Z' | 'a'..='z' | '0'..='9' | '.' | '_' | '-' => c,
+            _ => '_',
+        })
+        .take(40)
+        .collect();
+    let k = &region.key;
+    let mut bytes = Vec::with_capacity(40);
+    for field in [k.dev, k.ino, k.size, k.mtime_ns as u64, k.ctime_ns as u64] {
+        bytes.extend_from_slice(&field.to_le_bytes());
+    }
+    let mut h = FxHasher::default();
+    h.write(&bytes);
+    format!("{base}-{:016x}.tbc", h.finish())
+}
+
+/// A `/proc/self/maps` line of a file mapping.
+#[derive(Debug, PartialEq)]
+struct MapsLine<'a> {
+    start: u64,
+    end: u64,
+    offset: u64,
+    /// The device, as `libc::makedev` of the line's major:minor.
+    dev: u64,
+    inode: u64,
+    path: &'a [u8],
+}
+
+impl<'a> MapsLine<'a> {
+    /// Parses `start-end perms offset major:minor inode path`; None unless
+    /// it is an executable mapping (where code runs) of a file that still
+    /// exists.
+    fn parse(line: &'a [u8]) -> Option<MapsLine<'a>> {
+        let (range, rest) = field(line)?;
+        let (perms, rest) = field(rest)?;
+        if perms.as_bytes().get(2) != Some(&b'x') {
+            return None;
+        }
+        let (offset, rest) = field(rest)?;
+        let (dev, rest) = field(rest)?;
+        let (inode, rest) = field(rest)?;
+        let path = rest.trim_ascii_start();
+        let (start, end) = range.split_once('-')?;
+        let (major, minor) = dev.split_once(':')?;
+        let m = MapsLine {
+            start: hex(start)?,
+            end: hex(end)?,
+            offset: hex(offset)?,
+            dev: libc::makedev(u32::from_str_radix(major, 16).ok()?, u32::from_str_radix(minor, 16).ok()?),
+            inode: inode.parse().ok()?,
+            path,
+        };
+        let file = path.first() == Some(&b'/') && !path.ends_with(b" (deleted)");
+        (file && m.inode != 0 && m.start < m.end).then_some(m)
+    }
+
+    /// The mapped file, if it can be `stat`ed.
+    fn file_key(&self) -> Option<FileKey> {
+        let link = format!("/proc/self/map_files/{:x}-{:x}", self.start, self.end);
+        if let Ok(md) = std::fs::metadata(link) {
+            return Some(FileKey::of(&md));
+        }
+        let md = std::fs::metadata(Path::new(OsStr::from_bytes(self.path))).ok()?;
+        (md.dev() == self.dev && md.ino() == self.inode).then(|| FileKey::of(&md))
+    }
+}
+
+/// The first space-separated field of `s` (as text) and the rest after it.
+fn field(s: &[u8]) -> Option<(&str, &[u8])> {
+    let s = s.trim_ascii_start();
+    let len = s.iter().position(|&b| b == b' ').unwrap_or(s.len());
+    let text = std::str::from_utf8(&s[..len]).ok()?;
+    (len > 0).then_some((text, &s[len..]))
+}
+
+fn hex(s: &str) -> Option<u64> {
+    u64::from_str_radix(s, 16).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_odd_lines() {
+        let line = b"7f00-7f10 r-xp 00001000 fd:01 1234     /usr/lib/a b.so";
+        assert_eq!(
+            MapsLine::parse(line),
+            Some(MapsLine {
+                start: 0x7f00,
+                end: 0x7f10,
+                offset: 0x1000,
+                dev: libc::makedev(0xfd, 1),
+                inode: 1234,
+                path: b"/usr/lib/a b.so",
+            })
+        );
+        for bad in [
+            &b""[..],
+            b"garbage",
+            b"7f00-7f10 r-xp 00001000 fd:01 1234",
+            b"7f00-7f10 r-xp 00001000 fd:01 0 /x",
+            b"7f00-7f10 r-xp 00001000 fd:01 1234 /x (deleted)",
+            b"7f00-7f10 r-xp 00001000 fd:01 1234 [vdso]",
+            b"7f00-7f10 rw-p 00000000 00:00 0 [heap]",
+            b"7f00-7f10 rw-p 00000000 00:00 0",
+            b"7f10-7f00 r-xp 00001000 fd:01 1234 /x",
+            b"7f00_7f10 r-xp 00001000 fd:01 1234 /x",
+            b"7f00-7f10 r-xp 00001000 fd01 1234 /x",
+            b"7f00-7f10 r-xp 0000100g fd:01 1234 /x",
+            b"7f00-7f10 r-xp 00001000 fd:01 -1 /x",
+            b"7f00-fffffffffffffffff r-xp 0 fd:01 1 /x",
+            b"7f00-7f10 r-xp 0 fffffffff:01 1 /x",
+            b"\xff\xfe-7f10 r-xp 0 fd:01 1 /x",
+            b"- - - : 1 /x",
+        ] {
+            assert_eq!(MapsLine::parse(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+        // Non-UTF-8 paths are kept as bytes.
+        let line = b"1000-2000 r-xp 0 fd:01 7 /a\xff";
+        assert_eq!(MapsLine::parse(line).unwrap().path, b"/a\xff");
+    }
+
+    #[test]
+    fn own_code_is_in_own_binary() {
+        let exe = std::env::current_exe().unwrap();
+        let want = FileKey::of(&std::fs::metadata(&exe).unwrap());
+        let addr = own_code_is_in_own_binary as fn() as usize as u64;
+        let mut regions = Regions::default();
+        let region = regions.find(addr, 1).unwrap().clone();
+        assert!(region.start <= addr && addr < region.end);
+        assert_eq!(Path::new(&region.name), exe);
+        assert_eq!(region.key, want);
+        // Data is not code: only executable mappings are regions.
+        static DATA: u64 = 5;
+        let data = &DATA as *const u64 as u64;
+        assert!(regions.find(data, 1).is_none());
+        assert_eq!(regions.reads, 1);
+    }
+
+    #[test]
+    fn anonymous_memory_is_none() {
+        let heap = vec![0u8; 1 << 20];
+        let stack = 0u64;
+        let mut regions = Regions::default();
+        assert!(regions.find(heap.as_ptr() as u64, 7).is_none());
+        assert!(regions.find(&stack as *const u64 as u64, 7).is_none());
+        assert!(regions.find(0, 7).is_none());
+        assert!(regions.find(u64::MAX, 7).is_none());
+        // Misses re-read at most once per generation.
+        assert_eq!(regions.reads, 1);
+        assert!(regions.find(heap.as_ptr() as u64, 8).is_none());
+        assert_eq!(regions.reads, 2);
+        regions.clear();
+        assert!(regions.find(heap.as_ptr() as u64, 8).is_none());
+        assert_eq!(regions.reads, 1);
+    }
+
+    #[test]
+    fn stat_falls_back_to_path() {
+        let exe = std::env::current_exe().unwrap();
+        let md = std::fs::metadata(&exe).unwrap();
+        let path = exe.as_os_str().as_bytes();
+        // No mapping at [1, 2): map_files fails, the path is used.
+        let mut m = MapsLine {
+            start: 1,
+            end: 2,
+            offset: 0,
+            dev: libc::makedev(libc::major(md.dev()), libc::minor(md.dev())),
+            inode: md.ino(),
+            path,
+        };
+        assert_eq!(m.file_key(), Some(FileKey::of(&md)));
+        m.inode += 1;
+        assert_eq!(m.file_key(), None);
+        m.inode -= 1;
+        m.dev ^= 1;
+        assert_eq!(m.file_key(), None);
+    }
+
+    #[test]
+    fn store_file_names() {
+        let key = FileKey { dev: 1, ino: 2, size: 3, mtime_ns: 4, ctime_ns: 5 };
+        let mut region = FileRegion {
+            start: 0,
+            end: 1,
+            offset: 0,
+            key,
+            name: "/usr/lib/libfoo bar+baz\u{e9}.so.1".into(),
+        };
+        let name = store_file_name(&region);
+        assert!(name.starts_with("libfoo_bar_baz_.so.1-"), "{name}");
+        assert!(name.ends_with(".tbc"));
+        assert_eq!(name.len(), "libfoo_bar_baz_.so.1-".len() + 16 + 4);
+        region.name = format!("/{}", "x".repeat(100));
+        assert!(store_file_name(&region).starts_with(&format!("{}-", "x".repeat(40))));
+        region.name = "/a".into();
+        let a = store_file_name(&region);
+        region.key.mtime_ns += 1;
+        assert_ne!(store_file_name(&region), a);
+    }
+}

@@ -1,0 +1,387 @@
+//! On-disk store of opaque blobs keyed by u64, one file per guest file.
+//!
+//! Format (little-endian): magic `TERNBLK1`, tag u64, count u64, then `count`
+//! index entries (key u64, offset u64, len u32, checksum u64) sorted by key,
+//! then the blob bytes. Offsets count from the start of the file. The
+//! checksum is an `FxHasher` hash of the key and the blob, so a damaged key
+//! in the index cannot hand out another key's blob. `open` checks only the
+//! header and index; blobs are checked when read.
+//!
+//! Writers replace the file by renaming a complete temporary file over it,
+//! so readers and concurrent writers never see a torn file.
+
+use rustc_hash::FxHasher;
+use std::collections::BTreeMap;
+use std::hash::Hasher;
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+const MAGIC: &[u8; 8] = b"TERNBLK1";
+const HEADER_LEN: usize = 24;
+const ENTRY_LEN: usize = 28;
+
+/// One index entry, with its blob's place checked against the file.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    key: u64,
+    start: usize,
+    end: usize,
+    sum: u64,
+}
+
+/// An opened store file: blobs by key, each checked before use.
+#[derive(Debug)]
+pub struct Store {
+    bytes: Vec<u8>,
+    index: Vec<Entry>,
+}
+
+impl Store {
+    /// Opens the store at `path` if it exists, is well formed, and was
+    /// written for `tag` (a u64 naming the tern build and options); None
+    /// otherwise (absent, corrupt, truncated, other tag). Never panics on any
+    /// input.
+    pub fn open(path: &Path, tag: u64) -> Option<Store> {
+        Self::parse(std::fs::read(path).ok()?, tag)
+    }
+
+    /// Checks the header and index of `bytes` (not the blobs).
+    fn parse(bytes: Vec<u8>, tag: u64) -> Option<Store> {
+        if bytes.get(..8)? != MAGIC || read_u64(&bytes, 8)? != tag {
+            return None;
+        }
+        let count = usize::try_from(read_u64(&bytes, 16)?).ok()?;
+        let blobs_start = count.checked_mul(ENTRY_LEN)?.checked_add(HEADER_LEN)?;
+        if blobs_start > bytes.len() {
+            return None;
+        }
+        let mut index = Vec::with_capacity(count);
+        for i in 0..count {
+            let at = HEADER_LEN + i * ENTRY_LEN;
+            let key = read_u64(&bytes, at)?;
+            let start = usize::try_from(read_u64(&bytes, at + 8)?).ok()?;
+            let len = usize::try_from(read_u32(&bytes, at + 16)?).ok()?;
+            let sum = read_u64(&bytes, at + 20)?;
+            let end = start.checked_add(len)?;
+            let unsorted = index.last().is_some_and(|prev: &Entry| prev.key >= key);
+            if unsorted || start < blobs_start || end > bytes.len() {
+                return None;
+            }
+            index.push(Entry { key, start, end, sum });
+        }
+        Some(Store { bytes, index })
+    }
+
+    /// The blob stored under `key`, if any and if its checksum matches.
+    pub fn get(&self, key: u64) -> Option<&[u8]> {
+        let i = self.index.binary_search_by_key(&key, |e| e.key).ok()?;
+        self.checked(&self.index[i])
+    }
+
+    /// Number of blobs.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Whether the store holds no blobs.
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// Iterates (key, blob) over all blobs whose checksum matches.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, &[u8])> {
+        self.index.iter().filter_map(|e| Some((e.key, self.checked(e)?)))
+    }
+
+    /// The blob of `e`, if its checksum matches.
+    fn checked(&self, e: &Entry) -> Option<&[u8]> {
+        let blob = self.bytes.get(e.start..e.end)?;
+        (checksum(e.key, blob) == e.sum).then_some(blob)
+    }
+}
+
+/// Writes the union of the store now at `path` (if valid for `tag`) and
+/// `new` (new wins on equal keys) to `path`: written to a temporary file in
+/// the same directory, then renamed over `path`, so that concurrent writers
+/// from several processes never leave a torn file (last rename wins; blobs
+/// may be lost, never corrupted). Creates the parent directory with mode
+/// 0700 if missing. If the result would exceed `max_bytes`, keeps the
+/// existing blobs and adds new ones only while under the limit.
+pub fn write_merged(path: &Path, tag: u64, new: &[(u64, Vec<u8>)], max_bytes: usize) -> std::io::Result<()> {
+    let old = Store::open(path, tag);
+    let mut blobs: BTreeMap<u64, &[u8]> = old.iter().flat_map(Store::iter).collect();
+    let mut size = HEADER_LEN + blobs.values().map(|b| ENTRY_LEN + b.len()).sum::<usize>();
+    let mut added = false;
+    for (key, blob) in new {
+        let grown = match blobs.get(key) {
+            Some(prev) => (size - prev.len()).saturating_add(blob.len()),
+            None => size.saturating_add(ENTRY_LEN + blob.len()),
+        };
+        if u32::try_from(blob.len()).is_err() || (grown > max_bytes && grown > size) {
+            continue;
+        }
+        blobs.insert(*key, blob);
+        size = grown;
+        added = true;
+    }
+    if !added && old.is_some() {
+        return Ok(());
+    }
+    let bytes = encode(tag, &blobs, size);
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    let (tmp, mut file) = create_temp(path)?;
+    let written = file.write_all(&bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// The file image of `blobs` (sorted by key), `size` bytes long.
+fn encode(tag: u64, blobs: &BTreeMap<u64, &[u8]>, size: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(size);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&tag.to_le_bytes());
+    out.extend_from_slice(&(blobs.len() as u64).to_le_bytes());
+    let mut offset = HEADER_LEN + blobs.len() * ENTRY_LEN;
+    for (&key, blob) in blobs {
+        out.extend_from_slice(&key.to_le_bytes());
+        out.extend_from_slice(&(offset as u64).to_le_bytes());
+        // Blobs over u32::MAX bytes were refused by `write_merged`.
+        out.extend_from_slice(&(blob.len() as u32).to_le_bytes());
+        out.extend_from_slice(&checksum(key, blob).to_le_bytes());
+        offset += blob.len();
+    }
+    for blob in blobs.values() {
+        out.extend_from_slice(blob);
+    }
+    out
+}
+
+/// Creates a new, uniquely named temporary file next to `path`.
+fn create_temp(path: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".tmp.{}.", std::process::id()));
+    loop {
+        let mut tmp_name = name.clone();
+        tmp_name.push(COUNTER.fetch_add(1, Ordering::Relaxed).to_string());
+        let tmp = path.with_file_name(tmp_name);
+        match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp) {
+            Ok(file) => return Ok((tmp, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The checksum of the blob stored under `key`.
+fn checksum(key: u64, blob: &[u8]) -> u64 {
+    let mut h = FxHasher::default();
+    h.write(&key.to_le_bytes());
+    h.write(blob);
+    h.finish()
+}
+
+fn read_u64(bytes: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(bytes.get(at..at.checked_add(8)?)?.try_into().ok()?))
+}
+
+fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(bytes.get(at..at.checked_add(4)?)?.try_into().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TAG: u64 = 0x7e44_0001;
+
+    /// A fresh, empty directory for one test.
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("tern-store-test-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn blob(key: u64, len: usize) -> Vec<u8> {
+        (0..len).map(|i| (key as usize).wrapping_mul(31).wrapping_add(i) as u8).collect()
+    }
+
+    #[test]
+    fn round_trip() {
+        let dir = scratch("round-trip");
+        let path = dir.join("sub/a.tbc");
+        assert!(Store::open(&path, TAG).is_none());
+        let new: Vec<_> = [5u64, 1, 9, 0, u64::MAX].iter().map(|&k| (k, blob(k, k as usize % 50))).collect();
+        write_merged(&path, TAG, &new, usize::MAX).unwrap();
+        let store = Store::open(&path, TAG).unwrap();
+        assert_eq!(store.len(), 5);
+        assert!(!store.is_empty());
+        for (k, b) in &new {
+            assert_eq!(store.get(*k), Some(&b[..]));
+        }
+        assert_eq!(store.get(2), None);
+        let keys: Vec<u64> = store.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, [0, 1, 5, 9, u64::MAX]);
+        let mode = std::fs::metadata(path.parent().unwrap()).unwrap();
+        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o077, 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn empty_store() {
+        let dir = scratch("empty");
+        let path = dir.join("e.tbc");
+        write_merged(&path, TAG, &[], usize::MAX).unwrap();
+        let store = Store::open(&path, TAG).unwrap();
+        assert!(store.is_empty());
+        assert_eq!(store.iter().count(), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn merge_new_wins_old_kept() {
+        let dir = scratch("merge");
+        let path = dir.join("m.tbc");
+        write_merged(&path, TAG, &[(1, b"one".to_vec()), (2, b"two".to_vec())], 1 << 20).unwrap();
+        write_merged(&path, TAG, &[(2, b"TWO!".to_vec()), (3, b"three".to_vec())], 1 << 20).unwrap();
+        let store = Store::open(&path, TAG).unwrap();
+        assert_eq!(store.len(), 3);
+        assert_eq!(store.get(1), Some(&b"one"[..]));
+        assert_eq!(store.get(2), Some(&b"TWO!"[..]));
+        assert_eq!(store.get(3), Some(&b"three"[..]));
+        // A store for another tag is replaced, not merged.
+        write_merged(&path, TAG + 1, &[(7, b"seven".to_vec())], 1 << 20).unwrap();
+        let store = Store::open(&path, TAG + 1).unwrap();
+        assert_eq!(store.iter().collect::<Vec<_>>(), [(7, &b"seven"[..])]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn tag_mismatch() {
+        let dir = scratch("tag");
+        let path = dir.join("t.tbc");
+        write_merged(&path, TAG, &[(1, b"x".to_vec())], 1 << 20).unwrap();
+        assert!(Store::open(&path, TAG).is_some());
+        assert!(Store::open(&path, TAG ^ 1).is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn truncated_and_corrupted() {
+        let dir = scratch("corrupt");
+        let path = dir.join("c.tbc");
+        let new: Vec<_> = (0..8u64).map(|k| (k * 3, blob(k, 20 + k as usize))).collect();
+        write_merged(&path, TAG, &new, usize::MAX).unwrap();
+        let good = std::fs::read(&path).unwrap();
+        let index_end = HEADER_LEN + new.len() * ENTRY_LEN;
+
+        // Every truncation fails to open or is caught (never panics).
+        for len in 0..good.len() {
+            assert!(Store::parse(good[..len].to_vec(), TAG).is_none(), "len {len}");
+        }
+        // A flipped blob byte rejects that blob only.
+        let mut bad = good.clone();
+        bad[index_end] ^= 0x40;
+        let store = Store::parse(bad, TAG).unwrap();
+        assert_eq!(store.get(0), None);
+        assert_eq!(store.iter().count(), new.len() - 1);
+        for (k, b) in &new[1..] {
+            assert_eq!(store.get(*k), Some(&b[..]));
+        }
+        // Any flipped bit anywhere: no panic, and no blob under a wrong key.
+        for at in 0..good.len() {
+            for bit in 0..8 {
+                let mut bad = good.clone();
+                bad[at] ^= 1 << bit;
+                let Some(store) = Store::parse(bad, TAG) else {
+                    continue;
+                };
+                for (k, b) in store.iter() {
+                    let want = new.iter().find(|(nk, _)| *nk == k);
+                    assert_eq!(want.map(|(_, nb)| &nb[..]), Some(b), "byte {at} bit {bit}");
+                }
+                if at < index_end {
+                    // A damaged index entry never yields a blob.
+                    let entry = (at.saturating_sub(HEADER_LEN)) / ENTRY_LEN;
+                    if at >= HEADER_LEN {
+                        assert_eq!(store.get(new[entry].0), None, "byte {at} bit {bit}");
+                    }
+                }
+            }
+        }
+        // Garbage and huge counts never panic.
+        let mut huge = good.clone();
+        huge[16..24].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(Store::parse(huge, TAG).is_none());
+        let mut far = good.clone();
+        far[HEADER_LEN + 8..HEADER_LEN + 16].copy_from_slice(&(u64::MAX - 2).to_le_bytes());
+        assert!(Store::parse(far, TAG).is_none());
+        std::fs::write(&path, b"not a store at all").unwrap();
+        assert!(Store::open(&path, TAG).is_none());
+        // A corrupt file is replaced by the next write.
+        write_merged(&path, TAG, &[(1, b"a".to_vec())], 1 << 20).unwrap();
+        assert_eq!(Store::open(&path, TAG).unwrap().get(1), Some(&b"a"[..]));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn max_bytes_respected() {
+        let dir = scratch("max");
+        let path = dir.join("x.tbc");
+        let limit = HEADER_LEN + 3 * (ENTRY_LEN + 100);
+        let first: Vec<_> = (0..2u64).map(|k| (k, blob(k, 100))).collect();
+        write_merged(&path, TAG, &first, limit).unwrap();
+        let more: Vec<_> = (10..15u64).map(|k| (k, blob(k, 100))).collect();
+        write_merged(&path, TAG, &more, limit).unwrap();
+        let store = Store::open(&path, TAG).unwrap();
+        assert_eq!(store.len(), 3);
+        assert!(store.get(0).is_some() && store.get(1).is_some() && store.get(10).is_some());
+        assert!(std::fs::metadata(&path).unwrap().len() as usize <= limit);
+        // Existing blobs are kept even under a smaller limit.
+        write_merged(&path, TAG, &[(20, blob(20, 10))], 10).unwrap();
+        let store = Store::open(&path, TAG).unwrap();
+        assert_eq!(store.len(), 3);
+        assert_eq!(store.get(20), None);
+        // Replacing a blob by a smaller one is always allowed.
+        write_merged(&path, TAG, &[(0, blob(0, 5))], 10).unwrap();
+        assert_eq!(Store::open(&path, TAG).unwrap().get(0), Some(&blob(0, 5)[..]));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn concurrent_writers() {
+        let dir = scratch("concurrent");
+        let path = dir.join("w.tbc");
+        let threads: Vec<_> = (0..4u64)
+            .map(|t| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    for i in 0..50u64 {
+                        let key = t * 1000 + i;
+                        write_merged(&path, TAG, &[(key, blob(key, 64))], usize::MAX).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let store = Store::open(&path, TAG).unwrap();
+        assert!(!store.is_empty());
+        assert_eq!(store.iter().count(), store.len());
+        for (k, b) in store.iter() {
+            assert_eq!(b, &blob(k, 64)[..]);
+        }
+        // No temporary files are left behind.
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
