@@ -394,3 +394,85 @@ fn loader_variables_reach_the_guest_only() {
         assert!(!part.contains("TERN_GUEST_ENV_"), "{part}");
     }
 }
+
+/// A fresh directory for a test's persistent translation cache.
+fn cache_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tern-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// The `--stats` counter `name` in tern's log.
+fn stat(stderr: &[u8], name: &str) -> u64 {
+    let log = text(stderr);
+    let line = log
+        .lines()
+        .find(|l| l.trim_start().starts_with(name))
+        .unwrap_or_else(|| panic!("no {name} in {log}"));
+    line.rsplit(' ').next().and_then(|n| n.parse().ok()).expect("a number")
+}
+
+/// The persistent translation cache: a second run of a shell pipeline
+/// uses the blocks the first translated (the dynamic loader's, libc's,
+/// dash's), and prints the same.
+#[test]
+fn later_processes_reuse_translations() {
+    let dir = cache_dir("reuse");
+    let run = || {
+        let out = Command::new(TERN)
+            .arg("--code-cache")
+            .arg(&dir)
+            .args(["--stats", "/bin/sh", "-c", "echo $((6 * 7)); ls / | wc -l > /dev/null"])
+            .output()
+            .expect("run tern");
+        assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), "42\n".into()), "{out:?}");
+        (stat(&out.stderr, "blocks translated"), stat(&out.stderr, "of which reused"))
+    };
+    let (first, none) = run();
+    assert_eq!(none, 0);
+    let (blocks, reused) = run();
+    assert_eq!(blocks, first);
+    assert!(reused * 10 >= blocks * 9, "{reused} of {blocks} blocks reused");
+    // Without the cache, nothing is reused.
+    let out = tern(&["--no-code-cache", "--stats", "/bin/true"]);
+    assert_eq!(stat(&out.stderr, "of which reused"), 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A block in the cache is used only where the guest bytes are those it
+/// was translated from: the cache of a program that differs in one
+/// instruction's immediate (`return 3` / `return 4`), put in place of
+/// another's, gives its other blocks but not that one.
+#[test]
+fn cached_blocks_of_other_bytes_are_never_run() {
+    let dir = cache_dir("bytes");
+    let mut stores = Vec::new();
+    for (name, code) in [("three", 3), ("four", 4)] {
+        let src = dir.join(format!("{name}.c"));
+        std::fs::create_dir_all(dir.join(name)).unwrap();
+        std::fs::write(&src, format!("int main(void) {{ return {code}; }}\n")).unwrap();
+        let bin = dir.join(name).join("prog");
+        let cc = Command::new("gcc").arg("-O2").arg("-o").arg(&bin).arg(&src).status().expect("gcc");
+        assert!(cc.success());
+        let out = Command::new(TERN).arg("--code-cache").arg(dir.join("cache")).arg(&bin).output().unwrap();
+        assert_eq!(out.status.code(), Some(code));
+        // The store just written for this program.
+        let tag_dir = std::fs::read_dir(dir.join("cache")).unwrap().next().unwrap().unwrap().path();
+        let store = std::fs::read_dir(&tag_dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("prog-") && !stores.contains(p))
+            .expect("the program's store");
+        stores.push(store);
+    }
+    // The second program's blocks under the first's name.
+    std::fs::copy(&stores[1], &stores[0]).unwrap();
+    let out = Command::new(TERN)
+        .arg("--code-cache")
+        .arg(dir.join("cache"))
+        .arg(dir.join("three/prog"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -95,8 +95,21 @@ pub fn run_under_opts(
     env: &[(&str, &str)],
 ) -> Outcome {
     let mut cmd = Command::new(tern);
+    if !opts.iter().any(|o| o.contains("code-cache")) {
+        cmd.arg("--code-cache").arg(code_cache(tern));
+    }
     cmd.args(opts).arg(bin).args(args);
     run_command(cmd, stdin, env, timeout())
+}
+
+/// The persistent translation cache of every guest program the tests run
+/// under `tern` (their environment has no HOME): next to the binary, in
+/// the build's directory, and shared by the test processes, so that
+/// programs run on blocks other tests translated (the dynamic loader's and
+/// libc's above all) as well as on blocks translated afresh, and the
+/// stores take concurrent writers.
+pub fn code_cache(tern: &Path) -> std::path::PathBuf {
+    tern.parent().unwrap_or(Path::new("/tmp")).join("test-code-cache")
 }
 
 /// The timeout in force: `TERN_TEST_TIMEOUT` seconds, else [`DEFAULT_TIMEOUT`].

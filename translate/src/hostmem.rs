@@ -32,11 +32,16 @@ fn next_place(len: u64) -> u64 {
 /// `flags` (MAP_ANONYMOUS and MAP_PRIVATE or MAP_SHARED) in tern's region,
 /// or where the kernel chooses if that place is taken. Returns the address.
 pub fn map_tern(len: usize, prot: i32, flags: i32) -> std::io::Result<u64> {
+    map_tern_fd(len, prot, flags, -1)
+}
+
+/// [`map_tern`] of file `fd` from its start (`fd` -1: anonymous memory).
+pub fn map_tern_fd(len: usize, prot: i32, flags: i32, fd: i32) -> std::io::Result<u64> {
     let at = next_place(len as u64);
     for (addr, extra) in [(at, libc::MAP_FIXED_NOREPLACE), (0, 0)] {
-        // SAFETY: a fresh anonymous mapping; MAP_FIXED_NOREPLACE never
-        // replaces an existing mapping.
-        let p = unsafe { libc::mmap(addr as *mut _, len, prot, flags | extra, -1, 0) };
+        // SAFETY: a fresh mapping; MAP_FIXED_NOREPLACE never replaces an
+        // existing mapping.
+        let p = unsafe { libc::mmap(addr as *mut _, len, prot, flags | extra, fd, 0) };
         if p != libc::MAP_FAILED {
             crate::pages::note_tern_memory(p as u64, p as u64 + (len as u64).next_multiple_of(4096));
             dont_dump(p as u64, len);

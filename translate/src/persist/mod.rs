@@ -30,6 +30,9 @@ use std::path::PathBuf;
 const FORMAT: u64 = 1;
 /// Largest store file written.
 const MAX_STORE: usize = 64 << 20;
+/// A store is written again only if the new blocks' bytes are at least a
+/// `REWRITE_RATIO`th of its size.
+const REWRITE_RATIO: u64 = 16;
 /// Most blob bytes a process keeps for writing at its end.
 const MAX_PENDING: usize = 64 << 20;
 
@@ -112,7 +115,7 @@ impl Persist {
             let s = store::Store::open(&self.dir.join(name), self.tag);
             self.stores.insert(key, s);
         }
-        let rec = Record::decode(self.stores.get(&key)?.as_ref()?.get(off)?)?;
+        let rec = Record::decode(&self.stores.get(&key)?.as_ref()?.get(off)?)?;
         Some(rec)
     }
 
@@ -138,7 +141,15 @@ impl Persist {
             return;
         }
         for (_, (name, blobs)) in std::mem::take(&mut self.pending) {
-            let _ = store::write_merged(&self.dir.join(name), self.tag, &blobs, MAX_STORE);
+            let path = self.dir.join(name);
+            // Rewriting a large store for a few blocks would cost more
+            // than translating them again.
+            let old = std::fs::metadata(&path).map_or(0, |m| m.len());
+            let new: usize = blobs.iter().map(|(_, b)| b.len()).sum();
+            if (new as u64).saturating_mul(REWRITE_RATIO) < old {
+                continue;
+            }
+            let _ = store::write_merged(&path, self.tag, &blobs, MAX_STORE);
         }
         self.pending_bytes = 0;
     }

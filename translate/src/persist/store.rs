@@ -31,10 +31,23 @@ struct Entry {
     sum: u64,
 }
 
+/// Where a store's bytes are.
+#[derive(Debug)]
+enum Data {
+    /// Read into memory (tests).
+    #[cfg(test)]
+    Owned(Vec<u8>),
+    /// The file mapped read-only and private at `addr`: processes that read
+    /// the same store share its pages, and a process reads only the blobs
+    /// it uses. Blobs are copied out with the fault-safe copy (a file
+    /// truncated under the mapping would fault, not crash tern).
+    Mapped { addr: u64, len: usize },
+}
+
 /// An opened store file: blobs by key, each checked before use.
 #[derive(Debug)]
 pub struct Store {
-    bytes: Vec<u8>,
+    data: Data,
     index: Vec<Entry>,
 }
 
@@ -44,38 +57,36 @@ impl Store {
     /// otherwise (absent, corrupt, truncated, other tag). Never panics on any
     /// input.
     pub fn open(path: &Path, tag: u64) -> Option<Store> {
-        Self::parse(std::fs::read(path).ok()?, tag)
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::FileExt;
+        let file = std::fs::File::open(path).ok()?;
+        let len = usize::try_from(file.metadata().ok()?.len()).ok()?;
+        let mut head = vec![0u8; HEADER_LEN];
+        file.read_exact_at(&mut head, 0).ok()?;
+        let count = usize::try_from(read_u64(&head, 16)?).ok()?;
+        let blobs_start = count.checked_mul(ENTRY_LEN)?.checked_add(HEADER_LEN)?;
+        if blobs_start > len {
+            return None;
+        }
+        head.resize(blobs_start, 0);
+        file.read_exact_at(&mut head[HEADER_LEN..], HEADER_LEN as u64).ok()?;
+        let index = parse_index(&head, len, tag)?;
+        // tern's memory, out of the guest's way; its bytes are only ever
+        // copied out with the fault-safe copy.
+        let addr =
+            crate::hostmem::map_tern_fd(len, libc::PROT_READ, libc::MAP_PRIVATE, file.as_raw_fd()).ok()?;
+        Some(Store { data: Data::Mapped { addr, len }, index })
     }
 
-    /// Checks the header and index of `bytes` (not the blobs).
+    /// A store read into memory.
+    #[cfg(test)]
     fn parse(bytes: Vec<u8>, tag: u64) -> Option<Store> {
-        if bytes.get(..8)? != MAGIC || read_u64(&bytes, 8)? != tag {
-            return None;
-        }
-        let count = usize::try_from(read_u64(&bytes, 16)?).ok()?;
-        let blobs_start = count.checked_mul(ENTRY_LEN)?.checked_add(HEADER_LEN)?;
-        if blobs_start > bytes.len() {
-            return None;
-        }
-        let mut index = Vec::with_capacity(count);
-        for i in 0..count {
-            let at = HEADER_LEN + i * ENTRY_LEN;
-            let key = read_u64(&bytes, at)?;
-            let start = usize::try_from(read_u64(&bytes, at + 8)?).ok()?;
-            let len = usize::try_from(read_u32(&bytes, at + 16)?).ok()?;
-            let sum = read_u64(&bytes, at + 20)?;
-            let end = start.checked_add(len)?;
-            let unsorted = index.last().is_some_and(|prev: &Entry| prev.key >= key);
-            if unsorted || start < blobs_start || end > bytes.len() {
-                return None;
-            }
-            index.push(Entry { key, start, end, sum });
-        }
-        Some(Store { bytes, index })
+        let index = parse_index(&bytes, bytes.len(), tag)?;
+        Some(Store { data: Data::Owned(bytes), index })
     }
 
     /// The blob stored under `key`, if any and if its checksum matches.
-    pub fn get(&self, key: u64) -> Option<&[u8]> {
+    pub fn get(&self, key: u64) -> Option<Vec<u8>> {
         let i = self.index.binary_search_by_key(&key, |e| e.key).ok()?;
         self.checked(&self.index[i])
     }
@@ -91,15 +102,64 @@ impl Store {
     }
 
     /// Iterates (key, blob) over all blobs whose checksum matches.
-    pub fn iter(&self) -> impl Iterator<Item = (u64, &[u8])> {
+    pub fn iter(&self) -> impl Iterator<Item = (u64, Vec<u8>)> + '_ {
         self.index.iter().filter_map(|e| Some((e.key, self.checked(e)?)))
     }
 
     /// The blob of `e`, if its checksum matches.
-    fn checked(&self, e: &Entry) -> Option<&[u8]> {
-        let blob = self.bytes.get(e.start..e.end)?;
-        (checksum(e.key, blob) == e.sum).then_some(blob)
+    fn checked(&self, e: &Entry) -> Option<Vec<u8>> {
+        let blob = match &self.data {
+            #[cfg(test)]
+            Data::Owned(bytes) => bytes.get(e.start..e.end)?.to_vec(),
+            Data::Mapped { addr, len } => {
+                if e.end > *len {
+                    return None;
+                }
+                let mut blob = vec![0u8; e.end - e.start];
+                let n = crate::guestmem::read_guest(addr + e.start as u64, &mut blob);
+                (n == blob.len()).then_some(blob)?
+            }
+        };
+        (checksum(e.key, &blob) == e.sum).then_some(blob)
     }
+}
+
+impl Drop for Store {
+    #[allow(irrefutable_let_patterns)] // Not outside tests.
+    fn drop(&mut self) {
+        if let Data::Mapped { addr, len } = self.data {
+            // SAFETY: the mapping `open` made, unmapped once.
+            unsafe { libc::munmap(addr as *mut libc::c_void, len) };
+        }
+    }
+}
+
+/// The index of a store file `len` bytes long whose header and index are
+/// `head`, if they are well formed and for `tag`.
+fn parse_index(head: &[u8], len: usize, tag: u64) -> Option<Vec<Entry>> {
+    if head.get(..8)? != MAGIC || read_u64(head, 8)? != tag {
+        return None;
+    }
+    let count = usize::try_from(read_u64(head, 16)?).ok()?;
+    let blobs_start = count.checked_mul(ENTRY_LEN)?.checked_add(HEADER_LEN)?;
+    if blobs_start > len || blobs_start > head.len() {
+        return None;
+    }
+    let mut index = Vec::with_capacity(count);
+    for i in 0..count {
+        let at = HEADER_LEN + i * ENTRY_LEN;
+        let key = read_u64(head, at)?;
+        let start = usize::try_from(read_u64(head, at + 8)?).ok()?;
+        let len_i = usize::try_from(read_u32(head, at + 16)?).ok()?;
+        let sum = read_u64(head, at + 20)?;
+        let end = start.checked_add(len_i)?;
+        let unsorted = index.last().is_some_and(|prev: &Entry| prev.key >= key);
+        if unsorted || start < blobs_start || end > len {
+            return None;
+        }
+        index.push(Entry { key, start, end, sum });
+    }
+    Some(index)
 }
 
 /// Writes the union of the store now at `path` (if valid for `tag`) and
@@ -111,7 +171,8 @@ impl Store {
 /// existing blobs and adds new ones only while under the limit.
 pub fn write_merged(path: &Path, tag: u64, new: &[(u64, Vec<u8>)], max_bytes: usize) -> std::io::Result<()> {
     let old = Store::open(path, tag);
-    let mut blobs: BTreeMap<u64, &[u8]> = old.iter().flat_map(Store::iter).collect();
+    let old_blobs: Vec<(u64, Vec<u8>)> = old.iter().flat_map(Store::iter).collect();
+    let mut blobs: BTreeMap<u64, &[u8]> = old_blobs.iter().map(|(k, b)| (*k, &b[..])).collect();
     let mut size = HEADER_LEN + blobs.values().map(|b| ENTRY_LEN + b.len()).sum::<usize>();
     let mut added = false;
     for (key, blob) in new {
@@ -225,7 +286,7 @@ mod tests {
         assert_eq!(store.len(), 5);
         assert!(!store.is_empty());
         for (k, b) in &new {
-            assert_eq!(store.get(*k), Some(&b[..]));
+            assert_eq!(store.get(*k).as_deref(), Some(&b[..]));
         }
         assert_eq!(store.get(2), None);
         let keys: Vec<u64> = store.iter().map(|(k, _)| k).collect();
@@ -254,13 +315,13 @@ mod tests {
         write_merged(&path, TAG, &[(2, b"TWO!".to_vec()), (3, b"three".to_vec())], 1 << 20).unwrap();
         let store = Store::open(&path, TAG).unwrap();
         assert_eq!(store.len(), 3);
-        assert_eq!(store.get(1), Some(&b"one"[..]));
-        assert_eq!(store.get(2), Some(&b"TWO!"[..]));
-        assert_eq!(store.get(3), Some(&b"three"[..]));
+        assert_eq!(store.get(1).as_deref(), Some(&b"one"[..]));
+        assert_eq!(store.get(2).as_deref(), Some(&b"TWO!"[..]));
+        assert_eq!(store.get(3).as_deref(), Some(&b"three"[..]));
         // A store for another tag is replaced, not merged.
         write_merged(&path, TAG + 1, &[(7, b"seven".to_vec())], 1 << 20).unwrap();
         let store = Store::open(&path, TAG + 1).unwrap();
-        assert_eq!(store.iter().collect::<Vec<_>>(), [(7, &b"seven"[..])]);
+        assert_eq!(store.iter().collect::<Vec<_>>(), [(7, b"seven".to_vec())]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -294,7 +355,7 @@ mod tests {
         assert_eq!(store.get(0), None);
         assert_eq!(store.iter().count(), new.len() - 1);
         for (k, b) in &new[1..] {
-            assert_eq!(store.get(*k), Some(&b[..]));
+            assert_eq!(store.get(*k).as_deref(), Some(&b[..]));
         }
         // Any flipped bit anywhere: no panic, and no blob under a wrong key.
         for at in 0..good.len() {
@@ -306,7 +367,7 @@ mod tests {
                 };
                 for (k, b) in store.iter() {
                     let want = new.iter().find(|(nk, _)| *nk == k);
-                    assert_eq!(want.map(|(_, nb)| &nb[..]), Some(b), "byte {at} bit {bit}");
+                    assert_eq!(want.map(|(_, nb)| &nb[..]), Some(&b[..]), "byte {at} bit {bit}");
                 }
                 if at < index_end {
                     // A damaged index entry never yields a blob.
@@ -328,7 +389,22 @@ mod tests {
         assert!(Store::open(&path, TAG).is_none());
         // A corrupt file is replaced by the next write.
         write_merged(&path, TAG, &[(1, b"a".to_vec())], 1 << 20).unwrap();
-        assert_eq!(Store::open(&path, TAG).unwrap().get(1), Some(&b"a"[..]));
+        assert_eq!(Store::open(&path, TAG).unwrap().get(1).as_deref(), Some(&b"a"[..]));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_truncated_under_its_mapping_gives_no_blobs() {
+        let dir = scratch("shrunk");
+        let path = dir.join("s.tbc");
+        let new: Vec<_> = (0..4u64).map(|k| (k, blob(k, 5000))).collect();
+        write_merged(&path, TAG, &new, usize::MAX).unwrap();
+        let store = Store::open(&path, TAG).unwrap();
+        assert_eq!(store.get(3), Some(blob(3, 5000)));
+        // Not what tern does (it renames whole files over), but another
+        // program might: the mapping then faults past the end.
+        std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(100).unwrap();
+        assert_eq!(store.get(3), None);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -352,7 +428,7 @@ mod tests {
         assert_eq!(store.get(20), None);
         // Replacing a blob by a smaller one is always allowed.
         write_merged(&path, TAG, &[(0, blob(0, 5))], 10).unwrap();
-        assert_eq!(Store::open(&path, TAG).unwrap().get(0), Some(&blob(0, 5)[..]));
+        assert_eq!(Store::open(&path, TAG).unwrap().get(0), Some(blob(0, 5)));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -378,7 +454,7 @@ mod tests {
         assert!(!store.is_empty());
         assert_eq!(store.iter().count(), store.len());
         for (k, b) in store.iter() {
-            assert_eq!(b, &blob(k, 64)[..]);
+            assert_eq!(b, blob(k, 64));
         }
         // No temporary files are left behind.
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
