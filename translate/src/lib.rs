@@ -1158,6 +1158,10 @@ impl ForkLocks<'_> {
     pub fn unshare_in_child(&mut self, copied: &dyn Fn()) -> Result<(), CacheError> {
         // The copy may map memory for tern, which registers it.
         self.mem = None;
+        // The parent writes what it translated; the child, what it will.
+        if let Some(p) = self.tables.persist.as_mut() {
+            p.forget_pending();
+        }
         self.jit.cache.unshare_after_fork(&mut self.tables.writer, copied)
     }
 }

@@ -132,6 +132,13 @@ impl Persist {
         self.pending.entry(key).or_insert_with(|| (name, Vec::new())).1.push((off, blob));
     }
 
+    /// Forgets the blocks kept so far (a forked child: its parent writes
+    /// them).
+    pub fn forget_pending(&mut self) {
+        self.pending.clear();
+        self.pending_bytes = 0;
+    }
+
     /// Writes the blocks kept so far to their files (merged with what other
     /// processes wrote there meanwhile), then forgets them. Failures are
     /// silent: the cache only saves time. Nothing is written under a finite

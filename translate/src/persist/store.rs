@@ -166,7 +166,8 @@ fn parse_index(head: &[u8], len: usize, tag: u64) -> Option<Vec<Entry>> {
 /// `new` (new wins on equal keys) to `path`: written to a temporary file in
 /// the same directory, then renamed over `path`, so that concurrent writers
 /// from several processes never leave a torn file (last rename wins; blobs
-/// may be lost, never corrupted). Creates the parent directory with mode
+/// may be lost, never corrupted); nothing is written if `new` adds or
+/// changes nothing. Creates the parent directory with mode
 /// 0700 if missing. If the result would exceed `max_bytes`, keeps the
 /// existing blobs and adds new ones only while under the limit.
 pub fn write_merged(path: &Path, tag: u64, new: &[(u64, Vec<u8>)], max_bytes: usize) -> std::io::Result<()> {
@@ -176,6 +177,9 @@ pub fn write_merged(path: &Path, tag: u64, new: &[(u64, Vec<u8>)], max_bytes: us
     let mut size = HEADER_LEN + blobs.values().map(|b| ENTRY_LEN + b.len()).sum::<usize>();
     let mut added = false;
     for (key, blob) in new {
+        if blobs.get(key).is_some_and(|b| b == blob) {
+            continue;
+        }
         let grown = match blobs.get(key) {
             Some(prev) => (size - prev.len()).saturating_add(blob.len()),
             None => size.saturating_add(ENTRY_LEN + blob.len()),
@@ -318,6 +322,11 @@ mod tests {
         assert_eq!(store.get(1).as_deref(), Some(&b"one"[..]));
         assert_eq!(store.get(2).as_deref(), Some(&b"TWO!"[..]));
         assert_eq!(store.get(3).as_deref(), Some(&b"three"[..]));
+        // Blobs it holds already: the file is not written again.
+        let ino = |p: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).unwrap());
+        let before = ino(&path);
+        write_merged(&path, TAG, &[(1, b"one".to_vec()), (3, b"three".to_vec())], 1 << 20).unwrap();
+        assert_eq!(ino(&path), before);
         // A store for another tag is replaced, not merged.
         write_merged(&path, TAG + 1, &[(7, b"seven".to_vec())], 1 << 20).unwrap();
         let store = Store::open(&path, TAG + 1).unwrap();
