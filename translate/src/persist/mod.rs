@@ -59,6 +59,8 @@ pub struct Persist {
     wait: u32,
     /// Blocks found and used (`Jit::stats`).
     pub used: u64,
+    /// The last blob read (its memory is reused).
+    blob: Vec<u8>,
 }
 
 impl Persist {
@@ -88,6 +90,7 @@ impl Persist {
             missed: 0,
             wait: 0,
             used: 0,
+            blob: Vec::new(),
         })
     }
 
@@ -115,8 +118,11 @@ impl Persist {
             let s = store::Store::open(&self.dir.join(name), self.tag);
             self.stores.insert(key, s);
         }
-        let rec = Record::decode(&self.stores.get(&key)?.as_ref()?.get(off)?)?;
-        Some(rec)
+        let mut blob = std::mem::take(&mut self.blob);
+        let found = self.stores.get(&key)?.as_ref()?.get_into(off, &mut blob);
+        let rec = if found { Record::decode(&blob) } else { None };
+        self.blob = blob;
+        rec
     }
 
     /// Keeps `rec`, translated here, for writing at the process's end.

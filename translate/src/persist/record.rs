@@ -95,8 +95,9 @@ impl Record {
         let (ibl_entry, entry, insn_len) = (r.len()?, r.len()?, r.len()?);
         let guest = r.bytes()?.to_vec();
         let code = r.bytes()?.to_vec();
-        let mut relocs = Vec::new();
-        for _ in 0..r.count(8)? {
+        let n = r.count(8)?;
+        let mut relocs = Vec::with_capacity(n);
+        for _ in 0..n {
             let v = r.u64()?;
             let kind = *RELOC_KINDS.get(usize::try_from(v >> 32).ok()?)?;
             let at = v as u32;
@@ -104,20 +105,23 @@ impl Record {
             (at as usize).checked_add(width).filter(|&end| end <= code.len())?;
             relocs.push(Reloc { at, kind });
         }
-        let mut pcmap = Vec::new();
-        for _ in 0..r.count(7)? {
+        let n = r.count(7)?;
+        let mut pcmap = Vec::with_capacity(n);
+        for _ in 0..n {
             let e = PcEntry::from_bytes(r.take(7)?.try_into().ok()?);
             (usize::from(e.host_off) <= code.len()).then_some(())?;
             pcmap.push(e);
         }
-        let mut descs = Vec::new();
-        for _ in 0..r.count(24)? {
+        let n = r.count(24)?;
+        let mut descs = Vec::with_capacity(n);
+        for _ in 0..n {
             let v = r.u64()?;
             let kind = *ExitKind::ALL.iter().find(|k| **k as u64 == v & 0xffff_ffff)?;
             descs.push(ExitDesc { kind, arg: (v >> 32) as u32, target: r.u64()?, patch_site: r.u64()? });
         }
-        let mut desc_fills = Vec::new();
-        for _ in 0..r.count(8)? {
+        let n = r.count(8)?;
+        let mut desc_fills = Vec::with_capacity(n);
+        for _ in 0..n {
             let f = r.len()?;
             f.checked_add(4).filter(|&end| end <= code.len())?;
             desc_fills.push(f);

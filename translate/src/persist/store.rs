@@ -49,6 +49,9 @@ enum Data {
 pub struct Store {
     data: Data,
     index: Vec<Entry>,
+    /// key -> position in `index`: a lookup per translated block, where a
+    /// binary search over a large index missed the cache at every step.
+    by_key: rustc_hash::FxHashMap<u64, u32>,
 }
 
 impl Store {
@@ -75,20 +78,33 @@ impl Store {
         // copied out with the fault-safe copy.
         let addr =
             crate::hostmem::map_tern_fd(len, libc::PROT_READ, libc::MAP_PRIVATE, file.as_raw_fd()).ok()?;
-        Some(Store { data: Data::Mapped { addr, len }, index })
+        Some(Store::new(Data::Mapped { addr, len }, index))
     }
 
     /// A store read into memory.
     #[cfg(test)]
     fn parse(bytes: Vec<u8>, tag: u64) -> Option<Store> {
         let index = parse_index(&bytes, bytes.len(), tag)?;
-        Some(Store { data: Data::Owned(bytes), index })
+        Some(Store::new(Data::Owned(bytes), index))
+    }
+
+    fn new(data: Data, index: Vec<Entry>) -> Store {
+        let by_key = index.iter().enumerate().map(|(i, e)| (e.key, i as u32)).collect();
+        Store { data, index, by_key }
     }
 
     /// The blob stored under `key`, if any and if its checksum matches.
     pub fn get(&self, key: u64) -> Option<Vec<u8>> {
-        let i = self.index.binary_search_by_key(&key, |e| e.key).ok()?;
-        self.checked(&self.index[i])
+        let mut blob = Vec::new();
+        self.get_into(key, &mut blob).then_some(blob)
+    }
+
+    /// [`Store::get`] into `blob` (reused): false if there is none.
+    pub fn get_into(&self, key: u64, blob: &mut Vec<u8>) -> bool {
+        match self.by_key.get(&key) {
+            Some(&i) => self.checked_into(&self.index[i as usize], blob),
+            None => false,
+        }
     }
 
     /// Number of blobs.
@@ -108,19 +124,29 @@ impl Store {
 
     /// The blob of `e`, if its checksum matches.
     fn checked(&self, e: &Entry) -> Option<Vec<u8>> {
-        let blob = match &self.data {
+        let mut blob = Vec::new();
+        self.checked_into(e, &mut blob).then_some(blob)
+    }
+
+    /// The blob of `e` into `blob`: false if it cannot be read or its
+    /// checksum does not match.
+    fn checked_into(&self, e: &Entry, blob: &mut Vec<u8>) -> bool {
+        blob.clear();
+        blob.resize(e.end - e.start, 0);
+        let read = match &self.data {
             #[cfg(test)]
-            Data::Owned(bytes) => bytes.get(e.start..e.end)?.to_vec(),
-            Data::Mapped { addr, len } => {
-                if e.end > *len {
-                    return None;
+            Data::Owned(bytes) => match bytes.get(e.start..e.end) {
+                Some(b) => {
+                    blob.copy_from_slice(b);
+                    true
                 }
-                let mut blob = vec![0u8; e.end - e.start];
-                let n = crate::guestmem::read_guest(addr + e.start as u64, &mut blob);
-                (n == blob.len()).then_some(blob)?
+                None => false,
+            },
+            Data::Mapped { addr, len } => {
+                e.end <= *len && crate::guestmem::read_guest(addr + e.start as u64, blob) == blob.len()
             }
         };
-        (checksum(e.key, &blob) == e.sum).then_some(blob)
+        read && checksum(e.key, blob) == e.sum
     }
 }
 
