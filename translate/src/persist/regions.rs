@@ -2,8 +2,8 @@
 //!
 //! A file is named by a [`FileKey`] (device, inode, size and times), taken by
 //! `stat`ing `/proc/self/map_files/<start>-<end>`, or else the mapped path if
-//! it is still the mapped file. Each mapping is `stat`ed once while it stays
-//! mapped.
+//! it is still the mapped file. Only executable mappings count, and each is
+//! `stat`ed once, when code in it is first looked up.
 
 use rustc_hash::{FxHashMap, FxHasher};
 use std::collections::BTreeMap;
@@ -60,13 +60,21 @@ pub struct FileRegion {
 /// A mapping as `/proc/self/maps` shows it: (start, end, offset, device, inode).
 type MapId = (u64, u64, u64, u64, u64);
 
+/// An executable file mapping of the last read, and its path.
+struct Known {
+    id: MapId,
+    path: Vec<u8>,
+}
+
 /// Remembers the file-backed mappings of this process.
 #[derive(Default)]
 pub struct Regions {
-    /// File regions by start address.
-    regions: BTreeMap<u64, FileRegion>,
-    /// The file of each mapping seen at the last read (None: unusable).
-    keys: FxHashMap<MapId, Option<FileKey>>,
+    /// Executable file mappings of the last read, by start address.
+    known: BTreeMap<u64, Known>,
+    /// The region of each mapping asked about (None: its file cannot be
+    /// named). Mappings are `stat`ed only when code in them is looked up,
+    /// so tern's own are not.
+    regions: FxHashMap<MapId, Option<FileRegion>>,
     /// The generation of the last read of the maps.
     read_generation: Option<u64>,
     /// Number of reads of the maps (for tests).
@@ -82,11 +90,13 @@ impl Regions {
     /// memory, [vdso]/[vvar]/[stack]/[heap], deleted files (" (deleted)"), or
     /// if anything fails.
     pub fn find(&mut self, addr: u64, generation: u64) -> Option<&FileRegion> {
-        if self.lookup(addr).is_none() && self.read_generation != Some(generation) {
+        if lookup(&self.known, addr).is_none() && self.read_generation != Some(generation) {
             self.read_generation = Some(generation);
             self.reread();
         }
-        self.lookup(addr)
+        let known = lookup(&self.known, addr)?;
+        let (id, path) = (known.id, &known.path);
+        self.regions.entry(id).or_insert_with(|| file_region(id, path)).as_ref()
     }
 
     /// Forgets everything (e.g. after exec or when the caller knows the maps
@@ -95,42 +105,43 @@ impl Regions {
         *self = Regions::default();
     }
 
-    fn lookup(&self, addr: u64) -> Option<&FileRegion> {
-        let (_, region) = self.regions.range(..=addr).next_back()?;
-        (addr < region.end).then_some(region)
-    }
-
-    /// Replaces the known regions by those of `/proc/self/maps` now (none if
-    /// it cannot be read), `stat`ing only mappings not seen at the last read.
+    /// Replaces the known mappings by those of `/proc/self/maps` now (none
+    /// if it cannot be read), keeping the regions of those still mapped.
     fn reread(&mut self) {
         self.reads += 1;
         let maps = std::fs::read("/proc/self/maps").unwrap_or_default();
-        let mut regions = BTreeMap::new();
-        let mut keys = FxHashMap::default();
+        let mut known = BTreeMap::new();
         for line in maps.split(|&b| b == b'\n') {
             let Some(m) = MapsLine::parse(line) else {
                 continue;
             };
             let id = (m.start, m.end, m.offset, m.dev, m.inode);
-            let key = match self.keys.get(&id) {
-                Some(&key) => key,
-                None => m.file_key(),
-            };
-            keys.insert(id, key);
-            if let Some(key) = key {
-                let region = FileRegion {
-                    start: m.start,
-                    end: m.end,
-                    offset: m.offset,
-                    key,
-                    name: String::from_utf8_lossy(m.path).into_owned(),
-                };
-                regions.insert(m.start, region);
-            }
+            known.insert(m.start, Known { id, path: m.path.to_vec() });
         }
-        self.regions = regions;
-        self.keys = keys;
+        self.regions.retain(|id, _| known.get(&id.0).is_some_and(|k| k.id == *id));
+        self.known = known;
     }
+}
+
+/// The mapping of `known` holding `addr`.
+fn lookup(known: &BTreeMap<u64, Known>, addr: u64) -> Option<&Known> {
+    let (_, k) = known.range(..=addr).next_back()?;
+    (addr < k.id.1).then_some(k)
+}
+
+/// The region of mapping `id` of `path`, if its file can be `stat`ed: through
+/// `/proc/self/map_files`, else the path if it is still the mapped file.
+fn file_region((start, end, offset, dev, inode): MapId, path: &[u8]) -> Option<FileRegion> {
+    let link = format!("/proc/self/map_files/{start:x}-{end:x}");
+    let md = match std::fs::metadata(link) {
+        Ok(md) => md,
+        Err(_) => {
+            let md = std::fs::metadata(Path::new(OsStr::from_bytes(path))).ok()?;
+            (md.dev() == dev && md.ino() == inode).then_some(md)?
+        }
+    };
+    let name = String::from_utf8_lossy(path).into_owned();
+    Some(FileRegion { start, end, offset, key: FileKey::of(&md), name })
 }
 
 /// The store file name for a file: `<basename>-<16 hex digits of a hash of
@@ -193,16 +204,6 @@ impl<'a> MapsLine<'a> {
         };
         let file = path.first() == Some(&b'/') && !path.ends_with(b" (deleted)");
         (file && m.inode != 0 && m.start < m.end).then_some(m)
-    }
-
-    /// The mapped file, if it can be `stat`ed.
-    fn file_key(&self) -> Option<FileKey> {
-        let link = format!("/proc/self/map_files/{:x}-{:x}", self.start, self.end);
-        if let Ok(md) = std::fs::metadata(link) {
-            return Some(FileKey::of(&md));
-        }
-        let md = std::fs::metadata(Path::new(OsStr::from_bytes(self.path))).ok()?;
-        (md.dev() == self.dev && md.ino() == self.inode).then(|| FileKey::of(&md))
     }
 }
 
@@ -303,20 +304,11 @@ mod tests {
         let md = std::fs::metadata(&exe).unwrap();
         let path = exe.as_os_str().as_bytes();
         // No mapping at [1, 2): map_files fails, the path is used.
-        let mut m = MapsLine {
-            start: 1,
-            end: 2,
-            offset: 0,
-            dev: libc::makedev(libc::major(md.dev()), libc::minor(md.dev())),
-            inode: md.ino(),
-            path,
-        };
-        assert_eq!(m.file_key(), Some(FileKey::of(&md)));
-        m.inode += 1;
-        assert_eq!(m.file_key(), None);
-        m.inode -= 1;
-        m.dev ^= 1;
-        assert_eq!(m.file_key(), None);
+        let dev = libc::makedev(libc::major(md.dev()), libc::minor(md.dev()));
+        let key = |id| file_region(id, path).map(|r| r.key);
+        assert_eq!(key((1, 2, 0, dev, md.ino())), Some(FileKey::of(&md)));
+        assert_eq!(key((1, 2, 0, dev, md.ino() + 1)), None);
+        assert_eq!(key((1, 2, 0, dev ^ 1, md.ino())), None);
     }
 
     #[test]
