@@ -30,6 +30,9 @@ use std::path::PathBuf;
 const FORMAT: u64 = 1;
 /// Largest store file written.
 const MAX_STORE: usize = 64 << 20;
+/// Days after which the directory of another tern binary or options is
+/// removed (by the first process of a new one).
+const STALE_DAYS: u64 = 7;
 /// A store is written again only if the new blocks' bytes are at least a
 /// `REWRITE_RATIO`th of its size.
 const REWRITE_RATIO: u64 = 16;
@@ -153,6 +156,11 @@ impl Persist {
         if self.pending.is_empty() || !file_size_unlimited() {
             return;
         }
+        if !self.dir.exists() {
+            // The first process of a new tern binary or options: the
+            // directories of others not written for a while go.
+            remove_stale_siblings(&self.dir);
+        }
         for (_, (name, blobs)) in std::mem::take(&mut self.pending) {
             let path = self.dir.join(name);
             // Rewriting a large store for a few blocks would cost more
@@ -165,6 +173,23 @@ impl Persist {
             let _ = store::write_merged(&path, self.tag, &blobs, MAX_STORE);
         }
         self.pending_bytes = 0;
+    }
+}
+
+/// Removes the directories next to `dir` named like it (a tag: 16 hex
+/// digits) that were last written more than [`STALE_DAYS`] ago: those of
+/// tern binaries replaced since (every build of tern has its own).
+fn remove_stale_siblings(dir: &std::path::Path) {
+    let Some(parent) = dir.parent() else { return };
+    let Ok(entries) = std::fs::read_dir(parent) else { return };
+    let stale = std::time::Duration::from_secs(STALE_DAYS * 24 * 3600);
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let tag = name.len() == 16 && name.to_str().is_some_and(|n| n.bytes().all(|b| b.is_ascii_hexdigit()));
+        let old = e.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|a| a > stale));
+        if tag && old && e.path() != dir {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
     }
 }
 
@@ -182,4 +207,33 @@ pub fn default_dir() -> Option<PathBuf> {
         .and_then(abs)
         .or_else(|| std::env::var_os("HOME").and_then(abs).map(|h| h.join(".cache")))
         .map(|d| d.join("tern"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directories_of_other_terns_go_once_stale() {
+        let root = std::env::temp_dir().join(format!("tern-persist-gc-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let week_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(8 * 24 * 3600);
+        let mk = |name: &str, old: bool| {
+            let d = root.join(name);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("x.tbc"), b"x").unwrap();
+            if old {
+                std::fs::File::open(&d).unwrap().set_modified(week_ago).unwrap();
+            }
+            d
+        };
+        let stale = mk("0123456789abcdef", true);
+        let recent = mk("fedcba9876543210", false);
+        let other = mk("not-a-tag-at-all", true);
+        let ours = root.join("00000000deadbeef");
+        remove_stale_siblings(&ours);
+        assert!(!stale.exists());
+        assert!(recent.exists() && other.exists());
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 }
