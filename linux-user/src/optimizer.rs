@@ -158,6 +158,14 @@ static MANAGER: OnceLock<Manager> = OnceLock::new();
 /// Turns the trace tier on: profiling in the blocks translated from now on.
 pub fn init(jit: &'static Jit, cfg: Config, factory: Factory) {
     jit.set_profiler(tern_translate::baseline::Profiler::new(cfg.threshold, cfg.range));
+    if cfg.delay_ms == 0 {
+        // No delay: the library is loaded now, before the guest runs.
+        // Loading it opens files, and on the optimizer thread the
+        // descriptor that takes for a moment is one a guest using every
+        // descriptor it may (LTP fork09) would find missing; the optimizer
+        // thread's own load then finds the library loaded and opens nothing.
+        drop(factory(&cfg));
+    }
     let m = Manager {
         cfg,
         factory,
