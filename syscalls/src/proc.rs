@@ -68,16 +68,28 @@ pub fn snapshot_tern_ranges() {
     let mut v = TERN_RANGES.write().unwrap_or_else(|e| e.into_inner());
     for line in maps.lines() {
         let name = line.split_whitespace().nth(5).unwrap_or("");
+        if name == "[vdso]" {
+            let _ = VDSO.set(maps_range(line));
+        }
         // The vDSO is shared with the guest.
         if name == "[vdso]" || name.starts_with("[vvar") || name == "[vsyscall]" {
             continue;
         }
         v.extend(maps_range(line));
     }
+    let _ = VDSO.set(None);
 }
 
-/// The host vDSO's range, from `/proc/self/maps`.
+/// The host vDSO's range, as the snapshot of tern's ranges saw it (one
+/// read of `/proc/self/maps` at start-up, not two).
+static VDSO: std::sync::OnceLock<Option<(u64, u64)>> = std::sync::OnceLock::new();
+
+/// The host vDSO's range, from `/proc/self/maps` (at the snapshot, if
+/// taken).
 pub fn vdso_range() -> Option<(u64, u64)> {
+    if let Some(&r) = VDSO.get() {
+        return r;
+    }
     let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
     maps_range(maps.lines().find(|l| l.ends_with("[vdso]"))?)
 }
