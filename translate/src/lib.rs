@@ -490,7 +490,8 @@ impl Jit {
                     return Err(e);
                 }
             };
-            let mut commit = self.commit_locked(&mut t, &mut f, built, single, reuse)?;
+            let keep = reuse && t.persist.is_some();
+            let mut commit = self.commit_locked(&mut t, &mut f, built, single, keep)?;
             if let Commit::Installed(ir, _, _, kept) = &mut commit {
                 if let Some(k) = kept.take() {
                     let (host, em) = *k;
