@@ -658,9 +658,12 @@ impl Jit {
 
     /// Writes the blocks translated here to the persistent cache (at the
     /// process's end or exec). Not from a vfork or CLONE_VM child: its
-    /// parent writes them.
+    /// parent writes them. Not while other guest threads live: natively
+    /// they end at once with `exit_group` or `execve`, and the writing
+    /// would give them time to run on (a thread printing in a loop would
+    /// print more).
     pub fn save_persisted(&self) {
-        if child_alloc::in_child() {
+        if child_alloc::in_child() || self.thread_count() > 1 {
             return;
         }
         if let Some(p) = self.tables().persist.as_mut() {
