@@ -476,3 +476,39 @@ fn cached_blocks_of_other_bytes_are_never_run() {
     assert_eq!(out.status.code(), Some(3), "{out:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A process that ends with other threads alive writes nothing to the
+/// cache (natively `exit_group` ends them at once; the writing would let
+/// them run on); alone, it writes its translations.
+#[test]
+fn threads_alive_at_exit_write_nothing_to_the_cache() {
+    let dir = cache_dir("threads");
+    let src = dir.join("t.c");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        &src,
+        "#include <pthread.h>\n#include <stdlib.h>\n#include <unistd.h>\n\
+         static void *nap(void *a) { (void)a; for (;;) pause(); }\n\
+         int main(int argc, char **argv) { pthread_t t;\n\
+         if (argc > 1) pthread_create(&t, 0, nap, 0);\n usleep(1000); exit(0); }\n",
+    )
+    .unwrap();
+    let bin = dir.join("t");
+    let cc =
+        Command::new("gcc").arg("-O2").arg("-pthread").arg("-o").arg(&bin).arg(&src).status().expect("gcc");
+    assert!(cc.success());
+    let stores = |cache: &std::path::Path| {
+        std::fs::read_dir(cache)
+            .map_or(0, |d| d.flatten().map(|e| std::fs::read_dir(e.path()).unwrap().count()).sum())
+    };
+    for (threaded, cache) in [(true, dir.join("c1")), (false, dir.join("c2"))] {
+        let mut cmd = Command::new(TERN);
+        cmd.arg("--code-cache").arg(&cache).arg(&bin);
+        if threaded {
+            cmd.arg("thread");
+        }
+        assert_eq!(cmd.status().unwrap().code(), Some(0));
+        assert_eq!(stores(&cache) == 0, threaded, "threaded {threaded}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

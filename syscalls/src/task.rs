@@ -669,6 +669,15 @@ fn is_script(dirfd: i32, path: &[u8], flags: i32) -> bool {
     }
 }
 
+/// Writes this process's new translations to the persistent cache before
+/// an exec, unless other threads live: natively the exec ends them at
+/// once, and the writing would let them run on.
+fn save_persisted(p: &Process) {
+    if crate::thread::live::alone() {
+        p.jit.save_persisted();
+    }
+}
+
 /// Runs the loader's checks on `target` and replaces this process; returns
 /// the errno of a failure.
 fn exec_target_checked(p: &Process, target: &Target, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> i32 {
@@ -680,7 +689,7 @@ fn exec_target_checked(p: &Process, target: &Target, argv: Vec<Vec<u8>>, envp: V
             args = argv.into_iter().map(cstring).collect::<Result<_, _>>()?;
             env = envp.into_iter().map(cstring).collect::<Result<_, _>>()?;
             let saved = crate::rlimit::for_native_exec();
-            p.jit.save_persisted();
+            save_persisted(p);
             let err = host_execve(&cpath, &args, &env);
             crate::rlimit::restore(saved);
             return Ok(err);
@@ -725,7 +734,7 @@ fn exec_target_checked(p: &Process, target: &Target, argv: Vec<Vec<u8>>, envp: V
             unsafe { libc::fcntl(log_fd, libc::F_SETFD, 0) };
         }
         // The new program's tern starts with what this one translated.
-        p.jit.save_persisted();
+        save_persisted(p);
         let err = host_execve(&tern, &args, &env);
         if pass_log {
             // SAFETY: as above.

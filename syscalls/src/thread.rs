@@ -494,6 +494,11 @@ pub mod live {
         LIVE.load(Ordering::SeqCst) == 1
     }
 
+    /// Threads alive (0 once the last one called `exit`).
+    pub fn count() -> usize {
+        LIVE.load(Ordering::SeqCst)
+    }
+
     /// A thread announced by [`started`] did not start.
     pub fn failed() {
         LIVE.fetch_sub(1, Ordering::SeqCst);

@@ -657,13 +657,12 @@ impl Jit {
     }
 
     /// Writes the blocks translated here to the persistent cache (at the
-    /// process's end or exec). Not from a vfork or CLONE_VM child: its
-    /// parent writes them. Not while other guest threads live: natively
-    /// they end at once with `exit_group` or `execve`, and the writing
-    /// would give them time to run on (a thread printing in a loop would
-    /// print more).
+    /// process's end or exec, by its only thread: natively other threads
+    /// end at once with `exit_group` or `execve`, and the writing would let
+    /// them run on). Not from a vfork or CLONE_VM child: its parent writes
+    /// them.
     pub fn save_persisted(&self) {
-        if child_alloc::in_child() || self.thread_count() > 1 {
+        if child_alloc::in_child() {
             return;
         }
         if let Some(p) = self.tables().persist.as_mut() {
