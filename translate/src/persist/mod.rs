@@ -67,10 +67,10 @@ pub struct Persist {
 }
 
 impl Persist {
-    /// The cache in directory `dir` (in a subdirectory) for this tern binary and translation
-    /// options (`options`: the CPU model's name and anything else that
-    /// changes the code translated), or None if tern cannot name its own
-    /// binary.
+    /// The cache in a subdirectory of `dir` for this tern binary and
+    /// translation options (`options`: the CPU model's name and anything
+    /// else that changes the code translated), or None if tern cannot name
+    /// its own binary.
     pub fn new(dir: PathBuf, options: &str) -> Option<Persist> {
         use std::os::unix::fs::MetadataExt;
         let exe = std::fs::metadata("/proc/self/exe").ok()?;
@@ -97,8 +97,8 @@ impl Persist {
         })
     }
 
-    /// The file region holding `pc`: its file, store name and the file
-    /// offset of `pc`. `generation` counts the guest's memory map changes.
+    /// The file holding `pc` and the file offset of `pc`. `generation`
+    /// counts the guest's memory map changes.
     fn region(&mut self, pc: u64, generation: u64) -> Option<(FileKey, u64)> {
         let reread = generation != self.generation && self.missed >= self.wait;
         let g = if reread { generation } else { self.generation };
@@ -121,11 +121,11 @@ impl Persist {
             let s = store::Store::open(&self.dir.join(name), self.tag);
             self.stores.insert(key, s);
         }
-        let mut blob = std::mem::take(&mut self.blob);
-        let found = self.stores.get(&key)?.as_ref()?.get_into(off, &mut blob);
-        let rec = if found { Record::decode(&blob) } else { None };
-        self.blob = blob;
-        rec
+        let store = self.stores.get(&key)?.as_ref()?;
+        if !store.get_into(off, &mut self.blob) {
+            return None;
+        }
+        Record::decode(&self.blob)
     }
 
     /// Keeps `rec`, translated here, for writing at the process's end.
