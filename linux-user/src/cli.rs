@@ -159,12 +159,12 @@ impl Cli {
             o.push("--cache-size".into());
             o.push(self.cache_size.to_string());
         }
-        match (&self.code_cache, self.no_code_cache) {
-            (Some(d), false) => {
+        match &self.code_cache {
+            Some(d) => {
                 o.push("--code-cache".into());
                 o.push(d.to_string_lossy().into_owned());
             }
-            _ => o.push("--no-code-cache".into()),
+            None => o.push("--no-code-cache".into()),
         }
         if self.no_traces {
             o.push("--no-traces".into());

@@ -215,6 +215,7 @@ fn main() {
     };
     if !cli.no_code_cache && cli.code_cache.is_none() {
         // Resolved once: a guest that changes HOME keeps its tern's cache.
+        // From here on `code_cache` alone says whether the cache is on.
         cli.code_cache = tern_translate::persist::default_dir();
     }
     if cli.syscalls {
@@ -264,7 +265,7 @@ fn main() {
     if cli.stats {
         jit.set_count_insns();
     }
-    if let Some(dir) = cli.code_cache.clone().filter(|_| !cli.no_code_cache) {
+    if let Some(dir) = cli.code_cache.clone() {
         // What the translation depends on besides the guest's bytes and
         // tern's binary.
         let options = format!("cpu={} count={}", model.name(), cli.stats);

@@ -13,7 +13,7 @@ pub fn print(jit: &Jit, s: &LoopStats) {
     let mut out = String::from("tern stats:\n");
     let rows = [
         ("blocks translated", st.blocks.load(Relaxed)),
-        ("  of which reused", jit.persisted_used()),
+        ("  of which reused", st.reused.load(Relaxed)),
         ("guest instructions", st.guest_insns.load(Relaxed)),
         ("host code bytes", st.host_bytes.load(Relaxed)),
         ("chained jumps", st.chained.load(Relaxed)),

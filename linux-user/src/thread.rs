@@ -303,12 +303,7 @@ pub fn exit_process(code: i32) -> ! {
             let totals = TOTALS.lock().unwrap_or_else(|e| e.into_inner());
             crate::stats::print(p.jit, totals.as_ref().unwrap_or(&LoopStats::default()));
         }
-        // By the last thread only: natively the others end at once, and
-        // the writing would let them run on (a thread printing in a loop
-        // would print more).
-        if tern_syscalls::thread::live::count() <= 1 {
-            p.jit.save_persisted();
-        }
+        tern_syscalls::task::save_persisted(p);
     }
     // SAFETY: exit_group ends every thread; nothing tern holds needs
     // flushing (its log writes are unbuffered).

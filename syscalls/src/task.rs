@@ -670,10 +670,12 @@ fn is_script(dirfd: i32, path: &[u8], flags: i32) -> bool {
 }
 
 /// Writes this process's new translations to the persistent cache before
-/// an exec, unless other threads live: natively the exec ends them at
-/// once, and the writing would let them run on.
-fn save_persisted(p: &Process) {
-    if crate::thread::live::alone() {
+/// it execs or ends, unless other threads live: natively `execve` and
+/// `exit_group` end them at once, and the writing would let them run on
+/// (a thread printing in a loop would print more). The last thread's
+/// `exit` finds none (0).
+pub fn save_persisted(p: &Process) {
+    if crate::thread::live::count() <= 1 {
         p.jit.save_persisted();
     }
 }

@@ -100,6 +100,8 @@ pub struct DumpOptions {
 #[derive(Debug, Default)]
 pub struct Stats {
     pub blocks: AtomicU64,
+    /// Of `blocks`, those taken from the persistent cache.
+    pub reused: AtomicU64,
     pub guest_insns: AtomicU64,
     pub host_bytes: AtomicU64,
     pub chained: AtomicU64,
@@ -617,7 +619,7 @@ impl Jit {
             return None;
         }
         f.room.0 = host;
-        p.used += 1;
+        self.stats.reused.fetch_add(1, Ordering::Relaxed);
         let end = f.pc + rec.guest.len() as u64;
         let ir =
             ir::IrBlock { start: f.pc, end, insns: Vec::new(), code: rec.guest, predicted, single: false };
@@ -668,11 +670,6 @@ impl Jit {
         if let Some(p) = self.tables().persist.as_mut() {
             p.save();
         }
-    }
-
-    /// Blocks the persistent cache gave so far.
-    pub fn persisted_used(&self) -> u64 {
-        self.tables().persist.as_ref().map_or(0, |p| p.used)
     }
 
     /// A piece of code memory at least [`MIN_ROOM`] long that no other

@@ -115,6 +115,12 @@ impl Asm {
         self.bytes(&imm.to_le_bytes());
     }
 
+    /// `mov r64, imm64` whose immediate is the value `kind` says.
+    pub fn mov_imm64_field(&mut self, r: u8, imm: u64, kind: RelocKind) {
+        self.mov_imm64(r, imm);
+        self.reloc(self.buf.len() - 8, kind);
+    }
+
     /// `lea rsp, [rsp + d]`
     pub fn adjust_rsp(&mut self, d: i32) {
         self.bytes(&[0x48, 0x8d, 0xa4, 0x24]);

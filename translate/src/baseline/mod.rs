@@ -182,9 +182,7 @@ impl Emitted {
             self.code[at..at + 4].copy_from_slice(&idx.to_le_bytes());
         }
     }
-}
 
-impl Emitted {
     /// Moves the block, emitted for host address `from`, to host address
     /// `to`, and the guest code it translates by `guest_delta` bytes, the
     /// runtime's routines being `runtime_delta` bytes from where they were,
@@ -400,8 +398,7 @@ impl Emitter<'_> {
         self.mark(pc, fix1(s, SLOT_FIX));
         match fix {
             MemFix::RipRel => {
-                self.a.mov_imm64(s, insn.ip_rel_memory_address());
-                self.a.reloc(self.a.buf.len() - 8, RelocKind::GuestAbs64);
+                self.a.mov_imm64_field(s, insn.ip_rel_memory_address(), RelocKind::GuestAbs64);
                 i.set_memory_base(gpr(s));
                 i.set_memory_index(Register::None);
                 i.set_memory_displacement64(0);
@@ -528,8 +525,7 @@ impl Emitter<'_> {
                     if let Some(abs) = rip_to_absolute(&op) {
                         return self.encode_abs(&abs, pc);
                     }
-                    self.a.mov_imm64(RDX, op.ip_rel_memory_address());
-                    self.a.reloc(self.a.buf.len() - 8, RelocKind::GuestAbs64);
+                    self.a.mov_imm64_field(RDX, op.ip_rel_memory_address(), RelocKind::GuestAbs64);
                     self.a.bytes(&[0x48, 0x8b, 0x12]); // mov rdx, [rdx]
                 }
             }
@@ -589,8 +585,7 @@ impl Emitter<'_> {
     /// the predicted block's lookup entry, which reloads rcx and rdx.
     fn predicted_jump(&mut self, predicted: u64) {
         self.mark(STATE_TARGET, BOTH);
-        self.a.mov_imm64(RCX, predicted.wrapping_neg());
-        self.a.reloc(self.a.buf.len() - 8, RelocKind::PredictedNeg64);
+        self.a.mov_imm64_field(RCX, predicted.wrapping_neg(), RelocKind::PredictedNeg64);
         self.a.bytes(&[0x48, 0x8d, 0x0c, 0x11]); // lea rcx, [rcx+rdx]
         self.a.bytes(&[0xe3, 0x02]); // jrcxz hit
         let miss = self.a.short(0xeb); // jmp short miss

@@ -60,8 +60,6 @@ pub struct Persist {
     generation: u64,
     missed: u32,
     wait: u32,
-    /// Blocks found and used (`Jit::stats`).
-    pub used: u64,
     /// The last blob read (its memory is reused).
     blob: Vec<u8>,
 }
@@ -92,7 +90,6 @@ impl Persist {
             generation: u64::MAX,
             missed: 0,
             wait: 0,
-            used: 0,
             blob: Vec::new(),
         })
     }
@@ -117,7 +114,7 @@ impl Persist {
     pub fn find(&mut self, pc: u64, generation: u64) -> Option<Record> {
         let (key, off) = self.region(pc, generation)?;
         if !self.stores.contains_key(&key) {
-            let name = regions::store_file_name(self.regions.find(pc, self.generation)?);
+            let name = self.store_name(pc)?;
             let s = store::Store::open(&self.dir.join(name), self.tag);
             self.stores.insert(key, s);
         }
@@ -134,11 +131,20 @@ impl Persist {
             return;
         }
         let Some((key, off)) = self.region(rec.pc, generation) else { return };
-        let Some(region) = self.regions.find(rec.pc, self.generation) else { return };
-        let name = regions::store_file_name(region);
+        if !self.pending.contains_key(&key) {
+            let Some(name) = self.store_name(rec.pc) else { return };
+            self.pending.insert(key, (name, Vec::new()));
+        }
         let blob = rec.encode();
         self.pending_bytes += blob.len();
-        self.pending.entry(key).or_insert_with(|| (name, Vec::new())).1.push((off, blob));
+        if let Some((_, blobs)) = self.pending.get_mut(&key) {
+            blobs.push((off, blob));
+        }
+    }
+
+    /// The name of the store of the file holding `pc` (known to `regions`).
+    fn store_name(&mut self, pc: u64) -> Option<String> {
+        self.regions.find(pc, self.generation).map(regions::store_file_name)
     }
 
     /// Forgets the blocks kept so far (a forked child: its parent writes
