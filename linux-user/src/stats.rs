@@ -19,6 +19,8 @@ pub fn print(jit: &Jit, s: &LoopStats) {
         ("chained jumps", st.chained.load(Relaxed)),
         ("blocks invalidated", st.invalidated.load(Relaxed)),
         ("code cache flushes", st.flushes.load(Relaxed)),
+        ("code cache copies", jit.cache.copies()),
+        ("links refused, shared", st.links_refused.load(Relaxed)),
         ("translations retried", st.translate_retries.load(Relaxed)),
         ("translator lock recoveries", st.lock_recoveries.load(Relaxed)),
         ("translation us", st.translate_ns.load(Relaxed) / 1000),

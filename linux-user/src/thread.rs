@@ -304,6 +304,7 @@ pub fn exit_process(code: i32) -> ! {
             crate::stats::print(p.jit, totals.as_ref().unwrap_or(&LoopStats::default()));
         }
         tern_syscalls::task::save_persisted(p);
+        tern_syscalls::task::leave_shared_code(p);
     }
     // SAFETY: exit_group ends every thread; nothing tern holds needs
     // flushing (its log writes are unbuffered).

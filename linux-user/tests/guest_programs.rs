@@ -136,4 +136,5 @@ guest_tests! {
     exec_variants => "exec_variants.c";
     proc_tree => "proc_tree.c";
     fork_threads => "fork_threads.c";
+    fork_shared_code => "fork_shared_code.c";
 }

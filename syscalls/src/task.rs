@@ -12,7 +12,6 @@ use crate::{host_syscall, result, Flow, Process, SysResult};
 use std::ffi::{CStr, CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, Ordering};
 use tern_translate::cpu::{CpuState, RDI, RSP};
 use tern_translate::guestmem::{read_cstr, read_guest, read_u64, write_guest};
 
@@ -150,12 +149,12 @@ fn plain_fork(flags: u64) -> bool {
 
 /// Called in a new child process, with the fork locks still held: makes
 /// tern's shared state private, then runs the registered hooks.
-fn after_fork_child(locks: &mut ForkLocks, done: &ForkDone) {
+fn after_fork_child(locks: &mut ForkLocks) {
     tern_translate::guestmem::reset_pid();
     tern_signals::pending::clear_after_fork();
     crate::thread::live::after_fork_child();
-    if let Err(e) = locks.jit.unshare_in_child(&|| done.post()) {
-        tern_signals::say!("tern: cannot copy the code cache after fork: {e}");
+    if let Err(e) = locks.jit.after_fork(true, true) {
+        tern_signals::say!("tern: cannot map code memory after fork: {e}");
         // SAFETY: _exit is always safe to call.
         unsafe { libc::_exit(127) };
     }
@@ -224,62 +223,6 @@ fn host_fork(flags: u64, ptid: u64, ctid: u64, clone3: Option<&Clone3Extra>) -> 
     Ok(pid as u64)
 }
 
-/// The fork handshake: the child says, through the code cache's fork word
-/// (`Jit::fork_word`, memory parent and child share until the child has
-/// its own copy of the cache), that it has made that copy; the parent
-/// waits for it (futex on the word).
-struct ForkDone<'a>(&'a AtomicU32);
-
-impl ForkDone<'_> {
-    fn word(&self) -> u64 {
-        self.0 as *const AtomicU32 as u64
-    }
-
-    /// The parent, before the fork (under the fork locks: one fork at a
-    /// time per cache).
-    fn arm(&self) {
-        self.0.store(0, Ordering::Relaxed);
-    }
-
-    /// The child: done.
-    fn post(&self) {
-        self.0.store(1, Ordering::Release);
-        host_syscall(libc::SYS_futex as u64, [self.word(), libc::FUTEX_WAKE as u64, 1, 0, 0, 0]);
-    }
-
-    /// The parent: waits for the child's `post`, or for its end: a child
-    /// killed before it posts never will (checked every 100 ms).
-    fn wait(&self, child: i32) {
-        let ts = libc::timespec { tv_sec: 0, tv_nsec: 100_000_000 };
-        while self.0.load(Ordering::Acquire) == 0 {
-            let r = host_syscall(
-                libc::SYS_futex as u64,
-                [self.word(), libc::FUTEX_WAIT as u64, 0, &ts as *const _ as u64, 0, 0],
-            );
-            if r == -libc::ETIMEDOUT as i64 && !alive(child) {
-                return;
-            }
-        }
-    }
-}
-
-/// Whether process `pid` (a child of ours, or of our parent after
-/// CLONE_PARENT) is still running: not reaped, not a zombie.
-fn alive(pid: i32) -> bool {
-    // SAFETY: waitid fills a local siginfo; WNOWAIT leaves the child as is.
-    let mut si: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    let opts = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT | libc::__WALL;
-    // SAFETY: as above.
-    let r = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut si, opts) };
-    if r == 0 {
-        // SAFETY: si_pid is valid for the SIGCHLD siginfo waitid fills.
-        return unsafe { si.si_pid() } == 0;
-    }
-    // Not our child (CLONE_PARENT): it lives while it can be signalled.
-    // SAFETY: signal 0 only checks existence.
-    unsafe { libc::kill(pid, 0) == 0 }
-}
-
 /// What `clone3` gives a process clone beyond the legacy `clone`'s
 /// arguments; the host's `clone3` gets them as they are.
 #[derive(Clone, Copy, Debug, Default)]
@@ -329,28 +272,22 @@ fn do_fork(p: &Process, cpu: &mut CpuState, a: ForkArgs) -> SysResult {
     // The host call never switches stacks or TLS: tern keeps running on its
     // own stack in the child and applies the guest's values to the CpuState.
     // CLONE_VFORK without CLONE_VM stays: the parent waits for the child's
-    // exec or exit (the child has unshared the code cache long before).
-    // CLONE_CLEAR_SIGHAND is tern's to do (`clear_guest_handlers`).
+    // exec or exit. CLONE_CLEAR_SIGHAND is tern's to do
+    // (`clear_guest_handlers`).
     let host_flags = flags & !(libc::CLONE_VM as u64 | libc::CLONE_SETTLS as u64 | CLONE_CLEAR_SIGHAND);
-    // Parent and child share the code cache's memory until the child has
-    // made its own copy; the parent waits for that so that neither sees the
-    // other's new code or chain patches. The child says so through the code
-    // cache's fork word (`ForkDone`; a pipe would take two of the guest's
-    // descriptors: a guest at its RLIMIT_NOFILE could not fork, LTP `fork09`).
     let quiet = (!plain_fork(host_flags) || clone3.is_some())
         .then(|| BACKGROUND.write().unwrap_or_else(|e| e.into_inner()));
     let mut locks = ForkLocks::take(p);
-    let done = ForkDone(p.jit.fork_word());
-    done.arm();
+    // Parent and child go on sharing the code translated so far
+    // (`CodeCache::after_fork`): neither writes it, and whichever has to
+    // first makes its own copy; a child that soon execs copies nothing.
+    locks.jit.before_fork();
     let r = host_fork(host_flags, ptid, ctid, clone3.as_ref());
     if r == Ok(0) {
-        after_fork_child(&mut locks, &done);
-    }
-    // The parent waits with its locks held, so that none of its other
-    // threads (the trace optimizer, say) patches the shared code memory
-    // while the child copies it.
-    if let Ok(pid @ 1..) = r {
-        done.wait(pid as i32);
+        after_fork_child(&mut locks);
+    } else {
+        // Maps nothing in the parent: cannot fail.
+        let _ = locks.jit.after_fork(false, r.is_ok());
     }
     drop(locks);
     drop(quiet);
@@ -680,6 +617,26 @@ pub fn save_persisted(p: &Process) {
     }
 }
 
+/// Runs `exec` (a host `execve`) having left the code this process shares
+/// with a fork parent or child, if it is the process's only thread (as
+/// for [`save_persisted`]): see `Jit::exec_leaving_shared_code`.
+fn exec_leaving_shared_code(p: &Process, exec: impl FnOnce() -> i32) -> i32 {
+    if crate::thread::live::count() <= 1 {
+        p.jit.exec_leaving_shared_code(exec)
+    } else {
+        exec()
+    }
+}
+
+/// At the process's end (`exit_group`, the last thread's `exit`): leaves
+/// the code it shares with a fork parent or child, if it is the process's
+/// only thread (other threads run until the host `exit_group`).
+pub fn leave_shared_code(p: &Process) {
+    if crate::thread::live::count() <= 1 {
+        p.jit.leave_shared_code();
+    }
+}
+
 /// Runs the loader's checks on `target` and replaces this process; returns
 /// the errno of a failure.
 fn exec_target_checked(p: &Process, target: &Target, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> i32 {
@@ -692,7 +649,7 @@ fn exec_target_checked(p: &Process, target: &Target, argv: Vec<Vec<u8>>, envp: V
             env = envp.into_iter().map(cstring).collect::<Result<_, _>>()?;
             let saved = crate::rlimit::for_native_exec();
             save_persisted(p);
-            let err = host_execve(&cpath, &args, &env);
+            let err = exec_leaving_shared_code(p, || host_execve(&cpath, &args, &env));
             crate::rlimit::restore(saved);
             return Ok(err);
         }
@@ -737,7 +694,7 @@ fn exec_target_checked(p: &Process, target: &Target, argv: Vec<Vec<u8>>, envp: V
         }
         // The new program's tern starts with what this one translated.
         save_persisted(p);
-        let err = host_execve(&tern, &args, &env);
+        let err = exec_leaving_shared_code(p, || host_execve(&tern, &args, &env));
         if pass_log {
             // SAFETY: as above.
             unsafe { libc::fcntl(log_fd, libc::F_SETFD, libc::FD_CLOEXEC) };

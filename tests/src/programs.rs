@@ -153,6 +153,8 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("exec_variants.c"),
     plain("proc_tree.c"),
     plain("fork_threads.c"),
+    // Code shared by a parent and its fork children until one writes it.
+    plain("fork_shared_code.c"),
 ];
 
 /// The compute-heavy programs of [`PROGRAMS`] also built with `-march=`

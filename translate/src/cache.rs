@@ -19,7 +19,7 @@
 //! chaining jump of an installed block.
 
 use crate::cpu::ExitDesc;
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 /// Largest size of the memory reserved for generated code (committed
 /// lazily; [`CodeCache::new`] takes less under a tight RLIMIT_AS). Every
@@ -39,8 +39,8 @@ const DESCS_PER_KIB: usize = 16;
 /// Room one more block needs: a fresh chunk, more descriptors than a block
 /// adds.
 const BLOCK_HEADROOM: usize = CHUNK;
-/// Bytes at the start of the cache that hold data, not code: the fork
-/// handshake word ([`CodeCache::fork_word`]).
+/// Bytes at the start of the cache that hold data, not code: the count of
+/// processes sharing it (`CodeCache::sharers`).
 const DATA_PREFIX: usize = 64;
 /// Smallest code cache limit (`CodeCache::set_limit`).
 pub const MIN_LIMIT: usize = 1 << 20;
@@ -200,6 +200,14 @@ pub struct CodeCache {
     /// The trace routines' `to_loop` and reload window (`trace_glue`), for
     /// the signal handlers.
     trace_routines: [AtomicU64; 3],
+    /// Bytes at the start of the cache this process may share with others
+    /// (its parent, its fork children: see [`CodeCache::after_fork`]); 0
+    /// once it has its own.
+    shared_below: AtomicUsize,
+    /// This process has left the shared code (see [`CodeCache::leave`]).
+    left: AtomicBool,
+    /// Copies made by [`CodeCache::unshare`].
+    copies: AtomicU64,
 }
 
 // SAFETY: the raw pointers refer to mappings owned for the life of the
@@ -298,21 +306,12 @@ impl CodeCache {
             descs,
             descs_len: AtomicUsize::new(0),
             trace_routines: Default::default(),
+            shared_below: AtomicUsize::new(0),
+            left: AtomicBool::new(false),
+            copies: AtomicU64::new(0),
         };
+        cache.sharers().store(1, Ordering::Release);
         Ok((cache, CodeWriter { cache: exec }))
-    }
-
-    /// A word of the cache's shared memory through which a fork child
-    /// tells its parent that it has copied the cache (`task.rs`,
-    /// `ForkDone`): parent and child share it until the child's copy
-    /// replaces its views, and it is tern's memory, which the guest never
-    /// sees (a page mapped for each fork showed in `/proc/PID/maps` read
-    /// meanwhile; a pipe took two of the guest's descriptors).
-    pub fn fork_word(&self) -> &AtomicU32 {
-        // SAFETY: the first DATA_PREFIX bytes of the writable view are never
-        // code; the view is page aligned and mapped for the cache's life,
-        // and any bits are a valid AtomicU32.
-        unsafe { &*(self.write as *const AtomicU32) }
     }
 
     /// Checks that `w` is this cache's writer (a bug otherwise).
@@ -375,6 +374,9 @@ impl CodeCache {
     /// code-cache flush has waited until every thread left that code).
     pub unsafe fn reset(&self, w: &mut CodeWriter, mark: (usize, usize)) {
         self.check(w);
+        // Memory shared with another process is left to it, but for the
+        // code before the mark, which never changes.
+        self.own(w, self.exec, mark.0);
         let chunks = self.used.load(Ordering::Relaxed).div_ceil(CHUNK);
         for n in &self.index_len[..chunks] {
             n.store(0, Ordering::Release);
@@ -437,6 +439,7 @@ impl CodeCache {
             end <= self.used.load(Ordering::Relaxed) && off / CHUNK == (end - 1) / CHUNK,
             "code at {at:#x} outside a reserved chunk"
         );
+        self.own(w, at, usize::MAX);
         // SAFETY: [write+off, write+end) is inside our writable view, in a
         // chunk handed out and past its published blocks, so no thread runs
         // it yet; `w` serialises writers.
@@ -470,6 +473,7 @@ impl CodeCache {
         );
         let rel = target.wrapping_sub(site + 4) as i64;
         let rel = i32::try_from(rel).expect("code cache larger than rel32 reach");
+        self.own(w, site, usize::MAX);
         let w = (site - self.exec + self.write) as *const std::sync::atomic::AtomicI32;
         // SAFETY: site is inside installed code (checked above), 4-byte
         // aligned, and the writable view maps the same page; the caller
@@ -558,37 +562,152 @@ impl CodeCache {
 }
 
 impl CodeCache {
-    /// In a forked child: gives this process its own copy of the code so that
-    /// parent and child can keep translating independently. Both views are
-    /// replaced in place, at the same addresses, so `w` (no other writer
-    /// can run meanwhile) and every published block stay valid.
-    pub fn unshare_after_fork(&self, w: &mut CodeWriter, copied: &dyn Fn()) -> Result<(), CacheError> {
+    /// The number of processes that run the code in this cache's memory
+    /// (a word of it, in the data prefix: the memory is shared between a
+    /// parent and the children it forked until each makes its own copy).
+    /// A process joins only by a fork of one that is in, so 1 means no
+    /// other process maps the memory (the count may say more than the
+    /// truth: a process killed outright never says it left).
+    fn sharers(&self) -> &AtomicU32 {
+        // SAFETY: the first DATA_PREFIX bytes of the writable view are never
+        // code; the view is page aligned and mapped for the cache's life,
+        // and any bits are a valid AtomicU32.
+        unsafe { &*(self.write as *const AtomicU32) }
+    }
+
+    /// True if the cache's code at `at` (an executable address) is memory
+    /// another process may be running: it must not be written
+    /// ([`CodeCache::unshare`] first).
+    pub fn shared(&self, at: u64) -> bool {
+        let below = self.shared_below.load(Ordering::Relaxed) as u64;
+        at.wrapping_sub(self.exec) < below
+            && (self.left.load(Ordering::Relaxed) || self.sharers().load(Ordering::Acquire) > 1)
+    }
+
+    /// Before a host fork (with `w`, so no code is written meanwhile): one
+    /// more process will run this memory. [`CodeCache::after_fork`] follows,
+    /// in the parent and in the child.
+    pub fn before_fork(&self, w: &mut CodeWriter) {
         self.check(w);
-        let used = self.used.load(Ordering::Acquire);
-        // Fresh shared memory over the old executable view (no code runs
-        // from it meanwhile, and the process needs no more address space:
-        // a guest's RLIMIT_AS may leave none), made resident in one call
-        // and filled from the old writable view: one copy (a python3 child
-        // copies 6 MiB). Then it moves over the old writable view, and is
-        // mapped again, executable, where it was.
-        let size = self.size;
-        let fresh = map(self.exec, size, RW, SHARED | libc::MAP_FIXED, -1)?;
-        crate::hostmem::populate(fresh, used, true);
-        // SAFETY: [write, write+used) is our initialised writable view and
-        // `fresh` a new mapping of `size` >= used bytes.
-        unsafe { std::ptr::copy_nonoverlapping(self.write as *const u8, fresh as *mut u8, used) };
-        // The parent may go on: the shared views are still ours to post on.
-        copied();
-        let remap = libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED;
-        // SAFETY: `fresh` is our mapping of `size` bytes; it replaces
-        // the old writable view, of the same size, at the same address.
-        let moved =
-            unsafe { libc::mremap(fresh as *mut _, size, size, remap, self.write as *mut libc::c_void) };
-        if moved == libc::MAP_FAILED {
-            return Err(CacheError::Map(std::io::Error::last_os_error()));
+        self.sharers().fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// After a host fork (`child`: in the new process; `forked`: false if
+    /// the fork failed). Parent and child go on with the code both had, in
+    /// memory they share, and each puts what it translates next in chunks
+    /// of its own: the child maps fresh memory over the rest of both
+    /// views, so the parent's next chunks, at the same addresses, are the
+    /// parent's alone. Code both had is written by neither while they
+    /// share it (see [`CodeCache::shared`]): a patch there first gives the
+    /// writer its own copy ([`CodeCache::unshare`]). A child that execs or
+    /// exits soon, as most do, copies nothing.
+    pub fn after_fork(&self, w: &mut CodeWriter, child: bool, forked: bool) -> Result<(), CacheError> {
+        self.check(w);
+        if !forked {
+            self.sharers().fetch_sub(1, Ordering::AcqRel);
+            return Ok(());
         }
-        exec_view(self.write, self.exec, size)?;
+        // Fresh chunks start past everything the two have in common.
+        let below = self.used.load(Ordering::Relaxed).next_multiple_of(CHUNK).min(self.size);
+        self.used.store(below, Ordering::Release);
+        self.shared_below.fetch_max(below, Ordering::Relaxed);
+        if !child || below == self.size {
+            return Ok(());
+        }
+        let len = self.size - below;
+        map(self.write + below as u64, len, RW, SHARED | libc::MAP_FIXED, -1)?;
+        exec_view(self.write + below as u64, self.exec + below as u64, len)?;
         Ok(())
+    }
+
+    /// Gives this process its own copy of the code it shares with others
+    /// (nothing to do if it shares none), keeping the first `keep` bytes
+    /// (all of it, or what a flush keeps), at the same addresses: `w` (no
+    /// other writer runs meanwhile) and every block kept stay valid, and
+    /// threads running the code see the same bytes throughout. Shared
+    /// bytes are never written while shared, so the copy is exact.
+    pub fn unshare(&self, w: &mut CodeWriter, keep: usize) -> Result<(), CacheError> {
+        self.check(w);
+        let below = self.shared_below.load(Ordering::Relaxed);
+        if below == 0 {
+            return Ok(());
+        }
+        let left = self.left.load(Ordering::Relaxed);
+        if !left && self.sharers().load(Ordering::Acquire) == 1 {
+            // The others have gone: the memory is this process's alone.
+            self.shared_below.store(0, Ordering::Relaxed);
+            return Ok(());
+        }
+        let keep = keep.min(below);
+        // The copy, made resident in one call and filled from the writable
+        // view (a python3 child copies 6 MiB), is first mapped again as the
+        // executable view; then this process leaves the old memory, which
+        // only the writable view still maps and nothing writes; then the
+        // copy moves over the writable view.
+        let fresh = crate::hostmem::map_tern(below, RW, SHARED).map_err(CacheError::Map)?;
+        crate::hostmem::populate(fresh, keep, true);
+        // SAFETY: [write, write+keep) is our initialised writable view and
+        // `fresh` a new mapping of `below` >= keep bytes.
+        unsafe { std::ptr::copy_nonoverlapping(self.write as *const u8, fresh as *mut u8, keep) };
+        // SAFETY: the copy's first word is its sharers count, page aligned:
+        // this process alone.
+        unsafe { (*(fresh as *const AtomicU32)).store(1, Ordering::Release) };
+        let moved = exec_view(fresh, self.exec, below).and_then(|_| {
+            if !left {
+                self.sharers().fetch_sub(1, Ordering::AcqRel);
+            }
+            let remap = libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED;
+            // SAFETY: `fresh` is our mapping of `below` bytes; it replaces
+            // as many bytes of the writable view, at the same address.
+            let to = unsafe {
+                libc::mremap(fresh as *mut _, below, below, remap, self.write as *mut libc::c_void)
+            };
+            if to == libc::MAP_FAILED {
+                return Err(CacheError::Map(std::io::Error::last_os_error()));
+            }
+            Ok(())
+        });
+        crate::pages::forget_tern_memory(fresh, fresh + below as u64);
+        moved?;
+        self.shared_below.store(0, Ordering::Relaxed);
+        self.left.store(false, Ordering::Relaxed);
+        self.copies.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Times this process took its own copy of code it shared
+    /// ([`CodeCache::unshare`]).
+    pub fn copies(&self) -> u64 {
+        self.copies.load(Ordering::Relaxed)
+    }
+
+    /// Makes the code at `at` this process's own before it is written
+    /// ([`CodeCache::unshare`], keeping `keep` bytes, if it is shared).
+    /// Where no memory is left for the copy, the process ends: writing
+    /// would change another process's code.
+    fn own(&self, w: &mut CodeWriter, at: u64, keep: usize) {
+        if !self.shared(at) {
+            return;
+        }
+        if let Err(e) = self.unshare(w, keep) {
+            eprintln!("tern: cannot make the code cache private: {e}");
+            // SAFETY: _exit is always safe to call.
+            unsafe { libc::_exit(127) };
+        }
+    }
+
+    /// This process stops running the code it shares (it is about to exec
+    /// or exit, with one thread): the others may write it from then on,
+    /// so it must not run that code again until [`CodeCache::unshare`]
+    /// (keeping only the runtime routines, which never change: a flush)
+    /// has given it its own. Returns true if it shared code and left it.
+    pub fn leave(&self, w: &mut CodeWriter) -> bool {
+        self.check(w);
+        if self.shared_below.load(Ordering::Relaxed) == 0 || self.left.swap(true, Ordering::Relaxed) {
+            return false;
+        }
+        self.sharers().fetch_sub(1, Ordering::AcqRel);
+        true
     }
 
     /// The executable and the writable view of the cache (for the registry

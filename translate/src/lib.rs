@@ -56,6 +56,12 @@ const MIN_ROOM: u64 = 4096;
 /// `Tables::changes`).
 const CHANGES_KEPT: usize = 64;
 
+/// Chained jumps a process refuses to make in code it shares with a fork
+/// parent or child before it takes its own copy (`Jit::link_locked`): each
+/// refusal costs an exit to the CPU loop (about a microsecond), the copy
+/// about a millisecond per MiB of code.
+const SHARED_LINKS_REFUSED: u32 = 256;
+
 /// What a translation read under the lock (`fetch_for_translation_locked`).
 struct Fetched {
     pc: u64,
@@ -121,6 +127,9 @@ pub struct Stats {
     pub lock_recoveries: AtomicU64,
     /// Traces invalidated with their pages (`traces.rs`).
     pub traces_invalidated: AtomicU64,
+    /// Chained jumps not made because their site was code shared with
+    /// another process (`Jit::link_locked`).
+    pub links_refused: AtomicU64,
 }
 
 /// Errors from translation.
@@ -217,6 +226,9 @@ struct Tables {
     traces: traces::TraceRecs,
     /// The persistent translation cache, once enabled (`Jit::persist`).
     persist: Option<persist::Persist>,
+    /// Chained jumps refused since the last fork because their site is
+    /// code shared with another process (see `Jit::link_locked`).
+    refused: u32,
 }
 
 impl Tables {
@@ -321,6 +333,7 @@ impl Jit {
                 changes_seq: 0,
                 traces: Default::default(),
                 persist: None,
+                refused: 0,
             }),
             index,
             threads: RobustMutex::new(Vec::new()),
@@ -930,6 +943,15 @@ impl Jit {
     fn link_locked(&self, t: &mut Tables, d: &ExitDesc) {
         let site = d.patch_site;
         let Some(&target) = t.blocks.get(&d.target) else { return };
+        // A jump in code shared with a forked child or parent stays
+        // unchained (the exit comes back here) rather than copying all the
+        // code (`CodeCache::after_fork`), for a while: long enough for a
+        // child on its way to exec, not for one that lives on.
+        if self.cache.shared(site) && t.refused < SHARED_LINKS_REFUSED {
+            t.refused += 1;
+            self.stats.links_refused.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         let to = if d.arg == cpu::DIRECT_VIA_LOOKUP { target.ibl_entry } else { target.entry };
         // SAFETY: site is a 4-byte field inside installed code, readable
         // through the executable view.
@@ -1149,20 +1171,30 @@ pub struct ForkLocks<'a> {
     jit: &'a Jit,
     tables: RobustGuard<'a, Tables>,
     _perf: std::sync::MutexGuard<'a, Option<std::fs::File>>,
-    mem: Option<std::sync::MutexGuard<'static, Vec<(u64, u64)>>>,
+    _mem: std::sync::MutexGuard<'static, Vec<(u64, u64)>>,
 }
 
 impl ForkLocks<'_> {
-    /// In a forked child: gives this process its own copy of the code cache
-    /// (see `CodeCache::unshare_after_fork`).
-    pub fn unshare_in_child(&mut self, copied: &dyn Fn()) -> Result<(), CacheError> {
-        // The copy may map memory for tern, which registers it.
-        self.mem = None;
-        // The parent writes what it translated; the child, what it will.
-        if let Some(p) = self.tables.persist.as_mut() {
-            p.forget_pending();
+    /// Before the host fork: the child will share the code
+    /// (`CodeCache::before_fork`).
+    pub fn before_fork(&mut self) {
+        self.jit.cache.before_fork(&mut self.tables.writer);
+    }
+
+    /// After the host fork, in the parent and (`child`) in the child;
+    /// `forked`: whether there is a child (see `CodeCache::after_fork`).
+    pub fn after_fork(&mut self, child: bool, forked: bool) -> Result<(), CacheError> {
+        let t = &mut *self.tables;
+        // Pieces of chunks the other process may fill too.
+        t.rooms.clear();
+        t.refused = 0;
+        if child {
+            // The parent writes what it translated; the child, what it will.
+            if let Some(p) = t.persist.as_mut() {
+                p.forget_pending();
+            }
         }
-        self.jit.cache.unshare_after_fork(&mut self.tables.writer, copied)
+        self.jit.cache.after_fork(&mut t.writer, child, forked)
     }
 }
 
@@ -1171,12 +1203,35 @@ impl Jit {
     pub fn lock_for_fork(&self) -> ForkLocks<'_> {
         let tables = self.tables();
         let perf = self.perf_map.lock().unwrap_or_else(|e| e.into_inner());
-        ForkLocks { jit: self, tables, _perf: perf, mem: Some(pages::lock_tern_memory()) }
+        ForkLocks { jit: self, tables, _perf: perf, _mem: pages::lock_tern_memory() }
     }
 
-    /// The fork handshake word ([`CodeCache::fork_word`]).
-    pub fn fork_word(&self) -> &std::sync::atomic::AtomicU32 {
-        self.cache.fork_word()
+    /// Runs `exec` (a host `execve`, which returns only on failure) having
+    /// left the code this process shares with its fork parent or children
+    /// (`CodeCache::leave`), so that they may write it again; the caller
+    /// is the process's only guest thread. If `exec` returns, the process
+    /// goes on with a flushed cache: the code it left may have changed
+    /// since. Not in a vfork or CLONE_VM child, whose parent keeps the
+    /// memory.
+    pub fn exec_leaving_shared_code<R>(&self, exec: impl FnOnce() -> R) -> R {
+        if child_alloc::in_child() {
+            return exec();
+        }
+        let mut t = self.tables();
+        let left = self.cache.leave(&mut t.writer);
+        let r = exec();
+        if left {
+            self.flush_locked(&mut t);
+        }
+        r
+    }
+
+    /// At the process's end, by its only guest thread: leaves the code it
+    /// shares with its fork parent or children (`CodeCache::leave`).
+    pub fn leave_shared_code(&self) {
+        if !child_alloc::in_child() {
+            self.cache.leave(&mut self.tables().writer);
+        }
     }
 
     /// The descriptor of the last exit of `cpu`.
