@@ -412,6 +412,43 @@ fn stat(stderr: &[u8], name: &str) -> u64 {
     line.rsplit(' ').next().and_then(|n| n.parse().ok()).expect("a number")
 }
 
+/// Every value of the `--stats` counter `name` in tern's log (one per
+/// process that printed its counters).
+fn stats_of(stderr: &[u8], name: &str) -> Vec<u64> {
+    let log = text(stderr);
+    log.lines()
+        .filter(|l| l.trim_start().starts_with(name))
+        .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+        .collect()
+}
+
+/// A fork child shares the code its parent translated until one of them
+/// has to write it: children that only run and exit copy nothing, and
+/// neither does their parent. A program whose processes rewrite shared
+/// code, run hot new paths through it and fail an exec does take copies
+/// and a flush (the paths `fork_shared_code.c` checks against native).
+#[test]
+fn fork_children_share_code_until_one_writes_it() {
+    let script = "for i in 1 2 3 4; do (echo $i > /dev/null); done; echo done";
+    let out = tern(&["--no-code-cache", "--stats", "/bin/sh", "-c", script]);
+    assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), "done\n".into()), "{out:?}");
+    let copies = stats_of(&out.stderr, "code cache copies");
+    assert_eq!(copies, [0; 5], "{}", text(&out.stderr));
+
+    let dir = cache_dir("fork-share");
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/guest/fork_shared_code.c");
+    let bin = dir.join("fork_shared_code");
+    let cc = Command::new("gcc").arg("-O2").arg("-o").arg(&bin).arg(&src).status().expect("gcc");
+    assert!(cc.success());
+    let out = Command::new(TERN).args(["--no-code-cache", "--stats"]).arg(&bin).output().expect("run tern");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let log = text(&out.stderr);
+    assert!(stats_of(&out.stderr, "code cache copies").iter().sum::<u64>() >= 1, "{log}");
+    assert!(stats_of(&out.stderr, "code cache flushes").contains(&1), "the failed exec: {log}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// The persistent translation cache: a second run of a shell pipeline
 /// uses the blocks the first translated (the dynamic loader's, libc's,
 /// dash's), and prints the same.

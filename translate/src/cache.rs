@@ -11,6 +11,11 @@
 //! without locks; a full flush (`flush.rs`) starts them all over once no
 //! thread runs the old code (`CodeCache::reset`).
 //!
+//! After a fork the memory stays shared with the child for the code both
+//! had, which neither writes while the other may run it: the first write
+//! gives the writer its own copy ([`CodeCache::after_fork`],
+//! [`CodeCache::unshare`]).
+//!
 //! Reading is open to all (`&CodeCache`); every function that writes code,
 //! patches a jump, publishes a block or a descriptor, or replaces the views
 //! needs the cache's one [`CodeWriter`], which `Jit` keeps inside its
@@ -439,7 +444,9 @@ impl CodeCache {
             end <= self.used.load(Ordering::Relaxed) && off / CHUNK == (end - 1) / CHUNK,
             "code at {at:#x} outside a reserved chunk"
         );
-        self.own(w, at, usize::MAX);
+        // Never code another process runs, shared or not: a chunk's free
+        // piece that a fork parent fills was never the child's to run
+        // (the child fills chunks of its own: `after_fork`).
         // SAFETY: [write+off, write+end) is inside our writable view, in a
         // chunk handed out and past its published blocks, so no thread runs
         // it yet; `w` serialises writers.
@@ -597,7 +604,8 @@ impl CodeCache {
     /// memory they share, and each puts what it translates next in chunks
     /// of its own: the child maps fresh memory over the rest of both
     /// views, so the parent's next chunks, at the same addresses, are the
-    /// parent's alone. Code both had is written by neither while they
+    /// parent's alone (the parent also fills the free pieces of its
+    /// chunks, which the child forgets). Code both had is written by neither while they
     /// share it (see [`CodeCache::shared`]): a patch there first gives the
     /// writer its own copy ([`CodeCache::unshare`]). A child that execs or
     /// exits soon, as most do, copies nothing.
@@ -624,8 +632,10 @@ impl CodeCache {
     /// (nothing to do if it shares none), keeping the first `keep` bytes
     /// (all of it, or what a flush keeps), at the same addresses: `w` (no
     /// other writer runs meanwhile) and every block kept stay valid, and
-    /// threads running the code see the same bytes throughout. Shared
-    /// bytes are never written while shared, so the copy is exact.
+    /// threads running the code see the same bytes throughout. The code
+    /// both had is never written while shared, so its copy is exact (a
+    /// fork parent may meanwhile fill free pieces of its chunks, which
+    /// the child never runs).
     pub fn unshare(&self, w: &mut CodeWriter, keep: usize) -> Result<(), CacheError> {
         self.check(w);
         let below = self.shared_below.load(Ordering::Relaxed);

@@ -1185,10 +1185,10 @@ impl ForkLocks<'_> {
     /// `forked`: whether there is a child (see `CodeCache::after_fork`).
     pub fn after_fork(&mut self, child: bool, forked: bool) -> Result<(), CacheError> {
         let t = &mut *self.tables;
-        // Pieces of chunks the other process may fill too.
-        t.rooms.clear();
         t.refused = 0;
         if child {
+            // Free pieces of the parent's chunks: the parent fills them.
+            t.rooms.clear();
             // The parent writes what it translated; the child, what it will.
             if let Some(p) = t.persist.as_mut() {
                 p.forget_pending();
