@@ -285,6 +285,19 @@ fn exec_view(write: u64, ea: u64, size: usize) -> Result<u64, CacheError> {
     Ok(exec as u64)
 }
 
+/// Moves the mapping of `len` bytes at `from` over `to` (replacing what is
+/// there, in one step).
+fn move_over(from: u64, to: u64, len: usize) -> Result<(), CacheError> {
+    let remap = libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED;
+    // SAFETY: callers pass a mapping of their own of `len` bytes, and a
+    // range of one of the cache's views.
+    let moved = unsafe { libc::mremap(from as *mut _, len, len, remap, to as *mut libc::c_void) };
+    if moved == libc::MAP_FAILED {
+        return Err(CacheError::Map(std::io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
 impl CodeCache {
     /// Maps a new cache of `size` bytes (rounded down to whole chunks,
     /// within [`MIN_CACHE_SIZE`]..=[`MAX_CACHE_SIZE`]) and returns it with
@@ -662,20 +675,21 @@ impl CodeCache {
         // SAFETY: the copy's first word is its sharers count, page aligned:
         // this process alone.
         unsafe { (*(fresh as *const AtomicU32)).store(1, Ordering::Release) };
-        let moved = exec_view(fresh, self.exec, below).and_then(|_| {
+        // The executable view of the copy is made elsewhere and moved over
+        // the old one in one step: a thread running the code never finds
+        // it missing or not executable.
+        let reserve = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE;
+        let place = crate::hostmem::map_tern(below, libc::PROT_NONE, reserve).map_err(CacheError::Map);
+        let moved = place.and_then(|at| {
+            let r = exec_view(fresh, at, below).and_then(|exec| move_over(exec, self.exec, below));
+            crate::pages::forget_tern_memory(at, at + below as u64);
+            r
+        });
+        let moved = moved.and_then(|()| {
             if !left {
                 self.sharers().fetch_sub(1, Ordering::AcqRel);
             }
-            let remap = libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED;
-            // SAFETY: `fresh` is our mapping of `below` bytes; it replaces
-            // as many bytes of the writable view, at the same address.
-            let to = unsafe {
-                libc::mremap(fresh as *mut _, below, below, remap, self.write as *mut libc::c_void)
-            };
-            if to == libc::MAP_FAILED {
-                return Err(CacheError::Map(std::io::Error::last_os_error()));
-            }
-            Ok(())
+            move_over(fresh, self.write, below)
         });
         crate::pages::forget_tern_memory(fresh, fresh + below as u64);
         moved?;
