@@ -20,7 +20,11 @@ pub struct Asm {
     /// The fields whose value depends on where the code or the guest code
     /// is (`super::Emitted::relocate`).
     pub relocs: Vec<Reloc>,
-    enc: Encoder,
+    /// Made on first use: iced-x86 builds its encoder's table of every
+    /// opcode then (0.6 ms here), which a process whose code all comes
+    /// from the persistent cache, and whose runtime routines are plain
+    /// bytes, never needs.
+    enc: Option<Encoder>,
 }
 
 /// What a field of a block's host code holds, for moving the block to
@@ -52,7 +56,11 @@ pub struct Reloc {
 
 impl Asm {
     pub fn new(base: u64) -> Asm {
-        Asm { buf: Vec::with_capacity(1024), base, relocs: Vec::new(), enc: Encoder::new(64) }
+        Asm { buf: Vec::with_capacity(1024), base, relocs: Vec::new(), enc: None }
+    }
+
+    fn enc(&mut self) -> &mut Encoder {
+        self.enc.get_or_insert_with(|| Encoder::new(64))
     }
 
     /// Records that the field at buffer offset `at` holds `kind`.
@@ -189,7 +197,7 @@ impl Asm {
     pub fn insn_disp(&mut self, insn: &Instruction, kind: RelocKind) -> Result<(), iced_x86::IcedError> {
         let at = self.buf.len();
         self.insn(insn)?;
-        let c = self.enc.get_constant_offsets();
+        let c = self.enc().get_constant_offsets();
         debug_assert_eq!(c.displacement_size(), 4, "a 32-bit displacement");
         self.reloc(at + c.displacement_offset(), kind);
         Ok(())
@@ -198,17 +206,18 @@ impl Asm {
     /// Encodes `insn` at the current address.
     pub fn insn(&mut self, insn: &Instruction) -> Result<(), iced_x86::IcedError> {
         let ip = self.here();
-        let r = self.enc.encode(insn, ip);
-        let mut out = self.enc.take_buffer();
+        let enc = self.enc.get_or_insert_with(|| Encoder::new(64));
+        let r = enc.encode(insn, ip);
+        let mut out = enc.take_buffer();
         if let Err(e) = r {
             // A failed encode may leave partial bytes behind.
             out.clear();
-            self.enc.set_buffer(out);
+            enc.set_buffer(out);
             return Err(e);
         }
         self.buf.extend_from_slice(&out);
         out.clear();
-        self.enc.set_buffer(out);
+        enc.set_buffer(out);
         Ok(())
     }
 
