@@ -1,7 +1,6 @@
 //! The CPU loop: find (or translate) the block at the guest PC, run it, act on
 //! the reason it exited, deliver pending signals, repeat.
 
-use tern_signals::die_by_signal;
 use tern_signals::frame;
 use tern_signals::sync::SyncSignal;
 use tern_syscalls::{dispatch, Flow, Process};
@@ -22,6 +21,14 @@ pub struct LoopStats {
     pub trace_left: u64,
     /// Guest instructions run in baseline code (`CpuState::guest_insns`).
     pub guest_insns: u64,
+}
+
+/// Ends the process by `sig`, as the guest would end natively, having left
+/// the code it shares with a fork parent or child (so that they need not
+/// copy theirs).
+fn die_by_signal(p: &Process, sig: i32) -> ! {
+    tern_syscalls::task::leave_shared_code(p);
+    tern_signals::die_by_signal(sig)
 }
 
 fn fatal(msg: impl std::fmt::Display) -> ! {
@@ -55,7 +62,7 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
         // Signals queued for this thread (a cheap check when none are).
         let at = (cpu.rip, cpu.regs[tern_translate::cpu::RSP]);
         if let Some(f) = tern_signals::deliver::deliver_pending(&p.signals, cpu) {
-            die_by_signal(f.sig)
+            die_by_signal(p, f.sig)
         }
         if (cpu.rip, cpu.regs[tern_translate::cpu::RSP]) != at {
             host = jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e));
@@ -166,7 +173,7 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
                 // Every thread's lookup table forgets dropped blocks (`Jit`).
                 let r = tern_translate::seg::emulate_at(cpu, &mut |addr| jit.handle_code_write(addr));
                 if let Err(sig) = r {
-                    die_by_signal(sig)
+                    die_by_signal(p, sig)
                 }
                 jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
             }
