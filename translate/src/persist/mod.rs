@@ -22,7 +22,7 @@ use record::Record;
 use regions::{FileKey, Regions};
 use rustc_hash::FxHashMap;
 use std::hash::Hasher;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Version of the record layout and of the translation it holds: bump it
 /// when either changes in a way the tern binary's identity would not show
@@ -34,7 +34,8 @@ const MAX_STORE: usize = 64 << 20;
 /// removed (by the first process of a new one).
 const STALE_DAYS: u64 = 7;
 /// A store is written again only if the new blocks' bytes are at least a
-/// `REWRITE_RATIO`th of its size.
+/// `REWRITE_RATIO`th of its size; smaller additions go to its additions
+/// store (`save_blobs`).
 const REWRITE_RATIO: u64 = 16;
 /// Most blob bytes a process keeps for writing at its end.
 const MAX_PENDING: usize = 64 << 20;
@@ -48,8 +49,9 @@ pub struct Persist {
     dir: PathBuf,
     tag: u64,
     regions: Regions,
-    /// Store files opened so far (None: absent or unusable).
-    stores: FxHashMap<FileKey, Option<store::Store>>,
+    /// Store files opened so far, each file's main store and its additions
+    /// (`save_blobs`; None: absent or unusable).
+    stores: FxHashMap<FileKey, [Option<store::Store>; 2]>,
     /// Blocks translated here, per file: its store's name and (file
     /// offset, record) pairs.
     pending: FxHashMap<FileKey, Pending>,
@@ -115,11 +117,13 @@ impl Persist {
         let (key, off) = self.region(pc, generation)?;
         if !self.stores.contains_key(&key) {
             let name = self.store_name(pc)?;
-            let s = store::Store::open(&self.dir.join(name), self.tag);
+            let path = self.dir.join(name);
+            let s =
+                [store::Store::open(&path, self.tag), store::Store::open(&additions_path(&path), self.tag)];
             self.stores.insert(key, s);
         }
-        let store = self.stores.get(&key)?.as_ref()?;
-        if !store.get_into(off, &mut self.blob) {
+        let stores = self.stores.get(&key)?;
+        if !stores.iter().flatten().any(|s| s.get_into(off, &mut self.blob)) {
             return None;
         }
         Record::decode(&self.blob)
@@ -168,15 +172,7 @@ impl Persist {
             remove_stale_siblings(&self.dir);
         }
         for (_, (name, blobs)) in std::mem::take(&mut self.pending) {
-            let path = self.dir.join(name);
-            // Rewriting a large store for a few blocks would cost more
-            // than translating them again.
-            let old = std::fs::metadata(&path).map_or(0, |m| m.len());
-            let new: usize = blobs.iter().map(|(_, b)| b.len()).sum();
-            if (new as u64).saturating_mul(REWRITE_RATIO) < old {
-                continue;
-            }
-            let _ = store::write_merged(&path, self.tag, &blobs, MAX_STORE);
+            let _ = save_blobs(&self.dir.join(name), self.tag, &blobs);
         }
         self.pending_bytes = 0;
     }
@@ -199,6 +195,36 @@ fn remove_stale_siblings(dir: &std::path::Path) {
     }
 }
 
+/// The additions store of the store at `path` (see [`save_blobs`]).
+fn additions_path(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!("{}.add.tbc", name.strip_suffix(".tbc").unwrap_or(&name)))
+}
+
+/// Writes `blobs` to the store at `path`, merged with what it holds. A
+/// few blocks beside a large store go to its additions store instead
+/// (`additions_path`), which is small and cheap to write again, until the
+/// additions reach a `REWRITE_RATIO`th of the store, when both are merged
+/// into it: rewriting a large store for a few blocks costs more than
+/// translating them again once, but the same few blocks that every run
+/// of a program translates (python3 and ld.so paths a first run did not
+/// take) were never kept that way, and each process paid their
+/// translation and the translator's start-up again.
+fn save_blobs(path: &Path, tag: u64, blobs: &[(u64, Vec<u8>)]) -> std::io::Result<()> {
+    let size = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
+    let add = additions_path(path);
+    let new: u64 = blobs.iter().map(|(_, b)| b.len() as u64).sum();
+    if (new + size(&add)).saturating_mul(REWRITE_RATIO) < size(path) {
+        return store::write_merged(&add, tag, blobs, MAX_STORE);
+    }
+    let mut all: Vec<(u64, Vec<u8>)> =
+        store::Store::open(&add, tag).iter().flat_map(store::Store::iter).collect();
+    all.extend_from_slice(blobs);
+    store::write_merged(path, tag, &all, MAX_STORE)?;
+    let _ = std::fs::remove_file(&add);
+    Ok(())
+}
+
 fn file_size_unlimited() -> bool {
     let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit writes the struct it is given.
@@ -218,6 +244,36 @@ pub fn default_dir() -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Small additions beside a large store go to its additions store,
+    /// where later processes find them, and into the store once they
+    /// have grown to a `REWRITE_RATIO`th of it.
+    #[test]
+    fn small_additions_are_kept_beside_a_large_store() {
+        let dir = std::env::temp_dir().join(format!("tern-persist-add-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("lib-0123456789abcdef.tbc");
+        let blob = |k: u64, len: usize| (k, vec![k as u8; len]);
+        let big: Vec<_> = (0..64).map(|k| blob(k, 4096)).collect();
+        save_blobs(&path, 7, &big).unwrap();
+        let add = additions_path(&path);
+        assert_eq!(add.file_name().unwrap(), "lib-0123456789abcdef.add.tbc");
+        assert!(!add.exists());
+        let main_len = std::fs::metadata(&path).unwrap().len();
+        save_blobs(&path, 7, &[blob(100, 1000)]).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), main_len, "the large store is not rewritten");
+        let get = |p: &Path, k| store::Store::open(p, 7).and_then(|s| s.get(k));
+        assert_eq!(get(&add, 100), Some(vec![100; 1000]));
+        save_blobs(&path, 7, &[blob(101, 1000)]).unwrap();
+        assert_eq!((get(&add, 100).is_some(), get(&add, 101).is_some()), (true, true));
+        // Past a sixteenth of the store, all of it goes in.
+        save_blobs(&path, 7, &[blob(102, 16 << 10)]).unwrap();
+        assert!(!add.exists());
+        for k in [0, 63, 100, 101, 102] {
+            assert!(get(&path, k).is_some(), "blob {k}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn directories_of_other_terns_go_once_stale() {
