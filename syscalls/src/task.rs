@@ -606,13 +606,20 @@ fn is_script(dirfd: i32, path: &[u8], flags: i32) -> bool {
     }
 }
 
+/// True if no guest thread but the caller is alive (none, once the last
+/// one called `exit`): what the process does before it execs or ends may
+/// then not let another run on.
+fn last_thread() -> bool {
+    crate::thread::live::count() <= 1
+}
+
 /// Writes this process's new translations to the persistent cache before
 /// it execs or ends, unless other threads live: natively `execve` and
 /// `exit_group` end them at once, and the writing would let them run on
 /// (a thread printing in a loop would print more). The last thread's
 /// `exit` finds none (0).
 pub fn save_persisted(p: &Process) {
-    if crate::thread::live::count() <= 1 {
+    if last_thread() {
         p.jit.save_persisted();
     }
 }
@@ -621,7 +628,7 @@ pub fn save_persisted(p: &Process) {
 /// with a fork parent or child, if it is the process's only thread (as
 /// for [`save_persisted`]): see `Jit::exec_leaving_shared_code`.
 fn exec_leaving_shared_code(p: &Process, exec: impl FnOnce() -> i32) -> i32 {
-    if crate::thread::live::count() <= 1 {
+    if last_thread() {
         p.jit.exec_leaving_shared_code(exec)
     } else {
         exec()
@@ -632,7 +639,7 @@ fn exec_leaving_shared_code(p: &Process, exec: impl FnOnce() -> i32) -> i32 {
 /// the code it shares with a fork parent or child, if it is the process's
 /// only thread (other threads run until the host `exit_group`).
 pub fn leave_shared_code(p: &Process) {
-    if crate::thread::live::count() <= 1 {
+    if last_thread() {
         p.jit.leave_shared_code();
     }
 }

@@ -618,10 +618,10 @@ impl CodeCache {
     /// of its own: the child maps fresh memory over the rest of both
     /// views, so the parent's next chunks, at the same addresses, are the
     /// parent's alone (the parent also fills the free pieces of its
-    /// chunks, which the child forgets). Code both had is written by neither while they
-    /// share it (see [`CodeCache::shared`]): a patch there first gives the
-    /// writer its own copy ([`CodeCache::unshare`]). A child that execs or
-    /// exits soon, as most do, copies nothing.
+    /// chunks, which the child forgets). Code both had is written by
+    /// neither while they share it (see [`CodeCache::shared`]): a patch
+    /// there first gives the writer its own copy ([`CodeCache::unshare`]).
+    /// A child that execs or exits soon, as most do, copies nothing.
     pub fn after_fork(&self, w: &mut CodeWriter, child: bool, forked: bool) -> Result<(), CacheError> {
         self.check(w);
         if !forked {

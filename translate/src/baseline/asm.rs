@@ -59,8 +59,10 @@ impl Asm {
         Asm { buf: Vec::with_capacity(1024), base, relocs: Vec::new(), enc: None }
     }
 
-    fn enc(&mut self) -> &mut Encoder {
-        self.enc.get_or_insert_with(|| Encoder::new(64))
+    /// The encoder, made on first use (takes the field, not `self`, so
+    /// that the buffer can be borrowed beside it).
+    fn encoder(enc: &mut Option<Encoder>) -> &mut Encoder {
+        enc.get_or_insert_with(|| Encoder::new(64))
     }
 
     /// Records that the field at buffer offset `at` holds `kind`.
@@ -197,7 +199,7 @@ impl Asm {
     pub fn insn_disp(&mut self, insn: &Instruction, kind: RelocKind) -> Result<(), iced_x86::IcedError> {
         let at = self.buf.len();
         self.insn(insn)?;
-        let c = self.enc().get_constant_offsets();
+        let c = Self::encoder(&mut self.enc).get_constant_offsets();
         debug_assert_eq!(c.displacement_size(), 4, "a 32-bit displacement");
         self.reloc(at + c.displacement_offset(), kind);
         Ok(())
@@ -206,7 +208,7 @@ impl Asm {
     /// Encodes `insn` at the current address.
     pub fn insn(&mut self, insn: &Instruction) -> Result<(), iced_x86::IcedError> {
         let ip = self.here();
-        let enc = self.enc.get_or_insert_with(|| Encoder::new(64));
+        let enc = Self::encoder(&mut self.enc);
         let r = enc.encode(insn, ip);
         let mut out = enc.take_buffer();
         if let Err(e) = r {
