@@ -89,6 +89,7 @@ guest_tests! {
     iov_errors => "iov_errors.c";
     aio => "aio.c";
     proc_self_open => "proc_self_open.c";
+    proc_maps_names => "proc_maps_names.c";
     threads_then_mmap => "threads_then_mmap.c";
     std_fds_closed => "std_fds_closed.c";
     threads_setxid => "threads_setxid.c";

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::{OnceLock, RwLock};
 use tern_translate::cpu::CpuState;
 use tern_translate::guestmem::{read_cstr, write_guest};
-use tern_translate::hostmem::maps_range;
+use tern_translate::hostmem::{maps_range, read_proc};
 
 static TERN_RANGES: RwLock<Vec<(u64, u64)>> = RwLock::new(Vec::new());
 
@@ -64,7 +64,8 @@ fn guest_environ() -> Option<Vec<u8>> {
 /// Records every mapping that exists now as tern's own. Call once before the
 /// guest is loaded.
 pub fn snapshot_tern_ranges() {
-    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+    let maps = read_proc("/proc/self/maps").unwrap_or_default();
+    let maps = String::from_utf8_lossy(&maps);
     let mut v = TERN_RANGES.write().unwrap_or_else(|e| e.into_inner());
     for line in maps.lines() {
         let name = line.split_whitespace().nth(5).unwrap_or("");
@@ -90,8 +91,8 @@ pub fn vdso_range() -> Option<(u64, u64)> {
     if let Some(&r) = VDSO.get() {
         return r;
     }
-    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
-    maps_range(maps.lines().find(|l| l.ends_with("[vdso]"))?)
+    let maps = read_proc("/proc/self/maps").ok()?;
+    maps_range(String::from_utf8_lossy(&maps).lines().find(|l| l.ends_with("[vdso]"))?)
 }
 
 /// Holds the registry of tern's ranges locked (across a host `fork`).
@@ -270,19 +271,47 @@ fn open_with(path: &[u8], flags: u64, data: impl FnOnce() -> Option<Vec<u8>>) ->
 }
 
 /// `/proc/self/maps` without tern's own mappings (its binary, heap, stack
-/// and code cache).
-fn guest_maps() -> Vec<u8> {
-    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+/// and code cache), and with the guest's heap and stack named as the
+/// kernel names them (`fs/proc/task_mmu.c: show_map_vma()`): tern maps them
+/// as plain anonymous memory, so the host calls them nothing.
+fn guest_maps(p: &Process) -> Vec<u8> {
+    let heap = {
+        let b = p.brk.lock().unwrap_or_else(|e| e.into_inner());
+        (b.start, b.cur)
+    };
+    let stack = STACK_STRINGS.get().map(|&[(arg_start, _), _]| arg_start);
+    // Bytes, not a string: a mapped file's name need not be UTF-8.
+    let maps = read_proc("/proc/self/maps").unwrap_or_default();
     let tern = tern_ranges();
-    let mut out = String::new();
-    for line in maps.lines() {
-        let (a, b) = maps_range(line).unwrap_or((0, 0));
-        if !tern.iter().any(|&(s, e)| s < b && a < e) {
-            out.push_str(line);
-            out.push('\n');
+    let mut out = Vec::with_capacity(maps.len());
+    for line in maps.split_inclusive(|&b| b == b'\n') {
+        let (a, b) = maps_range(&String::from_utf8_lossy(line)).unwrap_or((0, 0));
+        if tern.iter().any(|&(s, e)| s < b && a < e) {
+            continue;
+        }
+        // A nameless line is its fields and one space (" 0 \n").
+        let name = if !line.ends_with(b" 0 \n") {
+            None
+        } else if a < heap.1 && b > heap.0 {
+            Some("[heap]")
+        } else if stack.is_some_and(|s| (a..b).contains(&s)) {
+            Some("[stack]")
+        } else {
+            None
+        };
+        match name {
+            Some(name) => {
+                // The kernel pads the fields to 73 columns before a name.
+                let fields = &line[..line.len() - 1];
+                out.extend_from_slice(fields);
+                out.resize(out.len() + 73usize.saturating_sub(fields.len()), b' ');
+                out.extend_from_slice(name.as_bytes());
+                out.push(b'\n');
+            }
+            None => out.extend_from_slice(line),
         }
     }
-    out.into_bytes()
+    out
 }
 
 /// The host's `/proc/cpuinfo` with each `flags` line replaced by the CPU
@@ -321,7 +350,7 @@ fn do_open(p: &Process, path_addr: u64, flags: u64) -> Option<SysResult> {
         return open_with(&path, flags, || Some(env));
     }
     if is_self_proc(&path, "maps") {
-        return open_with(&path, flags, || Some(guest_maps()));
+        return open_with(&path, flags, || Some(guest_maps(p)));
     }
     if is_self_proc(&path, "status") {
         let text = std::fs::read(OsStr::from_bytes(&path)).ok();

@@ -90,6 +90,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("iov_errors.c"),
     plain("aio.c"),
     plain("proc_self_open.c"),
+    plain("proc_maps_names.c"),
     plain("threads_then_mmap.c"),
     plain("std_fds_closed.c"),
     plain("threads_setxid.c"),

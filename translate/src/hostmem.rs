@@ -120,6 +120,30 @@ pub fn map_anon(len: usize) -> std::io::Result<u64> {
     map_tern(len, libc::PROT_READ | libc::PROT_WRITE, flags)
 }
 
+/// The whole of a `/proc` file such as `/proc/self/maps`, read in as few
+/// calls as the kernel allows. `std::fs::read` sizes its buffer from the
+/// file's size, which `/proc` gives as 0, so it starts with 32-byte reads
+/// and doubles: ten `read` calls for tern's maps at start-up, each one
+/// walking the kernel's mappings again, where a large buffer takes one.
+pub fn read_proc(path: &str) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let (mut buf, mut len) = (vec![0u8; 64 << 10], 0);
+    loop {
+        if len == buf.len() {
+            buf.resize(2 * len, 0);
+        }
+        match f.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(len);
+    Ok(buf)
+}
+
 /// The address range of one `/proc/self/maps` line, if it parses.
 pub fn maps_range(line: &str) -> Option<(u64, u64)> {
     let (a, b) = line.split_whitespace().next()?.split_once('-')?;

@@ -109,7 +109,7 @@ impl Regions {
     /// if it cannot be read), keeping the regions of those still mapped.
     fn reread(&mut self) {
         self.reads += 1;
-        let maps = std::fs::read("/proc/self/maps").unwrap_or_default();
+        let maps = crate::hostmem::read_proc("/proc/self/maps").unwrap_or_default();
         let mut known = BTreeMap::new();
         for line in maps.split(|&b| b == b'\n') {
             let Some(m) = MapsLine::parse(line) else {

@@ -52,15 +52,17 @@ pub struct Store {
     /// key -> position in `index`: a lookup per translated block, where a
     /// binary search over a large index missed the cache at every step.
     by_key: rustc_hash::FxHashMap<u64, u32>,
-    /// Blobs read since the mapping's pages were last dropped.
-    reads: std::cell::Cell<u32>,
+    /// Bytes of blobs read since the mapping's pages were last dropped.
+    read: std::cell::Cell<usize>,
 }
 
-/// Blobs read from a mapped store between drops of its pages from tern's
-/// resident set: they stay in the page cache, but counted in RSS they made
-/// a process that read a large store (python3's, 13 MB) look that much
-/// bigger.
-const READS_PER_DROP: u32 = 256;
+/// Bytes of blobs read from a mapped store between drops of its pages from
+/// tern's resident set: they stay in the page cache, but counted in RSS
+/// they made a process that read a large store (python3's, 13 MB) look that
+/// much bigger. Counted in bytes, not blobs, so that a process reading a
+/// small store (libc's, 0.75 MB for `/bin/true`) never drops it: each drop
+/// makes the next reads fault the pages in again.
+const BYTES_PER_DROP: usize = 1 << 20;
 
 impl Store {
     /// Opens the store at `path` if it exists, is well formed, and was
@@ -98,7 +100,7 @@ impl Store {
 
     fn new(data: Data, index: Vec<Entry>) -> Store {
         let by_key = index.iter().enumerate().map(|(i, e)| (e.key, i as u32)).collect();
-        Store { data, index, by_key, reads: std::cell::Cell::new(0) }
+        Store { data, index, by_key, read: std::cell::Cell::new(0) }
     }
 
     /// The blob stored under `key`, if any and if its checksum matches.
@@ -151,9 +153,9 @@ impl Store {
                 None => false,
             },
             Data::Mapped { addr, len } => {
-                self.reads.set(self.reads.get() + 1);
-                if self.reads.get() >= READS_PER_DROP {
-                    self.reads.set(0);
+                self.read.set(self.read.get() + blob.len());
+                if self.read.get() >= BYTES_PER_DROP {
+                    self.read.set(0);
                     // SAFETY: MADV_DONTNEED on a private read-only file
                     // mapping of tern's own only drops page-table entries:
                     // the next read faults the file's page back in.
