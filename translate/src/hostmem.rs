@@ -124,11 +124,13 @@ pub fn map_anon(len: usize) -> std::io::Result<u64> {
 /// calls as the kernel allows. `std::fs::read` sizes its buffer from the
 /// file's size, which `/proc` gives as 0, so it starts with 32-byte reads
 /// and doubles: ten `read` calls for tern's maps at start-up, each one
-/// walking the kernel's mappings again, where a large buffer takes one.
+/// walking the kernel's mappings again, where a large buffer takes one
+/// (16 KiB to start: tern's maps are about 10 KiB, and a larger buffer
+/// costs page faults of fresh heap at every start).
 pub fn read_proc(path: &str) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut f = std::fs::File::open(path)?;
-    let (mut buf, mut len) = (vec![0u8; 64 << 10], 0);
+    let (mut buf, mut len) = (vec![0u8; 16 << 10], 0);
     loop {
         if len == buf.len() {
             buf.resize(2 * len, 0);
