@@ -5,11 +5,10 @@
 //! then the blob bytes. Offsets count from the start of the file. The
 //! checksum is an `FxHasher` hash of the key and the blob, so a damaged key
 //! in the index cannot hand out another key's blob. `open` checks only the
-//! header; index entries and blobs are checked when read. A lookup reads
-//! the index where it lies in the mapped file, by interpolation between
-//! the keys (file offsets of blocks, so nearly uniform: a few probes), so
-//! opening a store costs the same whatever its size: no pass over its
-//! index, no table built on tern's heap (python3's store has 25,000
+//! header; index entries and blobs are checked when read. The index is
+//! read in one call and searched as it is, by interpolation between the
+//! keys (file offsets of blocks, so nearly uniform: a few probes): no pass
+//! over it at open, no table built from it (python3's store has 25,000
 //! entries).
 //!
 //! Writers replace the file by renaming a complete temporary file over it,
@@ -55,6 +54,8 @@ pub struct Store {
     data: Data,
     /// Index entries.
     count: usize,
+    /// The index as the file has it (`count` entries of `ENTRY_LEN` bytes).
+    index: Box<[u8]>,
     /// The first and last keys (None if empty or unreadable).
     ends: Option<(u64, u64)>,
     /// Bytes of blobs read since the mapping's pages were last dropped.
@@ -82,22 +83,26 @@ impl Store {
         let mut head = [0u8; HEADER_LEN];
         file.read_exact_at(&mut head, 0).ok()?;
         let count = parse_header(&head, len, tag)?;
+        let mut index = vec![0u8; count * ENTRY_LEN].into_boxed_slice();
+        file.read_exact_at(&mut index, HEADER_LEN as u64).ok()?;
         // tern's memory, out of the guest's way; its bytes are only ever
         // copied out with the fault-safe copy.
         let addr =
             crate::hostmem::map_tern_fd(len, libc::PROT_READ, libc::MAP_PRIVATE, file.as_raw_fd()).ok()?;
-        Some(Store::new(Data::Mapped { addr, len }, count))
+        Some(Store::new(Data::Mapped { addr, len }, index))
     }
 
     /// A store read into memory.
     #[cfg(test)]
     fn parse(bytes: Vec<u8>, tag: u64) -> Option<Store> {
         let count = parse_header(&bytes, bytes.len(), tag)?;
-        Some(Store::new(Data::Owned(bytes), count))
+        let index = bytes[HEADER_LEN..HEADER_LEN + count * ENTRY_LEN].into();
+        Some(Store::new(Data::Owned(bytes), index))
     }
 
-    fn new(data: Data, count: usize) -> Store {
-        let mut s = Store { data, count, ends: None, read: std::cell::Cell::new(0) };
+    fn new(data: Data, index: Box<[u8]>) -> Store {
+        let count = index.len() / ENTRY_LEN;
+        let mut s = Store { data, count, index, ends: None, read: std::cell::Cell::new(0) };
         s.ends = (|| Some((s.key_at(0)?, s.key_at(count.checked_sub(1)?)?)))();
         s
     }
@@ -143,17 +148,13 @@ impl Store {
 
     /// The key of index entry `i`.
     fn key_at(&self, i: usize) -> Option<u64> {
-        let mut b = [0u8; 8];
-        (i < self.count && self.read_at(HEADER_LEN + i * ENTRY_LEN, &mut b)).then(|| u64::from_le_bytes(b))
+        read_u64(&self.index, i.checked_mul(ENTRY_LEN)?)
     }
 
     /// Index entry `i`, if its blob lies within the file.
     fn entry(&self, i: usize) -> Option<Entry> {
-        let mut b = [0u8; ENTRY_LEN];
-        if i >= self.count || !self.read_at(HEADER_LEN + i * ENTRY_LEN, &mut b) {
-            return None;
-        }
-        parse_entry(&b, HEADER_LEN + self.count * ENTRY_LEN, self.file_len())
+        let b = self.index.get(i.checked_mul(ENTRY_LEN)?..)?;
+        parse_entry(b, HEADER_LEN + self.index.len(), self.file_len())
     }
 
     /// Copies the file's bytes at `off` into `buf`: false if they are not
@@ -193,16 +194,9 @@ impl Store {
     }
 
     /// Iterates (key, blob) over all blobs whose entry and checksum are
-    /// good. The index is copied out in one piece first.
+    /// good.
     pub fn iter(&self) -> impl Iterator<Item = (u64, Vec<u8>)> + '_ {
-        let mut index = vec![0u8; self.count * ENTRY_LEN];
-        if !self.read_at(HEADER_LEN, &mut index) {
-            index.clear();
-        }
-        let blobs_start = HEADER_LEN + self.count * ENTRY_LEN;
-        let entries: Vec<Entry> =
-            index.chunks(ENTRY_LEN).filter_map(|b| parse_entry(b, blobs_start, self.file_len())).collect();
-        entries.into_iter().filter_map(|e| Some((e.key, self.checked(&e)?)))
+        (0..self.count).filter_map(|i| self.entry(i)).filter_map(|e| Some((e.key, self.checked(&e)?)))
     }
 
     /// The blob of `e`, if its checksum matches.
