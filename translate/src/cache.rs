@@ -649,7 +649,7 @@ impl CodeCache {
     /// both had is never written while shared, so its copy is exact (a
     /// fork parent may meanwhile fill free pieces of its chunks, which
     /// the child never runs).
-    pub fn unshare(&self, w: &mut CodeWriter, keep: usize) -> Result<(), CacheError> {
+    fn unshare(&self, w: &mut CodeWriter, keep: usize) -> Result<(), CacheError> {
         self.check(w);
         let below = self.shared_below.load(Ordering::Relaxed);
         if below == 0 {
