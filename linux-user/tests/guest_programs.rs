@@ -90,6 +90,7 @@ guest_tests! {
     aio => "aio.c";
     proc_self_open => "proc_self_open.c";
     proc_maps_names => "proc_maps_names.c";
+    proc_smaps => "proc_smaps.c";
     threads_then_mmap => "threads_then_mmap.c";
     std_fds_closed => "std_fds_closed.c";
     threads_setxid => "threads_setxid.c";

@@ -270,23 +270,33 @@ fn open_with(path: &[u8], flags: u64, data: impl FnOnce() -> Option<Vec<u8>>) ->
     Some(r)
 }
 
-/// `/proc/self/maps` without tern's own mappings (its binary, heap, stack
-/// and code cache), and with the guest's heap and stack named as the
-/// kernel names them (`fs/proc/task_mmu.c: show_map_vma()`): tern maps them
-/// as plain anonymous memory, so the host calls them nothing.
-fn guest_maps(p: &Process) -> Vec<u8> {
+/// `/proc/self/maps` or `/proc/self/smaps` (`file`) without tern's own
+/// mappings (its binary, heap, stack and code cache), and with the guest's
+/// heap and stack named as the kernel names them (`fs/proc/task_mmu.c:
+/// show_map_vma()`): tern maps them as plain anonymous memory, so the host
+/// calls them nothing. In `smaps` a mapping is its header line (a `maps`
+/// line) and the lines after it up to the next header.
+fn guest_maps(p: &Process, file: &str) -> Vec<u8> {
     let heap = {
         let b = p.brk.lock().unwrap_or_else(|e| e.into_inner());
         (b.start, b.cur)
     };
     let stack = STACK_STRINGS.get().map(|&[(arg_start, _), _]| arg_start);
     // Bytes, not a string: a mapped file's name need not be UTF-8.
-    let maps = read_proc("/proc/self/maps").unwrap_or_default();
+    let maps = read_proc(&format!("/proc/self/{file}")).unwrap_or_default();
     let tern = tern_ranges();
     let mut out = Vec::with_capacity(maps.len());
+    let mut skip = false;
     for line in maps.split_inclusive(|&b| b == b'\n') {
-        let (a, b) = maps_range(&String::from_utf8_lossy(line)).unwrap_or((0, 0));
-        if tern.iter().any(|&(s, e)| s < b && a < e) {
+        let Some((a, b)) = maps_range(&String::from_utf8_lossy(line)) else {
+            // A field line of `smaps`: goes with its mapping's header.
+            if !skip {
+                out.extend_from_slice(line);
+            }
+            continue;
+        };
+        skip = tern.iter().any(|&(s, e)| s < b && a < e);
+        if skip {
             continue;
         }
         // A nameless line is its fields and one space (" 0 \n").
@@ -349,8 +359,10 @@ fn do_open(p: &Process, path_addr: u64, flags: u64) -> Option<SysResult> {
         let env = guest_environ()?;
         return open_with(&path, flags, || Some(env));
     }
-    if is_self_proc(&path, "maps") {
-        return open_with(&path, flags, || Some(guest_maps(p)));
+    for file in ["maps", "smaps"] {
+        if is_self_proc(&path, file) {
+            return open_with(&path, flags, || Some(guest_maps(p, file)));
+        }
     }
     if is_self_proc(&path, "status") {
         let text = std::fs::read(OsStr::from_bytes(&path)).ok();
