@@ -324,6 +324,92 @@ fn guest_maps(p: &Process, file: &str) -> Vec<u8> {
     out
 }
 
+/// `/proc/self/smaps_rollup` of the guest's mappings only: the sums of the
+/// guest's `smaps` ([`guest_maps`]), in the kernel's layout
+/// (`fs/proc/task_mmu.c: show_smaps_rollup()`). The kernel splits Pss into
+/// anonymous, file and shmem pages page by page; here a mapping's Pss goes
+/// to shmem if it is shared anonymous memory, else to anonymous up to its
+/// anonymous pages and to file for the rest.
+fn guest_smaps_rollup(p: &Process) -> Vec<u8> {
+    let smaps = guest_maps(p, "smaps");
+    let mut sums: Vec<(String, u64)> = Vec::new();
+    let add =
+        |sums: &mut Vec<(String, u64)>, key: &str, kb: u64| match sums.iter_mut().find(|(k, _)| k == key) {
+            Some((_, v)) => *v += kb,
+            None => sums.push((key.to_string(), kb)),
+        };
+    let (mut first, mut last) = (None, 0);
+    // This mapping's Pss and anonymous kB, and whether it is shmem.
+    let mut cur = (0u64, 0u64, false);
+    let split = |sums: &mut Vec<(String, u64)>, (pss, anon, shmem): (u64, u64, bool)| {
+        if shmem {
+            add(sums, "Pss_Shmem", pss);
+        } else {
+            add(sums, "Pss_Anon", pss.min(anon));
+            add(sums, "Pss_File", pss - pss.min(anon));
+        }
+    };
+    for line in String::from_utf8_lossy(&smaps).lines() {
+        if let Some((a, b)) = maps_range(line) {
+            split(&mut sums, std::mem::take(&mut cur));
+            if !line.ends_with("[vsyscall]") {
+                first.get_or_insert(a);
+                last = b;
+            }
+            let name = line.split_whitespace().nth(5).unwrap_or("");
+            cur.2 = ["/dev/zero", "/memfd:", "/SYSV"].iter().any(|s| name.starts_with(s));
+            continue;
+        }
+        let mut f = line.split_whitespace();
+        let (Some(key), Some(kb), Some("kB")) =
+            (f.next(), f.next().and_then(|v| v.parse::<u64>().ok()), f.next())
+        else {
+            continue;
+        };
+        let key = key.trim_end_matches(':');
+        match key {
+            "Pss" => cur.0 = kb,
+            "Anonymous" => cur.1 = kb,
+            _ => {}
+        }
+        add(&mut sums, key, kb);
+    }
+    split(&mut sums, cur);
+    let header = format!("{:08x}-{last:08x} ---p 00000000 00:00 0", first.unwrap_or(0));
+    let mut out = format!("{header:<72} [rollup]\n");
+    // The kernel's fields, in its order, where the guest's smaps has them.
+    const FIELDS: [&str; 22] = [
+        "Rss",
+        "Pss",
+        "Pss_Dirty",
+        "Pss_Anon",
+        "Pss_File",
+        "Pss_Shmem",
+        "Shared_Clean",
+        "Shared_Dirty",
+        "Private_Clean",
+        "Private_Dirty",
+        "Referenced",
+        "Anonymous",
+        "KSM",
+        "LazyFree",
+        "AnonHugePages",
+        "ShmemPmdMapped",
+        "FilePmdMapped",
+        "Shared_Hugetlb",
+        "Private_Hugetlb",
+        "Swap",
+        "SwapPss",
+        "Locked",
+    ];
+    for key in FIELDS {
+        if let Some((_, kb)) = sums.iter().find(|(k, _)| k == key) {
+            out.push_str(&format!("{:<16}{kb:>8} kB\n", format!("{key}:")));
+        }
+    }
+    out.into_bytes()
+}
+
 /// The host's `/proc/cpuinfo` with each `flags` line replaced by the CPU
 /// model's (`CpuModel::cpuinfo_flags`: the flags CPUID reports, so that a
 /// program reading this file does not pick code that raises SIGILL).
@@ -363,6 +449,9 @@ fn do_open(p: &Process, path_addr: u64, flags: u64) -> Option<SysResult> {
         if is_self_proc(&path, file) {
             return open_with(&path, flags, || Some(guest_maps(p, file)));
         }
+    }
+    if is_self_proc(&path, "smaps_rollup") {
+        return open_with(&path, flags, || Some(guest_smaps_rollup(p)));
     }
     if is_self_proc(&path, "status") {
         let text = std::fs::read(OsStr::from_bytes(&path)).ok();

@@ -1,7 +1,9 @@
 /* /proc/self/smaps lists the same mappings as /proc/self/maps, in the same
  * order and with the same header lines (under tern: without tern's own
  * mappings in either, and with the guest's [heap] and [stack] named in
- * both), each followed by its fields. Compared with the native run. */
+ * both), each followed by its fields; /proc/self/smaps_rollup's Rss is
+ * the sum of smaps' (not its Pss: each mapping's is rounded down to a kB
+ * on its own, the rollup's once). Compared with the native run. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-static char maps[1 << 20], smaps[1 << 23];
+static char maps[1 << 20], smaps[1 << 23], rollup[1 << 16];
 
 static size_t slurp(const char *path, char *buf, size_t cap) {
     int fd = open(path, O_RDONLY);
@@ -36,8 +38,23 @@ int main(void) {
     void *anon = mmap(NULL, 7 * 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (!small || anon == MAP_FAILED)
         return 1;
+    /* Touched first: the reads then fault in no page (Rss stays put). */
+    memset(maps, 1, sizeof maps);
+    memset(smaps, 1, sizeof smaps);
+    memset(rollup, 1, sizeof rollup);
     slurp("/proc/self/maps", maps, sizeof maps);
     slurp("/proc/self/smaps", smaps, sizeof smaps);
+    slurp("/proc/self/smaps_rollup", rollup, sizeof rollup);
+    long rss = 0, rrss = -1, v;
+    for (char *l = smaps; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : l) {
+        if (sscanf(l, "Rss: %ld kB", &v) == 1)
+            rss += v;
+    }
+    for (char *l = rollup; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : l) {
+        if (sscanf(l, "Rss: %ld kB", &v) == 1)
+            rrss = v;
+    }
+    int named = strstr(rollup, " [rollup]\n") != NULL;
     int lines = 0, same = 1, fields = 0, heap = 0, stack = 0;
     char *m = maps, *s = smaps;
     while (*m) {
@@ -72,5 +89,6 @@ int main(void) {
     }
     printf("lines>5 %d same %d fields>lines %d heap %d stack %d\n", lines > 5, same,
            fields > lines, heap, stack);
+    printf("rollup named %d rss %d\n", named, rss == rrss);
     return 0;
 }
