@@ -52,12 +52,8 @@ enum Data {
 #[derive(Debug)]
 pub struct Store {
     data: Data,
-    /// Index entries.
-    count: usize,
-    /// The index as the file has it (`count` entries of `ENTRY_LEN` bytes).
+    /// The index as the file has it (`ENTRY_LEN` bytes per entry).
     index: Box<[u8]>,
-    /// The first and last keys (None if empty or unreadable).
-    ends: Option<(u64, u64)>,
     /// Bytes of blobs read since the mapping's pages were last dropped.
     read: std::cell::Cell<usize>,
 }
@@ -101,10 +97,7 @@ impl Store {
     }
 
     fn new(data: Data, index: Box<[u8]>) -> Store {
-        let count = index.len() / ENTRY_LEN;
-        let mut s = Store { data, count, index, ends: None, read: std::cell::Cell::new(0) };
-        s.ends = (|| Some((s.key_at(0)?, s.key_at(count.checked_sub(1)?)?)))();
-        s
+        Store { data, index, read: std::cell::Cell::new(0) }
     }
 
     /// The blob stored under `key`, if any and if its checksum matches.
@@ -124,8 +117,8 @@ impl Store {
     /// ends the search (a miss).
     fn find(&self, key: u64) -> Option<Entry> {
         // Entries [lo, hi) may hold key; lo_key <= key <= hi_key bound it.
-        let (mut lo, mut hi) = (0, self.count);
-        let (mut lo_key, mut hi_key) = self.ends?;
+        let (mut lo, mut hi) = (0, self.len());
+        let (mut lo_key, mut hi_key) = (self.key_at(0)?, self.key_at(hi.checked_sub(1)?)?);
         for probe in 0..2 * usize::BITS {
             if lo >= hi || key < lo_key || key > hi_key {
                 return None;
@@ -185,18 +178,18 @@ impl Store {
 
     /// Number of blobs (index entries).
     pub fn len(&self) -> usize {
-        self.count
+        self.index.len() / ENTRY_LEN
     }
 
     /// Whether the store holds no blobs.
     pub fn is_empty(&self) -> bool {
-        self.count == 0
+        self.index.is_empty()
     }
 
     /// Iterates (key, blob) over all blobs whose entry and checksum are
     /// good.
     pub fn iter(&self) -> impl Iterator<Item = (u64, Vec<u8>)> + '_ {
-        (0..self.count).filter_map(|i| self.entry(i)).filter_map(|e| Some((e.key, self.checked(&e)?)))
+        (0..self.len()).filter_map(|i| self.entry(i)).filter_map(|e| Some((e.key, self.checked(&e)?)))
     }
 
     /// The blob of `e`, if its checksum matches.
