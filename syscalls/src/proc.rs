@@ -324,34 +324,62 @@ fn guest_maps(p: &Process, file: &str) -> Vec<u8> {
     out
 }
 
+/// The fields of `/proc/self/smaps_rollup`, in the kernel's order.
+const ROLLUP_FIELDS: [&str; 22] = [
+    "Rss",
+    "Pss",
+    "Pss_Dirty",
+    "Pss_Anon",
+    "Pss_File",
+    "Pss_Shmem",
+    "Shared_Clean",
+    "Shared_Dirty",
+    "Private_Clean",
+    "Private_Dirty",
+    "Referenced",
+    "Anonymous",
+    "KSM",
+    "LazyFree",
+    "AnonHugePages",
+    "ShmemPmdMapped",
+    "FilePmdMapped",
+    "Shared_Hugetlb",
+    "Private_Hugetlb",
+    "Swap",
+    "SwapPss",
+    "Locked",
+];
+
 /// `/proc/self/smaps_rollup` of the guest's mappings only: the sums of the
 /// guest's `smaps` ([`guest_maps`]), in the kernel's layout
-/// (`fs/proc/task_mmu.c: show_smaps_rollup()`). The kernel splits Pss into
-/// anonymous, file and shmem pages page by page; here a mapping's Pss goes
-/// to shmem if it is shared anonymous memory, else to anonymous up to its
-/// anonymous pages and to file for the rest.
+/// (`fs/proc/task_mmu.c: show_smaps_rollup()`), each field the guest's
+/// smaps has. The kernel splits Pss into anonymous, file and shmem pages
+/// page by page; here a mapping's Pss goes to shmem if it is shared
+/// anonymous memory, else to anonymous up to its anonymous pages and to
+/// file for the rest.
 fn guest_smaps_rollup(p: &Process) -> Vec<u8> {
     let smaps = guest_maps(p, "smaps");
-    let mut sums: Vec<(String, u64)> = Vec::new();
-    let add =
-        |sums: &mut Vec<(String, u64)>, key: &str, kb: u64| match sums.iter_mut().find(|(k, _)| k == key) {
-            Some((_, v)) => *v += kb,
-            None => sums.push((key.to_string(), kb)),
-        };
+    let mut sums = [None::<u64>; ROLLUP_FIELDS.len()];
+    let mut add = |key: &str, kb: u64| {
+        if let Some(i) = ROLLUP_FIELDS.iter().position(|f| *f == key) {
+            *sums[i].get_or_insert(0) += kb;
+        }
+    };
+    // Pss split as above, for one mapping's Pss and anonymous kB.
+    let split = |add: &mut dyn FnMut(&str, u64), (pss, anon, shmem): (u64, u64, bool)| {
+        if shmem {
+            add("Pss_Shmem", pss);
+        } else {
+            add("Pss_Anon", pss.min(anon));
+            add("Pss_File", pss - pss.min(anon));
+        }
+    };
     let (mut first, mut last) = (None, 0);
     // This mapping's Pss and anonymous kB, and whether it is shmem.
     let mut cur = (0u64, 0u64, false);
-    let split = |sums: &mut Vec<(String, u64)>, (pss, anon, shmem): (u64, u64, bool)| {
-        if shmem {
-            add(sums, "Pss_Shmem", pss);
-        } else {
-            add(sums, "Pss_Anon", pss.min(anon));
-            add(sums, "Pss_File", pss - pss.min(anon));
-        }
-    };
     for line in String::from_utf8_lossy(&smaps).lines() {
         if let Some((a, b)) = maps_range(line) {
-            split(&mut sums, std::mem::take(&mut cur));
+            split(&mut add, std::mem::take(&mut cur));
             if !line.ends_with("[vsyscall]") {
                 first.get_or_insert(a);
                 last = b;
@@ -372,38 +400,13 @@ fn guest_smaps_rollup(p: &Process) -> Vec<u8> {
             "Anonymous" => cur.1 = kb,
             _ => {}
         }
-        add(&mut sums, key, kb);
+        add(key, kb);
     }
-    split(&mut sums, cur);
+    split(&mut add, cur);
     let header = format!("{:08x}-{last:08x} ---p 00000000 00:00 0", first.unwrap_or(0));
     let mut out = format!("{header:<72} [rollup]\n");
-    // The kernel's fields, in its order, where the guest's smaps has them.
-    const FIELDS: [&str; 22] = [
-        "Rss",
-        "Pss",
-        "Pss_Dirty",
-        "Pss_Anon",
-        "Pss_File",
-        "Pss_Shmem",
-        "Shared_Clean",
-        "Shared_Dirty",
-        "Private_Clean",
-        "Private_Dirty",
-        "Referenced",
-        "Anonymous",
-        "KSM",
-        "LazyFree",
-        "AnonHugePages",
-        "ShmemPmdMapped",
-        "FilePmdMapped",
-        "Shared_Hugetlb",
-        "Private_Hugetlb",
-        "Swap",
-        "SwapPss",
-        "Locked",
-    ];
-    for key in FIELDS {
-        if let Some((_, kb)) = sums.iter().find(|(k, _)| k == key) {
+    for (key, kb) in ROLLUP_FIELDS.iter().zip(sums) {
+        if let Some(kb) = kb {
             out.push_str(&format!("{:<16}{kb:>8} kB\n", format!("{key}:")));
         }
     }
