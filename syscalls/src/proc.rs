@@ -365,14 +365,13 @@ fn guest_smaps_rollup(p: &Process) -> Vec<u8> {
             *sums[i].get_or_insert(0) += kb;
         }
     };
-    // Pss split as above, for one mapping's Pss and anonymous kB.
+    // Pss split as above, for one mapping's Pss and anonymous kB (all
+    // three fields are always there, as in the kernel's).
     let split = |add: &mut dyn FnMut(&str, u64), (pss, anon, shmem): (u64, u64, bool)| {
-        if shmem {
-            add("Pss_Shmem", pss);
-        } else {
-            add("Pss_Anon", pss.min(anon));
-            add("Pss_File", pss - pss.min(anon));
-        }
+        let anon = if shmem { 0 } else { pss.min(anon) };
+        add("Pss_Anon", anon);
+        add("Pss_File", if shmem { 0 } else { pss - anon });
+        add("Pss_Shmem", if shmem { pss } else { 0 });
     };
     let (mut first, mut last) = (None, 0);
     // This mapping's Pss and anonymous kB, and whether it is shmem.

@@ -1,9 +1,10 @@
 /* /proc/self/smaps lists the same mappings as /proc/self/maps, in the same
  * order and with the same header lines (under tern: without tern's own
  * mappings in either, and with the guest's [heap] and [stack] named in
- * both), each followed by its fields; /proc/self/smaps_rollup's Rss is
- * the sum of smaps' (not its Pss: each mapping's is rounded down to a kB
- * on its own, the rollup's once). Compared with the native run. */
+ * both), each followed by its fields; /proc/self/smaps_rollup has the
+ * kernel's fields and its Rss is the sum of smaps' (not its Pss: each
+ * mapping's is rounded down to a kB on its own, the rollup's once).
+ * Compared with the native run. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +90,9 @@ int main(void) {
     }
     printf("lines>5 %d same %d fields>lines %d heap %d stack %d\n", lines > 5, same,
            fields > lines, heap, stack);
-    printf("rollup named %d rss %d\n", named, rss == rrss);
+    printf("rollup named %d rss %d\nrollup fields:", named, rss == rrss);
+    for (char *l = strchr(rollup, '\n'); l && l[1]; l = strchr(l + 1, '\n'))
+        printf(" %.*s", (int)(strchr(l + 1, ':') ? strchr(l + 1, ':') - l - 1 : 0), l + 1);
+    printf("\n");
     return 0;
 }
