@@ -305,7 +305,7 @@ impl Manager {
         if let Some(wait) = self.cfg.delay_ms.checked_sub(lived).filter(|&w| w > 0) {
             std::thread::sleep(std::time::Duration::from_millis(wait));
         }
-        let work = tern_syscalls::task::background_work();
+        let work = tern_syscalls::background::work();
         self.busy.store(true, SeqCst);
         let made = (self.factory)(&self.cfg);
         self.busy.store(false, SeqCst);
@@ -315,7 +315,7 @@ impl Manager {
             Err(e) => {
                 tracing::warn!("trace compiler unavailable: {e}");
                 for head in rx {
-                    let _work = tern_syscalls::task::background_work();
+                    let _work = tern_syscalls::background::work();
                     self.finish(head, None);
                 }
                 return;
@@ -325,7 +325,9 @@ impl Manager {
         let mut every = REVIEW;
         // Heads taken off the queue, compiled hottest first; at most
         // QUEUE of them, so that a full queue still drops work.
-        let mut pending: Vec<u64> = Vec::new();
+        // Never grown: an allocation outside `background::work()` could
+        // leave a raw fork's child with this thread's malloc arena locked.
+        let mut pending: Vec<u64> = Vec::with_capacity(QUEUE);
         loop {
             if pending.is_empty() {
                 match rx.recv_timeout(every) {
@@ -338,7 +340,7 @@ impl Manager {
                 let Ok(head) = rx.try_recv() else { break };
                 pending.push(head);
             }
-            let _work = tern_syscalls::task::background_work();
+            let _work = tern_syscalls::background::work();
             if let Some(head) = self.hottest(&mut pending) {
                 self.busy.store(true, SeqCst);
                 let built = self.build(compiler.as_mut(), head);

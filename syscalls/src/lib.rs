@@ -12,6 +12,7 @@
 //! logged once.
 
 pub mod aio;
+pub mod background;
 pub mod ctl;
 pub mod fd;
 pub mod guard;

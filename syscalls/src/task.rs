@@ -127,21 +127,6 @@ pub fn on_fork_child(f: fn()) {
     FORK_CHILD_HOOKS.lock().unwrap_or_else(|e| e.into_inner()).push(f);
 }
 
-/// Held shared by tern's background threads while they work in malloc
-/// (the trace optimizer: LLVM allocates all the time), exclusively by a
-/// fork that goes through the raw host `clone` (see [`host_fork`]): that
-/// child gets malloc's locks as they were, and one held by a thread the
-/// child does not have would hang its first allocation. glibc's `fork()`
-/// resets them itself. Taken before the fork locks, as the background
-/// threads take it before any other lock.
-static BACKGROUND: std::sync::RwLock<()> = std::sync::RwLock::new(());
-
-/// What a background thread holds while it may allocate (see
-/// [`BACKGROUND`]).
-pub fn background_work() -> std::sync::RwLockReadGuard<'static, ()> {
-    BACKGROUND.read().unwrap_or_else(|e| e.into_inner())
-}
-
 /// Whether the host fork for these guest flags is glibc's `fork()`.
 fn plain_fork(flags: u64) -> bool {
     flags & !PLAIN_FORK == 0
@@ -275,8 +260,9 @@ fn do_fork(p: &Process, cpu: &mut CpuState, a: ForkArgs) -> SysResult {
     // exec or exit. CLONE_CLEAR_SIGHAND is tern's to do
     // (`clear_guest_handlers`).
     let host_flags = flags & !(libc::CLONE_VM as u64 | libc::CLONE_SETTLS as u64 | CLONE_CLEAR_SIGHAND);
-    let quiet = (!plain_fork(host_flags) || clone3.is_some())
-        .then(|| BACKGROUND.write().unwrap_or_else(|e| e.into_inner()));
+    // A raw host clone waits for tern's background threads to be out of
+    // malloc (`background.rs`); glibc's `fork()` needs no such wait.
+    let quiet = (!plain_fork(host_flags) || clone3.is_some()).then(crate::background::close_for_fork);
     let mut locks = ForkLocks::take(p);
     // Parent and child go on sharing the code translated so far
     // (`CodeCache::after_fork`): neither writes it, and whichever has to
@@ -284,6 +270,7 @@ fn do_fork(p: &Process, cpu: &mut CpuState, a: ForkArgs) -> SysResult {
     locks.jit.before_fork();
     let r = host_fork(host_flags, ptid, ctid, clone3.as_ref());
     if r == Ok(0) {
+        crate::background::reset_in_child(quiet.is_some());
         after_fork_child(&mut locks);
     } else {
         // Maps nothing in the parent: cannot fail.
