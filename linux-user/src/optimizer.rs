@@ -501,6 +501,8 @@ fn spawn_optimizer(job: Box<Job>) -> Option<()> {
     extern "C" fn start(arg: *mut libc::c_void) -> *mut libc::c_void {
         // SAFETY: `arg` is the Box<Job> handed over by spawn_optimizer.
         let job = unsafe { Box::from_raw(arg.cast::<Job>()) };
+        // Not one of the guest's threads (`/proc/self/task`, `status`).
+        tern_syscalls::host_thread::hide_current();
         let (m, rx) = *job;
         m.optimizer(rx);
         std::ptr::null_mut()

@@ -91,6 +91,7 @@ guest_tests! {
     proc_self_open => "proc_self_open.c";
     proc_maps_names => "proc_maps_names.c";
     proc_smaps => "proc_smaps.c";
+    proc_threads => "proc_threads.c";
     threads_then_mmap => "threads_then_mmap.c";
     std_fds_closed => "std_fds_closed.c";
     threads_setxid => "threads_setxid.c";

@@ -3,7 +3,44 @@
 //! run; helpers and the trace optimizer keep them all blocked, so that
 //! process-directed signals go to guest threads).
 
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Mutex;
+
+/// The tids of tern's own threads that are not guest threads (the trace
+/// optimizer, the helpers of CLONE_VM children), which the guest must not
+/// count among its own (`proc.rs`: `Threads:` in `status`, `num_threads`
+/// in `stat`, the entries of `task/`). A fixed table of atomics, so that a
+/// fork child can empty it whatever another thread was doing; a thread
+/// that finds no free slot stays visible.
+static HIDDEN: [AtomicI32; 32] = [const { AtomicI32::new(0) }; 32];
+
+/// Hides the calling thread from the guest's view of its threads until
+/// [`unhide_current`] (or the end of the process).
+pub fn hide_current() {
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let _ = HIDDEN.iter().find(|s| s.compare_exchange(0, tid, Ordering::SeqCst, Ordering::SeqCst).is_ok());
+}
+
+/// Shows the calling thread again (it is about to end).
+pub fn unhide_current() {
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let _ = HIDDEN.iter().find(|s| s.compare_exchange(tid, 0, Ordering::SeqCst, Ordering::SeqCst).is_ok());
+}
+
+/// The hidden threads' tids (`hide_current`).
+pub fn hidden() -> impl Iterator<Item = i32> {
+    HIDDEN.iter().map(|s| s.load(Ordering::SeqCst)).filter(|&t| t != 0)
+}
+
+/// In a fork child: only the forking thread is there (background threads
+/// started again hide themselves again).
+pub fn forget_hidden() {
+    for s in &HIDDEN {
+        s.store(0, Ordering::SeqCst);
+    }
+}
 
 /// The stack of a new host thread.
 #[derive(Clone, Copy, Debug)]

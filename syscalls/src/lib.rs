@@ -19,6 +19,7 @@ pub mod guard;
 pub mod host_thread;
 pub mod mm;
 pub mod proc;
+pub mod proc_threads;
 pub mod rlimit;
 mod rows;
 pub mod signal;

@@ -129,8 +129,13 @@ fn guest_status(p: &Process, path: &[u8], text: &[u8]) -> Vec<u8> {
     let caught = (1..=64).filter(|&sig| p.signals.action(sig).handler > tern_signals::guest::SIG_IGN);
     let caught = caught.fold(0u64, |m, sig| m | 1 << (sig - 1));
     let blocked = names_calling_thread(path).then(tern_signals::mask::guest_mask);
+    let hidden = crate::proc_threads::hidden_count();
     let mut out = Vec::with_capacity(text.len());
     for line in text.split_inclusive(|&b| b == b'\n') {
+        if let Some(l) = crate::proc_threads::status_line(line, hidden) {
+            out.extend_from_slice(&l);
+            continue;
+        }
         match (line.starts_with(b"SigCgt:"), line.starts_with(b"SigBlk:"), blocked) {
             (true, _, _) => out.extend_from_slice(format!("SigCgt:\t{caught:016x}\n").as_bytes()),
             (_, true, Some(mask)) => out.extend_from_slice(format!("SigBlk:\t{mask:016x}\n").as_bytes()),
@@ -458,6 +463,13 @@ fn do_open(p: &Process, path_addr: u64, flags: u64) -> Option<SysResult> {
     if is_self_proc(&path, "status") {
         let text = std::fs::read(OsStr::from_bytes(&path)).ok();
         return open_with(&path, flags, || text.map(|t| guest_status(p, &path, &t)));
+    }
+    // Snapshot only while tern has threads to hide: `stat` is read again
+    // through one descriptor by programs that sample their CPU times.
+    if is_self_proc(&path, "stat") && crate::proc_threads::hidden_count() > 0 {
+        let text = std::fs::read(OsStr::from_bytes(&path)).ok();
+        let hidden = crate::proc_threads::hidden_count();
+        return open_with(&path, flags, || text.map(|t| crate::proc_threads::guest_stat(&t, hidden)));
     }
     if is_self_proc(&path, "limits") {
         return open_with(&path, flags, || {

@@ -7,7 +7,7 @@
 
 use crate::strace::*;
 use crate::table::{raw, sys, Row};
-use crate::{aio, ctl, fd, mm, proc, rlimit, signal, task, thread, Flow, Process};
+use crate::{aio, ctl, fd, mm, proc, proc_threads, rlimit, signal, task, thread, Flow, Process};
 use libc::{ENOSYS, EPERM};
 use tern_translate::cpu::CpuState;
 
@@ -21,6 +21,8 @@ macro_rules! ret {
 const MAP: &str = "tern's map of guest memory follows it; never on tern's memory";
 const RLIMIT: &str = "RLIMIT_AS and RLIMIT_DATA are the guest's, kept by tern and checked against its map of guest memory (tern's own memory is not counted)";
 const PROC_SELF: &str = "/proc/self files show the guest, not tern";
+const THREADS_SEEN: &str =
+    "tern's own threads (trace optimizer, CLONE_VM helpers) are left out of /proc/self/task";
 const LOG_FD: &str = "tern's log descriptor stays out of the guest's reach";
 const FORK: &str = "the child gets its own copy of the code cache";
 const EXIT: &str = "ends the guest";
@@ -114,7 +116,7 @@ pub static ROWS: &[Row] = {
         sys(75, "fdatasync", &[Fd]),
         sys(76, "truncate", &[Path, Long]),
         sys(77, "ftruncate", &[Fd, Long]),
-        sys(78, "getdents", &[Fd, DirentsOut, Uint]),
+        sys(78, "getdents", &[Fd, DirentsOut, Uint]).own(ret!(proc_threads::getdents), THREADS_SEEN),
         sys(79, "getcwd", &[PathOut, Size]),
         sys(80, "chdir", &[Path]),
         sys(81, "fchdir", &[Fd]),
@@ -253,7 +255,7 @@ pub static ROWS: &[Row] = {
         raw(214, "epoll_ctl_old", 4),
         raw(215, "epoll_wait_old", 4),
         raw(216, "remap_file_pages", 5).own(ret!(mm::remap_file_pages), "changes a mapping's contents: code there is invalidated"),
-        sys(217, "getdents64", &[Fd, DirentsOut, Uint]),
+        sys(217, "getdents64", &[Fd, DirentsOut, Uint]).own(ret!(proc_threads::getdents64), THREADS_SEEN),
         sys(218, "set_tid_address", &[Addr]).own(ret!(thread::set_tid_address), "the host thread's own belongs to its libc"),
         sys(219, "restart_syscall", &[]),
         raw(220, "semtimedop", 4),

@@ -138,6 +138,7 @@ fn after_fork_child(locks: &mut ForkLocks) {
     tern_translate::guestmem::reset_pid();
     tern_signals::pending::clear_after_fork();
     crate::thread::live::after_fork_child();
+    crate::host_thread::forget_hidden();
     if let Err(e) = locks.jit.after_fork(true, true) {
         tern_signals::say!("tern: cannot map code memory after fork: {e}");
         // SAFETY: _exit is always safe to call.

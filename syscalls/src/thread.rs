@@ -461,14 +461,23 @@ fn handle_futex_death(uaddr: u64, tid: u32, pi: bool, pending: bool) {
 }
 
 /// The calling guest thread ends: its robust futexes are released, then
-/// its `clear_child_tid` is zeroed and woken (`kernel/fork.c:
-/// mm_release()`), so a `pthread_join` returns only after both.
+/// its `clear_child_tid` is handed to the host kernel, which zeroes and
+/// wakes it once this host thread has ended (`kernel/fork.c:
+/// mm_release()`), as for a native thread: a `pthread_join` returns after
+/// both, and finds the thread gone from `/proc/self/task` (zeroed here,
+/// it let the join return while tern still ran on the thread). An address
+/// in tern's memory is dropped, as a write there would be. Without one the
+/// host's stays (glibc's for a guest thread's host thread; for a CLONE_VM
+/// child, the guest's own from its clone flags, which the host call got).
 pub fn exit_thread_cleanup() {
     exit_robust_list();
     let ctid = CLEAR_CHILD_TID.with(|c| c.replace(0));
-    if ctid != 0 && write_guest(ctid, &0u32.to_le_bytes()) {
-        host_syscall(libc::SYS_futex as u64, [ctid, libc::FUTEX_WAKE as u64, 1, 0, 0, 0]);
+    if ctid == 0 {
+        return;
     }
+    let ctid =
+        if tern_translate::pages::overlaps_tern_memory(ctid, ctid.saturating_add(4)) { 0 } else { ctid };
+    host_syscall(libc::SYS_set_tid_address as u64, [ctid, 0, 0, 0, 0, 0]);
 }
 
 /// How many guest threads are alive, and the status the process ends with

@@ -174,6 +174,8 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
 extern "C" fn helper_main(arg: *mut libc::c_void) -> *mut libc::c_void {
     // SAFETY: `clone_vm` gave up this Box<Job>.
     let mut job = unsafe { Box::from_raw(arg.cast::<Job>()) };
+    // The guest's threads do not include this one.
+    crate::host_thread::hide_current();
     // The child runs on this stack's thread block: the guest must not map
     // over it.
     crate::thread::note_host_stack();
@@ -217,6 +219,7 @@ extern "C" fn helper_main(arg: *mut libc::c_void) -> *mut libc::c_void {
     // SAFETY: the state is live and the child no longer runs on it.
     unsafe { CpuState::ibl_release(kit.cpu.as_ptr()) };
     KITS.lock().unwrap_or_else(|e| e.into_inner()).push(kit);
+    crate::host_thread::unhide_current();
     std::ptr::null_mut()
 }
 
