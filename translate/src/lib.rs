@@ -469,9 +469,14 @@ impl Jit {
             if self.cache.needs_flush() {
                 self.flush_locked(&mut t);
             }
-            let mut f = self.fetch_for_translation_locked(&mut t, pc, single)?;
-            if let Some((ir, em, insns)) = reuse.then(|| self.load_persisted_locked(&mut t, &mut f)).flatten()
-            {
+            // A block the persistent cache holds needs only its own bytes
+            // compared (`load_persisted_locked`), not the whole fetch.
+            let mut f = self.fetch_for_translation_locked(&mut t, pc, single, !reuse)?;
+            let loaded = reuse.then(|| self.load_persisted_locked(&mut t, &mut f)).flatten();
+            if reuse && loaded.is_none() {
+                f.n = self.fetch_locked(&t, pc, &mut f.code);
+            }
+            if let Some((ir, em, insns)) = loaded {
                 let commit = self.commit_locked(&mut t, &mut f, (ir, em), false, false)?;
                 drop(t);
                 match commit {
@@ -552,13 +557,14 @@ impl Jit {
         t: &mut Tables,
         pc: u64,
         single: bool,
+        bytes: bool,
     ) -> Result<Fetched, TranslateError> {
         let page = pc & !0xfff;
         if !single {
             self.protect_code_page_locked(t, page);
         }
         let mut code = [0u8; MAX_BLOCK_BYTES];
-        let n = self.fetch_locked(t, pc, &mut code);
+        let n = if bytes { self.fetch_locked(t, pc, &mut code) } else { 0 };
         let room = self.take_room_locked(t)?;
         Ok(Fetched { pc, code, n, room, seq: t.changes_seq, epoch: self.epoch.load(Ordering::SeqCst) })
     }
@@ -610,7 +616,9 @@ impl Jit {
         let seq = t.changes_seq;
         let p = t.persist.as_mut()?;
         let rec = p.find(f.pc, seq)?;
-        if f.code[..f.n].get(..rec.guest.len()) != Some(&rec.guest[..]) {
+        let mut here = [0u8; MAX_BLOCK_BYTES];
+        let here = here.get_mut(..rec.guest.len())?;
+        if self.fetch_locked(t, f.pc, here) != here.len() || here[..] != rec.guest[..] {
             return None;
         }
         let predicted = match rec.slot {
@@ -830,16 +838,17 @@ impl Jit {
         Ok(Commit::Installed(ir, block, em.code.len(), kept))
     }
 
-    /// Copies guest code at `pc` for translation: at most to the end of its
-    /// page plus one instruction, and only from executable memory (a fetch
+    /// Copies guest code at `pc` for translation into `buf`, as much of it
+    /// as fits: at most to the end of its page plus one instruction
+    /// ([`MAX_BLOCK_BYTES`] at most), and only from executable memory (a fetch
     /// from anything else faults). Pages tern knows to be mapped executable
     /// are read directly; others through the fault-free path.
     ///
     /// # Preconditions
     /// The tables lock is held (`_locked`).
-    fn fetch_locked(&self, t: &Tables, pc: u64, buf: &mut [u8; MAX_BLOCK_BYTES]) -> usize {
+    fn fetch_locked(&self, t: &Tables, pc: u64, buf: &mut [u8]) -> usize {
         let page = pc & !0xfff;
-        let want = ((page + 0x1000 - pc) as usize + 15).min(MAX_BLOCK_BYTES);
+        let want = ((page + 0x1000 - pc) as usize + 15).min(buf.len()).min(MAX_BLOCK_BYTES);
         let (here, next) = (t.mem.prot_at(pc), t.mem.prot_at(page + 0x1000));
         let exec = |p: Option<i32>| p.is_some_and(|p| p & libc::PROT_EXEC != 0);
         // Not guest code: non-executable guest memory, or tern's own cache.
