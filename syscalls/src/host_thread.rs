@@ -29,9 +29,11 @@ pub fn unhide_current() {
     let _ = HIDDEN.iter().find(|s| s.compare_exchange(tid, 0, Ordering::SeqCst, Ordering::SeqCst).is_ok());
 }
 
-/// The hidden threads' tids (`hide_current`).
+/// The hidden threads' tids (`hide_current`) that are threads of the
+/// calling process: a vfork or CLONE_VM child shares the table with its
+/// parent, whose threads are not its own.
 pub fn hidden() -> impl Iterator<Item = i32> {
-    HIDDEN.iter().map(|s| s.load(Ordering::SeqCst)).filter(|&t| t != 0)
+    HIDDEN.iter().map(|s| s.load(Ordering::SeqCst)).filter(|&t| t != 0 && !ended(t))
 }
 
 /// In a fork child: only the forking thread is there (background threads
