@@ -16,30 +16,28 @@
 
 static pthread_barrier_t start, stop;
 
-static long field_after(const char *path, const char *key) {
-    char buf[8192];
+/* The file at path into buf, NUL-terminated; false if it cannot be read. */
+static int slurp(const char *path, char *buf, size_t cap) {
     int fd = open(path, O_RDONLY);
-    long n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+    long n = fd < 0 ? -1 : read(fd, buf, cap - 1);
     if (fd >= 0)
         close(fd);
     if (n <= 0)
-        return -1;
+        return 0;
     buf[n] = 0;
-    char *p = strstr(buf, key);
+    return 1;
+}
+
+static long field_after(const char *path, const char *key) {
+    char buf[8192];
+    char *p = slurp(path, buf, sizeof buf) ? strstr(buf, key) : NULL;
     return p ? strtol(p + strlen(key), NULL, 10) : -1;
 }
 
 /* Field 20 of stat: the 18th after the ')' that ends the name. */
 static long stat_threads(void) {
     char buf[4096];
-    int fd = open("/proc/self/stat", O_RDONLY);
-    long n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-    if (fd >= 0)
-        close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = 0;
-    char *p = strrchr(buf, ')');
+    char *p = slurp("/proc/self/stat", buf, sizeof buf) ? strrchr(buf, ')') : NULL;
     for (int i = 0; p && i < 18; i++)
         p = strchr(p + 1, ' ');
     return p ? strtol(p + 1, NULL, 10) : -1;
