@@ -466,9 +466,9 @@ fn do_open(p: &Process, path_addr: u64, flags: u64) -> Option<SysResult> {
     }
     // Snapshot only while tern has threads to hide: `stat` is read again
     // through one descriptor by programs that sample their CPU times.
-    if is_self_proc(&path, "stat") && crate::proc_threads::hidden_count() > 0 {
+    let hidden = if is_self_proc(&path, "stat") { crate::proc_threads::hidden_count() } else { 0 };
+    if hidden > 0 {
         let text = std::fs::read(OsStr::from_bytes(&path)).ok();
-        let hidden = crate::proc_threads::hidden_count();
         return open_with(&path, flags, || text.map(|t| crate::proc_threads::guest_stat(&t, hidden)));
     }
     if is_self_proc(&path, "limits") {

@@ -90,14 +90,17 @@ fn drop_hidden(buf: &mut [u8], n: usize, name_at: usize, hidden: &[i32]) -> usiz
 /// threads' in this process's `task` directory.
 fn getdents_common(nr: i64, a: [u64; 6], name_at: usize) -> SysResult {
     let r = crate::result(host_syscall(nr as u64, a))?;
-    if r == 0 || hidden_count() == 0 || !is_own_task_dir(a[0]) {
+    if r == 0 {
+        return Ok(r);
+    }
+    let hidden: Vec<i32> = crate::host_thread::hidden().collect();
+    if hidden.is_empty() || !is_own_task_dir(a[0]) {
         return Ok(r);
     }
     let mut buf = vec![0u8; r as usize];
     if tern_translate::guestmem::read_guest(a[1], &mut buf) != buf.len() {
         return Ok(r);
     }
-    let hidden: Vec<i32> = crate::host_thread::hidden().collect();
     let left = drop_hidden(&mut buf, r as usize, name_at, &hidden);
     tern_translate::guestmem::write_guest(a[1], &buf[..left]);
     Ok(left as u64)
