@@ -145,6 +145,9 @@ impl Cli {
         if self.strace {
             o.push("--strace".into());
         }
+        if self.stats {
+            o.push("--stats".into());
+        }
         o.push("--cpu".into());
         o.push(self.cpu.clone());
         if let Some(d) = &self.debug {

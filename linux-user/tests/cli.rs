@@ -403,11 +403,14 @@ fn cache_dir(name: &str) -> std::path::PathBuf {
 }
 
 /// The `--stats` counter `name` in tern's log.
+/// The value of the `--stats` counter `name` in the last block of
+/// counters in tern's log (that of the first process, which waited for
+/// any children it started).
 fn stat(stderr: &[u8], name: &str) -> u64 {
     let log = text(stderr);
     let line = log
         .lines()
-        .find(|l| l.trim_start().starts_with(name))
+        .rfind(|l| l.trim_start().starts_with(name))
         .unwrap_or_else(|| panic!("no {name} in {log}"));
     line.rsplit(' ').next().and_then(|n| n.parse().ok()).expect("a number")
 }
@@ -447,6 +450,19 @@ fn fork_children_share_code_until_one_writes_it() {
     assert!(stats_of(&out.stderr, "code cache copies").iter().sum::<u64>() >= 1, "{log}");
     assert!(stats_of(&out.stderr, "code cache flushes").contains(&1), "the failed exec: {log}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `--stats` goes on to an exec'd program (through `env` here): the
+/// process prints the counters of the program it ends with, once, and
+/// a forked child that execs prints its program's too.
+#[test]
+fn stats_follow_exec() {
+    let out = tern(&["--no-code-cache", "--stats", "/usr/bin/env", "/bin/true"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(stats_of(&out.stderr, "syscalls").len(), 1, "{}", text(&out.stderr));
+    let out = tern(&["--no-code-cache", "--stats", "/bin/sh", "-c", "/bin/true; /bin/true; echo x"]);
+    assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), "x\n".into()), "{out:?}");
+    assert_eq!(stats_of(&out.stderr, "syscalls").len(), 3, "{}", text(&out.stderr));
 }
 
 /// The persistent translation cache: a second run of a shell pipeline
