@@ -39,28 +39,14 @@ pub struct Work(());
 /// A closed gate: no background thread is inside until it is dropped.
 pub struct Closed(());
 
-/// Waits while `word` holds `seen` (a private futex: the gate's users are
-/// the threads of one process).
+/// Waits while `word` holds `seen`.
 fn wait(word: &AtomicU32, seen: u32) {
-    // SAFETY: FUTEX_WAIT on a static word, no timeout; the kernel only
-    // reads the word.
-    unsafe {
-        libc::syscall(
-            libc::SYS_futex,
-            word.as_ptr(),
-            libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
-            seen,
-            std::ptr::null::<libc::timespec>(),
-        );
-    }
+    tern_translate::futex::wait(word, seen, None);
 }
 
 /// Wakes every thread waiting on `word`.
 fn wake_all(word: &AtomicU32) {
-    // SAFETY: FUTEX_WAKE on a static word.
-    unsafe {
-        libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG, i32::MAX);
-    }
+    tern_translate::futex::wake(word, i32::MAX);
 }
 
 /// Enters the gate, waiting while a fork has it closed.

@@ -68,15 +68,7 @@ impl Handshake {
         }
         self.result.store(r.map_or_else(|e| -i64::from(e), i64::from), Ordering::Relaxed);
         self.state.store(2, Ordering::Release);
-        // SAFETY: a futex wake on a word of this live handshake.
-        unsafe {
-            libc::syscall(
-                libc::SYS_futex,
-                self.state.as_ptr(),
-                libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
-                1,
-            )
-        };
+        tern_translate::futex::wake(&self.state, 1);
     }
 
     fn wait(&self) -> Result<i32, i32> {
@@ -85,16 +77,7 @@ impl Handshake {
             if s == 2 {
                 break;
             }
-            // SAFETY: a futex wait on a word of this live handshake.
-            unsafe {
-                libc::syscall(
-                    libc::SYS_futex,
-                    self.state.as_ptr(),
-                    libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
-                    s,
-                    0usize,
-                )
-            };
+            tern_translate::futex::wait(&self.state, s, None);
         }
         let r = self.result.load(Ordering::Acquire);
         if r < 0 {

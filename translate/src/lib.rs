@@ -18,6 +18,7 @@ pub mod child_alloc;
 pub mod cpu;
 pub mod entry;
 mod flush;
+pub mod futex;
 pub mod guestmem;
 pub mod hostmem;
 pub mod ir;

@@ -137,20 +137,7 @@ impl<T> RobustMutex<T> {
             {
                 continue;
             }
-            let ts = libc::timespec { tv_sec: 0, tv_nsec: CHECK_EVERY.as_nanos() as libc::c_long };
-            // SAFETY: FUTEX_WAIT on our own word with a relative timeout;
-            // the kernel only reads the word. The futex is private to the
-            // memory map, which a vfork or CLONE_VM child shares.
-            let r = unsafe {
-                libc::syscall(
-                    libc::SYS_futex,
-                    self.word.as_ptr(),
-                    libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
-                    v | WAITERS,
-                    &ts as *const libc::timespec,
-                )
-            };
-            if r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ETIMEDOUT) {
+            if !crate::futex::wait(&self.word, v | WAITERS, Some(CHECK_EVERY)) {
                 let owner = v & !WAITERS;
                 if owner != me && owner_dead(owner) {
                     let now = self.word.load(Ordering::Relaxed);
@@ -192,15 +179,7 @@ impl<T> std::ops::DerefMut for RobustGuard<'_, T> {
 impl<T> Drop for RobustGuard<'_, T> {
     fn drop(&mut self) {
         if self.lock.word.swap(0, Ordering::Release) & WAITERS != 0 {
-            // SAFETY: FUTEX_WAKE of one waiter on our own word.
-            unsafe {
-                libc::syscall(
-                    libc::SYS_futex,
-                    self.lock.word.as_ptr(),
-                    libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
-                    1,
-                )
-            };
+            crate::futex::wake(&self.lock.word, 1);
         }
     }
 }
