@@ -478,7 +478,10 @@ impl Jit {
                 f.n = self.fetch_locked(&t, pc, &mut f.code);
             }
             if let Some((ir, em, insns)) = loaded {
-                let commit = self.commit_locked(&mut t, &mut f, (ir, em), false, false)?;
+                let mut commit = self.commit_locked(&mut t, &mut f, (ir, em), false, false)?;
+                if let (Commit::Installed(ir, ..), Some(p)) = (&mut commit, t.persist.as_mut()) {
+                    p.recycle_guest(std::mem::take(&mut ir.code));
+                }
                 drop(t);
                 match commit {
                     Commit::Installed(ir, block, len, _) => break (ir, block, len, usize::from(insns)),
@@ -805,7 +808,7 @@ impl Jit {
             host_len: u32::try_from(em.code.len()).expect("block size"),
             ibl_entry: host + em.ibl_entry as u64,
             entry: host + em.entry as u64,
-            pcmap: em.pcmap.into_boxed_slice(),
+            pcmap: Box::from(&em.pcmap[..]),
             transient: single,
         }));
         t.live.push(block);
@@ -836,7 +839,11 @@ impl Jit {
                 self.link_locked(t, d);
             }
         }
-        Ok(Commit::Installed(ir, block, em.code.len(), kept))
+        let len = em.code.len();
+        if let Some(p) = t.persist.as_mut() {
+            p.recycle(em);
+        }
+        Ok(Commit::Installed(ir, block, len, kept))
     }
 
     /// Copies guest code at `pc` for translation into `buf`, as much of it

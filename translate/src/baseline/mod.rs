@@ -152,7 +152,7 @@ fn exit_stub(a: &mut Asm, tramp: u64, fills: &mut Vec<usize>) {
 }
 
 /// Host code for one block plus its pc map and exit descriptors.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Emitted {
     pub code: Vec<u8>,
     /// The fields of `code` that depend on where it and its guest code are.

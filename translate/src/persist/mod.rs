@@ -18,6 +18,7 @@ pub mod record;
 pub mod regions;
 pub mod store;
 
+use crate::baseline::Emitted;
 use record::Record;
 use regions::{FileKey, Regions};
 use rustc_hash::FxHashMap;
@@ -64,6 +65,9 @@ pub struct Persist {
     wait: u32,
     /// The last blob read (its memory is reused).
     blob: Vec<u8>,
+    /// Vectors of blocks installed since, for the next record read
+    /// (`recycle`, `recycle_guest`).
+    spare: Record,
 }
 
 impl Persist {
@@ -93,6 +97,7 @@ impl Persist {
             missed: 0,
             wait: 0,
             blob: Vec::new(),
+            spare: Record::default(),
         })
     }
 
@@ -126,7 +131,18 @@ impl Persist {
         if !stores.iter().flatten().any(|s| s.get_into(off, &mut self.blob)) {
             return None;
         }
-        Record::decode(&self.blob)
+        Record::decode_reusing(&self.blob, std::mem::take(&mut self.spare))
+    }
+
+    /// Keeps the vectors of a block's host code just installed (no longer
+    /// needed) for the next [`Persist::find`].
+    pub fn recycle(&mut self, em: Emitted) {
+        self.spare.em = em;
+    }
+
+    /// As [`Persist::recycle`], for the guest bytes of a block loaded here.
+    pub fn recycle_guest(&mut self, guest: Vec<u8>) {
+        self.spare.guest = guest;
     }
 
     /// Keeps `rec`, translated here, for writing at the process's end.

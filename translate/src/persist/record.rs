@@ -13,7 +13,7 @@ use crate::cache::PcEntry;
 use crate::cpu::{ExitDesc, ExitKind};
 
 /// One block of the persistent cache.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Record {
     /// Guest address it was translated at.
     pub pc: u64,
@@ -84,6 +84,14 @@ impl Record {
     /// The record `encode` gave, or None for bytes that are not one (a
     /// damaged or foreign blob: every length and offset is checked).
     pub fn decode(b: &[u8]) -> Option<Record> {
+        Self::decode_reusing(b, Record::default())
+    }
+
+    /// As [`Record::decode`], into the vectors of `spare` (cleared first):
+    /// a process loading thousands of blocks allocates them once.
+    pub fn decode_reusing(b: &[u8], spare: Record) -> Option<Record> {
+        let Record { mut guest, em, .. } = spare;
+        let Emitted { mut code, mut relocs, mut pcmap, mut descs, mut desc_fills, .. } = em;
         let mut r = Reader { b, at: 0 };
         let pc = r.u64()?;
         let host = r.u64()?;
@@ -93,10 +101,13 @@ impl Record {
         let (slot, branch) = (r.u64()?, r.u64()?);
         let slot = (flags & 1 != 0).then_some((slot, branch, flags & 2 != 0));
         let (ibl_entry, entry, insn_len) = (r.len()?, r.len()?, r.len()?);
-        let guest = r.bytes()?.to_vec();
-        let code = r.bytes()?.to_vec();
+        guest.clear();
+        guest.extend_from_slice(r.bytes()?);
+        code.clear();
+        code.extend_from_slice(r.bytes()?);
         let n = r.count(8)?;
-        let mut relocs = Vec::with_capacity(n);
+        relocs.clear();
+        relocs.reserve(n);
         for _ in 0..n {
             let v = r.u64()?;
             let kind = *RELOC_KINDS.get(usize::try_from(v >> 32).ok()?)?;
@@ -106,21 +117,24 @@ impl Record {
             relocs.push(Reloc { at, kind });
         }
         let n = r.count(7)?;
-        let mut pcmap = Vec::with_capacity(n);
+        pcmap.clear();
+        pcmap.reserve(n);
         for _ in 0..n {
             let e = PcEntry::from_bytes(r.take(7)?.try_into().ok()?);
             (usize::from(e.host_off) <= code.len()).then_some(())?;
             pcmap.push(e);
         }
         let n = r.count(24)?;
-        let mut descs = Vec::with_capacity(n);
+        descs.clear();
+        descs.reserve(n);
         for _ in 0..n {
             let v = r.u64()?;
             let kind = *ExitKind::ALL.iter().find(|k| **k as u64 == v & 0xffff_ffff)?;
             descs.push(ExitDesc { kind, arg: (v >> 32) as u32, target: r.u64()?, patch_site: r.u64()? });
         }
         let n = r.count(8)?;
-        let mut desc_fills = Vec::with_capacity(n);
+        desc_fills.clear();
+        desc_fills.reserve(n);
         for _ in 0..n {
             let f = r.len()?;
             f.checked_add(4).filter(|&end| end <= code.len())?;
