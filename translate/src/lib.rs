@@ -620,8 +620,9 @@ impl Jit {
         let seq = t.changes_seq;
         let p = t.persist.as_mut()?;
         let rec = p.find(f.pc, seq)?;
-        let mut here = [0u8; MAX_BLOCK_BYTES];
-        let here = here.get_mut(..rec.guest.len())?;
+        // Read into the fetch's own buffer (left unread for a block the
+        // cache may hold): a miss reads it again whole.
+        let here = f.code.get_mut(..rec.guest.len())?;
         if self.fetch_locked(t, f.pc, here) != here.len() || here[..] != rec.guest[..] {
             return None;
         }
