@@ -306,21 +306,27 @@ impl Manager {
             std::thread::sleep(std::time::Duration::from_millis(wait));
         }
         let work = tern_syscalls::background::work();
+        // The thread's first blocking receive allocates crossbeam's
+        // waiting context (a thread-local) and a slot in the channel's
+        // list of waiters; later ones reuse both. It is made here, inside
+        // the gate, so that the waits below, outside it, allocate nothing.
+        let first = rx.recv_timeout(std::time::Duration::from_millis(1)).ok();
         self.busy.store(true, SeqCst);
         let made = (self.factory)(&self.cfg);
         self.busy.store(false, SeqCst);
-        drop(work);
         let mut compiler = match made {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!("trace compiler unavailable: {e}");
-                for head in rx {
+                drop(work);
+                for head in first.into_iter().chain(rx) {
                     let _work = tern_syscalls::background::work();
                     self.finish(head, None);
                 }
                 return;
             }
         };
+        drop(work);
         let mut reviewed = std::time::Instant::now();
         let mut every = REVIEW;
         // Heads taken off the queue, compiled hottest first; at most
@@ -328,6 +334,7 @@ impl Manager {
         // Never grown: an allocation outside `background::work()` could
         // leave a raw fork's child with this thread's malloc arena locked.
         let mut pending: Vec<u64> = Vec::with_capacity(QUEUE);
+        pending.extend(first);
         loop {
             if pending.is_empty() {
                 match rx.recv_timeout(every) {
