@@ -402,7 +402,6 @@ fn cache_dir(name: &str) -> std::path::PathBuf {
     dir
 }
 
-/// The `--stats` counter `name` in tern's log.
 /// The value of the `--stats` counter `name` in the last block of
 /// counters in tern's log (that of the first process, which waited for
 /// any children it started).
@@ -449,6 +448,69 @@ fn fork_children_share_code_until_one_writes_it() {
     let log = text(&out.stderr);
     assert!(stats_of(&out.stderr, "code cache copies").iter().sum::<u64>() >= 1, "{log}");
     assert!(stats_of(&out.stderr, "code cache flushes").contains(&1), "the failed exec: {log}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A guest that maps much memory does not carry the persistent cache's
+/// pages in its resident set (nor in its peak, `ru_maxrss`): once it has
+/// mapped 8 MiB more, the stores' pages it read are dropped. The guest
+/// maps and touches 32 MiB twice (the second time by paths that ran
+/// the first), then waits; its
+/// stores' resident bytes are read from tern's own `/proc/PID/smaps`.
+#[test]
+fn stores_leave_the_resident_set_when_the_guest_grows() {
+    use std::io::{BufRead, Write};
+    let dir = cache_dir("rss");
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("grow.c");
+    std::fs::write(
+        &src,
+        "#include <string.h>\n#include <sys/mman.h>\n#include <unistd.h>\n\
+         int main(void) { char b; do { size_t n = 32 << 20; char *p = mmap(0, n, PROT_READ |\n\
+         PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0); memset(p, 1, n); write(1, \"x\\n\", 2);\n\
+         } while (read(0, &b, 1) == 1); return 0; }\n",
+    )
+    .unwrap();
+    let bin = dir.join("grow");
+    assert!(Command::new("gcc").arg("-O2").arg("-o").arg(&bin).arg(&src).status().expect("gcc").success());
+    let cache = dir.join("cache");
+    let run = || {
+        let mut child = Command::new(TERN)
+            .arg("--code-cache")
+            .arg(&cache)
+            .arg(&bin)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("run tern");
+        // The second turn of the guest's loop runs only paths the first
+        // ran: nothing is loaded from the stores after its drop.
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"\n").unwrap();
+        out.read_line(&mut line).unwrap();
+        assert_eq!(line, "x\nx\n");
+        let smaps = std::fs::read_to_string(format!("/proc/{}/smaps", child.id())).unwrap();
+        drop(stdin);
+        assert!(child.wait().unwrap().success());
+        // Resident kB of the store files' mappings, and how many there are.
+        let (mut stores, mut rss, mut in_store) = (0, 0, false);
+        for l in smaps.lines() {
+            if l.split_whitespace().next().is_some_and(|r| r.contains('-') && !r.ends_with(':')) {
+                in_store = l.ends_with(".tbc");
+                stores += usize::from(in_store);
+            } else if in_store && l.starts_with("Rss:") {
+                rss += l.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()).unwrap();
+            }
+        }
+        (stores, rss)
+    };
+    run();
+    let (stores, rss) = run();
+    assert!(stores >= 2, "the warm run maps the stores of ld.so, libc and the program: {stores}");
+    assert_eq!(rss, 0, "kB of the stores resident");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -1157,6 +1157,9 @@ impl MapChange<'_> {
         self.t.note_change(start, end);
         self.t.mem.set(start, end, prot);
         pages::forget_tern_memory(start, end);
+        if let Some(p) = self.t.persist.as_mut() {
+            p.guest_grew(end.saturating_sub(start));
+        }
     }
 
     /// Records a guest `mprotect`.

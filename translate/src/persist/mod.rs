@@ -65,10 +65,18 @@ pub struct Persist {
     wait: u32,
     /// The last blob read (its memory is reused).
     blob: Vec<u8>,
+    /// Bytes of guest mappings made since the stores' pages were last
+    /// dropped (`guest_grew`).
+    grown: u64,
     /// Vectors of blocks installed since, for the next record read
     /// (`recycle`, `recycle_guest`).
     spare: Record,
 }
+
+/// Guest mappings made between drops of the stores' pages
+/// ([`Persist::guest_grew`]): rare enough that start-up, whose mappings
+/// are a few libraries, reads its blocks without faulting pages in again.
+const GROWTH_PER_DROP: u64 = 8 << 20;
 
 impl Persist {
     /// The cache in a subdirectory of `dir` for this tern binary and
@@ -98,6 +106,7 @@ impl Persist {
             wait: 0,
             blob: Vec::new(),
             spare: Record::default(),
+            grown: 0,
         })
     }
 
@@ -132,6 +141,22 @@ impl Persist {
             return None;
         }
         Record::decode_reusing(&self.blob, std::mem::take(&mut self.spare))
+    }
+
+    /// Notes a new guest mapping of `bytes`: once the guest has mapped
+    /// [`GROWTH_PER_DROP`] more, the stores' pages read since are dropped
+    /// from tern's resident set, so that a guest about to use much memory
+    /// does not find them in its peak (`ru_maxrss`, which the kernel
+    /// samples when pages go): LTP `getrusage03` allows a child 20 MB over
+    /// what it touched, and the stores of a warm start took a few of them.
+    pub fn guest_grew(&mut self, bytes: u64) {
+        self.grown = self.grown.saturating_add(bytes);
+        if self.grown >= GROWTH_PER_DROP {
+            self.grown = 0;
+            for s in self.stores.values().flatten().flatten() {
+                s.drop_pages();
+            }
+        }
     }
 
     /// Keeps the vectors of a block's host code just installed (no longer

@@ -203,21 +203,29 @@ impl Store {
 
     /// The blob of `e` into `blob`: false if it cannot be read or its
     /// checksum does not match.
-    #[allow(irrefutable_let_patterns)] // Not outside tests.
     fn checked_into(&self, e: &Entry, blob: &mut Vec<u8>) -> bool {
         blob.clear();
         blob.resize(e.end - e.start, 0);
-        if let Data::Mapped { addr, len } = &self.data {
-            self.read.set(self.read.get() + blob.len());
-            if self.read.get() >= BYTES_PER_DROP {
-                self.read.set(0);
-                // SAFETY: MADV_DONTNEED on a private read-only file mapping
-                // of tern's own only drops page-table entries: the next
-                // read faults the file's page back in.
-                unsafe { libc::madvise(*addr as *mut libc::c_void, *len, libc::MADV_DONTNEED) };
-            }
+        self.read.set(self.read.get() + blob.len());
+        if self.read.get() >= BYTES_PER_DROP {
+            self.drop_pages();
         }
         self.read_at(e.start, blob) && checksum(e.key, blob) == e.sum
+    }
+
+    /// Drops the pages of a mapped store read since the last drop from
+    /// tern's resident set (they stay in the page cache).
+    #[allow(irrefutable_let_patterns)] // Not outside tests.
+    pub fn drop_pages(&self) {
+        if self.read.replace(0) == 0 {
+            return;
+        }
+        if let Data::Mapped { addr, len } = &self.data {
+            // SAFETY: MADV_DONTNEED on a private read-only file mapping of
+            // tern's own only drops page-table entries: the next read
+            // faults the file's page back in.
+            unsafe { libc::madvise(*addr as *mut libc::c_void, *len, libc::MADV_DONTNEED) };
+        }
     }
 }
 
