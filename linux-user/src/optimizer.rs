@@ -517,6 +517,7 @@ fn spawn_optimizer(job: Box<Job>) -> Option<()> {
     let stack = tern_translate::hostmem::map_anon(OPT_STACK).ok()?;
     tern_translate::pages::note_tern_memory(stack, stack + OPT_STACK as u64);
     let job = Box::into_raw(job);
+    let seen = tern_syscalls::host_thread::hides();
     // SAFETY: the stack is mapped for this thread alone, for the life of
     // the process; `start` takes ownership of `job` (reclaimed here if
     // none starts).
@@ -532,6 +533,9 @@ fn spawn_optimizer(job: Box<Job>) -> Option<()> {
         drop(unsafe { Box::from_raw(job) });
         return None;
     }
+    // The guest thread that got a trace hot counts its threads next
+    // without this one.
+    tern_syscalls::host_thread::wait_hidden(seen);
     Some(())
 }
 

@@ -3,7 +3,7 @@
 //! run; helpers and the trace optimizer keep them all blocked, so that
 //! process-directed signals go to guest threads).
 
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::sync::Mutex;
 
 /// The tids of tern's own threads that are not guest threads (the trace
@@ -14,12 +14,39 @@ use std::sync::Mutex;
 /// that finds no free slot stays visible.
 static HIDDEN: [AtomicI32; 32] = [const { AtomicI32::new(0) }; 32];
 
+/// Bumped by every [`hide_current`], for [`wait_hidden`].
+static HIDES: AtomicU32 = AtomicU32::new(0);
+
 /// Hides the calling thread from the guest's view of its threads until
 /// [`unhide_current`] (or the end of the process).
 pub fn hide_current() {
     // SAFETY: gettid has no preconditions.
     let tid = unsafe { libc::gettid() };
     let _ = HIDDEN.iter().find(|s| s.compare_exchange(0, tid, Ordering::SeqCst, Ordering::SeqCst).is_ok());
+    HIDES.fetch_add(1, Ordering::SeqCst);
+    tern_translate::futex::wake(&HIDES, i32::MAX);
+}
+
+/// The count [`wait_hidden`] waits to see change: read it before
+/// starting a thread that hides itself.
+pub fn hides() -> u32 {
+    HIDES.load(Ordering::SeqCst)
+}
+
+/// Waits until a thread has hidden itself since [`hides`] gave `seen`
+/// (at most a second): a guest thread that starts one of tern's threads
+/// goes back to guest code only once the guest's view of its threads
+/// leaves the new one out. (The new thread's tid is known only to
+/// itself: glibc's `pthread_create` does not give it.)
+pub fn wait_hidden(seen: u32) {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    while HIDES.load(Ordering::SeqCst) == seen {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        tern_translate::futex::wait(&HIDES, seen, Some(left));
+    }
 }
 
 /// Shows the calling thread again (it is about to end).
