@@ -92,6 +92,7 @@ guest_tests! {
     proc_maps_names => "proc_maps_names.c";
     proc_smaps => "proc_smaps.c";
     proc_threads => "proc_threads.c";
+    fork_kill_race => "fork_kill_race.c";
     threads_then_mmap => "threads_then_mmap.c";
     std_fds_closed => "std_fds_closed.c";
     threads_setxid => "threads_setxid.c";

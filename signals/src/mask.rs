@@ -179,6 +179,67 @@ fn host_mask() -> SigSet {
     old
 }
 
+/// Every signal blocked on the host thread (the kernel keeps SIGKILL and
+/// SIGSTOP deliverable) while alive: held around a host fork or vfork, so
+/// that a signal sent to the new child before it has emptied tern's
+/// pending set (a new process starts with nothing pending:
+/// `pending::clear_after_fork`) stays pending in the kernel until the
+/// child is ready for it, instead of being kept by tern's handler and
+/// then cleared. LTP `kill11` lost a SIGILL sent right after `fork` that
+/// way, and its child paused for ever. Dropping it, in either process, or
+/// [`unblock_from_fork`] in a vfork child, gives back the mask from before.
+pub struct ForkBlock {
+    old: SigSet,
+}
+
+impl ForkBlock {
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> ForkBlock {
+        let all: SigSet = !0;
+        let mut old: SigSet = 0;
+        // SAFETY: valid 8-byte sigsets; the kernel reads `all` and writes
+        // `old`.
+        unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigprocmask,
+                libc::SIG_SETMASK,
+                &all as *const SigSet,
+                &mut old as *mut SigSet,
+                SIGSET_SIZE,
+            );
+        }
+        forget_host_mask();
+        ForkBlock { old }
+    }
+
+    /// The mask to give back.
+    pub fn old(&self) -> SigSet {
+        self.old
+    }
+}
+
+impl Drop for ForkBlock {
+    fn drop(&mut self) {
+        unblock_from_fork(self.old);
+    }
+}
+
+/// Gives the host thread back `old`, the mask from before a [`ForkBlock`]
+/// (for a vfork child, which cannot drop its parent's guard).
+pub fn unblock_from_fork(old: SigSet) {
+    // SAFETY: a valid 8-byte sigset the kernel only reads.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &old as *const SigSet,
+            0usize,
+            SIGSET_SIZE,
+        );
+    }
+    forget_host_mask();
+}
+
 /// Makes `set` the calling guest thread's blocked mask (SIGKILL and SIGSTOP
 /// removed) and blocks the same minus [`RESERVED`] on the host. Does not
 /// deliver anything the change unblocks: see `pending::deliver_unblocked`.

@@ -163,10 +163,10 @@ const PLAIN_FORK: u64 =
 /// stdio's locks in the child, which a raw clone from a multithreaded tern
 /// would leave held by threads that do not exist there), the raw call for
 /// anything else (another exit signal, CLONE_PIDFD, namespaces...). Guest
-/// CLONE_PARENT_SETTID, CLONE_CHILD_SETTID and CLONE_CHILD_CLEARTID are
-/// applied as `kernel/fork.c: kernel_clone()` and `copy_process()` do:
-/// the child's tid stored in the parent's memory, in the child's, and the
-/// child's clear-tid address set (cleared and woken when it exits).
+/// CLONE_CHILD_CLEARTID is applied here as `kernel/fork.c:
+/// copy_process()` does (the child's clear-tid address set, cleared and
+/// woken when it exits); CLONE_PARENT_SETTID and CLONE_CHILD_SETTID by
+/// [`store_fork_tids`].
 fn host_fork(flags: u64, ptid: u64, ctid: u64, clone3: Option<&Clone3Extra>) -> SysResult {
     if let Some(x) = clone3 {
         // struct clone_args (CLONE_ARGS_SIZE_VER2): flags, pidfd, child_tid,
@@ -185,28 +185,34 @@ fn host_fork(flags: u64, ptid: u64, ctid: u64, clone3: Option<&Clone3Extra>) -> 
     if pid < 0 {
         return Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EAGAIN));
     }
-    let store_tid = |addr: u64, tid: i32| {
-        write_guest(addr, &tid.to_le_bytes());
-    };
     if pid == 0 {
         // Guest memory is written through this process's pid: the cached
         // one is the parent's.
         tern_translate::guestmem::reset_pid();
-        // SAFETY: gettid has no preconditions.
-        let tid = unsafe { libc::gettid() };
-        if flags & libc::CLONE_CHILD_SETTID as u64 != 0 {
-            store_tid(ctid, tid);
-        }
         if flags & libc::CLONE_CHILD_CLEARTID as u64 != 0 {
             // SAFETY: the guest's address; the kernel writes 0 there (and
             // wakes a futex) when this thread exits, as for the guest's
             // clone. glibc does not use the main thread's.
             unsafe { libc::syscall(libc::SYS_set_tid_address, ctid) };
         }
-    } else if flags & libc::CLONE_PARENT_SETTID as u64 != 0 {
-        store_tid(ptid, pid);
     }
     Ok(pid as u64)
+}
+
+/// The guest's CLONE_CHILD_SETTID and CLONE_PARENT_SETTID after glibc's
+/// `fork()` (`host_fork`), once signals are unblocked again: the copy
+/// into guest memory may fault, which the copy's handler catches. Runs
+/// before either process goes back to guest code, as the kernel's stores
+/// do.
+fn store_fork_tids(flags: u64, ptid: u64, ctid: u64, pid: u64) {
+    if pid == 0 {
+        if flags & libc::CLONE_CHILD_SETTID as u64 != 0 {
+            // SAFETY: gettid has no preconditions.
+            write_guest(ctid, &unsafe { libc::gettid() }.to_le_bytes());
+        }
+    } else if flags & libc::CLONE_PARENT_SETTID as u64 != 0 {
+        write_guest(ptid, &(pid as i32).to_le_bytes());
+    }
 }
 
 /// What `clone3` gives a process clone beyond the legacy `clone`'s
@@ -269,6 +275,8 @@ fn do_fork(p: &Process, cpu: &mut CpuState, a: ForkArgs) -> SysResult {
     // (`CodeCache::after_fork`): neither writes it, and whichever has to
     // first makes its own copy; a child that soon execs copies nothing.
     locks.jit.before_fork();
+    // A signal for the child waits until it has reset tern's signal state.
+    let blocked = tern_signals::mask::ForkBlock::new();
     let r = host_fork(host_flags, ptid, ctid, clone3.as_ref());
     if r == Ok(0) {
         crate::background::reset_in_child(quiet.is_some());
@@ -279,6 +287,10 @@ fn do_fork(p: &Process, cpu: &mut CpuState, a: ForkArgs) -> SysResult {
     }
     drop(locks);
     drop(quiet);
+    drop(blocked);
+    if let (Ok(pid), true) = (r, clone3.is_none() && plain_fork(host_flags)) {
+        store_fork_tids(host_flags, ptid, ctid, pid);
+    }
     if r == Ok(0) {
         run_fork_child_hooks();
     }

@@ -59,6 +59,9 @@ pub(crate) fn take_kit() -> Result<Kit, i32> {
 struct Child<'a> {
     process: Process,
     cpu: &'a mut CpuBox,
+    /// The host mask to give back once the child is set up
+    /// (`mask::ForkBlock`).
+    host_mask: tern_signals::mask::SigSet,
 }
 
 /// The host child: runs the guest until it execs (the host `execve`
@@ -75,6 +78,8 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
         // SAFETY: _exit is always safe to call.
         unsafe { libc::_exit(127) };
     }
+    // Signals sent to the child meanwhile arrive now.
+    tern_signals::mask::unblock_from_fork(child.host_mask);
     let code = (child.process.run_guest)(&child.process, child.cpu);
     // Never run the parent's atexit handlers or flush its buffers.
     // SAFETY: _exit is always safe to call.
@@ -141,8 +146,12 @@ pub fn vfork(
             run_guest: p.run_guest,
         },
         cpu: &mut kit.cpu,
+        host_mask: 0,
     };
     let saved = Saved::take();
+    // A signal for the child waits until it has reset tern's signal state.
+    let blocked = tern_signals::mask::ForkBlock::new();
+    child.host_mask = blocked.old();
     tern_translate::child_alloc::prepare();
     let host_flags = (flags & !(libc::CLONE_SETTLS as u64)) as libc::c_int;
     let top = (kit.stack + CHILD_STACK as u64) as *mut libc::c_void;
@@ -164,6 +173,7 @@ pub fn vfork(
     let err = std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EAGAIN);
     // The child set its allocator flag on this thread's locals.
     tern_translate::child_alloc::leave_child();
+    drop(blocked);
     saved.restore();
     // The heap break is the memory's, which the child shared.
     *p.brk.lock().unwrap_or_else(|e| e.into_inner()) =
