@@ -227,17 +227,8 @@ impl Drop for ForkBlock {
 /// Gives the host thread back `old`, the mask from before a [`ForkBlock`]
 /// (for a vfork child, which cannot drop its parent's guard).
 pub fn unblock_from_fork(old: SigSet) {
-    // SAFETY: a valid 8-byte sigset the kernel only reads.
-    unsafe {
-        libc::syscall(
-            libc::SYS_rt_sigprocmask,
-            libc::SIG_SETMASK,
-            &old as *const SigSet,
-            0usize,
-            SIGSET_SIZE,
-        );
-    }
     forget_host_mask();
+    set_host_mask(old);
 }
 
 /// Makes `set` the calling guest thread's blocked mask (SIGKILL and SIGSTOP
