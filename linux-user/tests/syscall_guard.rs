@@ -40,10 +40,12 @@ fn pointers_into_tern_memory_fail_as_unmapped() {
 }
 
 /// Calls refused as by a kernel built without the feature:
-/// `kernel/sys_ni.c` makes `io_uring_setup`, `userfaultfd`, `seccomp` and
-/// `process_madvise` ENOSYS without CONFIG_IO_URING, CONFIG_USERFAULTFD,
-/// CONFIG_SECCOMP and CONFIG_ADVISE_SYSCALLS (Linux AIO is supported:
-/// `tests/guest/aio.c`);
+/// `kernel/sys_ni.c` makes `io_uring_setup`, `seccomp` and
+/// `process_madvise` ENOSYS without CONFIG_IO_URING, CONFIG_SECCOMP and
+/// CONFIG_ADVISE_SYSCALLS (Linux AIO and userfaultfd are supported:
+/// `tests/guest/aio.c`, `tests/guest/userfaultfd.c`); a userfaultfd range
+/// of guest code is refused with the kernel's EINVAL for a range it cannot
+/// register (tern translates code with its lock held: `guard.rs`);
 /// `include/linux/seccomp.h` makes `prctl(PR_SET_SECCOMP)` and
 /// `prctl(PR_GET_SECCOMP)` EINVAL without CONFIG_SECCOMP; `kernel/sys.c`
 /// answers options it lacks (syscall user dispatch) with EINVAL; Yama's
@@ -56,7 +58,7 @@ fn features_tern_cannot_offer_are_refused_as_by_a_kernel_without_them() {
     assert_eq!(
         text(&out.stdout),
         "io_uring_setup -1 ENOSYS\n\
-         userfaultfd -1 ENOSYS\n\
+         userfaultfd register code -1 EINVAL\n\
          seccomp -1 ENOSYS\n\
          prctl PR_SET_SECCOMP -1 EINVAL\n\
          prctl PR_GET_SECCOMP -1 EINVAL\n\

@@ -323,6 +323,7 @@ impl<'a> Check<'a> {
     /// old encoding say nothing.
     fn ioctl(&mut self, req: u64, v: u64) {
         let req = (req & 0xffff_ffff) as u32;
+        self.userfaultfd(req, v);
         match IOCTLS.iter().find(|i| i.0 == req).map(|i| i.2) {
             Some(Io::IntOut) => self.write(v, 4),
             Some(Io::IntIn) => self.read(v, 4),
@@ -343,6 +344,37 @@ impl<'a> Check<'a> {
                     self.read(v, size);
                 }
             }
+        }
+    }
+
+    /// The ranges inside a userfaultfd request (`linux/userfaultfd.h`),
+    /// which the kernel acts on beyond the structure itself. Only a
+    /// registered range can be filled, woken or write-protected, so the
+    /// registration decides: tern's own memory cannot be registered
+    /// (natively nothing is mapped there: EINVAL), and neither can guest
+    /// code, since tern reads the code it translates with its translation
+    /// lock held: a missing page there would stop tern's translator until
+    /// a guest thread, which may need that lock, resolved it (or, with
+    /// UFFD_FEATURE_SIGBUS, fault inside tern). A move's source must be the
+    /// guest's too (natively `vma_lookup` finds nothing there: ENOENT), or
+    /// it would take tern's pages. A copy only reads its source, which the
+    /// guest can read anyway.
+    fn userfaultfd(&mut self, req: u32, v: u64) {
+        const UFFDIO_REGISTER: u32 = 0xc020_aa00;
+        const UFFDIO_MOVE: u32 = 0xc028_aa05;
+        let (errno, register) = match req {
+            UFFDIO_REGISTER => (libc::EINVAL, true),
+            UFFDIO_MOVE => (libc::ENOENT, false),
+            _ => return,
+        };
+        // `uffdio_register` starts with the range (start, len), `uffdio_move`
+        // with dst, src, len.
+        let field = |i: u64| Self::u64_at(v.saturating_add(8 * i));
+        let (addr, len) = if register { (field(0), field(1)) } else { (field(1), field(2)) };
+        let (Some(addr), Some(len)) = (addr, len) else { return };
+        let end = addr.saturating_add(len);
+        if len != 0 && (overlaps(self.tern(), addr, len) || register && self.p.jit.maps_exec(addr, end)) {
+            self.err = Some(errno);
         }
     }
 

@@ -361,7 +361,7 @@ pub static ROWS: &[Row] = {
         raw(320, "kexec_file_load", 5),
         raw(321, "bpf", 3).refuse(ENOSYS, "its attributes hold pointers the kernel writes through, which tern cannot check; as a kernel without CONFIG_BPF_SYSCALL"),
         sys(322, "execveat", &[DirFd, Path, Argv, Envp, Flags(&AT_FLAGS)]).own(ret!(task::execveat), "the new program runs under a new tern"),
-        raw(323, "userfaultfd", 1).refuse(ENOSYS, "faults on registered ranges would stop tern's own accesses; as a kernel without CONFIG_USERFAULTFD"),
+        raw(323, "userfaultfd", 1),
         raw(324, "membarrier", 3),
         sys(325, "mlock2", &[Range, Size, Hex]),
         sys(326, "copy_file_range", &[Fd, Out(8), Fd, Out(8), Size, Hex]),

@@ -6,15 +6,19 @@
  * maps read by a child (the host's view) list them. Each hidden range is passed to
  * calls that read or write through a pointer (must fail with EFAULT, as for
  * unmapped memory) and to calls on address ranges (ENOMEM or EINVAL, as for
- * an unmapped range); tern must survive all of them. Prints "hidden N" and
- * one line per probe that did not fail as expected, then "alive".
+ * an unmapped range, and to userfaultfd's register and move); tern must
+ * survive all of them. Prints "hidden N" and one line per probe that did not
+ * fail as expected, then "alive".
  *
- * With "features": calls refused as by a kernel without the feature; prints
- * each call's errno name. */
+ * With "features": calls refused as by a kernel without the feature, and
+ * what tern refuses although the kernel allows it (a userfaultfd range of
+ * code); prints each call's errno name. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/io_uring.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +61,24 @@ static void expect(const char *what, uintptr_t at, long r, int want) {
   }
 }
 
+static int uffd = -1;
+
+static long uffd_register(int fd, uintptr_t at, long len) {
+  struct uffdio_register r = {.range = {.start = at, .len = len}, .mode = UFFDIO_REGISTER_MODE_MISSING};
+  return ioctl(fd, UFFDIO_REGISTER, &r);
+}
+
+/* A userfaultfd, its API handshake done (-1 if the host refuses it). */
+static int new_uffd(void) {
+  int fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+  struct uffdio_api api = {.api = UFFD_API};
+  if (fd >= 0 && ioctl(fd, UFFDIO_API, &api) != 0) {
+    close(fd);
+    fd = -1;
+  }
+  return fd;
+}
+
 static void probe(uintptr_t p, int zero, int pipe_w) {
   char *ptr = (char *)p;
   struct iovec iov = {ptr, 16};
@@ -74,6 +96,13 @@ static void probe(uintptr_t p, int zero, int pipe_w) {
   expect("mlock", page, syscall(SYS_mlock, page, 4096), ENOMEM);
   expect("mprotect", page, syscall(SYS_mprotect, page, 4096, PROT_NONE), ENOMEM);
   expect("munmap", page, syscall(SYS_munmap, page, 4096), EINVAL);
+  if (uffd >= 0) {
+    static char dst[8192] __attribute__((aligned(4096)));
+    /* struct uffdio_move (Linux 6.8): dst, src, len, mode, move. */
+    uint64_t move[5] = {(uintptr_t)dst, page, 4096, 0, 0};
+    expect("userfaultfd register", page, uffd_register(uffd, page, 4096), EINVAL);
+    expect("userfaultfd move", page, ioctl(uffd, 0xc028aa05 /* UFFDIO_MOVE */, move), ENOENT);
+  }
 }
 
 static void features(void) {
@@ -84,7 +113,10 @@ static void features(void) {
   r = (call);            \
   printf("%s %ld %s\n", name, r, r == -1 ? strerrorname_np(errno) : "")
   SHOW("io_uring_setup", syscall(SYS_io_uring_setup, 4, &params));
-  SHOW("userfaultfd", syscall(SYS_userfaultfd, 0));
+  /* Allowed natively: a registered range of anonymous code. */
+  int fd = new_uffd();
+  void *code = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  SHOW("userfaultfd register code", fd < 0 ? -2 : uffd_register(fd, (uintptr_t)code, 4096));
   /* Harmless natively: SECCOMP_GET_ACTION_AVAIL, and a filter at NULL. */
   SHOW("seccomp", syscall(SYS_seccomp, 2 /* SECCOMP_GET_ACTION_AVAIL */, 0, &(unsigned){0}));
   SHOW("prctl PR_SET_SECCOMP", prctl(PR_SET_SECCOMP, 2 /* SECCOMP_MODE_FILTER */, NULL));
@@ -130,6 +162,7 @@ int main(int argc, char **argv) {
   waitpid(child, NULL, 0);
   slurp("/proc/self/maps", self_maps, sizeof self_maps);
   int zero = open("/dev/zero", O_RDONLY);
+  uffd = new_uffd();
   int out[2];
   if (pipe(out))
     return 1;

@@ -89,6 +89,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("prctl_self.c"),
     plain("iov_errors.c"),
     plain("aio.c"),
+    plain("userfaultfd.c"),
     plain("proc_self_open.c"),
     plain("proc_maps_names.c"),
     plain("proc_smaps.c"),

@@ -1032,6 +1032,11 @@ impl Jit {
         self.tables().mem.bytes_in(start, end)
     }
 
+    /// True if the guest has mapped any of `[start, end)` executable.
+    pub fn maps_exec(&self, start: u64, end: u64) -> bool {
+        self.tables().mem.exec_in(start, end)
+    }
+
     /// Every guest mapping tern has recorded, as (start, end).
     pub fn guest_ranges(&self) -> Vec<(u64, u64)> {
         self.tables().mem.ranges()

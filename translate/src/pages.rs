@@ -91,6 +91,15 @@ impl GuestMemMap {
         total
     }
 
+    /// True if any mapped part of `[start, end)` is executable.
+    pub fn exec_in(&self, start: u64, end: u64) -> bool {
+        self.map
+            .range(..end)
+            .rev()
+            .take_while(|(_, &(e, _))| e > start)
+            .any(|(_, &(_, prot))| prot & libc::PROT_EXEC != 0)
+    }
+
     /// Protection of the page holding `addr`, if tern knows it.
     pub fn prot_at(&self, addr: u64) -> Option<i32> {
         let (_, &(end, prot)) = self.map.range(..=addr).next_back()?;
