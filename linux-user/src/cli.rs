@@ -112,6 +112,10 @@ pub struct Cli {
     /// ran the guest's `execve` (`tern_syscalls::rlimit`).
     #[arg(long, value_name = "LIMITS", hide = true)]
     pub guest_rlimits: Option<String>,
+    /// The guest's seccomp mode and filters, handed over by the tern that
+    /// ran the guest's `execve` (`tern_syscalls::seccomp`).
+    #[arg(long, value_name = "MODE", hide = true)]
+    pub guest_seccomp: Option<String>,
     /// PROGRAM is a path as a guest `execve` gave it: no PATH search (used
     /// by tern when a guest execs).
     #[arg(long, hide = true)]

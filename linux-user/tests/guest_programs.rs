@@ -89,6 +89,7 @@ guest_tests! {
     iov_errors => "iov_errors.c";
     aio => "aio.c";
     userfaultfd => "userfaultfd.c";
+    seccomp => "seccomp.c";
     proc_self_open => "proc_self_open.c";
     proc_maps_names => "proc_maps_names.c";
     proc_smaps => "proc_smaps.c";

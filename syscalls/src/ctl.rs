@@ -2,8 +2,8 @@
 //! `prctl` options that filter or trap every syscall of the process (tern's
 //! included), `personality` flags that change how memory is mapped, and
 //! `process_vm_readv`/`writev`, whose iovecs the table cannot describe.
-//! (`seccomp`, `ptrace`, `userfaultfd` and `io_uring_*` are refused in the
-//! table itself; Linux AIO is `aio.rs`.)
+//! (`ptrace` and `io_uring_*` are refused in the table itself; seccomp is
+//! `seccomp.rs`, Linux AIO `aio.rs`.)
 
 use crate::{guard, host_syscall, result, Process, SysResult};
 use tern_translate::cpu::CpuState;
@@ -18,12 +18,11 @@ const PR_GET_AUXV: u64 = 0x4155_5856;
 
 /// `prctl`: passed through, except options that would apply to tern's own
 /// syscalls or code cache, which get EINVAL as from a kernel without them
-/// (`include/linux/seccomp.h`: `prctl_set_seccomp()` and
-/// `prctl_get_seccomp()` without CONFIG_SECCOMP; `kernel/sys.c` answers an
-/// option it does not know, such as syscall user dispatch or MDWE on older
-/// kernels, with EINVAL): a seccomp filter or syscall user dispatch would
-/// trap tern's own calls, and MDWE would forbid the code cache's
-/// executable mappings. Two options answer with the guest's own state,
+/// (`kernel/sys.c` answers an option it does not know, such as syscall
+/// user dispatch or MDWE on older kernels, with EINVAL): syscall user
+/// dispatch would trap tern's own calls, and MDWE would forbid the code
+/// cache's executable mappings. Seccomp's options are the guest's, run by
+/// tern (`seccomp.rs`). Two options answer with the guest's own state,
 /// not the host thread's: `PR_GET_TID_ADDRESS` (the guest's
 /// `clear_child_tid`, which tern keeps: the host's is glibc's, in tern's
 /// memory, and a guest that set it back with `set_tid_address` was never
@@ -32,9 +31,9 @@ const PR_GET_AUXV: u64 = 0x4155_5856;
 /// option).
 pub fn prctl(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     match a[0] & 0xffff_ffff {
-        PR_GET_SECCOMP | PR_SET_SECCOMP | PR_SET_SYSCALL_USER_DISPATCH | PR_SET_MDWE | PR_GET_MDWE => {
-            Err(libc::EINVAL)
-        }
+        PR_GET_SECCOMP => crate::seccomp::prctl_get(),
+        PR_SET_SECCOMP => crate::seccomp::prctl_set(a[1], a[2]),
+        PR_SET_SYSCALL_USER_DISPATCH | PR_SET_MDWE | PR_GET_MDWE => Err(libc::EINVAL),
         PR_GET_TID_ADDRESS => {
             let addr = crate::thread::clear_child_tid();
             if tern_translate::guestmem::write_guest(a[1], &addr.to_le_bytes()) {

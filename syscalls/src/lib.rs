@@ -9,7 +9,8 @@
 //! signals: `signal.rs`; threads, processes and exec: `task.rs`; tern's
 //! descriptors: `fd.rs`; calls that would reach tern's own state: `ctl.rs`),
 //! or refused with an errno and a reason. Numbers without a row get ENOSYS,
-//! logged once.
+//! logged once. The guest's seccomp filters (`seccomp.rs`) run before the
+//! row is looked at, as the kernel's run at syscall entry.
 
 pub mod aio;
 pub mod background;
@@ -22,6 +23,7 @@ pub mod proc;
 pub mod proc_threads;
 pub mod rlimit;
 mod rows;
+pub mod seccomp;
 pub mod signal;
 pub mod strace;
 pub mod table;
@@ -84,6 +86,9 @@ pub fn dispatch(p: &Process, cpu: &mut CpuState) -> Flow {
     use tern_translate::cpu::{R10, R8, R9, RAX, RDI, RDX, RSI};
     let nr = cpu.regs[RAX];
     let args = [cpu.regs[RDI], cpu.regs[RSI], cpu.regs[RDX], cpu.regs[R10], cpu.regs[R8], cpu.regs[R9]];
+    if let Some(flow) = seccomp::check(p, cpu, nr, args) {
+        return flow;
+    }
     if !p.strace {
         let (flow, ret) = call(p, cpu, nr, args);
         if flow != Flow::Sigreturn {

@@ -7,7 +7,7 @@
 
 use crate::strace::*;
 use crate::table::{raw, sys, Row};
-use crate::{aio, ctl, fd, mm, proc, proc_threads, rlimit, signal, task, thread, Flow, Process};
+use crate::{aio, ctl, fd, mm, proc, proc_threads, rlimit, seccomp, signal, task, thread, Flow, Process};
 use libc::{ENOSYS, EPERM};
 use tern_translate::cpu::CpuState;
 
@@ -355,7 +355,7 @@ pub static ROWS: &[Row] = {
         raw(314, "sched_setattr", 3),
         raw(315, "sched_getattr", 4),
         sys(316, "renameat2", &[DirFd, Path, DirFd, Path, Flags(&RENAME_FLAGS)]),
-        raw(317, "seccomp", 3).refuse(ENOSYS, "a filter would apply to tern's own calls; as a kernel without CONFIG_SECCOMP"),
+        raw(317, "seccomp", 3).own(ret!(seccomp::seccomp), "tern runs the guest's filters on its calls (the host's would filter tern's own)"),
         sys(318, "getrandom", &[BufOutHex, Size, Flags(&GRND_FLAGS)]),
         sys(319, "memfd_create", &[Str, Flags(&MFD_FLAGS)]),
         raw(320, "kexec_file_load", 5),

@@ -90,8 +90,9 @@ pub fn arch_prctl(_p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
 /// and what they guard consistent (the way the kernel-facing emulators do
 /// it; glibc's `fork` does the same for malloc and stdio). Lock order: brk,
 /// dispositions, translator (see `Jit::lock_for_fork`), tern's ranges, the
-/// guard's cache of them, the pool of thread stacks. A lock added elsewhere that a guest thread may
-/// hold while another forks belongs here.
+/// guard's cache of them, the pool of thread stacks, the guest's seccomp
+/// modes. A lock added elsewhere that a guest thread may hold while another
+/// forks belongs here.
 struct ForkLocks<'a> {
     _brk: std::sync::MutexGuard<'a, crate::mm::Brk>,
     _signals: std::sync::MutexGuard<'a, [tern_signals::SigAction; 65]>,
@@ -99,6 +100,7 @@ struct ForkLocks<'a> {
     _ranges: std::sync::RwLockWriteGuard<'static, Vec<(u64, u64)>>,
     _guard: std::sync::RwLockWriteGuard<'static, Option<crate::guard::TernMap>>,
     _stacks: crate::host_thread::ForkGuard,
+    seccomp: crate::seccomp::ForkGuard,
 }
 
 impl ForkLocks<'_> {
@@ -110,6 +112,7 @@ impl ForkLocks<'_> {
             _ranges: crate::proc::lock_for_fork(),
             _guard: crate::guard::lock_for_fork(),
             _stacks: crate::host_thread::lock_for_fork(),
+            seccomp: crate::seccomp::lock_for_fork(),
         }
     }
 }
@@ -139,6 +142,7 @@ fn after_fork_child(locks: &mut ForkLocks) {
     tern_signals::pending::clear_after_fork();
     crate::thread::live::after_fork_child();
     crate::host_thread::forget_hidden();
+    locks.seccomp.after_fork_child();
     if let Err(e) = locks.jit.after_fork(true, true) {
         tern_signals::say!("tern: cannot map code memory after fork: {e}");
         // SAFETY: _exit is always safe to call.
@@ -279,6 +283,9 @@ fn do_fork(p: &Process, cpu: &mut CpuState, a: ForkArgs) -> SysResult {
     let blocked = tern_signals::mask::ForkBlock::new();
     let r = host_fork(host_flags, ptid, ctid, clone3.as_ref());
     if r == Ok(0) {
+        // The thread a code-cache flush kicks is this process's now.
+        // SAFETY: gettid has no preconditions.
+        cpu.host_tid.store(unsafe { libc::gettid() }, std::sync::atomic::Ordering::Relaxed);
         crate::background::reset_in_child(quiet.is_some());
         after_fork_child(&mut locks);
     } else {
@@ -678,6 +685,9 @@ fn exec_target_checked(p: &Process, target: &Target, argv: Vec<Vec<u8>>, envp: V
         }
         if let Some(limits) = crate::rlimit::handover() {
             o.extend([b"--guest-rlimits".to_vec(), limits.into_bytes()]);
+        }
+        if let Some(mode) = crate::seccomp::handover() {
+            o.extend([b"--guest-seccomp".to_vec(), mode.into_bytes()]);
         }
         if let Some(fd) = target.exec_fd {
             o.extend([b"--exec-fd".to_vec(), fd.to_string().into_bytes()]);

@@ -67,6 +67,8 @@ pub struct NewThread {
     pub child_tid: u64,
     /// Where CLONE_PIDFD stores the pidfd.
     pub pidfd: u64,
+    /// The creator's seccomp mode (the new thread's).
+    pub seccomp: Option<crate::seccomp::Mode>,
 }
 
 /// Starts a guest thread and returns its tid once the thread has written
@@ -221,6 +223,7 @@ pub fn clone_thread(_p: &Process, cpu: &mut CpuState, a: &CloneArgs) -> SysResul
         parent_tid: a.parent_tid,
         child_tid: a.child_tid,
         pidfd: a.pidfd,
+        seccomp: crate::seccomp::current(),
     };
     Ok(spawn(t)? as u64)
 }
@@ -255,6 +258,7 @@ pub fn child_setup(t: &NewThread) -> Result<i32, i32> {
         write_guest(child_tid, &tid.to_le_bytes());
     }
     set_clear_child_tid(if flags & CLONE_CHILD_CLEARTID != 0 { child_tid } else { 0 });
+    crate::seccomp::adopt(t.seccomp.clone());
     Ok(tid)
 }
 

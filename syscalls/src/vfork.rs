@@ -62,6 +62,8 @@ struct Child<'a> {
     /// The host mask to give back once the child is set up
     /// (`mask::ForkBlock`).
     host_mask: tern_signals::mask::SigSet,
+    /// The parent thread's seccomp mode (the child's).
+    seccomp: Option<crate::seccomp::Mode>,
 }
 
 /// The host child: runs the guest until it execs (the host `execve`
@@ -78,6 +80,7 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
         // SAFETY: _exit is always safe to call.
         unsafe { libc::_exit(127) };
     }
+    crate::seccomp::adopt(child.seccomp.clone());
     // Signals sent to the child meanwhile arrive now.
     tern_signals::mask::unblock_from_fork(child.host_mask);
     let code = (child.process.run_guest)(&child.process, child.cpu);
@@ -147,6 +150,7 @@ pub fn vfork(
         },
         cpu: &mut kit.cpu,
         host_mask: 0,
+        seccomp: crate::seccomp::current(),
     };
     let saved = Saved::take();
     // A signal for the child waits until it has reset tern's signal state.

@@ -100,6 +100,8 @@ struct Job {
     hs: Arc<Handshake>,
     /// The host alternate signal stack the child installed (pooled).
     alt: Option<(u64, usize)>,
+    /// The creator's seccomp mode (the child's).
+    seccomp: Option<crate::seccomp::Mode>,
 }
 
 /// The host child: a new process on the helper's thread-locals and the
@@ -144,6 +146,7 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
     job.hs.post(Ok(unsafe { libc::getpid() }));
     // The creator's mask, nothing pending, no guest sigaltstack.
     tern_signals::thread::on_thread_start(job.mask);
+    crate::seccomp::adopt(job.seccomp.clone());
     let code = (job.process.run_guest)(&job.process, &mut job.kit.cpu);
     tern_signals::thread::on_thread_exit();
     crate::thread::exit_thread_cleanup();
@@ -248,6 +251,7 @@ pub fn clone_vm(
         ctid,
         hs: hs.clone(),
         alt: None,
+        seccomp: crate::seccomp::current(),
     });
     let job = Box::into_raw(job);
     // SAFETY: helper_main takes ownership of `job` (reclaimed here if

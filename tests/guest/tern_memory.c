@@ -12,11 +12,13 @@
  *
  * With "features": calls refused as by a kernel without the feature, and
  * what tern refuses although the kernel allows it (a userfaultfd range of
- * code); prints each call's errno name. */
+ * code, seccomp's listener); prints each call's errno name. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/io_uring.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
 #include <stdint.h>
@@ -117,10 +119,13 @@ static void features(void) {
   int fd = new_uffd();
   void *code = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   SHOW("userfaultfd register code", fd < 0 ? -2 : uffd_register(fd, (uintptr_t)code, 4096));
-  /* Harmless natively: SECCOMP_GET_ACTION_AVAIL, and a filter at NULL. */
-  SHOW("seccomp", syscall(SYS_seccomp, 2 /* SECCOMP_GET_ACTION_AVAIL */, 0, &(unsigned){0}));
-  SHOW("prctl PR_SET_SECCOMP", prctl(PR_SET_SECCOMP, 2 /* SECCOMP_MODE_FILTER */, NULL));
-  SHOW("prctl PR_GET_SECCOMP", prctl(PR_GET_SECCOMP));
+  /* Allowed natively: seccomp's user-notification listener. */
+  unsigned short sizes[3];
+  SHOW("seccomp SECCOMP_GET_NOTIF_SIZES", syscall(SYS_seccomp, 3, 0, sizes));
+  struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+  struct sock_fprog prog = {.len = 1, .filter = &allow};
+  SHOW("seccomp SECCOMP_FILTER_FLAG_NEW_LISTENER",
+       syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog));
   SHOW("prctl PR_SET_SYSCALL_USER_DISPATCH", prctl(59, 1, 0, 0, NULL));
   SHOW("ptrace PTRACE_TRACEME", ptrace(PTRACE_TRACEME, 0, NULL, NULL));
   SHOW("process_madvise", syscall(SYS_process_madvise, -1, NULL, 0, 0, 0));

@@ -90,6 +90,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("iov_errors.c"),
     plain("aio.c"),
     plain("userfaultfd.c"),
+    plain("seccomp.c"),
     plain("proc_self_open.c"),
     plain("proc_maps_names.c"),
     plain("proc_smaps.c"),
