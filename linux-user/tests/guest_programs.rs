@@ -90,6 +90,7 @@ guest_tests! {
     aio => "aio.c";
     userfaultfd => "userfaultfd.c";
     seccomp => "seccomp.c";
+    io_uring => "io_uring.c";
     proc_self_open => "proc_self_open.c";
     proc_maps_names => "proc_maps_names.c";
     proc_smaps => "proc_smaps.c";

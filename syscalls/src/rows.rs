@@ -32,7 +32,7 @@ const MLOCKALL: &str =
     "tern's own memory is locked only as it is touched (MCL_ONFAULT); the guest's is populated";
 const AIO_RING: &str = "the completion ring the kernel maps is guest memory in tern's map";
 const AIO_SUBMIT: &str = "each control block's descriptor and buffers are checked as for pread/pwrite";
-const IO_URING: &str = "the kernel would read and write guest memory after the call returns, unseen by tern; as a kernel without CONFIG_IO_URING";
+const IO_URING: &str = "the guest's signal set for a wait is filtered of tern's reserved signals";
 
 #[rustfmt::skip]
 pub static ROWS: &[Row] = {
@@ -375,9 +375,9 @@ pub static ROWS: &[Row] = {
         sys(334, "rseq", &[Addr, Hex, Hex, Hex]).refuse(ENOSYS, "the kernel would rewrite host PCs"),
         raw(335, "uretprobe", 0),
         sys(424, "pidfd_send_signal", &[Fd, Signal, Ptr, Hex]).own(ret!(signal::pidfd_send_signal), "a reserved signal queued to the guest itself is delivered by tern (a forged fault must not look like tern's)"),
-        raw(425, "io_uring_setup", 2).refuse(ENOSYS, IO_URING),
-        raw(426, "io_uring_enter", 6).refuse(ENOSYS, IO_URING),
-        raw(427, "io_uring_register", 4).refuse(ENOSYS, IO_URING),
+        raw(425, "io_uring_setup", 2),
+        raw(426, "io_uring_enter", 6).own(ret!(signal::io_uring_enter), IO_URING),
+        raw(427, "io_uring_register", 4),
         raw(428, "open_tree", 3),
         raw(429, "move_mount", 5),
         raw(430, "fsopen", 2),

@@ -281,6 +281,43 @@ set_calls! {
     signalfd4 = libc::SYS_signalfd4, SetArg::Direct(1, 2), Use::Signalfd;
 }
 
+/// `io_uring_enter(fd, to_submit, min_complete, flags, arg, argsz)`: the
+/// signal set a wait for completions (IORING_ENTER_GETEVENTS) runs under
+/// is filtered as `ppoll`'s, whether `arg` is the set itself or, with
+/// IORING_ENTER_EXT_ARG, a `struct io_uring_getevents_arg` naming it (a
+/// copy of which, with the filtered set, goes to the host). A wait region
+/// registered beforehand (IORING_ENTER_EXT_ARG_REG) is the host's to read.
+pub fn io_uring_enter(_p: &Process, _cpu: &mut CpuState, mut a: [u64; 6]) -> SysResult {
+    const NR: i64 = 426;
+    const GETEVENTS: u64 = 1;
+    const EXT_ARG: u64 = 8;
+    const EXT_ARG_REG: u64 = 0x40;
+    /// `sizeof(struct io_uring_getevents_arg)`: sigmask, sigmask_sz,
+    /// min_wait_usec, ts.
+    const ARG_SIZE: usize = 24;
+    let flags = a[3];
+    if flags & GETEVENTS == 0 || flags & EXT_ARG_REG != 0 || a[4] == 0 {
+        return result(host_syscall(NR as u64, a));
+    }
+    if flags & EXT_ARG == 0 {
+        return with_host_set(NR, a, SetArg::Direct(4, 5), Use::TempMask);
+    }
+    let mut arg = [0u8; ARG_SIZE];
+    if a[5] != ARG_SIZE as u64 || read_guest(a[4], &mut arg) != ARG_SIZE {
+        return result(host_syscall(NR as u64, a));
+    }
+    let (ptr, size) = (read_u64(a[4]).unwrap_or(0), u32::from_le_bytes([arg[8], arg[9], arg[10], arg[11]]));
+    let mut b = [0u8; 8];
+    if ptr == 0 || u64::from(size) != SIGSET_SIZE || !usercopy::get(ptr, &mut b) {
+        return result(host_syscall(NR as u64, a));
+    }
+    let set = u64::from_le_bytes(b);
+    let host: SigSet = host_set(set);
+    arg[..8].copy_from_slice(&(&host as *const SigSet as u64).to_le_bytes());
+    a[4] = arg.as_ptr() as u64;
+    result(with_temp_mask(set, || host_syscall(NR as u64, a)))
+}
+
 /// `kernel/signal.c: sigsuspend()`: waits under the guest's temporary
 /// mask (minus tern's reserved signals) until a signal is delivered, then
 /// EINTR with the handler run under the old mask ([`with_temp_mask`]).

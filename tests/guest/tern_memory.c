@@ -16,7 +16,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/io_uring.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <linux/userfaultfd.h>
@@ -108,13 +107,10 @@ static void probe(uintptr_t p, int zero, int pipe_w) {
 }
 
 static void features(void) {
-  struct io_uring_params params;
-  memset(&params, 0, sizeof params);
   long r;
 #define SHOW(name, call) \
   r = (call);            \
   printf("%s %ld %s\n", name, r, r == -1 ? strerrorname_np(errno) : "")
-  SHOW("io_uring_setup", syscall(SYS_io_uring_setup, 4, &params));
   /* Allowed natively: a registered range of anonymous code. */
   int fd = new_uffd();
   void *code = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -91,6 +91,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("aio.c"),
     plain("userfaultfd.c"),
     plain("seccomp.c"),
+    plain("io_uring.c"),
     plain("proc_self_open.c"),
     plain("proc_maps_names.c"),
     plain("proc_smaps.c"),
