@@ -109,6 +109,15 @@ fn sort_words() {
     same("sort", &["-n", "-r", "-k", "2"], b"3 b 10\n1 a 2\n2 c 30\n");
 }
 
+/// man-db formats a page through groff's pipeline, each program of which
+/// it runs under a seccomp filter of some 450 instructions (libseccomp,
+/// `man-db`'s sandbox): the filter is tern's to run, and follows each
+/// program through its exec.
+#[test]
+fn man_page_through_a_seccomp_sandbox() {
+    same("man", &["-P", "cat", "ls"], b"");
+}
+
 #[test]
 fn grep_recursive() {
     same("grep", &["-rn", "root", "tree"], b"");
