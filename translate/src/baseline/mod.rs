@@ -498,6 +498,14 @@ impl Emitter<'_> {
             if let Some(abs) = rip_to_absolute(insn) {
                 return self.encode_abs(&abs, pc);
             }
+            if insn.code() == Code::Lea_r64_m {
+                // The address is the value: one `mov r64, imm64`, no
+                // scratch register, nothing that can fault.
+                if let Some(r) = crate::cpu::GPR_REGISTERS.iter().position(|&g| g == insn.op0_register()) {
+                    self.a.mov_imm64_field(r as u8, insn.ip_rel_memory_address(), RelocKind::GuestAbs64);
+                    return Ok(());
+                }
+            }
         }
         let s = free_scratch(insn).ok_or(EmitError::NoScratch(pc))?;
         self.fixed_mem(insn, fix, s, pc, next)
