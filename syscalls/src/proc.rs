@@ -13,7 +13,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::{OnceLock, RwLock};
 use tern_translate::cpu::CpuState;
-use tern_translate::guestmem::{read_cstr, write_guest};
+use tern_translate::guestmem::{read_cstr, read_guest, write_guest};
 use tern_translate::hostmem::{maps_range, read_proc};
 
 static TERN_RANGES: RwLock<Vec<(u64, u64)>> = RwLock::new(Vec::new());
@@ -214,6 +214,112 @@ pub fn readlinkat(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
         .unwrap_or_else(|| crate::result(host_syscall(libc::SYS_readlinkat as u64, a)))
 }
 
+/// The memfd holding a guest's view of a `/proc` file is named this, then
+/// the host file's path.
+const MEMFD_PREFIX: &[u8] = b"tern-proc:";
+/// The longest memfd name (`MFD_NAME_MAX_LEN`, 249 bytes after "memfd:").
+const MEMFD_NAME_MAX: usize = 249;
+
+/// The host `/proc` file guest descriptor `fd` stands for, if it is one
+/// of tern's memfds (`open_with`).
+fn emulated_path(fd: u64) -> Option<std::ffi::CString> {
+    let link = std::fs::read_link(format!("/proc/self/fd/{}", fd as i32)).ok()?;
+    let link = link.as_os_str().as_bytes();
+    let rest = link.strip_prefix(b"/memfd:")?.strip_prefix(MEMFD_PREFIX)?;
+    let path = rest.strip_suffix(b" (deleted)").unwrap_or(rest);
+    std::ffi::CString::new(path).ok()
+}
+
+/// Calls on a descriptor that show what it is (`fstat`, `fstatfs`,
+/// `statx` and `newfstatat` with AT_EMPTY_PATH, `cachestat`): for one of
+/// tern's memfds standing for a `/proc` file, the answer is the host
+/// file's (a size of 0, mode 0444, procfs), as natively, not the memfd's.
+/// The memfd is recognised by what the host call gave back first (a
+/// memfd's nlink 0 and mode 0777, tmpfs), so other descriptors cost no
+/// more than the call.
+pub fn fstat(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    let r = crate::result(host_syscall(libc::SYS_fstat as u64, a))?;
+    restat(a[0], a[1], StatKind::Stat, 0);
+    Ok(r)
+}
+
+pub fn newfstatat(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    let r = crate::result(host_syscall(libc::SYS_newfstatat as u64, a))?;
+    if a[3] & libc::AT_EMPTY_PATH as u64 != 0 && empty_path(a[1]) {
+        restat(a[0], a[2], StatKind::Stat, 0);
+    }
+    Ok(r)
+}
+
+pub fn statx(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    let r = crate::result(host_syscall(libc::SYS_statx as u64, a))?;
+    if a[2] & libc::AT_EMPTY_PATH as u64 != 0 && empty_path(a[1]) {
+        restat(a[0], a[4], StatKind::Statx, a[3]);
+    }
+    Ok(r)
+}
+
+pub fn fstatfs(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    let r = crate::result(host_syscall(libc::SYS_fstatfs as u64, a))?;
+    restat(a[0], a[1], StatKind::Statfs, 0);
+    Ok(r)
+}
+
+/// `cachestat(fd, range, cstat, flags)`: on a memfd standing for a `/proc`
+/// file, the host file's answer (no pages cached).
+pub fn cachestat(_p: &Process, _cpu: &mut CpuState, mut a: [u64; 6]) -> SysResult {
+    const SYS_CACHESTAT: u64 = 451;
+    let Some(path) = emulated_path(a[0]) else { return crate::result(host_syscall(SYS_CACHESTAT, a)) };
+    let open =
+        [libc::AT_FDCWD as u64, path.as_ptr() as u64, (libc::O_RDONLY | libc::O_CLOEXEC) as u64, 0, 0, 0];
+    let Ok(real) = crate::result(host_syscall(libc::SYS_openat as u64, open)) else {
+        return crate::result(host_syscall(SYS_CACHESTAT, a));
+    };
+    a[0] = real;
+    let r = crate::result(host_syscall(SYS_CACHESTAT, a));
+    host_syscall(libc::SYS_close as u64, [real, 0, 0, 0, 0, 0]);
+    r
+}
+
+#[derive(Clone, Copy)]
+enum StatKind {
+    Stat,
+    Statx,
+    Statfs,
+}
+
+fn empty_path(path: u64) -> bool {
+    let mut b = [0u8; 1];
+    read_guest(path, &mut b) == 1 && b[0] == 0
+}
+
+/// Rewrites the guest's `buf` with the host file's answer if `fd` is one
+/// of tern's `/proc` memfds, recognised first by what `buf` holds.
+fn restat(fd: u64, buf: u64, kind: StatKind, mask: u64) {
+    const TMPFS_MAGIC: u64 = 0x0102_1994;
+    const MEMFD_MODE: u32 = libc::S_IFREG | 0o777;
+    let word = |off: u64, len: usize| {
+        let mut b = [0u8; 8];
+        (read_guest(buf + off, &mut b[..len]) == len).then(|| u64::from_le_bytes(b))
+    };
+    let memfd_like = match kind {
+        // st_nlink at 16 (8 bytes), st_mode at 24 (4).
+        StatKind::Stat => word(16, 8) == Some(0) && word(24, 4) == Some(u64::from(MEMFD_MODE)),
+        // stx_nlink at 16 (4), stx_mode at 28 (2).
+        StatKind::Statx => word(16, 4) == Some(0) && word(28, 2) == Some(u64::from(MEMFD_MODE & 0xffff)),
+        StatKind::Statfs => word(0, 8) == Some(TMPFS_MAGIC),
+    };
+    let Some(path) = memfd_like.then(|| emulated_path(fd)).flatten() else { return };
+    let p = path.as_ptr() as u64;
+    let at = libc::AT_FDCWD as u64;
+    // The guest's buffer was just written whole by the host call.
+    let _ = match kind {
+        StatKind::Stat => host_syscall(libc::SYS_newfstatat as u64, [at, p, buf, 0, 0, 0]),
+        StatKind::Statx => host_syscall(libc::SYS_statx as u64, [at, p, 0, mask, buf, 0]),
+        StatKind::Statfs => host_syscall(libc::SYS_statfs as u64, [p, buf, 0, 0, 0, 0]),
+    };
+}
+
 /// Opens a file of the guest's view holding `data` in place of the host
 /// file at `path`, the way `open(path, flags)` would natively: the host
 /// file is opened first with the same flags, so an open that fails
@@ -245,8 +351,14 @@ fn open_with(path: &[u8], flags: u64, data: impl FnOnce() -> Option<Vec<u8>>) ->
     }
     close(real);
     let Some(data) = data() else { return Some(Err(libc::ENOENT)) };
+    // Named for the host file it stands for (`emulated_path`); a path
+    // too long for a memfd name keeps only the prefix.
+    let name = std::ffi::CString::new([MEMFD_PREFIX, path].concat())
+        .ok()
+        .filter(|n| n.as_bytes().len() <= MEMFD_NAME_MAX)
+        .unwrap_or_else(|| std::ffi::CString::from(c"tern-proc"));
     // SAFETY: plain syscalls on a new fd we own.
-    let memfd = unsafe { libc::memfd_create(c"tern-proc".as_ptr(), libc::MFD_CLOEXEC) };
+    let memfd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
     if memfd < 0 {
         return Some(Err(libc::EMFILE));
     }

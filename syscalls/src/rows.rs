@@ -21,6 +21,8 @@ macro_rules! ret {
 const MAP: &str = "tern's map of guest memory follows it; never on tern's memory";
 const RLIMIT: &str = "RLIMIT_AS and RLIMIT_DATA are the guest's, kept by tern and checked against its map of guest memory (tern's own memory is not counted)";
 const PROC_SELF: &str = "/proc/self files show the guest, not tern";
+const PROC_FD: &str =
+    "a descriptor of a /proc file tern shows the guest's way (a memfd) answers as the /proc file";
 const THREADS_SEEN: &str =
     "tern's own threads (trace optimizer, CLONE_VM helpers) are left out of /proc/self/task";
 const LOG_FD: &str = "tern's log descriptor stays out of the guest's reach";
@@ -43,7 +45,7 @@ pub static ROWS: &[Row] = {
         sys(2, "open", &[Path, OpenFlags, OpenMode]).own(ret!(proc::open), PROC_SELF),
         sys(3, "close", &[Fd]).own(ret!(fd::close), LOG_FD),
         sys(4, "stat", &[Path, StatOut]),
-        sys(5, "fstat", &[Fd, StatOut]),
+        sys(5, "fstat", &[Fd, StatOut]).own(ret!(proc::fstat), PROC_FD),
         sys(6, "lstat", &[Path, StatOut]),
         sys(7, "poll", &[PollFds, Uint, Int]).ret(Ret::Poll),
         sys(8, "lseek", &[Fd, Long, Enum(&WHENCE)]),
@@ -176,7 +178,7 @@ pub static ROWS: &[Row] = {
         sys(135, "personality", &[Hex]).ret(Ret::Hex).own(ret!(ctl::personality), "READ_IMPLIES_EXEC is applied to tern's map"),
         raw(136, "ustat", 2),
         sys(137, "statfs", &[Path, Out(120)]),
-        sys(138, "fstatfs", &[Fd, Out(120)]),
+        sys(138, "fstatfs", &[Fd, Out(120)]).own(ret!(proc::fstatfs), PROC_FD),
         raw(139, "sysfs", 3),
         sys(140, "getpriority", &[Enum(&WHICH_PRIO), Int]),
         sys(141, "setpriority", &[Enum(&WHICH_PRIO), Int, Int]),
@@ -300,7 +302,7 @@ pub static ROWS: &[Row] = {
         sys(259, "mknodat", &[DirFd, Path, Oct, Hex]),
         sys(260, "fchownat", &[DirFd, Path, Int, Int, Flags(&AT_FLAGS)]),
         sys(261, "futimesat", &[DirFd, Path, Ptr]),
-        sys(262, "newfstatat", &[DirFd, Path, StatOut, Flags(&AT_FLAGS)]),
+        sys(262, "newfstatat", &[DirFd, Path, StatOut, Flags(&AT_FLAGS)]).own(ret!(proc::newfstatat), PROC_FD),
         sys(263, "unlinkat", &[DirFd, Path, Flags(&AT_FLAGS)]),
         sys(264, "renameat", &[DirFd, Path, DirFd, Path]),
         sys(265, "linkat", &[DirFd, Path, DirFd, Path, Flags(&AT_FLAGS)]),
@@ -370,7 +372,7 @@ pub static ROWS: &[Row] = {
         sys(329, "pkey_mprotect", &[Addr, Size, Flags(&PROT), Int]).own(ret!(mm::pkey_mprotect), MAP),
         raw(330, "pkey_alloc", 2),
         raw(331, "pkey_free", 1),
-        sys(332, "statx", &[DirFd, Path, StatxFlags, Flags(&STATX_MASK), StatxOut]),
+        sys(332, "statx", &[DirFd, Path, StatxFlags, Flags(&STATX_MASK), StatxOut]).own(ret!(proc::statx), PROC_FD),
         sys(333, "io_pgetevents", &[Hex, Long, Long, OutArr(32, 2), TimespecIn, PselectSigmask]).own(ret!(signal::io_pgetevents), "the guest's signal set is filtered of tern's reserved signals"),
         sys(334, "rseq", &[Addr, Hex, Hex, Hex]).refuse(ENOSYS, "the kernel would rewrite host PCs"),
         raw(335, "uretprobe", 0),
@@ -401,7 +403,7 @@ pub static ROWS: &[Row] = {
         raw(448, "process_mrelease", 2),
         raw(449, "futex_waitv", 5),
         raw(450, "set_mempolicy_home_node", 4),
-        raw(451, "cachestat", 4),
+        raw(451, "cachestat", 4).own(ret!(proc::cachestat), PROC_FD),
         sys(452, "fchmodat2", &[DirFd, Path, Oct, Flags(&AT_FLAGS)]),
         raw(453, "map_shadow_stack", 3).refuse(ENOSYS, "a shadow stack would check tern's own returns; as a kernel without CONFIG_X86_USER_SHADOW_STACK"),
         raw(454, "futex_wake", 4),

@@ -3,12 +3,18 @@
  * descriptor at the lowest free number (splice from an empty pipe into
  * it is EBADF at once, not a wait; write is EBADF), the open's own
  * errors (O_DIRECTORY), O_PATH, O_CLOEXEC and O_NONBLOCK as asked
- * (LTP splice07). Compared with the native run. */
+ * (LTP splice07); fstat, fstatat with AT_EMPTY_PATH, statx, fstatfs and
+ * cachestat of the descriptor answer as for the /proc file (size 0,
+ * mode 0444, procfs, nothing cached: LTP cachestat04). Compared with the
+ * native run. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 static const char *err(long r) { return r < 0 ? strerror(errno) : ""; }
@@ -36,5 +42,24 @@ int main(void) {
     printf("cpuinfo %d nonblock %d\n", fd5, !!(fcntl(fd5, F_GETFL) & O_NONBLOCK));
     int fd6 = open("/proc/self/auxv", O_RDONLY | O_CLOEXEC);
     printf("auxv %d cloexec %d\n", fd6, fcntl(fd6, F_GETFD));
+    const char *files[] = {"/proc/self/maps", "/proc/self/status", "/proc/self/cmdline", "/proc/self/auxv",
+                           "/proc/cpuinfo"};
+    for (unsigned i = 0; i < sizeof files / sizeof files[0]; i++) {
+        int f = open(files[i], O_RDONLY);
+        struct stat st, at;
+        struct statx sx;
+        struct statfs sf;
+        fstat(f, &st);
+        fstatat(f, "", &at, AT_EMPTY_PATH);
+        statx(f, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx);
+        fstatfs(f, &sf);
+        printf("%s: mode %o size %ld nlink %ld blksize %ld | at mode %o size %ld | statx mode %o size %llu | fs %#lx\n",
+               files[i], st.st_mode, (long)st.st_size, (long)st.st_nlink, (long)st.st_blksize, at.st_mode,
+               (long)at.st_size, sx.stx_mode, (unsigned long long)sx.stx_size, (long)sf.f_type);
+        unsigned long long range[2] = {0, 0}, cs[5] = {9, 9, 9, 9, 9};
+        r = syscall(451 /* cachestat */, f, range, cs, 0);
+        printf("  cachestat %ld %s: cached %llu dirty %llu\n", r, err(r), cs[0], cs[1]);
+        close(f);
+    }
     return 0;
 }
