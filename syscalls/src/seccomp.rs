@@ -504,7 +504,11 @@ fn path_len(f: Option<&Arc<Filter>>) -> usize {
     len
 }
 
-/// Reads a `struct sock_fprog` and its instructions.
+/// Reads a `struct sock_fprog` and its instructions, with the kernel's
+/// checks in its order (`seccomp_prepare_user_filter()`,
+/// `seccomp_prepare_filter()`): the header (EFAULT), its length
+/// (EINVAL), the caller's right to filter (EACCES), then the
+/// instructions (EFAULT).
 fn read_prog(addr: u64) -> Result<Vec<Insn>, i32> {
     let mut h = [0u8; 16];
     if read_guest(addr, &mut h) != 16 {
@@ -514,6 +518,9 @@ fn read_prog(addr: u64) -> Result<Vec<Insn>, i32> {
     let at = u64::from_le_bytes(h[8..16].try_into().unwrap_or_default());
     if len == 0 || len > MAX_INSNS {
         return Err(libc::EINVAL);
+    }
+    if !may_filter() {
+        return Err(libc::EACCES);
     }
     let mut raw = vec![0u8; len * 8];
     if read_guest(at, &mut raw) != raw.len() {
@@ -572,9 +579,6 @@ fn set_filter(tid: i32, flags: u64, prog: u64) -> SysResult {
     let insns = read_prog(prog)?;
     if !check_filter(&insns) {
         return Err(libc::EINVAL);
-    }
-    if !may_filter() {
-        return Err(libc::EACCES);
     }
     let mut t = table();
     let prev = match t.iter().find(|e| e.tid == tid).map(|e| e.mode.clone()) {

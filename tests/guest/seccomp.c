@@ -288,6 +288,21 @@ static void errors(void) {
         show(what, syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &actions[i]));
     }
     show("action at a bad address", syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, (void *)8));
+    /* Without no_new_privs or CAP_SYS_ADMIN: EACCES, before the
+     * instructions are read or checked. */
+    fflush(stdout);
+    if (fork() == 0) {
+        if (getuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+            printf("cannot drop privileges\n");
+        show("unprivileged: bad filter", install(0, no_ret, 1));
+        struct sock_fprog far = {.len = 1, .filter = (void *)8};
+        show("unprivileged: filter at a bad address", syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &far));
+        show("unprivileged: good filter", install(0, ok, 1));
+        show("unprivileged: strict mode", syscall(SYS_seccomp, SECCOMP_SET_MODE_STRICT, 1, NULL));
+        fflush(stdout);
+        _exit(0);
+    }
+    wait(NULL);
 }
 
 int main(int argc, char **argv) {
