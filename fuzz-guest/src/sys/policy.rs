@@ -64,6 +64,7 @@ pub const DENY: &[(u64, &str, &str)] = &[
     (160, "setrlimit", "RLIMIT_CPU/AS/NOFILE can end the guest"),
     (302, "prlimit64", "RLIMIT_CPU/AS/NOFILE can end the guest"),
     (317, "seccomp", "a filter kills the guest natively too"),
+    (323, "userfaultfd", "a registered range stops the guest's own accesses until served"),
     (101, "ptrace", "may stop the guest"),
     (169, "reboot", "ends the pid namespace"),
     (436, "close_range", "closes the progress descriptor"),
