@@ -64,3 +64,19 @@ fn features_tern_cannot_offer_are_refused_as_by_a_kernel_without_them() {
          process_madvise -1 ENOSYS\n"
     );
 }
+
+/// `--strace` shows a call a seccomp filter answered, as strace does: its
+/// arguments, the errno the filter gave (or that SIGSYS was forced), and
+/// why; the call itself never reaches the host.
+#[test]
+fn strace_shows_calls_a_seccomp_filter_answers() {
+    let bin = build("seccomp.c", &Build { static_: false, opt: "-O2", cxx: false });
+    let out = tern_tests::run_under_opts(Path::new(TERN), &["--strace"], &bin, &[], b"", &[]);
+    assert_eq!(out.status, ExitStatusDesc::Exited(0), "{out:?}");
+    let log = text(&out.stderr);
+    for want in
+        ["getppid() = -1 EPERM (seccomp)", "getgid() = -1 ENOSYS (seccomp)", "uname() = ? (seccomp: SIGSYS)"]
+    {
+        assert!(log.lines().any(|l| l.ends_with(want)), "no line ending {want:?} in:\n{log}");
+    }
+}

@@ -86,7 +86,18 @@ pub fn dispatch(p: &Process, cpu: &mut CpuState) -> Flow {
     use tern_translate::cpu::{R10, R8, R9, RAX, RDI, RDX, RSI};
     let nr = cpu.regs[RAX];
     let args = [cpu.regs[RDI], cpu.regs[RSI], cpu.regs[RDX], cpu.regs[R10], cpu.regs[R8], cpu.regs[R9]];
-    if let Some(flow) = seccomp::check(p, cpu, nr, args) {
+    if let Some((flow, result)) = seccomp::check(p, cpu, nr, args) {
+        if p.strace {
+            // As strace shows a call a filter answered: its arguments as
+            // given, the result or the signal, and why.
+            let entry = strace::format_entry(nr, args, &strace::SelfMem);
+            let end = match result {
+                Some(r) if r < 0 => format!("-1 {} (seccomp)", strace::errno_name((-r) as i32)),
+                Some(r) => format!("{r} (seccomp)"),
+                None => "? (seccomp: SIGSYS)".to_string(),
+            };
+            tracing::info!(target: "strace", "{}{entry}) = {end}", strace_prefix());
+        }
         return flow;
     }
     if !p.strace {

@@ -257,8 +257,9 @@ pub fn init(handed: Option<&str>) -> Result<(), String> {
 /// What the guest's filters decide for the call about to run. None: run
 /// it. Some: it does not run, and the flow says what follows (the
 /// registers, and for SIGSYS the whole signal frame, already set:
-/// `Flow::Sigreturn` has the CPU loop leave them).
-pub fn check(p: &Process, cpu: &mut CpuState, nr: u64, args: [u64; 6]) -> Option<Flow> {
+/// `Flow::Sigreturn` has the CPU loop leave them), with the result the
+/// call gives if it gives one (for `--strace`).
+pub fn check(p: &Process, cpu: &mut CpuState, nr: u64, args: [u64; 6]) -> Option<(Flow, Option<i64>)> {
     if !ANY.load(Ordering::Acquire) {
         return None;
     }
@@ -266,7 +267,7 @@ pub fn check(p: &Process, cpu: &mut CpuState, nr: u64, args: [u64; 6]) -> Option
     let ret = match mode {
         Mode::Strict if STRICT_ALLOWED.contains(&nr) => return None,
         // `__secure_computing_strict()`: do_exit(SIGKILL).
-        Mode::Strict => return Some(kill(p, libc::SIGKILL, false)),
+        Mode::Strict => return Some((kill(p, libc::SIGKILL, false), None)),
         Mode::Filters(f) => run_chain(&f, &data(cpu, nr, args)),
     };
     let data = ret & RET_DATA;
@@ -276,21 +277,23 @@ pub fn check(p: &Process, cpu: &mut CpuState, nr: u64, args: [u64; 6]) -> Option
     }
     if !matches!(action, RET_ERRNO | RET_TRACE | RET_USER_NOTIF | RET_TRAP) {
         // KILL_THREAD, KILL_PROCESS and unknown actions.
-        return Some(kill(p, libc::SIGSYS, action == RET_KILL_THREAD));
+        return Some((kill(p, libc::SIGSYS, action == RET_KILL_THREAD), None));
     }
     // The call is skipped: rcx and r11 as `syscall` left them, rax the
     // result (for a trap still the number, unless the handler changes it).
     cpu.regs[RCX] = cpu.rip;
     cpu.regs[R11] = cpu.guest_rflags();
-    match action {
-        RET_ERRNO => cpu.regs[RAX] = (-i64::from(data.min(MAX_ERRNO))) as u64,
+    let result = match action {
+        RET_ERRNO => -i64::from(data.min(MAX_ERRNO)),
         RET_TRAP => {
             let info = sigsys_info(cpu.rip, nr, data);
             tern_signals::frame::force_signal(&p.signals, cpu, libc::SIGSYS, &info);
+            return Some((Flow::Sigreturn, None));
         }
-        _ => cpu.regs[RAX] = (-i64::from(libc::ENOSYS)) as u64,
-    }
-    Some(Flow::Sigreturn)
+        _ => -i64::from(libc::ENOSYS),
+    };
+    cpu.regs[RAX] = result as u64;
+    Some((Flow::Sigreturn, Some(result)))
 }
 
 /// `seccomp_data` of the call: nr, arch, the instruction pointer after the
