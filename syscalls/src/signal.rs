@@ -306,7 +306,8 @@ pub fn io_uring_enter(_p: &Process, _cpu: &mut CpuState, mut a: [u64; 6]) -> Sys
     if a[5] != ARG_SIZE as u64 || read_guest(a[4], &mut arg) != ARG_SIZE {
         return result(host_syscall(NR as u64, a));
     }
-    let (ptr, size) = (read_u64(a[4]).unwrap_or(0), u32::from_le_bytes([arg[8], arg[9], arg[10], arg[11]]));
+    let ptr = u64::from_le_bytes([arg[0], arg[1], arg[2], arg[3], arg[4], arg[5], arg[6], arg[7]]);
+    let size = u32::from_le_bytes([arg[8], arg[9], arg[10], arg[11]]);
     let mut b = [0u8; 8];
     if ptr == 0 || u64::from(size) != SIGSET_SIZE || !usercopy::get(ptr, &mut b) {
         return result(host_syscall(NR as u64, a));
