@@ -162,6 +162,13 @@ pub fn adopt(mode: Option<Mode>) {
     set_locked(&mut t, gettid(), mode);
 }
 
+/// The calling thread ends: its mode goes with it.
+pub fn forget_thread() {
+    if ANY.load(Ordering::Acquire) {
+        set_locked(&mut table(), gettid(), None);
+    }
+}
+
 fn set_locked(t: &mut Vec<Entry>, tid: i32, mode: Option<Mode>) {
     t.retain(|e| e.tid != tid);
     if let Some(mode) = mode {

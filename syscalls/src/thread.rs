@@ -474,6 +474,7 @@ fn handle_futex_death(uaddr: u64, tid: u32, pi: bool, pending: bool) {
 /// host's stays (glibc's for a guest thread's host thread; for a CLONE_VM
 /// child, the guest's own from its clone flags, which the host call got).
 pub fn exit_thread_cleanup() {
+    crate::seccomp::forget_thread();
     exit_robust_list();
     let ctid = CLEAR_CHILD_TID.with(|c| c.replace(0));
     if ctid == 0 {
