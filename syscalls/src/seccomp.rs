@@ -18,7 +18,7 @@
 //! `SECCOMP_FILTER_FLAG_TSYNC` gives the caller's filters to the whole
 //! thread group, so modes live in one table keyed by tid, cached per thread
 //! and refreshed when the table's generation moves. Without any filter in
-//! the process the check is one relaxed load.
+//! the process the check is one atomic load.
 //!
 //! Not offered: the user-notification listener (`NEW_LISTENER`, an fd a
 //! supervisor answers calls through) gets EINVAL, as from a kernel before
@@ -32,6 +32,7 @@ use crate::{Flow, Process, SysResult};
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use tern_signals::thread::gettid;
 use tern_translate::cpu::{CpuState, R11, RAX, RCX};
 use tern_translate::guestmem::read_guest;
 
@@ -42,7 +43,6 @@ const GET_ACTION_AVAIL: u64 = 2;
 const FLAG_TSYNC: u64 = 1;
 const FLAG_LOG: u64 = 2;
 const FLAG_SPEC_ALLOW: u64 = 4;
-const FLAG_NEW_LISTENER: u64 = 8;
 const FLAG_TSYNC_ESRCH: u64 = 16;
 
 const RET_KILL_PROCESS: u32 = 0x8000_0000;
@@ -88,6 +88,13 @@ pub struct Filter {
     prev: Option<Arc<Filter>>,
 }
 
+impl Filter {
+    /// This filter, then the ones installed before it, newest first.
+    fn chain(self: &Arc<Filter>) -> impl Iterator<Item = &Arc<Filter>> {
+        std::iter::successors(Some(self), |f| f.prev.as_ref())
+    }
+}
+
 /// A thread's seccomp mode (none: no entry).
 #[derive(Clone, Debug)]
 pub enum Mode {
@@ -115,11 +122,6 @@ thread_local! {
 
 fn table() -> MutexGuard<'static, Vec<Entry>> {
     TABLE.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn gettid() -> i32 {
-    // SAFETY: gettid has no preconditions.
-    unsafe { libc::gettid() }
 }
 
 fn getpid() -> i32 {
@@ -164,9 +166,7 @@ pub fn adopt(mode: Option<Mode>) {
 
 /// The calling thread ends: its mode goes with it.
 pub fn forget_thread() {
-    if ANY.load(Ordering::Acquire) {
-        set_locked(&mut table(), gettid(), None);
-    }
+    adopt(None);
 }
 
 fn set_locked(t: &mut Vec<Entry>, tid: i32, mode: Option<Mode>) {
@@ -211,15 +211,13 @@ pub fn handover() -> Option<String> {
         Mode::Strict => Some("strict".into()),
         Mode::Filters(f) => {
             let mut s = String::new();
-            let mut next = Some(&f);
-            while let Some(f) = next {
+            for f in f.chain() {
                 if !s.is_empty() {
                     s.push('.');
                 }
                 for i in f.insns.iter() {
                     let _ = write!(s, "{:04x}{:02x}{:02x}{:08x}", i.code, i.jt, i.jf, i.k);
                 }
-                next = f.prev.as_ref();
             }
             Some(s)
         }
@@ -346,13 +344,11 @@ fn kill(p: &Process, sig: i32, thread_only: bool) -> Flow {
 /// filters, the newest filter's among equals.
 fn run_chain(f: &Arc<Filter>, data: &[u32; 16]) -> u32 {
     let mut ret = RET_ALLOW;
-    let mut next = Some(f);
-    while let Some(f) = next {
+    for f in f.chain() {
         let cur = run(&f.insns, data);
         if ((cur & RET_ACTION_FULL) as i32) < ((ret & RET_ACTION_FULL) as i32) {
             ret = cur;
         }
-        next = f.prev.as_ref();
     }
     ret
 }
@@ -505,13 +501,7 @@ fn check_filter(insns: &[Insn]) -> bool {
 /// The length of the calling thread's chain, as the kernel counts it
 /// against `MAX_INSNS_PER_PATH`.
 fn path_len(f: Option<&Arc<Filter>>) -> usize {
-    let mut len = 0;
-    let mut next = f;
-    while let Some(f) = next {
-        len += f.insns.len() + 4;
-        next = f.prev.as_ref();
-    }
-    len
+    f.into_iter().flat_map(Filter::chain).map(|f| f.insns.len() + 4).sum()
 }
 
 /// Reads a `struct sock_fprog` and its instructions, with the kernel's
@@ -577,13 +567,11 @@ fn set_strict(tid: i32) -> SysResult {
 
 /// `seccomp_set_mode_filter()`.
 fn set_filter(tid: i32, flags: u64, prog: u64) -> SysResult {
-    let known = FLAG_TSYNC | FLAG_LOG | FLAG_SPEC_ALLOW | FLAG_NEW_LISTENER | FLAG_TSYNC_ESRCH | 32;
-    if flags & !known != 0 || flags & FLAG_NEW_LISTENER != 0 {
-        // The listener is not offered (module docs): EINVAL, as from a
-        // kernel without it; WAIT_KILLABLE_RECV needs it.
-        return Err(libc::EINVAL);
-    }
-    if flags & 32 != 0 {
+    // Unknown flags, and the listener's (NEW_LISTENER, 8, and
+    // WAIT_KILLABLE_RECV, 32, which needs it), which is not offered
+    // (module docs): EINVAL, as from a kernel without them.
+    let offered = FLAG_TSYNC | FLAG_LOG | FLAG_SPEC_ALLOW | FLAG_TSYNC_ESRCH;
+    if flags & !offered != 0 {
         return Err(libc::EINVAL);
     }
     let insns = read_prog(prog)?;
@@ -605,16 +593,7 @@ fn set_filter(tid: i32, flags: u64, prog: u64) -> SysResult {
         // has no filter or one of the caller's filters (its chain is an
         // ancestor of the caller's), else its tid is the result.
         let tgid = getpid();
-        let ancestor = |f: &Arc<Filter>| {
-            let mut next = prev.as_ref();
-            while let Some(p) = next {
-                if Arc::ptr_eq(p, f) {
-                    return true;
-                }
-                next = p.prev.as_ref();
-            }
-            false
-        };
+        let ancestor = |f: &Arc<Filter>| prev.iter().flat_map(Filter::chain).any(|p| Arc::ptr_eq(p, f));
         let blocker = t.iter().find(|e| {
             e.tgid == tgid
                 && e.tid != tid

@@ -211,8 +211,7 @@ fn host_fork(flags: u64, ptid: u64, ctid: u64, clone3: Option<&Clone3Extra>) -> 
 fn store_fork_tids(flags: u64, ptid: u64, ctid: u64, pid: u64) {
     if pid == 0 {
         if flags & libc::CLONE_CHILD_SETTID as u64 != 0 {
-            // SAFETY: gettid has no preconditions.
-            write_guest(ctid, &unsafe { libc::gettid() }.to_le_bytes());
+            write_guest(ctid, &tern_signals::thread::gettid().to_le_bytes());
         }
     } else if flags & libc::CLONE_PARENT_SETTID as u64 != 0 {
         write_guest(ptid, &(pid as i32).to_le_bytes());
@@ -284,8 +283,7 @@ fn do_fork(p: &Process, cpu: &mut CpuState, a: ForkArgs) -> SysResult {
     let r = host_fork(host_flags, ptid, ctid, clone3.as_ref());
     if r == Ok(0) {
         // The thread a code-cache flush kicks is this process's now.
-        // SAFETY: gettid has no preconditions.
-        cpu.host_tid.store(unsafe { libc::gettid() }, std::sync::atomic::Ordering::Relaxed);
+        cpu.host_tid.store(tern_signals::thread::gettid(), std::sync::atomic::Ordering::Relaxed);
         crate::background::reset_in_child(quiet.is_some());
         after_fork_child(&mut locks);
     } else {

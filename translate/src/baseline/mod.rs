@@ -296,6 +296,11 @@ fn gpr(n: u8) -> Register {
     crate::cpu::GPR_REGISTERS[n as usize]
 }
 
+/// The encoding number of 64-bit GPR `r` ([`gpr`]'s inverse).
+fn gpr_num(r: Register) -> Option<u8> {
+    crate::cpu::GPR_REGISTERS.iter().position(|&g| g == r).map(|n| n as u8)
+}
+
 /// A host GPR the instruction does not use at all (explicitly or implicitly).
 fn free_scratch(insn: &Instruction) -> Option<u8> {
     thread_local! {
@@ -304,10 +309,7 @@ fn free_scratch(insn: &Instruction) -> Option<u8> {
             std::cell::RefCell::new(InstructionInfoFactory::new());
     }
     // One bit per GPR (by encoding number) the instruction uses.
-    let bit = |r: Register| {
-        let full = r.full_register();
-        crate::cpu::GPR_REGISTERS.iter().position(|&g| g == full).map_or(0u32, |n| 1 << n)
-    };
+    let bit = |r: Register| gpr_num(r.full_register()).map_or(0u32, |n| 1 << n);
     let used = INFO.with(|f| {
         let mut f = f.borrow_mut();
         f.info(insn).used_registers().iter().fold(0, |m, u| m | bit(u.register()))
@@ -501,8 +503,8 @@ impl Emitter<'_> {
             if insn.code() == Code::Lea_r64_m {
                 // The address is the value: one `mov r64, imm64`, no
                 // scratch register, nothing that can fault.
-                if let Some(r) = crate::cpu::GPR_REGISTERS.iter().position(|&g| g == insn.op0_register()) {
-                    self.a.mov_imm64_field(r as u8, insn.ip_rel_memory_address(), RelocKind::GuestAbs64);
+                if let Some(r) = gpr_num(insn.op0_register()) {
+                    self.a.mov_imm64_field(r, insn.ip_rel_memory_address(), RelocKind::GuestAbs64);
                     return Ok(());
                 }
             }
