@@ -91,6 +91,8 @@ guest_tests! {
     userfaultfd => "userfaultfd.c";
     seccomp => "seccomp.c";
     io_uring => "io_uring.c";
+    bpf => "bpf.c";
+    xattr_at => "xattr_at.c";
     proc_self_open => "proc_self_open.c";
     proc_maps_names => "proc_maps_names.c";
     proc_smaps => "proc_smaps.c";

@@ -307,6 +307,16 @@ impl<'a> Check<'a> {
                 self.err = Some(libc::ENOMEM);
             }
             MsgHdr(w) => self.msghdr(v, w),
+            BpfAttr => self.bpf(a[0], v, next()),
+            XattrArgs(write) => {
+                // struct xattr_args: value, size, flags.
+                self.read(v, next());
+                let value = Self::u64_at(v).unwrap_or(0);
+                let size = Self::u64_at(v.saturating_add(8)).unwrap_or(0) & 0xffff_ffff;
+                if next() >= 16 && self.err.is_none() {
+                    self.mem(value, size, write);
+                }
+            }
             MmsgVec(w) => {
                 for j in 0..next().min(MAX_IOV) {
                     self.msghdr(v + j * 64, w);
@@ -344,6 +354,27 @@ impl<'a> Check<'a> {
                     self.read(v, size);
                 }
             }
+        }
+    }
+
+    /// `bpf`'s attributes, which several commands write back (a test
+    /// run's results, a query's counts), and the ranges behind their
+    /// pointers (`bpf.rs`). A size past a page is left to the kernel
+    /// (E2BIG before it reads anything).
+    fn bpf(&mut self, cmd: u64, attr: u64, size: u64) {
+        if size > 4096 {
+            return;
+        }
+        self.write(attr, size);
+        let mut b = [0u8; 256];
+        let b = &mut b[..crate::bpf::attr_len(size)];
+        if attr == 0 || self.err.is_some() || read_guest(attr, b) != b.len() {
+            return;
+        }
+        let read = |a: u64, buf: &mut [u8]| read_guest(a, buf) == buf.len();
+        match crate::bpf::ranges(cmd, b, &read) {
+            Some(ranges) => ranges.into_iter().for_each(|(a, len, write)| self.mem(a, len, write)),
+            None => crate::bpf::words(b).for_each(|w| self.unknown(w)),
         }
     }
 

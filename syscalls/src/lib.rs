@@ -14,6 +14,7 @@
 
 pub mod aio;
 pub mod background;
+pub mod bpf;
 pub mod ctl;
 pub mod fd;
 pub mod guard;

@@ -259,6 +259,15 @@ pub(crate) enum Arg {
     CloneOut,
     /// `clone3`'s `struct clone_args`.
     Clone3Args,
+    /// `struct xattr_args` (`getxattrat`: `true`, the kernel writes the
+    /// value it names; `setxattrat`: `false`); its size is the next
+    /// argument.
+    XattrArgs(bool),
+    /// `bpf`'s command: `BPF_MAP_CREATE`.
+    BpfCmd,
+    /// `bpf`'s `union bpf_attr` (printed as a pointer); its size is the
+    /// next argument, its command the previous one (`bpf.rs`).
+    BpfAttr,
     /// `clone3`'s changed fields, printed as ` => {parent_tid=[..]}`
     /// (read through the first argument).
     Clone3Out,
@@ -1340,7 +1349,9 @@ impl Ctx<'_> {
             Long => (v as i64).to_string(),
             Size => v.to_string(),
             Hex => hex(v),
-            Ptr | Out(_) | OutArr(..) | OutAny | Range | Addr | MsgHdr(_) | MmsgVec(_) => ptr(v),
+            Ptr | Out(_) | OutArr(..) | OutAny | Range | Addr | MsgHdr(_) | MmsgVec(_) | BpfAttr
+            | XattrArgs(_) => ptr(v),
+            BpfCmd => crate::bpf::command_name(v).map_or_else(|| v.to_string(), str::to_string),
             Oct => oct(v & 0xffff_ffff),
             DirFd if v as i32 == -100 => "AT_FDCWD".into(),
             DirFd => (v as i32).to_string(),

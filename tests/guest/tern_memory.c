@@ -6,7 +6,8 @@
  * maps read by a child (the host's view) list them. Each hidden range is passed to
  * calls that read or write through a pointer (must fail with EFAULT, as for
  * unmapped memory) and to calls on address ranges (ENOMEM or EINVAL, as for
- * an unmapped range, and to userfaultfd's register and move); tern must
+ * an unmapped range, and to userfaultfd's register and move), and inside
+ * bpf's attributes (a map element's key and value); tern must
  * survive all of them. Prints "hidden N" and one line per probe that did not
  * fail as expected, then "alive".
  *
@@ -16,6 +17,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <linux/userfaultfd.h>
@@ -80,6 +82,18 @@ static int new_uffd(void) {
   return fd;
 }
 
+/* An array map (4-byte keys, 8-byte values), -1 if the host refuses bpf. */
+static int bpf_map = -1;
+
+static long bpf_elem(int cmd, uintptr_t key, uintptr_t value) {
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.map_fd = bpf_map;
+  a.key = key;
+  a.value = value;
+  return syscall(SYS_bpf, cmd, &a, sizeof(a));
+}
+
 static void probe(uintptr_t p, int zero, int pipe_w) {
   char *ptr = (char *)p;
   struct iovec iov = {ptr, 16};
@@ -92,6 +106,14 @@ static void probe(uintptr_t p, int zero, int pipe_w) {
   expect("getcwd", p, syscall(SYS_getcwd, ptr, 64), EFAULT);
   expect("pipe", p, syscall(SYS_pipe2, ptr, 0), EFAULT);
   expect("shmctl", p, syscall(SYS_shmctl, 0, 2 /* IPC_STAT */, ptr), EFAULT);
+  expect("getxattrat args", p, syscall(464, AT_FDCWD, "/", 0, "user.tern", ptr, 16), EFAULT);
+  expect("bpf attributes", p, syscall(SYS_bpf, BPF_MAP_LOOKUP_ELEM, ptr, 32), EFAULT);
+  if (bpf_map >= 0) {
+    static uint32_t key;
+    static uint64_t value;
+    expect("bpf lookup value", p, bpf_elem(BPF_MAP_LOOKUP_ELEM, (uintptr_t)&key, p), EFAULT);
+    expect("bpf update key", p, bpf_elem(BPF_MAP_UPDATE_ELEM, p, (uintptr_t)&value), EFAULT);
+  }
   uintptr_t page = p & ~(uintptr_t)4095;
   expect("madvise", page, syscall(SYS_madvise, page, 4096, MADV_DONTNEED), ENOMEM);
   expect("mlock", page, syscall(SYS_mlock, page, 4096), ENOMEM);
@@ -164,6 +186,8 @@ int main(int argc, char **argv) {
   slurp("/proc/self/maps", self_maps, sizeof self_maps);
   int zero = open("/dev/zero", O_RDONLY);
   uffd = new_uffd();
+  union bpf_attr create = {.map_type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 8, .max_entries = 1};
+  bpf_map = syscall(SYS_bpf, BPF_MAP_CREATE, &create, sizeof(create));
   int out[2];
   if (pipe(out))
     return 1;

@@ -92,6 +92,8 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("userfaultfd.c"),
     plain("seccomp.c"),
     plain("io_uring.c"),
+    plain("bpf.c"),
+    plain("xattr_at.c"),
     plain("proc_self_open.c"),
     plain("proc_maps_names.c"),
     plain("proc_smaps.c"),
