@@ -93,6 +93,7 @@ guest_tests! {
     io_uring => "io_uring.c";
     bpf => "bpf.c";
     xattr_at => "xattr_at.c";
+    procmap_query => "procmap_query.c";
     proc_self_open => "proc_self_open.c";
     proc_maps_names => "proc_maps_names.c";
     proc_smaps => "proc_smaps.c";

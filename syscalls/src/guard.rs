@@ -334,6 +334,12 @@ impl<'a> Check<'a> {
     fn ioctl(&mut self, req: u64, v: u64) {
         let req = (req & 0xffff_ffff) as u32;
         self.userfaultfd(req, v);
+        if req == crate::procmap::PROCMAP_QUERY {
+            // The name and build-ID buffers (struct procmap_query).
+            let sizes = Self::u64_at(v.saturating_add(80)).unwrap_or(0);
+            self.write(Self::u64_at(v.saturating_add(88)).unwrap_or(0), sizes & 0xffff_ffff);
+            self.write(Self::u64_at(v.saturating_add(96)).unwrap_or(0), sizes >> 32);
+        }
         match IOCTLS.iter().find(|i| i.0 == req).map(|i| i.2) {
             Some(Io::IntOut) => self.write(v, 4),
             Some(Io::IntIn) => self.read(v, 4),

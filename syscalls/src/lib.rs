@@ -22,6 +22,7 @@ pub mod host_thread;
 pub mod mm;
 pub mod proc;
 pub mod proc_threads;
+pub mod procmap;
 pub mod rlimit;
 mod rows;
 pub mod seccomp;

@@ -222,7 +222,7 @@ const MEMFD_NAME_MAX: usize = 249;
 
 /// The host `/proc` file guest descriptor `fd` stands for, if it is one
 /// of tern's memfds (`open_with`).
-fn emulated_path(fd: u64) -> Option<std::ffi::CString> {
+pub(crate) fn emulated_path(fd: u64) -> Option<std::ffi::CString> {
     let link = std::fs::read_link(format!("/proc/self/fd/{}", fd as i32)).ok()?;
     let link = link.as_os_str().as_bytes();
     let rest = link.strip_prefix(b"/memfd:")?.strip_prefix(MEMFD_PREFIX)?;
@@ -394,11 +394,7 @@ fn open_with(path: &[u8], flags: u64, data: impl FnOnce() -> Option<Vec<u8>>) ->
 /// calls them nothing. In `smaps` a mapping is its header line (a `maps`
 /// line) and the lines after it up to the next header.
 fn guest_maps(p: &Process, file: &str) -> Vec<u8> {
-    let heap = {
-        let b = p.brk.lock().unwrap_or_else(|e| e.into_inner());
-        (b.start, b.cur)
-    };
-    let stack = STACK_STRINGS.get().map(|&[(arg_start, _), _]| arg_start);
+    let names = AnonNames::new(p);
     // Bytes, not a string: a mapped file's name need not be UTF-8.
     let maps = read_proc(&format!("/proc/self/{file}")).unwrap_or_default();
     let tern = tern_ranges();
@@ -417,15 +413,7 @@ fn guest_maps(p: &Process, file: &str) -> Vec<u8> {
             continue;
         }
         // A nameless line is its fields and one space (" 0 \n").
-        let name = if !line.ends_with(b" 0 \n") {
-            None
-        } else if a < heap.1 && b > heap.0 {
-            Some("[heap]")
-        } else if stack.is_some_and(|s| (a..b).contains(&s)) {
-            Some("[stack]")
-        } else {
-            None
-        };
+        let name = if line.ends_with(b" 0 \n") { names.name(a, b) } else { None };
         match name {
             Some(name) => {
                 // The kernel pads the fields to 73 columns before a name.
@@ -439,6 +427,34 @@ fn guest_maps(p: &Process, file: &str) -> Vec<u8> {
         }
     }
     out
+}
+
+/// The names the kernel gives the guest's heap and stack, which tern maps
+/// as plain anonymous memory (the host names them nothing).
+pub(crate) struct AnonNames {
+    heap: (u64, u64),
+    stack: Option<u64>,
+}
+
+impl AnonNames {
+    pub(crate) fn new(p: &Process) -> AnonNames {
+        let heap = {
+            let b = p.brk.lock().unwrap_or_else(|e| e.into_inner());
+            (b.start, b.cur)
+        };
+        AnonNames { heap, stack: STACK_STRINGS.get().map(|&[(arg_start, _), _]| arg_start) }
+    }
+
+    /// The name of the nameless anonymous mapping `[a, b)`, if it has one.
+    pub(crate) fn name(&self, a: u64, b: u64) -> Option<&'static str> {
+        if a < self.heap.1 && b > self.heap.0 {
+            Some("[heap]")
+        } else if self.stack.is_some_and(|s| (a..b).contains(&s)) {
+            Some("[stack]")
+        } else {
+            None
+        }
+    }
 }
 
 /// The fields of `/proc/self/smaps_rollup`, in the kernel's order.

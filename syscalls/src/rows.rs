@@ -7,7 +7,9 @@
 
 use crate::strace::*;
 use crate::table::{raw, sys, Row};
-use crate::{aio, ctl, fd, mm, proc, proc_threads, rlimit, seccomp, signal, task, thread, Flow, Process};
+use crate::{
+    aio, ctl, fd, mm, proc, proc_threads, procmap, rlimit, seccomp, signal, task, thread, Flow, Process,
+};
 use libc::{ENOSYS, EPERM};
 use tern_translate::cpu::CpuState;
 
@@ -56,7 +58,7 @@ pub static ROWS: &[Row] = {
         sys(13, "rt_sigaction", &[Signal, SigactionIn, SigactionOut, Size]).own(ret!(signal::rt_sigaction), "the guest's dispositions are kept by tern"),
         sys(14, "rt_sigprocmask", &[Enum(&SIG_HOW), SigSetIn, SigSetOut, Size]).own(ret!(signal::rt_sigprocmask), "the guest's signal mask is tern's: reserved host signals are filtered out"),
         sys(15, "rt_sigreturn", &[]).own(signal::rt_sigreturn, "signal frames are tern's: the guest state comes back from the frame"),
-        sys(16, "ioctl", &[Fd, IoctlReq, IoctlData]),
+        sys(16, "ioctl", &[Fd, IoctlReq, IoctlData]).own(ret!(procmap::ioctl), "PROCMAP_QUERY on the guest's /proc/self/maps leaves tern's mappings out"),
         sys(17, "pread64", &[Fd, BufOut, Size, Long]),
         sys(18, "pwrite64", &[Fd, BufIn, Size, Long]),
         sys(19, "readv", &[Fd, IovOut, Int]),

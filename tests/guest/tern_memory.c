@@ -7,7 +7,8 @@
  * calls that read or write through a pointer (must fail with EFAULT, as for
  * unmapped memory) and to calls on address ranges (ENOMEM or EINVAL, as for
  * an unmapped range, and to userfaultfd's register and move), and inside
- * bpf's attributes (a map element's key and value); tern must
+ * bpf's attributes (a map element's key and value) and PROCMAP_QUERY's
+ * structure (the name buffer); tern must
  * survive all of them. Prints "hidden N" and one line per probe that did not
  * fail as expected, then "alive".
  *
@@ -82,6 +83,9 @@ static int new_uffd(void) {
   return fd;
 }
 
+/* The guest's /proc/self/maps. */
+static int maps_fd = -1;
+
 /* An array map (4-byte keys, 8-byte values), -1 if the host refuses bpf. */
 static int bpf_map = -1;
 
@@ -106,6 +110,13 @@ static void probe(uintptr_t p, int zero, int pipe_w) {
   expect("getcwd", p, syscall(SYS_getcwd, ptr, 64), EFAULT);
   expect("pipe", p, syscall(SYS_pipe2, ptr, 0), EFAULT);
   expect("shmctl", p, syscall(SYS_shmctl, 0, 2 /* IPC_STAT */, ptr), EFAULT);
+  if (maps_fd >= 0) {
+    /* struct procmap_query: size, flags, addr, ..., name size at 80, name at 88. */
+    uint64_t q[13] = {sizeof(q), 0x10 /* COVERING_OR_NEXT_VMA */};
+    q[10] = 4096;
+    q[11] = p;
+    expect("PROCMAP_QUERY name", p, ioctl(maps_fd, 0xc0686611, q), EFAULT);
+  }
   expect("getxattrat args", p, syscall(464, AT_FDCWD, "/", 0, "user.tern", ptr, 16), EFAULT);
   expect("bpf attributes", p, syscall(SYS_bpf, BPF_MAP_LOOKUP_ELEM, ptr, 32), EFAULT);
   if (bpf_map >= 0) {
@@ -186,6 +197,7 @@ int main(int argc, char **argv) {
   slurp("/proc/self/maps", self_maps, sizeof self_maps);
   int zero = open("/dev/zero", O_RDONLY);
   uffd = new_uffd();
+  maps_fd = open("/proc/self/maps", O_RDONLY);
   union bpf_attr create = {.map_type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 8, .max_entries = 1};
   bpf_map = syscall(SYS_bpf, BPF_MAP_CREATE, &create, sizeof(create));
   int out[2];

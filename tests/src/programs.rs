@@ -94,6 +94,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("io_uring.c"),
     plain("bpf.c"),
     plain("xattr_at.c"),
+    plain("procmap_query.c"),
     plain("proc_self_open.c"),
     plain("proc_maps_names.c"),
     plain("proc_smaps.c"),
