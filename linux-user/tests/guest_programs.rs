@@ -94,6 +94,7 @@ guest_tests! {
     bpf => "bpf.c";
     xattr_at => "xattr_at.c";
     procmap_query => "procmap_query.c";
+    process_madvise => "process_madvise.c";
     proc_self_open => "proc_self_open.c";
     proc_maps_names => "proc_maps_names.c";
     proc_smaps => "proc_smaps.c";

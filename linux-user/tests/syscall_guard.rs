@@ -40,10 +40,11 @@ fn pointers_into_tern_memory_fail_as_unmapped() {
 }
 
 /// Calls refused as by a kernel built without the feature:
-/// `kernel/sys_ni.c` makes `process_madvise` ENOSYS without
-/// CONFIG_ADVISE_SYSCALLS (Linux AIO, io_uring, userfaultfd and seccomp
-/// are supported: `tests/guest/aio.c`, `io_uring.c`, `userfaultfd.c`,
-/// `seccomp.c`); `kernel/sys.c` answers options it lacks
+/// `kernel/sys_ni.c` makes `map_shadow_stack` ENOSYS without
+/// CONFIG_X86_USER_SHADOW_STACK (Linux AIO, io_uring, userfaultfd,
+/// seccomp, bpf and `process_madvise` are supported: `tests/guest/aio.c`,
+/// `io_uring.c`, `userfaultfd.c`, `seccomp.c`, `bpf.c`,
+/// `process_madvise.c`); `kernel/sys.c` answers options it lacks
 /// (syscall user dispatch) with EINVAL; Yama's `ptrace_scope` 3 makes
 /// `PTRACE_TRACEME` EPERM. And what tern refuses although this kernel
 /// allows it: a userfaultfd range of guest code (tern translates code with
@@ -61,7 +62,7 @@ fn features_tern_cannot_offer_are_refused_as_by_a_kernel_without_them() {
          seccomp SECCOMP_FILTER_FLAG_NEW_LISTENER -1 EINVAL\n\
          prctl PR_SET_SYSCALL_USER_DISPATCH -1 EINVAL\n\
          ptrace PTRACE_TRACEME -1 EPERM\n\
-         process_madvise -1 ENOSYS\n"
+         map_shadow_stack -1 ENOSYS\n"
     );
 }
 

@@ -225,6 +225,58 @@ pub fn madvise(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
+/// `PIDFD_SELF_THREAD` and `PIDFD_SELF_THREAD_GROUP` (Linux 6.14).
+const PIDFD_SELF: [u64; 2] = [-10000i64 as u64, -20000i64 as u64];
+
+/// True if pidfd `fd` names this process (`/proc/self/fdinfo`'s `Pid:`).
+fn pidfd_is_self(fd: u64) -> bool {
+    if PIDFD_SELF.contains(&fd) {
+        return true;
+    }
+    let Ok(info) = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd as i32)) else { return false };
+    let pid = info.lines().find_map(|l| l.strip_prefix("Pid:")).and_then(|v| v.trim().parse::<u32>().ok());
+    pid == Some(std::process::id())
+}
+
+/// `process_madvise(pidfd, iovec, vlen, advice, flags)`. On this
+/// process every range is advised as `madvise` advises it (advice that
+/// drops contents invalidates the code there; tern's memory is a hole,
+/// ENOMEM), in order, and the call gives the bytes advised before the
+/// first failure, or that failure (`mm/madvise.c: vector_madvise()`);
+/// what the kernel checks first (flags, the count, the advice for another
+/// process, privilege) it checks on the whole call with an empty vector.
+/// Another process's ranges are its own: the call goes to the host.
+pub fn process_madvise(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    const UIO_MAXIOV: u64 = 1024;
+    if !pidfd_is_self(a[0]) {
+        return result(host_syscall(libc::SYS_process_madvise as u64, a));
+    }
+    // The kernel's order: the flags, the vector, then the process, the
+    // advice and the privilege (checked by the host on no ranges).
+    if a[4] != 0 || a[2] > UIO_MAXIOV {
+        return Err(libc::EINVAL);
+    }
+    let mut iov = vec![0u8; a[2] as usize * 16];
+    guard::check_buffer(p, cpu, a[1], iov.len() as u64, false)?;
+    if tern_translate::guestmem::read_guest(a[1], &mut iov) != iov.len() {
+        return Err(libc::EFAULT);
+    }
+    result(host_syscall(libc::SYS_process_madvise as u64, [a[0], 0, 0, a[3], 0, 0]))?;
+    let mut done = 0u64;
+    for e in iov.chunks_exact(16) {
+        let word = |i: usize| u64::from_le_bytes(e[i..i + 8].try_into().unwrap_or_default());
+        let (start, len) = (word(0), word(8));
+        if len == 0 {
+            continue;
+        }
+        if let Err(err) = madvise(p, cpu, [start, len, a[3], 0, 0, 0]) {
+            return if done > 0 { Ok(done) } else { Err(err) };
+        }
+        done += len;
+    }
+    Ok(done)
+}
+
 /// `remap_file_pages`: the range keeps its protection but shows other
 /// pages of its file, so its code is invalidated.
 pub fn remap_file_pages(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {

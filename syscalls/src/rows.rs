@@ -394,7 +394,7 @@ pub static ROWS: &[Row] = {
         sys(437, "openat2", &[DirFd, Path, Ptr, Size]),
         sys(438, "pidfd_getfd", &[Fd, Fd, Hex]),
         sys(439, "faccessat2", &[DirFd, Path, Flags(&ACCESS_MODES), Flags(&ACCESSAT_FLAGS)]),
-        raw(440, "process_madvise", 5).refuse(ENOSYS, "advice on ranges tern cannot check; as a kernel without CONFIG_ADVISE_SYSCALLS"),
+        sys(440, "process_madvise", &[Fd, Ptr, Uint, Enum(&MADVISE), Hex]).own(ret!(mm::process_madvise), "advice to this process's ranges is given as madvise gives it"),
         raw(441, "epoll_pwait2", 6).own(ret!(signal::epoll_pwait2), "the guest's signal set is filtered of tern's reserved signals"),
         raw(442, "mount_setattr", 5),
         raw(443, "quotactl_fd", 4),

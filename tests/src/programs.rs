@@ -95,6 +95,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("bpf.c"),
     plain("xattr_at.c"),
     plain("procmap_query.c"),
+    plain("process_madvise.c"),
     plain("proc_self_open.c"),
     plain("proc_maps_names.c"),
     plain("proc_smaps.c"),
