@@ -248,16 +248,17 @@ fn pidfd_is_self(fd: u64) -> bool {
 /// Another process's ranges are its own: the call goes to the host.
 pub fn process_madvise(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     const UIO_MAXIOV: u64 = 1024;
-    if !pidfd_is_self(a[0]) {
-        return result(host_syscall(libc::SYS_process_madvise as u64, a));
-    }
-    // The kernel's order: the flags, the vector, then the process, the
-    // advice and the privilege (checked by the host on no ranges).
+    // The kernel's order: the flags, the vector (read from this process
+    // whatever the target), then the process, the advice and the
+    // privilege (checked by the host on no ranges).
     if a[4] != 0 || a[2] > UIO_MAXIOV {
         return Err(libc::EINVAL);
     }
     let mut iov = vec![0u8; a[2] as usize * 16];
     guard::check_buffer(p, cpu, a[1], iov.len() as u64, false)?;
+    if !pidfd_is_self(a[0]) {
+        return result(host_syscall(libc::SYS_process_madvise as u64, a));
+    }
     if tern_translate::guestmem::read_guest(a[1], &mut iov) != iov.len() {
         return Err(libc::EFAULT);
     }

@@ -117,6 +117,7 @@ static void probe(uintptr_t p, int zero, int pipe_w) {
     q[11] = p;
     expect("PROCMAP_QUERY name", p, ioctl(maps_fd, 0xc0686611, q), EFAULT);
   }
+  expect("process_madvise vector", p, syscall(SYS_process_madvise, -1, ptr, 1, MADV_COLD, 0), EFAULT);
   expect("getxattrat args", p, syscall(464, AT_FDCWD, "/", 0, "user.tern", ptr, 16), EFAULT);
   expect("bpf attributes", p, syscall(SYS_bpf, BPF_MAP_LOOKUP_ELEM, ptr, 32), EFAULT);
   if (bpf_map >= 0) {
