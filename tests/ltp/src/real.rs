@@ -1,7 +1,7 @@
 //! The runner for a real LTP installation (`LTPROOT`, default `/opt/ltp`;
 //! built from LTP's source by the user, tern ships none of it): the
 //! `runtest/syscalls` entries of the signal, timer, sleep, wait,
-//! userfaultfd, seccomp/prctl and io_uring families
+//! userfaultfd, seccomp/prctl, io_uring and bpf families and `ioctl10`
 //! ([`FAMILIES`]) run natively and under tern, each verdict read from the
 //! exit status the LTP library gives (0 pass, bit 1 fail, bit 2 broken,
 //! bit 4 warning, 32 not applicable), printed side by side with totals per
@@ -48,6 +48,8 @@ pub const FAMILIES: &[(&str, &[&str])] = &[
     ("userfaultfd", &["userfaultfd", "mremap07"]),
     ("seccomp/prctl", &["seccomp", "prctl"]),
     ("io_uring", &["io_uring"]),
+    ("bpf", &["bpf_"]),
+    ("PROCMAP_QUERY", &["ioctl10"]),
 ];
 
 /// Where the LTP installation is: `$LTPROOT`, else `/opt/ltp`.
