@@ -640,6 +640,15 @@ fn exec_leaving_shared_code(p: &Process, exec: impl FnOnce() -> i32) -> i32 {
     }
 }
 
+/// At the process's end (`exit_group`, the last thread's `exit`), before
+/// [`save_persisted`]: the guest's memory goes back to the system if no
+/// other thread or process runs on it (`Jit::release_guest_memory`).
+pub fn release_guest_memory(p: &Process) {
+    if last_thread() {
+        p.jit.release_guest_memory();
+    }
+}
+
 /// At the process's end (`exit_group`, the last thread's `exit`): leaves
 /// the code it shares with a fork parent or child, if it is the process's
 /// only thread (other threads run until the host `exit_group`).

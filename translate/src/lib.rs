@@ -684,6 +684,30 @@ impl Jit {
         self.tables().persist = Some(p);
     }
 
+    /// Gives the guest's memory back to the system (`MADV_DONTNEED` on
+    /// every guest mapping: private pages go, shared ones stay in their
+    /// files) at the end of a process whose guest is done, before tern
+    /// writes its translations: the writing's buffers then never add to
+    /// the process's peak resident size (`ru_maxrss`, which a parent reads
+    /// and LTP `getrusage03` checks) on top of the guest's own. Nothing
+    /// happens unless the caller's is the only state on this memory (no
+    /// other thread, no CLONE_VM child) and it is no vfork or CLONE_VM
+    /// child itself.
+    pub fn release_guest_memory(&self) {
+        if child_alloc::in_child() || self.thread_count() > 1 {
+            return;
+        }
+        let ranges = self.tables().mem.ranges();
+        for (start, end) in ranges {
+            // SAFETY: a guest mapping of a process whose guest runs no
+            // more (the caller's thread is the only one on this memory and
+            // is ending the process); MADV_DONTNEED changes no tern memory
+            // and no other process's data. Failures (locked or special
+            // mappings) only keep the pages.
+            unsafe { libc::madvise(start as *mut libc::c_void, (end - start) as usize, libc::MADV_DONTNEED) };
+        }
+    }
+
     /// Writes the blocks translated here to the persistent cache (at the
     /// process's end or exec, by its only thread: natively other threads
     /// end at once with `exit_group` or `execve`, and the writing would let
