@@ -135,7 +135,7 @@ const COMMANDS: &[(&str, &[Field])] = &[
 const OBJ_GET_INFO_BY_FD: u64 = 15;
 const LINK_CREATE: u64 = 28;
 /// The largest `union bpf_attr` tern reads (the kernel's is 168 bytes).
-const ATTR_MAX: usize = 256;
+pub const ATTR_MAX: usize = 256;
 /// The largest info structure read (`bpf_prog_info` is 232 bytes).
 const INFO_MAX: usize = 256;
 

@@ -372,7 +372,7 @@ impl<'a> Check<'a> {
             return;
         }
         self.write(attr, size);
-        let mut b = [0u8; 256];
+        let mut b = [0u8; crate::bpf::ATTR_MAX];
         let b = &mut b[..crate::bpf::attr_len(size)];
         if attr == 0 || self.err.is_some() || read_guest(attr, b) != b.len() {
             return;

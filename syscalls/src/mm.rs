@@ -228,14 +228,10 @@ pub fn madvise(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
 /// `PIDFD_SELF_THREAD` and `PIDFD_SELF_THREAD_GROUP` (Linux 6.14).
 const PIDFD_SELF: [u64; 2] = [-10000i64 as u64, -20000i64 as u64];
 
-/// True if pidfd `fd` names this process (`/proc/self/fdinfo`'s `Pid:`).
+/// True if pidfd `fd` names this process (one of [`PIDFD_SELF`], or a
+/// descriptor: `signal::pidfd_names_self`).
 fn pidfd_is_self(fd: u64) -> bool {
-    if PIDFD_SELF.contains(&fd) {
-        return true;
-    }
-    let Ok(info) = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd as i32)) else { return false };
-    let pid = info.lines().find_map(|l| l.strip_prefix("Pid:")).and_then(|v| v.trim().parse::<u32>().ok());
-    pid == Some(std::process::id())
+    PIDFD_SELF.contains(&fd) || crate::signal::pidfd_names_self(fd)
 }
 
 /// `process_madvise(pidfd, iovec, vlen, advice, flags)`. On this

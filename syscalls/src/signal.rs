@@ -548,16 +548,17 @@ pub fn rt_tgsigqueueinfo(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysR
         .unwrap_or_else(|| result(host_syscall(libc::SYS_rt_tgsigqueueinfo as u64, a)))
 }
 
+/// True if pidfd `fd` names this process: its `/proc/self/fdinfo`
+/// entry's `Pid:`.
+pub(crate) fn pidfd_names_self(fd: u64) -> bool {
+    let fdinfo = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd as i32)).unwrap_or_default();
+    fdinfo.lines().any(|l| l.strip_prefix("Pid:").is_some_and(|v| v.trim() == own_pid().to_string()))
+}
+
 /// `pidfd_send_signal(pidfd, sig, info, flags)` with a siginfo: see
-/// [`queue_to_self`]. Whether the pidfd names this process is read from
-/// its `/proc/self/fdinfo` entry (`Pid:`).
+/// [`queue_to_self`] and [`pidfd_names_self`].
 pub fn pidfd_send_signal(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
-    let names_self = || {
-        let fdinfo =
-            std::fs::read_to_string(format!("/proc/self/fdinfo/{}", a[0] as i32)).unwrap_or_default();
-        fdinfo.lines().any(|l| l.strip_prefix("Pid:").is_some_and(|v| v.trim() == own_pid().to_string()))
-    };
-    let own = a[2] != 0 && a[3] == 0 && names_self();
+    let own = a[2] != 0 && a[3] == 0 && pidfd_names_self(a[0]);
     own.then(|| queue_to_self(a[1], a[2], || true))
         .flatten()
         .unwrap_or_else(|| result(host_syscall(libc::SYS_pidfd_send_signal as u64, a)))
