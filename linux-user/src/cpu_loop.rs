@@ -192,8 +192,8 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
             ExitKind::Signal => jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e)),
             ExitKind::Trap => {
                 cpu.rip = d.target;
-                tern_translate::lift::report_unsupported(d.target, d.arg as i32);
-                let s = SyncSignal::from_trap(jit, d.arg as i32, d.target);
+                tern_translate::lift::report_unsupported(d.target, tern_translate::ir::trap_of_arg(d.arg).0);
+                let s = SyncSignal::from_trap(jit, d.arg, d.target);
                 frame::deliver_sync(&p.signals, cpu, &s);
                 jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
             }

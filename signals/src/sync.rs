@@ -21,6 +21,7 @@ use tern_translate::Jit;
 pub const TRAP_DE: u64 = 0;
 pub const TRAP_DB: u64 = 1;
 pub const TRAP_BP: u64 = 3;
+pub const TRAP_OF: u64 = 4;
 pub const TRAP_UD: u64 = 6;
 pub const TRAP_GP: u64 = 13;
 pub const TRAP_PF: u64 = 14;
@@ -28,6 +29,7 @@ pub const TRAP_PF: u64 = 14;
 /// `si_code` values used here (`uapi/asm-generic/siginfo.h`).
 pub const SI_KERNEL: i32 = 0x80;
 pub const ILL_ILLOPN: i32 = 2;
+pub const TRAP_BRKPT: i32 = 1;
 pub const SEGV_MAPERR: i32 = 1;
 pub const SEGV_ACCERR: i32 = 2;
 
@@ -116,12 +118,14 @@ impl SyncSignal {
         }
     }
 
-    /// The signal of a trap the translator placed (`ExitKind::Trap`):
-    /// `int3` (SIGTRAP, `rip` after it), an invalid instruction or one
-    /// outside the CPU model (SIGILL), `int n` or an instruction longer
-    /// than 15 bytes (a #GP) or a fetch from memory that is not executable
-    /// (SIGSEGV).
-    pub fn from_trap(jit: &Jit, sig: i32, rip: u64) -> SyncSignal {
+    /// The signal of a trap the translator placed (`ExitKind::Trap`, its
+    /// argument `arg`: `ir::trap_arg`): `int3` and `int 3` (SIGTRAP, `rip`
+    /// after it), `int1` (the same with TRAP_BRKPT), `int 4` (SIGSEGV
+    /// after it), an invalid instruction or one outside the CPU model
+    /// (SIGILL), `int n` or an instruction longer than 15 bytes (a #GP) or
+    /// a fetch from memory that is not executable (SIGSEGV).
+    pub fn from_trap(jit: &Jit, arg: u32, rip: u64) -> SyncSignal {
+        let (sig, vector) = tern_translate::ir::trap_of_arg(arg);
         let plain = |code, addr, trapno, err| SyncSignal {
             sig,
             code,
@@ -131,11 +135,20 @@ impl SyncSignal {
             cr2: None,
             set_rf: sig != libc::SIGTRAP,
         };
-        match sig {
+        match (sig, vector) {
+            // `traps.c: exc_debug_user()`: a #DB no debug register explains
+            // (`icebp`) -> `send_sigtrap()`, TRAP_BRKPT at the next
+            // instruction.
+            (libc::SIGTRAP, tern_translate::ir::TRAP_DB) => plain(TRAP_BRKPT, rip, TRAP_DB, 0),
             // `traps.c: do_int3_user()` -> `do_trap(X86_TRAP_BP, SIGTRAP)`:
             // force_sig, so SI_KERNEL and no address.
-            libc::SIGTRAP => plain(SI_KERNEL, 0, TRAP_BP, 0),
-            libc::SIGSEGV => {
+            (libc::SIGTRAP, _) => plain(SI_KERNEL, 0, TRAP_BP, 0),
+            // `exc_overflow()` -> `do_error_trap(X86_TRAP_OF, SIGSEGV)`, no
+            // si_code: force_sig, after the instruction.
+            (libc::SIGSEGV, tern_translate::ir::TRAP_OF) => {
+                SyncSignal { set_rf: false, ..plain(SI_KERNEL, 0, TRAP_OF, 0) }
+            }
+            (libc::SIGSEGV, _) => {
                 let mut b = [0u8; 2];
                 if read_code(rip, &mut b) == 2 && b[0] == 0xcd && is_exec(jit, rip) && is_exec(jit, rip + 1) {
                     // `int n` through a gate user mode may not use: #GP with

@@ -54,8 +54,10 @@ pub enum Op {
     /// the CPU loop (`seg::emulate`); the block ends before it.
     Emulate,
     /// A synchronous signal raised by the instruction; `rip` is the RIP the
-    /// guest sees in its signal frame.
-    Trap { signo: i32, rip: u64 },
+    /// guest sees in its signal frame. `vector`: the exception the kernel
+    /// handles, where the signal alone does not say which (`TRAP_DB` for
+    /// `int1`, `TRAP_OF` for `int 4`); 0 for the signal's usual one.
+    Trap { signo: i32, rip: u64, vector: u8 },
     /// The block ends here (size or page limit); continue at `next`.
     Fallthrough { next: u64 },
 }
@@ -126,4 +128,19 @@ impl fmt::Display for IrBlock {
         }
         Ok(())
     }
+}
+
+/// Exception vectors a `Trap` names (`Op::Trap::vector`).
+pub const TRAP_DB: u8 = 1;
+pub const TRAP_OF: u8 = 4;
+
+/// The exit argument of a `Trap`: the signal in the low byte, the vector
+/// above it ([`trap_of_arg`] reads it back).
+pub fn trap_arg(signo: i32, vector: u8) -> u32 {
+    signo as u32 & 0xff | u32::from(vector) << 8
+}
+
+/// The signal and vector of a `Trap` exit's argument.
+pub fn trap_of_arg(arg: u32) -> (i32, u8) {
+    ((arg & 0xff) as i32, (arg >> 8) as u8)
 }

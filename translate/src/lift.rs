@@ -4,7 +4,7 @@
 //! (control flow, syscall, cpuid, FS/GS operands and segment register
 //! loads, traps). Never emits host code.
 
-use crate::ir::{IrBlock, IrInsn, MemFix, Op};
+use crate::ir::{self, IrBlock, IrInsn, MemFix, Op};
 use crate::model::CpuModel;
 use iced_x86::{Code, ConditionCode, Decoder, DecoderOptions, Instruction, Mnemonic, Register};
 use std::collections::{HashMap, HashSet};
@@ -225,7 +225,7 @@ fn seg_rip(insn: &Instruction, bytes: &[u8]) -> SegRip {
 fn lift_one(model: CpuModel, insn: &Instruction, bytes: &[u8], host_code: bool) -> Op {
     let pc = insn.ip();
     let next = insn.next_ip();
-    let trap = |signo| Op::Trap { signo, rip: pc };
+    let trap = |signo| Op::Trap { signo, rip: pc, vector: 0 };
     if insn.is_invalid() {
         log_unsupported(pc, bytes, "invalid or unknown instruction");
         return trap(SIGILL);
@@ -264,14 +264,21 @@ fn lift_one(model: CpuModel, insn: &Instruction, bytes: &[u8], host_code: bool) 
         // Reached only by models with XSAVE (the check above): the guest
         // sees the model's XCR0, not the host's.
         Mnemonic::Xgetbv => return Op::Xgetbv { next, len: insn.len() as u8 },
-        Mnemonic::Int3 => return Op::Trap { signo: SIGTRAP, rip: next },
-        Mnemonic::Int1 => return Op::Trap { signo: SIGTRAP, rip: next },
+        Mnemonic::Int3 => return Op::Trap { signo: SIGTRAP, rip: next, vector: 0 },
+        // `int1` (icebp): a #DB trap, SIGTRAP with TRAP_BRKPT.
+        Mnemonic::Int1 => return Op::Trap { signo: SIGTRAP, rip: next, vector: ir::TRAP_DB },
         Mnemonic::Ud0 | Mnemonic::Ud1 | Mnemonic::Ud2 => return trap(SIGILL),
-        // `int n` from user mode is a #GP (SIGSEGV) except for the vectors
-        // the kernel opens: int 0x80 (32-bit syscalls) is not emulated.
+        // `int n` from user mode is a #GP (SIGSEGV) except through the
+        // gates the kernel opens to it (`idt.c`'s system gates): #BP (`int
+        // 3`, as `int3`, which Go's `runtime.abort` uses), #OF (`int 4`,
+        // SIGSEGV after the instruction) and 0x80 (32-bit syscalls, not
+        // emulated).
         Mnemonic::Int => {
-            if insn.immediate8() == 0x80 {
-                log_unsupported(pc, bytes, "int 0x80 (32-bit syscall ABI) is not supported");
+            match insn.immediate8() {
+                3 => return Op::Trap { signo: SIGTRAP, rip: next, vector: 0 },
+                4 => return Op::Trap { signo: SIGSEGV, rip: next, vector: ir::TRAP_OF },
+                0x80 => log_unsupported(pc, bytes, "int 0x80 (32-bit syscall ABI) is not supported"),
+                _ => {}
             }
             return trap(SIGSEGV);
         }
@@ -402,18 +409,18 @@ pub fn lift_block(model: CpuModel, start: u64, code: &[u8], single: bool, host_c
         let off = (pc - start) as usize;
         if off >= code.len() {
             // Nothing readable here: fetching it faults.
-            block.insns.push(IrInsn { pc, len: 0, op: Op::Trap { signo: SIGSEGV, rip: pc } });
+            block.insns.push(IrInsn { pc, len: 0, op: Op::Trap { signo: SIGSEGV, rip: pc, vector: 0 } });
             break;
         }
         let insn = dec.decode();
         if insn.is_invalid() && dec.last_error() == iced_x86::DecoderError::NoMoreBytes {
             // The instruction runs past readable memory: a fetch fault, unless
             // an earlier instruction can end the block first.
-            block.insns.push(IrInsn { pc, len: 0, op: Op::Trap { signo: SIGSEGV, rip: pc } });
+            block.insns.push(IrInsn { pc, len: 0, op: Op::Trap { signo: SIGSEGV, rip: pc, vector: 0 } });
             break;
         }
         if insn.is_invalid() && too_long(&code[off..]) {
-            block.insns.push(IrInsn { pc, len: 0, op: Op::Trap { signo: SIGSEGV, rip: pc } });
+            block.insns.push(IrInsn { pc, len: 0, op: Op::Trap { signo: SIGSEGV, rip: pc, vector: 0 } });
             break;
         }
         let len = insn.len();

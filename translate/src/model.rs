@@ -119,7 +119,7 @@ macro_rules! features {
 /// non-temporal copy threshold, from them). Left out on purpose: `hypervisor`
 /// (leaves 0x4000_0000 and up are not answered), `xsaves` (privileged) and
 /// the extensions the module docs name.
-pub const FEATURES: &[Feature] = features![
+pub static FEATURES: &[Feature] = features![
     // CPUID.1:EDX
     "fpu" (1 Edx 0) X86_64 [FPU, FPU287, FPU387],
     "vme" (1 Edx 1) X86_64 [],

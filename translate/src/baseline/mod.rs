@@ -827,7 +827,9 @@ pub fn emit_block(
             Op::Cpuid { next } => e.exit(ExitKind::Cpuid, 0, *next, 0),
             Op::Xgetbv { next, len } => e.exit(ExitKind::Xgetbv, u32::from(*len), *next, 0),
             Op::Emulate => e.exit(ExitKind::Emulate, 0, pc, 0),
-            Op::Trap { signo, rip } => e.exit(ExitKind::Trap, *signo as u32, *rip, 0),
+            Op::Trap { signo, rip, vector } => {
+                e.exit(ExitKind::Trap, crate::ir::trap_arg(*signo, *vector), *rip, 0)
+            }
         }
     }
     // Counting stubs of profiled branches, then exit stubs for direct

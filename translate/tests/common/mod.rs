@@ -148,7 +148,11 @@ pub fn dump(ir: &IrBlock, em: &Emitted, host: u64) -> String {
         let kind = d.kind.name();
         let patch =
             if d.patch_site != 0 { format!(" patch +{:#x}", d.patch_site - host) } else { String::new() };
-        let arg = if d.arg != 0 { format!(" signal {}", d.arg) } else { String::new() };
+        let arg = match tern_translate::ir::trap_of_arg(d.arg) {
+            (0, _) => String::new(),
+            (signo, 0) => format!(" signal {signo}"),
+            (signo, vector) => format!(" signal {signo} vector {vector}"),
+        };
         writeln!(out, "  {}: {kind} {:#x}{arg}{patch}", FIRST_DESC as usize + n, d.target).unwrap();
     }
     out
