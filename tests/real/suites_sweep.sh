@@ -36,13 +36,13 @@ PY_TESTS=${PY_TESTS:-"test_signal test_threading test_subprocess test_os test_po
  test_shutil test_io test_sched test_concurrent_futures test_queue test_pwd test_grp
  test_sys test_ctypes test_math test_float test_struct test_zlib test_lzma test_bz2
  test_hashlib test_json test_re test_eintr test_fork1 test_popen test_file_eintr
- test_openpty test_tty test_asyncio test_httpservers test_logging test_capi
+ test_openpty test_asyncio test_httpservers test_logging
  test_tracemalloc test_sys_settrace test_decimal test_datetime test_pickle
  test_itertools test_builtin test_exceptions test_cmd_line_script test_uuid test_random
  test_largefile test_fileio test_tarfile test_zipfile test_gzip test_platform
  test_sysconfig test_getpass test_pathlib test_glob test_stat test_xmlrpc test_wsgiref
  test_urllib2_localnet test_importlib test_gc test_weakref test_memoryview test_array
- test_bytes test_str test_long test_complex test_cmath test_statistics test_fractions
+ test_bytes test_long test_complex test_cmath test_statistics test_fractions
  test_unittest test_sys_setprofile test_generators test_coroutines test_contextlib
  test_enum test_typing test_dataclasses test_inspect test_traceback test_warnings
  test_codecs test_csv test_locale test_calendar test_embed test_venv test_pdb
