@@ -390,21 +390,12 @@ impl<'a> Fields<'a> {
         Fields(b)
     }
 
-    fn bytes<const N: usize>(&self, at: usize) -> [u8; N] {
-        let mut v = [0u8; N];
-        if let Some(s) = self.0.get(at..) {
-            let n = s.len().min(N);
-            v[..n].copy_from_slice(&s[..n]);
-        }
-        v
-    }
-
     fn u32(&self, at: usize) -> u32 {
-        u32::from_le_bytes(self.bytes(at))
+        crate::le::u32_at(self.0, at)
     }
 
     fn u64(&self, at: usize) -> u64 {
-        u64::from_le_bytes(self.bytes(at))
+        crate::le::u64_at(self.0, at)
     }
 }
 

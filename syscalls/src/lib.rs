@@ -19,6 +19,7 @@ pub mod ctl;
 pub mod fd;
 pub mod guard;
 pub mod host_thread;
+pub mod le;
 pub mod mm;
 pub mod proc;
 pub mod proc_threads;

@@ -45,19 +45,19 @@ struct Query([u8; SIZE]);
 
 impl Query {
     fn u64(&self, at: usize) -> u64 {
-        u64::from_le_bytes(self.0[at..at + 8].try_into().unwrap_or_default())
+        crate::le::u64_at(&self.0, at)
     }
 
     fn u32(&self, at: usize) -> u32 {
-        u32::from_le_bytes(self.0[at..at + 4].try_into().unwrap_or_default())
+        crate::le::u32_at(&self.0, at)
     }
 
     fn set_u64(&mut self, at: usize, v: u64) {
-        self.0[at..at + 8].copy_from_slice(&v.to_le_bytes());
+        crate::le::put_u64(&mut self.0, at, v);
     }
 
     fn set_u32(&mut self, at: usize, v: u32) {
-        self.0[at..at + 4].copy_from_slice(&v.to_le_bytes());
+        crate::le::put_u32(&mut self.0, at, v);
     }
 }
 

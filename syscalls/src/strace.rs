@@ -1167,11 +1167,11 @@ fn le_u16(b: &[u8], off: usize) -> u64 {
 }
 
 fn le_u32(b: &[u8], off: usize) -> u64 {
-    u64::from(u32::from_le_bytes(b[off..off + 4].try_into().unwrap()))
+    u64::from(crate::le::u32_at(b, off))
 }
 
 fn le_u64(b: &[u8], off: usize) -> u64 {
-    u64::from_le_bytes(b[off..off + 8].try_into().unwrap())
+    crate::le::u64_at(b, off)
 }
 
 fn le_i32(b: &[u8], off: usize) -> i64 {
