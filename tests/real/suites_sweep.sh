@@ -8,7 +8,8 @@
 #     binary built natively with `go test -c` and run in its source
 #     directory, natively and as a tern guest.
 # One line per suite part: SAME|DIFF NAME NATIVE TERN, with the outputs in
-# OUT/ (both runs of a DIFF are kept). This is the broad survey behind
+# OUT/ (for Python, each module's tests that did not pass, per run, in
+# OUT/python.MODE.MODULE.notok). This is the broad survey behind
 # README "Real test suites"; it takes about 20 minutes on 2 cores.
 #
 # usage: tests/real/suites_sweep.sh TERN OUT [python|go]
@@ -60,17 +61,24 @@ compare() { # NAME NATIVE-SUMMARY TERN-SUMMARY
 }
 
 if [ "$WHICH" != go ]; then
-    # One worker per test module; the per-module verdict lines are compared.
+    # One worker per test module, verbose: each module's verdict and the
+    # tests that did not pass (skipped, failed, errors, expected failures)
+    # are compared. Passing tests are only counted: a child's output can
+    # break the line of a test that passed.
     for mode in native tern; do
         pre=""; [ $mode = tern ] && pre=$TERN
         # shellcheck disable=SC2086
-        reset $pre "$PY" -m test -j2 -W --timeout 900 $PY_TESTS >"$OUT/python.$mode.log" 2>&1 </dev/null
+        reset $pre "$PY" -m test -j2 -v --timeout 900 $PY_TESTS >"$OUT/python.$mode.log" 2>&1 </dev/null
     done
-    verdicts() { grep -oE "test_[a-z0-9_]+ (passed|failed|skipped|crashed|timed out)|test_[a-z0-9_]+ skipped|ERROR: test_[a-z0-9_]+|(FAIL|ERROR): [a-zA-Z0-9_]+ \([^)]*\)" "$1" | sed 's/ (.* sec)//' | sort -u; }
+    summary() { # MODE MODULE: its verdict and its tests that did not pass
+        local v others
+        v=$(grep -aoE "\] $2 (passed|failed|skipped|crashed|timed out|resource denied)" "$OUT/python.$1.log" | head -1)
+        others=$(grep -aoE "^test_[a-zA-Z0-9_]+ \(test\.$2\.[^)]*\).* \.\.\. (skipped|FAIL|ERROR|expected failure|unexpected success)" "$OUT/python.$1.log" | sort -u)
+        echo "$others" >"$OUT/python.$1.$2.notok"
+        echo "${v#] }; not passed: $(echo -n "$others" | grep -c .) $(echo "$others" | md5sum | cut -c1-8)"
+    }
     for t in $PY_TESTS; do
-        n=$(verdicts "$OUT/python.native.log" | grep -E "^$t |\($t\.|\(test\.$t\." | tr '\n' ';')
-        r=$(verdicts "$OUT/python.tern.log" | grep -E "^$t |\($t\.|\(test\.$t\." | tr '\n' ';')
-        compare "python:$t" "${n:-no verdict}" "${r:-no verdict}"
+        compare "python:$t" "$(summary native "$t")" "$(summary tern "$t")"
     done
 fi
 
