@@ -19,8 +19,8 @@ fn trapping_instructions_end_the_guest_as_natively() {
     }
     for b in Build::all(false) {
         for what in [
-            "int3", "ud2", "hlt", "sysret", "rdmsr", "wrmsr", "rdpmc", "hints", "div", "divlong", "null",
-            "abort", "long", "none",
+            "int3", "ud2", "hlt", "sysret", "rdmsr", "wrmsr", "rdpmc", "umip", "hints", "div", "divlong",
+            "null", "abort", "long", "none",
         ] {
             differential(Path::new(TERN), "traps.c", &b, &[what], b"");
         }
@@ -215,6 +215,12 @@ fn proc_cpuinfo_flags_follow_the_model() {
     assert!(!v2.contains(" avx") && !v2.contains(" bmi1"), "{v2}");
     let v1 = flags(&["--cpu", "x86-64"]);
     assert!(v1.contains(" sse2") && !v1.contains(" sse4_2") && !v1.contains(" popcnt"), "{v1}");
+    // UMIP is the host kernel's emulation of `sgdt` and the like, which
+    // the guest gets under every model (LTP `umip_basic_test` reads it).
+    let has = |line: &str, flag: &str| line.split_whitespace().any(|f| f == flag);
+    let host = std::fs::read_to_string("/proc/cpuinfo").unwrap();
+    let host_flags = host.lines().find(|l| l.starts_with("flags")).unwrap_or_default();
+    assert_eq!(has(&v1, "umip"), has(host_flags, "umip"), "{v1}");
 }
 
 /// Linux's names for the bits of the CPUID registers tern answers

@@ -1,6 +1,7 @@
 /* traps.c - instructions that end the process with a signal, chosen by
  * argv[1]: int3 (SIGTRAP), ud2 (SIGILL), hlt, sysret, rdmsr, wrmsr and
- * rdpmc (privileged, or rdpmc without a perf event mapped: SIGSEGV), an instruction over 15 bytes long (SIGSEGV), a divide error (SIGFPE), hint-space NOPs (prefetchw,
+ * rdpmc (privileged, or rdpmc without a perf event mapped: SIGSEGV), the
+ * system-table reads sgdt/sidt/smsw/sldt/str ("umip": emulated), an instruction over 15 bytes long (SIGSEGV), a divide error (SIGFPE), hint-space NOPs (prefetchw,
  * reserved-NOP prefetches, cldemote: NOPs on any CPU, then "none"), a null store (SIGSEGV), abort (SIGABRT). Output
  * written before the fault must reach the file system, so stdout is
  * unbuffered. */
@@ -28,6 +29,18 @@ int main(int argc, char **argv) {
     __asm__ volatile("wrmsr" : : "c"(0x10), "a"(0), "d"(0));
   else if (!strcmp(what, "rdpmc"))
     __asm__ volatile("rdpmc" : : "c"(0) : "rax", "rdx");
+  else if (!strcmp(what, "umip")) {
+    /* With UMIP the kernel emulates these for user mode (fixed values; str
+     * and sldt since 5.10); without it they run. Either way as natively. */
+    unsigned char gdt[10] = {0}, idt[10] = {0};
+    unsigned long msw = 0;
+    unsigned short ldt = 0, tr = 0; /* 16-bit forms: the upper bits are not written */
+    __asm__ volatile("sgdt %0\n\tsidt %1" : "=m"(gdt), "=m"(idt));
+    __asm__ volatile("smsw %0" : "=r"(msw));
+    __asm__ volatile("sldt %0\n\tstr %1" : "=r"(ldt), "=r"(tr));
+    printf("gdt limit %u idt limit %u msw %lx ldt %x tr %x\n", gdt[0] | gdt[1] << 8,
+           idt[0] | idt[1] << 8, msw, ldt, tr);
+  }
   else if (!strcmp(what, "hints")) {
     static char line[64];
     __asm__ volatile(".byte 0x0f,0x0d,0x08\n\t" /* prefetchw [rax] */

@@ -206,6 +206,9 @@ pub static FEATURES: &[Feature] = features![
     "avx512_bf16" (7 . 1 Eax 5) Host [AVX512_BF16],
     // CPUID.7.0:ECX
     "avx512vbmi" (7 Ecx 1) Host [AVX512_VBMI],
+    // A system feature: the host kernel emulates `sgdt`, `sidt`, `sldt`,
+    // `smsw` and `str` for user mode, and tern runs them on the host.
+    "umip" (7 Ecx 2) X86_64 [],
     "avx512_vbmi2" (7 Ecx 6) Host [AVX512_VBMI2],
     "gfni" (7 Ecx 8) Host [GFNI],
     "vaes" (7 Ecx 9) Host [VAES],
