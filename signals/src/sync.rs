@@ -17,11 +17,12 @@ use tern_translate::cpu::CpuState;
 use tern_translate::guestmem::read_code;
 use tern_translate::Jit;
 
-/// Exception vectors (`asm/trapnr.h`).
+/// Exception vectors (`asm/trapnr.h`); #DB and #OF, which the translator's
+/// `Trap`s name themselves (`ir::trap_arg`), are `ir`'s.
 pub const TRAP_DE: u64 = 0;
-pub const TRAP_DB: u64 = 1;
+pub const TRAP_DB: u64 = tern_translate::ir::TRAP_DB as u64;
 pub const TRAP_BP: u64 = 3;
-pub const TRAP_OF: u64 = 4;
+pub const TRAP_OF: u64 = tern_translate::ir::TRAP_OF as u64;
 pub const TRAP_UD: u64 = 6;
 pub const TRAP_GP: u64 = 13;
 pub const TRAP_PF: u64 = 14;

@@ -13,7 +13,7 @@ use std::sync::Mutex;
 /// Largest number of guest instructions in one block.
 pub const MAX_BLOCK_INSNS: usize = 64;
 
-const SIGILL: i32 = 4;
+pub(crate) const SIGILL: i32 = 4;
 const SIGTRAP: i32 = 5;
 const SIGSEGV: i32 = 11;
 

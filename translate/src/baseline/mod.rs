@@ -739,7 +739,7 @@ pub fn emit_block(
                     e.pcmap.retain(|m| usize::from(m.host_off) < at);
                     e.mark(pc, NO_FIXUP);
                     crate::lift::log_unsupported(pc, &[], &format!("{err}"));
-                    e.exit(ExitKind::Trap, 4, pc, 0);
+                    e.exit(ExitKind::Trap, crate::ir::trap_arg(crate::lift::SIGILL, 0), pc, 0);
                     break;
                 }
                 if crate::lift::sets_trap_flag(insn) {
