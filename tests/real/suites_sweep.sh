@@ -6,14 +6,17 @@
 #     worker process (so every test module is a fresh guest process);
 #   - Go's standard library tests (Debian golang-go), each package's test
 #     binary built natively with `go test -c` and run in its source
-#     directory, natively and as a tern guest.
+#     directory, natively and as a tern guest;
+#   - GLib's installed tests (Debian libglib2.0-tests: threads, main
+#     loops, child watches, spawning, unix signals, sockets, GIO), each
+#     test program run in a fresh directory, natively and under tern.
 # One line per suite part: SAME|DIFF NAME NATIVE TERN, with the outputs in
 # OUT/ (for Python, each module's tests that did not pass, per run, in
 # OUT/python.MODE.MODULE.notok). This is the broad survey behind
 # README "Real test suites"; it takes about 20 minutes on 2 cores.
 #
-# usage: tests/real/suites_sweep.sh TERN OUT [python|go]
-# (PY_TESTS and GO_PKGS, when set, replace the lists below)
+# usage: tests/real/suites_sweep.sh TERN OUT [python|go|glib]
+# (PY_TESTS, GO_PKGS and GLIB_TESTS, when set, replace the lists below)
 #
 # Signals ignored by whoever started the sweep (a shell's `&` ignores
 # SIGINT) would be inherited by both runs, and CPython keeps an ignored
@@ -60,7 +63,7 @@ compare() { # NAME NATIVE-SUMMARY TERN-SUMMARY
     if [ "$2" = "$3" ]; then echo "SAME $1 $2"; else echo "DIFF $1 native: $2 tern: $3"; fi
 }
 
-if [ "$WHICH" != go ]; then
+if [ "$WHICH" = all ] || [ "$WHICH" = python ]; then
     # One worker per test module, verbose: each module's verdict and the
     # tests that did not pass (skipped, failed, errors, expected failures)
     # are compared. Passing tests are only counted: a child's output can
@@ -82,7 +85,7 @@ if [ "$WHICH" != go ]; then
     done
 fi
 
-if [ "$WHICH" != python ]; then
+if [ "$WHICH" = all ] || [ "$WHICH" = go ]; then
     GOROOT=$(go env GOROOT)
     mkdir -p "$OUT/go"
     for p in $GO_PKGS; do
@@ -99,4 +102,30 @@ if [ "$WHICH" != python ]; then
         s() { echo "rc=$(cat "$OUT/go/$n.$1.rc") pass=$(grep -c -- '--- PASS' "$OUT/go/$n.$1.log") fail=$(grep -c -- '--- FAIL' "$OUT/go/$n.$1.log") skip=$(grep -c -- '--- SKIP' "$OUT/go/$n.$1.log") $(v "$OUT/go/$n.$1.log")"; }
         compare "go:$p" "$(s native)" "$(s tern)"
     done
+fi
+
+if [ "$WHICH" = all ] || [ "$WHICH" = glib ]; then
+    # Each .test file names a program (and its arguments) that prints TAP;
+    # the exit status and every subtest's verdict (ok / not ok, with its
+    # skips) are compared. Two tests run at a time.
+    GT=/usr/share/installed-tests/glib
+    mkdir -p "$OUT/glib"
+    GLIB_TESTS=${GLIB_TESTS:-$(cd $GT && ls -- *.test | sed 's/\.test$//')}
+    glib_one() { # NAME
+        local t=$1 cmd mode pre dir
+        cmd=$(sed -n 's/^Exec=//p' "$GT/$t.test")
+        for mode in native tern; do
+            pre=""; [ $mode = tern ] && pre=$TERN
+            dir=$(mktemp -d) || return
+            # shellcheck disable=SC2086
+            (cd "$dir" && G_TEST_TMPDIR=$dir reset timeout 300 $pre $cmd >"$OUT/glib/$t.$mode.log" 2>&1 </dev/null)
+            echo $? >"$OUT/glib/$t.$mode.rc"
+            rm -rf "$dir"
+        done
+        s() { echo "rc=$(cat "$OUT/glib/$t.$1.rc") ok=$(grep -ac '^ok ' "$OUT/glib/$t.$1.log") notok=$(grep -ac '^not ok' "$OUT/glib/$t.$1.log") $(grep -aE '^(not )?ok ' "$OUT/glib/$t.$1.log" | sed -E 's/^(not )?ok [0-9]+ /\1ok /; s/seed:[0-9]+/seed/' | sort | md5sum | cut -c1-8)"; }
+        compare "glib:$t" "$(s native)" "$(s tern)"
+    }
+    export -f glib_one compare reset
+    export OUT TERN GT PY
+    echo "$GLIB_TESTS" | tr ' ' '\n' | grep . | xargs -P2 -I{} bash -c 'glib_one {}'
 fi
