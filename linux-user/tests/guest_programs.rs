@@ -111,6 +111,7 @@ guest_tests! {
     insn_glue_avx => "insn_glue_avx.c";
     segments => "segments.c";
     vdso => "vdso.c";
+    vdso_unmap => "vdso_unmap.c";
     eflags_ac => "eflags_ac.c";
     single_step => "single_step.c";
     signal_fpu_init => "signal_fpu_init.c";

@@ -38,9 +38,13 @@ impl Brk {
 }
 
 /// True if `[addr, addr+len)` overlaps memory tern itself uses (its binary,
-/// heap, code cache, stacks). Guest-owned memory is everything else.
+/// heap, code cache, stacks) or the vDSO it shares with the guest, which
+/// the guest may only unmap ([`munmap`]). Guest-owned memory is everything
+/// else.
 fn touches_tern(addr: u64, len: u64) -> bool {
-    len != 0 && guard::overlaps(&guard::tern_memory(), addr, len)
+    len != 0
+        && (guard::overlaps(&guard::tern_memory(), addr, len)
+            || guard::overlaps(crate::proc::shared_ranges(), addr, len))
 }
 
 /// Drops translated code in `[start, start+len)`; the Jit clears every
@@ -167,7 +171,34 @@ fn claim_range(
     Ok((start, end, m))
 }
 
+/// `munmap`. The host's vDSO and vvar pages, which tern's C library uses
+/// too, stay mapped: the guest unmapping them only hides them from it
+/// (`proc::hide_shared`), and the rest of the range is unmapped around
+/// them.
 pub fn munmap(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    let shared = crate::proc::shared_ranges();
+    let len = page_up(a[1]);
+    if a[0].is_multiple_of(PAGE) && len != 0 && guard::overlaps(shared, a[0], len) {
+        let end = a[0].saturating_add(len);
+        let mut pieces = Vec::new();
+        let mut at = a[0];
+        for &(s, e) in shared.iter().filter(|&&(s, e)| s < end && a[0] < e) {
+            pieces.extend((at < s).then_some((at, s)));
+            at = at.max(e);
+        }
+        pieces.extend((at < end).then_some((at, end)));
+        if pieces.iter().any(|&(s, e)| touches_tern(s, e - s)) {
+            return Err(libc::EINVAL);
+        }
+        let mut m = p.jit.map_change();
+        m.invalidate(a[0], end);
+        for &(s, e) in &pieces {
+            result(host_syscall(libc::SYS_munmap as u64, [s, e - s, 0, 0, 0, 0]))?;
+        }
+        crate::proc::hide_shared(a[0], end);
+        m.note_unmap(a[0], end);
+        return Ok(0);
+    }
     let (start, end, mut m) = claim_range(p, a[0], a[1], libc::EINVAL)?;
     let r = result(host_syscall(libc::SYS_munmap as u64, a))?;
     m.note_unmap(start, end);

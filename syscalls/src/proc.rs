@@ -67,18 +67,48 @@ pub fn snapshot_tern_ranges() {
     let maps = read_proc("/proc/self/maps").unwrap_or_default();
     let maps = String::from_utf8_lossy(&maps);
     let mut v = TERN_RANGES.write().unwrap_or_else(|e| e.into_inner());
+    let mut shared = Vec::new();
     for line in maps.lines() {
         let name = line.split_whitespace().nth(5).unwrap_or("");
         if name == "[vdso]" {
             let _ = VDSO.set(maps_range(line));
         }
         // The vDSO is shared with the guest.
-        if name == "[vdso]" || name.starts_with("[vvar") || name == "[vsyscall]" {
+        if name == "[vdso]" || name.starts_with("[vvar") {
+            shared.extend(maps_range(line));
+            continue;
+        }
+        if name == "[vsyscall]" {
             continue;
         }
         v.extend(maps_range(line));
     }
     let _ = VDSO.set(None);
+    let _ = SHARED.set(shared);
+}
+
+/// The host's vDSO and vvar pages (at the snapshot): the guest is given
+/// the vDSO tern's own C library calls (`clock_gettime`), so the guest
+/// must not unmap, move, replace or reprotect them (valgrind unmaps the
+/// vDSO at start-up; tern then died at its next clock read). See
+/// `mm::munmap`.
+static SHARED: OnceLock<Vec<(u64, u64)>> = OnceLock::new();
+
+/// The host's vDSO and vvar ranges, which the guest sees as its own
+/// until it unmaps them ([`hide_shared`]).
+pub fn shared_ranges() -> &'static [(u64, u64)] {
+    SHARED.get().map_or(&[], |v| v.as_slice())
+}
+
+/// The guest unmapped the shared pages in `[start, end)`: from now on they
+/// are tern's memory to it (left out of `/proc/self/maps`, never given to
+/// a `MAP_FIXED` mapping), while tern goes on using them.
+pub fn hide_shared(start: u64, end: u64) {
+    for &(s, e) in shared_ranges() {
+        if s < end && start < e {
+            tern_translate::pages::note_tern_memory(s, e);
+        }
+    }
 }
 
 /// The host vDSO's range, as the snapshot of tern's ranges saw it (one

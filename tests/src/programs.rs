@@ -123,6 +123,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("insn_glue_avx.c"),
     plain("segments.c"),
     plain("vdso.c"),
+    plain("vdso_unmap.c"),
     plain("eflags_ac.c"),
     // The trap flag: a SIGTRAP after every instruction.
     plain("single_step.c"),
