@@ -16,6 +16,9 @@
 #   JOBS     tests run at once (default 1: some tests share loop devices,
 #            and a few signal whole process groups)
 #   TAGS     an extended regular expression: only tags it matches run
+# Shell-script tests (`runtest/commands`: tar, cp, gzip, ld ... driven by
+# tst_test.sh) run too when SWEEP_SCRIPTS is set: tern runs the shell,
+# and the shell's children under it.
 #
 # Tests that change the machine (the clock, mounts, swap, modules, the
 # hostname, reboot...) are left out; run the sweep in a throw-away VM or
@@ -61,7 +64,8 @@ export TERN LTPROOT OUT PATH="$LTPROOT/testcases/bin:$PATH" LTP_TIMEOUT_MUL=1
 skip='settime|stime|adjtime|reboot|swapon|swapoff|mount|init_module|delete_module|kexec|quotactl|acct|sethostname|setdomainname|ioperm|iopl|syslog|vhangup|pivot_root|cgroup|oom|hugetlb|hugemmap|leapsec|msgstress|fork1[34]|fsconfig|fsopen|fspick|open_tree|move_mount|statmount|listmount'
 grep -vE '^#|^$' "$LTPROOT/runtest/syscalls" | while read -r tag cmd rest; do
     [[ $tag =~ $TAGS ]] || continue
-    [[ $tag =~ $skip || $cmd =~ $skip || $cmd == *.sh ]] && continue
+    [[ $tag =~ $skip || $cmd =~ $skip ]] && continue
+    [[ $cmd == *.sh && -z ${SWEEP_SCRIPTS:-} ]] && continue
     [ -x "$LTPROOT/testcases/bin/$cmd" ] && echo "$tag $cmd${rest:+ $rest}"
 done | xargs -r -P "$JOBS" -L1 "$0" --one | tee "$OUT/results.txt"
 echo "$(grep -c ^SAME "$OUT/results.txt") same, $(grep -c ^DIFF "$OUT/results.txt") differ"
