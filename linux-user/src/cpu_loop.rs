@@ -188,6 +188,13 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
                 crate::optimizer::trace_exit(cpu, &d, stats);
                 jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
             }
+            ExitKind::Stale => {
+                // A self-checking block's guest bytes changed: drop it (and
+                // the rest of its page's code) and translate it again.
+                cpu.rip = d.target;
+                jit.invalidate_range(d.target, d.target + 1);
+                jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
+            }
             // A host signal stopped generated code; delivered at the top.
             ExitKind::Signal => jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e)),
             ExitKind::Trap => {

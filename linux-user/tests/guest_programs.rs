@@ -112,6 +112,7 @@ guest_tests! {
     segments => "segments.c";
     vdso => "vdso.c";
     vdso_unmap => "vdso_unmap.c";
+    smc_volatile => "smc_volatile.c";
     eflags_ac => "eflags_ac.c";
     single_step => "single_step.c";
     signal_fpu_init => "signal_fpu_init.c";

@@ -124,6 +124,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("segments.c"),
     plain("vdso.c"),
     plain("vdso_unmap.c"),
+    plain("smc_volatile.c"),
     plain("eflags_ac.c"),
     // The trap flag: a SIGTRAP after every instruction.
     plain("single_step.c"),

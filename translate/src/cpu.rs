@@ -171,11 +171,15 @@ pub enum ExitKind {
     /// A branch to an installed trace for `target` (its head): the state is
     /// at `target`; `arg` is the trace's index (`Jit::trace_fn`).
     Trace = 11,
+    /// A self-checking block (`IrBlock::check`) found its guest bytes
+    /// changed; the state is at `target`, its start, and the block is to
+    /// be dropped and translated again.
+    Stale = 12,
 }
 
 impl ExitKind {
     /// Every kind, in numbering order.
-    pub const ALL: [ExitKind; 11] = [
+    pub const ALL: [ExitKind; 12] = [
         ExitKind::Direct,
         ExitKind::Indirect,
         ExitKind::Syscall,
@@ -187,9 +191,10 @@ impl ExitKind {
         ExitKind::Xgetbv,
         ExitKind::Hot,
         ExitKind::Trace,
+        ExitKind::Stale,
     ];
     /// One more than the largest value (for per-kind counter arrays).
-    pub const COUNT: usize = 12;
+    pub const COUNT: usize = 13;
 
     /// Lower-case name, for `--stats` and logs.
     pub fn name(self) -> &'static str {
@@ -205,6 +210,7 @@ impl ExitKind {
             ExitKind::Xgetbv => "xgetbv",
             ExitKind::Hot => "hot",
             ExitKind::Trace => "trace",
+            ExitKind::Stale => "stale",
         }
     }
 }

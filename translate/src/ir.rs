@@ -97,6 +97,11 @@ pub struct IrBlock {
     /// One instruction translated alone (self-modifying code, single-step):
     /// run once, never profiled for traces.
     pub single: bool,
+    /// The block's page keeps being rewritten (`pages::VOLATILE_AFTER`):
+    /// it is not write-protected, and the block's code compares the
+    /// guest bytes with `code` each time it is entered, leaving through a
+    /// `Stale` exit when they differ.
+    pub check: bool,
 }
 
 impl IrBlock {

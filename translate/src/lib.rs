@@ -76,6 +76,8 @@ struct Fetched {
     seq: u64,
     /// The code-cache epoch at the fetch.
     epoch: u64,
+    /// The block's pages are volatile: it checks its bytes (`IrBlock::check`).
+    check: bool,
 }
 
 /// How `commit_locked` ended.
@@ -473,7 +475,9 @@ impl Jit {
             // A block the persistent cache holds needs only its own bytes
             // compared (`load_persisted_locked`), not the whole fetch.
             let mut f = self.fetch_for_translation_locked(&mut t, pc, single, !reuse)?;
-            let loaded = reuse.then(|| self.load_persisted_locked(&mut t, &mut f)).flatten();
+            // Self-checking blocks are neither loaded nor kept.
+            let load = reuse && !f.check;
+            let loaded = load.then(|| self.load_persisted_locked(&mut t, &mut f)).flatten();
             if reuse && loaded.is_none() {
                 f.n = self.fetch_locked(&t, pc, &mut f.code);
             }
@@ -514,7 +518,7 @@ impl Jit {
                     return Err(e);
                 }
             };
-            let keep = reuse && t.persist.is_some();
+            let keep = reuse && !f.check && t.persist.is_some();
             let mut commit = self.commit_locked(&mut t, &mut f, built, single, keep)?;
             if let Commit::Installed(ir, _, _, kept) = &mut commit {
                 if let Some(k) = kept.take() {
@@ -570,7 +574,9 @@ impl Jit {
         let mut code = [0u8; MAX_BLOCK_BYTES];
         let n = if bytes { self.fetch_locked(t, pc, &mut code) } else { 0 };
         let room = self.take_room_locked(t)?;
-        Ok(Fetched { pc, code, n, room, seq: t.changes_seq, epoch: self.epoch.load(Ordering::SeqCst) })
+        let check =
+            !single && (t.code.volatile.contains(&page) || t.code.volatile.contains(&(page + 0x1000)));
+        Ok(Fetched { pc, code, n, room, seq: t.changes_seq, epoch: self.epoch.load(Ordering::SeqCst), check })
     }
 
     /// The step without the lock: lifts the fetched bytes and emits host
@@ -584,6 +590,7 @@ impl Jit {
         let mut ir = lift::lift_block(self.model, f.pc, &f.code[..f.n], single, in_vdso);
         if !single {
             ir.predicted = predict_indirect(&ir);
+            ir.check = f.check;
         }
         let em = self.emit(&ir, f.room.0)?;
         Ok((ir, em))
@@ -592,7 +599,7 @@ impl Jit {
     /// Host code for `ir` at host address `at`, with this translator's
     /// runtime, profiling and counting.
     fn emit(&self, ir: &ir::IrBlock, at: u64) -> Result<baseline::Emitted, baseline::EmitError> {
-        let prof = self.prof.get().filter(|_| !ir.single);
+        let prof = self.prof.get().filter(|_| !ir.single && !ir.check);
         baseline::emit_block(ir, at, &self.rt, prof, self.count_insns.load(Ordering::Relaxed))
     }
 
@@ -647,8 +654,15 @@ impl Jit {
         f.room.0 = host;
         self.stats.reused.fetch_add(1, Ordering::Relaxed);
         let end = f.pc + rec.guest.len() as u64;
-        let ir =
-            ir::IrBlock { start: f.pc, end, insns: Vec::new(), code: rec.guest, predicted, single: false };
+        let ir = ir::IrBlock {
+            start: f.pc,
+            end,
+            insns: Vec::new(),
+            code: rec.guest,
+            predicted,
+            single: false,
+            check: false,
+        };
         Some((ir, em, rec.insns))
     }
 
@@ -1018,6 +1032,7 @@ impl Jit {
     /// The tables lock is held (`_locked`).
     fn protect_code_page_locked(&self, t: &mut Tables, page: u64) {
         if t.code.protected.contains_key(&page)
+            || t.code.volatile.contains(&page)
             || self.cache.ranges().iter().any(|r| (r.0..r.1).contains(&page))
         {
             return;
@@ -1087,8 +1102,16 @@ impl Jit {
     /// the writing instruction alone).
     pub fn handle_code_write(&self, addr: u64) -> bool {
         let page = addr & !0xfff;
-        if !self.tables().code.protected.contains_key(&page) {
-            return false;
+        {
+            let mut t = self.tables();
+            if !t.code.protected.contains_key(&page) {
+                return false;
+            }
+            let n = t.code.write_faults.entry(page).or_insert(0);
+            *n += 1;
+            if *n >= pages::VOLATILE_AFTER {
+                t.code.volatile.insert(page);
+            }
         }
         self.invalidate_range(page, page + 0x1000);
         true

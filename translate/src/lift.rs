@@ -397,7 +397,8 @@ pub fn lift_block(model: CpuModel, start: u64, code: &[u8], single: bool, host_c
     // Room for a typical block: growing from empty reallocated each
     // block's list three or four times.
     let insns = Vec::with_capacity(if single { 2 } else { 24 });
-    let mut block = IrBlock { start, end: start, insns, code: Vec::new(), predicted: None, single };
+    let mut block =
+        IrBlock { start, end: start, insns, code: Vec::new(), predicted: None, single, check: false };
     let page = start & !0xfff;
     loop {
         let pc = dec.ip();

@@ -112,7 +112,20 @@ impl GuestMemMap {
 #[derive(Default, Debug)]
 pub struct CodePages {
     pub protected: HashMap<u64, i32>,
+    /// Writes that hit a protected page and dropped its code, per page.
+    pub write_faults: HashMap<u64, u32>,
+    /// Pages written [`VOLATILE_AFTER`] times: never protected again; the
+    /// blocks translated from them check their guest bytes instead
+    /// (`IrBlock::check`).
+    pub volatile: std::collections::HashSet<u64>,
 }
+
+/// Write faults on a page holding code after which its code checks itself
+/// instead of being write-protected: data and code that share a page (a
+/// GCC nested function's trampoline on an executable stack, a JIT that
+/// patches inline caches next to its code) took a fault, a retranslation
+/// and two `mprotect`s at every turn.
+pub const VOLATILE_AFTER: u32 = 8;
 
 /// Host `mprotect` of one page. Crate-private: `Jit` never passes a page of
 /// the code cache (`Jit::protect_code_page_locked`).

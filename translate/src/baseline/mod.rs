@@ -680,6 +680,43 @@ impl Emitter<'_> {
         let tramp = self.rt.exit_tramp;
         exit_stub(&mut self.a, tramp, &mut self.desc_fills);
     }
+
+    /// The entry check of a self-checking block (`IrBlock::check`): the
+    /// guest bytes now in memory compared with those translated, 8 at a
+    /// time (one at a time in a block under 8 bytes), without touching the
+    /// guest's flags (`lea`, `jrcxz`); a difference jumps to the `Stale`
+    /// exit, whose rel32 fields are pushed on `stale`. Guest rcx and rdx
+    /// wait in the lookup's slots meanwhile.
+    fn check_bytes(&mut self, ir: &IrBlock, stale: &mut Vec<usize>) {
+        self.a.store_gs(off::scratch(SLOT_TARGET), RCX);
+        self.a.store_gs(off::scratch(SLOT_IBL), RDX);
+        self.mark(ir.start, BOTH);
+        let n = ir.code.len();
+        let mut chunks: Vec<(usize, usize)> =
+            if n >= 8 { (0..n / 8).map(|i| (i * 8, 8)).collect() } else { (0..n).map(|i| (i, 1)).collect() };
+        if n >= 8 && !n.is_multiple_of(8) {
+            chunks.push((n - 8, 8));
+        }
+        for (at, len) in chunks {
+            let bytes = &ir.code[at..at + len];
+            let value = bytes.iter().rev().fold(0u64, |v, &b| v << 8 | u64::from(b));
+            self.a.mov_imm64(RDX, ir.start + at as u64);
+            if len == 8 {
+                self.a.bytes(&[0x48, 0x8b, 0x12]); // mov rdx, [rdx]
+            } else {
+                self.a.bytes(&[0x0f, 0xb6, 0x12]); // movzx edx, byte [rdx]
+            }
+            self.a.mov_imm64(RCX, value.wrapping_neg());
+            self.a.bytes(&[0x48, 0x8d, 0x0c, 0x11]); // lea rcx, [rcx+rdx]: zero iff equal
+            let same = self.a.short(0xe3); // jrcxz
+            let here = self.a.here();
+            stale.push(self.a.jmp(here));
+            self.a.land(same);
+        }
+        self.a.load_gs(RCX, off::scratch(SLOT_TARGET));
+        self.mark(ir.start, fix1(RDX, SLOT_IBL));
+        self.a.load_gs(RDX, off::scratch(SLOT_IBL));
+    }
 }
 
 /// Emits host code for `ir`, to be installed at host address `base`;
@@ -715,6 +752,10 @@ pub fn emit_block(
     e.mark(ir.start, fix1(RDX, SLOT_IBL));
     e.a.load_gs(RDX, off::scratch(SLOT_IBL));
     let entry = e.a.buf.len();
+    let mut stale = Vec::new();
+    if ir.check {
+        e.check_bytes(ir, &mut stale);
+    }
     // With counting: each run of instructions up to a branch that may
     // leave the block is counted where it starts.
     let mut count_from = 0;
@@ -843,6 +884,19 @@ pub fn emit_block(
         let stub = e.a.here();
         e.a.set_rel32(field, stub);
         e.exit(ExitKind::Direct, arg, target, base + field as u64);
+    }
+    if !stale.is_empty() {
+        // The guest bytes changed: rcx and rdx back, the state at the start.
+        e.mark(ir.start, BOTH);
+        let stub = e.a.here();
+        for field in stale {
+            e.a.set_rel32(field, stub);
+        }
+        e.a.load_gs(RCX, off::scratch(SLOT_TARGET));
+        e.mark(ir.start, fix1(RDX, SLOT_IBL));
+        e.a.load_gs(RDX, off::scratch(SLOT_IBL));
+        e.mark(ir.start, NO_FIXUP);
+        e.exit(ExitKind::Stale, 0, ir.start, 0);
     }
     let insn_len = e.a.buf.len();
     if !e.literals.is_empty() {
