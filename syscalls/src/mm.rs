@@ -97,7 +97,8 @@ pub fn mmap(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
         m.invalidate(a[0], a[0].saturating_add(len));
     }
     let addr = result(host_syscall(libc::SYS_mmap as u64, a))?;
-    m.note_map(addr, addr.saturating_add(len), prot_as_mapped(a[2] as i32));
+    let shared = if flags & libc::MAP_SHARED != 0 { tern_translate::pages::SHARED_MAPPING } else { 0 };
+    m.note_map(addr, addr.saturating_add(len), prot_as_mapped(a[2] as i32) | shared);
     lock_future(addr, len);
     Ok(addr)
 }
@@ -360,7 +361,7 @@ pub fn shmat(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     if flags & SHM_EXEC != 0 {
         prot |= libc::PROT_EXEC;
     }
-    p.jit.note_map(addr, addr + size, prot_as_mapped(prot));
+    p.jit.note_map(addr, addr + size, prot_as_mapped(prot) | tern_translate::pages::SHARED_MAPPING);
     SHM.lock().unwrap_or_else(|e| e.into_inner()).insert(addr, size);
     Ok(addr)
 }

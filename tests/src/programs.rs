@@ -125,6 +125,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("vdso.c"),
     plain("vdso_unmap.c"),
     plain("smc_volatile.c"),
+    plain("jit_dual_map.c"),
     plain("eflags_ac.c"),
     // The trap flag: a SIGTRAP after every instruction.
     plain("single_step.c"),

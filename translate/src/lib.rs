@@ -574,8 +574,12 @@ impl Jit {
         let mut code = [0u8; MAX_BLOCK_BYTES];
         let n = if bytes { self.fetch_locked(t, pc, &mut code) } else { 0 };
         let room = self.take_room_locked(t)?;
-        let check =
-            !single && (t.code.volatile.contains(&page) || t.code.volatile.contains(&(page + 0x1000)));
+        // Pages that are volatile or shared (`pages::SHARED_MAPPING`) are not
+        // write-protected: their blocks check their own bytes.
+        let unprotected = |p: u64| {
+            t.code.volatile.contains(&p) || t.mem.prot_at(p).is_some_and(|p| p & pages::SHARED_MAPPING != 0)
+        };
+        let check = !single && (unprotected(page) || unprotected(page + 0x1000));
         Ok(Fetched { pc, code, n, room, seq: t.changes_seq, epoch: self.epoch.load(Ordering::SeqCst), check })
     }
 
@@ -1033,6 +1037,7 @@ impl Jit {
     fn protect_code_page_locked(&self, t: &mut Tables, page: u64) {
         if t.code.protected.contains_key(&page)
             || t.code.volatile.contains(&page)
+            || t.mem.prot_at(page).is_some_and(|p| p & pages::SHARED_MAPPING != 0)
             || self.cache.ranges().iter().any(|r| (r.0..r.1).contains(&page))
         {
             return;

@@ -18,6 +18,15 @@ use std::sync::Mutex;
 
 const PAGE: u64 = 4096;
 
+/// Set in a recorded protection (never passed to the kernel) when the
+/// mapping is shared (`MAP_SHARED`, System V shared memory): another
+/// mapping of the same memory, in this process or another, may write it
+/// without touching this one, as JITs that keep a writable and an
+/// executable view of their code do (.NET, SpiderMonkey). Write-protecting
+/// this view cannot see those writes, so code translated from such a page
+/// checks itself instead (`IrBlock::check`).
+pub const SHARED_MAPPING: i32 = 1 << 30;
+
 /// Interval map of guest mappings: start -> (end, prot).
 #[derive(Default, Debug)]
 pub struct GuestMemMap {
@@ -59,16 +68,17 @@ impl GuestMemMap {
         }
     }
 
-    /// Changes the protection of the mapped parts of `[start, end)`.
+    /// Changes the protection of the mapped parts of `[start, end)` (a
+    /// shared mapping stays one: [`SHARED_MAPPING`]).
     pub fn protect(&mut self, start: u64, end: u64, prot: i32) {
-        let parts: Vec<(u64, u64)> = self
+        let parts: Vec<(u64, u64, i32)> = self
             .map
             .range(..end)
             .filter(|(_, &(e, _))| e > start)
-            .map(|(&s, &(e, _))| (s.max(start), e.min(end)))
+            .map(|(&s, &(e, p))| (s.max(start), e.min(end), p & SHARED_MAPPING))
             .collect();
-        for (s, e) in parts {
-            self.set(s, e, prot);
+        for (s, e, shared) in parts {
+            self.set(s, e, prot | shared);
         }
     }
 
