@@ -437,18 +437,25 @@ fn fork_children_share_code_until_one_writes_it() {
     let copies = stats_of(&out.stderr, "code cache copies");
     assert_eq!(copies, [0; 5], "{}", text(&out.stderr));
 
-    let dir = cache_dir("fork-share");
+    let out = guest_with_stats("fork_shared_code");
+    let log = text(&out.stderr);
+    assert!(stats_of(&out.stderr, "code cache copies").iter().sum::<u64>() >= 1, "{log}");
+    assert!(stats_of(&out.stderr, "code cache flushes").contains(&1), "the failed exec: {log}");
+}
+
+/// Runs `tests/guest/NAME.c` (gcc -O2) under tern with `--stats` and no
+/// persistent cache; it must exit 0.
+fn guest_with_stats(name: &str) -> std::process::Output {
+    let dir = cache_dir(name);
     std::fs::create_dir_all(&dir).unwrap();
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/guest/fork_shared_code.c");
-    let bin = dir.join("fork_shared_code");
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../tests/guest/{name}.c"));
+    let bin = dir.join(name);
     let cc = Command::new("gcc").arg("-O2").arg("-o").arg(&bin).arg(&src).status().expect("gcc");
     assert!(cc.success());
     let out = Command::new(TERN).args(["--no-code-cache", "--stats"]).arg(&bin).output().expect("run tern");
     assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let log = text(&out.stderr);
-    assert!(stats_of(&out.stderr, "code cache copies").iter().sum::<u64>() >= 1, "{log}");
-    assert!(stats_of(&out.stderr, "code cache flushes").contains(&1), "the failed exec: {log}");
     std::fs::remove_dir_all(&dir).unwrap();
+    out
 }
 
 /// A guest that maps much memory does not carry the persistent cache's
@@ -636,18 +643,10 @@ fn threads_alive_at_exit_write_nothing_to_the_cache() {
 /// natively; its results are checked against native in `guest_programs`).
 #[test]
 fn volatile_code_pages_check_themselves_instead_of_faulting() {
-    let dir = cache_dir("volatile");
-    std::fs::create_dir_all(&dir).unwrap();
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/guest/smc_volatile.c");
-    let bin = dir.join("smc_volatile");
-    let cc = Command::new("gcc").arg("-O2").arg("-o").arg(&bin).arg(&src).status().expect("gcc");
-    assert!(cc.success());
-    let out = Command::new(TERN).args(["--no-code-cache", "--stats"]).arg(&bin).output().expect("run tern");
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = guest_with_stats("smc_volatile");
     let log = text(&out.stderr);
     // Two pages (the stack's and the JIT's), 8 faults each at most.
     assert!(stat(&out.stderr, "code-page writes") <= 16, "{log}");
     // The JIT page's functions are rewritten about 9,000 times.
     assert!(stat(&out.stderr, "exits: stale") >= 5000, "{log}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
