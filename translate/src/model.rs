@@ -562,7 +562,7 @@ fn compacted_size(mask: u64) -> u32 {
 /// The host's CPUID for `leaf`/`subleaf`, asked once per process: under a
 /// hypervisor each `cpuid` traps, and a guest's C library asks dozens of
 /// times at startup.
-fn host_cpuid(leaf: u32, subleaf: u32) -> [u32; 4] {
+pub(crate) fn host_cpuid(leaf: u32, subleaf: u32) -> [u32; 4] {
     use std::sync::Mutex;
     /// `(leaf, subleaf)` and the answer.
     type Answer = ((u32, u32), [u32; 4]);

@@ -112,8 +112,8 @@ impl Segments for HostSegments {
     }
 
     fn far_rexw_is_32(&self) -> bool {
-        let v = std::arch::x86_64::__cpuid(0);
-        let vendor = [v.ebx.to_le_bytes(), v.edx.to_le_bytes(), v.ecx.to_le_bytes()].concat();
+        let [_, ebx, ecx, edx] = crate::model::host_cpuid(0, 0);
+        let vendor = [ebx.to_le_bytes(), edx.to_le_bytes(), ecx.to_le_bytes()].concat();
         vendor == b"AuthenticAMD" || vendor == b"HygonGenuine"
     }
 }

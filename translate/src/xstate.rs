@@ -99,13 +99,14 @@ struct Host {
 fn host() -> &'static Host {
     static HOST: OnceLock<Host> = OnceLock::new();
     HOST.get_or_init(|| {
-        use std::arch::x86_64::{__cpuid, __cpuid_count};
+        // Through the model's record of the host's answers: each `cpuid`
+        // traps to a hypervisor (5 us here), and the model asks the same.
+        use crate::model::host_cpuid;
         let mut layout = [(0u32, 0u32); 32];
         layout[0] = (0, 160);
         layout[1] = (160, 256);
-        let leaf1 = __cpuid(1);
-        let osxsave = leaf1.ecx & (1 << 27) != 0;
-        let max = __cpuid(0).eax;
+        let osxsave = host_cpuid(1, 0)[2] & (1 << 27) != 0;
+        let max = host_cpuid(0, 0)[0];
         if !osxsave || max < 0xd {
             return Host { xcr0: 0, kind: SaveKind::Fxsave, xgetbv1: false, layout };
         }
@@ -113,14 +114,14 @@ fn host() -> &'static Host {
         let xcr0 = unsafe { std::arch::x86_64::_xgetbv(0) };
         for (i, slot) in layout.iter_mut().enumerate().skip(2) {
             if xcr0 & (1 << i) != 0 {
-                let r = __cpuid_count(0xd, i as u32);
-                *slot = (r.ebx, r.eax);
+                let [size, offset, _, _] = host_cpuid(0xd, i as u32);
+                *slot = (offset, size);
             }
         }
-        let ext = __cpuid_count(0xd, 1).eax;
+        let ext = host_cpuid(0xd, 1)[0];
         let mut kind = if ext & 1 != 0 { SaveKind::Xsaveopt } else { SaveKind::Xsave };
         let standard = xcr0 & AVX == 0 || layout[2] == (YMM_HI as u32, 256);
-        let avx512bw = __cpuid_count(7, 0).ebx & (1 << 30) != 0;
+        let avx512bw = host_cpuid(7, 0)[1] & (1 << 30) != 0;
         let forced = std::env::var_os("TERN_XSAVE").is_some_and(|v| v == "1");
         if ext & 4 != 0 && standard && (xcr0 & AVX512 == 0 || avx512bw) && !forced {
             kind = SaveKind::Registers;
