@@ -192,6 +192,31 @@ fn lua() {
     );
 }
 
+/// valgrind (memcheck) on a threaded program: its report (the overrun in a
+/// thread, the uninitialised branch, with their stacks) equals native. It
+/// unmaps the vDSO tern shares with it, which killed tern once.
+#[test]
+fn valgrind_memcheck_threads() {
+    let Some(vg) = debian_program("valgrind") else {
+        missing("the program `valgrind`");
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("tern-valgrind-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/real/valgrind_threads.c");
+    let bin = dir.join("valgrind_threads");
+    let cc =
+        std::process::Command::new("gcc").args(["-g", "-O0", "-pthread", "-o"]).arg(&bin).arg(&src).status();
+    assert!(cc.expect("gcc").success());
+    // valgrind's lines start with ==PID==, which differs between the runs.
+    let script = format!("{} -q {} 2>&1 | sed 's/^==[0-9]*==//'", vg.display(), bin.display());
+    let sh = Path::new("/bin/sh");
+    let native = run_native(sh, &["-c", &script], b"", &[]);
+    let tern = run_under(Path::new(TERN), sh, &["-c", &script], b"", &[]);
+    assert_same("valgrind", &native, &tern);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// `make -j2` waits for its children through SIGCHLD (the signals issue).
 #[test]
 fn make_j2() {
