@@ -1212,6 +1212,7 @@ impl MapChange<'_> {
     /// tern's registry still held there is gone (`forget_tern_memory`).
     pub fn note_map(&mut self, start: u64, end: u64, prot: i32) {
         self.t.note_change(start, end);
+        self.t.code.forget(start, end);
         self.t.mem.set(start, end, prot);
         pages::forget_tern_memory(start, end);
         if let Some(p) = self.t.persist.as_mut() {
@@ -1228,6 +1229,7 @@ impl MapChange<'_> {
     /// Records a guest `munmap`.
     pub fn note_unmap(&mut self, start: u64, end: u64) {
         self.t.note_change(start, end);
+        self.t.code.forget(start, end);
         self.t.mem.remove(start, end);
     }
 

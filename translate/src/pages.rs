@@ -137,6 +137,18 @@ pub struct CodePages {
 /// and two `mprotect`s at every turn.
 pub const VOLATILE_AFTER: u32 = 8;
 
+impl CodePages {
+    /// Forgets the write-fault history of `[start, end)`, mapped anew or
+    /// unmapped: a new mapping there (a thread's stack where an ended
+    /// one's trampolines were) starts write-protected again.
+    pub fn forget(&mut self, start: u64, end: u64) {
+        if !self.write_faults.is_empty() {
+            self.write_faults.retain(|&p, _| !(start..end).contains(&p));
+            self.volatile.retain(|&p| !(start..end).contains(&p));
+        }
+    }
+}
+
 /// Host `mprotect` of one page. Crate-private: `Jit` never passes a page of
 /// the code cache (`Jit::protect_code_page_locked`).
 pub(crate) fn host_mprotect(page: u64, prot: i32) -> bool {
@@ -231,6 +243,18 @@ pub fn tern_memory_generation() -> u64 {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn remapped_pages_lose_their_write_fault_history() {
+        let mut c = CodePages::default();
+        for p in [0x1000, 0x2000, 0x9000] {
+            c.write_faults.insert(p, VOLATILE_AFTER);
+            c.volatile.insert(p);
+        }
+        c.forget(0x2000, 0x9000);
+        assert!(c.volatile.contains(&0x1000) && c.volatile.contains(&0x9000));
+        assert!(!c.volatile.contains(&0x2000) && !c.write_faults.contains_key(&0x2000));
+    }
     use super::*;
 
     #[test]
