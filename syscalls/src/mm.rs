@@ -159,17 +159,34 @@ fn claim_range(
     start: u64,
     len: u64,
     busy: i32,
+    prot: Option<i32>,
 ) -> Result<(u64, u64, tern_translate::MapChange<'_>), i32> {
     if !start.is_multiple_of(PAGE) {
         return Err(libc::EINVAL);
     }
     let end = start.saturating_add(page_up(len));
-    if touches_tern(start, end - start) {
+    let shared_ok = prot.is_some_and(|prot| keeps_shared_usable(start, end, prot));
+    if len != 0
+        && (guard::overlaps(&guard::tern_memory(), start, end - start)
+            || !shared_ok && guard::overlaps(crate::proc::shared_ranges(), start, end - start))
+    {
         return Err(busy);
     }
     let mut m = p.jit.map_change();
     m.invalidate(start, start.saturating_add(len));
     Ok((start, end, m))
+}
+
+/// True if protection `prot` on `[start, end)` leaves the host's vDSO and
+/// vvar pages there as tern's own C library needs them: the vDSO readable
+/// and executable, vvar readable, neither writable. Such an `mprotect` of
+/// them goes through, as natively; any other is refused.
+fn keeps_shared_usable(start: u64, end: u64, prot: i32) -> bool {
+    let vdso = crate::proc::vdso_range();
+    crate::proc::shared_ranges().iter().filter(|&&(s, e)| s < end && start < e).all(|&r| {
+        let need = if Some(r) == vdso { libc::PROT_READ | libc::PROT_EXEC } else { libc::PROT_READ };
+        prot & need == need && prot & libc::PROT_WRITE == 0
+    })
 }
 
 /// `munmap`. The host's vDSO and vvar pages, which tern's C library uses
@@ -200,14 +217,14 @@ pub fn munmap(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
         m.note_unmap(a[0], end);
         return Ok(0);
     }
-    let (start, end, mut m) = claim_range(p, a[0], a[1], libc::EINVAL)?;
+    let (start, end, mut m) = claim_range(p, a[0], a[1], libc::EINVAL, None)?;
     let r = result(host_syscall(libc::SYS_munmap as u64, a))?;
     m.note_unmap(start, end);
     Ok(r)
 }
 
 pub fn mprotect(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
-    let (start, end, mut m) = claim_range(p, a[0], a[1], libc::ENOMEM)?;
+    let (start, end, mut m) = claim_range(p, a[0], a[1], libc::ENOMEM, Some(a[2] as i32))?;
     let r = result(host_syscall(libc::SYS_mprotect as u64, a))?;
     m.note_protect(start, end, prot_as_mapped(a[2] as i32));
     Ok(r)
@@ -216,7 +233,7 @@ pub fn mprotect(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
 /// `pkey_mprotect(addr, len, prot, pkey)`: `mprotect` with a protection
 /// key (the guest cannot change PKRU: WRPKRU is outside the CPU models).
 pub fn pkey_mprotect(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
-    let (start, end, mut m) = claim_range(p, a[0], a[1], libc::ENOMEM)?;
+    let (start, end, mut m) = claim_range(p, a[0], a[1], libc::ENOMEM, Some(a[2] as i32))?;
     let r = result(host_syscall(libc::SYS_pkey_mprotect as u64, a))?;
     m.note_protect(start, end, prot_as_mapped(a[2] as i32));
     Ok(r)

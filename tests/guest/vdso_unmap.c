@@ -3,7 +3,8 @@
  * and mappings, without glibc's vDSO-backed calls (raw syscalls instead,
  * as natively those would now crash). Under tern the vDSO is the one its
  * own C library calls: it must stay usable to tern and look gone to the
- * guest. Prints the calls' results and what /proc/self/maps shows. */
+ * guest. First they are reprotected as they are (allowed: they stay
+ * usable). Prints the calls' results and what /proc/self/maps shows. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
@@ -18,23 +19,31 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Counts the [vdso] and [vvar*] lines of /proc/self/maps and unmaps each
- * (when `unmap`), printing munmap's results. */
-static int special_maps(int unmap) {
+/* Counts the [vdso] and [vvar*] lines of /proc/self/maps; with `op` 1
+ * reprotects each as it is, with 2 unmaps each, printing the results. */
+static int special_maps(int op) {
   FILE *f = fopen("/proc/self/maps", "r");
-  char line[512];
+  char line[512], perms[8];
   unsigned long ranges[8][2];
+  int prot[8];
   int n = 0;
   while (f && fgets(line, sizeof line, f) && n < 8) {
     if (strstr(line, "[vdso]") || strstr(line, "[vvar")) {
-      sscanf(line, "%lx-%lx", &ranges[n][0], &ranges[n][1]);
+      sscanf(line, "%lx-%lx %7s", &ranges[n][0], &ranges[n][1], perms);
+      prot[n] = (perms[0] == 'r' ? PROT_READ : 0) | (perms[2] == 'x' ? PROT_EXEC : 0);
       n++;
     }
   }
   if (f)
     fclose(f);
-  for (int i = 0; unmap && i < n; i++)
-    printf("munmap %d\n", munmap((void *)ranges[i][0], ranges[i][1] - ranges[i][0]));
+  for (int i = 0; op && i < n; i++) {
+    void *a = (void *)ranges[i][0];
+    size_t len = ranges[i][1] - ranges[i][0];
+    if (op == 1)
+      printf("mprotect %d\n", mprotect(a, len, prot[i]));
+    else
+      printf("munmap %d\n", munmap(a, len));
+  }
   return n;
 }
 
@@ -56,7 +65,8 @@ static void *worker(void *arg) {
 int main(void) {
   unsigned long vdso = getauxval(AT_SYSINFO_EHDR);
   printf("vdso given %d\n", vdso != 0);
-  printf("special maps before %d\n", special_maps(1) > 0);
+  printf("special maps reprotected %d\n", special_maps(1) > 0);
+  printf("special maps before %d\n", special_maps(2) > 0);
   printf("special maps after %d\n", special_maps(0));
   /* Unmapping it again succeeds, as for any unmapped range. */
   printf("again %d\n", munmap((void *)vdso, 4096));
