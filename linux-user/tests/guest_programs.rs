@@ -114,6 +114,7 @@ guest_tests! {
     vdso_unmap => "vdso_unmap.c";
     smc_volatile => "smc_volatile.c";
     jit_dual_map => "jit_dual_map.c";
+    reserve_fixed => "reserve_fixed.c";
     eflags_ac => "eflags_ac.c";
     single_step => "single_step.c";
     signal_fpu_init => "signal_fpu_init.c";

@@ -217,6 +217,37 @@ fn valgrind_memcheck_threads() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// ThreadSanitizer reports the same race natively and under tern (its
+/// addresses, pids and tids aside). It reserves every gap of its memory
+/// layout with `PROT_NONE` `MAP_FIXED` mappings, one of them 16 TiB across
+/// tern's region, which tern refused once ("can not protect").
+#[test]
+fn thread_sanitizer_race() {
+    let dir = std::env::temp_dir().join(format!("tern-tsan-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/real/tsan_race.c");
+    let bin = dir.join("tsan_race");
+    let cc = std::process::Command::new("gcc")
+        .args(["-g", "-fsanitize=thread", "-pthread", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .status();
+    if !cc.expect("gcc").success() {
+        missing("gcc's ThreadSanitizer runtime (libtsan)");
+        return;
+    }
+    let script = format!("{} 2>&1 | sed 's/0x[0-9a-f]*/ADDR/g; s/[0-9][0-9]*/N/g'", bin.display());
+    let sh = Path::new("/bin/sh");
+    let native = run_native(sh, &["-c", &script], b"", &[]);
+    let tern = run_under(Path::new(TERN), sh, &["-c", &script], b"", &[]);
+    assert!(
+        String::from_utf8_lossy(&native.stdout).contains("WARNING: ThreadSanitizer: data race"),
+        "{native:?}"
+    );
+    assert_same("ThreadSanitizer", &native, &tern);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// `make -j2` waits for its children through SIGCHLD (the signals issue).
 #[test]
 fn make_j2() {

@@ -14,8 +14,9 @@ fn text(b: &[u8]) -> String {
 
 /// A guest pointer into tern's memory fails as one into unmapped memory
 /// does natively: EFAULT when the kernel would read or write through it,
-/// ENOMEM (madvise, mlock, mprotect) or EINVAL (munmap) for an address range
-/// there; and tern survives. The guest finds tern's ranges as those its
+/// ENOMEM (madvise, mlock, mprotect) for an address range there, while
+/// `munmap` of it succeeds (a hole) and leaves tern's memory in place; and
+/// tern survives. The guest finds tern's ranges as those its
 /// /proc/PID/maps read by a child lists and its /proc/self/maps hides (natively
 /// there are none), and probes both ends of each.
 #[test]

@@ -81,7 +81,7 @@ pub fn mmap(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     // the flags in its own order (EINVAL for bad ones, LTP open_posix
     // mmap/21-1) and answers EEXIST for tern's memory itself.
     if flags & libc::MAP_FIXED_NOREPLACE == 0 && flags & libc::MAP_FIXED != 0 && touches_tern(a[0], len) {
-        return Err(libc::ENOMEM);
+        return reserve_around_tern(p, a, len);
     }
     // No thread translates between the host call and its record.
     let mut m = p.jit.map_change();
@@ -101,6 +101,30 @@ pub fn mmap(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     m.note_map(addr, addr.saturating_add(len), prot_as_mapped(a[2] as i32) | shared);
     lock_future(addr, len);
     Ok(addr)
+}
+
+/// A `MAP_FIXED` mapping over tern's memory. An inaccessible anonymous one
+/// (`PROT_NONE`) only reserves address space, which tern's memory there
+/// already keeps from the guest's other mappings: the parts around it are
+/// mapped, and the guest is told the whole range is (ThreadSanitizer
+/// reserves every gap of its memory layout this way, one of them 16 TiB
+/// across tern's region, and stopped with "can not protect"). Anything
+/// else would replace tern's memory: ENOMEM.
+fn reserve_around_tern(p: &Process, a: [u64; 6], len: u64) -> SysResult {
+    let flags = a[3] as i32;
+    if a[2] != 0 || flags & libc::MAP_ANONYMOUS == 0 || !a[0].is_multiple_of(PAGE) {
+        return Err(libc::ENOMEM);
+    }
+    let end = a[0].checked_add(len).ok_or(libc::ENOMEM)?;
+    let pieces = around_tern(a[0], end);
+    let mut m = p.jit.map_change();
+    for &(s, e) in &pieces {
+        m.invalidate(s, e);
+        result(host_syscall(libc::SYS_mmap as u64, [s, e - s, 0, a[3], a[4], a[5]]))?;
+        m.note_map(s, e, 0);
+    }
+    crate::proc::hide_shared(a[0], end);
+    Ok(a[0])
 }
 
 /// Set while the guest's `mlockall(MCL_FUTURE)` (without MCL_ONFAULT) is
@@ -189,28 +213,37 @@ fn keeps_shared_usable(start: u64, end: u64, prot: i32) -> bool {
     })
 }
 
-/// `munmap`. The host's vDSO and vvar pages, which tern's C library uses
-/// too, stay mapped: the guest unmapping them only hides them from it
-/// (`proc::hide_shared`), and the rest of the range is unmapped around
-/// them.
+/// The parts of `[start, end)` outside tern's memory and the vDSO it
+/// shares with the guest, in order.
+fn around_tern(start: u64, end: u64) -> Vec<(u64, u64)> {
+    let mut taken: Vec<(u64, u64)> = guard::tern_memory().to_vec();
+    taken.extend_from_slice(crate::proc::shared_ranges());
+    taken.sort_unstable();
+    let mut pieces = Vec::new();
+    let mut at = start;
+    for &(s, e) in taken.iter().filter(|&&(s, e)| s < end && start < e) {
+        if at < s {
+            pieces.push((at, s));
+        }
+        at = at.max(e);
+    }
+    if at < end {
+        pieces.push((at, end));
+    }
+    pieces
+}
+
+/// `munmap`. A range over tern's memory, which the guest does not see,
+/// is unmapped around it, as natively a range with holes is. The host's
+/// vDSO and vvar pages, which tern's C library uses too, stay mapped: the
+/// guest unmapping them only hides them from it (`proc::hide_shared`).
 pub fn munmap(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
-    let shared = crate::proc::shared_ranges();
     let len = page_up(a[1]);
-    if a[0].is_multiple_of(PAGE) && len != 0 && guard::overlaps(shared, a[0], len) {
-        let end = a[0].saturating_add(len);
-        let mut pieces = Vec::new();
-        let mut at = a[0];
-        for &(s, e) in shared.iter().filter(|&&(s, e)| s < end && a[0] < e) {
-            pieces.extend((at < s).then_some((at, s)));
-            at = at.max(e);
-        }
-        pieces.extend((at < end).then_some((at, end)));
-        if pieces.iter().any(|&(s, e)| touches_tern(s, e - s)) {
-            return Err(libc::EINVAL);
-        }
+    if a[0].is_multiple_of(PAGE) && len != 0 && touches_tern(a[0], len) {
+        let end = a[0].checked_add(len).ok_or(libc::EINVAL)?;
         let mut m = p.jit.map_change();
         m.invalidate(a[0], end);
-        for &(s, e) in &pieces {
+        for (s, e) in around_tern(a[0], end) {
             result(host_syscall(libc::SYS_munmap as u64, [s, e - s, 0, 0, 0, 0]))?;
         }
         crate::proc::hide_shared(a[0], end);

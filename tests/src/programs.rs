@@ -126,6 +126,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("vdso_unmap.c"),
     plain("smc_volatile.c"),
     plain("jit_dual_map.c"),
+    plain("reserve_fixed.c"),
     plain("eflags_ac.c"),
     // The trap flag: a SIGTRAP after every instruction.
     plain("single_step.c"),
