@@ -79,8 +79,12 @@ pub fn mmap(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     // MAP_FIXED over tern's memory would replace it. With
     // MAP_FIXED_NOREPLACE the kernel never replaces anything, so it checks
     // the flags in its own order (EINVAL for bad ones, LTP open_posix
-    // mmap/21-1) and answers EEXIST for tern's memory itself.
-    if flags & libc::MAP_FIXED_NOREPLACE == 0 && flags & libc::MAP_FIXED != 0 && touches_tern(a[0], len) {
+    // mmap/21-1) and answers EEXIST for tern's memory itself, unless the
+    // mapping is a reservation, which tern's memory does not stop.
+    let noreplace = flags & libc::MAP_FIXED_NOREPLACE != 0;
+    if (noreplace && is_reservation(a) || !noreplace && flags & libc::MAP_FIXED != 0)
+        && touches_tern(a[0], len)
+    {
         return reserve_around_tern(p, a, len);
     }
     // No thread translates between the host call and its record.
@@ -111,13 +115,19 @@ pub fn mmap(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
 /// across tern's region, and stopped with "can not protect"). Anything
 /// else would replace tern's memory: ENOMEM.
 fn reserve_around_tern(p: &Process, a: [u64; 6], len: u64) -> SysResult {
-    let flags = a[3] as i32;
-    if a[2] != 0 || flags & libc::MAP_ANONYMOUS == 0 || !a[0].is_multiple_of(PAGE) {
+    if !is_reservation(a) {
         return Err(libc::ENOMEM);
     }
     let end = a[0].checked_add(len).ok_or(libc::ENOMEM)?;
     let pieces = around_tern(a[0], end);
     let mut m = p.jit.map_change();
+    // MAP_FIXED_NOREPLACE: nothing of the guest's may be there (the vDSO
+    // counts, even once unmapped: rare enough).
+    if a[3] as i32 & libc::MAP_FIXED_NOREPLACE != 0
+        && (m.mapped_bytes(a[0], end).0 != 0 || guard::overlaps(crate::proc::shared_ranges(), a[0], len))
+    {
+        return Err(libc::EEXIST);
+    }
     for &(s, e) in &pieces {
         m.invalidate(s, e);
         result(host_syscall(libc::SYS_mmap as u64, [s, e - s, 0, a[3], a[4], a[5]]))?;
@@ -125,6 +135,16 @@ fn reserve_around_tern(p: &Process, a: [u64; 6], len: u64) -> SysResult {
     }
     crate::proc::hide_shared(a[0], end);
     Ok(a[0])
+}
+
+/// True if `mmap` arguments `a` only reserve address space: an inaccessible
+/// (`PROT_NONE`) private anonymous mapping at a page-aligned address.
+fn is_reservation(a: [u64; 6]) -> bool {
+    let flags = a[3] as i32;
+    a[2] == 0
+        && flags & libc::MAP_ANONYMOUS != 0
+        && flags & (libc::MAP_SHARED | libc::MAP_PRIVATE) == libc::MAP_PRIVATE
+        && a[0].is_multiple_of(PAGE)
 }
 
 /// Set while the guest's `mlockall(MCL_FUTURE)` (without MCL_ONFAULT) is
