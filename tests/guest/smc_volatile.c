@@ -7,11 +7,14 @@
  *     3 bytes (under a qword), of 8 and of 13 bytes, and one with a loop.
  * Under tern such a page stops being write-protected after a few write
  * faults and its blocks compare their bytes when entered; the results
- * must stay those of the code as it is at each call. */
+ * must stay those of the code as it is at each call. A 50 us timer keeps
+ * signals landing everywhere, those checks included. */
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/time.h>
 
 static void apply(void (*f)(int), int n) {
   for (int i = 0; i < n; i++)
@@ -27,7 +30,19 @@ static long nested(int base) {
 
 typedef int (*fn)(void);
 
+static volatile sig_atomic_t ticks;
+static void tick(int sig) {
+  (void)sig;
+  ticks++;
+}
+
 int main(void) {
+  struct sigaction sa = {0};
+  sa.sa_handler = tick;
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGALRM, &sa, NULL);
+  struct itimerval it = {{0, 50}, {0, 50}};
+  setitimer(ITIMER_REAL, &it, NULL);
   long t = 0;
   for (int k = 0; k < 3000; k++)
     t += nested(k % 13);
@@ -75,5 +90,7 @@ int main(void) {
     total += ((fn)(page + 192))();
   }
   printf("jit %ld counter %ld\n", total, *counter);
+  memset(&it, 0, sizeof it);
+  setitimer(ITIMER_REAL, &it, NULL);
   return 0;
 }

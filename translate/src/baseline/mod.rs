@@ -688,6 +688,9 @@ impl Emitter<'_> {
     /// exit, whose rel32 fields are pushed on `stale`. Guest rcx and rdx
     /// wait in the lookup's slots meanwhile.
     fn check_bytes(&mut self, ir: &IrBlock, stale: &mut Vec<usize>) {
+        // Entered by a chained jump too, with the lookup's slots stale: the
+        // guest registers are all live here.
+        self.mark(ir.start, NO_FIXUP);
         self.a.store_gs(off::scratch(SLOT_TARGET), RCX);
         self.a.store_gs(off::scratch(SLOT_IBL), RDX);
         self.mark(ir.start, BOTH);
