@@ -235,6 +235,14 @@ struct Tables {
 }
 
 impl Tables {
+    /// True if code on guest page `page` is never write-protected and its
+    /// blocks check their own bytes instead: the page is volatile
+    /// (`pages::VOLATILE_AFTER`) or shared (`pages::SHARED_MAPPING`).
+    fn self_checked(&self, page: u64) -> bool {
+        self.code.volatile.contains(&page)
+            || self.mem.prot_at(page).is_some_and(|p| p & pages::SHARED_MAPPING != 0)
+    }
+
     /// Remembers that guest memory `[start, end)` changed.
     fn note_change(&mut self, start: u64, end: u64) {
         if self.changes.len() == CHANGES_KEPT {
@@ -574,12 +582,7 @@ impl Jit {
         let mut code = [0u8; MAX_BLOCK_BYTES];
         let n = if bytes { self.fetch_locked(t, pc, &mut code) } else { 0 };
         let room = self.take_room_locked(t)?;
-        // Pages that are volatile or shared (`pages::SHARED_MAPPING`) are not
-        // write-protected: their blocks check their own bytes.
-        let unprotected = |p: u64| {
-            t.code.volatile.contains(&p) || t.mem.prot_at(p).is_some_and(|p| p & pages::SHARED_MAPPING != 0)
-        };
-        let check = !single && (unprotected(page) || unprotected(page + 0x1000));
+        let check = !single && (t.self_checked(page) || t.self_checked(page + 0x1000));
         Ok(Fetched { pc, code, n, room, seq: t.changes_seq, epoch: self.epoch.load(Ordering::SeqCst), check })
     }
 

@@ -129,8 +129,10 @@ impl Jit {
         let mut rets = Vec::new();
         let mut pc = head;
         while let Some(b) = t.blocks.get(&pc) {
-            let changing =
-                (pc & !0xfff..b.guest_end.max(pc + 1)).step_by(0x1000).any(|p| t.traces.churn.contains(&p));
+            // Also code that checks its bytes (a trace would not).
+            let changing = (pc & !0xfff..b.guest_end.max(pc + 1))
+                .step_by(0x1000)
+                .any(|p| t.traces.churn.contains(&p) || t.self_checked(p));
             if changing {
                 break;
             }
