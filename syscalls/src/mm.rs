@@ -118,7 +118,7 @@ fn reserve_around_tern(p: &Process, a: [u64; 6], len: u64) -> SysResult {
     if !is_reservation(a) {
         return Err(libc::ENOMEM);
     }
-    let end = a[0].checked_add(len).ok_or(libc::ENOMEM)?;
+    let end = in_task(a[0], len).ok_or(libc::ENOMEM)?;
     let pieces = around_tern(a[0], end);
     let mut m = p.jit.map_change();
     // MAP_FIXED_NOREPLACE: nothing of the guest's may be there (the vDSO
@@ -233,6 +233,12 @@ fn keeps_shared_usable(start: u64, end: u64, prot: i32) -> bool {
     })
 }
 
+/// The end of `[start, start + len)` if the range lies below TASK_SIZE.
+fn in_task(start: u64, len: u64) -> Option<u64> {
+    use tern_translate::guestmem::TASK_SIZE;
+    (len <= TASK_SIZE && start <= TASK_SIZE - len).then_some(start + len)
+}
+
 /// The parts of `[start, end)` outside tern's memory and the vDSO it
 /// shares with the guest, in order.
 fn around_tern(start: u64, end: u64) -> Vec<(u64, u64)> {
@@ -260,7 +266,8 @@ fn around_tern(start: u64, end: u64) -> Vec<(u64, u64)> {
 pub fn munmap(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     let len = page_up(a[1]);
     if a[0].is_multiple_of(PAGE) && len != 0 && touches_tern(a[0], len) {
-        let end = a[0].checked_add(len).ok_or(libc::EINVAL)?;
+        // `mm/mmap.c: do_vmi_munmap()`: the range must lie below TASK_SIZE.
+        let end = in_task(a[0], len).ok_or(libc::EINVAL)?;
         let mut m = p.jit.map_change();
         m.invalidate(a[0], end);
         for (s, e) in around_tern(a[0], end) {
