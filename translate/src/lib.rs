@@ -1039,8 +1039,7 @@ impl Jit {
     /// The tables lock is held (`_locked`).
     fn protect_code_page_locked(&self, t: &mut Tables, page: u64) {
         if t.code.protected.contains_key(&page)
-            || t.code.volatile.contains(&page)
-            || t.mem.prot_at(page).is_some_and(|p| p & pages::SHARED_MAPPING != 0)
+            || t.self_checked(page)
             || self.cache.ranges().iter().any(|r| (r.0..r.1).contains(&page))
         {
             return;

@@ -243,6 +243,7 @@ pub fn tern_memory_generation() -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn remapped_pages_lose_their_write_fault_history() {
@@ -255,7 +256,6 @@ mod tests {
         assert!(c.volatile.contains(&0x1000) && c.volatile.contains(&0x9000));
         assert!(!c.volatile.contains(&0x2000) && !c.write_faults.contains_key(&0x2000));
     }
-    use super::*;
 
     #[test]
     fn set_split_protect() {
