@@ -17,12 +17,14 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define ARENA 0x30000000UL
+/* Above where the kernel may start a static program's break (up to
+ * 1 GiB past its end): the fuzzer's `sys/mod.rs` names the same. */
+#define ARENA 0x50000000UL
 #define ARENA_DATA 0x10000UL /* read-write, filled from the input */
 #define ARENA_RO (ARENA + ARENA_DATA)
 #define ARENA_NONE (ARENA_RO + 0x1000UL)
 #define ARENA_SIZE (ARENA_DATA + 0x2000UL)
-#define MM_ARENA 0x40000000UL /* 1 MiB, PROT_NONE: target of the memory calls */
+#define MM_ARENA 0x60000000UL /* 1 MiB, PROT_NONE: target of the memory calls */
 #define MM_ARENA_SIZE 0x100000UL
 #define PROGRESS_FD 1023
 #define MAX_CALLS 8192
