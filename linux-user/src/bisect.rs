@@ -11,7 +11,8 @@
 //! gets hot waits for the trace), so that a trace is installed before its
 //! loop is over whatever the machine's load; a run that shows no
 //! difference is still tried again before it counts as good (threads
-//! race).
+//! race). Every run has the personality ADDR_NO_RANDOMIZE (as under gdb),
+//! so that the guest's code sits at the same addresses each time.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -185,6 +186,20 @@ impl Bisect {
         }
         cmd.arg("--").args(&self.program);
         cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        // The guest's addresses the same in every run (as gdb runs a
+        // program), so that a trace range names the same code each time.
+        // SAFETY: personality is a plain system call, safe between fork
+        // and exec.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+                const ADDR_NO_RANDOMIZE: libc::c_ulong = 0x0040000;
+                let now = libc::personality(0xffff_ffff);
+                if now != -1 {
+                    libc::personality(now as libc::c_ulong | ADDR_NO_RANDOMIZE);
+                }
+                Ok(())
+            })
+        };
         let Ok(mut child) = cmd.spawn() else {
             return Outcome { stdout: Vec::new(), stderr: b"cannot start tern".to_vec(), status: -2 };
         };

@@ -320,17 +320,21 @@ fn main() {
     // The initial stack.
     let env = guest_env(&cli);
     let size = stack_size();
-    let top = map::map_stack(size, loaded.exec_stack)
+    // As the kernel starts a stack: 128 KiB and the strings and tables
+    // (`setup_arg_pages`), which a little extra covers.
+    let strings: usize = argv.iter().chain(&env).map(|s| s.len() + 1 + 8).sum();
+    let initial = (128 << 10) + strings as u64 + 4096;
+    let (top, mapped) = map::map_stack(size, initial, loaded.exec_stack)
         .unwrap_or_else(|e| fail(format!("cannot map the stack: {e}"), 1));
     let stack_prot = libc::PROT_READ | libc::PROT_WRITE | if loaded.exec_stack { libc::PROT_EXEC } else { 0 };
-    jit.note_map(top - size, top, stack_prot);
-    tern_syscalls::rlimit::set_main_stack(size);
+    jit.note_map(top - mapped, top, stack_prot);
+    tern_syscalls::rlimit::set_main_stack(mapped);
     let mut random = [0u8; 16];
     // SAFETY: getrandom fills the local buffer.
     unsafe { libc::getrandom(random.as_mut_ptr().cast(), 16, 0) };
     let execfn = given.as_os_str().as_bytes();
-    // SAFETY: [top - stack_size, top) was just mapped writable for the guest
-    // stack, far larger than the strings and tables.
+    // SAFETY: [top - mapped, top) was just mapped writable for the guest
+    // stack, larger than the strings and tables (`initial`).
     let st = unsafe { stack::build(top, &loaded, model, &argv, &env, execfn, random) };
     proc::set_stack_strings(st.args, st.env);
     proc_title::set(execfn, &argv);
@@ -345,7 +349,7 @@ fn main() {
         exe,
         auxv,
         cmdline: argv.iter().flat_map(|a| a.iter().copied().chain([0])).collect(),
-        brk: std::sync::Arc::new(std::sync::Mutex::new(Brk::new(loaded.main.end))),
+        brk: std::sync::Arc::new(std::sync::Mutex::new(Brk::new(loaded.brk))),
         signals: GuestSignals::default(),
         strace: cli.strace,
         reexec: Reexec {

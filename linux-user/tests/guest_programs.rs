@@ -41,6 +41,8 @@ guest_tests! {
     setjmp => "setjmp.c";
     cxx_exceptions => "cxx_exceptions.cpp";
     big_stack => "big_stack.c";
+    stack_limit => "stack_limit.c";
+    aslr => "aslr.c";
     malloc_churn => "malloc_churn.c";
     mmap => "mmap.c";
     file_io => "file_io.c";

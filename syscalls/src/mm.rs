@@ -284,18 +284,28 @@ pub fn munmap(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
 }
 
 pub fn mprotect(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
-    let (start, end, mut m) = claim_range(p, a[0], a[1], libc::ENOMEM, Some(a[2] as i32))?;
-    let r = result(host_syscall(libc::SYS_mprotect as u64, a))?;
-    m.note_protect(start, end, prot_as_mapped(a[2] as i32));
-    Ok(r)
+    protect_with(p, a, libc::SYS_mprotect)
 }
 
 /// `pkey_mprotect(addr, len, prot, pkey)`: `mprotect` with a protection
 /// key (the guest cannot change PKRU: WRPKRU is outside the CPU models).
 pub fn pkey_mprotect(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    protect_with(p, a, libc::SYS_pkey_mprotect)
+}
+
+/// `mprotect` or `pkey_mprotect` (`nr`). With PROT_GROWSDOWN the kernel
+/// changes a growing mapping (the main stack, `MAP_GROWSDOWN`) from its
+/// start (EINVAL for any other): glibc makes the stack executable that way
+/// when it loads a library that needs it (`_dl_make_stack_executable`).
+/// The change is recorded from the start of the recorded run of mappings
+/// down there (what the kernel added below unseen stays unrecorded).
+fn protect_with(p: &Process, a: [u64; 6], nr: i64) -> SysResult {
     let (start, end, mut m) = claim_range(p, a[0], a[1], libc::ENOMEM, Some(a[2] as i32))?;
-    let r = result(host_syscall(libc::SYS_pkey_mprotect as u64, a))?;
-    m.note_protect(start, end, prot_as_mapped(a[2] as i32));
+    let prot = a[2] as i32;
+    let from = if prot & libc::PROT_GROWSDOWN != 0 { m.run_start(start).unwrap_or(start) } else { start };
+    m.invalidate(from, start);
+    let r = result(host_syscall(nr as u64, a))?;
+    m.note_protect(from, end, prot_as_mapped(prot & !(libc::PROT_GROWSDOWN | libc::PROT_GROWSUP)));
     Ok(r)
 }
 

@@ -29,6 +29,8 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("setjmp.c"),
     plain("cxx_exceptions.cpp"),
     plain("big_stack.c"),
+    plain("stack_limit.c"),
+    plain("aslr.c"),
     plain("malloc_churn.c"),
     plain("mmap.c"),
     plain("file_io.c"),

@@ -488,6 +488,7 @@ impl Jit {
             let loaded = load.then(|| self.load_persisted_locked(&mut t, &mut f)).flatten();
             if reuse && loaded.is_none() {
                 f.n = self.fetch_locked(&t, pc, &mut f.code);
+                f.check |= self.unknown_code(&t, pc, f.n);
             }
             if let Some((ir, em, insns)) = loaded {
                 let mut commit = self.commit_locked(&mut t, &mut f, (ir, em), false, false)?;
@@ -582,8 +583,20 @@ impl Jit {
         let mut code = [0u8; MAX_BLOCK_BYTES];
         let n = if bytes { self.fetch_locked(t, pc, &mut code) } else { 0 };
         let room = self.take_room_locked(t)?;
-        let check = !single && (t.self_checked(page) || t.self_checked(page + 0x1000));
+        let check =
+            !single && (t.self_checked(page) || t.self_checked(page + 0x1000) || self.unknown_code(t, pc, n));
         Ok(Fetched { pc, code, n, room, seq: t.changes_seq, epoch: self.epoch.load(Ordering::SeqCst), check })
+    }
+
+    /// True if the `n` bytes of code fetched at `pc` lie on a page the
+    /// guest map does not know (the part of a growing stack that the kernel
+    /// added unseen, `MAP_GROWSDOWN`): such a page cannot be write-protected
+    /// (its protection is unknown), so its code checks itself.
+    fn unknown_code(&self, t: &Tables, pc: u64, n: usize) -> bool {
+        let vdso = self.vdso.0.load(Ordering::Relaxed)..self.vdso.1.load(Ordering::Relaxed);
+        let unknown = |p: u64| t.mem.prot_at(p).is_none() && !vdso.contains(&p);
+        let page = pc & !0xfff;
+        unknown(page) || n > (page + 0x1000 - pc) as usize && unknown(page + 0x1000)
     }
 
     /// The step without the lock: lifts the fetched bytes and emits host
@@ -1238,6 +1251,12 @@ impl MapChange<'_> {
     /// The guest protection tern has recorded at `addr`.
     pub fn prot_at(&self, addr: u64) -> Option<i32> {
         self.t.mem.prot_at(addr)
+    }
+
+    /// [`GuestMemMap::run_start`](pages::GuestMemMap::run_start) under
+    /// this guard.
+    pub fn run_start(&self, addr: u64) -> Option<u64> {
+        self.t.mem.run_start(addr)
     }
 
     /// [`Jit::mapped_bytes`] under this guard.

@@ -130,13 +130,52 @@ pub fn map_image(file: &File, info: &ElfInfo, hint: Option<u64>) -> std::io::Res
     Ok(Image { bias, entry: info.entry + bias, phdr, phnum: u64::from(info.phnum), end: hi + bias, maps })
 }
 
-/// Maps the guest stack: `size` bytes, executable if PT_GNU_STACK asks.
-/// Returns its top.
-pub fn map_stack(size: u64, exec: bool) -> std::io::Result<u64> {
+/// Room left to tern's own stack above the guest's main stack (see
+/// [`map_stack`]): tern's main thread uses far less, and the default
+/// RLIMIT_STACK would stop it there anyway.
+const HOST_STACK_ROOM: u64 = 8 << 20;
+
+/// Maps the guest's main stack, executable if
+/// PT_GNU_STACK asks. As the kernel does for a native process, it is a
+/// growing mapping (`MAP_GROWSDOWN`) of `initial` bytes that the kernel
+/// extends on each fault below it, up to RLIMIT_STACK as it is at that
+/// moment (a limit raised later, by `ulimit -s unlimited` or by the
+/// program itself as `cc1` raises its own to 64 MiB, lets it grow further,
+/// as natively) and never within the guard gap of the mapping below. It
+/// sits in the room the host kernel keeps free below a process's stack
+/// for that stack to grow (above `mmap_base`, so above every library),
+/// [`HOST_STACK_ROOM`] below tern's own stack, so it is the guest's
+/// highest mapping but the vDSO, as natively. `reserve` bytes below the
+/// top must be free there (tern's map of guest memory records that much);
+/// where they are not, the stack is a plain mapping of `reserve` bytes
+/// wherever the kernel puts it, which cannot grow. Returns the top and the
+/// size mapped.
+pub fn map_stack(reserve: u64, initial: u64, exec: bool) -> std::io::Result<(u64, u64)> {
     let mut prot = libc::PROT_READ | libc::PROT_WRITE;
     if exec {
         prot |= libc::PROT_EXEC;
     }
-    let base = mmap(0, size, prot, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE, -1, 0)?;
-    Ok(base + size)
+    let anon = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE;
+    let initial = page_up(initial).min(reserve);
+    let here = 0u8;
+    let sp = std::ptr::addr_of!(here) as u64;
+    if let Some(top) = (sp & !(PAGE - 1)).checked_sub(HOST_STACK_ROOM).filter(|&t| t > reserve) {
+        // Is the whole reserve free? A probe mapping, gone at once.
+        let exact = |at: u64, len: u64, prot: i32, flags: i32| {
+            mmap(at, len, prot, anon | flags | libc::MAP_FIXED_NOREPLACE, -1, 0).map(|p| {
+                if p != at {
+                    munmap(p, len);
+                }
+                p == at
+            })
+        };
+        if exact(top - reserve, reserve, libc::PROT_NONE, 0).unwrap_or(false) {
+            munmap(top - reserve, reserve);
+            if exact(top - initial, initial, prot, libc::MAP_GROWSDOWN).unwrap_or(false) {
+                return Ok((top, initial));
+            }
+        }
+    }
+    let base = mmap(0, reserve, prot, anon, -1, 0)?;
+    Ok((base + reserve, reserve))
 }

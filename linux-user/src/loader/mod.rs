@@ -109,7 +109,67 @@ pub struct Loaded {
     pub main: Image,
     pub interp: Option<Image>,
     pub exec_stack: bool,
+    /// Where the program break starts (`mm->start_brk`).
+    pub brk: u64,
 }
+
+/// How the kernel lays out a new program here (`fs/binfmt_elf.c`): its
+/// addresses randomised unless the personality says ADDR_NO_RANDOMIZE
+/// (`setarch -R`, gdb, `tern bisect`) or `kernel.randomize_va_space` is
+/// 0, and its program break too only at 2.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Aslr {
+    pub mmap: bool,
+    pub brk: bool,
+}
+
+impl Aslr {
+    /// The host's setting for this process (the guest's personality is
+    /// this process's own).
+    pub fn host() -> Aslr {
+        const ADDR_NO_RANDOMIZE: i32 = 0x0040000;
+        // SAFETY: 0xffffffff only queries the personality.
+        let persona = unsafe { libc::personality(0xffff_ffff) };
+        let level = if persona != -1 && persona & ADDR_NO_RANDOMIZE != 0 {
+            0
+        } else {
+            std::fs::read("/proc/sys/kernel/randomize_va_space")
+                .ok()
+                .and_then(|b| b.first().copied())
+                .map_or(2, |c| c.wrapping_sub(b'0'))
+        };
+        Aslr { mmap: level >= 1, brk: level >= 2 }
+    }
+}
+
+/// ELF_ET_DYN_BASE, where a PIE goes (before its random offset), and a
+/// static-pie's program break: 4 GiB higher when tern's own binary, a PIE
+/// itself, is there (always without randomisation: `setarch -R`), so that
+/// the guest's program and break keep their room.
+fn dyn_base() -> u64 {
+    // SAFETY: getauxval has no preconditions.
+    let own = unsafe { libc::getauxval(libc::AT_PHDR) };
+    if own.abs_diff(map::PIE_BASE) < 1 << 32 {
+        map::PIE_BASE + (1 << 32)
+    } else {
+        map::PIE_BASE
+    }
+}
+
+/// A random u64 (getrandom; 0 where it fails).
+fn random_u64() -> u64 {
+    let mut r = [0u8; 8];
+    // SAFETY: getrandom writes at most 8 bytes into `r`.
+    unsafe { libc::getrandom(r.as_mut_ptr().cast(), 8, libc::GRND_NONBLOCK) };
+    u64::from_le_bytes(r)
+}
+
+/// Bits of the random offset of a PIE's load address (`mmap_rnd_bits`,
+/// x86-64's default: pages within 1 TiB).
+const MMAP_RND_BITS: u32 = 28;
+/// Range of the program break's random offset on x86-64
+/// (`arch_randomize_brk`).
+const BRK_RND: u64 = 1 << 30;
 
 impl Loaded {
     /// Every range mapped for the program and its interpreter.
@@ -247,9 +307,24 @@ pub fn check(path: &Path) -> Result<(), LoadError> {
 pub fn load(path: &Path) -> Result<Loaded, LoadError> {
     let Inspected { file, info, interp } = inspect(path)?;
     let name = shown(path);
-    let main_hint = if info.dyn_ { Some(map::PIE_BASE) } else { None };
+    let aslr = Aslr::host();
+    // A PIE with an interpreter goes at ELF_ET_DYN_BASE plus a random
+    // offset; one without (static-pie) and the interpreter where mmap
+    // puts them, which the kernel randomises itself.
+    let offset = if aslr.mmap { (random_u64() & ((1 << MMAP_RND_BITS) - 1)) << 12 } else { 0 };
+    let main_hint = (info.dyn_ && interp.is_some()).then_some(dyn_base() + offset);
     let main =
         map::map_image(&file, &info, main_hint).map_err(|err| LoadError::Map { path: name.clone(), err })?;
+    // The break: after the program (a page further when randomised), or
+    // for a static-pie at ELF_ET_DYN_BASE, out of the mmap area it was
+    // loaded in; then up to 1 GiB further at random.
+    let brk = match (aslr.brk, info.dyn_ && interp.is_none()) {
+        (_, true) => dyn_base(),
+        (false, false) => main.end,
+        (true, false) => main.end.next_multiple_of(4096) + 4096,
+    };
+    let brk =
+        if aslr.brk { brk.next_multiple_of(4096) + ((random_u64() % (BRK_RND >> 12)) << 12) } else { brk };
     let interp = match interp {
         Some((ipath, ifile, iinfo)) => Some(
             map::map_image(&ifile, &iinfo, None)
@@ -258,7 +333,7 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
         None => None,
     };
     let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    Ok(Loaded { path, main, interp, exec_stack: info.exec_stack })
+    Ok(Loaded { path, main, interp, exec_stack: info.exec_stack, brk })
 }
 
 /// What a guest `execve` of `path` would fail with, if anything: `#!`
