@@ -189,10 +189,10 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
                 jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
             }
             ExitKind::Stale => {
-                // A self-checking block's guest bytes changed: drop it (and
-                // the rest of its page's code) and translate it again.
+                // A self-checking block's guest bytes changed: drop it and
+                // translate it again.
                 cpu.rip = d.target;
-                jit.invalidate_range(d.target, d.target + 1);
+                jit.drop_stale_block(d.target);
                 jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
             }
             // A host signal stopped generated code; delivered at the top.

@@ -1158,6 +1158,48 @@ impl Jit {
         self.map_change().invalidate(start, end)
     }
 
+    /// Drops the self-checking block at guest `pc` alone, after its entry
+    /// check found its guest bytes changed (a `Stale` exit), with the
+    /// guarantees of [`Jit::invalidate_range`]. The other blocks of its
+    /// pages stay: every block of a self-checked page checks itself
+    /// (`Tables::self_checked`, `Jit::unknown_code`), so a trampoline
+    /// rewritten on a page of many no longer retranslates them all.
+    /// Anything else at `pc` (a block that does not check itself: the
+    /// page's state changed since) is dropped with its pages.
+    pub fn drop_stale_block(&self, pc: u64) {
+        let mut t = self.tables();
+        let Some(&b) = t.blocks.get(&pc) else { return };
+        let page = pc & !0xfff;
+        let checked = |t: &Tables, p: u64| t.self_checked(p) || self.unknown_code(t, p, 0);
+        let last = (b.guest_end - 1) & !0xfff;
+        if !checked(&t, page) || last != page && !checked(&t, last) {
+            self.invalidate_range_locked(&mut t, pc, pc + 1);
+            return;
+        }
+        t.note_change(b.guest_start, b.guest_end);
+        for p in if last == page { vec![page] } else { vec![page, last] } {
+            self.invalidate_traces_locked(&mut t, p);
+            if let Some(pcs) = t.pages.get_mut(&p) {
+                pcs.retain(|&x| x != pc);
+            }
+        }
+        t.blocks.remove(&pc);
+        t.index.remove(pc);
+        for (site, stub) in std::mem::take(&mut t.incoming[b.id as usize]) {
+            // SAFETY: link_locked recorded (site, stub): a Direct exit's
+            // jump field and its own stub.
+            unsafe { self.cache.patch_rel32(&mut t.writer, site, stub) };
+        }
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        for &cpu in self.threads().iter() {
+            // SAFETY: registered states are live until unregistered, which
+            // takes the same lock.
+            unsafe { CpuState::ibl_forget(cpu as *mut CpuState, pc) };
+        }
+        self.stats.invalidated.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// `invalidate_range` with the tables lock held (`_locked`).
     fn invalidate_range_locked(&self, t: &mut Tables, start: u64, end: u64) -> bool {
         t.note_change(start & !0xfff, end);
