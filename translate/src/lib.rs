@@ -1183,21 +1183,37 @@ impl Jit {
                 pcs.retain(|&x| x != pc);
             }
         }
-        t.blocks.remove(&pc);
+        self.forget_block_locked(&mut t, pc);
+        self.forget_in_lookups_locked(&[pc]);
+    }
+
+    /// Forgets the block at guest `pc`, if there is one, and points the
+    /// chained jumps into it back at their exit stubs. True if there was.
+    fn forget_block_locked(&self, t: &mut Tables, pc: u64) -> bool {
+        let Some(b) = t.blocks.remove(&pc) else { return false };
         t.index.remove(pc);
         for (site, stub) in std::mem::take(&mut t.incoming[b.id as usize]) {
             // SAFETY: link_locked recorded (site, stub): a Direct exit's
             // jump field and its own stub.
             unsafe { self.cache.patch_rel32(&mut t.writer, site, stub) };
         }
+        true
+    }
+
+    /// Clears the lookup-table entries of the dropped blocks at guest
+    /// `pcs` in every registered thread, after a new generation is
+    /// published, and counts them.
+    fn forget_in_lookups_locked(&self, pcs: &[u64]) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         fence(Ordering::SeqCst);
         for &cpu in self.threads().iter() {
-            // SAFETY: registered states are live until unregistered, which
-            // takes the same lock.
-            unsafe { CpuState::ibl_forget(cpu as *mut CpuState, pc) };
+            for &pc in pcs {
+                // SAFETY: registered states are live until unregistered,
+                // which takes the same lock.
+                unsafe { CpuState::ibl_forget(cpu as *mut CpuState, pc) };
+            }
         }
-        self.stats.invalidated.fetch_add(1, Ordering::Relaxed);
+        self.stats.invalidated.fetch_add(pcs.len() as u64, Ordering::Relaxed);
     }
 
     /// `invalidate_range` with the tables lock held (`_locked`).
@@ -1220,14 +1236,8 @@ impl Jit {
             if let Some(pcs) = t.pages.remove(&page) {
                 t.traces.churn.insert(page);
                 for pc in pcs {
-                    if let Some(b) = t.blocks.remove(&pc) {
-                        t.index.remove(pc);
+                    if self.forget_block_locked(t, pc) {
                         dropped_pcs.push(pc);
-                        for (site, stub) in std::mem::take(&mut t.incoming[b.id as usize]) {
-                            // SAFETY: link_locked recorded (site, stub): a
-                            // Direct exit's jump field and its own stub.
-                            unsafe { self.cache.patch_rel32(&mut t.writer, site, stub) };
-                        }
                     }
                 }
             }
@@ -1238,16 +1248,7 @@ impl Jit {
         if dropped_pcs.is_empty() {
             return false;
         }
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        fence(Ordering::SeqCst);
-        for &cpu in self.threads().iter() {
-            for &pc in &dropped_pcs {
-                // SAFETY: registered states are live until unregistered,
-                // which takes the same lock.
-                unsafe { CpuState::ibl_forget(cpu as *mut CpuState, pc) };
-            }
-        }
-        self.stats.invalidated.fetch_add(dropped_pcs.len() as u64, Ordering::Relaxed);
+        self.forget_in_lookups_locked(&dropped_pcs);
         true
     }
 }
