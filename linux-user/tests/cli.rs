@@ -561,6 +561,33 @@ fn later_processes_reuse_translations() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A block whose indirect branch's slot predicted a target in one program
+/// (bound at load time: `LD_BIND_NOW`) and names none in another (bound
+/// lazily) is translated again by the second, and found by the next like
+/// it: the main store's version used to hide it, and every later process
+/// translated it again (and rewrote the store at its end).
+#[test]
+fn blocks_translated_for_another_binding_are_reused() {
+    let dir = cache_dir("binding");
+    let run = |env: &[&str]| {
+        let out = Command::new(TERN)
+            .arg("--code-cache")
+            .arg(&dir)
+            .args(env)
+            .args(["--stats", "/bin/sh", "-c", "echo x | sed s/x/y/"])
+            .output()
+            .expect("run tern");
+        assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), "y\n".into()), "{out:?}");
+        let (blocks, reused) = (stat(&out.stderr, "blocks translated"), stat(&out.stderr, "of which reused"));
+        blocks - reused
+    };
+    run(&["-E", "LD_BIND_NOW=1"]);
+    run(&[]);
+    assert_eq!(run(&[]), 0, "lazily bound, after a first such run");
+    assert_eq!(run(&["-E", "LD_BIND_NOW=1"]), 0, "bound at load time again");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// A block in the cache is used only where the guest bytes are those it
 /// was translated from: the cache of a program that differs in one
 /// instruction's immediate (`return 3` / `return 4`), put in place of

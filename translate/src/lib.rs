@@ -644,20 +644,40 @@ impl Jit {
         t: &mut Tables,
         f: &mut Fetched,
     ) -> Option<(ir::IrBlock, baseline::Emitted, u16)> {
+        (0..2).find_map(|nth| self.load_nth_persisted_locked(t, f, nth))
+    }
+
+    /// [`Jit::load_persisted_locked`] of the `nth` stored block for the
+    /// fetch (`Persist::find`).
+    ///
+    /// # Preconditions
+    /// The tables lock is held (`_locked`).
+    fn load_nth_persisted_locked(
+        &self,
+        t: &mut Tables,
+        f: &mut Fetched,
+        nth: usize,
+    ) -> Option<(ir::IrBlock, baseline::Emitted, u16)> {
         let seq = t.changes_seq;
         let p = t.persist.as_mut()?;
-        let rec = p.find(f.pc, seq)?;
+        let rec = p.find(f.pc, seq, nth)?;
         // Read into the fetch's own buffer (left unread for a block the
         // cache may hold): a miss reads it again whole.
         let here = f.code.get_mut(..rec.guest.len())?;
         if self.fetch_locked(t, f.pc, here) != here.len() || here[..] != rec.guest[..] {
             return None;
         }
+        // The prediction translating would make now (`predict_indirect`):
+        // the block's must be the same, a target or none.
         let predicted = match rec.slot {
-            Some((slot, branch, true)) => {
-                Some(predicted_target(f.pc.wrapping_add(slot), f.pc.wrapping_add(branch))?)
+            Some((slot, branch, had)) => {
+                let now = predicted_target(f.pc.wrapping_add(slot), f.pc.wrapping_add(branch));
+                if now.is_some() != had {
+                    return None;
+                }
+                now
             }
-            _ => None,
+            None => None,
         };
         // The same address modulo 32 as where it was emitted: its fields'
         // and literals' alignment, and its entry's.

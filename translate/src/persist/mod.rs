@@ -126,8 +126,16 @@ impl Persist {
         found
     }
 
-    /// The stored block for guest `pc`, if its file has one at that offset.
-    pub fn find(&mut self, pc: u64, generation: u64) -> Option<Record> {
+    /// The stored block for guest `pc`, if its file has one at that offset:
+    /// `nth` 0 is the one in the file's additions store (`save_blobs`),
+    /// newer than any in its main store, which `nth` 1 gives. A process
+    /// tries both: the main store may hold a block this process cannot use
+    /// (its indirect branch's slot predicted a target when it was
+    /// translated, in a program bound at load time, and names none now, in
+    /// one bound lazily), and the additions the block translated since,
+    /// which the main store's used to hide: every process then translated
+    /// it again and wrote the additions store again at its end.
+    pub fn find(&mut self, pc: u64, generation: u64, nth: usize) -> Option<Record> {
         let (key, off) = self.region(pc, generation)?;
         if !self.stores.contains_key(&key) {
             let name = self.store_name(pc)?;
@@ -136,8 +144,8 @@ impl Persist {
                 [store::Store::open(&path, self.tag), store::Store::open(&additions_path(&path), self.tag)];
             self.stores.insert(key, s);
         }
-        let stores = self.stores.get(&key)?;
-        if !stores.iter().flatten().any(|s| s.get_into(off, &mut self.blob)) {
+        let store = self.stores.get(&key)?.get(1 - nth.min(1))?.as_ref()?;
+        if !store.get_into(off, &mut self.blob) {
             return None;
         }
         Record::decode_reusing(&self.blob, std::mem::take(&mut self.spare))
