@@ -297,16 +297,24 @@ pub fn pkey_mprotect(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult
 /// changes a growing mapping (the main stack, `MAP_GROWSDOWN`) from its
 /// start (EINVAL for any other): glibc makes the stack executable that way
 /// when it loads a library that needs it (`_dl_make_stack_executable`).
-/// The change is recorded from the start of the recorded run of mappings
-/// down there (what the kernel added below unseen stays unrecorded).
+/// That start is read from the maps file then (rare); the part of the
+/// mapping the kernel added below unseen stays unrecorded.
 fn protect_with(p: &Process, a: [u64; 6], nr: i64) -> SysResult {
     let (start, end, mut m) = claim_range(p, a[0], a[1], libc::ENOMEM, Some(a[2] as i32))?;
-    let prot = a[2] as i32;
-    let from = if prot & libc::PROT_GROWSDOWN != 0 { m.run_start(start).unwrap_or(start) } else { start };
-    m.invalidate(from, start);
     let r = result(host_syscall(nr as u64, a))?;
+    let prot = a[2] as i32;
+    let from = if prot & libc::PROT_GROWSDOWN != 0 { mapping_start(start).unwrap_or(start) } else { start };
+    m.invalidate(from, start);
     m.note_protect(from, end, prot_as_mapped(prot & !(libc::PROT_GROWSDOWN | libc::PROT_GROWSUP)));
     Ok(r)
+}
+
+/// The start of the host mapping that holds `addr` (`/proc/self/maps`).
+fn mapping_start(addr: u64) -> Option<u64> {
+    use tern_translate::hostmem::{maps_range, read_proc};
+    let maps = read_proc("/proc/self/maps").ok()?;
+    let text = std::str::from_utf8(&maps).ok()?;
+    text.lines().filter_map(maps_range).find(|&(lo, hi)| (lo..hi).contains(&addr)).map(|(lo, _)| lo)
 }
 
 /// `madvise` advice after which reads may see other bytes than were

@@ -6,7 +6,9 @@
  *   - the stack is the highest mapping but the vDSO's (/proc/self/maps),
  *     with room below it: a mapping 2 MiB under its start succeeds;
  *   - mprotect with PROT_GROWSDOWN (glibc's way to make the stack
- *     executable) works on it, and GCC nested-function trampolines then
+ *     executable) works on it from its start: without PROT_EXEC a
+ *     trampoline below the page named faults; with it, GCC nested-function
+ *     trampolines then
  *     run from deep in the grown part, rewritten to name other functions. */
 #include <signal.h>
 #include <stdint.h>
@@ -43,7 +45,7 @@ static void apply(void (*f)(int), int n) {
     pad[0] = (char)depth;                                                  \
     long sum = pad[0] & 0;                                                 \
     void add(int x) { sum += (long)x op base + depth; }                    \
-    if (depth % 64 == 0)                                                   \
+    if (depth % 64 == 0 || depth == 299)                                   \
       apply(add, 50);                                                      \
     if (depth > 0)                                                         \
       sum += name(depth - 1, base + 1);                                    \
@@ -51,6 +53,27 @@ static void apply(void (*f)(int), int n) {
   }
 NEST(nest_mul, *)
 NEST(nest_xor, ^)
+
+/* A nested function's trampoline a few KiB below the caller's frame. */
+__attribute__((noinline)) static long shallow(int base) {
+  long sum = 0;
+  void add(int x) { sum += (long)x * base; }
+  apply(add, 3);
+  return sum;
+}
+
+__attribute__((noinline)) static long below(int base) {
+  volatile char pad[8192];
+  pad[0] = (char)base;
+  return shallow(base) + (pad[0] & 0);
+}
+
+static void segv_exec(int sig) {
+  static const char msg[] = "stack not executable: SIGSEGV\n";
+  (void)sig;
+  write(1, msg, sizeof msg - 1);
+  _exit(0);
+}
 
 static void segv(int sig) {
   static const char msg[] = "overflow: SIGSEGV\n";
@@ -118,6 +141,27 @@ int main(void) {
   } else {
     printf("deep 40 MiB: %llu\n", (unsigned long long)0);
   }
+
+  /* PROT_GROWSDOWN without PROT_EXEC on the page holding sp: the stack
+   * loses it down to its start, and a trampoline below faults. */
+  fflush(stdout);
+  c = fork();
+  if (c == 0) {
+    static char alt[64 * 1024];
+    stack_t ss = {.ss_sp = alt, .ss_size = sizeof alt};
+    sigaltstack(&ss, NULL);
+    struct sigaction sa = {0};
+    sa.sa_handler = segv_exec;
+    sa.sa_flags = SA_ONSTACK;
+    sigaction(SIGSEGV, &sa, NULL);
+    uintptr_t pg = (uintptr_t)&ss & ~(uintptr_t)4095;
+    int e = mprotect((void *)pg, 4096, PROT_READ | PROT_WRITE | PROT_GROWSDOWN);
+    printf("mprotect growsdown, not executable: %d\n", e);
+    printf("trampoline ran: %ld\n", below(3));
+    return 1;
+  }
+  waitpid(c, &st, 0);
+  printf("child: %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 
   /* PROT_GROWSDOWN on the page holding sp: the whole stack executable. */
   uintptr_t page = here & ~(uintptr_t)4095;

@@ -1316,12 +1316,6 @@ impl MapChange<'_> {
         self.t.mem.prot_at(addr)
     }
 
-    /// [`GuestMemMap::run_start`](pages::GuestMemMap::run_start) under
-    /// this guard.
-    pub fn run_start(&self, addr: u64) -> Option<u64> {
-        self.t.mem.run_start(addr)
-    }
-
     /// [`Jit::mapped_bytes`] under this guard.
     pub fn mapped_bytes(&self, start: u64, end: u64) -> (u64, u64) {
         self.t.mem.bytes_in(start, end)

@@ -82,22 +82,6 @@ impl GuestMemMap {
         }
     }
 
-    /// The start of the recorded mappings that run without a hole up to
-    /// `addr` (which one of them holds), if one does: where an `mprotect`
-    /// with PROT_GROWSDOWN at `addr` takes effect from, on the growing
-    /// mapping that the kernel extends down to its start.
-    pub fn run_start(&self, addr: u64) -> Option<u64> {
-        let (&first, &(end, _)) = self.map.range(..=addr).next_back()?;
-        if addr >= end {
-            return None;
-        }
-        let mut start = first;
-        while let Some((&s, _)) = self.map.range(..start).next_back().filter(|(_, &(e, _))| e == start) {
-            start = s;
-        }
-        Some(start)
-    }
-
     /// Every recorded guest mapping, as (start, end).
     pub fn ranges(&self) -> Vec<(u64, u64)> {
         self.map.iter().map(|(&s, &(e, _))| (s, e)).collect()
