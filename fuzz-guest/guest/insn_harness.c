@@ -22,10 +22,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define CODE_ADDR 0x20000000UL
+/* Above where the kernel may start a static program's break (up to 1 GiB
+ * past its end); `state.rs` names the same. */
+#define CODE_ADDR 0x60000000UL
 #define CODE_SIZE 0x11000UL
 #define EXIT_ADDR (CODE_ADDR + 0x10000UL)
-#define SCRATCH_ADDR 0x10000000UL
+#define SCRATCH_ADDR 0x50000000UL
 #define SCRATCH_SIZE 0x4000UL
 
 /* Offsets used by the assembly below: gpr 0, rflags 128, mxcsr 136, xmm 144,

@@ -5,15 +5,18 @@
 use std::fmt::Write as _;
 
 /// Where the harness maps the generated code (fixed, so that the encoding of
-/// branches and RIP-relative operands is the same in both runs).
-pub const CODE_ADDR: u64 = 0x2000_0000;
+/// branches and RIP-relative operands is the same in both runs). It and
+/// the scratch area lie above where the kernel may start a static
+/// program's break (up to 1 GiB past its end, at random), which took them
+/// now and then, natively and (with a randomised break) under tern.
+pub const CODE_ADDR: u64 = 0x6000_0000;
 /// The address the code jumps to when it is done (a trampoline to the
 /// harness's epilogue).
 pub const EXIT_ADDR: u64 = CODE_ADDR + 0x1_0000;
 /// The most code bytes the harness accepts.
 pub const MAX_CODE: usize = (EXIT_ADDR - CODE_ADDR) as usize;
 /// Where the harness maps the scratch area every memory operand points into.
-pub const SCRATCH_ADDR: u64 = 0x1000_0000;
+pub const SCRATCH_ADDR: u64 = 0x5000_0000;
 /// Size of the scratch area.
 pub const SCRATCH_SIZE: usize = 0x4000;
 /// Initial stack pointer: inside the scratch area, so pushes are compared.
