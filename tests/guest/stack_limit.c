@@ -75,6 +75,18 @@ static void segv_exec(int sig) {
   _exit(0);
 }
 
+/* SIGSEGV goes to `handler`, on an alternate stack (the stack itself may
+ * be what faulted). */
+static void catch_segv(void (*handler)(int)) {
+  static char alt[64 * 1024];
+  stack_t ss = {.ss_sp = alt, .ss_size = sizeof alt};
+  sigaltstack(&ss, NULL);
+  struct sigaction sa = {0};
+  sa.sa_handler = handler;
+  sa.sa_flags = SA_ONSTACK;
+  sigaction(SIGSEGV, &sa, NULL);
+}
+
 static void segv(int sig) {
   static const char msg[] = "overflow: SIGSEGV\n";
   (void)sig;
@@ -117,13 +129,7 @@ int main(void) {
   fflush(stdout);
   pid_t c = fork();
   if (c == 0) {
-    static char alt[64 * 1024];
-    stack_t ss = {.ss_sp = alt, .ss_size = sizeof alt};
-    sigaltstack(&ss, NULL);
-    struct sigaction sa = {0};
-    sa.sa_handler = segv;
-    sa.sa_flags = SA_ONSTACK;
-    sigaction(SIGSEGV, &sa, NULL);
+    catch_segv(segv);
     struct rlimit small = {16 * MIB, rl.rlim_max};
     setrlimit(RLIMIT_STACK, &small);
     printf("past the limit: %llu\n", (unsigned long long)down(32 * MIB));
@@ -147,14 +153,8 @@ int main(void) {
   fflush(stdout);
   c = fork();
   if (c == 0) {
-    static char alt[64 * 1024];
-    stack_t ss = {.ss_sp = alt, .ss_size = sizeof alt};
-    sigaltstack(&ss, NULL);
-    struct sigaction sa = {0};
-    sa.sa_handler = segv_exec;
-    sa.sa_flags = SA_ONSTACK;
-    sigaction(SIGSEGV, &sa, NULL);
-    uintptr_t pg = (uintptr_t)&ss & ~(uintptr_t)4095;
+    catch_segv(segv_exec);
+    uintptr_t pg = here & ~(uintptr_t)4095;
     int e = mprotect((void *)pg, 4096, PROT_READ | PROT_WRITE | PROT_GROWSDOWN);
     printf("mprotect growsdown, not executable: %d\n", e);
     printf("trampoline ran: %ld\n", below(3));
