@@ -164,7 +164,9 @@ impl SyncSignal {
                 // An instruction fetch fault: the first byte from `rip`
                 // that is not executable (the instruction may cross a page).
                 let addr = if is_exec(jit, rip) { (rip & !0xfff) + 0x1000 } else { rip };
-                let mapped = jit.prot_at(addr).is_some();
+                // A page of the stack the kernel grew is mapped, as natively,
+                // though the guest map does not know it.
+                let mapped = jit.prot_at(addr).is_some() || jit.grown_prot(addr).is_some();
                 let present = mapped && page_present(addr);
                 let err = PF_USER | PF_INSTR | if present { PF_PROT } else { 0 };
                 let code = if mapped { SEGV_ACCERR } else { SEGV_MAPERR };

@@ -1,10 +1,16 @@
 /* big_stack.c - large stack use: recursion 100000 calls deep, a 4 MB local
  * array, and variable-length arrays. The guest stack must be big enough and
- * grow on demand like Linux's (the default limit is 8 MB). */
+ * grow on demand like Linux's (the default limit is 8 MB). It is not
+ * executable (no nested functions here): code written on it faults, near
+ * its top and 2 MiB down, in the part the kernel grew it by. */
 #include <alloca.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static uintptr_t deepest;
 
@@ -43,8 +49,53 @@ __attribute__((noinline)) static uint64_t vla(size_t n) {
   return s;
 }
 
+static sigjmp_buf back;
+static volatile int seen_code;
+
+static void on_segv(int sig, siginfo_t *si, void *ctx) {
+  (void)sig;
+  (void)ctx;
+  seen_code = si->si_code;
+  siglongjmp(back, 1);
+}
+
+/* Writes `ret` at the start of a `size`-byte local buffer and calls it. */
+__attribute__((noinline)) static const char *run_on_stack(size_t size) {
+  char buf[size];
+  memset(buf, 0xc3, size);
+  if (sigsetjmp(back, 1))
+    return "SIGSEGV";
+  ((void (*)(void))(uintptr_t)buf)();
+  return "ran";
+}
+
+/* In a child, with SIGSEGV caught on an alternate stack. */
+static void exec_on_stack(size_t size) {
+  fflush(stdout);
+  pid_t c = fork();
+  if (c == 0) {
+    static char alt[65536];
+    stack_t ss = {.ss_sp = alt, .ss_size = sizeof alt};
+    sigaltstack(&ss, 0);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigaction(SIGSEGV, &sa, 0);
+    const char *what = run_on_stack(size);
+    printf("code on the stack, %zu KiB down: %s (si_code %d)\n", size >> 10, what, seen_code);
+    fflush(stdout);
+    _exit(0);
+  }
+  int st;
+  waitpid(c, &st, 0);
+  printf("child: %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+}
+
 int main(void) {
   volatile char top;
+  exec_on_stack(64);
+  exec_on_stack(2 << 20);
   for (uint64_t n = 10; n <= 100000; n *= 10) {
     uint64_t r = down(n);
     printf("down(%llu) = %016llx\n", (unsigned long long)n, (unsigned long long)r);

@@ -146,6 +146,24 @@ pub fn read_proc(path: &str) -> std::io::Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// The host mapping holding `addr`, from `/proc/self/maps`: its range and
+/// protection (`PROT_*`); None if no mapping holds it or the file cannot
+/// be read.
+pub fn host_mapping(addr: u64) -> Option<(u64, u64, i32)> {
+    let maps = read_proc("/proc/self/maps").ok()?;
+    let text = std::str::from_utf8(&maps).ok()?;
+    text.lines().find_map(|l| {
+        let (lo, hi) = maps_range(l).filter(|&(lo, hi)| (lo..hi).contains(&addr))?;
+        let perms = l.split_whitespace().nth(1)?.as_bytes();
+        let bit = |i: usize, c: u8, prot: i32| if perms.get(i) == Some(&c) { prot } else { 0 };
+        Some((
+            lo,
+            hi,
+            bit(0, b'r', libc::PROT_READ) | bit(1, b'w', libc::PROT_WRITE) | bit(2, b'x', libc::PROT_EXEC),
+        ))
+    })
+}
+
 /// The address range of one `/proc/self/maps` line, if it parses.
 pub fn maps_range(line: &str) -> Option<(u64, u64)> {
     let (a, b) = line.split_whitespace().next()?.split_once('-')?;

@@ -942,7 +942,16 @@ impl Jit {
         if here.is_some() && !exec(here) || self.cache.contains(pc) {
             return 0;
         }
-        let want = if next.is_some() && !exec(next) { want.min((page + 0x1000 - pc) as usize) } else { want };
+        // A page the guest map does not know, but the guest's all the same:
+        // the part of a growing stack the kernel added below what tern
+        // mapped (`unknown_code`). Code there runs only where the stack is
+        // executable, as natively (SIGSEGV where it is not).
+        let refused = |p: u64| self.grown_prot_locked(t, p).is_some_and(|prot| prot & libc::PROT_EXEC == 0);
+        if here.is_none() && refused(page) {
+            return 0;
+        }
+        let cut = next.is_some() && !exec(next) || here.is_none() && next.is_none() && refused(page + 0x1000);
+        let want = if cut { want.min((page + 0x1000 - pc) as usize) } else { want };
         if exec(here) && (exec(next) || want <= (page + 0x1000 - pc) as usize) {
             // SAFETY: tern's map says [pc, pc+want) is mapped executable (so
             // readable); it is updated on every guest memory syscall.
@@ -1082,6 +1091,27 @@ impl Jit {
                 t.code.protected.insert(page, prot);
             }
         }
+    }
+
+    /// The protection of `addr` if the guest map does not know it but the
+    /// host maps it as the lower part of a mapping whose top the guest map
+    /// knows: the part of a growing stack (`MAP_GROWSDOWN`) that the kernel
+    /// added below what tern mapped, which has the stack's protection. None
+    /// otherwise, without asking the host where the guest map knows `addr`.
+    /// Rare (the host's maps are read): faults and fetches on pages the
+    /// guest map does not know.
+    pub fn grown_prot(&self, addr: u64) -> Option<i32> {
+        self.grown_prot_locked(&self.tables(), addr)
+    }
+
+    /// [`Jit::grown_prot`] with the tables lock held (`_locked`).
+    fn grown_prot_locked(&self, t: &Tables, addr: u64) -> Option<i32> {
+        let vdso = self.vdso.0.load(Ordering::Relaxed)..self.vdso.1.load(Ordering::Relaxed);
+        if t.mem.prot_at(addr).is_some() || vdso.contains(&addr) {
+            return None;
+        }
+        let (_, hi, prot) = hostmem::host_mapping(addr)?;
+        t.mem.prot_at(hi - 1).map(|_| prot)
     }
 
     /// Names the host vDSO's range (see the `vdso` field).
