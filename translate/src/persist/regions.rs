@@ -77,6 +77,11 @@ pub struct Regions {
     regions: FxHashMap<MapId, Option<FileRegion>>,
     /// The generation of the last read of the maps.
     read_generation: Option<u64>,
+    /// The mapping the last lookup found (until the maps are read again):
+    /// most lookups fall in the one before's (the next block of the same
+    /// library, the same block's two stores asked in turn), whose range
+    /// answers without searching `known`.
+    last: Option<MapId>,
     /// Number of reads of the maps (for tests).
     reads: u64,
 }
@@ -90,12 +95,16 @@ impl Regions {
     /// memory, [vdso]/[vvar]/[stack]/[heap], deleted files (" (deleted)"), or
     /// if anything fails.
     pub fn find(&mut self, addr: u64, generation: u64) -> Option<&FileRegion> {
+        if let Some(id) = self.last.filter(|id| (id.0..id.1).contains(&addr)) {
+            return self.regions.get(&id)?.as_ref();
+        }
         if lookup(&self.known, addr).is_none() && self.read_generation != Some(generation) {
             self.read_generation = Some(generation);
             self.reread();
         }
         let known = lookup(&self.known, addr)?;
         let (id, path) = (known.id, &known.path);
+        self.last = Some(id);
         self.regions.entry(id).or_insert_with(|| file_region(id, path)).as_ref()
     }
 
@@ -109,6 +118,7 @@ impl Regions {
     /// if it cannot be read), keeping the regions of those still mapped.
     fn reread(&mut self) {
         self.reads += 1;
+        self.last = None;
         let maps = crate::hostmem::read_proc("/proc/self/maps").unwrap_or_default();
         let mut known = BTreeMap::new();
         for line in maps.split(|&b| b == b'\n') {
@@ -278,6 +288,51 @@ mod tests {
         let data = &DATA as *const u64 as u64;
         assert!(regions.find(data, 1).is_none());
         assert_eq!(regions.reads, 1);
+    }
+
+    /// The region found last answers for its range until the maps are
+    /// read again: another file mapped over it is then found.
+    #[test]
+    fn the_last_region_is_forgotten_when_the_maps_are_read_again() {
+        use std::os::fd::AsRawFd;
+        let dir = std::env::temp_dir().join(format!("tern-regions-last-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = |name: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, vec![0xc3u8; 8192]).unwrap();
+            let f = std::fs::File::open(&path).unwrap();
+            (FileKey::of(&f.metadata().unwrap()), f)
+        };
+        let ((key_a, a), (key_b, b)) = (file("a"), file("b"));
+        let map = |f: &std::fs::File, at: u64, fixed: i32| {
+            // SAFETY: a fresh private mapping of our own file (or one
+            // replacing the test's own mapping at `at`).
+            let p = unsafe {
+                libc::mmap(
+                    at as *mut _,
+                    8192,
+                    libc::PROT_READ | libc::PROT_EXEC,
+                    libc::MAP_PRIVATE | fixed,
+                    f.as_raw_fd(),
+                    0,
+                )
+            };
+            p as u64
+        };
+        let at = map(&a, 0, 0);
+        let mut regions = Regions::default();
+        assert_eq!(regions.find(at, 1).map(|r| r.key), Some(key_a));
+        assert_eq!(regions.find(at + 4096, 2).map(|r| r.key), Some(key_a));
+        assert_eq!(regions.reads, 1);
+        assert_eq!(map(&b, at, libc::MAP_FIXED), at);
+        // Still the last read's view until a miss reads the maps again.
+        assert_eq!(regions.find(at, 3).map(|r| r.key), Some(key_a));
+        assert!(regions.find(0, 3).is_none());
+        assert_eq!(regions.reads, 2);
+        assert_eq!(regions.find(at, 3).map(|r| r.key), Some(key_b));
+        // SAFETY: the test's own mapping.
+        unsafe { libc::munmap(at as *mut _, 8192) };
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
