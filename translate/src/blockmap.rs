@@ -235,7 +235,7 @@ mod tests {
             host_len: 1,
             ibl_entry: pc,
             entry: pc,
-            pcmap: Box::new([]),
+            pcmap: Default::default(),
             transient: false,
         }))
     }

@@ -136,23 +136,22 @@ pub struct Block {
     /// Where the block's own code starts: direct jumps and the CPU loop
     /// enter here.
     pub entry: u64,
-    /// Sorted by `host_off`.
-    pub pcmap: Box<[PcEntry]>,
+    /// Its pc map, packed (`pcmap.rs`).
+    pub pcmap: crate::pcmap::PackedPcMap,
     /// Translated without write-protecting its page (one-off, not cached).
     pub transient: bool,
 }
 
 impl Block {
     /// The pc-map entry covering host address `host`.
-    pub fn entry_at(&self, host: u64) -> Option<&PcEntry> {
+    pub fn entry_at(&self, host: u64) -> Option<PcEntry> {
         let off = u16::try_from(host.checked_sub(self.host_start)?).ok()?;
-        let i = self.pcmap.partition_point(|e| e.host_off <= off);
-        i.checked_sub(1).map(|i| &self.pcmap[i])
+        self.pcmap.entry_at(off)
     }
 
     /// The guest instruction whose state host address `host` holds, with its
     /// pc-map entry; None in the middle of a control transfer.
-    pub fn state_at(&self, host: u64) -> Option<(u64, &PcEntry)> {
+    pub fn state_at(&self, host: u64) -> Option<(u64, PcEntry)> {
         let e = self.entry_at(host)?;
         (e.guest_off < AT_TARGET).then(|| (self.guest_start + u64::from(e.guest_off), e))
     }
@@ -162,7 +161,7 @@ impl Block {
     /// lookup), with the
     /// pc-map entry naming the displaced registers. None only for
     /// `MID_BRANCH`, which the baseline back end does not emit.
-    pub fn restart_at(&self, host: u64, target: u64) -> Option<(u64, &PcEntry)> {
+    pub fn restart_at(&self, host: u64, target: u64) -> Option<(u64, PcEntry)> {
         let e = self.entry_at(host)?;
         match e.guest_off {
             MID_BRANCH => None,

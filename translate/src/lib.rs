@@ -25,6 +25,7 @@ pub mod ir;
 pub mod lift;
 pub mod model;
 pub mod pages;
+pub mod pcmap;
 pub mod persist;
 pub mod robust;
 pub mod seg;
@@ -887,7 +888,7 @@ impl Jit {
             host_len: u32::try_from(em.code.len()).expect("block size"),
             ibl_entry: host + em.ibl_entry as u64,
             entry: host + em.entry as u64,
-            pcmap: Box::from(&em.pcmap[..]),
+            pcmap: std::mem::take(&mut em.packed),
             transient: single,
         }));
         t.live.push(block);

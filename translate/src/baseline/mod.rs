@@ -157,7 +157,11 @@ pub struct Emitted {
     pub code: Vec<u8>,
     /// The fields of `code` that depend on where it and its guest code are.
     pub relocs: Vec<Reloc>,
+    /// The pc map's entries (empty for a block read from the persistent
+    /// cache, whose records keep only `packed`).
     pub pcmap: Vec<PcEntry>,
+    /// The pc map packed, as the installed block keeps it.
+    pub packed: crate::pcmap::PackedPcMap,
     /// Descriptors of the block's exits, in order.
     pub descs: Vec<ExitDesc>,
     /// Offsets in `code` of the imm32 naming each descriptor (same order).
@@ -914,6 +918,7 @@ pub fn emit_block(
     Ok(Emitted {
         code: e.a.buf,
         relocs: e.a.relocs,
+        packed: crate::pcmap::PackedPcMap::pack(&e.pcmap),
         pcmap: e.pcmap,
         descs: e.descs,
         desc_fills: e.desc_fills,

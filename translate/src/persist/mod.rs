@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 /// Version of the record layout and of the translation it holds: bump it
 /// when either changes in a way the tern binary's identity would not show
 /// (it always changes with the binary).
-const FORMAT: u64 = 1;
+const FORMAT: u64 = 2;
 /// Largest store file written.
 const MAX_STORE: usize = 64 << 20;
 /// Days after which the directory of another tern binary or options is

@@ -9,7 +9,6 @@
 //! so the moved record is the block tern would translate there.
 
 use crate::baseline::{Emitted, Reloc, RelocKind};
-use crate::cache::PcEntry;
 use crate::cpu::{ExitDesc, ExitKind};
 
 /// One block of the persistent cache.
@@ -46,7 +45,7 @@ impl Record {
     /// The record as bytes (a store's blob).
     pub fn encode(&self) -> Vec<u8> {
         let e = &self.em;
-        let mut w = Vec::with_capacity(64 + self.guest.len() + e.code.len() + 8 * e.pcmap.len());
+        let mut w = Vec::with_capacity(64 + self.guest.len() + e.code.len() + e.packed.len());
         put(&mut w, self.pc);
         put(&mut w, self.host);
         put(&mut w, self.runtime);
@@ -64,10 +63,7 @@ impl Record {
         for r in &e.relocs {
             put(&mut w, u64::from(r.at) | (r.kind as u64) << 32);
         }
-        put(&mut w, e.pcmap.len() as u64);
-        for m in &e.pcmap {
-            w.extend_from_slice(&m.to_bytes());
-        }
+        put_bytes(&mut w, e.packed.as_bytes());
         put(&mut w, e.descs.len() as u64);
         for d in &e.descs {
             put(&mut w, d.kind as u64 | u64::from(d.arg) << 32);
@@ -116,14 +112,9 @@ impl Record {
             (at as usize).checked_add(width).filter(|&end| end <= code.len())?;
             relocs.push(Reloc { at, kind });
         }
-        let n = r.count(7)?;
+        // Kept packed, as the installed block keeps it: no entries.
         pcmap.clear();
-        pcmap.reserve(n);
-        for _ in 0..n {
-            let e = PcEntry::from_bytes(r.take(7)?.try_into().ok()?);
-            (usize::from(e.host_off) <= code.len()).then_some(())?;
-            pcmap.push(e);
-        }
+        let packed = crate::pcmap::PackedPcMap::from_bytes(r.bytes()?, code.len())?;
         let n = r.count(24)?;
         descs.clear();
         descs.reserve(n);
@@ -144,7 +135,7 @@ impl Record {
         if r.at != b.len() || !fits || desc_fills.len() != descs.len() || guest.is_empty() {
             return None;
         }
-        let em = Emitted { code, relocs, pcmap, descs, desc_fills, ibl_entry, entry, insn_len };
+        let em = Emitted { code, relocs, pcmap, packed, descs, desc_fills, ibl_entry, entry, insn_len };
         Some(Record { pc, host, runtime, guest, insns, slot, em })
     }
 }
@@ -225,8 +216,12 @@ mod tests {
     #[test]
     fn round_trip() {
         let r = sample();
-        assert!(!r.em.relocs.is_empty() && !r.em.descs.is_empty());
-        assert_eq!(Record::decode(&r.encode()), Some(r));
+        assert!(!r.em.relocs.is_empty() && !r.em.descs.is_empty() && !r.em.pcmap.is_empty());
+        // The pc map comes back packed only, as the block keeps it.
+        let mut want = r.clone();
+        want.em.pcmap.clear();
+        assert_eq!(Record::decode(&r.encode()), Some(want));
+        assert_eq!(Record::decode(&r.encode()).unwrap().em.packed.entries().collect::<Vec<_>>(), r.em.pcmap);
     }
 
     #[test]
