@@ -303,18 +303,14 @@ fn protect_with(p: &Process, a: [u64; 6], nr: i64) -> SysResult {
     let (start, end, mut m) = claim_range(p, a[0], a[1], libc::ENOMEM, Some(a[2] as i32))?;
     let r = result(host_syscall(nr as u64, a))?;
     let prot = a[2] as i32;
-    let from = if prot & libc::PROT_GROWSDOWN != 0 { mapping_start(start).unwrap_or(start) } else { start };
+    let from = if prot & libc::PROT_GROWSDOWN != 0 {
+        tern_translate::hostmem::host_mapping(start).map_or(start, |(lo, _, _)| lo)
+    } else {
+        start
+    };
     m.invalidate(from, start);
     m.note_protect(from, end, prot_as_mapped(prot & !(libc::PROT_GROWSDOWN | libc::PROT_GROWSUP)));
     Ok(r)
-}
-
-/// The start of the host mapping that holds `addr` (`/proc/self/maps`).
-fn mapping_start(addr: u64) -> Option<u64> {
-    use tern_translate::hostmem::{maps_range, read_proc};
-    let maps = read_proc("/proc/self/maps").ok()?;
-    let text = std::str::from_utf8(&maps).ok()?;
-    text.lines().filter_map(maps_range).find(|&(lo, hi)| (lo..hi).contains(&addr)).map(|(lo, _)| lo)
 }
 
 /// `madvise` advice after which reads may see other bytes than were
