@@ -462,8 +462,7 @@ impl Jit {
     /// wins and the other's code is discarded.
     pub fn translate(&self, pc: u64, single: bool) -> Result<&'static Block, TranslateError> {
         let t0 = self.dump.time.then(std::time::Instant::now);
-        let in_vdso =
-            (self.vdso.0.load(Ordering::Relaxed)..self.vdso.1.load(Ordering::Relaxed)).contains(&pc);
+        let in_vdso = self.in_vdso(pc);
         let mut tries = 0;
         // Time spent holding the lock, for `--stats`.
         let mut locked = std::time::Duration::ZERO;
@@ -594,10 +593,20 @@ impl Jit {
     /// added unseen, `MAP_GROWSDOWN`): such a page cannot be write-protected
     /// (its protection is unknown), so its code checks itself.
     fn unknown_code(&self, t: &Tables, pc: u64, n: usize) -> bool {
-        let vdso = self.vdso.0.load(Ordering::Relaxed)..self.vdso.1.load(Ordering::Relaxed);
-        let unknown = |p: u64| t.mem.prot_at(p).is_none() && !vdso.contains(&p);
         let page = pc & !0xfff;
-        unknown(page) || n > (page + 0x1000 - pc) as usize && unknown(page + 0x1000)
+        self.unknown_page(t, page) || n > (page + 0x1000 - pc) as usize && self.unknown_page(t, page + 0x1000)
+    }
+
+    /// True if the guest map does not know `addr` and it is not the vDSO's
+    /// (which tern does not record): the part of a growing stack the
+    /// kernel added unseen, or no guest memory at all.
+    fn unknown_page(&self, t: &Tables, addr: u64) -> bool {
+        t.mem.prot_at(addr).is_none() && !self.in_vdso(addr)
+    }
+
+    /// True if `addr` is in the host vDSO (see the `vdso` field).
+    fn in_vdso(&self, addr: u64) -> bool {
+        (self.vdso.0.load(Ordering::Relaxed)..self.vdso.1.load(Ordering::Relaxed)).contains(&addr)
     }
 
     /// The step without the lock: lifts the fetched bytes and emits host
@@ -1107,8 +1116,7 @@ impl Jit {
 
     /// [`Jit::grown_prot`] with the tables lock held (`_locked`).
     fn grown_prot_locked(&self, t: &Tables, addr: u64) -> Option<i32> {
-        let vdso = self.vdso.0.load(Ordering::Relaxed)..self.vdso.1.load(Ordering::Relaxed);
-        if t.mem.prot_at(addr).is_some() || vdso.contains(&addr) {
+        if !self.unknown_page(t, addr) {
             return None;
         }
         let (_, hi, prot) = hostmem::host_mapping(addr)?;
