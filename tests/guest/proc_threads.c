@@ -3,7 +3,13 @@
  * through getdents64 and through the old getdents. Under tern with traces
  * on, tern's optimizer thread must not be among them; compared with the
  * native run, single-threaded, with three more threads, and after they
- * are joined. A loop before each count makes traces form. */
+ * are joined. A loop before each count makes traces form.
+ *
+ * A joined thread is not gone at once: the kernel clears and wakes its
+ * tid word (what pthread_join waits for) before it takes the thread out
+ * of the group, natively too, and a loaded machine can preempt the
+ * thread in between; so after the joins the counts are read once stat
+ * and task/ say one thread, or after two seconds. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
@@ -12,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 static pthread_barrier_t start, stop;
@@ -93,6 +100,8 @@ int main(void) {
     pthread_barrier_wait(&stop);
     for (int i = 0; i < 3; i++)
         pthread_join(t[i], NULL);
+    for (int ms = 0; ms < 2000 && (stat_threads() != 1 || task_entries(SYS_getdents64) != 1); ms++)
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
     count("joined");
     return 0;
 }
