@@ -21,7 +21,7 @@ pub struct Cli {
     #[arg(short = '0', value_name = "ARGV0", allow_hyphen_values = true)]
     pub argv0: Option<OsString>,
     /// Guest CPU model: x86-64, x86-64-v2, x86-64-v3, x86-64-v4 or host
-    /// (default: the highest of x86-64 .. x86-64-v4 the host has).
+    /// (default: host, the host's user-mode features tern runs faithfully).
     #[arg(long, value_name = "MODEL", default_value = "default")]
     pub cpu: String,
     /// Log items, comma separated: in_asm (guest code), op (IR), out_asm (host code).

@@ -754,11 +754,11 @@ fn host_model_and_bad_names() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("unknown CPU model 'x86-64-v5'") && err.contains("x86-64-v4, host"), "{err}");
-    // The default is the highest level the host has.
-    let default = CpuModel::default_for_host();
+    // The default is `host`; the highest level the host has is below it.
+    assert_eq!(CpuModel::default_for_host(), CpuModel::Host);
     let top =
         [CpuModel::V4, CpuModel::V3, CpuModel::V2, CpuModel::X86_64].into_iter().find(|&m| runs_here(m));
-    assert_eq!(Some(default), top);
+    assert_eq!(Some(CpuModel::top_level_on_host()), top);
     let flags = |args: &[&str]| {
         let out = std::process::Command::new(TERN)
             .args(args)
@@ -767,18 +767,20 @@ fn host_model_and_bad_names() {
             .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    assert_eq!(flags(&[]), flags(&["--cpu", default.name()]));
+    assert_eq!(flags(&[]), flags(&["--cpu", "host"]));
+    let level = flags(&["--cpu", CpuModel::top_level_on_host().name()]);
     // `host` adds what the host has beyond the level (this test's hosts:
-    // FSGSBASE always; AVX512-VBMI and GFNI on an AVX-512 host), and keeps
+    // FSGSBASE always; AVX512-VBMI and GFNI on an AVX-512 host; RTM where
+    // the host has it), and keeps
     // every flag of the level.
     let host = flags(&["--cpu", "host"]);
     let native = std::fs::read_to_string("/proc/cpuinfo").unwrap();
     let native_flags = native.lines().find(|l| l.starts_with("flags")).unwrap_or_default().to_string() + " ";
-    for flag in ["fsgsbase", "avx512vbmi", "gfni"] {
+    for flag in ["fsgsbase", "avx512vbmi", "gfni", "rtm"] {
         let on_host = native_flags.contains(&format!(" {flag} "));
         assert_eq!(host.contains(&format!(" {flag}")), on_host, "{flag}: {host}");
     }
-    for flag in flags(&[]).split_whitespace().skip(2) {
+    for flag in level.split_whitespace().skip(2) {
         assert!(host.split_whitespace().any(|f| f == flag), "host lacks the level's {flag}: {host}");
     }
 }

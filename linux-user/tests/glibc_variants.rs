@@ -13,8 +13,7 @@ use tern_tests::{build, compare, run_command, run_native, skip_without_compiler,
 
 const TERN: &str = env!("CARGO_BIN_EXE_tern");
 
-/// The CPU models compared: tern's default (the highest of v1..v4 the host
-/// has) and `host`.
+/// The CPU models compared: tern's default (`host`) and `host` named.
 const MODELS: [Option<&str>; 2] = [None, Some("host")];
 
 fn run_tern(cpu: Option<&str>, bin: &Path, args: &[&str]) -> Outcome {
@@ -58,7 +57,7 @@ fn string_function_variants_equal_native() {
 /// - `x86.cpu_features.features[...]`: the raw CPUID words and glibc's
 ///   "usable" words. tern reports the model's features only: even `host`
 ///   hides what tern cannot run faithfully for a user-mode guest (OSPKE/PKU,
-///   FSGSBASE, the hypervisor bit, HTT, MONITOR, RTM/TSX, WAITPKG, AMX...),
+///   FSGSBASE, the hypervisor bit, HTT, MONITOR, HLE, WAITPKG, AMX...),
 ///   so these words differ by design; what glibc *does* with them is
 ///   compared: the `preferred` flags, `isa_1`, the xsave sizes, cache sizes
 ///   and thresholds (and `glibc_ifuncs.c` compares the resulting choices).

@@ -109,6 +109,7 @@ guest_tests! {
     threads_stress => "threads_stress.c";
     code_churn => "code_churn.c";
     threads_cancel => "threads_cancel.c";
+    rtm => "rtm.c";
     insn_glue => "insn_glue.c";
     insn_glue_avx => "insn_glue_avx.c";
     segments => "segments.c";

@@ -1,6 +1,6 @@
 //! Real programs that choose their code paths by CPUID (AVX2, AVX-512,
 //! VAES/PCLMUL, BMI2...) give native output under tern, in tern's default
-//! CPU model (the highest of x86-64-v1..v4 the host has): `zstd -19` and
+//! CPU model (`host`): `zstd -19` and
 //! `xz -9e` round trips, OpenSSL ciphers, digests and GMAC, `openssl speed
 //! -evp aes-256-gcm`, and numpy (a seeded computation and the verdicts of
 //! numpy's own `test_umath` under pytest). Debian's python3-numpy,

@@ -102,6 +102,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("proc_maps_names.c"),
     plain("proc_smaps.c"),
     plain("proc_threads.c"),
+    plain("rtm.c"),
     plain("fork_kill_race.c"),
     plain("threads_then_mmap.c"),
     plain("std_fds_closed.c"),

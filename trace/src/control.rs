@@ -472,6 +472,7 @@ impl<'a, 'ctx> Trace<'a, 'ctx> {
                 | Op::Cpuid { .. }
                 | Op::Xgetbv { .. }
                 | Op::Emulate
+                | Op::Xbegin { .. }
                 | Op::Trap { .. }
                 | Op::Loop { .. } => {
                     uncount(cx, blk, k)?;

@@ -60,6 +60,12 @@ pub enum Op {
     Trap { signo: i32, rip: u64, vector: u8 },
     /// The block ends here (size or page limit); continue at `next`.
     Fallthrough { next: u64 },
+    /// `xbegin rel`: the transaction aborts at once, as RTM allows for any
+    /// reason (`EAX` = 0: no abort cause bit, not worth a retry), and the
+    /// guest goes on at `fallback`. tern never runs a transaction, so
+    /// `xtest` (ZF=1), `xabort` (a no-op) and `xend` (#GP) outside one run
+    /// natively as they are.
+    Xbegin { fallback: u64 },
 }
 
 impl Op {

@@ -286,6 +286,7 @@ fn lift_one(model: CpuModel, insn: &Instruction, bytes: &[u8], host_code: bool) 
         Mnemonic::Loop | Mnemonic::Loope | Mnemonic::Loopne | Mnemonic::Jrcxz | Mnemonic::Jecxz => {
             return Op::Loop { insn: *insn, taken: insn.near_branch_target(), next };
         }
+        Mnemonic::Xbegin => return Op::Xbegin { fallback: insn.near_branch_target() },
         _ => {}
     }
     if insn.is_jcc_short_or_near() {
@@ -315,7 +316,7 @@ fn lift_one(model: CpuModel, insn: &Instruction, bytes: &[u8], host_code: bool) 
     use iced_x86::FlowControl as F;
     match insn.flow_control() {
         F::Next => {}
-        // Far branches, iret, 16-bit near branches, xbegin...
+        // Far branches, iret, 16-bit near branches...
         _ => {
             log_unsupported(pc, bytes, "unsupported control transfer");
             return trap(SIGILL);

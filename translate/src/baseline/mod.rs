@@ -806,6 +806,16 @@ pub fn emit_block(
                 e.branch_exit(f, *target, pc);
             }
             Op::Fallthrough { next: target } => e.jmp_direct(*target, pc, NO_FIXUP),
+            // The abort: `mov eax, 0` (no flags touched, rax's upper half
+            // cleared as by the abort), then a jump to the fallback; a
+            // restart from the jump's stub runs the `xbegin` again, the same.
+            Op::Xbegin { fallback } => {
+                e.a.bytes(&[0xb8, 0, 0, 0, 0]);
+                e.mark(pc, NO_FIXUP);
+                let here = e.a.here();
+                let f = e.a.jmp(here);
+                e.branch_exit(f, *fallback, pc);
+            }
             Op::Jcc { cc, taken, next } => {
                 let here = e.a.here();
                 let f = e.a.jcc(*cc, here);
