@@ -147,10 +147,7 @@ struct Manager {
 
 /// Milliseconds on the monotonic clock.
 fn now_ms() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: clock_gettime writes the local timespec.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000
+    tern_translate::clock::monotonic_ns() / 1_000_000
 }
 
 static MANAGER: OnceLock<Manager> = OnceLock::new();
@@ -327,7 +324,7 @@ impl Manager {
             }
         };
         drop(work);
-        let mut reviewed = std::time::Instant::now();
+        let mut reviewed = tern_translate::clock::Instant::now();
         let mut every = REVIEW;
         // Heads taken off the queue, compiled hottest first; at most
         // QUEUE of them, so that a full queue still drops work.
@@ -359,7 +356,7 @@ impl Manager {
             }
             if reviewed.elapsed() >= every {
                 every = if self.review() { REVIEW_NEW } else { REVIEW };
-                reviewed = std::time::Instant::now();
+                reviewed = tern_translate::clock::Instant::now();
             }
         }
     }
@@ -392,7 +389,7 @@ impl Manager {
         }
         let tr = self.jit.form_trace(head, self.cfg.max_blocks)?;
         s.formed.fetch_add(1, Relaxed);
-        let t0 = std::time::Instant::now();
+        let t0 = tern_translate::clock::Instant::now();
         let miscompile = self.cfg.miscompile == Some(head);
         let counters = self.new_counters();
         let c = compiler.compile(&tr, miscompile, counters);

@@ -110,6 +110,7 @@ guest_tests! {
     code_churn => "code_churn.c";
     threads_cancel => "threads_cancel.c";
     rtm => "rtm.c";
+    tsc_off => "tsc_off.c";
     insn_glue => "insn_glue.c";
     insn_glue_avx => "insn_glue_avx.c";
     segments => "segments.c";

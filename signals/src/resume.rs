@@ -51,10 +51,7 @@ fn timeout_of(nr: u64, a: &[u64; 6]) -> Timeout {
 }
 
 fn now_ns() -> i128 {
-    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: t is a valid timespec to fill (vDSO, no host syscall).
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t) };
-    i128::from(t.tv_sec) * 1_000_000_000 + i128::from(t.tv_nsec)
+    i128::from(tern_translate::clock::monotonic_ns())
 }
 
 /// How to re-issue one call (see the module docs). Holds the timespec a

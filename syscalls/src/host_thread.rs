@@ -39,9 +39,9 @@ pub fn hides() -> u32 {
 /// leaves the new one out. (The new thread's tid is known only to
 /// itself: glibc's `pthread_create` does not give it.)
 pub fn wait_hidden(seen: u32) {
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    let until = tern_translate::clock::Instant::now().after(std::time::Duration::from_secs(1));
     while HIDES.load(Ordering::SeqCst) == seen {
-        let left = until.saturating_duration_since(std::time::Instant::now());
+        let left = until.remaining();
         if left.is_zero() {
             break;
         }

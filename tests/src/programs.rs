@@ -103,6 +103,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("proc_smaps.c"),
     plain("proc_threads.c"),
     plain("rtm.c"),
+    plain("tsc_off.c"),
     plain("fork_kill_race.c"),
     plain("threads_then_mmap.c"),
     plain("std_fds_closed.c"),

@@ -125,7 +125,7 @@ impl Jit {
         for &cpu in &threads {
             // SAFETY: as above.
             let cpu = unsafe { &*(cpu as *const CpuState) };
-            let mut last_kick: Option<std::time::Instant> = None;
+            let mut last_kick: Option<crate::clock::Instant> = None;
             loop {
                 let e = cpu.code_epoch.load(Ordering::SeqCst);
                 if e == 0 || e >= new {
@@ -135,7 +135,7 @@ impl Jit {
                     if let Some(kick) = self.kicker.get() {
                         kick(cpu.host_tid.load(Ordering::Relaxed));
                     }
-                    last_kick = Some(std::time::Instant::now());
+                    last_kick = Some(crate::clock::Instant::now());
                 }
                 std::thread::yield_now();
             }

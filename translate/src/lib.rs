@@ -15,6 +15,7 @@ pub mod baseline;
 pub mod blockmap;
 pub mod cache;
 pub mod child_alloc;
+pub mod clock;
 pub mod cpu;
 pub mod entry;
 mod flush;
@@ -461,7 +462,7 @@ impl Jit {
     /// threads translating the same pc both finish; the first to install
     /// wins and the other's code is discarded.
     pub fn translate(&self, pc: u64, single: bool) -> Result<&'static Block, TranslateError> {
-        let t0 = self.dump.time.then(std::time::Instant::now);
+        let t0 = self.dump.time.then(clock::Instant::now);
         let in_vdso = self.in_vdso(pc);
         let mut tries = 0;
         // Time spent holding the lock, for `--stats`.
@@ -471,7 +472,7 @@ impl Jit {
         let reuse = !single && !in_vdso && self.persistable();
         let (ir, block, len, insns) = loop {
             let mut t = self.tables();
-            let mut l0 = t0.map(|_| std::time::Instant::now());
+            let mut l0 = t0.map(|_| clock::Instant::now());
             if !single {
                 if let Some(b) = t.blocks.get(&pc) {
                     return Ok(b);
@@ -517,7 +518,7 @@ impl Jit {
                 drop(t);
                 let built = self.build(&f, single, in_vdso);
                 t = self.tables();
-                l0 = t0.map(|_| std::time::Instant::now());
+                l0 = t0.map(|_| clock::Instant::now());
                 built
             };
             let built = match built {
