@@ -25,11 +25,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 /// and its lookup (and at a block's lookup entry and a call's return
 /// continuation), 3 operand rewrites, 6 rcx before a `loop` decremented,
 /// 7 the register holding the FS/GS base for an implicit `[rdi]` operand,
-/// 4 rcx in a counting stub. (5 is free.)
+/// 4 rcx in a counting stub, 5 rax before an `xbegin` aborted.
 const SLOT_TARGET: usize = 1;
 const SLOT_IBL: usize = 2;
 const SLOT_FIX: usize = 3;
 const SLOT_HOT: usize = 4;
+const SLOT_XBEGIN: usize = 5;
 const SLOT_LOOP: usize = 6;
 const SLOT_BASE: usize = 7;
 
@@ -807,14 +808,16 @@ pub fn emit_block(
             }
             Op::Fallthrough { next: target } => e.jmp_direct(*target, pc, NO_FIXUP),
             // The abort: `mov eax, 0` (no flags touched, rax's upper half
-            // cleared as by the abort), then a jump to the fallback; a
-            // restart from the jump's stub runs the `xbegin` again, the same.
+            // cleared as by the abort), then a jump to the fallback. Until
+            // the jump the state is "before the `xbegin`", with the guest's
+            // rax in its slot, as for `loop`.
             Op::Xbegin { fallback } => {
+                let kept = fix1(RAX, SLOT_XBEGIN);
+                e.a.store_gs(off::scratch(SLOT_XBEGIN), RAX);
+                e.mark(pc, kept);
                 e.a.bytes(&[0xb8, 0, 0, 0, 0]);
-                e.mark(pc, NO_FIXUP);
-                let here = e.a.here();
-                let f = e.a.jmp(here);
-                e.branch_exit(f, *fallback, pc);
+                e.mark(pc, kept);
+                e.jmp_direct(*fallback, pc, kept);
             }
             Op::Jcc { cc, taken, next } => {
                 let here = e.a.here();
