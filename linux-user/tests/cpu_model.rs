@@ -767,13 +767,12 @@ fn host_model_and_bad_names() {
             .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    assert_eq!(flags(&[]), flags(&["--cpu", "host"]));
+    let host = flags(&["--cpu", "host"]);
+    assert_eq!(flags(&[]), host);
     let level = flags(&["--cpu", CpuModel::top_level_on_host().name()]);
     // `host` adds what the host has beyond the level (this test's hosts:
     // FSGSBASE always; AVX512-VBMI and GFNI on an AVX-512 host; RTM where
-    // the host has it), and keeps
-    // every flag of the level.
-    let host = flags(&["--cpu", "host"]);
+    // the host has it), and keeps every flag of the level.
     let native = std::fs::read_to_string("/proc/cpuinfo").unwrap();
     let native_flags = native.lines().find(|l| l.starts_with("flags")).unwrap_or_default().to_string() + " ";
     for flag in ["fsgsbase", "avx512vbmi", "gfni", "rtm"] {

@@ -1,8 +1,9 @@
 //! Segment registers under tern compared with the host CPU: loads of FS and
 //! GS that fault natively end the guest with the same signal (the plain run
 //! of `segments.c` is in `guest_programs`), DS/ES/SS loads run as they are,
-//! and the FS/GS base instructions raise SIGILL while the CPU model lacks
-//! FSGSBASE (checked against a fixed expectation, since the host has it).
+//! and the FS/GS base instructions raise SIGILL under a model that lacks
+//! FSGSBASE (a level: checked against a fixed expectation, since the host
+//! has it) and run as natively under the default, `host`.
 
 use std::path::Path;
 use tern_tests::{differential, run_native, run_under, run_under_opts, Build, ExitStatusDesc};
