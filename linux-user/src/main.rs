@@ -337,9 +337,17 @@ fn main() {
     // stack, larger than the strings and tables (`initial`).
     let st = unsafe { stack::build(top, &loaded, model, &argv, &env, execfn, random) };
     proc::set_stack_strings(st.args, st.env);
-    proc_title::set(execfn, &argv);
     let auxv: Vec<u8> =
         st.auxv.iter().flat_map(|(k, v)| k.to_le_bytes().into_iter().chain(v.to_le_bytes())).collect();
+    let mm = proc_title::GuestMm {
+        code: loaded.main.code,
+        data: loaded.main.data,
+        start_stack: st.sp,
+        args: st.args,
+        env: st.env,
+        auxv: &auxv,
+    };
+    proc_title::set(execfn, &argv, &mm);
 
     cpu.regs[RSP] = st.sp;
     cpu.rip = loaded.start();

@@ -87,6 +87,7 @@ guest_tests! {
     rlimit_as => "rlimit_as.c";
     growsdown_thread => "growsdown_thread.c";
     proc_names => "proc_names.c";
+    proc_mm => "proc_mm.c";
     prctl_self => "prctl_self.c";
     iov_errors => "iov_errors.c";
     aio => "aio.c";

@@ -17,7 +17,7 @@ use tern_translate::cpu::CpuState;
 
 const PAGE: u64 = 4096;
 
-fn page_up(x: u64) -> u64 {
+pub(crate) fn page_up(x: u64) -> u64 {
     x.wrapping_add(PAGE - 1) & !(PAGE - 1)
 }
 

@@ -72,6 +72,23 @@ impl ElfInfo {
             self.segments.iter().map(|s| (s.vaddr + s.memsz + PAGE - 1) & !(PAGE - 1)).max().unwrap_or(0);
         (lo, hi)
     }
+
+    /// The code and data ranges the kernel records for this image before
+    /// its load bias (`fs/binfmt_elf.c: load_elf_binary()`, shown in
+    /// `/proc/PID/stat`): code from the lowest executable segment's start to
+    /// the highest end of an executable segment's file bytes (None without
+    /// one); data from the highest segment's start to the highest end of
+    /// any segment's file bytes.
+    pub fn code_and_data(&self) -> (Option<(u64, u64)>, (u64, u64)) {
+        let exec = || self.segments.iter().filter(|s| s.flags & object::elf::PF_X != 0);
+        let code = exec()
+            .map(|s| s.vaddr)
+            .min()
+            .map(|lo| (lo, exec().map(|s| s.vaddr + s.filesz).max().unwrap_or(0)));
+        let start_data = self.segments.iter().map(|s| s.vaddr).max().unwrap_or(0);
+        let end_data = self.segments.iter().map(|s| s.vaddr + s.filesz).max().unwrap_or(0);
+        (code, (start_data, end_data))
+    }
 }
 
 /// Parses and validates `data` (the whole file).

@@ -127,7 +127,18 @@ pub fn map_image(file: &File, info: &ElfInfo, hint: Option<u64>) -> std::io::Res
             .find(|s| info.phoff >= s.offset && info.phoff < s.offset + s.filesz)
             .map_or(0, |s| s.vaddr + (info.phoff - s.offset) + bias),
     };
-    Ok(Image { bias, entry: info.entry + bias, phdr, phnum: u64::from(info.phnum), end: hi + bias, maps })
+    let (code, data) = info.code_and_data();
+    let biased = |(a, b): (u64, u64)| (a.wrapping_add(bias), b.wrapping_add(bias));
+    Ok(Image {
+        bias,
+        entry: info.entry + bias,
+        phdr,
+        phnum: u64::from(info.phnum),
+        end: hi + bias,
+        maps,
+        code: code.map(biased),
+        data: biased(data),
+    })
 }
 
 /// Room left to tern's own stack above the guest's main stack (see

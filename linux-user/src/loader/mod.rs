@@ -100,6 +100,11 @@ pub struct Image {
     pub end: u64,
     /// What was mapped: (start, end, prot) per segment.
     pub maps: Vec<(u64, u64, i32)>,
+    /// `mm->start_code`, `end_code` as the kernel sets them for this image
+    /// ([`elf::ElfInfo::code_and_data`]); None without an executable segment.
+    pub code: Option<(u64, u64)>,
+    /// `mm->start_data`, `end_data`.
+    pub data: (u64, u64),
 }
 
 /// A loaded program, ready for its stack.
