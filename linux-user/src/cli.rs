@@ -112,6 +112,10 @@ pub struct Cli {
     /// ran the guest's `execve` (`tern_syscalls::rlimit`).
     #[arg(long, value_name = "LIMITS", hide = true)]
     pub guest_rlimits: Option<String>,
+    /// The host's CPUID answers, handed over by the tern that ran the
+    /// guest's `execve` (`tern_translate::model::host_cpuid_handover`).
+    #[arg(long, value_name = "ANSWERS", hide = true)]
+    pub host_cpuid: Option<String>,
     /// The guest's seccomp mode and filters, handed over by the tern that
     /// ran the guest's `execve` (`tern_syscalls::seccomp`).
     #[arg(long, value_name = "MODE", hide = true)]

@@ -222,6 +222,9 @@ fn main() {
         print!("{}", tern_syscalls::table::compat_list());
         return;
     }
+    if let Some(handed) = &cli.host_cpuid {
+        tern_translate::model::seed_host_cpuid(handed).unwrap_or_else(|e| fail(e, 2));
+    }
     let model = CpuModel::from_name(&cli.cpu).unwrap_or_else(|| {
         fail(format!("unknown CPU model '{}' (known: {})", cli.cpu, CpuModel::NAMES.join(", ")), 2)
     });

@@ -79,8 +79,9 @@ fn publish(mm: &GuestMm) -> bool {
         if !with_auxv {
             (map.auxv, map.auxv_size) = (0, 0);
         }
-        let Some((_, brk)) = tern_syscalls::ctl::host_break() else { return false };
-        map.brk = brk;
+        // SAFETY: brk(0) only reports the current break (read again for
+        // each call: tern's other threads may have moved it).
+        map.brk = unsafe { libc::syscall(libc::SYS_brk, 0) } as u64;
         // SAFETY: the kernel reads `map` (its size given) and the auxv bytes
         // it points to, both alive for the call.
         let r = unsafe {

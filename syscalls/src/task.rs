@@ -690,6 +690,7 @@ fn exec_target_checked(p: &Process, target: &Target, argv: Vec<Vec<u8>>, envp: V
         if pass_log {
             o.extend([b"--log-fd".to_vec(), log_fd.to_string().into_bytes()]);
         }
+        o.extend([b"--host-cpuid".to_vec(), tern_translate::model::host_cpuid_handover().into_bytes()]);
         if let Some(limits) = crate::rlimit::handover() {
             o.extend([b"--guest-rlimits".to_vec(), limits.into_bytes()]);
         }

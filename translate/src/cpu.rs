@@ -98,7 +98,9 @@ pub const IBL_CHUNK: usize = 4096 / std::mem::size_of::<IblEntry>();
 /// 99% of its lookups' refills).
 pub fn ibl_index_uses_crc32() -> bool {
     static CRC: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *CRC.get_or_init(|| std::arch::is_x86_feature_detected!("sse4.2"))
+    // CPUID.1:ECX[20], through the model's record of the host's answers
+    // (std's feature detection would ask the host seven more times).
+    *CRC.get_or_init(|| crate::model::host_cpuid(1, 0)[2] & (1 << 20) != 0)
 }
 
 /// The lookup-table slot of guest pc `guest`: what generated code computes

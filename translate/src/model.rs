@@ -576,14 +576,17 @@ fn compacted_size(mask: u64) -> u32 {
     })
 }
 
+/// `(leaf, subleaf)` and the host's answer.
+type Answer = ((u32, u32), [u32; 4]);
+
+/// The host's answers asked so far in this process (or handed over by the
+/// tern that exec'd it, [`seed_host_cpuid`]).
+static SEEN: std::sync::Mutex<Vec<Answer>> = std::sync::Mutex::new(Vec::new());
+
 /// The host's CPUID for `leaf`/`subleaf`, asked once per process: under a
-/// hypervisor each `cpuid` traps, and a guest's C library asks dozens of
-/// times at startup.
+/// hypervisor each `cpuid` traps (15-20 us each on an Intel host under
+/// Firecracker), and a guest's C library asks dozens of times at startup.
 pub(crate) fn host_cpuid(leaf: u32, subleaf: u32) -> [u32; 4] {
-    use std::sync::Mutex;
-    /// `(leaf, subleaf)` and the answer.
-    type Answer = ((u32, u32), [u32; 4]);
-    static SEEN: Mutex<Vec<Answer>> = Mutex::new(Vec::new());
     let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(&(_, r)) = seen.iter().find(|(k, _)| *k == (leaf, subleaf)) {
         return r;
@@ -594,9 +597,56 @@ pub(crate) fn host_cpuid(leaf: u32, subleaf: u32) -> [u32; 4] {
     r
 }
 
+/// The host's answers asked so far, for the tern a guest `execve` starts
+/// (`--host-cpuid`): it runs on the same machine, and need not ask again.
+/// Each answer is `leaf.subleaf=eax.ebx.ecx.edx` in hex, space separated.
+pub fn host_cpuid_handover() -> String {
+    let seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    let answers: Vec<String> = seen
+        .iter()
+        .map(|((leaf, sub), [a, b, c, d])| format!("{leaf:x}.{sub:x}={a:x}.{b:x}.{c:x}.{d:x}"))
+        .collect();
+    answers.join(" ")
+}
+
+/// Takes the host's answers a previous tern handed over
+/// ([`host_cpuid_handover`]) before anything asks the host.
+pub fn seed_host_cpuid(handed: &str) -> Result<(), String> {
+    let bad = || format!("bad --host-cpuid '{handed}'");
+    let hex = |s: &str| u32::from_str_radix(s, 16).ok();
+    let mut answers = Vec::new();
+    for item in handed.split_whitespace() {
+        let (key, value) = item.split_once('=').ok_or_else(bad)?;
+        let key: Vec<u32> = key.split('.').map(hex).collect::<Option<_>>().ok_or_else(bad)?;
+        let value: Vec<u32> = value.split('.').map(hex).collect::<Option<_>>().ok_or_else(bad)?;
+        let (&[leaf, sub], &[a, b, c, d]) = (key.as_slice(), value.as_slice()) else { return Err(bad()) };
+        answers.push(((leaf, sub), [a, b, c, d]));
+    }
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    for (key, r) in answers {
+        if !seen.iter().any(|(k, _)| *k == key) {
+            seen.push((key, r));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_answers_round_trip() {
+        let ours = host_cpuid(0, 0);
+        let handed = host_cpuid_handover();
+        assert!(handed.contains(&format!("0.0={:x}.", ours[0])), "{handed}");
+        seed_host_cpuid(&handed).unwrap();
+        assert_eq!(host_cpuid(0, 0), ours);
+        seed_host_cpuid("").unwrap();
+        for bad in ["0.0", "0=1.2.3.4", "0.0=1.2.3", "x.0=1.2.3.4", "0.0=1.2.3.4.5"] {
+            assert!(seed_host_cpuid(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn flags_and_bits_are_unique() {
