@@ -112,6 +112,7 @@ guest_tests! {
     threads_cancel => "threads_cancel.c";
     rtm => "rtm.c";
     tsc_off => "tsc_off.c";
+    cpuid_exec => "cpuid_exec.c";
     insn_glue => "insn_glue.c";
     insn_glue_avx => "insn_glue_avx.c";
     segments => "segments.c";

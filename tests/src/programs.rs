@@ -105,6 +105,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("proc_threads.c"),
     plain("rtm.c"),
     plain("tsc_off.c"),
+    plain("cpuid_exec.c"),
     plain("fork_kill_race.c"),
     plain("threads_then_mmap.c"),
     plain("std_fds_closed.c"),
