@@ -113,6 +113,7 @@ guest_tests! {
     rtm => "rtm.c";
     tsc_off => "tsc_off.c";
     cpuid_exec => "cpuid_exec.c";
+    exec_privileged => "exec_privileged.c";
     insn_glue => "insn_glue.c";
     insn_glue_avx => "insn_glue_avx.c";
     segments => "segments.c";

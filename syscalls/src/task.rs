@@ -590,6 +590,51 @@ fn exec_target(dirfd: i32, path: Vec<u8>, flags: i32) -> Result<Target, i32> {
     Ok(Target { path: name, exec_fd })
 }
 
+/// True if the kernel would run the program at `path` in a way tern
+/// cannot, which is then run natively (as `--no-follow-exec` runs every
+/// program): one the process may execute but not read (tern must read
+/// what it runs; natively an execute-only program runs), and, unless it is
+/// a `#!` script (whose set-ID bits and capabilities the kernel ignores),
+/// a set-user-ID or set-group-ID program that would change the process's
+/// credentials, or one with file capabilities (`security.capability`, as
+/// Debian gives `ping`): tern runs with the guest's credentials and cannot
+/// give it those the program gains. Natively run, such a program gets them
+/// as natively (or not, under `PR_SET_NO_NEW_PRIVS` or a `nosuid` mount).
+fn runs_natively(path: &CStr) -> bool {
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: stat fills the local struct; its result is checked.
+    if unsafe { libc::stat(path.as_ptr(), st.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    // SAFETY: stat succeeded and filled it.
+    let st = unsafe { st.assume_init() };
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return false;
+    }
+    // SAFETY: an access check with the effective ids, no memory passed but
+    // the path.
+    if unsafe { libc::faccessat(libc::AT_FDCWD, path.as_ptr(), libc::R_OK, libc::AT_EACCESS) } != 0 {
+        return true;
+    }
+    // SAFETY: geteuid and getegid have no preconditions.
+    let (euid, egid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    let setgid = libc::S_ISGID | libc::S_IXGRP;
+    let changes_ids = st.st_mode & libc::S_ISUID != 0 && st.st_uid != euid
+        || st.st_mode & setgid == setgid && st.st_gid != egid;
+    // SAFETY: a size query (no buffer) of the named attribute.
+    let capabilities =
+        || unsafe { libc::getxattr(path.as_ptr(), c"security.capability".as_ptr(), std::ptr::null_mut(), 0) } > 0;
+    (changes_ids || capabilities()) && !starts_with_hashbang(path)
+}
+
+/// True if the file at `path` starts with `#!`.
+fn starts_with_hashbang(path: &CStr) -> bool {
+    let mut b = [0u8; 2];
+    std::fs::File::open(OsStr::from_bytes(path.to_bytes()))
+        .and_then(|f| std::os::unix::fs::FileExt::read_exact_at(&f, &mut b, 0))
+        .is_ok_and(|()| &b == b"#!")
+}
+
 /// True if the file at `dirfd` + `path` (`execveat`'s) starts with `#!`.
 fn is_script(dirfd: i32, path: &[u8], flags: i32) -> bool {
     let mut name = format!("/proc/self/fd/{dirfd}").into_bytes();
@@ -665,7 +710,7 @@ fn exec_target_checked(p: &Process, target: &Target, argv: Vec<Vec<u8>>, envp: V
         let cpath = cstring(target.path.clone())?;
         let env: Vec<CString>;
         let args: Vec<CString>;
-        if !p.reexec.follow {
+        if !p.reexec.follow || runs_natively(&cpath) {
             args = argv.into_iter().map(cstring).collect::<Result<_, _>>()?;
             env = envp.into_iter().map(cstring).collect::<Result<_, _>>()?;
             let saved = crate::rlimit::for_native_exec();

@@ -106,6 +106,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("rtm.c"),
     plain("tsc_off.c"),
     plain("cpuid_exec.c"),
+    plain("exec_privileged.c"),
     plain("fork_kill_race.c"),
     plain("threads_then_mmap.c"),
     plain("std_fds_closed.c"),
