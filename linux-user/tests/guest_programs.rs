@@ -114,6 +114,7 @@ guest_tests! {
     tsc_off => "tsc_off.c";
     cpuid_exec => "cpuid_exec.c";
     exec_privileged => "exec_privileged.c";
+    exec_busy => "exec_busy.c";
     insn_glue => "insn_glue.c";
     insn_glue_avx => "insn_glue_avx.c";
     segments => "segments.c";

@@ -590,6 +590,29 @@ fn exec_target(dirfd: i32, path: Vec<u8>, flags: i32) -> Result<Target, i32> {
     Ok(Target { path: name, exec_fd })
 }
 
+/// True if the kernel's `execve` of `path` would fail with ETXTBSY: the
+/// file is open for writing (`fs/exec.c: do_open_execat()` denies it
+/// writers while it runs; tern only reads it, so would not). Asked of the
+/// kernel by an `execve` whose argv is a kernel address: since Linux 6.8
+/// the kernel opens the file before it reads argv, so the call fails with
+/// ETXTBSY for a busy file and EFAULT otherwise, and changes nothing either
+/// way. An older kernel reads argv first (EFAULT): the file is then taken
+/// as not busy, as before.
+fn open_for_writing(path: &CStr) -> bool {
+    const KERNEL_ADDRESS: usize = 0xffff_ffff_ffff_f000;
+    // SAFETY: the call cannot succeed (argv is unreadable from user space)
+    // and reads only `path`.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_execve,
+            path.as_ptr(),
+            KERNEL_ADDRESS as *const *const libc::c_char,
+            KERNEL_ADDRESS,
+        )
+    };
+    r == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ETXTBSY)
+}
+
 /// True if the kernel would run the program at `path` in a way tern
 /// cannot, which is then run natively (as `--no-follow-exec` runs every
 /// program): one the process may execute but not read (tern must read
@@ -718,6 +741,9 @@ fn exec_target_checked(p: &Process, target: &Target, argv: Vec<Vec<u8>>, envp: V
             let err = exec_leaving_shared_code(p, || host_execve(&cpath, &args, &env));
             crate::rlimit::restore(saved);
             return Ok(err);
+        }
+        if open_for_writing(&cpath) {
+            return Err(libc::ETXTBSY);
         }
         // Linux runs a program given an empty argv with argv[0] = "".
         let argv = if argv.is_empty() { vec![Vec::new()] } else { argv };

@@ -107,6 +107,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("tsc_off.c"),
     plain("cpuid_exec.c"),
     plain("exec_privileged.c"),
+    plain("exec_busy.c"),
     plain("fork_kill_race.c"),
     plain("threads_then_mmap.c"),
     plain("std_fds_closed.c"),
