@@ -201,9 +201,14 @@ impl Persist {
     }
 
     /// Forgets the blocks kept so far (a forked child: its parent writes
-    /// them).
+    /// them). Their memory is leaked, not freed: it is the parent's, shared
+    /// copy-on-write, and freeing each record wrote malloc's bookkeeping
+    /// into most of the heap pages holding them, a copy of each page per
+    /// child (half of a fork + `_exit` under tern once the parent had
+    /// translated a few thousand blocks, LTP `fcntl14`). A child that lives
+    /// on keeps those pages as they were, shared until the parent writes.
     pub fn forget_pending(&mut self) {
-        self.pending.clear();
+        std::mem::forget(std::mem::take(&mut self.pending));
         self.pending_bytes = 0;
     }
 
