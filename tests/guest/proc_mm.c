@@ -73,10 +73,17 @@ static void seen_by_another(pid_t pid, char **argv) {
     for (int i = 0; i < n; i++)
         putchar(buf[i] ? buf[i] : '|');
     putchar('\n');
-    strings_span(environ, &start, &end);
+    /* The strings, wherever they are now: with GLIBC_TUNABLES set, glibc
+     * points its entry at a copy. */
+    static char env[65536];
+    int len = 0;
+    for (char **e = environ; *e && len + (int)strlen(*e) + 1 <= (int)sizeof env; e++) {
+        memcpy(env + len, *e, strlen(*e) + 1);
+        len += (int)strlen(*e) + 1;
+    }
     snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
     n = read_file(path, buf, sizeof buf);
-    printf("environ of the parent: its environment %d\n", n == end - start && !memcmp(buf, start, (size_t)n));
+    printf("environ of the parent: its environment %d\n", n == len && !memcmp(buf, env, (size_t)n));
     snprintf(path, sizeof path, "/proc/%d/auxv", (int)pid);
     n = read_file(path, buf, sizeof buf);
     int entry = 0, phdr = 0;
@@ -106,9 +113,11 @@ int main(int argc, char **argv) {
     strings_span(argv, &start, &end);
     printf("arg_start, arg_end: %d %d\n", stat_field(self, 48) == (unsigned long)start,
            stat_field(self, 49) == (unsigned long)end);
-    strings_span(environ, &start, &end);
-    printf("env_start, env_end: %d %d\n", stat_field(self, 50) == (unsigned long)start,
-           stat_field(self, 51) == (unsigned long)end);
+    /* The environment's strings follow the arguments' (glibc may have
+     * pointed an entry of environ elsewhere: GLIBC_TUNABLES). */
+    unsigned long env_start = stat_field(self, 50), env_end = stat_field(self, 51);
+    printf("env_start is arg_end: %d, env_end after it: %d\n", env_start == (unsigned long)end,
+           env_end > env_start);
 
     /* setproctitle: the arguments rewritten in place, same lengths. */
     for (int i = 0; i < argc; i++)
