@@ -273,6 +273,8 @@ fn do_fork(p: &Process, cpu: &mut CpuState, a: ForkArgs) -> SysResult {
     // A raw host clone waits for tern's background threads to be out of
     // malloc (`background.rs`); glibc's `fork()` needs no such wait.
     let quiet = (!plain_fork(host_flags) || clone3.is_some()).then(crate::background::close_for_fork);
+    // What earlier children needed, loaded once here for all the next.
+    p.jit.prefetch_fork_hints();
     let mut locks = ForkLocks::take(p);
     // Parent and child go on sharing the code translated so far
     // (`CodeCache::after_fork`): neither writes it, and whichever has to

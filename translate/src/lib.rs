@@ -19,6 +19,7 @@ pub mod clock;
 pub mod cpu;
 pub mod entry;
 mod flush;
+mod fork_hints;
 pub mod futex;
 pub mod guestmem;
 pub mod hostmem;
@@ -135,6 +136,9 @@ pub struct Stats {
     /// Chained jumps not made because their site was code shared with
     /// another process (`Jit::link_locked`).
     pub links_refused: AtomicU64,
+    /// Blocks loaded before a fork because earlier fork children needed
+    /// them (`fork_hints.rs`).
+    pub fork_prefetched: AtomicU64,
 }
 
 /// Errors from translation.
@@ -549,6 +553,9 @@ impl Jit {
                 Commit::Retry => tries += 1,
             }
         };
+        if reuse {
+            fork_hints::record(pc);
+        }
         self.dump_block(&ir, block);
         self.stats.blocks.fetch_add(1, Ordering::Relaxed);
         self.stats.guest_insns.fetch_add(insns as u64, Ordering::Relaxed);
@@ -561,6 +568,52 @@ impl Jit {
             self.stats.translate_locked_ns.fetch_add(locked.as_nanos() as u64, Ordering::Relaxed);
         }
         Ok(block)
+    }
+
+    /// Before a fork: loads from the persistent cache the blocks earlier
+    /// fork children of this process needed and it has not
+    /// (`fork_hints.rs`), so that the next child shares them.
+    pub fn prefetch_fork_hints(&self) {
+        for pc in fork_hints::take() {
+            if self.index.get(pc).is_none() && self.load_stored(pc) {
+                self.stats.fork_prefetched.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Installs the persistent cache's block for `pc`, if it holds one for
+    /// the bytes there and `pc` lies in read-only executable guest memory
+    /// (fetching write-protects a writable page); never translates. True
+    /// if a block was installed.
+    fn load_stored(&self, pc: u64) -> bool {
+        if self.in_vdso(pc) || !self.persistable() {
+            return false;
+        }
+        let mut t = self.tables();
+        let read_only_code = |t: &Tables, a: u64| {
+            t.mem.prot_at(a).is_some_and(|p| p & libc::PROT_EXEC != 0 && p & libc::PROT_WRITE == 0)
+        };
+        if t.blocks.contains_key(&pc) || self.cache.needs_flush() || !read_only_code(&t, pc) {
+            return false;
+        }
+        let Ok(mut f) = self.fetch_for_translation_locked(&mut t, pc, false, false) else { return false };
+        let loaded = if f.check { None } else { self.load_persisted_locked(&mut t, &mut f) };
+        let Some((ir, em, insns)) = loaded else {
+            self.give_back_room_locked(&mut t, &f);
+            return false;
+        };
+        match self.commit_locked(&mut t, &mut f, (ir, em), false, false) {
+            Ok(Commit::Installed(mut ir, _, len, _)) => {
+                if let Some(p) = t.persist.as_mut() {
+                    p.recycle_guest(std::mem::take(&mut ir.code));
+                }
+                self.stats.blocks.fetch_add(1, Ordering::Relaxed);
+                self.stats.guest_insns.fetch_add(u64::from(insns), Ordering::Relaxed);
+                self.stats.host_bytes.fetch_add(len as u64, Ordering::Relaxed);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// The first step of a translation: write-protects `pc`'s page (unless
@@ -1391,6 +1444,7 @@ impl ForkLocks<'_> {
             if let Some(p) = t.persist.as_mut() {
                 p.forget_pending();
             }
+            fork_hints::start_recording();
         }
         self.jit.cache.after_fork(&mut t.writer, child, forked)
     }
