@@ -21,7 +21,10 @@
 //! its `_rtm` string functions (no `vzeroupper` inside a transaction) as
 //! it does natively on such a host.
 //!
-//! Left out on purpose, whatever the host has: HLE, PKU (PKRU is not part of
+//! Left out on purpose, whatever the host has: HLE (its `xacquire` and
+//! `xrelease` prefixes are hints a CPU without HLE ignores, and tern copies
+//! them; reporting it would invite lock elision whose transactions would
+//! run through tern's own code), PKU (PKRU is not part of
 //! the state tern switches, and a guest `wrpkru` would protect tern's own
 //! memory), WAITPKG (`umwait`/`tpause` waits the watchdog cannot interrupt
 //! as a syscall), AMX (its state needs `arch_prctl(ARCH_REQ_XCOMP_PERM)` and
