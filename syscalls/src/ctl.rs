@@ -113,6 +113,9 @@ fn stat_field(text: &[u8], n: usize) -> Option<u64> {
 fn set_mm(p: &Process, a: [u64; 6]) -> SysResult {
     const MAP_SIZE: usize = std::mem::size_of::<PrctlMmMap>();
     let (opt, addr) = (a[1], a[2]);
+    if !matches!(opt as i32, libc::PR_SET_MM_START_BRK | libc::PR_SET_MM_BRK | libc::PR_SET_MM_MAP) {
+        return result(host_syscall(libc::SYS_prctl as u64, a));
+    }
     let (start, cur) = host_break().ok_or(libc::ENOMEM)?;
     let (host, guest) = match opt as i32 {
         libc::PR_SET_MM_START_BRK => ([a[0], opt, start, a[3], a[4], 0], (Some(addr), None)),
