@@ -667,18 +667,7 @@ fn is_script(dirfd: i32, path: &[u8], flags: i32) -> bool {
         name.push(b'/');
         name.extend_from_slice(path);
     }
-    let Ok(c) = CString::new(name) else { return false };
-    // SAFETY: a plain open and read into a local buffer.
-    unsafe {
-        let fd = libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
-        if fd < 0 {
-            return false;
-        }
-        let mut b = [0u8; 2];
-        let n = libc::pread(fd, b.as_mut_ptr().cast(), 2, 0);
-        libc::close(fd);
-        n == 2 && &b == b"#!"
-    }
+    CString::new(name).is_ok_and(|c| starts_with_hashbang(&c))
 }
 
 /// True if no guest thread but the caller is alive (none, once the last

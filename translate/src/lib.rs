@@ -557,9 +557,7 @@ impl Jit {
             fork_hints::record(pc);
         }
         self.dump_block(&ir, block);
-        self.stats.blocks.fetch_add(1, Ordering::Relaxed);
-        self.stats.guest_insns.fetch_add(insns as u64, Ordering::Relaxed);
-        self.stats.host_bytes.fetch_add(len as u64, Ordering::Relaxed);
+        self.count_installed(insns, len);
         if tries > 0 {
             self.stats.translate_retries.fetch_add(tries as u64, Ordering::Relaxed);
         }
@@ -568,6 +566,14 @@ impl Jit {
             self.stats.translate_locked_ns.fetch_add(locked.as_nanos() as u64, Ordering::Relaxed);
         }
         Ok(block)
+    }
+
+    /// Counts an installed block of `insns` guest instructions and `len`
+    /// bytes of host code (`--stats`).
+    fn count_installed(&self, insns: usize, len: usize) {
+        self.stats.blocks.fetch_add(1, Ordering::Relaxed);
+        self.stats.guest_insns.fetch_add(insns as u64, Ordering::Relaxed);
+        self.stats.host_bytes.fetch_add(len as u64, Ordering::Relaxed);
     }
 
     /// Before a fork: loads from the persistent cache the blocks earlier
@@ -607,9 +613,7 @@ impl Jit {
                 if let Some(p) = t.persist.as_mut() {
                     p.recycle_guest(std::mem::take(&mut ir.code));
                 }
-                self.stats.blocks.fetch_add(1, Ordering::Relaxed);
-                self.stats.guest_insns.fetch_add(u64::from(insns), Ordering::Relaxed);
-                self.stats.host_bytes.fetch_add(len as u64, Ordering::Relaxed);
+                self.count_installed(usize::from(insns), len);
                 true
             }
             _ => false,
