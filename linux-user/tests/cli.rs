@@ -534,22 +534,30 @@ fn stats_follow_exec() {
     assert_eq!(stats_of(&out.stderr, "syscalls").len(), 3, "{}", text(&out.stderr));
 }
 
-/// The persistent translation cache: a second run of a shell pipeline
+/// Runs `sh -c script` under tern with its persistent cache in `dir`,
+/// `options` and `--stats`; checks that it exits 0 and prints `expected`.
+fn shell_with_cache(dir: &std::path::Path, options: &[&str], script: &str, expected: &str) -> Output {
+    let out = Command::new(TERN)
+        .arg("--code-cache")
+        .arg(dir)
+        .args(options)
+        .args(["--stats", "/bin/sh", "-c", script])
+        .output()
+        .expect("run tern");
+    assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), expected.into()), "{out:?}");
+    out
+}
+
+/// The persistent translation cache: a second run of a shell script
 /// uses the blocks the first translated (the dynamic loader's, libc's,
 /// dash's), and prints the same.
 #[test]
 fn later_processes_reuse_translations() {
     let dir = cache_dir("reuse");
     let run = || {
-        let out = Command::new(TERN)
-            .arg("--code-cache")
-            .arg(&dir)
-            // No fork in the shell (it execs `ls`): blocks loaded for fork
-            // children would depend on when a child wrote them.
-            .args(["--stats", "/bin/sh", "-c", "echo $((6 * 7)); ls / > /dev/null"])
-            .output()
-            .expect("run tern");
-        assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), "42\n".into()), "{out:?}");
+        // No fork in the shell (it execs `ls`): blocks loaded for fork
+        // children would depend on when a child wrote them.
+        let out = shell_with_cache(&dir, &[], "echo $((6 * 7)); ls / > /dev/null", "42\n");
         (stat(&out.stderr, "blocks translated"), stat(&out.stderr, "of which reused"))
     };
     let (first, none) = run();
@@ -571,13 +579,8 @@ fn later_processes_reuse_translations() {
 fn fork_children_share_what_their_siblings_loaded() {
     let dir = cache_dir("fork-hints");
     for run in 0..2 {
-        let out = Command::new(TERN)
-            .arg("--code-cache")
-            .arg(&dir)
-            .args(["--stats", "/bin/sh", "-c", "for i in 1 2 3; do (echo $i); done; echo done"])
-            .output()
-            .expect("run tern");
-        assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), "1\n2\n3\ndone\n".into()), "{out:?}");
+        let out =
+            shell_with_cache(&dir, &[], "for i in 1 2 3; do (echo $i); done; echo done", "1\n2\n3\ndone\n");
         // The shell's counters come last (it ends last).
         let loaded = stat(&out.stderr, "blocks loaded for fork children");
         assert!(run == 0 || loaded > 0, "no block loaded for the subshells: {}", text(&out.stderr));
@@ -594,14 +597,7 @@ fn fork_children_share_what_their_siblings_loaded() {
 fn blocks_translated_for_another_binding_are_reused() {
     let dir = cache_dir("binding");
     let run = |env: &[&str]| {
-        let out = Command::new(TERN)
-            .arg("--code-cache")
-            .arg(&dir)
-            .args(env)
-            .args(["--stats", "/bin/sh", "-c", "echo x | sed s/x/y/"])
-            .output()
-            .expect("run tern");
-        assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), "y\n".into()), "{out:?}");
+        let out = shell_with_cache(&dir, env, "echo x | sed s/x/y/", "y\n");
         let (blocks, reused) = (stat(&out.stderr, "blocks translated"), stat(&out.stderr, "of which reused"));
         blocks - reused
     };
