@@ -82,18 +82,15 @@ impl PackedPcMap {
         &self.0
     }
 
-    /// The map whose packed bytes are `b`, if they are one whose entries
-    /// all lie within `len` bytes of host code (a damaged record's are
-    /// refused).
-    pub fn from_bytes(b: &[u8], len: usize) -> Option<PackedPcMap> {
-        let map = PackedPcMap(Box::from(b));
-        let mut it = map.entries();
-        for e in it.by_ref() {
-            if usize::from(e.host_off) > len {
-                return None;
-            }
-        }
-        (it.at == b.len()).then_some(map)
+    /// The map whose packed bytes are `b` (a persistent-cache record's),
+    /// taken as they are: the record's checksum vouches for them as for
+    /// the code they describe, and the entries are not decoded to check
+    /// them (they were a twentieth of loading a block). Damaged bytes
+    /// cannot make a scan read out of bounds or panic: the scan stops at
+    /// the first entry it cannot decode, and an entry past the block's
+    /// code covers no offset in it.
+    pub fn from_bytes(b: &[u8]) -> PackedPcMap {
+        PackedPcMap(Box::from(b))
     }
 
     /// The entries, in order.
@@ -155,8 +152,7 @@ impl Iterator for Entries<'_> {
         }
         let e = self.decode();
         if e.is_none() {
-            // Cut short: no further entries, and not at the end
-            // (`PackedPcMap::from_bytes`).
+            // Cut short (damaged bytes): no further entries.
             self.at = usize::MAX;
         }
         e
@@ -248,20 +244,32 @@ mod tests {
         }
     }
 
-    /// Bytes cut short or running on are not a map.
+    /// Bytes cut short, running on or damaged end the scan (fewer
+    /// entries), never a panic or a read past them.
     #[test]
-    fn damaged_bytes_are_refused() {
+    fn damaged_bytes_end_the_scan() {
         let entries: Vec<PcEntry> = (0..20u16).map(|i| PcEntry::new(i * 9, i * 3, NO_FIXUP)).collect();
         let packed = PackedPcMap::pack(&entries);
         let b = packed.as_bytes();
-        assert_eq!(PackedPcMap::from_bytes(b, 200).as_ref(), Some(&packed));
-        assert_eq!(PackedPcMap::from_bytes(b, 100), None, "an entry past the code");
+        assert_eq!(PackedPcMap::from_bytes(b), packed);
         let mut long = b.to_vec();
         long.push(0x80);
-        assert_eq!(PackedPcMap::from_bytes(&long, 200), None);
+        assert_eq!(PackedPcMap::from_bytes(&long).entries().collect::<Vec<_>>(), entries);
         for n in 0..b.len() {
-            // A prefix is a map of fewer entries, or not a map: never a panic.
-            let _ = PackedPcMap::from_bytes(&b[..n], 200);
+            let cut = PackedPcMap::from_bytes(&b[..n]);
+            let got: Vec<PcEntry> = cut.entries().collect();
+            assert!(got.len() <= entries.len() && got[..] == entries[..got.len()], "prefix of {n} bytes");
+            let _ = cut.entry_at(u16::MAX);
+        }
+        let mut seed = 7u32;
+        for _ in 0..2000 {
+            let junk: Vec<u8> = (0..(seed % 40))
+                .map(|_| {
+                    seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                    (seed >> 16) as u8
+                })
+                .collect();
+            let _ = PackedPcMap::from_bytes(&junk).entry_at(100);
         }
     }
 

@@ -114,7 +114,7 @@ impl Record {
         }
         // Kept packed, as the installed block keeps it: no entries.
         pcmap.clear();
-        let packed = crate::pcmap::PackedPcMap::from_bytes(r.bytes()?, code.len())?;
+        let packed = crate::pcmap::PackedPcMap::from_bytes(r.bytes()?);
         let n = r.count(24)?;
         descs.clear();
         descs.reserve(n);
