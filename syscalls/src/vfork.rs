@@ -126,6 +126,7 @@ pub fn vfork(
     tls: u64,
 ) -> SysResult {
     let mut kit = take_kit()?;
+    let generation = p.jit.lookups_generation();
     // A code-cache flush by another thread waits for the child too, which
     // runs translated code on this memory (`translate::flush`).
     p.jit.register_thread(kit.cpu.as_ptr());
@@ -187,9 +188,14 @@ pub fn vfork(
     kit.cpu.code_epoch.store(0, std::sync::atomic::Ordering::SeqCst);
     p.jit.idle(&kit.cpu);
     p.jit.unregister_thread(kit.cpu.as_ptr());
-    // The child may have dropped code (self-modifying code, munmap):
-    // forget this thread's lookups.
-    cpu.flush_ibl();
+    // Blocks the child dropped (self-modifying code, munmap) left this
+    // thread's table with the invalidation, as any registered thread's;
+    // emptied all the same if any were, but kept if none were: a shell
+    // vforks for every command, and each refill of its lookups cost it
+    // more than the clearing.
+    if p.jit.lookups_generation() != generation {
+        cpu.flush_ibl();
+    }
     // Between children the kit's table costs no memory.
     // SAFETY: the state is live and the child no longer runs on it.
     unsafe { CpuState::ibl_release(kit.cpu.as_ptr()) };

@@ -431,6 +431,13 @@ impl Jit {
         Ok(h)
     }
 
+    /// A number that moves whenever blocks are dropped (invalidation, a
+    /// flush): a registered thread's lookup table holds no dropped block
+    /// while it stays the same.
+    pub fn lookups_generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
     /// Registers the state of a new guest thread: invalidation will clear
     /// its lookup table. Unregister it before it is freed.
     pub fn register_thread(&self, cpu: *mut CpuState) {
