@@ -821,12 +821,20 @@ impl Jit {
     /// and LTP `getrusage03` checks) on top of the guest's own. Nothing
     /// happens unless the caller's is the only state on this memory (no
     /// other thread, no CLONE_VM child) and it is no vfork or CLONE_VM
-    /// child itself.
+    /// child itself, nor when there is nothing to write (a warm start):
+    /// the process's exit frees the pages anyway, and the calls, one per
+    /// guest mapping, were a percent of a short process.
     pub fn release_guest_memory(&self) {
         if child_alloc::in_child() || self.thread_count() > 1 {
             return;
         }
-        let ranges = self.tables().mem.ranges();
+        let ranges = {
+            let t = self.tables();
+            if !t.persist.as_ref().is_some_and(persist::Persist::has_pending) {
+                return;
+            }
+            t.mem.ranges()
+        };
         for (start, end) in ranges {
             // SAFETY: a guest mapping of a process whose guest runs no
             // more (the caller's thread is the only one on this memory and

@@ -195,6 +195,11 @@ impl Persist {
         }
     }
 
+    /// True if blocks translated here wait to be written ([`Persist::save`]).
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
     /// The name of the store of the file holding `pc` (known to `regions`).
     fn store_name(&mut self, pc: u64) -> Option<String> {
         self.regions.find(pc, self.generation).map(regions::store_file_name)
