@@ -438,8 +438,13 @@ impl CpuModel {
             0xd => self.xsave_leaf(subleaf),
             // 2: caches and TLBs, 4: cache parameters, 5: monitor/mwait,
             // 6: power management, 0xB: topology. Harmless, and what a
-            // program sizing its buffers or threads wants to know.
-            2..=6 | 0xb => host(leaf, subleaf),
+            // program sizing its buffers or threads wants to know. Only 4
+            // and 0xB have subleaves: the others are asked as subleaf 0,
+            // whatever ECX holds (glibc asks leaf 2 with whatever its
+            // register had, seven times at start-up, each a host `cpuid`
+            // of its own otherwise).
+            4 | 0xb => host(leaf, subleaf),
+            2..=6 => host(leaf, 0),
             0x8000_0000 => {
                 let h = host(0x8000_0000, 0);
                 [max_ext, h[1], h[2], h[3]]
@@ -451,9 +456,8 @@ impl CpuModel {
             }
             // Brand string, caches, address sizes; AMD's cache and
             // topology leaves 0x8000_001D/1E (what glibc reads on AMD).
-            l if l <= max_ext && matches!(l, 0x8000_0002..=0x8000_0008 | 0x8000_001d | 0x8000_001e) => {
-                host(l, subleaf)
-            }
+            l if l <= max_ext && l == 0x8000_001d => host(l, subleaf),
+            l if l <= max_ext && matches!(l, 0x8000_0002..=0x8000_0008 | 0x8000_001e) => host(l, 0),
             // 8, 9 (DCA), 0xA (performance counters), 0xC: not offered.
             _ => [0; 4],
         }
@@ -649,6 +653,23 @@ mod tests {
         for bad in ["0.0", "0=1.2.3.4", "0.0=1.2.3", "x.0=1.2.3.4", "0.0=1.2.3.4.5"] {
             assert!(seed_host_cpuid(bad).is_err(), "{bad}");
         }
+    }
+
+    /// Leaves without subleaves give one answer whatever ECX holds, and
+    /// ask the host once for it: glibc asks leaf 2 with stray ECX values.
+    #[test]
+    fn leaves_without_subleaves_ignore_ecx() {
+        let asked = |leaf: u32| SEEN.lock().unwrap().iter().filter(|(k, _)| k.0 == leaf).count();
+        for leaf in [2, 0x8000_0006] {
+            let first = CpuModel::Host.cpuid(leaf, 0);
+            for ecx in [0x40, 0x178b_80ff, 0x3_3fff] {
+                assert_eq!(CpuModel::Host.cpuid(leaf, ecx), first, "leaf {leaf:#x} ecx {ecx:#x}");
+            }
+            assert!(asked(leaf) <= 1, "leaf {leaf:#x} asked {} times", asked(leaf));
+        }
+        // Leaf 4's subleaves are cache levels: each its own answer.
+        let (l1, l2) = (CpuModel::Host.cpuid(4, 0), CpuModel::Host.cpuid(4, 2));
+        assert!(l1[0] == 0 || l1 != l2, "leaf 4 subleaves 0 and 2 the same: {l1:x?}");
     }
 
     #[test]
