@@ -41,6 +41,9 @@ const REWRITE_RATIO: u64 = 16;
 /// Most blob bytes a process keeps for writing at its end.
 const MAX_PENDING: usize = 64 << 20;
 
+/// A guest address as a file and an offset in it.
+type FileOffset = (FileKey, u64);
+
 /// Blocks translated for one file: its store's name and (file offset,
 /// record) pairs.
 type Pending = (String, Vec<(u64, Vec<u8>)>);
@@ -71,6 +74,9 @@ pub struct Persist {
     /// Vectors of blocks installed since, for the next record read
     /// (`recycle`, `recycle_guest`).
     spare: Record,
+    /// The last [`Persist::find`]'s pc and generation, and the file and
+    /// offset it found there.
+    last_find: Option<(u64, u64, Option<FileOffset>)>,
 }
 
 /// Guest mappings made between drops of the stores' pages
@@ -107,12 +113,13 @@ impl Persist {
             blob: Vec::new(),
             spare: Record::default(),
             grown: 0,
+            last_find: None,
         })
     }
 
     /// The file holding `pc` and the file offset of `pc`. `generation`
     /// counts the guest's memory map changes.
-    fn region(&mut self, pc: u64, generation: u64) -> Option<(FileKey, u64)> {
+    fn region(&mut self, pc: u64, generation: u64) -> Option<FileOffset> {
         let reread = generation != self.generation && self.missed >= self.wait;
         let g = if reread { generation } else { self.generation };
         let found = self.regions.find(pc, g).map(|r| (r.key, pc - r.start + r.offset));
@@ -136,7 +143,15 @@ impl Persist {
     /// which the main store's used to hide: every process then translated
     /// it again and wrote the additions store again at its end.
     pub fn find(&mut self, pc: u64, generation: u64, nth: usize) -> Option<Record> {
-        let (key, off) = self.region(pc, generation)?;
+        // Both stores are asked in turn for each block: its region once.
+        let (key, off) = match self.last_find {
+            Some((p, g, found)) if p == pc && g == generation => found,
+            _ => {
+                let found = self.region(pc, generation);
+                self.last_find = Some((pc, generation, found));
+                found
+            }
+        }?;
         if !self.stores.contains_key(&key) {
             let name = self.store_name(pc)?;
             let path = self.dir.join(name);
