@@ -571,6 +571,54 @@ fn later_processes_reuse_translations() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Processes that end together (a pipeline, `make -j`) all keep their
+/// translations: each merges its blocks into the stores under a lock.
+/// Before, two read the same store, merged, and the later rename dropped
+/// the other's blocks (hundreds of the eight commands' blocks here were
+/// translated again by the next runs).
+#[test]
+fn processes_ending_together_keep_all_their_translations() {
+    use std::io::Write;
+    let dir = cache_dir("together");
+    let commands: [&[&str]; 8] = [
+        &["sed", "s/a/b/"],
+        &["tr", "a-z", "A-Z"],
+        &["sort", "-r"],
+        &["wc", "-c"],
+        &["cut", "-c1-2"],
+        &["od", "-c"],
+        &["rev"],
+        &["tac"],
+    ];
+    let start = |cmd: &[&str]| {
+        let mut child = Command::new(TERN)
+            .arg("--code-cache")
+            .arg(&dir)
+            .arg("--stats")
+            .args(cmd)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run tern");
+        child.stdin.take().unwrap().write_all(b"abc\n").unwrap();
+        child
+    };
+    let together: Vec<_> = commands.iter().map(|c| start(c)).collect();
+    for child in together {
+        assert!(child.wait_with_output().unwrap().status.success());
+    }
+    let translated: u64 = commands
+        .iter()
+        .map(|c| {
+            let out = start(c).wait_with_output().unwrap();
+            stat(&out.stderr, "blocks translated") - stat(&out.stderr, "of which reused")
+        })
+        .sum();
+    assert!(translated <= 16, "{translated} blocks translated again after the runs that ended together");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// A parent loads the blocks its earlier fork children needed before its
 /// next fork (`fork_hints.rs`): a shell's subshells, each forked after the
 /// previous one ended. Only from the cache as the parent opened it: the

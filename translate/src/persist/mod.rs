@@ -245,10 +245,43 @@ impl Persist {
             // directories of others not written for a while go.
             remove_stale_siblings(&self.dir);
         }
+        let _lock = WriteLock::take(&self.dir);
         for (_, (name, blobs)) in std::mem::take(&mut self.pending) {
             let _ = save_blobs(&self.dir.join(name), self.tag, &blobs);
         }
         self.pending_bytes = 0;
+    }
+}
+
+/// Held while a process merges its blocks into the stores of its
+/// directory (`flock` on a file there; released when dropped, or by the
+/// kernel if the process dies). A store is read, merged and renamed over
+/// whole, so of two processes doing so at once (a pipeline's ending
+/// together, `make -j`) the later rename dropped the other's blocks, and
+/// the next run translated them again. Without the lock (a directory it
+/// cannot be made in), writers go on as before: the cache only saves time.
+struct WriteLock {
+    _file: Option<std::fs::File>,
+}
+
+impl WriteLock {
+    fn take(dir: &Path) -> WriteLock {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        let _ = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(dir.join("write.lock"))
+            .ok();
+        if let Some(f) = &file {
+            // SAFETY: flock on a descriptor this value owns; a failure
+            // (EINTR) leaves the writing unlocked.
+            unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
+        }
+        WriteLock { _file: file }
     }
 }
 
