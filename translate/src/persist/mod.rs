@@ -245,7 +245,7 @@ impl Persist {
             // directories of others not written for a while go.
             remove_stale_siblings(&self.dir);
         }
-        let _lock = WriteLock::take(&self.dir);
+        let _lock = WriteLock::take(&self.dir, LOCK_PATIENCE);
         for (_, (name, blobs)) in std::mem::take(&mut self.pending) {
             let _ = save_blobs(&self.dir.join(name), self.tag, &blobs);
         }
@@ -259,13 +259,16 @@ impl Persist {
 /// whole, so of two processes doing so at once (a pipeline's ending
 /// together, `make -j`) the later rename dropped the other's blocks, and
 /// the next run translated them again. Without the lock (a directory it
-/// cannot be made in), writers go on as before: the cache only saves time.
+/// cannot be made in, or a holder that keeps it past [`LOCK_PATIENCE`]:
+/// stopped by job control while writing), writers go on as before: the
+/// cache only saves time, and a process never hangs at its end for it.
 struct WriteLock {
     _file: Option<std::fs::File>,
 }
 
 impl WriteLock {
-    fn take(dir: &Path) -> WriteLock {
+    /// The lock of `dir`, waiting at most `patience` for another holder.
+    fn take(dir: &Path, patience: std::time::Duration) -> WriteLock {
         use std::os::fd::AsRawFd;
         use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
         let _ = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir);
@@ -276,14 +279,24 @@ impl WriteLock {
             .mode(0o600)
             .open(dir.join("write.lock"))
             .ok();
-        if let Some(f) = &file {
-            // SAFETY: flock on a descriptor this value owns; a failure
-            // (EINTR) leaves the writing unlocked.
-            unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
+        let Some(f) = file else { return WriteLock { _file: None } };
+        let start = std::time::Instant::now();
+        let locked = || {
+            // SAFETY: flock on the descriptor `f` owns.
+            unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
+        };
+        while !locked() {
+            if start.elapsed() > patience {
+                return WriteLock { _file: None };
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
         }
-        WriteLock { _file: file }
+        WriteLock { _file: Some(f) }
     }
 }
+
+/// Longest a process waits for another's [`WriteLock`].
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Removes the directories next to `dir` named like it (a tag: 16 hex
 /// digits) that were last written more than [`STALE_DAYS`] ago: those of
@@ -379,6 +392,24 @@ mod tests {
         for k in [0, 63, 100, 101, 102] {
             assert!(get(&path, k).is_some(), "blob {k}");
         }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The write lock is exclusive, and a process gives up waiting for a
+    /// holder that keeps it too long (one stopped while writing).
+    #[test]
+    fn the_write_lock_is_exclusive_and_waited_for_a_while() {
+        use std::time::Duration;
+        let dir = std::env::temp_dir().join(format!("tern-persist-lock-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let first = WriteLock::take(&dir, Duration::from_secs(1));
+        assert!(first._file.is_some(), "no lock taken in {dir:?}");
+        let t0 = std::time::Instant::now();
+        let second = WriteLock::take(&dir, Duration::from_millis(50));
+        assert!(second._file.is_none(), "the lock taken twice");
+        assert!(t0.elapsed() >= Duration::from_millis(50), "gave up after {:?}", t0.elapsed());
+        drop(first);
+        assert!(WriteLock::take(&dir, Duration::from_millis(50))._file.is_some(), "not taken once free");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
