@@ -270,8 +270,8 @@ impl WriteLock {
     /// The lock of `dir`, waiting at most `patience` for another holder.
     fn take(dir: &Path, patience: std::time::Duration) -> WriteLock {
         use std::os::fd::AsRawFd;
-        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-        let _ = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir);
+        use std::os::unix::fs::OpenOptionsExt;
+        let _ = store::create_dir(dir);
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)

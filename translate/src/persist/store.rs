@@ -296,7 +296,7 @@ pub fn write_merged(path: &Path, tag: u64, new: &[(u64, Vec<u8>)], max_bytes: us
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    create_dir(dir)?;
     let (tmp, mut file) = create_temp(path)?;
     let written = file.write_all(&bytes).and_then(|()| std::fs::rename(&tmp, path));
     if written.is_err() {
@@ -327,6 +327,12 @@ fn encode(tag: u64, blobs: &BTreeMap<u64, &[u8]>, size: usize) -> Vec<u8> {
 }
 
 /// Creates a new, uniquely named temporary file next to `path`.
+/// Makes directory `dir` of the cache, and those above it, readable by
+/// this user only.
+pub fn create_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
 fn create_temp(path: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let mut name = path.file_name().unwrap_or_default().to_os_string();
