@@ -456,8 +456,8 @@ impl CpuModel {
             }
             // Brand string, caches, address sizes; AMD's cache and
             // topology leaves 0x8000_001D/1E (what glibc reads on AMD).
-            l if l <= max_ext && l == 0x8000_001d => host(l, subleaf),
-            l if l <= max_ext && matches!(l, 0x8000_0002..=0x8000_0008 | 0x8000_001e) => host(l, 0),
+            0x8000_001d if leaf <= max_ext => host(leaf, subleaf),
+            0x8000_0002..=0x8000_0008 | 0x8000_001e if leaf <= max_ext => host(leaf, 0),
             // 8, 9 (DCA), 0xA (performance counters), 0xC: not offered.
             _ => [0; 4],
         }
