@@ -224,6 +224,8 @@ fn main() {
     }
     if let Some(handed) = &cli.host_cpuid {
         tern_translate::model::seed_host_cpuid(handed).unwrap_or_else(|e| fail(e, 2));
+    } else if let Some(dir) = &cli.code_cache {
+        tern_translate::persist::cpuid_record::load(dir);
     }
     let model = CpuModel::from_name(&cli.cpu).unwrap_or_else(|| {
         fail(format!("unknown CPU model '{}' (known: {})", cli.cpu, CpuModel::NAMES.join(", ")), 2)

@@ -29,6 +29,7 @@ pub fn print(jit: &Jit, s: &LoopStats) {
         ("syscalls", s.syscalls),
         ("guest insns: baseline", s.guest_insns),
         ("code-page writes", s.smc),
+        ("host cpuid asked", tern_translate::model::host_cpuid_asked() as u64),
     ];
     for (name, v) in rows {
         out.push_str(&format!("  {name:<20} {v}\n"));

@@ -402,6 +402,13 @@ fn cache_dir(name: &str) -> std::path::PathBuf {
     dir
 }
 
+/// The directories of tern binaries and options in cache directory
+/// `cache` (beside them: the host's CPUID record).
+fn tag_dirs(cache: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let dirs = std::fs::read_dir(cache).into_iter().flatten().flatten().map(|e| e.path());
+    dirs.filter(|p| p.is_dir()).collect()
+}
+
 /// The value of the `--stats` counter `name` in the last block of
 /// counters in tern's log (that of the first process, which waited for
 /// any children it started).
@@ -674,7 +681,7 @@ fn cached_blocks_of_other_bytes_are_never_run() {
         let out = Command::new(TERN).arg("--code-cache").arg(dir.join("cache")).arg(&bin).output().unwrap();
         assert_eq!(out.status.code(), Some(code));
         // The store just written for this program.
-        let tag_dir = std::fs::read_dir(dir.join("cache")).unwrap().next().unwrap().unwrap().path();
+        let tag_dir = tag_dirs(&dir.join("cache")).pop().expect("the cache's directory");
         let store = std::fs::read_dir(&tag_dir)
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -715,8 +722,7 @@ fn threads_alive_at_exit_write_nothing_to_the_cache() {
         Command::new("gcc").arg("-O2").arg("-pthread").arg("-o").arg(&bin).arg(&src).status().expect("gcc");
     assert!(cc.success());
     let stores = |cache: &std::path::Path| {
-        std::fs::read_dir(cache)
-            .map_or(0, |d| d.flatten().map(|e| std::fs::read_dir(e.path()).unwrap().count()).sum())
+        tag_dirs(cache).iter().map(|d| std::fs::read_dir(d).unwrap().count()).sum::<usize>()
     };
     for (threaded, cache) in [(true, dir.join("c1")), (false, dir.join("c2"))] {
         let mut cmd = Command::new(TERN);
@@ -749,4 +755,46 @@ fn volatile_code_pages_check_themselves_instead_of_faulting() {
     // other blocks of its page (which check themselves): before, each
     // stale exit dropped about six.
     assert!(stat(&out.stderr, "blocks invalidated") <= stale + 16 * 64, "{log}");
+}
+
+/// A tern started from outside asks the host's CPUID once (leaf 1, to
+/// check the record) when an earlier one recorded the answers in the
+/// cache's directory, and the guest sees the same CPU; a record of
+/// another boot or CPU is not used, nor one that is damaged, and a
+/// process that learned nothing new leaves the record as it is.
+#[test]
+fn host_cpuid_answers_are_recorded_for_the_next_tern() {
+    let dir = cache_dir("cpuid-record");
+    let cache = dir.join("cache");
+    let record = cache.join("host-cpuid");
+    let cache_arg = cache.to_str().unwrap();
+    let run = || {
+        let out =
+            tern(&["--code-cache", cache_arg, "--stats", "/bin/sh", "-c", "grep -m1 flags /proc/cpuinfo"]);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        (stat(&out.stderr, "host cpuid asked"), text(&out.stdout))
+    };
+    let (cold, flags) = run();
+    assert!(cold > 5, "a first tern asks the host each leaf: {cold}");
+    let written = std::fs::read_to_string(&record).expect("the record");
+    let (warm, warm_flags) = run();
+    assert_eq!((warm, &warm_flags), (1, &flags), "the record's answers, checked by leaf 1");
+    assert_eq!(std::fs::read_to_string(&record).unwrap(), written, "nothing new to record");
+    // Another boot, then a CPU of another model, then a torn file: the
+    // host is asked again, and the record written anew.
+    let other_boot = written.replacen("\nboot ", "\nboot 0", 1);
+    // Leaf 1's signature with a digit more: another family.
+    let other_cpu: String = written
+        .split_inclusive(['\n', ' '])
+        .map(|w| if w.starts_with("1.0=") { w.replacen("1.0=", "1.0=1", 1) } else { w.to_owned() })
+        .collect();
+    assert_ne!(other_cpu, written, "leaf 1 recorded");
+    for bad in [other_boot, other_cpu, written[..written.len() / 2].to_owned()] {
+        std::fs::write(&record, &bad).unwrap();
+        let (asked, again) = run();
+        assert!(asked > 5 && again == flags, "{asked} {again} for {bad}");
+        assert_ne!(std::fs::read_to_string(&record).unwrap(), bad, "rewritten");
+        assert_eq!(run().0, 1, "and used again");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }

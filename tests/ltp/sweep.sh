@@ -16,6 +16,8 @@
 #   JOBS     tests run at once (default 1: some tests share loop devices,
 #            and a few signal whole process groups)
 #   TAGS     an extended regular expression: only tags it matches run
+# SWEEP_RUNTEST names another runtest file of LTPROOT/runtest to run
+# instead of `syscalls` (cve, syscalls-ipc, mm, nptl, math, pty ...).
 # Shell-script tests (`runtest/commands`: tar, cp, gzip, ld ... driven by
 # tst_test.sh) run too when SWEEP_SCRIPTS is set: tern runs the shell,
 # and the shell's children under it.
@@ -62,7 +64,7 @@ mkdir -p "$OUT"
 OUT=$(realpath "$OUT")
 export TERN LTPROOT OUT PATH="$LTPROOT/testcases/bin:$PATH" LTP_TIMEOUT_MUL=1
 skip='settime|stime|adjtime|reboot|swapon|swapoff|mount|init_module|delete_module|kexec|quotactl|acct|sethostname|setdomainname|ioperm|iopl|syslog|vhangup|pivot_root|cgroup|oom|hugetlb|hugemmap|leapsec|msgstress|fork1[34]|fsconfig|fsopen|fspick|open_tree|move_mount|statmount|listmount'
-grep -vE '^#|^$' "$LTPROOT/runtest/syscalls" | while read -r tag cmd rest; do
+grep -vE '^#|^$' "$LTPROOT/runtest/${SWEEP_RUNTEST:-syscalls}" | while read -r tag cmd rest; do
     [[ $tag =~ $TAGS ]] || continue
     [[ $tag =~ $skip || $cmd =~ $skip ]] && continue
     [[ $cmd == *.sh && -z ${SWEEP_SCRIPTS:-} ]] && continue

@@ -43,6 +43,7 @@
 
 use crate::xstate;
 use iced_x86::CpuidFeature;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A named CPU model, selectable with `--cpu`. Models are ordered: a later
 /// one has every feature of an earlier one.
@@ -584,11 +585,16 @@ fn compacted_size(mask: u64) -> u32 {
 }
 
 /// `(leaf, subleaf)` and the host's answer.
-type Answer = ((u32, u32), [u32; 4]);
+pub type Answer = ((u32, u32), [u32; 4]);
 
 /// The host's answers asked so far in this process (or handed over by the
 /// tern that exec'd it, [`seed_host_cpuid`]).
 static SEEN: std::sync::Mutex<Vec<Answer>> = std::sync::Mutex::new(Vec::new());
+
+/// How many of [`SEEN`]'s answers came from a previous tern (handed over or
+/// recorded, [`seed_host_cpuid`]), and how many `cpuid`s this process ran.
+static SEEDED: AtomicUsize = AtomicUsize::new(0);
+static ASKED: AtomicUsize = AtomicUsize::new(0);
 
 /// The host's CPUID for `leaf`/`subleaf`, asked once per process: under a
 /// hypervisor each `cpuid` traps (15-20 us each on an Intel host under
@@ -599,9 +605,28 @@ pub(crate) fn host_cpuid(leaf: u32, subleaf: u32) -> [u32; 4] {
         return r;
     }
     let r = std::arch::x86_64::__cpuid_count(leaf, subleaf);
+    ASKED.fetch_add(1, Ordering::Relaxed);
     let r = [r.eax, r.ebx, r.ecx, r.edx];
     seen.push(((leaf, subleaf), r));
     r
+}
+
+/// The host's leaf 1, asked of the host itself (not of the answers seeded).
+pub fn host_cpuid_leaf1() -> [u32; 4] {
+    let r = std::arch::x86_64::__cpuid_count(1, 0);
+    ASKED.fetch_add(1, Ordering::Relaxed);
+    [r.eax, r.ebx, r.ecx, r.edx]
+}
+
+/// `cpuid`s this process ran on the host (`--stats`).
+pub fn host_cpuid_asked() -> usize {
+    ASKED.load(Ordering::Relaxed)
+}
+
+/// True if this process asked the host what no previous tern told it
+/// ([`seed_host_cpuid`]): its answers are worth recording.
+pub fn host_cpuid_learned() -> bool {
+    SEEN.lock().unwrap_or_else(|e| e.into_inner()).len() > SEEDED.load(Ordering::Relaxed)
 }
 
 /// The host's answers asked so far, for the tern a guest `execve` starts
@@ -619,23 +644,29 @@ pub fn host_cpuid_handover() -> String {
 /// Takes the host's answers a previous tern handed over
 /// ([`host_cpuid_handover`]) before anything asks the host.
 pub fn seed_host_cpuid(handed: &str) -> Result<(), String> {
-    let bad = || format!("bad --host-cpuid '{handed}'");
-    let hex = |s: &str| u32::from_str_radix(s, 16).ok();
-    let mut answers = Vec::new();
-    for item in handed.split_whitespace() {
-        let (key, value) = item.split_once('=').ok_or_else(bad)?;
-        let key: Vec<u32> = key.split('.').map(hex).collect::<Option<_>>().ok_or_else(bad)?;
-        let value: Vec<u32> = value.split('.').map(hex).collect::<Option<_>>().ok_or_else(bad)?;
-        let (&[leaf, sub], &[a, b, c, d]) = (key.as_slice(), value.as_slice()) else { return Err(bad()) };
-        answers.push(((leaf, sub), [a, b, c, d]));
-    }
+    let answers = parse_answers(handed).ok_or_else(|| format!("bad --host-cpuid '{handed}'"))?;
     let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
     for (key, r) in answers {
         if !seen.iter().any(|(k, _)| *k == key) {
             seen.push((key, r));
         }
     }
+    SEEDED.store(seen.len(), Ordering::Relaxed);
     Ok(())
+}
+
+/// The answers of a [`host_cpuid_handover`] string, if well formed.
+pub fn parse_answers(handed: &str) -> Option<Vec<Answer>> {
+    let hex = |s: &str| u32::from_str_radix(s, 16).ok();
+    let mut answers = Vec::new();
+    for item in handed.split_whitespace() {
+        let (key, value) = item.split_once('=')?;
+        let key: Vec<u32> = key.split('.').map(hex).collect::<Option<_>>()?;
+        let value: Vec<u32> = value.split('.').map(hex).collect::<Option<_>>()?;
+        let (&[leaf, sub], &[a, b, c, d]) = (key.as_slice(), value.as_slice()) else { return None };
+        answers.push(((leaf, sub), [a, b, c, d]));
+    }
+    Some(answers)
 }
 
 #[cfg(test)]

@@ -8,12 +8,14 @@
 //! - `regions`: which file (and file offset) a guest address belongs to.
 //! - `store`: a file of blobs by key, written whole and renamed into place.
 //! - `record`: a block as a blob.
+//! - `cpuid_record`: the host's CPUID answers, for the next tern.
 //!
 //! A record is used only where the guest bytes equal those it was
 //! translated from, and is then moved to its new guest and host addresses
 //! (`Emitted::relocate`), which gives the block a fresh translation would:
 //! a stale, foreign or damaged file costs misses, never wrong code.
 
+pub mod cpuid_record;
 pub mod record;
 pub mod regions;
 pub mod store;
@@ -237,7 +239,13 @@ impl Persist {
     /// silent: the cache only saves time. Nothing is written under a finite
     /// RLIMIT_FSIZE, where a write past the limit would raise SIGXFSZ.
     pub fn save(&mut self) {
-        if self.pending.is_empty() || !file_size_unlimited() {
+        if !file_size_unlimited() {
+            return;
+        }
+        if let Some(base) = self.dir.parent() {
+            cpuid_record::save(base);
+        }
+        if self.pending.is_empty() {
             return;
         }
         if !self.dir.exists() {

@@ -291,14 +291,20 @@ pub fn write_merged(path: &Path, tag: u64, new: &[(u64, Vec<u8>)], max_bytes: us
     if !added && old.is_some() {
         return Ok(());
     }
-    let bytes = encode(tag, &blobs, size);
+    replace_file(path, &encode(tag, &blobs, size))
+}
+
+/// Writes `bytes` as the file at `path` (its directory made if missing,
+/// [`create_dir`]): to a temporary file beside it, then renamed over it,
+/// so that readers and other writers never see a torn file.
+pub fn replace_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
     create_dir(dir)?;
     let (tmp, mut file) = create_temp(path)?;
-    let written = file.write_all(&bytes).and_then(|()| std::fs::rename(&tmp, path));
+    let written = file.write_all(bytes).and_then(|()| std::fs::rename(&tmp, path));
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
