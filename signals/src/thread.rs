@@ -22,7 +22,7 @@
 use crate::mask::{sigbit, SigSet};
 use crate::siginfo::{AtomicInfo, InfoBytes};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use tern_translate::cpu::CpuState;
 
 /// Queue slots per thread. The host handler queues one host signal, blocks
@@ -108,6 +108,16 @@ const MAX_THREADS: usize = 1024;
 static REGISTRY: [(AtomicI32, AtomicPtr<ThreadSignals>); MAX_THREADS] =
     [const { (AtomicI32::new(0), AtomicPtr::new(std::ptr::null_mut())) }; MAX_THREADS];
 
+/// Registry slots ever claimed: entries past them were never written and
+/// are not read either (in a fork child each page of the registry read or
+/// written the first time is a page fault).
+static USED: AtomicUsize = AtomicUsize::new(0);
+
+/// The registry's slots that may hold a thread.
+fn slots() -> &'static [(AtomicI32, AtomicPtr<ThreadSignals>)] {
+    &REGISTRY[..USED.load(Ordering::Acquire).min(MAX_THREADS)]
+}
+
 thread_local! {
     static CURRENT: Cell<*const ThreadSignals> = const { Cell::new(std::ptr::null()) };
 }
@@ -120,7 +130,7 @@ pub fn current() -> Option<&'static ThreadSignals> {
 
 /// The state of guest thread `tid` of this process.
 pub fn by_tid(tid: i32) -> Option<&'static ThreadSignals> {
-    REGISTRY.iter().find(|(t, _)| t.load(Ordering::Acquire) == tid && tid != 0).and_then(|(_, p)| {
+    slots().iter().find(|(t, _)| t.load(Ordering::Acquire) == tid && tid != 0).and_then(|(_, p)| {
         // SAFETY: as in current().
         unsafe { p.load(Ordering::Acquire).as_ref() }
     })
@@ -146,10 +156,11 @@ pub fn on_thread_start(inherited_mask: SigSet) {
 
 /// A registry slot for `tid`, reusing the state of a thread that ended.
 fn claim(tid: i32) -> &'static ThreadSignals {
-    for (t, p) in &REGISTRY {
+    for (i, (t, p)) in REGISTRY.iter().enumerate() {
         if t.compare_exchange(0, -1, Ordering::AcqRel, Ordering::Relaxed).is_err() {
             continue;
         }
+        USED.fetch_max(i + 1, Ordering::AcqRel);
         let mut s = p.load(Ordering::Acquire);
         if s.is_null() {
             s = Box::into_raw(Box::new(ThreadSignals::new()));
@@ -191,7 +202,7 @@ pub fn on_thread_exit() {
             requeue_to_process(pid, sig, &info);
         }
     }
-    for (t, p) in &REGISTRY {
+    for (t, p) in slots() {
         if std::ptr::eq(p.load(Ordering::Acquire), st) {
             t.store(0, Ordering::Release);
         }
@@ -205,7 +216,7 @@ pub fn on_thread_exit() {
 pub fn forget_current() {
     let Some(st) = current() else { return };
     CURRENT.with(|c| c.set(std::ptr::null()));
-    for (t, p) in &REGISTRY {
+    for (t, p) in slots() {
         if std::ptr::eq(p.load(Ordering::Acquire), st) {
             t.store(0, Ordering::Release);
         }
@@ -223,17 +234,21 @@ fn requeue_to_process(pid: i32, sig: i32, info: &[u8; 128]) {
 
 /// In a forked child: the only thread is the caller, under a new tid, with
 /// nothing queued (`kernel/fork.c: copy_process()` empties the pending set).
+///
+/// Only entries that hold a tid are written: the registry is 16 KiB, and
+/// writing all of it made each child take a copy (or a fresh page) of
+/// every page of it, 4 to 7 page faults per fork.
 pub fn after_fork_child() {
     let me = current().map_or(std::ptr::null(), |s| s as *const ThreadSignals);
-    for (t, p) in &REGISTRY {
-        if !std::ptr::eq(p.load(Ordering::Acquire), me) {
+    for (t, p) in slots() {
+        if t.load(Ordering::Acquire) != 0 && !std::ptr::eq(p.load(Ordering::Acquire), me) {
             t.store(0, Ordering::Release);
         }
     }
     if let Some(st) = current() {
         let tid = gettid();
         st.reset(tid);
-        for (t, p) in &REGISTRY {
+        for (t, p) in slots() {
             if std::ptr::eq(p.load(Ordering::Acquire), me) {
                 t.store(tid, Ordering::Release);
             }
