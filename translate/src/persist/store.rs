@@ -6,9 +6,12 @@
 //! checksum is an `FxHasher` hash of the key and the blob, so a damaged key
 //! in the index cannot hand out another key's blob. `open` checks only the
 //! header; index entries and blobs are checked when read. The index is
-//! read in one call and searched as it is, through every eighth key
-//! (`Store::fences`, read at the first lookup): no pass over all of it,
-//! no table of every entry (python3's store has 27,000).
+//! searched where the file is mapped, through every eighth key
+//! (`Store::fences`, read at the first lookup): no copy of it, no table
+//! of every entry (python3's store has 27,000). A copy in tern's heap
+//! took a fresh page for every 146 entries of each store a process
+//! opened (libc's 137 KB: 34 pages), where the mapping's are the page
+//! cache's, shared by every process and mapped 16 at a time.
 //!
 //! Writers replace the file by renaming a complete temporary file over it,
 //! so readers and concurrent writers never see a torn file.
@@ -51,8 +54,8 @@ enum Data {
 #[derive(Debug)]
 pub struct Store {
     data: Data,
-    /// The index as the file has it (`ENTRY_LEN` bytes per entry).
-    index: Box<[u8]>,
+    /// Index entries (`ENTRY_LEN` bytes each, from `HEADER_LEN` on).
+    count: usize,
     /// Bytes of blobs read since the mapping's pages were last dropped.
     read: std::cell::Cell<usize>,
     /// Every [`FENCE_EVERY`]th key, read on the first lookup.
@@ -66,6 +69,11 @@ pub struct Store {
 /// far from uniform for interpolation (its first guess was off by
 /// thousands of entries).
 const FENCE_EVERY: usize = 8;
+
+/// Stores of at most this many entries have every key as a fence: a
+/// lookup that misses (a process asks a file's small additions store first
+/// for nearly every block, and finds nothing) then reads no entry.
+const ALL_FENCES: usize = 512;
 
 /// Bytes of blobs read from a mapped store between drops of its pages from
 /// tern's resident set: they stay in the page cache, but counted in RSS
@@ -88,25 +96,22 @@ impl Store {
         let mut head = [0u8; HEADER_LEN];
         file.read_exact_at(&mut head, 0).ok()?;
         let count = parse_header(&head, len, tag)?;
-        let mut index = vec![0u8; count * ENTRY_LEN].into_boxed_slice();
-        file.read_exact_at(&mut index, HEADER_LEN as u64).ok()?;
         // tern's memory, out of the guest's way; its bytes are only ever
         // copied out with the fault-safe copy.
         let addr =
             crate::hostmem::map_tern_fd(len, libc::PROT_READ, libc::MAP_PRIVATE, file.as_raw_fd()).ok()?;
-        Some(Store::new(Data::Mapped { addr, len }, index))
+        Some(Store::new(Data::Mapped { addr, len }, count))
     }
 
     /// A store read into memory.
     #[cfg(test)]
     fn parse(bytes: Vec<u8>, tag: u64) -> Option<Store> {
         let count = parse_header(&bytes, bytes.len(), tag)?;
-        let index = bytes[HEADER_LEN..HEADER_LEN + count * ENTRY_LEN].into();
-        Some(Store::new(Data::Owned(bytes), index))
+        Some(Store::new(Data::Owned(bytes), count))
     }
 
-    fn new(data: Data, index: Box<[u8]>) -> Store {
-        Store { data, index, read: std::cell::Cell::new(0), fences: std::cell::OnceCell::new() }
+    fn new(data: Data, count: usize) -> Store {
+        Store { data, count, read: std::cell::Cell::new(0), fences: std::cell::OnceCell::new() }
     }
 
     /// The blob stored under `key`, if any and if its checksum matches.
@@ -127,30 +132,58 @@ impl Store {
     fn find(&self, key: u64) -> Option<Entry> {
         let fences = self.fences.get_or_init(|| self.read_fences());
         let bucket = fences.partition_point(|&k| k <= key).checked_sub(1)?;
-        let start = bucket * FENCE_EVERY;
-        for i in start..(start + FENCE_EVERY).min(self.len()) {
-            let k = self.key_at(i)?;
+        let every = self.fence_every();
+        if every == 1 && fences[bucket] != key {
+            return None;
+        }
+        let start = bucket * every;
+        let n = every.min(self.len() - start);
+        let mut entries = [0u8; FENCE_EVERY * ENTRY_LEN];
+        let entries = &mut entries[..n * ENTRY_LEN];
+        if !self.read_at(HEADER_LEN + start * ENTRY_LEN, entries) {
+            return None;
+        }
+        for e in entries.chunks(ENTRY_LEN) {
+            let k = read_u64(e, 0)?;
             if k >= key {
-                return (k == key).then(|| self.entry(i)).flatten().filter(|e| e.key == key);
+                return (k == key).then(|| parse_entry(e, self.blobs_start(), self.file_len())).flatten();
             }
         }
         None
     }
 
-    /// The keys of entries 0, [`FENCE_EVERY`], 2 * [`FENCE_EVERY`] ...
+    /// The keys of entries 0, [`Store::fence_every`], twice that ...
     fn read_fences(&self) -> Box<[u64]> {
-        (0..self.len()).step_by(FENCE_EVERY).map_while(|i| self.key_at(i)).collect()
+        (0..self.len()).step_by(self.fence_every()).map_while(|i| self.key_at(i)).collect()
+    }
+
+    /// Index entries per fence: 1 in a small store, else [`FENCE_EVERY`].
+    fn fence_every(&self) -> usize {
+        if self.count <= ALL_FENCES {
+            1
+        } else {
+            FENCE_EVERY
+        }
     }
 
     /// The key of index entry `i`.
     fn key_at(&self, i: usize) -> Option<u64> {
-        read_u64(&self.index, i.checked_mul(ENTRY_LEN)?)
+        let mut key = [0u8; 8];
+        self.read_at(HEADER_LEN + i.checked_mul(ENTRY_LEN)?, &mut key).then(|| u64::from_le_bytes(key))
     }
 
     /// Index entry `i`, if its blob lies within the file.
     fn entry(&self, i: usize) -> Option<Entry> {
-        let b = self.index.get(i.checked_mul(ENTRY_LEN)?..)?;
-        parse_entry(b, HEADER_LEN + self.index.len(), self.file_len())
+        let mut e = [0u8; ENTRY_LEN];
+        if !self.read_at(HEADER_LEN + i.checked_mul(ENTRY_LEN)?, &mut e) {
+            return None;
+        }
+        parse_entry(&e, self.blobs_start(), self.file_len())
+    }
+
+    /// Where the blobs start: past the header and the index.
+    fn blobs_start(&self) -> usize {
+        HEADER_LEN + self.count * ENTRY_LEN
     }
 
     /// Copies the file's bytes at `off` into `buf`: false if they are not
@@ -181,12 +214,12 @@ impl Store {
 
     /// Number of blobs (index entries).
     pub fn len(&self) -> usize {
-        self.index.len() / ENTRY_LEN
+        self.count
     }
 
     /// Whether the store holds no blobs.
     pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
+        self.count == 0
     }
 
     /// Iterates (key, blob) over all blobs whose entry and checksum are
@@ -527,18 +560,24 @@ mod tests {
         let path = dir.join("l.tbc");
         // Keys as a file's block offsets are spread out; these are also
         // clustered and extreme, so bisection has to take over.
-        let mut keys: Vec<u64> = (0..3000u64).map(|i| i * 37 + (i % 7)).collect();
-        keys.extend((0..200u64).map(|i| 1 << 40 | i));
-        keys.extend([u64::MAX - 1, u64::MAX]);
-        let new: Vec<_> = keys.iter().map(|&k| (k, k.to_le_bytes().to_vec())).collect();
-        write_merged(&path, TAG, &new, usize::MAX).unwrap();
-        let store = Store::open(&path, TAG).unwrap();
-        assert_eq!(store.len(), keys.len());
-        for &k in &keys {
-            assert_eq!(store.get(k), Some(k.to_le_bytes().to_vec()), "key {k}");
-        }
-        for k in [1u64, 39, 36, 1 << 39, (1 << 40) + 200, u64::MAX - 2] {
-            assert_eq!(store.get(k), None, "key {k}");
+        // A large store (fences every eighth key) and a small one (every
+        // key a fence).
+        for n in [3000u64, 100] {
+            let _ = std::fs::remove_file(&path);
+            let mut keys: Vec<u64> = (0..n).map(|i| i * 37 + (i % 7)).collect();
+            keys.extend((0..n / 15).map(|i| 1 << 40 | i));
+            keys.extend([u64::MAX - 1, u64::MAX]);
+            let new: Vec<_> = keys.iter().map(|&k| (k, k.to_le_bytes().to_vec())).collect();
+            write_merged(&path, TAG, &new, usize::MAX).unwrap();
+            let store = Store::open(&path, TAG).unwrap();
+            assert_eq!(store.len(), keys.len());
+            assert_eq!(store.fence_every(), if n > 500 { FENCE_EVERY } else { 1 });
+            for &k in &keys {
+                assert_eq!(store.get(k), Some(k.to_le_bytes().to_vec()), "key {k}");
+            }
+            for k in [1u64, 39, 36, 1 << 39, (1 << 40) + n, u64::MAX - 2] {
+                assert_eq!(store.get(k), None, "key {k}");
+            }
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }
