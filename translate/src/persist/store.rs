@@ -223,9 +223,11 @@ impl Store {
     }
 
     /// Iterates (key, blob) over all blobs whose entry and checksum are
-    /// good.
+    /// good, in the order the file holds them (see [`write_merged`]).
     pub fn iter(&self) -> impl Iterator<Item = (u64, Vec<u8>)> + '_ {
-        (0..self.len()).filter_map(|i| self.entry(i)).filter_map(|e| Some((e.key, self.checked(&e)?)))
+        let mut entries: Vec<Entry> = (0..self.len()).filter_map(|i| self.entry(i)).collect();
+        entries.sort_by_key(|e| e.start);
+        entries.into_iter().filter_map(|e| Some((e.key, self.checked(&e)?)))
     }
 
     /// The blob of `e`, if its checksum matches.
@@ -293,7 +295,13 @@ fn parse_entry(b: &[u8], blobs_start: usize, len: usize) -> Option<Entry> {
 }
 
 /// Writes the union of the store now at `path` (if valid for `tag`) and
-/// `new` (new wins on equal keys) to `path`: written to a temporary file in
+/// `new` (new wins on equal keys) to `path`. The index is sorted by key;
+/// the blobs are in the order they were needed: the old store's in its
+/// order, then the new ones as `new` lists them (a process lists them as
+/// it translated them). A later process needs them in about that order
+/// again, so its reads go through the file from start to end instead of
+/// jumping between a file's offsets, and each page the kernel maps ahead
+/// holds blobs it is about to read. Written to a temporary file in
 /// the same directory, then renamed over `path`, so that concurrent writers
 /// from several processes never leave a torn file (last rename wins; blobs
 /// may be lost, never corrupted); nothing is written if `new` adds or
@@ -306,6 +314,8 @@ pub fn write_merged(path: &Path, tag: u64, new: &[(u64, Vec<u8>)], max_bytes: us
     let mut blobs: BTreeMap<u64, &[u8]> = old_blobs.iter().map(|(k, b)| (*k, &b[..])).collect();
     let mut size = HEADER_LEN + blobs.values().map(|b| ENTRY_LEN + b.len()).sum::<usize>();
     let mut added = false;
+    let mut seen = rustc_hash::FxHashSet::default();
+    let mut order: Vec<u64> = old_blobs.iter().map(|(k, _)| *k).filter(|k| seen.insert(*k)).collect();
     for (key, blob) in new {
         if blobs.get(key).is_some_and(|b| b == blob) {
             continue;
@@ -317,14 +327,16 @@ pub fn write_merged(path: &Path, tag: u64, new: &[(u64, Vec<u8>)], max_bytes: us
         if u32::try_from(blob.len()).is_err() || (grown > max_bytes && grown > size) {
             continue;
         }
-        blobs.insert(*key, blob);
+        if blobs.insert(*key, blob).is_none() {
+            order.push(*key);
+        }
         size = grown;
         added = true;
     }
     if !added && old.is_some() {
         return Ok(());
     }
-    replace_file(path, &encode(tag, &blobs, size))
+    replace_file(path, &encode(tag, &blobs, &order, size))
 }
 
 /// Writes `bytes` as the file at `path` (its directory made if missing,
@@ -344,23 +356,28 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     written
 }
 
-/// The file image of `blobs` (sorted by key), `size` bytes long.
-fn encode(tag: u64, blobs: &BTreeMap<u64, &[u8]>, size: usize) -> Vec<u8> {
+/// The file image of `blobs`, `size` bytes long: the index sorted by key,
+/// then the blobs in `order` (each key of `blobs` once).
+fn encode(tag: u64, blobs: &BTreeMap<u64, &[u8]>, order: &[u64], size: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(size);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&tag.to_le_bytes());
     out.extend_from_slice(&(blobs.len() as u64).to_le_bytes());
+    let mut offsets = rustc_hash::FxHashMap::default();
     let mut offset = HEADER_LEN + blobs.len() * ENTRY_LEN;
+    for key in order {
+        offsets.insert(*key, offset);
+        offset += blobs[key].len();
+    }
     for (&key, blob) in blobs {
         out.extend_from_slice(&key.to_le_bytes());
-        out.extend_from_slice(&(offset as u64).to_le_bytes());
+        out.extend_from_slice(&(offsets[&key] as u64).to_le_bytes());
         // Blobs over u32::MAX bytes were refused by `write_merged`.
         out.extend_from_slice(&(blob.len() as u32).to_le_bytes());
         out.extend_from_slice(&checksum(key, blob).to_le_bytes());
-        offset += blob.len();
     }
-    for blob in blobs.values() {
-        out.extend_from_slice(blob);
+    for key in order {
+        out.extend_from_slice(blobs[key]);
     }
     out
 }
@@ -435,8 +452,11 @@ mod tests {
             assert_eq!(store.get(*k).as_deref(), Some(&b[..]));
         }
         assert_eq!(store.get(2), None);
+        // The blobs in the order they were given, the index by key.
         let keys: Vec<u64> = store.iter().map(|(k, _)| k).collect();
-        assert_eq!(keys, [0, 1, 5, 9, u64::MAX]);
+        assert_eq!(keys, [5, 1, 9, 0, u64::MAX]);
+        let indexed: Vec<u64> = (0..store.len()).filter_map(|i| store.key_at(i)).collect();
+        assert_eq!(indexed, [0, 1, 5, 9, u64::MAX]);
         let mode = std::fs::metadata(path.parent().unwrap()).unwrap();
         assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o077, 0);
         std::fs::remove_dir_all(&dir).unwrap();
@@ -464,6 +484,14 @@ mod tests {
         assert_eq!(store.get(1).as_deref(), Some(&b"one"[..]));
         assert_eq!(store.get(2).as_deref(), Some(&b"TWO!"[..]));
         assert_eq!(store.get(3).as_deref(), Some(&b"three"[..]));
+        // The old blobs keep their order (a replaced one its place), the
+        // new ones follow.
+        write_merged(&path, TAG, &[(0, b"zero".to_vec()), (2, b"2".to_vec())], 1 << 20).unwrap();
+        let store = Store::open(&path, TAG).unwrap();
+        let keys: Vec<u64> = store.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, [1, 2, 3, 0]);
+        assert_eq!(store.get(2).as_deref(), Some(&b"2"[..]));
+        write_merged(&path, TAG, &[(2, b"TWO!".to_vec())], 1 << 20).unwrap();
         // Blobs it holds already: the file is not written again.
         let ino = |p: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).unwrap());
         let before = ino(&path);
