@@ -58,7 +58,7 @@ pub struct Store {
     count: usize,
     /// Bytes of blobs read since the mapping's pages were last dropped.
     read: std::cell::Cell<usize>,
-    /// Every [`FENCE_EVERY`]th key, read on the first lookup.
+    /// Every [`Store::fence_every`]th key, read on the first lookup.
     fences: std::cell::OnceCell<Box<[u64]>>,
 }
 
