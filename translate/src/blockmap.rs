@@ -11,7 +11,10 @@
 //! exists (an insertion not yet visible, or a slot emptied while the table
 //! is compacted in place); never a block the writer had already removed
 //! before the reader started. A miss costs only a trip through the
-//! translation lock, where the authoritative map is consulted. A table that
+//! translation lock, where the map is asked again: whoever holds the lock
+//! sees it exact, since its one writer (behind the same lock) finishes
+//! each change before letting go. It is the only guest pc -> block map.
+//! A table that
 //! outgrows itself is replaced by a larger one and kept (never freed: a
 //! reader may still be probing it) with its slots emptied; sizes double, so
 //! the retired tables together are smaller than the live one.

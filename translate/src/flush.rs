@@ -12,8 +12,7 @@
 //!
 //! A flush ([`Jit::flush_locked`], when `translate` finds the cache nearly
 //! full) runs with the translation lock held: it forgets every block (the
-//! authoritative map, the lock-free index, the page lists and the incoming
-//! jumps), bumps the epoch, empties every registered thread's lookup table,
+//! block map, the page lists and the incoming jumps), bumps the epoch, empties every registered thread's lookup table,
 //! then waits until no thread announces an older epoch, kicking those that
 //! do out of generated code (the kick of `tern_signals::thread::kick`
 //! stops a spinning thread through the pc map, as a guest signal would;
@@ -100,7 +99,6 @@ impl Jit {
     /// The tables lock is held (`_locked`), by a thread that announces 0
     /// (it is in tern's code).
     pub(crate) fn flush_locked(&self, t: &mut Tables) {
-        t.blocks.clear();
         t.index.clear();
         t.pages.clear();
         t.incoming.clear();
@@ -165,7 +163,6 @@ impl Jit {
     /// The tables lock is held (`_locked`), just taken over.
     pub(crate) fn recover_locked(&self, t: &mut Tables) {
         self.stats.lock_recoveries.fetch_add(1, Ordering::Relaxed);
-        std::mem::forget(std::mem::take(&mut t.blocks));
         std::mem::forget(std::mem::take(&mut t.pages));
         std::mem::forget(std::mem::take(&mut t.incoming));
         std::mem::forget(std::mem::take(&mut t.live));

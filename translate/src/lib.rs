@@ -201,10 +201,9 @@ pub fn disasm(bytes: &[u8], ip: u64) -> String {
 struct Tables {
     /// The only write access to the code cache: whoever holds the lock.
     writer: CodeWriter,
-    /// guest pc -> block (non-transient blocks only): the authoritative
-    /// map, mirrored for lock-free readers in `Jit::index`.
-    blocks: HashMap<u64, &'static Block>,
-    /// The only write access to `Jit::index`.
+    /// The only write access to `Jit::index`, the guest pc -> block map
+    /// (non-transient blocks only). To whoever holds this lock the map is
+    /// exact: its one writer finishes each change before letting go.
     index: blockmap::BlockMapWriter,
     /// guest page -> guest pcs of blocks touching it.
     pages: HashMap<u64, Vec<u64>>,
@@ -337,7 +336,6 @@ impl Jit {
             dump,
             tables: RobustMutex::new(Tables {
                 writer,
-                blocks: HashMap::default(),
                 index: index_writer,
                 pages: HashMap::default(),
                 incoming: Vec::new(),
@@ -485,7 +483,7 @@ impl Jit {
             let mut t = self.tables();
             let mut l0 = t0.map(|_| clock::Instant::now());
             if !single {
-                if let Some(b) = t.blocks.get(&pc) {
+                if let Some(b) = self.index.get(pc) {
                     return Ok(b);
                 }
             }
@@ -606,7 +604,7 @@ impl Jit {
         let read_only_code = |t: &Tables, a: u64| {
             t.mem.prot_at(a).is_some_and(|p| p & libc::PROT_EXEC != 0 && p & libc::PROT_WRITE == 0)
         };
-        if t.blocks.contains_key(&pc) || self.cache.needs_flush() || !read_only_code(&t, pc) {
+        if self.index.get(pc).is_some() || self.cache.needs_flush() || !read_only_code(&t, pc) {
             return false;
         }
         let Ok(mut f) = self.fetch_for_translation_locked(&mut t, pc, false, false) else { return false };
@@ -921,7 +919,7 @@ impl Jit {
         }
         let page = f.pc & !0xfff;
         if !single {
-            if let Some(&b) = t.blocks.get(&f.pc) {
+            if let Some(b) = self.index.get(f.pc) {
                 self.give_back_room_locked(t, f);
                 return Ok(Commit::Found(b));
             }
@@ -987,7 +985,6 @@ impl Jit {
         self.give_back_room_locked(t, f);
         if !single {
             debug_assert_eq!(block.guest_start, f.pc);
-            t.blocks.insert(f.pc, block);
             t.index.insert(block);
             let mut page = block.guest_start & !0xfff;
             while page < block.guest_end {
@@ -1130,7 +1127,7 @@ impl Jit {
     /// descriptor of an installed block.
     fn link_locked(&self, t: &mut Tables, d: &ExitDesc) {
         let site = d.patch_site;
-        let Some(&target) = t.blocks.get(&d.target) else { return };
+        let Some(target) = self.index.get(d.target) else { return };
         // A jump in code shared with a forked child or parent stays
         // unchained (the exit comes back here) rather than copying all the
         // code (`CodeCache::after_fork`), for a while: long enough for a
@@ -1300,7 +1297,7 @@ impl Jit {
     /// page's state changed since) is dropped with its pages.
     pub fn drop_stale_block(&self, pc: u64) {
         let mut t = self.tables();
-        let Some(&b) = t.blocks.get(&pc) else { return };
+        let Some(b) = self.index.get(pc) else { return };
         let page = pc & !0xfff;
         let checked = |t: &Tables, p: u64| t.self_checked(p) || self.unknown_code(t, p, 0);
         let last = (b.guest_end - 1) & !0xfff;
@@ -1322,7 +1319,7 @@ impl Jit {
     /// Forgets the block at guest `pc`, if there is one, and points the
     /// chained jumps into it back at their exit stubs. True if there was.
     fn forget_block_locked(&self, t: &mut Tables, pc: u64) -> bool {
-        let Some(b) = t.blocks.remove(&pc) else { return false };
+        let Some(b) = self.index.get(pc) else { return false };
         t.index.remove(pc);
         for (site, stub) in std::mem::take(&mut t.incoming[b.id as usize]) {
             // SAFETY: link_locked recorded (site, stub): a Direct exit's

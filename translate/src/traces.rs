@@ -128,7 +128,7 @@ impl Jit {
         let mut blocks: Vec<IrBlock> = Vec::new();
         let mut rets = Vec::new();
         let mut pc = head;
-        while let Some(b) = t.blocks.get(&pc) {
+        while let Some(b) = self.index.get(pc) {
             // Also code that checks its bytes (a trace would not).
             let changing = (pc & !0xfff..b.guest_end.max(pc + 1))
                 .step_by(0x1000)
@@ -143,7 +143,7 @@ impl Jit {
                 break;
             }
             ir.predicted = predict_indirect(&ir);
-            let next = successor(&ir, head, &mut rets, |p| t.blocks.contains_key(&p));
+            let next = successor(&ir, head, &mut rets, |p| self.index.get(p).is_some());
             blocks.push(ir);
             match next {
                 Some(n) if n != head && blocks.len() < max_blocks && !blocks.iter().any(|b| b.start == n) => {
@@ -166,7 +166,7 @@ impl Jit {
         }
         let stale = tr.blocks.iter().any(|b| {
             let end = b.end.max(b.start + 1);
-            !t.blocks.contains_key(&b.start) || Self::changed_since_locked(&t, tr.seq, b.start & !0xfff, end)
+            self.index.get(b.start).is_none() || Self::changed_since_locked(&t, tr.seq, b.start & !0xfff, end)
         });
         if stale {
             return Ok(None);
