@@ -12,8 +12,8 @@
 //!
 //! A flush ([`Jit::flush_locked`], when `translate` finds the cache nearly
 //! full) runs with the translation lock held: it forgets every block (the
-//! block map, the page lists and the incoming jumps), bumps the epoch, empties every registered thread's lookup table,
-//! then waits until no thread announces an older epoch, kicking those that
+//! block map, the page lists and the incoming jumps), bumps the epoch,
+//! empties every registered thread's lookup table, then waits until no thread announces an older epoch, kicking those that
 //! do out of generated code (the kick of `tern_signals::thread::kick`
 //! stops a spinning thread through the pc map, as a guest signal would;
 //! the states of vfork and CLONE_VM children, other processes on this

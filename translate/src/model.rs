@@ -604,18 +604,21 @@ pub(crate) fn host_cpuid(leaf: u32, subleaf: u32) -> [u32; 4] {
     if let Some(&(_, r)) = seen.iter().find(|(k, _)| *k == (leaf, subleaf)) {
         return r;
     }
-    let r = std::arch::x86_64::__cpuid_count(leaf, subleaf);
-    ASKED.fetch_add(1, Ordering::Relaxed);
-    let r = [r.eax, r.ebx, r.ecx, r.edx];
+    let r = ask_host(leaf, subleaf);
     seen.push(((leaf, subleaf), r));
     r
 }
 
-/// The host's leaf 1, asked of the host itself (not of the answers seeded).
-pub fn host_cpuid_leaf1() -> [u32; 4] {
-    let r = std::arch::x86_64::__cpuid_count(1, 0);
+/// The host's `cpuid` itself, counted ([`host_cpuid_asked`]).
+fn ask_host(leaf: u32, subleaf: u32) -> [u32; 4] {
+    let r = std::arch::x86_64::__cpuid_count(leaf, subleaf);
     ASKED.fetch_add(1, Ordering::Relaxed);
     [r.eax, r.ebx, r.ecx, r.edx]
+}
+
+/// The host's leaf 1, asked of the host itself (not of the answers seeded).
+pub fn host_cpuid_leaf1() -> [u32; 4] {
+    ask_host(1, 0)
 }
 
 /// `cpuid`s this process ran on the host (`--stats`).
