@@ -141,7 +141,7 @@ impl Asm {
     /// `(here() + prefix_len) % 4 == 0`: blocks run through the padding
     /// before their patchable jumps, and one instruction decodes and
     /// retires cheaper than up to three.
-    fn align_field(&mut self, prefix_len: u64) {
+    pub fn align_field(&mut self, prefix_len: u64) {
         match (4 - (self.here() + prefix_len) % 4) % 4 {
             1 => self.bytes(&[0x90]),
             2 => self.bytes(&[0x66, 0x90]),

@@ -778,8 +778,18 @@ pub fn emit_block(
         e.mark(pc, NO_FIXUP);
         match &i.op {
             Op::Native { insn, fix } => {
+                let raw = ir.bytes_of(i);
+                if *fix == MemFix::None && ir.insns.get(k + 1).is_some_and(|n| matches!(n.op, Op::Jcc { .. }))
+                {
+                    // The `jcc` after it aligns its rel32 field: pad here
+                    // instead, so that no NOP separates the two and a
+                    // `cmp`/`test`/`add`... still macro-fuses with it (a
+                    // nop between cost dgemm's inner loop a fifth of its
+                    // speed). A guest copy is `raw` long (`native`).
+                    e.a.align_field(raw.len() as u64 + 2);
+                }
                 let at = e.a.buf.len();
-                if let Err(err) = e.native(insn, ir.bytes_of(i), *fix, pc, next) {
+                if let Err(err) = e.native(insn, raw, *fix, pc, next) {
                     // An instruction tern cannot re-encode (e.g. a moffs
                     // form with an FS override) is an instruction it cannot
                     // execute: SIGILL, logged once.
