@@ -16,6 +16,7 @@ pub fn print(jit: &Jit, s: &LoopStats) {
         ("  of which reused", st.reused.load(Relaxed)),
         ("guest instructions", st.guest_insns.load(Relaxed)),
         ("host code bytes", st.host_bytes.load(Relaxed)),
+        ("rip-relative glue", st.far_rip.load(Relaxed)),
         ("chained jumps", st.chained.load(Relaxed)),
         ("blocks invalidated", st.invalidated.load(Relaxed)),
         ("code cache flushes", st.flushes.load(Relaxed)),

@@ -242,10 +242,13 @@ fn map(addr: u64, len: usize, prot: i32, flags: i32, fd: i32) -> Result<u64, Cac
     Ok(p as u64)
 }
 
-/// Creates fresh code memory mapped twice, read-write and read-execute, in
-/// tern's own address region (`hostmem::map_tern`): the exec view's place
-/// is reserved first, then replaced by the second view (`exec_view`, which
-/// a fork child also uses to remake its views in place).
+/// Creates fresh code memory mapped twice: read-write in tern's own address
+/// region (`hostmem::map_tern`), read-execute where the guest's libraries
+/// are about to go (`hostmem::map_near_guest`: the cache is made before the
+/// loader maps the guest, so their RIP-relative operands stay in `disp32`
+/// reach). The exec view's place is reserved first, then replaced by the
+/// second view (`exec_view`, which a fork child also uses to remake its
+/// views in place).
 ///
 /// The memory is an anonymous shared mapping, and the second view is made
 /// by `mremap` with an old size of 0, which maps the same pages again
@@ -255,7 +258,7 @@ fn map(addr: u64, len: usize, prot: i32, flags: i32, fd: i32) -> Result<u64, Cac
 /// SIGXFSZ where the program runs natively).
 fn new_views(size: usize) -> Result<(u64, u64), CacheError> {
     let reserve = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE;
-    let ea = crate::hostmem::map_tern(size, libc::PROT_NONE, reserve).map_err(CacheError::Map)?;
+    let ea = crate::hostmem::map_near_guest(size, libc::PROT_NONE, reserve).map_err(CacheError::Map)?;
     let write = crate::hostmem::map_tern(size, RW, SHARED).map_err(CacheError::Map)?;
     Ok((exec_view(write, ea, size)?, write))
 }

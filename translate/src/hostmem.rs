@@ -51,6 +51,24 @@ pub fn map_tern_fd(len: usize, prot: i32, flags: i32, fd: i32) -> std::io::Resul
     Err(std::io::Error::last_os_error())
 }
 
+/// Maps `len` bytes for tern itself where the kernel puts a fresh mapping:
+/// top-down below the host's libraries, so just above the guest's
+/// libraries when made before they are mapped. The code cache's executable
+/// view goes here: a library's RIP-relative operands are then within the
+/// ±2 GiB a re-encoded `disp32` reaches, where from tern's region each
+/// needs a scratch register and a `mov r, imm64` around it. Registered as
+/// tern's memory like [`map_tern`]'s.
+pub fn map_near_guest(len: usize, prot: i32, flags: i32) -> std::io::Result<u64> {
+    // SAFETY: a fresh mapping where the kernel chooses; replaces nothing.
+    let p = unsafe { libc::mmap(std::ptr::null_mut(), len, prot, flags, -1, 0) };
+    if p == libc::MAP_FAILED {
+        return Err(std::io::Error::last_os_error());
+    }
+    crate::pages::note_tern_memory(p as u64, p as u64 + (len as u64).next_multiple_of(4096));
+    dont_dump(p as u64, len);
+    Ok(p as u64)
+}
+
 /// Makes `[addr, addr + len)` resident now, in one call, instead of one
 /// page fault per page as it is first touched: `MADV_POPULATE_WRITE`
 /// (`write`) or `MADV_POPULATE_READ` (Linux 5.14; ignored where it fails,

@@ -116,6 +116,9 @@ pub struct Stats {
     pub reused: AtomicU64,
     pub guest_insns: AtomicU64,
     pub host_bytes: AtomicU64,
+    /// RIP-relative operands translated with a scratch register and a
+    /// `mov r, imm64` around them (`baseline::Emitted::far_rip`).
+    pub far_rip: AtomicU64,
     pub chained: AtomicU64,
     pub ibl_inserts: AtomicU64,
     pub translate_ns: AtomicU64,
@@ -693,7 +696,9 @@ impl Jit {
     /// runtime, profiling and counting.
     fn emit(&self, ir: &ir::IrBlock, at: u64) -> Result<baseline::Emitted, baseline::EmitError> {
         let prof = self.prof.get().filter(|_| !ir.single && !ir.check);
-        baseline::emit_block(ir, at, &self.rt, prof, self.count_insns.load(Ordering::Relaxed))
+        let em = baseline::emit_block(ir, at, &self.rt, prof, self.count_insns.load(Ordering::Relaxed))?;
+        self.stats.far_rip.fetch_add(u64::from(em.far_rip), Ordering::Relaxed);
+        Ok(em)
     }
 
     /// True if blocks translated now depend only on their guest bytes and

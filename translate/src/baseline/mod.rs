@@ -176,6 +176,11 @@ pub struct Emitted {
     /// Bytes of instructions at the start of `code`; 8-byte literals
     /// the instructions load follow them.
     pub insn_len: usize,
+    /// RIP-relative operands that took a scratch register and a `mov r,
+    /// imm64` around them, their target out of `disp32` reach of the code
+    /// and above 2 GiB (`--stats`; 0 for a block read from the persistent
+    /// cache).
+    pub far_rip: u32,
 }
 
 impl Emitted {
@@ -295,6 +300,9 @@ struct Emitter<'a> {
     /// Profiled branches: (rel32 field offset, guest target, guest pc of
     /// the branch, counter slot).
     hot: Vec<(usize, u64, u64, u32)>,
+    /// RIP-relative operands given a scratch register's glue
+    /// (`Emitted::far_rip`).
+    far_rip: u32,
 }
 
 fn gpr(n: u8) -> Register {
@@ -513,6 +521,9 @@ impl Emitter<'_> {
                     return Ok(());
                 }
             }
+        }
+        if fix == MemFix::RipRel {
+            self.far_rip += 1;
         }
         let s = free_scratch(insn).ok_or(EmitError::NoScratch(pc))?;
         self.fixed_mem(insn, fix, s, pc, next)
@@ -751,6 +762,7 @@ pub fn emit_block(
         prof,
         count,
         hot: Vec::new(),
+        far_rip: 0,
     };
     // The lookup entry, first: guest rcx and rdx back from their slots,
     // falling through to the block's code. The state is the block's start,
@@ -948,5 +960,6 @@ pub fn emit_block(
         ibl_entry: 0,
         entry,
         insn_len,
+        far_rip: e.far_rip,
     })
 }

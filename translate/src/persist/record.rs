@@ -135,7 +135,18 @@ impl Record {
         if r.at != b.len() || !fits || desc_fills.len() != descs.len() || guest.is_empty() {
             return None;
         }
-        let em = Emitted { code, relocs, pcmap, packed, descs, desc_fills, ibl_entry, entry, insn_len };
+        let em = Emitted {
+            code,
+            relocs,
+            pcmap,
+            packed,
+            descs,
+            desc_fills,
+            ibl_entry,
+            entry,
+            insn_len,
+            far_rip: 0,
+        };
         Some(Record { pc, host, runtime, guest, insns, slot, em })
     }
 }
