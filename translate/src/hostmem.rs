@@ -38,17 +38,24 @@ pub fn map_tern(len: usize, prot: i32, flags: i32) -> std::io::Result<u64> {
 /// [`map_tern`] of file `fd` from its start (`fd` -1: anonymous memory).
 pub fn map_tern_fd(len: usize, prot: i32, flags: i32, fd: i32) -> std::io::Result<u64> {
     let at = next_place(len as u64);
-    for (addr, extra) in [(at, libc::MAP_FIXED_NOREPLACE), (0, 0)] {
-        // SAFETY: a fresh mapping; MAP_FIXED_NOREPLACE never replaces an
-        // existing mapping.
-        let p = unsafe { libc::mmap(addr as *mut _, len, prot, flags | extra, fd, 0) };
-        if p != libc::MAP_FAILED {
-            crate::pages::note_tern_memory(p as u64, p as u64 + (len as u64).next_multiple_of(4096));
-            dont_dump(p as u64, len);
-            return Ok(p as u64);
-        }
+    map_registered(at, len, prot, flags | libc::MAP_FIXED_NOREPLACE, fd)
+        .or_else(|_| map_registered(0, len, prot, flags, fd))
+}
+
+/// Maps `len` bytes of `fd` (-1: anonymous) at `addr` (0: where the kernel
+/// chooses) with `prot` and `flags`, never over an existing mapping, and
+/// registers the result as tern's memory, left out of core dumps.
+fn map_registered(addr: u64, len: usize, prot: i32, flags: i32, fd: i32) -> std::io::Result<u64> {
+    debug_assert!(addr == 0 || flags & libc::MAP_FIXED_NOREPLACE != 0, "replaces nothing");
+    // SAFETY: a fresh mapping: at a kernel-chosen place, or with
+    // MAP_FIXED_NOREPLACE, which never replaces an existing mapping.
+    let p = unsafe { libc::mmap(addr as *mut _, len, prot, flags, fd, 0) };
+    if p == libc::MAP_FAILED {
+        return Err(std::io::Error::last_os_error());
     }
-    Err(std::io::Error::last_os_error())
+    crate::pages::note_tern_memory(p as u64, p as u64 + (len as u64).next_multiple_of(4096));
+    dont_dump(p as u64, len);
+    Ok(p as u64)
 }
 
 /// Maps `len` bytes for tern itself where the kernel puts a fresh mapping:
@@ -59,14 +66,7 @@ pub fn map_tern_fd(len: usize, prot: i32, flags: i32, fd: i32) -> std::io::Resul
 /// needs a scratch register and a `mov r, imm64` around it. Registered as
 /// tern's memory like [`map_tern`]'s.
 pub fn map_near_guest(len: usize, prot: i32, flags: i32) -> std::io::Result<u64> {
-    // SAFETY: a fresh mapping where the kernel chooses; replaces nothing.
-    let p = unsafe { libc::mmap(std::ptr::null_mut(), len, prot, flags, -1, 0) };
-    if p == libc::MAP_FAILED {
-        return Err(std::io::Error::last_os_error());
-    }
-    crate::pages::note_tern_memory(p as u64, p as u64 + (len as u64).next_multiple_of(4096));
-    dont_dump(p as u64, len);
-    Ok(p as u64)
+    map_registered(0, len, prot, flags, -1)
 }
 
 /// Makes `[addr, addr + len)` resident now, in one call, instead of one
