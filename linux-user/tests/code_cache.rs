@@ -11,7 +11,7 @@
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use tern_tests::{run_native, Build};
+use tern_tests::{run_native, stats_counter, Build};
 
 const TERN: &str = env!("CARGO_BIN_EXE_tern");
 
@@ -59,7 +59,7 @@ fn check(args: &[&str], min_flushes: u64) {
     let (out, err, status, rss) = run_small_cache(&bin, args);
     assert_eq!(status, 0, "tern {args:?}: status {status:#x}, stderr:\n{err}");
     assert_eq!(String::from_utf8_lossy(&out), String::from_utf8_lossy(&native.stdout), "tern {args:?}");
-    let n = stat(&err, "code cache flushes");
+    let n = stats_counter(&err, "code cache flushes");
     assert!(n >= min_flushes, "tern {args:?}: only {n} flushes:\n{err}");
     assert!(rss < MAX_RSS_KIB, "tern {args:?}: peak RSS {rss} KiB");
 }
@@ -89,15 +89,6 @@ fn flush_kicks_a_spinning_clone_vm_child() {
     check(&["2", "8000", "clonevm"], 5);
 }
 
-/// Reads counter `name` from `--stats` output.
-fn stat(stats: &str, name: &str) -> u64 {
-    stats
-        .lines()
-        .find_map(|l| l.trim().strip_prefix(name))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in --stats:\n{stats}"))
-}
-
 /// The code cache's executable view is placed before the guest's libraries
 /// are mapped, where the kernel puts fresh mappings, so libc's and libm's
 /// RIP-relative operands are re-encoded with a `disp32`: only the PIE main
@@ -111,7 +102,7 @@ fn shared_libraries_are_in_reach_of_their_code() {
     let out = Command::new(TERN).args(["--no-code-cache", "--stats"]).arg(&bin).output().expect("run tern");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&native.stdout));
-    let (blocks, glue) = (stat(&err, "blocks translated"), stat(&err, "rip-relative glue"));
+    let (blocks, glue) = (stats_counter(&err, "blocks translated"), stats_counter(&err, "rip-relative glue"));
     assert!(blocks > 1000, "too few blocks to judge:\n{err}");
     assert!(glue < blocks / 20, "{glue} RIP-relative operands given glue in {blocks} blocks:\n{err}");
 }

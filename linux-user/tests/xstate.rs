@@ -123,11 +123,7 @@ fn ymm_on_a_v3_model() {
 #[test]
 fn registers_survive_code_cache_flushes() {
     let stats = check(&["--cache-size", "1", "--stats"], &["jit", "", "60", "2000"]);
-    let flushes: u64 = stats
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("code cache flushes"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no flush count in --stats:\n{stats}"));
+    let flushes = tern_tests::stats_counter(&stats, "code cache flushes");
     assert!(flushes >= 2, "only {flushes} code cache flushes:\n{stats}");
 }
 

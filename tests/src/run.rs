@@ -230,3 +230,13 @@ fn wait_with_deadline(child: &mut Child, deadline: Instant) -> Option<ExitStatus
         nap = (nap * 2).min(Duration::from_millis(20));
     }
 }
+
+/// The value of the `--stats` counter `name` in tern's log `stats`, from
+/// the first block of counters printed in it.
+pub fn stats_counter(stats: &str, name: &str) -> u64 {
+    stats
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(name))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in --stats:\n{stats}"))
+}
