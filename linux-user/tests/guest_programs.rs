@@ -154,6 +154,7 @@ guest_tests! {
     xstate => "xstate.c";
     vfork => "vfork.c";
     clone_vm => "clone_vm.c";
+    ptrace_world => "ptrace_world.c";
     jit_stress => "jit_stress.c";
     jit_kill_child => "jit_kill_child.c";
     exec_variants => "exec_variants.c";

@@ -248,6 +248,42 @@ fn thread_sanitizer_race() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// AddressSanitizer's leak check at exit equals native: LeakSanitizer stops
+/// the threads with `ptrace` from a CLONE_VM tracer (emulated by tern,
+/// `syscalls/src/ptrace.rs`); refused, it ended every ASan program with
+/// "LeakSanitizer has encountered a fatal error" and status 1. Without a
+/// leak the status is 0 (a block only a blocked thread's stack points to
+/// is found); with one, the same report and status 1.
+#[test]
+fn address_sanitizer_leak_check() {
+    let dir = std::env::temp_dir().join(format!("tern-asan-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/real/asan_leak.c");
+    let bin = dir.join("asan_leak");
+    let cc = std::process::Command::new("gcc")
+        .args(["-g", "-fsanitize=address", "-pthread", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .status();
+    if !cc.expect("gcc").success() {
+        missing("gcc's AddressSanitizer runtime (libasan)");
+        return;
+    }
+    let sh = Path::new("/bin/sh");
+    for arg in ["", "leak"] {
+        let script = format!(
+            "{{ {} {arg} 2>&1; echo \"status $?\"; }} | sed 's/0x[0-9a-f]*/ADDR/g; s/==[0-9]*==/==PID==/g'",
+            bin.display()
+        );
+        let native = run_native(sh, &["-c", &script], b"", &[]);
+        let tern = run_under(Path::new(TERN), sh, &["-c", &script], b"", &[]);
+        let want = if arg.is_empty() { "status 0" } else { "status 1" };
+        assert!(String::from_utf8_lossy(&native.stdout).contains(want), "{native:?}");
+        assert_same("AddressSanitizer", &native, &tern);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// `make -j2` waits for its children through SIGCHLD (the signals issue).
 #[test]
 fn make_j2() {

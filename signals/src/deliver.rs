@@ -80,13 +80,15 @@ pub fn pending(cpu: &CpuState) -> bool {
 pub fn deliver_pending(sigs: &GuestSignals, cpu: &mut CpuState) -> Option<Fatal> {
     let t = crate::thread::current()?;
     t.set_cpu(cpu);
-    if !pending(cpu) {
+    if !pending(cpu) && !crate::ptrace_stop::requested(t) {
         t.set_restart_by_tern(false);
         return None;
     }
     loop {
         cpu.exit_request.store(0, Ordering::Relaxed);
         t.pending_flag().store(0, Ordering::SeqCst);
+        // A tracer's stop, asked before the flag was raised.
+        crate::ptrace_stop::stop_if_requested(t, cpu);
         let mut saved = t.take_saved_mask();
         while let Some((sig, info)) = t.take(!guest_mask()) {
             let act = sigs.action(sig);

@@ -24,6 +24,7 @@ pub mod frame;
 pub mod guest;
 pub mod mask;
 pub mod pending;
+pub mod ptrace_stop;
 mod resume;
 pub mod safe_syscall;
 pub mod siginfo;

@@ -58,6 +58,11 @@ impl Slot {
 /// One guest thread's signal state (see the module docs).
 pub struct ThreadSignals {
     tid: AtomicI32,
+    /// The thread group (process) the thread belongs to, for a kick from
+    /// another process on this memory (a CLONE_VM child's tracer).
+    tgid: AtomicI32,
+    /// Its ptrace state as a tracee (`ptrace_stop.rs`).
+    tracee: crate::ptrace_stop::Tracee,
     /// `signal_pending`: nonzero when something may be deliverable. Read by
     /// the `safe_syscall` window check and the CPU loop.
     pending: AtomicU32,
@@ -131,6 +136,15 @@ pub fn current() -> Option<&'static ThreadSignals> {
 /// The state of guest thread `tid` of this process.
 pub fn by_tid(tid: i32) -> Option<&'static ThreadSignals> {
     slots().iter().find(|(t, _)| t.load(Ordering::Acquire) == tid && tid != 0).and_then(|(_, p)| {
+        // SAFETY: as in current().
+        unsafe { p.load(Ordering::Acquire).as_ref() }
+    })
+}
+
+/// Every registered guest thread on this memory (this process's, and
+/// those of vfork and CLONE_VM children running on it).
+pub fn all() -> impl Iterator<Item = &'static ThreadSignals> {
+    slots().iter().filter(|(t, _)| t.load(Ordering::Acquire) > 0).filter_map(|(_, p)| {
         // SAFETY: as in current().
         unsafe { p.load(Ordering::Acquire).as_ref() }
     })
@@ -293,8 +307,14 @@ pub fn kick(tid: i32) {
     // it too), which leads its own thread group. si_pid is the target's
     // pid, which `is_kick` expects (a queued siginfo keeps the sender's
     // si_pid for SI_QUEUE).
+    // The target's recorded process first (another process on this
+    // memory kicking it: a tracer).
+    let own = by_tid(tid).map_or(0, ThreadSignals::tgid);
     // SAFETY: getpid has no preconditions.
-    for tgid in [unsafe { libc::getpid() }, tid] {
+    for tgid in [own, unsafe { libc::getpid() }, tid] {
+        if tgid == 0 {
+            continue;
+        }
         words[4] = tgid as u32;
         // SAFETY: queueing a signal with a valid siginfo to a thread of a
         // process on this memory.
@@ -325,6 +345,8 @@ impl ThreadSignals {
     fn new() -> ThreadSignals {
         ThreadSignals {
             tid: AtomicI32::new(0),
+            tgid: AtomicI32::new(0),
+            tracee: crate::ptrace_stop::Tracee::new(),
             pending: AtomicU32::new(0),
             in_syscall: AtomicU32::new(0),
             cpu: AtomicPtr::new(std::ptr::null_mut()),
@@ -339,6 +361,9 @@ impl ThreadSignals {
 
     fn reset(&self, tid: i32) {
         self.tid.store(tid, Ordering::Release);
+        // SAFETY: getpid has no preconditions.
+        self.tgid.store(unsafe { libc::getpid() }, Ordering::Release);
+        self.tracee.reset();
         self.pending.store(0, Ordering::Release);
         self.in_syscall.store(0, Ordering::Release);
         self.cpu.store(std::ptr::null_mut(), Ordering::Release);
@@ -352,6 +377,16 @@ impl ThreadSignals {
 
     pub fn tid(&self) -> i32 {
         self.tid.load(Ordering::Acquire)
+    }
+
+    /// The thread's process id.
+    pub fn tgid(&self) -> i32 {
+        self.tgid.load(Ordering::Acquire)
+    }
+
+    /// The thread's ptrace state as a tracee.
+    pub fn tracee(&self) -> &crate::ptrace_stop::Tracee {
+        &self.tracee
     }
 
     /// The `signal_pending` word (the `safe_syscall` window reads it).

@@ -60,7 +60,20 @@ pub fn unhide_current() {
 /// calling process: a vfork or CLONE_VM child shares the table with its
 /// parent, whose threads are not its own.
 pub fn hidden() -> impl Iterator<Item = i32> {
-    HIDDEN.iter().map(|s| s.load(Ordering::SeqCst)).filter(|&t| t != 0 && !ended(t))
+    // SAFETY: getpid has no preconditions.
+    hidden_in(unsafe { libc::getpid() })
+}
+
+/// True if some thread on this memory is hidden, alive or not (a cheap
+/// first look).
+pub fn any_hidden() -> bool {
+    HIDDEN.iter().any(|s| s.load(Ordering::Relaxed) != 0)
+}
+
+/// The hidden threads that are threads of process `pid` (this one, or
+/// another on this memory).
+pub fn hidden_in(pid: i32) -> impl Iterator<Item = i32> {
+    HIDDEN.iter().map(|s| s.load(Ordering::SeqCst)).filter(move |&t| t != 0 && !ended_in(pid, t))
 }
 
 /// In a fork child: only the forking thread is there (background threads
@@ -103,8 +116,14 @@ pub fn lock_for_fork() -> ForkGuard {
 /// thing that touches its stack). A tid reused by a new thread of ours
 /// only keeps the stack out of use a while longer.
 fn ended(tid: i32) -> bool {
+    // SAFETY: getpid has no preconditions.
+    ended_in(unsafe { libc::getpid() }, tid)
+}
+
+/// True unless `tid` is a live thread of process `pid`.
+fn ended_in(pid: i32, tid: i32) -> bool {
     // SAFETY: tgkill with signal 0 sends nothing, it only looks the thread up.
-    tid == 0 || unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), tid, 0) } != 0
+    tid == 0 || unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, 0) } != 0
 }
 
 /// A free pooled stack of `len` bytes, or a new one.

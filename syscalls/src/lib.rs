@@ -24,6 +24,7 @@ pub mod mm;
 pub mod proc;
 pub mod proc_threads;
 pub mod procmap;
+pub mod ptrace;
 pub mod rlimit;
 mod rows;
 pub mod seccomp;

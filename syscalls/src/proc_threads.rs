@@ -53,13 +53,13 @@ pub(crate) fn guest_stat(text: &[u8], hidden: u64) -> Vec<u8> {
     out
 }
 
-/// True if host descriptor `fd` is open on this process's `task`
-/// directory.
-fn is_own_task_dir(fd: u64) -> bool {
-    let link = std::fs::read_link(format!("/proc/self/fd/{fd}"));
-    // SAFETY: getpid has no preconditions.
-    let pid = unsafe { libc::getpid() };
-    link.is_ok_and(|l| l.as_os_str() == format!("/proc/{pid}/task").as_str())
+/// The process whose `task` directory host descriptor `fd` is open on,
+/// if it is one: this process's, or that of another on this memory (a
+/// CLONE_VM child such as a sanitizer's tracer lists its parent's).
+fn task_dir_pid(fd: u64) -> Option<i32> {
+    let link = std::fs::read_link(format!("/proc/self/fd/{fd}")).ok()?;
+    let pid = link.as_os_str().as_encoded_bytes().strip_prefix(b"/proc/")?.strip_suffix(b"/task")?;
+    std::str::from_utf8(pid).ok()?.parse().ok()
 }
 
 /// Removes the entries named by one of the `hidden` tids from the `n`
@@ -87,14 +87,18 @@ fn drop_hidden(buf: &mut [u8], n: usize, name_at: usize, hidden: &[i32]) -> usiz
 }
 
 /// `getdents64` and `getdents` (`nr`): the host's entries, less the hidden
-/// threads' in this process's `task` directory.
+/// threads' in a `task` directory.
 fn getdents_common(nr: i64, a: [u64; 6], name_at: usize) -> SysResult {
     let r = crate::result(host_syscall(nr as u64, a))?;
     if r == 0 {
         return Ok(r);
     }
-    let hidden: Vec<i32> = crate::host_thread::hidden().collect();
-    if hidden.is_empty() || !is_own_task_dir(a[0]) {
+    if !crate::host_thread::any_hidden() {
+        return Ok(r);
+    }
+    let Some(pid) = task_dir_pid(a[0]) else { return Ok(r) };
+    let hidden: Vec<i32> = crate::host_thread::hidden_in(pid).collect();
+    if hidden.is_empty() {
         return Ok(r);
     }
     let mut buf = vec![0u8; r as usize];

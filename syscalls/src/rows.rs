@@ -8,9 +8,10 @@
 use crate::strace::*;
 use crate::table::{raw, sys, Row};
 use crate::{
-    aio, ctl, fd, mm, proc, proc_threads, procmap, rlimit, seccomp, signal, task, thread, Flow, Process,
+    aio, ctl, fd, mm, proc, proc_threads, procmap, ptrace, rlimit, seccomp, signal, task, thread, Flow,
+    Process,
 };
-use libc::{ENOSYS, EPERM};
+use libc::ENOSYS;
 use tern_translate::cpu::CpuState;
 
 /// Adapts a handler that only returns a result.
@@ -103,7 +104,7 @@ pub static ROWS: &[Row] = {
         sys(58, "vfork", &[]).own(ret!(task::vfork), "the child runs on the parent's memory with its own tern state"),
         sys(59, "execve", &[Path, Argv, Envp]).own(ret!(task::execve), "the new program runs under a new tern"),
         sys(60, "exit", &[Int]).ret(Ret::NoReturn).own(task::exit, EXIT),
-        sys(61, "wait4", &[Int, WaitStatus, Flags(&WAIT_OPTIONS), Out(144)]),
+        sys(61, "wait4", &[Int, WaitStatus, Flags(&WAIT_OPTIONS), Out(144)]).own(ret!(ptrace::wait4), "a tracee's ptrace stop on this memory is reported by tern"),
         sys(62, "kill", &[Int, Signal]).own(ret!(signal::kill), SELF_SIGNAL),
         sys(63, "uname", &[UtsnameOut]),
         raw(64, "semget", 3),
@@ -143,7 +144,7 @@ pub static ROWS: &[Row] = {
         sys(98, "getrusage", &[Int, Out(144)]),
         sys(99, "sysinfo", &[SysinfoOut]),
         sys(100, "times", &[Out(32)]),
-        raw(101, "ptrace", 4).refuse(EPERM, "a tracer would see tern's registers and memory, not the guest's; as a kernel whose Yama ptrace_scope is 3"),
+        raw(101, "ptrace", 4).own(ret!(ptrace::ptrace), "between processes on one memory (a sanitizer's stop-the-world tracer), emulated: attach, stop, registers, detach; elsewhere EPERM, as with Yama ptrace_scope 3 (a tracer would see tern's registers)"),
         sys(102, "getuid", &[]),
         raw(103, "syslog", 3),
         sys(104, "getgid", &[]),

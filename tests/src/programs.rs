@@ -173,6 +173,8 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("vfork.c"),
     // clone(CLONE_VM) of a process that runs alongside its parent.
     plain("clone_vm.c"),
+    // ptrace from a CLONE_VM tracer (a sanitizer's stop-the-world).
+    plain("ptrace_world.c"),
     plain("exec_variants.c"),
     plain("proc_tree.c"),
     plain("fork_threads.c"),

@@ -448,6 +448,21 @@ impl CpuState {
         }
     }
 
+    /// This thread's guest state (on the thread that runs it, outside
+    /// generated code: see [`CpuState::fpu`]).
+    pub fn guest_regs(&self) -> GuestRegs {
+        GuestRegs {
+            regs: self.regs,
+            rip: self.rip,
+            rflags: self.guest_rflags(),
+            fs_base: self.fs_base,
+            gs_base: self.gs_base,
+            fs_sel: self.fs_sel,
+            gs_sel: self.gs_sel,
+            fpu: self.fpu(),
+        }
+    }
+
     /// Makes `g` this thread's guest state.
     pub fn set_guest_regs(&mut self, g: &GuestRegs) {
         self.regs = g.regs;
