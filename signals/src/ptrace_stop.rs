@@ -57,6 +57,9 @@ pub struct Tracee {
     /// Nonzero when the tracer changed `regs` (PTRACE_SETREGS...): the
     /// thread takes them back when it runs again.
     pub regs_changed: AtomicU32,
+    /// Nonzero while stopped inside a host call ([`stop_in_call`]): the
+    /// registers cannot be changed there.
+    pub read_only: AtomicU32,
 }
 
 impl Tracee {
@@ -67,6 +70,7 @@ impl Tracee {
             stop_status: AtomicI32::new(0),
             regs: AtomicPtr::new(std::ptr::null_mut()),
             regs_changed: AtomicU32::new(0),
+            read_only: AtomicU32::new(0),
         }
     }
 
@@ -104,9 +108,41 @@ pub(crate) fn stop_if_requested(t: &ThreadSignals, cpu: &mut CpuState) {
         return;
     }
     let mut regs = cpu.guest_regs();
-    tr.regs.store(&mut regs, Ordering::Release);
     // Holds no block while stopped: a flush or a reclamation never waits.
     let quiet = cpu.quiet_epoch.swap(u64::MAX, Ordering::AcqRel);
+    if park(tr, &mut regs, false) {
+        cpu.set_guest_regs(&regs);
+        // The guest's TF is `step`, never in the flags generated code runs
+        // with.
+        cpu.step = u64::from(cpu.rflags & TF != 0);
+        cpu.rflags &= !TF;
+    }
+    cpu.quiet_epoch.store(quiet, Ordering::Release);
+}
+
+/// Stops the calling thread, inside a host call made for the guest that
+/// tern's kick ended and is about to make again (`safe_syscall`: a call
+/// with a relative timeout keeps the time it had left, as natively a call
+/// a ptrace stop interrupted does), if its tracer asked. Its state is the
+/// one its CPU loop recorded, as the call left it (rip after the
+/// `syscall`); the tracer cannot change it here (its SETREGS fail with
+/// EIO).
+pub(crate) fn stop_in_call(t: &ThreadSignals) {
+    let tr = t.tracee();
+    if tr.state.load(Ordering::Acquire) != REQUESTED {
+        return;
+    }
+    let Some(cpu) = t.cpu() else { return };
+    let mut regs = cpu.guest_regs();
+    // The call holds no block (the CPU loop announced it idle).
+    park(tr, &mut regs, true);
+}
+
+/// Publishes `regs`, marks the thread stopped and sleeps until the tracer
+/// resumes it (or is gone). True if the tracer changed `regs`.
+fn park(tr: &Tracee, regs: &mut GuestRegs, read_only: bool) -> bool {
+    tr.read_only.store(u32::from(read_only), Ordering::Release);
+    tr.regs.store(regs, Ordering::Release);
     tr.state.store(STOPPED, Ordering::Release);
     tern_translate::futex::wake(&tr.state, i32::MAX);
     loop {
@@ -123,14 +159,7 @@ pub(crate) fn stop_if_requested(t: &ThreadSignals, cpu: &mut CpuState) {
         tern_translate::futex::wait(&tr.state, s, Some(TRACER_CHECK));
     }
     tr.regs.store(std::ptr::null_mut(), Ordering::Release);
-    if tr.regs_changed.swap(0, Ordering::AcqRel) != 0 {
-        cpu.set_guest_regs(&regs);
-        // The guest's TF is `step`, never in the flags generated code runs
-        // with.
-        cpu.step = u64::from(cpu.rflags & TF != 0);
-        cpu.rflags &= !TF;
-    }
-    cpu.quiet_epoch.store(quiet, Ordering::Release);
+    tr.regs_changed.swap(0, Ordering::AcqRel) != 0
 }
 
 /// Stops asked of threads that have not reached their stop yet are

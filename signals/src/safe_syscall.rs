@@ -146,6 +146,8 @@ pub fn call_unless(nr: u64, mut a: [u64; 6], stop: &dyn Fn() -> bool) -> i64 {
                 return r;
             }
         }
+        // The kick may have been a tracer's: stop before going on.
+        crate::ptrace_stop::stop_in_call(t);
         resume.rearm(&mut a);
     }
 }

@@ -100,6 +100,17 @@ fn stopped_tracee(tid: i32) -> Result<&'static Tracee, i32> {
     Ok(tr)
 }
 
+/// Runs `f` on a stopped tracee's published registers, to change them
+/// (EIO where they cannot be: stopped inside a call).
+fn set_regs<R>(tr: &Tracee, f: impl FnOnce(&mut GuestRegs) -> Result<R, i32>) -> Result<R, i32> {
+    if tr.read_only.load(Ordering::Acquire) != 0 {
+        return Err(libc::EIO);
+    }
+    let r = with_regs(tr, f)??;
+    tr.regs_changed.store(1, Ordering::Release);
+    Ok(r)
+}
+
 /// Runs `f` on a stopped tracee's published registers.
 fn with_regs<R>(tr: &Tracee, f: impl FnOnce(&mut GuestRegs) -> R) -> Result<R, i32> {
     let p = tr.regs.load(Ordering::Acquire);
@@ -303,9 +314,7 @@ pub fn ptrace(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
         PTRACE_SETREGS => {
             let tr = stopped_tracee(tid)?;
             let u = read_words(data)?;
-            with_regs(tr, |g| set_user_regs(g, &u))??;
-            tr.regs_changed.store(1, Ordering::Release);
-            Ok(0)
+            set_regs(tr, |g| set_user_regs(g, &u)).map(|()| 0)
         }
         PTRACE_GETFPREGS => {
             let b = with_regs(stopped_tracee(tid)?, |g| regset(p, g, NT_PRFPREG))??;
@@ -317,9 +326,7 @@ pub fn ptrace(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
             if read_guest(data, &mut b) != b.len() {
                 return Err(libc::EFAULT);
             }
-            with_regs(tr, |g| set_fpregs(g, &b))??;
-            tr.regs_changed.store(1, Ordering::Release);
-            Ok(0)
+            set_regs(tr, |g| set_fpregs(g, &b)).map(|()| 0)
         }
         PTRACE_GETREGSET => {
             let tr = stopped_tracee(tid)?;
@@ -337,19 +344,17 @@ pub fn ptrace(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
             match addr {
                 NT_PRSTATUS if len as usize >= USER_REGS => {
                     let u = read_words(base)?;
-                    with_regs(tr, |g| set_user_regs(g, &u))??;
+                    set_regs(tr, |g| set_user_regs(g, &u))?;
                 }
                 NT_PRFPREG if len as usize >= USER_FPREGS => {
                     let mut b = [0u8; USER_FPREGS];
                     if read_guest(base, &mut b) != b.len() {
                         return Err(libc::EFAULT);
                     }
-                    with_regs(tr, |g| set_fpregs(g, &b))??;
+                    set_regs(tr, |g| set_fpregs(g, &b))?;
                 }
-                NT_PRSTATUS | NT_PRFPREG => return Err(libc::EINVAL),
                 _ => return Err(libc::EINVAL),
             }
-            tr.regs_changed.store(1, Ordering::Release);
             Ok(0)
         }
         PTRACE_PEEKTEXT | PTRACE_PEEKDATA => {

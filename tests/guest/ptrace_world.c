@@ -9,7 +9,8 @@
  * done), a thread spinning in an asm loop with known values in r12, r14
  * and xmm7 (the tracer checks them, then sets r14 so the loop ends), and a
  * thread blocked in read() on a pipe (seized and interrupted instead of
- * attached; its read must still complete after the detach). */
+ * attached; its read must still complete after the detach), and one in
+ * clock_nanosleep. */
 #define _GNU_SOURCE
 #include <elf.h>
 #include <errno.h>
@@ -28,6 +29,7 @@
 #include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <cpuid.h>
 
@@ -41,7 +43,8 @@ static long raw(long nr, long a, long b, long c, long d) {
     return r;
 }
 
-static volatile int spinner_tid, reader_tid, main_tid;
+static volatile int spinner_tid, reader_tid, sleeper_tid, main_tid;
+static volatile long sleep_result = -1;
 static volatile uint64_t spinner_r12_after, spinner_r14_after;
 static volatile int tracer_done;
 static volatile uint64_t peek_target = 0x5eed5eed5eed5eedull;
@@ -95,6 +98,16 @@ static void *reader(void *arg) {
     (void)arg;
     reader_tid = gettid();
     got_n = read(pipefd[0], got, sizeof got);
+    return 0;
+}
+
+/* Asleep in a call with a relative timeout while it is stopped: the call
+ * goes on afterwards and ends as if nothing happened. */
+static void *sleeper(void *arg) {
+    (void)arg;
+    sleeper_tid = gettid();
+    struct timespec ts = {0, 300 * 1000 * 1000};
+    sleep_result = clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, 0);
     return 0;
 }
 
@@ -214,10 +227,11 @@ int main(void) {
     main_tid = gettid();
     if (pipe(pipefd) != 0)
         return 1;
-    pthread_t s, r;
+    pthread_t s, r, z;
     pthread_create(&s, 0, spinner, 0);
     pthread_create(&r, 0, reader, 0);
-    while (!spinner_tid || !reader_tid)
+    pthread_create(&z, 0, sleeper, 0);
+    while (!spinner_tid || !reader_tid || !sleeper_tid)
         sched_yield();
     usleep(20000); /* the reader is in read() by now */
 
@@ -250,6 +264,7 @@ int main(void) {
         return 1;
     pthread_join(s, 0);
     pthread_join(r, 0);
+    pthread_join(z, 0);
 
     printf("threads listed: %d, attached: %d, SIGSTOP stops: %d, detached: %d\n", seen.tasks, seen.attached,
            seen.stops_sigstop, seen.detached);
@@ -265,5 +280,6 @@ int main(void) {
     printf("spinner after SETREGS: r12 %s, r14 = %llu\n", spinner_r12_after == MAGIC_R12 ? "kept" : "lost",
            (unsigned long long)spinner_r14_after);
     printf("reader after the detach: %ld \"%.*s\"\n", got_n, (int)(got_n > 0 ? got_n : 0), got);
+    printf("sleeper: clock_nanosleep returned %ld\n", sleep_result);
     return 0;
 }
