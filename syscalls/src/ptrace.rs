@@ -400,11 +400,12 @@ fn read_iovec(addr: u64) -> Result<(u64, u64), i32> {
 /// that ended, a kick that came too early).
 const WAIT_SLICE: libc::timespec = libc::timespec { tv_sec: 0, tv_nsec: 20_000_000 };
 
-/// The tracer's `wait4(pid, status, options, rusage)`: Some(answer) when
-/// `pid` names a tracee of the caller (or is -1 and one has a stop to
-/// report), None for the host's `wait4`.
-pub fn wait4_tracee(a: [u64; 6]) -> Option<SysResult> {
-    let pid = a[0] as i32;
+/// A tracee's stop for the tracer's wait: for `pid` (a tid, or -1 for
+/// any tracee with a stop to report), None if it names no tracee of the
+/// caller (the host's wait answers). Else the tracee and its stop's
+/// status, marked reported unless `keep` (WNOWAIT); Ok(None) at once
+/// with `nohang` when there is none yet; otherwise it waits.
+fn tracee_stop(pid: i32, nohang: bool, keep: bool) -> Option<Result<Option<(i32, i32)>, i32>> {
     let mine = |t: &&ThreadSignals| t.tracee().tracer.load(Ordering::Acquire) == me();
     let t = match pid {
         -1 => tern_signals::thread::all()
@@ -422,19 +423,13 @@ pub fn wait4_tracee(a: [u64; 6]) -> Option<SysResult> {
         }
         let s = tr.state.load(Ordering::Acquire);
         if s == STOPPED
-            && tr.state.compare_exchange(STOPPED, REPORTED, Ordering::AcqRel, Ordering::Acquire).is_ok()
+            && (keep
+                || tr.state.compare_exchange(STOPPED, REPORTED, Ordering::AcqRel, Ordering::Acquire).is_ok())
         {
-            let status = tr.stop_status.load(Ordering::Acquire);
-            if a[1] != 0 && !write_guest(a[1], &status.to_le_bytes()) {
-                return Some(Err(libc::EFAULT));
-            }
-            if a[3] != 0 && !write_guest(a[3], &[0u8; 144]) {
-                return Some(Err(libc::EFAULT));
-            }
-            return Some(Ok(tid as u64));
+            return Some(Ok(Some((tid, tr.stop_status.load(Ordering::Acquire)))));
         }
-        if a[2] & WNOHANG != 0 {
-            return Some(Ok(0));
+        if nohang {
+            return Some(Ok(None));
         }
         if s == REQUESTED {
             // The kick may have come before the thread could take it.
@@ -451,7 +446,54 @@ pub fn wait4_tracee(a: [u64; 6]) -> Option<SysResult> {
     }
 }
 
-/// `wait4`: a tracee's stop, else the host's.
+/// `wait4(pid, status, options, rusage)`: a tracee's stop (the rusage
+/// zero), else the host's.
 pub fn wait4(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
-    wait4_tracee(a).unwrap_or_else(|| result(host_syscall(libc::SYS_wait4 as u64, a)))
+    let Some(r) = tracee_stop(a[0] as i32, a[2] & WNOHANG != 0, false) else {
+        return result(host_syscall(libc::SYS_wait4 as u64, a));
+    };
+    let Some((tid, status)) = r? else { return Ok(0) };
+    if a[1] != 0 && !write_guest(a[1], &status.to_le_bytes()) || a[3] != 0 && !write_guest(a[3], &[0u8; 144])
+    {
+        return Err(libc::EFAULT);
+    }
+    Ok(tid as u64)
+}
+
+/// `waitid(idtype, id, infop, options, rusage)`: a tracee's stop for
+/// P_PID or P_ALL (CLD_TRAPPED, the stop's signal, or its event in the
+/// bits above, as `wait_task_stopped()` fills it), else the host's.
+pub fn waitid(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    const P_ALL: u64 = 0;
+    const P_PID: u64 = 1;
+    const WNOWAIT: u64 = 0x0100_0000;
+    const CLD_TRAPPED: i32 = 4;
+    if a[3] & (libc::WEXITED | libc::WSTOPPED | libc::WCONTINUED) as u64 == 0 {
+        return Err(libc::EINVAL);
+    }
+    let pid = match a[0] {
+        P_ALL => -1,
+        P_PID => a[1] as i32,
+        _ => 0,
+    };
+    let Some(r) = tracee_stop(pid, a[3] & WNOHANG != 0, a[3] & WNOWAIT != 0) else {
+        return result(host_syscall(libc::SYS_waitid as u64, a));
+    };
+    let mut info = [0u8; 128];
+    if let Some((tid, status)) = r? {
+        let field =
+            |info: &mut [u8; 128], at: usize, v: i32| info[at..at + 4].copy_from_slice(&v.to_le_bytes());
+        field(&mut info, 0, libc::SIGCHLD);
+        field(&mut info, 8, CLD_TRAPPED);
+        field(&mut info, 16, tid);
+        // SAFETY: getuid has no preconditions.
+        field(&mut info, 20, unsafe { libc::getuid() } as i32);
+        field(&mut info, 24, status >> 8);
+    }
+    // The rusage first, as `kernel_waitid()`'s caller; WNOHANG with
+    // nothing to report: a zeroed siginfo, as the kernel.
+    if a[4] != 0 && !write_guest(a[4], &[0u8; 144]) || a[2] != 0 && !write_guest(a[2], &info) {
+        return Err(libc::EFAULT);
+    }
+    Ok(0)
 }

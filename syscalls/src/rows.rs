@@ -27,7 +27,7 @@ const PROC_SELF: &str = "/proc/self files show the guest, not tern";
 const PROC_FD: &str =
     "a descriptor of a /proc file tern shows the guest's way (a memfd) answers as the /proc file";
 const THREADS_SEEN: &str =
-    "tern's own threads (trace optimizer, CLONE_VM helpers) are left out of /proc/self/task";
+    "tern's own threads (trace optimizer, CLONE_VM helpers) are left out of /proc/PID/task";
 const LOG_FD: &str = "tern's log descriptor stays out of the guest's reach";
 const FORK: &str = "the child gets its own copy of the code cache";
 const EXIT: &str = "ends the guest";
@@ -290,7 +290,7 @@ pub static ROWS: &[Row] = {
         raw(244, "mq_notify", 2),
         raw(245, "mq_getsetattr", 3),
         raw(246, "kexec_load", 4),
-        sys(247, "waitid", &[Int, Int, Out(128), Flags(&WAIT_OPTIONS), Out(144)]),
+        sys(247, "waitid", &[Int, Int, Out(128), Flags(&WAIT_OPTIONS), Out(144)]).own(ret!(ptrace::waitid), "a tracee's ptrace stop on this memory is reported by tern"),
         raw(248, "add_key", 5),
         raw(249, "request_key", 4),
         raw(250, "keyctl", 5),

@@ -36,11 +36,16 @@
 #define MAGIC_R12 0x1122334455667788ull
 #define MAGIC_XMM 0x0badc0ffee0ddf00ull
 
-static long raw(long nr, long a, long b, long c, long d) {
+static long raw5(long nr, long a, long b, long c, long d, long e) {
     long r;
     register long r10 __asm__("r10") = d;
-    __asm__ volatile("syscall" : "=a"(r) : "0"(nr), "D"(a), "S"(b), "d"(c), "r"(r10) : "rcx", "r11", "memory");
+    register long r8 __asm__("r8") = e;
+    __asm__ volatile("syscall" : "=a"(r) : "0"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8) : "rcx", "r11", "memory");
     return r;
+}
+
+static long raw(long nr, long a, long b, long c, long d) {
+    return raw5(nr, a, b, c, d, 0);
 }
 
 static volatile int spinner_tid, reader_tid, sleeper_tid, main_tid;
@@ -102,12 +107,20 @@ static void *reader(void *arg) {
 }
 
 /* Asleep in a call with a relative timeout while it is stopped: the call
- * goes on afterwards and ends as if nothing happened. */
+ * goes on afterwards (it is still asleep after the detach) until a signal
+ * ends it. */
+static volatile int sleeper_woke;
+
+static void on_usr1(int sig) {
+    (void)sig;
+}
+
 static void *sleeper(void *arg) {
     (void)arg;
     sleeper_tid = gettid();
-    struct timespec ts = {0, 300 * 1000 * 1000};
+    struct timespec ts = {30, 0};
     sleep_result = clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, 0);
+    sleeper_woke = 1;
     return 0;
 }
 
@@ -170,7 +183,18 @@ static int tracer(void *arg) {
         if (raw(SYS_ptrace, PTRACE_ATTACH, tid, 0, 0) != 0)
             continue;
         seen.attached++;
-        if (waitstop(tid, &status) == tid && WIFSTOPPED(status) && WSTOPSIG(status) == SIGSTOP)
+        if (tid == main_tid) {
+            /* waitid reports the stop as CLD_TRAPPED. */
+            siginfo_t si;
+            long r;
+            memset(&si, 0, sizeof si);
+            do
+                r = raw(SYS_waitid, P_PID, tid, (long)&si, WEXITED | WSTOPPED | __WALL);
+            while (r == -EINTR);
+            if (r == 0 && si.si_signo == SIGCHLD && si.si_code == CLD_TRAPPED && si.si_pid == tid &&
+                si.si_status == SIGSTOP)
+                seen.stops_sigstop++;
+        } else if (waitstop(tid, &status) == tid && WIFSTOPPED(status) && WSTOPSIG(status) == SIGSTOP)
             seen.stops_sigstop++;
         if (tid == spinner_tid) {
             seen.second_attach = raw(SYS_ptrace, PTRACE_ATTACH, tid, 0, 0);
@@ -225,6 +249,10 @@ static int tracer(void *arg) {
 
 int main(void) {
     main_tid = gettid();
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &sa, 0);
     if (pipe(pipefd) != 0)
         return 1;
     pthread_t s, r, z;
@@ -262,6 +290,8 @@ int main(void) {
         ;
     if (write(pipefd[1], "after", 5) != 5)
         return 1;
+    int still_asleep = !sleeper_woke;
+    pthread_kill(z, SIGUSR1);
     pthread_join(s, 0);
     pthread_join(r, 0);
     pthread_join(z, 0);
@@ -280,6 +310,7 @@ int main(void) {
     printf("spinner after SETREGS: r12 %s, r14 = %llu\n", spinner_r12_after == MAGIC_R12 ? "kept" : "lost",
            (unsigned long long)spinner_r14_after);
     printf("reader after the detach: %ld \"%.*s\"\n", got_n, (int)(got_n > 0 ? got_n : 0), got);
-    printf("sleeper: clock_nanosleep returned %ld\n", sleep_result);
+    printf("sleeper: asleep after the detach: %d, then clock_nanosleep returned %s\n", still_asleep,
+           strerror((int)sleep_result));
     return 0;
 }
