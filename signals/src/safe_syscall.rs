@@ -114,7 +114,11 @@ pub fn call(nr: u64, a: [u64; 6]) -> i64 {
 ///   any handler;
 /// - ended with EINTR and nothing for the guest (a kick, a reserved signal
 ///   the guest blocks or ignores): natively nothing interrupted the call,
-///   so it is made again with the time it had left.
+///   so it is made again with the time it had left (after a ptrace stop,
+///   if a tracer asked for one: `ptrace_stop::stop_in_call`);
+/// - a signal for the guest between two makings of such a call: natively
+///   it interrupted the call in progress, so EINTR (those calls are the
+///   ones a handler always ends so).
 pub fn call_unless(nr: u64, mut a: [u64; 6], stop: &dyn Fn() -> bool) -> i64 {
     let Some(t) = crate::thread::current() else {
         // SAFETY: as below; no thread state, no flag to check.
@@ -123,6 +127,8 @@ pub fn call_unless(nr: u64, mut a: [u64; 6], stop: &dyn Fn() -> bool) -> i64 {
     // The deadline of a relative timeout, from the guest's arguments as
     // the call is first made.
     let mut resume = Resume::new(nr, &a);
+    // True once the call is made again: natively it is still in progress.
+    let mut resumed = false;
     loop {
         t.take_intr();
         t.in_syscall_flag().store(1, Ordering::Relaxed);
@@ -132,6 +138,20 @@ pub fn call_unless(nr: u64, mut a: [u64; 6], stop: &dyn Fn() -> bool) -> i64 {
         let r = unsafe { tern_safe_syscall(t.pending_flag(), nr, a[0], a[1], a[2], a[3], a[4], a[5]) };
         t.in_syscall_flag().store(0, Ordering::Relaxed);
         let how = t.take_intr();
+        if r == RESTART && resumed {
+            // A signal between two makings of a call that natively never
+            // stopped (a tracer's stop may last long): it interrupted the
+            // call, which is of a kind a handler ends with EINTR (only
+            // those are made again).
+            if t.deliverable() {
+                t.raise();
+                return -i64::from(libc::EINTR);
+            }
+            t.lower_undelivered();
+            crate::ptrace_stop::stop_in_call(t);
+            resume.rearm(&mut a);
+            continue;
+        }
         if r == RESTART {
             t.set_restart_by_tern(how == Intr::Rewound);
             return r;
@@ -149,5 +169,6 @@ pub fn call_unless(nr: u64, mut a: [u64; 6], stop: &dyn Fn() -> bool) -> i64 {
         // The kick may have been a tracer's: stop before going on.
         crate::ptrace_stop::stop_in_call(t);
         resume.rearm(&mut a);
+        resumed = true;
     }
 }
