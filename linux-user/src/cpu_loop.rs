@@ -85,6 +85,7 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
             }
             .unwrap_or_else(|e| fatal(e));
         }
+        jit.prefill_lookups(cpu);
         // SAFETY: host is a block entry from the jit, and cpu is installed as
         // this thread's GS base.
         unsafe { cpu.run(host) };

@@ -300,6 +300,7 @@ fn main() {
         loader::script::resolve(&given, given_argv.clone()).unwrap_or_else(|e| fail(&e, e.exit_code()));
     let (path, argv) = (exec.path, exec.argv);
     let loaded = loader::load(&path).unwrap_or_else(|e| fail(&e, e.exit_code()));
+    jit.set_persist_program(&loaded.path);
     // A program reached through a descriptor (`execveat`, `fexecve`) is
     // the file the descriptor names, for `/proc/self/exe`.
     let exe = if path.as_os_str().as_bytes().starts_with(b"/dev/fd/") {

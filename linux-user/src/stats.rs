@@ -23,6 +23,7 @@ pub fn print(jit: &Jit, s: &LoopStats) {
         ("code cache copies", jit.cache.copies()),
         ("links refused, shared", st.links_refused.load(Relaxed)),
         ("blocks loaded for fork children", st.fork_prefetched.load(Relaxed)),
+        ("blocks loaded from start-up lists", st.group_loaded.load(Relaxed)),
         ("translations retried", st.translate_retries.load(Relaxed)),
         ("translator lock recoveries", st.lock_recoveries.load(Relaxed)),
         ("translation us", st.translate_ns.load(Relaxed) / 1000),

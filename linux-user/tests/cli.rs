@@ -578,6 +578,38 @@ fn later_processes_reuse_translations() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A program's start-up list (`persist/group.rs`): a warm run installs
+/// the blocks earlier runs needed when code in their file first runs,
+/// linked among themselves and in the lookup table, so that few exits
+/// to the CPU loop remain; a damaged list is no list.
+#[test]
+fn start_up_lists_install_a_programs_blocks_at_once() {
+    let dir = cache_dir("start-up");
+    let run = || {
+        let out = shell_with_cache(&dir, &[], "echo $((6 * 7))", "42\n");
+        let counters =
+            ["blocks translated", "blocks loaded from start-up lists", "exits: direct", "exits: indirect"];
+        counters.map(|c| stat(&out.stderr, c))
+    };
+    let [blocks, listed, direct, indirect] = run();
+    assert_eq!(listed, 0, "the first run has no list");
+    let warm = run();
+    assert!(warm[1] * 10 >= blocks * 9, "{} of {blocks} blocks from the list", warm[1]);
+    assert!(warm[2] * 4 <= direct, "direct exits: {} warm, {direct} cold", warm[2]);
+    assert!(warm[3] * 4 <= indirect, "indirect exits: {} warm, {indirect} cold", warm[3]);
+    let lists: Vec<_> = tag_dirs(&dir)
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).unwrap())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "grp"))
+        .collect();
+    assert_eq!(lists.len(), 1, "one list, the shell's: {lists:?}");
+    std::fs::write(&lists[0], b"TERNGRP1 and then nonsense").unwrap();
+    let [_, listed, ..] = run();
+    assert_eq!(listed, 0, "a damaged list gives nothing");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Processes that end together (a pipeline, `make -j`) all keep their
 /// translations: each merges its blocks into the stores under a lock.
 /// Before, two read the same store, merged, and the later rename dropped
@@ -685,7 +717,10 @@ fn cached_blocks_of_other_bytes_are_never_run() {
         let store = std::fs::read_dir(&tag_dir)
             .unwrap()
             .map(|e| e.unwrap().path())
-            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("prog-") && !stores.contains(p))
+            .find(|p| {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                name.starts_with("prog-") && name.ends_with(".tbc") && !stores.contains(p)
+            })
             .expect("the program's store");
         stores.push(store);
     }

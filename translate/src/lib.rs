@@ -142,6 +142,9 @@ pub struct Stats {
     /// Blocks loaded before a fork because earlier fork children needed
     /// them (`fork_hints.rs`).
     pub fork_prefetched: AtomicU64,
+    /// Blocks installed from the program's start-up list
+    /// (`persist::group`).
+    pub group_loaded: AtomicU64,
 }
 
 /// Errors from translation.
@@ -240,6 +243,9 @@ struct Tables {
     /// Chained jumps refused since the last fork because their site is
     /// code shared with another process (see `Jit::link_locked`).
     refused: u32,
+    /// While a start-up list installs its blocks, their direct exits, to
+    /// be linked again once all are in (`Jit::install_group_locked`).
+    link_later: Option<Vec<ExitDesc>>,
 }
 
 impl Tables {
@@ -306,6 +312,12 @@ pub struct Jit {
     count_insns: std::sync::atomic::AtomicBool,
     /// Installed traces' functions, read without the lock.
     trace_table: traces::TraceTable,
+    /// Blocks a start-up list installed (guest pc, lookup entry) and the
+    /// lookup generation then, for the lookup table of the next thread to
+    /// leave generated code (`Jit::prefill_lookups`); `fresh_any` says
+    /// the list is not empty.
+    fresh: Mutex<(u64, Vec<(u64, u64)>)>,
+    fresh_any: std::sync::atomic::AtomicBool,
 }
 
 impl Jit {
@@ -352,6 +364,7 @@ impl Jit {
                 traces: Default::default(),
                 persist: None,
                 refused: 0,
+                link_later: None,
             }),
             index,
             threads: RobustMutex::new(Vec::new()),
@@ -365,6 +378,8 @@ impl Jit {
             prof: OnceLock::new(),
             count_insns: std::sync::atomic::AtomicBool::new(false),
             trace_table: Default::default(),
+            fresh: Mutex::new((0, Vec::new())),
+            fresh_any: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -493,6 +508,14 @@ impl Jit {
             if self.cache.needs_flush() {
                 self.flush_locked(&mut t);
             }
+            if reuse && self.install_group_locked(&mut t, pc) {
+                if let Some(b) = self.index.get(pc) {
+                    if let Some(t0) = t0 {
+                        self.stats.translate_ns.fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                    }
+                    return Ok(b);
+                }
+            }
             // A block the persistent cache holds needs only its own bytes
             // compared (`load_persisted_locked`), not the whole fetch.
             let mut f = self.fetch_for_translation_locked(&mut t, pc, single, !reuse)?;
@@ -507,6 +530,7 @@ impl Jit {
                 let mut commit = self.commit_locked(&mut t, &mut f, (ir, em), false, false)?;
                 if let (Commit::Installed(ir, ..), Some(p)) = (&mut commit, t.persist.as_mut()) {
                     p.recycle_guest(std::mem::take(&mut ir.code));
+                    p.note_miss(pc, f.seq);
                 }
                 drop(t);
                 match commit {
@@ -546,6 +570,9 @@ impl Jit {
                 if let Some(k) = kept.take() {
                     let (host, em) = *k;
                     self.keep_persisted_locked(&mut t, ir, host, em);
+                    if let Some(p) = t.persist.as_mut() {
+                        p.note_miss(pc, f.seq);
+                    }
                 }
             }
             drop(t);
@@ -595,6 +622,89 @@ impl Jit {
         }
     }
 
+    /// Installs the blocks the program's start-up list holds for the file
+    /// mapping of `pc` (`persist::group`), the first time code there is
+    /// translated: later ones first, so that each finds the blocks it
+    /// jumps to installed and links to them. True if the list gave any.
+    ///
+    /// # Preconditions
+    /// The tables lock is held (`_locked`), and `pc`'s blocks are
+    /// persistable (`Jit::persistable`, not in the vDSO).
+    fn install_group_locked(&self, t: &mut Tables, pc: u64) -> bool {
+        let seq = t.changes_seq;
+        let Some(p) = t.persist.as_mut() else { return false };
+        let pcs = p.group_share(pc, seq);
+        let mut fresh = Vec::new();
+        t.link_later = Some(Vec::new());
+        for &g in pcs.iter().rev() {
+            if self.load_stored_locked(t, g) {
+                self.stats.group_loaded.fetch_add(1, Ordering::Relaxed);
+                if let Some(b) = self.index.get(g) {
+                    fresh.push((g, b.ibl_entry));
+                }
+            }
+        }
+        // Exits to blocks installed after theirs (a loop's back edge, a
+        // call to a function first run earlier).
+        for d in t.link_later.take().unwrap_or_default() {
+            self.link_locked(t, &d);
+        }
+        if !fresh.is_empty() {
+            let mut f = self.fresh.lock().unwrap_or_else(|e| e.into_inner());
+            // Blocks are dropped with the tables lock held: none of these
+            // has been while it was.
+            let gen = self.generation.load(Ordering::SeqCst);
+            if f.0 != gen {
+                f.1.clear();
+            }
+            f.0 = gen;
+            f.1.extend(fresh);
+            self.fresh_any.store(true, Ordering::Release);
+        }
+        !pcs.is_empty()
+    }
+
+    /// Enters the blocks start-up lists installed since into `cpu`'s
+    /// lookup table (the calling thread's own), so that the indirect
+    /// branches and returns that reach them find them there rather than
+    /// leaving generated code once each. Nothing if blocks were dropped
+    /// since they were installed; entries are taken out again if some are
+    /// dropped meanwhile (as in [`Jit::ibl_fill`]). Cheap when there is
+    /// nothing to do: the CPU loop asks before every entry.
+    pub fn prefill_lookups(&self, cpu: &mut CpuState) {
+        if !self.fresh_any.load(Ordering::Acquire) {
+            return;
+        }
+        let (gen, list) = {
+            let mut f = self.fresh.lock().unwrap_or_else(|e| e.into_inner());
+            self.fresh_any.store(false, Ordering::Release);
+            (f.0, std::mem::take(&mut f.1))
+        };
+        if self.generation.load(Ordering::SeqCst) != gen {
+            return;
+        }
+        for &(guest, host) in &list {
+            // SAFETY: host is the lookup entry of the block installed for
+            // guest, not dropped since (same generation).
+            unsafe { cpu.ibl_insert(guest, host) };
+        }
+        fence(Ordering::SeqCst);
+        if self.generation.load(Ordering::SeqCst) != gen {
+            for &(guest, _) in &list {
+                // SAFETY: cpu is this thread's live state.
+                unsafe { CpuState::ibl_forget(cpu, guest) };
+            }
+        }
+    }
+
+    /// Names the program this process runs for the persistent cache's
+    /// start-up list (`persist::Persist::set_program`).
+    pub fn set_persist_program(&self, path: &std::path::Path) {
+        if let Some(p) = self.tables().persist.as_mut() {
+            p.set_program(path);
+        }
+    }
+
     /// Installs the persistent cache's block for `pc`, if it holds one for
     /// the bytes there and `pc` lies in read-only executable guest memory
     /// (fetching write-protects a writable page); never translates. True
@@ -603,25 +713,33 @@ impl Jit {
         if self.in_vdso(pc) || !self.persistable() {
             return false;
         }
-        let mut t = self.tables();
+        self.load_stored_locked(&mut self.tables(), pc)
+    }
+
+    /// [`Jit::load_stored`] with the tables lock held (`_locked`), for a
+    /// persistable `pc` outside the vDSO.
+    fn load_stored_locked(&self, t: &mut Tables, pc: u64) -> bool {
         let read_only_code = |t: &Tables, a: u64| {
             t.mem.prot_at(a).is_some_and(|p| p & libc::PROT_EXEC != 0 && p & libc::PROT_WRITE == 0)
         };
-        if self.index.get(pc).is_some() || self.cache.needs_flush() || !read_only_code(&t, pc) {
+        if self.index.get(pc).is_some() || self.cache.needs_flush() || !read_only_code(t, pc) {
             return false;
         }
-        let Ok(mut f) = self.fetch_for_translation_locked(&mut t, pc, false, false) else { return false };
-        let loaded = if f.check { None } else { self.load_persisted_locked(&mut t, &mut f) };
+        let Ok(mut f) = self.fetch_for_translation_locked(t, pc, false, false) else { return false };
+        let loaded = if f.check { None } else { self.load_persisted_locked(t, &mut f) };
         let Some((ir, em, insns)) = loaded else {
-            self.give_back_room_locked(&mut t, &f);
+            self.give_back_room_locked(t, &f);
             return false;
         };
-        match self.commit_locked(&mut t, &mut f, (ir, em), false, false) {
-            Ok(Commit::Installed(mut ir, _, len, _)) => {
+        match self.commit_locked(t, &mut f, (ir, em), false, false) {
+            Ok(Commit::Installed(mut ir, block, len, _)) => {
                 if let Some(p) = t.persist.as_mut() {
                     p.recycle_guest(std::mem::take(&mut ir.code));
                 }
                 self.count_installed(usize::from(insns), len);
+                if self.dump.perf_map {
+                    self.perf_map_block(block);
+                }
                 true
             }
             _ => false,
@@ -1000,7 +1118,11 @@ impl Jit {
             // Link direct exits whose targets exist already (back edges,
             // known callees) without waiting for a first exit.
             for d in em.descs.iter().filter(|d| d.kind == cpu::ExitKind::Direct) {
-                self.link_locked(t, d);
+                if !self.link_locked(t, d) {
+                    if let Some(later) = t.link_later.as_mut() {
+                        later.push(*d);
+                    }
+                }
             }
         }
         let len = em.code.len();
@@ -1127,12 +1249,14 @@ impl Jit {
     /// its lookup entry for `DIRECT_VIA_LOOKUP`), remembering the stub for
     /// unlinking.
     ///
+    /// False if there is no block for the target yet.
+    ///
     /// # Preconditions
     /// The tables lock is held (`_locked`), and `d` is a `Direct` exit
     /// descriptor of an installed block.
-    fn link_locked(&self, t: &mut Tables, d: &ExitDesc) {
+    fn link_locked(&self, t: &mut Tables, d: &ExitDesc) -> bool {
         let site = d.patch_site;
-        let Some(target) = self.index.get(d.target) else { return };
+        let Some(target) = self.index.get(d.target) else { return false };
         // A jump in code shared with a forked child or parent stays
         // unchained (the exit comes back here) rather than copying all the
         // code (`CodeCache::after_fork`), for a while: long enough for a
@@ -1140,7 +1264,7 @@ impl Jit {
         if self.cache.shared(site) && t.refused < SHARED_LINKS_REFUSED {
             t.refused += 1;
             self.stats.links_refused.fetch_add(1, Ordering::Relaxed);
-            return;
+            return true;
         }
         let to = if d.arg == cpu::DIRECT_VIA_LOOKUP { target.ibl_entry } else { target.entry };
         // SAFETY: site is a 4-byte field inside installed code, readable
@@ -1148,7 +1272,7 @@ impl Jit {
         let rel = unsafe { (site as *const i32).read_unaligned() };
         let stub = (site + 4).wrapping_add(rel as i64 as u64);
         if stub == to {
-            return;
+            return true;
         }
         // SAFETY: site is a Direct exit's jump field (precondition) and the
         // target is an installed block's entry or lookup entry.
@@ -1156,6 +1280,7 @@ impl Jit {
         let id = target.id as usize;
         t.incoming[id].push((site, stub));
         self.stats.chained.fetch_add(1, Ordering::Relaxed);
+        true
     }
 
     /// Write-protects `page` if the guest can write it, so that a write to

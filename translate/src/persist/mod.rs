@@ -9,6 +9,7 @@
 //! - `store`: a file of blobs by key, written whole and renamed into place.
 //! - `record`: a block as a blob.
 //! - `cpuid_record`: the host's CPUID answers, for the next tern.
+//! - `group`: a program's start-up list, the blocks its runs install first.
 //!
 //! A record is used only where the guest bytes equal those it was
 //! translated from, and is then moved to its new guest and host addresses
@@ -16,6 +17,7 @@
 //! a stale, foreign or damaged file costs misses, never wrong code.
 
 pub mod cpuid_record;
+pub mod group;
 pub mod record;
 pub mod regions;
 pub mod store;
@@ -79,7 +81,21 @@ pub struct Persist {
     /// The last [`Persist::find`]'s pc and generation, and the file and
     /// offset it found there.
     last_find: Option<(u64, u64, Option<FileOffset>)>,
+    /// The program's start-up list (`group.rs`): its file's name (None: no
+    /// program named, [`Persist::set_program`]), the list as read (None:
+    /// not read yet), the mappings (start, file) whose share of it was
+    /// handed out, and the blocks this process installed that the list
+    /// did not give it, per file: its store's name and their offsets.
+    group_name: Option<String>,
+    group: Option<group::Group>,
+    group_given: rustc_hash::FxHashSet<(u64, FileKey)>,
+    group_missed: FxHashMap<FileKey, (String, Vec<u64>)>,
+    missed_count: usize,
 }
+
+/// A program's start-up list is written again when the blocks its run
+/// needed beyond it are at least a `GROUP_REWRITE_RATIO`th of it.
+const GROUP_REWRITE_RATIO: usize = 32;
 
 /// Guest mappings made between drops of the stores' pages
 /// ([`Persist::guest_grew`]): rare enough that start-up, whose mappings
@@ -116,7 +132,90 @@ impl Persist {
             spare: Record::default(),
             grown: 0,
             last_find: None,
+            group_name: None,
+            group: None,
+            group_given: Default::default(),
+            group_missed: FxHashMap::default(),
+            missed_count: 0,
         })
+    }
+
+    /// Names the program this process runs (its main executable, or the
+    /// interpreter of a script), whose start-up list it reads and extends.
+    pub fn set_program(&mut self, path: &Path) {
+        let Ok(md) = std::fs::metadata(path) else { return };
+        let region = regions::FileRegion {
+            start: 0,
+            end: 0,
+            offset: 0,
+            key: FileKey::of(&md),
+            name: path.to_string_lossy().into_owned(),
+        };
+        let name = regions::store_file_name(&region);
+        self.group_name = Some(format!("{}.grp", name.strip_suffix(".tbc").unwrap_or(&name)));
+    }
+
+    /// The guest pcs of the blocks the program's start-up list holds for
+    /// the file mapping that holds `pc`, in the order a run first needed
+    /// them, the first time code in that mapping is asked for; else none.
+    pub fn group_share(&mut self, pc: u64, generation: u64) -> Vec<u64> {
+        if self.group_name.is_none() || self.region(pc, generation).is_none() {
+            return Vec::new();
+        }
+        let Some(r) = self.regions.find(pc, self.generation) else { return Vec::new() };
+        let (start, len, offset, key) = (r.start, r.end - r.start, r.offset, r.key);
+        if self.group_given.contains(&(start, key)) {
+            return Vec::new();
+        }
+        let name = regions::store_file_name(r);
+        self.group_given.insert((start, key));
+        if self.group.is_none() {
+            let read = self.group_name.as_ref().and_then(|n| group::Group::read(&self.dir.join(n), self.tag));
+            self.group = Some(read.unwrap_or_default());
+        }
+        let Some(g) = self.group.as_ref() else { return Vec::new() };
+        g.offsets(&name)
+            .iter()
+            .filter(|&&o| o.wrapping_sub(offset) < len)
+            .map(|&o| start + (o - offset))
+            .collect()
+    }
+
+    /// Notes that this process installed the block at `pc` without the
+    /// start-up list's help (translated, or loaded on its own), for the
+    /// list's next version ([`Persist::save`]).
+    pub fn note_miss(&mut self, pc: u64, generation: u64) {
+        if self.group_name.is_none() || self.missed_count >= group::MAX_BLOCKS {
+            return;
+        }
+        let Some((key, off)) = self.region(pc, generation) else { return };
+        if !self.group_missed.contains_key(&key) {
+            let Some(name) = self.store_name(pc) else { return };
+            self.group_missed.insert(key, (name, Vec::new()));
+        }
+        if let Some((_, offsets)) = self.group_missed.get_mut(&key) {
+            offsets.push(off);
+            self.missed_count += 1;
+        }
+    }
+
+    /// Adds this process's misses to the program's start-up list, and
+    /// writes it if they are many enough ([`GROUP_REWRITE_RATIO`]). The
+    /// list is read again first: another process may have written it.
+    fn save_group(&mut self) {
+        let Some(name) = self.group_name.as_ref() else { return };
+        if self.missed_count == 0 {
+            return;
+        }
+        let path = self.dir.join(name);
+        let mut g = group::Group::read(&path, self.tag).unwrap_or_default();
+        let before = g.len();
+        let added: usize = self.group_missed.values().map(|(store, offsets)| g.extend(store, offsets)).sum();
+        if added > 0 && added.saturating_mul(GROUP_REWRITE_RATIO) >= before {
+            let _ = store::replace_file(&path, &g.encode(self.tag));
+        }
+        self.group_missed.clear();
+        self.missed_count = 0;
     }
 
     /// The file holding `pc` and the file offset of `pc`. `generation`
@@ -229,9 +328,16 @@ impl Persist {
     /// child (half of a fork + `_exit` under tern once the parent had
     /// translated a few thousand blocks, LTP `fcntl14`). A child that lives
     /// on keeps those pages as they were, shared until the parent writes.
+    /// The child leaves the program's start-up list alone: it holds what
+    /// the program's first process runs (children's paths reach them
+    /// through `fork_hints.rs`), so a run that never forks does not
+    /// install its subshells' code.
     pub fn forget_pending(&mut self) {
+        self.group_name = None;
         std::mem::forget(std::mem::take(&mut self.pending));
         self.pending_bytes = 0;
+        std::mem::forget(std::mem::take(&mut self.group_missed));
+        self.missed_count = 0;
     }
 
     /// Writes the blocks kept so far to their files (merged with what other
@@ -245,7 +351,7 @@ impl Persist {
         if let Some(base) = self.dir.parent() {
             cpuid_record::save(base);
         }
-        if self.pending.is_empty() {
+        if self.pending.is_empty() && self.missed_count == 0 {
             return;
         }
         if !self.dir.exists() {
@@ -258,6 +364,7 @@ impl Persist {
             let _ = save_blobs(&self.dir.join(name), self.tag, &blobs);
         }
         self.pending_bytes = 0;
+        self.save_group();
     }
 }
 

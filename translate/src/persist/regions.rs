@@ -29,7 +29,7 @@ pub struct FileKey {
 }
 
 impl FileKey {
-    fn of(md: &std::fs::Metadata) -> FileKey {
+    pub(crate) fn of(md: &std::fs::Metadata) -> FileKey {
         let ns = |s: i64, ns: i64| s.saturating_mul(1_000_000_000).saturating_add(ns);
         FileKey {
             dev: md.dev(),
