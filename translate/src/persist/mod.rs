@@ -91,7 +91,17 @@ pub struct Persist {
     group_given: rustc_hash::FxHashSet<(u64, FileKey)>,
     group_missed: FxHashMap<FileKey, (String, Vec<u64>)>,
     missed_count: usize,
+    /// When the process started (`Persist::new`): only its first
+    /// [`STARTUP_WINDOW`] extends the start-up list.
+    started: std::time::Instant,
 }
+
+/// The part of a process whose misses go into its program's start-up
+/// list: a short process's whole run, a long one's start. What a long run
+/// translates later is paid once per run anyway, and a list that took in
+/// every path of every run (a test suite's scripts run by one python3)
+/// would make each short run install thousands of blocks it never runs.
+const STARTUP_WINDOW: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// A program's start-up list is written again when the blocks its run
 /// needed beyond it are at least a `GROUP_REWRITE_RATIO`th of it.
@@ -137,6 +147,7 @@ impl Persist {
             group_given: Default::default(),
             group_missed: FxHashMap::default(),
             missed_count: 0,
+            started: std::time::Instant::now(),
         })
     }
 
@@ -185,7 +196,10 @@ impl Persist {
     /// start-up list's help (translated, or loaded on its own), for the
     /// list's next version ([`Persist::save`]).
     pub fn note_miss(&mut self, pc: u64, generation: u64) {
-        if self.group_name.is_none() || self.missed_count >= group::MAX_BLOCKS {
+        if self.group_name.is_none()
+            || self.missed_count >= group::MAX_BLOCKS
+            || self.started.elapsed() > STARTUP_WINDOW
+        {
             return;
         }
         let Some((key, off)) = self.region(pc, generation) else { return };
