@@ -106,6 +106,7 @@ impl Jit {
         // Pieces of the old memory; translations in flight see the epoch
         // move and start over.
         t.rooms.clear();
+        t.fresh.clear();
         // Code pages stay write-protected: a write there still drops
         // nothing and gives the page back its protection.
         let new = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;

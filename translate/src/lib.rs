@@ -246,6 +246,10 @@ struct Tables {
     /// While a start-up list installs its blocks, their direct exits, to
     /// be linked again once all are in (`Jit::install_group_locked`).
     link_later: Option<Vec<ExitDesc>>,
+    /// Blocks start-up lists installed (guest pc, lookup entry), for the
+    /// lookup table of the next thread to enter generated code
+    /// (`Jit::prefill_lookups`). Emptied when blocks are dropped.
+    fresh: Vec<(u64, u64)>,
 }
 
 impl Tables {
@@ -312,11 +316,7 @@ pub struct Jit {
     count_insns: std::sync::atomic::AtomicBool,
     /// Installed traces' functions, read without the lock.
     trace_table: traces::TraceTable,
-    /// Blocks a start-up list installed (guest pc, lookup entry) and the
-    /// lookup generation then, for the lookup table of the next thread to
-    /// leave generated code (`Jit::prefill_lookups`); `fresh_any` says
-    /// the list is not empty.
-    fresh: Mutex<(u64, Vec<(u64, u64)>)>,
+    /// `Tables::fresh` is not empty (read without the lock).
     fresh_any: std::sync::atomic::AtomicBool,
 }
 
@@ -365,6 +365,7 @@ impl Jit {
                 persist: None,
                 refused: 0,
                 link_later: None,
+                fresh: Vec::new(),
             }),
             index,
             threads: RobustMutex::new(Vec::new()),
@@ -378,7 +379,6 @@ impl Jit {
             prof: OnceLock::new(),
             count_insns: std::sync::atomic::AtomicBool::new(false),
             trace_table: Default::default(),
-            fresh: Mutex::new((0, Vec::new())),
             fresh_any: std::sync::atomic::AtomicBool::new(false),
         })
     }
@@ -634,13 +634,12 @@ impl Jit {
         let seq = t.changes_seq;
         let Some(p) = t.persist.as_mut() else { return false };
         let pcs = p.group_share(pc, seq);
-        let mut fresh = Vec::new();
         t.link_later = Some(Vec::new());
         for &g in pcs.iter().rev() {
             if self.load_stored_locked(t, g) {
                 self.stats.group_loaded.fetch_add(1, Ordering::Relaxed);
                 if let Some(b) = self.index.get(g) {
-                    fresh.push((g, b.ibl_entry));
+                    t.fresh.push((g, b.ibl_entry));
                 }
             }
         }
@@ -649,16 +648,7 @@ impl Jit {
         for d in t.link_later.take().unwrap_or_default() {
             self.link_locked(t, &d);
         }
-        if !fresh.is_empty() {
-            let mut f = self.fresh.lock().unwrap_or_else(|e| e.into_inner());
-            // Blocks are dropped with the tables lock held: none of these
-            // has been while it was.
-            let gen = self.generation.load(Ordering::SeqCst);
-            if f.0 != gen {
-                f.1.clear();
-            }
-            f.0 = gen;
-            f.1.extend(fresh);
+        if !t.fresh.is_empty() {
             self.fresh_any.store(true, Ordering::Release);
         }
         !pcs.is_empty()
@@ -667,33 +657,22 @@ impl Jit {
     /// Enters the blocks start-up lists installed since into `cpu`'s
     /// lookup table (the calling thread's own), so that the indirect
     /// branches and returns that reach them find them there rather than
-    /// leaving generated code once each. Nothing if blocks were dropped
-    /// since they were installed; entries are taken out again if some are
-    /// dropped meanwhile (as in [`Jit::ibl_fill`]). Cheap when there is
-    /// nothing to do: the CPU loop asks before every entry.
+    /// leaving generated code once each. Cheap when there is nothing to
+    /// do: the CPU loop asks before every entry.
     pub fn prefill_lookups(&self, cpu: &mut CpuState) {
         if !self.fresh_any.load(Ordering::Acquire) {
             return;
         }
-        let (gen, list) = {
-            let mut f = self.fresh.lock().unwrap_or_else(|e| e.into_inner());
-            self.fresh_any.store(false, Ordering::Release);
-            (f.0, std::mem::take(&mut f.1))
-        };
-        if self.generation.load(Ordering::SeqCst) != gen {
-            return;
-        }
-        for &(guest, host) in &list {
+        // Not while another thread translates (as `chain`): the next exit
+        // comes back here.
+        let Some(mut t) = self.tables.try_lock() else { return };
+        self.fresh_any.store(false, Ordering::Release);
+        // Blocks are dropped with the lock held, which empties the list:
+        // all of these are live.
+        for (guest, host) in std::mem::take(&mut t.fresh) {
             // SAFETY: host is the lookup entry of the block installed for
-            // guest, not dropped since (same generation).
+            // guest, live (above).
             unsafe { cpu.ibl_insert(guest, host) };
-        }
-        fence(Ordering::SeqCst);
-        if self.generation.load(Ordering::SeqCst) != gen {
-            for &(guest, _) in &list {
-                // SAFETY: cpu is this thread's live state.
-                unsafe { CpuState::ibl_forget(cpu, guest) };
-            }
         }
     }
 
@@ -1443,7 +1422,7 @@ impl Jit {
             }
         }
         self.forget_block_locked(&mut t, pc);
-        self.forget_in_lookups_locked(&[pc]);
+        self.forget_in_lookups_locked(&mut t, &[pc]);
     }
 
     /// Forgets the block at guest `pc`, if there is one, and points the
@@ -1462,7 +1441,8 @@ impl Jit {
     /// Clears the lookup-table entries of the dropped blocks at guest
     /// `pcs` in every registered thread, after a new generation is
     /// published, and counts them.
-    fn forget_in_lookups_locked(&self, pcs: &[u64]) {
+    fn forget_in_lookups_locked(&self, t: &mut Tables, pcs: &[u64]) {
+        t.fresh.clear();
         self.generation.fetch_add(1, Ordering::SeqCst);
         fence(Ordering::SeqCst);
         for &cpu in self.threads().iter() {
@@ -1507,7 +1487,7 @@ impl Jit {
         if dropped_pcs.is_empty() {
             return false;
         }
-        self.forget_in_lookups_locked(&dropped_pcs);
+        self.forget_in_lookups_locked(t, &dropped_pcs);
         true
     }
 }
