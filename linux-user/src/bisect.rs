@@ -17,7 +17,8 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tern_translate::clock::Instant;
 
 /// What a run showed.
 #[derive(Debug, PartialEq, Eq)]

@@ -14,6 +14,9 @@
 //! - `translation_figures`: wall times of 1 and 2 translating threads
 //!   (printed, never asserted: run with `--nocapture` to see them).
 
+// The harness times runs from its own threads, not guest threads.
+#![allow(clippy::disallowed_methods)]
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 use tern_tests::{compare, run_command, run_native, Build};

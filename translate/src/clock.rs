@@ -9,13 +9,25 @@
 
 use std::time::Duration;
 
-/// Nanoseconds on the monotonic clock.
-pub fn monotonic_ns() -> u64 {
+/// Nanoseconds on `clock`, read by the syscall.
+fn read_ns(clock: libc::clockid_t) -> u64 {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: the syscall writes the local timespec; a raw syscall, not
     // libc's `clock_gettime`, which would take the vDSO.
-    unsafe { libc::syscall(libc::SYS_clock_gettime, libc::CLOCK_MONOTONIC, &mut ts) };
+    unsafe { libc::syscall(libc::SYS_clock_gettime, clock, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// Nanoseconds on the monotonic clock.
+pub fn monotonic_ns() -> u64 {
+    read_ns(libc::CLOCK_MONOTONIC)
+}
+
+/// The age of a file time `t` ([`std::time::SystemTime::elapsed`], which
+/// reads the vDSO, without it); `None` if `t` is in the future.
+pub fn age(t: std::time::SystemTime) -> Option<Duration> {
+    let now = std::time::UNIX_EPOCH + Duration::from_nanos(read_ns(libc::CLOCK_REALTIME));
+    now.duration_since(t).ok()
 }
 
 /// A point on the monotonic clock ([`std::time::Instant`] without the vDSO).
@@ -44,6 +56,9 @@ impl Instant {
 }
 
 #[cfg(test)]
+// Tests run on threads of their own, not guest threads: std's clocks are
+// theirs to compare with.
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
 
@@ -56,5 +71,13 @@ mod tests {
         assert!(mine <= std + Duration::from_millis(50), "{mine:?} against {std:?}");
         let later = Instant::now().after(Duration::from_secs(3600));
         assert!(later.remaining() > Duration::from_secs(3590) && later > a);
+    }
+
+    #[test]
+    fn ages_of_file_times() {
+        let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+        let a = age(hour_ago).unwrap();
+        assert!(a >= Duration::from_secs(3600) && a < Duration::from_secs(3660), "{a:?}");
+        assert_eq!(age(std::time::SystemTime::now() + Duration::from_secs(3600)), None);
     }
 }

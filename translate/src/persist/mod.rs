@@ -93,7 +93,9 @@ pub struct Persist {
     missed_count: usize,
     /// When the process started (`Persist::new`): only its first
     /// [`STARTUP_WINDOW`] extends the start-up list.
-    started: std::time::Instant,
+    started: crate::clock::Instant,
+    /// The process is past [`STARTUP_WINDOW`].
+    window_closed: bool,
 }
 
 /// The part of a process whose misses go into its program's start-up
@@ -147,7 +149,8 @@ impl Persist {
             group_given: Default::default(),
             group_missed: FxHashMap::default(),
             missed_count: 0,
-            started: std::time::Instant::now(),
+            started: crate::clock::Instant::now(),
+            window_closed: false,
         })
     }
 
@@ -196,10 +199,12 @@ impl Persist {
     /// start-up list's help (translated, or loaded on its own), for the
     /// list's next version ([`Persist::save`]).
     pub fn note_miss(&mut self, pc: u64, generation: u64) {
-        if self.group_name.is_none()
-            || self.missed_count >= group::MAX_BLOCKS
-            || self.started.elapsed() > STARTUP_WINDOW
-        {
+        if self.window_closed || self.group_name.is_none() || self.missed_count >= group::MAX_BLOCKS {
+            return;
+        }
+        if self.started.elapsed() > STARTUP_WINDOW {
+            // Later misses need no clock read.
+            self.window_closed = true;
             return;
         }
         let Some((key, off)) = self.region(pc, generation) else { return };
@@ -409,7 +414,7 @@ impl WriteLock {
             .open(dir.join("write.lock"))
             .ok();
         let Some(f) = file else { return WriteLock { _file: None } };
-        let start = std::time::Instant::now();
+        let start = crate::clock::Instant::now();
         let locked = || {
             // SAFETY: flock on the descriptor `f` owns.
             unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
@@ -437,7 +442,10 @@ fn remove_stale_siblings(dir: &std::path::Path) {
     for e in entries.flatten() {
         let name = e.file_name();
         let tag = name.len() == 16 && name.to_str().is_some_and(|n| n.bytes().all(|b| b.is_ascii_hexdigit()));
-        let old = e.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|a| a > stale));
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| crate::clock::age(t).is_some_and(|a| a > stale));
         if tag && old && e.path() != dir {
             let _ = std::fs::remove_dir_all(e.path());
         }
@@ -491,6 +499,9 @@ pub fn default_dir() -> Option<PathBuf> {
 }
 
 #[cfg(test)]
+// Tests run on threads of their own, not guest threads: std's clocks are
+// theirs to compare with.
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
 
