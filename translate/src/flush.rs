@@ -107,6 +107,7 @@ impl Jit {
         // move and start over.
         t.rooms.clear();
         t.fresh.clear();
+        t.awaiting.clear();
         // Code pages stay write-protected: a write there still drops
         // nothing and gives the page back its protection.
         let new = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;

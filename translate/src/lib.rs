@@ -250,6 +250,11 @@ struct Tables {
     /// lookup table of the next thread to enter generated code
     /// (`Jit::prefill_lookups`). Emptied when blocks are dropped.
     fresh: Vec<(u64, u64)>,
+    /// Direct exits of blocks a start-up list installed into blocks of a
+    /// later share of the list, by target pc: linked when that share is
+    /// installed, so that the first jump along each does not leave
+    /// generated code. Emptied when blocks are dropped (a site may be gone).
+    awaiting: HashMap<u64, Vec<ExitDesc>>,
 }
 
 impl Tables {
@@ -365,6 +370,7 @@ impl Jit {
                 persist: None,
                 refused: 0,
                 link_later: None,
+                awaiting: Default::default(),
                 fresh: Vec::new(),
             }),
             index,
@@ -633,7 +639,12 @@ impl Jit {
     fn install_group_locked(&self, t: &mut Tables, pc: u64) -> bool {
         let seq = t.changes_seq;
         let Some(p) = t.persist.as_mut() else { return false };
-        let pcs = p.group_share(pc, seq);
+        let mut pcs = p.group_share(pc, seq);
+        if !pcs.is_empty() {
+            // The first share of a mapping is its first segment: `pc`
+            // itself may be in a later one.
+            pcs.extend(p.group_share(pc, seq));
+        }
         t.link_later = Some(Vec::new());
         for &g in pcs.iter().rev() {
             if self.load_stored_locked(t, g) {
@@ -643,10 +654,21 @@ impl Jit {
                 }
             }
         }
+        // Jumps into these blocks from blocks of earlier shares.
+        if !t.awaiting.is_empty() {
+            for &g in &pcs {
+                for d in t.awaiting.remove(&g).unwrap_or_default() {
+                    self.link_locked(t, &d);
+                }
+            }
+        }
         // Exits to blocks installed after theirs (a loop's back edge, a
-        // call to a function first run earlier).
+        // call to a function first run earlier); those into a later share
+        // of the list wait for it.
         for d in t.link_later.take().unwrap_or_default() {
-            self.link_locked(t, &d);
+            if !self.link_locked(t, &d) && t.persist.as_ref().is_some_and(|p| p.listed_later(d.target)) {
+                t.awaiting.entry(d.target).or_default().push(d);
+            }
         }
         if !t.fresh.is_empty() {
             self.fresh_any.store(true, Ordering::Release);
@@ -1443,6 +1465,7 @@ impl Jit {
     /// published, and counts them.
     fn forget_in_lookups_locked(&self, t: &mut Tables, pcs: &[u64]) {
         t.fresh.clear();
+        t.awaiting.clear();
         self.generation.fetch_add(1, Ordering::SeqCst);
         fence(Ordering::SeqCst);
         for &cpu in self.threads().iter() {

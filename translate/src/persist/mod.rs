@@ -83,12 +83,16 @@ pub struct Persist {
     last_find: Option<(u64, u64, Option<FileOffset>)>,
     /// The program's start-up list (`group.rs`): its file's name (None: no
     /// program named, [`Persist::set_program`]), the list as read (None:
-    /// not read yet), the mappings (start, file) whose share of it was
-    /// handed out, and the blocks this process installed that the list
-    /// did not give it, per file: its store's name and their offsets.
+    /// not read yet), the mappings (start, file) whose first segment was
+    /// handed out, the later segments' blocks in those mappings (guest pc
+    /// -> segment) and those not handed out yet by span (guest address,
+    /// file, segment), and the blocks this process installed that the list did
+    /// not give it, per file: its store's name and their offsets.
     group_name: Option<String>,
     group: Option<group::Group>,
     group_given: rustc_hash::FxHashSet<(u64, FileKey)>,
+    group_later: FxHashMap<u64, (FileKey, u16)>,
+    group_later_pages: FxHashMap<(u64, FileKey, u16), Vec<u64>>,
     group_missed: FxHashMap<FileKey, (String, Vec<u64>)>,
     missed_count: usize,
     /// When the process started (`Persist::new`): only its first
@@ -97,6 +101,13 @@ pub struct Persist {
     /// The process is past [`STARTUP_WINDOW`].
     window_closed: bool,
 }
+
+/// The aligned span of guest code whose blocks of a later segment of a
+/// start-up list are installed together, the first time one of them is
+/// needed: each span costs the run that reaches it an exit, and the whole
+/// mapping would install all of another script's paths for the one block
+/// a run happened to share with it.
+const LATER_SHARE: u64 = 64 << 10;
 
 /// The part of a process whose misses go into its program's start-up
 /// list: a short process's whole run, a long one's start. What a long run
@@ -147,6 +158,8 @@ impl Persist {
             group_name: None,
             group: None,
             group_given: Default::default(),
+            group_later: FxHashMap::default(),
+            group_later_pages: FxHashMap::default(),
             group_missed: FxHashMap::default(),
             missed_count: 0,
             started: crate::clock::Instant::now(),
@@ -171,28 +184,58 @@ impl Persist {
 
     /// The guest pcs of the blocks the program's start-up list holds for
     /// the file mapping that holds `pc`, in the order a run first needed
-    /// them, the first time code in that mapping is asked for; else none.
+    /// them: its first segment's the first time code in that mapping is
+    /// asked for, a later segment's in `pc`'s [`LATER_SHARE`] span the
+    /// first time one of them is; else none (`group.rs`).
     pub fn group_share(&mut self, pc: u64, generation: u64) -> Vec<u64> {
         if self.group_name.is_none() || self.region(pc, generation).is_none() {
             return Vec::new();
         }
         let Some(r) = self.regions.find(pc, self.generation) else { return Vec::new() };
         let (start, len, offset, key) = (r.start, r.end - r.start, r.offset, r.key);
-        if self.group_given.contains(&(start, key)) {
-            return Vec::new();
+        if !self.group_given.insert((start, key)) {
+            let Some(&(k, seg)) = self.group_later.get(&pc) else { return Vec::new() };
+            return if k == key {
+                self.group_later_pages.remove(&(pc & !(LATER_SHARE - 1), key, seg))
+            } else {
+                None
+            }
+            .unwrap_or_default();
         }
         let name = regions::store_file_name(r);
-        self.group_given.insert((start, key));
         if self.group.is_none() {
             let read = self.group_name.as_ref().and_then(|n| group::Group::read(&self.dir.join(n), self.tag));
             self.group = Some(read.unwrap_or_default());
         }
         let Some(g) = self.group.as_ref() else { return Vec::new() };
-        g.offsets(&name)
-            .iter()
-            .filter(|&&o| o.wrapping_sub(offset) < len)
-            .map(|&o| start + (o - offset))
-            .collect()
+        let here = |e: &u64| {
+            group::offset(*e)
+                .checked_sub(offset)
+                .filter(|&o| o < len)
+                .map(|o| (start + o, group::segment(*e)))
+        };
+        // The file's first segment: 0, or that of the first run that used
+        // the file (a library only some scripts load).
+        let base = g.entries(&name).iter().filter_map(here).map(|(_, seg)| seg).min().unwrap_or(0);
+        let mut share = Vec::new();
+        for (pc, seg) in g.entries(&name).iter().filter_map(here) {
+            if seg == base {
+                share.push(pc);
+            } else {
+                // Known, to be handed out by span when one is asked for.
+                self.group_later.insert(pc, (key, seg));
+                self.group_later_pages.entry((pc & !(LATER_SHARE - 1), key, seg)).or_default().push(pc);
+            }
+        }
+        share
+    }
+
+    /// True if `pc` is a block of a later share of the start-up list not
+    /// handed out yet ([`Persist::group_share`]).
+    pub fn listed_later(&self, pc: u64) -> bool {
+        self.group_later.get(&pc).is_some_and(|&(key, seg)| {
+            self.group_later_pages.contains_key(&(pc & !(LATER_SHARE - 1), key, seg))
+        })
     }
 
     /// Notes that this process installed the block at `pc` without the
@@ -229,7 +272,9 @@ impl Persist {
         let path = self.dir.join(name);
         let mut g = group::Group::read(&path, self.tag).unwrap_or_default();
         let before = g.len();
-        let added: usize = self.group_missed.values().map(|(store, offsets)| g.extend(store, offsets)).sum();
+        let seg = g.next_segment();
+        let added: usize =
+            self.group_missed.values().map(|(store, offsets)| g.extend(store, offsets, seg)).sum();
         if added > 0 && added.saturating_mul(GROUP_REWRITE_RATIO) >= before {
             let _ = store::replace_file(&path, &g.encode(self.tag));
         }
