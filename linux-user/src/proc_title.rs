@@ -108,11 +108,18 @@ pub fn set(path: &[u8], argv: &[Vec<u8>], mm: &GuestMm) {
     let mut comm = [0u8; 16];
     let n = base.len().min(15);
     comm[..n].copy_from_slice(&base[..n]);
-    // SAFETY: PR_SET_NAME reads a NUL-terminated name of at most 16 bytes.
-    unsafe { libc::prctl(libc::PR_SET_NAME, comm.as_ptr()) };
+    // The name last: another process that sees it (waiting for a child's
+    // exec to show) then also sees the rest, as after a native exec.
+    let set_name = || {
+        // SAFETY: PR_SET_NAME reads a NUL-terminated name of at most 16
+        // bytes.
+        unsafe { libc::prctl(libc::PR_SET_NAME, comm.as_ptr()) };
+    };
     if publish(mm) {
+        set_name();
         return;
     }
+    set_name();
     let (argv0, argc) = (ARGV.load(Ordering::Relaxed), ARGC.load(Ordering::Relaxed));
     if argv0.is_null() || argc == 0 {
         return;

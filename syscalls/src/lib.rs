@@ -22,6 +22,7 @@ pub mod host_thread;
 pub mod le;
 pub mod mm;
 pub mod proc;
+mod proc_other;
 pub mod proc_threads;
 pub mod procmap;
 pub mod ptrace;

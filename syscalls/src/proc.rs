@@ -223,13 +223,16 @@ pub(crate) fn is_self_proc(path: &[u8], what: &str) -> bool {
 
 fn do_readlink(p: &Process, path_addr: u64, buf: u64, size: u64) -> Option<SysResult> {
     let path = read_cstr(path_addr, 4096)?;
-    if !is_self_proc(&path, "exe") {
-        return None;
-    }
+    let other;
+    let exe = if is_self_proc(&path, "exe") {
+        p.exe.as_os_str().as_bytes()
+    } else {
+        other = crate::proc_other::guest_exe(&path)?;
+        &other[..]
+    };
     if (size as i64) <= 0 {
         return Some(Err(libc::EINVAL));
     }
-    let exe = p.exe.as_os_str().as_bytes();
     let n = exe.len().min(size as usize);
     Some(if write_guest(buf, &exe[..n]) { Ok(n as u64) } else { Err(libc::EFAULT) })
 }
@@ -634,8 +637,13 @@ fn do_open(p: &Process, path_addr: u64, flags: u64) -> Option<SysResult> {
             std::fs::read("/proc/self/limits").ok().map(|t| crate::rlimit::limits_file(&t))
         });
     }
-    if is_self_proc(&path, "exe") {
-        let c = std::ffi::CString::new(p.exe.as_os_str().as_bytes()).ok()?;
+    let exe = if is_self_proc(&path, "exe") {
+        Some(p.exe.as_os_str().as_bytes().to_vec())
+    } else {
+        crate::proc_other::guest_exe(&path)
+    };
+    if let Some(exe) = exe {
+        let c = std::ffi::CString::new(exe).ok()?;
         return Some(crate::result(host_syscall(
             libc::SYS_openat as u64,
             [libc::AT_FDCWD as u64, c.as_ptr() as u64, flags, 0, 0, 0],

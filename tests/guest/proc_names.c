@@ -1,11 +1,16 @@
 /* What other processes see of a program this one execs: its name
- * (/proc/PID/comm, what pkill, pgrep and killall match) and its command
- * line (/proc/PID/cmdline, what ps and pgrep -f show). Natively the name is
- * the basename of the exec'd path and the command line the arguments the
- * program got (a script's interpreter line first). Under tern both were
- * tern's own ("tern", "tern --cpu ... --execve ..."), so `pkill sleep`
- * missed a sleep run under tern. Compared with the native run. */
+ * (/proc/PID/comm, what pkill, pgrep and killall match), its command
+ * line (/proc/PID/cmdline, what ps and pgrep -f show) and its program
+ * (the /proc/PID/exe link, what ps -o exe and psutil show). Natively the
+ * name is the basename of the exec'd path, the command line the arguments
+ * the program got (a script's interpreter line first) and the program the
+ * file exec'd (a script's interpreter), the link resolved. Under tern all
+ * three were tern's own ("tern", "tern --cpu ... --execve ...", tern's
+ * binary), so `pkill sleep` missed a sleep run under tern. Compared with
+ * the native run. */
 #define _GNU_SOURCE
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +52,24 @@ static void show(pid_t pid, const char *name) {
     printf("name '%s', command line (%d bytes):", comm, n);
     for (int i = 0; i < n; i++)
         printf(cmd[i] ? "%c" : " |", cmd[i]);
+    /* The program, through the process's link and its main thread's, read
+     * and opened. */
+    char link[64], exe[PATH_MAX], task_exe[PATH_MAX];
+    snprintf(link, sizeof link, "/proc/%d/exe", (int)pid);
+    ssize_t e = readlink(link, exe, sizeof exe - 1);
+    exe[e < 0 ? 0 : e] = 0;
+    snprintf(link, sizeof link, "/proc/%d/task/%d/exe", (int)pid, (int)pid);
+    e = readlink(link, task_exe, sizeof task_exe - 1);
+    task_exe[e < 0 ? 0 : e] = 0;
+    struct stat opened, named;
+    int same = -1;
+    int fd = open(link, O_RDONLY);
+    if (fd >= 0 && fstat(fd, &opened) == 0 && stat(exe, &named) == 0)
+        same = opened.st_ino == named.st_ino && opened.st_dev == named.st_dev;
+    if (fd >= 0)
+        close(fd);
+    printf("; program %s (task's: %s, opened: %s)", exe, strcmp(exe, task_exe) ? task_exe : "same",
+           same == 1 ? "that file" : same == 0 ? "another file" : "error");
     kill(pid, SIGTERM);
     int st;
     waitpid(pid, &st, 0);
