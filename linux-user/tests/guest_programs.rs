@@ -86,6 +86,7 @@ guest_tests! {
     fork_rlimit_as => "fork_rlimit_as.c";
     rlimit_as => "rlimit_as.c";
     growsdown_thread => "growsdown_thread.c";
+    mremap_fixed_unmaps => "mremap_fixed_unmaps.c";
     proc_names => "proc_names.c";
     proc_mm => "proc_mm.c";
     prctl_self => "prctl_self.c";

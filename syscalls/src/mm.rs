@@ -497,7 +497,14 @@ pub fn mremap(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     }
     let data = if prot & libc::PROT_WRITE != 0 { grow } else { 0 };
     rlimit::check_grow(grow, data, || m.mapped_bytes(0, u64::MAX))?;
-    let new = result(host_syscall(libc::SYS_mremap as u64, a))?;
+    let new = result(host_syscall(libc::SYS_mremap as u64, a)).inspect_err(|_| {
+        if a[3] as i32 & libc::MREMAP_FIXED != 0 {
+            // `mm/mremap.c: mremap_to()` unmaps the destination before
+            // checks that may still fail (an address below
+            // `mmap_min_addr`: EPERM): what was there may be gone.
+            forget_unmapped(&mut m, a[4], a[4].saturating_add(page_up(a[2])));
+        }
+    })?;
     // MREMAP_DONTUNMAP leaves the old range mapped (empty); otherwise it
     // is gone, moved or shrunk in place.
     if a[3] as i32 & libc::MREMAP_DONTUNMAP == 0 {
@@ -505,6 +512,26 @@ pub fn mremap(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     }
     m.note_map(new, new + page_up(a[2]), prot);
     Ok(new)
+}
+
+/// Forgets the parts of guest memory in `[start, end)` that the host no
+/// longer maps (read from `/proc/self/maps`), after a call that failed
+/// but may have unmapped some of it.
+fn forget_unmapped(m: &mut tern_translate::MapChange, start: u64, end: u64) {
+    let Ok(maps) = tern_translate::hostmem::read_proc("/proc/self/maps") else { return };
+    let mut at = start;
+    for (lo, hi) in String::from_utf8_lossy(&maps).lines().filter_map(tern_translate::hostmem::maps_range) {
+        if hi <= at || at >= end {
+            continue;
+        }
+        if lo > at {
+            m.note_unmap(at, lo.min(end));
+        }
+        at = hi;
+    }
+    if at < end {
+        m.note_unmap(at, end);
+    }
 }
 
 /// `brk`: Linux returns the new break on success and the old one on failure.

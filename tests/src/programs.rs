@@ -87,6 +87,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("fork_rlimit_as.c"),
     plain("rlimit_as.c"),
     plain("growsdown_thread.c"),
+    plain("mremap_fixed_unmaps.c"),
     plain("proc_names.c"),
     GuestProgram { src: "proc_mm.c", args: &["alpha", "beta"], stdin: b"", env: &[] },
     plain("prctl_self.c"),

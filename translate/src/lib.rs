@@ -1161,10 +1161,10 @@ impl Jit {
         let cut = next.is_some() && !exec(next) || here.is_none() && next.is_none() && refused(page + 0x1000);
         let want = if cut { want.min((page + 0x1000 - pc) as usize) } else { want };
         if exec(here) && (exec(next) || want <= (page + 0x1000 - pc) as usize) {
-            // SAFETY: tern's map says [pc, pc+want) is mapped executable (so
-            // readable); it is updated on every guest memory syscall.
-            unsafe { std::ptr::copy_nonoverlapping(pc as *const u8, buf.as_mut_ptr(), want) };
-            return want;
+            // tern's map says [pc, pc+want) is mapped executable (so
+            // readable); still a copy that stops at a fault rather than
+            // dies of it, should the map be wrong.
+            return guestmem::read_guest(pc, &mut buf[..want]);
         }
         guestmem::read_code(pc, &mut buf[..want])
     }
