@@ -161,6 +161,31 @@ fn dyn_base() -> u64 {
     }
 }
 
+/// The random offset of a PIE main program from [`dyn_base`], drawn again
+/// (a few times) while it would put the program within 4 GiB below or 8
+/// GiB above tern's own binary, which the kernel put at the same base plus
+/// its own offset: a guest buffer just below tern's binary or heap would
+/// then reach into them within a call's largest transfer (`readv` of 2 GiB
+/// on a short file: EFAULT from tern's guard where natively the call reads
+/// what there is).
+fn pie_offset() -> u64 {
+    // SAFETY: getauxval has no preconditions.
+    let own = unsafe { libc::getauxval(libc::AT_PHDR) };
+    let draw = || (random_u64() & ((1 << MMAP_RND_BITS) - 1)) << 12;
+    let clear = |o: u64| {
+        let at = dyn_base() + o;
+        at.saturating_add(4 << 30) <= own || at >= own.saturating_add(8 << 30)
+    };
+    let mut offset = draw();
+    for _ in 0..8 {
+        if clear(offset) {
+            break;
+        }
+        offset = draw();
+    }
+    offset
+}
+
 /// A random u64 (getrandom; 0 where it fails).
 fn random_u64() -> u64 {
     let mut r = [0u8; 8];
@@ -316,7 +341,7 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
     // A PIE with an interpreter goes at ELF_ET_DYN_BASE plus a random
     // offset; one without (static-pie) and the interpreter where mmap
     // puts them, which the kernel randomises itself.
-    let offset = if aslr.mmap { (random_u64() & ((1 << MMAP_RND_BITS) - 1)) << 12 } else { 0 };
+    let offset = if aslr.mmap { pie_offset() } else { 0 };
     let main_hint = (info.dyn_ && interp.is_some()).then_some(dyn_base() + offset);
     let main =
         map::map_image(&file, &info, main_hint).map_err(|err| LoadError::Map { path: name.clone(), err })?;
