@@ -643,6 +643,12 @@ fn do_open(p: &Process, path_addr: u64, flags: u64) -> Option<SysResult> {
         crate::proc_other::guest_exe(&path)
     };
     if let Some(exe) = exe {
+        // A running program is not open for writing (`fs/exec.c`
+        // denies it writers; tern only maps the guest's, so the kernel
+        // would let the open through).
+        if flags as i32 & libc::O_ACCMODE != libc::O_RDONLY {
+            return Some(Err(libc::ETXTBSY));
+        }
         let c = std::ffi::CString::new(exe).ok()?;
         return Some(crate::result(host_syscall(
             libc::SYS_openat as u64,

@@ -9,6 +9,7 @@
  * binary), so `pkill sleep` missed a sleep run under tern. Compared with
  * the native run. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -68,8 +69,12 @@ static void show(pid_t pid, const char *name) {
         same = opened.st_ino == named.st_ino && opened.st_dev == named.st_dev;
     if (fd >= 0)
         close(fd);
-    printf("; program %s (task's: %s, opened: %s)", exe, strcmp(exe, task_exe) ? task_exe : "same",
-           same == 1 ? "that file" : same == 0 ? "another file" : "error");
+    /* A running program cannot be opened for writing (ETXTBSY). */
+    int w = open(link, O_RDWR);
+    printf("; program %s (task's: %s, opened: %s, for writing: %s)", exe, strcmp(exe, task_exe) ? task_exe : "same",
+           same == 1 ? "that file" : same == 0 ? "another file" : "error", w >= 0 ? "opened" : strerror(errno));
+    if (w >= 0)
+        close(w);
     kill(pid, SIGTERM);
     int st;
     waitpid(pid, &st, 0);
@@ -84,6 +89,8 @@ int main(void) {
     prctl(PR_GET_NAME, named);
     printf("own name %s", own);
     printf("PR_GET_NAME %s\n", named);
+    int w = open("/proc/self/exe", O_WRONLY);
+    printf("own program for writing: %s\n", w >= 0 ? "opened" : strerror(errno));
     char dir[] = "/tmp/tern-proc-names-XXXXXX";
     if (!mkdtemp(dir))
         return 1;
