@@ -28,6 +28,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
@@ -99,9 +102,16 @@ static long bpf_elem(int cmd, uintptr_t key, uintptr_t value) {
   return syscall(SYS_bpf, cmd, &a, sizeof(a));
 }
 
+/* A regular file, and an epoll instance with an event ready. */
+static int regular = -1, ready_epoll = -1;
+
 static void probe(uintptr_t p, int zero, int pipe_w) {
   char *ptr = (char *)p;
   struct iovec iov = {ptr, 16};
+  unsigned long range[2] = {0, 0};
+  struct timespec now = {0, 0};
+  expect("cachestat", p, syscall(451 /* SYS_cachestat */, regular, range, ptr, 0), EFAULT);
+  expect("epoll_pwait2 events", p, syscall(441 /* SYS_epoll_pwait2 */, ready_epoll, ptr, 1, &now, NULL, 8), EFAULT);
   expect("read", p, read(zero, ptr, 16), EFAULT);
   expect("write", p, write(pipe_w, ptr, 16), EFAULT);
   expect("readv", p, readv(zero, &iov, 1), EFAULT);
@@ -202,6 +212,11 @@ int main(int argc, char **argv) {
   waitpid(child, NULL, 0);
   slurp("/proc/self/maps", self_maps, sizeof self_maps);
   int zero = open("/dev/zero", O_RDONLY);
+  regular = open(argv[0], O_RDONLY);
+  ready_epoll = epoll_create1(0);
+  int ready = eventfd(1, 0);
+  struct epoll_event ev = {.events = EPOLLIN};
+  epoll_ctl(ready_epoll, EPOLL_CTL_ADD, ready, &ev);
   uffd = new_uffd();
   maps_fd = open("/proc/self/maps", O_RDONLY);
   union bpf_attr create = {.map_type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 8, .max_entries = 1};
