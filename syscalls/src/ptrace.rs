@@ -31,7 +31,24 @@ use tern_signals::thread::{by_tid, ThreadSignals};
 use tern_translate::cpu::{
     CpuState, GuestRegs, R10, R11, R12, R13, R14, R15, R8, R9, RAX, RBP, RBX, RCX, RDI, RDX, RSI, RSP,
 };
-use tern_translate::guestmem::{read_guest, write_guest};
+use tern_translate::guestmem;
+
+// The requests' pointers are the guest's, unchecked by `guard` (the row is
+// raw): one into tern's memory fails as one into unmapped memory would.
+
+/// [`guestmem::read_guest`] of guest memory only: 0 for tern's.
+fn read_guest(addr: u64, buf: &mut [u8]) -> usize {
+    if crate::guard::overlaps(&crate::guard::tern_memory(), addr, buf.len() as u64) {
+        return 0;
+    }
+    guestmem::read_guest(addr, buf)
+}
+
+/// [`guestmem::write_guest`] to guest memory only: false for tern's.
+fn write_guest(addr: u64, data: &[u8]) -> bool {
+    !crate::guard::overlaps(&crate::guard::tern_memory(), addr, data.len() as u64)
+        && guestmem::write_guest(addr, data)
+}
 
 const PTRACE_TRACEME: u64 = 0;
 const PTRACE_PEEKTEXT: u64 = 1;
