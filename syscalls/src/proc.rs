@@ -443,6 +443,20 @@ fn guest_maps(p: &Process, file: &str) -> Vec<u8> {
         };
         skip = tern.iter().any(|&(s, e)| s < b && a < e);
         if skip {
+            // The kernel merges a guest mapping with an adjacent one of
+            // tern's of the same kind (the guest's TLS block right after
+            // the bss of tern's C library): the guest's part is shown as
+            // its own line (in `smaps`, with the whole range's fields).
+            let mut parts = outside(a, b, &crate::guard::tern_memory());
+            if file != "maps" {
+                // One header for the fields that follow (a guest part on
+                // both sides of tern's is not seen in practice).
+                parts.truncate(1);
+            }
+            for &(s, e) in &parts {
+                out.extend_from_slice(&moved_line(line, a, s, e));
+            }
+            skip = parts.is_empty();
             continue;
         }
         // A nameless line is its fields and one space (" 0 \n").
@@ -459,6 +473,41 @@ fn guest_maps(p: &Process, file: &str) -> Vec<u8> {
             None => out.extend_from_slice(line),
         }
     }
+    out
+}
+
+/// The parts of `[a, b)` outside the sorted, disjoint `ranges`.
+pub(crate) fn outside(a: u64, b: u64, ranges: &[(u64, u64)]) -> Vec<(u64, u64)> {
+    let mut parts = Vec::new();
+    let mut at = a;
+    for &(s, e) in ranges.iter().filter(|&&(s, e)| s < b && a < e) {
+        if s > at {
+            parts.push((at, s));
+        }
+        at = at.max(e);
+    }
+    if at < b {
+        parts.push((at, b));
+    }
+    parts
+}
+
+/// `line` of the maps file, a mapping that starts at `a`, for its part
+/// `[s, e)`: the range and the file offset moved, the rest as it was.
+fn moved_line(line: &[u8], a: u64, s: u64, e: u64) -> Vec<u8> {
+    let text = String::from_utf8_lossy(line);
+    let mut fields = text.splitn(4, ' ');
+    let (_, perms, offset, rest) = (fields.next(), fields.next(), fields.next(), fields.next());
+    let (Some(perms), Some(offset), Some(rest)) = (perms, offset, rest) else { return Vec::new() };
+    let offset = u64::from_str_radix(offset, 16).unwrap_or(0);
+    // An anonymous mapping's offset reads 0 whatever its part.
+    let offset = if offset == 0 { 0 } else { offset + (s - a) };
+    let head = format!("{s:08x}-{e:08x} {perms} {offset:08x} ");
+    // The rest of the bytes as they were (a file name need not be UTF-8;
+    // the fields before it are ASCII, as long in bytes as in `text`).
+    let prefix = text.len() - rest.len();
+    let mut out = head.into_bytes();
+    out.extend_from_slice(line.get(prefix..).unwrap_or_default());
     out
 }
 
@@ -664,4 +713,27 @@ pub fn openat(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
 
 pub fn open(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     do_open(p, a[0], a[1]).unwrap_or_else(|| crate::result(host_syscall(libc::SYS_open as u64, a)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guest_part_of_a_merged_mapping() {
+        let tern = [(0x1000, 0x3000), (0x5000, 0x6000)];
+        assert_eq!(outside(0x1000, 0x4000, &tern), vec![(0x3000, 0x4000)]);
+        assert_eq!(outside(0x0, 0x7000, &tern), vec![(0x0, 0x1000), (0x3000, 0x5000), (0x6000, 0x7000)]);
+        assert_eq!(outside(0x1000, 0x3000, &tern), vec![]);
+        let anon = b"7f00a000-7f00d000 rw-p 00000000 00:00 0 \n";
+        assert_eq!(
+            moved_line(anon, 0x7f00a000, 0x7f00c000, 0x7f00d000),
+            b"7f00c000-7f00d000 rw-p 00000000 00:00 0 \n"
+        );
+        let file = b"7f00a000-7f00d000 r--p 00001000 fe:00 12 /lib/x\xff.so\n";
+        assert_eq!(
+            moved_line(file, 0x7f00a000, 0x7f00b000, 0x7f00d000),
+            b"7f00b000-7f00d000 r--p 00002000 fe:00 12 /lib/x\xff.so\n"
+        );
+    }
 }

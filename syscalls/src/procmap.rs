@@ -11,7 +11,7 @@
 //! guest's are written only with a result, in the kernel's order
 //! (`fs/proc/task_mmu.c: do_procmap_query()`).
 
-use crate::proc::{emulated_path, tern_ranges, AnonNames};
+use crate::proc::{emulated_path, outside, AnonNames};
 use crate::{host_syscall, Process, SysResult};
 use tern_translate::cpu::CpuState;
 use tern_translate::guestmem::{read_guest, write_guest};
@@ -66,6 +66,7 @@ const QUERY_FLAGS: usize = 8;
 const QUERY_ADDR: usize = 16;
 const VMA_START: usize = 24;
 const VMA_END: usize = 32;
+const VMA_OFFSET: usize = 56;
 const INODE: usize = 64;
 const NAME_SIZE: usize = 80;
 const BUILD_ID_SIZE: usize = 84;
@@ -119,7 +120,7 @@ fn query(p: &Process, uarg: u64) -> SysResult {
         q.set_u32(BUILD_ID_SIZE, if build_id_room == 0 { 0 } else { BUILD_ID_MAX as u32 });
     }
     let host = std::fs::File::open("/proc/self/maps").map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
-    let tern = tern_ranges();
+    let tern = crate::guard::tern_memory();
     let mut addr = guest.u64(QUERY_ADDR);
     loop {
         let mut ask = Query(q.0);
@@ -137,8 +138,23 @@ fn query(p: &Process, uarg: u64) -> SysResult {
             q = ask;
             break;
         }
+        // A guest mapping the kernel merged with one of tern's: the guest's
+        // part, as the maps file shows it (`proc::outside`).
+        let covering = guest.u64(QUERY_FLAGS) & COVERING_OR_NEXT_VMA != 0;
+        let part = outside(start, end, &tern)
+            .into_iter()
+            .find(|&(s, e)| (s..e).contains(&addr) || covering && s > addr);
+        if let Some((s, e)) = part {
+            ask.set_u64(VMA_START, s);
+            ask.set_u64(VMA_END, e);
+            if ask.u64(INODE) != 0 {
+                ask.set_u64(VMA_OFFSET, ask.u64(VMA_OFFSET) + (s - start));
+            }
+            q = ask;
+            break;
+        }
         // One of tern's mappings: absent for the guest.
-        if guest.u64(QUERY_FLAGS) & COVERING_OR_NEXT_VMA == 0 || end <= addr {
+        if !covering || end <= addr {
             return Err(libc::ENOENT);
         }
         addr = end;
