@@ -156,6 +156,9 @@ impl Cli {
         if self.stats {
             o.push("--stats".into());
         }
+        if self.perf_map {
+            o.push("--perf-map".into());
+        }
         o.push("--cpu".into());
         o.push(self.cpu.clone());
         if let Some(d) = &self.debug {

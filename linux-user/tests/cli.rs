@@ -189,6 +189,27 @@ fn perf_map_names_blocks_by_guest_address() {
     assert!(map.lines().count() > 100);
 }
 
+#[test]
+fn perf_map_follows_forks_and_execs() {
+    // A subshell (a fork that runs on) and /bin/true (a fork that execs):
+    // each has its own map, named by its pid.
+    let script = "(read x; : $x) & echo $!; /bin/true & echo $!; wait";
+    let out = Command::new(TERN)
+        .args(["--perf-map", "/bin/sh", "-c", script])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let pids: Vec<String> = text(&out.stdout).lines().map(str::to_owned).collect();
+    assert_eq!(pids.len(), 2, "{pids:?}");
+    for pid in &pids {
+        let path = format!("/tmp/perf-{pid}.map");
+        let map = std::fs::read_to_string(&path).unwrap_or_default();
+        let _ = std::fs::remove_file(&path);
+        assert!(map.lines().count() > 100, "{path}: {} lines", map.lines().count());
+    }
+}
+
 /// Runs `cmd` with only PATH in its environment (plus `env`).
 fn clean(mut cmd: Command, env: &[(&OsStr, &OsStr)]) -> Output {
     cmd.env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());

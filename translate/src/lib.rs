@@ -1188,9 +1188,11 @@ impl Jit {
         }
         let mut f = self.perf_map.lock().unwrap_or_else(|e| e.into_inner());
         if f.is_none() {
+            // Emptied first: the pid may be an exec'd program's, whose map
+            // the fork before the exec made a copy of its parent's.
             let path = format!("/tmp/perf-{}.map", std::process::id());
-            *f =
-                std::fs::File::options().create(true).append(true).open(path).ok().map(hostmem::private_file);
+            let open = std::fs::File::options().create(true).write(true).truncate(true).open(path);
+            *f = open.ok().map(hostmem::private_file);
         }
         if let Some(f) = f.as_mut() {
             let _ = writeln!(f, "{addr:x} {len:x} {name}");
@@ -1570,7 +1572,7 @@ impl MapChange<'_> {
 pub struct ForkLocks<'a> {
     jit: &'a Jit,
     tables: RobustGuard<'a, Tables>,
-    _perf: std::sync::MutexGuard<'a, Option<std::fs::File>>,
+    perf: std::sync::MutexGuard<'a, Option<std::fs::File>>,
     _mem: std::sync::MutexGuard<'static, Vec<(u64, u64)>>,
 }
 
@@ -1594,6 +1596,18 @@ impl ForkLocks<'_> {
                 p.forget_pending();
             }
             fork_hints::start_recording();
+            // The child runs the parent's code at the same addresses: its
+            // perf map (`--perf-map`, named by its own pid) starts as a
+            // copy of the parent's.
+            if let Some(parent) = self.perf.as_ref() {
+                use std::os::fd::AsRawFd;
+                let path = format!("/tmp/perf-{}.map", std::process::id());
+                let from = format!("/proc/self/fd/{}", parent.as_raw_fd());
+                *self.perf = std::fs::copy(from, &path)
+                    .and_then(|_| std::fs::File::options().append(true).open(&path))
+                    .ok()
+                    .map(hostmem::private_file);
+            }
         }
         self.jit.cache.after_fork(&mut t.writer, child, forked)
     }
@@ -1604,7 +1618,7 @@ impl Jit {
     pub fn lock_for_fork(&self) -> ForkLocks<'_> {
         let tables = self.tables();
         let perf = self.perf_map.lock().unwrap_or_else(|e| e.into_inner());
-        ForkLocks { jit: self, tables, _perf: perf, _mem: pages::lock_tern_memory() }
+        ForkLocks { jit: self, tables, perf, _mem: pages::lock_tern_memory() }
     }
 
     /// Runs `exec` (a host `execve`, which returns only on failure) having
