@@ -13,9 +13,9 @@
 //! one that only exited).
 //!
 //! Only blocks from file-backed code are recorded (those the persistent
-//! cache may hold), and the parent only loads what the cache holds (as the
-//! parent opened it: a child's new translations, written at its end, help
-//! the next process, not this parent) and what lies in its own read-only
+//! cache may hold), and the parent only loads what the cache holds (with
+//! what children wrote at their end once the parent looks at the cache's
+//! files again, `Persist::refresh`) and what lies in its own read-only
 //! executable memory: a hint never makes it translate anything, nor
 //! write-protect a page it may write.
 

@@ -841,7 +841,13 @@ impl Jit {
         t: &mut Tables,
         f: &mut Fetched,
     ) -> Option<(ir::IrBlock, baseline::Emitted, u16)> {
-        (0..2).find_map(|nth| self.load_nth_persisted_locked(t, f, nth))
+        let found = (0..2).find_map(|nth| self.load_nth_persisted_locked(t, f, nth));
+        // Another process (an earlier fork child) may have saved it since
+        // the stores were opened.
+        if found.is_none() && t.persist.as_mut().is_some_and(|p| p.refresh()) {
+            return (0..2).find_map(|nth| self.load_nth_persisted_locked(t, f, nth));
+        }
+        found
     }
 
     /// [`Jit::load_persisted_locked`] of the `nth` stored block for the
@@ -1594,6 +1600,7 @@ impl ForkLocks<'_> {
             // The parent writes what it translated; the child, what it will.
             if let Some(p) = t.persist.as_mut() {
                 p.forget_pending();
+                p.refresh_soon();
             }
             fork_hints::start_recording();
             // The child runs the parent's code at the same addresses: its

@@ -60,6 +60,12 @@ pub struct Persist {
     /// Store files opened so far, each file's main store and its additions
     /// (`save_blobs`; None: absent or unusable).
     stores: FxHashMap<FileKey, [Option<store::Store>; 2]>,
+    /// Each opened pair's path and what its two files were when opened
+    /// ([`Persist::refresh`]).
+    opened: FxHashMap<FileKey, (PathBuf, [Option<FileId>; 2])>,
+    /// When the store files were last looked at again (`clock::Instant`'s
+    /// nanoseconds; 0: at the next miss).
+    refreshed: u64,
     /// Blocks translated here, per file: its store's name and (file
     /// offset, record) pairs.
     pending: FxHashMap<FileKey, Pending>,
@@ -100,6 +106,23 @@ pub struct Persist {
     started: crate::clock::Instant,
     /// The process is past [`STARTUP_WINDOW`].
     window_closed: bool,
+}
+
+/// How often a process looks at its store files again at most
+/// ([`Persist::refresh`]): a stat of two files per store opened.
+const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// What a store file was: its inode, size and modification time (stores
+/// are written whole and renamed into place), None when absent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FileId(u64, u64, i64, i64);
+
+impl FileId {
+    fn of(path: &Path) -> Option<FileId> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path).ok()?;
+        Some(FileId(m.ino(), m.size(), m.mtime(), m.mtime_nsec()))
+    }
 }
 
 /// The aligned span of guest code whose blocks of a later segment of a
@@ -146,6 +169,8 @@ impl Persist {
             tag,
             regions: Regions::default(),
             stores: FxHashMap::default(),
+            opened: FxHashMap::default(),
+            refreshed: crate::clock::monotonic_ns(),
             pending: FxHashMap::default(),
             pending_bytes: 0,
             generation: u64::MAX,
@@ -320,15 +345,50 @@ impl Persist {
         if !self.stores.contains_key(&key) {
             let name = self.store_name(pc)?;
             let path = self.dir.join(name);
-            let s =
-                [store::Store::open(&path, self.tag), store::Store::open(&additions_path(&path), self.tag)];
+            let add = additions_path(&path);
+            let ids = [FileId::of(&path), FileId::of(&add)];
+            let s = [store::Store::open(&path, self.tag), store::Store::open(&add, self.tag)];
             self.stores.insert(key, s);
+            self.opened.insert(key, (path, ids));
         }
         let store = self.stores.get(&key)?.get(1 - nth.min(1))?.as_ref()?;
         if !store.get_into(off, &mut self.blob) {
             return None;
         }
         Record::decode_reusing(&self.blob, std::mem::take(&mut self.spare))
+    }
+
+    /// Looks at the store files opened so far again, if the last look was
+    /// [`REFRESH_EVERY`] ago or [`Persist::refresh_soon`] asked for one,
+    /// and drops those that another process has written since (each is
+    /// opened again at its next use). True if any was. For a process that
+    /// lives on while others save: a server's fork children, each of
+    /// which wrote at its end the blocks it translated, which the server
+    /// (whose stores are as they were when it opened them) and its next
+    /// children would otherwise translate again, child after child.
+    pub fn refresh(&mut self) -> bool {
+        let now = crate::clock::monotonic_ns();
+        if now.saturating_sub(self.refreshed) < REFRESH_EVERY.as_nanos() as u64 {
+            return false;
+        }
+        self.refreshed = now;
+        let changed: Vec<FileKey> = self
+            .opened
+            .iter()
+            .filter(|(_, (path, ids))| [FileId::of(path), FileId::of(&additions_path(path))] != *ids)
+            .map(|(&key, _)| key)
+            .collect();
+        for key in &changed {
+            self.stores.remove(key);
+            self.opened.remove(key);
+        }
+        !changed.is_empty()
+    }
+
+    /// Lets the next [`Persist::refresh`] look at once (a fork child:
+    /// its parent's stores may be old).
+    pub fn refresh_soon(&mut self) {
+        self.refreshed = 0;
     }
 
     /// Notes a new guest mapping of `bytes`: once the guest has mapped
