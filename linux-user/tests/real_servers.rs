@@ -1,13 +1,16 @@
-//! A real server under tern: PostgreSQL (Debian's `postgresql`). `initdb`,
+//! Real servers under tern, each compared with the same server run
+//! natively: Redis (an event loop on epoll, I/O threads, a forked child
+//! that writes the snapshot), nginx (a master and worker processes that
+//! drop to `nobody`, `sendfile`, a reload by SIGHUP, a graceful quit) and
+//! PostgreSQL (Debian's `postgresql`). For PostgreSQL, `initdb`,
 //! the server and `pg_ctl` run under tern: a process tree (the postmaster
 //! forks its checkpointer, writers, a backend per connection and parallel
 //! query workers), shared memory (System V, POSIX `/dev/shm`), semaphores
 //! and latches woken by signals, `setproctitle`, `fdatasync`. The clients
 //! (`psql`, `pgbench`) run natively. The same SQL script gives the same
 //! output from a server under tern as from a native one, and the tern
-//! server's log shows a clean start and shutdown. A missing PostgreSQL fails
-//! in CI (`CI=true`) and is reported loudly elsewhere
-//! (`tern_tests::missing`).
+//! server's log shows a clean start and shutdown. A missing server fails in
+//! CI (`CI=true`) and is reported loudly elsewhere (`tern_tests::missing`).
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -227,4 +230,213 @@ fn postgresql_server() {
         assert!(!log.contains(bad), "server log under tern says {bad}:\n{log}");
     }
     assert!(log.contains("database system is shut down"), "no clean shutdown:\n{log}");
+}
+
+/// A server process started for a test, killed when dropped.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A port for a test's server: one per process and use, above the usual
+/// ephemeral range's start (tests run as separate processes).
+fn port(which: u16) -> u16 {
+    20_000 + (std::process::id() % 5_000) as u16 * 4 + which
+}
+
+/// Runs `cmd` (a native client) and returns its standard output; panics if
+/// it fails.
+fn client(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Waits until `probe` is true (a server up or gone), at most 10 s.
+fn wait_for(what: &str, mut probe: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if probe() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// What a Redis server gives a fixed session of `redis-cli` commands, run
+/// natively or under tern: strings, counters, lists, hashes, sets, a
+/// transaction, a snapshot written by a forked child (BGSAVE) and read
+/// back at a restart.
+fn redis_session(under_tern: bool, which: u16) -> String {
+    let dir = std::env::temp_dir().join(format!("tern-redis-{}-{which}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = port(which).to_string();
+    let start = || {
+        let mut cmd = if under_tern { Command::new(TERN) } else { Command::new("/usr/bin/redis-server") };
+        if under_tern {
+            cmd.arg("/usr/bin/redis-server");
+        }
+        cmd.args(["--port", &p, "--bind", "127.0.0.1", "--io-threads", "2", "--daemonize", "no"])
+            .arg("--dir")
+            .arg(&dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let server = Server(cmd.spawn().expect("start redis-server"));
+        wait_for("redis-server", || {
+            Command::new("redis-cli").args(["-p", &p, "ping"]).output().is_ok_and(|o| o.stdout == b"PONG\n")
+        });
+        server
+    };
+    let cli = |args: &[&str]| client(Command::new("redis-cli").args(["-p", &p]).args(args));
+    // Commands on one connection, from redis-cli's standard input.
+    let batch = |input: &str| {
+        use std::io::Write;
+        let mut child = Command::new("redis-cli")
+            .args(["-p", &p])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("redis-cli");
+        child.stdin.take().expect("stdin").write_all(input.as_bytes()).unwrap();
+        String::from_utf8_lossy(&child.wait_with_output().unwrap().stdout).into_owned()
+    };
+    let server = start();
+    let mut out = batch(
+        "set greeting hello\nappend greeting ,tern\nget greeting\nincrby counter 41\nincr counter\n\
+         rpush list a b c d e\nlrange list 1 -2\nlpop list\nhset h f1 v1 f2 v2\nhgetall h\n\
+         sadd s x y z x\nscard s\nexists greeting missing\n\
+         multi\nincr counter\nlpush list z\nexec\n",
+    );
+    out += &batch(&(0..2000).map(|i| format!("set key:{i} {}\n", i * i)).collect::<String>())
+        .lines()
+        .filter(|l| *l != "OK")
+        .collect::<String>();
+    out += &cli(&["dbsize"]);
+    out += &cli(&["bgsave"]);
+    wait_for("the snapshot", || cli(&["info", "persistence"]).contains("rdb_bgsave_in_progress:0"));
+    out += &cli(&["info", "persistence"])
+        .lines()
+        .filter(|l| l.starts_with("rdb_last_bgsave_status"))
+        .collect::<String>();
+    // The server's reply is the connection closing.
+    let _ = Command::new("redis-cli").args(["-p", &p, "shutdown", "nosave"]).output();
+    drop(server);
+    // Restarted: the snapshot is read back.
+    let server = start();
+    out += &cli(&["dbsize"]);
+    out += &cli(&["get", "key:1999"]);
+    out += &cli(&["get", "greeting"]);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+    out
+}
+
+#[test]
+fn redis_server() {
+    if !Path::new("/usr/bin/redis-server").is_file() || tern_tests::find_program("redis-cli").is_none() {
+        missing("Redis (/usr/bin/redis-server, redis-cli)");
+        return;
+    }
+    let native = redis_session(false, 0);
+    let tern = redis_session(true, 1);
+    assert_eq!(native, tern);
+    assert!(tern.contains("rdb_last_bgsave_status:ok"), "{tern}");
+}
+
+/// An nginx instance's directory; its master (a daemon, not a child of the
+/// test) is stopped when dropped.
+struct Nginx(PathBuf);
+
+impl Nginx {
+    fn pid(&self) -> Option<i32> {
+        std::fs::read_to_string(self.0.join("nginx.pid")).ok()?.trim().parse().ok()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid() {
+            // SAFETY: a signal to the master this test started.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+        }
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// What an nginx with two worker processes serves, run natively or under
+/// tern: a page, a 1 MB file (`sendfile`), a missing page; again after a
+/// reload (SIGHUP: new workers); then a graceful quit.
+fn nginx_session(under_tern: bool, which: u16) -> String {
+    let dir = std::env::temp_dir().join(format!("tern-nginx-{}-{which}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("html")).unwrap();
+    std::fs::create_dir_all(dir.join("logs")).unwrap();
+    std::fs::write(dir.join("html/index.html"), "hello from nginx\n").unwrap();
+    let big: Vec<u8> = (0..1_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    std::fs::write(dir.join("html/big.bin"), &big).unwrap();
+    let p = port(2 + which);
+    let conf = format!(
+        "worker_processes 2;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log;\n\
+         events {{ worker_connections 64; }}\n\
+         http {{ access_log off; server {{ listen 127.0.0.1:{p}; root {d}/html; sendfile on; }} }}\n",
+        d = dir.display()
+    );
+    std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+    // The HTML tree must be readable by the workers' user (nobody, as root).
+    let _ = Command::new("chmod").args(["-R", "a+rX"]).arg(&dir).status();
+    let nginx = |args: &[&str]| {
+        let mut cmd = if under_tern { Command::new(TERN) } else { Command::new("/usr/sbin/nginx") };
+        if under_tern {
+            cmd.arg("/usr/sbin/nginx");
+        }
+        client(cmd.arg("-p").arg(&dir).arg("-c").arg(dir.join("nginx.conf")).args(args));
+    };
+    let url = |path: &str| format!("http://127.0.0.1:{p}/{path}");
+    let get = |path: &str| {
+        client(Command::new("curl").args(["-s", "-w", " %{http_code} %{size_download}\n", &url(path)]))
+    };
+    let server = Nginx(dir.clone());
+    nginx(&[]);
+    wait_for("nginx", || {
+        Command::new("curl").args(["-s", "-o", "/dev/null", &url("")]).status().is_ok_and(|s| s.success())
+    });
+    if under_tern {
+        let exe = std::fs::read_link(format!("/proc/{}/exe", server.pid().expect("pid"))).unwrap();
+        assert_eq!(exe, Path::new(TERN), "the master runs under tern");
+    }
+    let mut out = get("");
+    let body = Command::new("curl").args(["-s", &url("big.bin")]).output().unwrap().stdout;
+    out += &format!("big.bin: {} bytes, same {}\n", body.len(), body == big);
+    out += &get("missing");
+    let master = server.pid();
+    nginx(&["-s", "reload"]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    out += &get("");
+    out += &format!("same master {}\n", server.pid() == master);
+    nginx(&["-s", "quit"]);
+    let pid = master.expect("pid");
+    // SAFETY: signal 0 only asks whether the process exists.
+    wait_for("nginx to quit", || unsafe { libc::kill(pid, 0) } != 0);
+    out
+}
+
+#[test]
+fn nginx_server() {
+    if !Path::new("/usr/sbin/nginx").is_file() || tern_tests::find_program("curl").is_none() {
+        missing("nginx (/usr/sbin/nginx) and curl");
+        return;
+    }
+    let native = nginx_session(false, 0);
+    let tern = nginx_session(true, 1);
+    assert_eq!(native, tern);
 }
