@@ -242,6 +242,17 @@ impl Drop for Server {
     }
 }
 
+/// `prog`, run under tern or natively.
+fn command(under_tern: bool, prog: &str) -> Command {
+    if under_tern {
+        let mut cmd = Command::new(TERN);
+        cmd.arg(prog);
+        cmd
+    } else {
+        Command::new(prog)
+    }
+}
+
 /// A port for a test's server: one per process and use, above the usual
 /// ephemeral range's start (tests run as separate processes).
 fn port(which: u16) -> u16 {
@@ -282,10 +293,7 @@ fn redis_session(under_tern: bool, which: u16) -> String {
     std::fs::create_dir_all(&dir).unwrap();
     let p = port(which).to_string();
     let start = || {
-        let mut cmd = if under_tern { Command::new(TERN) } else { Command::new("/usr/bin/redis-server") };
-        if under_tern {
-            cmd.arg("/usr/bin/redis-server");
-        }
+        let mut cmd = command(under_tern, "/usr/bin/redis-server");
         cmd.args(["--port", &p, "--bind", "127.0.0.1", "--io-threads", "2", "--daemonize", "no"])
             .arg("--dir")
             .arg(&dir)
@@ -395,10 +403,7 @@ fn nginx_session(under_tern: bool, which: u16) -> String {
     // The HTML tree must be readable by the workers' user (nobody, as root).
     let _ = Command::new("chmod").args(["-R", "a+rX"]).arg(&dir).status();
     let nginx = |args: &[&str]| {
-        let mut cmd = if under_tern { Command::new(TERN) } else { Command::new("/usr/sbin/nginx") };
-        if under_tern {
-            cmd.arg("/usr/sbin/nginx");
-        }
+        let mut cmd = command(under_tern, "/usr/sbin/nginx");
         client(cmd.arg("-p").arg(&dir).arg("-c").arg(dir.join("nginx.conf")).args(args));
     };
     let url = |path: &str| format!("http://127.0.0.1:{p}/{path}");
