@@ -87,6 +87,7 @@ guest_tests! {
     rlimit_as => "rlimit_as.c";
     growsdown_thread => "growsdown_thread.c";
     mremap_fixed_unmaps => "mremap_fixed_unmaps.c";
+    exec_only_code => "exec_only_code.c";
     proc_names => "proc_names.c";
     proc_mm => "proc_mm.c";
     prctl_self => "prctl_self.c";

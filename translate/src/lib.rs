@@ -1166,11 +1166,24 @@ impl Jit {
         }
         let cut = next.is_some() && !exec(next) || here.is_none() && next.is_none() && refused(page + 0x1000);
         let want = if cut { want.min((page + 0x1000 - pc) as usize) } else { want };
-        if exec(here) && (exec(next) || want <= (page + 0x1000 - pc) as usize) {
+        let in_page = (page + 0x1000 - pc) as usize;
+        if exec(here) && (exec(next) || want <= in_page) {
             // tern's map says [pc, pc+want) is mapped executable (so
             // readable); still a copy that stops at a fault rather than
             // dies of it, should the map be wrong.
             return guestmem::read_guest(pc, &mut buf[..want]);
+        }
+        if exec(here) {
+            // This page by the same copy (the CPU reads a page mapped
+            // PROT_EXEC alone, which `process_vm_readv` refuses: LTP
+            // mprotect04 runs a function copied to the end of one), the
+            // next one, which tern's map does not know, through the
+            // fault-free path.
+            let n = guestmem::read_guest(pc, &mut buf[..in_page]);
+            if n < in_page {
+                return n;
+            }
+            return n + guestmem::read_code(page + 0x1000, &mut buf[in_page..want]);
         }
         guestmem::read_code(pc, &mut buf[..want])
     }
