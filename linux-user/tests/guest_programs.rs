@@ -88,6 +88,7 @@ guest_tests! {
     growsdown_thread => "growsdown_thread.c";
     mremap_fixed_unmaps => "mremap_fixed_unmaps.c";
     exec_only_code => "exec_only_code.c";
+    map_count_limit => "map_count_limit.c";
     proc_names => "proc_names.c";
     proc_mm => "proc_mm.c";
     prctl_self => "prctl_self.c";

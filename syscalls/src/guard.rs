@@ -36,11 +36,21 @@ const MAX_IOV: u64 = 1024;
 /// Keeps tern's own allocations on its brk heap, which `proc::tern_ranges`
 /// covers up to the current break: glibc's malloc would otherwise map large
 /// blocks anywhere, unregistered. Call once at startup, before tern
-/// allocates much.
+/// allocates much. The heap also grows by [`HEAP_SLACK`] more than it
+/// needs each time (and keeps that much when it shrinks): a guest that
+/// maps until `vm.max_map_count` is reached (LTP munmap04) leaves the
+/// kernel refusing even an in-place `brk` (it counts the mappings first),
+/// and tern died of its next allocation ("memory allocation failed").
 pub fn init() {
-    // SAFETY: mallopt only sets a malloc tuning parameter.
-    unsafe { libc::mallopt(libc::M_MMAP_MAX, 0) };
+    // SAFETY: mallopt only sets malloc tuning parameters.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_MAX, 0);
+        libc::mallopt(libc::M_TOP_PAD, HEAP_SLACK);
+    }
 }
+
+/// Free room kept at the top of tern's heap (virtual until used).
+const HEAP_SLACK: i32 = 8 << 20;
 
 /// tern's ranges, sorted and merged, and what they were built from.
 pub struct TernMap {

@@ -89,6 +89,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("growsdown_thread.c"),
     plain("mremap_fixed_unmaps.c"),
     plain("exec_only_code.c"),
+    plain("map_count_limit.c"),
     plain("proc_names.c"),
     GuestProgram { src: "proc_mm.c", args: &["alpha", "beta"], stdin: b"", env: &[] },
     plain("prctl_self.c"),
