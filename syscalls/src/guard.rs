@@ -455,7 +455,8 @@ pub fn before(p: &Process, cpu: &mut CpuState, row: &Row, a: [u64; 6]) -> Result
     if row.is_raw() {
         // Handlers of raw rows check their own arguments.
         if matches!(row.support, Support::Pass) {
-            a[..row.args.len()].iter().for_each(|&v| c.unknown(v));
+            let n = row.args.len();
+            (0..n).filter(|&i| !passed_by_value(row.nr, i, &a)).for_each(|i| c.unknown(a[i]));
         }
     } else {
         for (i, &k) in row.args.iter().enumerate() {
@@ -472,6 +473,21 @@ pub fn before(p: &Process, cpu: &mut CpuState, row: &Row, a: [u64; 6]) -> Result
         cpu.flush_ibl();
     }
     Ok(())
+}
+
+/// True if argument `i` of raw call `nr` is a value whatever its bits,
+/// never a pointer: `semctl`'s `union semun` for a command that takes its
+/// `int val` or nothing (SETVAL, GETVAL, GETPID, GETNCNT, GETZCNT,
+/// IPC_RMID): glibc passes the whole 8-byte union, whose upper half is
+/// whatever its stack held (an address, now and then one of tern's: LTP
+/// sendmsg02's SETVAL got EFAULT).
+fn passed_by_value(nr: u16, i: usize, a: &[u64; 6]) -> bool {
+    const SEMCTL: u16 = 66;
+    /// IPC_SET, IPC_STAT, IPC_INFO, GETALL, SETALL, SEM_STAT, SEM_INFO,
+    /// SEM_STAT_ANY: a pointer in the union.
+    const POINTER_CMDS: [u64; 8] = [1, 2, 3, 13, 17, 18, 19, 20];
+    // IPC_64 (0x100) only selects the structure's layout.
+    nr == SEMCTL && i == 3 && !POINTER_CMDS.contains(&(a[2] & 0xff))
 }
 
 /// Checks buffer `[addr, addr + len)` as `before` checks a buffer

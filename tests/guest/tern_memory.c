@@ -119,7 +119,20 @@ static long bpf_elem(int cmd, uintptr_t key, uintptr_t value) {
 /* A regular file, and an epoll instance with an event ready. */
 static int regular = -1, ready_epoll = -1;
 
+/* A semaphore set (-1 if the host refuses System V IPC). */
+static int sem = -1;
+
 static void probe(uintptr_t p, int zero, int pipe_w) {
+  if (sem >= 0) {
+    /* semctl(SETVAL) takes a union semun by value: only its low half is
+     * the value, the rest is whatever the caller's stack held, here the
+     * upper half of a hidden address. Not a pointer: must succeed. */
+    long r = syscall(SYS_semctl, sem, 0, 16 /* SETVAL */, (p & ~0xffffffffUL) | 1);
+    if (r != 0) {
+      printf("semctl SETVAL with %#lx: %ld %s\n", (unsigned long)p, r, strerrorname_np(errno));
+      bad++;
+    }
+  }
   char *ptr = (char *)p;
   struct iovec iov = {ptr, 16};
   unsigned long range[2] = {0, 0};
@@ -231,6 +244,7 @@ int main(int argc, char **argv) {
   waitpid(child, NULL, 0);
   slurp("/proc/self/maps", self_maps, sizeof self_maps);
   int zero = open("/dev/zero", O_RDONLY);
+  sem = syscall(SYS_semget, 0 /* IPC_PRIVATE */, 1, 0600);
   regular = open(argv[0], O_RDONLY);
   ready_epoll = epoll_create1(0);
   int ready = eventfd(1, 0);
@@ -262,6 +276,8 @@ int main(int argc, char **argv) {
     l = nl ? nl + 1 : l + strlen(l);
   }
 
+  if (sem >= 0)
+    syscall(SYS_semctl, sem, 0, 0 /* IPC_RMID */, 0);
   printf("hidden %d\nbad probes %d\nalive\n", hidden, bad);
   return 0;
 }
