@@ -17,7 +17,8 @@
 //! code page first. tern protects only pages the guest made both writable
 //! and executable (a JIT's), and such calls are rare, so this costs little.
 //! For those calls every argument that points into tern's memory counts as
-//! a pointer (no integer argument has such a value by accident). Pointers
+//! a pointer (no integer argument has such a value by accident), but for
+//! those known to be passed by value (`passed_by_value`: `semctl`'s union). Pointers
 //! inside structures the table does not describe (a `keyctl` payload, say)
 //! are not checked; README's Compatibility section says so.
 
