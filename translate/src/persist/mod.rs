@@ -57,12 +57,8 @@ pub struct Persist {
     dir: PathBuf,
     tag: u64,
     regions: Regions,
-    /// Store files opened so far, each file's main store and its additions
-    /// (`save_blobs`; None: absent or unusable).
-    stores: FxHashMap<FileKey, [Option<store::Store>; 2]>,
-    /// Each opened pair's path and what its two files were when opened
-    /// ([`Persist::refresh`]).
-    opened: FxHashMap<FileKey, (PathBuf, [Option<FileId>; 2])>,
+    /// Store files opened so far, per guest file.
+    stores: FxHashMap<FileKey, Opened>,
     /// When the store files were last looked at again (`clock::Instant`'s
     /// nanoseconds; 0: at the next miss).
     refreshed: u64,
@@ -111,6 +107,29 @@ pub struct Persist {
 /// How often a process looks at its store files again at most
 /// ([`Persist::refresh`]): a stat of two files per store opened.
 const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// A guest file's main store and its additions (`save_blobs`; None:
+/// absent or unusable), the main store's path, and what both files were
+/// when opened ([`Persist::refresh`]).
+struct Opened {
+    stores: [Option<store::Store>; 2],
+    path: PathBuf,
+    ids: [Option<FileId>; 2],
+}
+
+impl Opened {
+    fn open(path: PathBuf, tag: u64) -> Opened {
+        let add = additions_path(&path);
+        let ids = [FileId::of(&path), FileId::of(&add)];
+        let stores = [store::Store::open(&path, tag), store::Store::open(&add, tag)];
+        Opened { stores, path, ids }
+    }
+
+    /// True if neither file has been written since it was opened.
+    fn current(&self) -> bool {
+        [FileId::of(&self.path), FileId::of(&additions_path(&self.path))] == self.ids
+    }
+}
 
 /// What a store file was: its inode, size and modification time (stores
 /// are written whole and renamed into place), None when absent.
@@ -169,7 +188,6 @@ impl Persist {
             tag,
             regions: Regions::default(),
             stores: FxHashMap::default(),
-            opened: FxHashMap::default(),
             refreshed: crate::clock::monotonic_ns(),
             pending: FxHashMap::default(),
             pending_bytes: 0,
@@ -344,14 +362,9 @@ impl Persist {
         }?;
         if !self.stores.contains_key(&key) {
             let name = self.store_name(pc)?;
-            let path = self.dir.join(name);
-            let add = additions_path(&path);
-            let ids = [FileId::of(&path), FileId::of(&add)];
-            let s = [store::Store::open(&path, self.tag), store::Store::open(&add, self.tag)];
-            self.stores.insert(key, s);
-            self.opened.insert(key, (path, ids));
+            self.stores.insert(key, Opened::open(self.dir.join(name), self.tag));
         }
-        let store = self.stores.get(&key)?.get(1 - nth.min(1))?.as_ref()?;
+        let store = self.stores.get(&key)?.stores.get(1 - nth.min(1))?.as_ref()?;
         if !store.get_into(off, &mut self.blob) {
             return None;
         }
@@ -372,17 +385,9 @@ impl Persist {
             return false;
         }
         self.refreshed = now;
-        let changed: Vec<FileKey> = self
-            .opened
-            .iter()
-            .filter(|(_, (path, ids))| [FileId::of(path), FileId::of(&additions_path(path))] != *ids)
-            .map(|(&key, _)| key)
-            .collect();
-        for key in &changed {
-            self.stores.remove(key);
-            self.opened.remove(key);
-        }
-        !changed.is_empty()
+        let before = self.stores.len();
+        self.stores.retain(|_, o| o.current());
+        self.stores.len() != before
     }
 
     /// Lets the next [`Persist::refresh`] look at once (a fork child:
@@ -401,7 +406,7 @@ impl Persist {
         self.grown = self.grown.saturating_add(bytes);
         if self.grown >= GROWTH_PER_DROP {
             self.grown = 0;
-            for s in self.stores.values().flatten().flatten() {
+            for s in self.stores.values().flat_map(|o| o.stores.iter().flatten()) {
                 s.drop_pages();
             }
         }
