@@ -519,18 +519,11 @@ pub fn mremap(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
 /// but may have unmapped some of it.
 fn forget_unmapped(m: &mut tern_translate::MapChange, start: u64, end: u64) {
     let Ok(maps) = tern_translate::hostmem::read_proc("/proc/self/maps") else { return };
-    let mut at = start;
-    for (lo, hi) in String::from_utf8_lossy(&maps).lines().filter_map(tern_translate::hostmem::maps_range) {
-        if hi <= at || at >= end {
-            continue;
-        }
-        if lo > at {
-            m.note_unmap(at, lo.min(end));
-        }
-        at = hi;
-    }
-    if at < end {
-        m.note_unmap(at, end);
+    // The maps file's ranges are sorted and disjoint.
+    let mapped: Vec<(u64, u64)> =
+        String::from_utf8_lossy(&maps).lines().filter_map(tern_translate::hostmem::maps_range).collect();
+    for (lo, hi) in crate::proc::outside(start, end, &mapped) {
+        m.note_unmap(lo, hi);
     }
 }
 

@@ -430,7 +430,8 @@ fn guest_maps(p: &Process, file: &str) -> Vec<u8> {
     let names = AnonNames::new(p);
     // Bytes, not a string: a mapped file's name need not be UTF-8.
     let maps = read_proc(&format!("/proc/self/{file}")).unwrap_or_default();
-    let tern = tern_ranges();
+    // Sorted and merged, for both the test and the cut below.
+    let tern = crate::guard::tern_memory();
     let mut out = Vec::with_capacity(maps.len());
     let mut skip = false;
     for line in maps.split_inclusive(|&b| b == b'\n') {
@@ -441,13 +442,13 @@ fn guest_maps(p: &Process, file: &str) -> Vec<u8> {
             }
             continue;
         };
-        skip = tern.iter().any(|&(s, e)| s < b && a < e);
+        skip = crate::guard::overlaps(&tern, a, b - a);
         if skip {
             // The kernel merges a guest mapping with an adjacent one of
             // tern's of the same kind (the guest's TLS block right after
             // the bss of tern's C library): the guest's part is shown as
             // its own line (in `smaps`, with the whole range's fields).
-            let mut parts = outside(a, b, &crate::guard::tern_memory());
+            let mut parts = outside(a, b, &tern);
             if file != "maps" {
                 // One header for the fields that follow (a guest part on
                 // both sides of tern's is not seen in practice).
