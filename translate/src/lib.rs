@@ -1209,8 +1209,7 @@ impl Jit {
         if f.is_none() {
             // Emptied first: the pid may be an exec'd program's, whose map
             // the fork before the exec made a copy of its parent's.
-            let path = format!("/tmp/perf-{}.map", std::process::id());
-            let open = std::fs::File::options().create(true).write(true).truncate(true).open(path);
+            let open = std::fs::File::options().create(true).write(true).truncate(true).open(perf_map_path());
             *f = open.ok().map(hostmem::private_file);
         }
         if let Some(f) = f.as_mut() {
@@ -1585,6 +1584,11 @@ impl MapChange<'_> {
     }
 }
 
+/// This process's perf map (`--perf-map`), as `perf` looks for it.
+fn perf_map_path() -> String {
+    format!("/tmp/perf-{}.map", std::process::id())
+}
+
 /// The translator's locks, held across a host `fork` so that the child
 /// (which has only the forking thread) finds them free and the tables
 /// consistent. Taken in the order translation nests them: tables, perf map.
@@ -1621,7 +1625,7 @@ impl ForkLocks<'_> {
             // copy of the parent's.
             if let Some(parent) = self.perf.as_ref() {
                 use std::os::fd::AsRawFd;
-                let path = format!("/tmp/perf-{}.map", std::process::id());
+                let path = perf_map_path();
                 let from = format!("/proc/self/fd/{}", parent.as_raw_fd());
                 *self.perf = std::fs::copy(from, &path)
                     .and_then(|_| std::fs::File::options().append(true).open(&path))
