@@ -49,13 +49,7 @@ fn scratch(name: &str) -> PathBuf {
 
 /// Runs a native build command, panicking with its output if it fails.
 fn build(mut cmd: Command) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    tern_tests::output_ok(&mut cmd);
 }
 
 /// Traps on USR1, TERM, INT and EXIT; `kill -USR1 $$`; a `wait`

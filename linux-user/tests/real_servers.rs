@@ -262,14 +262,7 @@ fn port(which: u16) -> u16 {
 /// Runs `cmd` (a native client) and returns its standard output; panics if
 /// it fails.
 fn client(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    String::from_utf8_lossy(&tern_tests::output_ok(cmd).stdout).into_owned()
 }
 
 /// Waits until `probe` is true (a server up or gone), at most 10 s.

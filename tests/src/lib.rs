@@ -26,7 +26,7 @@ pub use compile::{
 };
 pub use programs::{program, GuestProgram, MARCH_PROGRAMS, PROGRAMS, TERN_ONLY};
 pub use run::{
-    run_command, run_native, run_under, run_under_opts, stats_counter, timeout, try_run_command,
+    output_ok, run_command, run_native, run_under, run_under_opts, stats_counter, timeout, try_run_command,
     ExitStatusDesc, Outcome, RunError, DEFAULT_TIMEOUT,
 };
 pub use tools::{find_program, have_programs, in_ci, missing, missing_hardware, require_program};

@@ -240,3 +240,18 @@ pub fn stats_counter(stats: &str, name: &str) -> u64 {
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no {name} in --stats:\n{stats}"))
 }
+
+/// Runs `cmd` to its end and returns its output; panics, showing both
+/// output streams, if it cannot run or fails (a build step, a native
+/// client of a server under test).
+pub fn output_ok(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}): {}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
