@@ -112,6 +112,7 @@ guest_tests! {
     threads_jit => "threads_jit.c";
     threads_stress => "threads_stress.c";
     code_churn => "code_churn.c";
+    many_targets => "many_targets.c";
     threads_cancel => "threads_cancel.c";
     rtm => "rtm.c";
     tsc_off => "tsc_off.c";

@@ -119,6 +119,8 @@ pub const PROGRAMS: &[GuestProgram] = &[
     GuestProgram { src: "threads_stress.c", args: &["64", "20000"], stdin: b"", env: &[] },
     // A JIT's code churn: 4 threads write, run and unmap 2,000 functions each.
     GuestProgram { src: "code_churn.c", args: &["4", "2000"], stdin: b"", env: &[] },
+    // More indirect targets than lookup slots, then all rewritten.
+    plain("many_targets.c"),
     // Threads translating distinct blocks at once while code is
     // invalidated (`linux-user/tests/parallel_translation.rs` runs it
     // bigger and in a small cache).

@@ -8,7 +8,7 @@
 //! generated code runs and are spilled here on every exit to the CPU loop.
 
 use crate::xstate::{self, SaveKind, XsaveArea};
-use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicI32, AtomicU32, AtomicU64, Ordering};
 
 /// Guest general-purpose registers in x86 encoding order: the one numbering
 /// of registers used by `CpuState::regs`, the code generator, fault
@@ -84,9 +84,26 @@ pub const REG_NAMES: [&str; 16] = [
 /// `CpuState::rflags`.
 pub const TF: u64 = 1 << 8;
 
-/// Number of entries in the per-thread indirect-branch lookup table (indexed
-/// by the low 16 bits of the guest target, see `baseline::emit_ibl`).
+/// Number of entries in each half of the per-thread indirect-branch lookup
+/// table (indexed by 16 bits of a hash of the guest target, see
+/// [`ibl_index`]).
 pub const IBL_ENTRIES: usize = 1 << 16;
+/// Entries in the whole table: the first [`IBL_ENTRIES`] are where every
+/// lookup looks ([`ibl_index`]), the rest hold the entries the first half
+/// evicted ([`ibl_victim_index`]), looked at by the shared miss routine
+/// before it leaves generated code. A large program's hot targets
+/// outnumber one half's slots: `cc1 -O2` left generated code 1.3 million
+/// times on lookups that had missed before, each an exit to the CPU loop
+/// and a search of the block map.
+pub const IBL_SLOTS: usize = 2 * IBL_ENTRIES;
+/// Lookup misses after which a thread keeps evicted entries in the victim
+/// half (`Jit::ibl_fill`). Each of its 256 pages becomes resident at its
+/// first eviction: a short process that missed a few thousand times paid
+/// for up to a page fault per eviction (`python3 -c pass`: +400 faults,
+/// 4 % of its time) and got nothing back, while a large program that
+/// thrashes the first half misses far more than this within its first
+/// second (`cc1 -O2`: 1.3 million misses).
+pub const IBL_EVICT_AFTER: u64 = 32_768;
 /// Lookup-table entries per bit of `CpuState::ibl_used` (a page's worth).
 pub const IBL_CHUNK: usize = 4096 / std::mem::size_of::<IblEntry>();
 
@@ -114,6 +131,21 @@ pub fn ibl_index(guest: u64) -> usize {
     } else {
         (low & 0xffff) as usize
     }
+}
+
+/// The victim slot of guest pc `guest` ([`IBL_SLOTS`]): the other 16 bits
+/// of the hash [`ibl_index`] takes its 16 from, byte-swapped (what the miss
+/// routine computes without touching the flags: `bswap` then `movzx`), so
+/// that targets that share a first-half slot rarely share this one.
+pub fn ibl_victim_index(guest: u64) -> usize {
+    let low = guest as u32;
+    let hash = if ibl_index_uses_crc32() {
+        // SAFETY: SSE4.2 is present (checked above).
+        unsafe { crc32c(!0, low) }
+    } else {
+        low
+    };
+    IBL_ENTRIES + (hash.swap_bytes() & 0xffff) as usize
 }
 
 /// `crc32 dst, src` with 32-bit operands.
@@ -318,7 +350,7 @@ pub struct CpuState {
     /// when `x87_load` says so) while tern's own code runs (`xstate.rs`).
     /// Read and written through [`CpuState::fpu`] and [`CpuState::set_fpu`].
     pub(crate) xsave: XsaveArea,
-    pub ibl: [IblEntry; IBL_ENTRIES],
+    pub ibl: [IblEntry; IBL_SLOTS],
     /// The code-cache epoch whose code this thread may be running, or 0
     /// while it is in tern's CPU loop, outside generated code (the
     /// quiescence word of `Jit::flush`; never read by generated code).
@@ -358,7 +390,15 @@ pub struct CpuState {
     /// thread has filled (`ibl_insert`, the only writer of keys besides
     /// clearing): clears visit only those chunks, and a pooled state keeps
     /// its table's pages without reading the rest of it.
-    pub ibl_used: [AtomicU64; IBL_ENTRIES / IBL_CHUNK / 64],
+    pub ibl_used: [AtomicU64; IBL_SLOTS / IBL_CHUNK / 64],
+    /// Lookup misses this thread has filled (`Jit::ibl_fill`): past
+    /// [`IBL_EVICT_AFTER`] they keep what they evict.
+    pub ibl_misses: u64,
+    /// 1 once this thread keeps evicted entries, else 0: until then the
+    /// miss routine does not look at the victim half (a read of a page
+    /// never written would still map one, a fault per miss in a fresh
+    /// page).
+    pub ibl_victims: u64,
     /// Per-thread execution counts of profiled backward branches, indexed
     /// by the slot the branch's counting stub was given (`baseline`);
     /// pages are committed only for slots in use.
@@ -392,6 +432,7 @@ pub mod off {
     pub const XSAVE_ZERO_AVX512: usize = offset_of!(CpuState, xsave_zero_avx512);
     pub const X87_LOAD: usize = offset_of!(CpuState, x87_load);
     pub const IBL: usize = offset_of!(CpuState, ibl);
+    pub const IBL_VICTIMS: usize = offset_of!(CpuState, ibl_victims);
     pub const TRACE_RSP: usize = offset_of!(CpuState, trace_rsp);
     pub const TRACE_XMM: usize = offset_of!(CpuState, trace_xmm);
     pub const GUEST_INSNS: usize = offset_of!(CpuState, guest_insns);
@@ -584,6 +625,10 @@ impl CpuState {
         // atomically.
         let used = unsafe { &(*cpu).ibl_used };
         for (w, word) in used.iter().enumerate() {
+            if w == used.len() / 2 {
+                // The first half cleared before the victims (`ibl_insert`).
+                fence(Ordering::SeqCst);
+            }
             let mut bits = word.load(Ordering::Acquire);
             while bits != 0 {
                 let chunk = w * 64 + bits.trailing_zeros() as usize;
@@ -614,7 +659,8 @@ impl CpuState {
     /// for the main thread of a short process, which fills entries in most
     /// of its table's pages within its first milliseconds (`tern
     /// /bin/true`: 185 of 256), not for other threads (see
-    /// `benches/README.md`, "Memory per thread").
+    /// `benches/README.md`, "Memory per thread"). The first half only: the
+    /// victims' half is written only where entries are evicted.
     pub fn ibl_populate(&mut self) {
         let start = std::ptr::addr_of_mut!(self.ibl) as u64;
         crate::hostmem::populate(start, std::mem::size_of::<[IblEntry; IBL_ENTRIES]>(), true);
@@ -636,7 +682,7 @@ impl CpuState {
         const PAGE: usize = 4096;
         // SAFETY: cpu is live (precondition); only the table's address is taken.
         let start = unsafe { std::ptr::addr_of_mut!((*cpu).ibl) } as usize;
-        let end = start + std::mem::size_of::<[IblEntry; IBL_ENTRIES]>();
+        let end = start + std::mem::size_of::<[IblEntry; IBL_SLOTS]>();
         let (first, last) = (start.next_multiple_of(PAGE), end / PAGE * PAGE);
         let entry = std::mem::size_of::<IblEntry>();
         // SAFETY: [first, last) is whole pages inside this state's private
@@ -649,28 +695,79 @@ impl CpuState {
         unsafe {
             if dropped {
                 Self::ibl_clear_range(cpu, 0..(first - start) / entry);
-                Self::ibl_clear_range(cpu, (last - start) / entry..IBL_ENTRIES);
+                Self::ibl_clear_range(cpu, (last - start) / entry..IBL_SLOTS);
                 for w in &(*cpu).ibl_used {
                     w.store(0, Ordering::Relaxed);
                 }
             } else {
                 Self::ibl_clear(cpu);
             }
+            // The next thread on this state starts without victims.
+            (*cpu).ibl_misses = 0;
+            (*cpu).ibl_victims = 0;
         }
     }
 
     /// Records `guest -> host` in the lookup table. The host word is
     /// written before the key, both atomically: other threads only ever
     /// clear keys ([`CpuState::ibl_forget`]), so generated code never pairs
-    /// a key with another block's host address.
+    /// a key with another block's host address. With `evict`, the entry
+    /// it replaces in the first half, if it held another target, moves to
+    /// that target's victim slot, where the miss routine finds it (a miss
+    /// that ran the program; not a prefill of blocks it may never reach,
+    /// which would only make victim pages resident).
     ///
     /// # Safety
     /// `host` is the lookup entry (`Block::ibl_entry`) of the block
     /// translated for `guest`: generated code jumps there, with guest rcx
     /// and rdx in scratch slots 1 and 2, whenever the guest branches to
     /// `guest`.
-    pub unsafe fn ibl_insert(&mut self, guest: u64, host: u64) {
+    pub unsafe fn ibl_insert(&mut self, guest: u64, host: u64, evict: bool) {
         let idx = ibl_index(guest);
+        // SAFETY: idx is in the first half.
+        let (old_key, old_host) = unsafe { self.ibl_read(idx) };
+        if evict && old_key != 0 && old_key != !guest {
+            let victim = ibl_victim_index(!old_key);
+            // SAFETY: the old entry's host word was written for its key
+            // before the key, so it is the lookup entry of that target's
+            // block.
+            unsafe { self.ibl_set(victim, old_key, old_host) };
+            // An invalidation forgets a target in its first slot, then in
+            // its victim slot (`ibl_forget`, `ibl_clear`). If it has not
+            // reached the first slot yet, it will see the copy; if it has,
+            // the copy may have come too late for it: taken out here.
+            fence(Ordering::SeqCst);
+            // SAFETY: idx and victim are slots of this table.
+            if unsafe { self.ibl_read(idx).0 } != old_key {
+                // SAFETY: self is a live state; victim is one of its slots.
+                unsafe { Self::ibl_unset(self, victim, old_key) };
+            }
+        }
+        // SAFETY: as above, for guest's own entry.
+        unsafe { self.ibl_set(idx, !guest, host) };
+    }
+
+    /// Entry `idx`'s key and host word.
+    ///
+    /// # Safety
+    /// `idx < IBL_SLOTS`.
+    unsafe fn ibl_read(&self, idx: usize) -> (u64, u64) {
+        let e = std::ptr::addr_of!(self.ibl[idx]);
+        // SAFETY: aligned fields of this table, only written atomically.
+        unsafe {
+            let key = (*(std::ptr::addr_of!((*e).key) as *const AtomicU64)).load(Ordering::Acquire);
+            let host = (*(std::ptr::addr_of!((*e).host) as *const AtomicU64)).load(Ordering::Relaxed);
+            (key, host)
+        }
+    }
+
+    /// Writes entry `idx`: the host word, then the key (`key`, the NOT of
+    /// the guest pc), and marks its chunk used.
+    ///
+    /// # Safety
+    /// `idx < IBL_SLOTS`, and `host` is the lookup entry of the block for
+    /// `!key`.
+    unsafe fn ibl_set(&mut self, idx: usize, key: u64, host: u64) {
         let chunk = idx / IBL_CHUNK;
         self.ibl_used[chunk / 64].fetch_or(1 << (chunk % 64), Ordering::Release);
         let e = std::ptr::addr_of_mut!(self.ibl[idx]);
@@ -678,28 +775,51 @@ impl CpuState {
         // table; other threads touch them only through atomics.
         unsafe {
             (*(std::ptr::addr_of_mut!((*e).host) as *const AtomicU64)).store(host, Ordering::Relaxed);
-            (*(std::ptr::addr_of_mut!((*e).key) as *const AtomicU64)).store(!guest, Ordering::Release);
+            (*(std::ptr::addr_of_mut!((*e).key) as *const AtomicU64)).store(key, Ordering::Release);
         }
     }
 
-    /// Clears the lookup-table key of `guest` in the state at `cpu` if it
-    /// still names `guest`: the next indirect branch there misses. Called
-    /// by any thread on any live thread's state (invalidation); only the
-    /// key word changes, atomically, so a racing lookup sees either the old
-    /// entry (whose host code is never freed) or a miss.
+    /// Clears the lookup-table keys of `guest` in the state at `cpu`, in
+    /// both its slots, where they still name `guest`: the next indirect
+    /// branch there misses. Called by any thread on any live thread's
+    /// state (invalidation); only key words change, atomically, so a racing
+    /// lookup sees either the old entry (whose host code is never freed) or
+    /// a miss.
     ///
     /// # Safety
     /// `cpu` points to a live `CpuState` (one registered with the `Jit`).
     pub unsafe fn ibl_forget(cpu: *mut CpuState, guest: u64) {
-        let idx = ibl_index(guest);
+        // The first slot first, then a full fence (the locked exchange
+        // where it writes, else the fence), then the victim slot: the order
+        // `ibl_insert`'s move of an evicted entry relies on.
+        // SAFETY: cpu is live (precondition); both are slots of its table.
+        unsafe {
+            Self::ibl_unset(cpu, ibl_index(guest), !guest);
+            fence(Ordering::SeqCst);
+            // Not even read in a chunk never written (`ibl_set` marks the
+            // chunk before it writes the key): the read would map a page,
+            // one per dropped block, in the half most threads never use.
+            let victim = ibl_victim_index(guest);
+            let chunk = victim / IBL_CHUNK;
+            if (*cpu).ibl_used[chunk / 64].load(Ordering::Acquire) & (1 << (chunk % 64)) != 0 {
+                Self::ibl_unset(cpu, victim, !guest);
+            }
+        }
+    }
+
+    /// Clears key `idx` of the state at `cpu` if it is `key`.
+    ///
+    /// # Safety
+    /// `cpu` points to a live `CpuState` and `idx < IBL_SLOTS`.
+    unsafe fn ibl_unset(cpu: *mut CpuState, idx: usize, key: u64) {
         // SAFETY: cpu is live (precondition); the key is an aligned u64
         // only ever written atomically.
-        let key = unsafe { &*(std::ptr::addr_of_mut!((*cpu).ibl[idx].key) as *const AtomicU64) };
+        let k = unsafe { &*(std::ptr::addr_of_mut!((*cpu).ibl[idx].key) as *const AtomicU64) };
         // Loaded first: a locked compare-and-exchange writes even when it
         // fails, which would make a page of every thread's table resident
         // per dropped block (a read maps the shared zero page).
-        if key.load(Ordering::Acquire) == !guest {
-            let _ = key.compare_exchange(!guest, 0, Ordering::AcqRel, Ordering::Relaxed);
+        if k.load(Ordering::Acquire) == key {
+            let _ = k.compare_exchange(key, 0, Ordering::AcqRel, Ordering::Relaxed);
         }
     }
 }
@@ -727,5 +847,38 @@ mod ibl_index_tests {
             slots.insert(c);
         }
         assert!(slots.len() > 3500, "{} distinct slots for 4096 aligned targets", slots.len());
+    }
+
+    /// The victim slot Rust computes is the one the miss routine computes,
+    /// and targets that share a first-half slot are spread over the
+    /// victims' half.
+    #[test]
+    fn victim_slots_agree_and_spread() {
+        let mut victims = std::collections::HashSet::new();
+        let mut first = std::collections::HashMap::<usize, Vec<u64>>::new();
+        for i in 0..1u64 << 18 {
+            let g = 0x7f00_1234_0000 + i * 16;
+            first.entry(super::ibl_index(g)).or_default().push(g);
+        }
+        for (_, gs) in first.iter().filter(|(_, gs)| gs.len() > 1).take(2000) {
+            for &g in gs {
+                let v = super::ibl_victim_index(g);
+                assert!((super::IBL_ENTRIES..super::IBL_SLOTS).contains(&v));
+                victims.insert(v);
+            }
+            if !super::ibl_index_uses_crc32() {
+                continue;
+            }
+            let g = gs[0];
+            let mut c: u64;
+            // SAFETY: the host has SSE4.2 (checked above); only registers change.
+            unsafe {
+                std::arch::asm!("mov ecx, 0xffffffff", "crc32 ecx, edx", "bswap ecx", "movzx ecx, cx",
+                    "lea rcx, [rcx + rcx + 0x20000]",
+                    out("rcx") c, in("edx") g as u32, options(nomem, nostack))
+            };
+            assert_eq!(c as usize, 2 * super::ibl_victim_index(g));
+        }
+        assert!(victims.len() > 4000, "{} distinct victim slots", victims.len());
     }
 }

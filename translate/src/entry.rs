@@ -7,7 +7,7 @@
 //! registers), which spills the guest state and returns from `tern_enter` to
 //! the CPU loop. There is no `longjmp` across Rust frames.
 
-use crate::cpu::{off, CpuState, IblEntry, IBL_ENTRIES};
+use crate::cpu::{off, CpuState, IblEntry, IBL_ENTRIES, IBL_SLOTS};
 use crate::xstate::{self, XsaveArea};
 use std::sync::atomic::AtomicU32;
 
@@ -444,4 +444,5 @@ impl Drop for CpuBox {
     }
 }
 
-const _: () = assert!(std::mem::size_of::<IblEntry>() == 16 && IBL_ENTRIES == 65536);
+const _: () =
+    assert!(std::mem::size_of::<IblEntry>() == 16 && IBL_ENTRIES == 65536 && IBL_SLOTS == 2 * IBL_ENTRIES);

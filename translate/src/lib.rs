@@ -443,8 +443,11 @@ impl Jit {
         let gen = self.generation.load(Ordering::SeqCst);
         let b = self.lookup_block(target)?;
         let h = b.entry;
+        cpu.ibl_misses += 1;
+        let evict = cpu.ibl_misses > cpu::IBL_EVICT_AFTER;
+        cpu.ibl_victims = u64::from(evict);
         // SAFETY: b is the block translated for target.
-        unsafe { cpu.ibl_insert(target, b.ibl_entry) };
+        unsafe { cpu.ibl_insert(target, b.ibl_entry, evict) };
         fence(Ordering::SeqCst);
         if self.generation.load(Ordering::SeqCst) != gen {
             // SAFETY: cpu is this thread's live state.
@@ -694,7 +697,7 @@ impl Jit {
         for (guest, host) in std::mem::take(&mut t.fresh) {
             // SAFETY: host is the lookup entry of the block installed for
             // guest, live (above).
-            unsafe { cpu.ibl_insert(guest, host) };
+            unsafe { cpu.ibl_insert(guest, host, false) };
         }
     }
 

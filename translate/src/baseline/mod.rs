@@ -70,11 +70,27 @@ pub fn emit_runtime(base: u64, exit_common: u64, resume_host: u64) -> (Vec<u8>, 
     a.bytes(&exit_common.to_le_bytes());
     a.align8();
     let ibl_miss = a.here();
+    // The target's victim slot (`cpu::ibl_victim_index`), where the entry
+    // the first half evicted waits: a hit there jumps to the block's
+    // lookup entry as a first-half hit does, from this one shared site.
+    // Only once the thread keeps victims (`CpuState::ibl_victims`).
+    a.load_gs(RCX, off::IBL_VICTIMS);
+    let none = a.short(0xe3); // jrcxz none
+    ibl_victim_index(&mut a);
+    a.bytes(&[0x65, 0x48, 0x8b, 0x0c, 0xcd]); // mov rcx, gs:[ibl + rcx*8]
+    a.bytes(&IBL_DISP.to_le_bytes());
+    a.bytes(&[0x48, 0x8d, 0x4c, 0x11, 0x01]); // lea rcx, [rcx+rdx+1]: zero iff hit
+    let hit = a.short(0xe3); // jrcxz hit
+    a.land(none);
     a.store_gs(off::NEXT_RIP, RDX);
     a.load_gs(RDX, off::scratch(SLOT_IBL));
     a.load_gs(RCX, off::scratch(SLOT_TARGET));
     a.store_gs_imm32(off::EXIT_DESC, DESC_INDIRECT as i32);
     a.jmp_unaligned(exit_tramp);
+    a.land(hit);
+    ibl_victim_index(&mut a);
+    a.bytes(&[0x65, 0xff, 0x24, 0xcd]); // jmp gs:[ibl + 8 + rcx*8]
+    a.bytes(&(IBL_DISP + 8).to_le_bytes());
     let desc_left = crate::cpu::DESC_TRACE_LEFT as u32;
     let trace = trace_glue::emit_trace_runtime(&mut a, ibl_miss, resume_host, desc_left);
     a.align8();
@@ -119,6 +135,23 @@ fn ibl_index(a: &mut Asm) {
         a.bytes(&[0x0f, 0xb7, 0xca]); // movzx ecx, dx
     }
     a.bytes(&[0x48, 0x8d, 0x0c, 0x09]); // lea rcx, [rcx+rcx]
+}
+
+/// rcx = 2 * `cpu::ibl_victim_index(rdx)`, flags untouched: the other
+/// half of the hash `ibl_index` uses, byte-swapped, in the table's second
+/// half.
+fn ibl_victim_index(a: &mut Asm) {
+    if crate::cpu::ibl_index_uses_crc32() {
+        a.bytes(&[0xb9, 0xff, 0xff, 0xff, 0xff]); // mov ecx, 0xffffffff
+        a.bytes(&[0xf2, 0x0f, 0x38, 0xf1, 0xca]); // crc32 ecx, edx (no flags)
+    } else {
+        a.bytes(&[0x89, 0xd1]); // mov ecx, edx
+    }
+    a.bytes(&[0x0f, 0xc9]); // bswap ecx
+    a.bytes(&[0x0f, 0xb7, 0xc9]); // movzx ecx, cx
+                                  // lea rcx, [rcx + rcx + 2 * IBL_ENTRIES]
+    a.bytes(&[0x48, 0x8d, 0x8c, 0x09]);
+    a.bytes(&u32::try_from(2 * crate::cpu::IBL_ENTRIES).expect("small").to_le_bytes());
 }
 
 /// The lookup's hit test for the guest target in rdx: falls through on
