@@ -40,12 +40,14 @@ def classify(ins):
             nxt = t[i + 1] if i + 1 < n else ''
             if S == '0A8h' and R == 'rcx':
                 j = i
-                while j < n and t[j] != 'jmp qword ptr gs:[0F8h]':
+                # The lookup ends in `jmp gs:[ibl+8+rcx*8]` (since session
+                # 15; `jmp gs:[jmp_target]` before).
+                while j < n and not t[j].startswith('jmp qword ptr gs:['):
                     j += 1
                 seg = t[i:j + 1]
-                if nxt == 'mov rcx,[rsp]':
+                if nxt == 'mov rcx,[rsp]' or 'mov rdx,[rsp]' in seg:
                     kind = 'ret'
-                elif any(x.startswith('mov [rsp-8],') for x in seg):
+                elif any(x.startswith('mov [rsp-8],') or x.startswith('push ') for x in seg):
                     kind = 'icall'
                 elif i == 0 and (nxt.startswith('mov rcx,[') or IMM64.match(nxt)) and \
                         ('mov rcx,[rcx]' in seg or re.match(r'mov rcx,\[[0-9A-F]+h\]$', nxt)):
@@ -91,6 +93,12 @@ def classify(ins):
                 continue
             # other scratch use (loop, jrcxz of the guest, rsp-relative...)
             cls[i] = 'other-glue'
+            i += 1
+            continue
+        if i < 2 and s in ('mov rcx,gs:[0A8h]', 'mov rdx,gs:[0B0h]'):
+            # The block's lookup entry (`Block::ibl_entry`): where every
+            # lookup hit lands, so skid puts a mispredicted jump's cost here.
+            cls[i] = 'lookup-entry'
             i += 1
             continue
         if 'gs:[0E8h]' in s:
