@@ -18,6 +18,7 @@ pub fn print(jit: &Jit, s: &LoopStats) {
         ("host code bytes", st.host_bytes.load(Relaxed)),
         ("rip-relative glue", st.far_rip.load(Relaxed)),
         ("chained jumps", st.chained.load(Relaxed)),
+        ("lookup victims kept", st.ibl_victims.load(Relaxed)),
         ("blocks invalidated", st.invalidated.load(Relaxed)),
         ("code cache flushes", st.flushes.load(Relaxed)),
         ("code cache copies", jit.cache.copies()),

@@ -6,7 +6,8 @@
 //! vfork or CLONE_VM child spinning in generated code on the same memory
 //! (it is kicked out, as threads are, instead of being waited for).
 //! The executable view sits just above the guest's libraries, so their
-//! RIP-relative operands need no glue.
+//! RIP-relative operands need no glue. Lookup tables keep the entries they
+//! evict, and forget them when their code changes.
 
 use std::io::Read;
 use std::path::Path;
@@ -105,4 +106,20 @@ fn shared_libraries_are_in_reach_of_their_code() {
     let (blocks, glue) = (stats_counter(&err, "blocks translated"), stats_counter(&err, "rip-relative glue"));
     assert!(blocks > 1000, "too few blocks to judge:\n{err}");
     assert!(glue < blocks / 20, "{glue} RIP-relative operands given glue in {blocks} blocks:\n{err}");
+}
+
+/// A program with more indirect-branch targets than the lookup table's
+/// first half keeps apart (`tests/guest/many_targets.c`) keeps what its
+/// lookups evict in the victim half, and every target rewritten or
+/// remapped runs its new code there too: the output equals the native
+/// run's, and `--stats` shows that victims were kept (the test would
+/// otherwise prove nothing about them).
+#[test]
+fn lookups_keep_what_they_evict_and_forget_it_when_code_changes() {
+    let bin = tern_tests::build("many_targets.c", &Build { static_: true, opt: "-O2", cxx: false });
+    let native = run_native(&bin, &[], b"", &[]);
+    let out = Command::new(TERN).args(["--no-code-cache", "--stats"]).arg(&bin).output().expect("run tern");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&native.stdout), "{err}");
+    assert!(stats_counter(&err, "lookup victims kept") > 1000, "few victims kept:\n{err}");
 }

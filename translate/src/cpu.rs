@@ -715,18 +715,19 @@ impl CpuState {
     /// it replaces in the first half, if it held another target, moves to
     /// that target's victim slot, where the miss routine finds it (a miss
     /// that ran the program; not a prefill of blocks it may never reach,
-    /// which would only make victim pages resident).
+    /// which would only make victim pages resident). True if one moved.
     ///
     /// # Safety
     /// `host` is the lookup entry (`Block::ibl_entry`) of the block
     /// translated for `guest`: generated code jumps there, with guest rcx
     /// and rdx in scratch slots 1 and 2, whenever the guest branches to
     /// `guest`.
-    pub unsafe fn ibl_insert(&mut self, guest: u64, host: u64, evict: bool) {
+    pub unsafe fn ibl_insert(&mut self, guest: u64, host: u64, evict: bool) -> bool {
         let idx = ibl_index(guest);
         // SAFETY: idx is in the first half.
         let (old_key, old_host) = unsafe { self.ibl_read(idx) };
-        if evict && old_key != 0 && old_key != !guest {
+        let moved = evict && old_key != 0 && old_key != !guest;
+        if moved {
             let victim = ibl_victim_index(!old_key);
             // SAFETY: the old entry's host word was written for its key
             // before the key, so it is the lookup entry of that target's
@@ -745,6 +746,7 @@ impl CpuState {
         }
         // SAFETY: as above, for guest's own entry.
         unsafe { self.ibl_set(idx, !guest, host) };
+        moved
     }
 
     /// Entry `idx`'s key and host word.

@@ -120,7 +120,8 @@ pub struct Stats {
     /// `mov r, imm64` around them (`baseline::Emitted::far_rip`).
     pub far_rip: AtomicU64,
     pub chained: AtomicU64,
-    pub ibl_inserts: AtomicU64,
+    /// Lookup-table entries moved to their victim slot (`cpu::IBL_SLOTS`).
+    pub ibl_victims: AtomicU64,
     pub translate_ns: AtomicU64,
     /// Part of `translate_ns` spent holding the translation lock.
     pub translate_locked_ns: AtomicU64,
@@ -447,7 +448,9 @@ impl Jit {
         let evict = cpu.ibl_misses > cpu::IBL_EVICT_AFTER;
         cpu.ibl_victims = u64::from(evict);
         // SAFETY: b is the block translated for target.
-        unsafe { cpu.ibl_insert(target, b.ibl_entry, evict) };
+        if unsafe { cpu.ibl_insert(target, b.ibl_entry, evict) } {
+            self.stats.ibl_victims.fetch_add(1, Ordering::Relaxed);
+        }
         fence(Ordering::SeqCst);
         if self.generation.load(Ordering::SeqCst) != gen {
             // SAFETY: cpu is this thread's live state.
