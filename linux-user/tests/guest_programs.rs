@@ -113,6 +113,7 @@ guest_tests! {
     threads_stress => "threads_stress.c";
     code_churn => "code_churn.c";
     many_targets => "many_targets.c";
+    flags_across_syscalls => "flags_across_syscalls.c";
     threads_cancel => "threads_cancel.c";
     rtm => "rtm.c";
     tsc_off => "tsc_off.c";

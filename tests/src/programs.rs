@@ -121,6 +121,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     GuestProgram { src: "code_churn.c", args: &["4", "2000"], stdin: b"", env: &[] },
     // More indirect targets than lookup slots, then all rewritten.
     plain("many_targets.c"),
+    plain("flags_across_syscalls.c"),
     // Threads translating distinct blocks at once while code is
     // invalidated (`linux-user/tests/parallel_translation.rs` runs it
     // bigger and in a small cache).

@@ -267,19 +267,35 @@ std::arch::global_asm!(
     // (it has no x87 instructions: with XSAVE the guest's x87 registers stay
     // live while it runs, which saves an x87 save, restore and fninit);
     // the guest's dirty YMM upper halves would cost it AVX-SSE transitions.
+    // `popfq` and `ldmxcsr` each cost more than the rest of this path's
+    // tail together, so each runs only where the guest left something to
+    // undo: TF, DF or AC set, a control word other than the default (a
+    // loop of `getppid` spent a quarter of this routine on the two).
+    "pushfq",
+    "pop rcx",
+    "test ecx, {host_flags}",
+    "jz 8f",
     "push 0x202",
     "popfq",
+    "8:",
     "test byte ptr [rdi + {rfbm}], {avx}",
     "jz 7f",
     "vzeroupper",
     "7:",
-    "push 0x1f80",
+    "sub rsp, 8",
+    "stmxcsr [rsp]",
+    "cmp dword ptr [rsp], 0x1f80",
+    "je 9f",
+    "mov dword ptr [rsp], 0x1f80",
     "ldmxcsr [rsp]",
+    "9:",
     "add rsp, 8",
     "add rsp, 8",
     "pop r15", "pop r14", "pop r13", "pop r12", "pop rbp", "pop rbx",
     "ret",
     host_rsp = const off::HOST_RSP,
+    // TF, DF and AC: the flags host code must find clear.
+    host_flags = const 0x0004_0500u32,
     jmp_target = const off::JMP_TARGET,
     xsave = const off::XSAVE,
     rfbm = const off::XSAVE_RFBM,
