@@ -423,9 +423,17 @@ impl ThreadSignals {
         self.intr.store(how as u32, Ordering::Relaxed);
     }
 
-    /// Takes the mark of [`Self::mark_intr`].
+    /// Takes the mark of [`Self::mark_intr`]. Only this thread's own
+    /// signal handler writes it, and only while the thread is inside a
+    /// call's window (`safe_syscall`), never while this runs: a load, and a
+    /// store where it is set, rather than a locked exchange (twice per
+    /// guest system call, a fifth of a `getppid` loop's time in tern).
     pub(crate) fn take_intr(&self) -> Intr {
-        match self.intr.swap(0, Ordering::Relaxed) {
+        let mark = self.intr.load(Ordering::Relaxed);
+        if mark != 0 {
+            self.intr.store(0, Ordering::Relaxed);
+        }
+        match mark {
             1 => Intr::Eintr,
             2 => Intr::Rewound,
             _ => Intr::None,

@@ -5,6 +5,8 @@
  * check fault) and the default MXCSR: it must set them for itself and give
  * the guest's back. Each call copies strings through the kernel (getcwd,
  * write and read on a pipe), so a tern that kept DF would corrupt them.
+ * ID (the flag CPUID detection toggles) must come back as the guest set it
+ * too, whichever way tern restores the flags it kept.
  * Prints what each call returned and the flags and MXCSR seen after it. */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -15,6 +17,7 @@
 
 #define DF (1ul << 10)
 #define AC (1ul << 18)
+#define ID (1ul << 21)
 
 /* syscall(nr, a, b, c) with `set` or-ed into EFLAGS around it; the flags
  * after it in *after. */
@@ -32,7 +35,7 @@ static long call_with_flags(unsigned long set, long nr, long a, long b, long c, 
         "andq %[clear], (%%rsp)\n\t"
         "popfq"
         : "=a"(ret), [flags] "=&r"(flags)
-        : "a"(nr), "D"(a), "S"(b), "d"(c), [set] "r"(set), [clear] "r"(~(DF | AC))
+        : "a"(nr), "D"(a), "S"(b), "d"(c), [set] "r"(set), [clear] "r"(~(DF | AC | ID))
         : "rcx", "r11", "memory", "cc");
     *after = flags;
     return ret;
@@ -61,6 +64,9 @@ int main(void) {
     round_trip("DF", DF);
     round_trip("AC", AC);
     round_trip("DF+AC", DF | AC);
+    /* The CPUID-detection flag, which user code may toggle: kept as set. */
+    round_trip("ID", ID);
+    round_trip("ID+DF", ID | DF);
     /* Round toward zero, flush to zero, all exceptions masked. */
     uint32_t mode = 0x1f80 | (3u << 13) | (1u << 15), seen = 0;
     __asm__ volatile("ldmxcsr %0" ::"m"(mode));

@@ -139,8 +139,29 @@ std::arch::global_asm!(
     "tern_enter_window:",
     "cmp dword ptr [rdi + {exit_request}], 0",
     "jne tern_enter_signal",
+    // The guest's flags: `popfq` (which costs a loop of `getppid` more
+    // than the rest of the entry together) only where a flag other than
+    // the six status flags differs from the host's (TF, DF, AC, ID, NT:
+    // the exit may have cleared some, a signal frame changed others);
+    // else OF by an `add` that overflows exactly when it was set, the
+    // other five status flags by `sahf` (rax and rcx are loaded below).
+    "mov eax, [rdi + {rflags}]",
+    "pushfq",
+    "pop rcx",
+    "xor ecx, eax",
+    "test ecx, {not_status}",
+    "jnz 40f",
+    "mov ecx, eax",
+    "shr ecx, 11",
+    "and cl, 1",
+    "add cl, 0x7f",
+    "mov ah, al",
+    "sahf",
+    "jmp 41f",
+    "40:",
     "push qword ptr [rdi + {rflags}]",
     "popfq",
+    "41:",
     "mov rax, [rdi + {regs} + 0]",
     "mov rcx, [rdi + {regs} + 8]",
     "mov rdx, [rdi + {regs} + 16]",
@@ -296,6 +317,8 @@ std::arch::global_asm!(
     host_rsp = const off::HOST_RSP,
     // TF, DF and AC: the flags host code must find clear.
     host_flags = const 0x0004_0500u32,
+    // Every RFLAGS bit but CF, PF, AF, ZF, SF and OF.
+    not_status = const !0x08d5u32,
     jmp_target = const off::JMP_TARGET,
     xsave = const off::XSAVE,
     rfbm = const off::XSAVE_RFBM,
