@@ -98,11 +98,7 @@ fn flush_kicks_a_spinning_clone_vm_child() {
 /// this program's operands did.
 #[test]
 fn shared_libraries_are_in_reach_of_their_code() {
-    let bin = tern_tests::build("printf_float.c", &Build { static_: false, opt: "-O2", cxx: false });
-    let native = run_native(&bin, &[], b"", &[]);
-    let out = Command::new(TERN).args(["--no-code-cache", "--stats"]).arg(&bin).output().expect("run tern");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&native.stdout));
+    let err = stats_of_native_equal_run("printf_float.c", false);
     let (blocks, glue) = (stats_counter(&err, "blocks translated"), stats_counter(&err, "rip-relative glue"));
     assert!(blocks > 1000, "too few blocks to judge:\n{err}");
     assert!(glue < blocks / 20, "{glue} RIP-relative operands given glue in {blocks} blocks:\n{err}");
@@ -116,10 +112,18 @@ fn shared_libraries_are_in_reach_of_their_code() {
 /// otherwise prove nothing about them).
 #[test]
 fn lookups_keep_what_they_evict_and_forget_it_when_code_changes() {
-    let bin = tern_tests::build("many_targets.c", &Build { static_: true, opt: "-O2", cxx: false });
+    let err = stats_of_native_equal_run("many_targets.c", true);
+    assert!(stats_counter(&err, "lookup victims kept") > 1000, "few victims kept:\n{err}");
+}
+
+/// Builds guest program `src` (`-O2`, static or not), runs it natively
+/// and under `tern --no-code-cache --stats`, checks that the outputs are
+/// the same, and returns tern's log (the counters).
+fn stats_of_native_equal_run(src: &str, static_: bool) -> String {
+    let bin = tern_tests::build(src, &Build { static_, opt: "-O2", cxx: false });
     let native = run_native(&bin, &[], b"", &[]);
     let out = Command::new(TERN).args(["--no-code-cache", "--stats"]).arg(&bin).output().expect("run tern");
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&native.stdout), "{err}");
-    assert!(stats_counter(&err, "lookup victims kept") > 1000, "few victims kept:\n{err}");
+    err
 }

@@ -120,17 +120,23 @@ pub fn ibl_index_uses_crc32() -> bool {
     *CRC.get_or_init(|| crate::model::host_cpuid(1, 0)[2] & (1 << 20) != 0)
 }
 
-/// The lookup-table slot of guest pc `guest`: what generated code computes
-/// (`baseline::Emitter::jump_to_ibl`).
-pub fn ibl_index(guest: u64) -> usize {
-    // Truncation intended: the low 32 bits are hashed, 16 bits index.
+/// The 32-bit hash of guest pc `guest` both lookup slots take 16 bits
+/// from: a CRC32C of its low half, or that half itself without SSE4.2.
+fn ibl_hash(guest: u64) -> u32 {
+    // Truncation intended: the low 32 bits are hashed.
     let low = guest as u32;
     if ibl_index_uses_crc32() {
         // SAFETY: SSE4.2 is present (checked above).
-        (unsafe { crc32c(!0, low) } & 0xffff) as usize
+        unsafe { crc32c(!0, low) }
     } else {
-        (low & 0xffff) as usize
+        low
     }
+}
+
+/// The lookup-table slot of guest pc `guest`: what generated code computes
+/// (`baseline::Emitter::jump_to_ibl`).
+pub fn ibl_index(guest: u64) -> usize {
+    (ibl_hash(guest) & 0xffff) as usize
 }
 
 /// The victim slot of guest pc `guest` ([`IBL_SLOTS`]): the other 16 bits
@@ -138,14 +144,14 @@ pub fn ibl_index(guest: u64) -> usize {
 /// routine computes without touching the flags: `bswap` then `movzx`), so
 /// that targets that share a first-half slot rarely share this one.
 pub fn ibl_victim_index(guest: u64) -> usize {
-    let low = guest as u32;
-    let hash = if ibl_index_uses_crc32() {
-        // SAFETY: SSE4.2 is present (checked above).
-        unsafe { crc32c(!0, low) }
-    } else {
-        low
-    };
-    IBL_ENTRIES + (hash.swap_bytes() & 0xffff) as usize
+    IBL_ENTRIES + (ibl_hash(guest).swap_bytes() & 0xffff) as usize
+}
+
+/// The word of `CpuState::ibl_used` and the bit in it that cover entry
+/// `idx`.
+fn ibl_used_bit(idx: usize) -> (usize, u64) {
+    let chunk = idx / IBL_CHUNK;
+    (chunk / 64, 1 << (chunk % 64))
 }
 
 /// `crc32 dst, src` with 32-bit operands.
@@ -770,8 +776,8 @@ impl CpuState {
     /// `idx < IBL_SLOTS`, and `host` is the lookup entry of the block for
     /// `!key`.
     unsafe fn ibl_set(&mut self, idx: usize, key: u64, host: u64) {
-        let chunk = idx / IBL_CHUNK;
-        self.ibl_used[chunk / 64].fetch_or(1 << (chunk % 64), Ordering::Release);
+        let (word, bit) = ibl_used_bit(idx);
+        self.ibl_used[word].fetch_or(bit, Ordering::Release);
         let e = std::ptr::addr_of_mut!(self.ibl[idx]);
         // SAFETY: both words are 8-byte aligned fields of this thread's
         // table; other threads touch them only through atomics.
@@ -802,8 +808,8 @@ impl CpuState {
             // chunk before it writes the key): the read would map a page,
             // one per dropped block, in the half most threads never use.
             let victim = ibl_victim_index(guest);
-            let chunk = victim / IBL_CHUNK;
-            if (*cpu).ibl_used[chunk / 64].load(Ordering::Acquire) & (1 << (chunk % 64)) != 0 {
+            let (word, bit) = ibl_used_bit(victim);
+            if (*cpu).ibl_used[word].load(Ordering::Acquire) & bit != 0 {
                 Self::ibl_unset(cpu, victim, !guest);
             }
         }

@@ -77,9 +77,7 @@ pub fn emit_runtime(base: u64, exit_common: u64, resume_host: u64) -> (Vec<u8>, 
     a.load_gs(RCX, off::IBL_VICTIMS);
     let none = a.short(0xe3); // jrcxz none
     ibl_victim_index(&mut a);
-    a.bytes(&[0x65, 0x48, 0x8b, 0x0c, 0xcd]); // mov rcx, gs:[ibl + rcx*8]
-    a.bytes(&IBL_DISP.to_le_bytes());
-    a.bytes(&[0x48, 0x8d, 0x4c, 0x11, 0x01]); // lea rcx, [rcx+rdx+1]: zero iff hit
+    ibl_key_test(&mut a);
     let hit = a.short(0xe3); // jrcxz hit
     a.land(none);
     a.store_gs(off::NEXT_RIP, RDX);
@@ -89,8 +87,7 @@ pub fn emit_runtime(base: u64, exit_common: u64, resume_host: u64) -> (Vec<u8>, 
     a.jmp_unaligned(exit_tramp);
     a.land(hit);
     ibl_victim_index(&mut a);
-    a.bytes(&[0x65, 0xff, 0x24, 0xcd]); // jmp gs:[ibl + 8 + rcx*8]
-    a.bytes(&(IBL_DISP + 8).to_le_bytes());
+    ibl_jump(&mut a);
     let desc_left = crate::cpu::DESC_TRACE_LEFT as u32;
     let trace = trace_glue::emit_trace_runtime(&mut a, ibl_miss, resume_host, desc_left);
     a.align8();
@@ -158,11 +155,24 @@ fn ibl_victim_index(a: &mut Asm) {
 /// a miss, jumps over the next 5 bytes (a `jmp rel32`) on a hit.
 fn ibl_probe(a: &mut Asm) {
     ibl_index(a);
+    ibl_key_test(a);
+    a.bytes(&[0xe3, 0x05]); // jrcxz hit
+}
+
+/// With rcx = twice an entry's index and the guest target in rdx: rcx =
+/// 0 if the entry's key names that target (flags untouched).
+fn ibl_key_test(a: &mut Asm) {
     // mov rcx, gs:[ibl + rcx*8]  (the stored key, NOT of the guest pc)
     a.bytes(&[0x65, 0x48, 0x8b, 0x0c, 0xcd]);
     a.bytes(&IBL_DISP.to_le_bytes());
     a.bytes(&[0x48, 0x8d, 0x4c, 0x11, 0x01]); // lea rcx, [rcx+rdx+1]: zero iff hit
-    a.bytes(&[0xe3, 0x05]); // jrcxz hit
+}
+
+/// `jmp gs:[ibl + 8 + rcx*8]`: to the lookup entry held by the entry
+/// whose index rcx holds twice.
+fn ibl_jump(a: &mut Asm) {
+    a.bytes(&[0x65, 0xff, 0x24, 0xcd]);
+    a.bytes(&(IBL_DISP + 8).to_le_bytes());
 }
 
 /// The whole lookup of the guest target in rdx, guest rcx and rdx in
@@ -171,10 +181,9 @@ fn ibl_probe(a: &mut Asm) {
 fn ibl_lookup(a: &mut Asm, ibl_miss: u64) {
     ibl_probe(a);
     a.jmp_unaligned(ibl_miss);
-    // hit: jmp gs:[ibl + 8 + rcx*8]  (the block's lookup entry)
+    // hit: to the block's lookup entry
     ibl_index(a);
-    a.bytes(&[0x65, 0xff, 0x24, 0xcd]);
-    a.bytes(&(IBL_DISP + 8).to_le_bytes());
+    ibl_jump(a);
 }
 
 /// Emits an exit stub naming descriptor `local` (an index into the block's
