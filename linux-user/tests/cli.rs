@@ -634,6 +634,49 @@ fn start_up_lists_install_a_programs_blocks_at_once() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Start-up images (`persist/image.rs`): the run after the first warm one
+/// installs each file's share of the list from its image, one copy of the
+/// code for all of its blocks, and runs as the warm run did; a damaged or
+/// truncated image costs blocks, never the output.
+#[test]
+fn start_up_images_install_a_files_share_at_once() {
+    let dir = cache_dir("images");
+    let script = "echo $((6 * 7)); x=abc; echo ${x#a}";
+    let run = || {
+        let out = shell_with_cache(&dir, &[], script, "42\nbc\n");
+        ["blocks loaded from start-up lists", "of which from start-up images", "exits: direct"]
+            .map(|c| stat(&out.stderr, c))
+    };
+    run();
+    let [listed, from_images, direct] = run();
+    assert_eq!(from_images, 0, "the first warm run writes the images");
+    let [listed_again, from_images, direct_again] = run();
+    assert_eq!(listed_again, listed);
+    assert!(from_images * 10 >= listed * 9, "{from_images} of {listed} blocks from images");
+    assert!(direct_again <= direct + 8, "direct exits: {direct_again}, {direct} before");
+    let images: Vec<_> = tag_dirs(&dir)
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).unwrap())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "img"))
+        .collect();
+    assert!(images.len() >= 2, "the shell's, libc's and ld.so's: {images:?}");
+    for (i, img) in images.iter().enumerate() {
+        let mut b = std::fs::read(img).unwrap();
+        // Its header, a block's fields and record, and code.
+        for at in [20, 60, 100, 200, b.len() / 2, b.len() - 100] {
+            b[at] ^= 0x21;
+        }
+        if i == 0 {
+            b.truncate(b.len() * 3 / 4);
+        }
+        std::fs::write(img, b).unwrap();
+    }
+    let [_, damaged, _] = run();
+    assert!(damaged < from_images, "{damaged} blocks from damaged images");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// A start-up list's later segments (`persist/group.rs`): what a run of
 /// another script of the same program added is installed only by the runs
 /// that reach it, so a short script does not pay for the paths of every

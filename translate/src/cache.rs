@@ -37,7 +37,7 @@ pub const MIN_CACHE_SIZE: usize = 4 << 20;
 pub const CHUNK: usize = 64 << 10;
 /// Most blocks the host index holds per chunk (blocks average far more
 /// than 64 bytes); a chunk whose index is full takes no more blocks.
-const PER_CHUNK: usize = 1024;
+pub const PER_CHUNK: usize = 1024;
 /// Exit descriptors the table holds per KiB of code (a block of ~100
 /// bytes has 1-2).
 const DESCS_PER_KIB: usize = 16;
@@ -446,6 +446,42 @@ impl CodeCache {
         crate::hostmem::populate(self.write + start as u64, CHUNK, true);
         crate::hostmem::populate(self.exec + start as u64, CHUNK, false);
         Ok((self.exec + start as u64, self.exec + (start + CHUNK) as u64))
+    }
+
+    /// Hands out fresh code memory of whole chunks for `len` bytes from a
+    /// chunk's start, `[start, end)`, for a start-up image
+    /// (`Jit::install_image_locked`): written through [`CodeCache::span_mut`],
+    /// then its blocks registered chunk by chunk.
+    pub fn reserve_span(&self, w: &mut CodeWriter, len: usize) -> Result<(u64, u64), CacheError> {
+        self.check(w);
+        let start = self.used.load(Ordering::Relaxed).next_multiple_of(CHUNK);
+        let end = start.checked_add(len.max(1).next_multiple_of(CHUNK)).ok_or(CacheError::Full)?;
+        if end > self.size {
+            return Err(CacheError::Full);
+        }
+        self.used.store(end, Ordering::Release);
+        crate::hostmem::populate(self.write + start as u64, end - start, true);
+        crate::hostmem::populate(self.exec + start as u64, end - start, false);
+        Ok((self.exec + start as u64, self.exec + end as u64))
+    }
+
+    /// The writable view of `[at, at + len)`, inside a span
+    /// [`CodeCache::reserve_span`] handed out.
+    ///
+    /// # Safety
+    /// No block is registered in the range yet (no thread runs it) and the
+    /// caller holds no other reference to it.
+    #[allow(clippy::mut_from_ref)] // `w` is the writers' exclusion.
+    pub unsafe fn span_mut(&self, w: &mut CodeWriter, at: u64, len: usize) -> &mut [u8] {
+        self.check(w);
+        let off = at.wrapping_sub(self.exec) as usize;
+        assert!(
+            off.checked_add(len).is_some_and(|e| e <= self.used.load(Ordering::Relaxed)),
+            "span outside the cache"
+        );
+        // SAFETY: inside the writable view and handed out (checked above);
+        // unpublished and unaliased (the caller's promise).
+        unsafe { std::slice::from_raw_parts_mut((self.write + off as u64) as *mut u8, len) }
     }
 
     /// Copies `code` (assembled for executable address `at`) into a chunk

@@ -146,6 +146,9 @@ pub struct Stats {
     /// Blocks installed from the program's start-up list
     /// (`persist::group`).
     pub group_loaded: AtomicU64,
+    /// Of `group_loaded`, those installed from start-up images
+    /// (`persist::image`).
+    pub image_loaded: AtomicU64,
 }
 
 /// Errors from translation.
@@ -618,7 +621,12 @@ impl Jit {
     /// Counts an installed block of `insns` guest instructions and `len`
     /// bytes of host code (`--stats`).
     fn count_installed(&self, insns: usize, len: usize) {
-        self.stats.blocks.fetch_add(1, Ordering::Relaxed);
+        self.count_installed_many(1, insns, len);
+    }
+
+    /// [`Jit::count_installed`] of `blocks` blocks at once.
+    fn count_installed_many(&self, blocks: usize, insns: usize, len: usize) {
+        self.stats.blocks.fetch_add(blocks as u64, Ordering::Relaxed);
         self.stats.guest_insns.fetch_add(insns as u64, Ordering::Relaxed);
         self.stats.host_bytes.fetch_add(len as u64, Ordering::Relaxed);
     }
@@ -646,19 +654,38 @@ impl Jit {
         let seq = t.changes_seq;
         let Some(p) = t.persist.as_mut() else { return false };
         let mut pcs = p.group_share(pc, seq);
+        let first = p.take_first_share();
         if !pcs.is_empty() {
             // The first share of a mapping is its first segment: `pc`
             // itself may be in a later one.
             pcs.extend(p.group_share(pc, seq));
         }
         t.link_later = Some(Vec::new());
+        if let Some(share) = first.filter(|_| !pcs.is_empty()) {
+            // The file's start-up image first; one that is missing or
+            // gave less than half the share is written anew from the
+            // blocks loaded one by one below.
+            let image = t.persist.as_ref().and_then(|p| p.open_image(&share.store));
+            let n = image.map_or(0, |img| self.install_image_locked(t, &img, &share));
+            if n * 2 < pcs.len() {
+                if let Some(p) = t.persist.as_mut() {
+                    p.collect_for(Some(share.store));
+                }
+            }
+        }
         for &g in pcs.iter().rev() {
-            if self.load_stored_locked(t, g) {
+            if self.index.get(g).is_none() && self.load_stored_locked(t, g) {
                 self.stats.group_loaded.fetch_add(1, Ordering::Relaxed);
                 if let Some(b) = self.index.get(g) {
                     t.fresh.push((g, b.ibl_entry));
                 }
+                if let Some(p) = t.persist.as_mut() {
+                    p.collect_loaded(g, seq);
+                }
             }
+        }
+        if let Some(p) = t.persist.as_mut() {
+            p.collect_for(None);
         }
         // Jumps into these blocks from blocks of earlier shares.
         if !t.awaiting.is_empty() {
@@ -680,6 +707,190 @@ impl Jit {
             self.fresh_any.store(true, Ordering::Release);
         }
         !pcs.is_empty()
+    }
+
+    /// Installs the blocks of a file's start-up image (`persist::image`)
+    /// that hold for the guest's bytes now, in the mapping `share`: the
+    /// image's code copied into fresh chunks at once, then each block
+    /// checked as `load_stored_locked` checks a stored one (read-only
+    /// code, guest bytes, prediction, checksum), moved to its guest and
+    /// host addresses, and published; a block that fails is left out (its
+    /// bytes never run). Direct exits are linked as `commit_locked` links
+    /// them. The number of blocks installed.
+    ///
+    /// # Preconditions
+    /// The tables lock is held (`_locked`), with `t.link_later` set.
+    fn install_image_locked(
+        &self,
+        t: &mut Tables,
+        img: &persist::image::Image,
+        share: &persist::FirstShare,
+    ) -> usize {
+        let len = img.code_len();
+        if self.cache.needs_flush() || len == 0 {
+            return 0;
+        }
+        // A small image goes where the next translation would have (a
+        // fresh chunk is 32 pages to fault in, for a library's dozen
+        // blocks); the rest in fresh chunks of its own.
+        let room =
+            t.rooms.iter().position(|&(at, end)| end.saturating_sub(at.next_multiple_of(32)) >= len as u64);
+        let (start, end) = match room {
+            Some(i) => {
+                let (at, end) = t.rooms.swap_remove(i);
+                (at.next_multiple_of(32), end)
+            }
+            None => match self.cache.reserve_span(&mut t.writer, len) {
+                Ok(span) => span,
+                Err(_) => return 0,
+            },
+        };
+        // SAFETY: a span just handed out: nothing is registered in it, and
+        // this is the only reference to it; each block's bytes are written
+        // before the block is published, and never after.
+        let span = unsafe { self.cache.span_mut(&mut t.writer, start, len) };
+        // Counted here and added to the statistics once: locked additions
+        // were a fifth of the installing's own instructions.
+        let (mut used, mut installed, mut insns, mut bytes, mut chained) = (0, 0, 0, 0, 0);
+        if img.read_code(span) {
+            let mut spare = t.persist.as_mut().map(persist::Persist::take_spare).unwrap_or_default();
+            let runtime = self.rt.exit_tramp;
+            let mut guest = [0u8; MAX_BLOCK_BYTES];
+            let mut descs: Vec<ExitDesc> = Vec::new();
+            let mut full = false;
+            img.blocks(&mut spare, |b| {
+                let pc = share.base.wrapping_add(b.offset);
+                let n = b.rec.guest.len();
+                // In order and inside one chunk, as `CodeCache::register`
+                // requires (a room lies in one chunk, a span starts one).
+                let placed = b.len > 0
+                    && b.pos >= used
+                    && (room.is_some() || b.pos / cache::CHUNK == (b.pos + b.len - 1) / cache::CHUNK);
+                if full
+                    || !placed
+                    || !(share.start..share.end).contains(&pc)
+                    || n > MAX_BLOCK_BYTES
+                    || self.index.get(pc).is_some()
+                {
+                    return;
+                }
+                let ro_code = |a: u64| {
+                    t.mem.prot_at(a).is_some_and(|p| p & libc::PROT_EXEC != 0 && p & libc::PROT_WRITE == 0)
+                };
+                let (page, last) = (pc & !0xfff, (pc + n as u64 - 1) & !0xfff);
+                if !ro_code(pc)
+                    || t.self_checked(page)
+                    || t.self_checked(page + 0x1000)
+                    || self.unknown_code(t, pc, n)
+                {
+                    return;
+                }
+                self.protect_code_page_locked(t, page);
+                if last != page {
+                    self.protect_code_page_locked(t, last);
+                }
+                if self.fetch_locked(t, pc, &mut guest[..n]) != n || guest[..n] != b.rec.guest[..] {
+                    return;
+                }
+                let predicted = match b.rec.slot {
+                    Some((slot, branch, had)) => {
+                        let now = predicted_target(pc.wrapping_add(slot), pc.wrapping_add(branch));
+                        if now.is_some() != had {
+                            return;
+                        }
+                        now
+                    }
+                    None => None,
+                };
+                let host = start + b.pos as u64;
+                let code = &mut span[b.pos..b.pos + b.len];
+                if !b.code_matches(code) {
+                    return;
+                }
+                let em = &mut b.rec.em;
+                descs.clear();
+                descs.extend_from_slice(&em.descs);
+                let moves = baseline::Moves {
+                    from: b.rec.host,
+                    to: host,
+                    guest_delta: pc.wrapping_sub(b.rec.pc),
+                    runtime_delta: runtime.wrapping_sub(b.rec.runtime),
+                    predicted,
+                };
+                if !baseline::relocate_code(code, &em.relocs, &mut descs, &moves) {
+                    return;
+                }
+                let Ok(first) = self.cache.add_descs(&mut t.writer, &descs) else {
+                    full = true;
+                    return;
+                };
+                baseline::set_desc_base(code, &em.desc_fills, first);
+                let id = u32::try_from(t.incoming.len()).expect("fewer than 2^32 blocks");
+                let block = Box::into_raw(Box::new(Block {
+                    id,
+                    guest_start: pc,
+                    guest_end: pc + n as u64,
+                    host_start: host,
+                    host_len: u32::try_from(b.len).expect("block size"),
+                    ibl_entry: host + em.ibl_entry as u64,
+                    entry: host + em.entry as u64,
+                    pcmap: std::mem::take(&mut em.packed),
+                    transient: false,
+                }));
+                t.incoming.push(Default::default());
+                t.live.push(block);
+                // SAFETY: as in `commit_locked`: freed only by a flush.
+                let block: &'static Block = unsafe { &*block };
+                if self.cache.register(&mut t.writer, block).is_err() {
+                    full = true;
+                    return;
+                }
+                t.index.insert(block);
+                for page in (page..=last).step_by(0x1000) {
+                    t.pages.entry(page).or_default().push(pc);
+                }
+                t.fresh.push((pc, block.ibl_entry));
+                for d in descs.iter().filter(|d| d.kind == cpu::ExitKind::Direct) {
+                    if !self.link_counting_locked(t, d, &mut chained) {
+                        if let Some(later) = t.link_later.as_mut() {
+                            later.push(*d);
+                        }
+                    }
+                }
+                if self.dump.perf_map {
+                    self.perf_map_block(block);
+                }
+                used = b.pos + b.len;
+                installed += 1;
+                (insns, bytes) = (insns + usize::from(b.rec.insns), bytes + b.len);
+            });
+            if let Some(p) = t.persist.as_mut() {
+                p.put_spare(spare);
+            }
+        }
+        self.count_installed_many(installed, insns, bytes);
+        self.stats.chained.fetch_add(chained, Ordering::Relaxed);
+        self.stats.reused.fetch_add(installed as u64, Ordering::Relaxed);
+        self.stats.group_loaded.fetch_add(installed as u64, Ordering::Relaxed);
+        self.stats.image_loaded.fetch_add(installed as u64, Ordering::Relaxed);
+        if installed == 0 {
+            // Nothing of it runs: its memory is the next translations'.
+            match room {
+                Some(_) => t.rooms.push((start, end)),
+                None => {
+                    t.rooms.extend((start..end).step_by(cache::CHUNK).map(|c| (c, c + cache::CHUNK as u64)))
+                }
+            }
+            return 0;
+        }
+        // What the image left of its room or last chunk, for the next
+        // translations.
+        let rest = (start + used as u64).next_multiple_of(32);
+        let floor = if room.is_some() { start } else { end - cache::CHUNK as u64 };
+        if rest >= floor && end.saturating_sub(rest) >= MIN_ROOM && !self.cache.chunk_full(end - 1) {
+            t.rooms.push((rest, end));
+        }
+        installed
     }
 
     /// Enters the blocks start-up lists installed since into `cpu`'s
@@ -1282,6 +1493,17 @@ impl Jit {
     /// The tables lock is held (`_locked`), and `d` is a `Direct` exit
     /// descriptor of an installed block.
     fn link_locked(&self, t: &mut Tables, d: &ExitDesc) -> bool {
+        let mut chained = 0;
+        let linked = self.link_counting_locked(t, d, &mut chained);
+        if chained > 0 {
+            self.stats.chained.fetch_add(chained, Ordering::Relaxed);
+        }
+        linked
+    }
+
+    /// [`Jit::link_locked`], adding the jumps chained to `chained` instead
+    /// of the statistics.
+    fn link_counting_locked(&self, t: &mut Tables, d: &ExitDesc, chained: &mut u64) -> bool {
         let site = d.patch_site;
         let Some(target) = self.index.get(d.target) else { return false };
         // A jump in code shared with a forked child or parent stays
@@ -1306,7 +1528,7 @@ impl Jit {
         unsafe { self.cache.patch_rel32(&mut t.writer, site, to) };
         let id = target.id as usize;
         t.incoming[id].push((site, stub));
-        self.stats.chained.fetch_add(1, Ordering::Relaxed);
+        *chained += 1;
         true
     }
 

@@ -229,10 +229,7 @@ impl Emitted {
     /// Rewrites the descriptor indices once the block's descriptors have
     /// been given their place (`first`) in the cache's table.
     pub fn set_desc_base(&mut self, first: u32) {
-        for (i, &at) in self.desc_fills.iter().enumerate() {
-            let idx = first + u32::try_from(i).expect("few exits per block");
-            self.code[at..at + 4].copy_from_slice(&idx.to_le_bytes());
-        }
+        set_desc_base(&mut self.code, &self.desc_fills, first);
     }
 
     /// Moves the block, emitted for host address `from`, to host address
@@ -256,53 +253,83 @@ impl Emitted {
         runtime_delta: u64,
         predicted: Option<u64>,
     ) -> bool {
-        let host_delta = to.wrapping_sub(from);
-        if !host_delta.is_multiple_of(8) {
-            return false;
-        }
-        for r in &self.relocs {
-            let at = r.at as usize;
-            let Some(field) = self.code.get_mut(at..at + if is_wide(r.kind) { 8 } else { 4 }) else {
-                return false;
-            };
-            let old = if is_wide(r.kind) {
-                u64::from_le_bytes(field.try_into().expect("8 bytes"))
-            } else {
-                i64::from(i32::from_le_bytes(field.try_into().expect("4 bytes"))) as u64
-            };
-            let new = match r.kind {
-                RelocKind::HostRel32 => old.wrapping_add(runtime_delta).wrapping_sub(host_delta),
-                RelocKind::GuestRel32 => old.wrapping_add(guest_delta).wrapping_sub(host_delta),
-                RelocKind::GuestAbs32 | RelocKind::GuestAbs64 => old.wrapping_add(guest_delta),
-                RelocKind::PredictedNeg64 => match predicted {
-                    Some(p) => p.wrapping_neg(),
-                    None => return false,
-                },
-            };
-            if is_wide(r.kind) {
-                field.copy_from_slice(&new.to_le_bytes());
-            } else {
-                match i32::try_from(new as i64) {
-                    Ok(v) => field.copy_from_slice(&v.to_le_bytes()),
-                    Err(_) => return false,
-                }
-            }
-        }
-        for d in &mut self.descs {
-            d.target = if d.kind == ExitKind::Direct && d.arg == DIRECT_VIA_LOOKUP {
-                match predicted {
-                    Some(p) => p,
-                    None => return false,
-                }
-            } else {
-                d.target.wrapping_add(guest_delta)
-            };
-            if d.patch_site != 0 {
-                d.patch_site = d.patch_site.wrapping_add(host_delta);
-            }
-        }
-        true
+        let moves = Moves { from, to, guest_delta, runtime_delta, predicted };
+        relocate_code(&mut self.code, &self.relocs, &mut self.descs, &moves)
     }
+}
+
+/// [`Emitted::set_desc_base`] of a block's `code` wherever it is, with
+/// `fills` its `desc_fills`.
+pub fn set_desc_base(code: &mut [u8], fills: &[usize], first: u32) {
+    for (i, &at) in fills.iter().enumerate() {
+        let idx = first + u32::try_from(i).expect("few exits per block");
+        code[at..at + 4].copy_from_slice(&idx.to_le_bytes());
+    }
+}
+
+/// How a block moves (`Emitted::relocate`): from host address `from` to
+/// `to`, its guest code by `guest_delta`, the runtime's routines by
+/// `runtime_delta`, with `predicted` as its predicted indirect target.
+#[derive(Clone, Copy, Debug)]
+pub struct Moves {
+    pub from: u64,
+    pub to: u64,
+    pub guest_delta: u64,
+    pub runtime_delta: u64,
+    pub predicted: Option<u64>,
+}
+
+/// [`Emitted::relocate`] of a block's `code` (wherever it is: its own
+/// vector, or a start-up image's place in the code cache), its relocations
+/// and its exit descriptors.
+#[must_use]
+pub fn relocate_code(code: &mut [u8], relocs: &[Reloc], descs: &mut [ExitDesc], m: &Moves) -> bool {
+    let host_delta = m.to.wrapping_sub(m.from);
+    if !host_delta.is_multiple_of(8) {
+        return false;
+    }
+    for r in relocs {
+        let at = r.at as usize;
+        let Some(field) = code.get_mut(at..at + if is_wide(r.kind) { 8 } else { 4 }) else {
+            return false;
+        };
+        let old = if is_wide(r.kind) {
+            u64::from_le_bytes(field.try_into().expect("8 bytes"))
+        } else {
+            i64::from(i32::from_le_bytes(field.try_into().expect("4 bytes"))) as u64
+        };
+        let new = match r.kind {
+            RelocKind::HostRel32 => old.wrapping_add(m.runtime_delta).wrapping_sub(host_delta),
+            RelocKind::GuestRel32 => old.wrapping_add(m.guest_delta).wrapping_sub(host_delta),
+            RelocKind::GuestAbs32 | RelocKind::GuestAbs64 => old.wrapping_add(m.guest_delta),
+            RelocKind::PredictedNeg64 => match m.predicted {
+                Some(p) => p.wrapping_neg(),
+                None => return false,
+            },
+        };
+        if is_wide(r.kind) {
+            field.copy_from_slice(&new.to_le_bytes());
+        } else {
+            match i32::try_from(new as i64) {
+                Ok(v) => field.copy_from_slice(&v.to_le_bytes()),
+                Err(_) => return false,
+            }
+        }
+    }
+    for d in descs {
+        d.target = if d.kind == ExitKind::Direct && d.arg == DIRECT_VIA_LOOKUP {
+            match m.predicted {
+                Some(p) => p,
+                None => return false,
+            }
+        } else {
+            d.target.wrapping_add(m.guest_delta)
+        };
+        if d.patch_site != 0 {
+            d.patch_site = d.patch_site.wrapping_add(host_delta);
+        }
+    }
+    true
 }
 
 fn is_wide(kind: RelocKind) -> bool {

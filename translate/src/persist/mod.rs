@@ -10,6 +10,8 @@
 //! - `record`: a block as a blob.
 //! - `cpuid_record`: the host's CPUID answers, for the next tern.
 //! - `group`: a program's start-up list, the blocks its runs install first.
+//! - `image`: a file's first share of that list laid out as the code cache
+//!   holds it, installed with one copy.
 //!
 //! A record is used only where the guest bytes equal those it was
 //! translated from, and is then moved to its new guest and host addresses
@@ -18,6 +20,7 @@
 
 pub mod cpuid_record;
 pub mod group;
+pub mod image;
 pub mod record;
 pub mod regions;
 pub mod store;
@@ -102,6 +105,26 @@ pub struct Persist {
     started: crate::clock::Instant,
     /// The process is past [`STARTUP_WINDOW`].
     window_closed: bool,
+    /// The first share [`Persist::group_share`] handed out last, not asked
+    /// for yet ([`Persist::take_first_share`]): its file's store name, and
+    /// the mapping's start, end and start minus file offset.
+    first_share: Option<FirstShare>,
+    /// The store name of the file whose share is being installed block by
+    /// block for a new start-up image ([`Persist::collect_loaded`]), and
+    /// the records so collected per store name, written at the end.
+    collecting: Option<String>,
+    collected: Vec<Pending>,
+}
+
+/// A file's first share of the start-up list as handed out: the file's
+/// store name (which names its start-up image), and its mapping's start
+/// and end, and start minus file offset (a block's pc is that plus its
+/// file offset).
+pub struct FirstShare {
+    pub store: String,
+    pub start: u64,
+    pub end: u64,
+    pub base: u64,
 }
 
 /// How often a process looks at its store files again at most
@@ -207,6 +230,9 @@ impl Persist {
             missed_count: 0,
             started: crate::clock::Instant::now(),
             window_closed: false,
+            first_share: None,
+            collecting: None,
+            collected: Vec::new(),
         })
     }
 
@@ -261,6 +287,12 @@ impl Persist {
         // the file (a library only some scripts load).
         let base = g.entries(&name).iter().filter_map(here).map(|(_, seg)| seg).min().unwrap_or(0);
         let mut share = Vec::new();
+        self.first_share = Some(FirstShare {
+            store: name.clone(),
+            start,
+            end: start + len,
+            base: start.wrapping_sub(offset),
+        });
         for (pc, seg) in g.entries(&name).iter().filter_map(here) {
             if seg == base {
                 share.push(pc);
@@ -271,6 +303,69 @@ impl Persist {
             }
         }
         share
+    }
+
+    /// The first share the last [`Persist::group_share`] handed out, if
+    /// it was one.
+    pub fn take_first_share(&mut self) -> Option<FirstShare> {
+        self.first_share.take()
+    }
+
+    /// The path of the start-up image of the file whose store is `store`
+    /// in this program's list.
+    fn image_path(&self, store: &str) -> Option<PathBuf> {
+        let program = self.group_name.as_ref()?.strip_suffix(".grp")?;
+        Some(self.dir.join(format!("{program}.{}.img", store.strip_suffix(".tbc").unwrap_or(store))))
+    }
+
+    /// The start-up image of the file whose store is `store`, if there is
+    /// one for this program.
+    pub fn open_image(&self, store: &str) -> Option<image::Image> {
+        image::Image::open(&self.image_path(store)?, self.tag)
+    }
+
+    /// The vectors of the last record read, lent to an image's reading.
+    pub fn take_spare(&mut self) -> Record {
+        std::mem::take(&mut self.spare)
+    }
+
+    /// Gives [`Persist::take_spare`]'s vectors back.
+    pub fn put_spare(&mut self, spare: Record) {
+        self.spare = spare;
+    }
+
+    /// Starts (`Some`) or ends collecting the records of the file whose
+    /// store is `store` for a new start-up image.
+    pub fn collect_for(&mut self, store: Option<String>) {
+        if let Some(s) = &store {
+            if !self.collected.iter().any(|(n, _)| n == s) {
+                self.collected.push((s.clone(), Vec::new()));
+            }
+        }
+        self.collecting = store;
+    }
+
+    /// Keeps the record just loaded for `pc` (the last one read) for the
+    /// start-up image being collected, if any.
+    pub fn collect_loaded(&mut self, pc: u64, generation: u64) {
+        if self.collecting.is_none() {
+            return;
+        }
+        let Some((_, off)) = self.region(pc, generation) else { return };
+        let store = self.collecting.as_deref();
+        if let Some((_, blocks)) = self.collected.iter_mut().find(|(n, _)| Some(n.as_str()) == store) {
+            blocks.push((off, self.blob.clone()));
+        }
+    }
+
+    /// Writes the start-up images collected ([`Persist::collect_loaded`]).
+    fn save_images(&mut self) {
+        for (store, blocks) in std::mem::take(&mut self.collected) {
+            let (Some(path), Some(bytes)) = (self.image_path(&store), image::build(self.tag, &blocks)) else {
+                continue;
+            };
+            let _ = store::replace_file(&path, &bytes);
+        }
     }
 
     /// True if `pc` is a block of a later share of the start-up list not
@@ -463,6 +558,8 @@ impl Persist {
     /// install its subshells' code.
     pub fn forget_pending(&mut self) {
         self.group_name = None;
+        self.collecting = None;
+        std::mem::forget(std::mem::take(&mut self.collected));
         std::mem::forget(std::mem::take(&mut self.pending));
         self.pending_bytes = 0;
         std::mem::forget(std::mem::take(&mut self.group_missed));
@@ -480,7 +577,7 @@ impl Persist {
         if let Some(base) = self.dir.parent() {
             cpuid_record::save(base);
         }
-        if self.pending.is_empty() && self.missed_count == 0 {
+        if self.pending.is_empty() && self.missed_count == 0 && self.collected.is_empty() {
             return;
         }
         if !self.dir.exists() {
@@ -494,6 +591,7 @@ impl Persist {
         }
         self.pending_bytes = 0;
         self.save_group();
+        self.save_images();
     }
 }
 

@@ -44,6 +44,16 @@ const RELOC_KINDS: [RelocKind; 5] = [
 impl Record {
     /// The record as bytes (a store's blob).
     pub fn encode(&self) -> Vec<u8> {
+        self.encode_with(true)
+    }
+
+    /// The record as bytes without its host code (a start-up image keeps
+    /// the code apart: `image.rs`); [`Record::decode_beside`] reads it.
+    pub fn encode_without_code(&self) -> Vec<u8> {
+        self.encode_with(false)
+    }
+
+    fn encode_with(&self, with_code: bool) -> Vec<u8> {
         let e = &self.em;
         let mut w = Vec::with_capacity(64 + self.guest.len() + e.code.len() + e.packed.len());
         put(&mut w, self.pc);
@@ -58,7 +68,7 @@ impl Record {
             put(&mut w, n as u64);
         }
         put_bytes(&mut w, &self.guest);
-        put_bytes(&mut w, &e.code);
+        put_bytes(&mut w, if with_code { &e.code } else { &[] });
         put(&mut w, e.relocs.len() as u64);
         for r in &e.relocs {
             put(&mut w, u64::from(r.at) | (r.kind as u64) << 32);
@@ -86,9 +96,21 @@ impl Record {
     /// As [`Record::decode`], into the vectors of `spare` (cleared first):
     /// a process loading thousands of blocks allocates them once.
     pub fn decode_reusing(b: &[u8], spare: Record) -> Option<Record> {
+        Self::decode_parts(b, spare, None)
+    }
+
+    /// A record [`Record::encode_without_code`] gave, whose code is
+    /// `code_len` bytes kept elsewhere: its `em.code` stays empty, and its
+    /// offsets are checked against `code_len`.
+    pub fn decode_beside(b: &[u8], spare: Record, code_len: usize) -> Option<Record> {
+        Self::decode_parts(b, spare, Some(code_len))
+    }
+
+    fn decode_parts(b: &[u8], spare: Record, code_beside: Option<usize>) -> Option<Record> {
         let Record { mut guest, em, .. } = spare;
         let Emitted { mut code, mut relocs, mut pcmap, mut descs, mut desc_fills, .. } = em;
-        let mut r = Reader { b, at: 0 };
+        // Offsets into code kept beside may pass the blob's own size.
+        let mut r = Reader { b, at: 0, limit: b.len().max(code_beside.unwrap_or(0)) };
         let pc = r.u64()?;
         let host = r.u64()?;
         let runtime = r.u64()?;
@@ -101,6 +123,10 @@ impl Record {
         guest.extend_from_slice(r.bytes()?);
         code.clear();
         code.extend_from_slice(r.bytes()?);
+        if code_beside.is_some() && !code.is_empty() {
+            return None;
+        }
+        let code_len = code_beside.unwrap_or(code.len());
         let n = r.count(8)?;
         relocs.clear();
         relocs.reserve(n);
@@ -109,7 +135,7 @@ impl Record {
             let kind = *RELOC_KINDS.get(usize::try_from(v >> 32).ok()?)?;
             let at = v as u32;
             let width = if matches!(kind, RelocKind::GuestAbs64 | RelocKind::PredictedNeg64) { 8 } else { 4 };
-            (at as usize).checked_add(width).filter(|&end| end <= code.len())?;
+            (at as usize).checked_add(width).filter(|&end| end <= code_len)?;
             relocs.push(Reloc { at, kind });
         }
         // Kept packed, as the installed block keeps it: no entries.
@@ -128,10 +154,10 @@ impl Record {
         desc_fills.reserve(n);
         for _ in 0..n {
             let f = r.len()?;
-            f.checked_add(4).filter(|&end| end <= code.len())?;
+            f.checked_add(4).filter(|&end| end <= code_len)?;
             desc_fills.push(f);
         }
-        let fits = ibl_entry <= code.len() && entry <= code.len() && insn_len <= code.len();
+        let fits = ibl_entry <= code_len && entry <= code_len && insn_len <= code_len;
         if r.at != b.len() || !fits || desc_fills.len() != descs.len() || guest.is_empty() {
             return None;
         }
@@ -164,6 +190,8 @@ fn put_bytes(w: &mut Vec<u8>, b: &[u8]) {
 struct Reader<'a> {
     b: &'a [u8],
     at: usize,
+    /// Largest length or offset read (`Reader::len`).
+    limit: usize,
 }
 
 impl<'a> Reader<'a> {
@@ -177,9 +205,10 @@ impl<'a> Reader<'a> {
         Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
     }
 
-    /// A length or offset (bounded by the blob's own size).
+    /// A length or offset (bounded by the blob's own size, or the code's
+    /// kept beside it).
     fn len(&mut self) -> Option<usize> {
-        usize::try_from(self.u64()?).ok().filter(|&n| n <= self.b.len())
+        usize::try_from(self.u64()?).ok().filter(|&n| n <= self.limit)
     }
 
     /// A count of items of at least `size` bytes each, if that many fit.
