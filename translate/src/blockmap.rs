@@ -224,6 +224,22 @@ impl BlockMapWriter {
     /// it, else the same table cleared of tombstones in place (readers
     /// meanwhile miss, which is harmless).
     fn rebuild(&mut self) {
+        self.rebuild_with(0);
+    }
+
+    /// Makes room for `more` blocks to be inserted without a rebuild on
+    /// the way (at most one now): a start-up image installs thousands at
+    /// once, and each doubling on the way inserted every block again,
+    /// reading each one (a cache miss apiece).
+    pub fn reserve(&mut self, more: usize) {
+        if (self.used + more + 1) * 4 > self.map().table().slots.len() * 3 {
+            self.rebuild_with(more);
+        }
+    }
+
+    /// [`BlockMapWriter::rebuild`], with room for `more` blocks beyond
+    /// those live.
+    fn rebuild_with(&mut self, more: usize) {
         let old = self.map().table();
         let live: Vec<*mut Block> = old
             .slots
@@ -232,7 +248,10 @@ impl BlockMapWriter {
             .filter(|&p| !p.is_null() && p != TOMB)
             .collect();
         let n = old.slots.len();
-        let target = if (live.len() + 1) * 2 > n { n * 2 } else { n };
+        let mut target = if (live.len() + 1) * 2 > n { n * 2 } else { n };
+        while (live.len() + more + 1) * 4 > target * 3 {
+            target *= 2;
+        }
         if target != n {
             let new = Box::into_raw(Table::new(target));
             self.map().table.store(new, Ordering::Release);
@@ -279,6 +298,20 @@ mod tests {
             pcmap: Default::default(),
             transient: false,
         }))
+    }
+
+    #[test]
+    fn reserved_room_takes_inserts_without_another_rebuild() {
+        let (map, mut w) = BlockMap::new();
+        let blocks: Vec<_> = (0..30_000u64).map(|i| block(0x40_0000 + i * 5)).collect();
+        w.insert(blocks[0]);
+        w.reserve(blocks.len());
+        let (slots, retired) = (map.table().slots.len(), w.retired.len());
+        for b in &blocks[1..] {
+            w.insert(b);
+        }
+        assert_eq!((map.table().slots.len(), w.retired.len()), (slots, retired));
+        assert!(blocks.iter().all(|b| map.get(b.guest_start).is_some()));
     }
 
     #[test]

@@ -673,6 +673,7 @@ impl Jit {
                 }
             }
         }
+        t.index.reserve(pcs.len());
         for &g in pcs.iter().rev() {
             if self.index.get(g).is_none() && self.load_stored_locked(t, g) {
                 self.stats.group_loaded.fetch_add(1, Ordering::Relaxed);
@@ -758,6 +759,12 @@ impl Jit {
             let mut guest = [0u8; MAX_BLOCK_BYTES];
             let mut descs: Vec<ExitDesc> = Vec::new();
             let mut full = false;
+            // Room for all of them at once: these grew by doubling, each
+            // copy a pass over what they held.
+            t.fresh.reserve(img.block_count());
+            t.incoming.reserve(img.block_count());
+            t.live.reserve(img.block_count());
+            t.index.reserve(img.block_count());
             img.blocks(&mut spare, |b| {
                 let pc = share.base.wrapping_add(b.offset);
                 let n = b.rec.guest.len();

@@ -33,7 +33,7 @@ const HEADER_LEN: usize = 32;
 /// A block's fixed fields before its record.
 pub const BLOCK_HEAD: usize = 40;
 /// Bytes of blocks read from the file at a time (`Image::blocks`).
-const WINDOW: usize = 16 << 10;
+const WINDOW: usize = 64 << 10;
 /// Filler between blocks (never run: `int3`).
 const FILL: u8 = 0xcc;
 
@@ -103,10 +103,12 @@ pub struct ImageBlock {
     rec_hash: FxHasher,
 }
 
-/// An image file, mapped (its bytes are read with the fault-safe copy: a
-/// file truncated under the mapping is a short read, not a crash).
+/// An image file, open. Its bytes are read with `pread` (the code
+/// straight into the code cache): a mapping took a page fault for every
+/// 16 pages read, and a file truncated under it would need the fault-safe
+/// copy.
 pub struct Image {
-    addr: u64,
+    file: std::fs::File,
     len: usize,
     count: usize,
     code_len: usize,
@@ -115,7 +117,6 @@ pub struct Image {
 impl Image {
     /// The image at `path`, if it is one written for `tag`.
     pub fn open(path: &Path, tag: u64) -> Option<Image> {
-        use std::os::fd::AsRawFd;
         use std::os::unix::fs::FileExt;
         let file = std::fs::File::open(path).ok()?;
         let len = usize::try_from(file.metadata().ok()?.len()).ok()?;
@@ -130,9 +131,14 @@ impl Image {
         if code_len > len - HEADER_LEN || count > (len - HEADER_LEN - code_len) / BLOCK_HEAD {
             return None;
         }
-        let addr =
-            crate::hostmem::map_tern_fd(len, libc::PROT_READ, libc::MAP_PRIVATE, file.as_raw_fd()).ok()?;
-        Some(Image { addr, len, count, code_len })
+        // Kept while the image installs: a descriptor of tern's own, where
+        // no guest thread's next `open` would have landed.
+        Some(Image { file: crate::hostmem::private_file(file), len, count, code_len })
+    }
+
+    /// Blocks in the image.
+    pub fn block_count(&self) -> usize {
+        self.count
     }
 
     /// Bytes of code, the span a process reserves for it.
@@ -147,8 +153,9 @@ impl Image {
     }
 
     fn read_at(&self, off: usize, buf: &mut [u8]) -> bool {
+        use std::os::unix::fs::FileExt;
         off.checked_add(buf.len()).is_some_and(|end| end <= self.len)
-            && crate::guestmem::read_guest(self.addr + off as u64, buf) == buf.len()
+            && self.file.read_exact_at(buf, off as u64).is_ok()
     }
 
     /// Calls `each` with every block whose record decodes and whose place
@@ -188,13 +195,6 @@ impl ImageBlock {
     /// record are those the image's checksum vouches for.
     pub fn code_matches(&self, code: &[u8]) -> bool {
         self.rec_hash.clone().finish_with(code) == self.sum
-    }
-}
-
-impl Drop for Image {
-    fn drop(&mut self) {
-        // SAFETY: the mapping `open` made, unmapped once.
-        unsafe { libc::munmap(self.addr as *mut libc::c_void, self.len) };
     }
 }
 
