@@ -160,6 +160,17 @@ pub enum TranslateError {
     Emit(#[from] baseline::EmitError),
 }
 
+/// The prediction a stored block at `pc` whose indirect-branch slot is
+/// `slot` (`persist::record::Record::slot`) takes now: the target its slot
+/// predicts (or None for a block without one), or None if the slot
+/// predicts a target now where it did not then, or the reverse (the block
+/// is then translated anew).
+fn stored_prediction(pc: u64, slot: Option<(u64, u64, bool)>) -> Option<Option<u64>> {
+    let Some((slot, branch, had)) = slot else { return Some(None) };
+    let now = predicted_target(pc.wrapping_add(slot), pc.wrapping_add(branch));
+    (now.is_some() == had).then_some(now)
+}
+
 /// The target a block's final `jmp`/`call` through a RIP-relative memory
 /// operand would take now (see `IrBlock::predicted`): the 8 bytes there, if
 /// readable. A slot still pointing next to the branch is a lazy-binding GOT
@@ -268,6 +279,12 @@ impl Tables {
     fn self_checked(&self, page: u64) -> bool {
         self.code.volatile.contains(&page)
             || self.mem.prot_at(page).is_some_and(|p| p & pages::SHARED_MAPPING != 0)
+    }
+
+    /// True if guest `addr` is mapped executable and not writable: where
+    /// stored blocks are used (a writable page's code is translated).
+    fn read_only_code(&self, addr: u64) -> bool {
+        self.mem.prot_at(addr).is_some_and(|p| p & libc::PROT_EXEC != 0 && p & libc::PROT_WRITE == 0)
     }
 
     /// Remembers that guest memory `[start, end)` changed.
@@ -781,11 +798,8 @@ impl Jit {
                 {
                     return;
                 }
-                let ro_code = |a: u64| {
-                    t.mem.prot_at(a).is_some_and(|p| p & libc::PROT_EXEC != 0 && p & libc::PROT_WRITE == 0)
-                };
                 let (page, last) = (pc & !0xfff, (pc + n as u64 - 1) & !0xfff);
-                if !ro_code(pc)
+                if !t.read_only_code(pc)
                     || t.self_checked(page)
                     || t.self_checked(page + 0x1000)
                     || self.unknown_code(t, pc, n)
@@ -799,16 +813,7 @@ impl Jit {
                 if self.fetch_locked(t, pc, &mut guest[..n]) != n || guest[..n] != b.rec.guest[..] {
                     return;
                 }
-                let predicted = match b.rec.slot {
-                    Some((slot, branch, had)) => {
-                        let now = predicted_target(pc.wrapping_add(slot), pc.wrapping_add(branch));
-                        if now.is_some() != had {
-                            return;
-                        }
-                        now
-                    }
-                    None => None,
-                };
+                let Some(predicted) = stored_prediction(pc, b.rec.slot) else { return };
                 let host = start + b.pos as u64;
                 let code = &mut span[b.pos..b.pos + b.len];
                 if !b.code_matches(code) {
@@ -944,10 +949,7 @@ impl Jit {
     /// [`Jit::load_stored`] with the tables lock held (`_locked`), for a
     /// persistable `pc` outside the vDSO.
     fn load_stored_locked(&self, t: &mut Tables, pc: u64) -> bool {
-        let read_only_code = |t: &Tables, a: u64| {
-            t.mem.prot_at(a).is_some_and(|p| p & libc::PROT_EXEC != 0 && p & libc::PROT_WRITE == 0)
-        };
-        if self.index.get(pc).is_some() || self.cache.needs_flush() || !read_only_code(t, pc) {
+        if self.index.get(pc).is_some() || self.cache.needs_flush() || !t.read_only_code(pc) {
             return false;
         }
         let Ok(mut f) = self.fetch_for_translation_locked(t, pc, false, false) else { return false };
@@ -1096,16 +1098,7 @@ impl Jit {
         }
         // The prediction translating would make now (`predict_indirect`):
         // the block's must be the same, a target or none.
-        let predicted = match rec.slot {
-            Some((slot, branch, had)) => {
-                let now = predicted_target(f.pc.wrapping_add(slot), f.pc.wrapping_add(branch));
-                if now.is_some() != had {
-                    return None;
-                }
-                now
-            }
-            None => None,
-        };
+        let predicted = stored_prediction(f.pc, rec.slot)?;
         // The same address modulo 32 as where it was emitted: its fields'
         // and literals' alignment, and its entry's.
         let (at, end) = f.room;
