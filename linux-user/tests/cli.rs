@@ -224,7 +224,7 @@ fn bytes(b: &[u8]) -> &OsStr {
 }
 
 fn same(what: &str, native: &Output, tern: &Output) {
-    assert_eq!(native.status.code(), tern.status.code(), "{what}: status");
+    assert_eq!(native.status.code(), tern.status.code(), "{what}: status {}", text(&tern.stderr));
     assert_eq!(native.stdout, tern.stdout, "{what}: stdout");
     assert_eq!(native.stderr, tern.stderr, "{what}: stderr");
 }
@@ -591,8 +591,10 @@ fn later_processes_reuse_translations() {
         let out = shell_with_cache(&dir, &[], "echo $((6 * 7)); ls / > /dev/null", "42\n");
         (stat(&out.stderr, "blocks translated"), stat(&out.stderr, "of which reused"))
     };
-    let (first, none) = run();
-    assert_eq!(none, 0);
+    let (first, few) = run();
+    // A few at most: a slow run looks at the stores again after 50 ms
+    // (`Persist::refresh`) and may find there what `ls`'s start wrote.
+    assert!(few * 20 <= first, "{few} of {first} blocks reused in the first run");
     let (blocks, reused) = run();
     assert_eq!(blocks, first);
     assert!(reused * 10 >= blocks * 9, "{reused} of {blocks} blocks reused");
@@ -788,13 +790,27 @@ fn fork_children_share_what_their_siblings_loaded() {
 #[test]
 fn blocks_translated_for_another_binding_are_reused() {
     let dir = cache_dir("binding");
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("input");
+    std::fs::write(&input, "x\n").unwrap();
+    // `sed` alone, not a shell pipeline: a shell's path depends on when
+    // its children end (a SIGCHLD in `wait` on a loaded machine), and a
+    // path no earlier run took is translated, whatever the binding.
     let run = |env: &[&str]| {
-        let out = shell_with_cache(&dir, env, "echo x | sed s/x/y/", "y\n");
+        let out = Command::new(TERN)
+            .arg("--code-cache")
+            .arg(dir.join("cache"))
+            .args(env)
+            .args(["--stats", "/bin/sed", "s/x/y/"])
+            .arg(&input)
+            .output()
+            .expect("run tern");
+        assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), "y\n".into()), "{out:?}");
         let (blocks, reused) = (stat(&out.stderr, "blocks translated"), stat(&out.stderr, "of which reused"));
         blocks - reused
     };
     run(&["-E", "LD_BIND_NOW=1"]);
-    run(&[]);
+    assert!(run(&[]) > 0, "the first lazily bound run translates its own blocks");
     assert_eq!(run(&[]), 0, "lazily bound, after a first such run");
     assert_eq!(run(&["-E", "LD_BIND_NOW=1"]), 0, "bound at load time again");
     std::fs::remove_dir_all(&dir).unwrap();

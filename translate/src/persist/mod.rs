@@ -111,9 +111,11 @@ pub struct Persist {
     first_share: Option<FirstShare>,
     /// The store name of the file whose share is being installed block by
     /// block for a new start-up image ([`Persist::collect_loaded`]), and
-    /// the records so collected per store name, written at the end.
+    /// per store name, the file and the offsets of the blocks so loaded,
+    /// whose records are read again for the image at the end (a copy of
+    /// each kept from the start was the run's peak memory).
     collecting: Option<String>,
-    collected: Vec<Pending>,
+    collected: Vec<(String, FileKey, Vec<u64>)>,
 }
 
 /// A file's first share of the start-up list as handed out: the file's
@@ -337,31 +339,34 @@ impl Persist {
     /// Starts (`Some`) or ends collecting the records of the file whose
     /// store is `store` for a new start-up image.
     pub fn collect_for(&mut self, store: Option<String>) {
-        if let Some(s) = &store {
-            if !self.collected.iter().any(|(n, _)| n == s) {
-                self.collected.push((s.clone(), Vec::new()));
-            }
-        }
         self.collecting = store;
     }
 
-    /// Keeps the record just loaded for `pc` (the last one read) for the
-    /// start-up image being collected, if any.
+    /// Notes that the block for `pc` was just loaded from its store, for
+    /// the start-up image being collected, if any.
     pub fn collect_loaded(&mut self, pc: u64, generation: u64) {
-        if self.collecting.is_none() {
-            return;
-        }
-        let Some((_, off)) = self.region(pc, generation) else { return };
-        let store = self.collecting.as_deref();
-        if let Some((_, blocks)) = self.collected.iter_mut().find(|(n, _)| Some(n.as_str()) == store) {
-            blocks.push((off, self.blob.clone()));
+        let Some(store) = self.collecting.as_ref() else { return };
+        let store = store.clone();
+        let Some((key, off)) = self.region(pc, generation) else { return };
+        match self.collected.iter_mut().find(|(n, k, _)| *n == store && *k == key) {
+            Some((_, _, offsets)) => offsets.push(off),
+            None => self.collected.push((store, key, vec![off])),
         }
     }
 
-    /// Writes the start-up images collected ([`Persist::collect_loaded`]).
+    /// Writes the start-up images collected ([`Persist::collect_loaded`]),
+    /// their records read again from the stores this process opened
+    /// (additions first, as [`Persist::find`] reads them).
     fn save_images(&mut self) {
-        for (store, blocks) in std::mem::take(&mut self.collected) {
-            let (Some(path), Some(bytes)) = (self.image_path(&store), image::build(self.tag, &blocks)) else {
+        for (name, key, offsets) in std::mem::take(&mut self.collected) {
+            let Some(opened) = self.stores.get(&key) else { continue };
+            let blocks: Vec<(u64, Vec<u8>)> = offsets
+                .iter()
+                .filter_map(|&off| {
+                    Some((off, opened.stores.iter().rev().flatten().find_map(|s| s.get(off))?))
+                })
+                .collect();
+            let (Some(path), Some(bytes)) = (self.image_path(&name), image::build(self.tag, &blocks)) else {
                 continue;
             };
             let _ = store::replace_file(&path, &bytes);
@@ -535,9 +540,10 @@ impl Persist {
         }
     }
 
-    /// True if blocks translated here wait to be written ([`Persist::save`]).
+    /// True if blocks translated here, or start-up images collected here,
+    /// wait to be written ([`Persist::save`]).
     pub fn has_pending(&self) -> bool {
-        !self.pending.is_empty()
+        !self.pending.is_empty() || !self.collected.is_empty()
     }
 
     /// The name of the store of the file holding `pc` (known to `regions`).
