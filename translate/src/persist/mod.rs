@@ -358,7 +358,13 @@ impl Persist {
     /// their records read again from the stores this process opened
     /// (additions first, as [`Persist::find`] reads them).
     fn save_images(&mut self) {
-        for (name, key, offsets) in std::mem::take(&mut self.collected) {
+        let collected = std::mem::take(&mut self.collected);
+        if !writable(&self.dir) {
+            // A cache shared read-only: no image could be written, so
+            // none is built (every run would build it again).
+            return;
+        }
+        for (name, key, offsets) in collected {
             let Some(opened) = self.stores.get(&key) else { continue };
             let blocks: Vec<(u64, Vec<u8>)> = offsets
                 .iter()
@@ -599,6 +605,14 @@ impl Persist {
         self.save_group();
         self.save_images();
     }
+}
+
+/// True if this process may create files in `dir`.
+fn writable(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else { return false };
+    // SAFETY: access only reads the NUL-terminated path.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
 }
 
 /// Held while a process merges its blocks into the stores of its
