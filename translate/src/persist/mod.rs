@@ -375,6 +375,7 @@ impl Persist {
             let (Some(path), Some(bytes)) = (self.image_path(&name), image::build(self.tag, &blocks)) else {
                 continue;
             };
+            make_room_for_image(&self.dir, bytes.len() as u64, MAX_IMAGE_BYTES);
             let _ = store::replace_file(&path, &bytes);
         }
     }
@@ -607,6 +608,37 @@ impl Persist {
     }
 }
 
+/// Most bytes of start-up images a cache directory holds: each program
+/// has its own images of the libraries it starts with, so a sweep of
+/// 200 test programs wrote 263 MB of them beside 43 MB of stores.
+const MAX_IMAGE_BYTES: u64 = 128 << 20;
+
+/// Removes the images in `dir` written longest ago until one of `bytes`
+/// more fits in `cap` bytes of images (programs run often write theirs
+/// again once dropped: the next run without one collects it).
+fn make_room_for_image(dir: &Path, bytes: u64, cap: u64) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut images: Vec<(std::time::SystemTime, u64, PathBuf)> = entries
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "img"))
+        .filter_map(|e| {
+            let md = e.metadata().ok()?;
+            Some((md.modified().ok()?, md.len(), e.path()))
+        })
+        .collect();
+    let total: u64 = images.iter().map(|i| i.1).sum();
+    let mut excess = (total + bytes).saturating_sub(cap);
+    images.sort();
+    for (_, len, path) in images {
+        if excess == 0 {
+            break;
+        }
+        if std::fs::remove_file(&path).is_ok() {
+            excess = excess.saturating_sub(len);
+        }
+    }
+}
+
 /// True if this process may create files in `dir`.
 fn writable(dir: &Path) -> bool {
     use std::os::unix::ffi::OsStrExt;
@@ -765,6 +797,27 @@ mod tests {
 
     /// The write lock is exclusive, and a process gives up waiting for a
     /// holder that keeps it too long (one stopped while writing).
+    #[test]
+    fn images_past_their_budget_go_oldest_first() {
+        let dir = std::env::temp_dir().join(format!("tern-images-budget-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(100);
+        for (i, name) in ["a.img", "b.img", "c.img", "d.tbc"].iter().enumerate() {
+            let f = std::fs::File::create(dir.join(name)).unwrap();
+            f.set_len(1000).unwrap();
+            f.set_modified(old + std::time::Duration::from_secs(i as u64 * 10)).unwrap();
+        }
+        make_room_for_image(&dir, 500, 3000);
+        let left = |n: &str| dir.join(n).exists();
+        assert_eq!([left("a.img"), left("b.img"), left("c.img"), left("d.tbc")], [false, true, true, true]);
+        make_room_for_image(&dir, 100, 3000);
+        assert!(left("b.img") && left("c.img"), "room enough");
+        make_room_for_image(&dir, 5000, 3000);
+        assert_eq!([left("b.img"), left("c.img"), left("d.tbc")], [false, false, true], "never a store");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn the_write_lock_is_exclusive_and_waited_for_a_while() {
         use std::time::Duration;
