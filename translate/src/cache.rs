@@ -434,18 +434,7 @@ impl CodeCache {
     /// code memory (past everything installed), for blocks installed with
     /// [`CodeCache::install_at`].
     pub fn reserve_chunk(&self, w: &mut CodeWriter) -> Result<(u64, u64), CacheError> {
-        self.check(w);
-        let start = self.used.load(Ordering::Relaxed).next_multiple_of(CHUNK);
-        if start + CHUNK > self.size {
-            return Err(CacheError::Full);
-        }
-        self.used.store(start + CHUNK, Ordering::Release);
-        // The chunk's pages resident in both views at once (two calls), not
-        // by two page faults per page, one in each view: `python3 -c pass`
-        // writes 5 MiB of code, 2,700 faults.
-        crate::hostmem::populate(self.write + start as u64, CHUNK, true);
-        crate::hostmem::populate(self.exec + start as u64, CHUNK, false);
-        Ok((self.exec + start as u64, self.exec + (start + CHUNK) as u64))
+        self.reserve_span(w, CHUNK)
     }
 
     /// Hands out fresh code memory of whole chunks for `len` bytes from a
@@ -460,6 +449,9 @@ impl CodeCache {
             return Err(CacheError::Full);
         }
         self.used.store(end, Ordering::Release);
+        // The pages resident in both views at once (two calls), not by two
+        // page faults per page, one in each view: `python3 -c pass` writes
+        // 5 MiB of code, 2,700 faults.
         crate::hostmem::populate(self.write + start as u64, end - start, true);
         crate::hostmem::populate(self.exec + start as u64, end - start, false);
         Ok((self.exec + start as u64, self.exec + end as u64))

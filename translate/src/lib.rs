@@ -678,6 +678,7 @@ impl Jit {
             pcs.extend(p.group_share(pc, seq));
         }
         t.link_later = Some(Vec::new());
+        t.index.reserve(pcs.len());
         if let Some(share) = first.filter(|_| !pcs.is_empty()) {
             // The file's start-up image first; one that is missing or
             // gave less than half the share is written anew from the
@@ -690,7 +691,6 @@ impl Jit {
                 }
             }
         }
-        t.index.reserve(pcs.len());
         for &g in pcs.iter().rev() {
             if self.index.get(g).is_none() && self.load_stored_locked(t, g) {
                 self.stats.group_loaded.fetch_add(1, Ordering::Relaxed);
@@ -781,7 +781,6 @@ impl Jit {
             t.fresh.reserve(img.block_count());
             t.incoming.reserve(img.block_count());
             t.live.reserve(img.block_count());
-            t.index.reserve(img.block_count());
             img.blocks(&mut spare, |b| {
                 let pc = share.base.wrapping_add(b.offset);
                 let n = b.rec.guest.len();
@@ -837,38 +836,16 @@ impl Jit {
                     return;
                 };
                 baseline::set_desc_base(code, &em.desc_fills, first);
-                let id = u32::try_from(t.incoming.len()).expect("fewer than 2^32 blocks");
-                let block = Box::into_raw(Box::new(Block {
-                    id,
-                    guest_start: pc,
-                    guest_end: pc + n as u64,
-                    host_start: host,
-                    host_len: u32::try_from(b.len).expect("block size"),
-                    ibl_entry: host + em.ibl_entry as u64,
-                    entry: host + em.entry as u64,
-                    pcmap: std::mem::take(&mut em.packed),
-                    transient: false,
-                }));
-                t.incoming.push(Default::default());
-                t.live.push(block);
-                // SAFETY: as in `commit_locked`: freed only by a flush.
-                let block: &'static Block = unsafe { &*block };
-                if self.cache.register(&mut t.writer, block).is_err() {
+                let Ok(block) = self.new_block_locked(t, (pc, pc + n as u64), host, em, b.len, false) else {
                     full = true;
                     return;
-                }
+                };
                 t.index.insert(block);
                 for page in (page..=last).step_by(0x1000) {
                     t.pages.entry(page).or_default().push(pc);
                 }
                 t.fresh.push((pc, block.ibl_entry));
-                for d in descs.iter().filter(|d| d.kind == cpu::ExitKind::Direct) {
-                    if !self.link_counting_locked(t, d, &mut chained) {
-                        if let Some(later) = t.link_later.as_mut() {
-                            later.push(*d);
-                        }
-                    }
-                }
+                self.link_exits_locked(t, &descs, &mut chained);
                 if self.dump.perf_map {
                     self.perf_map_block(block);
                 }
@@ -1305,25 +1282,9 @@ impl Jit {
         let first = self.cache.add_descs(&mut t.writer, &em.descs)?;
         em.set_desc_base(first);
         self.cache.install_at(&mut t.writer, host, &em.code);
-        let id = u32::try_from(t.incoming.len()).expect("fewer than 2^32 blocks");
-        t.incoming.push(Default::default());
-        let block = Box::into_raw(Box::new(Block {
-            id,
-            guest_start: ir.start,
-            guest_end: ir.end.max(ir.start + 1),
-            host_start: host,
-            host_len: u32::try_from(em.code.len()).expect("block size"),
-            ibl_entry: host + em.ibl_entry as u64,
-            entry: host + em.entry as u64,
-            pcmap: std::mem::take(&mut em.packed),
-            transient: single,
-        }));
-        t.live.push(block);
-        // SAFETY: blocks are freed only by a flush, once no thread can
-        // hold a reference any more (`flush.rs`); callers use the result
-        // right away.
-        let block: &'static Block = unsafe { &*block };
-        self.cache.register(&mut t.writer, block)?;
+        let len = em.code.len();
+        let block =
+            self.new_block_locked(t, (ir.start, ir.end.max(ir.start + 1)), host, &mut em, len, single)?;
         // The next block's entry (after its lookup entry) on a 32-byte
         // boundary: a loop whose head is a block's entry otherwise runs at
         // the mercy of where it lands (a matrix kernel ran 1.8x slower).
@@ -1339,17 +1300,10 @@ impl Jit {
                 self.protect_code_page_locked(t, page);
                 page += 0x1000;
             }
-            // Link direct exits whose targets exist already (back edges,
-            // known callees) without waiting for a first exit.
-            for d in em.descs.iter().filter(|d| d.kind == cpu::ExitKind::Direct) {
-                if !self.link_locked(t, d) {
-                    if let Some(later) = t.link_later.as_mut() {
-                        later.push(*d);
-                    }
-                }
-            }
+            let mut chained = 0;
+            self.link_exits_locked(t, &em.descs, &mut chained);
+            self.stats.chained.fetch_add(chained, Ordering::Relaxed);
         }
-        let len = em.code.len();
         if let Some(p) = t.persist.as_mut() {
             p.recycle(em);
         }
@@ -1480,6 +1434,62 @@ impl Jit {
             return;
         }
         self.link_locked(&mut t, &d);
+    }
+
+    /// The block for guest `[guest.0, guest.1)` whose code (`em`'s
+    /// descriptors numbered, `len` bytes) is installed at `host`: given its
+    /// id and incoming-jump list, kept for the flush to free, and
+    /// registered by host address (not yet in the guest pc index). Takes
+    /// `em`'s pc map.
+    ///
+    /// # Preconditions
+    /// The tables lock is held (`_locked`).
+    fn new_block_locked(
+        &self,
+        t: &mut Tables,
+        guest: (u64, u64),
+        host: u64,
+        em: &mut baseline::Emitted,
+        len: usize,
+        transient: bool,
+    ) -> Result<&'static Block, CacheError> {
+        let id = u32::try_from(t.incoming.len()).expect("fewer than 2^32 blocks");
+        t.incoming.push(Default::default());
+        let block = Box::into_raw(Box::new(Block {
+            id,
+            guest_start: guest.0,
+            guest_end: guest.1,
+            host_start: host,
+            host_len: u32::try_from(len).expect("block size"),
+            ibl_entry: host + em.ibl_entry as u64,
+            entry: host + em.entry as u64,
+            pcmap: std::mem::take(&mut em.packed),
+            transient,
+        }));
+        t.live.push(block);
+        // SAFETY: blocks are freed only by a flush, once no thread can
+        // hold a reference any more (`flush.rs`); callers use the result
+        // right away.
+        let block: &'static Block = unsafe { &*block };
+        self.cache.register(&mut t.writer, block)?;
+        Ok(block)
+    }
+
+    /// Links the direct exits among `descs` (a block just installed)
+    /// whose targets exist already (back edges, known callees) without
+    /// waiting for a first exit, adding them to `chained`; while a
+    /// start-up list installs, the others wait in `t.link_later`.
+    ///
+    /// # Preconditions
+    /// The tables lock is held (`_locked`).
+    fn link_exits_locked(&self, t: &mut Tables, descs: &[ExitDesc], chained: &mut u64) {
+        for d in descs.iter().filter(|d| d.kind == cpu::ExitKind::Direct) {
+            if !self.link_counting_locked(t, d, chained) {
+                if let Some(later) = t.link_later.as_mut() {
+                    later.push(*d);
+                }
+            }
+        }
     }
 
     /// Patches the rel32 field of `Direct` exit `d`, which still leads to

@@ -23,6 +23,7 @@
 //! record; then the code.
 
 use super::record::Record;
+use super::store::read_u64;
 use crate::cache::{CHUNK, PER_CHUNK};
 use rustc_hash::FxHasher;
 use std::hash::Hasher;
@@ -122,12 +123,11 @@ impl Image {
         let len = usize::try_from(file.metadata().ok()?.len()).ok()?;
         let mut head = [0u8; HEADER_LEN];
         file.read_exact_at(&mut head, 0).ok()?;
-        let field = |i: usize| u64::from_le_bytes(head[8 + 8 * i..16 + 8 * i].try_into().expect("8 bytes"));
-        if &head[..8] != MAGIC || field(0) != tag {
+        if &head[..8] != MAGIC || read_u64(&head, 8)? != tag {
             return None;
         }
-        let count = usize::try_from(field(1)).ok()?;
-        let code_len = usize::try_from(field(2)).ok()?;
+        let count = usize::try_from(read_u64(&head, 16)?).ok()?;
+        let code_len = usize::try_from(read_u64(&head, 24)?).ok()?;
         if code_len > len - HEADER_LEN || count > (len - HEADER_LEN - code_len) / BLOCK_HEAD {
             return None;
         }
@@ -168,8 +168,12 @@ impl Image {
         let mut at = HEADER_LEN;
         for _ in 0..self.count {
             let Some(head) = window.get(self, at, BLOCK_HEAD, end) else { return };
-            let f = |i: usize| u64::from_le_bytes(head[8 * i..8 * i + 8].try_into().expect("8 bytes"));
-            let (offset, pos, len, rec_len, sum) = (f(0), f(1), f(2), f(3), f(4));
+            let f = |i: usize| read_u64(head, 8 * i);
+            let (Some(offset), Some(pos), Some(len), Some(rec_len), Some(sum)) =
+                (f(0), f(1), f(2), f(3), f(4))
+            else {
+                return;
+            };
             let (Ok(pos), Ok(len), Ok(rec_len)) =
                 (usize::try_from(pos), usize::try_from(len), usize::try_from(rec_len))
             else {

@@ -345,12 +345,14 @@ impl Persist {
     /// Notes that the block for `pc` was just loaded from its store, for
     /// the start-up image being collected, if any.
     pub fn collect_loaded(&mut self, pc: u64, generation: u64) {
-        let Some(store) = self.collecting.as_ref() else { return };
-        let store = store.clone();
+        if self.collecting.is_none() {
+            return;
+        }
         let Some((key, off)) = self.region(pc, generation) else { return };
-        match self.collected.iter_mut().find(|(n, k, _)| *n == store && *k == key) {
+        let Some(store) = self.collecting.as_deref() else { return };
+        match self.collected.iter_mut().find(|(n, k, _)| n == store && *k == key) {
             Some((_, _, offsets)) => offsets.push(off),
-            None => self.collected.push((store, key, vec![off])),
+            None => self.collected.push((store.to_string(), key, vec![off])),
         }
     }
 

@@ -413,7 +413,8 @@ fn checksum(key: u64, blob: &[u8]) -> u64 {
     h.finish()
 }
 
-fn read_u64(bytes: &[u8], at: usize) -> Option<u64> {
+/// The little-endian u64 at `at` in `bytes`, if it is all there.
+pub(super) fn read_u64(bytes: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(bytes.get(at..at.checked_add(8)?)?.try_into().ok()?))
 }
 
