@@ -104,6 +104,11 @@ pub struct Cli {
     /// qemu-user without binfmt_misc).
     #[arg(long)]
     pub no_follow_exec: bool,
+    /// Start a new tern (a host execve) for every program the guest execs,
+    /// instead of loading it into the exec'ing process where that process
+    /// has one thread and shares its memory with no other.
+    #[arg(long)]
+    pub no_exec_in_place: bool,
     /// An inherited descriptor PROGRAM's path goes through (a guest
     /// `execveat` of a close-on-exec descriptor); closed once loaded.
     #[arg(long, value_name = "FD", hide = true)]
@@ -179,6 +184,9 @@ impl Cli {
                 o.push(d.to_string_lossy().into_owned());
             }
             None => o.push("--no-code-cache".into()),
+        }
+        if self.no_exec_in_place {
+            o.push("--no-exec-in-place".into());
         }
         if self.no_traces {
             o.push("--no-traces".into());

@@ -133,7 +133,7 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
                         }
                     }
                     Flow::Sigreturn => {}
-                    f @ (Flow::ExitGroup(_) | Flow::ExitThread(_)) => {
+                    f @ (Flow::ExitGroup(_) | Flow::ExitThread(_) | Flow::Exec(_)) => {
                         jit.idle(cpu);
                         stats.trace_entries = cpu.trace_entries;
                         stats.guest_insns = cpu.guest_insns;

@@ -271,13 +271,11 @@ fn main() {
     if cli.stats {
         jit.set_count_insns();
     }
-    if let Some(dir) = cli.code_cache.clone() {
-        // What the translation depends on besides the guest's bytes and
-        // tern's binary.
-        let options = format!("cpu={} count={}", model.name(), cli.stats);
-        if let Some(p) = tern_translate::persist::Persist::new(dir, &options) {
-            jit.enable_persist(p);
-        }
+    // What the translation depends on besides the guest's bytes and
+    // tern's binary.
+    let persist_options = format!("cpu={} count={}", model.name(), cli.stats);
+    if let Some(p) = new_persist(&cli, &persist_options) {
+        jit.enable_persist(p);
     }
     for (s, e) in jit.cache.ranges() {
         proc::add_tern_range(s, e);
@@ -289,6 +287,20 @@ fn main() {
         let cfg = trace_config(&cli, model, dump_traces);
         tern_linux_user::optimizer::init(jit, cfg, tern_linux_user::trace_lib::load);
     }
+    install_fault_handlers(&jit.cache).unwrap_or_else(|e| fail(e, 1));
+    tern_signals::frame::init(jit);
+    FaultContext::init_thread().unwrap_or_else(|e| fail(e, 1));
+    tern_signals::thread::on_thread_start(tern_signals::mask::guest_mask());
+    if cli.log_fd.is_none() {
+        // SAFETY: getpid has no preconditions.
+        tern_syscalls::STRACE_ROOT.store(unsafe { libc::getpid() }, std::sync::atomic::Ordering::Relaxed);
+    }
+    if cli.strace {
+        tern_signals::deliver::set_observer(|sig, info| {
+            let line = tern_syscalls::strace::format_signal(sig, info);
+            tracing::info!(target: "strace", "{}{line}", tern_syscalls::strace_prefix());
+        });
+    }
     let given_argv: Vec<Vec<u8>> = std::iter::once(cli.argv0.as_deref().unwrap_or(cli.program()))
         .chain(cli.args().iter().map(|a| a.as_os_str()))
         .map(|a| a.as_bytes().to_vec())
@@ -296,6 +308,56 @@ fn main() {
     // The path the program is exec'd by (what AT_EXECFN shows): a guest
     // execve's as given, else found in PATH as a shell would.
     let given = if cli.execve { PathBuf::from(cli.program()) } else { loader::resolve(cli.program()) };
+    let env = guest_env(&cli);
+    let exec_fd = cli.exec_fd;
+    let setup: &'static Setup = Box::leak(Box::new(Setup { cli, jit, model, persist_options }));
+    let _ = SETUP.set(setup);
+    tern_syscalls::host_thread::after_first_thread(Box::new(|| {
+        if let Some(p) = tern_linux_user::thread::current_process() {
+            p.signals.reclaim_internal_signals();
+        }
+    }));
+    let program = Program { given, argv: given_argv, env, exec_fd };
+    start_program(setup, program, GuestSignals::default())
+}
+
+/// The set-up, for the programs the guest execs in place.
+static SETUP: std::sync::OnceLock<&'static Setup> = std::sync::OnceLock::new();
+
+/// What every program this process runs starts from: tern's options, its
+/// translator and CPU model, the persistent cache's options.
+struct Setup {
+    cli: Cli,
+    jit: &'static Jit,
+    model: CpuModel,
+    persist_options: String,
+}
+
+/// A program to start: the path it is exec'd by (AT_EXECFN), its argv as
+/// given (before a script's interpreter line), its environment, and a
+/// descriptor its path goes through, to close once it is loaded.
+struct Program {
+    given: PathBuf,
+    argv: Vec<Vec<u8>>,
+    env: Vec<Vec<u8>>,
+    exec_fd: Option<i32>,
+}
+
+/// The persistent cache for a new program, if it is on.
+fn new_persist(cli: &Cli, options: &str) -> Option<tern_translate::persist::Persist> {
+    tern_translate::persist::Persist::new(cli.code_cache.clone()?, options)
+}
+
+/// Where this process put its program's stack: the top and the bytes
+/// below it kept for growth (`map::map_stack`), unmapped at an `execve`
+/// the process runs itself.
+static GUEST_STACK: std::sync::Mutex<Option<(u64, u64)>> = std::sync::Mutex::new(None);
+
+/// Loads `prog` and runs it on the calling (main) host thread, with the
+/// dispositions `signals`; never returns.
+fn start_program(setup: &'static Setup, prog: Program, signals: GuestSignals) -> ! {
+    let (cli, jit, model) = (&setup.cli, setup.jit, setup.model);
+    let Program { given, argv: given_argv, env, exec_fd } = prog;
     let exec =
         loader::script::resolve(&given, given_argv.clone()).unwrap_or_else(|e| fail(&e, e.exit_code()));
     let (path, argv) = (exec.path, exec.argv);
@@ -308,23 +370,18 @@ fn main() {
     } else {
         loaded.path.clone()
     };
-    if let Some(fd) = cli.exec_fd {
+    if let Some(fd) = exec_fd {
         // SAFETY: the descriptor the exec'ing tern handed over for loading.
         unsafe { libc::close(fd) };
     }
     for &(s, e, prot) in loaded.mappings() {
         jit.note_map(s, e, prot);
     }
-    install_fault_handlers(&jit.cache).unwrap_or_else(|e| fail(e, 1));
-    tern_signals::frame::init(jit);
-    FaultContext::init_thread().unwrap_or_else(|e| fail(e, 1));
-    tern_signals::thread::on_thread_start(tern_signals::mask::guest_mask());
     let mut cpu = CpuBox::new().unwrap_or_else(|e| fail(e, 1));
     cpu.ibl_populate();
     cpu.install_on_current_thread().unwrap_or_else(|e| fail(e, 1));
 
     // The initial stack.
-    let env = guest_env(&cli);
     let size = stack_size();
     // As the kernel starts a stack: 128 KiB and the strings and tables
     // (`setup_arg_pages`), which a little extra covers.
@@ -332,6 +389,7 @@ fn main() {
     let initial = (128 << 10) + strings as u64 + 4096;
     let (top, mapped) = map::map_stack(size, initial, loaded.exec_stack)
         .unwrap_or_else(|e| fail(format!("cannot map the stack: {e}"), 1));
+    *GUEST_STACK.lock().unwrap_or_else(|e| e.into_inner()) = Some((top, size.max(mapped)));
     let stack_prot = libc::PROT_READ | libc::PROT_WRITE | if loaded.exec_stack { libc::PROT_EXEC } else { 0 };
     jit.note_map(top - mapped, top, stack_prot);
     tern_syscalls::rlimit::set_main_stack(mapped);
@@ -358,13 +416,16 @@ fn main() {
     cpu.regs[RSP] = st.sp;
     cpu.rip = loaded.start();
     let self_exe = std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into());
+    // Diagnostics that report per tern process keep one per program.
+    let per_process = cli.strace || cli.stats || cli.perf_map || cli.debug.is_some();
+    let in_place = !(cli.no_exec_in_place || per_process || cli.traces && !cli.no_traces);
     let p = Process {
         jit,
         exe,
         auxv,
         cmdline: argv.iter().flat_map(|a| a.iter().copied().chain([0])).collect(),
         brk: std::sync::Arc::new(std::sync::Mutex::new(Brk::new(loaded.brk))),
-        signals: GuestSignals::default(),
+        signals,
         strace: cli.strace,
         reexec: Reexec {
             tern: self_exe,
@@ -372,18 +433,11 @@ fn main() {
             pass_log: cli.logging(),
             check: loader::exec_check,
             follow: !cli.no_follow_exec,
+            in_place,
         },
         run_guest: tern_linux_user::thread::run_vfork_child,
     };
-    if cli.log_fd.is_none() {
-        // SAFETY: getpid has no preconditions.
-        tern_syscalls::STRACE_ROOT.store(unsafe { libc::getpid() }, std::sync::atomic::Ordering::Relaxed);
-    }
     if cli.strace {
-        tern_signals::deliver::set_observer(|sig, info| {
-            let line = tern_syscalls::strace::format_signal(sig, info);
-            tracing::info!(target: "strace", "{}{line}", tern_syscalls::strace_prefix());
-        });
         let args: Vec<String> = given_argv.iter().map(|a| quote(a, false)).collect();
         tracing::info!(
             target: "strace",
@@ -396,6 +450,33 @@ fn main() {
         );
     }
     let p: &'static Process = Box::leak(Box::new(p));
-    tern_syscalls::host_thread::after_first_thread(Box::new(move || p.signals.reclaim_internal_signals()));
-    tern_linux_user::thread::run_main(p, cpu, cli.stats)
+    tern_linux_user::thread::run_main(p, cpu, cli.stats, exec_in_place)
+}
+
+/// Runs a guest `execve` in this process (`task::ExecInPlace`): what the
+/// kernel's `execve` does past its point of no return, then the new
+/// program's start as a new tern would make it. The old program's state
+/// `cpu` (the calling thread's, the only one) is dropped; `old` stays
+/// leaked (a few hundred bytes).
+fn exec_in_place(old: &'static Process, exec: tern_syscalls::task::ExecInPlace, cpu: CpuBox) -> ! {
+    let setup = SETUP.get().copied().unwrap_or_else(|| fail("exec without a set-up", 1));
+    let jit = setup.jit;
+    jit.unregister_thread(cpu.as_ptr());
+    let persist = new_persist(&setup.cli, &setup.persist_options);
+    jit.reset_for_exec(persist);
+    if let Some((top, size)) = GUEST_STACK.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        // SAFETY: the old program's stack and the room kept for it to grow
+        // (`map_stack`), guest memory no block refers to any more.
+        unsafe { libc::munmap((top - size) as *mut libc::c_void, size as usize) };
+    }
+    drop(cpu);
+    tern_syscalls::task::reset_for_exec();
+    let signals = old.signals.for_exec();
+    let program = Program {
+        given: PathBuf::from(std::ffi::OsStr::from_bytes(&exec.path)),
+        argv: exec.argv,
+        env: exec.env,
+        exec_fd: None,
+    };
+    start_program(setup, program, signals)
 }

@@ -17,8 +17,8 @@
 //! Each thread's `--stats` counters are merged into one total when it ends.
 
 use crate::cpu_loop::{self, LoopStats};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, Ordering};
+use std::sync::Mutex;
 use tern_syscalls::host_thread::{spawn_blocked, Stack};
 use tern_syscalls::thread::live;
 use tern_syscalls::thread::NewThread;
@@ -29,7 +29,20 @@ use tern_translate::entry::CpuBox;
 /// its own stack).
 const HOST_STACK: usize = 256 * 1024;
 
-static PROCESS: OnceLock<&'static Process> = OnceLock::new();
+/// The program this process runs (another after each `execve` it runs
+/// itself, `run_main`).
+static PROCESS: AtomicPtr<Process> = AtomicPtr::new(std::ptr::null_mut());
+
+/// The program this process runs, once [`run_main`] has started it.
+pub fn current_process() -> Option<&'static Process> {
+    // SAFETY: PROCESS only ever holds null or a leaked, never freed Process.
+    unsafe { PROCESS.load(Ordering::Acquire).as_ref() }
+}
+
+/// Loads and starts the program of a guest `execve` this process runs
+/// itself (`tern_syscalls::task::ExecInPlace`) on the main thread, given
+/// the old program and its thread's state.
+pub type ExecInPlace = fn(&'static Process, tern_syscalls::task::ExecInPlace, CpuBox) -> !;
 static SHOW_STATS: AtomicBool = AtomicBool::new(false);
 /// `--stats` counters of the threads that ended.
 static TOTALS: Mutex<Option<LoopStats>> = Mutex::new(None);
@@ -44,12 +57,15 @@ const WARM_TABLES: usize = 4;
 
 /// Runs the main guest thread (`cpu` installed on the calling thread) and
 /// never returns: the process ends through [`exit_process`].
-pub fn run_main(p: &'static Process, mut cpu: CpuBox, stats: bool) -> ! {
-    let _ = PROCESS.set(p);
+pub fn run_main(p: &'static Process, mut cpu: CpuBox, stats: bool, exec: ExecInPlace) -> ! {
+    PROCESS.store(std::ptr::from_ref(p).cast_mut(), Ordering::Release);
     SHOW_STATS.store(stats, Ordering::Relaxed);
     tern_syscalls::thread::set_spawner(spawn);
     p.jit.register_thread(cpu.as_ptr());
-    let code = run_thread(p, &mut cpu).unwrap_or(0);
+    let code = match run_thread(p, &mut cpu) {
+        Ok(code) => code.unwrap_or(0),
+        Err(new) => exec(p, *new, cpu),
+    };
     exit_thread(code, true);
     // The main host thread ends alone, so that the process lives on for
     // the other threads (returning from `main` would end them all). Its
@@ -176,7 +192,7 @@ extern "C" fn host_thread_start(arg: *mut libc::c_void) -> *mut libc::c_void {
 }
 
 fn thread_main(t: NewThread, tx: Posted) {
-    let p = *PROCESS.get().expect("threads start after run_main");
+    let p = current_process().expect("threads start after run_main");
     let setup = || -> Result<CpuBox, i32> {
         let pooled = POOL.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let mut cpu = match pooled {
@@ -214,7 +230,8 @@ fn thread_main(t: NewThread, tx: Posted) {
     };
     // The creator's mask, nothing pending, no sigaltstack.
     tern_signals::thread::on_thread_start(t.mask);
-    if let Some(code) = run_thread(p, &mut cpu) {
+    // Never an exec: only the process's first thread runs one itself.
+    if let Ok(Some(code)) = run_thread(p, &mut cpu) {
         exit_thread(code, false);
         pool(cpu);
     }
@@ -246,15 +263,20 @@ fn pool(cpu: CpuBox) {
 }
 
 /// Runs the guest thread in `cpu` until it exits. Returns the status of
-/// an `exit` of this thread; `exit_group` ends the process here.
-fn run_thread(p: &'static Process, cpu: &mut CpuBox) -> Option<i32> {
+/// an `exit` of this thread, or an `execve` this process runs itself (only
+/// ever on the main thread: `task::in_place_possible`); `exit_group` ends
+/// the process here.
+type Ended = Result<Option<i32>, Box<tern_syscalls::task::ExecInPlace>>;
+
+fn run_thread(p: &'static Process, cpu: &mut CpuBox) -> Ended {
     let mut stats = LoopStats::default();
     let flow = cpu_loop::run(p, cpu, &mut stats);
     merge_stats(&stats);
     match flow {
-        Flow::ExitThread(code) => Some(code),
+        Flow::ExitThread(code) => Ok(Some(code)),
         Flow::ExitGroup(code) => exit_process(code),
-        Flow::Continue | Flow::Sigreturn => None,
+        Flow::Exec(new) => Err(new),
+        Flow::Continue | Flow::Sigreturn => Ok(None),
     }
 }
 
@@ -265,7 +287,8 @@ fn run_thread(p: &'static Process, cpu: &mut CpuBox) -> Option<i32> {
 pub fn run_vfork_child(p: &Process, cpu: &mut CpuBox) -> i32 {
     match cpu_loop::run(p, cpu, &mut LoopStats::default()) {
         Flow::ExitThread(code) | Flow::ExitGroup(code) => code,
-        Flow::Continue | Flow::Sigreturn => 0,
+        // Never: a child on its parent's memory execs with a host execve.
+        Flow::Exec(_) | Flow::Continue | Flow::Sigreturn => 0,
     }
 }
 
@@ -298,7 +321,7 @@ fn exit_thread(code: i32, main: bool) {
 /// and writing its new translations to the persistent cache.
 /// Other threads, blocked in syscalls or not, end with it.
 pub fn exit_process(code: i32) -> ! {
-    if let Some(p) = PROCESS.get() {
+    if let Some(p) = current_process() {
         if SHOW_STATS.load(Ordering::Relaxed) {
             let totals = TOTALS.lock().unwrap_or_else(|e| e.into_inner());
             crate::stats::print(p.jit, totals.as_ref().unwrap_or(&LoopStats::default()));

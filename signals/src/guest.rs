@@ -206,6 +206,29 @@ impl GuestSignals {
         GuestSignals { actions: Mutex::new(*t), mirrored }
     }
 
+    /// The dispositions after an `execve` this process runs itself
+    /// (`fs/exec.c: flush_signal_handlers()`): every handled signal back to
+    /// SIG_DFL (on the host too, through [`GuestSignals::set_action`]),
+    /// ignored ones kept; flags and masks cleared. The calling thread's
+    /// alternate stack goes too (`exec_mmap()` leaves none).
+    pub fn for_exec(&self) -> GuestSignals {
+        for sig in 1..=64 {
+            if !matches!(self.action(sig).handler, SIG_DFL | SIG_IGN) {
+                let _ = self.set_action(sig, Some(SigAction::default()));
+            }
+        }
+        crate::altstack::disarm();
+        let t = self.actions.lock().unwrap_or_else(|e| e.into_inner());
+        let mut fresh = [SigAction::default(); 65];
+        for (new, old) in fresh.iter_mut().zip(t.iter()) {
+            if old.handler == SIG_IGN {
+                new.handler = SIG_IGN;
+            }
+        }
+        let mirrored = self.mirrored.load(Ordering::Relaxed).into();
+        GuestSignals { actions: Mutex::new(fresh), mirrored }
+    }
+
     /// Holds the dispositions' lock across a host fork, so that the child
     /// finds it free (no other thread can be inside it at the fork).
     pub fn lock_for_fork(&self) -> std::sync::MutexGuard<'_, [SigAction; 65]> {

@@ -55,6 +55,10 @@ pub enum Flow {
     /// `rt_sigreturn` restored every register (rcx and r11 included) from
     /// a signal frame: the CPU loop leaves them as they are.
     Sigreturn,
+    /// A guest `execve` passed every check and this process runs the new
+    /// program itself (`task::ExecInPlace`): the CPU loop returns to the
+    /// main thread's start, which loads it.
+    Exec(Box<task::ExecInPlace>),
 }
 
 /// Process-wide state tern owns on the guest's behalf.
@@ -122,6 +126,8 @@ pub fn dispatch(p: &Process, cpu: &mut CpuState) -> Flow {
     let line = match flow {
         Flow::Continue | Flow::Sigreturn => entry + &strace::format_exit(nr, args, ret, &strace::SelfMem),
         Flow::ExitGroup(_) | Flow::ExitThread(_) => entry + ") = ?",
+        // The new program's start logs the call's success.
+        Flow::Exec(_) => return flow,
     };
     tracing::info!(target: "strace", "{}{line}", strace_prefix());
     if flow != Flow::Sigreturn {

@@ -410,6 +410,17 @@ pub fn remap_file_pages(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResu
 /// System V shared memory attached by the guest: address -> length.
 static SHM: Mutex<BTreeMap<u64, u64>> = Mutex::new(BTreeMap::new());
 
+/// At an `execve` this process runs itself, once the guest's mappings are
+/// gone (`exec_mmap()` gives the new program a new memory): no segment
+/// is attached, no `mlockall` is in force (tern's own memory, which the
+/// guest's call locked as it is touched, unlocked with it).
+pub fn forget_for_exec() {
+    SHM.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    FUTURE_POPULATE.store(false, std::sync::atomic::Ordering::Relaxed);
+    // SAFETY: munlockall only changes how pages are kept resident.
+    unsafe { libc::munlockall() };
+}
+
 const SHM_RDONLY: u64 = 0o10000;
 const SHM_RND: u64 = 0o20000;
 const SHM_REMAP: u64 = 0o40000;

@@ -19,13 +19,18 @@ use tern_translate::hostmem::{maps_range, read_proc};
 static TERN_RANGES: RwLock<Vec<(u64, u64)>> = RwLock::new(Vec::new());
 
 /// The guest's `[arg_start, arg_end)` and `[env_start, env_end)` on its
-/// initial stack (the kernel's `mm->arg_start` ...), once the stack is built.
-static STACK_STRINGS: OnceLock<[(u64, u64); 2]> = OnceLock::new();
+/// initial stack (the kernel's `mm->arg_start` ...), once the stack is built
+/// (again at each `execve` the process runs itself).
+static STACK_STRINGS: RwLock<Option<[(u64, u64); 2]>> = RwLock::new(None);
 
 /// Records where the loader put the guest's argument and environment
 /// strings.
 pub fn set_stack_strings(args: (u64, u64), env: (u64, u64)) {
-    let _ = STACK_STRINGS.set([args, env]);
+    *STACK_STRINGS.write().unwrap_or_else(|e| e.into_inner()) = Some([args, env]);
+}
+
+fn stack_strings() -> Option<[(u64, u64); 2]> {
+    *STACK_STRINGS.read().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Guest memory `[start, end)`, as much of it as can be read.
@@ -40,7 +45,7 @@ fn read_range(start: u64, end: u64) -> Vec<u8> {
 /// the argument strings; if the guest overwrote the NUL that ends them
 /// (setproctitle), up to the first NUL, running on into the environment.
 fn guest_cmdline(p: &Process) -> Vec<u8> {
-    let Some(&[(arg_start, arg_end), (env_start, env_end)]) = STACK_STRINGS.get() else {
+    let Some([(arg_start, arg_end), (env_start, env_end)]) = stack_strings() else {
         return p.cmdline.clone();
     };
     let mut args = read_range(arg_start, arg_end);
@@ -57,7 +62,7 @@ fn guest_cmdline(p: &Process) -> Vec<u8> {
 /// `/proc/self/environ` (`fs/proc/base.c: environ_read()`): the
 /// environment strings, which `-E`/`-U` may have made differ from tern's.
 fn guest_environ() -> Option<Vec<u8>> {
-    let &[_, (env_start, env_end)] = STACK_STRINGS.get()?;
+    let [_, (env_start, env_end)] = stack_strings()?;
     Some(read_range(env_start, env_end))
 }
 
@@ -525,7 +530,7 @@ impl AnonNames {
             let b = p.brk.lock().unwrap_or_else(|e| e.into_inner());
             (b.start, b.cur)
         };
-        AnonNames { heap, stack: STACK_STRINGS.get().map(|&[(arg_start, _), _]| arg_start) }
+        AnonNames { heap, stack: stack_strings().map(|[(arg_start, _), _]| arg_start) }
     }
 
     /// The name of the nameless anonymous mapping `[a, b)`, if it has one.

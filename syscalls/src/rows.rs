@@ -31,6 +31,7 @@ const THREADS_SEEN: &str =
 const LOG_FD: &str = "tern's log descriptor stays out of the guest's reach";
 const FORK: &str = "the child gets its own copy of the code cache";
 const EXIT: &str = "ends the guest";
+const EXEC: &str = "the new program runs under tern: loaded by this process where it can, else by a new tern";
 const SELF_SIGNAL: &str = "a signal the calling thread takes at once is queued by tern, without the host's signal frame and sigreturn";
 const VM_RW: &str = "iovecs are checked against tern's memory and code pages";
 const MLOCKALL: &str =
@@ -102,7 +103,7 @@ pub static ROWS: &[Row] = {
         sys(56, "clone", &[CloneArgs, CloneOut]).own(ret!(task::clone), "threads are host threads with their own CPU state; processes fork the code cache; CLONE_VFORK is a real vfork"),
         sys(57, "fork", &[]).own(ret!(task::fork), FORK),
         sys(58, "vfork", &[]).own(ret!(task::vfork), "the child runs on the parent's memory with its own tern state"),
-        sys(59, "execve", &[Path, Argv, Envp]).own(ret!(task::execve), "the new program runs under a new tern"),
+        sys(59, "execve", &[Path, Argv, Envp]).own(task::execve, EXEC),
         sys(60, "exit", &[Int]).ret(Ret::NoReturn).own(task::exit, EXIT),
         sys(61, "wait4", &[Int, WaitStatus, Flags(&WAIT_OPTIONS), Out(144)]).own(ret!(ptrace::wait4), "a tracee's ptrace stop on this memory is reported by tern"),
         sys(62, "kill", &[Int, Signal]).own(ret!(signal::kill), SELF_SIGNAL),
@@ -265,7 +266,7 @@ pub static ROWS: &[Row] = {
         sys(219, "restart_syscall", &[]),
         raw(220, "semtimedop", 4),
         sys(221, "fadvise64", &[Fd, Long, Size, Enum(&FADVISE)]),
-        raw(222, "timer_create", 3),
+        raw(222, "timer_create", 3).own(ret!(task::timer_create), "noted: a process with POSIX timers execs with a host execve, which deletes them"),
         raw(223, "timer_settime", 4),
         raw(224, "timer_gettime", 2),
         raw(225, "timer_getoverrun", 1),
@@ -365,7 +366,7 @@ pub static ROWS: &[Row] = {
         sys(319, "memfd_create", &[Str, Flags(&MFD_FLAGS)]),
         raw(320, "kexec_file_load", 5),
         sys(321, "bpf", &[BpfCmd, BpfAttr, Uint]),
-        sys(322, "execveat", &[DirFd, Path, Argv, Envp, Flags(&AT_FLAGS)]).own(ret!(task::execveat), "the new program runs under a new tern"),
+        sys(322, "execveat", &[DirFd, Path, Argv, Envp, Flags(&AT_FLAGS)]).own(task::execveat, EXEC),
         raw(323, "userfaultfd", 1),
         raw(324, "membarrier", 3),
         sys(325, "mlock2", &[Range, Size, Hex]),

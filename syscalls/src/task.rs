@@ -37,6 +37,96 @@ pub struct Reexec {
     pub check: ExecCheck,
     /// Run exec'd programs under tern (false: natively, `--no-follow-exec`).
     pub follow: bool,
+    /// Load an exec'd program into this process where it can
+    /// ([`in_place_possible`]) instead of starting a new tern with a host
+    /// `execve` (false: `--no-exec-in-place`, or a diagnostic option that
+    /// reports per tern process).
+    pub in_place: bool,
+}
+
+/// A guest `execve` that this process runs itself: the program's path as
+/// the guest gave it (no PATH search), the guest's argv (never empty) and
+/// envp. Every check the kernel makes before the point of no return has
+/// passed, the process's translations are saved, and the calling thread is
+/// the only guest thread, the process's first (see [`in_place_possible`]).
+#[derive(Debug, PartialEq, Eq)]
+pub struct ExecInPlace {
+    pub path: Vec<u8>,
+    pub argv: Vec<Vec<u8>>,
+    pub env: Vec<Vec<u8>>,
+}
+
+/// Set once the guest has created a POSIX timer (`timer_create`): the
+/// kernel deletes those at `execve`, and tern does not know their ids, so
+/// such a process execs with a host `execve` (a fork child, which has no
+/// timers, inherits the flag: it only costs it the faster exec).
+static TIMERS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `timer_create`, passed to the host, noting [`TIMERS`].
+pub fn timer_create(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    TIMERS.store(true, std::sync::atomic::Ordering::Relaxed);
+    result(host_syscall(libc::SYS_timer_create as u64, a))
+}
+
+/// The kernel's side of an `execve` that this process runs itself, for
+/// what tern passes to the host (`fs/exec.c: begin_new_exec()`), once the
+/// guest's mappings are gone: close-on-exec descriptors closed (tern's log
+/// kept), no robust list and no `clear_child_tid` (a new memory), no
+/// System V segment attached, no `mlockall` in force.
+pub fn reset_for_exec() {
+    let log = crate::fd::LOG_FD.load(std::sync::atomic::Ordering::Relaxed);
+    let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect())
+        .unwrap_or_default();
+    for fd in fds {
+        // SAFETY: fcntl and close on descriptors of this process; the
+        // directory's own descriptor is closed already (EBADF).
+        unsafe {
+            if fd != log && libc::fcntl(fd, libc::F_GETFD) & libc::FD_CLOEXEC != 0 {
+                libc::close(fd);
+            }
+        }
+    }
+    crate::thread::set_clear_child_tid(0);
+    // SAFETY: an empty robust list: the kernel walks none at exit.
+    unsafe { libc::syscall(libc::SYS_set_robust_list, 0usize, 24usize) };
+    crate::mm::forget_for_exec();
+}
+
+/// True if the kernel's `execve` would find room for the strings of
+/// `path`, `argv` and `envp` on the new stack (`fs/exec.c:
+/// bprm_stack_limits()`, `copy_strings()`): a quarter of RLIMIT_STACK,
+/// at most 6 MiB and at least ARG_MAX (128 KiB), less the pointers. A
+/// host `execve` says E2BIG itself; an exec run in place asks this first.
+fn args_fit(path: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>]) -> bool {
+    const STK_LIM: u64 = 8 << 20;
+    const ARG_MAX: u64 = 32 * 4096;
+    let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit fills a local struct.
+    unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut rl) };
+    let limit = (STK_LIM / 4 * 3).min(rl.rlim_cur / 4).max(ARG_MAX);
+    let pointers = (argv.len().max(1) + envp.len()) as u64 * 8;
+    let strings: u64 = std::iter::once(path)
+        .chain(argv.iter().map(Vec::as_slice))
+        .chain(envp.iter().map(Vec::as_slice))
+        .map(|s| s.len() as u64 + 1)
+        .sum();
+    limit > pointers && strings <= limit - pointers
+}
+
+/// True if this process can load an exec'd program itself: its caller is
+/// the last guest thread and the process's first host thread (whose tid is
+/// the pid, as the kernel makes the exec'ing thread's), no other process
+/// shares its memory (a vfork or CLONE_VM child, or their parent), no
+/// ended thread's state is kept, and it has no POSIX timers ([`TIMERS`]).
+fn in_place_possible(p: &Process) -> bool {
+    // SAFETY: gettid and getpid have no preconditions.
+    let first = unsafe { libc::gettid() == libc::getpid() };
+    first
+        && last_thread()
+        && p.jit.thread_count() == 1
+        && !tern_translate::child_alloc::in_child()
+        && !TIMERS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 pub fn exit(_p: &Process, cpu: &mut CpuState, _a: [u64; 6]) -> (Flow, SysResult) {
@@ -537,7 +627,23 @@ fn host_execve(prog: &CStr, args: &[CString], env: &[CString]) -> i32 {
 /// its errno to the guest, which keeps running; the new tern repeats them
 /// (a file changed in between makes it report the error and exit 126 or
 /// 127, as a shell would).
-fn do_execve(p: &Process, dirfd: i32, path: Vec<u8>, argv: u64, envp: u64, flags: i32) -> SysResult {
+fn do_execve(p: &Process, dirfd: i32, path: Vec<u8>, argv: u64, envp: u64, flags: i32) -> (Flow, SysResult) {
+    match exec_checked(p, dirfd, path, argv, envp, flags) {
+        Ok(exec) => (Flow::Exec(exec), Ok(0)),
+        Err(e) => (Flow::Continue, Err(e)),
+    }
+}
+
+/// [`do_execve`]'s work: the errno of a failure, or the program this
+/// process is to load itself (a host `execve` does not return).
+fn exec_checked(
+    p: &Process,
+    dirfd: i32,
+    path: Vec<u8>,
+    argv: u64,
+    envp: u64,
+    flags: i32,
+) -> Result<Box<ExecInPlace>, i32> {
     // `/proc/self/exe` is the guest program (a program that runs itself
     // again), not the tern the host sees there.
     let path =
@@ -552,7 +658,7 @@ fn do_execve(p: &Process, dirfd: i32, path: Vec<u8>, argv: u64, envp: u64, flags
         // SAFETY: closing the duplicate made by exec_target.
         unsafe { libc::close(fd) };
     }
-    Err(result)
+    result
 }
 
 /// The path a new tern can open for `dirfd` + `path` (`execveat`): the
@@ -717,10 +823,16 @@ pub fn leave_shared_code(p: &Process) {
     }
 }
 
-/// Runs the loader's checks on `target` and replaces this process; returns
-/// the errno of a failure.
-fn exec_target_checked(p: &Process, target: &Target, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> i32 {
-    let ok = || -> Result<i32, i32> {
+/// Runs the loader's checks on `target` and replaces this process, or
+/// hands the program to this process's main thread to load
+/// ([`ExecInPlace`]); returns the errno of a failure.
+fn exec_target_checked(
+    p: &Process,
+    target: &Target,
+    argv: Vec<Vec<u8>>,
+    envp: Vec<Vec<u8>>,
+) -> Result<Box<ExecInPlace>, i32> {
+    let ok = || -> Result<Result<Box<ExecInPlace>, i32>, i32> {
         let cpath = cstring(target.path.clone())?;
         let env: Vec<CString>;
         let args: Vec<CString>;
@@ -731,7 +843,7 @@ fn exec_target_checked(p: &Process, target: &Target, argv: Vec<Vec<u8>>, envp: V
             save_persisted(p);
             let err = exec_leaving_shared_code(p, || host_execve(&cpath, &args, &env));
             crate::rlimit::restore(saved);
-            return Ok(err);
+            return Ok(Err(err));
         }
         if open_for_writing(&cpath) {
             return Err(libc::ETXTBSY);
@@ -739,6 +851,14 @@ fn exec_target_checked(p: &Process, target: &Target, argv: Vec<Vec<u8>>, envp: V
         // Linux runs a program given an empty argv with argv[0] = "".
         let argv = if argv.is_empty() { vec![Vec::new()] } else { argv };
         let shown = (p.reexec.check)(Path::new(OsStr::from_bytes(&target.path)), argv.clone())?;
+        if p.reexec.in_place && target.exec_fd.is_none() && in_place_possible(p) {
+            if !args_fit(&target.path, &argv, &envp) {
+                return Err(libc::E2BIG);
+            }
+            // The new program starts with what this one translated.
+            save_persisted(p);
+            return Ok(Ok(Box::new(ExecInPlace { path: target.path.clone(), argv, env: envp })));
+        }
         // The new tern's options go in its environment ([`EXEC_VAR`]); its
         // argv is what the kernel would give the program (the guest's, a
         // script's interpreter line before them), which is then what
@@ -786,32 +906,35 @@ fn exec_target_checked(p: &Process, target: &Target, argv: Vec<Vec<u8>>, envp: V
             // SAFETY: as above.
             unsafe { libc::fcntl(log_fd, libc::F_SETFD, libc::FD_CLOEXEC) };
         }
-        Ok(err)
+        Ok(Err(err))
     };
-    match ok() {
-        Ok(e) | Err(e) => e,
-    }
+    ok().and_then(|r| r)
 }
 
 /// `execve(path, argv, envp)`.
-pub fn execve(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
-    let path = read_path(a[0])?;
-    do_execve(p, libc::AT_FDCWD, path, a[1], a[2], 0)
+pub fn execve(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> (Flow, SysResult) {
+    match read_path(a[0]) {
+        Ok(path) => do_execve(p, libc::AT_FDCWD, path, a[1], a[2], 0),
+        Err(e) => (Flow::Continue, Err(e)),
+    }
 }
 
 /// `execveat(dirfd, path, argv, envp, flags)`: AT_EMPTY_PATH runs `dirfd`
 /// itself (glibc's `fexecve`), AT_SYMLINK_NOFOLLOW refuses a final
 /// symbolic link with ELOOP; other flags are EINVAL.
-pub fn execveat(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+pub fn execveat(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> (Flow, SysResult) {
     let flags = a[4];
     if flags & !((libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW) as u64) != 0 {
-        return Err(libc::EINVAL);
+        return (Flow::Continue, Err(libc::EINVAL));
     }
     let flags = flags as i32;
     const PATH_MAX: usize = 4096;
-    let path = read_str(a[1], PATH_MAX - 1, libc::ENAMETOOLONG)?;
-    if path.is_empty() && flags & libc::AT_EMPTY_PATH == 0 {
-        return Err(libc::ENOENT);
+    let path = match read_str(a[1], PATH_MAX - 1, libc::ENAMETOOLONG) {
+        Ok(path) if path.is_empty() && flags & libc::AT_EMPTY_PATH == 0 => Err(libc::ENOENT),
+        r => r,
+    };
+    match path {
+        Ok(path) => do_execve(p, a[0] as i32, path, a[2], a[3], flags),
+        Err(e) => (Flow::Continue, Err(e)),
     }
-    do_execve(p, a[0] as i32, path, a[2], a[3], flags)
 }

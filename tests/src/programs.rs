@@ -182,6 +182,9 @@ pub const PROGRAMS: &[GuestProgram] = &[
     // ptrace from a CLONE_VM tracer (a sanitizer's stop-the-world).
     plain("ptrace_world.c"),
     plain("exec_variants.c"),
+    // What an execve keeps and resets, fork + exec (tern loads the program
+    // in place) and a chain of two execs in one process.
+    plain("exec_state.c"),
     plain("proc_tree.c"),
     plain("fork_threads.c"),
     // Code shared by a parent and its fork children until one writes it.

@@ -211,6 +211,18 @@ impl BlockMapWriter {
         self.used = 0;
     }
 
+    /// Empties the map for an `execve` this process runs itself by giving
+    /// it a new table: the old one and those retired are left as they are
+    /// (leaked), since in a fork child they are memory shared copy-on-write
+    /// with the parent, which clearing would copy page by page.
+    pub fn replace_for_exec(&mut self) {
+        std::mem::forget(std::mem::take(&mut self.retired));
+        let new = Box::into_raw(Table::new(MIN_SLOTS));
+        self.map().table.store(new, Ordering::Release);
+        self.live = 0;
+        self.used = 0;
+    }
+
     /// [`BlockMapWriter::clear`] after a writer died in the middle of a
     /// change (`Jit::recover_locked`): the list of retired tables, which
     /// it may have been extending, is forgotten (leaked) rather than

@@ -69,6 +69,19 @@ pub(crate) fn start_recording() {
     RECORDING.store(true, Ordering::Relaxed);
 }
 
+/// At an `execve` this process runs itself: the new program's blocks are
+/// no hints for the parent, and the page shared with it is left (the new
+/// program makes its own at its first fork).
+pub(crate) fn forget() {
+    RECORDING.store(false, Ordering::Relaxed);
+    let h = HINTS.swap(std::ptr::null_mut(), Ordering::AcqRel);
+    if !h.is_null() {
+        // SAFETY: the process's only guest thread is exec'ing, so nothing
+        // else uses the page, which `take` mapped with this size.
+        unsafe { libc::munmap(h.cast(), std::mem::size_of::<Hints>()) };
+    }
+}
+
 /// Records that this process installed the block at `pc` (file-backed
 /// code), if it is a fork child.
 pub(crate) fn record(pc: u64) {

@@ -1903,6 +1903,44 @@ impl Jit {
         r
     }
 
+    /// For an `execve` this process runs itself, by its only guest thread
+    /// (no vfork or CLONE_VM child shares its memory): leaves the code it
+    /// shares with its fork parent or children, flushes the code cache
+    /// (every thread's lookup table emptied), unmaps every guest mapping
+    /// tern recorded and forgets them and the write-protected code pages,
+    /// and starts the persistent cache over with `persist` (the new
+    /// program's start-up list, its own start-up window). The runtime
+    /// routines, the statistics and the vDSO stay.
+    pub fn reset_for_exec(&self, persist: Option<persist::Persist>) {
+        let mut t = self.tables();
+        self.cache.leave(&mut t.writer);
+        // The old program's records are left, not freed: in a fork child
+        // they are heap shared copy-on-write with the parent, and freeing
+        // them copied it page by page (a fork + exec of bash: 1.1 ms).
+        let t = &mut *t;
+        t.index.replace_for_exec();
+        std::mem::forget(std::mem::take(&mut t.pages));
+        std::mem::forget(std::mem::take(&mut t.incoming));
+        std::mem::forget(std::mem::take(&mut t.live));
+        std::mem::forget(std::mem::take(&mut t.limbo));
+        std::mem::forget(std::mem::take(&mut t.awaiting));
+        std::mem::forget(std::mem::take(&mut t.fresh));
+        std::mem::forget(t.persist.take());
+        self.flush_locked(t);
+        for (start, end) in t.mem.ranges() {
+            // SAFETY: a guest mapping (tern's map of guest memory never
+            // holds tern's own); the guest that used it is gone, and no
+            // block of it is left (flushed above).
+            unsafe { libc::munmap(start as *mut libc::c_void, (end - start) as usize) };
+        }
+        std::mem::forget(std::mem::take(&mut t.mem));
+        std::mem::forget(std::mem::take(&mut t.code));
+        t.note_change(0, u64::MAX);
+        t.persist = persist;
+        self.fresh_any.store(false, Ordering::Relaxed);
+        fork_hints::forget();
+    }
+
     /// At the process's end, by its only guest thread: leaves the code it
     /// shares with its fork parent or children (`CodeCache::leave`).
     pub fn leave_shared_code(&self) {
