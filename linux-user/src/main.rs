@@ -460,6 +460,7 @@ fn start_program(setup: &'static Setup, prog: Program, signals: GuestSignals) ->
 /// leaked (a few hundred bytes).
 fn exec_in_place(old: &'static Process, exec: tern_syscalls::task::ExecInPlace, cpu: CpuBox) -> ! {
     let setup = SETUP.get().copied().unwrap_or_else(|| fail("exec without a set-up", 1));
+    tracing::debug!("execve in place: {}", quote(&exec.path, false));
     let jit = setup.jit;
     jit.unregister_thread(cpu.as_ptr());
     let persist = new_persist(&setup.cli, &setup.persist_options);

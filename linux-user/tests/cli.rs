@@ -395,6 +395,32 @@ fn no_follow_exec_runs_execd_programs_natively() {
     assert_eq!(native.trim_end(), "0", "nothing of tern in the native shell");
 }
 
+/// A fork child's `execve` is loaded by the child's own tern (bash runs
+/// commands by fork + exec), a chain of them too, with the output and
+/// status the guest expects; `--no-exec-in-place` starts a new tern for
+/// each. A vfork child (dash's simple commands, `posix_spawn`) cannot:
+/// its memory is its parent's.
+#[test]
+fn fork_children_exec_in_place() {
+    let log = std::env::temp_dir().join(format!("tern-cli-inplace-{}", std::process::id()));
+    let script = "/bin/echo one; /bin/sh -c 'exec /bin/echo two'; exit 3";
+    let run = |extra: &[&str]| {
+        let _ = std::fs::remove_file(&log);
+        let mut args = vec!["--log-file", log.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["/bin/bash", "-c", script]);
+        let out = Command::new(TERN).args(&args).env("TERN_LOG", "debug").output().expect("run tern");
+        assert_eq!(text(&out.stdout), "one\ntwo\n");
+        assert_eq!(out.status.code(), Some(3));
+        let logged = std::fs::read_to_string(&log).unwrap_or_default();
+        logged.lines().filter(|l| l.contains("execve in place")).count()
+    };
+    // /bin/echo, /bin/sh, then the shell's exec of /bin/echo.
+    assert_eq!(run(&[]), 3);
+    assert_eq!(run(&["--no-exec-in-place"]), 0);
+    let _ = std::fs::remove_file(&log);
+}
+
 /// Variables that would change tern itself reach the guest, under their
 /// names, and the programs it execs; never renamed for a guest.
 #[test]

@@ -116,6 +116,15 @@ pub fn hide_shared(start: u64, end: u64) {
     }
 }
 
+/// A new program sees the vDSO and vvar pages again, whatever the old one
+/// unmapped (an `execve` this process runs itself: natively the new
+/// memory has its own).
+pub fn unhide_shared() {
+    for &(s, e) in shared_ranges() {
+        tern_translate::pages::forget_tern_memory(s, e);
+    }
+}
+
 /// The host vDSO's range, as the snapshot of tern's ranges saw it (one
 /// read of `/proc/self/maps` at start-up, not two).
 static VDSO: std::sync::OnceLock<Option<(u64, u64)>> = std::sync::OnceLock::new();

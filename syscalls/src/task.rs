@@ -62,6 +62,15 @@ pub struct ExecInPlace {
 /// timers, inherits the flag: it only costs it the faster exec).
 static TIMERS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// Programs this process has loaded in place so far. Each leaves its
+/// translator records behind (not freed: see `Jit::reset_for_exec`), so a
+/// process that keeps exec'ing goes through a host `execve` now and then,
+/// which gives its memory back.
+static IN_PLACE_EXECS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// See [`IN_PLACE_EXECS`].
+const MAX_IN_PLACE_EXECS: u32 = 8;
+
 /// `timer_create`, passed to the host, noting [`TIMERS`].
 pub fn timer_create(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     TIMERS.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -72,7 +81,8 @@ pub fn timer_create(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult
 /// what tern passes to the host (`fs/exec.c: begin_new_exec()`), once the
 /// guest's mappings are gone: close-on-exec descriptors closed (tern's log
 /// kept), no robust list and no `clear_child_tid` (a new memory), no
-/// System V segment attached, no `mlockall` in force.
+/// System V segment attached, no `mlockall` in force, no
+/// READ_IMPLIES_EXEC, dumpable.
 pub fn reset_for_exec() {
     let log = crate::fd::LOG_FD.load(std::sync::atomic::Ordering::Relaxed);
     let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
@@ -91,6 +101,20 @@ pub fn reset_for_exec() {
     // SAFETY: an empty robust list: the kernel walks none at exit.
     unsafe { libc::syscall(libc::SYS_set_robust_list, 0usize, 24usize) };
     crate::mm::forget_for_exec();
+    crate::proc::unhide_shared();
+    IN_PLACE_EXECS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // `set_personality_64bit()`: READ_IMPLIES_EXEC goes; `begin_new_exec()`:
+    // the process is dumpable again (no set-ID program runs in place).
+    // SAFETY: personality and prctl change only these process flags.
+    unsafe {
+        let persona = libc::personality(0xffff_ffff);
+        if persona != -1 && persona & libc::READ_IMPLIES_EXEC != 0 {
+            libc::personality((persona & !libc::READ_IMPLIES_EXEC) as libc::c_ulong);
+        }
+        if libc::prctl(libc::PR_GET_DUMPABLE) != 1 {
+            libc::prctl(libc::PR_SET_DUMPABLE, 1);
+        }
+    }
 }
 
 /// True if the kernel's `execve` would find room for the strings of
@@ -118,7 +142,8 @@ fn args_fit(path: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>]) -> bool {
 /// the last guest thread and the process's first host thread (whose tid is
 /// the pid, as the kernel makes the exec'ing thread's), no other process
 /// shares its memory (a vfork or CLONE_VM child, or their parent), no
-/// ended thread's state is kept, and it has no POSIX timers ([`TIMERS`]).
+/// ended thread's state is kept, it has no POSIX timers ([`TIMERS`]), and
+/// it has not exec'd in place [`MAX_IN_PLACE_EXECS`] times already.
 fn in_place_possible(p: &Process) -> bool {
     // SAFETY: gettid and getpid have no preconditions.
     let first = unsafe { libc::gettid() == libc::getpid() };
@@ -127,6 +152,7 @@ fn in_place_possible(p: &Process) -> bool {
         && p.jit.thread_count() == 1
         && !tern_translate::child_alloc::in_child()
         && !TIMERS.load(std::sync::atomic::Ordering::Relaxed)
+        && IN_PLACE_EXECS.load(std::sync::atomic::Ordering::Relaxed) < MAX_IN_PLACE_EXECS
 }
 
 pub fn exit(_p: &Process, cpu: &mut CpuState, _a: [u64; 6]) -> (Flow, SysResult) {

@@ -3,7 +3,8 @@
  * SIG_DFL, SIG_IGN stays, flags and masks go), the blocked mask and a
  * pending signal (kept), the alternate signal stack (gone), descriptors
  * (close-on-exec ones closed, others kept, at any number), an interval
- * timer (kept, still counting), a POSIX timer (deleted), the old
+ * timer (kept, still counting), a POSIX timer (deleted), READ_IMPLIES_EXEC
+ * (cleared) and the dumpable flag (set again), the old
  * program's memory (gone), /proc/self/cmdline, comm, exe and
  * AT_EXECFN. Each exec runs in a forked child (a fork + exec, the way
  * bash and make run commands), the parent waits and prints the status;
@@ -18,6 +19,8 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -78,6 +81,8 @@ static int after(int argc, char **argv) {
     struct itimerval it;
     getitimer(ITIMER_REAL, &it);
     printf("  itimer running %d\n", it.it_value.tv_sec > 0 || it.it_value.tv_usec > 0);
+    printf("  READ_IMPLIES_EXEC %d, dumpable %d\n", (personality(0xffffffff) & READ_IMPLIES_EXEC) != 0,
+           prctl(PR_GET_DUMPABLE));
     unsigned char vec;
     errno = 0;
     int r = mincore(OLD_MAP, 4096, &vec);
@@ -134,6 +139,8 @@ static void child(const char *self, int chain, int posix_timer) {
     close(fd);
     struct itimerval it = {{0, 0}, {100, 0}};
     setitimer(ITIMER_REAL, &it, NULL);
+    personality(personality(0xffffffff) | READ_IMPLIES_EXEC);
+    prctl(PR_SET_DUMPABLE, 0);
     mmap(OLD_MAP, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
     if (posix_timer) {
         timer_t t;

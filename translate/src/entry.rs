@@ -478,8 +478,10 @@ impl std::ops::DerefMut for CpuBox {
 
 impl Drop for CpuBox {
     fn drop(&mut self) {
+        let (start, len) = (self.ptr as u64, std::mem::size_of::<CpuState>());
         // SAFETY: unmapping exactly the mapping made in new().
-        unsafe { libc::munmap(self.ptr.cast(), std::mem::size_of::<CpuState>()) };
+        unsafe { libc::munmap(self.ptr.cast(), len) };
+        crate::pages::forget_tern_memory(start, start + len as u64);
     }
 }
 

@@ -1927,10 +1927,18 @@ impl Jit {
         std::mem::forget(std::mem::take(&mut t.fresh));
         std::mem::forget(t.persist.take());
         self.flush_locked(t);
+        // Adjacent mappings (a library's segments) go in one call.
+        let mut spans: Vec<(u64, u64)> = Vec::new();
         for (start, end) in t.mem.ranges() {
-            // SAFETY: a guest mapping (tern's map of guest memory never
-            // holds tern's own); the guest that used it is gone, and no
-            // block of it is left (flushed above).
+            match spans.last_mut() {
+                Some(last) if last.1 == start => last.1 = end,
+                _ => spans.push((start, end)),
+            }
+        }
+        for (start, end) in spans {
+            // SAFETY: guest mappings (tern's map of guest memory never
+            // holds tern's own); the guest that used them is gone, and no
+            // block of them is left (flushed above).
             unsafe { libc::munmap(start as *mut libc::c_void, (end - start) as usize) };
         }
         std::mem::forget(std::mem::take(&mut t.mem));
