@@ -318,7 +318,7 @@ fn main() {
         }
     }));
     let program = Program { given, argv: given_argv, env, exec_fd };
-    start_program(setup, program, GuestSignals::default())
+    start_program(setup, program, GuestSignals::default(), None)
 }
 
 /// The set-up, for the programs the guest execs in place.
@@ -354,8 +354,10 @@ fn new_persist(cli: &Cli, options: &str) -> Option<tern_translate::persist::Pers
 static GUEST_STACK: std::sync::Mutex<Option<(u64, u64)>> = std::sync::Mutex::new(None);
 
 /// Loads `prog` and runs it on the calling (main) host thread, with the
-/// dispositions `signals`; never returns.
-fn start_program(setup: &'static Setup, prog: Program, signals: GuestSignals) -> ! {
+/// dispositions `signals`; never returns. `old`: the state of the program
+/// this one replaces, which this thread's GS base names until the new one
+/// is installed (a host signal handler may still look at it).
+fn start_program(setup: &'static Setup, prog: Program, signals: GuestSignals, old: Option<CpuBox>) -> ! {
     let (cli, jit, model) = (&setup.cli, setup.jit, setup.model);
     let Program { given, argv: given_argv, env, exec_fd } = prog;
     let exec =
@@ -380,6 +382,8 @@ fn start_program(setup: &'static Setup, prog: Program, signals: GuestSignals) ->
     let mut cpu = CpuBox::new().unwrap_or_else(|e| fail(e, 1));
     cpu.ibl_populate();
     cpu.install_on_current_thread().unwrap_or_else(|e| fail(e, 1));
+    tern_signals::thread::set_current_cpu(cpu.as_ptr());
+    drop(old);
 
     // The initial stack.
     let size = stack_size();
@@ -470,7 +474,6 @@ fn exec_in_place(old: &'static Process, exec: tern_syscalls::task::ExecInPlace, 
         // (`map_stack`), guest memory no block refers to any more.
         unsafe { libc::munmap((top - size) as *mut libc::c_void, size as usize) };
     }
-    drop(cpu);
     tern_syscalls::task::reset_for_exec();
     let signals = old.signals.for_exec();
     let program = Program {
@@ -479,5 +482,5 @@ fn exec_in_place(old: &'static Process, exec: tern_syscalls::task::ExecInPlace, 
         env: exec.env,
         exec_fd: None,
     };
-    start_program(setup, program, signals)
+    start_program(setup, program, signals, Some(cpu))
 }

@@ -133,6 +133,15 @@ pub fn current() -> Option<&'static ThreadSignals> {
     CURRENT.with(|c| unsafe { c.get().as_ref() })
 }
 
+/// Records `cpu` as the calling thread's state for the host handler before
+/// the CPU loop does (an `execve` run in place replaces the state, and the
+/// old one is unmapped before the loop runs again).
+pub fn set_current_cpu(cpu: *mut CpuState) {
+    if let Some(t) = current() {
+        t.set_cpu(cpu);
+    }
+}
+
 /// The state of guest thread `tid` of this process.
 pub fn by_tid(tid: i32) -> Option<&'static ThreadSignals> {
     slots().iter().find(|(t, _)| t.load(Ordering::Acquire) == tid && tid != 0).and_then(|(_, p)| {
