@@ -165,16 +165,28 @@ impl Jit {
     /// The tables lock is held (`_locked`), just taken over.
     pub(crate) fn recover_locked(&self, t: &mut Tables) {
         self.stats.lock_recoveries.fetch_add(1, Ordering::Relaxed);
-        std::mem::forget(std::mem::take(&mut t.pages));
-        std::mem::forget(std::mem::take(&mut t.incoming));
-        std::mem::forget(std::mem::take(&mut t.live));
-        std::mem::forget(std::mem::take(&mut t.limbo));
+        Self::leak_blocks_locked(t);
         std::mem::forget(std::mem::take(&mut t.rooms));
         std::mem::forget(std::mem::take(&mut t.changes));
         // Every translation in flight starts over.
         t.changes_seq += crate::CHANGES_KEPT as u64 + 1;
         t.index.recover();
         self.flush_locked(t);
+    }
+
+    /// Forgets every block record and the tables that point to them (the
+    /// page lists, the incoming jumps, the lists of live and limbo blocks)
+    /// without freeing them: after a dead owner they cannot be trusted
+    /// ([`Jit::recover_locked`]); at an exec in place they are heap a fork
+    /// parent may share ([`Jit::reset_for_exec`]).
+    ///
+    /// # Preconditions
+    /// The tables lock is held (`_locked`); a flush follows.
+    pub(crate) fn leak_blocks_locked(t: &mut Tables) {
+        std::mem::forget(std::mem::take(&mut t.pages));
+        std::mem::forget(std::mem::take(&mut t.incoming));
+        std::mem::forget(std::mem::take(&mut t.live));
+        std::mem::forget(std::mem::take(&mut t.limbo));
     }
 
     /// Frees the block records forgotten by earlier flushes once every

@@ -1919,10 +1919,7 @@ impl Jit {
         // them copied it page by page (a fork + exec of bash: 1.1 ms).
         let t = &mut *t;
         t.index.replace_for_exec();
-        std::mem::forget(std::mem::take(&mut t.pages));
-        std::mem::forget(std::mem::take(&mut t.incoming));
-        std::mem::forget(std::mem::take(&mut t.live));
-        std::mem::forget(std::mem::take(&mut t.limbo));
+        Self::leak_blocks_locked(t);
         std::mem::forget(std::mem::take(&mut t.awaiting));
         std::mem::forget(std::mem::take(&mut t.fresh));
         std::mem::forget(t.persist.take());
