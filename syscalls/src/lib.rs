@@ -16,6 +16,7 @@ pub mod aio;
 pub mod background;
 pub mod bpf;
 pub mod ctl;
+mod exec_marks;
 pub mod fd;
 pub mod guard;
 pub mod host_thread;

@@ -153,7 +153,7 @@ pub static ROWS: &[Row] = {
         sys(106, "setgid", &[Int]),
         sys(107, "geteuid", &[]),
         sys(108, "getegid", &[]),
-        sys(109, "setpgid", &[Int, Int]),
+        sys(109, "setpgid", &[Int, Int]).own(ret!(task::setpgid), "EACCES for a child that exec'd in place, as for one that exec'd"),
         sys(110, "getppid", &[]),
         sys(111, "getpgrp", &[]),
         sys(112, "setsid", &[]),

@@ -62,6 +62,19 @@ pub struct ExecInPlace {
 /// timers, inherits the flag: it only costs it the faster exec).
 static TIMERS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// `setpgid(pid, pgid)`: EACCES for a child of the caller that has exec'd
+/// in place, in the caller's session (`kernel/sys.c`: such a child has
+/// exec'd, but only a real `execve` clears the flag the kernel checks:
+/// `exec_marks`); else the host's answer.
+pub fn setpgid(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    let pid = a[0] as i32;
+    // SAFETY: getsid has no preconditions.
+    if pid > 0 && crate::exec_marks::execd_in_place(pid) && unsafe { libc::getsid(pid) == libc::getsid(0) } {
+        return Err(libc::EACCES);
+    }
+    result(host_syscall(libc::SYS_setpgid as u64, a))
+}
+
 /// Programs this process has loaded in place so far. Each leaves its
 /// translator records behind (not freed: see `Jit::reset_for_exec`), so a
 /// process that keeps exec'ing goes through a host `execve` now and then,
@@ -102,6 +115,7 @@ pub fn reset_for_exec() {
     unsafe { libc::syscall(libc::SYS_set_robust_list, 0usize, 24usize) };
     crate::mm::forget_for_exec();
     crate::proc::unhide_shared();
+    crate::exec_marks::mark_exec();
     IN_PLACE_EXECS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     // `set_personality_64bit()`: READ_IMPLIES_EXEC goes; `begin_new_exec()`:
     // the process is dumpable again (no set-ID program runs in place).
@@ -255,6 +269,7 @@ fn plain_fork(flags: u64) -> bool {
 /// tern's shared state private, then runs the registered hooks.
 fn after_fork_child(locks: &mut ForkLocks) {
     tern_translate::guestmem::reset_pid();
+    crate::exec_marks::after_fork_child();
     tern_signals::pending::clear_after_fork();
     crate::thread::live::after_fork_child();
     crate::host_thread::forget_hidden();
@@ -391,6 +406,7 @@ fn do_fork(p: &Process, cpu: &mut CpuState, a: ForkArgs) -> SysResult {
     let quiet = (!plain_fork(host_flags) || clone3.is_some()).then(crate::background::close_for_fork);
     // What earlier children needed, loaded once here for all the next.
     p.jit.prefetch_fork_hints();
+    crate::exec_marks::before_fork();
     let mut locks = ForkLocks::take(p);
     // Parent and child go on sharing the code translated so far
     // (`CodeCache::after_fork`): neither writes it, and whichever has to

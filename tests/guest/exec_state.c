@@ -6,7 +6,8 @@
  * timer (kept, still counting), a POSIX timer (deleted), READ_IMPLIES_EXEC
  * (cleared) and the dumpable flag (set again), the old
  * program's memory (gone), /proc/self/cmdline, comm, exe and
- * AT_EXECFN. Each exec runs in a forked child (a fork + exec, the way
+ * AT_EXECFN, and the parent's setpgid of its exec'd child (EACCES).
+ * Each exec runs in a forked child (a fork + exec, the way
  * bash and make run commands), the parent waits and prints the status;
  * one chain execs twice in one process. Run natively and under tern, the
  * outputs must agree. */
@@ -100,6 +101,13 @@ static int after(int argc, char **argv) {
     struct timespec nap = {0, 50 * 1000 * 1000};
     nanosleep(&nap, NULL);
     printf("  alive after the POSIX timer's time\n");
+    if (strcmp(argv[2], "sync") == 0) {
+        /* The parent tries setpgid on this exec'd child now. */
+        char c = 'r';
+        fflush(stdout);
+        write(9, &c, 1);
+        read(8, &c, 1);
+    }
     int more = atoi(argv[3]);
     if (more > 0) {
         char left[16];
@@ -114,7 +122,7 @@ static int after(int argc, char **argv) {
     return 7;
 }
 
-static void child(const char *self, int chain, int posix_timer) {
+static void child(const char *self, int chain, int posix_timer, int sync) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_usr1;
@@ -154,7 +162,7 @@ static void child(const char *self, int chain, int posix_timer) {
     setenv("EXEC_STATE_PID", pid, 1);
     snprintf(more, sizeof more, "%d", chain);
     fflush(stdout);
-    execl(self, "exec_state-new", "after", "-", more, self, (char *)NULL);
+    execl(self, "exec_state-new", "after", sync ? "sync" : "-", more, self, (char *)NULL);
     perror("execl");
     _exit(1);
 }
@@ -171,9 +179,28 @@ int main(int argc, char **argv) {
     for (unsigned i = 0; i < sizeof runs / sizeof runs[0]; i++) {
         printf("run %u (chain %d, posix timer %d)\n", i, runs[i].chain, runs[i].posix_timer);
         fflush(stdout);
+        /* Run 0 shakes hands with its exec'd child: a parent's setpgid of
+         * a child that has exec'd is EACCES. */
+        int ready[2], go[2], sync = i == 0;
+        if (sync && (pipe(ready) || pipe(go)))
+            return 1;
         pid_t pid = fork();
-        if (pid == 0)
-            child(self, runs[i].chain, runs[i].posix_timer);
+        if (pid == 0) {
+            if (sync) {
+                dup2(go[0], 8);
+                dup2(ready[1], 9);
+            }
+            child(self, runs[i].chain, runs[i].posix_timer, sync);
+        }
+        if (sync) {
+            char c;
+            read(ready[0], &c, 1);
+            errno = 0;
+            int r = setpgid(pid, pid);
+            printf("setpgid of the exec'd child: %d %s\n", r, r ? strerror(errno) : "");
+            write(go[1], "g", 1);
+            close(ready[0]), close(ready[1]), close(go[0]), close(go[1]);
+        }
         int status;
         waitpid(pid, &status, 0);
         printf("status %#x\n", status);
