@@ -96,7 +96,7 @@ pub fn host_break() -> Option<(u64, u64)> {
 }
 
 /// Field `n` (1-based, as in proc(5)) of a `/proc/PID/stat` line.
-fn stat_field(text: &[u8], n: usize) -> Option<u64> {
+pub(crate) fn stat_field(text: &[u8], n: usize) -> Option<u64> {
     let close = text.iter().rposition(|&b| b == b')')?;
     let field = text.get(close + 2..)?.split(|&b| b == b' ').nth(n.checked_sub(3)?)?;
     std::str::from_utf8(field).ok()?.trim().parse().ok()

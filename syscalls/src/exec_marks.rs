@@ -62,12 +62,9 @@ pub fn after_fork_child() {
 /// The start time of process `pid` (`/proc/PID/stat` field 22), and its
 /// parent (field 4).
 fn stat(pid: i32) -> Option<(u64, i32)> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The name (field 2) may hold spaces and parentheses: fields after its
-    // last `)`.
-    let rest = &s[s.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split(' ').collect();
-    Some((fields.get(19)?.parse().ok()?, fields.get(1)?.parse().ok()?))
+    let text = tern_translate::hostmem::read_proc(&format!("/proc/{pid}/stat")).ok()?;
+    let field = |n| crate::ctl::stat_field(&text, n);
+    Some((field(22)?, i32::try_from(field(4)?).ok()?))
 }
 
 /// At an exec in place: marks this process in its parent's page, then

@@ -874,83 +874,74 @@ fn exec_target_checked(
     argv: Vec<Vec<u8>>,
     envp: Vec<Vec<u8>>,
 ) -> Result<Box<ExecInPlace>, i32> {
-    let ok = || -> Result<Result<Box<ExecInPlace>, i32>, i32> {
-        let cpath = cstring(target.path.clone())?;
-        let env: Vec<CString>;
-        let args: Vec<CString>;
-        if !p.reexec.follow || runs_natively(&cpath) {
-            args = argv.into_iter().map(cstring).collect::<Result<_, _>>()?;
-            env = envp.into_iter().map(cstring).collect::<Result<_, _>>()?;
-            let saved = crate::rlimit::for_native_exec();
-            save_persisted(p);
-            let err = exec_leaving_shared_code(p, || host_execve(&cpath, &args, &env));
-            crate::rlimit::restore(saved);
-            return Ok(Err(err));
-        }
-        if open_for_writing(&cpath) {
-            return Err(libc::ETXTBSY);
-        }
-        // Linux runs a program given an empty argv with argv[0] = "".
-        let argv = if argv.is_empty() { vec![Vec::new()] } else { argv };
-        let shown = (p.reexec.check)(Path::new(OsStr::from_bytes(&target.path)), argv.clone())?;
-        if p.reexec.in_place && target.exec_fd.is_none() && in_place_possible(p) {
-            if !args_fit(&target.path, &argv, &envp) {
-                return Err(libc::E2BIG);
-            }
-            // The new program starts with what this one translated.
-            save_persisted(p);
-            return Ok(Ok(Box::new(ExecInPlace { path: target.path.clone(), argv, env: envp })));
-        }
-        // The new tern's options go in its environment ([`EXEC_VAR`]); its
-        // argv is what the kernel would give the program (the guest's, a
-        // script's interpreter line before them), which is then what
-        // other processes see as its command line (`/proc/PID/cmdline`:
-        // `ps`, `pgrep -f`). The guest's arguments after argv[0] end it.
-        let from = shown.len() + 1 - argv.len();
-        let mut o: Vec<Vec<u8>> = vec![from.to_string().into_bytes()];
-        o.extend(p.reexec.options.iter().map(|o| o.clone().into_bytes()));
-        let log_fd = crate::fd::LOG_FD.load(std::sync::atomic::Ordering::Relaxed);
-        let pass_log = p.reexec.pass_log && log_fd >= 0;
-        if pass_log {
-            o.extend([b"--log-fd".to_vec(), log_fd.to_string().into_bytes()]);
-        }
-        o.extend([b"--host-cpuid".to_vec(), tern_translate::model::host_cpuid_handover().into_bytes()]);
-        if let Some(limits) = crate::rlimit::handover() {
-            o.extend([b"--guest-rlimits".to_vec(), limits.into_bytes()]);
-        }
-        if let Some(mode) = crate::seccomp::handover() {
-            o.extend([b"--guest-seccomp".to_vec(), mode.into_bytes()]);
-        }
-        if let Some(fd) = target.exec_fd {
-            o.extend([b"--exec-fd".to_vec(), fd.to_string().into_bytes()]);
-        }
-        o.extend([
-            b"--execve".to_vec(),
-            b"-0".to_vec(),
-            argv[0].clone(),
-            b"--".to_vec(),
-            target.path.clone(),
-        ]);
-        args = shown.into_iter().map(cstring).collect::<Result<_, _>>()?;
-        let mut e = hide_guest_env(envp);
-        e.push(encode_exec_options(&o));
-        env = e.into_iter().map(cstring).collect::<Result<_, _>>()?;
-        let tern = cstring(p.reexec.tern.as_os_str().as_bytes().to_vec())?;
-        // The log descriptor is inheritable only for the duration of the call.
-        if pass_log {
-            // SAFETY: fcntl on tern's own descriptor.
-            unsafe { libc::fcntl(log_fd, libc::F_SETFD, 0) };
-        }
-        // The new program's tern starts with what this one translated.
+    let cpath = cstring(target.path.clone())?;
+    let env: Vec<CString>;
+    let args: Vec<CString>;
+    if !p.reexec.follow || runs_natively(&cpath) {
+        args = argv.into_iter().map(cstring).collect::<Result<_, _>>()?;
+        env = envp.into_iter().map(cstring).collect::<Result<_, _>>()?;
+        let saved = crate::rlimit::for_native_exec();
         save_persisted(p);
-        let err = exec_leaving_shared_code(p, || host_execve(&tern, &args, &env));
-        if pass_log {
-            // SAFETY: as above.
-            unsafe { libc::fcntl(log_fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+        let err = exec_leaving_shared_code(p, || host_execve(&cpath, &args, &env));
+        crate::rlimit::restore(saved);
+        return Err(err);
+    }
+    if open_for_writing(&cpath) {
+        return Err(libc::ETXTBSY);
+    }
+    // Linux runs a program given an empty argv with argv[0] = "".
+    let argv = if argv.is_empty() { vec![Vec::new()] } else { argv };
+    let shown = (p.reexec.check)(Path::new(OsStr::from_bytes(&target.path)), argv.clone())?;
+    if p.reexec.in_place && target.exec_fd.is_none() && in_place_possible(p) {
+        if !args_fit(&target.path, &argv, &envp) {
+            return Err(libc::E2BIG);
         }
-        Ok(Err(err))
-    };
-    ok().and_then(|r| r)
+        // The new program starts with what this one translated.
+        save_persisted(p);
+        return Ok(Box::new(ExecInPlace { path: target.path.clone(), argv, env: envp }));
+    }
+    // The new tern's options go in its environment ([`EXEC_VAR`]); its
+    // argv is what the kernel would give the program (the guest's, a
+    // script's interpreter line before them), which is then what
+    // other processes see as its command line (`/proc/PID/cmdline`:
+    // `ps`, `pgrep -f`). The guest's arguments after argv[0] end it.
+    let from = shown.len() + 1 - argv.len();
+    let mut o: Vec<Vec<u8>> = vec![from.to_string().into_bytes()];
+    o.extend(p.reexec.options.iter().map(|o| o.clone().into_bytes()));
+    let log_fd = crate::fd::LOG_FD.load(std::sync::atomic::Ordering::Relaxed);
+    let pass_log = p.reexec.pass_log && log_fd >= 0;
+    if pass_log {
+        o.extend([b"--log-fd".to_vec(), log_fd.to_string().into_bytes()]);
+    }
+    o.extend([b"--host-cpuid".to_vec(), tern_translate::model::host_cpuid_handover().into_bytes()]);
+    if let Some(limits) = crate::rlimit::handover() {
+        o.extend([b"--guest-rlimits".to_vec(), limits.into_bytes()]);
+    }
+    if let Some(mode) = crate::seccomp::handover() {
+        o.extend([b"--guest-seccomp".to_vec(), mode.into_bytes()]);
+    }
+    if let Some(fd) = target.exec_fd {
+        o.extend([b"--exec-fd".to_vec(), fd.to_string().into_bytes()]);
+    }
+    o.extend([b"--execve".to_vec(), b"-0".to_vec(), argv[0].clone(), b"--".to_vec(), target.path.clone()]);
+    args = shown.into_iter().map(cstring).collect::<Result<_, _>>()?;
+    let mut e = hide_guest_env(envp);
+    e.push(encode_exec_options(&o));
+    env = e.into_iter().map(cstring).collect::<Result<_, _>>()?;
+    let tern = cstring(p.reexec.tern.as_os_str().as_bytes().to_vec())?;
+    // The log descriptor is inheritable only for the duration of the call.
+    if pass_log {
+        // SAFETY: fcntl on tern's own descriptor.
+        unsafe { libc::fcntl(log_fd, libc::F_SETFD, 0) };
+    }
+    // The new program's tern starts with what this one translated.
+    save_persisted(p);
+    let err = exec_leaving_shared_code(p, || host_execve(&tern, &args, &env));
+    if pass_log {
+        // SAFETY: as above.
+        unsafe { libc::fcntl(log_fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    Err(err)
 }
 
 /// `execve(path, argv, envp)`.
