@@ -317,6 +317,13 @@ fn main() {
             p.signals.reclaim_internal_signals();
         }
     }));
+    // A vfork child killed by a signal tern delivers reports its memory
+    // changes to its parent first, as at any other end.
+    tern_signals::guest::set_before_death(|| {
+        if let Some(p) = tern_linux_user::thread::current_process() {
+            tern_syscalls::vfork_copy::at_exit(p);
+        }
+    });
     let program = Program { given, argv: given_argv, env, exec_fd };
     start_program(setup, program, GuestSignals::default(), None)
 }

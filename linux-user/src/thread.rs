@@ -322,6 +322,7 @@ fn exit_thread(code: i32, main: bool) {
 /// Other threads, blocked in syscalls or not, end with it.
 pub fn exit_process(code: i32) -> ! {
     if let Some(p) = current_process() {
+        tern_syscalls::vfork_copy::at_exit(p);
         if SHOW_STATS.load(Ordering::Relaxed) {
             let totals = TOTALS.lock().unwrap_or_else(|e| e.into_inner());
             crate::stats::print(p.jit, totals.as_ref().unwrap_or(&LoopStats::default()));

@@ -396,28 +396,40 @@ fn no_follow_exec_runs_execd_programs_natively() {
 }
 
 /// A fork child's `execve` is loaded by the child's own tern (bash runs
-/// commands by fork + exec), a chain of them too, with the output and
-/// status the guest expects; `--no-exec-in-place` starts a new tern for
-/// each. A vfork child (dash's simple commands, `posix_spawn`) cannot:
-/// its memory is its parent's.
+/// commands by fork + exec), a chain of them too, and so is a vfork
+/// child's (dash's simple commands: the vfork is a fork that copies back,
+/// `vfork_copy.rs`), with the output and status the guest expects;
+/// `--no-exec-in-place` starts a new tern for each.
 #[test]
 fn fork_children_exec_in_place() {
     let log = std::env::temp_dir().join(format!("tern-cli-inplace-{}", std::process::id()));
-    let script = "/bin/echo one; /bin/sh -c 'exec /bin/echo two'; exit 3";
-    let run = |extra: &[&str]| {
+    // Runs `shell -c script`, checks its output and status; returns how
+    // many programs were loaded in place.
+    let run = |extra: &[&str], shell: &str, script: &str, want: &str, status: i32| {
         let _ = std::fs::remove_file(&log);
         let mut args = vec!["--log-file", log.to_str().unwrap()];
         args.extend_from_slice(extra);
-        args.extend_from_slice(&["/bin/bash", "-c", script]);
+        args.extend_from_slice(&[shell, "-c", script]);
         let out = Command::new(TERN).args(&args).env("TERN_LOG", "debug").output().expect("run tern");
-        assert_eq!(text(&out.stdout), "one\ntwo\n");
-        assert_eq!(out.status.code(), Some(3));
+        assert_eq!(text(&out.stdout), want);
+        assert_eq!(out.status.code(), Some(status));
         let logged = std::fs::read_to_string(&log).unwrap_or_default();
         logged.lines().filter(|l| l.contains("execve in place")).count()
     };
+    let bash = |extra: &[&str]| {
+        let script = "/bin/echo one; /bin/sh -c 'exec /bin/echo two'; exit 3";
+        run(extra, "/bin/bash", script, "one\ntwo\n", 3)
+    };
     // /bin/echo, /bin/sh, then the shell's exec of /bin/echo.
-    assert_eq!(run(&[]), 3);
-    assert_eq!(run(&["--no-exec-in-place"]), 0);
+    assert_eq!(bash(&[]), 3);
+    assert_eq!(bash(&["--no-exec-in-place"]), 0);
+    // dash vforks for /bin/echo and /bin/true, forks for the pipeline.
+    let dash = |extra: &[&str]| {
+        let script = "/bin/echo one; /bin/true; /bin/echo two | /bin/cat; exit 4";
+        run(extra, "/bin/dash", script, "one\ntwo\n", 4)
+    };
+    assert_eq!(dash(&[]), 4);
+    assert_eq!(dash(&["--no-exec-in-place"]), 0);
     let _ = std::fs::remove_file(&log);
 }
 

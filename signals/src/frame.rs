@@ -292,7 +292,7 @@ fn default_action(sig: i32) {
             // SAFETY: stopping the whole process, as the kernel would.
             unsafe { libc::kill(libc::getpid(), libc::SIGSTOP) };
         }
-        crate::deliver::Default::Terminate => crate::die_by_signal(sig),
+        crate::deliver::Default::Terminate => crate::guest::die_delivering(sig),
     }
 }
 
@@ -362,7 +362,7 @@ fn deliver_with(
 /// then kills; another signal becomes a forced SIGSEGV (`SI_KERNEL`).
 fn force_sigsegv(signals: &GuestSignals, cpu: &mut CpuState, sig: i32) {
     if sig == libc::SIGSEGV {
-        crate::die_by_signal(sig);
+        crate::guest::die_delivering(sig);
     }
     force_signal(signals, cpu, libc::SIGSEGV, &SyncSignal::forced(libc::SIGSEGV).info());
 }
@@ -372,7 +372,7 @@ fn force_sigsegv(signals: &GuestSignals, cpu: &mut CpuState, sig: i32) {
 pub fn force_signal(signals: &GuestSignals, cpu: &mut CpuState, sig: i32, info: &[u8; 128]) {
     let act = signals.action(sig);
     if guest_mask() & sigbit(sig) != 0 || act.handler == SIG_IGN || act.handler == SIG_DFL {
-        crate::die_by_signal(sig);
+        crate::guest::die_delivering(sig);
     }
     deliver(signals, cpu, sig, info);
 }

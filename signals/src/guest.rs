@@ -241,6 +241,25 @@ impl GuestSignals {
     }
 }
 
+/// Run before a signal tern delivers itself ends the process (`frame.rs`),
+/// in the CPU loop's context, never a handler's: set by the binary (a
+/// vfork child's last report to its parent, `vfork_copy.rs`).
+static BEFORE_DEATH: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+/// Sets the function [`die_delivering`] runs first (once per process).
+pub fn set_before_death(f: fn()) {
+    let _ = BEFORE_DEATH.set(f);
+}
+
+/// [`die_by_signal`] for a signal the CPU loop delivers (not from a host
+/// handler), after the function [`set_before_death`] set.
+pub fn die_delivering(sig: i32) -> ! {
+    if let Some(f) = BEFORE_DEATH.get() {
+        f();
+    }
+    die_by_signal(sig)
+}
+
 /// Ends tern the way the guest would end on `sig` with the default action:
 /// by that same signal, so the parent sees the exact wait status (and the
 /// host kernel writes a core where the guest's would, RLIMIT_CORE

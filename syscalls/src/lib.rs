@@ -36,6 +36,7 @@ pub mod table;
 pub mod task;
 pub mod thread;
 pub mod vfork;
+pub mod vfork_copy;
 pub mod vm_clone;
 
 use std::path::PathBuf;
@@ -142,7 +143,11 @@ pub fn dispatch(p: &Process, cpu: &mut CpuState) -> Flow {
 /// EFAULT would be wrong, as such a call may have taken effect (a `wait4`
 /// that reaped its child).
 fn call(p: &Process, cpu: &mut CpuState, nr: u64, args: [u64; 6]) -> (Flow, i64) {
-    table::call(p, cpu, nr, args)
+    let (flow, r) = table::call(p, cpu, nr, args);
+    if vfork_copy::copying_back() {
+        vfork_copy::note_call(nr, args, r);
+    }
+    (flow, r)
 }
 
 /// The process whose `--strace` lines carry no `[pid N]` prefix: the first

@@ -161,8 +161,13 @@ fn args_fit(path: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>]) -> bool {
 fn in_place_possible(p: &Process) -> bool {
     // SAFETY: gettid and getpid have no preconditions.
     let first = unsafe { libc::gettid() == libc::getpid() };
-    first
-        && last_thread()
+    first && fork_child_could_exec_in_place(p) && !crate::vfork_copy::parent_waits_for_host_exec()
+}
+
+/// True if a fork child of the calling thread could load an exec'd program
+/// itself ([`in_place_possible`]; its only thread is its first).
+pub(crate) fn fork_child_could_exec_in_place(p: &Process) -> bool {
+    last_thread()
         && p.jit.thread_count() == 1
         && !tern_translate::child_alloc::in_child()
         && !TIMERS.load(std::sync::atomic::Ordering::Relaxed)
@@ -269,6 +274,7 @@ fn plain_fork(flags: u64) -> bool {
 /// tern's shared state private, then runs the registered hooks.
 fn after_fork_child(locks: &mut ForkLocks) {
     tern_translate::guestmem::reset_pid();
+    crate::vfork_copy::after_fork_child();
     crate::exec_marks::after_fork_child();
     tern_signals::pending::clear_after_fork();
     crate::thread::live::after_fork_child();
@@ -372,9 +378,20 @@ pub struct ForkArgs {
     pub clone3: Option<Clone3Extra>,
 }
 
+/// A vfork made a fork whose parent waits (`vfork_copy.rs`), `a.flags`
+/// with CLONE_VM and CLONE_VFORK (see [`do_fork`]).
+pub(crate) fn vfork_as_fork(
+    p: &Process,
+    cpu: &mut CpuState,
+    a: ForkArgs,
+    waiter: crate::vfork_copy::Waiter,
+) -> SysResult {
+    do_fork(p, cpu, a, Some(waiter))
+}
+
 /// `clone3` of a process without CLONE_VM (see [`do_fork`]).
 pub fn clone3_fork(p: &Process, cpu: &mut CpuState, a: ForkArgs) -> SysResult {
-    do_fork(p, cpu, a)
+    do_fork(p, cpu, a, None)
 }
 
 /// The guest's handlers back to SIG_DFL, ignored signals kept:
@@ -393,14 +410,30 @@ fn clear_guest_handlers(p: &Process) {
 
 /// `fork`, and `clone` without CLONE_VM: the child is a complete tern with
 /// the calling thread only.
-fn do_fork(p: &Process, cpu: &mut CpuState, a: ForkArgs) -> SysResult {
+fn do_fork(
+    p: &Process,
+    cpu: &mut CpuState,
+    a: ForkArgs,
+    waiter: Option<crate::vfork_copy::Waiter>,
+) -> SysResult {
     let ForkArgs { flags, stack, ptid, ctid, tls, clone3 } = a;
     // The host call never switches stacks or TLS: tern keeps running on its
     // own stack in the child and applies the guest's values to the CpuState.
     // CLONE_VFORK without CLONE_VM stays: the parent waits for the child's
     // exec or exit. CLONE_CLEAR_SIGHAND is tern's to do
     // (`clear_guest_handlers`).
-    let host_flags = flags & !(libc::CLONE_VM as u64 | libc::CLONE_SETTLS as u64 | CLONE_CLEAR_SIGHAND);
+    // CLONE_VFORK is tern's too: the parent waits on a socket for the
+    // child's exec or exit (`vfork_copy.rs`), since an exec in place is no
+    // host `execve` to release it; with CLONE_VM (a vfork made a fork:
+    // `vfork::vfork`), what the child does to the memory comes back.
+    // Without a socket (every descriptor in use) the host's CLONE_VFORK
+    // stays; then no exec in place (`in_place_possible`).
+    let waiter = waiter.or_else(|| {
+        (flags & libc::CLONE_VFORK as u64 != 0).then(crate::vfork_copy::Waiter::new).and_then(Result::ok)
+    });
+    let tern_waits = if waiter.is_some() { libc::CLONE_VFORK as u64 } else { 0 };
+    let host_flags =
+        flags & !(libc::CLONE_VM as u64 | libc::CLONE_SETTLS as u64 | CLONE_CLEAR_SIGHAND | tern_waits);
     // A raw host clone waits for tern's background threads to be out of
     // malloc (`background.rs`); glibc's `fork()` needs no such wait.
     let quiet = (!plain_fork(host_flags) || clone3.is_some()).then(crate::background::close_for_fork);
@@ -432,6 +465,16 @@ fn do_fork(p: &Process, cpu: &mut CpuState, a: ForkArgs) -> SysResult {
     }
     if r == Ok(0) {
         run_fork_child_hooks();
+    }
+    if r == Ok(0) && host_flags & libc::CLONE_VFORK as u64 != 0 {
+        crate::vfork_copy::host_vfork_child();
+    }
+    if let Some(w) = waiter {
+        match r {
+            Ok(0) => w.in_child(flags & libc::CLONE_VM as u64 != 0),
+            Ok(_) => w.wait(p, cpu),
+            Err(_) => w.drop_unused(),
+        }
     }
     let r = r?;
     if r == 0 {
@@ -479,11 +522,11 @@ pub fn clone(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     if vm {
         return crate::vm_clone::clone_vm(p, cpu, flags, a[1], a[2], a[3], a[4]);
     }
-    do_fork(p, cpu, ForkArgs { flags, stack: a[1], ptid: a[2], ctid: a[3], tls: a[4], clone3: None })
+    do_fork(p, cpu, ForkArgs { flags, stack: a[1], ptid: a[2], ctid: a[3], tls: a[4], clone3: None }, None)
 }
 
 pub fn fork(p: &Process, cpu: &mut CpuState, _a: [u64; 6]) -> SysResult {
-    do_fork(p, cpu, ForkArgs { flags: libc::SIGCHLD as u64, ..ForkArgs::default() })
+    do_fork(p, cpu, ForkArgs { flags: libc::SIGCHLD as u64, ..ForkArgs::default() }, None)
 }
 
 /// `vfork`: `kernel/fork.c: SYSCALL_DEFINE0(vfork)` is a clone with
@@ -882,6 +925,7 @@ fn exec_target_checked(
         env = envp.into_iter().map(cstring).collect::<Result<_, _>>()?;
         let saved = crate::rlimit::for_native_exec();
         save_persisted(p);
+        crate::vfork_copy::before_exec(p, false);
         let err = exec_leaving_shared_code(p, || host_execve(&cpath, &args, &env));
         crate::rlimit::restore(saved);
         return Err(err);
@@ -898,6 +942,7 @@ fn exec_target_checked(
         }
         // The new program starts with what this one translated.
         save_persisted(p);
+        crate::vfork_copy::before_exec(p, true);
         return Ok(Box::new(ExecInPlace { path: target.path.clone(), argv, env: envp }));
     }
     // The new tern's options go in its environment ([`EXEC_VAR`]); its
@@ -936,6 +981,7 @@ fn exec_target_checked(
     }
     // The new program's tern starts with what this one translated.
     save_persisted(p);
+    crate::vfork_copy::before_exec(p, false);
     let err = exec_leaving_shared_code(p, || host_execve(&tern, &args, &env));
     if pass_log {
         // SAFETY: as above.

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -128,8 +129,75 @@ static void vfork_without_vm(void) {
     report("CLONE_VFORK without CLONE_VM", (pid_t)pid);
 }
 
+/* The child's stores into the parent's stack frame, and what it
+ * allocates (the break moved, a new mapping), are the parent's. */
+static char *volatile child_heap;
+static char *volatile child_map;
+static void vfork_memory_changes(void) {
+    volatile int local = 1;
+    pid_t pid = vfork();
+    if (pid == 0) {
+        local = 5;
+        /* Enough small blocks to move the break. */
+        char *last = NULL;
+        for (int i = 0; i < 300; i++)
+            last = malloc(4000);
+        if (last)
+            strcpy(last, "allocated by the child");
+        child_heap = last;
+        char *m = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m != MAP_FAILED) {
+            strcpy(m + 4096, "mapped by the child");
+            child_map = m;
+        }
+        _exit(0);
+    }
+    printf("vfork child's store to the parent's local: %d\n", local);
+    printf("child's heap: %s\n", child_heap ? child_heap : "(none)");
+    printf("child's mapping: %s\n", child_map ? child_map + 4096 : "(none)");
+    /* The parent's heap goes on past what the child allocated. */
+    size_t sum = 0;
+    for (int i = 0; i < 300; i++) {
+        char *q = malloc(4000);
+        memset(q, 1, 4000);
+        sum += q[3999];
+    }
+    printf("parent allocates after: %zu\n", sum);
+    report("vfork memory", pid);
+}
+
+/* A child killed by a signal: its stores before are seen all the same. */
+static void vfork_abort(void) {
+    shared_word = 0;
+    pid_t pid = vfork();
+    if (pid == 0) {
+        shared_word = 9;
+        abort();
+    }
+    printf("vfork+abort: parent sees %d\n", shared_word);
+    report("vfork+abort", pid);
+}
+
+/* The parent goes on once the child execs, not when the exec'd program
+ * ends: with and without CLONE_VM. */
+static void resumed_at_exec(int vm) {
+    fflush(stdout);
+    char *argv[] = {"/bin/sh", "-c", "sleep 0.5; echo the exec-ed child ends", NULL};
+    long pid = vm ? vfork() : syscall(SYS_clone, CLONE_VFORK | SIGCHLD, 0, 0, 0, 0);
+    if (pid == 0) {
+        execve(argv[0], argv, environ);
+        _exit(127);
+    }
+    printf("%s: parent resumed at the child's exec\n", vm ? "vfork" : "CLONE_VFORK without CLONE_VM");
+    report("exec'd child", (pid_t)pid);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    vfork_memory_changes();
+    vfork_abort();
+    resumed_at_exec(1);
+    resumed_at_exec(0);
     vfork_exit_writes();
     vfork_without_vm();
     vfork_exec("/bin/echo");

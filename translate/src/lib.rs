@@ -1619,6 +1619,12 @@ impl Jit {
         self.tables().mem.ranges()
     }
 
+    /// Every guest mapping tern has recorded, as (start, end, protection;
+    /// [`pages::SHARED_MAPPING`] set for a shared one).
+    pub fn guest_mappings(&self) -> Vec<(u64, u64, i32)> {
+        self.tables().mem.mappings()
+    }
+
     /// Records a guest `munmap`.
     pub fn note_unmap(&self, start: u64, end: u64) {
         self.map_change().note_unmap(start, end);

@@ -94,6 +94,11 @@ impl GuestMemMap {
         self.map.iter().map(|(&s, &(e, _))| (s, e)).collect()
     }
 
+    /// Every recorded guest mapping, as (start, end, protection).
+    pub fn mappings(&self) -> Vec<(u64, u64, i32)> {
+        self.map.iter().map(|(&s, &(e, p))| (s, e, p)).collect()
+    }
+
     /// Bytes of `[start, end)` that are mapped, and how many of those are
     /// writable.
     pub fn bytes_in(&self, start: u64, end: u64) -> (u64, u64) {
