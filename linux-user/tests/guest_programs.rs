@@ -168,3 +168,22 @@ guest_tests! {
     fork_threads => "fork_threads.c";
     fork_shared_code => "fork_shared_code.c";
 }
+
+/// `vfork.c` with `--no-exec-in-place`, where a vfork child of a process
+/// of one thread runs on its parent's memory (`vfork.rs`) instead of being
+/// a fork that copies its changes back (`vfork_copy.rs`, the default).
+#[test]
+fn vfork_on_the_parents_memory() {
+    let p = tern_tests::program("vfork.c");
+    for b in tern_tests::Build::all_for(p.src) {
+        if tern_tests::skip_without_compiler(b.cxx) {
+            return;
+        }
+        let opts = ["--no-exec-in-place"];
+        if let Err(report) =
+            tern_tests::try_differential_opts(tern(), &opts, p.src, &b, p.args, p.stdin, p.env)
+        {
+            panic!("{report}");
+        }
+    }
+}
