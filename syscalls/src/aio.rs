@@ -91,7 +91,7 @@ impl Iocb {
 
     /// Why tern refuses this block, as an errno, or None.
     fn check(&self, p: &Process, cpu: &mut CpuState) -> Option<i32> {
-        let log = |d: u32| fd::is_log(u64::from(d));
+        let log = |d: u32| fd::is_tern(u64::from(d));
         if log(self.fd) || (self.flags & IOCB_FLAG_RESFD != 0 && log(self.resfd)) {
             return Some(libc::EBADF);
         }

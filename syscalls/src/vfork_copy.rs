@@ -91,7 +91,7 @@ impl Waiter {
         if r != 0 {
             return Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EAGAIN));
         }
-        Ok(Waiter { parent: fds[0], child: fds[1] })
+        Ok(Waiter { parent: high(fds[0]), child: high(fds[1]) })
     }
 
     /// In the child: keeps its end (a host `execve` closes it: close on
@@ -116,6 +116,39 @@ impl Waiter {
     pub(crate) fn drop_unused(self) {
         close(self.parent);
         close(self.child);
+    }
+}
+
+/// `fd` moved to tern's descriptors (`fd.rs`), where the guest's next
+/// descriptors are not (or left where it is if the limit is lower).
+fn high(fd: i32) -> i32 {
+    match crate::fd::private_dup(fd) {
+        Ok(n) => {
+            close(fd);
+            n
+        }
+        Err(_) => fd,
+    }
+}
+
+/// This child's socket to its parent, or -1.
+pub(crate) fn socket() -> i32 {
+    PARENT_SOCKET.load(Ordering::Relaxed)
+}
+
+/// True if `fd` is this child's socket to its parent, which the guest may
+/// not close or replace (`fd.rs`).
+pub(crate) fn is_socket(fd: u64) -> bool {
+    u64::try_from(socket()).is_ok_and(|s| s == fd)
+}
+
+/// Moves the socket away from `fd` if the guest is about to reuse that
+/// number (`dup2` onto it).
+pub(crate) fn vacate(fd: u64) {
+    if is_socket(fd) {
+        if let Ok(n) = crate::fd::private_dup(fd as i32) {
+            PARENT_SOCKET.store(n, Ordering::Relaxed);
+        }
     }
 }
 

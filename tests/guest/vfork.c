@@ -166,6 +166,25 @@ static void vfork_memory_changes(void) {
     report("vfork memory", pid);
 }
 
+/* A child that closes every descriptor it has (as CPython's subprocess
+ * does before its exec) before it stores. */
+static void vfork_closing_all(void) {
+    shared_word = 0;
+    pid_t pid = vfork();
+    if (pid == 0) {
+        for (int fd = 3; fd < 1024; fd++)
+            close(fd);
+        syscall(SYS_close_range, 3, ~0U, 0);
+        int fds[2];
+        if (pipe(fds) == 0)
+            dup2(fds[0], 1000);
+        shared_word = 43;
+        _exit(0);
+    }
+    printf("vfork child closing every descriptor: parent sees %d\n", shared_word);
+    report("vfork closing all", pid);
+}
+
 /* A child killed by a signal: its stores before are seen all the same. */
 static void vfork_abort(void) {
     shared_word = 0;
@@ -196,6 +215,7 @@ int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     vfork_memory_changes();
     vfork_abort();
+    vfork_closing_all();
     resumed_at_exec(1);
     resumed_at_exec(0);
     vfork_exit_writes();
