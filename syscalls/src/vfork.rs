@@ -126,8 +126,13 @@ pub fn vfork(
     tls: u64,
 ) -> SysResult {
     // Where the child could load the program it execs itself, it gets a
-    // memory of its own and copies back what it changes (`vfork_copy.rs`).
-    if p.reexec.in_place && p.reexec.follow && crate::task::fork_child_could_exec_in_place(p) {
+    // memory of its own and copies back what it changes (`vfork_copy.rs`),
+    // if that memory is cheap enough to copy.
+    if p.reexec.in_place
+        && p.reexec.follow
+        && crate::task::fork_child_could_exec_in_place(p)
+        && crate::vfork_copy::small_enough()
+    {
         if let Ok(w) = crate::vfork_copy::Waiter::new() {
             let a = crate::task::ForkArgs { flags, stack, ptid, ctid, tls, clone3: None };
             return crate::task::vfork_as_fork(p, cpu, a, w);
