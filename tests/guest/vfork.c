@@ -3,6 +3,7 @@
  * and what the child changes of its own signal state stays its own. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <setjmp.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
@@ -185,6 +186,41 @@ static void vfork_closing_all(void) {
     report("vfork closing all", pid);
 }
 
+/* What the child does to the parent's mappings is the parent's too: an
+ * unmapped one is gone, a protected one faults, an advised-away one reads
+ * zero. */
+static sigjmp_buf fault_jmp;
+static void on_fault(int sig) {
+    (void)sig;
+    siglongjmp(fault_jmp, 1);
+}
+static void vfork_map_changes(void) {
+    char *a = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *b = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *c = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    a[0] = b[0] = c[0] = 7;
+    pid_t pid = vfork();
+    if (pid == 0) {
+        munmap(a, 4096);
+        b[1] = 8;
+        mprotect(b, 4096, PROT_READ);
+        madvise(c, 4096, MADV_DONTNEED);
+        _exit(0);
+    }
+    printf("after the child's munmap: msync %s\n", msync(a, 4096, MS_ASYNC) == 0 ? "ok" : strerror(errno));
+    printf("after the child's mprotect: b[1] %d\n", b[1]);
+    signal(SIGSEGV, on_fault);
+    if (sigsetjmp(fault_jmp, 1) == 0) {
+        b[2] = 1;
+        printf("write to the protected page: no fault\n");
+    } else {
+        printf("write to the protected page: fault\n");
+    }
+    signal(SIGSEGV, SIG_DFL);
+    printf("after the child's madvise: c[0] %d\n", c[0]);
+    report("vfork map changes", pid);
+}
+
 /* A child killed by a signal: its stores before are seen all the same. */
 static void vfork_abort(void) {
     shared_word = 0;
@@ -216,6 +252,7 @@ int main(void) {
     vfork_memory_changes();
     vfork_abort();
     vfork_closing_all();
+    vfork_map_changes();
     resumed_at_exec(1);
     resumed_at_exec(0);
     vfork_exit_writes();
