@@ -254,6 +254,12 @@ fn forget() {
 /// Sends the memory-map calls noted so far and the pages written.
 fn report(p: &Process, fd: i32) {
     let calls = std::mem::take(&mut *MM_CALLS.lock().unwrap_or_else(|e| e.into_inner()));
+    // What the child made read-only may have been written before.
+    let reprotected: Vec<(u64, u64)> = calls
+        .iter()
+        .filter(|c| c.nr == libc::SYS_mprotect as u64)
+        .map(|c| (c.args[0], c.args[0].saturating_add(c.args[1])))
+        .collect();
     for c in calls {
         let mut words = vec![TAG_CALL, c.nr];
         words.extend(c.args);
@@ -263,7 +269,7 @@ fn report(p: &Process, fd: i32) {
         }
     }
     let mut buf = vec![0u8; CHUNK];
-    for (start, end) in written_runs(p) {
+    for (start, end) in written_runs(p, &reprotected) {
         let mut at = start;
         while at < end {
             let want = ((end - at) as usize).min(CHUNK);
@@ -280,8 +286,11 @@ fn report(p: &Process, fd: i32) {
 /// The page runs of this process's guest mappings that it wrote since the
 /// fork: present, anonymous (a private file page once written is) and
 /// mapped by this process alone (`Documentation/admin-guide/mm/pagemap.rst`:
-/// bits 63, 61 and 56). Shared mappings and inaccessible ones are skipped.
-fn written_runs(p: &Process) -> Vec<(u64, u64)> {
+/// bits 63, 61 and 56). Only writable private mappings are read, and
+/// those in `reprotected` (which the child's `mprotect` may have made
+/// read-only since it wrote them): a `python3`'s read-only mappings (its
+/// libraries' code) hold about twice the pages of its writable ones.
+fn written_runs(p: &Process, reprotected: &[(u64, u64)]) -> Vec<(u64, u64)> {
     const PRESENT: u64 = 1 << 63;
     const FILE_OR_SHARED: u64 = 1 << 61;
     const EXCLUSIVE: u64 = 1 << 56;
@@ -289,7 +298,9 @@ fn written_runs(p: &Process) -> Vec<(u64, u64)> {
     let mut runs: Vec<(u64, u64)> = Vec::new();
     let mut entries = vec![0u8; 512 * 8];
     for (start, end, prot) in p.jit.guest_mappings() {
-        if prot & tern_translate::pages::SHARED_MAPPING != 0 || prot & libc::PROT_READ == 0 {
+        let written =
+            prot & libc::PROT_WRITE != 0 || reprotected.iter().any(|&(lo, hi)| lo < end && start < hi);
+        if prot & tern_translate::pages::SHARED_MAPPING != 0 || prot & libc::PROT_READ == 0 || !written {
             continue;
         }
         let mut page = start;
