@@ -337,6 +337,7 @@ fn kill(p: &Process, sig: i32, thread_only: bool) -> Flow {
         return Flow::ExitThread(0);
     }
     crate::task::leave_shared_code(p);
+    crate::vfork_copy::at_exit(p);
     tern_signals::die_by_signal(sig)
 }
 
