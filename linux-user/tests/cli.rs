@@ -752,6 +752,40 @@ fn start_up_lists_install_other_runs_paths_only_where_reached() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A later segment's image (`persist::Segment`): the run after the one
+/// that added a segment (another script of the program) loads its blocks
+/// one by one and writes their image; the runs after install it at once,
+/// once their spans asked for a quarter of its blocks.
+#[test]
+fn later_segments_install_from_their_images() {
+    let dir = cache_dir("segment-images");
+    let short = "echo $((6 * 7))";
+    let other = "f() { local y; y=${1#*.}; printf '%s-%d ' \"$y\" ${#1}; }; i=0; \
+                 while [ $i -lt 30 ]; do case $i in *5) f a.b$i;; *) : ;; esac; i=$((i+1)); done; \
+                 set -- x y z; for a; do test -n \"$a\" && printf %s \"$a\"; done; \
+                 umask 022; cd /; unset i; echo ${i:-none}";
+    let other_out = "b5-4 b15-5 b25-5 xyznone\n";
+    let run = |script: &str, expected: &str| {
+        let out = shell_with_cache(&dir, &[], script, expected);
+        ["blocks translated", "blocks loaded from start-up lists", "of which from start-up images"]
+            .map(|c| stat(&out.stderr, c))
+    };
+    for _ in 0..3 {
+        run(short, "42\n");
+    }
+    let [_, short_listed, short_images] = run(short, "42\n");
+    assert!(short_images * 10 >= short_listed * 9, "{short_images} of {short_listed} from images");
+    // Adds its own blocks as a later segment, then loads them one by one.
+    run(other, other_out);
+    let [_, listed, before] = run(other, other_out);
+    let added = listed - short_listed;
+    assert!(added * 10 > short_listed, "the other script's own blocks: {added}");
+    let [_, listed_again, from_images] = run(other, other_out);
+    assert_eq!(listed_again, listed);
+    assert!(from_images >= before + added / 2, "{from_images} from images, {before} before; {added} added");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Processes that end together (a pipeline, `make -j`) all keep their
 /// translations: each merges its blocks into the stores under a lock.
 /// Before, two read the same store, merged, and the later rename dropped

@@ -677,6 +677,7 @@ impl Jit {
             // itself may be in a later one.
             pcs.extend(p.group_share(pc, seq));
         }
+        let later = p.take_later_share().filter(|_| first.is_none() && !pcs.is_empty());
         t.link_later = Some(Vec::new());
         t.index.reserve(pcs.len());
         if let Some(share) = first.filter(|_| !pcs.is_empty()) {
@@ -690,6 +691,9 @@ impl Jit {
                     p.collect_for(Some(share.store));
                 }
             }
+        }
+        if let Some(later) = later {
+            self.install_segment_image_locked(t, later);
         }
         for &g in pcs.iter().rev() {
             if self.index.get(g).is_none() && self.load_stored_locked(t, g) {
@@ -725,6 +729,25 @@ impl Jit {
             self.fresh_any.store(true, Ordering::Release);
         }
         !pcs.is_empty()
+    }
+
+    /// For a later segment's span of the start-up list (`persist::Segment`):
+    /// if the segment has no image, the blocks of its spans are collected
+    /// for one as they load; once its image is due, it is installed, all
+    /// of the segment's blocks at once.
+    ///
+    /// # Preconditions
+    /// The tables lock is held (`_locked`), with `t.link_later` set.
+    fn install_segment_image_locked(&self, t: &mut Tables, later: persist::LaterShare) {
+        let persist::LaterShare { share, collect, image_due } = later;
+        let Some(p) = t.persist.as_mut() else { return };
+        if collect {
+            p.collect_for(Some(share.store));
+        } else if image_due {
+            if let Some(img) = p.open_image(&share.store) {
+                self.install_image_locked(t, &img, &share);
+            }
+        }
     }
 
     /// Installs the blocks of a file's start-up image (`persist::image`)

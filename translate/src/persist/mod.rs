@@ -109,6 +109,13 @@ pub struct Persist {
     /// for yet ([`Persist::take_first_share`]): its file's store name, and
     /// the mapping's start, end and start minus file offset.
     first_share: Option<FirstShare>,
+    /// The later share [`Persist::group_share`] handed out last, not asked
+    /// for yet ([`Persist::take_later_share`]).
+    later_share: Option<LaterShare>,
+    /// Per later segment of a file (by its image's name,
+    /// `segment_image_store`): its blocks in this mapping, and what this
+    /// process did with its image so far.
+    segments: FxHashMap<String, Segment>,
     /// The store name of the file whose share is being installed block by
     /// block for a new start-up image ([`Persist::collect_loaded`]), and
     /// per store name, the file and the offsets of the blocks so loaded,
@@ -116,6 +123,34 @@ pub struct Persist {
     /// each kept from the start was the run's peak memory).
     collecting: Option<String>,
     collected: Vec<(String, FileKey, Vec<u64>)>,
+}
+
+/// A later segment's span of the start-up list as handed out
+/// ([`Persist::group_share`]): the mapping, with `share.store` naming the
+/// segment's image; whether the segment's blocks are collected for a new
+/// image as they load (it had none); whether its image is due now
+/// ([`Segment`]).
+pub struct LaterShare {
+    pub share: FirstShare,
+    pub collect: bool,
+    pub image_due: bool,
+}
+
+/// What a process knows of a later segment of a file's share: its blocks
+/// in the mapping, how many of them its spans asked for handed out so
+/// far, and whether its image was installed. The image (all of the
+/// segment's blocks that the run that wrote it loaded) is installed once
+/// the spans asked for hold a quarter of the segment's blocks: a run that
+/// follows the path of the run that added the segment (the same command
+/// past the first run's start-up window: `cc1`'s later segments) gets the
+/// rest at once, one that only reaches a few of its blocks (`python3 -c
+/// pass` after other scripts) does not install the others.
+#[derive(Default)]
+struct Segment {
+    blocks: usize,
+    asked: usize,
+    installed: bool,
+    collect: bool,
 }
 
 /// A file's first share of the start-up list as handed out: the file's
@@ -127,6 +162,14 @@ pub struct FirstShare {
     pub start: u64,
     pub end: u64,
     pub base: u64,
+}
+
+/// The name standing for a store in the path of the start-up image of
+/// its file's segment `seg` of a program's list (`image_path`): a later
+/// segment's blocks are an image of their own, installed when the first
+/// of its spans is asked for.
+fn segment_image_store(store: &str, seg: u16) -> String {
+    format!("{}.s{seg}", store.strip_suffix(".tbc").unwrap_or(store))
 }
 
 /// How often a process looks at its store files again at most
@@ -233,6 +276,8 @@ impl Persist {
             started: crate::clock::Instant::now(),
             window_closed: false,
             first_share: None,
+            later_share: None,
+            segments: FxHashMap::default(),
             collecting: None,
             collected: Vec::new(),
         })
@@ -264,16 +309,30 @@ impl Persist {
         }
         let Some(r) = self.regions.find(pc, self.generation) else { return Vec::new() };
         let (start, len, offset, key) = (r.start, r.end - r.start, r.offset, r.key);
+        let name = regions::store_file_name(r);
         if !self.group_given.insert((start, key)) {
             let Some(&(k, seg)) = self.group_later.get(&pc) else { return Vec::new() };
-            return if k == key {
+            let span = if k == key {
                 self.group_later_pages.remove(&(pc & !(LATER_SHARE - 1), key, seg))
             } else {
                 None
             }
             .unwrap_or_default();
+            if !span.is_empty() {
+                let store = segment_image_store(&name, seg);
+                let first = self.segments.get(&store).is_none_or(|s| s.asked == 0);
+                let missing = first && !self.image_exists(&store);
+                let s = self.segments.entry(store.clone()).or_default();
+                s.collect |= missing;
+                s.asked += span.len();
+                let image_due = !s.collect && !s.installed && s.asked * 4 >= s.blocks;
+                s.installed |= image_due;
+                let collect = s.collect;
+                let share = FirstShare { store, start, end: start + len, base: start.wrapping_sub(offset) };
+                self.later_share = Some(LaterShare { share, collect, image_due });
+            }
+            return span;
         }
-        let name = regions::store_file_name(r);
         if self.group.is_none() {
             let read = self.group_name.as_ref().and_then(|n| group::Group::read(&self.dir.join(n), self.tag));
             self.group = Some(read.unwrap_or_default());
@@ -300,6 +359,7 @@ impl Persist {
                 share.push(pc);
             } else {
                 // Known, to be handed out by span when one is asked for.
+                self.segments.entry(segment_image_store(&name, seg)).or_default().blocks += 1;
                 self.group_later.insert(pc, (key, seg));
                 self.group_later_pages.entry((pc & !(LATER_SHARE - 1), key, seg)).or_default().push(pc);
             }
@@ -311,6 +371,18 @@ impl Persist {
     /// it was one.
     pub fn take_first_share(&mut self) -> Option<FirstShare> {
         self.first_share.take()
+    }
+
+    /// The later share the last [`Persist::group_share`] handed out, if it
+    /// was one.
+    pub fn take_later_share(&mut self) -> Option<LaterShare> {
+        self.later_share.take()
+    }
+
+    /// True if the start-up image of `store` (a file's, or a segment's:
+    /// `segment_image_store`) exists for this program.
+    pub fn image_exists(&self, store: &str) -> bool {
+        self.image_path(store).is_some_and(|p| p.exists())
     }
 
     /// The path of the start-up image of the file whose store is `store`
