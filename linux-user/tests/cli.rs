@@ -717,6 +717,15 @@ fn start_up_images_install_a_files_share_at_once() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Two shell scripts for the tests of start-up lists' segments: a short
+/// one, and another that runs paths of the shell the short one does not.
+const SHORT_SCRIPT: &str = "echo $((6 * 7))";
+const OTHER_SCRIPT: &str = "f() { local y; y=${1#*.}; printf '%s-%d ' \"$y\" ${#1}; }; i=0; \
+     while [ $i -lt 30 ]; do case $i in *5) f a.b$i;; *) : ;; esac; i=$((i+1)); done; \
+     set -- x y z; for a; do test -n \"$a\" && printf %s \"$a\"; done; \
+     umask 022; cd /; unset i; echo ${i:-none}";
+const OTHER_OUT: &str = "b5-4 b15-5 b25-5 xyznone\n";
+
 /// A start-up list's later segments (`persist/group.rs`): what a run of
 /// another script of the same program added is installed only by the runs
 /// that reach it, so a short script does not pay for the paths of every
@@ -725,12 +734,7 @@ fn start_up_images_install_a_files_share_at_once() {
 #[test]
 fn start_up_lists_install_other_runs_paths_only_where_reached() {
     let dir = cache_dir("segments");
-    let short = "echo $((6 * 7))";
-    let other = "f() { local y; y=${1#*.}; printf '%s-%d ' \"$y\" ${#1}; }; i=0; \
-                 while [ $i -lt 30 ]; do case $i in *5) f a.b$i;; *) : ;; esac; i=$((i+1)); done; \
-                 set -- x y z; for a; do test -n \"$a\" && printf %s \"$a\"; done; \
-                 umask 022; cd /; unset i; echo ${i:-none}";
-    let other_out = "b5-4 b15-5 b25-5 xyznone\n";
+    let (short, other, other_out) = (SHORT_SCRIPT, OTHER_SCRIPT, OTHER_OUT);
     let run = |script: &str, expected: &str| {
         let out = shell_with_cache(&dir, &[], script, expected);
         ["blocks translated", "blocks loaded from start-up lists", "exits: direct"]
@@ -759,12 +763,7 @@ fn start_up_lists_install_other_runs_paths_only_where_reached() {
 #[test]
 fn later_segments_install_from_their_images() {
     let dir = cache_dir("segment-images");
-    let short = "echo $((6 * 7))";
-    let other = "f() { local y; y=${1#*.}; printf '%s-%d ' \"$y\" ${#1}; }; i=0; \
-                 while [ $i -lt 30 ]; do case $i in *5) f a.b$i;; *) : ;; esac; i=$((i+1)); done; \
-                 set -- x y z; for a; do test -n \"$a\" && printf %s \"$a\"; done; \
-                 umask 022; cd /; unset i; echo ${i:-none}";
-    let other_out = "b5-4 b15-5 b25-5 xyznone\n";
+    let (short, other, other_out) = (SHORT_SCRIPT, OTHER_SCRIPT, OTHER_OUT);
     let run = |script: &str, expected: &str| {
         let out = shell_with_cache(&dir, &[], script, expected);
         ["blocks translated", "blocks loaded from start-up lists", "of which from start-up images"]
