@@ -27,9 +27,8 @@ pub struct LoopStats {
 /// the code it shares with a fork parent or child (so that they need not
 /// copy theirs).
 fn die_by_signal(p: &Process, sig: i32) -> ! {
-    tern_syscalls::vfork_copy::at_exit(p);
     tern_syscalls::task::leave_shared_code(p);
-    tern_signals::die_by_signal(sig)
+    tern_signals::guest::die_delivering(sig)
 }
 
 fn fatal(msg: impl std::fmt::Display) -> ! {

@@ -488,38 +488,37 @@ fn signal_self(p: &Process, sig: u64, code: i32, to_self: impl FnOnce() -> bool)
     Some(Ok(0))
 }
 
+/// Host call `nr` of `kill`, `tkill` or `tgkill` with `a`; a vfork child
+/// that sends its own process a signal (one whose default action may end
+/// it there, as `abort`'s does) reports its memory changes first
+/// (`vfork_copy::before_self_signal`).
+fn host_kill(p: &Process, nr: i64, a: [u64; 6], to_self: bool) -> SysResult {
+    if to_self {
+        crate::vfork_copy::before_self_signal(p);
+    }
+    result(host_syscall(nr as u64, a))
+}
+
 /// `kill(pid, sig)`: see [`signal_self`].
 pub fn kill(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     let to_self = || a[0] as i32 as i64 == own_pid() as i64 && crate::thread::live::alone();
-    signal_self(p, a[1], libc::SI_USER, to_self).unwrap_or_else(|| {
-        if a[0] as i32 as i64 == own_pid() as i64 || a[0] as i32 == 0 {
-            crate::vfork_copy::before_self_signal(p);
-        }
-        result(host_syscall(libc::SYS_kill as u64, a))
-    })
+    // Its own process or process group.
+    let own = || a[0] as i32 == 0 || a[0] as i32 as i64 == own_pid() as i64;
+    signal_self(p, a[1], libc::SI_USER, to_self).unwrap_or_else(|| host_kill(p, libc::SYS_kill, a, own()))
 }
 
 /// `tkill(tid, sig)`: see [`signal_self`].
 pub fn tkill(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
-    signal_self(p, a[1], tern_signals::siginfo::SI_TKILL, || a[0] as i32 as i64 == own_tid()).unwrap_or_else(
-        || {
-            if a[0] as i32 as i64 == own_tid() {
-                crate::vfork_copy::before_self_signal(p);
-            }
-            result(host_syscall(libc::SYS_tkill as u64, a))
-        },
-    )
+    let to_self = || a[0] as i32 as i64 == own_tid();
+    signal_self(p, a[1], tern_signals::siginfo::SI_TKILL, to_self)
+        .unwrap_or_else(|| host_kill(p, libc::SYS_tkill, a, to_self()))
 }
 
 /// `tgkill(tgid, tid, sig)`: see [`signal_self`].
 pub fn tgkill(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     let to_self = || a[0] as i32 as i64 == own_pid() as i64 && a[1] as i32 as i64 == own_tid();
-    signal_self(p, a[2], tern_signals::siginfo::SI_TKILL, to_self).unwrap_or_else(|| {
-        if to_self() {
-            crate::vfork_copy::before_self_signal(p);
-        }
-        result(host_syscall(libc::SYS_tgkill as u64, a))
-    })
+    signal_self(p, a[2], tern_signals::siginfo::SI_TKILL, to_self)
+        .unwrap_or_else(|| host_kill(p, libc::SYS_tgkill, a, to_self()))
 }
 
 fn own_tid() -> i64 {

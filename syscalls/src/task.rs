@@ -419,9 +419,7 @@ fn do_fork(
     let ForkArgs { flags, stack, ptid, ctid, tls, clone3 } = a;
     // The host call never switches stacks or TLS: tern keeps running on its
     // own stack in the child and applies the guest's values to the CpuState.
-    // CLONE_VFORK without CLONE_VM stays: the parent waits for the child's
-    // exec or exit. CLONE_CLEAR_SIGHAND is tern's to do
-    // (`clear_guest_handlers`).
+    // CLONE_CLEAR_SIGHAND is tern's to do (`clear_guest_handlers`).
     // CLONE_VFORK is tern's too: the parent waits on a socket for the
     // child's exec or exit (`vfork_copy.rs`), since an exec in place is no
     // host `execve` to release it; with CLONE_VM (a vfork made a fork:

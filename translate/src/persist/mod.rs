@@ -166,8 +166,7 @@ pub struct FirstShare {
 
 /// The name standing for a store in the path of the start-up image of
 /// its file's segment `seg` of a program's list (`image_path`): a later
-/// segment's blocks are an image of their own, installed when the first
-/// of its spans is asked for.
+/// segment's blocks are an image of their own ([`Segment`]).
 fn segment_image_store(store: &str, seg: u16) -> String {
     format!("{}.s{seg}", store.strip_suffix(".tbc").unwrap_or(store))
 }
@@ -309,7 +308,7 @@ impl Persist {
         }
         let Some(r) = self.regions.find(pc, self.generation) else { return Vec::new() };
         let (start, len, offset, key) = (r.start, r.end - r.start, r.offset, r.key);
-        let name = regions::store_file_name(r);
+        let mapping = |store| FirstShare { store, start, end: start + len, base: start.wrapping_sub(offset) };
         if !self.group_given.insert((start, key)) {
             let Some(&(k, seg)) = self.group_later.get(&pc) else { return Vec::new() };
             let span = if k == key {
@@ -319,20 +318,12 @@ impl Persist {
             }
             .unwrap_or_default();
             if !span.is_empty() {
-                let store = segment_image_store(&name, seg);
-                let first = self.segments.get(&store).is_none_or(|s| s.asked == 0);
-                let missing = first && !self.image_exists(&store);
-                let s = self.segments.entry(store.clone()).or_default();
-                s.collect |= missing;
-                s.asked += span.len();
-                let image_due = !s.collect && !s.installed && s.asked * 4 >= s.blocks;
-                s.installed |= image_due;
-                let collect = s.collect;
-                let share = FirstShare { store, start, end: start + len, base: start.wrapping_sub(offset) };
-                self.later_share = Some(LaterShare { share, collect, image_due });
+                let store = regions::store_file_name(r);
+                self.note_later_span(mapping(store), seg, span.len());
             }
             return span;
         }
+        let name = regions::store_file_name(r);
         if self.group.is_none() {
             let read = self.group_name.as_ref().and_then(|n| group::Group::read(&self.dir.join(n), self.tag));
             self.group = Some(read.unwrap_or_default());
@@ -348,12 +339,7 @@ impl Persist {
         // the file (a library only some scripts load).
         let base = g.entries(&name).iter().filter_map(here).map(|(_, seg)| seg).min().unwrap_or(0);
         let mut share = Vec::new();
-        self.first_share = Some(FirstShare {
-            store: name.clone(),
-            start,
-            end: start + len,
-            base: start.wrapping_sub(offset),
-        });
+        self.first_share = Some(mapping(name.clone()));
         for (pc, seg) in g.entries(&name).iter().filter_map(here) {
             if seg == base {
                 share.push(pc);
@@ -365,6 +351,24 @@ impl Persist {
             }
         }
         share
+    }
+
+    /// Notes that a span of `n` blocks of later segment `seg` of the file
+    /// mapped at `mapping` (whose `store` is the file's store name) was
+    /// handed out, and what to do with the segment's image then
+    /// ([`Persist::take_later_share`]).
+    fn note_later_span(&mut self, mapping: FirstShare, seg: u16, n: usize) {
+        let store = segment_image_store(&mapping.store, seg);
+        let first = self.segments.get(&store).is_none_or(|s| s.asked == 0);
+        let missing = first && !self.image_exists(&store);
+        let s = self.segments.entry(store.clone()).or_default();
+        s.collect |= missing;
+        s.asked += n;
+        let image_due = !s.collect && !s.installed && s.asked * 4 >= s.blocks;
+        s.installed |= image_due;
+        let collect = s.collect;
+        let share = FirstShare { store, ..mapping };
+        self.later_share = Some(LaterShare { share, collect, image_due });
     }
 
     /// The first share the last [`Persist::group_share`] handed out, if
