@@ -126,12 +126,15 @@ pub struct Block {
     pub id: u32,
     pub guest_start: u64,
     pub guest_end: u64,
-    /// Start of the block's host code: its lookup entry (`ibl_entry`).
+    /// Start of the block's host code: its lookup entry (`ibl_entry`), or
+    /// for a block that keeps guest rcx and rdx in their slots, its entry.
     pub host_start: u64,
     pub host_len: u32,
     /// Entry for the indirect-branch lookup (`CpuState::ibl` holds it): it
     /// reloads guest rcx and rdx from scratch slots 1 and 2, where the
-    /// lookup left them, and falls through to `entry`.
+    /// lookup left them, and falls through to `entry`; or, in a block that
+    /// keeps them there up to its final indirect branch
+    /// (`baseline::keeps_lookup_slots`), it follows `entry`, which spills them.
     pub ibl_entry: u64,
     /// Where the block's own code starts: direct jumps and the CPU loop
     /// enter here.

@@ -211,7 +211,9 @@ pub struct Emitted {
     pub desc_fills: Vec<usize>,
     /// Offset in `code` of the block's lookup entry (`Block::ibl_entry`):
     /// the start, which reloads guest rcx and rdx from the lookup's slots
-    /// and falls through to `entry`.
+    /// and falls through to `entry`, or in a block that keeps them in the
+    /// slots (`keeps_lookup_slots`), right after `entry` (0), which spills
+    /// them.
     pub ibl_entry: usize,
     /// Offset in `code` where the block's own code starts (`Block::entry`).
     pub entry: usize,
@@ -372,6 +374,12 @@ struct Emitter<'a> {
     /// RIP-relative operands given a scratch register's glue
     /// (`Emitted::far_rip`).
     far_rip: u32,
+    /// Guest rcx and rdx stay in their lookup slots through the block's
+    /// code (`keeps_lookup_slots`): `mark` adds them to every state.
+    displaced: bool,
+    /// A state that could not add them (another register displaced too):
+    /// the block is emitted again the usual way.
+    spoiled: bool,
 }
 
 fn gpr(n: u8) -> Register {
@@ -383,21 +391,61 @@ fn gpr_num(r: Register) -> Option<u8> {
     crate::cpu::GPR_REGISTERS.iter().position(|&g| g == r).map(|n| n as u8)
 }
 
-/// A host GPR the instruction does not use at all (explicitly or implicitly).
-fn free_scratch(insn: &Instruction) -> Option<u8> {
+/// One bit per host GPR (by encoding number) the instruction uses,
+/// explicitly or implicitly.
+fn gprs_used(insn: &Instruction) -> u32 {
     thread_local! {
         // Reused: a factory allocates its register and memory lists.
         static INFO: std::cell::RefCell<InstructionInfoFactory> =
             std::cell::RefCell::new(InstructionInfoFactory::new());
     }
-    // One bit per GPR (by encoding number) the instruction uses.
     let bit = |r: Register| gpr_num(r.full_register()).map_or(0u32, |n| 1 << n);
-    let used = INFO.with(|f| {
+    INFO.with(|f| {
         let mut f = f.borrow_mut();
         f.info(insn).used_registers().iter().fold(0, |m, u| m | bit(u.register()))
     }) | bit(insn.memory_base())
-        | bit(insn.memory_index());
+        | bit(insn.memory_index())
+}
+
+/// A host GPR the instruction does not use at all (explicitly or implicitly).
+fn free_scratch(insn: &Instruction) -> Option<u8> {
+    let used = gprs_used(insn);
     [RAX, RCX, RDX, 3, 6, 7, 8, 9, 10, 11, 12, 14, 15, 5, 13].into_iter().find(|&r| used & (1 << r) == 0)
+}
+
+/// Whether `ir` may run with guest rcx and rdx left in their lookup slots
+/// from its lookup entry to its final indirect branch, which spills them
+/// there anyway: no instruction before the branch (nor the branch's
+/// operand) uses either, nothing but copied instructions precedes the
+/// branch, and no byte check or instruction count needs a register. Such
+/// a block is laid out with its entry first, which spills them, and its
+/// lookup entry after, so that a lookup hit, the usual way into a small
+/// function or a return site reached by `ret`, skips two loads and two
+/// stores.
+fn keeps_lookup_slots(ir: &IrBlock, count: bool) -> bool {
+    const RCX_RDX: u32 = 1 << RCX | 1 << RDX;
+    let Some((last, body)) = ir.insns.split_last() else { return false };
+    let branch_free = match &last.op {
+        Op::Ret { .. } => true,
+        // `operand` is `mov rcx, <the branch's operand>`: what it reads.
+        Op::JmpInd { operand, .. } | Op::CallInd { operand, .. } => {
+            let bit = |r: Register| gpr_num(r.full_register()).map_or(0u32, |n| 1 << n);
+            let source = if operand.op1_kind() == iced_x86::OpKind::Register {
+                bit(operand.op1_register())
+            } else {
+                bit(operand.memory_base()) | bit(operand.memory_index())
+            };
+            source & RCX_RDX == 0
+        }
+        _ => false,
+    };
+    branch_free
+        && !ir.check
+        && !count
+        && body.iter().all(|i| match &i.op {
+            Op::Native { insn, fix: MemFix::None | MemFix::RipRel } => gprs_used(insn) & RCX_RDX == 0,
+            _ => false,
+        })
 }
 
 /// A RIP-relative operand out of rel32 reach of the host code whose
@@ -435,7 +483,13 @@ impl Emitter<'_> {
     /// From here on the host code holds the guest state at the start of
     /// `guest_pc` (`STATE_TARGET`: at the target in rdx), with `fixup`
     /// displaced.
-    fn mark(&mut self, guest_pc: u64, fixup: Fixup) {
+    fn mark(&mut self, guest_pc: u64, mut fixup: Fixup) {
+        if self.displaced {
+            if fixup == NO_FIXUP {
+                fixup = BOTH;
+            }
+            self.spoiled |= fixup != BOTH;
+        }
         let host_off = u16::try_from(self.a.buf.len()).expect("blocks stay under 64 KiB");
         let guest_off = if guest_pc == STATE_TARGET {
             AT_TARGET
@@ -602,6 +656,9 @@ impl Emitter<'_> {
     /// branch at `pc`.
     fn spill_for_branch(&mut self, pc: u64) {
         self.mark(pc, NO_FIXUP);
+        if self.displaced {
+            return; // spilled at the block's entry
+        }
         self.a.store_gs(off::scratch(SLOT_TARGET), RCX);
         self.mark(pc, fix1(RCX, SLOT_TARGET));
         self.a.store_gs(off::scratch(SLOT_IBL), RDX);
@@ -817,6 +874,26 @@ pub fn emit_block(
     prof: Option<&Profiler>,
     count: bool,
 ) -> Result<Emitted, EmitError> {
+    if keeps_lookup_slots(ir, count) {
+        let em = emit_laid_out(ir, base, rt, prof, count, true)?;
+        if let Some(em) = em {
+            return Ok(em);
+        }
+    }
+    Ok(emit_laid_out(ir, base, rt, prof, count, false)?.expect("the usual layout always fits"))
+}
+
+/// `emit_block`, with guest rcx and rdx kept in their lookup slots through
+/// the block's code if `keep_slots` (None if some state then needs a third
+/// register displaced).
+fn emit_laid_out(
+    ir: &IrBlock,
+    base: u64,
+    rt: &Runtime,
+    prof: Option<&Profiler>,
+    count: bool,
+    keep_slots: bool,
+) -> Result<Option<Emitted>, EmitError> {
     let mut e = Emitter {
         a: Asm::new(base),
         start: ir.start,
@@ -832,15 +909,29 @@ pub fn emit_block(
         count,
         hot: Vec::new(),
         far_rip: 0,
+        displaced: false,
+        spoiled: false,
     };
-    // The lookup entry, first: guest rcx and rdx back from their slots,
-    // falling through to the block's code. The state is the block's start,
-    // with them displaced.
-    e.mark(ir.start, BOTH);
-    e.a.load_gs(RCX, off::scratch(SLOT_TARGET));
-    e.mark(ir.start, fix1(RDX, SLOT_IBL));
-    e.a.load_gs(RDX, off::scratch(SLOT_IBL));
-    let entry = e.a.buf.len();
+    let (ibl_entry, entry) = if keep_slots {
+        // The entry, first: guest rcx and rdx to their slots, falling
+        // through to the lookup entry and the code, which run with them
+        // there.
+        e.mark(ir.start, NO_FIXUP);
+        e.a.store_gs(off::scratch(SLOT_TARGET), RCX);
+        e.mark(ir.start, fix1(RCX, SLOT_TARGET));
+        e.a.store_gs(off::scratch(SLOT_IBL), RDX);
+        e.displaced = true;
+        (e.a.buf.len(), 0)
+    } else {
+        // The lookup entry, first: guest rcx and rdx back from their
+        // slots, falling through to the block's code. The state is the
+        // block's start, with them displaced.
+        e.mark(ir.start, BOTH);
+        e.a.load_gs(RCX, off::scratch(SLOT_TARGET));
+        e.mark(ir.start, fix1(RDX, SLOT_IBL));
+        e.a.load_gs(RDX, off::scratch(SLOT_IBL));
+        (0, e.a.buf.len())
+    };
     let mut stale = Vec::new();
     if ir.check {
         e.check_bytes(ir, &mut stale);
@@ -1019,16 +1110,19 @@ pub fn emit_block(
         e.a.bytes(&value.to_le_bytes());
         e.a.set_rel32(field, at);
     }
-    Ok(Emitted {
+    if e.spoiled {
+        return Ok(None);
+    }
+    Ok(Some(Emitted {
         code: e.a.buf,
         relocs: e.a.relocs,
         packed: crate::pcmap::PackedPcMap::pack(&e.pcmap),
         pcmap: e.pcmap,
         descs: e.descs,
         desc_fills: e.desc_fills,
-        ibl_entry: 0,
+        ibl_entry,
         entry,
         insn_len,
         far_rip: e.far_rip,
-    })
+    }))
 }

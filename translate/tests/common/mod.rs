@@ -130,6 +130,7 @@ pub fn dump(ir: &IrBlock, em: &Emitted, host: u64) -> String {
     for line in ir.to_string().lines() {
         writeln!(out, "  {line}").unwrap();
     }
+    writeln!(out, "entries: +{:04x}, lookup +{:04x}", em.entry, em.ibl_entry).unwrap();
     out.push_str("host:                                                              | pc map\n");
     let mut last = String::new();
     for i in decode_all(&em.code[..em.insn_len], host) {
