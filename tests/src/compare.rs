@@ -7,6 +7,9 @@ use crate::run::Outcome;
 /// Longest line excerpt shown in a report.
 const MAX_SHOWN: usize = 200;
 
+/// How much of tern's stderr a report shows when native printed none.
+const MAX_STDERR_SHOWN: usize = 4096;
+
 /// `Err` with a readable report if `tern` differs from `native` in stdout,
 /// stderr or exit status. `name` identifies the run in the message.
 pub fn compare(name: &str, native: &Outcome, tern: &Outcome) -> Result<(), String> {
@@ -48,6 +51,17 @@ pub fn difference(native: &Outcome, tern: &Outcome) -> Option<String> {
         native.stderr.len(),
         tern.stderr.len()
     );
+    if native.stderr.is_empty() && !tern.stderr.is_empty() {
+        // tern's own message (a crash, a refused feature): the first
+        // differing line alone is often just its leading newline.
+        let shown = &tern.stderr[..tern.stderr.len().min(MAX_STDERR_SHOWN)];
+        let _ = write!(
+            report,
+            "\ntern's stderr (its first {} bytes):\n{}",
+            shown.len(),
+            String::from_utf8_lossy(shown)
+        );
+    }
     Some(report)
 }
 
@@ -146,6 +160,25 @@ mod tests {
         assert!(d.contains("status: native exited with code 0, tern killed by signal 6 (SIGABRT)"), "{d}");
         assert!(d.contains("stderr: first difference at line 1"), "{d}");
         assert!(!d.contains("stdout: first"), "{d}");
+    }
+
+    #[test]
+    fn shows_terns_own_message_past_its_first_line() {
+        let a = outcome("out\n", "", ExitStatusDesc::Exited(0));
+        let b = outcome(
+            "",
+            "\nthread 'main' panicked at x.rs:1:2:\nRefCell already borrowed\n",
+            ExitStatusDesc::Signaled(6),
+        );
+        let d = difference(&a, &b).unwrap();
+        let whole = format!("tern's stderr (its first {} bytes):", b.stderr.len());
+        assert!(d.contains(&whole) && d.contains("RefCell already borrowed"), "{d}");
+        let long = outcome("", &"x".repeat(2 * MAX_STDERR_SHOWN), ExitStatusDesc::Exited(1));
+        let d = difference(&a, &long).unwrap();
+        assert!(d.contains(&format!("its first {MAX_STDERR_SHOWN} bytes")), "{d}");
+        // Native wrote to stderr too: the line comparison says it all.
+        let c = outcome("out\n", "native's\n", ExitStatusDesc::Exited(0));
+        assert!(!difference(&c, &b).unwrap().contains("tern's stderr"));
     }
 
     #[test]

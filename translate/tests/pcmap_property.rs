@@ -71,6 +71,22 @@ fn accesses(insn: &Instruction) -> Vec<(u8, OpAccess)> {
         .collect()
 }
 
+/// The GPRs the instruction writes whole (a 32- or 64-bit destination)
+/// without reading them: their old values need not be in place.
+fn whole_writes(insn: &Instruction) -> Vec<u8> {
+    let mut f = InstructionInfoFactory::new();
+    let used = f.info(insn).used_registers().to_vec();
+    let address = [insn.memory_base(), insn.memory_index()].map(gpr_num);
+    used.iter()
+        .filter(|u| u.access() == OpAccess::Write && (u.register().is_gpr32() || u.register().is_gpr64()))
+        .filter_map(|u| gpr_num(u.register()))
+        .filter(|&r| {
+            !address.contains(&Some(r))
+                && !used.iter().any(|o| gpr_num(o.register()) == Some(r) && o.access() != OpAccess::Write)
+        })
+        .collect()
+}
+
 fn writes(a: OpAccess) -> bool {
     matches!(a, OpAccess::Write | OpAccess::CondWrite | OpAccess::ReadWrite | OpAccess::ReadCondWrite)
 }
@@ -242,9 +258,10 @@ fn check_block(ir: &IrBlock, em: &Emitted, host: u64) -> Result<(), String> {
                 let rdi =
                     if insn.op0_kind() == OpKind::MemorySegRDI { Register::RDI } else { Register::None };
                 let addr_regs = [insn.memory_base(), insn.memory_index(), rdi];
+                let whole = whole_writes(insn);
                 for (r, _) in accesses(insn) {
                     let is_addr = addr_regs.iter().any(|a| gpr_num(*a) == Some(r));
-                    if fixed && is_addr {
+                    if (fixed && is_addr) || whole.contains(&r) {
                         continue;
                     }
                     if st.loc[usize::from(r)] != Val::Guest(r) {
@@ -267,6 +284,11 @@ fn check_block(ir: &IrBlock, em: &Emitted, host: u64) -> Result<(), String> {
                                 *s = Val::Temp;
                             }
                         }
+                    }
+                    // A register written whole holds its new value wherever
+                    // the old one was.
+                    for r in whole {
+                        st.loc[usize::from(r)] = Val::Guest(r);
                     }
                     st.done += 1;
                 }

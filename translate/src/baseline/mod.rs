@@ -374,11 +374,12 @@ struct Emitter<'a> {
     /// RIP-relative operands given a scratch register's glue
     /// (`Emitted::far_rip`).
     far_rip: u32,
-    /// Guest rcx and rdx stay in their lookup slots through the block's
-    /// code (`keeps_lookup_slots`): `mark` adds them to every state.
-    displaced: bool,
-    /// A state that could not add them (another register displaced too):
-    /// the block is emitted again the usual way.
+    /// Guest rcx and rdx, those still in their lookup slots in a block
+    /// that keeps them there (`keeps_lookup_slots`; else none): `mark`
+    /// adds them to every state.
+    displaced: Fixup,
+    /// A state that could not add them (a third register displaced): the
+    /// block is emitted again the usual way.
     spoiled: bool,
 }
 
@@ -391,20 +392,38 @@ fn gpr_num(r: Register) -> Option<u8> {
     crate::cpu::GPR_REGISTERS.iter().position(|&g| g == r).map(|n| n as u8)
 }
 
-/// One bit per host GPR (by encoding number) the instruction uses,
-/// explicitly or implicitly.
-fn gprs_used(insn: &Instruction) -> u32 {
+/// The host GPRs (one bit each, by encoding number) the instruction uses,
+/// explicitly or implicitly, and of them those it only writes, whole (a
+/// 32- or 64-bit destination it does not also read: its old value is dead).
+fn gpr_uses(insn: &Instruction) -> (u32, u32) {
     thread_local! {
-        // Reused: a factory allocates its register and memory lists.
-        static INFO: std::cell::RefCell<InstructionInfoFactory> =
-            std::cell::RefCell::new(InstructionInfoFactory::new());
+        // Reused: a factory allocates its register and memory lists. Taken
+        // out while in use, not borrowed from a `RefCell`: a vfork child
+        // runs on its parent thread's thread-locals, and one killed while
+        // it translates left the borrow flag set, so that the parent's next
+        // translation panicked (guest_programs::jit_kill_child).
+        static INFO: std::cell::Cell<Option<Box<InstructionInfoFactory>>> =
+            const { std::cell::Cell::new(None) };
     }
     let bit = |r: Register| gpr_num(r.full_register()).map_or(0u32, |n| 1 << n);
-    INFO.with(|f| {
-        let mut f = f.borrow_mut();
-        f.info(insn).used_registers().iter().fold(0, |m, u| m | bit(u.register()))
-    }) | bit(insn.memory_base())
-        | bit(insn.memory_index())
+    let mut f = INFO.take().unwrap_or_else(|| Box::new(InstructionInfoFactory::new()));
+    let (used, read, whole) =
+        f.info(insn).used_registers().iter().fold((0, 0, 0), |(used, read, whole), u| {
+            let b = bit(u.register());
+            let full = u.register().is_gpr32() || u.register().is_gpr64();
+            match u.access() {
+                iced_x86::OpAccess::Write if full => (used | b, read, whole | b),
+                _ => (used | b, read | b, whole),
+            }
+        });
+    INFO.set(Some(f));
+    let address = bit(insn.memory_base()) | bit(insn.memory_index());
+    (used | address, whole & !(read | address))
+}
+
+/// The host GPRs the instruction uses (see [`gpr_uses`]).
+fn gprs_used(insn: &Instruction) -> u32 {
+    gpr_uses(insn).0
 }
 
 /// A host GPR the instruction does not use at all (explicitly or implicitly).
@@ -414,18 +433,31 @@ fn free_scratch(insn: &Instruction) -> Option<u8> {
 }
 
 /// Whether `ir` may run with guest rcx and rdx left in their lookup slots
-/// from its lookup entry to its final indirect branch, which spills them
-/// there anyway: no instruction before the branch (nor the branch's
-/// operand) uses either, nothing but copied instructions precedes the
-/// branch, and no byte check or instruction count needs a register. Such
-/// a block is laid out with its entry first, which spills them, and its
-/// lookup entry after, so that a lookup hit, the usual way into a small
-/// function or a return site reached by `ret`, skips two loads and two
-/// stores.
+/// from its lookup entry until each is overwritten or the final indirect
+/// branch spills them there anyway: nothing but copied instructions
+/// precedes the branch, none reads either register while it is still in
+/// its slot (an instruction that writes one whole, not reading it, takes
+/// it back into its register), nor does the branch's operand, and no byte
+/// check or instruction count needs a register. Such a block is laid out
+/// with its entry first, which spills them, and its lookup entry after,
+/// so that a lookup hit, the usual way into a small function or a return
+/// site reached by `ret`, skips their loads (and the stores of those
+/// still in their slots at the branch).
 fn keeps_lookup_slots(ir: &IrBlock, count: bool) -> bool {
-    const RCX_RDX: u32 = 1 << RCX | 1 << RDX;
     let Some((last, body)) = ir.insns.split_last() else { return false };
-    let branch_free = match &last.op {
+    if ir.check || count {
+        return false;
+    }
+    let mut in_slots: u32 = 1 << RCX | 1 << RDX;
+    for i in body {
+        let Op::Native { insn, fix: MemFix::None | MemFix::RipRel } = &i.op else { return false };
+        let (used, whole) = gpr_uses(insn);
+        if used & !whole & in_slots != 0 {
+            return false;
+        }
+        in_slots &= !whole;
+    }
+    match &last.op {
         Op::Ret { .. } => true,
         // `operand` is `mov rcx, <the branch's operand>`: what it reads.
         Op::JmpInd { operand, .. } | Op::CallInd { operand, .. } => {
@@ -435,17 +467,39 @@ fn keeps_lookup_slots(ir: &IrBlock, count: bool) -> bool {
             } else {
                 bit(operand.memory_base()) | bit(operand.memory_index())
             };
-            source & RCX_RDX == 0
+            source & in_slots == 0
         }
         _ => false,
-    };
-    branch_free
-        && !ir.check
-        && !count
-        && body.iter().all(|i| match &i.op {
-            Op::Native { insn, fix: MemFix::None | MemFix::RipRel } => gprs_used(insn) & RCX_RDX == 0,
-            _ => false,
-        })
+    }
+}
+
+/// `a` and `b`'s displaced registers together (None if a register would
+/// be in two places, or more than two displaced).
+fn merge_fixups(a: Fixup, b: Fixup) -> Option<Fixup> {
+    let mut out = NO_FIXUP;
+    let mut n = 0;
+    for (reg, slot) in a.into_iter().chain(b).filter(|e| e.0 != 0xff) {
+        match out[..n].iter().find(|e| e.0 == reg) {
+            Some(e) if e.1 == slot => {}
+            Some(_) => return None,
+            None if n == out.len() => return None,
+            None => {
+                out[n] = (reg, slot);
+                n += 1;
+            }
+        }
+    }
+    out[..n].sort_unstable();
+    Some(out)
+}
+
+/// `f` without register `reg`.
+fn without(f: Fixup, reg: u8) -> Fixup {
+    let mut out = NO_FIXUP;
+    for (k, e) in f.into_iter().filter(|e| e.0 != reg && e.0 != 0xff).enumerate() {
+        out[k] = e;
+    }
+    out
 }
 
 /// A RIP-relative operand out of rel32 reach of the host code whose
@@ -484,11 +538,11 @@ impl Emitter<'_> {
     /// `guest_pc` (`STATE_TARGET`: at the target in rdx), with `fixup`
     /// displaced.
     fn mark(&mut self, guest_pc: u64, mut fixup: Fixup) {
-        if self.displaced {
-            if fixup == NO_FIXUP {
-                fixup = BOTH;
+        if self.displaced != NO_FIXUP {
+            match merge_fixups(self.displaced, fixup) {
+                Some(f) => fixup = f,
+                None => self.spoiled = true,
             }
-            self.spoiled |= fixup != BOTH;
         }
         let host_off = u16::try_from(self.a.buf.len()).expect("blocks stay under 64 KiB");
         let guest_off = if guest_pc == STATE_TARGET {
@@ -656,13 +710,16 @@ impl Emitter<'_> {
     /// branch at `pc`.
     fn spill_for_branch(&mut self, pc: u64) {
         self.mark(pc, NO_FIXUP);
-        if self.displaced {
-            return; // spilled at the block's entry
+        // Those still in their slots (`keeps_lookup_slots`) are there.
+        let kept = |e: &Self, reg: u8| e.displaced.iter().any(|d| d.0 == reg);
+        if !kept(self, RCX) {
+            self.a.store_gs(off::scratch(SLOT_TARGET), RCX);
+            self.mark(pc, fix1(RCX, SLOT_TARGET));
         }
-        self.a.store_gs(off::scratch(SLOT_TARGET), RCX);
-        self.mark(pc, fix1(RCX, SLOT_TARGET));
-        self.a.store_gs(off::scratch(SLOT_IBL), RDX);
-        self.mark(pc, BOTH);
+        if !kept(self, RDX) {
+            self.a.store_gs(off::scratch(SLOT_IBL), RDX);
+            self.mark(pc, BOTH);
+        }
     }
 
     /// `mov rdx, <operand>` for an indirect branch, guest rcx and rdx
@@ -909,7 +966,7 @@ fn emit_laid_out(
         count,
         hot: Vec::new(),
         far_rip: 0,
-        displaced: false,
+        displaced: NO_FIXUP,
         spoiled: false,
     };
     let (ibl_entry, entry) = if keep_slots {
@@ -920,7 +977,7 @@ fn emit_laid_out(
         e.a.store_gs(off::scratch(SLOT_TARGET), RCX);
         e.mark(ir.start, fix1(RCX, SLOT_TARGET));
         e.a.store_gs(off::scratch(SLOT_IBL), RDX);
-        e.displaced = true;
+        e.displaced = BOTH;
         (e.a.buf.len(), 0)
     } else {
         // The lookup entry, first: guest rcx and rdx back from their
@@ -971,7 +1028,19 @@ fn emit_laid_out(
                     e.mark(pc, NO_FIXUP);
                     crate::lift::log_unsupported(pc, &[], &format!("{err}"));
                     e.exit(ExitKind::Trap, crate::ir::trap_arg(crate::lift::SIGILL, 0), pc, 0);
+                    // The CPU loop takes an exit's rcx and rdx from their
+                    // registers: the usual layout.
+                    e.spoiled |= e.displaced != NO_FIXUP;
                     break;
+                }
+                if e.displaced != NO_FIXUP {
+                    // A register the instruction wrote whole is back in it.
+                    let whole = gpr_uses(insn).1;
+                    for r in [RCX, RDX] {
+                        if whole & 1 << r != 0 {
+                            e.displaced = without(e.displaced, r);
+                        }
+                    }
                 }
                 if crate::lift::sets_trap_flag(insn) {
                     // A `popf` that sets TF makes the host trap after the
@@ -1076,7 +1145,8 @@ fn emit_laid_out(
         }
     }
     // Counting stubs of profiled branches, then exit stubs for direct
-    // branches, after the body.
+    // branches, after the body; each names its own displaced registers.
+    e.displaced = NO_FIXUP;
     for (field, target, pc, slot) in std::mem::take(&mut e.hot) {
         e.count_stub(field, target, pc, slot);
     }

@@ -149,7 +149,9 @@ pub fn dump(ir: &IrBlock, em: &Emitted, host: u64) -> String {
         let kind = d.kind.name();
         let patch =
             if d.patch_site != 0 { format!(" patch +{:#x}", d.patch_site - host) } else { String::new() };
+        let direct = d.kind == tern_translate::cpu::ExitKind::Direct;
         let arg = match tern_translate::ir::trap_of_arg(d.arg) {
+            _ if direct && d.arg == tern_translate::cpu::DIRECT_VIA_LOOKUP => " via lookup".to_string(),
             (0, _) => String::new(),
             (signo, 0) => format!(" signal {signo}"),
             (signo, vector) => format!(" signal {signo} vector {vector}"),
