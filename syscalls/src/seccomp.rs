@@ -29,7 +29,7 @@
 //! allows the call and logs nothing.
 
 use crate::{Flow, Process, SysResult};
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tern_signals::thread::gettid;
@@ -116,8 +116,10 @@ static TABLE: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
 
 thread_local! {
     /// This thread's mode as of a generation, for the tid it was read for
-    /// (a vfork child runs on its parent's thread-locals).
-    static CACHED: RefCell<(u64, i32, Option<Mode>)> = const { RefCell::new((0, 0, None)) };
+    /// (a vfork child runs on its parent's thread-locals, so it is taken
+    /// out while in use rather than borrowed: a child killed meanwhile
+    /// leaves it empty, not a borrow flag set for the parent).
+    static CACHED: Cell<(u64, i32, Option<Mode>)> = const { Cell::new((0, 0, None)) };
 }
 
 fn table() -> MutexGuard<'static, Vec<Entry>> {
@@ -135,18 +137,18 @@ fn mode_of(tid: i32) -> Option<Mode> {
         return None;
     }
     let generation = GENERATION.load(Ordering::Acquire);
-    CACHED.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.0 != generation || c.1 != tid {
-            let t = table();
-            *c = (
-                GENERATION.load(Ordering::Acquire),
-                tid,
-                t.iter().find(|e| e.tid == tid).map(|e| e.mode.clone()),
-            );
-        }
-        c.2.clone()
-    })
+    let mut c = CACHED.take();
+    if c.0 != generation || c.1 != tid {
+        let t = table();
+        c = (
+            GENERATION.load(Ordering::Acquire),
+            tid,
+            t.iter().find(|e| e.tid == tid).map(|e| e.mode.clone()),
+        );
+    }
+    let mode = c.2.clone();
+    CACHED.set(c);
+    mode
 }
 
 /// The calling thread's mode, for a thread it creates.
