@@ -730,8 +730,10 @@ impl CpuState {
     /// `guest`.
     pub unsafe fn ibl_insert(&mut self, guest: u64, host: u64, evict: bool) -> bool {
         let idx = ibl_index(guest);
+        // Read only to evict: a first touch of a table page that is a read
+        // maps the shared zero page and the write after it faults again.
         // SAFETY: idx is in the first half.
-        let (old_key, old_host) = unsafe { self.ibl_read(idx) };
+        let (old_key, old_host) = if evict { unsafe { self.ibl_read(idx) } } else { (0, 0) };
         let moved = evict && old_key != 0 && old_key != !guest;
         if moved {
             let victim = ibl_victim_index(!old_key);
