@@ -1196,3 +1196,40 @@ fn emit_laid_out(
         far_rip: e.far_rip,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn whole(bytes: &[u8]) -> u32 {
+        let insn = iced_x86::Decoder::with_ip(64, bytes, 0x1000, iced_x86::DecoderOptions::NONE).decode();
+        gpr_uses(&insn).1
+    }
+
+    /// `keeps_lookup_slots` lets a register leave its slot only through an
+    /// instruction whose result does not depend on its old value.
+    #[test]
+    fn whole_writes_are_writes_that_read_nothing_of_the_register() {
+        let rdx = 1 << RDX;
+        for (what, bytes) in [
+            ("movzx edx, byte [rax+rbx]", &[0x0f, 0xb6, 0x14, 0x18][..]),
+            ("xor edx, edx", &[0x31, 0xd2]),
+            ("pop rdx", &[0x5a]),
+            ("cqo", &[0x48, 0x99]),
+            ("rdtsc", &[0x0f, 0x31]),
+        ] {
+            assert_eq!(whole(bytes) & rdx, rdx, "{what}");
+        }
+        for (what, bytes) in [
+            ("bsf rdx, rax (rdx unchanged if rax is 0)", &[0x48, 0x0f, 0xbc, 0xd0][..]),
+            ("cmovne rdx, rax", &[0x48, 0x0f, 0x45, 0xd0]),
+            ("mov dl, 5", &[0xb2, 0x05]),
+            ("mov dx, ax", &[0x66, 0x89, 0xc2]),
+            ("lea rdx, [rdx+8]", &[0x48, 0x8d, 0x52, 0x08]),
+            ("xadd [rax], edx", &[0x0f, 0xc1, 0x10]),
+            ("mov edx, [rdx]", &[0x8b, 0x12]),
+        ] {
+            assert_eq!(whole(bytes) & rdx, 0, "{what}");
+        }
+    }
+}
