@@ -164,6 +164,7 @@ guest_tests! {
     jit_kill_child => "jit_kill_child.c";
     exec_variants => "exec_variants.c";
     exec_state => "exec_state.c";
+    exec_refused => "exec_refused.c";
     proc_tree => "proc_tree.c";
     fork_threads => "fork_threads.c";
     fork_shared_code => "fork_shared_code.c";

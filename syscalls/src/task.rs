@@ -781,15 +781,18 @@ fn exec_target(dirfd: i32, path: Vec<u8>, flags: i32) -> Result<Target, i32> {
     Ok(Target { path: name, exec_fd })
 }
 
-/// True if the kernel's `execve` of `path` would fail with ETXTBSY: the
-/// file is open for writing (`fs/exec.c: do_open_execat()` denies it
-/// writers while it runs; tern only reads it, so would not). Asked of the
-/// kernel by an `execve` whose argv is a kernel address: since Linux 6.8
-/// the kernel opens the file before it reads argv, so the call fails with
-/// ETXTBSY for a busy file and EFAULT otherwise, and changes nothing either
-/// way. An older kernel reads argv first (EFAULT): the file is then taken
-/// as not busy, as before.
-fn open_for_writing(path: &CStr) -> bool {
+/// The error the kernel's `execve` of `path` would fail with while opening
+/// it, if any: ETXTBSY for a file open for writing (`fs/exec.c:
+/// do_open_execat()` denies it writers while it runs; tern only reads it,
+/// so would not), EACCES for a `noexec` mount, EPERM from a fanotify
+/// listener's or a security module's veto of the exec (tern's own opens of
+/// the file would each ask the listener again), EAGAIN over RLIMIT_NPROC.
+/// Asked of the kernel by an `execve` whose argv is a kernel address: since
+/// Linux 6.8 the kernel opens the file before it reads argv, so the call
+/// fails with the open's error, else EFAULT, and changes nothing either
+/// way. An older kernel reads argv first (EFAULT): nothing is known then,
+/// as before.
+fn exec_probe(path: &CStr) -> Result<(), i32> {
     const KERNEL_ADDRESS: usize = 0xffff_ffff_ffff_f000;
     // SAFETY: the call cannot succeed (argv is unreadable from user space)
     // and reads only `path`.
@@ -801,7 +804,10 @@ fn open_for_writing(path: &CStr) -> bool {
             KERNEL_ADDRESS,
         )
     };
-    r == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ETXTBSY)
+    match std::io::Error::last_os_error().raw_os_error() {
+        Some(e) if r == -1 && e != libc::EFAULT => Err(e),
+        _ => Ok(()),
+    }
 }
 
 /// True if the kernel would run the program at `path` in a way tern
@@ -928,9 +934,7 @@ fn exec_target_checked(
         crate::rlimit::restore(saved);
         return Err(err);
     }
-    if open_for_writing(&cpath) {
-        return Err(libc::ETXTBSY);
-    }
+    exec_probe(&cpath)?;
     // Linux runs a program given an empty argv with argv[0] = "".
     let argv = if argv.is_empty() { vec![Vec::new()] } else { argv };
     let shown = (p.reexec.check)(Path::new(OsStr::from_bytes(&target.path)), argv.clone())?;

@@ -177,6 +177,8 @@ pub const PROGRAMS: &[GuestProgram] = &[
     GuestProgram { src: "xstate.c", args: &["all"], stdin: b"", env: &[] },
     // Processes (issue 11): vfork, posix_spawn, exec, wait, process groups.
     plain("vfork.c"),
+    // Execs the kernel refuses at the open: a noexec mount, a fanotify veto.
+    plain("exec_refused.c"),
     // clone(CLONE_VM) of a process that runs alongside its parent.
     plain("clone_vm.c"),
     // ptrace from a CLONE_VM tracer (a sanitizer's stop-the-world).
