@@ -75,10 +75,11 @@ static void *listener(void *arg) {
         struct fanotify_event_metadata *m = (struct fanotify_event_metadata *)buf;
         for (; FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
             if (m->mask & FAN_OPEN_EXEC_PERM) {
+                /* Counted before the answer, which lets the exec return. */
+                atomic_fetch_add(&questions, 1);
                 struct fanotify_response resp = {.fd = m->fd, .response = FAN_DENY};
                 if (write(fan, &resp, sizeof resp) != sizeof resp)
                     return NULL;
-                atomic_fetch_add(&questions, 1);
             }
             close(m->fd);
         }
