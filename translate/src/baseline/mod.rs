@@ -392,6 +392,11 @@ fn gpr_num(r: Register) -> Option<u8> {
     crate::cpu::GPR_REGISTERS.iter().position(|&g| g == r).map(|n| n as u8)
 }
 
+/// The bit of the host GPR holding `r` (any width), 0 for a non-GPR.
+fn gpr_bit(r: Register) -> u32 {
+    gpr_num(r.full_register()).map_or(0, |n| 1 << n)
+}
+
 /// The host GPRs (one bit each, by encoding number) the instruction uses,
 /// explicitly or implicitly, and of them those it only writes, whole (a
 /// 32- or 64-bit destination it does not also read: its old value is dead).
@@ -405,11 +410,10 @@ fn gpr_uses(insn: &Instruction) -> (u32, u32) {
         static INFO: std::cell::Cell<Option<Box<InstructionInfoFactory>>> =
             const { std::cell::Cell::new(None) };
     }
-    let bit = |r: Register| gpr_num(r.full_register()).map_or(0u32, |n| 1 << n);
     let mut f = INFO.take().unwrap_or_else(|| Box::new(InstructionInfoFactory::new()));
     let (used, read, whole) =
         f.info(insn).used_registers().iter().fold((0, 0, 0), |(used, read, whole), u| {
-            let b = bit(u.register());
+            let b = gpr_bit(u.register());
             let full = u.register().is_gpr32() || u.register().is_gpr64();
             match u.access() {
                 iced_x86::OpAccess::Write if full => (used | b, read, whole | b),
@@ -417,24 +421,20 @@ fn gpr_uses(insn: &Instruction) -> (u32, u32) {
             }
         });
     INFO.set(Some(f));
-    let address = bit(insn.memory_base()) | bit(insn.memory_index());
+    let address = gpr_bit(insn.memory_base()) | gpr_bit(insn.memory_index());
     (used | address, whole & !(read | address))
-}
-
-/// The host GPRs the instruction uses (see [`gpr_uses`]).
-fn gprs_used(insn: &Instruction) -> u32 {
-    gpr_uses(insn).0
 }
 
 /// A host GPR the instruction does not use at all (explicitly or implicitly).
 fn free_scratch(insn: &Instruction) -> Option<u8> {
-    let used = gprs_used(insn);
+    let used = gpr_uses(insn).0;
     [RAX, RCX, RDX, 3, 6, 7, 8, 9, 10, 11, 12, 14, 15, 5, 13].into_iter().find(|&r| used & (1 << r) == 0)
 }
 
 /// Whether `ir` may run with guest rcx and rdx left in their lookup slots
 /// from its lookup entry until each is overwritten or the final indirect
-/// branch spills them there anyway: nothing but copied instructions
+/// branch spills them there anyway, and if so, for each instruction before
+/// the branch, which of the two it takes back into their registers: nothing but copied instructions
 /// precedes the branch, none reads either register while it is still in
 /// its slot (an instruction that writes one whole, not reading it, takes
 /// it back into its register), nor does the branch's operand, and no byte
@@ -443,34 +443,36 @@ fn free_scratch(insn: &Instruction) -> Option<u8> {
 /// so that a lookup hit, the usual way into a small function or a return
 /// site reached by `ret`, skips their loads (and the stores of those
 /// still in their slots at the branch).
-fn keeps_lookup_slots(ir: &IrBlock, count: bool) -> bool {
-    let Some((last, body)) = ir.insns.split_last() else { return false };
+fn keeps_lookup_slots(ir: &IrBlock, count: bool) -> Option<Vec<u32>> {
+    let (last, body) = ir.insns.split_last()?;
     if ir.check || count {
-        return false;
+        return None;
     }
     let mut in_slots: u32 = 1 << RCX | 1 << RDX;
+    let mut taken_back = Vec::with_capacity(body.len());
     for i in body {
-        let Op::Native { insn, fix: MemFix::None | MemFix::RipRel } = &i.op else { return false };
+        let Op::Native { insn, fix: MemFix::None | MemFix::RipRel } = &i.op else { return None };
         let (used, whole) = gpr_uses(insn);
         if used & !whole & in_slots != 0 {
-            return false;
+            return None;
         }
+        taken_back.push(whole & in_slots);
         in_slots &= !whole;
     }
-    match &last.op {
+    let branch_free = match &last.op {
         Op::Ret { .. } => true,
         // `operand` is `mov rcx, <the branch's operand>`: what it reads.
         Op::JmpInd { operand, .. } | Op::CallInd { operand, .. } => {
-            let bit = |r: Register| gpr_num(r.full_register()).map_or(0u32, |n| 1 << n);
             let source = if operand.op1_kind() == iced_x86::OpKind::Register {
-                bit(operand.op1_register())
+                gpr_bit(operand.op1_register())
             } else {
-                bit(operand.memory_base()) | bit(operand.memory_index())
+                gpr_bit(operand.memory_base()) | gpr_bit(operand.memory_index())
             };
             source & in_slots == 0
         }
         _ => false,
-    }
+    };
+    branch_free.then_some(taken_back)
 }
 
 /// `a` and `b`'s displaced registers together (None if a register would
@@ -711,12 +713,13 @@ impl Emitter<'_> {
     fn spill_for_branch(&mut self, pc: u64) {
         self.mark(pc, NO_FIXUP);
         // Those still in their slots (`keeps_lookup_slots`) are there.
-        let kept = |e: &Self, reg: u8| e.displaced.iter().any(|d| d.0 == reg);
-        if !kept(self, RCX) {
+        let kept = self.displaced;
+        let in_slot = |reg: u8| kept.iter().any(|d| d.0 == reg);
+        if !in_slot(RCX) {
             self.a.store_gs(off::scratch(SLOT_TARGET), RCX);
             self.mark(pc, fix1(RCX, SLOT_TARGET));
         }
-        if !kept(self, RDX) {
+        if !in_slot(RDX) {
             self.a.store_gs(off::scratch(SLOT_IBL), RDX);
             self.mark(pc, BOTH);
         }
@@ -931,25 +934,25 @@ pub fn emit_block(
     prof: Option<&Profiler>,
     count: bool,
 ) -> Result<Emitted, EmitError> {
-    if keeps_lookup_slots(ir, count) {
-        let em = emit_laid_out(ir, base, rt, prof, count, true)?;
-        if let Some(em) = em {
+    if let Some(taken_back) = keeps_lookup_slots(ir, count) {
+        if let Some(em) = emit_laid_out(ir, base, rt, prof, count, Some(&taken_back))? {
             return Ok(em);
         }
     }
-    Ok(emit_laid_out(ir, base, rt, prof, count, false)?.expect("the usual layout always fits"))
+    Ok(emit_laid_out(ir, base, rt, prof, count, None)?.expect("the usual layout always fits"))
 }
 
 /// `emit_block`, with guest rcx and rdx kept in their lookup slots through
-/// the block's code if `keep_slots` (None if some state then needs a third
-/// register displaced).
+/// the block's code if `keep_slots` says, for each instruction before its
+/// branch, which it takes back (`keeps_lookup_slots`); None if some state
+/// then needs a third register displaced.
 fn emit_laid_out(
     ir: &IrBlock,
     base: u64,
     rt: &Runtime,
     prof: Option<&Profiler>,
     count: bool,
-    keep_slots: bool,
+    keep_slots: Option<&[u32]>,
 ) -> Result<Option<Emitted>, EmitError> {
     let mut e = Emitter {
         a: Asm::new(base),
@@ -969,7 +972,7 @@ fn emit_laid_out(
         displaced: NO_FIXUP,
         spoiled: false,
     };
-    let (ibl_entry, entry) = if keep_slots {
+    let (ibl_entry, entry) = if keep_slots.is_some() {
         // The entry, first: guest rcx and rdx to their slots, falling
         // through to the lookup entry and the code, which run with them
         // there.
@@ -1033,11 +1036,10 @@ fn emit_laid_out(
                     e.spoiled |= e.displaced != NO_FIXUP;
                     break;
                 }
-                if e.displaced != NO_FIXUP {
+                if let Some(taken_back) = keep_slots {
                     // A register the instruction wrote whole is back in it.
-                    let whole = gpr_uses(insn).1;
                     for r in [RCX, RDX] {
-                        if whole & 1 << r != 0 {
+                        if taken_back[k] & 1 << r != 0 {
                             e.displaced = without(e.displaced, r);
                         }
                     }
