@@ -327,6 +327,7 @@ pub fn exit_process(code: i32) -> ! {
             let totals = TOTALS.lock().unwrap_or_else(|e| e.into_inner());
             crate::stats::print(p.jit, totals.as_ref().unwrap_or(&LoopStats::default()));
         }
+        tern_syscalls::task::stop_other_threads();
         tern_syscalls::task::release_guest_memory(p);
         tern_syscalls::task::save_persisted(p);
         tern_syscalls::task::leave_shared_code(p);

@@ -80,13 +80,15 @@ pub fn pending(cpu: &CpuState) -> bool {
 pub fn deliver_pending(sigs: &GuestSignals, cpu: &mut CpuState) -> Option<Fatal> {
     let t = crate::thread::current()?;
     t.set_cpu(cpu);
-    if !pending(cpu) && !crate::ptrace_stop::requested(t) {
+    if !pending(cpu) && !crate::ptrace_stop::requested(t) && !crate::exit_park::exiting() {
         t.set_restart_by_tern(false);
         return None;
     }
     loop {
         cpu.exit_request.store(0, Ordering::Relaxed);
         t.pending_flag().store(0, Ordering::SeqCst);
+        // Another thread is ending the process: this one stops for good.
+        crate::exit_park::park_if_exiting(t, Some(cpu));
         // A tracer's stop, asked before the flag was raised.
         crate::ptrace_stop::stop_if_requested(t, cpu);
         let mut saved = t.take_saved_mask();

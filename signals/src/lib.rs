@@ -11,13 +11,15 @@
 //! (`frame.rs`) with their FPU state (`fpstate.rs`), the per-thread queues and flags (`thread.rs`), the
 //! asynchronous host handler (`async_sig.rs`), host syscalls with the
 //! signal race closed (`safe_syscall.rs`) and resumed when only tern's own
-//! signal ended them (`resume.rs`), guest-memory copies that
+//! signal ended them (`resume.rs`), the other threads' stop for good at
+//! `exit_group` (`exit_park.rs`), guest-memory copies that
 //! fail instead of faulting (`usercopy.rs`), and the delivery of queued
 //! signals by the CPU loop (`deliver.rs`).
 
 pub mod altstack;
 mod async_sig;
 pub mod deliver;
+pub mod exit_park;
 pub mod fault;
 pub mod fpstate;
 pub mod frame;

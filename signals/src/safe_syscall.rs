@@ -148,6 +148,7 @@ pub fn call_unless(nr: u64, mut a: [u64; 6], stop: &dyn Fn() -> bool) -> i64 {
                 return -i64::from(libc::EINTR);
             }
             t.lower_undelivered();
+            crate::exit_park::park_if_exiting(t, t.cpu());
             crate::ptrace_stop::stop_in_call(t);
             resume.rearm(&mut a);
             continue;
@@ -166,7 +167,9 @@ pub fn call_unless(nr: u64, mut a: [u64; 6], stop: &dyn Fn() -> bool) -> i64 {
                 return r;
             }
         }
-        // The kick may have been a tracer's: stop before going on.
+        // The kick may have been a tracer's, or the process's end: stop
+        // before going on.
+        crate::exit_park::park_if_exiting(t, t.cpu());
         crate::ptrace_stop::stop_in_call(t);
         resume.rearm(&mut a);
         resumed = true;

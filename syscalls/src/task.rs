@@ -866,10 +866,26 @@ fn is_script(dirfd: i32, path: &[u8], flags: i32) -> bool {
 }
 
 /// True if no guest thread but the caller is alive (none, once the last
-/// one called `exit`): what the process does before it execs or ends may
-/// then not let another run on.
+/// one called `exit`) or runs (the others parked for the process's end,
+/// [`stop_other_threads`]): what the process does before it execs or ends
+/// may then not let another run on.
 fn last_thread() -> bool {
-    crate::thread::live::count() <= 1
+    crate::thread::live::count() <= 1 + tern_signals::exit_park::parked()
+}
+
+/// How long `exit_group` waits for the other threads to stop before it
+/// ends the process without writing its translations.
+const EXIT_STOP_LIMIT: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// At `exit_group` (or a fatal signal's end) with other threads alive:
+/// stops them for good (`tern_signals::exit_park`), so that the process's
+/// end can write its translations ([`save_persisted`]) without letting
+/// them run on. The caller must end the process.
+pub fn stop_other_threads() {
+    if !last_thread() {
+        let others = || crate::thread::live::count().saturating_sub(1);
+        tern_signals::exit_park::stop_others(&others, EXIT_STOP_LIMIT);
+    }
 }
 
 /// Writes this process's new translations to the persistent cache before
