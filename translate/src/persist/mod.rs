@@ -36,8 +36,11 @@ use std::path::{Path, PathBuf};
 /// when either changes in a way the tern binary's identity would not show
 /// (it always changes with the binary).
 const FORMAT: u64 = 2;
-/// Largest store file written.
-const MAX_STORE: usize = 64 << 20;
+/// Largest store file written: room for a compiler's library (rustc's
+/// libLLVM and librustc_driver each took the 64 MiB this once was, and
+/// every run translated what did not fit again). Written one blob at a
+/// time (`store::write_merged`), so its size is not held in memory.
+const MAX_STORE: usize = 256 << 20;
 /// Days after which the directory of another tern binary or options is
 /// removed (by the first process of a new one).
 const STALE_DAYS: u64 = 7;

@@ -310,24 +310,48 @@ fn parse_entry(b: &[u8], blobs_start: usize, len: usize) -> Option<Entry> {
 /// existing blobs and adds new ones only while under the limit.
 pub fn write_merged(path: &Path, tag: u64, new: &[(u64, Vec<u8>)], max_bytes: usize) -> std::io::Result<()> {
     let old = Store::open(path, tag);
-    let old_blobs: Vec<(u64, Vec<u8>)> = old.iter().flat_map(Store::iter).collect();
-    let mut blobs: BTreeMap<u64, &[u8]> = old_blobs.iter().map(|(k, b)| (*k, &b[..])).collect();
-    let mut size = HEADER_LEN + blobs.values().map(|b| ENTRY_LEN + b.len()).sum::<usize>();
-    let mut added = false;
-    let mut seen = rustc_hash::FxHashSet::default();
-    let mut order: Vec<u64> = old_blobs.iter().map(|(k, _)| *k).filter(|k| seen.insert(*k)).collect();
-    for (key, blob) in new {
-        if blobs.get(key).is_some_and(|b| b == blob) {
-            continue;
+    // The old store's entries in file order; its blobs are read one at a
+    // time (checked, compared, copied out) and never held together: a
+    // copy of the whole store took its size again in tern's heap at the
+    // process's end (tens of MB for a compiler's library).
+    let mut old_entries: Vec<Entry> =
+        old.as_ref().map_or_else(Vec::new, |s| (0..s.len()).filter_map(|i| s.entry(i)).collect());
+    old_entries.sort_by_key(|e| e.start);
+    let mut buf = Vec::new();
+    let mut chosen: BTreeMap<u64, Source> = BTreeMap::new();
+    let mut order: Vec<u64> = Vec::new();
+    let mut size = HEADER_LEN;
+    if let Some(s) = &old {
+        for e in old_entries {
+            if !chosen.contains_key(&e.key) && s.checked_into(&e, &mut buf) {
+                chosen.insert(e.key, Source::Old(e));
+                order.push(e.key);
+                size += ENTRY_LEN + (e.end - e.start);
+            }
         }
-        let grown = match blobs.get(key) {
-            Some(prev) => (size - prev.len()).saturating_add(blob.len()),
+    }
+    let mut added = false;
+    for (i, (key, blob)) in new.iter().enumerate() {
+        let prev_len = match chosen.get(key) {
+            Some(Source::Old(e)) => {
+                let same = old.as_ref().is_some_and(|s| s.checked_into(e, &mut buf) && buf == *blob);
+                if same {
+                    continue;
+                }
+                Some(e.end - e.start)
+            }
+            Some(Source::New(j)) if new[*j].1 == *blob => continue,
+            Some(Source::New(j)) => Some(new[*j].1.len()),
+            None => None,
+        };
+        let grown = match prev_len {
+            Some(prev) => (size - prev).saturating_add(blob.len()),
             None => size.saturating_add(ENTRY_LEN + blob.len()),
         };
         if u32::try_from(blob.len()).is_err() || (grown > max_bytes && grown > size) {
             continue;
         }
-        if blobs.insert(*key, blob).is_none() {
+        if chosen.insert(*key, Source::New(i)).is_none() {
             order.push(*key);
         }
         size = grown;
@@ -336,50 +360,83 @@ pub fn write_merged(path: &Path, tag: u64, new: &[(u64, Vec<u8>)], max_bytes: us
     if !added && old.is_some() {
         return Ok(());
     }
-    replace_file(path, &encode(tag, &blobs, &order, size))
+    replace_file_with(path, |w| {
+        // The header, the index sorted by key, then the blobs in `order`.
+        w.write_all(MAGIC)?;
+        w.write_all(&tag.to_le_bytes())?;
+        w.write_all(&(chosen.len() as u64).to_le_bytes())?;
+        let len_of = |src: &Source| match src {
+            Source::Old(e) => e.end - e.start,
+            Source::New(j) => new[*j].1.len(),
+        };
+        let mut offsets = rustc_hash::FxHashMap::default();
+        let mut offset = HEADER_LEN + chosen.len() * ENTRY_LEN;
+        for key in &order {
+            offsets.insert(*key, offset);
+            offset += len_of(&chosen[key]);
+        }
+        for (&key, src) in &chosen {
+            let sum = match src {
+                Source::Old(e) => e.sum,
+                Source::New(j) => checksum(key, &new[*j].1),
+            };
+            w.write_all(&key.to_le_bytes())?;
+            w.write_all(&(offsets[&key] as u64).to_le_bytes())?;
+            // Blobs over u32::MAX bytes were refused above.
+            w.write_all(&(len_of(src) as u32).to_le_bytes())?;
+            w.write_all(&sum.to_le_bytes())?;
+        }
+        for key in &order {
+            match &chosen[key] {
+                Source::Old(e) => {
+                    // Checked above; read again from the same mapping. If
+                    // it fails now, zeros keep the layout, and the entry's
+                    // checksum makes the blob a miss.
+                    if !old.as_ref().is_some_and(|s| s.checked_into(e, &mut buf)) {
+                        buf.clear();
+                        buf.resize(e.end - e.start, 0);
+                    }
+                    w.write_all(&buf)?;
+                }
+                Source::New(j) => w.write_all(&new[*j].1)?,
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Where a blob of a store being written comes from ([`write_merged`]).
+enum Source {
+    /// The old store's entry.
+    Old(Entry),
+    /// The new blobs' entry at this index.
+    New(usize),
 }
 
 /// Writes `bytes` as the file at `path` (its directory made if missing,
 /// [`create_dir`]): to a temporary file beside it, then renamed over it,
 /// so that readers and other writers never see a torn file.
 pub fn replace_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    replace_file_with(path, |w| w.write_all(bytes))
+}
+
+/// [`replace_file`] with the bytes `write` writes (buffered).
+fn replace_file_with(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
     create_dir(dir)?;
-    let (tmp, mut file) = create_temp(path)?;
-    let written = file.write_all(bytes).and_then(|()| std::fs::rename(&tmp, path));
+    let (tmp, file) = create_temp(path)?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, file);
+    let written = write(&mut w).and_then(|()| w.flush()).and_then(|()| std::fs::rename(&tmp, path));
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     written
-}
-
-/// The file image of `blobs`, `size` bytes long: the index sorted by key,
-/// then the blobs in `order` (each key of `blobs` once).
-fn encode(tag: u64, blobs: &BTreeMap<u64, &[u8]>, order: &[u64], size: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(size);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&tag.to_le_bytes());
-    out.extend_from_slice(&(blobs.len() as u64).to_le_bytes());
-    let mut offsets = rustc_hash::FxHashMap::default();
-    let mut offset = HEADER_LEN + blobs.len() * ENTRY_LEN;
-    for key in order {
-        offsets.insert(*key, offset);
-        offset += blobs[key].len();
-    }
-    for (&key, blob) in blobs {
-        out.extend_from_slice(&key.to_le_bytes());
-        out.extend_from_slice(&(offsets[&key] as u64).to_le_bytes());
-        // Blobs over u32::MAX bytes were refused by `write_merged`.
-        out.extend_from_slice(&(blob.len() as u32).to_le_bytes());
-        out.extend_from_slice(&checksum(key, blob).to_le_bytes());
-    }
-    for key in order {
-        out.extend_from_slice(blobs[key]);
-    }
-    out
 }
 
 /// Creates a new, uniquely named temporary file next to `path`.
