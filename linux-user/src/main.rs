@@ -318,10 +318,16 @@ fn main() {
         }
     }));
     // A vfork child killed by a signal tern delivers reports its memory
-    // changes to its parent first, as at any other end.
+    // changes to its parent first, as at any other end; and the process
+    // writes its translations, its other threads stopped for good first
+    // (a guest that crashed kept nothing before). Its guest memory stays:
+    // a core dump shows it. A signal the host kernel delivers itself (a
+    // SIG_DFL one sent by `kill`) ends tern without this.
     tern_signals::guest::set_before_death(|| {
         if let Some(p) = tern_linux_user::thread::current_process() {
             tern_syscalls::vfork_copy::at_exit(p);
+            tern_syscalls::task::stop_other_threads();
+            tern_syscalls::task::save_persisted(p);
         }
     });
     let program = Program { given, argv: given_argv, env, exec_fd };

@@ -1,12 +1,14 @@
 /* exit_group while other threads are blocked in read, futex wait,
  * nanosleep and a busy loop: the process ends at once with the status
- * given (argv[1]: "exit" from main, "thread" from another thread). */
+ * given (argv[1]: "exit" from main, "thread" from another thread,
+ * "signal": main faults, and SIGSEGV's default action ends it). */
 #define _GNU_SOURCE
 #include <linux/futex.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,6 +68,13 @@ int main(int argc, char **argv) {
         pthread_create(&t, NULL, exiter, NULL);
         pthread_join(t, NULL);
         return 1;
+    }
+    if (argc > 1 && strcmp(argv[1], "signal") == 0) {
+        struct rlimit no_core = {0, 0};
+        setrlimit(RLIMIT_CORE, &no_core);
+        printf("main stores through a null pointer\n");
+        fflush(stdout);
+        *(volatile int *)0 = 1;
     }
     printf("main calls exit(3)\n");
     fflush(stdout);
