@@ -104,6 +104,16 @@ pub const IBL_SLOTS: usize = 2 * IBL_ENTRIES;
 /// thrashes the first half misses far more than this within its first
 /// second (`cc1 -O2`: 1.3 million misses).
 pub const IBL_EVICT_AFTER: u64 = 32_768;
+/// Lookup misses after which a thread's table is made resident at once
+/// (`CpuState::ibl_populate`, from `Jit::ibl_fill`). Until then each page
+/// becomes resident as an entry in it is first filled: a miss reads the
+/// slot in generated code, which maps the shared zero page, and the fill
+/// then writes it, replacing that mapping, which in a process whose
+/// other threads run means a TLB shootdown (an interrupt to every other
+/// CPU running them) per page: 14 % of `java -version`'s time. Idle
+/// threads miss fewer times than this and keep their tables small
+/// (`tests/thread_memory.rs`); the main thread's is made resident at load.
+pub const IBL_POPULATE_AFTER: u64 = 64;
 /// Lookup-table entries per bit of `CpuState::ibl_used` (a page's worth).
 pub const IBL_CHUNK: usize = 4096 / std::mem::size_of::<IblEntry>();
 
@@ -664,7 +674,8 @@ impl CpuState {
     /// of one page fault per page as entries are first filled: worth it
     /// for the main thread of a short process, which fills entries in most
     /// of its table's pages within its first milliseconds (`tern
-    /// /bin/true`: 185 of 256), not for other threads (see
+    /// /bin/true`: 185 of 256), and for other threads once they have
+    /// missed [`IBL_POPULATE_AFTER`] times, not before (see
     /// `benches/README.md`, "Memory per thread"). The first half only: the
     /// victims' half is written only where entries are evicted.
     pub fn ibl_populate(&mut self) {

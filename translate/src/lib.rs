@@ -465,6 +465,9 @@ impl Jit {
         let b = self.lookup_block(target)?;
         let h = b.entry;
         cpu.ibl_misses += 1;
+        if cpu.ibl_misses == cpu::IBL_POPULATE_AFTER {
+            cpu.ibl_populate();
+        }
         let evict = cpu.ibl_misses > cpu::IBL_EVICT_AFTER;
         cpu.ibl_victims = u64::from(evict);
         // SAFETY: b is the block translated for target.
@@ -1191,10 +1194,11 @@ impl Jit {
     }
 
     /// Writes the blocks translated here to the persistent cache (at the
-    /// process's end or exec, by its only thread: natively other threads
-    /// end at once with `exit_group` or `execve`, and the writing would let
-    /// them run on). Not from a vfork or CLONE_VM child: its parent writes
-    /// them.
+    /// process's end or exec, by its only running thread: natively other
+    /// threads end at once with `exit_group` or `execve`, and the writing
+    /// would let them run on; at the end they are parked for good first,
+    /// `tern_signals::exit_park`). Not from a vfork or CLONE_VM child: its
+    /// parent writes them.
     pub fn save_persisted(&self) {
         if child_alloc::in_child() {
             return;
