@@ -421,6 +421,16 @@ const OTHERS: &[Row] = &[
         &["-c", "pass"],
         Input::None, scale(30, 2), Metric::PerStart, Check::Stdout,
         "python3 -c pass, started N times"),
+    // Multithreaded runtimes: a JVM starts about 20 threads, node 7; each
+    // ends with them running (tern parks them, then writes its cache).
+    ("java-startup", Group::Startup, system("/usr/bin/java", "default-jre-headless"),
+        &["-version"],
+        Input::None, scale(10, 2), Metric::PerStart, Check::Status,
+        "java -version, started N times"),
+    ("node-startup", Group::Startup, system("/usr/bin/node", "nodejs"),
+        &["-e", "0"],
+        Input::None, scale(10, 2), Metric::PerStart, Check::Status,
+        "node -e 0, started N times"),
     // Exec-heavy: qemu-x86_64 runs only the shell (without binfmt_misc it
     // does not follow execve), tern and valgrind the whole tree.
     ("configure-sh", Group::Startup, system("/bin/sh", "dash"),

@@ -30,6 +30,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 const WAITERS: u32 = 1 << 31;
 /// Longest sleep before a waiter checks that the owner still lives.
 pub const CHECK_EVERY: std::time::Duration = std::time::Duration::from_millis(20);
+/// `spin_loop` rounds a waiter tries the lock before it sleeps (see
+/// `RobustMutex::lock_slow`).
+const SPINS: u32 = 512;
 
 /// See the module docs.
 pub struct RobustMutex<T> {
@@ -117,7 +120,11 @@ impl<T> RobustMutex<T> {
 
     #[cold]
     fn lock_slow(&self, me: u32) -> RobustGuard<'_, T> {
-        for _ in 0..64 {
+        // Spins about as long as a block takes to load from the persistent
+        // cache (a few us) before sleeping: rustc's threads, which load
+        // theirs one at a time, slept and woke each other at 64 (a warm
+        // rustc of a small crate: wall 1.14 -> 1.03 s, the same CPU time).
+        for _ in 0..SPINS {
             std::hint::spin_loop();
             if self.word.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed).is_ok() {
                 return RobustGuard { lock: self, recovered: false };
