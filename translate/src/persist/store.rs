@@ -225,9 +225,15 @@ impl Store {
     /// Iterates (key, blob) over all blobs whose entry and checksum are
     /// good, in the order the file holds them (see [`write_merged`]).
     pub fn iter(&self) -> impl Iterator<Item = (u64, Vec<u8>)> + '_ {
+        self.entries_in_file_order().into_iter().filter_map(|e| Some((e.key, self.checked(&e)?)))
+    }
+
+    /// The index entries whose blobs lie in the file, in the order the
+    /// file holds the blobs (their blobs not read).
+    fn entries_in_file_order(&self) -> Vec<Entry> {
         let mut entries: Vec<Entry> = (0..self.len()).filter_map(|i| self.entry(i)).collect();
         entries.sort_by_key(|e| e.start);
-        entries.into_iter().filter_map(|e| Some((e.key, self.checked(&e)?)))
+        entries
     }
 
     /// The blob of `e`, if its checksum matches.
@@ -310,19 +316,16 @@ fn parse_entry(b: &[u8], blobs_start: usize, len: usize) -> Option<Entry> {
 /// existing blobs and adds new ones only while under the limit.
 pub fn write_merged(path: &Path, tag: u64, new: &[(u64, Vec<u8>)], max_bytes: usize) -> std::io::Result<()> {
     let old = Store::open(path, tag);
-    // The old store's entries in file order; its blobs are read one at a
-    // time (checked, compared, copied out) and never held together: a
-    // copy of the whole store took its size again in tern's heap at the
-    // process's end (tens of MB for a compiler's library).
-    let mut old_entries: Vec<Entry> =
-        old.as_ref().map_or_else(Vec::new, |s| (0..s.len()).filter_map(|i| s.entry(i)).collect());
-    old_entries.sort_by_key(|e| e.start);
+    // The old store's blobs are read one at a time (checked, compared,
+    // copied out) and never held together: a copy of the whole store took
+    // its size again in tern's heap at the process's end (tens of MB for a
+    // compiler's library).
     let mut buf = Vec::new();
     let mut chosen: BTreeMap<u64, Source> = BTreeMap::new();
     let mut order: Vec<u64> = Vec::new();
     let mut size = HEADER_LEN;
     if let Some(s) = &old {
-        for e in old_entries {
+        for e in s.entries_in_file_order() {
             if !chosen.contains_key(&e.key) && s.checked_into(&e, &mut buf) {
                 chosen.insert(e.key, Source::Old(e));
                 order.push(e.key);
