@@ -26,6 +26,7 @@ pub fn print(jit: &Jit, s: &LoopStats) {
         ("blocks loaded for fork children", st.fork_prefetched.load(Relaxed)),
         ("blocks loaded from start-up lists", st.group_loaded.load(Relaxed)),
         ("  of which from start-up images", st.image_loaded.load(Relaxed)),
+        ("start-up list misses", st.group_missed.load(Relaxed)),
         ("translations retried", st.translate_retries.load(Relaxed)),
         ("translator lock recoveries", st.lock_recoveries.load(Relaxed)),
         ("translation us", st.translate_ns.load(Relaxed) / 1000),

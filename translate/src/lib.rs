@@ -149,6 +149,9 @@ pub struct Stats {
     /// Of `group_loaded`, those installed from start-up images
     /// (`persist::image`).
     pub image_loaded: AtomicU64,
+    /// Blocks installed without the start-up list that this process
+    /// notes for the list's next version (`Persist::note_miss`).
+    pub group_missed: AtomicU64,
 }
 
 /// Errors from translation.
@@ -565,7 +568,9 @@ impl Jit {
                 let mut commit = self.commit_locked(&mut t, &mut f, (ir, em), false, false)?;
                 if let (Commit::Installed(ir, ..), Some(p)) = (&mut commit, t.persist.as_mut()) {
                     p.recycle_guest(std::mem::take(&mut ir.code));
-                    p.note_miss(pc, f.seq);
+                    if p.note_miss(pc, f.seq) {
+                        self.stats.group_missed.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
                 drop(t);
                 match commit {
@@ -605,8 +610,8 @@ impl Jit {
                 if let Some(k) = kept.take() {
                     let (host, em) = *k;
                     self.keep_persisted_locked(&mut t, ir, host, em);
-                    if let Some(p) = t.persist.as_mut() {
-                        p.note_miss(pc, f.seq);
+                    if t.persist.as_mut().is_some_and(|p| p.note_miss(pc, f.seq)) {
+                        self.stats.group_missed.fetch_add(1, Ordering::Relaxed);
                     }
                 }
             }
@@ -699,13 +704,21 @@ impl Jit {
             self.install_segment_image_locked(t, later);
         }
         for &g in pcs.iter().rev() {
-            if self.index.get(g).is_none() && self.load_stored_locked(t, g) {
+            if self.index.get(g).is_some() {
+                continue;
+            }
+            let loaded = self.load_stored_locked(t, g);
+            if loaded {
                 self.stats.group_loaded.fetch_add(1, Ordering::Relaxed);
                 if let Some(b) = self.index.get(g) {
                     t.fresh.push((g, b.ibl_entry));
                 }
-                if let Some(p) = t.persist.as_mut() {
+            }
+            if let Some(p) = t.persist.as_mut() {
+                if loaded {
                     p.collect_loaded(g, seq);
+                } else {
+                    p.note_listed_unloaded(g);
                 }
             }
         }

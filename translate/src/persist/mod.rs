@@ -103,6 +103,11 @@ pub struct Persist {
     group_later_pages: FxHashMap<(u64, FileKey, u16), Vec<u64>>,
     group_missed: FxHashMap<FileKey, (String, Vec<u64>)>,
     missed_count: usize,
+    /// Blocks the list gave that could not be installed then (a block
+    /// whose indirect branch's slot was not yet bound: ld.so's own,
+    /// before it relocates itself): installed later one by one, they are
+    /// not misses, the list holds them already ([`Persist::note_miss`]).
+    group_unloaded: rustc_hash::FxHashSet<u64>,
     /// When the process started (`Persist::new`): only its first
     /// [`STARTUP_WINDOW`] extends the start-up list.
     started: crate::clock::Instant,
@@ -275,6 +280,7 @@ impl Persist {
             group_later_pages: FxHashMap::default(),
             group_missed: FxHashMap::default(),
             missed_count: 0,
+            group_unloaded: Default::default(),
             started: crate::clock::Instant::now(),
             window_closed: false,
             first_share: None,
@@ -471,24 +477,38 @@ impl Persist {
 
     /// Notes that this process installed the block at `pc` without the
     /// start-up list's help (translated, or loaded on its own), for the
-    /// list's next version ([`Persist::save`]).
-    pub fn note_miss(&mut self, pc: u64, generation: u64) {
+    /// list's next version ([`Persist::save`]). True if it was noted (not
+    /// a block the list holds, and in the start-up window).
+    pub fn note_miss(&mut self, pc: u64, generation: u64) -> bool {
+        if self.group_unloaded.remove(&pc) {
+            return false;
+        }
         if self.window_closed || self.group_name.is_none() || self.missed_count >= group::MAX_BLOCKS {
-            return;
+            return false;
         }
         if self.started.elapsed() > STARTUP_WINDOW {
             // Later misses need no clock read.
             self.window_closed = true;
-            return;
+            return false;
         }
-        let Some((key, off)) = self.region(pc, generation) else { return };
+        let Some((key, off)) = self.region(pc, generation) else { return false };
         if !self.group_missed.contains_key(&key) {
-            let Some(name) = self.store_name(pc) else { return };
+            let Some(name) = self.store_name(pc) else { return false };
             self.group_missed.insert(key, (name, Vec::new()));
         }
         if let Some((_, offsets)) = self.group_missed.get_mut(&key) {
             offsets.push(off);
             self.missed_count += 1;
+            return true;
+        }
+        false
+    }
+
+    /// Notes that the start-up list gave the block at `pc` but it could not
+    /// be installed then: when it is installed later, that is no miss.
+    pub fn note_listed_unloaded(&mut self, pc: u64) {
+        if self.group_unloaded.len() < group::MAX_BLOCKS {
+            self.group_unloaded.insert(pc);
         }
     }
 
