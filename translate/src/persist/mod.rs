@@ -380,6 +380,13 @@ impl Persist {
         self.later_share = Some(LaterShare { share, collect, image_due });
     }
 
+    /// Blocks the program's start-up list holds, all files together, once
+    /// a share of it was handed out (0 before, or without a list): about
+    /// how many blocks this process will install at start-up.
+    pub fn listed_blocks(&self) -> usize {
+        self.group.as_ref().map_or(0, group::Group::len)
+    }
+
     /// The first share the last [`Persist::group_share`] handed out, if
     /// it was one.
     pub fn take_first_share(&mut self) -> Option<FirstShare> {
