@@ -24,7 +24,8 @@ pub struct Cli {
     /// (default: host, the host's user-mode features tern runs faithfully).
     #[arg(long, value_name = "MODEL", default_value = "default")]
     pub cpu: String,
-    /// Log items, comma separated: in_asm (guest code), op (IR), out_asm (host code).
+    /// Log items, comma separated: in_asm (guest code), op (IR), out_asm (host code),
+    /// trace (each hot trace's dumps), persist (what the persistent translation cache gave).
     #[arg(short = 'd', value_name = "ITEMS")]
     pub debug: Option<String>,
     /// Restrict -d output to guest blocks starting in START-END or START+LEN (hex).

@@ -244,14 +244,17 @@ fn main() {
                 "op" | "ir" => dump.ir = true,
                 "out_asm" => dump.out_asm = true,
                 "trace" => dump_traces = true,
-                other => fail(format!("unknown -d item '{other}' (known: in_asm, op, out_asm, trace)"), 2),
+                "persist" => dump.persist = true,
+                other => {
+                    fail(format!("unknown -d item '{other}' (known: in_asm, op, out_asm, trace, persist)"), 2)
+                }
             }
         }
     }
     if let Some(r) = &cli.dfilter {
         dump.range = Some(parse_range(r).unwrap_or_else(|| fail(format!("bad --dfilter range '{r}'"), 2)));
     }
-    let dumping = dump.in_asm || dump.ir || dump.out_asm || dump_traces;
+    let dumping = dump.in_asm || dump.ir || dump.out_asm || dump.persist || dump_traces;
     if let Err(e) =
         tern_linux_user::logging::init(cli.log_file.as_deref(), cli.log_fd, cli.strace, dumping, cli.stats)
     {

@@ -729,6 +729,42 @@ fn start_up_images_install_a_files_share_at_once() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `-d persist` logs what the persistent cache gave a process: the first
+/// run notes misses, the next finds a list share per file without an
+/// image, the one after installs them from images; the same directory as
+/// without it (it changes no generated code), so the runs share one cache.
+#[test]
+fn dump_persist_logs_what_the_cache_gave() {
+    let dir = cache_dir("dump-persist");
+    let log = dir.with_extension("log");
+    let run = |dump: bool| {
+        let _ = std::fs::remove_file(&log);
+        let mut args = vec!["--code-cache", dir.to_str().unwrap()];
+        if dump {
+            args.extend(["-d", "persist", "-D", log.to_str().unwrap()]);
+        }
+        args.extend(["/bin/sh", "-c", "echo $((6 * 7))"]);
+        let out = tern(&args);
+        assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), "42\n".into()), "{out:?}");
+        std::fs::read_to_string(&log).unwrap_or_default()
+    };
+    let first = run(true);
+    let missed: u64 = first
+        .lines()
+        .find_map(|l| l.strip_prefix("persist: ")?.strip_suffix(" start-up list misses noted")?.parse().ok())
+        .unwrap_or_else(|| panic!("no misses line in {first:?}"));
+    assert!(missed > 100, "{first}");
+    assert!(!first.contains("first share"), "no list yet: {first}");
+    let second = run(false);
+    assert!(second.is_empty(), "logged without -d persist: {second}");
+    let third = run(true);
+    assert!(third.lines().filter(|l| l.contains("first share")).count() >= 2, "{third}");
+    let images = third.lines().filter_map(|l| l.split(", its image gave ").nth(1)?.parse::<u64>().ok());
+    assert!(images.sum::<u64>() * 10 >= missed * 9, "{third}");
+    let _ = std::fs::remove_file(&log);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Two shell scripts for the tests of start-up lists' segments: a short
 /// one, and another that runs paths of the shell the short one does not.
 const SHORT_SCRIPT: &str = "echo $((6 * 7))";

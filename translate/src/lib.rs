@@ -106,6 +106,10 @@ pub struct DumpOptions {
     pub time: bool,
     /// Append each block to `/tmp/perf-PID.map` so `perf` names guest code.
     pub perf_map: bool,
+    /// Log what the persistent cache gives and keeps (`-d persist`): each
+    /// share of the start-up list handed out, what its image gave, and the
+    /// misses noted at the end. Changes no generated code.
+    pub persist: bool,
 }
 
 /// Counters printed by `--stats`.
@@ -703,7 +707,12 @@ impl Jit {
             // gave less than half the share is written anew from the
             // blocks loaded one by one below.
             let image = t.persist.as_ref().and_then(|p| p.open_image(&share.store));
+            let found = image.is_some();
             let n = image.map_or(0, |img| self.install_image_locked(t, &img, &share));
+            if self.dump.persist {
+                let img = if found { format!("its image gave {n}") } else { "no image".into() };
+                tracing::info!(target: "tern::dump", "persist: {} first share {} blocks, {img}", share.store, pcs.len());
+            }
             if n * 2 < pcs.len() {
                 if let Some(p) = t.persist.as_mut() {
                     p.collect_for(Some(share.store));
@@ -711,6 +720,14 @@ impl Jit {
             }
         }
         if let Some(later) = later {
+            if self.dump.persist {
+                let what = match (later.collect, later.image_due) {
+                    (true, _) => "collected for its image",
+                    (false, true) => "its segment's image installed",
+                    (false, false) => "one by one",
+                };
+                tracing::info!(target: "tern::dump", "persist: {} later span {} blocks, {what}", later.share.store, pcs.len());
+            }
             self.install_segment_image_locked(t, later);
         }
         for &g in pcs.iter().rev() {
@@ -1225,6 +1242,10 @@ impl Jit {
     pub fn save_persisted(&self) {
         if child_alloc::in_child() {
             return;
+        }
+        if self.dump.persist {
+            let missed = self.stats.group_missed.load(Ordering::Relaxed);
+            tracing::info!(target: "tern::dump", "persist: {missed} start-up list misses noted");
         }
         if let Some(p) = self.tables().persist.as_mut() {
             p.save();
