@@ -1243,13 +1243,14 @@ impl Jit {
         if child_alloc::in_child() {
             return;
         }
+        let mut t = self.tables();
+        let Some(p) = t.persist.as_mut() else { return };
         if self.dump.persist {
             let missed = self.stats.group_missed.load(Ordering::Relaxed);
-            tracing::info!(target: "tern::dump", "persist: {missed} start-up list misses noted");
+            let fate = if p.misses_may_be_written() { "to be added to the list" } else { "too few to add" };
+            tracing::info!(target: "tern::dump", "persist: {missed} start-up list misses noted, {fate}");
         }
-        if let Some(p) = self.tables().persist.as_mut() {
-            p.save();
-        }
+        p.save();
     }
 
     /// A piece of code memory at least [`MIN_ROOM`] long that no other

@@ -524,7 +524,7 @@ impl Persist {
     /// list is read again first: another process may have written it.
     fn save_group(&mut self) {
         let Some(name) = self.group_name.as_ref() else { return };
-        if self.missed_count == 0 {
+        if !self.misses_may_be_written() {
             return;
         }
         let path = self.dir.join(name);
@@ -538,6 +538,17 @@ impl Persist {
         }
         self.group_missed.clear();
         self.missed_count = 0;
+    }
+
+    /// True if this process's misses could make the start-up list be
+    /// written again: some, and enough for the list as this process read
+    /// it ([`GROUP_REWRITE_RATIO`]; another process may have written a
+    /// shorter one since, which the next run then extends). A run with a
+    /// handful of blocks of its own (a script of a program whose list is
+    /// long) neither takes the cache's lock nor reads the list again.
+    pub fn misses_may_be_written(&self) -> bool {
+        let listed = self.group.as_ref().map_or(0, group::Group::len);
+        self.missed_count > 0 && self.missed_count.saturating_mul(GROUP_REWRITE_RATIO) >= listed
     }
 
     /// The file holding `pc` and the file offset of `pc`. `generation`
@@ -698,7 +709,7 @@ impl Persist {
         if let Some(base) = self.dir.parent() {
             cpuid_record::save(base);
         }
-        if self.pending.is_empty() && self.missed_count == 0 && self.collected.is_empty() {
+        if self.pending.is_empty() && !self.misses_may_be_written() && self.collected.is_empty() {
             return;
         }
         if !self.dir.exists() {
