@@ -596,9 +596,7 @@ impl Jit {
                 let mut commit = self.commit_locked(&mut t, &mut f, (ir, em), false, false)?;
                 if let (Commit::Installed(ir, ..), Some(p)) = (&mut commit, t.persist.as_mut()) {
                     p.recycle_guest(std::mem::take(&mut ir.code));
-                    if self.note_miss(p, pc, f.seq) {
-                        self.stats.group_missed.fetch_add(1, Ordering::Relaxed);
-                    }
+                    self.note_miss(p, pc, f.seq);
                 }
                 drop(t);
                 match commit {
@@ -638,8 +636,8 @@ impl Jit {
                 if let Some(k) = kept.take() {
                     let (host, em) = *k;
                     self.keep_persisted_locked(&mut t, ir, host, em);
-                    if t.persist.as_mut().is_some_and(|p| self.note_miss(p, pc, f.seq)) {
-                        self.stats.group_missed.fetch_add(1, Ordering::Relaxed);
+                    if let Some(p) = t.persist.as_mut() {
+                        self.note_miss(p, pc, f.seq);
                     }
                 }
             }
@@ -1235,16 +1233,18 @@ impl Jit {
         open.store(true, Ordering::Relaxed);
     }
 
-    /// `Persist::note_miss` with the time spent translating so far; stops
-    /// the timing once the window has closed.
-    fn note_miss(&self, p: &mut persist::Persist, pc: u64, generation: u64) -> bool {
+    /// `Persist::note_miss` with the time spent translating so far,
+    /// counted in `--stats` if noted; stops the timing once the window has
+    /// closed.
+    fn note_miss(&self, p: &mut persist::Persist, pc: u64, generation: u64) {
         let (open, _, spent) = &self.startup_translating;
         let translating = std::time::Duration::from_nanos(spent.load(Ordering::Relaxed));
-        let noted = p.note_miss(pc, generation, translating);
+        if p.note_miss(pc, generation, translating) {
+            self.stats.group_missed.fetch_add(1, Ordering::Relaxed);
+        }
         if !p.startup_window_open() {
             open.store(false, Ordering::Relaxed);
         }
-        noted
     }
 
     /// Gives the guest's memory back to the system (`MADV_DONTNEED` on

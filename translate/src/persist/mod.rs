@@ -571,8 +571,7 @@ impl Persist {
     /// handful of blocks of its own (a script of a program whose list is
     /// long) neither takes the cache's lock nor reads the list again.
     pub fn misses_may_be_written(&self) -> bool {
-        let listed = self.group.as_ref().map_or(0, group::Group::len);
-        self.missed_count > 0 && self.missed_count.saturating_mul(GROUP_REWRITE_RATIO) >= listed
+        self.missed_count > 0 && self.missed_count.saturating_mul(GROUP_REWRITE_RATIO) >= self.listed_blocks()
     }
 
     /// The file holding `pc` and the file offset of `pc`. `generation`
