@@ -290,9 +290,10 @@ fn main() {
         let cfg = trace_config(&cli, model, dump_traces);
         tern_linux_user::optimizer::init(jit, cfg, tern_linux_user::trace_lib::load);
     }
-    install_fault_handlers(&jit.cache).unwrap_or_else(|e| fail(e, 1));
+    install_fault_handlers(&jit.cache)
+        .unwrap_or_else(|e| fail(format!("cannot install tern's fault handlers: {e}"), 1));
     tern_signals::frame::init(jit);
-    FaultContext::init_thread().unwrap_or_else(|e| fail(e, 1));
+    FaultContext::init_thread().unwrap_or_else(|e| fail(format!("cannot set up the signal stack: {e}"), 1));
     tern_signals::thread::on_thread_start(tern_signals::mask::guest_mask());
     if cli.log_fd.is_none() {
         // SAFETY: getpid has no preconditions.
@@ -395,9 +396,11 @@ fn start_program(setup: &'static Setup, prog: Program, signals: GuestSignals, ol
     for &(s, e, prot) in loaded.mappings() {
         jit.note_map(s, e, prot);
     }
-    let mut cpu = CpuBox::new().unwrap_or_else(|e| fail(e, 1));
+    let mut cpu =
+        CpuBox::new().unwrap_or_else(|e| fail(format!("cannot map the guest thread's state: {e}"), 1));
     cpu.ibl_populate();
-    cpu.install_on_current_thread().unwrap_or_else(|e| fail(e, 1));
+    cpu.install_on_current_thread()
+        .unwrap_or_else(|e| fail(format!("cannot install the guest thread's state: {e}"), 1));
     tern_signals::thread::set_current_cpu(cpu.as_ptr());
     drop(old);
 

@@ -363,6 +363,39 @@ fn address_space_limits_apply_to_the_guest_only() {
     }
 }
 
+/// Under a hard address-space limit too tight for tern's own memory
+/// beside the guest's, tern says what it could not get and exits with
+/// status 1, at every limit from where its own libraries load up to where
+/// the guest runs: no Rust abort ("memory allocation of N bytes failed",
+/// SIGABRT and a backtrace, as at 20 MB before), no panic; under 40 MB a
+/// shell runs.
+#[test]
+fn tight_address_space_limits_end_tern_with_a_message() {
+    let run = |kib: u32| {
+        let out = Command::new("/bin/sh")
+            .args(["-c", &format!("ulimit -v {kib}; exec \"$@\""), "sh", TERN, "/bin/sh", "-c", "echo ok"])
+            .output()
+            .expect("sh");
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    for kib in (8000..40000).step_by(4000) {
+        let (code, out, err) = run(kib);
+        if code == Some(0) && out == "ok\n" {
+            continue;
+        }
+        assert_eq!(code, Some(1), "ulimit -v {kib}: {out:?} {err:?}");
+        assert!(
+            err.starts_with("tern: ") && err.ends_with('\n') && err.lines().count() == 1,
+            "ulimit -v {kib}: {err:?}"
+        );
+        assert!(
+            !err.contains("memory allocation of") && !err.contains("panicked"),
+            "ulimit -v {kib}: {err:?}"
+        );
+    }
+    assert_eq!(run(40000), (Some(0), "ok\n".to_string(), String::new()));
+}
+
 /// tern run as a guest program keeps its own layer across the programs it
 /// execs: its `TERN_EXEC` and the variables it hid for its guest travel
 /// hidden once more through the outer tern. The outer tern once took the

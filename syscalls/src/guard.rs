@@ -42,11 +42,14 @@ const MAX_IOV: u64 = 1024;
 /// maps until `vm.max_map_count` is reached (LTP munmap04) leaves the
 /// kernel refusing even an in-place `brk` (it counts the mappings first),
 /// and tern died of its next allocation ("memory allocation failed").
+/// Under a finite hard RLIMIT_AS or RLIMIT_DATA (`crate::rlimit`), which
+/// the slack counts against, it is a 64th of the limit at most.
 pub fn init() {
+    let slack = u64::try_from(HEAP_SLACK).unwrap_or(0).min(crate::rlimit::host_hard_limit() / 64);
     // SAFETY: mallopt only sets malloc tuning parameters.
     unsafe {
         libc::mallopt(libc::M_MMAP_MAX, 0);
-        libc::mallopt(libc::M_TOP_PAD, HEAP_SLACK);
+        libc::mallopt(libc::M_TOP_PAD, i32::try_from(slack).unwrap_or(HEAP_SLACK));
     }
 }
 

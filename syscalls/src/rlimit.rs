@@ -150,14 +150,15 @@ pub fn restore(saved: Vec<(u32, libc::rlimit)>) {
 /// allocation region (`child_alloc`, as large) leave the guest most of the
 /// room.
 pub fn cache_size() -> usize {
-    let mut size = tern_translate::cache::MAX_CACHE_SIZE as u64;
-    for l in &LIMITS {
-        let hard = host_get(l.resource).rlim_max;
-        if hard != INF {
-            size = size.min(hard / 16);
-        }
-    }
+    let size = (tern_translate::cache::MAX_CACHE_SIZE as u64).min(host_hard_limit() / 16);
     usize::try_from(size).unwrap_or(usize::MAX)
+}
+
+/// The lowest of the host's hard RLIMIT_AS and RLIMIT_DATA (infinity if
+/// neither is set): what all of tern's memory and the guest's must fit
+/// under, since tern cannot raise it.
+pub fn host_hard_limit() -> u64 {
+    LIMITS.iter().map(|l| host_get(l.resource).rlim_max).min().unwrap_or(INF)
 }
 
 /// Bytes of the guest's recorded mappings that the kernel would not count

@@ -15,6 +15,11 @@
 //! (`MAP_NORESERVE`) and never reused: children that translate a lot leak
 //! what they translated into it; once it is used up, children fall back to
 //! malloc (README, "Compatibility").
+//!
+//! When malloc fails (tern's own memory counts against a tight
+//! `ulimit -v`, whose hard limit tern cannot raise), tern says so and
+//! exits with status 1 ([`out_of_memory`]) instead of Rust's abort with a
+//! backtrace.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -102,6 +107,76 @@ fn bump(layout: Layout) -> *mut u8 {
     }
 }
 
+/// `p`, unless it is null: then tern is out of memory ([`out_of_memory`]).
+fn checked(p: *mut u8, size: usize) -> *mut u8 {
+    if p.is_null() {
+        out_of_memory(size);
+    }
+    p
+}
+
+/// Ends tern, which could not allocate `size` bytes for itself: a line on
+/// standard error (naming the address-space limit, if one is set, which
+/// tern's own memory counts against) and exit status 1, as a program
+/// whose memory ran out ends. Allocates nothing: the message is put
+/// together on the stack.
+pub fn out_of_memory(size: usize) -> ! {
+    let mut msg = Line::default();
+    msg.push(b"tern: out of memory: ");
+    msg.num(size as u64);
+    msg.push(b" bytes for tern's own use could not be allocated");
+    let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit fills a local struct.
+    if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut r) } == 0 && r.rlim_max != libc::RLIM_INFINITY {
+        msg.push(b" under an address-space limit of ");
+        msg.num(r.rlim_max / 1024);
+        msg.push(b" KiB (ulimit -v), which counts tern's memory beside the guest's");
+    }
+    msg.push(b"\n");
+    // SAFETY: writes bytes of a local buffer to stderr, then ends the
+    // process without running destructors or atexit handlers (which
+    // could allocate).
+    unsafe {
+        libc::write(2, msg.buf.as_ptr().cast(), msg.len);
+        libc::_exit(1)
+    }
+}
+
+/// A line of text on the stack (truncated at its capacity).
+struct Line {
+    buf: [u8; 256],
+    len: usize,
+}
+
+impl Default for Line {
+    fn default() -> Self {
+        Line { buf: [0; 256], len: 0 }
+    }
+}
+
+impl Line {
+    fn push(&mut self, bytes: &[u8]) {
+        let n = bytes.len().min(self.buf.len() - self.len);
+        self.buf[self.len..self.len + n].copy_from_slice(&bytes[..n]);
+        self.len += n;
+    }
+
+    /// `v` in decimal.
+    fn num(&mut self, mut v: u64) {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        self.push(&digits[i..]);
+    }
+}
+
 /// See the module docs.
 pub struct TernAlloc;
 
@@ -117,7 +192,7 @@ unsafe impl GlobalAlloc for TernAlloc {
             }
         }
         // SAFETY: as the caller's contract.
-        unsafe { System.alloc(layout) }
+        checked(unsafe { System.alloc(layout) }, layout.size())
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
@@ -129,7 +204,7 @@ unsafe impl GlobalAlloc for TernAlloc {
             }
         }
         // SAFETY: as the caller's contract.
-        unsafe { System.alloc_zeroed(layout) }
+        checked(unsafe { System.alloc_zeroed(layout) }, layout.size())
     }
 
     unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
@@ -143,7 +218,7 @@ unsafe impl GlobalAlloc for TernAlloc {
     unsafe fn realloc(&self, p: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         if !in_region(p) && !in_child() {
             // SAFETY: p came from System with this layout.
-            return unsafe { System.realloc(p, layout, new_size) };
+            return checked(unsafe { System.realloc(p, layout, new_size) }, new_size);
         }
         // SAFETY: the layout's alignment with a size the caller made valid.
         let new = unsafe { self.alloc(Layout::from_size_align_unchecked(new_size, layout.align())) };
@@ -161,6 +236,19 @@ unsafe impl GlobalAlloc for TernAlloc {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_spells_numbers() {
+        let mut l = Line::default();
+        l.push(b"n=");
+        for v in [0, 7, 1234567890123] {
+            l.num(v);
+            l.push(b",");
+        }
+        assert_eq!(&l.buf[..l.len], b"n=0,7,1234567890123,");
+        l.push(&[b'x'; 300]);
+        assert_eq!(l.len, 256);
+    }
 
     #[test]
     fn child_blocks_come_from_the_region_and_are_never_freed() {
