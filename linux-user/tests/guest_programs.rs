@@ -105,6 +105,7 @@ guest_tests! {
     proc_maps_names => "proc_maps_names.c";
     proc_smaps => "proc_smaps.c";
     proc_threads => "proc_threads.c";
+    proc_status_mem => "proc_status_mem.c";
     fork_kill_race => "fork_kill_race.c";
     threads_then_mmap => "threads_then_mmap.c";
     std_fds_closed => "std_fds_closed.c";

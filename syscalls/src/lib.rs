@@ -23,6 +23,7 @@ pub mod host_thread;
 pub mod le;
 pub mod mm;
 pub mod proc;
+mod proc_mem;
 mod proc_other;
 pub mod proc_threads;
 pub mod procmap;

@@ -3,7 +3,7 @@
 //! and environment strings (read from its stack when opened, as the kernel
 //! reads them), `maps` its mappings, `limits` its RLIMIT_AS and
 //! RLIMIT_DATA (`rlimit.rs`), `status` the signals it handles and
-//! blocks; and the
+//! blocks and its memory (`proc_mem.rs`, as `statm`); and the
 //! registry of tern's own memory
 //! ranges that guest memory calls must not touch.
 
@@ -24,8 +24,9 @@ static TERN_RANGES: RwLock<Vec<(u64, u64)>> = RwLock::new(Vec::new());
 static STACK_STRINGS: RwLock<Option<[(u64, u64); 2]>> = RwLock::new(None);
 
 /// Records where the loader put the guest's argument and environment
-/// strings.
+/// strings (a new program: its memory's peaks start again).
 pub fn set_stack_strings(args: (u64, u64), env: (u64, u64)) {
+    crate::proc_mem::reset_peaks();
     *STACK_STRINGS.write().unwrap_or_else(|e| e.into_inner()) = Some([args, env]);
 }
 
@@ -166,10 +167,11 @@ pub fn tern_ranges() -> Vec<(u64, u64)> {
 /// signals the guest handles (tern's host handlers catch more: SIGSEGV,
 /// SIGBUS, SIGILL, SIGFPE, SIGTRAP), and the calling thread's own `SigBlk`
 /// is its guest mask (the host's leaves out the fault signals tern keeps
-/// unblocked). The rest is the host's: another thread's mask, the pending
-/// and ignored sets are the guest's already; the `Vm*` lines count tern's
-/// memory too.
+/// unblocked); the `Vm*` and `Rss*` lines are the guest's memory's
+/// (`proc_mem.rs`). The rest is the host's: another thread's mask, the
+/// pending and ignored sets are the guest's already.
 fn guest_status(p: &Process, path: &[u8], text: &[u8]) -> Vec<u8> {
+    let mem = crate::proc_mem::guest_sums(p);
     let caught = (1..=64).filter(|&sig| p.signals.action(sig).handler > tern_signals::guest::SIG_IGN);
     let caught = caught.fold(0u64, |m, sig| m | 1 << (sig - 1));
     let blocked = names_calling_thread(path).then(tern_signals::mask::guest_mask);
@@ -178,6 +180,11 @@ fn guest_status(p: &Process, path: &[u8], text: &[u8]) -> Vec<u8> {
     for line in text.split_inclusive(|&b| b == b'\n') {
         if let Some(l) = crate::proc_threads::status_line(line, hidden) {
             out.extend_from_slice(&l);
+            continue;
+        }
+        let key = line.split(|&b| b == b'\t').next().unwrap_or(b"");
+        if let Some(l) = crate::proc_mem::status_line(key, &mem) {
+            out.extend_from_slice(l.as_bytes());
             continue;
         }
         match (line.starts_with(b"SigCgt:"), line.starts_with(b"SigBlk:"), blocked) {
@@ -440,7 +447,7 @@ fn open_with(path: &[u8], flags: u64, data: impl FnOnce() -> Option<Vec<u8>>) ->
 /// show_map_vma()`): tern maps them as plain anonymous memory, so the host
 /// calls them nothing. In `smaps` a mapping is its header line (a `maps`
 /// line) and the lines after it up to the next header.
-fn guest_maps(p: &Process, file: &str) -> Vec<u8> {
+pub(crate) fn guest_maps(p: &Process, file: &str) -> Vec<u8> {
     let names = AnonNames::new(p);
     // Bytes, not a string: a mapped file's name need not be UTF-8.
     let maps = read_proc(&format!("/proc/self/{file}")).unwrap_or_default();
@@ -614,7 +621,7 @@ fn guest_smaps_rollup(p: &Process) -> Vec<u8> {
                 last = b;
             }
             let name = line.split_whitespace().nth(5).unwrap_or("");
-            cur.2 = ["/dev/zero", "/memfd:", "/SYSV"].iter().any(|s| name.starts_with(s));
+            cur.2 = crate::proc_mem::is_shmem(name);
             continue;
         }
         let mut f = line.split_whitespace();
@@ -684,6 +691,9 @@ fn do_open(p: &Process, path_addr: u64, flags: u64) -> Option<SysResult> {
     }
     if is_self_proc(&path, "smaps_rollup") {
         return open_with(&path, flags, || Some(guest_smaps_rollup(p)));
+    }
+    if is_self_proc(&path, "statm") {
+        return open_with(&path, flags, || Some(crate::proc_mem::statm(&crate::proc_mem::guest_sums(p))));
     }
     if is_self_proc(&path, "status") {
         let text = std::fs::read(OsStr::from_bytes(&path)).ok();

@@ -106,6 +106,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("proc_maps_names.c"),
     plain("proc_smaps.c"),
     plain("proc_threads.c"),
+    plain("proc_status_mem.c"),
     plain("rtm.c"),
     plain("tsc_off.c"),
     plain("cpuid_exec.c"),
