@@ -114,6 +114,35 @@ fn cpuid_reports_the_model() {
     assert_eq!(norm(v1), "sse2 1 sse4.2 0 popcnt 0 avx 0 avx2 0 bmi2 0\n");
 }
 
+/// What only describes the machine is the host's under every model: the
+/// hypervisor bit and the hypervisor's leaves (a program asking whether it
+/// runs in a virtual machine is told what it is told natively; they were
+/// hidden), and CPUID.1's `ss`, `pcid`, `x2apic`, `tsc_deadline_timer`
+/// (glibc's AT_HWCAP differed by `ss`). Compared with the native run.
+#[test]
+fn machine_description_is_the_hosts() {
+    if tern_tests::skip_without_compiler(false) {
+        return;
+    }
+    let bin = build_source(
+        "cpuid_machine.c",
+        "#include <stdio.h>\n#include <cpuid.h>\n#include <sys/auxv.h>\n\
+         int main(void){ unsigned a, b, c, d; __cpuid(1, a, b, c, d);\n\
+         printf(\"1: ecx %08x edx %08x\\n\", c & 0x81220000u, d & (1u << 27));\n\
+         if (c >> 31) { __cpuid(0x40000000, a, b, c, d); printf(\"40000000: %08x %08x %08x %08x\\n\", a, b, c, d); }\n\
+         return 0; }\n",
+    );
+    let native = std::process::Command::new(&bin).output().unwrap();
+    for cpu in ["x86-64", "host"] {
+        let t = std::process::Command::new(TERN).args(["--cpu", cpu]).arg(&bin).output().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&t.stdout),
+            String::from_utf8_lossy(&native.stdout),
+            "--cpu {cpu}"
+        );
+    }
+}
+
 /// tern's own memory is not the guest's: reprotecting or mapping over all
 /// of the address space fails as Linux fails for an unavailable range, and
 /// tern keeps running (natively this program would destroy itself, so the
@@ -453,8 +482,10 @@ const EXT1_ECX: [&str; 32] = [
     "",
     "",
 ];
-/// Flags Linux defines itself (no CPUID bit of the leaves above).
+/// Flags Linux defines itself (no CPUID bit of the leaves above), and
+/// `arat`, a bit of leaf 6, which tern answers with the host's.
 const LINUX_DEFINED: &[&str] = &[
+    "arat",
     "constant_tsc",
     "rep_good",
     "nopl",

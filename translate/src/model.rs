@@ -125,9 +125,14 @@ macro_rules! features {
 /// System features (`vme`, `pae`, `apic`, ...) have no user instructions but
 /// are reported as every x86-64 CPU reports them; `ht` and the topology
 /// leaves are the host's (glibc sizes its per-thread cache share, and so its
-/// non-temporal copy threshold, from them). Left out on purpose: `hypervisor`
-/// (leaves 0x4000_0000 and up are not answered), `xsaves` (privileged) and
-/// the extensions the module docs name.
+/// non-temporal copy threshold, from them), and so are the bits that only
+/// describe the machine (`ss`, `pcid`, `x2apic`, `tsc_deadline_timer`,
+/// `hypervisor`, whose leaves 0x4000_0000 and up are the host's too: a
+/// program that asks whether it runs in a virtual machine gets the native
+/// answer; `pdpe1gb`, `smep`, `smap`, `invpcid`, `arch_capabilities` and
+/// the like are as harmless). Left out on purpose: `xsaves` (privileged),
+/// `cpuid_fault` (`arch_prctl(ARCH_SET_CPUID)` fails with ENODEV, as on a
+/// CPU without it) and the extensions the module docs name.
 pub static FEATURES: &[Feature] = features![
     // CPUID.1:EDX
     "fpu" (1 Edx 0) X86_64 [FPU, FPU287, FPU387],
@@ -152,16 +157,19 @@ pub static FEATURES: &[Feature] = features![
     "fxsr" (1 Edx 24) X86_64 [FXSR],
     "sse" (1 Edx 25) X86_64 [SSE],
     "sse2" (1 Edx 26) X86_64 [SSE2],
+    "ss" (1 Edx 27) X86_64 [],
     "ht" (1 Edx 28) X86_64 [],
     // CPUID.8000_0001:EDX
     "syscall" (0x8000_0001 Edx 11) X86_64 [SYSCALL],
     "nx" (0x8000_0001 Edx 20) X86_64 [],
+    "pdpe1gb" (0x8000_0001 Edx 26) X86_64 [],
     "rdtscp" (0x8000_0001 Edx 27) X86_64 optional [RDTSCP],
     "lm" (0x8000_0001 Edx 29) X86_64 [X64],
     // Linux-defined: true of the host's TSC, or of every x86-64 CPU.
     "constant_tsc" (linux) X86_64 [],
     "rep_good" (linux) X86_64 [],
     "nopl" (linux) X86_64 [MULTIBYTENOP],
+    "xtopology" (linux) X86_64 [],
     "nonstop_tsc" (linux) X86_64 [],
     "cpuid" (linux) X86_64 [CPUID],
     "tsc_known_freq" (linux) X86_64 [],
@@ -171,10 +179,13 @@ pub static FEATURES: &[Feature] = features![
     "ssse3" (1 Ecx 9) V2 [SSSE3],
     "fma" (1 Ecx 12) V3 [FMA],
     "cx16" (1 Ecx 13) V2 [CMPXCHG16B],
+    "pcid" (1 Ecx 17) X86_64 [],
     "sse4_1" (1 Ecx 19) V2 [SSE4_1],
     "sse4_2" (1 Ecx 20) V2 [SSE4_2],
+    "x2apic" (1 Ecx 21) X86_64 [],
     "movbe" (1 Ecx 22) V3 [MOVBE],
     "popcnt" (1 Ecx 23) V2 [POPCNT],
+    "tsc_deadline_timer" (1 Ecx 24) X86_64 [],
     "aes" (1 Ecx 25) V2 optional [AES],
     "xsave" (1 Ecx 26) V3 [XSAVE],
     // OSXSAVE: the OS enabled XSAVE (XGETBV works); not a cpuinfo flag.
@@ -182,6 +193,7 @@ pub static FEATURES: &[Feature] = features![
     "avx" (1 Ecx 28) V3 [AVX],
     "f16c" (1 Ecx 29) V3 [F16C],
     "rdrand" (1 Ecx 30) Host [RDRAND],
+    "hypervisor" (1 Ecx 31) X86_64 [],
     // CPUID.8000_0001:ECX
     "lahf_lm" (0x8000_0001 Ecx 0) V2 [],
     "abm" (0x8000_0001 Ecx 5) V3 [LZCNT],
@@ -190,11 +202,14 @@ pub static FEATURES: &[Feature] = features![
     "3dnowprefetch" (0x8000_0001 Ecx 8) Host [PREFETCHW],
     // CPUID.7.0:EBX
     "fsgsbase" (7 Ebx 0) Host [FSGSBASE],
+    "tsc_adjust" (7 Ebx 1) X86_64 [],
     "bmi1" (7 Ebx 3) V3 [BMI1],
     "avx2" (7 Ebx 5) V3 [AVX2],
+    "smep" (7 Ebx 7) X86_64 [],
     "bmi2" (7 Ebx 8) V3 [BMI2],
     // Only a hint for `rep movsb`.
     "erms" (7 Ebx 9) X86_64 [],
+    "invpcid" (7 Ebx 10) X86_64 [],
     // Every transaction aborts at once (`ir::Op::Xbegin`), which RTM
     // allows: glibc then picks the string functions it picks natively.
     "rtm" (7 Ebx 11) Host [RTM, HLE_or_RTM],
@@ -202,6 +217,7 @@ pub static FEATURES: &[Feature] = features![
     "avx512dq" (7 Ebx 17) V4 [AVX512DQ],
     "rdseed" (7 Ebx 18) Host [RDSEED],
     "adx" (7 Ebx 19) Host [ADX],
+    "smap" (7 Ebx 20) X86_64 [],
     "avx512ifma" (7 Ebx 21) Host [AVX512_IFMA],
     "clflushopt" (7 Ebx 23) Host [CLFLUSHOPT],
     "clwb" (7 Ebx 24) Host [CLWB],
@@ -216,6 +232,8 @@ pub static FEATURES: &[Feature] = features![
     // CPUID.7.1:EAX
     "avx_vnni" (7 . 1 Eax 4) Host [AVX_VNNI],
     "avx512_bf16" (7 . 1 Eax 5) Host [AVX512_BF16],
+    // CPUID.6:EAX (leaf 6 is the host's).
+    "arat" (linux) X86_64 [],
     // CPUID.7.0:ECX
     "avx512vbmi" (7 Ecx 1) Host [AVX512_VBMI],
     // A system feature: the host kernel emulates `sgdt`, `sidt`, `sldt`,
@@ -239,6 +257,7 @@ pub static FEATURES: &[Feature] = features![
     "avx512_vp2intersect" (7 Edx 8) Host [AVX512_VP2INTERSECT],
     "serialize" (7 Edx 14) Host [SERIALIZE],
     "avx512_fp16" (7 Edx 23) Host [AVX512_FP16],
+    "arch_capabilities" (7 Edx 29) X86_64 [],
 ];
 
 /// The (leaf, subleaf) pairs whose feature bits come from [`FEATURES`].
@@ -459,6 +478,10 @@ impl CpuModel {
             // topology leaves 0x8000_001D/1E (what glibc reads on AMD).
             0x8000_001d if leaf <= max_ext => host(leaf, subleaf),
             0x8000_0002..=0x8000_0008 | 0x8000_001e if leaf <= max_ext => host(leaf, 0),
+            // The hypervisor's leaves, where the host runs under one: its
+            // name and what it offers its guest kernel (nothing a user
+            // program can use, but what one that asks is told natively).
+            0x4000_0000..=0x4000_00ff if host(1, 0)[2] & 1 << 31 != 0 => host(leaf, subleaf),
             // 8, 9 (DCA), 0xA (performance counters), 0xC: not offered.
             _ => [0; 4],
         }
