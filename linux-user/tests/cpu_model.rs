@@ -117,8 +117,10 @@ fn cpuid_reports_the_model() {
 /// What only describes the machine is the host's under every model: the
 /// hypervisor bit and the hypervisor's leaves (a program asking whether it
 /// runs in a virtual machine is told what it is told natively; they were
-/// hidden), and CPUID.1's `ss`, `pcid`, `x2apic`, `tsc_deadline_timer`
-/// (glibc's AT_HWCAP differed by `ss`). Compared with the native run.
+/// hidden), CPUID.1's `ss`, `pcid`, `x2apic`, `tsc_deadline_timer`
+/// (glibc's AT_HWCAP differed by `ss`), the highest basic leaf and the
+/// clock leaves 0x15 and 0x16 (it stopped at 0xD), and leaf 7's subleaf 2
+/// (speculation controls). Compared with the native run.
 #[test]
 fn machine_description_is_the_hosts() {
     if tern_tests::skip_without_compiler(false) {
@@ -130,6 +132,10 @@ fn machine_description_is_the_hosts() {
          int main(void){ unsigned a, b, c, d; __cpuid(1, a, b, c, d);\n\
          printf(\"1: ecx %08x edx %08x\\n\", c & 0x81220000u, d & (1u << 27));\n\
          if (c >> 31) { __cpuid(0x40000000, a, b, c, d); printf(\"40000000: %08x %08x %08x %08x\\n\", a, b, c, d); }\n\
+         unsigned max = __get_cpuid_max(0, 0); printf(\"max %x\\n\", max);\n\
+         for (unsigned l = 0x15; l <= 0x16 && l <= max; l++) { __cpuid(l, a, b, c, d);\n\
+           printf(\"%x: %08x %08x %08x\\n\", l, a, b, c); }\n\
+         __cpuid_count(7, 0, a, b, c, d); if (a >= 2) { __cpuid_count(7, 2, a, b, c, d); printf(\"7.2: %08x\\n\", d); }\n\
          return 0; }\n",
     );
     let native = std::process::Command::new(&bin).output().unwrap();

@@ -205,6 +205,9 @@ pub static FEATURES: &[Feature] = features![
     "tsc_adjust" (7 Ebx 1) X86_64 [],
     "bmi1" (7 Ebx 3) V3 [BMI1],
     "avx2" (7 Ebx 5) V3 [AVX2],
+    // How the host's x87 stores FPU CS/DS (the guest's `fnsave`/`fxsave`
+    // run on the host): FDP only on exceptions, FCS and FDS zero.
+    "" (7 Ebx 6) X86_64 [],
     "smep" (7 Ebx 7) X86_64 [],
     "bmi2" (7 Ebx 8) V3 [BMI2],
     // Only a hint for `rep movsb`.
@@ -213,6 +216,7 @@ pub static FEATURES: &[Feature] = features![
     // Every transaction aborts at once (`ir::Op::Xbegin`), which RTM
     // allows: glibc then picks the string functions it picks natively.
     "rtm" (7 Ebx 11) Host [RTM, HLE_or_RTM],
+    "" (7 Ebx 13) X86_64 [],
     "avx512f" (7 Ebx 16) V4 [AVX512F],
     "avx512dq" (7 Ebx 17) V4 [AVX512DQ],
     "rdseed" (7 Ebx 18) Host [RDSEED],
@@ -232,6 +236,11 @@ pub static FEATURES: &[Feature] = features![
     // CPUID.7.1:EAX
     "avx_vnni" (7 . 1 Eax 4) Host [AVX_VNNI],
     "avx512_bf16" (7 . 1 Eax 5) Host [AVX512_BF16],
+    // Hints for `rep movsb`/`stosb`/`cmpsb`/`scasb`, like `erms`: fast
+    // zero-length MOVSB, fast short STOSB and CMPSB/SCASB.
+    "" (7 . 1 Eax 10) X86_64 [],
+    "" (7 . 1 Eax 11) X86_64 [],
+    "" (7 . 1 Eax 12) X86_64 [],
     // CPUID.6:EAX (leaf 6 is the host's).
     "arat" (linux) X86_64 [],
     // CPUID.7.0:ECX
@@ -277,8 +286,12 @@ const ALWAYS: &[CpuidFeature] = &[
     CpuidFeature::CET_SS,
 ];
 
-/// Highest basic leaf tern answers (0xD: the XSAVE state components).
-const MAX_BASIC_LEAF: u32 = 0xd;
+/// Highest basic leaf tern answers (0x1F: V2 extended topology), or the
+/// host's, if lower. Of the leaves after 0xD (the XSAVE state components)
+/// only those that describe the machine are the host's (see
+/// [`CpuModel::cpuid`]); the others, of features no model offers (SGX,
+/// processor trace, Key Locker, AMX tiles, ...), are 0.
+const MAX_BASIC_LEAF: u32 = 0x1f;
 
 /// AT_HWCAP2 bit: the FSGSBASE instructions are usable from user mode
 /// (`arch/x86/include/uapi/asm/hwcap2.h`).
@@ -446,12 +459,15 @@ impl CpuModel {
             7 => {
                 let h = host(7, 0);
                 match subleaf {
-                    // eax: the highest subleaf (1, where the host has it).
+                    // eax: the highest subleaf (2, where the host has it).
                     0 => {
                         let f = features(0, h);
-                        [h[0].min(1), f[1], f[2], f[3]]
+                        [h[0].min(2), f[1], f[2], f[3]]
                     }
                     1 if h[0] >= 1 => features(1, host(7, 1)),
+                    // Speculation controls and what the host is immune
+                    // to (EDX): the machine's description.
+                    2 if h[0] >= 2 => host(7, 2),
                     _ => [0; 4],
                 }
             }
@@ -465,6 +481,11 @@ impl CpuModel {
             // of its own otherwise).
             4 | 0xb => host(leaf, subleaf),
             2..=6 => host(leaf, 0),
+            // 0x15: TSC and core crystal clock, 0x16: frequencies, 0x17:
+            // SoC vendor, 0x18: TLBs, 0x1A: hybrid core type, 0x1F:
+            // topology (what `hwloc` and TSC calibrations read).
+            0x17 | 0x18 | 0x1f if leaf <= host(0, 0)[0] => host(leaf, subleaf),
+            0x15 | 0x16 | 0x1a if leaf <= host(0, 0)[0] => host(leaf, 0),
             0x8000_0000 => {
                 let h = host(0x8000_0000, 0);
                 [max_ext, h[1], h[2], h[3]]
