@@ -624,13 +624,7 @@ fn guest_smaps_rollup(p: &Process) -> Vec<u8> {
             cur.2 = crate::proc_mem::is_shmem(name);
             continue;
         }
-        let mut f = line.split_whitespace();
-        let (Some(key), Some(kb), Some("kB")) =
-            (f.next(), f.next().and_then(|v| v.parse::<u64>().ok()), f.next())
-        else {
-            continue;
-        };
-        let key = key.trim_end_matches(':');
+        let Some((key, kb)) = crate::proc_mem::smaps_field(line) else { continue };
         match key {
             "Pss" => cur.0 = kb,
             "Anonymous" => cur.1 = kb,

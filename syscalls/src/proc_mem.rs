@@ -51,6 +51,18 @@ pub(crate) fn is_shmem(name: &str) -> bool {
     ["/dev/zero", "/memfd:", "/SYSV"].iter().any(|s| name.starts_with(s))
 }
 
+/// A field line of `smaps` in kB ("Rss:   8 kB"): its key, without the
+/// colon, and value.
+pub(crate) fn smaps_field(line: &str) -> Option<(&str, u64)> {
+    let mut f = line.split_whitespace();
+    let (Some(key), Some(kb), Some("kB")) =
+        (f.next(), f.next().and_then(|v| v.parse::<u64>().ok()), f.next())
+    else {
+        return None;
+    };
+    Some((key.trim_end_matches(':'), kb))
+}
+
 /// Sums `smaps` text (`exe`: the program's path, whose executable
 /// mappings are its text).
 fn sum(smaps: &str, exe: &str) -> Sums {
@@ -83,21 +95,16 @@ fn sum(smaps: &str, exe: &str) -> Sums {
             shmem = is_shmem(name);
             continue;
         }
-        let mut f = line.split_whitespace();
-        let (Some(key), Some(kb), Some("kB")) =
-            (f.next(), f.next().and_then(|v| v.parse::<u64>().ok()), f.next())
-        else {
-            continue;
-        };
+        let Some((key, kb)) = smaps_field(line) else { continue };
         match key {
-            "Rss:" => {
+            "Rss" => {
                 s.rss += kb;
                 if shmem {
                     s.shmem += kb;
                 }
             }
-            "Anonymous:" => s.anon += kb,
-            "Swap:" => s.swap += kb,
+            "Anonymous" => s.anon += kb,
+            "Swap" => s.swap += kb,
             _ => {}
         }
     }
