@@ -71,6 +71,7 @@ fn not_elf() {
 fn elf_32_bit() {
     let mut d = host_true();
     d[4] = 1; // ELFCLASS32
+    d[18] = 3; // EM_386 (with class 32 alone, the kernel runs it as 64-bit)
     refuses(&exe("elf32", &d), &["32-bit"]);
 }
 

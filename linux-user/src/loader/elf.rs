@@ -103,23 +103,28 @@ pub fn parse_head(data: &[u8], file_len: u64) -> Result<ElfInfo, ElfError> {
     if data.len() < 4 || &data[..4] != b"\x7fELF" {
         return Err(ElfError::NotElf);
     }
-    if data.len() < 6 {
-        return Err(ElfError::Header("file ends inside e_ident"));
-    }
-    match data[4] {
-        elf::ELFCLASS64 => {}
-        elf::ELFCLASS32 => return Err(ElfError::Class32),
-        _ => return Err(ElfError::Header("bad EI_CLASS")),
-    }
-    match data[5] {
-        elf::ELFDATA2LSB => {}
-        elf::ELFDATA2MSB => return Err(ElfError::BigEndian),
-        _ => return Err(ElfError::Header("bad EI_DATA")),
-    }
-    let hdr =
-        FileHeader64::<LE>::parse(data).map_err(|_| ElfError::Header("file too short for the ELF header"))?;
+    // The kernel reads the header in its own layout (64-bit,
+    // little-endian) and checks only the magic, e_type, e_machine and
+    // e_phentsize (`load_elf_binary`, `load_elf_phdrs`): e_ident's class,
+    // data encoding, version and ABI bytes, e_version and e_ehsize are not
+    // looked at, and a program with them wrong runs natively. e_ident
+    // names the reason only when the header is not an x86-64 one.
+    let foreign = || match (data.get(4), data.get(5)) {
+        (Some(&elf::ELFCLASS32), _) => Some(ElfError::Class32),
+        (_, Some(&elf::ELFDATA2MSB)) => Some(ElfError::BigEndian),
+        _ => None,
+    };
+    let Ok((hdr, _)) = object::pod::from_bytes::<FileHeader64<LE>>(data) else {
+        return Err(foreign().unwrap_or(ElfError::Header("file too short for the ELF header")));
+    };
     let e = LE;
     let machine = hdr.e_machine(e);
+    let phentsize_ok = usize::from(hdr.e_phentsize(e)) == std::mem::size_of::<ProgramHeader64<LE>>();
+    if machine != elf::EM_X86_64 || !phentsize_ok {
+        if let Some(reason) = foreign() {
+            return Err(reason);
+        }
+    }
     if machine != elf::EM_X86_64 {
         return Err(ElfError::Machine(machine));
     }
@@ -127,11 +132,12 @@ pub fn parse_head(data: &[u8], file_len: u64) -> Result<ElfInfo, ElfError> {
     if ty != elf::ET_EXEC && ty != elf::ET_DYN {
         return Err(ElfError::Type(ty));
     }
-    if usize::from(hdr.e_phentsize(e)) != std::mem::size_of::<ProgramHeader64<LE>>() {
+    if !phentsize_ok {
         return Err(ElfError::Header("e_phentsize is not 56"));
     }
+    // `load_elf_phdrs`: at most 64 KiB of program headers.
     let phnum = hdr.e_phnum(e);
-    if phnum == 0 || phnum > 1024 {
+    if phnum == 0 || usize::from(phnum) * std::mem::size_of::<ProgramHeader64<LE>>() > 65536 {
         return Err(ElfError::Header("e_phnum is 0 or too large"));
     }
     let phdrs =
@@ -184,7 +190,12 @@ pub fn parse_head(data: &[u8], file_len: u64) -> Result<ElfInfo, ElfError> {
                 }
                 info.segments.push(s);
             }
-            elf::PT_INTERP => {
+            // The first PT_INTERP names the interpreter (the kernel stops
+            // at it), of 2 to PATH_MAX bytes.
+            elf::PT_INTERP if info.interp.is_none() => {
+                if !(2..=4096).contains(&ph.p_filesz(e)) {
+                    return Err(ElfError::Phdr("PT_INTERP is not a NUL-terminated path"));
+                }
                 let bytes = ph.data(e, data).map_err(|_| ElfError::Phdr("PT_INTERP outside the file"))?;
                 let path = bytes.split(|&b| b == 0).next().unwrap_or(&[]);
                 if path.is_empty() || bytes.last() != Some(&0) {
@@ -229,7 +240,12 @@ mod tests {
         assert_eq!(parse(b""), Err(ElfError::NotElf));
         let mut d = host_binary();
         d[4] = elf::ELFCLASS32;
+        d[18] = 3; // EM_386
         assert_eq!(parse(&d), Err(ElfError::Class32));
+        // A 64-bit header whose e_ident says otherwise runs, as natively.
+        let mut d = host_binary();
+        d[4..7].copy_from_slice(&[elf::ELFCLASS32, elf::ELFDATA2MSB, 0]);
+        assert!(parse(&d).is_ok());
         let mut d = host_binary();
         d[18] = 183; // EM_AARCH64
         assert_eq!(parse(&d), Err(ElfError::Machine(183)));

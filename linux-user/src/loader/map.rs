@@ -85,38 +85,40 @@ pub fn map_image(file: &File, info: &ElfInfo, hint: Option<u64>) -> std::io::Res
         if page > covered_to {
             munmap(covered_to, page - covered_to);
         }
+        // As the kernel's `elf_load`: the file's pages with the segment's
+        // protection, the tail of the last one (where the bss starts)
+        // zeroed only where the segment is writable (in one that is not,
+        // `padzero`'s write fails and the kernel leaves the file's bytes
+        // there), and the bss's further pages anonymous memory as `brk`
+        // makes it, readable and writable whatever the segment says
+        // (executable if it is). Mapping a read-only segment writable
+        // first, as tern did, also left it accounted as written memory,
+        // so the kernel merged it with the RELRO pages after it that
+        // natively stay a mapping of their own.
         if s.filesz > 0 {
             let len = page_up(file_end) - page;
-            mmap(
-                page,
-                len,
-                prot | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_FIXED,
-                fd,
-                s.offset & !(PAGE - 1),
-            )?;
-            // Zero the tail of the last file page (start of the bss).
+            mmap(page, len, prot, libc::MAP_PRIVATE | libc::MAP_FIXED, fd, s.offset & !(PAGE - 1))?;
             let tail = page_up(file_end) - file_end;
-            if s.memsz > s.filesz && tail > 0 {
+            if s.memsz > s.filesz && tail > 0 && prot & libc::PROT_WRITE != 0 {
                 // SAFETY: [file_end, file_end+tail) lies in the page just
                 // mapped writable above.
                 unsafe { std::ptr::write_bytes(file_end as *mut u8, 0, tail as usize) };
             }
-            // SAFETY: sets the final protection of the range mapped above.
-            unsafe { libc::mprotect(page as *mut _, len as usize, prot) };
+            maps.push((page, page + len, prot));
         }
         let anon_start = if s.filesz > 0 { page_up(file_end) } else { page };
         if mem_end > anon_start {
+            let bss_prot = libc::PROT_READ | libc::PROT_WRITE | (prot & libc::PROT_EXEC);
             mmap(
                 anon_start,
                 mem_end - anon_start,
-                prot,
+                bss_prot,
                 libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
                 -1,
                 0,
             )?;
+            maps.push((anon_start, mem_end, bss_prot));
         }
-        maps.push((page, mem_end, prot));
         covered_to = covered_to.max(mem_end);
     }
     let phdr = match info.phdr_vaddr {
