@@ -104,10 +104,9 @@ fn headers_the_kernel_reads_leniently_load_as_natively() {
         let cut = edited(&bin, &format!("{name}-cut"), |d| {
             // The last read-only PT_LOAD (rodata, eh_frame): its file size
             // cut by more than a page where it is that large.
-            let ph = *load_headers(d)
-                .iter()
-                .filter(|&&ph| d[ph + 4] & 2 == 0 && d[ph + 4] & 1 == 0)
-                .last()
+            let ph = load_headers(d)
+                .into_iter()
+                .rfind(|&ph| d[ph + 4] & 2 == 0 && d[ph + 4] & 1 == 0)
                 .expect("a read-only PT_LOAD");
             let filesz = u64::from_le_bytes(d[ph + 32..ph + 40].try_into().unwrap());
             let less = if filesz > 0x3000 { 0x1100 } else { filesz / 2 };

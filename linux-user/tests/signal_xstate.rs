@@ -92,9 +92,11 @@ fn standard_size(xcr0: u64) -> u64 {
         .fold(576, u64::max)
 }
 
-/// Each model's frame: xfeatures its XCR0, xstate_size its standard-format
-/// size, extended_size 4 more, AT_MINSIGSTKSZ the kernel's formula for it,
-/// and the frame fits in that many bytes below the top of a stack.
+/// Each model's frame: xfeatures its XCR0 (and PKRU on a host with
+/// protection keys, whose kernel's frames carry it), xstate_size its
+/// standard-format size, extended_size 4 more, AT_MINSIGSTKSZ the kernel's
+/// formula for it, and the frame fits in that many bytes below the top of
+/// a stack.
 #[test]
 fn frame_sizes_follow_the_model() {
     if tern_tests::skip_without_compiler(false) {
@@ -121,6 +123,7 @@ fn frame_sizes_follow_the_model() {
         eprintln!("x86-64-v3/v4 skipped: not in this build, or the host lacks AVX");
     }
     for (model, xcr0) in models {
+        let xcr0 = xcr0 | host & tern_translate::xstate::PKRU;
         let mut cmd = Command::new(TERN);
         cmd.args(["--cpu", model]).arg(&bin).arg("sizes");
         let out = run_command(cmd, b"", &[], timeout());

@@ -123,9 +123,20 @@ pub fn init(jit: &'static Jit) {
     let _ = JIT.set(jit);
 }
 
-/// The state components of the guest's CPU model: what its frames hold.
+/// The state components of the guest's frames: its CPU model's.
 fn model_xcr0() -> u64 {
-    JIT.get().map_or(X87 | SSE, |jit| jit.model().xcr0()) & xstate::managed()
+    frame_components(JIT.get().map_or(X87 | SSE, |jit| jit.model().xcr0()) & xstate::managed())
+}
+
+/// The state components of a frame for a CPU model with components
+/// `model`: those, and PKRU where the host kernel's frames carry it (its
+/// XCR0 has it: a host with protection keys), so that frames have the
+/// size and layout of native ones on this host (a handler on an alternate
+/// stack of `MINSIGSTKSZ` bytes fits under tern where it fits natively:
+/// PKRU's component lies past AVX's). The guest cannot change PKRU: a
+/// frame holds the thread's, and sigreturn does not load it.
+pub fn frame_components(model: u64) -> u64 {
+    model | xstate::host_xcr0() & xstate::PKRU
 }
 
 /// The kernel's `get_sigframe_size()` (`init_sigframe_size()`) for a CPU

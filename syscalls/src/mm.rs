@@ -287,10 +287,38 @@ pub fn mprotect(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     protect_with(p, a, libc::SYS_mprotect)
 }
 
-/// `pkey_mprotect(addr, len, prot, pkey)`: `mprotect` with a protection
-/// key (the guest cannot change PKRU: WRPKRU is outside the CPU models).
+/// `pkey_mprotect(addr, len, prot, pkey)` as on a CPU without protection
+/// keys (no CPU model offers PKU: a guest `wrpkru` would change what
+/// tern's own code on the thread may touch): `mprotect` for key -1 or 0,
+/// the only one allocated, else EINVAL (`mm_pkey_is_allocated`).
 pub fn pkey_mprotect(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    if !matches!(a[3] as i32, -1 | 0) {
+        return Err(libc::EINVAL);
+    }
     protect_with(p, a, libc::SYS_pkey_mprotect)
+}
+
+/// `pkey_alloc(flags, access_rights)` as on a CPU without protection keys:
+/// ENOSPC, no key left, once the arguments pass (the host's keys are not
+/// given out: the guest would find `wrpkru` missing, as node's V8 did,
+/// which allocates a key and then uses the instructions without asking
+/// CPUID).
+pub fn pkey_alloc(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    const PKEY_ACCESS_MASK: u64 = 3;
+    if a[0] as u32 != 0 || a[1] as u32 as u64 & !PKEY_ACCESS_MASK != 0 {
+        return Err(libc::EINVAL);
+    }
+    Err(libc::ENOSPC)
+}
+
+/// `pkey_free(pkey)` as on a CPU without protection keys: only key 0 is
+/// allocated.
+pub fn pkey_free(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    if a[0] as i32 == 0 {
+        Ok(0)
+    } else {
+        Err(libc::EINVAL)
+    }
 }
 
 /// `mprotect` or `pkey_mprotect` (`nr`). With PROT_GROWSDOWN the kernel

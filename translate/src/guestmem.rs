@@ -94,6 +94,26 @@ pub fn read_guest(addr: u64, buf: &mut [u8]) -> usize {
     read_code(addr, buf)
 }
 
+/// [`read_guest`] of guest code the CPU may run but not read: on a host
+/// with protection keys the kernel makes a mapping of PROT_EXEC alone
+/// execute-only with a key whose data access PKRU disables (and
+/// `process_vm_readv` refuses it for lacking VM_READ), so what the plain
+/// copy could not read is copied again with every key allowed, PKRU put
+/// back after (a signal meanwhile finds it saved in its frame and restored
+/// at sigreturn). The guest cannot change PKRU (no CPU model offers PKU),
+/// so only the kernel's execute-only key is ever closed.
+pub fn read_exec(addr: u64, buf: &mut [u8]) -> usize {
+    let n = read_guest(addr, buf);
+    if n == buf.len() || !crate::xstate::host_pku() {
+        return n;
+    }
+    let old = crate::xstate::pkru::read();
+    crate::xstate::pkru::write(0);
+    let more = read_guest(addr + n as u64, &mut buf[n..]);
+    crate::xstate::pkru::write(old);
+    n + more
+}
+
 /// [`read_guest`] through the kernel (`process_vm_readv`), always: guest
 /// code is fetched this way, since an execute-only mapping (a protection
 /// key) would fault a direct read.

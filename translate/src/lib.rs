@@ -1460,7 +1460,7 @@ impl Jit {
             // tern's map says [pc, pc+want) is mapped executable (so
             // readable); still a copy that stops at a fault rather than
             // dies of it, should the map be wrong.
-            return guestmem::read_guest(pc, &mut buf[..want]);
+            return guestmem::read_exec(pc, &mut buf[..want]);
         }
         if exec(here) {
             // This page by the same copy (the CPU reads a page mapped
@@ -1468,7 +1468,7 @@ impl Jit {
             // mprotect04 runs a function copied to the end of one), the
             // next one, which tern's map does not know, through the
             // fault-free path.
-            let n = guestmem::read_guest(pc, &mut buf[..in_page]);
+            let n = guestmem::read_exec(pc, &mut buf[..in_page]);
             if n < in_page {
                 return n;
             }

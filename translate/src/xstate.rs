@@ -28,6 +28,9 @@ pub const AVX: u64 = 1 << 2;
 pub const OPMASK: u64 = 1 << 5;
 pub const ZMM_HI256: u64 = 1 << 6;
 pub const HI16_ZMM: u64 = 1 << 7;
+/// Protection keys' PKRU register: not switched by tern (no CPU model
+/// offers PKU), but in the host kernel's signal frames.
+pub const PKRU: u64 = 1 << 9;
 /// Every AVX-512 component.
 pub const AVX512: u64 = OPMASK | ZMM_HI256 | HI16_ZMM;
 
@@ -143,6 +146,35 @@ pub fn host_has_xgetbv1() -> bool {
 /// How entries and exits save the extended state on this host.
 pub fn save_kind() -> SaveKind {
     host().kind
+}
+
+/// True if the host kernel enabled protection keys (CPUID.7.0:ECX.OSPKE).
+pub fn host_pku() -> bool {
+    crate::model::host_cpuid(7, 0)[2] & (1 << 4) != 0
+}
+
+/// The thread's PKRU register (only where [`host_pku`]).
+pub mod pkru {
+    /// `rdpkru`.
+    pub fn read() -> u32 {
+        let eax: u32;
+        // SAFETY: rdpkru (OSPKE set, checked by the caller) reads PKRU into
+        // eax, zeroes edx, and touches nothing else.
+        unsafe {
+            std::arch::asm!("rdpkru", in("ecx") 0, out("eax") eax, out("edx") _, options(nomem, nostack, preserves_flags))
+        };
+        eax
+    }
+
+    /// `wrpkru`: sets which keys the thread's data accesses may use.
+    pub fn write(value: u32) {
+        // SAFETY: wrpkru (OSPKE set) changes only PKRU; the callers open
+        // access for one copy and put the old value back. Not `nomem`: the
+        // copies around it must not move across it.
+        unsafe {
+            std::arch::asm!("wrpkru", in("eax") value, in("ecx") 0, in("edx") 0, options(nostack, preserves_flags))
+        };
+    }
 }
 
 /// The components the guest's CPU model lets it look at

@@ -90,7 +90,10 @@ pub unsafe fn build(
         auxv.push((AT_SYSINFO_EHDR, vdso));
     }
     auxv.extend_from_slice(&[
-        (AT_MINSIGSTKSZ, tern_signals::frame::min_sigstack_size(model.xcr0())),
+        (
+            AT_MINSIGSTKSZ,
+            tern_signals::frame::min_sigstack_size(tern_signals::frame::frame_components(model.xcr0())),
+        ),
         (AT_HWCAP, model.hwcap()),
         (AT_PAGESZ, 4096),
         (AT_CLKTCK, 100),
