@@ -162,9 +162,32 @@ pub static FEATURES: &[Feature] = features![
     // CPUID.8000_0001:EDX
     "syscall" (0x8000_0001 Edx 11) X86_64 [SYSCALL],
     "nx" (0x8000_0001 Edx 20) X86_64 [],
+    // AMD's: its MMX extensions (in SSE everywhere) and FXSAVE's fast
+    // form (the OS's to enable): the host's.
+    "mmxext" (0x8000_0001 Edx 22) X86_64 [],
+    "fxsr_opt" (0x8000_0001 Edx 25) X86_64 [],
     "pdpe1gb" (0x8000_0001 Edx 26) X86_64 [],
     "rdtscp" (0x8000_0001 Edx 27) X86_64 optional [RDTSCP],
     "lm" (0x8000_0001 Edx 29) X86_64 [X64],
+    // AMD repeats most of CPUID.1:EDX here (every x86-64 CPU has them).
+    "" (0x8000_0001 Edx 0) X86_64 [],
+    "" (0x8000_0001 Edx 1) X86_64 [],
+    "" (0x8000_0001 Edx 2) X86_64 [],
+    "" (0x8000_0001 Edx 3) X86_64 [],
+    "" (0x8000_0001 Edx 4) X86_64 [],
+    "" (0x8000_0001 Edx 5) X86_64 [],
+    "" (0x8000_0001 Edx 6) X86_64 [],
+    "" (0x8000_0001 Edx 7) X86_64 [],
+    "" (0x8000_0001 Edx 8) X86_64 [],
+    "" (0x8000_0001 Edx 9) X86_64 [],
+    "" (0x8000_0001 Edx 12) X86_64 [],
+    "" (0x8000_0001 Edx 13) X86_64 [],
+    "" (0x8000_0001 Edx 14) X86_64 [],
+    "" (0x8000_0001 Edx 15) X86_64 [],
+    "" (0x8000_0001 Edx 16) X86_64 [],
+    "" (0x8000_0001 Edx 17) X86_64 [],
+    "" (0x8000_0001 Edx 23) X86_64 [],
+    "" (0x8000_0001 Edx 24) X86_64 [],
     // Linux-defined: true of the host's TSC, or of every x86-64 CPU.
     "constant_tsc" (linux) X86_64 [],
     "rep_good" (linux) X86_64 [],
@@ -172,6 +195,7 @@ pub static FEATURES: &[Feature] = features![
     "xtopology" (linux) X86_64 [],
     "nonstop_tsc" (linux) X86_64 [],
     "cpuid" (linux) X86_64 [CPUID],
+    "extd_apicid" (linux) X86_64 [],
     "tsc_known_freq" (linux) X86_64 [],
     // CPUID.1:ECX
     "pni" (1 Ecx 0) V2 [SSE3],
@@ -196,10 +220,24 @@ pub static FEATURES: &[Feature] = features![
     "hypervisor" (1 Ecx 31) X86_64 [],
     // CPUID.8000_0001:ECX
     "lahf_lm" (0x8000_0001 Ecx 0) V2 [],
+    // AMD's description of the machine: core counting, `mov cr8` in
+    // 32-bit mode, SSE's misaligned-access mode (the OS's to enable),
+    // erratum workarounds, topology leaves (0x8000_001D/1E, the host's).
+    "cmp_legacy" (0x8000_0001 Ecx 1) X86_64 [],
+    "cr8_legacy" (0x8000_0001 Ecx 4) X86_64 [],
     "abm" (0x8000_0001 Ecx 5) V3 [LZCNT],
     "sse4a" (0x8000_0001 Ecx 6) Host [SSE4A],
+    "misalignsse" (0x8000_0001 Ecx 7) X86_64 [],
     // `prefetchw` is in the hint space: a NOP for models without it.
     "3dnowprefetch" (0x8000_0001 Ecx 8) Host [PREFETCHW],
+    "osvw" (0x8000_0001 Ecx 9) X86_64 [],
+    "topoext" (0x8000_0001 Ecx 22) X86_64 [],
+    // Linux-defined: the host's speculation controls and hypercall.
+    "ssbd" (linux) X86_64 [],
+    "ibrs" (linux) X86_64 [],
+    "ibpb" (linux) X86_64 [],
+    "stibp" (linux) X86_64 [],
+    "vmmcall" (linux) X86_64 [],
     // CPUID.7.0:EBX
     "fsgsbase" (7 Ebx 0) Host [FSGSBASE],
     "tsc_adjust" (7 Ebx 1) X86_64 [],
@@ -241,6 +279,14 @@ pub static FEATURES: &[Feature] = features![
     "" (7 . 1 Eax 10) X86_64 [],
     "" (7 . 1 Eax 11) X86_64 [],
     "" (7 . 1 Eax 12) X86_64 [],
+    // CPUID.8000_0008:EBX (the rest of it is the host's: speculation
+    // controls): AMD's `clzero` and `rdpru`, which user code runs;
+    // `xsaveerptr` (how the host's `fxsave` stores the x87 error pointers)
+    // and `wbnoinvd` (privileged) describe the machine.
+    "clzero" (0x8000_0008 Ebx 0) Host [CLZERO],
+    "xsaveerptr" (0x8000_0008 Ebx 2) X86_64 [],
+    "rdpru" (0x8000_0008 Ebx 4) Host [RDPRU],
+    "wbnoinvd" (0x8000_0008 Ebx 9) X86_64 [],
     // CPUID.6:EAX (leaf 6 is the host's).
     "arat" (linux) X86_64 [],
     // CPUID.7.0:ECX
@@ -264,13 +310,23 @@ pub static FEATURES: &[Feature] = features![
     // Only a hint for short `rep movsb`, like `erms`.
     "fsrm" (7 Edx 4) X86_64 [],
     "avx512_vp2intersect" (7 Edx 8) Host [AVX512_VP2INTERSECT],
+    // `verw` clears the CPU's buffers: the machine's.
+    "md_clear" (7 Edx 10) X86_64 [],
     "serialize" (7 Edx 14) Host [SERIALIZE],
     "avx512_fp16" (7 Edx 23) Host [AVX512_FP16],
+    // Speculation controls (IBRS/IBPB, STIBP, L1D flush, SSBD): the
+    // machine's, as leaf 7.2 and the Linux-defined flags are.
+    "" (7 Edx 26) X86_64 [],
+    "" (7 Edx 27) X86_64 [],
+    "flush_l1d" (7 Edx 28) X86_64 [],
     "arch_capabilities" (7 Edx 29) X86_64 [],
+    "" (7 Edx 30) X86_64 [],
+    "" (7 Edx 31) X86_64 [],
 ];
 
 /// The (leaf, subleaf) pairs whose feature bits come from [`FEATURES`].
-pub const FEATURE_LEAVES: &[(u32, u32)] = &[(1, 0), (7, 0), (7, 1), (0xd, 1), (0x8000_0001, 0)];
+pub const FEATURE_LEAVES: &[(u32, u32)] =
+    &[(1, 0), (7, 0), (7, 1), (0xd, 1), (0x8000_0001, 0), (0x8000_0008, 0)];
 
 /// Instructions every model has that no CPUID bit names: the 8086-486
 /// integer set, `pause` (a `rep nop` on older CPUs) and the CET instructions,
@@ -493,12 +549,23 @@ impl CpuModel {
             0x8000_0001 => {
                 let h = host(0x8000_0001, 0);
                 let f = features(0, h);
-                [h[0], 0, f[2], f[3]]
+                // ebx: AMD's package type and brand id.
+                [h[0], h[1], f[2], f[3]]
             }
-            // Brand string, caches, address sizes; AMD's cache and
-            // topology leaves 0x8000_001D/1E (what glibc reads on AMD).
+            // ebx: the instructions of the table the model has, the rest
+            // (speculation controls) the host's.
+            0x8000_0008 if leaf <= max_ext => {
+                let h = host(leaf, 0);
+                let table = table_bits(leaf, CpuidReg::Ebx);
+                [h[0], h[1] & !table | features(0, h)[1], h[2], h[3]]
+            }
+            // Brand string, caches, power management (the invariant
+            // TSC); AMD's cache and topology leaves 0x8000_001D/1E (what
+            // glibc reads on AMD).
             0x8000_001d if leaf <= max_ext => host(leaf, subleaf),
-            0x8000_0002..=0x8000_0008 | 0x8000_001e if leaf <= max_ext => host(leaf, 0),
+            // 0x8000_0021: AMD's further description (how `lfence`, null
+            // selectors and the speculation controls behave).
+            0x8000_0002..=0x8000_0007 | 0x8000_001e | 0x8000_0021 if leaf <= max_ext => host(leaf, 0),
             // The hypervisor's leaves, where the host runs under one: its
             // name and what it offers its guest kernel (nothing a user
             // program can use, but what one that asks is told natively).
@@ -610,6 +677,16 @@ impl CpuModel {
             self.features().filter(|f| !f.flag.is_empty() && shown(f)).map(|f| f.flag).collect();
         flags.join(" ")
     }
+}
+
+/// Every bit the table names in register `reg` of `leaf` (subleaf 0),
+/// whatever the model.
+fn table_bits(leaf: u32, reg: CpuidReg) -> u32 {
+    FEATURES
+        .iter()
+        .filter_map(|f| f.cpuid)
+        .filter(|b| b.leaf == leaf && b.subleaf == 0 && b.reg == reg)
+        .fold(0, |acc, b| acc | 1 << b.bit)
 }
 
 /// True if the host's CPUID reports `b`.
