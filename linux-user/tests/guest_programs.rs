@@ -130,6 +130,7 @@ guest_tests! {
     jit_dual_map => "jit_dual_map.c";
     reserve_fixed => "reserve_fixed.c";
     eflags_ac => "eflags_ac.c";
+    elf_image => "elf_image.c";
     single_step => "single_step.c";
     signal_fpu_init => "signal_fpu_init.c";
     traps => "traps.c";

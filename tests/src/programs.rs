@@ -143,6 +143,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("jit_dual_map.c"),
     plain("reserve_fixed.c"),
     plain("eflags_ac.c"),
+    plain("elf_image.c"),
     // The trap flag: a SIGTRAP after every instruction.
     plain("single_step.c"),
     plain("signal_fpu_init.c"),
