@@ -777,7 +777,8 @@ fn v3_and_v4_programs_follow_the_model() {
     assert!(err.contains("62 f3 7d 48 25 c0 ff") && err.contains("AVX512F"), "{err}");
 }
 
-/// `xgetbv` returns the model's XCR0 (not the host's), XGETBV(1) the
+/// `xgetbv` returns the model's XCR0 (not the host's; with PKRU where the
+/// model has protection keys), XGETBV(1) the
 /// components in use within it, and is SIGILL on models without XSAVE; an
 /// XCR index that does not exist is a #GP (SIGSEGV, SI_KERNEL, trap 13 at
 /// the instruction) as natively.
@@ -820,17 +821,17 @@ fn xgetbv_reports_the_models_xcr0() {
             continue;
         }
         assert!(out.status == ExitStatusDesc::Exited(0), "{m:?}: {out:?}");
-        assert_eq!(field(&t, "xcr0"), m.xcr0(), "{m:?}: {t}");
+        assert_eq!(field(&t, "xcr0"), m.guest_xcr0(), "{m:?}: {t}");
         let inuse = field(&t, "inuse");
-        assert_eq!(inuse & !m.xcr0(), 0, "{m:?}: {t}");
+        assert_eq!(inuse & !m.guest_xcr0(), 0, "{m:?}: {t}");
         assert_eq!(fault(&t), fault(&native_text), "{m:?}");
-        if m.xcr0() == tern_translate::xstate::host_xcr0() {
+        if m.guest_xcr0() == tern_translate::xstate::host_xcr0() {
             // The host's XCR0 is the model's: the same as natively.
             assert_eq!(field(&t, "xcr0"), field(&native_text, "xcr0"), "{m:?}");
         } else if m == CpuModel::Host {
             // The host's components but those tern does not switch (AMX's
             // tile state, which a process must ask for first).
-            assert_eq!(field(&t, "xcr0"), field(&native_text, "xcr0") & m.xcr0(), "{m:?}");
+            assert_eq!(field(&t, "xcr0"), field(&native_text, "xcr0") & m.guest_xcr0(), "{m:?}");
         }
     }
     assert_eq!(CpuModel::V3.xcr0(), 7);
@@ -882,9 +883,10 @@ fn host_model_and_bad_names() {
 /// protection keys (Linux keeps it out of its init state, 0x55555554, so
 /// every save names it); XCOMP_BV of `xsavec` names the host's components,
 /// where a v3 CPU's names only x87, SSE and AVX.
-/// The protection-key calls as on a CPU without PKU, which no model offers
-/// (a guest `wrpkru` would change what tern's own code may touch): no key
-/// to allocate, key 0 the only one `pkey_mprotect` and `pkey_free` take.
+/// The protection-key calls under a model without PKU (every one but
+/// `host`, which has it where the host does: `pkeys.c` in the guest
+/// programs) as on a CPU without it: no key to allocate, key 0 the only
+/// one `pkey_mprotect` and `pkey_free` take.
 #[test]
 fn protection_keys_are_those_of_a_cpu_without_pku() {
     if tern_tests::skip_without_compiler(false) {
@@ -911,7 +913,7 @@ int main(void) {
 }
 "#,
     );
-    let out = tern_tests::run_under(Path::new(TERN), &bin, &[], b"", &[]);
+    let out = under_cpu("x86-64-v2", &bin, &[]);
     let want = format!(
         "alloc -1 {}\nalloc-flags -1 {}\nalloc-rights -1 {}\nmprotect-none 0 0\nmprotect-0 0 0\nmprotect-1 -1 {}\nfree-1 -1 {}\n",
         libc::ENOSPC,

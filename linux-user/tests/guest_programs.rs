@@ -131,6 +131,7 @@ guest_tests! {
     reserve_fixed => "reserve_fixed.c";
     eflags_ac => "eflags_ac.c";
     elf_image => "elf_image.c";
+    pkeys => "pkeys.c";
     single_step => "single_step.c";
     signal_fpu_init => "signal_fpu_init.c";
     traps => "traps.c";

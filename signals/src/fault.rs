@@ -265,6 +265,15 @@ extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_v
     cpu.fault.addr = addr;
     cpu.fault.err = gregs[libc::REG_ERR as usize] as u64;
     cpu.fault.trapno = gregs[libc::REG_TRAPNO as usize] as u64;
+    cpu.fault.pkey = if sig == libc::SIGSEGV && info.si_code == crate::sync::SEGV_PKUERR {
+        // SAFETY: a siginfo is 128 bytes; SEGV_PKUERR's si_pkey is the u32
+        // at 32.
+        unsafe {
+            std::ptr::read_unaligned((info as *const libc::siginfo_t).cast::<u8>().add(32).cast::<u32>())
+        }
+    } else {
+        0
+    };
 }
 
 /// If `pc` is in the reload window of the trace routines: where to leave

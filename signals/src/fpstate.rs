@@ -155,6 +155,29 @@ pub fn make_image(img: &mut XsaveArea, xcr0: u64, format: Format) {
     }
 }
 
+/// The kernel's initial PKRU (`init_pkru_value`): every key but 0
+/// access-disabled. What a signal handler starts with.
+pub const INIT_PKRU: u32 = 0x5555_5554;
+
+/// The PKRU that sigreturn loads from the frame at `buf` (read by `read`):
+/// its PKRU component where XSTATE_BV names it, PKRU's init state (0)
+/// where it does not, and [`INIT_PKRU`] for a frame without the xsave
+/// software bytes (an FXSAVE image: the rest of the state initial).
+pub fn frame_pkru(buf: u64, read: impl Fn(u64, &mut [u8]) -> bool) -> u32 {
+    let (mut sw, mut header) = ([0u8; 4], [0u8; 8]);
+    if !read(buf + SW_BYTES as u64, &mut sw) || u32::from_le_bytes(sw) != FP_XSTATE_MAGIC1 {
+        return INIT_PKRU;
+    }
+    if !read(buf + HEADER as u64, &mut header) || u64::from_le_bytes(header) & xstate::PKRU == 0 {
+        return 0;
+    }
+    let mut v = [0u8; 4];
+    match xstate::component(9) {
+        Some((off, _)) if read(buf + u64::from(off), &mut v) => u32::from_le_bytes(v),
+        _ => INIT_PKRU,
+    }
+}
+
 fn u32_at(b: &[u8], i: usize) -> u32 {
     u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]])
 }

@@ -19,7 +19,10 @@
 //! standard xsave form with its magic numbers (`fpstate.rs`); the handler
 //! starts with the initial FPU state (`fpu__clear_user_states()`).
 //! [`min_sigstack_size`] is the kernel's `get_sigframe_size()` for that
-//! state, the `AT_MINSIGSTKSZ` the loader gives the guest.
+//! state, the `AT_MINSIGSTKSZ` the loader gives the guest. On a host with
+//! protection keys the frame also carries PKRU, as the host kernel's
+//! frames do ([`frame_components`]); where the model offers PKU, the
+//! handler starts with the initial PKRU and sigreturn loads the frame's.
 //!
 //! Guest memory is written with the fault-free copies of `usercopy`; a
 //! frame over tern's own memory is refused as unmapped memory would be,
@@ -196,7 +199,18 @@ fn set_word(b: &mut [u8], i: usize, v: u64) {
 /// false where the kernel fails.
 fn restore_fp(cpu: &mut CpuState, buf: u64) -> bool {
     let xcr0 = model_xcr0();
-    cpu.set_fpu_with(|a| crate::fpstate::restore_into(buf, xcr0, TASK_SIZE, usercopy::get, a))
+    let ok = cpu.set_fpu_with(|a| crate::fpstate::restore_into(buf, xcr0, TASK_SIZE, usercopy::get, a));
+    if ok && buf != 0 && model_has_pku() {
+        // PKRU is the host thread's own register: loaded here, not by the
+        // state switch.
+        xstate::pkru::write(crate::fpstate::frame_pkru(buf, usercopy::get));
+    }
+    ok
+}
+
+/// True if the guest's CPU model offers protection keys.
+fn model_has_pku() -> bool {
+    JIT.get().is_some_and(|jit| jit.model().has_pku())
 }
 
 /// Builds the kernel's x86-64 `rt_sigframe` for `sig` on the guest stack
@@ -289,6 +303,11 @@ fn setup_frame_saving(
     cpu.rflags &= !(DF | RF | TF);
     cpu.step = 0;
     cpu.reset_fpu();
+    if model_has_pku() {
+        // `fpu__clear_user_states()`: the handler starts with the initial
+        // PKRU (the frame keeps the old one for sigreturn).
+        xstate::pkru::write(crate::fpstate::INIT_PKRU);
+    }
     Ok(())
 }
 

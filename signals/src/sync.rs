@@ -33,6 +33,8 @@ pub const ILL_ILLOPN: i32 = 2;
 pub const TRAP_BRKPT: i32 = 1;
 pub const SEGV_MAPERR: i32 = 1;
 pub const SEGV_ACCERR: i32 = 2;
+/// A protection key's access rights refused the access.
+pub const SEGV_PKUERR: i32 = 4;
 
 /// Page-fault error code bits (`asm/trap_pf.h`).
 const PF_PROT: u64 = 1;
@@ -53,6 +55,8 @@ pub struct SyncSignal {
     /// A fault (not a trap) tern detected itself: the CPU would have set
     /// RF in the flags it saved, as a host fault's flags already show.
     pub set_rf: bool,
+    /// `si_pkey` of a protection-key fault (SEGV_PKUERR), else 0.
+    pub pkey: u32,
 }
 
 impl SyncSignal {
@@ -64,13 +68,17 @@ impl SyncSignal {
         b[0..4].copy_from_slice(&self.sig.to_le_bytes());
         b[8..12].copy_from_slice(&self.code.to_le_bytes());
         b[16..24].copy_from_slice(&self.addr.to_le_bytes());
+        if self.sig == libc::SIGSEGV && self.code == SEGV_PKUERR {
+            // After `si_addr_lsb`, in the union 8-aligned at 32.
+            b[32..36].copy_from_slice(&self.pkey.to_le_bytes());
+        }
         b
     }
 
     /// A signal the kernel forces with `force_sig()`: `SI_KERNEL`, no
     /// address, no exception of its own (a bad frame's SIGSEGV).
     pub fn forced(sig: i32) -> SyncSignal {
-        SyncSignal { sig, code: SI_KERNEL, addr: 0, trapno: 0, err: 0, cr2: None, set_rf: false }
+        SyncSignal { sig, code: SI_KERNEL, addr: 0, trapno: 0, err: 0, cr2: None, set_rf: false, pkey: 0 }
     }
 
     /// A #GP from user mode without an address (an invalid `xgetbv`
@@ -85,6 +93,7 @@ impl SyncSignal {
             err: 0,
             cr2: None,
             set_rf: true,
+            pkey: 0,
         }
     }
 
@@ -100,6 +109,7 @@ impl SyncSignal {
             err: f.err,
             cr2: (f.trapno == TRAP_PF).then_some(f.addr),
             set_rf: false,
+            pkey: f.pkey,
         }
     }
 
@@ -116,6 +126,7 @@ impl SyncSignal {
             err: 0,
             cr2: None,
             set_rf: false,
+            pkey: 0,
         }
     }
 
@@ -135,6 +146,7 @@ impl SyncSignal {
             err,
             cr2: None,
             set_rf: sig != libc::SIGTRAP,
+            pkey: 0,
         };
         match (sig, vector) {
             // `traps.c: exc_debug_user()`: a #DB no debug register explains
@@ -170,7 +182,7 @@ impl SyncSignal {
                 let present = mapped && page_present(addr);
                 let err = PF_USER | PF_INSTR | if present { PF_PROT } else { 0 };
                 let code = if mapped { SEGV_ACCERR } else { SEGV_MAPERR };
-                SyncSignal { sig, code, addr, trapno: TRAP_PF, err, cr2: Some(addr), set_rf: true }
+                SyncSignal { sig, code, addr, trapno: TRAP_PF, err, cr2: Some(addr), set_rf: true, pkey: 0 }
             }
             // `do_error_trap(X86_TRAP_UD, SIGILL, ILL_ILLOPN, ip)`.
             _ => SyncSignal { sig: libc::SIGILL, ..plain(ILL_ILLOPN, rip, TRAP_UD, 0) },

@@ -287,33 +287,39 @@ pub fn mprotect(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     protect_with(p, a, libc::SYS_mprotect)
 }
 
-/// `pkey_mprotect(addr, len, prot, pkey)` as on a CPU without protection
-/// keys (no CPU model offers PKU: a guest `wrpkru` would change what
-/// tern's own code on the thread may touch): `mprotect` for key -1 or 0,
-/// the only one allocated, else EINVAL (`mm_pkey_is_allocated`).
+/// `pkey_mprotect(addr, len, prot, pkey)`: `mprotect` with the host's
+/// key where the CPU model offers protection keys (`host`, on a host
+/// with them); else as on a CPU without them: `mprotect` for key -1 or 0,
+/// the only one allocated, and EINVAL for others (`mm_pkey_is_allocated`).
 pub fn pkey_mprotect(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
-    if !matches!(a[3] as i32, -1 | 0) {
+    if !p.jit.model().has_pku() && !matches!(a[3] as i32, -1 | 0) {
         return Err(libc::EINVAL);
     }
     protect_with(p, a, libc::SYS_pkey_mprotect)
 }
 
-/// `pkey_alloc(flags, access_rights)` as on a CPU without protection keys:
-/// ENOSPC, no key left, once the arguments pass (the host's keys are not
-/// given out: the guest would find `wrpkru` missing, as node's V8 did,
-/// which allocates a key and then uses the instructions without asking
-/// CPUID).
-pub fn pkey_alloc(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+/// `pkey_alloc(flags, access_rights)`: the host's where the CPU model
+/// offers protection keys; else as on a CPU without them: ENOSPC, no key
+/// left, once the arguments pass (a key given out there would have the
+/// guest find `wrpkru` missing, as node's V8 did, which allocates a key
+/// and then uses the instructions without asking CPUID).
+pub fn pkey_alloc(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     const PKEY_ACCESS_MASK: u64 = 3;
+    if p.jit.model().has_pku() {
+        return crate::result(host_syscall(libc::SYS_pkey_alloc as u64, a));
+    }
     if a[0] as u32 != 0 || a[1] as u32 as u64 & !PKEY_ACCESS_MASK != 0 {
         return Err(libc::EINVAL);
     }
     Err(libc::ENOSPC)
 }
 
-/// `pkey_free(pkey)` as on a CPU without protection keys: only key 0 is
-/// allocated.
-pub fn pkey_free(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+/// `pkey_free(pkey)`: the host's where the CPU model offers protection
+/// keys; else as on a CPU without them, where only key 0 is allocated.
+pub fn pkey_free(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    if p.jit.model().has_pku() {
+        return crate::result(host_syscall(libc::SYS_pkey_free as u64, a));
+    }
     if a[0] as i32 == 0 {
         Ok(0)
     } else {

@@ -144,6 +144,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("reserve_fixed.c"),
     plain("eflags_ac.c"),
     plain("elf_image.c"),
+    plain("pkeys.c"),
     // The trap flag: a SIGTRAP after every instruction.
     plain("single_step.c"),
     plain("signal_fpu_init.c"),

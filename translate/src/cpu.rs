@@ -309,6 +309,8 @@ pub struct FaultInfo {
     /// Page-fault error code (trapno/err from the host context) for SIGSEGV.
     pub err: u64,
     pub trapno: u64,
+    /// `si_pkey` of a protection-key fault (SEGV_PKUERR), else 0.
+    pub pkey: u32,
 }
 
 /// The per-thread guest CPU state. See the module docs for how generated code

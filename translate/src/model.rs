@@ -24,14 +24,21 @@
 //! Left out on purpose, whatever the host has: HLE (its `xacquire` and
 //! `xrelease` prefixes are hints a CPU without HLE ignores, and tern copies
 //! them; reporting it would invite lock elision whose transactions would
-//! run through tern's own code), PKU (PKRU is not part of
-//! the state tern switches, and a guest `wrpkru` would protect tern's own
-//! memory), WAITPKG (`umwait`/`tpause` waits the watchdog cannot interrupt
+//! run through tern's own code), WAITPKG (`umwait`/`tpause` waits the watchdog cannot interrupt
 //! as a syscall), AMX (its state needs `arch_prctl(ARCH_REQ_XCOMP_PERM)` and
 //! is not switched), CET shadow stacks and IBT (tern's returns are not the
 //! guest's), MPX, SGX, ENQCMD, UINTR and the Xeon Phi AVX-512 sets.
 //! Anything outside the model raises SIGILL in the guest, as on a CPU
 //! without it.
+//!
+//! PKU (`host` only, where the host kernel enabled it): the guest's
+//! `rdpkru`/`wrpkru` run on the host's PKRU, which tern does not switch:
+//! tern's own memory has key 0, which a guest can only close to itself as
+//! well (natively it then faults as it does under tern), and what tern
+//! reads of guest memory it reads as the kernel would for it (code with
+//! every key opened, `guestmem::read_exec`). Signal handlers start with
+//! the kernel's initial PKRU and sigreturn loads the frame's
+//! (`tern_signals::frame`).
 //!
 //! One table, [`FEATURES`], says everything about a feature: its CPUID bit,
 //! its `/proc/cpuinfo` flag, the models that have it and the iced-x86
@@ -294,6 +301,10 @@ pub static FEATURES: &[Feature] = features![
     // A system feature: the host kernel emulates `sgdt`, `sidt`, `sldt`,
     // `smsw` and `str` for user mode, and tern runs them on the host.
     "umip" (7 Ecx 2) X86_64 [],
+    // Protection keys: `rdpkru`/`wrpkru` (see the module docs), and the
+    // kernel's enabling of them.
+    "pku" (7 Ecx 3) Host [PKU],
+    "ospke" (7 Ecx 4) Host [],
     "avx512_vbmi2" (7 Ecx 6) Host [AVX512_VBMI2],
     "gfni" (7 Ecx 8) Host [GFNI],
     "vaes" (7 Ecx 9) Host [VAES],
@@ -465,6 +476,19 @@ impl CpuModel {
         self.nominal_xcr0() & xstate::managed() | xstate::X87 | xstate::SSE
     }
 
+    /// The XCR0 the guest sees (`xgetbv`, CPUID leaf 0xD): [`Self::xcr0`],
+    /// and PKRU where the model offers protection keys (the register is
+    /// the host's, never switched).
+    pub fn guest_xcr0(self) -> u64 {
+        self.xcr0() | if self.has_pku() { xstate::PKRU } else { 0 }
+    }
+
+    /// True if the guest has protection keys: the model's `pku` row, on a
+    /// host whose kernel enabled them.
+    pub fn has_pku(self) -> bool {
+        self.has(CpuidFeature::PKU) && xstate::host_pku() && xstate::host_xcr0() & xstate::PKRU != 0
+    }
+
     /// The state components a guest of this model can look at: its XCR0
     /// with XSAVE, all of them without (it has no `xsave` or `xgetbv`).
     pub fn visible_xstate(self) -> u64 {
@@ -591,7 +615,7 @@ impl CpuModel {
         if !self.has_xsave() {
             return [0; 4];
         }
-        let xcr0 = self.xcr0();
+        let xcr0 = self.guest_xcr0();
         let host = xstate::host_xcr0();
         match subleaf {
             0 => {
@@ -628,8 +652,12 @@ impl CpuModel {
     /// reports it.
     pub fn xgetbv(self, ecx: u32, xinuse: u64) -> Option<u64> {
         match ecx {
-            0 => Some(self.xcr0()),
-            1 if self.reports_flag("xgetbv1") => Some(xinuse & self.xcr0()),
+            0 => Some(self.guest_xcr0()),
+            // PKRU is in use whenever it is not 0 (its init value).
+            1 if self.reports_flag("xgetbv1") => {
+                let pkru = self.has_pku() && xstate::pkru::read() != 0;
+                Some(xinuse & self.xcr0() | if pkru { xstate::PKRU } else { 0 })
+            }
             _ => None,
         }
     }
@@ -852,7 +880,7 @@ mod tests {
         assert!(CpuModel::V4.has(CpuidFeature::AVX512VL) && !CpuModel::V3.has(CpuidFeature::AVX512F));
         assert!(CpuModel::Host.has(CpuidFeature::GFNI) && !CpuModel::V4.has(CpuidFeature::GFNI));
         // Never offered: tern cannot run them faithfully.
-        for f in [CpuidFeature::HLE, CpuidFeature::PKU, CpuidFeature::WAITPKG, CpuidFeature::AMX_TILE] {
+        for f in [CpuidFeature::HLE, CpuidFeature::WAITPKG, CpuidFeature::AMX_TILE] {
             assert!(!CpuModel::Host.has(f), "{f:?}");
         }
     }
