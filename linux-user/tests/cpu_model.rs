@@ -875,14 +875,6 @@ fn host_model_and_bad_names() {
     }
 }
 
-/// A guest `xsave`, `xsaveopt` or `xsavec` with an all-ones mask under
-/// `--cpu x86-64-v3` on a host whose XCR0 has more (AVX-512 here) runs with
-/// the host's XCR0 (README "Compatibility"): CPUID leaf 0xD's sizes cover
-/// everything it writes, and XSTATE_BV names no component outside the model
-/// (the guest cannot touch them), as on a v3 CPU, but PKRU on a host with
-/// protection keys (Linux keeps it out of its init state, 0x55555554, so
-/// every save names it); XCOMP_BV of `xsavec` names the host's components,
-/// where a v3 CPU's names only x87, SSE and AVX.
 /// The protection-key calls under a model without PKU (every one but
 /// `host`, which has it where the host does: `pkeys.c` in the guest
 /// programs) as on a CPU without it: no key to allocate, key 0 the only
@@ -925,6 +917,14 @@ int main(void) {
     assert_eq!(String::from_utf8_lossy(&out.stdout), want, "{out:?}");
 }
 
+/// A guest `xsave`, `xsaveopt` or `xsavec` with an all-ones mask under
+/// `--cpu x86-64-v3` on a host whose XCR0 has more (AVX-512 here) runs with
+/// the host's XCR0 (README "Compatibility"): CPUID leaf 0xD's sizes cover
+/// everything it writes, and XSTATE_BV names no component outside the model
+/// (the guest cannot touch them), as on a v3 CPU, but PKRU on a host with
+/// protection keys (Linux keeps it out of its init state, 0x55555554, so
+/// every save names it); XCOMP_BV of `xsavec` names the host's components,
+/// where a v3 CPU's names only x87, SSE and AVX.
 #[test]
 fn xsave_under_v3_follows_the_hosts_xcr0() {
     if tern_tests::skip_without_compiler(false) {
