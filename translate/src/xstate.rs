@@ -149,8 +149,10 @@ pub fn save_kind() -> SaveKind {
 }
 
 /// True if the host kernel enabled protection keys (CPUID.7.0:ECX.OSPKE).
+/// Asked once: signal delivery and sigreturn ask at every signal.
 pub fn host_pku() -> bool {
-    crate::model::host_cpuid(7, 0)[2] & (1 << 4) != 0
+    static PKU: OnceLock<bool> = OnceLock::new();
+    *PKU.get_or_init(|| crate::model::host_cpuid(7, 0)[2] & (1 << 4) != 0)
 }
 
 /// The thread's PKRU register (only where [`host_pku`]).
