@@ -917,6 +917,76 @@ int main(void) {
     assert_eq!(String::from_utf8_lossy(&out.stdout), want, "{out:?}");
 }
 
+/// On a host with protection keys, a guest `xrstor` whose mask and image
+/// name PKRU loads it under `host` (which offers PKU, as natively) and
+/// leaves it alone under a model without PKU (as XCR0 would on such a
+/// CPU; a value closing key 0 would close tern's own memory to tern).
+/// The mask is cleared in flag-free glue around the instruction, for
+/// operands on the stack (glibc's lazy-binding trampoline) and RIP-relative
+/// ones out of reach of the code cache alike.
+#[test]
+fn xrstor_loads_pkru_only_where_the_model_has_pku() {
+    if tern_tests::skip_without_compiler(false) {
+        return;
+    }
+    if !tern_translate::xstate::host_pku() || !runs_here(CpuModel::V3) {
+        eprintln!("skipped: the host has no protection keys (or no AVX2 for x86-64-v3)");
+        return;
+    }
+    let bin = build_source(
+        "xrstor_pkru.c",
+        r#"#include <cpuid.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+static uint8_t image[8192] __attribute__((aligned(64)));
+static uint32_t pkru(unsigned off) {
+    static uint8_t b[8192] __attribute__((aligned(64)));
+    __asm__ volatile("xsave %0" : "+m"(b) : "a"(-1), "d"(-1));
+    uint32_t v;
+    memcpy(&v, b + off, 4);
+    return v;
+}
+int main(void) {
+    unsigned a, off, c, d;
+    __cpuid_count(0xd, 9, a, off, c, d);
+    uint32_t before = pkru(off);
+    __asm__ volatile("xsave %0" : "+m"(image) : "a"(-1), "d"(-1));
+    uint64_t bv;
+    memcpy(&bv, image + 512, 8);
+    bv |= 1 << 9;
+    memcpy(image + 512, &bv, 8);
+    uint32_t v = before ^ 0xc0000000; /* key 15's rights */
+    memcpy(image + off, &v, 4);
+    __asm__ volatile("xrstor %0" :: "m"(image), "a"(-1), "d"(-1));
+    printf("%s\n", pkru(off) == before ? "kept" : pkru(off) == v ? "loaded" : "other");
+    return 0;
+}
+"#,
+    );
+    let native = run_native(&bin, &[], b"", &[]);
+    assert_eq!(
+        String::from_utf8_lossy(&native.stdout),
+        "loaded
+",
+        "{native:?}"
+    );
+    let host = under_cpu("host", &bin, &[]);
+    assert_eq!(
+        String::from_utf8_lossy(&host.stdout),
+        "loaded
+",
+        "{host:?}"
+    );
+    let v3 = under_cpu("x86-64-v3", &bin, &[]);
+    assert_eq!(
+        String::from_utf8_lossy(&v3.stdout),
+        "kept
+",
+        "{v3:?}"
+    );
+}
+
 /// A guest `xsave`, `xsaveopt` or `xsavec` with an all-ones mask under
 /// `--cpu x86-64-v3` on a host whose XCR0 has more (AVX-512 here) runs with
 /// the host's XCR0 (README "Compatibility"): CPUID leaf 0xD's sizes cover

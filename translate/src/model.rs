@@ -493,7 +493,7 @@ impl CpuModel {
     /// with XSAVE, all of them without (it has no `xsave` or `xgetbv`).
     pub fn visible_xstate(self) -> u64 {
         if self.has_xsave() {
-            self.xcr0()
+            self.guest_xcr0()
         } else {
             u64::MAX
         }

@@ -190,6 +190,22 @@ pub fn set_model_visible(components: u64) {
     MODEL_VISIBLE.store(components, Ordering::Relaxed);
 }
 
+/// True if a guest `xrstor` must not load PKRU: the host has protection
+/// keys but the guest's model does not, so a value from the guest's image
+/// could close key 0, tern's own memory, to tern's code. The baseline
+/// then clears PKRU's bit from the instruction's mask (EAX) around it,
+/// with BMI2's flag-free `pext`/`pdep`, where the host has BMI2 (every
+/// host with protection keys does).
+pub fn guard_xrstor() -> bool {
+    static GUARD: OnceLock<bool> = OnceLock::new();
+    *GUARD.get_or_init(|| {
+        host_pku()
+            && host_xcr0() & PKRU != 0
+            && MODEL_VISIBLE.load(Ordering::Relaxed) & PKRU == 0
+            && crate::model::host_cpuid(7, 0)[1] & (1 << 8) != 0
+    })
+}
+
 /// True if an entry may zero opmask and ZMM16-31 state that tern's own
 /// code touched, where the guest has it in its init state, instead of
 /// `xrstor`ing it back to that state: XINUSE then says "in use", which a

@@ -33,6 +33,8 @@ const SLOT_HOT: usize = 4;
 const SLOT_XBEGIN: usize = 5;
 const SLOT_LOOP: usize = 6;
 const SLOT_BASE: usize = 7;
+/// Guest rax while a guarded `xrstor` runs (`Emitter::xrstor_without_pkru`).
+const SLOT_XRSTOR: usize = 0;
 
 /// `Emitter::mark` state of the indirect-branch lookup (`AT_TARGET`: the
 /// guest target in host rdx).
@@ -363,8 +365,9 @@ struct Emitter<'a> {
     /// (`PcEntry::rsp_adj`).
     rsp_adj: u8,
     /// 64-bit literals placed after the block's instructions: (offset of
-    /// the RIP-relative disp32 that loads it, value).
-    literals: Vec<(usize, u64)>,
+    /// the RIP-relative disp32 that loads it, value, whether the value is
+    /// a guest address, which moves with its module).
+    literals: Vec<(usize, u64, bool)>,
     prof: Option<&'a Profiler>,
     /// Count the guest instructions run (`--stats`).
     count: bool,
@@ -381,6 +384,18 @@ struct Emitter<'a> {
     /// A state that could not add them (a third register displaced): the
     /// block is emitted again the usual way.
     spoiled: bool,
+}
+
+/// True for an `xrstor` that could load PKRU into a model without it
+/// (`xstate::guard_xrstor`), whose memory operand does not use rax, which
+/// the guard changes.
+fn loads_pkru(insn: &Instruction) -> bool {
+    use iced_x86::Mnemonic::{Xrstor, Xrstor64};
+    let uses_rax = |r: Register| r != Register::None && r.full_register() == Register::RAX;
+    matches!(insn.mnemonic(), Xrstor | Xrstor64)
+        && !uses_rax(insn.memory_base())
+        && !uses_rax(insn.memory_index())
+        && crate::xstate::guard_xrstor()
 }
 
 fn gpr(n: u8) -> Register {
@@ -673,6 +688,12 @@ impl Emitter<'_> {
         pc: u64,
         next: u64,
     ) -> Result<(), EmitError> {
+        if matches!(fix, MemFix::None | MemFix::RipRel)
+            && loads_pkru(insn)
+            && self.xrstor_without_pkru(insn, raw, fix, pc, next)
+        {
+            return Ok(());
+        }
         if fix == MemFix::None {
             // Position-independent: the guest bytes are the host bytes,
             // except where the model decodes an encoding differently from
@@ -706,6 +727,64 @@ impl Emitter<'_> {
         }
         let s = free_scratch(insn).ok_or(EmitError::NoScratch(pc))?;
         self.fixed_mem(insn, fix, s, pc, next)
+    }
+
+    /// A guest `xrstor` (`raw`, its memory operand without rax, plain or
+    /// RIP-relative) with PKRU's bit cleared from its mask in EAX
+    /// (`xstate::guard_xrstor`), guest rax in scratch slot
+    /// [`SLOT_XRSTOR`] meanwhile: `pext` and `pdep` through the mask
+    /// squeeze the bit out and put the others back, leaving the flags
+    /// alone. False, with nothing emitted, where no scratch register is
+    /// left for an operand out of reach (it then runs unguarded).
+    fn xrstor_without_pkru(
+        &mut self,
+        insn: &Instruction,
+        raw: &[u8],
+        fix: MemFix,
+        pc: u64,
+        next: u64,
+    ) -> bool {
+        let (at, literals, marks) = (self.a.buf.len(), self.literals.len(), self.pcmap.len());
+        let relocs = self.a.relocs.len();
+        let keep = u64::from(!(crate::xstate::PKRU as u32));
+        self.a.store_gs(off::scratch(SLOT_XRSTOR), RAX);
+        self.mark(pc, fix1(RAX, SLOT_XRSTOR));
+        // pext eax, eax, [rip+keep]; pdep eax, eax, [rip+keep]
+        for pp in [0x7a, 0x7b] {
+            self.a.bytes(&[0xc4, 0xe2, pp, 0xf5, 0x05, 0, 0, 0, 0]);
+            let field = self.a.buf.len() - 4;
+            self.literals.push((field, keep, false));
+        }
+        if fix == MemFix::None {
+            self.a.bytes(raw);
+        } else if !self.a.rip_rel(insn) {
+            // Out of reach: through a scratch register (not rax), guest
+            // rax displaced all along.
+            let scratch = free_scratch(insn).filter(|&r| r != RAX);
+            let displaced = merge_fixups(self.displaced, fix1(RAX, SLOT_XRSTOR));
+            let done = match (scratch, displaced) {
+                (Some(r), Some(d)) => {
+                    let saved = std::mem::replace(&mut self.displaced, d);
+                    let done = self.fixed_mem(insn, fix, r, pc, next).is_ok();
+                    self.displaced = saved;
+                    done
+                }
+                _ => false,
+            };
+            if !done {
+                self.a.buf.truncate(at);
+                self.a.relocs.truncate(relocs);
+                self.literals.truncate(literals);
+                self.pcmap.truncate(marks);
+                self.mark(pc, NO_FIXUP);
+                return false;
+            }
+            self.far_rip += 1;
+        }
+        self.mark(next, fix1(RAX, SLOT_XRSTOR));
+        self.a.load_gs(RAX, off::scratch(SLOT_XRSTOR));
+        self.mark(next, NO_FIXUP);
+        true
     }
 
     /// Spills guest rcx and rdx to their lookup slots before the indirect
@@ -784,7 +863,7 @@ impl Emitter<'_> {
             Err(_) => {
                 self.a.bytes(&[0xff, 0x35, 0, 0, 0, 0]); // push qword [rip+literal]
                 let field = self.a.buf.len() - 4;
-                self.literals.push((field, ret));
+                self.literals.push((field, ret, true));
             }
         }
     }
@@ -1176,9 +1255,11 @@ fn emit_laid_out(
     if !e.literals.is_empty() {
         e.a.align8();
     }
-    for (field, value) in std::mem::take(&mut e.literals) {
+    for (field, value, guest_address) in std::mem::take(&mut e.literals) {
         let at = e.a.here();
-        e.a.reloc(e.a.buf.len(), RelocKind::GuestAbs64);
+        if guest_address {
+            e.a.reloc(e.a.buf.len(), RelocKind::GuestAbs64);
+        }
         e.a.bytes(&value.to_le_bytes());
         e.a.set_rel32(field, at);
     }
