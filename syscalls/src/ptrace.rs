@@ -232,8 +232,9 @@ fn regset(p: &Process, g: &GuestRegs, which: u64) -> Result<Vec<u8>, i32> {
         }
         NT_X86_XSTATE if tern_signals::fpstate::Format::host() == tern_signals::fpstate::Format::Xsave => {
             // `xstateregs_get()`: the standard-format image of the model's
-            // components, XCR0 in the first software-reserved word.
-            let xcr0 = p.jit.model().xcr0();
+            // components (PKRU too where the model has it), XCR0 in the
+            // first software-reserved word.
+            let xcr0 = p.jit.model().guest_xcr0();
             let img = tern_signals::fpstate::image(&g.fpu, xcr0);
             let size = tern_signals::fpstate::xstate_size(xcr0);
             let mut b = img.0[..size].to_vec();
