@@ -966,7 +966,7 @@ mod tests {
         // XGETBV(1) answers exactly where the row is reported.
         for &m in CpuModel::ALL.iter().filter(|m| m.has_xsave()) {
             assert_eq!(m.xgetbv(1, u64::MAX).is_some(), m.reports_flag("xgetbv1"), "{m:?}");
-            assert_eq!(m.xgetbv(1, u64::MAX).unwrap_or(0) & !m.xcr0(), 0, "{m:?}");
+            assert_eq!(m.xgetbv(1, u64::MAX).unwrap_or(0) & !m.guest_xcr0(), 0, "{m:?}");
         }
     }
 
@@ -976,7 +976,7 @@ mod tests {
     #[test]
     fn xsave_leaf_follows_xcr0() {
         for &m in CpuModel::ALL {
-            let xcr0 = m.xcr0();
+            let xcr0 = m.guest_xcr0();
             assert_eq!(xcr0 & 3, 3, "{m:?}");
             let d0 = m.cpuid(0xd, 0);
             if !m.has_xsave() {
