@@ -132,15 +132,16 @@ pub fn make_image(img: &mut XsaveArea, xcr0: u64, format: Format) {
     }
     // The header is cleared first, so its reserved bytes are zero.
     img.0[HEADER..HEADER + HEADER_SIZE].fill(0);
-    img.set_xstate_bv(present | X87 | SSE);
+    let mut bv = present | X87 | SSE;
     if xcr0 & xstate::PKRU != 0 && xstate::host_pku() {
         // The thread's PKRU, as the kernel saves it: never in its init
         // state (0) under Linux.
         if let Some(c) = img.component_mut(9) {
             c[..4].copy_from_slice(&xstate::pkru::read().to_le_bytes());
-            img.set_xstate_bv(present | X87 | SSE | xstate::PKRU);
+            bv |= xstate::PKRU;
         }
     }
+    img.set_xstate_bv(bv);
     // Bytes of components outside the model that lie inside the image
     // (gaps of the standard format) hold nothing of the guest's.
     for i in 2..32 {

@@ -100,8 +100,8 @@ pub fn read_guest(addr: u64, buf: &mut [u8]) -> usize {
 /// `process_vm_readv` refuses it for lacking VM_READ), so what the plain
 /// copy could not read is copied again with every key allowed, PKRU put
 /// back after (a signal meanwhile finds it saved in its frame and restored
-/// at sigreturn). The guest cannot change PKRU (no CPU model offers PKU),
-/// so only the kernel's execute-only key is ever closed.
+/// at sigreturn). The same for code under a key the guest closed itself
+/// (the `host` model offers PKU): the CPU runs it all the same.
 pub fn read_exec(addr: u64, buf: &mut [u8]) -> usize {
     let n = read_guest(addr, buf);
     if n == buf.len() || !crate::xstate::host_pku() {

@@ -688,12 +688,22 @@ impl Emitter<'_> {
         pc: u64,
         next: u64,
     ) -> Result<(), EmitError> {
-        if matches!(fix, MemFix::None | MemFix::RipRel)
-            && loads_pkru(insn)
-            && self.xrstor_without_pkru(insn, raw, fix, pc, next)
-        {
-            return Ok(());
+        if loads_pkru(insn) {
+            return self.xrstor_without_pkru(insn, raw, fix, pc, next);
         }
+        self.copy(insn, raw, fix, pc, next)
+    }
+
+    /// [`Self::native`] for any instruction: as it is, or with its memory
+    /// operand re-encoded.
+    fn copy(
+        &mut self,
+        insn: &Instruction,
+        raw: &[u8],
+        fix: MemFix,
+        pc: u64,
+        next: u64,
+    ) -> Result<(), EmitError> {
         if fix == MemFix::None {
             // Position-independent: the guest bytes are the host bytes,
             // except where the model decodes an encoding differently from
@@ -729,13 +739,12 @@ impl Emitter<'_> {
         self.fixed_mem(insn, fix, s, pc, next)
     }
 
-    /// A guest `xrstor` (`raw`, its memory operand without rax, plain or
-    /// RIP-relative) with PKRU's bit cleared from its mask in EAX
-    /// (`xstate::guard_xrstor`), guest rax in scratch slot
-    /// [`SLOT_XRSTOR`] meanwhile: `pext` and `pdep` through the mask
-    /// squeeze the bit out and put the others back, leaving the flags
-    /// alone. False, with nothing emitted, where no scratch register is
-    /// left for an operand out of reach (it then runs unguarded).
+    /// A guest `xrstor` with PKRU's bit cleared from its mask in EAX
+    /// (`xstate::guard_xrstor`): guest rax goes to scratch slot
+    /// [`SLOT_XRSTOR`], displaced while `pext` and `pdep` through the mask
+    /// squeeze the bit out and put the others back (leaving the flags
+    /// alone) and while the instruction itself runs, copied as any other
+    /// ([`Self::copy`]: its memory operand never uses rax, `loads_pkru`).
     fn xrstor_without_pkru(
         &mut self,
         insn: &Instruction,
@@ -743,9 +752,7 @@ impl Emitter<'_> {
         fix: MemFix,
         pc: u64,
         next: u64,
-    ) -> bool {
-        let (at, literals, marks) = (self.a.buf.len(), self.literals.len(), self.pcmap.len());
-        let relocs = self.a.relocs.len();
+    ) -> Result<(), EmitError> {
         let keep = u64::from(!(crate::xstate::PKRU as u32));
         self.a.store_gs(off::scratch(SLOT_XRSTOR), RAX);
         self.mark(pc, fix1(RAX, SLOT_XRSTOR));
@@ -755,36 +762,17 @@ impl Emitter<'_> {
             let field = self.a.buf.len() - 4;
             self.literals.push((field, keep, false));
         }
-        if fix == MemFix::None {
-            self.a.bytes(raw);
-        } else if !self.a.rip_rel(insn) {
-            // Out of reach: through a scratch register (not rax), guest
-            // rax displaced all along.
-            let scratch = free_scratch(insn).filter(|&r| r != RAX);
-            let displaced = merge_fixups(self.displaced, fix1(RAX, SLOT_XRSTOR));
-            let done = match (scratch, displaced) {
-                (Some(r), Some(d)) => {
-                    let saved = std::mem::replace(&mut self.displaced, d);
-                    let done = self.fixed_mem(insn, fix, r, pc, next).is_ok();
-                    self.displaced = saved;
-                    done
-                }
-                _ => false,
-            };
-            if !done {
-                self.a.buf.truncate(at);
-                self.a.relocs.truncate(relocs);
-                self.literals.truncate(literals);
-                self.pcmap.truncate(marks);
-                self.mark(pc, NO_FIXUP);
-                return false;
-            }
-            self.far_rip += 1;
-        }
+        // A third displaced register (rcx and rdx kept in their slots)
+        // spoils this layout: `mark` said so above.
+        let saved = self.displaced;
+        self.displaced = merge_fixups(saved, fix1(RAX, SLOT_XRSTOR)).unwrap_or(saved);
+        let copied = self.copy(insn, raw, fix, pc, next);
+        self.displaced = saved;
+        copied?;
         self.mark(next, fix1(RAX, SLOT_XRSTOR));
         self.a.load_gs(RAX, off::scratch(SLOT_XRSTOR));
         self.mark(next, NO_FIXUP);
-        true
+        Ok(())
     }
 
     /// Spills guest rcx and rdx to their lookup slots before the indirect
@@ -1107,6 +1095,7 @@ fn emit_laid_out(
                     e.a.buf.truncate(at);
                     e.a.relocs.retain(|r| (r.at as usize) < at);
                     e.pcmap.retain(|m| usize::from(m.host_off) < at);
+                    e.literals.retain(|l| l.0 < at);
                     e.mark(pc, NO_FIXUP);
                     crate::lift::log_unsupported(pc, &[], &format!("{err}"));
                     e.exit(ExitKind::Trap, crate::ir::trap_arg(crate::lift::SIGILL, 0), pc, 0);
