@@ -187,6 +187,15 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
             }
             ExitKind::Trace => {
                 crate::optimizer::trace_exit(cpu, &d, stats);
+                if std::mem::take(&mut cpu.fault.in_trace) != 0 && jit.trace_faults_unobserved() {
+                    // A trace without syncs faulted: the state is the one
+                    // at its entry, not the fault's, which only the
+                    // default action (death by the signal) sees: no guest
+                    // handler is installed for it, nor is the fault one
+                    // tern handles (`TraceRecs::faults_observed`).
+                    let s = SyncSignal::from_fault(cpu);
+                    frame::deliver_sync(&p.signals, cpu, &s);
+                }
                 jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
             }
             ExitKind::Stale => {

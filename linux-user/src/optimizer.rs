@@ -105,6 +105,8 @@ pub struct TraceStats {
     pub guest_insns: AtomicU64,
     /// Traces taken out of use because their runs were too short.
     pub retired: AtomicU64,
+    /// Traces installed without syncs (`FormedTrace::precise` false).
+    pub unsynced: AtomicU64,
 }
 
 enum Head {
@@ -406,6 +408,9 @@ impl Manager {
         match r {
             Some((idx, _)) => {
                 s.installed.fetch_add(1, Relaxed);
+                if !tr.precise {
+                    s.unsynced.fetch_add(1, Relaxed);
+                }
                 s.guest_insns.fetch_add(tr.guest_insns() as u64, Relaxed);
                 if let Some(f) = self.jit.trace_fn(idx) {
                     self.jit.perf_map_code(f, c.code.len(), &format!("trace_{}", tr.id()));

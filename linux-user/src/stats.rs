@@ -46,6 +46,7 @@ pub fn print(jit: &Jit, s: &LoopStats) {
             ("traces: formed", t.formed.load(Relaxed)),
             ("traces: compiled", t.compiled.load(Relaxed)),
             ("traces: installed", t.installed.load(Relaxed)),
+            ("traces: without syncs", t.unsynced.load(Relaxed)),
             ("traces: rejected", t.rejected.load(Relaxed)),
             ("traces: stale at install", t.stale.load(Relaxed)),
             ("traces: queue full", t.dropped.load(Relaxed)),

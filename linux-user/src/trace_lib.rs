@@ -41,7 +41,7 @@ struct FfiResult {
 
 type NewFn = unsafe extern "C" fn(*const FfiOptions) -> *mut c_void;
 type CompileFn =
-    unsafe extern "C" fn(*mut c_void, u64, *const FfiBlock, usize, u8, u64, *mut FfiResult) -> i32;
+    unsafe extern "C" fn(*mut c_void, u64, *const FfiBlock, usize, u8, u8, u64, *mut FfiResult) -> i32;
 type FreeFn = unsafe extern "C" fn(*mut u8, usize);
 
 /// The library's compiler.
@@ -94,6 +94,7 @@ impl TraceCompiler for LlvmCompiler {
                 blocks.as_ptr(),
                 blocks.len(),
                 u8::from(miscompile),
+                u8::from(t.precise),
                 counters as *const TraceCounters as u64,
                 out.as_mut_ptr(),
             );

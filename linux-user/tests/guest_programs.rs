@@ -58,6 +58,7 @@ guest_tests! {
     exit_abort => "exit_abort.c";
     smc => "smc.c";
     trace_fault => "trace_fault.c";
+    trace_fault_late => "trace_fault_late.c";
     trace_spin => "trace_spin.c";
     trace_fork => "trace_fork.c";
     trace_hot => "trace_hot.c";

@@ -191,6 +191,39 @@ fn short_traces_are_retired() {
     assert!(stat("trace_hot.c", &["--trace-sync"], "traces: loop turns") >= 1_000_000);
 }
 
+/// Traces formed while no guest handler could see a fault in them keep no
+/// precise state (no syncs); the handler installed afterwards takes them
+/// out of use before `sigaction` returns, and sees the fault's state as
+/// natively; with no handler, such a trace's fault ends the process with
+/// the signal as natively. Every loop a trace from its second turn.
+#[test]
+fn traces_without_syncs_until_a_fault_handler() {
+    if tern_tests::skip_without_compiler(false) {
+        return;
+    }
+    let sync = ["--trace-threshold", "50", "--trace-sync", "--trace-min-loops", "0"];
+    assert!(stat("trace_fault_late.c", &sync, "traces: without syncs") >= 1);
+    let opts = [
+        "--traces",
+        "--trace-threshold",
+        "1",
+        "--trace-sync",
+        "--trace-min-loops",
+        "0",
+        "--trace-delay",
+        "0",
+    ];
+    let mut failures = Vec::new();
+    for b in two_builds("trace_fault_late.c") {
+        for args in [&[][..], &["die"]] {
+            if let Err(r) = try_differential_opts(tern(), &opts, "trace_fault_late.c", &b, args, b"", &[]) {
+                failures.push(r);
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 /// A loop in code the guest keeps rewriting gets a trace at most once:
 /// traces stop before pages whose translations were dropped (300
 /// rewrites invalidated 299 traces before).

@@ -214,7 +214,7 @@ extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_v
         // `leave_block` takes the TF it finds as the guest's.
         if leave_block(gregs, DESC_SIGNAL).is_none() {
             gregs[libc::REG_EFL as usize] &= !(TF as i64);
-            if let Some((rsp, to_loop)) = in_trace(host_pc) {
+            if let Some((rsp, to_loop, _)) = in_trace(host_pc) {
                 gregs[libc::REG_RSP as usize] = rsp as i64;
                 gregs[libc::REG_RIP as usize] = to_loop as i64;
             }
@@ -228,10 +228,14 @@ extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_v
         return;
     }
     let Some(cpu) = leave_block(gregs, DESC_FAULT) else {
-        if let Some((rsp, to_loop)) = in_trace(host_pc) {
+        if let Some((rsp, to_loop, cpu)) = in_trace(host_pc) {
             // A compiled trace faulted: abandon it; its CpuState holds a
             // state the baseline re-executes from, and faults there
-            // precisely (or not, if the page changed meanwhile).
+            // precisely (or not, if the page changed meanwhile). A trace
+            // without syncs (`FormedTrace::precise`) left the state at its
+            // entry: the CPU loop delivers the fault recorded here instead.
+            record(cpu, sig, info, gregs, host_pc);
+            cpu.fault.in_trace = 1;
             gregs[libc::REG_RSP as usize] = rsp as i64;
             gregs[libc::REG_RIP as usize] = to_loop as i64;
             return;
@@ -255,6 +259,12 @@ extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, uctx: *mut libc::c_v
         }
         return;
     };
+    record(cpu, sig, info, gregs, host_pc);
+}
+
+/// Records fault `sig` (`info`, host context `gregs`, at `host_pc`) in
+/// `cpu.fault`, for the CPU loop.
+fn record(cpu: &mut CpuState, sig: i32, info: &libc::siginfo_t, gregs: &[libc::greg_t; 23], host_pc: u64) {
     // SAFETY: si_addr is valid to read for fault signals.
     let addr = unsafe { info.si_addr() } as u64;
     // An address naming the faulting instruction (#UD, #DE, x87 and SIMD
@@ -286,13 +296,14 @@ pub(crate) fn in_trace_window(pc: u64) -> Option<u64> {
 }
 
 /// If `host_pc` is in the code cache while the thread runs a compiled trace
-/// (`baseline::trace_glue`): the host stack pointer saved at its call, and
-/// where to leave it for the CPU loop. Async-signal-safe.
-fn in_trace(host_pc: u64) -> Option<(u64, u64)> {
+/// (`baseline::trace_glue`): the host stack pointer saved at its call,
+/// where to leave it for the CPU loop, and the thread's `CpuState`.
+/// Async-signal-safe.
+fn in_trace(host_pc: u64) -> Option<(u64, u64, &'static mut CpuState)> {
     let cache = CACHE.load(Ordering::Acquire);
     // SAFETY: CACHE is either null or points to the process-lifetime cache.
     let cache = unsafe { cache.as_ref() }.filter(|c| c.contains(host_pc))?;
-    let cpu: *const CpuState;
+    let cpu: *mut CpuState;
     // SAFETY: code-cache code only runs on guest threads, whose GS base is
     // their CpuState, whose self_ptr field holds its address.
     unsafe {
@@ -300,7 +311,9 @@ fn in_trace(host_pc: u64) -> Option<(u64, u64)> {
     };
     // SAFETY: this thread's live CpuState.
     let rsp = unsafe { std::ptr::addr_of!((*cpu).trace_rsp).read_volatile() };
-    (rsp != 0).then_some((rsp, cache.trace_routines().0))
+    // SAFETY: as above; the interrupted trace code, which does not run
+    // until the handler returns, is its only other user on this thread.
+    (rsp != 0).then(|| (rsp, cache.trace_routines().0, unsafe { &mut *cpu }))
 }
 
 /// If the interrupted host pc in `gregs` is inside a generated block:

@@ -52,6 +52,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("smc.c"),
     // Hot loops that become traces: faults, signals and threads in them.
     plain("trace_fault.c"),
+    plain("trace_fault_late.c"),
     plain("trace_spin.c"),
     plain("trace_fork.c"),
     plain("trace_hot.c"),

@@ -181,6 +181,7 @@ fn build<'ctx>(
         written: eff.regs,
         trace_stores: eff.stores,
         miscompile,
+        precise: t.precise,
         counts: None,
     };
     if t.counters != 0 {

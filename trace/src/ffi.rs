@@ -94,7 +94,8 @@ pub unsafe extern "C" fn tern_trace_new(opts: *const FfiOptions) -> *mut c_void 
 }
 
 /// Compiles the trace at `head` made of `n` blocks `blocks` into `out`;
-/// its code updates the [`crate::Counters`] at address `counters` (0: none).
+/// its code updates the [`crate::Counters`] at address `counters` (0: none);
+/// `precise`: [`TraceIr::precise`].
 /// Returns 0 on success (`out.code` set), -1 otherwise (`out.error` set).
 ///
 /// # Safety
@@ -108,6 +109,7 @@ pub unsafe extern "C" fn tern_trace_compile(
     blocks: *const FfiBlock,
     n: usize,
     miscompile: u8,
+    precise: u8,
     counters: u64,
     out: *mut FfiResult,
 ) -> i32 {
@@ -124,7 +126,7 @@ pub unsafe extern "C" fn tern_trace_compile(
             ir
         })
         .collect();
-    let r = h.compiler.compile(&TraceIr { head, blocks, counters }, miscompile != 0);
+    let r = h.compiler.compile(&TraceIr { head, blocks, counters, precise: precise != 0 }, miscompile != 0);
     *out = FfiResult {
         code: FfiBytes::NONE,
         error: FfiBytes::NONE,

@@ -58,6 +58,13 @@ pub struct TraceIr {
     /// Address of the trace's [`Counters`], which its code updates at
     /// every exit; 0 for none.
     pub counters: u64,
+    /// Syncs before accesses that follow a store (see the crate docs),
+    /// so that a fault leaves a state the baseline replays precisely.
+    /// Without (a process where no fault in a trace can be observed but
+    /// as death by its signal: `FormedTrace::precise`), `*cpu` keeps the
+    /// state at the trace's entry until an exit, and a loop that stores
+    /// stores no registers per turn.
+    pub precise: bool,
 }
 
 pub use tern_translate::traces::TraceCounters as Counters;

@@ -10,7 +10,9 @@
 //! `*cpu` at an instruction boundary the baseline can replay from (loads
 //! done since need no sync: replay does them again). The sync may also
 //! come before a register-only instruction that sets all six status
-//! flags, without them (replay sets them again).
+//! flags, without them (replay sets them again). A trace that is not
+//! `TraceIr::precise` has no syncs: `*cpu` holds the state at its entry
+//! until an exit, and its faults are fatal (no guest handler sees them).
 
 use crate::state::{Cx, Res};
 use iced_x86::{Instruction, Register};
@@ -66,7 +68,7 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
     /// Does a sync if a guest store happened since the last one: the
     /// instruction at `pc` is about to access memory.
     pub(crate) fn before_access(&mut self, pc: u64) -> Res<()> {
-        if self.sync.stored {
+        if self.sync.stored && self.precise {
             self.sync_at(pc)?;
         }
         Ok(())
@@ -85,7 +87,7 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
     /// hold them; and the next access needs no sync (in a loop that
     /// stores, no flags are packed per iteration).
     pub(crate) fn sync_before_flag_writer(&mut self, pc: u64) -> Res<()> {
-        if self.sync.stored {
+        if self.sync.stored && self.precise {
             self.sync_state(pc, false)?;
         }
         Ok(())

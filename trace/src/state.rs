@@ -103,6 +103,8 @@ pub(crate) struct Cx<'ctx, 'm> {
     pub trace_stores: bool,
     /// Test only: the next `add`/`sub` result is off by one.
     pub miscompile: bool,
+    /// `TraceIr::precise`: syncs before accesses that follow a store.
+    pub precise: bool,
     /// The trace's counters, if it has any.
     pub counts: Option<Counting<'ctx>>,
 }

@@ -311,6 +311,9 @@ pub struct FaultInfo {
     pub trapno: u64,
     /// `si_pkey` of a protection-key fault (SEGV_PKUERR), else 0.
     pub pkey: u32,
+    /// Non-zero: the fault abandoned a compiled trace (the CPU loop gets a
+    /// `Trace` exit, not a `Fault` one); cleared by the CPU loop.
+    pub in_trace: u32,
 }
 
 /// The per-thread guest CPU state. See the module docs for how generated code

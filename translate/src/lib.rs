@@ -1676,6 +1676,8 @@ impl Jit {
         if let Some(prot) = t.mem.prot_at(page) {
             if prot & libc::PROT_WRITE != 0 && pages::host_mprotect(page, prot & !libc::PROT_WRITE) {
                 t.code.protected.insert(page, prot);
+                // A write to it faults, and is replayed.
+                self.faults_observable_locked(t);
             }
         }
     }

@@ -34,6 +34,11 @@ pub struct FormedTrace {
     /// The path: `blocks[0]` starts at `head`, each next one is the block
     /// that follows the one before (block starts are distinct).
     pub blocks: Vec<IrBlock>,
+    /// The trace must leave `*cpu` at an instruction boundary before
+    /// every access that may fault (syncs): a fault in it may be observed
+    /// (see `TraceRecs::faults_observed`). Without, a fault abandons the
+    /// trace with the state at its entry and is fatal.
+    pub precise: bool,
     /// `Tables::changes_seq` and the code-cache epoch at the formation.
     seq: u64,
     epoch: u64,
@@ -76,6 +81,8 @@ pub(crate) struct TraceRec {
     /// Profiled branches patched to the stub, with the plain jump each
     /// goes to once the trace is invalid.
     sites: Vec<(u64, u64)>,
+    /// `FormedTrace::precise`.
+    precise: bool,
 }
 
 /// Per-trace records behind the translation lock.
@@ -89,6 +96,15 @@ pub(crate) struct TraceRecs {
     /// translated (self-modifying code, code unmapped or reprotected): a
     /// trace stops before them, its code would soon be invalidated.
     pub(crate) churn: rustc_hash::FxHashSet<u64>,
+    /// A fault in a trace may be observed by more than the kernel's
+    /// default action (death): the guest installed a handler for a signal
+    /// a trace's code can raise ([`Jit::faults_observable`]), or tern
+    /// write-protected a page that holds code (a write to it is a fault
+    /// tern handles, and replays). Until then traces are formed without
+    /// syncs (`FormedTrace::precise` false): a loop that stores pays no
+    /// register stores per turn, and a fault in it ends the process with
+    /// the signal as natively. Never set back.
+    pub(crate) faults_observed: bool,
 }
 
 /// The successor of `ir` on a trace from `head`, with `rets` the return
@@ -152,7 +168,8 @@ impl Jit {
                 _ => break,
             }
         }
-        (!blocks.is_empty()).then_some(FormedTrace { head, blocks, seq, epoch })
+        let precise = t.traces.faults_observed;
+        (!blocks.is_empty()).then_some(FormedTrace { head, blocks, precise, seq, epoch })
     }
 
     /// Installs the compiled `code` of trace `tr` (a position-independent
@@ -161,7 +178,10 @@ impl Jit {
     /// table is full).
     pub fn install_trace(&self, tr: &FormedTrace, code: &[u8]) -> Result<Option<(u32, u64)>, TranslateError> {
         let mut t = self.tables();
-        if tr.epoch != self.epoch.load(Ordering::SeqCst) || t.traces.recs.len() >= MAX_TRACES {
+        if tr.epoch != self.epoch.load(Ordering::SeqCst)
+            || t.traces.recs.len() >= MAX_TRACES
+            || (!tr.precise && t.traces.faults_observed)
+        {
             return Ok(None);
         }
         let stale = tr.blocks.iter().any(|b| {
@@ -183,7 +203,14 @@ impl Jit {
         let stub = self.install_code_locked(&mut t, &vec![0xcc; len], 4)?;
         let (code, field, exit_part) = glue(stub);
         self.cache.install_at(&mut t.writer, stub, &code);
-        t.traces.recs.push(TraceRec { stub, field, exit_part, epoch: tr.epoch, sites: Vec::new() });
+        t.traces.recs.push(TraceRec {
+            stub,
+            field,
+            exit_part,
+            epoch: tr.epoch,
+            sites: Vec::new(),
+            precise: tr.precise,
+        });
         for b in &tr.blocks {
             let mut page = b.start & !0xfff;
             while page < b.end.max(b.start + 1) {
@@ -293,6 +320,36 @@ impl Jit {
             }
         }
         true
+    }
+
+    /// A fault in a trace may now be observed (`TraceRecs::faults_observed`):
+    /// the guest installed a handler for SIGSEGV, SIGBUS, SIGFPE, SIGILL
+    /// or SIGTRAP. The traces formed without syncs are taken out of use
+    /// before the call returns (their branches go back to their plain
+    /// jumps, as for an invalidated trace); traces formed from then on
+    /// are precise.
+    pub fn faults_observable(&self) {
+        self.faults_observable_locked(&mut self.tables());
+    }
+
+    /// [`Jit::faults_observable`] with the tables lock held (`_locked`).
+    pub(crate) fn faults_observable_locked(&self, t: &mut Tables) {
+        if t.traces.faults_observed {
+            return;
+        }
+        t.traces.faults_observed = true;
+        for i in 0..t.traces.recs.len() {
+            if !t.traces.recs[i].precise {
+                self.unlink_trace_locked(t, i as u32);
+            }
+        }
+    }
+
+    /// Whether a fault in a trace is not observed: the trace that faulted
+    /// was formed without syncs, and the fault is fatal
+    /// (`TraceRecs::faults_observed`).
+    pub fn trace_faults_unobserved(&self) -> bool {
+        !self.tables().traces.faults_observed
     }
 
     /// Forgets every trace (a flush).

@@ -110,7 +110,7 @@ pub fn trace_from(base: u64, code: &[u8], ind_target: Option<u64>, start: u64, m
         }
         k += 1;
     }
-    TraceIr { head: start, blocks, counters: 0 }
+    TraceIr { head: start, blocks, counters: 0, precise: true }
 }
 
 /// Disassembly of `bytes` at `base`.
