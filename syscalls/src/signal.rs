@@ -75,8 +75,7 @@ pub fn rt_sigaction(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     let old = p.signals.set_action(a[0] as i32, new)?;
     // A handler for a signal a fault in a trace raises: traces must leave
     // a precise state at their faults from now on.
-    const FAULTS: [i32; 5] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGFPE, libc::SIGILL, libc::SIGTRAP];
-    if new.is_some_and(|n| n.handler > 1) && FAULTS.contains(&(a[0] as i32)) {
+    if new.is_some_and(|n| n.handler > 1) && tern_signals::mask::FAULT_SIGNALS.contains(&(a[0] as i32)) {
         p.jit.faults_observable();
     }
     if a[2] != 0 {
