@@ -91,6 +91,14 @@ const REVIEW: std::time::Duration = std::time::Duration::from_millis(50);
 /// A trace is judged once it ran this many times since its last review.
 const JUDGE_RUNS: u64 = 1000;
 
+/// A trace whose runs average fewer loop turns than this, and whose side
+/// exits went to blocks it does not have, is replaced by a grown one that
+/// takes them in (the other targets of its indirect branches and returns,
+/// the other sides of its conditional branches: `Jit::form_trace`), at
+/// most `MAX_GROWTH` times per head.
+const GROW_LOOPS: u64 = 64;
+const MAX_GROWTH: u8 = 4;
+
 /// Counters for `--stats`.
 #[derive(Default)]
 pub struct TraceStats {
@@ -107,6 +115,8 @@ pub struct TraceStats {
     pub retired: AtomicU64,
     /// Traces installed without syncs (`FormedTrace::precise` false).
     pub unsynced: AtomicU64,
+    /// Traces replaced by a grown one (`GROW_LOOPS`).
+    pub grown: AtomicU64,
 }
 
 enum Head {
@@ -143,6 +153,14 @@ struct Manager {
     stats: TraceStats,
     /// The counters of every trace compiled (`--stats` sums them).
     counters: Mutex<Vec<&'static TraceCounters>>,
+    /// Heads whose trace was grown: the pcs its traces left to, and how
+    /// many times (`GROW_LOOPS`). Behind `heads`' lock's order: taken
+    /// after it where both are.
+    grown: Mutex<HashMap<u64, (Vec<u64>, u8)>>,
+    /// The block starts of each head's installed trace: a head that is a
+    /// block of another head's trace gets none (the loop has one already,
+    /// entered at its head, which the other branches lead to).
+    members: Mutex<HashMap<u64, Vec<u64>>>,
     /// When this process started (`now_ms`; a fork child's own).
     born_ms: AtomicU64,
 }
@@ -176,6 +194,8 @@ pub fn init(jit: &'static Jit, cfg: Config, factory: Factory) {
         owner: AtomicI32::new(pid()),
         stats: TraceStats::default(),
         counters: Mutex::new(Vec::new()),
+        grown: Mutex::new(HashMap::new()),
+        members: Mutex::new(HashMap::new()),
         born_ms: AtomicU64::new(now_ms()),
     };
     if MANAGER.set(m).is_ok() {
@@ -357,7 +377,14 @@ impl Manager {
                 self.finish(head, built);
             }
             if reviewed.elapsed() >= every {
-                every = if self.review() { REVIEW_NEW } else { REVIEW };
+                let (waiting, regrow) = self.review();
+                every = if waiting || !regrow.is_empty() { REVIEW_NEW } else { REVIEW };
+                for head in regrow {
+                    match pending.len() < QUEUE {
+                        true => pending.push(head),
+                        false => self.finish(head, None),
+                    }
+                }
                 reviewed = tern_translate::clock::Instant::now();
             }
         }
@@ -389,7 +416,17 @@ impl Manager {
         if s.installed.load(Relaxed) >= self.cfg.limit {
             return None;
         }
-        let tr = self.jit.form_trace(head, self.cfg.max_blocks)?;
+        let covered = self
+            .members
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|(h, bs)| *h != head && bs.contains(&head));
+        if covered {
+            return None;
+        }
+        let grown = self.grown.lock().unwrap_or_else(|e| e.into_inner()).get(&head).map(|g| g.0.clone());
+        let tr = self.jit.form_trace(head, self.cfg.max_blocks, grown.as_deref().unwrap_or(&[]))?;
         s.formed.fetch_add(1, Relaxed);
         let t0 = tern_translate::clock::Instant::now();
         let miscompile = self.cfg.miscompile == Some(head);
@@ -408,6 +445,8 @@ impl Manager {
         match r {
             Some((idx, _)) => {
                 s.installed.fetch_add(1, Relaxed);
+                let starts = tr.blocks.iter().map(|b| b.start).collect();
+                self.members.lock().unwrap_or_else(|e| e.into_inner()).insert(head, starts);
                 if !tr.precise {
                     s.unsynced.fetch_add(1, Relaxed);
                 }
@@ -446,12 +485,16 @@ impl Manager {
     /// and back and a lookup of the pc it returns, costs about as much as
     /// 10 to 20 turns of a small loop, and a turn inside the trace is not
     /// much faster than in the baseline; at 256 turns a run, entering
-    /// costs under 3% of the run); their heads get no trace again. True if
-    /// a trace still awaits its first verdict.
-    fn review(&self) -> bool {
+    /// costs under 3% of the run); their heads get no trace again, unless
+    /// the trace can grow (`GROW_LOOPS`): then it is replaced, and its head
+    /// is returned to be formed again (queued, the branches that led to
+    /// the old trace to be patched to the new one). Also returns whether a
+    /// trace still awaits its first verdict.
+    fn review(&self) -> (bool, Vec<u64>) {
         let mut heads = self.heads.lock().unwrap_or_else(|e| e.into_inner());
-        let mut pending = false;
-        for h in heads.values_mut() {
+        let mut grown = self.grown.lock().unwrap_or_else(|e| e.into_inner());
+        let (mut pending, mut regrow) = (false, Vec::new());
+        for (&head, h) in heads.iter_mut() {
             let Head::Installed { idx, counters, seen } = h else { continue };
             let now = (counters.runs.load(Relaxed), counters.loops.load(Relaxed));
             let runs = now.0.wrapping_sub(seen.0);
@@ -459,7 +502,28 @@ impl Manager {
                 pending |= seen.0 == 0;
                 continue;
             }
-            if now.1.wrapping_sub(seen.1) < runs.saturating_mul(self.cfg.min_loops) {
+            let turns = now.1.wrapping_sub(seen.1);
+            let g = grown.entry(head).or_default();
+            if turns < runs.saturating_mul(GROW_LOOPS) && g.1 < MAX_GROWTH {
+                let before = g.0.len();
+                for e in &counters.exits {
+                    let pc = e.load(Relaxed);
+                    if pc != 0 && pc != head && !g.0.contains(&pc) && self.jit.has_block(pc) {
+                        g.0.push(pc);
+                    }
+                }
+                if g.0.len() > before && self.would_grow(head, &g.0) {
+                    if let Some(sites) = self.jit.replace_trace(*idx) {
+                        g.1 += 1;
+                        self.stats.grown.fetch_add(1, Relaxed);
+                        *h = Head::Queued(sites);
+                        regrow.push(head);
+                        continue;
+                    }
+                }
+            }
+            if turns < runs.saturating_mul(self.cfg.min_loops) {
+                self.members.lock().unwrap_or_else(|e| e.into_inner()).remove(&head);
                 if self.jit.retire_trace(*idx) {
                     self.stats.retired.fetch_add(1, Relaxed);
                 }
@@ -468,7 +532,19 @@ impl Manager {
                 *seen = now;
             }
         }
-        pending
+        (pending, regrow)
+    }
+
+    /// Whether a trace of `head` formed with `grown` would have a block its
+    /// installed one has not (paths from the recorded exits that do not
+    /// lead back into the trace are not taken: a short loop whose only
+    /// exit is its own end does not grow, and is retired).
+    fn would_grow(&self, head: u64, grown: &[u64]) -> bool {
+        let members = self.members.lock().unwrap_or_else(|e| e.into_inner());
+        let has = members.get(&head).map(Vec::as_slice).unwrap_or(&[]);
+        self.jit
+            .form_trace(head, self.cfg.max_blocks, grown)
+            .is_some_and(|t| t.blocks.iter().any(|b| !has.contains(&b.start)))
     }
 
     /// Records the outcome for `head` and patches the branches that got

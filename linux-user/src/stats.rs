@@ -52,6 +52,7 @@ pub fn print(jit: &Jit, s: &LoopStats) {
             ("traces: queue full", t.dropped.load(Relaxed)),
             ("traces: invalidated", st.traces_invalidated.load(Relaxed)),
             ("traces: retired", t.retired.load(Relaxed)),
+            ("traces: grown", t.grown.load(Relaxed)),
             ("traces: compile us", t.compile_ns.load(Relaxed) / 1000),
             ("traces: guest insns", t.guest_insns.load(Relaxed)),
             ("traces: entries", s.trace_entries),

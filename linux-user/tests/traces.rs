@@ -191,6 +191,21 @@ fn short_traces_are_retired() {
     assert!(stat("trace_hot.c", &["--trace-sync"], "traces: loop turns") >= 1_000_000);
 }
 
+/// A switch-dispatch loop: its first trace follows one handler and leaves
+/// at the others; the targets it left to are taken into grown traces of
+/// the same head (`--stats`: "traces: grown") until most of the loop's
+/// instructions run inside one (under 1% before traces grew).
+#[test]
+fn dispatch_loop_grows_into_one_trace() {
+    if tern_tests::skip_without_compiler(false) {
+        return;
+    }
+    let opts = ["--trace-threshold", "50", "--trace-sync"];
+    let names = ["traces: grown", "traces: insns run", "guest insns: baseline"];
+    let n = stats("trace_dispatch.c", &opts, &names);
+    assert!(n[0] >= 1 && n[1] > 2 * n[2], "grown {}, in traces {}, in baseline code {}", n[0], n[1], n[2]);
+}
+
 /// Traces formed while no guest handler could see a fault in them keep no
 /// precise state (no syncs); the handler installed afterwards takes them
 /// out of use before `sigaction` returns, and sees the fault's state as

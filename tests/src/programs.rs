@@ -53,6 +53,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     // Hot loops that become traces: faults, signals and threads in them.
     plain("trace_fault.c"),
     plain("trace_fault_late.c"),
+    plain("trace_dispatch.c"),
     plain("trace_spin.c"),
     plain("trace_fork.c"),
     plain("trace_hot.c"),

@@ -5,8 +5,11 @@
 //!
 //! A branch to a trace block's start goes there; any other target is a
 //! side exit (guest state written back, `rip` and the return value = the
-//! target). `ret` and indirect jumps and calls are guarded against the
-//! next block of the recorded path.
+//! target, which is recorded in the trace's counters: a grown trace of the
+//! same head takes it in). `ret` and indirect jumps and calls are guarded
+//! against the next block of the recorded path first, then against every
+//! other block of the trace (`Trace::indirect`, a `switch`): the other
+//! targets a grown trace took in, the return addresses of its calls.
 
 use crate::flags::{Flags, Src, STATUS_MASK};
 use crate::state::{Cx, Res, Sync};
@@ -269,7 +272,7 @@ fn build<'ctx>(
     if let Some(first) = incoming.first_mut() {
         *first = Some(clean);
     }
-    let mut tr = Trace { starts, incoming, bbs, blocks: &t.blocks };
+    let mut tr = Trace { indirect: indirect_targets(&t.blocks), starts, incoming, bbs, blocks: &t.blocks };
     match tr.bbs.first() {
         Some(&b0) => cx.b.build_unconditional_branch(b0)?,
         None => return Ok((0, tr.incoming)),
@@ -321,6 +324,17 @@ fn uncount(cx: &Cx<'_, '_>, blk: &IrBlock, k: usize) -> Res<()> {
     }
 }
 
+/// The blocks of `blocks` a computed branch (`ret`, indirect `jmp` or
+/// `call`) is guarded against besides the next one: every block of the
+/// trace (a switch's table may lead to a block that direct branches lead
+/// to as well, a function may return to any call site).
+fn indirect_targets(blocks: &[IrBlock]) -> Vec<u64> {
+    let mut v: Vec<u64> = blocks.iter().map(|b| b.start).collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
 /// Direct branch targets of `op`.
 fn targets(op: &Op) -> Vec<u64> {
     match *op {
@@ -332,6 +346,8 @@ fn targets(op: &Op) -> Vec<u64> {
 }
 
 struct Trace<'a, 'ctx> {
+    /// What computed branches may reach in the trace ([`indirect_targets`]).
+    indirect: Vec<u64>,
     starts: HashMap<u64, usize>,
     /// The join of the sync states on the branches to each block.
     incoming: Vec<Option<Sync>>,
@@ -340,12 +356,16 @@ struct Trace<'a, 'ctx> {
 }
 
 impl<'a, 'ctx> Trace<'a, 'ctx> {
-    /// A block that leaves the trace to the constant `pc`.
-    fn exit_bb(&self, cx: &mut Cx<'ctx, '_>, pc: IntValue<'ctx>) -> Res<BasicBlock<'ctx>> {
+    /// A block that leaves the trace to `pc`; `side`: a branch out of
+    /// the trace (recorded, `Cx::side_exit`), not an exit request.
+    fn exit_bb(&self, cx: &mut Cx<'ctx, '_>, pc: IntValue<'ctx>, side: bool) -> Res<BasicBlock<'ctx>> {
         let here = cx.b.get_insert_block().ok_or(Reject::Empty)?;
         let bb = cx.ctx.append_basic_block(cx.f, "exit");
         cx.b.position_at_end(bb);
-        cx.exit(pc)?;
+        match side {
+            true => cx.side_exit(pc)?,
+            false => cx.exit(pc)?,
+        }
         cx.b.position_at_end(here);
         Ok(bb)
     }
@@ -354,7 +374,7 @@ impl<'a, 'ctx> Trace<'a, 'ctx> {
     /// must be in their slot.
     fn edge(&mut self, cx: &mut Cx<'ctx, '_>, from: usize, target: u64) -> Res<BasicBlock<'ctx>> {
         let Some(&k) = self.starts.get(&target) else {
-            return self.exit_bb(cx, cx.pc(target));
+            return self.exit_bb(cx, cx.pc(target), true);
         };
         self.incoming[k] = Some(self.incoming[k].map_or(cx.sync, |s| s.join(&cx.sync)));
         if k > from {
@@ -363,7 +383,7 @@ impl<'a, 'ctx> Trace<'a, 'ctx> {
         // A loop: leave at its head when the thread has an exit request.
         let here = cx.b.get_insert_block().ok_or(Reject::Empty)?;
         let check = cx.ctx.append_basic_block(cx.f, "xreq");
-        let out = self.exit_bb(cx, cx.pc(target))?;
+        let out = self.exit_bb(cx, cx.pc(target), false)?;
         cx.b.position_at_end(check);
         if let Some(c) = cx.counts {
             cx.bump(c.loops, 1)?;
@@ -382,16 +402,42 @@ impl<'a, 'ctx> Trace<'a, 'ctx> {
     }
 
     /// Ends the current block at the computed target `v`: the next block
-    /// of the path if `v` is its start, else a side exit to `v`.
+    /// if `v` is its start, else another block of the trace a computed
+    /// branch may reach (`Trace::indirect`, a `switch`), else a side exit
+    /// to `v`.
     fn guard(&mut self, cx: &mut Cx<'ctx, '_>, from: usize, v: IntValue<'ctx>) -> Res<()> {
-        let Some(next) = self.blocks.get(from + 1).map(|b| b.start) else {
-            return cx.exit(v);
-        };
+        let next = self.blocks.get(from + 1).map(|b| b.start);
+        let others: Vec<u64> = self.indirect.iter().copied().filter(|&s| Some(s) != next).collect();
+        if next.is_none() && others.is_empty() {
+            return cx.side_exit(v);
+        }
         cx.flags_to_slot()?;
-        let hit = cx.b.build_int_compare(IntPredicate::EQ, v, cx.pc(next), "guard")?;
-        let on = self.edge(cx, from, next)?;
-        let off = self.exit_bb(cx, v)?;
-        cx.b.build_conditional_branch(hit, on, off)?;
+        let off = self.exit_bb(cx, v, true)?;
+        let miss = match others.is_empty() {
+            true => off,
+            false => {
+                let here = cx.b.get_insert_block().ok_or(Reject::Empty)?;
+                let poly = cx.ctx.append_basic_block(cx.f, "poly");
+                cx.b.position_at_end(poly);
+                let mut cases = Vec::with_capacity(others.len());
+                for o in others {
+                    cases.push((cx.pc(o), self.edge(cx, from, o)?));
+                }
+                cx.b.build_switch(v, off, &cases)?;
+                cx.b.position_at_end(here);
+                poly
+            }
+        };
+        match next {
+            Some(next) => {
+                let hit = cx.b.build_int_compare(IntPredicate::EQ, v, cx.pc(next), "guard")?;
+                let on = self.edge(cx, from, next)?;
+                cx.b.build_conditional_branch(hit, on, miss)?;
+            }
+            None => {
+                cx.b.build_unconditional_branch(miss)?;
+            }
+        }
         Ok(())
     }
 
@@ -482,7 +528,7 @@ impl<'a, 'ctx> Trace<'a, 'ctx> {
             }
             n += 1;
         }
-        cx.exit(cx.pc(blk.end))?;
+        cx.side_exit(cx.pc(blk.end))?;
         Ok(n)
     }
 }

@@ -273,7 +273,26 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
         self.c(64, pc)
     }
 
-    /// Writes the guest state back to `*cpu` and returns `pc`: the side exit.
+    /// A branch leaves the trace for `pc`: recorded in the counters'
+    /// `exits` (where a grown trace of this head will go on), then
+    /// [`Cx::exit`].
+    pub(crate) fn side_exit(&mut self, pc: IntValue<'ctx>) -> Res<()> {
+        if let Some(k) = self.counts {
+            let i64t = self.ctx.i64_type();
+            let slot = self.b.build_right_shift(pc, self.c(64, 5), false, "slot")?;
+            let slot = self.b.build_xor(slot, pc, "slot")?;
+            let slot =
+                self.b.build_and(slot, self.c(64, tern_translate::traces::EXIT_SLOTS as u64 - 1), "slot")?;
+            let at = self.b.build_left_shift(slot, self.c(64, 3), "slot")?;
+            let base = std::mem::offset_of!(crate::Counters, exits) as u64;
+            let at = self.b.build_int_add(at, self.c(64, k.addr + base), "slot")?;
+            let p = self.b.build_int_to_ptr(at, i64t.ptr_type(AddressSpace::default()), "slot")?;
+            self.b.build_store(p, pc)?;
+        }
+        self.exit(pc)
+    }
+
+    /// Writes the guest state back to `*cpu` and returns `pc`: the exit.
     pub(crate) fn exit(&mut self, pc: IntValue<'ctx>) -> Res<()> {
         if let Some(k) = self.counts {
             let loops = self.b.build_load(k.loops, "loops")?.into_int_value();

@@ -136,40 +136,87 @@ fn successor(ir: &IrBlock, head: u64, rets: &mut Vec<u64>, known: impl Fn(u64) -
 
 impl Jit {
     /// The blocks of a trace from `head`, at most `max_blocks` of them: None
-    /// if `head` has no block (any more).
-    pub fn form_trace(&self, head: u64, max_blocks: usize) -> Option<FormedTrace> {
+    /// if `head` has no block (any more). `grown`: pcs an earlier trace of
+    /// this head left to often (`TraceCounters::exits`); after the path
+    /// from the head, the path from each of them that has a block is added
+    /// too, up to a block the trace has, so that the trace takes the other
+    /// targets of its indirect branches and returns (and the other sides of
+    /// its conditional branches) without leaving.
+    pub fn form_trace(&self, head: u64, max_blocks: usize, grown: &[u64]) -> Option<FormedTrace> {
         let t = self.tables();
         let (seq, epoch) = (t.changes_seq, self.epoch.load(Ordering::SeqCst));
         let vdso = self.vdso.0.load(Ordering::Relaxed)..self.vdso.1.load(Ordering::Relaxed);
         let mut blocks: Vec<IrBlock> = Vec::new();
-        let mut rets = Vec::new();
-        let mut pc = head;
-        while let Some(b) = self.index.get(pc) {
-            // Also code that checks its bytes (a trace would not).
-            let changing = (pc & !0xfff..b.guest_end.max(pc + 1))
-                .step_by(0x1000)
-                .any(|p| t.traces.churn.contains(&p) || t.self_checked(p));
-            if changing {
-                break;
-            }
-            let mut code = [0u8; MAX_BLOCK_BYTES];
-            let n = self.fetch_locked(&t, pc, &mut code);
-            let mut ir = lift::lift_block(self.model, pc, &code[..n], false, vdso.contains(&pc));
-            if ir.end.max(ir.start + 1) != b.guest_end {
-                break;
-            }
-            ir.predicted = predict_indirect(&ir);
-            let next = successor(&ir, head, &mut rets, |p| self.index.get(p).is_some());
-            blocks.push(ir);
-            match next {
-                Some(n) if n != head && blocks.len() < max_blocks && !blocks.iter().any(|b| b.start == n) => {
-                    pc = n
+        let mut starts: Vec<u64> = std::iter::once(head).chain(grown.iter().copied()).collect();
+        // A grown trace also takes the other sides of its conditional
+        // branches, once the paths from `starts` are in.
+        let (mut k, mut closed) = (0, grown.is_empty());
+        while k < starts.len() || !closed {
+            if k == starts.len() {
+                closed = true;
+                for i in blocks.iter().flat_map(|b| &b.insns) {
+                    if let Op::Jcc { taken, next, .. } = i.op {
+                        starts.extend([taken, next]);
+                    }
                 }
-                _ => break,
+                continue;
+            }
+            let from = starts[k];
+            k += 1;
+            if blocks.len() >= max_blocks || blocks.iter().any(|b| b.start == from) {
+                continue;
+            }
+            // A path other than the head's is kept only if it leads back
+            // into the trace (or ends at an indirect branch, which the
+            // trace's dispatch may take back in): a loop's own exit, the
+            // path to a return or a syscall, is an exit, not a part.
+            let (path, mut rejoins) = (blocks.len(), from == head);
+            let mut rets = Vec::new();
+            let mut pc = from;
+            while let Some(b) = self.index.get(pc) {
+                // Also code that checks its bytes (a trace would not).
+                let changing = (pc & !0xfff..b.guest_end.max(pc + 1))
+                    .step_by(0x1000)
+                    .any(|p| t.traces.churn.contains(&p) || t.self_checked(p));
+                if changing {
+                    break;
+                }
+                let mut code = [0u8; MAX_BLOCK_BYTES];
+                let n = self.fetch_locked(&t, pc, &mut code);
+                let mut ir = lift::lift_block(self.model, pc, &code[..n], false, vdso.contains(&pc));
+                if ir.end.max(ir.start + 1) != b.guest_end {
+                    break;
+                }
+                ir.predicted = predict_indirect(&ir);
+                let next = successor(&ir, head, &mut rets, |p| self.index.get(p).is_some());
+                let dispatch =
+                    matches!(ir.insns.last().map(|i| &i.op), Some(Op::JmpInd { .. } | Op::CallInd { .. }));
+                blocks.push(ir);
+                match next {
+                    Some(n) if n == head || blocks.iter().any(|b| b.start == n) => {
+                        rejoins = true;
+                        break;
+                    }
+                    Some(n) if blocks.len() < max_blocks => pc = n,
+                    None if dispatch => {
+                        rejoins = true;
+                        break;
+                    }
+                    _ => break,
+                }
+            }
+            if !rejoins {
+                blocks.truncate(path);
             }
         }
         let precise = t.traces.faults_observed;
-        (!blocks.is_empty()).then_some(FormedTrace { head, blocks, precise, seq, epoch })
+        (!blocks.is_empty() && blocks[0].start == head).then_some(FormedTrace {
+            head,
+            blocks,
+            precise,
+            seq,
+            epoch,
+        })
     }
 
     /// Installs the compiled `code` of trace `tr` (a position-independent
@@ -248,6 +295,11 @@ impl Jit {
         Ok(at)
     }
 
+    /// Whether a translated block starts at `pc`.
+    pub fn has_block(&self, pc: u64) -> bool {
+        self.index.get(pc).is_some()
+    }
+
     /// The function of trace `idx`, if it is still valid.
     pub fn trace_fn(&self, idx: u32) -> Option<u64> {
         let f = self.trace_table.fns.get(idx as usize)?.load(Ordering::Acquire);
@@ -298,8 +350,19 @@ impl Jit {
     /// patched to it go back to their plain jumps. False if it was not in
     /// use any more.
     pub fn retire_trace(&self, idx: u32) -> bool {
+        self.replace_trace(idx).is_some()
+    }
+
+    /// Takes trace `idx` out of use as [`Jit::retire_trace`] does, to be
+    /// replaced by a grown trace of the same head: the profiled branches
+    /// that led to it (rel32 field, plain jump, code-cache epoch), for
+    /// [`Jit::patch_hot_site`] to point at the new one. None if it was not
+    /// in use any more.
+    pub fn replace_trace(&self, idx: u32) -> Option<Vec<(u64, u64, u64)>> {
         let mut t = self.tables();
-        (idx as usize) < t.traces.recs.len() && self.unlink_trace_locked(&mut t, idx)
+        let r = t.traces.recs.get(idx as usize)?;
+        let (epoch, sites) = (r.epoch, r.sites.clone());
+        self.unlink_trace_locked(&mut t, idx).then(|| sites.into_iter().map(|(s, b)| (s, b, epoch)).collect())
     }
 
     /// Unlinks trace `i` if it is in use: its stub leads to its exit part,
@@ -378,6 +441,20 @@ pub struct TraceCounters {
     /// Guest instructions of the blocks entered in those runs (a block
     /// left early counts whole).
     pub insns: std::sync::atomic::AtomicU64,
+    /// Where branches left the trace, the last one of each hash slot
+    /// ([`exit_slot`]): what a grown trace of the same head takes in
+    /// (`Jit::form_trace`). Written at side exits only (not at exits
+    /// before an instruction the trace does not run).
+    pub exits: [std::sync::atomic::AtomicU64; EXIT_SLOTS],
+}
+
+/// Slots of `TraceCounters::exits`.
+pub const EXIT_SLOTS: usize = 8;
+
+/// The slot of `TraceCounters::exits` that records a side exit to `pc`
+/// (the trace's code computes the same: `pc ^ pc >> 5`, low bits).
+pub const fn exit_slot(pc: u64) -> usize {
+    ((pc ^ (pc >> 5)) as usize) & (EXIT_SLOTS - 1)
 }
 
 /// Whether machine code `code` (a compiled trace: all code, no data) may
