@@ -250,16 +250,16 @@ pub fn on_hot(d: &ExitDesc, epoch: u64) {
     let mut heads = m.heads.lock().unwrap_or_else(|e| e.into_inner());
     match heads.get_mut(&head) {
         Some(Head::Queued(sites)) => {
-            m.jit.patch_hot_site(site, bypass, None, epoch);
+            m.jit.patch_hot_site(site, bypass, head, None, epoch);
             sites.push((site, bypass, epoch));
         }
         Some(Head::Rejected) => {
-            m.jit.patch_hot_site(site, bypass, None, epoch);
+            m.jit.patch_hot_site(site, bypass, head, None, epoch);
         }
         Some(Head::Installed { idx, .. }) => {
             // An invalidated trace: this branch counts no more, others
             // may form the head's trace again.
-            if !m.jit.patch_hot_site(site, bypass, Some(*idx), epoch) {
+            if !m.jit.patch_hot_site(site, bypass, head, Some(*idx), epoch) {
                 heads.remove(&head);
             }
         }
@@ -267,7 +267,7 @@ pub fn on_hot(d: &ExitDesc, epoch: u64) {
             // The branch stops counting while its trace compiles (counting
             // on would cost the loop for nothing); the trace, once
             // installed, takes the branch over from the plain jump.
-            m.jit.patch_hot_site(site, bypass, None, epoch);
+            m.jit.patch_hot_site(site, bypass, head, None, epoch);
             heads.insert(head, Head::Queued(vec![(site, bypass, epoch)]));
             m.enqueue(&mut heads, head);
             if m.cfg.sync {
@@ -558,14 +558,14 @@ impl Manager {
         match stub {
             Some((idx, counters)) => {
                 for (site, bypass, epoch) in sites {
-                    self.jit.patch_hot_site(site, bypass, Some(idx), epoch);
+                    self.jit.patch_hot_site(site, bypass, head, Some(idx), epoch);
                 }
                 heads.insert(head, Head::Installed { idx, counters, seen: (0, 0) });
             }
             None => {
                 self.stats.rejected.fetch_add(1, Relaxed);
                 for (site, bypass, epoch) in sites {
-                    self.jit.patch_hot_site(site, bypass, None, epoch);
+                    self.jit.patch_hot_site(site, bypass, head, None, epoch);
                 }
                 heads.insert(head, Head::Rejected);
             }
