@@ -117,6 +117,9 @@ pub struct TraceStats {
     pub unsynced: AtomicU64,
     /// Traces replaced by a grown one (`GROW_LOOPS`).
     pub grown: AtomicU64,
+    /// Heads formed again after their trace was dropped (invalidated, or
+    /// without syncs when a fault handler came).
+    pub reformed: AtomicU64,
 }
 
 enum Head {
@@ -496,6 +499,21 @@ impl Manager {
         let (mut pending, mut regrow) = (false, Vec::new());
         for (&head, h) in heads.iter_mut() {
             let Head::Installed { idx, counters, seen } = h else { continue };
+            if self.jit.trace_fn(*idx).is_none() {
+                // Dropped (invalidated, or kept no precise state when a
+                // fault handler came): formed again, a bounded number of
+                // times, from the branches that led to it.
+                let g = grown.entry(head).or_default();
+                if g.1 < MAX_GROWTH {
+                    if let Some(sites) = self.jit.dropped_trace_sites(*idx) {
+                        g.1 += 1;
+                        self.stats.reformed.fetch_add(1, Relaxed);
+                        *h = Head::Queued(sites);
+                        regrow.push(head);
+                    }
+                }
+                continue;
+            }
             let now = (counters.runs.load(Relaxed), counters.loops.load(Relaxed));
             let runs = now.0.wrapping_sub(seen.0);
             if runs < JUDGE_RUNS {

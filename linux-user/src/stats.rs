@@ -53,6 +53,7 @@ pub fn print(jit: &Jit, s: &LoopStats) {
             ("traces: invalidated", st.traces_invalidated.load(Relaxed)),
             ("traces: retired", t.retired.load(Relaxed)),
             ("traces: grown", t.grown.load(Relaxed)),
+            ("traces: formed again", t.reformed.load(Relaxed)),
             ("traces: compile us", t.compile_ns.load(Relaxed) / 1000),
             ("traces: guest insns", t.guest_insns.load(Relaxed)),
             ("traces: entries", s.trace_entries),

@@ -209,15 +209,17 @@ fn dispatch_loop_grows_into_one_trace() {
 /// Traces formed while no guest handler could see a fault in them keep no
 /// precise state (no syncs); the handler installed afterwards takes them
 /// out of use before `sigaction` returns, and sees the fault's state as
-/// natively; with no handler, such a trace's fault ends the process with
-/// the signal as natively. Every loop a trace from its second turn.
+/// natively; the loop, hot again, gets a precise trace; with no handler,
+/// such a trace's fault ends the process with the signal as natively.
+/// Every loop a trace from its second turn.
 #[test]
 fn traces_without_syncs_until_a_fault_handler() {
     if tern_tests::skip_without_compiler(false) {
         return;
     }
     let sync = ["--trace-threshold", "50", "--trace-sync", "--trace-min-loops", "0"];
-    assert!(stat("trace_fault_late.c", &sync, "traces: without syncs") >= 1);
+    let n = stats("trace_fault_late.c", &sync, &["traces: without syncs", "traces: formed again"]);
+    assert!(n[0] >= 1 && n[1] >= 1, "without syncs {}, formed again {}", n[0], n[1]);
     let opts = [
         "--traces",
         "--trace-threshold",

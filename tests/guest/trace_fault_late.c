@@ -2,7 +2,8 @@
  * no handler for them when the loops got hot: tern's traces then keep no
  * precise state at every access, and must get it back once a handler is
  * installed. First a loop runs hot with no handler, then a SIGSEGV handler
- * is installed and the same loop runs into a PROT_NONE page: the handler
+ * is installed, the same loop runs hot again for 300 ms (tern forms its
+ * trace again, precise), then runs into a PROT_NONE page: the handler
  * must see the stores done up to the fault and the faulting instruction,
  * as natively. With an argument, no handler is ever installed: the loop's
  * fault ends the process with SIGSEGV after its output, as natively. */
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -58,6 +60,15 @@ int main(int argc, char **argv) {
     sa.sa_sigaction = on_segv;
     sa.sa_flags = SA_SIGINFO;
     sigaction(SIGSEGV, &sa, 0);
+    /* Hot again, with the handler: tern forms the loop's trace again,
+     * precise this time (`--stats`: "traces: formed again"). */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        for (int round = 0; round < 200; round++)
+            total += scale_into(dst, src, page / 8 - round % 5);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+    } while ((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec) < 300000000L);
     for (int k = 0; k < 3; k++) {
         memset(dst, 0, page);
         if (sigsetjmp(env, 1) == 0) {

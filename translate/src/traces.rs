@@ -390,9 +390,25 @@ impl Jit {
     /// in use any more.
     pub fn replace_trace(&self, idx: u32) -> Option<Vec<(u64, u64, u64)>> {
         let mut t = self.tables();
-        let r = t.traces.recs.get(idx as usize)?;
-        let (epoch, sites) = (r.epoch, r.sites.clone());
-        self.unlink_trace_locked(&mut t, idx).then(|| sites.into_iter().map(|(s, b)| (s, b, epoch)).collect())
+        if (idx as usize) >= t.traces.recs.len() || !self.unlink_trace_locked(&mut t, idx) {
+            return None;
+        }
+        Some(take_sites(&mut t, idx))
+    }
+
+    /// The profiled branches that led to trace `idx` before something else
+    /// took it out of use (its pages invalidated, a fault handler
+    /// installed while it kept no precise state: [`Jit::faults_observable`]),
+    /// as [`Jit::replace_trace`] gives them, once: for a trace of the same
+    /// head to be formed again. None if it is still in use or they were
+    /// taken.
+    pub fn dropped_trace_sites(&self, idx: u32) -> Option<Vec<(u64, u64, u64)>> {
+        let mut t = self.tables();
+        if self.trace_fn(idx).is_some() || (idx as usize) >= t.traces.recs.len() {
+            return None;
+        }
+        let sites = take_sites(&mut t, idx);
+        (!sites.is_empty()).then_some(sites)
     }
 
     /// Unlinks trace `i` if it is in use: its stub leads to its exit part,
@@ -402,7 +418,8 @@ impl Jit {
             return false;
         }
         let r = &mut t.traces.recs[i as usize];
-        let (field, exit_part, head, sites) = (r.field, r.exit_part, r.head, std::mem::take(&mut r.sites));
+        // The sites stay recorded: `Jit::dropped_trace_sites`.
+        let (field, exit_part, head, sites) = (r.field, r.exit_part, r.head, r.sites.clone());
         // SAFETY: the stub's own patchable jump, to its own exit part
         // (the code of this epoch: a flush forgets every trace).
         unsafe { self.cache.patch_rel32(&mut t.writer, field, exit_part) };
@@ -474,6 +491,14 @@ pub struct TraceCounters {
     /// (`Jit::form_trace`). Written at side exits only (not at exits
     /// before an instruction the trace does not run).
     pub exits: [std::sync::atomic::AtomicU64; EXIT_SLOTS],
+}
+
+/// The profiled branches recorded for trace `idx` (an existing index, out
+/// of use), with its epoch, taken from its record.
+fn take_sites(t: &mut Tables, idx: u32) -> Vec<(u64, u64, u64)> {
+    let r = &mut t.traces.recs[idx as usize];
+    let epoch = r.epoch;
+    std::mem::take(&mut r.sites).into_iter().map(|(s, b)| (s, b, epoch)).collect()
 }
 
 /// Slots of `TraceCounters::exits`.
