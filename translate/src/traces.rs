@@ -190,7 +190,7 @@ impl Jit {
                     break;
                 }
                 ir.predicted = predict_indirect(&ir);
-                let next = successor(&ir, head, &mut rets, |p| self.index.get(p).is_some());
+                let next = successor(&ir, head, &mut rets, |p| self.has_block(p));
                 let dispatch =
                     matches!(ir.insns.last().map(|i| &i.op), Some(Op::JmpInd { .. } | Op::CallInd { .. }));
                 blocks.push(ir);
@@ -487,9 +487,11 @@ pub struct TraceCounters {
     /// left early counts whole).
     pub insns: std::sync::atomic::AtomicU64,
     /// Where branches left the trace, the last one of each hash slot
-    /// ([`exit_slot`]): what a grown trace of the same head takes in
-    /// (`Jit::form_trace`). Written at side exits only (not at exits
-    /// before an instruction the trace does not run).
+    /// (`(pc ^ pc >> 5) % EXIT_SLOTS`, computed by the trace's code:
+    /// `tern_trace`'s `Cx::side_exit`; readers scan every slot): what a
+    /// grown trace of the same head takes in (`Jit::form_trace`). Written
+    /// at side exits only (not at exits before an instruction the trace
+    /// does not run).
     pub exits: [std::sync::atomic::AtomicU64; EXIT_SLOTS],
 }
 
@@ -503,12 +505,6 @@ fn take_sites(t: &mut Tables, idx: u32) -> Vec<(u64, u64, u64)> {
 
 /// Slots of `TraceCounters::exits`.
 pub const EXIT_SLOTS: usize = 8;
-
-/// The slot of `TraceCounters::exits` that records a side exit to `pc`
-/// (the trace's code computes the same: `pc ^ pc >> 5`, low bits).
-pub const fn exit_slot(pc: u64) -> usize {
-    ((pc ^ (pc >> 5)) as usize) & (EXIT_SLOTS - 1)
-}
 
 /// Whether machine code `code` (a compiled trace: all code, no data) may
 /// read or write a vector register, MXCSR or the x87 state; also when it
