@@ -63,7 +63,7 @@ fn guest_programs_with_traces_forced() {
 /// down: each loop costs a compilation), threshold 1 and synchronous
 /// compilation, long and one-block traces: every loop runs as a trace.
 fn loop_programs(src: &str) -> bool {
-    const PICK: [&str; 14] = [
+    const PICK: [&str; 17] = [
         "trace_",
         "insn_alu",
         "insn_cond",
@@ -74,6 +74,9 @@ fn loop_programs(src: &str) -> bool {
         "insn_bits",
         "insn_string",
         "insn_sse_float",
+        "insn_sse_int",
+        "insn_mxcsr",
+        "fenv",
         "interp",
         "intmath",
         "sort_search",

@@ -1,14 +1,15 @@
 //! LLVM module -> host machine code: the target machine (host CPU or plain
 //! x86-64), the optimisation pipeline (`default<On>`), emission of an ELF
-//! object to memory and extraction of its `.text`, which must be the whole
-//! function with no relocation (else the trace is rejected).
+//! object to memory, and the function's bytes taken out of it: its code
+//! with its read-only constants after it, references between them
+//! resolved ([`text_of`]).
 
 use crate::{Options, Reject};
 use inkwell::module::Module;
 use inkwell::passes::PassBuilderOptions;
 use inkwell::targets::{CodeModel, FileType, InitializationConfig, RelocMode, Target, TargetMachine};
 use inkwell::OptimizationLevel;
-use object::{Object, ObjectSection};
+use object::{Object, ObjectSection, ObjectSymbol};
 
 /// A function's bytes, and its LLVM IR before and after optimisation.
 pub(crate) type Emitted = (Vec<u8>, Option<String>, Option<String>);
@@ -56,7 +57,7 @@ impl Machine {
         let passes = format!("default<O{}>", opts.opt_level.min(3));
         // Guest memory accesses are volatile, so there is nothing for the
         // loop vectorizer; the SLP vectorizer would only pack flag
-        // computations, with constant pools the copied code cannot reach.
+        // computations.
         let po = PassBuilderOptions::create();
         po.set_loop_vectorization(false);
         po.set_loop_slp_vectorization(false);
@@ -74,8 +75,7 @@ impl Machine {
 /// Initialises LLVM's x86 target and its own options, once per process
 /// (from whichever optimizer thread comes first): no SLP vectorizer (LLVM
 /// 14's `LLVMRunPasses` ignores `PassBuilderOptions`' switch for it). It
-/// would only pack flag computations into vectors, whose constants go to a
-/// constant pool the copied code cannot reach.
+/// would only pack flag computations into vectors.
 fn llvm_init() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
@@ -107,30 +107,64 @@ extern "C" fn fatal(_reason: *const std::ffi::c_char) {
     }
 }
 
-/// The `.text` of the object `obj`, if it is all the code and data there
-/// is and nothing in it needs relocating.
+/// The function's bytes from the object `obj`: its `.text`, then its
+/// read-only data (constant pools, jump tables), each section at its
+/// alignment (at most 16, the alignment the code is installed at), with
+/// the PC-relative references between them resolved here. The result
+/// runs wherever it is copied whole. Anything else (writable data, other
+/// code sections, references to symbols outside, other relocation kinds)
+/// rejects the trace.
+///
+/// Written here rather than with a linker crate: the object is one
+/// function LLVM just emitted, and what it may contain is this short list.
 fn text_of(obj: &[u8]) -> Result<Vec<u8>, Reject> {
+    use object::{RelocationKind, RelocationTarget, SectionKind};
     let file = object::File::parse(obj).map_err(|e| Reject::Llvm(e.to_string()))?;
-    let mut text = None;
+    let bad = |e: object::Error| Reject::Llvm(e.to_string());
+    let mut out = Vec::new();
+    let mut placed = std::collections::HashMap::new();
+    let text = file.section_by_name(".text").ok_or_else(|| Reject::Llvm("no .text in the object".into()))?;
+    out.extend_from_slice(text.data().map_err(bad)?);
+    placed.insert(text.index(), 0u64);
     for s in file.sections() {
-        let name = s.name().unwrap_or("");
-        let loaded = matches!(s.kind(), object::SectionKind::Text)
-            || matches!(
-                s.kind(),
-                object::SectionKind::Data
-                    | object::SectionKind::ReadOnlyData
-                    | object::SectionKind::ReadOnlyString
-                    | object::SectionKind::UninitializedData
-            );
-        if !loaded || s.size() == 0 {
+        if s.size() == 0 || s.index() == text.index() {
             continue;
         }
-        if name != ".text" || s.relocations().next().is_some() {
-            // A constant pool or a jump table: the copied bytes could not
-            // reach it.
-            return Err(Reject::Relocations);
+        match s.kind() {
+            SectionKind::ReadOnlyData | SectionKind::ReadOnlyString => {
+                if s.align() > 16 {
+                    return Err(Reject::Relocations);
+                }
+                let at = (out.len() as u64).next_multiple_of(s.align().max(1));
+                out.resize(at as usize, 0);
+                out.extend_from_slice(s.data().map_err(bad)?);
+                placed.insert(s.index(), at);
+            }
+            SectionKind::Text | SectionKind::Data | SectionKind::UninitializedData => {
+                return Err(Reject::Relocations)
+            }
+            _ => {}
         }
-        text = Some(s.data().map_err(|e| Reject::Llvm(e.to_string()))?.to_vec());
     }
-    text.ok_or_else(|| Reject::Llvm("no .text in the object".into()))
+    for s in file.sections().filter(|s| placed.contains_key(&s.index())) {
+        for (off, rel) in s.relocations() {
+            let target = match rel.target() {
+                RelocationTarget::Section(i) => placed.get(&i).copied(),
+                RelocationTarget::Symbol(i) => {
+                    let sym = file.symbol_by_index(i).map_err(bad)?;
+                    sym.section_index().and_then(|i| placed.get(&i)).map(|at| at + sym.address())
+                }
+                _ => None,
+            };
+            let (Some(target), RelocationKind::Relative, 32) = (target, rel.kind(), rel.size()) else {
+                return Err(Reject::Relocations);
+            };
+            let at = placed[&s.index()] + off;
+            let v = (target as i64).wrapping_add(rel.addend()).wrapping_sub(at as i64);
+            let v = i32::try_from(v).map_err(|_| Reject::Relocations)?;
+            let field = out.get_mut(at as usize..at as usize + 4).ok_or(Reject::Relocations)?;
+            field.copy_from_slice(&v.to_le_bytes());
+        }
+    }
+    Ok(out)
 }

@@ -37,17 +37,20 @@ struct Effects {
     xmm_used: u16,
     /// SSE floating point (run under the guest's MXCSR).
     fp: bool,
+    /// XMM registers used as scalar doubles (`sse::scalar_f64_regs`).
+    xmm_f64: u16,
 }
 
 fn effects(blocks: &[IrBlock]) -> Effects {
     let mut f = InstructionInfoFactory::new();
     let (mut regs, mut stores) = (0u16, false);
     let (mut xmm_written, mut xmm_used) = (0u16, 0u16);
-    let mut fp = false;
+    let (mut fp, mut xmm_f64) = (false, 0u16);
     for i in blocks.iter().flat_map(|b| &b.insns) {
         match &i.op {
             Op::Native { insn, .. } => {
                 fp |= crate::opaque::fp_sse(insn);
+                xmm_f64 |= crate::sse::scalar_f64_regs(insn);
                 let info = f.info(insn);
                 for r in info.used_registers() {
                     let w = matches!(
@@ -79,7 +82,7 @@ fn effects(blocks: &[IrBlock]) -> Effects {
             _ => {}
         }
     }
-    Effects { regs, stores, xmm_written, xmm_used, fp }
+    Effects { regs, stores, xmm_written, xmm_used, fp, xmm_f64 }
 }
 
 /// Builds the trace function in a new module, with the sync state at
@@ -147,6 +150,11 @@ fn build<'ctx>(
         };
         f.add_attribute(AttributeLoc::Function, a);
     }
+    let eff = effects(&t.blocks);
+    if eff.fp {
+        // Constrained floating point (`sse.rs`).
+        f.add_attribute(AttributeLoc::Function, crate::sse::strictfp(ctx));
+    }
     let b = ctx.create_builder();
     let entry = ctx.append_basic_block(f, "entry");
     b.position_at_end(entry);
@@ -161,9 +169,12 @@ fn build<'ctx>(
     }
     let mut xmm = Vec::with_capacity(16);
     for r in 0..16 {
-        xmm.push(b.build_alloca(i64t.vec_type(2), &format!("x{r}"))?);
+        let lo = match eff.xmm_f64 & (1 << r) {
+            0 => b.build_alloca(i64t, &format!("x{r}lo"))?,
+            _ => b.build_alloca(ctx.f64_type(), &format!("x{r}lo"))?,
+        };
+        xmm.push([lo, b.build_alloca(i64t, &format!("x{r}hi"))?]);
     }
-    let eff = effects(&t.blocks);
     let mut cx = Cx {
         ctx,
         module,
@@ -186,6 +197,7 @@ fn build<'ctx>(
         miscompile,
         precise: t.precise,
         counts: None,
+        counted_from_here: 0,
     };
     if t.counters != 0 {
         let loops = cx.b.build_alloca(i64t, "loops")?;
@@ -236,8 +248,8 @@ fn build<'ctx>(
                 if let Some(i) = v.as_instruction() {
                     i.set_alignment(1).map_err(|e| Reject::Llvm(e.to_string()))?;
                 }
-                let v = cx.b.build_select(live, v, zero, "xin")?;
-                cx.b.build_store(cx.xmm[n], v)?;
+                let v = cx.b.build_select(live, v, zero, "xin")?.into_vector_value();
+                cx.xmm_put(n, v)?;
             }
         }
     }
@@ -470,7 +482,11 @@ impl<'a, 'ctx> Trace<'a, 'ctx> {
             let pc = ins.pc;
             match &ins.op {
                 Op::Native { insn, .. } => {
-                    if !cx.lower_native(pc, insn)? && !cx.lower_opaque(pc, insn, blk.bytes_of(ins))? {
+                    cx.counted_from_here = run_from(blk, k) as u64;
+                    if !cx.lower_native(pc, insn)?
+                        && !cx.lower_sse(pc, insn)?
+                        && !cx.lower_opaque(pc, insn, blk.bytes_of(ins))?
+                    {
                         uncount(cx, blk, k)?;
                         return cx.exit(cx.pc(pc)).map(|_| n);
                     }

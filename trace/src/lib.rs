@@ -2,8 +2,9 @@
 //! the bytes of one position-independent host function.
 //!
 //! This crate owns the *lifting*: the meaning of the common integer
-//! instructions as LLVM IR (`lower.rs`, `flags.rs`, `memory.rs`), other
-//! integer instructions and legacy SSE run as themselves inside the trace
+//! instructions as LLVM IR (`lower.rs`, `flags.rs`, `memory.rs`) and of
+//! the common SSE/SSE2 moves, logic and floating point (`sse.rs`), other
+//! integer and legacy SSE instructions run as themselves inside the trace
 //! with exact register bindings (`opaque.rs`; XMM registers and MXCSR
 //! come from and go back to the XSAVE area),
 //! the trace's control flow, exits and `exit_request` checks
@@ -44,6 +45,7 @@ mod flags;
 mod lower;
 mod memory;
 mod opaque;
+mod sse;
 mod state;
 
 use std::fmt;
@@ -95,7 +97,9 @@ impl Default for Options {
 /// A compiled trace.
 #[derive(Clone, Debug)]
 pub struct Compiled {
-    /// One position-independent function, entry at offset 0, no relocations.
+    /// One position-independent function, entry at offset 0, its
+    /// read-only constants after its code: runs wherever it is copied
+    /// whole, from a 16-byte boundary.
     pub code: Vec<u8>,
     /// Guest instructions with real semantics in the trace.
     pub lowered_insns: usize,
@@ -110,7 +114,8 @@ pub enum Reject {
     Empty,
     /// LLVM failed (message).
     Llvm(String),
-    /// The object code has relocations or references other sections.
+    /// The object code has writable data, relocations other than to its
+    /// own read-only constants, or more code sections.
     Relocations,
 }
 

@@ -39,7 +39,7 @@ fn is_imm(k: OpKind) -> bool {
 
 /// True if the memory operand of `insn` (if any) is one this crate
 /// addresses: GPR base/index (or RIP), no vector index.
-fn mem_ok(insn: &Instruction) -> bool {
+pub(crate) fn mem_ok(insn: &Instruction) -> bool {
     let base = insn.memory_base();
     let index = insn.memory_index();
     (base == Register::None || base == Register::RIP || base.is_gpr64() || base.is_gpr32())

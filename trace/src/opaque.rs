@@ -412,7 +412,7 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
                     Some(g) => cx.reg64(g)?.into(),
                     None => address.ok_or(Reject::Empty)?.into(),
                 },
-                Bound::X(n) => cx.b.build_load(cx.xmm[n], "xv")?.into_vector_value().into(),
+                Bound::X(n) => cx.xmm_get(n)?.into(),
             })
         };
         for (k, &b) in written.iter().enumerate() {
@@ -486,10 +486,7 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
         for (k, &b) in written.iter().enumerate() {
             match b {
                 Bound::G(r) => self.set_reg64(guest_of(r).ok_or(Reject::Empty)?, outs[k].into_int_value())?,
-                Bound::X(n) => {
-                    self.b.build_store(self.xmm[n], outs[k])?;
-                    self.sync.xdirty |= 1 << n;
-                }
+                Bound::X(n) => self.xmm_set(n, outs[k].into_vector_value())?,
             }
         }
         if flags_out {

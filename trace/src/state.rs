@@ -10,7 +10,7 @@ use inkwell::builder::Builder;
 use inkwell::context::Context;
 use inkwell::module::Module;
 use inkwell::types::IntType;
-use inkwell::values::{FunctionValue, IntValue, PointerValue};
+use inkwell::values::{FunctionValue, IntValue, PointerValue, VectorValue};
 use inkwell::AddressSpace;
 use tern_translate::cpu::off;
 
@@ -84,9 +84,11 @@ pub(crate) struct Cx<'ctx, 'm> {
     /// The `cpu` argument, as `i8*`.
     pub cpu: PointerValue<'ctx>,
     pub regs: [PointerValue<'ctx>; 16],
-    /// The guest's XMM registers (`<2 x i64>` slots), read from and
-    /// written back to the XSAVE area in `CpuState`.
-    pub xmm: [PointerValue<'ctx>; 16],
+    /// The guest's XMM registers, each as two `i64` slots (low and high
+    /// half: a scalar operation's value stays a scalar across a loop, not
+    /// a vector merged again at every turn), read from and written back
+    /// to the XSAVE area in `CpuState`.
+    pub xmm: [[PointerValue<'ctx>; 2]; 16],
     /// XMM registers any instruction of the trace may write.
     pub xmm_written: u16,
     /// The trace has SSE floating point: the slot holding the host's
@@ -107,6 +109,9 @@ pub(crate) struct Cx<'ctx, 'm> {
     pub precise: bool,
     /// The trace's counters, if it has any.
     pub counts: Option<Counting<'ctx>>,
+    /// Guest instructions counted as run from the one being lowered on
+    /// (taken back by an exit before it, [`Cx::exit_if`]).
+    pub counted_from_here: u64,
 }
 
 /// A trace's [`crate::Counters`] (at `addr`) and the function's running
@@ -221,6 +226,57 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
         Ok(self.b.build_pointer_cast(p, t, "xp")?)
     }
 
+    /// XMM register `n` as `<2 x i64>`.
+    pub(crate) fn xmm_get(&self, n: usize) -> Res<VectorValue<'ctx>> {
+        let v = self.ctx.i64_type().vec_type(2).get_undef();
+        let v = self.b.build_insert_element(v, self.xmm_lo(n)?, self.c(32, 0), "xv")?;
+        let hi = self.b.build_load(self.xmm[n][1], "xh")?.into_int_value();
+        Ok(self.b.build_insert_element(v, hi, self.c(32, 1), "xv")?)
+    }
+
+    /// Sets XMM register `n` to `v` (`<2 x i64>`), without marking it
+    /// changed (the trace's entry).
+    pub(crate) fn xmm_put(&self, n: usize, v: VectorValue<'ctx>) -> Res<()> {
+        let lo = self.b.build_extract_element(v, self.c(32, 0), "xl")?.into_int_value();
+        self.put_lo(n, lo)?;
+        let hi = self.b.build_extract_element(v, self.c(32, 1), "xh")?;
+        self.b.build_store(self.xmm[n][1], hi)?;
+        Ok(())
+    }
+
+    /// Sets XMM register `n` to `v` (`<2 x i64>`).
+    pub(crate) fn xmm_set(&mut self, n: usize, v: VectorValue<'ctx>) -> Res<()> {
+        self.xmm_put(n, v)?;
+        self.sync.xdirty |= 1 << n;
+        Ok(())
+    }
+
+    /// The low 64 bits of XMM register `n`.
+    /// (Its slot is a double's where the trace uses it as one: the
+    /// casts between the two fold away.)
+    pub(crate) fn xmm_lo(&self, n: usize) -> Res<IntValue<'ctx>> {
+        let v = self.b.build_load(self.xmm[n][0], "xlo")?;
+        Ok(self.b.build_bit_cast(v, self.int(64), "xlo")?.into_int_value())
+    }
+
+    /// Sets the low 64 bits of XMM register `n`, the high ones kept.
+    pub(crate) fn xmm_set_lo(&mut self, n: usize, v: IntValue<'ctx>) -> Res<()> {
+        self.put_lo(n, v)?;
+        self.sync.xdirty |= 1 << n;
+        Ok(())
+    }
+
+    fn put_lo(&self, n: usize, v: IntValue<'ctx>) -> Res<()> {
+        let slot = self.xmm[n][0];
+        let ty = slot.get_type().get_element_type();
+        let v = match ty.is_float_type() {
+            true => self.b.build_bit_cast(v, self.ctx.f64_type(), "xlo")?,
+            false => v.into(),
+        };
+        self.b.build_store(slot, v)?;
+        Ok(())
+    }
+
     /// Stores the XMM registers in `which` to the XSAVE area; `mark`: and
     /// marks the SSE component in use, so that the restore loads them.
     pub(crate) fn store_xmm(&mut self, which: u16, mark: bool) -> Res<()> {
@@ -229,7 +285,7 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
         }
         for n in 0..16 {
             if which & (1 << n) != 0 {
-                let v = self.b.build_load(self.xmm[n], "xv")?;
+                let v = self.xmm_get(n)?;
                 let st = self.b.build_store(self.xmm_slot(n)?, v)?;
                 st.set_volatile(true).map_err(|e| Reject::Llvm(e.to_string()))?;
                 st.set_alignment(1).map_err(|e| Reject::Llvm(e.to_string()))?;
@@ -290,6 +346,21 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
             self.b.build_store(p, pc)?;
         }
         self.exit(pc)
+    }
+
+    /// Leaves the trace before the instruction at `pc` (the one being
+    /// lowered) when `cond` holds: the baseline runs it.
+    pub(crate) fn exit_if(&mut self, cond: IntValue<'ctx>, pc: u64) -> Res<()> {
+        let leave = self.ctx.append_basic_block(self.f, "leave");
+        let stay = self.ctx.append_basic_block(self.f, "stay");
+        self.b.build_conditional_branch(cond, leave, stay)?;
+        self.b.position_at_end(leave);
+        if let Some(insns) = self.counts.and_then(|c| c.insns) {
+            self.bump(insns, self.counted_from_here.wrapping_neg())?;
+        }
+        self.exit(self.pc(pc))?;
+        self.b.position_at_end(stay);
+        Ok(())
     }
 
     /// Writes the guest state back to `*cpu` and returns `pc`: the exit.

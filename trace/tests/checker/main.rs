@@ -318,6 +318,23 @@ fn one_block_traces() {
 }
 
 #[test]
+fn floating_point() {
+    // The SSE floating-point instructions and moves, on inputs that are
+    // mostly NaNs, infinities, zeros and denormals, under random MXCSR
+    // rounding, FTZ and DAZ: straight code and loops.
+    run::fp_inputs(true);
+    let fp: Vec<Code> = gen::codes()
+        .into_iter()
+        .filter(|c| {
+            gen::SSE_MNEMONICS.contains(&c.mnemonic()) && !format!("{:?}", c.mnemonic()).starts_with('P')
+        })
+        .collect();
+    family("fp_straight", 17, 160, 12, 40, &fp, &straight);
+    family("fp_loops", 18, 30, 8, 40, &fp, &counted_loop);
+    run::fp_inputs(false);
+}
+
+#[test]
 fn divisions() {
     let codes = gen::codes();
     family("divisions", 11, 40, 8, 40, &codes, &divide);
@@ -388,6 +405,43 @@ fn exit_request_leaves_at_loop_head() {
     assert_eq!(cpu.get().regs[0], 42, "one round, then the check on the back edge");
     native::unmap(f, code.code.len());
     native::unmap(guest, 4096);
+}
+
+#[test]
+fn misaligned_sse_operand_leaves_before_it() {
+    // add rax, 1; addpd xmm1, [rdi] (rdi misaligned: #GP natively); add rbx, 1
+    let items = vec![
+        insn(Instruction::with2(Code::Add_rm64_imm8, R::RAX, 1)),
+        insn(Instruction::with2(
+            Code::Addpd_xmm_xmmm128,
+            R::XMM1,
+            iced_x86::MemoryOperand::with_base(R::RDI),
+        )),
+        insn(Instruction::with2(Code::Add_rm64_imm8, R::RBX, 1)),
+    ];
+    let guest = native::map(8192, libc::PROT_READ | libc::PROT_WRITE);
+    let base = guest as u64;
+    let (mut bytes, _) = gen::assemble(&items, base);
+    let addpd_pc = base + gen::assemble(&items[..1], base).0.len() as u64;
+    bytes.extend([0x0f, 0x05]);
+    let t = run::trace_of(base, &bytes, None);
+    let code = compiler(2, true).compile(&t, false).expect("compile");
+    let f = native::exec_copy(&code.code);
+    for (rdi, leaves) in [(base + 4096 + 8, true), (base + 4096, false)] {
+        let mut cpu = Cpu::new();
+        cpu.get().regs[7] = rdi;
+        let ret = native::call_trace(cpu.ptr(), f as u64);
+        assert_eq!(cpu.get().regs[0], 1, "the add before it ran");
+        match leaves {
+            true => {
+                assert_eq!((ret, cpu.get().rip), (addpd_pc, addpd_pc), "leaves at the addpd");
+                assert_eq!(cpu.get().regs[3], 0, "the add after it did not run");
+            }
+            false => assert_eq!(cpu.get().regs[3], 1, "aligned: runs through"),
+        }
+    }
+    native::unmap(f, code.code.len());
+    native::unmap(guest, 8192);
 }
 
 #[test]

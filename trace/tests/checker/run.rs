@@ -137,13 +137,57 @@ pub fn rflags_of(f: u32) -> u64 {
         .sum()
 }
 
+thread_local! {
+    static FP_INPUTS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Makes this thread's inputs mostly floating-point values ([`fp_value`]),
+/// in the XMM registers and in memory.
+pub fn fp_inputs(on: bool) {
+    FP_INPUTS.with(|c| c.set(on));
+}
+
 /// A random register value, biased to edge cases.
 fn value(rng: &mut Rng) -> u64 {
-    match rng.below(8) {
+    if FP_INPUTS.with(|c| c.get()) && rng.chance(75) {
+        return fp_value(rng);
+    }
+    match rng.below(10) {
         0 => rng.pick(&[0, 1, u64::MAX, 0x8000_0000_0000_0000, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff, 0x80]),
         1 => rng.below(64),
+        2 | 3 => fp_value(rng),
         _ => rng.next(),
     }
+}
+
+/// A double or two floats of the kinds that matter: ordinary, -0,
+/// infinities, quiet and signalling NaNs with payloads, denormals, large.
+fn fp_value(rng: &mut Rng) -> u64 {
+    if rng.chance(50) {
+        return rng.pick(&[
+            1.5f64.to_bits(),
+            (-2.25f64).to_bits(),
+            0.1f64.to_bits(),
+            (-0.0f64).to_bits(),
+            f64::INFINITY.to_bits(),
+            f64::NEG_INFINITY.to_bits(),
+            0x7ff8_0000_0000_1234,
+            0xfff4_0000_0000_0001,
+            0x000f_ffff_ffff_ffff,
+            1e300f64.to_bits(),
+        ]);
+    }
+    let f = [
+        1.5f32.to_bits(),
+        (-3.0f32).to_bits(),
+        (-0.0f32).to_bits(),
+        f32::INFINITY.to_bits(),
+        0x7fc0_1234,
+        0xffa0_0001,
+        0x0000_0003,
+        1e30f32.to_bits(),
+    ];
+    u64::from(rng.pick(&f)) | u64::from(rng.pick(&f)) << 32
 }
 
 /// Results of one check.
@@ -221,7 +265,10 @@ pub fn check_split(
         regs[15] = rng.below(16); // index
         regs[4] = b0 + 12288 + rng.below(256) * 8; // rsp
         let rflags = 0x202 | (rng.next() & STATUS);
-        let init: Vec<u8> = (0..BUF).map(|_| rng.next() as u8).collect();
+        let init: Vec<u8> = match FP_INPUTS.with(|c| c.get()) {
+            true => (0..BUF / 8).flat_map(|_| fp_value(rng).to_le_bytes()).collect(),
+            false => (0..BUF).map(|_| rng.next() as u8).collect(),
+        };
 
         let data_init: Vec<u8> = (0..DATA_LEN).map(|_| rng.next() as u8).collect();
         // SAFETY: the data page is the guest mapping's second page.
