@@ -1,8 +1,8 @@
 //! Legacy SSE/SSE2 with real semantics: 128-bit, scalar and low-lane
 //! moves, bitwise logic, packed-integer add and subtract, floating-point
-//! add, subtract, multiply, divide and square root (scalar and packed),
-//! `(u)comis[sd]` into the flags, and `cvtsi2s[sd]`, `cvtss2sd`,
-//! `cvtsd2ss`, as LLVM IR on the XMM slots. Other SSE instructions stay
+//! add, subtract, multiply, divide, square root, minimum and maximum
+//! (scalar and packed), `(u)comis[sd]` into the flags, and `cvtsi2s[sd]`,
+//! `cvtts[sd]2si`, `cvtss2sd`, `cvtsd2ss`, as LLVM IR on the XMM slots. Other SSE instructions stay
 //! opaque natives (`opaque.rs`).
 //!
 //! Floating point goes through LLVM's constrained intrinsics with dynamic
@@ -11,7 +11,8 @@
 //! which instructions need it), and LLVM neither folds them under another
 //! rounding mode nor drops, merges or reorders them: results (FTZ and DAZ
 //! included) and the sticky exception flags are the hardware's. Except
-//! `add` and `mul`: when both operands are NaN x86 returns the first
+//! `min`, `max`, `cvtts[sd]2si` (no LLVM operation has their rules for NaN,
+//! zeros and out-of-range values), and `add` and `mul`: when both operands are NaN x86 returns the first
 //! (destination) one quieted, and LLVM may swap the operands of a
 //! commutative operation (to fold a load, to save a copy), so these are
 //! the instruction itself on registers LLVM picks (an inline-asm statement
@@ -72,6 +73,8 @@ enum FpOp {
     Mul,
     Div,
     Sqrt,
+    Min,
+    Max,
 }
 
 /// A whole-register integer operation.
@@ -110,6 +113,9 @@ enum Sem {
     FromInt(Elem),
     /// `cvtss2sd`, `cvtsd2ss`: the low element converted to `to`.
     Convert { to: Elem },
+    /// `cvtts[sd]2si`: the low element of `elem` truncated to a signed
+    /// integer (x86's "integer indefinite" when out of range or NaN).
+    ToInt(Elem),
 }
 
 /// The meaning of `insn`, if it is one this file gives.
@@ -138,6 +144,14 @@ fn sem(insn: &Instruction) -> Option<Sem> {
         M::Sqrtss => fp(FpOp::Sqrt, F32, true),
         M::Sqrtpd => fp(FpOp::Sqrt, F64, false),
         M::Sqrtps => fp(FpOp::Sqrt, F32, false),
+        M::Minsd => fp(FpOp::Min, F64, true),
+        M::Minss => fp(FpOp::Min, F32, true),
+        M::Minpd => fp(FpOp::Min, F64, false),
+        M::Minps => fp(FpOp::Min, F32, false),
+        M::Maxsd => fp(FpOp::Max, F64, true),
+        M::Maxss => fp(FpOp::Max, F32, true),
+        M::Maxpd => fp(FpOp::Max, F64, false),
+        M::Maxps => fp(FpOp::Max, F32, false),
         M::Andps | M::Andpd | M::Pand => int(IntOp::And, I64),
         M::Andnps | M::Andnpd | M::Pandn => int(IntOp::AndNot, I64),
         M::Orps | M::Orpd | M::Por => int(IntOp::Or, I64),
@@ -164,6 +178,8 @@ fn sem(insn: &Instruction) -> Option<Sem> {
         M::Cvtsi2ss => Some(Sem::FromInt(F32)),
         M::Cvtss2sd => Some(Sem::Convert { to: F64 }),
         M::Cvtsd2ss => Some(Sem::Convert { to: F32 }),
+        M::Cvttsd2si => Some(Sem::ToInt(F64)),
+        M::Cvttss2si => Some(Sem::ToInt(F32)),
         _ => None,
     }
 }
@@ -191,7 +207,7 @@ pub(crate) fn scalar_f64_regs(insn: &Instruction) -> u16 {
     let scalar_f64 = match sem(insn) {
         Some(Sem::Fp { elem, scalar, .. }) => scalar && elem == Elem::F64,
         Some(Sem::Compare { elem, .. }) => elem == Elem::F64,
-        Some(Sem::FromInt(e)) => e == Elem::F64,
+        Some(Sem::FromInt(e)) | Some(Sem::ToInt(e)) => e == Elem::F64,
         Some(Sem::Convert { .. }) | Some(Sem::MoveScalar(Elem::I64)) => true,
         _ => false,
     };
@@ -356,6 +372,16 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
                 let r = self.constrained(name, &[self.fp_type(to), v.get_type()], &args)?;
                 self.set_low_fp(d, to, r)?;
             }
+            Sem::ToInt(elem) => {
+                // The instruction itself: LLVM's conversions leave an out
+                // of range value undefined.
+                let g = Gpr::of(insn.op_register(0)).ok_or(Reject::Empty)?;
+                let v = self.src_scalar(pc, insn, elem)?;
+                let it = self.int(g.bits);
+                let mnemonic = if elem == Elem::F64 { "cvttsd2si" } else { "cvttss2si" };
+                let r = self.hw_asm(&format!("{mnemonic} $1, $0"), "=r,x", it.into(), &[v])?;
+                self.write_gpr(g, r.into_int_value())?;
+            }
         }
         Ok(true)
     }
@@ -375,8 +401,15 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
             // Commutative: x86 returns the first operand's NaN when both
             // are NaN, and LLVM may swap the operands of a constrained
             // fadd/fmul; the instruction itself, on registers LLVM picks.
-            FpOp::Add | FpOp::Mul => {
-                let name = if op == FpOp::Add { "add" } else { "mul" };
+            // min/max: no LLVM operation has x86's rule (the second
+            // operand when either is NaN or both are zeros; DAZ).
+            FpOp::Add | FpOp::Mul | FpOp::Min | FpOp::Max => {
+                let name = match op {
+                    FpOp::Add => "add",
+                    FpOp::Mul => "mul",
+                    FpOp::Min => "min",
+                    _ => "max",
+                };
                 let suffix = match (scalar, elem) {
                     (true, Elem::F32) => "ss",
                     (true, _) => "sd",
@@ -433,21 +466,32 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
     }
 
     /// `a = a <op> b` by the SSE instruction `mnemonic` itself (AT&T
-    /// `mnemonic b, a`), in XMM registers LLVM chooses: ordered with the
-    /// other floating point (a statement with side effects) and never
-    /// commuted.
+    /// `mnemonic b, a`), in XMM registers LLVM chooses.
     fn hw_op(
         &self,
         mnemonic: &str,
         a: BasicValueEnum<'ctx>,
         b: BasicValueEnum<'ctx>,
     ) -> Res<BasicValueEnum<'ctx>> {
-        let ty = a.get_type();
-        let fty = ty.fn_type(&[ty.into(), ty.into()], false);
+        self.hw_asm(&format!("{mnemonic} $2, $0"), "=x,0,x", a.get_type(), &[a, b])
+    }
+
+    /// One instruction (`text`, AT&T, operands `cons`) on registers LLVM
+    /// chooses: a statement with side effects, ordered with the other
+    /// floating point and the MXCSR loads and stores, never dropped.
+    fn hw_asm(
+        &self,
+        text: &str,
+        cons: &str,
+        ret: BasicTypeEnum<'ctx>,
+        args: &[BasicValueEnum<'ctx>],
+    ) -> Res<BasicValueEnum<'ctx>> {
+        let params: Vec<_> = args.iter().map(|a| a.get_type().into()).collect();
+        let fty = ret.fn_type(&params, false);
         let asm = self.ctx.create_inline_asm(
             fty,
-            format!("{mnemonic} $2, $0"),
-            "=x,0,x".to_string(),
+            text.to_string(),
+            cons.to_string(),
             true,
             false,
             Some(inkwell::InlineAsmDialect::ATT),
@@ -455,8 +499,9 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
         );
         let callee =
             inkwell::values::CallableValue::try_from(asm).map_err(|_| Reject::Llvm("inline asm".into()))?;
-        let call = self.b.build_call(callee, &[a.into(), b.into()], "hw")?;
-        call.try_as_basic_value().basic().ok_or_else(|| Reject::Llvm(format!("{mnemonic} returns nothing")))
+        let args: Vec<BasicMetadataValueEnum> = args.iter().map(|&a| a.into()).collect();
+        let call = self.b.build_call(callee, &args, "hw")?;
+        call.try_as_basic_value().basic().ok_or_else(|| Reject::Llvm(format!("{text} returns nothing")))
     }
 
     fn v2i64(&self) -> VectorType<'ctx> {

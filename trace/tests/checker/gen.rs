@@ -292,6 +292,10 @@ pub const SSE_MNEMONICS: &[M] = &[
     M::Andpd,
     M::Orpd,
     M::Andnps,
+    M::Minss,
+    M::Maxsd,
+    M::Minpd,
+    M::Cvttss2si,
 ];
 
 /// SSE mnemonics whose 16-byte memory operands need not be aligned.
