@@ -14,7 +14,7 @@
 use crate::flags::{Flags, Src, STATUS_MASK};
 use crate::state::{Cx, Res, Sync};
 use crate::Reject;
-use iced_x86::{InstructionInfoFactory, OpAccess, OpKind};
+use iced_x86::{InstructionInfoFactory, Mnemonic as M, OpAccess, OpKind};
 use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::basic_block::BasicBlock;
 use inkwell::context::Context;
@@ -198,6 +198,7 @@ fn build<'ctx>(
         precise: t.precise,
         counts: None,
         counted_from_here: 0,
+        flags_dead: false,
     };
     if t.counters != 0 {
         let loops = cx.b.build_alloca(i64t, "loops")?;
@@ -325,6 +326,46 @@ use crate::TraceIr;
 fn run_from(blk: &IrBlock, k: usize) -> usize {
     let rest = &blk.insns[k.min(blk.insns.len())..];
     rest.iter().position(|i| matches!(i.op, Op::Jcc { .. })).map_or(rest.len(), |p| p + 1)
+}
+
+/// True if the status flags the `k`-th instruction of `blk` writes are
+/// all written again, by instructions that touch no memory (cannot fault,
+/// need no sync), read none of them and do not branch, before anything
+/// reads them: no sync, exit or condition between can see them. A shift
+/// or rotate whose count may be zero writes none.
+fn flags_dead_after(blk: &IrBlock, k: usize) -> bool {
+    let Op::Native { insn, .. } = &blk.insns[k].op else { return false };
+    let status = STATUS_MASK as u32;
+    let mut pending = insn.rflags_modified() & status;
+    for i in &blk.insns[k + 1..] {
+        let Op::Native { insn: n, .. } = &i.op else { return false };
+        let memory = (0..n.op_count()).any(|j| n.op_kind(j) == OpKind::Memory) || n.is_string_instruction();
+        // A division faults (#DE), floating point may (#XM, unmasked).
+        let faults = matches!(n.mnemonic(), M::Div | M::Idiv) || crate::opaque::fp_sse(n);
+        if n.rflags_read() & pending != 0
+            || memory
+            || faults
+            || n.flow_control() != iced_x86::FlowControl::Next
+        {
+            return false;
+        }
+        let counted =
+            matches!(n.mnemonic(), M::Shl | M::Sal | M::Shr | M::Sar | M::Rol | M::Ror | M::Shld | M::Shrd);
+        // rcl/rcr rotate by the count modulo 9 or 17 for narrow operands.
+        let may_be_zero = matches!(n.mnemonic(), M::Rcl | M::Rcr)
+            || counted
+                && !(0..n.op_count()).any(|j| {
+                    matches!(n.op_kind(j), OpKind::Immediate8 | OpKind::Immediate8_2nd)
+                        && n.immediate(j) & 31 != 0
+                });
+        if !may_be_zero {
+            pending &= !n.rflags_modified();
+        }
+        if pending == 0 {
+            return true;
+        }
+    }
+    false
 }
 
 /// Before an exit at the `k`-th instruction of `blk`, which the baseline
@@ -483,6 +524,7 @@ impl<'a, 'ctx> Trace<'a, 'ctx> {
             match &ins.op {
                 Op::Native { insn, .. } => {
                     cx.counted_from_here = run_from(blk, k) as u64;
+                    cx.flags_dead = flags_dead_after(blk, k);
                     if !cx.lower_native(pc, insn)?
                         && !cx.lower_sse(pc, insn)?
                         && !cx.lower_opaque(pc, insn, blk.bytes_of(ins))?

@@ -383,8 +383,12 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
                 | Mnemonic::Shr
                 | Mnemonic::Sar
         );
-        let flags_in = u.flags_read != 0 || (counted && u.flags_modified != 0);
-        let flags_out = u.flags_modified != 0;
+        // Flags written again before anything reads them or anything can
+        // leave (`control::flags_dead_after`) need not come out: no
+        // `pushfq` (a `mul` in a hash loop, whose flags the next shift
+        // replaces, cost 1.2x).
+        let flags_out = u.flags_modified != 0 && !self.flags_dead;
+        let flags_in = u.flags_read != 0 || (counted && flags_out);
         let i64t = self.int(64);
         let v2 = i64t.vec_type(2);
         let bound = |mask: u16, xmask: u16| -> Vec<Bound> {

@@ -109,6 +109,10 @@ pub(crate) struct Cx<'ctx, 'm> {
     pub precise: bool,
     /// The trace's counters, if it has any.
     pub counts: Option<Counting<'ctx>>,
+    /// The status flags the instruction being lowered writes are written
+    /// again before anything reads them ([`crate::control`]'s
+    /// `flags_dead_after`).
+    pub flags_dead: bool,
     /// Guest instructions counted as run from the one being lowered on
     /// (taken back by an exit before it, [`Cx::exit_if`]).
     pub counted_from_here: u64,

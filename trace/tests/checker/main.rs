@@ -407,6 +407,31 @@ fn exit_request_leaves_at_loop_head() {
     native::unmap(guest, 4096);
 }
 
+/// True if the trace compiled from `items` has a `pushfq`.
+fn has_pushfq(items: Vec<Item>) -> bool {
+    let guest = native::map(4096, libc::PROT_READ | libc::PROT_WRITE);
+    let base = guest as u64;
+    let (mut bytes, _) = gen::assemble(&items, base);
+    bytes.extend([0x0f, 0x05]);
+    let t = run::trace_of(base, &bytes, None);
+    let code = compiler(2, true).compile(&t, false).expect("compile");
+    native::unmap(guest, 4096);
+    iced_x86::Decoder::new(64, &code.code, 0).into_iter().any(|i| i.mnemonic() == iced_x86::Mnemonic::Pushfq)
+}
+
+#[test]
+fn dead_flags_of_opaque_instructions_stay_in() {
+    // mul rcx (opaque, writes the flags); then shr rdx, 3 writes them all
+    // again: no pushfq. Followed by adc instead, which reads CF: pushfq.
+    let mul = || insn(Instruction::with1(Code::Mul_rm64, R::RCX));
+    let dead = vec![mul(), insn(Instruction::with2(Code::Shr_rm64_imm8, R::RDX, 3))];
+    assert!(!has_pushfq(dead), "flags written again are not taken out");
+    let live = vec![mul(), insn(Instruction::with2(Code::Adc_rm64_imm8, R::RDX, 0))];
+    assert!(has_pushfq(live), "flags read next are taken out");
+    let shift_by_cl = vec![mul(), insn(Instruction::with2(Code::Shr_rm64_CL, R::RDX, R::CL))];
+    assert!(has_pushfq(shift_by_cl), "a shift by cl may leave them as they are");
+}
+
 #[test]
 fn misaligned_sse_operand_leaves_before_it() {
     // add rax, 1; addpd xmm1, [rdi] (rdi misaligned: #GP natively); add rbx, 1
