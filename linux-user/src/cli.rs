@@ -65,8 +65,9 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = 256)]
     pub trace_min_loops: u64,
     /// Compile no trace before the process has run for MS milliseconds
-    /// (a short process never loads LLVM).
-    #[arg(long, value_name = "MS", default_value_t = 100)]
+    /// (a short process never loads LLVM, nor pays for compilations
+    /// that a run this short cannot earn back).
+    #[arg(long, value_name = "MS", default_value_t = 400)]
     pub trace_delay: u64,
     /// Background threads compiling traces.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
@@ -204,7 +205,7 @@ impl Cli {
         num("--trace-max-blocks", self.trace_max_blocks.to_string(), "16");
         num("--optimizer-threads", self.optimizer_threads.to_string(), "1");
         num("--trace-min-loops", self.trace_min_loops.to_string(), "256");
-        num("--trace-delay", self.trace_delay.to_string(), "100");
+        num("--trace-delay", self.trace_delay.to_string(), "400");
         num("--trace-opt", self.trace_opt.to_string(), "2");
         if let Some(r) = &self.trace_range {
             o.push("--trace-range".into());
