@@ -487,20 +487,8 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
         args: &[BasicValueEnum<'ctx>],
     ) -> Res<BasicValueEnum<'ctx>> {
         let params: Vec<_> = args.iter().map(|a| a.get_type().into()).collect();
-        let fty = ret.fn_type(&params, false);
-        let asm = self.ctx.create_inline_asm(
-            fty,
-            text.to_string(),
-            cons.to_string(),
-            true,
-            false,
-            Some(inkwell::InlineAsmDialect::ATT),
-            false,
-        );
-        let callee =
-            inkwell::values::CallableValue::try_from(asm).map_err(|_| Reject::Llvm("inline asm".into()))?;
         let args: Vec<BasicMetadataValueEnum> = args.iter().map(|&a| a.into()).collect();
-        let call = self.b.build_call(callee, &args, "hw")?;
+        let call = self.asm_call(ret.fn_type(&params, false), text, cons, &args)?;
         call.try_as_basic_value().basic().ok_or_else(|| Reject::Llvm(format!("{text} returns nothing")))
     }
 

@@ -306,10 +306,24 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
     /// `stmxcsr`/`ldmxcsr` (`text`) on the `i32` at `p` (constraint `cons`).
     pub(crate) fn mxcsr_asm(&self, text: &str, cons: &str, p: PointerValue<'ctx>) -> Res<()> {
         let fty = self.ctx.void_type().fn_type(&[p.get_type().into()], false);
+        self.asm_call(fty, text, &format!("{cons},~{{memory}}"), &[p.into()])?;
+        Ok(())
+    }
+
+    /// A call of the AT&T inline-asm statement `text` (constraints
+    /// `cons`, type `fty`) with side effects: never dropped nor moved
+    /// across another.
+    pub(crate) fn asm_call(
+        &self,
+        fty: inkwell::types::FunctionType<'ctx>,
+        text: &str,
+        cons: &str,
+        args: &[inkwell::values::BasicMetadataValueEnum<'ctx>],
+    ) -> Res<inkwell::values::CallSiteValue<'ctx>> {
         let asm = self.ctx.create_inline_asm(
             fty,
             text.to_string(),
-            format!("{cons},~{{memory}}"),
+            cons.to_string(),
             true,
             false,
             Some(inkwell::InlineAsmDialect::ATT),
@@ -317,8 +331,7 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
         );
         let callee =
             inkwell::values::CallableValue::try_from(asm).map_err(|_| Reject::Llvm("inline asm".into()))?;
-        self.b.build_call(callee, &[p.into()], "")?;
-        Ok(())
+        Ok(self.b.build_call(callee, args, "asm")?)
     }
 
     /// Stores the host's MXCSR (the guest's while the trace runs) to the

@@ -381,6 +381,18 @@ fn miscompile_is_detected() {
     assert!(e.contains("rax"), "{e}");
 }
 
+/// `items` assembled at the start of a fresh read-write mapping of `len`
+/// bytes (a `syscall` after them ends the trace) and compiled as one trace:
+/// the mapping and the code.
+fn compiled(items: &[Item], len: usize) -> (*mut u8, tern_trace::Compiled) {
+    let guest = native::map(len, libc::PROT_READ | libc::PROT_WRITE);
+    let base = guest as u64;
+    let (mut bytes, _) = gen::assemble(items, base);
+    bytes.extend([0x0f, 0x05]);
+    let t = run::trace_of(base, &bytes, None);
+    (guest, compiler(2, true).compile(&t, false).expect("compile"))
+}
+
 #[test]
 fn exit_request_leaves_at_loop_head() {
     // l: add rax, 1; jmp l
@@ -389,12 +401,8 @@ fn exit_request_leaves_at_loop_head() {
         insn(Instruction::with2(Code::Add_rm64_imm8, R::RAX, 1)),
         Item::Br(Code::Jmp_rel32_64, 0),
     ];
-    let guest = native::map(4096, libc::PROT_READ | libc::PROT_WRITE);
+    let (guest, code) = compiled(&items, 4096);
     let base = guest as u64;
-    let (mut bytes, _) = gen::assemble(&items, base);
-    bytes.extend([0x0f, 0x05]);
-    let t = run::trace_of(base, &bytes, None);
-    let code = compiler(2, true).compile(&t, false).expect("compile");
     let f = native::exec_copy(&code.code);
     let mut cpu = Cpu::new();
     cpu.get().regs[0] = 41;
@@ -409,12 +417,7 @@ fn exit_request_leaves_at_loop_head() {
 
 /// True if the trace compiled from `items` has a `pushfq`.
 fn has_pushfq(items: Vec<Item>) -> bool {
-    let guest = native::map(4096, libc::PROT_READ | libc::PROT_WRITE);
-    let base = guest as u64;
-    let (mut bytes, _) = gen::assemble(&items, base);
-    bytes.extend([0x0f, 0x05]);
-    let t = run::trace_of(base, &bytes, None);
-    let code = compiler(2, true).compile(&t, false).expect("compile");
+    let (guest, code) = compiled(&items, 4096);
     native::unmap(guest, 4096);
     iced_x86::Decoder::new(64, &code.code, 0).into_iter().any(|i| i.mnemonic() == iced_x86::Mnemonic::Pushfq)
 }
@@ -444,13 +447,9 @@ fn misaligned_sse_operand_leaves_before_it() {
         )),
         insn(Instruction::with2(Code::Add_rm64_imm8, R::RBX, 1)),
     ];
-    let guest = native::map(8192, libc::PROT_READ | libc::PROT_WRITE);
+    let (guest, code) = compiled(&items, 8192);
     let base = guest as u64;
-    let (mut bytes, _) = gen::assemble(&items, base);
     let addpd_pc = base + gen::assemble(&items[..1], base).0.len() as u64;
-    bytes.extend([0x0f, 0x05]);
-    let t = run::trace_of(base, &bytes, None);
-    let code = compiler(2, true).compile(&t, false).expect("compile");
     let f = native::exec_copy(&code.code);
     for (rdi, leaves) in [(base + 4096 + 8, true), (base + 4096, false)] {
         let mut cpu = Cpu::new();
