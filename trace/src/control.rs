@@ -198,7 +198,6 @@ fn build<'ctx>(
         precise: t.precise,
         counts: None,
         counted_from_here: 0,
-        flags_dead: false,
     };
     if t.counters != 0 {
         let loops = cx.b.build_alloca(i64t, "loops")?;
@@ -349,15 +348,13 @@ fn flags_dead_after(blk: &IrBlock, k: usize) -> bool {
         {
             return false;
         }
-        let counted =
-            matches!(n.mnemonic(), M::Shl | M::Sal | M::Shr | M::Sar | M::Rol | M::Ror | M::Shld | M::Shrd);
         // rcl/rcr rotate by the count modulo 9 or 17 for narrow operands.
-        let may_be_zero = matches!(n.mnemonic(), M::Rcl | M::Rcr)
-            || counted
-                && !(0..n.op_count()).any(|j| {
+        let may_be_zero = crate::opaque::counted_shift(n.mnemonic())
+            && (matches!(n.mnemonic(), M::Rcl | M::Rcr)
+                || !(0..n.op_count()).any(|j| {
                     matches!(n.op_kind(j), OpKind::Immediate8 | OpKind::Immediate8_2nd)
                         && n.immediate(j) & 31 != 0
-                });
+                }));
         if !may_be_zero {
             pending &= !n.rflags_modified();
         }
@@ -366,15 +363,6 @@ fn flags_dead_after(blk: &IrBlock, k: usize) -> bool {
         }
     }
     false
-}
-
-/// Before an exit at the `k`-th instruction of `blk`, which the baseline
-/// runs: takes back what was counted from it on.
-fn uncount(cx: &Cx<'_, '_>, blk: &IrBlock, k: usize) -> Res<()> {
-    match cx.counts.and_then(|c| c.insns) {
-        Some(insns) => cx.bump(insns, (run_from(blk, k) as u64).wrapping_neg()),
-        None => Ok(()),
-    }
 }
 
 /// The blocks of `blocks` a computed branch (`ret`, indirect `jmp` or
@@ -521,16 +509,14 @@ impl<'a, 'ctx> Trace<'a, 'ctx> {
         let mut n = 0;
         for (k, ins) in blk.insns.iter().enumerate() {
             let pc = ins.pc;
+            cx.counted_from_here = run_from(blk, k) as u64;
             match &ins.op {
                 Op::Native { insn, .. } => {
-                    cx.counted_from_here = run_from(blk, k) as u64;
-                    cx.flags_dead = flags_dead_after(blk, k);
                     if !cx.lower_native(pc, insn)?
                         && !cx.lower_sse(pc, insn)?
-                        && !cx.lower_opaque(pc, insn, blk.bytes_of(ins))?
+                        && !cx.lower_opaque(pc, insn, blk.bytes_of(ins), flags_dead_after(blk, k))?
                     {
-                        uncount(cx, blk, k)?;
-                        return cx.exit(cx.pc(pc)).map(|_| n);
+                        return cx.exit_before(pc).map(|_| n);
                     }
                 }
                 Op::Jcc { cc, taken, .. } => {
@@ -580,8 +566,7 @@ impl<'a, 'ctx> Trace<'a, 'ctx> {
                 | Op::Xbegin { .. }
                 | Op::Trap { .. }
                 | Op::Loop { .. } => {
-                    uncount(cx, blk, k)?;
-                    return cx.exit(cx.pc(pc)).map(|_| n);
+                    return cx.exit_before(pc).map(|_| n);
                 }
             }
             n += 1;

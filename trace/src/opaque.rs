@@ -323,11 +323,36 @@ fn rebind(insn: &Instruction) -> Option<(Instruction, Option<usize>, [Option<usi
     Some((out, x, subs))
 }
 
+/// A shift or rotate, whose flags stay as they were when its (masked)
+/// count is zero.
+pub(crate) fn counted_shift(m: Mnemonic) -> bool {
+    matches!(
+        m,
+        Mnemonic::Shld
+            | Mnemonic::Shrd
+            | Mnemonic::Rcl
+            | Mnemonic::Rcr
+            | Mnemonic::Rol
+            | Mnemonic::Ror
+            | Mnemonic::Shl
+            | Mnemonic::Sal
+            | Mnemonic::Shr
+            | Mnemonic::Sar
+    )
+}
+
 impl<'ctx, 'm> Cx<'ctx, 'm> {
     /// Lowers `insn` (encoded as `bytes`) at `pc` as an opaque native
-    /// instruction. Returns false, having emitted nothing, when it cannot
-    /// run that way.
-    pub(crate) fn lower_opaque(&mut self, pc: u64, insn: &Instruction, bytes: &[u8]) -> Res<bool> {
+    /// instruction; `flags_dead`: the flags it writes are written again
+    /// before anything reads them. Returns false, having emitted nothing,
+    /// when it cannot run that way.
+    pub(crate) fn lower_opaque(
+        &mut self,
+        pc: u64,
+        insn: &Instruction,
+        bytes: &[u8],
+        flags_dead: bool,
+    ) -> Res<bool> {
         if bytes.len() != insn.len() {
             return Ok(false);
         }
@@ -368,27 +393,13 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
         } else if u.memory || faults {
             self.before_access(pc)?;
         }
-        // A shift or rotate by a zero count leaves the flags as they were:
-        // they go in too.
-        let counted = matches!(
-            insn.mnemonic(),
-            Mnemonic::Shld
-                | Mnemonic::Shrd
-                | Mnemonic::Rcl
-                | Mnemonic::Rcr
-                | Mnemonic::Rol
-                | Mnemonic::Ror
-                | Mnemonic::Shl
-                | Mnemonic::Sal
-                | Mnemonic::Shr
-                | Mnemonic::Sar
-        );
         // Flags written again before anything reads them or anything can
-        // leave (`control::flags_dead_after`) need not come out: no
-        // `pushfq` (a `mul` in a hash loop, whose flags the next shift
-        // replaces, cost 1.2x).
-        let flags_out = u.flags_modified != 0 && !self.flags_dead;
-        let flags_in = u.flags_read != 0 || (counted && flags_out);
+        // leave (`flags_dead`, `control::flags_dead_after`) need not come
+        // out: no `pushfq` (a `mul` in a hash loop, whose flags the next
+        // shift replaces, cost 1.2x). A shift or rotate by a zero count
+        // leaves the flags as they were: they go in too.
+        let flags_out = u.flags_modified != 0 && !flags_dead;
+        let flags_in = u.flags_read != 0 || (counted_shift(insn.mnemonic()) && flags_out);
         let i64t = self.int(64);
         let v2 = i64t.vec_type(2);
         let bound = |mask: u16, xmask: u16| -> Vec<Bound> {

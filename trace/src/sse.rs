@@ -232,7 +232,7 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
             Sem::Fp { op, elem, scalar } => self.fp_arith(pc, insn, op, elem, scalar)?,
             Sem::Int { op, elem } => {
                 let d = xmm_op(insn, 0).ok_or(Reject::Empty)?;
-                let a = self.vcast(self.xread(d)?, elem)?;
+                let a = self.vcast(self.xmm_get(d)?, elem)?;
                 let src = self.src128(pc, insn, true)?;
                 let b = self.vcast(src, elem)?;
                 let r = match op {
@@ -259,7 +259,7 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
                     if aligned {
                         self.exit_if_misaligned(pc, addr)?;
                     }
-                    let v = self.xread(s)?;
+                    let v = self.xmm_get(s)?;
                     let v = self.b.build_bit_cast(v, self.int(128), "x128")?.into_int_value();
                     self.store(pc, addr, v)?;
                 }
@@ -283,11 +283,9 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
             },
             Sem::MoveLow(bits) => {
                 let elem = if bits == 64 { Elem::I64 } else { Elem::I32 };
-                let v = match insn.op_kind(1) {
-                    OpKind::Register if insn.op_register(1).is_xmm() => {
-                        self.low(insn.op_register(1).number(), elem)?
-                    }
-                    OpKind::Register => {
+                let v = match (xmm_op(insn, 1), insn.op_kind(1)) {
+                    (Some(s), _) => self.low(s, elem)?,
+                    (None, OpKind::Register) => {
                         let g = Gpr::of(insn.op_register(1)).ok_or(Reject::Empty)?;
                         self.read_gpr(g)?
                     }
@@ -296,11 +294,9 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
                         self.load(pc, addr, bits)?
                     }
                 };
-                match insn.op_kind(0) {
-                    OpKind::Register if insn.op_register(0).is_xmm() => {
-                        self.write_low_zeroed(insn.op_register(0).number(), v)?
-                    }
-                    OpKind::Register => {
+                match (xmm_op(insn, 0), insn.op_kind(0)) {
+                    (Some(d), _) => self.write_low_zeroed(d, v)?,
+                    (None, OpKind::Register) => {
                         let g = Gpr::of(insn.op_register(0)).ok_or(Reject::Empty)?;
                         self.write_gpr(g, v)?;
                     }
@@ -392,7 +388,7 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
         let (a, b) = match scalar {
             true => (self.low_fp(d, elem)?, self.src_scalar(pc, insn, elem)?),
             false => {
-                let a = self.vcast_fp(self.xread(d)?, elem)?;
+                let a = self.vcast_fp(self.xmm_get(d)?, elem)?;
                 let src = self.src128(pc, insn, true)?;
                 (a, self.vcast_fp(src, elem)?)
             }
@@ -513,11 +509,6 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
         }
     }
 
-    /// XMM register `n` as `<2 x i64>`.
-    fn xread(&self, n: usize) -> Res<VectorValue<'ctx>> {
-        self.xmm_get(n)
-    }
-
     /// Sets XMM register `n` to `v` (128 bits, any vector type).
     fn xwrite(&mut self, n: usize, v: BasicValueEnum<'ctx>) -> Res<()> {
         let v = self.b.build_bit_cast(v, self.v2i64(), "xv")?.into_vector_value();
@@ -595,7 +586,7 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
     /// register or a load (`aligned`: which must be 16-byte aligned).
     fn src128(&mut self, pc: u64, insn: &Instruction, aligned: bool) -> Res<VectorValue<'ctx>> {
         match xmm_op(insn, 1) {
-            Some(s) => self.xread(s),
+            Some(s) => self.xmm_get(s),
             None => {
                 let addr = self.linear(insn)?;
                 if aligned {

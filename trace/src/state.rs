@@ -109,12 +109,8 @@ pub(crate) struct Cx<'ctx, 'm> {
     pub precise: bool,
     /// The trace's counters, if it has any.
     pub counts: Option<Counting<'ctx>>,
-    /// The status flags the instruction being lowered writes are written
-    /// again before anything reads them ([`crate::control`]'s
-    /// `flags_dead_after`).
-    pub flags_dead: bool,
     /// Guest instructions counted as run from the one being lowered on
-    /// (taken back by an exit before it, [`Cx::exit_if`]).
+    /// (taken back by an exit before it, [`Cx::exit_before`]).
     pub counted_from_here: u64,
 }
 
@@ -372,12 +368,19 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
         let stay = self.ctx.append_basic_block(self.f, "stay");
         self.b.build_conditional_branch(cond, leave, stay)?;
         self.b.position_at_end(leave);
+        self.exit_before(pc)?;
+        self.b.position_at_end(stay);
+        Ok(())
+    }
+
+    /// Leaves the trace before the instruction at `pc` (the one being
+    /// lowered), which the baseline runs: what was counted as run from it
+    /// on is taken back first.
+    pub(crate) fn exit_before(&mut self, pc: u64) -> Res<()> {
         if let Some(insns) = self.counts.and_then(|c| c.insns) {
             self.bump(insns, self.counted_from_here.wrapping_neg())?;
         }
-        self.exit(self.pc(pc))?;
-        self.b.position_at_end(stay);
-        Ok(())
+        self.exit(self.pc(pc))
     }
 
     /// Writes the guest state back to `*cpu` and returns `pc`: the exit.
