@@ -209,6 +209,23 @@ fn dispatch_loop_grows_into_one_trace() {
     assert!(n[0] >= 1 && n[1] > 2 * n[2], "grown {}, in traces {}, in baseline code {}", n[0], n[1], n[2]);
 }
 
+/// A loop whose first trace follows a callee's path taken once before the
+/// loop, and leaves at that path's branch on every turn: its grown trace
+/// takes in the path from the exit, inside the callee, and that path's
+/// return goes back along the trace (a grown path starts with the return
+/// addresses the calls before its exit pushed). Before, the path ended at
+/// the return, nothing grew, and the trace was retired.
+#[test]
+fn grown_path_inside_a_callee_returns_along_the_trace() {
+    if tern_tests::skip_without_compiler(false) {
+        return;
+    }
+    let opts = ["--trace-threshold", "50", "--trace-sync"];
+    let names = ["traces: grown", "traces: insns run", "guest insns: baseline"];
+    let n = stats("trace_callee_exit.c", &opts, &names);
+    assert!(n[0] >= 1 && n[1] > n[2], "grown {}, in traces {}, in baseline code {}", n[0], n[1], n[2]);
+}
+
 /// Traces formed while no guest handler could see a fault in them keep no
 /// precise state (no syncs); the handler installed afterwards takes them
 /// out of use before `sigaction` returns, and sees the fault's state as

@@ -54,6 +54,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("trace_fault.c"),
     plain("trace_fault_late.c"),
     plain("trace_dispatch.c"),
+    plain("trace_callee_exit.c"),
     plain("trace_spin.c"),
     plain("trace_fork.c"),
     plain("trace_hot.c"),

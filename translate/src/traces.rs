@@ -153,6 +153,10 @@ impl Jit {
         // A grown trace also takes the other sides of its conditional
         // branches, once the paths from `starts` are in.
         let (mut k, mut closed) = (0, grown.is_empty());
+        // The return addresses the calls on the trace pushed where each of
+        // its exits leaves (the first path to reach it), so that a path
+        // grown from an exit inside a callee returns along the trace.
+        let mut exit_rets: rustc_hash::FxHashMap<u64, Vec<u64>> = Default::default();
         while k < starts.len() || !closed {
             if k == starts.len() {
                 closed = true;
@@ -173,7 +177,7 @@ impl Jit {
             // trace's dispatch may take back in): a loop's own exit, the
             // path to a return or a syscall, is an exit, not a part.
             let (path, mut rejoins) = (blocks.len(), from == head);
-            let mut rets = Vec::new();
+            let mut rets = exit_rets.get(&from).cloned().unwrap_or_default();
             let mut pc = from;
             while let Some(b) = self.index.get(pc) {
                 // Also code that checks its bytes (a trace would not).
@@ -190,7 +194,17 @@ impl Jit {
                     break;
                 }
                 ir.predicted = predict_indirect(&ir);
+                for i in &ir.insns {
+                    if let Op::Jcc { taken, next, .. } = i.op {
+                        for e in [taken, next] {
+                            exit_rets.entry(e).or_insert_with(|| rets.clone());
+                        }
+                    }
+                }
                 let next = successor(&ir, head, &mut rets, |p| self.has_block(p));
+                if let Some(n) = next {
+                    exit_rets.entry(n).or_insert_with(|| rets.clone());
+                }
                 let dispatch =
                     matches!(ir.insns.last().map(|i| &i.op), Some(Op::JmpInd { .. } | Op::CallInd { .. }));
                 blocks.push(ir);
