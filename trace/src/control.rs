@@ -169,11 +169,16 @@ fn build<'ctx>(
     }
     let mut xmm = Vec::with_capacity(16);
     for r in 0..16 {
-        let lo = match eff.xmm_f64 & (1 << r) {
-            0 => b.build_alloca(i64t, &format!("x{r}lo"))?,
-            _ => b.build_alloca(ctx.f64_type(), &format!("x{r}lo"))?,
-        };
-        xmm.push([lo, b.build_alloca(i64t, &format!("x{r}hi"))?]);
+        xmm.push(match eff.xmm_f64 & (1 << r) {
+            0 => {
+                let whole = b.build_alloca(i64t.vec_type(2), &format!("x{r}"))?;
+                [whole, whole]
+            }
+            _ => [
+                b.build_alloca(ctx.f64_type(), &format!("x{r}lo"))?,
+                b.build_alloca(i64t, &format!("x{r}hi"))?,
+            ],
+        });
     }
     let mut cx = Cx {
         ctx,
@@ -184,6 +189,7 @@ fn build<'ctx>(
         regs: regs.try_into().map_err(|_| Reject::Empty)?,
         xmm: xmm.try_into().map_err(|_| Reject::Empty)?,
         xmm_written: eff.xmm_written,
+        xmm_whole: !eff.xmm_f64,
         host_mxcsr: None,
         flags: Flags {
             slots: flag_slots.try_into().map_err(|_| Reject::Empty)?,

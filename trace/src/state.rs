@@ -84,11 +84,17 @@ pub(crate) struct Cx<'ctx, 'm> {
     /// The `cpu` argument, as `i8*`.
     pub cpu: PointerValue<'ctx>,
     pub regs: [PointerValue<'ctx>; 16],
-    /// The guest's XMM registers, each as two `i64` slots (low and high
-    /// half: a scalar operation's value stays a scalar across a loop, not
-    /// a vector merged again at every turn), read from and written back
-    /// to the XSAVE area in `CpuState`.
+    /// The guest's XMM registers, read from and written back to the
+    /// XSAVE area in `CpuState`: one used as a scalar double as two
+    /// slots, low (a `double`) and high half (a scalar operation's value
+    /// stays a scalar across a loop, not a vector merged again at every
+    /// turn); any other whole (`xmm_whole`).
     pub xmm: [[PointerValue<'ctx>; 2]; 16],
+    /// XMM registers kept whole, as one `<2 x i64>` in `xmm[n][0]` (the
+    /// ones the trace never uses as a scalar double): vector operations
+    /// and opaque instructions take them as they are, where halves would
+    /// be split out and packed again around each.
+    pub xmm_whole: u16,
     /// XMM registers any instruction of the trace may write.
     pub xmm_written: u16,
     /// The trace has SSE floating point: the slot holding the host's
@@ -228,6 +234,9 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
 
     /// XMM register `n` as `<2 x i64>`.
     pub(crate) fn xmm_get(&self, n: usize) -> Res<VectorValue<'ctx>> {
+        if self.xmm_whole & (1 << n) != 0 {
+            return Ok(self.b.build_load(self.xmm[n][0], "xv")?.into_vector_value());
+        }
         let v = self.ctx.i64_type().vec_type(2).get_undef();
         let v = self.b.build_insert_element(v, self.xmm_lo(n)?, self.c(32, 0), "xv")?;
         let hi = self.b.build_load(self.xmm[n][1], "xh")?.into_int_value();
@@ -237,6 +246,10 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
     /// Sets XMM register `n` to `v` (`<2 x i64>`), without marking it
     /// changed (the trace's entry).
     pub(crate) fn xmm_put(&self, n: usize, v: VectorValue<'ctx>) -> Res<()> {
+        if self.xmm_whole & (1 << n) != 0 {
+            self.b.build_store(self.xmm[n][0], v)?;
+            return Ok(());
+        }
         let lo = self.b.build_extract_element(v, self.c(32, 0), "xl")?.into_int_value();
         self.put_lo(n, lo)?;
         let hi = self.b.build_extract_element(v, self.c(32, 1), "xh")?;
@@ -255,6 +268,10 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
     /// (Its slot is a double's where the trace uses it as one: the
     /// casts between the two fold away.)
     pub(crate) fn xmm_lo(&self, n: usize) -> Res<IntValue<'ctx>> {
+        if self.xmm_whole & (1 << n) != 0 {
+            let v = self.xmm_get(n)?;
+            return Ok(self.b.build_extract_element(v, self.c(32, 0), "xlo")?.into_int_value());
+        }
         let v = self.b.build_load(self.xmm[n][0], "xlo")?;
         Ok(self.b.build_bit_cast(v, self.int(64), "xlo")?.into_int_value())
     }
@@ -267,6 +284,12 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
     }
 
     fn put_lo(&self, n: usize, v: IntValue<'ctx>) -> Res<()> {
+        if self.xmm_whole & (1 << n) != 0 {
+            let x = self.xmm_get(n)?;
+            let x = self.b.build_insert_element(x, v, self.c(32, 0), "xv")?;
+            self.b.build_store(self.xmm[n][0], x)?;
+            return Ok(());
+        }
         let slot = self.xmm[n][0];
         let ty = slot.get_type().get_element_type();
         let v = match ty.is_float_type() {
