@@ -163,10 +163,13 @@ fn build<'ctx>(
     for r in 0..16 {
         regs.push(b.build_alloca(i64t, &format!("r{r}"))?);
     }
-    let mut flag_slots = Vec::with_capacity(6);
-    for f in crate::flags::Flag::ALL {
-        flag_slots.push(b.build_alloca(ctx.bool_type(), &format!("{f:?}F"))?);
-    }
+    let carry = crate::flags::Carry {
+        mode: b.build_alloca(ctx.i8_type(), "fmode")?,
+        a: b.build_alloca(i64t, "fa")?,
+        b: b.build_alloca(i64t, "fb")?,
+        res: b.build_alloca(i64t, "fres")?,
+        bits: b.build_alloca(i64t, "fbits")?,
+    };
     let mut xmm = Vec::with_capacity(16);
     for r in 0..16 {
         xmm.push(match eff.xmm_f64 & (1 << r) {
@@ -191,11 +194,7 @@ fn build<'ctx>(
         xmm_written: eff.xmm_written,
         xmm_whole: !eff.xmm_f64,
         host_mxcsr: None,
-        flags: Flags {
-            slots: flag_slots.try_into().map_err(|_| Reject::Empty)?,
-            src: [Src::Slot; 6],
-            next_id: 0,
-        },
+        flags: Flags { carry, src: [Src::Slot; 6], next_id: 0, status_fn: None },
         rflags_rest: i64t.const_zero(),
         sync: Sync { dirty: 0, flags_dirty: false, stored: false, xdirty: 0 },
         written: eff.regs,
@@ -271,10 +270,7 @@ fn build<'ctx>(
     let p = cx.cpu_field(off::RFLAGS, 64)?;
     let fl = cx.b.build_load(p, "rflags")?.into_int_value();
     cx.rflags_rest = cx.b.build_and(fl, cx.c(64, !STATUS_MASK), "rest")?;
-    for f in crate::flags::Flag::ALL {
-        let v = cx.bit_of(fl, u64::from(f.bit()))?;
-        cx.b.build_store(cx.flags.slots[f.idx()], v)?;
-    }
+    cx.carry_packed(fl)?;
     // A fault before the first sync replays from the head.
     cx.store_cpu(off::RIP, cx.pc(t.head))?;
 

@@ -435,6 +435,47 @@ fn dead_flags_of_opaque_instructions_stay_in() {
     assert!(has_pushfq(shift_by_cl), "a shift by cl may leave them as they are");
 }
 
+/// A loop ending in `cmp`/`jne` carries the compare's operands to its
+/// next turn, not six computed flags (no `i1` phi at the head: LLVM
+/// computed every flag on every turn for the exits inside the loop that
+/// read them); an exit in the next turn computes them, exactly.
+#[test]
+fn flags_of_a_loop_compare_are_carried_lazily() {
+    // l: addpd xmm1, [rdi+rax] (misaligned on the second turn: leaves
+    // before it); add rax, 8; cmp rax, 64; jne l
+    let items = vec![
+        Item::Label(0),
+        insn(Instruction::with2(
+            Code::Addpd_xmm_xmmm128,
+            R::XMM1,
+            iced_x86::MemoryOperand::with_base_index(R::RDI, R::RAX),
+        )),
+        insn(Instruction::with2(Code::Add_rm64_imm8, R::RAX, 8)),
+        insn(Instruction::with2(Code::Cmp_rm64_imm8, R::RAX, 64)),
+        Item::Br(Code::Jne_rel32_64, 0),
+    ];
+    let guest = native::map(8192, libc::PROT_READ | libc::PROT_WRITE);
+    let base = guest as u64;
+    let (mut bytes, _) = gen::assemble(&items, base);
+    bytes.extend([0x0f, 0x05]);
+    let t = run::trace_of(base, &bytes, None);
+    let opts = Options { opt_level: 2, host_cpu: true, dump_ir: true, count_insns: false, miscompile: false };
+    let code = Compiler::new(opts).expect("LLVM").compile(&t, false).expect("compile");
+    let ir = code.llvm_after.clone().unwrap_or_default();
+    assert!(!ir.contains("phi i1"), "flags carried as computed bits:\n{ir}");
+    let f = native::exec_copy(&code.code);
+    let mut cpu = Cpu::new();
+    cpu.get().regs[7] = base + 4096;
+    cpu.get().rflags = 0x202 | 0x8d5;
+    let ret = native::call_trace(cpu.ptr(), f as u64);
+    assert_eq!((ret, cpu.get().regs[0]), (base, 8), "leaves at the addpd of the second turn");
+    // cmp 8, 64: 8 - 64 = 0x..c8: CF (borrow) and SF; ZF, OF, AF (bit 4
+    // of 8 ^ 64 ^ 0xc8 = 0x80) and PF (0xc8 has three ones) clear.
+    assert_eq!(cpu.get().rflags & 0x8d5, 0x81, "the flags of the last compare");
+    native::unmap(f, code.code.len());
+    native::unmap(guest, 8192);
+}
+
 #[test]
 fn misaligned_sse_operand_leaves_before_it() {
     // add rax, 1; addpd xmm1, [rdi] (rdi misaligned: #GP natively); add rbx, 1
