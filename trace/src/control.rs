@@ -22,9 +22,9 @@ use inkwell::module::Module;
 use inkwell::values::IntValue;
 use inkwell::AddressSpace;
 use inkwell::IntPredicate;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use tern_translate::cpu::off;
-use tern_translate::ir::{IrBlock, Op};
+use tern_translate::ir::{IrBlock, IrInsn, Op};
 
 /// What the trace may change and use.
 struct Effects {
@@ -99,6 +99,8 @@ pub(crate) fn build_best<'ctx>(
     miscompile: bool,
     count_insns: bool,
 ) -> Res<(Module<'ctx>, usize)> {
+    let split = TraceIr { blocks: split_at_targets(&t.blocks), ..t.clone() };
+    let t = &split;
     let mut assume: Option<Vec<Sync>> = None;
     for _ in 0..4 {
         let module = ctx.create_module("trace");
@@ -163,12 +165,16 @@ fn build<'ctx>(
     for r in 0..16 {
         regs.push(b.build_alloca(i64t, &format!("r{r}"))?);
     }
+    let mut flag_slots = Vec::with_capacity(6);
+    for f in crate::flags::Flag::ALL {
+        flag_slots.push(b.build_alloca(ctx.bool_type(), &format!("{f:?}F"))?);
+    }
     let carry = crate::flags::Carry {
         mode: b.build_alloca(ctx.i8_type(), "fmode")?,
         a: b.build_alloca(i64t, "fa")?,
         b: b.build_alloca(i64t, "fb")?,
         res: b.build_alloca(i64t, "fres")?,
-        bits: b.build_alloca(i64t, "fbits")?,
+        slots: flag_slots.try_into().map_err(|_| Reject::Empty)?,
     };
     let mut xmm = Vec::with_capacity(16);
     for r in 0..16 {
@@ -194,7 +200,7 @@ fn build<'ctx>(
         xmm_written: eff.xmm_written,
         xmm_whole: !eff.xmm_f64,
         host_mxcsr: None,
-        flags: Flags { carry, src: [Src::Slot; 6], next_id: 0, status_fn: None },
+        flags: Flags { carry, src: [Src::Slot; 6], next_id: 0 },
         rflags_rest: i64t.const_zero(),
         sync: Sync { dirty: 0, flags_dirty: false, stored: false, xdirty: 0 },
         written: eff.regs,
@@ -270,7 +276,7 @@ fn build<'ctx>(
     let p = cx.cpu_field(off::RFLAGS, 64)?;
     let fl = cx.b.build_load(p, "rflags")?.into_int_value();
     cx.rflags_rest = cx.b.build_and(fl, cx.c(64, !STATUS_MASK), "rest")?;
-    cx.carry_packed(fl)?;
+    cx.carry_rflags(fl)?;
     // A fault before the first sync replays from the head.
     cx.store_cpu(off::RIP, cx.pc(t.head))?;
 
@@ -326,7 +332,10 @@ use crate::TraceIr;
 /// the `k`-th starts (`Counters::insns`).
 fn run_from(blk: &IrBlock, k: usize) -> usize {
     let rest = &blk.insns[k.min(blk.insns.len())..];
-    rest.iter().position(|i| matches!(i.op, Op::Jcc { .. })).map_or(rest.len(), |p| p + 1)
+    let run = rest.iter().position(|i| matches!(i.op, Op::Jcc { .. })).map_or(rest.len(), |p| p + 1);
+    // Not a `Fallthrough` (a block's end, or where it was split): no
+    // guest instruction, as in the baseline's count.
+    rest[..run].iter().filter(|i| i.len > 0).count()
 }
 
 /// True if the status flags the `k`-th instruction of `blk` writes are
@@ -376,6 +385,47 @@ fn indirect_targets(blocks: &[IrBlock]) -> Vec<u64> {
     v.sort_unstable();
     v.dedup();
     v
+}
+
+/// The trace's blocks, each split where a direct branch of the trace
+/// targets one of its instructions other than its first (a baseline block
+/// runs an inner loop inside it, its back edge a branch into its middle):
+/// the part before falls through to the part after, which the branch can
+/// then reach inside the trace, where it would have left it.
+fn split_at_targets(blocks: &[IrBlock]) -> Vec<IrBlock> {
+    // Not a conditional branch's fall-through: the next instruction of
+    // its own block.
+    let inside: HashSet<u64> = blocks
+        .iter()
+        .flat_map(|b| &b.insns)
+        .flat_map(|i| match i.op {
+            Op::Jcc { taken, .. } => vec![taken],
+            ref op => targets(op),
+        })
+        .collect();
+    let mut out = Vec::with_capacity(blocks.len());
+    for b in blocks {
+        let part = |start: u64, end: u64, insns: Vec<IrInsn>| IrBlock {
+            start,
+            end,
+            insns,
+            code: b.code.get((start - b.start) as usize..(end - b.start) as usize).unwrap_or(&[]).to_vec(),
+            ..b.clone()
+        };
+        let mut start = b.start;
+        let mut insns = Vec::new();
+        for ins in &b.insns {
+            // (A block's closing `Fallthrough` is at its end, not in it.)
+            if ins.pc != start && ins.pc < b.end && !insns.is_empty() && inside.contains(&ins.pc) {
+                insns.push(IrInsn { pc: ins.pc, len: 0, op: Op::Fallthrough { next: ins.pc } });
+                out.push(part(start, ins.pc, std::mem::take(&mut insns)));
+                start = ins.pc;
+            }
+            insns.push(ins.clone());
+        }
+        out.push(part(start, b.end, insns));
+    }
+    out
 }
 
 /// Direct branch targets of `op`.
@@ -575,5 +625,49 @@ impl<'a, 'ctx> Trace<'a, 'ctx> {
         }
         cx.side_exit(cx.pc(blk.end))?;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tern_translate::ir::MemFix;
+
+    fn native(pc: u64, len: u8) -> IrInsn {
+        IrInsn { pc, len, op: Op::Native { insn: iced_x86::Instruction::default(), fix: MemFix::None } }
+    }
+
+    /// A block is split where a branch of the trace lands inside it; the
+    /// `Fallthrough` closing a block at its end is no landing place (a
+    /// part of it alone would branch to itself: a loop that never ends).
+    #[test]
+    fn blocks_split_at_branch_targets_inside_them() {
+        let a = IrBlock {
+            start: 0x1000,
+            end: 0x1010,
+            insns: vec![
+                native(0x1000, 4),
+                native(0x1004, 4),
+                native(0x1008, 8),
+                IrInsn { pc: 0x1010, len: 0, op: Op::Fallthrough { next: 0x1010 } },
+            ],
+            code: vec![0x90; 16],
+            ..IrBlock::default()
+        };
+        let b = IrBlock {
+            start: 0x2000,
+            end: 0x2006,
+            insns: vec![
+                IrInsn { pc: 0x2000, len: 2, op: Op::Jcc { cc: 4, taken: 0x1004, next: 0x2002 } },
+                IrInsn { pc: 0x2002, len: 4, op: Op::Jmp { target: 0x1010 } },
+            ],
+            code: vec![0x90; 6],
+            ..IrBlock::default()
+        };
+        let split = split_at_targets(&[a, b]);
+        let shape: Vec<(u64, u64, usize)> = split.iter().map(|b| (b.start, b.end, b.insns.len())).collect();
+        assert_eq!(shape, [(0x1000, 0x1004, 2), (0x1004, 0x1010, 3), (0x2000, 0x2006, 2)]);
+        assert!(matches!(split[0].insns[1].op, Op::Fallthrough { next: 0x1004 }));
+        assert_eq!(split[1].code.len(), 12, "the part's own bytes");
     }
 }

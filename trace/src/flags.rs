@@ -8,23 +8,19 @@
 //! condition on a `cmp`/`sub` record is a comparison of its operands
 //! (`cmp a, b; jl` is `a <s b`).
 //!
-//! Across trace block boundaries the flags stay lazy when they can
-//! ([`Carry`], stack slots promoted to SSA values by mem2reg): when all
-//! six come from one `add`/`sub`/`cmp` record (no carry in), a branch
-//! carries its operands, result and a mode naming its kind and width;
-//! otherwise it carries the six flags packed as in rflags (mode 0). A
-//! block reading carried flags computes them in one internal function of
-//! the mode ([`Cx::carried_status`]; LLVM inlines it where the mode is
-//! known). A loop ending in `cmp`/`jne` carries the compare's operands,
-//! nothing computed, and the exits inside the next turn compute the
-//! flags (an SSE2 loop spent 14 instructions a turn computing flags only
-//! its exits read).
+//! Across trace block boundaries each flag goes to an `i1` stack slot of
+//! its own ([`Carry`], promoted to SSA values by mem2reg), unless all six
+//! come from one 32- or 64-bit `sub`/`cmp` record: then the branch carries
+//! the record's operands and result, and a mode saying so, and the next
+//! block computes a flag from them where it reads one. A loop closed by
+//! `cmp`/`jne` carries the compare's operands to its next turn, nothing
+//! computed; an exit inside that turn computes the flags it leaves with
+//! (an SSE2 loop spent 14 instructions a turn computing the six flags for
+//! its exits).
 
 use crate::state::{Cx, Res};
-use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::intrinsics::Intrinsic;
-use inkwell::module::Linkage;
-use inkwell::values::{FunctionValue, IntValue, PointerValue};
+use inkwell::values::{IntValue, PointerValue};
 use inkwell::IntPredicate as P;
 
 /// A status flag.
@@ -97,47 +93,32 @@ pub(crate) enum Src<'ctx> {
 }
 
 /// The stack slots that carry the flags from block to block: `mode` 0,
-/// the six packed as in rflags in `bits`; else the record `a op b = res`
-/// (zero-extended to 64 bits) of [`mode_of`]'s kind and width.
+/// each flag in its `i1` slot (in [`Flag::ALL`] order); [`SUB32`] or
+/// [`SUB64`], the record `a - b = res` of that width (zero-extended).
 pub(crate) struct Carry<'ctx> {
     pub mode: PointerValue<'ctx>,
     pub a: PointerValue<'ctx>,
     pub b: PointerValue<'ctx>,
     pub res: PointerValue<'ctx>,
-    pub bits: PointerValue<'ctx>,
+    pub slots: [PointerValue<'ctx>; 6],
 }
+
+/// Carry modes of a 32- and a 64-bit `sub`/`cmp` record.
+const SUB32: u64 = 1;
+const SUB64: u64 = 2;
 
 pub(crate) struct Flags<'ctx> {
     pub carry: Carry<'ctx>,
     pub src: [Src<'ctx>; 6],
     /// The next record id.
     pub next_id: u32,
-    /// The function computing carried flags, once built.
-    pub status_fn: Option<FunctionValue<'ctx>>,
-}
-
-/// The widths a carried record may have.
-const WIDTHS: [u32; 4] = [8, 16, 32, 64];
-
-/// The carry mode of a record: 1-4 an `add` of 8, 16, 32 or 64 bits,
-/// 5-8 a `sub`; None for one that is not carried as a record.
-fn mode_of(r: &Rec<'_>) -> Option<u64> {
-    let w = WIDTHS.iter().position(|&w| w == r.res.get_type().get_bit_width())? as u64;
-    match (r.kind, r.cin) {
-        (Kind::Add, None) => Some(1 + w),
-        (Kind::Sub, None) => Some(5 + w),
-        _ => None,
-    }
 }
 
 impl<'ctx, 'm> Cx<'ctx, 'm> {
     /// The current value of `f`, as `i1`.
     pub(crate) fn flag(&mut self, f: Flag) -> Res<IntValue<'ctx>> {
         match self.flags.src[f.idx()] {
-            Src::Slot => {
-                let st = self.carried_status()?;
-                self.bit_of(st, u64::from(f.bit()))
-            }
+            Src::Slot => self.carried(f),
             Src::Val(v) => Ok(v),
             Src::Rec(r) => self.compute(f, &r),
         }
@@ -160,129 +141,90 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
     }
 
     /// Puts the flags in the carry slots (before a branch to a trace
-    /// block): as their record if all six come from one that can be
-    /// carried, else packed.
+    /// block): as their record if all six come from one 32- or 64-bit
+    /// `sub`/`cmp`, else each in its `i1` slot.
     pub(crate) fn flags_to_slot(&mut self) -> Res<()> {
         if self.flags.src.iter().all(|s| matches!(s, Src::Slot)) {
             return Ok(());
         }
-        let one = match self.flags.src[0] {
-            Src::Rec(r) if self.flags.src.iter().all(|s| matches!(s, Src::Rec(q) if q.id == r.id)) => {
-                mode_of(&r).map(|m| (r, m))
-            }
+        let rec = match self.flags.src[0] {
+            Src::Rec(r) if self.flags.src.iter().all(|s| matches!(s, Src::Rec(q) if q.id == r.id)) => Some(r),
             _ => None,
         };
-        let c = &self.flags.carry;
-        let (mode_slot, a_slot, b_slot, res_slot, bits_slot) = (c.mode, c.a, c.b, c.res, c.bits);
-        match one {
-            Some((r, mode)) => {
-                for (slot, v) in [(a_slot, r.a), (b_slot, r.b), (res_slot, r.res)] {
-                    let v = match v.get_type().get_bit_width() {
-                        64 => v,
-                        _ => self.b.build_int_z_extend(v, self.int(64), "fc")?,
+        let mode = rec.and_then(|r| match (r.kind, r.cin, r.res.get_type().get_bit_width()) {
+            (Kind::Sub, None, 32) => Some(SUB32),
+            (Kind::Sub, None, 64) => Some(SUB64),
+            _ => None,
+        });
+        match (rec, mode) {
+            (Some(r), Some(mode)) => {
+                let c = &self.flags.carry;
+                for (slot, v) in [(c.a, r.a), (c.b, r.b), (c.res, r.res)] {
+                    let v = match mode {
+                        SUB32 => self.b.build_int_z_extend(v, self.int(64), "fc")?,
+                        _ => v,
                     };
                     self.b.build_store(slot, v)?;
                 }
-                self.b.build_store(mode_slot, self.c(8, mode))?;
+                self.b.build_store(self.flags.carry.mode, self.c(8, mode))?;
             }
-            None => {
-                let st = self.status()?;
-                self.b.build_store(bits_slot, st)?;
-                self.b.build_store(mode_slot, self.c(8, 0))?;
+            _ => {
+                let mut vals = Vec::with_capacity(6);
+                for f in Flag::ALL {
+                    vals.push(self.flag(f)?);
+                }
+                for (f, v) in Flag::ALL.into_iter().zip(vals) {
+                    self.b.build_store(self.flags.carry.slots[f.idx()], v)?;
+                }
+                self.b.build_store(self.flags.carry.mode, self.c(8, 0))?;
             }
         }
         self.flags.src = [Src::Slot; 6];
         Ok(())
     }
 
-    /// Carries the six flags packed in `bits` (as in rflags, other bits
-    /// ignored) into the first block.
-    pub(crate) fn carry_packed(&mut self, bits: IntValue<'ctx>) -> Res<()> {
-        self.b.build_store(self.flags.carry.bits, bits)?;
+    /// Carries the six flags of `rflags` into the first block.
+    pub(crate) fn carry_rflags(&mut self, rflags: IntValue<'ctx>) -> Res<()> {
+        for f in Flag::ALL {
+            let v = self.bit_of(rflags, u64::from(f.bit()))?;
+            self.b.build_store(self.flags.carry.slots[f.idx()], v)?;
+        }
         self.b.build_store(self.flags.carry.mode, self.c(8, 0))?;
         self.flags.src = [Src::Slot; 6];
         Ok(())
     }
 
-    /// The carried flags packed as in rflags (other bits zero).
-    fn carried_status(&mut self) -> Res<IntValue<'ctx>> {
-        let f = self.status_fn()?;
+    /// Flag `f` as the previous block carried it in.
+    fn carried(&mut self, f: Flag) -> Res<IntValue<'ctx>> {
         let c = &self.flags.carry;
-        let slots = [c.mode, c.a, c.b, c.res, c.bits];
-        let mut args = Vec::with_capacity(5);
-        for p in slots {
-            args.push(self.b.build_load(p, "fc")?.into());
+        let (mode_p, a_p, b_p, res_p, slot) = (c.mode, c.a, c.b, c.res, c.slots[f.idx()]);
+        let mode = self.b.build_load(mode_p, "fm")?.into_int_value();
+        let (a, b, res) = (
+            self.b.build_load(a_p, "fa")?.into_int_value(),
+            self.b.build_load(b_p, "fb")?.into_int_value(),
+            self.b.build_load(res_p, "fr")?.into_int_value(),
+        );
+        let mut v = self.b.build_load(slot, "fl")?.into_int_value();
+        for (m, bits) in [(SUB32, 32), (SUB64, 64)] {
+            let narrow = |cx: &Self, x: IntValue<'ctx>| -> Res<IntValue<'ctx>> {
+                Ok(match bits {
+                    64 => x,
+                    _ => cx.b.build_int_truncate(x, cx.int(bits), "fn")?,
+                })
+            };
+            let r = Rec {
+                kind: Kind::Sub,
+                a: narrow(self, a)?,
+                b: narrow(self, b)?,
+                res: narrow(self, res)?,
+                cin: None,
+                id: 0,
+            };
+            let computed = self.compute(f, &r)?;
+            let is = self.b.build_int_compare(P::EQ, mode, self.c(8, m), "fm")?;
+            v = self.b.build_select(is, computed, v, "fl")?.into_int_value();
         }
-        let v = self.b.build_call(f, &args, "fc")?;
-        Ok(v.try_as_basic_value()
-            .basic()
-            .ok_or_else(|| crate::Reject::Llvm("flags".into()))?
-            .into_int_value())
-    }
-
-    /// The internal function `(mode, a, b, res, bits) -> status` behind
-    /// [`Cx::carried_status`], built on first use.
-    fn status_fn(&mut self) -> Res<FunctionValue<'ctx>> {
-        if let Some(f) = self.flags.status_fn {
-            return Ok(f);
-        }
-        let i64t = self.int(64);
-        let ty =
-            i64t.fn_type(&[self.int(8).into(), i64t.into(), i64t.into(), i64t.into(), i64t.into()], false);
-        let f = self.module.add_function("carried_flags", ty, Some(Linkage::Internal));
-        for name in ["readnone", "nounwind", "willreturn"] {
-            let kind = Attribute::get_named_enum_kind_id(name);
-            f.add_attribute(AttributeLoc::Function, self.ctx.create_enum_attribute(kind, 0));
-        }
-        let here = self.b.get_insert_block().ok_or(crate::Reject::Empty)?;
-        let saved = std::mem::replace(&mut self.flags.src, [Src::Slot; 6]);
-        let arg = |k: u32| -> Res<IntValue<'ctx>> {
-            Ok(f.get_nth_param(k).ok_or(crate::Reject::Empty)?.into_int_value())
-        };
-        let (mode, a, b, res, bits) = (arg(0)?, arg(1)?, arg(2)?, arg(3)?, arg(4)?);
-        let entry = self.ctx.append_basic_block(f, "entry");
-        let packed = self.ctx.append_basic_block(f, "packed");
-        let mut cases = Vec::new();
-        for (k, kind) in [Kind::Add, Kind::Sub].into_iter().enumerate() {
-            for (w, &bits_w) in WIDTHS.iter().enumerate() {
-                let m = 1 + 4 * k as u64 + w as u64;
-                let bb = self.ctx.append_basic_block(f, &format!("m{m}"));
-                self.b.position_at_end(bb);
-                let t = self.int(bits_w);
-                let narrow = |cx: &Self, v: IntValue<'ctx>| -> Res<IntValue<'ctx>> {
-                    Ok(match bits_w {
-                        64 => v,
-                        _ => cx.b.build_int_truncate(v, t, "fn")?,
-                    })
-                };
-                let r = Rec {
-                    kind,
-                    a: narrow(self, a)?,
-                    b: narrow(self, b)?,
-                    res: narrow(self, res)?,
-                    cin: None,
-                    id: 0,
-                };
-                let mut v = self.c(64, 0);
-                for fl in Flag::ALL {
-                    let bit = self.compute(fl, &r)?;
-                    let z = self.b.build_int_z_extend(bit, i64t, "fz")?;
-                    let s = self.b.build_left_shift(z, self.c(64, u64::from(fl.bit())), "fs")?;
-                    v = self.b.build_or(v, s, "fl")?;
-                }
-                self.b.build_return(Some(&v))?;
-                cases.push((self.c(8, m), bb));
-            }
-        }
-        self.b.position_at_end(packed);
-        let v = self.b.build_and(bits, self.c(64, STATUS_MASK), "fp")?;
-        self.b.build_return(Some(&v))?;
-        self.b.position_at_end(entry);
-        self.b.build_switch(mode, packed, &cases)?;
-        self.b.position_at_end(here);
-        self.flags.src = saved;
-        self.flags.status_fn = Some(f);
-        Ok(f)
+        Ok(v)
     }
 
     /// The six status flags packed as in rflags (other bits zero): plain

@@ -207,6 +207,12 @@ impl Jit {
                 }
                 let dispatch =
                     matches!(ir.insns.last().map(|i| &i.op), Some(Op::JmpInd { .. } | Op::CallInd { .. }));
+                // A conditional branch inside the block back into the trace
+                // (an outer loop's path through its inner loop) rejoins too.
+                rejoins |= ir.insns.iter().any(|i| match i.op {
+                    Op::Jcc { taken, .. } => taken == head || blocks.iter().any(|b| b.start == taken),
+                    _ => false,
+                });
                 blocks.push(ir);
                 match next {
                     Some(n) if n == head || blocks.iter().any(|b| b.start == n) => {
