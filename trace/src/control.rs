@@ -333,9 +333,7 @@ use crate::TraceIr;
 fn run_from(blk: &IrBlock, k: usize) -> usize {
     let rest = &blk.insns[k.min(blk.insns.len())..];
     let run = rest.iter().position(|i| matches!(i.op, Op::Jcc { .. })).map_or(rest.len(), |p| p + 1);
-    // Not a `Fallthrough` (a block's end, or where it was split): no
-    // guest instruction, as in the baseline's count.
-    rest[..run].iter().filter(|i| i.len > 0).count()
+    tern_translate::ir::guest_insns(&rest[..run])
 }
 
 /// True if the status flags the `k`-th instruction of `blk` writes are
@@ -410,7 +408,9 @@ fn split_at_targets(blocks: &[IrBlock]) -> Vec<IrBlock> {
             end,
             insns,
             code: b.code.get((start - b.start) as usize..(end - b.start) as usize).unwrap_or(&[]).to_vec(),
-            ..b.clone()
+            predicted: b.predicted,
+            single: b.single,
+            check: b.check,
         };
         let mut start = b.start;
         let mut insns = Vec::new();

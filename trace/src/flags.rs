@@ -147,17 +147,18 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
         if self.flags.src.iter().all(|s| matches!(s, Src::Slot)) {
             return Ok(());
         }
-        let rec = match self.flags.src[0] {
-            Src::Rec(r) if self.flags.src.iter().all(|s| matches!(s, Src::Rec(q) if q.id == r.id)) => Some(r),
+        let one = match self.flags.src[0] {
+            Src::Rec(r) if self.flags.src.iter().all(|s| matches!(s, Src::Rec(q) if q.id == r.id)) => {
+                match (r.kind, r.cin, r.res.get_type().get_bit_width()) {
+                    (Kind::Sub, None, 32) => Some((r, SUB32)),
+                    (Kind::Sub, None, 64) => Some((r, SUB64)),
+                    _ => None,
+                }
+            }
             _ => None,
         };
-        let mode = rec.and_then(|r| match (r.kind, r.cin, r.res.get_type().get_bit_width()) {
-            (Kind::Sub, None, 32) => Some(SUB32),
-            (Kind::Sub, None, 64) => Some(SUB64),
-            _ => None,
-        });
-        match (rec, mode) {
-            (Some(r), Some(mode)) => {
+        match one {
+            Some((r, mode)) => {
                 let c = &self.flags.carry;
                 for (slot, v) in [(c.a, r.a), (c.b, r.b), (c.res, r.res)] {
                     let v = match mode {
@@ -168,12 +169,11 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
                 }
                 self.b.build_store(self.flags.carry.mode, self.c(8, mode))?;
             }
-            _ => {
-                let mut vals = Vec::with_capacity(6);
+            None => {
+                // (Storing a flag's slot leaves the others' carried values
+                // as they were: each is read before its own store.)
                 for f in Flag::ALL {
-                    vals.push(self.flag(f)?);
-                }
-                for (f, v) in Flag::ALL.into_iter().zip(vals) {
+                    let v = self.flag(f)?;
                     self.b.build_store(self.flags.carry.slots[f.idx()], v)?;
                 }
                 self.b.build_store(self.flags.carry.mode, self.c(8, 0))?;
@@ -183,15 +183,13 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
         Ok(())
     }
 
-    /// Carries the six flags of `rflags` into the first block.
+    /// Carries the six flags of `rflags` into the first block (not
+    /// changed since the last sync: `set_flag` would say they were).
     pub(crate) fn carry_rflags(&mut self, rflags: IntValue<'ctx>) -> Res<()> {
         for f in Flag::ALL {
-            let v = self.bit_of(rflags, u64::from(f.bit()))?;
-            self.b.build_store(self.flags.carry.slots[f.idx()], v)?;
+            self.flags.src[f.idx()] = Src::Val(self.bit_of(rflags, u64::from(f.bit()))?);
         }
-        self.b.build_store(self.flags.carry.mode, self.c(8, 0))?;
-        self.flags.src = [Src::Slot; 6];
-        Ok(())
+        self.flags_to_slot()
     }
 
     /// Flag `f` as the previous block carried it in.

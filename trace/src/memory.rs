@@ -16,6 +16,7 @@
 
 use crate::state::{Cx, Res};
 use iced_x86::{Instruction, Register};
+use inkwell::types::{BasicType, BasicTypeEnum};
 use inkwell::values::BasicValue;
 use inkwell::values::IntValue;
 use inkwell::AddressSpace;
@@ -122,24 +123,26 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
         Ok(())
     }
 
+    /// The type a `bits`-wide guest access is made with: an integer, a
+    /// `<2 x i64>` for 128 bits (one `movdqu`: a volatile `i128` access is
+    /// split into two 64-bit ones, packed into an XMM register again; an
+    /// SSE2 loop ran 3x slower than the baseline).
+    fn guest_type(&self, bits: u32) -> BasicTypeEnum<'ctx> {
+        match bits {
+            128 => self.ctx.i64_type().vec_type(2).into(),
+            _ => self.int(bits).into(),
+        }
+    }
+
     fn guest_ptr(&self, addr: IntValue<'ctx>, bits: u32) -> Res<inkwell::values::PointerValue<'ctx>> {
-        let pt = self.int(bits).ptr_type(AddressSpace::default());
+        let pt = self.guest_type(bits).ptr_type(AddressSpace::default());
         Ok(self.b.build_int_to_ptr(addr, pt, "g")?)
     }
 
     /// A `bits`-wide guest load at `addr` by the instruction at `pc`.
-    ///
-    /// 128 bits are loaded as a `<2 x i64>` (one `movdqu`): a volatile
-    /// `i128` load is split into two 64-bit loads, then packed into an
-    /// XMM register again (an SSE2 loop ran 3x slower than the baseline).
     pub(crate) fn load(&mut self, pc: u64, addr: IntValue<'ctx>, bits: u32) -> Res<IntValue<'ctx>> {
         self.before_access(pc)?;
-        let v2 = self.ctx.i64_type().vec_type(2);
-        let p = match bits {
-            128 => self.b.build_int_to_ptr(addr, v2.ptr_type(AddressSpace::default()), "g")?,
-            _ => self.guest_ptr(addr, bits)?,
-        };
-        let v = self.b.build_load(p, "ld")?;
+        let v = self.b.build_load(self.guest_ptr(addr, bits)?, "ld")?;
         if let Some(i) = v.as_instruction_value() {
             i.set_volatile(true).map_err(|e| crate::Reject::Llvm(e.to_string()))?;
             i.set_alignment(1).map_err(|e| crate::Reject::Llvm(e.to_string()))?;
@@ -148,21 +151,11 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
     }
 
     /// A guest store of `v` at `addr` by the instruction at `pc`.
-    /// (128 bits as a `<2 x i64>`, as [`Cx::load`] does.)
     pub(crate) fn store(&mut self, pc: u64, addr: IntValue<'ctx>, v: IntValue<'ctx>) -> Res<()> {
         self.before_access(pc)?;
-        let st = match v.get_type().get_bit_width() {
-            128 => {
-                let v2 = self.ctx.i64_type().vec_type(2);
-                let p = self.b.build_int_to_ptr(addr, v2.ptr_type(AddressSpace::default()), "g")?;
-                let v = self.b.build_bit_cast(v, v2, "st")?;
-                self.b.build_store(p, v)?
-            }
-            bits => {
-                let p = self.guest_ptr(addr, bits)?;
-                self.b.build_store(p, v)?
-            }
-        };
+        let bits = v.get_type().get_bit_width();
+        let v = self.b.build_bit_cast(v, self.guest_type(bits), "st")?;
+        let st = self.b.build_store(self.guest_ptr(addr, bits)?, v)?;
         st.set_volatile(true).map_err(|e| crate::Reject::Llvm(e.to_string()))?;
         st.set_alignment(1).map_err(|e| crate::Reject::Llvm(e.to_string()))?;
         self.sync.stored = true;

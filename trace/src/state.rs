@@ -286,9 +286,7 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
     fn put_lo(&self, n: usize, v: IntValue<'ctx>) -> Res<()> {
         if self.xmm_whole & (1 << n) != 0 {
             let x = self.xmm_get(n)?;
-            let x = self.b.build_insert_element(x, v, self.c(32, 0), "xv")?;
-            self.b.build_store(self.xmm[n][0], x)?;
-            return Ok(());
+            return self.xmm_put(n, self.b.build_insert_element(x, v, self.c(32, 0), "xv")?);
         }
         let slot = self.xmm[n][0];
         let ty = slot.get_type().get_element_type();

@@ -110,6 +110,13 @@ pub struct IrBlock {
     pub check: bool,
 }
 
+/// How many guest instructions `insns` hold: not the `Fallthrough` pseudo-
+/// instructions (a block's end, or where a trace split it). What both tiers
+/// count as run (`--stats`).
+pub fn guest_insns(insns: &[IrInsn]) -> usize {
+    insns.iter().filter(|i| i.len > 0).count()
+}
+
 impl IrBlock {
     /// The guest encoding of `i`.
     pub fn bytes_of(&self, i: &IrInsn) -> &[u8] {

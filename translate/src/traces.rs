@@ -157,6 +157,7 @@ impl Jit {
         // its exits leaves (the first path to reach it), so that a path
         // grown from an exit inside a callee returns along the trace.
         let mut exit_rets: rustc_hash::FxHashMap<u64, Vec<u64>> = Default::default();
+        let in_trace = |blocks: &[IrBlock], pc: u64| pc == head || blocks.iter().any(|b| b.start == pc);
         while k < starts.len() || !closed {
             if k == starts.len() {
                 closed = true;
@@ -210,12 +211,12 @@ impl Jit {
                 // A conditional branch inside the block back into the trace
                 // (an outer loop's path through its inner loop) rejoins too.
                 rejoins |= ir.insns.iter().any(|i| match i.op {
-                    Op::Jcc { taken, .. } => taken == head || blocks.iter().any(|b| b.start == taken),
+                    Op::Jcc { taken, .. } => in_trace(&blocks, taken),
                     _ => false,
                 });
                 blocks.push(ir);
                 match next {
-                    Some(n) if n == head || blocks.iter().any(|b| b.start == n) => {
+                    Some(n) if in_trace(&blocks, n) => {
                         rejoins = true;
                         break;
                     }

@@ -1072,9 +1072,7 @@ fn emit_laid_out(
         if e.count && k == count_from {
             let run = ir.insns[k..].iter().position(|i| matches!(i.op, Op::Jcc { .. } | Op::Loop { .. }));
             count_from = run.map_or(ir.insns.len(), |r| k + r + 1);
-            // Not the `Fallthrough` closing a block: no guest instruction.
-            let real = ir.insns[k..count_from].iter().filter(|i| i.len > 0).count();
-            e.count_insns(pc, real as i32);
+            e.count_insns(pc, crate::ir::guest_insns(&ir.insns[k..count_from]) as i32);
         }
         e.mark(pc, NO_FIXUP);
         match &i.op {
