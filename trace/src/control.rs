@@ -343,8 +343,8 @@ fn run_from(blk: &IrBlock, k: usize) -> usize {
 /// or rotate whose count may be zero writes none.
 fn flags_dead_after(blk: &IrBlock, k: usize) -> bool {
     let Op::Native { insn, .. } = &blk.insns[k].op else { return false };
-    let status = STATUS_MASK as u32;
-    let mut pending = insn.rflags_modified() & status;
+    // iced-x86's flag bits: x86's RFLAGS mask would miss PF, AF and SF.
+    let mut pending = insn.rflags_modified() & crate::opaque::ICED_STATUS;
     for i in &blk.insns[k + 1..] {
         let Op::Native { insn: n, .. } = &i.op else { return false };
         let memory = (0..n.op_count()).any(|j| n.op_kind(j) == OpKind::Memory) || n.is_string_instruction();

@@ -50,6 +50,10 @@ const STATUS: [(u32, Flag); 6] = [
     (F::OF, Flag::O),
 ];
 
+/// The six status flags as iced-x86 bits (not x86's RFLAGS bits, which
+/// `flags::STATUS_MASK` holds).
+pub(crate) const ICED_STATUS: u32 = F::CF | F::PF | F::AF | F::ZF | F::SF | F::OF;
+
 /// Instruction sets whose instructions only touch general-purpose
 /// registers, flags and memory.
 fn integer_isa(f: C) -> bool {
@@ -190,7 +194,7 @@ fn uses(insn: &Instruction) -> Option<Uses> {
     if sse && insn.encoding() != iced_x86::EncodingKind::Legacy {
         return None;
     }
-    let status = STATUS.iter().fold(0, |a, (b, _)| a | b);
+    let status = ICED_STATUS;
     // Status flags only, plus DF read (string instructions): the others
     // are not tracked in SSA values.
     if insn.rflags_modified() & !status != 0 || insn.rflags_read() & !(status | F::DF) != 0 {

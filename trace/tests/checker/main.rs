@@ -20,8 +20,14 @@ fn seed_offset() -> u64 {
 }
 
 fn compiler(opt_level: u8, host_cpu: bool) -> Compiler {
-    Compiler::new(Options { opt_level, host_cpu, dump_ir: false, count_insns: false, miscompile: false })
-        .expect("LLVM")
+    Compiler::new(Options {
+        opt_level,
+        host_cpu,
+        dump_ir: std::env::var_os("CHK_IR").is_some(),
+        count_insns: false,
+        miscompile: false,
+    })
+    .expect("LLVM")
 }
 
 const JCC: [Code; 16] = [
@@ -433,6 +439,16 @@ fn dead_flags_of_opaque_instructions_stay_in() {
     assert!(has_pushfq(live), "flags read next are taken out");
     let shift_by_cl = vec![mul(), insn(Instruction::with2(Code::Shr_rm64_CL, R::RDX, R::CL))];
     assert!(has_pushfq(shift_by_cl), "a shift by cl may leave them as they are");
+    // Each flag counts, read by a cmov before the shift (PF and SF were
+    // missed once: iced-x86's flag bits masked with x86's RFLAGS bits).
+    for cmov in [Code::Cmovp_r64_rm64, Code::Cmovs_r64_rm64, Code::Cmovo_r64_rm64, Code::Cmovb_r64_rm64] {
+        let read = vec![
+            mul(),
+            insn(Instruction::with2(cmov, R::RBX, R::RAX)),
+            insn(Instruction::with2(Code::Shr_rm64_imm8, R::RDX, 3)),
+        ];
+        assert!(has_pushfq(read), "{cmov:?} reads the flags of the mul");
+    }
 }
 
 /// A loop ending in `cmp`/`jne` carries the compare's operands to its

@@ -235,6 +235,8 @@ pub fn check_split(
     // Compiled traces by entry pc: (code, its length).
     let mut traces: HashMap<u64, (*mut u8, usize)> = HashMap::new();
     let (mut compile_ms, mut lowered) = (0.0, 0);
+    // Optimised LLVM IR of the traces compiled (CHK_IR=1), shown on failure.
+    let mut ir_text = String::new();
     let mut compile = |pc: u64| -> Result<u64, String> {
         if let Some(&(p, _)) = traces.get(&pc) {
             return Ok(p as u64);
@@ -245,6 +247,9 @@ pub fn check_split(
             compiler.compile(&trace, miscompile).map_err(|e| format!("compile at {pc:#x}: {e}"))?;
         compile_ms += t0.elapsed().as_secs_f64() * 1e3;
         lowered += compiled.lowered_insns;
+        if let Some(ir) = &compiled.llvm_after {
+            ir_text.push_str(ir);
+        }
         let p = native::exec_copy(&compiled.code);
         traces.insert(pc, (p, compiled.code.len()));
         Ok(p as u64)
@@ -389,7 +394,7 @@ pub fn check_split(
             diffs.push(format!("data at +{i:#x}: trace {:#x} native {:#x}", data[i], nat_data[i]));
         }
         if !diffs.is_empty() {
-            result = Err(format!("{}\ncode:\n{}", diffs.join("\n"), listing()));
+            result = Err(format!("{}\ncode:\n{}{ir_text}", diffs.join("\n"), listing()));
             break;
         }
     }
