@@ -276,7 +276,9 @@ fn main() {
     }
     // What the translation depends on besides the guest's bytes and
     // tern's binary.
-    let persist_options = format!("cpu={} count={}", model.name(), cli.stats);
+    let traces = cli.traces && !cli.no_traces;
+    let profiled = if traces { cli.trace_threshold.to_string() } else { "off".into() };
+    let persist_options = format!("cpu={} count={} profiled={profiled}", model.name(), cli.stats);
     if let Some(p) = new_persist(&cli, &persist_options) {
         jit.enable_persist(p);
     }
@@ -286,7 +288,7 @@ fn main() {
     if let Some((s, e)) = proc::vdso_range() {
         jit.set_vdso(s, e);
     }
-    if cli.traces && !cli.no_traces {
+    if traces {
         let cfg = trace_config(&cli, model, dump_traces);
         tern_linux_user::optimizer::init(jit, cfg, tern_linux_user::trace_lib::load);
     }

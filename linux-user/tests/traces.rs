@@ -178,6 +178,43 @@ fn traces_run_and_baseline_only_has_none() {
     }
 }
 
+/// Blocks with counting stubs are kept in the persistent cache: a second
+/// `--traces` run of a PIE program (its code and libc elsewhere: the
+/// stubs' counters move with the heads' addresses) loads its blocks, and
+/// its loops still become traces, with the first run's output.
+#[test]
+fn profiled_blocks_come_from_the_persistent_cache() {
+    if tern_tests::skip_without_compiler(false) {
+        return;
+    }
+    let bin = tern_tests::build("trace_hot.c", &Build { static_: false, opt: "-O2", cxx: false });
+    let dir = std::env::temp_dir().join(format!("tern-trace-persist-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let run = || {
+        let out = Command::new(tern())
+            .args(["--stats", "--traces", "--trace-sync", "--trace-threshold", "50", "--code-cache"])
+            .arg(&dir)
+            .arg(&bin)
+            .output()
+            .expect("run tern");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        let row = |name: &str| -> u64 {
+            err.lines()
+                .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().parse().unwrap_or(0)))
+                .unwrap_or_else(|| panic!("no '{name}' in the stats:\n{err}"))
+        };
+        (out.stdout, row("of which reused"), row("blocks translated"), row("traces: installed"))
+    };
+    let (out1, reused1, _, installed1) = run();
+    let (out2, reused2, translated2, installed2) = run();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(reused1, 0, "a fresh cache");
+    assert!(reused2 * 10 > translated2 * 9, "reused {reused2} of {translated2} blocks");
+    assert!(installed1 >= 3 && installed2 >= 3, "traces installed: {installed1}, then {installed2}");
+    assert_eq!(out1, out2);
+}
+
 /// Traces whose runs are a few loop turns are taken out of use again
 /// (their counters say so); with `--trace-min-loops 0` they stay. One
 /// block per trace: else the caller's loop takes the short loop in (a

@@ -1113,11 +1113,13 @@ impl Jit {
 
     /// True if blocks translated now depend only on their guest bytes and
     /// address, and on the options that name the persistent cache's
-    /// directory (not on profiling stubs, or dumps that want the IR), so
-    /// that the cache may hold them.
+    /// directory (not on dumps that want the IR, or on a profiled range of
+    /// guest addresses), so that the cache may hold them.
     fn persistable(&self) -> bool {
         let d = &self.dump;
-        self.prof.get().is_none() && !(d.in_asm || d.ir || d.out_asm) && !child_alloc::in_child()
+        self.prof.get().is_none_or(baseline::Profiler::whole_range)
+            && !(d.in_asm || d.ir || d.out_asm)
+            && !child_alloc::in_child()
     }
 
     /// The persistent cache's block for the fetch `f`, moved to its guest

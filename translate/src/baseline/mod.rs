@@ -19,7 +19,6 @@ use crate::ir::{IrBlock, MemFix, Op};
 use asm::{Asm, RAX, RCX, RDX};
 pub use asm::{Reloc, RelocKind};
 use iced_x86::{Code, Instruction, InstructionInfoFactory, MemoryOperand, Register};
-use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Scratch slot use: 1 and 2 guest rcx and rdx during an indirect branch
 /// and its lookup (and at a block's lookup entry and a call's return
@@ -104,23 +103,41 @@ pub struct Profiler {
     pub threshold: u32,
     /// Only branches to heads in `[lo, hi)` are profiled.
     pub range: (u64, u64),
-    next: AtomicU32,
 }
 
 impl Profiler {
     pub fn new(threshold: u32, range: (u64, u64)) -> Profiler {
-        Profiler { threshold: threshold.clamp(1, i32::MAX as u32), range, next: AtomicU32::new(0) }
+        Profiler { threshold: threshold.clamp(1, i32::MAX as u32), range }
     }
 
-    /// A counter slot (`CpuState::hot`) for a backward branch at `pc` to
-    /// `target`, or None if it is not profiled.
+    /// The counter slot (`CpuState::hot`) of a backward branch at `pc` to
+    /// `target` ([`hot_slot`] of the head), or None if it is not profiled.
     fn slot(&self, pc: u64, target: u64) -> Option<u32> {
         if target > pc || !(self.range.0..self.range.1).contains(&target) {
             return None;
         }
-        let s = self.next.fetch_add(1, Ordering::Relaxed);
-        (s < crate::cpu::HOT_SLOTS as u32).then_some(s)
+        Some(hot_slot(target))
     }
+
+    /// True if every head is profiled: which branches are then depends
+    /// only on their addresses relative to each other, not on where the
+    /// guest code lies (the persistent cache may keep their blocks).
+    pub fn whole_range(&self) -> bool {
+        self.range == (0, u64::MAX)
+    }
+}
+
+/// The counter slot (`CpuState::hot`) of trace head `head`: its address
+/// in 16-byte units, modulo the slots, so that a block's counting stubs
+/// depend on nothing else (the persistent cache keeps them;
+/// `RelocKind::HotSlot` moves them with the guest code), and a process
+/// touches one page of counters per 16 KiB of code with heads (a hash
+/// spread over all 256 KiB cost `/bin/true` 130 page faults). Every branch
+/// to one head counts in one slot, as trace heads are counted; heads that
+/// share one (16 bytes apart, or 1 MiB) add up their counts, and the
+/// counter starts again when it fires (`ExitKind::Hot`), so each fires.
+pub fn hot_slot(head: u64) -> u32 {
+    ((head >> 4) as usize & (crate::cpu::HOT_SLOTS - 1)) as u32
 }
 
 /// rcx = 2 * `cpu::ibl_index(rdx)`: the index in qwords of the lookup
@@ -292,6 +309,14 @@ pub fn relocate_code(code: &mut [u8], relocs: &[Reloc], descs: &mut [ExitDesc], 
     if !host_delta.is_multiple_of(8) {
         return false;
     }
+    // The heads of the counting stubs, moved, in the order of their `Hot`
+    // exits: each stub's two `HotSlot` fields come in that order too.
+    let hot_heads: Vec<u64> = descs
+        .iter()
+        .filter(|d| d.kind == ExitKind::Hot)
+        .map(|d| d.target.wrapping_add(m.guest_delta))
+        .collect();
+    let mut hot_fields = 0;
     for r in relocs {
         let at = r.at as usize;
         let Some(field) = code.get_mut(at..at + if is_wide(r.kind) { 8 } else { 4 }) else {
@@ -310,6 +335,11 @@ pub fn relocate_code(code: &mut [u8], relocs: &[Reloc], descs: &mut [ExitDesc], 
                 Some(p) => p.wrapping_neg(),
                 None => return false,
             },
+            RelocKind::HotSlot => {
+                let Some(&head) = hot_heads.get(hot_fields / 2) else { return false };
+                hot_fields += 1;
+                (off::HOT + 4 * hot_slot(head) as usize) as u64
+            }
         };
         if is_wide(r.kind) {
             field.copy_from_slice(&new.to_le_bytes());
@@ -910,9 +940,11 @@ impl Emitter<'_> {
         self.mark(pc, fix1(RCX, SLOT_HOT));
         self.a.bytes(&[0x65, 0x8b, 0x0c, 0x25]); // mov ecx, gs:[counter]
         self.a.bytes(&counter.to_le_bytes());
+        self.a.reloc(self.a.buf.len() - 4, RelocKind::HotSlot);
         self.a.bytes(&[0x8d, 0x49, 0x01]); // lea ecx, [rcx+1]
         self.a.bytes(&[0x65, 0x89, 0x0c, 0x25]); // mov gs:[counter], ecx
         self.a.bytes(&counter.to_le_bytes());
+        self.a.reloc(self.a.buf.len() - 4, RelocKind::HotSlot);
         self.a.bytes(&[0x8d, 0x89]); // lea ecx, [rcx-threshold]
         self.a.bytes(&(threshold as i32).wrapping_neg().to_le_bytes());
         let fire = self.a.short(0xe3); // jrcxz fire

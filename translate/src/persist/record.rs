@@ -33,12 +33,13 @@ pub struct Record {
     pub em: Emitted,
 }
 
-const RELOC_KINDS: [RelocKind; 5] = [
+const RELOC_KINDS: [RelocKind; 6] = [
     RelocKind::HostRel32,
     RelocKind::GuestRel32,
     RelocKind::GuestAbs32,
     RelocKind::GuestAbs64,
     RelocKind::PredictedNeg64,
+    RelocKind::HotSlot,
 ];
 
 impl Record {
