@@ -311,12 +311,9 @@ pub fn relocate_code(code: &mut [u8], relocs: &[Reloc], descs: &mut [ExitDesc], 
     }
     // The heads of the counting stubs, moved, in the order of their `Hot`
     // exits: each stub's two `HotSlot` fields come in that order too.
-    let hot_heads: Vec<u64> = descs
-        .iter()
-        .filter(|d| d.kind == ExitKind::Hot)
-        .map(|d| d.target.wrapping_add(m.guest_delta))
-        .collect();
-    let mut hot_fields = 0;
+    let mut hot_heads =
+        descs.iter().filter(|d| d.kind == ExitKind::Hot).map(|d| d.target.wrapping_add(m.guest_delta));
+    let (mut hot_fields, mut head) = (0, None);
     for r in relocs {
         let at = r.at as usize;
         let Some(field) = code.get_mut(at..at + if is_wide(r.kind) { 8 } else { 4 }) else {
@@ -336,9 +333,12 @@ pub fn relocate_code(code: &mut [u8], relocs: &[Reloc], descs: &mut [ExitDesc], 
                 None => return false,
             },
             RelocKind::HotSlot => {
-                let Some(&head) = hot_heads.get(hot_fields / 2) else { return false };
+                if hot_fields % 2 == 0 {
+                    head = hot_heads.next();
+                }
                 hot_fields += 1;
-                (off::HOT + 4 * hot_slot(head) as usize) as u64
+                let Some(h) = head else { return false };
+                (off::HOT + 4 * hot_slot(h) as usize) as u64
             }
         };
         if is_wide(r.kind) {
