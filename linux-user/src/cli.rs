@@ -69,6 +69,12 @@ pub struct Cli {
     /// that a run this short cannot earn back).
     #[arg(long, value_name = "MS", default_value_t = 400)]
     pub trace_delay: u64,
+    /// Compile traces for at most PCT percent of the time the process has
+    /// run, beyond a first 250 ms (the hottest waiting head goes first
+    /// when the budget allows; compiling competes with the guest for the
+    /// CPU); 0: no limit.
+    #[arg(long, value_name = "PCT", default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub trace_budget: u32,
     /// Background threads compiling traces.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub optimizer_threads: u32,
@@ -206,6 +212,7 @@ impl Cli {
         num("--optimizer-threads", self.optimizer_threads.to_string(), "1");
         num("--trace-min-loops", self.trace_min_loops.to_string(), "256");
         num("--trace-delay", self.trace_delay.to_string(), "400");
+        num("--trace-budget", self.trace_budget.to_string(), "10");
         num("--trace-opt", self.trace_opt.to_string(), "2");
         if let Some(r) = &self.trace_range {
             o.push("--trace-range".into());

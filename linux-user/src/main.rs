@@ -123,6 +123,7 @@ fn trace_config(cli: &Cli, model: CpuModel, dump: bool) -> optimizer::Config {
         min_loops: cli.trace_min_loops,
         count_insns: cli.stats,
         delay_ms: if cli.trace_sync { 0 } else { cli.trace_delay },
+        budget_pct: if cli.trace_sync { 0 } else { cli.trace_budget },
         threads: cli.optimizer_threads as usize,
         opt_level: cli.trace_opt,
         dump,

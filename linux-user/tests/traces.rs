@@ -51,7 +51,17 @@ fn guest_programs_with_traces_forced() {
     // vfork.c's clone(CLONE_VFORK) is a raw host clone while the optimizer
     // allocates: it hung in one run of three until the fork waited for it.
     let f = programs(
-        &["--traces", "--trace-threshold", "1", "--trace-min-loops", "0", "--trace-delay", "0"],
+        &[
+            "--traces",
+            "--trace-threshold",
+            "1",
+            "--trace-min-loops",
+            "0",
+            "--trace-delay",
+            "0",
+            "--trace-budget",
+            "0",
+        ],
         |_| true,
         two_builds,
     );
