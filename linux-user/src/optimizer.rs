@@ -401,7 +401,8 @@ impl Manager {
                 std::thread::sleep(w);
             }
             let _work = tern_syscalls::background::work();
-            if let Some(head) = wait.is_none().then(|| self.hottest(&mut pending)).flatten() {
+            let next = if wait.is_none() { self.hottest(&mut pending) } else { None };
+            if let Some(head) = next {
                 self.busy.store(true, SeqCst);
                 let built = self.build(compiler.as_mut(), head);
                 self.busy.store(false, SeqCst);

@@ -143,12 +143,7 @@ fn stats(src: &str, opts: &[&str], names: &[&str]) -> Vec<u64> {
         .output()
         .expect("run tern");
     let err = String::from_utf8_lossy(&out.stderr);
-    let row = |name: &str| {
-        err.lines()
-            .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().parse().unwrap_or(0)))
-            .unwrap_or_else(|| panic!("no '{name}' in the stats:\n{err}"))
-    };
-    names.iter().map(|n| row(n)).collect()
+    names.iter().map(|n| tern_tests::stats_counter(&err, n)).collect()
 }
 
 /// The guest instructions counted under `--stats` are the same whether
@@ -208,12 +203,8 @@ fn profiled_blocks_come_from_the_persistent_cache() {
             .output()
             .expect("run tern");
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        let row = |name: &str| -> u64 {
-            err.lines()
-                .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().parse().unwrap_or(0)))
-                .unwrap_or_else(|| panic!("no '{name}' in the stats:\n{err}"))
-        };
+        let err = String::from_utf8_lossy(&out.stderr);
+        let row = |name| tern_tests::stats_counter(&err, name);
         (out.stdout, row("of which reused"), row("blocks translated"), row("traces: installed"))
     };
     let (out1, reused1, _, installed1) = run();

@@ -420,14 +420,14 @@ pub struct CpuState {
     /// never written would still map one, a fault per miss in a fresh
     /// page).
     pub ibl_victims: u64,
-    /// Per-thread execution counts of profiled backward branches, indexed
-    /// by the slot the branch's counting stub was given (`baseline`);
+    /// Per-thread execution counts of trace heads, indexed by
+    /// `baseline::hot_slot` of the head that profiled branches lead to;
     /// pages are committed only for slots in use.
     pub hot: [u32; HOT_SLOTS],
 }
 
-/// Profiled branches a process can have (`CpuState::hot`); branches
-/// translated once they are used up are not profiled.
+/// Trace-head counters per thread (`CpuState::hot`); heads whose slots
+/// coincide share one (`baseline::hot_slot`).
 pub const HOT_SLOTS: usize = 1 << 16;
 
 /// Byte offsets of `CpuState` fields, used by the code generator.
