@@ -265,6 +265,7 @@ fn main() {
     tern_syscalls::rlimit::init(cli.guest_rlimits.as_deref()).unwrap_or_else(|e| fail(e, 2));
     tern_syscalls::seccomp::init(cli.guest_seccomp.as_deref()).unwrap_or_else(|e| fail(e, 2));
     tern_syscalls::guard::init();
+    tern_translate::map_reserve::init();
     proc::snapshot_tern_ranges();
     let cache_size = tern_syscalls::rlimit::cache_size();
     tern_translate::child_alloc::set_region_size(cache_size);

@@ -4,9 +4,11 @@
  * ever run) and leaves at the branch on every turn. Its grown trace takes
  * in the path from that exit, which ends in the function's return: the
  * return goes back along the trace to the loop, so the whole loop runs
- * inside the grown trace. Prints a checksum. */
+ * inside the grown trace. Prints a checksum. argv[1]: the loop's turns
+ * (30 million). */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 uint64_t step(uint64_t x);
 __asm__(".text\n"
@@ -23,9 +25,10 @@ __asm__(".text\n"
         "  ret\n"
         ".size step, .-step\n");
 
-int main(void) {
+int main(int argc, char **argv) {
+    uint64_t turns = argc > 1 ? strtoull(argv[1], 0, 10) : 30000000;
     uint64_t s = step(0);
-    for (uint64_t i = 1; i <= 30000000; i++)
+    for (uint64_t i = 1; i <= turns; i++)
         s += step(s | i) >> 7;
     printf("checksum %016llx\n", (unsigned long long)s);
     return 0;

@@ -107,8 +107,16 @@ fn bump(layout: Layout) -> *mut u8 {
     }
 }
 
-/// `p`, unless it is null: then tern is out of memory ([`out_of_memory`]).
-fn checked(p: *mut u8, size: usize) -> *mut u8 {
+/// What `alloc` returns, unless it is null: then `alloc` once more with a
+/// place in the kernel's count of mappings given back to it (a guest that
+/// used up `vm.max_map_count` leaves tern's heap no room to grow:
+/// `map_reserve`), and if that fails too, tern is out of memory
+/// ([`out_of_memory`]).
+fn checked(size: usize, mut alloc: impl FnMut() -> *mut u8) -> *mut u8 {
+    let mut p = alloc();
+    if p.is_null() {
+        p = crate::map_reserve::retry(alloc);
+    }
     if p.is_null() {
         out_of_memory(size);
     }
@@ -192,7 +200,7 @@ unsafe impl GlobalAlloc for TernAlloc {
             }
         }
         // SAFETY: as the caller's contract.
-        checked(unsafe { System.alloc(layout) }, layout.size())
+        checked(layout.size(), || unsafe { System.alloc(layout) })
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
@@ -204,7 +212,7 @@ unsafe impl GlobalAlloc for TernAlloc {
             }
         }
         // SAFETY: as the caller's contract.
-        checked(unsafe { System.alloc_zeroed(layout) }, layout.size())
+        checked(layout.size(), || unsafe { System.alloc_zeroed(layout) })
     }
 
     unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
@@ -217,8 +225,9 @@ unsafe impl GlobalAlloc for TernAlloc {
 
     unsafe fn realloc(&self, p: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         if !in_region(p) && !in_child() {
-            // SAFETY: p came from System with this layout.
-            return checked(unsafe { System.realloc(p, layout, new_size) }, new_size);
+            // SAFETY: p came from System with this layout (and is still
+            // its block when a first realloc failed).
+            return checked(new_size, || unsafe { System.realloc(p, layout, new_size) });
         }
         // SAFETY: the layout's alignment with a size the caller made valid.
         let new = unsafe { self.alloc(Layout::from_size_align_unchecked(new_size, layout.align())) };

@@ -25,6 +25,7 @@ pub mod guestmem;
 pub mod hostmem;
 pub mod ir;
 pub mod lift;
+pub mod map_reserve;
 pub mod model;
 pub mod pages;
 pub mod pcmap;

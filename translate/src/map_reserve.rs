@@ -1,0 +1,160 @@
+//! Places in the kernel's count of mappings, held for tern itself.
+//!
+//! Once a process has `vm.max_map_count` mappings the kernel refuses it
+//! any new one, and any growth of its heap too (`brk` counts the mappings
+//! before it extends the heap in place). A guest that maps until refused
+//! (LTP munmap04) takes them all, and tern, whose memory comes from the
+//! same process, could then allocate nothing: the next growth of its heap
+//! failed, in a translation or in LLVM compiling a trace ("LLVM ERROR: out
+//! of memory"; tern's CI saw both).
+//!
+//! So tern holds [`SLOTS`] one-page mappings from the start, in a region
+//! of its own where each is a mapping apart (slots between read-only
+//! pages: neighbours that differ never merge). When it needs memory the
+//! kernel may refuse, it gives one back, allocates (the heap grows in
+//! place, which adds no mapping), and maps the place again: the guest
+//! still finds the count used up, as natively. Two callers:
+//! - the global allocator, once malloc has failed ([`retry`]);
+//! - the trace optimizer around a compile ([`with_room`]: LLVM's
+//!   allocations abort when they fail, so room is made before).
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+/// Places held; each caller gives back one at a time, and takes it again.
+const SLOTS: u32 = 4;
+const PAGE: u64 = 4096;
+
+/// The region's start (0: not made); slot `i` is its page `2i + 1`.
+static BASE: AtomicU64 = AtomicU64::new(0);
+/// Bit `i`: slot `i` is mapped (held).
+static HELD: AtomicU32 = AtomicU32::new(0);
+
+/// Makes the region: read-only pages with the slots, inaccessible, between
+/// them. Once, before the guest runs; without it nothing is held.
+pub fn init() {
+    if BASE.load(Ordering::Acquire) != 0 {
+        return;
+    }
+    let len = (2 * SLOTS as usize + 1) * PAGE as usize;
+    let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE;
+    let Ok(base) = crate::hostmem::map_tern(len, libc::PROT_READ, flags) else { return };
+    let mut held = 0;
+    for i in 0..SLOTS {
+        // SAFETY: a page of the region just mapped, tern's own.
+        if unsafe { libc::mprotect(slot_addr(base, i) as *mut _, PAGE as usize, libc::PROT_NONE) } == 0 {
+            held |= 1 << i;
+        }
+    }
+    HELD.store(held, Ordering::Release);
+    BASE.store(base, Ordering::Release);
+}
+
+fn slot_addr(base: u64, i: u32) -> u64 {
+    base + (2 * u64::from(i) + 1) * PAGE
+}
+
+/// Gives one held slot back to the kernel: its index, or None if none is
+/// held.
+fn give_back() -> Option<u32> {
+    let base = BASE.load(Ordering::Acquire);
+    let mut held = HELD.load(Ordering::Acquire);
+    loop {
+        if base == 0 || held == 0 {
+            return None;
+        }
+        let i = held.trailing_zeros();
+        match HELD.compare_exchange_weak(held, held & !(1 << i), Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => break Some(i),
+            Err(now) => held = now,
+        }
+    }
+    .inspect(|&i| {
+        // SAFETY: slot i's page, tern's own, which this caller alone now
+        // owns (its bit was cleared above).
+        unsafe { libc::munmap(slot_addr(base, i) as *mut _, PAGE as usize) };
+    })
+}
+
+/// Maps slot `i` again (given back by [`give_back`]). A guest that took
+/// the place meanwhile keeps it, and tern holds one slot fewer.
+fn take_again(i: u32) {
+    let at = slot_addr(BASE.load(Ordering::Acquire), i);
+    let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED_NOREPLACE;
+    // SAFETY: MAP_FIXED_NOREPLACE maps the slot's page only if nothing is
+    // there; it replaces nothing.
+    let p = unsafe { libc::mmap(at as *mut _, PAGE as usize, libc::PROT_NONE, flags, -1, 0) };
+    if p as u64 == at {
+        HELD.fetch_or(1 << i, Ordering::AcqRel);
+    } else if p != libc::MAP_FAILED {
+        // An old kernel that took the address as a hint only.
+        // SAFETY: the page just mapped elsewhere, tern's alone.
+        unsafe { libc::munmap(p, PAGE as usize) };
+    }
+}
+
+/// `alloc` again with a slot given back for its duration, after it failed
+/// (returned null): what it returns now. Allocates nothing itself.
+pub fn retry(alloc: impl FnOnce() -> *mut u8) -> *mut u8 {
+    let Some(i) = give_back() else { return std::ptr::null_mut() };
+    let p = alloc();
+    take_again(i);
+    p
+}
+
+/// Whether the kernel refuses this process a new mapping now (a probe:
+/// one page mapped and unmapped).
+fn refused() -> bool {
+    let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE;
+    // SAFETY: a fresh page where the kernel chooses, unmapped at once.
+    unsafe {
+        let p = libc::mmap(std::ptr::null_mut(), PAGE as usize, libc::PROT_NONE, flags, -1, 0);
+        if p == libc::MAP_FAILED {
+            return true;
+        }
+        libc::munmap(p, PAGE as usize);
+    }
+    false
+}
+
+/// Runs `f`, which allocates and cannot take a refusal, with a slot given
+/// back for its duration if the kernel refuses new mappings now.
+pub fn with_room<T>(f: impl FnOnce() -> T) -> T {
+    let slot = if refused() { give_back() } else { None };
+    let r = f();
+    if let Some(i) = slot {
+        take_again(i);
+    }
+    r
+}
+
+/// How many slots are held (tests).
+pub fn held() -> u32 {
+    HELD.load(Ordering::Acquire).count_ones()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether `/proc/self/maps` has a mapping starting at `at`.
+    fn mapped_at(at: u64) -> bool {
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        maps.lines().any(|l| l.starts_with(&format!("{at:x}-")))
+    }
+
+    #[test]
+    fn a_slot_given_back_is_taken_again() {
+        init();
+        let first = slot_addr(BASE.load(Ordering::Acquire), 0);
+        assert_eq!(held(), SLOTS);
+        assert!(mapped_at(first), "slot 0 is a mapping of its own");
+        let mut inside = None;
+        let p = retry(|| {
+            inside = Some((held(), mapped_at(first)));
+            8 as *mut u8
+        });
+        assert_eq!((p as usize, inside, held()), (8, Some((SLOTS - 1, false)), SLOTS));
+        assert!(mapped_at(first), "slot 0 mapped again");
+        assert_eq!(with_room(held), SLOTS, "no slot given back while the kernel maps");
+    }
+}
