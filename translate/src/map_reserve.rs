@@ -23,21 +23,28 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 /// Places held; each caller gives back one at a time, and takes it again.
 const SLOTS: u32 = 4;
 const PAGE: u64 = 4096;
+/// The region's page that [`refused`] maps and unmaps.
+const PROBE: u64 = 2 * SLOTS as u64 + 1;
 
-/// The region's start (0: not made); slot `i` is its page `2i + 1`.
+/// The region's start (0: not made); slot `i` is its page `2i + 1`, and
+/// its last page, [`PROBE`], is left unmapped for [`refused`]'s probe.
 static BASE: AtomicU64 = AtomicU64::new(0);
 /// Bit `i`: slot `i` is mapped (held).
 static HELD: AtomicU32 = AtomicU32::new(0);
 
 /// Makes the region: read-only pages with the slots, inaccessible, between
-/// them. Once, before the guest runs; without it nothing is held.
+/// them, and the probe's page. Once, before the guest runs; without it
+/// nothing is held.
 pub fn init() {
     if BASE.load(Ordering::Acquire) != 0 {
         return;
     }
-    let len = (2 * SLOTS as usize + 1) * PAGE as usize;
+    let len = (PROBE + 1) * PAGE;
     let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE;
-    let Ok(base) = crate::hostmem::map_tern(len, libc::PROT_READ, flags) else { return };
+    let Ok(base) = crate::hostmem::map_tern(len as usize, libc::PROT_READ, flags) else { return };
+    // SAFETY: the region's last page, just mapped, tern's own; the place
+    // stays tern's memory (registered), so the guest never sees the probe.
+    unsafe { libc::munmap((base + PROBE * PAGE) as *mut _, PAGE as usize) };
     let mut held = 0;
     for i in 0..SLOTS {
         // SAFETY: a page of the region just mapped, tern's own.
@@ -78,18 +85,23 @@ fn give_back() -> Option<u32> {
 /// Maps slot `i` again (given back by [`give_back`]). A guest that took
 /// the place meanwhile keeps it, and tern holds one slot fewer.
 fn take_again(i: u32) {
-    let at = slot_addr(BASE.load(Ordering::Acquire), i);
-    let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED_NOREPLACE;
-    // SAFETY: MAP_FIXED_NOREPLACE maps the slot's page only if nothing is
-    // there; it replaces nothing.
-    let p = unsafe { libc::mmap(at as *mut _, PAGE as usize, libc::PROT_NONE, flags, -1, 0) };
-    if p as u64 == at {
+    if map_page(slot_addr(BASE.load(Ordering::Acquire), i)) {
         HELD.fetch_or(1 << i, Ordering::AcqRel);
-    } else if p != libc::MAP_FAILED {
+    }
+}
+
+/// Maps an inaccessible page at `at` if nothing is there: whether it did.
+fn map_page(at: u64) -> bool {
+    let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED_NOREPLACE;
+    // SAFETY: MAP_FIXED_NOREPLACE maps the page only if nothing is there;
+    // it replaces nothing.
+    let p = unsafe { libc::mmap(at as *mut _, PAGE as usize, libc::PROT_NONE, flags, -1, 0) };
+    if p != libc::MAP_FAILED && p as u64 != at {
         // An old kernel that took the address as a hint only.
         // SAFETY: the page just mapped elsewhere, tern's alone.
         unsafe { libc::munmap(p, PAGE as usize) };
     }
+    p as u64 == at
 }
 
 /// `alloc` again with a slot given back for its duration, after it failed
@@ -102,17 +114,16 @@ pub fn retry(alloc: impl FnOnce() -> *mut u8) -> *mut u8 {
 }
 
 /// Whether the kernel refuses this process a new mapping now (a probe:
-/// one page mapped and unmapped).
+/// the region's probe page mapped and unmapped, inside tern's memory,
+/// where a guest reading its maps or counting its memory meanwhile does
+/// not see it).
 fn refused() -> bool {
-    let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE;
-    // SAFETY: a fresh page where the kernel chooses, unmapped at once.
-    unsafe {
-        let p = libc::mmap(std::ptr::null_mut(), PAGE as usize, libc::PROT_NONE, flags, -1, 0);
-        if p == libc::MAP_FAILED {
-            return true;
-        }
-        libc::munmap(p, PAGE as usize);
+    let base = BASE.load(Ordering::Acquire);
+    if base == 0 || !map_page(base + PROBE * PAGE) {
+        return base != 0;
     }
+    // SAFETY: the probe page just mapped, tern's own.
+    unsafe { libc::munmap((base + PROBE * PAGE) as *mut _, PAGE as usize) };
     false
 }
 
@@ -156,5 +167,7 @@ mod tests {
         assert_eq!((p as usize, inside, held()), (8, Some((SLOTS - 1, false)), SLOTS));
         assert!(mapped_at(first), "slot 0 mapped again");
         assert_eq!(with_room(held), SLOTS, "no slot given back while the kernel maps");
+        let probe = BASE.load(Ordering::Acquire) + PROBE * PAGE;
+        assert!(!refused() && !mapped_at(probe), "the probe maps its page and unmaps it");
     }
 }
