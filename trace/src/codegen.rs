@@ -1,8 +1,8 @@
 //! LLVM module -> host machine code: the target machine (host CPU or plain
-//! x86-64), the optimisation pipeline (`default<On>`), emission of an ELF
-//! object to memory, and the function's bytes taken out of it: its code
-//! with its read-only constants after it, references between them
-//! resolved ([`text_of`]).
+//! x86-64), the optimisation pipeline (tern's [`TRACE_PASSES`], or LLVM's
+//! `default<On>`), emission of an ELF object to memory, and the function's
+//! bytes taken out of it: its code with its read-only constants after it,
+//! references between them resolved ([`text_of`]).
 
 use crate::{Options, Reject};
 use inkwell::module::Module;
@@ -54,7 +54,10 @@ impl Machine {
     pub(crate) fn emit(&self, module: &Module<'_>, opts: &Options) -> Result<Emitted, Reject> {
         module.verify().map_err(|e| Reject::Llvm(e.to_string()))?;
         let before = opts.dump_ir.then(|| module.print_to_string().to_string());
-        let passes = format!("default<O{}>", opts.opt_level.min(3));
+        let passes = match opts.opt_level {
+            2 => TRACE_PASSES.to_string(),
+            n => format!("default<O{}>", n.min(3)),
+        };
         // Guest memory accesses are volatile, so there is nothing for the
         // loop vectorizer; the SLP vectorizer would only pack flag
         // computations.
@@ -71,6 +74,23 @@ impl Machine {
         Ok((code, before, after))
     }
 }
+
+/// The passes of `--trace-opt 2` (the default). A trace is one function
+/// without calls, whose guest registers and flags start as loads from the
+/// `CpuState` into allocas: it needs them in SSA form (`sroa`), the flags
+/// no instruction reads folded away (`instcombine`, `adce`), the exits'
+/// duplicate blocks merged (`simplifycfg`), redundant loads and
+/// computations gone (`early-cse`, `gvn`), loop-invariant ones out of its
+/// loops (`licm`), and dead stores (`dse`). LLVM's `default<O2>` runs
+/// about sixty passes more (the inliner and interprocedural ones, loop
+/// rotation, unswitching, unrolling, induction-variable rewriting) that
+/// took 60 % of a trace's optimisation time and left the hot loops of the
+/// kernels the same instruction for instruction: a forced-traces run of
+/// `insn_sse_int.c` (549 traces) optimised in 5.2 s instead of 12.8 s
+/// (code generation, 10.7 s, unchanged); the kernels ran as fast
+/// (benches/docs/traces.md, session 47).
+const TRACE_PASSES: &str =
+    "function(sroa,early-cse,instcombine,simplifycfg,loop-mssa(loop-rotate,licm),gvn,instcombine,dse,adce,simplifycfg)";
 
 /// Initialises LLVM's x86 target and its own options, once per process
 /// (from whichever optimizer thread comes first): no SLP vectorizer (LLVM

@@ -74,7 +74,8 @@ pub use tern_translate::traces::TraceCounters as Counters;
 /// How traces are compiled.
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
-    /// LLVM optimisation level, 0..=3.
+    /// Optimisation level, 0..=3 (2: `codegen::TRACE_PASSES`, else LLVM's
+    /// `default<ON>`).
     pub opt_level: u8,
     /// Target the host CPU's features (else plain x86-64).
     pub host_cpu: bool,
