@@ -15,8 +15,9 @@
 //! place, which adds no mapping), and maps the place again: the guest
 //! still finds the count used up, as natively. Two callers:
 //! - the global allocator, once malloc has failed ([`retry`]);
-//! - the trace optimizer around a compile ([`with_room`]: LLVM's
-//!   allocations abort when they fail, so room is made before).
+//! - the trace optimizer before a compile ([`with_room`]: LLVM's
+//!   allocations abort when they fail, so the heap grows before, by more
+//!   than a compile takes, while the kernel still lets it).
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
@@ -127,15 +128,30 @@ fn refused() -> bool {
     false
 }
 
-/// Runs `f`, which allocates and cannot take a refusal, with a slot given
-/// back for its duration if the kernel refuses new mappings now.
+/// Free heap [`with_room`] makes before a compile: more than a trace's
+/// compile allocates at its peak (the heap never shrinks: `main` sets
+/// malloc's trim threshold out of reach, so what is freed stays free at
+/// its top, untouched pages costing nothing resident).
+const HEADROOM: usize = 32 << 20;
+
+/// Runs `f`, which allocates and cannot take a refusal (LLVM aborts), with
+/// [`HEADROOM`] free on tern's heap first: a guest mapping in another
+/// thread meanwhile (as `map_count_limit.c`'s loop, compiled while it
+/// ran) may use up the mappings while `f` runs, and the heap could not
+/// grow then. If the kernel refuses new mappings already, a slot is
+/// given back while the heap grows. If the heap cannot grow (a tight
+/// `ulimit -v`), `f` runs as it would have.
 pub fn with_room<T>(f: impl FnOnce() -> T) -> T {
     let slot = if refused() { give_back() } else { None };
-    let r = f();
+    // SAFETY: malloc's own block, freed at once: its memory joins the free
+    // top of the heap. Straight to malloc, not the global allocator,
+    // which ends tern when an allocation fails; through `black_box`, or
+    // LLVM drops the unused pair.
+    unsafe { libc::free(std::hint::black_box(libc::malloc(HEADROOM))) };
     if let Some(i) = slot {
         take_again(i);
     }
-    r
+    f()
 }
 
 /// How many slots are held (tests).
