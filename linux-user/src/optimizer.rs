@@ -477,9 +477,10 @@ impl Manager {
         let t0 = tern_translate::clock::Instant::now();
         let miscompile = self.cfg.miscompile == Some(head);
         let counters = self.new_counters();
-        // LLVM's allocations cannot take a refusal (it aborts): room for
-        // the heap to grow, should the guest have used up the mappings.
-        let c = tern_translate::map_reserve::with_room(|| compiler.compile(&tr, miscompile, counters));
+        // LLVM's allocations cannot take a refusal (it aborts): free heap
+        // first, should the guest use up the mappings while it compiles.
+        tern_translate::map_reserve::make_room();
+        let c = compiler.compile(&tr, miscompile, counters);
         s.compile_ns.fetch_add(t0.elapsed().as_nanos() as u64, Relaxed);
         let c = match c {
             Ok(c) => c,

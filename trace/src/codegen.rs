@@ -81,13 +81,16 @@ impl Machine {
 /// no instruction reads folded away (`instcombine`, `adce`), the exits'
 /// duplicate blocks merged (`simplifycfg`), redundant loads and
 /// computations gone (`early-cse`, `gvn`), loop-invariant ones out of its
-/// loops (`licm`), and dead stores (`dse`). LLVM's `default<O2>` runs
-/// about sixty passes more (the inliner and interprocedural ones, loop
-/// rotation, unswitching, unrolling, induction-variable rewriting) that
-/// took 60 % of a trace's optimisation time and left the hot loops of the
-/// kernels the same instruction for instruction: a forced-traces run of
-/// `insn_sse_int.c` (549 traces) optimised in 5.2 s instead of 12.8 s
-/// (code generation, 10.7 s, unchanged); the kernels ran as fast
+/// loops (`licm`), and dead stores (`dse`); `loop-rotate` turns the mode
+/// of a loop's lazily carried flags, known after its first turn, from an
+/// `i1` phi into the loop's guard (the checker's
+/// `flags_of_a_loop_compare_are_carried_lazily`). LLVM's `default<O2>`
+/// runs about sixty passes more (the inliner and interprocedural ones,
+/// unswitching, unrolling, induction-variable rewriting) that took 60 %
+/// of a trace's optimisation time and left the hot loops of the kernels
+/// the same instruction for instruction: a forced-traces run of
+/// `insn_sse_int.c` (548 traces) optimised in 4.5-5.2 s instead of 12.8
+/// s (code generation, 10.7 s, unchanged); the kernels ran as fast
 /// (benches/docs/traces.md, session 47).
 const TRACE_PASSES: &str =
     "function(sroa,early-cse,instcombine,simplifycfg,loop-mssa(loop-rotate,licm),gvn,instcombine,dse,adce,simplifycfg)";

@@ -15,7 +15,7 @@
 //! place, which adds no mapping), and maps the place again: the guest
 //! still finds the count used up, as natively. Two callers:
 //! - the global allocator, once malloc has failed ([`retry`]);
-//! - the trace optimizer before a compile ([`with_room`]: LLVM's
+//! - the trace optimizer before a compile ([`make_room`]: LLVM's
 //!   allocations abort when they fail, so the heap grows before, by more
 //!   than a compile takes, while the kernel still lets it).
 
@@ -128,20 +128,20 @@ fn refused() -> bool {
     false
 }
 
-/// Free heap [`with_room`] makes before a compile: more than a trace's
+/// Free heap [`make_room`] makes before a compile: more than a trace's
 /// compile allocates at its peak (the heap never shrinks: `main` sets
 /// malloc's trim threshold out of reach, so what is freed stays free at
 /// its top, untouched pages costing nothing resident).
 const HEADROOM: usize = 32 << 20;
 
-/// Runs `f`, which allocates and cannot take a refusal (LLVM aborts), with
-/// [`HEADROOM`] free on tern's heap first: a guest mapping in another
-/// thread meanwhile (as `map_count_limit.c`'s loop, compiled while it
-/// ran) may use up the mappings while `f` runs, and the heap could not
-/// grow then. If the kernel refuses new mappings already, a slot is
-/// given back while the heap grows. If the heap cannot grow (a tight
-/// `ulimit -v`), `f` runs as it would have.
-pub fn with_room<T>(f: impl FnOnce() -> T) -> T {
+/// Makes [`HEADROOM`] free on tern's heap, before work that allocates and
+/// cannot take a refusal (LLVM aborts): a guest mapping in another thread
+/// meanwhile (as `map_count_limit.c`'s loop, compiled while it ran) may
+/// use up the mappings during that work, and the heap could not grow
+/// then. If the kernel refuses new mappings already, a slot is given back
+/// while the heap grows. If the heap cannot grow (a tight `ulimit -v`),
+/// nothing changes.
+pub fn make_room() {
     let slot = if refused() { give_back() } else { None };
     // SAFETY: malloc's own block, freed at once: its memory joins the free
     // top of the heap. Straight to malloc, not the global allocator,
@@ -151,11 +151,11 @@ pub fn with_room<T>(f: impl FnOnce() -> T) -> T {
     if let Some(i) = slot {
         take_again(i);
     }
-    f()
 }
 
-/// How many slots are held (tests).
-pub fn held() -> u32 {
+/// How many slots are held.
+#[cfg(test)]
+fn held() -> u32 {
     HELD.load(Ordering::Acquire).count_ones()
 }
 
@@ -182,7 +182,8 @@ mod tests {
         });
         assert_eq!((p as usize, inside, held()), (8, Some((SLOTS - 1, false)), SLOTS));
         assert!(mapped_at(first), "slot 0 mapped again");
-        assert_eq!(with_room(held), SLOTS, "no slot given back while the kernel maps");
+        make_room();
+        assert_eq!(held(), SLOTS, "no slot kept away while the kernel maps");
         let probe = BASE.load(Ordering::Acquire) + PROBE * PAGE;
         assert!(!refused() && !mapped_at(probe), "the probe maps its page and unmaps it");
     }
