@@ -7,9 +7,14 @@
 //! side exit (guest state written back, `rip` and the return value = the
 //! target, which is recorded in the trace's counters: a grown trace of the
 //! same head takes it in). `ret` and indirect jumps and calls are guarded
-//! against the next block of the recorded path first, then against every
-//! other block of the trace (`Trace::indirect`, a `switch`): the other
-//! targets a grown trace took in, the return addresses of its calls.
+//! against the next block of the recorded path first, then (a `switch`)
+//! against the other blocks they may reach: a `ret` the blocks at the
+//! return addresses of the trace's calls (`Trace::returns`), a jump or
+//! call through a RIP-relative slot (a PLT entry, a call through the GOT:
+//! one target) none, any other every block of the trace
+//! (`Trace::indirect`: the other targets a grown trace took in). Each
+//! case is an edge that carries the guest state, which LLVM's time grows
+//! with.
 
 use crate::flags::{Flags, Src, STATUS_MASK};
 use crate::state::{Cx, Res, Sync};
@@ -292,7 +297,14 @@ fn build<'ctx>(
     if let Some(first) = incoming.first_mut() {
         *first = Some(clean);
     }
-    let mut tr = Trace { indirect: indirect_targets(&t.blocks), starts, incoming, bbs, blocks: &t.blocks };
+    let mut tr = Trace {
+        indirect: indirect_targets(&t.blocks),
+        returns: return_targets(&t.blocks),
+        starts,
+        incoming,
+        bbs,
+        blocks: &t.blocks,
+    };
     match tr.bbs.first() {
         Some(&b0) => cx.b.build_unconditional_branch(b0)?,
         None => return Ok((0, tr.incoming)),
@@ -374,15 +386,39 @@ fn flags_dead_after(blk: &IrBlock, k: usize) -> bool {
     false
 }
 
-/// The blocks of `blocks` a computed branch (`ret`, indirect `jmp` or
-/// `call`) is guarded against besides the next one: every block of the
-/// trace (a switch's table may lead to a block that direct branches lead
-/// to as well, a function may return to any call site).
+/// The blocks of `blocks` an indirect `jmp` or `call` is guarded against
+/// besides the next one: every block of the trace (a switch's table may
+/// lead to a block that direct branches lead to as well).
 fn indirect_targets(blocks: &[IrBlock]) -> Vec<u64> {
     let mut v: Vec<u64> = blocks.iter().map(|b| b.start).collect();
     v.sort_unstable();
     v.dedup();
     v
+}
+
+/// The blocks of `blocks` a `ret` is guarded against besides the next
+/// one: those at the return address of a call of the trace (a function
+/// may return to any of its call sites).
+fn return_targets(blocks: &[IrBlock]) -> Vec<u64> {
+    let rets: HashSet<u64> = blocks
+        .iter()
+        .flat_map(|b| &b.insns)
+        .filter_map(|i| match i.op {
+            Op::Call { ret, .. } | Op::CallInd { ret, .. } => Some(ret),
+            _ => None,
+        })
+        .collect();
+    indirect_targets(blocks).into_iter().filter(|s| rets.contains(s)).collect()
+}
+
+/// Whether an indirect `jmp`/`call` operand (`mov rcx, <operand>`) reads
+/// a RIP-relative slot: a PLT entry's or a call through the GOT, whose
+/// target does not change (the trace guards it against the next block
+/// only).
+fn through_slot(operand: &iced_x86::Instruction) -> bool {
+    operand.op1_kind() == OpKind::Memory
+        && operand.memory_base() == iced_x86::Register::RIP
+        && operand.memory_index() == iced_x86::Register::None
 }
 
 /// The trace's blocks, each split where a direct branch of the trace
@@ -438,9 +474,30 @@ fn targets(op: &Op) -> Vec<u64> {
     }
 }
 
+/// The blocks of the trace a computed branch is guarded against besides
+/// the next one.
+#[derive(Clone, Copy)]
+enum Reach {
+    Any,
+    Returns,
+    Next,
+}
+
+impl Reach {
+    /// Of an indirect `jmp`/`call` with `operand`.
+    fn of(operand: &iced_x86::Instruction) -> Reach {
+        match through_slot(operand) {
+            true => Reach::Next,
+            false => Reach::Any,
+        }
+    }
+}
+
 struct Trace<'a, 'ctx> {
-    /// What computed branches may reach in the trace ([`indirect_targets`]).
+    /// What indirect jumps and calls may reach in the trace
+    /// ([`indirect_targets`]), and returns ([`return_targets`]).
     indirect: Vec<u64>,
+    returns: Vec<u64>,
     starts: HashMap<u64, usize>,
     /// The join of the sync states on the branches to each block.
     incoming: Vec<Option<Sync>>,
@@ -495,12 +552,16 @@ impl<'a, 'ctx> Trace<'a, 'ctx> {
     }
 
     /// Ends the current block at the computed target `v`: the next block
-    /// if `v` is its start, else another block of the trace a computed
-    /// branch may reach (`Trace::indirect`, a `switch`), else a side exit
-    /// to `v`.
-    fn guard(&mut self, cx: &mut Cx<'ctx, '_>, from: usize, v: IntValue<'ctx>) -> Res<()> {
+    /// if `v` is its start, else another block of the trace of `reach` (a
+    /// `switch`), else a side exit to `v`.
+    fn guard(&mut self, cx: &mut Cx<'ctx, '_>, from: usize, v: IntValue<'ctx>, reach: Reach) -> Res<()> {
         let next = self.blocks.get(from + 1).map(|b| b.start);
-        let others: Vec<u64> = self.indirect.iter().copied().filter(|&s| Some(s) != next).collect();
+        let all = match reach {
+            Reach::Any => &self.indirect[..],
+            Reach::Returns => &self.returns[..],
+            Reach::Next => &[],
+        };
+        let others: Vec<u64> = all.iter().copied().filter(|&s| Some(s) != next).collect();
         if next.is_none() && others.is_empty() {
             return cx.side_exit(v);
         }
@@ -598,17 +659,17 @@ impl<'a, 'ctx> Trace<'a, 'ctx> {
                 Op::CallInd { operand, ret, .. } => {
                     let v = self.ind_target(cx, pc, operand)?;
                     cx.push(pc, cx.pc(*ret))?;
-                    self.guard(cx, i, v)?;
+                    self.guard(cx, i, v, Reach::of(operand))?;
                     return Ok(n + 1);
                 }
                 Op::JmpInd { operand, .. } => {
                     let v = self.ind_target(cx, pc, operand)?;
-                    self.guard(cx, i, v)?;
+                    self.guard(cx, i, v, Reach::of(operand))?;
                     return Ok(n + 1);
                 }
                 Op::Ret { pop } => {
                     let v = cx.pop(pc, u64::from(*pop))?;
-                    self.guard(cx, i, v)?;
+                    self.guard(cx, i, v, Reach::Returns)?;
                     return Ok(n + 1);
                 }
                 Op::Syscall { .. }
