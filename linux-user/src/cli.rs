@@ -69,6 +69,11 @@ pub struct Cli {
     /// that a run this short cannot earn back).
     #[arg(long, value_name = "MS", default_value_t = 400)]
     pub trace_delay: u64,
+    /// Compile a head only when its branches reach the threshold twice
+    /// within US microseconds: a loop that holds the CPU now, not code
+    /// that got hot slowly over a long run; 0: the first time.
+    #[arg(long, value_name = "US", default_value_t = 2000)]
+    pub trace_window: u64,
     /// Compile traces for at most PCT percent of the time the process has
     /// run, beyond a first 250 ms (the hottest waiting head goes first
     /// when the budget allows; compiling competes with the guest for the
@@ -214,6 +219,7 @@ impl Cli {
         num("--optimizer-threads", self.optimizer_threads.to_string(), "1");
         num("--trace-min-loops", self.trace_min_loops.to_string(), "256");
         num("--trace-delay", self.trace_delay.to_string(), "400");
+        num("--trace-window", self.trace_window.to_string(), "2000");
         num("--trace-budget", self.trace_budget.to_string(), "10");
         num("--trace-opt", self.trace_opt.to_string(), "2");
         if let Some(r) = &self.trace_range {

@@ -121,6 +121,7 @@ fn trace_config(cli: &Cli, model: CpuModel, dump: bool) -> optimizer::Config {
         range,
         limit: cli.trace_limit.unwrap_or(u64::MAX),
         min_loops: cli.trace_min_loops,
+        window_ns: cli.trace_window.saturating_mul(1000),
         count_insns: cli.stats,
         delay_ms: if cli.trace_sync { 0 } else { cli.trace_delay },
         budget_pct: if cli.trace_sync { 0 } else { cli.trace_budget },

@@ -1,7 +1,8 @@
 //! The trace tier's driver: hot heads in, installed traces out.
 //!
 //! The baseline's counting stubs exit `Hot` when a backward branch has run
-//! `--trace-threshold` times on a thread ([`on_hot`]). The head goes on a
+//! `--trace-threshold` times on a thread ([`on_hot`]). A head that gets hot
+//! twice within `--trace-window` (a loop that holds the CPU now) goes on a
 //! bounded channel to the optimizer threads (started at the first hot head,
 //! so a program that never gets hot pays nothing; a full queue drops the
 //! head, and the guest thread never waits). An optimizer thread forms the
@@ -58,6 +59,9 @@ pub struct Config {
     pub limit: u64,
     /// Loop turns per run below which a trace is retired (0: never).
     pub min_loops: u64,
+    /// A head is queued when its branches get hot twice within this many
+    /// ns (`--trace-window`; 0: the first time).
+    pub window_ns: u64,
     /// Traces count the guest instructions they run (`--stats`).
     pub count_insns: bool,
     /// The optimizer starts compiling only once the process has run this
@@ -82,6 +86,15 @@ pub struct Config {
     pub sync: bool,
 }
 
+/// A queued head whose branches last got hot longer ago than this (ns)
+/// when its turn comes is profiled again rather than compiled.
+const STALE_NS: u64 = 20_000_000;
+
+/// Times a profiled head may get hot more slowly than `Config::window_ns`
+/// before its branches stop counting: code that runs often over a long
+/// time but never holds the CPU for long (a program's ordinary code).
+const MAX_SLOW: u8 = 16;
+
 /// Queued heads at most; more are dropped.
 const QUEUE: usize = 256;
 
@@ -93,6 +106,10 @@ const REVIEW: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// A trace is judged once it ran this many times since its last review.
 const JUDGE_RUNS: u64 = 1000;
+
+/// The longest an optimizer thread waits for a new trace's first verdict
+/// before it compiles the next one.
+const VERDICT_WAIT: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// A trace whose runs average fewer loop turns than this, and whose side
 /// exits went to blocks it does not have, is replaced by a grown one that
@@ -120,16 +137,36 @@ pub struct TraceStats {
     pub unsynced: AtomicU64,
     /// Traces replaced by a grown one (`GROW_LOOPS`).
     pub grown: AtomicU64,
+    /// Queued heads profiled again: unserved for `STALE_NS`.
+    pub reprobed: AtomicU64,
+    /// Heads not compiled because their path does not come back to them
+    /// (`FormedTrace::closes`).
+    pub open: AtomicU64,
     /// Heads formed again after their trace was dropped (invalidated, or
     /// without syncs when a fault handler came).
     pub reformed: AtomicU64,
 }
 
+/// A head's growth: see `Manager::grown`.
+type Growth = (Vec<u64>, u8, u64);
+
+/// A profiled branch: its rel32 field, the plain jump after its counting
+/// stub, the code-cache epoch it was seen in.
+type Site = (u64, u64, u64);
+
 enum Head {
-    /// Waiting for the optimizer: the hot branches to patch (rel32 field,
-    /// the plain jump after its counting stub, the code-cache epoch it was
-    /// seen in).
-    Queued(Vec<(u64, u64, u64)>),
+    /// Its branches got hot once, at `since` (ns, monotonic), and count on:
+    /// getting hot again within `Config::window_ns` queues it, `slow`
+    /// times later than that stop them counting (`MAX_SLOW`). `sites`:
+    /// branches that no longer count (it was queued before, and went
+    /// unserved too long).
+    Probing { since: u64, slow: u8, sites: Vec<Site> },
+    /// Waiting for the optimizer: the hot branches to patch, and when the
+    /// last of them got hot; `probes`: those that got hot since it was
+    /// queued by its counting stub (rel32 field, stub, epoch), to make
+    /// count again should the head wait longer than `STALE_NS` (none for
+    /// the head of a trace dropped or grown, which is not profiled again).
+    Queued { sites: Vec<Site>, at: u64, probes: Vec<Site> },
     /// Installed as trace `idx`; its counters, and their values at the
     /// last review (`Manager::review`).
     Installed { idx: u32, counters: &'static TraceCounters, seen: (u64, u64) },
@@ -159,10 +196,11 @@ struct Manager {
     stats: TraceStats,
     /// The counters of every trace compiled (`--stats` sums them).
     counters: Mutex<Vec<&'static TraceCounters>>,
-    /// Heads whose trace was grown: the pcs its traces left to, and how
-    /// many times (`GROW_LOOPS`). Behind `heads`' lock's order: taken
-    /// after it where both are.
-    grown: Mutex<HashMap<u64, (Vec<u64>, u8)>>,
+    /// Heads whose trace was grown: the pcs its traces left to, how many
+    /// times (`GROW_LOOPS`), and the loop turns per 16 runs of the trace
+    /// the last growth replaced, plus one (0: none). Behind `heads`' lock's
+    /// order: taken after it where both are.
+    grown: Mutex<HashMap<u64, Growth>>,
     /// The block starts of each head's installed trace: a head that is a
     /// block of another head's trace gets none (the loop has one already,
     /// entered at its head, which the other branches lead to).
@@ -189,6 +227,16 @@ fn budget_wait(spent_ms: u64, lived_ms: u64, pct: u32) -> Option<u64> {
     }
     let over = spent_ms.checked_sub(BUDGET_ALLOWANCE_MS + lived_ms * pct / 100).filter(|&d| d > 0)?;
     Some((over * 100 / pct).clamp(1, 100))
+}
+
+/// Waits until trace `counters` ran `JUDGE_RUNS` times, or `VERDICT_WAIT`
+/// passed (a trace whose runs are that long is no loss meanwhile); not
+/// under `--trace-sync`, whose guest thread waits for the compiles.
+fn await_verdict(counters: &TraceCounters, sync: bool) {
+    let t0 = tern_translate::clock::Instant::now();
+    while !sync && counters.runs.load(Relaxed) < JUDGE_RUNS && t0.elapsed() < VERDICT_WAIT {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
 }
 
 /// Milliseconds on the monotonic clock.
@@ -260,7 +308,7 @@ fn after_fork() {
                 m.owner.store(pid(), Relaxed);
                 m.born_ms.store(now_ms(), Relaxed);
                 m.spent_at_birth.store(m.stats.compile_ns.load(Relaxed), Relaxed);
-                h.retain(|_, s| !matches!(s, Head::Queued(_)));
+                h.retain(|_, s| !matches!(s, Head::Queued { .. }));
             }
             _ => m.off.store(true, Relaxed),
         }
@@ -272,17 +320,23 @@ pub fn on_hot(d: &ExitDesc, epoch: u64) {
     let Some(m) = MANAGER.get().filter(|m| !m.off.load(Relaxed) && m.owner.load(Relaxed) == pid()) else {
         return;
     };
-    m.stats.hot.fetch_add(1, Relaxed);
     let (head, site) = (d.target, d.patch_site);
-    let bypass = site + u64::from(d.arg);
+    let (bypass, stub) = d.hot_stub();
+    let now = tern_translate::clock::monotonic_ns();
     let mut heads = m.heads.lock().unwrap_or_else(|e| e.into_inner());
-    match heads.get_mut(&head) {
-        Some(Head::Queued(sites)) => {
+    let sites = match heads.get_mut(&head) {
+        Some(Head::Queued { sites, at, probes }) => {
             m.jit.patch_hot_site(site, bypass, head, None, epoch);
             sites.push((site, bypass, epoch));
+            if !probes.is_empty() {
+                probes.push((site, stub, epoch));
+            }
+            *at = now;
+            return;
         }
         Some(Head::Rejected) => {
             m.jit.patch_hot_site(site, bypass, head, None, epoch);
+            return;
         }
         Some(Head::Installed { idx, .. }) => {
             // An invalidated trace: this branch counts no more, others
@@ -290,19 +344,40 @@ pub fn on_hot(d: &ExitDesc, epoch: u64) {
             if !m.jit.patch_hot_site(site, bypass, head, Some(*idx), epoch) {
                 heads.remove(&head);
             }
+            return;
         }
-        None => {
-            // The branch stops counting while its trace compiles (counting
-            // on would cost the loop for nothing); the trace, once
-            // installed, takes the branch over from the plain jump.
-            m.jit.patch_hot_site(site, bypass, head, None, epoch);
-            heads.insert(head, Head::Queued(vec![(site, bypass, epoch)]));
-            m.enqueue(&mut heads, head);
-            if m.cfg.sync {
-                drop(heads);
-                m.wait_for(head);
+        Some(Head::Probing { since, slow, sites }) => {
+            if m.cfg.window_ns > 0 && now.saturating_sub(*since) > m.cfg.window_ns {
+                // Hot again, but slowly: the window starts anew, a bounded
+                // number of times (each is an exit to the CPU loop).
+                *since = now;
+                *slow += 1;
+                if *slow >= MAX_SLOW {
+                    m.jit.patch_hot_site(site, bypass, head, None, epoch);
+                    heads.insert(head, Head::Rejected);
+                }
+                return;
             }
+            std::mem::take(sites)
         }
+        None if m.cfg.window_ns > 0 && !m.cfg.sync => {
+            heads.insert(head, Head::Probing { since: now, slow: 0, sites: Vec::new() });
+            return;
+        }
+        None => Vec::new(),
+    };
+    // The branch stops counting while its trace compiles (counting on
+    // would cost the loop for nothing); the trace, once installed, takes
+    // the branch over from the plain jump.
+    m.stats.hot.fetch_add(1, Relaxed);
+    m.jit.patch_hot_site(site, bypass, head, None, epoch);
+    let mut sites = sites;
+    sites.push((site, bypass, epoch));
+    heads.insert(head, Head::Queued { sites, at: now, probes: vec![(site, stub, epoch)] });
+    m.enqueue(&mut heads, head);
+    if m.cfg.sync {
+        drop(heads);
+        m.wait_for(head);
     }
 }
 
@@ -312,7 +387,7 @@ impl Manager {
         loop {
             let queued = matches!(
                 self.heads.lock().unwrap_or_else(|e| e.into_inner()).get(&head),
-                Some(Head::Queued(_))
+                Some(Head::Queued { .. })
             );
             if !queued {
                 return;
@@ -376,6 +451,7 @@ impl Manager {
         drop(work);
         let mut reviewed = tern_translate::clock::Instant::now();
         let mut every = REVIEW;
+        let mut due = false;
         // Heads taken off the queue, compiled hottest first; at most
         // QUEUE of them, so that a full queue still drops work.
         // Never grown: an allocation outside `background::work()` could
@@ -395,23 +471,30 @@ impl Manager {
                 pending.push(head);
             }
             // Over budget, heads keep waiting (the hottest first once it
-            // allows; a full queue drops new ones, as ever).
+            // allows; a full queue drops new ones, as ever); reviews do
+            // not wait.
             let wait = self.over_budget();
             if let Some(w) = wait {
-                std::thread::sleep(w);
+                std::thread::sleep(w.min(every.saturating_sub(reviewed.elapsed())));
             }
-            let _work = tern_syscalls::background::work();
+            let mut gate = tern_syscalls::background::work();
             let next = if wait.is_none() { self.hottest(&mut pending) } else { None };
             if let Some(head) = next {
                 self.busy.store(true, SeqCst);
                 let built = self.build(compiler.as_mut(), head);
                 self.busy.store(false, SeqCst);
-                if built.is_some() {
-                    every = REVIEW_NEW;
-                }
                 self.finish(head, built);
+                if let Some((_, counters)) = built {
+                    // The new trace is judged before the next compile
+                    // (tens to hundreds of ms) could leave a loss running.
+                    drop(gate);
+                    await_verdict(counters, self.cfg.sync);
+                    gate = tern_syscalls::background::work();
+                    due = true;
+                }
             }
-            if reviewed.elapsed() >= every {
+            if due || reviewed.elapsed() >= every {
+                due = false;
                 let (waiting, regrow) = self.review();
                 every = if waiting || !regrow.is_empty() { REVIEW_NEW } else { REVIEW };
                 for head in regrow {
@@ -422,6 +505,7 @@ impl Manager {
                 }
                 reviewed = tern_translate::clock::Instant::now();
             }
+            drop(gate);
         }
     }
 
@@ -438,21 +522,43 @@ impl Manager {
 
     /// Takes the hottest head out of `pending`: the one whose branches got
     /// hot most often while it waited (several branches to it, several
-    /// threads running it), the oldest among equals.
+    /// threads running it), the oldest among equals. A head whose branches
+    /// last got hot more than `STALE_NS` ago is profiled again instead
+    /// (its loop may have ended: a loader's, a start-up's), unless the
+    /// guest waits for the compiles (`Config::sync`).
     fn hottest(&self, pending: &mut Vec<u64>) -> Option<u64> {
-        let heads = self.heads.lock().unwrap_or_else(|e| e.into_inner());
-        let hits = |h: &u64| match heads.get(h) {
-            Some(Head::Queued(sites)) => sites.len(),
-            _ => 0,
-        };
-        let (mut best, mut most) = (0, 0);
-        for (i, h) in pending.iter().enumerate() {
-            let n = hits(h);
-            if n > most {
-                (best, most) = (i, n);
+        let mut heads = self.heads.lock().unwrap_or_else(|e| e.into_inner());
+        let now = tern_translate::clock::monotonic_ns();
+        while !pending.is_empty() {
+            let hits = |h: &u64| match heads.get(h) {
+                Some(Head::Queued { sites, .. }) => sites.len(),
+                _ => 0,
+            };
+            let (mut best, mut most) = (0, 0);
+            for (i, h) in pending.iter().enumerate() {
+                let n = hits(h);
+                if n > most {
+                    (best, most) = (i, n);
+                }
+            }
+            let head = pending.remove(best);
+            match heads.get_mut(&head) {
+                Some(Head::Queued { sites, at, probes })
+                    if !probes.is_empty() && !self.cfg.sync && now.saturating_sub(*at) > STALE_NS =>
+                {
+                    for &(site, stub, epoch) in probes.iter() {
+                        self.jit.rearm_hot_site(site, stub, epoch);
+                    }
+                    self.stats.reprobed.fetch_add(1, Relaxed);
+                    // Those that count again join when they get hot.
+                    let mut sites = std::mem::take(sites);
+                    sites.retain(|s| !probes.iter().any(|p| p.0 == s.0));
+                    heads.insert(head, Head::Probing { since: now, slow: 0, sites });
+                }
+                _ => return Some(head),
             }
         }
-        (!pending.is_empty()).then(|| pending.remove(best))
+        None
     }
 
     /// Forms, compiles and installs the trace at `head`: its index and
@@ -473,6 +579,11 @@ impl Manager {
         }
         let grown = self.grown.lock().unwrap_or_else(|e| e.into_inner()).get(&head).map(|g| g.0.clone());
         let tr = self.jit.form_trace(head, self.cfg.max_blocks, grown.as_deref().unwrap_or(&[]))?;
+        if !tr.closes && self.cfg.min_loops > 0 {
+            // It would average no turn a run: retired once judged.
+            s.open.fetch_add(1, Relaxed);
+            return None;
+        }
         s.formed.fetch_add(1, Relaxed);
         let t0 = tern_translate::clock::Instant::now();
         let miscompile = self.cfg.miscompile == Some(head);
@@ -554,7 +665,7 @@ impl Manager {
                     if let Some(sites) = self.jit.dropped_trace_sites(*idx) {
                         g.1 += 1;
                         self.stats.reformed.fetch_add(1, Relaxed);
-                        *h = Head::Queued(sites);
+                        *h = Head::Queued { sites, at: 0, probes: Vec::new() };
                         regrow.push(head);
                     }
                 }
@@ -568,7 +679,11 @@ impl Manager {
             }
             let turns = now.1.wrapping_sub(seen.1);
             let g = grown.entry(head).or_default();
-            if turns < runs.saturating_mul(GROW_LOOPS) && g.1 < MAX_GROWTH {
+            // A growth that did not add turns to a run is the last: each
+            // costs a compile of a larger trace.
+            let per16 = turns.saturating_mul(16) / runs;
+            let paid = g.2 == 0 || per16 > g.2 - 1;
+            if turns < runs.saturating_mul(GROW_LOOPS) && g.1 < MAX_GROWTH && paid {
                 let before = g.0.len();
                 for e in &counters.exits {
                     let pc = e.load(Relaxed);
@@ -579,8 +694,9 @@ impl Manager {
                 if g.0.len() > before && self.would_grow(head, &g.0) {
                     if let Some(sites) = self.jit.replace_trace(*idx) {
                         g.1 += 1;
+                        g.2 = per16 + 1;
                         self.stats.grown.fetch_add(1, Relaxed);
-                        *h = Head::Queued(sites);
+                        *h = Head::Queued { sites, at: 0, probes: Vec::new() };
                         regrow.push(head);
                         continue;
                     }
@@ -616,7 +732,7 @@ impl Manager {
     fn finish(&self, head: u64, stub: Option<(u32, &'static TraceCounters)>) {
         let mut heads = self.heads.lock().unwrap_or_else(|e| e.into_inner());
         let sites = match heads.remove(&head) {
-            Some(Head::Queued(sites)) => sites,
+            Some(Head::Queued { sites, .. }) => sites,
             _ => Vec::new(),
         };
         match stub {

@@ -43,6 +43,7 @@ pub fn print(jit: &Jit, s: &LoopStats) {
         let (runs, loops, insns) = crate::optimizer::counted();
         let trows = [
             ("traces: hot heads", t.hot.load(Relaxed)),
+            ("traces: not loops", t.open.load(Relaxed)),
             ("traces: formed", t.formed.load(Relaxed)),
             ("traces: compiled", t.compiled.load(Relaxed)),
             ("traces: installed", t.installed.load(Relaxed)),
@@ -50,6 +51,7 @@ pub fn print(jit: &Jit, s: &LoopStats) {
             ("traces: rejected", t.rejected.load(Relaxed)),
             ("traces: stale at install", t.stale.load(Relaxed)),
             ("traces: queue full", t.dropped.load(Relaxed)),
+            ("traces: profiled again", t.reprobed.load(Relaxed)),
             ("traces: invalidated", st.traces_invalidated.load(Relaxed)),
             ("traces: retired", t.retired.load(Relaxed)),
             ("traces: grown", t.grown.load(Relaxed)),

@@ -61,6 +61,8 @@ fn guest_programs_with_traces_forced() {
             "0",
             "--trace-budget",
             "0",
+            "--trace-window",
+            "0",
         ],
         |_| true,
         two_builds,
@@ -97,7 +99,17 @@ fn memory_figures_hold_while_traces_compile() {
     if tern_tests::skip_without_compiler(false) {
         return;
     }
-    let opts = ["--traces", "--trace-threshold", "1", "--trace-min-loops", "0", "--trace-delay", "0"];
+    let opts = [
+        "--traces",
+        "--trace-threshold",
+        "1",
+        "--trace-min-loops",
+        "0",
+        "--trace-delay",
+        "0",
+        "--trace-window",
+        "0",
+    ];
     let p = program("proc_status_mem.c");
     let b = Build { static_: true, opt: "-O2", cxx: false };
     let f: Vec<String> = (0..20)
@@ -276,6 +288,22 @@ fn short_traces_are_retired() {
     assert!(stat("trace_hot.c", &["--trace-sync"], "traces: loop turns") >= 1_000_000);
 }
 
+/// A head whose path does not come back to it within the trace's blocks
+/// is not compiled (`--stats`: "traces: not loops"): every run would
+/// leave the trace before a turn, and its first verdict would retire it.
+/// One block per trace: the caller's loop of `trace_short.c` calls out
+/// of its block. With `--trace-min-loops 0` (no verdicts) it is compiled.
+#[test]
+fn paths_that_do_not_come_back_are_not_compiled() {
+    if tern_tests::skip_without_compiler(false) {
+        return;
+    }
+    let sync = ["--trace-threshold", "50", "--trace-sync", "--trace-max-blocks", "1"];
+    assert!(stat("trace_short.c", &sync, "traces: not loops") >= 1);
+    let keep = [&sync[..], &["--trace-min-loops", "0"]].concat();
+    assert_eq!(stat("trace_short.c", &keep, "traces: not loops"), 0);
+}
+
 /// A switch-dispatch loop: its first trace follows one handler and leaves
 /// at the others; the targets it left to are taken into grown traces of
 /// the same head (`--stats`: "traces: grown") until most of the loop's
@@ -287,7 +315,10 @@ fn dispatch_loop_grows_into_one_trace() {
     }
     let opts = ["--trace-threshold", "50", "--trace-sync"];
     let names = ["traces: grown", "traces: insns run", "guest insns: baseline"];
-    let n = stats("trace_dispatch.c", &opts, &names);
+    // Three times the runs of its differential runs: the grown traces
+    // compile while the loop runs on in baseline code (for half the
+    // default run or more here while other tests ran beside).
+    let n = stats_of_run("trace_dispatch.c", &opts, &["600"], &names);
     assert!(n[0] >= 1 && n[1] > 2 * n[2], "grown {}, in traces {}, in baseline code {}", n[0], n[1], n[2]);
 }
 
@@ -361,10 +392,18 @@ fn no_traces_on_rewritten_code() {
 
 /// The heads of the traces a run of `bin` (with `args`) installs.
 fn installed_heads(bin: &Path, args: &[&str]) -> Vec<u64> {
+    logged_heads(&["--trace-sync"], bin, args).0
+}
+
+/// The heads of the traces a `--traces` run of `bin` with `opts` and
+/// `args` installs, and its stderr.
+fn logged_heads(opts: &[&str], bin: &Path, args: &[&str]) -> (Vec<u64>, String) {
     let log = std::env::temp_dir().join(format!("tern-trace-log-{}-{}", std::process::id(), args.len()));
     let _ = std::fs::remove_file(&log);
-    Command::new(tern())
-        .args(["--traces", "--trace-sync", "--trace-log"])
+    let out = Command::new(tern())
+        .arg("--traces")
+        .args(opts)
+        .arg("--trace-log")
         .arg(&log)
         .arg(bin)
         .args(args)
@@ -376,7 +415,31 @@ fn installed_heads(bin: &Path, args: &[&str]) -> Vec<u64> {
         text.lines().filter_map(|l| u64::from_str_radix(l.split_whitespace().next()?, 16).ok()).collect();
     heads.sort_unstable();
     heads.dedup();
-    heads
+    (heads, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// A loop hot only for a moment at the start has ended when the optimizer
+/// starts (after `--trace-delay`): its head, queued for longer than a
+/// head may wait, is profiled again instead of compiled, and never gets
+/// hot again; the loop that runs on gets hot again at once and its trace
+/// is installed. Before, every queued head was compiled, the first loop's
+/// for nothing.
+#[test]
+fn a_loop_that_ended_before_its_turn_is_not_compiled() {
+    if tern_tests::skip_without_compiler(false) {
+        return;
+    }
+    let bin = tern_tests::build("trace_phases.c", &Build { static_: true, opt: "-O2", cxx: false });
+    let (heads, err) = logged_heads(&["--stats", "--trace-delay", "400"], &bin, &["300000000", "addr"]);
+    let addr = |name: &str| {
+        let w = err.split_whitespace().skip_while(|w| *w != name).nth(1).unwrap_or("");
+        u64::from_str_radix(w.trim_start_matches("0x"), 16)
+            .unwrap_or_else(|_| panic!("no {name} address:\n{err}"))
+    };
+    let in_fn = |f: u64| heads.iter().any(|&h| (f..f + 0x40).contains(&h));
+    assert!(in_fn(addr("late")), "the running loop got no trace: heads {heads:x?}\n{err}");
+    assert!(!in_fn(addr("early")), "the ended loop was compiled: heads {heads:x?}\n{err}");
+    assert!(tern_tests::stats_counter(&err, "traces: profiled again") >= 1, "{err}");
 }
 
 /// `tern bisect` names the trace miscompiled on purpose (`--trace-miscompile`),

@@ -2,9 +2,11 @@
  * operation) running a small register program many times: the shape of
  * an interpreter. A trace of its loop first follows one handler; the
  * others are where it leaves, and its grown traces take them in, until
- * the whole dispatch loop runs inside one trace. Prints a checksum. */
+ * the whole dispatch loop runs inside one trace. Prints a checksum.
+ * argv[1]: the program's runs (default 200). */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 enum { SET, ADD, XOR, ROT, MULK, DEC, JNZ, SWAP, HALT };
 
@@ -44,14 +46,15 @@ __attribute__((noinline)) static uint64_t run(const struct ins *code, uint64_t s
     }
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    uint64_t runs = argc > 1 ? strtoull(argv[1], NULL, 10) : 200;
     static const struct ins prog[] = {
         {SET, 2, 0, 20000}, {ADD, 0, 1, 0}, {XOR, 1, 0, 0}, {ROT, 0, 0, 0}, {MULK, 1, 0, 0x2545f491},
         {SWAP, 0, 3, 0},    {ADD, 0, 3, 0}, {DEC, 2, 0, 0}, {JNZ, 2, 0, 1}, {HALT, 0, 0, 0},
     };
     uint64_t sum = 0;
     long steps = 0;
-    for (uint64_t s = 1; s <= 200; s++)
+    for (uint64_t s = 1; s <= runs; s++)
         sum += run(prog, s * 0x1234567ull, &steps);
     printf("checksum %016llx, %ld operations\n", (unsigned long long)sum, steps);
     return 0;

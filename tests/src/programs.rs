@@ -59,6 +59,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("trace_fork.c"),
     plain("trace_hot.c"),
     plain("trace_short.c"),
+    plain("trace_phases.c"),
     plain("trace_smc.c"),
     plain("smc_syscall.c"),
     // Every case of it runs in linux-user/tests/signal_masks.rs.

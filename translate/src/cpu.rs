@@ -272,12 +272,30 @@ impl ExitKind {
 pub struct ExitDesc {
     pub kind: ExitKind,
     /// For `Trap`: the signal number; for `Xgetbv`: the instruction's
-    /// length; for `Direct`: 0 or [`DIRECT_VIA_LOOKUP`]. Otherwise 0.
+    /// length; for `Direct`: 0 or [`DIRECT_VIA_LOOKUP`]; for `Hot`: where
+    /// the counting stub lies ([`ExitDesc::hot_stub`]). Otherwise 0.
     pub arg: u32,
     /// Guest address to continue at (or of the trapping instruction).
     pub target: u64,
     /// Host address of the rel32 field of the jump to patch for chaining, or 0.
     pub patch_site: u64,
+}
+
+impl ExitDesc {
+    /// `arg` of a `Hot` exit: the counting stub of the branch whose rel32
+    /// field is `patch_site` starts `back` bytes before its plain jump,
+    /// which is `bypass` bytes after the field (both within one block,
+    /// under 64 KiB).
+    pub fn hot_arg(bypass: u16, back: u16) -> u32 {
+        u32::from(bypass) | u32::from(back) << 16
+    }
+
+    /// Of a `Hot` exit: the host addresses of its branch's counting stub's
+    /// plain jump (the way past the counting) and of the stub itself.
+    pub fn hot_stub(&self) -> (u64, u64) {
+        let bypass = self.patch_site + u64::from(self.arg & 0xffff);
+        (bypass, bypass - u64::from(self.arg >> 16))
+    }
 }
 
 /// `ExitDesc::arg` of a `Direct` exit whose jump is linked to the target

@@ -39,6 +39,12 @@ pub struct FormedTrace {
     /// (see `TraceRecs::faults_observed`). Without, a fault abandons the
     /// trace with the state at its entry and is fatal.
     pub precise: bool,
+    /// The path from the head comes back to it (a branch to the head, or
+    /// an indirect branch the trace's dispatch may take there): else the
+    /// trace cannot turn round its head's loop, and every run leaves it
+    /// before one turn (a loop longer than the trace, or a path that runs
+    /// once). True for a grown trace.
+    pub closes: bool,
     /// `Tables::changes_seq` and the code-cache epoch at the formation.
     seq: u64,
     epoch: u64,
@@ -153,6 +159,7 @@ impl Jit {
         // A grown trace also takes the other sides of its conditional
         // branches, once the paths from `starts` are in.
         let (mut k, mut closed) = (0, grown.is_empty());
+        let mut closes = !grown.is_empty();
         // The return addresses the calls on the trace pushed where each of
         // its exits leaves (the first path to reach it), so that a path
         // grown from an exit inside a callee returns along the trace.
@@ -214,6 +221,10 @@ impl Jit {
                     Op::Jcc { taken, .. } => in_trace(&blocks, taken),
                     _ => false,
                 });
+                closes |= from == head
+                    && (ir.insns.iter().any(|i| matches!(i.op, Op::Jcc { taken, .. } if taken == head))
+                        || next == Some(head)
+                        || next.is_none() && dispatch);
                 blocks.push(ir);
                 match next {
                     Some(n) if in_trace(&blocks, n) => {
@@ -237,6 +248,7 @@ impl Jit {
             head,
             blocks,
             precise,
+            closes,
             seq,
             epoch,
         })
@@ -356,6 +368,21 @@ impl Jit {
                 self.link_plain_locked(&mut t, site, bypass, head);
                 false
             }
+        }
+    }
+
+    /// Points the profiled branch whose rel32 field is `site` back at its
+    /// counting stub `stub` (`ExitDesc::hot_stub`), so that it counts and
+    /// exits `Hot` again; nothing if the code cache was flushed since
+    /// `epoch`. A head is profiled again so when its trace was not
+    /// compiled soon after it got hot: whether it still runs decides.
+    pub fn rearm_hot_site(&self, site: u64, stub: u64, epoch: u64) {
+        let mut t = self.tables();
+        if self.epoch.load(Ordering::SeqCst) == epoch {
+            // SAFETY: site is a profiled branch's field in code of the
+            // current epoch, and stub its counting stub, code of the same
+            // block that expects the state at the branch's target.
+            unsafe { self.cache.patch_rel32(&mut t.writer, site, stub) };
         }
     }
 

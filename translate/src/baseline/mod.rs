@@ -958,9 +958,10 @@ impl Emitter<'_> {
         self.mark(pc, fix1(RCX, SLOT_HOT));
         self.a.load_gs(RCX, off::scratch(SLOT_HOT));
         self.mark(pc, NO_FIXUP);
-        let bypass = u32::try_from(inner - 1 - field).expect("small stub");
+        let bypass = u16::try_from(inner - 1 - field).expect("blocks stay under 64 KiB");
+        let back = u16::try_from(self.a.base + (inner - 1) as u64 - stub).expect("small stub");
         let site = self.a.base + field as u64;
-        self.exit(ExitKind::Hot, bypass, target, site);
+        self.exit(ExitKind::Hot, ExitDesc::hot_arg(bypass, back), target, site);
     }
 
     /// Adds `n` to `CpuState::guest_insns` before the instruction at guest
