@@ -65,6 +65,7 @@ guest_tests! {
     trace_fork => "trace_fork.c";
     trace_hot => "trace_hot.c";
     trace_short => "trace_short.c";
+    trace_phases => "trace_phases.c";
     trace_smc => "trace_smc.c";
     smc_syscall => "smc_syscall.c";
     sigmask => "sigmask.c";
