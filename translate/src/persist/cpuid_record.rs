@@ -19,6 +19,8 @@ use std::path::Path;
 /// directories, which every tern binary and option set shares).
 const NAME: &str = "host-cpuid";
 const MAGIC: &str = "tern host cpuid 1";
+/// The record's last line: a record without it was cut short.
+const END: &str = "end";
 
 /// The kernel's id of this boot.
 fn boot_id() -> Option<String> {
@@ -45,6 +47,11 @@ fn usable<'a>(text: &'a str, boot: &str, leaf1: impl FnOnce() -> [u32; 4]) -> Op
         return None;
     }
     let answers = lines.next()?;
+    // A torn record (cut inside its answers) may still parse: the last
+    // answer a number short.
+    if lines.next()? != END {
+        return None;
+    }
     let parsed = model::parse_answers(answers)?;
     let (_, recorded) = parsed.iter().find(|(k, _)| *k == (1, 0))?;
     same_leaf1(*recorded, leaf1()).then_some(answers)
@@ -60,7 +67,7 @@ fn same_leaf1(a: [u32; 4], b: [u32; 4]) -> bool {
 /// The record of `answers` (a `model::host_cpuid_handover` string) for
 /// boot `boot`.
 fn render(boot: &str, answers: &str) -> String {
-    format!("{MAGIC}\nboot {boot}\n{answers}\n")
+    format!("{MAGIC}\nboot {boot}\n{answers}\n{END}\n")
 }
 
 /// Records the host's answers in `dir` if this process learned any that
@@ -91,6 +98,10 @@ mod tests {
         // Another CPU ran the check: another APIC ID, the same CPU model.
         assert_eq!(usable(&text, "b00t", || [LEAF1[0], 0x0380_0800, LEAF1[2], LEAF1[3]]), Some(ANSWERS));
         assert_eq!(usable(&text, "reboot", || LEAF1), None);
+        // Cut inside its last answer: every answer still parses.
+        let torn = &text[..text.len() - 6];
+        assert!(model::parse_answers(torn.lines().nth(2).unwrap()).is_some());
+        assert_eq!(usable(torn, "b00t", || LEAF1), None);
         for other in
             [[0x806f7, LEAF1[1], LEAF1[2], LEAF1[3]], [LEAF1[0], LEAF1[1], LEAF1[2] & !(1 << 28), LEAF1[3]]]
         {
