@@ -353,13 +353,6 @@ const ALWAYS: &[CpuidFeature] = &[
     CpuidFeature::CET_SS,
 ];
 
-/// Highest basic leaf tern answers (0x1F: V2 extended topology), or the
-/// host's, if lower. Of the leaves after 0xD (the XSAVE state components)
-/// only those that describe the machine are the host's (see
-/// [`CpuModel::cpuid`]); the others, of features no model offers (SGX,
-/// processor trace, Key Locker, AMX tiles, ...), are 0.
-const MAX_BASIC_LEAF: u32 = 0x1f;
-
 /// AT_HWCAP2 bit: the FSGSBASE instructions are usable from user mode
 /// (`arch/x86/include/uapi/asm/hwcap2.h`).
 const HWCAP2_FSGSBASE: u64 = 1 << 1;
@@ -521,10 +514,13 @@ impl CpuModel {
         // Leaves 1 and 0x8000_0001 ignore ECX; leaf 7 has subleaves.
         let features = |sub: u32, h: [u32; 4]| self.cpuid_features_of(leaf, sub, h);
         match leaf {
-            0 => {
-                let h = host(0, 0);
-                [MAX_BASIC_LEAF.min(h[0]), h[1], h[2], h[3]]
-            }
+            // The highest basic leaf is the host's (it describes the
+            // machine: a native run is told it). Of the leaves after 0xD
+            // (the XSAVE state components) only those that describe the
+            // machine are the host's too; the others, of features no
+            // model offers (SGX, processor trace, Key Locker, AMX tiles,
+            // history reset ...), are 0.
+            0 => host(0, 0),
             1 => {
                 let h = host(1, 0);
                 let mut f = features(0, h);
