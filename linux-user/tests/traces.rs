@@ -44,29 +44,28 @@ fn programs(opts: &[&str], pick: fn(&str) -> bool, builds: fn(&str) -> Vec<Build
     failures.into_inner().unwrap()
 }
 
+/// Traces forced, asynchronously: every head hot at its first branch,
+/// compiled from the start (no delay, no window), never retired.
+const FORCED: [&str; 9] = [
+    "--traces",
+    "--trace-threshold",
+    "1",
+    "--trace-min-loops",
+    "0",
+    "--trace-delay",
+    "0",
+    "--trace-window",
+    "0",
+];
+
 /// Every program, threshold 1: loops become traces as soon as the
 /// optimizer gets to them (asynchronously, as in production).
 #[test]
 fn guest_programs_with_traces_forced() {
     // vfork.c's clone(CLONE_VFORK) is a raw host clone while the optimizer
     // allocates: it hung in one run of three until the fork waited for it.
-    let f = programs(
-        &[
-            "--traces",
-            "--trace-threshold",
-            "1",
-            "--trace-min-loops",
-            "0",
-            "--trace-delay",
-            "0",
-            "--trace-budget",
-            "0",
-            "--trace-window",
-            "0",
-        ],
-        |_| true,
-        two_builds,
-    );
+    let opts = [&FORCED[..], &["--trace-budget", "0"]].concat();
+    let f = programs(&opts, |_| true, two_builds);
     assert!(f.is_empty(), "{} runs differ:\n{}", f.len(), f.join("\n"));
 }
 
@@ -99,17 +98,7 @@ fn memory_figures_hold_while_traces_compile() {
     if tern_tests::skip_without_compiler(false) {
         return;
     }
-    let opts = [
-        "--traces",
-        "--trace-threshold",
-        "1",
-        "--trace-min-loops",
-        "0",
-        "--trace-delay",
-        "0",
-        "--trace-window",
-        "0",
-    ];
+    let opts = FORCED;
     let p = program("proc_status_mem.c");
     let b = Build { static_: true, opt: "-O2", cxx: false };
     let f: Vec<String> = (0..20)
