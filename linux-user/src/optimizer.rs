@@ -157,16 +157,15 @@ type Site = (u64, u64, u64);
 enum Head {
     /// Its branches got hot once, at `since` (ns, monotonic), and count on:
     /// getting hot again within `Config::window_ns` queues it, `slow`
-    /// times later than that stop them counting (`MAX_SLOW`). `sites`:
-    /// branches that no longer count (it was queued before, and went
-    /// unserved too long).
-    Probing { since: u64, slow: u8, sites: Vec<Site> },
+    /// times later than that stop them counting (`MAX_SLOW`).
+    Probing { since: u64, slow: u8 },
     /// Waiting for the optimizer: the hot branches to patch, and when the
-    /// last of them got hot; `probes`: those that got hot since it was
-    /// queued by its counting stub (rel32 field, stub, epoch), to make
-    /// count again should the head wait longer than `STALE_NS` (none for
-    /// the head of a trace dropped or grown, which is not profiled again).
-    Queued { sites: Vec<Site>, at: u64, probes: Vec<Site> },
+    /// last of them got hot; `stubs[i]`: the counting stub of `sites[i]`,
+    /// to make them count again should the head wait longer than
+    /// `STALE_NS` (empty for the head of a trace dropped or grown, whose
+    /// branches come from the trace's record and which is not profiled
+    /// again).
+    Queued { sites: Vec<Site>, at: u64, stubs: Vec<u64> },
     /// Installed as trace `idx`; its counters, and their values at the
     /// last review (`Manager::review`).
     Installed { idx: u32, counters: &'static TraceCounters, seen: (u64, u64) },
@@ -324,12 +323,12 @@ pub fn on_hot(d: &ExitDesc, epoch: u64) {
     let (bypass, stub) = d.hot_stub();
     let now = tern_translate::clock::monotonic_ns();
     let mut heads = m.heads.lock().unwrap_or_else(|e| e.into_inner());
-    let sites = match heads.get_mut(&head) {
-        Some(Head::Queued { sites, at, probes }) => {
+    match heads.get_mut(&head) {
+        Some(Head::Queued { sites, at, stubs }) => {
             m.jit.patch_hot_site(site, bypass, head, None, epoch);
             sites.push((site, bypass, epoch));
-            if !probes.is_empty() {
-                probes.push((site, stub, epoch));
+            if !stubs.is_empty() {
+                stubs.push(stub);
             }
             *at = now;
             return;
@@ -346,34 +345,33 @@ pub fn on_hot(d: &ExitDesc, epoch: u64) {
             }
             return;
         }
-        Some(Head::Probing { since, slow, sites }) => {
-            if m.cfg.window_ns > 0 && now.saturating_sub(*since) > m.cfg.window_ns {
-                // Hot again, but slowly: the window starts anew, a bounded
-                // number of times (each is an exit to the CPU loop).
-                *since = now;
-                *slow += 1;
-                if *slow >= MAX_SLOW {
-                    m.jit.patch_hot_site(site, bypass, head, None, epoch);
-                    heads.insert(head, Head::Rejected);
-                }
-                return;
+        Some(Head::Probing { since, slow })
+            if m.cfg.window_ns > 0 && now.saturating_sub(*since) > m.cfg.window_ns =>
+        {
+            // Hot again, but slowly: the window starts anew, a bounded
+            // number of times (each is an exit to the CPU loop).
+            *since = now;
+            *slow += 1;
+            if *slow >= MAX_SLOW {
+                m.jit.patch_hot_site(site, bypass, head, None, epoch);
+                heads.insert(head, Head::Rejected);
             }
-            std::mem::take(sites)
-        }
-        None if m.cfg.window_ns > 0 && !m.cfg.sync => {
-            heads.insert(head, Head::Probing { since: now, slow: 0, sites: Vec::new() });
             return;
         }
-        None => Vec::new(),
-    };
+        // Hot again within the window: queued below.
+        Some(Head::Probing { .. }) => {}
+        None if m.cfg.window_ns > 0 && !m.cfg.sync => {
+            heads.insert(head, Head::Probing { since: now, slow: 0 });
+            return;
+        }
+        None => {}
+    }
     // The branch stops counting while its trace compiles (counting on
     // would cost the loop for nothing); the trace, once installed, takes
     // the branch over from the plain jump.
     m.stats.hot.fetch_add(1, Relaxed);
     m.jit.patch_hot_site(site, bypass, head, None, epoch);
-    let mut sites = sites;
-    sites.push((site, bypass, epoch));
-    heads.insert(head, Head::Queued { sites, at: now, probes: vec![(site, stub, epoch)] });
+    heads.insert(head, Head::Queued { sites: vec![(site, bypass, epoch)], at: now, stubs: vec![stub] });
     m.enqueue(&mut heads, head);
     if m.cfg.sync {
         drop(heads);
@@ -543,17 +541,14 @@ impl Manager {
             }
             let head = pending.remove(best);
             match heads.get_mut(&head) {
-                Some(Head::Queued { sites, at, probes })
-                    if !probes.is_empty() && !self.cfg.sync && now.saturating_sub(*at) > STALE_NS =>
+                Some(Head::Queued { sites, at, stubs })
+                    if !stubs.is_empty() && !self.cfg.sync && now.saturating_sub(*at) > STALE_NS =>
                 {
-                    for &(site, stub, epoch) in probes.iter() {
+                    for (&(site, _, epoch), &stub) in sites.iter().zip(stubs.iter()) {
                         self.jit.rearm_hot_site(site, stub, epoch);
                     }
                     self.stats.reprobed.fetch_add(1, Relaxed);
-                    // Those that count again join when they get hot.
-                    let mut sites = std::mem::take(sites);
-                    sites.retain(|s| !probes.iter().any(|p| p.0 == s.0));
-                    heads.insert(head, Head::Probing { since: now, slow: 0, sites });
+                    heads.insert(head, Head::Probing { since: now, slow: 0 });
                 }
                 _ => return Some(head),
             }
@@ -665,7 +660,7 @@ impl Manager {
                     if let Some(sites) = self.jit.dropped_trace_sites(*idx) {
                         g.1 += 1;
                         self.stats.reformed.fetch_add(1, Relaxed);
-                        *h = Head::Queued { sites, at: 0, probes: Vec::new() };
+                        *h = Head::Queued { sites, at: 0, stubs: Vec::new() };
                         regrow.push(head);
                     }
                 }
@@ -696,7 +691,7 @@ impl Manager {
                         g.1 += 1;
                         g.2 = per16 + 1;
                         self.stats.grown.fetch_add(1, Relaxed);
-                        *h = Head::Queued { sites, at: 0, probes: Vec::new() };
+                        *h = Head::Queued { sites, at: 0, stubs: Vec::new() };
                         regrow.push(head);
                         continue;
                     }

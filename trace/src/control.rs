@@ -411,16 +411,6 @@ fn return_targets(blocks: &[IrBlock]) -> Vec<u64> {
     indirect_targets(blocks).into_iter().filter(|s| rets.contains(s)).collect()
 }
 
-/// Whether an indirect `jmp`/`call` operand (`mov rcx, <operand>`) reads
-/// a RIP-relative slot: a PLT entry's or a call through the GOT, whose
-/// target does not change (the trace guards it against the next block
-/// only).
-fn through_slot(operand: &iced_x86::Instruction) -> bool {
-    operand.op1_kind() == OpKind::Memory
-        && operand.memory_base() == iced_x86::Register::RIP
-        && operand.memory_index() == iced_x86::Register::None
-}
-
 /// The trace's blocks, each split where a direct branch of the trace
 /// targets one of its instructions other than its first (a baseline block
 /// runs an inner loop inside it, its back edge a branch into its middle):
@@ -484,9 +474,14 @@ enum Reach {
 }
 
 impl Reach {
-    /// Of an indirect `jmp`/`call` with `operand`.
+    /// Of an indirect `jmp`/`call` with `operand` (`mov rcx, <operand>`):
+    /// through a RIP-relative slot (a PLT entry's, a call through the
+    /// GOT), whose target does not change, only the next block.
     fn of(operand: &iced_x86::Instruction) -> Reach {
-        match through_slot(operand) {
+        let slot = operand.op1_kind() == OpKind::Memory
+            && operand.memory_base() == iced_x86::Register::RIP
+            && operand.memory_index() == iced_x86::Register::None;
+        match slot {
             true => Reach::Next,
             false => Reach::Any,
         }
