@@ -64,9 +64,10 @@ pub struct Cli {
     /// turns (entering it would cost more than it saves); 0: never.
     #[arg(long, value_name = "N", default_value_t = 256)]
     pub trace_min_loops: u64,
-    /// Compile no trace before the process has run for MS milliseconds
-    /// (a short process never loads LLVM, nor pays for compilations
-    /// that a run this short cannot earn back).
+    /// Start counting loops, and compiling traces, once the process has
+    /// run for MS milliseconds (a short process runs the baseline's code
+    /// alone, never loads LLVM, nor pays for compilations that a run this
+    /// short cannot earn back).
     #[arg(long, value_name = "MS", default_value_t = 400)]
     pub trace_delay: u64,
     /// Compile a head only when its branches reach the threshold twice

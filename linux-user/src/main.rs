@@ -278,10 +278,10 @@ fn main() {
         jit.set_count_insns();
     }
     // What the translation depends on besides the guest's bytes and
-    // tern's binary.
+    // tern's binary (not the trace tier: its counting stubs lie outside
+    // the blocks, `Jit::arm_profiling`).
     let traces = cli.traces && !cli.no_traces;
-    let profiled = if traces { cli.trace_threshold.to_string() } else { "off".into() };
-    let persist_options = format!("cpu={} count={} profiled={profiled}", model.name(), cli.stats);
+    let persist_options = format!("cpu={} count={}", model.name(), cli.stats);
     if let Some(p) = new_persist(&cli, &persist_options) {
         jit.enable_persist(p);
     }
@@ -446,7 +446,7 @@ fn start_program(setup: &'static Setup, prog: Program, signals: GuestSignals, ol
     let self_exe = std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into());
     // Diagnostics that report per tern process keep one per program.
     let per_process = cli.strace || cli.stats || cli.perf_map || cli.debug.is_some();
-    let in_place = !(cli.no_exec_in_place || per_process || cli.traces && !cli.no_traces);
+    let in_place = !(cli.no_exec_in_place || per_process);
     let p = Process {
         jit,
         exe,
@@ -499,6 +499,7 @@ fn exec_in_place(old: &'static Process, exec: tern_syscalls::task::ExecInPlace, 
         unsafe { libc::munmap((top - size) as *mut libc::c_void, size as usize) };
     }
     tern_syscalls::task::reset_for_exec();
+    tern_linux_user::optimizer::after_exec();
     let signals = old.signals.for_exec();
     let program = Program {
         given: PathBuf::from(std::ffi::OsStr::from_bytes(&exec.path)),

@@ -245,9 +245,13 @@ fn now_ms() -> u64 {
 
 static MANAGER: OnceLock<Manager> = OnceLock::new();
 
-/// Turns the trace tier on: profiling in the blocks translated from now on.
+/// Turns the trace tier on: backward branches count their runs from
+/// `Config::delay_ms` on (`Jit::arm_profiling`), when the optimizer thread,
+/// started now if there is a delay, arms them; or a translation does,
+/// whichever comes first.
 pub fn init(jit: &'static Jit, cfg: Config, factory: Factory) {
-    jit.set_profiler(tern_translate::baseline::Profiler::new(cfg.threshold, cfg.range));
+    let prof = tern_translate::baseline::Profiler::new(cfg.threshold, cfg.range);
+    jit.set_profiler(prof, cfg.delay_ms.saturating_mul(1_000_000));
     if cfg.delay_ms == 0 {
         // No delay: the library is loaded now, before the guest runs.
         // Loading it opens files, and on the optimizer thread the
@@ -274,6 +278,25 @@ pub fn init(jit: &'static Jit, cfg: Config, factory: Factory) {
     };
     if MANAGER.set(m).is_ok() {
         tern_syscalls::task::on_fork_child(after_fork);
+        if let Some(m) = MANAGER.get().filter(|m| m.cfg.delay_ms > 0) {
+            // A loop that runs from the start never leaves its chained
+            // blocks for a translation: the optimizer thread arms the
+            // counting when the delay is over.
+            grow_fd_table();
+            let mut tx = m.tx.lock().unwrap_or_else(|e| e.into_inner());
+            *tx = m.start_threads();
+        }
+    }
+}
+
+/// Makes the descriptor table as large as tern's own descriptors need
+/// (`hostmem::TERN_FD_BASE`) while the process has one thread: growing the
+/// table of a process of several threads waits for an RCU grace period
+/// (`expand_files`), which cost each start 10-20 ms once the optimizer
+/// thread was running (at the first start-up image opened).
+fn grow_fd_table() {
+    if let Ok(f) = std::fs::File::open("/") {
+        drop(tern_translate::hostmem::private_file(f));
     }
 }
 
@@ -301,6 +324,7 @@ fn pid() -> i32 {
 /// had queued will not come back, so they may get hot again.
 fn after_fork() {
     if let Some(m) = MANAGER.get() {
+        m.jit.after_fork_profiling();
         match (m.tx.try_lock(), m.heads.try_lock()) {
             (Ok(mut tx), Ok(mut h)) if !m.busy.load(SeqCst) => {
                 *tx = None;
@@ -310,6 +334,28 @@ fn after_fork() {
                 h.retain(|_, s| !matches!(s, Head::Queued { .. }));
             }
             _ => m.off.store(true, Relaxed),
+        }
+    }
+}
+
+/// After an exec in place (the process's only thread, a fork child's):
+/// what the old program's traces left is forgotten (the code cache was
+/// flushed with them), and the new program is profiled after the delay
+/// as a new process would be, its optimizer thread started now.
+pub fn after_exec() {
+    let Some(m) = MANAGER.get().filter(|m| !m.off.load(Relaxed) && m.owner.load(Relaxed) == pid()) else {
+        return;
+    };
+    m.heads.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    m.grown.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    m.members.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    m.born_ms.store(now_ms(), Relaxed);
+    m.spent_at_birth.store(m.stats.compile_ns.load(Relaxed), Relaxed);
+    if m.cfg.delay_ms > 0 {
+        grow_fd_table();
+        let mut tx = m.tx.lock().unwrap_or_else(|e| e.into_inner());
+        if tx.is_none() {
+            *tx = m.start_threads();
         }
     }
 }
@@ -425,12 +471,23 @@ impl Manager {
         if let Some(wait) = self.cfg.delay_ms.checked_sub(lived).filter(|&w| w > 0) {
             std::thread::sleep(std::time::Duration::from_millis(wait));
         }
-        let work = tern_syscalls::background::work();
+        let mut work = tern_syscalls::background::work();
+        self.jit.arm_profiling();
         // The thread's first blocking receive allocates crossbeam's
         // waiting context (a thread-local) and a slot in the channel's
         // list of waiters; later ones reuse both. It is made here, inside
         // the gate, so that the waits below, outside it, allocate nothing.
-        let first = rx.recv_timeout(std::time::Duration::from_millis(1)).ok();
+        let mut first = rx.recv_timeout(std::time::Duration::from_millis(1)).ok();
+        if first.is_none() {
+            // Nothing hot yet: LLVM is loaded for the first head, not
+            // before (a process whose loops never get hot never loads it).
+            drop(work);
+            first = match rx.recv() {
+                Ok(head) => Some(head),
+                Err(_) => return,
+            };
+            work = tern_syscalls::background::work();
+        }
         self.busy.store(true, SeqCst);
         let made = (self.factory)(&self.cfg);
         self.busy.store(false, SeqCst);

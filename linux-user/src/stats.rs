@@ -21,6 +21,7 @@ pub fn print(jit: &Jit, s: &LoopStats) {
         ("lookup victims kept", st.ibl_victims.load(Relaxed)),
         ("blocks invalidated", st.invalidated.load(Relaxed)),
         ("code cache flushes", st.flushes.load(Relaxed)),
+        ("counting stubs", st.count_stubs.load(Relaxed)),
         ("code cache copies", jit.cache.copies()),
         ("links refused, shared", st.links_refused.load(Relaxed)),
         ("blocks loaded for fork children", st.fork_prefetched.load(Relaxed)),

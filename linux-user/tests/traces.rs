@@ -407,12 +407,12 @@ fn logged_heads(opts: &[&str], bin: &Path, args: &[&str]) -> (Vec<u64>, String) 
     (heads, String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
-/// A loop hot only for a moment at the start has ended when the optimizer
-/// starts (after `--trace-delay`): its head, queued for longer than a
-/// head may wait, is profiled again instead of compiled, and never gets
-/// hot again; the loop that runs on gets hot again at once and its trace
-/// is installed. Before, every queued head was compiled, the first loop's
-/// for nothing.
+/// A loop hot only for a moment at the start has ended when profiling
+/// starts (after `--trace-delay`, when branches get their counting stubs):
+/// it is never counted, let alone compiled; the loop that runs on gets hot
+/// and its trace is installed. Before session 48 every queued head was
+/// compiled, the first loop's for nothing; before session 49 the first
+/// loop counted from the start, got hot and was profiled again.
 #[test]
 fn a_loop_that_ended_before_its_turn_is_not_compiled() {
     if tern_tests::skip_without_compiler(false) {
@@ -428,7 +428,40 @@ fn a_loop_that_ended_before_its_turn_is_not_compiled() {
     let in_fn = |f: u64| heads.iter().any(|&h| (f..f + 0x40).contains(&h));
     assert!(in_fn(addr("late")), "the running loop got no trace: heads {heads:x?}\n{err}");
     assert!(!in_fn(addr("early")), "the ended loop was compiled: heads {heads:x?}\n{err}");
-    assert!(tern_tests::stats_counter(&err, "traces: profiled again") >= 1, "{err}");
+    assert!(tern_tests::stats_counter(&err, "counting stubs") >= 1, "{err}");
+}
+
+/// A process that ends before `--trace-delay` runs the very code it runs
+/// without traces: blocks carry no counting code of their own (their
+/// backward branches get stubs only when profiling starts), so the same
+/// blocks are translated into the same number of host bytes and no stub
+/// is made. Before, every backward branch had its stub inline from the
+/// start (`/bin/true` 8 % slower under `--traces`).
+#[test]
+fn a_process_that_ends_before_the_delay_runs_the_baseline_code() {
+    if tern_tests::skip_without_compiler(false) {
+        return;
+    }
+    let bin = tern_tests::build("trace_phases.c", &Build { static_: true, opt: "-O2", cxx: false });
+    let run = |traces: &[&str]| {
+        let out = Command::new(tern())
+            .args(["--stats", "--no-code-cache"])
+            .args(traces)
+            .arg(&bin)
+            .arg("1000")
+            .output()
+            .expect("run tern");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let (plain, traced) = (run(&[]), run(&["--traces", "--trace-delay", "60000"]));
+    for what in ["blocks translated", "host code bytes"] {
+        let (a, b) = (tern_tests::stats_counter(&plain, what), tern_tests::stats_counter(&traced, what));
+        assert_eq!(a, b, "{what}: {a} without traces, {b} with:\n{traced}");
+    }
+    assert_eq!(tern_tests::stats_counter(&traced, "counting stubs"), 0, "{traced}");
+    let armed = run(&["--traces", "--trace-delay", "0"]);
+    assert!(tern_tests::stats_counter(&armed, "counting stubs") >= 2, "{armed}");
 }
 
 /// `tern bisect` names the trace miscompiled on purpose (`--trace-miscompile`),

@@ -213,10 +213,10 @@ pub enum ExitKind {
     /// `xgetbv`; `target` is the address after it, `arg` its length.
     Xgetbv = 9,
     /// A profiled backward branch to `target` (a trace head) was taken
-    /// often enough (`baseline`'s counting stub): the state is at `target`.
-    /// `patch_site` is the branch's rel32 field, which still leads to the
-    /// counting stub; `arg` is the distance from it to the plain jump that
-    /// follows the count (where the branch goes once it counts no more).
+    /// often enough (its counting stub, `baseline::emit_count_stub`): the
+    /// state is at `target`. `patch_site` is the branch's rel32 field,
+    /// which still leads to the counting stub; `arg` says where the stub
+    /// lies ([`ExitDesc::hot_stub`]).
     Hot = 10,
     /// A branch to an installed trace for `target` (its head): the state is
     /// at `target`; `arg` is the trace's index (`Jit::trace_fn`).
@@ -272,7 +272,7 @@ impl ExitKind {
 pub struct ExitDesc {
     pub kind: ExitKind,
     /// For `Trap`: the signal number; for `Xgetbv`: the instruction's
-    /// length; for `Direct`: 0 or [`DIRECT_VIA_LOOKUP`]; for `Hot`: where
+    /// length; for `Direct`: 0, [`DIRECT_VIA_LOOKUP`] or [`DIRECT_BACK`]; for `Hot`: where
     /// the counting stub lies ([`ExitDesc::hot_stub`]). Otherwise 0.
     pub arg: u32,
     /// Guest address to continue at (or of the trapping instruction).
@@ -282,19 +282,12 @@ pub struct ExitDesc {
 }
 
 impl ExitDesc {
-    /// `arg` of a `Hot` exit: the counting stub of the branch whose rel32
-    /// field is `patch_site` starts `back` bytes before its plain jump,
-    /// which is `bypass` bytes after the field (both within one block,
-    /// under 64 KiB).
-    pub fn hot_arg(bypass: u16, back: u16) -> u32 {
-        u32::from(bypass) | u32::from(back) << 16
-    }
-
     /// Of a `Hot` exit: the host addresses of its branch's counting stub's
-    /// plain jump (the way past the counting) and of the stub itself.
+    /// plain jump (the way past the counting) and of the stub itself
+    /// (`arg` is the stub's distance from `patch_site`).
     pub fn hot_stub(&self) -> (u64, u64) {
-        let bypass = self.patch_site + u64::from(self.arg & 0xffff);
-        (bypass, bypass - u64::from(self.arg >> 16))
+        let stub = self.patch_site.wrapping_add(self.arg as i32 as i64 as u64);
+        (stub + crate::baseline::COUNT_STUB_BYPASS, stub)
     }
 }
 
@@ -303,6 +296,11 @@ impl ExitDesc {
 /// holds guest rcx and rdx in the lookup's scratch slots (1 and 2), which
 /// the CPU loop puts back ([`CpuState::reload_lookup_slots`]).
 pub const DIRECT_VIA_LOOKUP: u32 = 1;
+
+/// `ExitDesc::arg` of a `Direct` exit of a jump or conditional branch to
+/// an address no higher than its own, in a block that may be profiled:
+/// where the trace tier puts its counting stubs (`Jit::arm_profiling`).
+pub const DIRECT_BACK: u32 = 2;
 
 /// Descriptor index every indirect-branch lookup miss uses.
 pub const DESC_INDIRECT: u64 = 0;

@@ -108,6 +108,8 @@ impl Jit {
         t.rooms.clear();
         t.fresh.clear();
         t.awaiting.clear();
+        t.backs.clear();
+        t.counting.clear();
         // Code pages stay write-protected: a write there still drops
         // nothing and gives the page back its protection.
         let new = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;

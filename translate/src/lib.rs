@@ -57,6 +57,11 @@ const OPTIMISTIC_TRIES: u32 = 3;
 /// `Jit::take_room_locked`); blocks are rarely larger.
 const MIN_ROOM: u64 = 4096;
 
+/// `Jit::profile_at`: no profiling.
+const PROFILE_NEVER: u64 = u64::MAX;
+/// `Jit::profile_at`: backward branches have their counting stubs.
+const PROFILE_ARMED: u64 = 0;
+
 /// Changes of guest memory remembered for translations in flight (see
 /// `Tables::changes`).
 const CHANGES_KEPT: usize = 64;
@@ -134,6 +139,8 @@ pub struct Stats {
     pub invalidated: AtomicU64,
     /// Times the code cache was full and flushed (`Jit::flush_locked`).
     pub flushes: AtomicU64,
+    /// Counting stubs given to profiled branches (`Jit::arm_profiling`).
+    pub count_stubs: AtomicU64,
     /// Translations started over because their pages changed or a flush
     /// ran while they were built without the lock (`Jit::translate`).
     pub translate_retries: AtomicU64,
@@ -278,6 +285,12 @@ struct Tables {
     /// installed, so that the first jump along each does not leave
     /// generated code. Emptied when blocks are dropped (a site may be gone).
     awaiting: HashMap<u64, Vec<ExitDesc>>,
+    /// Profiled backward branches of installed blocks waiting for their
+    /// counting stubs (`Jit::arm_pending_locked`): (rel32 field, head).
+    backs: Vec<(u64, u64)>,
+    /// The counting stubs given so far, by their branch's rel32 field:
+    /// the stub's address and the descriptor of its plain jump to the head.
+    counting: HashMap<u64, (u64, ExitDesc)>,
 }
 
 impl Tables {
@@ -343,9 +356,15 @@ pub struct Jit {
     /// the host CPU (it may use RDPID, say), so its instructions are run
     /// whatever the guest CPU model. Start and end, set once.
     vdso: (AtomicU64, AtomicU64),
-    /// Profiling of trace heads in new blocks (`baseline::Profiler`), once
-    /// the trace tier is on.
+    /// Profiling of trace heads (`baseline::Profiler`), once the trace
+    /// tier is on.
     prof: OnceLock<baseline::Profiler>,
+    /// When backward branches get their counting stubs
+    /// ([`Jit::arm_profiling`]): [`PROFILE_NEVER`] (no trace tier),
+    /// [`PROFILE_ARMED`], or the monotonic time (ns) from which the next
+    /// translation arms them; and the delay (ns) from a process's start
+    /// (or exec, or fork) to that time.
+    profile_at: (AtomicU64, AtomicU64),
     /// Blocks translated count the guest instructions they run.
     count_insns: std::sync::atomic::AtomicBool,
     /// Installed traces' functions, read without the lock.
@@ -409,6 +428,8 @@ impl Jit {
                 refused: 0,
                 link_later: None,
                 awaiting: Default::default(),
+                backs: Vec::new(),
+                counting: Default::default(),
                 fresh: Vec::new(),
             }),
             index,
@@ -421,6 +442,7 @@ impl Jit {
             perf_map: Mutex::new(None),
             vdso: (AtomicU64::new(0), AtomicU64::new(0)),
             prof: OnceLock::new(),
+            profile_at: (AtomicU64::new(PROFILE_NEVER), AtomicU64::new(0)),
             count_insns: std::sync::atomic::AtomicBool::new(false),
             trace_table: Default::default(),
             fresh_any: std::sync::atomic::AtomicBool::new(false),
@@ -439,10 +461,141 @@ impl Jit {
         self.count_insns.store(true, Ordering::Relaxed);
     }
 
-    /// Turns on the profiling of trace heads in blocks translated from now
-    /// on (once; later calls change nothing).
-    pub fn set_profiler(&self, p: baseline::Profiler) {
-        let _ = self.prof.set(p);
+    /// Turns on the profiling of trace heads (once; later calls change
+    /// nothing): backward branches get their counting stubs `delay_ns`
+    /// from now ([`Jit::arm_profiling`]; at once for 0).
+    pub fn set_profiler(&self, p: baseline::Profiler, delay_ns: u64) {
+        if self.prof.set(p).is_ok() {
+            self.profile_at.1.store(delay_ns, Ordering::Relaxed);
+            self.restart_profile_delay();
+            if delay_ns == 0 {
+                self.arm_profiling();
+            }
+        }
+    }
+
+    /// Profiling, if it is on, starts after the delay from now, unless
+    /// it is armed and not `armed_too`.
+    fn restart_profile_delay_if(&self, armed_too: bool) {
+        if self.prof.get().is_none() || !armed_too && self.profiling_armed() {
+            return;
+        }
+        let delay = self.profile_at.1.load(Ordering::Relaxed);
+        self.profile_at.0.store(clock::monotonic_ns().saturating_add(delay).max(1), Ordering::Relaxed);
+    }
+
+    fn restart_profile_delay(&self) {
+        self.restart_profile_delay_if(false);
+    }
+
+    /// In a fork child: its profiling starts after the delay from now,
+    /// unless the parent's had already (see [`Jit::set_profiler`]).
+    pub fn after_fork_profiling(&self) {
+        self.restart_profile_delay();
+    }
+
+    /// True once backward branches get their counting stubs.
+    pub fn profiling_armed(&self) -> bool {
+        self.profile_at.0.load(Ordering::Relaxed) == PROFILE_ARMED
+    }
+
+    /// Gives every profiled backward branch (`cpu::DIRECT_BACK`, to a head
+    /// in `--trace-range`) of the blocks installed so far, and of those
+    /// installed from now on, its counting stub
+    /// (`baseline::emit_count_stub`); nothing without a profiler. Blocks
+    /// carry no counting code of their own, so a process that ends before
+    /// this (`--trace-delay`) runs the same code as without traces.
+    pub fn arm_profiling(&self) {
+        if self.prof.get().is_none() {
+            return;
+        }
+        let mut t = self.tables();
+        self.profile_at.0.store(PROFILE_ARMED, Ordering::Relaxed);
+        self.arm_pending_locked(&mut t);
+    }
+
+    /// Arms profiling if its time has come (on the way to a translation).
+    fn arm_if_due(&self) {
+        let at = self.profile_at.0.load(Ordering::Relaxed);
+        if at != PROFILE_ARMED && at != PROFILE_NEVER && clock::monotonic_ns() >= at {
+            self.arm_profiling();
+        }
+    }
+
+    /// The counting stubs of the backward branches waiting for them
+    /// (`Tables::backs`), once profiling is armed; those of blocks dropped
+    /// since are forgotten.
+    ///
+    /// # Preconditions
+    /// The tables lock is held (`_locked`), and no block is being
+    /// registered (stubs take code memory of their own).
+    fn arm_pending_locked(&self, t: &mut Tables) {
+        if !self.profiling_armed() || t.backs.is_empty() {
+            return;
+        }
+        let Some(prof) = self.prof.get() else { return };
+        for (site, head) in std::mem::take(&mut t.backs) {
+            let live = self.cache.block_at(site).is_some_and(|b| {
+                self.index.get(b.guest_start).is_some_and(|i| std::ptr::eq(i, b))
+                    && !t.counting.contains_key(&site)
+            });
+            if !live || !prof.profiles(head) {
+                continue;
+            }
+            match self.install_count_stub_locked(t, head, site, prof.threshold) {
+                Ok(stub) => {
+                    t.counting.insert(site, stub);
+                    let d = ExitDesc {
+                        kind: cpu::ExitKind::Direct,
+                        arg: cpu::DIRECT_BACK,
+                        target: head,
+                        patch_site: site,
+                    };
+                    self.link_locked(t, &d);
+                }
+                // A full cache: the next translation flushes it.
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Installs the counting stub of the branch whose rel32 field is `site`
+    /// to `head` (`baseline::emit_count_stub`) in code memory of its own,
+    /// registered as a one-off block (so that a signal there finds the
+    /// guest state); returns its address and the descriptor of its plain
+    /// jump to `head`.
+    ///
+    /// # Preconditions
+    /// The tables lock is held (`_locked`).
+    fn install_count_stub_locked(
+        &self,
+        t: &mut Tables,
+        head: u64,
+        site: u64,
+        threshold: u32,
+    ) -> Result<(u64, ExitDesc), TranslateError> {
+        let mut room = self.take_room_locked(t)?;
+        let mut at = room.0.next_multiple_of(8);
+        let mut em = baseline::emit_count_stub(at, &self.rt, head, site, threshold);
+        if at + em.code.len() as u64 > room.1 {
+            if room.1 - room.0 >= MIN_ROOM {
+                t.rooms.push(room);
+            }
+            room = self.cache.reserve_chunk(&mut t.writer)?;
+            at = room.0;
+            em = baseline::emit_count_stub(at, &self.rt, head, site, threshold);
+        }
+        let first = self.cache.add_descs(&mut t.writer, &em.descs)?;
+        em.set_desc_base(first);
+        self.cache.install_at(&mut t.writer, at, &em.code);
+        let len = em.code.len();
+        self.new_block_locked(t, (head, head + 1), at, &mut em, len, true)?;
+        let end = at + len as u64;
+        if room.1 - end >= MIN_ROOM && !self.cache.chunk_full(end) {
+            t.rooms.push((end, room.1));
+        }
+        self.stats.count_stubs.fetch_add(1, Ordering::Relaxed);
+        Ok((at, em.descs[1]))
     }
 
     /// Takes the translation lock (repairing the tables if its last owner
@@ -556,6 +709,7 @@ impl Jit {
 
     /// [`Jit::translate`] without the start-up window's timing.
     fn translate_untimed(&self, pc: u64, single: bool) -> Result<&'static Block, TranslateError> {
+        self.arm_if_due();
         let t0 = self.dump.time.then(clock::Instant::now);
         let in_vdso = self.in_vdso(pc);
         let mut tries = 0;
@@ -794,6 +948,7 @@ impl Jit {
         if !t.fresh.is_empty() {
             self.fresh_any.store(true, Ordering::Release);
         }
+        self.arm_pending_locked(t);
         !pcs.is_empty()
     }
 
@@ -1106,21 +1261,18 @@ impl Jit {
     /// Host code for `ir` at host address `at`, with this translator's
     /// runtime, profiling and counting.
     fn emit(&self, ir: &ir::IrBlock, at: u64) -> Result<baseline::Emitted, baseline::EmitError> {
-        let prof = self.prof.get().filter(|_| !ir.single && !ir.check);
-        let em = baseline::emit_block(ir, at, &self.rt, prof, self.count_insns.load(Ordering::Relaxed))?;
+        let em = baseline::emit_block(ir, at, &self.rt, self.count_insns.load(Ordering::Relaxed))?;
         self.stats.far_rip.fetch_add(u64::from(em.far_rip), Ordering::Relaxed);
         Ok(em)
     }
 
     /// True if blocks translated now depend only on their guest bytes and
     /// address, and on the options that name the persistent cache's
-    /// directory (not on dumps that want the IR, or on a profiled range of
-    /// guest addresses), so that the cache may hold them.
+    /// directory (not on dumps that want the IR), so that the cache may
+    /// hold them.
     fn persistable(&self) -> bool {
         let d = &self.dump;
-        self.prof.get().is_none_or(baseline::Profiler::whole_range)
-            && !(d.in_asm || d.ir || d.out_asm)
-            && !child_alloc::in_child()
+        !(d.in_asm || d.ir || d.out_asm || child_alloc::in_child())
     }
 
     /// The persistent cache's block for the fetch `f`, moved to its guest
@@ -1428,6 +1580,7 @@ impl Jit {
         if let Some(p) = t.persist.as_mut() {
             p.recycle(em);
         }
+        self.arm_pending_locked(t);
         Ok(Commit::Installed(ir, block, len, kept))
     }
 
@@ -1605,6 +1758,9 @@ impl Jit {
     /// The tables lock is held (`_locked`).
     fn link_exits_locked(&self, t: &mut Tables, descs: &[ExitDesc], chained: &mut u64) {
         for d in descs.iter().filter(|d| d.kind == cpu::ExitKind::Direct) {
+            if d.arg == cpu::DIRECT_BACK && self.prof.get().is_some() {
+                t.backs.push((d.patch_site, d.target));
+            }
             if !self.link_counting_locked(t, d, chained) {
                 if let Some(later) = t.link_later.as_mut() {
                     later.push(*d);
@@ -1635,6 +1791,15 @@ impl Jit {
     /// [`Jit::link_locked`], adding the jumps chained to `chained` instead
     /// of the statistics.
     fn link_counting_locked(&self, t: &mut Tables, d: &ExitDesc, chained: &mut u64) -> bool {
+        if let Some(&(stub, plain)) = t.counting.get(&d.patch_site) {
+            // A branch with a counting stub leads to it, and the stub's
+            // plain jump to the head is what gets linked.
+            // SAFETY: the site is a profiled branch's field (its exit or
+            // its stub's), and `stub` its counting stub, code of the same
+            // epoch that expects the state at the branch's target.
+            unsafe { self.cache.patch_rel32(&mut t.writer, d.patch_site, stub) };
+            return self.link_counting_locked(t, &plain, chained);
+        }
         let site = d.patch_site;
         let Some(target) = self.index.get(d.target) else { return false };
         // A jump in code shared with a forked child or parent stays
@@ -2077,6 +2242,8 @@ impl Jit {
         }
         self.fresh_any.store(false, Ordering::Relaxed);
         fork_hints::forget();
+        // The new program's blocks get their counting stubs after the delay.
+        self.restart_profile_delay_if(true);
     }
 
     /// At the process's end, by its only guest thread: leaves the code it
@@ -2105,7 +2272,7 @@ mod tests {
     fn exit_stub_is_18_bytes() {
         let (_, rt) = baseline::emit_runtime(0x10_0000, 0x20_0000, 0x30_0000);
         let ir = lift::lift_block(CpuModel::V2, 0x40_0000, &[0x0f, 0x05], false, false);
-        let em = baseline::emit_block(&ir, 0x10_1000, &rt, None, false).unwrap();
+        let em = baseline::emit_block(&ir, 0x10_1000, &rt, false).unwrap();
         assert_eq!(em.descs.len(), 1);
         assert_eq!(em.descs[0].kind, cpu::ExitKind::Syscall);
         assert_eq!((em.ibl_entry, em.entry), (0, 18), "{:02x?}", em.code);

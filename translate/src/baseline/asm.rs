@@ -45,10 +45,6 @@ pub enum RelocKind {
     /// The negated predicted target of an indirect branch (its guard's
     /// `mov rcx, imm64`).
     PredictedNeg64,
-    /// A counting stub's counter (`gs:[disp32]`, `CpuState::hot`): the
-    /// slot of its head's address (`hot_slot`), which moves with the guest
-    /// code.
-    HotSlot,
 }
 
 /// A recorded field: its offset in the block's code and what it holds.

@@ -14,7 +14,7 @@ pub mod asm;
 pub mod trace_glue;
 
 use crate::cache::{Fixup, PcEntry, AT_TARGET, MID_BRANCH, NO_FIXUP};
-use crate::cpu::{off, ExitDesc, ExitKind, DESC_INDIRECT, DIRECT_VIA_LOOKUP};
+use crate::cpu::{off, ExitDesc, ExitKind, DESC_INDIRECT, DIRECT_BACK, DIRECT_VIA_LOOKUP};
 use crate::ir::{IrBlock, MemFix, Op};
 use asm::{Asm, RAX, RCX, RDX};
 pub use asm::{Reloc, RelocKind};
@@ -110,20 +110,9 @@ impl Profiler {
         Profiler { threshold: threshold.clamp(1, i32::MAX as u32), range }
     }
 
-    /// The counter slot (`CpuState::hot`) of a backward branch at `pc` to
-    /// `target` ([`hot_slot`] of the head), or None if it is not profiled.
-    fn slot(&self, pc: u64, target: u64) -> Option<u32> {
-        if target > pc || !(self.range.0..self.range.1).contains(&target) {
-            return None;
-        }
-        Some(hot_slot(target))
-    }
-
-    /// True if every head is profiled: which branches are then depends
-    /// only on their addresses relative to each other, not on where the
-    /// guest code lies (the persistent cache may keep their blocks).
-    pub fn whole_range(&self) -> bool {
-        self.range == (0, u64::MAX)
+    /// True if branches to `head` count their runs (`--trace-range`).
+    pub fn profiles(&self, head: u64) -> bool {
+        (self.range.0..self.range.1).contains(&head)
     }
 }
 
@@ -309,11 +298,6 @@ pub fn relocate_code(code: &mut [u8], relocs: &[Reloc], descs: &mut [ExitDesc], 
     if !host_delta.is_multiple_of(8) {
         return false;
     }
-    // The heads of the counting stubs, moved, in the order of their `Hot`
-    // exits: each stub's two `HotSlot` fields come in that order too.
-    let mut hot_heads =
-        descs.iter().filter(|d| d.kind == ExitKind::Hot).map(|d| d.target.wrapping_add(m.guest_delta));
-    let (mut hot_fields, mut head) = (0, None);
     for r in relocs {
         let at = r.at as usize;
         let Some(field) = code.get_mut(at..at + if is_wide(r.kind) { 8 } else { 4 }) else {
@@ -332,14 +316,6 @@ pub fn relocate_code(code: &mut [u8], relocs: &[Reloc], descs: &mut [ExitDesc], 
                 Some(p) => p.wrapping_neg(),
                 None => return false,
             },
-            RelocKind::HotSlot => {
-                if hot_fields % 2 == 0 {
-                    head = hot_heads.next();
-                }
-                hot_fields += 1;
-                let Some(h) = head else { return false };
-                (off::HOT + 4 * hot_slot(h) as usize) as u64
-            }
         };
         if is_wide(r.kind) {
             field.copy_from_slice(&new.to_le_bytes());
@@ -398,12 +374,11 @@ struct Emitter<'a> {
     /// the RIP-relative disp32 that loads it, value, whether the value is
     /// a guest address, which moves with its module).
     literals: Vec<(usize, u64, bool)>,
-    prof: Option<&'a Profiler>,
+    /// Backward jumps may be profiled (`DIRECT_BACK`): not in a one-off
+    /// or a self-checking block.
+    backs: bool,
     /// Count the guest instructions run (`--stats`).
     count: bool,
-    /// Profiled branches: (rel32 field offset, guest target, guest pc of
-    /// the branch, counter slot).
-    hot: Vec<(usize, u64, u64, u32)>,
     /// RIP-relative operands given a scratch register's glue
     /// (`Emitted::far_rip`).
     far_rip: u32,
@@ -580,7 +555,28 @@ fn fix1(reg: u8, slot: usize) -> Fixup {
     [(reg, slot as u8), (0xff, 0xff)]
 }
 
-impl Emitter<'_> {
+impl<'a> Emitter<'a> {
+    /// An emitter of code at host address `base` for guest code starting
+    /// at `start`, with room for `marks` pc-map entries.
+    fn new(base: u64, start: u64, rt: &'a Runtime, marks: usize) -> Emitter<'a> {
+        Emitter {
+            a: Asm::new(base),
+            start,
+            rt,
+            pcmap: Vec::with_capacity(marks),
+            direct: Vec::new(),
+            descs: Vec::new(),
+            desc_fills: Vec::new(),
+            rsp_adj: 0,
+            literals: Vec::new(),
+            backs: false,
+            count: false,
+            far_rip: 0,
+            displaced: NO_FIXUP,
+            spoiled: false,
+        }
+    }
+
     /// From here on the host code holds the guest state at the start of
     /// `guest_pc` (`STATE_TARGET`: at the target in rdx), with `fixup`
     /// displaced.
@@ -914,54 +910,25 @@ impl Emitter<'_> {
     }
 
     /// The way out of a direct branch (at guest `pc`, rel32 field `field`)
-    /// to `target`: through a counting stub if it is a profiled backward
-    /// branch, else the usual exit stub.
+    /// to `target`: a chained jump, marked `DIRECT_BACK` if it goes
+    /// backward, where the trace tier may put a counting stub
+    /// ([`emit_count_stub`]).
     fn branch_exit(&mut self, field: usize, target: u64, pc: u64) {
-        match self.prof.and_then(|p| p.slot(pc, target)) {
-            Some(slot) => self.hot.push((field, target, pc, slot)),
-            None => self.direct.push((field, target, pc, NO_FIXUP, 0, 0)),
-        }
+        let arg = if self.backs && target <= pc { DIRECT_BACK } else { 0 };
+        self.direct.push((field, target, pc, NO_FIXUP, 0, arg));
     }
 
-    /// The counting stub of the profiled branch at guest `pc` (rel32 field
-    /// `field`) to `target`: bumps this thread's counter `slot` without
-    /// touching the flags (rcx borrowed, `lea` + `jrcxz`), then takes a
-    /// plain chained jump to `target`; the count that reaches the
-    /// threshold exits `Hot` instead, naming the branch's field (patched
-    /// later to a trace, or to the plain jump to count no more).
-    fn count_stub(&mut self, field: usize, target: u64, pc: u64, slot: u32) {
-        let threshold = self.prof.map_or(1, |p| p.threshold);
-        let counter = u32::try_from(off::HOT + 4 * slot as usize).expect("CpuState within 4 GiB");
-        self.rsp_adj = 0;
-        self.mark(pc, NO_FIXUP);
-        let stub = self.a.here();
-        self.a.set_rel32(field, stub);
-        self.a.store_gs(off::scratch(SLOT_HOT), RCX);
-        self.mark(pc, fix1(RCX, SLOT_HOT));
-        self.a.bytes(&[0x65, 0x8b, 0x0c, 0x25]); // mov ecx, gs:[counter]
-        self.a.bytes(&counter.to_le_bytes());
-        self.a.reloc(self.a.buf.len() - 4, RelocKind::HotSlot);
-        self.a.bytes(&[0x8d, 0x49, 0x01]); // lea ecx, [rcx+1]
-        self.a.bytes(&[0x65, 0x89, 0x0c, 0x25]); // mov gs:[counter], ecx
-        self.a.bytes(&counter.to_le_bytes());
-        self.a.reloc(self.a.buf.len() - 4, RelocKind::HotSlot);
-        self.a.bytes(&[0x8d, 0x89]); // lea ecx, [rcx-threshold]
-        self.a.bytes(&(threshold as i32).wrapping_neg().to_le_bytes());
-        let fire = self.a.short(0xe3); // jrcxz fire
-        self.a.load_gs(RCX, off::scratch(SLOT_HOT));
-        self.mark(pc, NO_FIXUP);
-        let here = self.a.here();
-        let inner = self.a.jmp(here);
-        self.direct.push((inner, target, pc, NO_FIXUP, 0, 0));
-        self.a.land(fire);
-        // fire:
-        self.mark(pc, fix1(RCX, SLOT_HOT));
-        self.a.load_gs(RCX, off::scratch(SLOT_HOT));
-        self.mark(pc, NO_FIXUP);
-        let bypass = u16::try_from(inner - 1 - field).expect("blocks stay under 64 KiB");
-        let back = u16::try_from(self.a.base + (inner - 1) as u64 - stub).expect("small stub");
-        let site = self.a.base + field as u64;
-        self.exit(ExitKind::Hot, ExitDesc::hot_arg(bypass, back), target, site);
+    /// The exit stubs of the direct jumps emitted so far, each at the state
+    /// its jump recorded.
+    fn direct_stubs(&mut self) {
+        let base = self.a.base;
+        for (field, target, state_pc, fix, rsp_adj, arg) in std::mem::take(&mut self.direct) {
+            self.rsp_adj = rsp_adj;
+            self.mark(state_pc, fix);
+            let stub = self.a.here();
+            self.a.set_rel32(field, stub);
+            self.exit(ExitKind::Direct, arg, target, base + field as u64);
+        }
     }
 
     /// Adds `n` to `CpuState::guest_insns` before the instruction at guest
@@ -1027,19 +994,13 @@ impl Emitter<'_> {
 /// Emits host code for `ir`, to be installed at host address `base`;
 /// `count`: the code adds the guest instructions it runs to
 /// `CpuState::guest_insns` (`--stats`).
-pub fn emit_block(
-    ir: &IrBlock,
-    base: u64,
-    rt: &Runtime,
-    prof: Option<&Profiler>,
-    count: bool,
-) -> Result<Emitted, EmitError> {
+pub fn emit_block(ir: &IrBlock, base: u64, rt: &Runtime, count: bool) -> Result<Emitted, EmitError> {
     if let Some(taken_back) = keeps_lookup_slots(ir, count) {
-        if let Some(em) = emit_laid_out(ir, base, rt, prof, count, Some(&taken_back))? {
+        if let Some(em) = emit_laid_out(ir, base, rt, count, Some(&taken_back))? {
             return Ok(em);
         }
     }
-    Ok(emit_laid_out(ir, base, rt, prof, count, None)?.expect("the usual layout always fits"))
+    Ok(emit_laid_out(ir, base, rt, count, None)?.expect("the usual layout always fits"))
 }
 
 /// `emit_block`, with guest rcx and rdx kept in their lookup slots through
@@ -1050,28 +1011,13 @@ fn emit_laid_out(
     ir: &IrBlock,
     base: u64,
     rt: &Runtime,
-    prof: Option<&Profiler>,
     count: bool,
     keep_slots: Option<&[u32]>,
 ) -> Result<Option<Emitted>, EmitError> {
-    let mut e = Emitter {
-        a: Asm::new(base),
-        start: ir.start,
-        rt,
-        // About two entries per guest instruction (see `mark`).
-        pcmap: Vec::with_capacity(2 * ir.insns.len() + 8),
-        direct: Vec::new(),
-        descs: Vec::new(),
-        desc_fills: Vec::new(),
-        rsp_adj: 0,
-        literals: Vec::new(),
-        prof,
-        count,
-        hot: Vec::new(),
-        far_rip: 0,
-        displaced: NO_FIXUP,
-        spoiled: false,
-    };
+    // About two pc-map entries per guest instruction (see `mark`).
+    let mut e = Emitter::new(base, ir.start, rt, 2 * ir.insns.len() + 8);
+    e.backs = !ir.single && !ir.check;
+    e.count = count;
     let (ibl_entry, entry) = if keep_slots.is_some() {
         // The entry, first: guest rcx and rdx to their slots, falling
         // through to the lookup entry and the code, which run with them
@@ -1247,19 +1193,10 @@ fn emit_laid_out(
             }
         }
     }
-    // Counting stubs of profiled branches, then exit stubs for direct
-    // branches, after the body; each names its own displaced registers.
+    // Exit stubs for direct branches, after the body; each names its own
+    // displaced registers.
     e.displaced = NO_FIXUP;
-    for (field, target, pc, slot) in std::mem::take(&mut e.hot) {
-        e.count_stub(field, target, pc, slot);
-    }
-    for (field, target, state_pc, fix, rsp_adj, arg) in std::mem::take(&mut e.direct) {
-        e.rsp_adj = rsp_adj;
-        e.mark(state_pc, fix);
-        let stub = e.a.here();
-        e.a.set_rel32(field, stub);
-        e.exit(ExitKind::Direct, arg, target, base + field as u64);
-    }
+    e.direct_stubs();
     if !stale.is_empty() {
         // The guest bytes changed: rcx and rdx back, the state at the start.
         e.mark(ir.start, BOTH);
@@ -1302,9 +1239,91 @@ fn emit_laid_out(
     }))
 }
 
+/// Where a counting stub's plain jump (to the head, past the counting)
+/// starts, from the stub's start ([`emit_count_stub`] at an 8-byte
+/// aligned address).
+pub const COUNT_STUB_BYPASS: u64 = 47;
+
+/// The counting stub of the profiled branch whose rel32 field is at host
+/// address `site` (a `DIRECT_BACK` exit) to `head`, emitted for host
+/// address `base` (8-byte aligned), apart from the block: it bumps this
+/// thread's counter for `head` (`hot_slot`) without touching the flags
+/// (rcx borrowed, `lea` + `jrcxz`), then takes a plain jump to `head`
+/// (chained as a `Direct` exit, at [`COUNT_STUB_BYPASS`]); the count that
+/// reaches `threshold` exits `Hot` instead, naming `site` (patched later
+/// to a trace, or to the plain jump to count no more). The state
+/// throughout is at `head`, the branch taken.
+///
+/// Out of the block so that a block's code is the same whether traces are
+/// on or not: the persistent cache and start-up images serve both, and a
+/// process that ends before profiling starts (`Jit::arm_profiling`) pays
+/// nothing for it (stubs in every block cost `/bin/true` 8 % and
+/// `python3 -c pass` 15 % under `--traces`).
+pub fn emit_count_stub(base: u64, rt: &Runtime, head: u64, site: u64, threshold: u32) -> Emitted {
+    debug_assert!(base.is_multiple_of(8));
+    let counter = u32::try_from(off::HOT + 4 * hot_slot(head) as usize).expect("CpuState within 4 GiB");
+    let threshold = threshold.clamp(1, i32::MAX as u32) as i32;
+    let mut e = Emitter::new(base, head, rt, 8);
+    e.mark(head, NO_FIXUP);
+    e.a.store_gs(off::scratch(SLOT_HOT), RCX);
+    e.mark(head, fix1(RCX, SLOT_HOT));
+    e.a.bytes(&[0x65, 0x8b, 0x0c, 0x25]); // mov ecx, gs:[counter]
+    e.a.bytes(&counter.to_le_bytes());
+    e.a.bytes(&[0x8d, 0x49, 0x01]); // lea ecx, [rcx+1]
+    e.a.bytes(&[0x65, 0x89, 0x0c, 0x25]); // mov gs:[counter], ecx
+    e.a.bytes(&counter.to_le_bytes());
+    e.a.bytes(&[0x8d, 0x89]); // lea ecx, [rcx-threshold]
+    e.a.bytes(&threshold.wrapping_neg().to_le_bytes());
+    let fire = e.a.short(0xe3); // jrcxz fire
+    e.a.load_gs(RCX, off::scratch(SLOT_HOT));
+    e.mark(head, NO_FIXUP);
+    let here = e.a.here();
+    let plain = e.a.jmp(here);
+    assert_eq!(plain as u64 - 1, COUNT_STUB_BYPASS, "the counting stub's layout");
+    e.direct.push((plain, head, head, NO_FIXUP, 0, 0));
+    e.a.land(fire);
+    e.mark(head, fix1(RCX, SLOT_HOT));
+    e.a.load_gs(RCX, off::scratch(SLOT_HOT));
+    e.mark(head, NO_FIXUP);
+    let from_site = i32::try_from(base.wrapping_sub(site) as i64).expect("code cache within rel32 reach");
+    e.exit(ExitKind::Hot, from_site as u32, head, site);
+    e.direct_stubs();
+    Emitted {
+        insn_len: e.a.buf.len(),
+        code: e.a.buf,
+        relocs: e.a.relocs,
+        packed: crate::pcmap::PackedPcMap::pack(&e.pcmap),
+        pcmap: e.pcmap,
+        descs: e.descs,
+        desc_fills: e.desc_fills,
+        ibl_entry: 0,
+        entry: 0,
+        far_rip: 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A counting stub at any 8-byte aligned address has its plain jump
+    /// where `ExitDesc::hot_stub` looks for it, and its `Hot` exit names the
+    /// branch's field and the stub.
+    #[test]
+    fn a_counting_stub_is_found_from_its_branch() {
+        let (code, rt) = emit_runtime(0x10_0000, 0x7000_0000, 0x7000_1000);
+        assert!(!code.is_empty());
+        for (base, site) in [(0x10_8000u64, 0x10_4004u64), (0x11_0008, 0x12_0000), (0x10_4000, 0x10_4000)] {
+            let em = emit_count_stub(base, &rt, 0x40_1000, site, 4000);
+            assert_eq!(em.descs.len(), 2);
+            let (hot, plain) = (em.descs[0], em.descs[1]);
+            assert_eq!((hot.kind, hot.target, hot.patch_site), (ExitKind::Hot, 0x40_1000, site));
+            assert_eq!(hot.hot_stub(), (base + COUNT_STUB_BYPASS, base));
+            assert_eq!(em.code[COUNT_STUB_BYPASS as usize], 0xe9, "the plain jump");
+            assert_eq!(plain.kind, ExitKind::Direct);
+            assert_eq!(plain.patch_site, base + COUNT_STUB_BYPASS + 1);
+        }
+    }
 
     fn whole(bytes: &[u8]) -> u32 {
         let insn = iced_x86::Decoder::with_ip(64, bytes, 0x1000, iced_x86::DecoderOptions::NONE).decode();

@@ -272,7 +272,7 @@ mod tests {
                 code.extend_from_slice(&[0xff, 0x25, 0, 1, 0, 0]);
                 let ir = crate::lift::lift_block(crate::CpuModel::V2, pc, &code, false, false);
                 let host = 0x7e00_0001_0000 + i * 0x1000 + (i % 4) * 8;
-                let em = crate::baseline::emit_block(&ir, host, &rt, None, false).expect("emit");
+                let em = crate::baseline::emit_block(&ir, host, &rt, false).expect("emit");
                 let rec = Record {
                     pc,
                     host,

@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 /// Version of the record layout and of the translation it holds: bump it
 /// when either changes in a way the tern binary's identity would not show
 /// (it always changes with the binary).
-const FORMAT: u64 = 2;
+const FORMAT: u64 = 3;
 /// Largest store file written: room for a compiler's library (rustc's
 /// libLLVM and librustc_driver each took the 64 MiB this once was, and
 /// every run translated what did not fit again). Written one blob at a

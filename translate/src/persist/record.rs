@@ -33,13 +33,12 @@ pub struct Record {
     pub em: Emitted,
 }
 
-const RELOC_KINDS: [RelocKind; 6] = [
+const RELOC_KINDS: [RelocKind; 5] = [
     RelocKind::HostRel32,
     RelocKind::GuestRel32,
     RelocKind::GuestAbs32,
     RelocKind::GuestAbs64,
     RelocKind::PredictedNeg64,
-    RelocKind::HotSlot,
 ];
 
 impl Record {
@@ -242,7 +241,7 @@ mod tests {
             ibl_miss: 0x7e00_0000_0008,
             trace: Default::default(),
         };
-        let em = crate::baseline::emit_block(&ir, 0x7e00_0000_1000, &rt, None, false).expect("emit");
+        let em = crate::baseline::emit_block(&ir, 0x7e00_0000_1000, &rt, false).expect("emit");
         Record {
             pc: ir.start,
             host: 0x7e00_0000_1000,

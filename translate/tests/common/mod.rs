@@ -49,7 +49,7 @@ pub fn translate_code(
 
 /// `emit_block` and `set_desc_base` of a lifted block, as `Jit::translate`.
 pub fn emit(ir: &IrBlock, host: u64) -> Emitted {
-    let mut em = emit_block(ir, host, &runtime(host), None, false).expect("emit");
+    let mut em = emit_block(ir, host, &runtime(host), false).expect("emit");
     em.set_desc_base(FIRST_DESC);
     em
 }
@@ -152,6 +152,7 @@ pub fn dump(ir: &IrBlock, em: &Emitted, host: u64) -> String {
         let direct = d.kind == tern_translate::cpu::ExitKind::Direct;
         let arg = match tern_translate::ir::trap_of_arg(d.arg) {
             _ if direct && d.arg == tern_translate::cpu::DIRECT_VIA_LOOKUP => " via lookup".to_string(),
+            _ if direct && d.arg == tern_translate::cpu::DIRECT_BACK => " backward".to_string(),
             (0, _) => String::new(),
             (signo, 0) => format!(" signal {signo}"),
             (signo, vector) => format!(" signal {signo} vector {vector}"),
