@@ -819,7 +819,7 @@ fn spawn_optimizer(job: Box<Job>) -> Option<()> {
         // SAFETY: `arg` is the Box<Job> handed over by spawn_optimizer.
         let job = unsafe { Box::from_raw(arg.cast::<Job>()) };
         // Not one of the guest's threads (`/proc/self/task`, `status`).
-        tern_syscalls::host_thread::hide_current();
+        tern_syscalls::host_thread::hide_started();
         let (m, rx) = *job;
         m.optimizer(rx);
         std::ptr::null_mut()
@@ -827,7 +827,9 @@ fn spawn_optimizer(job: Box<Job>) -> Option<()> {
     let stack = tern_translate::hostmem::map_anon(OPT_STACK).ok()?;
     tern_translate::pages::note_tern_memory(stack, stack + OPT_STACK as u64);
     let job = Box::into_raw(job);
-    let seen = tern_syscalls::host_thread::hides();
+    // The guest's view of its threads leaves this one out from now on
+    // (`host_thread::settle`).
+    tern_syscalls::host_thread::will_hide();
     // SAFETY: the stack is mapped for this thread alone, for the life of
     // the process; `start` takes ownership of `job` (reclaimed here if
     // none starts).
@@ -839,13 +841,11 @@ fn spawn_optimizer(job: Box<Job>) -> Option<()> {
         )
     };
     if r != 0 {
+        tern_syscalls::host_thread::started_none();
         // SAFETY: no thread was created, so `job` is still ours.
         drop(unsafe { Box::from_raw(job) });
         return None;
     }
-    // The guest thread that got a trace hot counts its threads next
-    // without this one.
-    tern_syscalls::host_thread::wait_hidden(seen);
     Some(())
 }
 
