@@ -918,6 +918,23 @@ impl<'a> Emitter<'a> {
         self.direct.push((field, target, pc, NO_FIXUP, 0, arg));
     }
 
+    /// The code and tables emitted, with their entries and the length of
+    /// their instructions (`Emitted`).
+    fn finish(self, ibl_entry: usize, entry: usize, insn_len: usize) -> Emitted {
+        Emitted {
+            code: self.a.buf,
+            relocs: self.a.relocs,
+            packed: crate::pcmap::PackedPcMap::pack(&self.pcmap),
+            pcmap: self.pcmap,
+            descs: self.descs,
+            desc_fills: self.desc_fills,
+            ibl_entry,
+            entry,
+            insn_len,
+            far_rip: self.far_rip,
+        }
+    }
+
     /// The exit stubs of the direct jumps emitted so far, each at the state
     /// its jump recorded.
     fn direct_stubs(&mut self) {
@@ -1225,18 +1242,7 @@ fn emit_laid_out(
     if e.spoiled {
         return Ok(None);
     }
-    Ok(Some(Emitted {
-        code: e.a.buf,
-        relocs: e.a.relocs,
-        packed: crate::pcmap::PackedPcMap::pack(&e.pcmap),
-        pcmap: e.pcmap,
-        descs: e.descs,
-        desc_fills: e.desc_fills,
-        ibl_entry,
-        entry,
-        insn_len,
-        far_rip: e.far_rip,
-    }))
+    Ok(Some(e.finish(ibl_entry, entry, insn_len)))
 }
 
 /// Where a counting stub's plain jump (to the head, past the counting)
@@ -1288,18 +1294,8 @@ pub fn emit_count_stub(base: u64, rt: &Runtime, head: u64, site: u64, threshold:
     let from_site = i32::try_from(base.wrapping_sub(site) as i64).expect("code cache within rel32 reach");
     e.exit(ExitKind::Hot, from_site as u32, head, site);
     e.direct_stubs();
-    Emitted {
-        insn_len: e.a.buf.len(),
-        code: e.a.buf,
-        relocs: e.a.relocs,
-        packed: crate::pcmap::PackedPcMap::pack(&e.pcmap),
-        pcmap: e.pcmap,
-        descs: e.descs,
-        desc_fills: e.desc_fills,
-        ibl_entry: 0,
-        entry: 0,
-        far_rip: 0,
-    }
+    let len = e.a.buf.len();
+    e.finish(0, 0, len)
 }
 
 #[cfg(test)]
