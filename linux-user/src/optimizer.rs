@@ -278,13 +278,8 @@ pub fn init(jit: &'static Jit, cfg: Config, factory: Factory) {
     };
     if MANAGER.set(m).is_ok() {
         tern_syscalls::task::on_fork_child(after_fork);
-        if let Some(m) = MANAGER.get().filter(|m| m.cfg.delay_ms > 0) {
-            // A loop that runs from the start never leaves its chained
-            // blocks for a translation: the optimizer thread arms the
-            // counting when the delay is over.
-            grow_fd_table();
-            let mut tx = m.tx.lock().unwrap_or_else(|e| e.into_inner());
-            *tx = m.start_threads();
+        if let Some(m) = MANAGER.get() {
+            m.start_for_delay();
         }
     }
 }
@@ -351,13 +346,7 @@ pub fn after_exec() {
     m.members.lock().unwrap_or_else(|e| e.into_inner()).clear();
     m.born_ms.store(now_ms(), Relaxed);
     m.spent_at_birth.store(m.stats.compile_ns.load(Relaxed), Relaxed);
-    if m.cfg.delay_ms > 0 {
-        grow_fd_table();
-        let mut tx = m.tx.lock().unwrap_or_else(|e| e.into_inner());
-        if tx.is_none() {
-            *tx = m.start_threads();
-        }
-    }
+    m.start_for_delay();
 }
 
 /// A counting stub exited `Hot` (descriptor `d`, code-cache epoch `epoch`).
@@ -426,6 +415,19 @@ pub fn on_hot(d: &ExitDesc, epoch: u64) {
 }
 
 impl Manager {
+    /// With a delay, starts the optimizer thread now (unless it runs): a
+    /// loop that runs from the start never leaves its chained blocks for a
+    /// translation, so the thread arms the counting when the delay is over.
+    fn start_for_delay(&'static self) {
+        if self.cfg.delay_ms > 0 {
+            grow_fd_table();
+            let mut tx = self.tx.lock().unwrap_or_else(|e| e.into_inner());
+            if tx.is_none() {
+                *tx = self.start_threads();
+            }
+        }
+    }
+
     /// Waits until `head` is no longer queued (`Config::sync`).
     fn wait_for(&self, head: u64) {
         loop {

@@ -467,7 +467,7 @@ impl Jit {
     pub fn set_profiler(&self, p: baseline::Profiler, delay_ns: u64) {
         if self.prof.set(p).is_ok() {
             self.profile_at.1.store(delay_ns, Ordering::Relaxed);
-            self.restart_profile_delay();
+            self.restart_profile_delay_if(false);
             if delay_ns == 0 {
                 self.arm_profiling();
             }
@@ -484,14 +484,10 @@ impl Jit {
         self.profile_at.0.store(clock::monotonic_ns().saturating_add(delay).max(1), Ordering::Relaxed);
     }
 
-    fn restart_profile_delay(&self) {
-        self.restart_profile_delay_if(false);
-    }
-
     /// In a fork child: its profiling starts after the delay from now,
     /// unless the parent's had already (see [`Jit::set_profiler`]).
     pub fn after_fork_profiling(&self) {
-        self.restart_profile_delay();
+        self.restart_profile_delay_if(false);
     }
 
     /// True once backward branches get their counting stubs.
