@@ -75,6 +75,12 @@ pub struct Cli {
     /// that got hot slowly over a long run; 0: the first time.
     #[arg(long, value_name = "US", default_value_t = 2000)]
     pub trace_window: u64,
+    /// Count loops in bursts, PCT percent of the time (a burst every
+    /// second): a loop that holds the CPU gets hot within any burst, and
+    /// code that runs briefly costs only while one lasts; 100: all the
+    /// time.
+    #[arg(long, value_name = "PCT", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub trace_duty: u32,
     /// Compile traces for at most PCT percent of the time the process has
     /// run, beyond a first 250 ms (the hottest waiting head goes first
     /// when the budget allows; compiling competes with the guest for the
@@ -222,6 +228,7 @@ impl Cli {
         num("--trace-delay", self.trace_delay.to_string(), "400");
         num("--trace-window", self.trace_window.to_string(), "2000");
         num("--trace-budget", self.trace_budget.to_string(), "10");
+        num("--trace-duty", self.trace_duty.to_string(), "5");
         num("--trace-opt", self.trace_opt.to_string(), "2");
         if let Some(r) = &self.trace_range {
             o.push("--trace-range".into());

@@ -125,6 +125,7 @@ fn trace_config(cli: &Cli, model: CpuModel, dump: bool) -> optimizer::Config {
         count_insns: cli.stats,
         delay_ms: if cli.trace_sync { 0 } else { cli.trace_delay },
         budget_pct: if cli.trace_sync { 0 } else { cli.trace_budget },
+        duty_pct: if cli.trace_sync { 100 } else { cli.trace_duty },
         threads: cli.optimizer_threads as usize,
         opt_level: cli.trace_opt,
         dump,

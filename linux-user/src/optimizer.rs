@@ -12,11 +12,15 @@
 //! that got hot meanwhile is then patched to the trace's entry stub. A head
 //! whose trace cannot be built has its branches patched past their counting
 //! stubs, so they count no more. The CPU loop runs traces ([`run_trace`]).
+//! Counting comes in bursts (`Duty`, `--trace-duty`): the optimizer
+//! thread pauses the counting stubs between them.
 
 use crate::cpu_loop::LoopStats;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+use tern_translate::clock::Instant;
 use tern_translate::cpu::ExitDesc;
 use tern_translate::entry::CpuBox;
 use tern_translate::traces::{FormedTrace, TraceCounters};
@@ -67,6 +71,9 @@ pub struct Config {
     /// The optimizer starts compiling only once the process has run this
     /// long (ms; `--trace-delay`).
     pub delay_ms: u64,
+    /// Backward branches count for this percentage of every
+    /// `DUTY_PERIOD` (`--trace-duty`; 100: all the time).
+    pub duty_pct: u32,
     /// Compiling may take this percentage of the process's run time,
     /// beyond `BUDGET_ALLOWANCE_MS` (`--trace-budget`; 0: no limit).
     pub budget_pct: u32,
@@ -94,6 +101,60 @@ const STALE_NS: u64 = 20_000_000;
 /// before its branches stop counting: code that runs often over a long
 /// time but never holds the CPU for long (a program's ordinary code).
 const MAX_SLOW: u8 = 16;
+
+/// Counting comes in bursts (`Config::duty_pct`), one every this long.
+const DUTY_PERIOD: Duration = Duration::from_millis(1000);
+
+/// Bursts of counting: an optimizer thread pauses the counting stubs
+/// (`Jit::pause_profiling`) and arms them again, so that they count for
+/// `Config::duty_pct` percent of the time. A loop that holds the CPU gets
+/// hot within any burst; code that runs briefly (most of a compiler's,
+/// an interpreter's start-up) costs only while a burst lasts: counting
+/// all the time cost cc1 15 %.
+struct Duty {
+    /// How long a burst lasts; `DUTY_PERIOD` or more: no pauses.
+    on: Duration,
+    counting: bool,
+    /// When counting next starts or stops.
+    next: Instant,
+}
+
+impl Duty {
+    /// Counting, armed just now.
+    fn new(pct: u32) -> Self {
+        let on = DUTY_PERIOD * pct.min(100) / 100;
+        Duty { on, counting: true, next: Instant::now().after(on) }
+    }
+
+    /// The time until counting next starts or stops (None: it never
+    /// stops).
+    fn until(&self) -> Option<Duration> {
+        (self.on < DUTY_PERIOD).then(|| self.next.remaining())
+    }
+
+    /// Starts or stops counting if its time has come; [`Duty::until`].
+    fn tick(&mut self, jit: &Jit) -> Option<Duration> {
+        if self.on < DUTY_PERIOD && self.next.remaining().is_zero() {
+            match self.counting {
+                true => self.pause(jit),
+                false => {
+                    jit.resume_profiling();
+                    (self.counting, self.next) = (true, Instant::now().after(self.on));
+                }
+            }
+        }
+        self.until()
+    }
+
+    /// Stops counting until the next burst is due (before a compile, which
+    /// would otherwise stretch a burst).
+    fn pause(&mut self, jit: &Jit) {
+        if self.counting && self.on < DUTY_PERIOD {
+            jit.pause_profiling();
+            (self.counting, self.next) = (false, Instant::now().after(DUTY_PERIOD - self.on));
+        }
+    }
+}
 
 /// Queued heads at most; more are dropped.
 const QUEUE: usize = 256;
@@ -475,18 +536,25 @@ impl Manager {
         }
         let mut work = tern_syscalls::background::work();
         self.jit.arm_profiling();
+        let mut duty = Duty::new(self.cfg.duty_pct);
         // The thread's first blocking receive allocates crossbeam's
         // waiting context (a thread-local) and a slot in the channel's
         // list of waiters; later ones reuse both. It is made here, inside
         // the gate, so that the waits below, outside it, allocate nothing.
         let mut first = rx.recv_timeout(std::time::Duration::from_millis(1)).ok();
-        if first.is_none() {
+        while first.is_none() {
             // Nothing hot yet: LLVM is loaded for the first head, not
             // before (a process whose loops never get hot never loads it).
+            let until = duty.tick(self.jit);
             drop(work);
-            first = match rx.recv() {
+            let got = match until {
+                None => rx.recv().map_err(|_| crossbeam_channel::RecvTimeoutError::Disconnected),
+                Some(d) => rx.recv_timeout(d),
+            };
+            first = match got {
                 Ok(head) => Some(head),
-                Err(_) => return,
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => None,
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
             };
             work = tern_syscalls::background::work();
         }
@@ -517,7 +585,7 @@ impl Manager {
         pending.extend(first);
         loop {
             if pending.is_empty() {
-                match rx.recv_timeout(every) {
+                match rx.recv_timeout(duty.until().map_or(every, |d| d.min(every))) {
                     Ok(head) => pending.push(head),
                     Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
                     Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
@@ -532,11 +600,14 @@ impl Manager {
             // not wait.
             let wait = self.over_budget();
             if let Some(w) = wait {
-                std::thread::sleep(w.min(every.saturating_sub(reviewed.elapsed())));
+                let review = every.saturating_sub(reviewed.elapsed());
+                std::thread::sleep(w.min(review).min(duty.until().unwrap_or(review)));
             }
             let mut gate = tern_syscalls::background::work();
+            duty.tick(self.jit);
             let next = if wait.is_none() { self.hottest(&mut pending) } else { None };
             if let Some(head) = next {
+                duty.pause(self.jit);
                 self.busy.store(true, SeqCst);
                 let built = self.build(compiler.as_mut(), head);
                 self.busy.store(false, SeqCst);

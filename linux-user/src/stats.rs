@@ -22,6 +22,8 @@ pub fn print(jit: &Jit, s: &LoopStats) {
         ("blocks invalidated", st.invalidated.load(Relaxed)),
         ("code cache flushes", st.flushes.load(Relaxed)),
         ("counting stubs", st.count_stubs.load(Relaxed)),
+        ("counting pauses", st.count_pauses.load(Relaxed)),
+        ("  branches paused", st.branches_paused.load(Relaxed)),
         ("code cache copies", jit.cache.copies()),
         ("links refused, shared", st.links_refused.load(Relaxed)),
         ("blocks loaded for fork children", st.fork_prefetched.load(Relaxed)),

@@ -420,15 +420,36 @@ fn a_loop_that_ended_before_its_turn_is_not_compiled() {
     }
     let bin = tern_tests::build("trace_phases.c", &Build { static_: true, opt: "-O2", cxx: false });
     let (heads, err) = logged_heads(&["--stats", "--trace-delay", "400"], &bin, &["300000000", "addr"]);
-    let addr = |name: &str| {
-        let w = err.split_whitespace().skip_while(|w| *w != name).nth(1).unwrap_or("");
-        u64::from_str_radix(w.trim_start_matches("0x"), 16)
-            .unwrap_or_else(|_| panic!("no {name} address:\n{err}"))
-    };
-    let in_fn = |f: u64| heads.iter().any(|&h| (f..f + 0x40).contains(&h));
-    assert!(in_fn(addr("late")), "the running loop got no trace: heads {heads:x?}\n{err}");
-    assert!(!in_fn(addr("early")), "the ended loop was compiled: heads {heads:x?}\n{err}");
+    assert!(traced(&heads, &err, "late"), "the running loop got no trace: heads {heads:x?}\n{err}");
+    assert!(!traced(&heads, &err, "early"), "the ended loop was compiled: heads {heads:x?}\n{err}");
     assert!(tern_tests::stats_counter(&err, "counting stubs") >= 1, "{err}");
+}
+
+/// Whether one of `heads` lies in trace_phases.c's function `name`, whose
+/// address the program printed on stderr `err`.
+fn traced(heads: &[u64], err: &str, name: &str) -> bool {
+    let w = err.split_whitespace().skip_while(|w| *w != name).nth(1).unwrap_or("");
+    let f = u64::from_str_radix(w.trim_start_matches("0x"), 16)
+        .unwrap_or_else(|_| panic!("no {name} address:\n{err}"));
+    heads.iter().any(|&h| (f..f + 0x40).contains(&h))
+}
+
+/// Counting comes in bursts (`--trace-duty`): between them the profiled
+/// branches lead past their counting stubs, and a loop that starts during
+/// a pause gets its stubs, and its trace, in the next burst. Here bursts
+/// of 10 ms every second, and a program that sleeps 2.2 s before its
+/// second loop: pauses, the loop still compiled.
+#[test]
+fn counting_pauses_between_bursts() {
+    if tern_tests::skip_without_compiler(false) {
+        return;
+    }
+    let bin = tern_tests::build("trace_phases.c", &Build { static_: true, opt: "-O2", cxx: false });
+    let opts = ["--stats", "--trace-delay", "0", "--trace-duty", "1"];
+    let (heads, err) = logged_heads(&opts, &bin, &["300000000", "addr", "2200"]);
+    assert!(traced(&heads, &err, "late"), "the loop after the pauses got no trace: heads {heads:x?}\n{err}");
+    assert!(tern_tests::stats_counter(&err, "counting pauses") >= 2, "{err}");
+    assert!(tern_tests::stats_counter(&err, "branches paused") >= 1, "{err}");
 }
 
 /// A process that ends before `--trace-delay` runs the very code it runs

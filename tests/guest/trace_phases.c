@@ -3,11 +3,13 @@
  * the first has ended: that head, waiting too long, is profiled again,
  * never gets hot again and is not compiled; the second loop's is.
  * argv[1]: the second loop's turns; argv[2] "addr": the two functions'
- * addresses on stderr (for the test that reads the installed heads). */
+ * addresses on stderr (for the test that reads the installed heads);
+ * argv[3]: milliseconds to sleep between the two loops. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 __attribute__((noinline)) static uint64_t early(uint64_t n) {
     uint64_t s = 1;
@@ -26,6 +28,11 @@ int main(int argc, char **argv) {
     if (argc > 2 && strcmp(argv[2], "addr") == 0)
         fprintf(stderr, "early %p late %p\n", (void *)early, (void *)late);
     printf("%llx\n", (unsigned long long)early(2000000));
+    if (argc > 3) {
+        long ms = strtol(argv[3], NULL, 10);
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     printf("%llx\n", (unsigned long long)late(n));
     return 0;
 }

@@ -534,6 +534,19 @@ impl CodeCache {
         unsafe { (*w).store(rel, Ordering::Release) };
     }
 
+    /// Where the jump whose rel32 field is at `site` (an executable
+    /// address of installed code) leads now.
+    pub fn rel32_target(&self, site: u64) -> u64 {
+        assert!(
+            site >= self.exec && site + 4 <= self.next_addr(),
+            "jump field {site:#x} is not in installed code"
+        );
+        // SAFETY: site is inside installed code (checked above), mapped
+        // readable through the executable view for the cache's life.
+        let rel = unsafe { (site as *const i32).read_unaligned() };
+        (site + 4).wrapping_add(rel as i64 as u64)
+    }
+
     /// Publishes `block` in the host index. Blocks must lie in installed
     /// code, inside one chunk, and be registered in increasing host address
     /// order within their chunk (each chunk's index is searched by

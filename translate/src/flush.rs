@@ -110,6 +110,7 @@ impl Jit {
         t.awaiting.clear();
         t.backs.clear();
         t.counting.clear();
+        t.paused.clear();
         // Code pages stay write-protected: a write there still drops
         // nothing and gives the page back its protection.
         let new = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;

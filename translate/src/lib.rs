@@ -61,6 +61,13 @@ const MIN_ROOM: u64 = 4096;
 const PROFILE_NEVER: u64 = u64::MAX;
 /// `Jit::profile_at`: backward branches have their counting stubs.
 const PROFILE_ARMED: u64 = 0;
+/// Counting stubs installed at most under one hold of the tables lock
+/// (`Jit::arm_pending_locked`).
+const ARM_SHARE: usize = 256;
+
+/// `Jit::profile_at`: armed once, but the branches that had their
+/// counting stubs lead past them (`Jit::pause_profiling`).
+const PROFILE_PAUSED: u64 = 1;
 
 /// Changes of guest memory remembered for translations in flight (see
 /// `Tables::changes`).
@@ -141,6 +148,10 @@ pub struct Stats {
     pub flushes: AtomicU64,
     /// Counting stubs given to profiled branches (`Jit::arm_profiling`).
     pub count_stubs: AtomicU64,
+    /// Pauses of the counting (`Jit::pause_profiling`), and the branches
+    /// they pointed past their stubs.
+    pub count_pauses: AtomicU64,
+    pub branches_paused: AtomicU64,
     /// Translations started over because their pages changed or a flush
     /// ran while they were built without the lock (`Jit::translate`).
     pub translate_retries: AtomicU64,
@@ -288,9 +299,36 @@ struct Tables {
     /// Profiled backward branches of installed blocks waiting for their
     /// counting stubs (`Jit::arm_pending_locked`): (rel32 field, head).
     backs: Vec<(u64, u64)>,
-    /// The counting stubs given so far, by their branch's rel32 field:
-    /// the stub's address and the descriptor of its plain jump to the head.
-    counting: HashMap<u64, (u64, ExitDesc)>,
+    /// The counting stubs given so far, by their branch's rel32 field.
+    counting: HashMap<u64, Counted>,
+    /// The branches the last pause pointed past their counting stubs
+    /// (`Jit::pause_profiling`), for the next arming to point back.
+    paused: Vec<u64>,
+}
+
+/// A profiled branch's counting stub (`Tables::counting`).
+#[derive(Clone, Copy)]
+struct Counted {
+    /// The stub's address.
+    stub: u64,
+    /// The descriptor of the stub's plain jump to the head.
+    plain: ExitDesc,
+    /// A pause pointed the branch straight at the head's block, and
+    /// nothing has pointed it elsewhere since.
+    paused: bool,
+    /// The head's block (its id plus one) whose incoming jumps name the
+    /// branch with its stub, since a pause; 0: none.
+    listed: u32,
+}
+
+impl Tables {
+    /// The profiled branch whose rel32 field is `site` was pointed
+    /// somewhere by the trace tier: the next arming leaves it there.
+    pub(crate) fn unpause(&mut self, site: u64) {
+        if let Some(c) = self.counting.get_mut(&site) {
+            c.paused = false;
+        }
+    }
 }
 
 impl Tables {
@@ -361,7 +399,8 @@ pub struct Jit {
     prof: OnceLock<baseline::Profiler>,
     /// When backward branches get their counting stubs
     /// ([`Jit::arm_profiling`]): [`PROFILE_NEVER`] (no trace tier),
-    /// [`PROFILE_ARMED`], or the monotonic time (ns) from which the next
+    /// [`PROFILE_ARMED`], [`PROFILE_PAUSED`], or the monotonic time (ns)
+    /// from which the next
     /// translation arms them; and the delay (ns) from a process's start
     /// (or exec, or fork) to that time.
     profile_at: (AtomicU64, AtomicU64),
@@ -430,6 +469,7 @@ impl Jit {
                 awaiting: Default::default(),
                 backs: Vec::new(),
                 counting: Default::default(),
+                paused: Vec::new(),
                 fresh: Vec::new(),
             }),
             index,
@@ -501,19 +541,132 @@ impl Jit {
     /// (`baseline::emit_count_stub`); nothing without a profiler. Blocks
     /// carry no counting code of their own, so a process that ends before
     /// this (`--trace-delay`) runs the same code as without traces.
+    ///
+    /// After a pause ([`Jit::pause_profiling`]), the branches it pointed
+    /// past their stubs lead to them again.
     pub fn arm_profiling(&self) {
         if self.prof.get().is_none() {
             return;
         }
         let mut t = self.tables();
         self.profile_at.0.store(PROFILE_ARMED, Ordering::Relaxed);
-        self.arm_pending_locked(&mut t);
+        // A share at a time, the lock let go between: thousands take
+        // milliseconds, which a translating guest thread would wait. The
+        // paused branches first, then the blocks installed meanwhile.
+        let paused = std::mem::take(&mut t.paused);
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        for share in paused.chunks(ARM_SHARE) {
+            if self.epoch.load(Ordering::SeqCst) != epoch {
+                break;
+            }
+            for &site in share {
+                self.unpause_locked(&mut t, site);
+            }
+            drop(t);
+            t = self.tables();
+        }
+        loop {
+            let before = t.backs.len();
+            self.arm_pending_locked(&mut t);
+            if t.backs.is_empty() || t.backs.len() == before {
+                break;
+            }
+            drop(t);
+            t = self.tables();
+        }
+    }
+
+    /// Points the profiled branch whose rel32 field is `site` back at its
+    /// counting stub if a pause pointed it past and nothing else has
+    /// since.
+    ///
+    /// # Preconditions
+    /// The tables lock is held (`_locked`), and `site` is of the current
+    /// code-cache epoch (a flush forgets `counting` and `paused`).
+    fn unpause_locked(&self, t: &mut Tables, site: u64) {
+        let Some(c) = t.counting.get_mut(&site) else { return };
+        let paused = std::mem::replace(&mut c.paused, false);
+        let (stub, head) = (c.stub, c.plain.target);
+        let at_head = self.index.get(head).is_some_and(|b| self.cache.rel32_target(site) == b.entry);
+        if paused && at_head && !self.cache.shared(site) {
+            // SAFETY: site is a profiled branch's field in code of the
+            // current epoch, and stub its counting stub, which expects the
+            // state at its head.
+            unsafe { self.cache.patch_rel32(&mut t.writer, site, stub) };
+        }
+    }
+
+    /// Points every profiled branch that leads to its counting stub
+    /// straight at its head's block instead, so that it counts nothing
+    /// until the next [`Jit::arm_profiling`] (as a chained jump: the
+    /// block's invalidation points it back at its stub); blocks installed
+    /// meanwhile get their stubs then. Nothing unless armed. A branch to
+    /// the head of an installed trace keeps counting: getting hot leads it
+    /// into the trace (one whose head gets a trace during the pause counts
+    /// again from then on: `Jit::install_trace`). Counting
+    /// every backward branch all the time cost cc1 15 % (400 M runs of
+    /// its stubs in 5 s); the trace tier counts in bursts instead
+    /// (`--trace-duty`): a loop that holds the CPU is hot within any
+    /// burst, and code that runs briefly costs only while one lasts.
+    pub fn pause_profiling(&self) {
+        let (sites, epoch): (Vec<u64>, u64) = {
+            let t = self.tables();
+            if self.profile_at.0.load(Ordering::Relaxed) != PROFILE_ARMED {
+                return;
+            }
+            self.profile_at.0.store(PROFILE_PAUSED, Ordering::Relaxed);
+            (t.counting.keys().copied().collect(), self.epoch.load(Ordering::SeqCst))
+        };
+        // A share at a time, the lock let go between (tens of thousands
+        // of branches take milliseconds, which a translating guest thread
+        // would wait).
+        let mut paused = 0;
+        for share in sites.chunks(ARM_SHARE) {
+            let mut t = self.tables();
+            if self.epoch.load(Ordering::SeqCst) != epoch {
+                break;
+            }
+            let t = &mut *t;
+            let traced = t.traces.live_heads(|i| self.trace_fn(i).is_some());
+            for &site in share {
+                let Some(c) = t.counting.get_mut(&site) else { continue };
+                let Some(b) = self.index.get(c.plain.target) else { continue };
+                if self.cache.rel32_target(site) != c.stub
+                    || self.cache.shared(site)
+                    || traced.contains(&b.guest_start)
+                {
+                    continue;
+                }
+                // SAFETY: site is a profiled branch's field in code of the
+                // current epoch (checked above; a flush forgets
+                // `counting`), and b the installed block of the head its
+                // stub leads to.
+                unsafe { self.cache.patch_rel32(&mut t.writer, site, b.entry) };
+                if c.listed != b.id + 1 {
+                    t.incoming[b.id as usize].push((site, c.stub));
+                    c.listed = b.id + 1;
+                }
+                c.paused = true;
+                t.paused.push(site);
+                paused += 1;
+            }
+        }
+        self.stats.count_pauses.fetch_add(1, Ordering::Relaxed);
+        self.stats.branches_paused.fetch_add(paused, Ordering::Relaxed);
+    }
+
+    /// Arms profiling again after [`Jit::pause_profiling`]; nothing
+    /// otherwise (before the delay, say: a fork child's).
+    pub fn resume_profiling(&self) {
+        if self.profile_at.0.load(Ordering::Relaxed) == PROFILE_PAUSED {
+            self.arm_profiling();
+        }
     }
 
     /// Arms profiling if its time has come (on the way to a translation).
     fn arm_if_due(&self) {
         let at = self.profile_at.0.load(Ordering::Relaxed);
-        if at != PROFILE_ARMED && at != PROFILE_NEVER && clock::monotonic_ns() >= at {
+        if !matches!(at, PROFILE_ARMED | PROFILE_PAUSED | PROFILE_NEVER) && clock::monotonic_ns() >= at {
             self.arm_profiling();
         }
     }
@@ -530,7 +683,8 @@ impl Jit {
             return;
         }
         let Some(prof) = self.prof.get() else { return };
-        for (site, head) in std::mem::take(&mut t.backs) {
+        let share = t.backs.len().saturating_sub(ARM_SHARE);
+        for (site, head) in t.backs.split_off(share) {
             let live = self.cache.block_at(site).is_some_and(|b| {
                 self.index.get(b.guest_start).is_some_and(|i| std::ptr::eq(i, b))
                     && !t.counting.contains_key(&site)
@@ -539,8 +693,8 @@ impl Jit {
                 continue;
             }
             match self.install_count_stub_locked(t, head, site, prof.threshold) {
-                Ok(stub) => {
-                    t.counting.insert(site, stub);
+                Ok((stub, plain)) => {
+                    t.counting.insert(site, Counted { stub, plain, paused: false, listed: 0 });
                     let d = ExitDesc {
                         kind: cpu::ExitKind::Direct,
                         arg: cpu::DIRECT_BACK,
@@ -1787,7 +1941,7 @@ impl Jit {
     /// [`Jit::link_locked`], adding the jumps chained to `chained` instead
     /// of the statistics.
     fn link_counting_locked(&self, t: &mut Tables, d: &ExitDesc, chained: &mut u64) -> bool {
-        if let Some(&(stub, plain)) = t.counting.get(&d.patch_site) {
+        if let Some(&Counted { stub, plain, .. }) = t.counting.get(&d.patch_site) {
             // A branch with a counting stub leads to it, and the stub's
             // plain jump to the head is what gets linked.
             // SAFETY: the site is a profiled branch's field (its exit or
@@ -1808,10 +1962,7 @@ impl Jit {
             return true;
         }
         let to = if d.arg == cpu::DIRECT_VIA_LOOKUP { target.ibl_entry } else { target.entry };
-        // SAFETY: site is a 4-byte field inside installed code, readable
-        // through the executable view.
-        let rel = unsafe { (site as *const i32).read_unaligned() };
-        let stub = (site + 4).wrapping_add(rel as i64 as u64);
+        let stub = self.cache.rel32_target(site);
         if stub == to {
             return true;
         }
@@ -2002,7 +2153,8 @@ impl Jit {
         t.index.remove(pc);
         for (site, stub) in std::mem::take(&mut t.incoming[b.id as usize]) {
             // SAFETY: link_locked recorded (site, stub): a Direct exit's
-            // jump field and its own stub.
+            // jump field and its own stub (or a pause, a profiled
+            // branch's field and its counting stub).
             unsafe { self.cache.patch_rel32(&mut t.writer, site, stub) };
         }
         true

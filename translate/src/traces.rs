@@ -115,6 +115,13 @@ pub(crate) struct TraceRecs {
     pub(crate) faults_observed: bool,
 }
 
+impl TraceRecs {
+    /// The heads of the traces in use (`live(index)`).
+    pub(crate) fn live_heads(&self, live: impl Fn(u32) -> bool) -> rustc_hash::FxHashSet<u64> {
+        (0..self.recs.len() as u32).filter(|&i| live(i)).map(|i| self.recs[i as usize].head).collect()
+    }
+}
+
 /// The successor of `ir` on a trace from `head`, with `rets` the return
 /// addresses calls on the trace pushed.
 fn successor(ir: &IrBlock, head: u64, rets: &mut Vec<u64>, known: impl Fn(u64) -> bool) -> Option<u64> {
@@ -302,6 +309,13 @@ impl Jit {
             }
         }
         self.trace_table.fns[idx as usize].store(func, Ordering::Release);
+        // Branches to the head that a pause took past their counting stubs
+        // count again: getting hot leads them into the trace.
+        let paused: Vec<u64> =
+            t.paused.iter().copied().filter(|s| t.counting[s].plain.target == tr.head).collect();
+        for site in paused {
+            self.unpause_locked(&mut t, site);
+        }
         Ok(Some((idx, stub)))
     }
 
@@ -352,6 +366,7 @@ impl Jit {
         if self.epoch.load(Ordering::SeqCst) != epoch {
             return false;
         }
+        t.unpause(site);
         let valid = trace.filter(|&i| self.trace_fn(i).is_some());
         match valid.and_then(|i| t.traces.recs.get_mut(i as usize)).filter(|r| r.epoch == epoch) {
             Some(r) => {
@@ -379,6 +394,7 @@ impl Jit {
     pub fn rearm_hot_site(&self, site: u64, stub: u64, epoch: u64) {
         let mut t = self.tables();
         if self.epoch.load(Ordering::SeqCst) == epoch {
+            t.unpause(site);
             // SAFETY: site is a profiled branch's field in code of the
             // current epoch, and stub its counting stub, code of the same
             // block that expects the state at the branch's target.
