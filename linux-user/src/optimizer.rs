@@ -383,7 +383,12 @@ fn after_fork() {
         m.jit.after_fork_profiling();
         match (m.tx.try_lock(), m.heads.try_lock()) {
             (Ok(mut tx), Ok(mut h)) if !m.busy.load(SeqCst) => {
-                *tx = None;
+                // Forgotten, not dropped: dropping the last sender takes
+                // the channel's waker lock, which the parent's optimizer
+                // thread may have held at the fork (it waits on the
+                // channel with a timeout, between bursts too): the child
+                // hung there (vfork.c under forced traces, 4 runs in 60).
+                std::mem::forget(tx.take());
                 m.owner.store(pid(), Relaxed);
                 m.born_ms.store(now_ms(), Relaxed);
                 m.spent_at_birth.store(m.stats.compile_ns.load(Relaxed), Relaxed);
