@@ -76,7 +76,7 @@ pub struct Cli {
     #[arg(long, value_name = "US", default_value_t = 2000)]
     pub trace_window: u64,
     /// Count loops in bursts, PCT percent of the time (a burst every
-    /// second): a loop that holds the CPU gets hot within any burst, and
+    /// 500 ms): a loop that holds the CPU gets hot within any burst, and
     /// code that runs briefly costs only while one lasts; 100: all the
     /// time.
     #[arg(long, value_name = "PCT", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]

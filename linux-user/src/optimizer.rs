@@ -102,8 +102,12 @@ const STALE_NS: u64 = 20_000_000;
 /// time but never holds the CPU for long (a program's ordinary code).
 const MAX_SLOW: u8 = 16;
 
-/// Counting comes in bursts (`Config::duty_pct`), one every this long.
-const DUTY_PERIOD: Duration = Duration::from_millis(1000);
+/// Counting comes in bursts (`Config::duty_pct`), one every this long: a
+/// kernel's loop that starts between two waits at most this long for its
+/// trace (one second lost int_hash's second and third loops); each pause
+/// and arming visits every profiled branch (cc1: 47 K, 10-20 ms of the
+/// optimizer thread).
+const DUTY_PERIOD: Duration = Duration::from_millis(500);
 
 /// Bursts of counting: an optimizer thread pauses the counting stubs
 /// (`Jit::pause_profiling`) and arms them again, so that they count for
@@ -117,13 +121,15 @@ struct Duty {
     counting: bool,
     /// When counting next starts or stops.
     next: Instant,
+    /// What a compile left of its burst ([`Duty::hold`]).
+    left: Option<Duration>,
 }
 
 impl Duty {
     /// Counting, armed just now.
     fn new(pct: u32) -> Self {
         let on = DUTY_PERIOD * pct.min(100) / 100;
-        Duty { on, counting: true, next: Instant::now().after(on) }
+        Duty { on, counting: true, next: Instant::now().after(on), left: None }
     }
 
     /// The time until counting next starts or stops (None: it never
@@ -139,19 +145,42 @@ impl Duty {
                 true => self.pause(jit),
                 false => {
                     jit.resume_profiling();
-                    (self.counting, self.next) = (true, Instant::now().after(self.on));
+                    (self.counting, self.next, self.left) = (true, Instant::now().after(self.on), None);
                 }
             }
         }
         self.until()
     }
 
-    /// Stops counting until the next burst is due (before a compile, which
-    /// would otherwise stretch a burst).
+    /// Stops counting until the next burst is due.
     fn pause(&mut self, jit: &Jit) {
         if self.counting && self.on < DUTY_PERIOD {
             jit.pause_profiling();
             (self.counting, self.next) = (false, Instant::now().after(DUTY_PERIOD - self.on));
+        }
+    }
+
+    /// Stops counting while a compile runs (tens to hundreds of ms that
+    /// would otherwise stretch the burst), keeping what is left of it for
+    /// [`Duty::release`]: the first head hot in a burst does not end it
+    /// for the others (fp_spectral's second loop, found a burst later,
+    /// ran that much longer in the baseline).
+    fn hold(&mut self, jit: &Jit) {
+        if self.counting && self.on < DUTY_PERIOD {
+            // A remainder too short to be worth a pause and an arming
+            // (each visits every profiled branch) is dropped.
+            let left = self.next.remaining();
+            self.left = (left > self.on / 4).then_some(left);
+            self.pause(jit);
+        }
+    }
+
+    /// Once the compiles are done: the rest of the burst [`Duty::hold`]
+    /// stopped (unless the next one came meanwhile).
+    fn release(&mut self, jit: &Jit) {
+        if let Some(left) = self.left.take().filter(|_| !self.counting) {
+            jit.resume_profiling();
+            (self.counting, self.next) = (true, Instant::now().after(left));
         }
     }
 }
@@ -612,11 +641,14 @@ impl Manager {
             duty.tick(self.jit);
             let next = if wait.is_none() { self.hottest(&mut pending) } else { None };
             if let Some(head) = next {
-                duty.pause(self.jit);
+                duty.hold(self.jit);
                 self.busy.store(true, SeqCst);
                 let built = self.build(compiler.as_mut(), head);
                 self.busy.store(false, SeqCst);
                 self.finish(head, built);
+                if pending.is_empty() && rx.is_empty() {
+                    duty.release(self.jit);
+                }
                 if let Some((_, counters)) = built {
                     // The new trace is judged before the next compile
                     // (tens to hundreds of ms) could leave a loss running.

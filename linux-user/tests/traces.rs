@@ -437,7 +437,7 @@ fn traced(heads: &[u64], err: &str, name: &str) -> bool {
 /// Counting comes in bursts (`--trace-duty`): between them the profiled
 /// branches lead past their counting stubs, and a loop that starts during
 /// a pause gets its stubs, and its trace, in the next burst. Here bursts
-/// of 10 ms every second, and a program that sleeps 2.2 s before its
+/// of 5 ms every 500 ms, and a program that sleeps 1.2 s before its
 /// second loop: pauses, the loop still compiled.
 #[test]
 fn counting_pauses_between_bursts() {
@@ -446,7 +446,7 @@ fn counting_pauses_between_bursts() {
     }
     let bin = tern_tests::build("trace_phases.c", &Build { static_: true, opt: "-O2", cxx: false });
     let opts = ["--stats", "--trace-delay", "0", "--trace-duty", "1"];
-    let (heads, err) = logged_heads(&opts, &bin, &["300000000", "addr", "2200"]);
+    let (heads, err) = logged_heads(&opts, &bin, &["300000000", "addr", "1200"]);
     assert!(traced(&heads, &err, "late"), "the loop after the pauses got no trace: heads {heads:x?}\n{err}");
     assert!(tern_tests::stats_counter(&err, "counting pauses") >= 2, "{err}");
     assert!(tern_tests::stats_counter(&err, "branches paused") >= 1, "{err}");
