@@ -329,9 +329,7 @@ impl Tables {
             c.paused = false;
         }
     }
-}
 
-impl Tables {
     /// True if code on guest page `page` is never write-protected and its
     /// blocks check their own bytes instead: the page is volatile
     /// (`pages::VOLATILE_AFTER`) or shared (`pages::SHARED_MAPPING`).
@@ -585,10 +583,12 @@ impl Jit {
     /// code-cache epoch (a flush forgets `counting` and `paused`).
     fn unpause_locked(&self, t: &mut Tables, site: u64) {
         let Some(c) = t.counting.get_mut(&site) else { return };
-        let paused = std::mem::replace(&mut c.paused, false);
+        if !std::mem::replace(&mut c.paused, false) {
+            return;
+        }
         let (stub, head) = (c.stub, c.plain.target);
         let at_head = self.index.get(head).is_some_and(|b| self.cache.rel32_target(site) == b.entry);
-        if paused && at_head && !self.cache.shared(site) {
+        if at_head && !self.cache.shared(site) {
             // SAFETY: site is a profiled branch's field in code of the
             // current epoch, and stub its counting stub, which expects the
             // state at its head.
