@@ -550,7 +550,7 @@ impl Jit {
         self.profile_at.0.store(PROFILE_ARMED, Ordering::Relaxed);
         // A share at a time, the lock let go between: thousands take
         // milliseconds, which a translating guest thread would wait. The
-        // paused branches first, then the blocks installed meanwhile.
+        // paused branches first, then any blocks still waiting.
         let paused = std::mem::take(&mut t.paused);
         let epoch = self.epoch.load(Ordering::SeqCst);
         for share in paused.chunks(ARM_SHARE) {
@@ -599,8 +599,11 @@ impl Jit {
     /// Points every profiled branch that leads to its counting stub
     /// straight at its head's block instead, so that it counts nothing
     /// until the next [`Jit::arm_profiling`] (as a chained jump: the
-    /// block's invalidation points it back at its stub); blocks installed
-    /// meanwhile get their stubs then. Nothing unless armed. A branch to
+    /// block's invalidation points it back at its stub). Blocks installed
+    /// meanwhile get their stubs at once and count until the next pause:
+    /// a loop in code first run between bursts (int_hash's second and
+    /// third) is hot without waiting for the next one (up to 475 ms).
+    /// Nothing unless armed. A branch to
     /// the head of an installed trace keeps counting: getting hot leads it
     /// into the trace (one whose head gets a trace during the pause counts
     /// again from then on: `Jit::install_trace`). Counting
@@ -672,14 +675,16 @@ impl Jit {
     }
 
     /// The counting stubs of the backward branches waiting for them
-    /// (`Tables::backs`), once profiling is armed; those of blocks dropped
-    /// since are forgotten.
+    /// (`Tables::backs`), once profiling is armed, paused or not
+    /// ([`Jit::pause_profiling`]); those of blocks dropped since are
+    /// forgotten.
     ///
     /// # Preconditions
     /// The tables lock is held (`_locked`), and no block is being
     /// registered (stubs take code memory of their own).
     fn arm_pending_locked(&self, t: &mut Tables) {
-        if !self.profiling_armed() || t.backs.is_empty() {
+        let at = self.profile_at.0.load(Ordering::Relaxed);
+        if !matches!(at, PROFILE_ARMED | PROFILE_PAUSED) || t.backs.is_empty() {
             return;
         }
         let Some(prof) = self.prof.get() else { return };
