@@ -132,15 +132,20 @@ impl Duty {
         Duty { on, counting: true, next: Instant::now().after(on), left: None }
     }
 
+    /// True if counting pauses between bursts (less than 100 %).
+    fn bursts(&self) -> bool {
+        self.on < DUTY_PERIOD
+    }
+
     /// The time until counting next starts or stops (None: it never
     /// stops).
     fn until(&self) -> Option<Duration> {
-        (self.on < DUTY_PERIOD).then(|| self.next.remaining())
+        self.bursts().then(|| self.next.remaining())
     }
 
     /// Starts or stops counting if its time has come; [`Duty::until`].
     fn tick(&mut self, jit: &Jit) -> Option<Duration> {
-        if self.on < DUTY_PERIOD && self.next.remaining().is_zero() {
+        if self.bursts() && self.next.remaining().is_zero() {
             match self.counting {
                 true => self.pause(jit),
                 false => {
@@ -154,7 +159,7 @@ impl Duty {
 
     /// Stops counting until the next burst is due.
     fn pause(&mut self, jit: &Jit) {
-        if self.counting && self.on < DUTY_PERIOD {
+        if self.counting && self.bursts() {
             jit.pause_profiling();
             (self.counting, self.next) = (false, Instant::now().after(DUTY_PERIOD - self.on));
         }
@@ -166,7 +171,7 @@ impl Duty {
     /// for the others (fp_spectral's second loop, found a burst later,
     /// ran that much longer in the baseline).
     fn hold(&mut self, jit: &Jit) {
-        if self.counting && self.on < DUTY_PERIOD {
+        if self.counting && self.bursts() {
             // A remainder too short to be worth a pause and an arming
             // (each visits every profiled branch) is dropped.
             let left = self.next.remaining();

@@ -106,6 +106,7 @@ impl Jit {
         // Pieces of the old memory; translations in flight see the epoch
         // move and start over.
         t.rooms.clear();
+        t.stub_room = None;
         t.fresh.clear();
         t.awaiting.clear();
         t.backs.clear();
@@ -170,6 +171,7 @@ impl Jit {
         self.stats.lock_recoveries.fetch_add(1, Ordering::Relaxed);
         Self::leak_blocks_locked(t);
         std::mem::forget(std::mem::take(&mut t.rooms));
+        t.stub_room = None;
         std::mem::forget(std::mem::take(&mut t.changes));
         // Every translation in flight starts over.
         t.changes_seq += crate::CHANGES_KEPT as u64 + 1;
