@@ -317,21 +317,22 @@ const TRACE_INSNS_PER_MS: u64 = 4_000_000;
 
 /// The milliseconds to wait before compiling again, when `spent_ms` of
 /// compiling is over its budget: `BUDGET_ALLOWANCE_MS`, plus what the
-/// traces earned, `in_traces_ms` of the `lived_ms` of run time spent in
-/// them (at least 1 % of the run time, so that a loop starting late in a
-/// long run still gets compiled), at most `pct` % of the run time. The
+/// traces earned, the `in_traces_ms()` of the `lived_ms` of run time spent
+/// in them (asked only past the allowance and 1 %: it takes a lock), at
+/// least 1 % of the run time (so that a loop starting late in a long run
+/// still gets compiled), at most `pct` % of the run time. The
 /// wait is the run time that would allow it at `pct` %, at most 100 ms at
 /// a time (installed traces are reviewed meanwhile). None: compile.
 ///
 /// Earned, because a flat profile's compiles pay nothing back: cc1 -O2
 /// compiled 1.4 s of traces beside a 6 s run (all its budget) for 1.2 %
 /// of its instructions, python3 0.9 s for under 0.1 %.
-fn budget_wait(spent_ms: u64, lived_ms: u64, in_traces_ms: u64, pct: u32) -> Option<u64> {
+fn budget_wait(spent_ms: u64, lived_ms: u64, in_traces_ms: impl FnOnce() -> u64, pct: u32) -> Option<u64> {
     let pct = u64::from(pct);
-    if pct == 0 {
+    if pct == 0 || spent_ms <= BUDGET_ALLOWANCE_MS + lived_ms / 100 {
         return None;
     }
-    let earned = (lived_ms * pct / 100).min(in_traces_ms.max(lived_ms / 100));
+    let earned = (lived_ms * pct / 100).min(in_traces_ms().max(lived_ms / 100));
     let over = spent_ms.checked_sub(BUDGET_ALLOWANCE_MS + earned).filter(|&d| d > 0)?;
     Some((over * 100 / pct).clamp(1, 100))
 }
@@ -411,11 +412,7 @@ pub fn stats() -> Option<&'static TraceStats> {
 /// What the traces' code counted, summed over every trace compiled: runs,
 /// loop turns, guest instructions.
 pub fn counted() -> (u64, u64, u64) {
-    let Some(m) = MANAGER.get() else { return (0, 0, 0) };
-    let all = m.counters.lock().unwrap_or_else(|e| e.into_inner());
-    all.iter().fold((0, 0, 0), |(r, l, i), c| {
-        (r + c.runs.load(Relaxed), l + c.loops.load(Relaxed), i + c.insns.load(Relaxed))
-    })
+    MANAGER.get().map_or((0, 0, 0), Manager::counted)
 }
 
 fn pid() -> i32 {
@@ -428,8 +425,8 @@ fn pid() -> i32 {
 fn after_fork() {
     if let Some(m) = MANAGER.get() {
         m.jit.after_fork_profiling();
-        match (m.tx.try_lock(), m.heads.try_lock()) {
-            (Ok(mut tx), Ok(mut h)) if !m.busy.load(SeqCst) => {
+        match (m.tx.try_lock(), m.heads.try_lock(), m.counters.try_lock()) {
+            (Ok(mut tx), Ok(mut h), Ok(_)) if !m.busy.load(SeqCst) => {
                 // Forgotten, not dropped: dropping the last sender takes
                 // the channel's waker lock, which the parent's optimizer
                 // thread may have held at the fork (it waits on the
@@ -700,12 +697,23 @@ impl Manager {
     fn over_budget(&self) -> Option<std::time::Duration> {
         let spent_ns = self.stats.compile_ns.load(Relaxed).saturating_sub(self.spent_at_birth.load(Relaxed));
         let lived_ms = now_ms().saturating_sub(self.born_ms.load(Relaxed));
-        let in_traces = {
-            let all = self.counters.lock().unwrap_or_else(|e| e.into_inner());
-            all.iter().map(|c| c.insns.load(Relaxed)).sum::<u64>() / TRACE_INSNS_PER_MS
-        };
+        let in_traces = || self.counted().2 / TRACE_INSNS_PER_MS;
         budget_wait(spent_ns / 1_000_000, lived_ms, in_traces, self.cfg.budget_pct)
             .map(std::time::Duration::from_millis)
+    }
+
+    /// [`counted`]. Zeros while another thread holds the list: in a fork
+    /// child, a lock the parent's optimizer thread held at the fork stays
+    /// held (the child's compiles are off then: `after_fork`).
+    fn counted(&self) -> (u64, u64, u64) {
+        let all = match self.counters.try_lock() {
+            Ok(all) => all,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return (0, 0, 0),
+        };
+        all.iter().fold((0, 0, 0), |(r, l, i), c| {
+            (r + c.runs.load(Relaxed), l + c.loops.load(Relaxed), i + c.insns.load(Relaxed))
+        })
     }
 
     /// Takes the hottest head out of `pending`: the one whose branches got
@@ -1017,23 +1025,23 @@ mod tests {
 
     #[test]
     fn compiling_waits_when_over_its_share_of_the_run() {
-        assert_eq!(budget_wait(10_000, 0, 0, 0), None, "0: no limit");
-        assert_eq!(budget_wait(A, 0, 0, 10), None, "the allowance");
-        assert_eq!(budget_wait(A + 100, 1000, 1000, 10), None, "10 % of 1 s");
+        assert_eq!(budget_wait(10_000, 0, || 0, 0), None, "0: no limit");
+        assert_eq!(budget_wait(A, 0, || 0, 10), None, "the allowance");
+        assert_eq!(budget_wait(A + 100, 1000, || 1000, 10), None, "10 % of 1 s");
         // 5 ms over at 10 %: 50 ms of run time earns them.
-        assert_eq!(budget_wait(A + 105, 1000, 1000, 10), Some(50));
-        assert_eq!(budget_wait(A + 1, 0, 0, 10), Some(10));
-        assert_eq!(budget_wait(A + 500, 1000, 1000, 10), Some(100), "at most 100 ms at a time");
-        assert_eq!(budget_wait(A + 100, 1000, 1000, 100), None);
+        assert_eq!(budget_wait(A + 105, 1000, || 1000, 10), Some(50));
+        assert_eq!(budget_wait(A + 1, 0, || 0, 10), Some(10));
+        assert_eq!(budget_wait(A + 500, 1000, || 1000, 10), Some(100), "at most 100 ms at a time");
+        assert_eq!(budget_wait(A + 100, 1000, || 1000, 100), None);
     }
 
     #[test]
     fn compiling_beyond_the_allowance_is_earned_by_time_in_traces() {
         // 6 s of run time, 40 ms of it in traces: 60 ms (1 %) beyond the
         // allowance, not 600 (10 %).
-        assert_eq!(budget_wait(A + 60, 6000, 40, 10), None);
-        assert!(budget_wait(A + 61, 6000, 40, 10).is_some());
-        assert_eq!(budget_wait(A + 200, 6000, 200, 10), None, "what traces ran");
-        assert!(budget_wait(A + 601, 6000, 6000, 10).is_some(), "at most 10 %");
+        assert_eq!(budget_wait(A + 60, 6000, || 40, 10), None);
+        assert!(budget_wait(A + 61, 6000, || 40, 10).is_some());
+        assert_eq!(budget_wait(A + 200, 6000, || 200, 10), None, "what traces ran");
+        assert!(budget_wait(A + 601, 6000, || 6000, 10).is_some(), "at most 10 %");
     }
 }
