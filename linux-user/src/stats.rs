@@ -60,6 +60,7 @@ pub fn print(jit: &Jit, s: &LoopStats) {
             ("traces: grown", t.grown.load(Relaxed)),
             ("traces: formed again", t.reformed.load(Relaxed)),
             ("traces: compile us", t.compile_ns.load(Relaxed) / 1000),
+            ("traces: optimizer cpu us", t.cpu_ns.load(Relaxed) / 1000),
             ("traces: guest insns", t.guest_insns.load(Relaxed)),
             ("traces: entries", s.trace_entries),
             ("traces: left to loop", s.trace_left),

@@ -23,6 +23,11 @@ pub fn monotonic_ns() -> u64 {
     read_ns(libc::CLOCK_MONOTONIC)
 }
 
+/// Nanoseconds of CPU time the calling thread has used.
+pub fn thread_cpu_ns() -> u64 {
+    read_ns(libc::CLOCK_THREAD_CPUTIME_ID)
+}
+
 /// The age of a file time `t` ([`std::time::SystemTime::elapsed`], which
 /// reads the vDSO, without it); `None` if `t` is in the future.
 pub fn age(t: std::time::SystemTime) -> Option<Duration> {
