@@ -649,12 +649,12 @@ impl Manager {
                 let Ok(head) = rx.try_recv() else { break };
                 pending.push(head);
             }
-            // Over budget, heads keep waiting (the hottest first once it
-            // allows; a full queue drops new ones, as ever); reviews do
-            // not wait.
             let cpu = tern_translate::clock::thread_cpu_ns();
             self.stats.cpu_ns.fetch_add(cpu.saturating_sub(cpu_counted), Relaxed);
             cpu_counted = cpu;
+            // Over budget, heads keep waiting (the hottest first once it
+            // allows; a full queue drops new ones, as ever); reviews do
+            // not wait.
             let wait = self.over_budget();
             if let Some(w) = wait {
                 let review = every.saturating_sub(reviewed.elapsed());
@@ -700,10 +700,10 @@ impl Manager {
     /// How long to wait before compiling again, if the optimizer threads
     /// have taken more CPU time than their budget ([`budget_wait`]): all
     /// of it, not only the compile calls (python3's bench took 0.71 s of
-    /// the optimizer thread's CPU where the calls counted 0.39). (python3's bench.py
-    /// compiled 75 traces, 10 s of LLVM beside a 3.6 s run, for 0.6 % of
-    /// its instructions; openssl speed, whose rate is over its user time,
-    /// counted 2.5 s of it.)
+    /// the optimizer thread's CPU where the calls counted 0.39 s). Without
+    /// a budget, python3's bench.py compiled 75 traces, 10 s of LLVM beside
+    /// a 3.6 s run, for 0.6 % of its instructions; openssl speed, whose
+    /// rate is over its user time, counted 2.5 s of it.
     fn over_budget(&self) -> Option<std::time::Duration> {
         let spent_ns = self.stats.cpu_ns.load(Relaxed).saturating_sub(self.spent_at_birth.load(Relaxed));
         let lived_ms = now_ms().saturating_sub(self.born_ms.load(Relaxed));
