@@ -181,7 +181,7 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
             ExitKind::Hot => {
                 // The counter starts again: a head sharing its slot fires
                 // in turn (`baseline::hot_slot`).
-                cpu.hot[tern_translate::baseline::hot_slot(d.target) as usize] = 0;
+                cpu.restart_hot(tern_translate::baseline::hot_slot(d.target) as usize);
                 // The head's block first: the trace is formed from it.
                 cpu.rip = d.target;
                 let h = jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e));

@@ -102,12 +102,16 @@ const STALE_NS: u64 = 20_000_000;
 /// time but never holds the CPU for long (a program's ordinary code).
 const MAX_SLOW: u8 = 16;
 
-/// Counting comes in bursts (`Config::duty_pct`), one every this long: a
-/// kernel's loop that starts between two waits at most this long for its
-/// trace (one second lost int_hash's second and third loops); each pause
-/// and arming visits every profiled branch (cc1: 47 K, 10-20 ms of the
-/// optimizer thread).
+/// Counting comes in bursts (`Config::duty_pct`), one every this long at
+/// least: a kernel's loop that starts between two waits at most this long
+/// for its trace (one second lost int_hash's second and third loops).
 const DUTY_PERIOD: Duration = Duration::from_millis(500);
+
+/// The period is at least this many times what its last pause and arming
+/// took of the optimizer thread's CPU (`Duty::period`): each visits the
+/// profiled branches that counted (cc1: ~26 K of its 74 K, 5-10 ms each),
+/// so toggling costs at most 1 % of a CPU.
+const TOGGLE_SHARE: u32 = 100;
 
 /// Bursts of counting: an optimizer thread pauses the counting stubs
 /// (`Jit::pause_profiling`) and arms them again, so that they count for
@@ -116,8 +120,10 @@ const DUTY_PERIOD: Duration = Duration::from_millis(500);
 /// an interpreter's start-up) costs only while a burst lasts: counting
 /// all the time cost cc1 15 %.
 struct Duty {
-    /// How long a burst lasts; `DUTY_PERIOD` or more: no pauses.
-    on: Duration,
+    pct: u32,
+    /// The last pause's and the last arming's CPU time.
+    paused_in: Duration,
+    armed_in: Duration,
     counting: bool,
     /// When counting next starts or stops.
     next: Instant,
@@ -128,13 +134,32 @@ struct Duty {
 impl Duty {
     /// Counting, armed just now.
     fn new(pct: u32) -> Self {
-        let on = DUTY_PERIOD * pct.min(100) / 100;
-        Duty { on, counting: true, next: Instant::now().after(on), left: None }
+        let mut d = Duty {
+            pct: pct.min(100),
+            paused_in: Duration::ZERO,
+            armed_in: Duration::ZERO,
+            counting: true,
+            next: Instant::now(),
+            left: None,
+        };
+        d.next = Instant::now().after(d.on());
+        d
+    }
+
+    /// One burst and one pause: `DUTY_PERIOD`, or longer where toggling
+    /// costs more than its share (`TOGGLE_SHARE`).
+    fn period(&self) -> Duration {
+        DUTY_PERIOD.max((self.paused_in + self.armed_in) * TOGGLE_SHARE)
+    }
+
+    /// How long a burst lasts; `period()`: no pauses.
+    fn on(&self) -> Duration {
+        self.period() * self.pct / 100
     }
 
     /// True if counting pauses between bursts (less than 100 %).
     fn bursts(&self) -> bool {
-        self.on < DUTY_PERIOD
+        self.pct < 100
     }
 
     /// The time until counting next starts or stops (None: it never
@@ -149,19 +174,29 @@ impl Duty {
             match self.counting {
                 true => self.pause(jit),
                 false => {
-                    jit.resume_profiling();
-                    (self.counting, self.next, self.left) = (true, Instant::now().after(self.on), None);
+                    self.arm(jit);
+                    (self.next, self.left) = (Instant::now().after(self.on()), None);
                 }
             }
         }
         self.until()
     }
 
+    /// Arms the counting stubs again, timed.
+    fn arm(&mut self, jit: &Jit) {
+        let t0 = tern_translate::clock::thread_cpu_ns();
+        jit.resume_profiling();
+        self.armed_in = Duration::from_nanos(tern_translate::clock::thread_cpu_ns().saturating_sub(t0));
+        self.counting = true;
+    }
+
     /// Stops counting until the next burst is due.
     fn pause(&mut self, jit: &Jit) {
         if self.counting && self.bursts() {
+            let t0 = tern_translate::clock::thread_cpu_ns();
             jit.pause_profiling();
-            (self.counting, self.next) = (false, Instant::now().after(DUTY_PERIOD - self.on));
+            self.paused_in = Duration::from_nanos(tern_translate::clock::thread_cpu_ns().saturating_sub(t0));
+            (self.counting, self.next) = (false, Instant::now().after(self.period() - self.on()));
         }
     }
 
@@ -173,9 +208,9 @@ impl Duty {
     fn hold(&mut self, jit: &Jit) {
         if self.counting && self.bursts() {
             // A remainder too short to be worth a pause and an arming
-            // (each visits every profiled branch) is dropped.
+            // (each visits the profiled branches that counted) is dropped.
             let left = self.next.remaining();
-            self.left = (left > self.on / 4).then_some(left);
+            self.left = (left > self.on() / 4).then_some(left);
             self.pause(jit);
         }
     }
@@ -184,8 +219,8 @@ impl Duty {
     /// stopped (unless the next one came meanwhile).
     fn release(&mut self, jit: &Jit) {
         if let Some(left) = self.left.take().filter(|_| !self.counting) {
-            jit.resume_profiling();
-            (self.counting, self.next) = (true, Instant::now().after(left));
+            self.arm(jit);
+            self.next = Instant::now().after(left);
         }
     }
 }
@@ -1031,7 +1066,19 @@ pub fn trace_exit(cpu: &mut CpuBox, d: &ExitDesc, stats: &mut LoopStats) {
 
 #[cfg(test)]
 mod tests {
-    use super::{budget_wait, BUDGET_ALLOWANCE_MS as A};
+    use super::{budget_wait, Duty, BUDGET_ALLOWANCE_MS as A, DUTY_PERIOD};
+    use std::time::Duration;
+
+    #[test]
+    fn toggling_takes_at_most_its_share_of_the_period() {
+        let mut d = Duty::new(5);
+        assert_eq!((d.period(), d.on()), (DUTY_PERIOD, DUTY_PERIOD / 20));
+        (d.paused_in, d.armed_in) = (Duration::from_millis(2), Duration::from_millis(1));
+        assert_eq!(d.period(), DUTY_PERIOD, "cheap toggles: the shortest period");
+        (d.paused_in, d.armed_in) = (Duration::from_millis(8), Duration::from_millis(4));
+        assert_eq!((d.period(), d.on()), (Duration::from_millis(1200), Duration::from_millis(60)));
+        assert!(!Duty::new(100).bursts());
+    }
 
     #[test]
     fn compiling_waits_when_over_its_share_of_the_run() {

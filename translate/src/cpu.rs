@@ -849,6 +849,38 @@ impl CpuState {
         }
     }
 
+    /// Marks in `ran` (a bit per slot of [`CpuState::hot`]) the trace-head
+    /// counters of the state at `cpu` that counted since they were last
+    /// taken, and starts them again from 0. The owning thread may be
+    /// counting meanwhile: an increment racing the reset is lost or kept,
+    /// either way the slot counted.
+    ///
+    /// # Safety
+    /// `cpu` points to a live `CpuState` (one registered with the `Jit`).
+    pub unsafe fn take_hot(cpu: *mut CpuState, ran: &mut [u64; HOT_SLOTS / 64]) {
+        // SAFETY: cpu is live (precondition); its counters are aligned u32s
+        // that generated code increments with plain moves and Rust code
+        // touches only atomically (`CpuState::restart_hot`).
+        let hot = unsafe { &*(std::ptr::addr_of!((*cpu).hot) as *const [AtomicU32; HOT_SLOTS]) };
+        for (i, c) in hot.iter().enumerate() {
+            // Loaded first: a page no counter was written in stays the
+            // shared zero page.
+            if c.load(Ordering::Relaxed) != 0 {
+                c.store(0, Ordering::Relaxed);
+                ran[i / 64] |= 1 << (i % 64);
+            }
+        }
+    }
+
+    /// Starts the trace-head counter in `slot` of this thread again from 0
+    /// (its head got hot).
+    pub fn restart_hot(&mut self, slot: usize) {
+        // SAFETY: an aligned u32 of this state; other threads touch it only
+        // atomically (`CpuState::take_hot`).
+        let c = unsafe { &*(std::ptr::addr_of!(self.hot[slot]) as *const AtomicU32) };
+        c.store(0, Ordering::Relaxed);
+    }
+
     /// Clears key `idx` of the state at `cpu` if it is `key`.
     ///
     /// # Safety
@@ -863,6 +895,30 @@ impl CpuState {
         if k.load(Ordering::Acquire) == key {
             let _ = k.compare_exchange(key, 0, Ordering::AcqRel, Ordering::Relaxed);
         }
+    }
+}
+
+#[cfg(test)]
+mod hot_tests {
+    use super::{CpuState, HOT_SLOTS};
+
+    /// A pause learns which heads counted since the last one, and their
+    /// counters start again.
+    #[test]
+    fn taking_the_counters_marks_and_restarts_them() {
+        let mut cpu = crate::entry::CpuBox::new().expect("a CpuState");
+        let cpu: &mut CpuState = &mut cpu;
+        let counted = [0usize, 63, 64, 4097, HOT_SLOTS - 1];
+        for &s in &counted {
+            cpu.hot[s] = 7;
+        }
+        cpu.restart_hot(64);
+        let mut ran = [0u64; HOT_SLOTS / 64];
+        // SAFETY: a live state, not shared.
+        unsafe { CpuState::take_hot(cpu, &mut ran) };
+        let marked: Vec<usize> = (0..HOT_SLOTS).filter(|&i| ran[i / 64] >> (i % 64) & 1 != 0).collect();
+        assert_eq!(marked, [0, 63, 4097, HOT_SLOTS - 1]);
+        assert!(cpu.hot.iter().all(|&c| c == 0));
     }
 }
 
