@@ -51,6 +51,7 @@ pub fn render(results: &Results, dir: &Path) -> String {
     md.push_str(&trace_tier::render(results));
     failures(&mut md, results);
     rss_table(&mut md, results);
+    cpu_table(&mut md, results);
     counters_table(&mut md, results);
     workloads_table(&mut md, results);
     md
@@ -209,6 +210,40 @@ fn rss_table(md: &mut String, r: &Results) {
             .collect();
         let _ = writeln!(md, "| {} | {} |", w.name, cells.join(" | "));
     }
+    md.push('\n');
+}
+
+/// CPU time ratios: on a host whose cores are busy, or hyperthreads of
+/// one, wall time moves with the neighbours; CPU time less so, and it
+/// counts what helper threads (tern's trace optimizer) take.
+fn cpu_table(md: &mut String, r: &Results) {
+    let configs = emulated(r);
+    let rows: Vec<(&str, Vec<Option<f64>>)> = r
+        .workloads
+        .iter()
+        .map(|w| (w.name.as_str(), configs.iter().map(|&c| summary::cpu_ratio(w, c)).collect::<Vec<_>>()))
+        .filter(|(_, cells)| cells.iter().any(Option::is_some))
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "## CPU time\n\nMedian user plus system CPU time (from `wait4`: every thread, and reaped \
+         children) over native's median, for workloads measured in time.\n"
+    );
+    table_head(md, "workload", &configs.iter().map(|c| c.name().to_string()).collect::<Vec<_>>());
+    let cell = |x: &Option<f64>| x.map_or("–".into(), |x| format!("{x:.2}×"));
+    for (name, cells) in &rows {
+        let _ = writeln!(md, "| {name} | {} |", cells.iter().map(cell).collect::<Vec<_>>().join(" | "));
+    }
+    let means: Vec<String> = (0..configs.len())
+        .map(|i| {
+            let xs: Vec<f64> = rows.iter().filter_map(|(_, cells)| cells[i]).collect();
+            summary::geomean(&xs).map_or("–".into(), |g| format!("{g:.2}× ({})", xs.len()))
+        })
+        .collect();
+    let _ = writeln!(md, "| **geomean** | {} |", means.join(" | "));
     md.push('\n');
 }
 
@@ -415,6 +450,8 @@ mod tests {
         use crate::settings::Settings;
         let configs = vec![ConfigId::Native, ConfigId::TernBaseline, ConfigId::TernTraces];
         let stats = |stderr: &str| Some(StatsRun { counters: crate::stats::parse(stderr), note: None });
+        // The traces' optimizer thread took CPU time beside the guest's.
+        let cpu = |c| if c == ConfigId::TernTraces { 1.5 } else { 1.0 };
         let w = WorkloadResult {
             name: "sieve".into(),
             group: Group::Int,
@@ -426,7 +463,7 @@ mod tests {
                 .iter()
                 .map(|&config| ConfigRuns {
                     config,
-                    samples: vec![Sample { value: 1.0, wall_s: 1.0, maxrss_kib: 1 }],
+                    samples: vec![Sample { value: 1.0, wall_s: 1.0, maxrss_kib: 1, cpu_s: cpu(config) }],
                     failure: None,
                 })
                 .collect(),
@@ -449,5 +486,7 @@ mod tests {
         assert!(md.contains("## tern counters") && md.contains("| sieve | 20 |  |"), "{md}");
         assert!(md.contains("## tern --traces counters") && md.contains("| sieve | 7 |  |"), "{md}");
         assert!(md.contains("| sieve | 1.00× | 1.00× | 1.00 | – | – | – | 7 / – | – |  |"), "{md}");
+        assert!(md.contains("## CPU time") && md.contains("| sieve | 1.00× | 1.50× |"), "{md}");
+        assert!(md.contains("| **geomean** | 1.00× (1) | 1.50× (1) |"), "{md}");
     }
 }

@@ -141,6 +141,10 @@ pub struct Sample {
     pub wall_s: f64,
     /// Peak RSS in KiB.
     pub maxrss_kib: u64,
+    /// CPU time of the run (user plus system, every thread and reaped
+    /// child) in seconds; 0 in results written before it was recorded.
+    #[serde(default)]
+    pub cpu_s: f64,
 }
 
 /// Why a configuration failed on a workload.
@@ -196,7 +200,7 @@ pub(crate) fn timed(name: &str, group: Group, times: &[(ConfigId, f64)]) -> Work
         .iter()
         .map(|&(config, t)| ConfigRuns {
             config,
-            samples: vec![Sample { value: t, wall_s: t, maxrss_kib: 1 }],
+            samples: vec![Sample { value: t, wall_s: t, maxrss_kib: 1, cpu_s: t }],
             failure: None,
         })
         .collect();

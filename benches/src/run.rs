@@ -1,6 +1,7 @@
 //! Running one program: spawned in its own process group with stdout and
 //! stderr going to files, killed (the whole group) at a timeout, reaped with
-//! `wait4` to read its peak RSS (`ru_maxrss`) alongside the exit status.
+//! `wait4` to read its peak RSS (`ru_maxrss`) and CPU time (`ru_utime` plus
+//! `ru_stime`) alongside the exit status.
 //! [`kill_running_on_termination`] makes the harness take the running
 //! program's group with it when it is terminated.
 
@@ -47,6 +48,10 @@ pub struct Outcome {
     pub wall: Duration,
     /// Peak resident set size in KiB (the child's and its reaped descendants').
     pub maxrss_kib: u64,
+    /// User plus system CPU time of the child and its reaped descendants,
+    /// every thread's: an emulator's helper threads (tern's trace
+    /// optimizer) count, and time spent waiting for a CPU does not.
+    pub cpu: Duration,
 }
 
 /// Runs `inv` to completion or timeout.
@@ -81,7 +86,7 @@ pub fn run(inv: &Invocation) -> io::Result<Outcome> {
     // run on into the next measurement.
     let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
     let _ = RUNNING_GROUP.compare_exchange(pid, 0, Ordering::SeqCst, Ordering::SeqCst);
-    let (status, maxrss_kib) = waited?;
+    let (status, maxrss_kib, cpu) = waited?;
     let exit = if timed_out {
         Exit::Timeout
     } else if libc::WIFSIGNALED(status) {
@@ -89,7 +94,7 @@ pub fn run(inv: &Invocation) -> io::Result<Outcome> {
     } else {
         Exit::Code(libc::WEXITSTATUS(status))
     };
-    Ok(Outcome { exit, wall, maxrss_kib })
+    Ok(Outcome { exit, wall, maxrss_kib, cpu })
 }
 
 /// The process group of the program [`run`] is running (0: none), for
@@ -124,8 +129,9 @@ extern "C" fn on_termination(signal: libc::c_int) {
 }
 
 /// Waits for child `pid` (not reaped by anyone else: the caller holds its
-/// `Child` without waiting on it) and returns its wait status and peak RSS.
-fn wait4(pid: i32) -> io::Result<(i32, u64)> {
+/// `Child` without waiting on it) and returns its wait status, peak RSS
+/// and CPU time.
+fn wait4(pid: i32) -> io::Result<(i32, u64, Duration)> {
     loop {
         let mut status = 0;
         // SAFETY: `rusage` is plain integers, for which all-zero is valid; wait4
@@ -136,7 +142,9 @@ fn wait4(pid: i32) -> io::Result<(i32, u64)> {
             (r, usage)
         };
         if r == pid {
-            return Ok((status, usage.ru_maxrss.max(0) as u64));
+            let time =
+                |t: libc::timeval| Duration::new(t.tv_sec.max(0) as u64, (t.tv_usec.max(0) as u32) * 1000);
+            return Ok((status, usage.ru_maxrss.max(0) as u64, time(usage.ru_utime) + time(usage.ru_stime)));
         }
         let err = io::Error::last_os_error();
         if err.kind() != io::ErrorKind::Interrupted {
@@ -199,6 +207,7 @@ mod tests {
         let (o, out) = invoke(&["/bin/sh", "-c", "echo hi; exit 3"], Duration::from_secs(20));
         assert_eq!((o.exit, out.as_str()), (Exit::Code(3), "hi\n"));
         assert!(o.maxrss_kib > 0);
+        assert!(o.cpu <= o.wall * 2, "{:?} of CPU in {:?}", o.cpu, o.wall);
         let (o, _) = invoke(&["/bin/sh", "-c", "kill -USR1 $$"], Duration::from_secs(20));
         assert_eq!(o.exit, Exit::Signal(libc::SIGUSR1));
         let (o, _) = invoke(&["/bin/sleep", "10"], Duration::from_millis(200));

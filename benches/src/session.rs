@@ -182,7 +182,7 @@ mod tests {
 
     /// A measurement without running anything: native 1 s, tern 2 s.
     fn fake(settings: &Settings, w: &Workload, n: u64) -> WorkloadResult {
-        let sample = |value| Sample { value, wall_s: value, maxrss_kib: 1024 };
+        let sample = |value| Sample { value, wall_s: value, maxrss_kib: 1024, cpu_s: value };
         let runs = settings
             .configs
             .iter()

@@ -385,7 +385,7 @@ impl Runner {
         timeout: Duration,
         reference: Option<&Output>,
     ) -> Result<(Sample, Output), Failure> {
-        let (mut wall, mut maxrss_kib) = (Duration::ZERO, 0);
+        let (mut wall, mut cpu, mut maxrss_kib) = (Duration::ZERO, Duration::ZERO, 0);
         for _ in 0..starts {
             let o = self
                 .start(argv, timeout)
@@ -394,6 +394,7 @@ impl Runner {
                 return Err(Failure { kind: exit_kind(o.exit, timeout), detail: self.stderr_head() });
             }
             wall += o.wall;
+            cpu += o.cpu;
             maxrss_kib = maxrss_kib.max(o.maxrss_kib);
         }
         let (hash, len, head) = run::digest_file(&self.stdout, STDOUT_HEAD)
@@ -420,7 +421,11 @@ impl Runner {
                 }
             },
         };
-        Ok((Sample { value, wall_s: wall.as_secs_f64(), maxrss_kib }, output))
+        let cpu_s = match w.metric {
+            Metric::PerStart => cpu.as_secs_f64() / starts as f64,
+            _ => cpu.as_secs_f64(),
+        };
+        Ok((Sample { value, wall_s: wall.as_secs_f64(), maxrss_kib, cpu_s }, output))
     }
 
     fn stderr_head(&self) -> String {

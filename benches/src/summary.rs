@@ -98,6 +98,20 @@ pub fn median_rss(runs: &ConfigRuns) -> Option<f64> {
     spread(&runs.samples.iter().map(|s| s.maxrss_kib as f64).collect::<Vec<_>>()).map(|s| s.median)
 }
 
+/// A configuration's median CPU time over native's on a workload measured
+/// in time (not rate), if both ran and recorded it.
+pub fn cpu_ratio(w: &WorkloadResult, config: ConfigId) -> Option<f64> {
+    if matches!(w.metric, MetricKind::Rate { .. }) {
+        return None;
+    }
+    let cpu = |c| {
+        let runs = w.config(c)?;
+        let s = spread(&runs.samples.iter().map(|s| s.cpu_s).collect::<Vec<_>>())?;
+        (runs.failure.is_none() && s.min > 0.0).then_some(s.median)
+    };
+    Some(cpu(config)? / cpu(ConfigId::Native)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -76,9 +76,10 @@ pub struct Cli {
     #[arg(long, value_name = "US", default_value_t = 2000)]
     pub trace_window: u64,
     /// Count loops in bursts, PCT percent of the time (a burst every
-    /// 500 ms): a loop that holds the CPU gets hot within any burst, and
-    /// code that runs briefly costs only while one lasts; 100: all the
-    /// time.
+    /// 500 ms, or less often where pausing and arming the counting would
+    /// take more than 1 % of that): a loop that holds the CPU gets hot
+    /// within any burst, and code that runs briefly costs only while one
+    /// lasts; 100: all the time.
     #[arg(long, value_name = "PCT", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub trace_duty: u32,
     /// Compile traces (the optimizer threads' CPU time) for at most PCT
