@@ -83,7 +83,7 @@ pub struct Cli {
     #[arg(long, value_name = "PCT", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub trace_duty: u32,
     /// Compile traces (the optimizer threads' CPU time) for at most PCT
-    /// percent of the time the process has run, beyond a first 250 ms,
+    /// percent of the time the process has run, beyond a first 100 ms,
     /// and beyond those for no longer than traces have run (or 1 % of the
     /// run time): a flat profile's compiles pay nothing back (the hottest
     /// waiting head goes first when the budget allows; compiling competes
