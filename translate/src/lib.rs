@@ -622,7 +622,7 @@ impl Jit {
     /// until the next [`Jit::arm_profiling`] (as a chained jump: the
     /// block's invalidation points it back at its stub). A branch whose
     /// stub did not run stays at it (cold code costs nothing either way;
-    /// python3's pauses visit 11 K branches instead of 85 K). Blocks installed
+    /// python3's bench: 11 K branches paused in all instead of 85 K). Blocks installed
     /// meanwhile get their stubs at once and count until the next pause:
     /// a loop in code first run between bursts (int_hash's second and
     /// third) is hot without waiting for the next one (up to 475 ms).
