@@ -184,18 +184,14 @@ impl Duty {
 
     /// Arms the counting stubs again, timed.
     fn arm(&mut self, jit: &Jit) {
-        let t0 = tern_translate::clock::thread_cpu_ns();
-        jit.resume_profiling();
-        self.armed_in = Duration::from_nanos(tern_translate::clock::thread_cpu_ns().saturating_sub(t0));
+        self.armed_in = cpu_time_of(|| jit.resume_profiling());
         self.counting = true;
     }
 
     /// Stops counting until the next burst is due.
     fn pause(&mut self, jit: &Jit) {
         if self.counting && self.bursts() {
-            let t0 = tern_translate::clock::thread_cpu_ns();
-            jit.pause_profiling();
-            self.paused_in = Duration::from_nanos(tern_translate::clock::thread_cpu_ns().saturating_sub(t0));
+            self.paused_in = cpu_time_of(|| jit.pause_profiling());
             (self.counting, self.next) = (false, Instant::now().after(self.period() - self.on()));
         }
     }
@@ -223,6 +219,13 @@ impl Duty {
             self.next = Instant::now().after(left);
         }
     }
+}
+
+/// The calling thread's CPU time that `f` took.
+fn cpu_time_of(f: impl FnOnce()) -> Duration {
+    let t0 = tern_translate::clock::thread_cpu_ns();
+    f();
+    Duration::from_nanos(tern_translate::clock::thread_cpu_ns().saturating_sub(t0))
 }
 
 /// Queued heads at most; more are dropped.

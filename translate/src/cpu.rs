@@ -446,6 +446,30 @@ pub struct CpuState {
 /// coincide share one (`baseline::hot_slot`).
 pub const HOT_SLOTS: usize = 1 << 16;
 
+/// A set of [`CpuState::hot`] slots (the heads that counted, for a pause
+/// of the profiling: `CpuState::take_hot`).
+pub struct HotSlots(Box<[u64; HOT_SLOTS / 64]>);
+
+impl HotSlots {
+    pub fn new() -> Self {
+        HotSlots(Box::new([0; HOT_SLOTS / 64]))
+    }
+
+    fn mark(&mut self, slot: usize) {
+        self.0[slot / 64] |= 1 << (slot % 64);
+    }
+
+    pub fn has(&self, slot: usize) -> bool {
+        self.0[slot / 64] & (1 << (slot % 64)) != 0
+    }
+}
+
+impl Default for HotSlots {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Byte offsets of `CpuState` fields, used by the code generator.
 pub mod off {
     use super::CpuState;
@@ -849,15 +873,14 @@ impl CpuState {
         }
     }
 
-    /// Marks in `ran` (a bit per slot of [`CpuState::hot`]) the trace-head
-    /// counters of the state at `cpu` that counted since they were last
-    /// taken, and starts them again from 0. The owning thread may be
-    /// counting meanwhile: an increment racing the reset is lost or kept,
-    /// either way the slot counted.
+    /// Marks in `ran` the trace-head counters of the state at `cpu` that
+    /// counted since they were last taken, and starts them again from 0.
+    /// The owning thread may be counting meanwhile: an increment racing
+    /// the reset is lost or kept, either way the slot counted.
     ///
     /// # Safety
     /// `cpu` points to a live `CpuState` (one registered with the `Jit`).
-    pub unsafe fn take_hot(cpu: *mut CpuState, ran: &mut [u64; HOT_SLOTS / 64]) {
+    pub unsafe fn take_hot(cpu: *mut CpuState, ran: &mut HotSlots) {
         // SAFETY: cpu is live (precondition); its counters are aligned u32s
         // that generated code increments with plain moves and Rust code
         // touches only atomically (`CpuState::restart_hot`).
@@ -867,7 +890,7 @@ impl CpuState {
             // shared zero page.
             if c.load(Ordering::Relaxed) != 0 {
                 c.store(0, Ordering::Relaxed);
-                ran[i / 64] |= 1 << (i % 64);
+                ran.mark(i);
             }
         }
     }
@@ -900,7 +923,7 @@ impl CpuState {
 
 #[cfg(test)]
 mod hot_tests {
-    use super::{CpuState, HOT_SLOTS};
+    use super::{CpuState, HotSlots, HOT_SLOTS};
 
     /// A pause learns which heads counted since the last one, and their
     /// counters start again.
@@ -913,10 +936,10 @@ mod hot_tests {
             cpu.hot[s] = 7;
         }
         cpu.restart_hot(64);
-        let mut ran = [0u64; HOT_SLOTS / 64];
+        let mut ran = HotSlots::new();
         // SAFETY: a live state, not shared.
         unsafe { CpuState::take_hot(cpu, &mut ran) };
-        let marked: Vec<usize> = (0..HOT_SLOTS).filter(|&i| ran[i / 64] >> (i % 64) & 1 != 0).collect();
+        let marked: Vec<usize> = (0..HOT_SLOTS).filter(|&i| ran.has(i)).collect();
         assert_eq!(marked, [0, 63, 4097, HOT_SLOTS - 1]);
         assert!(cpu.hot.iter().all(|&c| c == 0));
     }

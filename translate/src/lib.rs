@@ -70,17 +70,6 @@ const ARM_SHARE: usize = 256;
 /// branch.
 const HOT_SCANNED_THREADS: usize = 64;
 
-/// The trace heads whose counters counted (a bit per `CpuState::hot` slot;
-/// heads sharing a slot share its bit).
-struct HeadsCounted(Box<[u64; cpu::HOT_SLOTS / 64]>);
-
-impl HeadsCounted {
-    fn has(&self, head: u64) -> bool {
-        let slot = baseline::hot_slot(head) as usize;
-        self.0[slot / 64] & (1 << (slot % 64)) != 0
-    }
-}
-
 /// `Jit::profile_at`: armed once, but the branches that had their
 /// counting stubs lead past them (`Jit::pause_profiling`).
 const PROFILE_PAUSED: u64 = 1;
@@ -642,7 +631,9 @@ impl Jit {
             }
             self.profile_at.0.store(PROFILE_PAUSED, Ordering::Relaxed);
             let ran = self.heads_counted();
-            let sites = t.counting.iter().filter(|(_, c)| ran.as_ref().is_none_or(|r| r.has(c.plain.target)));
+            // Heads that share a counter's slot share its verdict.
+            let counted = |head| ran.as_ref().is_none_or(|r| r.has(baseline::hot_slot(head) as usize));
+            let sites = t.counting.iter().filter(|(_, c)| counted(c.plain.target));
             (sites.map(|(&site, _)| site).collect(), self.epoch.load(Ordering::SeqCst))
         };
         // A share at a time, the lock let go between (tens of thousands
@@ -692,16 +683,16 @@ impl Jit {
     ///
     /// # Preconditions
     /// The tables lock is held (the threads lock is taken after it).
-    fn heads_counted(&self) -> Option<HeadsCounted> {
+    fn heads_counted(&self) -> Option<cpu::HotSlots> {
         let threads = self.threads();
         if threads.len() > HOT_SCANNED_THREADS {
             return None;
         }
-        let mut ran = HeadsCounted(Box::new([0; cpu::HOT_SLOTS / 64]));
+        let mut ran = cpu::HotSlots::new();
         for &cpu in threads.iter() {
             // SAFETY: registered states are live until unregistered, which
             // takes the threads lock, held here.
-            unsafe { CpuState::take_hot(cpu as *mut CpuState, &mut ran.0) };
+            unsafe { CpuState::take_hot(cpu as *mut CpuState, &mut ran) };
         }
         Some(ran)
     }
