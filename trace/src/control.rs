@@ -143,13 +143,10 @@ fn build<'ctx>(
     let i64t = ctx.i64_type();
     let i8p = ctx.i8_type().ptr_type(AddressSpace::default());
     let f = module.add_function("trace", i64t.fn_type(&[i8p.into()], false), None);
-    // No red zone: opaque native instructions push the flags.
-    let attrs = [
-        ("nounwind", None),
-        ("noredzone", None),
-        ("no-jump-tables", Some("true")),
-        ("frame-pointer", Some("none")),
-    ];
+    // No red zone: opaque native instructions push the flags. Jump
+    // tables are allowed: they are read-only data `codegen::text_of`
+    // places after the code (the guards' switches over dispatch targets).
+    let attrs = [("nounwind", None), ("noredzone", None), ("frame-pointer", Some("none"))];
     for (k, v) in attrs {
         let a = match v {
             None => ctx.create_enum_attribute(Attribute::get_named_enum_kind_id(k), 0),
@@ -411,6 +408,66 @@ fn return_targets(blocks: &[IrBlock]) -> Vec<u64> {
     indirect_targets(blocks).into_iter().filter(|s| rets.contains(s)).collect()
 }
 
+/// The fewest cases LLVM lowers a `switch` to a jump table for.
+const MIN_TABLE_CASES: usize = 4;
+
+/// How a guard's `switch` keys its cases: the target's distance from the
+/// lowest case, rotated right by the number of low bits every case's
+/// distance has clear. Block starts are sparse (a range of hundreds of
+/// bytes for a dozen handlers of a switch dispatch: LLVM then lowers the
+/// `switch` to a tree of compares, four levels of branches per dispatch)
+/// but aligned alike (compilers align the targets of jump tables), so the
+/// rotated distances are dense enough for a jump table: one indirect jump,
+/// as the guest's own dispatch. A rotation is a bijection, so only a
+/// case's own target gets its key; any other (below the lowest, or with
+/// low bits set) rotates to a key no case has.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Dense {
+    base: u64,
+    shift: u32,
+}
+
+impl Dense {
+    fn of(targets: &[u64]) -> Dense {
+        // Fewer cases get no jump table anyway: their keys are the
+        // targets themselves.
+        if targets.len() < MIN_TABLE_CASES {
+            return Dense { base: 0, shift: 0 };
+        }
+        let base = targets.iter().copied().min().unwrap_or(0);
+        let spread = targets.iter().fold(0u64, |acc, &t| acc | t.wrapping_sub(base));
+        Dense { base, shift: if spread == 0 { 0 } else { spread.trailing_zeros() } }
+    }
+
+    /// The key of target `t` (the same function `dense_key` builds in IR).
+    fn index(self, t: u64) -> u64 {
+        t.wrapping_sub(self.base).rotate_right(self.shift)
+    }
+}
+
+/// The key of `v` for a `switch` over `targets` ([`Dense`]), built in IR.
+fn dense_key<'ctx>(
+    cx: &mut Cx<'ctx, '_>,
+    v: IntValue<'ctx>,
+    targets: &[u64],
+) -> Res<(IntValue<'ctx>, Dense)> {
+    let dense = Dense::of(targets);
+    let mut key = v;
+    if dense.base != 0 {
+        key = cx.b.build_int_sub(key, cx.c(64, dense.base), "dist")?;
+    }
+    if dense.shift != 0 {
+        let t = cx.ctx.i64_type();
+        let f = inkwell::intrinsics::Intrinsic::find("llvm.fshr")
+            .and_then(|i| i.get_declaration(cx.module, &[t.into()]))
+            .ok_or_else(|| Reject::Llvm("no llvm.fshr".into()))?;
+        let n = cx.c(64, u64::from(dense.shift));
+        let r = cx.b.build_call(f, &[key.into(), key.into(), n.into()], "key")?;
+        key = r.try_as_basic_value().basic().ok_or(Reject::Empty)?.into_int_value();
+    }
+    Ok((key, dense))
+}
+
 /// The trace's blocks, each split where a direct branch of the trace
 /// targets one of its instructions other than its first (a baseline block
 /// runs an inner loop inside it, its back edge a branch into its middle):
@@ -568,11 +625,12 @@ impl<'a, 'ctx> Trace<'a, 'ctx> {
                 let here = cx.b.get_insert_block().ok_or(Reject::Empty)?;
                 let poly = cx.ctx.append_basic_block(cx.f, "poly");
                 cx.b.position_at_end(poly);
+                let (key, dense) = dense_key(cx, v, &others)?;
                 let mut cases = Vec::with_capacity(others.len());
                 for o in others {
-                    cases.push((cx.pc(o), self.edge(cx, from, o)?));
+                    cases.push((cx.c(64, dense.index(o)), self.edge(cx, from, o)?));
                 }
-                cx.b.build_switch(v, off, &cases)?;
+                cx.b.build_switch(key, off, &cases)?;
                 cx.b.position_at_end(here);
                 poly
             }
@@ -691,6 +749,30 @@ mod tests {
 
     fn native(pc: u64, len: u8) -> IrInsn {
         IrInsn { pc, len, op: Op::Native { insn: iced_x86::Instruction::default(), fix: MemFix::None } }
+    }
+
+    /// A switch over aligned handlers keys them densely (a jump table's
+    /// range), and no other target, below, between or above them, takes a
+    /// case's key.
+    #[test]
+    fn switch_keys_are_dense_and_only_the_cases_own() {
+        let targets = [0x401660, 0x401678, 0x401688, 0x401690, 0x4016d0, 0x401730, 0x4017f0];
+        let d = Dense::of(&targets);
+        assert_eq!(d, Dense { base: 0x401660, shift: 3 });
+        let keys: Vec<u64> = targets.iter().map(|&t| d.index(t)).collect();
+        assert_eq!(keys, [0, 3, 5, 6, 14, 26, 50]);
+        for t in (0x401600..0x401900).chain([
+            0,
+            1,
+            0x401660u64.wrapping_sub(1 << 63),
+            u64::MAX,
+            0x401660 + (1 << 63),
+        ]) {
+            assert_eq!(targets.contains(&t), keys.contains(&d.index(t)), "target {t:#x}");
+        }
+        // Three cases or fewer are keyed by the targets themselves.
+        assert_eq!(Dense::of(&targets[..3]), Dense { base: 0, shift: 0 });
+        assert_eq!(Dense::of(&targets[..3]).index(0x401678), 0x401678);
     }
 
     /// A block is split where a branch of the trace lands inside it; the
