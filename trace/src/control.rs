@@ -457,13 +457,8 @@ fn dense_key<'ctx>(
         key = cx.b.build_int_sub(key, cx.c(64, dense.base), "dist")?;
     }
     if dense.shift != 0 {
-        let t = cx.ctx.i64_type();
-        let f = inkwell::intrinsics::Intrinsic::find("llvm.fshr")
-            .and_then(|i| i.get_declaration(cx.module, &[t.into()]))
-            .ok_or_else(|| Reject::Llvm("no llvm.fshr".into()))?;
         let n = cx.c(64, u64::from(dense.shift));
-        let r = cx.b.build_call(f, &[key.into(), key.into(), n.into()], "key")?;
-        key = r.try_as_basic_value().basic().ok_or(Reject::Empty)?.into_int_value();
+        key = cx.int_intrinsic("llvm.fshr", cx.int(64), &[key.into(), key.into(), n.into()], "key")?;
     }
     Ok((key, dense))
 }

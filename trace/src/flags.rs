@@ -19,7 +19,6 @@
 //! its exits).
 
 use crate::state::{Cx, Res};
-use inkwell::intrinsics::Intrinsic;
 use inkwell::values::{IntValue, PointerValue};
 use inkwell::IntPredicate as P;
 
@@ -260,12 +259,8 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
         } else {
             self.b.build_int_truncate(res, i8t, "lo")?
         };
-        let ctpop = Intrinsic::find("llvm.ctpop")
-            .and_then(|i| i.get_declaration(self.module, &[i8t.into()]))
-            .ok_or_else(|| crate::Reject::Llvm("no llvm.ctpop".into()))?;
-        let n = self.b.build_call(ctpop, &[lo.into()], "pc")?;
-        let n = n.try_as_basic_value().basic().ok_or_else(|| crate::Reject::Llvm("ctpop".into()))?;
-        let odd = self.b.build_int_truncate(n.into_int_value(), self.int(1), "odd")?;
+        let n = self.int_intrinsic("llvm.ctpop", i8t, &[lo.into()], "pc")?;
+        let odd = self.b.build_int_truncate(n, self.int(1), "odd")?;
         Ok(self.b.build_not(odd, "pf")?)
     }
 

@@ -10,7 +10,6 @@
 use crate::flags::{Flag, Kind, Rec};
 use crate::state::{Cx, Gpr, Res};
 use iced_x86::{Instruction, Mnemonic as M, OpKind, Register};
-use inkwell::intrinsics::Intrinsic;
 use inkwell::values::IntValue;
 use inkwell::IntPredicate as P;
 
@@ -431,12 +430,8 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
             M::Rol | M::Ror => {
                 let name = if mn == M::Rol { "llvm.fshl" } else { "llvm.fshr" };
                 let t = self.int(bits);
-                let f = Intrinsic::find(name)
-                    .and_then(|i| i.get_declaration(self.module, &[t.into()]))
-                    .ok_or_else(|| crate::Reject::Llvm(format!("no {name}")))?;
                 let n = self.ext(cnt, bits, false)?;
-                let r = self.b.build_call(f, &[a.into(), a.into(), n.into()], "rot")?;
-                let r = r.try_as_basic_value().basic().ok_or(crate::Reject::Empty)?.into_int_value();
+                let r = self.int_intrinsic(name, t, &[a.into(), a.into(), n.into()], "rot")?;
                 let msb = self.bit_of(r, u64::from(bits - 1))?;
                 if mn == M::Rol {
                     let cf = self.bit_of(r, 0)?;

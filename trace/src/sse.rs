@@ -29,7 +29,6 @@ use crate::state::{Cx, Gpr, Res};
 use crate::Reject;
 use iced_x86::{EncodingKind, Instruction, Mnemonic as M, OpKind};
 use inkwell::attributes::{Attribute, AttributeLoc};
-use inkwell::intrinsics::Intrinsic;
 use inkwell::types::{BasicType, BasicTypeEnum, VectorType};
 use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, IntValue, VectorValue};
 use inkwell::IntPredicate as P;
@@ -445,10 +444,7 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
         types: &[BasicTypeEnum<'ctx>],
         args: &[BasicMetadataValueEnum<'ctx>],
     ) -> Res<BasicValueEnum<'ctx>> {
-        let f = Intrinsic::find(name)
-            .and_then(|i| i.get_declaration(self.module, types))
-            .ok_or_else(|| Reject::Llvm(format!("no {name}")))?;
-        let call = self.b.build_call(f, args, "fp")?;
+        let call = self.b.build_call(self.intrinsic(name, types)?, args, "fp")?;
         call.add_attribute(AttributeLoc::Function, strictfp(self.ctx));
         call.try_as_basic_value().basic().ok_or_else(|| Reject::Llvm(format!("{name} returns nothing")))
     }

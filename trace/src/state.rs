@@ -8,9 +8,10 @@ use crate::Reject;
 use iced_x86::Register;
 use inkwell::builder::Builder;
 use inkwell::context::Context;
+use inkwell::intrinsics::Intrinsic;
 use inkwell::module::Module;
-use inkwell::types::IntType;
-use inkwell::values::{FunctionValue, IntValue, PointerValue, VectorValue};
+use inkwell::types::{BasicTypeEnum, IntType};
+use inkwell::values::{BasicMetadataValueEnum, FunctionValue, IntValue, PointerValue, VectorValue};
 use inkwell::AddressSpace;
 use tern_translate::cpu::off;
 
@@ -144,6 +145,30 @@ impl<'ctx, 'm> Cx<'ctx, 'm> {
 
     pub(crate) fn c(&self, bits: u32, v: u64) -> IntValue<'ctx> {
         self.int(bits).const_int(v, false)
+    }
+
+    /// The declaration of the LLVM intrinsic `name` overloaded on `types`.
+    pub(crate) fn intrinsic(&self, name: &str, types: &[BasicTypeEnum<'ctx>]) -> Res<FunctionValue<'ctx>> {
+        Intrinsic::find(name)
+            .and_then(|i| i.get_declaration(self.module, types))
+            .ok_or_else(|| Reject::Llvm(format!("no {name}")))
+    }
+
+    /// A call of the integer intrinsic `name` overloaded on `ty`
+    /// (`llvm.ctpop`, `llvm.fshl`, `llvm.fshr`).
+    pub(crate) fn int_intrinsic(
+        &self,
+        name: &str,
+        ty: IntType<'ctx>,
+        args: &[BasicMetadataValueEnum<'ctx>],
+        label: &str,
+    ) -> Res<IntValue<'ctx>> {
+        let call = self.b.build_call(self.intrinsic(name, &[ty.into()])?, args, label)?;
+        let v = call
+            .try_as_basic_value()
+            .basic()
+            .ok_or_else(|| Reject::Llvm(format!("{name} returns nothing")))?;
+        Ok(v.into_int_value())
     }
 
     /// A pointer to the `cpu` field at `offset`, typed as `bits` wide.
