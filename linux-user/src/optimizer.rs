@@ -300,8 +300,9 @@ enum Head {
     /// to make them count again should the head wait longer than
     /// `STALE_NS` (empty for the head of a trace dropped or grown, whose
     /// branches come from the trace's record and which is not profiled
-    /// again).
-    Queued { sites: Vec<Site>, at: u64, stubs: Vec<u64> },
+    /// again); `old`: the trace of the head a grown one is to replace,
+    /// which runs until then (and stays if the grown one fails).
+    Queued { sites: Vec<Site>, at: u64, stubs: Vec<u64>, old: Option<(u32, &'static TraceCounters)> },
     /// Installed as trace `idx`; its counters, and their values at the
     /// last review (`Manager::review`).
     Installed { idx: u32, counters: &'static TraceCounters, seen: (u64, u64) },
@@ -515,7 +516,7 @@ pub fn on_hot(d: &ExitDesc, epoch: u64) {
     let now = tern_translate::clock::monotonic_ns();
     let mut heads = m.heads.lock().unwrap_or_else(|e| e.into_inner());
     match heads.get_mut(&head) {
-        Some(Head::Queued { sites, at, stubs }) => {
+        Some(Head::Queued { sites, at, stubs, .. }) => {
             m.jit.patch_hot_site(site, bypass, head, None, epoch);
             sites.push((site, bypass, epoch));
             if !stubs.is_empty() {
@@ -562,7 +563,10 @@ pub fn on_hot(d: &ExitDesc, epoch: u64) {
     // the branch over from the plain jump.
     m.stats.hot.fetch_add(1, Relaxed);
     m.jit.patch_hot_site(site, bypass, head, None, epoch);
-    heads.insert(head, Head::Queued { sites: vec![(site, bypass, epoch)], at: now, stubs: vec![stub] });
+    heads.insert(
+        head,
+        Head::Queued { sites: vec![(site, bypass, epoch)], at: now, stubs: vec![stub], old: None },
+    );
     m.enqueue(&mut heads, head);
     if m.cfg.sync {
         drop(heads);
@@ -780,7 +784,7 @@ impl Manager {
         let now = tern_translate::clock::monotonic_ns();
         while !pending.is_empty() {
             let hits = |h: &u64| match heads.get(h) {
-                Some(Head::Queued { sites, .. }) => sites.len(),
+                Some(Head::Queued { sites, old, .. }) => sites.len() + usize::from(old.is_some()),
                 _ => 0,
             };
             let (mut best, mut most) = (0, 0);
@@ -792,7 +796,7 @@ impl Manager {
             }
             let head = pending.remove(best);
             match heads.get_mut(&head) {
-                Some(Head::Queued { sites, at, stubs })
+                Some(Head::Queued { sites, at, stubs, .. })
                     if !stubs.is_empty() && !self.cfg.sync && now.saturating_sub(*at) > STALE_NS =>
                 {
                     for (&(site, _, epoch), &stub) in sites.iter().zip(stubs.iter()) {
@@ -911,7 +915,7 @@ impl Manager {
                     if let Some(sites) = self.jit.dropped_trace_sites(*idx) {
                         g.1 += 1;
                         self.stats.reformed.fetch_add(1, Relaxed);
-                        *h = Head::Queued { sites, at: 0, stubs: Vec::new() };
+                        *h = Head::Queued { sites, at: 0, stubs: Vec::new(), old: None };
                         regrow.push(head);
                     }
                 }
@@ -938,11 +942,29 @@ impl Manager {
                     }
                 }
                 if g.0.len() > before && self.would_grow(head, &g.0) {
-                    if let Some(sites) = self.jit.replace_trace(*idx) {
+                    // A trace that pays runs on until the grown one
+                    // replaces it (`finish`: compiling may wait for the
+                    // budget); one that does not is out of use meanwhile.
+                    let pays = turns >= runs.saturating_mul(self.cfg.min_loops);
+                    let queued = match pays {
+                        true => Some(Head::Queued {
+                            sites: Vec::new(),
+                            at: 0,
+                            stubs: Vec::new(),
+                            old: Some((*idx, *counters)),
+                        }),
+                        false => self.jit.replace_trace(*idx).map(|sites| Head::Queued {
+                            sites,
+                            at: 0,
+                            stubs: Vec::new(),
+                            old: None,
+                        }),
+                    };
+                    if let Some(q) = queued {
                         g.1 += 1;
                         g.2 = per16 + 1;
                         self.stats.grown.fetch_add(1, Relaxed);
-                        *h = Head::Queued { sites, at: 0, stubs: Vec::new() };
+                        *h = q;
                         regrow.push(head);
                         continue;
                     }
@@ -977,18 +999,29 @@ impl Manager {
     /// hot meanwhile.
     fn finish(&self, head: u64, stub: Option<(u32, &'static TraceCounters)>) {
         let mut heads = self.heads.lock().unwrap_or_else(|e| e.into_inner());
-        let sites = match heads.remove(&head) {
-            Some(Head::Queued { sites, .. }) => sites,
-            _ => Vec::new(),
+        let (sites, old) = match heads.remove(&head) {
+            Some(Head::Queued { sites, old, .. }) => (sites, old),
+            _ => (Vec::new(), None),
         };
-        match stub {
-            Some((idx, counters)) => {
+        match (stub, old) {
+            (Some((idx, counters)), _) => {
                 for (site, bypass, epoch) in sites {
                     self.jit.patch_hot_site(site, bypass, head, Some(idx), epoch);
                 }
+                if let Some((old, _)) = old {
+                    self.jit.supersede_trace(old, idx);
+                }
                 heads.insert(head, Head::Installed { idx, counters, seen: (0, 0) });
             }
-            None => {
+            // The grown trace failed: the old one stays (if still in use).
+            (None, Some((idx, counters))) if self.jit.trace_fn(idx).is_some() => {
+                for (site, bypass, epoch) in sites {
+                    self.jit.patch_hot_site(site, bypass, head, Some(idx), epoch);
+                }
+                let seen = (counters.runs.load(Relaxed), counters.loops.load(Relaxed));
+                heads.insert(head, Head::Installed { idx, counters, seen });
+            }
+            (None, _) => {
                 self.stats.rejected.fetch_add(1, Relaxed);
                 for (site, bypass, epoch) in sites {
                     self.jit.patch_hot_site(site, bypass, head, None, epoch);

@@ -61,6 +61,7 @@ guest_tests! {
     trace_fault_late => "trace_fault_late.c";
     trace_dispatch => "trace_dispatch.c";
     trace_callee_exit => "trace_callee_exit.c";
+    trace_handlers => "trace_handlers.c";
     trace_spin => "trace_spin.c";
     trace_fork => "trace_fork.c";
     trace_hot => "trace_hot.c";

@@ -331,6 +331,23 @@ fn grown_path_inside_a_callee_returns_along_the_trace() {
     assert!(n[0] >= 1 && n[1] > n[2], "grown {}, in traces {}, in baseline code {}", n[0], n[1], n[2]);
 }
 
+/// A loop calling through a table of function pointers: its first trace
+/// ends at the call (no target predicted), the code after the call is a
+/// path of its own, and the callees the trace left to are taken in by
+/// growth, their returns dispatched back into the trace, until most of
+/// the loop's instructions run inside one (none did before: the path
+/// ended at the call, and the callees' paths at their returns).
+#[test]
+fn calls_through_a_table_grow_into_one_trace() {
+    if tern_tests::skip_without_compiler(false) {
+        return;
+    }
+    let opts = ["--trace-threshold", "50", "--trace-sync"];
+    let names = ["traces: grown", "traces: insns run", "guest insns: baseline"];
+    let n = stats_of_run("trace_handlers.c", &opts, &["3000"], &names);
+    assert!(n[0] >= 1 && n[1] > n[2], "grown {}, in traces {}, in baseline code {}", n[0], n[1], n[2]);
+}
+
 /// Traces formed while no guest handler could see a fault in them keep no
 /// precise state (no syncs); the handler installed afterwards takes them
 /// out of use before `sigaction` returns, and sees the fault's state as

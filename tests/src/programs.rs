@@ -55,6 +55,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("trace_fault_late.c"),
     plain("trace_dispatch.c"),
     plain("trace_callee_exit.c"),
+    plain("trace_handlers.c"),
     plain("trace_spin.c"),
     plain("trace_fork.c"),
     plain("trace_hot.c"),

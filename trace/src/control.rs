@@ -570,24 +570,47 @@ impl<'a, 'ctx> Trace<'a, 'ctx> {
     /// Where a branch from trace block `from` to `target` goes. The flags
     /// must be in their slot.
     fn edge(&mut self, cx: &mut Cx<'ctx, '_>, from: usize, target: u64) -> Res<BasicBlock<'ctx>> {
+        self.edge_after(cx, from, target, false)
+    }
+
+    /// [`Self::edge`]; `checked`: the path to it has checked the thread's
+    /// exit request already (a switch's, once for all its cases).
+    fn edge_after(
+        &mut self,
+        cx: &mut Cx<'ctx, '_>,
+        from: usize,
+        target: u64,
+        checked: bool,
+    ) -> Res<BasicBlock<'ctx>> {
         let Some(&k) = self.starts.get(&target) else {
             return self.exit_bb(cx, cx.pc(target), true);
         };
         self.incoming[k] = Some(self.incoming[k].map_or(cx.sync, |s| s.join(&cx.sync)));
-        if k > from {
+        if k > from || checked && cx.counts.is_none() {
             return Ok(self.bbs[k]);
         }
         // A loop: leave at its head when the thread has an exit request.
         let here = cx.b.get_insert_block().ok_or(Reject::Empty)?;
         let check = cx.ctx.append_basic_block(cx.f, "xreq");
-        let out = self.exit_bb(cx, cx.pc(target), false)?;
         cx.b.position_at_end(check);
         if let Some(c) = cx.counts {
             cx.bump(c.loops, 1)?;
         }
-        cx.check_exit_request(out, self.bbs[k])?;
+        if checked {
+            cx.b.build_unconditional_branch(self.bbs[k])?;
+        } else {
+            let out = self.exit_bb(cx, cx.pc(target), false)?;
+            cx.b.position_at_end(check);
+            cx.check_exit_request(out, self.bbs[k])?;
+        }
         cx.b.position_at_end(here);
         Ok(check)
+    }
+
+    /// Whether a branch from trace block `from` to `target` closes a loop
+    /// (checks the thread's exit request: [`Self::edge`]).
+    fn backward(&self, from: usize, target: u64) -> bool {
+        self.starts.get(&target).is_some_and(|&k| k <= from)
     }
 
     /// Ends the current block with a branch to `target`.
@@ -619,11 +642,23 @@ impl<'a, 'ctx> Trace<'a, 'ctx> {
             false => {
                 let here = cx.b.get_insert_block().ok_or(Reject::Empty)?;
                 let poly = cx.ctx.append_basic_block(cx.f, "poly");
-                cx.b.position_at_end(poly);
+                // One check of the exit request for all the cases that
+                // close loops, not one per case (each with its own exit:
+                // a dispatch over twenty callees made 26 KB of code).
+                let checked = others.iter().any(|&o| self.backward(from, o));
+                if checked {
+                    let out = self.exit_bb(cx, v, false)?;
+                    cx.b.position_at_end(poly);
+                    let go = cx.ctx.append_basic_block(cx.f, "sw");
+                    cx.check_exit_request(out, go)?;
+                    cx.b.position_at_end(go);
+                } else {
+                    cx.b.position_at_end(poly);
+                }
                 let (key, dense) = dense_key(cx, v, &others)?;
                 let mut cases = Vec::with_capacity(others.len());
                 for o in others {
-                    cases.push((cx.c(64, dense.index(o)), self.edge(cx, from, o)?));
+                    cases.push((cx.c(64, dense.index(o)), self.edge_after(cx, from, o, checked)?));
                 }
                 cx.b.build_switch(key, off, &cases)?;
                 cx.b.position_at_end(here);

@@ -220,8 +220,28 @@ impl Jit {
                 if let Some(n) = next {
                     exit_rets.entry(n).or_insert_with(|| rets.clone());
                 }
-                let dispatch =
-                    matches!(ir.insns.last().map(|i| &i.op), Some(Op::JmpInd { .. } | Op::CallInd { .. }));
+                let last = ir.insns.last().map(|i| &i.op);
+                // A call through a register to no predicted target: the
+                // code after it is a path of its own (its callees, taken in
+                // by growth, return there through the trace's dispatch).
+                if let (Some(Op::CallInd { ret, .. }), None) = (last, next) {
+                    if !starts.contains(ret) {
+                        starts.push(*ret);
+                    }
+                }
+                // A return to a caller this path does not know, in a trace
+                // that calls through a register, may return into the trace
+                // (a callee taken in from one of the call's exits).
+                let calls_ind = |blocks: &[IrBlock]| {
+                    blocks.iter().any(|b| matches!(b.insns.last().map(|i| &i.op), Some(Op::CallInd { .. })))
+                };
+                let dispatch = match last {
+                    Some(Op::JmpInd { .. } | Op::CallInd { .. }) => true,
+                    Some(Op::Ret { .. }) => {
+                        next.is_none() && (calls_ind(&blocks) || calls_ind(std::slice::from_ref(&ir)))
+                    }
+                    _ => false,
+                };
                 // A conditional branch inside the block back into the trace
                 // (an outer loop's path through its inner loop) rejoins too.
                 rejoins |= ir.insns.iter().any(|i| match i.op {
@@ -460,6 +480,36 @@ impl Jit {
         Some(take_sites(&mut t, idx))
     }
 
+    /// Replaces trace `old` by `new`, a grown trace of the same head
+    /// installed since: the profiled branches that led to `old` lead to
+    /// `new` (one lock held: no branch leads to neither), and `old` is out
+    /// of use. If `new` is not in use any more (invalidated meanwhile),
+    /// `old` is taken out of use as [`Jit::retire_trace`] does.
+    pub fn supersede_trace(&self, old: u32, new: u32) {
+        let mut t = self.tables();
+        let n = t.traces.recs.len() as u32;
+        if old >= n || new >= n || self.trace_fn(old).is_none() {
+            return;
+        }
+        let live = self.trace_fn(new).is_some()
+            && t.traces.recs[new as usize].epoch == t.traces.recs[old as usize].epoch;
+        if !live {
+            self.unlink_trace_locked(&mut t, old);
+            return;
+        }
+        let sites = std::mem::take(&mut t.traces.recs[old as usize].sites);
+        let stub = t.traces.recs[new as usize].stub;
+        for &(site, _) in &sites {
+            // SAFETY: site is a profiled branch's field that led to `old`,
+            // a trace of this epoch with the same head as `new`, whose stub
+            // expects the same state (the branch's target).
+            unsafe { self.cache.patch_rel32(&mut t.writer, site, stub) };
+        }
+        t.traces.recs[new as usize].sites.extend(sites);
+        // Its branches gone, `old` only needs its stub to lead out.
+        self.unlink_trace_locked(&mut t, old);
+    }
+
     /// The profiled branches that led to trace `idx` before something else
     /// took it out of use (its pages invalidated, a fault handler
     /// installed while it kept no precise state: [`Jit::faults_observable`]),
@@ -568,7 +618,7 @@ fn take_sites(t: &mut Tables, idx: u32) -> Vec<(u64, u64, u64)> {
 }
 
 /// Slots of `TraceCounters::exits`.
-pub const EXIT_SLOTS: usize = 8;
+pub const EXIT_SLOTS: usize = 32;
 
 /// Whether machine code `code` (a compiled trace: all code, no data) may
 /// read or write a vector register, MXCSR or the x87 state; also when it
