@@ -287,44 +287,44 @@ pub fn mprotect(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     protect_with(p, a, libc::SYS_mprotect)
 }
 
-/// `pkey_mprotect(addr, len, prot, pkey)`: `mprotect` with the host's
-/// key where the CPU model offers protection keys (`host`, on a host
-/// with them); else as on a CPU without them: `mprotect` for key -1 or 0,
-/// the only one allocated, and EINVAL for others (`mm_pkey_is_allocated`).
+/// Whether the host kernel's answers to the protection-key calls are the
+/// guest's: where the CPU model offers protection keys, and where the
+/// host has none enabled (its kernel then answers as on a CPU without
+/// them, by its own configuration: a kernel built with x86 protection keys
+/// refuses every key, one without them takes key 0).
+fn host_pkeys(p: &Process) -> bool {
+    p.jit.model().has_pku() || !tern_translate::xstate::host_pku()
+}
+
+/// `pkey_mprotect(addr, len, prot, pkey)`: `mprotect` with the host's key
+/// ([`host_pkeys`]); else (the model hides the host's keys) as a kernel
+/// with x86 protection keys on a CPU without them: key -1 is `mprotect`,
+/// any other EINVAL (no key is allocated; key 0 is the execute-only one).
 pub fn pkey_mprotect(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
-    if !p.jit.model().has_pku() && !matches!(a[3] as i32, -1 | 0) {
+    if !host_pkeys(p) && a[3] as i32 != -1 {
         return Err(libc::EINVAL);
     }
     protect_with(p, a, libc::SYS_pkey_mprotect)
 }
 
-/// `pkey_alloc(flags, access_rights)`: the host's where the CPU model
-/// offers protection keys; else as on a CPU without them: ENOSPC, no key
-/// left, once the arguments pass (a key given out there would have the
-/// guest find `wrpkru` missing, as node's V8 did, which allocates a key
-/// and then uses the instructions without asking CPUID).
+/// `pkey_alloc(flags, access_rights)`: the host's ([`host_pkeys`]); else
+/// EINVAL, as a kernel with x86 protection keys gives on a CPU without
+/// them (it cannot set the key's rights).
 pub fn pkey_alloc(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
-    const PKEY_ACCESS_MASK: u64 = 3;
-    if p.jit.model().has_pku() {
+    if host_pkeys(p) {
         return crate::result(host_syscall(libc::SYS_pkey_alloc as u64, a));
     }
-    if a[0] as u32 != 0 || a[1] as u32 as u64 & !PKEY_ACCESS_MASK != 0 {
-        return Err(libc::EINVAL);
-    }
-    Err(libc::ENOSPC)
+    Err(libc::EINVAL)
 }
 
-/// `pkey_free(pkey)`: the host's where the CPU model offers protection
-/// keys; else as on a CPU without them, where only key 0 is allocated.
+/// `pkey_free(pkey)`: the host's ([`host_pkeys`]); else EINVAL, as a
+/// kernel with x86 protection keys gives on a CPU without them (no key
+/// is allocated).
 pub fn pkey_free(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
-    if p.jit.model().has_pku() {
+    if host_pkeys(p) {
         return crate::result(host_syscall(libc::SYS_pkey_free as u64, a));
     }
-    if a[0] as i32 == 0 {
-        Ok(0)
-    } else {
-        Err(libc::EINVAL)
-    }
+    Err(libc::EINVAL)
 }
 
 /// `mprotect` or `pkey_mprotect` (`nr`). With PROT_GROWSDOWN the kernel

@@ -23,7 +23,7 @@ macro_rules! ret {
 
 const MAP: &str = "tern's map of guest memory follows it; never on tern's memory";
 const NO_PKU: &str =
-    "the host's where the CPU model has PKU (host); else as on a CPU without protection keys: no key but 0";
+    "the host's where the CPU model has PKU (host) or the host has none; else as a kernel with x86 protection keys on a CPU without them: EINVAL";
 const RLIMIT: &str = "RLIMIT_AS and RLIMIT_DATA are the guest's, kept by tern and checked against its map of guest memory (tern's own memory is not counted)";
 const PROC_SELF: &str = "/proc/self files show the guest, not tern";
 const PROC_FD: &str =
@@ -375,7 +375,7 @@ pub static ROWS: &[Row] = {
         sys(326, "copy_file_range", &[Fd, Out(8), Fd, Out(8), Size, Hex]),
         sys(327, "preadv2", &[Fd, IovOut, Int, Long, Skip, Hex]),
         sys(328, "pwritev2", &[Fd, IovIn, Int, Long, Skip, Hex]),
-        sys(329, "pkey_mprotect", &[Addr, Size, Flags(&PROT), Int]).own(ret!(mm::pkey_mprotect), "as mprotect; without PKU in the CPU model, a key but 0 is EINVAL"),
+        sys(329, "pkey_mprotect", &[Addr, Size, Flags(&PROT), Int]).own(ret!(mm::pkey_mprotect), "as mprotect; a model without PKU on a host with it: a key but -1 is EINVAL"),
         sys(330, "pkey_alloc", &[Hex, Hex]).own(ret!(mm::pkey_alloc), NO_PKU),
         sys(331, "pkey_free", &[Int]).own(ret!(mm::pkey_free), NO_PKU),
         sys(332, "statx", &[DirFd, Path, StatxFlags, Flags(&STATX_MASK), StatxOut]).own(ret!(proc::statx), PROC_FD),
