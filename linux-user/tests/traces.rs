@@ -348,6 +348,23 @@ fn calls_through_a_table_grow_into_one_trace() {
     assert!(n[0] >= 1 && n[1] > n[2], "grown {}, in traces {}, in baseline code {}", n[0], n[1], n[2]);
 }
 
+/// The block limit keeps room for the code after a call through a
+/// register: with more callees than fit, the grown trace takes fewer of
+/// them and still closes its loop (before, it took callees up to the
+/// limit, lacked the code the callees return to, and left the loop at
+/// every turn: a few thousand turns in millions of entries).
+#[test]
+fn calls_through_a_table_leave_room_for_the_code_after_the_call() {
+    if tern_tests::skip_without_compiler(false) {
+        return;
+    }
+    let opts =
+        ["--trace-threshold", "50", "--trace-sync", "--trace-min-loops", "0", "--trace-max-blocks", "4"];
+    let names = ["traces: grown", "traces: entries", "traces: loop turns"];
+    let n = stats_of_run("trace_handlers.c", &opts, &["3000"], &names);
+    assert!(n[0] >= 1 && n[2] * 10 > n[1], "grown {}, entries {}, loop turns {}", n[0], n[1], n[2]);
+}
+
 /// Traces formed while no guest handler could see a fault in them keep no
 /// precise state (no syncs); the handler installed afterwards takes them
 /// out of use before `sigaction` returns, and sees the fault's state as

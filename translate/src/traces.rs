@@ -171,6 +171,12 @@ impl Jit {
         // its exits leaves (the first path to reach it), so that a path
         // grown from an exit inside a callee returns along the trace.
         let mut exit_rets: rustc_hash::FxHashMap<u64, Vec<u64>> = Default::default();
+        // The code after calls through a register, queued as paths of
+        // their own and not taken yet: the block limit keeps room for them
+        // (a dispatch over more callees than the limit still closes its
+        // loop), and they come after the callees (the guard of the call
+        // tries the next block first, a callee).
+        let mut conts: Vec<u64> = Vec::new();
         let in_trace = |blocks: &[IrBlock], pc: u64| pc == head || blocks.iter().any(|b| b.start == pc);
         while k < starts.len() || !closed {
             if k == starts.len() {
@@ -184,7 +190,14 @@ impl Jit {
             }
             let from = starts[k];
             k += 1;
-            if blocks.len() >= max_blocks || blocks.iter().any(|b| b.start == from) {
+            let limit = match conts.iter().position(|&c| c == from) {
+                Some(i) => {
+                    conts.swap_remove(i);
+                    max_blocks
+                }
+                None => max_blocks.saturating_sub(conts.len()).max(1),
+            };
+            if blocks.len() >= limit || blocks.iter().any(|b| b.start == from) {
                 continue;
             }
             // A path other than the head's is kept only if it leads back
@@ -227,6 +240,7 @@ impl Jit {
                 if let (Some(Op::CallInd { ret, .. }), None) = (last, next) {
                     if !starts.contains(ret) {
                         starts.push(*ret);
+                        conts.push(*ret);
                     }
                 }
                 // A return to a caller this path does not know, in a trace
@@ -258,7 +272,7 @@ impl Jit {
                         rejoins = true;
                         break;
                     }
-                    Some(n) if blocks.len() < max_blocks => pc = n,
+                    Some(n) if blocks.len() < limit => pc = n,
                     None if dispatch => {
                         rejoins = true;
                         break;
