@@ -302,13 +302,21 @@ fn dispatch_loop_grows_into_one_trace() {
     if tern_tests::skip_without_compiler(false) {
         return;
     }
-    let opts = ["--trace-threshold", "50", "--trace-sync"];
-    let names = ["traces: grown", "traces: insns run", "guest insns: baseline"];
     // Three times the runs of its differential runs: the grown traces
     // compile while the loop runs on in baseline code (for half the
     // default run or more here while other tests ran beside).
-    let n = stats_of_run("trace_dispatch.c", &opts, &["600"], &names);
-    assert!(n[0] >= 1 && n[1] > 2 * n[2], "grown {}, in traces {}, in baseline code {}", n[0], n[1], n[2]);
+    let [grown, traced, base] = grown_run("trace_dispatch.c", &["600"]);
+    assert!(grown >= 1 && traced > 2 * base, "grown {grown}, in traces {traced}, in baseline code {base}");
+}
+
+/// Traces grown, guest instructions run in traces and in baseline code,
+/// in a run of `src` with `args`, every loop hot after 50 turns and the
+/// guest waiting for each compile.
+fn grown_run(src: &str, args: &[&str]) -> [u64; 3] {
+    let opts = ["--trace-threshold", "50", "--trace-sync"];
+    let names = ["traces: grown", "traces: insns run", "guest insns: baseline"];
+    let n = stats_of_run(src, &opts, args, &names);
+    [n[0], n[1], n[2]]
 }
 
 /// A loop whose first trace follows a callee's path taken once before the
@@ -322,13 +330,11 @@ fn grown_path_inside_a_callee_returns_along_the_trace() {
     if tern_tests::skip_without_compiler(false) {
         return;
     }
-    let opts = ["--trace-threshold", "50", "--trace-sync"];
-    let names = ["traces: grown", "traces: insns run", "guest insns: baseline"];
     // Three times the turns of its differential runs: the grown trace
     // compiles while the loop runs on in baseline code (for about a third
     // of the default run here, two thirds under CI's load).
-    let n = stats_of_run("trace_callee_exit.c", &opts, &["90000000"], &names);
-    assert!(n[0] >= 1 && n[1] > n[2], "grown {}, in traces {}, in baseline code {}", n[0], n[1], n[2]);
+    let [grown, traced, base] = grown_run("trace_callee_exit.c", &["90000000"]);
+    assert!(grown >= 1 && traced > base, "grown {grown}, in traces {traced}, in baseline code {base}");
 }
 
 /// A loop calling through a table of function pointers: its first trace
@@ -342,10 +348,8 @@ fn calls_through_a_table_grow_into_one_trace() {
     if tern_tests::skip_without_compiler(false) {
         return;
     }
-    let opts = ["--trace-threshold", "50", "--trace-sync"];
-    let names = ["traces: grown", "traces: insns run", "guest insns: baseline"];
-    let n = stats_of_run("trace_handlers.c", &opts, &["3000"], &names);
-    assert!(n[0] >= 1 && n[1] > n[2], "grown {}, in traces {}, in baseline code {}", n[0], n[1], n[2]);
+    let [grown, traced, base] = grown_run("trace_handlers.c", &["3000"]);
+    assert!(grown >= 1 && traced > base, "grown {grown}, in traces {traced}, in baseline code {base}");
 }
 
 /// The block limit keeps room for the code after a call through a
