@@ -945,26 +945,15 @@ impl Manager {
                     // A trace that pays runs on until the grown one
                     // replaces it (`finish`: compiling may wait for the
                     // budget); one that does not is out of use meanwhile.
-                    let pays = turns >= runs.saturating_mul(self.cfg.min_loops);
-                    let queued = match pays {
-                        true => Some(Head::Queued {
-                            sites: Vec::new(),
-                            at: 0,
-                            stubs: Vec::new(),
-                            old: Some((*idx, *counters)),
-                        }),
-                        false => self.jit.replace_trace(*idx).map(|sites| Head::Queued {
-                            sites,
-                            at: 0,
-                            stubs: Vec::new(),
-                            old: None,
-                        }),
+                    let (sites, old) = match turns >= runs.saturating_mul(self.cfg.min_loops) {
+                        true => (Some(Vec::new()), Some((*idx, *counters))),
+                        false => (self.jit.replace_trace(*idx), None),
                     };
-                    if let Some(q) = queued {
+                    if let Some(sites) = sites {
                         g.1 += 1;
                         g.2 = per16 + 1;
                         self.stats.grown.fetch_add(1, Relaxed);
-                        *h = q;
+                        *h = Head::Queued { sites, at: 0, stubs: Vec::new(), old };
                         regrow.push(head);
                         continue;
                     }
@@ -1003,29 +992,27 @@ impl Manager {
             Some(Head::Queued { sites, old, .. }) => (sites, old),
             _ => (Vec::new(), None),
         };
-        match (stub, old) {
-            (Some((idx, counters)), _) => {
-                for (site, bypass, epoch) in sites {
-                    self.jit.patch_hot_site(site, bypass, head, Some(idx), epoch);
-                }
-                if let Some((old, _)) = old {
+        // The trace the head's branches lead to: the new one, else (the
+        // grown one failed) the old one if still in use, else none.
+        let to = match (stub, old) {
+            (Some((idx, counters)), _) => Some((idx, counters, (0, 0))),
+            (None, Some((idx, counters))) if self.jit.trace_fn(idx).is_some() => {
+                Some((idx, counters, (counters.runs.load(Relaxed), counters.loops.load(Relaxed))))
+            }
+            (None, _) => None,
+        };
+        for (site, bypass, epoch) in sites {
+            self.jit.patch_hot_site(site, bypass, head, to.map(|t| t.0), epoch);
+        }
+        match to {
+            Some((idx, counters, seen)) => {
+                if let (Some(_), Some((old, _))) = (stub, old) {
                     self.jit.supersede_trace(old, idx);
                 }
-                heads.insert(head, Head::Installed { idx, counters, seen: (0, 0) });
-            }
-            // The grown trace failed: the old one stays (if still in use).
-            (None, Some((idx, counters))) if self.jit.trace_fn(idx).is_some() => {
-                for (site, bypass, epoch) in sites {
-                    self.jit.patch_hot_site(site, bypass, head, Some(idx), epoch);
-                }
-                let seen = (counters.runs.load(Relaxed), counters.loops.load(Relaxed));
                 heads.insert(head, Head::Installed { idx, counters, seen });
             }
-            (None, _) => {
+            None => {
                 self.stats.rejected.fetch_add(1, Relaxed);
-                for (site, bypass, epoch) in sites {
-                    self.jit.patch_hot_site(site, bypass, head, None, epoch);
-                }
                 heads.insert(head, Head::Rejected);
             }
         }

@@ -246,13 +246,14 @@ impl Jit {
                 // A return to a caller this path does not know, in a trace
                 // that calls through a register, may return into the trace
                 // (a callee taken in from one of the call's exits).
-                let calls_ind = |blocks: &[IrBlock]| {
-                    blocks.iter().any(|b| matches!(b.insns.last().map(|i| &i.op), Some(Op::CallInd { .. })))
-                };
                 let dispatch = match last {
                     Some(Op::JmpInd { .. } | Op::CallInd { .. }) => true,
                     Some(Op::Ret { .. }) => {
-                        next.is_none() && (calls_ind(&blocks) || calls_ind(std::slice::from_ref(&ir)))
+                        next.is_none()
+                            && blocks
+                                .iter()
+                                .chain([&ir])
+                                .any(|b| matches!(b.insns.last().map(|i| &i.op), Some(Op::CallInd { .. })))
                     }
                     _ => false,
                 };
