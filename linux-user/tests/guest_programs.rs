@@ -108,6 +108,7 @@ guest_tests! {
     process_madvise => "process_madvise.c";
     proc_self_open => "proc_self_open.c";
     proc_maps_names => "proc_maps_names.c";
+    proc_maps_perms => "proc_maps_perms.c";
     proc_smaps => "proc_smaps.c";
     proc_threads => "proc_threads.c";
     proc_status_mem => "proc_status_mem.c";

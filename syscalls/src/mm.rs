@@ -348,19 +348,39 @@ fn protect_with(p: &Process, a: [u64; 6], nr: i64) -> SysResult {
 }
 
 /// The protection tern asks the host for, for a guest's `prot`: as asked,
-/// but PROT_EXEC alone readable too. On a host with protection keys the
-/// kernel makes PROT_EXEC alone execute-only with a key of its own, and
-/// tern reads the code it runs (blocks of a page the guest rewrites check
-/// their bytes: LTP mprotect04's copied function faulted in its own check,
-/// a fatal SIGSEGV). On a CPU without protection keys (every model but
-/// `host`) execute implies read; under `host` a guest's data read of such
-/// a page succeeds where natively it faults (not done yet: the checks
-/// would need to open the key around each read).
+/// but PROT_EXEC without PROT_READ readable too. On a host with protection
+/// keys the kernel makes a mapping of PROT_EXEC alone execute-only with a
+/// key of its own, and tern reads the code it runs (blocks of a page the
+/// guest rewrites check their bytes: LTP mprotect04's copied function
+/// faulted in its own check, a fatal SIGSEGV); tern's fault handling reads
+/// the instruction at a fault through `process_vm_readv`, which refuses
+/// memory mapped without PROT_READ (`-wx` too). On a CPU without
+/// protection keys (every model but `host`) execute and write imply read in
+/// the page tables, so only what the kernel says of the mapping differs:
+/// the guest's `/proc/self/maps` shows the protection it asked for
+/// ([`guest_perms`]; LTP mmap04 found `-wx` shown `rwx`). Under `host` a
+/// guest's data read of an execute-only page succeeds where natively it
+/// faults (not done yet: the checks would need to open the key around
+/// each read).
 fn host_prot(prot: u64) -> u64 {
     match prot as i32 & (libc::PROT_EXEC | libc::PROT_READ) == libc::PROT_EXEC {
         true => prot | libc::PROT_READ as u64,
         false => prot,
     }
+}
+
+/// The permissions field of a host `/proc/self/maps` line (`perms`, e.g.
+/// `rwxp`) for guest memory whose recorded protection is `guest`: without
+/// the read [`host_prot`] added to memory mapped executable and not
+/// readable.
+pub(crate) fn guest_perms(perms: &str, guest: Option<i32>) -> Option<String> {
+    (read_added(guest) && perms.starts_with('r')).then(|| format!("-{}", &perms[1..]))
+}
+
+/// True if [`host_prot`] made guest memory of recorded protection `guest`
+/// readable though the guest did not ask for it.
+pub(crate) fn read_added(guest: Option<i32>) -> bool {
+    guest.is_some_and(|g| g & (libc::PROT_READ | libc::PROT_EXEC) == libc::PROT_EXEC)
 }
 
 /// `madvise` advice after which reads may see other bytes than were
@@ -626,4 +646,21 @@ pub fn brk(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     }
     b.cur = want;
     Ok(want)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::guest_perms;
+
+    #[test]
+    fn a_read_tern_added_to_exec_alone_is_not_shown() {
+        let (r, w, x) = (libc::PROT_READ, libc::PROT_WRITE, libc::PROT_EXEC);
+        assert_eq!(guest_perms("r-xp", Some(x)).as_deref(), Some("--xp"));
+        assert_eq!(guest_perms("r-xs", Some(x)).as_deref(), Some("--xs"));
+        assert_eq!(guest_perms("rwxp", Some(w | x)).as_deref(), Some("-wxp"));
+        for (perms, prot) in [("r-xp", r | x), ("rwxp", r | w | x), ("rw-p", w), ("---p", 0)] {
+            assert_eq!(guest_perms(perms, Some(prot)), None, "{perms} {prot}");
+        }
+        assert_eq!(guest_perms("r-xp", None), None);
+    }
 }

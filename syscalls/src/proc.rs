@@ -481,6 +481,8 @@ pub(crate) fn guest_maps(p: &Process, file: &str) -> Vec<u8> {
             skip = parts.is_empty();
             continue;
         }
+        let fixed = perms_as_asked(p, line, a);
+        let line = fixed.as_deref().unwrap_or(line);
         // A nameless line is its fields and one space (" 0 \n").
         let name = if line.ends_with(b" 0 \n") { names.name(a, b) } else { None };
         match name {
@@ -496,6 +498,22 @@ pub(crate) fn guest_maps(p: &Process, file: &str) -> Vec<u8> {
         }
     }
     out
+}
+
+/// `line` (a mapping starting at `a`) with the permissions the guest
+/// asked for where tern added a read the guest did not (`mm::guest_perms`).
+fn perms_as_asked(p: &Process, line: &[u8], a: u64) -> Option<Vec<u8>> {
+    let at = line.iter().position(|&c| c == b' ')? + 1;
+    let perms = std::str::from_utf8(line.get(at..at + 4)?).ok()?;
+    // Only readable and executable memory may be such (the guest map's
+    // lock is not taken for the others).
+    if !perms.starts_with('r') || perms.as_bytes()[2] != b'x' {
+        return None;
+    }
+    let fixed = crate::mm::guest_perms(perms, p.jit.prot_at(a))?;
+    let mut out = line.to_vec();
+    out[at..at + 4].copy_from_slice(fixed.as_bytes());
+    Some(out)
 }
 
 /// The parts of `[a, b)` outside the sorted, disjoint `ranges`.

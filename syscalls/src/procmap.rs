@@ -66,6 +66,9 @@ const QUERY_FLAGS: usize = 8;
 const QUERY_ADDR: usize = 16;
 const VMA_START: usize = 24;
 const VMA_END: usize = 32;
+const VMA_FLAGS: usize = 40;
+/// `PROCMAP_QUERY_VMA_READABLE` in `vma_flags`.
+const VMA_READABLE: u64 = 1;
 const VMA_OFFSET: usize = 56;
 const INODE: usize = 64;
 const NAME_SIZE: usize = 80;
@@ -161,6 +164,11 @@ fn query(p: &Process, uarg: u64) -> SysResult {
     }
     q.set_u64(QUERY_ADDR, guest.u64(QUERY_ADDR));
     let (start, end) = (q.u64(VMA_START), q.u64(VMA_END));
+    // Readable as the guest asked (`mm::host_prot` adds a read to memory
+    // mapped executable and not readable), as its maps file shows it.
+    if crate::mm::read_added(p.jit.prot_at(start)) {
+        q.set_u64(VMA_FLAGS, q.u64(VMA_FLAGS) & !VMA_READABLE);
+    }
     let mut name_len = q.u32(NAME_SIZE) as usize;
     if name_room != 0 && name_len == 0 && q.u64(INODE) == 0 {
         if let Some(anon) = AnonNames::new(p).name(start, end) {

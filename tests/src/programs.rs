@@ -109,6 +109,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("process_madvise.c"),
     plain("proc_self_open.c"),
     plain("proc_maps_names.c"),
+    plain("proc_maps_perms.c"),
     plain("proc_smaps.c"),
     plain("proc_threads.c"),
     plain("proc_status_mem.c"),
