@@ -45,8 +45,8 @@ fn pointers_into_tern_memory_fail_as_unmapped() {
 /// CONFIG_X86_USER_SHADOW_STACK (Linux AIO, io_uring, userfaultfd,
 /// seccomp, bpf and `process_madvise` are supported: `tests/guest/aio.c`,
 /// `io_uring.c`, `userfaultfd.c`, `seccomp.c`, `bpf.c`,
-/// `process_madvise.c`); `kernel/sys.c` answers options it lacks
-/// (syscall user dispatch) with EINVAL; Yama's `ptrace_scope` 3 makes
+/// `process_madvise.c`, and syscall user dispatch: `user_dispatch.c`);
+/// Yama's `ptrace_scope` 3 makes
 /// `PTRACE_TRACEME` EPERM. And what tern refuses although this kernel
 /// allows it: a userfaultfd range of guest code (tern translates code with
 /// its lock held: `guard.rs`) and seccomp's user-notification listener
@@ -61,7 +61,6 @@ fn features_tern_cannot_offer_are_refused_as_by_a_kernel_without_them() {
         "userfaultfd register code -1 EINVAL\n\
          seccomp SECCOMP_GET_NOTIF_SIZES -1 EINVAL\n\
          seccomp SECCOMP_FILTER_FLAG_NEW_LISTENER -1 EINVAL\n\
-         prctl PR_SET_SYSCALL_USER_DISPATCH -1 EINVAL\n\
          ptrace PTRACE_TRACEME -1 EPERM\n\
          map_shadow_stack -1 ENOSYS\n"
     );

@@ -10,7 +10,7 @@ use tern_translate::cpu::CpuState;
 
 const PR_GET_SECCOMP: u64 = 21;
 const PR_SET_SECCOMP: u64 = 22;
-const PR_SET_SYSCALL_USER_DISPATCH: u64 = 59;
+pub(crate) const PR_SET_SYSCALL_USER_DISPATCH: u64 = 59;
 const PR_SET_MDWE: u64 = 65;
 const PR_GET_MDWE: u64 = 66;
 const PR_GET_TID_ADDRESS: u64 = 40;
@@ -19,11 +19,11 @@ const PR_SET_MM: u64 = libc::PR_SET_MM as u64;
 
 /// `prctl`: passed through, except options that would apply to tern's own
 /// syscalls or code cache, which get EINVAL as from a kernel without them
-/// (`kernel/sys.c` answers an option it does not know, such as syscall
-/// user dispatch or MDWE on older kernels, with EINVAL): syscall user
-/// dispatch would trap tern's own calls, and MDWE would forbid the code
-/// cache's executable mappings. Seccomp's options are the guest's, run by
-/// tern (`seccomp.rs`). Two options answer with the guest's own state,
+/// (`kernel/sys.c` answers an option it does not know, such as MDWE on
+/// older kernels, with EINVAL): MDWE would forbid the code cache's
+/// executable mappings. Seccomp's options and syscall user dispatch are
+/// the guest's, run by tern (`seccomp.rs`, `user_dispatch.rs`: the host's
+/// would filter or trap tern's own calls). Two options answer with the guest's own state,
 /// not the host thread's: `PR_GET_TID_ADDRESS` (the guest's
 /// `clear_child_tid`, which tern keeps: the host's is glibc's, in tern's
 /// memory, and a guest that set it back with `set_tid_address` was never
@@ -35,7 +35,8 @@ pub fn prctl(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     match a[0] & 0xffff_ffff {
         PR_GET_SECCOMP => crate::seccomp::prctl_get(),
         PR_SET_SECCOMP => crate::seccomp::prctl_set(a[1], a[2]),
-        PR_SET_SYSCALL_USER_DISPATCH | PR_SET_MDWE | PR_GET_MDWE => Err(libc::EINVAL),
+        PR_SET_SYSCALL_USER_DISPATCH => crate::user_dispatch::prctl_set(a[1], a[2], a[3], a[4]),
+        PR_SET_MDWE | PR_GET_MDWE => Err(libc::EINVAL),
         PR_GET_TID_ADDRESS => {
             let addr = crate::thread::clear_child_tid();
             if tern_translate::guestmem::write_guest(a[1], &addr.to_le_bytes()) {

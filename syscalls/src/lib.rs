@@ -36,6 +36,7 @@ pub mod strace;
 pub mod table;
 pub mod task;
 pub mod thread;
+pub mod user_dispatch;
 pub mod vfork;
 pub mod vfork_copy;
 pub mod vm_clone;
@@ -98,6 +99,13 @@ pub fn dispatch(p: &Process, cpu: &mut CpuState) -> Flow {
     use tern_translate::cpu::{R10, R8, R9, RAX, RDI, RDX, RSI};
     let nr = cpu.regs[RAX];
     let args = [cpu.regs[RDI], cpu.regs[RSI], cpu.regs[RDX], cpu.regs[R10], cpu.regs[R8], cpu.regs[R9]];
+    if let Some(flow) = user_dispatch::check(p, cpu, nr) {
+        if p.strace {
+            let entry = strace::format_entry(nr, args, &strace::SelfMem);
+            tracing::info!(target: "strace", "{}{entry}) = ? (user dispatch: SIGSYS)", strace_prefix());
+        }
+        return flow;
+    }
     if let Some((flow, result)) = seccomp::check(p, cpu, nr, args) {
         if p.strace {
             // As strace shows a call a filter answered: its arguments as

@@ -203,7 +203,7 @@ pub static ROWS: &[Row] = {
         raw(154, "modify_ldt", 3).refuse(ENOSYS, "segment descriptors are not emulated"),
         raw(155, "pivot_root", 2),
         raw(156, "_sysctl", 1),
-        sys(157, "prctl", &[PrctlOption, PrctlRest]).ret(Ret::Prctl).own(ret!(ctl::prctl), "syscall user dispatch and MDWE are refused (EINVAL); seccomp modes are the guest's, run by tern"),
+        sys(157, "prctl", &[PrctlOption, PrctlRest]).ret(Ret::Prctl).own(ret!(ctl::prctl), "MDWE is refused (EINVAL); seccomp modes and syscall user dispatch are the guest's, run by tern"),
         sys(158, "arch_prctl", &[Enum(&ARCH_PRCTL), ArchPrctlAddr]).own(ret!(task::arch_prctl), "FS and GS bases are the guest's, kept by tern"),
         raw(159, "adjtimex", 1),
         sys(160, "setrlimit", &[Enum(&RLIMITS), RlimitIn]).own(ret!(rlimit::setrlimit), RLIMIT),

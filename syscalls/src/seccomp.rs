@@ -293,7 +293,7 @@ pub fn check(p: &Process, cpu: &mut CpuState, nr: u64, args: [u64; 6]) -> Option
     let result = match action {
         RET_ERRNO => -i64::from(data.min(MAX_ERRNO)),
         RET_TRAP => {
-            let info = sigsys_info(cpu.rip, nr, data);
+            let info = sigsys_info(SYS_SECCOMP, cpu.rip, nr, data as i32);
             tern_signals::frame::force_signal(&p.signals, cpu, libc::SIGSYS, &info);
             return Some((Flow::Sigreturn, None));
         }
@@ -318,13 +318,15 @@ fn data(cpu: &CpuState, nr: u64, args: [u64; 6]) -> [u32; 16] {
     d
 }
 
-/// `seccomp_send_sigsys()`: si_errno the filter's data, `si_call_addr`,
-/// `si_syscall` and `si_arch` where the kernel's siginfo has them.
-fn sigsys_info(call_addr: u64, nr: u64, data: u32) -> [u8; 128] {
+/// The siginfo of a SIGSYS for a call refused (`seccomp_send_sigsys()`,
+/// `syscall_user_dispatch.c: trigger_sigsys()`): `si_code` `code`,
+/// `si_errno` `errno` (a filter's data), `si_call_addr`, `si_syscall` and
+/// `si_arch` where the kernel's siginfo has them.
+pub(crate) fn sigsys_info(code: i32, call_addr: u64, nr: u64, errno: i32) -> [u8; 128] {
     let mut b = [0u8; 128];
     b[0..4].copy_from_slice(&libc::SIGSYS.to_le_bytes());
-    b[4..8].copy_from_slice(&(data as i32).to_le_bytes());
-    b[8..12].copy_from_slice(&SYS_SECCOMP.to_le_bytes());
+    b[4..8].copy_from_slice(&errno.to_le_bytes());
+    b[8..12].copy_from_slice(&code.to_le_bytes());
     b[16..24].copy_from_slice(&call_addr.to_le_bytes());
     b[24..28].copy_from_slice(&(nr as i32).to_le_bytes());
     b[28..32].copy_from_slice(&AUDIT_ARCH_X86_64.to_le_bytes());
@@ -334,7 +336,7 @@ fn sigsys_info(call_addr: u64, nr: u64, data: u32) -> [u8; 128] {
 /// The call kills the thread, or the process when it is the last thread
 /// or `thread_only` is false (`__seccomp_filter()`: the signal's default
 /// action, a core dump for SIGSYS).
-fn kill(p: &Process, sig: i32, thread_only: bool) -> Flow {
+pub(crate) fn kill(p: &Process, sig: i32, thread_only: bool) -> Flow {
     if thread_only && !crate::thread::live::alone() {
         return Flow::ExitThread(0);
     }

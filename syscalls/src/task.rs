@@ -111,6 +111,8 @@ pub fn reset_for_exec() {
         }
     }
     crate::thread::set_clear_child_tid(0);
+    // `begin_new_exec()`: syscall user dispatch ends with the program.
+    crate::user_dispatch::adopt(None);
     // SAFETY: an empty robust list: the kernel walks none at exit.
     unsafe { libc::syscall(libc::SYS_set_robust_list, 0usize, 24usize) };
     crate::mm::forget_for_exec();

@@ -89,20 +89,26 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
     unsafe { libc::_exit(code) }
 }
 
-/// The part of the parent's per-thread and process-wide signal state that
-/// lives in memory the child shares.
+/// The part of the parent's per-thread and process-wide state (signals,
+/// syscall user dispatch) that lives in memory the child shares.
 struct Saved {
     mask: u64,
     pending: tern_signals::pending::Saved,
+    dispatch: Option<(i32, crate::user_dispatch::Config)>,
 }
 
 impl Saved {
     fn take() -> Saved {
-        Saved { mask: tern_signals::mask::guest_mask(), pending: tern_signals::pending::save() }
+        Saved {
+            mask: tern_signals::mask::guest_mask(),
+            pending: tern_signals::pending::save(),
+            dispatch: crate::user_dispatch::snapshot(),
+        }
     }
 
     fn restore(self) {
         self.pending.restore();
+        crate::user_dispatch::restore(self.dispatch);
         // The host mask is the parent's own again, whatever the child set.
         tern_signals::mask::forget_host_mask();
         tern_signals::mask::set_guest_mask(self.mask);

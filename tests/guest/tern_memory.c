@@ -200,7 +200,6 @@ static void features(void) {
   struct sock_fprog prog = {.len = 1, .filter = &allow};
   SHOW("seccomp SECCOMP_FILTER_FLAG_NEW_LISTENER",
        syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog));
-  SHOW("prctl PR_SET_SYSCALL_USER_DISPATCH", prctl(59, 1, 0, 0, NULL));
   SHOW("ptrace PTRACE_TRACEME", ptrace(PTRACE_TRACEME, 0, NULL, NULL));
   SHOW("map_shadow_stack", syscall(453 /* SYS_map_shadow_stack */, 0, 4096, 0));
 }

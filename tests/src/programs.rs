@@ -110,6 +110,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("proc_self_open.c"),
     plain("proc_maps_names.c"),
     plain("proc_maps_perms.c"),
+    plain("user_dispatch.c"),
     plain("proc_smaps.c"),
     plain("proc_threads.c"),
     plain("proc_status_mem.c"),
