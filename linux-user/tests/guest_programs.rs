@@ -110,6 +110,7 @@ guest_tests! {
     proc_maps_names => "proc_maps_names.c";
     proc_maps_perms => "proc_maps_perms.c";
     user_dispatch => "user_dispatch.c";
+    unassigned_syscalls => "unassigned_syscalls.c";
     proc_smaps => "proc_smaps.c";
     proc_threads => "proc_threads.c";
     proc_status_mem => "proc_status_mem.c";

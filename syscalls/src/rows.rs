@@ -382,6 +382,7 @@ pub static ROWS: &[Row] = {
         sys(333, "io_pgetevents", &[Hex, Long, Long, OutArr(32, 2), TimespecIn, PselectSigmask]).own(ret!(signal::io_pgetevents), "the guest's signal set is filtered of tern's reserved signals"),
         sys(334, "rseq", &[Addr, Hex, Hex, Hex]).refuse(ENOSYS, "the kernel would rewrite host PCs"),
         raw(335, "uretprobe", 0),
+        raw(336, "uprobe", 0),
         sys(424, "pidfd_send_signal", &[Fd, Signal, Ptr, Hex]).own(ret!(signal::pidfd_send_signal), "a reserved signal queued to the guest itself is delivered by tern (a forged fault must not look like tern's)"),
         raw(425, "io_uring_setup", 2),
         raw(426, "io_uring_enter", 6).own(ret!(signal::io_uring_enter), IO_URING),

@@ -111,6 +111,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("proc_maps_names.c"),
     plain("proc_maps_perms.c"),
     plain("user_dispatch.c"),
+    plain("unassigned_syscalls.c"),
     plain("proc_smaps.c"),
     plain("proc_threads.c"),
     plain("proc_status_mem.c"),
