@@ -113,7 +113,7 @@ fn log_once(nr: u64, why: &str, unknown: bool) {
     let mut g = LOGGED.lock().unwrap_or_else(|e| e.into_inner());
     if g.get_or_insert_with(HashSet::new).insert(nr) {
         let highest = crate::rows::ROWS.iter().map(|r| u64::from(r.nr)).max().unwrap_or(0);
-        if unknown && (highest..512).contains(&nr) {
+        if unknown && (highest..INDEXED as u64).contains(&nr) {
             tracing::warn!("tern: syscall {nr} returns ENOSYS: {why}");
         } else {
             tracing::debug!("tern: syscall {nr} is refused: {why}");

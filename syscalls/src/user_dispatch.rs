@@ -46,6 +46,15 @@ pub struct Config {
     len: u64,
 }
 
+impl Config {
+    /// True if a call whose `syscall` ends at `ip` (the kernel's
+    /// `regs->ip`) runs whatever the selector says: inside the region, or
+    /// outside it in the inclusive mode (wrapping subtraction).
+    fn lets_through(&self, ip: u64) -> bool {
+        ip.wrapping_sub(self.offset) < self.len
+    }
+}
+
 thread_local! {
     /// The configuration and the id of the thread that set it.
     static CONFIG: Cell<Option<(i32, Config)>> = const { Cell::new(None) };
@@ -137,8 +146,7 @@ fn host_offers(mode: u64) -> Result<(), i32> {
 /// made and the flow is the signal's.
 pub fn check(p: &Process, cpu: &mut CpuState, nr: u64) -> Option<Flow> {
     let c = current()?;
-    // The address after the `syscall`, as the kernel's `regs->ip`.
-    if cpu.rip.wrapping_sub(c.offset) < c.len {
+    if c.lets_through(cpu.rip) {
         return None;
     }
     if c.selector != 0 {
@@ -178,8 +186,8 @@ mod tests {
         // Inclusive: inside [0x1000, 0x1100) dispatched, elsewhere through.
         assert_eq!(prctl_set(PR_SYS_DISPATCH_INCLUSIVE_ON, 0x1000, 0x100, 0), Ok(0));
         let c = current().expect("set");
-        let through = |ip: u64| ip.wrapping_sub(c.offset) < c.len;
-        assert!(through(0xfff) && through(0x1100) && !through(0x1000) && !through(0x10ff));
+        assert!(c.lets_through(0xfff) && c.lets_through(0x1100));
+        assert!(!c.lets_through(0x1000) && !c.lets_through(0x10ff));
         assert_eq!(prctl_set(PR_SYS_DISPATCH_OFF, 0, 0, 0), Ok(0));
         assert_eq!(current(), None);
     }
