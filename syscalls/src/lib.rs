@@ -97,7 +97,7 @@ pub type SysResult = Result<u64, i32>;
 /// and stores the result in rax.
 pub fn dispatch(p: &Process, cpu: &mut CpuState) -> Flow {
     use tern_translate::cpu::{R10, R8, R9, RAX, RDI, RDX, RSI};
-    let nr = cpu.regs[RAX];
+    let nr = number(cpu.regs[RAX]);
     let args = [cpu.regs[RDI], cpu.regs[RSI], cpu.regs[RDX], cpu.regs[R10], cpu.regs[R8], cpu.regs[R9]];
     if let Some(flow) = user_dispatch::check(p, cpu, nr) {
         if p.strace {
@@ -145,6 +145,14 @@ pub fn dispatch(p: &Process, cpu: &mut CpuState) -> Flow {
         cpu.regs[RAX] = ret as u64;
     }
     flow
+}
+
+/// The system call a guest's rax names: its low 32 bits, sign-extended,
+/// as the kernel takes it (`do_syscall_64(regs, int nr)`; seccomp and
+/// syscall user dispatch see the same int): the upper half is ignored, so
+/// `0x1_0000_0027` is getpid, and a negative int is no call (ENOSYS).
+fn number(rax: u64) -> u64 {
+    rax as u32 as i32 as i64 as u64
 }
 
 /// Runs the call, exactly once. Code pages the kernel will write were
