@@ -837,6 +837,55 @@ fn xgetbv_reports_the_models_xcr0() {
     assert_eq!(CpuModel::V3.xcr0(), 7);
 }
 
+/// arch_prctl's xstate queries (`ARCH_GET_XCOMP_SUPP`, `_PERM`,
+/// `_GUEST_PERM`) give the model's XCR0, and a request for a component
+/// is EOPNOTSUPP (only a dynamic component, AMX's tile data, can be asked
+/// for, and no model has one) or EINVAL past the kernel's last component,
+/// as natively (tern answered EINVAL to all: the kernel selftest `avx`
+/// skipped everything).
+#[test]
+fn xcomp_prctls_report_the_models_xcr0() {
+    if tern_tests::skip_without_compiler(false) {
+        return;
+    }
+    let bin = build_source(
+        "xcomp.c",
+        "#include <errno.h>\n#include <stdio.h>\n#include <unistd.h>\n#include <sys/syscall.h>\n\
+         static long q(int code, unsigned long *v){ return syscall(SYS_arch_prctl, code, v) ? -errno : 0; }\n\
+         int main(void){ unsigned long s = 0, p = 0, g = 0;\n\
+           long rs = q(0x1021, &s), rp = q(0x1022, &p), rg = q(0x1024, &g);\n\
+           printf(\"supp %ld %lx\\nperm %ld %lx\\nguest %ld %lx\\n\", rs, s, rp, p, rg, g);\n\
+           printf(\"fault %ld\\n\", q(0x1021, (unsigned long *)8));\n\
+           int idx[] = {0, 1, 2, 3, 5, 6, 7, 9, 17, 19, 20, 63, 64};\n\
+           for (unsigned i = 0; i < sizeof idx / sizeof *idx; i++)\n\
+             printf(\"req %d %ld\\n\", idx[i], syscall(SYS_arch_prctl, 0x1023, idx[i]) ? -errno : 0L);\n\
+           return 0; }\n",
+    );
+    let text = |o: &tern_tests::Outcome| String::from_utf8_lossy(&o.stdout).into_owned();
+    let native = text(&run_native(&bin, &[], b"", &[]));
+    let line = |t: &str, key: &str| {
+        t.lines().find(|l| l.starts_with(key)).unwrap_or_else(|| panic!("{key}: {t}")).to_string()
+    };
+    assert!(line(&native, "supp").starts_with("supp 0 "), "native: {native}");
+    assert_eq!(line(&native, "fault"), "fault -14", "native: {native}");
+    // Requests for anything but a dynamic component (AMX's tile data, 18,
+    // left out here) give the same answer on every CPU: the host's.
+    let requests =
+        |t: &str| t.lines().filter(|l| l.starts_with("req ")).map(String::from).collect::<Vec<_>>();
+    assert_eq!(requests(&native).len(), 13, "native: {native}");
+    for &m in CpuModel::ALL.iter().filter(|&&m| runs_here(m)) {
+        let out = under_cpu(m.name(), &bin, &[]);
+        assert!(out.status == ExitStatusDesc::Exited(0), "{m:?}: {out:?}");
+        let t = text(&out);
+        let xcr0 = m.guest_xcr0();
+        for key in ["supp", "perm", "guest"] {
+            assert_eq!(line(&t, key), format!("{key} 0 {xcr0:x}"), "{m:?}: {t}");
+        }
+        assert_eq!(line(&t, "fault"), "fault -14", "{m:?}");
+        assert_eq!(requests(&t), requests(&native), "{m:?}");
+    }
+}
+
 #[test]
 fn host_model_and_bad_names() {
     let out = std::process::Command::new(TERN).args(["--cpu", "host", "/bin/true"]).output().unwrap();

@@ -190,35 +190,61 @@ const ARCH_GET_FS: u64 = 0x1003;
 const ARCH_GET_GS: u64 = 0x1004;
 const ARCH_GET_CPUID: u64 = 0x1011;
 const ARCH_SET_CPUID: u64 = 0x1012;
+const ARCH_GET_XCOMP_SUPP: u64 = 0x1021;
+const ARCH_GET_XCOMP_PERM: u64 = 0x1022;
+const ARCH_REQ_XCOMP_PERM: u64 = 0x1023;
+const ARCH_GET_XCOMP_GUEST_PERM: u64 = 0x1024;
+const ARCH_REQ_XCOMP_GUEST_PERM: u64 = 0x1025;
+/// The kernel's `XFEATURE_MAX` since Linux 6.16 (APX, 19, the last state
+/// component): a request for a component from here on is EINVAL.
+const XFEATURE_MAX: u64 = 20;
 const USER_TOP: u64 = 0x7fff_ffff_f000;
 
 /// `arch/x86/kernel/process_64.c: do_arch_prctl_64()`, on the guest's bases.
-pub fn arch_prctl(_p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+pub fn arch_prctl(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     match a[0] {
         ARCH_SET_FS | ARCH_SET_GS => {
             if a[1] >= USER_TOP {
                 return Err(libc::EPERM);
             }
+            // The selector becomes null (`loadseg(FS or GS, 0)`): a `mov r,
+            // gs` after `mov gs, 0x2b` and ARCH_SET_GS reads 0, as natively.
             if a[0] == ARCH_SET_FS {
                 cpu.fs_base = a[1];
+                cpu.fs_sel = 0;
             } else {
                 cpu.gs_base = a[1];
+                cpu.gs_sel = 0;
             }
             Ok(0)
         }
         ARCH_GET_FS | ARCH_GET_GS => {
             let v = if a[0] == ARCH_GET_FS { cpu.fs_base } else { cpu.gs_base };
-            if write_guest(a[1], &v.to_le_bytes()) {
-                Ok(0)
-            } else {
-                Err(libc::EFAULT)
-            }
+            put_u64(a[1], v)
         }
+        // `fpu_xstate_prctl()`, on the model's state components: the
+        // model's XCR0 is both what is supported and what is permitted, as
+        // it has no dynamic component (one a process must ask for, as AMX's
+        // tile data); asking for any other is EOPNOTSUPP.
+        ARCH_GET_XCOMP_SUPP | ARCH_GET_XCOMP_PERM | ARCH_GET_XCOMP_GUEST_PERM => {
+            put_u64(a[1], p.jit.model().guest_xcr0())
+        }
+        ARCH_REQ_XCOMP_PERM | ARCH_REQ_XCOMP_GUEST_PERM if a[1] >= XFEATURE_MAX => Err(libc::EINVAL),
+        ARCH_REQ_XCOMP_PERM | ARCH_REQ_XCOMP_GUEST_PERM => Err(libc::EOPNOTSUPP),
         // CPUID is always enabled; tern offers no CPUID faulting (as a host
         // without it: ENODEV).
         ARCH_GET_CPUID => Ok(1),
         ARCH_SET_CPUID => Err(libc::ENODEV),
         _ => Err(libc::EINVAL),
+    }
+}
+
+/// Stores `v` at the guest's `addr`: Ok(0), or EFAULT.
+fn put_u64(addr: u64, v: u64) -> SysResult {
+    if write_guest(addr, &v.to_le_bytes()) {
+        Ok(0)
+    } else {
+        Err(libc::EFAULT)
     }
 }
 

@@ -84,6 +84,25 @@ static void fs_load(uint16_t sel) {
   printf("mov fs,%#x: sel %#x base %#lx; restored %d\n", sel, s, base, after == saved);
 }
 
+/* ARCH_SET_GS and ARCH_SET_FS make the selector null (the kernel's
+ * `loadseg(GS, 0)`; tern kept 0x2b: the kernel selftest fsgsbase). */
+static void arch_set_nulls(void) {
+  uint16_t fs = 0;
+  uint64_t saved = get_base(ARCH_GET_FS);
+  __asm__ volatile("mov %0, %%gs" ::"r"(0x2b));
+  set_gs_base(0x1234000);
+  uint16_t gs = read_gs();
+  __asm__ volatile(
+      "mov %w[sel], %%fs\n\t"
+      "mov $158, %%eax\n\tmov $0x1002, %%edi\n\tmov %[saved], %%rsi\n\tsyscall\n\t"
+      "mov %%fs, %w[fs]\n\t"
+      : [fs] "=&r"(fs)
+      : [sel] "r"((uint32_t)0x2b), [saved] "r"(saved)
+      : "rax", "rcx", "rdx", "rsi", "rdi", "r11", "memory");
+  printf("after ARCH_SET_GS gs %#x base %#lx; after ARCH_SET_FS fs %#x\n", gs, get_base(ARCH_GET_GS), fs);
+  set_gs_base(0);
+}
+
 /* Every way of reading a segment selector into a register or memory. */
 static void reads(void) {
   uint64_t r64 = 0x1111111111111111, r32 = 0x2222222222222222, r16 = 0x3333333333333333;
@@ -269,6 +288,7 @@ int main(int argc, char **argv) {
   fs_load(0x2b);
   fs_load(0x33);
   reads();
+  arch_set_nulls();
   pops();
   others();
   gs_rsp();
