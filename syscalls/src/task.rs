@@ -342,7 +342,7 @@ fn host_fork(flags: u64, ptid: u64, ctid: u64, clone3: Option<&Clone3Extra>) -> 
         // parent_tid, exit_signal, stack, stack_size, tls, set_tid,
         // set_tid_size, cgroup. The guest's addresses are the host's.
         let args: [u64; 11] =
-            [flags & !0xff, x.pidfd, ctid, ptid, flags & 0xff, 0, 0, 0, x.set_tid, x.set_tid_size, x.cgroup];
+            [flags, x.pidfd, ctid, ptid, x.exit_signal, 0, 0, 0, x.set_tid, x.set_tid_size, x.cgroup];
         let size = std::mem::size_of_val(&args) as u64;
         return result(host_syscall(libc::SYS_clone3 as u64, [args.as_ptr() as u64, size, 0, 0, 0, 0]));
     }
@@ -387,6 +387,9 @@ fn store_fork_tids(flags: u64, ptid: u64, ctid: u64, pid: u64) {
 /// arguments; the host's `clone3` gets them as they are.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Clone3Extra {
+    /// Its own field: `clone3`'s flags may have the CSIGNAL byte's
+    /// CLONE_NEWTIME, which the legacy packing would take for a signal.
+    pub exit_signal: u64,
     pub pidfd: u64,
     pub set_tid: u64,
     pub set_tid_size: u64,
@@ -394,7 +397,8 @@ pub struct Clone3Extra {
 }
 
 /// A process clone's arguments: `clone`'s, with the exit signal in the low
-/// byte of `flags`, and what only `clone3` has.
+/// byte of `flags` (for `clone3`, in [`Clone3Extra`], the low byte then
+/// holding flags), and what only `clone3` has.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ForkArgs {
     pub flags: u64,
@@ -600,7 +604,6 @@ fn cstring(b: Vec<u8>) -> Result<CString, i32> {
 /// Reads the path argument of `execve` (`getname()`: ENAMETOOLONG past
 /// PATH_MAX, ENOENT when empty).
 fn read_path(addr: u64) -> Result<Vec<u8>, i32> {
-    const PATH_MAX: usize = 4096;
     match read_str(addr, PATH_MAX - 1, libc::ENAMETOOLONG)? {
         p if p.is_empty() => Err(libc::ENOENT),
         p => Ok(p),
@@ -806,7 +809,43 @@ fn exec_target(dirfd: i32, path: Vec<u8>, flags: i32) -> Result<Target, i32> {
         name.push(b'/');
         name.extend_from_slice(&path);
     }
+    if name.len() >= PATH_MAX {
+        // The kernel opens `dirfd` + `path` as they are (`do_open_execat`),
+        // so a relative path just short of PATH_MAX runs; the name is past
+        // it (ENAMETOOLONG: the kernel selftest execveat). The new tern
+        // opens the file through a descriptor of its own instead.
+        if let Some(d) = exec_fd {
+            // SAFETY: closing the duplicate made above.
+            unsafe { libc::close(d) };
+        }
+        let fd = open_path(dirfd, &path, flags)?;
+        return Ok(Target { path: format!("/dev/fd/{fd}").into_bytes(), exec_fd: Some(fd) });
+    }
     Ok(Target { path: name, exec_fd })
+}
+
+const PATH_MAX: usize = 4096;
+
+/// An inheritable O_PATH descriptor (above tern's log, 800 and up) of
+/// `dirfd` + `path`, a final symbolic link not followed under
+/// AT_SYMLINK_NOFOLLOW.
+fn open_path(dirfd: i32, path: &[u8], flags: i32) -> Result<i32, i32> {
+    let cpath = cstring(path.to_vec())?;
+    let nofollow = if flags & libc::AT_SYMLINK_NOFOLLOW != 0 { libc::O_NOFOLLOW } else { 0 };
+    // SAFETY: openat of a NUL-terminated path; the result is checked.
+    let fd = unsafe { libc::openat(dirfd, cpath.as_ptr(), libc::O_PATH | libc::O_CLOEXEC | nofollow) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::ENOENT));
+    }
+    // SAFETY: duplicating the descriptor just opened (inheritable), then
+    // closing it.
+    let d = unsafe { libc::fcntl(fd, libc::F_DUPFD, 800) };
+    // SAFETY: as above.
+    unsafe { libc::close(fd) };
+    if d < 0 {
+        return Err(libc::EMFILE);
+    }
+    Ok(d)
 }
 
 /// The error the kernel's `execve` of `path` would fail with while opening
@@ -1053,7 +1092,6 @@ pub fn execveat(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> (Flow, SysResu
         return (Flow::Continue, Err(libc::EINVAL));
     }
     let flags = flags as i32;
-    const PATH_MAX: usize = 4096;
     let path = match read_str(a[1], PATH_MAX - 1, libc::ENAMETOOLONG) {
         Ok(path) if path.is_empty() && flags & libc::AT_EMPTY_PATH == 0 => Err(libc::ENOENT),
         r => r,

@@ -352,12 +352,12 @@ pub fn clone3(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
         // What the legacy `clone` cannot say: the host's `clone3` makes the
         // child (`task::do_fork`).
         let a = crate::task::ForkArgs {
-            flags: flags | exit_signal,
+            flags,
             stack: args.stack,
             ptid: parent_tid,
             ctid: child_tid,
             tls,
-            clone3: Some(crate::task::Clone3Extra { pidfd, set_tid, set_tid_size, cgroup }),
+            clone3: Some(crate::task::Clone3Extra { exit_signal, pidfd, set_tid, set_tid_size, cgroup }),
         };
         return crate::task::clone3_fork(p, cpu, a);
     }
