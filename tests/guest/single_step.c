@@ -3,7 +3,8 @@
  * Traced here: which instructions trap (offsets from the routine's start),
  * that the trap after `popf` setting TF comes only after the next
  * instruction, that `popf` clearing TF still traps once, what `pushf` sees,
- * a `syscall` under TF, a loop, the handler's view (si_code, si_addr, the
+ * a `syscall` under TF, a loop, calls, returns and indirect jumps to
+ * code already run without TF, the handler's view (si_code, si_addr, the
  * TF bit of the saved flags, a handler running without TF), and TF set by a
  * handler's edit of its ucontext taking effect at sigreturn. */
 #define _GNU_SOURCE
@@ -63,6 +64,34 @@ __asm__(".text\n"
         "  andq $~0x100, (%rsp)\n"
         "  popfq\n"
         "  xor %eax, %eax\n"
+        "  ret\n");
+
+/* Calls, returns and indirect jumps, run first without TF (so their
+ * targets are translated and known to the lookups: a stepped `ret` went
+ * straight on into them, unstepped; the kernel selftest syscall_nt), then
+ * with TF, given in rdi. */
+uint64_t step_calls(uint64_t tf);
+__asm__(".text\n"
+        ".globl step_calls\n"
+        "step_calls:\n"
+        "  pushfq\n"
+        "  or %rdi, (%rsp)\n"
+        "  popfq\n"
+        "  call step_leaf\n"
+        "  lea step_after(%rip), %rax\n"
+        "  jmp *%rax\n"
+        "step_after:\n"
+        "  lea step_leaf(%rip), %rax\n"
+        "  call *%rax\n"
+        "  pushfq\n"
+        "  pop %rax\n"
+        "  and $0x100, %eax\n"
+        "  pushfq\n"
+        "  andq $~0x100, (%rsp)\n"
+        "  popfq\n"
+        "  ret\n"
+        "step_leaf:\n"
+        "  nop\n"
         "  ret\n");
 
 static volatile int traps, limit = 200, ills;
@@ -142,6 +171,14 @@ int main(void) {
   step_faults();
   report("step_faults", first, traps, 1);
   printf("%d SIGILL\n", ills);
+
+  for (int i = 0; i < 3; i++)
+    step_calls(0);
+  first = traps;
+  base = (uint64_t)step_calls;
+  seen = step_calls(TF);
+  report("step_calls", first, traps, 1);
+  printf("pushf after the calls saw TF %d\n", seen != 0);
 
   /* TF from a handler's ucontext: the steps after sigreturn trap until
    * the SIGTRAP handler clears TF on the 10th. */

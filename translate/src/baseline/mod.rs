@@ -81,11 +81,7 @@ pub fn emit_runtime(base: u64, exit_common: u64, resume_host: u64) -> (Vec<u8>, 
     ibl_key_test(&mut a);
     let hit = a.short(0xe3); // jrcxz hit
     a.land(none);
-    a.store_gs(off::NEXT_RIP, RDX);
-    a.load_gs(RDX, off::scratch(SLOT_IBL));
-    a.load_gs(RCX, off::scratch(SLOT_TARGET));
-    a.store_gs_imm32(off::EXIT_DESC, DESC_INDIRECT as i32);
-    a.jmp_unaligned(exit_tramp);
+    indirect_exit(&mut a, exit_tramp);
     a.land(hit);
     ibl_victim_index(&mut a);
     ibl_jump(&mut a);
@@ -192,6 +188,17 @@ fn ibl_lookup(a: &mut Asm, ibl_miss: u64) {
     // hit: to the block's lookup entry
     ibl_index(a);
     ibl_jump(a);
+}
+
+/// The exit of an indirect branch to the CPU loop (`DESC_INDIRECT`): with
+/// the target in rdx and guest rcx and rdx in their slots, the target to
+/// `next_rip` and the guest's registers back.
+fn indirect_exit(a: &mut Asm, exit_tramp: u64) {
+    a.store_gs(off::NEXT_RIP, RDX);
+    a.load_gs(RDX, off::scratch(SLOT_IBL));
+    a.load_gs(RCX, off::scratch(SLOT_TARGET));
+    a.store_gs_imm32(off::EXIT_DESC, DESC_INDIRECT as i32);
+    a.jmp_unaligned(exit_tramp);
 }
 
 /// Emits an exit stub naming descriptor `local` (an index into the block's
@@ -377,6 +384,11 @@ struct Emitter<'a> {
     /// Backward jumps may be profiled (`DIRECT_BACK`): not in a one-off
     /// or a self-checking block.
     backs: bool,
+    /// A one-instruction block (`IrBlock::single`): its indirect branches
+    /// exit to the CPU loop, never into another block through the lookup
+    /// table, so that a single-stepped `ret` is followed by the loop's
+    /// trap and the next step, not by cached code that runs on unstepped.
+    single: bool,
     /// Count the guest instructions run (`--stats`).
     count: bool,
     /// RIP-relative operands given a scratch register's glue
@@ -570,6 +582,7 @@ impl<'a> Emitter<'a> {
             rsp_adj: 0,
             literals: Vec::new(),
             backs: false,
+            single: false,
             count: false,
             far_rip: 0,
             displaced: NO_FIXUP,
@@ -859,7 +872,11 @@ impl<'a> Emitter<'a> {
     /// predictor sees every guest indirect branch separately.
     fn jump_to_ibl(&mut self) {
         self.mark(STATE_TARGET, BOTH);
-        ibl_lookup(&mut self.a, self.rt.ibl_miss);
+        if self.single {
+            indirect_exit(&mut self.a, self.rt.exit_tramp);
+        } else {
+            ibl_lookup(&mut self.a, self.rt.ibl_miss);
+        }
     }
 
     /// Pushes guest return address `ret` with one 8-byte store, `push
@@ -1034,6 +1051,7 @@ fn emit_laid_out(
     // About two pc-map entries per guest instruction (see `mark`).
     let mut e = Emitter::new(base, ir.start, rt, 2 * ir.insns.len() + 8);
     e.backs = !ir.single && !ir.check;
+    e.single = ir.single;
     e.count = count;
     let (ibl_entry, entry) = if keep_slots.is_some() {
         // The entry, first: guest rcx and rdx to their slots, falling
@@ -1182,7 +1200,7 @@ fn emit_laid_out(
                 e.spill_for_branch(pc);
                 e.load_target(operand, *fix, pc)?;
                 e.push_ret(*ret);
-                if let Some(t) = ir.predicted {
+                if let Some(t) = ir.predicted.filter(|_| !ir.single) {
                     e.predicted_jump(t);
                 }
                 e.jump_to_ibl();
@@ -1190,7 +1208,7 @@ fn emit_laid_out(
             Op::JmpInd { operand, fix } => {
                 e.spill_for_branch(pc);
                 e.load_target(operand, *fix, pc)?;
-                if let Some(t) = ir.predicted {
+                if let Some(t) = ir.predicted.filter(|_| !ir.single) {
                     e.predicted_jump(t);
                 }
                 e.jump_to_ibl();
