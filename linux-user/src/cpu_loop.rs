@@ -36,6 +36,15 @@ fn fatal(msg: impl std::fmt::Display) -> ! {
     std::process::exit(127)
 }
 
+/// Leaves the loop with `f` (the thread or process ends, or execs): the
+/// thread idle for the code cache, its counters into `stats`.
+fn leave(jit: &tern_translate::Jit, cpu: &mut CpuBox, stats: &mut LoopStats, f: Flow) -> Flow {
+    jit.idle(cpu);
+    stats.trace_entries = cpu.trace_entries;
+    stats.guest_insns = cpu.guest_insns;
+    f
+}
+
 /// Runs the guest thread in `cpu` until it calls `exit` or `exit_group`.
 /// Returns that flow.
 pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
@@ -134,10 +143,7 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
                     }
                     Flow::Sigreturn => {}
                     f @ (Flow::ExitGroup(_) | Flow::ExitThread(_) | Flow::Exec(_)) => {
-                        jit.idle(cpu);
-                        stats.trace_entries = cpu.trace_entries;
-                        stats.guest_insns = cpu.guest_insns;
-                        return f;
+                        return leave(jit, cpu, stats, f)
                     }
                 }
                 frame::deliver_reserved_pending(&p.signals, cpu);
@@ -212,9 +218,24 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
             ExitKind::Signal => jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e)),
             ExitKind::Trap => {
                 cpu.rip = d.target;
-                tern_translate::lift::report_unsupported(d.target, tern_translate::ir::trap_of_arg(d.arg).0);
-                let s = SyncSignal::from_trap(jit, d.arg, d.target);
-                frame::deliver_sync(&p.signals, cpu, &s);
+                let signo = tern_translate::ir::trap_of_arg(d.arg).0;
+                // A call into the vsyscall page, which tern cannot read:
+                // the kernel's emulation of it.
+                let emulated = (signo == libc::SIGSEGV).then(|| {
+                    jit.idle(cpu);
+                    let flow = tern_syscalls::vsyscall::emulate(p, cpu);
+                    jit.quiescent(cpu);
+                    flow
+                });
+                match emulated.flatten() {
+                    Some(Flow::Continue | Flow::Sigreturn) => {}
+                    Some(f) => return leave(jit, cpu, stats, f),
+                    None => {
+                        tern_translate::lift::report_unsupported(d.target, signo);
+                        let s = SyncSignal::from_trap(jit, d.arg, d.target);
+                        frame::deliver_sync(&p.signals, cpu, &s);
+                    }
+                }
                 jit.lookup_or_translate(cpu.rip).unwrap_or_else(|e| fatal(e))
             }
             ExitKind::Fault => {

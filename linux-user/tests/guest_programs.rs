@@ -141,6 +141,7 @@ guest_tests! {
     elf_image => "elf_image.c";
     pkeys => "pkeys.c";
     single_step => "single_step.c";
+    vsyscall => "vsyscall.c";
     signal_fpu_init => "signal_fpu_init.c";
     traps => "traps.c";
     insn_alu => "insn_alu.c";

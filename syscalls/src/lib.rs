@@ -40,6 +40,7 @@ pub mod user_dispatch;
 pub mod vfork;
 pub mod vfork_copy;
 pub mod vm_clone;
+pub mod vsyscall;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
