@@ -19,7 +19,7 @@
 use crate::cpu_loop::{self, LoopStats};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, Ordering};
 use std::sync::Mutex;
-use tern_syscalls::host_thread::{spawn_blocked, Stack};
+use tern_syscalls::host_thread::{spawn_blocked_id, Stack};
 use tern_syscalls::thread::live;
 use tern_syscalls::thread::NewThread;
 use tern_syscalls::{Flow, Process};
@@ -97,6 +97,10 @@ const SLEEPING: u32 = 2;
 const SPINS: u32 = 100;
 
 impl Handshake {
+    fn new() -> Handshake {
+        Handshake { state: AtomicU32::new(PENDING), result: AtomicI64::new(0) }
+    }
+
     fn wait(&self) -> Result<i32, i32> {
         let mut spins = 0;
         loop {
@@ -157,77 +161,132 @@ impl Handshake {
 }
 
 /// The [`Spawner`](tern_syscalls::thread::Spawner): starts a host thread
-/// for `t` and waits until it knows its tid.
+/// for `t` and returns its tid. What can fail (the thread's CPU state and
+/// alternate stack, the host thread itself) fails here, in the creator.
+/// The tid is the one glibc's `pthread_create` stores before it returns
+/// (`created_tid`), so the creator goes back to the guest at once, as a
+/// native `clone` does: waiting for the new thread to run and say its tid
+/// took a scheduling round whenever every CPU was busy (17 ms a thread,
+/// with 8 threads spinning on 2 CPUs: glibc's `tst-cancel32`). It waits
+/// for that answer only where the thread's own setup can fail (it
+/// unshares, or opens a pidfd), or where glibc does not publish the field.
 fn spawn(t: NewThread) -> Result<i32, i32> {
-    let hs = Handshake { state: AtomicU32::new(PENDING), result: AtomicI64::new(0) };
+    let p = current_process().expect("threads start after run_main");
+    let state = prepare(p)?;
+    let (flags, parent_tid) = (t.flags, t.parent_tid);
+    let ask = tern_syscalls::thread::child_setup_may_fail(flags);
+    let hs = Handshake::new();
     live::started();
-    let start = Box::into_raw(Box::new((t, Posted(&hs))));
+    let start = Box::into_raw(Box::new(Start { t, answer: Posted(&hs), gate: Handshake::new(), state }));
     // The host thread starts with every signal blocked, until it takes
     // the guest's mask in `on_thread_start`.
     // SAFETY: host_thread_start takes ownership of `start` (reclaimed
     // here if none starts).
-    let r = unsafe { spawn_blocked(Stack::Pooled(HOST_STACK), host_thread_start, start.cast()) };
-    if r != 0 {
-        // SAFETY: no thread was created, so `start` is still ours.
-        drop(unsafe { Box::from_raw(start) });
-        live::failed();
-        return Err(libc::EAGAIN);
+    let id = match unsafe { spawn_blocked_id(Stack::Pooled(HOST_STACK), host_thread_start, start.cast()) } {
+        Ok(id) => id,
+        Err(_) => {
+            // SAFETY: no thread was created, so `start` is still ours.
+            let start = unsafe { Box::from_raw(start) };
+            POOL.lock().unwrap_or_else(|e| e.into_inner()).push(start.state);
+            live::failed();
+            return Err(libc::EAGAIN);
+        }
+    };
+    // SAFETY: the thread waits at its gate, so it lives and its
+    // descriptor is in place.
+    let tid = if ask { None } else { unsafe { tern_syscalls::host_thread::created_tid(id) } };
+    if let Some(tid) = tid {
+        // Before the thread runs: it may end at once, clearing the same
+        // word (glibc's CLONE_CHILD_CLEARTID), which must stay cleared.
+        tern_syscalls::thread::parent_setup(flags, parent_tid, tid);
     }
-    hs.wait()
+    // SAFETY: the thread reads `answer` only once it is through the gate,
+    // and frees `start` only then; after the post `start` is not touched.
+    unsafe {
+        if tid.is_some() {
+            (*start).answer = Posted(std::ptr::null());
+        }
+        Handshake::post(std::ptr::addr_of!((*start).gate), Ok(0));
+    }
+    match tid {
+        Some(tid) => Ok(tid),
+        None => hs.wait(),
+    }
 }
 
-/// The creator's handshake, alive until the new thread posts to it.
+/// A new thread's CPU state and alternate signal stack: an ended thread's
+/// (pooled), else new ones.
+fn prepare(p: &Process) -> Result<(CpuBox, u64, usize), i32> {
+    if let Some(state) = POOL.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+        return Ok(state);
+    }
+    let (sp, size) = tern_signals::FaultContext::alt_stack().map_err(|_| libc::ENOMEM)?;
+    let cpu = CpuBox::new().map_err(|_| libc::ENOMEM)?;
+    p.jit.register_thread(cpu.as_ptr());
+    Ok((cpu, sp, size))
+}
+
+/// The creator's handshake, alive until the new thread posts to it; null
+/// when the creator does not wait for an answer.
 struct Posted(*const Handshake);
 // SAFETY: the pointer is used once, by the new thread, while the creator
 // waits for it.
 unsafe impl Send for Posted {}
 
-type Start = (NewThread, Posted);
+/// What a new thread starts with: its guest state and flags, where to
+/// answer, the gate it waits at until its creator has read its tid, and
+/// its CPU state and alternate stack.
+struct Start {
+    t: NewThread,
+    answer: Posted,
+    gate: Handshake,
+    state: (CpuBox, u64, usize),
+}
 
 extern "C" fn host_thread_start(arg: *mut libc::c_void) -> *mut libc::c_void {
-    // SAFETY: `spawn` passed a Box<Start> it gave up.
-    let (t, tx) = *unsafe { Box::from_raw(arg.cast::<Start>()) };
-    thread_main(t, tx);
+    // SAFETY: `spawn` passed a Box<Start> it gave up, whose gate it opens
+    // once it is done with the Box.
+    // (Only the gate is borrowed: the creator may still set `answer`.)
+    let gate = unsafe { &*std::ptr::addr_of!((*arg.cast::<Start>()).gate) };
+    let _ = gate.wait();
+    // SAFETY: as above: the creator no longer touches it.
+    let Start { t, answer, state, .. } = *unsafe { Box::from_raw(arg.cast::<Start>()) };
+    thread_main(t, answer, state);
     std::ptr::null_mut()
 }
 
-fn thread_main(t: NewThread, tx: Posted) {
+/// Posts `r` to the creator if it waits for an answer.
+fn answer(to: &Posted, r: Result<i32, i32>) {
+    if !to.0.is_null() {
+        Handshake::post(to.0, r);
+    }
+}
+
+fn thread_main(t: NewThread, to: Posted, (mut cpu, sp, size): (CpuBox, u64, usize)) {
     let p = current_process().expect("threads start after run_main");
-    let setup = || -> Result<CpuBox, i32> {
-        let pooled = POOL.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let mut cpu = match pooled {
-            Some((cpu, sp, size)) => {
-                let ss = libc::stack_t { ss_sp: sp as *mut libc::c_void, ss_flags: 0, ss_size: size };
-                // SAFETY: ss describes an alternate stack tern mapped for a
-                // thread that has ended and no longer uses it.
-                if unsafe { libc::sigaltstack(&ss, std::ptr::null_mut()) } != 0 {
-                    return Err(libc::ENOMEM);
-                }
-                cpu
-            }
-            None => {
-                tern_signals::FaultContext::init_thread().map_err(|_| libc::ENOMEM)?;
-                let cpu = CpuBox::new().map_err(|_| libc::ENOMEM)?;
-                p.jit.register_thread(cpu.as_ptr());
-                cpu
-            }
-        };
+    let mut setup = || -> Result<i32, i32> {
+        tern_signals::FaultContext::use_alt_stack(sp, size).map_err(|_| libc::ENOMEM)?;
         tern_syscalls::thread::note_host_stack();
         cpu.set_guest_regs(&t.state);
         cpu.install_on_current_thread().map_err(|_| libc::ENOMEM)?;
-        Ok(cpu)
+        tern_syscalls::thread::child_setup(&t)
     };
-    let mut cpu = match setup().and_then(|cpu| tern_syscalls::thread::child_setup(&t).map(|tid| (cpu, tid))) {
-        Ok((cpu, tid)) => {
-            Handshake::post(tx.0, Ok(tid));
-            cpu
-        }
-        Err(e) => {
+    match setup() {
+        Ok(tid) => answer(&to, Ok(tid)),
+        Err(e) if !to.0.is_null() => {
             live::failed();
-            Handshake::post(tx.0, Err(e));
+            answer(&to, Err(e));
             return;
         }
-    };
+        // Nothing that cannot fail failed (see `spawn`).
+        Err(e) => {
+            tern_signals::say!(
+                "tern: a new thread could not start: {}",
+                std::io::Error::from_raw_os_error(e)
+            );
+            std::process::exit(127);
+        }
+    }
     // The creator's mask, nothing pending, no sigaltstack.
     tern_signals::thread::on_thread_start(t.mask);
     // Never an exec: only the process's first thread runs one itself.
@@ -247,14 +306,19 @@ fn pool(cpu: CpuBox) {
     // SAFETY: as above.
     if unsafe { libc::sigaltstack(&off, &mut old) } == 0 && !old.ss_sp.is_null() {
         let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
-        // The first few pooled states keep their lookup tables as they are
-        // for the next threads (thread create and join in a loop): a pooled
-        // state stays registered, so invalidations and flushes keep its
-        // table true, and a new thread on it starts with the targets the
-        // last one found (a thread create and join took 16 lookup misses,
-        // and refilled ~50 zero pages with a write fault each). The rest
-        // cost no memory until a new thread fills them.
-        if pool.len() >= WARM_TABLES {
+        // Pooled states keep their lookup tables as they are for the next
+        // threads (thread create and join in a loop): a pooled state stays
+        // registered, so invalidations and flushes keep its table true, and
+        // a new thread on it starts with the targets the last one found (a
+        // thread create and join took 16 lookup misses, and refilled ~50
+        // zero pages with a write fault each, each a TLB shootdown while
+        // other threads run: with 8 threads started at once, as many as
+        // the rest of a create, join and exit). So do all small tables
+        // (not yet made resident whole, `IBL_POPULATE_AFTER`), which hold
+        // no more than their threads did, and the first few whole ones;
+        // the others cost no memory until a new thread fills them.
+        let whole = cpu.ibl_misses >= tern_translate::cpu::IBL_POPULATE_AFTER;
+        if whole && pool.len() >= WARM_TABLES {
             // SAFETY: the state is live and no thread runs on it any more.
             unsafe { tern_translate::cpu::CpuState::ibl_release(cpu.as_ptr()) };
         }

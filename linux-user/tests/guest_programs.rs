@@ -120,6 +120,7 @@ guest_tests! {
     threads_setxid => "threads_setxid.c";
     threads_jit => "threads_jit.c";
     threads_stress => "threads_stress.c";
+    threads_churn => "threads_churn.c";
     code_churn => "code_churn.c";
     many_targets => "many_targets.c";
     flags_across_syscalls => "flags_across_syscalls.c";

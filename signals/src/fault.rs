@@ -34,9 +34,22 @@ impl FaultContext {
     /// Gives the calling thread an alternate signal stack (host handlers run
     /// there, never on the guest stack).
     pub fn init_thread() -> std::io::Result<()> {
-        let p = tern_translate::hostmem::map_anon(ALT_STACK)? as *mut libc::c_void;
-        let ss = libc::stack_t { ss_sp: p, ss_flags: 0, ss_size: ALT_STACK };
-        // SAFETY: ss describes the mapping above, which is never freed.
+        let (sp, size) = Self::alt_stack()?;
+        Self::use_alt_stack(sp, size)
+    }
+
+    /// Maps an alternate signal stack, for the calling thread or another
+    /// ([`Self::use_alt_stack`] on it): its address and size.
+    pub fn alt_stack() -> std::io::Result<(u64, usize)> {
+        Ok((tern_translate::hostmem::map_anon(ALT_STACK)?, ALT_STACK))
+    }
+
+    /// Gives the calling thread the alternate signal stack at `sp`, one
+    /// [`Self::alt_stack`] mapped (never freed: a thread's stack is
+    /// pooled for the next one when it ends).
+    pub fn use_alt_stack(sp: u64, size: usize) -> std::io::Result<()> {
+        let ss = libc::stack_t { ss_sp: sp as *mut libc::c_void, ss_flags: 0, ss_size: size };
+        // SAFETY: ss describes a mapping of `size` bytes that is never freed.
         if unsafe { libc::sigaltstack(&ss, std::ptr::null_mut()) } != 0 {
             return Err(std::io::Error::last_os_error());
         }

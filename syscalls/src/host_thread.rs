@@ -186,10 +186,53 @@ pub unsafe fn spawn_blocked(
     start: extern "C" fn(*mut libc::c_void) -> *mut libc::c_void,
     arg: *mut libc::c_void,
 ) -> i32 {
+    // SAFETY: the caller's contract.
+    unsafe { spawn_blocked_id(stack, start, arg) }.err().unwrap_or(0)
+}
+
+/// The kernel tid of a thread [`spawn_blocked_id`] has just started, before
+/// it runs: glibc's `pthread_create` has the kernel store it in the thread's
+/// descriptor (CLONE_PARENT_SETTID) before it returns, at the offset glibc
+/// publishes for debuggers' libthread_db (`_thread_db_pthread_tid`: the
+/// field's size in bits, count, offset). None where the C library does not
+/// say. The descriptor lives at the top of the thread's stack, so the
+/// thread must not have ended yet (the caller holds it back).
+///
+/// # Safety
+/// `id` must name a live thread.
+pub unsafe fn created_tid(id: libc::pthread_t) -> Option<i32> {
+    static OFFSET: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    let off = (*OFFSET.get_or_init(|| {
+        // SAFETY: dlsym of a NUL-terminated name in the loaded objects; the
+        // symbol, where present, is glibc's read-only `uint32_t[3]`.
+        let d = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"_thread_db_pthread_tid".as_ptr()) };
+        if d.is_null() {
+            return None;
+        }
+        // SAFETY: as above.
+        let [bits, count, offset] = unsafe { *d.cast::<[u32; 3]>() };
+        (bits == 32 && count == 1).then_some(offset as usize)
+    }))?;
+    // SAFETY: `id` points at the live thread's descriptor, whose tid field
+    // is at `off` (glibc's own description of it).
+    let tid = unsafe { std::ptr::read_volatile((id as *const u8).add(off).cast::<i32>()) };
+    (tid > 0).then_some(tid)
+}
+
+/// [`spawn_blocked`], giving the new thread's `pthread_t`, or the error
+/// number.
+///
+/// # Safety
+/// As for [`spawn_blocked`].
+pub unsafe fn spawn_blocked_id(
+    stack: Stack,
+    start: extern "C" fn(*mut libc::c_void) -> *mut libc::c_void,
+    arg: *mut libc::c_void,
+) -> Result<libc::pthread_t, i32> {
     let (at, len, start, arg, pooled) = match stack {
         Stack::At { at, len } => (at, len, start, arg, None),
         Stack::Pooled(len) => {
-            let Some(stack) = take_stack(len) else { return libc::EAGAIN };
+            let Some(stack) = take_stack(len) else { return Err(libc::EAGAIN) };
             let p = Box::into_raw(Box::new(PooledStart { start, arg, stack }));
             (stack.0, stack.1, pooled_start as extern "C" fn(_) -> _, p.cast(), Some(p))
         }
@@ -213,14 +256,15 @@ pub unsafe fn spawn_blocked(
             let p = Box::from_raw(p);
             RETIRED.lock().unwrap_or_else(|e| e.into_inner()).push((p.stack.0, p.stack.1, 0));
         }
-        if r == 0 {
-            FIRST_THREAD.call_once(|| {
-                if let Some(f) = AFTER_FIRST_THREAD.get() {
-                    f();
-                }
-            });
+        if r != 0 {
+            return Err(r);
         }
-        r
+        FIRST_THREAD.call_once(|| {
+            if let Some(f) = AFTER_FIRST_THREAD.get() {
+                f();
+            }
+        });
+        Ok(id)
     }
 }
 

@@ -262,6 +262,25 @@ pub fn child_setup(t: &NewThread) -> Result<i32, i32> {
     Ok(tid)
 }
 
+/// True if [`child_setup`] can fail for a thread with these flags (it
+/// unshares, or opens a pidfd): its creator then waits for its answer
+/// before `clone` returns. Otherwise the creator returns at once with
+/// the tid, as natively, rather than wait for the new thread to be
+/// scheduled (which, with every CPU busy, took milliseconds).
+pub fn child_setup_may_fail(flags: u64) -> bool {
+    (CLONE_FS | CLONE_FILES | CLONE_SYSVSEM) & !flags != 0 || flags & CLONE_PIDFD != 0
+}
+
+/// In the creator of a thread whose tid it knows before the thread runs:
+/// what the kernel does there before `clone` returns (CLONE_PARENT_SETTID;
+/// the thread's [`child_setup`] writes the word too, before its first
+/// instruction).
+pub fn parent_setup(flags: u64, parent_tid: u64, tid: i32) {
+    if flags & CLONE_PARENT_SETTID != 0 {
+        write_guest(parent_tid, &tid.to_le_bytes());
+    }
+}
+
 /// Size of `struct clone_args` in its first version, and with `cgroup`.
 const CLONE_ARGS_SIZE_VER0: u64 = 64;
 const CLONE_ARGS_SIZE_VER2: u64 = 88;

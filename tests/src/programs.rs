@@ -82,6 +82,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("threads_sync.c"),
     GuestProgram { src: "threads_many.c", args: &["10000", "1000"], stdin: b"", env: &[] },
     plain("threads_robust.c"),
+    plain("threads_churn.c"),
     plain("threads_main_exit.c"),
     GuestProgram { src: "threads_exit_group.c", args: &["thread"], stdin: b"", env: &[] },
     plain("threads_futex.c"),
