@@ -86,6 +86,7 @@ guest_tests! {
     threads_futex => "threads_futex.c";
     threads_clone => "threads_clone.c";
     clone3_process => "clone3_process.c";
+    clone_exit_signal => "clone_exit_signal.c";
     mlockall => "mlockall.c";
     fork_fd_limit => "fork_fd_limit.c";
     fork_rlimit_as => "fork_rlimit_as.c";

@@ -293,9 +293,11 @@ pub fn on_fork_child(f: fn()) {
     FORK_CHILD_HOOKS.lock().unwrap_or_else(|e| e.into_inner()).push(f);
 }
 
-/// Whether the host fork for these guest flags is glibc's `fork()`.
+/// Whether the host fork for these guest flags is glibc's `fork()`: exit
+/// signal SIGCHLD (a child with another, or none, is reaped differently:
+/// `__WCLONE`), nothing else but the tid stores tern does itself.
 fn plain_fork(flags: u64) -> bool {
-    flags & !PLAIN_FORK == 0
+    flags & 0xff == libc::SIGCHLD as u64 && flags & !PLAIN_FORK == 0
 }
 
 /// Called in a new child process, with the fork locks still held: makes
