@@ -162,14 +162,17 @@ impl SyncSignal {
                 SyncSignal { set_rf: false, ..plain(SI_KERNEL, 0, TRAP_OF, 0) }
             }
             (libc::SIGSEGV, _) => {
-                let mut b = [0u8; 2];
-                if read_code(rip, &mut b) == 2 && b[0] == 0xcd && is_exec(jit, rip) && is_exec(jit, rip + 1) {
-                    // `int n` through a gate user mode may not use: #GP with
-                    // the IDT error code (vector << 3 | IDT bit).
-                    return plain(SI_KERNEL, 0, TRAP_GP, u64::from(b[1]) << 3 | 2);
-                }
                 let mut insn = [0u8; 15];
-                if read_code(rip, &mut insn) == 15 && tern_translate::lift::too_long(&insn) {
+                let n = read_code(rip, &mut insn);
+                if let Some((vector, len)) = tern_translate::lift::int_vector(&insn[..n]) {
+                    if is_exec(jit, rip) && is_exec(jit, rip + len as u64 - 1) {
+                        // `int n` (prefixes or not) through a gate user mode
+                        // may not use: #GP with the IDT error code (vector
+                        // << 3 | IDT bit).
+                        return plain(SI_KERNEL, 0, TRAP_GP, u64::from(vector) << 3 | 2);
+                    }
+                }
+                if n == 15 && tern_translate::lift::too_long(&insn) {
                     // Longer than 15 bytes: #GP, error code 0.
                     return plain(SI_KERNEL, 0, TRAP_GP, 0);
                 }

@@ -111,6 +111,11 @@ CASE(div0, "xor %%ecx, %%ecx\n div %%rcx")
 CASE(bus, "mov (%%r11), %%eax")
 CASE(hlt, "hlt")
 CASE(int40, "int $0x40")
+/* With prefixes (an operand size, 13 segment overrides): the same #GP
+ * (tern took them for an instruction fetch fault; the kernel selftest
+ * int_signal). */
+CASE(int2d_66, ".byte 0x66, 0xcd, 0x2d")
+CASE(int2d_long, ".fill 13, 1, 0x2e\n .byte 0xcd, 0x2d")
 /* The two `int n` gates the kernel opens to user mode: #BP (`int $3`, as
  * Go's runtime.abort encodes it, is SIGTRAP like `int3`) and #OF (`int $4`,
  * SIGSEGV with trapno 4); both trap after the instruction. (`int1`, icebp,
@@ -218,6 +223,10 @@ int main(void) {
   report("hlt", fault_hlt);
   run_int40();
   report("int $0x40", fault_int40);
+  run_int2d_66();
+  report("66 int $0x2d", fault_int2d_66);
+  run_int2d_long();
+  report("13 x cs int $0x2d", fault_int2d_long);
   run_int_3();
   report("int $3", fault_int_3);
   run_int_4();

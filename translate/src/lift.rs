@@ -354,6 +354,13 @@ pub fn too_long(code: &[u8]) -> bool {
             .all(|b| matches!(b, 0x26 | 0x2e | 0x36 | 0x3e | 0x40..=0x4f | 0x64..=0x67 | 0xf0 | 0xf2 | 0xf3))
 }
 
+/// The vector and length of the `int imm8` that `code` starts with, with
+/// whatever prefixes it has (`66 cd 2d` is `int 0x2d` too), if it is one.
+pub fn int_vector(code: &[u8]) -> Option<(u8, usize)> {
+    let insn = Decoder::with_ip(64, code, 0, DecoderOptions::NONE).decode();
+    (insn.mnemonic() == Mnemonic::Int).then(|| (insn.immediate8(), insn.len()))
+}
+
 /// True for `popf` in all its operand sizes: the one user-mode instruction
 /// tern runs that can set EFLAGS.TF (`iret` is not supported).
 pub fn sets_trap_flag(insn: &Instruction) -> bool {
