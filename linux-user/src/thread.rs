@@ -173,7 +173,7 @@ impl Handshake {
 fn spawn(t: NewThread) -> Result<i32, i32> {
     let p = current_process().expect("threads start after run_main");
     let state = prepare(p)?;
-    let (flags, parent_tid) = (t.flags, t.parent_tid);
+    let (flags, parent_tid, seccomp) = (t.flags, t.parent_tid, t.seccomp.clone());
     let ask = tern_syscalls::thread::child_setup_may_fail(flags);
     let hs = Handshake::new();
     live::started();
@@ -198,7 +198,7 @@ fn spawn(t: NewThread) -> Result<i32, i32> {
     if let Some(tid) = tid {
         // Before the thread runs: it may end at once, clearing the same
         // word (glibc's CLONE_CHILD_CLEARTID), which must stay cleared.
-        tern_syscalls::thread::parent_setup(flags, parent_tid, tid);
+        tern_syscalls::thread::parent_setup(flags, parent_tid, tid, seccomp);
     }
     // SAFETY: the thread reads `answer` only once it is through the gate,
     // and frees `start` only then; after the post `start` is not touched.
@@ -269,7 +269,12 @@ fn thread_main(t: NewThread, to: Posted, (mut cpu, sp, size): (CpuBox, u64, usiz
         tern_syscalls::thread::note_host_stack();
         cpu.set_guest_regs(&t.state);
         cpu.install_on_current_thread().map_err(|_| libc::ENOMEM)?;
-        tern_syscalls::thread::child_setup(&t)
+        let tid = tern_syscalls::thread::child_setup(&t)?;
+        if !to.0.is_null() {
+            // Its creator waits: the thread takes its mode itself.
+            tern_syscalls::seccomp::adopt(t.seccomp.clone());
+        }
+        Ok(tid)
     };
     match setup() {
         Ok(tid) => answer(&to, Ok(tid)),

@@ -159,11 +159,16 @@ pub fn current() -> Option<Mode> {
 /// Gives the calling thread `mode` (a new thread, before it runs guest
 /// code: its creator's).
 pub fn adopt(mode: Option<Mode>) {
+    adopt_for(gettid(), mode);
+}
+
+/// Gives thread `tid` `mode` (a new thread, before it runs guest code).
+pub fn adopt_for(tid: i32, mode: Option<Mode>) {
     if mode.is_none() && !ANY.load(Ordering::Acquire) {
         return;
     }
     let mut t = table();
-    set_locked(&mut t, gettid(), mode);
+    set_locked(&mut t, tid, mode);
 }
 
 /// The calling thread ends: its mode goes with it.

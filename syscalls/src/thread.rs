@@ -229,7 +229,8 @@ pub fn clone_thread(_p: &Process, cpu: &mut CpuState, a: &CloneArgs) -> SysResul
 }
 
 /// In a new guest thread, before it runs guest code: what its flags ask of
-/// the thread itself. Unshares what the thread must not share (a thread
+/// the thread itself (its seccomp mode is its creator's to give it:
+/// [`parent_setup`], or `seccomp::adopt` while the creator waits). Unshares what the thread must not share (a thread
 /// without CLONE_FS, CLONE_FILES or CLONE_SYSVSEM gets its own copy, as the
 /// kernel gives it), opens the pidfd CLONE_PIDFD asks for, writes the tid
 /// words and records `clear_child_tid`: all before the thread runs guest
@@ -258,7 +259,6 @@ pub fn child_setup(t: &NewThread) -> Result<i32, i32> {
         write_guest(child_tid, &tid.to_le_bytes());
     }
     set_clear_child_tid(if flags & CLONE_CHILD_CLEARTID != 0 { child_tid } else { 0 });
-    crate::seccomp::adopt(t.seccomp.clone());
     Ok(tid)
 }
 
@@ -274,11 +274,14 @@ pub fn child_setup_may_fail(flags: u64) -> bool {
 /// In the creator of a thread whose tid it knows before the thread runs:
 /// what the kernel does there before `clone` returns (CLONE_PARENT_SETTID;
 /// the thread's [`child_setup`] writes the word too, before its first
-/// instruction).
-pub fn parent_setup(flags: u64, parent_tid: u64, tid: i32) {
+/// instruction), and the thread's seccomp mode, so that a TSYNC by
+/// another thread from now on reaches it, as natively (the thread taking
+/// its mode itself when it runs undid one made meanwhile).
+pub fn parent_setup(flags: u64, parent_tid: u64, tid: i32, seccomp: Option<crate::seccomp::Mode>) {
     if flags & CLONE_PARENT_SETTID != 0 {
         write_guest(parent_tid, &tid.to_le_bytes());
     }
+    crate::seccomp::adopt_for(tid, seccomp);
 }
 
 /// Size of `struct clone_args` in its first version, and with `cgroup`.
