@@ -144,6 +144,7 @@ guest_tests! {
     pkeys => "pkeys.c";
     single_step => "single_step.c";
     vsyscall => "vsyscall.c";
+    stack_nx => "stack_nx.c";
     signal_fpu_init => "signal_fpu_init.c";
     traps => "traps.c";
     insn_alu => "insn_alu.c";

@@ -158,6 +158,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     // The trap flag: a SIGTRAP after every instruction.
     plain("single_step.c"),
     plain("vsyscall.c"),
+    plain("stack_nx.c"),
     plain("signal_fpu_init.c"),
     GuestProgram { src: "traps.c", args: &["int3"], stdin: b"", env: &[] },
     // Instruction families, checked against the host CPU.

@@ -1406,7 +1406,10 @@ impl Jit {
         bytes: bool,
     ) -> Result<Fetched, TranslateError> {
         let page = pc & !0xfff;
-        if !single {
+        // Not a page the guest mapped without PROT_EXEC: nothing is read
+        // from it (`fetch_locked`), and it stays writable (see
+        // `commit_locked`).
+        if !single && t.mem.prot_at(pc).is_none_or(|p| p & libc::PROT_EXEC != 0) {
             self.protect_code_page_locked(t, page);
         }
         let mut code = [0u8; MAX_BLOCK_BYTES];
@@ -1767,7 +1770,16 @@ impl Jit {
             let mut page = block.guest_start & !0xfff;
             while page < block.guest_end {
                 t.pages.entry(page).or_default().push(f.pc);
-                self.protect_code_page_locked(t, page);
+                // A block of no guest bytes (a fetch fault: memory not
+                // executable) has nothing a write could make stale, and its
+                // page may be the guest's stack or data: it stays writable
+                // (protecting it split the guest's stack mapping, whose
+                // grown part then went unrecognised: the kernel selftest
+                // nx_stack ran code on it). An mprotect or map change still
+                // drops the block.
+                if !ir.code.is_empty() {
+                    self.protect_code_page_locked(t, page);
+                }
                 page += 0x1000;
             }
             let mut chained = 0;
