@@ -87,6 +87,7 @@ guest_tests! {
     threads_clone => "threads_clone.c";
     clone3_process => "clone3_process.c";
     clone_exit_signal => "clone_exit_signal.c";
+    vfork_pidfd => "vfork_pidfd.c";
     mlockall => "mlockall.c";
     fork_fd_limit => "fork_fd_limit.c";
     fork_rlimit_as => "fork_rlimit_as.c";

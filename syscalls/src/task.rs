@@ -504,7 +504,27 @@ fn do_fork(
     if let Some(w) = waiter {
         match r {
             Ok(0) => w.in_child(flags & libc::CLONE_VM as u64 != 0),
-            Ok(_) => w.wait(p, cpu),
+            Ok(_) => {
+                // The words the kernel stored in this process when it made
+                // the child (the pidfd, the parent's tid word): the child's
+                // copy of their page, as it was before those stores, comes
+                // back over it if the child wrote it, so they are stored
+                // again after.
+                let words = parent_words(flags, ptid, clone3.as_ref());
+                let kept: Vec<(u64, [u8; 4])> = words
+                    .into_iter()
+                    .flatten()
+                    .map(|at| {
+                        let mut v = [0u8; 4];
+                        tern_translate::guestmem::read_guest(at, &mut v);
+                        (at, v)
+                    })
+                    .collect();
+                w.wait(p, cpu);
+                for (at, v) in kept {
+                    write_guest(at, &v);
+                }
+            }
             Err(_) => w.drop_unused(),
         }
     }
@@ -521,6 +541,15 @@ fn do_fork(
         }
     }
     Ok(r)
+}
+
+/// Where the kernel stores into the parent's memory for a process clone:
+/// the pidfd (CLONE_PIDFD: at `ptid` for the legacy call, at clone3's
+/// own field) and the child's pid (CLONE_PARENT_SETTID, at `ptid`).
+fn parent_words(flags: u64, ptid: u64, clone3: Option<&Clone3Extra>) -> [Option<u64>; 2] {
+    let pidfd = (flags & libc::CLONE_PIDFD as u64 != 0).then(|| clone3.map_or(ptid, |x| x.pidfd));
+    let tid = (flags & libc::CLONE_PARENT_SETTID as u64 != 0).then_some(ptid);
+    [pidfd, tid]
 }
 
 pub fn clone(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {

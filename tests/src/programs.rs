@@ -89,6 +89,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("threads_clone.c"),
     plain("clone3_process.c"),
     plain("clone_exit_signal.c"),
+    plain("vfork_pidfd.c"),
     plain("mlockall.c"),
     plain("fork_fd_limit.c"),
     plain("fork_rlimit_as.c"),
