@@ -5,7 +5,8 @@
  * shared mapping refuses, over a length past the mapping (EINVAL), and
  * over a hole (ENOMEM); mseal, msync and mlock of ranges the kernel
  * refuses first (LTP mseal02); mmap with every flag bit set (EINVAL, open_posix
- * mmap/21-1). LTP readv02, preadv02, recvmsg01, madvise02.
+ * mmap/21-1); poll and select counts the kernel refuses before it reads
+ * the arrays. LTP readv02, preadv02, recvmsg01, madvise02.
  * Compared with the native run. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -13,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -63,5 +66,19 @@ int main(void) {
     /* Every flag bit, MAP_FIXED_NOREPLACE and MAP_HUGETLB among them. */
     void *all = mmap(NULL, 1024, PROT_READ | PROT_WRITE, ~0, fd, 0);
     show("mmap with every flag", all == MAP_FAILED ? -1 : 0);
+    /* poll of more descriptors than RLIMIT_NOFILE and select of a negative
+     * count: EINVAL before the arrays are read (tern checked them first:
+     * EFAULT; glibc's test-errno-linux). */
+    struct pollfd pfd = {.fd = 0, .events = POLLIN};
+    show("poll of -1 descriptors", syscall(SYS_poll, &pfd, -1L, 0L));
+    show("ppoll of -1 descriptors", syscall(SYS_ppoll, &pfd, -1L, NULL, NULL, 8L));
+    show("poll of 100000 at null", syscall(SYS_poll, NULL, 100000L, 0L));
+    show("poll of 1 at null", syscall(SYS_poll, NULL, 1L, 0L));
+    fd_set rs;
+    FD_ZERO(&rs);
+    struct timeval tv = {0, 0};
+    show("select of -1", syscall(SYS_select, -1L, &rs, &rs, &rs, &tv));
+    show("pselect6 of -1", syscall(SYS_pselect6, -1L, &rs, NULL, NULL, NULL, NULL));
+    show("select of 1 at a bad set", syscall(SYS_select, 1L, (void *)8, NULL, NULL, &tv));
     return 0;
 }
