@@ -279,11 +279,14 @@ fn thread_main(t: NewThread, to: Posted, (mut cpu, sp, size): (CpuBox, u64, usiz
     match setup() {
         Ok(tid) => answer(&to, Ok(tid)),
         Err(e) if !to.0.is_null() => {
+            // The state stays registered, and no thread runs on it.
+            POOL.lock().unwrap_or_else(|e| e.into_inner()).push((cpu, sp, size));
             live::failed();
             answer(&to, Err(e));
             return;
         }
-        // Nothing that cannot fail failed (see `spawn`).
+        // Where the creator does not wait, all that is left to do here
+        // cannot fail (see `spawn`).
         Err(e) => {
             tern_signals::say!(
                 "tern: a new thread could not start: {}",
