@@ -146,6 +146,7 @@ guest_tests! {
     single_step => "single_step.c";
     vsyscall => "vsyscall.c";
     stack_nx => "stack_nx.c";
+    sigreturn_ss => "sigreturn_ss.c";
     signal_fpu_init => "signal_fpu_init.c";
     traps => "traps.c";
     insn_alu => "insn_alu.c";

@@ -418,6 +418,33 @@ pub fn deliver_sync(signals: &GuestSignals, cpu: &mut CpuState, s: &SyncSignal) 
     force_signal(signals, cpu, s.sig, &s.info());
 }
 
+/// Where the return of an `rt_sigreturn` faults: the stack segment the
+/// frame names (with UC_STRICT_RESTORE_SS, which the kernel's frames for
+/// 64-bit code carry) is not one 64-bit user code can run with (only
+/// `__USER_DS` is, without an LDT): the `iret` raises #GP with this error
+/// code, at the state restored.
+#[derive(Debug, PartialEq, Eq)]
+pub struct BadSs(pub u64);
+
+/// [`sigreturn`] and the check of the stack segment it restores.
+pub fn sigreturn_checked(cpu: &mut CpuState) -> Result<Result<(), BadSs>, BadFrame> {
+    let frame = cpu.regs[RSP].wrapping_sub(8);
+    let flags: [u8; 8] = get(frame + layout::UC_FLAGS as u64)?;
+    let segs: [u8; 8] = get(frame + (layout::UC_MCONTEXT + 8 * sc::CSGSFS) as u64)?;
+    sigreturn(cpu)?;
+    let ss = (u64::from_le_bytes(segs) >> 48) | 3;
+    if u64::from_le_bytes(flags) & UC_STRICT_RESTORE_SS == 0 || ss == USER_SS {
+        // Without it, the kernel makes any other selector `__USER_DS`
+        // (`force_valid_ss()`) for 64-bit code, as tern runs.
+        return Ok(Ok(()));
+    }
+    // #GP(selector) for a descriptor of the GDT that is no stack segment
+    // (`__USER_CS`: 0x30), #GP(0) for a null one or one of the LDT that a
+    // process without an LDT names, as the host CPU reports them.
+    let gdt = ss & 4 == 0 && ss & !3 != 0;
+    Ok(Err(BadSs(if gdt { ss & !3 } else { 0 })))
+}
+
 /// `rt_sigreturn` (`arch/x86/kernel/signal_64.c`): restores the mask
 /// (never blocking SIGKILL or SIGSTOP; the host mask follows), the
 /// registers, the user-changeable flags, the FPU state and the alternate

@@ -109,10 +109,20 @@ pub fn sigaltstack(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
 /// from the frame the handler returned from (`tern_signals::frame`). A bad
 /// frame gives SIGSEGV with rax 0, as the kernel's `signal_fault()`.
 pub fn rt_sigreturn(p: &Process, cpu: &mut CpuState, _a: [u64; 6]) -> (Flow, SysResult) {
-    if frame::sigreturn(cpu).is_err() {
+    let r = frame::sigreturn_checked(cpu);
+    if r.is_err() {
         cpu.regs[RAX] = 0;
         let s = SyncSignal::forced(libc::SIGSEGV);
         frame::force_signal(&p.signals, cpu, libc::SIGSEGV, &s.info());
+    } else if let Ok(Err(frame::BadSs(err))) = r {
+        // The kernel's `iret` to the restored state faults (#GP), and its
+        // `fixup_bad_iret()` makes that a fault of user code there.
+        // The synchronous signal is dequeued first, then what the restored
+        // mask unblocks (`dequeue_synchronous_signal()`).
+        const TRAP_GP: u64 = 13;
+        let s = SyncSignal { trapno: TRAP_GP, err, ..SyncSignal::forced(libc::SIGSEGV) };
+        frame::deliver_sync(&p.signals, cpu, &s);
+        pending::deliver_unblocked(guest_mask());
     } else {
         // What the restored mask unblocks is delivered before the guest
         // runs on (reserved signals from tern's set; the host's own

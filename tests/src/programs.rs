@@ -160,6 +160,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("single_step.c"),
     plain("vsyscall.c"),
     plain("stack_nx.c"),
+    plain("sigreturn_ss.c"),
     plain("signal_fpu_init.c"),
     GuestProgram { src: "traps.c", args: &["int3"], stdin: b"", env: &[] },
     // Instruction families, checked against the host CPU.
