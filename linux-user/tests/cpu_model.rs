@@ -69,6 +69,18 @@ fn instructions_outside_the_model_raise_sigill() {
     assert_eq!(v2.stdout, b"1\n");
     let v1 = std::process::Command::new(TERN).args(["--cpu", "x86-64"]).arg(&bin).output().unwrap();
     assert_eq!(std::os::unix::process::ExitStatusExt::signal(&v1.status), Some(libc::SIGILL));
+    // `sysenter` under every model: SIGILL, said to be the 32-bit entry
+    // (not a feature the model lacks: CPUID's SEP stays set).
+    let bin = build_source(
+        "sysenter.c",
+        "#include <stdio.h>\nint main(void){ setvbuf(stdout,0,_IONBF,0); puts(\"start\");\n\
+         __asm__ volatile(\"sysenter\"); puts(\"after\"); return 0; }\n",
+    );
+    let out = under_cpu("host", &bin, &[]);
+    assert_eq!(out.status, ExitStatusDesc::Signaled(libc::SIGILL), "{out:?}");
+    assert_eq!(out.stdout, b"start\n");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("0f 34") && err.contains("32-bit system call entry"), "{err}");
 }
 
 /// tern's warning about such an instruction goes to descriptor 2, which the

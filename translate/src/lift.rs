@@ -240,6 +240,14 @@ fn lift_one(model: CpuModel, insn: &Instruction, bytes: &[u8], host_code: bool) 
         // make these #UD either.
         return Op::Native { insn: *insn, fix: mem_fix(insn) };
     }
+    if insn.mnemonic() == Mnemonic::Sysenter {
+        // In 64-bit code an AMD CPU raises #UD; an Intel one enters the
+        // kernel's 32-bit (compat) system call path, which tern, running
+        // 64-bit guests only, does not have (CPUID's SEP bit describes the
+        // CPU, and stays set).
+        log_unsupported(pc, bytes, "sysenter, the 32-bit system call entry, which tern does not run");
+        return trap(SIGILL);
+    }
     if let Some(f) =
         insn.cpuid_features().iter().find(|f| !model.has(**f) && !host_code && !is_hint_nop(bytes))
     {
