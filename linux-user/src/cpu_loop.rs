@@ -221,12 +221,7 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
                 let signo = tern_translate::ir::trap_of_arg(d.arg).0;
                 // A call into the vsyscall page, which tern cannot read:
                 // the kernel's emulation of it.
-                let emulated = (signo == libc::SIGSEGV).then(|| {
-                    jit.idle(cpu);
-                    let flow = tern_syscalls::vsyscall::emulate(p, cpu);
-                    jit.quiescent(cpu);
-                    flow
-                });
+                let emulated = (signo == libc::SIGSEGV).then(|| tern_syscalls::vsyscall::emulate(p, cpu));
                 match emulated.flatten() {
                     Some(Flow::Continue | Flow::Sigreturn) => {}
                     Some(f) => return leave(jit, cpu, stats, f),
@@ -240,7 +235,7 @@ pub fn run(p: &Process, cpu: &mut CpuBox, stats: &mut LoopStats) -> Flow {
             }
             ExitKind::Fault => {
                 let f = cpu.fault;
-                const PF_WRITE: u64 = 2;
+                use tern_signals::sync::PF_WRITE;
                 if f.signo == libc::SIGSEGV && f.err & PF_WRITE != 0 && jit.handle_code_write(f.addr) {
                     // Self-modifying code: run the writing instruction alone,
                     // without write-protecting its page, then carry on.

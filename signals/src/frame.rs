@@ -426,37 +426,19 @@ pub fn deliver_sync(signals: &GuestSignals, cpu: &mut CpuState, s: &SyncSignal) 
 #[derive(Debug, PartialEq, Eq)]
 pub struct BadSs(pub u64);
 
-/// [`sigreturn`] and the check of the stack segment it restores.
-pub fn sigreturn_checked(cpu: &mut CpuState) -> Result<Result<(), BadSs>, BadFrame> {
-    let frame = cpu.regs[RSP].wrapping_sub(8);
-    let flags: [u8; 8] = get(frame + layout::UC_FLAGS as u64)?;
-    let segs: [u8; 8] = get(frame + (layout::UC_MCONTEXT + 8 * sc::CSGSFS) as u64)?;
-    sigreturn(cpu)?;
-    let ss = (u64::from_le_bytes(segs) >> 48) | 3;
-    if u64::from_le_bytes(flags) & UC_STRICT_RESTORE_SS == 0 || ss == USER_SS {
-        // Without it, the kernel makes any other selector `__USER_DS`
-        // (`force_valid_ss()`) for 64-bit code, as tern runs.
-        return Ok(Ok(()));
-    }
-    // #GP(selector) for a descriptor of the GDT that is no stack segment
-    // (`__USER_CS`: 0x30), #GP(0) for a null one or one of the LDT that a
-    // process without an LDT names, as the host CPU reports them.
-    let gdt = ss & 4 == 0 && ss & !3 != 0;
-    Ok(Err(BadSs(if gdt { ss & !3 } else { 0 })))
-}
-
 /// `rt_sigreturn` (`arch/x86/kernel/signal_64.c`): restores the mask
 /// (never blocking SIGKILL or SIGSTOP; the host mask follows), the
 /// registers, the user-changeable flags, the FPU state and the alternate
 /// stack from the frame below `rsp`. Err: a bad frame; the caller forces
-/// SIGSEGV (registers may already be restored, as in the kernel).
-pub fn sigreturn(cpu: &mut CpuState) -> Result<(), BadFrame> {
+/// SIGSEGV (registers may already be restored, as in the kernel). Ok(Err):
+/// the frame's stack segment faults the return ([`BadSs`]).
+pub fn sigreturn(cpu: &mut CpuState) -> Result<Result<(), BadSs>, BadFrame> {
     let frame = cpu.regs[RSP].wrapping_sub(8);
     if frame.checked_add(layout::SIZE as u64).is_none_or(|e| e > TASK_SIZE) {
         return Err(BadFrame);
     }
     let set = u64::from_le_bytes(get(frame + layout::UC_SIGMASK as u64)?);
-    let _uc_flags: [u8; 8] = get(frame + layout::UC_FLAGS as u64)?;
+    let uc_flags = u64::from_le_bytes(get(frame + layout::UC_FLAGS as u64)?);
     set_guest_mask(set);
     let scx: [u8; layout::SC_COPY] = get(frame + layout::UC_MCONTEXT as u64)?;
     for (r, &slot) in SC_GPR.iter().enumerate() {
@@ -473,7 +455,17 @@ pub fn sigreturn(cpu: &mut CpuState) -> Result<(), BadFrame> {
     }
     let stack: [u8; 24] = get(frame + layout::UC_STACK as u64)?;
     altstack::restore(AltStack::from_bytes(&stack), cpu.regs[RSP]);
-    Ok(())
+    let ss = (word(&scx, sc::CSGSFS) >> 48) | 3;
+    if uc_flags & UC_STRICT_RESTORE_SS == 0 || ss == USER_SS {
+        // Without it, the kernel makes any other selector `__USER_DS`
+        // (`force_valid_ss()`) for 64-bit code, as tern runs.
+        return Ok(Ok(()));
+    }
+    // #GP(selector) for a descriptor of the GDT that is no stack segment
+    // (`__USER_CS`: 0x30), #GP(0) for a null one or one of the LDT that a
+    // process without an LDT names, as the host CPU reports them.
+    let gdt = ss & 4 == 0 && ss & !3 != 0;
+    Ok(Err(BadSs(if gdt { ss & !3 } else { 0 })))
 }
 
 /// Delivers the reserved signals sent to the guest (`kill`, `raise`) that

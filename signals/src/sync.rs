@@ -37,9 +37,10 @@ pub const SEGV_ACCERR: i32 = 2;
 pub const SEGV_PKUERR: i32 = 4;
 
 /// Page-fault error code bits (`asm/trap_pf.h`).
-const PF_PROT: u64 = 1;
-const PF_USER: u64 = 4;
-const PF_INSTR: u64 = 0x10;
+pub const PF_PROT: u64 = 1;
+pub const PF_WRITE: u64 = 2;
+pub const PF_USER: u64 = 4;
+pub const PF_INSTR: u64 = 0x10;
 
 /// A synchronous signal and the exception that raised it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -257,7 +257,9 @@ impl<'a> Check<'a> {
             SysinfoOut => self.write(v, 112),
             // `do_sys_poll()`: more descriptors than RLIMIT_NOFILE is
             // EINVAL before the array is read (asked only past 1024).
-            PollFds if next() & 0xffff_ffff > 1024 && next() & 0xffff_ffff > nofile_limit() => {}
+            PollFds
+                if next() & 0xffff_ffff > 1024
+                    && next() & 0xffff_ffff > crate::rlimit::host_get(libc::RLIMIT_NOFILE).rlim_cur => {}
             PollFds => self.write(v, (next() & 0xffff_ffff) * 8),
             // `core_sys_select()`: a negative count is EINVAL first.
             FdSet if (a[0] as i32) < 0 => {}
@@ -513,16 +515,6 @@ pub fn check_iov(p: &Process, cpu: &mut CpuState, addr: u64, count: u64, write: 
     let mut c = Check::new(p);
     c.iov(addr, count, write);
     c.finish(cpu)
-}
-
-/// The soft RLIMIT_NOFILE (the host's, which is the guest's).
-fn nofile_limit() -> u64 {
-    let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: getrlimit fills the local struct.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } != 0 {
-        return u64::MAX;
-    }
-    r.rlim_cur
 }
 
 #[cfg(test)]

@@ -60,7 +60,9 @@ fn limit(resource: u64) -> Option<&'static Limit> {
     LIMITS.iter().find(|l| u64::from(l.resource) == resource)
 }
 
-fn host_get(resource: u32) -> libc::rlimit {
+/// The host's limit (the guest's for those tern does not emulate);
+/// unlimited if the call fails.
+pub(crate) fn host_get(resource: u32) -> libc::rlimit {
     let mut r = libc::rlimit { rlim_cur: INF, rlim_max: INF };
     // SAFETY: getrlimit fills a local struct.
     unsafe { libc::getrlimit(resource, &mut r) };

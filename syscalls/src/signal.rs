@@ -109,7 +109,7 @@ pub fn sigaltstack(p: &Process, cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
 /// from the frame the handler returned from (`tern_signals::frame`). A bad
 /// frame gives SIGSEGV with rax 0, as the kernel's `signal_fault()`.
 pub fn rt_sigreturn(p: &Process, cpu: &mut CpuState, _a: [u64; 6]) -> (Flow, SysResult) {
-    let r = frame::sigreturn_checked(cpu);
+    let r = frame::sigreturn(cpu);
     if r.is_err() {
         cpu.regs[RAX] = 0;
         let s = SyncSignal::forced(libc::SIGSEGV);
@@ -119,8 +119,7 @@ pub fn rt_sigreturn(p: &Process, cpu: &mut CpuState, _a: [u64; 6]) -> (Flow, Sys
         // `fixup_bad_iret()` makes that a fault of user code there.
         // The synchronous signal is dequeued first, then what the restored
         // mask unblocks (`dequeue_synchronous_signal()`).
-        const TRAP_GP: u64 = 13;
-        let s = SyncSignal { trapno: TRAP_GP, err, ..SyncSignal::forced(libc::SIGSEGV) };
+        let s = SyncSignal { trapno: tern_signals::sync::TRAP_GP, err, ..SyncSignal::forced(libc::SIGSEGV) };
         frame::deliver_sync(&p.signals, cpu, &s);
         pending::deliver_unblocked(guest_mask());
     } else {

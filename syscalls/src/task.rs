@@ -826,11 +826,7 @@ fn exec_target(dirfd: i32, path: Vec<u8>, flags: i32) -> Result<Target, i32> {
         if is_script(dirfd, &path, flags) {
             return Err(libc::ENOENT);
         }
-        // SAFETY: duplicating a valid descriptor above tern's log (900+).
-        let d = unsafe { libc::fcntl(dirfd, libc::F_DUPFD, 800) };
-        if d < 0 {
-            return Err(libc::EMFILE);
-        }
+        let d = inheritable_dup(dirfd)?;
         (d, Some(d))
     } else {
         (dirfd, None)
@@ -868,11 +864,19 @@ fn open_path(dirfd: i32, path: &[u8], flags: i32) -> Result<i32, i32> {
     if fd < 0 {
         return Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::ENOENT));
     }
-    // SAFETY: duplicating the descriptor just opened (inheritable), then
-    // closing it.
-    let d = unsafe { libc::fcntl(fd, libc::F_DUPFD, 800) };
-    // SAFETY: as above.
+    let d = inheritable_dup(fd);
+    // SAFETY: closing the descriptor just opened.
     unsafe { libc::close(fd) };
+    d
+}
+
+/// An inheritable duplicate of `fd` for a new tern (unlike
+/// `hostmem::private_dup`'s, close-on-exec), numbered from 800: above what
+/// a guest usually opens, below tern's own (`TERN_FD_BASE`). EMFILE if
+/// there is none to be had.
+fn inheritable_dup(fd: i32) -> Result<i32, i32> {
+    // SAFETY: fcntl on a descriptor of this process; errors are returned.
+    let d = unsafe { libc::fcntl(fd, libc::F_DUPFD, 800) };
     if d < 0 {
         return Err(libc::EMFILE);
     }

@@ -237,7 +237,7 @@ pub fn clone_thread(_p: &Process, cpu: &mut CpuState, a: &CloneArgs) -> SysResul
 /// code, as `copy_process()` does before the child is woken.
 pub fn child_setup(t: &NewThread) -> Result<i32, i32> {
     let (flags, parent_tid, child_tid) = (t.flags, t.parent_tid, t.child_tid);
-    let unshare = (CLONE_FS | CLONE_FILES | CLONE_SYSVSEM) & !flags;
+    let unshare = unshared(flags);
     if unshare != 0 {
         // SAFETY: unshare only changes this host thread's own attributes.
         if unsafe { libc::unshare(unshare as i32) } != 0 {
@@ -268,7 +268,13 @@ pub fn child_setup(t: &NewThread) -> Result<i32, i32> {
 /// the tid, as natively, rather than wait for the new thread to be
 /// scheduled (which, with every CPU busy, took milliseconds).
 pub fn child_setup_may_fail(flags: u64) -> bool {
-    (CLONE_FS | CLONE_FILES | CLONE_SYSVSEM) & !flags != 0 || flags & CLONE_PIDFD != 0
+    unshared(flags) != 0 || flags & CLONE_PIDFD != 0
+}
+
+/// What a thread with these flags does not share with its creator, and
+/// so unshares in [`child_setup`].
+fn unshared(flags: u64) -> u64 {
+    (CLONE_FS | CLONE_FILES | CLONE_SYSVSEM) & !flags
 }
 
 /// In the creator of a thread whose tid it knows before the thread runs:

@@ -13,7 +13,7 @@
 
 use crate::{dispatch, Flow, Process};
 use tern_signals::frame;
-use tern_signals::sync::SyncSignal;
+use tern_signals::sync::{SyncSignal, PF_USER, PF_WRITE, SEGV_MAPERR, TRAP_PF};
 use tern_translate::cpu::{CpuState, RAX, RDI, RDX, RSI, RSP};
 use tern_translate::guestmem::read_guest;
 
@@ -66,13 +66,11 @@ pub fn emulate(p: &Process, cpu: &mut CpuState) -> Option<Flow> {
     if let Some(&(bad, _)) =
         outputs.iter().find(|&&(ptr, len)| ptr != 0 && ptr.saturating_add(len) > USER_END)
     {
-        const SEGV_MAPERR: i32 = 1;
-        const PF_USER_WRITE: u64 = 4 | 2;
         let s = SyncSignal {
             code: SEGV_MAPERR,
             addr: bad,
-            trapno: 14,
-            err: PF_USER_WRITE,
+            trapno: TRAP_PF,
+            err: PF_USER | PF_WRITE,
             cr2: Some(bad),
             set_rf: true,
             ..SyncSignal::forced(libc::SIGSEGV)
@@ -85,7 +83,10 @@ pub fn emulate(p: &Process, cpu: &mut CpuState) -> Option<Flow> {
     let (rax, rdx) = (cpu.regs[RAX], cpu.regs[RDX]);
     cpu.regs[RAX] = nr as u64;
     cpu.regs[RDX] = 0;
+    // Idle for the code cache while in the call, as for a guest syscall.
+    p.jit.idle(cpu);
     let flow = dispatch(p, cpu);
+    p.jit.quiescent(cpu);
     cpu.regs[RDX] = rdx;
     if flow != Flow::Continue {
         return Some(flow);
