@@ -242,15 +242,67 @@ pub(crate) fn is_self_proc(path: &[u8], what: &str) -> bool {
     entry == what.as_bytes()
 }
 
+/// The program an `exe` link of /proc shows the guest, if `path` is one:
+/// this process's own (`/proc/self/exe`, `/proc/PID/task/TID/exe`, ...),
+/// or another guest's of tern (`proc_other`). The host's link names tern.
+fn exe_link(p: &Process, path: &[u8]) -> Option<Vec<u8>> {
+    if is_self_proc(path, "exe") {
+        Some(p.exe.as_os_str().as_bytes().to_vec())
+    } else {
+        crate::proc_other::guest_exe(path)
+    }
+}
+
+/// Calls that follow a path's last symlink and tell about the file it
+/// leads to (`stat`, `statx`, `access`, `statfs`, ...): a path naming an
+/// `exe` link of /proc is given to the host as the guest's program, which
+/// natively is where the link leads, not tern (glibc's tests copy
+/// themselves by the size `stat("/proc/self/exe")` gives). `path_arg`
+/// is the path's argument; `follow` false (AT_SYMLINK_NOFOLLOW) asks
+/// about the link itself, the host's answer. Other paths cost a read of
+/// their first bytes.
+fn following_exe(p: &Process, nr: i64, mut a: [u64; 6], path_arg: usize, follow: bool) -> SysResult {
+    let mut head = [0u8; 6];
+    let target = (follow && read_guest(a[path_arg], &mut head) == head.len() && &head == b"/proc/")
+        .then(|| read_cstr(a[path_arg], 4096))
+        .flatten()
+        .and_then(|path| exe_link(p, &path))
+        .and_then(|exe| std::ffi::CString::new(exe).ok());
+    if let Some(exe) = &target {
+        a[path_arg] = exe.as_ptr() as u64;
+    }
+    crate::result(host_syscall(nr as u64, a))
+}
+
+/// Whether an `*at` call's flags follow the last symlink.
+fn follows(flags: u64) -> bool {
+    flags & libc::AT_SYMLINK_NOFOLLOW as u64 == 0
+}
+
+pub fn stat(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    following_exe(p, libc::SYS_stat, a, 0, true)
+}
+
+pub fn statfs(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    following_exe(p, libc::SYS_statfs, a, 0, true)
+}
+
+pub fn access(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    following_exe(p, libc::SYS_access, a, 0, true)
+}
+
+/// `faccessat` has no flags argument: it always follows.
+pub fn faccessat(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    following_exe(p, libc::SYS_faccessat, a, 1, true)
+}
+
+pub fn faccessat2(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    following_exe(p, libc::SYS_faccessat2, a, 1, follows(a[3]))
+}
+
 fn do_readlink(p: &Process, path_addr: u64, buf: u64, size: u64) -> Option<SysResult> {
     let path = read_cstr(path_addr, 4096)?;
-    let other;
-    let exe = if is_self_proc(&path, "exe") {
-        p.exe.as_os_str().as_bytes()
-    } else {
-        other = crate::proc_other::guest_exe(&path)?;
-        &other[..]
-    };
+    let exe = exe_link(p, &path)?;
     if (size as i64) <= 0 {
         return Some(Err(libc::EINVAL));
     }
@@ -297,16 +349,16 @@ pub fn fstat(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     Ok(r)
 }
 
-pub fn newfstatat(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
-    let r = crate::result(host_syscall(libc::SYS_newfstatat as u64, a))?;
+pub fn newfstatat(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    let r = following_exe(p, libc::SYS_newfstatat, a, 1, follows(a[3]))?;
     if a[3] & libc::AT_EMPTY_PATH as u64 != 0 && empty_path(a[1]) {
         restat(a[0], a[2], StatKind::Stat, 0);
     }
     Ok(r)
 }
 
-pub fn statx(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
-    let r = crate::result(host_syscall(libc::SYS_statx as u64, a))?;
+pub fn statx(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    let r = following_exe(p, libc::SYS_statx, a, 1, follows(a[2]))?;
     if a[2] & libc::AT_EMPTY_PATH as u64 != 0 && empty_path(a[1]) {
         restat(a[0], a[4], StatKind::Statx, a[3]);
     }
@@ -723,12 +775,7 @@ fn do_open(p: &Process, path_addr: u64, flags: u64) -> Option<SysResult> {
             std::fs::read("/proc/self/limits").ok().map(|t| crate::rlimit::limits_file(&t))
         });
     }
-    let exe = if is_self_proc(&path, "exe") {
-        Some(p.exe.as_os_str().as_bytes().to_vec())
-    } else {
-        crate::proc_other::guest_exe(&path)
-    };
-    if let Some(exe) = exe {
+    if let Some(exe) = exe_link(p, &path) {
         // A running program is not open for writing (`fs/exec.c`
         // denies it writers; tern only maps the guest's, so the kernel
         // would let the open through).

@@ -28,6 +28,8 @@ const RLIMIT: &str = "RLIMIT_AS and RLIMIT_DATA are the guest's, kept by tern an
 const PROC_SELF: &str = "/proc/self files show the guest, not tern";
 const PROC_FD: &str =
     "a descriptor of a /proc file tern shows the guest's way (a memfd) answers as the /proc file";
+const PROC_EXE: &str = "a /proc exe link leads to the guest's program, not tern";
+const PROC_FD_EXE: &str = "a /proc exe link leads to the guest's program, not tern; a descriptor of a /proc file tern shows the guest's way (a memfd) answers as the /proc file";
 const THREADS_SEEN: &str =
     "tern's own threads (trace optimizer, CLONE_VM helpers) are left out of /proc/PID/task";
 const LOG_FD: &str = "tern's log descriptor stays out of the guest's reach";
@@ -50,7 +52,7 @@ pub static ROWS: &[Row] = {
         sys(1, "write", &[Fd, BufIn, Size]),
         sys(2, "open", &[Path, OpenFlags, OpenMode]).own(ret!(proc::open), PROC_SELF),
         sys(3, "close", &[Fd]).own(ret!(fd::close), LOG_FD),
-        sys(4, "stat", &[Path, StatOut]),
+        sys(4, "stat", &[Path, StatOut]).own(ret!(proc::stat), PROC_EXE),
         sys(5, "fstat", &[Fd, StatOut]).own(ret!(proc::fstat), PROC_FD),
         sys(6, "lstat", &[Path, StatOut]),
         sys(7, "poll", &[PollFds, Uint, Int]).ret(Ret::Poll),
@@ -67,7 +69,7 @@ pub static ROWS: &[Row] = {
         sys(18, "pwrite64", &[Fd, BufIn, Size, Long]),
         sys(19, "readv", &[Fd, IovOut, Int]),
         sys(20, "writev", &[Fd, IovIn, Int]),
-        sys(21, "access", &[Path, Flags(&ACCESS_MODES)]),
+        sys(21, "access", &[Path, Flags(&ACCESS_MODES)]).own(ret!(proc::access), PROC_EXE),
         sys(22, "pipe", &[PipeOut]),
         sys(23, "select", &[Int, FdSet, FdSet, FdSet, TimevalIn]).ret(Ret::Select),
         sys(24, "sched_yield", &[]),
@@ -183,7 +185,7 @@ pub static ROWS: &[Row] = {
         raw(134, "uselib", 1).refuse(ENOSYS, "would map a library unseen by tern's map; as a kernel without CONFIG_USELIB"),
         sys(135, "personality", &[Hex]).ret(Ret::Hex).own(ret!(ctl::personality), "READ_IMPLIES_EXEC is applied to tern's map"),
         raw(136, "ustat", 2),
-        sys(137, "statfs", &[Path, Out(120)]),
+        sys(137, "statfs", &[Path, Out(120)]).own(ret!(proc::statfs), PROC_EXE),
         sys(138, "fstatfs", &[Fd, Out(120)]).own(ret!(proc::fstatfs), PROC_FD),
         raw(139, "sysfs", 3),
         sys(140, "getpriority", &[Enum(&WHICH_PRIO), Int]),
@@ -308,14 +310,14 @@ pub static ROWS: &[Row] = {
         sys(259, "mknodat", &[DirFd, Path, Oct, Hex]),
         sys(260, "fchownat", &[DirFd, Path, Int, Int, Flags(&AT_FLAGS)]),
         sys(261, "futimesat", &[DirFd, Path, Ptr]),
-        sys(262, "newfstatat", &[DirFd, Path, StatOut, Flags(&AT_FLAGS)]).own(ret!(proc::newfstatat), PROC_FD),
+        sys(262, "newfstatat", &[DirFd, Path, StatOut, Flags(&AT_FLAGS)]).own(ret!(proc::newfstatat), PROC_FD_EXE),
         sys(263, "unlinkat", &[DirFd, Path, Flags(&AT_FLAGS)]),
         sys(264, "renameat", &[DirFd, Path, DirFd, Path]),
         sys(265, "linkat", &[DirFd, Path, DirFd, Path, Flags(&AT_FLAGS)]),
         sys(266, "symlinkat", &[Path, DirFd, Path]),
         sys(267, "readlinkat", &[DirFd, Path, BufOut, Size]).own(ret!(proc::readlinkat), PROC_SELF),
         sys(268, "fchmodat", &[DirFd, Path, Oct]),
-        sys(269, "faccessat", &[DirFd, Path, Flags(&ACCESS_MODES)]),
+        sys(269, "faccessat", &[DirFd, Path, Flags(&ACCESS_MODES)]).own(ret!(proc::faccessat), PROC_EXE),
         sys(270, "pselect6", &[Int, FdSet, FdSet, FdSet, TimespecIn, PselectSigmask]).ret(Ret::Pselect).own(ret!(signal::pselect6), "the guest's signal set is filtered of tern's reserved signals"),
         sys(271, "ppoll", &[PollFds, Uint, TimespecIn, SigSetIn, Size]).ret(Ret::Ppoll).own(ret!(signal::ppoll), "the guest's signal set is filtered of tern's reserved signals"),
         sys(272, "unshare", &[Flags(&CLONE_FLAGS)]),
@@ -378,7 +380,7 @@ pub static ROWS: &[Row] = {
         sys(329, "pkey_mprotect", &[Addr, Size, Flags(&PROT), Int]).own(ret!(mm::pkey_mprotect), "as mprotect; a model without PKU on a host with it: a key but -1 is EINVAL"),
         sys(330, "pkey_alloc", &[Hex, Hex]).own(ret!(mm::pkey_alloc), NO_PKU),
         sys(331, "pkey_free", &[Int]).own(ret!(mm::pkey_free), NO_PKU),
-        sys(332, "statx", &[DirFd, Path, StatxFlags, Flags(&STATX_MASK), StatxOut]).own(ret!(proc::statx), PROC_FD),
+        sys(332, "statx", &[DirFd, Path, StatxFlags, Flags(&STATX_MASK), StatxOut]).own(ret!(proc::statx), PROC_FD_EXE),
         sys(333, "io_pgetevents", &[Hex, Long, Long, OutArr(32, 2), TimespecIn, PselectSigmask]).own(ret!(signal::io_pgetevents), "the guest's signal set is filtered of tern's reserved signals"),
         sys(334, "rseq", &[Addr, Hex, Hex, Hex]).refuse(ENOSYS, "the kernel would rewrite host PCs"),
         raw(335, "uretprobe", 0),
@@ -398,7 +400,7 @@ pub static ROWS: &[Row] = {
         sys(436, "close_range", &[Uint, Uint, Hex]).own(ret!(fd::close_range), LOG_FD),
         sys(437, "openat2", &[DirFd, Path, Ptr, Size]),
         sys(438, "pidfd_getfd", &[Fd, Fd, Hex]),
-        sys(439, "faccessat2", &[DirFd, Path, Flags(&ACCESS_MODES), Flags(&ACCESSAT_FLAGS)]),
+        sys(439, "faccessat2", &[DirFd, Path, Flags(&ACCESS_MODES), Flags(&ACCESSAT_FLAGS)]).own(ret!(proc::faccessat2), PROC_EXE),
         sys(440, "process_madvise", &[Fd, Ptr, Uint, Enum(&MADVISE), Hex]).own(ret!(mm::process_madvise), "advice to this process's ranges is given as madvise gives it"),
         sys(441, "epoll_pwait2", &[Fd, OutArr(12, 2), Int, Ptr, SigSetIn, Size]).own(ret!(signal::epoll_pwait2), "the guest's signal set is filtered of tern's reserved signals"),
         raw(442, "mount_setattr", 5),
