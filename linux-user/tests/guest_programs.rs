@@ -110,6 +110,7 @@ guest_tests! {
     process_madvise => "process_madvise.c";
     proc_self_open => "proc_self_open.c";
     proc_exe_stat => "proc_exe_stat.c";
+    self_mem => "self_mem.c";
     proc_maps_names => "proc_maps_names.c";
     proc_maps_perms => "proc_maps_perms.c";
     user_dispatch => "user_dispatch.c";

@@ -31,6 +31,7 @@ pub mod ptrace;
 pub mod rlimit;
 mod rows;
 pub mod seccomp;
+mod self_mem;
 pub mod signal;
 pub mod strace;
 pub mod table;

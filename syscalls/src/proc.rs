@@ -735,6 +735,10 @@ fn guest_cpuinfo(model: tern_translate::CpuModel) -> Vec<u8> {
 
 fn do_open(p: &Process, path_addr: u64, flags: u64) -> Option<SysResult> {
     let path = read_cstr(path_addr, 4096)?;
+    if is_self_proc(&path, "mem") {
+        crate::self_mem::note_open();
+        return None;
+    }
     if path == b"/proc/cpuinfo" {
         return open_with(&path, flags, || Some(guest_cpuinfo(p.jit.model())));
     }

@@ -8,8 +8,8 @@
 use crate::strace::*;
 use crate::table::{raw, sys, Row};
 use crate::{
-    aio, ctl, fd, mm, proc, proc_threads, procmap, ptrace, rlimit, seccomp, signal, task, thread, Flow,
-    Process,
+    aio, ctl, fd, mm, proc, proc_threads, procmap, ptrace, rlimit, seccomp, self_mem, signal, task, thread,
+    Flow, Process,
 };
 use libc::ENOSYS;
 use tern_translate::cpu::CpuState;
@@ -30,6 +30,7 @@ const PROC_FD: &str =
     "a descriptor of a /proc file tern shows the guest's way (a memfd) answers as the /proc file";
 const PROC_EXE: &str = "a /proc exe link leads to the guest's program, not tern";
 const PROC_FD_EXE: &str = "a /proc exe link leads to the guest's program, not tern; a descriptor of a /proc file tern shows the guest's way (a memfd) answers as the /proc file";
+const SELF_MEM: &str = "through /proc/self/mem: stops short of tern's memory (EIO), and a write drops the translations of the code it changes";
 const THREADS_SEEN: &str =
     "tern's own threads (trace optimizer, CLONE_VM helpers) are left out of /proc/PID/task";
 const LOG_FD: &str = "tern's log descriptor stays out of the guest's reach";
@@ -48,8 +49,8 @@ const IO_URING: &str = "the guest's signal set for a wait is filtered of tern's 
 pub static ROWS: &[Row] = {
     use Arg::*;
     &[
-        sys(0, "read", &[Fd, BufOut, Size]),
-        sys(1, "write", &[Fd, BufIn, Size]),
+        sys(0, "read", &[Fd, BufOut, Size]).own(ret!(self_mem::read), SELF_MEM),
+        sys(1, "write", &[Fd, BufIn, Size]).own(ret!(self_mem::write), SELF_MEM),
         sys(2, "open", &[Path, OpenFlags, OpenMode]).own(ret!(proc::open), PROC_SELF),
         sys(3, "close", &[Fd]).own(ret!(fd::close), LOG_FD),
         sys(4, "stat", &[Path, StatOut]).own(ret!(proc::stat), PROC_EXE),
@@ -65,10 +66,10 @@ pub static ROWS: &[Row] = {
         sys(14, "rt_sigprocmask", &[Enum(&SIG_HOW), SigSetIn, SigSetOut, Size]).own(ret!(signal::rt_sigprocmask), "the guest's signal mask is tern's: reserved host signals are filtered out"),
         sys(15, "rt_sigreturn", &[]).own(signal::rt_sigreturn, "signal frames are tern's: the guest state comes back from the frame"),
         sys(16, "ioctl", &[Fd, IoctlReq, IoctlData]).own(ret!(procmap::ioctl), "PROCMAP_QUERY on the guest's /proc/self/maps leaves tern's mappings out"),
-        sys(17, "pread64", &[Fd, BufOut, Size, Long]),
-        sys(18, "pwrite64", &[Fd, BufIn, Size, Long]),
-        sys(19, "readv", &[Fd, IovOut, Int]),
-        sys(20, "writev", &[Fd, IovIn, Int]),
+        sys(17, "pread64", &[Fd, BufOut, Size, Long]).own(ret!(self_mem::pread64), SELF_MEM),
+        sys(18, "pwrite64", &[Fd, BufIn, Size, Long]).own(ret!(self_mem::pwrite64), SELF_MEM),
+        sys(19, "readv", &[Fd, IovOut, Int]).own(ret!(self_mem::readv), SELF_MEM),
+        sys(20, "writev", &[Fd, IovIn, Int]).own(ret!(self_mem::writev), SELF_MEM),
         sys(21, "access", &[Path, Flags(&ACCESS_MODES)]).own(ret!(proc::access), PROC_EXE),
         sys(22, "pipe", &[PipeOut]),
         sys(23, "select", &[Int, FdSet, FdSet, FdSet, TimevalIn]).ret(Ret::Select),
@@ -343,8 +344,8 @@ pub static ROWS: &[Row] = {
         sys(292, "dup3", &[Fd, Fd, FdFlags]).own(ret!(fd::dup3), LOG_FD),
         sys(293, "pipe2", &[PipeOut, FdFlags]),
         raw(294, "inotify_init1", 1),
-        sys(295, "preadv", &[Fd, IovOut, Int, Long]),
-        sys(296, "pwritev", &[Fd, IovIn, Int, Long]),
+        sys(295, "preadv", &[Fd, IovOut, Int, Long]).own(ret!(self_mem::preadv), SELF_MEM),
+        sys(296, "pwritev", &[Fd, IovIn, Int, Long]).own(ret!(self_mem::pwritev), SELF_MEM),
         sys(297, "rt_tgsigqueueinfo", &[Int, Int, Signal, Ptr]).own(ret!(signal::rt_tgsigqueueinfo), "a reserved signal queued to the guest itself is delivered by tern (a forged fault must not look like tern's)"),
         raw(298, "perf_event_open", 5),
         sys(299, "recvmmsg", &[Fd, MmsgVec(true), Uint, Flags(&MSG_FLAGS), Out(16)]),
@@ -375,8 +376,8 @@ pub static ROWS: &[Row] = {
         raw(324, "membarrier", 3),
         sys(325, "mlock2", &[Range, Size, Hex]),
         sys(326, "copy_file_range", &[Fd, Out(8), Fd, Out(8), Size, Hex]),
-        sys(327, "preadv2", &[Fd, IovOut, Int, Long, Skip, Hex]),
-        sys(328, "pwritev2", &[Fd, IovIn, Int, Long, Skip, Hex]),
+        sys(327, "preadv2", &[Fd, IovOut, Int, Long, Skip, Hex]).own(ret!(self_mem::preadv2), SELF_MEM),
+        sys(328, "pwritev2", &[Fd, IovIn, Int, Long, Skip, Hex]).own(ret!(self_mem::pwritev2), SELF_MEM),
         sys(329, "pkey_mprotect", &[Addr, Size, Flags(&PROT), Int]).own(ret!(mm::pkey_mprotect), "as mprotect; a model without PKU on a host with it: a key but -1 is EINVAL"),
         sys(330, "pkey_alloc", &[Hex, Hex]).own(ret!(mm::pkey_alloc), NO_PKU),
         sys(331, "pkey_free", &[Int]).own(ret!(mm::pkey_free), NO_PKU),

@@ -112,6 +112,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("process_madvise.c"),
     plain("proc_self_open.c"),
     plain("proc_exe_stat.c"),
+    plain("self_mem.c"),
     plain("proc_maps_names.c"),
     plain("proc_maps_perms.c"),
     plain("user_dispatch.c"),
