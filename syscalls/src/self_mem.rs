@@ -17,6 +17,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tern_translate::cpu::CpuState;
 use tern_translate::guestmem::read_guest;
 
+/// The most bytes one read or write moves (`MAX_RW_COUNT`).
+const MAX_RW: u64 = 0x7fff_f000;
+
 /// Set once the guest opened a memory file of this process.
 static OPENED: AtomicBool = AtomicBool::new(false);
 
@@ -72,10 +75,12 @@ fn mem_call(p: &Process, nr: i64, shape: Shape, write: bool, mut a: [u64; 6]) ->
         Shape::VectorAt if a[3] as i64 == -1 => current()?,
         Shape::VectorAt => a[3],
     };
+    // The kernel moves at most MAX_RW_COUNT bytes a call.
     let len = match shape {
         Shape::Plain | Shape::At => Some(a[2]),
         Shape::Vector | Shape::VectorAt => iov_total(a[1], a[2]),
-    };
+    }
+    .map(|l| l.min(MAX_RW));
     if let Some(len) = len {
         if let Some(at) = crate::guard::first_overlap(&crate::guard::tern_memory(), start, len) {
             // Natively nothing is mapped there: the transfer stops before
