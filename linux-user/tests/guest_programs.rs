@@ -111,6 +111,7 @@ guest_tests! {
     proc_self_open => "proc_self_open.c";
     proc_exe_stat => "proc_exe_stat.c";
     self_mem => "self_mem.c";
+    task_dir_small => "task_dir_small.c";
     proc_maps_names => "proc_maps_names.c";
     proc_maps_perms => "proc_maps_perms.c";
     user_dispatch => "user_dispatch.c";

@@ -87,27 +87,30 @@ fn drop_hidden(buf: &mut [u8], n: usize, name_at: usize, hidden: &[i32]) -> usiz
 }
 
 /// `getdents64` and `getdents` (`nr`): the host's entries, less the hidden
-/// threads' in a `task` directory.
+/// threads' in a `task` directory. A batch that held only hidden entries
+/// (a buffer for one entry) is followed by the next: an empty one would
+/// tell the guest the directory has ended.
 fn getdents_common(nr: i64, a: [u64; 6], name_at: usize) -> SysResult {
-    let r = crate::result(host_syscall(nr as u64, a))?;
-    if r == 0 {
-        return Ok(r);
+    loop {
+        let r = crate::result(host_syscall(nr as u64, a))?;
+        if r == 0 || !crate::host_thread::any_hidden() {
+            return Ok(r);
+        }
+        let Some(pid) = task_dir_pid(a[0]) else { return Ok(r) };
+        let hidden: Vec<i32> = crate::host_thread::hidden_in(pid).collect();
+        if hidden.is_empty() {
+            return Ok(r);
+        }
+        let mut buf = vec![0u8; r as usize];
+        if tern_translate::guestmem::read_guest(a[1], &mut buf) != buf.len() {
+            return Ok(r);
+        }
+        let left = drop_hidden(&mut buf, r as usize, name_at, &hidden);
+        if left > 0 {
+            tern_translate::guestmem::write_guest(a[1], &buf[..left]);
+            return Ok(left as u64);
+        }
     }
-    if !crate::host_thread::any_hidden() {
-        return Ok(r);
-    }
-    let Some(pid) = task_dir_pid(a[0]) else { return Ok(r) };
-    let hidden: Vec<i32> = crate::host_thread::hidden_in(pid).collect();
-    if hidden.is_empty() {
-        return Ok(r);
-    }
-    let mut buf = vec![0u8; r as usize];
-    if tern_translate::guestmem::read_guest(a[1], &mut buf) != buf.len() {
-        return Ok(r);
-    }
-    let left = drop_hidden(&mut buf, r as usize, name_at, &hidden);
-    tern_translate::guestmem::write_guest(a[1], &buf[..left]);
-    Ok(left as u64)
 }
 
 pub fn getdents64(_p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {

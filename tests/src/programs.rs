@@ -113,6 +113,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("proc_self_open.c"),
     plain("proc_exe_stat.c"),
     plain("self_mem.c"),
+    plain("task_dir_small.c"),
     plain("proc_maps_names.c"),
     plain("proc_maps_perms.c"),
     plain("user_dispatch.c"),
