@@ -294,6 +294,9 @@ fn main() {
     }
     if traces {
         let cfg = trace_config(&cli, model, dump_traces);
+        if let Ok(exe) = std::env::current_exe() {
+            tern_linux_user::trace_lib::note_exe(&exe);
+        }
         tern_linux_user::optimizer::init(jit, cfg, tern_linux_user::trace_lib::load);
     }
     install_fault_handlers(&jit.cache)

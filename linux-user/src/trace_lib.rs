@@ -112,12 +112,23 @@ impl TraceCompiler for LlvmCompiler {
     }
 }
 
+/// tern's own executable, as it was at start-up ([`note_exe`]).
+static EXE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// Keeps tern's path, found at start-up: the library is loaded later, on
+/// the optimizer thread, when `/proc/self/exe` may name nothing (after
+/// the guest's main thread ended with others running on, the process's
+/// /proc entry has no program: the library was "not found").
+pub fn note_exe(path: &std::path::Path) {
+    let _ = EXE.set(path.to_path_buf());
+}
+
 /// The library's path: `TERN_TRACE_LIB`, else next to the executable.
 fn lib_path() -> std::path::PathBuf {
     if let Some(p) = std::env::var_os("TERN_TRACE_LIB") {
         return p.into();
     }
-    let exe = std::env::current_exe().unwrap_or_default();
+    let exe = EXE.get().cloned().or_else(|| std::env::current_exe().ok()).unwrap_or_default();
     exe.with_file_name("libtern_trace.so")
 }
 
