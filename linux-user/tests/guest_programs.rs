@@ -112,6 +112,8 @@ guest_tests! {
     proc_exe_stat => "proc_exe_stat.c";
     self_mem => "self_mem.c";
     task_dir_small => "task_dir_small.c";
+    chroot_exec => "chroot_exec.c";
+    proc_exe_leader => "proc_exe_leader.c";
     proc_maps_names => "proc_maps_names.c";
     proc_maps_perms => "proc_maps_perms.c";
     user_dispatch => "user_dispatch.c";

@@ -245,8 +245,12 @@ pub(crate) fn is_self_proc(path: &[u8], what: &str) -> bool {
 /// The program an `exe` link of /proc shows the guest, if `path` is one:
 /// this process's own (`/proc/self/exe`, `/proc/PID/task/TID/exe`, ...),
 /// or another guest's of tern (`proc_other`). The host's link names tern.
-fn exe_link(p: &Process, path: &[u8]) -> Option<Vec<u8>> {
+/// A link that leads nowhere on the host (the process's own once its
+/// main thread has ended with others running on: ENOENT natively too) is
+/// left to the host's answer.
+pub(crate) fn exe_link(p: &Process, path: &[u8]) -> Option<Vec<u8>> {
     if is_self_proc(path, "exe") {
+        std::fs::read_link(OsStr::from_bytes(path)).ok()?;
         Some(p.exe.as_os_str().as_bytes().to_vec())
     } else {
         crate::proc_other::guest_exe(path)

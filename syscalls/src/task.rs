@@ -747,6 +747,22 @@ struct Target {
 
 /// Builds argv and envp C arrays and replaces this process. Returns only on
 /// failure, with the errno.
+/// Runs tern's own binary anew: through `/proc/self/exe`, which leads to
+/// it wherever the process now is (after a `chroot` or in another mount
+/// namespace its path may name nothing, as in glibc's `test-container`),
+/// or where there is no /proc, by the path it started from. The errno if
+/// neither runs.
+fn exec_tern(path: &Path, args: &[CString], env: &[CString]) -> i32 {
+    let err = host_execve(c"/proc/self/exe", args, env);
+    if err != libc::ENOENT {
+        return err;
+    }
+    match cstring(path.as_os_str().as_bytes().to_vec()) {
+        Ok(tern) => host_execve(&tern, args, env),
+        Err(e) => e,
+    }
+}
+
 fn host_execve(prog: &CStr, args: &[CString], env: &[CString]) -> i32 {
     let mut argp: Vec<*const libc::c_char> = args.iter().map(|c| c.as_ptr()).collect();
     argp.push(std::ptr::null());
@@ -790,9 +806,9 @@ fn exec_checked(
     flags: i32,
 ) -> Result<Box<ExecInPlace>, i32> {
     // `/proc/self/exe` is the guest program (a program that runs itself
-    // again), not the tern the host sees there.
-    let path =
-        if crate::proc::is_self_proc(&path, "exe") { p.exe.as_os_str().as_bytes().to_vec() } else { path };
+    // again), not the tern the host sees there; another guest's link its
+    // program.
+    let path = crate::proc::exe_link(p, &path).unwrap_or(path);
     let cpath = cstring(path.clone())?;
     open_exec_check(dirfd, &cpath, flags)?;
     let argv = read_strv(argv)?;
@@ -1093,7 +1109,6 @@ fn exec_target_checked(
     let mut e = hide_guest_env(envp);
     e.push(encode_exec_options(&o));
     env = e.into_iter().map(cstring).collect::<Result<_, _>>()?;
-    let tern = cstring(p.reexec.tern.as_os_str().as_bytes().to_vec())?;
     // The log descriptor is inheritable only for the duration of the call.
     if pass_log {
         // SAFETY: fcntl on tern's own descriptor.
@@ -1102,7 +1117,7 @@ fn exec_target_checked(
     // The new program's tern starts with what this one translated.
     save_persisted(p);
     crate::vfork_copy::before_exec(p, false);
-    let err = exec_leaving_shared_code(p, || host_execve(&tern, &args, &env));
+    let err = exec_leaving_shared_code(p, || exec_tern(&p.reexec.tern, &args, &env));
     if pass_log {
         // SAFETY: as above.
         unsafe { libc::fcntl(log_fd, libc::F_SETFD, libc::FD_CLOEXEC) };

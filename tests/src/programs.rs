@@ -114,6 +114,8 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("proc_exe_stat.c"),
     plain("self_mem.c"),
     plain("task_dir_small.c"),
+    plain("chroot_exec.c"),
+    plain("proc_exe_leader.c"),
     plain("proc_maps_names.c"),
     plain("proc_maps_perms.c"),
     plain("user_dispatch.c"),
