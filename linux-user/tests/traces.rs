@@ -64,8 +64,12 @@ const FORCED: [&str; 9] = [
 fn guest_programs_with_traces_forced() {
     // vfork.c's clone(CLONE_VFORK) is a raw host clone while the optimizer
     // allocates: it hung in one run of three until the fork waited for it.
+    // chroot_exec.c needs a user namespace, which a process of several
+    // threads cannot make (the optimizer's thread runs from the start:
+    // README "Compatibility"), and a tern started in its chroot would not
+    // find the trace compiler's library there.
     let opts = [&FORCED[..], &["--trace-budget", "0"]].concat();
-    let f = programs(&opts, |_| true, two_builds);
+    let f = programs(&opts, |src| src != "chroot_exec.c", two_builds);
     assert!(f.is_empty(), "{} runs differ:\n{}", f.len(), f.join("\n"));
 }
 
