@@ -114,6 +114,7 @@ guest_tests! {
     task_dir_small => "task_dir_small.c";
     chroot_exec => "chroot_exec.c";
     proc_exe_leader => "proc_exe_leader.c";
+    proc_openat2 => "proc_openat2.c";
     proc_maps_names => "proc_maps_names.c";
     proc_maps_perms => "proc_maps_perms.c";
     user_dispatch => "user_dispatch.c";

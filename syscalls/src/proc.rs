@@ -803,6 +803,33 @@ pub fn openat(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     do_open(p, a[1], a[2]).unwrap_or_else(|| crate::result(host_syscall(libc::SYS_openat as u64, a)))
 }
 
+/// `openat2(dirfd, path, how, size)`: the guest's /proc files as for
+/// `openat`, with `how`'s flags; then the host's `openat2` of the same
+/// path and `how`, whose errors stand (unknown flags, a mode without
+/// O_CREAT, the RESOLVE_* rules: RESOLVE_NO_MAGICLINKS refuses
+/// `/proc/self/exe`). Before, it went to the host alone and opened
+/// tern's own files (its maps, its binary).
+pub fn openat2(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
+    let host = || crate::result(host_syscall(libc::SYS_openat2 as u64, a));
+    let mut flags = [0u8; 8];
+    if a[3] < 24 || read_guest(a[2], &mut flags) != flags.len() {
+        return host();
+    }
+    let Some(ours) = do_open(p, a[1], u64::from_le_bytes(flags)) else { return host() };
+    let close = |fd: u64| host_syscall(libc::SYS_close as u64, [fd, 0, 0, 0, 0, 0]);
+    let fd = ours?;
+    match host() {
+        Ok(check) => {
+            close(check);
+            Ok(fd)
+        }
+        Err(e) => {
+            close(fd);
+            Err(e)
+        }
+    }
+}
+
 pub fn open(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
     do_open(p, a[0], a[1]).unwrap_or_else(|| crate::result(host_syscall(libc::SYS_open as u64, a)))
 }

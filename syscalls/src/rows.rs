@@ -399,7 +399,7 @@ pub static ROWS: &[Row] = {
         sys(434, "pidfd_open", &[Int, Hex]),
         sys(435, "clone3", &[Clone3Args, Clone3Out, Clone3Size]).own(ret!(thread::clone3), "threads as clone; a process with set_tid or cgroup gets ENOSYS (glibc falls back to clone)"),
         sys(436, "close_range", &[Uint, Uint, Hex]).own(ret!(fd::close_range), LOG_FD),
-        sys(437, "openat2", &[DirFd, Path, Ptr, Size]),
+        sys(437, "openat2", &[DirFd, Path, Ptr, Size]).own(ret!(proc::openat2), PROC_SELF),
         sys(438, "pidfd_getfd", &[Fd, Fd, Hex]),
         sys(439, "faccessat2", &[DirFd, Path, Flags(&ACCESS_MODES), Flags(&ACCESSAT_FLAGS)]).own(ret!(proc::faccessat2), PROC_EXE),
         sys(440, "process_madvise", &[Fd, Ptr, Uint, Enum(&MADVISE), Hex]).own(ret!(mm::process_madvise), "advice to this process's ranges is given as madvise gives it"),

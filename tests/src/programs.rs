@@ -116,6 +116,7 @@ pub const PROGRAMS: &[GuestProgram] = &[
     plain("task_dir_small.c"),
     plain("chroot_exec.c"),
     plain("proc_exe_leader.c"),
+    plain("proc_openat2.c"),
     plain("proc_maps_names.c"),
     plain("proc_maps_perms.c"),
     plain("user_dispatch.c"),
