@@ -81,7 +81,7 @@ fn mem_call(p: &Process, nr: i64, shape: Shape, write: bool, mut a: [u64; 6]) ->
         Shape::Vector | Shape::VectorAt => iov_total(a[1], a[2]),
     }
     .map(|l| l.min(MAX_RW));
-    if let Some(len) = len {
+    if let Some(len) = len.filter(|&l| l > 0) {
         if let Some(at) = crate::guard::first_overlap(&crate::guard::tern_memory(), start, len) {
             // Natively nothing is mapped there: the transfer stops before
             // it, EIO if it would move nothing.
