@@ -292,11 +292,13 @@ fn main() {
     if let Some((s, e)) = proc::vdso_range() {
         jit.set_vdso(s, e);
     }
+    // tern's own path, read once for every program this process runs: a
+    // guest's exec runs a new tern by it where there is no /proc, and the
+    // trace compiler's library lies beside it.
+    let self_exe = std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into());
     if traces {
         let cfg = trace_config(&cli, model, dump_traces);
-        if let Ok(exe) = std::env::current_exe() {
-            tern_linux_user::trace_lib::note_exe(&exe);
-        }
+        tern_linux_user::trace_lib::note_exe(&self_exe);
         tern_linux_user::optimizer::init(jit, cfg, tern_linux_user::trace_lib::load);
     }
     install_fault_handlers(&jit.cache)
@@ -323,7 +325,7 @@ fn main() {
     let given = if cli.execve { PathBuf::from(cli.program()) } else { loader::resolve(cli.program()) };
     let env = guest_env(&cli);
     let exec_fd = cli.exec_fd;
-    let setup: &'static Setup = Box::leak(Box::new(Setup { cli, jit, model, persist_options }));
+    let setup: &'static Setup = Box::leak(Box::new(Setup { cli, jit, model, persist_options, self_exe }));
     let _ = SETUP.set(setup);
     tern_syscalls::host_thread::after_first_thread(Box::new(|| {
         if let Some(p) = tern_linux_user::thread::current_process() {
@@ -357,6 +359,8 @@ struct Setup {
     jit: &'static Jit,
     model: CpuModel,
     persist_options: String,
+    /// tern's own path, read once at start-up.
+    self_exe: PathBuf,
 }
 
 /// A program to start: the path it is exec'd by (AT_EXECFN), its argv as
@@ -447,7 +451,6 @@ fn start_program(setup: &'static Setup, prog: Program, signals: GuestSignals, ol
 
     cpu.regs[RSP] = st.sp;
     cpu.rip = loaded.start();
-    let self_exe = std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into());
     // Diagnostics that report per tern process keep one per program.
     let per_process = cli.strace || cli.stats || cli.perf_map || cli.debug.is_some();
     let in_place = !(cli.no_exec_in_place || per_process);
@@ -460,7 +463,7 @@ fn start_program(setup: &'static Setup, prog: Program, signals: GuestSignals, ol
         signals,
         strace: cli.strace,
         reexec: Reexec {
-            tern: self_exe,
+            tern: setup.self_exe.clone(),
             options: cli.reexec_options(),
             pass_log: cli.logging(),
             check: loader::exec_check,
