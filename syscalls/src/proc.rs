@@ -387,7 +387,7 @@ pub fn cachestat(_p: &Process, _cpu: &mut CpuState, mut a: [u64; 6]) -> SysResul
     };
     a[0] = real;
     let r = crate::result(host_syscall(SYS_CACHESTAT, a));
-    host_syscall(libc::SYS_close as u64, [real, 0, 0, 0, 0, 0]);
+    close_host(real);
     r
 }
 
@@ -430,6 +430,11 @@ fn restat(fd: u64, buf: u64, kind: StatKind, mask: u64) {
     };
 }
 
+/// Closes a descriptor tern opened on the host for a call of the guest's.
+fn close_host(fd: u64) {
+    host_syscall(libc::SYS_close as u64, [fd, 0, 0, 0, 0, 0]);
+}
+
 /// Opens a file of the guest's view holding `data` in place of the host
 /// file at `path`, the way `open(path, flags)` would natively: the host
 /// file is opened first with the same flags, so an open that fails
@@ -452,14 +457,13 @@ fn open_with(path: &[u8], flags: u64, data: impl FnOnce() -> Option<Vec<u8>>) ->
         Err(e) => return Some(Err(e)),
         Ok(fd) => fd,
     };
-    let close = |fd: u64| host_syscall(libc::SYS_close as u64, [fd, 0, 0, 0, 0, 0]);
     if flags & libc::O_PATH as u64 != 0 {
         if cloexec == 0 {
             host_syscall(libc::SYS_fcntl as u64, [real, libc::F_SETFD as u64, 0, 0, 0, 0]);
         }
         return Some(Ok(real));
     }
-    close(real);
+    close_host(real);
     let Some(data) = data() else { return Some(Err(libc::ENOENT)) };
     // Named for the host file it stands for (`emulated_path`); a path
     // too long for a memfd name keeps only the prefix.
@@ -477,7 +481,7 @@ fn open_with(path: &[u8], flags: u64, data: impl FnOnce() -> Option<Vec<u8>>) ->
     unsafe { libc::write(memfd as i32, data.as_ptr().cast(), data.len()) };
     let keep = (libc::O_ACCMODE | libc::O_NONBLOCK) as u64;
     let Ok(again) = std::ffi::CString::new(format!("/proc/self/fd/{memfd}")) else {
-        close(memfd);
+        close_host(memfd);
         return Some(Err(libc::ENOMEM));
     };
     let r = match open(&again, flags & keep | libc::O_CLOEXEC as u64) {
@@ -486,11 +490,11 @@ fn open_with(path: &[u8], flags: u64, data: impl FnOnce() -> Option<Vec<u8>>) ->
             // descriptor, as the native open would give).
             let flag = if cloexec != 0 { libc::O_CLOEXEC as u64 } else { 0 };
             let r = crate::result(host_syscall(libc::SYS_dup3 as u64, [fd, memfd, flag, 0, 0, 0]));
-            close(fd);
+            close_host(fd);
             r
         }
         Err(e) => {
-            close(memfd);
+            close_host(memfd);
             Err(e)
         }
     };
@@ -816,15 +820,14 @@ pub fn openat2(p: &Process, _cpu: &mut CpuState, a: [u64; 6]) -> SysResult {
         return host();
     }
     let Some(ours) = do_open(p, a[1], u64::from_le_bytes(flags)) else { return host() };
-    let close = |fd: u64| host_syscall(libc::SYS_close as u64, [fd, 0, 0, 0, 0, 0]);
     let fd = ours?;
     match host() {
         Ok(check) => {
-            close(check);
+            close_host(check);
             Ok(fd)
         }
         Err(e) => {
-            close(fd);
+            close_host(fd);
             Err(e)
         }
     }
