@@ -253,7 +253,7 @@ pub(crate) fn exe_link(p: &Process, path: &[u8]) -> Option<Vec<u8>> {
         std::fs::read_link(OsStr::from_bytes(path)).ok()?;
         Some(p.exe.as_os_str().as_bytes().to_vec())
     } else {
-        crate::proc_other::guest_exe(path)
+        crate::proc_other::guest_exe(path, &p.reexec.tern)
     }
 }
 

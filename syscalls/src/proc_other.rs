@@ -11,20 +11,21 @@
 //! (This process's own entries are `proc.rs`'s.)
 
 use std::os::unix::ffi::OsStrExt;
-use std::sync::OnceLock;
+use std::path::Path;
 use tern_translate::hostmem::{maps_range, read_proc};
 
 /// `AT_ENTRY`: the program's entry point.
 const AT_ENTRY: u64 = 9;
 
 /// The program of the process or thread `/proc/PID/exe` (or
-/// `/proc/PID/task/TID/exe`) names, if tern runs it: its path as the
+/// `/proc/PID/task/TID/exe`) names, if tern runs it (its link names
+/// `tern`, this tern's binary as read at start-up): its path as the
 /// kernel would show it (with " (deleted)" for a removed file).
-pub(crate) fn guest_exe(path: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn guest_exe(path: &[u8], tern: &Path) -> Option<Vec<u8>> {
     let dir = path.strip_suffix(b"/exe")?;
     let pid = proc_dir_pid(dir)?;
     let link = std::fs::read_link(std::ffi::OsStr::from_bytes(path)).ok()?;
-    if Some(&link) != own_binary() {
+    if link != tern {
         return None;
     }
     let auxv = read_proc(&format!("/proc/{pid}/auxv")).ok()?;
@@ -51,12 +52,6 @@ fn proc_dir_pid(dir: &[u8]) -> Option<u32> {
 
 fn word(b: &[u8]) -> u64 {
     u64::from_le_bytes(b.try_into().unwrap_or([0; 8]))
-}
-
-/// tern's own binary, as `/proc/PID/exe` of a tern process names it.
-fn own_binary() -> Option<&'static std::path::PathBuf> {
-    static OWN: OnceLock<Option<std::path::PathBuf>> = OnceLock::new();
-    OWN.get_or_init(|| std::fs::read_link("/proc/self/exe").ok()).as_ref()
 }
 
 /// The path of the file mapped at `addr` in a `maps` text.
@@ -104,8 +99,8 @@ mod tests {
         // This test binary stands for tern here: its entry is its own.
         let me = format!("/proc/{}/exe", std::process::id());
         let own = std::fs::read_link("/proc/self/exe").unwrap();
-        assert_eq!(guest_exe(me.as_bytes()), Some(own.as_os_str().as_bytes().to_vec()));
-        assert_eq!(guest_exe(b"/proc/1/exe"), None, "another binary (or not readable)");
-        assert_eq!(guest_exe(b"/proc/self/exe"), None, "not a PID");
+        assert_eq!(guest_exe(me.as_bytes(), &own), Some(own.as_os_str().as_bytes().to_vec()));
+        assert_eq!(guest_exe(b"/proc/1/exe", &own), None, "another binary (or not readable)");
+        assert_eq!(guest_exe(b"/proc/self/exe", &own), None, "not a PID");
     }
 }
